@@ -1,0 +1,269 @@
+"""Accounts (companies), the people at them, and the identifiers that join sources."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Tier(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Account(models.Model):
+    """A company the sales team researches, segments and scores.
+
+    The normalized ``domain`` is the identity key when present. Imported values keep their
+    raw text next to the normalized value, so nothing a source said is lost. The fields
+    from ``size_band`` down are the latest segmentation result; every result is also kept
+    in ``segmentation.ScoreRecord`` as history.
+    """
+
+    name = models.CharField(max_length=255)
+    name_key = models.CharField(
+        max_length=255,
+        db_index=True,
+        help_text="Normalized name used to match duplicates across sources.",
+    )
+    domain = models.CharField(max_length=253, blank=True, default="")
+    website = models.CharField(max_length=500, blank=True, default="")
+
+    industry_raw = models.CharField(max_length=255, blank=True, default="")
+    industry = models.ForeignKey(
+        "segmentation.Industry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+    )
+
+    employee_count = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Best single estimate of the head count; empty when unknown.",
+    )
+    employee_min = models.PositiveIntegerField(null=True, blank=True)
+    employee_max = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty for an open range such as 10,001+.",
+    )
+    employee_raw = models.CharField(max_length=100, blank=True, default="")
+    employee_approximate = models.BooleanField(default=False)
+
+    annual_revenue_usd = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Annual revenue converted to US dollars.",
+    )
+    revenue_amount = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Annual revenue in its original currency.",
+    )
+    revenue_currency = models.CharField(max_length=3, blank=True, default="")
+    revenue_raw = models.CharField(max_length=100, blank=True, default="")
+
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        default="",
+        help_text="ISO 3166-1 alpha-2 code.",
+    )
+    region = models.CharField("state or region", max_length=100, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+
+    technologies = models.JSONField(default=list, blank=True)
+    buying_signals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Intent and trigger events such as hiring or recent funding.",
+    )
+    description = models.TextField(blank=True, default="")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_accounts",
+    )
+    source = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        help_text="Source of the first import, such as fortune500 or hubspot.",
+    )
+    review_flags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Values that could not be interpreted and need a person's review.",
+    )
+
+    # Latest segmentation result.
+    size_band = models.CharField(max_length=50, blank=True, default="")
+    geography = models.CharField(max_length=50, blank=True, default="")
+    tag = models.CharField(max_length=200, blank=True, default="")
+    tier = models.CharField(max_length=10, choices=Tier.choices, blank=True, default="")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    route = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        help_text="List the tier routes the account to, such as Outbound or Nurture.",
+    )
+    needs_enrichment = models.BooleanField(default=False)
+    missing_fields = models.JSONField(default=list, blank=True)
+    framework = models.ForeignKey(
+        "segmentation.Framework",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Framework version of the latest score.",
+    )
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=~Q(domain=""),
+                name="account_unique_domain",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["country", "name_key"], name="account_country_name_idx"),
+            models.Index(fields=["tier", "score"], name="account_tier_score_idx"),
+            models.Index(fields=["tag"], name="account_tag_idx"),
+            models.Index(fields=["size_band"], name="account_size_band_idx"),
+            models.Index(fields=["geography"], name="account_geography_idx"),
+            models.Index(fields=["needs_enrichment"], name="account_needs_enrichment_idx"),
+            models.Index(fields=["-score", "id"], name="account_score_desc_idx"),
+            models.Index(fields=["route", "id"], name="account_route_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:account-detail", args=[self.pk])
+
+
+class AccountIdentifier(models.Model):
+    """An identifier a source gives a company, such as an SEC CIK or a stock ticker.
+
+    Files without a website still match an existing account through these.
+    """
+
+    class Kind(models.TextChoices):
+        CIK = "cik", "SEC CIK"
+        TICKER = "ticker", "Stock ticker"
+        YC = "yc", "Y Combinator id"
+        LINKEDIN = "linkedin", "LinkedIn company URL"
+        CRM = "crm", "CRM record id"
+        PROFILE = "profile", "Public profile slug"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identifier_unique_kind_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class Lead(models.Model):
+    """A person at an account. Every field but the account is optional."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="leads")
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    title = models.CharField(max_length=200, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    linkedin_url = models.CharField(max_length=500, blank=True, default="")
+    source = models.CharField(max_length=50, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=~Q(email=""),
+                name="lead_unique_account_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        full_name = f"{self.first_name} {self.last_name}".strip()
+        return full_name or self.email or f"Lead {self.pk}"
+
+
+class ImportRun(models.Model):
+    """One import of a CSV or JSON file, with its counts and the rejected-rows report."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=50)
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    is_dry_run = models.BooleanField(default=False)
+    encoding = models.CharField(max_length=30, blank=True, default="")
+    delimiter = models.CharField(max_length=5, blank=True, default="")
+    column_mapping = models.JSONField(default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Rows in the file when known in advance, for the progress bar.",
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    skipped_blank = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(
+        default=0,
+        help_text="Rows imported with values kept raw for review.",
+    )
+    report_path = models.CharField(max_length=500, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.file_name} ({self.status})"

@@ -1,0 +1,1 @@
+"""Governance records: audit findings and training."""
