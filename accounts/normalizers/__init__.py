@@ -1,0 +1,63 @@
+"""Normalizers for values from CRM and enrichment exports (pure Python, no Django).
+
+Each parser returns a normalized value, returns None for an empty value or placeholder,
+or raises UnparsedValue for a non-empty value it cannot interpret. Importers keep the
+raw value of such a row and flag it for review instead of rejecting it.
+"""
+
+from .countries import (
+    COUNTRY_ALIASES,
+    US_STATES,
+    WELL_KNOWN_CITIES,
+    Location,
+    normalize_country,
+    parse_location_text,
+    region_code,
+    resolve_location,
+    us_state_code,
+)
+from .domains import THIRD_PARTY_HOSTS, is_third_party_url, normalize_domain, website_url
+from .employees import MAX_EMPLOYEES, EmployeeRange, from_size_bucket, parse_employee_count
+from .errors import UnparsedValue
+from .money import DEFAULT_RATES_TO_USD, RATES_SETTING, Money, convert_to_usd, parse_money
+from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
+from .numbers import parse_decimal
+from .technologies import TECHNOLOGY_ALIASES, normalize_technologies
+from .text import MISSING_VALUE_TOKENS, clean_text, industry_key, is_missing, strip_footnotes
+
+__all__ = [
+    "COUNTRY_ALIASES",
+    "DEFAULT_RATES_TO_USD",
+    "LEGAL_SUFFIXES",
+    "MAX_EMPLOYEES",
+    "MISSING_VALUE_TOKENS",
+    "RATES_SETTING",
+    "TECHNOLOGY_ALIASES",
+    "THIRD_PARTY_HOSTS",
+    "US_STATES",
+    "WELL_KNOWN_CITIES",
+    "EmployeeRange",
+    "Location",
+    "Money",
+    "UnparsedValue",
+    "clean_company_name",
+    "clean_text",
+    "company_name_key",
+    "convert_to_usd",
+    "from_size_bucket",
+    "industry_key",
+    "is_missing",
+    "is_third_party_url",
+    "normalize_country",
+    "normalize_domain",
+    "normalize_technologies",
+    "parse_decimal",
+    "parse_employee_count",
+    "parse_location_text",
+    "parse_money",
+    "region_code",
+    "resolve_location",
+    "strip_footnotes",
+    "us_state_code",
+    "website_url",
+]

@@ -1,0 +1,293 @@
+"""Employee counts and company-size ranges.
+
+``parse_employee_count`` accepts (case-insensitive, en and em dashes accepted as ``-``):
+
+- exact counts: ``240``, ``1,200``, the int ``240``, integral floats such as ``240.0``;
+- closed ranges: ``51-200``, ``1,001-5,000``, ``51 – 200``, ``51 to 200``, ``0-1`` (LinkedIn);
+- open ranges: ``10,001+``, ``10000 or more``, ``at least 500``, ``>= 500``;
+- exclusive open ranges: ``over 500``, ``more than 500`` and ``> 500`` start at 501;
+- upper bounds: ``up to 50`` and ``<= 50`` give 1-50;
+- exclusive upper bounds: ``under 50``, ``less than 50`` and ``< 50`` give 1-49;
+- thousands and millions with ``k`` or ``m``: ``5k``, ``1.5k``, ``10K+``, ``2.1M``;
+- approximations marked by ``~``, ``≈``, ``about``, ``approx.``, ``approximately``,
+  ``around``, ``roughly``, ``circa``, ``ca.``, ``c.``, ``est.`` or ``estimated``;
+- LinkedIn's ``Self-employed`` bucket, read as exactly 1;
+- trailing words (``51-200 employees``, ``240 staff``), a leading ``Employees:`` label, a
+  single trailing note in parentheses (``200+ (as of October 2022)`` reads as ``200+``),
+  Wikipedia footnote markers and the ``Increase``/``Decrease`` arrow labels of scraped
+  Wikipedia infoboxes.
+
+A count written with ``k`` or ``m``, or with an approximation marker, is approximate.
+Blank values and placeholders return None. So do counts whose only information is zero
+(``0``, ``0-0``, ``0+``), because directories such as Y Combinator's write team size 0 for
+"not reported". A range with zero as its lower bound (``0-1``) is a real range. Free text
+(``25 employees + 50 contractors``, ``small team``), fractions, reversed ranges and counts
+above MAX_EMPLOYEES raise UnparsedValue(field="employee count").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .errors import UnparsedValue
+from .numbers import parse_decimal
+from .text import collapse_whitespace, is_missing, strip_footnotes
+
+FIELD = "employee count"
+
+# The largest employers (national militaries, Walmart) have roughly 2-3 million employees,
+# so this limit leaves headroom but still rejects typos such as 99999999.
+MAX_EMPLOYEES = 10_000_000
+
+MAX_EMPLOYEE_TEXT_LENGTH = 100
+
+_SUFFIX_FACTORS = {"k": 1_000, "m": 1_000_000}
+
+
+@dataclass(frozen=True)
+class EmployeeRange:
+    """Headcount range with inclusive bounds. ``maximum`` is None for an open range (``10001+``).
+
+    ``approximate`` marks values that were rounded or estimated at the source (``~20``,
+    ``5k``, size buckets).
+    """
+
+    minimum: int
+    maximum: int | None
+    approximate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.minimum < 0:
+            raise ValueError(f"minimum must be 0 or more, got {self.minimum}")
+        if self.maximum is not None and self.maximum < self.minimum:
+            raise ValueError(f"maximum {self.maximum} is below minimum {self.minimum}")
+
+    @property
+    def estimate(self) -> int:
+        """Single headcount for sorting and scoring.
+
+        The midpoint rounded down for a closed range, the minimum for an open range, and
+        the count itself for an exact value.
+        """
+        if self.maximum is None:
+            return self.minimum
+        return (self.minimum + self.maximum) // 2
+
+    @property
+    def label(self) -> str:
+        """Display text: ``"51-200"``, ``"10001+"`` or ``"240"``, without an approximation mark."""
+        if self.maximum is None:
+            return f"{self.minimum}+"
+        if self.maximum == self.minimum:
+            return str(self.minimum)
+        return f"{self.minimum}-{self.maximum}"
+
+
+# Word buckets of public directories. The bounds are conventions, so every bucket is
+# approximate.
+_SIZE_BUCKETS: dict[str, EmployeeRange] = {
+    "startup": EmployeeRange(1, 10, approximate=True),
+    "tiny": EmployeeRange(1, 10, approximate=True),
+    "small": EmployeeRange(11, 50, approximate=True),
+    "medium": EmployeeRange(51, 200, approximate=True),
+    "large": EmployeeRange(201, 1000, approximate=True),
+    "enterprise": EmployeeRange(1001, None, approximate=True),
+}
+
+_APPROXIMATE = (
+    r"(?P<approximate>(?:~|≈|approx\.?|approximately|about|around|circa|ca\.|c\.|est\.|estimated"
+    r"|roughly)\s*)?"
+)
+
+
+def _count_pattern(name: str) -> str:
+    return rf"(?P<{name}>\d(?:[\d.,' ]*\d)?)\s*(?P<{name}_suffix>[km])?"
+
+
+_EXACT_RE = re.compile(_APPROXIMATE + _count_pattern("low"))
+_RANGE_RE = re.compile(
+    _APPROXIMATE + _count_pattern("low") + r"\s*(?:-|to)\s*" + _count_pattern("high")
+)
+_AT_LEAST_RE = re.compile(
+    _APPROXIMATE
+    + r"(?:(?:>=|≥|at least)\s*"
+    + _count_pattern("low")
+    + r"|"
+    + _count_pattern("plus")
+    + r"\s*(?:\+|or more|and above|and up|plus))"
+)
+_MORE_THAN_RE = re.compile(_APPROXIMATE + r"(?:>|over|more than|above)\s*" + _count_pattern("low"))
+_UP_TO_RE = re.compile(_APPROXIMATE + r"(?:<=|≤|up to|at most)\s*" + _count_pattern("high"))
+_LESS_THAN_RE = re.compile(
+    _APPROXIMATE + r"(?:<|under|less than|fewer than|below)\s*" + _count_pattern("high")
+)
+
+_DASHES_RE = re.compile(r"[‐‑‒–—−]")
+_TRAILING_NOTE_RE = re.compile(r"(?P<count>.+?)\s*\([^()]*\)")
+_LEADING_LABEL_RE = re.compile(
+    r"(?:(?:employees|headcount|team size|staff|number of employees)\s*:\s*)?"
+    r"(?:(?:increase|decrease|steady)\s+)?"
+)
+_TRAILING_WORD_RE = re.compile(
+    r"\s*(?:employees?|emps?|people|persons|staff|ftes?|workers|headcount|team members)\.?$"
+)
+_SELF_EMPLOYED = frozenset({"self-employed", "self employed"})
+
+
+def parse_employee_count(
+    raw: str | int | float | None, *, decimal_comma: bool = False
+) -> EmployeeRange | None:
+    """Parse an employee count or size range into an EmployeeRange.
+
+    See the module docstring for the accepted forms and the values that return None.
+    ``decimal_comma`` selects how separators inside numbers are read (``1.5k`` or
+    ``1,5k``), as in parse_decimal. Raises UnparsedValue(field="employee count").
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise UnparsedValue(FIELD, str(raw), "expected a number of employees, not a boolean")
+    if isinstance(raw, int):
+        return _exact_range(raw, str(raw), approximate=False)
+    if isinstance(raw, float):
+        if not math.isfinite(raw) or not raw.is_integer():
+            raise UnparsedValue(FIELD, str(raw), "expected a whole number of employees")
+        return _exact_range(int(raw), str(raw), approximate=False)
+    if is_missing(raw):
+        return None
+    return _parse_employee_text(raw, decimal_comma=decimal_comma)
+
+
+def from_size_bucket(word: str | None) -> EmployeeRange | None:
+    """Map a company-size word (``tiny``, ``startup``, ``small``, ``medium``, ``large``,
+    ``enterprise``) to its approximate EmployeeRange.
+
+    Blank values return None. Raises UnparsedValue(field="company size") for other words.
+    """
+    if word is None or is_missing(word):
+        return None
+    bucket = _SIZE_BUCKETS.get(collapse_whitespace(word).casefold())
+    if bucket is None:
+        known = ", ".join(_SIZE_BUCKETS)
+        raise UnparsedValue("company size", word, f"expected one of: {known}")
+    return bucket
+
+
+def _parse_employee_text(raw: str, *, decimal_comma: bool) -> EmployeeRange | None:
+    if len(raw) > MAX_EMPLOYEE_TEXT_LENGTH:
+        raise UnparsedValue(
+            FIELD, raw, f"the text is longer than {MAX_EMPLOYEE_TEXT_LENGTH} characters"
+        )
+    text = unicodedata.normalize("NFKC", strip_footnotes(raw)).casefold()
+    text = collapse_whitespace(_DASHES_RE.sub("-", text))
+    note = _TRAILING_NOTE_RE.fullmatch(text)
+    if note is not None:
+        text = note["count"]
+    text = _LEADING_LABEL_RE.sub("", text, count=1)
+    text = _TRAILING_WORD_RE.sub("", text)
+
+    if text in _SELF_EMPLOYED:
+        return EmployeeRange(1, 1)
+    if is_missing(text):
+        return None
+
+    match = _EXACT_RE.fullmatch(text)
+    if match is not None:
+        count = _read_count(match, "low", raw, decimal_comma)
+        return _exact_range(count, raw, approximate=_is_approximate(match, "low"))
+
+    match = _RANGE_RE.fullmatch(text)
+    if match is not None:
+        return _closed_range(match, raw, decimal_comma)
+
+    match = _AT_LEAST_RE.fullmatch(text)
+    if match is not None:
+        name = "low" if match["low"] is not None else "plus"
+        count = _read_count(match, name, raw, decimal_comma)
+        return _open_range(count, approximate=_is_approximate(match, name))
+
+    match = _MORE_THAN_RE.fullmatch(text)
+    if match is not None:
+        count = _read_count(match, "low", raw, decimal_comma)
+        return _open_range(count + 1, approximate=_is_approximate(match, "low"))
+
+    match = _UP_TO_RE.fullmatch(text)
+    if match is not None:
+        count = _read_count(match, "high", raw, decimal_comma)
+        return _upper_bound_range(count, raw, approximate=_is_approximate(match, "high"))
+
+    match = _LESS_THAN_RE.fullmatch(text)
+    if match is not None:
+        count = _read_count(match, "high", raw, decimal_comma)
+        return _upper_bound_range(count - 1, raw, approximate=_is_approximate(match, "high"))
+
+    raise UnparsedValue(
+        FIELD,
+        raw,
+        "expected a count or range such as 240, 51-200, 10,001+ or ~5k. "
+        "Enter one number or range per company.",
+    )
+
+
+def _read_count(match: re.Match[str], name: str, raw: str, decimal_comma: bool) -> int:
+    try:
+        value = parse_decimal(match[name], decimal_comma=decimal_comma)
+    except UnparsedValue as error:
+        raise UnparsedValue(FIELD, raw, error.hint) from None
+    assert value is not None  # the pattern only matches digits
+    suffix = match[f"{name}_suffix"]
+    if suffix is not None:
+        value *= _SUFFIX_FACTORS[suffix]
+    if value != value.to_integral_value():
+        raise UnparsedValue(FIELD, raw, f"{value} is not a whole number of employees")
+    _check_maximum(value, raw)
+    return int(value)
+
+
+def _check_maximum(count: int | Decimal, raw: str) -> None:
+    if count > MAX_EMPLOYEES:
+        raise UnparsedValue(
+            FIELD, raw, f"{count} is more than {MAX_EMPLOYEES:,} employees, which no company has"
+        )
+
+
+def _is_approximate(match: re.Match[str], name: str) -> bool:
+    return match["approximate"] is not None or match[f"{name}_suffix"] is not None
+
+
+def _exact_range(count: int, raw: str, *, approximate: bool) -> EmployeeRange | None:
+    if count < 0:
+        raise UnparsedValue(FIELD, raw, "an employee count cannot be negative")
+    _check_maximum(count, raw)
+    if count == 0:
+        return None
+    return EmployeeRange(count, count, approximate=approximate)
+
+
+def _closed_range(match: re.Match[str], raw: str, decimal_comma: bool) -> EmployeeRange | None:
+    low = _read_count(match, "low", raw, decimal_comma)
+    high = _read_count(match, "high", raw, decimal_comma)
+    if high < low:
+        raise UnparsedValue(
+            FIELD, raw, f"the range is reversed. Write the smaller number first ({high}-{low})."
+        )
+    if high == 0:
+        return None
+    approximate = _is_approximate(match, "low") or match["high_suffix"] is not None
+    return EmployeeRange(low, high, approximate=approximate)
+
+
+def _open_range(minimum: int, *, approximate: bool) -> EmployeeRange | None:
+    if minimum == 0:
+        return None
+    return EmployeeRange(minimum, None, approximate=approximate)
+
+
+def _upper_bound_range(maximum: int, raw: str, *, approximate: bool) -> EmployeeRange:
+    if maximum < 1:
+        raise UnparsedValue(FIELD, raw, "the upper bound leaves no possible headcount")
+    return EmployeeRange(1, maximum, approximate=approximate)

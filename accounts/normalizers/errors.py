@@ -1,0 +1,28 @@
+"""The exception that every normalizer raises for a non-empty value it cannot interpret."""
+
+from __future__ import annotations
+
+# Longer values are shortened in the message. The full value stays on the exception.
+_MAX_DISPLAYED_VALUE_LENGTH = 120
+
+
+class UnparsedValue(ValueError):
+    """A non-empty input value that a normalizer could not interpret.
+
+    Importers keep the raw value and flag the row for review instead of rejecting it.
+    ``field`` names the kind of value (for example ``"employee count"``), ``value`` is the
+    raw input as text and ``hint`` says what was expected or how to fix the value.
+    """
+
+    def __init__(self, field: str, value: str, hint: str) -> None:
+        self.field = field
+        self.value = value
+        self.hint = hint
+        displayed_value = value
+        if len(displayed_value) > _MAX_DISPLAYED_VALUE_LENGTH:
+            displayed_value = displayed_value[: _MAX_DISPLAYED_VALUE_LENGTH - 1] + "…"
+        super().__init__(f'{field} "{displayed_value}" could not be parsed: {hint}')
+
+    def __reduce__(self) -> tuple[type[UnparsedValue], tuple[str, str, str]]:
+        # The default pickling passes only the message to __init__, which takes three arguments.
+        return (type(self), (self.field, self.value, self.hint))

@@ -1,0 +1,123 @@
+"""Decimal numbers as CRM and spreadsheet exports write them.
+
+``parse_decimal`` accepts:
+
+- plain numbers: ``12.5``, ``12500000``, ``.5``, ``1.2E+06`` (exponent of at most two digits);
+- thousands separators in groups of three: ``12,500,000``, ``1 234 567`` (regular, non-breaking
+  or thin spaces) and ``1'234'567``;
+- with ``decimal_comma=True``, the continental European form: ``12,5``, ``1.234.567,89``,
+  ``1 234,5``;
+- a leading ``+`` or ``-`` (also U+2212 MINUS SIGN) and accounting negatives: ``(1,200)``;
+- ints, floats and Decimals, returned as Decimals;
+- full-width digits, which NFKC normalization turns into ASCII digits.
+
+Placeholders such as ``-``, ``n/a`` and blank text return None. Anything else, including
+a comma that is not a thousands separator in the chosen convention (``12,5`` without
+``decimal_comma``), raises UnparsedValue(field="number").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from .errors import UnparsedValue
+from .text import collapse_whitespace, is_missing
+
+# Longer text is rejected before any regular expression runs on it.
+MAX_NUMBER_TEXT_LENGTH = 100
+
+_ACCOUNTING_NEGATIVE_RE = re.compile(r"\(\s*(.*?)\s*\)")
+_EXPONENT = r"(?:e[+-]?\d{1,2})?"
+_DECIMAL_POINT_FORMS = (
+    re.compile(rf"\d+(?:\.\d+)?{_EXPONENT}|\.\d+{_EXPONENT}", re.IGNORECASE),
+    re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"),
+    re.compile(r"\d{1,3}(?:[ ']\d{3})+(?:\.\d+)?"),
+)
+_DECIMAL_COMMA_FORMS = (
+    re.compile(r"\d+(?:,\d+)?|,\d+"),
+    re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?"),
+    re.compile(r"\d{1,3}(?:[ ']\d{3})+(?:,\d+)?"),
+)
+# Remove group separators and turn the decimal separator into ".".
+_DECIMAL_POINT_DIGITS = str.maketrans({" ": None, "'": None, ",": None})
+_DECIMAL_COMMA_DIGITS = str.maketrans({" ": None, "'": None, ".": None, ",": "."})
+_DECIMAL_COMMA_LIKE_RE = re.compile(r"[\d.]*\d,\d+")
+_DECIMAL_POINT_LIKE_RE = re.compile(r"\d+\.\d+")
+
+_HINT_EXAMPLES = "expected a number such as 12500000, 12,500,000, 12.5 or (1,200)"
+_HINT_DECIMAL_COMMA = (
+    "commas must separate groups of three digits. If the file writes decimals with a comma "
+    "(12,5), parse it with decimal_comma=True."
+)
+_HINT_DECIMAL_POINT = (
+    "with decimal_comma=True, periods must separate groups of three digits and the comma "
+    "marks the decimals (1.234,5). Check the decimal separator setting for this file."
+)
+
+
+def parse_decimal(
+    raw: str | int | float | Decimal | None, *, decimal_comma: bool = False
+) -> Decimal | None:
+    """Parse one number and return it as a Decimal, or None for an empty value.
+
+    See the module docstring for the accepted forms. Raises UnparsedValue(field="number")
+    for text that is not a number, for booleans and for NaN or infinite values.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise UnparsedValue("number", str(raw), "expected a number, not a boolean")
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise UnparsedValue("number", str(raw), "expected a finite number")
+        return Decimal(repr(raw))
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise UnparsedValue("number", str(raw), "expected a finite number")
+        return raw
+    if is_missing(raw):
+        return None
+    return _parse_decimal_text(raw, decimal_comma=decimal_comma)
+
+
+def _parse_decimal_text(raw: str, *, decimal_comma: bool) -> Decimal:
+    if len(raw) > MAX_NUMBER_TEXT_LENGTH:
+        raise UnparsedValue(
+            "number", raw, f"the text is longer than {MAX_NUMBER_TEXT_LENGTH} characters"
+        )
+    text = collapse_whitespace(unicodedata.normalize("NFKC", raw).replace("\u2212", "-"))
+
+    negative = False
+    accounting = _ACCOUNTING_NEGATIVE_RE.fullmatch(text)
+    if accounting is not None:
+        negative = True
+        text = accounting[1]
+    if text[:1] in ("-", "+"):
+        negative = negative != (text[0] == "-")
+        text = text[1:].lstrip()
+
+    forms = _DECIMAL_COMMA_FORMS if decimal_comma else _DECIMAL_POINT_FORMS
+    if not any(form.fullmatch(text) for form in forms):
+        raise UnparsedValue("number", raw, _format_hint(text, decimal_comma=decimal_comma))
+
+    digits = text.translate(_DECIMAL_COMMA_DIGITS if decimal_comma else _DECIMAL_POINT_DIGITS)
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:  # pragma: no cover - the patterns above only admit valid input
+        raise UnparsedValue("number", raw, _HINT_EXAMPLES) from None
+    if negative and value != 0:
+        value = value.copy_negate()  # exact, unlike unary minus, which rounds to 28 digits
+    return value
+
+
+def _format_hint(text: str, *, decimal_comma: bool) -> str:
+    if not decimal_comma and _DECIMAL_COMMA_LIKE_RE.fullmatch(text):
+        return _HINT_DECIMAL_COMMA
+    if decimal_comma and _DECIMAL_POINT_LIKE_RE.fullmatch(text):
+        return _HINT_DECIMAL_POINT
+    return _HINT_EXAMPLES

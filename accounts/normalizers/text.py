@@ -1,0 +1,157 @@
+"""Text cleanup shared by the normalizers.
+
+- ``clean_text`` accepts any string (or None). It strips surrounding whitespace, turns CR and
+  CRLF line endings into ``\\n`` and removes ASCII control characters other than newline and
+  tab. Emoji, accents and right-to-left text pass through unchanged.
+- ``strip_footnotes`` removes Wikipedia footnote markers such as ``[2]``, ``[a]``,
+  ``[note 1]`` and ``[citation needed]``.
+- ``industry_key`` turns an industry name or path (``Technology -> Software``) into the key
+  used to match industry synonyms.
+- ``is_missing`` recognizes the placeholders that exports write for "no value" (``-``,
+  ``n/a``, ``#N/A``, ``null``, ``unknown`` …).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from .errors import UnparsedValue
+
+# C0 control characters, DEL and the byte order mark, except tab (0x09) and newline (0x0A).
+# CR is converted to newline first.
+_CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
+_LINE_ENDING_RE = re.compile(r"\r\n?")
+_FOOTNOTE_RE = re.compile(
+    r"\s*\[(?:\d{1,3}|[a-z]|(?:note|nb|n)\s?\d{1,3}|citation needed|clarification needed"
+    r"|when\?|who\?|which\?|according to whom\?|better source needed)\]",
+    re.IGNORECASE,
+)
+_WHITESPACE_RE = re.compile(r"\s+")
+_PATH_SEPARATOR_RE = re.compile(r"->|→|⟶|›|»|>")
+
+# Compared after casefolding and collapsing whitespace.
+MISSING_VALUE_TOKENS: frozenset[str] = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "–",
+        "—",
+        "?",
+        ".",
+        "n/a",
+        "n.a.",
+        "n.a",
+        "na",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "nan",
+        "unknown",
+        "not available",
+        "not disclosed",
+        "undisclosed",
+    }
+)
+
+# Deleted outright, so "Women's" becomes "womens" and "U.S." becomes "us".
+_DELETED_PUNCTUATION = frozenset(".'’‘`´ʼ")
+
+# Combining Diacritical Marks block. Marks outside it (Japanese dakuten, Indic vowel signs)
+# change the letter and are kept.
+_LATIN_DIACRITICS = range(0x0300, 0x0370)
+_LETTER_REPLACEMENTS = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D",
+     "ł": "l", "Ł": "L", "ı": "i", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D"}
+)  # fmt: skip
+
+
+def is_missing(value: str | None) -> bool:
+    """Return True for None, blank text and the placeholders in MISSING_VALUE_TOKENS."""
+    if value is None:
+        return True
+    return _WHITESPACE_RE.sub(" ", value).strip().casefold() in MISSING_VALUE_TOKENS
+
+
+def clean_text(value: str | None, max_length: int | None = None) -> str:
+    """Strip the value and remove ASCII control characters except newline and tab.
+
+    CR and CRLF line endings become ``\\n`` and byte order marks are removed. None becomes
+    ``""``. Raises UnparsedValue(field="text") when the cleaned text is longer than
+    ``max_length`` characters (Unicode code points).
+    """
+    if value is None:
+        return ""
+    text = _LINE_ENDING_RE.sub("\n", value)
+    text = _CONTROL_CHARACTER_RE.sub("", text).strip()
+    if max_length is not None and len(text) > max_length:
+        raise UnparsedValue(
+            "text",
+            value,
+            f"it has {len(text)} characters after cleaning, but at most {max_length} "
+            "characters are allowed. Shorten the text.",
+        )
+    return text
+
+
+def strip_footnotes(text: str) -> str:
+    """Remove Wikipedia footnote markers and the whitespace just before each one."""
+    return _FOOTNOTE_RE.sub("", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Replace each run of whitespace, including non-breaking spaces, with one space and strip."""
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def remove_accents(text: str) -> str:
+    """Fold Latin accents and ligature letters (``Estée`` -> ``Estee``, ``Ø`` -> ``O``).
+
+    Marks outside the Combining Diacritical Marks block stay, because removing them would
+    change the letter in other scripts (``ガ`` would become ``カ``).
+    """
+    text = text.translate(_LETTER_REPLACEMENTS)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(char for char in decomposed if ord(char) not in _LATIN_DIACRITICS)
+    return unicodedata.normalize("NFC", kept)
+
+
+def replace_punctuation(text: str, keep: str = "") -> str:
+    """Delete periods and apostrophes and replace other punctuation and symbols with spaces.
+
+    Letters, digits, combining marks, whitespace and the characters in ``keep`` stay.
+    Emoji and other symbols count as punctuation. The result is not whitespace-collapsed.
+    """
+    characters: list[str] = []
+    for char in text:
+        if char in keep or char.isspace():
+            characters.append(char)
+        elif char in _DELETED_PUNCTUATION:
+            continue
+        elif unicodedata.category(char)[0] in "LNM":
+            characters.append(char)
+        else:
+            characters.append(" ")
+    return "".join(characters)
+
+
+@lru_cache(maxsize=8192)
+def industry_key(raw: str) -> str:
+    """Build the lookup key for industry synonyms.
+
+    Applies NFKC and casefolding, turns ``&`` into ``and`` and turns path separators
+    (``->``, ``>``, ``→``, ``›``, ``»``) into `` > ``. Periods and apostrophes are deleted,
+    other punctuation becomes a space, whitespace is collapsed and empty path segments are
+    dropped. ``"Tech & Media -> Software/SaaS"`` gives ``"tech and media > software saas"``.
+    """
+    text = unicodedata.normalize("NFKC", raw).casefold().replace("&", " and ")
+    text = _PATH_SEPARATOR_RE.sub(">", text)
+    text = replace_punctuation(text, keep=">")
+    segments = (collapse_whitespace(segment) for segment in text.split(">"))
+    return " > ".join(segment for segment in segments if segment)

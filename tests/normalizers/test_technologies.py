@@ -1,0 +1,139 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts.normalizers import TECHNOLOGY_ALIASES, normalize_technologies
+from accounts.normalizers.technologies import MAX_TECHNOLOGY_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Python, Django", ["Python", "Django"]),
+        ("Python; Django", ["Python", "Django"]),
+        ("Python | Django", ["Python", "Django"]),
+        ("Python\nDjango", ["Python", "Django"]),
+        ("Python\r\nDjango", ["Python", "Django"]),
+        ("* Python\n* Django", ["Python", "Django"]),
+        ("- Python\n- Django", ["Python", "Django"]),
+        ("1. Python\n2. Django", ["Python", "Django"]),
+        ("• Python • Django", ["Python", "Django"]),
+        ("Python · Django", ["Python", "Django"]),
+        ("[PHP](https://php.net), [Laravel](https://laravel.com)", ["PHP", "Laravel"]),
+        ("**React**, `k8s`", ["React", "Kubernetes"]),
+        ("C++, C#, .NET, Node.js", ["C++", "C#", ".NET", "Node.js"]),
+    ],
+)
+def test_technologies_split_on_separators(raw: str, expected: list[str]) -> None:
+    assert normalize_technologies(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        ("js", "JavaScript"),
+        ("javascript", "JavaScript"),
+        ("JavaScript", "JavaScript"),
+        ("aws", "AWS"),
+        ("Amazon Web Services", "AWS"),
+        ("gcp", "Google Cloud"),
+        ("google cloud", "Google Cloud"),
+        ("postgres", "PostgreSQL"),
+        ("PostgreSQL", "PostgreSQL"),
+        ("k8s", "Kubernetes"),
+        ("kubernetes", "Kubernetes"),
+        ("golang", "Go"),
+        ("go", "Go"),
+        ("dotnet", ".NET"),
+        (".net", ".NET"),
+        ("salesforce", "Salesforce"),
+        ("SFDC", "Salesforce"),
+        ("hubspot", "HubSpot"),
+        ("react", "React"),
+        ("react.js", "React"),
+        ("reactjs", "React"),
+        ("ReactJS", "React"),
+        ("node", "Node.js"),
+        ("node.js", "Node.js"),
+        ("NodeJS", "Node.js"),
+        ("ml", "Machine Learning"),
+        ("  Ruby   on  Rails ", "Ruby on Rails"),
+    ],
+)
+def test_technologies_map_aliases(alias: str, canonical: str) -> None:
+    assert normalize_technologies(alias) == [canonical]
+
+
+def test_technologies_alias_table_size() -> None:
+    assert len(TECHNOLOGY_ALIASES) >= 60
+    assert all(key == key.casefold().strip() for key in TECHNOLOGY_ALIASES)
+
+
+def test_technologies_keep_unknown_spelling() -> None:
+    assert normalize_technologies("  Custom   CRM  , weird-Tool ") == ["Custom CRM", "weird-Tool"]
+
+
+def test_technologies_dedupe_case_insensitive() -> None:
+    raw = "Custom CRM, custom crm, CUSTOM CRM, JS, JavaScript, javascript"
+    assert normalize_technologies(raw) == ["Custom CRM", "JavaScript"]
+
+
+def test_technologies_keep_order() -> None:
+    assert normalize_technologies("Zendesk, AWS, Android") == ["Zendesk", "AWS", "Android"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://example.com",
+        "http://example.com/stack",
+        "www.example.com",
+        "<https://example.com>",
+        "",
+        "  ",
+        ",,;;||",
+        "n/a",
+        "-",
+        "* ",
+    ],
+)
+def test_technologies_drop_empty_and_urls(raw: str) -> None:
+    assert normalize_technologies(raw) == []
+
+
+def test_technologies_none_is_empty() -> None:
+    assert normalize_technologies(None) == []
+
+
+def test_technologies_accept_iterables() -> None:
+    raw = ["Python, Django", None, "AWS", "amazon web services", ""]
+    assert normalize_technologies(raw) == ["Python", "Django", "AWS"]
+
+
+def test_technologies_accept_generator() -> None:
+    assert normalize_technologies(item for item in ["k8s", "Go"]) == ["Kubernetes", "Go"]
+
+
+def test_technologies_cut_long_items_at_word() -> None:
+    result = normalize_technologies("word " * 30)
+    assert len(result) == 1
+    assert len(result[0]) <= MAX_TECHNOLOGY_LENGTH
+    assert result[0].endswith("word")
+
+
+def test_technologies_cut_long_single_word() -> None:
+    result = normalize_technologies("x" * 100)
+    assert result == ["x" * MAX_TECHNOLOGY_LENGTH]
+
+
+def test_technologies_keep_domain_like_names() -> None:
+    assert normalize_technologies("Socket.io, Three.js") == ["Socket.io", "Three.js"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=120), st.lists(st.one_of(st.none(), st.text(max_size=30)))))
+def test_normalize_technologies_never_crashes(raw: str | list[str | None]) -> None:
+    result = normalize_technologies(raw)
+    keys = [item.casefold() for item in result]
+    assert len(keys) == len(set(keys))
+    assert all(0 < len(item) <= MAX_TECHNOLOGY_LENGTH for item in result)
