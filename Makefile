@@ -38,7 +38,7 @@ services:
 	scripts/start-services.sh
 
 test: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) ICP_TEST_BROKER_URL=$(TEST_BROKER_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL) ICP_TEST_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-only-secret \
 		$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install services

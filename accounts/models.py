@@ -4,6 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from audits.history import ChannelHistoricalModel
 
 
 class Tier(models.TextChoices):
@@ -133,6 +136,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -178,6 +183,8 @@ class AccountIdentifier(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.CharField(max_length=255)
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["kind", "value"]
         constraints = [
@@ -201,6 +208,8 @@ class Lead(models.Model):
     source = models.CharField(max_length=50, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -267,3 +276,79 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.file_name} ({self.status})"
+
+
+class ResearchNote(models.Model):
+    """A short research finding about an account: funding news, a hire, an expansion."""
+
+    class Kind(models.TextChoices):
+        FUNDING = "funding", "Funding"
+        HIRE = "hire", "Hire"
+        EXPANSION = "expansion", "Expansion"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        PROPOSED = "proposed", "Proposed by enrichment"
+        DISMISSED = "dismissed", "Dismissed"
+
+    MAX_TEXT_LENGTH = 500
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PUBLISHED)
+    text = models.CharField(
+        max_length=MAX_TEXT_LENGTH,
+        help_text="Keep it short: at most 500 characters.",
+    )
+    source_url = models.URLField(max_length=500, blank=True, default="")
+    happened_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When the event happened, if known.",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="research_notes",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="researchnote_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"
+
+
+class UserProfile(models.Model):
+    """Team membership of a user: their manager sees and reviews their accounts."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="team_profiles",
+    )
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

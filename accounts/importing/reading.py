@@ -1,0 +1,288 @@
+"""Read CSV and JSON exports as a stream of records, detecting encoding and delimiter.
+
+Encoding, checked in this order:
+
+1. A byte order mark: UTF-8 (``EF BB BF``), UTF-16 LE (``FF FE``) or UTF-16 BE (``FE FF``).
+2. UTF-16 without a BOM, when NUL bytes fill most odd positions of the first 4 KiB (LE) or
+   most even positions (BE), the pattern ASCII text has in UTF-16.
+3. UTF-8, when the whole file decodes as UTF-8.
+4. Otherwise Windows-1252. The five bytes that Windows-1252 leaves undefined (0x81, 0x8D,
+   0x8F, 0x90, 0x9D) decode to the same code points as in Latin-1.
+
+The delimiter is whichever of comma, semicolon and tab occurs most often outside double
+quotes in the header record, with ties going to comma, then semicolon, then tab.
+
+CSV files are read line by line, so their size does not matter. JSON files must hold one
+array and are loaded whole, so they are limited to MAX_JSON_BYTES.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import ImportFileError
+
+SAMPLE_BYTES = 64 * 1024
+UTF8_CHECK_CHUNK_BYTES = 1024 * 1024
+UTF16_PATTERN_BYTES = 4096
+# Share of the checked byte pairs whose high byte must be NUL to call a file UTF-16.
+UTF16_NUL_SHARE = 0.4
+
+# JSON arrays are parsed in memory, which takes several times the file size.
+MAX_JSON_BYTES = 100 * 1024 * 1024
+
+DELIMITERS = (",", ";", "\t")
+MAX_HEADER_LINES = 50
+
+# Data rows checked for decimal commas in semicolon files.
+DECIMAL_COMMA_SAMPLE_ROWS = 200
+# A number written with a decimal comma: 12,5 or 1.234,56, optionally signed, with a
+# currency sign before or a currency sign or percent after.
+DECIMAL_COMMA_CELL_RE = re.compile(
+    r"[-+]?\s*[€$£]?\s*(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}\s*[%€$£]?"
+)
+
+CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
+
+
+def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    undefined = error.object[error.start : error.end]
+    return undefined.decode("latin-1"), error.end
+
+
+codecs.register_error(CP1252_ERROR_HANDLER, _decode_undefined_as_latin1)
+
+
+@dataclass
+class Record:
+    """One data record: ``line`` is the 1-based line where it starts (item number for JSON).
+
+    ``values`` is a list of cells for CSV and the parsed item for JSON. ``error`` is set
+    instead when the CSV parser could not read the record.
+    """
+
+    line: int
+    values: Any = None
+    error: str = ""
+
+
+@dataclass
+class Table:
+    """An open export: its format, its column names and an iterator over its records."""
+
+    kind: str
+    encoding: str
+    delimiter: str
+    header: list[str]
+    records: Iterator[Record]
+    decimal_comma: bool = False
+    total_records: int | None = None
+
+
+def detect_encoding(path: Path) -> str:
+    """Return the Python codec name to read the file with (see the module docstring)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
+    if _decodes_as_utf8(path):
+        return "utf-8"
+    return "cp1252"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    sample = head[:UTF16_PATTERN_BYTES]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even_nuls = sum(1 for index in range(0, pairs * 2, 2) if sample[index] == 0)
+    odd_nuls = sum(1 for index in range(1, pairs * 2, 2) if sample[index] == 0)
+    if odd_nuls >= pairs * UTF16_NUL_SHARE and even_nuls < odd_nuls / 4:
+        return "utf-16-le"
+    if even_nuls >= pairs * UTF16_NUL_SHARE and odd_nuls < even_nuls / 4:
+        return "utf-16-be"
+    return None
+
+
+def _decodes_as_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(UTF8_CHECK_CHUNK_BYTES):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_delimiter(header: str) -> str:
+    """Return the delimiter that occurs most often outside double quotes in ``header``."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    in_quotes = False
+    for char in header:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+def looks_like_decimal_comma(cells: list[str]) -> bool:
+    """Return True when any cell is a number written with a decimal comma (12,5)."""
+    return any(DECIMAL_COMMA_CELL_RE.fullmatch(cell.strip()) for cell in cells if cell)
+
+
+def _open_text(path: Path, encoding: str) -> TextIO:
+    errors = CP1252_ERROR_HANDLER if encoding == "cp1252" else "strict"
+    return path.open("r", encoding=encoding, errors=errors, newline="")
+
+
+def _read_header_text(handle: TextIO) -> str:
+    """Return the first record's text, joining lines while a quoted value stays open."""
+    text = ""
+    for _ in range(MAX_HEADER_LINES):
+        line = handle.readline()
+        if not line:
+            break
+        text += line
+        if text.count('"') % 2 == 0:
+            break
+    return text
+
+
+def _csv_records(reader: Any) -> Iterator[Record]:
+    while True:
+        start_line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield Record(line=start_line, error=f"the CSV parser failed: {error}")
+            continue
+        yield Record(line=start_line, values=cells)
+
+
+def _sample_decimal_comma(path: Path, encoding: str, delimiter: str) -> bool:
+    if delimiter != ";":
+        return False
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        for index, cells in enumerate(reader):
+            if index >= DECIMAL_COMMA_SAMPLE_ROWS:
+                break
+            if looks_like_decimal_comma(cells):
+                return True
+    return False
+
+
+def _looks_like_json(path: Path, encoding: str) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    with _open_text(path, encoding) as handle:
+        start = handle.read(1024).lstrip()
+    return start.startswith("[")
+
+
+@contextmanager
+def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Table]:
+    """Open a CSV or JSON export and yield a Table whose records stream from the file.
+
+    ``decimal_comma`` overrides the detection: by default it is on for semicolon files
+    whose first DECIMAL_COMMA_SAMPLE_ROWS rows contain a cell such as ``12,5``.
+    Raises ImportFileError when the file is missing, empty or not a CSV or JSON array.
+    """
+    if not path.is_file():
+        raise ImportFileError(f"{path} was not found: check the path.")
+    if path.stat().st_size == 0:
+        raise ImportFileError(f"{path} is empty: export the file again with a header row.")
+
+    encoding = detect_encoding(path)
+    if _looks_like_json(path, encoding):
+        yield _open_json(path, encoding)
+        return
+
+    with _open_text(path, encoding) as handle:
+        header_text = _read_header_text(handle)
+        delimiter = detect_delimiter(header_text)
+        header = next(csv.reader([header_text], delimiter=delimiter), [])
+        if not any(cell.strip() for cell in header):
+            raise ImportFileError(
+                f"{path.name} has no header row: the first line must name the columns."
+            )
+        if decimal_comma is None:
+            decimal_comma = _sample_decimal_comma(path, encoding, delimiter)
+        reader = csv.reader(handle, delimiter=delimiter)
+        # The reader counts lines from where it starts, which is after the header record.
+        reader_offset = header_text.count("\n") or 1
+        yield Table(
+            kind="csv",
+            encoding=encoding,
+            delimiter=delimiter,
+            header=header,
+            records=_offset_lines(_csv_records(reader), reader_offset),
+            decimal_comma=decimal_comma,
+        )
+
+
+def _offset_lines(records: Iterator[Record], offset: int) -> Iterator[Record]:
+    for record in records:
+        record.line += offset
+        yield record
+
+
+def _open_json(path: Path, encoding: str) -> Table:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise ImportFileError(
+            f"{path.name} is {size:,} bytes, more than the {MAX_JSON_BYTES:,} bytes a JSON "
+            "import may have: split the array into smaller files or export CSV."
+        )
+    try:
+        with _open_text(path, encoding) as handle:
+            items = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ImportFileError(
+            f"{path.name} is not valid JSON ({error}): fix the file or export it as CSV."
+        ) from error
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"{path.name} could not be decoded as {encoding} ({error}): save it as UTF-8."
+        ) from error
+    if not isinstance(items, list):
+        raise ImportFileError(
+            f"{path.name} contains a JSON {type(items).__name__}, not an array of company "
+            "objects: wrap the objects in [ ... ]."
+        )
+
+    header: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, dict):
+            header.update(dict.fromkeys(str(key) for key in item))
+    records = (Record(line=index, values=item) for index, item in enumerate(items, start=1))
+    return Table(
+        kind="json",
+        encoding=encoding,
+        delimiter="",
+        header=list(header),
+        records=records,
+        total_records=len(items),
+    )

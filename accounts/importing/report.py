@@ -1,0 +1,62 @@
+"""The CSV report of rejected rows: the original columns plus ``line`` and ``reason``."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+
+from .rows import as_text
+
+REPORT_FOLDER = "import-reports"
+
+
+def report_path(run_id: int, file_name: str) -> Path:
+    """Return the report path of a run under MEDIA_ROOT/import-reports/."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(file_name).stem).strip("-.") or "import"
+    return Path(settings.MEDIA_ROOT) / REPORT_FOLDER / f"run-{run_id}-{stem}-rejected.csv"
+
+
+class RejectedRowReport:
+    """Writes rejected rows as they come; the file is created at the first one."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self.header = list(header)
+        self.rows = 0
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+        line_column, reason_column = "line", "reason"
+        # A file that already has these columns keeps them; ours get a prefix.
+        while line_column in self.header or reason_column in self.header:
+            line_column, reason_column = f"import_{line_column}", f"import_{reason_column}"
+        self._extra_columns = [line_column, reason_column]
+
+    def add(self, line: int, values: Any, reason: str) -> None:
+        """Append one rejected record: CSV cells, a JSON object or any other JSON value."""
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow([*self.header, *self._extra_columns])
+
+        if isinstance(values, dict):
+            cells = [as_text(values.get(name)) for name in self.header]
+            extra: list[str] = []
+        elif isinstance(values, list) and all(isinstance(cell, str) for cell in values):
+            cells = values[: len(self.header)]
+            cells += [""] * (len(self.header) - len(cells))
+            extra = values[len(self.header) :]
+        else:
+            cells = [""] * len(self.header)
+            extra = [] if values is None else [as_text(values)]
+        self._writer.writerow([*cells, line, reason, *extra])
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

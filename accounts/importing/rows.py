@@ -1,0 +1,744 @@
+"""Turn one record of an export into normalized account values, or reject it.
+
+A value that a normalizer cannot interpret (UnparsedValue) keeps its raw text and becomes
+a review flag ``{"field", "value", "message"}``, and the row is still imported. A row is
+rejected (RowRejected) only when it cannot become an account:
+
+- it has no company name and no website or domain;
+- it has no company name and its website is invalid or a third-party page;
+- a value is longer than its database column after cleaning;
+- it is a JSON array item that is not an object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from accounts.models import Account, AccountIdentifier, Lead
+from accounts.normalizers import (
+    Money,
+    UnparsedValue,
+    clean_company_name,
+    clean_text,
+    company_name_key,
+    convert_to_usd,
+    is_third_party_url,
+    normalize_domain,
+    normalize_technologies,
+    parse_decimal,
+    parse_employee_count,
+    parse_location_text,
+    parse_money,
+    resolve_location,
+    website_url,
+)
+from accounts.normalizers.text import is_missing
+from segmentation.taxonomy import IndustryResolver
+
+from .errors import RowRejected
+from .layouts import ColumnMapping
+
+# Review flags shorten longer raw values. The observation keeps the full text.
+MAX_FLAG_VALUE_LENGTH = 300
+MAX_MONEY = Decimal(10) ** 18
+CENTS = Decimal("0.01")
+
+CIK_RE = re.compile(r"\d{1,10}")
+TICKER_RE = re.compile(r"[A-Z0-9]{1,10}(?:\.[A-Z0-9]{1,5})?")
+YC_ID_RE = re.compile(r"\d{1,12}")
+LINKEDIN_PATH_RE = re.compile(r"/(company|school|showcase)/([^/?#]+)", re.IGNORECASE)
+YEAR_RE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "hiring"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0"})
+
+# Identifier kinds whose values repeat across systems, so they are stored as "system:value".
+PREFIXED_IDENTIFIER_KINDS = frozenset({"crm", "profile"})
+
+
+def _max_length(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+ACCOUNT_MAX_LENGTHS = {
+    name: _max_length(Account, name)
+    for name in (
+        "name",
+        "name_key",
+        "domain",
+        "website",
+        "industry_raw",
+        "employee_raw",
+        "revenue_raw",
+        "region",
+        "city",
+    )
+}
+LEAD_MAX_LENGTHS = {
+    name: _max_length(Lead, name)
+    for name in ("first_name", "last_name", "title", "email", "phone", "linkedin_url")
+}
+IDENTIFIER_MAX_LENGTH = _max_length(AccountIdentifier, "value")
+
+
+@dataclass
+class ParsedRow:
+    """Normalized values of one row, ready to match and merge.
+
+    ``values`` contains Account fields. ``observations`` contains (field, normalized value,
+    raw text) for enrichment.Observation. ``flags`` are the row's review flags. Merging may
+    add more, and ``merged_flags`` contains all of them.
+    """
+
+    line: int
+    name: str
+    name_key: str
+    domain: str
+    country: str
+    values: dict[str, Any]
+    identifiers: list[tuple[str, str]]
+    flags: list[dict[str, str]]
+    observations: list[tuple[str, Any, str]]
+    lead: dict[str, str] | None = None
+    merged_flags: list[dict[str, str]] = field(default_factory=list)
+
+
+def as_text(value: Any) -> str:
+    """Return a JSON or CSV value as text: lists joined with '; ', booleans as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(as_text(item) for item in value if item is not None)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def is_empty_value(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict)):
+        return not value
+    return False
+
+
+def flag(field_name: str, value: Any, message: str) -> dict[str, str]:
+    """Build one review flag; long values are shortened."""
+    text = as_text(value)
+    if len(text) > MAX_FLAG_VALUE_LENGTH:
+        text = text[: MAX_FLAG_VALUE_LENGTH - 1] + "…"
+    return {"field": field_name, "value": text, "message": message}
+
+
+def _unparsed_flag(field_name: str, error: UnparsedValue) -> dict[str, str]:
+    return flag(field_name, error.value, str(error))
+
+
+class Memo:
+    """Cache of a normalizer's results and UnparsedValue errors, keyed by the arguments.
+
+    Exports repeat the same industry, city, size range and revenue text on many rows.
+    Unhashable arguments (JSON lists) are not cached. The cache is emptied when it contains
+    MAX_ENTRIES results, which bounds its memory.
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.results: dict[Any, tuple[bool, Any]] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items())))
+        try:
+            found = self.results.get(key)
+        except TypeError:
+            return self.function(*args, **kwargs)
+        if found is None:
+            try:
+                found = (True, self.function(*args, **kwargs))
+            except UnparsedValue as error:
+                found = (False, error)
+            if len(self.results) >= self.MAX_ENTRIES:
+                self.results.clear()
+            self.results[key] = found
+        succeeded, result = found
+        if not succeeded:
+            raise result
+        return result
+
+
+def _money_json(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amount": str(amount), "currency": currency}
+
+
+class RowParser:
+    """Parser for the records of one file, with its column mapping and number conventions."""
+
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        *,
+        header: list[str],
+        is_json: bool,
+        source: str,
+        decimal_comma: bool,
+        rates: Mapping[str, Decimal],
+        resolver: IndustryResolver,
+    ) -> None:
+        self.mapping = mapping
+        self.indexes = mapping.indexes
+        self.header = header
+        self.is_json = is_json
+        self.source = source
+        self.decimal_comma = decimal_comma
+        self.rates = rates
+        self.resolver = resolver
+        self.parse_employee_count = Memo(parse_employee_count)
+        self.parse_money = Memo(parse_money)
+        self.resolve_location = Memo(resolve_location)
+        self.parse_location_text = Memo(parse_location_text)
+        self.normalize_technologies = Memo(normalize_technologies)
+        self.resolve_industry = Memo(lambda labels: resolver.resolve_first(list(labels)))
+        # CRM and profile ids are prefixed with the system they come from.
+        self.id_prefix = mapping.layout if mapping.layout not in ("csv", "mapping") else source
+
+    def cells_of(self, values: Any) -> list[Any]:
+        """Return the record's values in header order. Raise RowRejected for a JSON non-object."""
+        if isinstance(values, dict):
+            return [values.get(name) for name in self.header]
+        if not self.is_json:
+            return values
+        raise RowRejected(
+            f"the item is a JSON {type(values).__name__}, not an object: each array item "
+            'must be one company object such as {"name": "Acme"}.'
+        )
+
+    @staticmethod
+    def is_blank(cells: list[Any]) -> bool:
+        return all(is_empty_value(cell) for cell in cells)
+
+    def _values(self, cells: list[Any], field_name: str) -> list[tuple[Any, int]]:
+        """Return the non-empty values of the field's columns in priority order."""
+        found = []
+        for index in self.indexes.get(field_name, ()):
+            value = cells[index] if index < len(cells) else None
+            if is_empty_value(value) or (isinstance(value, str) and is_missing(value)):
+                continue
+            found.append((value, index))
+        return found
+
+    def _first(self, cells: list[Any], field_name: str) -> Any:
+        for index in self.indexes.get(field_name, ()):
+            value = cells[index] if index < len(cells) else None
+            if is_empty_value(value) or (isinstance(value, str) and is_missing(value)):
+                continue
+            return value
+        return None
+
+    def _first_text(self, cells: list[Any], field_name: str) -> str:
+        if field_name not in self.indexes:
+            return ""
+        value = self._first(cells, field_name)
+        return "" if value is None else clean_text(as_text(value))
+
+    def parse(self, line: int, cells: list[Any]) -> ParsedRow:
+        """Normalize one non-blank record. Raises RowRejected with the reason."""
+        flags: list[dict[str, str]] = []
+        observations: list[tuple[str, Any, str]] = []
+        values: dict[str, Any] = {}
+
+        if len(cells) > len(self.header) and any(
+            not is_empty_value(cell) for cell in cells[len(self.header) :]
+        ):
+            flags.append(
+                flag(
+                    "row",
+                    cells[len(self.header) :],
+                    f"the row has {len(cells)} cells but the header has {len(self.header)} "
+                    "columns, so the extra cells were ignored. Quote values that contain the "
+                    "delimiter.",
+                )
+            )
+
+        raw_name = self._first_text(cells, "name")
+        name = clean_company_name(raw_name) if raw_name else ""
+        website, domain = self._website(cells, flags, observations, has_name=bool(name))
+        if not name:
+            name = domain
+            flags.append(
+                flag(
+                    "name",
+                    "",
+                    f"the row has no company name, so the domain {domain} is used as the "
+                    "name. Enter the company name.",
+                )
+            )
+        _check_length("company name", name, ACCOUNT_MAX_LENGTHS["name"])
+        name_key = company_name_key(name)[: ACCOUNT_MAX_LENGTHS["name_key"]]
+        observations.append(("name", name, raw_name))
+        if website:
+            _check_length("website", website, ACCOUNT_MAX_LENGTHS["website"])
+            values["website"] = website
+
+        self._industry(cells, values, observations)
+        self._employees(cells, values, flags, observations)
+        self._revenue(cells, values, flags, observations)
+        self._location(cells, values, flags, observations)
+        self._lists(cells, values, flags, observations)
+        self._extras(cells, flags, observations)
+        identifiers = self._identifiers(cells, flags)
+        lead = self._lead(cells, flags)
+
+        return ParsedRow(
+            line=line,
+            name=name,
+            name_key=name_key,
+            domain=domain,
+            country=values.get("country", ""),
+            values=values,
+            identifiers=identifiers,
+            flags=flags,
+            observations=observations,
+            lead=lead,
+        )
+
+    def _website(
+        self,
+        cells: list[Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+        *,
+        has_name: bool,
+    ) -> tuple[str, str]:
+        """Return the cleaned website and its domain ("" when unknown)."""
+        website = ""
+        domain = ""
+        problem = ""
+        for field_name in ("website", "domain"):
+            raw = self._first_text(cells, field_name)
+            if not raw or domain:
+                continue
+            try:
+                url = website_url(raw)
+            except UnparsedValue as error:
+                flags.append(_unparsed_flag(field_name, error))
+                problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
+                website = website or raw
+                continue
+            if url is None:
+                continue
+            website = website or url
+            if is_third_party_url(url):
+                flags.append(
+                    flag(
+                        field_name,
+                        raw,
+                        f"{url} is a third-party page, not the company's own website, so it "
+                        "does not set the domain. Enter the company's website.",
+                    )
+                )
+                problem = problem or f"{field_name} {url} is a third-party page"
+                continue
+            try:
+                domain = normalize_domain(url) or ""
+            except UnparsedValue as error:  # website_url accepted the host, so this is rare
+                flags.append(_unparsed_flag(field_name, error))
+                problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
+                continue
+            observations.append(("website", url, raw))
+            observations.append(("domain", domain, raw))
+
+        if not has_name and not domain:
+            if problem:
+                raise RowRejected(
+                    f"the row has no company name and its {problem}: add the company name or "
+                    "the company's own website."
+                )
+            raise RowRejected(
+                "the row has no company name and no website or domain: add at least one of them."
+            )
+        return website, domain
+
+    def _industry(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        labels = [self._first_text(cells, name) for name in ("sub_industry", "industry", "sector")]
+        labels.extend(self._tags(cells))
+        labels = [label for label in labels if label]
+        if not labels:
+            return
+        industry_id, label = self.resolve_industry(tuple(labels))
+        label = clean_text(label)
+        _check_length("industry", label, ACCOUNT_MAX_LENGTHS["industry_raw"])
+        values["industry_id"] = industry_id
+        values["industry_raw"] = label
+        observations.append(("industry", {"industry_id": industry_id, "label": label}, label))
+
+    def _tags(self, cells: list[Any]) -> list[str]:
+        raw = self._first(cells, "tags")
+        if raw is None:
+            return []
+        items = raw if isinstance(raw, list) else re.split(r"[,;]", as_text(raw))
+        return [clean_text(as_text(item)) for item in items if not is_empty_value(item)]
+
+    def _employees(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        candidates = self._values(cells, "employees") + self._values(cells, "employee_range")
+        first_error: UnparsedValue | None = None
+        for raw, _index in candidates:
+            try:
+                employees = self.parse_employee_count(raw, decimal_comma=self.decimal_comma)
+            except UnparsedValue as error:
+                first_error = first_error or error
+                continue
+            if employees is None:
+                # Zero and "not reported" placeholders mean the size is unknown.
+                continue
+            text = clean_text(as_text(raw))
+            _check_length("employees", text, ACCOUNT_MAX_LENGTHS["employee_raw"])
+            values.update(
+                employee_count=employees.estimate,
+                employee_min=employees.minimum,
+                employee_max=employees.maximum,
+                employee_approximate=employees.approximate,
+                employee_raw=text,
+            )
+            observations.append(
+                (
+                    "employees",
+                    {
+                        "count": employees.estimate,
+                        "min": employees.minimum,
+                        "max": employees.maximum,
+                        "approximate": employees.approximate,
+                    },
+                    text,
+                )
+            )
+            return
+        if first_error is not None:
+            text = clean_text(first_error.value)
+            _check_length("employees", text, ACCOUNT_MAX_LENGTHS["employee_raw"])
+            values["employee_raw"] = text
+            flags.append(_unparsed_flag("employees", first_error))
+            observations.append(("employees", None, text))
+
+    def _money(self, raw: Any, index: int, field_name: str) -> tuple[Decimal, str]:
+        money = self.parse_money(
+            raw,
+            default_currency=self.mapping.currency,
+            multiplier=self.mapping.multipliers.get(index, 1),
+            decimal_comma=self.decimal_comma,
+            field=field_name,
+        )
+        if money is None:
+            raise _EmptyMoney
+        amount = money.amount.quantize(CENTS)
+        if abs(amount) >= MAX_MONEY:
+            raise UnparsedValue(
+                field_name, as_text(raw), "the amount is too large: check the unit and multiplier"
+            )
+        return amount, money.currency
+
+    def _revenue(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        candidates = [(raw, index, False) for raw, index in self._values(cells, "revenue")] + [
+            (raw, index, True) for raw, index in self._values(cells, "revenue_range")
+        ]
+        first_error: UnparsedValue | None = None
+        for raw, index, is_range in candidates:
+            try:
+                if is_range:
+                    amount, currency = self._money_range(raw, index)
+                else:
+                    amount, currency = self._money(raw, index, "revenue")
+                if amount < 0:
+                    raise UnparsedValue("revenue", as_text(raw), "revenue cannot be negative")
+            except UnparsedValue as error:
+                first_error = first_error or error
+                continue
+            except _EmptyMoney:
+                continue
+            text = clean_text(as_text(raw))
+            _check_length("revenue", text, ACCOUNT_MAX_LENGTHS["revenue_raw"])
+            values.update(revenue_amount=amount, revenue_currency=currency, revenue_raw=text)
+            usd = None
+            try:
+                usd = convert_to_usd(Money(amount, currency), self.rates).quantize(CENTS)
+            except UnparsedValue as error:
+                flags.append(_unparsed_flag("revenue", error))
+            values["annual_revenue_usd"] = usd
+            observations.append(
+                (
+                    "revenue",
+                    {**_money_json(amount, currency), "usd": None if usd is None else str(usd)},
+                    text,
+                )
+            )
+            return
+        if first_error is not None:
+            text = clean_text(first_error.value)
+            _check_length("revenue", text, ACCOUNT_MAX_LENGTHS["revenue_raw"])
+            values["revenue_raw"] = text
+            flags.append(_unparsed_flag("revenue", first_error))
+            observations.append(("revenue", None, text))
+
+    def _money_range(self, raw: Any, index: int) -> tuple[Decimal, str]:
+        """Return the midpoint of a range such as "$10M - $50M", or the bound of "$1B+"."""
+        text = clean_text(as_text(raw))
+        if text.endswith("+"):
+            return self._money(text[:-1], index, "revenue range")
+        parts = re.split(r"\s*(?:-|–|—|\bto\b)\s*", text)
+        if len(parts) != 2:
+            return self._money(text, index, "revenue range")
+        low, low_currency = self._money(parts[0], index, "revenue range")
+        high, high_currency = self._money(parts[1], index, "revenue range")
+        if low_currency != high_currency or high < low:
+            raise UnparsedValue(
+                "revenue range", text, "expected a range such as $10M - $50M in one currency"
+            )
+        return ((low + high) / 2).quantize(CENTS), low_currency
+
+    def _location(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        city = self._first_text(cells, "city")
+        region = self._first_text(cells, "region")
+        country = self._first_text(cells, "country")
+        raw = ", ".join(part for part in (city, region, country) if part)
+        try:
+            if raw:
+                location = self.resolve_location(city=city, region=region, country=country)
+            else:
+                # Of several places separated by ";", the first that is not remote is used.
+                raw = self._first_text(cells, "location") or self._first_text(cells, "locations")
+                if not raw:
+                    return
+                location = self.parse_location_text(raw)
+        except UnparsedValue as error:
+            flags.append(_unparsed_flag("location", error))
+            observations.append(("location", None, raw))
+            return
+
+        flags.extend(flag("location", raw, message) for message in location.flags)
+        found = {
+            "city": location.city or "",
+            "region": location.region or "",
+            "country": location.country or "",
+        }
+        for name in ("city", "region"):
+            _check_length(name, found[name], ACCOUNT_MAX_LENGTHS[name])
+        values.update({name: value for name, value in found.items() if value})
+        observations.append(("location", found, raw))
+
+    def _lists(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        raw_technologies = self._first(cells, "technologies")
+        if raw_technologies is not None:
+            if isinstance(raw_technologies, list):
+                technologies = normalize_technologies(raw_technologies)
+            else:
+                technologies = list(self.normalize_technologies(as_text(raw_technologies)))
+            if technologies:
+                values["technologies"] = technologies
+                observations.append(("technologies", technologies, as_text(raw_technologies)))
+
+        raw_hiring = self._first(cells, "hiring")
+        if raw_hiring is not None:
+            text = as_text(raw_hiring).strip().casefold()
+            if text in TRUE_WORDS:
+                values["buying_signals"] = ["hiring"]
+                observations.append(("buying_signals", ["hiring"], as_text(raw_hiring)))
+            elif text not in FALSE_WORDS:
+                flags.append(
+                    flag("hiring", raw_hiring, "expected true or false for whether it is hiring")
+                )
+
+        description = self._first_text(cells, "description")
+        if description:
+            values["description"] = description
+            observations.append(("description", description, description))
+
+    def _extras(
+        self,
+        cells: list[Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        """Record values that have no Account field as observations only."""
+        status = self._first_text(cells, "status")
+        if status:
+            observations.append(("status", status, status))
+
+        founded = self._first_text(cells, "founded")
+        if founded:
+            year = YEAR_RE.search(founded)
+            observations.append(("founded", int(year[1]) if year else None, founded))
+
+        rank = self._first_text(cells, "rank")
+        if rank:
+            try:
+                number = parse_decimal(rank)
+                value = int(number) if number is not None and number == int(number) else None
+            except UnparsedValue:
+                value = None
+            observations.append(("rank", value, rank))
+
+        for field_name, label in (("market_cap", "market cap"), ("ebitda", "EBITDA")):
+            for raw, index in self._values(cells, field_name)[:1]:
+                text = clean_text(as_text(raw))
+                try:
+                    amount, currency = self._money(raw, index, label)
+                except _EmptyMoney:
+                    continue
+                except UnparsedValue as error:
+                    flags.append(_unparsed_flag(field_name, error))
+                    observations.append((field_name, None, text))
+                    continue
+                observations.append((field_name, _money_json(amount, currency), text))
+
+        tags = self._tags(cells)
+        if tags:
+            observations.append(("tags", tags, as_text(self._first(cells, "tags"))))
+
+    def _identifiers(self, cells: list[Any], flags: list[dict[str, str]]) -> list[tuple[str, str]]:
+        identifiers: list[tuple[str, str]] = []
+        parsers = (
+            ("cik", "cik", _parse_cik),
+            ("ticker", "ticker", _parse_ticker),
+            ("yc_id", "yc", _parse_yc_id),
+            ("linkedin_url", "linkedin", _parse_linkedin_page),
+            ("crm_id", "crm", _parse_system_id),
+            ("profile_id", "profile", _parse_system_id),
+        )
+        for field_name, kind, parse in parsers:
+            raw = self._first_text(cells, field_name)
+            if not raw:
+                continue
+            try:
+                value = parse(raw)
+            except UnparsedValue as error:
+                flags.append(_unparsed_flag(field_name, error))
+                continue
+            if kind in PREFIXED_IDENTIFIER_KINDS:
+                value = f"{self.id_prefix}:{value}"
+            _check_length(field_name, value, IDENTIFIER_MAX_LENGTH)
+            identifiers.append((kind, value))
+        return identifiers
+
+    def _lead(self, cells: list[Any], flags: list[dict[str, str]]) -> dict[str, str] | None:
+        lead = {
+            "first_name": self._first_text(cells, "first_name"),
+            "last_name": self._first_text(cells, "last_name"),
+            "title": self._first_text(cells, "title"),
+            "email": self._first_text(cells, "email").lower(),
+            "phone": self._first_text(cells, "phone"),
+            "linkedin_url": self._first_text(cells, "person_linkedin_url"),
+        }
+        if lead["email"]:
+            try:
+                validate_email(lead["email"])
+            except ValidationError:
+                flags.append(
+                    flag("email", lead["email"], "not a valid e-mail address, so it was not saved")
+                )
+                lead["email"] = ""
+        if not (lead["first_name"] or lead["last_name"] or lead["email"]):
+            return None
+        for name, value in lead.items():
+            _check_length(f"contact {name}", value, LEAD_MAX_LENGTHS[name])
+        return lead
+
+
+class _EmptyMoney(Exception):
+    """The money value is a placeholder such as "-"."""
+
+
+def _check_length(label: str, value: str, max_length: int) -> None:
+    if len(value) > max_length:
+        preview = value if len(value) <= 60 else value[:59] + "…"
+        raise RowRejected(
+            f'{label} "{preview}" is {len(value)} characters after cleaning, more than the '
+            f"{max_length} allowed: shorten it in the file."
+        )
+
+
+def _parse_cik(raw: str) -> str:
+    text = raw.strip()
+    if text.endswith(".0"):  # spreadsheets turn the number into a float
+        text = text[:-2]
+    if not CIK_RE.fullmatch(text) or int(text) == 0:
+        raise UnparsedValue(
+            "CIK", raw, "expected the SEC Central Index Key, a number of up to 10 digits"
+        )
+    return text.zfill(10)
+
+
+def _parse_ticker(raw: str) -> str:
+    # Yahoo writes share classes with a dash (BRK-B), index lists with a dot (BRK.B).
+    text = raw.strip().upper().replace("-", ".").replace("/", ".")
+    if not TICKER_RE.fullmatch(text):
+        raise UnparsedValue("ticker", raw, "expected a stock ticker such as MSFT or BRK.B")
+    return text
+
+
+def _parse_yc_id(raw: str) -> str:
+    text = raw.strip()
+    if not YC_ID_RE.fullmatch(text):
+        raise UnparsedValue("Y Combinator id", raw, "expected a whole number such as 271")
+    return str(int(text))
+
+
+def _parse_linkedin_page(raw: str) -> str:
+    text = raw.strip()
+    parts = urlsplit(text if "//" in text else "//" + text)
+    host = (parts.hostname or "").lower()
+    match = LINKEDIN_PATH_RE.match(parts.path)
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or match is None:
+        raise UnparsedValue(
+            "LinkedIn company URL",
+            raw,
+            "expected a LinkedIn page such as https://www.linkedin.com/company/acme",
+        )
+    return f"linkedin.com/{match[1].lower()}/{match[2].lower()}"
+
+
+def _parse_system_id(raw: str) -> str:
+    return raw.strip()

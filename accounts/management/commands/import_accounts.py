@@ -1,0 +1,92 @@
+"""Import accounts from CSV or JSON exports in this process."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.importing.errors import ImportFileError
+from accounts.importing.layouts import LAYOUT_NAMES, load_mapping_file
+from accounts.models import ImportRun
+from accounts.services import accounts_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import companies from CSV files or JSON arrays. The encoding, delimiter and column "
+        "layout are detected; see docs/importing.md."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="CSV or JSON file.")
+        parser.add_argument(
+            "--source",
+            help=(
+                "Source name stored on accounts and observations, at most 50 characters. "
+                f"Defaults to the detected layout: {', '.join(LAYOUT_NAMES)}."
+            ),
+        )
+        parser.add_argument(
+            "--mapping",
+            metavar="FILE",
+            help=(
+                'JSON file mapping column names to fields, such as {"Firma": "name"}, with '
+                'optional "options": revenue_multiplier, currency, decimal_comma.'
+            ),
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Parse, match and count every row without changing any account.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        source = options["source"]
+        if source is not None and not 0 < len(source.strip()) <= 50:
+            raise CommandError(f"--source {source!r} is invalid: use 1 to 50 characters.")
+        mapping = None
+        if options["mapping"]:
+            try:
+                mapping = load_mapping_file(Path(options["mapping"]))
+            except ImportFileError as error:
+                raise CommandError(str(error)) from error
+
+        failed = []
+        for path in options["paths"]:
+            try:
+                run = accounts_import(
+                    Path(path),
+                    source=source.strip() if source else None,
+                    mapping=mapping,
+                    dry_run=options["dry_run"],
+                )
+            except ImportFileError as error:
+                self.stderr.write(self.style.ERROR(f"{path}: {error}"))
+                failed.append(path)
+                continue
+            self._write_summary(path, run)
+
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(options['paths'])} files failed to import.")
+
+    def _write_summary(self, path: str, run: ImportRun) -> None:
+        mapping = run.column_mapping
+        delimiter = {"\t": "tab", "": "none"}.get(run.delimiter, run.delimiter)
+        prefix = "Dry run of " if run.is_dry_run else ""
+        self.stdout.write(
+            f"{prefix}{path}: layout {mapping.get('layout')}, source {run.source}, "
+            f"encoding {run.encoding}, delimiter {delimiter}"
+            + (", decimal comma" if mapping.get("decimal_comma") else "")
+        )
+        self.stdout.write(
+            f"  read {run.rows_read}, created {run.created}, updated {run.updated}, "
+            f"merged {run.merged}, rejected {run.rejected}, skipped blank {run.skipped_blank}, "
+            f"flagged {run.flagged}"
+        )
+        if mapping.get("ignored"):
+            self.stdout.write(f"  ignored columns: {', '.join(mapping['ignored'])}")
+        if mapping.get("missing"):
+            self.stdout.write(f"  mapped columns not in the file: {', '.join(mapping['missing'])}")
+        if run.report_path:
+            self.stdout.write(f"  rejected rows: {run.report_path}")
+        if run.error:
+            self.stdout.write(self.style.WARNING(f"  {run.error}"))

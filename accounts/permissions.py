@@ -1,0 +1,141 @@
+"""Who may do what: one set of rules for pages, the admin and the API.
+
+Roles are Django groups (see ``accounts.roles``). Superusers may do everything. Account
+rules depend on ownership: an SDR works on the accounts they own or that nobody owns, an
+AE on the accounts they own, and a Sales Manager on the accounts owned by their team
+(the users whose profile names them as manager) and on unassigned ones.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from . import roles
+from .models import Account
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _has(user: User, *role_names: str) -> bool:
+    return bool(roles.user_roles(user).intersection(role_names))
+
+
+def team_member_ids(manager: User) -> list[int]:
+    """Return the ids of the manager and of the users who report to them."""
+    if not manager.is_authenticated:
+        return []
+    cached = getattr(manager, "_icp_team_ids", None)
+    if cached is None:
+        from .models import UserProfile
+
+        cached = [manager.pk]
+        cached += list(
+            UserProfile.objects.filter(manager=manager).values_list("user_id", flat=True)
+        )
+        manager._icp_team_ids = cached
+    return cached
+
+
+def can_view_accounts(user: User) -> bool:
+    return bool(roles.user_roles(user))
+
+
+def can_research_account(user: User, account: Account) -> bool:
+    """Edit fields, tags and notes of one account."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    owner_id = account.owner_id
+    if _has(user, roles.SDR) and owner_id in (None, user.pk):
+        return True
+    if _has(user, roles.AE) and owner_id == user.pk:
+        return True
+    return _has(user, roles.SALES_MANAGER) and (
+        owner_id is None or owner_id in team_member_ids(user)
+    )
+
+
+def can_add_note(user: User, account: Account) -> bool:
+    return can_research_account(user, account)
+
+
+def can_validate_fit(user: User, account: Account) -> bool:
+    """Confirm or refine the fit of an account after discovery."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if _has(user, roles.AE) and account.owner_id == user.pk:
+        return True
+    return _has(user, roles.SALES_MANAGER) and account.owner_id in team_member_ids(user)
+
+
+def can_review_accounts(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_MANAGER)
+
+
+def can_review_account(user: User, account: Account) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return _has(user, roles.SALES_MANAGER) and (
+        account.owner_id is None or account.owner_id in team_member_ids(user)
+    )
+
+
+def can_assign_owner(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_MANAGER, roles.SALES_OPS)
+
+
+def can_import(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_OPS, roles.SDR, roles.SALES_MANAGER)
+
+
+def can_enrich(user: User) -> bool:
+    return user.is_superuser or _has(
+        user, roles.SDR, roles.AE, roles.SALES_MANAGER, roles.SALES_OPS
+    )
+
+
+def can_export(user: User) -> bool:
+    return can_view_accounts(user)
+
+
+def can_edit_framework(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_OPS)
+
+
+def can_approve_framework(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_LEADERSHIP)
+
+
+def can_manage_taxonomy(user: User) -> bool:
+    return user.is_superuser or _has(user, roles.SALES_OPS)
+
+
+def can_view_audits(user: User) -> bool:
+    return user.is_superuser or _has(
+        user, roles.SALES_MANAGER, roles.SALES_OPS, roles.SALES_LEADERSHIP
+    )
+
+
+def can_view_all_audits(user: User) -> bool:
+    """See every team's audit findings rather than only the manager's own team."""
+    return user.is_superuser or _has(user, roles.SALES_OPS, roles.SALES_LEADERSHIP)
+
+
+def researchable_accounts(user: User, queryset: QuerySet[Account]) -> QuerySet[Account]:
+    """Narrow ``queryset`` to the accounts ``user`` may edit, mirroring can_research_account."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    condition = Q(pk__in=[])
+    if _has(user, roles.SDR):
+        condition |= Q(owner__isnull=True) | Q(owner=user)
+    if _has(user, roles.AE):
+        condition |= Q(owner=user)
+    if _has(user, roles.SALES_MANAGER):
+        condition |= Q(owner__isnull=True) | Q(owner_id__in=team_member_ids(user))
+    return queryset.filter(condition)

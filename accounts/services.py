@@ -1,0 +1,163 @@
+"""Services that write accounts: importing CSV and JSON exports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.importing.errors import ImportFileError
+from accounts.importing.layouts import MappingFile, load_mapping_file
+from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
+from accounts.models import ImportRun
+
+logger = logging.getLogger(__name__)
+
+# Key of ImportRun.column_mapping that stores a queued run's mapping file until the run starts.
+REQUESTED_MAPPING_KEY = "requested_mapping"
+
+
+def _mapping_from(mapping: MappingFile | str | Path | None) -> MappingFile | None:
+    if mapping is None or isinstance(mapping, MappingFile):
+        return mapping
+    return load_mapping_file(Path(mapping))
+
+
+def import_run_create(
+    path: str | Path,
+    *,
+    source: str = "",
+    mapping: MappingFile | str | Path | None = None,
+    dry_run: bool = False,
+    created_by: AbstractBaseUser | None = None,
+) -> ImportRun:
+    """Create a pending ImportRun for ``accounts_import_task``.
+
+    A mapping file is read now and stored on the run, so the worker does not need it.
+    Raises ImportFileError when the source name is too long or the mapping file is invalid.
+    """
+    path = Path(path)
+    max_source_length = ImportRun._meta.get_field("source").max_length
+    if len(source) > max_source_length:
+        raise ImportFileError(
+            f"source {source!r} is {len(source)} characters long, more than the "
+            f"{max_source_length} allowed: use a shorter name."
+        )
+    mapping_file = _mapping_from(mapping)
+    return ImportRun.objects.create(
+        source=source,
+        file_name=path.name,
+        file_path=str(path.resolve()),
+        is_dry_run=dry_run,
+        created_by=created_by,
+        column_mapping=(
+            {REQUESTED_MAPPING_KEY: mapping_file.to_json()} if mapping_file is not None else {}
+        ),
+    )
+
+
+def accounts_import(
+    path: str | Path | None = None,
+    *,
+    source: str | None = None,
+    mapping: MappingFile | str | Path | None = None,
+    dry_run: bool = False,
+    created_by: AbstractBaseUser | None = None,
+    import_run: ImportRun | None = None,
+    batch_size: int = IMPORT_BATCH_SIZE,
+) -> ImportRun:
+    """Import a CSV or JSON export into accounts and return its finished ImportRun.
+
+    ``source`` defaults to the detected layout (sp500, hubspot …) or ``csv``. ``mapping``
+    is a mapping file path or MappingFile for layouts that are not detected. With
+    ``import_run`` (a pending run from import_run_create) the path, source, mapping and
+    dry-run flag come from the run. A dry run matches and counts every row inside a
+    transaction that is rolled back, so no account changes. After a real run the touched
+    accounts are segmented. Raises ImportFileError, after marking the run failed, when the
+    file or mapping cannot be used.
+    """
+    if import_run is None:
+        if path is None:
+            raise TypeError("accounts_import() needs a path or an import_run.")
+        import_run = import_run_create(
+            path, source=source or "", mapping=mapping, dry_run=dry_run, created_by=created_by
+        )
+    requested = import_run.column_mapping.get(REQUESTED_MAPPING_KEY)
+    mapping_file = MappingFile.from_json(requested) if requested else None
+
+    import_run.status = ImportRun.Status.RUNNING
+    import_run.started_at = timezone.now()
+    import_run.save(update_fields=["status", "started_at"])
+    importer = FileImporter(import_run, mapping=mapping_file, batch_size=batch_size)
+    try:
+        if import_run.is_dry_run:
+            # NOTE: the progress saved during a dry run is rolled back with everything else,
+            # so other connections see the counts only when the run has finished.
+            with transaction.atomic():
+                touched_ids = importer.execute()
+                transaction.set_rollback(True)
+        else:
+            touched_ids = importer.execute()
+    except ImportFileError as error:
+        _finish(import_run, ImportRun.Status.FAILED, str(error))
+        logger.warning("import run %s failed: %s", import_run.pk, error)
+        raise
+    except Exception as error:
+        _finish(import_run, ImportRun.Status.FAILED, f"Internal error: {error!r}")
+        logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)
+        raise
+
+    _finish(import_run, ImportRun.Status.SUCCEEDED, "")
+    logger.info(
+        "import run %s finished: read %s, created %s, updated %s, merged %s, rejected %s, "
+        "skipped blank %s, flagged %s",
+        import_run.pk,
+        import_run.rows_read,
+        import_run.created,
+        import_run.updated,
+        import_run.merged,
+        import_run.rejected,
+        import_run.skipped_blank,
+        import_run.flagged,
+    )
+    if not import_run.is_dry_run and touched_ids:
+        _segment_accounts(import_run, touched_ids)
+    return import_run
+
+
+def _finish(import_run: ImportRun, status: str, error: str) -> None:
+    # A dry run's rollback also undid the progress saved on the run, so save every count.
+    import_run.status = status
+    import_run.error = error
+    import_run.finished_at = timezone.now()
+    import_run.save()
+
+
+def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
+    """Score the imported accounts when the segmentation engine is installed."""
+    try:
+        from segmentation.services import accounts_segment
+    except ImportError:
+        logger.info(
+            "import run %s: segmentation.services.accounts_segment is not available, so the "
+            "imported accounts were not scored",
+            import_run.pk,
+        )
+        return
+    try:
+        accounts_segment(account_ids=sorted(account_ids))
+    except LookupError as error:  # NoActiveFrameworkError: no framework version is approved
+        logger.warning("import run %s: imported accounts were not scored: %s", import_run.pk, error)
+        import_run.error = f"The import succeeded, but its accounts were not scored: {error}"
+        import_run.save(update_fields=["error"])
+    except Exception as error:  # noqa: BLE001 - the import is committed whatever scoring does
+        logger.exception("import run %s: segmenting the imported accounts failed", import_run.pk)
+        import_run.error = (
+            f"The import succeeded but segmenting its accounts failed ({error!r}). "
+            "Run manage.py resegment to score them."
+        )
+        import_run.save(update_fields=["error"])

@@ -1,0 +1,115 @@
+"""The import_accounts command and the Celery task."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Account, ImportRun
+from accounts.services import import_run_create
+from accounts.tasks import accounts_import_task
+
+pytestmark = pytest.mark.django_db
+
+
+def run_command(*args: str) -> tuple[str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("import_accounts", *args, stdout=stdout, stderr=stderr)
+    return stdout.getvalue(), stderr.getvalue()
+
+
+def test_command_prints_counts_and_report(write_csv):
+    path = write_csv(
+        ["Company", "Website", "Colour"],
+        [["Acme", "acme.com", "red"], ["", "n0t a site", ""], ["", "", ""]],
+    )
+
+    output, _errors = run_command(str(path), "--source", "trade-show")
+
+    run = ImportRun.objects.get()
+    assert "layout csv, source trade-show, encoding utf-8, delimiter ," in output
+    assert (
+        "read 3, created 1, updated 0, merged 0, rejected 1, skipped blank 1, flagged 0" in output
+    )
+    assert "ignored columns: Colour" in output
+    assert f"rejected rows: {run.report_path}" in output
+    assert Account.objects.get().source == "trade-show"
+
+
+def test_command_imports_several_files(write_csv, write_json):
+    first = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+    second = write_json([{"name": "Blue", "website": "blue.com"}])
+
+    output, _errors = run_command(str(first), str(second))
+
+    assert output.count("created 1") == 2
+    assert Account.objects.count() == 2
+
+
+def test_command_dry_run(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+
+    output, _errors = run_command(str(path), "--dry-run")
+
+    assert output.startswith("Dry run of ")
+    assert "created 1" in output
+    assert Account.objects.count() == 0
+
+
+def test_command_with_mapping(write_csv, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Firma": "name", "Land": "country", "Fax": "phone"}))
+    path = write_csv(["Firma", "Land"], [["Kraus GmbH", "Deutschland"]])
+
+    output, _errors = run_command(str(path), "--mapping", str(mapping))
+
+    assert "layout mapping" in output
+    assert "mapped columns not in the file: fax" in output
+    assert Account.objects.get().country == "DE"
+
+
+def test_command_invalid_mapping(tmp_path, write_csv):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Firma": "firm"}))
+    path = write_csv(["Firma"], [["Kraus"]])
+
+    with pytest.raises(CommandError, match="unknown field 'firm'"):
+        run_command(str(path), "--mapping", str(mapping))
+
+
+def test_command_reports_failed_file(write_csv, tmp_path):
+    good = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+    missing = tmp_path / "missing.csv"
+
+    with pytest.raises(CommandError, match="1 of 2 files failed"):
+        run_command(str(missing), str(good))
+
+    assert Account.objects.count() == 1
+    assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 1
+
+
+def test_task_runs_pending_import(write_csv, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Firma": "name", "Webseite": "website"}))
+    path = write_csv(["Firma", "Webseite"], [["Kraus GmbH", "kraus.de"]])
+    run = import_run_create(path, mapping=mapping, source="upload")
+
+    accounts_import_task.delay(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.created == 1
+    assert run.column_mapping["layout"] == "mapping"
+    assert Account.objects.get().source == "upload"
+
+
+def test_task_skips_finished_run(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+    run = import_run_create(path)
+    accounts_import_task(run.pk)
+    Account.objects.all().delete()
+
+    accounts_import_task(run.pk)
+
+    assert Account.objects.count() == 0

@@ -1,0 +1,762 @@
+"""accounts_import: counts, rejections, flags, matching rules, dry runs and re-imports."""
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.importing import runner
+from accounts.importing.errors import ImportFileError
+from accounts.models import Account, AccountIdentifier, ImportRun, Lead
+from accounts.services import accounts_import
+from enrichment.models import Observation
+from segmentation.models import Industry
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+APOLLO = [
+    "Company",
+    "Website",
+    "# Employees",
+    "Industry",
+    "Company City",
+    "Company State",
+    "Company Country",
+    "Annual Revenue",
+    "Technologies",
+]
+
+
+def apollo_row(name: str, website: str = "", **values: str) -> list[str]:
+    row = dict.fromkeys(APOLLO, "")
+    row.update({"Company": name, "Website": website})
+    row.update({column: values[key] for key, column in _APOLLO_KEYS.items() if key in values})
+    return [row[column] for column in APOLLO]
+
+
+_APOLLO_KEYS = {
+    "employees": "# Employees",
+    "industry": "Industry",
+    "city": "Company City",
+    "state": "Company State",
+    "country": "Company Country",
+    "revenue": "Annual Revenue",
+    "technologies": "Technologies",
+}
+
+
+def read_report(run: ImportRun) -> list[dict[str, str]]:
+    with Path(run.report_path).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_import_counts_and_values(write_csv):
+    path = write_csv(
+        APOLLO,
+        [
+            apollo_row(
+                "Anvil Peak, Inc.",
+                "https://www.anvilpeak.com/",
+                employees="51-200",
+                industry="Computer Software",
+                city="Austin",
+                state="TX",
+                country="United States",
+                revenue="$12.5M",
+                technologies="Salesforce, HubSpot",
+            ),
+            apollo_row("Blue Harbor GmbH", "blueharbor.de", country="Germany", revenue="€3M"),
+        ],
+    )
+
+    run = accounts_import(path)
+
+    anvil = Account.objects.get(domain="anvilpeak.com")
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.source == "apollo"
+    assert run.column_mapping["layout"] == "apollo"
+    assert (run.rows_read, run.created, run.updated, run.merged, run.rejected) == (2, 2, 0, 0, 0)
+    assert anvil.name == "Anvil Peak, Inc."
+    assert anvil.name_key == "anvil peak"
+    assert anvil.website == "https://www.anvilpeak.com"
+    assert anvil.employee_min == 51
+    assert anvil.employee_max == 200
+    assert anvil.employee_raw == "51-200"
+    assert anvil.revenue_amount == Decimal("12500000.00")
+    assert anvil.annual_revenue_usd == Decimal("12500000.00")
+    assert (anvil.country, anvil.region, anvil.city) == ("US", "TX", "Austin")
+    assert anvil.technologies == ["Salesforce", "HubSpot"]
+    assert anvil.industry_raw == "Computer Software"
+    assert anvil.source == "apollo"
+    blue = Account.objects.get(domain="blueharbor.de")
+    assert blue.revenue_currency == "EUR"
+    assert blue.revenue_amount == Decimal("3000000.00")
+    assert blue.annual_revenue_usd is not None
+    assert blue.annual_revenue_usd > blue.revenue_amount
+
+
+def test_industry_resolved_through_synonyms(write_csv):
+    path = write_csv(APOLLO, [apollo_row("Anvil Peak", "anvilpeak.com", industry="Banking")])
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.industry is not None
+    assert account.industry == Industry.objects.get(synonyms__value="Banking")
+
+
+def test_observations_record_every_value(write_csv):
+    path = write_csv(
+        APOLLO, [apollo_row("Anvil Peak", "anvilpeak.com", employees="240", country="US")]
+    )
+
+    accounts_import(path)
+
+    observations = {observation.field: observation for observation in Observation.objects.all()}
+    assert set(observations) == {"name", "website", "domain", "employees", "location"}
+    assert observations["employees"].value["count"] == 240
+    assert observations["employees"].raw_value == "240"
+    assert observations["domain"].source == "apollo"
+    assert observations["domain"].source_detail == "export.csv"
+
+
+def test_blank_rows_skipped_and_counted(write_text):
+    path = write_text("Company,Website\nAcme,acme.com\n\n,\n  ,  \nBlue,blue.com\n")
+
+    run = accounts_import(path)
+
+    assert run.rows_read == 5
+    assert run.skipped_blank == 3
+    assert run.created == 2
+    assert run.rejected == 0
+    assert Account.objects.count() == 2
+
+
+def test_bad_row_does_not_abort(write_csv):
+    path = write_csv(
+        ["Company", "Website", "City"],
+        [
+            ["Acme", "acme.com", ""],
+            ["", "", "Berlin"],
+            ["Blue", "blue.com", ""],
+            ["x" * 300, "long.com", ""],
+        ],
+    )
+
+    run = accounts_import(path)
+
+    assert run.created == 2
+    assert run.rejected == 2
+    assert set(Account.objects.values_list("domain", flat=True)) == {"acme.com", "blue.com"}
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (["", "", "51-200"], "no company name and no website or domain"),
+        (["", "htp:/not a site", ""], 'website "htp:/not a site" is invalid'),
+        (["", "https://www.producthunt.com/posts/acme", ""], "is a third-party page"),
+        (["A" * 256, "acme.com", ""], "is 256 characters after cleaning, more than the 255"),
+        (["Acme", "acme.com", "9" * 101], "is 101 characters after cleaning, more than the 100"),
+    ],
+)
+def test_rejection_reason_in_report(write_csv, row, reason):
+    path = write_csv(["Company", "Website", "# Employees"], [["Good", "good.com", ""], row])
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert run.rejected == 1
+    assert run.report_path.startswith(str(Path(run.report_path).parent))
+    assert Path(run.report_path).parent.name == "import-reports"
+    assert len(report) == 1
+    assert report[0]["line"] == "3"
+    assert reason in report[0]["reason"]
+    assert report[0]["Company"] == row[0]
+    assert report[0]["Website"] == row[1]
+
+
+def test_json_item_not_object_rejected(write_json):
+    path = write_json([{"name": "Acme", "website": "acme.com"}, ["Blue", "blue.com"], "Cobalt"])
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert run.created == 1
+    assert run.rejected == 2
+    assert [row["line"] for row in report] == ["2", "3"]
+    assert "is a JSON list, not an object" in report[0]["reason"]
+    assert "is a JSON str, not an object" in report[1]["reason"]
+
+
+def test_no_report_without_rejections(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+
+    run = accounts_import(path)
+
+    assert run.report_path == ""
+
+
+def test_unparsed_values_flagged_not_rejected(write_csv):
+    path = write_csv(
+        APOLLO,
+        [apollo_row("Anvil Peak", "anvilpeak.com", employees="a handful", revenue="lots")],
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    flagged_fields = [flag["field"] for flag in account.review_flags]
+    assert run.created == 1
+    assert run.flagged == 1
+    assert account.employee_raw == "a handful"
+    assert account.employee_count is None
+    assert account.revenue_raw == "lots"
+    assert account.revenue_amount is None
+    assert flagged_fields == ["employees", "revenue"]
+    assert all(flag["message"] for flag in account.review_flags)
+    assert account.review_flags[0]["value"] == "a handful"
+
+
+def test_third_party_website_kept_without_domain(write_csv):
+    path = write_csv(
+        ["Company", "Website"], [["Storyline", "https://www.producthunt.com/posts/storyline-7"]]
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.domain == ""
+    assert account.website == "https://www.producthunt.com/posts/storyline-7"
+    assert account.review_flags[0]["field"] == "website"
+    assert "third-party page" in account.review_flags[0]["message"]
+
+
+def test_name_missing_uses_domain(write_csv):
+    path = write_csv(["Company", "Website"], [["", "https://acme.com"]])
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.created == 1
+    assert account.name == "acme.com"
+    assert account.review_flags[0]["field"] == "name"
+
+
+def test_domain_variants_are_one_account(write_csv):
+    path = write_csv(
+        ["Company", "Website"],
+        [
+            ["Example", "https://www.Example.com/about?utm=x"],
+            ["Example Inc", "example.com"],
+            ["EXAMPLE", "HTTP://WWW.EXAMPLE.COM/"],
+        ],
+    )
+
+    run = accounts_import(path)
+
+    assert Account.objects.count() == 1
+    assert Account.objects.get().domain == "example.com"
+    assert run.created == 1
+    assert run.merged == 2
+
+
+def test_same_name_and_country_merge_without_website(write_csv):
+    first = write_csv(
+        APOLLO, [apollo_row("Anvil Peak, Inc.", "anvilpeak.com", country="US")], name="a.csv"
+    )
+    second = write_csv(
+        APOLLO,
+        [apollo_row("Anvil Peak Inc", "", country="United States", employees="75")],
+        name="b.csv",
+    )
+
+    accounts_import(first)
+    run = accounts_import(second)
+
+    account = Account.objects.get()
+    assert run.updated == 1
+    assert run.created == 0
+    assert account.employee_count == 75
+    assert account.domain == "anvilpeak.com"
+
+
+def test_same_name_without_website_merges_in_either_order(write_csv):
+    first = write_csv(APOLLO, [apollo_row("Anvil Peak Inc", "", country="US")], name="a.csv")
+    second = write_csv(
+        APOLLO, [apollo_row("Anvil Peak, Inc.", "anvilpeak.com", country="US")], name="b.csv"
+    )
+
+    accounts_import(first)
+    accounts_import(second)
+
+    assert Account.objects.count() == 1
+    assert Account.objects.get().domain == "anvilpeak.com"
+
+
+def test_same_name_other_country_stays_apart(write_csv):
+    path = write_csv(
+        APOLLO,
+        [
+            apollo_row("Anvil Peak Inc", "anvilpeak.com", country="US"),
+            apollo_row("Anvil Peak Ltd", "", country="United Kingdom"),
+        ],
+    )
+
+    accounts_import(path)
+
+    assert Account.objects.count() == 2
+
+
+def test_same_name_other_domains_stay_apart(write_csv):
+    path = write_csv(
+        APOLLO,
+        [
+            apollo_row("Bloom", "https://bloomapp.com", country="US"),
+            apollo_row("Bloom", "https://trybloom.ai", country="US"),
+        ],
+    )
+
+    run = accounts_import(path)
+
+    assert run.created == 2
+    assert set(Account.objects.values_list("domain", flat=True)) == {"bloomapp.com", "trybloom.ai"}
+
+
+def test_conflicting_identifiers_stay_apart(write_json):
+    path = write_json(
+        [
+            {"id": 1, "name": "Scout", "slug": "scout", "batch": "S12", "website": None},
+            {"id": 2, "name": "Scout", "slug": "scout-2", "batch": "W20", "website": None},
+            {"id": 1, "name": "Scout", "slug": "scout", "batch": "S12", "website": "scout.io"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    assert run.created == 2
+    assert run.merged == 1
+    assert AccountIdentifier.objects.get(kind="yc", value="1").account.domain == "scout.io"
+
+
+def test_domain_of_other_company_not_taken(write_json):
+    path = write_json(
+        [
+            {
+                "id": 1,
+                "name": "Leafpress",
+                "slug": "a",
+                "batch": "S23",
+                "website": "trycardinal.ai",
+            },
+            {"id": 2, "name": "Cardinal", "slug": "b", "batch": "W26", "website": "trycardinal.ai"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    cardinal = Account.objects.get(name="Cardinal")
+    assert run.created == 2
+    assert cardinal.domain == ""
+    assert cardinal.review_flags[0]["field"] == "domain"
+    assert "Leafpress" in cardinal.review_flags[0]["message"]
+
+
+def test_shared_cik_merges_share_classes(write_csv):
+    path = write_csv(
+        ["Symbol", "Security", "GICS Sector", "GICS Sub-Industry", "Headquarters Location", "CIK"],
+        [
+            [
+                "GOOGL",
+                "Alphabet Inc. (Class A)",
+                "Communication Services",
+                "Interactive Media & Services",
+                "Mountain View, California",
+                "1652044",
+            ],
+            [
+                "GOOG",
+                "Alphabet Inc. (Class C)",
+                "Communication Services",
+                "Interactive Media & Services",
+                "Mountain View, California",
+                "1652044",
+            ],
+        ],
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    identifiers = set(account.identifiers.values_list("kind", "value"))
+    assert run.created == 1
+    assert run.merged == 1
+    assert identifiers == {("cik", "0001652044"), ("ticker", "GOOGL"), ("ticker", "GOOG")}
+    assert (account.country, account.region) == ("US", "CA")
+
+
+def test_duplicates_merge_across_batches(write_csv):
+    rows = [[f"Company {index}", f"company{index}.com"] for index in range(5)]
+    rows.append(["Company 0 again", "https://www.company0.com/"])
+    path = write_csv(["Company", "Website"], rows)
+
+    run = accounts_import(path, batch_size=2)
+
+    assert run.created == 5
+    assert run.merged == 1
+    assert Account.objects.count() == 5
+
+
+def test_progress_saved_every_batch(write_csv, monkeypatch):
+    path = write_csv(["Company", "Website"], [[f"C{i}", f"c{i}.com"] for i in range(5)])
+    progress: list[int] = []
+    save_progress = runner.FileImporter._save_progress
+
+    def record(importer):
+        save_progress(importer)
+        progress.append(ImportRun.objects.get(pk=importer.run.pk).rows_read)
+
+    monkeypatch.setattr(runner.FileImporter, "_save_progress", record)
+
+    accounts_import(path, batch_size=2)
+
+    assert progress[:3] == [2, 4, 5]
+
+
+def test_existing_values_kept_and_observed(write_csv):
+    existing = AccountFactory(name="Anvil Peak", domain="anvilpeak.com", employee_count=500)
+    path = write_csv(
+        APOLLO,
+        [apollo_row("Anvil Peak", "anvilpeak.com", employees="1200", industry="Banking")],
+    )
+
+    run = accounts_import(path, source="zoominfo-march")
+
+    existing.refresh_from_db()
+    observation = Observation.objects.get(account=existing, field="employees")
+    assert run.updated == 1
+    assert existing.employee_count == 500
+    assert existing.industry_raw == "Banking"
+    assert existing.source == ""
+    assert observation.value["count"] == 1200
+    assert observation.source == "zoominfo-march"
+
+
+def test_reimport_creates_nothing(write_csv):
+    path = write_csv(
+        APOLLO + ["First Name", "Last Name", "Email"],
+        [
+            apollo_row("Anvil Peak", "anvilpeak.com", employees="75", country="US")
+            + ["Ada", "Lovelace", "ada@anvilpeak.com"],
+            apollo_row("Anvil Peak", "anvilpeak.com") + ["Alan", "Turing", ""],
+            apollo_row("Blue Harbor", "", country="DE") + ["", "", ""],
+        ],
+    )
+    first = accounts_import(path)
+    counts = (
+        Account.objects.count(),
+        Observation.objects.count(),
+        AccountIdentifier.objects.count(),
+        Lead.objects.count(),
+    )
+
+    second = accounts_import(path)
+
+    assert (first.created, first.merged) == (2, 1)
+    assert second.created == 0
+    assert second.updated == 2
+    assert second.merged == 1
+    assert Account.objects.count() == counts[0]
+    assert Observation.objects.count() == counts[1]
+    assert AccountIdentifier.objects.count() == counts[2]
+    assert Lead.objects.count() == counts[3] == 2
+
+
+def test_dry_run_writes_nothing(write_csv):
+    path = write_csv(
+        ["Company", "Website"], [["Acme", "acme.com"], ["Acme", "acme.com"], ["", "n0t a site"]]
+    )
+
+    run = accounts_import(path, dry_run=True)
+
+    run.refresh_from_db()
+    assert run.is_dry_run is True
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert (run.rows_read, run.created, run.merged, run.rejected) == (3, 1, 1, 1)
+    assert run.column_mapping["layout"] == "csv"
+    assert Path(run.report_path).exists()
+    assert Account.objects.count() == 0
+    assert Observation.objects.count() == 0
+
+
+def test_mapping_file_applied(write_csv, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps(
+            {
+                "Firma": "name",
+                "Webseite": "website",
+                "Umsatz": "revenue",
+                "Mitarbeiter": "employees",
+                "Land": "country",
+                "options": {"revenue_multiplier": 1000, "currency": "EUR"},
+            }
+        )
+    )
+    path = write_csv(
+        ["Firma", "Webseite", "Umsatz", "Mitarbeiter", "Land", "Notiz"],
+        [["Bäckerei Kraus GmbH", "kraus-backwaren.de", "12,5", "1.200", "Deutschland", "x"]],
+        delimiter=";",
+    )
+
+    run = accounts_import(path, mapping=mapping)
+
+    account = Account.objects.get()
+    assert run.source == "csv"
+    assert run.delimiter == ";"
+    assert run.column_mapping["layout"] == "mapping"
+    assert run.column_mapping["decimal_comma"] is True
+    assert run.column_mapping["ignored"] == ["Notiz"]
+    assert account.revenue_amount == Decimal("12500.00")
+    assert account.revenue_currency == "EUR"
+    assert account.employee_count == 1200
+    assert account.country == "DE"
+
+
+def test_decimal_comma_reads_12_5_not_125(write_csv):
+    path = write_csv(
+        ["Company Name", "Revenue (in 000s USD)", "Employees", "Company Country"],
+        [["Acme", "12,5", "40", "Germany"], ["Blue", "1.250,75", "12", "Germany"]],
+        delimiter=";",
+    )
+
+    run = accounts_import(path)
+
+    assert run.column_mapping["layout"] == "zoominfo"
+    assert Account.objects.get(name="Acme").revenue_amount == Decimal("12500.00")
+    assert Account.objects.get(name="Blue").revenue_amount == Decimal("1250750.00")
+
+
+def test_utf16_file_imported(write_csv):
+    path = write_csv(
+        ["Company", "Website"], [["Zürich Re", "zurichre.ch"]], encoding="utf-16-le-bom"
+    )
+
+    run = accounts_import(path)
+
+    assert run.encoding == "utf-16"
+    assert Account.objects.get().name == "Zürich Re"
+
+
+def test_ycombinator_json_values(write_json):
+    path = write_json(
+        [
+            {
+                "id": 271,
+                "name": "Acme Robotics",
+                "slug": "acme",
+                "batch": "Winter 2012",
+                "website": "http://acmerobotics.com/?utm_source=ycombinator",
+                "team_size": 0,
+                "all_locations": "Remote; London, England, United Kingdom",
+                "industry": "Industrials",
+                "subindustry": "Industrials -> Manufacturing and Robotics",
+                "tags": ["Robotics"],
+                "one_liner": "Robots",
+                "long_description": "",
+                "isHiring": True,
+                "status": "Active",
+            },
+        ]
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.source == "ycombinator"
+    assert account.domain == "acmerobotics.com"
+    assert account.employee_count is None
+    assert account.country == "GB"
+    assert account.buying_signals == ["hiring"]
+    assert account.description == "Robots"
+    assert account.industry is not None
+    assert account.identifiers.get().value == "271"
+    assert Observation.objects.get(field="status").value == "Active"
+
+
+def test_apollo_people_become_leads(write_csv):
+    path = write_csv(
+        ["First Name", "Last Name", "Title", "Company", "Email", "Website", "# Employees"],
+        [
+            ["Ada", "Lovelace", "CTO", "Anvil Peak", "ada@anvilpeak.com", "anvilpeak.com", "80"],
+            ["Alan", "Turing", "CEO", "Anvil Peak", "not-an-email", "anvilpeak.com", "80"],
+        ],
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.created == 1
+    assert run.merged == 1
+    assert sorted(account.leads.values_list("last_name", "email")) == [
+        ("Lovelace", "ada@anvilpeak.com"),
+        ("Turing", ""),
+    ]
+    assert account.review_flags[0]["field"] == "email"
+
+
+def test_queries_do_not_grow_with_rows(write_csv, monkeypatch):
+    monkeypatch.setattr("accounts.services._segment_accounts", lambda run, ids: None)
+    small = write_csv(
+        APOLLO, [apollo_row(f"S{i}", f"s{i}.com", country="US") for i in range(5)], name="s.csv"
+    )
+    large = write_csv(
+        APOLLO, [apollo_row(f"L{i}", f"l{i}.com", country="US") for i in range(60)], name="l.csv"
+    )
+
+    with CaptureQueriesContext(connection) as small_queries:
+        accounts_import(small)
+    with CaptureQueriesContext(connection) as large_queries:
+        accounts_import(large)
+
+    # SQLite takes at most 999 parameters per statement, so Django splits the INSERT of
+    # 60 accounts (about 40 columns each) into three statements.
+    assert len(large_queries) - len(small_queries) <= 60 // 20
+
+
+def test_file_without_name_column_fails(write_csv):
+    path = write_csv(["Colour", "Size"], [["red", "L"]])
+
+    with pytest.raises(ImportFileError, match="maps to the company name, website or domain"):
+        accounts_import(path)
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert "Colour, Size" in run.error
+
+
+def test_imported_accounts_segmented(write_csv):
+    path = write_csv(
+        APOLLO,
+        [
+            apollo_row(
+                "Anvil Peak",
+                "anvilpeak.com",
+                employees="240",
+                industry="Computer Software",
+                country="US",
+                revenue="$20M",
+            )
+        ],
+    )
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.scored_at is not None
+    assert account.tag != "" or account.needs_enrichment
+
+
+def test_identifiers_normalized(write_csv):
+    path = write_csv(
+        ["Company", "Website", "CIK", "Ticker", "LinkedIn URL"],
+        [
+            [
+                "Berkshire Hathaway",
+                "berkshirehathaway.com",
+                "1067983.0",
+                "brk-b",
+                "https://www.linkedin.com/company/Berkshire-Hathaway/about/",
+            ]
+        ],
+    )
+
+    accounts_import(path)
+
+    identifiers = set(AccountIdentifier.objects.values_list("kind", "value"))
+    assert identifiers == {
+        ("cik", "0001067983"),
+        ("ticker", "BRK.B"),
+        ("linkedin", "linkedin.com/company/berkshire-hathaway"),
+    }
+
+
+def test_crm_ids_prefixed_with_system(write_csv):
+    path = write_csv(
+        ["Record ID", "Company name", "Company Domain Name", "Country/Region"],
+        [["123", "Anvil Peak", "anvilpeak.com", "United States"]],
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.source == "hubspot"
+    assert account.identifiers.get().value == "hubspot:123"
+    assert account.website == "https://anvilpeak.com"
+
+
+def test_invalid_identifier_flagged(write_csv):
+    path = write_csv(["Company", "Website", "CIK"], [["Acme", "acme.com", "CIK-12"]])
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.identifiers.count() == 0
+    assert account.review_flags[0]["field"] == "cik"
+    assert account.review_flags[0]["value"] == "CIK-12"
+
+
+@pytest.mark.parametrize(
+    ("revenue_range", "expected"),
+    [
+        ("$10M - $50M", Decimal("30000000.00")),
+        ("$1B+", Decimal("1000000000.00")),
+    ],
+)
+def test_revenue_range_used_without_revenue(write_csv, revenue_range, expected):
+    path = write_csv(
+        ["Company Name", "Website", "Revenue (in 000s USD)", "Revenue Range"],
+        [["Acme", "acme.com", "", revenue_range]],
+    )
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.revenue_amount == expected
+    assert account.revenue_raw == revenue_range
+
+
+def test_negative_revenue_flagged(write_csv):
+    path = write_csv(APOLLO, [apollo_row("Acme", "acme.com", revenue="-5000000")])
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.revenue_amount is None
+    assert account.revenue_raw == "-5000000"
+    assert "revenue cannot be negative" in account.review_flags[0]["message"]
+
+
+def test_extra_cells_flagged(write_text):
+    path = write_text("Company,Website\nAcme, Inc,acme.com,Berlin\n")
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.review_flags[0]["field"] == "row"
+    assert "4 cells but the header has 2 columns" in account.review_flags[0]["message"]
+
+
+def test_source_name_too_long(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+
+    with pytest.raises(ImportFileError, match="more than the 50 allowed"):
+        accounts_import(path, source="s" * 51)

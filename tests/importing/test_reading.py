@@ -1,0 +1,182 @@
+"""Encoding, delimiter and decimal-comma detection, and record streaming."""
+
+from pathlib import Path
+
+import pytest
+
+from accounts.importing.errors import ImportFileError
+from accounts.importing.reading import (
+    SAMPLE_BYTES,
+    detect_delimiter,
+    detect_encoding,
+    looks_like_decimal_comma,
+    open_table,
+)
+
+TEXT = "Company,City\nZürich Versicherung,Zürich\nCafé Ünïon,Köln\n"
+
+
+def read_all(path: Path, **options) -> tuple:
+    with open_table(path, **options) as table:
+        records = list(table.records)
+    return table, records
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-bom", "utf-8-sig"),
+        ("utf-16-le-bom", "utf-16"),
+        ("utf-16-be-bom", "utf-16"),
+        ("utf-16-le", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("cp1252", "cp1252"),
+    ],
+)
+def test_encoding_detected_and_decoded(write_text, encoding, detected):
+    path = write_text(TEXT, encoding=encoding)
+
+    table, records = read_all(path)
+
+    assert detect_encoding(path) == detected
+    assert table.encoding == detected
+    assert table.header == ["Company", "City"]
+    assert records[0].values == ["Zürich Versicherung", "Zürich"]
+    assert records[1].values == ["Café Ünïon", "Köln"]
+
+
+def test_invalid_utf8_after_sample_falls_back(write_text, tmp_path):
+    filler = "".join(f"Company {index},Berlin\n" for index in range(SAMPLE_BYTES // 10))
+    path = tmp_path / "late.csv"
+    path.write_bytes(("Company,City\n" + filler).encode() + "Café,Köln\n".encode("cp1252"))
+
+    table, records = read_all(path)
+
+    assert len(filler.encode()) > SAMPLE_BYTES
+    assert table.encoding == "cp1252"
+    assert records[-1].values == ["Café", "Köln"]
+
+
+def test_cp1252_undefined_byte_kept(tmp_path):
+    path = tmp_path / "undefined.csv"
+    path.write_bytes(b"Company\nAcme \x81 \x93Quoted\x94\n")
+
+    _table, records = read_all(path)
+
+    assert records[0].values == ["Acme \x81 \u201cQuoted\u201d"]
+
+
+@pytest.mark.parametrize(
+    ("header", "delimiter"),
+    [
+        ("Company,Website,City", ","),
+        ("Company;Website;City", ";"),
+        ("Company\tWebsite\tCity", "\t"),
+        ('"Name; legal",Website', ","),
+        ('"Revenue, USD";"Employees, total";City', ";"),
+        ('"Revenue, USD"\t"Employees; total"\tCity', "\t"),
+        ("Company", ","),
+        ("Company,Website;City", ","),
+    ],
+)
+def test_delimiter_from_header(header, delimiter):
+    assert detect_delimiter(header) == delimiter
+
+
+def test_tab_file_read(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme, Inc.", "acme.com"]], delimiter="\t")
+
+    table, records = read_all(path)
+
+    assert table.delimiter == "\t"
+    assert records[0].values == ["Acme, Inc.", "acme.com"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["Acme", "12,5"], True),
+        (["Acme", "1.234,56"], True),
+        (["Acme", "€ 12,50"], True),
+        (["Acme", "-3,5 %"], True),
+        (["Acme", "1,234"], False),
+        (["Acme", "12.5"], False),
+        (["Acme, Inc.", "Berlin"], False),
+    ],
+)
+def test_decimal_comma_cells(cells, expected):
+    assert looks_like_decimal_comma(cells) is expected
+
+
+def test_semicolon_file_with_decimal_comma(write_csv):
+    path = write_csv(["Company", "Revenue"], [["Acme", "1.200"], ["Blue", "12,5"]], delimiter=";")
+
+    table, _records = read_all(path)
+
+    assert table.delimiter == ";"
+    assert table.decimal_comma is True
+
+
+def test_comma_file_never_decimal_comma(write_csv):
+    path = write_csv(["Company", "Revenue"], [["Acme", "12,5"]])
+
+    table, _records = read_all(path)
+
+    assert table.decimal_comma is False
+
+
+def test_decimal_comma_override(write_csv):
+    path = write_csv(["Company", "Revenue"], [["Acme", "12,5"]], delimiter=";")
+
+    table, _records = read_all(path, decimal_comma=False)
+
+    assert table.decimal_comma is False
+
+
+def test_line_numbers_follow_quoted_newlines(write_text):
+    path = write_text('Company,Notes\nAcme,"two\nlines"\n\nBlue,one\n')
+
+    _table, records = read_all(path)
+
+    assert [record.line for record in records] == [2, 4, 5]
+    assert records[1].values == []
+    assert records[2].values == ["Blue", "one"]
+
+
+def test_json_array_items_numbered(write_json):
+    path = write_json([{"name": "Acme", "id": 1}, {"name": "Blue", "slug": "blue"}])
+
+    table, records = read_all(path)
+
+    assert table.kind == "json"
+    assert table.header == ["name", "id", "slug"]
+    assert table.total_records == 2
+    assert [record.line for record in records] == [1, 2]
+    assert records[1].values == {"name": "Blue", "slug": "blue"}
+
+
+def test_json_object_rejected(write_json):
+    path = write_json({"companies": []})
+
+    with pytest.raises(ImportFileError, match="not an array"):
+        read_all(path)
+
+
+def test_invalid_json_rejected(write_text):
+    path = write_text('[{"name": "Acme",}]', name="broken.json")
+
+    with pytest.raises(ImportFileError, match="broken.json is not valid JSON"):
+        read_all(path)
+
+
+def test_missing_file_rejected(tmp_path):
+    with pytest.raises(ImportFileError, match="was not found"):
+        read_all(tmp_path / "absent.csv")
+
+
+def test_empty_file_rejected(write_text):
+    path = write_text("")
+
+    with pytest.raises(ImportFileError, match="is empty"):
+        read_all(path)
