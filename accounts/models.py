@@ -15,6 +15,12 @@ class Tier(models.TextChoices):
     LOW = "low", "Low"
 
 
+class VerificationStatus(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    UNVERIFIED = "unverified", "Not yet verified"
+    CONFLICTING = "conflicting", "Conflicting sources"
+
+
 class Account(models.Model):
     """A company the sales team researches, segments and scores.
 
@@ -109,6 +115,20 @@ class Account(models.Model):
         help_text="Values that could not be interpreted and need a person's review.",
     )
 
+    # Cross-source verification of the mandatory fields, kept up to date by the enrichment
+    # app from the account's observations.
+    verification_status = models.CharField(
+        max_length=20,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.UNVERIFIED,
+    )
+    field_status = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per field: status (verified, single_source, conflicting, missing, accepted), "
+        "the sources that agree and each source's value.",
+    )
+
     # Latest segmentation result.
     size_band = models.CharField(max_length=50, blank=True, default="")
     geography = models.CharField(max_length=50, blank=True, default="")
@@ -156,6 +176,7 @@ class Account(models.Model):
             models.Index(fields=["needs_enrichment"], name="account_needs_enrichment_idx"),
             models.Index(fields=["-score", "id"], name="account_score_desc_idx"),
             models.Index(fields=["route", "id"], name="account_route_idx"),
+            models.Index(fields=["verification_status"], name="account_verification_idx"),
         ]
 
     def __str__(self) -> str:
