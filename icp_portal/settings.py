@@ -187,6 +187,42 @@ ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", 
 # USD per unit of each currency, used to convert revenue figures. Override per deployment.
 ICP_CURRENCY_RATES_TO_USD: dict[str, Decimal] = {}
 
+# Caches: Redis when a broker is configured, so workers share provider responses and the
+# ZoomInfo access token; otherwise a per-process memory cache.
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "")
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+        }
+    }
+
+# Enrichment providers. Keys come from the environment; a provider without a key is
+# reported as not configured when a lookup asks for it. docs/enrichment.md lists every
+# option of a provider entry.
+ENRICHMENT_PROVIDERS: dict[str, dict] = {}
+if os.environ.get("APOLLO_API_KEY"):
+    ENRICHMENT_PROVIDERS["apollo"] = {
+        "api_key": os.environ["APOLLO_API_KEY"],
+        "rate_limit_per_minute": int(os.environ.get("APOLLO_RATE_LIMIT_PER_MINUTE", "50")),
+    }
+if os.environ.get("CLEARBIT_API_KEY"):
+    ENRICHMENT_PROVIDERS["clearbit"] = {
+        "api_key": os.environ["CLEARBIT_API_KEY"],
+        "rate_limit_per_minute": int(os.environ.get("CLEARBIT_RATE_LIMIT_PER_MINUTE", "300")),
+    }
+if os.environ.get("ZOOMINFO_USERNAME"):
+    ENRICHMENT_PROVIDERS["zoominfo"] = {
+        "username": os.environ["ZOOMINFO_USERNAME"],
+        "password": os.environ.get("ZOOMINFO_PASSWORD", ""),
+        "client_id": os.environ.get("ZOOMINFO_CLIENT_ID", ""),
+        "private_key": os.environ.get("ZOOMINFO_PRIVATE_KEY", ""),
+        "rate_limit_per_minute": int(os.environ.get("ZOOMINFO_RATE_LIMIT_PER_MINUTE", "100")),
+    }
+ENRICHMENT_CACHE_SECONDS = int(os.environ.get("ENRICHMENT_CACHE_SECONDS", str(7 * 24 * 3600)))
+ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = env_bool("ENRICHMENT_ALLOW_PRIVATE_ADDRESSES", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
