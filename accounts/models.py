@@ -174,7 +174,10 @@ class Account(models.Model):
             models.Index(fields=["size_band"], name="account_size_band_idx"),
             models.Index(fields=["geography"], name="account_geography_idx"),
             models.Index(fields=["needs_enrichment"], name="account_needs_enrichment_idx"),
+            # PostgreSQL also gets a (score DESC NULLS LAST, id) index in migration 0006,
+            # which matches the list's "empty scores last" order. SQLite cannot index it.
             models.Index(fields=["-score", "id"], name="account_score_desc_idx"),
+            models.Index(fields=["name", "id"], name="account_name_id_idx"),
             models.Index(fields=["route", "id"], name="account_route_idx"),
             models.Index(fields=["verification_status"], name="account_verification_idx"),
         ]

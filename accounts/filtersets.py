@@ -1,0 +1,295 @@
+"""Filters and ordering of the account list, shared by the list page and the REST API."""
+
+from collections.abc import Callable
+
+import django_filters
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.validators import RegexValidator
+from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Value, When
+from django_filters.rest_framework import FilterSet
+from django_filters.widgets import BooleanWidget
+
+from . import selectors
+from .models import Account, Tier
+
+OWNER_ME = "me"
+OWNER_NONE = "none"
+INDUSTRY_UNMAPPED = "unmapped"
+
+# Ordering parameter → model field or expression key. Parameters missing here order by
+# the field of the same name.
+ORDERING_FIELDS = {
+    "name": "name",
+    "domain": "domain",
+    "industry": "industry__name",
+    "size_band": "size_band",
+    "geography": "geography",
+    "tag": "tag",
+    "tier": "tier",
+    "score": "score",
+    "owner": "owner__username",
+    "needs_enrichment": "needs_enrichment",
+    "country": "country",
+    "route": "route",
+    "employee_count": "employee_count",
+    "annual_revenue_usd": "annual_revenue_usd",
+    "updated_at": "updated_at",
+    "id": "id",
+}
+
+# Nullable columns sort their empty values last in both directions, so that PostgreSQL
+# and SQLite return the same order.
+NULLABLE_ORDERING_FIELDS = {
+    "industry__name",
+    "score",
+    "owner__username",
+    "employee_count",
+    "annual_revenue_usd",
+}
+
+TIER_RANK = Case(
+    When(tier=Tier.HIGH, then=Value(3)),
+    When(tier=Tier.MEDIUM, then=Value(2)),
+    When(tier=Tier.LOW, then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+SELECT_CLASS = "form-select form-select-sm"
+INPUT_CLASS = "form-control form-control-sm"
+
+
+Choices = list[tuple[str, str]]
+
+
+def with_blank(label: str, choices: Callable[[], Choices]) -> Callable[[], Choices]:
+    """Wrap a choices function so that its list starts with an empty option."""
+
+    def load() -> Choices:
+        return [("", label), *choices()]
+
+    return load
+
+
+class LazySelect(forms.Select):
+    """Select whose options come from a function called once each time it renders.
+
+    The REST API never renders the filter form, so it runs none of the choice queries.
+    A value from the URL that is not among the options is added as one, so the form
+    still shows a filter that is in effect.
+    """
+
+    def __init__(self, load_choices: Callable[[], Choices], attrs: dict | None = None) -> None:
+        super().__init__(attrs)
+        self.load_choices = load_choices
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        choices = self.load_choices()
+        known_values = {str(choice_value) for choice_value, _ in choices}
+        if value not in (None, "") and str(value) not in known_values:
+            choices.append((str(value), str(value)))
+        self.choices = choices
+        return super().get_context(name, value, attrs)
+
+
+def industry_options() -> Choices:
+    return [(INDUSTRY_UNMAPPED, "Unmapped (raw label only)"), *selectors.industry_choices()]
+
+
+def owner_options() -> Choices:
+    return [(OWNER_ME, "Me"), (OWNER_NONE, "Unassigned"), *selectors.owner_choices()]
+
+
+class AnyYesNoWidget(BooleanWidget):
+    """Select for a true/false filter whose empty option reads "Any"."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class AccountOrderingFilter(django_filters.OrderingFilter):
+    """Comma-separated ordering that always ends with the id, so every order is total.
+
+    A total order keeps page boundaries stable: no row repeats or goes missing between
+    pages as long as the data does not change. Tier sorts by rank (Low < Medium < High),
+    and empty values of nullable columns sort last in both directions.
+    """
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        if not value:
+            return qs
+        expressions: list[OrderBy] = []
+        seen: set[str] = set()
+        for param in value:
+            if not param:
+                continue
+            descending = param.startswith("-")
+            name = self.param_map.get(param.lstrip("-"), param.lstrip("-"))
+            if name in seen:
+                continue
+            seen.add(name)
+            expressions.append(self.order_expression(name, descending))
+        if "id" not in seen:
+            expressions.append(F("id").asc())
+        return qs.order_by(*expressions)
+
+    @staticmethod
+    def order_expression(name: str, descending: bool) -> OrderBy:
+        if name == "tier":
+            return TIER_RANK.desc() if descending else TIER_RANK.asc()
+        nulls_last = True if name in NULLABLE_ORDERING_FIELDS else None
+        if descending:
+            return F(name).desc(nulls_last=nulls_last)
+        return F(name).asc(nulls_last=nulls_last)
+
+
+class AccountFilterSet(FilterSet):
+    """Account filters of the list page and ``/api/v1/accounts/``.
+
+    ``owner=me`` needs the requesting user, taken from ``request`` or the ``user``
+    argument. Without a signed-in user it matches no account.
+    """
+
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        max_length=255,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name or domain", "class": INPUT_CLASS}
+        ),
+    )
+    industry = django_filters.CharFilter(
+        method="filter_industry",
+        label="Industry",
+        validators=[
+            RegexValidator(
+                r"^[-a-zA-Z0-9_]{1,100}$",
+                message="Enter an industry id, an industry slug such as saas, or unmapped.",
+            )
+        ],
+        widget=LazySelect(
+            with_blank("Any industry", industry_options),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
+    size_band = django_filters.CharFilter(
+        label="Size band",
+        widget=LazySelect(
+            with_blank("Any size", selectors.size_band_choices),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
+    geography = django_filters.CharFilter(
+        label="Geography",
+        widget=LazySelect(
+            with_blank("Any geography", selectors.geography_choices),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
+    tier = django_filters.ChoiceFilter(
+        label="Tier",
+        choices=Tier.choices,
+        empty_label="Any tier",
+        widget=forms.Select(attrs={"class": SELECT_CLASS}),
+    )
+    tag = django_filters.CharFilter(
+        label="Tag",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"placeholder": "SaaS – Mid-Market – APAC", "class": INPUT_CLASS}
+        ),
+    )
+    needs_enrichment = django_filters.BooleanFilter(
+        label="Needs enrichment",
+        widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
+    )
+    owner = django_filters.CharFilter(
+        method="filter_owner",
+        label="Owner",
+        validators=[
+            RegexValidator(
+                r"^(me|none|[0-9]+)$",
+                message="Enter a user id, me or none.",
+            )
+        ],
+        widget=LazySelect(
+            with_blank("Any owner", owner_options),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
+    country = django_filters.CharFilter(
+        method="filter_country",
+        label="Country",
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z]{2}$",
+                message="Enter an ISO 3166-1 alpha-2 country code such as US or DE.",
+            )
+        ],
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "US",
+                "maxlength": "2",
+                "size": "3",
+                "autocapitalize": "characters",
+                "class": INPUT_CLASS,
+            }
+        ),
+    )
+    route = django_filters.CharFilter(
+        label="Route",
+        widget=LazySelect(
+            with_blank("Any route", selectors.route_choices),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
+    ordering = AccountOrderingFilter(
+        fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
+        label="Order by",
+        help_text="Comma-separated fields; a leading minus sorts descending.",
+    )
+
+    class Meta:
+        model = Account
+        fields: list[str] = []
+
+    def __init__(
+        self,
+        data=None,
+        queryset: QuerySet[Account] | None = None,
+        *,
+        request=None,
+        prefix: str | None = None,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+    ) -> None:
+        super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
+        self.user = user if user is not None else getattr(request, "user", None)
+
+    def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        # NOTE: icontains cannot use an index, so search scans the table. Add a trigram
+        # index (PostgreSQL pg_trgm) if search slows down on large tables.
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+    def filter_industry(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        if value == INDUSTRY_UNMAPPED:
+            return queryset.filter(industry__isnull=True)
+        if value.isdigit():
+            return queryset.filter(industry_id=int(value))
+        return queryset.filter(industry__slug=value)
+
+    def filter_owner(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        if value == OWNER_NONE:
+            return queryset.filter(owner__isnull=True)
+        if value == OWNER_ME:
+            if self.user is None or not self.user.is_authenticated:
+                return queryset.none()
+            return queryset.filter(owner_id=self.user.pk)
+        return queryset.filter(owner_id=int(value))
+
+    def filter_country(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        return queryset.filter(country=value.upper())

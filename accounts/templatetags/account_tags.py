@@ -1,0 +1,113 @@
+"""Display helpers for account pages: tier badges, ranges, field labels and flags."""
+
+from typing import Any
+
+from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import capfirst
+
+from accounts.models import Account, Tier
+from accounts.roles import ALL_ROLES
+from segmentation.models import Dimension
+
+register = template.Library()
+
+TIER_LABELS = dict(Tier.choices)
+DIMENSION_LABELS = dict(Dimension.choices)
+
+
+def employee_range_label(account: Account) -> str:
+    """Return the head count as a range label such as "201–500", "10,001+" or "500".
+
+    Falls back to the best single estimate, then to the raw source text, and returns an
+    empty string when nothing is known.
+    """
+    low, high = account.employee_min, account.employee_max
+    if low is not None and high is not None:
+        return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+    if low is not None:
+        return f"{low:,}+"
+    if account.employee_count is not None:
+        return f"{account.employee_count:,}"
+    return account.employee_raw
+
+
+@register.filter
+def employee_range(account: Account) -> str:
+    return employee_range_label(account)
+
+
+@register.simple_tag
+def tier_badge(tier: str) -> SafeString:
+    """Render a tier as a coloured badge, or a dash for an unscored account."""
+    if not tier:
+        return format_html('<span class="text-body-secondary">{}</span>', "—")
+    label = TIER_LABELS.get(tier, tier)
+    return format_html('<span class="badge tier-badge tier-{}">{}</span>', tier, label)
+
+
+@register.filter
+def role_summary(roles: frozenset[str]) -> str:
+    """Return the role names joined in the order of ``ALL_ROLES``."""
+    return ", ".join(role for role in ALL_ROLES if role in roles)
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """Return the verbose name of an Account field, or the name made readable."""
+    try:
+        verbose_name = Account._meta.get_field(name).verbose_name
+    except FieldDoesNotExist:
+        verbose_name = name.replace("_", " ")
+    return capfirst(str(verbose_name))
+
+
+@register.filter
+def dimension_label(dimension: str) -> str:
+    return DIMENSION_LABELS.get(dimension, dimension.replace("_", " ").capitalize())
+
+
+@register.filter
+def outcome_label(outcome: Any) -> str:
+    return str(outcome or "").replace("_", " ").capitalize()
+
+
+@register.filter
+def item_text(item: Any) -> SafeString | str:
+    """Render one entry of a JSON list field: a string as is, a mapping as key: value pairs.
+
+    Review flags, technologies and buying signals may be stored either way depending on
+    the source, so the page shows both forms without dropping keys.
+    """
+    if isinstance(item, dict):
+        return format_html_join(
+            "; ",
+            '<span class="text-body-secondary">{}:</span> {}',
+            ((capfirst(str(key).replace("_", " ")), value) for key, value in item.items()),
+        )
+    return str(item)
+
+
+@register.filter
+def json_value(value: Any) -> SafeString | str:
+    """Render a JSON value stored by a source: lists item by item, empty values as a dash."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, list):
+        return format_html_join(", ", "{}", ((item_text(item),) for item in value))
+    return item_text(value)
+
+
+@register.filter
+def http_url(url: str) -> str:
+    """Return the URL when it uses http or https, else an empty string.
+
+    Imported websites are untrusted text, and a ``javascript:`` URL in a link would run
+    script when clicked.
+    """
+    candidate = (url or "").strip()
+    if candidate.lower().startswith(("http://", "https://")):
+        return candidate
+    return ""

@@ -1,0 +1,331 @@
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Tier
+from accounts.roles import ALL_ROLES
+from segmentation.models import GeographyMapping, SizeBand
+from tests.factories import AccountFactory, UserFactory
+
+LIST_URL = reverse("accounts:account-list")
+
+
+def row_names(response) -> list[str]:
+    return [account.name for account in response.context["accounts"]]
+
+
+@pytest.mark.django_db
+def test_list_redirects_anonymous_to_login(client):
+    response = client.get(LIST_URL + "?tier=high")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert "next=/accounts/%3Ftier%3Dhigh" in response["Location"]
+
+
+def test_list_forbidden_without_role(client, make_user):
+    client.force_login(make_user(None, username="no-role"))
+    assert client.get(LIST_URL).status_code == 403
+
+
+def test_list_open_to_every_role(client, make_user):
+    AccountFactory(name="Shared Co")
+    for role in ALL_ROLES:
+        client.force_login(make_user(role, username=f"role-{role}"))
+        response = client.get(LIST_URL)
+        assert response.status_code == 200, role
+        assert row_names(response) == ["Shared Co"], role
+
+
+def test_list_renders_columns(signed_in, industry, sdr):
+    AccountFactory(
+        name="Acme Analytics",
+        domain="acme.example",
+        industry=industry,
+        size_band="Mid-Market",
+        geography="APAC",
+        tag="SaaS – Mid-Market – APAC",
+        tier=Tier.HIGH,
+        score=87,
+        owner=sdr,
+    )
+    response = signed_in.get(LIST_URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Acme Analytics" in html
+    assert "acme.example" in html
+    assert "Web Test SaaS" in html
+    assert "Mid-Market" in html
+    assert "SaaS – Mid-Market – APAC" in html
+    assert '<span class="badge tier-badge tier-high">High</span>' in html
+    assert ">87<" in html
+    assert 'data-testid="account-count">1<' in html
+
+
+def test_list_links_to_detail(signed_in):
+    account = AccountFactory(name="Linked Co")
+    html = signed_in.get(LIST_URL).content.decode()
+    assert f'href="/accounts/{account.pk}/"' in html
+
+
+def test_list_unmapped_industry_in_italics(signed_in):
+    AccountFactory(industry=None, industry_raw="Widgets & Gadgets")
+    html = signed_in.get(LIST_URL).content.decode()
+    assert "<em>Widgets &amp; Gadgets</em>" in html
+    assert ">unmapped</span>" in html
+
+
+def test_list_needs_enrichment_badge(signed_in):
+    AccountFactory(needs_enrichment=True, missing_fields=["employee_count", "country"])
+    html = signed_in.get(LIST_URL).content.decode()
+    assert "Needs enrichment" in html
+    assert "Employee count, Country" in html
+
+
+def test_list_tier_filter_shows_only_high(signed_in):
+    AccountFactory(name="High One", tier=Tier.HIGH, score=90)
+    AccountFactory(name="High Two", tier=Tier.HIGH, score=75)
+    AccountFactory(name="Medium One", tier=Tier.MEDIUM, score=55)
+    AccountFactory(name="Low One", tier=Tier.LOW, score=10)
+    response = signed_in.get(LIST_URL, {"tier": "high"})
+    html = response.content.decode()
+    assert row_names(response) == ["High One", "High Two"]
+    assert "Medium One" not in html
+    assert "Low One" not in html
+    assert 'data-testid="account-count">2<' in html
+
+
+def test_list_filter_form_shows_url_values(signed_in):
+    html = signed_in.get(LIST_URL, {"tier": "medium", "q": "acme"}).content.decode()
+    assert '<option value="medium" selected>Medium</option>' in html
+    assert 'value="acme"' in html
+
+
+def test_list_filter_form_keeps_unknown_choice(signed_in):
+    html = signed_in.get(LIST_URL, {"size_band": "Startup"}).content.decode()
+    assert '<option value="Startup" selected>Startup</option>' in html
+
+
+def test_list_filter_choices_come_from_frameworks(signed_in, framework):
+    SizeBand.objects.create(framework=framework, name="Web Test Band", position=1)
+    GeographyMapping.objects.create(framework=framework, country="NZ", region="APAC", label="ANZ")
+    html = signed_in.get(LIST_URL).content.decode()
+    assert '<option value="Web Test Band">Web Test Band</option>' in html
+    assert '<option value="ANZ">ANZ</option>' in html
+    assert '<option value="Rest of World">Rest of World</option>' in html
+    assert '<option value="Outbound">Outbound</option>' in html
+
+
+def test_list_industry_filter_by_slug_and_id(signed_in, industry):
+    AccountFactory(name="Mapped", industry=industry)
+    AccountFactory(name="Unmapped", industry=None, industry_raw="Widgets")
+    by_slug = signed_in.get(LIST_URL, {"industry": industry.slug})
+    by_id = signed_in.get(LIST_URL, {"industry": str(industry.pk)})
+    unmapped = signed_in.get(LIST_URL, {"industry": "unmapped"})
+    assert row_names(by_slug) == ["Mapped"]
+    assert row_names(by_id) == ["Mapped"]
+    assert row_names(unmapped) == ["Unmapped"]
+
+
+def test_list_owner_filter_me_and_none(signed_in, sdr):
+    other = UserFactory(username="other-owner")
+    AccountFactory(name="Mine", owner=sdr)
+    AccountFactory(name="Theirs", owner=other)
+    AccountFactory(name="Nobody's", owner=None)
+    assert row_names(signed_in.get(LIST_URL, {"owner": "me"})) == ["Mine"]
+    assert row_names(signed_in.get(LIST_URL, {"owner": "none"})) == ["Nobody's"]
+    assert row_names(signed_in.get(LIST_URL, {"owner": str(other.pk)})) == ["Theirs"]
+
+
+def test_list_search_matches_name_or_domain(signed_in):
+    AccountFactory(name="Northwind Traders", domain="northwind.example")
+    AccountFactory(name="Contoso", domain="contoso-north.example")
+    AccountFactory(name="Fabrikam", domain="fabrikam.example")
+    response = signed_in.get(LIST_URL, {"q": "north"})
+    assert row_names(response) == ["Contoso", "Northwind Traders"]
+
+
+def test_list_combined_filters(signed_in):
+    AccountFactory(name="Match", country="DE", size_band="SMB", needs_enrichment=True)
+    AccountFactory(name="Wrong country", country="FR", size_band="SMB", needs_enrichment=True)
+    AccountFactory(name="Enriched", country="DE", size_band="SMB", needs_enrichment=False)
+    response = signed_in.get(
+        LIST_URL, {"country": "de", "size_band": "SMB", "needs_enrichment": "true"}
+    )
+    assert row_names(response) == ["Match"]
+
+
+def test_list_invalid_filter_shows_error(signed_in):
+    AccountFactory(name="Any Co")
+    response = signed_in.get(LIST_URL, {"country": "Germany"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert row_names(response) == []
+    assert "Enter an ISO 3166-1 alpha-2 country code" in html
+    assert "Some filter values are invalid" in html
+
+
+def test_list_default_order_is_name(signed_in):
+    AccountFactory(name="Charlie")
+    AccountFactory(name="Alpha")
+    AccountFactory(name="Bravo")
+    assert row_names(signed_in.get(LIST_URL)) == ["Alpha", "Bravo", "Charlie"]
+
+
+def test_list_sort_by_score_descending(signed_in):
+    AccountFactory(name="Low score", score=12)
+    AccountFactory(name="Unscored", score=None)
+    AccountFactory(name="High score", score=91)
+    AccountFactory(name="Mid score", score=50)
+    response = signed_in.get(LIST_URL, {"ordering": "-score"})
+    assert row_names(response) == ["High score", "Mid score", "Low score", "Unscored"]
+
+
+def test_list_sort_by_score_ascending_puts_unscored_last(signed_in):
+    AccountFactory(name="Unscored", score=None)
+    AccountFactory(name="High score", score=91)
+    AccountFactory(name="Low score", score=12)
+    response = signed_in.get(LIST_URL, {"ordering": "score"})
+    assert row_names(response) == ["Low score", "High score", "Unscored"]
+
+
+def test_list_sort_by_tier_uses_rank(signed_in):
+    AccountFactory(name="Low", tier=Tier.LOW)
+    AccountFactory(name="High", tier=Tier.HIGH)
+    AccountFactory(name="Medium", tier=Tier.MEDIUM)
+    AccountFactory(name="Unscored", tier="")
+    response = signed_in.get(LIST_URL, {"ordering": "-tier"})
+    assert row_names(response) == ["High", "Medium", "Low", "Unscored"]
+
+
+def test_list_sort_ties_break_by_id(signed_in):
+    created = [AccountFactory(name="Same", score=50) for _ in range(5)]
+    response = signed_in.get(LIST_URL, {"ordering": "-score"})
+    assert [account.pk for account in response.context["accounts"]] == [a.pk for a in created]
+
+
+def test_list_sort_header_toggles_direction(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL, {"ordering": "-score", "tier": "high"}).content.decode()
+    score_header = re.search(r'<th scope="col" aria-sort="descending"[^>]*>\s*<a[^>]*>', html)
+    assert score_header is not None
+    assert 'href="?ordering=score&amp;tier=high"' in score_header.group(0)
+
+
+def test_list_score_header_starts_descending(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL).content.decode()
+    assert 'href="?ordering=-score"' in html
+    assert 'href="?ordering=-name"' in html
+
+
+def test_list_sort_link_drops_page(signed_in):
+    AccountFactory.create_batch(30)
+    html = signed_in.get(LIST_URL, {"page": "2", "page_size": "25"}).content.decode()
+    assert 'href="?page_size=25&amp;ordering=domain"' in html
+
+
+def test_list_paginates_fifty_by_default(signed_in):
+    AccountFactory.create_batch(55)
+    first = signed_in.get(LIST_URL)
+    second = signed_in.get(LIST_URL, {"page": "2"})
+    assert len(first.context["accounts"]) == 50
+    assert len(second.context["accounts"]) == 5
+    assert 'data-testid="account-count">55<' in first.content.decode()
+
+
+def test_list_page_size_choice(signed_in):
+    AccountFactory.create_batch(30)
+    response = signed_in.get(LIST_URL, {"page_size": "25"})
+    assert len(response.context["accounts"]) == 25
+    assert response.context["page_size"] == 25
+
+
+def test_list_unknown_page_size_uses_default(signed_in):
+    AccountFactory.create_batch(3)
+    for raw in ("7", "1000", "abc"):
+        response = signed_in.get(LIST_URL, {"page_size": raw})
+        assert response.context["page_size"] == 50
+
+
+def test_list_pagination_keeps_filters(signed_in):
+    for index in range(30):
+        AccountFactory(name=f"High {index:02d}", tier=Tier.HIGH)
+    AccountFactory.create_batch(5, tier=Tier.LOW)
+    response = signed_in.get(LIST_URL, {"tier": "high", "ordering": "-score", "page_size": "25"})
+    html = response.content.decode()
+    assert 'href="?tier=high&amp;ordering=-score&amp;page_size=25&amp;page=2"' in html
+    second = signed_in.get(
+        LIST_URL, {"tier": "high", "ordering": "-score", "page_size": "25", "page": "2"}
+    )
+    assert len(second.context["accounts"]) == 5
+    assert all(account.tier == Tier.HIGH for account in second.context["accounts"])
+
+
+def test_list_page_size_links_keep_filters(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL, {"tier": "high", "page": "3"}).content.decode()
+    assert 'href="?tier=high&amp;page_size=100"' in html
+
+
+def test_list_out_of_range_page_shows_last_page(signed_in):
+    AccountFactory.create_batch(30)
+    response = signed_in.get(LIST_URL, {"page": "99", "page_size": "25"})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 2
+
+
+def test_list_keeps_sort_when_filters_change(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL, {"ordering": "-score", "page_size": "100"}).content.decode()
+    assert '<input type="hidden" name="ordering" value="-score" form="account-filters">' in html
+    assert '<input type="hidden" name="page_size" value="100" form="account-filters">' in html
+
+
+def test_list_htmx_request_returns_results_only(signed_in):
+    AccountFactory(name="Partial Co")
+    response = signed_in.get(
+        LIST_URL, {"tier": ""}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="account-results"
+    )
+    html = response.content.decode()
+    assert "Partial Co" in html
+    assert "<html" not in html
+    assert html.lstrip().startswith('<div id="account-results"')
+    assert "HX-Request" in response["Vary"]
+
+
+def test_list_htmx_history_restore_returns_full_page(signed_in):
+    AccountFactory()
+    response = signed_in.get(
+        LIST_URL,
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="account-results",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_list_query_count_does_not_grow(signed_in, industry, sdr, framework):
+    def create_accounts(count: int) -> None:
+        for _ in range(count):
+            AccountFactory(industry=industry, owner=sdr, framework=framework, tier=Tier.HIGH)
+
+    create_accounts(10)
+    with CaptureQueriesContext(connection) as small:
+        signed_in.get(LIST_URL, {"ordering": "-score"})
+    create_accounts(50)
+    with CaptureQueriesContext(connection) as large:
+        response = signed_in.get(LIST_URL, {"ordering": "-score"})
+    assert len(response.context["accounts"]) == 50
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_list_query_count_is_pinned(signed_in, industry, sdr, django_assert_max_num_queries):
+    AccountFactory.create_batch(60, industry=industry, owner=sdr, tier=Tier.HIGH)
+    # Session, user, roles, count, page ids, rows, then the filter choices: industries,
+    # size bands, geography labels (two queries), routes and owners.
+    with django_assert_max_num_queries(12):
+        response = signed_in.get(LIST_URL, {"tier": "high", "ordering": "owner"})
+    assert len(response.context["accounts"]) == 50
