@@ -152,6 +152,13 @@ class Account(models.Model):
         help_text="Framework version of the latest score.",
     )
     scored_at = models.DateTimeField(null=True, blank=True)
+    tag_override = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Tag set by a person; re-segmentation keeps it until it is cleared.",
+    )
+    tier_override = models.CharField(max_length=10, choices=Tier.choices, blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -376,3 +383,49 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class SegmentOverride(models.Model):
+    """A person's change to an account's tag or tier, with the reason.
+
+    SDRs tag by hand, AEs refine the fit after discovery, and managers correct tags in
+    review. A manager's correction counts against ``rep``, the account owner at the time.
+    """
+
+    class Kind(models.TextChoices):
+        MANUAL_TAG = "manual_tag", "Manual tag"
+        FIT_VALIDATION = "fit_validation", "Fit validated in discovery"
+        REVIEW_CORRECTION = "review_correction", "Corrected in manager review"
+        REVIEW_CONFIRMATION = "review_confirmation", "Confirmed in manager review"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="overrides")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    old_tag = models.CharField(max_length=200, blank=True, default="")
+    new_tag = models.CharField(max_length=200, blank=True, default="")
+    old_tier = models.CharField(max_length=10, blank=True, default="")
+    new_tier = models.CharField(max_length=10, blank=True, default="")
+    reason = models.CharField(max_length=500)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="segment_overrides",
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Account owner when the change was made.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="override_account_idx"),
+            models.Index(fields=["kind", "created_at"], name="override_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.account_id}: {self.old_tag} → {self.new_tag}"

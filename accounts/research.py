@@ -1,0 +1,125 @@
+"""Services for people's research work on one account: tag and tier changes with a reason."""
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from segmentation.models import ScoreRecord
+
+from .models import Account, SegmentOverride, Tier
+
+logger = logging.getLogger(__name__)
+
+REASON_REQUIRED = "A reason is required when a person changes a tag or tier."
+
+
+def _route_for(account: Account, tier: str) -> str:
+    framework = account.framework
+    if framework is None:
+        return account.route
+    routes = {
+        Tier.HIGH: framework.high_tier_route,
+        Tier.MEDIUM: framework.medium_tier_route,
+        Tier.LOW: framework.low_tier_route,
+    }
+    return routes.get(tier, "")
+
+
+@transaction.atomic
+def account_segment_override(
+    *,
+    account: Account,
+    user: AbstractBaseUser,
+    kind: str,
+    reason: str,
+    tag: str | None = None,
+    tier: str | None = None,
+) -> SegmentOverride:
+    """Set an account's tag and/or tier by hand and record who did it and why.
+
+    The new values are stored as overrides, which re-segmentation keeps, and a
+    ScoreRecord is appended so the account's history and webhooks see the change. A
+    confirmation (``tag`` and ``tier`` unchanged) records the decision without an override.
+    Raises ValidationError when the reason is empty or the tier is not High, Medium or Low.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if tier is not None and tier not in Tier.values:
+        raise ValidationError(
+            {"tier": f"Tier {tier!r} is not valid: choose one of {', '.join(Tier.values)}."}
+        )
+    if tag is not None:
+        tag = tag.strip()
+        max_length = Account._meta.get_field("tag").max_length
+        if not tag:
+            raise ValidationError({"tag": "The tag is empty: enter a tag or keep the current one."})
+        if len(tag) > max_length:
+            raise ValidationError({"tag": f"The tag is longer than {max_length} characters."})
+
+    account = Account.objects.select_for_update().select_related("framework").get(pk=account.pk)
+    new_tag = tag if tag is not None else account.tag
+    new_tier = tier if tier is not None else account.tier
+    override = SegmentOverride.objects.create(
+        account=account,
+        kind=kind,
+        old_tag=account.tag,
+        new_tag=new_tag,
+        old_tier=account.tier,
+        new_tier=new_tier,
+        reason=reason,
+        user=user,
+        rep=account.owner,
+    )
+    if (new_tag, new_tier) == (account.tag, account.tier):
+        logger.info("Account %s segment confirmed by user %s", account.pk, user.pk)
+        return override
+
+    account.tag = new_tag
+    account.tier = new_tier
+    account.tag_override = new_tag
+    account.tier_override = new_tier
+    account.route = _route_for(account, new_tier)
+    account.save(
+        update_fields=["tag", "tier", "tag_override", "tier_override", "route", "updated_at"]
+    )
+
+    latest = account.score_records.order_by("-created_at", "-id").first()
+    explanation = list(latest.explanation) if latest else []
+    explanation.append(
+        {
+            "dimension": "manual",
+            "label": SegmentOverride.Kind(kind).label,
+            "outcome": "override",
+            "points": 0,
+            "max_points": 0,
+            "reason": f"Set by {user.get_username()}: {reason}",
+        }
+    )
+    if account.framework_id is not None:
+        ScoreRecord.objects.create(
+            account=account,
+            framework_id=account.framework_id,
+            score=account.score,
+            tier=new_tier,
+            tag=new_tag,
+            route=account.route,
+            size_band=account.size_band,
+            geography=account.geography,
+            needs_enrichment=account.needs_enrichment,
+            missing_fields=account.missing_fields,
+            explanation=explanation,
+        )
+    logger.info(
+        "Account %s segment changed by user %s (%s): %r/%s -> %r/%s",
+        account.pk,
+        user.pk,
+        kind,
+        override.old_tag,
+        override.old_tier,
+        new_tag,
+        new_tier,
+    )
+    return override

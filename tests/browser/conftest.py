@@ -1,0 +1,84 @@
+"""Playwright fixtures that drive the system Chromium against Django's live server.
+
+The tests never download a browser: they use ``/usr/bin/chromium`` (Debian's package) or
+the path in ``ICP_CHROMIUM_PATH``, and skip with the reason when it is missing. A failing
+test saves a full-page screenshot under ``test-artifacts/``.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
+ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Tests run as root on a closed network: no sandbox, and no background connections that
+# the network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM_PATH.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM_PATH}: install Debian's chromium package")
+    # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by
+    # the tests themselves are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH),
+            args=CHROMIUM_ARGS,
+            headless=True,
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(15_000)
+    browser_page = context.new_page()
+    yield browser_page
+    call_report = getattr(request.node, "report_call", None)
+    if call_report is not None and call_report.failed:
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        browser_page.screenshot(path=str(ARTIFACTS_DIR / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def login(page, live_server):
+    """Return a function that signs a user in through the login form."""
+
+    def sign_in(username: str, password: str = DEFAULT_PASSWORD) -> None:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    return sign_in
