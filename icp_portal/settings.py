@@ -64,10 +64,13 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "simple_history",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "segmentation",
     "enrichment",
     "audits",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -150,16 +153,60 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api.permissions.TokenScopePermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.AccountPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.api.throttling.ApiUserThrottle",
+        "accounts.api.throttling.ApiAnonThrottle",
+        "accounts.api.throttling.ApiWriteThrottle",
+    ],
+    # Requests per user (per client address for "anon"). Counters are kept in the default
+    # cache, so they are shared between processes only when REDIS_CACHE_URL is set.
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("API_THROTTLE_USER", "1200/minute"),
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
+        "write": os.environ.get("API_THROTTLE_WRITE", "240/minute"),
+        "csv_export": os.environ.get("API_THROTTLE_CSV_EXPORT", "60/minute"),
+        "imports": os.environ.get("API_THROTTLE_IMPORTS", "30/hour"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ICP Portal API",
+    "DESCRIPTION": (
+        "Accounts, segments, frameworks, imports and webhooks of the ICP Portal. "
+        "docs/api.md covers authentication, pagination, CSV, ETags, errors and webhooks."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc load from the drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" field with different choices; name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportRunStatusEnum": "accounts.models.ImportRun.Status",
+        "ResearchNoteStatusEnum": "accounts.models.ResearchNote.Status",
+        "EnrichmentRunStatusEnum": "enrichment.models.EnrichmentRun.Status",
+        "ViolationStatusEnum": "audits.models.Violation.Status",
+        "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
+        "FrameworkStatusEnum": "segmentation.models.FrameworkStatus",
+    },
 }
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -177,12 +224,13 @@ CELERY_BEAT_SCHEDULE = {
     # 02:00 on the first day of each quarter, in the team's time zone.
     "quarterly-resegmentation": {
         "task": "segmentation.tasks.resegment_all_task",
+        "kwargs": {"kind": "quarterly"},
         "schedule": crontab(minute="0", hour="2", day_of_month="1", month_of_year="1,4,7,10"),
     },
 }
 
-# Segmentation: accounts scored per batch. Each batch holds its rows and results in memory,
-# roughly 2 KB per account, so 5,000 keeps a batch near 10 MB.
+# Segmentation: accounts scored per batch. A batch holds its rows and results in memory,
+# about 7 KB per account when every result changes, so 5,000 keeps a batch near 35 MB.
 ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", "5000"))
 
 # USD per unit of each currency, used to convert revenue figures. Override per deployment.
@@ -223,6 +271,20 @@ if os.environ.get("ZOOMINFO_USERNAME"):
     }
 ENRICHMENT_CACHE_SECONDS = int(os.environ.get("ENRICHMENT_CACHE_SECONDS", str(7 * 24 * 3600)))
 ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = env_bool("ENRICHMENT_ALLOW_PRIVATE_ADDRESSES", default=False)
+
+# Webhooks (integrations app). Subscriber URLs on private, loopback or link-local addresses
+# are rejected unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is true (local development and tests).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A failed delivery is retried after 1, 2, 4 … minutes, at most an hour apart, and given up
+# after this many attempts (8 attempts span about 2 hours).
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE_SECONDS = int(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+WEBHOOK_RETRY_MAX_SECONDS = int(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
+# Score records younger than this wait for the next dispatcher scan, so that one committed
+# after a record with a higher id is not skipped. Segmentation batches commit well within it.
+WEBHOOK_DISPATCH_DELAY_SECONDS = int(os.environ.get("WEBHOOK_DISPATCH_DELAY_SECONDS", "60"))
+WEBHOOK_DISPATCH_BATCH_SIZE = int(os.environ.get("WEBHOOK_DISPATCH_BATCH_SIZE", "500"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,803 @@
+"""Score accounts against one framework version, in pure Python.
+
+``CompiledFramework.compile`` reads a framework's criteria, size bands, geography map and
+the industry names once. ``CompiledFramework.evaluate`` then scores one ``AccountRow``
+without touching the database, so callers can stream millions of rows through it.
+
+Scoring rules:
+
+- Each criterion checks one dimension. A known value that matches earns the criterion's
+  weight. A known value that does not match earns nothing but still counts towards the
+  maximum.
+- An unknown value follows the criterion's unknown policy: ``neutral`` leaves the
+  criterion out of the maximum, ``half`` earns half the weight, ``no_points`` earns
+  nothing. It never counts as a match or a mismatch, so it can neither trigger a
+  disqualifier nor break a must-have rule.
+- The score is ``100 * points / maximum``, rounded half up. It is None when every
+  criterion was left out.
+- A disqualifier that matches sets the score to 0 and the tier to Low. Its weight is never
+  counted.
+- A must-have criterion whose known value does not match caps the score just below the
+  Medium cut-off, so the account lands in the Low tier.
+- Industry, company size and geography are mandatory. When any is unknown the account
+  gets no tag and ``needs_enrichment`` is set, with the missing fields named.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from accounts.models import Tier
+
+from .models import Criterion, Dimension, Framework, Industry
+
+MATCH = "match"
+MISMATCH = "mismatch"
+UNKNOWN = "unknown"
+DISQUALIFIED = "disqualified"
+
+INDUSTRY_FIELD = "industry"
+COMPANY_SIZE_FIELD = "company_size"
+GEOGRAPHY_FIELD = "geography"
+
+# Entries kept per criterion in the explanation cache (about 1 KB each). Industries and
+# countries have few distinct values, but head counts and revenues can differ for every
+# account. Past this size, entries are built afresh instead of stored to keep memory flat.
+EXPLANATION_CACHE_SIZE = 4096
+
+# Positions in the tuple of facts that evaluate() builds for each row.
+_FACT_INDEX = {
+    Dimension.INDUSTRY: 0,
+    Dimension.GEOGRAPHY: 1,
+    Dimension.COMPANY_SIZE: 2,
+    Dimension.REVENUE: 3,
+    Dimension.TECHNOLOGY: 4,
+    Dimension.BUYING_SIGNALS: 5,
+}
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+_NOT_CACHED = object()
+
+_HIGH = Tier.HIGH.value
+_MEDIUM = Tier.MEDIUM.value
+_LOW = Tier.LOW.value
+_TIER_LABELS = {_HIGH: "High", _MEDIUM: "Medium", _LOW: "Low"}
+_SUBJECTS = {
+    Dimension.INDUSTRY: "Industry",
+    Dimension.GEOGRAPHY: "Country",
+    Dimension.COMPANY_SIZE: "Company size",
+    Dimension.REVENUE: "Revenue",
+    Dimension.TECHNOLOGY: "Technologies",
+    Dimension.BUYING_SIGNALS: "Buying signals",
+}
+_NOUNS = {
+    Dimension.INDUSTRY: "industry",
+    Dimension.GEOGRAPHY: "geography",
+    Dimension.COMPANY_SIZE: "size band",
+}
+# Keys that name a buying signal or technology stored as a dict.
+_ITEM_NAME_KEYS = ("kind", "type", "name", "signal", "technology")
+_OPERATORS_BY_DIMENSION = {
+    Dimension.INDUSTRY: {Criterion.Operator.IN, Criterion.Operator.NOT_IN},
+    Dimension.GEOGRAPHY: {Criterion.Operator.IN, Criterion.Operator.NOT_IN},
+    Dimension.COMPANY_SIZE: {
+        Criterion.Operator.IN,
+        Criterion.Operator.NOT_IN,
+        Criterion.Operator.RANGE,
+    },
+    Dimension.REVENUE: {Criterion.Operator.RANGE},
+    Dimension.TECHNOLOGY: {
+        Criterion.Operator.ANY_OF,
+        Criterion.Operator.ALL_OF,
+        Criterion.Operator.IN,
+        Criterion.Operator.NOT_IN,
+    },
+    Dimension.BUYING_SIGNALS: {
+        Criterion.Operator.ANY_OF,
+        Criterion.Operator.ALL_OF,
+        Criterion.Operator.IN,
+        Criterion.Operator.NOT_IN,
+    },
+}
+
+
+class FrameworkError(ValueError):
+    """A framework that cannot be compiled, such as a criterion naming an unknown industry."""
+
+
+class AccountRow(NamedTuple):
+    """The account fields that scoring reads, in the order ``ROW_FIELDS`` lists them."""
+
+    id: int
+    industry_id: int | None
+    employee_count: int | None
+    employee_min: int | None
+    employee_max: int | None
+    annual_revenue_usd: Decimal | float | None
+    country: str
+    technologies: Sequence[str] | str | None
+    buying_signals: Sequence[str] | str | None
+
+
+ROW_FIELDS: tuple[str, ...] = AccountRow._fields
+# evaluate() reads rows by position, so callers may pass plain tuples in ROW_FIELDS order.
+(
+    _INDUSTRY,
+    _EMPLOYEE_COUNT,
+    _EMPLOYEE_MIN,
+    _EMPLOYEE_MAX,
+    _REVENUE,
+    _COUNTRY,
+    _TECHNOLOGIES,
+    _BUYING_SIGNALS,
+) = range(1, len(ROW_FIELDS))
+
+
+class Evaluation(NamedTuple):
+    """The segmentation result for one account.
+
+    ``explanation`` has one dict per criterion. The dicts are shared between
+    evaluations and must not be modified. ``explanation_json`` is the same list as JSON.
+    The first eight fields follow the order of ``segmentation.services.CURRENT_FIELDS``,
+    which compares them as a tuple slice.
+    """
+
+    score: int | None
+    tier: str
+    tag: str
+    route: str
+    size_band: str
+    geography: str
+    needs_enrichment: bool
+    missing_fields: list[str]
+    explanation: list[dict[str, Any]]
+    explanation_json: str
+
+
+class _Judgement(NamedTuple):
+    outcome: str
+    points: float
+    max_points: int
+    must_have_failed: bool
+    item: dict[str, Any]
+    item_json: str
+
+
+def term_key(value: str) -> str:
+    """Normalize a technology or buying-signal name: casefold, ``-``/``_`` as spaces.
+
+    A criterion value matches an item that contains the value's words in order as whole
+    words, so ``hiring`` matches ``Hiring SDRs`` but ``data`` does not match ``Datadog``.
+    """
+    return " ".join(value.casefold().replace("_", " ").replace("-", " ").split())
+
+
+def format_usd(amount: Decimal | float) -> str:
+    """Format a US dollar amount to three significant digits, such as $950K, $75.3M or $1.2B."""
+    value = float(amount)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        # 999,600 rounds to 1,000K, so it is shown as $1M instead.
+        if value >= threshold * 0.9995:
+            scaled = value / threshold
+            number = f"{scaled:.3g}" if scaled < 999.5 else f"{scaled:.0f}"
+            return f"{sign}${number}{suffix}"
+    return f"{sign}${value:.0f}"
+
+
+def _format_points(points: float) -> int | float:
+    return int(points) if float(points).is_integer() else points
+
+
+def _terms_fact(raw: Sequence[str] | str | None) -> tuple | str | None:
+    """Return a hashable copy of a technologies or buying-signals value."""
+    if isinstance(raw, list):
+        return tuple(raw)
+    return raw
+
+
+def _item_name(item: Any) -> str:
+    """Return the name of a list item: the string itself or a dict's kind, type or name."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        for key in _ITEM_NAME_KEYS:
+            value = item.get(key)
+            if isinstance(value, str):
+                return value
+    return ""
+
+
+def _terms(raw: Sequence[Any] | str | None) -> frozenset[str]:
+    """Return the normalized names of a technologies or buying-signals value.
+
+    Items are strings or dicts such as ``{"kind": "funding", "detail": "Series B"}``, and
+    other items are ignored. Raises ValueError for a value that is not a list or string.
+    """
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, str):
+        raw = [raw]
+    elif not isinstance(raw, list | tuple):
+        raise ValueError(f"expected a list of names, got {type(raw).__name__} {raw!r}")
+    keys = (term_key(_item_name(item)) for item in raw)
+    return frozenset(key for key in keys if key)
+
+
+def _contains_words(term: str, value: str) -> bool:
+    return f" {value} " in f" {term} "
+
+
+@dataclass(frozen=True, slots=True)
+class _SizeBand:
+    name: str
+    min_employees: int | None
+    max_employees: int | None
+    min_revenue: float | None
+    max_revenue: float | None
+
+    def contains_employees(self, count: int) -> bool:
+        if self.min_employees is None and self.max_employees is None:
+            return False
+        if self.min_employees is not None and count < self.min_employees:
+            return False
+        return self.max_employees is None or count <= self.max_employees
+
+    def contains_revenue(self, revenue: float) -> bool:
+        if self.min_revenue is None and self.max_revenue is None:
+            return False
+        if self.min_revenue is not None and revenue < self.min_revenue:
+            return False
+        return self.max_revenue is None or revenue < self.max_revenue
+
+
+def _size_basis(band: str | None, estimate: int | None, revenue: Any) -> str:
+    """Describe what a size band rests on, such as "300 employees" or "revenue $75M"."""
+    if estimate is not None:
+        text = f"{estimate:,} employees"
+    elif revenue is not None:
+        text = f"revenue {format_usd(revenue)}"
+    else:
+        return ""
+    if band is None:
+        text += " fit no size band" if estimate is not None else " fits no size band"
+    return text
+
+
+def employee_estimate(row: AccountRow) -> int | None:
+    """Return the head count used for size bands.
+
+    That is the employee count when known, else the middle of the employee range, else the
+    lower bound of an open range such as 10,001+.
+    """
+    count, low, high = row[_EMPLOYEE_COUNT], row[_EMPLOYEE_MIN], row[_EMPLOYEE_MAX]
+    if count is not None:
+        return count
+    if low is not None and high is not None:
+        return (low + high) // 2
+    return high if low is None else low
+
+
+class _CompiledCriterion:
+    """One criterion with its values normalized, plus a cache of explanation entries."""
+
+    def __init__(self, criterion: Criterion, framework: CompiledFramework) -> None:
+        self.dimension = criterion.dimension
+        self.label = criterion.label or str(criterion)
+        self.operator = criterion.operator
+        self.weight = int(criterion.weight)
+        self.is_must_have = criterion.is_must_have
+        self.is_disqualifier = criterion.is_disqualifier
+        self.unknown_policy = criterion.unknown_policy
+        self.min_value = None if criterion.min_value is None else float(criterion.min_value)
+        self.max_value = None if criterion.max_value is None else float(criterion.max_value)
+        self._framework = framework
+        self.fact_index = _FACT_INDEX.get(self.dimension, 0)
+        self._json_prefix = (
+            f'{{"dimension": {_encode_json(self.dimension)}, "label": {_encode_json(self.label)}, '
+            '"outcome": '
+        )
+        self.term_names: dict[str, str] = {}
+        self._by_reason: dict[tuple, _Judgement] = {}
+        self._cache: dict[Hashable, _Judgement] = {}
+        self._check_operator(criterion)
+        self.values = self._compile_values(criterion)
+        self._range_text = ""
+        if self.operator == Criterion.Operator.RANGE:
+            self._range_text = self._describe_range(money=self.dimension == Dimension.REVENUE)
+        # A geography criterion may name the unmapped label, such as "Rest of World".
+        self.includes_unmapped = self.dimension == Dimension.GEOGRAPHY and any(
+            str(value).casefold() == framework.unmapped_label.casefold()
+            for value in criterion.values or []
+        )
+
+    def _describe(self) -> str:
+        return f"Criterion {self.label!r} of framework v{self._framework.version}"
+
+    def _check_operator(self, criterion: Criterion) -> None:
+        allowed = _OPERATORS_BY_DIMENSION.get(self.dimension)
+        if allowed is None:
+            raise FrameworkError(
+                f"{self._describe()} has unknown dimension {self.dimension!r}: use one of "
+                f"{', '.join(Dimension.values)}."
+            )
+        if self.operator not in allowed:
+            raise FrameworkError(
+                f"{self._describe()} uses operator {self.operator!r}, which the "
+                f"{self.dimension} dimension does not support: use one of "
+                f"{', '.join(sorted(allowed))}."
+            )
+        if not isinstance(criterion.values, list):
+            raise FrameworkError(
+                f"{self._describe()} has values {criterion.values!r}: use a JSON list, such "
+                'as ["SaaS", "FinTech"].'
+            )
+        if self.operator == Criterion.Operator.RANGE:
+            if self.min_value is None and self.max_value is None:
+                raise FrameworkError(
+                    f"{self._describe()} uses a range without bounds: set the minimum, the "
+                    "maximum or both."
+                )
+        elif not criterion.values:
+            raise FrameworkError(f"{self._describe()} lists no values: add at least one.")
+
+    def _compile_values(self, criterion: Criterion) -> frozenset:
+        if self.operator == Criterion.Operator.RANGE:
+            return frozenset()
+        values = [str(value) for value in criterion.values]
+        if self.dimension == Dimension.INDUSTRY:
+            return frozenset(self._framework.industry_ids_for(values, self._describe()))
+        if self.dimension == Dimension.GEOGRAPHY:
+            return frozenset(self._framework.countries_for(values, self._describe()))
+        if self.dimension == Dimension.COMPANY_SIZE:
+            return frozenset(self._framework.band_names_for(values, self._describe()))
+        self.term_names = {term_key(value): value for value in values}
+        return frozenset(self.term_names)
+
+    def judge(self, fact: Hashable) -> _Judgement:
+        """Return the cached judgement for ``fact``, the criterion's view of the row.
+
+        Raises ValueError for a technologies or buying-signals value that is not a list.
+        """
+        try:
+            judgement = self._cache.get(fact)
+        except TypeError:
+            # A list holding dicts cannot be a cache key, so it is judged uncached.
+            return self._build(fact)
+        if judgement is None:
+            judgement = self._build(fact)
+            if len(self._cache) < EXPLANATION_CACHE_SIZE:
+                self._cache[fact] = judgement
+        return judgement
+
+    def _build(self, fact: Hashable) -> _Judgement:
+        known, matched, value_text, detail = self._observe(fact)
+        if not known:
+            return self._unknown(value_text)
+        if self.is_disqualifier:
+            if matched:
+                reason = f"{detail}: disqualified, so the score is 0 and the tier Low"
+                return self._judgement(DISQUALIFIED, 0, 0, reason)
+            return self._judgement(MISMATCH, 0, 0, f"{detail}: the disqualifier does not apply")
+        if matched:
+            reason = f"{detail} (+{self.weight} of {self.weight})"
+            return self._judgement(MATCH, self.weight, self.weight, reason)
+        reason = f"{detail} (+0 of {self.weight})"
+        if self.is_must_have:
+            reason += "; must-have not met, so the tier is capped at Low"
+        return self._judgement(MISMATCH, 0, self.weight, reason, must_have_failed=self.is_must_have)
+
+    def _unknown(self, value_text: str) -> _Judgement:
+        subject = f"{_SUBJECTS[self.dimension]} unknown"
+        if value_text:
+            subject += f" ({value_text})"
+        if self.is_disqualifier:
+            return self._judgement(
+                UNKNOWN, 0, 0, f"{subject}: the disqualifier cannot be checked and does not apply"
+            )
+        rule_note = "; the must-have rule cannot be checked" if self.is_must_have else ""
+        if self.unknown_policy == Criterion.Unknown.HALF:
+            points = self.weight / 2
+            points_text = _format_points(points)
+            reason = f"{subject}: half the points (+{points_text} of {self.weight}){rule_note}"
+            return self._judgement(UNKNOWN, points, self.weight, reason)
+        if self.unknown_policy == Criterion.Unknown.NO_POINTS:
+            reason = f"{subject}: no points (+0 of {self.weight}){rule_note}"
+            return self._judgement(UNKNOWN, 0, self.weight, reason)
+        return self._judgement(UNKNOWN, 0, 0, f"{subject}: left out of the score{rule_note}")
+
+    def _judgement(
+        self,
+        outcome: str,
+        points: float,
+        max_points: int,
+        reason: str,
+        *,
+        must_have_failed: bool = False,
+    ) -> _Judgement:
+        # Different facts often give the same text (revenues that round alike), so entries
+        # are also shared by text.
+        key = (outcome, points, reason)
+        shared = self._by_reason.get(key)
+        if shared is not None:
+            return shared
+        item = {
+            "dimension": self.dimension,
+            "label": self.label,
+            "outcome": outcome,
+            "points": _format_points(points),
+            "max_points": max_points,
+            "reason": reason,
+        }
+        item_json = (
+            f'{self._json_prefix}"{outcome}", "points": {item["points"]}, '
+            f'"max_points": {max_points}, "reason": {_encode_json(reason)}}}'
+        )
+        judgement = _Judgement(outcome, points, max_points, must_have_failed, item, item_json)
+        if len(self._by_reason) < EXPLANATION_CACHE_SIZE:
+            self._by_reason[key] = judgement
+        return judgement
+
+    def _observe(self, fact: Hashable) -> tuple[bool, bool, str, str]:
+        """Return (known, matched, text for an unknown value, sentence for a known one)."""
+        if self.dimension == Dimension.INDUSTRY:
+            return self._observe_industry(fact)
+        if self.dimension == Dimension.GEOGRAPHY:
+            return self._observe_geography(fact)
+        if self.dimension == Dimension.COMPANY_SIZE:
+            return self._observe_size(fact)
+        if self.dimension == Dimension.REVENUE:
+            return self._observe_revenue(fact)
+        return self._observe_terms(fact)
+
+    def _in_phrase(self, value_text: str, matched: bool) -> str:
+        subject = _SUBJECTS[self.dimension]
+        noun = _NOUNS[self.dimension]
+        if self.operator == Criterion.Operator.NOT_IN:
+            verb = "is not an excluded" if matched else "is an excluded"
+        else:
+            verb = "is a target" if matched else "is not a target"
+        return f"{subject} {value_text} {verb} {noun}"
+
+    def _observe_industry(self, industry_id: int | None) -> tuple[bool, bool, str, str]:
+        if industry_id is None:
+            return False, False, "", ""
+        name = self._framework.industry_names.get(industry_id, f"#{industry_id}")
+        matched = (industry_id in self.values) != (self.operator == Criterion.Operator.NOT_IN)
+        return True, matched, "", self._in_phrase(name, matched)
+
+    def _observe_geography(self, country: str) -> tuple[bool, bool, str, str]:
+        if not country:
+            return False, False, "", ""
+        _label, region = self._framework.geography_of(country)
+        code = country.upper()
+        in_values = code in self.values or (
+            self.includes_unmapped and not self._framework.is_mapped(code)
+        )
+        matched = in_values != (self.operator == Criterion.Operator.NOT_IN)
+        return True, matched, "", self._in_phrase(f"{code} ({region})", matched)
+
+    def _observe_size(self, fact: tuple) -> tuple[bool, bool, str, str]:
+        band, estimate, revenue = fact
+        basis = _size_basis(band, estimate, revenue)
+        if self.operator == Criterion.Operator.RANGE:
+            if estimate is None:
+                return False, False, "no employee count", ""
+            matched = self._in_range(estimate, max_inclusive=True)
+            verb = "is within" if matched else "is outside"
+            detail = f"Company size {estimate:,} employees {verb} {self._range_text}"
+            return True, matched, "", detail
+        if band is None:
+            return False, False, basis, ""
+        matched = (band in self.values) != (self.operator == Criterion.Operator.NOT_IN)
+        return True, matched, "", self._in_phrase(f"{band} ({basis})", matched)
+
+    def _observe_revenue(self, revenue: Decimal | float | None) -> tuple[bool, bool, str, str]:
+        if revenue is None:
+            return False, False, "", ""
+        matched = self._in_range(float(revenue), max_inclusive=False)
+        verb = "is within" if matched else "is outside"
+        return True, matched, "", f"Revenue {format_usd(revenue)} {verb} {self._range_text}"
+
+    def _observe_terms(self, raw: tuple[str, ...]) -> tuple[bool, bool, str, str]:
+        subject = _SUBJECTS[self.dimension]
+        terms = _terms(raw)
+        if not terms:
+            return False, False, "", ""
+        found = {
+            value for value in self.values if any(_contains_words(term, value) for term in terms)
+        }
+        found_text = self._names_text(found)
+        if self.operator == Criterion.Operator.ALL_OF:
+            lacking = self.values - found
+            if lacking:
+                return True, False, "", f"{subject} lack {self._names_text(lacking)}"
+            return True, True, "", f"{subject} include all of {found_text}"
+        if self.operator == Criterion.Operator.NOT_IN:
+            if found:
+                return True, False, "", f"{subject} include excluded {found_text}"
+            return True, True, "", f"{subject} include none of {self._names_text(self.values)}"
+        if found:
+            return True, True, "", f"{subject} include {found_text}"
+        return True, False, "", f"{subject} include none of {self._names_text(self.values)}"
+
+    def _names_text(self, keys: Iterable[str]) -> str:
+        return ", ".join(sorted((self.term_names[key] for key in keys), key=str.casefold))
+
+    def _in_range(self, value: float, *, max_inclusive: bool) -> bool:
+        if self.min_value is not None and value < self.min_value:
+            return False
+        if self.max_value is None:
+            return True
+        return value <= self.max_value if max_inclusive else value < self.max_value
+
+    def _describe_range(self, money: bool) -> str:
+        def show(value: float) -> str:
+            return format_usd(value) if money else f"{value:,.0f}"
+
+        if self.max_value is None:
+            return f"{show(self.min_value)} and up"
+        if self.min_value is None:
+            return f"below {show(self.max_value)}" if money else f"up to {show(self.max_value)}"
+        return f"{show(self.min_value)} to {show(self.max_value)}"
+
+
+class CompiledFramework:
+    """A framework version loaded into plain Python structures for fast scoring."""
+
+    def __init__(
+        self,
+        framework: Framework,
+        *,
+        industry_names: dict[int, str],
+        size_bands: list[_SizeBand],
+        geography: dict[str, tuple[str, str]],
+        criteria: list[Criterion],
+    ) -> None:
+        self.framework_id = framework.pk
+        self.version = framework.version
+        self.industry_names = industry_names
+        self.size_bands = size_bands
+        self.unmapped_label = framework.unmapped_geography_label
+        self._geography = geography
+        self._industry_ids = {name.casefold(): pk for pk, name in industry_names.items()}
+        self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)
+        self._routes = {
+            Tier.HIGH.value: framework.high_tier_route,
+            Tier.MEDIUM.value: framework.medium_tier_route,
+            Tier.LOW.value: framework.low_tier_route,
+        }
+        self._tag_template = framework.tag_template
+        self._tag_cache: dict[tuple, str] = {}
+        self._check_tag_template()
+        self._band_by_estimate: dict[int, str | None] = {}
+        self.criteria = [_CompiledCriterion(criterion, self) for criterion in criteria]
+
+    @classmethod
+    def compile(cls, framework: Framework) -> CompiledFramework:
+        """Load a framework's rules with four queries. Raises FrameworkError for an invalid rule."""
+        bands = [
+            _SizeBand(
+                name=band.name,
+                min_employees=band.min_employees,
+                max_employees=band.max_employees,
+                min_revenue=None if band.min_revenue_usd is None else float(band.min_revenue_usd),
+                max_revenue=None if band.max_revenue_usd is None else float(band.max_revenue_usd),
+            )
+            for band in framework.size_bands.order_by("position", "id")
+        ]
+        geography = {
+            country.upper(): (label, region)
+            for country, region, label in framework.geography_mappings.values_list(
+                "country", "region", "label"
+            )
+        }
+        industry_names = dict(Industry.objects.values_list("id", "name"))
+        criteria = list(framework.criteria.order_by("position", "id"))
+        return cls(
+            framework,
+            industry_names=industry_names,
+            size_bands=bands,
+            geography=geography,
+            criteria=criteria,
+        )
+
+    def _check_tag_template(self) -> None:
+        sample = {"industry": "", "size_band": "", "geography": "", "country": "", "tier": ""}
+        try:
+            self._tag_template.format_map(sample)
+        except (KeyError, ValueError, IndexError) as error:
+            raise FrameworkError(
+                f"Tag template {self._tag_template!r} of framework v{self.version} is invalid "
+                f"({error!r}): use only the placeholders {{industry}}, {{size_band}}, "
+                "{geography}, {country} and {tier}."
+            ) from error
+
+    # Lookups used while compiling criteria.
+
+    def industry_ids_for(self, names: list[str], owner: str) -> list[int]:
+        ids = []
+        for name in names:
+            industry_id = self._industry_ids.get(name.casefold())
+            if industry_id is None:
+                raise FrameworkError(
+                    f"{owner} names unknown industry {name!r}: use a canonical industry name "
+                    "such as SaaS or FinTech."
+                )
+            ids.append(industry_id)
+        return ids
+
+    def countries_for(self, values: list[str], owner: str) -> set[str]:
+        """Expand geography labels, regions and country codes to country codes."""
+        countries: set[str] = set()
+        for value in values:
+            expected = value.casefold()
+            matches = {
+                country
+                for country, (label, region) in self._geography.items()
+                if expected in (label.casefold(), region.casefold(), country.casefold())
+            }
+            if not matches and expected != self.unmapped_label.casefold():
+                if len(value) == 2 and value.isalpha():
+                    matches = {value.upper()}
+                else:
+                    raise FrameworkError(
+                        f"{owner} names unknown geography {value!r}: use a region or label of "
+                        "the framework's geography map, or a two-letter country code."
+                    )
+            countries |= matches
+        return countries
+
+    def is_mapped(self, country: str) -> bool:
+        return country in self._geography
+
+    def band_names_for(self, names: list[str], owner: str) -> list[str]:
+        known = {band.name.casefold(): band.name for band in self.size_bands}
+        result = []
+        for name in names:
+            if name.casefold() not in known:
+                raise FrameworkError(
+                    f"{owner} names unknown size band {name!r}: use one of "
+                    f"{', '.join(band.name for band in self.size_bands) or 'the framework bands'}."
+                )
+            result.append(known[name.casefold()])
+        return result
+
+    def geography_of(self, country: str) -> tuple[str, str]:
+        """Return (label, region) for a country code, or the unmapped label twice."""
+        found = self._geography.get(country) or self._geography.get(country.upper())
+        if found is None:
+            return self.unmapped_label, self.unmapped_label
+        return found
+
+    # Scoring.
+
+    def size_band_of(self, row: AccountRow) -> str | None:
+        """Return the name of the size band the account belongs to, or None."""
+        return self._size_fact(row)[0]
+
+    def _size_fact(self, row: AccountRow) -> tuple[str | None, int | None, Any]:
+        """Return (band, head count used, revenue used) for a row.
+
+        The head count decides when known. Revenue is used only without one.
+        """
+        estimate = row[_EMPLOYEE_COUNT]
+        if estimate is None:
+            estimate = employee_estimate(row)
+        if estimate is not None:
+            band = self._band_by_estimate.get(estimate, _NOT_CACHED)
+            if band is _NOT_CACHED:
+                band = next(
+                    (b.name for b in self.size_bands if b.contains_employees(estimate)), None
+                )
+                if len(self._band_by_estimate) < EXPLANATION_CACHE_SIZE:
+                    self._band_by_estimate[estimate] = band
+            return band, estimate, None
+        revenue = row[_REVENUE]
+        if revenue is None:
+            return None, None, None
+        value = float(revenue)
+        band = next((b.name for b in self.size_bands if b.contains_revenue(value)), None)
+        return band, None, revenue
+
+    def evaluate(self, row: AccountRow) -> Evaluation:
+        """Score one account, given as an AccountRow or a tuple in ROW_FIELDS order.
+
+        Raises ValueError for malformed technologies or buying signals.
+        """
+        size = self._size_fact(row)
+        band = size[0]
+        industry_id = row[_INDUSTRY]
+        country = row[_COUNTRY]
+        facts = (
+            industry_id,
+            country,
+            size,
+            row[_REVENUE],
+            _terms_fact(row[_TECHNOLOGIES]),
+            _terms_fact(row[_BUYING_SIGNALS]),
+        )
+
+        points = 0.0
+        max_points = 0
+        disqualified = False
+        capped = False
+        items = []
+        fragments = []
+        for criterion in self.criteria:
+            judgement = criterion.judge(facts[criterion.fact_index])
+            points += judgement.points
+            max_points += judgement.max_points
+            if judgement.outcome == DISQUALIFIED:
+                disqualified = True
+            if judgement.must_have_failed:
+                capped = True
+            items.append(judgement.item)
+            fragments.append(judgement.item_json)
+
+        if disqualified:
+            score: int | None = 0
+        elif max_points:
+            score = math.floor(100 * points / max_points + 0.5)
+        else:
+            score = None
+        if capped and score is not None:
+            score = min(score, max(self._cutoffs[1] - 1, 0))
+
+        if score is None:
+            tier = _LOW if capped else ""
+        elif disqualified or capped:
+            tier = _LOW
+        elif score >= self._cutoffs[0]:
+            tier = _HIGH
+        elif score >= self._cutoffs[1]:
+            tier = _MEDIUM
+        else:
+            tier = _LOW
+        route = self._routes.get(tier, "")
+
+        geography = self.geography_of(country)[0] if country else ""
+        missing = []
+        if industry_id is None:
+            missing.append(INDUSTRY_FIELD)
+        if band is None:
+            missing.append(COMPANY_SIZE_FIELD)
+        if not country:
+            missing.append(GEOGRAPHY_FIELD)
+        tag = "" if missing else self._tag(industry_id, band, geography, country, tier)
+
+        return Evaluation(
+            score,
+            tier,
+            tag,
+            route,
+            band or "",
+            geography,
+            bool(missing),
+            missing,
+            items,
+            "[" + ",".join(fragments) + "]",
+        )
+
+    def _tag(self, industry_id: int, band: str, geography: str, country: str, tier: str) -> str:
+        key = (industry_id, band, geography, country, tier)
+        tag = self._tag_cache.get(key)
+        if tag is None:
+            tag = self._tag_template.format(
+                industry=self.industry_names.get(industry_id, ""),
+                size_band=band,
+                geography=geography,
+                country=country.upper(),
+                tier=_TIER_LABELS.get(tier, ""),
+            )
+            # NOTE: Account.tag and ScoreRecord.tag hold 200 characters. A longer template
+            # result is cut rather than failing the whole batch.
+            tag = tag[:200]
+            if len(self._tag_cache) < EXPLANATION_CACHE_SIZE:
+                self._tag_cache[key] = tag
+        return tag

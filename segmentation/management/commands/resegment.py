@@ -1,0 +1,166 @@
+"""Score every account against a framework version and print a summary."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from kombu.exceptions import OperationalError
+
+from accounts.models import Account
+from segmentation.engine import FrameworkError
+from segmentation.models import Framework, FrameworkStatus, SegmentationRun
+from segmentation.selectors import NoActiveFrameworkError, framework_get_active
+from segmentation.services import (
+    NO_TIER,
+    SegmentationSummary,
+    accounts_segment,
+    segmentation_run_plan,
+)
+
+# Seconds between progress checks while Celery workers score a run.
+POLL_INTERVAL = 1.0
+TIER_ORDER = ("high", "medium", "low", NO_TIER)
+
+
+class Command(BaseCommand):
+    help = (
+        "Score every account against the approved framework (or --framework VERSION) and "
+        "store changed results. Runs on Celery workers when CELERY_BROKER_URL is set, "
+        "otherwise in this process. --dry-run always runs in this process."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--framework",
+            type=int,
+            metavar="VERSION",
+            help="Framework version number to score with (default: the approved version).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Score and print the summary without writing results or a run.",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            metavar="N",
+            help=(
+                "Accounts read and written per batch (default: the "
+                f"ICP_SEGMENTATION_BATCH_SIZE setting, {settings.ICP_SEGMENTATION_BATCH_SIZE})."
+            ),
+        )
+
+    def handle(self, *args, **options) -> None:
+        framework = self._framework(options["framework"], dry_run=options["dry_run"])
+        batch_size = options["batch_size"]
+        if batch_size is not None and batch_size < 1:
+            raise CommandError(f"Invalid --batch-size {batch_size}: use a positive number.")
+
+        total = Account.objects.count()
+        mode = "dry run" if options["dry_run"] else "writing changed results"
+        self.stdout.write(
+            f"Scoring {total:,} accounts with framework v{framework.version} "
+            f"({framework.name}), {mode}."
+        )
+        try:
+            if settings.CELERY_BROKER_URL and not options["dry_run"]:
+                summary = self._run_on_workers(framework, batch_size)
+            else:
+                summary = accounts_segment(
+                    framework=framework,
+                    dry_run=options["dry_run"],
+                    batch_size=batch_size,
+                    on_batch=lambda running: self._progress(running, total),
+                )
+        except FrameworkError as error:
+            raise CommandError(str(error)) from error
+        self._print_summary(summary)
+
+    def _framework(self, version: int | None, *, dry_run: bool) -> Framework:
+        if version is None:
+            try:
+                return framework_get_active()
+            except NoActiveFrameworkError as error:
+                raise CommandError(str(error)) from error
+        framework = Framework.objects.filter(version=version).first()
+        if framework is None:
+            versions = Framework.objects.order_by("version").values_list("version", flat=True)
+            known = ", ".join(str(number) for number in versions)
+            raise CommandError(
+                f"Framework version {version} not found: use one of {known or 'none yet'}."
+            )
+        if framework.status != FrameworkStatus.APPROVED and not dry_run:
+            raise CommandError(
+                f"Framework v{version} is {framework.get_status_display().lower()}, not "
+                "approved: add --dry-run to preview its results, or approve it first."
+            )
+        return framework
+
+    def _progress(self, summary: SegmentationSummary, total: int) -> None:
+        self.stdout.write(
+            f"  {summary.total:,} of {total:,} scored: {summary.moved:,} moved, "
+            f"{summary.unchanged:,} unchanged, {summary.failed:,} failed"
+        )
+
+    def _run_on_workers(self, framework: Framework, batch_size: int | None) -> SegmentationSummary:
+        from segmentation.tasks import segmentation_run_dispatch
+
+        run, ranges = segmentation_run_plan(framework=framework, batch_size=batch_size)
+        try:
+            segmentation_run_dispatch(run, ranges)
+        except OperationalError as error:
+            raise CommandError(
+                f"Could not queue the tasks of run {run.pk} ({error}): start the Celery broker, "
+                "or unset CELERY_BROKER_URL to score in this process."
+            ) from error
+        self.stdout.write(
+            f"Queued run {run.pk} as {len(ranges)} Celery tasks. Waiting for the workers "
+            "(Ctrl+C stops waiting, not the run)."
+        )
+        try:
+            return self._wait(run)
+        except KeyboardInterrupt:
+            raise CommandError(
+                f"Stopped waiting. Run {run.pk} goes on in the Celery workers. See its progress "
+                "in the admin under Segmentation > Segmentation runs."
+            ) from None
+
+    def _wait(self, run: SegmentationRun) -> SegmentationSummary:
+        processed = -1
+        while True:
+            run.refresh_from_db()
+            if run.processed != processed:
+                processed = run.processed
+                self.stdout.write(
+                    f"  {run.processed:,} of {run.total:,} scored: {run.moved:,} moved, "
+                    f"{run.unchanged:,} unchanged, {run.failed:,} failed"
+                )
+            if run.status == SegmentationRun.Status.FAILED:
+                raise CommandError(f"Run {run.pk} failed: {run.error}")
+            if run.status == SegmentationRun.Status.SUCCEEDED:
+                break
+            time.sleep(POLL_INTERVAL)
+        return SegmentationSummary(
+            total=run.processed,
+            moved=run.moved,
+            unchanged=run.unchanged,
+            failed=run.failed,
+            recorded=run.summary.get("recorded", 0),
+            tiers=run.summary.get("tiers", {}),
+            run_id=run.pk,
+        )
+
+    def _print_summary(self, summary: SegmentationSummary) -> None:
+        prefix = "Dry run, nothing written. " if summary.dry_run else ""
+        run_text = f" Run {summary.run_id}." if summary.run_id else ""
+        self.stdout.write(
+            f"{prefix}Total {summary.total:,}: {summary.moved:,} moved, "
+            f"{summary.unchanged:,} unchanged, {summary.failed:,} failed. "
+            f"{summary.recorded:,} score records appended.{run_text}"
+        )
+        counts = summary.tier_counts()
+        tiers = ", ".join(f"{tier} {counts.get(tier, 0):,}" for tier in TIER_ORDER)
+        self.stdout.write(f"Tiers: {tiers}")

@@ -1,0 +1,534 @@
+"""Score accounts in bulk and keep the bookkeeping of segmentation runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import FloatField, Max, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from accounts.models import Account
+
+from .bulk import results_write
+from .engine import ROW_FIELDS, CompiledFramework, Evaluation
+from .models import Framework, SegmentationRun
+from .selectors import NoActiveFrameworkError, framework_get_active
+
+__all__ = [
+    "NoActiveFrameworkError",
+    "SegmentationSummary",
+    "accounts_segment",
+    "framework_get_active",
+    "segmentation_run_create",
+    "segmentation_run_plan",
+]
+
+logger = logging.getLogger(__name__)
+
+# The account's current result, read next to the scoring inputs. The first eight match
+# the first eight fields of Evaluation, so tuple slices compare them.
+CURRENT_FIELDS = (
+    "score",
+    "tier",
+    "tag",
+    "route",
+    "size_band",
+    "geography",
+    "needs_enrichment",
+    "missing_fields",
+    "framework_id",
+)
+SELECT_FIELDS = ROW_FIELDS + CURRENT_FIELDS
+# Read as text and float in SQL, so the database driver builds plain str and float objects
+# and Django's per-value JSON and Decimal converters, the largest reading cost, are skipped.
+_TEXT_COLUMNS = frozenset({"technologies", "buying_signals", "missing_fields"})
+_FLOAT_COLUMNS = frozenset({"annual_revenue_usd"})
+
+
+def _select_columns() -> list:
+    columns: list = []
+    for name in SELECT_FIELDS:
+        if name in _TEXT_COLUMNS:
+            columns.append(Cast(name, TextField()))
+        elif name in _FLOAT_COLUMNS:
+            columns.append(Cast(name, FloatField()))
+        else:
+            columns.append(name)
+    return columns
+
+
+_ROW_WIDTH = len(ROW_FIELDS)
+_RESULT_SLICE = slice(_ROW_WIDTH, _ROW_WIDTH + 7)
+_FRAMEWORK_INDEX = _ROW_WIDTH + 8
+
+NO_TIER = "none"
+_TECHNOLOGIES_INDEX = ROW_FIELDS.index("technologies")
+_SIGNALS_INDEX = ROW_FIELDS.index("buying_signals")
+_TIER_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tier")
+_MISSING_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("missing_fields")
+# Distinct JSON texts parsed once per call and reused. Past this many, texts are parsed
+# for each row, so memory stays flat on data where every list differs.
+JSON_MEMO_SIZE = 20_000
+# A chunk of a full run spans this many batches. One Celery task scores one chunk.
+RUN_CHUNK_BATCHES = 10
+# Failed accounts logged one by one per call. Later failures are only counted.
+FAILURES_LOGGED = 20
+
+
+@dataclass
+class SegmentationSummary:
+    """Counts of one scoring pass.
+
+    ``moved`` accounts got a new result and ``unchanged`` ones the same result as before
+    (an unchanged account scored by a new framework version still gets a ScoreRecord).
+    ``failed`` accounts could not be scored. The three add up to ``total``. ``recorded``
+    counts appended ScoreRecords and ``tiers`` counts accounts by previous tier, then new
+    tier, with "none" for no tier.
+    """
+
+    total: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    recorded: int = 0
+    tiers: dict[str, dict[str, int]] = field(default_factory=dict)
+    run_id: int | None = None
+    dry_run: bool = False
+
+    def add(self, other: SegmentationSummary) -> None:
+        self.total += other.total
+        self.moved += other.moved
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.recorded += other.recorded
+        _merge_tiers(self.tiers, other.tiers)
+
+    def tier_counts(self) -> dict[str, int]:
+        """Return the number of scored accounts per new tier."""
+        counts: Counter[str] = Counter()
+        for new_tiers in self.tiers.values():
+            counts.update(new_tiers)
+        return dict(counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _merge_tiers(target: dict[str, dict[str, int]], source: dict[str, dict[str, int]]) -> None:
+    for old_tier, new_tiers in source.items():
+        row = target.setdefault(old_tier, {})
+        for new_tier, count in new_tiers.items():
+            row[new_tier] = row.get(new_tier, 0) + count
+
+
+# Runs and their chunks.
+
+
+def _scope_key(
+    account_ids: list[int] | None,
+    first_id: int | None,
+    last_id: int | None,
+) -> str:
+    """Name the part of a run that one call scores, for resuming and completion."""
+    if first_id is not None or last_id is not None:
+        return f"{first_id or ''}-{last_id or ''}"
+    return "selected" if account_ids is not None else "all"
+
+
+def segmentation_run_create(
+    *,
+    framework: Framework,
+    kind: str = SegmentationRun.Kind.FULL,
+    total: int = 0,
+    chunks: Iterable[str] = (),
+    batch_size: int | None = None,
+    triggered_by_id: int | None = None,
+) -> SegmentationRun:
+    """Create a pending run whose chunks (named parts) must all finish for it to succeed."""
+    summary: dict[str, Any] = {
+        "chunks": {key: {"after_id": None, "done": False} for key in chunks},
+        "recorded": 0,
+        "tiers": {},
+    }
+    if batch_size:
+        summary["batch_size"] = batch_size
+    return SegmentationRun.objects.create(
+        framework=framework,
+        kind=kind,
+        total=total,
+        summary=summary,
+        triggered_by_id=triggered_by_id,
+    )
+
+
+def _chunk_ranges(chunk_size: int) -> list[tuple[int, int]]:
+    """Split the accounts' ids into ranges of ``chunk_size`` accounts, with one query each."""
+    ids = Account.objects.order_by("id").values_list("id", flat=True)
+    start = ids.first()
+    ranges = []
+    while start is not None:
+        boundary = list(ids.filter(id__gte=start)[chunk_size - 1 : chunk_size + 1])
+        if len(boundary) == 2:
+            ranges.append((start, boundary[0]))
+            start = boundary[1]
+            continue
+        # Fewer than chunk_size + 1 accounts remain, so this is the last range.
+        if boundary:
+            last = boundary[0]
+        else:
+            last = ids.filter(id__gte=start).aggregate(last=Max("id"))["last"]
+        ranges.append((start, last))
+        start = None
+    return ranges
+
+
+def segmentation_run_plan(
+    *,
+    framework: Framework | None = None,
+    kind: str = SegmentationRun.Kind.FULL,
+    batch_size: int | None = None,
+    triggered_by_id: int | None = None,
+) -> tuple[SegmentationRun, list[tuple[int, int]]]:
+    """Create a run over all accounts, split into id ranges of ten batches each.
+
+    Returns the run and its ranges (first id, last id), one per Celery task. Accounts
+    created after planning are not in the ranges, which is fine because the importer
+    scores the accounts it creates.
+    """
+    framework = framework or framework_get_active()
+    batch_size = _check_batch_size(batch_size)
+    ranges = _chunk_ranges(batch_size * RUN_CHUNK_BATCHES)
+    run = segmentation_run_create(
+        framework=framework,
+        kind=kind,
+        total=Account.objects.count(),
+        chunks=[_scope_key(None, first, last) for first, last in ranges],
+        batch_size=batch_size,
+        triggered_by_id=triggered_by_id,
+    )
+    if not ranges:
+        segmentation_run_finish_if_done(run.pk)
+    logger.info(
+        "Planned segmentation run %s: %s accounts in %s chunks, framework v%s",
+        run.pk,
+        run.total,
+        len(ranges),
+        framework.version,
+    )
+    return run, ranges
+
+
+def _chunk_begin(run: SegmentationRun, scope: str) -> tuple[bool, int | None]:
+    """Mark a chunk started and return (already done, id to resume after) for it.
+
+    A retried chunk clears its error. The run is running unless another chunk still has
+    an error.
+    """
+    with transaction.atomic():
+        locked = SegmentationRun.objects.select_for_update().get(pk=run.pk)
+        chunks = locked.summary.setdefault("chunks", {})
+        chunk = chunks.setdefault(scope, {"after_id": None, "done": False})
+        if not chunk["done"] and locked.status != SegmentationRun.Status.SUCCEEDED:
+            chunk.pop("error", None)
+            if any("error" in other for other in chunks.values()):
+                locked.status = SegmentationRun.Status.FAILED
+            else:
+                locked.status = SegmentationRun.Status.RUNNING
+                locked.finished_at = None
+            locked.started_at = locked.started_at or timezone.now()
+            locked.save(update_fields=["status", "started_at", "finished_at", "summary"])
+    return chunk["done"], chunk["after_id"]
+
+
+def _chunk_record_batch(run_id: int, scope: str, after_id: int, batch: SegmentationSummary) -> None:
+    """Add a batch's counts to the run. Call it in the transaction that wrote the batch."""
+    locked = SegmentationRun.objects.select_for_update().get(pk=run_id)
+    chunk = locked.summary["chunks"].setdefault(scope, {"after_id": None, "done": False})
+    chunk["after_id"] = after_id
+    locked.summary["recorded"] = locked.summary.get("recorded", 0) + batch.recorded
+    _merge_tiers(locked.summary.setdefault("tiers", {}), batch.tiers)
+    locked.processed += batch.total
+    locked.moved += batch.moved
+    locked.unchanged += batch.unchanged
+    locked.failed += batch.failed
+    locked.save(update_fields=["processed", "moved", "unchanged", "failed", "summary"])
+
+
+def segmentation_run_finish_if_done(run_id: int, *, finished_chunk: str | None = None) -> bool:
+    """Mark ``finished_chunk`` done, then the run succeeded once every chunk is done.
+
+    Returns whether the run is finished.
+    """
+    with transaction.atomic():
+        locked = SegmentationRun.objects.select_for_update().get(pk=run_id)
+        chunks = locked.summary.setdefault("chunks", {})
+        if finished_chunk is not None:
+            chunks.setdefault(finished_chunk, {"after_id": None})["done"] = True
+        finished = all(chunk.get("done") for chunk in chunks.values())
+        if finished and locked.status != SegmentationRun.Status.SUCCEEDED:
+            now = timezone.now()
+            locked.status = SegmentationRun.Status.SUCCEEDED
+            locked.started_at = locked.started_at or now
+            locked.finished_at = now
+            locked.total = locked.processed
+            locked.error = ""
+            logger.info(
+                "Segmentation run %s succeeded: %s accounts, %s moved, %s unchanged, %s failed",
+                run_id,
+                locked.processed,
+                locked.moved,
+                locked.unchanged,
+                locked.failed,
+            )
+        locked.save()
+    return finished
+
+
+def segmentation_run_fail(run_id: int, error: BaseException, *, scope: str | None = None) -> None:
+    """Mark the run failed with the error, and the chunk ``scope`` too when given.
+
+    Batches already committed stay written. Retrying the chunk resumes after them.
+    """
+    message = f"{type(error).__name__}: {error}"
+    with transaction.atomic():
+        locked = SegmentationRun.objects.select_for_update().get(pk=run_id)
+        if scope is not None:
+            chunks = locked.summary.setdefault("chunks", {})
+            chunks.setdefault(scope, {"after_id": None, "done": False})["error"] = message
+        locked.status = SegmentationRun.Status.FAILED
+        locked.error = message
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "error", "finished_at", "summary"])
+
+
+# Scoring.
+
+
+def _check_batch_size(batch_size: int | None) -> int:
+    size = settings.ICP_SEGMENTATION_BATCH_SIZE if batch_size is None else batch_size
+    if size < 1:
+        raise ValueError(
+            f"Invalid batch size {size}: use a positive number of accounts, such as 5000."
+        )
+    return size
+
+
+def _fetch(queryset: QuerySet) -> list[tuple]:
+    """Run a values_list query with a plain cursor, skipping Django's per-value converters.
+
+    Booleans arrive as 0/1 on SQLite, which compare equal to False/True.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class _JsonMemo:
+    """Parse JSON column text, reusing the result for repeated texts such as "[]".
+
+    Parsed values are shared between rows and must not be modified.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Any] = {}
+
+    def __call__(self, text: str | None) -> Any:
+        if not isinstance(text, str):
+            return text
+        value = self._parsed.get(text)
+        if value is None:
+            value = json.loads(text)
+            if len(self._parsed) < JSON_MEMO_SIZE:
+                self._parsed[text] = value
+        return value
+
+
+def _id_batches(account_ids: list[int], after_id: int | None, batch_size: int) -> Iterator[list]:
+    """Yield rows of the given accounts in id order, one list per batch."""
+    ids = sorted({int(account_id) for account_id in account_ids})
+    if after_id is not None:
+        ids = [account_id for account_id in ids if account_id > after_id]
+    # Django assumes SQLite's historical limit of 999 parameters per statement.
+    step = min(batch_size, connection.features.max_query_params or batch_size)
+    queryset = Account.objects.order_by("id").values_list(*_select_columns())
+    for start in range(0, len(ids), batch_size):
+        batch_ids = ids[start : start + batch_size]
+        rows = []
+        for offset in range(0, len(batch_ids), step):
+            rows.extend(_fetch(queryset.filter(id__in=batch_ids[offset : offset + step])))
+        rows.sort()
+        if rows:
+            yield rows
+
+
+def _range_batches(
+    first_id: int | None,
+    last_id: int | None,
+    after_id: int | None,
+    batch_size: int,
+) -> Iterator[list]:
+    """Yield rows in id order by keyset pagination, one indexed query per batch."""
+    queryset = Account.objects.order_by("id").values_list(*_select_columns())
+    if first_id is not None:
+        queryset = queryset.filter(id__gte=first_id)
+    if last_id is not None:
+        queryset = queryset.filter(id__lte=last_id)
+    while True:
+        page = queryset if after_id is None else queryset.filter(id__gt=after_id)
+        rows = _fetch(page[:batch_size])
+        if rows:
+            yield rows
+        if len(rows) < batch_size:
+            return
+        after_id = rows[-1][0]
+
+
+def _score_batch(
+    compiled: CompiledFramework,
+    rows: list[tuple],
+    failures: list[int],
+    parse_json: _JsonMemo,
+) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
+    """Evaluate rows and pick the accounts whose stored result must change.
+
+    ``failures`` collects failed account ids across batches, for rate-limited logging.
+    """
+    framework_id = compiled.framework_id
+    evaluate = compiled.evaluate
+    changes: list[tuple[int, Evaluation]] = []
+    moves: Counter[tuple[str, str]] = Counter()
+    summary = SegmentationSummary(total=len(rows))
+    for row in rows:
+        try:
+            account = row[:_TECHNOLOGIES_INDEX] + (
+                parse_json(row[_TECHNOLOGIES_INDEX]),
+                parse_json(row[_SIGNALS_INDEX]),
+            )
+            evaluation = evaluate(account)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            summary.failed += 1
+            failures.append(row[0])
+            if len(failures) <= FAILURES_LOGGED:
+                logger.warning("Could not score account %s: %s", row[0], error)
+            continue
+        current_missing = parse_json(row[_MISSING_INDEX])
+        changed = evaluation[:7] != row[_RESULT_SLICE]
+        changed = changed or evaluation.missing_fields != current_missing
+        if changed:
+            summary.moved += 1
+        if changed or row[_FRAMEWORK_INDEX] != framework_id:
+            changes.append((row[0], evaluation))
+        moves[(row[_TIER_INDEX] or NO_TIER, evaluation.tier or NO_TIER)] += 1
+    summary.unchanged = summary.total - summary.moved - summary.failed
+    summary.recorded = len(changes)
+    for (old_tier, new_tier), count in moves.items():
+        summary.tiers.setdefault(old_tier, {})[new_tier] = count
+    return changes, summary
+
+
+def accounts_segment(
+    *,
+    framework: Framework | None = None,
+    account_ids: Iterable[int] | None = None,
+    run: SegmentationRun | None = None,
+    dry_run: bool = False,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[SegmentationSummary], None] | None = None,
+) -> SegmentationSummary:
+    """Score accounts and store each changed result, batch by batch in id order.
+
+    Scores ``account_ids``, or the ids from ``first_id`` to ``last_id`` inclusive, or every
+    account. An account's latest-result fields are written only when its result changed,
+    and a ScoreRecord is appended when the result changed or the framework version differs,
+    so running twice appends nothing the second time. Each batch commits on its own.
+
+    Without ``run`` a run is created. A run's chunk that finished before is skipped, and
+    one that stopped part-way resumes after its last committed batch. ``dry_run`` scores
+    without writing anything, runs included. ``on_batch`` receives the running totals
+    after each batch.
+    """
+    if framework is None:
+        framework = run.framework if run is not None else framework_get_active()
+    batch_size = _check_batch_size(batch_size)
+    ids = None if account_ids is None else list(account_ids)
+    compiled = CompiledFramework.compile(framework)
+    scope = _scope_key(ids, first_id, last_id)
+    summary = SegmentationSummary(dry_run=dry_run)
+
+    after_id = None
+    if not dry_run:
+        if run is None:
+            kind = SegmentationRun.Kind.FULL if ids is None else SegmentationRun.Kind.ACCOUNTS
+            total = len(set(ids)) if ids is not None else Account.objects.count()
+            run = segmentation_run_create(
+                framework=framework, kind=kind, total=total, chunks=[scope]
+            )
+        done, after_id = _chunk_begin(run, scope)
+        summary.run_id = run.pk
+        if done:
+            logger.info("Skipped chunk %s of run %s: it finished before", scope, run.pk)
+            return summary
+
+    logger.info(
+        "Scoring accounts (%s) with framework v%s%s",
+        scope,
+        framework.version,
+        ", dry run" if dry_run else f", run {run.pk}",
+    )
+    if ids is not None:
+        batches = _id_batches(ids, after_id, batch_size)
+    else:
+        batches = _range_batches(first_id, last_id, after_id, batch_size)
+    failures: list[int] = []
+    parse_json = _JsonMemo()
+    try:
+        for rows in batches:
+            changes, batch = _score_batch(compiled, rows, failures, parse_json)
+            if not dry_run:
+                with transaction.atomic():
+                    results_write(
+                        changes,
+                        framework_id=framework.pk,
+                        run_id=run.pk,
+                        now=timezone.now(),
+                    )
+                    _chunk_record_batch(run.pk, scope, rows[-1][0], batch)
+            summary.add(batch)
+            if on_batch is not None:
+                on_batch(summary)
+    except Exception as error:
+        logger.exception("Segmentation (%s) failed after %s accounts", scope, summary.total)
+        if run is not None and not dry_run:
+            segmentation_run_fail(run.pk, error, scope=scope)
+        raise
+
+    if failures:
+        logger.warning(
+            "Could not score %s accounts (%s), first ids %s",
+            len(failures),
+            scope,
+            failures[:FAILURES_LOGGED],
+        )
+    if not dry_run:
+        segmentation_run_finish_if_done(run.pk, finished_chunk=scope)
+    logger.info(
+        "Scored %s accounts (%s): %s moved, %s unchanged, %s failed, %s recorded",
+        summary.total,
+        scope,
+        summary.moved,
+        summary.unchanged,
+        summary.failed,
+        summary.recorded,
+    )
+    return summary

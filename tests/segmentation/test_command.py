@@ -1,0 +1,78 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Account
+from segmentation.models import Framework, FrameworkStatus, ScoreRecord, SegmentationRun
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def accounts(default_framework, industry_id):
+    saas = industry_id("SaaS")
+    insurance = industry_id("Insurance")
+    return [AccountFactory(industry_id=saas) for _ in range(3)] + [
+        AccountFactory(industry_id=insurance) for _ in range(2)
+    ]
+
+
+def resegment(*args: str) -> str:
+    out = StringIO()
+    call_command("resegment", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_resegment_prints_progress_and_summary(accounts):
+    output = resegment("--batch-size", "2")
+    progress = [line for line in output.splitlines() if " scored: " in line]
+    assert len(progress) == 3
+    assert progress[-1].strip().startswith("5 of 5 scored")
+    assert "Total 5: 5 moved, 0 unchanged, 0 failed" in output
+    assert "Tiers: high 3, medium 0, low 2, none 0" in output
+    assert ScoreRecord.objects.count() == 5
+
+
+def test_resegment_twice_moves_nothing(accounts):
+    resegment()
+    output = resegment()
+    assert "Total 5: 0 moved, 5 unchanged, 0 failed. 0 score records appended." in output
+
+
+def test_dry_run_writes_nothing(accounts):
+    output = resegment("--dry-run")
+    assert "Dry run, nothing written." in output
+    assert "Total 5: 5 moved" in output
+    assert ScoreRecord.objects.count() == 0
+    assert SegmentationRun.objects.count() == 0
+    assert Account.objects.exclude(tag="").count() == 0
+
+
+def test_unknown_framework_version(accounts):
+    with pytest.raises(CommandError, match="Framework version 9 not found: use one of 1"):
+        resegment("--framework", "9")
+
+
+def test_draft_framework_needs_dry_run(accounts, default_framework):
+    draft = Framework.objects.create(version=2, name="Draft", status=FrameworkStatus.DRAFT)
+    with pytest.raises(CommandError, match="not approved"):
+        resegment("--framework", str(draft.version))
+    output = resegment("--framework", str(draft.version), "--dry-run")
+    assert "framework v2" in output
+
+
+def test_invalid_batch_size(accounts):
+    with pytest.raises(CommandError, match="Invalid --batch-size 0"):
+        resegment("--batch-size", "0")
+
+
+# Without an outer test transaction the tasks are queued as soon as the run is committed.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_broker_set_uses_celery_tasks(accounts, settings):
+    # Tasks still run eagerly: the Celery app read CELERY_TASK_ALWAYS_EAGER at start-up.
+    settings.CELERY_BROKER_URL = "memory://"
+    output = resegment("--batch-size", "2")
+    run = SegmentationRun.objects.get()
+    assert f"Queued run {run.pk} as 1 Celery tasks" in output
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert "Total 5: 5 moved" in output

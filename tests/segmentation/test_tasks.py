@@ -1,0 +1,113 @@
+import pytest
+
+from accounts.models import Account
+from segmentation import bulk, services
+from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.tasks import accounts_segment_task, resegment_all_task
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def accounts(default_framework, industry_id):
+    saas = industry_id("SaaS")
+    return [AccountFactory(industry_id=saas, employee_count=300 + n) for n in range(25)]
+
+
+def run_all(django_capture_on_commit_callbacks, **kwargs) -> SegmentationRun:
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = resegment_all_task(**kwargs)
+    return SegmentationRun.objects.get(pk=run_id)
+
+
+def test_resegment_all_fans_out_chunks(accounts, django_capture_on_commit_callbacks):
+    # Batches of 2 make chunks of 20 accounts, so 25 accounts need two tasks.
+    run = run_all(django_capture_on_commit_callbacks, batch_size=2)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert len(run.summary["chunks"]) == 2
+    assert run.total == 25
+    assert run.processed == 25
+    assert run.moved == 25
+    assert ScoreRecord.objects.filter(run=run).count() == 25
+    assert Account.objects.filter(tag="").count() == 0
+
+
+def test_resegment_all_without_accounts(default_framework, django_capture_on_commit_callbacks):
+    run = run_all(django_capture_on_commit_callbacks)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.total == 0
+    assert run.finished_at is not None
+
+
+def test_chunk_rerun_is_idempotent(accounts, django_capture_on_commit_callbacks):
+    run = run_all(django_capture_on_commit_callbacks, batch_size=2)
+    first_id, last_id = accounts[0].pk, accounts[19].pk
+    accounts_segment_task(run.pk, first_id, last_id)
+    run.refresh_from_db()
+    assert run.processed == 25
+    assert run.moved == 25
+    assert ScoreRecord.objects.count() == 25
+
+
+def test_service_rerun_of_range_appends_nothing(accounts, default_framework):
+    first_id, last_id = accounts[0].pk, accounts[-1].pk
+    services.accounts_segment(first_id=first_id, last_id=last_id)
+    again = services.accounts_segment(first_id=first_id, last_id=last_id)
+    assert again.total == 25
+    assert again.moved == 0
+    assert again.recorded == 0
+    assert ScoreRecord.objects.count() == 25
+
+
+def test_interrupted_chunk_resumes(accounts, default_framework, monkeypatch):
+    run, ranges = services.segmentation_run_plan(batch_size=5)
+    assert len(ranges) == 1
+    real_write = bulk.results_write
+    calls = []
+
+    def fail_on_third_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("worker lost")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(services, "results_write", fail_on_third_batch)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        accounts_segment_task(run.pk, *ranges[0])
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "worker lost" in run.error
+    assert run.processed == 10
+
+    monkeypatch.setattr(services, "results_write", real_write)
+    accounts_segment_task(run.pk, *ranges[0])
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.error == ""
+    assert run.processed == 25
+    assert run.moved == 25
+    assert ScoreRecord.objects.count() == 25
+    assert ScoreRecord.objects.values("account").distinct().count() == 25
+
+
+def test_failed_chunk_keeps_run_failed(accounts, default_framework, monkeypatch):
+    run, ranges = services.segmentation_run_plan(batch_size=2)
+    assert len(ranges) == 2
+    real_write = bulk.results_write
+
+    def fail_always(*args, **kwargs):
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(services, "results_write", fail_always)
+    with pytest.raises(RuntimeError, match="database unavailable"):
+        accounts_segment_task(run.pk, *ranges[0])
+    monkeypatch.setattr(services, "results_write", real_write)
+    accounts_segment_task(run.pk, *ranges[1])
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "database unavailable" in run.error
+
+    accounts_segment_task(run.pk, *ranges[0])
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == 25
+    assert ScoreRecord.objects.count() == 25
