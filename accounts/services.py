@@ -14,6 +14,7 @@ from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import MappingFile, load_mapping_file
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.models import ImportRun
+from enrichment.services import accounts_verify
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def accounts_import(
         import_run.flagged,
     )
     if not import_run.is_dry_run and touched_ids:
+        accounts_verify(account_ids=touched_ids)
         _segment_accounts(import_run, touched_ids)
     return import_run
 

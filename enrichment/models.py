@@ -39,3 +39,163 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}.{self.field} = {self.value!r} ({self.source})"
+
+
+class FieldResolution(models.Model):
+    """A person's decision on the value of one verified field of one account.
+
+    The newest resolution of an account's field wins over every observation, so later
+    imports and provider runs do not change the value. ``value`` has the shape of the
+    field's observations, such as ``{"industry_id": 3, "label": "SaaS"}`` for industry.
+    """
+
+    class Field(models.TextChoices):
+        INDUSTRY = "industry", "Industry"
+        COMPANY_SIZE = "company_size", "Company size"
+        REVENUE = "revenue", "Revenue"
+        COUNTRY = "country", "Country"
+
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="field_resolutions",
+    )
+    field = models.CharField(max_length=20, choices=Field.choices)
+    value = models.JSONField()
+    observation = models.ForeignKey(
+        Observation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The observation whose value was chosen, when one was.",
+    )
+    previous_status = models.CharField(max_length=20, blank=True, default="")
+    reason = models.TextField()
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-resolved_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "field"], name="resolution_account_field_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}.{self.field} = {self.value!r}"
+
+
+class EnrichmentRun(models.Model):
+    """One lookup of a set of accounts in one provider, with its progress and counts.
+
+    ``processed`` counts accounts with a final result, ``looked_up`` those the provider
+    returned a result for (found or not found), and ``errors`` those whose lookup failed.
+    ``verified`` and ``conflicts`` count the run's found accounts whose verification
+    status is verified or conflicting afterwards. ``error_details`` lists the first
+    failures, and every failure is also kept on its EnrichmentRunItem.
+    """
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "One account"
+        SELECTION = "selection", "Selected accounts"
+        ALL = "all", "All accounts with a domain"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=50)
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    scope_detail = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The domain of a one-account run.",
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    looked_up = models.PositiveIntegerField(default=0)
+    found = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    verified = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_details = models.JSONField(default=list, blank=True)
+    error = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why the run stopped, such as a provider that is not configured.",
+    )
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Enrichment run {self.pk} with {self.provider} ({self.status})"
+
+
+class EnrichmentRunItem(models.Model):
+    """The state of one account in an enrichment run, so a run can resume where it stopped.
+
+    ``pending`` items are looked up by the next call, ``done`` items are skipped, and
+    ``failed`` items are looked up again only when the run is resumed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(EnrichmentRun, on_delete=models.CASCADE, related_name="items")
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    looked_up = models.BooleanField(default=False)
+    found = models.BooleanField(default=False)
+    changed = models.BooleanField(default=False)
+    verified = models.BooleanField(default=False)
+    conflicting = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_kind = models.CharField(
+        max_length=50,
+        blank=True,
+        default="",
+        help_text="Class name of the last error, such as ProviderUnavailable.",
+    )
+    error = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "account"], name="enrichment_item_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="enrichment_item_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}, account {self.account_id}: {self.status}"

@@ -1,0 +1,1233 @@
+"""Services that write provenance: current values, verification, conflict resolution,
+enrichment runs and proposed research notes.
+
+The current-value and verification rules live in enrichment.verification. This module
+loads observations in bulk, applies the rules and writes the results. The import of
+public profiles is in enrichment.profiles.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from accounts.models import Account, ResearchNote
+from accounts.normalizers import (
+    DEFAULT_RATES_TO_USD,
+    Money,
+    UnparsedValue,
+    convert_to_usd,
+    is_third_party_url,
+    normalize_country,
+    normalize_domain,
+    parse_employee_count,
+    parse_money,
+)
+from accounts.permissions import can_review_account
+from audits.history import current_channel
+from segmentation.models import FrameworkStatus, Industry, SizeBand
+from segmentation.taxonomy import IndustryResolver
+
+from . import feeds
+from . import verification as rules
+from .models import EnrichmentRun, EnrichmentRunItem, FieldResolution, Observation
+from .providers import (
+    PROVIDER_CLASSES,
+    CompanyFacts,
+    CompanyNotFound,
+    LookupPending,
+    Provider,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotConfigured,
+    ProviderQuotaExceeded,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    get_provider,
+)
+
+logger = logging.getLogger(__name__)
+
+# Accounts evaluated per transaction by accounts_verify and account_values_apply.
+VERIFY_CHUNK_SIZE = 500
+# Rows per UPDATE or INSERT statement.
+WRITE_BATCH_SIZE = 500
+# Failed accounts listed in EnrichmentRun.error_details; every failure stays on its item.
+MAX_ERROR_DETAILS = 100
+CENTS = Decimal("0.01")
+
+# Provider errors that stop a whole run: every other account would fail the same way.
+RUN_STOPPING_ERRORS = (ProviderNotConfigured, ProviderAuthError, ProviderQuotaExceeded)
+# Settings keys each provider needs before its first request.
+REQUIRED_PROVIDER_SETTINGS: dict[str, tuple[str, ...]] = {
+    "apollo": ("api_key",),
+    "clearbit": ("api_key",),
+    "zoominfo": ("username",),
+}
+
+# Account fields that the segmentation engine reads.
+SEGMENTATION_INPUTS = frozenset(
+    {
+        "industry_id",
+        "employee_count",
+        "employee_min",
+        "employee_max",
+        "annual_revenue_usd",
+        "country",
+        "technologies",
+    }
+)
+ACCOUNT_TEXT_LIMITS = {
+    name: Account._meta.get_field(name).max_length
+    for name in ("industry_raw", "employee_raw", "revenue_raw", "region", "city")
+}
+
+
+# Loading evidence ---------------------------------------------------------------------
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def _evidence_by_account(account_ids: Sequence[int]) -> dict[int, list[rules.Evidence]]:
+    evidence: dict[int, list[rules.Evidence]] = defaultdict(list)
+    rows = (
+        Observation.objects.filter(account_id__in=account_ids, field__in=rules.APPLIED_FIELDS)
+        .order_by()
+        .values_list(
+            "id",
+            "account_id",
+            "field",
+            "value",
+            "raw_value",
+            "source",
+            "observed_at",
+            "entered_by_id",
+        )
+    )
+    for observation_id, account_id, name, value, raw, source, observed_at, entered_by in rows:
+        evidence[account_id].append(
+            rules.Evidence(observation_id, name, value, raw, source, observed_at, entered_by)
+        )
+    return evidence
+
+
+def _resolutions_by_account(account_ids: Sequence[int]) -> dict[tuple[int, str], FieldResolution]:
+    """Return the newest resolution of each account field."""
+    newest: dict[tuple[int, str], FieldResolution] = {}
+    resolutions = (
+        FieldResolution.objects.filter(account_id__in=account_ids)
+        .select_related("resolved_by")
+        .order_by("account_id", "field", "-resolved_at", "-id")
+    )
+    for resolution in resolutions:
+        newest.setdefault((resolution.account_id, resolution.field), resolution)
+    return newest
+
+
+def _size_bands() -> tuple[tuple[int, int | None], ...]:
+    """Return the employee bounds of the approved framework's size bands."""
+    rows = (
+        SizeBand.objects.filter(framework__status=FrameworkStatus.APPROVED)
+        .filter(Q(min_employees__isnull=False) | Q(max_employees__isnull=False))
+        .order_by("position", "id")
+        .values_list("min_employees", "max_employees")
+    )
+    bands = tuple((minimum or 0, maximum) for minimum, maximum in rows)
+    return bands or rules.DEFAULT_SIZE_BANDS
+
+
+def _verification_context() -> rules.VerificationContext:
+    return rules.VerificationContext(
+        rules=rules.SourceRules.from_settings(),
+        industry_names=dict(Industry.objects.values_list("id", "name")),
+        size_bands=_size_bands(),
+    )
+
+
+# Account values in the observations' shape ---------------------------------------------
+
+
+def _account_value(account: Account, name: str) -> Any:
+    """Return the account's stored value of an observation field, or None when empty."""
+    if name == "industry":
+        if account.industry_id is None and not account.industry_raw:
+            return None
+        return {"industry_id": account.industry_id, "label": account.industry_raw}
+    if name == "employees":
+        if account.employee_count is None:
+            return None
+        return {
+            "count": account.employee_count,
+            "min": account.employee_min,
+            "max": account.employee_max,
+            "approximate": account.employee_approximate,
+        }
+    if name == "revenue":
+        if account.revenue_amount is None:
+            return None
+        usd = account.annual_revenue_usd
+        return {
+            "amount": str(account.revenue_amount),
+            "currency": account.revenue_currency or "USD",
+            "usd": None if usd is None else str(usd),
+        }
+    if name == "location":
+        if not (account.country or account.region or account.city):
+            return None
+        return {"country": account.country, "region": account.region, "city": account.city}
+    if name == "technologies":
+        return list(account.technologies or []) or None
+    if name == "description":
+        return account.description or None
+    raise ValueError(f"unknown observation field {name!r}: use one of {rules.APPLIED_FIELDS}")
+
+
+def _set(account: Account, changed: set[str], name: str, value: Any) -> None:
+    if getattr(account, name) != value:
+        setattr(account, name, value)
+        changed.add(name)
+
+
+def _text(value: Any, name: str) -> str:
+    return str(value or "")[: ACCOUNT_TEXT_LIMITS[name]]
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def _apply_choice(account: Account, name: str, choice: rules.Choice, changed: set[str]) -> None:
+    """Copy a chosen observation value to the account's fields."""
+    value = choice.value
+    raw = choice.evidence.raw_value if choice.evidence is not None else ""
+    if name == "industry":
+        _set(account, changed, "industry_id", value.get("industry_id"))
+        _set(account, changed, "industry_raw", _text(value.get("label"), "industry_raw"))
+    elif name == "employees":
+        _set(account, changed, "employee_count", value.get("count"))
+        _set(account, changed, "employee_min", value.get("min"))
+        _set(account, changed, "employee_max", value.get("max"))
+        _set(account, changed, "employee_approximate", bool(value.get("approximate")))
+        _set(account, changed, "employee_raw", _text(raw or value.get("count"), "employee_raw"))
+    elif name == "revenue":
+        amount = _decimal_or_none(value.get("amount"))
+        currency = value.get("currency") or "USD"
+        usd = _decimal_or_none(value.get("usd"))
+        if usd is None and currency == "USD":
+            usd = amount
+        _set(account, changed, "revenue_amount", amount)
+        _set(account, changed, "revenue_currency", currency)
+        _set(account, changed, "annual_revenue_usd", usd)
+        _set(account, changed, "revenue_raw", _text(raw or value.get("amount"), "revenue_raw"))
+    elif name == "location":
+        _set(account, changed, "country", value.get("country") or "")
+        _set(account, changed, "region", _text(value.get("region"), "region"))
+        _set(account, changed, "city", _text(value.get("city"), "city"))
+    elif name == "technologies":
+        _set(account, changed, "technologies", list(value))
+    elif name == "description":
+        _set(account, changed, "description", value)
+
+
+# Evaluating one account ----------------------------------------------------------------
+
+
+@dataclass
+class _Evaluation:
+    changed_fields: set[str]
+    field_status: dict[str, Any]
+    verification_status: str
+
+
+def _resolution_info(resolution: FieldResolution) -> dict[str, Any]:
+    user = resolution.resolved_by
+    return {
+        "by": user.get_username() if user is not None else "",
+        "at": resolution.resolved_at.isoformat(),
+        "reason": resolution.reason,
+    }
+
+
+def _evaluate(
+    account: Account,
+    evidence: list[rules.Evidence],
+    resolutions: dict[tuple[int, str], FieldResolution],
+    context: rules.VerificationContext,
+) -> _Evaluation:
+    """Choose the current values of one account, copy them and verify its fields."""
+    resolution_field = {
+        observation_field: verified_field
+        for verified_field, observation_field in rules.VERIFIED_FIELDS.items()
+    }
+    changed: set[str] = set()
+    choices: dict[str, rules.Choice | None] = {}
+    for name in rules.APPLIED_FIELDS:
+        account_value = _account_value(account, name)
+        if name == "technologies":
+            choice = rules.choose_technologies(evidence, context.rules, account_value=account_value)
+        else:
+            resolution = resolutions.get((account.pk, resolution_field.get(name, "")))
+            choice = rules.choose_current(
+                name,
+                evidence,
+                context.rules,
+                resolution_value=resolution.value if resolution is not None else None,
+                account_value=account_value,
+            )
+        choices[name] = choice
+        if choice is not None and choice.kind != rules.UNRECORDED:
+            _apply_choice(account, name, choice, changed)
+
+    statuses: dict[str, Any] = {}
+    for verified_field, observation_field in rules.VERIFIED_FIELDS.items():
+        latest = rules.latest_by_source(evidence, observation_field)
+        if verified_field == "country":
+            latest = {source: item for source, item in latest.items() if item.value.get("country")}
+        resolution = resolutions.get((account.pk, verified_field))
+        statuses[verified_field] = rules.field_status(
+            verified_field,
+            choices[observation_field],
+            latest,
+            context,
+            resolution=_resolution_info(resolution) if resolution is not None else None,
+        )
+    return _Evaluation(changed, statuses, rules.account_verification_status(statuses))
+
+
+# Verifying accounts --------------------------------------------------------------------
+
+
+@dataclass
+class VerificationResult:
+    """Outcome of accounts_verify.
+
+    ``resegment_ids`` are the accounts whose segmentation inputs or mandatory-field
+    conflicts changed, so their tag and score must be computed again. ``changed_ids`` are
+    the accounts whose values changed.
+    """
+
+    account_ids: list[int] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+    resegment_ids: list[int] = field(default_factory=list)
+    verified_ids: list[int] = field(default_factory=list)
+    conflicting_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: VerificationResult) -> None:
+        self.account_ids += other.account_ids
+        self.changed_ids += other.changed_ids
+        self.resegment_ids += other.resegment_ids
+        self.verified_ids += other.verified_ids
+        self.conflicting_ids += other.conflicting_ids
+
+
+def _conflicting_mandatory(statuses: dict[str, Any]) -> frozenset[str]:
+    return frozenset(
+        name
+        for name in rules.MANDATORY_FIELDS
+        if (statuses.get(name) or {}).get("status") == rules.CONFLICTING
+    )
+
+
+def _verify_chunk(
+    account_ids: list[int], context: rules.VerificationContext, *, write_status: bool
+) -> VerificationResult:
+    result = VerificationResult(account_ids=list(account_ids))
+    with transaction.atomic():
+        accounts = list(
+            Account.objects.select_for_update(of=("self",))
+            .filter(pk__in=account_ids)
+            .order_by("pk")
+        )
+        evidence = _evidence_by_account(account_ids)
+        resolutions = _resolutions_by_account(account_ids)
+        now = timezone.now()
+        with_history: list[Account] = []
+        status_only: list[Account] = []
+        history_fields: set[str] = set()
+        for account in accounts:
+            before_conflicts = _conflicting_mandatory(account.field_status or {})
+            before_status = account.verification_status
+            evaluation = _evaluate(account, evidence.get(account.pk, []), resolutions, context)
+            changed = set(evaluation.changed_fields)
+            if write_status:
+                if account.field_status != evaluation.field_status:
+                    account.field_status = evaluation.field_status
+                    changed.add("field_status")
+                if before_status != evaluation.verification_status:
+                    account.verification_status = evaluation.verification_status
+                    changed.add("verification_status")
+                if evaluation.verification_status == rules.VERIFIED:
+                    result.verified_ids.append(account.pk)
+                elif evaluation.verification_status == rules.CONFLICTING:
+                    result.conflicting_ids.append(account.pk)
+            if evaluation.changed_fields:
+                result.changed_ids.append(account.pk)
+            conflicts_changed = write_status and before_conflicts != _conflicting_mandatory(
+                evaluation.field_status
+            )
+            if evaluation.changed_fields & SEGMENTATION_INPUTS or conflicts_changed:
+                result.resegment_ids.append(account.pk)
+            if not changed:
+                continue
+            account.updated_at = now
+            if changed - {"field_status"}:
+                with_history.append(account)
+                history_fields |= changed
+            else:
+                status_only.append(account)
+
+        if with_history:
+            # Rows get the union of the changed fields, so the history shows every change.
+            bulk_update_with_history(
+                with_history,
+                Account,
+                sorted(history_fields | {"field_status", "updated_at"}),
+                batch_size=WRITE_BATCH_SIZE,
+                default_change_reason="Values or verification recomputed from observations",
+                custom_historical_attrs={"history_channel": current_channel()},
+            )
+        if status_only:
+            Account.objects.bulk_update(
+                status_only, ["field_status", "updated_at"], batch_size=WRITE_BATCH_SIZE
+            )
+    return result
+
+
+def _verify(account_ids: Iterable[int], *, write_status: bool) -> VerificationResult:
+    ids = sorted(set(account_ids))
+    result = VerificationResult()
+    if not ids:
+        return result
+    context = _verification_context()
+    for chunk in _chunks(ids, VERIFY_CHUNK_SIZE):
+        result.add(_verify_chunk(chunk, context, write_status=write_status))
+    return result
+
+
+def account_values_apply(account_ids: Iterable[int]) -> list[int]:
+    """Recompute the current values of the accounts from their observations.
+
+    Sets industry, employee range, revenue, location, technologies and description by
+    the current-value rule of enrichment.verification. A field without observations is
+    left alone. Returns the ids of the accounts whose values changed. Reads and writes
+    in chunks of VERIFY_CHUNK_SIZE accounts with a fixed number of queries per chunk.
+    """
+    return _verify(account_ids, write_status=False).changed_ids
+
+
+def accounts_verify(*, account_ids: Iterable[int]) -> VerificationResult:
+    """Apply the current values, then verify every field and store the statuses.
+
+    Writes Account.field_status and Account.verification_status. Does not segment: the
+    caller scores ``result.resegment_ids`` (accounts_import segments all its accounts).
+    """
+    result = _verify(account_ids, write_status=True)
+    logger.info(
+        "verified %s accounts: %s changed, %s verified, %s conflicting",
+        len(result.account_ids),
+        len(result.changed_ids),
+        len(result.verified_ids),
+        len(result.conflicting_ids),
+    )
+    return result
+
+
+def accounts_resegment(account_ids: Iterable[int]) -> None:
+    """Score the accounts again with the approved framework, if one is approved."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    from segmentation.services import accounts_segment
+
+    try:
+        accounts_segment(account_ids=ids)
+    except LookupError as error:  # NoActiveFrameworkError
+        logger.warning("%s accounts were not scored again: %s", len(ids), error)
+
+
+# Conflict resolution -------------------------------------------------------------------
+
+
+def _resolution_value(account: Account, name: str, value: Any) -> Any:
+    """Turn a value a person typed into the observation shape of the field.
+
+    Raises ValidationError naming the value and the expected form.
+    """
+    if name == "industry":
+        if isinstance(value, Industry):
+            return {"industry_id": value.pk, "label": value.name}
+        if isinstance(value, int) and not isinstance(value, bool):
+            industry = Industry.objects.filter(pk=value).first()
+            if industry is None:
+                raise ValidationError(f"industry id {value} was not found: choose an industry.")
+            return {"industry_id": industry.pk, "label": industry.name}
+        label = str(value or "").strip()
+        industry_id = IndustryResolver.load().resolve(label)
+        if industry_id is None:
+            raise ValidationError(
+                f"industry {label!r} matches no canonical industry or synonym: choose one of "
+                "the industries in Segmentation > Industries."
+            )
+        return {"industry_id": industry_id, "label": label}
+    if name == "company_size":
+        try:
+            employees = parse_employee_count(value)
+        except UnparsedValue as error:
+            raise ValidationError(f"company size {value!r} is invalid: {error.hint}.") from error
+        if employees is None:
+            raise ValidationError("company size is missing: enter a head count such as 250.")
+        return {
+            "count": employees.estimate,
+            "min": employees.minimum,
+            "max": employees.maximum,
+            "approximate": employees.approximate,
+        }
+    if name == "revenue":
+        return _revenue_value(value)
+    if name == "country":
+        try:
+            country = normalize_country(str(value or ""))
+        except UnparsedValue as error:
+            raise ValidationError(f"country {value!r} is invalid: {error.hint}.") from error
+        if not country:
+            raise ValidationError("country is missing: enter a name or code such as DE.")
+        same = account.country == country
+        return {
+            "country": country,
+            "region": account.region if same else "",
+            "city": account.city if same else "",
+        }
+    raise ValidationError(
+        f"field {name!r} cannot be resolved: use one of {', '.join(FieldResolution.Field.values)}."
+    )
+
+
+def _revenue_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        money = Money(Decimal(value), "USD")
+    else:
+        try:
+            money = parse_money(str(value or ""), default_currency="USD")
+        except UnparsedValue as error:
+            raise ValidationError(f"revenue {value!r} is invalid: {error.hint}.") from error
+        if money is None:
+            raise ValidationError("revenue is missing: enter an amount such as $12.5M.")
+    amount = money.amount.quantize(CENTS)
+    try:
+        usd: Decimal | None = convert_to_usd(money, _currency_rates()).quantize(CENTS)
+    except UnparsedValue:
+        usd = None
+    return {"amount": str(amount), "currency": money.currency, "usd": _str_or_none(usd)}
+
+
+def _currency_rates() -> dict[str, Decimal]:
+    return {**DEFAULT_RATES_TO_USD, **getattr(settings, "ICP_CURRENCY_RATES_TO_USD", {})}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def field_conflict_resolve(
+    *,
+    account: Account,
+    field: str,
+    user: AbstractBaseUser,
+    reason: str,
+    value: Any = None,
+    observation_id: int | None = None,
+) -> FieldResolution:
+    """Record a person's choice for a verified field, apply it and verify the account again.
+
+    Pass either ``observation_id`` (one of the account's observations of the field) or
+    ``value`` (an industry, head count, revenue or country as a person would type it).
+    The chosen value then wins over every later import and provider run. Raises
+    PermissionDenied when the user may not review the account and ValidationError for a
+    missing reason, an unknown field or an invalid value.
+    """
+    if field not in FieldResolution.Field.values:
+        raise ValidationError(
+            f"field {field!r} cannot be resolved: use one of "
+            f"{', '.join(FieldResolution.Field.values)}."
+        )
+    if not can_review_account(user, account):
+        raise PermissionDenied(
+            f"{user} may not resolve fields of account {account.pk}: only a Sales Manager of "
+            "the account's team or a superuser may."
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("reason is missing: say why the chosen value is right.")
+    if (value is None) == (observation_id is None):
+        raise ValidationError("pass either value or observation_id, not both or neither.")
+
+    observation = None
+    if observation_id is not None:
+        observation_field = rules.VERIFIED_FIELDS[field]
+        observation = Observation.objects.filter(
+            pk=observation_id, account=account, field=observation_field
+        ).first()
+        if observation is None:
+            raise ValidationError(
+                f"observation {observation_id} does not report {observation_field} for "
+                f"account {account.pk}: choose one listed for this field."
+            )
+        if not rules.is_usable(observation_field, observation.value):
+            raise ValidationError(
+                f"observation {observation_id} has no usable value (raw {observation.raw_value!r})"
+                ": enter the value instead."
+            )
+        chosen = observation.value
+    else:
+        chosen = _resolution_value(account, field, value)
+
+    previous = (account.field_status or {}).get(field, {}).get("status", "")
+    with transaction.atomic():
+        resolution = FieldResolution.objects.create(
+            account=account,
+            field=field,
+            value=chosen,
+            observation=observation,
+            previous_status=previous,
+            reason=reason,
+            resolved_by=user,
+            resolved_at=timezone.now(),
+        )
+        result = accounts_verify(account_ids=[account.pk])
+    logger.info(
+        "account %s: %s resolved %s (was %s) to %r",
+        account.pk,
+        user,
+        field,
+        previous or "unknown",
+        chosen,
+    )
+    accounts_resegment(result.resegment_ids)
+    account.refresh_from_db()
+    return resolution
+
+
+# Writing observations ------------------------------------------------------------------
+
+
+def _value_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class NewObservation:
+    """An observation to write, unless its source's latest value of the field is the same."""
+
+    account_id: int
+    field: str
+    value: Any
+    raw_value: str
+    source: str
+    source_detail: str
+    observed_at: datetime
+
+
+def observations_write(new: Sequence[NewObservation]) -> int:
+    """Insert observations in bulk and return how many were written.
+
+    An observation whose value equals the latest stored value of its account, field and
+    source is skipped, so the same provider response or profile read twice adds nothing.
+    A value that a source reported before and then changed is written again, because the
+    newest value of each source is the one that counts.
+    """
+    if not new:
+        return 0
+    account_ids = sorted({item.account_id for item in new})
+    sources = sorted({item.source for item in new})
+    latest: dict[tuple[int, str, str], str] = {}
+    stored = (
+        Observation.objects.filter(account_id__in=account_ids, source__in=sources)
+        .order_by("account_id", "field", "source", "-observed_at", "-id")
+        .values_list("account_id", "field", "source", "value")
+    )
+    for account_id, name, source, value in stored:
+        latest.setdefault((account_id, name, source), _value_key(value))
+
+    rows = []
+    for item in new:
+        key = (item.account_id, item.field, item.source)
+        value_key = _value_key(item.value)
+        if latest.get(key) == value_key:
+            continue
+        latest[key] = value_key
+        rows.append(
+            Observation(
+                account_id=item.account_id,
+                field=item.field,
+                value=item.value,
+                raw_value=item.raw_value,
+                source=item.source,
+                source_detail=item.source_detail[:255],
+                observed_at=item.observed_at,
+            )
+        )
+    Observation.objects.bulk_create(rows, batch_size=WRITE_BATCH_SIZE)
+    return len(rows)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def facts_observations(
+    facts: CompanyFacts, resolver: IndustryResolver, rates: dict[str, Decimal]
+) -> list[tuple[str, Any, str]]:
+    """Return (field, value, raw text) for each value of a provider response.
+
+    Values have the shapes the importer writes, so both compare and apply alike.
+    """
+    rows: list[tuple[str, Any, str]] = []
+    if facts.name:
+        rows.append(("name", facts.name, facts.name))
+    if facts.website:
+        rows.append(("website", facts.website, facts.website))
+    if facts.industry:
+        label = facts.industry[: ACCOUNT_TEXT_LIMITS["industry_raw"]]
+        rows.append(
+            ("industry", {"industry_id": resolver.resolve(label), "label": label}, facts.industry)
+        )
+    if facts.employees is not None:
+        employees = facts.employees
+        value = {
+            "count": employees.estimate,
+            "min": employees.minimum,
+            "max": employees.maximum,
+            "approximate": employees.approximate,
+        }
+        rows.append(("employees", value, facts.employees_raw or employees.label))
+    if facts.revenue is not None:
+        amount = facts.revenue.amount.quantize(CENTS)
+        try:
+            usd: Decimal | None = convert_to_usd(facts.revenue, rates).quantize(CENTS)
+        except UnparsedValue as error:
+            logger.info("%s revenue for %s not converted: %s", facts.source, facts.domain, error)
+            usd = None
+        value = {
+            "amount": str(amount),
+            "currency": facts.revenue.currency,
+            "usd": _str_or_none(usd),
+        }
+        rows.append(("revenue", value, facts.revenue_raw or str(amount)))
+    if facts.country or facts.region or facts.city:
+        location = {"country": facts.country, "region": facts.region, "city": facts.city}
+        raw = ", ".join(part for part in (facts.city, facts.region, facts.country) if part)
+        rows.append(("location", location, raw))
+    if facts.technologies:
+        rows.append(("technologies", list(facts.technologies), ", ".join(facts.technologies)))
+    if facts.description:
+        rows.append(("description", facts.description, facts.description))
+    if facts.funding is not None:
+        rows.append(("funding", _json_safe(asdict(facts.funding)), ""))
+    if facts.social_links:
+        rows.append(("social_links", dict(facts.social_links), ""))
+    feed_urls = facts.raw.get("feed_urls") if isinstance(facts.raw, dict) else None
+    if feed_urls:
+        rows.append(("feed_urls", list(feed_urls), ""))
+    return rows
+
+
+# Enrichment runs -----------------------------------------------------------------------
+
+
+def provider_check_configured(name: str) -> None:
+    """Raise ProviderNotConfigured, naming the setting, when a provider cannot be used.
+
+    Raises KeyError naming the known providers for an unknown name.
+    """
+    from .http import get_provider_config
+
+    provider = get_provider(name)
+    if name not in REQUIRED_PROVIDER_SETTINGS:
+        return
+    config = get_provider_config(name, provider.default_base_url)
+    for key in REQUIRED_PROVIDER_SETTINGS[name]:
+        if not config.options.get(key):
+            raise ProviderNotConfigured(
+                name,
+                "",
+                f"{config.setting_name(key)} is missing or empty. Set it as "
+                "docs/enrichment.md describes.",
+            )
+
+
+def enrichment_run_create(
+    *,
+    provider: str,
+    account_ids: Iterable[int] | None = None,
+    domain: str = "",
+    all_accounts: bool = False,
+    triggered_by: AbstractBaseUser | None = None,
+) -> EnrichmentRun:
+    """Create a pending run with one item per account in scope.
+
+    The scope is one domain, the given ids, or with ``all_accounts`` every account that
+    has a domain. Raises KeyError for an unknown provider and ValidationError for an
+    empty scope or a domain that no account has.
+    """
+    if provider not in PROVIDER_CLASSES:
+        raise KeyError(
+            f"unknown enrichment provider {provider!r}: use one of "
+            f"{', '.join(sorted(PROVIDER_CLASSES))}"
+        )
+    scope_detail = ""
+    if domain:
+        try:
+            normalized = normalize_domain(domain) or ""
+        except UnparsedValue as error:
+            raise ValidationError(f"domain {domain!r} is invalid: {error.hint}.") from error
+        ids = list(Account.objects.filter(domain=normalized).values_list("pk", flat=True))
+        if not ids:
+            raise ValidationError(
+                f"no account has the domain {normalized!r}: import the company first."
+            )
+        scope, scope_detail = EnrichmentRun.Scope.ACCOUNT, normalized
+    elif all_accounts:
+        ids = list(Account.objects.exclude(domain="").order_by("pk").values_list("pk", flat=True))
+        scope = EnrichmentRun.Scope.ALL
+    else:
+        ids = sorted(set(account_ids or []))
+        scope = EnrichmentRun.Scope.SELECTION
+    if not ids:
+        raise ValidationError("the run has no accounts: pass a domain, account ids or all.")
+
+    with transaction.atomic():
+        run = EnrichmentRun.objects.create(
+            provider=provider,
+            scope=scope,
+            scope_detail=scope_detail,
+            total=len(ids),
+            triggered_by=triggered_by,
+        )
+        EnrichmentRunItem.objects.bulk_create(
+            [EnrichmentRunItem(run=run, account_id=account_id) for account_id in ids],
+            batch_size=WRITE_BATCH_SIZE,
+        )
+    logger.info("enrichment run %s created: %s accounts with %s", run.pk, len(ids), provider)
+    return run
+
+
+def enrichment_run_resume(run: EnrichmentRun) -> EnrichmentRun:
+    """Make a stopped or finished run look up its failed and pending accounts again."""
+    with transaction.atomic():
+        EnrichmentRunItem.objects.filter(run=run, status=EnrichmentRunItem.Status.FAILED).update(
+            status=EnrichmentRunItem.Status.PENDING
+        )
+        run.status = EnrichmentRun.Status.PENDING
+        run.error = ""
+        run.finished_at = None
+        run.save(update_fields=["status", "error", "finished_at"])
+    logger.info("enrichment run %s resumed", run.pk)
+    return enrichment_run_refresh(run)
+
+
+def enrichment_run_pending_ids(run: EnrichmentRun) -> list[int]:
+    """Return the ids of the run's accounts not yet looked up, in id order."""
+    return list(
+        EnrichmentRunItem.objects.filter(run=run, status=EnrichmentRunItem.Status.PENDING)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    )
+
+
+def enrichment_run_start(run: EnrichmentRun) -> None:
+    """Mark a pending run as running."""
+    now = timezone.now()
+    EnrichmentRun.objects.filter(pk=run.pk, status=EnrichmentRun.Status.PENDING).update(
+        status=EnrichmentRun.Status.RUNNING, started_at=now
+    )
+    run.refresh_from_db(fields=["status", "started_at"])
+
+
+def enrichment_run_fail(run: EnrichmentRun, error: Exception) -> None:
+    """Stop a run because of an error that every account would hit."""
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=EnrichmentRun.Status.FAILED, error=str(error), finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    logger.error("enrichment run %s stopped: %s", run.pk, error)
+
+
+def enrichment_run_refresh(run: EnrichmentRun) -> EnrichmentRun:
+    """Recount the run from its items and finish it when no account is pending.
+
+    The run row is locked while counting, so the count of the last chunk to finish
+    includes every other chunk's committed results.
+    """
+    statuses = EnrichmentRunItem.Status
+    with transaction.atomic():
+        locked = EnrichmentRun.objects.select_for_update().get(pk=run.pk)
+        counts = EnrichmentRunItem.objects.filter(run=locked).aggregate(
+            total=Count("id"),
+            processed=Count("id", filter=~Q(status=statuses.PENDING)),
+            pending=Count("id", filter=Q(status=statuses.PENDING)),
+            looked_up=Count("id", filter=Q(looked_up=True)),
+            found=Count("id", filter=Q(found=True)),
+            changed=Count("id", filter=Q(changed=True)),
+            verified=Count("id", filter=Q(verified=True)),
+            conflicts=Count("id", filter=Q(conflicting=True)),
+            errors=Count("id", filter=Q(status=statuses.FAILED)),
+        )
+        details = [
+            {
+                "account_id": item["account_id"],
+                "domain": item["account__domain"],
+                "error_kind": item["error_kind"],
+                "error": item["error"],
+            }
+            for item in EnrichmentRunItem.objects.filter(run=locked, status=statuses.FAILED)
+            .order_by("id")
+            .values("account_id", "account__domain", "error_kind", "error")[:MAX_ERROR_DETAILS]
+        ]
+        pending = counts.pop("pending")
+        for name, value in counts.items():
+            setattr(locked, name, value)
+        locked.error_details = details
+        if locked.status != EnrichmentRun.Status.FAILED and not pending:
+            locked.status = (
+                EnrichmentRun.Status.FINISHED_WITH_ERRORS
+                if locked.errors
+                else EnrichmentRun.Status.SUCCEEDED
+            )
+            locked.finished_at = timezone.now()
+        locked.save()
+    run.refresh_from_db()
+    return run
+
+
+@dataclass
+class EnrichmentBatch:
+    """Outcome of one accounts_enrich call.
+
+    ``retry_ids`` are accounts left pending after a transient error or a rate limit;
+    ``retry_after`` is the wait in seconds the provider asked for, if any.
+    """
+
+    processed: int = 0
+    looked_up: int = 0
+    found: int = 0
+    changed: int = 0
+    errors: int = 0
+    retry_ids: list[int] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+def lookup_domain(account: Account) -> str:
+    """Return the domain to look an account up by: its domain, else its website's."""
+    if account.domain:
+        return account.domain
+    if account.website and not is_third_party_url(account.website):
+        try:
+            return normalize_domain(account.website) or ""
+        except UnparsedValue:
+            return ""
+    return ""
+
+
+def _run_items(run: EnrichmentRun, account_ids: list[int]) -> dict[int, EnrichmentRunItem]:
+    EnrichmentRunItem.objects.bulk_create(
+        [EnrichmentRunItem(run=run, account_id=account_id) for account_id in account_ids],
+        batch_size=WRITE_BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    return {
+        item.account_id: item
+        for item in EnrichmentRunItem.objects.filter(run=run, account_id__in=account_ids)
+    }
+
+
+def _record_failure(
+    item: EnrichmentRunItem, error: Exception, *, transient: bool, final_attempt: bool
+) -> None:
+    item.error_kind = type(error).__name__
+    item.error = str(error)[:2000]
+    pending = transient and not final_attempt
+    item.status = EnrichmentRunItem.Status.PENDING if pending else EnrichmentRunItem.Status.FAILED
+
+
+def accounts_enrich(
+    *,
+    provider: str | Provider,
+    account_ids: Iterable[int],
+    run: EnrichmentRun,
+    final_attempt: bool = True,
+) -> EnrichmentBatch:
+    """Look the accounts up in a provider and record, apply and verify what it reports.
+
+    Accounts whose run item is done are skipped, so calling again resumes the run.
+    Timeouts, 5xx, 429 and malformed responses leave the account unchanged and its item
+    pending (failed when ``final_attempt``), with the error on the item. A rate limit
+    stops the call and leaves the remaining accounts pending the same way. Errors that
+    every account would hit (not configured, rejected credentials, used-up quota) mark
+    the run failed and are raised after the accounts done so far are saved.
+    """
+    batch = EnrichmentBatch()
+    provider_instance = get_provider(provider) if isinstance(provider, str) else provider
+    source = provider_instance.name
+    requested = list(dict.fromkeys(account_ids))
+    accounts = Account.objects.in_bulk(requested)
+    ids = [account_id for account_id in requested if account_id in accounts]
+    items = _run_items(run, ids)
+    todo = [
+        account_id
+        for account_id in ids
+        if items[account_id].status != EnrichmentRunItem.Status.DONE
+    ]
+    enrichment_run_start(run)
+    resolver = IndustryResolver.load()
+    rates = _currency_rates()
+
+    found_facts: dict[int, CompanyFacts] = {}
+    touched: list[EnrichmentRunItem] = []
+    stopping_error: ProviderError | None = None
+    for position, account_id in enumerate(todo):
+        item = items[account_id]
+        domain = lookup_domain(accounts[account_id])
+        if not domain:
+            item.attempts += 1
+            item.status = EnrichmentRunItem.Status.FAILED
+            item.error_kind = "MissingDomain"
+            item.error = (
+                f"account {account_id} has no domain or website to look up: add its website."
+            )
+            touched.append(item)
+            continue
+        try:
+            facts = provider_instance.lookup(domain)
+        except RUN_STOPPING_ERRORS as error:
+            stopping_error = error
+            break
+        except (ProviderRateLimited, LookupPending) as error:
+            # Later accounts would get the same response, so they wait for the next
+            # attempt, or fail with this error when no attempt is left.
+            batch.retry_after = error.retry_after
+            item.attempts += 1
+            for waiting_id in todo[position:]:
+                waiting = items[waiting_id]
+                _record_failure(waiting, error, transient=True, final_attempt=final_attempt)
+                touched.append(waiting)
+                if waiting.status == EnrichmentRunItem.Status.PENDING:
+                    batch.retry_ids.append(waiting_id)
+            logger.warning(
+                "enrichment run %s: %s requested a wait of %.0f s at %s, so %s accounts wait",
+                run.pk,
+                source,
+                error.retry_after,
+                domain,
+                len(todo) - position,
+            )
+            break
+        except ProviderUnavailable as error:
+            _record_failure(item, error, transient=True, final_attempt=final_attempt)
+            if item.status == EnrichmentRunItem.Status.PENDING:
+                batch.retry_ids.append(account_id)
+            logger.warning("enrichment run %s: %s", run.pk, error)
+        except CompanyNotFound:
+            item.status = EnrichmentRunItem.Status.DONE
+            item.looked_up = True
+            item.error_kind = item.error = ""
+        except ProviderError as error:
+            _record_failure(item, error, transient=False, final_attempt=final_attempt)
+            logger.warning("enrichment run %s: %s", run.pk, error)
+        except Exception as error:  # noqa: BLE001 - one bad response must not stop the run
+            logger.exception(
+                "enrichment run %s: looking up %s in %s failed", run.pk, domain, source
+            )
+            _record_failure(item, error, transient=False, final_attempt=final_attempt)
+            item.error = f"Internal error: {error!r}"
+        else:
+            found_facts[account_id] = facts
+            item.status = EnrichmentRunItem.Status.DONE
+            item.looked_up = True
+            item.found = True
+            item.error_kind = item.error = ""
+        item.attempts += 1
+        touched.append(item)
+
+    _enrich_write(run, source, found_facts, touched, resolver, rates)
+    enrichment_run_refresh(run)
+    for item in touched:
+        batch.processed += item.status != EnrichmentRunItem.Status.PENDING
+        batch.looked_up += item.looked_up
+        batch.found += item.found
+        batch.changed += item.changed
+        batch.errors += item.status == EnrichmentRunItem.Status.FAILED
+    if stopping_error is not None:
+        enrichment_run_fail(run, stopping_error)
+        raise stopping_error
+    return batch
+
+
+def _enrich_write(
+    run: EnrichmentRun,
+    source: str,
+    found_facts: dict[int, CompanyFacts],
+    items: list[EnrichmentRunItem],
+    resolver: IndustryResolver,
+    rates: dict[str, Decimal],
+) -> None:
+    """Write the observations of one call, verify the found accounts and save the items."""
+    new = [
+        NewObservation(
+            account_id, name, value, raw, source, f"enrichment run {run.pk}", facts.fetched_at
+        )
+        for account_id, facts in found_facts.items()
+        for name, value, raw in facts_observations(facts, resolver, rates)
+    ]
+    with transaction.atomic():
+        written = observations_write(new)
+        result = accounts_verify(account_ids=found_facts)
+        changed = set(result.changed_ids)
+        verified = set(result.verified_ids)
+        conflicting = set(result.conflicting_ids)
+        for item in items:
+            if item.account_id in found_facts:
+                item.changed = item.account_id in changed
+                item.verified = item.account_id in verified
+                item.conflicting = item.account_id in conflicting
+        EnrichmentRunItem.objects.bulk_update(
+            items,
+            [
+                "status",
+                "looked_up",
+                "found",
+                "changed",
+                "verified",
+                "conflicting",
+                "attempts",
+                "error_kind",
+                "error",
+                "updated_at",
+            ],
+            batch_size=WRITE_BATCH_SIZE,
+        )
+    logger.info(
+        "enrichment run %s: %s accounts looked up in %s, %s found, %s observations written",
+        run.pk,
+        len(items),
+        source,
+        len(found_facts),
+        written,
+    )
+    accounts_resegment(result.resegment_ids)
+
+
+# Research notes from feeds -------------------------------------------------------------
+
+
+def _note_text(note: feeds.ResearchNote) -> str:
+    text = note.title
+    if note.summary and note.summary != note.title:
+        text = f"{note.title}: {note.summary}" if note.title else note.summary
+    return feeds.shorten(text, ResearchNote.MAX_TEXT_LENGTH)
+
+
+def research_notes_propose(
+    *, account: Account, notes: Iterable[feeds.ResearchNote]
+) -> list[ResearchNote]:
+    """Create proposed research notes from feed items for a person to publish or dismiss.
+
+    A note whose URL the account already has, in any status, is skipped, so a dismissed
+    item is not proposed again. Notes without a URL are compared by text.
+    """
+    notes = list(notes)
+    urls = {note.url[:500] for note in notes if note.url}
+    existing_urls = set(
+        ResearchNote.objects.filter(account=account, source_url__in=urls).values_list(
+            "source_url", flat=True
+        )
+    )
+    texts = {_note_text(note) for note in notes if not note.url}
+    existing_texts = set(
+        ResearchNote.objects.filter(account=account, source_url="", text__in=texts).values_list(
+            "text", flat=True
+        )
+    )
+    created = []
+    for note in notes:
+        url = note.url[:500]
+        text = _note_text(note)
+        if not text:
+            continue
+        if url:
+            if url in existing_urls:
+                continue
+            existing_urls.add(url)
+        else:
+            if text in existing_texts:
+                continue
+            existing_texts.add(text)
+        created.append(
+            ResearchNote(
+                account=account,
+                kind=str(note.kind),
+                status=ResearchNote.Status.PROPOSED,
+                text=text,
+                source_url=url,
+                happened_on=note.published_at.date() if note.published_at else None,
+            )
+        )
+    if created:
+        created = bulk_create_with_history(
+            created,
+            ResearchNote,
+            batch_size=WRITE_BATCH_SIZE,
+            custom_historical_attrs={"history_channel": current_channel()},
+        )
+    logger.info("account %s: %s research notes proposed", account.pk, len(created))
+    return created
+
+
+def account_feed_urls(account: Account) -> list[str]:
+    """Return the feed URLs of the account's newest website observation that lists any."""
+    observation = (
+        Observation.objects.filter(account=account, field="feed_urls")
+        .order_by("-observed_at", "-id")
+        .first()
+    )
+    if observation is None or not isinstance(observation.value, list):
+        return []
+    return [str(url) for url in observation.value if url]
+
+
+def account_feeds_read(
+    *, account: Account, feed_urls: Sequence[str] | None = None
+) -> list[ResearchNote]:
+    """Read the account's feeds and propose research notes from their items.
+
+    ``feed_urls`` defaults to the feeds found on the company's website by a website
+    enrichment run. A feed that cannot be read is logged and skipped.
+    """
+    urls = list(feed_urls) if feed_urls is not None else account_feed_urls(account)
+    proposed: list[ResearchNote] = []
+    for url in urls:
+        try:
+            notes = feeds.read_feed(url, domain=account.domain)
+        except ProviderError as error:
+            logger.warning("account %s: feed %s was not read: %s", account.pk, url, error)
+            continue
+        proposed += research_notes_propose(account=account, notes=notes)
+    return proposed

@@ -1,0 +1,130 @@
+"""Celery tasks of enrichment runs: one account, one chunk, or a whole run fanned out.
+
+Each task takes ids, skips accounts already done, and retries only after transient
+provider errors (timeouts, 5xx, 429, malformed responses). Without a broker the settings
+run tasks eagerly, so a whole run then happens in the calling process, and retries
+happen at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import group, shared_task
+from django.conf import settings
+from django.db import transaction
+
+from audits.history import Channel, change_channel
+
+from .models import EnrichmentRun
+from .services import (
+    RUN_STOPPING_ERRORS,
+    accounts_enrich,
+    enrichment_run_pending_ids,
+    enrichment_run_refresh,
+    enrichment_run_start,
+)
+
+logger = logging.getLogger(__name__)
+
+# Accounts per chunk task. Each lookup is one provider request, so a chunk of 25 takes
+# about half a minute at a limit of 50 requests per minute.
+DEFAULT_CHUNK_SIZE = 25
+MAX_RETRIES = 5
+# First retry wait after a transient error without Retry-After; doubles per retry.
+RETRY_BACKOFF_SECONDS = 60
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "ENRICHMENT_TASK_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+
+
+def _retry_countdown(retries: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return max(retry_after, 1.0)
+    return RETRY_BACKOFF_SECONDS * 2**retries
+
+
+def _enrich(
+    task: Any, run_id: int, account_ids: list[int]
+) -> tuple[dict[str, Any], list[int], float]:
+    """Look the accounts up; return the result, the accounts to retry and the wait."""
+    run = EnrichmentRun.objects.get(pk=run_id)
+    if run.status == EnrichmentRun.Status.FAILED:
+        logger.info("enrichment run %s has stopped, so %s accounts wait", run_id, len(account_ids))
+        return {"skipped": len(account_ids)}, [], 0.0
+    final_attempt = task.request.retries >= MAX_RETRIES
+    try:
+        batch = accounts_enrich(
+            provider=run.provider, account_ids=account_ids, run=run, final_attempt=final_attempt
+        )
+    except RUN_STOPPING_ERRORS as error:
+        # The run is marked failed with the error. Retrying cannot help until a person
+        # fixes the settings or the plan and resumes the run.
+        logger.error("enrichment run %s stopped: %s", run_id, error)
+        return {"error": str(error)}, [], 0.0
+    result = {
+        "processed": batch.processed,
+        "found": batch.found,
+        "changed": batch.changed,
+        "errors": batch.errors,
+    }
+    if not batch.retry_ids or final_attempt:
+        return result, [], 0.0
+    countdown = _retry_countdown(task.request.retries, batch.retry_after)
+    logger.info(
+        "enrichment run %s: %s accounts retry in %.0f s (retry %s of %s)",
+        run_id,
+        len(batch.retry_ids),
+        countdown,
+        task.request.retries + 1,
+        MAX_RETRIES,
+    )
+    return result, batch.retry_ids, countdown
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def account_enrich_task(self, run_id: int, account_id: int) -> dict[str, Any]:
+    """Look one account of a run up, retrying after a transient provider error."""
+    with change_channel(Channel.TASK):
+        result, retry_ids, countdown = _enrich(self, run_id, [account_id])
+    if retry_ids:
+        raise self.retry(countdown=countdown)
+    return result
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def accounts_enrich_chunk_task(self, run_id: int, account_ids: list[int]) -> dict[str, Any]:
+    """Look one chunk of a run's accounts up; a retry carries only the accounts left over."""
+    with change_channel(Channel.TASK):
+        result, retry_ids, countdown = _enrich(self, run_id, list(account_ids))
+    if retry_ids:
+        raise self.retry(args=(run_id, retry_ids), countdown=countdown)
+    return result
+
+
+@shared_task
+def accounts_enrich_task(run_id: int) -> int:
+    """Start a run: queue one chunk task per ENRICHMENT_TASK_CHUNK_SIZE pending accounts.
+
+    Returns the number of chunks queued. A failed or finished run queues nothing.
+    """
+    with change_channel(Channel.TASK):
+        run = EnrichmentRun.objects.get(pk=run_id)
+        if run.status not in (EnrichmentRun.Status.PENDING, EnrichmentRun.Status.RUNNING):
+            logger.info("enrichment run %s is %s, so nothing was queued", run_id, run.status)
+            return 0
+        enrichment_run_start(run)
+        pending = enrichment_run_pending_ids(run)
+        if not pending:
+            enrichment_run_refresh(run)
+            return 0
+        size = chunk_size()
+        chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
+        tasks = group(accounts_enrich_chunk_task.si(run_id, chunk) for chunk in chunks)
+        transaction.on_commit(tasks.apply_async)
+        logger.info(
+            "enrichment run %s: %s accounts queued in %s chunks", run_id, len(pending), len(chunks)
+        )
+        return len(chunks)
