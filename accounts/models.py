@@ -180,10 +180,17 @@ class Account(models.Model):
             models.Index(fields=["tag"], name="account_tag_idx"),
             models.Index(fields=["size_band"], name="account_size_band_idx"),
             models.Index(fields=["geography"], name="account_geography_idx"),
-            models.Index(fields=["needs_enrichment"], name="account_needs_enrichment_idx"),
-            # PostgreSQL also gets a (score DESC NULLS LAST, id) index in migration 0006,
-            # which matches the list's "empty scores last" order. SQLite cannot index it.
-            models.Index(fields=["-score", "id"], name="account_score_desc_idx"),
+            # Only accounts that need enrichment are indexed: the filter's other value
+            # matches most accounts, and re-segmentation skips the index for them.
+            models.Index(
+                fields=["needs_enrichment"],
+                condition=Q(needs_enrichment=True),
+                name="account_needs_enrichment_idx",
+            ),
+            # The list sorts scores with empty ones last. PostgreSQL serves that order with
+            # the (score DESC NULLS LAST, id) index of migration 0006, and SQLite, where
+            # NULLs sort last in descending order, with account_score_desc_idx (-score, id)
+            # of migration 0009. Neither is listed here because each is vendor-specific.
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
             models.Index(fields=["route", "id"], name="account_route_idx"),
             models.Index(fields=["verification_status"], name="account_verification_idx"),
@@ -429,3 +436,39 @@ class SegmentOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.account_id}: {self.old_tag} → {self.new_tag}"
+
+
+class ImportMapping(models.Model):
+    """A column mapping saved in the import wizard, offered again for files with the same columns.
+
+    ``mapping`` is ``{"columns": {"column name": "import field", ...}, "source": "hubspot",
+    "currency": "USD", "revenue_multiplier": 1}``. Columns mapped to no field are left out.
+    """
+
+    name = models.CharField(max_length=100)
+    header_signature = models.CharField(
+        max_length=64,
+        db_index=True,
+        help_text="SHA-256 of the file's column names, compared case-insensitively.",
+    )
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["header_signature", "name"], name="import_mapping_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

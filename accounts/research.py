@@ -59,7 +59,9 @@ def account_segment_override(
         if len(tag) > max_length:
             raise ValidationError({"tag": f"The tag is longer than {max_length} characters."})
 
-    account = Account.objects.select_for_update().select_related("framework").get(pk=account.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the framework outer join.
+    locked = Account.objects.select_for_update(of=("self",)).select_related("framework")
+    account = locked.get(pk=account.pk)
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
     override = SegmentOverride.objects.create(

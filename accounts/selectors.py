@@ -1,19 +1,42 @@
 """Reads of accounts for the pages and the API, each with the joins its callers need."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Min, Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils.text import capfirst
 
 from enrichment.models import Observation
 from segmentation.models import Framework, GeographyMapping, Industry, ScoreRecord, SizeBand
 
-from .models import Account
-from .permissions import can_view_accounts
+from . import roles
+from .models import (
+    Account,
+    ImportMapping,
+    ImportRun,
+    ResearchNote,
+    SegmentOverride,
+    VerificationStatus,
+)
+from .permissions import can_view_accounts, team_member_ids
 
 # Score records shown on the account page, newest first.
 SCORE_HISTORY_LIMIT = 50
@@ -141,3 +164,595 @@ def owner_choices() -> Choices:
         .only("id", "username", "first_name", "last_name")
     )
     return [(str(user.pk), user.get_full_name() or user.get_username()) for user in users]
+
+
+# The SDR/AE workspace ------------------------------------------------------------------
+# Reads of the queue, the account page's provenance, notes and history, and imports.
+
+QUEUE_RESEARCH = "research"
+QUEUE_ENRICHMENT = "enrichment"
+QUEUE_CONFLICT = "conflict"
+QUEUE_REASONS: dict[str, str] = {
+    QUEUE_RESEARCH: "Needs research",
+    QUEUE_ENRICHMENT: "Needs enrichment",
+    QUEUE_CONFLICT: "Conflict to resolve",
+}
+QUEUE_CONDITIONS: dict[str, Q] = {
+    QUEUE_RESEARCH: Q(tag="") | Q(needs_enrichment=True),
+    QUEUE_ENRICHMENT: Q(verification_status=VerificationStatus.UNVERIFIED),
+    QUEUE_CONFLICT: Q(verification_status=VerificationStatus.CONFLICTING),
+}
+# Roles with a queue of their own accounts.
+QUEUE_ROLES = frozenset({roles.SDR, roles.AE, roles.SALES_MANAGER})
+# Roles that may own accounts, offered when assigning owners.
+OWNER_ROLES = (roles.SDR, roles.AE, roles.SALES_MANAGER)
+
+NOTES_LIMIT = 100
+OVERRIDES_LIMIT = 50
+HISTORY_LIMIT = 50
+
+# Account fields whose changes the history shows. Segmentation results are left out
+# because score records and overrides show them with their reasons.
+HISTORY_FIELDS = (
+    "name",
+    "domain",
+    "website",
+    "industry_id",
+    "industry_raw",
+    "employee_raw",
+    "employee_count",
+    "revenue_raw",
+    "annual_revenue_usd",
+    "country",
+    "region",
+    "city",
+    "technologies",
+    "buying_signals",
+    "description",
+    "owner_id",
+    "verification_status",
+    "review_flags",
+)
+# Fields a concurrent change may have touched, shown when a stale edit is rejected.
+CHANGE_FIELDS = (*HISTORY_FIELDS, "tag", "tier", "score", "route")
+HISTORY_LABELS = {
+    "industry_id": "Industry",
+    "industry_raw": "Industry label",
+    "employee_raw": "Employees",
+    "employee_count": "Employee estimate",
+    "revenue_raw": "Revenue",
+    "annual_revenue_usd": "Revenue (USD)",
+    "owner_id": "Owner",
+    "verification_status": "Verification",
+    "region": "Region",
+    "buying_signals": "Buying signals",
+    "review_flags": "Review flags",
+}
+
+# Display names of import and enrichment sources.
+SOURCE_LABELS = {
+    "sp500": "S&P 500",
+    "sp500_financials": "S&P 500 financials",
+    "fortune500": "Fortune 500",
+    "ycombinator": "Y Combinator",
+    "apollo": "Apollo",
+    "clearbit": "Clearbit",
+    "zoominfo": "ZoomInfo",
+    "hubspot": "HubSpot",
+    "salesforce": "Salesforce",
+    "sales_navigator": "Sales Navigator",
+    "website": "Website",
+    "manual": "Manual entry",
+    "unrecorded": "Entered before sources were recorded",
+    "remoteintech": "Remote-in-tech profile",
+    "csv": "CSV import",
+    "demo": "Demo data",
+}
+PROVENANCE_LABELS = {
+    "verified": "Verified",
+    "single_source": "Single source",
+    "conflicting": "Conflict",
+    "missing": "Missing",
+    "accepted": "Accepted",
+}
+
+
+def source_label(source: str) -> str:
+    """Return the display name of a source id, such as "S&P 500" for sp500."""
+    return SOURCE_LABELS.get(source) or capfirst(source.replace("_", " "))
+
+
+def may_use_queue(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return True for users who own accounts: SDRs, AEs, Sales Managers and superusers."""
+    return user.is_authenticated and (
+        user.is_superuser or bool(roles.user_roles(user) & QUEUE_ROLES)
+    )
+
+
+def queue_owner_ids(user: AbstractBaseUser | AnonymousUser) -> list[int]:
+    """Return the owners whose accounts form the user's queue: the team for managers."""
+    if not user.is_authenticated:
+        return []
+    if roles.SALES_MANAGER in roles.user_roles(user):
+        return team_member_ids(user)
+    return [user.pk]
+
+
+def queue_base(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+    """Return the user's (or their team's) accounts that need work of any queue reason."""
+    any_reason = Q(pk__in=[])
+    for condition in QUEUE_CONDITIONS.values():
+        any_reason |= condition
+    return Account.objects.filter(owner_id__in=queue_owner_ids(user)).filter(any_reason)
+
+
+def queue_accounts(
+    user: AbstractBaseUser | AnonymousUser, reason: str | None = None
+) -> QuerySet[Account]:
+    """Return the queue, optionally of one reason: conflicts first, then by score and name."""
+    accounts = queue_base(user)
+    if reason in QUEUE_CONDITIONS:
+        accounts = accounts.filter(QUEUE_CONDITIONS[reason])
+    return accounts.select_related("industry", "owner").order_by(
+        Case(
+            When(verification_status=VerificationStatus.CONFLICTING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        F("score").desc(nulls_last=True),
+        "name",
+        "id",
+    )
+
+
+def queue_counts(user: AbstractBaseUser | AnonymousUser) -> dict[str, int]:
+    """Count the queue per reason and in total with one query."""
+    aggregates = {
+        reason: Count("id", filter=condition) for reason, condition in QUEUE_CONDITIONS.items()
+    }
+    counts = queue_base(user).aggregate(all=Count("id"), **aggregates)
+    return {name: value or 0 for name, value in counts.items()}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One queue entry: the account, its reason keys and one sentence per problem."""
+
+    account: Account
+    reasons: list[str]
+    details: list[str]
+
+
+def queue_rows(accounts: Iterable[Account]) -> list[QueueRow]:
+    """Explain why each account is in the queue, from the loaded fields only."""
+    rows = []
+    for account in accounts:
+        reasons = []
+        details = []
+        if not account.tag or account.needs_enrichment:
+            reasons.append(QUEUE_RESEARCH)
+            if not account.tag:
+                details.append("No tag yet: research the account and tag it.")
+            if account.needs_enrichment and account.missing_fields:
+                missing = ", ".join(
+                    capfirst(str(name).replace("_", " ")) for name in account.missing_fields
+                )
+                details.append(f"Missing for scoring: {missing}.")
+        if account.verification_status == VerificationStatus.UNVERIFIED:
+            reasons.append(QUEUE_ENRICHMENT)
+        if account.verification_status == VerificationStatus.CONFLICTING:
+            reasons.append(QUEUE_CONFLICT)
+        if account.verification_status != VerificationStatus.VERIFIED:
+            details += verification_reasons(account.field_status or {})
+        rows.append(QueueRow(account, reasons, details))
+    return rows
+
+
+def verification_reasons(field_status: dict[str, Any]) -> list[str]:
+    """Summarize why the mandatory fields are not verified, one sentence per kind of problem.
+
+    Conflicts name each source's value; fields with one source or none are listed
+    together. Returns nothing when the enrichment app is not installed.
+    """
+    try:
+        from enrichment.verification import FIELD_LABELS, MANDATORY_FIELDS
+    except ImportError:
+        return []
+    conflicts: list[str] = []
+    single: list[str] = []
+    missing: list[str] = []
+    for name in MANDATORY_FIELDS:
+        entry = field_status.get(name) if isinstance(field_status, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        status = entry.get("status", "missing")
+        label = FIELD_LABELS.get(name, name.replace("_", " "))
+        if status == "conflicting":
+            values = entry.get("values") if isinstance(entry.get("values"), dict) else {}
+            values_text = "; ".join(
+                f"{source_label(str(key))}: {value}" for key, value in values.items()
+            )
+            conflicts.append(f"{capfirst(label)}: sources disagree ({values_text}).")
+        elif status == "single_source":
+            single.append(label)
+        elif status == "missing":
+            missing.append(label)
+    details = conflicts
+    if single:
+        details.append(f"One source only for {', '.join(single)}: confirm with a second source.")
+    if missing:
+        details.append(f"No source for {', '.join(missing)}: enrich the account.")
+    return details
+
+
+# The account page ----------------------------------------------------------------------
+
+
+def account_workspace_queryset(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+    """Return account_detail_queryset plus the notes and overrides the account page shows.
+
+    ``timeline_notes`` holds up to NOTES_LIMIT notes that are not dismissed, newest first,
+    with their authors. ``recent_overrides`` holds up to OVERRIDES_LIMIT overrides.
+    """
+    notes = (
+        ResearchNote.objects.exclude(status=ResearchNote.Status.DISMISSED)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+    overrides = SegmentOverride.objects.select_related("user").order_by("-created_at", "-id")
+    return account_detail_queryset(user=user).prefetch_related(
+        Prefetch("notes", queryset=notes[:NOTES_LIMIT], to_attr="timeline_notes"),
+        Prefetch("overrides", queryset=overrides[:OVERRIDES_LIMIT], to_attr="recent_overrides"),
+    )
+
+
+def account_notes(account: Account) -> list[ResearchNote]:
+    """Return the account's notes that are not dismissed, newest first, with their authors."""
+    notes = getattr(account, "timeline_notes", None)
+    if notes is None:
+        notes = list(
+            account.notes.exclude(status=ResearchNote.Status.DISMISSED)
+            .select_related("author")
+            .order_by("-created_at", "-id")[:NOTES_LIMIT]
+        )
+    return notes
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The provenance of a field's value, as the enrichment app last verified it.
+
+    ``values`` lists (source label, value) of every source; ``resolution`` is the person's
+    decision of an accepted field.
+    """
+
+    status: str
+    label: str
+    sources: list[str]
+    values: list[tuple[str, Any]]
+    resolution: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """Return the badge text, such as "Verified · S&P 500 + Fortune 500"."""
+        if self.status in ("verified", "single_source", "accepted") and self.sources:
+            return f"{self.label} · {' + '.join(self.sources)}"
+        return self.label
+
+
+def account_provenance(account: Account) -> dict[str, Provenance]:
+    """Return a Provenance per verified field of the account's field_status."""
+    provenance = {}
+    for key, entry in (account.field_status or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        status = str(entry.get("status") or "missing")
+        values = entry.get("values") or {}
+        provenance[key] = Provenance(
+            status=status,
+            label=PROVENANCE_LABELS.get(status, capfirst(status.replace("_", " "))),
+            sources=[source_label(str(source)) for source in entry.get("sources") or []],
+            values=[
+                (source_label(str(source)), value)
+                for source, value in (values.items() if isinstance(values, dict) else [])
+            ],
+            resolution=entry.get("resolution")
+            if isinstance(entry.get("resolution"), dict)
+            else None,
+        )
+    return provenance
+
+
+@dataclass(frozen=True)
+class ConflictOption:
+    """One source's latest observation of a conflicting field, to choose in a resolution."""
+
+    observation_id: int
+    source_id: str
+    source: str
+    value: Any
+    raw_value: str
+    observed_at: datetime
+
+
+def conflict_options(account: Account, observation_field: str) -> list[ConflictOption]:
+    """Return the newest observation of each source for the field, from the prefetched rows."""
+    newest: dict[str, ConflictOption] = {}
+    for observation in account.observations.all():
+        if observation.field != observation_field or observation.value in (None, "", [], {}):
+            continue
+        current = newest.get(observation.source)
+        if current is None or observation.observed_at > current.observed_at:
+            newest[observation.source] = ConflictOption(
+                observation.pk,
+                observation.source,
+                source_label(observation.source),
+                observation.value,
+                observation.raw_value,
+                observation.observed_at,
+            )
+    return sorted(newest.values(), key=lambda option: option.source)
+
+
+@dataclass
+class FieldChange:
+    """One changed value in a history entry."""
+
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    """One line of the account's history: a score, an override or changed fields."""
+
+    kind: str
+    at: datetime
+    actor: str
+    title: str
+    changes: list[FieldChange] = field(default_factory=list)
+    reason: str = ""
+    record: Any = None
+
+
+def _user_label(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _history_text(name: str, value: Any, owners: dict[int, str], industries: dict[int, str]) -> str:
+    if value in (None, "", [], {}):
+        return "—"
+    if name == "owner_id":
+        return owners.get(value, f"user {value}")
+    if name == "industry_id":
+        return industries.get(value, f"industry {value}")
+    if name == "verification_status":
+        return VerificationStatus(value).label if value in VerificationStatus.values else str(value)
+    if isinstance(value, list):
+        return ", ".join(
+            str(item.get("value") or item) if isinstance(item, dict) else str(item)
+            for item in value
+        )
+    if isinstance(value, Decimal):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+RawChange = tuple[str, Any, Any]
+
+
+def _raw_changes(older: Any, newer: Any, names: tuple[str, ...]) -> list[RawChange]:
+    """Return (field, old, new) for every field that differs between two history records."""
+    changes = []
+    for name in names:
+        old, new = getattr(older, name, None), getattr(newer, name, None)
+        if old != new:
+            changes.append((name, old, new))
+    return changes
+
+
+def _related_names(changes: Iterable[RawChange]) -> tuple[dict[int, str], dict[int, str]]:
+    """Load the names of the owners and industries that changed, with one query each."""
+    owner_ids: set[int] = set()
+    industry_ids: set[int] = set()
+    for name, old, new in changes:
+        if name == "owner_id":
+            owner_ids.update(value for value in (old, new) if value)
+        elif name == "industry_id":
+            industry_ids.update(value for value in (old, new) if value)
+    owners: dict[int, str] = {}
+    if owner_ids:
+        owners = {
+            user.pk: _user_label(user) for user in get_user_model().objects.filter(pk__in=owner_ids)
+        }
+    industries: dict[int, str] = {}
+    if industry_ids:
+        industries = dict(Industry.objects.filter(pk__in=industry_ids).values_list("id", "name"))
+    return owners, industries
+
+
+def _field_changes(
+    changes: list[RawChange], owners: dict[int, str], industries: dict[int, str]
+) -> list[FieldChange]:
+    return [
+        FieldChange(
+            field=name,
+            label=HISTORY_LABELS.get(name)
+            or capfirst(str(Account._meta.get_field(name).verbose_name)),
+            old=_history_text(name, old, owners, industries),
+            new=_history_text(name, new, owners, industries),
+        )
+        for name, old, new in changes
+    ]
+
+
+def _channel_actor(record: Any) -> str:
+    user = _user_label(record.history_user)
+    channel = getattr(record, "history_channel", "")
+    if user:
+        return user
+    return {"import": "Import", "task": "Background job", "admin": "Admin", "api": "API"}.get(
+        channel, "System"
+    )
+
+
+def account_field_history(account: Account, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """Return the account's field changes from django-simple-history, newest first.
+
+    Reads ``limit`` + 1 history records with one query, compares neighbours, and reads
+    the names of changed owners and industries with one query each.
+    """
+    records = list(
+        account.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : limit + 1
+        ]
+    )
+    pairs = []
+    for index, record in enumerate(records[:limit]):
+        older = records[index + 1] if index + 1 < len(records) else None
+        raw = _raw_changes(older, record, HISTORY_FIELDS) if older is not None else []
+        pairs.append((record, older, raw))
+    owners, industries = _related_names(change for _, _, raw in pairs for change in raw)
+
+    entries = []
+    for record, older, raw in pairs:
+        if older is None:
+            if record.history_type == "+":
+                entries.append(
+                    HistoryEntry(
+                        "created", record.history_date, _channel_actor(record), "Account created"
+                    )
+                )
+            continue
+        if not raw:
+            continue
+        changes = _field_changes(raw, owners, industries)
+        entries.append(
+            HistoryEntry(
+                "change",
+                record.history_date,
+                _channel_actor(record),
+                "Changed " + ", ".join(change.label.lower() for change in changes),
+                changes=changes,
+                reason=record.history_change_reason or "",
+            )
+        )
+    return entries
+
+
+def account_history(account: Account, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """Merge score records, overrides and field changes into one list, newest first.
+
+    Uses the prefetched ``recent_score_records`` and ``recent_overrides`` of
+    account_workspace_queryset.
+    """
+    entries = account_field_history(account, limit=limit)
+    for record in getattr(account, "recent_score_records", []):
+        entries.append(
+            HistoryEntry("score", record.created_at, "Segmentation", "Scored", record=record)
+        )
+    for override in getattr(account, "recent_overrides", []):
+        entries.append(
+            HistoryEntry(
+                "override",
+                override.created_at,
+                _user_label(override.user),
+                override.get_kind_display(),
+                reason=override.reason,
+                record=override,
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def account_changes_since(account: Account, since: datetime | None) -> list[HistoryEntry]:
+    """Return the changes made to the account after ``since`` (an updated_at), oldest first.
+
+    Changes written without history, such as bulk scoring, show as one entry without
+    field details.
+    """
+    history = account.history.select_related("history_user")
+    if since is None:
+        newer = list(history.order_by("-history_date", "-history_id")[:1])
+        baseline = None
+    else:
+        newer = list(history.filter(updated_at__gt=since).order_by("history_date", "history_id"))
+        baseline = (
+            history.filter(updated_at__lte=since).order_by("-history_date", "-history_id").first()
+        )
+    pairs = []
+    older = baseline
+    for record in newer:
+        pairs.append((record, older, _raw_changes(older, record, CHANGE_FIELDS) if older else []))
+        older = record
+    owners, industries = _related_names(change for _, _, raw in pairs for change in raw)
+
+    entries = []
+    for record, older, raw in pairs:
+        if older is not None and not raw:
+            continue
+        changes = _field_changes(raw, owners, industries)
+        title = "Changed " + ", ".join(change.label.lower() for change in changes)
+        entries.append(
+            HistoryEntry(
+                "change",
+                record.history_date,
+                _channel_actor(record),
+                title if changes else "Changed the account",
+                changes=changes,
+            )
+        )
+    if not entries:
+        entries.append(
+            HistoryEntry("change", account.updated_at, "Background job", "Changed the account")
+        )
+    return entries
+
+
+def assignable_owners() -> list[AbstractBaseUser]:
+    """Return the active users who may own accounts (SDRs, AEs and managers), by name."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=OWNER_ROLES)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+# Imports -------------------------------------------------------------------------------
+
+
+def may_see_all_imports(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Sales Ops, managers and superusers see every import; others see their own."""
+    return user.is_authenticated and (
+        user.is_superuser or bool(roles.user_roles(user) & {roles.SALES_OPS, roles.SALES_MANAGER})
+    )
+
+
+def import_runs_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ImportRun]:
+    """Return the import runs the user may see, newest first, with who started each."""
+    runs = ImportRun.objects.select_related("created_by").order_by("-created_at", "-id")
+    if may_see_all_imports(user):
+        return runs
+    if not user.is_authenticated:
+        return runs.none()
+    return runs.filter(created_by=user)
+
+
+def saved_mappings_for(header: list[str], user: AbstractBaseUser) -> list[ImportMapping]:
+    """Return the saved mappings of files with these columns: the user's own first."""
+    from .workspace import header_signature
+
+    mappings = list(
+        ImportMapping.objects.filter(header_signature=header_signature(header)).select_related(
+            "created_by"
+        )
+    )
+    mappings.sort(
+        key=lambda mapping: (mapping.created_by_id != user.pk, -mapping.updated_at.timestamp())
+    )
+    return mappings

@@ -70,6 +70,7 @@ def accounts_import(
     created_by: AbstractBaseUser | None = None,
     import_run: ImportRun | None = None,
     batch_size: int = IMPORT_BATCH_SIZE,
+    verify_and_segment: bool = True,
 ) -> ImportRun:
     """Import a CSV or JSON export into accounts and return its finished ImportRun.
 
@@ -78,8 +79,9 @@ def accounts_import(
     ``import_run`` (a pending run from import_run_create) the path, source, mapping and
     dry-run flag come from the run. A dry run matches and counts every row inside a
     transaction that is rolled back, so no account changes. After a real run the touched
-    accounts are segmented. Raises ImportFileError, after marking the run failed, when the
-    file or mapping cannot be used.
+    accounts are verified and segmented, unless ``verify_and_segment`` is False, which
+    benchmarks of the import itself use. Raises ImportFileError, after marking the run
+    failed, when the file or mapping cannot be used.
     """
     if import_run is None:
         if path is None:
@@ -125,7 +127,7 @@ def accounts_import(
         import_run.skipped_blank,
         import_run.flagged,
     )
-    if not import_run.is_dry_run and touched_ids:
+    if verify_and_segment and not import_run.is_dry_run and touched_ids:
         accounts_verify(account_ids=touched_ids)
         _segment_accounts(import_run, touched_ids)
     return import_run

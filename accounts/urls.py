@@ -6,5 +6,51 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.AccountListView.as_view(), name="account-list"),
+    path("queue/", views.AccountQueueView.as_view(), name="account-queue"),
+    path("bulk/", views.AccountBulkActionView.as_view(), name="account-bulk"),
     path("<int:pk>/", views.AccountDetailView.as_view(), name="account-detail"),
+    path(
+        "<int:pk>/sections/<slug:section>/",
+        views.AccountSectionView.as_view(),
+        name="account-section",
+    ),
+    path("<int:pk>/fields/<slug:field>/", views.AccountFieldView.as_view(), name="account-field"),
+    path(
+        "<int:pk>/fields/<slug:field>/edit/",
+        views.AccountFieldUpdateView.as_view(),
+        name="account-field-edit",
+    ),
+    path(
+        "<int:pk>/fields/<slug:field>/resolve/",
+        views.AccountConflictResolveView.as_view(),
+        name="account-conflict-resolve",
+    ),
+    path(
+        "<int:pk>/segment/", views.AccountSegmentUpdateView.as_view(), name="account-segment-edit"
+    ),
+    path("<int:pk>/fit/", views.AccountFitValidateView.as_view(), name="account-fit-validate"),
+    path("<int:pk>/notes/", views.ResearchNoteCreateView.as_view(), name="research-note-create"),
+    path(
+        "<int:pk>/notes/<int:note_pk>/review/",
+        views.ResearchNoteReviewView.as_view(),
+        name="research-note-review",
+    ),
+    path("imports/", views.ImportRunListView.as_view(), name="import-list"),
+    path("imports/new/", views.ImportRunUploadView.as_view(), name="import-upload"),
+    path(
+        "imports/new/<slug:token>/mapping/",
+        views.ImportRunMappingView.as_view(),
+        name="import-mapping",
+    ),
+    path(
+        "imports/new/<slug:token>/preview/",
+        views.ImportRunPreviewView.as_view(),
+        name="import-preview",
+    ),
+    path(
+        "imports/new/<slug:token>/start/", views.ImportRunStartView.as_view(), name="import-start"
+    ),
+    path("imports/<int:pk>/", views.ImportRunDetailView.as_view(), name="import-detail"),
+    path("imports/<int:pk>/status/", views.ImportRunStatusView.as_view(), name="import-status"),
+    path("imports/<int:pk>/report/", views.ImportRunReportView.as_view(), name="import-report"),
 ]

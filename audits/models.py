@@ -1,1 +1,269 @@
-"""Governance records: audit findings and training."""
+"""Governance records: manager reviews, monthly audit findings, severity rules and training."""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .history import ChannelHistoricalModel
+
+
+class ReviewSession(models.Model):
+    """A manager's review of a fixed sample of accounts that reps segmented in a period.
+
+    The sample is drawn once, when the session is created, and stored as ReviewItems, so
+    reopening the session shows the same accounts in the same order.
+    """
+
+    DEFAULT_SAMPLE_SIZE = 20
+    MAX_SAMPLE_SIZE = 200
+
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="review_sessions",
+    )
+    reps = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+")
+    period_start = models.DateField(help_text="First day of accounts segmented, inclusive.")
+    period_end = models.DateField(help_text="Last day of accounts segmented, inclusive.")
+    sample_size = models.PositiveSmallIntegerField(default=DEFAULT_SAMPLE_SIZE)
+    seed = models.BigIntegerField(help_text="Random seed the sample was drawn with.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review {self.pk} by {self.manager} ({self.period_start} to {self.period_end})"
+
+
+class ReviewItem(models.Model):
+    """One sampled account of a review session and the manager's decision on it."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Not reviewed yet"
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Corrected"
+
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(help_text="Order in the session, from 1.")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        help_text="Account owner when the sample was drawn; decisions count for this rep.",
+    )
+    sampled_tag = models.CharField(max_length=200, blank=True, default="")
+    sampled_tier = models.CharField(max_length=10, blank=True, default="")
+    decision = models.CharField(
+        max_length=20,
+        choices=Decision.choices,
+        default=Decision.PENDING,
+    )
+    override = models.ForeignKey(
+        "accounts.SegmentOverride",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "position"], name="reviewitem_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "account"], name="reviewitem_unique_account"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["decision", "decided_at"], name="reviewitem_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.position} of review {self.session_id}: account {self.account_id}"
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", "Minor"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class Consequence(models.TextChoices):
+    NONE = "none", "None"
+    RETRAINING = "retraining", "Retraining"
+    COACHING = "coaching", "Coaching"
+    FORMAL_WARNING = "formal_warning", "Formal warning"
+    ESCALATION = "escalation", "Escalation"
+
+
+class ViolationKind(models.TextChoices):
+    INCOMPLETE_DATA = "incomplete_data", "Incomplete data"
+    UNVERIFIED_DATA = "unverified_data", "Unverified data"
+    MISCLASSIFICATION = "misclassification", "Misclassification"
+    SKIPPED_STEP = "skipped_step", "Skipped step"
+
+
+class SeverityRule(models.Model):
+    """The severity and default consequence of one audit rule, maintained by Sales Ops."""
+
+    rule_code = models.CharField(max_length=60, unique=True)
+    kind = models.CharField(max_length=30, choices=ViolationKind.choices)
+    description = models.CharField(max_length=255)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    default_consequence = models.CharField(
+        max_length=20,
+        choices=Consequence.choices,
+        default=Consequence.NONE,
+        help_text="Consequence that new findings of this rule start with.",
+    )
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["kind", "rule_code"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_code} ({self.get_severity_display()})"
+
+
+class AuditRun(models.Model):
+    """The monthly CRM audit of one calendar month in the team's time zone.
+
+    Each month has one run. Running the audit again for the month updates this run.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    month = models.DateField(unique=True, help_text="First day of the audited month.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accounts_checked = models.PositiveIntegerField(default=0)
+    violations_found = models.PositiveIntegerField(default=0)
+    violations_created = models.PositiveIntegerField(default=0)
+    violations_removed = models.PositiveIntegerField(
+        default=0,
+        help_text="Open findings of an earlier run of the month that no longer apply.",
+    )
+    counts = models.JSONField(default=dict, blank=True, help_text="Findings per kind.")
+    error = models.TextField(blank=True, default="")
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"Audit of {self.month:%Y-%m} ({self.get_status_display()})"
+
+
+class Violation(models.Model):
+    """One finding of a monthly audit on one account."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    audit_run = models.ForeignKey(AuditRun, on_delete=models.CASCADE, related_name="violations")
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="violations",
+    )
+    kind = models.CharField(max_length=30, choices=ViolationKind.choices)
+    rule_code = models.CharField(max_length=60)
+    detail = models.CharField(max_length=500)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The account owner, or the user who set the tag.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    consequence = models.CharField(
+        max_length=20,
+        choices=Consequence.choices,
+        default=Consequence.NONE,
+    )
+    consequence_notes = models.TextField(blank=True, default="")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["audit_run", "kind", "rule_code", "account_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["audit_run", "account", "rule_code"],
+                name="violation_unique_finding",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["audit_run", "responsible"], name="violation_run_user_idx"),
+            models.Index(fields=["audit_run", "kind", "severity"], name="violation_run_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_code} on account {self.account_id} ({self.get_status_display()})"
+
+
+class TrainingRecord(models.Model):
+    """A completed ICP training session of one user."""
+
+    class Kind(models.TextChoices):
+        ONBOARDING = "onboarding", "Onboarding"
+        REFRESHER = "refresher", "Refresher"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="training_records",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    completed_on = models.DateField()
+    notes = models.TextField(blank=True, default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["-completed_on", "-id"]
+        indexes = [
+            models.Index(fields=["user", "kind", "completed_on"], name="training_user_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.user_id} on {self.completed_on}"

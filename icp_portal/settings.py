@@ -7,10 +7,11 @@ dj-database-url understands) and ``CELERY_BROKER_URL`` to a Redis broker with wo
 
 import os
 from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
     "enrichment",
     "audits",
     "integrations",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +87,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audits.middleware.ChangeChannelMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a lockout raised during login into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "icp_portal.urls"
@@ -135,6 +141,77 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:account-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Security ------------------------------------------------------------------------------
+# With DEBUG=false, SECURE_SSL_REDIRECT=true and the HSTS variables set, `manage.py check
+# --deploy` reports no warnings. docs/operations.md lists the production environment.
+
+# django-axes checks lockouts before the password, so its backend comes first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five failed logins lock that username from that client address for 15 minutes. Other
+# users at the same address can still sign in. A successful login clears the failures.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# NOTE: the client address is REMOTE_ADDR. Behind a reverse proxy every client has the
+# proxy's address, so a lockout then blocks the username for everyone until the proxy
+# passes the client address on (docs/operations.md, "Login throttling").
+
+# Cookies are sent over HTTPS only unless DEBUG is on or ICP_INSECURE_COOKIES=true (a
+# plain-HTTP run on a private network). Browsers also send Secure cookies to
+# http://localhost and http://127.0.0.1, so local runs and browser tests work without it.
+_INSECURE_COOKIES = env_bool("ICP_INSECURE_COOKIES", default=DEBUG)
+SESSION_COOKIE_SECURE = not _INSECURE_COOKIES
+CSRF_COOKIE_SECURE = not _INSECURE_COOKIES
+# Pages put the CSRF token in the htmx headers from the template (base.html), so no
+# script reads the cookie. Django's default of False is kept.
+CSRF_COOKIE_HTTPONLY = False
+# A session lasts a working day and ends when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Off by default so that `make run` and the tests work over plain HTTP. Turn both on in
+# production. HSTS makes browsers refuse plain HTTP to this host for SECURE_HSTS_SECONDS.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a proxy that ends TLS and sets X-Forwarded-Proto, set ICP_BEHIND_TLS_PROXY=true so
+# that Django sees HTTPS requests as secure. The proxy must overwrite the header that
+# clients send, or a client could claim HTTPS.
+if env_bool("ICP_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp 4): scripts, styles, fonts and requests come from
+# this site only, and no page may be framed. htmx's own indicator styles are turned off in
+# base.html because an injected <style> element would be blocked.
+CONTENT_SECURITY_POLICY = {
+    # drf-spectacular's Swagger UI and ReDoc pages start with inline scripts and styles.
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/", "/api/v1/redoc/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # TODO: drop once no template uses style="..." (the import pages and 403.html).
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 # The team's time zone: monthly audits and quarterly schedules follow it, not UTC.
@@ -220,14 +297,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    # 02:00 on the first day of each quarter, in the team's time zone.
-    "quarterly-resegmentation": {
-        "task": "segmentation.tasks.resegment_all_task",
-        "kwargs": {"kind": "quarterly"},
-        "schedule": crontab(minute="0", hour="2", day_of_month="1", month_of_year="1,4,7,10"),
-    },
-}
+# Periodic tasks live in the database (django_celery_beat), editable in the admin under
+# Periodic tasks. Migration segmentation 0006 creates the quarterly re-segmentation there.
 
 # Segmentation: accounts scored per batch. A batch holds its rows and results in memory,
 # about 7 KB per account when every result changes, so 5,000 keeps a batch near 35 MB.

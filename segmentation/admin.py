@@ -1,11 +1,41 @@
-from django import forms
-from django.contrib import admin
+"""Admin for the framework (Sales Ops), the industry taxonomy and segmentation results.
 
+Every permission check goes through ``accounts.permissions`` on top of Django's model
+permissions, so a staff user outside Sales Ops is denied even with model permissions.
+Approved and retired versions are read-only: the change page offers "Create draft from
+this version" instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts import permissions
 from accounts.normalizers import industry_key
 
+from .forms import CriterionForm, CriterionFormSet, FrameworkAdminForm, SizeBandFormSet
+from .lifecycle import (
+    FrameworkLifecycleError,
+    framework_approve,
+    framework_draft_create,
+    framework_geography_replace,
+    framework_submit,
+)
 from .models import (
     Criterion,
     Framework,
+    FrameworkRevision,
+    FrameworkStatus,
     GeographyMapping,
     Industry,
     IndustrySynonym,
@@ -15,8 +45,19 @@ from .models import (
 )
 
 
+def _may_view_framework(request: HttpRequest) -> bool:
+    user = request.user
+    return permissions.can_edit_framework(user) or permissions.can_approve_framework(user)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Admin for records the segmentation engine writes: viewable, never edited by hand."""
+    """Admin for records that services write: viewable by Sales Ops and Leadership only."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _may_view_framework(request)
+
+    def has_module_permission(self, request) -> bool:
+        return _may_view_framework(request)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -60,7 +101,34 @@ class IndustrySynonymForm(forms.ModelForm):
         return cleaned
 
 
-class IndustrySynonymInline(admin.TabularInline):
+class TaxonomyPermissionMixin:
+    """Industries and synonyms: Sales Ops (can_manage_taxonomy) with model permissions."""
+
+    def has_module_permission(self, request) -> bool:
+        return permissions.can_manage_taxonomy(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return permissions.can_manage_taxonomy(request.user) and super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request, *args) -> bool:
+        return permissions.can_manage_taxonomy(request.user) and super().has_add_permission(
+            request, *args
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return permissions.can_manage_taxonomy(request.user) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return permissions.can_manage_taxonomy(request.user) and super().has_delete_permission(
+            request, obj
+        )
+
+
+class IndustrySynonymInline(TaxonomyPermissionMixin, admin.TabularInline):
     model = IndustrySynonym
     form = IndustrySynonymForm
     fields = ("value", "key", "vocabulary")
@@ -69,33 +137,74 @@ class IndustrySynonymInline(admin.TabularInline):
 
 
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
     list_display = ("name", "slug", "description")
     search_fields = ("name", "slug", "synonyms__value")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [IndustrySynonymInline]
 
 
-class CriterionInline(admin.TabularInline):
-    model = Criterion
-    fields = (
-        "position",
-        "dimension",
-        "label",
-        "operator",
-        "values",
-        "min_value",
-        "max_value",
-        "weight",
-        "is_must_have",
-        "is_disqualifier",
-        "unknown_policy",
-    )
+class FrameworkPartInline:
+    """Inline parts of a version: editable by Sales Ops while the version is not locked."""
+
     extra = 0
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _may_view_framework(request)
 
-class SizeBandInline(admin.TabularInline):
+    def _may_edit(self, request, obj) -> bool:
+        if not permissions.can_edit_framework(request.user):
+            return False
+        return obj is None or not obj.is_locked
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj) and super().has_delete_permission(request, obj)
+
+
+class CriterionInline(FrameworkPartInline, admin.StackedInline):
+    model = Criterion
+    form = CriterionForm
+    formset = CriterionFormSet
+    fieldsets = (
+        (None, {"fields": (("dimension", "operator", "label"),)}),
+        (None, {"fields": ("values_text", ("min_value", "max_value"))}),
+        (
+            None,
+            {"fields": (("weight", "unknown_policy"), ("is_must_have", "is_disqualifier"))},
+        ),
+        (None, {"fields": ("position",)}),
+    )
+    readonly_fields = ()
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self._may_edit(request, obj):
+            # Read-only pages show the stored list rather than the form's text field.
+            return (
+                (None, {"fields": (("dimension", "operator", "label"),)}),
+                (None, {"fields": ("values", ("min_value", "max_value"))}),
+                (
+                    None,
+                    {
+                        "fields": (
+                            ("weight", "unknown_policy"),
+                            ("is_must_have", "is_disqualifier"),
+                        )
+                    },
+                ),
+                (None, {"fields": ("position",)}),
+            )
+        return super().get_fieldsets(request, obj)
+
+
+class SizeBandInline(FrameworkPartInline, admin.TabularInline):
     model = SizeBand
+    formset = SizeBandFormSet
     fields = (
         "position",
         "name",
@@ -104,23 +213,242 @@ class SizeBandInline(admin.TabularInline):
         "min_revenue_usd",
         "max_revenue_usd",
     )
-    extra = 0
 
 
-class GeographyMappingInline(admin.TabularInline):
+class GeographyMappingInline(FrameworkPartInline, admin.TabularInline):
+    """The map of a read-only version. Editable versions edit it as text on the form."""
+
     model = GeographyMapping
     fields = ("country", "region", "label")
-    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _lifecycle_message(request: HttpRequest, action) -> bool:
+    """Run a lifecycle service and report its error as an admin message."""
+    try:
+        action()
+    except (FrameworkLifecycleError, PermissionDenied) as error:
+        messages.error(request, str(error))
+        return False
+    return True
 
 
 @admin.register(Framework)
-class FrameworkAdmin(admin.ModelAdmin):
-    list_display = ("version", "name", "status", "approved_by", "approved_at")
+class FrameworkAdmin(SimpleHistoryAdmin):
+    form = FrameworkAdminForm
+    change_form_template = "segmentation/admin/framework_change_form.html"
+    list_display = ("version", "name", "status", "submitted_by", "approved_by", "approved_at")
     list_filter = ("status",)
     search_fields = ("name", "summary")
-    readonly_fields = ("created_at", "updated_at")
-    raw_id_fields = ("based_on", "created_by", "submitted_by", "approved_by")
+    readonly_fields = (
+        "version",
+        "status",
+        "based_on",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "approved_at",
+        "retired_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("version", "name", "status", "summary")}),
+        (
+            "Tiers and routing",
+            {
+                "fields": (
+                    ("high_tier_min_score", "medium_tier_min_score"),
+                    ("high_tier_route", "medium_tier_route", "low_tier_route"),
+                )
+            },
+        ),
+        ("Tags and geography", {"fields": ("tag_template", "unmapped_geography_label")}),
+        (
+            "Workflow",
+            {
+                "fields": (
+                    "based_on",
+                    "created_by",
+                    ("submitted_by", "submitted_at"),
+                    ("approved_by", "approved_at"),
+                    "retired_at",
+                    ("created_at", "updated_at"),
+                )
+            },
+        ),
+    )
     inlines = [CriterionInline, SizeBandInline, GeographyMappingInline]
+    actions = ["create_draft_action"]
+
+    def get_inlines(self, request, obj):
+        if self.has_change_permission(request, obj):
+            return [CriterionInline, SizeBandInline]
+        return self.inlines
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.has_change_permission(request, obj):
+            return fieldsets
+        editable = []
+        for title, options in fieldsets:
+            if title == "Tags and geography":
+                options = {"fields": (*options["fields"], "geography_text")}
+            editable.append((title, options))
+        return editable
+
+    # Permissions.
+
+    def has_module_permission(self, request) -> bool:
+        return _may_view_framework(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _may_view_framework(request)
+
+    def has_add_permission(self, request) -> bool:
+        return permissions.can_edit_framework(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if not permissions.can_edit_framework(request.user):
+            return False
+        if obj is not None and obj.is_locked:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if not permissions.can_edit_framework(request.user):
+            return False
+        if obj is not None and obj.status != FrameworkStatus.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # Saving.
+
+    def save_model(self, request, obj: Framework, form, change: bool) -> None:
+        if not change:
+            with transaction.atomic():
+                latest = Framework.objects.select_for_update().aggregate(latest=Max("version"))
+                obj.version = (latest["latest"] or 0) + 1
+                obj.status = FrameworkStatus.DRAFT
+                obj.created_by = request.user
+                super().save_model(request, obj, form, change)
+            return
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        rows = getattr(form, "geography_rows", None)
+        if rows is not None:
+            framework_geography_replace(form.instance, rows, user=request.user)
+
+    # Object buttons: create a draft, submit, approve.
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/create-draft/",
+                self.admin_site.admin_view(self.create_draft_view),
+                name="segmentation_framework_create_draft",
+            ),
+            path(
+                "<int:object_id>/submit/",
+                self.admin_site.admin_view(self.submit_view),
+                name="segmentation_framework_submit",
+            ),
+            path(
+                "<int:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="segmentation_framework_approve",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def render_change_form(self, request, context: dict[str, Any], *args, **kwargs):
+        obj = context.get("original")
+        user = request.user
+        context["lifecycle"] = {
+            "may_create_draft": obj is not None and permissions.can_edit_framework(user),
+            "may_submit": obj is not None
+            and obj.status == FrameworkStatus.DRAFT
+            and permissions.can_edit_framework(user),
+            "may_approve": obj is not None
+            and obj.status == FrameworkStatus.SUBMITTED
+            and permissions.can_approve_framework(user),
+            "may_preview": obj is not None
+            and obj.status in (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED),
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def _post_only(self, request: HttpRequest, object_id: int) -> Framework:
+        if request.method != "POST":
+            raise PermissionDenied("Use the button on the framework page.")
+        return get_object_or_404(Framework, pk=object_id)
+
+    def _change_url(self, framework: Framework) -> str:
+        return reverse("admin:segmentation_framework_change", args=[framework.pk])
+
+    def create_draft_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        source = self._post_only(request, object_id)
+        try:
+            draft = framework_draft_create(source=source, user=request.user)
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(self._change_url(source))
+        messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
+        return HttpResponseRedirect(self._change_url(draft))
+
+    def submit_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        framework = self._post_only(request, object_id)
+        if _lifecycle_message(
+            request,
+            lambda: framework_submit(
+                framework=framework, user=request.user, summary=framework.summary
+            ),
+        ):
+            messages.success(request, f"Framework v{framework.version} submitted for approval.")
+        return HttpResponseRedirect(self._change_url(framework))
+
+    def approve_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        framework = self._post_only(request, object_id)
+        if _lifecycle_message(
+            request, lambda: framework_approve(framework=framework, user=request.user)
+        ):
+            messages.success(
+                request,
+                f"Framework v{framework.version} approved. Re-segmentation of every account "
+                "has started.",
+            )
+        return HttpResponseRedirect(self._change_url(framework))
+
+    @admin.action(description="Create draft from this version")
+    def create_draft_action(self, request: HttpRequest, queryset: QuerySet[Framework]) -> None:
+        if queryset.count() != 1:
+            messages.error(request, "Select exactly one version to copy into a new draft.")
+            return
+        source = queryset.get()
+        try:
+            draft = framework_draft_create(source=source, user=request.user)
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+            return
+        messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
+
+
+@admin.register(FrameworkRevision)
+class FrameworkRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "version", "action", "author", "approver", "summary")
+    list_filter = ("action",)
+    search_fields = ("summary",)
+    list_select_related = ("author", "approver")
 
 
 @admin.register(SegmentationRun)

@@ -299,8 +299,8 @@ class _CompiledCriterion:
         self._framework = framework
         self.fact_index = _FACT_INDEX.get(self.dimension, 0)
         self._json_prefix = (
-            f'{{"dimension": {_encode_json(self.dimension)}, "label": {_encode_json(self.label)}, '
-            '"outcome": '
+            f'{{"dimension":{_encode_json(self.dimension)},"label":{_encode_json(self.label)},'
+            '"outcome":'
         )
         self.term_names: dict[str, str] = {}
         self._by_reason: dict[tuple, _Judgement] = {}
@@ -435,8 +435,8 @@ class _CompiledCriterion:
             "reason": reason,
         }
         item_json = (
-            f'{self._json_prefix}"{outcome}", "points": {item["points"]}, '
-            f'"max_points": {max_points}, "reason": {_encode_json(reason)}}}'
+            f'{self._json_prefix}"{outcome}","points":{item["points"]},'
+            f'"max_points":{max_points},"reason":{_encode_json(reason)}}}'
         )
         judgement = _Judgement(outcome, points, max_points, must_have_failed, item, item_json)
         if len(self._by_reason) < EXPLANATION_CACHE_SIZE:
@@ -676,6 +676,10 @@ class CompiledFramework:
         return found
 
     # Scoring.
+
+    def route_for(self, tier: str) -> str:
+        """Return the route of a tier, or "" for no tier."""
+        return self._routes.get(tier, "")
 
     def size_band_of(self, row: AccountRow) -> str | None:
         """Return the name of the size band the account belongs to, or None."""

@@ -1,8 +1,14 @@
 """The ICP framework, the industry taxonomy and the history of segmentation results."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from audits.history import ChannelHistoricalModel
+
+from .fields import CompactJSONField
 
 
 class Industry(models.Model):
@@ -11,6 +17,8 @@ class Industry(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=255, blank=True, default="")
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
 
     class Meta:
         ordering = ["name"]
@@ -44,6 +52,8 @@ class IndustrySynonym(models.Model):
         default=Vocabulary.OTHER,
     )
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["industry__name", "value"]
 
@@ -56,6 +66,10 @@ class FrameworkStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     APPROVED = "approved", "Approved (active)"
     RETIRED = "retired", "Retired"
+
+
+# Versions in these states are never edited in place: changes go into a new draft copy.
+LOCKED_STATUSES = frozenset({FrameworkStatus.APPROVED, FrameworkStatus.RETIRED})
 
 
 class Framework(models.Model):
@@ -129,6 +143,8 @@ class Framework(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["-version"]
         constraints = [
@@ -141,6 +157,24 @@ class Framework(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} {self.name} ({self.get_status_display()})"
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether the version is approved or retired, and so read-only."""
+        return self.status in LOCKED_STATUSES
+
+    def clean(self) -> None:
+        from .validation import framework_errors
+
+        # Weights are checked against the cut-offs by framework_check() on submit and
+        # approval, and by the admin's criteria formset, which validates the unsaved criteria.
+        errors = framework_errors(
+            high_tier_min_score=self.high_tier_min_score,
+            medium_tier_min_score=self.medium_tier_min_score,
+            tag_template=self.tag_template,
+        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Dimension(models.TextChoices):
@@ -196,12 +230,25 @@ class Criterion(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["framework", "position", "id"]
         verbose_name_plural = "criteria"
 
     def __str__(self) -> str:
         return self.label or f"{self.get_dimension_display()} {self.get_operator_display()}"
+
+    def clean(self) -> None:
+        from .validation import criterion_errors
+
+        if self.framework_id is None:
+            return
+        # Size band and geography names are checked on submit and approval, and by the admin's
+        # criteria formset against the bands and map posted in the same form.
+        errors = criterion_errors(self, framework=self.framework, check_names=False)
+        if errors:
+            raise ValidationError(errors)
 
 
 class SizeBand(models.Model):
@@ -229,6 +276,8 @@ class SizeBand(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
     class Meta:
         ordering = ["framework", "position", "id"]
         constraints = [
@@ -237,6 +286,15 @@ class SizeBand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from .validation import size_band_range_errors
+
+        # Overlaps with other bands are checked on submit and approval, and by the admin's size
+        # band formset against the unsaved bands posted in the same form.
+        errors = size_band_range_errors(self)
+        if errors:
+            raise ValidationError(errors)
 
 
 class GeographyMapping(models.Model):
@@ -253,6 +311,8 @@ class GeographyMapping(models.Model):
         max_length=50,
         help_text="Text used in tags, for example US or APAC.",
     )
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
 
     class Meta:
         ordering = ["framework", "region", "country"]
@@ -311,20 +371,38 @@ class SegmentationRun(models.Model):
 
 
 class ScoreRecord(models.Model):
-    """One segmentation result for one account, kept as history and never overwritten."""
+    """One segmentation result for one account, kept as history and never overwritten.
+
+    ``tier``, ``tag`` and ``route`` are what the account showed after this result, so a
+    person's override wins over the framework. ``score`` and ``explanation`` are always
+    the framework's, and the explanation names any override that was kept.
+    """
 
     account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.CASCADE,
         related_name="score_records",
+        # The (account, -created_at) index below serves lookups by account.
+        db_index=False,
     )
-    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="+")
+    # Django enforces PROTECT and SET_NULL itself, so the database keeps no foreign key
+    # constraints for these two: checking them on every appended row slowed bulk writes.
+    framework = models.ForeignKey(
+        Framework,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    # Nothing reads records by run, so the column has no index. Deleting a run (no page
+    # offers it) then scans the table to clear the column.
     run = models.ForeignKey(
         SegmentationRun,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="score_records",
+        db_constraint=False,
+        db_index=False,
     )
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     tier = models.CharField(max_length=10, blank=True, default="")
@@ -334,7 +412,7 @@ class ScoreRecord(models.Model):
     geography = models.CharField(max_length=50, blank=True, default="")
     needs_enrichment = models.BooleanField(default=False)
     missing_fields = models.JSONField(default=list, blank=True)
-    explanation = models.JSONField(default=list, blank=True)
+    explanation = CompactJSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -345,3 +423,63 @@ class ScoreRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} v{self.framework_id}: {self.tier} {self.score}"
+
+
+class RevisionQuerySet(models.QuerySet):
+    """Revisions are append-only, so bulk updates and deletes raise."""
+
+    def update(self, **kwargs):
+        raise TypeError("Framework revisions are append-only and cannot be updated.")
+
+    def delete(self):
+        raise TypeError("Framework revisions are append-only and cannot be deleted.")
+
+
+class FrameworkRevision(models.Model):
+    """An entry of the revision register: one submission, approval or retirement."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        RETIRED = "retired", "Retired"
+
+    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="revisions")
+    version = models.PositiveIntegerField()
+    action = models.CharField(max_length=20, choices=Action.choices)
+    summary = models.TextField("summary of changes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who submitted the version.",
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who approved the version, or approved the one that retired it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["framework", "created_at"], name="revision_framework_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.get_action_display()} on {self.created_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise TypeError(f"Framework revision {self.pk} is append-only and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"Framework revision {self.pk} is append-only and cannot be deleted.")

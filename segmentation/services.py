@@ -7,19 +7,23 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import FloatField, Max, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from accounts import permissions
 from accounts.models import Account
+from accounts.normalizers import industry_key
 
 from .bulk import results_write
 from .engine import ROW_FIELDS, CompiledFramework, Evaluation
-from .models import Framework, SegmentationRun
+from .models import Framework, Industry, IndustrySynonym, SegmentationRun
 from .selectors import NoActiveFrameworkError, framework_get_active
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "SegmentationSummary",
     "accounts_segment",
     "framework_get_active",
+    "industry_value_map",
     "segmentation_run_create",
     "segmentation_run_plan",
 ]
@@ -46,7 +51,9 @@ CURRENT_FIELDS = (
     "missing_fields",
     "framework_id",
 )
-SELECT_FIELDS = ROW_FIELDS + CURRENT_FIELDS
+# A person's tag and tier, which win over the framework's (see _with_overrides).
+OVERRIDE_FIELDS = ("tag_override", "tier_override")
+SELECT_FIELDS = ROW_FIELDS + CURRENT_FIELDS + OVERRIDE_FIELDS
 # Read as text and float in SQL, so the database driver builds plain str and float objects
 # and Django's per-value JSON and Decimal converters, the largest reading cost, are skipped.
 _TEXT_COLUMNS = frozenset({"technologies", "buying_signals", "missing_fields"})
@@ -72,7 +79,11 @@ _FRAMEWORK_INDEX = _ROW_WIDTH + 8
 NO_TIER = "none"
 _TECHNOLOGIES_INDEX = ROW_FIELDS.index("technologies")
 _SIGNALS_INDEX = ROW_FIELDS.index("buying_signals")
+_SCORE_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("score")
 _TIER_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tier")
+_TAG_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tag")
+_TAG_OVERRIDE_INDEX = _ROW_WIDTH + len(CURRENT_FIELDS)
+_TIER_OVERRIDE_INDEX = _TAG_OVERRIDE_INDEX + 1
 _MISSING_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("missing_fields")
 # Distinct JSON texts parsed once per call and reused. Past this many, texts are parsed
 # for each row, so memory stays flat on data where every list differs.
@@ -91,7 +102,9 @@ class SegmentationSummary:
     (an unchanged account scored by a new framework version still gets a ScoreRecord).
     ``failed`` accounts could not be scored. The three add up to ``total``. ``recorded``
     counts appended ScoreRecords and ``tiers`` counts accounts by previous tier, then new
-    tier, with "none" for no tier.
+    tier, with "none" for no tier. ``tags_gained`` and ``tags_lost`` count, per tag, the
+    accounts whose tag changed to it or away from it. Tiers and tags are the ones the
+    account shows, so a person's override counts rather than the framework's value.
     """
 
     total: int = 0
@@ -100,6 +113,8 @@ class SegmentationSummary:
     failed: int = 0
     recorded: int = 0
     tiers: dict[str, dict[str, int]] = field(default_factory=dict)
+    tags_gained: dict[str, int] = field(default_factory=dict)
+    tags_lost: dict[str, int] = field(default_factory=dict)
     run_id: int | None = None
     dry_run: bool = False
 
@@ -110,6 +125,8 @@ class SegmentationSummary:
         self.failed += other.failed
         self.recorded += other.recorded
         _merge_tiers(self.tiers, other.tiers)
+        _merge_counts(self.tags_gained, other.tags_gained)
+        _merge_counts(self.tags_lost, other.tags_lost)
 
     def tier_counts(self) -> dict[str, int]:
         """Return the number of scored accounts per new tier."""
@@ -124,9 +141,12 @@ class SegmentationSummary:
 
 def _merge_tiers(target: dict[str, dict[str, int]], source: dict[str, dict[str, int]]) -> None:
     for old_tier, new_tiers in source.items():
-        row = target.setdefault(old_tier, {})
-        for new_tier, count in new_tiers.items():
-            row[new_tier] = row.get(new_tier, 0) + count
+        _merge_counts(target.setdefault(old_tier, {}), new_tiers)
+
+
+def _merge_counts(target: dict[str, int], source: dict[str, int]) -> None:
+    for key, count in source.items():
+        target[key] = target.get(key, 0) + count
 
 
 # Runs and their chunks.
@@ -157,6 +177,7 @@ def segmentation_run_create(
         "chunks": {key: {"after_id": None, "done": False} for key in chunks},
         "recorded": 0,
         "tiers": {},
+        "tags": {"gained": {}, "lost": {}},
     }
     if batch_size:
         summary["batch_size"] = batch_size
@@ -255,6 +276,9 @@ def _chunk_record_batch(run_id: int, scope: str, after_id: int, batch: Segmentat
     chunk["after_id"] = after_id
     locked.summary["recorded"] = locked.summary.get("recorded", 0) + batch.recorded
     _merge_tiers(locked.summary.setdefault("tiers", {}), batch.tiers)
+    tags = locked.summary.setdefault("tags", {"gained": {}, "lost": {}})
+    _merge_counts(tags.setdefault("gained", {}), batch.tags_gained)
+    _merge_counts(tags.setdefault("lost", {}), batch.tags_lost)
     locked.processed += batch.total
     locked.moved += batch.moved
     locked.unchanged += batch.unchanged
@@ -392,11 +416,68 @@ def _range_batches(
         after_id = rows[-1][0]
 
 
+def _override_item(kind: str, override_value: str, computed: str) -> tuple[dict[str, Any], str]:
+    """Return the explanation item, and its JSON, that names a kept override."""
+    computed_text = repr(computed) if computed else "nothing"
+    item = {
+        "dimension": "manual",
+        "label": f"{kind} override kept",
+        "outcome": "override",
+        "points": 0,
+        "max_points": 0,
+        "reason": f"{kind} {override_value!r} set by a person is kept; the framework computed "
+        f"{computed_text}",
+    }
+    return item, json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _with_overrides(
+    compiled: CompiledFramework,
+    evaluation: Evaluation,
+    tag_override: str,
+    tier_override: str,
+) -> Evaluation:
+    """Apply a person's tag and tier to a result.
+
+    The tier override also sets the route. The score stays the framework's, and the
+    explanation gains one item per override naming the computed value.
+    """
+    items = list(evaluation.explanation)
+    fragments = []
+    tier, tag = evaluation.tier, evaluation.tag
+    if tier_override:
+        item, item_json = _override_item("Tier", tier_override, evaluation.tier)
+        items.append(item)
+        fragments.append(item_json)
+        tier = tier_override
+    if tag_override:
+        item, item_json = _override_item("Tag", tag_override, evaluation.tag)
+        items.append(item)
+        fragments.append(item_json)
+        tag = tag_override
+    body = evaluation.explanation_json[1:-1]
+    explanation_json = "[" + ",".join(([body] if body else []) + fragments) + "]"
+    return evaluation._replace(
+        tier=tier,
+        tag=tag,
+        route=compiled.route_for(tier),
+        explanation=items,
+        explanation_json=explanation_json,
+    )
+
+
+class MoverSink(Protocol):
+    """Receives each account whose result changes, such as the preview's top movers."""
+
+    def offer(self, row: tuple, evaluation: Evaluation) -> None: ...
+
+
 def _score_batch(
     compiled: CompiledFramework,
     rows: list[tuple],
     failures: list[int],
     parse_json: _JsonMemo,
+    movers: MoverSink | None = None,
 ) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
     """Evaluate rows and pick the accounts whose stored result must change.
 
@@ -406,6 +487,8 @@ def _score_batch(
     evaluate = compiled.evaluate
     changes: list[tuple[int, Evaluation]] = []
     moves: Counter[tuple[str, str]] = Counter()
+    gained: Counter[str] = Counter()
+    lost: Counter[str] = Counter()
     summary = SegmentationSummary(total=len(rows))
     for row in rows:
         try:
@@ -420,11 +503,23 @@ def _score_batch(
             if len(failures) <= FAILURES_LOGGED:
                 logger.warning("Could not score account %s: %s", row[0], error)
             continue
+        if row[_TAG_OVERRIDE_INDEX] or row[_TIER_OVERRIDE_INDEX]:
+            evaluation = _with_overrides(
+                compiled, evaluation, row[_TAG_OVERRIDE_INDEX], row[_TIER_OVERRIDE_INDEX]
+            )
         current_missing = parse_json(row[_MISSING_INDEX])
         changed = evaluation[:7] != row[_RESULT_SLICE]
         changed = changed or evaluation.missing_fields != current_missing
         if changed:
             summary.moved += 1
+            old_tag = row[_TAG_INDEX]
+            if old_tag != evaluation.tag:
+                if old_tag:
+                    lost[old_tag] += 1
+                if evaluation.tag:
+                    gained[evaluation.tag] += 1
+            if movers is not None:
+                movers.offer(row, evaluation)
         if changed or row[_FRAMEWORK_INDEX] != framework_id:
             changes.append((row[0], evaluation))
         moves[(row[_TIER_INDEX] or NO_TIER, evaluation.tier or NO_TIER)] += 1
@@ -432,7 +527,21 @@ def _score_batch(
     summary.recorded = len(changes)
     for (old_tier, new_tier), count in moves.items():
         summary.tiers.setdefault(old_tier, {})[new_tier] = count
+    summary.tags_gained = dict(gained)
+    summary.tags_lost = dict(lost)
     return changes, summary
+
+
+def _commit_without_flush_wait() -> None:
+    """Let PostgreSQL commit this batch without waiting for its WAL to reach disk.
+
+    A crash may then lose the last batches, but the run's progress is written in the same
+    transaction as the results, so retrying the run rescores exactly those. Callers' own
+    transactions, such as an import, keep the server's setting.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def accounts_segment(
@@ -445,6 +554,7 @@ def accounts_segment(
     last_id: int | None = None,
     batch_size: int | None = None,
     on_batch: Callable[[SegmentationSummary], None] | None = None,
+    movers: MoverSink | None = None,
 ) -> SegmentationSummary:
     """Score accounts and store each changed result, batch by batch in id order.
 
@@ -456,7 +566,10 @@ def accounts_segment(
     Without ``run`` a run is created. A run's chunk that finished before is skipped, and
     one that stopped part-way resumes after its last committed batch. ``dry_run`` scores
     without writing anything, runs included. ``on_batch`` receives the running totals
-    after each batch.
+    after each batch, and ``movers`` each account whose result changes.
+
+    A person's ``tag_override`` and ``tier_override`` win over the framework's tag and
+    tier, and the route follows the tier the account ends up with.
     """
     if framework is None:
         framework = run.framework if run is not None else framework_get_active()
@@ -494,9 +607,12 @@ def accounts_segment(
     parse_json = _JsonMemo()
     try:
         for rows in batches:
-            changes, batch = _score_batch(compiled, rows, failures, parse_json)
+            changes, batch = _score_batch(compiled, rows, failures, parse_json, movers)
             if not dry_run:
+                top_level = not connection.in_atomic_block
                 with transaction.atomic():
+                    if top_level:
+                        _commit_without_flush_wait()
                     results_write(
                         changes,
                         framework_id=framework.pk,
@@ -532,3 +648,69 @@ def accounts_segment(
         summary.recorded,
     )
     return summary
+
+
+# Taxonomy.
+
+
+@dataclass
+class IndustryMapResult:
+    """Outcome of mapping a raw industry value: the synonym, the accounts and their scoring."""
+
+    synonym: IndustrySynonym
+    account_ids: list[int]
+    summary: SegmentationSummary | None
+
+
+def industry_value_map(
+    *,
+    raw_value: str,
+    industry: Industry,
+    user: AbstractBaseUser,
+) -> IndustryMapResult:
+    """Map a raw industry value to a canonical industry and re-segment its accounts.
+
+    Creates the synonym, sets the industry of every unmapped account whose raw value has
+    the same lookup key in one UPDATE, then scores exactly those accounts with the
+    approved framework. Raises PermissionDenied unless the user manages the taxonomy, and
+    ValidationError for a value without letters or one another synonym already maps.
+    """
+    if not permissions.can_manage_taxonomy(user):
+        raise PermissionDenied("Only Sales Ops can map industry values.")
+    key = industry_key(raw_value)
+    if not key:
+        raise ValidationError(
+            f"The value {raw_value!r} has no letters or digits, so it cannot be mapped."
+        )
+    with transaction.atomic():
+        clash = IndustrySynonym.objects.filter(key=key).select_related("industry").first()
+        if clash is not None:
+            raise ValidationError(
+                f"{raw_value!r} already maps to {clash.industry} through the synonym "
+                f"{clash.value!r}: edit that synonym in the admin instead."
+            )
+        synonym = IndustrySynonym.objects.create(industry=industry, value=raw_value, key=key)
+        # Spelling variants (case, punctuation) share the key, so they are mapped too.
+        unmapped = Account.objects.filter(industry__isnull=True).exclude(industry_raw="")
+        variants = [
+            value
+            for value in unmapped.values_list("industry_raw", flat=True).distinct()
+            if industry_key(value) == key
+        ]
+        affected = unmapped.filter(industry_raw__in=variants)
+        account_ids = list(affected.values_list("id", flat=True))
+        affected.update(industry=industry, updated_at=timezone.now())
+    logger.info(
+        "Industry value %r mapped to %s by user %s: %s accounts",
+        raw_value,
+        industry,
+        user.pk,
+        len(account_ids),
+    )
+    summary = None
+    if account_ids:
+        try:
+            summary = accounts_segment(account_ids=account_ids)
+        except NoActiveFrameworkError as error:
+            logger.warning("Mapped accounts were not scored: %s", error)
+    return IndustryMapResult(synonym=synonym, account_ids=account_ids, summary=summary)

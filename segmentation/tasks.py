@@ -10,10 +10,12 @@ import logging
 from typing import Any
 
 from celery import group, shared_task
+from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from .models import Framework, SegmentationRun
+from .selectors import NoActiveFrameworkError
 from .services import accounts_segment, segmentation_run_fail, segmentation_run_plan
 
 logger = logging.getLogger(__name__)
@@ -74,3 +76,21 @@ def resegment_all_task(
     )
     segmentation_run_dispatch(run, ranges)
     return run.pk
+
+
+@shared_task
+def account_resegment_task(account_id: int) -> dict[str, Any] | None:
+    """Score one account again after its scoring inputs changed.
+
+    Queued by ``segmentation.signals``. Deleting the pending key first means a change
+    made while this task scores queues another run rather than being missed.
+    """
+    from .signals import pending_key
+
+    cache.delete(pending_key(account_id))
+    try:
+        summary = accounts_segment(account_ids=[account_id])
+    except NoActiveFrameworkError as error:
+        logger.warning("Account %s was not scored again: %s", account_id, error)
+        return None
+    return summary.as_dict()

@@ -42,3 +42,9 @@ def marketing(make_user):
 @pytest.fixture
 def leadership(make_user):
     return make_user(roles.SALES_LEADERSHIP, username="leadership")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hash test passwords with MD5: PBKDF2 costs most of a test's time and proves nothing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

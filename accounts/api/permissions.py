@@ -1,16 +1,205 @@
-"""REST API permission classes for accounts."""
+"""REST API permission classes. Each one calls the rules of ``accounts.permissions``.
 
-from rest_framework.permissions import BasePermission
+The rules below the imports are the API's additions: who may create or delete accounts,
+manage webhooks, and which token scopes a role may hold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from accounts.permissions import can_view_accounts
+from accounts import permissions as rules
+from accounts import roles
+
+from .authentication import request_token
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+User = AbstractBaseUser | AnonymousUser
+
+# Roles that change data through the API. Marketing and Sales Leadership only read.
+WRITING_ROLES = frozenset({roles.SDR, roles.AE, roles.SALES_MANAGER, roles.SALES_OPS})
 
 
-class CanViewAccounts(BasePermission):
-    """Allow users who hold a sales role, and superusers, to read accounts."""
+def can_create_account(user: User) -> bool:
+    """Add accounts one at a time: the roles that may import them."""
+    return rules.can_import(user)
 
-    message = "Your user has no sales role, so it cannot read accounts. Ask Sales Ops for one."
+
+def can_delete_account(user: User) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or roles.SALES_OPS in roles.user_roles(user)
+    )
+
+
+def can_manage_webhooks(user: User) -> bool:
+    return can_delete_account(user)
+
+
+def can_write_through_api(user: User) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or bool(roles.user_roles(user) & WRITING_ROLES)
+    )
+
+
+def allowed_token_scopes(user: User) -> set[str]:
+    """Return the scopes a token of this user may hold: none, read, or read and write."""
+    if not rules.can_view_accounts(user):
+        return set()
+    if can_write_through_api(user):
+        return {"read", "write"}
+    return {"read"}
+
+
+def can_edit_saved_segment(user: User, owner_id: int | None) -> bool:
+    return user.is_authenticated and (user.is_superuser or owner_id == user.pk)
+
+
+def visible_violations(user: User, queryset: QuerySet) -> QuerySet:
+    """Narrow audit violations to the user's: all for Sales Ops and Leadership, the team's
+    for a Sales Manager, none for other roles."""
+    if rules.can_view_all_audits(user):
+        return queryset
+    if rules.can_view_audits(user):
+        return queryset.filter(responsible_id__in=rules.team_member_ids(user))
+    return queryset.none()
+
+
+class HasSalesRole(BasePermission):
+    """Allow users who hold a sales role, and superusers, to read."""
+
+    message = "Your user has no sales role, so it cannot use the API. Ask Sales Ops for one."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return can_view_accounts(request.user)
+        return rules.can_view_accounts(request.user)
+
+
+# The name the existing API used.
+CanViewAccounts = HasSalesRole
+
+
+class TokenScopePermission(BasePermission):
+    """Limit token requests to the token's scopes and to what the user's role still allows.
+
+    A session request passes: its rights come from the role alone.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        token = request_token(request)
+        if token is None:
+            return True
+        allowed = allowed_token_scopes(request.user)
+        needed = "read" if request.method in SAFE_METHODS else "write"
+        if needed in token.scopes and needed in allowed:
+            return True
+        if needed not in token.scopes:
+            self.message = (
+                f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
+                f"only, so it cannot {request.method} here. Use a token with the {needed} scope."
+            )
+        else:
+            self.message = (
+                f"Your role no longer allows the {needed} scope of token {token.key_prefix}…. "
+                "Ask Sales Ops for a role that allows it."
+            )
+        return False
+
+
+class SessionOnly(BasePermission):
+    """Allow only signed-in sessions, so a leaked token cannot create more tokens."""
+
+    message = "API tokens are managed from a signed-in session, not with a token."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request_token(request) is None
+
+
+class AccountPermission(BasePermission):
+    """Read for every sales role; create, update and delete as ``accounts.permissions`` allows."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not rules.can_view_accounts(user):
+            self.message = HasSalesRole.message
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        if request.method == "POST" and getattr(view, "action", None) == "create":
+            self.message = (
+                "Your role cannot create accounts: SDRs, Sales Managers and Sales Ops can."
+            )
+            return can_create_account(user)
+        if request.method == "DELETE":
+            self.message = "Only Sales Ops can delete accounts."
+            return can_delete_account(user)
+        self.message = "Your role cannot change accounts."
+        return can_write_through_api(user)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        if request.method == "DELETE":
+            return can_delete_account(request.user)
+        self.message = (
+            f"You cannot change account {obj.pk}: you may edit accounts you own, your "
+            "team's, or unassigned ones, depending on your role."
+        )
+        return rules.can_research_account(request.user, obj)
+
+
+class FrameworkPermission(BasePermission):
+    """Read for every sales role; creating a draft copy for Sales Ops."""
+
+    message = "Only Sales Ops can create framework drafts."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not rules.can_view_accounts(request.user):
+            self.message = HasSalesRole.message
+            return False
+        return request.method in SAFE_METHODS or rules.can_edit_framework(request.user)
+
+
+class ImportPermission(BasePermission):
+    message = "Your role cannot import accounts: SDRs, Sales Managers and Sales Ops can."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return rules.can_import(request.user)
+
+
+class AuditPermission(BasePermission):
+    message = "Only Sales Managers, Sales Ops and Sales Leadership can read audit findings."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return rules.can_view_audits(request.user)
+
+
+class WebhookPermission(BasePermission):
+    message = "Only Sales Ops can manage webhook subscriptions."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return can_manage_webhooks(request.user)
+
+
+class SavedSegmentPermission(BasePermission):
+    """Read own and shared segments; create with a writing role; change only one's own."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not rules.can_view_accounts(request.user):
+            self.message = HasSalesRole.message
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        self.message = "Your role only reads, so it cannot save segments."
+        return can_write_through_api(request.user)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        self.message = f"Saved segment {obj.pk} belongs to another user: only its owner changes it."
+        return can_edit_saved_segment(request.user, obj.owner_id)

@@ -1,9 +1,17 @@
-"""JSON representations of accounts for the REST API."""
+"""JSON representations of accounts, their notes and score history for the REST API."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from accounts.models import Account, AccountIdentifier
+from accounts import permissions as rules
+from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
+from accounts.normalizers import UnparsedValue, company_name_key, normalize_domain, website_url
 from accounts.templatetags.account_tags import employee_range_label
+from segmentation.models import Industry, ScoreRecord
 
 
 class AccountSerializer(serializers.HyperlinkedModelSerializer):
@@ -16,6 +24,11 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
         allow_null=True,
         help_text="Canonical industry name; null when the raw label is unmapped.",
     )
+    industry_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Id of the canonical industry; null when the raw label is unmapped.",
+    )
     employee_range = serializers.SerializerMethodField(
         help_text='Head count as a label such as "201–500" or "10,001+".'
     )
@@ -25,11 +38,19 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
         allow_null=True,
         help_text="Username of the owner; null when unassigned.",
     )
+    owner_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="User id of the owner; null when unassigned."
+    )
     framework_version = serializers.IntegerField(
         source="framework.version",
         read_only=True,
         allow_null=True,
         help_text="Framework version of the latest score; null when never scored.",
+    )
+    tier = serializers.ChoiceField(
+        choices=[("", "Not scored"), *Tier.choices],
+        read_only=True,
+        help_text="Latest tier; empty when the account was never scored.",
     )
 
     class Meta:
@@ -44,6 +65,7 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
             "region",
             "city",
             "industry",
+            "industry_id",
             "industry_raw",
             "employee_count",
             "employee_min",
@@ -61,9 +83,11 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
             "route",
             "needs_enrichment",
             "missing_fields",
+            "verification_status",
             "framework_version",
             "scored_at",
             "owner",
+            "owner_id",
             "source",
             "created_at",
             "updated_at",
@@ -93,6 +117,247 @@ class AccountDetailSerializer(AccountSerializer):
             "technologies",
             "buying_signals",
             "review_flags",
+            "field_status",
             "identifiers",
+        ]
+        read_only_fields = fields
+
+
+class AccountWriteSerializer(serializers.ModelSerializer):
+    """The fields a client may set on an account; the response is the full account.
+
+    Tag and tier change through ``/accounts/{id}/segment/``, which records a reason, and
+    the segmentation result fields are set by scoring, so neither is writable here.
+    """
+
+    industry_id = serializers.PrimaryKeyRelatedField(
+        source="industry",
+        queryset=Industry.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Id of the canonical industry (see the industry filter); null to unmap.",
+    )
+    owner_id = serializers.PrimaryKeyRelatedField(
+        source="owner",
+        queryset=get_user_model().objects.filter(is_active=True),
+        allow_null=True,
+        required=False,
+        help_text="User id of the owner; null for unassigned. Sales Managers and Sales Ops only.",
+    )
+    # Declared so the unique check is validate_domain's, which runs after normalizing.
+    domain = serializers.CharField(
+        max_length=253,
+        required=False,
+        allow_blank=True,
+        help_text="Website host or URL; stored as the registrable domain, such as example.com.",
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Enter an ISO 3166-1 alpha-2 country code such as US or DE."},
+    )
+    revenue_currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Enter an ISO 4217 currency code such as USD or EUR."},
+    )
+    employee_count = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True
+    )
+    employee_min = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True
+    )
+    employee_max = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True
+    )
+    annual_revenue_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    revenue_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    technologies = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=200, required=False
+    )
+    buying_signals = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=200, required=False
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "name",
+            "domain",
+            "website",
+            "country",
+            "region",
+            "city",
+            "industry_id",
+            "industry_raw",
+            "employee_count",
+            "employee_min",
+            "employee_max",
+            "annual_revenue_usd",
+            "revenue_amount",
+            "revenue_currency",
+            "description",
+            "technologies",
+            "buying_signals",
+            "owner_id",
+        ]
+        extra_kwargs = {"name": {"required": True}}
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not company_name_key(value):
+            raise serializers.ValidationError(
+                f"The name {value!r} has no letters or digits: enter the company's name."
+            )
+        return value
+
+    def validate_domain(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            domain = normalize_domain(value)
+        except UnparsedValue as error:
+            raise serializers.ValidationError(
+                f"{error}. Enter a domain such as example.com."
+            ) from error
+        domain = domain or ""
+        others = Account.objects.filter(domain=domain)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        existing = others.values_list("pk", flat=True).first() if domain else None
+        if existing is not None:
+            raise serializers.ValidationError(
+                f"Account {existing} already has the domain {domain}: update that account instead."
+            )
+        return domain
+
+    def validate_website(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return website_url(value) or ""
+        except UnparsedValue as error:
+            raise serializers.ValidationError(
+                f"{error}. Enter a web address such as https://example.com."
+            ) from error
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+    def validate_revenue_currency(self, value: str) -> str:
+        return value.upper()
+
+    def validate_owner_id(self, value: Any) -> Any:
+        request = self.context["request"]
+        current = self.instance.owner_id if self.instance is not None else None
+        new = value.pk if value is not None else None
+        if new != current and not rules.can_assign_owner(request.user):
+            raise serializers.ValidationError(
+                "Only Sales Managers and Sales Ops can assign an owner: leave owner_id out."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(name: str) -> Any:
+            if name in attrs:
+                return attrs[name]
+            return getattr(self.instance, name, None)
+
+        low, high = current("employee_min"), current("employee_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError(
+                {"employee_max": f"employee_max ({high}) is below employee_min ({low}): swap them."}
+            )
+        if "name" in attrs:
+            attrs["name_key"] = company_name_key(attrs["name"])
+        return attrs
+
+    def to_representation(self, instance: Account) -> dict[str, Any]:
+        return AccountDetailSerializer(instance, context=self.context).data
+
+
+class SegmentChangeSerializer(serializers.Serializer):
+    """A person's change or confirmation of an account's tag and tier, with the reason."""
+
+    kind = serializers.ChoiceField(
+        choices=SegmentOverride.Kind.choices,
+        default=SegmentOverride.Kind.MANUAL_TAG,
+        help_text="manual_tag needs edit rights on the account, fit_validation those of its AE "
+        "or manager, and the review kinds those of a reviewing manager.",
+    )
+    tag = serializers.CharField(
+        max_length=200, required=False, help_text="New tag; leave out to keep it."
+    )
+    tier = serializers.ChoiceField(
+        choices=Tier.choices, required=False, help_text="New tier; leave out to keep it."
+    )
+    reason = serializers.CharField(max_length=500, help_text="Why the segment changes.")
+
+
+class ResearchNoteSerializer(serializers.ModelSerializer):
+    """A short research finding about an account."""
+
+    author = serializers.CharField(
+        source="author.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the author.",
+    )
+    text = serializers.CharField(
+        max_length=ResearchNote.MAX_TEXT_LENGTH,
+        error_messages={
+            "max_length": "Keep the note to {max_length} characters or fewer: shorten it.",
+            "blank": "The note is empty: write what you found.",
+        },
+    )
+
+    class Meta:
+        model = ResearchNote
+        fields = [
+            "id",
+            "account_id",
+            "kind",
+            "status",
+            "text",
+            "source_url",
+            "happened_on",
+            "author",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "account_id", "status", "author", "created_at", "updated_at"]
+
+
+class ScoreRecordSerializer(serializers.ModelSerializer):
+    """One stored segmentation result of an account, with the points per criterion."""
+
+    framework_version = serializers.IntegerField(source="framework.version", read_only=True)
+    run_id = serializers.IntegerField(read_only=True, allow_null=True)
+    explanation = serializers.JSONField(
+        read_only=True, help_text="Per criterion: dimension, label, outcome, points and reason."
+    )
+
+    class Meta:
+        model = ScoreRecord
+        fields = [
+            "id",
+            "framework_version",
+            "run_id",
+            "score",
+            "tier",
+            "tag",
+            "route",
+            "size_band",
+            "geography",
+            "needs_enrichment",
+            "missing_fields",
+            "explanation",
+            "created_at",
         ]
         read_only_fields = fields

@@ -1,39 +1,307 @@
-"""REST API views for accounts."""
+"""REST API views of accounts: CRUD with ETags, segment changes, notes and score history."""
 
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import viewsets
-from rest_framework.permissions import IsAuthenticated
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts import permissions as rules
 from accounts import selectors
-from accounts.filtersets import AccountFilterSet
-from accounts.models import Account
+from accounts.models import Account, ResearchNote, SegmentOverride
+from accounts.research import account_segment_override
+from segmentation.models import ScoreRecord
 
-from .permissions import CanViewAccounts
-from .serializers import AccountDetailSerializer, AccountSerializer
+from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .etags import etag_for, if_match_check, if_none_match_hit
+from .filtersets import ResearchNoteFilterSet
+from .pagination import IdCursorPagination
+from .permissions import AccountPermission, HasSalesRole
+from .serializers import (
+    AccountDetailSerializer,
+    AccountSerializer,
+    AccountWriteSerializer,
+    ResearchNoteSerializer,
+    ScoreRecordSerializer,
+    SegmentChangeSerializer,
+)
+from .streams import AccountStreamMixin
+
+logger = logging.getLogger(__name__)
+
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETag of the version the change is based on. A stale ETag gets 412 and "
+    "nothing changes. Optional: without it the change applies to the current version.",
+)
 
 
-class AccountViewSet(viewsets.ReadOnlyModelViewSet):
-    """Accounts with the list page's filters, ordering and stable pagination.
+def account_resegment(account_id: int) -> None:
+    """Score one account again after a client changed its fields, when scoring is installed.
+
+    A failure is logged and not raised: the change itself is already saved.
+    """
+    try:
+        from segmentation.services import accounts_segment
+    except ImportError:
+        logger.info("account %s not rescored: segmentation.services is not available", account_id)
+        return
+    try:
+        accounts_segment(account_ids=[account_id])
+    except LookupError as error:  # NoActiveFrameworkError
+        logger.info("account %s not rescored: %s", account_id, error)
+    except Exception:
+        logger.exception("rescoring account %s after an API change failed", account_id)
+
+
+def with_etag(response: Response, account: Account) -> Response:
+    response["ETag"] = etag_for(account)
+    return response
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List accounts",
+        description="Filters, ordering, `updated_since`, cursor pages; `?format=csv` or "
+        "`Accept: text/csv` streams CSV.",
+        responses={
+            (200, "application/json"): AccountSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="Read an account",
+        responses={
+            200: AccountDetailSerializer,
+            304: OpenApiResponse(description="Not modified: If-None-Match lists the current ETag."),
+        },
+    ),
+    create=extend_schema(
+        summary="Create an account",
+        request=AccountWriteSerializer,
+        responses={201: AccountDetailSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace an account's editable fields",
+        request=AccountWriteSerializer,
+        parameters=[IF_MATCH_PARAMETER],
+        responses={200: AccountDetailSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of an account's fields",
+        request=AccountWriteSerializer,
+        parameters=[IF_MATCH_PARAMETER],
+        responses={200: AccountDetailSerializer},
+    ),
+    destroy=extend_schema(summary="Delete an account", parameters=[IF_MATCH_PARAMETER]),
+)
+class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
+    """Accounts with the list page's filters, keyset pages, CSV, and ETag-checked changes.
 
     The ``ordering`` parameter belongs to AccountFilterSet, which adds the id as the last
-    sort key. DRF's OrderingFilter is left out on purpose: it would re-sort without that
-    tie-breaker, and pages could then repeat or skip rows that share a value.
+    sort key. The cursor pagination uses the same columns, so pages never overlap.
     """
 
-    permission_classes = [IsAuthenticated, CanViewAccounts]
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = AccountFilterSet
+    permission_classes = [*BASE_PERMISSIONS, AccountPermission]
 
     def get_queryset(self) -> QuerySet[Account]:
-        if self.action == "retrieve":
-            return selectors.account_list_base(user=self.request.user).prefetch_related(
-                "identifiers"
-            )
-        return selectors.account_list_base(user=self.request.user)
+        queryset = selectors.account_list_base(user=self.request.user)
+        if self.action != "list":
+            queryset = queryset.prefetch_related("identifiers")
+        return queryset
 
     def get_serializer_class(self) -> type[BaseSerializer]:
-        if self.action == "retrieve":
-            return AccountDetailSerializer
-        return AccountSerializer
+        if self.action in ("create", "update", "partial_update"):
+            return AccountWriteSerializer
+        if self.action == "list":
+            return AccountSerializer
+        return AccountDetailSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        if if_none_match_hit(request, account):
+            return with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), account)
+        return with_etag(
+            Response(AccountDetailSerializer(account, context=self.get_serializer_context()).data),
+            account,
+        )
+
+    def _reload(self, account_id: int) -> Account:
+        return self.get_queryset().get(pk=account_id)
+
+    def _save(self, serializer: AccountWriteSerializer, **extra: Any) -> Account:
+        try:
+            with transaction.atomic():
+                return serializer.save(**extra)
+        except IntegrityError as error:
+            # Another request took the domain between the check and the save.
+            raise ValidationError(
+                {
+                    "domain": [
+                        "Another account already has this domain: update that account instead."
+                    ]
+                }
+            ) from error
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = AccountWriteSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        account = self._save(serializer, source="api")
+        logger.info("account %s created through the API by user %s", account.pk, request.user.pk)
+        account_resegment(account.pk)
+        account = self._reload(account.pk)
+        data = AccountDetailSerializer(account, context=self.get_serializer_context()).data
+        response = Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+        return with_etag(response, account)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        visible = self.get_object()
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=visible.pk)
+            self.check_object_permissions(request, account)
+            if_match_check(request, account)
+            serializer = AccountWriteSerializer(
+                account, data=request.data, partial=partial, context=self.get_serializer_context()
+            )
+            serializer.is_valid(raise_exception=True)
+            self._save(serializer)
+        logger.info("account %s changed through the API by user %s", account.pk, request.user.pk)
+        account_resegment(account.pk)
+        account = self._reload(account.pk)
+        data = AccountDetailSerializer(account, context=self.get_serializer_context()).data
+        return with_etag(Response(data), account)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        visible = self.get_object()
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=visible.pk)
+            if_match_check(request, account)
+            account.delete()
+        logger.info("account %s deleted through the API by user %s", visible.pk, request.user.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountChildMixin(JsonErrorsMixin):
+    """Views under /accounts/{account_pk}/ that need the account the URL names."""
+
+    def get_account(self) -> Account:
+        if not hasattr(self, "_account"):
+            queryset = selectors.account_list_base(user=self.request.user)
+            self._account = get_object_or_404(queryset, pk=self.kwargs["account_pk"])
+        return self._account
+
+
+@extend_schema(summary="List an account's score history, newest first")
+class AccountScoreListView(AccountChildMixin, generics.ListAPIView):
+    """Every stored segmentation result of one account, including manual overrides."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = ScoreRecordSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[ScoreRecord]:
+        if getattr(self, "swagger_fake_view", False):
+            return ScoreRecord.objects.none()
+        return ScoreRecord.objects.filter(account=self.get_account()).select_related("framework")
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List an account's research notes, newest first"),
+    post=extend_schema(summary="Add a research note to an account"),
+)
+class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
+    """Research notes of one account. Adding one needs edit rights on the account."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = ResearchNoteSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = ResearchNoteFilterSet
+
+    def get_queryset(self) -> QuerySet[ResearchNote]:
+        if getattr(self, "swagger_fake_view", False):
+            return ResearchNote.objects.none()
+        return ResearchNote.objects.filter(account=self.get_account()).select_related("author")
+
+    def perform_create(self, serializer: ResearchNoteSerializer) -> None:
+        account = self.get_account()
+        if not rules.can_add_note(self.request.user, account):
+            raise PermissionDenied(
+                f"You cannot add notes to account {account.pk}: you may add them to accounts "
+                "you own, your team's, or unassigned ones, depending on your role."
+            )
+        serializer.save(
+            account=account, author=self.request.user, status=ResearchNote.Status.PUBLISHED
+        )
+
+
+def _may_change_segment(user: Any, account: Account, kind: str) -> bool:
+    if kind == SegmentOverride.Kind.FIT_VALIDATION:
+        return rules.can_validate_fit(user, account)
+    if kind in (SegmentOverride.Kind.REVIEW_CORRECTION, SegmentOverride.Kind.REVIEW_CONFIRMATION):
+        return rules.can_review_account(user, account)
+    return rules.can_research_account(user, account)
+
+
+@extend_schema(
+    summary="Change or confirm an account's tag and tier",
+    request=SegmentChangeSerializer,
+    parameters=[IF_MATCH_PARAMETER],
+    responses={200: AccountDetailSerializer},
+)
+class AccountSegmentView(AccountChildMixin, mixins.CreateModelMixin, generics.GenericAPIView):
+    """Set the tag and/or tier by hand with a reason; re-segmentation keeps the change.
+
+    The change is stored as a SegmentOverride and a ScoreRecord, so it shows in the score
+    history and sends the tier and tag webhooks.
+    """
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = SegmentChangeSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = SegmentChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        visible = self.get_account()
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=visible.pk)
+            if not _may_change_segment(request.user, account, values["kind"]):
+                raise PermissionDenied(
+                    f"Your role cannot make a {values['kind']} change on account {account.pk}."
+                )
+            if_match_check(request, account)
+            account_segment_override(
+                account=account,
+                user=request.user,
+                kind=values["kind"],
+                reason=values["reason"],
+                tag=values.get("tag"),
+                tier=values.get("tier"),
+            )
+        account = (
+            selectors.account_list_base(user=request.user)
+            .prefetch_related("identifiers")
+            .get(pk=account.pk)
+        )
+        data = AccountDetailSerializer(account, context=self.get_serializer_context()).data
+        return with_etag(Response(data), account)

@@ -1,28 +1,44 @@
-"""Write one matched batch: new and changed accounts, identifiers, observations and leads."""
+"""Write one matched batch: new and changed accounts, identifiers, observations and leads.
+
+Two writers store the same rows. On PostgreSQL with psycopg2, CopyBatchWriter sends the
+rows of each table in one COPY statement, straight into the table for new rows and into
+a temporary table for updates and for identifiers that may already exist. Other databases
+use BatchWriter, which uses Django's bulk statements. Both write plain tuples and
+AccountRecords, not model instances, except for the rare leads.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.models import Account, AccountIdentifier, Lead
 from enrichment.models import Observation
 
-from .matching import AccountState, RowOutcome
+from .jsontext import json_text
+from .matching import IMPORT_FIELDS, AccountRecord, AccountState, RowOutcome
+from .rows import observation_json
 
-# Rows per INSERT or UPDATE statement. On SQLite, Django splits statements further to stay
-# under 999 parameters, which is about 24 accounts of about 40 columns each.
+# Rows per INSERT or UPDATE statement of BatchWriter. On SQLite, Django splits statements
+# further to stay under its limit on query parameters.
 WRITE_BATCH_SIZE = 500
 
+# Columns of enrichment.Observation that an import fills, in the order of ObservationRow.
+OBSERVATION_FIELDS = ("account", "field", "value", "raw_value", "source", "source_detail")
 
-def _value_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+# An account id and its new observations, each (field, value as JSON text or None, raw text).
+ObservationGroup = tuple[int, Sequence[tuple[str, str | None, str]]]
+
+# Bytes that psycopg2 reads from the buffer per call while sending COPY data.
+COPY_CHUNK_SIZE = 1024 * 1024
 
 
 def write_batch(
@@ -33,169 +49,391 @@ def write_batch(
     Observations that repeat the account, field, source and value of a stored one are
     not written again, so importing a file twice adds nothing the second time.
     """
-    states = list({id(outcome.state): outcome.state for outcome in outcomes}.values())
-
-    new_accounts = [state.account for state in states if state.is_new]
-    for account in new_accounts:
-        account.created_at = now
-        account.updated_at = now
-    create_accounts(new_accounts)
-
-    changed = [state for state in states if not state.is_new and state.changed_fields]
-    if changed:
-        fields = set().union(*(state.changed_fields for state in changed)) | {"updated_at"}
-        for state in changed:
-            state.account.updated_at = now
-        Account.objects.bulk_update(
-            [state.account for state in changed], sorted(fields), batch_size=WRITE_BATCH_SIZE
-        )
-
-    identifiers = [
-        AccountIdentifier(account=state.account, kind=kind, value=value)
-        for state in states
-        for kind, value in state.new_identifiers
-    ]
-    # A concurrent import may have stored the same identifier since the batch was matched.
-    AccountIdentifier.objects.bulk_create(
-        identifiers, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True
-    )
-
-    _write_observations(outcomes, states, source=source, source_detail=source_detail, now=now)
-    _write_leads(outcomes, states, source=source)
-    return states
-
-
-def _write_observations(
-    outcomes: list[RowOutcome],
-    states: list[AccountState],
-    *,
-    source: str,
-    source_detail: str,
-    now: datetime,
-) -> None:
-    existing_ids = [state.account.pk for state in states if not state.is_new]
-    seen: set[tuple[int, str, str]] = set()
-    if existing_ids:
-        for account_id, field_name, value in Observation.objects.filter(
-            account_id__in=existing_ids, source=source
-        ).values_list("account_id", "field", "value"):
-            seen.add((account_id, field_name, _value_key(value)))
-
-    rows = []
-    for outcome in outcomes:
-        account_id = outcome.state.account.pk
-        for field_name, value, raw in outcome.row.observations:
-            value_key = _value_key(value)
-            key = (account_id, field_name, value_key)
-            if key in seen:
-                continue
-            seen.add(key)
-            json_value = None if value is None else value_key
-            rows.append((account_id, field_name, json_value, raw, source, source_detail, now))
-    insert_rows(
-        Observation,
-        ["account", "field", "value", "raw_value", "source", "source_detail", "observed_at"],
-        rows,
-    )
-
-
-def insert_rows(model: type[Model], field_names: list[str], rows: list[Sequence[Any]]) -> None:
-    """Insert plain rows of text, numbers, None and datetimes, without model instances.
-
-    Observations are the largest part of an import, and building model instances for
-    bulk_create takes several times longer than the insert. PostgreSQL gets one COPY
-    statement and other databases get executemany. JSON values must already be JSON text.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = [model._meta.get_field(name) for name in field_names]
-    columns = ", ".join(quote(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        raw_cursor = cursor.cursor
-        if connection.vendor == "postgresql" and hasattr(raw_cursor, "copy_expert"):
-            buffer = io.StringIO()
-            for row in rows:
-                buffer.write(",".join(_copy_csv_field(value) for value in row))
-                buffer.write("\n")
-            buffer.seek(0)
-            # Raise driver errors such as a unique violation as django.db errors.
-            with connection.wrap_database_errors:
-                raw_cursor.copy_expert(
-                    f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer
-                )
-            return
-        datetime_indexes = [
-            index
-            for index, field in enumerate(fields)
-            if field.get_internal_type() == "DateTimeField"
-        ]
-        if datetime_indexes:
-            rows = [_adapt_datetimes(row, datetime_indexes, connection) for row in rows]
-        placeholders = ", ".join(["%s"] * len(fields))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
-
-
-def create_accounts(accounts: list[Account]) -> None:
-    """Insert new accounts and set their primary keys.
-
-    On PostgreSQL the ids are taken from the table's sequence in one query and the rows
-    go in with COPY, which is several times faster than bulk_create for wide rows.
-    """
-    if not accounts:
-        return
     connection = connections[router.db_for_write(Account)]
-    if connection.vendor != "postgresql" or not _can_copy(connection):
-        Account.objects.bulk_create(accounts, batch_size=WRITE_BATCH_SIZE)
-        return
-
-    meta = Account._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(accounts)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    for account, account_id in zip(accounts, ids, strict=True):
-        account.pk = account_id
-        account._state.adding = False
-        account._state.db = connection.alias
-
-    fields = meta.concrete_fields
-    json_fields = {field.attname for field in fields if field.get_internal_type() == "JSONField"}
-    rows = []
-    for account in accounts:
-        row = []
-        for field in fields:
-            value = getattr(account, field.attname)
-            if field.attname in json_fields and value is not None:
-                value = json.dumps(value, cls=field.encoder)
-            row.append(value)
-        rows.append(row)
-    insert_rows(Account, [field.name for field in fields], rows)
+    writer_class = CopyBatchWriter if copy_supported(connection) else BatchWriter
+    return writer_class(connection).write(
+        outcomes, source=source, source_detail=source_detail, now=now
+    )
 
 
-def _can_copy(connection: Any) -> bool:
+def copy_supported(connection: BaseDatabaseWrapper) -> bool:
+    """Return True when the connection is PostgreSQL through psycopg2, which has copy_expert."""
+    if connection.vendor != "postgresql":
+        return False
     with connection.cursor() as cursor:
         return hasattr(cursor.cursor, "copy_expert")
 
 
-def _copy_csv_field(value: Any) -> str:
-    # COPY's CSV format reads an unquoted empty field as NULL and a quoted one as "".
+class BatchWriter:
+    """Writer of matched batches with Django's bulk statements, for any database."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+
+    def write(
+        self, outcomes: list[RowOutcome], *, source: str, source_detail: str, now: datetime
+    ) -> list[AccountState]:
+        """Save the batch's accounts and rows and return its account states."""
+        states = list({id(outcome.state): outcome.state for outcome in outcomes}.values())
+
+        new_accounts = [state.account for state in states if state.is_new]
+        if new_accounts:
+            self.create_accounts(new_accounts, now)
+
+        changed = [state for state in states if not state.is_new and state.changed_fields]
+        if changed:
+            fields = sorted(set().union(*(state.changed_fields for state in changed)))
+            self.update_accounts([state.account for state in changed], fields, now)
+
+        identifiers = [
+            (state.account.pk, kind, value)
+            for state in states
+            for kind, value in state.new_identifiers
+        ]
+        if identifiers:
+            # A concurrent import may have stored one of them since the batch was matched.
+            self.insert_identifiers(identifiers)
+
+        observations = _new_observations(outcomes, states, source=source)
+        if observations:
+            self.insert_observations(
+                observations, source=source, source_detail=source_detail, now=now
+            )
+        _write_leads(outcomes, states, source=source)
+        return states
+
+    def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
+        """Insert new accounts and set the primary keys of their records."""
+        accounts = [
+            Account(**record.values(), created_at=now, updated_at=now) for record in records
+        ]
+        Account.objects.bulk_create(accounts, batch_size=WRITE_BATCH_SIZE)
+        for record, account in zip(records, accounts, strict=True):
+            record.pk = account.pk
+
+    def update_accounts(
+        self, records: list[AccountRecord], fields: list[str], now: datetime
+    ) -> None:
+        """Save the given fields of existing accounts and set their updated_at to ``now``."""
+        accounts = [
+            Account(
+                pk=record.pk,
+                updated_at=now,
+                **{name: getattr(record, name) for name in fields},
+            )
+            for record in records
+        ]
+        Account.objects.bulk_update(accounts, [*fields, "updated_at"], batch_size=WRITE_BATCH_SIZE)
+
+    def insert_identifiers(self, identifiers: list[tuple[int, str, str]]) -> None:
+        """Insert (account id, kind, value) rows, skipping kinds and values already stored."""
+        AccountIdentifier.objects.bulk_create(
+            [
+                AccountIdentifier(account_id=account_id, kind=kind, value=value)
+                for account_id, kind, value in identifiers
+            ],
+            batch_size=WRITE_BATCH_SIZE,
+            ignore_conflicts=True,
+        )
+
+    def insert_observations(
+        self,
+        observations: list[ObservationGroup],
+        *,
+        source: str,
+        source_detail: str,
+        now: datetime,
+    ) -> None:
+        """Insert observations with executemany, which skips building model instances."""
+        table, columns = _table_and_columns(
+            self.connection, Observation, [*OBSERVATION_FIELDS, "observed_at"]
+        )
+        observed_at = self.connection.ops.adapt_datetimefield_value(now)
+        rows = [
+            (account_id, field_name, value, raw, source, source_detail, observed_at)
+            for account_id, group in observations
+            for field_name, value, raw in group
+        ]
+        placeholders = ", ".join(["%s"] * len(columns))
+        with self.connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
+            )
+
+
+class CopyBatchWriter(BatchWriter):
+    """Writer of matched batches with PostgreSQL COPY statements (psycopg2 only)."""
+
+    def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
+        """Insert new accounts with ids taken from the table's sequence in one query."""
+        meta = Account._meta
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(records)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        for record, account_id in zip(records, ids, strict=True):
+            record.pk = account_id
+
+        layout = _account_copy_layout(self.connection)
+        # created_at, updated_at and the columns that get their defaults.
+        tail = "\t".join([_copy_datetime(now), _copy_datetime(now), *layout.default_cells])
+        converters = layout.converters
+        get_values = layout.get_values
+        lines = []
+        for record in records:
+            cells = [str(record.pk)]
+            cells += [
+                to_copy_text(value)
+                for to_copy_text, value in zip(converters, get_values(record), strict=True)
+            ]
+            cells.append(tail)
+            lines.append("\t".join(cells))
+        self._copy(layout.table, layout.columns, lines)
+
+    def update_accounts(
+        self, records: list[AccountRecord], fields: list[str], now: datetime
+    ) -> None:
+        """Copy the changed fields into a temporary table and update from it in one statement."""
+        quote = self.connection.ops.quote_name
+        table = quote(Account._meta.db_table)
+        columns = [quote(Account._meta.get_field(name).column) for name in fields]
+        converters = [_copy_converter(Account._meta.get_field(name)) for name in fields]
+        lines = [
+            "\t".join(
+                [
+                    str(record.pk),
+                    *(
+                        to_copy_text(getattr(record, name))
+                        for name, to_copy_text in zip(fields, converters, strict=True)
+                    ),
+                ]
+            )
+            for record in records
+        ]
+        changes = quote("import_account_changes")
+        assignments = ", ".join(f"{column} = changes.{column}" for column in columns)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {changes} ON COMMIT DROP AS "
+                f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
+            )
+            self._copy(changes, ["id", *columns], lines)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments}, {quote('updated_at')} = %s "
+                f"FROM {changes} AS changes WHERE {table}.id = changes.id",
+                [now],
+            )
+            cursor.execute(f"DROP TABLE {changes}")
+
+    def insert_identifiers(self, identifiers: list[tuple[int, str, str]]) -> None:
+        """Copy identifiers into a temporary table and insert the ones not stored yet."""
+        table, columns = _table_and_columns(
+            self.connection, AccountIdentifier, ["account", "kind", "value"]
+        )
+        column_list = ", ".join(columns)
+        staged = self.connection.ops.quote_name("import_identifiers")
+        lines = [
+            f"{account_id}\t{_copy_text(kind)}\t{_copy_text(value)}"
+            for account_id, kind, value in identifiers
+        ]
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "
+                f"SELECT {column_list} FROM {table} WITH NO DATA"
+            )
+            self._copy(staged, columns, lines)
+            cursor.execute(
+                f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staged} "
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {staged}")
+
+    def insert_observations(
+        self,
+        observations: list[ObservationGroup],
+        *,
+        source: str,
+        source_detail: str,
+        now: datetime,
+    ) -> None:
+        """Copy observations straight into their table."""
+        table, columns = _table_and_columns(
+            self.connection, Observation, [*OBSERVATION_FIELDS, "observed_at"]
+        )
+        # Source, file and time are the same on every row of the batch.
+        tail = f"{_copy_text(source)}\t{_copy_text(source_detail)}\t{_copy_datetime(now)}"
+        lines = []
+        for account_id, group in observations:
+            # Field names are the importer's own identifiers, which need no escaping.
+            lines += [
+                f"{account_id}\t{field_name}\t{_copy_nullable(value)}\t{_copy_text(raw)}\t{tail}"
+                for field_name, value, raw in group
+            ]
+        self._copy(table, columns, lines)
+
+    def _copy(self, table: str, columns: Sequence[str], lines: list[str]) -> None:
+        """Send lines of COPY text format (tab-separated, \\N for NULL) into the table."""
+        if not lines:
+            return
+        buffer = io.StringIO("\n".join(lines) + "\n")
+        # wrap_database_errors raises driver errors such as a unique violation as
+        # django.db errors.
+        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
+            cursor.cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer, size=COPY_CHUNK_SIZE
+            )
+
+
+def _table_and_columns(
+    connection: BaseDatabaseWrapper, model: type, field_names: Iterable[str]
+) -> tuple[str, list[str]]:
+    quote = connection.ops.quote_name
+    columns = [quote(model._meta.get_field(name).column) for name in field_names]
+    return quote(model._meta.db_table), columns
+
+
+def _new_observations(
+    outcomes: list[RowOutcome], states: list[AccountState], *, source: str
+) -> list[ObservationGroup]:
+    """Return the batch's observations minus those its accounts already have from the source."""
+    existing_ids = [state.account.pk for state in states if not state.is_new]
+    seen: set[tuple[int, str, str | None]] = set()
+    if existing_ids:
+        for account_id, field_name, value in Observation.objects.filter(
+            account_id__in=existing_ids, source=source
+        ).values_list("account_id", "field", "value"):
+            seen.add((account_id, field_name, observation_json(value)))
+
+    groups: list[ObservationGroup] = []
+    for outcome in outcomes:
+        state = outcome.state
+        account_id = state.account.pk
+        if state.is_new and state.applied_rows == 1:
+            # The only row of a new account: nothing stored or earlier in the batch to repeat,
+            # and a row observes each field once.
+            groups.append((account_id, outcome.row.observations))
+            continue
+        new = []
+        for field_name, value, raw in outcome.row.observations:
+            key = (account_id, field_name, value)
+            if key in seen:
+                continue
+            seen.add(key)
+            new.append((field_name, value, raw))
+        if new:
+            groups.append((account_id, new))
+    return groups
+
+
+class _AccountCopyLayout:
+    """Columns of a COPY into the account table: id, IMPORT_FIELDS, timestamps, the rest.
+
+    The other columns get the model's defaults, which are the same on every row, so their
+    text is built once. Columns with a database default are left to the database.
+    """
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        quote = connection.ops.quote_name
+        meta = Account._meta
+        self.table = quote(meta.db_table)
+        self.converters = [_copy_converter(meta.get_field(name)) for name in IMPORT_FIELDS]
+        self.get_values = attrgetter(*IMPORT_FIELDS)
+        set_here = {meta.pk.attname, *IMPORT_FIELDS, "created_at", "updated_at"}
+        other_fields = [
+            field
+            for field in meta.concrete_fields
+            if field.attname not in set_here and not field.has_db_default()
+        ]
+        self.columns = [
+            quote(meta.pk.column),
+            *(quote(meta.get_field(name).column) for name in IMPORT_FIELDS),
+            quote(meta.get_field("created_at").column),
+            quote(meta.get_field("updated_at").column),
+            *(quote(field.column) for field in other_fields),
+        ]
+        self.default_cells = [_copy_converter(field)(field.get_default()) for field in other_fields]
+
+
+_layouts: dict[str, _AccountCopyLayout] = {}
+
+
+def _account_copy_layout(connection: BaseDatabaseWrapper) -> _AccountCopyLayout:
+    layout = _layouts.get(connection.alias)
+    if layout is None:
+        layout = _layouts[connection.alias] = _AccountCopyLayout(connection)
+    return layout
+
+
+# COPY text format escapes backslash and the characters that end a cell or a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _copy_nullable(value: str | None) -> str:
+    return "\\N" if value is None else _copy_text(value)
+
+
+def _copy_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _copy_value(value: Any) -> str:
     if value is None:
-        return ""
+        return "\\N"
+    if type(value) is str:
+        return _copy_text(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
     if isinstance(value, datetime):
-        value = value.isoformat()
-    return '"' + str(value).replace('"', '""') + '"'
+        return _copy_datetime(value)
+    return _copy_text(str(value))
 
 
-def _adapt_datetimes(row: Sequence[Any], indexes: list[int], connection: Any) -> list[Any]:
-    adapted = list(row)
-    for index in indexes:
-        adapted[index] = connection.ops.adapt_datetimefield_value(adapted[index])
-    return adapted
+def _copy_number(value: int | Decimal | None) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _copy_boolean(value: bool | None) -> str:
+    if value is None:
+        return "\\N"
+    return "t" if value else "f"
+
+
+_COPY_CONVERTERS: dict[str, Callable[[Any], str]] = {
+    "CharField": _copy_nullable,
+    "TextField": _copy_nullable,
+    "BooleanField": _copy_boolean,
+    "IntegerField": _copy_number,
+    "PositiveIntegerField": _copy_number,
+    "PositiveSmallIntegerField": _copy_number,
+    "SmallIntegerField": _copy_number,
+    "BigIntegerField": _copy_number,
+    "DecimalField": _copy_number,
+}
+
+
+def _copy_converter(field: Any) -> Callable[[Any], str]:
+    """Return the function that turns a value of the model field into COPY text."""
+    internal_type = field.get_internal_type()
+    if internal_type == "JSONField":
+        encoder = field.encoder
+
+        def to_json_text(value: Any) -> str:
+            if value is None:
+                return "\\N"
+            if encoder is None:
+                return _copy_text(json_text(value))
+            return _copy_text(json.dumps(value, cls=encoder))
+
+        return to_json_text
+    return _COPY_CONVERTERS.get(internal_type, _copy_value)
 
 
 def _lead_key(account_id: int, email: str, first_name: str, last_name: str) -> tuple:
@@ -219,10 +457,10 @@ def _write_leads(outcomes: list[RowOutcome], states: list[AccountState], *, sour
     leads = []
     for outcome in with_leads:
         lead = outcome.row.lead
-        account = outcome.state.account
-        key = _lead_key(account.pk, lead["email"], lead["first_name"], lead["last_name"])
+        account_id = outcome.state.account.pk
+        key = _lead_key(account_id, lead["email"], lead["first_name"], lead["last_name"])
         if key in seen:
             continue
         seen.add(key)
-        leads.append(Lead(account=account, source=source, **lead))
+        leads.append(Lead(account_id=account_id, source=source, **lead))
     Lead.objects.bulk_create(leads, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True)

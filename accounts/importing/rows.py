@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,20 +32,21 @@ from accounts.normalizers import (
     clean_text,
     company_name_key,
     convert_to_usd,
-    is_third_party_url,
-    normalize_domain,
+    is_third_party_host,
     normalize_technologies,
     parse_decimal,
     parse_employee_count,
     parse_location_text,
     parse_money,
+    registrable_domain,
     resolve_location,
-    website_url,
+    website_url_and_host,
 )
 from accounts.normalizers.text import is_missing
 from segmentation.taxonomy import IndustryResolver
 
 from .errors import RowRejected
+from .jsontext import json_text
 from .layouts import ColumnMapping
 
 # Review flags shorten longer raw values. The observation keeps the full text.
@@ -62,6 +64,11 @@ FALSE_WORDS = frozenset({"false", "no", "n", "0"})
 
 # Identifier kinds whose values repeat across systems, so they are stored as "system:value".
 PREFIXED_IDENTIFIER_KINDS = frozenset({"crm", "profile"})
+
+# Import fields read by RowParser._identifiers, _extras and _lead.
+IDENTIFIER_FIELDS = ("cik", "ticker", "yc_id", "linkedin_url", "crm_id", "profile_id")
+EXTRA_FIELDS = ("status", "founded", "rank", "market_cap", "ebitda", "tags")
+LEAD_FIELDS = ("first_name", "last_name", "title", "email", "phone", "person_linkedin_url")
 
 
 def _max_length(model: type, name: str) -> int:
@@ -89,13 +96,16 @@ LEAD_MAX_LENGTHS = {
 IDENTIFIER_MAX_LENGTH = _max_length(AccountIdentifier, "value")
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     """Normalized values of one row, ready to match and merge.
 
-    ``values`` contains Account fields. ``observations`` contains (field, normalized value,
-    raw text) for enrichment.Observation. ``flags`` are the row's review flags. Merging may
-    add more, and ``merged_flags`` contains all of them.
+    ``values`` contains Account fields. ``observations`` contains (field, normalized value
+    as JSON text or None, raw text) for enrichment.Observation. ``flags`` are the row's
+    review flags. Merging may add more, and ``merged_flags`` contains all of them.
+
+    Rows of one file share the dicts and lists of ``values``, ``flags`` and
+    ``identifiers`` that come from repeated cells, so treat them as read-only.
     """
 
     line: int
@@ -148,42 +158,112 @@ def _unparsed_flag(field_name: str, error: UnparsedValue) -> dict[str, str]:
     return flag(field_name, error.value, str(error))
 
 
-class Memo:
-    """Cache of a normalizer's results and UnparsedValue errors, keyed by the arguments.
-
-    Exports repeat the same industry, city, size range and revenue text on many rows.
-    Unhashable arguments (JSON lists) are not cached. The cache is emptied when it contains
-    MAX_ENTRIES results, which bounds its memory.
-    """
-
-    MAX_ENTRIES = 50_000
-
-    def __init__(self, function: Any) -> None:
-        self.function = function
-        self.results: dict[Any, tuple[bool, Any]] = {}
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        key = (args, tuple(sorted(kwargs.items())))
-        try:
-            found = self.results.get(key)
-        except TypeError:
-            return self.function(*args, **kwargs)
-        if found is None:
-            try:
-                found = (True, self.function(*args, **kwargs))
-            except UnparsedValue as error:
-                found = (False, error)
-            if len(self.results) >= self.MAX_ENTRIES:
-                self.results.clear()
-            self.results[key] = found
-        succeeded, result = found
-        if not succeeded:
-            raise result
-        return result
-
-
 def _money_json(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": str(amount), "currency": currency}
+
+
+def observation_json(value: Any) -> str | None:
+    """Return an observation value as JSON text, or None for no value (SQL NULL).
+
+    Keys are sorted, so equal values have equal text.
+    """
+    if value is None:
+        return None
+    return json_text(value)
+
+
+# Observations as the row methods below build them, before their values become JSON.
+PendingObservations = list[tuple[str, Any, str]]
+RowStep = Callable[[list[Any], dict[str, Any], list[dict[str, str]], PendingObservations], None]
+
+
+class CachedStep:
+    """One part of RowParser.parse whose result depends only on a few columns.
+
+    Exports repeat the same industry, size range, location and technology cells on many
+    rows, so the values, flags and observations a step adds are cached by those cells.
+    Cells that are not strings are keyed with their type, because ``True == 1`` in
+    Python. Unhashable cells (JSON lists) are not cached. The cache is emptied when it
+    contains MAX_ENTRIES results, which bounds its memory, and it is turned off when
+    fewer than a quarter of the first SAMPLE_LOOKUPS rows found their result in it, as
+    with revenue amounts, which are different on most rows.
+    """
+
+    MAX_ENTRIES = 20_000
+    SAMPLE_LOOKUPS = 4_000
+
+    def __init__(self, step: RowStep, indexes: list[int], *, typed_keys: bool) -> None:
+        self.step = step
+        self.indexes = tuple(indexes)
+        self.min_cells = max(self.indexes) + 1
+        self.typed_keys = typed_keys
+        getter = itemgetter(*self.indexes)
+        # itemgetter returns a bare value for one index and a tuple for several.
+        self.get_cells = (lambda cells: (getter(cells),)) if len(self.indexes) == 1 else getter
+        self.results: dict[Any, tuple[Any, ...]] | None = {}
+        self.lookups = 0
+        self.hits = 0
+
+    def apply(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, str | None, str]],
+    ) -> None:
+        """Add the step's values, flags and observations for the row's cells."""
+        if self.results is None:
+            result = self._run(cells)
+        else:
+            result = self._cached_result(cells, self.results)
+        step_values, step_flags, step_observations, rejection = result
+        if rejection:
+            raise RowRejected(rejection)
+        if step_values:
+            values.update(step_values)
+        if step_flags:
+            flags.extend(step_flags)
+        if step_observations:
+            observations.extend(step_observations)
+
+    def _cached_result(self, cells: list[Any], results: dict[Any, tuple[Any, ...]]) -> tuple:
+        if len(cells) >= self.min_cells:
+            key: Any = self.get_cells(cells)
+        else:
+            key = tuple(cells[index] if index < len(cells) else None for index in self.indexes)
+        if self.typed_keys:
+            key = tuple((type(cell), cell) for cell in key)
+        try:
+            result = results.get(key)
+        except TypeError:
+            return self._run(cells)
+        self.lookups += 1
+        if result is not None:
+            self.hits += 1
+            return result
+        result = self._run(cells)
+        if self.lookups == self.SAMPLE_LOOKUPS and self.hits * 4 < self.lookups:
+            self.results = None
+            return result
+        if len(results) >= self.MAX_ENTRIES:
+            results.clear()
+        results[key] = result
+        return result
+
+    def _run(self, cells: list[Any]) -> tuple[Any, ...]:
+        values: dict[str, Any] = {}
+        flags: list[dict[str, str]] = []
+        observations: PendingObservations = []
+        try:
+            self.step(cells, values, flags, observations)
+        except RowRejected as rejection:
+            return (), (), (), str(rejection)
+        return (
+            tuple(values.items()),
+            tuple(flags),
+            tuple((name, observation_json(value), raw) for name, value, raw in observations),
+            "",
+        )
 
 
 class RowParser:
@@ -208,14 +288,32 @@ class RowParser:
         self.decimal_comma = decimal_comma
         self.rates = rates
         self.resolver = resolver
-        self.parse_employee_count = Memo(parse_employee_count)
-        self.parse_money = Memo(parse_money)
-        self.resolve_location = Memo(resolve_location)
-        self.parse_location_text = Memo(parse_location_text)
-        self.normalize_technologies = Memo(normalize_technologies)
-        self.resolve_industry = Memo(lambda labels: resolver.resolve_first(list(labels)))
         # CRM and profile ids are prefixed with the system they come from.
         self.id_prefix = mapping.layout if mapping.layout not in ("csv", "mapping") else source
+        self.steps = self._cached_steps()
+        self.has_extras = any(name in self.indexes for name in EXTRA_FIELDS)
+        self.has_identifiers = any(name in self.indexes for name in IDENTIFIER_FIELDS)
+        self.has_lead = any(name in self.indexes for name in LEAD_FIELDS)
+
+    def _cached_steps(self) -> list[CachedStep]:
+        """Return the cached parts of parse in the order they add flags and observations.
+
+        A part whose columns are all unmapped adds nothing, so it is left out.
+        """
+
+        parts: list[tuple[RowStep, tuple[str, ...]]] = [
+            (self._industry_step, ("sub_industry", "industry", "sector", "tags")),
+            (self._employees, ("employees", "employee_range")),
+            (self._revenue, ("revenue", "revenue_range")),
+            (self._location, ("city", "region", "country", "location", "locations")),
+            (self._technologies_and_hiring, ("technologies", "hiring")),
+        ]
+        steps = []
+        for step, field_names in parts:
+            indexes = [index for name in field_names for index in self.indexes.get(name, ())]
+            if indexes:
+                steps.append(CachedStep(step, indexes, typed_keys=self.is_json))
+        return steps
 
     def cells_of(self, values: Any) -> list[Any]:
         """Return the record's values in header order. Raise RowRejected for a JSON non-object."""
@@ -230,6 +328,9 @@ class RowParser:
 
     @staticmethod
     def is_blank(cells: list[Any]) -> bool:
+        if all(type(cell) is str for cell in cells):
+            # Whitespace-only cells join to whitespace-only text.
+            return not "".join(cells).strip()
         return all(is_empty_value(cell) for cell in cells)
 
     def _values(self, cells: list[Any], field_name: str) -> list[tuple[Any, int]]:
@@ -251,15 +352,23 @@ class RowParser:
         return None
 
     def _first_text(self, cells: list[Any], field_name: str) -> str:
-        if field_name not in self.indexes:
+        indexes = self.indexes.get(field_name)
+        if not indexes:
             return ""
+        if len(indexes) == 1 and indexes[0] < len(cells):
+            value = cells[indexes[0]]
+            if type(value) is str:
+                # The usual case of one text column, without the generic checks of _first.
+                if is_missing(value):
+                    return ""
+                return clean_text(value)
         value = self._first(cells, field_name)
         return "" if value is None else clean_text(as_text(value))
 
     def parse(self, line: int, cells: list[Any]) -> ParsedRow:
         """Normalize one non-blank record. Raises RowRejected with the reason."""
         flags: list[dict[str, str]] = []
-        observations: list[tuple[str, Any, str]] = []
+        observations: list[tuple[str, str | None, str]] = []
         values: dict[str, Any] = {}
 
         if len(cells) > len(self.header) and any(
@@ -277,7 +386,10 @@ class RowParser:
 
         raw_name = self._first_text(cells, "name")
         name = clean_company_name(raw_name) if raw_name else ""
-        website, domain = self._website(cells, flags, observations, has_name=bool(name))
+        website_observations: PendingObservations = []
+        website, domain = self._website(cells, flags, website_observations, has_name=bool(name))
+        for field_name, value, raw in website_observations:
+            observations.append((field_name, observation_json(value), raw))
         if not name:
             name = domain
             flags.append(
@@ -290,19 +402,23 @@ class RowParser:
             )
         _check_length("company name", name, ACCOUNT_MAX_LENGTHS["name"])
         name_key = company_name_key(name)[: ACCOUNT_MAX_LENGTHS["name_key"]]
-        observations.append(("name", name, raw_name))
+        observations.append(("name", observation_json(name), raw_name))
         if website:
             _check_length("website", website, ACCOUNT_MAX_LENGTHS["website"])
             values["website"] = website
 
-        self._industry(cells, values, observations)
-        self._employees(cells, values, flags, observations)
-        self._revenue(cells, values, flags, observations)
-        self._location(cells, values, flags, observations)
-        self._lists(cells, values, flags, observations)
-        self._extras(cells, flags, observations)
-        identifiers = self._identifiers(cells, flags)
-        lead = self._lead(cells, flags)
+        for step in self.steps:
+            step.apply(cells, values, flags, observations)
+        if "description" in self.indexes:
+            self._description(cells, values, observations)
+        if self.has_extras:
+            pending: PendingObservations = []
+            self._extras(cells, flags, pending)
+            observations.extend(
+                (field_name, observation_json(value), raw) for field_name, value, raw in pending
+            )
+        identifiers = self._identifiers(cells, flags) if self.has_identifiers else []
+        lead = self._lead(cells, flags) if self.has_lead else None
 
         return ParsedRow(
             line=line,
@@ -334,16 +450,17 @@ class RowParser:
             if not raw or domain:
                 continue
             try:
-                url = website_url(raw)
+                parsed = website_url_and_host(raw)
             except UnparsedValue as error:
                 flags.append(_unparsed_flag(field_name, error))
                 problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
                 website = website or raw
                 continue
-            if url is None:
+            if parsed is None:
                 continue
+            url, host = parsed
             website = website or url
-            if is_third_party_url(url):
+            if is_third_party_host(host):
                 flags.append(
                     flag(
                         field_name,
@@ -355,7 +472,7 @@ class RowParser:
                 problem = problem or f"{field_name} {url} is a third-party page"
                 continue
             try:
-                domain = normalize_domain(url) or ""
+                domain = registrable_domain(host, value=url)
             except UnparsedValue as error:  # website_url accepted the host, so this is rare
                 flags.append(_unparsed_flag(field_name, error))
                 problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
@@ -374,6 +491,15 @@ class RowParser:
             )
         return website, domain
 
+    def _industry_step(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        flags: list[dict[str, str]],
+        observations: list[tuple[str, Any, str]],
+    ) -> None:
+        self._industry(cells, values, observations)
+
     def _industry(
         self,
         cells: list[Any],
@@ -385,7 +511,7 @@ class RowParser:
         labels = [label for label in labels if label]
         if not labels:
             return
-        industry_id, label = self.resolve_industry(tuple(labels))
+        industry_id, label = self.resolver.resolve_first(labels)
         label = clean_text(label)
         _check_length("industry", label, ACCOUNT_MAX_LENGTHS["industry_raw"])
         values["industry_id"] = industry_id
@@ -410,7 +536,7 @@ class RowParser:
         first_error: UnparsedValue | None = None
         for raw, _index in candidates:
             try:
-                employees = self.parse_employee_count(raw, decimal_comma=self.decimal_comma)
+                employees = parse_employee_count(raw, decimal_comma=self.decimal_comma)
             except UnparsedValue as error:
                 first_error = first_error or error
                 continue
@@ -447,7 +573,7 @@ class RowParser:
             observations.append(("employees", None, text))
 
     def _money(self, raw: Any, index: int, field_name: str) -> tuple[Decimal, str]:
-        money = self.parse_money(
+        money = parse_money(
             raw,
             default_currency=self.mapping.currency,
             multiplier=self.mapping.multipliers.get(index, 1),
@@ -540,13 +666,13 @@ class RowParser:
         raw = ", ".join(part for part in (city, region, country) if part)
         try:
             if raw:
-                location = self.resolve_location(city=city, region=region, country=country)
+                location = resolve_location(city=city, region=region, country=country)
             else:
                 # Of several places separated by ";", the first that is not remote is used.
                 raw = self._first_text(cells, "location") or self._first_text(cells, "locations")
                 if not raw:
                     return
-                location = self.parse_location_text(raw)
+                location = parse_location_text(raw)
         except UnparsedValue as error:
             flags.append(_unparsed_flag("location", error))
             observations.append(("location", None, raw))
@@ -563,7 +689,7 @@ class RowParser:
         values.update({name: value for name, value in found.items() if value})
         observations.append(("location", found, raw))
 
-    def _lists(
+    def _technologies_and_hiring(
         self,
         cells: list[Any],
         values: dict[str, Any],
@@ -575,7 +701,7 @@ class RowParser:
             if isinstance(raw_technologies, list):
                 technologies = normalize_technologies(raw_technologies)
             else:
-                technologies = list(self.normalize_technologies(as_text(raw_technologies)))
+                technologies = normalize_technologies(as_text(raw_technologies))
             if technologies:
                 values["technologies"] = technologies
                 observations.append(("technologies", technologies, as_text(raw_technologies)))
@@ -591,10 +717,16 @@ class RowParser:
                     flag("hiring", raw_hiring, "expected true or false for whether it is hiring")
                 )
 
+    def _description(
+        self,
+        cells: list[Any],
+        values: dict[str, Any],
+        observations: list[tuple[str, str | None, str]],
+    ) -> None:
         description = self._first_text(cells, "description")
         if description:
             values["description"] = description
-            observations.append(("description", description, description))
+            observations.append(("description", observation_json(description), description))
 
     def _extras(
         self,

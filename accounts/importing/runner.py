@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, fields
+import time
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from accounts.models import ImportRun
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from segmentation.taxonomy import IndustryResolver
 
-from .batches import write_batch
+from .background import BackgroundWriter
+from .batches import copy_supported, write_batch
 from .errors import ImportFileError, RowRejected
 from .layouts import MappingFile, apply_layout, detect_layout
-from .matching import CREATED, MERGED, UPDATED, BatchMatcher
+from .matching import CREATED, MERGED, UPDATED, BatchMatcher, RowOutcome
 from .reading import Record, Table, open_table
 from .report import RejectedRowReport, report_path
 from .rows import ParsedRow, RowParser
@@ -49,8 +52,40 @@ class ImportCounts:
         return values
 
 
+@dataclass
+class PhaseTimes:
+    """Seconds one run spent per phase, measured with time.perf_counter.
+
+    ``read_and_parse`` includes writing the rejected-rows report. ``write`` includes the
+    commit of each batch, where PostgreSQL checks the deferred foreign keys. When batches
+    are written in a second thread, ``write`` overlaps ``read_and_parse``, and
+    ``write_wait`` is the part of it that the importer waited for.
+    """
+
+    read_and_parse: float = 0.0
+    match: float = 0.0
+    write: float = 0.0
+    write_wait: float = 0.0
+
+
+@dataclass
+class _PendingWrite:
+    """A batch whose write runs in the writer thread, and the counts of its reading."""
+
+    batch: list[ParsedRow]
+    outcomes: list[RowOutcome]
+    future: Future[None]
+    read_counts: ImportCounts
+
+
 class FileImporter:
-    """Importer of one ImportRun's file, which saves counts and progress on the run."""
+    """Importer of one ImportRun's file, which saves counts and progress on the run.
+
+    On PostgreSQL, a batch is written in a second thread while the next one is read and
+    parsed (see background.py), unless ``write_in_background`` is False.
+    """
+
+    write_in_background = True
 
     def __init__(
         self,
@@ -63,7 +98,12 @@ class FileImporter:
         self.mapping = mapping
         self.batch_size = batch_size
         self.counts = ImportCounts()
+        # The counts that _save_progress saves: self.counts, or while a batch is written in
+        # the background, its counts as of the end of that batch.
+        self.progress = self.counts
+        self.times = PhaseTimes()
         self.touched_ids: set[int] = set()
+        self._pending: _PendingWrite | None = None
         self.rates = {**DEFAULT_RATES_TO_USD, **settings.ICP_CURRENCY_RATES_TO_USD}
 
     def execute(self) -> set[int]:
@@ -138,16 +178,41 @@ class FileImporter:
         )
 
     def _import_records(self, table: Table, parser: RowParser, report: RejectedRowReport) -> None:
-        batch: list[ParsedRow] = []
-        for record in table.records:
-            self.counts.read += 1
-            parsed = self._parse(record, parser, report)
-            if parsed is not None:
-                batch.append(parsed)
-            if self.counts.read % self.batch_size == 0:
-                self._write(batch)
-                batch = []
-        self._write(batch)
+        started = time.perf_counter()
+        connection = connections[router.db_for_write(ImportRun)]
+        background = None
+        if self.write_in_background and copy_supported(connection):
+            background = BackgroundWriter(connection)
+        try:
+            batch: list[ParsedRow] = []
+            for record in table.records:
+                self.counts.read += 1
+                parsed = self._parse(record, parser, report)
+                if parsed is not None:
+                    batch.append(parsed)
+                if self.counts.read % self.batch_size == 0:
+                    self._write(batch, background)
+                    batch = []
+            self._write(batch, background)
+            self._finish_pending_write()
+        finally:
+            if background is not None:
+                self._abandon_pending_write()
+                background.close()
+        elapsed = time.perf_counter() - started
+        self.times.read_and_parse = elapsed - self.times.match - self.times.write_wait
+        if background is None:
+            self.times.read_and_parse -= self.times.write
+        logger.info(
+            "import run %s: read and parsed in %.1f s, matched in %.1f s, wrote in %.1f s "
+            "(%.1f s of it waited for)",
+            self.run.pk,
+            self.times.read_and_parse,
+            self.times.match,
+            self.times.write,
+            self.times.write_wait if background is not None else self.times.write,
+            extra={"import_phase_times": asdict(self.times)},
+        )
 
     def _parse(
         self, record: Record, parser: RowParser, report: RejectedRowReport
@@ -177,52 +242,144 @@ class FileImporter:
             values = json.dumps(values, ensure_ascii=False)
         report.add(record.line, values, reason)
 
-    def _write(self, batch: list[ParsedRow]) -> None:
-        if batch:
-            outcomes = self._match_and_write(batch)
-            for outcome in outcomes:
-                if outcome.outcome == CREATED:
-                    self.counts.created += 1
-                elif outcome.outcome == UPDATED:
-                    self.counts.updated += 1
-                elif outcome.outcome == MERGED:
-                    self.counts.merged += 1
-                if outcome.row.merged_flags:
-                    self.counts.flagged += 1
-                self.touched_ids.add(outcome.state.account.pk)
-        self._save_progress()
+    def _write(self, batch: list[ParsedRow], background: BackgroundWriter | None) -> None:
+        """Match and write a batch, or match it and start its write in the background.
 
-    def _match_and_write(self, batch: list[ParsedRow]) -> list:
-        for attempt in (1, 2):
+        A background write starts after the previous one has finished, so each batch is
+        matched against every account written before it.
+        """
+        if background is None:
+            if batch:
+                self._count(self._match_and_write(batch))
+            self._save_progress()
+            return
+
+        self._finish_pending_write()
+        if not batch:
+            self._save_progress()
+            return
+        started = time.perf_counter()
+        with transaction.atomic():
+            outcomes = self._matcher(batch).run()
+        self.times.match += time.perf_counter() - started
+        future = background.submit(self._write_outcomes, outcomes)
+        self._pending = _PendingWrite(batch, outcomes, future, replace(self.counts))
+
+    def _finish_pending_write(self) -> None:
+        """Wait for the background write, count its rows and save the progress.
+
+        A batch that conflicted with a concurrent write is matched and written again here.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        started = time.perf_counter()
+        try:
+            pending.future.result()
+            outcomes = pending.outcomes
+        except IntegrityError:
+            self._log_conflict(pending.batch)
+            outcomes = self._match_and_write(pending.batch, attempts=1)
+        self.times.write_wait += time.perf_counter() - started
+        self._record_written(pending, outcomes)
+
+    def _record_written(self, pending: _PendingWrite, outcomes: list[RowOutcome]) -> None:
+        """Count a background batch's rows and save the counts as of the end of that batch.
+
+        The rows read after the batch are left out of the saved counts until their own
+        batch is written.
+        """
+        self._count(outcomes)
+        read = pending.read_counts
+        self.progress = replace(
+            self.counts, read=read.read, rejected=read.rejected, skipped_blank=read.skipped_blank
+        )
+        try:
+            self._save_progress()
+        finally:
+            self.progress = self.counts
+
+    def _abandon_pending_write(self) -> None:
+        """Wait for a background write after an error and save its counts if it succeeded.
+
+        The error that stopped the import is being raised, so errors here are logged only.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.future.result()
+            self._record_written(pending, pending.outcomes)
+        except Exception:
+            logger.exception(
+                "import run %s: writing or counting the batch ending at line %s failed after "
+                "an earlier error",
+                self.run.pk,
+                pending.batch[-1].line,
+            )
+
+    def _write_outcomes(self, outcomes: list[RowOutcome]) -> None:
+        """Write matched outcomes in a transaction of their own (run in the writer thread)."""
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                self._write_batch(outcomes)
+        finally:
+            self.times.write += time.perf_counter() - started
+
+    def _write_batch(self, outcomes: list[RowOutcome]) -> None:
+        write_batch(
+            outcomes,
+            source=self.run.source,
+            source_detail=self.run.file_name,
+            now=timezone.now(),
+        )
+
+    def _matcher(self, batch: list[ParsedRow]) -> BatchMatcher:
+        return BatchMatcher(batch, source=self.run.source, touched_ids=self.touched_ids)
+
+    def _count(self, outcomes: list[RowOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.outcome == CREATED:
+                self.counts.created += 1
+            elif outcome.outcome == UPDATED:
+                self.counts.updated += 1
+            elif outcome.outcome == MERGED:
+                self.counts.merged += 1
+            if outcome.row.merged_flags:
+                self.counts.flagged += 1
+            self.touched_ids.add(outcome.state.account.pk)
+
+    def _log_conflict(self, batch: list[ParsedRow]) -> None:
+        logger.warning(
+            "import run %s: batch ending at line %s conflicted with a concurrent "
+            "write; matching it again",
+            self.run.pk,
+            batch[-1].line,
+            exc_info=True,
+        )
+
+    def _match_and_write(self, batch: list[ParsedRow], *, attempts: int = 2) -> list[RowOutcome]:
+        for attempt in range(1, attempts + 1):
+            started = time.perf_counter()
             try:
                 with transaction.atomic():
-                    matcher = BatchMatcher(
-                        batch, source=self.run.source, touched_ids=self.touched_ids
-                    )
-                    outcomes = matcher.run()
-                    write_batch(
-                        outcomes,
-                        source=self.run.source,
-                        source_detail=self.run.file_name,
-                        now=timezone.now(),
-                    )
+                    outcomes = self._matcher(batch).run()
+                    matched = time.perf_counter()
+                    self.times.match += matched - started
+                    self._write_batch(outcomes)
+                self.times.write += time.perf_counter() - matched
                 return outcomes
             except IntegrityError:
                 # Another import stored one of the batch's domains after the batch was
                 # matched. Matching again finds that account.
-                if attempt == 2:
+                if attempt == attempts:
                     raise
-                logger.warning(
-                    "import run %s: batch ending at line %s conflicted with a concurrent "
-                    "write; matching it again",
-                    self.run.pk,
-                    batch[-1].line,
-                    exc_info=True,
-                )
+                self._log_conflict(batch)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _save_progress(self) -> None:
-        values = self.counts.as_run_fields()
+        values = self.progress.as_run_fields()
         for name, value in values.items():
             setattr(self.run, name, value)
         ImportRun.objects.filter(pk=self.run.pk).update(**values)

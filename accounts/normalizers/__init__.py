@@ -16,7 +16,15 @@ from .countries import (
     resolve_location,
     us_state_code,
 )
-from .domains import THIRD_PARTY_HOSTS, is_third_party_url, normalize_domain, website_url
+from .domains import (
+    THIRD_PARTY_HOSTS,
+    is_third_party_host,
+    is_third_party_url,
+    normalize_domain,
+    registrable_domain,
+    website_url,
+    website_url_and_host,
+)
 from .employees import MAX_EMPLOYEES, EmployeeRange, from_size_bucket, parse_employee_count
 from .errors import UnparsedValue
 from .money import DEFAULT_RATES_TO_USD, RATES_SETTING, Money, convert_to_usd, parse_money
@@ -47,6 +55,7 @@ __all__ = [
     "from_size_bucket",
     "industry_key",
     "is_missing",
+    "is_third_party_host",
     "is_third_party_url",
     "normalize_country",
     "normalize_domain",
@@ -55,9 +64,11 @@ __all__ = [
     "parse_employee_count",
     "parse_location_text",
     "parse_money",
+    "registrable_domain",
     "region_code",
     "resolve_location",
     "strip_footnotes",
     "us_state_code",
     "website_url",
+    "website_url_and_host",
 ]

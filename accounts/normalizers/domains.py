@@ -101,6 +101,9 @@ _TRACKING_PARAMETER_RE = re.compile(
     re.IGNORECASE,
 )
 _WHITESPACE_RE = re.compile(r"\s")
+# A website after its scheme that urlsplit reads as a host and a path made only of
+# characters that quote leaves unchanged, with no port, user, query or fragment.
+_SIMPLE_WEBSITE_RE = re.compile(r"(?P<host>[A-Za-z0-9.-]+)(?P<path>/[A-Za-z0-9._~/-]*)?")
 
 
 def normalize_domain(value: str | None) -> str | None:
@@ -126,6 +129,17 @@ def website_url(value: str | None) -> str | None:
     and a bare scheme return None. Raises UnparsedValue(field="website") for hosts that
     normalize_domain rejects and for schemes other than http and https.
     """
+    result = website_url_and_host(value)
+    return None if result is None else result[0]
+
+
+def website_url_and_host(value: str | None) -> tuple[str, str] | None:
+    """Return website_url(value) and the host of that URL, or None when it returns None.
+
+    The host is the one that is_third_party_host and registrable_domain take, so a
+    caller that needs the URL, its domain and whether it is a third-party page parses
+    the value once. Raises UnparsedValue(field="website") as website_url does.
+    """
     if value is None or is_missing(value):
         return None
     text = _prepare(value)
@@ -138,6 +152,11 @@ def website_url(value: str | None) -> str | None:
         if scheme not in ("http", "https"):
             raise UnparsedValue("website", value, f"expected an http or https URL, not {scheme}")
         text = text[scheme_match.end() :]
+    simple = _SIMPLE_WEBSITE_RE.fullmatch(text)
+    if simple is not None:
+        result = _simple_website_url_and_host(simple, scheme, value)
+        if result is not None:
+            return result
     parts = _split(text, value, "website")
     host = _host_from_parts(parts, value, "website")
     _registrable_domain(host, value, "website")
@@ -155,8 +174,29 @@ def website_url(value: str | None) -> str | None:
     if not query_pairs:
         if path == "/":
             path = ""
-        return f"{scheme}://{netloc}{path}"
-    return f"{scheme}://{netloc}{path or '/'}?{urlencode(query_pairs)}"
+        return f"{scheme}://{netloc}{path}", host
+    return f"{scheme}://{netloc}{path or '/'}?{urlencode(query_pairs)}", host
+
+
+def _simple_website_url_and_host(
+    simple: re.Match[str], scheme: str, value: str
+) -> tuple[str, str] | None:
+    """Return the URL and host of a host name with a plain path, without urlsplit.
+
+    The result equals the general path of website_url_and_host, because urlsplit reads
+    such a text as that host and path, quote leaves the path unchanged and there is no
+    port, query or fragment. Returns None for an empty host, which the general path
+    reports.
+    """
+    host = simple["host"].lower().rstrip(".")
+    if not host:
+        return None
+    host = _checked_host(host, value, "website")
+    _registrable_domain(host, value, "website")
+    path = simple["path"] or ""
+    if path == "/":
+        path = ""
+    return f"{scheme}://{host}{path}", host
 
 
 def is_third_party_url(url: str | None) -> bool:
@@ -171,8 +211,22 @@ def is_third_party_url(url: str | None) -> bool:
         return False
     if host is None:
         return False
+    return is_third_party_host(host)
+
+
+def is_third_party_host(host: str) -> bool:
+    """Return True when a lower-case ASCII host is in THIRD_PARTY_HOSTS or a subdomain of one."""
     labels = host.split(".")
     return any(".".join(labels[index:]) in THIRD_PARTY_HOSTS for index in range(len(labels)))
+
+
+def registrable_domain(host: str, *, value: str) -> str:
+    """Return the registrable domain of a lower-case ASCII host, as normalize_domain does.
+
+    ``value`` is the text the host came from, for the error. Raises
+    UnparsedValue(field="domain") for the hosts that normalize_domain rejects.
+    """
+    return _registrable_domain(host, value, "domain")
 
 
 def _prepare(value: str) -> str:
@@ -184,13 +238,29 @@ def _host_from_value(value: str | None, *, field: str) -> str | None:
     """Return the lower-case ASCII host of the value, or None when it is blank."""
     if value is None or is_missing(value):
         return None
+    host, hint = _host_or_hint(value)
+    if hint:
+        raise UnparsedValue(field, value, hint)
+    return host
+
+
+@lru_cache(maxsize=1024)
+def _host_or_hint(value: str) -> tuple[str | None, str]:
+    """Return the host of a non-blank value and "", or None and the reason it has none.
+
+    Importers call is_third_party_url and normalize_domain on the same URL one after the
+    other, so a small cache saves the second parse.
+    """
     text = _prepare(value)
     if _BARE_SCHEME_RE.fullmatch(text):
-        return None
+        return None, ""
     scheme_match = _WEB_SCHEME_RE.match(text)
     if scheme_match is not None:
         text = text[scheme_match.end() :]
-    return _host_from_parts(_split(text, value, field), value, field)
+    try:
+        return _host_from_parts(_split(text, value, "domain"), value, "domain"), ""
+    except UnparsedValue as error:
+        return None, error.hint
 
 
 def _split(text: str, value: str, field: str) -> SplitResult:
@@ -206,6 +276,10 @@ def _host_from_parts(parts: SplitResult, value: str, field: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UnparsedValue(field, value, "no host name was found")
+    return _checked_host(host, value, field)
+
+
+def _checked_host(host: str, value: str, field: str) -> str:
     try:
         return _ascii_host(host)
     except _InvalidHost as error:
@@ -223,8 +297,21 @@ class _InvalidHost(ValueError):
     """Hint about an invalid host, raised by the cached helpers below."""
 
 
+# Host names that IDNA 2008 with UTS #46 mapping returns unchanged: lower-case ASCII labels
+# of 1 to 63 letters, digits and inner hyphens, without hyphens in the third and fourth
+# place (which "xn--" labels have), and a last label that starts with a letter, so the
+# host is no IP address.
+_PLAIN_ASCII_HOST_RE = re.compile(
+    r"(?:(?![a-z0-9-]{2}--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"(?![a-z0-9-]{2}--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+_MAX_HOST_LENGTH = 253
+
+
 @lru_cache(maxsize=65536)
 def _ascii_host(host: str) -> str:
+    if len(host) <= _MAX_HOST_LENGTH and _PLAIN_ASCII_HOST_RE.fullmatch(host):
+        return host
     if _is_ip_address(host):
         raise _InvalidHost("an IP address is not a company domain")
     if "." not in host:

@@ -47,6 +47,9 @@ MAX_EMPLOYEE_TEXT_LENGTH = 100
 
 _SUFFIX_FACTORS = {"k": 1_000, "m": 1_000_000}
 
+# Longest run of ASCII digits that parse_employee_count reads without its patterns.
+_MAX_PLAIN_COUNT_DIGITS = 9
+
 
 @dataclass(frozen=True)
 class EmployeeRange:
@@ -157,6 +160,9 @@ def parse_employee_count(
         if not math.isfinite(raw) or not raw.is_integer():
             raise UnparsedValue(FIELD, str(raw), "expected a whole number of employees")
         return _exact_range(int(raw), str(raw), approximate=False)
+    if raw.isdigit() and raw.isascii() and len(raw) <= _MAX_PLAIN_COUNT_DIGITS:
+        # A plain count such as "240" reads the same in both decimal conventions.
+        return _exact_range(int(raw), raw, approximate=False)
     if is_missing(raw):
         return None
     return _parse_employee_text(raw, decimal_comma=decimal_comma)

@@ -169,6 +169,9 @@ _LEADING_WORD_RE = re.compile(r"(?P<word>[^\W\d_]+)\.?")
 _ACCOUNTING_NEGATIVE_RE = re.compile(r"\(\s*(.*?)\s*\)")
 _RANGE_RE = re.compile(r".*\d.*?\s*(?:-|–|—|to)\s*\D{0,5}\d.*")
 _WHITESPACE_RE = re.compile(r"\s+")
+# ASCII digits without a leading zero, optionally in comma groups of three: 12500000 or
+# 12,500,000.
+_PLAIN_AMOUNT_RE = re.compile(r"[1-9][0-9]{0,29}|[1-9][0-9]{0,2}(?:,[0-9]{3}){1,9}")
 
 
 def parse_money(
@@ -190,6 +193,15 @@ def parse_money(
         return None
     if isinstance(raw, (bool, int, float, Decimal)):
         return _money_from_number(raw, default_currency, Decimal(multiplier), field)
+    plain = _PLAIN_AMOUNT_RE.fullmatch(raw)
+    if plain is not None and default_currency is not None and not decimal_comma:
+        # Digits with optional comma groups, the most common form in exports, give the
+        # same result as the general path below.
+        number = Decimal(raw.replace(",", ""))
+        currency = _validate_default_currency(default_currency)
+        if multiplier != 1:
+            number = _multiply(number, Decimal(multiplier))
+        return Money(_tidy_amount(number), currency)
     if is_missing(raw):
         return None
     if len(raw) > MAX_MONEY_TEXT_LENGTH:

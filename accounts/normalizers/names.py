@@ -95,6 +95,12 @@ _LEGAL_SUFFIX_PHRASES: tuple[tuple[str, ...], ...] = (
 )
 _SHARE_CLASS_TOKENS = frozenset({"adr", "ads", "the"})
 
+# _LEGAL_SUFFIX_PHRASES by their last token, in their order. Only phrases that end with a
+# name's last token can match it.
+_PHRASES_BY_LAST_TOKEN: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _phrase in _LEGAL_SUFFIX_PHRASES:
+    _PHRASES_BY_LAST_TOKEN[_phrase[-1]] = (*_PHRASES_BY_LAST_TOKEN.get(_phrase[-1], ()), _phrase)
+
 _INVERTED_ARTICLE_RE = re.compile(r"(?P<name>.+?)\s*(?:,\s*the|\(\s*the\s*\))", re.IGNORECASE)
 # Zero-width space and word joiner. ZWJ and ZWNJ stay because emoji sequences and Persian
 # text need them.
@@ -110,11 +116,16 @@ def clean_company_name(name: str) -> str:
     inverted article to the front (``Estée Lauder Companies (The)`` becomes
     ``The Estée Lauder Companies``). Case, accents and emoji are kept.
     """
-    text = _ZERO_WIDTH_RE.sub("", clean_text(name))
+    text = clean_text(name)
+    if not text.isascii():
+        text = _ZERO_WIDTH_RE.sub("", text)
     text = collapse_whitespace(strip_footnotes(text))
-    inverted = _INVERTED_ARTICLE_RE.fullmatch(text)
-    if inverted is not None:
-        text = "The " + inverted["name"].rstrip(" ,")
+    # The inverted article ends the name with "the" or ")". An ASCII last character
+    # matches the pattern's last letter only when it is "e", "E" or ")".
+    if text and (not text[-1].isascii() or text[-1] in "eE)"):
+        inverted = _INVERTED_ARTICLE_RE.fullmatch(text)
+        if inverted is not None:
+            text = "The " + inverted["name"].rstrip(" ,")
     return text
 
 
@@ -149,10 +160,10 @@ def company_name_key(name: str) -> str:
 def _count_trailing_suffix_tokens(tokens: list[str]) -> int:
     """Return how many trailing tokens form one legal suffix or share-class note (0 if none)."""
     # Phrases come first, so "& Co." goes as a whole and leaves no dangling "and".
-    for phrase in _LEGAL_SUFFIX_PHRASES:
+    last = tokens[-1]
+    for phrase in _PHRASES_BY_LAST_TOKEN.get(last, ()):
         if tuple(tokens[-len(phrase) :]) == phrase:
             return len(phrase)
-    last = tokens[-1]
     if last in LEGAL_SUFFIXES or last in _SHARE_CLASS_TOKENS:
         return 1
     # Abbreviations written with spaced periods ("S. A.", "L. L. C.") arrive as a run of

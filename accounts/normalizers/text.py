@@ -58,6 +58,10 @@ MISSING_VALUE_TOKENS: frozenset[str] = frozenset(
     }
 )
 
+# Casefolding never shortens text, so text longer than this after collapsing whitespace
+# is never a placeholder.
+_MAX_MISSING_TOKEN_LENGTH = max(len(token) for token in MISSING_VALUE_TOKENS)
+
 # Deleted outright, so "Women's" becomes "womens" and "U.S." becomes "us".
 _DELETED_PUNCTUATION = frozenset(".'’‘`´ʼ")
 
@@ -74,7 +78,12 @@ def is_missing(value: str | None) -> bool:
     """Return True for None, blank text and the placeholders in MISSING_VALUE_TOKENS."""
     if value is None:
         return True
-    return _WHITESPACE_RE.sub(" ", value).strip().casefold() in MISSING_VALUE_TOKENS
+    # str.split() and the regex \s both split on the characters for which str.isspace()
+    # is true, so this equals substituting _WHITESPACE_RE and stripping.
+    text = " ".join(value.split())
+    if len(text) > _MAX_MISSING_TOKEN_LENGTH:
+        return False
+    return text.casefold() in MISSING_VALUE_TOKENS
 
 
 def clean_text(value: str | None, max_length: int | None = None) -> str:
@@ -86,8 +95,12 @@ def clean_text(value: str | None, max_length: int | None = None) -> str:
     """
     if value is None:
         return ""
-    text = _LINE_ENDING_RE.sub("\n", value)
-    text = _CONTROL_CHARACTER_RE.sub("", text).strip()
+    if value.isprintable():
+        # Printable text has no CR, control character or byte order mark to replace.
+        text = value.strip()
+    else:
+        text = _LINE_ENDING_RE.sub("\n", value)
+        text = _CONTROL_CHARACTER_RE.sub("", text).strip()
     if max_length is not None and len(text) > max_length:
         raise UnparsedValue(
             "text",
@@ -100,12 +113,14 @@ def clean_text(value: str | None, max_length: int | None = None) -> str:
 
 def strip_footnotes(text: str) -> str:
     """Remove Wikipedia footnote markers and the whitespace just before each one."""
+    if "[" not in text:
+        return text
     return _FOOTNOTE_RE.sub("", text)
 
 
 def collapse_whitespace(text: str) -> str:
     """Replace each run of whitespace, including non-breaking spaces, with one space and strip."""
-    return _WHITESPACE_RE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def remove_accents(text: str) -> str:
@@ -128,6 +143,12 @@ def replace_punctuation(text: str, keep: str = "") -> str:
     Letters, digits, combining marks, whitespace and the characters in ``keep`` stay.
     Emoji and other symbols count as punctuation. The result is not whitespace-collapsed.
     """
+    if text.isascii():
+        return text.translate(_ascii_punctuation_table(keep))
+    return _replace_punctuation_slowly(text, keep)
+
+
+def _replace_punctuation_slowly(text: str, keep: str) -> str:
     characters: list[str] = []
     for char in text:
         if char in keep or char.isspace():
@@ -139,6 +160,16 @@ def replace_punctuation(text: str, keep: str = "") -> str:
         else:
             characters.append(" ")
     return "".join(characters)
+
+
+@lru_cache(maxsize=64)
+def _ascii_punctuation_table(keep: str) -> dict[int, str]:
+    """Return the str.translate table that replace_punctuation applies to ASCII text."""
+    return {
+        code: _replace_punctuation_slowly(chr(code), keep)
+        for code in range(128)
+        if _replace_punctuation_slowly(chr(code), keep) != chr(code)
+    }
 
 
 @lru_cache(maxsize=8192)

@@ -27,6 +27,10 @@ class RateLimitReached(Exception):
         super().__init__(f"rate limit reached, next slot in {retry_after:.2f}s")
 
 
+# NOTE: a slot is counted when it is taken, not when the request reaches the provider, so
+# a delayed request can land in the provider's next window: two processes at 400 a minute
+# sent 402 within one 60 s window (benchmarks/enrich_rate.py). A margin of about a second
+# on the window would close it.
 class SlidingWindowLimiter:
     """Allow at most ``limit`` slots per key in any ``window_seconds`` long interval.
 

@@ -1,3 +1,18 @@
+// Page behaviour on top of htmx: filters, bulk selection, inline edits and confirmations.
+// Every form also works without this script, which only makes the pages quicker to use.
+
+// Validation errors (422) and rejected stale edits (409) come back as forms with their
+// messages, so htmx swaps them in like a success. Other errors keep the page as it is.
+if (window.htmx) {
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "409", swap: true },
+    { code: "422", swap: true },
+    { code: "[45]..", swap: false, error: true },
+  ];
+}
+
 // Leave empty filter fields out of GET requests that htmx sends, so pushed URLs only
 // carry the filters in use, such as /accounts/?tier=high instead of ?q=&tier=high&...
 document.addEventListener("htmx:configRequest", (event) => {
@@ -14,4 +29,170 @@ document.addEventListener("htmx:configRequest", (event) => {
   for (const key of emptyKeys) {
     formData.delete(key);
   }
+});
+
+// Bulk selection on the account list ----------------------------------------------------
+
+function rowBoxes() {
+  return Array.from(document.querySelectorAll("[data-select-row]"));
+}
+
+function updateSelection() {
+  const boxes = rowBoxes();
+  const checked = boxes.filter((box) => box.checked).length;
+  for (const counter of document.querySelectorAll("[data-bulk-count]")) {
+    counter.textContent = String(checked);
+  }
+  for (const pageBox of document.querySelectorAll("[data-select-page]")) {
+    pageBox.checked = boxes.length > 0 && checked === boxes.length;
+    pageBox.indeterminate = checked > 0 && checked < boxes.length;
+  }
+}
+
+function showBulkFields() {
+  const select = document.querySelector("[data-bulk-action]");
+  if (!select) {
+    return;
+  }
+  for (const element of document.querySelectorAll("[data-bulk-for]")) {
+    element.hidden = element.dataset.bulkFor !== select.value;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const target = event.target;
+  if (target.matches("[data-select-page]")) {
+    for (const box of rowBoxes()) {
+      box.checked = target.checked;
+    }
+    updateSelection();
+  } else if (target.matches("[data-select-row]")) {
+    updateSelection();
+  } else if (target.matches("[data-bulk-action]")) {
+    showBulkFields();
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  updateSelection();
+  showBulkFields();
+  updateNoteCounters();
+});
+
+// The bulk form returns to the list as it is now, filters and page included.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.verb === "post" && event.detail.elt.id === "bulk-form") {
+    event.detail.parameters.next = window.location.pathname + window.location.search;
+  }
+});
+
+// The confirmation and the result of a bulk action open in the dialog.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  if (target && target.id === "bulk-dialog-body" && window.bootstrap) {
+    bootstrap.Modal.getOrCreateInstance(document.getElementById("bulk-dialog")).show();
+  }
+  if (target && target.id === "account-results") {
+    updateSelection();
+  }
+  updateNoteCounters();
+});
+
+// A CSV download keeps the page, so the dialog closes once the request is sent.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches("[data-close-modal]") && window.bootstrap) {
+    const dialog = form.closest(".modal");
+    if (dialog) {
+      window.setTimeout(() => bootstrap.Modal.getOrCreateInstance(dialog).hide(), 300);
+    }
+  }
+});
+
+// After a bulk action the table shows the new owners and tags.
+document.body.addEventListener("accountsChanged", () => {
+  if (document.getElementById("account-results")) {
+    htmx.ajax("GET", window.location.pathname + window.location.search, {
+      target: "#account-results",
+      swap: "outerHTML",
+    });
+  }
+});
+
+// Account page ----------------------------------------------------------------------------
+
+// An edit changed the account: open forms now carry its new version, so saving them
+// does not count the person's own change as someone else's.
+document.body.addEventListener("accountChanged", (event) => {
+  const version = event.detail && event.detail.version;
+  if (!version) {
+    return;
+  }
+  for (const input of document.querySelectorAll("input.account-version")) {
+    input.value = version;
+  }
+});
+
+function updateNoteCounters() {
+  for (const area of document.querySelectorAll("textarea[data-counter]")) {
+    const counter = document.getElementById(area.dataset.counter);
+    if (!counter) {
+      continue;
+    }
+    const limit = Number(area.getAttribute("maxlength")) || 0;
+    counter.textContent = String(area.value.length);
+    counter.classList.toggle("text-danger", limit > 0 && area.value.length >= limit);
+  }
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("textarea[data-counter]")) {
+    updateNoteCounters();
+  }
+});
+
+// Confirmations -------------------------------------------------------------------------
+
+// Plain forms with data-confirm ask before they submit (htmx forms use hx-confirm).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const question = form.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// Errors ----------------------------------------------------------------------------------
+
+function showPageAlert(text) {
+  const main = document.getElementById("main");
+  if (!main) {
+    return;
+  }
+  const alert = document.createElement("div");
+  alert.className = "alert alert-danger alert-dismissible fade show";
+  alert.setAttribute("role", "alert");
+  alert.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "btn-close";
+  close.setAttribute("data-bs-dismiss", "alert");
+  close.setAttribute("aria-label", "Close");
+  alert.appendChild(close);
+  main.prepend(alert);
+}
+
+document.addEventListener("htmx:responseError", (event) => {
+  const status = event.detail.xhr ? event.detail.xhr.status : 0;
+  if (status === 403) {
+    showPageAlert("You may not make this change. Ask your manager or Sales Ops for access.");
+  } else if (status === 404) {
+    showPageAlert("This item no longer exists. Reload the page.");
+  } else {
+    showPageAlert(`The request failed (HTTP ${status}). Reload the page and try again.`);
+  }
+});
+
+document.addEventListener("htmx:sendError", () => {
+  showPageAlert("The portal did not answer. Check your connection and try again.");
 });

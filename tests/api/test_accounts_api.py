@@ -3,7 +3,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Account, AccountIdentifier, Tier
 from segmentation.models import Framework
@@ -45,16 +44,19 @@ def result_names(response) -> list[str]:
 @pytest.mark.django_db
 def test_api_anonymous_denied(api_client):
     response = api_client.get(LIST_URL)
-    assert response.status_code in (401, 403)
+    error = response.json()["error"]
+    assert response.status_code == 401
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["detail"] == "Authentication credentials were not provided."
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert error["code"] == "not_authenticated"
+    assert "Authorization: Bearer" in error["message"]
 
 
 @pytest.mark.django_db
 def test_api_anonymous_detail_denied(api_client):
     account = AccountFactory()
     response = api_client.get(f"{LIST_URL}{account.pk}/")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
 
 
 def test_api_forbidden_without_role(api_client, make_user):
@@ -62,21 +64,21 @@ def test_api_forbidden_without_role(api_client, make_user):
     api_client.force_login(make_user(None, username="no-role"))
     response = api_client.get(LIST_URL)
     assert response.status_code == 403
-    assert "has no sales role" in response.json()["detail"]
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert "has no sales role" in response.json()["error"]["message"]
 
 
 def test_api_wrong_token_denied(api_client, sdr):
-    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer icp_not-a-real-token")
     response = api_client.get(LIST_URL)
-    assert response.status_code in (401, 403)
-    assert response.json()["detail"] == "Invalid token."
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert "token is invalid" in response.json()["error"]["message"]
 
 
-def test_api_token_auth(api_client, sdr):
+def test_api_token_auth(token_client, sdr):
     AccountFactory(name="Token Co")
-    token = Token.objects.create(user=sdr)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    response = api_client.get(LIST_URL)
+    response = token_client(sdr).get(LIST_URL)
     assert response.status_code == 200
     assert result_names(response) == ["Token Co"]
 
@@ -112,7 +114,8 @@ def test_api_list_fields(signed_in_api, industry, sdr):
     body = response.json()
     row = body["results"][0]
     assert response.status_code == 200
-    assert body["count"] == 1
+    assert len(body["results"]) == 1
+    assert body["next"] is None
     assert LIST_FIELDS - set(row) == set()
     assert row["name"] == "Initech"
     assert row["industry"] == "API Test FinTech"
@@ -174,13 +177,6 @@ def test_api_detail_missing_is_404(signed_in_api):
     assert response.status_code == 404
 
 
-def test_api_is_read_only(signed_in_api):
-    account = AccountFactory()
-    assert signed_in_api.post(LIST_URL, {"name": "New"}).status_code == 405
-    assert signed_in_api.patch(f"{LIST_URL}{account.pk}/", {"name": "X"}).status_code == 405
-    assert signed_in_api.delete(f"{LIST_URL}{account.pk}/").status_code == 405
-
-
 def test_api_filter_tier(signed_in_api):
     AccountFactory(name="High", tier=Tier.HIGH)
     AccountFactory(name="Low", tier=Tier.LOW)
@@ -234,16 +230,18 @@ def test_api_filter_text_fields(signed_in_api):
 
 def test_api_invalid_filter_is_400(signed_in_api):
     response = signed_in_api.get(LIST_URL, {"owner": "someone", "tier": "top"})
-    body = response.json()
+    error = response.json()["error"]
     assert response.status_code == 400
-    assert body["owner"] == ["Enter a user id, me or none."]
-    assert "tier" in body
+    assert error["code"] == "invalid"
+    assert error["fields"]["owner"] == ["Enter a user id, me or none."]
+    assert "tier" in error["fields"]
+    assert "owner" in error["message"]
 
 
 def test_api_invalid_ordering_is_400(signed_in_api):
     response = signed_in_api.get(LIST_URL, {"ordering": "password"})
     assert response.status_code == 400
-    assert "ordering" in response.json()
+    assert "ordering" in response.json()["error"]["fields"]
 
 
 def test_api_ordering(signed_in_api):
@@ -265,16 +263,16 @@ def test_api_ordering_by_several_fields(signed_in_api):
 def test_api_default_page_size_is_100(signed_in_api):
     Account.objects.bulk_create(AccountFactory.build_batch(105))
     body = signed_in_api.get(LIST_URL).json()
-    assert body["count"] == 105
     assert len(body["results"]) == 100
     assert body["next"] is not None
+    assert len(signed_in_api.get(body["next"]).json()["results"]) == 5
 
 
 def test_api_page_size_clamped_to_500(signed_in_api):
     Account.objects.bulk_create(AccountFactory.build_batch(510))
     body = signed_in_api.get(LIST_URL, {"page_size": 600}).json()
-    assert body["count"] == 510
     assert len(body["results"]) == 500
+    assert body["next"] is not None
 
 
 def test_api_page_size_honoured(signed_in_api):
@@ -318,6 +316,6 @@ def test_api_query_count_does_not_grow(signed_in_api, industry, sdr):
 
 def test_api_list_query_count_is_pinned(signed_in_api, django_assert_max_num_queries):
     Account.objects.bulk_create(AccountFactory.build_batch(20))
-    # Session, user, roles, count, page ids, rows.
-    with django_assert_max_num_queries(6):
+    # Session, user, roles, rows: cursor pages run no count query.
+    with django_assert_max_num_queries(4):
         signed_in_api.get(LIST_URL, {"ordering": "owner"})

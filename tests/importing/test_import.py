@@ -663,6 +663,20 @@ def test_imported_accounts_segmented(write_csv):
     assert account.tag != "" or account.needs_enrichment
 
 
+def test_import_without_verify_and_segment(write_csv):
+    path = write_csv(
+        APOLLO,
+        [apollo_row("Anvil Peak", "anvilpeak.com", employees="240", country="US")],
+    )
+
+    run = accounts_import(path, verify_and_segment=False)
+
+    account = Account.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert account.scored_at is None
+    assert account.field_status == {}
+
+
 def test_identifiers_normalized(write_csv):
     path = write_csv(
         ["Company", "Website", "CIK", "Ticker", "LinkedIn URL"],

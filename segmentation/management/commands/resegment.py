@@ -11,9 +11,15 @@ from kombu.exceptions import OperationalError
 from accounts.models import Account
 from segmentation.engine import FrameworkError
 from segmentation.models import Framework, FrameworkStatus, SegmentationRun
+from segmentation.preview import (
+    DEFAULT_TOP_MOVERS,
+    TIER_LABELS,
+    TIER_ORDER,
+    ImpactPreview,
+    framework_impact_preview,
+)
 from segmentation.selectors import NoActiveFrameworkError, framework_get_active
 from segmentation.services import (
-    NO_TIER,
     SegmentationSummary,
     accounts_segment,
     segmentation_run_plan,
@@ -21,7 +27,6 @@ from segmentation.services import (
 
 # Seconds between progress checks while Celery workers score a run.
 POLL_INTERVAL = 1.0
-TIER_ORDER = ("high", "medium", "low", NO_TIER)
 
 
 class Command(BaseCommand):
@@ -41,7 +46,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Score and print the summary without writing results or a run.",
+            help=(
+                "Score and print the impact preview without writing results or a run: the "
+                "tier matrix, tags gained and lost, and the accounts that move most."
+            ),
+        )
+        parser.add_argument(
+            "--top",
+            type=int,
+            default=DEFAULT_TOP_MOVERS,
+            metavar="N",
+            help=f"Accounts that move most to list with --dry-run (default {DEFAULT_TOP_MOVERS}).",
         )
         parser.add_argument(
             "--batch-size",
@@ -66,7 +81,14 @@ class Command(BaseCommand):
             f"({framework.name}), {mode}."
         )
         try:
-            if settings.CELERY_BROKER_URL and not options["dry_run"]:
+            if options["dry_run"]:
+                preview = framework_impact_preview(
+                    framework, top=max(options["top"], 0), batch_size=batch_size
+                )
+                self._print_summary(preview.summary)
+                self._print_preview(preview)
+                return
+            if settings.CELERY_BROKER_URL:
                 summary = self._run_on_workers(framework, batch_size)
             else:
                 summary = accounts_segment(
@@ -164,3 +186,42 @@ class Command(BaseCommand):
         counts = summary.tier_counts()
         tiers = ", ".join(f"{tier} {counts.get(tier, 0):,}" for tier in TIER_ORDER)
         self.stdout.write(f"Tiers: {tiers}")
+
+    def _print_preview(self, preview: ImpactPreview) -> None:
+        labels = [TIER_LABELS[tier] for tier in TIER_ORDER]
+        self.stdout.write("")
+        self.stdout.write("Tier moves (rows: tier now, columns: tier after approval):")
+        self.stdout.write(f"  {'':<10}" + "".join(f"{label:>10}" for label in labels))
+        for label, counts in preview.tier_matrix():
+            self.stdout.write(f"  {label:<10}" + "".join(f"{count:>10,}" for count in counts))
+        self.stdout.write("")
+        changes = preview.tag_changes()
+        self.stdout.write(f"Tags gained and lost ({len(changes)} tags):")
+        for tag, gained, lost in changes:
+            self.stdout.write(f"  +{gained:<7,} -{lost:<7,} {tag}")
+        if not changes:
+            self.stdout.write("  No account changes tag.")
+        self.stdout.write("")
+        self.stdout.write(f"Accounts that move most ({len(preview.movers)}):")
+        for mover in preview.movers:
+            self.stdout.write(
+                f"  {mover.name} (id {mover.account_id}): score {mover.old_score} -> "
+                f"{mover.new_score} ({mover.delta:+d}), tier {mover.old_tier or 'none'} -> "
+                f"{mover.new_tier or 'none'}, tag {mover.old_tag or 'none'!r} -> "
+                f"{mover.new_tag or 'none'!r}"
+            )
+            width = max(len(mover.old_explanation), len(mover.new_explanation))
+            for index in range(width):
+                old = _reason(mover.old_explanation, index)
+                new = _reason(mover.new_explanation, index)
+                self.stdout.write(f"      now:   {old}")
+                self.stdout.write(f"      after: {new}")
+
+
+def _reason(items: list[dict], index: int) -> str:
+    if index >= len(items):
+        return "-"
+    item = items[index]
+    if not isinstance(item, dict):
+        return str(item)
+    return str(item.get("reason") or item.get("label") or "-")

@@ -1,0 +1,159 @@
+"""One JSON shape for every API error: ``{"error": {"code", "message", "fields"}}``.
+
+``code`` is a stable machine-readable word (``invalid``, ``not_found``, ``throttled`` …),
+``message`` a sentence for a person, and ``fields`` maps invalid parameters or body fields
+to their messages (empty for other errors).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+SERVER_ERROR_MESSAGE = (
+    "The server failed to handle this request. Try again later, and if it keeps failing, "
+    "report the time and URL to Sales Ops."
+)
+
+
+class PreconditionFailed(exceptions.APIException):
+    """The If-Match header names a version that is no longer current."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = (
+        "The resource changed since you read it: fetch it again, reapply your change and "
+        "send it with the new ETag in If-Match."
+    )
+    default_code = "precondition_failed"
+
+    def __init__(self, detail: str | None = None, *, etag: str | None = None) -> None:
+        super().__init__(detail)
+        self.etag = etag
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _field_names(fields: dict[str, Any]) -> str:
+    return ", ".join(str(name) for name in fields)
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, list | tuple):
+        return _first_message(detail[0]) if detail else ""
+    if isinstance(detail, dict):
+        return _first_message(next(iter(detail.values()), ""))
+    return str(detail)
+
+
+def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        fields = {str(name): messages for name, messages in detail.items()}
+        non_field = fields.get("non_field_errors")
+        if non_field and len(fields) == 1:
+            return error_body("invalid", _first_message(non_field), fields)
+        message = (
+            f"The request has invalid values in: {_field_names(fields)}. "
+            f"{_first_message(detail)} Correct them and send the request again."
+        )
+        return error_body("invalid", message, fields)
+    return error_body("invalid", _first_message(detail) or "The request is invalid.")
+
+
+def _message(exc: exceptions.APIException, request: HttpRequest | None) -> str:
+    detail = str(exc.detail)
+    path = request.path if request is not None else "this URL"
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return (
+            "Authentication credentials were not provided: send an API token as "
+            '"Authorization: Bearer <key>" or sign in.'
+        )
+    if isinstance(exc, exceptions.NotFound) and detail == "Invalid cursor":
+        return "The cursor is invalid: start again without it, then follow the next links."
+    if isinstance(exc, exceptions.NotFound) and detail == str(exceptions.NotFound.default_detail):
+        return (
+            f"Nothing was found at {path}: check the id in the URL and that your role may see it."
+        )
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return f"{detail} Check the method against the API documentation at /api/v1/docs/."
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return f"{detail} Send the body as application/json, or multipart/form-data for uploads."
+    if isinstance(exc, exceptions.NotAcceptable):
+        return f"{detail} Accept application/json, or text/csv where CSV is offered."
+    if isinstance(exc, exceptions.ParseError):
+        return f"{detail} Send a valid JSON body."
+    if isinstance(exc, exceptions.Throttled):
+        wait = f"{int(exc.wait)} seconds" if exc.wait is not None else "a moment"
+        return f"Too many requests of this kind from your user: retry in {wait}."
+    return detail
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Return the error response of ``exc`` in the API's error shape."""
+    request = context.get("request")
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+
+    if not isinstance(exc, exceptions.APIException):
+        view = context.get("view")
+        logger.exception(
+            "API request %s %s failed in %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            type(view).__name__ if view is not None else "an unknown view",
+        )
+        set_rollback()
+        return Response(
+            error_body("server_error", SERVER_ERROR_MESSAGE),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    etag = getattr(exc, "etag", None)
+    if etag:
+        headers["ETag"] = etag
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        body = _validation_body(exc)
+    else:
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        body = error_body(str(code), _message(exc, request))
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Return the 404 error of a URL under /api/v1/ that no endpoint serves.
+
+    Exempt from CSRF like the API views, so that a POST to a wrong URL gets this 404
+    rather than an HTML CSRF failure page.
+    """
+    message = (
+        f"No API endpoint serves {request.path}: check the URL against /api/v1/docs/ "
+        "(paths end with a slash)."
+    )
+    return JsonResponse(error_body("not_found", message), status=status.HTTP_404_NOT_FOUND)

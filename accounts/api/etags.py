@@ -1,0 +1,56 @@
+"""ETags of accounts and the If-Match check that rejects updates based on a stale copy.
+
+The ETag is derived from the account's id and ``updated_at``, which every save changes.
+If-Match is optional: a request without it overwrites whatever is current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db.models import Model
+from rest_framework.request import Request
+
+from .errors import PreconditionFailed
+
+IF_MATCH_HEADER = "HTTP_IF_MATCH"
+IF_NONE_MATCH_HEADER = "HTTP_IF_NONE_MATCH"
+
+
+def etag_for(instance: Model) -> str:
+    """Return the quoted strong ETag of a row with ``updated_at``."""
+    stamp = instance.updated_at.isoformat() if instance.updated_at else ""
+    digest = hashlib.sha256(f"{instance._meta.label}:{instance.pk}:{stamp}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _listed_tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def if_match_check(request: Request, instance: Model) -> None:
+    """Raise PreconditionFailed (412) unless If-Match is absent, ``*`` or lists the current ETag.
+
+    Weak ETags (``W/"…"``) never match, as RFC 9110 requires for If-Match.
+    """
+    header = request.META.get(IF_MATCH_HEADER)
+    if header is None:
+        return
+    tags = _listed_tags(header)
+    current = etag_for(instance)
+    if "*" in tags or current in tags:
+        return
+    raise PreconditionFailed(
+        f"The account changed since the version in If-Match was read (current ETag "
+        f"{current}): fetch it again, reapply your change and send the new ETag.",
+        etag=current,
+    )
+
+
+def if_none_match_hit(request: Request, instance: Model) -> bool:
+    """Return True when If-None-Match lists the current ETag, so a GET can return 304."""
+    header = request.META.get(IF_NONE_MATCH_HEADER)
+    if header is None:
+        return False
+    tags = [tag.removeprefix("W/") for tag in _listed_tags(header)]
+    return "*" in tags or etag_for(instance) in tags

@@ -1,0 +1,115 @@
+"""django-filter FilterSets of the API resources, one per resource.
+
+Accounts reuse the list page's ``AccountFilterSet`` and add ``updated_since``.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django_filters.rest_framework import FilterSet
+
+from accounts.filtersets import AccountFilterSet
+from accounts.models import ImportRun, ResearchNote
+from audits.models import Severity, Violation, ViolationKind
+from enrichment.models import EnrichmentRun
+from integrations.models import SavedSegment, WebhookDelivery
+from segmentation.models import Framework, FrameworkStatus
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number in the range of a 64-bit key."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class AccountApiFilterSet(AccountFilterSet):
+    """The account list's filters plus ``updated_since`` for incremental syncs."""
+
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=(
+            "ISO 8601 time, such as 2026-01-31T09:00:00Z: only accounts updated at or after "
+            "it. Without an ordering, results are then sorted by updated_at and id."
+        ),
+    )
+
+    class Meta(AccountFilterSet.Meta):
+        pass
+
+
+class ResearchNoteFilterSet(FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ResearchNote.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=ResearchNote.Status.choices)
+
+    class Meta:
+        model = ResearchNote
+        fields: list[str] = []
+
+
+class FrameworkFilterSet(FilterSet):
+    status = django_filters.ChoiceFilter(choices=FrameworkStatus.choices)
+
+    class Meta:
+        model = Framework
+        fields: list[str] = []
+
+
+class SavedSegmentFilterSet(FilterSet):
+    is_shared = django_filters.BooleanFilter()
+    mine = django_filters.BooleanFilter(method="filter_mine", help_text="true: only your own.")
+
+    class Meta:
+        model = SavedSegment
+        fields: list[str] = []
+
+    def filter_mine(self, queryset, name: str, value: bool | None):
+        if value is None:
+            return queryset
+        user = getattr(self.request, "user", None)
+        if value:
+            return queryset.filter(owner_id=getattr(user, "pk", None))
+        return queryset.exclude(owner_id=getattr(user, "pk", None))
+
+
+class ImportRunFilterSet(FilterSet):
+    status = django_filters.ChoiceFilter(choices=ImportRun.Status.choices)
+
+    class Meta:
+        model = ImportRun
+        fields: list[str] = []
+
+
+class EnrichmentRunFilterSet(FilterSet):
+    status = django_filters.ChoiceFilter(choices=EnrichmentRun.Status.choices)
+    provider = django_filters.CharFilter(max_length=50)
+
+    class Meta:
+        model = EnrichmentRun
+        fields: list[str] = []
+
+
+class ViolationFilterSet(FilterSet):
+    status = django_filters.ChoiceFilter(choices=Violation.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=ViolationKind.choices)
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    account = IdFilter(field_name="account_id", help_text="Account id.")
+    responsible = IdFilter(field_name="responsible_id", help_text="User id.")
+
+    class Meta:
+        model = Violation
+        fields: list[str] = []
+
+
+class WebhookDeliveryFilterSet(FilterSet):
+    status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
+
+    class Meta:
+        model = WebhookDelivery
+        fields: list[str] = []

@@ -1,0 +1,222 @@
+"""Account imports over the API: upload a file, follow the run, download rejected rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils.text import get_valid_filename
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.importing.errors import ImportFileError
+from accounts.models import ImportRun
+from accounts.services import import_run_create
+from accounts.tasks import accounts_import_task
+
+from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .exports import CSV_CONTENT_TYPE, csv_cell
+from .filtersets import ImportRunFilterSet
+from .pagination import IdCursorPagination
+from .permissions import ImportPermission
+from .throttling import ApiScopedThrottle
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_FOLDER = "api-imports"
+ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt", ".json")
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    """An import run with its progress, counts and the URL of its rejected-rows report."""
+
+    report_url = serializers.SerializerMethodField(
+        help_text="CSV of the rejected rows; null when no row was rejected."
+    )
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = ImportRun
+        fields = [
+            "id",
+            "source",
+            "file_name",
+            "status",
+            "is_dry_run",
+            "total_rows",
+            "rows_read",
+            "created",
+            "updated",
+            "merged",
+            "rejected",
+            "skipped_blank",
+            "flagged",
+            "error",
+            "report_url",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_report_url(self, run: ImportRun) -> str | None:
+        if not run.report_path:
+            return None
+        request = self.context.get("request")
+        url = f"/api/v1/imports/{run.pk}/report/"
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (or TSV) or JSON export of companies.")
+    source = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text="Source name such as hubspot; detected from the columns when left out.",
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Match and count every row, then roll back."
+    )
+
+    def validate_file(self, upload: Any) -> Any:
+        suffix = Path(upload.name or "").suffix.lower()
+        if suffix not in ALLOWED_SUFFIXES:
+            raise serializers.ValidationError(
+                f"Files ending in {suffix or '(no extension)'} cannot be imported: upload "
+                f"{', '.join(ALLOWED_SUFFIXES)}."
+            )
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError(
+                f"The file has {upload.size:,} bytes, more than the {MAX_UPLOAD_BYTES:,} "
+                "allowed: split it."
+            )
+        return upload
+
+
+def _store_upload(upload: Any) -> Path:
+    folder = Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    name = get_valid_filename(Path(upload.name).name) or "upload.csv"
+    path = folder / f"{uuid.uuid4().hex}-{name}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
+
+
+def _enqueue(run_id: int) -> None:
+    try:
+        accounts_import_task.delay(run_id)
+    except ImportFileError as error:
+        # Without a broker the task runs here; the run already records the failure.
+        logger.info("import run %s failed: %s", run_id, error)
+
+
+def _neutralized_report(path: Path) -> Iterator[bytes]:
+    """Yield the report re-written with formula-like cells neutralized, as an export would be."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            writer.writerow([csv_cell(cell) for cell in row])
+            if buffer.tell() >= 64 * 1024:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List import runs, newest first"),
+    retrieve=extend_schema(summary="Read an import run's status and counts"),
+    create=extend_schema(
+        summary="Upload a file to import",
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={202: ImportRunSerializer},
+    ),
+)
+class ImportRunViewSet(
+    JsonErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Imports run in the background: the upload returns 202 with the run to poll."""
+
+    permission_classes = [*BASE_PERMISSIONS, ImportPermission]
+    serializer_class = ImportRunSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = ImportRunFilterSet
+    parser_classes = [MultiPartParser]
+    throttle_scope = "imports"
+
+    def get_throttles(self) -> list:
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ApiScopedThrottle())
+        return throttles
+
+    def get_queryset(self) -> QuerySet[ImportRun]:
+        return ImportRun.objects.select_related("created_by")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        values = upload.validated_data
+        path = _store_upload(values["file"])
+        try:
+            run = import_run_create(
+                path,
+                source=values.get("source", ""),
+                dry_run=values["dry_run"],
+                created_by=request.user,
+            )
+        except ImportFileError as error:
+            path.unlink(missing_ok=True)
+            raise ValidationError({"source": [str(error)]}) from error
+        logger.info(
+            "import run %s of %s queued through the API by user %s",
+            run.pk,
+            path.name,
+            request.user.pk,
+        )
+        transaction.on_commit(lambda: _enqueue(run.pk))
+        run.refresh_from_db()
+        data = ImportRunSerializer(run, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Download the rejected rows of an import run as CSV",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        run = self.get_object()
+        path = Path(run.report_path) if run.report_path else None
+        if path is None or not path.is_file():
+            raise NotFound(f"Import run {run.pk} has no rejected-rows report: no row was rejected.")
+        response = StreamingHttpResponse(_neutralized_report(path), content_type=CSV_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
+        return response

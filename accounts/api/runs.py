@@ -1,0 +1,111 @@
+"""Read-only lists of enrichment runs and audit violations."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from audits.models import Violation
+from enrichment.models import EnrichmentRun
+
+from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .filtersets import EnrichmentRunFilterSet, ViolationFilterSet
+from .pagination import IdCursorPagination
+from .permissions import AuditPermission, HasSalesRole, visible_violations
+
+
+class EnrichmentRunSerializer(serializers.ModelSerializer):
+    """One provider lookup over a set of accounts, with its progress and counts."""
+
+    triggered_by = serializers.CharField(
+        source="triggered_by.username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = EnrichmentRun
+        fields = [
+            "id",
+            "provider",
+            "scope",
+            "scope_detail",
+            "status",
+            "total",
+            "processed",
+            "looked_up",
+            "found",
+            "changed",
+            "verified",
+            "conflicts",
+            "errors",
+            "error_details",
+            "error",
+            "triggered_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List enrichment runs, newest first"),
+    retrieve=extend_schema(summary="Read an enrichment run"),
+)
+class EnrichmentRunViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = EnrichmentRunSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = EnrichmentRunFilterSet
+
+    def get_queryset(self) -> QuerySet[EnrichmentRun]:
+        return EnrichmentRun.objects.select_related("triggered_by")
+
+
+class ViolationSerializer(serializers.ModelSerializer):
+    """One monthly audit finding on one account."""
+
+    audit_month = serializers.DateField(source="audit_run.month", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    responsible = serializers.CharField(
+        source="responsible.username", read_only=True, allow_null=True
+    )
+    responsible_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Violation
+        fields = [
+            "id",
+            "audit_month",
+            "account_id",
+            "account_name",
+            "kind",
+            "rule_code",
+            "detail",
+            "severity",
+            "responsible",
+            "responsible_id",
+            "status",
+            "consequence",
+            "resolved_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List audit violations: your team's, or all for Ops and Leadership"),
+    retrieve=extend_schema(summary="Read an audit violation"),
+)
+class ViolationViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    """Audit findings. Sales Managers see their team's; Sales Ops and Leadership see all."""
+
+    permission_classes = [*BASE_PERMISSIONS, AuditPermission]
+    serializer_class = ViolationSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = ViolationFilterSet
+
+    def get_queryset(self) -> QuerySet[Violation]:
+        queryset = Violation.objects.select_related("audit_run", "account", "responsible")
+        return visible_violations(self.request.user, queryset)

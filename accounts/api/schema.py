@@ -1,0 +1,60 @@
+"""OpenAPI schema additions: the error responses every operation can return."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable cause, such as invalid or not_found.")
+    message = serializers.CharField(help_text="What failed and what to do about it.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Messages per invalid parameter or body field; empty for other errors.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    error = ErrorDetailSerializer()
+
+
+class ApiAutoSchema(AutoSchema):
+    """AutoSchema that documents the error responses in the shared error shape."""
+
+    def _error_codes(self) -> list[str]:
+        # Every operation can return 404: unknown ids, and unknown ?format= values.
+        codes = ["400", "401", "403", "404", "429"]
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes.append("415")
+        if self.method in ("PUT", "PATCH", "DELETE") or self.path.endswith("/segment/"):
+            codes.append("412")
+        return codes
+
+    def _get_response_bodies(self, direction: str = "response") -> dict:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    ErrorSerializer, code, media_types=["application/json"], direction=direction
+                )
+        return responses
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Bearer <key>`` for ApiTokenAuthentication."""
+
+    target_class = "accounts.api.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Personal API token (icp_…) with the read or read and write scope.",
+        }

@@ -1,0 +1,264 @@
+"""Segments: the distinct tags, the route lists (Outbound, Nurture …) and saved filters.
+
+Each segment has a ``members`` endpoint that lists its accounts like ``/accounts/`` does:
+with the same filters, cursor pages, ``updated_since`` and CSV.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import selectors
+from accounts.filtersets import AccountFilterSet
+from accounts.models import Account
+from integrations.models import SavedSegment
+
+from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .filtersets import SavedSegmentFilterSet
+from .pagination import IdCursorPagination
+from .permissions import HasSalesRole, SavedSegmentPermission
+from .serializers import AccountSerializer
+from .streams import AccountStreamMixin
+
+# Parameters of the account list that a saved segment may not store.
+UNSAVED_FILTERS = {"ordering"}
+
+MEMBERS_SCHEMA = extend_schema(
+    responses={
+        (200, "application/json"): AccountSerializer(many=True),
+        (200, "text/csv"): OpenApiTypes.STR,
+    },
+)
+
+
+class SegmentSerializer(serializers.Serializer):
+    """A tag or route with its account count and the URL of its members."""
+
+    name = serializers.CharField()
+    account_count = serializers.IntegerField()
+    members_url = serializers.URLField()
+
+
+def _segment_rows(request: Request, rows: list[tuple[str, int]], url_name: str) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "account_count": count,
+            "members_url": request.build_absolute_uri(reverse(url_name, args=[name])),
+        }
+        for name, count in rows
+    ]
+
+
+def _counts(queryset: QuerySet[Account], field: str) -> dict[str, int]:
+    rows = queryset.exclude(**{field: ""}).order_by().values(field).annotate(count=Count("id"))
+    return {row[field]: row["count"] for row in rows}
+
+
+@extend_schema(
+    summary="List the distinct tags with their account counts",
+    responses=SegmentSerializer(many=True),
+)
+class TagListView(JsonErrorsMixin, generics.GenericAPIView):
+    queryset = Account.objects.none()  # Names the model for the schema; get() reads the counts.
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = SegmentSerializer
+    pagination_class = None
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        counts = _counts(selectors.account_list_base(user=request.user), "tag")
+        rows = sorted(counts.items())
+        return Response(
+            SegmentSerializer(_segment_rows(request, rows, "segment-tag-members"), many=True).data
+        )
+
+
+@extend_schema(
+    summary="List the routes (Outbound, Nurture …) with their account counts",
+    responses=SegmentSerializer(many=True),
+)
+class RouteListView(JsonErrorsMixin, generics.GenericAPIView):
+    """Routes that accounts have, plus the routes of any framework version (count 0)."""
+
+    queryset = Account.objects.none()  # Names the model for the schema; get() reads the counts.
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = SegmentSerializer
+    pagination_class = None
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        counts = _counts(selectors.account_list_base(user=request.user), "route")
+        for route, _ in selectors.route_choices():
+            counts.setdefault(route, 0)
+        rows = sorted(counts.items())
+        return Response(
+            SegmentSerializer(_segment_rows(request, rows, "segment-route-members"), many=True).data
+        )
+
+
+@extend_schema_view(get=MEMBERS_SCHEMA)
+@extend_schema(summary="List the accounts with one tag")
+class TagMembersView(AccountStreamMixin, generics.ListAPIView):
+    """Accounts whose tag is exactly ``tag`` (URL-encoded); an unknown tag lists none."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = AccountSerializer
+    default_ordering = "-score"
+
+    def get_queryset(self) -> QuerySet[Account]:
+        if getattr(self, "swagger_fake_view", False):
+            return Account.objects.none()
+        return self.get_account_queryset().filter(tag=self.kwargs["tag"])
+
+    def get_csv_filename(self) -> str:
+        return f"tag-{slugify(self.kwargs['tag']) or 'segment'}"
+
+
+@extend_schema_view(get=MEMBERS_SCHEMA)
+@extend_schema(summary="List the accounts on one route, such as Outbound or Nurture")
+class RouteMembersView(AccountStreamMixin, generics.ListAPIView):
+    """Accounts whose route is ``route``, highest score first by default."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = AccountSerializer
+    default_ordering = "-score"
+
+    def get_queryset(self) -> QuerySet[Account]:
+        if getattr(self, "swagger_fake_view", False):
+            return Account.objects.none()
+        return self.get_account_queryset().filter(route=self.kwargs["route"])
+
+    def get_csv_filename(self) -> str:
+        return f"route-{slugify(self.kwargs['route']) or 'segment'}"
+
+
+class SavedSegmentSerializer(serializers.ModelSerializer):
+    """A saved account filter; ``filters`` takes the parameters of the account list."""
+
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    members_url = serializers.SerializerMethodField()
+    filters = serializers.DictField(
+        child=serializers.CharField(max_length=255, allow_blank=True),
+        help_text='Account list filters, such as {"tier": "high", "geography": "EMEA"}. '
+        "ordering is not stored; owner=me means the user who pulls the segment.",
+    )
+
+    class Meta:
+        model = SavedSegment
+        fields = [
+            "id",
+            "name",
+            "filters",
+            "is_shared",
+            "owner",
+            "owner_id",
+            "members_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "owner", "owner_id", "members_url", "created_at", "updated_at"]
+
+    def get_members_url(self, segment: SavedSegment) -> str:
+        url = reverse("saved-segment-members", args=[segment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("The name is empty: name the segment.")
+        request = self.context["request"]
+        owner_id = self.instance.owner_id if self.instance is not None else request.user.pk
+        clash = SavedSegment.objects.filter(owner_id=owner_id, name=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                f"A saved segment named {value!r} already exists: choose another name."
+            )
+        return value
+
+    def validate_filters(self, value: dict[str, str]) -> dict[str, str]:
+        known = set(AccountFilterSet.base_filters) - UNSAVED_FILTERS
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown filters {unknown}: use {', '.join(sorted(known))}."
+            )
+        filterset = AccountFilterSet(data=value, queryset=Account.objects.none())
+        if not filterset.is_valid():
+            messages = [
+                f"{name}: {' '.join(str(error) for error in errors)}"
+                for name, errors in filterset.errors.items()
+            ]
+            raise serializers.ValidationError(messages)
+        return {name: text for name, text in value.items() if text != ""}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your saved segments and the shared ones"),
+    retrieve=extend_schema(summary="Read a saved segment"),
+    create=extend_schema(summary="Save a segment"),
+    update=extend_schema(summary="Replace a saved segment"),
+    partial_update=extend_schema(summary="Change a saved segment"),
+    destroy=extend_schema(summary="Delete a saved segment"),
+)
+class SavedSegmentViewSet(JsonErrorsMixin, viewsets.ModelViewSet):
+    """Saved filters: each user sees their own and the shared ones and changes only their own."""
+
+    permission_classes = [*BASE_PERMISSIONS, SavedSegmentPermission]
+    serializer_class = SavedSegmentSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = SavedSegmentFilterSet
+
+    def get_queryset(self) -> QuerySet[SavedSegment]:
+        user = self.request.user
+        return SavedSegment.objects.filter(Q(owner_id=user.pk) | Q(is_shared=True)).select_related(
+            "owner"
+        )
+
+    def perform_create(self, serializer: SavedSegmentSerializer) -> None:
+        serializer.save(owner=self.request.user)
+
+
+@extend_schema_view(get=MEMBERS_SCHEMA)
+@extend_schema(summary="List the accounts that match a saved segment")
+class SavedSegmentMembersView(AccountStreamMixin, generics.ListAPIView):
+    """Accounts matching the saved filters; request filters narrow them further."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = AccountSerializer
+    default_ordering = "-score"
+
+    def get_segment(self) -> SavedSegment:
+        if not hasattr(self, "_segment"):
+            user = self.request.user
+            visible = SavedSegment.objects.filter(Q(owner_id=user.pk) | Q(is_shared=True))
+            self._segment = generics.get_object_or_404(visible, pk=self.kwargs["segment_pk"])
+        return self._segment
+
+    def get_queryset(self) -> QuerySet[Account]:
+        if getattr(self, "swagger_fake_view", False):
+            return Account.objects.none()
+        segment = self.get_segment()
+        saved = {
+            name: value for name, value in segment.filters.items() if name not in UNSAVED_FILTERS
+        }
+        filterset = AccountFilterSet(
+            data=saved, queryset=self.get_account_queryset(), user=self.request.user
+        )
+        if not filterset.is_valid():
+            # The filters were valid when saved; a choice that no longer exists matches nothing.
+            return Account.objects.none()
+        return filterset.qs
+
+    def get_csv_filename(self) -> str:
+        return f"segment-{slugify(self.get_segment().name) or self.get_segment().pk}"

@@ -1,0 +1,75 @@
+"""Account lists shared by /accounts/ and the segment members: filters, cursor pages, CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from accounts import selectors
+from accounts.models import Account
+
+from .base import JsonErrorsMixin
+from .exports import CSVRenderer, accounts_csv_response
+from .filtersets import AccountApiFilterSet
+from .pagination import (
+    CURSOR_PARAM,
+    MAX_CSV_PAGE_SIZE,
+    AccountCursorPagination,
+    account_ordering_for,
+    account_sort_keys,
+    cursor_decode,
+    page_size_from,
+)
+from .serializers import AccountSerializer
+from .throttling import CsvExportThrottle
+
+
+class AccountStreamMixin(JsonErrorsMixin):
+    """List accounts as JSON pages (``next`` cursor links) or as a CSV download.
+
+    Subclasses narrow ``get_queryset`` and may set ``default_ordering`` and ``csv_filename``.
+    """
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AccountApiFilterSet
+    pagination_class = AccountCursorPagination
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, CsvExportThrottle]
+    default_ordering = "name"
+    csv_filename = "accounts"
+
+    def is_list_request(self) -> bool:
+        return getattr(self, "action", "list") == "list"
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        if self.is_list_request():
+            return [JSONRenderer(), CSVRenderer()]
+        return [JSONRenderer()]
+
+    def get_account_queryset(self) -> QuerySet[Account]:
+        return selectors.account_list_base(user=self.request.user)
+
+    def get_csv_filename(self) -> str:
+        return self.csv_filename
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == CSVRenderer.format:
+            keys = account_sort_keys(account_ordering_for(request, self.default_ordering))
+            cursor = request.query_params.get(CURSOR_PARAM)
+            position = cursor_decode(keys, cursor) if cursor else None
+            page_size = page_size_from(request, MAX_CSV_PAGE_SIZE, None)
+            return accounts_csv_response(
+                request, queryset, keys, position, page_size, self.get_csv_filename()
+            )
+        page = self.paginate_queryset(queryset)
+        serializer = AccountSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
+
+    def get_paginated_response(self, data: list) -> Response:
+        return self.paginator.get_paginated_response(data)

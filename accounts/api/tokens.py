@@ -1,0 +1,104 @@
+"""Personal API tokens: list, create (the key is shown once) and revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from integrations.models import ApiToken
+from integrations.services.tokens import api_token_create, api_token_revoke
+
+from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .pagination import IdCursorPagination
+from .permissions import HasSalesRole, SessionOnly
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token without its key. The key prefix identifies the token in lists."""
+
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiToken.Scope.choices),
+        help_text='["read"] or ["read", "write"]; write needs a role that changes data.',
+    )
+    is_revoked = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "key_prefix",
+            "scopes",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_revoked",
+        ]
+        read_only_fields = [
+            "id",
+            "key_prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "is_revoked",
+        ]
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    """A token just created, with its key: store the key now, it is not shown again."""
+
+    key = serializers.CharField(read_only=True, help_text="Send as Authorization: Bearer <key>.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+        read_only_fields = [*ApiTokenSerializer.Meta.read_only_fields, "key"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your API tokens"),
+    retrieve=extend_schema(summary="Read one of your API tokens"),
+    create=extend_schema(
+        summary="Create an API token; the response shows the key once",
+        request=ApiTokenSerializer,
+        responses={201: NewApiTokenSerializer},
+    ),
+    destroy=extend_schema(summary="Revoke an API token"),
+)
+class ApiTokenViewSet(
+    JsonErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The signed-in user's tokens. Managed from a session only, never with a token."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole, SessionOnly]
+    serializer_class = ApiTokenSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return ApiToken.objects.filter(user_id=self.request.user.pk)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ApiTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        token, key = api_token_create(
+            user=request.user,
+            name=values["name"],
+            scopes=values["scopes"],
+            expires_at=values.get("expires_at"),
+        )
+        token.key = key
+        return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: ApiToken) -> None:
+        api_token_revoke(instance)

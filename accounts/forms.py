@@ -1,0 +1,526 @@
+"""Forms of the SDR/AE workspace: inline edits, notes, fit, bulk actions and the import wizard.
+
+Forms check the shape of the input; the services in ``accounts.workspace`` apply the
+business rules, and views show their ValidationError messages next to the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
+
+from accounts.importing.layouts import FIELDS
+from accounts.models import Account, ResearchNote, Tier
+
+from . import workspace
+
+INPUT = "form-control form-control-sm"
+SELECT = "form-select form-select-sm"
+TIER_CHOICES = [("", "Keep the tier"), *Tier.choices]
+REASON_MAX_LENGTH = 500
+REASON_REQUIRED = "Reason is empty: say why, so reviewers can follow the change."
+
+
+def _reason_field(label: str = "Reason") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=REASON_MAX_LENGTH,
+        error_messages={"required": REASON_REQUIRED},
+        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT, "maxlength": REASON_MAX_LENGTH}),
+    )
+
+
+class VersionField(forms.CharField):
+    """Hidden field with the account's updated_at when the form was rendered."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs["class"] = "account-version"
+        return attrs
+
+
+# Account page --------------------------------------------------------------------------
+
+INPUT_LABELS = {
+    "industry_raw": "Industry",
+    "employees": "Employees",
+    "revenue": "Revenue",
+    "city": "City",
+    "region": "State or region",
+    "country": "Country",
+    "website": "Website",
+    "technologies": "Technologies",
+    "description": "Description",
+}
+INPUT_HELP = {
+    "industry_raw": "The source's label, such as Computer Software. It is mapped to the taxonomy.",
+    "employees": "A head count or range: 250, 51-200, 10,001+ or ~5k.",
+    "revenue": "Annual revenue with its currency: $12.5M, EUR 40M or 1200000.",
+    "country": "Name or ISO code, such as Germany or DE.",
+    "technologies": "Separated by commas.",
+}
+
+
+def field_initial(account: Account, field_name: str) -> dict[str, str]:
+    """Return the current values of an editable field's inputs, as the person typed them."""
+    if field_name == "industry":
+        return {
+            "industry_raw": account.industry_raw
+            or (account.industry.name if account.industry else "")
+        }
+    if field_name == "employees":
+        text = account.employee_raw or (
+            str(account.employee_count) if account.employee_count is not None else ""
+        )
+        return {"employees": text}
+    if field_name == "revenue":
+        return {"revenue": account.revenue_raw}
+    if field_name == "location":
+        return {"city": account.city, "region": account.region, "country": account.country}
+    if field_name == "website":
+        return {"website": account.website or account.domain}
+    if field_name == "technologies":
+        return {"technologies": ", ".join(str(item) for item in account.technologies or [])}
+    return {"description": account.description}
+
+
+class FieldEditForm(forms.Form):
+    """The inputs of one editable field (see workspace.EDITABLE_FIELDS) and the version."""
+
+    version = VersionField()
+
+    def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"edit_{field_name}_%s")
+        super().__init__(*args, **kwargs)
+        self.spec = workspace.EDITABLE_FIELDS[field_name]
+        for name in self.spec.inputs:
+            attrs = {"class": INPUT, "autocomplete": "off"}
+            if name == "description":
+                widget: forms.Widget = forms.Textarea(attrs={**attrs, "rows": 4})
+            else:
+                widget = forms.TextInput(attrs=attrs)
+            self.fields[name] = forms.CharField(
+                label=INPUT_LABELS[name],
+                required=False,
+                max_length=workspace.edits.MAX_DESCRIPTION_LENGTH,
+                help_text=INPUT_HELP.get(name, ""),
+                widget=widget,
+                strip=name != "description",
+            )
+
+    def values(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
+
+
+class SegmentEditForm(forms.Form):
+    """A person's tag and tier for an account, with the reason."""
+
+    tag = forms.CharField(
+        label="Tag",
+        required=False,
+        max_length=Account._meta.get_field("tag").max_length,
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "SaaS – Mid-Market – APAC"}),
+    )
+    tier = forms.ChoiceField(
+        label="Tier",
+        required=False,
+        choices=TIER_CHOICES,
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    reason = _reason_field()
+    version = VersionField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "segment_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FitValidationForm(forms.Form):
+    """An AE's fit decision after discovery: confirm the segment or refine it."""
+
+    decision = forms.ChoiceField(
+        choices=[(workspace.FIT_CONFIRM, "Confirm fit"), (workspace.FIT_REFINE, "Refine fit")],
+        widget=forms.HiddenInput,
+    )
+    tier = forms.ChoiceField(
+        label="New tier",
+        required=False,
+        choices=TIER_CHOICES,
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    tag = forms.CharField(
+        label="New tag",
+        required=False,
+        max_length=Account._meta.get_field("tag").max_length,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+    reason = _reason_field("What discovery showed")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "fit_%s")
+        super().__init__(*args, **kwargs)
+
+
+class NoteForm(forms.Form):
+    """A research note: kind, text of at most 500 characters, source link and date."""
+
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=ResearchNote.Kind.choices,
+        initial=ResearchNote.Kind.OTHER,
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    text = forms.CharField(
+        label="Note",
+        max_length=ResearchNote.MAX_TEXT_LENGTH,
+        error_messages={
+            "required": "Note is empty: write what you found.",
+            "max_length": "Note is %(show_value)d characters long, more than the %(limit_value)d "
+            "allowed: shorten it.",
+        },
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "class": INPUT,
+                "maxlength": ResearchNote.MAX_TEXT_LENGTH,
+                "data-counter": "note-text-counter",
+            }
+        ),
+    )
+    source_url = forms.URLField(
+        label="Source link",
+        required=False,
+        max_length=ResearchNote._meta.get_field("source_url").max_length,
+        assume_scheme="https",
+        validators=[
+            URLValidator(
+                schemes=["http", "https"],
+                message="Enter an http or https link, such as https://example.com/news.",
+            )
+        ],
+        error_messages={
+            "invalid": "Enter an http or https link, such as https://example.com/news."
+        },
+        widget=forms.URLInput(attrs={"class": INPUT, "placeholder": "https://"}),
+    )
+    happened_on = forms.DateField(
+        label="Date",
+        required=False,
+        error_messages={"invalid": "Enter a date such as 2026-03-31."},
+        widget=forms.DateInput(attrs={"type": "date", "class": INPUT}),
+    )
+
+    def clean_source_url(self) -> str:
+        url = self.cleaned_data.get("source_url") or ""
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValidationError("Enter an http or https link, such as https://example.com/news.")
+        return url
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
+
+class NoteReviewForm(forms.Form):
+    """Publish or dismiss a proposed note."""
+
+    status = forms.ChoiceField(
+        choices=[
+            (ResearchNote.Status.PUBLISHED, "Publish"),
+            (ResearchNote.Status.DISMISSED, "Dismiss"),
+        ]
+    )
+
+
+OTHER_VALUE = "other"
+
+
+class ConflictResolveForm(forms.Form):
+    """Choose one source's value of a conflicting field, or type the right value."""
+
+    choice = forms.ChoiceField(
+        label="Value",
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": "Choose a source's value or enter the right one."},
+    )
+    value = forms.CharField(
+        label="Other value",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+    reason = _reason_field("Why this value is right")
+
+    def __init__(self, *args: Any, options: list[tuple[str, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "resolve_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["choice"].choices = [*options, (OTHER_VALUE, "Another value")]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("choice") == OTHER_VALUE and not (cleaned.get("value") or "").strip():
+            self.add_error("value", "Other value is empty: enter the right value.")
+        return cleaned
+
+
+# Bulk actions --------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    workspace.ASSIGN: "Assign owner",
+    workspace.ENRICH: "Start enrichment",
+    workspace.TAG: "Set tag or tier",
+    workspace.EXPORT: "Export CSV",
+}
+UNASSIGN = "none"
+
+
+class AccountIdsField(forms.Field):
+    """The ticked account ids: a list of positive integers."""
+
+    def to_python(self, value: Any) -> list[int]:
+        if isinstance(value, list | tuple):
+            values = list(value)
+        elif value:
+            values = [value]
+        else:
+            values = []
+        ids = []
+        for item in values:
+            text = str(item).strip()
+            if not text.isdigit():
+                raise ValidationError(f"Account id {text!r} is invalid: reload the page.")
+            ids.append(int(text))
+        return ids
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action on the ticked accounts, with what each action needs."""
+
+    action = forms.ChoiceField(
+        label="Action",
+        widget=forms.Select(attrs={"class": SELECT, "data-bulk-action": ""}),
+        error_messages={
+            "required": "Choose an action.",
+            "invalid_choice": "Choose an action from the list.",
+        },
+    )
+    account_ids = AccountIdsField(required=False, widget=forms.MultipleHiddenInput)
+    owner = forms.ChoiceField(
+        label="New owner", required=False, widget=forms.Select(attrs={"class": SELECT})
+    )
+    provider = forms.ChoiceField(
+        label="Provider", required=False, widget=forms.Select(attrs={"class": SELECT})
+    )
+    tag = forms.CharField(
+        label="Tag",
+        required=False,
+        max_length=Account._meta.get_field("tag").max_length,
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "Keep the tag"}),
+    )
+    tier = forms.ChoiceField(
+        label="Tier",
+        required=False,
+        choices=TIER_CHOICES,
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        actions: list[str],
+        owners: list[Any],
+        providers: list[str],
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Choose an action…")] + [
+            (action, ACTION_LABELS[action]) for action in actions
+        ]
+        self.owners = {str(owner.pk): owner for owner in owners}
+        self.fields["owner"].choices = [
+            ("", "Choose an owner…"),
+            (UNASSIGN, "Nobody (unassign)"),
+            *((str(owner.pk), owner.get_full_name() or owner.get_username()) for owner in owners),
+        ]
+        self.fields["provider"].choices = [("", "Choose a provider…")] + [
+            (name, name.replace("_", " ").title()) for name in providers
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        if not cleaned.get("account_ids"):
+            self.add_error("account_ids", "No account is selected: tick at least one row.")
+        if action == workspace.ASSIGN and not cleaned.get("owner"):
+            self.add_error("owner", "Choose the new owner.")
+        if action == workspace.ENRICH and not cleaned.get("provider"):
+            self.add_error("provider", "Choose the provider to look the accounts up in.")
+        if action == workspace.TAG:
+            if not (cleaned.get("tag") or "").strip() and not cleaned.get("tier"):
+                self.add_error("tag", "Enter a tag or choose a tier to set.")
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", REASON_REQUIRED)
+        return cleaned
+
+    @property
+    def chosen_owner(self) -> Any:
+        """Return the chosen owner user, or None to unassign; call after is_valid()."""
+        value = self.cleaned_data.get("owner")
+        return None if value in (None, "", UNASSIGN) else self.owners.get(value)
+
+
+# Import wizard -------------------------------------------------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    """Step 1 of the import wizard: the file."""
+
+    file = forms.FileField(
+        label="File",
+        error_messages={
+            "required": "Choose a file to upload.",
+            "empty": "The file is empty: export it again with a header row.",
+        },
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": ",".join(workspace.ALLOWED_EXTENSIONS)}
+        ),
+    )
+
+    def clean_file(self) -> Any:
+        uploaded = self.cleaned_data["file"]
+        workspace.upload_check(uploaded)
+        return uploaded
+
+
+NOT_IMPORTED = ""
+FIELD_CHOICES = [(NOT_IMPORTED, "— Not imported —")] + [
+    (name, f"{name.replace('_', ' ')}: {description}") for name, description in FIELDS.items()
+]
+
+
+class ImportMappingForm(forms.Form):
+    """Step 2 of the import wizard: a field per column, the source and money options."""
+
+    source = forms.CharField(
+        label="Source name",
+        required=False,
+        max_length=workspace.imports.MAX_SOURCE_LENGTH,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9_.-]*$",
+                message="Use lower-case letters, digits, dots, dashes or underscores, "
+                "such as hubspot.",
+            )
+        ],
+        help_text="Names the source of every value, such as hubspot. Empty: the detected layout.",
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+    currency = forms.CharField(
+        label="Currency",
+        initial="USD",
+        max_length=3,
+        min_length=3,
+        validators=[
+            RegexValidator(r"^[A-Za-z]{3}$", message="Enter a three-letter code such as EUR.")
+        ],
+        help_text="Of amounts that name no currency.",
+        widget=forms.TextInput(attrs={"class": INPUT, "size": 4}),
+    )
+    revenue_multiplier = forms.TypedChoiceField(
+        label="Revenue unit",
+        coerce=int,
+        choices=[
+            (1, "Units (1)"),
+            (1_000, "Thousands (×1,000)"),
+            (1_000_000, "Millions (×1,000,000)"),
+        ],
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    save_mapping = forms.BooleanField(
+        label="Save this mapping for next time",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    mapping_name = forms.CharField(
+        label="Mapping name",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "HubSpot export"}),
+    )
+
+    def __init__(self, *args: Any, header: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header = header
+        seen: set[str] = set()
+        self.column_fields: list[tuple[str, str, bool]] = []
+        for index, name in enumerate(header):
+            key = workspace.imports.column_key(name)
+            duplicate = key in seen or not key
+            seen.add(key)
+            field_name = f"column_{index}"
+            self.fields[field_name] = forms.ChoiceField(
+                label=name or f"Column {index + 1}",
+                required=False,
+                choices=FIELD_CHOICES,
+                disabled=duplicate,
+                widget=forms.Select(attrs={"class": SELECT}),
+            )
+            self.column_fields.append((field_name, name, duplicate))
+
+    def clean_currency(self) -> str:
+        return (self.cleaned_data.get("currency") or "USD").upper()
+
+    def mapping(self) -> workspace.WizardMapping:
+        """Return the chosen mapping; call after is_valid()."""
+        columns = {}
+        for field_name, name, duplicate in self.column_fields:
+            if duplicate:
+                continue
+            columns[name] = self.cleaned_data.get(field_name) or NOT_IMPORTED
+        return workspace.WizardMapping(
+            columns=columns,
+            source=self.cleaned_data.get("source") or "",
+            currency=self.cleaned_data.get("currency") or "USD",
+            revenue_multiplier=self.cleaned_data.get("revenue_multiplier") or 1,
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            workspace.mapping_check(self.mapping())
+        except ValidationError as error:
+            self.add_error(None, error)
+        if cleaned.get("save_mapping") and not (cleaned.get("mapping_name") or "").strip():
+            self.add_error("mapping_name", "Name the mapping to save it, such as HubSpot export.")
+        return cleaned
+
+    @staticmethod
+    def initial_for(mapping: workspace.WizardMapping, header: list[str]) -> dict[str, Any]:
+        """Return the form's initial values for a mapping."""
+        initial: dict[str, Any] = {
+            "source": mapping.source,
+            "currency": mapping.currency,
+            "revenue_multiplier": mapping.revenue_multiplier,
+        }
+        for index, name in enumerate(header):
+            initial[f"column_{index}"] = mapping.columns.get(name, NOT_IMPORTED)
+        return initial

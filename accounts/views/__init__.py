@@ -1,0 +1,51 @@
+"""Browser pages of the accounts app: list, account page, queue, inline edits and imports."""
+
+from .base import AccountViewerRequiredMixin, is_results_request
+from .bulk import AccountBulkActionView
+from .imports import (
+    ImportRunDetailView,
+    ImportRunListView,
+    ImportRunMappingView,
+    ImportRunPreviewView,
+    ImportRunReportView,
+    ImportRunStartView,
+    ImportRunStatusView,
+    ImportRunUploadView,
+)
+from .inline import (
+    AccountConflictResolveView,
+    AccountFieldUpdateView,
+    AccountFieldView,
+    AccountFitValidateView,
+    AccountSegmentUpdateView,
+    ResearchNoteCreateView,
+    ResearchNoteReviewView,
+)
+from .pages import AccountDetailView, AccountListView, AccountSectionView, sum_points
+from .queue import AccountQueueView
+
+__all__ = [
+    "AccountBulkActionView",
+    "AccountConflictResolveView",
+    "AccountDetailView",
+    "AccountFieldUpdateView",
+    "AccountFieldView",
+    "AccountFitValidateView",
+    "AccountListView",
+    "AccountQueueView",
+    "AccountSectionView",
+    "AccountSegmentUpdateView",
+    "AccountViewerRequiredMixin",
+    "ImportRunDetailView",
+    "ImportRunListView",
+    "ImportRunMappingView",
+    "ImportRunPreviewView",
+    "ImportRunReportView",
+    "ImportRunStartView",
+    "ImportRunStatusView",
+    "ImportRunUploadView",
+    "ResearchNoteCreateView",
+    "ResearchNoteReviewView",
+    "is_results_request",
+    "sum_points",
+]

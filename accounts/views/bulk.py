@@ -1,0 +1,203 @@
+"""Bulk actions on the ticked rows of the account list, each confirmed with its count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from accounts import workspace
+from accounts.forms import ACTION_LABELS, BulkActionForm
+from accounts.models import Account, Tier
+
+from .base import (
+    AccountViewerRequiredMixin,
+    add_errors,
+    is_htmx,
+    mark_invalid,
+    render_fragment,
+    trigger,
+)
+from .pages import bulk_action_form
+
+CONFIRM = "accounts/partials/_bulk_confirm.html"
+RESULT = "accounts/partials/_bulk_result.html"
+SKIPPED_SHOWN = 20
+
+
+def _count(number: int) -> str:
+    return f"{number:,} account{'s' if number != 1 else ''}"
+
+
+def _owner_name(owner: Any) -> str:
+    return (owner.get_full_name() or owner.get_username()) if owner else "nobody"
+
+
+def confirmation_question(form: BulkActionForm, count: int) -> str:
+    """Return the question of the confirmation, such as "Assign 37 accounts to Dana Okafor?"."""
+    action = form.cleaned_data["action"]
+    accounts = _count(count)
+    if action == workspace.ASSIGN:
+        if form.chosen_owner is None:
+            return f"Unassign {accounts}?"
+        return f"Assign {accounts} to {_owner_name(form.chosen_owner)}?"
+    if action == workspace.ENRICH:
+        return f"Start enrichment of {accounts} with {form.cleaned_data['provider'].title()}?"
+    if action == workspace.TAG:
+        return f"Set {_segment_summary(form)} on {accounts}?"
+    return f"Export {accounts} as CSV?"
+
+
+def skipped_summary(skipped: list[Account]) -> str:
+    """Return one sentence naming the skipped accounts, the first SKIPPED_SHOWN by name."""
+    names = ", ".join(account.name for account in skipped[:SKIPPED_SHOWN])
+    more = len(skipped) - SKIPPED_SHOWN
+    if more > 0:
+        names += f" and {more:,} more"
+    return f"Skipped {_count(len(skipped))} that you may not change: {names}."
+
+
+def _segment_summary(form: BulkActionForm) -> str:
+    parts = []
+    tag = (form.cleaned_data.get("tag") or "").strip()
+    tier = form.cleaned_data.get("tier")
+    if tag:
+        parts.append(f"the tag “{tag}”")
+    if tier:
+        parts.append(f"the tier {Tier(tier).label}")
+    return " and ".join(parts)
+
+
+class AccountBulkActionView(AccountViewerRequiredMixin, View):
+    """Check a bulk action, ask for confirmation with the count, then run it.
+
+    The first POST returns the confirmation with the accounts that will be skipped. The
+    POST of the confirmation (``confirmed``) runs the action on the accounts that the user
+    may change at that moment.
+    """
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        requested = request.POST.get("action", "")
+        if requested in workspace.ACTIONS and not workspace.may_use_action(request.user, requested):
+            raise PermissionDenied(f"Your role may not use the bulk action {requested}.")
+        form = bulk_action_form(request.user, request.POST)
+        if not form.is_valid():
+            return self.respond(form, CONFIRM, {"invalid": True}, status=422)
+        action = form.cleaned_data["action"]
+        try:
+            selection = workspace.bulk_selection(
+                user=request.user, action=action, account_ids=form.cleaned_data["account_ids"]
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+            return self.respond(form, CONFIRM, {"invalid": True}, status=422)
+
+        context = {
+            "action": action,
+            "action_label": ACTION_LABELS[action],
+            "selection": selection,
+            "skipped_shown": selection.skipped[:SKIPPED_SHOWN],
+            "skipped_more": max(len(selection.skipped) - SKIPPED_SHOWN, 0),
+            "next_url": self.next_url(),
+        }
+        if not form.cleaned_data["confirmed"] or not selection.allowed:
+            context["question"] = confirmation_question(form, len(selection.allowed))
+            return self.respond(form, CONFIRM, context)
+        if action == workspace.EXPORT:
+            return self.export(selection)
+        return self.run(form, selection, context)
+
+    def run(
+        self, form: BulkActionForm, selection: workspace.BulkSelection, context: dict[str, Any]
+    ) -> HttpResponse:
+        request = self.request
+        action = form.cleaned_data["action"]
+        try:
+            if action == workspace.ASSIGN:
+                changed = workspace.accounts_owner_assign(
+                    selection=selection, owner=form.chosen_owner, user=request.user
+                )
+                done = f"Assigned {_count(changed)} to {_owner_name(form.chosen_owner)}."
+                unchanged = len(selection.allowed) - changed
+                if unchanged:
+                    done += f" {_count(unchanged)} already had this owner."
+            elif action == workspace.ENRICH:
+                run = workspace.accounts_enrichment_start(
+                    selection=selection, provider=form.cleaned_data["provider"], user=request.user
+                )
+                done = (
+                    f"Started enrichment run {run.pk} of {_count(len(selection.allowed))} with "
+                    f"{run.provider.title()}. Values appear on the accounts as lookups finish."
+                )
+            else:
+                tag = (form.cleaned_data.get("tag") or "").strip() or None
+                changed = workspace.accounts_tag_override(
+                    selection=selection,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    tag=tag,
+                    tier=form.cleaned_data.get("tier") or None,
+                )
+                done = f"Set {_segment_summary(form)} on {_count(changed)}."
+        except workspace.EnrichmentUnavailable as error:
+            context.update(error=str(error))
+            return self.respond(form, RESULT, context, status=200)
+        except ValidationError as error:
+            add_errors(form, error)
+            context["question"] = confirmation_question(form, len(selection.allowed))
+            return self.respond(form, CONFIRM, context, status=422)
+
+        context.update(done=done)
+        response = self.respond(form, RESULT, context)
+        return trigger(response, {"accountsChanged": {}})
+
+    def export(self, selection: workspace.BulkSelection) -> StreamingHttpResponse:
+        accounts = (
+            Account.objects.filter(pk__in=selection.allowed_ids)
+            .select_related("industry", "owner")
+            .order_by("name", "id")
+        )
+        response = StreamingHttpResponse(
+            workspace.accounts_csv_lines(accounts), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
+        return response
+
+    def next_url(self) -> str:
+        candidate = self.request.POST.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            candidate,
+            allowed_hosts={self.request.get_host()},
+            require_https=self.request.is_secure(),
+        ):
+            return candidate
+        return reverse("accounts:account-list")
+
+    def respond(
+        self,
+        form: BulkActionForm,
+        template_name: str,
+        context: dict[str, Any],
+        *,
+        status: int = 200,
+    ) -> HttpResponse:
+        if not is_htmx(self.request) and template_name == RESULT:
+            level = messages.ERROR if context.get("error") else messages.SUCCESS
+            messages.add_message(self.request, level, context.get("error") or context.get("done"))
+            skipped = context["selection"].skipped
+            if skipped:
+                messages.warning(self.request, skipped_summary(skipped))
+            return redirect(context["next_url"])
+        context = {**context, "form": mark_invalid(form)}
+        context.setdefault("next_url", self.next_url())
+        return render_fragment(
+            self.request, template_name, context, status=status, title="Bulk action"
+        )

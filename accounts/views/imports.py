@@ -1,0 +1,435 @@
+"""The import wizard (upload, mapping, preview, run) and the list of past imports.
+
+The wizard keeps its state in the session under a random token per upload. The stored
+file's path is derived from that token on the server, so no request names a path.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.generic import ListView
+
+from accounts import selectors, workspace
+from accounts.forms import ImportMappingForm, ImportUploadForm
+from accounts.importing.errors import ImportFileError
+from accounts.importing.report import REPORT_FOLDER
+from accounts.models import ImportRun
+from accounts.permissions import can_import
+
+from .base import add_errors, mark_invalid
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "icp_import_wizard"
+# Uploads the session remembers; older unfinished ones are forgotten.
+MAX_WIZARDS = 5
+IMPORT_PAGE_SIZE = 25
+
+
+class ImportPermissionMixin(LoginRequiredMixin, UserPassesTestMixin):
+    """Allow users who may import (can_import); others get 403."""
+
+    def test_func(self) -> bool:
+        return can_import(self.request.user)
+
+
+# Wizard state --------------------------------------------------------------------------
+
+
+def wizard_states(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    return request.session.get(SESSION_KEY) or {}
+
+
+def wizard_state(request: HttpRequest, token: str) -> dict[str, Any]:
+    """Return the wizard state of an upload of this session, or 404."""
+    state = wizard_states(request).get(token)
+    if state is None:
+        raise Http404("This upload is not part of your session: upload the file again.")
+    return state
+
+
+def wizard_save(request: HttpRequest, token: str, state: dict[str, Any]) -> None:
+    states = dict(wizard_states(request))
+    states.pop(token, None)
+    states[token] = state
+    while len(states) > MAX_WIZARDS:
+        states.pop(next(iter(states)))
+    request.session[SESSION_KEY] = states
+
+
+def wizard_forget(request: HttpRequest, token: str) -> None:
+    states = dict(wizard_states(request))
+    states.pop(token, None)
+    request.session[SESSION_KEY] = states
+
+
+def wizard_path(token: str, state: dict[str, Any]) -> Path:
+    try:
+        path = workspace.upload_path(token, state["stored_name"])
+    except (KeyError, ValueError) as error:
+        raise Http404("This upload is invalid: upload the file again.") from error
+    if not path.is_file():
+        raise Http404("The uploaded file is gone: upload it again.")
+    return path
+
+
+def wizard_context(token: str, state: dict[str, Any], step: int) -> dict[str, Any]:
+    return {
+        "token": token,
+        "state": state,
+        "step": step,
+        "inspection": workspace.FileInspection.from_json(state["inspection"]),
+        "file_name": state["file_name"],
+        "file_size": workspace.size_label(state["size"]),
+    }
+
+
+# Step 1: upload ------------------------------------------------------------------------
+
+
+class UploadSizeLimitHandler(FileUploadHandler):
+    """Stop reading an upload once it passes the size limit, instead of storing it all."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.request.icp_upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ImportRunUploadView(ImportPermissionMixin, View):
+    """Step 1: upload a CSV or JSON file, checked for size, type and content.
+
+    CSRF is checked in ``post`` after the size-limit handler is installed, because the
+    check reads the request body.
+    """
+
+    template_name = "accounts/imports/import_upload.html"
+
+    def context(self, form: ImportUploadForm) -> dict[str, Any]:
+        return {
+            "form": mark_invalid(form),
+            "step": 1,
+            "max_size": workspace.size_label(workspace.max_upload_bytes()),
+            "extensions": ", ".join(workspace.ALLOWED_EXTENSIONS),
+        }
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, self.context(ImportUploadForm()))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        limit = workspace.max_upload_bytes()
+        request.upload_handlers.insert(0, UploadSizeLimitHandler(request, limit))
+        return self.post_checked(request)
+
+    @method_decorator(csrf_protect)
+    def post_checked(self, request: HttpRequest) -> HttpResponse:
+        form = ImportUploadForm(request.POST, request.FILES)
+        if getattr(request, "icp_upload_too_large", False):
+            form.is_valid()
+            form.errors.clear()
+            form.add_error(
+                "file",
+                f"The file is larger than the {workspace.size_label(workspace.max_upload_bytes())} "
+                "an upload may have: split it into smaller files.",
+            )
+            return render(request, self.template_name, self.context(form), status=422)
+        if not form.is_valid():
+            return render(request, self.template_name, self.context(form), status=422)
+
+        stored = workspace.upload_store(form.cleaned_data["file"])
+        try:
+            inspection = workspace.file_inspect(stored.path, file_name=stored.file_name)
+        except ImportFileError as error:
+            workspace.upload_discard(stored.path)
+            form.add_error("file", str(error))
+            return render(request, self.template_name, self.context(form), status=422)
+        wizard_save(
+            request,
+            stored.token,
+            {
+                "stored_name": stored.path.name,
+                "file_name": stored.file_name,
+                "size": stored.size,
+                "inspection": inspection.to_json(),
+                "mapping": None,
+            },
+        )
+        logger.info(
+            "user %s uploaded %s (%s bytes) for import",
+            request.user.pk,
+            stored.file_name,
+            stored.size,
+        )
+        return redirect("accounts:import-mapping", token=stored.token)
+
+
+# Step 2: mapping -----------------------------------------------------------------------
+
+
+class ImportRunMappingView(ImportPermissionMixin, View):
+    """Step 2: the detected format and a field per column, prefilled and changeable."""
+
+    template_name = "accounts/imports/import_mapping.html"
+
+    def initial_mapping(
+        self, request: HttpRequest, state: dict[str, Any], inspection: workspace.FileInspection
+    ) -> tuple[workspace.WizardMapping, Any]:
+        """Return the mapping to prefill and the saved mapping it came from, if any."""
+        saved = selectors.saved_mappings_for(inspection.header, request.user)
+        chosen_id = request.GET.get("saved")
+        if request.GET.get("use") == "detected":
+            return workspace.WizardMapping.detected(inspection), None
+        if chosen_id:
+            for mapping in saved:
+                if str(mapping.pk) == chosen_id:
+                    return workspace.mapping_from_saved(mapping, inspection.header), mapping
+        if state.get("mapping"):
+            return workspace.WizardMapping.from_json(state["mapping"]), None
+        if saved:
+            return workspace.mapping_from_saved(saved[0], inspection.header), saved[0]
+        return workspace.WizardMapping.detected(inspection), None
+
+    def render_step(
+        self,
+        request: HttpRequest,
+        token: str,
+        state: dict[str, Any],
+        form: ImportMappingForm,
+        *,
+        used: Any = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        context = wizard_context(token, state, 2)
+        inspection = context["inspection"]
+        context.update(
+            form=mark_invalid(form),
+            used_mapping=used,
+            saved_mappings=selectors.saved_mappings_for(inspection.header, request.user),
+            columns=[
+                (
+                    form[field_name],
+                    name,
+                    duplicate,
+                    inspection.samples.get(name, []),
+                    inspection.suggested.get(name, ""),
+                )
+                for field_name, name, duplicate in form.column_fields
+            ],
+        )
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        state = wizard_state(request, token)
+        wizard_path(token, state)
+        inspection = workspace.FileInspection.from_json(state["inspection"])
+        mapping, used = self.initial_mapping(request, state, inspection)
+        form = ImportMappingForm(
+            initial=ImportMappingForm.initial_for(mapping, inspection.header),
+            header=inspection.header,
+        )
+        return self.render_step(request, token, state, form, used=used)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        state = wizard_state(request, token)
+        wizard_path(token, state)
+        inspection = workspace.FileInspection.from_json(state["inspection"])
+        form = ImportMappingForm(request.POST, header=inspection.header)
+        if not form.is_valid():
+            return self.render_step(request, token, state, form, status=422)
+        mapping = form.mapping()
+        if form.cleaned_data["save_mapping"]:
+            try:
+                saved = workspace.import_mapping_save(
+                    name=form.cleaned_data["mapping_name"],
+                    header=inspection.header,
+                    mapping=mapping,
+                    user=request.user,
+                )
+            except ValidationError as error:
+                add_errors(form, error)
+                return self.render_step(request, token, state, form, status=422)
+            messages.success(request, f"Mapping “{saved.name}” saved for files with these columns.")
+        state["mapping"] = mapping.to_json()
+        wizard_save(request, token, state)
+        return redirect("accounts:import-preview", token=token)
+
+
+# Step 3: preview -----------------------------------------------------------------------
+
+
+class ImportRunPreviewView(ImportPermissionMixin, View):
+    """Step 3: the first rows as the import will treat them, with each row's problems."""
+
+    template_name = "accounts/imports/import_preview.html"
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        state = wizard_state(request, token)
+        path = wizard_path(token, state)
+        if not state.get("mapping"):
+            return redirect("accounts:import-mapping", token=token)
+        context = wizard_context(token, state, 3)
+        mapping = workspace.WizardMapping.from_json(state["mapping"])
+        try:
+            rows = workspace.import_preview(path, context["inspection"], mapping)
+        except (ValidationError, ImportFileError) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, text)
+            return redirect("accounts:import-mapping", token=token)
+        counts = dict.fromkeys(("ok", "flagged", "rejected", "blank"), 0)
+        for row in rows:
+            counts[row.status] += 1
+        context.update(
+            rows=rows,
+            counts=counts,
+            mapping=mapping,
+            mapped_columns=[(name, target) for name, target in mapping.columns.items() if target],
+            uses_detected=mapping.is_detected(context["inspection"]),
+        )
+        return render(request, self.template_name, context)
+
+
+# Step 4: run ---------------------------------------------------------------------------
+
+
+class ImportRunStartView(ImportPermissionMixin, View):
+    """Start the import of a previewed upload in the background."""
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        state = wizard_state(request, token)
+        path = wizard_path(token, state)
+        if not state.get("mapping"):
+            return redirect("accounts:import-mapping", token=token)
+        try:
+            run = workspace.import_start(
+                path=path,
+                file_name=state["file_name"],
+                inspection=workspace.FileInspection.from_json(state["inspection"]),
+                mapping=workspace.WizardMapping.from_json(state["mapping"]),
+                user=request.user,
+            )
+        except (ValidationError, ImportFileError) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, text)
+            return redirect("accounts:import-mapping", token=token)
+        wizard_forget(request, token)
+        return redirect("accounts:import-detail", pk=run.pk)
+
+
+class ImportRunVisibleMixin(ImportPermissionMixin):
+    """Load an import run the user may see, or 404."""
+
+    def get_run(self) -> ImportRun:
+        return get_object_or_404(selectors.import_runs_for(self.request.user), pk=self.kwargs["pk"])
+
+
+def import_status_context(run: ImportRun) -> dict[str, Any]:
+    """Return the progress of a run for the status fragment."""
+    total = workspace.import_run_total(run)
+    finished = run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED)
+    if run.status == ImportRun.Status.SUCCEEDED:
+        percent: int | None = 100
+    elif total:
+        # A running import stays below 100 % until its counts and scores are saved.
+        percent = min(99, run.rows_read * 100 // total)
+    elif run.status == ImportRun.Status.PENDING:
+        percent = 0
+    else:
+        percent = None
+    return {
+        "run": run,
+        "total": total,
+        "percent": percent,
+        "finished": finished,
+        "has_report": bool(run.report_path),
+    }
+
+
+class ImportRunDetailView(ImportRunVisibleMixin, View):
+    """Step 4: the run's progress bar while it runs, then its summary."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        context = {**import_status_context(run), "step": 4}
+        return render(request, "accounts/imports/import_detail.html", context)
+
+
+class ImportRunStatusView(ImportRunVisibleMixin, View):
+    """The status fragment that the progress bar polls every second."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        return render(request, "accounts/partials/_import_status.html", import_status_context(run))
+
+
+class ImportRunReportView(ImportRunVisibleMixin, View):
+    """Download a run's rejected-rows report, with formula cells neutralized."""
+
+    def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
+        run = self.get_run()
+        if not run.report_path:
+            raise Http404("This import rejected no rows, so it has no report.")
+        folder = (Path(settings.MEDIA_ROOT) / REPORT_FOLDER).resolve()
+        path = Path(run.report_path).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            logger.warning(
+                "import run %s: report %s is missing or outside %s", run.pk, path, folder
+            )
+            raise Http404("The report file is gone.")
+        handle = path.open(encoding="utf-8", newline="")
+        response = StreamingHttpResponse(
+            _closing_lines(handle), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="import-{run.pk}-rejected-rows.csv"'
+        )
+        return response
+
+
+def _closing_lines(handle: Any) -> Any:
+    try:
+        yield from workspace.csv_neutralize_lines(csv.reader(handle))
+    finally:
+        handle.close()
+
+
+class ImportRunListView(ImportPermissionMixin, ListView):
+    """Past imports with their counts, newest first."""
+
+    template_name = "accounts/imports/import_list.html"
+    context_object_name = "runs"
+    paginate_by = IMPORT_PAGE_SIZE
+
+    def get_queryset(self) -> Any:
+        return selectors.import_runs_for(self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["sees_all"] = selectors.may_see_all_imports(self.request.user)
+        context["new_url"] = reverse("accounts:import-upload")
+        return context

@@ -1,0 +1,424 @@
+"""Inline edits on the account page: fields, tag and tier, fit, conflicts and notes.
+
+Each view returns the fragment to swap in to htmx, and the fragment inside the page
+layout to a plain request, so the forms also work without JavaScript. Validation
+errors return 422 and a stale edit 409, with the form and its messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from accounts import selectors, workspace
+from accounts.forms import (
+    OTHER_VALUE,
+    ConflictResolveForm,
+    FieldEditForm,
+    FitValidationForm,
+    NoteForm,
+    NoteReviewForm,
+    SegmentEditForm,
+    field_initial,
+)
+from accounts.models import Account, ResearchNote
+from accounts.permissions import (
+    can_add_note,
+    can_research_account,
+    can_review_account,
+    can_validate_fit,
+)
+
+from .base import (
+    AccountObjectMixin,
+    AccountViewerRequiredMixin,
+    add_errors,
+    is_htmx,
+    mark_invalid,
+    render_fragment,
+    trigger,
+)
+from .pages import account_permissions, field_rows, segment_context
+
+FIELD_ROW = "accounts/partials/_field_row.html"
+FIELD_FORM = "accounts/partials/_field_form.html"
+CONFLICT_FORM = "accounts/partials/_conflict_form.html"
+SEGMENT = "accounts/partials/_account_segment.html"
+SEGMENT_FORM = "accounts/partials/_segment_form.html"
+FIT_FORM = "accounts/partials/_fit_form.html"
+NOTES = "accounts/partials/_notes.html"
+
+STALE_MESSAGE = (
+    "Someone changed this account after you opened the form, so your change was not "
+    "saved. Check their change below, then save again to apply yours."
+)
+
+
+def changed(response: HttpResponse, account: Account) -> HttpResponse:
+    """Tell the page that the account changed, with its new version for open forms."""
+    return trigger(response, {"accountChanged": {"version": workspace.account_version(account)}})
+
+
+def field_row_context(request: HttpRequest, account: Account, field_name: str) -> dict[str, Any]:
+    return {
+        "account": account,
+        "field": field_rows(account)[field_name],
+        "perms": account_permissions(request.user, account),
+        "version": workspace.account_version(account),
+    }
+
+
+class AccountFieldMixin(AccountObjectMixin, AccountViewerRequiredMixin):
+    """Resolve the editable field of the URL, or 404."""
+
+    def field_spec(self) -> workspace.EditableField:
+        spec = workspace.EDITABLE_FIELDS.get(self.kwargs["field"])
+        if spec is None:
+            raise Http404(f"Field {self.kwargs['field']!r} cannot be edited on the account page.")
+        return spec
+
+
+class AccountFieldView(AccountFieldMixin, View):
+    """One field row of the account page, as displayed (the Cancel of an edit)."""
+
+    def get(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        spec = self.field_spec()
+        account = self.get_account()
+        return render(request, FIELD_ROW, field_row_context(request, account, spec.name))
+
+
+class AccountFieldUpdateView(AccountFieldMixin, View):
+    """Edit one field in place: the form, validation next to the inputs, and the save."""
+
+    def render_form(
+        self,
+        form: FieldEditForm,
+        account: Account,
+        *,
+        status: int = 200,
+        stale: workspace.StaleEditError | None = None,
+    ) -> HttpResponse:
+        context = {
+            "account": account,
+            "form": mark_invalid(form),
+            "spec": form.spec,
+            "stale": stale,
+            "stale_message": STALE_MESSAGE,
+        }
+        return render_fragment(
+            self.request, FIELD_FORM, context, status=status, title=f"Edit {form.spec.label}"
+        )
+
+    def get(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        spec = self.field_spec()
+        account = self.get_account()
+        self.require(can_research_account(request.user, account), "You may not edit this account.")
+        initial = {
+            **field_initial(account, spec.name),
+            "version": workspace.account_version(account),
+        }
+        return self.render_form(FieldEditForm(initial=initial, field_name=spec.name), account)
+
+    def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        spec = self.field_spec()
+        account = self.get_account()
+        self.require(can_research_account(request.user, account), "You may not edit this account.")
+        form = FieldEditForm(request.POST, field_name=spec.name)
+        if not form.is_valid():
+            return self.render_form(form, account, status=422)
+        try:
+            result = workspace.account_field_update(
+                account=account,
+                field_name=spec.name,
+                data=form.values(),
+                user=request.user,
+                version=workspace.parse_version(form.cleaned_data["version"]),
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+            return self.render_form(form, account, status=422)
+        except workspace.StaleEditError as error:
+            # Keep what the person typed, but with the current version: saving again
+            # applies it on top of the change they were shown.
+            data = request.POST.copy()
+            data["version"] = workspace.account_version(error.account)
+            stale_form = FieldEditForm(data, field_name=spec.name)
+            stale_form.is_valid()
+            return self.render_form(stale_form, error.account, status=409, stale=error)
+
+        if not is_htmx(request):
+            messages.success(request, f"{spec.label} saved.")
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect(result.account)
+        account = get_object_or_404(
+            selectors.account_workspace_queryset(user=request.user), pk=account.pk
+        )
+        context = field_row_context(request, account, spec.name)
+        context.update(saved=True, warnings=result.warnings)
+        return changed(render(request, FIELD_ROW, context), account)
+
+
+class AccountConflictResolveView(AccountFieldMixin, View):
+    """Resolve a conflicting field: pick a source's value or enter one, with a reason."""
+
+    def status_key(self) -> str:
+        spec = self.field_spec()
+        if spec.status_key not in ("industry", "company_size", "revenue", "country"):
+            raise Http404(f"{spec.label} has no conflicts to resolve.")
+        return spec.status_key
+
+    def options(self, account: Account, status_key: str) -> list[tuple[str, str]]:
+        from enrichment.verification import VERIFIED_FIELDS
+
+        values = ((account.field_status or {}).get(status_key) or {}).get("values") or {}
+        choices = []
+        for option in selectors.conflict_options(account, VERIFIED_FIELDS[status_key]):
+            display = values.get(option.source_id) or option.raw_value or option.value
+            choices.append((str(option.observation_id), f"{option.source}: {display}"))
+        return choices
+
+    def load(self, request: HttpRequest) -> Account:
+        account = get_object_or_404(
+            selectors.account_workspace_queryset(user=request.user), pk=self.kwargs["pk"]
+        )
+        self.require(
+            can_review_account(request.user, account),
+            "Only a Sales Manager of the account's team may resolve conflicts.",
+        )
+        return account
+
+    def render_form(
+        self, form: ConflictResolveForm, account: Account, status: int = 200
+    ) -> HttpResponse:
+        context = {"account": account, "form": mark_invalid(form), "spec": self.field_spec()}
+        return render_fragment(self.request, CONFLICT_FORM, context, status=status, title="Resolve")
+
+    def get(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        status_key = self.status_key()
+        account = self.load(request)
+        form = ConflictResolveForm(options=self.options(account, status_key))
+        return self.render_form(form, account)
+
+    def post(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        from enrichment.services import field_conflict_resolve
+
+        status_key = self.status_key()
+        account = self.load(request)
+        form = ConflictResolveForm(request.POST, options=self.options(account, status_key))
+        if not form.is_valid():
+            return self.render_form(form, account, status=422)
+        choice = form.cleaned_data["choice"]
+        arguments: dict[str, Any] = (
+            {"value": form.cleaned_data["value"]}
+            if choice == OTHER_VALUE
+            else {"observation_id": int(choice)}
+        )
+        try:
+            field_conflict_resolve(
+                account=account,
+                field=status_key,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                **arguments,
+            )
+        except ValidationError as error:
+            target = "value" if choice == OTHER_VALUE else None
+            for message in error.messages:
+                form.add_error(target, message)
+            return self.render_form(form, account, status=422)
+        if not is_htmx(request):
+            messages.success(request, f"{self.field_spec().label} resolved.")
+            return redirect(account)
+        account = self.load(request)
+        context = field_row_context(request, account, self.field_spec().name)
+        context["saved"] = True
+        return changed(render(request, FIELD_ROW, context), account)
+
+
+class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Set the tag and tier by hand with a reason (a manual_tag override)."""
+
+    def render_form(
+        self,
+        form: SegmentEditForm,
+        account: Account,
+        *,
+        status: int = 200,
+        stale: workspace.StaleEditError | None = None,
+    ) -> HttpResponse:
+        context = {
+            **segment_context(self.request.user, account),
+            "form": mark_invalid(form),
+            "stale": stale,
+            "stale_message": STALE_MESSAGE,
+        }
+        return render_fragment(self.request, SEGMENT_FORM, context, status=status, title="Edit tag")
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(can_research_account(request.user, account), "You may not tag this account.")
+        form = SegmentEditForm(
+            initial={
+                "tag": account.tag,
+                "tier": account.tier,
+                "version": workspace.account_version(account),
+            }
+        )
+        return self.render_form(form, account)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(can_research_account(request.user, account), "You may not tag this account.")
+        form = SegmentEditForm(request.POST)
+        if not form.is_valid():
+            return self.render_form(form, account, status=422)
+        try:
+            workspace.account_segment_edit(
+                account=account,
+                user=request.user,
+                tag=form.cleaned_data["tag"],
+                tier=form.cleaned_data["tier"],
+                reason=form.cleaned_data["reason"],
+                version=workspace.parse_version(form.cleaned_data["version"]),
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+            return self.render_form(form, account, status=422)
+        except workspace.StaleEditError as error:
+            data = request.POST.copy()
+            data["version"] = workspace.account_version(error.account)
+            stale_form = SegmentEditForm(data)
+            stale_form.is_valid()
+            return self.render_form(stale_form, error.account, status=409, stale=error)
+        account.refresh_from_db()
+        if not is_htmx(request):
+            messages.success(request, "Tag and tier saved.")
+            return redirect(account)
+        context = {**segment_context(request.user, account), "saved": True}
+        return changed(render(request, SEGMENT, context), account)
+
+
+class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """An AE's fit decision: confirm the segment or refine it, with a reason."""
+
+    def render_form(
+        self, form: FitValidationForm, account: Account, status: int = 200
+    ) -> HttpResponse:
+        context = {**segment_context(self.request.user, account), "form": mark_invalid(form)}
+        return render_fragment(self.request, FIT_FORM, context, status=status, title="Validate fit")
+
+    def allowed(self, account: Account) -> None:
+        self.require(
+            can_validate_fit(self.request.user, account),
+            "Only the account's AE or their manager may validate its fit.",
+        )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.allowed(account)
+        decision = request.GET.get("decision")
+        if decision not in (workspace.FIT_CONFIRM, workspace.FIT_REFINE):
+            decision = workspace.FIT_CONFIRM
+        form = FitValidationForm(initial={"decision": decision, "tier": account.tier})
+        return self.render_form(form, account)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.allowed(account)
+        form = FitValidationForm(request.POST)
+        if not form.is_valid():
+            return self.render_form(form, account, status=422)
+        try:
+            workspace.account_fit_validate(
+                account=account,
+                user=request.user,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
+                tag=form.cleaned_data["tag"],
+                tier=form.cleaned_data["tier"],
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+            return self.render_form(form, account, status=422)
+        account.refresh_from_db()
+        if not is_htmx(request):
+            messages.success(request, "Fit decision saved.")
+            return redirect(account)
+        context = {**segment_context(request.user, account), "saved": True}
+        return changed(render(request, SEGMENT, context), account)
+
+
+def notes_response(
+    request: HttpRequest,
+    account: Account,
+    form: NoteForm | None = None,
+    *,
+    status: int = 200,
+    error: str = "",
+) -> HttpResponse:
+    context = {
+        **segment_context(request.user, account),
+        "notes": selectors.account_notes(account),
+        "note_form": mark_invalid(form) if form is not None else NoteForm(),
+        "notes_error": error,
+    }
+    return render_fragment(request, NOTES, context, status=status, title="Research notes")
+
+
+class ResearchNoteCreateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Add a research note to the account's timeline."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(can_add_note(request.user, account), "You may not add notes to this account.")
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            return notes_response(request, account, form, status=422)
+        try:
+            workspace.research_note_create(
+                account=account,
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                text=form.cleaned_data["text"],
+                source_url=form.cleaned_data["source_url"],
+                happened_on=form.cleaned_data["happened_on"],
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+            return notes_response(request, account, form, status=422)
+        if not is_htmx(request):
+            messages.success(request, "Note added.")
+            return redirect(account)
+        return notes_response(request, account)
+
+
+class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Publish or dismiss a note that enrichment proposed."""
+
+    def post(self, request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(
+            can_add_note(request.user, account), "You may not review notes of this account."
+        )
+        note = get_object_or_404(ResearchNote, pk=note_pk, account=account)
+        form = NoteReviewForm(request.POST)
+        if not form.is_valid():
+            return HttpResponse("Choose publish or dismiss.", status=422)
+        try:
+            workspace.research_note_review(
+                note=note, user=request.user, status=form.cleaned_data["status"]
+            )
+        except ValidationError as error:
+            if not is_htmx(request):
+                messages.error(request, " ".join(error.messages))
+                return redirect(account)
+            return notes_response(request, account, status=422, error=" ".join(error.messages))
+        if not is_htmx(request):
+            return redirect(account)
+        return notes_response(request, account)

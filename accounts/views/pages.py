@@ -1,0 +1,222 @@
+"""The account list with its bulk actions, and the account page with its sections."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+from django.views import View
+from django.views.generic import DetailView, ListView
+
+from accounts import selectors, workspace
+from accounts.filtersets import AccountFilterSet
+from accounts.forms import BulkActionForm, NoteForm
+from accounts.models import Account
+from accounts.permissions import (
+    can_add_note,
+    can_research_account,
+    can_review_account,
+    can_validate_fit,
+)
+from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
+
+from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
+
+
+def bulk_action_form(user: Any, data: Any = None) -> BulkActionForm:
+    """Return the bulk action form with the actions, owners and providers the user may use."""
+    actions = [action for action in workspace.ACTIONS if workspace.may_use_action(user, action)]
+    owners = selectors.assignable_owners() if workspace.ASSIGN in actions else []
+    providers = workspace.enrichment_providers() if workspace.ENRICH in actions else []
+    return BulkActionForm(data, actions=actions, owners=owners, providers=providers)
+
+
+class AccountListView(AccountViewerRequiredMixin, ListView):
+    """The account table with the shared filters, sortable headers, pagination and bulk actions.
+
+    Every filter, the ordering, the page and the page size live in the query string, so
+    a URL reproduces the view. Invalid filter values show their errors and no rows.
+    """
+
+    model = Account
+    template_name = "accounts/account_list.html"
+    partial_template_name = "accounts/partials/_account_results.html"
+    context_object_name = "accounts"
+    paginator_class = selectors.DeferredJoinPaginator
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.filterset = AccountFilterSet(
+            data=request.GET,
+            queryset=selectors.account_list_base(user=request.user),
+            request=request,
+        )
+        response = super().get(request, *args, **kwargs)
+        patch_vary_headers(response, ["HX-Request", "HX-Target"])
+        return response
+
+    def get_queryset(self) -> QuerySet[Account]:
+        if not self.filterset.is_valid():
+            return self.filterset.queryset.none()
+        return self.filterset.qs
+
+    def get_paginate_by(self, queryset: QuerySet[Account]) -> int:
+        return page_size_from(self.request.GET.get("page_size"))
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Account], page_size: int
+    ) -> tuple[Paginator, Page, Any, bool]:
+        # get_page() turns a missing, invalid or too large page number into the nearest
+        # valid page instead of a 404, because page links outlive filter changes.
+        # NOTE: the paginator runs COUNT(*) over the filtered rows on every request. Cache
+        # or estimate the count if that becomes slow on large tables.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        ordering = []
+        if self.filterset.is_valid():
+            ordering = self.filterset.form.cleaned_data.get("ordering") or []
+        context.update(
+            filterset=self.filterset,
+            filter_form=self.filterset.form,
+            headers=header_cells(ACCOUNT_COLUMNS, ordering),
+            current_ordering=",".join(ordering),
+            page_size=self.get_paginate_by(self.object_list),
+            page_sizes=PAGE_SIZES,
+            results_target=RESULTS_TARGET,
+            has_filters=any(
+                self.request.GET.get(name) for name in self.filterset.filters if name != "ordering"
+            ),
+        )
+        if not is_results_request(self.request):
+            context["bulk_form"] = bulk_action_form(self.request.user)
+        return context
+
+    def get_template_names(self) -> list[str]:
+        if is_results_request(self.request):
+            return [self.partial_template_name]
+        return [self.template_name]
+
+
+def sum_points(explanation: list[dict[str, Any]], key: str) -> int | float:
+    """Add up a numeric key of the explanation rows, skipping rows where it is not a number."""
+    total: int | float = 0
+    for row in explanation:
+        value = row.get(key) if isinstance(row, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            total += value
+    return total
+
+
+def explanation_context(account: Account) -> dict[str, Any]:
+    """Return the latest score record and its explanation rows with their totals."""
+    history = getattr(account, "recent_score_records", None)
+    if history is None:
+        history = list(
+            account.score_records.select_related("framework").order_by("-created_at", "-id")[
+                : selectors.SCORE_HISTORY_LIMIT
+            ]
+        )
+    latest = history[0] if history else None
+    explanation = latest.explanation if latest and isinstance(latest.explanation, list) else []
+    return {
+        "latest_record": latest,
+        "explanation": explanation,
+        "explanation_points": sum_points(explanation, "points"),
+        "explanation_max_points": sum_points(explanation, "max_points"),
+        "score_history": history,
+        "score_history_limit": selectors.SCORE_HISTORY_LIMIT,
+    }
+
+
+def account_permissions(user: Any, account: Account) -> dict[str, bool]:
+    """Return what the user may do on the account page, for the templates."""
+    return {
+        "can_research": can_research_account(user, account),
+        "can_add_note": can_add_note(user, account),
+        "can_validate_fit": can_validate_fit(user, account),
+        "can_resolve": can_review_account(user, account),
+    }
+
+
+def field_rows(account: Account) -> dict[str, dict[str, Any]]:
+    """Return the context of each editable field row: its spec and provenance."""
+    provenance = selectors.account_provenance(account)
+    return {
+        name: {"spec": spec, "provenance": provenance.get(spec.status_key)}
+        for name, spec in workspace.EDITABLE_FIELDS.items()
+    }
+
+
+def segment_context(user: Any, account: Account) -> dict[str, Any]:
+    return {
+        "account": account,
+        "perms": account_permissions(user, account),
+        "version": workspace.account_version(account),
+    }
+
+
+class AccountDetailView(AccountViewerRequiredMixin, DetailView):
+    """One account: editable fields with provenance, tag and score, notes and history."""
+
+    model = Account
+    template_name = "accounts/account_detail.html"
+    context_object_name = "account"
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return selectors.account_workspace_queryset(user=self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        account: Account = self.object
+        observations_by_field = [
+            (field, list(rows))
+            for field, rows in groupby(account.observations.all(), key=lambda row: row.field)
+        ]
+        context.update(explanation_context(account))
+        context.update(
+            identifiers=list(account.identifiers.all()),
+            observations_by_field=observations_by_field,
+            perms=account_permissions(self.request.user, account),
+            fields=field_rows(account),
+            version=workspace.account_version(account),
+            notes=selectors.account_notes(account),
+            history=selectors.account_history(account),
+            history_limit=selectors.HISTORY_LIMIT,
+            note_form=NoteForm(),
+        )
+        return context
+
+
+class AccountSectionView(AccountViewerRequiredMixin, View):
+    """One section of the account page, re-read after an edit changed the account."""
+
+    SECTIONS = {
+        "segment": "accounts/partials/_account_segment.html",
+        "explanation": "accounts/partials/_explanation.html",
+        "history": "accounts/partials/_history.html",
+        "notes": "accounts/partials/_notes.html",
+    }
+
+    def get(self, request: HttpRequest, pk: int, section: str) -> HttpResponse:
+        template_name = self.SECTIONS.get(section)
+        if template_name is None:
+            raise Http404(f"The account page has no section {section!r}.")
+        account = get_object_or_404(selectors.account_workspace_queryset(user=request.user), pk=pk)
+        context: dict[str, Any] = segment_context(request.user, account)
+        if section == "explanation":
+            context.update(explanation_context(account))
+        elif section == "history":
+            context.update(
+                history=selectors.account_history(account), history_limit=selectors.HISTORY_LIMIT
+            )
+        elif section == "notes":
+            context.update(notes=selectors.account_notes(account), note_form=NoteForm())
+        return render(request, template_name, context)

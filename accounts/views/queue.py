@@ -1,0 +1,49 @@
+"""My queue: the user's (or team's) accounts that need research, enrichment or a decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.db.models import QuerySet
+from django.views.generic import ListView
+
+from accounts import roles, selectors
+from accounts.models import Account
+
+QUEUE_PAGE_SIZE = 25
+
+
+class AccountQueueView(LoginRequiredMixin, UserPassesTestMixin, ListView):
+    """The queue with a count chip per reason; ``?reason=`` shows one reason only."""
+
+    template_name = "accounts/account_queue.html"
+    context_object_name = "accounts"
+    paginate_by = QUEUE_PAGE_SIZE
+
+    def test_func(self) -> bool:
+        return selectors.may_use_queue(self.request.user)
+
+    def reason(self) -> str:
+        reason = self.request.GET.get("reason", "")
+        return reason if reason in selectors.QUEUE_REASONS else ""
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return selectors.queue_accounts(self.request.user, self.reason() or None)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        counts = selectors.queue_counts(self.request.user)
+        user = self.request.user
+        context.update(
+            counts=counts,
+            chips=[
+                ("", "All", counts["all"]),
+                *((key, label, counts[key]) for key, label in selectors.QUEUE_REASONS.items()),
+            ],
+            reason=self.reason(),
+            reason_labels=selectors.QUEUE_REASONS,
+            rows=selectors.queue_rows(context["page_obj"].object_list),
+            is_team_queue=roles.SALES_MANAGER in roles.user_roles(user),
+        )
+        return context

@@ -1,0 +1,613 @@
+"""Edits a person makes on the account page: field values, tag and tier, fit, notes.
+
+Every edit carries the account's ``updated_at`` from when the form was rendered (the
+version). An edit whose version no longer matches is rejected with StaleEditError, so a
+change made by someone else in the meantime is never overwritten silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, ResearchNote, SegmentOverride, Tier
+from accounts.normalizers import (
+    DEFAULT_RATES_TO_USD,
+    Money,
+    UnparsedValue,
+    clean_text,
+    convert_to_usd,
+    is_third_party_url,
+    normalize_country,
+    normalize_domain,
+    normalize_technologies,
+    parse_employee_count,
+    parse_money,
+    resolve_location,
+    website_url,
+)
+from accounts.permissions import (
+    can_add_note,
+    can_research_account,
+    can_validate_fit,
+)
+from accounts.research import account_segment_override
+from enrichment.models import Observation
+from segmentation.taxonomy import IndustryResolver
+
+logger = logging.getLogger(__name__)
+
+MANUAL_SOURCE = "manual"
+MANUAL_SOURCE_DETAIL = "account page"
+MAX_DESCRIPTION_LENGTH = 5000
+CENTS = Decimal("0.01")
+MAX_MONEY = Decimal(10) ** 18
+
+
+class StaleEditError(Exception):
+    """The account changed after the form was rendered, so the edit was not saved.
+
+    ``changes`` lists what changed since the form's version (see
+    ``accounts.selectors.account_changes_since``); ``account`` is the current row.
+    """
+
+    def __init__(self, account: Account, changes: list[Any]) -> None:
+        self.account = account
+        self.changes = changes
+        super().__init__(
+            f"account {account.pk} changed after the form was opened: reload it and "
+            "apply the change again."
+        )
+
+
+# Versions ------------------------------------------------------------------------------
+
+
+def account_version(account: Account) -> str:
+    """Return the version a form sends back: the account's updated_at in ISO 8601."""
+    return account.updated_at.isoformat() if account.updated_at else ""
+
+
+def parse_version(text: str | None) -> datetime | None:
+    """Return the datetime of a version string, or None when it is missing or invalid."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        return None
+    return parsed
+
+
+def _lock_current(account: Account, version: datetime | None) -> Account:
+    """Lock the account row and raise StaleEditError unless it still has ``version``."""
+    locked = (
+        Account.objects.select_for_update(of=("self",))
+        .select_related("framework", "industry", "owner")
+        .get(pk=account.pk)
+    )
+    if version is None or locked.updated_at != version:
+        from accounts.selectors import account_changes_since
+
+        raise StaleEditError(locked, account_changes_since(locked, version))
+    return locked
+
+
+# Field edits ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditableField:
+    """A group of account values edited together on the account page.
+
+    ``inputs`` are the form inputs, ``status_key`` the field_status entry that shows its
+    provenance (empty when the enrichment app does not verify it).
+    """
+
+    name: str
+    label: str
+    inputs: tuple[str, ...]
+    status_key: str = ""
+
+
+EDITABLE_FIELDS: dict[str, EditableField] = {
+    field_spec.name: field_spec
+    for field_spec in (
+        EditableField("industry", "Industry", ("industry_raw",), "industry"),
+        EditableField("employees", "Employees", ("employees",), "company_size"),
+        EditableField("revenue", "Revenue", ("revenue",), "revenue"),
+        EditableField("location", "Location", ("city", "region", "country"), "country"),
+        EditableField("website", "Website", ("website",)),
+        EditableField("technologies", "Technologies", ("technologies",), "technologies"),
+        EditableField("description", "Description", ("description",)),
+    )
+}
+
+
+@dataclass
+class ParsedEdit:
+    """Normalized values of one edit: Account fields to set and observations to record."""
+
+    values: dict[str, Any]
+    observations: list[tuple[str, Any, str]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FieldUpdateResult:
+    """Outcome of account_field_update: the saved account and notes for the person."""
+
+    account: Account
+    warnings: list[str]
+
+
+def _sentence(hint: str) -> str:
+    """Return a normalizer hint as the end of a sentence, with exactly one final period."""
+    return hint.rstrip(" .") + "."
+
+
+def _max_length(name: str) -> int:
+    return Account._meta.get_field(name).max_length
+
+
+def _required_text(data: dict[str, str], name: str, label: str, example: str) -> str:
+    text = clean_text(data.get(name) or "")
+    if not text:
+        raise ValidationError({name: f"{label} is empty: enter a value such as {example}."})
+    return text
+
+
+def _check_length(name: str, label: str, text: str, max_length: int) -> None:
+    if len(text) > max_length:
+        raise ValidationError(
+            {name: f"{label} is {len(text)} characters long, more than the {max_length} allowed."}
+        )
+
+
+def _parse_industry(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "industry_raw", "Industry", "Computer Software")
+    _check_length("industry_raw", "Industry", text, _max_length("industry_raw"))
+    industry_id, _label = IndustryResolver.load().resolve_first([text])
+    warnings = []
+    if industry_id is None:
+        warnings.append(
+            f"“{text}” matches no industry of the taxonomy, so the account stays unmapped. "
+            "Ask Sales Ops to add it as a synonym."
+        )
+    return ParsedEdit(
+        values={"industry_id": industry_id, "industry_raw": text},
+        observations=[("industry", {"industry_id": industry_id, "label": text}, text)],
+        warnings=warnings,
+    )
+
+
+def _parse_employees(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "employees", "Employees", "250 or 51-200")
+    _check_length("employees", "Employees", text, _max_length("employee_raw"))
+    try:
+        employees = parse_employee_count(text)
+    except UnparsedValue as error:
+        raise ValidationError(
+            {"employees": f"“{text}” is not a head count: {_sentence(error.hint)}"}
+        ) from None
+    if employees is None:
+        raise ValidationError(
+            {"employees": f"“{text}” is not a head count: enter a number such as 250."}
+        )
+    value = {
+        "count": employees.estimate,
+        "min": employees.minimum,
+        "max": employees.maximum,
+        "approximate": employees.approximate,
+    }
+    return ParsedEdit(
+        values={
+            "employee_count": employees.estimate,
+            "employee_min": employees.minimum,
+            "employee_max": employees.maximum,
+            "employee_approximate": employees.approximate,
+            "employee_raw": text,
+        },
+        observations=[("employees", value, text)],
+    )
+
+
+def _currency_rates() -> dict[str, Decimal]:
+    return {**DEFAULT_RATES_TO_USD, **getattr(settings, "ICP_CURRENCY_RATES_TO_USD", {})}
+
+
+def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "revenue", "Revenue", "$12.5M or EUR 40M")
+    _check_length("revenue", "Revenue", text, _max_length("revenue_raw"))
+    try:
+        money = parse_money(text, default_currency="USD")
+    except UnparsedValue as error:
+        raise ValidationError(
+            {"revenue": f"“{text}” is not an amount: {_sentence(error.hint)}"}
+        ) from None
+    if money is None:
+        raise ValidationError({"revenue": f"“{text}” is not an amount: enter one such as $12.5M."})
+    amount = money.amount.quantize(CENTS)
+    if amount < 0:
+        raise ValidationError({"revenue": f"“{text}” is negative: revenue cannot be negative."})
+    if amount >= MAX_MONEY:
+        raise ValidationError({"revenue": f"“{text}” is too large: check the unit."})
+    warnings = []
+    try:
+        usd: Decimal | None = convert_to_usd(Money(amount, money.currency), _currency_rates())
+        usd = usd.quantize(CENTS)
+    except UnparsedValue as error:
+        usd = None
+        warnings.append(
+            f"The amount was saved but not converted to US dollars: {_sentence(error.hint)}"
+        )
+    return ParsedEdit(
+        values={
+            "revenue_amount": amount,
+            "revenue_currency": money.currency,
+            "annual_revenue_usd": usd,
+            "revenue_raw": text,
+        },
+        observations=[
+            (
+                "revenue",
+                {
+                    "amount": str(amount),
+                    "currency": money.currency,
+                    "usd": None if usd is None else str(usd),
+                },
+                text,
+            )
+        ],
+        warnings=warnings,
+    )
+
+
+def _parse_location(data: dict[str, str], account: Account) -> ParsedEdit:
+    city = clean_text(data.get("city") or "")
+    region = clean_text(data.get("region") or "")
+    country = clean_text(data.get("country") or "")
+    if not country:
+        raise ValidationError({"country": "Country is empty: enter a name or code such as DE."})
+    try:
+        normalize_country(country)
+    except UnparsedValue as error:
+        raise ValidationError(
+            {"country": f"“{country}” is not a country: {_sentence(error.hint)}"}
+        ) from None
+    location = resolve_location(city=city, region=region, country=country)
+    if location.country is None:
+        raise ValidationError(
+            {"country": f"“{country}” is not a country: enter a name or code such as DE."}
+        )
+    _check_length("city", "City", location.city, _max_length("city"))
+    _check_length("region", "Region", location.region, _max_length("region"))
+    found = {"city": location.city, "region": location.region, "country": location.country}
+    raw = ", ".join(part for part in (city, region, country) if part)
+    return ParsedEdit(
+        values=dict(found),
+        observations=[("location", found, raw)],
+        warnings=[flag.removeprefix("Needs review: ") for flag in location.flags],
+    )
+
+
+def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "website", "Website", "https://example.com")
+    try:
+        url = website_url(text)
+        domain = normalize_domain(url) if url else None
+    except UnparsedValue as error:
+        raise ValidationError(
+            {"website": f"“{text}” is not a website: {_sentence(error.hint)}"}
+        ) from None
+    if not url or not domain:
+        raise ValidationError({"website": f"“{text}” is not a website: enter one like acme.com."})
+    if is_third_party_url(url):
+        raise ValidationError(
+            {
+                "website": f"{url} is a third-party page, not the company's own website: enter "
+                "the company's website."
+            }
+        )
+    _check_length("website", "Website", url, _max_length("website"))
+    other = Account.objects.filter(domain=domain).exclude(pk=account.pk).first()
+    if other is not None:
+        raise ValidationError(
+            {
+                "website": f"Account “{other.name}” (id {other.pk}) already has the domain "
+                f"{domain}: merge the two accounts or enter another website."
+            }
+        )
+    return ParsedEdit(
+        values={"website": url, "domain": domain},
+        observations=[("website", url, text), ("domain", domain, text)],
+    )
+
+
+def _parse_technologies(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "technologies", "Technologies", "Salesforce, Snowflake")
+    technologies = normalize_technologies(text)
+    if not technologies:
+        raise ValidationError(
+            {
+                "technologies": "Enter technologies separated by commas, such as "
+                "Salesforce, Snowflake."
+            }
+        )
+    return ParsedEdit(
+        values={"technologies": technologies},
+        observations=[("technologies", technologies, text)],
+        warnings=[
+            "Technologies are the union of every source's list, so an item that another "
+            "source reports stays in the list."
+        ]
+        if any(item not in technologies for item in account.technologies or [])
+        else [],
+    )
+
+
+def _parse_description(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = (data.get("description") or "").strip()
+    if not text:
+        raise ValidationError({"description": "Description is empty: enter a sentence or two."})
+    _check_length("description", "Description", text, MAX_DESCRIPTION_LENGTH)
+    return ParsedEdit(values={"description": text}, observations=[("description", text, text)])
+
+
+PARSERS = {
+    "industry": _parse_industry,
+    "employees": _parse_employees,
+    "revenue": _parse_revenue,
+    "location": _parse_location,
+    "website": _parse_website,
+    "technologies": _parse_technologies,
+    "description": _parse_description,
+}
+
+
+def field_edit_parse(field_name: str, data: dict[str, str], account: Account) -> ParsedEdit:
+    """Normalize the inputs of one editable field with the import normalizers.
+
+    Raises ValidationError with a message per input name when a value is invalid.
+    """
+    if field_name not in PARSERS:
+        raise ValidationError(
+            f"field {field_name!r} cannot be edited: use one of {', '.join(EDITABLE_FIELDS)}."
+        )
+    return PARSERS[field_name](data, account)
+
+
+def account_field_update(
+    *,
+    account: Account,
+    field_name: str,
+    data: dict[str, str],
+    user: AbstractBaseUser,
+    version: datetime | None,
+) -> FieldUpdateResult:
+    """Save a person's value for one field, record it as a manual observation and re-score.
+
+    The value is validated with the normalizers first. The observation has source
+    ``manual`` and ``entered_by`` set, so verification treats it as the current value.
+    The account is then verified again and segmented. Raises PermissionDenied, a
+    ValidationError per input, or StaleEditError when the account changed since
+    ``version``.
+    """
+    if not can_research_account(user, account):
+        raise PermissionDenied(f"{user} may not edit account {account.pk}.")
+    parsed = field_edit_parse(field_name, data, account)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_current(account, version)
+        for name, value in parsed.values.items():
+            setattr(locked, name, value)
+        # Attributes the history row to the user outside requests too, such as in tests.
+        locked._history_user = user
+        locked.save()
+        Observation.objects.bulk_create(
+            [
+                Observation(
+                    account=locked,
+                    field=observation_field,
+                    value=value,
+                    raw_value=raw,
+                    source=MANUAL_SOURCE,
+                    source_detail=MANUAL_SOURCE_DETAIL,
+                    observed_at=now,
+                    entered_by=user,
+                )
+                for observation_field, value, raw in parsed.observations
+            ]
+        )
+        warnings = list(parsed.warnings)
+        warnings += _verify(locked)
+    warnings += _segment(locked)
+    logger.info("account %s: user %s edited %s", locked.pk, user.pk, field_name)
+    return FieldUpdateResult(account=Account.objects.get(pk=locked.pk), warnings=warnings)
+
+
+def _verify(account: Account) -> list[str]:
+    """Verify the account's fields again; return a warning when verification is unavailable."""
+    try:
+        from enrichment.services import accounts_verify
+    except ImportError:
+        logger.warning("account %s: enrichment.services is missing, not verified", account.pk)
+        return ["The value was saved but not verified: the enrichment app is not installed."]
+    accounts_verify(account_ids=[account.pk])
+    return []
+
+
+def _segment(account: Account) -> list[str]:
+    """Score the account again; return a warning when it could not be scored."""
+    from segmentation.services import accounts_segment
+
+    try:
+        accounts_segment(account_ids=[account.pk])
+    except LookupError as error:  # NoActiveFrameworkError: nothing to score against
+        logger.warning("account %s was not scored again: %s", account.pk, error)
+        return [f"The value was saved but the account was not scored again: {error}"]
+    return []
+
+
+# Tag, tier and fit ---------------------------------------------------------------------
+
+
+def _changed_segment(account: Account, tag: str, tier: str) -> tuple[str | None, str | None]:
+    new_tag = tag.strip() or None
+    new_tier = tier or None
+    if new_tag == account.tag:
+        new_tag = None
+    if new_tier == account.tier:
+        new_tier = None
+    return new_tag, new_tier
+
+
+def account_segment_edit(
+    *,
+    account: Account,
+    user: AbstractBaseUser,
+    tag: str,
+    tier: str,
+    reason: str,
+    version: datetime | None,
+) -> SegmentOverride:
+    """Set the tag and/or tier by hand with a reason, as a manual_tag override.
+
+    Raises PermissionDenied, ValidationError when nothing changes or the reason is
+    missing, or StaleEditError when the account changed since ``version``.
+    """
+    if not can_research_account(user, account):
+        raise PermissionDenied(f"{user} may not tag account {account.pk}.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Reason is empty: say why the tag or tier changes."})
+    with transaction.atomic():
+        locked = _lock_current(account, version)
+        new_tag, new_tier = _changed_segment(locked, tag, tier)
+        if new_tag is None and new_tier is None:
+            raise ValidationError(
+                {"tag": "The tag and tier are unchanged: change one of them or cancel."}
+            )
+        return account_segment_override(
+            account=locked,
+            user=user,
+            kind=SegmentOverride.Kind.MANUAL_TAG,
+            reason=reason,
+            tag=new_tag,
+            tier=new_tier,
+        )
+
+
+FIT_CONFIRM = "confirm"
+FIT_REFINE = "refine"
+
+
+def account_fit_validate(
+    *,
+    account: Account,
+    user: AbstractBaseUser,
+    decision: str,
+    reason: str,
+    tag: str = "",
+    tier: str = "",
+) -> SegmentOverride:
+    """Record an AE's fit decision from discovery as a fit_validation override.
+
+    ``decision`` is ``confirm`` (the segment stays) or ``refine`` (a new tier and/or
+    tag). Raises PermissionDenied for users other than the owning AE or their manager,
+    and ValidationError for a missing reason or a refinement that changes nothing.
+    """
+    if not can_validate_fit(user, account):
+        raise PermissionDenied(
+            f"{user} may not validate the fit of account {account.pk}: only its AE or their "
+            "manager may."
+        )
+    if decision not in (FIT_CONFIRM, FIT_REFINE):
+        raise ValidationError({"decision": f"Decision {decision!r} is invalid: confirm or refine."})
+    if tier and tier not in Tier.values:
+        raise ValidationError({"tier": f"Tier {tier!r} is invalid: choose High, Medium or Low."})
+    if decision == FIT_CONFIRM:
+        return account_segment_override(
+            account=account, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
+        )
+    new_tag, new_tier = _changed_segment(account, tag, tier)
+    if new_tag is None and new_tier is None:
+        raise ValidationError(
+            {
+                "tier": "The refinement changes nothing: choose a new tier or tag, or "
+                "confirm the fit."
+            }
+        )
+    return account_segment_override(
+        account=account,
+        user=user,
+        kind=SegmentOverride.Kind.FIT_VALIDATION,
+        reason=reason,
+        tag=new_tag,
+        tier=new_tier,
+    )
+
+
+# Research notes ------------------------------------------------------------------------
+
+
+def research_note_create(
+    *,
+    account: Account,
+    user: AbstractBaseUser,
+    kind: str,
+    text: str,
+    source_url: str = "",
+    happened_on: date | None = None,
+) -> ResearchNote:
+    """Publish a research note written by a person. The form validates the values."""
+    if not can_add_note(user, account):
+        raise PermissionDenied(f"{user} may not add notes to account {account.pk}.")
+    note = ResearchNote(
+        account=account,
+        kind=kind,
+        status=ResearchNote.Status.PUBLISHED,
+        text=text.strip(),
+        source_url=source_url.strip(),
+        happened_on=happened_on,
+        author=user,
+    )
+    note.full_clean()
+    note.save()
+    logger.info("account %s: user %s added note %s", account.pk, user.pk, note.pk)
+    return note
+
+
+def research_note_review(
+    *, note: ResearchNote, user: AbstractBaseUser, status: str
+) -> ResearchNote:
+    """Publish or dismiss a note that enrichment proposed.
+
+    Raises PermissionDenied and ValidationError when the note is not proposed or the
+    status is not published or dismissed.
+    """
+    if not can_add_note(user, note.account):
+        raise PermissionDenied(f"{user} may not review notes of account {note.account_id}.")
+    allowed = (ResearchNote.Status.PUBLISHED, ResearchNote.Status.DISMISSED)
+    if status not in allowed:
+        raise ValidationError(f"Status {status!r} is invalid: use published or dismissed.")
+    if note.status != ResearchNote.Status.PROPOSED:
+        raise ValidationError(
+            f"Note {note.pk} is already {note.get_status_display().lower()}: reload the page."
+        )
+    note.status = status
+    if status == ResearchNote.Status.PUBLISHED and note.author_id is None:
+        note.author = user
+    note.save(update_fields=["status", "author", "updated_at"])
+    logger.info("note %s %s by user %s", note.pk, status, user.pk)
+    return note

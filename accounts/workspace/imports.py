@@ -1,0 +1,613 @@
+"""The import wizard: store an upload, inspect it, preview rows, save mappings, start runs.
+
+Detection and row parsing reuse the importer (``accounts.importing``), so the wizard
+shows what the import will do: the same encoding, delimiter, layout, rejection reasons
+and review flags.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from accounts.importing.errors import ImportFileError, RowRejected
+from accounts.importing.layouts import (
+    FIELDS,
+    MappingFile,
+    apply_layout,
+    column_key,
+    detect_layout,
+)
+from accounts.importing.reading import detect_encoding, open_table
+from accounts.importing.rows import RowParser, as_text
+from accounts.models import ImportMapping, ImportRun
+from accounts.normalizers import DEFAULT_RATES_TO_USD
+from accounts.services import import_run_create
+from segmentation.taxonomy import IndustryResolver
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_FOLDER = "import-uploads"
+ALLOWED_EXTENSIONS = (".csv", ".json", ".txt")
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+PREVIEW_ROWS = 20
+SAMPLE_ROWS = 3
+SNIFF_BYTES = 8192
+# Share of control characters in the first bytes above which a text file is binary data.
+MAX_CONTROL_SHARE = 0.01
+IDENTITY_FIELDS = ("name", "website", "domain")
+REVENUE_MULTIPLIERS = (1, 1_000, 1_000_000)
+MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
+# Cache key of the number of records counted when the file was uploaded, for runs whose
+# importer does not know the total in advance (CSV files).
+TOTAL_ROWS_CACHE_KEY = "accounts:import-run:{run_id}:total-rows"
+TOTAL_ROWS_CACHE_SECONDS = 7 * 24 * 3600
+
+# Signatures of binary formats people upload by mistake, with what to do instead.
+BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+VALUE_LIKE_RE = re.compile(
+    r"[-+$€£]?\d[\d,. ]*[kKmMbB%]?"  # numbers and amounts
+    r"|[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"  # e-mail addresses
+    r"|(?:https?://)?(?:[\w-]+\.)+[A-Za-z]{2,}(?:/\S*)?"  # websites and domains
+)
+
+
+def max_upload_bytes() -> int:
+    """Return the upload limit in bytes: ICP_IMPORT_MAX_UPLOAD_BYTES or 200 MB."""
+    return int(getattr(settings, "ICP_IMPORT_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def size_label(size: int) -> str:
+    """Return a byte count as text such as "200 MB" or "12.5 KB"."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} bytes"
+
+
+# Storing an upload ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """An uploaded file saved under MEDIA_ROOT/import-uploads/<token>/."""
+
+    token: str
+    path: Path
+    file_name: str
+    size: int
+
+
+def upload_folder() -> Path:
+    return Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER
+
+
+def upload_path(token: str, stored_name: str) -> Path:
+    """Return the path of a stored upload; raise ValueError for an invalid token or name."""
+    uuid.UUID(hex=token)
+    if stored_name != _safe_name(stored_name):
+        raise ValueError(f"stored upload name {stored_name!r} is not a safe file name")
+    return upload_folder() / token / stored_name
+
+
+def _safe_name(file_name: str) -> str:
+    path = Path(file_name)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-.") or "import"
+    suffix = path.suffix.lower() if path.suffix.lower() in ALLOWED_EXTENSIONS else ".csv"
+    return f"{stem[:100]}{suffix}"
+
+
+def upload_check(uploaded: UploadedFile) -> None:
+    """Check the name, size and emptiness of an upload before it is stored.
+
+    Raises ValidationError with the reason and the fix.
+    """
+    name = uploaded.name or ""
+    suffix = Path(name).suffix.lower()
+    if suffix not in ALLOWED_EXTENSIONS:
+        extension = suffix or "no extension"
+        raise ValidationError(
+            f"“{name}” has {extension}: upload a .csv, .json or .txt file. In Excel use "
+            "File > Save As > CSV UTF-8."
+        )
+    limit = max_upload_bytes()
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ValidationError(
+            f"“{name}” is {size_label(uploaded.size)}, more than the {size_label(limit)} "
+            "an upload may have: split it into smaller files."
+        )
+    if not uploaded.size:
+        raise ValidationError(f"“{name}” is empty: export the file again with a header row.")
+
+
+def upload_store(uploaded: UploadedFile) -> StoredUpload:
+    """Save an upload under a new random token and return where it is."""
+    # NOTE: files of wizards that were never started stay on disk; nothing removes them yet.
+    token = uuid.uuid4().hex
+    stored_name = _safe_name(uploaded.name or "import.csv")
+    path = upload_path(token, stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        for chunk in uploaded.chunks():
+            handle.write(chunk)
+    return StoredUpload(
+        token, path, Path(uploaded.name or stored_name).name[:255], path.stat().st_size
+    )
+
+
+def upload_discard(path: Path) -> None:
+    """Delete a stored upload and its token folder."""
+    try:
+        path.unlink(missing_ok=True)
+        path.parent.rmdir()
+    except OSError:
+        logger.warning("could not delete the rejected upload %s", path, exc_info=True)
+
+
+# Inspecting a file ---------------------------------------------------------------------
+
+
+@dataclass
+class FileInspection:
+    """The importer's view of a file: its format, layout and the number of records.
+
+    ``suggested`` maps each column to the import field the detected layout gives it (""
+    for none). ``multipliers`` contains the money unit of columns such as "Revenue ($M)".
+    """
+
+    kind: str
+    encoding: str
+    delimiter: str
+    decimal_comma: bool
+    header: list[str]
+    layout: str
+    suggested: dict[str, str]
+    multipliers: dict[str, int]
+    total_records: int
+    samples: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileInspection:
+        return cls(**data)
+
+    @property
+    def delimiter_label(self) -> str:
+        return {",": "comma", ";": "semicolon", "\t": "tab", "": "none (JSON)"}.get(
+            self.delimiter, repr(self.delimiter)
+        )
+
+
+def _binary_reason(head: bytes, encoding: str) -> str:
+    for signature, label in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return label
+    if encoding.startswith("utf-16"):
+        return ""
+    if b"\x00" in head:
+        return "binary data (it contains NUL bytes)"
+    text = head.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
+    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r\f")
+    if text and controls / len(text) > MAX_CONTROL_SHARE:
+        return "binary data (it contains control characters)"
+    return ""
+
+
+def _looks_headerless(header: list[str]) -> bool:
+    """Return True when the first row reads like data rather than column names."""
+    layout = detect_layout(header)
+    if apply_layout(layout, header).indexes:
+        return False
+    cells = [cell.strip() for cell in header if cell.strip()]
+    value_like = [cell for cell in cells if VALUE_LIKE_RE.fullmatch(cell)]
+    return bool(cells) and len(value_like) * 2 >= len(cells)
+
+
+def _tail_state(path: Path, encoding: str) -> tuple[bool, bool]:
+    """Return (ends with a line break, has an odd number of double quotes) for a text file."""
+    errors = "replace"
+    decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+    quotes = 0
+    last = ""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            text = decoder.decode(chunk)
+            quotes += text.count('"')
+            if text:
+                last = text[-1]
+        text = decoder.decode(b"", final=True)
+        quotes += text.count('"')
+        last = text[-1] if text else last
+    return last in ("\n", "\r"), quotes % 2 == 1
+
+
+def file_inspect(path: Path, *, file_name: str) -> FileInspection:
+    """Detect the format, encoding, delimiter and layout of a stored upload, and count rows.
+
+    Raises ImportFileError with the reason and the fix for empty, binary, truncated and
+    header-less files and for files the importer cannot read.
+    """
+    if path.stat().st_size == 0:
+        raise ImportFileError(f"“{file_name}” is empty: export the file again with a header row.")
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    encoding = detect_encoding(path)
+    binary = _binary_reason(head, encoding)
+    if binary:
+        raise ImportFileError(
+            f"“{file_name}” is {binary}, not a CSV or JSON text file: save it as CSV UTF-8 "
+            "and upload that file."
+        )
+    try:
+        with open_table(path) as table:
+            header = [str(name) for name in table.header]
+            if table.kind == "csv" and _looks_headerless(header):
+                first_cells = ", ".join(f"“{cell}”" for cell in header[:4])
+                raise ImportFileError(
+                    f"The first row of “{file_name}” looks like data ({first_cells}), not column "
+                    "names: add a header row such as name,website,employees."
+                )
+            samples: dict[str, list[str]] = {name: [] for name in header}
+            total = 0
+            last_cells: list[Any] | None = None
+            for record in table.records:
+                total += 1
+                if total <= SAMPLE_ROWS:
+                    _add_samples(samples, header, record.values)
+                if table.kind == "csv":
+                    last_cells = record.values
+            kind, delimiter, decimal_comma = table.kind, table.delimiter, table.decimal_comma
+            encoding = table.encoding
+    except ImportFileError as error:
+        raise ImportFileError(_friendly_error(error, file_name)) from error
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"“{file_name}” could not be decoded as {encoding} ({error.reason} at byte "
+            f"{error.start}): save it as CSV UTF-8."
+        ) from error
+
+    if kind == "csv":
+        _check_truncated(path, encoding, file_name, header, last_cells)
+    if total == 0:
+        raise ImportFileError(
+            f"“{file_name}” has a header row but no data rows: export it again with the rows."
+        )
+    layout = detect_layout(header)
+    mapping = apply_layout(layout, header)
+    suggested = dict.fromkeys(header, "")
+    suggested.update(mapping.columns)
+    return FileInspection(
+        kind=kind,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal_comma=decimal_comma,
+        header=header,
+        layout=layout.name,
+        suggested=suggested,
+        multipliers=dict(mapping.column_multipliers),
+        total_records=total,
+        samples=samples,
+    )
+
+
+def _friendly_error(error: ImportFileError, file_name: str) -> str:
+    cause = error.__cause__
+    doc = getattr(cause, "doc", None)
+    if isinstance(doc, str) and doc.lstrip().startswith("[") and not doc.rstrip().endswith("]"):
+        return (
+            f"“{file_name}” ends before its JSON array is closed, so the file seems to be cut "
+            "off: export it again."
+        )
+    return str(error).replace(str(Path(settings.MEDIA_ROOT)), "").strip()
+
+
+def _check_truncated(
+    path: Path, encoding: str, file_name: str, header: list[str], last_cells: list[Any] | None
+) -> None:
+    ends_with_break, odd_quotes = _tail_state(path, encoding)
+    if ends_with_break:
+        return
+    if odd_quotes:
+        raise ImportFileError(
+            f"“{file_name}” ends inside a quoted value, so the file seems to be cut off: "
+            "export it again."
+        )
+    if last_cells is not None and 0 < len(last_cells) < len(header):
+        raise ImportFileError(
+            f"The last row of “{file_name}” has {len(last_cells)} of {len(header)} columns "
+            "and no line break, so the file seems to be cut off: export it again."
+        )
+
+
+def _add_samples(samples: dict[str, list[str]], header: list[str], values: Any) -> None:
+    if isinstance(values, dict):
+        cells = [values.get(name) for name in header]
+    elif isinstance(values, list):
+        cells = values
+    else:
+        return
+    for index, name in enumerate(header):
+        if index < len(cells) and cells[index] not in (None, ""):
+            samples[name].append(as_text(cells[index])[:80])
+
+
+# Mappings ------------------------------------------------------------------------------
+
+
+def header_signature(header: list[str]) -> str:
+    """Return the SHA-256 of the column names, ignoring case, spacing and order."""
+    keys = sorted({column_key(name) for name in header if name.strip()})
+    return hashlib.sha256("\x1f".join(keys).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class WizardMapping:
+    """The mapping a person chose in the wizard: column to import field, and options."""
+
+    columns: dict[str, str]
+    source: str = ""
+    currency: str = "USD"
+    revenue_multiplier: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WizardMapping:
+        return cls(
+            columns={str(key): str(value) for key, value in (data.get("columns") or {}).items()},
+            source=str(data.get("source") or ""),
+            currency=str(data.get("currency") or "USD"),
+            revenue_multiplier=int(data.get("revenue_multiplier") or 1),
+        )
+
+    @classmethod
+    def detected(cls, inspection: FileInspection) -> WizardMapping:
+        """Return the mapping the importer would use without changes."""
+        return cls(
+            columns=dict(inspection.suggested),
+            source="",
+            currency="USD",
+            revenue_multiplier=detected_revenue_multiplier(inspection),
+        )
+
+    def is_detected(self, inspection: FileInspection) -> bool:
+        """Return True when the importer's own detection gives the same result."""
+        suggested = {name: target for name, target in inspection.suggested.items() if target}
+        chosen = {name: target for name, target in self.columns.items() if target}
+        return (
+            chosen == suggested
+            and self.currency == "USD"
+            and self.revenue_multiplier == detected_revenue_multiplier(inspection)
+        )
+
+    def mapping_file(self, inspection: FileInspection, label: str) -> MappingFile | None:
+        """Return the MappingFile to import with, or None to use the detected layout."""
+        if self.is_detected(inspection):
+            return None
+        return MappingFile(
+            path=label,
+            columns=tuple((name, target) for name, target in self.columns.items() if target),
+            revenue_multiplier=self.revenue_multiplier,
+            currency=self.currency,
+            decimal_comma=None,
+        )
+
+
+def detected_revenue_multiplier(inspection: FileInspection) -> int:
+    for name, target in inspection.suggested.items():
+        if target in ("revenue", "revenue_range") and name in inspection.multipliers:
+            return inspection.multipliers[name]
+    return 1
+
+
+def mapping_check(mapping: WizardMapping) -> None:
+    """Raise ValidationError unless a column maps to the company name, website or domain."""
+    unknown = sorted(
+        {target for target in mapping.columns.values() if target and target not in FIELDS}
+    )
+    if unknown:
+        raise ValidationError(f"Field {unknown[0]!r} is unknown: choose a field from the list.")
+    if not any(target in IDENTITY_FIELDS for target in mapping.columns.values()):
+        raise ValidationError(
+            "No column is mapped to the company name, website or domain: map at least one "
+            "of them, because the import matches accounts by them."
+        )
+    if len(mapping.source) > MAX_SOURCE_LENGTH:
+        raise ValidationError(
+            f"Source “{mapping.source}” is {len(mapping.source)} characters long, more than "
+            f"the {MAX_SOURCE_LENGTH} allowed: use a shorter name such as hubspot."
+        )
+
+
+def import_mapping_save(
+    *, name: str, header: list[str], mapping: WizardMapping, user: AbstractBaseUser
+) -> ImportMapping:
+    """Save the mapping under ``name`` for files with the same columns.
+
+    Saving again under the same name replaces the stored mapping.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError({"mapping_name": "Name is empty: name the mapping to save it."})
+    stored = {
+        "columns": {column: target for column, target in mapping.columns.items() if target},
+        "source": mapping.source,
+        "currency": mapping.currency,
+        "revenue_multiplier": mapping.revenue_multiplier,
+    }
+    saved, _created = ImportMapping.objects.update_or_create(
+        header_signature=header_signature(header),
+        name=name[: ImportMapping._meta.get_field("name").max_length],
+        defaults={"mapping": stored, "created_by": user},
+    )
+    logger.info("user %s saved import mapping %s (%s)", user.pk, saved.pk, saved.name)
+    return saved
+
+
+def mapping_from_saved(saved: ImportMapping, header: list[str]) -> WizardMapping:
+    """Return a saved mapping applied to a header: unknown columns map to nothing."""
+    stored = WizardMapping.from_json(saved.mapping)
+    by_key = {column_key(column): target for column, target in stored.columns.items()}
+    stored.columns = {name: by_key.get(column_key(name), "") for name in header}
+    return stored
+
+
+# Preview -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewRow:
+    """One record as the import will treat it: ok, flagged, rejected or blank."""
+
+    line: int
+    status: str
+    values: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _parser(inspection: FileInspection, mapping: WizardMapping) -> RowParser:
+    mapping_file = mapping.mapping_file(inspection, "preview")
+    if mapping_file is None:
+        layout = detect_layout(inspection.header)
+        column_mapping = apply_layout(layout, inspection.header)
+        source = mapping.source or layout.name
+    else:
+        layout = mapping_file.as_layout()
+        column_mapping = apply_layout(layout, inspection.header, currency=mapping.currency)
+        source = mapping.source or "csv"
+    rates: dict[str, Decimal] = {**DEFAULT_RATES_TO_USD, **settings.ICP_CURRENCY_RATES_TO_USD}
+    return RowParser(
+        column_mapping,
+        header=inspection.header,
+        is_json=inspection.kind == "json",
+        source=source,
+        decimal_comma=inspection.decimal_comma,
+        rates=rates,
+        resolver=IndustryResolver.load(),
+    )
+
+
+def import_preview(
+    path: Path, inspection: FileInspection, mapping: WizardMapping, *, limit: int = PREVIEW_ROWS
+) -> list[PreviewRow]:
+    """Parse the first ``limit`` records with the importer's row rules, writing nothing."""
+    mapping_check(mapping)
+    parser = _parser(inspection, mapping)
+    rows: list[PreviewRow] = []
+    with open_table(path, decimal_comma=inspection.decimal_comma) as table:
+        for record in table.records:
+            if len(rows) >= limit:
+                break
+            rows.append(_preview_row(parser, record))
+    return rows
+
+
+def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
+    if record.error:
+        return PreviewRow(record.line, "rejected", problems=[record.error])
+    try:
+        cells = parser.cells_of(record.values)
+        if parser.is_blank(cells):
+            return PreviewRow(
+                record.line, "blank", problems=["The row is blank, so it is skipped."]
+            )
+        parsed = parser.parse(record.line, cells)
+    except RowRejected as rejection:
+        return PreviewRow(record.line, "rejected", problems=[str(rejection)])
+    values = parsed.values
+    location = ", ".join(
+        part for part in (values.get("city"), values.get("region"), values.get("country")) if part
+    )
+    return PreviewRow(
+        line=record.line,
+        status="flagged" if parsed.flags else "ok",
+        values={
+            "name": parsed.name,
+            "domain": parsed.domain,
+            "industry": values.get("industry_raw", ""),
+            "employees": values.get("employee_raw", ""),
+            "revenue": values.get("revenue_raw", ""),
+            "location": location,
+        },
+        problems=[f"{item['field']}: {item['message']}" for item in parsed.flags],
+    )
+
+
+# Starting the run ----------------------------------------------------------------------
+
+
+def import_start(
+    *,
+    path: Path,
+    file_name: str,
+    inspection: FileInspection,
+    mapping: WizardMapping,
+    user: AbstractBaseUser,
+) -> ImportRun:
+    """Create the ImportRun and queue accounts_import_task once the run is committed."""
+    mapping_check(mapping)
+    mapping_file = mapping.mapping_file(inspection, f"import wizard mapping for {file_name}")
+    with transaction.atomic():
+        run = import_run_create(path, source=mapping.source, mapping=mapping_file, created_by=user)
+        run.file_name = file_name[: ImportRun._meta.get_field("file_name").max_length]
+        run.total_rows = inspection.total_records
+        run.save(update_fields=["file_name", "total_rows"])
+        transaction.on_commit(lambda: _queue_import(run.pk))
+    # NOTE: the importer resets total_rows to None for CSV files when it starts, so the
+    # counted total is also kept in the cache for the progress bar.
+    cache.set(
+        TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk),
+        inspection.total_records,
+        TOTAL_ROWS_CACHE_SECONDS,
+    )
+    logger.info("user %s started import run %s of %s", user.pk, run.pk, file_name)
+    return run
+
+
+def _queue_import(run_id: int) -> None:
+    from accounts.tasks import accounts_import_task
+
+    try:
+        accounts_import_task.delay(run_id)
+    except ImportFileError as error:
+        # Raised only when tasks run eagerly; the run is already marked failed.
+        logger.info("import run %s failed: %s", run_id, error)
+    except Exception as error:  # noqa: BLE001 - a broker or worker failure
+        logger.exception("import run %s could not be started", run_id)
+        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
+            status=ImportRun.Status.FAILED,
+            error=f"The import could not be started ({error}). Start it again later.",
+        )
+
+
+def import_run_total(run: ImportRun) -> int | None:
+    """Return the run's total record count: stored on the run or counted at upload."""
+    if run.total_rows:
+        return run.total_rows
+    return cache.get(TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk))

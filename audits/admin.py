@@ -1,0 +1,192 @@
+"""Admin pages of the governance records.
+
+History tables, tag and tier changes and audit runs are append-only: every admin here
+returns False for add, change and delete on them, so no admin page or bulk action edits
+or removes a recorded change. Sales Ops edit severity rules and training records.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.exceptions import NotHistoricalModelError
+from simple_history.models import registered_models
+from simple_history.utils import get_history_model_for_model
+
+from accounts.models import SegmentOverride
+from accounts.permissions import can_view_all_audits, can_view_audits
+
+from .models import AuditRun, ReviewSession, SeverityRule, TrainingRecord, Violation
+from .permissions import can_manage_audit_rules
+from .services import violation_update
+
+
+def _never(user: Any) -> bool:
+    return False
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """ModelAdmin whose permissions follow the sales roles instead of model permissions.
+
+    ``view_rule`` decides who may view the records and ``edit_rule`` who changes them. Adding
+    and deleting follow ``edit_rule`` only where ``allow_add`` / ``allow_delete`` say so.
+    """
+
+    view_rule: Callable[[Any], bool] = staticmethod(can_view_all_audits)
+    edit_rule: Callable[[Any], bool] = staticmethod(_never)
+    allow_add = False
+    allow_delete = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.view_rule(request.user) or self.edit_rule(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.edit_rule(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.allow_add and self.edit_rule(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.allow_delete and self.edit_rule(request.user)
+
+
+class HistoryRecordAdmin(RoleAdmin):
+    """A read-only history table: who changed what, when and through which channel."""
+
+    list_display = ("history_date", "history_type", "history_user", "history_channel", "__str__")
+    list_filter = ("history_type", "history_channel")
+    list_select_related = ("history_user",)
+    date_hierarchy = "history_date"
+    show_full_result_count = False
+
+
+def register_history_admins(site: admin.AdminSite = admin.site) -> None:
+    """Register every simple-history table read-only, including models added later."""
+    for tracked in set(registered_models.values()):
+        try:
+            history_model = get_history_model_for_model(tracked)
+        except NotHistoricalModelError:
+            continue
+        if site.is_registered(history_model):
+            continue
+        names = {f.name for f in history_model._meta.concrete_fields}
+        attributes: dict[str, Any] = {}
+        if "history_channel" not in names:
+            attributes["list_display"] = ("history_date", "history_type", "history_user", "__str__")
+            attributes["list_filter"] = ("history_type",)
+        admin_class = type(f"{history_model.__name__}Admin", (HistoryRecordAdmin,), attributes)
+        site.register(history_model, admin_class)
+
+
+register_history_admins()
+
+
+class SegmentOverrideAdmin(RoleAdmin):
+    list_display = ("created_at", "kind", "account", "old_tag", "new_tag", "user", "rep")
+    list_filter = ("kind",)
+    list_select_related = ("account", "user", "rep")
+    search_fields = ("account__name", "reason")
+    date_hierarchy = "created_at"
+
+
+if not admin.site.is_registered(SegmentOverride):
+    admin.site.register(SegmentOverride, SegmentOverrideAdmin)
+
+
+@admin.register(SeverityRule)
+class SeverityRuleAdmin(RoleAdmin, SimpleHistoryAdmin):
+    """Severity and default consequence per rule. Rule codes are fixed by the audit."""
+
+    view_rule = staticmethod(can_view_audits)
+    edit_rule = staticmethod(can_manage_audit_rules)
+    list_display = ("rule_code", "kind", "severity", "default_consequence", "description")
+    list_editable = ("severity", "default_consequence")
+    list_filter = ("kind", "severity")
+    readonly_fields = ("rule_code", "kind")
+
+
+@admin.register(TrainingRecord)
+class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
+    view_rule = staticmethod(can_view_audits)
+    edit_rule = staticmethod(can_manage_audit_rules)
+    allow_add = True
+    allow_delete = True
+    list_display = ("user", "kind", "completed_on", "recorded_by")
+    list_filter = ("kind",)
+    list_select_related = ("user", "recorded_by")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "notes")
+    raw_id_fields = ("user",)
+    exclude = ("recorded_by",)
+
+    def save_model(
+        self, request: HttpRequest, obj: TrainingRecord, form: Any, change: bool
+    ) -> None:
+        if obj.recorded_by_id is None:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AuditRun)
+class AuditRunAdmin(RoleAdmin):
+    list_display = (
+        "month",
+        "status",
+        "accounts_checked",
+        "violations_found",
+        "violations_created",
+        "violations_removed",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+
+
+@admin.register(Violation)
+class ViolationAdmin(RoleAdmin, SimpleHistoryAdmin):
+    """Findings are created by the audit. Sales Ops set their status and consequence."""
+
+    edit_rule = staticmethod(can_manage_audit_rules)
+    list_display = (
+        "audit_run",
+        "kind",
+        "rule_code",
+        "severity",
+        "account",
+        "responsible",
+        "status",
+    )
+    list_filter = ("kind", "severity", "status", "audit_run")
+    list_select_related = ("audit_run", "account", "responsible")
+    search_fields = ("account__name", "rule_code", "detail")
+    readonly_fields = (
+        "audit_run",
+        "account",
+        "kind",
+        "rule_code",
+        "detail",
+        "severity",
+        "responsible",
+        "resolved_by",
+        "resolved_at",
+    )
+    show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Violation, form: Any, change: bool) -> None:
+        violation_update(
+            violation=obj,
+            user=request.user,
+            status=obj.status,
+            consequence=obj.consequence,
+            consequence_notes=obj.consequence_notes,
+        )
+
+
+@admin.register(ReviewSession)
+class ReviewSessionAdmin(RoleAdmin):
+    list_display = ("id", "manager", "period_start", "period_end", "sample_size", "created_at")
+    list_select_related = ("manager",)

@@ -1,0 +1,331 @@
+"""Demo data for the governance pages: one known case of every audit rule, and training.
+
+``plant_demo_violations`` changes a few existing demo accounts (``source="demo"``) so that
+the monthly audit of ``month`` finds exactly the planted violations. It also records a
+small manager review in that month and training records of the reps, some overdue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
+from accounts.research import account_segment_override
+from segmentation.engine import ROW_FIELDS, CompiledFramework, Evaluation
+from segmentation.selectors import framework_get_active
+
+from . import rules
+from .models import ReviewItem, ReviewSession, TrainingRecord, ViolationKind
+from .periods import local_today, month_period
+
+logger = logging.getLogger(__name__)
+
+# Demo accounts changed: one clean control account and eight planted cases.
+ACCOUNTS_NEEDED = 9
+DEMO_SOURCE = "demo"
+MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
+
+
+def _moment(month: date) -> datetime:
+    """Return the middle of ``month`` in the team's time zone: safely inside it."""
+    period = month_period(month)
+    return period.start + (period.end - period.start) / 2
+
+
+def _field_status(**statuses: str) -> dict[str, dict[str, Any]]:
+    entries = {}
+    for name in MANDATORY_STATUS_FIELDS:
+        status = statuses.get(name, "verified")
+        entries[name] = {"status": status, "sources": [], "values": {}}
+    return entries
+
+
+def _verification(field_status: dict[str, dict[str, Any]]) -> str:
+    values = [entry["status"] for entry in field_status.values()]
+    if "conflicting" in values:
+        return VerificationStatus.CONFLICTING
+    if all(value == "verified" for value in values):
+        return VerificationStatus.VERIFIED
+    return VerificationStatus.UNVERIFIED
+
+
+class _Planter:
+    def __init__(self, month: date) -> None:
+        self.month = month
+        self.when = _moment(month)
+        self.framework = framework_get_active()
+        self.compiled = CompiledFramework.compile(self.framework)
+        self.planted: list[tuple[int, str]] = []
+
+    def evaluate(self, account: Account) -> Evaluation:
+        account.refresh_from_db()
+        return self.compiled.evaluate(tuple(getattr(account, name) for name in ROW_FIELDS))
+
+    def settle(self, account: Account, *, tag: str | None = None, **statuses: str) -> Evaluation:
+        """Store the engine's result as the account's segment, scored inside the month."""
+        evaluation = self.evaluate(account)
+        field_status = _field_status(**statuses)
+        Account.objects.filter(pk=account.pk).update(
+            score=evaluation.score,
+            tier=evaluation.tier,
+            tag=evaluation.tag if tag is None else tag,
+            route=evaluation.route,
+            size_band=evaluation.size_band,
+            geography=evaluation.geography,
+            needs_enrichment=evaluation.needs_enrichment,
+            missing_fields=evaluation.missing_fields,
+            framework=self.framework,
+            scored_at=self.when,
+            tag_override="",
+            tier_override="",
+            field_status=field_status,
+            verification_status=_verification(field_status),
+        )
+        account.refresh_from_db()
+        return evaluation
+
+    def note(self, account: Account) -> None:
+        note = ResearchNote.objects.create(
+            account=account,
+            kind=ResearchNote.Kind.FUNDING,
+            text="Raised a Series B to expand its sales team.",
+            author=account.owner,
+        )
+        ResearchNote.objects.filter(pk=note.pk).update(created_at=self.when)
+
+    def override(self, account: Account, user: Any, kind: str, reason: str, **values: str):
+        override = account_segment_override(
+            account=account, user=user, kind=kind, reason=reason, **values
+        )
+        SegmentOverride.objects.filter(pk=override.pk).update(created_at=self.when)
+        account.refresh_from_db()
+        return override
+
+    def expect(self, account: Account, *codes: str) -> None:
+        self.planted.extend((account.pk, code) for code in codes)
+
+
+def _other_tier(tier: str) -> str:
+    return Tier.LOW if tier == Tier.HIGH else Tier.HIGH
+
+
+def _demo_accounts() -> list[Account]:
+    has_size = Q(employee_count__isnull=False) | Q(annual_revenue_usd__isnull=False)
+    accounts = list(
+        Account.objects.filter(source=DEMO_SOURCE, owner__isnull=False, industry__isnull=False)
+        .exclude(country="")
+        .filter(has_size)
+        .select_related("owner")
+        .order_by("id")[:ACCOUNTS_NEEDED]
+    )
+    if len(accounts) < ACCOUNTS_NEEDED:
+        raise ValueError(
+            f"Found {len(accounts)} demo accounts with an owner, industry, country and size; "
+            f"planting needs {ACCOUNTS_NEEDED}: load the demo data first."
+        )
+    return accounts
+
+
+def _manager() -> Any:
+    manager = (
+        get_user_model()
+        .objects.filter(groups__name=roles.SALES_MANAGER, is_active=True)
+        .order_by("id")
+        .first()
+    )
+    if manager is None:
+        raise ValueError("No active user has the Sales Manager role: create the demo users first.")
+    return manager
+
+
+def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) -> None:
+    clean, worked, unverified, conflicting, mismatch, corrected, rushed, unresearched, bare = (
+        accounts
+    )
+
+    # A clean account: the audit finds nothing.
+    planter.settle(clean)
+    planter.note(clean)
+
+    # Worked without an industry.
+    Account.objects.filter(pk=worked.pk).update(industry=None, industry_raw="")
+    planter.settle(worked, industry="missing")
+    planter.note(worked)
+    planter.expect(worked, rules.INCOMPLETE_WORKED)
+
+    # Segmented by the engine on data that a second source has not confirmed.
+    planter.settle(unverified, company_size="single_source")
+    planter.note(unverified)
+    planter.expect(unverified, rules.UNVERIFIED_NOT_VERIFIED)
+
+    planter.settle(conflicting, industry="conflicting")
+    planter.note(conflicting)
+    planter.expect(conflicting, rules.UNVERIFIED_CONFLICTING)
+
+    # A stored tag that the framework would not give.
+    expected = planter.evaluate(mismatch)
+    wrong_tag = (
+        "Retail – SMB – EMEA" if expected.tag != "Retail – SMB – EMEA" else "Retail – SMB – US"
+    )
+    planter.settle(mismatch, tag=wrong_tag)
+    planter.note(mismatch)
+    planter.expect(mismatch, rules.MISCLASSIFIED_FRAMEWORK)
+
+    # A manager corrected the tier in a review.
+    planter.settle(corrected)
+    planter.note(corrected)
+    correction = planter.override(
+        corrected,
+        manager,
+        SegmentOverride.Kind.REVIEW_CORRECTION,
+        "Discovery call showed a much smaller buying team.",
+        tier=_other_tier(corrected.tier),
+    )
+    planter.expect(corrected, rules.MISCLASSIFIED_REVIEW)
+    confirmation = planter.override(
+        clean,
+        manager,
+        SegmentOverride.Kind.REVIEW_CONFIRMATION,
+        "Confirmed in manager review.",
+    )
+    _plant_review(planter, manager, [(clean, confirmation), (corrected, correction)])
+
+    # The rep set the segment by hand before the country was confirmed.
+    planter.settle(rushed, country="single_source")
+    planter.note(rushed)
+    planter.override(
+        rushed,
+        rushed.owner,
+        SegmentOverride.Kind.MANUAL_TAG,
+        "Tagged from the prospect's website.",
+        tag=rushed.tag,
+    )
+    planter.expect(rushed, rules.SKIPPED_VERIFICATION, rules.UNVERIFIED_NOT_VERIFIED)
+
+    # Validated as a High fit without any research note.
+    planter.settle(unresearched)
+    planter.override(
+        unresearched,
+        unresearched.owner,
+        SegmentOverride.Kind.FIT_VALIDATION,
+        "Strong fit after the discovery call.",
+        tier=Tier.HIGH,
+    )
+    planter.expect(unresearched, rules.SKIPPED_RESEARCH)
+
+    # Tagged by hand although the country is unknown.
+    Account.objects.filter(pk=bare.pk).update(country="", region="", city="")
+    planter.settle(bare, country="missing")
+    planter.note(bare)
+    planter.override(
+        bare,
+        bare.owner,
+        SegmentOverride.Kind.MANUAL_TAG,
+        "Looks like our usual customer.",
+        tag="SaaS – Mid-Market – US",
+    )
+    planter.expect(
+        bare,
+        rules.INCOMPLETE_TAGGED,
+        rules.MISCLASSIFIED_FRAMEWORK,
+        rules.UNVERIFIED_NOT_VERIFIED,
+    )
+
+
+def _plant_review(planter: _Planter, manager: Any, decided: list[tuple[Account, Any]]) -> None:
+    period = month_period(planter.month)
+    session = ReviewSession.objects.create(
+        manager=manager,
+        period_start=period.first_day,
+        period_end=period.last_day,
+        sample_size=len(decided),
+        seed=0,
+    )
+    session.reps.set({account.owner_id for account, _ in decided})
+    ReviewSession.objects.filter(pk=session.pk).update(created_at=planter.when)
+    for position, (account, override) in enumerate(decided, start=1):
+        corrected = override.kind == SegmentOverride.Kind.REVIEW_CORRECTION
+        ReviewItem.objects.create(
+            session=session,
+            position=position,
+            account=account,
+            rep_id=account.owner_id,
+            sampled_tag=override.old_tag,
+            sampled_tier=override.old_tier,
+            decision=ReviewItem.Decision.CORRECTED if corrected else ReviewItem.Decision.CONFIRMED,
+            override=override,
+            decided_at=planter.when,
+        )
+
+
+def _plant_training(reps: list[Any]) -> tuple[int, int]:
+    """Record training for the reps. Returns (records created, reps made overdue)."""
+    today = local_today()
+    created = 0
+    overdue = 0
+    plans = [
+        [(TrainingRecord.Kind.ONBOARDING, 400), (TrainingRecord.Kind.REFRESHER, 30)],
+        [(TrainingRecord.Kind.ONBOARDING, 250)],
+        [],
+    ]
+    for rep, plan in zip(reps, plans, strict=False):
+        for kind, days_ago in plan:
+            _, was_created = TrainingRecord.objects.get_or_create(
+                user=rep,
+                kind=kind,
+                completed_on=today - timedelta(days=days_ago),
+                defaults={"notes": "ICP framework training (demo)."},
+            )
+            created += int(was_created)
+        if not plan:
+            # Joined 60 days ago without onboarding, so the onboarding is overdue.
+            joined = timezone.now() - timedelta(days=60)
+            get_user_model().objects.filter(pk=rep.pk).update(date_joined=joined)
+        if len(plan) != 2:
+            overdue += 1
+    return created, overdue
+
+
+@transaction.atomic
+def plant_demo_violations(*, month: date) -> dict[str, int]:
+    """Plant one known case of every audit rule in demo accounts, dated inside ``month``.
+
+    ``month`` must be a finished month with no other demo activity, such as the month
+    before the demo import, so that ``run_audit --month`` finds exactly the planted
+    violations. Returns the violations planted per kind (the ViolationKind values), plus
+    ``training_records`` created and ``overdue_training`` reps. Raises ValueError when
+    the month has not finished, no framework is approved, or there are fewer than nine
+    demo accounts with an owner, industry, country and size, or no Sales Manager.
+    """
+    period = month_period(month)
+    if period.end > timezone.now():
+        raise ValueError(
+            f"Month {month:%Y-%m} has not finished: plant violations in an earlier month, "
+            "such as the previous one."
+        )
+    planter = _Planter(month)
+    accounts = _demo_accounts()
+    manager = _manager()
+    _plant_accounts(planter, accounts, manager)
+
+    reps = sorted({account.owner for account in accounts}, key=lambda user: user.pk)
+    training_records, overdue = _plant_training(reps)
+
+    counts = Counter(rules.RULES[code].kind for _, code in planter.planted)
+    result = {kind: counts.get(kind, 0) for kind in ViolationKind.values}
+    result["training_records"] = training_records
+    result["overdue_training"] = overdue
+    logger.info("Planted demo violations in %s: %s", f"{month:%Y-%m}", result)
+    return result
+
+
+__all__ = ["plant_demo_violations"]

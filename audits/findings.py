@@ -1,0 +1,384 @@
+"""The monthly audit's checks: which accounts were active in a month and what is wrong.
+
+Checks read the accounts' current values, so an audit run long after its month judges
+today's data of the accounts that were active then. Accounts are read in chunks with a
+fixed number of queries per chunk, and the segmentation engine re-scores them in memory
+without writing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
+from audits.history import Channel
+from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
+from segmentation.selectors import NoActiveFrameworkError, framework_get_active
+
+from . import rules
+from .models import ViolationKind
+from .periods import Period
+
+logger = logging.getLogger(__name__)
+
+# Accounts read and checked per chunk.
+CHUNK_SIZE = 2000
+# History rows written through these channels are a person's work on the account.
+PERSON_CHANNELS = (Channel.PAGE, Channel.ADMIN, Channel.API)
+# Field status values that mean a mandatory field was not confirmed by a second source.
+UNCONFIRMED_STATUSES = ("single_source", "conflicting")
+MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
+TAGGING_KINDS = (SegmentOverride.Kind.MANUAL_TAG, SegmentOverride.Kind.FIT_VALIDATION)
+# Deliberate human decisions: the engine's result is not compared with them.
+DELIBERATE_KINDS = (SegmentOverride.Kind.FIT_VALIDATION, SegmentOverride.Kind.REVIEW_CORRECTION)
+SEGMENT_CHANGE_KINDS = (*TAGGING_KINDS, SegmentOverride.Kind.REVIEW_CORRECTION)
+
+ACCOUNT_FIELDS = (
+    *ROW_FIELDS,
+    "owner_id",
+    "tag",
+    "tier",
+    "tag_override",
+    "tier_override",
+    "framework_id",
+    "verification_status",
+    "field_status",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    account_id: int
+    rule_code: str
+    detail: str
+    responsible_id: int | None
+
+    @property
+    def kind(self) -> str:
+        return rules.RULES[self.rule_code].kind
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.account_id, self.rule_code
+
+
+def _in_period(field: str, period: Period) -> Q:
+    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
+
+
+def worked_account_ids(period: Period) -> set[int]:
+    """Return the accounts a person worked on in the period: notes, tag changes, edits."""
+    from accounts.models import Lead
+
+    account_history = Account.history.model
+    lead_history = Lead.history.model
+    ids: set[int] = set()
+    ids.update(
+        ResearchNote.objects.filter(_in_period("created_at", period), author__isnull=False)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    ids.update(
+        SegmentOverride.objects.filter(_in_period("created_at", period))
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    ids.update(
+        account_history.objects.filter(
+            _in_period("history_date", period),
+            history_channel__in=PERSON_CHANNELS,
+            history_user__isnull=False,
+        )
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    ids.update(
+        lead_history.objects.filter(
+            _in_period("history_date", period),
+            history_channel__in=PERSON_CHANNELS,
+            history_user__isnull=False,
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    return ids
+
+
+def active_account_ids(period: Period, worked: set[int]) -> set[int]:
+    """Return the accounts scored, changed or worked on in the period."""
+    account_history = Account.history.model
+    ids = set(worked)
+    ids.update(Account.objects.filter(_in_period("scored_at", period)).values_list("id", flat=True))
+    ids.update(
+        account_history.objects.filter(_in_period("history_date", period))
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    return ids
+
+
+def _chunks(ids: set[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK_SIZE):
+        yield ordered[start : start + CHUNK_SIZE]
+
+
+def _missing_fields(row: dict[str, Any]) -> list[str]:
+    missing = []
+    if row["industry_id"] is None:
+        missing.append("industry")
+    size_values = (
+        row["employee_count"],
+        row["employee_min"],
+        row["employee_max"],
+        row["annual_revenue_usd"],
+    )
+    if all(value is None for value in size_values):
+        missing.append("company size")
+    if not row["country"]:
+        missing.append("geography")
+    return missing
+
+
+def _unconfirmed_fields(row: dict[str, Any]) -> list[str]:
+    statuses = row["field_status"] if isinstance(row["field_status"], dict) else {}
+    unconfirmed = []
+    for name in MANDATORY_STATUS_FIELDS:
+        entry = statuses.get(name) or {}
+        if entry.get("status") in UNCONFIRMED_STATUSES:
+            unconfirmed.append(f"{name} ({entry['status'].replace('_', ' ')})")
+    return unconfirmed
+
+
+class _Engine:
+    """The active framework compiled once per audit, or nothing when none is approved."""
+
+    def __init__(self) -> None:
+        self.compiled: CompiledFramework | None = None
+        try:
+            framework = framework_get_active()
+            self.compiled = CompiledFramework.compile(framework)
+        except (NoActiveFrameworkError, FrameworkError) as error:
+            logger.warning("Audit skips the framework comparison: %s", error)
+
+    def evaluate(self, row: dict[str, Any]):
+        values = tuple(row[name] for name in ROW_FIELDS)
+        try:
+            return self.compiled.evaluate(values)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            logger.warning("Audit could not score account %s: %s", row["id"], error)
+            return None
+
+
+def _tier_label(tier: str) -> str:
+    return Tier(tier).label if tier in Tier.values else "none"
+
+
+class AccountChecker:
+    """Run every rule on chunks of accounts for one period."""
+
+    def __init__(self, period: Period, worked: set[int]) -> None:
+        self.period = period
+        self.worked = worked
+        self.engine = _Engine()
+        self.checked = 0
+
+    @property
+    def framework_version(self) -> int | None:
+        return self.engine.compiled.version if self.engine.compiled else None
+
+    def check(self, account_ids: set[int]) -> Iterator[Finding]:
+        for chunk in _chunks(account_ids):
+            yield from self._check_chunk(chunk)
+
+    def _check_chunk(self, chunk: list[int]) -> Iterator[Finding]:
+        rows = Account.objects.filter(id__in=chunk).values(*ACCOUNT_FIELDS)
+        with_notes = set(
+            ResearchNote.objects.filter(
+                account_id__in=chunk,
+                status=ResearchNote.Status.PUBLISHED,
+                created_at__lt=self.period.end,
+            )
+            .values_list("account_id", flat=True)
+            .distinct()
+        )
+        overrides: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for override in (
+            SegmentOverride.objects.filter(
+                account_id__in=chunk,
+                kind__in=SEGMENT_CHANGE_KINDS,
+                created_at__lt=self.period.end,
+            )
+            .order_by("account_id", "-created_at", "-id")
+            .values(
+                "account_id",
+                "kind",
+                "user_id",
+                "rep_id",
+                "created_at",
+                "reason",
+                "old_tag",
+                "new_tag",
+                "old_tier",
+                "new_tier",
+                "user__username",
+            )
+        ):
+            overrides[override["account_id"]].append(override)
+        for row in rows:
+            self.checked += 1
+            account_overrides = overrides.get(row["id"], [])
+            yield from self._check_account(row, account_overrides, row["id"] in with_notes)
+
+    def _check_account(
+        self,
+        row: dict[str, Any],
+        overrides: list[dict[str, Any]],
+        has_note: bool,
+    ) -> Iterator[Finding]:
+        account_id = row["id"]
+        owner_id = row["owner_id"]
+        tagged = bool(row["tag"])
+        latest = overrides[0] if overrides else None
+        has_override = bool(row["tag_override"] or row["tier_override"])
+        tagger_id = latest["user_id"] if latest and has_override else owner_id
+
+        missing = _missing_fields(row)
+        if missing:
+            text = ", ".join(missing)
+            if tagged:
+                yield Finding(
+                    account_id,
+                    rules.INCOMPLETE_TAGGED,
+                    f"Tagged {row['tag']!r} but {text} missing.",
+                    tagger_id,
+                )
+            elif account_id in self.worked:
+                yield Finding(
+                    account_id,
+                    rules.INCOMPLETE_WORKED,
+                    f"Worked on this month but {text} missing.",
+                    owner_id,
+                )
+
+        if tagged and row["verification_status"] != VerificationStatus.VERIFIED:
+            status = row["verification_status"]
+            code = (
+                rules.UNVERIFIED_CONFLICTING
+                if status == VerificationStatus.CONFLICTING
+                else rules.UNVERIFIED_NOT_VERIFIED
+            )
+            label = dict(VerificationStatus.choices).get(status, status)
+            detail = f"Tagged {row['tag']!r} while verification is {label.lower()}."
+            yield Finding(account_id, code, detail, owner_id)
+
+        yield from self._check_classification(row, latest, has_override)
+        for override in overrides:
+            if override["created_at"] < self.period.start:
+                break
+            if override["kind"] == SegmentOverride.Kind.REVIEW_CORRECTION:
+                yield Finding(
+                    account_id,
+                    rules.MISCLASSIFIED_REVIEW,
+                    _correction_text(override),
+                    override["rep_id"],
+                )
+                break
+
+        unconfirmed = _unconfirmed_fields(row)
+        tagged_by_person = next(
+            (
+                override
+                for override in overrides
+                if override["created_at"] >= self.period.start and override["kind"] in TAGGING_KINDS
+            ),
+            None,
+        )
+        if unconfirmed and tagged_by_person is not None:
+            yield Finding(
+                account_id,
+                rules.SKIPPED_VERIFICATION,
+                f"{tagged_by_person['user__username']} set the segment while "
+                f"{', '.join(unconfirmed)}.",
+                tagged_by_person["user_id"],
+            )
+        if row["tier"] == Tier.HIGH and not has_note:
+            yield Finding(
+                account_id,
+                rules.SKIPPED_RESEARCH,
+                "High tier without a published research note.",
+                owner_id,
+            )
+
+    def _check_classification(
+        self,
+        row: dict[str, Any],
+        latest: dict[str, Any] | None,
+        has_override: bool,
+    ) -> Iterator[Finding]:
+        compiled = self.engine.compiled
+        if compiled is None or not (row["tag"] or row["tier"]):
+            return
+        if row["framework_id"] not in (None, compiled.framework_id):
+            # Scored by another framework version: stale until re-segmentation, which is
+            # not the rep's mistake.
+            return
+        if has_override and latest is not None and latest["kind"] in DELIBERATE_KINDS:
+            return
+        evaluation = self.engine.evaluate(row)
+        if evaluation is None:
+            return
+        responsible = latest["user_id"] if has_override and latest else row["owner_id"]
+        version = compiled.version
+        if evaluation.tag != row["tag"]:
+            detail = (
+                f"Tag {row['tag']!r} differs from {evaluation.tag or 'no tag'!r} that "
+                f"framework v{version} gives."
+            )
+        elif evaluation.tier != row["tier"]:
+            detail = (
+                f"Tier {_tier_label(row['tier'])} differs from {_tier_label(evaluation.tier)} "
+                f"that framework v{version} gives."
+            )
+        else:
+            return
+        yield Finding(row["id"], rules.MISCLASSIFIED_FRAMEWORK, detail, responsible)
+
+
+def _correction_text(override: dict[str, Any]) -> str:
+    changes = []
+    if override["old_tag"] != override["new_tag"]:
+        changes.append(f"tag {override['old_tag']!r} → {override['new_tag']!r}")
+    if override["old_tier"] != override["new_tier"]:
+        changes.append(
+            f"tier {_tier_label(override['old_tier'])} → {_tier_label(override['new_tier'])}"
+        )
+    text = f"{override['user__username']} corrected {' and '.join(changes) or 'the segment'}"
+    return f"{text}: {override['reason']}"[:500]
+
+
+def findings_for_period(period: Period) -> tuple[dict[tuple[int, str], Finding], int, int | None]:
+    """Return (findings by (account id, rule code), accounts checked, framework version)."""
+    worked = worked_account_ids(period)
+    active = active_account_ids(period, worked)
+    checker = AccountChecker(period, worked)
+    findings: dict[tuple[int, str], Finding] = {}
+    for finding in checker.check(active):
+        findings.setdefault(finding.key, finding)
+    # Deleted accounts still have history rows, so checked can be lower than len(active).
+    return findings, checker.checked, checker.framework_version
+
+
+__all__ = [
+    "Finding",
+    "ViolationKind",
+    "active_account_ids",
+    "findings_for_period",
+    "worked_account_ids",
+]

@@ -1,0 +1,209 @@
+"""Forms of the governance pages."""
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from accounts.models import Tier
+
+from .models import ReviewSession, Severity, Violation, ViolationKind
+from .periods import Period, local_today, parse_month
+
+INPUT = "form-control form-control-sm"
+SELECT = "form-select form-select-sm"
+DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": INPUT}, format="%Y-%m-%d")
+# A new review looks back this many days by default.
+DEFAULT_REVIEW_DAYS = 30
+
+
+def _user_label(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _user_label(obj)
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _user_label(obj)
+
+
+class DateRangeMixin:
+    """Check that the end date does not come before the start date."""
+
+    start_field = "start"
+    end_field = "end"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get(self.start_field), cleaned.get(self.end_field)
+        if start and end and end < start:
+            self.add_error(self.end_field, f"The end date {end} is before the start date {start}.")
+        return cleaned
+
+    def period(self) -> Period | None:
+        start = self.cleaned_data.get(self.start_field)
+        end = self.cleaned_data.get(self.end_field)
+        if not start and not end:
+            return None
+        return Period(start or date(1970, 1, 1), end or local_today())
+
+
+class ReviewSessionForm(DateRangeMixin, forms.Form):
+    start_field = "period_start"
+    end_field = "period_end"
+
+    reps = UserMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Reps whose accounts to sample.",
+    )
+    period_start = forms.DateField(label="Segmented from", widget=DATE_WIDGET)
+    period_end = forms.DateField(label="Segmented until", widget=DATE_WIDGET)
+    sample_size = forms.IntegerField(
+        min_value=1,
+        max_value=ReviewSession.MAX_SAMPLE_SIZE,
+        initial=ReviewSession.DEFAULT_SAMPLE_SIZE,
+        help_text=f"Accounts to review, 1 to {ReviewSession.MAX_SAMPLE_SIZE}.",
+        widget=forms.NumberInput(attrs={"class": INPUT}),
+    )
+
+    def __init__(self, *args, reps=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if reps is not None:
+            self.fields["reps"].queryset = reps
+        today = local_today()
+        self.fields["period_start"].initial = today - timedelta(days=DEFAULT_REVIEW_DAYS)
+        self.fields["period_end"].initial = today
+
+
+class ReviewCorrectionForm(forms.Form):
+    tag = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "SaaS – Mid-Market – APAC"}),
+    )
+    tier = forms.ChoiceField(
+        required=False,
+        choices=[("", "Keep the tier"), *Tier.choices],
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "Why is it wrong?"}),
+        error_messages={"required": "Enter the reason for the correction."},
+    )
+
+
+class ViolationForm(forms.ModelForm):
+    class Meta:
+        model = Violation
+        fields = ("status", "consequence", "consequence_notes")
+        widgets = {
+            "status": forms.Select(attrs={"class": SELECT}),
+            "consequence": forms.Select(attrs={"class": SELECT}),
+            "consequence_notes": forms.TextInput(attrs={"class": INPUT}),
+        }
+
+
+class ReportFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any kind"), *ViolationKind.choices],
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    severity = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any severity"), *Severity.choices],
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Violation.Status.choices],
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    rep = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class CorrectionFilterForm(DateRangeMixin, forms.Form):
+    rep = UserChoiceField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Any rep",
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    reviewer = UserChoiceField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Any reviewer",
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
+    end = forms.DateField(required=False, label="Until", widget=DATE_WIDGET)
+    q = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Account",
+        widget=forms.TextInput(attrs={"class": INPUT, "type": "search"}),
+    )
+
+    def __init__(self, *args, users=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if users is not None:
+            self.fields["rep"].queryset = users
+            self.fields["reviewer"].queryset = users
+
+
+class TrailFilterForm(DateRangeMixin, forms.Form):
+    user = UserChoiceField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Any user",
+        widget=forms.Select(attrs={"class": SELECT}),
+    )
+    model = forms.ChoiceField(required=False, widget=forms.Select(attrs={"class": SELECT}))
+    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
+    end = forms.DateField(required=False, label="Until", widget=DATE_WIDGET)
+    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, users=None, sources=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if users is not None:
+            self.fields["user"].queryset = users
+        self.fields["model"].choices = [("", "Any record")] + [
+            (source.key, source.label) for source in sources
+        ]
+
+
+class AuditRunForm(forms.Form):
+    month = forms.CharField(
+        max_length=7,
+        help_text="Month to audit, as YYYY-MM.",
+        widget=forms.TextInput(attrs={"class": INPUT, "type": "month"}),
+    )
+
+    def clean_month(self) -> date:
+        try:
+            month = parse_month(self.cleaned_data["month"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+        if month > local_today():
+            raise forms.ValidationError(
+                f"Month {month:%Y-%m} has not started yet: choose this month or an earlier one."
+            )
+        return month
+
+
+__all__ = [
+    "AuditRunForm",
+    "CorrectionFilterForm",
+    "ReportFilterForm",
+    "ReviewCorrectionForm",
+    "ReviewSessionForm",
+    "TrailFilterForm",
+    "ViolationForm",
+]

@@ -1,0 +1,516 @@
+"""Reads of the governance pages: dashboards, review accuracy, audit reports and training.
+
+Every aggregate is one GROUP BY query over indexed columns, so the pages stay fast on
+a million accounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from accounts import roles
+from accounts.models import Account, SegmentOverride, VerificationStatus
+from accounts.permissions import can_view_all_audits, can_view_audits, team_member_ids
+from segmentation.models import Framework, ScoreRecord
+
+from .models import AuditRun, ReviewItem, ReviewSession, TrainingRecord, Violation
+from .periods import Period, local_today, team_zone
+
+User = AbstractBaseUser | AnonymousUser
+
+# Training rules. New reps must finish ICP onboarding within 30 days of joining, and
+# everyone trained refreshes every 180 days (twice a year), counted from their latest
+# onboarding or refresher.
+ONBOARDING_DUE_DAYS = 30
+REFRESHER_INTERVAL_DAYS = 180
+# Roles that tag and work accounts, and so must be trained on the ICP framework.
+TRAINED_ROLES = (roles.SDR, roles.AE)
+
+TOP_TAGS = 15
+DRIFT_TAGS = 20
+NO_VALUE = "(none)"
+
+_NO_SIZE = Q(
+    employee_count__isnull=True,
+    employee_min__isnull=True,
+    employee_max__isnull=True,
+    annual_revenue_usd__isnull=True,
+)
+
+
+def findings_scope(user: User) -> list[int] | None:
+    """Return the ids of the users whose reviews and findings ``user`` may view, or None for all.
+
+    Sales Ops, Leadership and superusers see everyone, a Sales Manager their team, and
+    other roles only themselves.
+    """
+    if can_view_all_audits(user):
+        return None
+    if can_view_audits(user):
+        return team_member_ids(user)
+    if user.is_authenticated:
+        return [user.pk]
+    return []
+
+
+def _scoped(queryset: QuerySet, field_name: str, user_ids: list[int] | None) -> QuerySet:
+    if user_ids is None:
+        return queryset
+    return queryset.filter(**{f"{field_name}__in": user_ids})
+
+
+# Dashboards.
+
+
+def account_counts_by(field_name: str, *, limit: int | None = None) -> list[tuple[str, int]]:
+    """Count accounts per value of ``field_name``, largest first."""
+    rows = (
+        Account.objects.values_list(field_name)
+        .annotate(total=Count("id"))
+        .order_by("-total", field_name)
+    )
+    if limit is not None:
+        rows = rows.exclude(**{field_name: ""})[:limit]
+    return [(value or "", total) for value, total in rows]
+
+
+def data_quality_counts() -> dict[str, int]:
+    """Count complete accounts, missing mandatory fields and the enrichment backlog."""
+    incomplete = Q(industry__isnull=True) | _NO_SIZE | Q(country="")
+    needs = Q(needs_enrichment=True)
+    return Account.objects.aggregate(
+        total=Count("id"),
+        complete=Count("id", filter=~incomplete),
+        missing_industry=Count("id", filter=Q(industry__isnull=True)),
+        missing_size=Count("id", filter=_NO_SIZE),
+        missing_geography=Count("id", filter=Q(country="")),
+        backlog=Count("id", filter=needs),
+        backlog_industry=Count("id", filter=needs & Q(industry__isnull=True)),
+        backlog_size=Count("id", filter=needs & Q(size_band="")),
+        backlog_geography=Count("id", filter=needs & Q(country="")),
+    )
+
+
+def verification_counts() -> dict[str, int]:
+    counts = dict.fromkeys(VerificationStatus.values, 0)
+    rows = Account.objects.values_list("verification_status").annotate(total=Count("id"))
+    counts.update(dict(rows.order_by()))
+    return counts
+
+
+def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]:
+    """Return confirmed and reviewed counts per month of decision, oldest first."""
+    decided = ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING)
+    rows = (
+        _scoped(decided, "rep_id", user_ids)
+        .annotate(month=TruncMonth("decided_at", tzinfo=team_zone()))
+        .values("month")
+        .annotate(
+            reviewed=Count("id"),
+            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+        )
+        .order_by("month")
+    )
+    return [
+        {
+            "month": row["month"].date() if hasattr(row["month"], "date") else row["month"],
+            "reviewed": row["reviewed"],
+            "confirmed": row["confirmed"],
+            "accuracy": percent(row["confirmed"], row["reviewed"]),
+        }
+        for row in rows
+    ]
+
+
+def violations_by_month(user_ids: list[int] | None) -> dict[date, dict[str, int]]:
+    """Return the number of findings per audited month and kind."""
+    rows = (
+        _scoped(Violation.objects.all(), "responsible_id", user_ids)
+        .values_list("audit_run__month", "kind")
+        .annotate(total=Count("id"))
+        .order_by("audit_run__month")
+    )
+    result: dict[date, dict[str, int]] = defaultdict(dict)
+    for month, kind, total in rows:
+        result[month][kind] = total
+    return dict(result)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# Manager review.
+
+
+@dataclass
+class RepAccuracy:
+    rep_id: int | None
+    rep_name: str
+    confirmed: int = 0
+    corrected: int = 0
+    pending: int = 0
+
+    @property
+    def reviewed(self) -> int:
+        return self.confirmed + self.corrected
+
+    @property
+    def accuracy(self) -> float | None:
+        return percent(self.confirmed, self.reviewed)
+
+
+def _display_name(first_name: str, last_name: str, username: str | None) -> str:
+    full = f"{first_name or ''} {last_name or ''}".strip()
+    return full or username or "Unassigned"
+
+
+def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
+    """Return each rep's confirmed, corrected and pending counts in one session."""
+    rows = (
+        ReviewItem.objects.filter(session=session)
+        .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
+        .annotate(
+            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
+            pending=Count("id", filter=Q(decision=ReviewItem.Decision.PENDING)),
+        )
+        .order_by("rep__username")
+    )
+    return [
+        RepAccuracy(
+            rep_id=row["rep_id"],
+            rep_name=_display_name(
+                row["rep__first_name"], row["rep__last_name"], row["rep__username"]
+            ),
+            confirmed=row["confirmed"],
+            corrected=row["corrected"],
+            pending=row["pending"],
+        )
+        for row in rows
+    ]
+
+
+def review_sessions(user: User) -> QuerySet[ReviewSession]:
+    """Return the sessions ``user`` may open: their own, or all for a superuser."""
+    sessions = ReviewSession.objects.select_related("manager").annotate(
+        item_count=Count("items"),
+        decided_count=Count("items", filter=~Q(items__decision=ReviewItem.Decision.PENDING)),
+    )
+    if user.is_superuser:
+        return sessions
+    return sessions.filter(manager_id=user.pk)
+
+
+@dataclass
+class AccuracyTrend:
+    """Accuracy per rep across sessions, in the shape of a Chart.js line chart."""
+
+    labels: list[str] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+
+
+def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
+    """Return each rep's accuracy in the latest ``limit`` sessions that ``user`` may open."""
+    session_ids = list(
+        review_sessions(user).order_by("-created_at", "-id").values_list("id", flat=True)[:limit]
+    )
+    rows = (
+        ReviewItem.objects.filter(session_id__in=session_ids)
+        .exclude(decision=ReviewItem.Decision.PENDING)
+        .values(
+            "session_id",
+            "session__created_at",
+            "rep_id",
+            "rep__username",
+            "rep__first_name",
+            "rep__last_name",
+        )
+        .annotate(
+            reviewed=Count("id"),
+            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+        )
+        .order_by("session__created_at", "session_id")
+    )
+    sessions: dict[int, str] = {}
+    by_rep: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        created = row["session__created_at"].astimezone(team_zone())
+        sessions.setdefault(row["session_id"], f"#{row['session_id']} {created:%Y-%m-%d}")
+        rep = by_rep.setdefault(
+            row["rep_id"],
+            {
+                "label": _display_name(
+                    row["rep__first_name"], row["rep__last_name"], row["rep__username"]
+                ),
+                "values": {},
+            },
+        )
+        rep["values"][row["session_id"]] = percent(row["confirmed"], row["reviewed"])
+    order = list(sessions)
+    return AccuracyTrend(
+        labels=[sessions[session_id] for session_id in order],
+        datasets=[
+            {"label": rep["label"], "data": [rep["values"].get(pk) for pk in order]}
+            for rep in sorted(by_rep.values(), key=lambda rep: rep["label"])
+        ],
+    )
+
+
+def review_corrections(
+    user: User,
+    *,
+    rep_id: int | None = None,
+    reviewer_id: int | None = None,
+    period: Period | None = None,
+    search: str = "",
+) -> QuerySet[SegmentOverride]:
+    """Return review corrections of the reps ``user`` may see, newest first."""
+    corrections = SegmentOverride.objects.filter(
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION
+    ).select_related("account", "user", "rep")
+    corrections = _scoped(corrections, "rep_id", findings_scope(user))
+    if rep_id is not None:
+        corrections = corrections.filter(rep_id=rep_id)
+    if reviewer_id is not None:
+        corrections = corrections.filter(user_id=reviewer_id)
+    if period is not None:
+        corrections = corrections.filter(created_at__gte=period.start, created_at__lt=period.end)
+    if search:
+        corrections = corrections.filter(account__name__icontains=search)
+    return corrections.order_by("-created_at", "-id")
+
+
+def reps_for(user: User) -> QuerySet:
+    """Return the reps ``user`` may review: their team, or every rep for a superuser."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    if user.is_superuser:
+        return users.filter(groups__name__in=(roles.SDR, roles.AE)).distinct()
+    return users.filter(pk__in=team_member_ids(user)).exclude(pk=user.pk)
+
+
+# Monthly audit.
+
+
+@dataclass
+class ReportCounts:
+    """Findings of one audit run counted by kind, severity, status and responsible user."""
+
+    total: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_severity: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_rep: list[dict[str, Any]] = field(default_factory=list)
+
+
+def report_counts(run: AuditRun, user_ids: list[int] | None) -> ReportCounts:
+    """Count a run's findings that the user may see, with one GROUP BY query."""
+    rows = (
+        _scoped(Violation.objects.filter(audit_run=run), "responsible_id", user_ids)
+        .values(
+            "kind",
+            "severity",
+            "status",
+            "responsible_id",
+            "responsible__username",
+            "responsible__first_name",
+            "responsible__last_name",
+        )
+        .annotate(total=Count("id"))
+        .order_by()
+    )
+    counts = ReportCounts()
+    reps: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        total = row["total"]
+        counts.total += total
+        counts.by_kind[row["kind"]] = counts.by_kind.get(row["kind"], 0) + total
+        counts.by_severity[row["severity"]] = counts.by_severity.get(row["severity"], 0) + total
+        counts.by_status[row["status"]] = counts.by_status.get(row["status"], 0) + total
+        rep = reps.setdefault(
+            row["responsible_id"],
+            {
+                "id": row["responsible_id"],
+                "name": _display_name(
+                    row["responsible__first_name"],
+                    row["responsible__last_name"],
+                    row["responsible__username"],
+                ),
+                "total": 0,
+                "minor": 0,
+                "moderate": 0,
+                "severe": 0,
+            },
+        )
+        rep["total"] += total
+        rep[row["severity"]] += total
+    counts.by_rep = sorted(reps.values(), key=lambda rep: (-rep["total"], rep["name"]))
+    return counts
+
+
+def report_violations(
+    run: AuditRun,
+    user_ids: list[int] | None,
+    *,
+    kind: str = "",
+    severity: str = "",
+    status: str = "",
+    responsible_id: int | None = None,
+) -> QuerySet[Violation]:
+    violations = _scoped(
+        Violation.objects.filter(audit_run=run), "responsible_id", user_ids
+    ).select_related("account", "responsible", "resolved_by")
+    if kind:
+        violations = violations.filter(kind=kind)
+    if severity:
+        violations = violations.filter(severity=severity)
+    if status:
+        violations = violations.filter(status=status)
+    if responsible_id is not None:
+        violations = violations.filter(responsible_id=responsible_id)
+    return violations.order_by("kind", "rule_code", "account__name", "id")
+
+
+@dataclass
+class OverdueTraining:
+    user_id: int
+    name: str
+    kind: str
+    due_on: date
+
+    @property
+    def days_overdue(self) -> int:
+        return (local_today() - self.due_on).days
+
+
+def overdue_training(
+    user_ids: list[int] | None, *, today: date | None = None
+) -> list[OverdueTraining]:
+    """List trained-role users whose onboarding or refresher is overdue on ``today``.
+
+    Onboarding is due ONBOARDING_DUE_DAYS after joining, and a refresher
+    REFRESHER_INTERVAL_DAYS after the latest onboarding or refresher.
+    """
+    today = today or local_today()
+    user_model = get_user_model()
+    trained = user_model.objects.filter(groups__name__in=TRAINED_ROLES).values("pk")
+    users = _scoped(
+        user_model.objects.filter(is_active=True, pk__in=trained), "pk", user_ids
+    ).annotate(
+        onboarded_on=Max(
+            "training_records__completed_on",
+            filter=Q(training_records__kind=TrainingRecord.Kind.ONBOARDING),
+        ),
+        last_training_on=Max("training_records__completed_on"),
+    )
+    overdue = []
+    for user in users.order_by("username"):
+        name = _display_name(user.first_name, user.last_name, user.get_username())
+        if user.onboarded_on is None:
+            joined = user.date_joined.astimezone(team_zone()).date()
+            due_on = joined + timedelta(days=ONBOARDING_DUE_DAYS)
+            kind = TrainingRecord.Kind.ONBOARDING
+        else:
+            due_on = user.last_training_on + timedelta(days=REFRESHER_INTERVAL_DAYS)
+            kind = TrainingRecord.Kind.REFRESHER
+        if due_on < today:
+            overdue.append(OverdueTraining(user.pk, name, kind, due_on))
+    return overdue
+
+
+def audit_runs() -> QuerySet[AuditRun]:
+    return AuditRun.objects.select_related("triggered_by").order_by("-month")
+
+
+# Quarterly review.
+
+
+def segment_snapshot(at: Any, field_name: str) -> dict[str, int]:
+    """Count accounts per tier or tag of their latest ScoreRecord created before ``at``.
+
+    ScoreRecords are only appended, so the highest id per account is its latest record.
+    """
+    latest = (
+        ScoreRecord.objects.filter(created_at__lt=at)
+        .values("account_id")
+        .annotate(latest_id=Max("id"))
+        .values("latest_id")
+    )
+    rows = (
+        ScoreRecord.objects.filter(id__in=latest)
+        .values_list(field_name)
+        .annotate(total=Count("id"))
+        .order_by()
+    )
+    return {value or NO_VALUE: total for value, total in rows}
+
+
+@dataclass
+class DriftRow:
+    value: str
+    start: int
+    end: int
+
+    @property
+    def change(self) -> int:
+        return self.end - self.start
+
+
+def segment_drift(
+    period: Period, at_end: Any, field_name: str, *, limit: int | None = None
+) -> list[DriftRow]:
+    start = segment_snapshot(period.start, field_name)
+    end = segment_snapshot(at_end, field_name)
+    rows = [
+        DriftRow(value, start.get(value, 0), end.get(value, 0))
+        for value in sorted(set(start) | set(end))
+    ]
+    if limit is not None:
+        rows = sorted(rows, key=lambda row: (-abs(row.change), row.value))[:limit]
+    return rows
+
+
+def frameworks_approved(period: Period) -> QuerySet[Framework]:
+    return (
+        Framework.objects.filter(approved_at__gte=period.start, approved_at__lt=period.end)
+        .select_related("approved_by")
+        .order_by("approved_at")
+    )
+
+
+def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccuracy]:
+    """Return each rep's review decisions made in the period."""
+    decided = ReviewItem.objects.filter(decided_at__gte=period.start, decided_at__lt=period.end)
+    rows = (
+        _scoped(decided, "rep_id", user_ids)
+        .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
+        .annotate(
+            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
+        )
+        .order_by("rep__username")
+    )
+    return [
+        RepAccuracy(
+            rep_id=row["rep_id"],
+            rep_name=_display_name(
+                row["rep__first_name"], row["rep__last_name"], row["rep__username"]
+            ),
+            confirmed=row["confirmed"],
+            corrected=row["corrected"],
+        )
+        for row in rows
+    ]
+
+
+def active_users() -> QuerySet:
+    """Return every active user by username, for filter choices."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")

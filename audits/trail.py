@@ -1,0 +1,493 @@
+"""The audit trail: every recorded change, newest first, with who, when, through what.
+
+Sources are the history tables of every model that django-simple-history tracks, the
+SegmentOverride rows (tag and tier changes with their reason) and the ImportRun rows.
+One UNION ALL query picks a page of (source, row id) pairs. The page's rows are then
+loaded with a fixed number of queries per source, and each history row is compared with
+the previous history row of the same object through ``diff_against``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast
+from django.urls import reverse
+from simple_history.exceptions import NotHistoricalModelError
+from simple_history.models import registered_models
+from simple_history.utils import get_history_model_for_model
+
+from accounts.models import Account, ImportRun, SegmentOverride
+
+from .history import Channel
+
+OVERRIDE_SOURCE = "accounts.segmentoverride"
+IMPORT_SOURCE = "accounts.importrun"
+# Fields left out of diffs: they change on every save and carry no information.
+IGNORED_FIELDS = frozenset({"updated_at", "name_key"})
+# Maximum length of a value shown in a diff cell. Longer values end with an ellipsis.
+VALUE_TEXT_LIMIT = 200
+CHANGE_LABELS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+CHANNEL_LABELS = dict(Channel.choices)
+
+
+@dataclass(frozen=True)
+class TrailSource:
+    """One table the trail reads: a history table, the overrides or the import runs."""
+
+    key: str
+    label: str
+    model: type[models.Model]
+    tracked_model: type[models.Model] | None = None
+
+    @property
+    def is_history(self) -> bool:
+        return self.tracked_model is not None
+
+    @property
+    def account_field(self) -> str | None:
+        """Return the field that links a row to an account, or None."""
+        if self.model is SegmentOverride:
+            return "account_id"
+        if self.tracked_model is Account:
+            return "id"
+        if self.tracked_model is not None:
+            names = {f.name for f in self.tracked_model._meta.concrete_fields}
+            if "account" in names:
+                field_object = self.tracked_model._meta.get_field("account")
+                if getattr(field_object, "related_model", None) is Account:
+                    return "account_id"
+        return None
+
+
+def trail_sources() -> list[TrailSource]:
+    """Return every source of the trail, history tables first, ordered by label."""
+    sources = []
+    for tracked in set(registered_models.values()):
+        try:
+            history_model = get_history_model_for_model(tracked)
+        except NotHistoricalModelError:
+            continue
+        sources.append(
+            TrailSource(
+                key=tracked._meta.label_lower,
+                label=str(tracked._meta.verbose_name).capitalize(),
+                model=history_model,
+                tracked_model=tracked,
+            )
+        )
+    sources.sort(key=lambda source: source.label)
+    sources.append(TrailSource(OVERRIDE_SOURCE, "Tag and tier change", SegmentOverride))
+    sources.append(TrailSource(IMPORT_SOURCE, "Import run", ImportRun))
+    return sources
+
+
+@dataclass
+class TrailFilter:
+    """Filters of the trail. ``user_ids`` limits the authors to a team; None is everyone."""
+
+    user_id: int | None = None
+    source_key: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    account_id: int | None = None
+    user_ids: list[int] | None = None
+
+
+def _text(value: str) -> Value:
+    return Value(value, output_field=CharField())
+
+
+def _source_rows(source: TrailSource, filters: TrailFilter) -> QuerySet | None:
+    """Return the (source, row id, time, user, channel, change, object) rows of a source."""
+    model = source.model
+    if source.is_history:
+        date_field, user_field, pk_field = "history_date", "history_user_id", "history_id"
+        object_field = source.tracked_model._meta.pk.attname
+        names = {f.name for f in model._meta.concrete_fields}
+        channel = F("history_channel") if "history_channel" in names else _text("")
+        change = F("history_type")
+    elif model is SegmentOverride:
+        date_field, user_field, pk_field, object_field = "created_at", "user_id", "id", "account_id"
+        channel, change = _text(""), _text("~")
+    else:
+        date_field, user_field, pk_field, object_field = "created_at", "created_by_id", "id", "id"
+        channel, change = _text(Channel.IMPORT), _text("+")
+
+    rows = model.objects.all()
+    if filters.account_id is not None:
+        if source.account_field is None:
+            return None
+        rows = rows.filter(**{source.account_field: filters.account_id})
+    if filters.user_id is not None:
+        rows = rows.filter(**{user_field: filters.user_id})
+    if filters.user_ids is not None:
+        rows = rows.filter(**{f"{user_field}__in": filters.user_ids})
+    if filters.start is not None:
+        rows = rows.filter(**{f"{date_field}__gte": filters.start})
+    if filters.end is not None:
+        rows = rows.filter(**{f"{date_field}__lt": filters.end})
+    return rows.order_by().values(
+        trail_source=_text(source.key),
+        trail_row=F(pk_field),
+        trail_at=F(date_field),
+        trail_user=F(user_field),
+        trail_channel=channel,
+        trail_change=change,
+        trail_object=Cast(object_field, CharField()),
+    )
+
+
+def trail_rows(filters: TrailFilter, sources: list[TrailSource] | None = None) -> QuerySet | None:
+    """Return the UNION ALL of the sources' rows, newest first, or None when none applies."""
+    sources = sources or trail_sources()
+    parts = []
+    for source in sources:
+        if filters.source_key and source.key != filters.source_key:
+            continue
+        rows = _source_rows(source, filters)
+        if rows is not None:
+            parts.append(rows)
+    if not parts:
+        return None
+    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return combined.order_by("-trail_at", "-trail_row", "trail_source")
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class TrailEntry:
+    """One change as the trail shows it."""
+
+    at: datetime
+    source_key: str
+    model_label: str
+    action: str
+    user: str
+    channel: str
+    object_label: str
+    object_id: str
+    account_id: int | None = None
+    account_name: str = ""
+    changes: list[Change] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def account_url(self) -> str:
+        if self.account_id is None:
+            return ""
+        return reverse("accounts:account-detail", args=[self.account_id])
+
+
+def _format(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    else:
+        text = str(value)
+    if len(text) > VALUE_TEXT_LIMIT:
+        text = text[: VALUE_TEXT_LIMIT - 1] + "…"
+    return text
+
+
+class _Labels:
+    """Names of users, accounts and other related objects, loaded in bulk per model."""
+
+    def __init__(self) -> None:
+        self.wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+        self.loaded: dict[type[models.Model], dict[Any, str]] = {}
+
+    def want(self, model: type[models.Model], pk: Any) -> None:
+        if pk is not None and pk != "":
+            self.wanted[model].add(pk)
+
+    def load(self) -> None:
+        user_model = get_user_model()
+        for model, pks in self.wanted.items():
+            if model is user_model:
+                rows = user_model.objects.filter(pk__in=pks).values_list("pk", "username")
+                self.loaded[model] = dict(rows)
+            elif model is Account:
+                self.loaded[model] = dict(
+                    Account.objects.filter(pk__in=pks).values_list("pk", "name")
+                )
+            else:
+                self.loaded[model] = {
+                    pk: str(obj) for pk, obj in model.objects.in_bulk(pks).items()
+                }
+
+    def get(self, model: type[models.Model], pk: Any, default: str = "") -> str:
+        if pk is None or pk == "":
+            return default
+        return self.loaded.get(model, {}).get(pk, f"#{pk}")
+
+
+def _foreign_key_target(model: type[models.Model], name: str) -> type[models.Model] | None:
+    try:
+        field_object = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if isinstance(field_object, models.ForeignKey | models.OneToOneField):
+        return field_object.related_model
+    return None
+
+
+def _tracked_fields(history_row: Any) -> list[str]:
+    return [
+        f.name
+        for f in history_row.tracked_fields
+        if f.editable and f.name not in IGNORED_FIELDS and not f.primary_key
+    ]
+
+
+def _object_label(source: TrailSource, row: Any, labels: _Labels) -> str:
+    full_name = f"{getattr(row, 'first_name', '')} {getattr(row, 'last_name', '')}".strip()
+    if full_name:
+        return full_name[:80]
+    for name in ("name", "text", "value", "rule_code", "email"):
+        value = getattr(row, name, None)
+        if isinstance(value, str) and value:
+            return value[:80]
+    user_id = getattr(row, "user_id", None)
+    if user_id is not None:
+        return f"{source.label} of {labels.get(get_user_model(), user_id)}"
+    return f"{source.label} {getattr(row, source.tracked_model._meta.pk.attname)}"
+
+
+def _history_entries(source: TrailSource, row_ids: list[int], labels: _Labels) -> dict[int, Any]:
+    """Load a source's history rows and their previous rows, two queries in all."""
+    model = source.model
+    pk_name = source.tracked_model._meta.pk.attname
+    previous = (
+        model.objects.filter(**{pk_name: OuterRef(pk_name)})
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    rows = {
+        row.history_id: row
+        for row in model.objects.filter(history_id__in=row_ids).annotate(
+            previous_id=Subquery(previous)
+        )
+    }
+    previous_ids = [row.previous_id for row in rows.values() if row.previous_id is not None]
+    previous_rows = model.objects.in_bulk(previous_ids) if previous_ids else {}
+    for row in rows.values():
+        row.previous_row = previous_rows.get(row.previous_id)
+        row.diff = None
+        fields = _tracked_fields(row)
+        if row.previous_row is not None:
+            row.diff = row.diff_against(row.previous_row, included_fields=fields)
+            changed = [(c.field, c.old, c.new) for c in row.diff.changes]
+        elif row.history_type == "+":
+            changed = [(name, None, getattr(row, _attname(row, name))) for name in fields]
+            changed = [change for change in changed if change[2] not in (None, "", [], {})]
+        else:
+            changed = []
+        row.changed = changed
+        for name, old, new in changed:
+            target = _foreign_key_target(source.tracked_model, name)
+            if target is not None:
+                labels.want(target, old)
+                labels.want(target, new)
+        if source.account_field == "account_id":
+            labels.want(Account, row.account_id)
+        labels.want(get_user_model(), getattr(row, "user_id", None))
+    return rows
+
+
+def _attname(row: Any, name: str) -> str:
+    return row._meta.get_field(name).attname
+
+
+def _history_entry(source: TrailSource, row: Any, labels: _Labels, user: str) -> TrailEntry:
+    changes = []
+    for name, old, new in row.changed:
+        target = _foreign_key_target(source.tracked_model, name)
+        verbose = str(source.tracked_model._meta.get_field(name).verbose_name)
+        if target is not None:
+            old_text = labels.get(target, old, "—")
+            new_text = labels.get(target, new, "—")
+        else:
+            old_text, new_text = _format(old), _format(new)
+        if row.history_type == "+":
+            old_text = ""
+        changes.append(Change(verbose, old_text, new_text))
+    object_id = str(getattr(row, source.tracked_model._meta.pk.attname))
+    account_id = None
+    if source.account_field == "id":
+        account_id = int(object_id)
+    elif source.account_field == "account_id":
+        account_id = row.account_id
+    return TrailEntry(
+        at=row.history_date,
+        source_key=source.key,
+        model_label=source.label,
+        action=CHANGE_LABELS.get(row.history_type, row.history_type),
+        user=user,
+        channel=CHANNEL_LABELS.get(getattr(row, "history_channel", ""), "—"),
+        object_label=_object_label(source, row, labels),
+        object_id=object_id,
+        account_id=account_id,
+        account_name=labels.get(Account, account_id) if account_id else "",
+        changes=changes,
+        note=row.history_change_reason or _missing_previous_note(row),
+    )
+
+
+def _missing_previous_note(row: Any) -> str:
+    """Explain a change row without an earlier row, such as after a bulk import."""
+    if row.history_type == "~" and row.previous_row is None:
+        return "Earlier values were not recorded, so the change cannot be shown."
+    return ""
+
+
+def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> TrailEntry:
+    changes = []
+    if override.old_tag != override.new_tag:
+        changes.append(Change("tag", _format(override.old_tag), _format(override.new_tag)))
+    if override.old_tier != override.new_tier:
+        changes.append(Change("tier", _format(override.old_tier), _format(override.new_tier)))
+    rep = labels.get(get_user_model(), override.rep_id, "—")
+    return TrailEntry(
+        at=override.created_at,
+        source_key=OVERRIDE_SOURCE,
+        model_label=override.get_kind_display(),
+        action="Confirmed" if not changes else "Changed",
+        user=user,
+        channel="—",
+        object_label=labels.get(Account, override.account_id),
+        object_id=str(override.account_id),
+        account_id=override.account_id,
+        account_name=labels.get(Account, override.account_id),
+        changes=changes,
+        note=f"{override.reason} (rep: {rep})",
+    )
+
+
+def _import_entry(run: ImportRun, user: str) -> TrailEntry:
+    summary = (
+        f"{run.get_status_display()}: {run.created} created, {run.updated} updated, "
+        f"{run.merged} merged, {run.rejected} rejected"
+    )
+    if run.is_dry_run:
+        summary += " (dry run)"
+    return TrailEntry(
+        at=run.created_at,
+        source_key=IMPORT_SOURCE,
+        model_label="Import run",
+        action="Imported",
+        user=user,
+        channel=CHANNEL_LABELS[Channel.IMPORT],
+        object_label=f"{run.file_name} ({run.source})",
+        object_id=str(run.pk),
+        note=summary,
+    )
+
+
+def trail_entries(page_rows: list[dict[str, Any]], sources: list[TrailSource]) -> list[TrailEntry]:
+    """Build the entries of one page of ``trail_rows`` with a fixed number of queries."""
+    by_key = {source.key: source for source in sources}
+    wanted: dict[str, list[int]] = defaultdict(list)
+    labels = _Labels()
+    user_model = get_user_model()
+    for row in page_rows:
+        wanted[row["trail_source"]].append(row["trail_row"])
+        labels.want(user_model, row["trail_user"])
+
+    loaded: dict[str, dict[int, Any]] = {}
+    for key, row_ids in wanted.items():
+        source = by_key[key]
+        if source.is_history:
+            loaded[key] = _history_entries(source, row_ids, labels)
+        elif source.model is SegmentOverride:
+            overrides = SegmentOverride.objects.in_bulk(row_ids)
+            for override in overrides.values():
+                labels.want(Account, override.account_id)
+                labels.want(user_model, override.rep_id)
+            loaded[key] = overrides
+        else:
+            loaded[key] = ImportRun.objects.in_bulk(row_ids)
+    labels.load()
+
+    entries = []
+    for row in page_rows:
+        source = by_key[row["trail_source"]]
+        record = loaded[source.key].get(row["trail_row"])
+        if record is None:
+            continue
+        user = labels.get(user_model, row["trail_user"], "—")
+        if source.is_history:
+            entries.append(_history_entry(source, record, labels, user))
+        elif source.model is SegmentOverride:
+            entries.append(_override_entry(record, labels, user))
+        else:
+            entries.append(_import_entry(record, user))
+    return entries
+
+
+def trail_page(filters: TrailFilter, *, page: int, page_size: int) -> tuple[list[TrailEntry], bool]:
+    """Return one page of entries and whether an older page exists.
+
+    The page is found by OFFSET without counting every row, because history tables grow
+    with every import.
+    """
+    sources = trail_sources()
+    rows = trail_rows(filters, sources)
+    if rows is None:
+        return [], False
+    offset = (page - 1) * page_size
+    page_rows = list(rows[offset : offset + page_size + 1])
+    has_next = len(page_rows) > page_size
+    return trail_entries(page_rows[:page_size], sources), has_next
+
+
+def trail_iter(filters: TrailFilter, *, batch_size: int = 1000) -> Iterator[TrailEntry]:
+    """Yield every entry that matches the filters, newest first, a batch at a time."""
+    # NOTE: batches are read by OFFSET, so a change recorded during a long export can
+    # shift a row into the next batch and show it twice.
+    page = 1
+    while True:
+        entries, has_next = trail_page(filters, page=page, page_size=batch_size)
+        yield from entries
+        if not has_next:
+            return
+        page += 1
+
+
+def trail_users() -> QuerySet:
+    """Return the users who can appear as authors, for the filter's choices."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+__all__ = [
+    "Change",
+    "TrailEntry",
+    "TrailFilter",
+    "TrailSource",
+    "trail_entries",
+    "trail_iter",
+    "trail_page",
+    "trail_rows",
+    "trail_sources",
+    "trail_users",
+]

@@ -1,0 +1,248 @@
+"""The dashboards page: segment mix, data quality, review accuracy and audit findings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from accounts.models import Tier, VerificationStatus
+from accounts.permissions import can_view_audits
+
+from .. import selectors
+from ..models import ViolationKind
+from ..periods import month_period
+from ..permissions import can_view_dashboards
+from .mixins import PermissionRequiredMixin
+
+
+@dataclass
+class Chart:
+    """One chart: Chart.js data plus the page each bar or slice links to.
+
+    ``urls[d][i]`` is the link of value ``i`` of dataset ``d``, or "" for none.
+    """
+
+    key: str
+    title: str
+    type: str
+    labels: list[str]
+    datasets: list[dict[str, Any]]
+    urls: list[list[str]]
+    description: str = ""
+    horizontal: bool = False
+    stacked: bool = False
+    percent: bool = False
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Build the table that repeats the chart's values for screen readers and links."""
+        for d, dataset in enumerate(self.datasets):
+            for i, label in enumerate(self.labels):
+                value = dataset["data"][i]
+                if value is None:
+                    continue
+                name = label if len(self.datasets) == 1 else f"{label} · {dataset['label']}"
+                self.rows.append({"label": name, "value": value, "url": self.urls[d][i]})
+
+
+def account_list_url(**params: str) -> str:
+    """Return the account list filtered by ``params``, as the list page reads them."""
+    return f"{reverse('accounts:account-list')}?{urlencode(params)}"
+
+
+def _tier_chart() -> Chart:
+    counts = dict(selectors.account_counts_by("tier"))
+    labels, values, urls = [], [], []
+    for tier, label in Tier.choices:
+        labels.append(label)
+        values.append(counts.get(tier, 0))
+        urls.append(account_list_url(tier=tier))
+    labels.append("Not scored")
+    values.append(counts.get("", 0))
+    urls.append("")
+    return Chart(
+        "tier", "Accounts by tier", "bar", labels, [{"label": "Accounts", "data": values}], [urls]
+    )
+
+
+def _tag_chart() -> Chart:
+    rows = selectors.account_counts_by("tag", limit=selectors.TOP_TAGS)
+    return Chart(
+        "tag",
+        f"Top {selectors.TOP_TAGS} tags",
+        "bar",
+        [tag for tag, _ in rows],
+        [{"label": "Accounts", "data": [total for _, total in rows]}],
+        [[account_list_url(tag=tag) for tag, _ in rows]],
+        horizontal=True,
+    )
+
+
+def _geography_chart() -> Chart:
+    rows = selectors.account_counts_by("geography")
+    return Chart(
+        "geography",
+        "Accounts by geography",
+        "bar",
+        [geography or "No geography" for geography, _ in rows],
+        [{"label": "Accounts", "data": [total for _, total in rows]}],
+        [[account_list_url(geography=geography) if geography else "" for geography, _ in rows]],
+    )
+
+
+def _quality_charts() -> list[Chart]:
+    quality = selectors.data_quality_counts()
+    completeness = Chart(
+        "completeness",
+        "Data completeness",
+        "bar",
+        ["All mandatory fields", "Missing industry", "Missing company size", "Missing geography"],
+        [
+            {
+                "label": "Accounts",
+                "data": [
+                    quality["complete"],
+                    quality["missing_industry"],
+                    quality["missing_size"],
+                    quality["missing_geography"],
+                ],
+            }
+        ],
+        [
+            [
+                account_list_url(complete="true"),
+                account_list_url(industry="unmapped"),
+                account_list_url(missing_field="company_size"),
+                account_list_url(missing_field="geography"),
+            ]
+        ],
+        description=f"{quality['complete']:,} of {quality['total']:,} accounts have industry, "
+        "company size and geography.",
+    )
+    verification = selectors.verification_counts()
+    verified_share = selectors.percent(
+        verification[VerificationStatus.VERIFIED], sum(verification.values())
+    )
+    verification_chart = Chart(
+        "verification",
+        "Verification",
+        "doughnut",
+        [label for _, label in VerificationStatus.choices],
+        [
+            {
+                "label": "Accounts",
+                "data": [verification[value] for value in VerificationStatus.values],
+            }
+        ],
+        [[account_list_url(verification_status=value) for value in VerificationStatus.values]],
+        description=f"Verification rate: {verified_share if verified_share is not None else 0}%.",
+    )
+    backlog = Chart(
+        "backlog",
+        "Needs-enrichment backlog by missing field",
+        "bar",
+        ["Industry", "Company size", "Geography"],
+        [
+            {
+                "label": "Accounts",
+                "data": [
+                    quality["backlog_industry"],
+                    quality["backlog_size"],
+                    quality["backlog_geography"],
+                ],
+            }
+        ],
+        [
+            [
+                account_list_url(needs_enrichment="true", industry="unmapped"),
+                account_list_url(needs_enrichment="true", missing_field="company_size"),
+                account_list_url(needs_enrichment="true", missing_field="geography"),
+            ]
+        ],
+        description=f"{quality['backlog']:,} accounts need enrichment.",
+    )
+    return [completeness, verification_chart, backlog]
+
+
+def _accuracy_chart(user_ids: list[int] | None, linked: bool) -> Chart:
+    rows = selectors.review_accuracy_by_month(user_ids)
+    urls = []
+    for row in rows:
+        period = month_period(row["month"])
+        query = urlencode({"start": period.first_day, "end": period.last_day})
+        urls.append(f"{reverse('audits:review-correction-list')}?{query}" if linked else "")
+    return Chart(
+        "accuracy",
+        "Review accuracy by month",
+        "line",
+        [f"{row['month']:%Y-%m}" for row in rows],
+        [{"label": "Confirmed of reviewed (%)", "data": [row["accuracy"] for row in rows]}],
+        [urls],
+        percent=True,
+    )
+
+
+def _violations_chart(user_ids: list[int] | None, linked: bool) -> Chart:
+    by_month = selectors.violations_by_month(user_ids)
+    months = sorted(by_month)
+    datasets, urls = [], []
+    for kind, label in ViolationKind.choices:
+        datasets.append({"label": label, "data": [by_month[m].get(kind, 0) for m in months]})
+        urls.append(
+            [
+                f"{reverse('audits:audit-report', args=[f'{m:%Y-%m}'])}?kind={kind}"
+                if linked
+                else ""
+                for m in months
+            ]
+        )
+    return Chart(
+        "violations",
+        "Audit violations by month",
+        "bar",
+        [f"{month:%Y-%m}" for month in months],
+        datasets,
+        urls,
+        stacked=True,
+    )
+
+
+class DashboardView(PermissionRequiredMixin, TemplateView):
+    """Charts of the whole account base, plus reviews and findings the user may see."""
+
+    permission = can_view_dashboards
+    template_name = "audits/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        scope = selectors.findings_scope(user)
+        linked = can_view_audits(user)
+        charts = [
+            _tier_chart(),
+            _tag_chart(),
+            _geography_chart(),
+            *_quality_charts(),
+            _accuracy_chart(scope, linked),
+            _violations_chart(scope, linked),
+        ]
+        context["charts"] = charts
+        context["chart_data"] = {chart.key: _chart_json(chart) for chart in charts}
+        if scope is None:
+            context["scope_note"] = "all teams"
+        elif linked:
+            context["scope_note"] = "your team"
+        else:
+            context["scope_note"] = "your own accounts"
+        return context
+
+
+def _chart_json(chart: Chart) -> dict[str, Any]:
+    data = asdict(chart)
+    data.pop("rows")
+    data.pop("description")
+    return data

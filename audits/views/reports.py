@@ -1,0 +1,277 @@
+"""Monthly audit and quarterly ICP review pages, with the findings' CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import ListView, TemplateView
+
+from accounts.permissions import can_view_audits
+
+from .. import selectors
+from ..exports import csv_response
+from ..forms import AuditRunForm, ReportFilterForm, ViolationForm
+from ..models import AuditRun, Severity, Violation, ViolationKind
+from ..periods import (
+    local_today,
+    parse_month,
+    parse_quarter,
+    previous_month,
+    quarter_of,
+    quarter_period,
+)
+from ..permissions import can_manage_violation, can_run_audit
+from ..services import violation_update
+from ..tasks import monthly_audit_run_task
+from .mixins import PermissionRequiredMixin, query_without_page
+
+VIOLATIONS_PER_PAGE = 50
+
+
+class AuditRunListView(PermissionRequiredMixin, ListView):
+    """Every audited month, and the form that runs an audit now."""
+
+    permission = can_view_audits
+    template_name = "audits/audit_run_list.html"
+    context_object_name = "runs"
+    paginate_by = 24
+
+    def get_queryset(self) -> QuerySet[AuditRun]:
+        return selectors.audit_runs()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_run_audit"] = can_run_audit(self.request.user)
+        context.setdefault("form", AuditRunForm(initial={"month": f"{previous_month():%Y-%m}"}))
+        year, quarter = quarter_of(local_today())
+        context["current_quarter"] = f"{year}-Q{quarter}"
+        return context
+
+
+class AuditRunCreateView(PermissionRequiredMixin, View):
+    """Run the audit of a month now, in a Celery task when a broker is configured."""
+
+    permission = can_run_audit
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = AuditRunForm(request.POST)
+        if not form.is_valid():
+            view = AuditRunListView()
+            view.setup(request)
+            view.object_list = view.get_queryset()
+            context = view.get_context_data(form=form)
+            return render(request, view.template_name, context, status=400)
+        month: date = form.cleaned_data["month"]
+        monthly_audit_run_task.delay(f"{month:%Y-%m}", request.user.pk)
+        messages.success(
+            request,
+            f"The audit of {month:%B %Y} was started. The report shows its findings when it "
+            "finishes.",
+        )
+        return HttpResponseRedirect(reverse("audits:audit-report", args=[f"{month:%Y-%m}"]))
+
+
+def _month_from(value: str) -> date:
+    try:
+        return parse_month(value)
+    except ValueError as error:
+        raise Http404(str(error)) from error
+
+
+class ReportQueryMixin:
+    """The month's run and the findings the user may see, filtered by the query string."""
+
+    request: HttpRequest
+    kwargs: dict[str, Any]
+
+    def load(self) -> None:
+        self.month = _month_from(self.kwargs["month"])
+        self.run = AuditRun.objects.filter(month=self.month).first()
+        self.scope = selectors.findings_scope(self.request.user)
+        self.filter_form = ReportFilterForm(self.request.GET or None)
+
+    def violations(self) -> QuerySet[Violation]:
+        if self.run is None:
+            return Violation.objects.none()
+        data = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
+        return selectors.report_violations(
+            self.run,
+            self.scope,
+            kind=data.get("kind", ""),
+            severity=data.get("severity", ""),
+            status=data.get("status", ""),
+            responsible_id=data.get("rep"),
+        )
+
+
+class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
+    """The monthly report: counts by kind, severity and rep, overdue training, findings."""
+
+    permission = can_view_audits
+    template_name = "audits/audit_report.html"
+    context_object_name = "violations"
+    paginate_by = VIOLATIONS_PER_PAGE
+
+    def get_queryset(self) -> QuerySet[Violation]:
+        self.load()
+        return self.violations()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        counts = selectors.report_counts(self.run, self.scope) if self.run else None
+        context.update(
+            {
+                "month": self.month,
+                "month_text": f"{self.month:%Y-%m}",
+                "run": self.run,
+                "counts": counts,
+                "kind_rows": [
+                    (value, label, counts.by_kind.get(value, 0) if counts else 0)
+                    for value, label in ViolationKind.choices
+                ],
+                "severity_rows": [
+                    (value, label, counts.by_severity.get(value, 0) if counts else 0)
+                    for value, label in Severity.choices
+                ],
+                "overdue": selectors.overdue_training(self.scope),
+                "filter_form": self.filter_form,
+                "query": query_without_page(self.request),
+                "can_run_audit": can_run_audit(self.request.user),
+                "sees_all": self.scope is None,
+            }
+        )
+        for violation in context["violations"]:
+            violation.editable = can_manage_violation(self.request.user, violation)
+            violation.form = ViolationForm(instance=violation, prefix=f"v{violation.pk}")
+        return context
+
+
+class AuditReportExportView(PermissionRequiredMixin, ReportQueryMixin, View):
+    """The month's findings that the user may see, as a CSV download."""
+
+    permission = can_view_audits
+
+    def get(self, request: HttpRequest, month: str) -> HttpResponse:
+        self.load()
+        header = [
+            "month",
+            "account_id",
+            "account",
+            "kind",
+            "rule_code",
+            "severity",
+            "responsible",
+            "status",
+            "consequence",
+            "consequence_notes",
+            "detail",
+            "resolved_by",
+            "resolved_at",
+        ]
+        month_text = f"{self.month:%Y-%m}"
+        rows = (
+            (
+                month_text,
+                violation.account_id,
+                violation.account.name,
+                violation.kind,
+                violation.rule_code,
+                violation.severity,
+                violation.responsible.get_username() if violation.responsible else "",
+                violation.status,
+                violation.consequence,
+                violation.consequence_notes,
+                violation.detail,
+                violation.resolved_by.get_username() if violation.resolved_by else "",
+                violation.resolved_at.isoformat() if violation.resolved_at else "",
+            )
+            for violation in self.violations().iterator(chunk_size=2000)
+        )
+        return csv_response(f"audit-{month_text}.csv", header, rows)
+
+
+class ViolationUpdateView(PermissionRequiredMixin, View):
+    """Set a finding's status and consequence, and return its table row for htmx."""
+
+    permission = can_view_audits
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        violation = get_object_or_404(
+            Violation.objects.select_related("account", "responsible", "audit_run"), pk=pk
+        )
+        if not can_manage_violation(request.user, violation):
+            raise PermissionDenied("This finding belongs to another team.")
+        form = ViolationForm(request.POST, instance=violation, prefix=f"v{violation.pk}")
+        saved = False
+        if form.is_valid():
+            violation = violation_update(
+                violation=violation,
+                user=request.user,
+                status=form.cleaned_data["status"],
+                consequence=form.cleaned_data["consequence"],
+                consequence_notes=form.cleaned_data["consequence_notes"],
+            )
+            violation.refresh_from_db()
+            form = ViolationForm(instance=violation, prefix=f"v{violation.pk}")
+            saved = True
+        violation.editable = True
+        violation.form = form
+        context = {"violation": violation, "saved": saved, "now": timezone.now()}
+        return render(request, "audits/partials/_violation_row.html", context)
+
+
+class QuarterlyReportRedirectView(PermissionRequiredMixin, View):
+    permission = can_view_audits
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        year, quarter = quarter_of(local_today())
+        return HttpResponseRedirect(reverse("audits:quarterly-report", args=[f"{year}-Q{quarter}"]))
+
+
+class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
+    """The quarterly ICP review: approved versions, segment drift and review accuracy."""
+
+    permission = can_view_audits
+    template_name = "audits/quarterly_report.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        try:
+            year, quarter = parse_quarter(self.kwargs["quarter"])
+        except ValueError as error:
+            raise Http404(str(error)) from error
+        period = quarter_period(year, quarter)
+        at_end = min(period.end, timezone.now())
+        scope = selectors.findings_scope(self.request.user)
+        previous = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+        following = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
+        accuracy = selectors.accuracy_by_rep(period, scope)
+        confirmed = sum(row.confirmed for row in accuracy)
+        reviewed = sum(row.reviewed for row in accuracy)
+        context.update(
+            {
+                "quarter_text": f"{year}-Q{quarter}",
+                "period": period,
+                "is_current": period.end > timezone.now(),
+                "previous_quarter": f"{previous[0]}-Q{previous[1]}",
+                "next_quarter": f"{following[0]}-Q{following[1]}",
+                "frameworks": selectors.frameworks_approved(period),
+                "tier_drift": selectors.segment_drift(period, at_end, "tier"),
+                "tag_drift": selectors.segment_drift(
+                    period, at_end, "tag", limit=selectors.DRIFT_TAGS
+                ),
+                "accuracy": accuracy,
+                "overall_accuracy": selectors.percent(confirmed, reviewed),
+                "reviewed": reviewed,
+            }
+        )
+        return context

@@ -1,0 +1,324 @@
+"""Manager review pages: start a review, decide item by item, accuracy and corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import DetailView, ListView
+
+from accounts.models import SegmentOverride
+from accounts.permissions import can_review_accounts, can_view_audits
+
+from .. import selectors
+from ..exports import csv_response
+from ..forms import CorrectionFilterForm, ReviewCorrectionForm, ReviewSessionForm
+from ..models import ReviewItem, ReviewSession
+from ..permissions import can_decide_review
+from ..services import review_item_confirm, review_item_correct, review_session_create
+from .mixins import PermissionRequiredMixin, query_without_page
+
+CARD_VIEW = "card"
+TABLE_VIEW = "table"
+SESSIONS_PER_PAGE = 20
+CORRECTIONS_PER_PAGE = 50
+
+
+class ReviewSessionListView(PermissionRequiredMixin, ListView):
+    """The manager's review sessions, the form to start one and the accuracy trend."""
+
+    permission = can_review_accounts
+    template_name = "audits/review_session_list.html"
+    context_object_name = "sessions"
+    paginate_by = SESSIONS_PER_PAGE
+
+    def get_queryset(self) -> QuerySet[ReviewSession]:
+        return selectors.review_sessions(self.request.user).order_by("-created_at", "-id")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ReviewSessionForm(reps=selectors.reps_for(self.request.user)))
+        trend = selectors.accuracy_trend(self.request.user)
+        context["has_trend"] = bool(trend.labels)
+        context["chart_data"] = {
+            "trend": {
+                "type": "line",
+                "labels": trend.labels,
+                "datasets": trend.datasets,
+                "urls": [[] for _ in trend.datasets],
+                "percent": True,
+                "stacked": False,
+                "horizontal": False,
+            }
+        }
+        return context
+
+
+class ReviewSessionCreateView(PermissionRequiredMixin, View):
+    """Draw the sample of a new session and open it."""
+
+    permission = can_review_accounts
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ReviewSessionForm(request.POST, reps=selectors.reps_for(request.user))
+        if form.is_valid():
+            try:
+                session = review_session_create(
+                    manager=request.user,
+                    rep_ids=[rep.pk for rep in form.cleaned_data["reps"]],
+                    period=form.period(),
+                    sample_size=form.cleaned_data["sample_size"],
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+            else:
+                return HttpResponseRedirect(
+                    reverse("audits:review-session-detail", args=[session.pk])
+                )
+        view = ReviewSessionListView()
+        view.setup(request)
+        view.object_list = view.get_queryset()
+        context = view.get_context_data(form=form)
+        return render(request, view.template_name, context, status=400)
+
+
+def _session_for(request: HttpRequest, pk: int) -> ReviewSession:
+    return get_object_or_404(selectors.review_sessions(request.user), pk=pk)
+
+
+def _items(session: ReviewSession) -> list[ReviewItem]:
+    return list(
+        ReviewItem.objects.filter(session=session)
+        .select_related("account", "account__industry", "account__owner", "rep", "override")
+        .order_by("position")
+    )
+
+
+def _view_mode(request: HttpRequest) -> str:
+    source = request.POST if request.method == "POST" else request.GET
+    return TABLE_VIEW if source.get("view") == TABLE_VIEW else CARD_VIEW
+
+
+def _review_context(
+    request: HttpRequest,
+    session: ReviewSession,
+    items: list[ReviewItem],
+    current: ReviewItem | None,
+    *,
+    form: ReviewCorrectionForm | None = None,
+    message: str = "",
+) -> dict[str, Any]:
+    decided = sum(1 for item in items if item.decision != ReviewItem.Decision.PENDING)
+    return {
+        "session": session,
+        "items": items,
+        "item": current,
+        "previous_item": _neighbour(items, current, -1),
+        "next_item": _neighbour(items, current, 1),
+        "view_mode": _view_mode(request),
+        "accuracy": selectors.session_accuracy(session),
+        "decided_count": decided,
+        "can_decide": can_decide_review(request.user, session),
+        "correction_form": form or ReviewCorrectionForm(),
+        "form_item_id": current.pk if form is not None and current is not None else None,
+        "message": message,
+    }
+
+
+def _neighbour(items: list[ReviewItem], current: ReviewItem | None, step: int) -> ReviewItem | None:
+    if current is None:
+        return None
+    index = current.position - 1 + step
+    return items[index] if 0 <= index < len(items) else None
+
+
+def _item_at(items: list[ReviewItem], position: int | None) -> ReviewItem | None:
+    if not items:
+        return None
+    if position is not None and 1 <= position <= len(items):
+        return items[position - 1]
+    pending = [item for item in items if item.decision == ReviewItem.Decision.PENDING]
+    return pending[0] if pending else items[0]
+
+
+def _position(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+class ReviewSessionDetailView(PermissionRequiredMixin, DetailView):
+    """One session as a large card per account, or as a table with ``?view=table``."""
+
+    permission = can_review_accounts
+    template_name = "audits/review_session_detail.html"
+    context_object_name = "session"
+
+    def get_object(self, queryset: QuerySet | None = None) -> ReviewSession:
+        return _session_for(self.request, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        items = _items(self.object)
+        current = _item_at(items, _position(self.request.GET.get("position")))
+        context.update(_review_context(self.request, self.object, items, current))
+        context["reps"] = list(self.object.reps.order_by("username"))
+        return context
+
+
+class ReviewItemCardView(PermissionRequiredMixin, View):
+    """The card of one item, for moving through a session without reloading the page."""
+
+    permission = can_review_accounts
+
+    def get(self, request: HttpRequest, pk: int, position: int) -> HttpResponse:
+        session = _session_for(request, pk)
+        items = _items(session)
+        current = _item_at(items, position)
+        context = _review_context(request, session, items, current)
+        return render(request, "audits/partials/_review_card.html", context)
+
+
+class ReviewItemDecisionView(PermissionRequiredMixin, View):
+    """Base of the confirm and correct actions: one POST, which returns HTML fragments."""
+
+    permission = can_review_accounts
+
+    def decide(self, request: HttpRequest, item: ReviewItem) -> ReviewCorrectionForm | None:
+        """Apply the decision; return a form with errors when it was rejected."""
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+        session = _session_for(request, pk)
+        if not can_decide_review(request.user, session):
+            raise PermissionDenied("Only the session's manager decides on its items.")
+        item = get_object_or_404(
+            ReviewItem.objects.select_related("account", "session"), session=session, pk=item_pk
+        )
+        form = self.decide(request, item)
+        items = _items(session)
+        current = items[item.position - 1]
+        message = ""
+        if form is None:
+            message = f"{current.account.name}: {current.get_decision_display().lower()}."
+            if _view_mode(request) == CARD_VIEW and current.position < len(items):
+                current = items[current.position]
+        context = _review_context(request, session, items, current, form=form, message=message)
+        if _view_mode(request) == TABLE_VIEW:
+            context["row_item"] = items[item.position - 1]
+            return render(request, "audits/partials/_review_row_response.html", context)
+        return render(request, "audits/partials/_review_card_response.html", context)
+
+
+class ReviewItemConfirmView(ReviewItemDecisionView):
+    def decide(self, request: HttpRequest, item: ReviewItem) -> ReviewCorrectionForm | None:
+        review_item_confirm(item=item, user=request.user, reason=request.POST.get("reason", ""))
+        return None
+
+
+class ReviewItemCorrectView(ReviewItemDecisionView):
+    def decide(self, request: HttpRequest, item: ReviewItem) -> ReviewCorrectionForm | None:
+        form = ReviewCorrectionForm(request.POST)
+        if not form.is_valid():
+            return form
+        try:
+            review_item_correct(
+                item=item,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                tag=form.cleaned_data["tag"] or None,
+                tier=form.cleaned_data["tier"] or None,
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, messages in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, messages)
+            else:
+                form.add_error(None, error.messages)
+            return form
+        return None
+
+
+class CorrectionQueryMixin:
+    """Read the corrections filter form and return the matching corrections."""
+
+    request: HttpRequest
+
+    def correction_form(self) -> CorrectionFilterForm:
+        users = selectors.reps_for(self.request.user)
+        if selectors.findings_scope(self.request.user) is None:
+            users = selectors.active_users()
+        return CorrectionFilterForm(self.request.GET or None, users=users)
+
+    def corrections(self, form: CorrectionFilterForm) -> QuerySet[SegmentOverride]:
+        if form.is_bound and not form.is_valid():
+            return SegmentOverride.objects.none()
+        data = form.cleaned_data if form.is_bound else {}
+        rep, reviewer = data.get("rep"), data.get("reviewer")
+        return selectors.review_corrections(
+            self.request.user,
+            rep_id=rep.pk if rep else None,
+            reviewer_id=reviewer.pk if reviewer else None,
+            period=form.period() if form.is_bound else None,
+            search=(data.get("q") or "").strip(),
+        )
+
+
+class ReviewCorrectionListView(PermissionRequiredMixin, CorrectionQueryMixin, ListView):
+    """Corrections made in reviews, filterable by rep, reviewer, dates and account."""
+
+    permission = can_view_audits
+    template_name = "audits/review_correction_list.html"
+    context_object_name = "corrections"
+    paginate_by = CORRECTIONS_PER_PAGE
+
+    def get_queryset(self) -> QuerySet[SegmentOverride]:
+        self.form = self.correction_form()
+        return self.corrections(self.form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["form"] = self.form
+        context["query"] = query_without_page(self.request)
+        return context
+
+
+class ReviewCorrectionExportView(PermissionRequiredMixin, CorrectionQueryMixin, View):
+    """The filtered corrections as a CSV download."""
+
+    permission = can_view_audits
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        corrections = self.corrections(self.correction_form())
+        header = [
+            "corrected_at",
+            "account_id",
+            "account",
+            "rep",
+            "reviewer",
+            "old_tag",
+            "new_tag",
+            "old_tier",
+            "new_tier",
+            "reason",
+        ]
+        rows = (
+            (
+                override.created_at.isoformat(),
+                override.account_id,
+                override.account.name,
+                override.rep.get_username() if override.rep else "",
+                override.user.get_username(),
+                override.old_tag,
+                override.new_tag,
+                override.old_tier,
+                override.new_tier,
+                override.reason,
+            )
+            for override in corrections.iterator(chunk_size=2000)
+        )
+        return csv_response("review-corrections.csv", header, rows)

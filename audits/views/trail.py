@@ -1,0 +1,135 @@
+"""The audit trail page and its CSV export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.models import Account
+from accounts.permissions import can_review_account
+
+from .. import selectors
+from ..exports import csv_response
+from ..forms import TrailFilterForm
+from ..permissions import can_view_trail
+from ..trail import TrailFilter, trail_iter, trail_page, trail_sources
+from .mixins import PermissionRequiredMixin, query_without_page
+
+ENTRIES_PER_PAGE = 50
+
+
+class TrailQueryMixin:
+    """Read the filters and narrow them to what the user may see.
+
+    Sales Ops, Leadership and superusers see every change. A Sales Manager sees the
+    changes their team made, and every change of an account they may review when the
+    trail is opened for that account.
+    """
+
+    request: HttpRequest
+
+    def trail_filter(self) -> tuple[TrailFilterForm, TrailFilter | None, Account | None]:
+        self.sources = trail_sources()
+        form = TrailFilterForm(
+            self.request.GET or None, users=selectors.active_users(), sources=self.sources
+        )
+        if form.is_bound and not form.is_valid():
+            return form, None, None
+        data = form.cleaned_data if form.is_bound else {}
+        account = None
+        if data.get("account"):
+            account = Account.objects.filter(pk=data["account"]).first()
+            if account is None:
+                raise Http404(f"Account {data['account']} does not exist.")
+        scope = selectors.findings_scope(self.request.user)
+        if account is not None and can_review_account(self.request.user, account):
+            scope = None
+        period = form.period() if form.is_bound else None
+        user = data.get("user")
+        filters = TrailFilter(
+            user_id=user.pk if user else None,
+            source_key=data.get("model") or "",
+            start=period.start if period and data.get("start") else None,
+            end=period.end if period and data.get("end") else None,
+            account_id=account.pk if account else None,
+            user_ids=scope,
+        )
+        return form, filters, account
+
+
+class AuditTrailView(PermissionRequiredMixin, TrailQueryMixin, TemplateView):
+    """Every recorded change, newest first, with old and new values."""
+
+    permission = can_view_trail
+    template_name = "audits/trail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form, filters, account = self.trail_filter()
+        page = 1
+        if form.is_bound and form.is_valid():
+            page = form.cleaned_data.get("page") or 1
+        entries, has_next = ([], False)
+        if filters is not None:
+            entries, has_next = trail_page(filters, page=page, page_size=ENTRIES_PER_PAGE)
+        context.update(
+            {
+                "form": form,
+                "entries": entries,
+                "page": page,
+                "has_next": has_next,
+                "has_previous": page > 1,
+                "account": account,
+                "query": query_without_page(self.request),
+                "export_query": query_without_page(self.request),
+            }
+        )
+        return context
+
+
+class AuditTrailExportView(PermissionRequiredMixin, TrailQueryMixin, View):
+    """The filtered trail as a CSV download, streamed in batches."""
+
+    permission = can_view_trail
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        _form, filters, _account = self.trail_filter()
+        header = [
+            "changed_at",
+            "user",
+            "channel",
+            "record",
+            "action",
+            "object_id",
+            "object",
+            "account_id",
+            "field",
+            "old_value",
+            "new_value",
+            "note",
+        ]
+        return csv_response("audit-trail.csv", header, _trail_rows(filters))
+
+
+def _trail_rows(filters: TrailFilter | None):
+    """Yield one CSV row per changed field, or one row for a change without fields."""
+    if filters is None:
+        return
+    for entry in trail_iter(filters):
+        base = (
+            entry.at.isoformat(),
+            entry.user,
+            entry.channel,
+            entry.model_label,
+            entry.action,
+            entry.object_id,
+            entry.object_label,
+            entry.account_id or "",
+        )
+        if not entry.changes:
+            yield (*base, "", "", "", entry.note)
+        for change in entry.changes:
+            yield (*base, change.field, change.old, change.new, entry.note)

@@ -1,0 +1,317 @@
+"""Forms of the framework admin and pages, with the checks of ``segmentation.validation``."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from .models import Criterion, Framework, Industry, SizeBand
+from .validation import (
+    compiled_context,
+    criterion_errors,
+    cutoff_errors,
+    reachability_errors,
+    size_band_overlaps,
+    tag_template_errors,
+)
+
+# The size band inline's form prefix (its related name) and the geography map's field.
+SIZE_BAND_PREFIX = "size_bands"
+GEOGRAPHY_FIELD = "geography_text"
+_VALUE_SEPARATORS = re.compile(r"[\n;]|,(?![^(]*\))")
+
+
+def add_error_once(form: forms.BaseForm, field: str | None, message: str) -> None:
+    """Add an error unless the field already shows it, as when model and form check alike."""
+    key = field or "__all__"
+    if message not in form.errors.get(key, []):
+        form.add_error(field, message)
+
+
+def _without_shown_errors(form: forms.BaseForm, errors: ValidationError) -> ValidationError:
+    """Drop the model's errors on fields where the form's own clean() already reported one.
+
+    A field with a form error keeps its old value on the instance, so the model would
+    check a mix of old and new values and report a confusing second message.
+    """
+    if not hasattr(errors, "error_dict"):
+        return errors
+    remaining = {
+        field: error_list
+        for field, error_list in errors.error_dict.items()
+        if field == "__all__" or not form.errors.get(field)
+    }
+    return ValidationError(remaining)
+
+
+def split_values(text: str) -> list[str]:
+    """Split a list typed one value per line (or separated by commas) into values."""
+    return [value.strip() for value in _VALUE_SEPARATORS.split(text or "") if value.strip()]
+
+
+def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Parse "country, region, label" lines into rows, and return them with the errors.
+
+    The label defaults to the region, as in "DE, EMEA".
+    """
+    rows: list[tuple[str, str, str]] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) not in (2, 3) or not all(parts):
+            errors.append(
+                f"Line {number} ({line.strip()!r}) is invalid: write "
+                "country code, region, label, such as DE, EMEA, EMEA."
+            )
+            continue
+        country = parts[0].upper()
+        region = parts[1]
+        label = parts[2] if len(parts) == 3 else region
+        if len(country) != 2 or not country.isalpha():
+            errors.append(
+                f"Line {number} has country {parts[0]!r}: use a two-letter ISO 3166-1 code."
+            )
+            continue
+        if len(region) > 50 or len(label) > 50:
+            errors.append(f"Line {number} has a region or label longer than 50 characters.")
+            continue
+        if country in seen:
+            errors.append(
+                f"Line {number} maps {country} again (first on line {seen[country]}): keep one."
+            )
+            continue
+        seen[country] = number
+        rows.append((country, region, label))
+    return rows, errors
+
+
+class FrameworkAdminForm(forms.ModelForm):
+    """The version's settings, with the cut-offs and tag template checked together.
+
+    The geography map is one text field, a line per country, because a form row per
+    country would exceed Django's limit of 1,000 posted fields.
+    """
+
+    geography_text = forms.CharField(
+        label="Geography map",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 60}),
+        help_text=(
+            "One country per line: ISO code, region, tag label, such as "
+            '"SG, APAC, APAC" or "US, North America, US". Countries not listed get the '
+            "unmapped geography label."
+        ),
+    )
+
+    class Meta:
+        model = Framework
+        fields = (
+            "name",
+            "summary",
+            "high_tier_min_score",
+            "medium_tier_min_score",
+            "high_tier_route",
+            "medium_tier_route",
+            "low_tier_route",
+            "tag_template",
+            "unmapped_geography_label",
+        )
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            rows = self.instance.geography_mappings.order_by("region", "country").values_list(
+                "country", "region", "label"
+            )
+            self.initial.setdefault("geography_text", "\n".join(", ".join(row) for row in rows))
+
+    def clean_geography_text(self) -> str:
+        text = self.cleaned_data.get("geography_text", "")
+        rows, errors = parse_geography(text)
+        if errors:
+            raise ValidationError(errors)
+        self.geography_rows = rows
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for field, messages in cutoff_errors(
+            cleaned.get("high_tier_min_score"), cleaned.get("medium_tier_min_score")
+        ).items():
+            for message in messages:
+                self.add_error(field, message)
+        if "tag_template" in cleaned:
+            for message in tag_template_errors(cleaned["tag_template"]):
+                self.add_error("tag_template", message)
+        return cleaned
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # Framework.clean() repeats the checks above, so only new messages are added.
+        super()._update_errors(_without_shown_errors(self, errors))
+
+
+class CriterionForm(forms.ModelForm):
+    """A criterion with its values typed as a list, one per line."""
+
+    values_text = forms.CharField(
+        label="Values",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=(
+            "One per line or separated by commas: canonical industries (such as SaaS), "
+            "geography regions, labels or country codes, size band names, technologies or "
+            "buying signals. Leave empty for a range."
+        ),
+    )
+
+    class Meta:
+        model = Criterion
+        fields = (
+            "dimension",
+            "operator",
+            "label",
+            "values_text",
+            "min_value",
+            "max_value",
+            "weight",
+            "unknown_policy",
+            "is_must_have",
+            "is_disqualifier",
+            "position",
+        )
+        labels = {
+            "min_value": "Minimum (employees or USD)",
+            "max_value": "Maximum (employees or USD)",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and isinstance(self.instance.values, list):
+            self.initial.setdefault("values_text", "\n".join(map(str, self.instance.values)))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.instance.values = split_values(cleaned.get("values_text", ""))
+        return cleaned
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # The model reports its "values" field, which this form edits as "values_text".
+        if hasattr(errors, "error_dict") and "values" in errors.error_dict:
+            errors.error_dict.setdefault("values_text", []).extend(errors.error_dict.pop("values"))
+        super()._update_errors(errors)
+
+
+def _posted_rows(data: Any, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]] | None:
+    """Read the rows of a sibling inline from the POST data, or None when it is absent."""
+    total = data.get(f"{prefix}-TOTAL_FORMS")
+    if total is None:
+        return None
+    rows = []
+    for index in range(int(total)):
+        if data.get(f"{prefix}-{index}-DELETE"):
+            continue
+        row = {name: (data.get(f"{prefix}-{index}-{name}") or "").strip() for name in fields}
+        if any(row.values()):
+            rows.append(row)
+    return rows
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text) if text else None
+    except (ValueError, InvalidOperation):
+        return None
+
+
+class CriterionFormSet(BaseInlineFormSet):
+    """Check criteria against the bands and map posted with them, and the cut-offs."""
+
+    def clean(self) -> None:
+        super().clean()
+        framework: Framework = self.instance
+        remaining_forms = [
+            form
+            for form in self.forms
+            if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        context = compiled_context(
+            framework,
+            bands=self._posted_bands(),
+            geography=self._posted_geography(),
+        )
+        for form in remaining_forms:
+            for field, messages in criterion_errors(
+                form.instance, framework=framework, context=context
+            ).items():
+                target = {"__all__": None, "values": "values_text"}.get(field, field)
+                for message in messages:
+                    add_error_once(form, target, message)
+        errors = reachability_errors(
+            [form.instance for form in remaining_forms],
+            framework.high_tier_min_score,
+            framework.medium_tier_min_score,
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def _posted_bands(self) -> list[SizeBand] | None:
+        fields = ("name", "min_employees", "max_employees", "min_revenue_usd", "max_revenue_usd")
+        rows = _posted_rows(self.data, SIZE_BAND_PREFIX, fields)
+        if rows is None:
+            return None
+        return [
+            SizeBand(
+                name=row["name"],
+                min_employees=_number(row["min_employees"], int),
+                max_employees=_number(row["max_employees"], int),
+                min_revenue_usd=_number(row["min_revenue_usd"], Decimal),
+                max_revenue_usd=_number(row["max_revenue_usd"], Decimal),
+            )
+            for row in rows
+            if row["name"]
+        ]
+
+    def _posted_geography(self) -> list[tuple[str, str, str]] | None:
+        if GEOGRAPHY_FIELD not in self.data:
+            return None
+        rows, _errors = parse_geography(self.data[GEOGRAPHY_FIELD])
+        return rows
+
+
+class SizeBandFormSet(BaseInlineFormSet):
+    """Reject size bands whose employee or revenue ranges overlap."""
+
+    def clean(self) -> None:
+        super().clean()
+        bands = [
+            form.instance
+            for form in self.forms
+            if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        errors = size_band_overlaps(bands)
+        if errors:
+            raise ValidationError(errors)
+
+
+class FrameworkSubmitForm(forms.Form):
+    summary = forms.CharField(
+        label="Summary of changes",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What this version changes and why. Required, and stored in the revision register.",
+    )
+
+
+class IndustryMapForm(forms.Form):
+    """Map one raw industry value seen on accounts to a canonical industry."""
+
+    raw_value = forms.CharField(max_length=255, widget=forms.HiddenInput)
+    industry = forms.ModelChoiceField(queryset=Industry.objects.order_by("name"))

@@ -1,0 +1,316 @@
+"""The workflow of framework versions: draft → submitted → approved (active) → retired.
+
+Every transition is a service here, used by the admin, the pages and the API alike. Each
+checks the user's role with ``accounts.permissions`` and raises PermissionDenied or
+FrameworkLifecycleError with a message naming the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from accounts import permissions
+
+from .engine import CompiledFramework, FrameworkError
+from .models import (
+    Criterion,
+    Framework,
+    FrameworkRevision,
+    FrameworkStatus,
+    GeographyMapping,
+    SegmentationRun,
+    SizeBand,
+)
+from .validation import framework_errors, size_band_overlaps
+
+logger = logging.getLogger(__name__)
+
+
+class FrameworkLifecycleError(ValueError):
+    """A transition that the version's status or settings do not allow."""
+
+
+def _next_version() -> int:
+    """Return max(version) + 1, locking the versions so two drafts cannot share a number."""
+    versions = list(Framework.objects.select_for_update().values_list("version", flat=True))
+    return max(versions, default=0) + 1
+
+
+def framework_check(framework: Framework) -> list[str]:
+    """Return every reason the version cannot be submitted or approved, or an empty list."""
+    criteria = list(framework.criteria.all())
+    errors = framework_errors(
+        high_tier_min_score=framework.high_tier_min_score,
+        medium_tier_min_score=framework.medium_tier_min_score,
+        tag_template=framework.tag_template,
+        criteria=criteria,
+    )
+    messages = [message for field_errors in errors.values() for message in field_errors]
+    messages += size_band_overlaps(list(framework.size_bands.all()))
+    if not criteria:
+        messages.append("The version has no criteria: add at least one in the admin.")
+    if not messages:
+        try:
+            CompiledFramework.compile(framework)
+        except FrameworkError as error:
+            messages.append(str(error))
+    return messages
+
+
+@transaction.atomic
+def framework_draft_create(
+    *,
+    source: Framework,
+    user: AbstractBaseUser | None,
+    name: str = "",
+) -> Framework:
+    """Copy a version with its criteria, size bands and geography map into a new draft.
+
+    The draft gets version max + 1 and ``based_on`` the source. Raises PermissionDenied
+    unless the user may edit frameworks (Sales Ops).
+    """
+    if user is not None and not permissions.can_edit_framework(user):
+        raise PermissionDenied("Only Sales Ops can create a framework draft.")
+    version = _next_version()
+    draft = Framework.objects.create(
+        version=version,
+        name=name or source.name,
+        status=FrameworkStatus.DRAFT,
+        summary="",
+        tag_template=source.tag_template,
+        high_tier_min_score=source.high_tier_min_score,
+        medium_tier_min_score=source.medium_tier_min_score,
+        high_tier_route=source.high_tier_route,
+        medium_tier_route=source.medium_tier_route,
+        low_tier_route=source.low_tier_route,
+        unmapped_geography_label=source.unmapped_geography_label,
+        based_on=source,
+        created_by=user,
+    )
+    copy_fields = {
+        Criterion: (
+            "dimension",
+            "label",
+            "operator",
+            "values",
+            "min_value",
+            "max_value",
+            "weight",
+            "is_must_have",
+            "is_disqualifier",
+            "unknown_policy",
+            "position",
+        ),
+        SizeBand: (
+            "name",
+            "min_employees",
+            "max_employees",
+            "min_revenue_usd",
+            "max_revenue_usd",
+            "position",
+        ),
+        GeographyMapping: ("country", "region", "label"),
+    }
+    for model, fields in copy_fields.items():
+        copies = [
+            model(framework=draft, **{name: getattr(item, name) for name in fields})
+            for item in model.objects.filter(framework=source).order_by("pk")
+        ]
+        if copies:
+            bulk_create_with_history(copies, model, default_user=user)
+    logger.info(
+        "Framework v%s created as a draft from v%s by user %s",
+        draft.version,
+        source.version,
+        getattr(user, "pk", None),
+    )
+    return draft
+
+
+def _locked(framework: Framework) -> Framework:
+    return Framework.objects.select_for_update().get(pk=framework.pk)
+
+
+@transaction.atomic
+def framework_submit(
+    *,
+    framework: Framework,
+    user: AbstractBaseUser,
+    summary: str,
+) -> Framework:
+    """Submit a draft for approval with its summary of changes.
+
+    Raises PermissionDenied unless the user is Sales Ops, and FrameworkLifecycleError when
+    the version is not a draft, the summary is empty or the settings are invalid.
+    """
+    if not permissions.can_edit_framework(user):
+        raise PermissionDenied("Only Sales Ops can submit a framework version.")
+    summary = (summary or "").strip()
+    if not summary:
+        raise FrameworkLifecycleError(
+            "The summary of changes is empty: describe what this version changes before "
+            "submitting it."
+        )
+    framework = _locked(framework)
+    if framework.status != FrameworkStatus.DRAFT:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
+            "so it cannot be submitted: only a draft can. Create a draft from it instead."
+        )
+    problems = framework_check(framework)
+    if problems:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} cannot be submitted: " + " ".join(problems)
+        )
+    now = timezone.now()
+    framework.status = FrameworkStatus.SUBMITTED
+    framework.summary = summary
+    framework.submitted_by = user
+    framework.submitted_at = now
+    framework.save(
+        update_fields=["status", "summary", "submitted_by", "submitted_at", "updated_at"]
+    )
+    FrameworkRevision.objects.create(
+        framework=framework,
+        version=framework.version,
+        action=FrameworkRevision.Action.SUBMITTED,
+        summary=summary,
+        author=user,
+    )
+    logger.info("Framework v%s submitted by user %s", framework.version, user.pk)
+    return framework
+
+
+@transaction.atomic
+def framework_approve(*, framework: Framework, user: AbstractBaseUser) -> Framework:
+    """Approve a submitted version: it becomes active and the previous one retires.
+
+    Both changes commit together, and re-segmentation of every account starts after the
+    commit (a run of kind "approval"). Raises PermissionDenied unless the user is Sales
+    Leadership, or when ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user submitted the
+    version, and FrameworkLifecycleError when the version is not submitted or invalid.
+    """
+    if not permissions.can_approve_framework(user):
+        raise PermissionDenied("Only Sales Leadership can approve a framework version.")
+    framework = _locked(framework)
+    if framework.status != FrameworkStatus.SUBMITTED:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
+            "so it cannot be approved: only a submitted version can."
+        )
+    second_approver = getattr(settings, "ICP_FRAMEWORK_SECOND_APPROVER", False)
+    if second_approver and framework.submitted_by_id == user.pk:
+        raise PermissionDenied(
+            f"You submitted framework v{framework.version}, and a second person must approve "
+            "it: ask another member of Sales Leadership."
+        )
+    problems = framework_check(framework)
+    if problems:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} cannot be approved: " + " ".join(problems)
+        )
+
+    now = timezone.now()
+    previous = (
+        Framework.objects.select_for_update()
+        .filter(status=FrameworkStatus.APPROVED)
+        .exclude(pk=framework.pk)
+        .first()
+    )
+    if previous is not None:
+        # Retired first, because the single-active constraint is checked per statement.
+        previous.status = FrameworkStatus.RETIRED
+        previous.retired_at = now
+        previous.save(update_fields=["status", "retired_at", "updated_at"])
+        FrameworkRevision.objects.create(
+            framework=previous,
+            version=previous.version,
+            action=FrameworkRevision.Action.RETIRED,
+            summary=f"Replaced by v{framework.version}: {framework.summary}",
+            author=framework.submitted_by,
+            approver=user,
+        )
+    framework.status = FrameworkStatus.APPROVED
+    framework.approved_by = user
+    framework.approved_at = now
+    framework.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    FrameworkRevision.objects.create(
+        framework=framework,
+        version=framework.version,
+        action=FrameworkRevision.Action.APPROVED,
+        summary=framework.summary,
+        author=framework.submitted_by,
+        approver=user,
+    )
+    logger.info(
+        "Framework v%s approved by user %s%s",
+        framework.version,
+        user.pk,
+        f", v{previous.version} retired" if previous is not None else "",
+    )
+    transaction.on_commit(lambda: _resegment_after_approval(framework.pk, user.pk))
+    return framework
+
+
+def _resegment_after_approval(framework_id: int, user_id: int) -> None:
+    from .tasks import resegment_all_task
+
+    try:
+        resegment_all_task.delay(
+            framework_id=framework_id,
+            kind=SegmentationRun.Kind.APPROVAL,
+            triggered_by_id=user_id,
+        )
+    except Exception:
+        # The approval is committed. A failed queueing is logged so an operator can run
+        # "manage.py resegment" instead.
+        logger.exception(
+            "Could not start re-segmentation after approving framework %s", framework_id
+        )
+
+
+def framework_geography_replace(
+    framework: Framework,
+    rows: list[tuple[str, str, str]],
+    *,
+    user: AbstractBaseUser | None = None,
+) -> int:
+    """Make the version's geography map equal ``rows`` of (country, region, label).
+
+    Only rows that change are written, each with a history record. Returns the number of
+    countries added, changed or removed. Raises FrameworkLifecycleError for an approved or
+    retired version.
+    """
+    if framework.is_locked:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} is {framework.get_status_display().lower()} and "
+            "read-only: create a draft from it to change the geography map."
+        )
+    requested = {country: (region, label) for country, region, label in rows}
+    existing = {mapping.country: mapping for mapping in framework.geography_mappings.all()}
+    changed = 0
+    with transaction.atomic():
+        for country, mapping in existing.items():
+            if country not in requested:
+                mapping.delete()
+                changed += 1
+            elif (mapping.region, mapping.label) != requested[country]:
+                mapping.region, mapping.label = requested[country]
+                mapping.save(update_fields=["region", "label"])
+                changed += 1
+        added = [
+            GeographyMapping(framework=framework, country=country, region=region, label=label)
+            for country, (region, label) in requested.items()
+            if country not in existing
+        ]
+        if added:
+            bulk_create_with_history(added, GeographyMapping, default_user=user)
+            changed += len(added)
+    return changed

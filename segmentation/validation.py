@@ -1,0 +1,319 @@
+"""Checks of a framework version's settings, shared by model ``clean()`` and admin forms.
+
+Each function takes plain values or unsaved model instances and returns error messages,
+so admin forms can check what a person typed before anything is saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import string
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .engine import CompiledFramework, FrameworkError, _CompiledCriterion, _SizeBand
+from .models import Dimension
+
+if TYPE_CHECKING:
+    from .models import Criterion, Framework, SizeBand
+
+TAG_PLACEHOLDERS = ("industry", "size_band", "geography", "country", "tier")
+# Characters that separate the parts of a tag, as in "SaaS – Mid-Market – APAC".
+TAG_SEPARATORS = "–—|/·,;"
+# A hyphen separates only with spaces around it, because band names such as Mid-Market
+# contain one.
+_SEPARATOR_PATTERN = re.compile(
+    r"\s[-" + re.escape(TAG_SEPARATORS) + r"]\s|[" + re.escape(TAG_SEPARATORS) + "]"
+)
+MAX_SCORE = 100
+
+
+def cutoff_errors(high_tier_min_score: int | None, medium_tier_min_score: int | None) -> dict:
+    """Check that 0 < Medium cut-off < High cut-off <= 100."""
+    errors: dict[str, list[str]] = {}
+    if high_tier_min_score is None or medium_tier_min_score is None:
+        return errors
+    if high_tier_min_score > MAX_SCORE:
+        errors.setdefault("high_tier_min_score", []).append(
+            f"The High cut-off {high_tier_min_score} is above the maximum score {MAX_SCORE}: "
+            f"enter a value from 1 to {MAX_SCORE}."
+        )
+    if medium_tier_min_score < 1:
+        errors.setdefault("medium_tier_min_score", []).append(
+            "The Medium cut-off is 0, so every scored account would be at least Medium: "
+            "enter a value of 1 or more."
+        )
+    if medium_tier_min_score >= high_tier_min_score:
+        errors.setdefault("medium_tier_min_score", []).append(
+            f"The Medium cut-off {medium_tier_min_score} is not below the High cut-off "
+            f"{high_tier_min_score}: the cut-offs must rise from Medium to High."
+        )
+    return errors
+
+
+def tag_template_errors(template: str) -> list[str]:
+    """Check the tag template for unknown placeholders and empty parts."""
+    template = template or ""
+    if not template.strip():
+        return [
+            "The tag template is empty: enter one such as {industry} – {size_band} – {geography}."
+        ]
+    errors = []
+    names = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        return [
+            f"The tag template {template!r} is invalid ({error}): write placeholders as "
+            "{industry} and a literal brace as {{ or }}."
+        ]
+    for _literal, name, format_spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in TAG_PLACEHOLDERS:
+            placeholder = "{" + name + "}" if name else "{}"
+            errors.append(
+                f"The tag template uses unknown placeholder {placeholder}: use only "
+                + ", ".join("{" + known + "}" for known in TAG_PLACEHOLDERS)
+                + "."
+            )
+        elif format_spec or conversion:
+            errors.append(
+                f"The placeholder {{{name}}} has a format or conversion: write it as {{{name}}}."
+            )
+        names.append(name)
+    if not names:
+        errors.append(
+            f"The tag template {template!r} has no placeholder, so every tag would be the same: "
+            "add {industry}, {size_band} or {geography}."
+        )
+    parts = _SEPARATOR_PATTERN.split(template)
+    if len(parts) > 1 and any(not part.strip() for part in parts):
+        errors.append(
+            f"The tag template {template!r} has an empty part between separators: remove the "
+            "extra separator or put a placeholder between them."
+        )
+    return errors
+
+
+def max_reachable_score(criteria: Iterable[Criterion]) -> int:
+    """Return the highest score any account can get under these criteria.
+
+    Scores are points over the maximum of the criteria that apply, so an account matching
+    every scoring criterion gets 100. Disqualifiers and criteria of weight 0 earn nothing,
+    so without any other criterion no account gets a score.
+    """
+    scoring = [c for c in criteria if not c.is_disqualifier and (c.weight or 0) > 0]
+    return MAX_SCORE if scoring else 0
+
+
+def reachability_errors(
+    criteria: Sequence[Criterion],
+    high_tier_min_score: int | None,
+    medium_tier_min_score: int | None,
+) -> list[str]:
+    """Check that the criteria's weights can reach the High and Medium cut-offs."""
+    reachable = max_reachable_score(criteria)
+    errors = []
+    for tier, cutoff in (("High", high_tier_min_score), ("Medium", medium_tier_min_score)):
+        if cutoff is not None and reachable < cutoff:
+            errors.append(
+                f"No account can reach the {tier} cut-off {cutoff}: the maximum reachable "
+                f"score is {reachable}, because no criterion other than a disqualifier has a "
+                "weight above 0. Give at least one scoring criterion a weight."
+            )
+    return errors
+
+
+def framework_errors(
+    *,
+    high_tier_min_score: int | None,
+    medium_tier_min_score: int | None,
+    tag_template: str,
+    criteria: Sequence[Criterion] | None = None,
+) -> dict[str, list[str]]:
+    """Check a framework's cut-offs, tag template and, when given, its criteria's weights."""
+    errors = cutoff_errors(high_tier_min_score, medium_tier_min_score)
+    template = tag_template_errors(tag_template)
+    if template:
+        errors["tag_template"] = template
+    if criteria is not None and not errors:
+        reach = reachability_errors(criteria, high_tier_min_score, medium_tier_min_score)
+        if reach:
+            errors["__all__"] = reach
+    return errors
+
+
+def size_band_range_errors(band: SizeBand) -> dict[str, list[str]]:
+    """Check that a band has bounds and that each minimum is not above its maximum."""
+    errors: dict[str, list[str]] = {}
+    bounds = (band.min_employees, band.max_employees, band.min_revenue_usd, band.max_revenue_usd)
+    if all(bound is None for bound in bounds):
+        errors["__all__"] = [
+            f"Size band {band.name!r} has no bounds: enter an employee or revenue range."
+        ]
+    low, high = band.min_employees, band.max_employees
+    if low is not None and high is not None and low > high:
+        errors["max_employees"] = [
+            f"The maximum employees {high:,} is below the minimum {low:,}: swap or fix them."
+        ]
+    low_revenue, high_revenue = band.min_revenue_usd, band.max_revenue_usd
+    if low_revenue is not None and high_revenue is not None and low_revenue >= high_revenue:
+        errors["max_revenue_usd"] = [
+            f"The maximum revenue {high_revenue:,.0f} is not above the minimum "
+            f"{low_revenue:,.0f}: the maximum is exclusive, so it must be larger."
+        ]
+    return errors
+
+
+def _overlap(
+    first: tuple[Decimal | int | None, Decimal | int | None],
+    second: tuple[Decimal | int | None, Decimal | int | None],
+    *,
+    max_inclusive: bool,
+) -> bool:
+    """Return whether two ranges share a value. None is an open bound."""
+    (low_a, high_a), (low_b, high_b) = first, second
+    if low_a is None and high_a is None or low_b is None and high_b is None:
+        return False
+
+    def below(high, low) -> bool:
+        # True when every value up to ``high`` is below ``low``.
+        if high is None or low is None:
+            return False
+        return high < low if max_inclusive else high <= low
+
+    return not (below(high_a, low_b) or below(high_b, low_a))
+
+
+def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
+    """Return one message per pair of bands whose employee or revenue ranges overlap."""
+    errors = []
+    for index, first in enumerate(bands):
+        for second in bands[index + 1 :]:
+            employees = _overlap(
+                (first.min_employees, first.max_employees),
+                (second.min_employees, second.max_employees),
+                max_inclusive=True,
+            )
+            revenue = _overlap(
+                (first.min_revenue_usd, first.max_revenue_usd),
+                (second.min_revenue_usd, second.max_revenue_usd),
+                max_inclusive=False,
+            )
+            for overlapping, measure in ((employees, "employee"), (revenue, "revenue")):
+                if overlapping:
+                    errors.append(
+                        f"Size bands {first.name!r} and {second.name!r} have overlapping "
+                        f"{measure} ranges: an account would fit both. Make one band end "
+                        "below where the other starts."
+                    )
+    return errors
+
+
+def _industry_names(framework: Framework) -> dict[int, str]:
+    """Return the canonical industries, read once per framework instance.
+
+    The admin checks every criterion form of a page against the same parent instance,
+    so the page reads the industries once rather than once per criterion.
+    """
+    from .models import Industry
+
+    cached = getattr(framework, "_industry_names", None)
+    if cached is None:
+        cached = dict(Industry.objects.values_list("id", "name"))
+        framework._industry_names = cached
+    return cached
+
+
+def compiled_context(
+    framework: Framework,
+    *,
+    bands: Sequence[SizeBand] | None = None,
+    geography: Iterable[tuple[str, str, str]] | None = None,
+) -> CompiledFramework:
+    """Build a CompiledFramework without criteria, for checking criteria one by one.
+
+    ``bands`` and ``geography`` (country, region, label) default to the saved ones.
+    """
+    if bands is None:
+        bands = list(framework.size_bands.all()) if framework.pk else []
+    if geography is None:
+        geography = (
+            framework.geography_mappings.values_list("country", "region", "label")
+            if framework.pk
+            else []
+        )
+    # The tag template is checked on its own, so a bad one must not fail criteria checks.
+    settings_only = copy.copy(framework)
+    settings_only.tag_template = "{industry}"
+    return CompiledFramework(
+        settings_only,
+        industry_names=_industry_names(framework),
+        size_bands=[
+            _SizeBand(
+                name=band.name,
+                min_employees=band.min_employees,
+                max_employees=band.max_employees,
+                min_revenue=None if band.min_revenue_usd is None else float(band.min_revenue_usd),
+                max_revenue=None if band.max_revenue_usd is None else float(band.max_revenue_usd),
+            )
+            for band in bands
+        ],
+        geography={country.upper(): (label, region) for country, region, label in geography},
+        criteria=[],
+    )
+
+
+def criterion_errors(
+    criterion: Criterion,
+    *,
+    framework: Framework,
+    context: CompiledFramework | None = None,
+    check_names: bool = True,
+) -> dict[str, list[str]]:
+    """Check one criterion's operator and values, such as industries that do not exist.
+
+    ``context`` supplies the size bands and geography map to check names against, by
+    default the saved ones. Without ``check_names`` size band and geography names are
+    not checked.
+    """
+    errors: dict[str, list[str]] = {}
+    if (
+        criterion.min_value is not None
+        and criterion.max_value is not None
+        and criterion.min_value > criterion.max_value
+    ):
+        errors["max_value"] = [
+            f"The maximum {criterion.max_value:,} is below the minimum {criterion.min_value:,}: "
+            "swap or fix them."
+        ]
+    if criterion.is_disqualifier and criterion.is_must_have:
+        errors["is_must_have"] = [
+            "A criterion cannot be both a must-have and a disqualifier: clear one of them."
+        ]
+    named_dimensions = (Dimension.COMPANY_SIZE, Dimension.GEOGRAPHY)
+    if (
+        not check_names
+        and criterion.dimension in named_dimensions
+        and criterion.operator != criterion.Operator.RANGE
+    ):
+        return errors
+    try:
+        if context is None and not check_names:
+            context = compiled_context(framework, bands=[], geography=[])
+        elif context is None:
+            context = compiled_context(framework)
+        _CompiledCriterion(criterion, context)
+    except FrameworkError as error:
+        message = str(error)
+        if " operator " in message:
+            field = "operator"
+        elif "range without bounds" in message:
+            field = "min_value"
+        else:
+            field = "values"
+        errors.setdefault(field, []).append(message)
+    return errors

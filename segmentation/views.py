@@ -1,0 +1,306 @@
+"""Pages of the framework lifecycle: versions, impact preview, runs, revisions, taxonomy."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from accounts import permissions
+
+from .engine import FrameworkError
+from .forms import FrameworkSubmitForm, IndustryMapForm
+from .lifecycle import (
+    FrameworkLifecycleError,
+    framework_approve,
+    framework_draft_create,
+    framework_submit,
+)
+from .models import Framework, FrameworkStatus, Industry, SegmentationRun
+from .preview import (
+    TIER_LABELS,
+    TIER_ORDER,
+    framework_impact_preview,
+    tag_changes,
+    tier_matrix,
+)
+from .selectors import framework_list, revision_list, unmapped_industry_values
+from .services import industry_value_map
+
+# Accounts listed in the preview with both explanations.
+PREVIEW_TOP_MOVERS = 20
+
+
+def can_follow_framework(user: Any) -> bool:
+    """Sales Ops and Sales Leadership: previews, runs and the revision register."""
+    return permissions.can_edit_framework(user) or permissions.can_approve_framework(user)
+
+
+class RoleRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
+    """Send anonymous users to the login page and return 403 to users the rule rejects."""
+
+    permission: Callable[[Any], bool]
+
+    def test_func(self) -> bool:
+        return type(self).permission(self.request.user)
+
+
+def _framework_or_404(version: int) -> Framework:
+    return get_object_or_404(Framework, version=version)
+
+
+class FrameworkListView(RoleRequiredMixin, ListView):
+    """Every version with its status and the buttons the user's role allows."""
+
+    permission = staticmethod(permissions.can_view_accounts)
+    template_name = "segmentation/framework_list.html"
+    context_object_name = "frameworks"
+
+    def get_queryset(self):
+        return framework_list()
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["can_edit"] = permissions.can_edit_framework(user)
+        context["can_approve"] = permissions.can_approve_framework(user)
+        context["can_follow"] = can_follow_framework(user)
+        context["can_manage_taxonomy"] = permissions.can_manage_taxonomy(user)
+        return context
+
+
+class FrameworkDraftCreateView(RoleRequiredMixin, View):
+    """Copy a version into a new draft and open it in the admin."""
+
+    permission = staticmethod(permissions.can_edit_framework)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, version: int) -> HttpResponse:
+        source = _framework_or_404(version)
+        draft = framework_draft_create(source=source, user=request.user)
+        messages.success(
+            request,
+            f"Draft v{draft.version} created from v{source.version}. Edit it in the admin, "
+            "then preview its impact and submit it.",
+        )
+        return HttpResponseRedirect(reverse("segmentation:framework-list"))
+
+
+class FrameworkSubmitView(RoleRequiredMixin, FormView):
+    """Ask for the summary of changes and submit a draft for approval."""
+
+    permission = staticmethod(permissions.can_edit_framework)
+    template_name = "segmentation/framework_submit.html"
+    form_class = FrameworkSubmitForm
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.framework = _framework_or_404(kwargs["version"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"summary": self.framework.summary}
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        return super().get_context_data(framework=self.framework, **kwargs)
+
+    def form_valid(self, form: FrameworkSubmitForm) -> HttpResponse:
+        try:
+            framework_submit(
+                framework=self.framework,
+                user=self.request.user,
+                summary=form.cleaned_data["summary"],
+            )
+        except FrameworkLifecycleError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(
+            self.request, f"Framework v{self.framework.version} submitted for approval."
+        )
+        return HttpResponseRedirect(reverse("segmentation:framework-list"))
+
+
+class FrameworkApproveView(RoleRequiredMixin, View):
+    """Approve a submitted version and open the re-segmentation run it started."""
+
+    permission = staticmethod(permissions.can_approve_framework)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, version: int) -> HttpResponse:
+        framework = _framework_or_404(version)
+        try:
+            framework_approve(framework=framework, user=request.user)
+        except (FrameworkLifecycleError, PermissionDenied) as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        messages.success(
+            request,
+            f"Framework v{version} approved and active. Every account is being re-segmented.",
+        )
+        run = (
+            SegmentationRun.objects.filter(framework=framework, kind=SegmentationRun.Kind.APPROVAL)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if run is not None:
+            return HttpResponseRedirect(reverse("segmentation:run-detail", args=[run.pk]))
+        return HttpResponseRedirect(reverse("segmentation:framework-list"))
+
+
+class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
+    """The impact preview page. Its results load in a second request, as they take a while."""
+
+    permission = staticmethod(can_follow_framework)
+    template_name = "segmentation/framework_preview.html"
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        framework = _framework_or_404(kwargs["version"])
+        if framework.status not in (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED):
+            raise Http404(
+                f"Framework v{framework.version} is {framework.get_status_display().lower()}: "
+                "only drafts and submitted versions have an impact preview."
+            )
+        context["framework"] = framework
+        context["can_approve"] = (
+            permissions.can_approve_framework(self.request.user)
+            and framework.status == FrameworkStatus.SUBMITTED
+        )
+        return context
+
+
+class FrameworkPreviewResultsView(FrameworkPreviewView):
+    """Score every account with the version in a dry run and render what would change."""
+
+    template_name = "segmentation/partials/_preview_results.html"
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        try:
+            preview = framework_impact_preview(context["framework"], top=PREVIEW_TOP_MOVERS)
+        except FrameworkError as error:
+            context["error"] = str(error)
+            return context
+        context["preview"] = preview
+        context["tier_header"] = [TIER_LABELS[tier] for tier in TIER_ORDER]
+        return context
+
+
+class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
+    """Progress of a run (polled while it runs) and its recorded summary."""
+
+    permission = staticmethod(can_follow_framework)
+    model = SegmentationRun
+    template_name = "segmentation/run_detail.html"
+    context_object_name = "run"
+
+    def get_queryset(self):
+        return SegmentationRun.objects.select_related("framework", "triggered_by")
+
+    def get_template_names(self) -> list[str]:
+        if self.request.headers.get("HX-Request") == "true":
+            return ["segmentation/partials/_run_progress.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        run: SegmentationRun = self.object
+        tags = run.summary.get("tags", {})
+        context["tier_header"] = [TIER_LABELS[tier] for tier in TIER_ORDER]
+        context["tier_rows"] = tier_matrix(run.summary.get("tiers", {}))
+        context["tag_rows"] = tag_changes(tags.get("gained", {}), tags.get("lost", {}))
+        context["finished"] = run.status in (
+            SegmentationRun.Status.SUCCEEDED,
+            SegmentationRun.Status.FAILED,
+        )
+        context["percent"] = round(100 * run.processed / run.total) if run.total else 100
+        return context
+
+
+class FrameworkRevisionListView(RoleRequiredMixin, ListView):
+    """The revision register: who submitted, approved and retired each version, and why."""
+
+    permission = staticmethod(can_follow_framework)
+    template_name = "segmentation/revision_list.html"
+    context_object_name = "revisions"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return revision_list()
+
+
+class FrameworkRevisionExportView(RoleRequiredMixin, View):
+    """The revision register as CSV."""
+
+    permission = staticmethod(can_follow_framework)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        response["Content-Disposition"] = f'attachment; filename="framework-revisions-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["date", "version", "action", "summary", "author", "approver"])
+        for revision in revision_list().iterator(chunk_size=500):
+            writer.writerow(
+                [
+                    revision.created_at.isoformat(),
+                    revision.version,
+                    revision.action,
+                    revision.summary,
+                    revision.author.get_username() if revision.author else "",
+                    revision.approver.get_username() if revision.approver else "",
+                ]
+            )
+        return response
+
+
+class UnmappedIndustryListView(RoleRequiredMixin, TemplateView):
+    """Raw industry values without a canonical industry, each mappable in one step."""
+
+    permission = staticmethod(permissions.can_manage_taxonomy)
+    template_name = "segmentation/unmapped_industries.html"
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        values = unmapped_industry_values()
+        context["values"] = values
+        context["industries"] = list(Industry.objects.order_by("name").only("id", "name"))
+        context["total_accounts"] = sum(item["accounts"] for item in values)
+        return context
+
+
+class IndustryMapView(RoleRequiredMixin, View):
+    """Map one raw value to a canonical industry, then re-segment the affected accounts."""
+
+    permission = staticmethod(permissions.can_manage_taxonomy)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = IndustryMapForm(request.POST)
+        target = reverse("segmentation:taxonomy-unmapped")
+        if not form.is_valid():
+            messages.error(request, "Choose a canonical industry for the value, then map it.")
+            return HttpResponseRedirect(target)
+        raw_value = form.cleaned_data["raw_value"]
+        industry = form.cleaned_data["industry"]
+        try:
+            result = industry_value_map(raw_value=raw_value, industry=industry, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(target)
+        scored = "" if result.summary is None else f", {result.summary.moved} with a new result"
+        messages.success(
+            request,
+            f"{raw_value!r} now maps to {industry}: {len(result.account_ids)} accounts "
+            f"updated{scored}.",
+        )
+        return HttpResponseRedirect(target)

@@ -1,0 +1,313 @@
+"""Creating, changing and deleting accounts by role, with ETags and If-Match."""
+
+import pytest
+
+from accounts import roles
+from accounts.models import Account, SegmentOverride, Tier
+from segmentation.models import ScoreRecord
+from tests.factories import AccountFactory
+
+LIST_URL = "/api/v1/accounts/"
+
+def detail_url(account) -> str:
+    return f"{LIST_URL}{account.pk}/"
+
+
+@pytest.fixture(autouse=True)
+def no_rescoring(monkeypatch):
+    """Keep account writes independent of the scoring engine and its framework."""
+    monkeypatch.setattr("accounts.api.views.account_resegment", lambda account_id: None)
+
+
+# Create ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [roles.SDR, roles.SALES_MANAGER, roles.SALES_OPS])
+def test_create_allowed(client_for, make_user, role):
+    client = client_for(make_user(role, username=f"creator-{role}"))
+    response = client.post(
+        LIST_URL, {"name": "Acme GmbH", "domain": "https://www.Acme.example/about"}, format="json"
+    )
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["name"] == "Acme GmbH"
+    assert body["domain"] == "acme.example"
+    assert response["Location"] == body["url"]
+    assert response.has_header("ETag")
+    assert Account.objects.get(pk=body["id"]).source == "api"
+
+
+@pytest.mark.parametrize("role", [roles.AE, roles.MARKETING, roles.SALES_LEADERSHIP])
+def test_create_denied(client_for, make_user, role):
+    client = client_for(make_user(role, username=f"reader-{role}"))
+    response = client.post(LIST_URL, {"name": "Acme"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert not Account.objects.filter(name="Acme").exists()
+
+
+def test_create_duplicate_domain_is_400(client_for, sales_ops):
+    existing = AccountFactory(domain="taken.example")
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Other", "domain": "taken.example"}, format="json"
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert f"Account {existing.pk} already has the domain" in error["fields"]["domain"][0]
+
+
+def test_create_missing_name_is_400(client_for, sales_ops):
+    response = client_for(sales_ops).post(LIST_URL, {"domain": "x.example"}, format="json")
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert list(error["fields"]) == ["name"]
+    assert "name" in error["message"]
+
+
+def test_create_owner_needs_assign_right(client_for, sdr):
+    response = client_for(sdr).post(LIST_URL, {"name": "Owned", "owner_id": sdr.pk}, format="json")
+    assert response.status_code == 400
+    assert "owner_id" in response.json()["error"]["fields"]
+
+
+def test_create_owner_by_manager(client_for, manager, sdr):
+    response = client_for(manager).post(
+        LIST_URL, {"name": "Owned", "owner_id": sdr.pk}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["owner"] == "sdr"
+
+
+def test_create_employee_range_checked(client_for, sales_ops):
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Range", "employee_min": 500, "employee_max": 10}, format="json"
+    )
+    assert response.status_code == 400
+    assert "employee_max" in response.json()["error"]["fields"]
+
+
+# Update ----------------------------------------------------------------------------------
+
+
+def test_update_by_owner(client_for, sdr):
+    account = AccountFactory(owner=sdr, city="Berlin")
+    response = client_for(sdr).patch(detail_url(account), {"city": "Hamburg"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["city"] == "Hamburg"
+    assert Account.objects.get(pk=account.pk).city == "Hamburg"
+
+
+def test_update_of_others_account_denied(client_for, sdr, ae):
+    account = AccountFactory(owner=ae, city="Berlin")
+    response = client_for(sdr).patch(detail_url(account), {"city": "Hamburg"}, format="json")
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).city == "Berlin"
+
+
+def test_update_by_marketing_denied(client_for, marketing):
+    account = AccountFactory(owner=None, city="Berlin")
+    response = client_for(marketing).patch(detail_url(account), {"city": "X"}, format="json")
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).city == "Berlin"
+
+
+def test_update_read_only_fields_ignored(client_for, sdr):
+    account = AccountFactory(owner=sdr, tier=Tier.LOW, score=10)
+    response = client_for(sdr).patch(
+        detail_url(account), {"tier": "high", "score": 99, "city": "Rome"}, format="json"
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.tier == Tier.LOW
+    assert account.score == 10
+    assert account.city == "Rome"
+
+
+def test_put_replaces_fields(client_for, sdr):
+    account = AccountFactory(owner=sdr, city="Berlin", region="BE")
+    response = client_for(sdr).put(detail_url(account), {"name": "Renamed"}, format="json")
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.name == "Renamed"
+    assert account.name_key == "renamed"
+
+
+# ETags -----------------------------------------------------------------------------------
+
+
+def test_get_returns_etag(signed_in_api):
+    account = AccountFactory()
+    response = signed_in_api.get(detail_url(account))
+    assert response.status_code == 200
+    assert response["ETag"].startswith('"')
+
+
+def test_etag_changes_after_update(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    client = client_for(sdr)
+    before = client.get(detail_url(account))["ETag"]
+    after = client.patch(detail_url(account), {"city": "Oslo"}, format="json")["ETag"]
+    assert before != after
+    assert client.get(detail_url(account))["ETag"] == after
+
+
+def test_if_none_match_gives_304(signed_in_api):
+    account = AccountFactory()
+    etag = signed_in_api.get(detail_url(account))["ETag"]
+    response = signed_in_api.get(detail_url(account), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+
+def test_matching_if_match_applies(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    client = client_for(sdr)
+    etag = client.get(detail_url(account))["ETag"]
+    response = client.patch(
+        detail_url(account), {"city": "Oslo"}, format="json", HTTP_IF_MATCH=etag
+    )
+    assert response.status_code == 200
+    assert Account.objects.get(pk=account.pk).city == "Oslo"
+
+
+def test_stale_if_match_is_412(client_for, sdr, superuser):
+    account = AccountFactory(owner=sdr, city="Berlin")
+    sdr_client = client_for(sdr)
+    stale = sdr_client.get(detail_url(account))["ETag"]
+    other = client_for(superuser).patch(detail_url(account), {"city": "Paris"}, format="json")
+    assert other.status_code == 200
+    current = other["ETag"]
+
+    response = sdr_client.patch(
+        detail_url(account), {"city": "Madrid"}, format="json", HTTP_IF_MATCH=stale
+    )
+    error = response.json()["error"]
+    assert response.status_code == 412
+    assert error["code"] == "precondition_failed"
+    assert current in error["message"]
+    assert response["ETag"] == current
+    assert Account.objects.get(pk=account.pk).city == "Paris"
+
+
+def test_stale_if_match_on_put_is_412(client_for, sdr):
+    account = AccountFactory(owner=sdr, name="Kept")
+    client = client_for(sdr)
+    response = client.put(
+        detail_url(account), {"name": "Lost"}, format="json", HTTP_IF_MATCH='"0000"'
+    )
+    assert response.status_code == 412
+    assert Account.objects.get(pk=account.pk).name == "Kept"
+
+
+def test_weak_if_match_never_matches(client_for, sdr):
+    account = AccountFactory(owner=sdr, city="Berlin")
+    client = client_for(sdr)
+    etag = client.get(detail_url(account))["ETag"]
+    response = client.patch(
+        detail_url(account), {"city": "Oslo"}, format="json", HTTP_IF_MATCH=f"W/{etag}"
+    )
+    assert response.status_code == 412
+    assert Account.objects.get(pk=account.pk).city == "Berlin"
+
+
+def test_if_match_star_applies(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).patch(
+        detail_url(account), {"city": "Oslo"}, format="json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 200
+
+
+# Delete ----------------------------------------------------------------------------------
+
+
+def test_delete_by_sales_ops(client_for, sales_ops):
+    account = AccountFactory()
+    response = client_for(sales_ops).delete(detail_url(account))
+    assert response.status_code == 204
+    assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_delete_by_superuser(client_for, superuser):
+    account = AccountFactory()
+    assert client_for(superuser).delete(detail_url(account)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "role", [roles.SDR, roles.AE, roles.SALES_MANAGER, roles.MARKETING, roles.SALES_LEADERSHIP]
+)
+def test_delete_denied(client_for, make_user, role):
+    user = make_user(role, username=f"deleter-{role}")
+    account = AccountFactory(owner=user)
+    response = client_for(user).delete(detail_url(account))
+    assert response.status_code == 403
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_delete_with_stale_if_match_is_412(client_for, sales_ops):
+    account = AccountFactory()
+    response = client_for(sales_ops).delete(detail_url(account), HTTP_IF_MATCH='"stale"')
+    assert response.status_code == 412
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+# Segment changes -------------------------------------------------------------------------
+
+
+def segment_url(account) -> str:
+    return f"{detail_url(account)}segment/"
+
+
+def test_segment_change_records_override(client_for, sdr, framework):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+    response = client_for(sdr).post(
+        segment_url(account),
+        {"tag": "SaaS – Mid-Market – APAC", "tier": "high", "reason": "Met the buyer"},
+        format="json",
+    )
+    account.refresh_from_db()
+    record = ScoreRecord.objects.get(account=account)
+    assert response.status_code == 200, response.json()
+    assert response.json()["tier"] == "high"
+    assert account.tier_override == "high"
+    assert record.tag == "SaaS – Mid-Market – APAC"
+    assert SegmentOverride.objects.get(account=account).reason == "Met the buyer"
+
+
+def test_segment_change_needs_reason(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(segment_url(account), {"tier": "high"}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()["error"]["fields"]
+
+
+def test_segment_change_by_marketing_denied(client_for, marketing):
+    account = AccountFactory(owner=None, tier=Tier.LOW)
+    response = client_for(marketing).post(
+        segment_url(account), {"tier": "high", "reason": "x"}, format="json"
+    )
+    assert response.status_code == 403
+    assert Account.objects.get(pk=account.pk).tier == Tier.LOW
+
+
+def test_segment_review_kind_needs_manager(client_for, sdr):
+    account = AccountFactory(owner=sdr, tier=Tier.LOW)
+    response = client_for(sdr).post(
+        segment_url(account),
+        {"kind": "review_correction", "tier": "high", "reason": "x"},
+        format="json",
+    )
+    assert response.status_code == 403
+
+
+def test_segment_change_stale_if_match_is_412(client_for, sdr):
+    account = AccountFactory(owner=sdr, tier=Tier.LOW)
+    response = client_for(sdr).post(
+        segment_url(account),
+        {"tier": "high", "reason": "x"},
+        format="json",
+        HTTP_IF_MATCH='"stale"',
+    )
+    assert response.status_code == 412
+    assert Account.objects.get(pk=account.pk).tier == Tier.LOW
+    assert not SegmentOverride.objects.filter(account=account).exists()

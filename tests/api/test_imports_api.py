@@ -1,0 +1,107 @@
+"""Imports over the API: upload, status, rejected-rows report."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts import roles
+from accounts.models import Account, ImportRun
+
+URL = "/api/v1/imports/"
+CSV_TEXT = "Company,Website,City\nAcme,acme.example,\n,,=cmd|' /C calc'!A0\nBlue,blue.example,\n"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def upload(client, text: str = CSV_TEXT, name: str = "companies.csv", **fields):
+    data = {"file": SimpleUploadedFile(name, text.encode(), content_type="text/csv"), **fields}
+    return client.post(URL, data, format="multipart")
+
+
+def test_upload_runs_import(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, source="hubspot")
+    body = response.json()
+    assert response.status_code == 202, body
+    assert body["status"] == "pending"
+    status = client.get(f"{URL}{body['id']}/").json()
+    assert status["status"] == "succeeded"
+    assert status["created"] == 2
+    assert status["rejected"] == 1
+    assert status["created_by"] == "salesops"
+    assert set(Account.objects.values_list("domain", flat=True)) == {"acme.example", "blue.example"}
+
+
+def test_report_download_neutralized(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = upload(client).json()["id"]
+    report_url = client.get(f"{URL}{run_id}/").json()["report_url"]
+    response = client.get(report_url)
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert len(rows) == 1
+    assert rows[0]["City"] == "'=cmd|' /C calc'!A0"
+    assert "no company name" in rows[0]["reason"]
+
+
+def test_report_missing_is_404(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = upload(client, text="Company,Website\nAcme,acme.example\n").json()["id"]
+    response = client.get(f"{URL}{run_id}/report/")
+    assert response.status_code == 404
+    assert "no rejected-rows report" in response.json()["error"]["message"]
+
+
+def test_dry_run_changes_nothing(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = upload(client, dry_run="true").json()["id"]
+    assert ImportRun.objects.get(pk=run_id).is_dry_run is True
+    assert not Account.objects.exists()
+
+
+def test_upload_wrong_extension_is_400(client_for, sales_ops):
+    response = upload(client_for(sales_ops), name="companies.exe")
+    assert response.status_code == 400
+    assert "file" in response.json()["error"]["fields"]
+    assert not ImportRun.objects.exists()
+
+
+def test_upload_json_body_is_415(client_for, sales_ops):
+    response = client_for(sales_ops).post(URL, {"file": "x"}, format="json")
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("role", [roles.AE, roles.MARKETING, roles.SALES_LEADERSHIP])
+def test_upload_denied(client_for, make_user, role):
+    response = upload(client_for(make_user(role, username=f"imp-{role}")))
+    assert response.status_code == 403
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize("role", [roles.SDR, roles.SALES_MANAGER])
+def test_upload_allowed(client_for, make_user, role):
+    response = upload(client_for(make_user(role, username=f"imp-{role}")))
+    assert response.status_code == 202
+
+
+def test_runs_listed_newest_first(client_for, sales_ops):
+    first = ImportRun.objects.create(source="a", file_name="a.csv")
+    second = ImportRun.objects.create(source="b", file_name="b.csv")
+    rows = client_for(sales_ops).get(URL).json()["results"]
+    assert [row["id"] for row in rows] == [second.pk, first.pk]
+
+
+def test_runs_hidden_from_marketing(client_for, marketing):
+    ImportRun.objects.create(source="a", file_name="a.csv")
+    assert client_for(marketing).get(URL).status_code == 403

@@ -1,0 +1,103 @@
+"""Research notes and score history of one account."""
+
+import pytest
+
+from accounts.models import ResearchNote
+from segmentation.models import ScoreRecord
+from tests.factories import AccountFactory
+
+
+def notes_url(account) -> str:
+    return f"/api/v1/accounts/{account.pk}/notes/"
+
+
+def scores_url(account) -> str:
+    return f"/api/v1/accounts/{account.pk}/scores/"
+
+
+def test_note_created_by_owner(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(
+        notes_url(account), {"kind": "funding", "text": "Raised a Series B."}, format="json"
+    )
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["author"] == "sdr"
+    assert body["status"] == "published"
+    assert ResearchNote.objects.get(pk=body["id"]).account_id == account.pk
+
+
+def test_note_over_500_characters_is_400(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(notes_url(account), {"text": "x" * 501}, format="json")
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert "500 characters" in error["fields"]["text"][0]
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_of_500_characters_is_kept(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(notes_url(account), {"text": "x" * 500}, format="json")
+    assert response.status_code == 201
+
+
+def test_note_on_others_account_denied(client_for, sdr, ae):
+    account = AccountFactory(owner=ae)
+    response = client_for(sdr).post(notes_url(account), {"text": "Hello"}, format="json")
+    assert response.status_code == 403
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_by_marketing_denied(client_for, marketing):
+    account = AccountFactory(owner=None)
+    response = client_for(marketing).post(notes_url(account), {"text": "Hello"}, format="json")
+    assert response.status_code == 403
+
+
+def test_notes_listed_newest_first(client_for, marketing, sdr):
+    account = AccountFactory()
+    first = ResearchNote.objects.create(account=account, text="first", author=sdr)
+    second = ResearchNote.objects.create(account=account, text="second", author=sdr)
+    ResearchNote.objects.create(account=AccountFactory(), text="elsewhere")
+    response = client_for(marketing).get(notes_url(account))
+    ids = [row["id"] for row in response.json()["results"]]
+    assert response.status_code == 200
+    assert ids == [second.pk, first.pk]
+
+
+def test_notes_of_missing_account_404(signed_in_api):
+    response = signed_in_api.get("/api/v1/accounts/999999/notes/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_scores_history(client_for, marketing, framework):
+    account = AccountFactory()
+    older = ScoreRecord.objects.create(
+        account=account, framework=framework, score=40, tier="medium"
+    )
+    newer = ScoreRecord.objects.create(account=account, framework=framework, score=80, tier="high")
+    ScoreRecord.objects.create(account=AccountFactory(), framework=framework, score=1, tier="low")
+    response = client_for(marketing).get(scores_url(account))
+    rows = response.json()["results"]
+    assert response.status_code == 200
+    assert [row["id"] for row in rows] == [newer.pk, older.pk]
+    assert rows[0]["framework_version"] == 900
+    assert rows[0]["tier"] == "high"
+
+
+def test_scores_query_count_is_pinned(signed_in_api, framework, django_assert_max_num_queries):
+    account = AccountFactory()
+    for score in range(20):
+        ScoreRecord.objects.create(account=account, framework=framework, score=score)
+    # Session, user, roles, account, records with their framework.
+    with django_assert_max_num_queries(5):
+        response = signed_in_api.get(scores_url(account))
+    assert len(response.json()["results"]) == 20
+
+
+@pytest.mark.django_db
+def test_scores_anonymous_401(api_client):
+    account = AccountFactory()
+    assert api_client.get(scores_url(account)).status_code == 401

@@ -1,0 +1,159 @@
+"""Segments: tags, routes and saved filters, each with its members."""
+
+from urllib.parse import quote
+
+from accounts.models import Tier
+from integrations.models import SavedSegment
+from tests.factories import AccountFactory
+
+SAVED_URL = "/api/v1/segments/saved/"
+TAG = "SaaS – Mid-Market – APAC"
+
+
+def member_ids(response) -> set[int]:
+    return {row["id"] for row in response.json()["results"]}
+
+
+def test_tags_listed_with_counts(client_for, marketing):
+    AccountFactory.create_batch(2, tag=TAG)
+    AccountFactory(tag="FinTech – Enterprise – US")
+    AccountFactory(tag="")
+    response = client_for(marketing).get("/api/v1/segments/tags/")
+    rows = response.json()
+    assert response.status_code == 200
+    assert [row["name"] for row in rows] == ["FinTech – Enterprise – US", TAG]
+    assert rows[1]["account_count"] == 2
+    assert rows[1]["members_url"].endswith(f"/api/v1/segments/tags/{quote(TAG)}/members/")
+
+
+def test_tag_members(client_for, marketing):
+    tagged = AccountFactory.create_batch(2, tag=TAG)
+    AccountFactory(tag="Other")
+    client = client_for(marketing)
+    url = client.get("/api/v1/segments/tags/").json()[1]["members_url"]
+    assert member_ids(client.get(url)) == {account.pk for account in tagged}
+
+
+def test_tag_with_slash_members(signed_in_api):
+    tagged = AccountFactory(tag="E-commerce/Retail – SMB – EMEA")
+    response = signed_in_api.get(f"/api/v1/segments/tags/{quote(tagged.tag, safe='')}/members/")
+    assert response.status_code == 200
+    assert member_ids(response) == {tagged.pk}
+
+
+def test_unknown_tag_lists_none(signed_in_api):
+    response = signed_in_api.get("/api/v1/segments/tags/Nothing/members/")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_routes_listed(client_for, marketing):
+    AccountFactory.create_batch(3, route="Outbound")
+    AccountFactory(route="Nurture")
+    rows = client_for(marketing).get("/api/v1/segments/routes/").json()
+    counts = {row["name"]: row["account_count"] for row in rows}
+    assert counts["Outbound"] == 3
+    assert counts["Nurture"] == 1
+
+
+def test_nurture_members(client_for, marketing):
+    nurture = AccountFactory(route="Nurture", tier=Tier.LOW)
+    AccountFactory(route="Outbound", tier=Tier.HIGH)
+    response = client_for(marketing).get("/api/v1/segments/routes/Nurture/members/")
+    assert member_ids(response) == {nurture.pk}
+
+
+def test_members_take_filters(signed_in_api):
+    us = AccountFactory(route="Outbound", country="US")
+    AccountFactory(route="Outbound", country="DE")
+    response = signed_in_api.get("/api/v1/segments/routes/Outbound/members/", {"country": "us"})
+    assert member_ids(response) == {us.pk}
+
+
+def test_segments_need_role(client_for, make_user):
+    client = client_for(make_user(None, username="norole"))
+    assert client.get("/api/v1/segments/tags/").status_code == 403
+    assert client.get("/api/v1/segments/routes/Outbound/members/").status_code == 403
+
+
+def test_saved_segment_created(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL,
+        {"name": "APAC high", "filters": {"tier": "high", "geography": "APAC"}, "is_shared": True},
+        format="json",
+    )
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["owner"] == "sdr"
+    assert body["filters"] == {"tier": "high", "geography": "APAC"}
+    assert body["members_url"].endswith(f"/segments/saved/{body['id']}/members/")
+
+
+def test_saved_segment_invalid_filter_value(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL, {"name": "Bad", "filters": {"tier": "top"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "tier" in response.json()["error"]["fields"]["filters"][0]
+    assert not SavedSegment.objects.exists()
+
+
+def test_saved_segment_unknown_filter(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL, {"name": "Bad", "filters": {"password": "x"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "Unknown filters" in response.json()["error"]["fields"]["filters"][0]
+
+
+def test_saved_segment_duplicate_name(client_for, sdr):
+    SavedSegment.objects.create(name="Mine", owner=sdr)
+    response = client_for(sdr).post(SAVED_URL, {"name": "Mine", "filters": {}}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["fields"]
+
+
+def test_saved_segment_by_marketing_denied(client_for, marketing):
+    response = client_for(marketing).post(SAVED_URL, {"name": "M", "filters": {}}, format="json")
+    assert response.status_code == 403
+
+
+def test_saved_segment_members(client_for, sdr, marketing):
+    segment = SavedSegment.objects.create(
+        name="US high", owner=sdr, is_shared=True, filters={"tier": "high", "country": "US"}
+    )
+    match = AccountFactory(tier=Tier.HIGH, country="US")
+    AccountFactory(tier=Tier.LOW, country="US")
+    AccountFactory(tier=Tier.HIGH, country="DE")
+    response = client_for(marketing).get(f"{SAVED_URL}{segment.pk}/members/")
+    assert response.status_code == 200
+    assert member_ids(response) == {match.pk}
+
+
+def test_private_segment_hidden_from_others(client_for, sdr, marketing):
+    segment = SavedSegment.objects.create(name="Private", owner=sdr, is_shared=False)
+    client = client_for(marketing)
+    assert client.get(f"{SAVED_URL}{segment.pk}/").status_code == 404
+    assert client.get(f"{SAVED_URL}{segment.pk}/members/").status_code == 404
+    assert client.get(SAVED_URL).json()["results"] == []
+
+
+def test_shared_segment_changed_only_by_owner(client_for, sdr, ae):
+    segment = SavedSegment.objects.create(name="Shared", owner=sdr, is_shared=True)
+    response = client_for(ae).patch(
+        f"{SAVED_URL}{segment.pk}/", {"name": "Mine now"}, format="json"
+    )
+    assert response.status_code == 403
+    assert SavedSegment.objects.get(pk=segment.pk).name == "Shared"
+    assert client_for(ae).delete(f"{SAVED_URL}{segment.pk}/").status_code == 403
+    assert client_for(sdr).delete(f"{SAVED_URL}{segment.pk}/").status_code == 204
+
+
+def test_saved_segment_csv(client_for, sdr):
+    segment = SavedSegment.objects.create(name="All US", owner=sdr, filters={"country": "US"})
+    AccountFactory(country="US")
+    response = client_for(sdr).get(f"{SAVED_URL}{segment.pk}/members/", {"format": "csv"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response.status_code == 200
+    assert 'filename="segment-all-us.csv"' in response["Content-Disposition"]
+    assert len(lines) == 2

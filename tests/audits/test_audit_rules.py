@@ -1,0 +1,218 @@
+"""Each rule of the monthly audit on small hand-made cases."""
+
+from datetime import timedelta
+
+import pytest
+
+from accounts.models import Account, ResearchNote, SegmentOverride
+from accounts.research import account_segment_override
+from audits import rules
+from audits.models import AuditRun, Violation
+from audits.services import monthly_audit_run
+
+
+def findings(month) -> set[tuple[int, str]]:
+    run = monthly_audit_run(month=month)
+    return set(Violation.objects.filter(audit_run=run).values_list("account_id", "rule_code"))
+
+
+def backdate(override: SegmentOverride, when) -> None:
+    SegmentOverride.objects.filter(pk=override.pk).update(created_at=when)
+
+
+def publish_note(account: Account, when) -> None:
+    note = ResearchNote.objects.create(account=account, text="Hiring SDRs", author=account.owner)
+    ResearchNote.objects.filter(pk=note.pk).update(created_at=when)
+
+
+@pytest.fixture
+def clean(scored, team, in_month):
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    publish_note(account, in_month)
+    return account
+
+
+def test_clean_account_has_no_finding(clean, audit_month):
+    assert findings(audit_month) == set()
+
+
+def test_clean_account_is_checked(clean, audit_month):
+    run = monthly_audit_run(month=audit_month)
+    assert run.accounts_checked == 1
+    assert run.status == AuditRun.Status.SUCCEEDED
+
+
+def test_inactive_account_is_skipped(scored, team, in_month, audit_month):
+    account = scored(owner=team["rep_a"], scored_at=in_month - timedelta(days=45))
+    Account.objects.filter(pk=account.pk).update(verification_status="unverified")
+    assert findings(audit_month) == set()
+
+
+def test_worked_account_missing_industry(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(industry=None, tag="", tier="")
+    assert findings(audit_month) == {(clean.pk, rules.INCOMPLETE_WORKED)}
+
+
+def test_tagged_account_missing_size(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(
+        employee_count=None, employee_min=None, employee_max=None
+    )
+    found = findings(audit_month)
+    assert (clean.pk, rules.INCOMPLETE_TAGGED) in found
+
+
+def test_unverified_tagged_account(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(verification_status="unverified")
+    assert findings(audit_month) == {(clean.pk, rules.UNVERIFIED_NOT_VERIFIED)}
+
+
+def test_conflicting_tagged_account(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(verification_status="conflicting")
+    assert findings(audit_month) == {(clean.pk, rules.UNVERIFIED_CONFLICTING)}
+
+
+def test_tag_differs_from_framework(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(tag="FinTech – SMB – EMEA")
+    assert findings(audit_month) == {(clean.pk, rules.MISCLASSIFIED_FRAMEWORK)}
+
+
+def test_tier_differs_from_framework(clean, audit_month):
+    Account.objects.filter(pk=clean.pk).update(tier="low")
+    found = findings(audit_month)
+    violation = Violation.objects.get(rule_code=rules.MISCLASSIFIED_FRAMEWORK)
+    assert found == {(clean.pk, rules.MISCLASSIFIED_FRAMEWORK)}
+    assert "Tier Low differs from High" in violation.detail
+
+
+def test_other_framework_version_not_compared(clean, audit_month, framework):
+    from segmentation.models import Framework
+
+    older = Framework.objects.create(version=2, name="Retired", status="retired")
+    Account.objects.filter(pk=clean.pk).update(tag="FinTech – SMB – EMEA", framework=older)
+    assert findings(audit_month) == set()
+
+
+def test_review_correction_counts_against_rep(clean, team, audit_month, in_month):
+    override = account_segment_override(
+        account=clean,
+        user=team["manager"],
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="Only 40 staff",
+        tag="SaaS – SMB – US",
+        tier="low",
+    )
+    backdate(override, in_month)
+    found = findings(audit_month)
+    violation = Violation.objects.get()
+    assert found == {(clean.pk, rules.MISCLASSIFIED_REVIEW)}
+    assert violation.responsible == team["rep_a"]
+    assert "Only 40 staff" in violation.detail
+
+
+def test_correction_in_other_month_ignored(clean, team, audit_month, in_month):
+    override = account_segment_override(
+        account=clean,
+        user=team["manager"],
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="Only 40 staff",
+        tier="low",
+    )
+    backdate(override, in_month - timedelta(days=45))
+    assert findings(audit_month) == set()
+
+
+def test_manual_tag_before_verification(clean, team, audit_month, in_month):
+    statuses = dict(clean.field_status, country={"status": "single_source"})
+    Account.objects.filter(pk=clean.pk).update(
+        field_status=statuses, verification_status="unverified"
+    )
+    override = account_segment_override(
+        account=clean,
+        user=team["rep_b"],
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="From the website",
+        tag="SaaS – Enterprise – US",
+    )
+    backdate(override, in_month)
+    found = findings(audit_month)
+    skipped = Violation.objects.get(rule_code=rules.SKIPPED_VERIFICATION)
+    mismatch = Violation.objects.get(rule_code=rules.MISCLASSIFIED_FRAMEWORK)
+    assert found == {
+        (clean.pk, rules.SKIPPED_VERIFICATION),
+        (clean.pk, rules.UNVERIFIED_NOT_VERIFIED),
+        (clean.pk, rules.MISCLASSIFIED_FRAMEWORK),
+    }
+    assert skipped.responsible == team["rep_b"]
+    assert mismatch.responsible == team["rep_b"]
+
+
+def test_fit_validation_not_compared(clean, team, audit_month, in_month):
+    override = account_segment_override(
+        account=clean,
+        user=team["rep_a"],
+        kind=SegmentOverride.Kind.FIT_VALIDATION,
+        reason="Discovery",
+        tier="medium",
+    )
+    backdate(override, in_month)
+    assert findings(audit_month) == set()
+
+
+def test_high_fit_without_note(scored, team, in_month, audit_month):
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    assert account.tier == "high"
+    assert findings(audit_month) == {(account.pk, rules.SKIPPED_RESEARCH)}
+
+
+def test_proposed_note_does_not_count(scored, team, in_month, audit_month):
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    ResearchNote.objects.create(account=account, text="Maybe", status="proposed")
+    assert findings(audit_month) == {(account.pk, rules.SKIPPED_RESEARCH)}
+
+
+def test_severity_from_rule(clean, audit_month):
+    from audits.models import SeverityRule
+
+    SeverityRule.objects.filter(rule_code=rules.UNVERIFIED_NOT_VERIFIED).update(severity="severe")
+    Account.objects.filter(pk=clean.pk).update(verification_status="unverified")
+    monthly_audit_run(month=audit_month)
+    assert Violation.objects.get().severity == "severe"
+
+
+def test_default_consequence_from_rule(clean, team, audit_month, in_month):
+    override = account_segment_override(
+        account=clean,
+        user=team["manager"],
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="Wrong",
+        tier="low",
+    )
+    backdate(override, in_month)
+    monthly_audit_run(month=audit_month)
+    assert Violation.objects.get().consequence == "coaching"
+
+
+def test_no_framework_skips_comparison(clean, audit_month, framework):
+    Account.objects.filter(pk=clean.pk).update(tag="FinTech – SMB – EMEA")
+    framework.status = "retired"
+    framework.save()
+    run = monthly_audit_run(month=audit_month)
+    assert findings(audit_month) == set()
+    assert run.counts["framework_version"] is None
+
+
+def test_query_count_independent_of_accounts(
+    scored, team, in_month, audit_month, django_assert_max_num_queries
+):
+    for _ in range(3):
+        scored(owner=team["rep_a"], scored_at=in_month)
+    monthly_audit_run(month=audit_month)
+    for _ in range(12):
+        scored(owner=team["rep_b"], scored_at=in_month)
+    with django_assert_max_num_queries(40) as captured:
+        monthly_audit_run(month=audit_month)
+    small = len(captured.captured_queries)
+    for _ in range(20):
+        scored(owner=team["rep_b"], scored_at=in_month)
+    with django_assert_max_num_queries(small) as captured:
+        monthly_audit_run(month=audit_month)

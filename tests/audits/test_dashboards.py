@@ -1,0 +1,107 @@
+"""The dashboards page: aggregates, links to the account list and query counts."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Account
+from audits.selectors import account_counts_by, data_quality_counts, verification_counts
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def accounts(scored, team):
+    now = timezone.now()
+    high = scored(owner=team["rep_a"], scored_at=now)
+    scored(owner=team["rep_a"], scored_at=now)
+    low = scored(owner=team["rep_b"], scored_at=now, country="BR", employee_count=20)
+    Account.objects.filter(pk=low.pk).update(verification_status="conflicting")
+    bare = AccountFactory(industry=None, country="", needs_enrichment=True)
+    return {"high": high, "low": low, "bare": bare}
+
+
+def chart_data(response) -> dict:
+    html = response.content.decode()
+    start = html.index('<script id="chart-data" type="application/json">') + len(
+        '<script id="chart-data" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_tier_counts(accounts):
+    counts = dict(account_counts_by("tier"))
+    assert counts["high"] == 2
+    assert counts[""] == 1
+
+
+def test_top_tags_skip_empty(accounts):
+    tags = dict(account_counts_by("tag", limit=15))
+    assert tags["SaaS – Mid-Market – US"] == 2
+    assert "" not in tags
+
+
+def test_quality_counts(accounts):
+    quality = data_quality_counts()
+    assert quality["total"] == 4
+    assert quality["complete"] == 3
+    assert quality["missing_industry"] == 1
+    assert quality["missing_geography"] == 1
+    assert quality["backlog"] == 1
+    assert quality["backlog_industry"] == 1
+
+
+def test_verification_counts(accounts):
+    counts = verification_counts()
+    assert counts["verified"] == 2
+    assert counts["conflicting"] == 1
+    assert counts["unverified"] == 1
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        roles.SDR,
+        roles.AE,
+        roles.SALES_MANAGER,
+        roles.SALES_OPS,
+        roles.MARKETING,
+        roles.SALES_LEADERSHIP,
+    ],
+)
+def test_dashboard_for_every_role(client, make_user, accounts, role):
+    client.force_login(make_user(role, username=f"viewer-{role}"))
+    response = client.get(reverse("audits:dashboard"))
+    assert response.status_code == 200
+
+
+def test_dashboard_denied_without_role(client, make_user):
+    client.force_login(make_user(None, username="norole"))
+    assert client.get(reverse("audits:dashboard")).status_code == 403
+
+
+def test_chart_links_to_account_list(client, make_user, accounts):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    data = chart_data(client.get(reverse("audits:dashboard")))
+    tier = data["tier"]
+    high = tier["labels"].index("High")
+    tag = data["tag"]
+    assert tier["urls"][0][high] == "/accounts/?tier=high"
+    assert tag["urls"][0][0] == "/accounts/?tag=SaaS+%E2%80%93+Mid-Market+%E2%80%93+US"
+    assert data["backlog"]["urls"][0][0] == "/accounts/?needs_enrichment=true&industry=unmapped"
+
+
+def test_chart_data_is_escaped(client, make_user, accounts):
+    Account.objects.filter(pk=accounts["high"].pk).update(tag="</script><b>x")
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = client.get(reverse("audits:dashboard")).content.decode()
+    assert "</script><b>x" not in html
+
+
+def test_dashboard_query_count(client, make_user, accounts, django_assert_max_num_queries):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    client.get(reverse("audits:dashboard"))
+    with django_assert_max_num_queries(14):
+        client.get(reverse("audits:dashboard"))

@@ -1,0 +1,81 @@
+"""plant_demo_violations against the monthly audit on a small factory-made demo set."""
+
+from collections import Counter
+
+import pytest
+
+from accounts import roles
+from audits import rules
+from audits.demo import plant_demo_violations
+from audits.models import ReviewItem, TrainingRecord, Violation, ViolationKind
+from audits.periods import local_today
+from audits.selectors import overdue_training
+from audits.services import monthly_audit_run
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def demo_data(make_user, saas, framework):
+    make_user(roles.SALES_MANAGER, username="manager")
+    reps = [make_user(roles.SDR, username=f"demo-sdr{n}") for n in range(3)]
+    accounts = [
+        AccountFactory(source="demo", owner=reps[n % 3], industry=saas, tag="x", tier="low")
+        for n in range(12)
+    ]
+    return {"reps": reps, "accounts": accounts}
+
+
+@pytest.fixture
+def planted(demo_data, audit_month):
+    return plant_demo_violations(month=audit_month)
+
+
+def test_audit_finds_planted_counts(planted, audit_month):
+    run = monthly_audit_run(month=audit_month)
+    found = Counter(Violation.objects.filter(audit_run=run).values_list("kind", flat=True))
+    for kind in ViolationKind.values:
+        assert found[kind] == planted[kind], kind
+
+
+def test_every_kind_planted(planted):
+    for kind in ViolationKind.values:
+        assert planted[kind] >= 1, kind
+
+
+def test_every_rule_planted(planted, audit_month):
+    run = monthly_audit_run(month=audit_month)
+    codes = set(Violation.objects.filter(audit_run=run).values_list("rule_code", flat=True))
+    assert codes == set(rules.RULES)
+
+
+def test_untouched_demo_accounts_clean(planted, demo_data, audit_month):
+    run = monthly_audit_run(month=audit_month)
+    flagged = set(Violation.objects.filter(audit_run=run).values_list("account_id", flat=True))
+    untouched = {account.pk for account in demo_data["accounts"][9:]}
+    assert flagged.isdisjoint(untouched)
+
+
+def test_planted_review_has_both_decisions(planted):
+    decisions = set(ReviewItem.objects.values_list("decision", flat=True))
+    assert decisions == {"confirmed", "corrected"}
+
+
+def test_planted_training_overdue(planted, demo_data):
+    overdue = {row.user_id: row.kind for row in overdue_training(None, today=local_today())}
+    reps = demo_data["reps"]
+    assert planted["training_records"] == TrainingRecord.objects.count()
+    assert planted["overdue_training"] == 2
+    assert reps[0].pk not in overdue
+    assert overdue[reps[1].pk] == "refresher"
+    assert overdue[reps[2].pk] == "onboarding"
+
+
+def test_unfinished_month_rejected(demo_data):
+    with pytest.raises(ValueError, match="has not finished"):
+        plant_demo_violations(month=local_today())
+
+
+def test_too_few_accounts_rejected(make_user, framework, audit_month):
+    make_user(roles.SALES_MANAGER, username="manager")
+    with pytest.raises(ValueError, match="planting needs 9"):
+        plant_demo_violations(month=audit_month)

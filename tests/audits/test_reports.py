@@ -1,0 +1,266 @@
+"""Monthly report, findings' status, training rules and the quarterly review."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Account, SegmentOverride
+from accounts.research import account_segment_override
+from audits.models import TrainingRecord, Violation
+from audits.periods import local_today, month_period, quarter_of, quarter_period
+from audits.selectors import overdue_training, segment_snapshot
+from audits.services import monthly_audit_run, violation_update
+from segmentation.models import Framework, ScoreRecord
+
+
+@pytest.fixture
+def audited(scored, team, in_month, audit_month):
+    """An audit with one unverified account of rep A, rep B and another team each."""
+    accounts = {}
+    for name in ("rep_a", "rep_b", "outsider"):
+        account = scored(owner=team[name], scored_at=in_month, name=f"Account of {name}")
+        Account.objects.filter(pk=account.pk).update(verification_status="unverified")
+        accounts[name] = account
+    run = monthly_audit_run(month=audit_month)
+    return {"run": run, "accounts": accounts, "month": f"{audit_month:%Y-%m}"}
+
+
+def report(client, audited, **params):
+    return client.get(reverse("audits:audit-report", args=[audited["month"]]), params)
+
+
+def test_report_counts_for_ops(client, make_user, audited):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    counts = report(client, audited).context["counts"]
+    assert counts.total == 6
+    assert counts.by_kind == {"unverified_data": 3, "skipped_step": 3}
+    assert counts.by_severity == {"minor": 6}
+    assert len(counts.by_rep) == 3
+
+
+def test_report_manager_sees_team(client, audited, team):
+    client.force_login(team["manager"])
+    response = report(client, audited)
+    html = response.content.decode()
+    assert response.context["counts"].total == 4
+    assert "Account of rep_a" in html
+    assert "Account of outsider" not in html
+
+
+def test_report_filters_by_kind(client, make_user, audited):
+    client.force_login(make_user(roles.SALES_LEADERSHIP, username="boss"))
+    response = report(client, audited, kind="skipped_step")
+    kinds = {violation.kind for violation in response.context["violations"]}
+    assert kinds == {"skipped_step"}
+
+
+def test_report_denied_to_marketing(client, make_user, audited):
+    client.force_login(make_user(roles.MARKETING, username="mkt"))
+    assert report(client, audited).status_code == 403
+
+
+def test_report_invalid_month_404(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    assert client.get("/governance/audits/2026-13/").status_code == 404
+
+
+def test_report_without_run(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:audit-report", args=["2020-01"]))
+    assert response.status_code == 200
+    assert "has not been audited yet" in response.content.decode()
+
+
+def test_report_query_count(client, make_user, audited, django_assert_max_num_queries):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    report(client, audited)
+    with django_assert_max_num_queries(14):
+        report(client, audited)
+
+
+def test_report_csv_export(client, audited, team):
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:audit-report-export", args=[audited["month"]]))
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("month,account_id,account,kind,rule_code")
+    assert len(lines) == 1 + 4
+    assert not any("Account of outsider" in line for line in lines)
+
+
+def test_manager_resolves_team_finding(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {
+            f"{prefix}-status": "resolved",
+            f"{prefix}-consequence": "coaching",
+            f"{prefix}-consequence_notes": "1:1 on verification",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    violation.refresh_from_db()
+    assert response.status_code == 200
+    assert violation.status == "resolved"
+    assert violation.consequence == "coaching"
+    assert violation.resolved_by == team["manager"]
+    assert violation.resolved_at is not None
+
+
+def test_manager_cannot_touch_other_team(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["outsider"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "resolved", f"{prefix}-consequence": "none"},
+    )
+    violation.refresh_from_db()
+    assert response.status_code == 403
+    assert violation.status == "open"
+
+
+def test_reopening_clears_resolution(audited, team):
+    violation = Violation.objects.first()
+    violation_update(
+        violation=violation, user=team["manager"], status="resolved", consequence="none"
+    )
+    violation_update(violation=violation, user=team["manager"], status="open", consequence="none")
+    assert violation.resolved_at is None
+    assert violation.resolved_by is None
+
+
+def test_status_change_recorded_in_history(audited, team):
+    violation = Violation.objects.first()
+    violation_update(
+        violation=violation, user=team["manager"], status="acknowledged", consequence="retraining"
+    )
+    latest = violation.history.first()
+    assert latest.status == "acknowledged"
+    assert latest.history_user == team["manager"]
+
+
+def test_run_audit_from_page(client, make_user, scored, team, in_month, audit_month):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.post(reverse("audits:audit-run-create"), {"month": f"{audit_month:%Y-%m}"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("audits:audit-report", args=[f"{audit_month:%Y-%m}"])
+
+
+def test_run_audit_rejects_future_month(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    future = local_today() + timedelta(days=40)
+    response = client.post(reverse("audits:audit-run-create"), {"month": f"{future:%Y-%m}"})
+    assert response.status_code == 400
+    assert "has not started yet" in response.content.decode()
+
+
+def test_run_audit_denied_to_manager(client, team, db):
+    client.force_login(team["manager"])
+    response = client.post(reverse("audits:audit-run-create"), {"month": "2025-01"})
+    assert response.status_code == 403
+
+
+# Training.
+
+
+def test_onboarding_overdue_after_30_days(team):
+    rep = team["rep_a"]
+    rep.date_joined = timezone.now() - timedelta(days=31)
+    rep.save()
+    overdue = {row.user_id: row.kind for row in overdue_training(None)}
+    assert overdue[rep.pk] == "onboarding"
+
+
+def test_onboarding_not_due_yet(team):
+    rep = team["rep_a"]
+    rep.date_joined = timezone.now() - timedelta(days=29)
+    rep.save()
+    assert rep.pk not in {row.user_id for row in overdue_training(None)}
+
+
+def test_refresher_overdue_after_180_days(team):
+    today = local_today()
+    rep = team["rep_a"]
+    TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=today - timedelta(days=181)
+    )
+    overdue = {row.user_id: row for row in overdue_training(None, today=today)}
+    assert overdue[rep.pk].kind == "refresher"
+    assert overdue[rep.pk].due_on == today - timedelta(days=1)
+
+
+def test_recent_refresher_not_overdue(team):
+    today = local_today()
+    rep = team["rep_a"]
+    TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=today - timedelta(days=400)
+    )
+    TrainingRecord.objects.create(
+        user=rep, kind="refresher", completed_on=today - timedelta(days=10)
+    )
+    assert rep.pk not in {row.user_id for row in overdue_training(None, today=today)}
+
+
+def test_manager_sees_team_training_only(team):
+    for name in ("rep_a", "outsider"):
+        user = team[name]
+        user.date_joined = timezone.now() - timedelta(days=90)
+        user.save()
+    visible = {row.user_id for row in overdue_training([team["rep_a"].pk, team["manager"].pk])}
+    assert visible == {team["rep_a"].pk}
+
+
+# Quarterly review.
+
+
+def test_segment_snapshot_uses_latest_record(scored, team, framework):
+    account = scored(owner=team["rep_a"], scored_at=timezone.now())
+    first = ScoreRecord.objects.create(account=account, framework=framework, tier="low", tag="A")
+    second = ScoreRecord.objects.create(account=account, framework=framework, tier="high", tag="B")
+    ScoreRecord.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=200))
+    ScoreRecord.objects.filter(pk=second.pk).update(created_at=timezone.now() - timedelta(days=10))
+    before = segment_snapshot(timezone.now() - timedelta(days=100), "tier")
+    after = segment_snapshot(timezone.now(), "tier")
+    assert before == {"low": 1}
+    assert after == {"high": 1}
+
+
+def test_quarterly_report_page(client, make_user, framework, team, scored):
+    year, quarter = quarter_of(local_today())
+    period = quarter_period(year, quarter)
+    Framework.objects.filter(pk=framework.pk).update(
+        approved_at=period.start + timedelta(days=1), summary="First version"
+    )
+    account = scored(owner=team["rep_a"], scored_at=timezone.now())
+    ScoreRecord.objects.create(account=account, framework=framework, tier="high", tag="T")
+    account_segment_override(
+        account=account,
+        user=team["manager"],
+        kind=SegmentOverride.Kind.REVIEW_CONFIRMATION,
+        reason="ok",
+    )
+    client.force_login(make_user(roles.SALES_LEADERSHIP, username="boss"))
+    response = client.get(reverse("audits:quarterly-report", args=[f"{year}-Q{quarter}"]))
+    html = response.content.decode()
+    tier_drift = {row.value: row for row in response.context["tier_drift"]}
+    assert response.status_code == 200
+    assert "First version" in html
+    assert tier_drift["high"].end == 1
+    assert tier_drift["high"].change == 1
+
+
+def test_quarterly_redirect(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:quarterly-report-current"))
+    year, quarter = quarter_of(local_today())
+    assert response["Location"] == reverse("audits:quarterly-report", args=[f"{year}-Q{quarter}"])
+
+
+def test_month_period_of_report(audited, audit_month):
+    assert audited["run"].month == month_period(audit_month).first_day
+    assert audited["run"].month == date(audit_month.year, audit_month.month, 1)

@@ -1,0 +1,328 @@
+"""Manager review: sampling, decisions, accuracy and the corrections list."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import SegmentOverride
+from audits.models import ReviewItem, ReviewSession
+from audits.periods import Period, local_today
+from audits.selectors import accuracy_trend, session_accuracy
+from audits.services import review_item_confirm, review_item_correct, review_session_create
+
+TODAY = Period(local_today() - timedelta(days=7), local_today())
+
+
+@pytest.fixture
+def segmented(scored, team):
+    """Six accounts of rep A, three of rep B and one of another team, scored today."""
+    now = timezone.now()
+    return {
+        "a": [scored(owner=team["rep_a"], scored_at=now) for _ in range(6)],
+        "b": [scored(owner=team["rep_b"], scored_at=now) for _ in range(3)],
+        "other": [scored(owner=team["outsider"], scored_at=now)],
+        "old": [scored(owner=team["rep_a"], scored_at=now - timedelta(days=60))],
+    }
+
+
+def new_session(team, size=4, reps=("rep_a", "rep_b"), seed=7) -> ReviewSession:
+    return review_session_create(
+        manager=team["manager"],
+        rep_ids=[team[name].pk for name in reps],
+        period=TODAY,
+        sample_size=size,
+        seed=seed,
+    )
+
+
+def test_sample_takes_turns_between_reps(segmented, team):
+    session = new_session(team, size=4)
+    owners = [item.account.owner_id for item in session.items.order_by("position")]
+    assert owners.count(team["rep_a"].pk) == 2
+    assert owners.count(team["rep_b"].pk) == 2
+
+
+def test_sample_only_period_and_reps(segmented, team):
+    session = new_session(team, size=50)
+    sampled = set(session.items.values_list("account_id", flat=True))
+    expected = {account.pk for account in segmented["a"] + segmented["b"]}
+    assert sampled == expected
+
+
+def test_sample_same_seed_same_order(segmented, team):
+    first = new_session(team, seed=11)
+    second = new_session(team, seed=11)
+    assert list(first.items.values_list("account_id", flat=True)) == list(
+        second.items.values_list("account_id", flat=True)
+    )
+
+
+def test_sample_stored_with_positions(segmented, team):
+    session = new_session(team, size=3)
+    assert list(session.items.values_list("position", flat=True)) == [1, 2, 3]
+    assert session.items.filter(decision="pending").count() == 3
+
+
+def test_session_other_team_rep_rejected(segmented, team):
+    with pytest.raises(ValidationError, match="not in your team"):
+        new_session(team, reps=("outsider",))
+
+
+def test_session_without_accounts_rejected(segmented, team):
+    long_ago = Period(TODAY.first_day - timedelta(days=400), TODAY.first_day - timedelta(days=300))
+    with pytest.raises(ValidationError, match="None of the chosen reps"):
+        review_session_create(
+            manager=team["manager"], rep_ids=[team["rep_a"].pk], period=long_ago, seed=1
+        )
+
+
+def test_sample_size_limit(segmented, team):
+    with pytest.raises(ValidationError, match="out of range"):
+        new_session(team, size=500)
+
+
+def test_confirm_records_confirmation(segmented, team):
+    item = new_session(team).items.first()
+    review_item_confirm(item=item, user=team["manager"])
+    override = SegmentOverride.objects.get()
+    item.refresh_from_db()
+    assert item.decision == "confirmed"
+    assert override.kind == "review_confirmation"
+    assert override.rep == item.rep
+
+
+def test_correct_applies_tag_and_tier(segmented, team):
+    item = new_session(team).items.first()
+    review_item_correct(
+        item=item, user=team["manager"], reason="Only 60 staff", tag="SaaS – SMB – US", tier="low"
+    )
+    item.account.refresh_from_db()
+    override = SegmentOverride.objects.get()
+    assert item.account.tag == "SaaS – SMB – US"
+    assert item.account.tier == "low"
+    assert override.kind == "review_correction"
+    assert override.reason == "Only 60 staff"
+    assert override.rep == item.rep
+
+
+def test_correct_requires_reason(segmented, team):
+    item = new_session(team).items.first()
+    with pytest.raises(ValidationError, match="reason is required"):
+        review_item_correct(item=item, user=team["manager"], reason=" ", tier="low")
+
+
+def test_correct_without_change_rejected(segmented, team):
+    item = new_session(team).items.first()
+    with pytest.raises(ValidationError, match="changes neither"):
+        review_item_correct(
+            item=item, user=team["manager"], reason="x", tag=item.account.tag, tier=""
+        )
+
+
+def test_decision_outside_team_denied(segmented, team, make_user):
+    from accounts import roles
+
+    item = new_session(team).items.first()
+    stranger = make_user(roles.SALES_MANAGER, username="stranger")
+    with pytest.raises(PermissionDenied):
+        review_item_confirm(item=item, user=stranger)
+
+
+def test_session_accuracy_per_rep(segmented, team):
+    session = new_session(team, size=4)
+    items = list(session.items.select_related("account").order_by("position"))
+    review_item_confirm(item=items[0], user=team["manager"])
+    review_item_correct(item=items[2], user=team["manager"], reason="Wrong", tier="low")
+    rows = {row.rep_id: row for row in session_accuracy(session)}
+    first_rep, third_rep = items[0].rep_id, items[2].rep_id
+    assert rows[first_rep].confirmed == 1
+    assert rows[third_rep].corrected == 1
+    assert rows[third_rep].accuracy == 0.0 if first_rep != third_rep else 50.0
+
+
+def test_accuracy_trend_one_point_per_session(segmented, team):
+    for seed in (1, 2):
+        session = new_session(team, seed=seed)
+        review_item_confirm(item=session.items.first(), user=team["manager"])
+    trend = accuracy_trend(team["manager"])
+    assert len(trend.labels) == 2
+    assert all(len(dataset["data"]) == 2 for dataset in trend.datasets)
+
+
+# Pages.
+
+
+def test_review_page_for_manager(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-list"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Ana" in html
+    assert "Olga" not in html
+
+
+def test_review_page_denied_to_sdr(client, team):
+    client.force_login(team["rep_a"])
+    response = client.get(reverse("audits:review-session-list"))
+    assert response.status_code == 403
+
+
+def test_start_review_redirects_to_session(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "reps": [team["rep_a"].pk],
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": TODAY.last_day.isoformat(),
+            "sample_size": 3,
+        },
+    )
+    session = ReviewSession.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("audits:review-session-detail", args=[session.pk])
+    assert session.items.count() == 3
+
+
+def test_start_review_rejects_other_team_rep(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "reps": [team["outsider"].pk],
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": TODAY.last_day.isoformat(),
+            "sample_size": 3,
+        },
+    )
+    assert response.status_code == 400
+    assert not ReviewSession.objects.exists()
+
+
+def test_session_card_page(client, segmented, team):
+    session = new_session(team)
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-detail", args=[session.pk]))
+    html = response.content.decode()
+    first = session.items.get(position=1).account
+    assert response.status_code == 200
+    assert first.name in html
+    assert 'data-review-action="confirm"' in html
+
+
+def test_session_table_page(client, segmented, team):
+    session = new_session(team, size=4)
+    client.force_login(team["manager"])
+    response = client.get(
+        reverse("audits:review-session-detail", args=[session.pk]), {"view": "table"}
+    )
+    assert response.status_code == 200
+    assert response.content.decode().count('data-testid="review-row"') == 4
+
+
+def test_other_manager_cannot_open_session(client, segmented, team, make_user):
+    from accounts import roles
+
+    session = new_session(team)
+    client.force_login(make_user(roles.SALES_MANAGER, username="stranger"))
+    response = client.get(reverse("audits:review-session-detail", args=[session.pk]))
+    assert response.status_code == 404
+
+
+def test_confirm_returns_next_card_and_accuracy(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "card"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert response.status_code == 200
+    assert item.decision == "confirmed"
+    assert session.items.get(position=2).account.name in html
+    assert 'hx-swap-oob="true"' in html
+    assert "100%" in html
+
+
+def test_correct_without_reason_shows_error(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "card", "tag": "FinTech – SMB – US", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    item.refresh_from_db()
+    assert response.status_code == 200
+    assert "Enter the reason for the correction." in response.content.decode()
+    assert item.decision == "pending"
+
+
+def test_table_correct_returns_row(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=2)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "table", "tier": "low", "reason": "Too small"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<tr id="review-row-{item.pk}"')
+    assert "Corrected" in html
+
+
+def test_session_page_query_count(client, segmented, team, django_assert_max_num_queries):
+    session = new_session(team, size=4)
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[session.pk])
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        client.get(url, {"view": "table"})
+
+
+def test_corrections_list_and_filter(client, segmented, team):
+    session = new_session(team, size=4)
+    items = list(session.items.order_by("position"))
+    for item in items[:2]:
+        review_item_correct(item=item, user=team["manager"], reason=f"Fix {item.pk}", tier="low")
+    client.force_login(team["manager"])
+    url = reverse("audits:review-correction-list")
+    everything = client.get(url).content.decode()
+    one_rep = client.get(url, {"rep": items[0].rep_id}).content.decode()
+    assert f"Fix {items[0].pk}" in everything
+    assert f"Fix {items[1].pk}" in everything
+    assert f"Fix {items[1].pk}" not in one_rep or items[0].rep_id == items[1].rep_id
+
+
+def test_corrections_csv_neutralizes(client, segmented, team):
+    item = new_session(team).items.first()
+    review_item_correct(item=item, user=team["manager"], reason="=HYPERLINK(1)", tier="low")
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-correction-export"))
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"].startswith("text/csv")
+    assert "'=HYPERLINK(1)" in body
+
+
+def test_corrections_hidden_from_other_team(client, segmented, team, make_user):
+    from accounts import roles
+
+    item = new_session(team).items.first()
+    review_item_correct(item=item, user=team["manager"], reason="Secret", tier="low")
+    client.force_login(make_user(roles.SALES_MANAGER, username="stranger"))
+    response = client.get(reverse("audits:review-correction-list"))
+    assert "Secret" not in response.content.decode()
+
+
+def test_review_item_unique_per_session():
+    constraints = {c.name for c in ReviewItem._meta.constraints}
+    assert "reviewitem_unique_account" in constraints

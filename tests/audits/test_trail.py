@@ -1,0 +1,183 @@
+"""The audit trail: every tracked model, overrides and imports, with diffs and scope."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Account, ImportRun, Lead, ResearchNote, SegmentOverride
+from accounts.research import account_segment_override
+from audits.history import Channel, change_channel
+from audits.trail import TrailFilter, trail_page, trail_sources
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def changes(team, saas):
+    """An account created by rep A, renamed on a page by rep B, with a note and a lead."""
+    account = AccountFactory(name="Acme", owner=team["rep_a"], industry=saas)
+    account.name = "Acme Corp"
+    account._history_user = team["rep_b"]
+    with change_channel(Channel.PAGE):
+        account.save()
+    ResearchNote.objects.create(account=account, text="Raised Series B", author=team["rep_a"])
+    Lead.objects.create(account=account, first_name="Ada", last_name="Lovelace")
+    other = AccountFactory(name="Globex", owner=team["outsider"])
+    return {"account": account, "other": other}
+
+
+def entries(**filters):
+    found, _ = trail_page(TrailFilter(**filters), page=1, page_size=100)
+    return found
+
+
+def test_sources_include_every_tracked_model():
+    keys = {source.key for source in trail_sources()}
+    assert {
+        "accounts.account",
+        "accounts.accountidentifier",
+        "accounts.lead",
+        "accounts.researchnote",
+        "accounts.userprofile",
+        "accounts.segmentoverride",
+        "accounts.importrun",
+    } <= keys
+
+
+def test_diff_shows_old_and_new(changes):
+    rename = next(e for e in entries() if e.action == "Changed" and e.model_label == "Account")
+    change = next(c for c in rename.changes if c.field == "name")
+    assert change.old == "Acme"
+    assert change.new == "Acme Corp"
+    assert rename.channel == "Page"
+    assert rename.user == "ben"
+
+
+def test_newest_first(changes):
+    found = entries()
+    times = [entry.at for entry in found]
+    assert times == sorted(times, reverse=True)
+
+
+def test_per_account_trail(changes):
+    found = entries(account_id=changes["account"].pk)
+    labels = {entry.model_label for entry in found}
+    assert labels == {"Account", "Research note", "Lead"}
+    assert all(entry.account_id == changes["account"].pk for entry in found)
+
+
+def test_filter_by_user(changes, team):
+    found = entries(user_id=team["rep_b"].pk)
+    assert len(found) == 1
+    assert found[0].object_label == "Acme Corp"
+
+
+def test_filter_by_model(changes):
+    found = entries(source_key="accounts.lead")
+    assert {entry.model_label for entry in found} == {"Lead"}
+
+
+def test_filter_by_date_range(changes):
+    now = timezone.now()
+    assert entries(end=now - timedelta(days=1)) == []
+    assert len(entries(start=now - timedelta(hours=1))) >= 5
+
+
+def test_override_and_import_rows(changes, team, framework):
+    account = changes["account"]
+    Account.objects.filter(pk=account.pk).update(framework=framework, tag="A", tier="low")
+    account.refresh_from_db()
+    account_segment_override(
+        account=account,
+        user=team["manager"],
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="Wrong size",
+        tier="high",
+    )
+    ImportRun.objects.create(source="hubspot", file_name="q3.csv", created_by=team["rep_a"])
+    found = entries()
+    correction = next(e for e in found if e.model_label == "Corrected in manager review")
+    imported = next(e for e in found if e.model_label == "Import run")
+    assert correction.changes[0].field == "tier"
+    assert "Wrong size" in correction.note
+    assert "(rep: ana)" in correction.note
+    assert imported.channel == "Import"
+    assert imported.object_label == "q3.csv (hubspot)"
+
+
+def test_trail_page_for_ops(client, make_user, changes):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:trail"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Acme Corp" in html
+    assert "Globex" in html
+
+
+def test_manager_sees_team_changes_only(client, changes, team):
+    client.force_login(team["manager"])
+    html = client.get(reverse("audits:trail")).content.decode()
+    assert "Acme Corp" in html
+    assert "Globex" not in html
+
+
+def test_manager_sees_whole_trail_of_team_account(client, changes, team):
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:trail"), {"account": changes["account"].pk})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Ada Lovelace" in html
+
+
+def test_trail_denied_to_sdr(client, team):
+    client.force_login(team["rep_a"])
+    assert client.get(reverse("audits:trail")).status_code == 403
+
+
+def test_trail_unknown_account_404(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    assert client.get(reverse("audits:trail"), {"account": 999999}).status_code == 404
+
+
+def test_trail_paginates(client, make_user, db):
+    for number in range(55):
+        AccountFactory(name=f"Paged {number}")
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    first = client.get(reverse("audits:trail"))
+    second = client.get(reverse("audits:trail"), {"page": 2})
+    assert first.context["has_next"] is True
+    assert len(first.context["entries"]) == 50
+    assert second.context["has_previous"] is True
+
+
+def test_trail_query_count_fixed(client, make_user, changes, django_assert_max_num_queries):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    client.get(reverse("audits:trail"))
+    for number in range(20):
+        account = AccountFactory(name=f"Extra {number}")
+        Lead.objects.create(account=account, first_name="L", last_name=str(number))
+    with django_assert_max_num_queries(16):
+        client.get(reverse("audits:trail"))
+
+
+def test_trail_csv_streams_rows(client, make_user, changes):
+    Account.objects.filter(pk=changes["account"].pk).update(name="=cmd|' /C calc'!A0")
+    changes["account"].refresh_from_db()
+    changes["account"].save()
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:trail-export"), {"account": changes["account"].pk})
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Disposition"] == 'attachment; filename="audit-trail.csv"'
+    assert body.startswith("changed_at,user,channel,record")
+    assert "'=cmd" in body
+    assert "Globex" not in body
+
+
+def test_change_without_earlier_row_explained(changes):
+    account = changes["account"]
+    Account.history.filter(id=account.pk, history_type="+").delete()
+    found = entries(account_id=account.pk, source_key="accounts.account")
+    assert found[0].changes == []
+    assert found[0].note == "Earlier values were not recorded, so the change cannot be shown."

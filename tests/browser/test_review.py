@@ -1,0 +1,57 @@
+"""A manager reviews a rep's accounts in the browser: confirm, correct, see accuracy."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Account, SegmentOverride, UserProfile
+from audits.models import ReviewItem
+from tests.factories import AccountFactory, UserFactory
+
+
+@pytest.fixture
+def review_team(transactional_db):
+    manager_group, _ = Group.objects.get_or_create(name=roles.SALES_MANAGER)
+    sdr_group, _ = Group.objects.get_or_create(name=roles.SDR)
+    manager = UserFactory(username="reviewer", first_name="Morgan", last_name="Lee")
+    manager.groups.add(manager_group)
+    rep = UserFactory(username="rep", first_name="Sam", last_name="Reyes")
+    rep.groups.add(sdr_group)
+    UserProfile.objects.create(user=rep, manager=manager)
+    for number in range(3):
+        account = AccountFactory(name=f"Review Co {number}", owner=rep)
+        Account.objects.filter(pk=account.pk).update(
+            tag="SaaS – Mid-Market – US", tier="high", score=85, scored_at=timezone.now()
+        )
+    return {"manager": manager, "rep": rep}
+
+
+def test_manager_confirms_and_corrects(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "2")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.evaluate("window.reviewPageMarker = 'still here'")
+
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("#review-card:has-text('Account 2 of 2')")
+    assert page.text_content("[data-testid=rep-accuracy]").strip() == "100%"
+
+    page.keyboard.press("c")
+    page.fill("input[name=tag]", "SaaS – SMB – US")
+    page.select_option("select[name=tier]", "low")
+    page.fill("input[name=reason]", "Only 40 employees after the discovery call")
+    page.get_by_role("button", name="Save correction").click()
+    page.wait_for_selector("[data-testid=review-progress]:has-text('2 of 2 reviewed')")
+
+    assert page.text_content("[data-testid=rep-accuracy]").strip() == "50%"
+    assert page.evaluate("window.reviewPageMarker") == "still here"
+    decisions = sorted(ReviewItem.objects.values_list("decision", flat=True))
+    correction = SegmentOverride.objects.get(kind="review_correction")
+    assert decisions == ["confirmed", "corrected"]
+    assert correction.rep == review_team["rep"]
+    assert correction.reason == "Only 40 employees after the discovery call"
+    assert correction.new_tier == "low"

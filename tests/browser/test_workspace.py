@@ -1,0 +1,333 @@
+"""The SDR/AE workspace in Chromium: filters, inline edits, notes and the import wizard.
+
+Celery runs tasks eagerly without a broker, so an import started in the browser runs
+inside the live server's request and the progress bar reaches 100 % right away.
+
+Set ICP_SCREENSHOTS_DIR to a folder such as docs/screenshots to also save screenshots of
+the main pages on generated demo data. Without it, that test is skipped.
+"""
+
+import os
+import re
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+
+from accounts import roles
+from accounts.models import Account, ImportRun, ResearchNote, SegmentOverride, UserProfile
+from segmentation.models import Framework
+from tests.factories import AccountFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MARKER = "window.__icpPageMarker"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def migration_data(transactional_db) -> None:
+    """Load the rows of the data migrations again when a live-server test emptied the tables.
+
+    Every live-server test flushes the database when it ends, which also deletes the role
+    groups, the industry taxonomy and the default framework that migrations created.
+    """
+    if Group.objects.filter(name=roles.SDR).exists():
+        return
+    for module, function in (
+        ("accounts.migrations.0003_role_groups", "create_role_groups"),
+        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
+        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
+    ):
+        getattr(import_module(module), function)(django_apps, None)
+
+
+@pytest.fixture
+def sam(migration_data):
+    user = UserFactory(username="sam", first_name="Sam", last_name="Reyes")
+    user.groups.add(Group.objects.get(name=roles.SDR))
+    return user
+
+
+@pytest.fixture
+def accounts(sam):
+    framework = Framework.objects.get(status="approved")
+    common = {"owner": sam, "framework": framework}
+    return {
+        "high": AccountFactory(
+            name="Harbor Analytics", tier="high", score=88, tag="SaaS – Mid-Market – US", **common
+        ),
+        "medium": AccountFactory(
+            name="Ledger Works", tier="medium", score=61, tag="FinTech – SMB – US", **common
+        ),
+        "low": AccountFactory(
+            name="Granite Retail", tier="low", score=22, tag="Retail – SMB – US", **common
+        ),
+    }
+
+
+def mark_page(page) -> None:
+    """Set a marker that a full page load would clear."""
+    page.evaluate(f"{MARKER} = 'still here'")
+
+
+def assert_not_reloaded(page) -> None:
+    assert page.evaluate(f"{MARKER}") == "still here"
+
+
+def test_filter_list_keeps_filter_in_url(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    mark_page(page)
+    page.select_option("#id_tier", "high")
+    page.wait_for_url(re.compile(r"tier=high"))
+    page.wait_for_function(
+        "document.querySelector('[data-testid=account-count]').textContent.trim() === '1'"
+    )
+    rows = page.locator("#account-results tbody tr")
+    assert rows.count() == 1
+    assert "Harbor Analytics" in rows.first.inner_text()
+    assert_not_reloaded(page)
+    page.reload()
+    assert page.locator("#id_tier").input_value() == "high"
+    assert page.locator("#account-results tbody tr").count() == 1
+
+
+def test_edit_tag_inline_with_reason(page, login, live_server, accounts):
+    account = accounts["medium"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    mark_page(page)
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "Payments – SMB – US")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("#segment_reason-error")
+    assert "Reason is empty" in page.inner_text("#segment_reason-error")
+    assert Account.objects.get(pk=account.pk).tag == "FinTech – SMB – US"
+
+    page.fill("#segment_reason", "Sells card payments to restaurants")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("[data-testid=segment-saved]")
+    assert page.inner_text("[data-testid=account-tag]") == "Payments – SMB – US"
+    assert_not_reloaded(page)
+    override = SegmentOverride.objects.get(account=account)
+    assert override.reason == "Sells card payments to restaurants"
+    assert override.new_tag == "Payments – SMB – US"
+
+
+def test_edit_field_inline(page, login, live_server, accounts):
+    account = accounts["high"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    mark_page(page)
+    page.click("[data-testid=edit-employees]")
+    page.fill("#edit_employees_employees", "a lot")
+    page.click("#field-employees button[type=submit]")
+    page.wait_for_selector("#edit_employees_employees-error")
+    page.fill("#edit_employees_employees", "51-200")
+    page.click("#field-employees button[type=submit]")
+    page.wait_for_selector("[data-testid=field-saved]")
+    assert "51–200" in page.inner_text("#field-employees")
+    assert_not_reloaded(page)
+    assert Account.objects.get(pk=account.pk).employee_raw == "51-200"
+
+
+def test_add_note(page, login, live_server, accounts):
+    account = accounts["high"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    mark_page(page)
+    page.select_option("#note_kind", "funding")
+    page.fill("#note_text", "Raised a $40M Series B")
+    assert page.inner_text("[data-testid=note-counter]") == "22"
+    page.fill("#note_source_url", "https://news.example/harbor")
+    page.click("#account-notes button[type=submit]")
+    page.wait_for_selector("[data-testid=notes-timeline] >> text=Raised a $40M Series B")
+    link = page.locator("[data-testid=notes-timeline] a", has_text="Source")
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert page.input_value("#note_text") == ""
+    assert_not_reloaded(page)
+    assert ResearchNote.objects.get(account=account).kind == "funding"
+
+
+def test_import_shows_progress_and_summary(page, login, live_server, sam, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    export = tmp_path / "hubspot-export.csv"
+    export.write_text(
+        "Company name,Company Domain Name,Number of Employees,Country/Region\n"
+        "Harbor Analytics,harbor.example,250,United States\n"
+        ",,12,Germany\n"
+        "Ledger Works,ledger.example,40,Germany\n",
+        encoding="utf-8",
+    )
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/imports/new/")
+    page.set_input_files("#id_file", str(export))
+    page.click("[data-testid=upload]")
+    page.wait_for_selector("[data-testid=detected-layout]")
+    assert page.inner_text("[data-testid=detected-layout]") == "hubspot"
+    assert page.inner_text("[data-testid=detected-rows]") == "3"
+
+    page.click("text=Preview rows")
+    page.wait_for_selector("[data-testid=preview]")
+    assert page.locator("[data-testid=preview-row]").count() == 3
+    assert "no company name" in page.inner_text("[data-testid=preview]")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=start-import]")
+    page.wait_for_selector("[data-testid=import-summary]")
+    progress = page.locator("[data-testid=import-progress]")
+    assert progress.get_attribute("aria-valuenow") == "100"
+    assert page.inner_text("[data-testid=import-status]") == "Succeeded"
+    assert "Download the 1 rejected row" in page.inner_text("[data-testid=import-report]")
+    assert Account.objects.filter(domain__in=["harbor.example", "ledger.example"]).count() == 2
+
+
+def test_progress_bar_polls_until_finished(page, login, live_server, sam):
+    run = ImportRun.objects.create(
+        source="csv",
+        file_name="big-export.csv",
+        status=ImportRun.Status.RUNNING,
+        total_rows=400,
+        rows_read=120,
+        created_by=sam,
+    )
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/imports/{run.pk}/")
+    mark_page(page)
+    assert page.get_attribute("[data-testid=import-progress]", "aria-valuenow") == "30"
+    ImportRun.objects.filter(pk=run.pk).update(rows_read=300)
+    page.wait_for_selector("[data-testid=import-progress][aria-valuenow='75']")
+    ImportRun.objects.filter(pk=run.pk).update(
+        rows_read=400, created=400, status=ImportRun.Status.SUCCEEDED
+    )
+    page.wait_for_selector("[data-testid=import-summary]")
+    assert page.get_attribute("[data-testid=import-progress]", "aria-valuenow") == "100"
+    assert_not_reloaded(page)
+
+
+# Screenshots for the docs --------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ICP_SCREENSHOTS_DIR"),
+    reason="set ICP_SCREENSHOTS_DIR to save screenshots of the main pages",
+)
+def test_capture_screenshots(page, login, live_server, tmp_path, settings):
+    from django.utils import timezone
+
+    from accounts.sample_data import write_companies_csv
+    from accounts.services import accounts_import
+    from enrichment.models import Observation
+    from enrichment.services import accounts_resegment, accounts_verify
+
+    folder = Path(os.environ["ICP_SCREENSHOTS_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    people = {}
+    for username, role, first, last in (
+        ("sam", roles.SDR, "Sam", "Reyes"),
+        ("dana", roles.SDR, "Dana", "Okafor"),
+        ("morgan", roles.SALES_MANAGER, "Morgan", "Lee"),
+    ):
+        people[username] = UserFactory(username=username, first_name=first, last_name=last)
+        people[username].groups.add(Group.objects.get(name=role))
+    for username in ("sam", "dana"):
+        UserProfile.objects.create(user=people[username], manager=people["morgan"])
+
+    source = write_companies_csv(tmp_path / "companies.csv", 400, seed=2026)
+    accounts_import(path=source, source="demo", created_by=people["sam"])
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+    Account.objects.filter(id__in=ids[0::2]).update(owner=people["sam"])
+    Account.objects.filter(id__in=ids[1::4]).update(owner=people["dana"])
+    featured = (
+        Account.objects.filter(owner=people["sam"]).exclude(tag="").order_by("-score").first()
+    )
+    ResearchNote.objects.create(
+        account=featured,
+        kind="funding",
+        text="Closed a $25M Series B led by Northwind Ventures to expand into EMEA.",
+        source_url="https://news.example/series-b",
+        author=people["sam"],
+    )
+    ResearchNote.objects.create(
+        account=featured,
+        kind="hire",
+        text="Hired a VP of Revenue Operations from a larger competitor.",
+        status=ResearchNote.Status.PROPOSED,
+        source_url="https://blog.example/new-vp",
+    )
+
+    # A second source: ZoomInfo agrees on the industry and Apollo disagrees on the size.
+    industry = Observation.objects.get(account=featured, field="industry", source="demo")
+    Observation.objects.create(
+        account=featured,
+        field="industry",
+        value=industry.value,
+        raw_value=industry.raw_value,
+        source="zoominfo",
+        observed_at=timezone.now(),
+    )
+    Observation.objects.create(
+        account=featured,
+        field="employees",
+        value={"count": 4200, "min": 4200, "max": 4200, "approximate": False},
+        raw_value="4,200",
+        source="apollo",
+        observed_at=timezone.now(),
+    )
+    accounts_resegment(accounts_verify(account_ids=[featured.pk]).resegment_ids)
+
+    login("sam")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{live_server.url}/accounts/?ordering=-score")
+    page.check("[data-select-row] >> nth=0")
+    page.check("[data-select-row] >> nth=1")
+    page.select_option("#bulk_action", "tag")
+    page.select_option("#bulk_tier", "medium")
+    page.fill("#bulk_reason", "Seat counts below 1,000 after discovery")
+    page.screenshot(path=str(folder / "account-list.png"))
+    page.click("[data-bulk-submit]")
+    page.wait_for_selector("[data-testid=bulk-question]")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(folder / "account-list-confirm.png"))
+    page.goto(f"{live_server.url}{featured.get_absolute_url()}")
+    page.screenshot(path=str(folder / "account-page.png"), full_page=True)
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "SaaS – Enterprise – US")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("#segment_reason-error")
+    page.screenshot(
+        path=str(folder / "account-tag-edit.png"),
+        clip={"x": 0, "y": 0, "width": 1440, "height": 420},
+    )
+    page.goto(f"{live_server.url}/accounts/queue/")
+    page.screenshot(path=str(folder / "queue.png"), full_page=True)
+
+    export = tmp_path / "hubspot-export.csv"
+    export.write_text(
+        "Company name;Company Domain Name;Number of Employees;Annual Revenue;Industry;"
+        "Country/Region\n"
+        "Harbor Analytics;harbor.example;250;12000000;Computer Software;United States\n"
+        ";;50;;;Germany\n"
+        "Ledger Works;ledger.example;about forty;EUR 4M;Financial Services;Germany\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{live_server.url}/accounts/imports/new/")
+    page.set_input_files("#id_file", str(export))
+    page.click("[data-testid=upload]")
+    page.wait_for_selector("[data-testid=detected-layout]")
+    page.screenshot(path=str(folder / "import-mapping.png"), full_page=True)
+    page.click("text=Preview rows")
+    page.wait_for_selector("[data-testid=preview]")
+    page.screenshot(path=str(folder / "import-preview.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=start-import]")
+    page.wait_for_selector("[data-testid=import-summary]")
+    page.screenshot(path=str(folder / "import-summary.png"), full_page=True)

@@ -1,0 +1,58 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts import roles
+from segmentation.lifecycle import framework_draft_create
+from segmentation.models import Framework
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def active_framework(db) -> Framework:
+    """Framework version 1, approved by migration 0003."""
+    return Framework.objects.get(version=1)
+
+
+@pytest.fixture
+def ops_user(make_user):
+    """A Sales Ops member who may use the admin, as the permissions migration sets up."""
+    return make_user(roles.SALES_OPS, username="ops", is_staff=True)
+
+
+@pytest.fixture
+def leader(make_user):
+    return make_user(roles.SALES_LEADERSHIP, username="leader")
+
+
+@pytest.fixture
+def second_leader(make_user):
+    return make_user(roles.SALES_LEADERSHIP, username="leader2")
+
+
+@pytest.fixture
+def draft(active_framework, ops_user) -> Framework:
+    """A draft copy of version 1."""
+    return framework_draft_create(source=active_framework, user=ops_user)
+
+
+@pytest.fixture
+def industry_ids(db) -> dict[str, int]:
+    from segmentation.models import Industry
+
+    return dict(Industry.objects.values_list("name", "id"))
+
+
+@pytest.fixture
+def make_account(industry_ids):
+    """Return a function that creates an account in a named industry."""
+
+    def create(industry: str | None = "SaaS", **fields):
+        industry_id = industry_ids[industry] if industry else None
+        return AccountFactory(industry_id=industry_id, **fields)
+
+    return create
+
+
+@pytest.fixture
+def sales_ops_group(db) -> Group:
+    return Group.objects.get(name=roles.SALES_OPS)

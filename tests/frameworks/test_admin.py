@@ -1,0 +1,301 @@
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from accounts import roles
+from segmentation.lifecycle import framework_submit
+from segmentation.models import Criterion, Framework, FrameworkRevision, FrameworkStatus
+
+from .admin_posts import framework_post
+
+
+def change_url(framework: Framework) -> str:
+    return reverse("admin:segmentation_framework_change", args=[framework.pk])
+
+
+@pytest.fixture
+def ops_client(client, ops_user):
+    client.force_login(ops_user)
+    return client
+
+
+def criterion_index(draft: Framework, dimension: str) -> int:
+    ids = list(draft.criteria.order_by("position", "id").values_list("dimension", flat=True))
+    return ids.index(dimension)
+
+
+def test_sales_ops_group_has_permissions(sales_ops_group):
+    codenames = set(sales_ops_group.permissions.values_list("codename", flat=True))
+    assert "change_framework" in codenames
+    assert "change_criterion" in codenames
+    assert "change_industry" in codenames
+    assert "add_periodictask" in codenames
+    assert "change_crontabschedule" in codenames
+    assert "view_frameworkrevision" in codenames
+    assert "change_frameworkrevision" not in codenames
+    assert "change_scorerecord" not in codenames
+
+
+def test_quarterly_task_scheduled(db):
+    task = PeriodicTask.objects.get(task="segmentation.tasks.resegment_all_task")
+    assert task.kwargs == '{"kind": "quarterly"}'
+    assert task.enabled
+    assert task.crontab.minute == "0"
+    assert task.crontab.hour == "2"
+    assert task.crontab.day_of_month == "1"
+    assert task.crontab.month_of_year == "1,4,7,10"
+    assert str(task.crontab.timezone) == "UTC"
+
+
+def test_draft_edit_saves(ops_client, draft):
+    data = framework_post(draft, high_tier_min_score="75", name="Stricter")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.high_tier_min_score == 75
+    assert draft.name == "Stricter"
+
+
+def test_criterion_values_one_per_line(ops_client, draft):
+    index = criterion_index(draft, "industry")
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "SaaS\nHealthTech"})
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 302
+    criterion = draft.criteria.get(dimension="industry")
+    assert criterion.values == ["SaaS", "HealthTech"]
+    assert criterion.history.count() == 2
+
+
+def test_unknown_industry_rejected(ops_client, draft):
+    index = criterion_index(draft, "industry")
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "SaaS\nSpace Mining"})
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert response.content.decode().count("unknown industry &#x27;Space Mining&#x27;") == 1
+    assert draft.criteria.get(dimension="industry").values == ["SaaS", "FinTech", "HealthTech"]
+
+
+def test_overlapping_bands_rejected(ops_client, draft):
+    data = framework_post(draft, **{"size_bands-0-max_employees": "500"})
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "overlapping employee ranges" in response.content.decode()
+    assert draft.size_bands.get(name="SMB").max_employees == 200
+
+
+def test_cutoffs_out_of_order_rejected(ops_client, draft):
+    data = framework_post(draft, high_tier_min_score="40", medium_tier_min_score="60")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert response.content.decode().count("must rise from Medium to High") == 1
+
+
+def test_cutoff_above_100_rejected(ops_client, draft):
+    data = framework_post(draft, high_tier_min_score="120")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "above the maximum score 100" in response.content.decode()
+
+
+def test_unreachable_cutoff_rejected(ops_client, draft):
+    changes = {f"criteria-{index}-weight": "0" for index in range(draft.criteria.count())}
+    response = ops_client.post(change_url(draft), framework_post(draft, **changes))
+    assert response.status_code == 200
+    assert "No account can reach the High cut-off 70" in response.content.decode()
+
+
+def test_tag_template_placeholder_rejected(ops_client, draft):
+    data = framework_post(draft, tag_template="{industry} – {segment}")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "unknown placeholder {segment}" in response.content.decode()
+
+
+def test_tag_template_empty_part_rejected(ops_client, draft):
+    data = framework_post(draft, tag_template="{industry} – – {geography}")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "empty part between separators" in response.content.decode()
+
+
+def test_unknown_band_name_rejected(ops_client, draft):
+    index = criterion_index(draft, "company_size")
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "Mid-Market\nGiant"})
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "unknown size band &#x27;Giant&#x27;" in response.content.decode()
+
+
+def test_new_band_usable_in_same_form(ops_client, draft):
+    index = criterion_index(draft, "company_size")
+    data = framework_post(
+        draft,
+        **{
+            "size_bands-0-max_employees": "50",
+            "size_bands-TOTAL_FORMS": "4",
+            "size_bands-3-name": "Small",
+            "size_bands-3-min_employees": "51",
+            "size_bands-3-max_employees": "200",
+            "size_bands-3-position": "3",
+            "size_bands-3-framework": str(draft.pk),
+            f"criteria-{index}-values_text": "Small\nMid-Market",
+        },
+    )
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 302
+    assert draft.criteria.get(dimension="company_size").values == ["Small", "Mid-Market"]
+
+
+def test_approved_version_read_only(ops_client, active_framework):
+    page = ops_client.get(change_url(active_framework))
+    response = ops_client.post(
+        change_url(active_framework), framework_post(active_framework, name="Edited")
+    )
+    active_framework.refresh_from_db()
+    assert page.status_code == 200
+    assert "Create draft from this version" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert response.status_code == 403
+    assert active_framework.name == "B2B software default"
+
+
+def test_create_draft_button(ops_client, active_framework):
+    url = reverse("admin:segmentation_framework_create_draft", args=[active_framework.pk])
+    response = ops_client.post(url)
+    draft = Framework.objects.get(version=2)
+    assert response.status_code == 302
+    assert response["Location"] == change_url(draft)
+    assert draft.status == FrameworkStatus.DRAFT
+    assert draft.criteria.count() == 6
+
+
+def test_create_draft_action(ops_client, active_framework):
+    url = reverse("admin:segmentation_framework_changelist")
+    response = ops_client.post(
+        url, {"action": "create_draft_action", "_selected_action": [active_framework.pk]}
+    )
+    assert response.status_code == 302
+    assert Framework.objects.filter(version=2, status=FrameworkStatus.DRAFT).exists()
+
+
+def test_submit_button_needs_summary(ops_client, draft):
+    url = reverse("admin:segmentation_framework_submit", args=[draft.pk])
+    response = ops_client.post(url, follow=True)
+    draft.refresh_from_db()
+    assert "summary of changes is empty" in response.content.decode()
+    assert draft.status == FrameworkStatus.DRAFT
+
+
+def test_submit_button_submits(ops_client, draft):
+    Framework.objects.filter(pk=draft.pk).update(summary="Drop FinTech")
+    url = reverse("admin:segmentation_framework_submit", args=[draft.pk])
+    ops_client.post(url)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
+    assert FrameworkRevision.objects.filter(action="submitted").count() == 1
+
+
+def test_approve_button_for_leadership(client, draft, ops_user, make_user):
+    leader = make_user(roles.SALES_LEADERSHIP, username="staffleader", is_staff=True)
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    client.force_login(leader)
+    page = client.get(change_url(draft))
+    response = client.post(reverse("admin:segmentation_framework_approve", args=[draft.pk]))
+    draft.refresh_from_db()
+    assert "Approve and re-segment" in page.content.decode()
+    assert response.status_code == 302
+    assert draft.status == FrameworkStatus.APPROVED
+
+
+def test_other_staff_denied(client, make_user, draft):
+    sdr = make_user(roles.SDR, username="staffsdr", is_staff=True)
+    sdr.user_permissions.add(*Permission.objects.filter(content_type__app_label="segmentation"))
+    client.force_login(sdr)
+    assert client.get(reverse("admin:segmentation_framework_changelist")).status_code == 403
+    assert client.get(change_url(draft)).status_code == 403
+    assert client.get(reverse("admin:segmentation_industry_changelist")).status_code == 403
+
+
+def test_revision_admin_read_only(ops_client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    revision = FrameworkRevision.objects.get()
+    changelist = ops_client.get(reverse("admin:segmentation_frameworkrevision_changelist"))
+    add = ops_client.get(reverse("admin:segmentation_frameworkrevision_add"))
+    delete = ops_client.post(
+        reverse("admin:segmentation_frameworkrevision_delete", args=[revision.pk]),
+        {"post": "yes"},
+    )
+    assert changelist.status_code == 200
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert FrameworkRevision.objects.count() == 1
+
+
+def test_framework_history_page(ops_client, draft):
+    url = reverse("admin:segmentation_framework_history", args=[draft.pk])
+    assert ops_client.get(url).status_code == 200
+
+
+def test_model_clean_rejects_unknown_industry(draft):
+    from django.core.exceptions import ValidationError
+
+    criterion = Criterion(framework=draft, dimension="industry", operator="in", values=["Nope"])
+    with pytest.raises(ValidationError, match="unknown industry"):
+        criterion.full_clean()
+
+
+def test_add_page_creates_draft(ops_client, active_framework):
+    data = {
+        "name": "From scratch",
+        "summary": "",
+        "high_tier_min_score": "70",
+        "medium_tier_min_score": "40",
+        "high_tier_route": "Outbound",
+        "medium_tier_route": "",
+        "low_tier_route": "Nurture",
+        "tag_template": "{industry} – {geography}",
+        "unmapped_geography_label": "Rest of World",
+        "geography_text": "US, North America, US\nde, EMEA",
+        "criteria-TOTAL_FORMS": "1",
+        "criteria-INITIAL_FORMS": "0",
+        "criteria-MIN_NUM_FORMS": "0",
+        "criteria-MAX_NUM_FORMS": "1000",
+        "criteria-0-dimension": "industry",
+        "criteria-0-operator": "in",
+        "criteria-0-values_text": "SaaS, FinTech",
+        "criteria-0-weight": "10",
+        "criteria-0-unknown_policy": "neutral",
+        "criteria-0-position": "0",
+        "size_bands-TOTAL_FORMS": "0",
+        "size_bands-INITIAL_FORMS": "0",
+        "size_bands-MIN_NUM_FORMS": "0",
+        "size_bands-MAX_NUM_FORMS": "1000",
+    }
+    response = ops_client.post(reverse("admin:segmentation_framework_add"), data)
+    framework = Framework.objects.get(name="From scratch")
+    assert response.status_code == 302
+    assert framework.version == 2
+    assert framework.status == FrameworkStatus.DRAFT
+    assert framework.criteria.get().values == ["SaaS", "FinTech"]
+    assert dict(framework.geography_mappings.values_list("country", "label")) == {
+        "US": "US",
+        "DE": "EMEA",
+    }
+
+
+def test_geography_text_updates_map(ops_client, draft):
+    text = framework_post(draft)["geography_text"].replace("SG, APAC, APAC", "SG, APAC, Singapore")
+    response = ops_client.post(change_url(draft), framework_post(draft, geography_text=text))
+    mapping = draft.geography_mappings.get(country="SG")
+    assert response.status_code == 302
+    assert mapping.label == "Singapore"
+    assert mapping.history.count() == 2
+
+
+def test_geography_text_invalid_line(ops_client, draft):
+    data = framework_post(draft, geography_text="US, North America, US\nUSA, North America")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "use a two-letter ISO 3166-1 code" in response.content.decode()
+    assert draft.geography_mappings.count() > 200

@@ -1,0 +1,187 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from segmentation.lifecycle import (
+    FrameworkLifecycleError,
+    framework_approve,
+    framework_draft_create,
+    framework_submit,
+)
+from segmentation.models import (
+    Framework,
+    FrameworkRevision,
+    FrameworkStatus,
+    SegmentationRun,
+)
+
+
+def test_draft_copies_parts(active_framework, draft, ops_user):
+    assert draft.version == active_framework.version + 1
+    assert draft.status == FrameworkStatus.DRAFT
+    assert draft.based_on == active_framework
+    assert draft.created_by == ops_user
+    assert draft.criteria.count() == active_framework.criteria.count()
+    assert draft.size_bands.count() == active_framework.size_bands.count()
+    assert draft.geography_mappings.count() == active_framework.geography_mappings.count()
+    assert list(draft.criteria.values_list("label", "values", "weight")) == list(
+        active_framework.criteria.values_list("label", "values", "weight")
+    )
+
+
+def test_draft_copy_leaves_source(active_framework, draft):
+    active_framework.refresh_from_db()
+    assert active_framework.status == FrameworkStatus.APPROVED
+    assert active_framework.criteria.count() == 6
+
+
+def test_draft_version_is_max_plus_one(active_framework, draft, ops_user):
+    third = framework_draft_create(source=active_framework, user=ops_user)
+    assert third.version == draft.version + 1
+
+
+def test_draft_copy_records_history(draft):
+    criterion = draft.criteria.first()
+    assert criterion.history.count() == 1
+    assert draft.history.count() == 1
+
+
+def test_draft_requires_sales_ops(active_framework, leader):
+    with pytest.raises(PermissionDenied):
+        framework_draft_create(source=active_framework, user=leader)
+
+
+def test_submit_requires_summary(draft, ops_user):
+    with pytest.raises(FrameworkLifecycleError, match="summary of changes is empty"):
+        framework_submit(framework=draft, user=ops_user, summary="  ")
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.DRAFT
+
+
+def test_submit_records_revision(draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Drop FinTech")
+    draft.refresh_from_db()
+    revision = FrameworkRevision.objects.get()
+    assert draft.status == FrameworkStatus.SUBMITTED
+    assert draft.submitted_by == ops_user
+    assert draft.summary == "Drop FinTech"
+    assert revision.action == FrameworkRevision.Action.SUBMITTED
+    assert revision.version == draft.version
+    assert revision.author == ops_user
+    assert revision.approver is None
+
+
+def test_submit_rejects_leadership(draft, leader):
+    with pytest.raises(PermissionDenied):
+        framework_submit(framework=draft, user=leader, summary="x")
+
+
+def test_submit_only_drafts(active_framework, ops_user):
+    with pytest.raises(FrameworkLifecycleError, match="only a draft can"):
+        framework_submit(framework=active_framework, user=ops_user, summary="x")
+
+
+def test_submit_rejects_invalid_version(draft, ops_user):
+    draft.criteria.update(weight=0)
+    with pytest.raises(FrameworkLifecycleError, match="can reach the High cut-off"):
+        framework_submit(framework=draft, user=ops_user, summary="x")
+
+
+def test_approve_requires_leadership(draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    with pytest.raises(PermissionDenied):
+        framework_approve(framework=draft, user=ops_user)
+
+
+def test_approve_only_submitted(draft, leader):
+    with pytest.raises(FrameworkLifecycleError, match="only a submitted version"):
+        framework_approve(framework=draft, user=leader)
+
+
+def test_approve_retires_previous(active_framework, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=draft, user=leader)
+    active_framework.refresh_from_db()
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.APPROVED
+    assert draft.approved_by == leader
+    assert draft.approved_at is not None
+    assert active_framework.status == FrameworkStatus.RETIRED
+    assert active_framework.retired_at is not None
+    assert Framework.objects.filter(status=FrameworkStatus.APPROVED).count() == 1
+
+
+def test_approve_records_revisions(active_framework, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=draft, user=leader)
+    actions = dict(FrameworkRevision.objects.values_list("action", "version"))
+    approved = FrameworkRevision.objects.get(action=FrameworkRevision.Action.APPROVED)
+    assert actions["approved"] == draft.version
+    assert actions["retired"] == active_framework.version
+    assert approved.approver == leader
+    assert approved.author == ops_user
+    assert approved.summary == "Raise cut-offs"
+
+
+def test_approve_failure_changes_nothing(active_framework, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    draft.criteria.filter(dimension="industry").update(values=["Not An Industry"])
+    with pytest.raises(FrameworkLifecycleError, match="unknown industry"):
+        framework_approve(framework=draft, user=leader)
+    active_framework.refresh_from_db()
+    assert active_framework.status == FrameworkStatus.APPROVED
+    assert not FrameworkRevision.objects.filter(action="approved").exists()
+
+
+def test_second_approver_blocks_own(settings, draft, make_user, leader):
+    from accounts import roles
+
+    both = make_user(roles.SALES_OPS, username="both")
+    both.groups.add(leader.groups.get())
+    settings.ICP_FRAMEWORK_SECOND_APPROVER = True
+    framework_submit(framework=draft, user=both, summary="x")
+    with pytest.raises(PermissionDenied, match="second person"):
+        framework_approve(framework=draft, user=both)
+    framework_approve(framework=draft, user=leader)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.APPROVED
+
+
+def test_own_approval_allowed_by_default(draft, make_user, leader):
+    from accounts import roles
+
+    both = make_user(roles.SALES_OPS, username="both")
+    both.groups.add(leader.groups.get())
+    framework_submit(framework=draft, user=both, summary="x")
+    framework_approve(framework=draft, user=both)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.APPROVED
+
+
+def test_approval_starts_run_after_commit(
+    draft, ops_user, leader, make_account, django_capture_on_commit_callbacks
+):
+    make_account("SaaS", employee_count=300)
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        framework_approve(framework=draft, user=leader)
+    assert not SegmentationRun.objects.exists()
+    for callback in callbacks:
+        callback()
+    run = SegmentationRun.objects.get()
+    assert run.kind == SegmentationRun.Kind.APPROVAL
+    assert run.framework_id == draft.pk
+    assert run.triggered_by == leader
+
+
+def test_revisions_append_only(draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    revision = FrameworkRevision.objects.get()
+    revision.summary = "changed"
+    with pytest.raises(TypeError, match="append-only"):
+        revision.save()
+    with pytest.raises(TypeError, match="append-only"):
+        revision.delete()
+    with pytest.raises(TypeError, match="append-only"):
+        FrameworkRevision.objects.update(summary="changed")
+    with pytest.raises(TypeError, match="append-only"):
+        FrameworkRevision.objects.all().delete()

@@ -1,0 +1,266 @@
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from accounts import roles
+from accounts.models import Account
+from segmentation.lifecycle import framework_submit
+from segmentation.models import (
+    Framework,
+    FrameworkRevision,
+    FrameworkStatus,
+    IndustrySynonym,
+    ScoreRecord,
+    SegmentationRun,
+)
+from segmentation.services import accounts_segment
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_list_shows_versions(client, draft, sdr):
+    response = signed_in(client, sdr).get(reverse("segmentation:framework-list"))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "v1" in content
+    assert "Approved (active)" in content
+    assert f"v{draft.version}" in content
+    assert "Create draft from this version" not in content
+    assert ">Approve<" not in content
+
+
+def test_list_buttons_for_sales_ops(client, draft, ops_user):
+    content = signed_in(client, ops_user).get(reverse("segmentation:framework-list")).content
+    text = content.decode()
+    assert "Create draft from this version" in text
+    assert reverse("segmentation:framework-submit", args=[draft.version]) in text
+    assert reverse("segmentation:framework-preview", args=[draft.version]) in text
+    assert ">Approve<" not in text
+
+
+def test_list_buttons_for_leadership(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    text = signed_in(client, leader).get(reverse("segmentation:framework-list")).content.decode()
+    assert reverse("segmentation:framework-approve", args=[draft.version]) in text
+    assert "Create draft from this version" not in text
+
+
+def test_nav_has_frameworks_link(client, sdr, active_framework):
+    text = signed_in(client, sdr).get(reverse("segmentation:framework-list")).content.decode()
+    assert f'href="{reverse("segmentation:framework-list")}"' in text
+    assert ">Frameworks</a>" in text
+
+
+def test_anonymous_redirected(client, db):
+    response = client.get(reverse("segmentation:framework-list"))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_submit_page_submits(client, draft, ops_user):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    response = signed_in(client, ops_user).post(url, {"summary": "Drop FinTech"})
+    draft.refresh_from_db()
+    assert response.status_code == 302
+    assert draft.status == FrameworkStatus.SUBMITTED
+    assert FrameworkRevision.objects.get().summary == "Drop FinTech"
+
+
+def test_submit_page_requires_summary(client, draft, ops_user):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    response = signed_in(client, ops_user).post(url, {"summary": ""})
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert draft.status == FrameworkStatus.DRAFT
+
+
+def test_submit_page_denied_to_leadership(client, draft, leader):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    assert signed_in(client, leader).get(url).status_code == 403
+
+
+def test_approve_page_starts_run(
+    client, draft, ops_user, leader, make_account, django_capture_on_commit_callbacks
+):
+    make_account("SaaS", employee_count=300, country="SG")
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(client, leader).post(url)
+    run = SegmentationRun.objects.get(kind=SegmentationRun.Kind.APPROVAL)
+    listing = client.get(reverse("segmentation:framework-list")).content.decode()
+    assert response.status_code == 302
+    assert reverse("segmentation:run-detail", args=[run.pk]) in listing
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == 1
+
+
+def test_approve_page_denied_to_ops(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    response = signed_in(client, ops_user).post(url)
+    draft.refresh_from_db()
+    assert response.status_code == 403
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
+def test_approve_error_shown(client, draft, leader):
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    response = signed_in(client, leader).post(url, follow=True)
+    assert "only a submitted version can" in response.content.decode()
+
+
+def test_preview_page_and_results(client, draft, ops_user, make_account, active_framework):
+    make_account("FinTech", employee_count=300, country="SG")
+    accounts_segment()
+    draft.criteria.filter(dimension="industry").update(values=["SaaS"])
+    signed_in(client, ops_user)
+    page = client.get(reverse("segmentation:framework-preview", args=[draft.version]))
+    results = client.get(
+        reverse("segmentation:framework-preview-results", args=[draft.version]),
+        HTTP_HX_REQUEST="true",
+    )
+    text = results.content.decode()
+    assert page.status_code == 200
+    assert "framework-preview-results" not in page.content.decode()
+    assert reverse("segmentation:framework-preview-results", args=[draft.version]) in (
+        page.content.decode()
+    )
+    assert results.status_code == 200
+    assert 'data-testid="preview-moved">1<' in text
+    assert "is not a target industry" in text
+    assert ScoreRecord.objects.count() == 1
+
+
+def test_preview_of_approved_not_found(client, ops_user, active_framework):
+    url = reverse("segmentation:framework-preview", args=[active_framework.version])
+    assert signed_in(client, ops_user).get(url).status_code == 404
+
+
+def test_preview_denied_to_sdr(client, draft, sdr):
+    url = reverse("segmentation:framework-preview", args=[draft.version])
+    assert signed_in(client, sdr).get(url).status_code == 403
+
+
+def test_preview_reports_invalid_version(client, draft, ops_user):
+    draft.criteria.filter(dimension="industry").update(values=["Nope"])
+    url = reverse("segmentation:framework-preview-results", args=[draft.version])
+    text = signed_in(client, ops_user).get(url).content.decode()
+    assert "cannot be scored" in text
+    assert "unknown industry" in text
+
+
+def test_run_page_polls_until_done(client, ops_user, active_framework):
+    run = SegmentationRun.objects.create(framework=active_framework, total=10, processed=4)
+    signed_in(client, ops_user)
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk]))
+    partial = client.get(reverse("segmentation:run-detail", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert page.status_code == 200
+    assert 'hx-trigger="every 2s"' in page.content.decode()
+    assert "<html" not in partial.content.decode()
+    assert 'hx-trigger="every 2s"' in partial.content.decode()
+
+
+def test_run_page_shows_summary(client, ops_user, active_framework, make_account):
+    make_account("SaaS", employee_count=300, country="SG")
+    run_id = accounts_segment().run_id
+    text = (
+        signed_in(client, ops_user)
+        .get(reverse("segmentation:run-detail", args=[run_id]))
+        .content.decode()
+    )
+    assert "every 2s" not in text
+    assert 'data-testid="run-moved">1<' in text
+    assert "SaaS – Mid-Market – APAC" in text
+
+
+def test_revisions_page_and_csv(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Drop FinTech, raise cut-offs")
+    signed_in(client, ops_user)
+    page = client.get(reverse("segmentation:revision-list"))
+    export = client.get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert "Drop FinTech, raise cut-offs" in page.content.decode()
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    assert rows[0] == ["date", "version", "action", "summary", "author", "approver"]
+    assert rows[1][1:] == [
+        str(draft.version),
+        "submitted",
+        "Drop FinTech, raise cut-offs",
+        "ops",
+        "",
+    ]
+
+
+def test_revisions_denied_to_sdr(client, sdr, db):
+    assert signed_in(client, sdr).get(reverse("segmentation:revision-list")).status_code == 403
+
+
+@pytest.fixture
+def unmapped_accounts(active_framework, make_account):
+    accounts = [
+        make_account(None, industry_raw="Neobank", employee_count=300, country="SG"),
+        make_account(None, industry_raw="neobank", employee_count=300, country="SG"),
+        make_account(None, industry_raw="Space Mining", employee_count=300, country="SG"),
+    ]
+    accounts_segment()
+    return accounts
+
+
+def test_unmapped_page_counts(client, ops_user, unmapped_accounts, django_assert_max_num_queries):
+    signed_in(client, ops_user)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("segmentation:taxonomy-unmapped"))
+    values = {item["industry_raw"]: item["accounts"] for item in response.context["values"]}
+    assert values == {"Neobank": 1, "neobank": 1, "Space Mining": 1}
+    assert response.context["total_accounts"] == 3
+
+
+def test_map_value_resegments(client, ops_user, unmapped_accounts, industry_ids):
+    url = reverse("segmentation:taxonomy-map")
+    signed_in(client, ops_user)
+    response = client.post(url, {"raw_value": "Neobank", "industry": industry_ids["FinTech"]})
+    neobanks = Account.objects.filter(pk__in=[a.pk for a in unmapped_accounts[:2]])
+    other = Account.objects.get(pk=unmapped_accounts[2].pk)
+    synonym = IndustrySynonym.objects.get(value="Neobank")
+    assert response.status_code == 302
+    assert synonym.key == "neobank"
+    assert synonym.industry_id == industry_ids["FinTech"]
+    assert set(neobanks.values_list("industry_id", flat=True)) == {industry_ids["FinTech"]}
+    assert set(neobanks.values_list("tag", flat=True)) == {"FinTech – Mid-Market – APAC"}
+    assert other.industry_id is None
+    assert ScoreRecord.objects.filter(account=other).count() == 1
+    assert SegmentationRun.objects.order_by("-id").first().total == 2
+
+
+def test_map_value_clash_reported(client, ops_user, unmapped_accounts, industry_ids):
+    IndustrySynonym.objects.create(industry_id=industry_ids["SaaS"], value="NEOBANK", key="neobank")
+    url = reverse("segmentation:taxonomy-map")
+    response = signed_in(client, ops_user).post(
+        url, {"raw_value": "Neobank", "industry": industry_ids["FinTech"]}, follow=True
+    )
+    assert "already maps to SaaS" in response.content.decode()
+    assert Account.objects.filter(industry__isnull=True).count() == 3
+
+
+def test_unmapped_denied_to_leadership(client, leader, db):
+    url = reverse("segmentation:taxonomy-unmapped")
+    assert signed_in(client, leader).get(url).status_code == 403
+
+
+def test_draft_button_creates_draft(client, ops_user, active_framework):
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    response = signed_in(client, ops_user).post(url)
+    assert response.status_code == 302
+    assert Framework.objects.get(version=2).based_on == active_framework
+
+
+def test_draft_button_denied_to_manager(client, make_user, active_framework):
+    manager = make_user(roles.SALES_MANAGER, username="mgr")
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    assert signed_in(client, manager).post(url).status_code == 403

@@ -1,0 +1,130 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Account
+from segmentation.lifecycle import framework_approve, framework_submit
+from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.preview import TopMovers, framework_impact_preview
+from segmentation.services import accounts_segment
+
+
+@pytest.fixture
+def scored_accounts(active_framework, make_account):
+    """Six accounts scored with version 1: two FinTech, two SaaS, one Retail, one unknown."""
+    accounts = [
+        make_account("FinTech", employee_count=300, country="SG"),
+        make_account("FinTech", employee_count=5000, country="US"),
+        make_account("SaaS", employee_count=300, country="DE"),
+        make_account("SaaS", employee_count=20, country="US"),
+        make_account("Retail & E-commerce", employee_count=300, country="US"),
+        make_account(None, employee_count=300, country="US"),
+    ]
+    accounts_segment()
+    return accounts
+
+
+@pytest.fixture
+def no_fintech(draft):
+    """The draft with FinTech removed from the target industries."""
+    draft.criteria.filter(dimension="industry").update(values=["SaaS", "HealthTech"])
+    return draft
+
+
+def test_preview_writes_nothing(scored_accounts, no_fintech):
+    records = ScoreRecord.objects.count()
+    runs = SegmentationRun.objects.count()
+    before = list(Account.objects.order_by("id").values_list("tier", "tag", "score"))
+    framework_impact_preview(no_fintech)
+    assert ScoreRecord.objects.count() == records
+    assert SegmentationRun.objects.count() == runs
+    assert list(Account.objects.order_by("id").values_list("tier", "tag", "score")) == before
+
+
+def test_preview_counts_fintech_moves(scored_accounts, no_fintech):
+    preview = framework_impact_preview(no_fintech)
+    assert preview.summary.total == 6
+    assert preview.summary.moved == 2
+    assert preview.summary.unchanged == 4
+    assert preview.summary.tiers["high"]["low"] == 2
+    assert preview.summary.tags_gained == {}
+    assert preview.summary.tags_lost == {}
+
+
+def test_preview_tier_matrix_rows(scored_accounts, no_fintech):
+    matrix = dict(framework_impact_preview(no_fintech).tier_matrix())
+    assert matrix["High"] == [1, 0, 2, 0]
+    assert matrix["No tier"] == [0, 0, 0, 0]
+    assert sum(sum(row) for row in matrix.values()) == 6
+
+
+def test_preview_tags_gained_lost(scored_accounts, draft):
+    draft.tag_template = "{industry} / {size_band}"
+    draft.save()
+    preview = framework_impact_preview(draft)
+    assert preview.summary.moved == 5
+    assert preview.summary.tags_lost["FinTech – Mid-Market – APAC"] == 1
+    assert preview.summary.tags_gained["FinTech / Mid-Market"] == 1
+    assert preview.summary.tags_gained["SaaS / SMB"] == 1
+    assert ("Retail & E-commerce / Mid-Market", 1, 0) in preview.tag_changes()
+
+
+def test_preview_top_movers(scored_accounts, no_fintech):
+    preview = framework_impact_preview(no_fintech, top=1)
+    mover = preview.movers[0]
+    assert len(preview.movers) == 1
+    assert mover.account_id in {scored_accounts[0].pk, scored_accounts[1].pk}
+    assert mover.new_tier == "low"
+    assert mover.old_tier == "high"
+    assert mover.delta < 0
+    assert "is a target industry" in mover.old_explanation[0]["reason"]
+    assert "is not a target industry" in mover.new_explanation[0]["reason"]
+
+
+def test_top_movers_heap_bounded():
+    heap = TopMovers(3)
+    for account_id, (old, new) in enumerate([(10, 90), (50, 55), (80, 20), (0, 40), (60, 61)]):
+        row = (account_id, *([None] * 8), old, "low", "", "", "", "", False, "[]", 1, "", "")
+        evaluation = type("Result", (), {"score": new})()
+        heap.offer(row, evaluation)
+    retained = sorted((entry[0], entry[2][0]) for entry in heap._heap)
+    assert retained == [(40, 3), (60, 2), (80, 0)]
+
+
+def test_approval_moves_what_preview_said(
+    scored_accounts, no_fintech, ops_user, leader, django_capture_on_commit_callbacks
+):
+    preview = framework_impact_preview(no_fintech, top=10)
+    framework_submit(framework=no_fintech, user=ops_user, summary="Drop FinTech")
+    with django_capture_on_commit_callbacks(execute=True):
+        framework_approve(framework=no_fintech, user=leader)
+    run = SegmentationRun.objects.get(framework=no_fintech, kind=SegmentationRun.Kind.APPROVAL)
+    fields = ("account_id", "score", "tier", "tag", "route")
+    before = {row[0]: row for row in ScoreRecord.objects.filter(framework=1).values_list(*fields)}
+    after = {row[0]: row for row in ScoreRecord.objects.filter(run=run).values_list(*fields)}
+    moved_ids = {account_id for account_id, row in after.items() if before[account_id] != row}
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.moved == preview.summary.moved
+    assert run.unchanged == preview.summary.unchanged
+    assert run.failed == preview.summary.failed
+    assert run.summary["tiers"] == preview.summary.tiers
+    assert run.summary["tags"]["gained"] == preview.summary.tags_gained
+    assert run.summary["tags"]["lost"] == preview.summary.tags_lost
+    assert len(after) == 6
+    assert {mover.account_id for mover in preview.movers} == moved_ids
+
+
+def test_dry_run_command_prints_preview(scored_accounts, no_fintech):
+    output = StringIO()
+    call_command(
+        "resegment", "--framework", str(no_fintech.version), "--dry-run", "--top", "2",
+        stdout=output,
+    )  # fmt: skip
+    text = output.getvalue()
+    assert "Dry run, nothing written." in text
+    assert "2 moved" in text
+    assert "Tier moves (rows: tier now, columns: tier after approval):" in text
+    assert "Accounts that move most (2):" in text
+    assert "is not a target industry" in text
+    assert ScoreRecord.objects.filter(framework=no_fintech).count() == 0

@@ -1,0 +1,106 @@
+from decimal import Decimal
+
+import pytest
+
+from segmentation.models import Criterion, SizeBand
+from segmentation.validation import (
+    cutoff_errors,
+    max_reachable_score,
+    reachability_errors,
+    size_band_overlaps,
+    size_band_range_errors,
+    tag_template_errors,
+)
+
+
+def band(name, low=None, high=None, low_revenue=None, high_revenue=None) -> SizeBand:
+    return SizeBand(
+        name=name,
+        min_employees=low,
+        max_employees=high,
+        min_revenue_usd=None if low_revenue is None else Decimal(low_revenue),
+        max_revenue_usd=None if high_revenue is None else Decimal(high_revenue),
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{industry} – {size_band} – {geography}", None),
+        ("{industry}, {country} | {tier}", None),
+        ("{industry} – – {geography}", "empty part between separators"),
+        ("{industry} – ", "empty part between separators"),
+        ("{industry} – {segment}", "unknown placeholder {segment}"),
+        ("{}", "unknown placeholder {}"),
+        ("{tier!r}", "format or conversion"),
+        ("ICP", "has no placeholder"),
+        ("   ", "is empty"),
+        ("{industry", "is invalid"),
+    ],
+)
+def test_tag_template_cases(template, expected):
+    errors = tag_template_errors(template)
+    if expected is None:
+        assert errors == []
+    else:
+        assert any(expected in error for error in errors), errors
+
+
+def test_cutoffs_in_order_pass():
+    assert cutoff_errors(70, 40) == {}
+
+
+def test_cutoffs_equal_rejected():
+    errors = cutoff_errors(50, 50)
+    assert "must rise from Medium to High" in errors["medium_tier_min_score"][0]
+
+
+def test_cutoff_zero_rejected():
+    errors = cutoff_errors(70, 0)
+    assert "enter a value of 1 or more" in errors["medium_tier_min_score"][0]
+
+
+def test_adjacent_bands_pass():
+    bands = [
+        band("SMB", 1, 200, None, "50000000"),
+        band("Mid-Market", 201, 1000, "50000000", "1000000000"),
+        band("Enterprise", 1001, None, "1000000000", None),
+    ]
+    assert size_band_overlaps(bands) == []
+
+
+def test_shared_employee_bound_overlaps():
+    errors = size_band_overlaps([band("A", 1, 200), band("B", 200, 500)])
+    assert len(errors) == 1
+    assert "overlapping employee ranges" in errors[0]
+
+
+def test_open_band_overlaps_later():
+    errors = size_band_overlaps([band("Big", 1000), band("Huge", 5000, 9000)])
+    assert "'Big' and 'Huge'" in errors[0]
+
+
+def test_shared_revenue_bound_passes():
+    assert size_band_overlaps([band("A", None, None, 0, 10), band("B", None, None, 10, 20)]) == []
+
+
+def test_band_without_bounds_rejected():
+    errors = size_band_range_errors(band("Empty"))
+    assert "has no bounds" in errors["__all__"][0]
+
+
+def test_band_min_above_max_rejected():
+    errors = size_band_range_errors(band("Odd", 500, 100))
+    assert "below the minimum" in errors["max_employees"][0]
+
+
+def test_disqualifiers_reach_nothing():
+    criteria = [Criterion(weight=30, is_disqualifier=True), Criterion(weight=0)]
+    assert max_reachable_score(criteria) == 0
+    assert len(reachability_errors(criteria, 70, 40)) == 2
+
+
+def test_scoring_criterion_reaches_100():
+    criteria = [Criterion(weight=5), Criterion(weight=30, is_disqualifier=True)]
+    assert max_reachable_score(criteria) == 100
+    assert reachability_errors(criteria, 70, 40) == []

@@ -1,0 +1,149 @@
+"""Two people edit the same account: the second, stale edit is rejected, not silently applied.
+
+Pages send the account version (its updated_at) in a hidden field and answer 409 with the
+form when it is stale. The API sends an ETag and answers 412 to a stale If-Match.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts import roles
+from accounts.models import Account, UserProfile
+from accounts.workspace import account_version
+from tests.factories import AccountFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def account(db):
+    # Unowned, so both SDRs may edit it.
+    return AccountFactory(name="Shared Prospect", owner=None, employee_raw="500")
+
+
+@pytest.fixture
+def editors(make_user):
+    """Return signed-in clients of two SDRs of the same team."""
+    first = make_user(roles.SDR, username="first-sdr")
+    second = make_user(roles.SDR, username="second-sdr")
+    manager = make_user(roles.SALES_MANAGER, username="team-manager")
+    for member in (first, second):
+        UserProfile.objects.create(user=member, manager=manager)
+    first_client, second_client = Client(), Client()
+    first_client.force_login(first)
+    second_client.force_login(second)
+    return first_client, second_client
+
+
+def field_edit_url(account: Account, field: str = "employees") -> str:
+    return reverse("accounts:account-field-edit", args=[account.pk, field])
+
+
+def test_form_carries_account_version(editors, account):
+    first, _ = editors
+    html = first.get(field_edit_url(account), **HTMX).content.decode()
+    assert f'value="{account_version(account)}"' in html
+
+
+def test_stale_field_edit_rejected_with_409(editors, account):
+    first, second = editors
+    version = account_version(account)
+    saved = first.post(field_edit_url(account), {"employees": "51-200", "version": version}, **HTMX)
+    stale = second.post(field_edit_url(account), {"employees": "1000", "version": version}, **HTMX)
+    account.refresh_from_db()
+    assert saved.status_code == 200
+    assert stale.status_code == 409
+    assert account.employee_raw == "51-200"
+    # The stale form keeps what the second person typed, with the new version to retry.
+    assert 'value="1000"' in stale.content.decode()
+    assert f'value="{account_version(account)}"' in stale.content.decode()
+
+
+def test_retry_with_new_version_applies(editors, account):
+    first, second = editors
+    version = account_version(account)
+    first.post(field_edit_url(account), {"employees": "51-200", "version": version}, **HTMX)
+    account.refresh_from_db()
+    retry = second.post(
+        field_edit_url(account), {"employees": "1000", "version": account_version(account)}, **HTMX
+    )
+    account.refresh_from_db()
+    assert retry.status_code == 200
+    assert account.employee_raw == "1000"
+
+
+def test_edit_without_version_rejected(editors, account):
+    first, _ = editors
+    response = first.post(field_edit_url(account), {"employees": "51-200"}, **HTMX)
+    account.refresh_from_db()
+    assert response.status_code in (409, 422)
+    assert account.employee_raw == "500"
+
+
+def test_stale_segment_edit_rejected(editors, account):
+    first, second = editors
+    url = reverse("accounts:account-segment-edit", args=[account.pk])
+    version = account_version(account)
+    data = {"tier": "low", "tag": "SaaS – SMB – US", "reason": "Too small"}
+    saved = first.post(url, {**data, "version": version}, **HTMX)
+    stale = second.post(url, {**data, "tier": "high", "version": version}, **HTMX)
+    account.refresh_from_db()
+    assert saved.status_code == 200
+    assert stale.status_code == 409
+    assert account.tier_override == "low"
+
+
+def test_api_stale_if_match_rejected_with_412(editors, account):
+    first, second = editors
+    url = f"/api/v1/accounts/{account.pk}/"
+    etag = first.get(url)["ETag"]
+    saved = first.patch(url, {"city": "Berlin"}, content_type="application/json", HTTP_IF_MATCH=etag)
+    stale = second.patch(url, {"city": "Paris"}, content_type="application/json", HTTP_IF_MATCH=etag)
+    account.refresh_from_db()
+    assert saved.status_code == 200
+    assert saved["ETag"] != etag
+    assert stale.status_code == 412
+    assert stale.json()["error"]["code"] == "precondition_failed"
+    assert account.city == "Berlin"
+
+
+def test_api_retry_with_new_etag_applies(editors, account):
+    first, second = editors
+    url = f"/api/v1/accounts/{account.pk}/"
+    etag = first.get(url)["ETag"]
+    new_etag = first.patch(
+        url, {"city": "Berlin"}, content_type="application/json", HTTP_IF_MATCH=etag
+    )["ETag"]
+    retry = second.patch(
+        url, {"city": "Paris"}, content_type="application/json", HTTP_IF_MATCH=new_etag
+    )
+    account.refresh_from_db()
+    assert retry.status_code == 200
+    assert account.city == "Paris"
+
+
+def test_api_stale_segment_change_rejected(editors, account):
+    first, second = editors
+    etag = first.get(f"/api/v1/accounts/{account.pk}/")["ETag"]
+    url = f"/api/v1/accounts/{account.pk}/segment/"
+    body = {"kind": "manual_tag", "tier": "low", "reason": "Too small"}
+    saved = first.post(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
+    stale = second.post(
+        url, {**body, "tier": "high"}, content_type="application/json", HTTP_IF_MATCH=etag
+    )
+    account.refresh_from_db()
+    assert saved.status_code == 200
+    assert stale.status_code == 412
+    assert account.tier_override == "low"
+
+
+def test_api_change_without_if_match_overwrites(editors, account):
+    # If-Match is optional in the API (docs/api.md), so a client that leaves it out
+    # overwrites the other person's change. Clients that edit must send it.
+    first, second = editors
+    url = f"/api/v1/accounts/{account.pk}/"
+    first.patch(url, {"city": "Berlin"}, content_type="application/json")
+    second.patch(url, {"city": "Paris"}, content_type="application/json")
+    account.refresh_from_db()
+    assert account.city == "Paris"

@@ -1,0 +1,403 @@
+import csv
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+from accounts import workspace
+from accounts.models import Account, SegmentOverride
+from tests.factories import AccountFactory
+
+from .conftest import HTMX
+
+BULK_URL = reverse("accounts:account-bulk")
+LIST_URL = reverse("accounts:account-list")
+
+
+@pytest.fixture
+def accounts(sdr, ae, sdr2, approved_framework):
+    """Two accounts of the manager's team, one unassigned and one of another team."""
+    common = {"framework": approved_framework, "tag": "SaaS – SMB – US", "tier": "medium"}
+    return {
+        "team_sdr": AccountFactory(name="Alpha", owner=sdr, **common),
+        "team_ae": AccountFactory(name="Bravo", owner=ae, **common),
+        "unassigned": AccountFactory(name="Charlie", owner=None, **common),
+        "other_team": AccountFactory(name="Delta", owner=sdr2, **common),
+    }
+
+
+def ids(*accounts: Account) -> list[str]:
+    return [str(account.pk) for account in accounts]
+
+
+def test_list_has_row_checkboxes_and_select_all(client, sdr, accounts):
+    client.force_login(sdr)
+    html = client.get(LIST_URL).content.decode()
+    assert 'data-select-page aria-label="Select every account on this page"' in html
+    assert f'name="account_ids" value="{accounts["team_sdr"].pk}"' in html
+    assert 'form="bulk-form"' in html
+    assert 'id="bulk-form"' in html
+
+
+def test_bulk_actions_offered_by_role(client, sdr, sales_ops, marketing, accounts):
+    def offered(user) -> list[str]:
+        client.force_login(user)
+        form = client.get(LIST_URL).context["bulk_form"]
+        return [value for value, _label in form.fields["action"].choices if value]
+
+    assert offered(sdr) == ["enrich", "tag", "export"]
+    assert offered(sales_ops) == ["assign", "enrich", "export"]
+    assert offered(marketing) == ["export"]
+
+
+# Assign --------------------------------------------------------------------------------
+
+
+def test_assign_asks_for_confirmation_with_count(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL,
+        {"action": "assign", "owner": str(sdr2.pk), "account_ids": ids(*accounts.values())},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Assign 4 accounts to Dana Okafor?" in html
+    assert 'name="confirmed" value="1"' in html
+    assert Account.objects.filter(owner=sdr2).count() == 1
+
+
+def test_assign_confirmed_changes_owners(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "assign",
+            "owner": str(sdr2.pk),
+            "account_ids": ids(accounts["team_sdr"], accounts["unassigned"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert "Assigned 2 accounts to Dana Okafor." in response.content.decode()
+    assert json.loads(response["HX-Trigger"]) == {"accountsChanged": {}}
+    assert Account.objects.get(pk=accounts["team_sdr"].pk).owner == sdr2
+    assert Account.objects.get(pk=accounts["unassigned"].pk).owner == sdr2
+
+
+def test_assign_writes_history_by_user(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    client.post(
+        BULK_URL,
+        {
+            "action": "assign",
+            "owner": str(sdr2.pk),
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    record = accounts["team_sdr"].history.order_by("-history_date").first()
+    assert record.owner_id == sdr2.pk
+    assert record.history_user == sales_ops
+    assert record.history_channel == "page"
+
+
+def test_manager_assign_skips_other_teams_and_reports(client, manager, team, ae, accounts):
+    client.force_login(manager)
+    data = {"action": "assign", "owner": str(ae.pk), "account_ids": ids(*accounts.values())}
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    result = client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX).content.decode()
+    assert "Assign 3 accounts to Alex Kim?" in confirm
+    assert "1 selected account will be skipped" in confirm
+    assert "Delta" in confirm
+    assert "Skipped 1 account that you may not change" in result
+    assert Account.objects.get(pk=accounts["other_team"].pk).owner.username == "sdr2"
+    assert Account.objects.get(pk=accounts["unassigned"].pk).owner == ae
+
+
+def test_sdr_may_not_assign(client, sdr, sdr2, accounts):
+    client.force_login(sdr)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "assign",
+            "owner": str(sdr2.pk),
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 403
+    assert Account.objects.get(pk=accounts["team_sdr"].pk).owner == sdr
+
+
+def test_sales_ops_may_not_override_tags(client, sales_ops, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "tag",
+            "tier": "low",
+            "reason": "Test",
+            "account_ids": ids(accounts["unassigned"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 403
+    assert not SegmentOverride.objects.exists()
+
+
+def test_assign_requires_owner(client, sales_ops, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL, {"action": "assign", "account_ids": ids(accounts["team_sdr"])}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "Choose the new owner." in response.content.decode()
+
+
+def test_bulk_requires_selection(client, sales_ops, sdr2):
+    client.force_login(sales_ops)
+    response = client.post(BULK_URL, {"action": "assign", "owner": str(sdr2.pk)}, **HTMX)
+    assert response.status_code == 422
+    assert "No account is selected" in response.content.decode()
+
+
+def test_bulk_without_htmx_redirects_with_message(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "assign",
+            "owner": str(sdr2.pk),
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+            "next": "/accounts/?tier=medium",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/accounts/?tier=medium"
+    assert "Assigned 1 account to Dana Okafor." in response.content.decode()
+
+
+def test_bulk_ignores_offsite_next(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "assign",
+            "owner": str(sdr2.pk),
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+            "next": "https://evil.example/",
+        },
+    )
+    assert response["Location"] == LIST_URL
+
+
+# Tag override --------------------------------------------------------------------------
+
+
+def test_tag_override_with_reason(client, sdr, accounts):
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "tag": "FinTech – SMB – US",
+        "tier": "high",
+        "reason": "Payments companies",
+        "account_ids": ids(accounts["team_sdr"], accounts["unassigned"], accounts["team_ae"]),
+    }
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    result = client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX).content.decode()
+    overrides = SegmentOverride.objects.filter(kind=SegmentOverride.Kind.MANUAL_TAG)
+    assert "Set the tag “FinTech – SMB – US” and the tier High on 2 accounts?" in confirm
+    assert "Bravo" in result
+    assert overrides.count() == 2
+    assert {override.reason for override in overrides} == {"Payments companies"}
+    assert Account.objects.get(pk=accounts["team_sdr"].pk).tag == "FinTech – SMB – US"
+    assert Account.objects.get(pk=accounts["team_ae"].pk).tag == "SaaS – SMB – US"
+
+
+def test_tag_override_requires_reason(client, sdr, accounts):
+    client.force_login(sdr)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "tag",
+            "tier": "low",
+            "reason": "",
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Reason is empty" in response.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_override_requires_tag_or_tier(client, sdr, accounts):
+    client.force_login(sdr)
+    response = client.post(
+        BULK_URL,
+        {"action": "tag", "reason": "Why not", "account_ids": ids(accounts["team_sdr"])},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Enter a tag or choose a tier" in response.content.decode()
+
+
+def test_nothing_allowed_offers_no_confirm(client, sdr, accounts):
+    client.force_login(sdr)
+    html = client.post(
+        BULK_URL,
+        {"action": "tag", "tier": "low", "reason": "x", "account_ids": ids(accounts["other_team"])},
+        **HTMX,
+    ).content.decode()
+    assert "You may not change any of the selected accounts" in html
+    assert 'data-testid="bulk-confirm"' not in html
+
+
+# Enrichment ----------------------------------------------------------------------------
+
+
+def test_enrichment_start_queues_run(
+    client, sdr, accounts, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrichment import tasks
+    from enrichment.models import EnrichmentRun
+
+    queued = []
+    monkeypatch.setattr(tasks.accounts_enrich_task, "delay", queued.append)
+    client.force_login(sdr)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            BULK_URL,
+            {
+                "action": "enrich",
+                "provider": "website",
+                "account_ids": ids(accounts["team_sdr"], accounts["other_team"]),
+                "confirmed": "1",
+            },
+            **HTMX,
+        )
+    run = EnrichmentRun.objects.get()
+    html = response.content.decode()
+    assert f"Started enrichment run {run.pk} of 1 account with Website." in html
+    assert "Delta" in html
+    assert queued == [run.pk]
+    assert run.total == 1
+
+
+def test_enrichment_unavailable_is_explained(client, sdr, accounts, monkeypatch):
+    from enrichment.models import EnrichmentRun
+
+    # Offer apollo although it has no API key, as after a settings change.
+    monkeypatch.setattr(workspace, "enrichment_providers", lambda: ["website", "apollo"])
+    client.force_login(sdr)
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "enrich",
+            "provider": "apollo",
+            "account_ids": ids(accounts["team_sdr"]),
+            "confirmed": "1",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "Enrichment isn&#x27;t available with apollo" in html
+    assert "ENRICHMENT_PROVIDERS" in html
+    assert not EnrichmentRun.objects.exists()
+
+
+def test_enrichment_confirmation_names_provider(client, sdr, accounts):
+    client.force_login(sdr)
+    html = client.post(
+        BULK_URL,
+        {"action": "enrich", "provider": "website", "account_ids": ids(accounts["team_sdr"])},
+        **HTMX,
+    ).content.decode()
+    assert "Start enrichment of 1 account with Website?" in html
+
+
+# Export --------------------------------------------------------------------------------
+
+
+def export(client, *accounts: Account) -> list[list[str]]:
+    response = client.post(
+        BULK_URL, {"action": "export", "account_ids": ids(*accounts), "confirmed": "1"}
+    )
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="accounts-')
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_export_asks_for_confirmation(client, marketing, accounts):
+    client.force_login(marketing)
+    html = client.post(
+        BULK_URL, {"action": "export", "account_ids": ids(*accounts.values())}, **HTMX
+    ).content.decode()
+    assert "Export 4 accounts as CSV?" in html
+    assert "data-close-modal" in html
+
+
+def test_export_writes_selected_accounts(client, marketing, accounts):
+    client.force_login(marketing)
+    rows = export(client, accounts["team_sdr"], accounts["other_team"])
+    assert rows[0][:3] == ["Id", "Name", "Domain"]
+    assert [row[1] for row in rows[1:]] == ["Alpha", "Delta"]
+
+
+def test_export_neutralizes_formulas(client, marketing, sdr):
+    account = AccountFactory(
+        name='=HYPERLINK("https://evil.example")',
+        tag="-8",
+        city="@SUM(A1)",
+        region="+cmd",
+        description="x",
+        industry_raw="\tTabbed",
+        technologies=["-2+3"],
+        owner=sdr,
+    )
+    client.force_login(marketing)
+    header, row = export(client, account)
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Name"] == '\'=HYPERLINK("https://evil.example")'
+    assert cells["City"] == "'@SUM(A1)"
+    assert cells["Region"] == "'+cmd"
+    assert cells["Industry label"] == "'\tTabbed"
+    assert cells["Technologies"] == "'-2+3"
+    assert cells["Tag"] == "-8"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "+1"),
+        ("-8", "-8"),
+        ("-8.5", "-8.5"),
+        ("-", "'-"),
+        ("@x", "'@x"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (42, "42"),
+        (None, ""),
+    ],
+)
+def test_csv_safe_cell(value, expected):
+    assert workspace.csv_safe_cell(value) == expected
+
+
+def test_bulk_denied_without_role(client, make_user, accounts):
+    client.force_login(make_user(None, username="no-role"))
+    response = client.post(
+        BULK_URL, {"action": "export", "account_ids": ids(accounts["team_sdr"])}, **HTMX
+    )
+    assert response.status_code == 403

@@ -1,0 +1,219 @@
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from accounts import roles
+from accounts.models import SegmentOverride
+from enrichment.models import FieldResolution, Observation
+from tests.factories import AccountFactory
+
+from .conftest import HTMX
+
+
+@pytest.fixture
+def account(ae, approved_framework):
+    return AccountFactory(
+        name="Globex",
+        owner=ae,
+        framework=approved_framework,
+        tag="SaaS – SMB – US",
+        tier="medium",
+        score=55,
+    )
+
+
+def fit_url(account) -> str:
+    return reverse("accounts:account-fit-validate", args=[account.pk])
+
+
+# Fit validation ------------------------------------------------------------------------
+
+
+def test_owner_ae_confirms_fit(client, ae, account):
+    client.force_login(ae)
+    response = client.post(
+        fit_url(account), {"decision": "confirm", "reason": "Budget and need confirmed"}, **HTMX
+    )
+    override = SegmentOverride.objects.get(account=account)
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert override.kind == SegmentOverride.Kind.FIT_VALIDATION
+    assert override.reason == "Budget and need confirmed"
+    assert override.new_tier == "medium"
+    assert account.tier == "medium"
+
+
+def test_owner_ae_refines_tier(client, ae, account):
+    client.force_login(ae)
+    client.post(
+        fit_url(account),
+        {"decision": "refine", "tier": "high", "tag": "", "reason": "3 teams want it"},
+        **HTMX,
+    )
+    override = SegmentOverride.objects.get(account=account)
+    account.refresh_from_db()
+    assert account.tier == "high"
+    assert override.old_tier == "medium"
+    assert override.new_tier == "high"
+    assert override.kind == SegmentOverride.Kind.FIT_VALIDATION
+
+
+def test_refinement_without_change_rejected(client, ae, account):
+    client.force_login(ae)
+    response = client.post(
+        fit_url(account),
+        {"decision": "refine", "tier": "medium", "tag": "", "reason": "Same"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "The refinement changes nothing" in response.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
+def test_fit_requires_reason(client, ae, account):
+    client.force_login(ae)
+    response = client.post(fit_url(account), {"decision": "confirm", "reason": ""}, **HTMX)
+    assert response.status_code == 422
+    assert "Reason is empty" in response.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
+def test_manager_of_owner_validates_fit(client, manager, team, account):
+    client.force_login(manager)
+    response = client.post(
+        fit_url(account), {"decision": "confirm", "reason": "Call notes"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert SegmentOverride.objects.filter(account=account, user=manager).exists()
+
+
+@pytest.mark.parametrize("role", [roles.SDR, roles.SALES_OPS, roles.MARKETING, roles.AE])
+def test_fit_denied_to_others(client, make_user, account, role):
+    client.force_login(make_user(role, username=f"other-{role}"))
+    response = client.post(fit_url(account), {"decision": "confirm", "reason": "x"}, **HTMX)
+    assert response.status_code == 403
+    assert not SegmentOverride.objects.exists()
+
+
+def test_manager_of_other_team_denied(client, make_user, account):
+    client.force_login(make_user(roles.SALES_MANAGER, username="other-manager"))
+    assert client.get(fit_url(account), **HTMX).status_code == 403
+
+
+def test_fit_buttons_shown_to_owner_only(client, ae, sdr, account):
+    client.force_login(ae)
+    assert ">Confirm fit</a>" in client.get(account.get_absolute_url()).content.decode()
+    client.force_login(sdr)
+    assert ">Confirm fit</a>" not in client.get(account.get_absolute_url()).content.decode()
+
+
+def test_refine_form_offers_tier(client, ae, account):
+    client.force_login(ae)
+    html = client.get(fit_url(account) + "?decision=refine", **HTMX).content.decode()
+    assert 'name="tier"' in html
+    assert "Save refinement" in html
+
+
+# Conflicts -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def conflicting(sdr, saas, approved_framework):
+    account = AccountFactory(
+        name="Initech",
+        owner=sdr,
+        framework=approved_framework,
+        verification_status="conflicting",
+        field_status={
+            "company_size": {
+                "status": "conflicting",
+                "sources": ["apollo"],
+                "values": {"apollo": "410", "zoominfo": "5,000"},
+            }
+        },
+    )
+    observations = {}
+    for source, count in (("apollo", 410), ("zoominfo", 5000)):
+        observations[source] = Observation.objects.create(
+            account=account,
+            field="employees",
+            value={"count": count, "min": count, "max": count, "approximate": False},
+            raw_value=str(count),
+            source=source,
+            observed_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    account.observations_by_source = observations
+    return account
+
+
+def resolve_url(account) -> str:
+    return reverse("accounts:account-conflict-resolve", args=[account.pk, "employees"])
+
+
+def test_resolve_form_lists_source_values(client, manager, team, conflicting):
+    client.force_login(manager)
+    html = client.get(resolve_url(conflicting), **HTMX).content.decode()
+    assert "Apollo: 410" in html
+    assert "ZoomInfo: 5,000" in html
+    assert "Another value" in html
+
+
+def test_manager_resolves_by_choosing_source(client, manager, team, conflicting):
+    chosen = conflicting.observations_by_source["zoominfo"]
+    client.force_login(manager)
+    response = client.post(
+        resolve_url(conflicting), {"choice": str(chosen.pk), "reason": "Annual report"}, **HTMX
+    )
+    resolution = FieldResolution.objects.get(account=conflicting)
+    conflicting.refresh_from_db()
+    assert response.status_code == 200
+    assert resolution.observation == chosen
+    assert resolution.reason == "Annual report"
+    assert conflicting.employee_count == 5000
+    assert conflicting.field_status["company_size"]["status"] == "accepted"
+
+
+def test_manager_resolves_with_typed_value(client, manager, team, conflicting):
+    client.force_login(manager)
+    client.post(
+        resolve_url(conflicting),
+        {"choice": "other", "value": "1,200", "reason": "Asked the CFO"},
+        **HTMX,
+    )
+    conflicting.refresh_from_db()
+    assert FieldResolution.objects.get(account=conflicting).value["count"] == 1200
+    assert conflicting.employee_count == 1200
+
+
+def test_typed_value_must_be_valid(client, manager, team, conflicting):
+    client.force_login(manager)
+    response = client.post(
+        resolve_url(conflicting),
+        {"choice": "other", "value": "many", "reason": "Asked"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "company size" in response.content.decode()
+    assert not FieldResolution.objects.exists()
+
+
+def test_resolution_requires_reason(client, manager, team, conflicting):
+    chosen = conflicting.observations_by_source["apollo"]
+    client.force_login(manager)
+    response = client.post(
+        resolve_url(conflicting), {"choice": str(chosen.pk), "reason": ""}, **HTMX
+    )
+    assert response.status_code == 422
+    assert not FieldResolution.objects.exists()
+
+
+def test_sdr_may_not_resolve(client, sdr, conflicting):
+    client.force_login(sdr)
+    assert client.get(resolve_url(conflicting), **HTMX).status_code == 403
+
+
+def test_unresolvable_field_is_404(client, manager, team, conflicting):
+    client.force_login(manager)
+    url = reverse("accounts:account-conflict-resolve", args=[conflicting.pk, "description"])
+    assert client.get(url, **HTMX).status_code == 404

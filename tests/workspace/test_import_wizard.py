@@ -1,0 +1,512 @@
+import codecs
+import json
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts import roles
+from accounts.models import Account, ImportMapping, ImportRun
+from accounts.workspace import header_signature
+
+UPLOAD_URL = reverse("accounts:import-upload")
+LIST_URL = reverse("accounts:import-list")
+
+HUBSPOT_CSV = (
+    "Company name;Company Domain Name;Number of Employees;Annual Revenue;Industry;Country/Region\n"
+    "Acme;acme.example;250;12000000;Computer Software;United States\n"
+    ";;50;;;Germany\n"
+    "Globex;globex.example;lots of people;;;Germany\n"
+    "=cmd|' /C calc'!A0;;;;;\n"
+)
+GERMAN_CSV = "Firma,Webseite,Mitarbeiter\nAcme GmbH,acme.de,120\nBeta AG,beta.de,40\n"
+
+
+def upload(client, content: bytes | str, name: str = "export.csv"):
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(UPLOAD_URL, {"file": SimpleUploadedFile(name, data)})
+
+
+def token_of(response) -> str:
+    match = re.search(r"/imports/new/([0-9a-f]{32})/mapping/", response["Location"])
+    assert match is not None, response["Location"]
+    return match[1]
+
+
+def upload_error(client, content: bytes | str, name: str = "export.csv") -> str:
+    response = upload(client, content, name)
+    assert response.status_code == 422
+    match = re.search(r'id="id_file-error" role="alert">(.*?)</div>', response.content.decode())
+    assert match is not None
+    return match[1]
+
+
+@pytest.fixture
+def ops(client, sales_ops):
+    client.force_login(sales_ops)
+    return client
+
+
+def mapping_data(response) -> dict[str, str]:
+    """Return the mapping form's prefilled values, as a browser would post them."""
+    form = response.context["form"]
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value not in (None, False):
+            data[name] = str(value)
+    return data
+
+
+# Step 1: upload ------------------------------------------------------------------------
+
+
+def test_upload_redirects_to_mapping(ops):
+    response = upload(ops, HUBSPOT_CSV)
+    assert response.status_code == 302
+    assert token_of(response)
+
+
+def test_upload_form_states_limits(ops):
+    html = ops.get(UPLOAD_URL).content.decode()
+    assert "at most 200 MB" in html
+    assert 'accept=".csv,.json,.txt"' in html
+
+
+def test_upload_rejects_other_extension(ops):
+    error = upload_error(ops, "a,b\n1,2\n", name="accounts.xlsx")
+    assert "“accounts.xlsx” has .xlsx: upload a .csv, .json or .txt file" in error
+
+
+def test_upload_rejects_empty_file(ops):
+    response = upload(ops, b"")
+    assert response.status_code == 422
+    assert "is empty" in response.content.decode()
+
+
+def test_upload_rejects_workbook_named_csv(ops):
+    error = upload_error(ops, b"PK\x03\x04" + b"\x00" * 200)
+    assert "is an Excel workbook (.xlsx) or a ZIP archive, not a CSV or JSON text file" in error
+
+
+def test_upload_rejects_binary_data(ops):
+    error = upload_error(ops, b"name,website\n\x00\x01\x02\x03binary\x00\n")
+    assert "binary data" in error
+
+
+def test_upload_rejects_truncated_csv(ops):
+    error = upload_error(ops, "name,website,employees\nAcme,acme.example,250\nBeta,beta.ex")
+    assert "has 2 of 3 columns" in error
+    assert "cut off" in error
+
+
+def test_upload_rejects_unclosed_quote(ops):
+    error = upload_error(ops, 'name,description\nAcme,"Makes anvils and')
+    assert "ends inside a quoted value" in error
+
+
+def test_upload_rejects_truncated_json(ops):
+    error = upload_error(ops, '[{"name": "Acme"}, {"name": "Be', name="export.json")
+    assert "ends before its JSON array is closed" in error
+
+
+def test_upload_rejects_file_without_header(ops):
+    error = upload_error(ops, "Acme,acme.example,250\nBeta,beta.example,40\n")
+    assert "looks like data" in error
+    assert "add a header row" in error
+
+
+def test_upload_rejects_header_only(ops):
+    error = upload_error(ops, "name,website\n")
+    assert "has a header row but no data rows" in error
+
+
+def test_upload_rejects_large_file(ops, settings):
+    settings.ICP_IMPORT_MAX_UPLOAD_BYTES = 100
+    error = upload_error(ops, "name,website\n" + "Acme,acme.example\n" * 20)
+    assert "larger than the 100 bytes an upload may have" in error
+
+
+def test_rejected_upload_is_deleted(ops, media_root):
+    upload(ops, b"PK\x03\x04" + b"\x00" * 200)
+    assert not list((media_root / "import-uploads").glob("*/*"))
+
+
+# Step 2: mapping -----------------------------------------------------------------------
+
+
+def test_mapping_shows_detection(ops):
+    token = token_of(upload(ops, HUBSPOT_CSV))
+    html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
+    assert 'data-testid="detected-encoding">utf-8<' in html
+    assert 'data-testid="detected-delimiter">semicolon<' in html
+    assert 'data-testid="detected-layout">hubspot<' in html
+    assert 'data-testid="detected-rows">4<' in html
+
+
+def test_mapping_prefills_detected_fields(ops):
+    token = token_of(upload(ops, HUBSPOT_CSV))
+    response = ops.get(reverse("accounts:import-mapping", args=[token]))
+    initial = response.context["form"].initial
+    assert initial["column_0"] == "name"
+    assert initial["column_1"] == "domain"
+    assert initial["column_2"] == "employees"
+    assert initial["column_5"] == "country"
+
+
+def test_mapping_shows_sample_values(ops):
+    token = token_of(upload(ops, HUBSPOT_CSV))
+    html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
+    assert "<span>acme.example</span>" in html
+
+
+def test_upload_detects_utf16(ops):
+    content = codecs.BOM_UTF16_LE + "name,website\nMüller,mueller.example\n".encode("utf-16-le")
+    token = token_of(upload(ops, content))
+    html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
+    assert 'data-testid="detected-encoding">utf-16<' in html
+    assert 'data-testid="detected-delimiter">comma<' in html
+
+
+def test_upload_reads_json_array(ops):
+    content = json.dumps([{"name": "Acme", "website": "acme.example"}])
+    token = token_of(upload(ops, content, name="companies.json"))
+    html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
+    assert '<dd class="col-sm-4">JSON</dd>' in html
+    assert 'data-testid="detected-rows">1<' in html
+
+
+def test_mapping_requires_identity_column(ops):
+    token = token_of(upload(ops, GERMAN_CSV))
+    url = reverse("accounts:import-mapping", args=[token])
+    response = ops.post(url, {"currency": "USD", "revenue_multiplier": "1"})
+    assert response.status_code == 422
+    assert "No column is mapped to the company name, website or domain" in (
+        response.content.decode()
+    )
+
+
+def test_mapping_saved_and_reused(ops, sales_ops):
+    token = token_of(upload(ops, GERMAN_CSV))
+    url = reverse("accounts:import-mapping", args=[token])
+    response = ops.post(
+        url,
+        {
+            "column_0": "name",
+            "column_1": "website",
+            "column_2": "employees",
+            "currency": "EUR",
+            "revenue_multiplier": "1000",
+            "save_mapping": "on",
+            "mapping_name": "German CRM",
+        },
+    )
+    saved = ImportMapping.objects.get()
+    assert response.status_code == 302
+    assert saved.name == "German CRM"
+    assert saved.created_by == sales_ops
+    assert saved.header_signature == header_signature(["Firma", "Webseite", "Mitarbeiter"])
+    assert saved.mapping["columns"] == {
+        "Firma": "name",
+        "Webseite": "website",
+        "Mitarbeiter": "employees",
+    }
+
+    again = token_of(upload(ops, "FIRMA,Mitarbeiter,Webseite\nGamma,3,gamma.de\n"))
+    reused = ops.get(reverse("accounts:import-mapping", args=[again]))
+    initial = reused.context["form"].initial
+    assert 'data-testid="saved-mapping-used"' in reused.content.decode()
+    assert initial["column_0"] == "name"
+    assert initial["column_1"] == "employees"
+    assert initial["column_2"] == "website"
+    assert initial["currency"] == "EUR"
+
+
+def test_saving_mapping_requires_name(ops):
+    token = token_of(upload(ops, GERMAN_CSV))
+    response = ops.post(
+        reverse("accounts:import-mapping", args=[token]),
+        {"column_0": "name", "currency": "USD", "revenue_multiplier": "1", "save_mapping": "on"},
+    )
+    assert response.status_code == 422
+    assert "Name the mapping to save it" in response.content.decode()
+    assert not ImportMapping.objects.exists()
+
+
+def test_detected_mapping_can_replace_saved(ops, sales_ops):
+    ImportMapping.objects.create(
+        name="Odd",
+        header_signature=header_signature(["Firma", "Webseite", "Mitarbeiter"]),
+        mapping={"columns": {"Firma": "description", "Webseite": "website"}},
+        created_by=sales_ops,
+    )
+    token = token_of(upload(ops, GERMAN_CSV))
+    url = reverse("accounts:import-mapping", args=[token])
+    assert ops.get(url).context["form"].initial["column_0"] == "description"
+    assert ops.get(url, {"use": "detected"}).context["form"].initial["column_0"] == ""
+
+
+# Step 3: preview -----------------------------------------------------------------------
+
+
+def preview(ops, content: str, mapping: dict[str, str] | None = None):
+    token = token_of(upload(ops, content))
+    url = reverse("accounts:import-mapping", args=[token])
+    data = mapping if mapping is not None else mapping_data(ops.get(url))
+    response = ops.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return token, ops.get(reverse("accounts:import-preview", args=[token]))
+
+
+def test_preview_shows_row_results(ops):
+    _token, response = preview(ops, HUBSPOT_CSV)
+    statuses = [row.status for row in response.context["rows"]]
+    assert statuses == ["ok", "rejected", "flagged", "ok"]
+
+
+def test_preview_shows_rejection_reason(ops):
+    _token, response = preview(ops, HUBSPOT_CSV)
+    html = response.content.decode()
+    assert "the row has no company name and no website or domain" in html
+
+
+def test_preview_shows_review_flags(ops):
+    _token, response = preview(ops, HUBSPOT_CSV)
+    flagged = response.context["rows"][2]
+    assert flagged.values["name"] == "Globex"
+    assert any(
+        "employees" in problem and "lots of people" in problem for problem in flagged.problems
+    )
+
+
+def test_preview_escapes_file_values(ops):
+    _token, response = preview(ops, "name,website\n<script>x</script>,x.example\n")
+    html = response.content.decode()
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_preview_shows_at_most_twenty_rows(ops):
+    content = "name,website\n" + "".join(f"Co {n},co{n}.example\n" for n in range(30))
+    _token, response = preview(ops, content)
+    assert len(response.context["rows"]) == 20
+
+
+def test_preview_asks_to_confirm_with_count(ops):
+    _token, response = preview(ops, HUBSPOT_CSV)
+    assert 'data-confirm="Import 4 rows from export.csv?' in response.content.decode()
+
+
+# Step 4: run ---------------------------------------------------------------------------
+
+
+def start(ops, token: str, capture):
+    with capture(execute=True):
+        response = ops.post(reverse("accounts:import-start", args=[token]))
+    assert response.status_code == 302
+    return ImportRun.objects.get(pk=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+
+
+def test_start_runs_import_in_background(ops, sales_ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.created_by == sales_ops
+    assert run.file_name == "export.csv"
+    assert run.source == "hubspot"
+    assert run.rows_read == 4
+    assert run.rejected == 1
+    assert Account.objects.filter(domain="acme.example").exists()
+
+
+def test_start_with_custom_mapping(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(
+        ops,
+        GERMAN_CSV,
+        {
+            "column_0": "name",
+            "column_1": "website",
+            "column_2": "employees",
+            "source": "german-crm",
+            "currency": "EUR",
+            "revenue_multiplier": "1",
+        },
+    )
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    run.refresh_from_db()
+    acme = Account.objects.get(domain="acme.de")
+    assert run.source == "german-crm"
+    assert acme.name == "Acme GmbH"
+    assert acme.employee_count == 120
+
+
+def test_started_wizard_is_forgotten(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(
+        ops, GERMAN_CSV, {"column_0": "name", "currency": "USD", "revenue_multiplier": "1"}
+    )
+    start(ops, token, django_capture_on_commit_callbacks)
+    assert ops.get(reverse("accounts:import-preview", args=[token])).status_code == 404
+
+
+def test_status_shows_summary_when_finished(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+    assert 'aria-valuenow="100"' in html
+    assert 'data-testid="import-summary"' in html
+    assert 'hx-trigger="every 1s"' not in html
+    assert reverse("accounts:import-report", args=[run.pk]) in html
+
+
+def test_status_polls_while_running(ops, sales_ops):
+    run = ImportRun.objects.create(
+        source="csv",
+        file_name="big.csv",
+        status=ImportRun.Status.RUNNING,
+        total_rows=200,
+        rows_read=50,
+        created_by=sales_ops,
+    )
+    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in html
+    assert 'aria-valuenow="25"' in html
+    assert "50 of 200 rows read." in html
+
+
+def test_running_progress_stays_below_complete(ops, sales_ops):
+    run = ImportRun.objects.create(
+        source="csv",
+        file_name="big.csv",
+        status=ImportRun.Status.RUNNING,
+        total_rows=200,
+        rows_read=200,
+        created_by=sales_ops,
+    )
+    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+    assert 'aria-valuenow="99"' in html
+
+
+def test_detail_page_embeds_status(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    html = ops.get(reverse("accounts:import-detail", args=[run.pk])).content.decode()
+    assert 'id="import-status"' in html
+    assert "Import finished" in html
+
+
+def test_report_download_neutralizes_formulas(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, "name,website\nAcme,acme.example\n,=cmd|x\n")
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    response = ops.get(reverse("accounts:import-report", args=[run.pk]))
+    text = b"".join(response.streaming_content).decode()
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="import-{run.pk}-rejected-rows.csv"'
+    )
+    assert text.splitlines()[0] == "name,website,line,reason"
+    assert text.splitlines()[1].startswith(",'=cmd|x,3,")
+
+
+def finished_run(user, media_root, rejected: bool = True) -> ImportRun:
+    report = media_root / "import-reports" / "run-1-export-rejected.csv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("name,line,reason\nx,2,bad\n", encoding="utf-8")
+    return ImportRun.objects.create(
+        source="csv",
+        file_name="export.csv",
+        status=ImportRun.Status.SUCCEEDED,
+        rejected=1,
+        report_path=str(report) if rejected else "",
+        created_by=user,
+    )
+
+
+def test_report_hidden_from_other_sdr(client, sdr, sdr2, media_root):
+    run = finished_run(sdr, media_root)
+    client.force_login(sdr2)
+    assert client.get(reverse("accounts:import-report", args=[run.pk])).status_code == 404
+
+
+def test_report_available_to_creator(client, sdr, media_root):
+    run = finished_run(sdr, media_root)
+    client.force_login(sdr)
+    assert client.get(reverse("accounts:import-report", args=[run.pk])).status_code == 200
+
+
+def test_report_available_to_sales_ops(client, sdr, sales_ops, media_root):
+    run = finished_run(sdr, media_root)
+    client.force_login(sales_ops)
+    assert client.get(reverse("accounts:import-report", args=[run.pk])).status_code == 200
+
+
+def test_report_denied_to_marketing(client, sdr, marketing, media_root):
+    run = finished_run(sdr, media_root)
+    client.force_login(marketing)
+    assert client.get(reverse("accounts:import-report", args=[run.pk])).status_code == 403
+
+
+def test_report_outside_report_folder_is_404(ops, sales_ops, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\n", encoding="utf-8")
+    run = ImportRun.objects.create(
+        source="csv", file_name="x.csv", report_path=str(secret), created_by=sales_ops
+    )
+    assert ops.get(reverse("accounts:import-report", args=[run.pk])).status_code == 404
+
+
+def test_run_without_report_is_404(client, sdr, media_root):
+    run = finished_run(sdr, media_root, rejected=False)
+    client.force_login(sdr)
+    assert client.get(reverse("accounts:import-report", args=[run.pk])).status_code == 404
+
+
+# Past imports and access ---------------------------------------------------------------
+
+
+def test_sdr_lists_own_imports(client, sdr, sdr2, media_root):
+    own = finished_run(sdr, media_root)
+    other = finished_run(sdr2, media_root)
+    client.force_login(sdr)
+    runs = list(client.get(LIST_URL).context["runs"])
+    assert own in runs
+    assert other not in runs
+
+
+def test_sales_ops_lists_every_import(client, sdr, sdr2, sales_ops, media_root):
+    finished_run(sdr, media_root)
+    finished_run(sdr2, media_root)
+    client.force_login(sales_ops)
+    assert len(client.get(LIST_URL).context["runs"]) == 2
+
+
+def test_wizard_of_another_session_is_404(client, ops, sdr):
+    token = token_of(upload(ops, HUBSPOT_CSV))
+    client.force_login(sdr)
+    assert client.get(reverse("accounts:import-mapping", args=[token])).status_code == 404
+
+
+def test_upload_requires_csrf_token(sales_ops):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(sales_ops)
+    response = strict.post(
+        UPLOAD_URL, {"file": SimpleUploadedFile("export.csv", HUBSPOT_CSV.encode())}
+    )
+    assert response.status_code == 403
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize("role", [roles.AE, roles.MARKETING, roles.SALES_LEADERSHIP])
+def test_wizard_denied_to_roles_without_import(client, make_user, role):
+    client.force_login(make_user(role, username=f"user-{role}"))
+    assert client.get(UPLOAD_URL).status_code == 403
+    assert client.get(LIST_URL).status_code == 403
+    assert upload(client, HUBSPOT_CSV).status_code == 403
+
+
+@pytest.mark.parametrize("role", [roles.SDR, roles.SALES_MANAGER, roles.SALES_OPS])
+def test_wizard_open_to_importing_roles(client, make_user, role):
+    client.force_login(make_user(role, username=f"user-{role}"))
+    assert client.get(UPLOAD_URL).status_code == 200

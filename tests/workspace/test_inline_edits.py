@@ -1,0 +1,509 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from accounts import workspace
+from accounts.models import Account, ResearchNote, SegmentOverride
+from enrichment.models import Observation
+from segmentation.models import ScoreRecord
+from tests.factories import AccountFactory
+
+from .conftest import HTMX
+
+
+def edit_url(account: Account, field: str) -> str:
+    return reverse("accounts:account-field-edit", args=[account.pk, field])
+
+
+def version_of(account: Account) -> str:
+    account.refresh_from_db()
+    return workspace.account_version(account)
+
+
+@pytest.fixture
+def account(sdr, approved_framework):
+    return AccountFactory(
+        name="Globex",
+        owner=sdr,
+        employee_raw="500",
+        country="US",
+        region="CA",
+        city="San Francisco",
+        framework=approved_framework,
+        tag="SaaS – SMB – US",
+        tier="medium",
+        score=55,
+    )
+
+
+@pytest.fixture
+def client_sdr(client, sdr):
+    client.force_login(sdr)
+    return client
+
+
+# Field edits ---------------------------------------------------------------------------
+
+
+def test_field_form_carries_version(client_sdr, account):
+    html = client_sdr.get(edit_url(account, "employees"), **HTMX).content.decode()
+    assert f'value="{version_of(account)}"' in html
+    assert 'name="version"' in html
+    assert 'value="500"' in html
+
+
+def test_field_edit_saves_normalized_value(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "51-200", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.employee_raw == "51-200"
+    assert account.employee_min == 51
+    assert account.employee_max == 200
+    assert 'data-testid="field-saved"' in response.content.decode()
+
+
+def test_field_edit_records_manual_observation(client_sdr, account, sdr):
+    client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "51-200", "version": version_of(account)},
+        **HTMX,
+    )
+    observation = Observation.objects.get(account=account, field="employees")
+    assert observation.source == "manual"
+    assert observation.entered_by == sdr
+    assert observation.raw_value == "51-200"
+    assert observation.value == {"count": 125, "min": 51, "max": 200, "approximate": False}
+
+
+def test_field_edit_verifies_and_rescores(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "51-200", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert account.field_status["company_size"]["status"] == "accepted"
+    assert ScoreRecord.objects.filter(account=account).exists()
+
+
+def test_field_edit_tells_page_account_changed(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "51-200", "version": version_of(account)},
+        **HTMX,
+    )
+    events = json.loads(response["HX-Trigger"])
+    assert events["accountChanged"]["version"] == version_of(account)
+
+
+def test_field_edit_invalid_shows_error_next_to_field(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "lots of people", "version": version_of(account)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "“lots of people” is not a head count" in html
+    assert 'aria-describedby="edit_employees_employees-error"' in html
+    assert 'id="edit_employees_employees-error"' in html
+    assert "is-invalid" in html
+
+
+def test_field_edit_invalid_saves_nothing(client_sdr, account):
+    before = version_of(account)
+    client_sdr.post(
+        edit_url(account, "employees"), {"employees": "lots of people", "version": before}, **HTMX
+    )
+    account.refresh_from_db()
+    assert account.employee_raw == "500"
+    assert workspace.account_version(account) == before
+    assert not Observation.objects.filter(account=account).exists()
+
+
+def test_field_edit_empty_value_rejected(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "revenue"), {"revenue": "  ", "version": version_of(account)}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "Revenue is empty" in response.content.decode()
+
+
+def test_revenue_edit_converts_to_usd(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "revenue"), {"revenue": "$12.5M", "version": version_of(account)}, **HTMX
+    )
+    account.refresh_from_db()
+    assert account.annual_revenue_usd == 12_500_000
+    assert account.revenue_raw == "$12.5M"
+
+
+def test_location_edit_normalizes_country(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "location"),
+        {"city": "Berlin", "region": "", "country": "Germany", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.country == "DE"
+    assert account.city == "Berlin"
+    assert account.region == ""
+
+
+def test_location_edit_unknown_country_rejected(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "location"),
+        {"city": "", "region": "", "country": "Atlantis", "version": version_of(account)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert "“Atlantis” is not a country" in html
+    assert 'id="edit_location_country-error"' in html
+    assert account.country == "US"
+
+
+def test_website_edit_sets_domain(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "website"),
+        {"website": "WWW.Globex.example/about?utm_source=x", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert account.website == "https://www.globex.example/about"
+    assert account.domain == "globex.example"
+
+
+def test_website_edit_rejects_taken_domain(client_sdr, account):
+    AccountFactory(name="Initech", domain="initech.example")
+    response = client_sdr.post(
+        edit_url(account, "website"),
+        {"website": "https://initech.example", "version": version_of(account)},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Account “Initech”" in response.content.decode()
+    assert "already has the domain initech.example" in response.content.decode()
+
+
+def test_website_edit_rejects_third_party_page(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "website"),
+        {"website": "https://www.linkedin.com/company/globex", "version": version_of(account)},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "third-party page" in response.content.decode()
+
+
+def test_technologies_edit_normalizes_list(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": "salesforce, Snowflake, salesforce", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert account.technologies == ["Salesforce", "Snowflake"]
+
+
+def test_industry_edit_maps_taxonomy(client_sdr, account, saas):
+    client_sdr.post(
+        edit_url(account, "industry"),
+        {"industry_raw": "SaaS", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert account.industry_id == saas.pk
+    assert account.industry_raw == "SaaS"
+
+
+def test_field_edit_without_htmx_redirects(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "description"),
+        {"description": "Makes anvils.", "version": version_of(account)},
+    )
+    account.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == account.get_absolute_url()
+    assert account.description == "Makes anvils."
+
+
+def test_field_edit_form_renders_full_page_without_htmx(client_sdr, account):
+    html = client_sdr.get(edit_url(account, "description")).content.decode()
+    assert "<html" in html
+    assert 'name="description"' in html
+
+
+def test_unknown_field_is_404(client_sdr, account):
+    assert client_sdr.get(edit_url(account, "owner"), **HTMX).status_code == 404
+
+
+# Concurrency ---------------------------------------------------------------------------
+
+
+def other_person_edits(account: Account, user) -> None:
+    workspace.account_field_update(
+        account=account,
+        field_name="industry",
+        data={"industry_raw": "Aerospace"},
+        user=user,
+        version=workspace.parse_version(version_of(account)),
+    )
+
+
+def test_stale_edit_refused(client_sdr, account, manager, team):
+    stale = version_of(account)
+    other_person_edits(account, manager)
+    response = client_sdr.post(
+        edit_url(account, "employees"), {"employees": "51-200", "version": stale}, **HTMX
+    )
+    account.refresh_from_db()
+    assert response.status_code == 409
+    assert account.employee_raw == "500"
+
+
+def test_stale_edit_shows_other_change(client_sdr, account, manager, team):
+    stale = version_of(account)
+    other_person_edits(account, manager)
+    html = client_sdr.post(
+        edit_url(account, "employees"), {"employees": "51-200", "version": stale}, **HTMX
+    ).content.decode()
+    assert 'data-testid="stale-warning"' in html
+    assert "your change was not saved" in html
+    assert "manager" in html
+    assert "Industry label: — → <strong>Aerospace</strong>" in html
+
+
+def test_stale_edit_keeps_typed_value_with_new_version(client_sdr, account, manager, team):
+    stale = version_of(account)
+    other_person_edits(account, manager)
+    html = client_sdr.post(
+        edit_url(account, "employees"), {"employees": "51-200", "version": stale}, **HTMX
+    ).content.decode()
+    assert 'value="51-200"' in html
+    assert f'value="{version_of(account)}"' in html
+
+
+def test_stale_edit_saved_when_sent_again(client_sdr, account, manager, team):
+    stale = version_of(account)
+    other_person_edits(account, manager)
+    client_sdr.post(
+        edit_url(account, "employees"), {"employees": "51-200", "version": stale}, **HTMX
+    )
+    response = client_sdr.post(
+        edit_url(account, "employees"),
+        {"employees": "51-200", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.employee_raw == "51-200"
+    assert account.industry_raw == "Aerospace"
+
+
+def test_missing_version_refused(client_sdr, account):
+    response = client_sdr.post(edit_url(account, "employees"), {"employees": "51-200"}, **HTMX)
+    account.refresh_from_db()
+    assert response.status_code == 409
+    assert account.employee_raw == "500"
+
+
+# Tag and tier --------------------------------------------------------------------------
+
+
+def segment_url(account: Account) -> str:
+    return reverse("accounts:account-segment-edit", args=[account.pk])
+
+
+def test_tag_edit_requires_reason(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {"tag": "FinTech – SMB – US", "tier": "", "reason": "", "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert "Reason is empty" in response.content.decode()
+    assert account.tag == "SaaS – SMB – US"
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_edit_saves_manual_override(client_sdr, account, sdr):
+    response = client_sdr.post(
+        segment_url(account),
+        {
+            "tag": "FinTech – SMB – US",
+            "tier": "high",
+            "reason": "Payments product",
+            "version": version_of(account),
+        },
+        **HTMX,
+    )
+    account.refresh_from_db()
+    override = SegmentOverride.objects.get(account=account)
+    assert response.status_code == 200
+    assert account.tag == "FinTech – SMB – US"
+    assert account.tier == "high"
+    assert override.kind == SegmentOverride.Kind.MANUAL_TAG
+    assert override.reason == "Payments product"
+    assert override.user == sdr
+
+
+def test_tag_edit_returns_segment_with_event(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {
+            "tag": "FinTech – SMB – US",
+            "tier": "",
+            "reason": "Payments",
+            "version": version_of(account),
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="account-segment"')
+    assert 'data-testid="account-tag">FinTech – SMB – US<' in html
+    assert "accountChanged" in response["HX-Trigger"]
+
+
+def test_tag_edit_unchanged_rejected(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {"tag": account.tag, "tier": "", "reason": "No change", "version": version_of(account)},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "unchanged" in response.content.decode()
+
+
+def test_tag_edit_stale_refused(client_sdr, account, manager, team):
+    stale = version_of(account)
+    other_person_edits(account, manager)
+    response = client_sdr.post(
+        segment_url(account),
+        {"tag": "FinTech – SMB – US", "tier": "", "reason": "Payments", "version": stale},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 409
+    assert account.tag != "FinTech – SMB – US"
+    assert not SegmentOverride.objects.filter(account=account).exists()
+    assert "Aerospace" in response.content.decode()
+
+
+# Notes ---------------------------------------------------------------------------------
+
+
+def note_url(account: Account) -> str:
+    return reverse("accounts:research-note-create", args=[account.pk])
+
+
+def test_note_add_publishes(client_sdr, account, sdr):
+    response = client_sdr.post(
+        note_url(account),
+        {
+            "kind": "funding",
+            "text": "Raised a $40M Series B.",
+            "source_url": "https://news.example/globex",
+            "happened_on": "2026-03-02",
+        },
+        **HTMX,
+    )
+    note = ResearchNote.objects.get(account=account)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert note.status == ResearchNote.Status.PUBLISHED
+    assert note.author == sdr
+    assert note.kind == "funding"
+    assert "Raised a $40M Series B." in html
+    assert 'rel="noopener noreferrer"' in html
+
+
+def test_note_too_long_rejected(client_sdr, account):
+    response = client_sdr.post(note_url(account), {"kind": "other", "text": "x" * 501}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Note is 501 characters long, more than the 500 allowed" in html
+    assert 'id="note_text-error"' in html
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_of_500_characters_accepted(client_sdr, account):
+    response = client_sdr.post(note_url(account), {"kind": "other", "text": "x" * 500}, **HTMX)
+    assert response.status_code == 200
+    assert ResearchNote.objects.filter(account=account).count() == 1
+
+
+def test_note_rejects_script_url(client_sdr, account):
+    response = client_sdr.post(
+        note_url(account),
+        {"kind": "other", "text": "Look", "source_url": "javascript:alert(1)"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Enter an http or https link" in response.content.decode()
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_rejects_ftp_url(client_sdr, account):
+    response = client_sdr.post(
+        note_url(account),
+        {"kind": "other", "text": "Look", "source_url": "ftp://files.example/report"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_text_is_escaped(client_sdr, account):
+    html = client_sdr.post(
+        note_url(account), {"kind": "other", "text": "<script>alert(1)</script>"}, **HTMX
+    ).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_note_form_has_live_counter(client_sdr, account):
+    html = client_sdr.get(account.get_absolute_url()).content.decode()
+    assert 'data-counter="note-text-counter"' in html
+    assert 'id="note-text-counter"' in html
+    assert 'maxlength="500"' in html
+
+
+def review_url(note: ResearchNote) -> str:
+    return reverse("accounts:research-note-review", args=[note.account_id, note.pk])
+
+
+def test_proposed_note_published(client_sdr, account, sdr):
+    note = ResearchNote.objects.create(
+        account=account, kind="hire", text="Hired a CRO", status=ResearchNote.Status.PROPOSED
+    )
+    client_sdr.post(review_url(note), {"status": "published"}, **HTMX)
+    note.refresh_from_db()
+    assert note.status == ResearchNote.Status.PUBLISHED
+    assert note.author == sdr
+
+
+def test_proposed_note_dismissed_and_hidden(client_sdr, account):
+    note = ResearchNote.objects.create(
+        account=account, kind="hire", text="Hired a CRO", status=ResearchNote.Status.PROPOSED
+    )
+    html = client_sdr.post(review_url(note), {"status": "dismissed"}, **HTMX).content.decode()
+    note.refresh_from_db()
+    assert note.status == ResearchNote.Status.DISMISSED
+    assert "Hired a CRO" not in html
+
+
+def test_published_note_cannot_be_reviewed_again(client_sdr, account):
+    note = ResearchNote.objects.create(account=account, kind="hire", text="Hired a CRO")
+    response = client_sdr.post(review_url(note), {"status": "dismissed"}, **HTMX)
+    note.refresh_from_db()
+    assert response.status_code == 422
+    assert note.status == ResearchNote.Status.PUBLISHED
