@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import logging
 import os
@@ -444,6 +445,12 @@ def main() -> None:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise SystemExit(f"unknown variant {unknown[0]!r}: use {', '.join(VARIANTS)}.")
+    if "import_export" in variants and importlib.util.find_spec("import_export") is None:
+        sys.stderr.write(
+            "skipped import_export: django-import-export is not installed. Install it with "
+            "`.venv/bin/pip install -r benchmarks/requirements.txt`.\n"
+        )
+        variants.remove("import_export")
     if any(name in FLOORS for name in variants) and "ours" not in variants:
         raise SystemExit("the floor variants need the rows of ours: add ours to --variants.")
 

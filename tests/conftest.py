@@ -6,6 +6,22 @@ from accounts import roles
 from .factories import UserFactory
 
 
+def pytest_collection_modifyitems(items):
+    """Restore data-migration rows (role groups, taxonomy, default framework) for tests that
+    commit to the database.
+
+    Transactional tests, including every live-server browser test, end with a flush that
+    deletes those rows; serialized rollback reloads them before each such test.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        if {"live_server", "transactional_db"} & set(names):
+            if "django_db_serialized_rollback" not in names:
+                names.append("django_db_serialized_rollback")
+
+
 @pytest.fixture
 def make_user(db):
     """Return a function that creates a user holding the given sales role."""
@@ -13,7 +29,7 @@ def make_user(db):
     def create(role: str | None = None, **fields):
         user = UserFactory(**fields)
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         return user
 
     return create
@@ -48,3 +64,14 @@ def leadership(make_user):
 def fast_password_hasher(settings):
     """Hash test passwords with MD5: PBKDF2 costs most of a test's time and proves nothing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Start every test with an empty cache: API throttles and cached lookups live there, and
+    user ids repeat across tests because each test's rows are rolled back."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -31,13 +31,13 @@ from .rows import observation_json
 # further to stay under its limit on query parameters.
 WRITE_BATCH_SIZE = 500
 
-# Columns of enrichment.Observation that an import fills, in the order of ObservationRow.
+# Columns of enrichment.Observation that an import fills, in the order of ObservationGroup.
 OBSERVATION_FIELDS = ("account", "field", "value", "raw_value", "source", "source_detail")
 
 # An account id and its new observations, each (field, value as JSON text or None, raw text).
 ObservationGroup = tuple[int, Sequence[tuple[str, str | None, str]]]
 
-# Bytes that psycopg2 reads from the buffer per call while sending COPY data.
+# Characters that psycopg2 reads from the buffer per call while it sends COPY data.
 COPY_CHUNK_SIZE = 1024 * 1024
 
 

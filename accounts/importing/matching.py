@@ -9,7 +9,8 @@ Rows are matched in this order, against the database and the rows before them in
 
 An account that has an identifier of the same kind with another value never matches by
 domain or name, because the two identifiers name two companies. Loading the candidates of
-a batch takes at most four queries, however many rows the batch has.
+a batch takes at most four queries, however many rows the batch has, plus two on
+PostgreSQL that turn sequential scans off and on again.
 
 Accounts are held as AccountRecord objects with only the fields an import reads and
 writes, because creating Django model instances with every Account field takes longer
@@ -83,7 +84,11 @@ IMPORT_FIELDS = tuple(item.name for item in fields(AccountRecord) if item.name !
 
 @dataclass(slots=True, eq=False)
 class AccountState:
-    """Account loaded or created for one batch, with its identifiers and pending changes."""
+    """Account loaded or created for one batch, with its identifiers and pending changes.
+
+    ``changed_fields`` are the fields merged rows changed on an account loaded from the
+    database, which the writer updates.
+    """
 
     account: AccountRecord
     identifiers: dict[str, set[str]]

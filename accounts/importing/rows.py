@@ -184,9 +184,9 @@ class CachedStep:
     rows, so the values, flags and observations a step adds are cached by those cells.
     Cells that are not strings are keyed with their type, because ``True == 1`` in
     Python. Unhashable cells (JSON lists) are not cached. The cache is emptied when it
-    contains MAX_ENTRIES results, which bounds its memory, and it is turned off when
-    fewer than a quarter of the first SAMPLE_LOOKUPS rows found their result in it, as
-    with revenue amounts, which are different on most rows.
+    contains MAX_ENTRIES results, which bounds its memory. It is turned off when fewer
+    than a quarter of the first SAMPLE_LOOKUPS rows found their result in it, as happens
+    with revenue amounts, which differ on most rows.
     """
 
     MAX_ENTRIES = 20_000
@@ -203,6 +203,7 @@ class CachedStep:
         self.results: dict[Any, tuple[Any, ...]] | None = {}
         self.lookups = 0
         self.hits = 0
+        self.sampled = False
 
     def apply(
         self,
@@ -242,9 +243,11 @@ class CachedStep:
             self.hits += 1
             return result
         result = self._run(cells)
-        if self.lookups == self.SAMPLE_LOOKUPS and self.hits * 4 < self.lookups:
-            self.results = None
-            return result
+        if not self.sampled and self.lookups >= self.SAMPLE_LOOKUPS:
+            self.sampled = True
+            if self.hits * 4 < self.lookups:
+                self.results = None
+                return result
         if len(results) >= self.MAX_ENTRIES:
             results.clear()
         results[key] = result
@@ -300,7 +303,6 @@ class RowParser:
 
         A part whose columns are all unmapped adds nothing, so it is left out.
         """
-
         parts: list[tuple[RowStep, tuple[str, ...]]] = [
             (self._industry_step, ("sub_industry", "industry", "sector", "tags")),
             (self._employees, ("employees", "employee_range")),

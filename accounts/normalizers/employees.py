@@ -160,6 +160,9 @@ def parse_employee_count(
         if not math.isfinite(raw) or not raw.is_integer():
             raise UnparsedValue(FIELD, str(raw), "expected a whole number of employees")
         return _exact_range(int(raw), str(raw), approximate=False)
+    if not isinstance(raw, str):
+        # JSON exports can hold a list or an object where a count belongs.
+        raise UnparsedValue(FIELD, str(raw), "expected a number of employees or a range")
     if raw.isdigit() and raw.isascii() and len(raw) <= _MAX_PLAIN_COUNT_DIGITS:
         # A plain count such as "240" reads the same in both decimal conventions.
         return _exact_range(int(raw), raw, approximate=False)

@@ -97,9 +97,10 @@ _SHARE_CLASS_TOKENS = frozenset({"adr", "ads", "the"})
 
 # _LEGAL_SUFFIX_PHRASES by their last token, in their order. Only phrases that end with a
 # name's last token can match it.
-_PHRASES_BY_LAST_TOKEN: dict[str, tuple[tuple[str, ...], ...]] = {}
-for _phrase in _LEGAL_SUFFIX_PHRASES:
-    _PHRASES_BY_LAST_TOKEN[_phrase[-1]] = (*_PHRASES_BY_LAST_TOKEN.get(_phrase[-1], ()), _phrase)
+_PHRASES_BY_LAST_TOKEN: dict[str, tuple[tuple[str, ...], ...]] = {
+    last: tuple(phrase for phrase in _LEGAL_SUFFIX_PHRASES if phrase[-1] == last)
+    for last in {phrase[-1] for phrase in _LEGAL_SUFFIX_PHRASES}
+}
 
 _INVERTED_ARTICLE_RE = re.compile(r"(?P<name>.+?)\s*(?:,\s*the|\(\s*the\s*\))", re.IGNORECASE)
 # Zero-width space and word joiner. ZWJ and ZWNJ stay because emoji sequences and Persian

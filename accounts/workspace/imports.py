@@ -57,7 +57,7 @@ MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
 TOTAL_ROWS_CACHE_KEY = "accounts:import-run:{run_id}:total-rows"
 TOTAL_ROWS_CACHE_SECONDS = 7 * 24 * 3600
 
-# Signatures of binary formats people upload by mistake, with what to do instead.
+# Signatures of binary formats that people upload by mistake, with their names for the error.
 BINARY_SIGNATURES = (
     (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
@@ -106,7 +106,7 @@ def upload_folder() -> Path:
 
 
 def upload_path(token: str, stored_name: str) -> Path:
-    """Return the path of a stored upload; raise ValueError for an invalid token or name."""
+    """Return the path of a stored upload. Raise ValueError for an invalid token or name."""
     uuid.UUID(hex=token)
     if stored_name != _safe_name(stored_name):
         raise ValueError(f"stored upload name {stored_name!r} is not a safe file name")

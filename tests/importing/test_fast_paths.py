@@ -58,6 +58,7 @@ def reference_clean_text(value: str) -> str:
 @example("  N/A  ")
 @example("Not\u00a0Available")
 @example("not  disclosed ")
+@settings(deadline=None)
 def test_is_missing_matches_reference(value):
     assert is_missing(value) == reference_is_missing(value)
 
@@ -70,17 +71,20 @@ def test_is_missing_every_token(token):
 @given(MESSY_TEXT)
 @example("a\r\nb\rc")
 @example("\ufeffAcme\x00")
+@settings(deadline=None)
 def test_clean_text_matches_reference(value):
     assert text.clean_text(value) == reference_clean_text(value)
 
 
 @given(MESSY_TEXT)
+@settings(deadline=None)
 def test_collapse_whitespace_matches_regex(value):
     assert text.collapse_whitespace(value) == WHITESPACE_RE.sub(" ", value).strip()
 
 
 @pytest.mark.parametrize("keep", ["", ">", "&-"])
 @given(value=st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+@settings(deadline=None)
 def test_replace_punctuation_ascii_matches_general(keep, value):
     assert text.replace_punctuation(value, keep) == text._replace_punctuation_slowly(value, keep)
 
@@ -109,7 +113,7 @@ def idna_host(host: str) -> str | None:
 @example("a." * 130 + "com")
 @example("1.2.3.4")
 @example("acme.123")
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_plain_ascii_host_pattern_only_admits_idna_stable_hosts(host):
     if domains._PLAIN_ASCII_HOST_RE.fullmatch(host) and len(host) <= domains._MAX_HOST_LENGTH:
         assert idna_host(host) == host
@@ -149,7 +153,7 @@ def general_website_url_and_host(value):
 @example("https://www.acme.example/about")
 @example("acme.com/")
 @example("ACME.COM.")
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_simple_website_matches_general_path(value):
     try:
         fast = website_url_and_host(value)
@@ -160,7 +164,7 @@ def test_simple_website_matches_general_path(value):
 
 
 @given(WEBSITE_TEXT)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_website_host_matches_url_parsing(value):
     try:
         result = website_url_and_host(value)
@@ -186,6 +190,7 @@ def test_third_party_host_checks_parent_domains():
 @example("0")
 @example("007")
 @example("10000001")
+@settings(deadline=None)
 def test_plain_employee_count_matches_general_path(value):
     def outcome(function):
         try:
@@ -211,7 +216,7 @@ AMOUNTS = st.one_of(
 @given(value=AMOUNTS)
 @example(value="12,500,000")
 @example(value="012")
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_plain_amount_matches_general_path(multiplier, default_currency, value):
     def outcome():
         try:
@@ -246,6 +251,7 @@ def reference_clean_company_name(name: str) -> str:
 @example("Estée Lauder Companies (The)")
 @example("Home Depot, The")
 @example("Acme\u200b Inc")
+@settings(deadline=None)
 def test_clean_company_name_matches_reference(name):
     assert clean_company_name(name) == reference_clean_company_name(name)
 
@@ -273,6 +279,7 @@ SUFFIX_TOKENS = sorted(
 
 
 @given(st.lists(st.sampled_from(SUFFIX_TOKENS), min_size=1, max_size=5))
+@settings(deadline=None)
 def test_suffix_phrases_by_last_token_match_reference(tokens):
     assert names._count_trailing_suffix_tokens(tokens) == reference_trailing_suffix_tokens(tokens)
 
@@ -303,6 +310,7 @@ JSON_VALUES = st.recursive(
 @example({"count": 240, "min": 201, "max": None, "approximate": False})
 @example(["Salesforce", "HubSpot", 'ünïcode "quoted"'])
 @example({1: "not a string key"})
+@settings(deadline=None)
 def test_json_text_matches_json_encoder(value):
     encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 

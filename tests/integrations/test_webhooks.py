@@ -4,7 +4,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Tier
@@ -24,17 +23,6 @@ from tests.factories import AccountFactory
 
 URL = "/api/v1/webhooks/"
 EVENTS = ["account.tier_changed", "account.tag_changed"]
-
-# NOTE: account_segment_override (accounts/research.py) locks the account together with its
-# nullable framework join, which PostgreSQL rejects ("FOR UPDATE cannot be applied to the
-# nullable side of an outer join"). select_for_update(of=("self",)) there fixes it; strict
-# makes these tests fail once it is fixed, so the mark gets removed.
-SEGMENT_OVERRIDE_FAILS_ON_POSTGRESQL = pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="account_segment_override's row lock fails on PostgreSQL",
-    strict=True,
-)
-
 
 @pytest.fixture
 def framework(db) -> Framework:
@@ -117,7 +105,6 @@ def test_tag_only_subscription_skips_tier_change(receiver, sales_ops, framework)
     assert webhook_events_dispatch() == []
 
 
-@SEGMENT_OVERRIDE_FAILS_ON_POSTGRESQL
 def test_manual_override_sends_webhook(subscription, framework, sdr):
     account = AccountFactory(owner=sdr, framework=framework, tier=Tier.LOW, tag="A")
     record(account, framework, Tier.LOW, "A")
@@ -333,7 +320,6 @@ def test_deliveries_listed(client_for, sales_ops, subscription, framework):
     assert rows[0]["status"] == "pending"
 
 
-@SEGMENT_OVERRIDE_FAILS_ON_POSTGRESQL
 def test_api_segment_change_reaches_receiver(
     client_for, sdr, subscription, receiver, framework, django_capture_on_commit_callbacks
 ):
