@@ -6,8 +6,8 @@ dj-database-url understands) and ``CELERY_BROKER_URL`` to a Redis broker with wo
 """
 
 import os
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url

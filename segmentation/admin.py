@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -29,6 +29,7 @@ from .lifecycle import (
     framework_approve,
     framework_draft_create,
     framework_geography_replace,
+    framework_next_version,
     framework_submit,
 )
 from .models import (
@@ -336,8 +337,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj: Framework, form, change: bool) -> None:
         if not change:
             with transaction.atomic():
-                latest = Framework.objects.select_for_update().aggregate(latest=Max("version"))
-                obj.version = (latest["latest"] or 0) + 1
+                obj.version = framework_next_version()
                 obj.status = FrameworkStatus.DRAFT
                 obj.created_by = request.user
                 super().save_model(request, obj, form, change)

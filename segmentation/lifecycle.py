@@ -37,8 +37,12 @@ class FrameworkLifecycleError(ValueError):
     """A transition that the version's status or settings do not allow."""
 
 
-def _next_version() -> int:
-    """Return max(version) + 1, locking the versions so two drafts cannot share a number."""
+def framework_next_version() -> int:
+    """Return max(version) + 1, locking the versions so two drafts cannot share a number.
+
+    Call inside a transaction. PostgreSQL cannot lock rows of an aggregate query, so the
+    versions are read as rows.
+    """
     versions = list(Framework.objects.select_for_update().values_list("version", flat=True))
     return max(versions, default=0) + 1
 
@@ -78,7 +82,7 @@ def framework_draft_create(
     """
     if user is not None and not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can create a framework draft.")
-    version = _next_version()
+    version = framework_next_version()
     draft = Framework.objects.create(
         version=version,
         name=name or source.name,

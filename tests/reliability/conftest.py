@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from .data import reload_migration_data
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 BROKER_URL = os.environ.get("ICP_RELIABILITY_BROKER_URL", "redis://127.0.0.1:6379/13")
@@ -34,6 +36,12 @@ WAIT_SECONDS = float(os.environ.get("ICP_RELIABILITY_WAIT_SECONDS", "180"))
 def fast_password_hashing(settings):
     """Hash test passwords with MD5: the default PBKDF2 costs most of each test's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def migration_data(transactional_db):
+    """Load the role groups, industries and approved framework that migrations create."""
+    reload_migration_data()
 
 
 def redis_error(url: str) -> str | None:
@@ -62,7 +70,7 @@ test_database_url.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture
-def services_required(transactional_db):
+def services_required(migration_data):
     """Skip unless the test database is PostgreSQL and the Redis broker answers."""
     if connection.vendor != "postgresql":
         pytest.skip(

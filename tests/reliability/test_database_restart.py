@@ -25,7 +25,10 @@ from tests.factories import AccountFactory
 
 from .conftest import ROOT, WAIT_SECONDS, test_database_url
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data"),
+]
 PASSWORD = "restart-test-password"
 
 

@@ -115,7 +115,8 @@ def test_import_wizard_start_fails_with_message(
     reason="accounts.api.imports._enqueue catches only ImportFileError, so the broker's "
     "OperationalError becomes a 500 and the run stays pending",
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_data")
 def test_api_import_fails_with_message(client, sales_ops, broker_down, tmp_path, settings):
     # Outside a test transaction on_commit runs at once, inside the request, as in production.
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -142,7 +143,8 @@ def test_audit_run_start_fails_with_message(client, sales_ops, broker_down):
     assert "could not be started" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_data")
 def test_resegment_command_fails_with_message(broker_down):
     AccountFactory(name="Queued")
     with pytest.raises(CommandError, match="Could not queue the tasks of run") as raised:

@@ -98,8 +98,12 @@ def test_api_stale_if_match_rejected_with_412(editors, account):
     first, second = editors
     url = f"/api/v1/accounts/{account.pk}/"
     etag = first.get(url)["ETag"]
-    saved = first.patch(url, {"city": "Berlin"}, content_type="application/json", HTTP_IF_MATCH=etag)
-    stale = second.patch(url, {"city": "Paris"}, content_type="application/json", HTTP_IF_MATCH=etag)
+    saved = first.patch(
+        url, {"city": "Berlin"}, content_type="application/json", HTTP_IF_MATCH=etag
+    )
+    stale = second.patch(
+        url, {"city": "Paris"}, content_type="application/json", HTTP_IF_MATCH=etag
+    )
     account.refresh_from_db()
     assert saved.status_code == 200
     assert saved["ETag"] != etag

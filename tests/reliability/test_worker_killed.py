@@ -24,7 +24,8 @@ from .conftest import WAIT_SECONDS, wait_until
 
 pytestmark = [
     pytest.mark.celery_worker,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data"),
 ]
 
 SEGMENT_TASK = "segmentation.tasks.accounts_segment_task"
@@ -179,8 +180,10 @@ def test_import_progress_kept_and_rerun_creates_no_duplicates(
     fresh = workers.start(ICP_TEST_IMPORT_BATCH_SIZE=str(IMPORT_BATCH))
     send_task(IMPORT_TASK, rerun.pk)
     wait_until(
-        lambda: ImportRun.objects.get(pk=rerun.pk).status != ImportRun.Status.RUNNING
-        and ImportRun.objects.get(pk=rerun.pk).status != ImportRun.Status.PENDING,
+        lambda: (
+            ImportRun.objects.get(pk=rerun.pk).status != ImportRun.Status.RUNNING
+            and ImportRun.objects.get(pk=rerun.pk).status != ImportRun.Status.PENDING
+        ),
         f"import run {rerun.pk} finished",
         process=fresh,
         workers=workers,
@@ -209,8 +212,10 @@ def test_redelivered_import_marked_failed_or_resumed(
     )
     fresh = workers.start(visibility_timeout=2)
     wait_until(
-        lambda: f"import run {interrupted.pk} is" in workers.log(fresh)
-        or ImportRun.objects.get(pk=interrupted.pk).status != ImportRun.Status.RUNNING,
+        lambda: (
+            f"import run {interrupted.pk} is" in workers.log(fresh)
+            or ImportRun.objects.get(pk=interrupted.pk).status != ImportRun.Status.RUNNING
+        ),
         f"the redelivered task of import run {interrupted.pk} was handled",
         process=fresh,
         workers=workers,

@@ -51,7 +51,9 @@ def install_hooks() -> None:
         elif where == "import":
             module, name = accounts.importing.runner, "write_batch"
         else:
-            raise SystemExit(f"ICP_TEST_DIE_IN={die_in!r} is invalid: use segmentation:N or import:N")
+            raise SystemExit(
+                f"ICP_TEST_DIE_IN={die_in!r} is invalid: use segmentation:N or import:N"
+            )
         setattr(module, name, die_on_call(getattr(module, name), int(number)))
 
     batch_size = os.environ.get("ICP_TEST_IMPORT_BATCH_SIZE")

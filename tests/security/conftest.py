@@ -11,6 +11,7 @@ import pytest
 
 from accounts import roles
 from accounts.models import UserProfile
+from tests.reliability.data import reload_migration_data
 
 CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
 # Tests run as root on a closed network: no sandbox and no background connections.
@@ -45,6 +46,12 @@ def media_root(settings, tmp_path):
     """Keep uploads and rejected-row reports under the test's temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def migration_data(transactional_db):
+    """Load the role groups, industries and approved framework that migrations create."""
+    reload_migration_data()
 
 
 @pytest.fixture

@@ -95,9 +95,7 @@ def test_non_staff_post_to_admin_changes_nothing(client, make_user, account):
 
 def test_non_staff_cannot_sign_in_to_admin(client, make_user):
     make_user(roles.SALES_OPS, username="not-staff")
-    response = client.post(
-        reverse("admin:login"), {"username": "not-staff", "password": PASSWORD}
-    )
+    response = client.post(reverse("admin:login"), {"username": "not-staff", "password": PASSWORD})
     assert response.status_code == 200
     assert "Please enter the correct username and password for a staff account" in (
         response.content.decode()

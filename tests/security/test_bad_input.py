@@ -92,7 +92,10 @@ NORMALIZERS = [
     ("website_url_and_host", lambda text: normalizers.website_url_and_host(text)),
     ("is_third_party_url", lambda text: normalizers.is_third_party_url(text)),
     ("parse_employee_count", lambda text: normalizers.parse_employee_count(text)),
-    ("parse_employee_count comma", lambda text: normalizers.parse_employee_count(text, decimal_comma=True)),  # noqa: E501
+    (
+        "parse_employee_count comma",
+        lambda text: normalizers.parse_employee_count(text, decimal_comma=True),
+    ),  # noqa: E501
     ("from_size_bucket", lambda text: normalizers.from_size_bucket(text)),
     ("parse_money", lambda text: normalizers.parse_money(text)),
     ("parse_decimal", lambda text: normalizers.parse_decimal(text)),
@@ -227,7 +230,16 @@ def test_importer_never_crashes_or_loses_rows(tmp_path, media_root, data):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(items=st.lists(st.dictionaries(st.sampled_from(["name", "website", "employees", "country", "description"]), st.one_of(cell_text, st.integers(), st.none(), st.lists(hostile_text, max_size=3))), min_size=1, max_size=6))  # noqa: E501
+@given(
+    items=st.lists(
+        st.dictionaries(
+            st.sampled_from(["name", "website", "employees", "country", "description"]),
+            st.one_of(cell_text, st.integers(), st.none(), st.lists(hostile_text, max_size=3)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)  # noqa: E501
 def test_json_importer_never_crashes_or_loses_items(tmp_path, items):
     path = tmp_path / f"{uuid.uuid4().hex}.json"
     path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
@@ -266,7 +278,9 @@ def round_trip_accounts(tmp_path, media_root, db):
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Name", "Website", "City", "Country", "Description"])
-        writer.writerow([ROUND_TRIP[0][1], "palm.example", ROUND_TRIP[1][1], "IL", ROUND_TRIP[2][1]])
+        writer.writerow(
+            [ROUND_TRIP[0][1], "palm.example", ROUND_TRIP[1][1], "IL", ROUND_TRIP[2][1]]
+        )
         writer.writerow([LONG_NAME, "long.example", "الرياض", "SA", "🙂" * 5000])
         writer.writerow([LONG_NAME + "y", "too-long.example", "", "", ""])
     run = accounts_import(path, source="csv")

@@ -13,7 +13,11 @@ from tests.factories import AccountFactory
 
 from .conftest import csp_violations
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migration_data"),
+]
 
 
 @pytest.fixture
@@ -61,7 +65,12 @@ def test_htmx_interactions_have_no_csp_violation(page, live_server, sign_in, sdr
 def test_other_pages_have_no_csp_violation(page, live_server, sign_in, make_user, account):
     make_user(roles.SALES_MANAGER, username="boss", is_staff=True, is_superuser=True)
     sign_in("boss")
-    for path in ("/accounts/imports/", "/governance/dashboards/", "/admin/", "/admin/accounts/account/"):
+    for path in (
+        "/accounts/imports/",
+        "/governance/dashboards/",
+        "/admin/",
+        "/admin/accounts/account/",
+    ):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
         assert csp_violations(page) == [], path

@@ -28,7 +28,7 @@ def fail_limit_times(client, username: str, address: str = "127.0.0.1") -> None:
 
 def test_settings_lock_after_five_for_fifteen_minutes():
     assert settings.AXES_FAILURE_LIMIT == 5
-    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
 
@@ -116,9 +116,7 @@ def test_success_resets_failure_count(client, sdr):
 def test_admin_login_shares_lockout(client, make_user):
     make_user(None, username="admin-user", is_staff=True, is_superuser=True)
     fail_limit_times(client, "admin-user")
-    response = client.post(
-        reverse("admin:login"), {"username": "admin-user", "password": PASSWORD}
-    )
+    response = client.post(reverse("admin:login"), {"username": "admin-user", "password": PASSWORD})
     assert response.status_code == LOCKED
     assert SESSION_KEY not in client.session
 

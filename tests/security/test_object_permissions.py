@@ -211,7 +211,8 @@ def argument_for(world: World, route: Route, argument: str) -> int | str:
     candidates = [
         (prefix, value)
         for (prefix, name), value in world.ids.items()
-        if name == argument and (route.name == prefix or route.name.startswith(prefix + "-"))
+        if name == argument
+        and (route.name == prefix or route.name.startswith(prefix + "-"))
         or name == argument
         and route.name.startswith(prefix + ":")
     ]
@@ -233,9 +234,7 @@ def path_of(world: World, route: Route) -> str:
 
 
 def snapshot() -> dict[str, list[dict]]:
-    return {
-        model.__name__: list(model.objects.order_by("pk").values()) for model in WATCHED_MODELS
-    }
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in WATCHED_MODELS}
 
 
 def send(client, method: str, path: str, is_api: bool):

@@ -180,7 +180,9 @@ def test_import_pages_escape_file_name(client, make_user, tmp_path, db):
     assert "&lt;img src=x onerror=alert(1)&gt;.csv" in listing
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_data")
 def test_no_dialog_or_csp_violation_in_browser(page, live_server, sign_in, sdr, tmp_path):
     run = accounts_import(write_hostile_csv(tmp_path), source="csv")
     account = Account.objects.get(domain="hostile.example")
