@@ -25,7 +25,9 @@ over N processes, as N Celery workers would. Their time then spans from the firs
 starting to score to the last one finishing, without Django's start-up.
 
 It prints one JSON line with the median seconds of --repeat runs per phase, accounts per
-second, the ratio of segment to floor and each phase's peak resident memory.
+second, the ratio of segment to floor, each phase's peak resident memory, the CPU model
+and the 1-minute load average before and after the measured phases, because other
+processes on a shared machine slow every phase.
 """
 
 from __future__ import annotations
@@ -78,6 +80,18 @@ def peak_rss_mb() -> float:
     # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale, 1)
+
+
+def cpu_model() -> str:
+    """Return the CPU model name from /proc/cpuinfo, or the platform's processor name."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def synthetic_values(rng: random.Random, industry_ids: list[int], target_ids: list[int]) -> dict:
@@ -396,6 +410,7 @@ def main() -> None:
     connection.close()
 
     phases: dict[str, list[dict]] = {"floor": [], "segment": [], "unchanged": []}
+    load_before = os.getloadavg()[0]
     for _ in range(args.repeat):
         for phase in phases:
             if phase == "segment":
@@ -427,6 +442,9 @@ def main() -> None:
         "segment_moved": phases["segment"][0]["moved"],
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
     sys.stdout.write(json.dumps(report) + "\n")
 

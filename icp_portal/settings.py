@@ -146,6 +146,9 @@ LOGOUT_REDIRECT_URL = "login"
 # With DEBUG=false, SECURE_SSL_REDIRECT=true and the HSTS variables set, `manage.py check
 # --deploy` reports no warnings. docs/operations.md lists the production environment.
 
+# Earlier keys that still verify sessions and signed values while SECRET_KEY is rotated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+
 # django-axes checks lockouts before the password, so its backend comes first.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -163,8 +166,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # passes the client address on (docs/operations.md, "Login throttling").
 
 # Cookies are sent over HTTPS only unless DEBUG is on or ICP_INSECURE_COOKIES=true (a
-# plain-HTTP run on a private network). Browsers also send Secure cookies to
-# http://localhost and http://127.0.0.1, so local runs and browser tests work without it.
+# plain-HTTP run on a private network). Chromium also sends Secure cookies to
+# http://localhost and http://127.0.0.1, so the browser tests sign in without it.
 _INSECURE_COOKIES = env_bool("ICP_INSECURE_COOKIES", default=DEBUG)
 SESSION_COOKIE_SECURE = not _INSECURE_COOKIES
 CSRF_COOKIE_SECURE = not _INSECURE_COOKIES

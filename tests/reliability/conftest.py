@@ -178,7 +178,7 @@ def send_task(workers) -> Callable[..., None]:
 
 
 def wait_until(condition: Callable[[], bool], what: str, *, process=None, workers=None) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` and the worker log after WAIT_SECONDS."""
+    """Poll ``condition`` until it holds, or fail after WAIT_SECONDS with the worker's log."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         if condition():

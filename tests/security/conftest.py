@@ -4,6 +4,7 @@ Team A (manager_a, sdr_a) and team B (manager_b, sdr_b) each own accounts. The t
 as a member of team A against team B's objects.
 """
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -75,12 +76,21 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    # The browser tests under tests/browser keep their own Playwright running for the
+    # session, which leaves its event loop marked as running in this thread. Playwright
+    # refuses to start inside a running loop, so the mark is cleared while this instance
+    # runs and put back afterwards for the other instance's shutdown.
+    other_loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        asyncio._set_running_loop(other_loop)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from accounts import roles
 from accounts.models import ResearchNote
 from tests.factories import AccountFactory
 
-from .conftest import csp_violations
+from .conftest import PASSWORD, csp_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,11 +27,17 @@ def account(sdr):
     return account
 
 
-def test_login_sets_secure_cookie_and_signs_in(page, live_server, sign_in, sdr):
-    sign_in("sdr")
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_login_sets_secure_cookie_and_signs_in(page, live_server, sdr, host):
+    base_url = live_server.url.replace("localhost", host)
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", "sdr")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
     session = cookies[settings.SESSION_COOKIE_NAME]
-    assert page.url.endswith("/accounts/")
+    assert page.url == f"{base_url}/accounts/"
     assert page.text_content("[data-testid=signed-in-user]").strip().startswith("sdr")
     assert session["secure"] is settings.SESSION_COOKIE_SECURE
     assert session["httpOnly"] is True

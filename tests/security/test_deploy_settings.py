@@ -26,6 +26,7 @@ SETTINGS_VARIABLES = (
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
     "SESSION_COOKIE_AGE",
+    "SECRET_KEY_FALLBACKS",
     # Set by the browser tests for Playwright; `check --deploy` rightly reports it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
@@ -190,3 +191,8 @@ def test_login_sets_secure_session_cookie(client, sdr):
     # Expiring at browser close means no Max-Age or Expires on the cookie.
     assert cookie["max-age"] == ""
     assert client.session.get_expiry_age() == 8 * 3600
+
+
+def test_secret_key_fallbacks_from_env(tmp_path):
+    environment = {"SECRET_KEY_FALLBACKS": "old-key-1, old-key-2", "ICP_VAR_DIR": str(tmp_path)}
+    assert read_settings(environment, "SECRET_KEY_FALLBACKS") == ["['old-key-1', 'old-key-2']"]
