@@ -25,9 +25,9 @@ over N processes, as N Celery workers would. Their time then spans from the firs
 starting to score to the last one finishing, without Django's start-up.
 
 It prints one JSON line with the median seconds of --repeat runs per phase, accounts per
-second, the ratio of segment to floor, each phase's peak resident memory, the CPU model
-and the 1-minute load average before and after the measured phases, because other
-processes on a shared machine slow every phase.
+second, the ratio of segment to floor and each phase's peak resident memory. The line also
+gives the CPU model and the 1-minute load average before and after the measured phases,
+because other processes on a shared machine slow every phase.
 """
 
 from __future__ import annotations

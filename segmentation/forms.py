@@ -124,7 +124,10 @@ class FrameworkAdminForm(forms.ModelForm):
             "tag_template",
             "unmapped_geography_label",
         )
-        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "tag_template": forms.TextInput(attrs={"size": 60}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -306,7 +309,9 @@ class FrameworkSubmitForm(forms.Form):
     summary = forms.CharField(
         label="Summary of changes",
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What this version changes and why. Required, and stored in the revision register.",
+        help_text=(
+            "What this version changes and why. Required, and stored in the revision register."
+        ),
     )
 
 
