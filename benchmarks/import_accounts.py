@@ -30,9 +30,9 @@ The floors get their rows from the first run of ours and skip parsing and matchi
 they only bound what the database can take. Rates are rows of the file per second for
 every variant, so they compare directly. The script refuses a database whose name lacks
 "bench", because it empties the account tables. It prints one JSON line per figure with
-the median of --repeat runs and every run's seconds, CPU seconds (this process, all
-threads), the database backend's CPU seconds when it runs on this machine, peak
-resident memory (VmHWM of the child) and the load average.
+the median of --repeat runs. Each line also lists every run: its seconds, the child's CPU
+seconds (all threads), the database backend's CPU seconds when the server runs on this
+machine, the child's peak resident memory (VmHWM) and the load average.
 """
 
 from __future__ import annotations
@@ -444,7 +444,10 @@ def main() -> None:
     variants = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
-        raise SystemExit(f"unknown variant {unknown[0]!r}: use {', '.join(VARIANTS)}.")
+        raise SystemExit(
+            f"--variants: unknown variant {unknown[0]!r}. Use one or more of "
+            f"{', '.join(VARIANTS)}, separated by commas."
+        )
     if "import_export" in variants and importlib.util.find_spec("import_export") is None:
         sys.stderr.write(
             "skipped import_export: django-import-export is not installed. Install it with "

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -185,8 +185,8 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 # Behind a proxy that ends TLS and sets X-Forwarded-Proto, set ICP_BEHIND_TLS_PROXY=true so
-# that Django sees HTTPS requests as secure. The proxy must overwrite the header that
-# clients send, or a client could claim HTTPS.
+# that Django treats requests that came over HTTPS as secure. The proxy must overwrite the
+# header that clients send, or a client could claim HTTPS.
 if env_bool("ICP_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -204,8 +204,6 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        # TODO: drop once no template uses style="..." (the import pages and 403.html).
-        "style-src-attr": [UNSAFE_INLINE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],

@@ -5,6 +5,11 @@ rows of each table in one COPY statement, straight into the table for new rows a
 a temporary table for updates and for identifiers that may already exist. Other databases
 use BatchWriter, which uses Django's bulk statements. Both write plain tuples and
 AccountRecords, not model instances, except for the rare leads.
+
+Writing has two steps. prepare() does the batch's reads (new ids, the observations and
+leads stored already) and builds what to send, and PreparedBatch.execute() sends it.
+CopyBatchWriter leaves every write to execute(), which only uses the connection, so the
+importer can run it in a second thread while it parses the next batch.
 """
 
 from __future__ import annotations
@@ -37,21 +42,22 @@ OBSERVATION_FIELDS = ("account", "field", "value", "raw_value", "source", "sourc
 # An account id and its new observations, each (field, value as JSON text or None, raw text).
 ObservationGroup = tuple[int, Sequence[tuple[str, str | None, str]]]
 
-# Characters that psycopg2 reads from the buffer per call while it sends COPY data.
+# Bytes that psycopg2 reads from the buffer per call while it sends COPY data.
 COPY_CHUNK_SIZE = 1024 * 1024
 
 
-def write_batch(
+def prepare_batch(
     outcomes: list[RowOutcome], *, source: str, source_detail: str, now: datetime
-) -> list[AccountState]:
-    """Save the batch and return its account states, each with a primary key.
+) -> PreparedBatch:
+    """Do the batch's reads and return its writes, ready to execute.
 
+    The account states of the result have primary keys once it has been executed.
     Observations that repeat the account, field, source and value of a stored one are
-    not written again, so importing a file twice adds nothing the second time.
+    left out, so importing a file twice adds nothing the second time.
     """
     connection = connections[router.db_for_write(Account)]
     writer_class = CopyBatchWriter if copy_supported(connection) else BatchWriter
-    return writer_class(connection).write(
+    return writer_class(connection).prepare(
         outcomes, source=source, source_detail=source_detail, now=now
     )
 
@@ -64,16 +70,38 @@ def copy_supported(connection: BaseDatabaseWrapper) -> bool:
         return hasattr(cursor.cursor, "copy_expert")
 
 
+class PreparedBatch:
+    """The account states of a matched batch and the writes that are left to run."""
+
+    def __init__(self, states: list[AccountState], writes: list[Callable[[], None]]) -> None:
+        self.states = states
+        self.writes = writes
+
+    def execute(self) -> None:
+        """Run the writes in order on the writer's connection."""
+        for write in self.writes:
+            write()
+
+
 class BatchWriter:
-    """Writer of matched batches with Django's bulk statements, for any database."""
+    """Writer of matched batches with Django's bulk statements, for any database.
+
+    It writes while it prepares, because bulk_create returns the primary keys that the
+    identifiers and observations need, so its PreparedBatch has nothing left to execute.
+    """
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
+        self.writes: list[Callable[[], None]] = []
 
-    def write(
+    def defer(self, write: Callable[[], None]) -> None:
+        """Run a write now. CopyBatchWriter keeps it for PreparedBatch.execute instead."""
+        write()
+
+    def prepare(
         self, outcomes: list[RowOutcome], *, source: str, source_detail: str, now: datetime
-    ) -> list[AccountState]:
-        """Save the batch's accounts and rows and return its account states."""
+    ) -> PreparedBatch:
+        """Read what the batch needs and build its writes, returned as a PreparedBatch."""
         states = list({id(outcome.state): outcome.state for outcome in outcomes}.values())
 
         new_accounts = [state.account for state in states if state.is_new]
@@ -99,8 +127,14 @@ class BatchWriter:
             self.insert_observations(
                 observations, source=source, source_detail=source_detail, now=now
             )
-        _write_leads(outcomes, states, source=source)
-        return states
+        leads = _new_leads(outcomes, states, source=source)
+        if leads:
+            self.defer(
+                lambda: Lead.objects.bulk_create(
+                    leads, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True
+                )
+            )
+        return PreparedBatch(states, self.writes)
 
     def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
         """Insert new accounts and set the primary keys of their records."""
@@ -162,10 +196,18 @@ class BatchWriter:
 
 
 class CopyBatchWriter(BatchWriter):
-    """Writer of matched batches with PostgreSQL COPY statements (psycopg2 only)."""
+    """Writer of matched batches with PostgreSQL COPY statements (psycopg2 only).
+
+    prepare() takes the new accounts' ids from the table's sequence and builds the COPY
+    data. Every write waits for PreparedBatch.execute().
+    """
+
+    def defer(self, write: Callable[[], None]) -> None:
+        """Keep a write for PreparedBatch.execute."""
+        self.writes.append(write)
 
     def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
-        """Insert new accounts with ids taken from the table's sequence in one query."""
+        """Take ids for new accounts from the table's sequence and copy the accounts."""
         meta = Account._meta
         with self.connection.cursor() as cursor:
             cursor.execute(
@@ -190,7 +232,7 @@ class CopyBatchWriter(BatchWriter):
             ]
             cells.append(tail)
             lines.append("\t".join(cells))
-        self._copy(layout.table, layout.columns, lines)
+        self.defer(self._copy_write(layout.table, layout.columns, lines))
 
     def update_accounts(
         self, records: list[AccountRecord], fields: list[str], now: datetime
@@ -214,18 +256,23 @@ class CopyBatchWriter(BatchWriter):
         ]
         changes = quote("import_account_changes")
         assignments = ", ".join(f"{column} = changes.{column}" for column in columns)
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {changes} ON COMMIT DROP AS "
-                f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
-            )
-            self._copy(changes, ["id", *columns], lines)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments}, {quote('updated_at')} = %s "
-                f"FROM {changes} AS changes WHERE {table}.id = changes.id",
-                [now],
-            )
-            cursor.execute(f"DROP TABLE {changes}")
+        copy_changes = self._copy_write(changes, ["id", *columns], lines)
+
+        def update() -> None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {changes} ON COMMIT DROP AS "
+                    f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
+                )
+                copy_changes()
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments}, {quote('updated_at')} = %s "
+                    f"FROM {changes} AS changes WHERE {table}.id = changes.id",
+                    [now],
+                )
+                cursor.execute(f"DROP TABLE {changes}")
+
+        self.defer(update)
 
     def insert_identifiers(self, identifiers: list[tuple[int, str, str]]) -> None:
         """Copy identifiers into a temporary table and insert the ones not stored yet."""
@@ -238,17 +285,22 @@ class CopyBatchWriter(BatchWriter):
             f"{account_id}\t{_copy_text(kind)}\t{_copy_text(value)}"
             for account_id, kind, value in identifiers
         ]
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "
-                f"SELECT {column_list} FROM {table} WITH NO DATA"
-            )
-            self._copy(staged, columns, lines)
-            cursor.execute(
-                f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staged} "
-                "ON CONFLICT DO NOTHING"
-            )
-            cursor.execute(f"DROP TABLE {staged}")
+        copy_identifiers = self._copy_write(staged, columns, lines)
+
+        def insert() -> None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "
+                    f"SELECT {column_list} FROM {table} WITH NO DATA"
+                )
+                copy_identifiers()
+                cursor.execute(
+                    f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staged} "
+                    "ON CONFLICT DO NOTHING"
+                )
+                cursor.execute(f"DROP TABLE {staged}")
+
+        self.defer(insert)
 
     def insert_observations(
         self,
@@ -271,19 +323,28 @@ class CopyBatchWriter(BatchWriter):
                 f"{account_id}\t{field_name}\t{_copy_nullable(value)}\t{_copy_text(raw)}\t{tail}"
                 for field_name, value, raw in group
             ]
-        self._copy(table, columns, lines)
+        self.defer(self._copy_write(table, columns, lines))
 
-    def _copy(self, table: str, columns: Sequence[str], lines: list[str]) -> None:
-        """Send lines of COPY text format (tab-separated, \\N for NULL) into the table."""
-        if not lines:
-            return
-        buffer = io.StringIO("\n".join(lines) + "\n")
-        # wrap_database_errors raises driver errors such as a unique violation as
-        # django.db errors.
-        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
-            cursor.cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer, size=COPY_CHUNK_SIZE
-            )
+    def _copy_write(
+        self, table: str, columns: Sequence[str], lines: list[str]
+    ) -> Callable[[], None]:
+        """Return a write that sends lines of COPY text format into the table.
+
+        The text (tab-separated, \\N for NULL) is encoded now, so sending it holds
+        Python's GIL only between chunks.
+        """
+        data = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
+        def copy() -> None:
+            if not data:
+                return
+            # wrap_database_errors raises driver errors such as a unique violation as
+            # django.db errors.
+            with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
+                cursor.cursor.copy_expert(statement, io.BytesIO(data), size=COPY_CHUNK_SIZE)
+
+        return copy
 
 
 def _table_and_columns(
@@ -442,10 +503,13 @@ def _lead_key(account_id: int, email: str, first_name: str, last_name: str) -> t
     return (account_id, "", first_name.casefold(), last_name.casefold())
 
 
-def _write_leads(outcomes: list[RowOutcome], states: list[AccountState], *, source: str) -> None:
+def _new_leads(
+    outcomes: list[RowOutcome], states: list[AccountState], *, source: str
+) -> list[Lead]:
+    """Return the batch's leads minus those its accounts have already (by e-mail or name)."""
     with_leads = [outcome for outcome in outcomes if outcome.row.lead]
     if not with_leads:
-        return
+        return []
     existing_ids = {state.account.pk for state in states if not state.is_new}
     seen = {
         _lead_key(*lead)
@@ -463,4 +527,4 @@ def _write_leads(outcomes: list[RowOutcome], states: list[AccountState], *, sour
             continue
         seen.add(key)
         leads.append(Lead(account_id=account_id, source=source, **lead))
-    Lead.objects.bulk_create(leads, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True)
+    return leads

@@ -19,7 +19,7 @@ from accounts.normalizers import DEFAULT_RATES_TO_USD
 from segmentation.taxonomy import IndustryResolver
 
 from .background import BackgroundWriter
-from .batches import copy_supported, write_batch
+from .batches import PreparedBatch, copy_supported, prepare_batch
 from .errors import ImportFileError, RowRejected
 from .layouts import MappingFile, apply_layout, detect_layout
 from .matching import CREATED, MERGED, UPDATED, BatchMatcher, RowOutcome
@@ -56,14 +56,16 @@ class ImportCounts:
 class PhaseTimes:
     """Seconds one run spent per phase, measured with time.perf_counter.
 
-    ``read_and_parse`` includes writing the rejected-rows report. ``write`` includes the
-    commit of each batch, where PostgreSQL checks the deferred foreign keys. When batches
-    are written in a second thread, ``write`` overlaps ``read_and_parse``, and
-    ``write_wait`` is the part of it that the importer waited for.
+    ``read_and_parse`` includes writing the rejected-rows report. ``prepare`` is the
+    batches' reads and the building of their COPY data or model instances. ``write``
+    includes the commit of each batch, where PostgreSQL checks the deferred foreign keys.
+    When batches are written in a second thread, ``write`` overlaps ``read_and_parse``,
+    and ``write_wait`` is the part of it that the importer waited for.
     """
 
     read_and_parse: float = 0.0
     match: float = 0.0
+    prepare: float = 0.0
     write: float = 0.0
     write_wait: float = 0.0
 
@@ -200,17 +202,17 @@ class FileImporter:
                 self._abandon_pending_write()
                 background.close()
         elapsed = time.perf_counter() - started
-        self.times.read_and_parse = elapsed - self.times.match - self.times.write_wait
-        if background is None:
-            self.times.read_and_parse -= self.times.write
+        waited = self.times.write_wait if background is not None else self.times.write
+        self.times.read_and_parse = elapsed - self.times.match - self.times.prepare - waited
         logger.info(
-            "import run %s: read and parsed in %.1f s, matched in %.1f s, wrote in %.1f s "
-            "(%.1f s of it waited for)",
+            "import run %s: read and parsed in %.1f s, matched in %.1f s, prepared writes in "
+            "%.1f s, wrote in %.1f s (%.1f s of it waited for)",
             self.run.pk,
             self.times.read_and_parse,
             self.times.match,
+            self.times.prepare,
             self.times.write,
-            self.times.write_wait if background is not None else self.times.write,
+            waited,
             extra={"import_phase_times": asdict(self.times)},
         )
 
@@ -261,8 +263,11 @@ class FileImporter:
         started = time.perf_counter()
         with transaction.atomic():
             outcomes = self._matcher(batch).run()
-        self.times.match += time.perf_counter() - started
-        future = background.submit(self._write_outcomes, outcomes)
+            matched = time.perf_counter()
+            prepared = self._prepare(outcomes)
+        self.times.match += matched - started
+        self.times.prepare += time.perf_counter() - matched
+        future = background.submit(self._execute_in_transaction, prepared)
         self._pending = _PendingWrite(batch, outcomes, future, replace(self.counts))
 
     def _finish_pending_write(self) -> None:
@@ -318,22 +323,25 @@ class FileImporter:
                 pending.batch[-1].line,
             )
 
-    def _write_outcomes(self, outcomes: list[RowOutcome]) -> None:
-        """Write matched outcomes in a transaction of their own (run in the writer thread)."""
+    def _execute_in_transaction(self, prepared: PreparedBatch) -> None:
+        """Run a prepared batch's writes in a transaction of their own (in the writer thread)."""
         started = time.perf_counter()
         try:
             with transaction.atomic():
-                self._write_batch(outcomes)
+                self._execute(prepared)
         finally:
             self.times.write += time.perf_counter() - started
 
-    def _write_batch(self, outcomes: list[RowOutcome]) -> None:
-        write_batch(
+    def _prepare(self, outcomes: list[RowOutcome]) -> PreparedBatch:
+        return prepare_batch(
             outcomes,
             source=self.run.source,
             source_detail=self.run.file_name,
             now=timezone.now(),
         )
+
+    def _execute(self, prepared: PreparedBatch) -> None:
+        prepared.execute()
 
     def _matcher(self, batch: list[ParsedRow]) -> BatchMatcher:
         return BatchMatcher(batch, source=self.run.source, touched_ids=self.touched_ids)
@@ -367,8 +375,11 @@ class FileImporter:
                     outcomes = self._matcher(batch).run()
                     matched = time.perf_counter()
                     self.times.match += matched - started
-                    self._write_batch(outcomes)
-                self.times.write += time.perf_counter() - matched
+                    prepared = self._prepare(outcomes)
+                    executing = time.perf_counter()
+                    self.times.prepare += executing - matched
+                    self._execute(prepared)
+                self.times.write += time.perf_counter() - executing
                 return outcomes
             except IntegrityError:
                 # Another import stored one of the batch's domains after the batch was

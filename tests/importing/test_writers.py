@@ -213,16 +213,16 @@ def company_rows(count: int) -> list[list[str]]:
 @on_postgresql
 def test_background_conflict_matched_again(write_csv, monkeypatch, caplog):
     path = write_csv(["Company", "Website"], company_rows(7))
-    write_batch = runner.FileImporter._write_batch
+    execute = runner.FileImporter._execute
     calls = []
 
-    def conflict_once(importer, outcomes):
-        calls.append(len(outcomes))
+    def conflict_once(importer, prepared):
+        calls.append(len(prepared.states))
         if len(calls) == 2:
             raise IntegrityError("duplicate key value violates unique constraint")
-        write_batch(importer, outcomes)
+        execute(importer, prepared)
 
-    monkeypatch.setattr(runner.FileImporter, "_write_batch", conflict_once)
+    monkeypatch.setattr(runner.FileImporter, "_execute", conflict_once)
 
     run = accounts_import(path, batch_size=3)
 

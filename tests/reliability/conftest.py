@@ -3,7 +3,7 @@
 Workers run ``worker.py`` in a subprocess on a queue of their own, against the test
 database, with the broker on Redis database 13 (``ICP_RELIABILITY_BROKER_URL`` overrides
 it). Tests that need them are skipped on SQLite, because a second process cannot see the
-test's rows there, and when Redis does not answer.
+test's rows there, and when Redis does not respond.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def migration_data(transactional_db):
 
 
 def redis_error(url: str) -> str | None:
-    """Return why the Redis server at ``url`` cannot be used, or None when it answers."""
+    """Return why the Redis server at ``url`` cannot be used, or None when it responds to PING."""
     import redis
 
     try:
@@ -71,7 +71,7 @@ test_database_url.__test__ = False  # a helper, not a test
 
 @pytest.fixture
 def services_required(migration_data):
-    """Skip unless the test database is PostgreSQL and the Redis broker answers."""
+    """Skip unless the test database is PostgreSQL and the Redis broker responds."""
     if connection.vendor != "postgresql":
         pytest.skip(
             "needs PostgreSQL: a worker process cannot see the rows of an SQLite test "
@@ -79,7 +79,7 @@ def services_required(migration_data):
         )
     problem = redis_error(BROKER_URL)
     if problem:
-        pytest.skip(f"needs the Redis broker at {BROKER_URL}, which did not answer: {problem}")
+        pytest.skip(f"needs the Redis broker at {BROKER_URL}, which did not respond: {problem}")
 
 
 class Workers:
@@ -177,7 +177,9 @@ def send_task(workers) -> Callable[..., None]:
     sender.close()
 
 
-def wait_until(condition: Callable[[], bool], what: str, *, process=None, workers=None) -> None:
+def wait_until(
+    condition: Callable[[], bool], description: str, *, process=None, workers=None
+) -> None:
     """Poll ``condition`` until it holds, or fail after WAIT_SECONDS with the worker's log."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -185,4 +187,4 @@ def wait_until(condition: Callable[[], bool], what: str, *, process=None, worker
             return
         time.sleep(0.25)
     log = workers.log(process) if workers and process else ""
-    pytest.fail(f"timed out after {WAIT_SECONDS:.0f} s waiting until {what}\n{log[-4000:]}")
+    pytest.fail(f"timed out after {WAIT_SECONDS:.0f} s waiting until {description}\n{log[-4000:]}")

@@ -1,7 +1,7 @@
 """Two people edit the same account: the second, stale edit is rejected, not silently applied.
 
-Pages send the account version (its updated_at) in a hidden field and answer 409 with the
-form when it is stale. The API sends an ETag and answers 412 to a stale If-Match.
+Pages send the account version (its updated_at) in a hidden field and get 409 with the form
+back when it is stale. The API sends an ETag and returns 412 for a stale If-Match.
 """
 
 import pytest

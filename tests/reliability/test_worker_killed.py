@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def many_accounts(services_required) -> list[int]:
 def wait_for_exit(process, workers) -> int:
     try:
         return process.wait(timeout=WAIT_SECONDS)
-    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired, reported with the log
+    except subprocess.TimeoutExpired:
         pytest.fail(f"the worker did not die as planned\n{workers.log(process)[-4000:]}")
 
 
@@ -95,7 +96,8 @@ def kill_during_segmentation(workers, send_task, *, visibility_timeout=None) -> 
         die_in=f"segmentation:{DIE_AT_SEGMENT_BATCH}", visibility_timeout=visibility_timeout
     )
     send_chunks(send_task, run)
-    assert wait_for_exit(dying, workers) == -signal.SIGKILL
+    exit_code = wait_for_exit(dying, workers)
+    assert exit_code == -signal.SIGKILL, workers.log(dying)[-4000:]
     run.refresh_from_db()
     committed = (DIE_AT_SEGMENT_BATCH - 1) * SEGMENT_BATCH
     chunks = list(run.summary["chunks"].values())
@@ -159,7 +161,8 @@ def kill_during_import(workers, send_task, path: Path, **worker_options) -> Impo
         **worker_options,
     )
     send_task(IMPORT_TASK, run.pk)
-    assert wait_for_exit(dying, workers) == -signal.SIGKILL
+    exit_code = wait_for_exit(dying, workers)
+    assert exit_code == -signal.SIGKILL, workers.log(dying)[-4000:]
     run.refresh_from_db()
     committed = (DIE_AT_IMPORT_BATCH - 1) * IMPORT_BATCH
     assert run.rows_read == committed
@@ -168,9 +171,7 @@ def kill_during_import(workers, send_task, path: Path, **worker_options) -> Impo
     return run
 
 
-def test_import_progress_kept_and_rerun_creates_no_duplicates(
-    workers, send_task, services_required, tmp_path
-):
+def test_import_rerun_after_kill(workers, send_task, services_required, tmp_path):
     path = write_import_file(tmp_path)
     interrupted = kill_during_import(workers, send_task, path)
     # NOTE: nothing marks the interrupted run failed; it stays "running" with its counts.

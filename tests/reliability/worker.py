@@ -5,7 +5,8 @@ that the worker dies at the same place on every run, not after a guessed delay:
 
 - ``ICP_TEST_DIE_IN=segmentation:N`` kills the worker when it is about to write the Nth
   batch of score results, inside that batch's open transaction.
-- ``ICP_TEST_DIE_IN=import:N`` does the same for the Nth batch of imported rows.
+- ``ICP_TEST_DIE_IN=import:N`` does the same for the Nth batch of imported rows, which the
+  importer may write from a background thread: the whole process dies either way.
 - ``ICP_TEST_IMPORT_BATCH_SIZE`` sets the rows per import batch (default: the importer's).
 - ``ICP_TEST_VISIBILITY_TIMEOUT`` sets the seconds after which Redis hands an unacknowledged
   task to another worker (Celery's default is one hour).
@@ -37,7 +38,7 @@ def die_on_call(function, call_number: int):
 
 
 def install_hooks() -> None:
-    import accounts.importing.runner
+    import accounts.importing.batches
     import accounts.services
     import accounts.tasks
     import segmentation.services
@@ -47,14 +48,14 @@ def install_hooks() -> None:
     if die_in:
         where, _, number = die_in.partition(":")
         if where == "segmentation":
-            module, name = segmentation.services, "results_write"
+            target, name = segmentation.services, "results_write"
         elif where == "import":
-            module, name = accounts.importing.runner, "write_batch"
+            target, name = accounts.importing.batches.PreparedBatch, "execute"
         else:
             raise SystemExit(
                 f"ICP_TEST_DIE_IN={die_in!r} is invalid: use segmentation:N or import:N"
             )
-        setattr(module, name, die_on_call(getattr(module, name), int(number)))
+        setattr(target, name, die_on_call(getattr(target, name), int(number)))
 
     batch_size = os.environ.get("ICP_TEST_IMPORT_BATCH_SIZE")
     if batch_size:

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct-horse-battery"
 
-# Runs before any page script, so it sees every violation of the page's policy. The
+# Runs before any page script, so it records every violation of the page's policy. The
 # event is the standard SecurityPolicyViolationEvent; each entry is "directive: blocked".
 RECORD_CSP_VIOLATIONS = """
 window.__cspViolations = [];
@@ -97,7 +97,7 @@ def browser():
 def page(browser):
     """A page that records CSP violations, console errors and JavaScript dialogs.
 
-    ``page.csp_console`` holds console messages about the Content Security Policy,
+    ``page.csp_console`` contains the console messages about the Content Security Policy,
     ``page.dialogs`` the message of every alert, confirm or prompt (each is dismissed).
     """
     context = browser.new_context(viewport={"width": 1400, "height": 900})

@@ -12,8 +12,8 @@ from tests.factories import AccountFactory
 
 from .conftest import PASSWORD
 
-# Admin URLs that anyone may open: the login form, and the logout and catch-all views
-# that answer without showing data.
+# Admin URLs that need no staff session. The catch-all pattern, which only redirects, is
+# skipped as well.
 PUBLIC_ADMIN_NAMES = {"login", "logout"}
 
 

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
@@ -151,6 +152,28 @@ def hits_known_linkedin_crash(header: list[str], rows: list[list[str]]) -> bool:
     return any("[" in row[index] or "]" in row[index] for row in rows for index in columns)
 
 
+# Import fields where a NUL character makes PostgreSQL reject the batch.
+NUL_CRASH_FIELDS = ("revenue", "employees", "employee_range", "technologies")
+NUL_CRASH_COLUMNS = {
+    header
+    for layout in (*LAYOUTS, GENERIC)
+    for header, spec in layout.columns
+    if spec.field in NUL_CRASH_FIELDS
+}
+ON_POSTGRESQL = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
+
+
+def hits_known_nul_crash(header: list[str], rows: list[list[str]]) -> bool:
+    """Return True on PostgreSQL when a NUL character sits in a field that crashes the import.
+
+    TODO: remove once test_nul_character_rejected_or_stripped passes on PostgreSQL.
+    """
+    if not ON_POSTGRESQL:
+        return False
+    columns = [index for index, name in enumerate(header) if name in NUL_CRASH_COLUMNS]
+    return any("\x00" in row[index] for row in rows for index in columns)
+
+
 def layout_columns(layout) -> tuple[list[str], list[str]]:
     """Return the layout's name columns and its other columns."""
     names = [header for header, spec in layout.columns if spec.field == "name"]
@@ -223,6 +246,7 @@ def assert_counts_add_up(run: ImportRun) -> None:
 def test_importer_never_crashes_or_loses_rows(tmp_path, media_root, data):
     header, rows, delimiter, encoding = data
     assume(not hits_known_linkedin_crash(header, rows))
+    assume(not hits_known_nul_crash(header, rows))
     path = tmp_path / f"{uuid.uuid4().hex}.csv"
     write_file(path, header, rows, delimiter, encoding)
     accounts_before = Account.objects.count()
@@ -264,7 +288,7 @@ def test_importer_never_crashes_or_loses_rows(tmp_path, media_root, data):
         max_size=6,
     )
 )
-def test_json_importer_never_crashes_or_loses_items(tmp_path, items):
+def test_json_importer_keeps_every_item(tmp_path, items):
     path = tmp_path / f"{uuid.uuid4().hex}.json"
     path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
     failure = None
@@ -290,6 +314,23 @@ def test_json_importer_never_crashes_or_loses_items(tmp_path, items):
 def test_bracket_in_linkedin_url_rejects_row(tmp_path, cell):
     path = tmp_path / "linkedin.csv"
     path.write_text(f"Company Name,Website,LinkedIn URL\nAcme,acme.example,{cell}\n")
+    run = accounts_import(path, source="")
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.rows_read == 1
+    assert_counts_add_up(run)
+
+
+@pytest.mark.xfail(
+    ON_POSTGRESQL,
+    strict=True,
+    reason="the importer keeps the NUL character of these cells in JSON values (review flags, "
+    "technologies), which PostgreSQL rejects, so the whole import fails",
+)
+@pytest.mark.django_db
+@pytest.mark.parametrize("column", ["Revenue", "Employees", "Employee Range", "Technologies"])
+def test_nul_character_rejected_or_stripped(tmp_path, column):
+    path = tmp_path / "nul.csv"
+    path.write_text(f"Company Name,Website,{column}\nAcme,acme.example,x\x00y\n", encoding="utf-8")
     run = accounts_import(path, source="")
     assert run.status == ImportRun.Status.SUCCEEDED
     assert run.rows_read == 1

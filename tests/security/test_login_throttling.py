@@ -26,7 +26,7 @@ def fail_limit_times(client, username: str, address: str = "127.0.0.1") -> None:
         attempt(client, username, WRONG, address)
 
 
-def test_settings_lock_after_five_for_fifteen_minutes():
+def test_lockout_settings():
     assert settings.AXES_FAILURE_LIMIT == 5
     assert timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"

@@ -179,7 +179,7 @@ class Route:
 
 
 def id_routes() -> list[Route]:
-    """Return the URL patterns outside the admin that take an object id, a version or a position."""
+    """Return the URL patterns outside the admin that take an object id or a framework version."""
     routes: list[Route] = []
 
     def walk(patterns, prefix: str, namespaces: list[str]) -> None:
@@ -206,15 +206,17 @@ def id_routes() -> list[Route]:
     return routes
 
 
+def name_has_prefix(route_name: str, prefix: str) -> bool:
+    """Return True when the URL name is ``prefix`` or starts with ``prefix-`` or ``prefix:``."""
+    return route_name == prefix or route_name.startswith((f"{prefix}-", f"{prefix}:"))
+
+
 def argument_for(world: World, route: Route, argument: str) -> int | str:
     """Return team B's value for an argument, looked up by the longest known name prefix."""
     candidates = [
         (prefix, value)
         for (prefix, name), value in world.ids.items()
-        if name == argument
-        and (route.name == prefix or route.name.startswith(prefix + "-"))
-        or name == argument
-        and route.name.startswith(prefix + ":")
+        if name == argument and name_has_prefix(route.name, prefix)
     ]
     if not candidates:
         raise LookupError(
