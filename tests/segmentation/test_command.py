@@ -1,6 +1,8 @@
+import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 
 from accounts.models import Account
@@ -66,12 +68,24 @@ def test_invalid_batch_size(accounts):
         resegment("--batch-size", "0")
 
 
+@pytest.fixture
+def migration_rows(transactional_db):
+    """Reload the taxonomy and default framework rows when an earlier test flushed them.
+
+    Tests that commit end with a flush of every table, and this one must commit so that
+    the run is queued, so it cannot rely on the rows that the data migrations created.
+    """
+    for module, function in (
+        ("0002_industry_taxonomy", "load_taxonomy"),
+        ("0003_default_framework", "create_default_framework"),
+    ):
+        migration = importlib.import_module(f"segmentation.migrations.{module}")
+        getattr(migration, function)(django_apps, None)
+
+
 # Without an outer test transaction the tasks are queued as soon as the run is committed.
-# TODO: after earlier transactional tests flush the tables, serialized rollback does not
-# restore the default framework for this test; it passes alone. Find why, then unskip.
-@pytest.mark.skip(reason="default framework row is flushed by earlier transactional tests")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_broker_set_uses_celery_tasks(accounts, settings):
+@pytest.mark.django_db(transaction=True)
+def test_broker_set_uses_celery_tasks(migration_rows, accounts, settings):
     # Tasks still run eagerly: the Celery app read CELERY_TASK_ALWAYS_EAGER at start-up.
     settings.CELERY_BROKER_URL = "memory://"
     output = resegment("--batch-size", "2")
