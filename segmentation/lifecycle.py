@@ -8,11 +8,13 @@ FrameworkLifecycleError with a message naming the next step.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -68,12 +70,43 @@ def framework_check(framework: Framework) -> list[str]:
     return messages
 
 
+# Framework fields that describe a version's place in the approval lifecycle, not its rules.
+# A draft copy starts them afresh; every other field, including fields added later, is copied.
+FRAMEWORK_LIFECYCLE_FIELDS = frozenset(
+    {
+        "id",
+        "version",
+        "name",
+        "status",
+        "summary",
+        "based_on",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "approved_at",
+        "retired_at",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+def _field_values(instance: Model, skip: frozenset[str]) -> dict[str, Any]:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if field.name not in skip
+    }
+
+
 @transaction.atomic
 def framework_draft_create(
     *,
     source: Framework,
     user: AbstractBaseUser | None,
     name: str = "",
+    summary: str = "",
 ) -> Framework:
     """Copy a version with its criteria, size bands and geography map into a new draft.
 
@@ -82,49 +115,19 @@ def framework_draft_create(
     """
     if user is not None and not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can create a framework draft.")
-    version = framework_next_version()
     draft = Framework.objects.create(
-        version=version,
+        **_field_values(source, FRAMEWORK_LIFECYCLE_FIELDS),
+        version=framework_next_version(),
         name=name or source.name,
         status=FrameworkStatus.DRAFT,
-        summary="",
-        tag_template=source.tag_template,
-        high_tier_min_score=source.high_tier_min_score,
-        medium_tier_min_score=source.medium_tier_min_score,
-        high_tier_route=source.high_tier_route,
-        medium_tier_route=source.medium_tier_route,
-        low_tier_route=source.low_tier_route,
-        unmapped_geography_label=source.unmapped_geography_label,
+        summary=summary,
         based_on=source,
         created_by=user,
     )
-    copy_fields = {
-        Criterion: (
-            "dimension",
-            "label",
-            "operator",
-            "values",
-            "min_value",
-            "max_value",
-            "weight",
-            "is_must_have",
-            "is_disqualifier",
-            "unknown_policy",
-            "position",
-        ),
-        SizeBand: (
-            "name",
-            "min_employees",
-            "max_employees",
-            "min_revenue_usd",
-            "max_revenue_usd",
-            "position",
-        ),
-        GeographyMapping: ("country", "region", "label"),
-    }
-    for model, fields in copy_fields.items():
+    skip = frozenset({"id", "framework"})
+    for model in (Criterion, SizeBand, GeographyMapping):
         copies = [
-            model(framework=draft, **{name: getattr(item, name) for name in fields})
+            model(framework=draft, **_field_values(item, skip))
             for item in model.objects.filter(framework=source).order_by("pk")
         ]
         if copies:

@@ -10,13 +10,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from segmentation.lifecycle import framework_draft_create
 from segmentation.models import Criterion, Framework, FrameworkStatus, GeographyMapping, SizeBand
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .filtersets import FrameworkFilterSet
 from .pagination import IdCursorPagination
 from .permissions import FrameworkPermission
-from .services import framework_draft_create
 
 
 class CriterionSerializer(serializers.ModelSerializer):
