@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -31,9 +32,10 @@ class Account(models.Model):
     """
 
     name = models.CharField(max_length=255)
+    # Indexed by account_name_key_idx in Meta: db_index would add a second, LIKE-only
+    # index on PostgreSQL that no query uses.
     name_key = models.CharField(
         max_length=255,
-        db_index=True,
         help_text="Normalized name used to match duplicates across sources.",
     )
     domain = models.CharField(max_length=253, blank=True, default="")
@@ -143,12 +145,16 @@ class Account(models.Model):
     )
     needs_enrichment = models.BooleanField(default=False)
     missing_fields = models.JSONField(default=list, blank=True)
+    # No index and no database constraint, because re-segmentation writes this column with
+    # every new result and no query filters by it. Django applies SET_NULL itself.
     framework = models.ForeignKey(
         "segmentation.Framework",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
+        db_constraint=False,
         help_text="Framework version of the latest score.",
     )
     scored_at = models.DateTimeField(null=True, blank=True)
@@ -177,7 +183,6 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["country", "name_key"], name="account_country_name_idx"),
             models.Index(fields=["tier", "score"], name="account_tier_score_idx"),
-            models.Index(fields=["tag"], name="account_tag_idx"),
             models.Index(fields=["size_band"], name="account_size_band_idx"),
             models.Index(fields=["geography"], name="account_geography_idx"),
             # Only accounts that need enrichment are indexed: the filter's other value
@@ -192,8 +197,24 @@ class Account(models.Model):
             # NULLs sort last in descending order, with account_score_desc_idx (-score, id)
             # of migration 0009. Neither is listed here because each is vendor-specific.
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
-            models.Index(fields=["route", "id"], name="account_route_idx"),
+            # A segment's members in the API's default order, highest score first with
+            # empty scores last: the ascending key (-COALESCE(score, -1), id) of
+            # accounts.api.pagination.SCORE_DESCENDING_KEY, which must stay identical, so
+            # that every cursor page is one index range.
+            models.Index(
+                F("route"),
+                Coalesce(F("score"), Value(-1), output_field=models.IntegerField()) * Value(-1),
+                F("id"),
+                name="account_route_score_idx",
+            ),
+            models.Index(
+                F("tag"),
+                Coalesce(F("score"), Value(-1), output_field=models.IntegerField()) * Value(-1),
+                F("id"),
+                name="account_tag_score_idx",
+            ),
             models.Index(fields=["verification_status"], name="account_verification_idx"),
+            models.Index(fields=["name_key"], name="account_name_key_idx"),
         ]
 
     def __str__(self) -> str:

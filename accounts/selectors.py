@@ -22,6 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from enrichment.models import Observation
@@ -117,6 +118,35 @@ class DeferredJoinPaginator(Paginator):
         # A row deleted between the two queries is left out of the page.
         rows = [rows_by_id[pk] for pk in page_ids if pk in rows_by_id]
         return self._get_page(rows, number, self)
+
+
+# Matching rows the account list counts at most. Counting stops there, so a filter that
+# matches a million accounts costs a count of this many index entries, and the deepest
+# page it reaches skips at most this many rows.
+LIST_COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(DeferredJoinPaginator):
+    """DeferredJoinPaginator that counts at most ``count_cap`` rows.
+
+    A larger result counts as ``count_cap`` rows with ``count_capped`` set, so its pages
+    end at the cap and the page can show "10,000+". A smaller count is exact.
+    """
+
+    count_cap = LIST_COUNT_CAP
+
+    @cached_property
+    def counted_rows(self) -> int:
+        """Return the number of matching rows, counting at most one past the cap."""
+        return self.object_list.order_by()[: self.count_cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted_rows, self.count_cap)
+
+    @property
+    def count_capped(self) -> bool:
+        return self.counted_rows > self.count_cap
 
 
 def industry_choices() -> Choices:

@@ -41,6 +41,7 @@ from enrichment.providers.base import (
 from enrichment.providers.ratelimit import (
     RateLimiterConnectionError,
     RateLimitReached,
+    Slot,
     get_rate_limiter,
 )
 
@@ -338,7 +339,7 @@ class ProviderClient:
     ) -> JsonResponse:
         failure = ""
         for attempt in range(1, config.max_attempts + 1):
-            self._take_rate_limit_slot(config, domain)
+            slot = self._take_rate_limit_slot(config, domain)
             retry_after: float | None = None
             try:
                 response = self.session.request(
@@ -365,6 +366,10 @@ class ProviderClient:
                         retry_after = parse_retry_after(response.headers)
                 else:
                     return self._decode(config, domain, response)
+            finally:
+                # The request has reached the provider by now, so its slot counts from here.
+                if slot is not None:
+                    slot.record_sent()
 
             if attempt == config.max_attempts:
                 break
@@ -425,16 +430,18 @@ class ProviderClient:
             return wait + random.uniform(0, wait * 0.1)
         return backoff_delay(attempt, config.backoff_seconds, config.max_retry_wait_seconds)
 
-    def _take_rate_limit_slot(self, config: ProviderConfig, domain: str) -> None:
+    def _take_rate_limit_slot(self, config: ProviderConfig, domain: str) -> Slot | None:
         if config.rate_limit_per_minute is None:
-            return
+            return None
         try:
             limiter = get_rate_limiter()
-            waited = limiter.acquire(
+            slot = limiter.take(
                 config.name,
                 config.rate_limit_per_minute,
                 RATE_LIMIT_WINDOW_SECONDS,
                 config.max_rate_limit_wait_seconds,
+                # A request that never reports its end arrived within its timeouts.
+                hold_seconds=sum(config.timeout),
                 sleep=self._sleep,
             )
         except RateLimitReached as error:
@@ -460,8 +467,11 @@ class ProviderClient:
                 f"{error}. Start Redis, or correct ENRICHMENT_RATE_LIMIT_REDIS_URL "
                 "(CELERY_BROKER_URL when that is unset).",
             ) from error
-        if waited > 0.05:
-            logger.info("Waited %.2fs for a %s rate-limit slot for %s", waited, config.name, domain)
+        if slot.waited > 0.05:
+            logger.info(
+                "Waited %.2fs for a %s rate-limit slot for %s", slot.waited, config.name, domain
+            )
+        return slot
 
     def _decode(
         self, config: ProviderConfig, domain: str, response: requests.Response

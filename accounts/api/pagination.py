@@ -6,6 +6,12 @@ no account repeats or goes missing between pages, however many share a score. A 
 changes while a client pages may move to the other side of the cursor. Clients that sync
 therefore use ``updated_since`` with the ``updated_at`` order, where a change moves a row
 forward, so the client still receives it.
+
+When every sort key has an ascending form that is never NULL, the page condition is one
+row comparison, ``(k1, k2, …, id) > (v1, v2, …, vid)``, which PostgreSQL reads as a range
+of a matching index instead of filtering rows one by one. The default ``-score`` order
+has that form, ``(-COALESCE(score, -1), id)``, and the route and tag indexes of
+``Account`` end with it, so a segment's pages cost the same at any depth.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import F, Q, QuerySet
+from django.db.models import Expression, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.request import Request
@@ -37,15 +44,61 @@ MAX_CSV_PAGE_SIZE = 10_000
 CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
 KEY_ALIAS = "cursor_key_{}"
+# An empty score sorts after every score in ascending order: PositiveSmallIntegerField
+# stores at most 32767.
+SCORE_NULL_ASCENDING = 32768
 INVALID_CURSOR = (
     "The cursor is invalid or belongs to another ordering: start again without a cursor, "
     "then follow the next links."
 )
 
 
+# The ascending, never-NULL form of "-score": empty scores (-1 here) sort last. The route
+# and tag indexes of Account (migration accounts 0010) contain this expression, so it
+# must stay identical to theirs.
+SCORE_DESCENDING_KEY = Coalesce(F("score"), Value(-1), output_field=IntegerField()) * Value(-1)
+
+
+class RowAfter(Expression):
+    """The row comparison ``(a, b, …) > (x, y, …)`` of expressions against fixed values.
+
+    PostgreSQL and SQLite (3.15 and later) compare rows column by column, so this selects
+    the rows after a position of an ascending multi-column order.
+    """
+
+    output_field = models.BooleanField()
+
+    def __init__(self, expressions: list[Any], values: list[Value]) -> None:
+        super().__init__()
+        self.width = len(expressions)
+        self.source_expressions = [*expressions, *values]
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.source_expressions
+
+    def set_source_expressions(self, expressions: list[Any]) -> None:
+        self.source_expressions = list(expressions)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for expression in self.source_expressions:
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        left = ", ".join(parts[: self.width])
+        right = ", ".join(parts[self.width :])
+        return f"({left}) > ({right})", params
+
+
 @dataclass(frozen=True)
 class SortKey:
-    """One column of a keyset order: the expression, its direction and how to read it."""
+    """One column of a keyset order: the expression, its direction and how to read it.
+
+    ``row_expression`` is the same order as an ascending expression that is never NULL,
+    and ``row_value`` turns a cursor value into that expression's value. Both are None
+    when the key has no such form (text sorted descending, nullable joined columns).
+    """
 
     param: str
     alias: str
@@ -53,6 +106,8 @@ class SortKey:
     descending: bool
     nullable: bool
     field: models.Field
+    row_expression: Any = None
+    row_value: Any = None
 
     def order_by(self) -> Any:
         nulls_last = True if self.nullable else None
@@ -104,17 +159,56 @@ def account_sort_keys(ordering: str) -> list[SortKey]:
         else:
             expression = F(field_path)
             field = _model_field(field_path)
+        descending = param.startswith("-")
+        nullable = field_path in NULLABLE_ORDERING_FIELDS
+        row_expression, row_value = _row_form(field_path, expression, field, descending, nullable)
         keys.append(
             SortKey(
-                param=("-" if param.startswith("-") else "") + name,
+                param=("-" if descending else "") + name,
                 alias=KEY_ALIAS.format(len(keys)),
                 expression=expression,
-                descending=param.startswith("-"),
-                nullable=field_path in NULLABLE_ORDERING_FIELDS,
+                descending=descending,
+                nullable=nullable,
                 field=field,
+                row_expression=row_expression,
+                row_value=row_value,
             )
         )
     return keys
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _negate(value: Any) -> Any:
+    return -value
+
+
+def _score_descending(value: int | None) -> int:
+    return -(-1 if value is None else value)
+
+
+def _score_ascending(value: int | None) -> int:
+    return SCORE_NULL_ASCENDING if value is None else value
+
+
+def _row_form(
+    field_path: str, expression: Any, field: models.Field, descending: bool, nullable: bool
+) -> tuple[Any, Any]:
+    """Return the key's ascending never-NULL expression and value mapping, or (None, None)."""
+    if field_path == "score":
+        if descending:
+            return SCORE_DESCENDING_KEY, _score_descending
+        ascending = Coalesce(F("score"), Value(SCORE_NULL_ASCENDING), output_field=IntegerField())
+        return ascending, _score_ascending
+    if nullable:
+        return None, None
+    if not descending:
+        return expression, _identity
+    if isinstance(field, models.IntegerField):
+        return expression * Value(-1), _negate
+    return None, None
 
 
 def keys_signature(keys: list[SortKey]) -> str:
@@ -140,8 +234,20 @@ def _equal(key: SortKey, value: Any) -> Q:
 def keyset_queryset(
     queryset: QuerySet, keys: list[SortKey], position: list[Any] | None
 ) -> QuerySet:
-    """Order ``queryset`` by ``keys`` and keep the rows after ``position`` (None: all rows)."""
+    """Order ``queryset`` by ``keys`` and keep the rows after ``position`` (None: all rows).
+
+    Each key's value is annotated under its alias, for the next cursor.
+    """
     queryset = queryset.annotate(**{key.alias: key.expression for key in keys})
+    if all(key.row_expression is not None for key in keys):
+        queryset = queryset.order_by(*(key.row_expression.asc() for key in keys))
+        if position is None:
+            return queryset
+        values = [
+            Value(key.row_value(value), output_field=_row_output_field(key))
+            for key, value in zip(keys, position, strict=True)
+        ]
+        return queryset.filter(RowAfter([key.row_expression for key in keys], values))
     queryset = queryset.order_by(*(key.order_by() for key in keys))
     if position is None:
         return queryset
@@ -151,6 +257,12 @@ def keyset_queryset(
         condition |= equal_prefix & _after(key, value)
         equal_prefix &= _equal(key, value)
     return queryset.filter(condition)
+
+
+def _row_output_field(key: SortKey) -> models.Field:
+    if key.row_value is _identity:
+        return key.field
+    return IntegerField()
 
 
 def _encode_value(value: Any) -> Any:
@@ -179,8 +291,10 @@ def cursor_decode(keys: list[SortKey], cursor: str) -> list[Any]:
             raise ValueError("wrong length")
         position = []
         for key, value in zip(keys, values, strict=True):
-            if isinstance(value, list | dict | bool):
+            if isinstance(value, list | dict):
                 raise ValueError("not a scalar")
+            if isinstance(value, bool) and not isinstance(key.field, models.BooleanField):
+                raise ValueError("true or false for a key that is not boolean")
             position.append(None if value is None else key.field.to_python(value))
         if position[-1] is None:
             raise ValueError("missing id")
@@ -230,19 +344,36 @@ class AccountCursorPagination(BasePagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list:
+        """Return the page's accounts as model instances."""
+        ordered = self._page_queryset(queryset, request, view)
+        rows = list(ordered[: self.size + 1])
+        self.next_position = None
+        if len(rows) > self.size:
+            rows = rows[: self.size]
+            self.next_position = [getattr(rows[-1], key.alias) for key in self.keys]
+        return rows
+
+    def paginate_rows(
+        self, queryset: QuerySet, request: Request, lookups: list[str], view: Any = None
+    ) -> list[dict[str, Any]]:
+        """Return the page as ``values()`` dicts of ``lookups``, which skips model instances."""
+        ordered = self._page_queryset(queryset, request, view)
+        aliases = [key.alias for key in self.keys]
+        rows = list(ordered.values(*lookups, *aliases)[: self.size + 1])
+        self.next_position = None
+        if len(rows) > self.size:
+            rows = rows[: self.size]
+            self.next_position = [rows[-1][alias] for alias in aliases]
+        return rows
+
+    def _page_queryset(self, queryset: QuerySet, request: Request, view: Any) -> QuerySet:
         self.request = request
         default_ordering = getattr(view, "default_ordering", "name")
         self.keys = account_sort_keys(account_ordering_for(request, default_ordering))
         cursor = request.query_params.get(CURSOR_PARAM)
         position = cursor_decode(self.keys, cursor) if cursor else None
-        size = page_size_from(request, self.max_page_size, self.page_size)
-        rows = list(keyset_queryset(queryset, self.keys, position)[: size + 1])
-        self.next_position = None
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            self.next_position = [getattr(last, key.alias) for key in self.keys]
-        return rows
+        self.size = page_size_from(request, self.max_page_size, self.page_size)
+        return keyset_queryset(queryset, self.keys, position)
 
     def get_next_link(self) -> str | None:
         if self.next_position is None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from accounts import permissions as rules
 from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
@@ -96,6 +99,60 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
 
     def get_employee_range(self, account: Account) -> str:
         return employee_range_label(account)
+
+
+# Columns that employee_range_label reads.
+EMPLOYEE_RANGE_LOOKUPS = ("employee_min", "employee_max", "employee_count", "employee_raw")
+# A primary key that no URL pattern contains, replaced by each row's id in the url field.
+_URL_ID_PLACEHOLDER = "9081726354"
+
+
+class AccountRowsSerializer:
+    """Build AccountSerializer's output from ``values()`` rows, for list pages.
+
+    The result equals ``AccountSerializer(accounts, many=True).data``: each field's own
+    ``to_representation`` formats its value. It skips model instances, the walk along
+    each field's source and one ``reverse()`` per row, which made up most of a page's
+    time. ``lookups()`` names the ``values()`` columns that ``data()`` needs.
+    """
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+        fields = AccountSerializer(context=context).fields
+        self.plan: list[tuple[str, str, Callable[[Any], Any]]] = []
+        for name, field in fields.items():
+            if name in ("url", "employee_range"):
+                continue
+            self.plan.append((name, "__".join(field.source_attrs), field.to_representation))
+        self.names = list(fields)
+
+    def lookups(self) -> list[str]:
+        return sorted({lookup for _, lookup, _ in self.plan} | set(EMPLOYEE_RANGE_LOOKUPS))
+
+    def detail_url(self) -> Callable[[int], str]:
+        """Return a function of the account id that gives the url field's value."""
+        request = self.context.get("request")
+        url = reverse(
+            "account-detail",
+            kwargs={"pk": _URL_ID_PLACEHOLDER},
+            request=request,
+            format=self.context.get("format"),
+        )
+        prefix, suffix = url.rsplit(_URL_ID_PLACEHOLDER, 1)
+        return lambda account_id: f"{prefix}{account_id}{suffix}"
+
+    def data(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        url_for = self.detail_url()
+        items = []
+        for row in rows:
+            values: dict[str, Any] = {"url": url_for(row["id"])}
+            for name, lookup, to_representation in self.plan:
+                value = row[lookup]
+                values[name] = None if value is None else to_representation(value)
+            employee = SimpleNamespace(**{name: row[name] for name in EMPLOYEE_RANGE_LOOKUPS})
+            values["employee_range"] = employee_range_label(employee)
+            items.append({name: values[name] for name in self.names})
+        return items
 
 
 class AccountIdentifierSerializer(serializers.ModelSerializer):

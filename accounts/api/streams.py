@@ -26,12 +26,15 @@ from .pagination import (
     cursor_decode,
     page_size_from,
 )
-from .serializers import AccountSerializer
+from .serializers import AccountRowsSerializer
 from .throttling import CsvExportThrottle
 
 
 class AccountStreamMixin(JsonErrorsMixin):
     """List accounts as JSON pages (``next`` cursor links) or as a CSV download.
+
+    JSON pages read ``values()`` rows and format them with AccountRowsSerializer, which
+    gives AccountSerializer's output without building model instances.
 
     Subclasses narrow ``get_queryset`` and may set ``default_ordering`` and ``csv_filename``.
     """
@@ -67,9 +70,9 @@ class AccountStreamMixin(JsonErrorsMixin):
             return accounts_csv_response(
                 request, queryset, keys, position, page_size, self.get_csv_filename()
             )
-        page = self.paginate_queryset(queryset)
-        serializer = AccountSerializer(page, many=True, context=self.get_serializer_context())
-        return self.get_paginated_response(serializer.data)
+        rows_serializer = AccountRowsSerializer(self.get_serializer_context())
+        rows = self.paginator.paginate_rows(queryset, request, rows_serializer.lookups(), view=self)
+        return self.get_paginated_response(rows_serializer.data(rows))
 
     def get_paginated_response(self, data: list) -> Response:
         return self.paginator.get_paginated_response(data)

@@ -47,7 +47,7 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
     template_name = "accounts/account_list.html"
     partial_template_name = "accounts/partials/_account_results.html"
     context_object_name = "accounts"
-    paginator_class = selectors.DeferredJoinPaginator
+    paginator_class = selectors.CappedCountPaginator
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.filterset = AccountFilterSet(
@@ -71,9 +71,8 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         self, queryset: QuerySet[Account], page_size: int
     ) -> tuple[Paginator, Page, Any, bool]:
         # get_page() turns a missing, invalid or too large page number into the nearest
-        # valid page instead of a 404, because page links outlive filter changes.
-        # NOTE: the paginator runs COUNT(*) over the filtered rows on every request. Cache
-        # or estimate the count if that becomes slow on large tables.
+        # valid page instead of a 404, because page links outlive filter changes. The
+        # count stops at selectors.LIST_COUNT_CAP rows, and so do the pages.
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()

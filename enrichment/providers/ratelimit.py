@@ -7,16 +7,19 @@ then share each provider's limit. Without Redis, each process keeps its own limi
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimitReached(Exception):
@@ -27,19 +30,74 @@ class RateLimitReached(Exception):
         super().__init__(f"rate limit reached, next slot in {retry_after:.2f}s")
 
 
-# NOTE: a slot is counted when it is taken, not when the request reaches the provider, so
-# a delayed request can land in the provider's next window: two processes at 400 a minute
-# sent 402 within one 60 s window (benchmarks/enrich_rate.py). A margin of about a second
-# on the window would close it.
-class SlidingWindowLimiter:
-    """Allow at most ``limit`` slots per key in any ``window_seconds`` long interval.
+@dataclass
+class Slot:
+    """A slot taken from a limiter, to be reported with ``record_sent`` once the request ends.
 
-    Subclasses implement ``try_acquire``, which takes a slot and returns 0, or returns
-    the seconds until the oldest slot in the window expires.
+    ``waited`` is the seconds spent waiting for it.
     """
 
-    def try_acquire(self, key: str, limit: int, window_seconds: float) -> float:
+    limiter: SlidingWindowLimiter
+    key: str
+    slot_id: str
+    waited: float
+
+    def record_sent(self) -> None:
+        """Count the slot from now, the end of its request, which is after its arrival."""
+        self.limiter.record_sent(self.key, self.slot_id)
+
+
+class SlidingWindowLimiter:
+    """Allow at most ``limit`` requests per key to arrive in any ``window_seconds`` interval.
+
+    A slot counts from the time its request ends, not from the time it was taken, because
+    a request can reach the provider later than its slot was taken (a loaded core,
+    connection setup). So ``take`` holds a slot as in flight until ``Slot.record_sent``
+    moves its time to the end of the request. A slot whose request never reports (the
+    process died) counts from the time it was taken plus ``hold_seconds``, which should be
+    the longest time a request can take.
+
+    Subclasses implement ``try_take``, which takes a slot and returns 0, or returns the
+    seconds until the oldest slot in the window expires, and ``record_sent``.
+    """
+
+    def try_take(
+        self, key: str, limit: int, window_seconds: float, slot_id: str, hold_seconds: float
+    ) -> float:
         raise NotImplementedError
+
+    def record_sent(self, key: str, slot_id: str) -> None:
+        raise NotImplementedError
+
+    def try_acquire(self, key: str, limit: int, window_seconds: float) -> float:
+        """Take a slot that counts from now, or return the seconds until one is free."""
+        return self.try_take(key, limit, window_seconds, uuid.uuid4().hex, 0.0)
+
+    def take(
+        self,
+        key: str,
+        limit: int,
+        window_seconds: float,
+        max_wait_seconds: float,
+        hold_seconds: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Slot:
+        """Take a slot, waiting up to ``max_wait_seconds``, and return it.
+
+        Raises RateLimitReached when the next free slot is further away than the wait
+        left, so the caller never sleeps longer than ``max_wait_seconds`` in total.
+        """
+        started = time.monotonic()
+        slot_id = uuid.uuid4().hex
+        while True:
+            wait = self.try_take(key, limit, window_seconds, slot_id, hold_seconds)
+            if wait <= 0:
+                return Slot(self, key, slot_id, time.monotonic() - started)
+            waited = time.monotonic() - started
+            if waited + wait > max_wait_seconds:
+                raise RateLimitReached(wait)
+            # Up to 10 ms of jitter, so waiting processes do not all retry at the same instant.
+            sleep(wait + random.uniform(0, 0.01))
 
     def acquire(
         self,
@@ -49,40 +107,39 @@ class SlidingWindowLimiter:
         max_wait_seconds: float,
         sleep: Callable[[float], None] = time.sleep,
     ) -> float:
-        """Take a slot, waiting up to ``max_wait_seconds``, and return the seconds waited.
+        """Take a slot that counts from the time it is taken; return the seconds waited.
 
-        Raises RateLimitReached when the next free slot is further away than the wait
-        left, so the caller never sleeps longer than ``max_wait_seconds`` in total.
+        Use ``take`` and ``Slot.record_sent`` when the request may reach the provider
+        later than the slot is taken.
         """
-        started = time.monotonic()
-        while True:
-            wait = self.try_acquire(key, limit, window_seconds)
-            if wait <= 0:
-                return time.monotonic() - started
-            waited = time.monotonic() - started
-            if waited + wait > max_wait_seconds:
-                raise RateLimitReached(wait)
-            # Up to 10 ms of jitter, so waiting processes do not all retry at the same instant.
-            sleep(wait + random.uniform(0, 0.01))
+        return self.take(key, limit, window_seconds, max_wait_seconds, sleep=sleep).waited
 
 
 class InProcessRateLimiter(SlidingWindowLimiter):
     """Sliding-window log kept in this process, so it is exact across its threads only."""
 
     def __init__(self) -> None:
-        self._logs: dict[str, deque[float]] = {}
+        self._logs: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
 
-    def try_acquire(self, key: str, limit: int, window_seconds: float) -> float:
+    def try_take(
+        self, key: str, limit: int, window_seconds: float, slot_id: str, hold_seconds: float
+    ) -> float:
         now = time.monotonic()
         with self._lock:
-            log = self._logs.setdefault(key, deque())
-            while log and log[0] <= now - window_seconds:
-                log.popleft()
+            log = self._logs.setdefault(key, {})
+            for expired in [slot for slot, at in log.items() if at <= now - window_seconds]:
+                del log[expired]
             if len(log) < limit:
-                log.append(now)
+                log[slot_id] = now + hold_seconds
                 return 0.0
-            return max(log[0] + window_seconds - now, 0.001)
+            # A slot still in flight may end any moment, so count it from now.
+            oldest = min(min(log.values()), now)
+            return max(oldest + window_seconds - now, 0.001)
+
+    def record_sent(self, key: str, slot_id: str) -> None:
+        with self._lock:
+            self._logs.setdefault(key, {})[slot_id] = time.monotonic()
 
 
 class RateLimiterConnectionError(Exception):
@@ -94,21 +151,38 @@ class RateLimiterConnectionError(Exception):
         super().__init__(f"Redis at {redact_url(url)} failed: {error}")
 
 
-# Runs atomically in Redis, so two processes can never both take the last slot. The clock
-# is the Redis server's, so the workers' clocks need not agree.
-# KEYS[1]: the sorted set of slot times in ms. ARGV: limit, window in ms, unique member.
-_SLIDING_WINDOW_SCRIPT = """
+# Both scripts run atomically in Redis, so two processes can never both take the last
+# slot. The clock is the Redis server's, so the workers' clocks need not agree.
+# KEYS[1]: the sorted set of slot times in ms. ARGV: limit, window in ms, slot id, hold
+# in ms. A slot in flight has the time it was taken plus the hold. The wait returned
+# counts such a slot from now, the earliest it can end.
+_TAKE_SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 local window = tonumber(ARGV[2])
+local hold = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  if redis.call('PTTL', KEYS[1]) < window + hold then
+    redis.call('PEXPIRE', KEYS[1], window + hold)
+  end
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return math.max(1, math.min(tonumber(oldest[2]), now) + window - now)
+"""
+
+# KEYS[1]: the sorted set. ARGV: slot id, window in ms. The time is rounded up to the
+# next ms, so a slot never counts from before its request ended.
+_RECORD_SENT_SCRIPT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000) + 1
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 """
 
 
@@ -120,17 +194,38 @@ class RedisRateLimiter(SlidingWindowLimiter):
     def __init__(self, url: str) -> None:
         self.url = url
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        self._script = self._redis.register_script(_SLIDING_WINDOW_SCRIPT)
+        self._take_script = self._redis.register_script(_TAKE_SCRIPT)
+        self._record_sent_script = self._redis.register_script(_RECORD_SENT_SCRIPT)
+        # Windows of the keys this process took slots for, in ms, for record_sent.
+        self._windows_ms: dict[str, int] = {}
 
-    def try_acquire(self, key: str, limit: int, window_seconds: float) -> float:
+    def try_take(
+        self, key: str, limit: int, window_seconds: float, slot_id: str, hold_seconds: float
+    ) -> float:
+        window_ms = int(window_seconds * 1000)
+        self._windows_ms[key] = window_ms
         try:
-            wait_ms = self._script(
+            wait_ms = self._take_script(
                 keys=[self.key_prefix + key],
-                args=[limit, int(window_seconds * 1000), uuid.uuid4().hex],
+                args=[limit, window_ms, slot_id, int(hold_seconds * 1000)],
             )
         except redis.RedisError as error:
             raise RateLimiterConnectionError(self.url, error) from error
         return int(wait_ms) / 1000
+
+    def record_sent(self, key: str, slot_id: str) -> None:
+        """Count the slot from now. A Redis failure is logged: the slot keeps its hold."""
+        window_ms = self._windows_ms.get(key, 60_000)
+        try:
+            self._record_sent_script(keys=[self.key_prefix + key], args=[slot_id, window_ms])
+        except redis.RedisError as error:
+            logger.warning(
+                "Recording the end of a %s request in Redis at %s failed, so its slot "
+                "counts from when it was taken plus the hold: %s",
+                key,
+                redact_url(self.url),
+                error,
+            )
 
 
 _in_process_limiter = InProcessRateLimiter()

@@ -76,7 +76,48 @@ def test_limiter_reports_next_slot(unique_name):
     assert 55 < raised.value.retry_after <= 60
 
 
-def run_worker_processes(redis_url, key, limit, window, attempts, max_wait, target_url, count=2):
+def test_slot_counts_from_record_sent(unique_name):
+    limiter = InProcessRateLimiter()
+    slot = limiter.take(unique_name, 1, 0.3, max_wait_seconds=0)
+    time.sleep(0.2)
+    slot.record_sent()
+
+    wait = limiter.try_acquire(unique_name, 1, 0.3)
+
+    assert wait > 0.25
+
+
+def test_unreported_slot_held_for_hold(unique_name):
+    limiter = InProcessRateLimiter()
+    limiter.take(unique_name, 1, 0.1, max_wait_seconds=0, hold_seconds=30)
+    time.sleep(0.2)
+
+    with pytest.raises(RateLimitReached) as raised:
+        limiter.acquire(unique_name, 1, 0.1, max_wait_seconds=0)
+
+    # A slot in flight may end at any moment, so the wait reported is one window.
+    assert 0.05 < raised.value.retry_after <= 0.1
+
+
+def test_client_counts_slot_from_response(
+    monkeypatch, unique_name, configure_provider, fake_server
+):
+    monkeypatch.setattr("enrichment.http.RATE_LIMIT_WINDOW_SECONDS", 1.0)
+    configure_provider(unique_name, rate_limit_per_minute=1, max_rate_limit_wait_seconds=5)
+    fake_server.route("GET", "/slow", FakeResponse(json={}, delay=0.4))
+    client = ProviderClient(unique_name)
+
+    client.request_json("GET", "/slow", domain="example.com")
+    client.request_json("GET", "/slow", domain="example.com")
+
+    first, second = fake_server.timestamps("/slow")
+    # The first slot counts from its response, 0.4 s after its arrival.
+    assert second - first >= 1.35
+
+
+def run_worker_processes(
+    redis_url, key, limit, window, attempts, max_wait, target_url, count=2, send_delays=()
+):
     context = multiprocessing.get_context("spawn")
     start_event = context.Event()
     results = context.Queue()
@@ -93,6 +134,7 @@ def run_worker_processes(redis_url, key, limit, window, attempts, max_wait, targ
                 target_url,
                 start_event,
                 results,
+                send_delays,
             ),
         )
         for _ in range(count)
@@ -146,6 +188,31 @@ def test_redis_sliding_window_across_processes(redis_url, unique_name, fake_serv
     for first, fourth in zip(arrivals, arrivals[3:], strict=False):
         assert fourth - first >= 0.9
     assert arrivals[-1] - arrivals[0] >= 1.9
+
+
+def test_redis_delayed_sends_stay_in_limit(redis_url, unique_name, fake_server):
+    """The first request of each worker is sent 0.4 s after its slot was taken. Counting
+    slots when taken would let the next two requests arrive 0.6 s after those."""
+    fake_server.route("GET", "/ping", FakeResponse(json={}))
+
+    sent = run_worker_processes(
+        redis_url,
+        unique_name,
+        limit=2,
+        window=1.0,
+        attempts=3,
+        max_wait=10,
+        target_url=fake_server.url + "/ping",
+        send_delays=(0.4,),
+    )
+
+    arrivals = sorted(fake_server.timestamps("/ping"))
+    assert sum(sent) == 6
+    assert len(arrivals) == 6
+    # At most 2 arrivals in any 1 s window: the third after any one is 1 s or more later.
+    # The tolerance covers the clocks of Redis and the server reading 1 ms apart.
+    for first, third in zip(arrivals, arrivals[2:], strict=False):
+        assert third - first >= 0.998
 
 
 def test_client_limit_exact_across_threads_with_redis(
