@@ -331,6 +331,10 @@ class AccountChecker:
             return
         if has_override and latest is not None and latest["kind"] in DELIBERATE_KINDS:
             return
+        if row["tag"] and row["verification_status"] == VerificationStatus.CONFLICTING:
+            # The engine tags no account with a conflicting mandatory field, and the
+            # tagged-while-conflicting rule already reports this tag.
+            return
         evaluation = self.engine.evaluate(row)
         if evaluation is None:
             return

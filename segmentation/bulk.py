@@ -103,6 +103,9 @@ _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _NULL = struct.pack("!i", -1)
 _RECORD_FIELDS = 13
 _JSONB_VERSION = b"\x01"
+_TRUE_FIELD = struct.pack("!ib", 1, 1)
+_FALSE_FIELD = struct.pack("!ib", 1, 0)
+_pack_score = struct.Struct("!ih").pack
 
 
 def _binary_text(value: str) -> bytes:
@@ -113,6 +116,57 @@ def _binary_text(value: str) -> bytes:
 def _binary_jsonb(text: str) -> bytes:
     data = _JSONB_VERSION + text.encode()
     return struct.pack("!i", len(data)) + data
+
+
+# Encoded result columns by result, reused across batches. Results repeat (a few thousand
+# tags times 101 scores), and encoding every row took about 1.5 s per 100,000 accounts
+# (cProfile on the benchmarks/resegment.py data). Past this many entries, results are
+# encoded afresh, so memory stays flat.
+RESULT_CACHE_SIZE = 20_000
+_encoded_results: dict[tuple, tuple[bytes, bytes]] = {}
+
+
+def _encoded_result(evaluation: Evaluation) -> tuple[bytes, bytes]:
+    """Return the result columns as binary COPY fields and as a text COPY line tail.
+
+    Both cover score to missing_fields in RESULT_COLUMNS order. The text form starts with
+    a tab and ends with a newline, so it follows the account id.
+    """
+    key = (*evaluation[:7], tuple(evaluation.missing_fields))
+    encoded = _encoded_results.get(key)
+    if encoded is not None:
+        return encoded
+    score, tier, tag, route, size_band, geography, needs_enrichment = evaluation[:7]
+    missing = _missing_json(evaluation.missing_fields)
+    binary = b"".join(
+        (
+            _NULL if score is None else _pack_score(2, score),
+            _binary_text(tier),
+            _binary_text(tag),
+            _binary_text(route),
+            _binary_text(size_band),
+            _binary_text(geography),
+            _TRUE_FIELD if needs_enrichment else _FALSE_FIELD,
+            _binary_jsonb(missing),
+        )
+    )
+    text = "\t".join(
+        (
+            "",
+            r"\N" if score is None else str(score),
+            tier,
+            _copy_text(tag),
+            _copy_text(route),
+            _copy_text(size_band),
+            _copy_text(geography),
+            "t" if needs_enrichment else "f",
+            missing,
+        )
+    )
+    encoded = (binary, (text + "\n").encode())
+    if len(_encoded_results) < RESULT_CACHE_SIZE:
+        _encoded_results[key] = encoded
+    return encoded
 
 
 def _record_rows_binary(
@@ -132,24 +186,14 @@ def _record_rows_binary(
         _NULL if run_id is None else struct.pack("!iq", 8, run_id)
     )
     suffix = struct.pack("!iq", 8, micros)
-    true_field, false_field = struct.pack("!ib", 1, 1), struct.pack("!ib", 1, 0)
-    pack_score = struct.Struct("!ih").pack
     pack_id = struct.Struct("!q").pack
     write = buffer.write
 
     for account_id, evaluation in results:
-        score = _NULL if evaluation.score is None else pack_score(2, evaluation.score)
         write(prefix)
         write(pack_id(account_id))
         write(shared)
-        write(score)
-        write(_binary_text(evaluation.tier))
-        write(_binary_text(evaluation.tag))
-        write(_binary_text(evaluation.route))
-        write(_binary_text(evaluation.size_band))
-        write(_binary_text(evaluation.geography))
-        write(true_field if evaluation.needs_enrichment else false_field)
-        write(_binary_jsonb(_missing_json(evaluation.missing_fields)))
+        write(_encoded_result(evaluation)[0])
         write(_binary_text(evaluation.explanation_json))
         write(suffix)
 
@@ -167,21 +211,10 @@ def _write_postgresql(
     # A StringIO stores 4 bytes per character once read. UTF-8 bytes cut the peak memory of
     # a 5,000-account batch by about 60 MB (measured with benchmarks/resegment.py).
     results_buffer = io.BytesIO()
+    write = results_buffer.write
     for account_id, evaluation in results:
-        score = r"\N" if evaluation.score is None else str(evaluation.score)
-        fields = "\t".join(
-            (
-                score,
-                evaluation.tier,
-                _copy_text(evaluation.tag),
-                _copy_text(evaluation.route),
-                _copy_text(evaluation.size_band),
-                _copy_text(evaluation.geography),
-                "t" if evaluation.needs_enrichment else "f",
-                _missing_json(evaluation.missing_fields),
-            )
-        )
-        results_buffer.write(f"{account_id}\t{fields}\n".encode())
+        write(str(account_id).encode())
+        write(_encoded_result(evaluation)[1])
     records_buffer = _record_rows_binary(results, framework_id=framework_id, run_id=run_id, now=now)
 
     account_table = _table(Account)

@@ -21,6 +21,9 @@ Scoring rules:
   Medium cut-off, so the account lands in the Low tier.
 - Industry, company size and geography are mandatory. When any is unknown the account
   gets no tag and ``needs_enrichment`` is set, with the missing fields named.
+- A mandatory field whose sources conflict (``Account.field_status``) counts as unknown,
+  and the explanation gains one ``verification`` item naming the disagreeing values. A
+  value a manager accepted or resolved has the status ``accepted``, so it is used.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from accounts.models import Tier
+from accounts.models import Tier, VerificationStatus
+from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
 from .models import Criterion, Dimension, Framework, Industry
 
@@ -44,6 +48,13 @@ DISQUALIFIED = "disqualified"
 INDUSTRY_FIELD = "industry"
 COMPANY_SIZE_FIELD = "company_size"
 GEOGRAPHY_FIELD = "geography"
+# Mandatory fields of Account.field_status, by the missing-field name the engine uses.
+CONFLICT_FIELDS = {
+    "industry": INDUSTRY_FIELD,
+    "company_size": COMPANY_SIZE_FIELD,
+    "country": GEOGRAPHY_FIELD,
+}
+VERIFICATION_DIMENSION = "verification"
 
 # Entries kept per criterion in the explanation cache (about 1 KB each). Industries and
 # countries have few distinct values, but head counts and revenues can differ for every
@@ -121,6 +132,9 @@ class AccountRow(NamedTuple):
     country: str
     technologies: Sequence[str] | str | None
     buying_signals: Sequence[str] | str | None
+    verification_status: str = VerificationStatus.UNVERIFIED.value
+    # Read only when verification_status is conflicting: a dict, its JSON text or None.
+    field_status: dict[str, Any] | str | None = None
 
 
 ROW_FIELDS: tuple[str, ...] = AccountRow._fields
@@ -134,14 +148,20 @@ ROW_FIELDS: tuple[str, ...] = AccountRow._fields
     _COUNTRY,
     _TECHNOLOGIES,
     _BUYING_SIGNALS,
+    _VERIFICATION_STATUS,
+    _FIELD_STATUS,
 ) = range(1, len(ROW_FIELDS))
+_CONFLICTING = VerificationStatus.CONFLICTING.value
+# The size fact of an account whose company size is treated as unknown.
+_NO_SIZE: tuple[None, None, None] = (None, None, None)
 
 
 class Evaluation(NamedTuple):
     """The segmentation result for one account.
 
-    ``explanation`` has one dict per criterion. The dicts are shared between
-    evaluations and must not be modified. ``explanation_json`` is the same list as JSON.
+    ``explanation`` has one dict per criterion, then one per conflicting mandatory field.
+    The dicts are shared between evaluations and must not be modified.
+    ``explanation_json`` is the same list as JSON.
     The first eight fields follow the order of ``segmentation.services.CURRENT_FIELDS``,
     which compares them as a tuple slice.
     """
@@ -267,6 +287,54 @@ def _size_basis(band: str | None, estimate: int | None, revenue: Any) -> str:
     if band is None:
         text += " fit no size band" if estimate is not None else " fits no size band"
     return text
+
+
+def conflicting_fields(field_status: dict[str, Any] | str | None) -> list[tuple[str, str]]:
+    """Return (missing-field name, reason) for each mandatory field whose sources conflict.
+
+    ``field_status`` is Account.field_status as a dict or JSON text. The reason is the
+    enrichment queue's sentence, with sources by name, such as "Industry: sources disagree
+    (fortune500: …; sp500: …). Resolve the conflict." Raises ValueError for text that is
+    not a JSON object.
+    """
+    if isinstance(field_status, str):
+        field_status = json.loads(field_status)
+    if not field_status:
+        return []
+    if not isinstance(field_status, dict):
+        raise ValueError(
+            f"Invalid field_status {field_status!r}: expected a JSON object of per-field "
+            'statuses, such as {"industry": {"status": "verified"}}.'
+        )
+    conflicting = {}
+    for name in CONFLICT_FIELDS:
+        entry = field_status.get(name)
+        if isinstance(entry, dict) and entry.get("status") == CONFLICTING:
+            # PostgreSQL's jsonb orders keys by length, so sources are sorted again by name.
+            values = entry.get("values")
+            values = dict(sorted(values.items())) if isinstance(values, dict) else {}
+            conflicting[name] = {**entry, "values": values}
+    if not conflicting:
+        return []
+    # queue_reasons() gives one sentence per field that is not verified, in the order of
+    # CONFLICT_FIELDS, so the other fields are passed as verified.
+    verified = {"status": VERIFIED}
+    reasons = queue_reasons({name: conflicting.get(name, verified) for name in CONFLICT_FIELDS})
+    pairs = zip(conflicting, reasons, strict=True)
+    return [(CONFLICT_FIELDS[name], reason) for name, reason in pairs]
+
+
+def _conflict_item(reason: str) -> tuple[dict[str, Any], str]:
+    """Return the explanation item, and its JSON, for one conflicting mandatory field."""
+    item = {
+        "dimension": VERIFICATION_DIMENSION,
+        "label": "Conflicting sources",
+        "outcome": CONFLICTING,
+        "points": 0,
+        "max_points": 0,
+        "reason": reason,
+    }
+    return item, json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
 def employee_estimate(row: AccountRow) -> int | None:
@@ -712,12 +780,24 @@ class CompiledFramework:
     def evaluate(self, row: AccountRow) -> Evaluation:
         """Score one account, given as an AccountRow or a tuple in ROW_FIELDS order.
 
-        Raises ValueError for malformed technologies or buying signals.
+        Raises ValueError for malformed technologies, buying signals or field_status.
         """
         size = self._size_fact(row)
-        band = size[0]
         industry_id = row[_INDUSTRY]
         country = row[_COUNTRY]
+        # field_status is parsed only for conflicting accounts, so other rows pay for one
+        # comparison.
+        conflicts = ()
+        if row[_VERIFICATION_STATUS] == _CONFLICTING:
+            conflicts = conflicting_fields(row[_FIELD_STATUS])
+            for missing_name, _reason in conflicts:
+                if missing_name == INDUSTRY_FIELD:
+                    industry_id = None
+                elif missing_name == COMPANY_SIZE_FIELD:
+                    size = _NO_SIZE
+                else:
+                    country = ""
+        band = size[0]
         facts = (
             industry_id,
             country,
@@ -743,6 +823,10 @@ class CompiledFramework:
                 capped = True
             items.append(judgement.item)
             fragments.append(judgement.item_json)
+        for _missing_name, reason in conflicts:
+            item, item_json = _conflict_item(reason)
+            items.append(item)
+            fragments.append(item_json)
 
         if disqualified:
             score: int | None = 0

@@ -378,15 +378,17 @@ class ScoreRecord(models.Model):
     the framework's, and the explanation names any override that was kept.
     """
 
+    # Django enforces CASCADE, PROTECT and SET_NULL itself, so the database keeps no
+    # foreign key constraints for these three fields. PostgreSQL checked each constraint
+    # for every appended row at commit, which slowed re-segmentation's bulk writes.
     account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.CASCADE,
         related_name="score_records",
         # The (account, -created_at) index below serves lookups by account.
         db_index=False,
+        db_constraint=False,
     )
-    # Django enforces PROTECT and SET_NULL itself, so the database keeps no foreign key
-    # constraints for these two: checking them on every appended row slowed bulk writes.
     framework = models.ForeignKey(
         Framework,
         on_delete=models.PROTECT,

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import FloatField, Max, QuerySet, TextField
+from django.db.models import Case, FloatField, Max, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from accounts import permissions
-from accounts.models import Account
+from accounts.models import Account, VerificationStatus
 from accounts.normalizers import industry_key
 
 from .bulk import results_write
@@ -63,7 +64,20 @@ _FLOAT_COLUMNS = frozenset({"annual_revenue_usd"})
 def _select_columns() -> list:
     columns: list = []
     for name in SELECT_FIELDS:
-        if name in _TEXT_COLUMNS:
+        if name == "field_status":
+            # The engine reads field_status only for conflicting accounts, so the others
+            # skip transferring it.
+            columns.append(
+                Case(
+                    When(
+                        verification_status=VerificationStatus.CONFLICTING,
+                        then=Cast(name, TextField()),
+                    ),
+                    default=Value(None),
+                    output_field=TextField(),
+                )
+            )
+        elif name in _TEXT_COLUMNS:
             columns.append(Cast(name, TextField()))
         elif name in _FLOAT_COLUMNS:
             columns.append(Cast(name, FloatField()))
@@ -79,6 +93,7 @@ _FRAMEWORK_INDEX = _ROW_WIDTH + 8
 NO_TIER = "none"
 _TECHNOLOGIES_INDEX = ROW_FIELDS.index("technologies")
 _SIGNALS_INDEX = ROW_FIELDS.index("buying_signals")
+_AFTER_SIGNALS = slice(_SIGNALS_INDEX + 1, _ROW_WIDTH)
 _SCORE_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("score")
 _TIER_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tier")
 _TAG_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tag")
@@ -492,9 +507,10 @@ def _score_batch(
     summary = SegmentationSummary(total=len(rows))
     for row in rows:
         try:
-            account = row[:_TECHNOLOGIES_INDEX] + (
-                parse_json(row[_TECHNOLOGIES_INDEX]),
-                parse_json(row[_SIGNALS_INDEX]),
+            account = (
+                row[:_TECHNOLOGIES_INDEX]
+                + (parse_json(row[_TECHNOLOGIES_INDEX]), parse_json(row[_SIGNALS_INDEX]))
+                + row[_AFTER_SIGNALS]
             )
             evaluation = evaluate(account)
         except (ValueError, TypeError, ArithmeticError) as error:
@@ -671,9 +687,10 @@ def industry_value_map(
     """Map a raw industry value to a canonical industry and re-segment its accounts.
 
     Creates the synonym, sets the industry of every unmapped account whose raw value has
-    the same lookup key in one UPDATE, then scores exactly those accounts with the
-    approved framework. Raises PermissionDenied unless the user manages the taxonomy, and
-    ValidationError for a value without letters or one another synonym already maps.
+    the same lookup key, with one history row per account, then scores exactly those
+    accounts with the approved framework. Raises PermissionDenied unless the user manages
+    the taxonomy, and ValidationError for a value without letters or one another synonym
+    already maps.
     """
     if not permissions.can_manage_taxonomy(user):
         raise PermissionDenied("Only Sales Ops can map industry values.")
@@ -697,9 +714,21 @@ def industry_value_map(
             for value in unmapped.values_list("industry_raw", flat=True).distinct()
             if industry_key(value) == key
         ]
-        affected = unmapped.filter(industry_raw__in=variants)
-        account_ids = list(affected.values_list("id", flat=True))
-        affected.update(industry=industry, updated_at=timezone.now())
+        affected = list(unmapped.filter(industry_raw__in=variants).order_by("id"))
+        account_ids = [account.pk for account in affected]
+        now = timezone.now()
+        for account in affected:
+            account.industry = industry
+            account.updated_at = now
+        # One history row per account, so the trail shows who mapped each account.
+        bulk_update_with_history(
+            affected,
+            Account,
+            ["industry", "updated_at"],
+            batch_size=1000,
+            default_user=user,
+            default_change_reason=f"Industry value {raw_value!r} mapped to {industry}",
+        )
     logger.info(
         "Industry value %r mapped to %s by user %s: %s accounts",
         raw_value,

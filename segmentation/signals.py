@@ -12,6 +12,7 @@ accounts they touch themselves.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from accounts.models import Account
 from audits.history import Channel, current_channel
@@ -107,12 +109,19 @@ def account_resegment_schedule(account_id: int) -> None:
         key = pending_key(account_id)
         delay = delay_seconds()
         # The key outlives the countdown, so a lost task only blocks new ones for a while.
-        if not cache.add(key, 1, timeout=delay + 600):
-            return
+        # Without the cache, every save queues its own run: more work, but none is lost.
+        try:
+            if not cache.add(key, 1, timeout=delay + 600):
+                return
+        except RedisError:
+            logger.warning(
+                "Cache unreachable: account %s re-segments without coalescing", account_id
+            )
         try:
             account_resegment_task.apply_async((account_id,), countdown=delay)
-        except OperationalError:
-            cache.delete(key)
+        except (OperationalError, RedisError):
             logger.exception("Could not queue the re-segmentation of account %s", account_id)
+            with contextlib.suppress(RedisError):
+                cache.delete(key)
 
     transaction.on_commit(send)

@@ -13,6 +13,7 @@ from celery import group, shared_task
 from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from .models import Framework, SegmentationRun
 from .selectors import NoActiveFrameworkError
@@ -87,7 +88,10 @@ def account_resegment_task(account_id: int) -> dict[str, Any] | None:
     """
     from .signals import pending_key
 
-    cache.delete(pending_key(account_id))
+    try:
+        cache.delete(pending_key(account_id))
+    except RedisError:
+        logger.warning("Cache unreachable: account %s scored without clearing its key", account_id)
     try:
         summary = accounts_segment(account_ids=[account_id])
     except NoActiveFrameworkError as error:

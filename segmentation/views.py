@@ -41,9 +41,8 @@ from .services import industry_value_map
 PREVIEW_TOP_MOVERS = 20
 
 
-def can_follow_framework(user: Any) -> bool:
-    """Sales Ops and Sales Leadership: previews, runs and the revision register."""
-    return permissions.can_edit_framework(user) or permissions.can_approve_framework(user)
+# Shared with the framework admin and defined once in accounts.permissions.
+can_follow_framework = permissions.can_follow_framework
 
 
 class RoleRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Account
+from segmentation.engine import ROW_FIELDS
 from segmentation.lifecycle import framework_approve, framework_submit
 from segmentation.models import ScoreRecord, SegmentationRun
 from segmentation.preview import TopMovers, framework_impact_preview
@@ -85,7 +86,8 @@ def test_preview_top_movers(scored_accounts, no_fintech):
 def test_top_movers_heap_bounded():
     heap = TopMovers(3)
     for account_id, (old, new) in enumerate([(10, 90), (50, 55), (80, 20), (0, 40), (60, 61)]):
-        row = (account_id, *([None] * 8), old, "low", "", "", "", "", False, "[]", 1, "", "")
+        inputs = [None] * (len(ROW_FIELDS) - 1)
+        row = (account_id, *inputs, old, "low", "", "", "", "", False, "[]", 1, "", "")
         evaluation = type("Result", (), {"score": new})()
         heap.offer(row, evaluation)
     retained = sorted((entry[0], entry[2][0]) for entry in heap._heap)

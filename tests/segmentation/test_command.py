@@ -6,6 +6,7 @@ from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 
 from accounts.models import Account
+from icp_portal.celery import app as celery_app
 from segmentation.models import Framework, FrameworkStatus, ScoreRecord, SegmentationRun
 from tests.factories import AccountFactory
 
@@ -83,13 +84,40 @@ def migration_rows(transactional_db):
         getattr(migration, function)(django_apps, None)
 
 
+@pytest.fixture
+def eager_celery():
+    """Run tasks in this process, whatever an earlier test left in the Celery app's settings."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
 # Without an outer test transaction the tasks are queued as soon as the run is committed.
 @pytest.mark.django_db(transaction=True)
-def test_broker_set_uses_celery_tasks(migration_rows, accounts, settings):
-    # Tasks still run eagerly: the Celery app read CELERY_TASK_ALWAYS_EAGER at start-up.
+def test_broker_set_uses_celery_tasks(migration_rows, eager_celery, accounts, settings):
     settings.CELERY_BROKER_URL = "memory://"
     output = resegment("--batch-size", "2")
     run = SegmentationRun.objects.get()
     assert f"Queued run {run.pk} as 1 Celery tasks" in output
     assert run.status == SegmentationRun.Status.SUCCEEDED
     assert "Total 5: 5 moved" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_without_workers_stops_waiting(migration_rows, accounts, settings):
+    # Tasks go to an in-memory broker that no worker reads, so the run never starts.
+    settings.CELERY_BROKER_URL = "memory://"
+    saved = celery_app.conf.task_always_eager, celery_app.conf.broker_url
+    celery_app.conf.update(task_always_eager=False, broker_url="memory://")
+    try:
+        with pytest.raises(CommandError, match=r"made no progress for 0.5 s: check that a Celery"):
+            resegment("--idle-timeout", "0.5")
+    finally:
+        celery_app.conf.update(task_always_eager=saved[0], broker_url=saved[1])
+    assert SegmentationRun.objects.get().processed == 0
+
+
+def test_invalid_idle_timeout(accounts):
+    with pytest.raises(CommandError, match="Invalid --idle-timeout 0"):
+        resegment("--idle-timeout", "0")

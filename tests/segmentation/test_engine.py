@@ -482,6 +482,16 @@ account_rows = st.builds(
     country=st.sampled_from(["", "US", "SG", "DE", "BR", "AQ", "ZZ", "gb"]),
     technologies=st.lists(st.sampled_from(["AWS", "Python", "Kubernetes", "cloud"]), max_size=3),
     buying_signals=st.lists(st.sampled_from(["hiring", "funding", "layoffs"]), max_size=2),
+    verification_status=st.sampled_from(["verified", "unverified", "conflicting"]),
+    field_status=st.dictionaries(
+        st.sampled_from(["industry", "company_size", "country", "revenue"]),
+        st.fixed_dictionaries(
+            {
+                "status": st.sampled_from(["verified", "conflicting", "accepted"]),
+                "values": st.just({"apollo": "a", "zoominfo": "b"}),
+            }
+        ),
+    ),
 )
 
 
@@ -493,7 +503,10 @@ def test_default_framework_invariants(default_compiled, account):
     assert evaluation.tier in {"high", "medium", "low", ""}
     assert (evaluation.tag == "") == evaluation.needs_enrichment
     assert evaluation.needs_enrichment == bool(evaluation.missing_fields)
-    assert len(evaluation.explanation) == 6
+    conflicts = [item for item in evaluation.explanation if item["dimension"] == "verification"]
+    assert len(evaluation.explanation) == 6 + len(conflicts)
+    if account.verification_status != "conflicting":
+        assert conflicts == []
     if evaluation.score is not None and evaluation.score >= 70:
         assert evaluation.tier == "high"
     if evaluation.tier == "high":

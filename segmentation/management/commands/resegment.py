@@ -27,6 +27,8 @@ from segmentation.services import (
 
 # Seconds between progress checks while Celery workers score a run.
 POLL_INTERVAL = 1.0
+# Seconds without progress after which the command stops waiting for the workers.
+DEFAULT_IDLE_SECONDS = 300
 
 
 class Command(BaseCommand):
@@ -68,11 +70,27 @@ class Command(BaseCommand):
             ),
         )
 
+        parser.add_argument(
+            "--idle-timeout",
+            type=float,
+            default=DEFAULT_IDLE_SECONDS,
+            metavar="SECONDS",
+            help=(
+                "With Celery workers: stop waiting when the run makes no progress for this "
+                f"long (default {DEFAULT_IDLE_SECONDS}). The run itself goes on."
+            ),
+        )
+
     def handle(self, *args, **options) -> None:
         framework = self._framework(options["framework"], dry_run=options["dry_run"])
         batch_size = options["batch_size"]
         if batch_size is not None and batch_size < 1:
             raise CommandError(f"Invalid --batch-size {batch_size}: use a positive number.")
+        self.idle_timeout = options["idle_timeout"]
+        if self.idle_timeout <= 0:
+            raise CommandError(
+                f"Invalid --idle-timeout {self.idle_timeout:g}: use a positive number of seconds."
+            )
 
         total = Account.objects.count()
         mode = "dry run" if options["dry_run"] else "writing changed results"
@@ -152,10 +170,12 @@ class Command(BaseCommand):
 
     def _wait(self, run: SegmentationRun) -> SegmentationSummary:
         processed = -1
+        last_progress = time.monotonic()
         while True:
             run.refresh_from_db()
             if run.processed != processed:
                 processed = run.processed
+                last_progress = time.monotonic()
                 self.stdout.write(
                     f"  {run.processed:,} of {run.total:,} scored: {run.moved:,} moved, "
                     f"{run.unchanged:,} unchanged, {run.failed:,} failed"
@@ -164,6 +184,12 @@ class Command(BaseCommand):
                 raise CommandError(f"Run {run.pk} failed: {run.error}")
             if run.status == SegmentationRun.Status.SUCCEEDED:
                 break
+            if time.monotonic() - last_progress > self.idle_timeout:
+                raise CommandError(
+                    f"Run {run.pk} made no progress for {self.idle_timeout:g} s: check that a "
+                    "Celery worker is running (celery -A icp_portal worker). The run stays "
+                    "queued; see it in the admin under Segmentation > Segmentation runs."
+                )
             time.sleep(POLL_INTERVAL)
         return SegmentationSummary(
             total=run.processed,
