@@ -14,6 +14,10 @@ quotes in the header record, with ties going to comma, then semicolon, then tab.
 
 CSV files are read line by line, so their size does not matter. JSON files must hold one
 array and are loaded whole, so they are limited to MAX_JSON_BYTES.
+
+C0 control characters other than tab, line feed and carriage return are removed from
+column names and values as they are read, because PostgreSQL rejects NUL in text and JSON
+values and the others carry no meaning in company data.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ DECIMAL_COMMA_CELL_RE = re.compile(
 )
 
 CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
+
+# C0 control characters except tab, line feed and carriage return.
+CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
@@ -167,6 +174,38 @@ def _read_header_text(handle: TextIO) -> str:
     return text
 
 
+def strip_control_characters(cells: list[str]) -> list[str]:
+    """Return the cells without C0 control characters other than tab, LF and CR.
+
+    The list itself is returned when no cell has one, which is the usual case.
+    """
+    # isprintable() is False for every control character, so one C-level scan of the
+    # record clears most of them without a regular expression.
+    text = "".join(cells)
+    if text.isprintable() or not CONTROL_CHARACTERS_RE.search(text):
+        return cells
+    return [CONTROL_CHARACTERS_RE.sub("", cell) for cell in cells]
+
+
+def strip_json_control_characters(value: Any) -> Any:
+    """Return a parsed JSON value without C0 control characters (except tab, LF and CR).
+
+    Strings are cleaned in lists and in object keys and values, at any depth.
+    """
+    if isinstance(value, str):
+        if value.isprintable():
+            return value
+        return CONTROL_CHARACTERS_RE.sub("", value)
+    if isinstance(value, list):
+        return [strip_json_control_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            strip_json_control_characters(key): strip_json_control_characters(item)
+            for key, item in value.items()
+        }
+    return value
+
+
 def _csv_records(reader: Any) -> Iterator[Record]:
     while True:
         start_line = reader.line_num + 1
@@ -177,7 +216,7 @@ def _csv_records(reader: Any) -> Iterator[Record]:
         except csv.Error as error:
             yield Record(line=start_line, error=f"the CSV parser failed: {error}")
             continue
-        yield Record(line=start_line, values=cells)
+        yield Record(line=start_line, values=strip_control_characters(cells))
 
 
 def _sample_decimal_comma(path: Path, encoding: str, delimiter: str) -> bool:
@@ -223,7 +262,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
     with _open_text(path, encoding) as handle:
         header_text = _read_header_text(handle)
         delimiter = detect_delimiter(header_text)
-        header = next(csv.reader([header_text], delimiter=delimiter), [])
+        header = strip_control_characters(next(csv.reader([header_text], delimiter=delimiter), []))
         if not any(cell.strip() for cell in header):
             raise ImportFileError(
                 f"{path.name} has no header row: the first line must name the columns."
@@ -272,6 +311,7 @@ def _open_json(path: Path, encoding: str) -> Table:
             f"{path.name} contains a JSON {type(items).__name__}, not an array of company "
             "objects: wrap the objects in [ ... ]."
         )
+    items = strip_json_control_characters(items)
 
     header: dict[str, None] = {}
     for item in items:

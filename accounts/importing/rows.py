@@ -540,7 +540,8 @@ class RowParser:
             try:
                 employees = parse_employee_count(raw, decimal_comma=self.decimal_comma)
             except UnparsedValue as error:
-                first_error = first_error or error
+                # Without its traceback, the kept error does not refer back to this frame.
+                first_error = first_error or error.with_traceback(None)
                 continue
             if employees is None:
                 # Zero and "not reported" placeholders mean the size is unknown.
@@ -611,7 +612,8 @@ class RowParser:
                 if amount < 0:
                     raise UnparsedValue("revenue", as_text(raw), "revenue cannot be negative")
             except UnparsedValue as error:
-                first_error = first_error or error
+                # Without its traceback, the kept error does not refer back to this frame.
+                first_error = first_error or error.with_traceback(None)
                 continue
             except _EmptyMoney:
                 continue
@@ -862,15 +864,17 @@ def _parse_yc_id(raw: str) -> str:
 
 def _parse_linkedin_page(raw: str) -> str:
     text = raw.strip()
-    parts = urlsplit(text if "//" in text else "//" + text)
-    host = (parts.hostname or "").lower()
+    hint = "expected a LinkedIn page such as https://www.linkedin.com/company/acme"
+    try:
+        # urlsplit raises ValueError for a host with an unmatched or invalid "[" or "]",
+        # which it reads as an IPv6 address.
+        parts = urlsplit(text if "//" in text else "//" + text)
+        host = (parts.hostname or "").lower()
+    except ValueError as error:
+        raise UnparsedValue("LinkedIn company URL", raw, hint) from error
     match = LINKEDIN_PATH_RE.match(parts.path)
     if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or match is None:
-        raise UnparsedValue(
-            "LinkedIn company URL",
-            raw,
-            "expected a LinkedIn page such as https://www.linkedin.com/company/acme",
-        )
+        raise UnparsedValue("LinkedIn company URL", raw, hint)
     return f"linkedin.com/{match[1].lower()}/{match[2].lower()}"
 
 

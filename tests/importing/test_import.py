@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.importing import runner
 from accounts.importing.errors import ImportFileError
 from accounts.models import Account, AccountIdentifier, ImportRun, Lead
-from accounts.services import accounts_import
+from accounts.services import accounts_import, import_run_create
 from enrichment.models import Observation
 from segmentation.models import Industry
 from tests.factories import AccountFactory
@@ -774,3 +774,35 @@ def test_source_name_too_long(write_csv):
 
     with pytest.raises(ImportFileError, match="more than the 50 allowed"):
         accounts_import(path, source="s" * 51)
+
+
+def test_csv_run_keeps_counted_total_rows(write_csv, monkeypatch):
+    path = write_csv(
+        APOLLO, [apollo_row(f"Acme {index}", f"acme{index}.com") for index in range(3)]
+    )
+    run = import_run_create(path)
+    ImportRun.objects.filter(pk=run.pk).update(total_rows=3)
+    run.refresh_from_db()
+    totals_during_run = []
+    save_progress = runner.FileImporter._save_progress
+
+    def record_total(importer):
+        save_progress(importer)
+        totals_during_run.append(ImportRun.objects.get(pk=importer.run.pk).total_rows)
+
+    monkeypatch.setattr(runner.FileImporter, "_save_progress", record_total)
+
+    run = accounts_import(import_run=run, batch_size=1)
+
+    assert run.rows_read == 3
+    assert totals_during_run
+    assert set(totals_during_run) == {3}
+    assert ImportRun.objects.get(pk=run.pk).total_rows == 3
+
+
+def test_json_run_sets_total_rows(write_json):
+    path = write_json([{"name": "Acme", "website": "acme.com"}, {"name": "Beta"}])
+
+    run = accounts_import(path)
+
+    assert ImportRun.objects.get(pk=run.pk).total_rows == 2

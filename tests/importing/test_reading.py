@@ -11,6 +11,8 @@ from accounts.importing.reading import (
     detect_encoding,
     looks_like_decimal_comma,
     open_table,
+    strip_control_characters,
+    strip_json_control_characters,
 )
 
 TEXT = "Company,City\nZürich Versicherung,Zürich\nCafé Ünïon,Köln\n"
@@ -180,3 +182,34 @@ def test_empty_file_rejected(write_text):
 
     with pytest.raises(ImportFileError, match="is empty"):
         read_all(path)
+
+
+def test_control_characters_removed_from_csv(write_text):
+    path = write_text('Com\x00pany,Notes\n"Ac\x00me\x1b","tab\there,\nnew line\x07"\nBeta,plain\n')
+
+    table, records = read_all(path)
+
+    assert table.header == ["Company", "Notes"]
+    assert records[0].values == ["Acme", "tab\there,\nnew line"]
+    assert records[1].values == ["Beta", "plain"]
+
+
+def test_strip_control_characters_keeps_clean_list():
+    cells = ["Café", "tab\t", "line\r\n", "😀"]
+
+    assert strip_control_characters(cells) is cells
+
+
+def test_control_characters_removed_from_json(write_json):
+    path = write_json([{"na\u0000me": "Ac\u0000me", "tags": ["a\u0001", 5, None, {"k": "\b"}]}])
+
+    table, records = read_all(path)
+
+    assert table.header == ["name", "tags"]
+    assert records[0].values == {"name": "Acme", "tags": ["a", 5, None, {"k": ""}]}
+
+
+def test_strip_json_control_characters_keeps_other_values():
+    assert strip_json_control_characters(12.5) == 12.5
+    assert strip_json_control_characters(True) is True
+    assert strip_json_control_characters("tab\tline\n") == "tab\tline\n"

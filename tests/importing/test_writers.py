@@ -2,8 +2,10 @@
 
 import csv
 import dataclasses
+import gc
 import json
 import random
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -160,6 +162,8 @@ def delete_imported_rows() -> None:
 
 @on_postgresql
 def test_copy_and_bulk_writers_store_same_rows(tmp_path, monkeypatch):
+    # Several chunks per COPY statement, so rows at chunk boundaries are compared too.
+    monkeypatch.setattr(batches, "COPY_CHUNK_LINES", 7)
     (tmp_path / "copy").mkdir()
     copy_counts = import_all(tmp_path / "copy")
     copy_rows = stored_rows()
@@ -251,6 +255,48 @@ def test_error_keeps_written_batches_and_their_counts(write_csv, monkeypatch):
     assert run.status == ImportRun.Status.FAILED
     assert Account.objects.count() == 6
     assert (run.rows_read, run.created) == (6, 6)
+
+
+def test_import_leaves_no_reference_cycles(tmp_path):
+    # A cycle keeps its objects, such as a whole batch, until a garbage collection runs.
+    path = write_apollo_file(tmp_path / "apollo.csv", 300, seed=5)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        run = accounts_import(path, batch_size=64)
+        gc.collect()
+        unreachable = Counter(type(item).__name__ for item in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+    assert run.created > 200
+    assert unreachable["AccountRecord"] == 0
+    assert unreachable["CopyBatchWriter"] == 0
+    assert unreachable["BatchWriter"] == 0
+    assert unreachable["UnparsedValue"] == 0
+
+
+def test_automatic_garbage_collection_restored(write_csv, monkeypatch):
+    path = write_csv(["Company", "Website"], company_rows(4))
+    parse = RowParser.parse
+    enabled_while_parsing = []
+
+    def record_gc_state(parser, line, cells):
+        enabled_while_parsing.append(gc.isenabled())
+        if line == 5:
+            raise RuntimeError("parser failed")
+        return parse(parser, line, cells)
+
+    monkeypatch.setattr(RowParser, "parse", record_gc_state)
+
+    with pytest.raises(RuntimeError, match="parser failed"):
+        accounts_import(path, batch_size=2)
+
+    assert enabled_while_parsing == [False, False, False, False]
+    assert gc.isenabled()
 
 
 def test_dry_run_of_several_batches_writes_nothing(write_csv):

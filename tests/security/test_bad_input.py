@@ -15,17 +15,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from accounts import normalizers
 from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import GENERIC, LAYOUTS
-from accounts.models import Account, ImportRun
+from accounts.models import Account, AccountIdentifier, ImportRun
 from accounts.normalizers.errors import UnparsedValue
 from accounts.services import accounts_import
+from enrichment.models import Observation
 
 HOSTILE_PIECES = [
     "\x00",
@@ -134,46 +134,6 @@ def test_clean_text_strips_only_control_characters(text):
 # CSV importer, end to end -------------------------------------------------------------
 
 
-# Header keys of LinkedIn URL columns in every layout.
-LINKEDIN_COLUMNS = {
-    header
-    for layout in (*LAYOUTS, GENERIC)
-    for header, spec in layout.columns
-    if spec.field in ("linkedin_url", "person_linkedin_url")
-}
-
-
-def hits_known_linkedin_crash(header: list[str], rows: list[list[str]]) -> bool:
-    """Return True when a LinkedIn cell has a square bracket, which crashes the import.
-
-    TODO: remove once test_bracket_in_linkedin_url_rejects_row passes.
-    """
-    columns = [index for index, name in enumerate(header) if name in LINKEDIN_COLUMNS]
-    return any("[" in row[index] or "]" in row[index] for row in rows for index in columns)
-
-
-# Import fields where a NUL character makes PostgreSQL reject the batch.
-NUL_CRASH_FIELDS = ("revenue", "employees", "employee_range", "technologies")
-NUL_CRASH_COLUMNS = {
-    header
-    for layout in (*LAYOUTS, GENERIC)
-    for header, spec in layout.columns
-    if spec.field in NUL_CRASH_FIELDS
-}
-ON_POSTGRESQL = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
-
-
-def hits_known_nul_crash(header: list[str], rows: list[list[str]]) -> bool:
-    """Return True on PostgreSQL when a NUL character sits in a field that crashes the import.
-
-    TODO: remove once test_nul_character_rejected_or_stripped passes on PostgreSQL.
-    """
-    if not ON_POSTGRESQL:
-        return False
-    columns = [index for index, name in enumerate(header) if name in NUL_CRASH_COLUMNS]
-    return any("\x00" in row[index] for row in rows for index in columns)
-
-
 def layout_columns(layout) -> tuple[list[str], list[str]]:
     """Return the layout's name columns and its other columns."""
     names = [header for header, spec in layout.columns if spec.field == "name"]
@@ -245,8 +205,6 @@ def assert_counts_add_up(run: ImportRun) -> None:
 @given(data=csv_files())
 def test_importer_never_crashes_or_loses_rows(tmp_path, media_root, data):
     header, rows, delimiter, encoding = data
-    assume(not hits_known_linkedin_crash(header, rows))
-    assume(not hits_known_nul_crash(header, rows))
     path = tmp_path / f"{uuid.uuid4().hex}.csv"
     write_file(path, header, rows, delimiter, encoding)
     accounts_before = Account.objects.count()
@@ -304,37 +262,60 @@ def test_json_importer_keeps_every_item(tmp_path, items):
     assert run.rows_read == len(items)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts.importing.rows._parse_linkedin_page lets urlsplit's ValueError for a "
-    "square bracket escape, so the whole import fails instead of rejecting the row",
-)
 @pytest.mark.django_db
-@pytest.mark.parametrize("cell", ["[", "[]"])
-def test_bracket_in_linkedin_url_rejects_row(tmp_path, cell):
+@pytest.mark.parametrize("cell", ["[", "[]", "https://www.linkedin.com]/company/acme"])
+def test_bracket_in_linkedin_url_flagged(tmp_path, cell):
     path = tmp_path / "linkedin.csv"
     path.write_text(f"Company Name,Website,LinkedIn URL\nAcme,acme.example,{cell}\n")
     run = accounts_import(path, source="")
-    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
     assert run.rows_read == 1
+    assert run.created == 1
     assert_counts_add_up(run)
+    account = Account.objects.get(domain="acme.example")
+    flags = [flag for flag in account.review_flags if flag["field"] == "linkedin_url"]
+    assert [flag["value"] for flag in flags] == [cell]
+    assert "LinkedIn company URL" in flags[0]["message"]
+    assert not AccountIdentifier.objects.filter(account=account, kind="linkedin").exists()
 
 
-@pytest.mark.xfail(
-    ON_POSTGRESQL,
-    strict=True,
-    reason="the importer keeps the NUL character of these cells in JSON values (review flags, "
-    "technologies), which PostgreSQL rejects, so the whole import fails",
-)
 @pytest.mark.django_db
 @pytest.mark.parametrize("column", ["Revenue", "Employees", "Employee Range", "Technologies"])
-def test_nul_character_rejected_or_stripped(tmp_path, column):
+def test_nul_character_stripped(tmp_path, column):
     path = tmp_path / "nul.csv"
-    path.write_text(f"Company Name,Website,{column}\nAcme,acme.example,x\x00y\n", encoding="utf-8")
+    path.write_text(
+        f"Company Name,Website,{column}\nAcme\x00,acme.example,x\x00y\x01\n", encoding="utf-8"
+    )
     run = accounts_import(path, source="")
-    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
     assert run.rows_read == 1
+    assert run.created == 1
     assert_counts_add_up(run)
+    account = Account.objects.get(domain="acme.example")
+    assert account.name == "Acme"
+    stored = json.dumps(
+        [
+            Account.objects.filter(pk=account.pk).values().get(),
+            list(Observation.objects.filter(account=account).values("value", "raw_value")),
+        ],
+        default=str,
+    )
+    assert "xy" in stored
+    assert "\\u0000" not in stored
+    assert "\\u0001" not in stored
+
+
+@pytest.mark.django_db
+def test_nul_character_in_json_stripped(tmp_path):
+    path = tmp_path / "nul.json"
+    items = [{"name": "Acme\x00", "website": "acme.example", "technologies": ["Sla\x00ck"]}]
+    path.write_text(json.dumps(items), encoding="utf-8")
+    run = accounts_import(path, source="")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
+    assert run.created == 1
+    account = Account.objects.get(domain="acme.example")
+    assert account.name == "Acme"
+    assert account.technologies == ["Slack"]
 
 
 # Round trip: import, page, API, CSV export ---------------------------------------------
