@@ -119,6 +119,14 @@ if DATABASE_URL:
     # Check pooled connections before use, so a PostgreSQL restart costs one reconnect
     # instead of an error on the next request.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Seconds to wait for a new connection (libpq's connect_timeout), so that an
+        # unreachable server fails the request instead of holding it for the operating
+        # system's TCP timeout. A connect_timeout in DATABASE_URL's query string wins
+        # over this default.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "10"))
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -308,14 +316,22 @@ ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", 
 # USD per unit of each currency, used to convert revenue figures. Override per deployment.
 ICP_CURRENCY_RATES_TO_USD: dict[str, Decimal] = {}
 
-# Caches: Redis when a broker is configured, so workers share provider responses and the
-# ZoomInfo access token; otherwise a per-process memory cache.
+# Caches: Redis when REDIS_CACHE_URL is set, so that workers share provider responses and
+# the ZoomInfo access token; otherwise a per-process memory cache.
 REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "")
+# Seconds a cache call waits for Redis to connect or reply before it raises (redis-py
+# 8.2 waits 5). The API rate limits and the import wizard carry on without the cache, and
+# other callers, such as enrichment lookups, raise the error (docs/operations.md).
+REDIS_CACHE_TIMEOUT_SECONDS = float(os.environ.get("REDIS_CACHE_TIMEOUT_SECONDS", "2"))
 if REDIS_CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_CACHE_TIMEOUT_SECONDS,
+            },
         }
     }
 

@@ -19,21 +19,23 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.importing.errors import ImportFileError
 from accounts.models import ImportRun
+from accounts.selectors import import_runs_for
 from accounts.services import import_run_create
-from accounts.tasks import accounts_import_task
+from accounts.tasks import BROKER_ERRORS, accounts_import_task
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSV_CONTENT_TYPE, csv_cell
 from .filtersets import ImportRunFilterSet
 from .pagination import IdCursorPagination
 from .permissions import ImportPermission
+from .schema import ErrorSerializer
 from .throttling import ApiScopedThrottle
 
 logger = logging.getLogger(__name__)
@@ -124,12 +126,31 @@ def _store_upload(upload: Any) -> Path:
     return path
 
 
-def _enqueue(run_id: int) -> None:
+class TaskQueueUnavailable(APIException):
+    """The broker could not be reached, so the import run was marked failed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+
+
+def _enqueue(run_id: int) -> str:
+    """Queue the run's task and return "", or when the broker is down, the run's new error."""
     try:
         accounts_import_task.delay(run_id)
     except ImportFileError as error:
         # Without a broker the task runs here; the run already records the failure.
         logger.info("import run %s failed: %s", run_id, error)
+    except BROKER_ERRORS as error:
+        logger.error("import run %s could not be queued: %r", run_id, error)
+        message = (
+            f"Import run {run_id} could not be started because the task queue is not "
+            f"reachable ({error}). Upload the file again later, or ask an admin to check Redis."
+        )
+        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
+            status=ImportRun.Status.FAILED, error=message
+        )
+        return message
+    return ""
 
 
 def _neutralized_report(path: Path) -> Iterator[bytes]:
@@ -153,7 +174,7 @@ def _neutralized_report(path: Path) -> Iterator[bytes]:
     create=extend_schema(
         summary="Upload a file to import",
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={202: ImportRunSerializer},
+        responses={202: ImportRunSerializer, 503: ErrorSerializer},
     ),
 )
 class ImportRunViewSet(
@@ -179,7 +200,8 @@ class ImportRunViewSet(
         return throttles
 
     def get_queryset(self) -> QuerySet[ImportRun]:
-        return ImportRun.objects.select_related("created_by")
+        # The same runs as the import pages: Sales Ops and Sales Managers see every run.
+        return import_runs_for(self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = ImportUploadSerializer(data=request.data)
@@ -202,7 +224,13 @@ class ImportRunViewSet(
             path.name,
             request.user.pk,
         )
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        queue_errors: list[str] = []
+        # Outside a transaction on_commit runs the callback at once, so a broker error is
+        # known before the response. Inside an atomic block the callback runs after the
+        # commit, and the run is then marked failed although the response was 202.
+        transaction.on_commit(lambda: queue_errors.append(_enqueue(run.pk)))
+        if any(queue_errors):
+            raise TaskQueueUnavailable("".join(queue_errors))
         run.refresh_from_db()
         data = ImportRunSerializer(run, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED)

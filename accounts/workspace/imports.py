@@ -11,12 +11,14 @@ import codecs
 import hashlib
 import logging
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -581,11 +583,15 @@ def import_start(
         transaction.on_commit(lambda: _queue_import(run.pk))
     # NOTE: the importer resets total_rows to None for CSV files when it starts, so the
     # counted total is also kept in the cache for the progress bar.
-    cache.set(
-        TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk),
-        inspection.total_records,
-        TOTAL_ROWS_CACHE_SECONDS,
-    )
+    try:
+        cache.set(
+            TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk),
+            inspection.total_records,
+            TOTAL_ROWS_CACHE_SECONDS,
+        )
+    except redis.RedisError as error:
+        # The import goes ahead, but the progress bar of a CSV run shows no percentage.
+        logger.warning("import run %s: caching its total row count failed: %r", run.pk, error)
     logger.info("user %s started import run %s of %s", user.pk, run.pk, file_name)
     return run
 
@@ -606,8 +612,20 @@ def _queue_import(run_id: int) -> None:
         )
 
 
+# time.monotonic() of the last warning about a failed read of a cached total row count.
+_total_rows_warned_at = float("-inf")
+
+
 def import_run_total(run: ImportRun) -> int | None:
     """Return the run's total record count: stored on the run or counted at upload."""
+    global _total_rows_warned_at
     if run.total_rows:
         return run.total_rows
-    return cache.get(TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk))
+    try:
+        return cache.get(TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk))
+    except redis.RedisError as error:
+        # The progress bar polls every second, so the failure is logged once a minute.
+        if time.monotonic() - _total_rows_warned_at >= 60:
+            _total_rows_warned_at = time.monotonic()
+            logger.warning("import run %s: reading its total row count failed: %r", run.pk, error)
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from accounts.permissions import can_view_audits
+from accounts.tasks import BROKER_ERRORS
 
 from .. import selectors
 from ..exports import csv_response
@@ -33,6 +35,8 @@ from ..permissions import can_manage_violation, can_run_audit
 from ..services import violation_update
 from ..tasks import monthly_audit_run_task
 from .mixins import PermissionRequiredMixin, query_without_page
+
+logger = logging.getLogger(__name__)
 
 VIOLATIONS_PER_PAGE = 50
 
@@ -71,7 +75,18 @@ class AuditRunCreateView(PermissionRequiredMixin, View):
             context = view.get_context_data(form=form)
             return render(request, view.template_name, context, status=400)
         month: date = form.cleaned_data["month"]
-        monthly_audit_run_task.delay(f"{month:%Y-%m}", request.user.pk)
+        try:
+            monthly_audit_run_task.delay(f"{month:%Y-%m}", request.user.pk)
+        except BROKER_ERRORS as error:
+            logger.error(
+                "user %s could not start the audit of %s: %r", request.user.pk, month, error
+            )
+            messages.error(
+                request,
+                f"The audit of {month:%B %Y} could not be started because the task queue is "
+                "not reachable. Try again, or ask an admin to check Redis.",
+            )
+            return HttpResponseRedirect(reverse("audits:audit-run-list"))
         messages.success(
             request,
             f"The audit of {month:%B %Y} was started. The report shows its findings when it "

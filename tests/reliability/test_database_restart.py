@@ -123,6 +123,7 @@ def test_settings_keep_and_check_connections():
     database = settings.DATABASES["default"]
     assert database["CONN_MAX_AGE"] > 0
     assert database["CONN_HEALTH_CHECKS"] is True
+    assert database["OPTIONS"]["connect_timeout"] > 0
 
 
 def test_request_after_connection_killed_succeeds(portal_server, make_user):

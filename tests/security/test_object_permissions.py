@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from accounts import roles
@@ -71,13 +71,6 @@ READABLE = {
     # Framework versions and enrichment runs belong to no team.
     "framework-detail": {roles.SDR, roles.SALES_MANAGER},
     "enrichment-run-detail": {roles.SDR, roles.SALES_MANAGER},
-}
-# Reads of team B's objects that the code allows although it should not. The strict
-# xfail test below fails once the view is fixed: remove the entries then.
-KNOWN_READ_LEAKS = {
-    # ImportRunViewSet.get_queryset returns every run instead of import_runs_for(user).
-    ("import-run-detail", roles.SDR),
-    ("import-run-report", roles.SDR),
 }
 
 
@@ -281,22 +274,42 @@ def test_other_team_private_reads_denied(client, world, role):
         body = b"".join(response) if response.streaming else response.content
         if role in READABLE.get(route.name, set()):
             assert response.status_code in (200, 304), (path, response.status_code)
-        elif (route.name, role) not in KNOWN_READ_LEAKS:
+        else:
             assert response.status_code in DENIED, (path, response.status_code)
             assert SECRET.encode() not in body, path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ImportRunViewSet.get_queryset returns every import run, not the user's own",
-)
 def test_sdr_cannot_read_other_import_through_api(client, world):
     client.force_login(world.attackers[roles.SDR])
     run_id = world.ids[("import-run", "pk")]
     detail = client.get(f"/api/v1/imports/{run_id}/")
     report = client.get(f"/api/v1/imports/{run_id}/report/")
+    listing = client.get("/api/v1/imports/")
     assert detail.status_code == 404
     assert report.status_code == 404
+    assert listing.status_code == 200
+    assert listing.json()["results"] == []
+
+
+def test_import_api_matches_import_pages(client, world, make_user):
+    """Each role sees the same import runs through the API as on the import list page."""
+    run_id = world.ids[("import-run", "pk")]
+    own_run = ImportRun.objects.create(
+        source="csv", file_name="own.csv", created_by=world.attackers[roles.SDR]
+    )
+    expected = {
+        world.owners["sdr"]: [run_id],
+        world.owners["sales_ops"]: [own_run.pk, run_id],
+        world.attackers[roles.SALES_MANAGER]: [own_run.pk, run_id],
+        world.attackers[roles.SDR]: [own_run.pk],
+    }
+    for user, run_ids in expected.items():
+        client.force_login(user)
+        listing = client.get("/api/v1/imports/")
+        page = client.get(reverse("accounts:import-list"))
+        assert listing.status_code == 200, user.username
+        assert sorted(run["id"] for run in listing.json()["results"]) == sorted(run_ids)
+        assert sorted(run.pk for run in page.context["runs"]) == sorted(run_ids), user.username
 
 
 # Valid changes, each made once by a team B user who may make it (the control, which shows
