@@ -1,6 +1,8 @@
 """Filters and ordering of the account list, shared by the list page and the REST API."""
 
 from collections.abc import Callable
+from functools import reduce
+from operator import or_
 
 import django_filters
 from django import forms
@@ -11,11 +13,36 @@ from django_filters.rest_framework import FilterSet
 from django_filters.widgets import BooleanWidget
 
 from . import selectors
-from .models import Account, Tier
+from .models import Account, Tier, VerificationStatus
 
 OWNER_ME = "me"
 OWNER_NONE = "none"
 INDUSTRY_UNMAPPED = "unmapped"
+TIER_NONE = "none"
+
+# Conditions for an account that lacks a mandatory field, keyed by the ``missing_field``
+# value. They read the stored values, not the latest score, so they hold for accounts that
+# were never scored. The dashboards count with the same conditions, so a chart's number
+# equals the row count of the list it links to.
+MISSING_FIELD_CONDITIONS: dict[str, Q] = {
+    "industry": Q(industry__isnull=True),
+    "size": Q(
+        employee_count__isnull=True,
+        employee_min__isnull=True,
+        employee_max__isnull=True,
+        annual_revenue_usd__isnull=True,
+    ),
+    "geography": Q(country=""),
+}
+MISSING_FIELD_CHOICES = [
+    ("industry", "Industry"),
+    ("size", "Company size (no head count or revenue)"),
+    ("geography", "Geography (no country)"),
+]
+# An account missing any mandatory field. ``complete=true`` matches its negation.
+INCOMPLETE = reduce(or_, MISSING_FIELD_CONDITIONS.values())
+# Filters of the "Data quality" group of the list page's filter form.
+DATA_QUALITY_FILTERS = ("verification_status", "missing_field", "complete")
 
 # Ordering parameter → model field or expression key. Parameters missing here order by
 # the field of the same name.
@@ -189,8 +216,9 @@ class AccountFilterSet(FilterSet):
         ),
     )
     tier = django_filters.ChoiceFilter(
+        method="filter_tier",
         label="Tier",
-        choices=Tier.choices,
+        choices=[*Tier.choices, (TIER_NONE, "Not scored")],
         empty_label="Any tier",
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )
@@ -245,6 +273,24 @@ class AccountFilterSet(FilterSet):
             attrs={"class": SELECT_CLASS},
         ),
     )
+    verification_status = django_filters.ChoiceFilter(
+        label="Verification",
+        choices=VerificationStatus.choices,
+        empty_label="Any verification",
+        widget=forms.Select(attrs={"class": SELECT_CLASS}),
+    )
+    missing_field = django_filters.ChoiceFilter(
+        method="filter_missing_field",
+        label="Missing data",
+        choices=MISSING_FIELD_CHOICES,
+        empty_label="Any",
+        widget=forms.Select(attrs={"class": SELECT_CLASS}),
+    )
+    complete = django_filters.BooleanFilter(
+        method="filter_complete",
+        label="Industry, size and country known",
+        widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
+    )
     ordering = AccountOrderingFilter(
         fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
         label="Order by",
@@ -266,6 +312,29 @@ class AccountFilterSet(FilterSet):
     ) -> None:
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
+
+    def fields_in_group(self, data_quality: bool) -> list[forms.BoundField]:
+        """Return the bound fields of the main filter row or of the data quality group."""
+        return [
+            self.form[name]
+            for name in self.form.fields
+            if name != "ordering" and (name in DATA_QUALITY_FILTERS) == data_quality
+        ]
+
+    @property
+    def main_fields(self) -> list[forms.BoundField]:
+        return self.fields_in_group(data_quality=False)
+
+    @property
+    def data_quality_fields(self) -> list[forms.BoundField]:
+        return self.fields_in_group(data_quality=True)
+
+    @property
+    def data_quality_active(self) -> bool:
+        """Return True when a data quality filter has a value or an error, so the group opens."""
+        return any(
+            field.value() not in (None, "") or field.errors for field in self.data_quality_fields
+        )
 
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         # NOTE: icontains cannot use an index, so search scans the table. Add a trigram
@@ -293,3 +362,16 @@ class AccountFilterSet(FilterSet):
 
     def filter_country(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         return queryset.filter(country=value.upper())
+
+    def filter_tier(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        if value == TIER_NONE:
+            return queryset.filter(tier="")
+        return queryset.filter(tier=value)
+
+    def filter_missing_field(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        return queryset.filter(MISSING_FIELD_CONDITIONS[value])
+
+    def filter_complete(self, queryset: QuerySet[Account], name: str, value: bool) -> QuerySet:
+        if value:
+            return queryset.exclude(INCOMPLETE)
+        return queryset.filter(INCOMPLETE)

@@ -110,8 +110,30 @@ def can_approve_framework(user: User) -> bool:
     return user.is_superuser or _has(user, roles.SALES_LEADERSHIP)
 
 
+def can_follow_framework(user: User) -> bool:
+    """Follow framework work (previews, runs, the revision register): Sales Ops, Leadership."""
+    return can_edit_framework(user) or can_approve_framework(user)
+
+
 def can_manage_taxonomy(user: User) -> bool:
     return user.is_superuser or _has(user, roles.SALES_OPS)
+
+
+def can_delete_account(user: User) -> bool:
+    return user.is_authenticated and (user.is_superuser or _has(user, roles.SALES_OPS))
+
+
+def can_manage_audit_rules(user: User) -> bool:
+    """Edit severity rules and training records, and run audits: Sales Ops and superusers."""
+    return user.is_superuser or _has(user, roles.SALES_OPS)
+
+
+def can_view_dashboards(user: User) -> bool:
+    return can_view_accounts(user)
+
+
+def can_view_trail(user: User) -> bool:
+    return can_view_audits(user)
 
 
 def can_view_audits(user: User) -> bool:
@@ -123,6 +145,15 @@ def can_view_audits(user: User) -> bool:
 def can_view_all_audits(user: User) -> bool:
     """See every team's audit findings rather than only the manager's own team."""
     return user.is_superuser or _has(user, roles.SALES_OPS, roles.SALES_LEADERSHIP)
+
+
+def visible_user_ids(user: User) -> list[int] | None:
+    """Return the ids of the users whose findings ``user`` may view, or None for everyone."""
+    if can_view_all_audits(user):
+        return None
+    if can_view_audits(user):
+        return team_member_ids(user)
+    return []
 
 
 def researchable_accounts(user: User, queryset: QuerySet[Account]) -> QuerySet[Account]:

@@ -3,6 +3,7 @@
 django-simple-history records who changed a row and when. This module adds through what:
 the middleware sets the channel per request, and imports and Celery tasks set it with
 ``change_channel``. Code that sets no channel, such as a shell session, records "shell".
+Bulk history writes of django-simple-history record the current channel too.
 """
 
 import contextvars
@@ -53,6 +54,15 @@ class ChannelHistoricalModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        # bulk_create_with_history and bulk_update_with_history build history rows from
+        # keyword arguments and send no pre_create_historical_record signal, so a row
+        # without an explicit channel takes the current one here. Rows loaded from the
+        # database arrive as positional values and keep their stored channel.
+        if not args and "history_channel" not in kwargs:
+            kwargs["history_channel"] = current_channel()
+        super().__init__(*args, **kwargs)
 
 
 @receiver(pre_create_historical_record)

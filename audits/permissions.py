@@ -1,18 +1,19 @@
-"""Governance rules built on accounts.permissions: who runs audits and acts on findings.
+"""Governance rules built on accounts.permissions: who acts on findings and reviews.
 
-The rules that depend only on roles, such as who reviews or views audits, live in
-``accounts.permissions``. The ones here add governance objects: a review session's
-manager, a finding's responsible user.
+The rules that depend only on roles, such as who views dashboards, the trail or audits,
+live in ``accounts.permissions`` and are imported here for the governance views. The
+ones defined here add governance objects: a review session's manager, a finding's
+responsible user.
 """
 
-from accounts import roles
 from accounts.permissions import (
     User,
+    can_manage_audit_rules,
     can_review_accounts,
-    can_view_accounts,
-    can_view_all_audits,
     can_view_audits,
-    team_member_ids,
+    can_view_dashboards,
+    can_view_trail,
+    visible_user_ids,
 )
 
 from .models import ReviewSession, Violation
@@ -29,30 +30,8 @@ __all__ = [
 ]
 
 
-def can_view_dashboards(user: User) -> bool:
-    return can_view_accounts(user)
-
-
-def can_view_trail(user: User) -> bool:
-    return can_view_audits(user)
-
-
-def can_manage_audit_rules(user: User) -> bool:
-    """Edit severity rules and training records in the admin: Sales Ops and superusers."""
-    return user.is_superuser or roles.SALES_OPS in roles.user_roles(user)
-
-
 def can_run_audit(user: User) -> bool:
     return can_manage_audit_rules(user)
-
-
-def visible_user_ids(user: User) -> list[int] | None:
-    """Return the ids of the users whose findings ``user`` may view, or None for everyone."""
-    if can_view_all_audits(user):
-        return None
-    if can_view_audits(user):
-        return team_member_ids(user)
-    return []
 
 
 def can_view_user_findings(user: User, subject_id: int | None) -> bool:

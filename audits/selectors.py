@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from accounts import roles
+from accounts.filtersets import INCOMPLETE, MISSING_FIELD_CONDITIONS
 from accounts.models import Account, SegmentOverride, VerificationStatus
 from accounts.permissions import can_view_all_audits, can_view_audits, team_member_ids
 from segmentation.models import Framework, ScoreRecord
@@ -37,13 +38,6 @@ TRAINED_ROLES = (roles.SDR, roles.AE)
 TOP_TAGS = 15
 DRIFT_TAGS = 20
 NO_VALUE = "(none)"
-
-_NO_SIZE = Q(
-    employee_count__isnull=True,
-    employee_min__isnull=True,
-    employee_max__isnull=True,
-    annual_revenue_usd__isnull=True,
-)
 
 
 def findings_scope(user: User) -> list[int] | None:
@@ -83,19 +77,23 @@ def account_counts_by(field_name: str, *, limit: int | None = None) -> list[tupl
 
 
 def data_quality_counts() -> dict[str, int]:
-    """Count complete accounts, missing mandatory fields and the enrichment backlog."""
-    incomplete = Q(industry__isnull=True) | _NO_SIZE | Q(country="")
+    """Count complete accounts, missing mandatory fields and the enrichment backlog.
+
+    A field counts as missing under the account list's ``missing_field`` condition, so
+    each count equals the rows of the list filtered the same way.
+    """
+    missing = MISSING_FIELD_CONDITIONS
     needs = Q(needs_enrichment=True)
     return Account.objects.aggregate(
         total=Count("id"),
-        complete=Count("id", filter=~incomplete),
-        missing_industry=Count("id", filter=Q(industry__isnull=True)),
-        missing_size=Count("id", filter=_NO_SIZE),
-        missing_geography=Count("id", filter=Q(country="")),
+        complete=Count("id", filter=~INCOMPLETE),
+        missing_industry=Count("id", filter=missing["industry"]),
+        missing_size=Count("id", filter=missing["size"]),
+        missing_geography=Count("id", filter=missing["geography"]),
         backlog=Count("id", filter=needs),
-        backlog_industry=Count("id", filter=needs & Q(industry__isnull=True)),
-        backlog_size=Count("id", filter=needs & Q(size_band="")),
-        backlog_geography=Count("id", filter=needs & Q(country="")),
+        backlog_industry=Count("id", filter=needs & missing["industry"]),
+        backlog_size=Count("id", filter=needs & missing["size"]),
+        backlog_geography=Count("id", filter=needs & missing["geography"]),
     )
 
 

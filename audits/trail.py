@@ -34,6 +34,26 @@ OVERRIDE_SOURCE = "accounts.segmentoverride"
 IMPORT_SOURCE = "accounts.importrun"
 # Fields left out of diffs: they change on every save and carry no information.
 IGNORED_FIELDS = frozenset({"updated_at", "name_key"})
+# Account columns that scoring, and verification when only field_status changes, write in
+# bulk without history rows. A diff between two history rows would credit those changes
+# to the next person who edits the account, so they are left out. Score records keep
+# every scoring result, and a person's tag or tier change shows as its "Tag and tier
+# change" entry and in the tag and tier override fields.
+UNRECORDED_ACCOUNT_FIELDS = frozenset(
+    {
+        "size_band",
+        "geography",
+        "tag",
+        "tier",
+        "score",
+        "route",
+        "needs_enrichment",
+        "missing_fields",
+        "framework",
+        "scored_at",
+        "field_status",
+    }
+)
 # Maximum length of a value shown in a diff cell. Longer values end with an ellipsis.
 VALUE_TEXT_LIMIT = 200
 CHANGE_LABELS = {"+": "Created", "~": "Changed", "-": "Deleted"}
@@ -249,10 +269,13 @@ def _foreign_key_target(model: type[models.Model], name: str) -> type[models.Mod
 
 
 def _tracked_fields(history_row: Any) -> list[str]:
+    ignored = IGNORED_FIELDS
+    if history_row.instance_type is Account:
+        ignored = IGNORED_FIELDS | UNRECORDED_ACCOUNT_FIELDS
     return [
         f.name
         for f in history_row.tracked_fields
-        if f.editable and f.name not in IGNORED_FIELDS and not f.primary_key
+        if f.editable and f.name not in ignored and not f.primary_key
     ]
 
 
@@ -362,6 +385,8 @@ def _missing_previous_note(row: Any) -> str:
 
 
 def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> TrailEntry:
+    # NOTE: SegmentOverride stores no channel, so these entries show none. The account's
+    # history row written by the same change (tag and tier override fields) has it.
     changes = []
     if override.old_tag != override.new_tag:
         changes.append(Change("tag", _format(override.old_tag), _format(override.new_tag)))

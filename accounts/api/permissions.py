@@ -32,10 +32,8 @@ def can_create_account(user: User) -> bool:
     return rules.can_import(user)
 
 
-def can_delete_account(user: User) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or roles.SALES_OPS in roles.user_roles(user)
-    )
+# Deleting accounts is also an admin rule, so it lives in accounts.permissions.
+can_delete_account = rules.can_delete_account
 
 
 def can_manage_webhooks(user: User) -> bool:

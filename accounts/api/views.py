@@ -26,6 +26,7 @@ from accounts import selectors
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
 from segmentation.models import ScoreRecord
+from segmentation.signals import auto_resegmentation_paused
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .etags import etag_for, if_match_check, if_none_match_hit
@@ -184,7 +185,10 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
                 account, data=request.data, partial=partial, context=self.get_serializer_context()
             )
             serializer.is_valid(raise_exception=True)
-            self._save(serializer)
+            # account_resegment() below scores the account at once, so the save queues no
+            # second run.
+            with auto_resegmentation_paused():
+                self._save(serializer)
         logger.info("account %s changed through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)
         account = self._reload(account.pk)

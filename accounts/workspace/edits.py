@@ -42,6 +42,7 @@ from accounts.permissions import (
 )
 from accounts.research import account_segment_override
 from enrichment.models import Observation
+from segmentation.signals import auto_resegmentation_paused
 from segmentation.taxonomy import IndustryResolver
 
 logger = logging.getLogger(__name__)
@@ -414,7 +415,9 @@ def account_field_update(
             setattr(locked, name, value)
         # Attributes the history row to the user outside requests too, such as in tests.
         locked._history_user = user
-        locked.save()
+        # _segment() below scores the account at once, so the save queues no second run.
+        with auto_resegmentation_paused():
+            locked.save()
         Observation.objects.bulk_create(
             [
                 Observation(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from accounts.filtersets import TIER_NONE
 from accounts.models import Tier, VerificationStatus
 from accounts.permissions import can_view_audits
 
@@ -63,7 +64,7 @@ def _tier_chart() -> Chart:
         urls.append(account_list_url(tier=tier))
     labels.append("Not scored")
     values.append(counts.get("", 0))
-    urls.append("")
+    urls.append(account_list_url(tier=TIER_NONE))
     return Chart(
         "tier", "Accounts by tier", "bar", labels, [{"label": "Accounts", "data": values}], [urls]
     )
@@ -115,8 +116,8 @@ def _quality_charts() -> list[Chart]:
         [
             [
                 account_list_url(complete="true"),
-                account_list_url(industry="unmapped"),
-                account_list_url(missing_field="company_size"),
+                account_list_url(missing_field="industry"),
+                account_list_url(missing_field="size"),
                 account_list_url(missing_field="geography"),
             ]
         ],
@@ -158,8 +159,8 @@ def _quality_charts() -> list[Chart]:
         ],
         [
             [
-                account_list_url(needs_enrichment="true", industry="unmapped"),
-                account_list_url(needs_enrichment="true", missing_field="company_size"),
+                account_list_url(needs_enrichment="true", missing_field="industry"),
+                account_list_url(needs_enrichment="true", missing_field="size"),
                 account_list_url(needs_enrichment="true", missing_field="geography"),
             ]
         ],

@@ -90,7 +90,9 @@ def test_chart_links_to_account_list(client, make_user, accounts):
     tag = data["tag"]
     assert tier["urls"][0][high] == "/accounts/?tier=high"
     assert tag["urls"][0][0] == "/accounts/?tag=SaaS+%E2%80%93+Mid-Market+%E2%80%93+US"
-    assert data["backlog"]["urls"][0][0] == "/accounts/?needs_enrichment=true&industry=unmapped"
+    backlog_industry = data["backlog"]["urls"][0][0]
+    assert backlog_industry == "/accounts/?needs_enrichment=true&missing_field=industry"
+    assert tier["urls"][0][tier["labels"].index("Not scored")] == "/accounts/?tier=none"
 
 
 def test_chart_data_is_escaped(client, make_user, accounts):

@@ -1,0 +1,103 @@
+"""The audit trail and dashboard links in Chromium.
+
+Edits made in the browser must show on the trail with the user, channel and values, and
+a dashboard link must open an account list whose count equals the chart's.
+"""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts import roles
+from segmentation.models import Framework
+from tests.factories import AccountFactory, UserFactory
+
+from .test_workspace import accounts, fast_password_hashing, migration_data, sam  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ops(migration_data):  # noqa: F811
+    user = UserFactory(username="ops", first_name="Olu", last_name="Ops")
+    user.groups.add(Group.objects.get(name=roles.SALES_OPS))
+    return user
+
+
+def trail_rows(page) -> list[str]:
+    return [row.inner_text() for row in page.locator("[data-testid=trail-entry]").all()]
+
+
+def test_trail_shows_browser_edits(page, login, live_server, accounts, ops):  # noqa: F811
+    account = accounts["high"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-employees]")
+    page.fill("#edit_employees_employees", "1200")
+    page.click("#field-employees button[type=submit]")
+    page.wait_for_selector("[data-testid=field-saved]")
+
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "Analytics – Mid-Market – US")
+    page.fill("#segment_reason", "Sells analytics, not generic SaaS")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("[data-testid=segment-saved]")
+
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.select_option("#note_kind", "hire")
+    page.fill("#note_text", "Hired a head of data")
+    page.click("#account-notes button[type=submit]")
+    page.wait_for_selector("[data-testid=notes-timeline] >> text=Hired a head of data")
+
+    page.context.clear_cookies()
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:trail')}?account={account.pk}")
+    rows = trail_rows(page)
+    field_edit = [row for row in rows if "employee count" in row and "1200" in row]
+    tag_edit = [row for row in rows if "tag override" in row]
+    note = [row for row in rows if "Hired a head of data" in row and "Research note" in row]
+    assert len(field_edit) == 1, rows
+    assert "sam" in field_edit[0]
+    assert "Page" in field_edit[0]
+    assert "500" in field_edit[0]
+    assert len(tag_edit) == 1, rows
+    assert "sam" in tag_edit[0]
+    assert "Analytics – Mid-Market – US" in tag_edit[0]
+    assert len(note) == 1, rows
+    assert "sam" in note[0]
+    assert "Page" in note[0]
+
+    with page.expect_download() as download_info:
+        page.click("text=Download CSV")
+    exported = download_info.value.path().read_text(encoding="utf-8")
+    assert "employee_count" not in exported
+    assert re.search(r",sam,Page,Account,Changed,.*,employee count,500,1200,", exported)
+    assert "Hired a head of data" in exported
+
+
+def test_dashboard_link_opens_matching_list(page, login, live_server, ops):
+    framework = Framework.objects.get(status="approved")
+    for number in range(3):
+        AccountFactory(
+            name=f"No size {number}",
+            framework=framework,
+            employee_count=None,
+            employee_min=None,
+            employee_max=None,
+        )
+    AccountFactory(name="Sized", framework=framework)
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    chart = page.locator("[data-testid=chart-completeness]")
+    chart.locator("summary", has_text="Values").click()
+    row = chart.locator("tr", has_text="Missing company size")
+    chart_count = row.locator("td").inner_text().strip()
+    row.locator("a").click()
+    page.wait_for_url(re.compile(r"missing_field=size"))
+    assert chart_count == "3"
+    assert page.inner_text("[data-testid=account-count]").strip() == chart_count
+    assert page.locator("[data-testid=data-quality-filters]").get_attribute("open") is not None
+    assert page.locator("#id_missing_field").input_value() == "size"
