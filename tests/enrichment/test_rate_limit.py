@@ -96,7 +96,8 @@ def test_unreported_slot_held_for_hold(unique_name):
         limiter.acquire(unique_name, 1, 0.1, max_wait_seconds=0)
 
     # A slot in flight may end at any moment, so the wait reported is one window.
-    assert 0.05 < raised.value.retry_after <= 0.1
+    # The clock readings add float rounding of a few nanoseconds.
+    assert 0.05 < raised.value.retry_after <= 0.1 + 1e-6
 
 
 def test_client_counts_slot_from_response(

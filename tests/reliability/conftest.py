@@ -168,7 +168,9 @@ def send_task(workers) -> Callable[..., None]:
     """Return a function that queues a task by name for the test's workers."""
     from celery import Celery
 
-    sender = Celery("reliability-sender", broker=BROKER_URL)
+    # Not the current app: shared tasks of later tests in this process must keep using the
+    # portal's app, which runs them eagerly.
+    sender = Celery("reliability-sender", broker=BROKER_URL, set_as_current=False)
 
     def send(name: str, *args) -> None:
         sender.send_task(name, args=list(args), queue=workers.queue)

@@ -256,13 +256,16 @@ def assert_untouched(run: ImportRun) -> None:
 def test_locked_import_retried_by_worker(workers, send_task, locked_run):
     worker = workers.start()
     send_task(IMPORT_TASK, locked_run.pk)
+    # Celery logs the retry a moment after the task's own line, so wait for both.
     wait_until(
-        lambda: f"import run {locked_run.pk} is locked by another worker" in workers.log(worker),
-        f"the worker found import run {locked_run.pk} locked",
+        lambda: (
+            f"import run {locked_run.pk} is locked by another worker" in workers.log(worker)
+            and "Retry in 300s" in workers.log(worker)
+        ),
+        f"the worker found import run {locked_run.pk} locked and scheduled a retry",
         process=worker,
         workers=workers,
     )
-    assert "Retry in 300s" in workers.log(worker)
     assert_untouched(locked_run)
 
 
