@@ -30,7 +30,7 @@ demo: install
 run: demo
 	@echo ""
 	@echo "ICP Portal: http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
-	@echo "Demo logins, password 'demo-pass-2026': sdr, ae, manager, salesops, marketing, leadership"
+	@echo "Demo logins, password 'demo-pass-2026': sdr, sdr2, ae, manager, salesops, marketing, leadership"
 	@echo ""
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("accounts.api.urls")),
     path("governance/", include("audits.urls")),
+    path("integrations/", include("integrations.urls")),
 ]

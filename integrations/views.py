@@ -1,0 +1,84 @@
+"""The API tokens page: each user lists, creates and revokes their own tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from accounts.api.permissions import allowed_token_scopes
+from accounts.views.base import AccountViewerRequiredMixin
+from integrations.models import ApiToken
+from integrations.services.tokens import api_token_create, api_token_revoke
+
+SCOPE_LABELS = {
+    "read": "Read: pull accounts and segments",
+    "write": "Read and write: also change accounts",
+}
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text="What the token is for, such as “HubSpot sync”.",
+    )
+    access = forms.ChoiceField(label="Access", widget=forms.RadioSelect)
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires",
+        help_text="Optional, as YYYY-MM-DD HH:MM. Leave empty for a token without expiry.",
+    )
+
+    def __init__(self, *args: Any, scopes: set[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(scope, SCOPE_LABELS[scope]) for scope in ("read", "write") if scope in scopes]
+        self.fields["access"].choices = choices
+        self.fields["access"].initial = "read"
+
+
+class TokenListView(AccountViewerRequiredMixin, View):
+    template_name = "integrations/tokens.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, self.form(request))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form(request, data=request.POST)
+        if not form.is_valid():
+            return self.render(request, form, status=400)
+        scopes = ["read", "write"] if form.cleaned_data["access"] == "write" else ["read"]
+        try:
+            token, key = api_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=scopes,
+                expires_at=form.cleaned_data["expires_at"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error("expires_at" if field == "expires_at" else None, errors)
+            return self.render(request, form, status=400)
+        return self.render(request, self.form(request), new_token=token, new_key=key)
+
+    def form(self, request: HttpRequest, data: Any = None) -> TokenCreateForm:
+        return TokenCreateForm(data, scopes=allowed_token_scopes(request.user))
+
+    def render(
+        self, request: HttpRequest, form: TokenCreateForm, status: int = 200, **extra: Any
+    ) -> HttpResponse:
+        tokens = ApiToken.objects.filter(user_id=request.user.pk).order_by("-created_at")
+        context = {"form": form, "tokens": tokens, **extra}
+        return render(request, self.template_name, context, status=status)
+
+
+class TokenRevokeView(AccountViewerRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        token = get_object_or_404(ApiToken, pk=pk, user_id=request.user.pk)
+        api_token_revoke(token)
+        messages.success(request, f"Token “{token.name}” ({token.key_prefix}…) is revoked.")
+        return redirect("integrations:token-list")
