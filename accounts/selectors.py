@@ -1,6 +1,6 @@
 """Reads of accounts for the pages and the API, each with the joins its callers need."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -105,7 +105,15 @@ class DeferredJoinPaginator(Paginator):
     When no index matches the requested order, the database must sort every matching
     row. Sorting only ids and sort keys is several times cheaper than sorting whole rows
     joined to industry, owner and framework. The page costs one query more.
+
+    ``key_aliases`` names annotations of ``object_list`` that hold its sort keys. Each
+    page then stores the keys of its first and last row as ``first_position`` and
+    ``last_position``, from which a view builds keyset links to the neighbouring pages.
     """
+
+    def __init__(self, *args: Any, key_aliases: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_aliases = list(key_aliases)
 
     def page(self, number: int | str) -> Page:
         number = self.validate_number(number)
@@ -113,11 +121,30 @@ class DeferredJoinPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        page_ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._page_from_keys(self.object_list[bottom:top], number)
+
+    def page_from(self, queryset: QuerySet, number: int, *, reverse: bool = False) -> Page:
+        """Return page ``number`` made of the first ``per_page`` rows of ``queryset``.
+
+        ``queryset`` starts where the page starts, such as the rows after the last row
+        of the previous page, so the database skips no rows. With ``reverse`` it lists
+        the page's rows last first (the rows before the next page) and the page puts
+        them back in order. ``number`` must be valid: it only labels the page.
+        """
+        return self._page_from_keys(queryset[: self.per_page], number, reverse=reverse)
+
+    def _page_from_keys(self, queryset: QuerySet, number: int, *, reverse: bool = False) -> Page:
+        keys = list(queryset.values_list("pk", *self.key_aliases))
+        if reverse:
+            keys.reverse()
+        page_ids = [row[0] for row in keys]
         rows_by_id = self.object_list.order_by().in_bulk(page_ids)
         # A row deleted between the two queries is left out of the page.
         rows = [rows_by_id[pk] for pk in page_ids if pk in rows_by_id]
-        return self._get_page(rows, number, self)
+        page = self._get_page(rows, number, self)
+        page.first_position = list(keys[0][1:]) if keys and self.key_aliases else None
+        page.last_position = list(keys[-1][1:]) if keys and self.key_aliases else None
+        return page
 
 
 # Matching rows the account list counts at most. Counting stops there, so a filter that

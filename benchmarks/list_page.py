@@ -7,18 +7,24 @@ Usage::
 
 The Django test client requests ``/accounts/?tier=high&geography=EMEA`` as a signed-in
 Sales Ops user, so the time is the server's own: middleware, queries and template, with
-no network. Each page (first and a deep one) at page sizes 25 and 100 is requested
---repeat times after one warm-up request. CaptureQueriesContext counts the queries of
-each page size. A query count that grows with the page size means a query per row.
+no network. At page sizes 25 and 100 it times page 1, the deepest page reached through
+the Next link of the page before it (an ``after`` cursor, as a user paging reaches it)
+and the deepest page by its number alone (``page=100``, skipped with OFFSET, as a typed
+URL or the Last link reaches it). Each URL is requested --repeat times after one warm-up
+request. CaptureQueriesContext counts the queries of each page size. A query count that
+grows with the page size means a query per row.
 
-It prints one JSON line for the median server time of the slowest page and one for the
-query counts.
+It prints one JSON line for the median server time of the slowest page reached through
+links, and one for the query counts. The numbered deep pages are in ``pages`` of the
+first line.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import statistics
 import sys
 import time
@@ -31,6 +37,15 @@ PAGE_SIZES = (25, 100)
 # list counts at most 10,000 matches (selectors.LIST_COUNT_CAP), so page 100 at 100 per
 # page is the deepest page there is, and a larger number shows that page.
 PAGES = (1, 100)
+
+
+def next_link(client, url: str) -> str:
+    """Return the URL of the Next link on the page at ``url``."""
+    response = client.get(url)
+    match = re.search(r'href="(\?[^"]*)" rel="next"', response.content.decode())
+    if match is None:
+        raise RuntimeError(f"GET {url} has no Next link, expected one")
+    return "/accounts/" + html.unescape(match.group(1))
 
 
 def timed_get(client, url: str) -> tuple[float, int]:
@@ -76,9 +91,15 @@ def main() -> None:
     client.force_login(bench_user("bench-salesops", roles.SALES_OPS))
 
     timings = {}
+    linked = []
     for page_size in PAGE_SIZES:
-        for page in PAGES:
-            url = f"/accounts/?{FILTERS}&page_size={page_size}&page={page}"
+        deepest = max(PAGES)
+        urls = [f"/accounts/?{FILTERS}&page_size={page_size}&page={page}" for page in PAGES]
+        through_link = next_link(
+            client, f"/accounts/?{FILTERS}&page_size={page_size}&page={deepest - 1}"
+        )
+        urls.insert(1, through_link)
+        for url in urls:
             timed_get(client, url)
             samples = [timed_get(client, url)[0] for _ in range(args.repeat)]
             timings[url] = {
@@ -87,7 +108,8 @@ def main() -> None:
                 "max_ms": round(max(samples), 1),
                 "load_average": load_average(),
             }
-    slowest = max(timings.values(), key=lambda timing: timing["median_ms"])
+        linked += [timings[urls[0]], timings[through_link]]
+    slowest = max(linked, key=lambda timing: timing["median_ms"])
     emit(
         "list_page_server_time",
         slowest["median_ms"],

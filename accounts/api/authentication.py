@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from accounts import roles
 from integrations.models import ApiToken
-from integrations.services.tokens import api_token_find, api_token_touch
+from integrations.services.tokens import KEY_PREFIX, api_token_touch, token_key_hash
 
 KEYWORD = "Bearer"
+
+
+@functools.cache
+def _token_queryset() -> QuerySet[ApiToken]:
+    """Return the tokens with their users, and on PostgreSQL each user's sales roles.
+
+    The queryset is built once per process because resolving the roles subquery costs
+    more than the query itself, and every lookup filters a copy of it.
+    """
+    queryset = ApiToken.objects.select_related("user")
+    if connection.vendor == "postgresql":
+        # Imported here: the module loads psycopg, which other databases do not need.
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        role_names = Group.objects.filter(
+            user=OuterRef("user_id"), name__in=roles.ALL_ROLES
+        ).values("name")
+        queryset = queryset.annotate(role_names=ArraySubquery(role_names))
+    return queryset
+
+
+def token_with_roles_find(key: str) -> ApiToken | None:
+    """Return the token with this key and its user, as api_token_find does, or None.
+
+    On PostgreSQL the same query reads the user's sales roles and stores them where
+    ``accounts.roles.user_roles`` caches them, so the permission checks of the request
+    need no query of their own. Other databases read the roles on first use.
+    """
+    if not key.startswith(KEY_PREFIX):
+        return None
+    token = _token_queryset().filter(key_hash=token_key_hash(key)).first()
+    role_names = getattr(token, "role_names", None)
+    if role_names is not None:
+        token.user._icp_roles = frozenset(role_names)
+    return token
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -38,7 +79,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.authenticate_key(key)
 
     def authenticate_key(self, key: str) -> tuple:
-        token = api_token_find(key)
+        token = token_with_roles_find(key)
         if token is None:
             raise exceptions.AuthenticationFailed(
                 "The API token is invalid: check the key, or create a new token."

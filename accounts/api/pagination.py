@@ -67,6 +67,7 @@ class RowAfter(Expression):
     """
 
     output_field = models.BooleanField()
+    operator = ">"
 
     def __init__(self, expressions: list[Any], values: list[Value]) -> None:
         super().__init__()
@@ -88,7 +89,13 @@ class RowAfter(Expression):
             params.extend(expression_params)
         left = ", ".join(parts[: self.width])
         right = ", ".join(parts[self.width :])
-        return f"({left}) > ({right})", params
+        return f"({left}) {self.operator} ({right})", params
+
+
+class RowBefore(RowAfter):
+    """The row comparison ``(a, b, …) < (x, y, …)``: the rows before a position."""
+
+    operator = "<"
 
 
 @dataclass(frozen=True)
@@ -239,7 +246,7 @@ def keyset_queryset(
     Each key's value is annotated under its alias, for the next cursor.
     """
     queryset = queryset.annotate(**{key.alias: key.expression for key in keys})
-    if all(key.row_expression is not None for key in keys):
+    if has_row_form(keys):
         queryset = queryset.order_by(*(key.row_expression.asc() for key in keys))
         if position is None:
             return queryset
@@ -257,6 +264,28 @@ def keyset_queryset(
         condition |= equal_prefix & _after(key, value)
         equal_prefix &= _equal(key, value)
     return queryset.filter(condition)
+
+
+def has_row_form(keys: list[SortKey]) -> bool:
+    """Return True when every key has an ascending never-NULL form, as row comparisons need."""
+    return all(key.row_expression is not None for key in keys)
+
+
+def keyset_before_queryset(
+    queryset: QuerySet, keys: list[SortKey], position: list[Any]
+) -> QuerySet:
+    """Return the rows before ``position`` in reverse order, nearest first.
+
+    Only for keys with a row form (see has_row_form). The caller reverses the rows it
+    takes. Each key's value is annotated under its alias, as in keyset_queryset.
+    """
+    queryset = queryset.annotate(**{key.alias: key.expression for key in keys})
+    queryset = queryset.order_by(*(key.row_expression.desc() for key in keys))
+    values = [
+        Value(key.row_value(value), output_field=_row_output_field(key))
+        for key, value in zip(keys, position, strict=True)
+    ]
+    return queryset.filter(RowBefore([key.row_expression for key in keys], values))
 
 
 def _row_output_field(key: SortKey) -> models.Field:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +15,7 @@ from accounts.models import Account
 
 from .base import JsonErrorsMixin
 from .exports import CSVRenderer, accounts_csv_response
-from .filtersets import AccountApiFilterSet
+from .filtersets import AccountApiFilterSet, UnusedFiltersSkippingBackend
 from .pagination import (
     CURSOR_PARAM,
     MAX_CSV_PAGE_SIZE,
@@ -39,7 +38,7 @@ class AccountStreamMixin(JsonErrorsMixin):
     Subclasses narrow ``get_queryset`` and may set ``default_ordering`` and ``csv_filename``.
     """
 
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [UnusedFiltersSkippingBackend]
     filterset_class = AccountApiFilterSet
     pagination_class = AccountCursorPagination
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, CsvExportThrottle]

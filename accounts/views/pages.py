@@ -5,15 +5,24 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views import View
 from django.views.generic import DetailView, ListView
+from rest_framework.exceptions import ValidationError
 
 from accounts import selectors, workspace
+from accounts.api.pagination import (
+    account_sort_keys,
+    cursor_decode,
+    cursor_encode,
+    has_row_form,
+    keyset_before_queryset,
+    keyset_queryset,
+)
 from accounts.filtersets import AccountFilterSet
 from accounts.forms import BulkActionForm, NoteForm
 from accounts.models import Account
@@ -26,6 +35,11 @@ from accounts.permissions import (
 from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
 
 from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
+
+# Query parameters of the Next and Previous links: the sort keys of the last row of the
+# previous page, or of the first row of the next page (accounts.api.pagination cursors).
+AFTER_PARAM = "after"
+BEFORE_PARAM = "before"
 
 
 def bulk_action_form(user: Any, data: Any = None) -> BulkActionForm:
@@ -60,12 +74,26 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         return response
 
     def get_queryset(self) -> QuerySet[Account]:
+        self.sort_keys = None
         if not self.filterset.is_valid():
             return self.filterset.queryset.none()
-        return self.filterset.qs
+        ordering = self.filterset.form.cleaned_data.get("ordering") or ["name"]
+        keys = account_sort_keys(",".join(ordering))
+        if not has_row_form(keys):
+            return self.filterset.qs
+        # Ordered by the keys' row forms, the same order as the filter set's, so that a
+        # page can start after a row with one index range.
+        self.sort_keys = keys
+        return keyset_queryset(self.filterset.qs, keys, None)
 
     def get_paginate_by(self, queryset: QuerySet[Account]) -> int:
         return page_size_from(self.request.GET.get("page_size"))
+
+    def get_paginator(
+        self, queryset: QuerySet[Account], per_page: int, **kwargs: Any
+    ) -> selectors.CappedCountPaginator:
+        aliases = [key.alias for key in self.sort_keys or []]
+        return self.paginator_class(queryset, per_page, key_aliases=aliases, **kwargs)
 
     def paginate_queryset(
         self, queryset: QuerySet[Account], page_size: int
@@ -74,8 +102,53 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         # valid page instead of a 404, because page links outlive filter changes. The
         # count stops at selectors.LIST_COUNT_CAP rows, and so do the pages.
         paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        page = self.keyset_page(paginator) or paginator.get_page(
+            self.request.GET.get(self.page_kwarg)
+        )
         return paginator, page, page.object_list, page.has_other_pages()
+
+    def keyset_page(self, paginator: selectors.CappedCountPaginator) -> Page | None:
+        """Return the page that an ``after`` or ``before`` link of a neighbouring page requests.
+
+        Next and Previous links carry the sort keys of the row next to the page, so the
+        database starts at that row instead of skipping every row before the page with
+        OFFSET. Returns None when the request has no such link, when its cursor is
+        invalid or belongs to another ordering, or when the page has no rows because
+        the data changed. The view then shows the numbered page.
+        """
+        if self.sort_keys is None:
+            return None
+        for param, reverse in ((AFTER_PARAM, False), (BEFORE_PARAM, True)):
+            cursor = self.request.GET.get(param)
+            if not cursor:
+                continue
+            try:
+                number = paginator.validate_number(self.request.GET.get(self.page_kwarg))
+                position = cursor_decode(self.sort_keys, cursor)
+            except (InvalidPage, ValidationError):
+                return None
+            base = self.filterset.qs
+            if reverse:
+                queryset = keyset_before_queryset(base, self.sort_keys, position)
+            else:
+                queryset = keyset_queryset(base, self.sort_keys, position)
+            page = paginator.page_from(queryset, number, reverse=reverse)
+            return page if page.object_list else None
+        return None
+
+    def neighbour_cursors(self, page: Page) -> dict[str, str | None]:
+        """Return the cursors of the Next and Previous links; None means a numbered link.
+
+        The link to page 1 stays numbered, since it skips no rows.
+        """
+        cursors: dict[str, str | None] = {"next_cursor": None, "previous_cursor": None}
+        if self.sort_keys is None:
+            return cursors
+        if page.has_next() and page.last_position is not None:
+            cursors["next_cursor"] = cursor_encode(self.sort_keys, page.last_position)
+        if page.number > 2 and page.first_position is not None:
+            cursors["previous_cursor"] = cursor_encode(self.sort_keys, page.first_position)
+        return cursors
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -94,6 +167,8 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
                 self.request.GET.get(name) for name in self.filterset.filters if name != "ordering"
             ),
         )
+        if context.get("page_obj") is not None:
+            context.update(self.neighbour_cursors(context["page_obj"]))
         if not is_results_request(self.request):
             context["bulk_form"] = bulk_action_form(self.request.user)
         return context
