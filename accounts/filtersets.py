@@ -7,6 +7,7 @@ from operator import or_
 import django_filters
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Value, When
 from django_filters.rest_framework import FilterSet
@@ -19,6 +20,9 @@ OWNER_ME = "me"
 OWNER_NONE = "none"
 INDUSTRY_UNMAPPED = "unmapped"
 TIER_NONE = "none"
+# The largest primary key of a 64-bit integer column, as PostgreSQL bigint and SQLite
+# INTEGER store it. A larger id would make the database driver raise OverflowError.
+MAX_ID = 2**63 - 1
 
 # Conditions for an account that lacks a mandatory field, keyed by the ``missing_field``
 # value. They read the stored values, not the latest score, so they hold for accounts that
@@ -90,6 +94,16 @@ INPUT_CLASS = "form-control form-control-sm"
 Choices = list[tuple[str, str]]
 
 
+def validate_id_in_range(value: str) -> None:
+    """Reject a numeric filter value above ``MAX_ID``, which no row can have as its id."""
+    if value.isdigit() and int(value) > MAX_ID:
+        raise ValidationError(
+            "%(value)s is not a valid id: an id is at most %(max)s.",
+            code="id_out_of_range",
+            params={"value": value, "max": MAX_ID},
+        )
+
+
 def with_blank(label: str, choices: Callable[[], Choices]) -> Callable[[], Choices]:
     """Wrap a choices function so that its list starts with an empty option."""
 
@@ -121,7 +135,7 @@ class LazySelect(forms.Select):
 
 
 def industry_options() -> Choices:
-    return [(INDUSTRY_UNMAPPED, "Unmapped (raw label only)"), *selectors.industry_choices()]
+    return [(INDUSTRY_UNMAPPED, "No industry"), *selectors.industry_choices()]
 
 
 def owner_options() -> Choices:
@@ -194,7 +208,8 @@ class AccountFilterSet(FilterSet):
             RegexValidator(
                 r"^[-a-zA-Z0-9_]{1,100}$",
                 message="Enter an industry id, an industry slug such as saas, or unmapped.",
-            )
+            ),
+            validate_id_in_range,
         ],
         widget=LazySelect(
             with_blank("Any industry", industry_options),
@@ -240,7 +255,8 @@ class AccountFilterSet(FilterSet):
             RegexValidator(
                 r"^(me|none|[0-9]+)$",
                 message="Enter a user id, me or none.",
-            )
+            ),
+            validate_id_in_range,
         ],
         widget=LazySelect(
             with_blank("Any owner", owner_options),

@@ -4,9 +4,10 @@ Audits and reports count a change in the month it happened for the team, not in 
 UTC-8, a change on 1 March 03:00 UTC belongs to February.
 """
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -48,8 +49,8 @@ class Period:
 def month_period(month: date) -> Period:
     """Return the calendar month that contains ``month``."""
     first = month.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return Period(first, following - timedelta(days=1))
+    days_in_month = calendar.monthrange(first.year, first.month)[1]
+    return Period(first, first.replace(day=days_in_month))
 
 
 def previous_month(today: date | None = None) -> date:
@@ -76,10 +77,40 @@ def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+def quarter_text(year: int, quarter: int) -> str:
+    """Format a quarter as ``YYYY-Qn``, the form its URL takes."""
+    return f"{year:04d}-Q{quarter}"
+
+
 def quarter_period(year: int, quarter: int) -> Period:
-    first = date(year, 3 * (quarter - 1) + 1, 1)
-    last = month_period(date(year, 3 * quarter, 1)).last_day
-    return Period(first, last)
+    """Return the calendar quarter ``quarter`` (1 to 4) of ``year``.
+
+    Raises ValueError naming the quarter when its start or end is outside the range of
+    Python's datetime in the team's zone or in UTC, as for 9999-Q4, whose end is
+    10000-01-01.
+    """
+    try:
+        first = date(year, 3 * (quarter - 1) + 1, 1)
+        period = Period(first, month_period(date(year, 3 * quarter, 1)).last_day)
+        period.start.astimezone(UTC)
+        period.end.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(
+            f"Invalid quarter {quarter_text(year, quarter)}: its start or end is outside the "
+            "datetime range the server can represent. The last valid quarter is 9999-Q3."
+        ) from error
+    return period
+
+
+def adjacent_quarter(year: int, quarter: int, step: int) -> str | None:
+    """Return the quarter ``step`` quarters away as ``YYYY-Qn``, or None when out of range."""
+    index = year * 4 + quarter - 1 + step
+    year, quarter = divmod(index, 4)
+    try:
+        quarter_period(year, quarter + 1)
+    except ValueError:
+        return None
+    return quarter_text(year, quarter + 1)
 
 
 def parse_quarter(text: str) -> tuple[int, int]:

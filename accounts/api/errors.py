@@ -101,11 +101,35 @@ def _message(exc: exceptions.APIException, request: HttpRequest | None) -> str:
     return detail
 
 
+def _unsupported_format_message(request: Any, view: Any) -> str | None:
+    """Return the error message for a ``?format=`` that no renderer of ``view`` offers.
+
+    DRF's content negotiation raises a bare Http404 for such a format before it sets
+    ``request.accepted_renderer``, so the missing attribute distinguishes this 404 from a
+    missing object. Returns None for any other 404.
+    """
+    if request is None or view is None or hasattr(request, "accepted_renderer"):
+        return None
+    requested = request.query_params.get(view.settings.URL_FORMAT_OVERRIDE or "")
+    if requested is None:
+        requested = view.kwargs.get("format")
+    if requested is None:
+        return None
+    supported = [renderer.format for renderer in view.get_renderers()]
+    if requested in supported:
+        return None
+    return (
+        f"The format {requested!r} is not supported at {request.path}: "
+        f"use one of {', '.join(supported)}."
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Return the error response of ``exc`` in the API's error shape."""
     request = context.get("request")
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        format_message = _unsupported_format_message(request, context.get("view"))
+        exc = exceptions.NotFound(format_message) if format_message else exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, DjangoValidationError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.views.generic import ListView
 
@@ -30,6 +31,15 @@ class AccountQueueView(LoginRequiredMixin, UserPassesTestMixin, ListView):
 
     def get_queryset(self) -> QuerySet[Account]:
         return selectors.queue_accounts(self.request.user, self.reason() or None)
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Account], page_size: int
+    ) -> tuple[Paginator, Page, QuerySet[Account], bool]:
+        # Like the account list: a missing, invalid or too large page number shows the
+        # nearest valid page instead of a 404, because page links outlive queue changes.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -24,12 +24,14 @@ from ..exports import csv_response
 from ..forms import AuditRunForm, ReportFilterForm, ViolationForm
 from ..models import AuditRun, Severity, Violation, ViolationKind
 from ..periods import (
+    adjacent_quarter,
     local_today,
     parse_month,
     parse_quarter,
     previous_month,
     quarter_of,
     quarter_period,
+    quarter_text,
 )
 from ..permissions import can_manage_violation, can_run_audit
 from ..services import violation_update
@@ -262,23 +264,22 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         try:
             year, quarter = parse_quarter(self.kwargs["quarter"])
+            period = quarter_period(year, quarter)
         except ValueError as error:
             raise Http404(str(error)) from error
-        period = quarter_period(year, quarter)
         at_end = min(period.end, timezone.now())
         scope = selectors.findings_scope(self.request.user)
-        previous = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-        following = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
         accuracy = selectors.accuracy_by_rep(period, scope)
         confirmed = sum(row.confirmed for row in accuracy)
         reviewed = sum(row.reviewed for row in accuracy)
         context.update(
             {
-                "quarter_text": f"{year}-Q{quarter}",
+                "quarter_text": quarter_text(year, quarter),
                 "period": period,
                 "is_current": period.end > timezone.now(),
-                "previous_quarter": f"{previous[0]}-Q{previous[1]}",
-                "next_quarter": f"{following[0]}-Q{following[1]}",
+                # None at the edges of the range quarter_period accepts, so no link leads to a 404.
+                "previous_quarter": adjacent_quarter(year, quarter, -1),
+                "next_quarter": adjacent_quarter(year, quarter, 1),
                 "frameworks": selectors.frameworks_approved(period),
                 "tier_drift": selectors.segment_drift(period, at_end, "tier"),
                 "tag_drift": selectors.segment_drift(
