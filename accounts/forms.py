@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator, URLValidator
+from django.core.validators import RegexValidator
 
 from accounts.importing.layouts import FIELDS
 from accounts.models import Account, ResearchNote, Tier
@@ -201,12 +201,9 @@ class NoteForm(forms.Form):
         required=False,
         max_length=ResearchNote._meta.get_field("source_url").max_length,
         assume_scheme="https",
-        validators=[
-            URLValidator(
-                schemes=["http", "https"],
-                message="Enter an http or https link, such as https://example.com/news.",
-            )
-        ],
+        # URLField's own validator already rejects "javascript:" and similar links with the
+        # "invalid" message below; a second validator would repeat it. clean_source_url
+        # rejects the ftp links that validator accepts.
         error_messages={
             "invalid": "Enter an http or https link, such as https://example.com/news."
         },

@@ -304,8 +304,8 @@ class AccountChecker:
             yield Finding(
                 account_id,
                 rules.SKIPPED_VERIFICATION,
-                f"{tagged_by_person['user__username']} set the segment while "
-                f"{', '.join(unconfirmed)}.",
+                f"{tagged_by_person['user__username']} set the segment while these fields "
+                f"were unverified: {', '.join(unconfirmed)}.",
                 tagged_by_person["user_id"],
             )
         if row["tier"] == Tier.HIGH and not has_note:

@@ -150,11 +150,12 @@ class CorrectionFilterForm(DateRangeMixin, forms.Form):
         widget=forms.TextInput(attrs={"class": INPUT, "type": "search"}),
     )
 
-    def __init__(self, *args, users=None, **kwargs) -> None:
+    def __init__(self, *args, users=None, reviewers=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if users is not None:
             self.fields["rep"].queryset = users
-            self.fields["reviewer"].queryset = users
+        if reviewers is not None:
+            self.fields["reviewer"].queryset = reviewers
 
 
 class TrailFilterForm(DateRangeMixin, forms.Form):

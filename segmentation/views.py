@@ -58,6 +58,10 @@ def _framework_or_404(version: int) -> Framework:
     return get_object_or_404(Framework, version=version)
 
 
+def _active_framework_or_none() -> Framework | None:
+    return Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+
+
 class FrameworkListView(RoleRequiredMixin, ListView):
     """Every version with its status and the buttons the user's role allows."""
 
@@ -75,6 +79,8 @@ class FrameworkListView(RoleRequiredMixin, ListView):
         context["can_approve"] = permissions.can_approve_framework(user)
         context["can_follow"] = can_follow_framework(user)
         context["can_manage_taxonomy"] = permissions.can_manage_taxonomy(user)
+        # Named in the approve confirmation, because approval retires it.
+        context["active_framework"] = _active_framework_or_none()
         return context
 
 
@@ -141,18 +147,28 @@ class FrameworkApproveView(RoleRequiredMixin, View):
         except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
-        messages.success(
-            request,
-            f"Framework v{version} approved and active. Every account is being re-segmented.",
-        )
         run = (
             SegmentationRun.objects.filter(framework=framework, kind=SegmentationRun.Kind.APPROVAL)
             .order_by("-created_at", "-id")
             .first()
         )
-        if run is not None:
-            return HttpResponseRedirect(reverse("segmentation:run-detail", args=[run.pk]))
-        return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        approved = f"Framework v{version} approved and active."
+        if run is None:
+            # With a broker the worker creates the run later, so it may not exist yet.
+            messages.success(
+                request,
+                f"{approved} Re-segmentation of every account is queued: "
+                "open Latest run to follow it.",
+            )
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        # An eager worker has already finished the run, so the message follows its status.
+        if run.status == SegmentationRun.Status.SUCCEEDED:
+            messages.success(request, f"{approved} Run {run.pk} re-scored every account.")
+        elif run.status == SegmentationRun.Status.FAILED:
+            messages.error(request, f"{approved} Run {run.pk} failed: see its error below.")
+        else:
+            messages.success(request, f"{approved} Run {run.pk} is re-scoring every account.")
+        return HttpResponseRedirect(reverse("segmentation:run-detail", args=[run.pk]))
 
 
 class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
@@ -174,6 +190,7 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
             permissions.can_approve_framework(self.request.user)
             and framework.status == FrameworkStatus.SUBMITTED
         )
+        context["active_framework"] = _active_framework_or_none()
         return context
 
 

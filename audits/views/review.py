@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -252,7 +253,11 @@ class CorrectionQueryMixin:
         users = selectors.reps_for(self.request.user)
         if selectors.findings_scope(self.request.user) is None:
             users = selectors.active_users()
-        return CorrectionFilterForm(self.request.GET or None, users=users)
+        # Reviewers are the managers who made the corrections this user may see, not the
+        # reps, and include people who have since left so their corrections stay findable.
+        reviewer_ids = selectors.review_corrections(self.request.user).values("user_id")
+        reviewers = get_user_model().objects.filter(pk__in=reviewer_ids).order_by("username")
+        return CorrectionFilterForm(self.request.GET or None, users=users, reviewers=reviewers)
 
     def corrections(self, form: CorrectionFilterForm) -> QuerySet[SegmentOverride]:
         if form.is_bound and not form.is_valid():

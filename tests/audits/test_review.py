@@ -303,6 +303,19 @@ def test_corrections_list_and_filter(client, segmented, team):
     assert f"Fix {items[1].pk}" not in one_rep or items[0].rep_id == items[1].rep_id
 
 
+def test_corrections_reviewer_choices(client, segmented, team):
+    item = new_session(team, size=1).items.first()
+    review_item_correct(item=item, user=team["manager"], reason="Fix", tier="low")
+    client.force_login(team["manager"])
+    url = reverse("audits:review-correction-list")
+    form = client.get(url).context["form"]
+    reviewers = list(form.fields["reviewer"].queryset)
+    filtered = client.get(url, {"reviewer": team["manager"].pk}).content.decode()
+    assert reviewers == [team["manager"]]
+    assert team["rep_a"] not in reviewers
+    assert "Fix" in filtered
+
+
 def test_corrections_csv_neutralizes(client, segmented, team):
     item = new_session(team).items.first()
     review_item_correct(item=item, user=team["manager"], reason="=HYPERLINK(1)", tier="low")

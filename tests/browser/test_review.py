@@ -55,3 +55,17 @@ def test_manager_confirms_and_corrects(page, live_server, login, review_team):
     assert correction.rep == review_team["rep"]
     assert correction.reason == "Only 40 employees after the discovery call"
     assert correction.new_tier == "low"
+
+
+def test_correction_shortcut_replaces_tag(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "1")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+
+    page.keyboard.press("c")
+    page.keyboard.type("Fintech – SMB – US")
+
+    assert page.input_value("input[name=tag]") == "Fintech – SMB – US"

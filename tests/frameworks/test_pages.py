@@ -100,6 +100,55 @@ def test_approve_page_starts_run(
     assert run.processed == 1
 
 
+def test_approve_message_for_finished_run(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    # This run is what an eager worker leaves behind before the redirect.
+    run = SegmentationRun.objects.create(
+        framework=draft,
+        kind=SegmentationRun.Kind.APPROVAL,
+        status=SegmentationRun.Status.SUCCEEDED,
+    )
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    page = signed_in(client, leader).post(url, follow=True).content.decode()
+    assert f"Framework v{draft.version} approved and active." in page
+    assert f"Run {run.pk} re-scored every account." in page
+    assert "is re-scoring" not in page
+    assert ">Succeeded<" in page
+
+
+def test_approve_message_for_queued_run(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    response = signed_in(client, leader).post(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("segmentation:framework-list")
+    assert "Re-segmentation of every account is queued" in response.content.decode()
+
+
+def test_approve_form_names_replaced_version(client, draft, ops_user, leader, active_framework):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    signed_in(client, leader)
+    expected = (
+        f'data-confirm="Approve v{draft.version}? It replaces the active '
+        f'v{active_framework.version}, which is retired, and every account is re-scored."'
+    )
+    listing = client.get(reverse("segmentation:framework-list")).content.decode()
+    preview = client.get(
+        reverse("segmentation:framework-preview", args=[draft.version])
+    ).content.decode()
+    assert expected in listing
+    assert expected in preview
+
+
+def test_approve_form_without_active_version(client, draft, ops_user, leader, active_framework):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    Framework.objects.filter(pk=active_framework.pk).update(status=FrameworkStatus.RETIRED)
+    listing = signed_in(client, leader).get(reverse("segmentation:framework-list"))
+    assert (
+        f'data-confirm="Approve v{draft.version}? It becomes the active version '
+        'and every account is scored."'
+    ) in listing.content.decode()
+
+
 def test_approve_page_denied_to_ops(client, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary="x")
     url = reverse("segmentation:framework-approve", args=[draft.version])

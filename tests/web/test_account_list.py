@@ -129,6 +129,16 @@ def test_list_industry_filter_by_slug_and_id(signed_in, industry):
     assert row_names(unmapped) == ["Unmapped"]
 
 
+def test_list_no_industry_choice(signed_in, industry):
+    AccountFactory(name="Mapped", industry=industry)
+    AccountFactory(name="Raw only", industry=None, industry_raw="Widgets")
+    AccountFactory(name="Blank", industry=None, industry_raw="")
+    page = signed_in.get(LIST_URL)
+    no_industry = signed_in.get(LIST_URL, {"industry": "unmapped"})
+    assert '<option value="unmapped">No industry</option>' in page.content.decode()
+    assert sorted(row_names(no_industry)) == ["Blank", "Raw only"]
+
+
 def test_list_owner_filter_me_and_none(signed_in, sdr):
     other = UserFactory(username="other-owner")
     AccountFactory(name="Mine", owner=sdr)

@@ -448,7 +448,7 @@ def test_note_rejects_script_url(client_sdr, account):
         **HTMX,
     )
     assert response.status_code == 422
-    assert "Enter an http or https link" in response.content.decode()
+    assert response.content.decode().count("Enter an http or https link") == 1
     assert not ResearchNote.objects.exists()
 
 

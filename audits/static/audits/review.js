@@ -26,7 +26,9 @@
     form.hidden = false;
     const field = form.querySelector("input[name=tag]");
     if (field) {
+      // Select the current tag so typing replaces it rather than prepending to it.
       field.focus();
+      field.select();
     }
     return true;
   }
