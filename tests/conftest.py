@@ -17,9 +17,9 @@ def pytest_collection_modifyitems(items):
         names = getattr(item, "fixturenames", None)
         if names is None:
             continue
-        if {"live_server", "transactional_db"} & set(names):
-            if "django_db_serialized_rollback" not in names:
-                names.append("django_db_serialized_rollback")
+        committing = {"live_server", "transactional_db"} & set(names)
+        if committing and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
 
 
 @pytest.fixture

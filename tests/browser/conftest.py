@@ -66,7 +66,8 @@ def page(browser, request):
     call_report = getattr(request.node, "report_call", None)
     if call_report is not None and call_report.failed:
         ARTIFACTS_DIR.mkdir(exist_ok=True)
-        browser_page.screenshot(path=str(ARTIFACTS_DIR / f"{request.node.name}.png"), full_page=True)
+        screenshot = ARTIFACTS_DIR / f"{request.node.name}.png"
+        browser_page.screenshot(path=str(screenshot), full_page=True)
     context.close()
 
 

@@ -12,6 +12,9 @@ from accounts.sample_data import write_companies_csv
 
 DEMO_PASSWORD = "demo-pass-2026"
 
+# High and Medium accounts that the demo AE owns.
+AE_ACCOUNTS = 30
+
 # Username, role and display name of each demo user.
 DEMO_USERS = (
     ("sdr", roles.SDR, "Sam", "Reyes"),
@@ -26,9 +29,9 @@ DEMO_USERS = (
 
 class Command(BaseCommand):
     help = (
-        "Create one demo user per sales role (password %s) and import generated sample "
-        "companies. Running it again keeps existing data and imports nothing twice."
-    ) % DEMO_PASSWORD
+        f"Create one demo user per sales role (password {DEMO_PASSWORD}) and import generated "
+        "sample companies. Running it again keeps existing data and imports nothing twice."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -70,9 +73,8 @@ class Command(BaseCommand):
         planted = plant_demo_violations(month=month)
         audit = monthly_audit_run(month=month)
         found = audit.violations.count()
-        self.stdout.write(
-            f"Audit of {month:%Y-%m}: planted {planted}, found {found} violations"
-        )
+        self.stdout.write(f"Audit of {month:%Y-%m}: planted {planted}, found {found} violations")
+
     def _create_users(self) -> dict:
         user_model = get_user_model()
         users = {}
@@ -128,7 +130,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _assign_owners(self, users: dict) -> None:
-        """Give the two SDRs alternate accounts and leave every fifth one unassigned."""
+        """Give the SDRs alternate accounts, leave every fifth unassigned, give the AE some."""
         sdrs = [users["sdr"], users["sdr2"]]
         account_ids = list(
             Account.objects.filter(source="demo").order_by("id").values_list("id", flat=True)
@@ -140,3 +142,11 @@ class Command(BaseCommand):
                 if position % 5 != 4 and position % 2 == index
             ]
             Account.objects.filter(id__in=owned).update(owner=sdr)
+        # The AE validates fit in discovery, so give them High and Medium accounts. They come
+        # from the end of the id range, away from the accounts the audit cases are planted in.
+        ae_ids = list(
+            Account.objects.filter(source="demo", tier__in=["high", "medium"])
+            .order_by("-id")
+            .values_list("id", flat=True)[:AE_ACCOUNTS]
+        )
+        Account.objects.filter(id__in=ae_ids).update(owner=users["ae"])

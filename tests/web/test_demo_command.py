@@ -1,0 +1,43 @@
+"""The demo command: users for every role, owned accounts, and the planted audit cases."""
+
+import ast
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accounts.management.commands.demo import AE_ACCOUNTS, DEMO_USERS
+from accounts.models import Account
+from audits.models import Violation, ViolationKind
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+    call_command("demo", "--companies", "400", stdout=out)
+    return out.getvalue()
+
+
+def test_every_demo_user_can_sign_in(demo):
+    users = get_user_model().objects.filter(username__in=[row[0] for row in DEMO_USERS])
+    assert users.count() == len(DEMO_USERS)
+    assert all(user.check_password("demo-pass-2026") for user in users)
+
+
+def test_ae_owns_high_and_medium_accounts(demo):
+    owned = Account.objects.filter(owner__username="ae")
+    assert owned.count() == AE_ACCOUNTS
+    assert set(owned.values_list("tier", flat=True)) <= {"high", "medium"}
+    assert Account.objects.filter(owner__username="sdr").exists()
+    assert Account.objects.filter(owner__username="sdr2").exists()
+
+
+def test_audit_finds_exactly_the_planted_cases(demo):
+    line = next(line for line in demo.splitlines() if line.startswith("Audit of "))
+    planted = ast.literal_eval(line.split("planted ", 1)[1].rsplit(", found ", 1)[0])
+    kinds = Counter(Violation.objects.values_list("kind", flat=True))
+    assert set(kinds) == set(ViolationKind.values)
+    assert all(kinds[kind] == planted[kind] for kind in ViolationKind.values)
