@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from audits.history import ChannelHistoricalModel
+from audits.history import Channel, ChannelHistoricalModel, current_channel
 
 
 class Tier(models.TextChoices):
@@ -98,12 +98,14 @@ class Account(models.Model):
     )
     description = models.TextField(blank=True, default="")
 
+    # Indexed by account_owner_idx in Meta, which leaves out the unowned accounts.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="owned_accounts",
+        db_index=False,
     )
     source = models.CharField(
         max_length=50,
@@ -180,11 +182,14 @@ class Account(models.Model):
                 name="account_unique_domain",
             ),
         ]
+        # Every index costs each import and re-segmentation an entry per written row, so
+        # only indexes that a query needs are kept. tier, size_band and geography have few
+        # values, and each value matches a large share of the accounts. The list finds a
+        # page of such a filter by walking the name order, and the dashboards count them
+        # with one scan of the table.
         indexes = [
-            models.Index(fields=["country", "name_key"], name="account_country_name_idx"),
-            models.Index(fields=["tier", "score"], name="account_tier_score_idx"),
-            models.Index(fields=["size_band"], name="account_size_band_idx"),
-            models.Index(fields=["geography"], name="account_geography_idx"),
+            # The list filtered by country, in its default order.
+            models.Index(fields=["country", "name", "id"], name="account_country_name_id_idx"),
             # Only accounts that need enrichment are indexed: the filter's other value
             # matches most accounts, and re-segmentation skips the index for them.
             models.Index(
@@ -192,10 +197,14 @@ class Account(models.Model):
                 condition=Q(needs_enrichment=True),
                 name="account_needs_enrichment_idx",
             ),
-            # The list sorts scores with empty ones last. PostgreSQL serves that order with
-            # the (score DESC NULLS LAST, id) index of migration 0006, and SQLite, where
-            # NULLs sort last in descending order, with account_score_desc_idx (-score, id)
-            # of migration 0009. Neither is listed here because each is vendor-specific.
+            # The list and the API sort by score, highest first and empty scores last, with
+            # the ascending key (-COALESCE(score, -1), id) of
+            # accounts.api.pagination.SCORE_DESCENDING_KEY, so that keyset pages are ranges.
+            models.Index(
+                Coalesce(F("score"), Value(-1), output_field=models.IntegerField()) * Value(-1),
+                F("id"),
+                name="account_score_key_idx",
+            ),
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
             # A segment's members in the API's default order, highest score first with
             # empty scores last: the ascending key (-COALESCE(score, -1), id) of
@@ -213,7 +222,18 @@ class Account(models.Model):
                 F("id"),
                 name="account_tag_score_idx",
             ),
-            models.Index(fields=["verification_status"], name="account_verification_idx"),
+            # The queue's and the list's conflict filter. The other statuses match most
+            # accounts, and imports store every account as unverified.
+            models.Index(
+                fields=["verification_status"],
+                condition=Q(verification_status=VerificationStatus.CONFLICTING),
+                name="account_conflicting_idx",
+            ),
+            # The queue and the owner filter. Imported accounts have no owner, so leaving
+            # them out keeps imports from adding an entry per row.
+            models.Index(
+                fields=["owner"], condition=Q(owner__isnull=False), name="account_owner_idx"
+            ),
             models.Index(fields=["name_key"], name="account_name_key_idx"),
         ]
 
@@ -426,6 +446,8 @@ class SegmentOverride(models.Model):
         REVIEW_CORRECTION = "review_correction", "Corrected in manager review"
         REVIEW_CONFIRMATION = "review_confirmation", "Confirmed in manager review"
 
+    # NOTE: deleting an account deletes its overrides, so the audit trail of a deleted
+    # account keeps its tag and tier changes only in the account's history rows.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="overrides")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     old_tag = models.CharField(max_length=200, blank=True, default="")
@@ -445,6 +467,14 @@ class SegmentOverride(models.Model):
         blank=True,
         related_name="+",
         help_text="Account owner when the change was made.",
+    )
+    channel = models.CharField(
+        max_length=10,
+        choices=Channel.choices,
+        blank=True,
+        default=current_channel,
+        help_text="Page, admin, API, import, task or shell. Empty for changes recorded "
+        "before the channel was stored.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

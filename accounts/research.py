@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audits.history import current_channel
 from segmentation.models import ScoreRecord
 
 from .models import Account, SegmentOverride, Tier
@@ -42,6 +43,8 @@ def account_segment_override(
     The new values are stored as overrides, which re-segmentation keeps, and a
     ScoreRecord is appended so the account's history and webhooks see the change. A
     confirmation (``tag`` and ``tier`` unchanged) records the decision without an override.
+    The SegmentOverride row stores the channel of the change (page, API, task …) for the
+    audit trail.
     Raises ValidationError when the reason is empty or the tier is not High, Medium or Low.
     """
     reason = (reason or "").strip()
@@ -74,6 +77,7 @@ def account_segment_override(
         reason=reason,
         user=user,
         rep=account.owner,
+        channel=current_channel(),
     )
     if (new_tag, new_tier) == (account.tag, account.tier):
         logger.info("Account %s segment confirmed by user %s", account.pk, user.pk)

@@ -19,7 +19,7 @@ from django.db.models.functions import TruncMonth
 from accounts import roles
 from accounts.filtersets import INCOMPLETE, MISSING_FIELD_CONDITIONS
 from accounts.models import Account, SegmentOverride, VerificationStatus
-from accounts.permissions import can_view_all_audits, can_view_audits, team_member_ids
+from accounts.permissions import can_view_audits, team_member_ids, visible_user_ids
 from segmentation.models import Framework, ScoreRecord
 
 from .models import AuditRun, ReviewItem, ReviewSession, TrainingRecord, Violation
@@ -44,12 +44,12 @@ def findings_scope(user: User) -> list[int] | None:
     """Return the ids of the users whose reviews and findings ``user`` may view, or None for all.
 
     Sales Ops, Leadership and superusers see everyone, a Sales Manager their team, and
-    other roles only themselves.
+    other roles only themselves. ``visible_user_ids`` returns an empty list for those other
+    roles because they may act on no finding, but the dashboards show every sales role the
+    reviews and findings of their own accounts.
     """
-    if can_view_all_audits(user):
-        return None
     if can_view_audits(user):
-        return team_member_ids(user)
+        return visible_user_ids(user)
     if user.is_authenticated:
         return [user.pk]
     return []

@@ -138,7 +138,7 @@ def _source_rows(source: TrailSource, filters: TrailFilter) -> QuerySet | None:
         change = F("history_type")
     elif model is SegmentOverride:
         date_field, user_field, pk_field, object_field = "created_at", "user_id", "id", "account_id"
-        channel, change = _text(""), _text("~")
+        channel, change = F("channel"), _text("~")
     else:
         date_field, user_field, pk_field, object_field = "created_at", "created_by_id", "id", "id"
         channel, change = _text(Channel.IMPORT), _text("+")
@@ -204,12 +204,14 @@ class TrailEntry:
     object_id: str
     account_id: int | None = None
     account_name: str = ""
+    account_deleted: bool = False
     changes: list[Change] = field(default_factory=list)
     note: str = ""
 
     @property
     def account_url(self) -> str:
-        if self.account_id is None:
+        """Return the account page's URL, or "" when there is no account or it was deleted."""
+        if self.account_id is None or self.account_deleted:
             return ""
         return reverse("accounts:account-detail", args=[self.account_id])
 
@@ -232,6 +234,7 @@ class _Labels:
     def __init__(self) -> None:
         self.wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         self.loaded: dict[type[models.Model], dict[Any, str]] = {}
+        self.deleted_account_ids: set[int] = set()
 
     def want(self, model: type[models.Model], pk: Any) -> None:
         if pk is not None and pk != "":
@@ -244,9 +247,12 @@ class _Labels:
                 rows = user_model.objects.filter(pk__in=pks).values_list("pk", "username")
                 self.loaded[model] = dict(rows)
             elif model is Account:
-                self.loaded[model] = dict(
-                    Account.objects.filter(pk__in=pks).values_list("pk", "name")
-                )
+                names = dict(Account.objects.filter(pk__in=pks).values_list("pk", "name"))
+                missing = pks - names.keys()
+                if missing:
+                    self.deleted_account_ids = missing
+                    names.update(deleted_account_names(missing))
+                self.loaded[model] = names
             else:
                 self.loaded[model] = {
                     pk: str(obj) for pk, obj in model.objects.in_bulk(pks).items()
@@ -256,6 +262,22 @@ class _Labels:
         if pk is None or pk == "":
             return default
         return self.loaded.get(model, {}).get(pk, f"#{pk}")
+
+
+def last_account_history(account_ids: set[int]) -> QuerySet:
+    """Return the latest Account history row of each id, such as the row of its deletion."""
+    history = get_history_model_for_model(Account)
+    latest = (
+        history.objects.filter(id=OuterRef("id"))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return history.objects.filter(id__in=account_ids, history_id=Subquery(latest))
+
+
+def deleted_account_names(account_ids: set[int]) -> dict[int, str]:
+    """Return the last recorded name of each deleted account, from its history."""
+    return dict(last_account_history(account_ids).values_list("id", "name"))
 
 
 def _foreign_key_target(model: type[models.Model], name: str) -> type[models.Model] | None:
@@ -334,6 +356,8 @@ def _history_entries(source: TrailSource, row_ids: list[int], labels: _Labels) -
                 labels.want(target, new)
         if source.account_field == "account_id":
             labels.want(Account, row.account_id)
+        elif source.account_field == "id":
+            labels.want(Account, row.id)
         labels.want(get_user_model(), getattr(row, "user_id", None))
     return rows
 
@@ -372,6 +396,7 @@ def _history_entry(source: TrailSource, row: Any, labels: _Labels, user: str) ->
         object_id=object_id,
         account_id=account_id,
         account_name=labels.get(Account, account_id) if account_id else "",
+        account_deleted=account_id in labels.deleted_account_ids,
         changes=changes,
         note=row.history_change_reason or _missing_previous_note(row),
     )
@@ -385,8 +410,6 @@ def _missing_previous_note(row: Any) -> str:
 
 
 def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> TrailEntry:
-    # NOTE: SegmentOverride stores no channel, so these entries show none. The account's
-    # history row written by the same change (tag and tier override fields) has it.
     changes = []
     if override.old_tag != override.new_tag:
         changes.append(Change("tag", _format(override.old_tag), _format(override.new_tag)))
@@ -399,7 +422,8 @@ def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> Tr
         model_label=override.get_kind_display(),
         action="Confirmed" if not changes else "Changed",
         user=user,
-        channel="—",
+        # Overrides recorded before the channel was stored have an empty channel.
+        channel=CHANNEL_LABELS.get(override.channel, "—"),
         object_label=labels.get(Account, override.account_id),
         object_id=str(override.account_id),
         account_id=override.account_id,
@@ -509,6 +533,8 @@ __all__ = [
     "TrailEntry",
     "TrailFilter",
     "TrailSource",
+    "deleted_account_names",
+    "last_account_history",
     "trail_entries",
     "trail_iter",
     "trail_page",

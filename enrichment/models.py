@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Observation(models.Model):
@@ -11,10 +12,12 @@ class Observation(models.Model):
     one source); ``source_detail`` names the file or request it came from.
     """
 
+    # Indexed by observation_account_field_idx in Meta, which leads with the account.
     account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.CASCADE,
         related_name="observations",
+        db_index=False,
     )
     field = models.CharField(max_length=50)
     value = models.JSONField(null=True, blank=True)
@@ -29,12 +32,21 @@ class Observation(models.Model):
         blank=True,
         related_name="+",
         help_text="Set when a person entered or accepted the value.",
+        db_index=False,
     )
 
     class Meta:
         ordering = ["account", "field", "-observed_at", "-id"]
         indexes = [
             models.Index(fields=["account", "field"], name="observation_account_field_idx"),
+            # Imports and providers leave entered_by empty, so only the observations that
+            # a person entered are indexed, for the admin's filter and for SET_NULL when
+            # a user is deleted.
+            models.Index(
+                fields=["entered_by"],
+                condition=Q(entered_by__isnull=False),
+                name="observation_entered_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:

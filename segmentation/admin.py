@@ -47,8 +47,7 @@ from .models import (
 
 
 def _may_view_framework(request: HttpRequest) -> bool:
-    user = request.user
-    return permissions.can_edit_framework(user) or permissions.can_approve_framework(user)
+    return permissions.can_follow_framework(request.user)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

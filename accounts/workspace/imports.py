@@ -11,17 +11,14 @@ import codecs
 import hashlib
 import logging
 import re
-import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -54,10 +51,6 @@ MAX_CONTROL_SHARE = 0.01
 IDENTITY_FIELDS = ("name", "website", "domain")
 REVENUE_MULTIPLIERS = (1, 1_000, 1_000_000)
 MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
-# Cache key of the number of records counted when the file was uploaded, for runs whose
-# importer does not know the total in advance (CSV files).
-TOTAL_ROWS_CACHE_KEY = "accounts:import-run:{run_id}:total-rows"
-TOTAL_ROWS_CACHE_SECONDS = 7 * 24 * 3600
 
 # Signatures of binary formats that people upload by mistake, with their names for the error.
 BINARY_SIGNATURES = (
@@ -581,17 +574,6 @@ def import_start(
         run.total_rows = inspection.total_records
         run.save(update_fields=["file_name", "total_rows"])
         transaction.on_commit(lambda: _queue_import(run.pk))
-    # NOTE: the importer resets total_rows to None for CSV files when it starts, so the
-    # counted total is also kept in the cache for the progress bar.
-    try:
-        cache.set(
-            TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk),
-            inspection.total_records,
-            TOTAL_ROWS_CACHE_SECONDS,
-        )
-    except redis.RedisError as error:
-        # The import goes ahead, but the progress bar of a CSV run shows no percentage.
-        logger.warning("import run %s: caching its total row count failed: %r", run.pk, error)
     logger.info("user %s started import run %s of %s", user.pk, run.pk, file_name)
     return run
 
@@ -612,20 +594,10 @@ def _queue_import(run_id: int) -> None:
         )
 
 
-# time.monotonic() of the last warning about a failed read of a cached total row count.
-_total_rows_warned_at = float("-inf")
-
-
 def import_run_total(run: ImportRun) -> int | None:
-    """Return the run's total record count: stored on the run or counted at upload."""
-    global _total_rows_warned_at
-    if run.total_rows:
-        return run.total_rows
-    try:
-        return cache.get(TOTAL_ROWS_CACHE_KEY.format(run_id=run.pk))
-    except redis.RedisError as error:
-        # The progress bar polls every second, so the failure is logged once a minute.
-        if time.monotonic() - _total_rows_warned_at >= 60:
-            _total_rows_warned_at = time.monotonic()
-            logger.warning("import run %s: reading its total row count failed: %r", run.pk, error)
-        return None
+    """Return the run's total record count, or None while it is unknown.
+
+    The wizard stores the count of its upload check, and the importer keeps that count for
+    a CSV file, which it streams without counting.
+    """
+    return run.total_rows or None

@@ -15,7 +15,7 @@ from .. import selectors
 from ..exports import csv_response
 from ..forms import TrailFilterForm
 from ..permissions import can_view_trail
-from ..trail import TrailFilter, trail_iter, trail_page, trail_sources
+from ..trail import TrailFilter, last_account_history, trail_iter, trail_page, trail_sources
 from .mixins import PermissionRequiredMixin, query_without_page
 
 ENTRIES_PER_PAGE = 50
@@ -26,10 +26,12 @@ class TrailQueryMixin:
 
     Sales Ops, Leadership and superusers see every change. A Sales Manager sees the
     changes their team made, and every change of an account they may review when the
-    trail is opened for that account.
+    trail is opened for that account. A deleted account's trail is opened from its last
+    history row, and the manager check uses the owner it had when it was deleted.
     """
 
     request: HttpRequest
+    account_deleted: bool = False
 
     def trail_filter(self) -> tuple[TrailFilterForm, TrailFilter | None, Account | None]:
         self.sources = trail_sources()
@@ -41,9 +43,7 @@ class TrailQueryMixin:
         data = form.cleaned_data if form.is_bound else {}
         account = None
         if data.get("account"):
-            account = Account.objects.filter(pk=data["account"]).first()
-            if account is None:
-                raise Http404(f"Account {data['account']} does not exist.")
+            account = self.trail_account(data["account"])
         scope = selectors.findings_scope(self.request.user)
         if account is not None and can_review_account(self.request.user, account):
             scope = None
@@ -58,6 +58,17 @@ class TrailQueryMixin:
             user_ids=scope,
         )
         return form, filters, account
+
+    def trail_account(self, account_id: int) -> Account:
+        """Return the account, or a deleted one as its last history row recorded it."""
+        account = Account.objects.filter(pk=account_id).first()
+        if account is not None:
+            return account
+        last = last_account_history({account_id}).first()
+        if last is None:
+            raise Http404(f"Account {account_id} does not exist and has no recorded history.")
+        self.account_deleted = True
+        return last.instance
 
 
 class AuditTrailView(PermissionRequiredMixin, TrailQueryMixin, TemplateView):
@@ -83,6 +94,7 @@ class AuditTrailView(PermissionRequiredMixin, TrailQueryMixin, TemplateView):
                 "has_next": has_next,
                 "has_previous": page > 1,
                 "account": account,
+                "account_deleted": self.account_deleted,
                 "query": query_without_page(self.request),
                 "export_query": query_without_page(self.request),
             }

@@ -136,6 +136,67 @@ def test_trail_denied_to_sdr(client, team):
     assert client.get(reverse("audits:trail")).status_code == 403
 
 
+def test_manager_sees_deleted_team_account(client, changes, team):
+    account = changes["account"]
+    account_id = account.pk
+    account._history_user = team["rep_a"]
+    account.delete()
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:trail"), {"account": account_id})
+    assert response.status_code == 200
+    assert response.context["account_deleted"] is True
+    assert response.context["account"].name == "Acme Corp"
+    found = response.context["entries"]
+    actions = {(entry.model_label, entry.action) for entry in found}
+    assert ("Account", "Deleted") in actions
+    assert ("Account", "Created") in actions
+    assert ("Lead", "Deleted") in actions
+    assert all(entry.account_id == account_id for entry in found)
+    assert "Globex" not in response.content.decode()
+
+
+def test_deleted_account_hidden_from_other_manager(client, changes, team, make_user):
+    account = changes["account"]
+    account_id = account.pk
+    account.delete()
+    client.force_login(make_user(roles.SALES_MANAGER, username="other-manager"))
+    response = client.get(reverse("audits:trail"), {"account": account_id})
+    assert response.status_code == 200
+    assert response.context["entries"] == []
+
+
+def test_override_channel_recorded(changes, team, framework):
+    account = changes["account"]
+    Account.objects.filter(pk=account.pk).update(framework=framework, tag="A", tier="low")
+    with change_channel(Channel.TASK):
+        account_segment_override(
+            account=account,
+            user=team["manager"],
+            kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+            reason="Wrong size",
+            tier="high",
+        )
+    override = SegmentOverride.objects.get(account=account)
+    assert override.channel == Channel.TASK
+    correction = next(e for e in entries() if e.model_label == "Corrected in manager review")
+    assert correction.channel == "Task"
+
+
+def test_override_without_channel_shows_dash(changes, team):
+    # Overrides recorded before the channel column existed have an empty channel.
+    SegmentOverride.objects.create(
+        account=changes["account"],
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        old_tag="A",
+        new_tag="B",
+        reason="Older change",
+        user=team["rep_a"],
+        channel="",
+    )
+    manual = next(e for e in entries() if e.model_label == "Manual tag")
+    assert manual.channel == "—"
+
+
 def test_trail_unknown_account_404(client, make_user, db):
     client.force_login(make_user(roles.SALES_OPS, username="ops"))
     assert client.get(reverse("audits:trail"), {"account": 999999}).status_code == 404

@@ -182,13 +182,14 @@ def test_tag_override(client, team, rep_account, trail_client):
         Expected("Account", "ana", "Page", "tag override", "—", "Manual – Tag"),
         rep_account,
     )
-    # The override keeps the old tag and the reason. Its channel is on the account's
-    # history row above.
+    # The override keeps the old tag, the reason and the channel of the change.
     trail_shows(
         trail_client,
-        Expected("Manual tag", "ana", "—", "tag", old_tag, "Manual – Tag"),
+        Expected("Manual tag", "ana", "Page", "tag", old_tag, "Manual – Tag"),
         rep_account,
     )
+    override = SegmentOverride.objects.get(account=rep_account)
+    assert override.channel == "page"
 
 
 def test_research_note(client, team, rep_account, trail_client):
@@ -245,8 +246,10 @@ def test_bulk_tag_override(client, team, scored, trail_client):
     for account, old_tag in zip(accounts, old_tags, strict=True):
         override = Expected("Account", "ana", "Page", "tag override", "—", "Bulk – Tag")
         trail_shows(trail_client, override, account)
-        reason = Expected("Manual tag", "ana", "—", "tag", old_tag, "Bulk – Tag")
+        reason = Expected("Manual tag", "ana", "Page", "tag", old_tag, "Bulk – Tag")
         trail_shows(trail_client, reason, account)
+        override = SegmentOverride.objects.get(account=account)
+        assert override.channel == "page"
 
 
 def test_fit_validation(client, ae, scored, trail_client):
@@ -264,7 +267,7 @@ def test_fit_validation(client, ae, scored, trail_client):
     )
     trail_shows(
         trail_client,
-        Expected("Fit validated in discovery", "alex", "—", "tier", "medium", "high"),
+        Expected("Fit validated in discovery", "alex", "Page", "tier", "medium", "high"),
         account,
     )
 
@@ -299,7 +302,7 @@ def test_review_correction(client, team, scored, trail_client):
     )
     trail_shows(
         trail_client,
-        Expected("Corrected in manager review", "morgan", "—", "tier", old_tier, "low"),
+        Expected("Corrected in manager review", "morgan", "Page", "tier", old_tier, "low"),
         item.account,
     )
     assert SegmentOverride.objects.filter(
@@ -421,6 +424,49 @@ def test_api_account_create_and_delete(ops, trail_client):
     trail_shows(trail_client, deletion, model="accounts.account")
 
 
+def test_deleted_account_trail(ops, team, trail_client):
+    client = api_client_for(ops)
+    created = client.post(API_ACCOUNTS, {"name": "Api Created Co"}, format="json")
+    assert created.status_code == 201, created.json()
+    account_id = created.json()["id"]
+    # Sales Ops may delete but not edit accounts, so the rep who owns it renames it.
+    Account.objects.filter(pk=account_id).update(owner=team["rep_a"])
+    renamed = api_client_for(team["rep_a"]).patch(
+        f"{API_ACCOUNTS}{account_id}/", {"name": "Renamed Co"}, format="json"
+    )
+    assert renamed.status_code == 200, renamed.json()
+    deleted = client.delete(f"{API_ACCOUNTS}{account_id}/")
+    assert deleted.status_code == 204
+    assert not Account.objects.filter(pk=account_id).exists()
+
+    # The trail link of a deleted account shows its whole history, deletion included.
+    for expected in (
+        Expected("Account", "ops", "API", action="Deleted"),
+        Expected("Account", "ana", "API", "name", "Api Created Co", "Renamed Co"),
+        Expected("Account", "ops", "API", "name", "", "Api Created Co", "Created"),
+    ):
+        page_shows(trail_client, expected, account=account_id)
+        csv_shows(trail_client, expected, account=account_id)
+
+    response = trail_client.get(reverse("audits:trail"), {"account": account_id})
+    assert response.context["account"].name == "Renamed Co"
+    assert response.context["account_deleted"] is True
+    html = response.content.decode()
+    assert "Renamed Co (deleted)" in html
+    assert reverse("accounts:account-detail", args=[account_id]) not in html
+
+    # The unfiltered trail names the deleted account and links only to its trail.
+    response = trail_client.get(reverse("audits:trail"), {"model": "accounts.account"})
+    deletion = next(
+        entry
+        for entry in response.context["entries"]
+        if entry.account_id == account_id and entry.action == "Deleted"
+    )
+    assert deletion.account_name == "Renamed Co"
+    assert deletion.account_deleted is True
+    assert deletion.account_url == ""
+
+
 def test_api_segment_change(team, rep_account, trail_client):
     old_tag = rep_account.tag
     response = api_client_for(team["rep_a"]).post(
@@ -435,8 +481,12 @@ def test_api_segment_change(team, rep_account, trail_client):
         rep_account,
     )
     trail_shows(
-        trail_client, Expected("Manual tag", "ana", "—", "tag", old_tag, "Api – Tag"), rep_account
+        trail_client,
+        Expected("Manual tag", "ana", "API", "tag", old_tag, "Api – Tag"),
+        rep_account,
     )
+    override = SegmentOverride.objects.get(account=rep_account)
+    assert override.channel == "api"
 
 
 def test_api_research_note(team, rep_account, trail_client):
