@@ -16,7 +16,8 @@ on emptied account, identifier, observation and lead tables:
 
 - ours: ``accounts_import`` of the file without the verification and scoring that
   follow an import. Reading, normalizing, matching, writing accounts, identifiers and
-  observations, and the rejected-rows report are all timed.
+  observations, and the rejected-rows report are all timed. --match-after-writes turns
+  off matching a batch while the previous one is written, to measure what that saves.
 - import_export: django-import-export 4 with ``AccountResource`` below in bulk mode,
   reading the same file into a tablib Dataset first.
 - bulk_create_upsert (floor): Django's ``bulk_create`` with ``update_conflicts`` of the
@@ -158,9 +159,12 @@ class PhaseTimesHandler(logging.Handler):
             self.times = {name: round(value, 2) for name, value in times.items()}
 
 
-def run_ours(path: Path, batch_size: int | None) -> dict[str, Any]:
+def run_ours(path: Path, batch_size: int | None, match_after_writes: bool) -> dict[str, Any]:
+    from accounts.importing.runner import FileImporter
     from accounts.services import accounts_import
 
+    if match_after_writes:
+        FileImporter.match_during_writes = False
     handler = PhaseTimesHandler()
     runner_logger = logging.getLogger("accounts.importing.runner")
     runner_logger.addHandler(handler)
@@ -370,7 +374,7 @@ def run_child(args: argparse.Namespace) -> None:
     path = Path(args.file)
     folder = path.parent
     if args.child == "ours":
-        result = run_ours(path, args.batch_size)
+        result = run_ours(path, args.batch_size, args.match_after_writes)
     elif args.child == "import_export":
         result = run_import_export(path)
     elif args.child == "bulk_create_upsert":
@@ -398,6 +402,8 @@ def child(args: argparse.Namespace, variant: str, path: Path) -> dict[str, Any]:
     command += ["--file", str(path)]
     if args.batch_size is not None:
         command += ["--batch-size", str(args.batch_size)]
+    if args.match_after_writes:
+        command.append("--match-after-writes")
     environment = {**os.environ, "ICP_VAR_DIR": str(path.parent / "var")}
     completed = subprocess.run(
         command, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True
@@ -432,6 +438,12 @@ def main() -> None:
         "--variants",
         default=",".join(VARIANTS),
         help=f"Comma-separated variants to run, from: {', '.join(VARIANTS)}.",
+    )
+    parser.add_argument(
+        "--match-after-writes",
+        action="store_true",
+        help="Make ours match each batch after the previous batch's write has finished, "
+        "instead of on a second connection during it.",
     )
     parser.add_argument("--keep-files", action="store_true", help="Keep the generated files.")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)

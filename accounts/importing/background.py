@@ -7,8 +7,8 @@ server work at once on a machine with two or more cores.
 
 The thread uses the importer's own database connection (through Django's thread sharing,
 as LiveServerThread does), so a dry run's outer transaction also covers the writes. The
-importer must not use the connection while a write is pending: it waits for the write
-before it matches the next batch.
+importer must not use the connection while a write is pending, so it matches the next
+batch on a second connection or waits for the write first (see runner.FileImporter).
 """
 
 from __future__ import annotations

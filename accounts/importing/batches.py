@@ -10,7 +10,12 @@ Writing has two steps. prepare() does the batch's reads (new ids, the observatio
 leads stored already), and PreparedBatch.execute() sends the writes. CopyBatchWriter
 leaves every write to execute(), which builds the COPY text chunk by chunk while it sends
 it, so the server inserts one chunk while the next is built. The importer runs execute()
-in a second thread while it parses the next batch.
+in a second thread while it parses, matches and prepares the next batch.
+
+The reads of prepare() use the current thread's connection, and the writes use the
+connection passed to prepare_batch(). They differ while the previous batch is written:
+the reads then go through a second connection, and prepare_batch() adds the rows of that
+unwritten PendingBatch to what the reads return.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from accounts.models import Account, AccountIdentifier, Lead
 from enrichment.models import Observation
 
 from .jsontext import json_text
-from .matching import IMPORT_FIELDS, AccountRecord, AccountState, RowOutcome
+from .matching import IMPORT_FIELDS, AccountRecord, AccountState, PendingBatch, RowOutcome
 from .rows import observation_json
 
 # Rows per INSERT or UPDATE statement of BatchWriter. On SQLite, Django splits statements
@@ -49,18 +54,33 @@ COPY_CHUNK_LINES = 500
 
 
 def prepare_batch(
-    outcomes: list[RowOutcome], *, source: str, source_detail: str, now: datetime
+    outcomes: list[RowOutcome],
+    *,
+    source: str,
+    source_detail: str,
+    now: datetime,
+    connection: BaseDatabaseWrapper | None = None,
+    pending: PendingBatch | None = None,
 ) -> PreparedBatch:
     """Do the batch's reads and return its writes, ready to execute.
 
-    The account states of the result have primary keys once it has been executed.
-    Observations that repeat the account, field, source and value of a stored one are
-    left out, so importing a file twice adds nothing the second time.
+    The writes use ``connection``, by default the current thread's connection for
+    writing accounts. The account states of the result have primary keys once it has been
+    executed. Observations and leads that repeat a stored one, or one of ``pending``,
+    are left out, so importing a file twice adds nothing the second time.
     """
-    connection = connections[router.db_for_write(Account)]
-    writer_class = CopyBatchWriter if copy_supported(connection) else BatchWriter
-    return writer_class(connection).prepare(
-        outcomes, source=source, source_detail=source_detail, now=now
+    read_connection = connections[router.db_for_read(Account)]
+    if connection is None:
+        connection = connections[router.db_for_write(Account)]
+    writer_class = CopyBatchWriter if copy_supported(read_connection) else BatchWriter
+    if writer_class is BatchWriter and connection is not read_connection:
+        # BatchWriter writes through the ORM while it prepares, on the current connection.
+        raise ValueError(
+            f"{connection.vendor} batches cannot be written on another connection than "
+            "they are read on: pass no connection, or use PostgreSQL with psycopg2."
+        )
+    return writer_class(connection, read_connection).prepare(
+        outcomes, source=source, source_detail=source_detail, now=now, pending=pending
     )
 
 
@@ -92,8 +112,13 @@ class BatchWriter:
     identifiers and observations need, so its PreparedBatch has nothing left to execute.
     """
 
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+    def __init__(
+        self,
+        connection: BaseDatabaseWrapper,
+        read_connection: BaseDatabaseWrapper | None = None,
+    ) -> None:
         self.connection = connection
+        self.read_connection = connection if read_connection is None else read_connection
         self.writes: list[Callable[[], None]] = []
 
     def defer(self, write: Callable[[], None]) -> None:
@@ -101,7 +126,13 @@ class BatchWriter:
         write()
 
     def prepare(
-        self, outcomes: list[RowOutcome], *, source: str, source_detail: str, now: datetime
+        self,
+        outcomes: list[RowOutcome],
+        *,
+        source: str,
+        source_detail: str,
+        now: datetime,
+        pending: PendingBatch | None = None,
     ) -> PreparedBatch:
         """Read what the batch needs and build its writes, returned as a PreparedBatch."""
         states = list({id(outcome.state): outcome.state for outcome in outcomes}.values())
@@ -124,12 +155,12 @@ class BatchWriter:
             # A concurrent import may have stored one of them since the batch was matched.
             self.insert_identifiers(identifiers)
 
-        observations = _new_observations(outcomes, states, source=source)
+        observations = _new_observations(outcomes, states, source=source, pending=pending)
         if observations:
             self.insert_observations(
                 observations, source=source, source_detail=source_detail, now=now
             )
-        leads = _new_leads(outcomes, states, source=source)
+        leads = _new_leads(outcomes, states, source=source, pending=pending)
         if leads:
             self.defer(
                 lambda: Lead.objects.bulk_create(
@@ -213,7 +244,7 @@ class CopyBatchWriter(BatchWriter):
     def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
         """Take ids for new accounts from the table's sequence and copy the accounts."""
         layout = _account_copy_layout(self.connection)
-        with self.connection.cursor() as cursor:
+        with self.read_connection.cursor() as cursor:
             # The sequence name is looked up once per process, because
             # pg_get_serial_sequence() in this query ran once per id and took most of its time.
             cursor.execute(
@@ -384,10 +415,28 @@ def _table_and_columns(
     return quote(model._meta.db_table), columns
 
 
+def _pending_outcomes(
+    pending: PendingBatch | None, account_ids: Iterable[int]
+) -> Iterator[RowOutcome]:
+    """Yield the pending batch's outcomes of the given accounts."""
+    if pending is None:
+        return
+    for account_id in account_ids:
+        yield from pending.outcomes.get(account_id, ())
+
+
 def _new_observations(
-    outcomes: list[RowOutcome], states: list[AccountState], *, source: str
+    outcomes: list[RowOutcome],
+    states: list[AccountState],
+    *,
+    source: str,
+    pending: PendingBatch | None = None,
 ) -> list[ObservationGroup]:
-    """Return the batch's observations minus those its accounts already have from the source."""
+    """Return the batch's observations minus those its accounts already have from the source.
+
+    The observations of ``pending`` count as stored: each was written by that batch or
+    left out because it was stored already.
+    """
     existing_ids = [state.account.pk for state in states if not state.is_new]
     seen: set[tuple[int, str, str | None]] = set()
     if existing_ids:
@@ -395,6 +444,10 @@ def _new_observations(
             account_id__in=existing_ids, source=source
         ).values_list("account_id", "field", "value"):
             seen.add((account_id, field_name, observation_json(value)))
+    for outcome in _pending_outcomes(pending, existing_ids):
+        account_id = outcome.state.account.pk
+        for field_name, value, _raw in outcome.row.observations:
+            seen.add((account_id, field_name, value))
 
     groups: list[ObservationGroup] = []
     for outcome in outcomes:
@@ -542,9 +595,16 @@ def _lead_key(account_id: int, email: str, first_name: str, last_name: str) -> t
 
 
 def _new_leads(
-    outcomes: list[RowOutcome], states: list[AccountState], *, source: str
+    outcomes: list[RowOutcome],
+    states: list[AccountState],
+    *,
+    source: str,
+    pending: PendingBatch | None = None,
 ) -> list[Lead]:
-    """Return the batch's leads minus those its accounts have already (by e-mail or name)."""
+    """Return the batch's leads minus those its accounts have already (by e-mail or name).
+
+    The leads of ``pending`` count as stored, like its observations.
+    """
     with_leads = [outcome for outcome in outcomes if outcome.row.lead]
     if not with_leads:
         return []
@@ -555,6 +615,11 @@ def _new_leads(
             "account_id", "email", "first_name", "last_name"
         )
     }
+    for outcome in _pending_outcomes(pending, existing_ids):
+        lead = outcome.row.lead
+        if lead:
+            account_id = outcome.state.account.pk
+            seen.add(_lead_key(account_id, lead["email"], lead["first_name"], lead["last_name"]))
 
     leads = []
     for outcome in with_leads:

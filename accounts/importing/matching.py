@@ -15,6 +15,10 @@ PostgreSQL that turn sequential scans off and on again.
 Accounts are held as AccountRecord objects with only the fields an import reads and
 writes, because creating Django model instances with every Account field takes longer
 than matching and merging a row.
+
+While the previous batch is still being written, a batch can be matched on a second
+connection that does not see those rows yet. The matcher then also looks the batch's keys
+up in that PendingBatch, so a company in two consecutive batches still merges.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -122,13 +126,91 @@ class RowOutcome:
     outcome: str
 
 
-class BatchMatcher:
-    """Matcher that resolves one batch of rows to account states, creating new ones as needed."""
+class PendingBatch:
+    """A prepared batch whose write has not committed yet, for matching the next batch.
 
-    def __init__(self, rows: list[ParsedRow], *, source: str, touched_ids: set[int]) -> None:
+    Every state of ``outcomes`` must have its primary key. The states are shared with the
+    writer thread, which reads them while it writes, so the next batch merges its rows
+    into copies of them (``carry``).
+    """
+
+    def __init__(self, outcomes: list[RowOutcome]) -> None:
+        self.states: dict[int, AccountState] = {}
+        self.outcomes: dict[int, list[RowOutcome]] = defaultdict(list)
+        for outcome in outcomes:
+            account_id = outcome.state.account.pk
+            if account_id is None:
+                raise ValueError(
+                    f"the account of line {outcome.row.line} has no primary key: prepare "
+                    "the batch before matching the next one against it."
+                )
+            self.states[account_id] = outcome.state
+            self.outcomes[account_id].append(outcome)
+
+        self.by_identifier: dict[tuple[str, str], int] = {}
+        self.by_domain: dict[str, int] = {}
+        self.by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for account_id, state in self.states.items():
+            account = state.account
+            for kind, values in state.identifiers.items():
+                for value in values:
+                    self.by_identifier[(kind, value)] = account_id
+            if account.domain:
+                self.by_domain[account.domain] = account_id
+            if account.name_key:
+                self.by_name[(account.name_key, account.country)].append(account_id)
+
+    def candidate_ids(
+        self,
+        identifier_keys: dict[str, set[str]],
+        domains: set[str],
+        name_pairs: set[tuple[str, str]],
+    ) -> set[int]:
+        """Return the batch's accounts that the database queries of the matcher would load."""
+        ids = set()
+        for kind, values in identifier_keys.items():
+            for value in values:
+                account_id = self.by_identifier.get((kind, value))
+                if account_id is not None:
+                    ids.add(account_id)
+        for domain in domains:
+            account_id = self.by_domain.get(domain)
+            if account_id is not None:
+                ids.add(account_id)
+        for pair in name_pairs:
+            ids.update(self.by_name.get(pair, ()))
+        return ids
+
+    def carry(self, account_id: int) -> AccountState:
+        """Return a copy of the account's state as the next batch loads it once written."""
+        state = self.states[account_id]
+        return AccountState(
+            account=replace(state.account),
+            identifiers={kind: set(values) for kind, values in state.identifiers.items()},
+            is_new=False,
+            touched_earlier=True,
+        )
+
+
+class BatchMatcher:
+    """Matcher that resolves one batch of rows to account states, creating new ones as needed.
+
+    With ``pending``, the batch is matched against that unwritten batch as well as the
+    database, and its accounts win over the database's rows of the same accounts.
+    """
+
+    def __init__(
+        self,
+        rows: list[ParsedRow],
+        *,
+        source: str,
+        touched_ids: set[int],
+        pending: PendingBatch | None = None,
+    ) -> None:
         self.rows = rows
         self.source = source
         self.touched_ids = touched_ids
+        self.pending = pending
         self.by_identifier: dict[tuple[str, str], AccountState] = {}
         self.by_domain: dict[str, AccountState] = {}
         self.by_name: dict[str, list[AccountState]] = defaultdict(list)
@@ -199,29 +281,41 @@ class BatchMatcher:
             # The empty domain is excluded to repeat the condition of the unique partial
             # index on domain, so PostgreSQL uses that index for a long list of domains.
             lookup |= _one_of(connection, Account, "domain", domains) & ~Q(domain="")
-        accounts = []
+        records: dict[int, AccountRecord] = {}
         if account_ids or domains:
-            for values in Account.objects.filter(lookup).values_list("pk", *IMPORT_FIELDS):
-                accounts.append(AccountRecord(*values))
+            for values in (
+                Account.objects.filter(lookup).order_by().values_list("pk", *IMPORT_FIELDS)
+            ):
+                records[values[0]] = AccountRecord(*values)
+
+        # The pending batch's states are newer than the database's rows of their accounts.
+        carried: set[int] = set()
+        if self.pending is not None:
+            carried = self.pending.candidate_ids(identifier_keys, domains, name_pairs)
+            carried.update(records.keys() & self.pending.states.keys())
 
         identifiers: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        if accounts:
+        loaded_ids = [account_id for account_id in records if account_id not in carried]
+        if loaded_ids:
             for account_id, kind, value in AccountIdentifier.objects.filter(
-                _one_of(
-                    connection, AccountIdentifier, "account", [account.pk for account in accounts]
-                )
+                _one_of(connection, AccountIdentifier, "account", loaded_ids)
             ).values_list("account_id", "kind", "value"):
                 identifiers[account_id][kind].add(value)
 
+        # Oldest account first, so that of two accounts with the same name key and
+        # country, the older one matches, however the rows were loaded.
         states_by_id: dict[int, AccountState] = {}
-        for account in accounts:
-            state = AccountState(
-                account=account,
-                identifiers=dict(identifiers[account.pk]),
-                is_new=False,
-                touched_earlier=account.pk in self.touched_ids,
-            )
-            states_by_id[account.pk] = state
+        for account_id in sorted(records.keys() | carried):
+            if account_id in carried:
+                state = self.pending.carry(account_id)
+            else:
+                state = AccountState(
+                    account=records[account_id],
+                    identifiers=dict(identifiers[account_id]),
+                    is_new=False,
+                    touched_earlier=account_id in self.touched_ids,
+                )
+            states_by_id[account_id] = state
             self.states.append(state)
             self._index_state(state)
         for key, account_id in identifier_owner.items():
