@@ -27,6 +27,11 @@ def _never(user: Any) -> bool:
     return False
 
 
+def _user_label(user: Any) -> str:
+    name = user.get_full_name()
+    return f"{name} ({user.get_username()})" if name else user.get_username()
+
+
 class RoleAdmin(admin.ModelAdmin):
     """ModelAdmin whose permissions follow the sales roles instead of model permissions.
 
@@ -120,8 +125,17 @@ class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
     list_filter = ("kind",)
     list_select_related = ("user", "recorded_by")
     search_fields = ("user__username", "user__first_name", "user__last_name", "notes")
-    raw_id_fields = ("user",)
     exclude = ("recorded_by",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A list of active users by name, since Sales Ops may not open the user admin.
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user":
+            field.queryset = field.queryset.filter(is_active=True).order_by(
+                "first_name", "last_name", "username"
+            )
+            field.label_from_instance = _user_label
+        return field
 
     def save_model(
         self, request: HttpRequest, obj: TrainingRecord, form: Any, change: bool

@@ -1,7 +1,9 @@
 """Governance records: manager reviews, monthly audit findings, severity rules and training."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .history import ChannelHistoricalModel
@@ -266,4 +268,14 @@ class TrainingRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {self.user_id} on {self.completed_on}"
+        return f"{self.get_kind_display()} of {self.user} on {self.completed_on}"
+
+    def clean(self) -> None:
+        today = timezone.localdate()
+        if self.completed_on and self.completed_on > today:
+            raise ValidationError(
+                {
+                    "completed_on": f"{self.completed_on:%Y-%m-%d} is in the future: record a "
+                    f"training once it has taken place (today is {today:%Y-%m-%d})."
+                }
+            )
