@@ -604,9 +604,10 @@ def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
         label = FIELD_LABELS[name].capitalize()
         if status == CONFLICTING:
             values_text = "; ".join(
-                f"{source}: {value}" for source, value in entry["values"].items()
+                f"{source}: {value}" for source, value in (entry.get("values") or {}).items()
             )
-            reasons.append(f"{label}: sources disagree ({values_text}). Resolve the conflict.")
+            shown = f" ({values_text})" if values_text else ""
+            reasons.append(f"{label}: sources disagree{shown}. Resolve the conflict.")
         elif status == SINGLE_SOURCE:
             sources = ", ".join(entry.get("sources") or []) or "one source"
             reasons.append(f"{label}: only {sources} reports it. Confirm it with a second source.")

@@ -348,6 +348,14 @@ def test_queue_reasons_name_fields():
     assert len(reasons) == 2
 
 
+def test_conflict_without_recorded_values_has_no_empty_brackets():
+    statuses = {"industry": {"status": rules.CONFLICTING, "sources": [], "values": {}}}
+
+    reasons = rules.queue_reasons(statuses)
+
+    assert reasons[0] == "Industry: sources disagree. Resolve the conflict."
+
+
 @given(
     first=st.integers(min_value=1, max_value=5_000_000),
     second=st.integers(min_value=1, max_value=5_000_000),
