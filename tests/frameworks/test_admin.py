@@ -208,6 +208,15 @@ def test_approve_button_for_leadership(client, draft, ops_user, make_user):
     assert draft.status == FrameworkStatus.APPROVED
 
 
+def test_approve_form_asks_for_confirmation(client, draft, ops_user, make_user):
+    leader = make_user(roles.SALES_LEADERSHIP, username="staffleader", is_staff=True)
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    client.force_login(leader)
+    html = client.get(change_url(draft)).content.decode()
+    assert f'data-confirm="Approve v{draft.version}? The active version is retired' in html
+    assert "js/admin-confirm.js" in html
+
+
 def test_other_staff_denied(client, make_user, draft):
     sdr = make_user(roles.SDR, username="staffsdr", is_staff=True)
     sdr.user_permissions.add(*Permission.objects.filter(content_type__app_label="segmentation"))
