@@ -153,6 +153,7 @@ def world(teams, make_user, media_root) -> World:
         ("enrichment-run", "pk"): enrichment.pk,
         ("violation", "pk"): violation.pk,
         ("api-token", "pk"): token.pk,
+        ("integrations:token", "pk"): token.pk,
         ("webhook", "pk"): webhook.pk,
         ("webhook", "subscription_pk"): webhook.pk,
     }
