@@ -43,9 +43,13 @@ def account_segment_override(
     The new values are stored as overrides, which re-segmentation keeps, and a
     ScoreRecord is appended so the account's history and webhooks see the change. A
     confirmation (``tag`` and ``tier`` unchanged) records the decision without an override.
+
     The SegmentOverride row stores the channel of the change (page, API, task …) for the
     audit trail.
     Raises ValidationError when the reason is empty or the tier is not High, Medium or Low.
+
+    NOTE: ``tag`` is free text. Nothing checks it against the framework's tag template or
+    the tags in use, so a typo becomes a tag of its own.
     """
     reason = (reason or "").strip()
     if not reason:

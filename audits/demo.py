@@ -42,6 +42,8 @@ def _moment(month: date) -> datetime:
 
 
 def _field_status(**statuses: str) -> dict[str, dict[str, Any]]:
+    # NOTE: no observations back these statuses, so a planted account's page shows a
+    # "verified" or "conflict" badge while its sources list names only the demo import.
     entries = {}
     for name in MANDATORY_STATUS_FIELDS:
         status = statuses.get(name, "verified")

@@ -606,8 +606,8 @@ def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
             values_text = "; ".join(
                 f"{source}: {value}" for source, value in (entry.get("values") or {}).items()
             )
-            shown = f" ({values_text})" if values_text else ""
-            reasons.append(f"{label}: sources disagree{shown}. Resolve the conflict.")
+            values_part = f" ({values_text})" if values_text else ""
+            reasons.append(f"{label}: sources disagree{values_part}. Resolve the conflict.")
         elif status == SINGLE_SOURCE:
             sources = ", ".join(entry.get("sources") or []) or "one source"
             reasons.append(f"{label}: only {sources} reports it. Confirm it with a second source.")

@@ -457,6 +457,8 @@ class _CompiledCriterion:
             return self._judgement(MATCH, self.weight, self.weight, reason)
         reason = f"{detail} (+0 of {self.weight})"
         if self.is_must_have:
+            # NOTE: the score is also capped just below the Medium cut-off, which this text
+            # leaves out, so a preview of a new cut-off can move a score with no new reason.
             reason += "; must-have not met, so the tier is capped at Low"
         return self._judgement(MISMATCH, 0, self.weight, reason, must_have_failed=self.is_must_have)
 

@@ -151,17 +151,6 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// Confirmations -------------------------------------------------------------------------
-
-// Plain forms with data-confirm ask before they submit (htmx forms use hx-confirm).
-document.addEventListener("submit", (event) => {
-  const form = event.target;
-  const question = form.dataset.confirm;
-  if (question && !window.confirm(question)) {
-    event.preventDefault();
-  }
-});
-
 // Errors ----------------------------------------------------------------------------------
 
 function showPageAlert(text) {

@@ -214,7 +214,7 @@ def test_approve_form_asks_for_confirmation(client, draft, ops_user, make_user):
     client.force_login(leader)
     html = client.get(change_url(draft)).content.decode()
     assert f'data-confirm="Approve v{draft.version}? The active version is retired' in html
-    assert "js/admin-confirm.js" in html
+    assert "js/confirm.js" in html
 
 
 def test_other_staff_denied(client, make_user, draft):

@@ -1,4 +1,5 @@
-// Admin forms with data-confirm ask before they submit, as the portal's pages do.
+// Plain forms with data-confirm ask before they submit (htmx forms use hx-confirm). The
+// portal's pages and the framework admin both load this file.
 document.addEventListener("submit", (event) => {
   const question = event.target.dataset.confirm;
   if (question && !window.confirm(question)) {
