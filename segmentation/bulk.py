@@ -65,8 +65,11 @@ def _copy_text(value: str) -> str:
 
 
 def _copy(cursor, sql: str, buffer: io.BytesIO) -> None:
+    # One read of the whole buffer. psycopg2 reads 8 KB at a time by default, and each read
+    # needs the GIL, which a thread scoring the next batch holds for up to 5 ms at a time.
+    size = buffer.tell()
     buffer.seek(0)
-    cursor.copy_expert(sql, buffer)
+    cursor.copy_expert(sql, buffer, max(size, 8192))
 
 
 def results_write(

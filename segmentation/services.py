@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -560,6 +562,131 @@ def _commit_without_flush_wait() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _batch_write(
+    changes: list[tuple[int, Evaluation]],
+    batch: SegmentationSummary,
+    *,
+    after_id: int,
+    framework_id: int,
+    run_id: int,
+    scope: str,
+    before_progress: Callable[[], None] | None = None,
+) -> None:
+    """Store a batch's results and its run progress in one transaction.
+
+    ``before_progress`` runs after the results are written and before the progress is,
+    so a writer can wait there for the batch before it to commit.
+    """
+    top_level = not connection.in_atomic_block
+    with transaction.atomic():
+        if top_level:
+            _commit_without_flush_wait()
+        results_write(changes, framework_id=framework_id, run_id=run_id, now=timezone.now())
+        if before_progress is not None:
+            before_progress()
+        _chunk_record_batch(run_id, scope, after_id, batch)
+
+
+class _WriteAborted(Exception):
+    """A batch was not written because an earlier batch failed."""
+
+
+@dataclass
+class _WriteJob:
+    changes: list[tuple[int, Evaluation]]
+    batch: SegmentationSummary
+    after_id: int
+    previous: _WriteJob | None
+    committed: threading.Event = field(default_factory=threading.Event)
+    failed: bool = False
+
+
+class _ConcurrentWriter:
+    """Write scored batches on their own connections while the caller scores the next one.
+
+    Writing a batch is mostly the database server's work, and scoring is Python's, so on
+    two cores the two overlap. Batches are written concurrently, but each records its run
+    progress only after the batch before it committed, so a chunk's ``after_id`` never
+    passes an unwritten batch and a retry resumes exactly where the writes stopped.
+    """
+
+    def __init__(self, *, threads: int, framework_id: int, run_id: int, scope: str) -> None:
+        self._options = {"framework_id": framework_id, "run_id": run_id, "scope": scope}
+        # Each writer works on one batch and the queue keeps one more, so memory stays bounded.
+        self._jobs: queue.Queue[_WriteJob | None] = queue.Queue(maxsize=threads)
+        self._last: _WriteJob | None = None
+        self._error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._work, name=f"segmentation-writer-{number}")
+            for number in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(
+        self, changes: list[tuple[int, Evaluation]], batch: SegmentationSummary, after_id: int
+    ) -> None:
+        """Queue a batch, raising the error of any batch that failed before."""
+        if self._error is not None:
+            raise self._error
+        job = _WriteJob(changes, batch, after_id, self._last)
+        self._last = job
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """Wait for every queued batch, then raise the first error if a batch failed."""
+        for _thread in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                self._write(job)
+        finally:
+            # Django opened this thread's connection, and only this thread can close it.
+            connection.close()
+
+    def _write(self, job: _WriteJob) -> None:
+        def wait_for_previous() -> None:
+            if job.previous is not None:
+                job.previous.committed.wait()
+                if job.previous.failed:
+                    raise _WriteAborted
+
+        try:
+            if self._error is not None:
+                raise _WriteAborted
+            _batch_write(
+                job.changes,
+                job.batch,
+                after_id=job.after_id,
+                before_progress=wait_for_previous,
+                **self._options,
+            )
+        except BaseException as error:
+            job.failed = True
+            if not isinstance(error, _WriteAborted) and self._error is None:
+                self._error = error
+        finally:
+            job.previous = None
+            job.committed.set()
+
+
+def _writer_threads() -> int:
+    """Return how many connections write batches beside the scoring, or 0 to write inline.
+
+    Only PostgreSQL, outside a caller's transaction: a caller's transaction must cover the
+    writes, and SQLite allows one writer at a time.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 0
+    return settings.ICP_SEGMENTATION_WRITERS
+
+
 def accounts_segment(
     *,
     framework: Framework | None = None,
@@ -621,24 +748,33 @@ def accounts_segment(
         batches = _range_batches(first_id, last_id, after_id, batch_size)
     failures: list[int] = []
     parse_json = _JsonMemo()
+    threads = 0 if dry_run else _writer_threads()
+    writer = None
+    if threads:
+        writer = _ConcurrentWriter(
+            threads=threads, framework_id=framework.pk, run_id=run.pk, scope=scope
+        )
     try:
-        for rows in batches:
-            changes, batch = _score_batch(compiled, rows, failures, parse_json, movers)
-            if not dry_run:
-                top_level = not connection.in_atomic_block
-                with transaction.atomic():
-                    if top_level:
-                        _commit_without_flush_wait()
-                    results_write(
+        try:
+            for rows in batches:
+                changes, batch = _score_batch(compiled, rows, failures, parse_json, movers)
+                if writer is not None:
+                    writer.submit(changes, batch, rows[-1][0])
+                elif not dry_run:
+                    _batch_write(
                         changes,
+                        batch,
+                        after_id=rows[-1][0],
                         framework_id=framework.pk,
                         run_id=run.pk,
-                        now=timezone.now(),
+                        scope=scope,
                     )
-                    _chunk_record_batch(run.pk, scope, rows[-1][0], batch)
-            summary.add(batch)
-            if on_batch is not None:
-                on_batch(summary)
+                summary.add(batch)
+                if on_batch is not None:
+                    on_batch(summary)
+        finally:
+            if writer is not None:
+                writer.close()
     except Exception as error:
         logger.exception("Segmentation (%s) failed after %s accounts", scope, summary.total)
         if run is not None and not dry_run:

@@ -1,0 +1,117 @@
+"""Batches written on their own connections while the next batch is scored.
+
+These tests commit, because the writer threads cannot see an uncommitted test transaction,
+and they need PostgreSQL, the only database the writers run on.
+"""
+
+import itertools
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import Account
+from segmentation import services
+from segmentation.models import ScoreRecord, SegmentationRun
+from tests.factories import AccountFactory
+
+from .test_command import migration_rows  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BATCH_SIZE = 4
+SIZES = itertools.cycle([20, 150, 600, 2500, 12000, None])
+COUNTRIES = itertools.cycle(["US", "DE", "SG", "BR", ""])
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("Batches are written on separate connections only on PostgreSQL.")
+
+
+@pytest.fixture
+def varied_accounts(postgresql, migration_rows):  # noqa: F811
+    return [
+        AccountFactory(
+            employee_count=size, employee_min=size, employee_max=size, country=next(COUNTRIES)
+        )
+        for size in itertools.islice(SIZES, 30)
+    ]
+
+
+def latest_results() -> list[tuple]:
+    return list(
+        Account.objects.order_by("id").values_list(
+            "id", "score", "tier", "tag", "route", "size_band", "geography", "framework_id"
+        )
+    )
+
+
+def clear_results() -> None:
+    ScoreRecord.objects.all().delete()
+    Account.objects.update(
+        score=None, tier="", tag="", route="", size_band="", geography="", framework=None
+    )
+
+
+def test_concurrent_writes_match_inline(varied_accounts, settings):
+    settings.ICP_SEGMENTATION_WRITERS = 0
+    inline = services.accounts_segment(batch_size=BATCH_SIZE)
+    expected = latest_results()
+    clear_results()
+
+    settings.ICP_SEGMENTATION_WRITERS = 2
+    concurrent = services.accounts_segment(batch_size=BATCH_SIZE)
+
+    assert latest_results() == expected
+    assert (concurrent.moved, concurrent.unchanged, concurrent.failed) == (
+        inline.moved,
+        inline.unchanged,
+        inline.failed,
+    )
+    assert concurrent.moved == len(varied_accounts)
+    run = SegmentationRun.objects.get(pk=concurrent.run_id)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert (run.processed, run.moved) == (len(varied_accounts), len(varied_accounts))
+    assert run.summary["chunks"]["all"]["after_id"] == varied_accounts[-1].pk
+    assert ScoreRecord.objects.filter(run=run).count() == len(varied_accounts)
+
+
+def test_failed_batch_keeps_earlier_batches(varied_accounts, settings, monkeypatch):
+    """The third batch fails: the two before it stay written and later ones are not."""
+    settings.ICP_SEGMENTATION_WRITERS = 2
+    write = services.results_write
+    calls = itertools.count(1)
+    lock = threading.Lock()
+
+    def fail_third(results, **options):
+        with lock:
+            call = next(calls)
+        if call == 3:
+            raise RuntimeError("disk full")
+        write(results, **options)
+
+    monkeypatch.setattr(services, "results_write", fail_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        services.accounts_segment(batch_size=BATCH_SIZE)
+
+    run = SegmentationRun.objects.get()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert run.error == "RuntimeError: disk full"
+    written = varied_accounts[: 2 * BATCH_SIZE]
+    assert run.summary["chunks"]["all"]["after_id"] == written[-1].pk
+    assert run.processed == len(written)
+    assert sorted(ScoreRecord.objects.values_list("account_id", flat=True)) == [
+        account.pk for account in written
+    ]
+    assert not Account.objects.filter(pk__gt=written[-1].pk, framework__isnull=False).exists()
+
+    # A retry of the run resumes after the last committed batch and doubles nothing.
+    monkeypatch.setattr(services, "results_write", write)
+    services.accounts_segment(run=run, batch_size=BATCH_SIZE)
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == len(varied_accounts)
+    per_account = ScoreRecord.objects.values_list("account_id", flat=True)
+    assert sorted(per_account) == [account.pk for account in varied_accounts]
