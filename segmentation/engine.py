@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -71,7 +72,6 @@ _FACT_INDEX = {
     Dimension.BUYING_SIGNALS: 5,
 }
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
-_NOT_CACHED = object()
 
 _HIGH = Tier.HIGH.value
 _MEDIUM = Tier.MEDIUM.value
@@ -251,6 +251,22 @@ def _terms(raw: Sequence[Any] | str | None) -> frozenset[str]:
 
 def _contains_words(term: str, value: str) -> bool:
     return f" {value} " in f" {term} "
+
+
+class _IntervalLookup:
+    """A lookup of the first band containing a value, by bisecting the bands' bounds.
+
+    Every value between two consecutive bounds falls in the same band, so ``first_band``
+    runs once per interval and each row costs one bisect.
+    """
+
+    def __init__(self, bounds: Iterable[float], first_band: Callable[[float], str | None]):
+        self._bounds = sorted(set(bounds))
+        below = self._bounds[0] - 1 if self._bounds else 0
+        self._bands = [first_band(below)] + [first_band(bound) for bound in self._bounds]
+
+    def __call__(self, value: float) -> str | None:
+        return self._bands[bisect_right(self._bounds, value)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,7 +661,25 @@ class CompiledFramework:
         self._tag_template = framework.tag_template
         self._tag_cache: dict[tuple, str] = {}
         self._check_tag_template()
-        self._band_by_estimate: dict[int, str | None] = {}
+        # Head counts are whole numbers and employee bands include both ends, so an
+        # employee interval starts at a minimum or one past a maximum. Revenue bands
+        # exclude their maximum, so a revenue interval starts at a minimum or a maximum.
+        employee_bounds = []
+        revenue_bounds = []
+        for band in size_bands:
+            if band.min_employees is not None:
+                employee_bounds.append(band.min_employees)
+            if band.max_employees is not None:
+                employee_bounds.append(band.max_employees + 1)
+            revenue_bounds += [b for b in (band.min_revenue, band.max_revenue) if b is not None]
+        self._employee_band = _IntervalLookup(
+            employee_bounds,
+            lambda count: next((b.name for b in size_bands if b.contains_employees(count)), None),
+        )
+        self._revenue_band = _IntervalLookup(
+            revenue_bounds,
+            lambda revenue: next((b.name for b in size_bands if b.contains_revenue(revenue)), None),
+        )
         self.criteria = [_CompiledCriterion(criterion, self) for criterion in criteria]
 
     @classmethod
@@ -764,19 +798,11 @@ class CompiledFramework:
         if estimate is None:
             estimate = employee_estimate(row)
         if estimate is not None:
-            band = self._band_by_estimate.get(estimate, _NOT_CACHED)
-            if band is _NOT_CACHED:
-                band = next(
-                    (b.name for b in self.size_bands if b.contains_employees(estimate)), None
-                )
-                if len(self._band_by_estimate) < EXPLANATION_CACHE_SIZE:
-                    self._band_by_estimate[estimate] = band
-            return band, estimate, None
+            return self._employee_band(estimate), estimate, None
         revenue = row[_REVENUE]
         if revenue is None:
             return None, None, None
-        value = float(revenue)
-        band = next((b.name for b in self.size_bands if b.contains_revenue(value)), None)
+        band = self._revenue_band(float(revenue))
         return band, None, revenue
 
     def evaluate(self, row: AccountRow) -> Evaluation:

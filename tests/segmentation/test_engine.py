@@ -513,3 +513,42 @@ def test_default_framework_invariants(default_compiled, account):
         assert evaluation.route == "Outbound"
     if evaluation.tier == "low":
         assert evaluation.route == "Nurture"
+
+
+def linear_band(bands, test) -> str | None:
+    return next((band.name for band in bands if test(band)), None)
+
+
+def test_size_band_lookup_matches_scan(make_framework):
+    """Bands with gaps, an open end and revenue-only bands give the first band that fits."""
+    framework = make_framework([])
+    framework.size_bands.all().delete()
+    for position, (name, low, high, low_revenue, high_revenue) in enumerate(
+        [
+            ("Micro", 1, 9, None, Decimal("1000000")),
+            ("Small", 20, 99, Decimal("1000000"), Decimal("10000000")),
+            ("Overlap", 50, 60, None, None),
+            ("Revenue only", None, None, Decimal("25000000"), Decimal("90000000")),
+            ("Large", 500, None, Decimal("500000000"), None),
+        ]
+    ):
+        framework.size_bands.create(
+            name=name,
+            min_employees=low,
+            max_employees=high,
+            min_revenue_usd=low_revenue,
+            max_revenue_usd=high_revenue,
+            position=position,
+        )
+    compiled = CompiledFramework.compile(framework)
+    bands = compiled.size_bands
+
+    for count in range(-1, 1200):
+        expected = linear_band(bands, lambda band: band.contains_employees(count))
+        assert compiled.size_band_of(row(employee_count=count)) == expected, count
+
+    bounds = [0, 999_999, 1_000_000, 9_999_999.5, 10_000_000, 25_000_000, 89_999_999]
+    bounds += [90_000_000, 499_999_999, 500_000_000, 7e12]
+    for revenue in bounds:
+        expected = linear_band(bands, lambda band: band.contains_revenue(revenue))
+        assert compiled.size_band_of(row(annual_revenue_usd=Decimal(revenue))) == expected
