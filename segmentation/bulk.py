@@ -64,12 +64,16 @@ def _copy_text(value: str) -> str:
     return value
 
 
+# Bytes psycopg2 reads from a COPY buffer at once. Its default of 8 KB makes a writer
+# thread take the GIL for every 8 KB, and a thread scoring the next batch keeps the GIL
+# for up to 5 ms (Python's switch interval). Each read is sent as one protocol message,
+# which PostgreSQL limits to 1 GB.
+COPY_READ_SIZE = 64 * 1024 * 1024
+
+
 def _copy(cursor, sql: str, buffer: io.BytesIO) -> None:
-    # One read of the whole buffer. psycopg2 reads 8 KB at a time by default, and each read
-    # needs the GIL, which a thread scoring the next batch holds for up to 5 ms at a time.
-    size = buffer.tell()
     buffer.seek(0)
-    cursor.copy_expert(sql, buffer, max(size, 8192))
+    cursor.copy_expert(sql, buffer, COPY_READ_SIZE)
 
 
 def results_write(
