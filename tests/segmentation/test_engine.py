@@ -515,10 +515,6 @@ def test_default_framework_invariants(default_compiled, account):
         assert evaluation.route == "Nurture"
 
 
-def linear_band(bands, test) -> str | None:
-    return next((band.name for band in bands if test(band)), None)
-
-
 def test_size_band_lookup_matches_scan(make_framework):
     """Bands with gaps, an open end and revenue-only bands give the first band that fits."""
     framework = make_framework([])
@@ -544,11 +540,11 @@ def test_size_band_lookup_matches_scan(make_framework):
     bands = compiled.size_bands
 
     for count in range(-1, 1200):
-        expected = linear_band(bands, lambda band: band.contains_employees(count))
+        expected = next((b.name for b in bands if b.contains_employees(count)), None)
         assert compiled.size_band_of(row(employee_count=count)) == expected, count
 
     bounds = [0, 999_999, 1_000_000, 9_999_999.5, 10_000_000, 25_000_000, 89_999_999]
     bounds += [90_000_000, 499_999_999, 500_000_000, 7e12]
     for revenue in bounds:
-        expected = linear_band(bands, lambda band: band.contains_revenue(revenue))
+        expected = next((b.name for b in bands if b.contains_revenue(revenue)), None)
         assert compiled.size_band_of(row(annual_revenue_usd=Decimal(revenue))) == expected

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from audits.history import Channel, change_channel
+from enrichment.models import Observation
 from enrichment.services import account_values_apply, accounts_verify
 from segmentation.models import Industry
 from tests.factories import AccountFactory
@@ -283,3 +284,16 @@ def test_unknown_ids_ignored():
 
     assert result.changed_ids == []
     assert result.verified_ids == []
+
+
+def test_deleting_account_deletes_observations():
+    """The table has no database constraint on the account, so Django must delete them."""
+    kept = blank_account()
+    deleted = blank_account()
+    observe(kept, "country", "DE", "apollo")
+    observe(deleted, "country", "US", "apollo")
+    observe(deleted, "country", "US", "zoominfo")
+
+    deleted.delete()
+
+    assert list(Observation.objects.values_list("account_id", flat=True)) == [kept.pk]
