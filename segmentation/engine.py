@@ -473,9 +473,10 @@ class _CompiledCriterion:
             return self._judgement(MATCH, self.weight, self.weight, reason)
         reason = f"{detail} (+0 of {self.weight})"
         if self.is_must_have:
-            # NOTE: the score is also capped just below the Medium cut-off, which this text
-            # leaves out, so a preview of a new cut-off can move a score with no new reason.
-            reason += "; must-have not met, so the tier is capped at Low"
+            reason += (
+                "; must-have not met, so the tier is capped at Low and the score at "
+                f"{self._framework.must_have_score_cap}"
+            )
         return self._judgement(MISMATCH, 0, self.weight, reason, must_have_failed=self.is_must_have)
 
     def _unknown(self, value_text: str) -> _Judgement:
@@ -653,6 +654,8 @@ class CompiledFramework:
         self._geography = geography
         self._industry_ids = {name.casefold(): pk for pk, name in industry_names.items()}
         self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)
+        # The highest score of an account that fails a must-have, just below the Medium cut-off.
+        self.must_have_score_cap = max(framework.medium_tier_min_score - 1, 0)
         self._routes = {
             Tier.HIGH.value: framework.high_tier_route,
             Tier.MEDIUM.value: framework.medium_tier_route,
@@ -863,7 +866,7 @@ class CompiledFramework:
         else:
             score = None
         if capped and score is not None:
-            score = min(score, max(self._cutoffs[1] - 1, 0))
+            score = min(score, self.must_have_score_cap)
 
         if score is None:
             tier = _LOW if capped else ""

@@ -184,7 +184,7 @@ def test_must_have_mismatch_caps_at_low(compile_criteria, industry_id):
     assert evaluation.tier == "low"
     assert evaluation.score == 39  # 90 before the cap, Medium starts at 40
     assert evaluation.route == "Nurture"
-    assert "capped at Low" in evaluation.explanation[0]["reason"]
+    assert "the tier is capped at Low and the score at 39" in evaluation.explanation[0]["reason"]
 
 
 def test_must_have_unknown_not_capped(compile_criteria):
