@@ -14,6 +14,7 @@ from django.core.validators import RegexValidator
 
 from accounts.importing.layouts import FIELDS
 from accounts.models import Account, ResearchNote, Tier
+from segmentation.tags import active_tag_checker
 
 from . import workspace
 
@@ -121,6 +122,9 @@ class FieldEditForm(forms.Form):
         return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
 
 
+TAG_HELP = "Follow the framework's tag template, such as SaaS – Mid-Market – APAC."
+
+
 class SegmentEditForm(forms.Form):
     """A person's tag and tier for an account, with the reason."""
 
@@ -128,6 +132,7 @@ class SegmentEditForm(forms.Form):
         label="Tag",
         required=False,
         max_length=Account._meta.get_field("tag").max_length,
+        help_text=TAG_HELP,
         widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "SaaS – Mid-Market – APAC"}),
     )
     tier = forms.ChoiceField(
@@ -161,6 +166,7 @@ class FitValidationForm(forms.Form):
         label="New tag",
         required=False,
         max_length=Account._meta.get_field("tag").max_length,
+        help_text=TAG_HELP,
         widget=forms.TextInput(attrs={"class": INPUT}),
     )
     reason = _reason_field("What discovery showed")
@@ -370,8 +376,16 @@ class BulkActionForm(forms.Form):
         if action == workspace.ENRICH and not cleaned.get("provider"):
             self.add_error("provider", "Choose the provider to look the accounts up in.")
         if action == workspace.TAG:
-            if not (cleaned.get("tag") or "").strip() and not cleaned.get("tier"):
+            tag = (cleaned.get("tag") or "").strip()
+            if not tag and not cleaned.get("tier"):
                 self.add_error("tag", "Enter a tag or choose a tier to set.")
+            if tag:
+                # Checked here, so the confirmation already shows the tag as it is stored.
+                tags = active_tag_checker()
+                try:
+                    cleaned["tag"] = tags.clean(tag) if tags is not None else tag
+                except ValidationError as error:
+                    self.add_error("tag", error)
             if not (cleaned.get("reason") or "").strip():
                 self.add_error("reason", REASON_REQUIRED)
         return cleaned

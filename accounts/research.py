@@ -8,6 +8,7 @@ from django.db import transaction
 
 from audits.history import current_channel
 from segmentation.models import ScoreRecord
+from segmentation.tags import TagChecker, active_tag_checker
 
 from .models import Account, SegmentOverride, Tier
 
@@ -37,6 +38,7 @@ def account_segment_override(
     reason: str,
     tag: str | None = None,
     tier: str | None = None,
+    tags: TagChecker | None = None,
 ) -> SegmentOverride:
     """Set an account's tag and/or tier by hand and record who did it and why.
 
@@ -48,8 +50,9 @@ def account_segment_override(
     audit trail.
     Raises ValidationError when the reason is empty or the tier is not High, Medium or Low.
 
-    NOTE: ``tag`` is free text. Nothing checks it against the framework's tag template or
-    the tags in use, so a typo becomes a tag of its own.
+    A new ``tag`` must follow the active framework's tag template and is stored as the
+    framework writes it (see segmentation.tags). ``tags`` is that check, for callers that
+    change many accounts; without it the active framework is compiled here.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -69,6 +72,13 @@ def account_segment_override(
     # of=("self",): PostgreSQL cannot lock the nullable side of the framework outer join.
     locked = Account.objects.select_for_update(of=("self",)).select_related("framework")
     account = locked.get(pk=account.pk)
+    if tag is not None and tag != account.tag:
+        checker = tags or active_tag_checker()
+        if checker is not None:
+            try:
+                tag = checker.clean(tag)
+            except ValidationError as error:
+                raise ValidationError({"tag": error.messages}) from error
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
     override = SegmentOverride.objects.create(

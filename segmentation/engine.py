@@ -760,6 +760,14 @@ class CompiledFramework:
             countries |= matches
         return countries
 
+    def geography_labels(self) -> set[str]:
+        """Return the geography labels of the framework's country map."""
+        return {label for label, _region in self._geography.values()}
+
+    def countries(self) -> list[str]:
+        """Return the country codes of the framework's country map."""
+        return sorted(self._geography)
+
     def is_mapped(self, country: str) -> bool:
         return country in self._geography
 

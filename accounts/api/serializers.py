@@ -440,7 +440,11 @@ class SegmentChangeSerializer(serializers.Serializer):
         "or manager, and the review kinds those of a reviewing manager.",
     )
     tag = serializers.CharField(
-        max_length=200, required=False, help_text="New tag; leave out to keep it."
+        max_length=200,
+        required=False,
+        help_text="New tag; leave out to keep it. A changed tag must follow the active "
+        "framework's tag template, such as SaaS – Mid-Market – APAC, and is stored as the "
+        "framework writes it (case and dashes corrected).",
     )
     tier = serializers.ChoiceField(
         choices=Tier.choices, required=False, help_text="New tier; leave out to keep it."

@@ -30,6 +30,7 @@ from accounts.permissions import (
 )
 from accounts.research import account_segment_override
 from audits.history import current_channel
+from segmentation.tags import active_tag_checker
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,13 @@ def accounts_tag_override(
         raise ValidationError({"tag": "Enter a tag or choose a tier to set."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Reason is empty: say why these tags change."})
+    # One check for all the accounts, before any of them changes.
+    tags = active_tag_checker() if tag is not None else None
+    if tags is not None:
+        try:
+            tag = tags.clean(tag)
+        except ValidationError as error:
+            raise ValidationError({"tag": error.messages}) from error
     with transaction.atomic():
         for account in selection.allowed:
             account_segment_override(
@@ -190,6 +198,7 @@ def accounts_tag_override(
                 reason=reason,
                 tag=tag,
                 tier=tier,
+                tags=tags,
             )
     logger.info("user %s overrode the segment of %s accounts", user.pk, len(selection.allowed))
     return len(selection.allowed)

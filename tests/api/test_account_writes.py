@@ -9,6 +9,7 @@ from tests.factories import AccountFactory
 
 LIST_URL = "/api/v1/accounts/"
 
+
 def detail_url(account) -> str:
     return f"{LIST_URL}{account.pk}/"
 
@@ -279,6 +280,18 @@ def test_segment_change_needs_reason(client_for, sdr):
     response = client_for(sdr).post(segment_url(account), {"tier": "high"}, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()["error"]["fields"]
+
+
+def test_segment_change_off_template_tag(client_for, sdr, framework):
+    account = AccountFactory(owner=sdr, tag="Old", framework=framework)
+    response = client_for(sdr).post(
+        segment_url(account), {"tag": "Strategic", "reason": "Big logo"}, format="json"
+    )
+    account.refresh_from_db()
+    assert response.status_code == 400
+    assert "does not follow the tag template" in response.json()["error"]["fields"]["tag"][0]
+    assert account.tag == "Old"
+    assert not SegmentOverride.objects.exists()
 
 
 def test_segment_change_by_marketing_denied(client_for, marketing):

@@ -169,7 +169,7 @@ def test_tag_override(client, team, rep_account, trail_client):
     response = client.post(
         reverse("accounts:account-segment-edit", args=[rep_account.pk]),
         {
-            "tag": "Manual – Tag",
+            "tag": "Insurance – SMB – EMEA",
             "tier": rep_account.tier,
             "reason": "Told us on the call",
             "version": workspace.account_version(rep_account),
@@ -179,13 +179,13 @@ def test_tag_override(client, team, rep_account, trail_client):
     assert response.status_code == 200
     trail_shows(
         trail_client,
-        Expected("Account", "ana", "Page", "tag override", "—", "Manual – Tag"),
+        Expected("Account", "ana", "Page", "tag override", "—", "Insurance – SMB – EMEA"),
         rep_account,
     )
     # The override keeps the old tag, the reason and the channel of the change.
     trail_shows(
         trail_client,
-        Expected("Manual tag", "ana", "Page", "tag", old_tag, "Manual – Tag"),
+        Expected("Manual tag", "ana", "Page", "tag", old_tag, "Insurance – SMB – EMEA"),
         rep_account,
     )
     override = SegmentOverride.objects.get(account=rep_account)
@@ -235,7 +235,7 @@ def test_bulk_tag_override(client, team, scored, trail_client):
         reverse("accounts:account-bulk"),
         {
             "action": "tag",
-            "tag": "Bulk – Tag",
+            "tag": "Automotive – Enterprise – APAC",
             "reason": "Campaign list",
             "account_ids": [str(account.pk) for account in accounts],
             "confirmed": "1",
@@ -244,9 +244,9 @@ def test_bulk_tag_override(client, team, scored, trail_client):
     )
     assert response.status_code == 200
     for account, old_tag in zip(accounts, old_tags, strict=True):
-        override = Expected("Account", "ana", "Page", "tag override", "—", "Bulk – Tag")
+        override = Expected("Account", "ana", "Page", "tag override", "—", "Automotive – Enterprise – APAC")
         trail_shows(trail_client, override, account)
-        reason = Expected("Manual tag", "ana", "Page", "tag", old_tag, "Bulk – Tag")
+        reason = Expected("Manual tag", "ana", "Page", "tag", old_tag, "Automotive – Enterprise – APAC")
         trail_shows(trail_client, reason, account)
         override = SegmentOverride.objects.get(account=account)
         assert override.channel == "page"
@@ -471,18 +471,18 @@ def test_api_segment_change(team, rep_account, trail_client):
     old_tag = rep_account.tag
     response = api_client_for(team["rep_a"]).post(
         f"{API_ACCOUNTS}{rep_account.pk}/segment/",
-        {"kind": "manual_tag", "tag": "Api – Tag", "reason": "From the CRM"},
+        {"kind": "manual_tag", "tag": "Education – Mid-Market – LATAM", "reason": "From the CRM"},
         format="json",
     )
     assert response.status_code == 200, response.json()
     trail_shows(
         trail_client,
-        Expected("Account", "ana", "API", "tag override", "—", "Api – Tag"),
+        Expected("Account", "ana", "API", "tag override", "—", "Education – Mid-Market – LATAM"),
         rep_account,
     )
     trail_shows(
         trail_client,
-        Expected("Manual tag", "ana", "API", "tag", old_tag, "Api – Tag"),
+        Expected("Manual tag", "ana", "API", "tag", old_tag, "Education – Mid-Market – LATAM"),
         rep_account,
     )
     override = SegmentOverride.objects.get(account=rep_account)

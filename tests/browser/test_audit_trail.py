@@ -41,7 +41,7 @@ def test_trail_shows_browser_edits(page, login, live_server, accounts, ops):  # 
 
     page.goto(f"{live_server.url}{account.get_absolute_url()}")
     page.click("[data-testid=edit-segment]")
-    page.fill("#segment_tag", "Analytics – Mid-Market – US")
+    page.fill("#segment_tag", "Education – Mid-Market – US")
     page.fill("#segment_reason", "Sells analytics, not generic SaaS")
     page.click("#account-segment button[type=submit]")
     page.wait_for_selector("[data-testid=segment-saved]")
@@ -65,7 +65,7 @@ def test_trail_shows_browser_edits(page, login, live_server, accounts, ops):  # 
     assert "500" in field_edit[0]
     assert len(tag_edit) == 1, rows
     assert "sam" in tag_edit[0]
-    assert "Analytics – Mid-Market – US" in tag_edit[0]
+    assert "Education – Mid-Market – US" in tag_edit[0]
     assert len(note) == 1, rows
     assert "sam" in note[0]
     assert "Page" in note[0]

@@ -64,6 +64,9 @@ def test_correction_shortcut_replaces_tag(page, live_server, login, review_team)
     page.fill("input[name=sample_size]", "1")
     page.get_by_role("button", name="Start review").click()
     page.wait_for_selector("[data-testid=review-card]")
+    # A card swapped in after the key press would lose the focus, and the "c" of the typed
+    # text would then open the correction again.
+    page.wait_for_load_state("networkidle")
 
     page.keyboard.press("c")
     page.keyboard.type("Fintech – SMB – US")

@@ -105,7 +105,7 @@ def test_edit_tag_inline_with_reason(page, login, live_server, accounts):
     page.goto(f"{live_server.url}{account.get_absolute_url()}")
     mark_page(page)
     page.click("[data-testid=edit-segment]")
-    page.fill("#segment_tag", "Payments – SMB – US")
+    page.fill("#segment_tag", "Insurance – Mid-Market – US")
     page.click("#account-segment button[type=submit]")
     page.wait_for_selector("#segment_reason-error")
     assert "Reason is empty" in page.inner_text("#segment_reason-error")
@@ -114,11 +114,11 @@ def test_edit_tag_inline_with_reason(page, login, live_server, accounts):
     page.fill("#segment_reason", "Sells card payments to restaurants")
     page.click("#account-segment button[type=submit]")
     page.wait_for_selector("[data-testid=segment-saved]")
-    assert page.inner_text("[data-testid=account-tag]") == "Payments – SMB – US"
+    assert page.inner_text("[data-testid=account-tag]") == "Insurance – Mid-Market – US"
     assert_not_reloaded(page)
     override = SegmentOverride.objects.get(account=account)
     assert override.reason == "Sells card payments to restaurants"
-    assert override.new_tag == "Payments – SMB – US"
+    assert override.new_tag == "Insurance – Mid-Market – US"
 
 
 def test_edit_field_inline(page, login, live_server, accounts):

@@ -202,6 +202,21 @@ def test_page_query_count_is_pinned(client, sdr, account, django_assert_max_num_
         client.get(account.get_absolute_url())
 
 
+TAGS = [
+    f"{industry} – SMB – US"
+    for industry in (
+        "SaaS",
+        "FinTech",
+        "HealthTech",
+        "Insurance",
+        "Education",
+        "Automotive",
+        "Consumer Goods",
+        "Telecommunications",
+    )
+]
+
+
 def test_page_query_count_does_not_grow(client, sdr, manager, team, account):
     client.force_login(sdr)
     with CaptureQueriesContext(connection) as before:
@@ -213,7 +228,7 @@ def test_page_query_count_does_not_grow(client, sdr, manager, team, account):
             user=manager,
             kind=SegmentOverride.Kind.REVIEW_CORRECTION,
             reason=f"Fix {number}",
-            tag=f"Tag {number}",
+            tag=TAGS[number],
         )
         account.refresh_from_db()
         account.city = f"City {number}"

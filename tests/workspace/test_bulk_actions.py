@@ -222,6 +222,21 @@ def test_tag_override_with_reason(client, sdr, accounts):
     assert Account.objects.get(pk=accounts["team_ae"].pk).tag == "SaaS – SMB – US"
 
 
+def test_tag_override_checks_template_before_confirming(client, sdr, accounts):
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "reason": "Payments companies",
+        "account_ids": ids(accounts["team_sdr"], accounts["unassigned"]),
+    }
+    rejected = client.post(BULK_URL, {**data, "tag": "Payments – SMB – US"}, **HTMX)
+    confirm = client.post(BULK_URL, {**data, "tag": "fintech - smb - us"}, **HTMX)
+    assert rejected.status_code == 422
+    assert "does not follow the tag template" in rejected.content.decode()
+    assert "Set the tag “FinTech – SMB – US” on 2 accounts?" in confirm.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
 def test_tag_override_requires_reason(client, sdr, accounts):
     client.force_login(sdr)
     response = client.post(

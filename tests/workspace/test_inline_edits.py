@@ -373,6 +373,42 @@ def test_tag_edit_returns_segment_with_event(client_sdr, account):
     assert "accountChanged" in response["HX-Trigger"]
 
 
+def test_tag_edit_off_template_rejected(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {
+            "tag": "Fintech - Small - US",
+            "tier": "",
+            "reason": "Payments",
+            "version": version_of(account),
+        },
+        **HTMX,
+    )
+    account.refresh_from_db()
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "does not follow the tag template" in html
+    assert "SMB, Mid-Market, Enterprise" in html
+    assert account.tag == "SaaS – SMB – US"
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_edit_stores_template_spelling(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {
+            "tag": "fintech - smb - us",
+            "tier": "",
+            "reason": "Payments",
+            "version": version_of(account),
+        },
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.tag == "FinTech – SMB – US"
+
+
 def test_tag_edit_unchanged_rejected(client_sdr, account):
     response = client_sdr.post(
         segment_url(account),

@@ -1,0 +1,99 @@
+"""Check a tag that a person types against the tag template of a framework version.
+
+A tag follows the template when each placeholder contains a value the framework knows:
+an industry of the taxonomy, a size band, a geography label, a country code or a tier. Case,
+and the dash and spaces between the parts, may differ. The tag is then stored as the
+framework would write it, so "saas - mid-market - apac" becomes "SaaS – Mid-Market – APAC"
+and a typo cannot start a tag of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from django.core.exceptions import ValidationError
+
+from accounts.models import Tier
+
+from .engine import CompiledFramework
+from .selectors import NoActiveFrameworkError, framework_get_active
+
+# Dashes that people type between the parts of a tag: hyphen-minus, en dash, em dash.
+_DASHES = "-–—"
+_TIER_LABELS = {value: str(label) for value, label in Tier.choices}
+
+
+def _literal_pattern(text: str) -> str:
+    """Match the text between placeholders, with any dash and any spaces around dashes."""
+    parts = []
+    for character in text:
+        if character in _DASHES:
+            parts.append(rf"\s*[{_DASHES}]\s*")
+        elif character.isspace():
+            parts.append(r"\s*")
+        else:
+            parts.append(re.escape(character))
+    return "".join(parts)
+
+
+class TagChecker:
+    """The tag template of one framework version, compiled to a pattern of known values."""
+
+    def __init__(self, compiled: CompiledFramework, template: str) -> None:
+        self.version = compiled.version
+        self.template = template
+        self._values: dict[str, dict[str, str]] = {
+            "industry": _by_key(compiled.industry_names.values()),
+            "size_band": _by_key(band.name for band in compiled.size_bands),
+            "geography": _by_key([*compiled.geography_labels(), compiled.unmapped_label]),
+            "country": _by_key(compiled.countries()),
+            "tier": _by_key(_TIER_LABELS.values()),
+        }
+        self._fields: list[str] = []
+        pattern = []
+        for literal, field_name, _spec, _conversion in string.Formatter().parse(template):
+            pattern.append(_literal_pattern(literal))
+            if field_name is None:
+                continue
+            values = self._values.get(field_name, {})
+            # Longer values first, so that "Mid-Market" is tried before a shorter prefix.
+            names = sorted(values.values(), key=len, reverse=True)
+            pattern.append("(" + "|".join(re.escape(name) for name in names) + ")")
+            self._fields.append(field_name)
+        self._pattern = re.compile("".join(pattern), re.IGNORECASE)
+
+    def clean(self, tag: str) -> str:
+        """Return the tag as the framework writes it, or raise ValidationError naming the fix."""
+        match = self._pattern.fullmatch(tag.strip())
+        if match is None:
+            raise ValidationError(
+                f"Tag {tag!r} does not follow the tag template {self.template!r} of framework "
+                f"v{self.version}: {self._hint()}",
+                code="tag_template",
+            )
+        found: dict[str, str] = {}
+        for field_name, value in zip(self._fields, match.groups(), strict=True):
+            found.setdefault(field_name, self._values[field_name][value.casefold()])
+        return self.template.format_map(found)
+
+    def _hint(self) -> str:
+        bands = ", ".join(self._values["size_band"].values())
+        geographies = ", ".join(sorted(self._values["geography"].values()))
+        return (
+            "use an industry of the taxonomy (such as SaaS), a size band "
+            f"({bands or 'none defined'}) and a geography ({geographies or 'none defined'})."
+        )
+
+
+def _by_key(names) -> dict[str, str]:
+    return {name.casefold(): name for name in names if name}
+
+
+def active_tag_checker() -> TagChecker | None:
+    """Return the checker of the active framework's template, or None when none is approved."""
+    try:
+        framework = framework_get_active()
+    except NoActiveFrameworkError:
+        return None
+    return TagChecker(CompiledFramework.compile(framework), framework.tag_template)

@@ -1,0 +1,107 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.models import Account, SegmentOverride
+from accounts.research import account_segment_override
+from segmentation.engine import CompiledFramework
+from segmentation.tags import TagChecker
+from tests.factories import AccountFactory
+
+
+@pytest.fixture
+def checker(default_framework) -> TagChecker:
+    return TagChecker(CompiledFramework.compile(default_framework), default_framework.tag_template)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("SaaS – Mid-Market – APAC", "SaaS – Mid-Market – APAC"),
+        ("saas - mid-market - apac", "SaaS – Mid-Market – APAC"),
+        ("  FinTech—SMB—US ", "FinTech – SMB – US"),
+        ("HealthTech – Enterprise – Rest of World", "HealthTech – Enterprise – Rest of World"),
+        ("Retail & E-commerce - SMB - EMEA", "Retail & E-commerce – SMB – EMEA"),
+    ],
+)
+def test_tag_stored_in_template_spelling(checker, typed, stored):
+    assert checker.clean(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Strategic",
+        "SaaS – Mid Market – APAC",
+        "SaaS – Mid-Market",
+        "SaaS – Mid-Market – APAC – High",
+        "Saas-y – SMB – US",
+        "SaaS – SMB – Mars",
+        "",
+    ],
+)
+def test_tag_off_template_rejected(checker, typed):
+    with pytest.raises(ValidationError) as raised:
+        checker.clean(typed)
+
+    message = raised.value.messages[0]
+    assert f"Tag {typed!r} does not follow the tag template" in message
+    assert "{industry} – {size_band} – {geography}" in message
+    assert "SMB, Mid-Market, Enterprise" in message
+
+
+def test_tier_and_country_placeholders(default_framework):
+    checker = TagChecker(
+        CompiledFramework.compile(default_framework), "{tier} fit: {industry} in {country}"
+    )
+
+    assert checker.clean("high FIT: saas IN de") == "High fit: SaaS in DE"
+    with pytest.raises(ValidationError):
+        checker.clean("Top fit: SaaS in DE")
+
+
+def test_override_stores_template_spelling(default_framework, sales_ops):
+    account = AccountFactory(tag="SaaS – SMB – US")
+
+    account_segment_override(
+        account=account,
+        user=sales_ops,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="Moved to APAC after the Singapore office opened",
+        tag="saas - mid-market - apac",
+    )
+
+    account.refresh_from_db()
+    assert account.tag == "SaaS – Mid-Market – APAC"
+    assert account.tag_override == "SaaS – Mid-Market – APAC"
+
+
+def test_override_rejects_off_template_tag(default_framework, sales_ops):
+    account = AccountFactory(tag="SaaS – SMB – US")
+
+    with pytest.raises(ValidationError) as raised:
+        account_segment_override(
+            account=account,
+            user=sales_ops,
+            kind=SegmentOverride.Kind.MANUAL_TAG,
+            reason="Looks strategic",
+            tag="Strategic",
+        )
+
+    assert "tag" in raised.value.message_dict
+    assert not SegmentOverride.objects.exists()
+    assert Account.objects.get(pk=account.pk).tag == "SaaS – SMB – US"
+
+
+def test_override_keeps_unchanged_old_tag(default_framework, sales_ops):
+    """A tag from before the template check can still be confirmed as it is."""
+    account = AccountFactory(tag="Legacy segment")
+
+    override = account_segment_override(
+        account=account,
+        user=sales_ops,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="Still right",
+        tag="Legacy segment",
+    )
+
+    assert override.new_tag == "Legacy segment"
