@@ -3,7 +3,7 @@
 Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/icp_bench_api SECRET_KEY=bench \\
-        .venv/bin/python benchmarks/enrich_rate.py --enrich 1000 --rate 400
+        .venv/bin/python benchmarks/enrich_rate.py --enrich 10000 --rate 2000
 
 The script starts the fake provider server of tests/enrichment/fake_server.py on
 127.0.0.1, which returns a company for Clearbit's ``/v2/companies/find``. It creates an
@@ -125,8 +125,8 @@ def reset_limiter(redis_url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--accounts", type=int, default=1_000_000, help="Synthetic accounts.")
-    parser.add_argument("--enrich", type=int, default=1000, help="Accounts to enrich.")
-    parser.add_argument("--rate", type=int, default=400, help="Provider limit per minute.")
+    parser.add_argument("--enrich", type=int, default=10_000, help="Accounts to enrich.")
+    parser.add_argument("--rate", type=int, default=2000, help="Provider limit per minute.")
     parser.add_argument("--workers", type=int, default=2, help="Worker processes.")
     parser.add_argument("--chunk", type=int, default=50, help="Accounts per accounts_enrich call.")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="Redis of the limiter.")
