@@ -122,7 +122,10 @@ class FieldEditForm(forms.Form):
         return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
 
 
-TAG_HELP = "Follow the framework's tag template, such as SaaS – Mid-Market – APAC."
+TAG_HELP = (
+    "Follow the active framework's tag template. The default one names the industry, size "
+    "band and geography, such as SaaS – Mid-Market – APAC."
+)
 
 
 class SegmentEditForm(forms.Form):

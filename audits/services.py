@@ -17,6 +17,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from accounts.models import Account, SegmentOverride
 from accounts.permissions import can_review_account, team_member_ids
 from accounts.research import account_segment_override
+from segmentation.tags import active_tag_checker
 
 from . import rules
 from .findings import Finding, findings_for_period
@@ -181,7 +182,11 @@ def review_item_correct(
     """
     _check_reviewable(item, user)
     account = item.account
-    tag = tag.strip() if tag is not None else None
+    tags = active_tag_checker() if tag is not None else None
+    if tag is not None:
+        # Compared in the framework's spelling, so a correction that only changes case or
+        # dashes counts as no change.
+        tag = tags.spelling(tag) if tags is not None else tag.strip()
     if (tag in (None, account.tag)) and (tier in (None, "", account.tier)):
         raise ValidationError(
             "The correction changes neither the tag nor the tier: change one, or confirm "
@@ -194,6 +199,7 @@ def review_item_correct(
         reason=reason,
         tag=tag if tag and tag != account.tag else None,
         tier=tier if tier and tier != account.tier else None,
+        tags=tags,
     )
     return _record_decision(item, ReviewItem.Decision.CORRECTED, override)
 

@@ -1,6 +1,6 @@
 """Check a tag that a person types against the tag template of a framework version.
 
-A tag follows the template when each placeholder contains a value the framework knows:
+A tag follows the template when each placeholder contains a value of the framework:
 an industry of the taxonomy, a size band, a geography label, a country code or a tier. Case,
 and the dash and spaces between the parts, may differ. The tag is then stored as the
 framework would write it, so "saas - mid-market - apac" becomes "SaaS – Mid-Market – APAC"
@@ -66,24 +66,50 @@ class TagChecker:
     def clean(self, tag: str) -> str:
         """Return the tag as the framework writes it, or raise ValidationError naming the fix."""
         match = self._pattern.fullmatch(tag.strip())
+        found: dict[str, str] = {}
+        if match is not None:
+            for field_name, value in zip(self._fields, match.groups(), strict=True):
+                spelled = self._values[field_name][value.casefold()]
+                # A placeholder used twice must contain the same value both times.
+                if found.setdefault(field_name, spelled) != spelled:
+                    match = None
+                    break
         if match is None:
             raise ValidationError(
                 f"Tag {tag!r} does not follow the tag template {self.template!r} of framework "
                 f"v{self.version}: {self._hint()}",
                 code="tag_template",
             )
-        found: dict[str, str] = {}
-        for field_name, value in zip(self._fields, match.groups(), strict=True):
-            found.setdefault(field_name, self._values[field_name][value.casefold()])
         return self.template.format_map(found)
 
+    def spelling(self, tag: str) -> str:
+        """Return the tag as the framework writes it, or stripped when it does not fit."""
+        try:
+            return self.clean(tag)
+        except ValidationError:
+            return tag.strip()
+
     def _hint(self) -> str:
-        bands = ", ".join(self._values["size_band"].values())
-        geographies = ", ".join(sorted(self._values["geography"].values()))
-        return (
-            "use an industry of the taxonomy (such as SaaS), a size band "
-            f"({bands or 'none defined'}) and a geography ({geographies or 'none defined'})."
-        )
+        """Return the values that the template's placeholders accept, in template order."""
+        descriptions = {
+            "industry": "an industry of the taxonomy (such as SaaS)",
+            "size_band": f"a size band ({self._listed('size_band')})",
+            "geography": f"a geography ({self._listed('geography')})",
+            "country": "a two-letter country code of the framework's map (such as US)",
+            "tier": f"a tier ({self._listed('tier')})",
+        }
+        parts = [descriptions[name] for name in dict.fromkeys(self._fields)]
+        if not parts:
+            return "use the template's text as it is."
+        if len(parts) > 1:
+            parts[-2:] = [f"{parts[-2]} and {parts[-1]}"]
+        return f"use {', '.join(parts)}."
+
+    def _listed(self, field_name: str) -> str:
+        names = list(self._values[field_name].values())
+        if field_name == "geography":
+            names.sort()
+        return ", ".join(names) or "none defined"
 
 
 def _by_key(names) -> dict[str, str]:

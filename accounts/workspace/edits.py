@@ -43,6 +43,7 @@ from accounts.permissions import (
 from accounts.research import account_segment_override
 from enrichment.models import Observation
 from segmentation.signals import auto_resegmentation_paused
+from segmentation.tags import TagChecker, active_tag_checker
 from segmentation.taxonomy import IndustryResolver
 
 logger = logging.getLogger(__name__)
@@ -466,8 +467,14 @@ def _segment(account: Account) -> list[str]:
 # Tag, tier and fit ---------------------------------------------------------------------
 
 
-def _changed_segment(account: Account, tag: str, tier: str) -> tuple[str | None, str | None]:
+def _changed_segment(
+    account: Account, tag: str, tier: str, tags: TagChecker | None
+) -> tuple[str | None, str | None]:
+    # Compared in the framework's spelling, so "saas - smb - us" leaves "SaaS – SMB – US"
+    # unchanged.
     new_tag = tag.strip() or None
+    if new_tag and tags is not None:
+        new_tag = tags.spelling(new_tag)
     new_tier = tier or None
     if new_tag == account.tag:
         new_tag = None
@@ -496,7 +503,8 @@ def account_segment_edit(
         raise ValidationError({"reason": "Reason is empty: say why the tag or tier changes."})
     with transaction.atomic():
         locked = _lock_current(account, version)
-        new_tag, new_tier = _changed_segment(locked, tag, tier)
+        tags = active_tag_checker()
+        new_tag, new_tier = _changed_segment(locked, tag, tier, tags)
         if new_tag is None and new_tier is None:
             raise ValidationError(
                 {"tag": "The tag and tier are unchanged: change one of them or cancel."}
@@ -508,6 +516,7 @@ def account_segment_edit(
             reason=reason,
             tag=new_tag,
             tier=new_tier,
+            tags=tags,
         )
 
 
@@ -543,7 +552,8 @@ def account_fit_validate(
         return account_segment_override(
             account=account, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
         )
-    new_tag, new_tier = _changed_segment(account, tag, tier)
+    tags = active_tag_checker()
+    new_tag, new_tier = _changed_segment(account, tag, tier, tags)
     if new_tag is None and new_tier is None:
         raise ValidationError(
             {
@@ -558,6 +568,7 @@ def account_fit_validate(
         reason=reason,
         tag=new_tag,
         tier=new_tier,
+        tags=tags,
     )
 
 

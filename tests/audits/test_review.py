@@ -122,6 +122,15 @@ def test_correct_without_change_rejected(segmented, team):
         )
 
 
+def test_correct_with_respelled_tag_rejected(segmented, team):
+    """A tag that differs only in case and dashes is the same tag, so nothing changes."""
+    item = new_session(team).items.first()
+    respelled = item.account.tag.lower().replace(" – ", "-")
+    with pytest.raises(ValidationError, match="changes neither"):
+        review_item_correct(item=item, user=team["manager"], reason="x", tag=respelled, tier="")
+    assert not SegmentOverride.objects.exists()
+
+
 def test_decision_outside_team_denied(segmented, team, make_user):
     from accounts import roles
 

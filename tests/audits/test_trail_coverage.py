@@ -244,9 +244,13 @@ def test_bulk_tag_override(client, team, scored, trail_client):
     )
     assert response.status_code == 200
     for account, old_tag in zip(accounts, old_tags, strict=True):
-        override = Expected("Account", "ana", "Page", "tag override", "—", "Automotive – Enterprise – APAC")
+        override = Expected(
+            "Account", "ana", "Page", "tag override", "—", "Automotive – Enterprise – APAC"
+        )
         trail_shows(trail_client, override, account)
-        reason = Expected("Manual tag", "ana", "Page", "tag", old_tag, "Automotive – Enterprise – APAC")
+        reason = Expected(
+            "Manual tag", "ana", "Page", "tag", old_tag, "Automotive – Enterprise – APAC"
+        )
         trail_shows(trail_client, reason, account)
         override = SegmentOverride.objects.get(account=account)
         assert override.channel == "page"

@@ -24,6 +24,7 @@ from tests.factories import AccountFactory
 URL = "/api/v1/webhooks/"
 EVENTS = ["account.tier_changed", "account.tag_changed"]
 
+
 @pytest.fixture
 def framework(db) -> Framework:
     return Framework.objects.create(version=901, name="Webhook tests", status=FrameworkStatus.DRAFT)

@@ -55,8 +55,21 @@ def test_tier_and_country_placeholders(default_framework):
     )
 
     assert checker.clean("high FIT: saas IN de") == "High fit: SaaS in DE"
+    with pytest.raises(ValidationError) as raised:
+        checker.clean("Top fit: SaaS in Germany")
+
+    message = raised.value.messages[0]
+    assert "use a tier (High, Medium, Low), an industry of the taxonomy" in message
+    assert "and a two-letter country code" in message
+    assert "size band" not in message
+
+
+def test_repeated_placeholder_needs_same_value(default_framework):
+    checker = TagChecker(CompiledFramework.compile(default_framework), "{industry} / {industry}")
+
+    assert checker.clean("saas / SAAS") == "SaaS / SaaS"
     with pytest.raises(ValidationError):
-        checker.clean("Top fit: SaaS in DE")
+        checker.clean("SaaS / FinTech")
 
 
 def test_override_stores_template_spelling(default_framework, sales_ops):

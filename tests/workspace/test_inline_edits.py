@@ -409,6 +409,17 @@ def test_tag_edit_stores_template_spelling(client_sdr, account):
     assert account.tag == "FinTech – SMB – US"
 
 
+def test_tag_edit_respelled_tag_unchanged(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {"tag": "saas-smb-us", "tier": "", "reason": "Same", "version": version_of(account)},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "unchanged" in response.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
 def test_tag_edit_unchanged_rejected(client_sdr, account):
     response = client_sdr.post(
         segment_url(account),
