@@ -388,7 +388,7 @@ class BulkActionForm(forms.Form):
                 try:
                     cleaned["tag"] = tags.clean(tag) if tags is not None else tag
                 except ValidationError as error:
-                    self.add_error("tag", error)
+                    self.add_error(None, error)
             if not (cleaned.get("reason") or "").strip():
                 self.add_error("reason", REASON_REQUIRED)
         return cleaned

@@ -75,10 +75,7 @@ def account_segment_override(
     if tag is not None and tag != account.tag:
         checker = tags or active_tag_checker()
         if checker is not None:
-            try:
-                tag = checker.clean(tag)
-            except ValidationError as error:
-                raise ValidationError({"tag": error.messages}) from error
+            tag = checker.clean(tag)
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
     override = SegmentOverride.objects.create(

@@ -313,7 +313,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # about 7 KB per account when every result changes, so 5,000 keeps a batch near 35 MB.
 ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", "5000"))
 # Connections that write scored batches on PostgreSQL while the next batch is scored. Each
-# holds one batch in memory. 0 writes each batch before scoring the next.
+# keeps one batch in memory. 0 writes each batch before scoring the next.
 ICP_SEGMENTATION_WRITERS = int(os.environ.get("ICP_SEGMENTATION_WRITERS", "2"))
 
 # USD per unit of each currency, used to convert revenue figures. Override per deployment.

@@ -64,7 +64,10 @@ class TagChecker:
         self._pattern = re.compile("".join(pattern), re.IGNORECASE)
 
     def clean(self, tag: str) -> str:
-        """Return the tag as the framework writes it, or raise ValidationError naming the fix."""
+        """Return the tag as the framework writes it, or raise ValidationError naming the fix.
+
+        The error is keyed by the ``tag`` field, as forms and the API report it.
+        """
         match = self._pattern.fullmatch(tag.strip())
         found: dict[str, str] = {}
         if match is not None:
@@ -75,11 +78,11 @@ class TagChecker:
                     match = None
                     break
         if match is None:
-            raise ValidationError(
+            message = (
                 f"Tag {tag!r} does not follow the tag template {self.template!r} of framework "
-                f"v{self.version}: {self._hint()}",
-                code="tag_template",
+                f"v{self.version}: {self._hint()}"
             )
+            raise ValidationError({"tag": ValidationError(message, code="tag_template")})
         return self.template.format_map(found)
 
     def spelling(self, tag: str) -> str:

@@ -185,10 +185,7 @@ def accounts_tag_override(
     # One check for all the accounts, before any of them changes.
     tags = active_tag_checker() if tag is not None else None
     if tags is not None:
-        try:
-            tag = tags.clean(tag)
-        except ValidationError as error:
-            raise ValidationError({"tag": error.messages}) from error
+        tag = tags.clean(tag)
     with transaction.atomic():
         for account in selection.allowed:
             account_segment_override(

@@ -288,12 +288,12 @@ def test_unknown_ids_ignored():
 
 def test_deleting_account_deletes_observations():
     """The table has no database constraint on the account, so Django must delete them."""
-    kept = blank_account()
+    untouched = blank_account()
     deleted = blank_account()
-    observe(kept, "country", "DE", "apollo")
+    observe(untouched, "country", "DE", "apollo")
     observe(deleted, "country", "US", "apollo")
     observe(deleted, "country", "US", "zoominfo")
 
     deleted.delete()
 
-    assert list(Observation.objects.values_list("account_id", flat=True)) == [kept.pk]
+    assert list(Observation.objects.values_list("account_id", flat=True)) == [untouched.pk]
