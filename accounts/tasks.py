@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import ImportRun
 from accounts.services import accounts_import
+from accounts.workspace.imports import abandoned_uploads_remove
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +135,9 @@ def _import_resume(import_run: ImportRun) -> None:
     )
     import_run.error = f"{note} {import_run.error}".strip()
     import_run.save(update_fields=["error"])
+
+
+@shared_task
+def abandoned_uploads_remove_task() -> int:
+    """Delete import wizard uploads that were never started; Celery beat runs it daily."""
+    return len(abandoned_uploads_remove())

@@ -44,6 +44,7 @@ from .imports import (
     PreviewRow,
     StoredUpload,
     WizardMapping,
+    abandoned_uploads_remove,
     file_inspect,
     header_signature,
     import_mapping_save,
@@ -61,6 +62,7 @@ from .imports import (
 )
 
 __all__ = [
+    "abandoned_uploads_remove",
     "ACTIONS",
     "ALLOWED_EXTENSIONS",
     "ASSIGN",

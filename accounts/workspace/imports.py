@@ -11,8 +11,10 @@ import codecs
 import hashlib
 import logging
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,9 @@ SNIFF_BYTES = 8192
 # Share of control characters in the first bytes above which a text file is binary data.
 MAX_CONTROL_SHARE = 0.01
 IDENTITY_FIELDS = ("name", "website", "domain")
+# An upload that no import run uses is removed this long after it was stored, because its
+# wizard was left before the last step.
+ABANDONED_UPLOAD_AGE = timedelta(days=2)
 REVENUE_MULTIPLIERS = (1, 1_000, 1_000_000)
 MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
 
@@ -139,8 +144,10 @@ def upload_check(uploaded: UploadedFile) -> None:
 
 
 def upload_store(uploaded: UploadedFile) -> StoredUpload:
-    """Save an upload under a new random token and return where it is."""
-    # NOTE: files of wizards that were never started stay on disk; nothing removes them yet.
+    """Save an upload under a new random token and return where it is.
+
+    abandoned_uploads_remove() deletes it later if no import run uses it.
+    """
     token = uuid.uuid4().hex
     stored_name = _safe_name(uploaded.name or "import.csv")
     path = upload_path(token, stored_name)
@@ -159,7 +166,35 @@ def upload_discard(path: Path) -> None:
         path.unlink(missing_ok=True)
         path.parent.rmdir()
     except OSError:
-        logger.warning("could not delete the rejected upload %s", path, exc_info=True)
+        logger.warning("could not delete the upload %s", path, exc_info=True)
+
+
+def abandoned_uploads_remove(*, older_than: timedelta = ABANDONED_UPLOAD_AGE) -> list[Path]:
+    """Delete the wizard's uploads stored more than ``older_than`` ago that no run uses.
+
+    A file that an import run uses is kept at any age, because a worker resumes an
+    interrupted run from it. Returns the deleted files.
+    """
+    folder = upload_folder()
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - older_than.total_seconds()
+    old_files = {
+        str(path.resolve()): path
+        for path in folder.glob("*/*")
+        if path.is_file() and path.stat().st_mtime < cutoff
+    }
+    started = set(
+        ImportRun.objects.filter(file_path__in=list(old_files)).values_list("file_path", flat=True)
+    )
+    removed = []
+    for resolved, path in sorted(old_files.items()):
+        if resolved not in started:
+            upload_discard(path)
+            removed.append(path)
+    if removed:
+        logger.info("Removed %s abandoned import uploads from %s", len(removed), folder)
+    return removed
 
 
 # Inspecting a file ---------------------------------------------------------------------
