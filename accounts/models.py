@@ -22,6 +22,31 @@ class VerificationStatus(models.TextChoices):
     CONFLICTING = "conflicting", "Conflicting sources"
 
 
+class AccountRecord(models.Model):
+    """A record about an account that stays when the account is deleted.
+
+    Concrete models add ``account``, a nullable foreign key with SET_NULL. When the account
+    is deleted, ``deleted_account_name`` keeps its name (audits.signals fills it in).
+    """
+
+    deleted_account_name = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Name of the account when it was deleted.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def account_label(self) -> str:
+        """Return the account's name, or its name at deletion marked as deleted."""
+        if self.account_id is not None:
+            return self.account.name
+        return f"{self.deleted_account_name or 'Unknown account'} (deleted)"
+
+
 class Account(models.Model):
     """A company the sales team researches, segments and scores.
 
@@ -433,7 +458,7 @@ class UserProfile(models.Model):
         return f"Profile of {self.user}"
 
 
-class SegmentOverride(models.Model):
+class SegmentOverride(AccountRecord):
     """A person's change to an account's tag or tier, with the reason.
 
     SDRs tag by hand, AEs refine the fit after discovery, and managers correct tags in
@@ -446,9 +471,10 @@ class SegmentOverride(models.Model):
         REVIEW_CORRECTION = "review_correction", "Corrected in manager review"
         REVIEW_CONFIRMATION = "review_confirmation", "Confirmed in manager review"
 
-    # NOTE: deleting an account deletes its overrides, so the audit trail of a deleted
-    # account keeps its tag and tier changes only in the account's history rows.
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="overrides")
+    # Kept when the account is deleted, because corrections count in the reps' accuracy.
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="overrides"
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     old_tag = models.CharField(max_length=200, blank=True, default="")
     new_tag = models.CharField(max_length=200, blank=True, default="")

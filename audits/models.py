@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.models import AccountRecord
+
 from .history import ChannelHistoricalModel
 
 
@@ -38,7 +40,7 @@ class ReviewSession(models.Model):
         return f"Review {self.pk} by {self.manager} ({self.period_start} to {self.period_end})"
 
 
-class ReviewItem(models.Model):
+class ReviewItem(AccountRecord):
     """One sampled account of a review session and the manager's decision on it."""
 
     class Decision(models.TextChoices):
@@ -48,7 +50,10 @@ class ReviewItem(models.Model):
 
     session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(help_text="Order in the session, from 1.")
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    # Kept when the account is deleted, because a decision counts in the rep's accuracy.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -173,7 +178,7 @@ class AuditRun(models.Model):
         return f"Audit of {self.month:%Y-%m} ({self.get_status_display()})"
 
 
-class Violation(models.Model):
+class Violation(AccountRecord):
     """One finding of a monthly audit on one account."""
 
     class Status(models.TextChoices):
@@ -182,9 +187,12 @@ class Violation(models.Model):
         RESOLVED = "resolved", "Resolved"
 
     audit_run = models.ForeignKey(AuditRun, on_delete=models.CASCADE, related_name="violations")
+    # Kept when the account is deleted, so a month's audit report does not change.
     account = models.ForeignKey(
         "accounts.Account",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="violations",
     )
     kind = models.CharField(max_length=30, choices=ViolationKind.choices)

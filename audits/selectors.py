@@ -286,7 +286,9 @@ def review_corrections(
     if period is not None:
         corrections = corrections.filter(created_at__gte=period.start, created_at__lt=period.end)
     if search:
-        corrections = corrections.filter(account__name__icontains=search)
+        corrections = corrections.filter(
+            Q(account__name__icontains=search) | Q(deleted_account_name__icontains=search)
+        )
     return corrections.order_by("-created_at", "-id")
 
 

@@ -144,6 +144,10 @@ def review_session_create(
 
 
 def _check_reviewable(item: ReviewItem, user: AbstractBaseUser) -> None:
+    if item.account_id is None:
+        raise ValidationError(
+            f"{item.account_label}: the account was deleted, so it cannot be reviewed."
+        )
     if not can_review_account(user, item.account):
         raise PermissionDenied(f"User {user.pk} may not review account {item.account_id}.")
 
@@ -154,7 +158,8 @@ def review_item_confirm(
 ) -> ReviewItem:
     """Confirm the account's current tag and tier, recorded against the item's rep.
 
-    Raises PermissionDenied when the user may not review the account.
+    Raises PermissionDenied when the user may not review the account, and
+    ValidationError when the account was deleted.
     """
     _check_reviewable(item, user)
     override = account_segment_override(
@@ -177,8 +182,9 @@ def review_item_correct(
 ) -> ReviewItem:
     """Correct the account's tag and/or tier at once and record it against the item's rep.
 
-    Raises ValidationError when the reason is empty, the tier is invalid or nothing
-    changes, and PermissionDenied when the user may not review the account.
+    Raises ValidationError when the reason is empty, the tier is invalid, nothing
+    changes or the account was deleted, and PermissionDenied when the user may not review
+    the account.
     """
     _check_reviewable(item, user)
     account = item.account

@@ -416,6 +416,10 @@ def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> Tr
     if override.old_tier != override.new_tier:
         changes.append(Change("tier", _format(override.old_tier), _format(override.new_tier)))
     rep = labels.get(get_user_model(), override.rep_id, "—")
+    if override.account_id is None:
+        account_name = override.account_label
+    else:
+        account_name = labels.get(Account, override.account_id)
     return TrailEntry(
         at=override.created_at,
         source_key=OVERRIDE_SOURCE,
@@ -424,10 +428,10 @@ def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> Tr
         user=user,
         # Overrides recorded before the channel was stored have an empty channel.
         channel=CHANNEL_LABELS.get(override.channel, "—"),
-        object_label=labels.get(Account, override.account_id),
-        object_id=str(override.account_id),
+        object_label=account_name,
+        object_id="" if override.account_id is None else str(override.account_id),
         account_id=override.account_id,
-        account_name=labels.get(Account, override.account_id),
+        account_name=account_name,
         changes=changes,
         note=f"{override.reason} (rep: {rep})",
     )

@@ -199,7 +199,7 @@ class AuditReportExportView(PermissionRequiredMixin, ReportQueryMixin, View):
             (
                 month_text,
                 violation.account_id,
-                violation.account.name,
+                violation.account_label,
                 violation.kind,
                 violation.rule_code,
                 violation.severity,

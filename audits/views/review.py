@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -23,6 +24,8 @@ from ..models import ReviewItem, ReviewSession
 from ..permissions import can_decide_review
 from ..services import review_item_confirm, review_item_correct, review_session_create
 from .mixins import PermissionRequiredMixin, query_without_page
+
+logger = logging.getLogger(__name__)
 
 CARD_VIEW = "card"
 TABLE_VIEW = "table"
@@ -144,7 +147,12 @@ def _item_at(items: list[ReviewItem], position: int | None) -> ReviewItem | None
         return None
     if position is not None and 1 <= position <= len(items):
         return items[position - 1]
-    pending = [item for item in items if item.decision == ReviewItem.Decision.PENDING]
+    # A deleted account's item cannot be decided, so it is not offered as the next one.
+    pending = [
+        item
+        for item in items
+        if item.decision == ReviewItem.Decision.PENDING and item.account_id is not None
+    ]
     return pending[0] if pending else items[0]
 
 
@@ -200,17 +208,40 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
         item = get_object_or_404(
             ReviewItem.objects.select_related("account", "session"), session=session, pk=item_pk
         )
+        if item.account_id is None:
+            # The page was opened before the account was deleted.
+            logger.info(
+                "Review item %s of session %s not decided: its account was deleted",
+                item.pk,
+                session.pk,
+            )
+            items = _items(session)
+            current = items[item.position - 1]
+            context = _review_context(
+                request,
+                session,
+                items,
+                current,
+                message=f"{item.account_label}: the account was deleted, so it cannot be "
+                "reviewed. Go on with the next account.",
+            )
+            return self._render(request, context, current)
         form = self.decide(request, item)
         items = _items(session)
         current = items[item.position - 1]
         message = ""
         if form is None:
-            message = f"{current.account.name}: {current.get_decision_display().lower()}."
+            message = f"{current.account_label}: {current.get_decision_display().lower()}."
             if _view_mode(request) == CARD_VIEW and current.position < len(items):
                 current = items[current.position]
         context = _review_context(request, session, items, current, form=form, message=message)
+        return self._render(request, context, items[item.position - 1])
+
+    def _render(
+        self, request: HttpRequest, context: dict[str, Any], row_item: ReviewItem
+    ) -> HttpResponse:
         if _view_mode(request) == TABLE_VIEW:
-            context["row_item"] = items[item.position - 1]
+            context["row_item"] = row_item
             return render(request, "audits/partials/_review_row_response.html", context)
         return render(request, "audits/partials/_review_card_response.html", context)
 
@@ -315,7 +346,7 @@ class ReviewCorrectionExportView(PermissionRequiredMixin, CorrectionQueryMixin, 
             (
                 override.created_at.isoformat(),
                 override.account_id,
-                override.account.name,
+                override.account_label,
                 override.rep.get_username() if override.rep else "",
                 override.user.get_username(),
                 override.old_tag,
