@@ -18,9 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import roles
-from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
+from accounts.models import Account, ResearchNote, SegmentOverride, Tier
 from accounts.research import account_segment_override
+from enrichment.models import Observation
+from enrichment.services import accounts_verify
 from segmentation.engine import ROW_FIELDS, CompiledFramework, Evaluation
+from segmentation.models import Industry
 from segmentation.selectors import framework_get_active
 
 from . import rules
@@ -32,7 +35,10 @@ logger = logging.getLogger(__name__)
 # Demo accounts changed: one clean control account and eight planted cases.
 ACCOUNTS_NEEDED = 9
 DEMO_SOURCE = "demo"
-MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
+# The second source whose observations confirm or contradict the demo import's values.
+SECOND_SOURCE = "apollo"
+# Observation field of each mandatory field.
+OBSERVED_FIELDS = {"industry": "industry", "company_size": "employees", "country": "location"}
 
 
 def _moment(month: date) -> datetime:
@@ -41,23 +47,42 @@ def _moment(month: date) -> datetime:
     return period.start + (period.end - period.start) / 2
 
 
-def _field_status(**statuses: str) -> dict[str, dict[str, Any]]:
-    # NOTE: no observations back these statuses, so a planted account's page shows a
-    # "verified" or "conflict" badge while its sources list names only the demo import.
-    entries = {}
-    for name in MANDATORY_STATUS_FIELDS:
-        status = statuses.get(name, "verified")
-        entries[name] = {"status": status, "sources": [], "values": {}}
-    return entries
+def _observed_value(account: Account, field_name: str) -> dict[str, Any] | None:
+    """Return the account's value of an observation field, as an import records it."""
+    if field_name == "industry":
+        if account.industry_id is None:
+            return None
+        label = account.industry_raw or account.industry.name
+        return {"industry_id": account.industry_id, "label": label}
+    if field_name == "employees":
+        if account.employee_count is None:
+            return None
+        return {
+            "count": account.employee_count,
+            "min": account.employee_min,
+            "max": account.employee_max,
+            "approximate": account.employee_approximate,
+        }
+    if not account.country:
+        return None
+    return {"country": account.country, "region": account.region, "city": account.city}
 
 
-def _verification(field_status: dict[str, dict[str, Any]]) -> str:
-    values = [entry["status"] for entry in field_status.values()]
-    if "conflicting" in values:
-        return VerificationStatus.CONFLICTING
-    if all(value == "verified" for value in values):
-        return VerificationStatus.VERIFIED
-    return VerificationStatus.UNVERIFIED
+def _contradiction(field_name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Return a value of the field that disagrees with ``value``."""
+    if field_name == "industry":
+        other = Industry.objects.exclude(pk=value["industry_id"]).order_by("name").first()
+        if other is None:
+            raise ValueError(
+                "Only one industry exists, so no conflicting industry can be planted: add "
+                "another industry in the admin."
+            )
+        return {"industry_id": other.pk, "label": other.name}
+    if field_name == "employees":
+        count = value["count"] * 20 + 1000
+        return {"count": count, "min": count, "max": count, "approximate": False}
+    country = "JP" if value["country"] != "JP" else "BR"
+    return {"country": country, "region": "", "city": ""}
 
 
 class _Planter:
@@ -72,10 +97,52 @@ class _Planter:
         account.refresh_from_db()
         return self.compiled.evaluate(tuple(getattr(account, name) for name in ROW_FIELDS))
 
+    def observe(self, account: Account, statuses: dict[str, str]) -> None:
+        """Record sources for the mandatory fields that give each one ``statuses``' status.
+
+        A verified field gets the demo import's value from a second source as well, a
+        conflicting one a different value from it, a single-source field only the demo
+        import's value and a missing one no value. Fields not named are verified.
+        """
+        account.refresh_from_db()
+        fields = list(OBSERVED_FIELDS.values())
+        Observation.objects.filter(account=account, field__in=fields).delete()
+        observations = []
+        for status_name, field_name in OBSERVED_FIELDS.items():
+            status = statuses.get(status_name, "verified")
+            value = _observed_value(account, field_name)
+            if value is None or status == "missing":
+                continue
+            sources = [(DEMO_SOURCE, value)]
+            if status == "verified":
+                sources.append((SECOND_SOURCE, value))
+            elif status == "conflicting":
+                sources.append((SECOND_SOURCE, _contradiction(field_name, value)))
+            observations.extend(
+                Observation(
+                    account=account,
+                    field=field_name,
+                    value=source_value,
+                    raw_value=str(source_value),
+                    source=source,
+                    source_detail="demo data",
+                    observed_at=self.when,
+                )
+                for source, source_value in sources
+            )
+        Observation.objects.bulk_create(observations)
+        accounts_verify(account_ids=[account.pk])
+
     def settle(self, account: Account, *, tag: str | None = None, **statuses: str) -> Evaluation:
-        """Store the engine's result as the account's segment, scored inside the month."""
+        """Store the engine's result as the account's segment, scored inside the month.
+
+        ``statuses`` gives the verification status of mandatory fields that are not
+        verified, such as ``industry="conflicting"``, and observations back each status.
+        The account is scored before they are recorded, so a conflict arrives after the
+        account was tagged, as when a second source reports a new value.
+        """
         evaluation = self.evaluate(account)
-        field_status = _field_status(**statuses)
+        self.observe(account, statuses)
         Account.objects.filter(pk=account.pk).update(
             score=evaluation.score,
             tier=evaluation.tier,
@@ -89,8 +156,6 @@ class _Planter:
             scored_at=self.when,
             tag_override="",
             tier_override="",
-            field_status=field_status,
-            verification_status=_verification(field_status),
         )
         account.refresh_from_db()
         return evaluation
