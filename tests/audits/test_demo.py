@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from accounts import roles
+from accounts.models import Account
 from audits import rules
 from audits.demo import plant_demo_violations
 from audits.models import ReviewItem, TrainingRecord, Violation, ViolationKind
@@ -79,3 +80,16 @@ def test_too_few_accounts_rejected(make_user, framework, audit_month):
     make_user(roles.SALES_MANAGER, username="manager")
     with pytest.raises(ValueError, match="planting needs 9"):
         plant_demo_violations(month=audit_month)
+
+
+def test_planted_statuses_have_sources(planted, demo_data):
+    clean, _worked, single, conflicting = (
+        Account.objects.get(pk=account.pk) for account in demo_data["accounts"][:4]
+    )
+    industry = conflicting.field_status["industry"]
+
+    for name in ("industry", "company_size", "country"):
+        assert clean.field_status[name]["sources"] == ["apollo", "demo"], name
+    assert single.field_status["company_size"]["sources"] == ["demo"]
+    assert industry["status"] == "conflicting"
+    assert len(set(industry["values"].values())) == 2
