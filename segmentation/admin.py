@@ -30,6 +30,7 @@ from .lifecycle import (
     framework_draft_create,
     framework_geography_replace,
     framework_next_version,
+    framework_return_to_draft,
     framework_submit,
 )
 from .models import (
@@ -231,6 +232,10 @@ class GeographyMappingInline(FrameworkPartInline, admin.TabularInline):
         return False
 
 
+# Name of the change form's button that saves the draft and then submits it.
+SUBMIT_BUTTON = "_submit_for_approval"
+
+
 def _lifecycle_message(request: HttpRequest, action) -> bool:
     """Run a lifecycle service and report its error as an admin message."""
     try:
@@ -359,9 +364,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
                 name="segmentation_framework_create_draft",
             ),
             path(
-                "<int:object_id>/submit/",
-                self.admin_site.admin_view(self.submit_view),
-                name="segmentation_framework_submit",
+                "<int:object_id>/return-to-draft/",
+                self.admin_site.admin_view(self.return_to_draft_view),
+                name="segmentation_framework_return_to_draft",
             ),
             path(
                 "<int:object_id>/approve/",
@@ -378,6 +383,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             "may_create_draft": obj is not None and permissions.can_edit_framework(user),
             "may_submit": obj is not None
             and obj.status == FrameworkStatus.DRAFT
+            and permissions.can_edit_framework(user),
+            "may_return_to_draft": obj is not None
+            and obj.status == FrameworkStatus.SUBMITTED
             and permissions.can_edit_framework(user),
             "may_approve": obj is not None
             and obj.status == FrameworkStatus.SUBMITTED
@@ -405,21 +413,40 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
         return HttpResponseRedirect(self._change_url(draft))
 
-    def submit_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        framework = self._post_only(request, object_id)
+    def response_change(self, request: HttpRequest, obj: Framework) -> HttpResponse:
+        """Submit the version after saving it, when the submit button was pressed."""
+        if SUBMIT_BUTTON not in request.POST:
+            return super().response_change(request, obj)
         if _lifecycle_message(
             request,
-            lambda: framework_submit(
-                framework=framework, user=request.user, summary=framework.summary
-            ),
+            lambda: framework_submit(framework=obj, user=request.user, summary=obj.summary),
         ):
-            messages.success(request, f"Framework v{framework.version} submitted for approval.")
+            messages.success(request, f"Framework v{obj.version} saved and submitted for approval.")
+        else:
+            messages.info(request, f"Your changes to v{obj.version} were saved as a draft.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def return_to_draft_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        framework = self._post_only(request, object_id)
+        if _lifecycle_message(
+            request, lambda: framework_return_to_draft(framework=framework, user=request.user)
+        ):
+            messages.success(
+                request,
+                f"Framework v{framework.version} is a draft again: change it, then submit it "
+                "again.",
+            )
         return HttpResponseRedirect(self._change_url(framework))
 
     def approve_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         framework = self._post_only(request, object_id)
         if _lifecycle_message(
-            request, lambda: framework_approve(framework=framework, user=request.user)
+            request,
+            lambda: framework_approve(
+                framework=framework,
+                user=request.user,
+                submitted_at=request.POST.get("submitted_at"),
+            ),
         ):
             messages.success(
                 request,

@@ -39,6 +39,11 @@ class FrameworkLifecycleError(ValueError):
     """A transition that the version's status or settings do not allow."""
 
 
+def submission_stamp(framework: Framework) -> str:
+    """Return the version's submission time as ISO 8601, which an approve form sends back."""
+    return framework.submitted_at.isoformat() if framework.submitted_at else ""
+
+
 def framework_next_version() -> int:
     """Return max(version) + 1, locking the versions so two drafts cannot share a number.
 
@@ -145,6 +150,64 @@ def _locked(framework: Framework) -> Framework:
     return Framework.objects.select_for_update().get(pk=framework.pk)
 
 
+def framework_outdated_reason(framework: Framework) -> str:
+    """Return why approving the version would undo a newer approved version, or "".
+
+    A version copied from v3 still has v3's settings. If v4 was approved since, approving
+    the copy would silently revert v4's changes.
+    """
+    if framework.based_on_id is None or framework.status not in (
+        FrameworkStatus.DRAFT,
+        FrameworkStatus.SUBMITTED,
+    ):
+        return ""
+    active = (
+        Framework.objects.filter(status=FrameworkStatus.APPROVED)
+        .exclude(pk=framework.pk)
+        .only("pk", "version")
+        .first()
+    )
+    if active is None or active.pk == framework.based_on_id:
+        return ""
+    base_version = framework.based_on.version
+    return (
+        f"Framework v{framework.version} was copied from v{base_version}, but v{active.version} "
+        f"is the active version now, so approving v{framework.version} would undo the "
+        f"changes of v{active.version}. Create a new draft from v{active.version} and make "
+        f"the changes of v{framework.version} there."
+    )
+
+
+@transaction.atomic
+def framework_return_to_draft(*, framework: Framework, user: AbstractBaseUser) -> Framework:
+    """Return a submitted version to draft, so Sales Ops can change it before approval.
+
+    Raises PermissionDenied unless the user is Sales Ops, and FrameworkLifecycleError when
+    the version is not submitted.
+    """
+    if not permissions.can_edit_framework(user):
+        raise PermissionDenied("Only Sales Ops can return a framework version to draft.")
+    framework = _locked(framework)
+    if framework.status != FrameworkStatus.SUBMITTED:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
+            "so it cannot be returned to draft: only a submitted version can."
+        )
+    framework.status = FrameworkStatus.DRAFT
+    framework.submitted_by = None
+    framework.submitted_at = None
+    framework.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
+    FrameworkRevision.objects.create(
+        framework=framework,
+        version=framework.version,
+        action=FrameworkRevision.Action.RETURNED,
+        summary=framework.summary,
+        author=user,
+    )
+    logger.info("Framework v%s returned to draft by user %s", framework.version, user.pk)
+    return framework
+
+
 @transaction.atomic
 def framework_submit(
     *,
@@ -172,6 +235,9 @@ def framework_submit(
             "so it cannot be submitted: only a draft can. Create a draft from it instead."
         )
     problems = framework_check(framework)
+    outdated = framework_outdated_reason(framework)
+    if outdated:
+        problems.append(outdated)
     if problems:
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} cannot be submitted: " + " ".join(problems)
@@ -196,13 +262,23 @@ def framework_submit(
 
 
 @transaction.atomic
-def framework_approve(*, framework: Framework, user: AbstractBaseUser) -> Framework:
+def framework_approve(
+    *,
+    framework: Framework,
+    user: AbstractBaseUser,
+    submitted_at: str | None = None,
+) -> Framework:
     """Approve a submitted version: it becomes active and the previous one retires.
 
     Both changes commit together, and re-segmentation of every account starts after the
-    commit (a run of kind "approval"). Raises PermissionDenied unless the user is Sales
-    Leadership, or when ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user submitted the
-    version, and FrameworkLifecycleError when the version is not submitted or invalid.
+    commit (a run of kind "approval"). ``submitted_at`` is the submission time (ISO 8601)
+    that the approver's page showed. When it is given and the version was submitted again
+    since, the approval is rejected, because the approver saw other settings.
+
+    Raises PermissionDenied unless the user is Sales Leadership, or when
+    ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user submitted the version, and
+    FrameworkLifecycleError when the version is not submitted, was submitted again since
+    the page was opened, is invalid or would undo a newer approved version.
     """
     if not permissions.can_approve_framework(user):
         raise PermissionDenied("Only Sales Leadership can approve a framework version.")
@@ -218,7 +294,16 @@ def framework_approve(*, framework: Framework, user: AbstractBaseUser) -> Framew
             f"You submitted framework v{framework.version}, and a second person must approve "
             "it: ask another member of Sales Leadership."
         )
+    if submitted_at is not None and submitted_at != submission_stamp(framework):
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} was returned to draft and submitted again after "
+            "you opened it, so its settings may differ from what you saw: open its impact "
+            "preview again before approving."
+        )
     problems = framework_check(framework)
+    outdated = framework_outdated_reason(framework)
+    if outdated:
+        problems.append(outdated)
     if problems:
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} cannot be approved: " + " ".join(problems)

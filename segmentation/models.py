@@ -69,7 +69,11 @@ class FrameworkStatus(models.TextChoices):
 
 
 # Versions in these states are never edited in place: changes go into a new draft copy.
-LOCKED_STATUSES = frozenset({FrameworkStatus.APPROVED, FrameworkStatus.RETIRED})
+# A submitted version is read-only too, so that approval applies exactly the settings
+# that Sales Leadership previewed. Sales Ops return it to draft to change it.
+LOCKED_STATUSES = frozenset(
+    {FrameworkStatus.SUBMITTED, FrameworkStatus.APPROVED, FrameworkStatus.RETIRED}
+)
 
 
 class Framework(models.Model):
@@ -160,7 +164,7 @@ class Framework(models.Model):
 
     @property
     def is_locked(self) -> bool:
-        """Whether the version is approved or retired, and so read-only."""
+        """Whether the version is submitted, approved or retired, and so read-only."""
         return self.status in LOCKED_STATUSES
 
     def clean(self) -> None:
@@ -442,6 +446,7 @@ class FrameworkRevision(models.Model):
 
     class Action(models.TextChoices):
         SUBMITTED = "submitted", "Submitted"
+        RETURNED = "returned", "Returned to draft"
         APPROVED = "approved", "Approved"
         RETIRED = "retired", "Retired"
 

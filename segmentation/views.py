@@ -24,6 +24,7 @@ from .lifecycle import (
     FrameworkLifecycleError,
     framework_approve,
     framework_draft_create,
+    framework_outdated_reason,
     framework_submit,
 )
 from .models import Framework, FrameworkStatus, Industry, SegmentationRun
@@ -56,6 +57,10 @@ class RoleRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
 
 def _framework_or_404(version: int) -> Framework:
     return get_object_or_404(Framework, version=version)
+
+
+# Statuses whose versions have an impact preview.
+PREVIEW_STATUSES = (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED)
 
 
 def _active_framework_or_none() -> Framework | None:
@@ -110,6 +115,15 @@ class FrameworkSubmitView(RoleRequiredMixin, FormView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.framework = _framework_or_404(kwargs["version"])
+        # Users without the role get the mixin's 403 below, whatever the status.
+        if self.framework.status != FrameworkStatus.DRAFT and self.permission(request.user):
+            messages.error(
+                request,
+                f"Framework v{self.framework.version} is "
+                f"{self.framework.get_status_display().lower()}, so it cannot be submitted: "
+                "only a draft can. Create a draft from it instead.",
+            )
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self) -> dict[str, Any]:
@@ -143,7 +157,11 @@ class FrameworkApproveView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, version: int) -> HttpResponse:
         framework = _framework_or_404(version)
         try:
-            framework_approve(framework=framework, user=request.user)
+            framework_approve(
+                framework=framework,
+                user=request.user,
+                submitted_at=request.POST.get("submitted_at"),
+            )
         except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
@@ -177,18 +195,33 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
     permission = staticmethod(can_follow_framework)
     template_name = "segmentation/framework_preview.html"
 
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        framework = _framework_or_404(kwargs["version"])
+        if type(self) is FrameworkPreviewView and framework.status not in PREVIEW_STATUSES:
+            # A bookmarked or reloaded preview of a version approved since.
+            messages.info(
+                request,
+                f"Framework v{framework.version} is "
+                f"{framework.get_status_display().lower()}, so it has no impact preview: "
+                "only drafts and submitted versions have one.",
+            )
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         framework = _framework_or_404(kwargs["version"])
-        if framework.status not in (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED):
+        if framework.status not in PREVIEW_STATUSES:
             raise Http404(
                 f"Framework v{framework.version} is {framework.get_status_display().lower()}: "
                 "only drafts and submitted versions have an impact preview."
             )
         context["framework"] = framework
+        context["outdated"] = framework_outdated_reason(framework)
         context["can_approve"] = (
             permissions.can_approve_framework(self.request.user)
             and framework.status == FrameworkStatus.SUBMITTED
+            and not context["outdated"]
         )
         context["active_framework"] = _active_framework_or_none()
         return context

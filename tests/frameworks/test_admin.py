@@ -180,20 +180,56 @@ def test_create_draft_action(ops_client, active_framework):
 
 
 def test_submit_button_needs_summary(ops_client, draft):
-    url = reverse("admin:segmentation_framework_submit", args=[draft.pk])
-    response = ops_client.post(url, follow=True)
+    data = framework_post(draft, summary="", high_tier_min_score="75", _submit_for_approval="1")
+    response = ops_client.post(change_url(draft), data, follow=True)
     draft.refresh_from_db()
-    assert "summary of changes is empty" in response.content.decode()
+    html = response.content.decode()
+    assert "summary of changes is empty" in html
+    assert "were saved as a draft" in html
+    assert draft.status == FrameworkStatus.DRAFT
+    assert draft.high_tier_min_score == 75
+
+
+def test_submit_button_saves_then_submits(ops_client, draft):
+    data = framework_post(
+        draft, summary="Stricter High tier", high_tier_min_score="75", _submit_for_approval="1"
+    )
+    ops_client.post(change_url(draft), data)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
+    assert draft.summary == "Stricter High tier"
+    assert draft.high_tier_min_score == 75
+    assert FrameworkRevision.objects.filter(action="submitted").count() == 1
+
+
+def test_submit_button_keeps_invalid_input(ops_client, draft):
+    data = framework_post(
+        draft, summary="Typed summary", high_tier_min_score="120", _submit_for_approval="1"
+    )
+    response = ops_client.post(change_url(draft), data)
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "Typed summary" in response.content.decode()
     assert draft.status == FrameworkStatus.DRAFT
 
 
-def test_submit_button_submits(ops_client, draft):
-    Framework.objects.filter(pk=draft.pk).update(summary="Drop FinTech")
-    url = reverse("admin:segmentation_framework_submit", args=[draft.pk])
-    ops_client.post(url)
+def test_submitted_version_is_read_only(ops_client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    page = ops_client.get(change_url(draft)).content.decode()
+    response = ops_client.post(change_url(draft), framework_post(draft, high_tier_min_score="90"))
     draft.refresh_from_db()
-    assert draft.status == FrameworkStatus.SUBMITTED
-    assert FrameworkRevision.objects.filter(action="submitted").count() == 1
+    assert "Return to draft" in page
+    assert response.status_code == 403
+    assert draft.high_tier_min_score == 70
+
+
+def test_return_to_draft_button(ops_client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    url = reverse("admin:segmentation_framework_return_to_draft", args=[draft.pk])
+    response = ops_client.post(url, follow=True)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.DRAFT
+    assert "is a draft again" in response.content.decode()
 
 
 def test_approve_button_for_leadership(client, draft, ops_user, make_user):

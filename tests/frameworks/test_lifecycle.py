@@ -5,7 +5,10 @@ from segmentation.lifecycle import (
     FrameworkLifecycleError,
     framework_approve,
     framework_draft_create,
+    framework_outdated_reason,
+    framework_return_to_draft,
     framework_submit,
+    submission_stamp,
 )
 from segmentation.models import (
     Framework,
@@ -185,3 +188,78 @@ def test_revisions_append_only(draft, ops_user):
         FrameworkRevision.objects.update(summary="changed")
     with pytest.raises(TypeError, match="append-only"):
         FrameworkRevision.objects.all().delete()
+
+
+def test_return_to_draft_records_revision(draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    framework_return_to_draft(framework=draft, user=ops_user)
+    draft.refresh_from_db()
+    returned = FrameworkRevision.objects.get(action=FrameworkRevision.Action.RETURNED)
+    assert draft.status == FrameworkStatus.DRAFT
+    assert draft.submitted_at is None
+    assert returned.author == ops_user
+    assert returned.summary == "Raise cut-offs"
+
+
+def test_return_to_draft_only_submitted(draft, ops_user):
+    with pytest.raises(FrameworkLifecycleError, match="only a submitted version"):
+        framework_return_to_draft(framework=draft, user=ops_user)
+
+
+def test_return_to_draft_requires_sales_ops(draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    with pytest.raises(PermissionDenied):
+        framework_return_to_draft(framework=draft, user=leader)
+
+
+def test_approve_rejects_resubmitted_version(draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    draft.refresh_from_db()
+    previewed = submission_stamp(draft)
+    framework_return_to_draft(framework=draft, user=ops_user)
+    Framework.objects.filter(pk=draft.pk).update(high_tier_min_score=90)
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs more")
+
+    with pytest.raises(FrameworkLifecycleError, match="submitted again after you opened it"):
+        framework_approve(framework=draft, user=leader, submitted_at=previewed)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
+def test_approve_accepts_current_submission(draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    draft.refresh_from_db()
+    framework_approve(framework=draft, user=leader, submitted_at=submission_stamp(draft))
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.APPROVED
+
+
+def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, leader):
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=first, user=leader)
+    second.refresh_from_db()
+
+    reason = framework_outdated_reason(second)
+    with pytest.raises(FrameworkLifecycleError, match="would undo the changes"):
+        framework_submit(framework=second, user=ops_user, summary="Change the tag")
+    assert f"copied from v{active_framework.version}" in reason
+    assert f"Create a new draft from v{first.version}" in reason
+
+
+def test_submitted_copy_of_older_version_not_approved(active_framework, ops_user, leader):
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_submit(framework=second, user=ops_user, summary="Change the tag")
+    framework_approve(framework=first, user=leader)
+
+    with pytest.raises(FrameworkLifecycleError, match="would undo the changes"):
+        framework_approve(framework=second, user=leader)
+    second.refresh_from_db()
+    assert second.status == FrameworkStatus.SUBMITTED
+
+
+def test_copy_of_active_version_is_current(draft):
+    assert framework_outdated_reason(draft) == ""

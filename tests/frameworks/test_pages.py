@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import Account
-from segmentation.lifecycle import framework_submit
+from segmentation.lifecycle import (
+    framework_approve,
+    framework_draft_create,
+    framework_return_to_draft,
+    framework_submit,
+    submission_stamp,
+)
 from segmentation.models import (
     Framework,
     FrameworkRevision,
@@ -186,9 +192,58 @@ def test_preview_page_and_results(client, draft, ops_user, make_account, active_
     assert ScoreRecord.objects.count() == 1
 
 
-def test_preview_of_approved_not_found(client, ops_user, active_framework):
+def test_preview_of_approved_redirects(client, ops_user, active_framework):
     url = reverse("segmentation:framework-preview", args=[active_framework.version])
+    response = signed_in(client, ops_user).get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("segmentation:framework-list")
+    assert "so it has no impact preview" in response.content.decode()
+
+
+def test_preview_results_of_approved_not_found(client, ops_user, active_framework):
+    url = reverse("segmentation:framework-preview-results", args=[active_framework.version])
     assert signed_in(client, ops_user).get(url).status_code == 404
+
+
+def test_preview_warns_about_outdated_copy(client, active_framework, ops_user, leader):
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_submit(framework=second, user=ops_user, summary="Change the tag")
+    framework_approve(framework=first, user=leader)
+    url = reverse("segmentation:framework-preview", args=[second.version])
+    html = signed_in(client, leader).get(url).content.decode()
+    assert 'data-testid="preview-outdated"' in html
+    assert "would undo the changes" in html
+    assert reverse("segmentation:framework-approve", args=[second.version]) not in html
+
+
+def test_approve_from_stale_preview_rejected(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    draft.refresh_from_db()
+    previewed = submission_stamp(draft)
+    framework_return_to_draft(framework=draft, user=ops_user)
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs more")
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    response = signed_in(client, leader).post(url, {"submitted_at": previewed}, follow=True)
+    draft.refresh_from_db()
+    assert "open its impact preview again" in response.content.decode()
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
+def test_preview_approve_form_sends_submission(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    draft.refresh_from_db()
+    url = reverse("segmentation:framework-preview", args=[draft.version])
+    html = signed_in(client, leader).get(url).content.decode()
+    assert f'name="submitted_at" value="{submission_stamp(draft)}"' in html
+
+
+def test_submit_page_of_submitted_version_redirects(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="x")
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    response = signed_in(client, ops_user).get(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("segmentation:framework-list")
+    assert "only a draft can" in response.content.decode()
 
 
 def test_preview_denied_to_sdr(client, draft, sdr):
