@@ -75,7 +75,8 @@ class Record:
     """One data record: ``line`` is the 1-based line where it starts (item number for JSON).
 
     ``values`` is a list of cells for CSV and the parsed item for JSON. ``error`` is set
-    instead when the CSV parser could not read the record.
+    when the record cannot be imported: the CSV parser could not read it (``values`` is
+    then None), or its cells do not line up with the header.
     """
 
     line: int
@@ -206,7 +207,26 @@ def strip_json_control_characters(value: Any) -> Any:
     return value
 
 
-def _csv_records(reader: Any) -> Iterator[Record]:
+def _column_count_error(cells: list[str], columns: int, delimiter: str) -> str:
+    """Explain why a row with another number of cells than the header is not imported."""
+    delimiter_name = "tab" if delimiter == "\t" else repr(delimiter)
+    problem = (
+        f"the row has {len(cells)} values but the header names {columns} columns, so its "
+        "values cannot be matched to columns"
+    )
+    if any(delimiter in cell or "\n" in cell for cell in cells):
+        return (
+            f'{problem}: a quote (") seems to open without closing and to take in the '
+            f"rest of the row. Close the quote or remove it, and export the file again."
+        )
+    return f"{problem}: check the row for a missing or extra {delimiter_name} and export it again."
+
+
+def _csv_records(reader: Any, columns: int, delimiter: str) -> Iterator[Record]:
+    """Read CSV records, rejecting rows whose cells do not line up with the header.
+
+    Empty cells after the last column, as a trailing delimiter leaves, are dropped.
+    """
     while True:
         start_line = reader.line_num + 1
         try:
@@ -216,7 +236,16 @@ def _csv_records(reader: Any) -> Iterator[Record]:
         except csv.Error as error:
             yield Record(line=start_line, error=f"the CSV parser failed: {error}")
             continue
-        yield Record(line=start_line, values=strip_control_characters(cells))
+        if len(cells) > columns and not any(cell.strip() for cell in cells[columns:]):
+            cells = cells[:columns]
+        # A blank line has no cells. The row parser reports it as blank, not as misaligned.
+        values = strip_control_characters(cells)
+        if cells and len(cells) != columns:
+            # The cells go into the rejected-row report, so nothing of the row is lost.
+            error = _column_count_error(cells, columns, delimiter)
+            yield Record(line=start_line, values=values, error=error)
+            continue
+        yield Record(line=start_line, values=values)
 
 
 def _sample_decimal_comma(path: Path, encoding: str, delimiter: str) -> bool:
@@ -277,7 +306,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             encoding=encoding,
             delimiter=delimiter,
             header=header,
-            records=_offset_lines(_csv_records(reader), reader_offset),
+            records=_offset_lines(_csv_records(reader, len(header), delimiter), reader_offset),
             decimal_comma=decimal_comma,
         )
 

@@ -373,19 +373,6 @@ class RowParser:
         observations: list[tuple[str, str | None, str]] = []
         values: dict[str, Any] = {}
 
-        if len(cells) > len(self.header) and any(
-            not is_empty_value(cell) for cell in cells[len(self.header) :]
-        ):
-            flags.append(
-                flag(
-                    "row",
-                    cells[len(self.header) :],
-                    f"the row has {len(cells)} cells but the header has {len(self.header)} "
-                    "columns, so the extra cells were ignored. Quote values that contain the "
-                    "delimiter.",
-                )
-            )
-
         raw_name = self._first_text(cells, "name")
         name = clean_company_name(raw_name) if raw_name else ""
         website_observations: PendingObservations = []

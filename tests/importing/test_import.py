@@ -758,15 +758,15 @@ def test_negative_revenue_flagged(write_csv):
     assert "revenue cannot be negative" in account.review_flags[0]["message"]
 
 
-def test_extra_cells_flagged(write_text):
+def test_extra_cells_rejected(write_text):
     path = write_text("Company,Website\nAcme, Inc,acme.com,Berlin\n")
 
     run = accounts_import(path)
 
-    account = Account.objects.get()
-    assert run.flagged == 1
-    assert account.review_flags[0]["field"] == "row"
-    assert "4 cells but the header has 2 columns" in account.review_flags[0]["message"]
+    report = read_report(run)
+    assert run.rejected == 1
+    assert not Account.objects.exists()
+    assert "has 4 values but the header names 2 columns" in report[0]["reason"]
 
 
 def test_source_name_too_long(write_csv):
@@ -806,3 +806,32 @@ def test_json_run_sets_total_rows(write_json):
     run = accounts_import(path)
 
     assert ImportRun.objects.get(pk=run.pk).total_rows == 2
+
+
+def test_misaligned_rows_rejected_with_cells(write_text):
+    path = write_text(
+        "Company,Website,Industry,City\n"
+        "Acme,acme.com,Software,Berlin\n"
+        'Unclosed,"unclosed.com,Software,Austin\n'
+    )
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert run.created == 1
+    assert run.rejected == 1
+    assert report[0]["Company"] == "Unclosed"
+    assert "seems to open without closing" in report[0]["reason"]
+    assert not Account.objects.filter(name__startswith="Unclosed").exists()
+
+
+def test_short_row_rejected_not_imported(write_text):
+    path = write_text("Company,Website,Industry\nAcme,acme.com,Software\nShort Inc,short.com\n")
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert run.created == 1
+    assert run.rejected == 1
+    assert report[0]["Website"] == "short.com"
+    assert "has 2 values but the header names 3 columns" in report[0]["reason"]

@@ -213,3 +213,40 @@ def test_strip_json_control_characters_keeps_other_values():
     assert strip_json_control_characters(12.5) == 12.5
     assert strip_json_control_characters(True) is True
     assert strip_json_control_characters("tab\tline\n") == "tab\tline\n"
+
+
+def test_row_with_missing_cells_rejected(write_text):
+    path = write_text("Company,Website,City\nAcme,acme.com,Berlin\nTooFew Inc,toofew.com\n")
+
+    _table, records = read_all(path)
+
+    assert records[0].error == ""
+    assert "has 2 values but the header names 3 columns" in records[1].error
+    assert "missing or extra ','" in records[1].error
+    assert records[1].values == ["TooFew Inc", "toofew.com"]
+
+
+def test_row_with_extra_cells_rejected(write_text):
+    path = write_text("Company,Website\nAcme,acme.com,Berlin,DE\n")
+
+    _table, records = read_all(path)
+
+    assert "has 4 values but the header names 2 columns" in records[0].error
+
+
+def test_unclosed_quote_named(write_text):
+    path = write_text('Company,Industry,City\nZZZ,"Unclosed Corp,Software,Austin\nBlue,IT,Oslo\n')
+
+    _table, records = read_all(path)
+
+    assert len(records) == 1
+    assert 'a quote (") seems to open without closing' in records[0].error
+
+
+def test_trailing_empty_cells_dropped(write_text):
+    path = write_text("Company,Website\nAcme,acme.com,,\n")
+
+    _table, records = read_all(path)
+
+    assert records[0].error == ""
+    assert records[0].values == ["Acme", "acme.com"]
