@@ -46,7 +46,7 @@ MISSING_FIELD_CHOICES = [
 # An account missing any mandatory field. ``complete=true`` matches its negation.
 INCOMPLETE = reduce(or_, MISSING_FIELD_CONDITIONS.values())
 # Filters of the "Data quality" group of the list page's filter form.
-DATA_QUALITY_FILTERS = ("verification_status", "missing_field", "complete")
+DATA_QUALITY_FILTERS = ("verification_status", "missing_field", "complete", "flagged")
 
 # Ordering parameter → model field or expression key. Parameters missing here order by
 # the field of the same name.
@@ -307,6 +307,12 @@ class AccountFilterSet(FilterSet):
         label="Industry, size and country known",
         widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
     )
+    flagged = django_filters.BooleanFilter(
+        method="filter_flagged",
+        label="Flagged for review",
+        help_text="Accounts with values that an import could not interpret.",
+        widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
+    )
     ordering = AccountOrderingFilter(
         fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
         label="Order by",
@@ -391,3 +397,8 @@ class AccountFilterSet(FilterSet):
         if value:
             return queryset.exclude(INCOMPLETE)
         return queryset.filter(INCOMPLETE)
+
+    def filter_flagged(self, queryset: QuerySet[Account], name: str, value: bool) -> QuerySet:
+        if value:
+            return queryset.exclude(review_flags=[])
+        return queryset.filter(review_flags=[])

@@ -167,6 +167,16 @@ def test_list_combined_filters(signed_in):
     assert row_names(response) == ["Match"]
 
 
+def test_list_flagged_filter(signed_in):
+    flag = {"field": "revenue", "value": "n/a", "message": "revenue 'n/a' is not a number"}
+    AccountFactory(name="Flagged", review_flags=[flag])
+    AccountFactory(name="Clean", review_flags=[])
+    flagged = signed_in.get(LIST_URL, {"flagged": "true"})
+    clean = signed_in.get(LIST_URL, {"flagged": "false"})
+    assert row_names(flagged) == ["Flagged"]
+    assert row_names(clean) == ["Clean"]
+
+
 def test_list_invalid_filter_shows_error(signed_in):
     AccountFactory(name="Any Co")
     response = signed_in.get(LIST_URL, {"country": "Germany"})

@@ -360,6 +360,20 @@ def test_status_shows_summary_when_finished(ops, django_capture_on_commit_callba
     assert reverse("accounts:import-report", args=[run.pk]) in html
 
 
+def test_status_links_to_flagged_accounts(ops, sales_ops):
+    run = ImportRun.objects.create(
+        source="csv",
+        file_name="crm.csv",
+        status=ImportRun.Status.SUCCEEDED,
+        rows_read=10,
+        created=10,
+        flagged=3,
+        created_by=sales_ops,
+    )
+    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+    assert f"{reverse('accounts:account-list')}?flagged=true" in html
+
+
 def test_status_polls_while_running(ops, sales_ops):
     run = ImportRun.objects.create(
         source="csv",
