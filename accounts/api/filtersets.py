@@ -5,11 +5,13 @@ Accounts reuse the list page's ``AccountFilterSet`` and add ``updated_since``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from rest_framework.request import Request
 
@@ -51,10 +53,35 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time converted to UTC.
+
+    Python accepts UTC offsets up to 23:59, but PostgreSQL rejects large ones such as
+    -20:31, so the time reaches the database in UTC.
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError(
+                f"{value!r} is outside the supported range of times: use a time after the "
+                "year 1, such as 2026-01-31T09:00:00Z.",
+                code="invalid",
+            ) from error
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class AccountApiFilterSet(AccountFilterSet):
     """The account list's filters plus ``updated_since`` for incremental syncs."""
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text=(

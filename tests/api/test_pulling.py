@@ -139,6 +139,20 @@ def test_updated_since_invalid_is_400(signed_in_api):
     assert "updated_since" in error["fields"]
 
 
+def test_updated_since_large_offset_in_utc(signed_in_api):
+    make_outbound(2)
+    response = signed_in_api.get(OUTBOUND_URL, {"updated_since": "2000-01-01T00:00:00-20:31"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+
+
+def test_updated_since_before_year_one_is_400(signed_in_api):
+    response = signed_in_api.get(OUTBOUND_URL, {"updated_since": "0001-01-01T00:00:00+14:00"})
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert "outside the supported range" in error["fields"]["updated_since"][0]
+
+
 def test_incremental_sync_sees_later_update(token_client, marketing):
     accounts = make_outbound(3)
     client = token_client(marketing)
