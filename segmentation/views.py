@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from accounts import permissions
+from audits.exports import csv_response
 
 from .engine import FrameworkError
 from .forms import FrameworkSubmitForm, IndustryMapForm
@@ -293,23 +293,24 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
     permission = staticmethod(can_follow_framework)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y-%m-%d")
-        response["Content-Disposition"] = f'attachment; filename="framework-revisions-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["date", "version", "action", "summary", "author", "approver"])
-        for revision in revision_list().iterator(chunk_size=500):
-            writer.writerow(
-                [
-                    revision.created_at.isoformat(),
-                    revision.version,
-                    revision.action,
-                    revision.summary,
-                    revision.author.get_username() if revision.author else "",
-                    revision.approver.get_username() if revision.approver else "",
-                ]
+        rows = (
+            (
+                revision.created_at.isoformat(),
+                revision.version,
+                revision.action,
+                revision.summary,
+                revision.author.get_username() if revision.author else "",
+                revision.approver.get_username() if revision.approver else "",
             )
-        return response
+            for revision in revision_list().iterator(chunk_size=500)
+        )
+        # Summaries are typed by people, so formula-like text is neutralized.
+        return csv_response(
+            f"framework-revisions-{stamp}.csv",
+            ["date", "version", "action", "summary", "author", "approver"],
+            rows,
+        )
 
 
 class UnmappedIndustryListView(RoleRequiredMixin, TemplateView):

@@ -283,12 +283,19 @@ def test_run_page_shows_summary(client, ops_user, active_framework, make_account
     assert "SaaS – Mid-Market – APAC" in text
 
 
+def test_revisions_csv_neutralizes_formulas(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary='=HYPERLINK("http://x","y")')
+    export = signed_in(client, ops_user).get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[1][3] == """'=HYPERLINK("http://x","y")"""
+
+
 def test_revisions_page_and_csv(client, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary="Drop FinTech, raise cut-offs")
     signed_in(client, ops_user)
     page = client.get(reverse("segmentation:revision-list"))
     export = client.get(reverse("segmentation:revision-export"))
-    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert "Drop FinTech, raise cut-offs" in page.content.decode()
     assert export["Content-Type"] == "text/csv; charset=utf-8"
     assert rows[0] == ["date", "version", "action", "summary", "author", "approver"]
