@@ -426,6 +426,23 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             messages.info(request, f"Your changes to v{obj.version} were saved as a draft.")
         return HttpResponseRedirect(self._change_url(obj))
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        """Explain why a version that is not a draft cannot be deleted, instead of a 403."""
+        framework = self.get_object(request, object_id)
+        if (
+            framework is not None
+            and framework.status != FrameworkStatus.DRAFT
+            and permissions.can_edit_framework(request.user)
+        ):
+            messages.error(
+                request,
+                f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
+                "so it cannot be deleted: only drafts can. Other versions stay for the "
+                "revision register.",
+            )
+            return HttpResponseRedirect(self._change_url(framework))
+        return super().delete_view(request, object_id, extra_context)
+
     def return_to_draft_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         framework = self._post_only(request, object_id)
         if _lifecycle_message(

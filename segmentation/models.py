@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -59,6 +60,10 @@ class IndustrySynonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} → {self.industry}"
+
+
+# Largest weight of a criterion.
+MAX_WEIGHT = 1000
 
 
 class FrameworkStatus(models.TextChoices):
@@ -217,7 +222,19 @@ class Criterion(models.Model):
     values = models.JSONField(default=list, blank=True)
     min_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     max_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
-    weight = models.PositiveSmallIntegerField(default=10, help_text="Points for a match.")
+    # Scores are shares of the maximum, so only the ratio of weights matters, and a cap
+    # catches a mistyped weight.
+    weight = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[
+            MaxValueValidator(
+                MAX_WEIGHT,
+                message="A weight is at most %(limit_value)s points: weights count only "
+                "relative to each other, so scale them all down.",
+            )
+        ],
+        help_text=f"Points for a match, from 0 to {MAX_WEIGHT}.",
+    )
     is_must_have = models.BooleanField(
         default=False,
         help_text="A known value that does not match caps the account at the Low tier.",

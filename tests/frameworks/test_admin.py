@@ -344,3 +344,49 @@ def test_geography_text_invalid_line(ops_client, draft):
     assert response.status_code == 200
     assert "use a two-letter ISO 3166-1 code" in response.content.decode()
     assert draft.geography_mappings.count() > 200
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("ZZ, Mars, Mars", "&#x27;ZZ&#x27;, which is not an ISO 3166-1 code: check the code"),
+        ("UK, EMEA, EMEA", "&#x27;UK&#x27;, which is not an ISO 3166-1 code: use GB."),
+    ],
+)
+def test_geography_text_unknown_country(ops_client, draft, line, message):
+    data = framework_post(draft, geography_text=f"US, North America, US\n{line}")
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert draft.geography_mappings.count() > 200
+
+
+def test_geography_text_accepts_kosovo(ops_client, draft):
+    draft.geography_mappings.filter(country="XK").delete()
+    text = framework_post(draft)["geography_text"] + "\nXK, EMEA, EMEA"
+    response = ops_client.post(change_url(draft), framework_post(draft, geography_text=text))
+    assert response.status_code == 302
+    assert draft.geography_mappings.filter(country="XK").exists()
+
+
+def test_weight_above_limit_rejected(ops_client, draft):
+    index = criterion_index(draft, "industry")
+    data = framework_post(draft, **{f"criteria-{index}-weight": "99999999999"})
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "A weight is at most 1000 points" in response.content.decode()
+
+
+def test_delete_of_approved_version_explained(ops_client, active_framework):
+    url = reverse("admin:segmentation_framework_delete", args=[active_framework.pk])
+    response = ops_client.get(url, follow=True)
+    assert response.redirect_chain[-1][0] == change_url(active_framework)
+    assert "so it cannot be deleted: only drafts can" in response.content.decode()
+    assert Framework.objects.filter(pk=active_framework.pk).exists()
+
+
+def test_delete_of_draft_allowed(ops_client, draft):
+    url = reverse("admin:segmentation_framework_delete", args=[draft.pk])
+    response = ops_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Framework.objects.filter(pk=draft.pk).exists()
