@@ -386,7 +386,8 @@ class BulkActionForm(forms.Form):
                 # Checked here, so the confirmation already shows the tag as it is stored.
                 tags = active_tag_checker()
                 try:
-                    cleaned["tag"] = tags.clean(tag) if tags is not None else tag
+                    tier = cleaned.get("tier") or None
+                    cleaned["tag"] = tags.clean(tag, tier=tier) if tags is not None else tag
                 except ValidationError as error:
                     self.add_error(None, error)
             if not (cleaned.get("reason") or "").strip():

@@ -75,7 +75,7 @@ def account_segment_override(
     if tag is not None and tag != account.tag:
         checker = tags or active_tag_checker()
         if checker is not None:
-            tag = checker.clean(tag)
+            tag = checker.clean(tag, tier=tier if tier is not None else account.tier)
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
     override = SegmentOverride.objects.create(

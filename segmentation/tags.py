@@ -63,10 +63,12 @@ class TagChecker:
             self._fields.append(field_name)
         self._pattern = re.compile("".join(pattern), re.IGNORECASE)
 
-    def clean(self, tag: str) -> str:
+    def clean(self, tag: str, *, tier: str | None = None) -> str:
         """Return the tag as the framework writes it, or raise ValidationError naming the fix.
 
-        The error is keyed by the ``tag`` field, as forms and the API report it.
+        ``tier`` is the tier the account will have (high, medium, low). When the template
+        has a ``{tier}`` part, the tag must name that tier, so the tag and the tier cannot
+        disagree. The error is keyed by the ``tag`` field, as forms and the API report it.
         """
         match = self._pattern.fullmatch(tag.strip())
         found: dict[str, str] = {}
@@ -83,6 +85,13 @@ class TagChecker:
                 f"v{self.version}: {self._hint()}"
             )
             raise ValidationError({"tag": ValidationError(message, code="tag_template")})
+        expected = _TIER_LABELS.get(tier or "")
+        if "tier" in found and expected and found["tier"] != expected:
+            message = (
+                f"Tag {tag!r} names the tier {found['tier']}, but the account's tier is "
+                f"{expected}: write {expected} in the tag, or set the tier to {found['tier']}."
+            )
+            raise ValidationError({"tag": ValidationError(message, code="tag_tier")})
         return self.template.format_map(found)
 
     def spelling(self, tag: str) -> str:

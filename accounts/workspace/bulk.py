@@ -185,18 +185,23 @@ def accounts_tag_override(
     # One check for all the accounts, before any of them changes.
     tags = active_tag_checker() if tag is not None else None
     if tags is not None:
-        tag = tags.clean(tag)
+        tag = tags.clean(tag, tier=tier)
     with transaction.atomic():
         for account in selection.allowed:
-            account_segment_override(
-                account=account,
-                user=user,
-                kind=SegmentOverride.Kind.MANUAL_TAG,
-                reason=reason,
-                tag=tag,
-                tier=tier,
-                tags=tags,
-            )
+            try:
+                account_segment_override(
+                    account=account,
+                    user=user,
+                    kind=SegmentOverride.Kind.MANUAL_TAG,
+                    reason=reason,
+                    tag=tag,
+                    tier=tier,
+                    tags=tags,
+                )
+            except ValidationError as error:
+                # A tag that names a tier can disagree with one account's own tier.
+                messages = [f"{account.name}: {message}" for message in error.messages]
+                raise ValidationError({"tag": messages}) from error
     logger.info("user %s overrode the segment of %s accounts", user.pk, len(selection.allowed))
     return len(selection.allowed)
 

@@ -64,6 +64,43 @@ def test_tier_and_country_placeholders(default_framework):
     assert "size band" not in message
 
 
+def test_tier_part_must_match_tier(default_framework):
+    checker = TagChecker(CompiledFramework.compile(default_framework), "{industry} – {tier}")
+
+    assert checker.clean("SaaS – High", tier="high") == "SaaS – High"
+    with pytest.raises(ValidationError) as raised:
+        checker.clean("SaaS – High", tier="low")
+
+    message = raised.value.message_dict["tag"][0]
+    assert "names the tier High, but the account's tier is Low" in message
+    assert "write Low in the tag, or set the tier to High" in message
+
+
+def test_tier_part_checked_against_kept_tier(default_framework, sales_ops):
+    default_framework.tag_template = "{industry} – {size_band} – {geography} – {tier}"
+    default_framework.save(update_fields=["tag_template"])
+    account = AccountFactory(tier="low", tag="")
+
+    with pytest.raises(ValidationError, match="names the tier High"):
+        account_segment_override(
+            account=account,
+            user=sales_ops,
+            kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+            reason="Wrong region",
+            tag="Insurance – SMB – EMEA – High",
+        )
+    account_segment_override(
+        account=account,
+        user=sales_ops,
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="Wrong region and fit",
+        tag="Insurance – SMB – EMEA – High",
+        tier="high",
+    )
+    account.refresh_from_db()
+    assert (account.tag, account.tier) == ("Insurance – SMB – EMEA – High", "high")
+
+
 def test_repeated_placeholder_needs_same_value(default_framework):
     checker = TagChecker(CompiledFramework.compile(default_framework), "{industry} / {industry}")
 
