@@ -45,6 +45,7 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
+from .validation import size_band_gaps
 
 
 def _may_view_framework(request: HttpRequest) -> bool:
@@ -353,6 +354,8 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         rows = getattr(form, "geography_rows", None)
         if rows is not None:
             framework_geography_replace(form.instance, rows, user=request.user)
+        for warning in size_band_gaps(list(form.instance.size_bands.all())):
+            messages.warning(request, warning)
 
     # Object buttons: create a draft, submit, approve.
 

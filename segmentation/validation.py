@@ -213,6 +213,30 @@ def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
     return errors
 
 
+def size_band_gaps(bands: Sequence[SizeBand]) -> list[str]:
+    """Return one warning per head-count range between two employee bands that fits neither.
+
+    A gap is allowed, because a framework may leave some sizes out on purpose, but the
+    accounts in it get no size band and so no tag.
+    """
+    ranges = sorted(
+        (band.min_employees or 0, band.max_employees, band.name)
+        for band in bands
+        if band.min_employees is not None or band.max_employees is not None
+    )
+    warnings = []
+    for (_low, high, name), (next_low, _next_high, next_name) in zip(
+        ranges, ranges[1:], strict=False
+    ):
+        if high is not None and next_low > high + 1:
+            warnings.append(
+                f"No size band covers {high + 1:,} to {next_low - 1:,} employees, between "
+                f"{name!r} and {next_name!r}: accounts of that size get no size band and no "
+                "tag. Move a band's bound if that is not intended."
+            )
+    return warnings
+
+
 def _industry_names(framework: Framework) -> dict[int, str]:
     """Return the canonical industries, read once per framework instance.
 

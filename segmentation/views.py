@@ -18,6 +18,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from accounts import permissions
 from audits.exports import csv_response
 
+from .diff import framework_settings_diff
 from .engine import FrameworkError
 from .forms import FrameworkSubmitForm, IndustryMapForm
 from .lifecycle import (
@@ -37,6 +38,7 @@ from .preview import (
 )
 from .selectors import framework_list, revision_list, unmapped_industry_values
 from .services import industry_value_map
+from .validation import size_band_gaps
 
 # Accounts listed in the preview with both explanations.
 PREVIEW_TOP_MOVERS = 20
@@ -218,6 +220,10 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
             )
         context["framework"] = framework
         context["outdated"] = framework_outdated_reason(framework)
+        context["band_gaps"] = size_band_gaps(list(framework.size_bands.all()))
+        active = _active_framework_or_none()
+        if active is not None and type(self) is FrameworkPreviewView:
+            context["setting_changes"] = framework_settings_diff(framework, active)
         context["can_approve"] = (
             permissions.can_approve_framework(self.request.user)
             and framework.status == FrameworkStatus.SUBMITTED

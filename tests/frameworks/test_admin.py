@@ -390,3 +390,10 @@ def test_delete_of_draft_allowed(ops_client, draft):
     response = ops_client.post(url, {"post": "yes"})
     assert response.status_code == 302
     assert not Framework.objects.filter(pk=draft.pk).exists()
+
+
+def test_band_gap_warned_after_save(ops_client, draft):
+    data = framework_post(draft, **{"size_bands-0-max_employees": "150"})
+    response = ops_client.post(change_url(draft), data, follow=True)
+    assert "No size band covers 151 to 200 employees" in response.content.decode()
+    assert draft.size_bands.get(name="SMB").max_employees == 150

@@ -7,6 +7,7 @@ from segmentation.validation import (
     cutoff_errors,
     max_reachable_score,
     reachability_errors,
+    size_band_gaps,
     size_band_overlaps,
     size_band_range_errors,
     tag_template_errors,
@@ -104,3 +105,17 @@ def test_scoring_criterion_reaches_100():
     criteria = [Criterion(weight=5), Criterion(weight=30, is_disqualifier=True)]
     assert max_reachable_score(criteria) == 100
     assert reachability_errors(criteria, 70, 40) == []
+
+
+def test_band_gap_warned(draft):
+    draft.size_bands.filter(name="SMB").update(max_employees=150)
+    bands = list(draft.size_bands.all())
+
+    warnings = size_band_gaps(bands)
+
+    assert len(warnings) == 1
+    assert "No size band covers 151 to 200 employees" in warnings[0]
+
+
+def test_adjacent_bands_have_no_gap(draft):
+    assert size_band_gaps(list(draft.size_bands.all())) == []
