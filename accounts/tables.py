@@ -23,6 +23,9 @@ class Column:
     ordering: str = ""
     descending_first: bool = False
     numeric: bool = False
+    # Bootstrap classes of the header and cells, such as those that hide a column on
+    # narrow screens.
+    css_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class HeaderCell:
 
 ACCOUNT_COLUMNS = (
     Column("name", "Name", ordering="name"),
-    Column("domain", "Domain", ordering="domain"),
+    # Below 1,400 px the domain moves under the name, so the table fits a laptop screen.
+    Column("domain", "Domain", ordering="domain", css_class="d-none d-xxl-table-cell"),
     Column("industry", "Industry", ordering="industry"),
     Column("size_band", "Size band", ordering="size_band"),
     Column("geography", "Geography", ordering="geography"),

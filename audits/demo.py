@@ -68,6 +68,15 @@ def _observed_value(account: Account, field_name: str) -> dict[str, Any] | None:
     return {"country": account.country, "region": account.region, "city": account.city}
 
 
+def _raw_text(field_name: str, value: dict[str, Any]) -> str:
+    """Return the value as a source's file would show it, such as "London, GB"."""
+    if field_name == "industry":
+        return value["label"]
+    if field_name == "employees":
+        return str(value["count"])
+    return ", ".join(part for part in (value["city"], value["region"], value["country"]) if part)
+
+
 def _contradiction(field_name: str, value: dict[str, Any]) -> dict[str, Any]:
     """Return a value of the field that disagrees with ``value``."""
     if field_name == "industry":
@@ -123,7 +132,7 @@ class _Planter:
                     account=account,
                     field=field_name,
                     value=source_value,
-                    raw_value=str(source_value),
+                    raw_value=_raw_text(field_name, source_value),
                     source=source,
                     source_detail="demo data",
                     observed_at=self.when,

@@ -176,10 +176,8 @@ class CriterionInline(FrameworkPartInline, admin.StackedInline):
     fieldsets = (
         (None, {"fields": (("dimension", "operator", "label"),)}),
         (None, {"fields": ("values_text", ("min_value", "max_value"))}),
-        (
-            None,
-            {"fields": (("weight", "unknown_policy"), ("is_must_have", "is_disqualifier"))},
-        ),
+        # One checkbox per line, so each help text stays under its own box.
+        (None, {"fields": (("weight", "unknown_policy"), "is_must_have", "is_disqualifier")}),
         (None, {"fields": ("position",)}),
     )
     readonly_fields = ()
@@ -195,7 +193,8 @@ class CriterionInline(FrameworkPartInline, admin.StackedInline):
                     {
                         "fields": (
                             ("weight", "unknown_policy"),
-                            ("is_must_have", "is_disqualifier"),
+                            "is_must_have",
+                            "is_disqualifier",
                         )
                     },
                 ),
