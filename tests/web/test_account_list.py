@@ -187,6 +187,13 @@ def test_list_invalid_filter_shows_error(signed_in):
     assert "Some filter values are invalid" in html
 
 
+def test_list_invalid_filter_offers_no_export(signed_in):
+    response = signed_in.get(LIST_URL, {"country": "Germany"})
+    html = response.content.decode()
+    assert 'data-testid="export-disabled"' in html
+    assert 'data-testid="export-all"' not in html
+
+
 def test_list_default_order_is_name(signed_in):
     AccountFactory(name="Charlie")
     AccountFactory(name="Alpha")
