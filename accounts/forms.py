@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from accounts.importing.layouts import FIELDS
-from accounts.models import Account, ResearchNote, Tier
+from accounts.models import Account, ResearchNote, Tier, validate_not_in_future
 from segmentation.tags import active_tag_checker
 
 from . import workspace
@@ -221,6 +221,7 @@ class NoteForm(forms.Form):
     happened_on = forms.DateField(
         label="Date",
         required=False,
+        validators=[validate_not_in_future],
         error_messages={"invalid": "Enter a date such as 2026-03-31."},
         widget=forms.DateInput(attrs={"type": "date", "class": INPUT}),
     )

@@ -1,13 +1,31 @@
 """Accounts (companies), the people at them, and the identifiers that join sources."""
 
+from datetime import date, timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from audits.history import Channel, ChannelHistoricalModel, current_channel
+
+
+def validate_not_in_future(value: date) -> None:
+    """Reject a date after tomorrow, because the event has not happened yet.
+
+    Tomorrow is allowed, because a news item dated in a time zone ahead of the team's can
+    carry tomorrow's date.
+    """
+    if value > timezone.localdate() + timedelta(days=1):
+        raise ValidationError(
+            f"{value:%Y-%m-%d} is in the future: enter the date the event happened, today "
+            "or earlier.",
+            code="future_date",
+        )
 
 
 class Tier(models.TextChoices):
@@ -409,6 +427,7 @@ class ResearchNote(models.Model):
     happened_on = models.DateField(
         null=True,
         blank=True,
+        validators=[validate_not_in_future],
         help_text="When the event happened, if known.",
     )
     author = models.ForeignKey(

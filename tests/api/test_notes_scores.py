@@ -1,6 +1,9 @@
 """Research notes and score history of one account."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import ResearchNote
 from segmentation.models import ScoreRecord
@@ -101,3 +104,24 @@ def test_scores_query_count_is_pinned(signed_in_api, framework, django_assert_ma
 def test_scores_anonymous_401(api_client):
     account = AccountFactory()
     assert api_client.get(scores_url(account)).status_code == 401
+
+
+def test_note_dated_in_future_is_400(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    later = (timezone.localdate() + timedelta(days=30)).isoformat()
+    response = client_for(sdr).post(
+        notes_url(account), {"text": "Opens a Tokyo office.", "happened_on": later}, format="json"
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert "is in the future" in error["fields"]["happened_on"][0]
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_dated_tomorrow_is_kept(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    response = client_for(sdr).post(
+        notes_url(account), {"text": "Series C announced.", "happened_on": tomorrow}, format="json"
+    )
+    assert response.status_code == 201

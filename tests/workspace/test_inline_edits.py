@@ -1,7 +1,9 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import workspace
 from accounts.models import Account, ResearchNote, SegmentOverride
@@ -471,6 +473,16 @@ def test_note_add_publishes(client_sdr, account, sdr):
     assert note.kind == "funding"
     assert "Raised a $40M Series B." in html
     assert 'rel="noopener noreferrer"' in html
+
+
+def test_note_future_date_rejected(client_sdr, account):
+    later = (timezone.localdate() + timedelta(days=400)).isoformat()
+    data = {"kind": "expansion", "text": "Opens a Tokyo office.", "happened_on": later}
+    response = client_sdr.post(note_url(account), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f"{later} is in the future" in html
+    assert not ResearchNote.objects.filter(account=account).exists()
 
 
 def test_note_too_long_rejected(client_sdr, account):
