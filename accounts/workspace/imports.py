@@ -38,6 +38,7 @@ from accounts.importing.rows import RowParser, as_text
 from accounts.models import ImportMapping, ImportRun
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from accounts.services import import_run_create
+from segmentation.engine import format_usd
 from segmentation.taxonomy import IndustryResolver
 
 logger = logging.getLogger(__name__)
@@ -574,6 +575,9 @@ def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
     location = ", ".join(
         part for part in (values.get("city"), values.get("region"), values.get("country")) if part
     )
+    # The stored amount, after the unit (such as millions) and the currency rate, so the
+    # preview shows what a column like "Revenue ($M)" becomes.
+    usd = values.get("annual_revenue_usd")
     return PreviewRow(
         line=record.line,
         status="flagged" if parsed.flags else "ok",
@@ -583,6 +587,7 @@ def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
             "industry": values.get("industry_raw", ""),
             "employees": values.get("employee_raw", ""),
             "revenue": values.get("revenue_raw", ""),
+            "revenue_usd": "" if usd is None else format_usd(usd),
             "location": location,
         },
         problems=[f"{item['field']}: {item['message']}" for item in parsed.flags],

@@ -280,6 +280,22 @@ def test_preview_shows_review_flags(ops):
     )
 
 
+def test_preview_shows_revenue_after_unit(ops):
+    mapping = {
+        "column_0": "name",
+        "column_1": "website",
+        "column_2": "revenue",
+        "currency": "USD",
+        "revenue_multiplier": "1000000",
+    }
+    content = 'Company,Website,Revenue ($M)\nAcme,acme.example,"514,405"\n'
+    _token, response = preview(ops, content, mapping)
+    row = response.context["rows"][0]
+    html = response.content.decode()
+    assert row.values["revenue_usd"] == "$514B"
+    assert "from 514,405" in html
+
+
 def test_preview_escapes_file_values(ops):
     _token, response = preview(ops, "name,website\n<script>x</script>,x.example\n")
     html = response.content.decode()
