@@ -61,7 +61,9 @@ def skipped_summary(skipped: list[Account]) -> str:
     more = len(skipped) - SKIPPED_SHOWN
     if more > 0:
         names += f" and {more:,} more"
-    return f"Skipped {_count(len(skipped))} that you may not change: {names}."
+    sentence = f"Skipped {_count(len(skipped))} that you may not change: {names}"
+    # A name such as "Acme Corp." already ends the sentence.
+    return sentence if sentence.endswith(".") else f"{sentence}."
 
 
 def _segment_summary(form: BulkActionForm) -> str:

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts import workspace
 from accounts.models import Account, SegmentOverride
+from accounts.views.bulk import skipped_summary
 from tests.factories import AccountFactory
 
 from .conftest import HTMX
@@ -416,3 +417,11 @@ def test_bulk_denied_without_role(client, make_user, accounts):
         BULK_URL, {"action": "export", "account_ids": ids(accounts["team_sdr"])}, **HTMX
     )
     assert response.status_code == 403
+
+
+def test_skipped_summary_ends_once():
+    summary = skipped_summary([Account(name="Acme Corp."), Account(name="Blue Ltd")])
+    single = skipped_summary([Account(name="Anvil Group Corp.")])
+
+    assert summary == "Skipped 2 accounts that you may not change: Acme Corp., Blue Ltd."
+    assert single == "Skipped 1 account that you may not change: Anvil Group Corp."
