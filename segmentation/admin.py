@@ -30,6 +30,7 @@ from .lifecycle import (
     framework_draft_create,
     framework_geography_replace,
     framework_next_version,
+    framework_outdated_reason,
     framework_return_to_draft,
     framework_submit,
 )
@@ -295,6 +296,13 @@ class FrameworkAdmin(SimpleHistoryAdmin):
     inlines = [CriterionInline, SizeBandInline, GeographyMappingInline]
     actions = ["create_draft_action"]
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Only drafts can be deleted, one at a time from their page, where a refusal
+        # explains itself. The bulk delete would refuse non-drafts with a generic message.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def get_inlines(self, request, obj):
         if self.has_change_permission(request, obj):
             return [CriterionInline, SizeBandInline]
@@ -394,6 +402,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             and permissions.can_approve_framework(user),
             "may_preview": obj is not None
             and obj.status in (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED),
+            "outdated": framework_outdated_reason(obj) if obj is not None else "",
         }
         return super().render_change_form(request, context, *args, **kwargs)
 

@@ -151,10 +151,12 @@ def _locked(framework: Framework) -> Framework:
 
 
 def framework_outdated_reason(framework: Framework) -> str:
-    """Return why approving the version would undo a newer approved version, or "".
+    """Return why approving the version could undo changes of the active version, or "".
 
     A version copied from v3 still has v3's settings. If v4 was approved since, approving
-    the copy would silently revert v4's changes.
+    the copy would silently revert v4's changes. A copy of the active version made before
+    that version was approved may lack its last changes too, because a draft can change
+    until it is submitted.
     """
     if framework.based_on_id is None or framework.status not in (
         FrameworkStatus.DRAFT,
@@ -164,11 +166,20 @@ def framework_outdated_reason(framework: Framework) -> str:
     active = (
         Framework.objects.filter(status=FrameworkStatus.APPROVED)
         .exclude(pk=framework.pk)
-        .only("pk", "version")
+        .only("pk", "version", "approved_at")
         .first()
     )
-    if active is None or active.pk == framework.based_on_id:
+    if active is None:
         return ""
+    if active.pk == framework.based_on_id:
+        if active.approved_at is None or framework.created_at >= active.approved_at:
+            return ""
+        return (
+            f"Framework v{framework.version} was copied from v{active.version} before "
+            f"v{active.version} was approved, so it may lack changes made to "
+            f"v{active.version} since, and approving it could undo them. Create a new draft "
+            f"from v{active.version} and make the changes of v{framework.version} there."
+        )
     base_version = framework.based_on.version
     return (
         f"Framework v{framework.version} was copied from v{base_version}, but v{active.version} "
@@ -234,10 +245,10 @@ def framework_submit(
             f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
             "so it cannot be submitted: only a draft can. Create a draft from it instead."
         )
-    problems = framework_check(framework)
     outdated = framework_outdated_reason(framework)
     if outdated:
-        problems.append(outdated)
+        raise FrameworkLifecycleError(outdated)
+    problems = framework_check(framework)
     if problems:
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} cannot be submitted: " + " ".join(problems)
@@ -300,10 +311,10 @@ def framework_approve(
             "you opened it, so its settings may differ from what you saw: open its impact "
             "preview again before approving."
         )
-    problems = framework_check(framework)
     outdated = framework_outdated_reason(framework)
     if outdated:
-        problems.append(outdated)
+        raise FrameworkLifecycleError(outdated)
+    problems = framework_check(framework)
     if problems:
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} cannot be approved: " + " ".join(problems)

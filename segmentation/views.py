@@ -77,7 +77,12 @@ class FrameworkListView(RoleRequiredMixin, ListView):
     context_object_name = "frameworks"
 
     def get_queryset(self):
-        return framework_list()
+        frameworks = list(framework_list())
+        for framework in frameworks:
+            # Only submitted versions have an approve button to hide. There are few.
+            if framework.status == FrameworkStatus.SUBMITTED:
+                framework.outdated = framework_outdated_reason(framework)
+        return frameworks
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts import roles
-from segmentation.lifecycle import framework_submit
+from segmentation.lifecycle import framework_approve, framework_draft_create, framework_submit
 from segmentation.models import Criterion, Framework, FrameworkRevision, FrameworkStatus
 
 from .admin_posts import framework_post
@@ -397,3 +397,18 @@ def test_band_gap_warned_after_save(ops_client, draft):
     response = ops_client.post(change_url(draft), data, follow=True)
     assert "No size band covers 151 to 200 employees" in response.content.decode()
     assert draft.size_bands.get(name="SMB").max_employees == 150
+
+
+def test_no_bulk_delete_action(ops_client):
+    response = ops_client.get(reverse("admin:segmentation_framework_changelist"))
+    assert 'value="delete_selected"' not in response.content.decode()
+
+
+def test_outdated_copy_explained_on_change_page(ops_client, active_framework, ops_user, make_user):
+    leader = make_user(roles.SALES_LEADERSHIP, username="approver")
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=first, user=leader)
+    html = ops_client.get(change_url(second)).content.decode()
+    assert "would undo the changes" in html

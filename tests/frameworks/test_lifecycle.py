@@ -263,3 +263,24 @@ def test_submitted_copy_of_older_version_not_approved(active_framework, ops_user
 
 def test_copy_of_active_version_is_current(draft):
     assert framework_outdated_reason(draft) == ""
+
+
+def test_copy_of_draft_approved_later_is_outdated(active_framework, ops_user, leader):
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    copy_of_draft = framework_draft_create(source=second, user=ops_user)
+    Framework.objects.filter(pk=second.pk).update(high_tier_min_score=72)
+    framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
+    framework_approve(framework=second, user=leader)
+    copy_of_draft.refresh_from_db()
+
+    with pytest.raises(FrameworkLifecycleError, match="before v2 was approved"):
+        framework_submit(framework=copy_of_draft, user=ops_user, summary="Change the tag")
+
+
+def test_copy_made_after_approval_is_current(active_framework, ops_user, leader):
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
+    framework_approve(framework=second, user=leader)
+    later_copy = framework_draft_create(source=second, user=ops_user)
+
+    assert framework_outdated_reason(later_copy) == ""

@@ -375,3 +375,14 @@ def test_draft_button_denied_to_manager(client, make_user, active_framework):
     manager = make_user(roles.SALES_MANAGER, username="mgr")
     url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
     assert signed_in(client, manager).post(url).status_code == 403
+
+
+def test_list_hides_approve_of_outdated_copy(client, active_framework, ops_user, leader):
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_submit(framework=second, user=ops_user, summary="Change the tag")
+    framework_approve(framework=first, user=leader)
+    html = signed_in(client, leader).get(reverse("segmentation:framework-list")).content.decode()
+    assert "Outdated copy: cannot be approved" in html
+    assert reverse("segmentation:framework-approve", args=[second.version]) not in html
