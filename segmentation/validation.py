@@ -214,26 +214,44 @@ def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
 
 
 def size_band_gaps(bands: Sequence[SizeBand]) -> list[str]:
-    """Return one warning per head-count range between two employee bands that fits neither.
+    """Return one warning per head-count range that no employee band covers.
 
-    A gap is allowed, because a framework may leave some sizes out on purpose, but the
-    accounts in it get no size band and so no tag.
+    That is a range between two bands, below the first band (from 1 employee) or above
+    the last one. A gap is allowed, because a framework may leave some sizes out on
+    purpose, but the accounts in it get no size band and so no tag.
     """
     ranges = sorted(
         (band.min_employees or 0, band.max_employees, band.name)
         for band in bands
         if band.min_employees is not None or band.max_employees is not None
     )
+    if not ranges:
+        return []
+    consequence = "accounts of that size get no size band and no tag"
     warnings = []
+    first_low, _first_high, first_name = ranges[0]
+    if first_low > 1:
+        below = "1 employee" if first_low == 2 else f"1 to {first_low - 1:,} employees"
+        warnings.append(
+            f"No size band covers {below}, below {first_name!r}: {consequence}. Start "
+            f"{first_name!r} at 1 if that is not intended."
+        )
     for (_low, high, name), (next_low, _next_high, next_name) in zip(
         ranges, ranges[1:], strict=False
     ):
         if high is not None and next_low > high + 1:
             warnings.append(
                 f"No size band covers {high + 1:,} to {next_low - 1:,} employees, between "
-                f"{name!r} and {next_name!r}: accounts of that size get no size band and no "
-                "tag. Move a band's bound if that is not intended."
+                f"{name!r} and {next_name!r}: {consequence}. Move a band's bound if that is "
+                "not intended."
             )
+    highest = max(ranges, key=lambda item: float("inf") if item[1] is None else item[1])
+    if highest[1] is not None:
+        warnings.append(
+            f"No size band covers more than {highest[1]:,} employees, above {highest[2]!r}: "
+            f"{consequence}. Leave the maximum of {highest[2]!r} empty if that is not "
+            "intended."
+        )
     return warnings
 
 

@@ -119,3 +119,13 @@ def test_band_gap_warned(draft):
 
 def test_adjacent_bands_have_no_gap(draft):
     assert size_band_gaps(list(draft.size_bands.all())) == []
+
+
+def test_band_gaps_at_both_ends_warned(draft):
+    draft.size_bands.filter(name="SMB").update(min_employees=10)
+    draft.size_bands.filter(name="Enterprise").update(max_employees=50000)
+
+    warnings = size_band_gaps(list(draft.size_bands.all()))
+
+    assert any("No size band covers 1 to 9 employees, below 'SMB'" in text for text in warnings)
+    assert any("more than 50,000 employees, above 'Enterprise'" in text for text in warnings)
