@@ -214,18 +214,29 @@ def _column_count_error(cells: list[str], columns: int, delimiter: str) -> str:
         f"the row has {len(cells)} values but the header names {columns} columns, so its "
         "values cannot be matched to columns"
     )
-    if any(delimiter in cell or "\n" in cell for cell in cells):
+    swallowed = any("\n" in cell for cell in cells) or (
+        len(cells) < columns and any(delimiter in cell for cell in cells)
+    )
+    if swallowed:
         return (
             f'{problem}: a quote (") seems to open without closing and to take in the '
             f"rest of the row. Close the quote or remove it, and export the file again."
         )
-    return f"{problem}: check the row for a missing or extra {delimiter_name} and export it again."
+    if len(cells) > columns:
+        return (
+            f"{problem}: a value seems to contain a {delimiter_name} without quotes around "
+            "it. Put the value in quotes, or remove the extra values, and export it again."
+        )
+    return f"{problem}: check the row for a missing {delimiter_name} and export it again."
 
 
-def _csv_records(reader: Any, columns: int, delimiter: str) -> Iterator[Record]:
+def _csv_records(
+    reader: Any, columns: int, delimiter: str, *, trailing_delimiter: bool
+) -> Iterator[Record]:
     """Read CSV records, rejecting rows whose cells do not line up with the header.
 
-    Empty cells after the last column, as a trailing delimiter leaves, are dropped.
+    With ``trailing_delimiter`` (the file ends its data lines with a delimiter that the
+    header lacks), the one empty cell after the last column is dropped.
     """
     while True:
         start_line = reader.line_num + 1
@@ -236,7 +247,7 @@ def _csv_records(reader: Any, columns: int, delimiter: str) -> Iterator[Record]:
         except csv.Error as error:
             yield Record(line=start_line, error=f"the CSV parser failed: {error}")
             continue
-        if len(cells) > columns and not any(cell.strip() for cell in cells[columns:]):
+        if trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
             cells = cells[:columns]
         # A blank line has no cells. The row parser reports it as blank, not as misaligned.
         values = strip_control_characters(cells)
@@ -246,6 +257,30 @@ def _csv_records(reader: Any, columns: int, delimiter: str) -> Iterator[Record]:
             yield Record(line=start_line, values=values, error=error)
             continue
         yield Record(line=start_line, values=values)
+
+
+def _sample_trailing_delimiter(path: Path, encoding: str, delimiter: str, columns: int) -> bool:
+    """Return True when every sampled data line ends with a delimiter that the header lacks.
+
+    Such files have one empty cell more than the header on every line. A single line with
+    an extra empty cell is a misaligned row instead, so the whole sample must agree.
+    """
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        sampled = 0
+        try:
+            for cells in reader:
+                if not cells:
+                    continue
+                if len(cells) != columns + 1 or cells[-1].strip():
+                    return False
+                sampled += 1
+                if sampled >= DECIMAL_COMMA_SAMPLE_ROWS:
+                    break
+        except csv.Error:
+            return False
+    return sampled > 0
 
 
 def _sample_decimal_comma(path: Path, encoding: str, delimiter: str) -> bool:
@@ -298,6 +333,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             )
         if decimal_comma is None:
             decimal_comma = _sample_decimal_comma(path, encoding, delimiter)
+        trailing_delimiter = _sample_trailing_delimiter(path, encoding, delimiter, len(header))
         reader = csv.reader(handle, delimiter=delimiter)
         # The reader counts lines from where it starts, which is after the header record.
         reader_offset = header_text.count("\n") or 1
@@ -306,7 +342,10 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             encoding=encoding,
             delimiter=delimiter,
             header=header,
-            records=_offset_lines(_csv_records(reader, len(header), delimiter), reader_offset),
+            records=_offset_lines(
+                _csv_records(reader, len(header), delimiter, trailing_delimiter=trailing_delimiter),
+                reader_offset,
+            ),
             decimal_comma=decimal_comma,
         )
 

@@ -222,7 +222,7 @@ def test_row_with_missing_cells_rejected(write_text):
 
     assert records[0].error == ""
     assert "has 2 values but the header names 3 columns" in records[1].error
-    assert "missing or extra ','" in records[1].error
+    assert "check the row for a missing ','" in records[1].error
     assert records[1].values == ["TooFew Inc", "toofew.com"]
 
 
@@ -232,6 +232,25 @@ def test_row_with_extra_cells_rejected(write_text):
     _table, records = read_all(path)
 
     assert "has 4 values but the header names 2 columns" in records[0].error
+    assert "contain a ',' without quotes around it" in records[0].error
+
+
+def test_quoted_delimiter_not_blamed_on_quote(write_text):
+    path = write_text('Company,City,Extra\nAcme,"Austin, Texas",1990,x\n')
+
+    _table, records = read_all(path)
+
+    assert "without quotes around it" in records[0].error
+    assert "seems to open without closing" not in records[0].error
+
+
+def test_single_extra_empty_cell_rejected(write_text):
+    path = write_text("Company,Industry,City\nAcme,Software,Berlin\nShift,Software, SaaS,Berlin,\n")
+
+    _table, records = read_all(path)
+
+    assert records[0].error == ""
+    assert "has 5 values but the header names 3 columns" in records[1].error
 
 
 def test_unclosed_quote_named(write_text):
@@ -243,10 +262,19 @@ def test_unclosed_quote_named(write_text):
     assert 'a quote (") seems to open without closing' in records[0].error
 
 
-def test_trailing_empty_cells_dropped(write_text):
-    path = write_text("Company,Website\nAcme,acme.com,,\n")
+def test_trailing_delimiter_on_every_line_dropped(write_text):
+    path = write_text("Company,Website\nAcme,acme.com,\nBlue,blue.com,\n")
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", ""]
+    assert records[0].values == ["Acme", "acme.com"]
+
+
+def test_extra_empty_cell_rejected_without_trailing_style(write_text):
+    path = write_text("Company,Website\nAcme,acme.com\nBlue,blue.com,\n")
 
     _table, records = read_all(path)
 
     assert records[0].error == ""
-    assert records[0].values == ["Acme", "acme.com"]
+    assert "has 3 values but the header names 2 columns" in records[1].error
