@@ -289,6 +289,24 @@ def test_table_correct_returns_row(client, segmented, team):
     assert "Corrected" in html
 
 
+def test_table_rejected_correction_keeps_input(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=2)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "table", "tag": "Not A Segment", "tier": "high", "reason": "Wrong fit"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert "does not follow the tag template" in html
+    assert 'value="Not A Segment"' in html
+    assert 'value="Wrong fit"' in html
+    assert '<option value="high" selected>' in html
+    assert item.decision == "pending"
+
+
 def test_session_page_query_count(client, segmented, team, django_assert_max_num_queries):
     session = new_session(team, size=4)
     client.force_login(team["manager"])
