@@ -26,7 +26,14 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from enrichment.models import Observation
-from segmentation.models import Framework, GeographyMapping, Industry, ScoreRecord, SizeBand
+from segmentation.models import (
+    Framework,
+    FrameworkStatus,
+    GeographyMapping,
+    Industry,
+    ScoreRecord,
+    SizeBand,
+)
 
 from . import roles
 from .models import (
@@ -181,10 +188,16 @@ def industry_choices() -> Choices:
     return list(Industry.objects.order_by("name").values_list("slug", "name"))
 
 
+# Versions whose values accounts can carry: the active one and those it replaced. Drafts
+# and submitted versions never scored an account, so their values would filter to nothing.
+SCORED_STATUSES = (FrameworkStatus.APPROVED, FrameworkStatus.RETIRED)
+
+
 def size_band_choices() -> Choices:
-    """Return the size band names of all framework versions, in the frameworks' band order."""
+    """Return the size band names of scored framework versions, in their band order."""
     rows = (
-        SizeBand.objects.values("name")
+        SizeBand.objects.filter(framework__status__in=SCORED_STATUSES)
+        .values("name")
         .annotate(first_position=Min("position"))
         .order_by("first_position", "name")
     )
@@ -192,19 +205,19 @@ def size_band_choices() -> Choices:
 
 
 def geography_choices() -> Choices:
-    """Return the geography labels of all framework versions, sorted by label."""
-    labels = set(GeographyMapping.objects.order_by().values_list("label", flat=True).distinct())
-    labels.update(
-        Framework.objects.order_by().values_list("unmapped_geography_label", flat=True).distinct()
-    )
+    """Return the geography labels of scored framework versions, sorted by label."""
+    mappings = GeographyMapping.objects.filter(framework__status__in=SCORED_STATUSES)
+    labels = set(mappings.order_by().values_list("label", flat=True).distinct())
+    scored = Framework.objects.filter(status__in=SCORED_STATUSES).order_by()
+    labels.update(scored.values_list("unmapped_geography_label", flat=True).distinct())
     labels.discard("")
     return [(label, label) for label in sorted(labels)]
 
 
 def route_choices() -> Choices:
-    """Return the route names that any framework version assigns to a tier, sorted."""
+    """Return the route names that scored framework versions assign to a tier, sorted."""
     routes: set[str] = set()
-    for high, medium, low in Framework.objects.values_list(
+    for high, medium, low in Framework.objects.filter(status__in=SCORED_STATUSES).values_list(
         "high_tier_route", "medium_tier_route", "low_tier_route"
     ):
         routes.update((high, medium, low))

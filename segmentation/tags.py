@@ -88,7 +88,7 @@ class TagChecker:
         expected = _TIER_LABELS.get(tier or "")
         if "tier" in found and expected and found["tier"] != expected:
             message = (
-                f"Tag {tag!r} names the tier {found['tier']}, but the account's tier is "
+                f"Tag {tag!r} names the tier {found['tier']}, but the tier it gets is "
                 f"{expected}: write {expected} in the tag, or set the tier to {found['tier']}."
             )
             raise ValidationError({"tag": ValidationError(message, code="tag_tier")})

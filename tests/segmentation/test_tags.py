@@ -72,7 +72,7 @@ def test_tier_part_must_match_tier(default_framework):
         checker.clean("SaaS – High", tier="low")
 
     message = raised.value.message_dict["tag"][0]
-    assert "names the tier High, but the account's tier is Low" in message
+    assert "names the tier High, but the tier it gets is Low" in message
     assert "write Low in the tag, or set the tier to High" in message
 
 

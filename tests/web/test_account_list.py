@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Tier
 from accounts.roles import ALL_ROLES
-from segmentation.models import GeographyMapping, SizeBand
+from segmentation.models import Framework, GeographyMapping, SizeBand
 from tests.factories import AccountFactory, UserFactory
 
 LIST_URL = reverse("accounts:account-list")
@@ -109,6 +109,7 @@ def test_list_filter_form_keeps_unknown_choice(signed_in):
 
 
 def test_list_filter_choices_come_from_frameworks(signed_in, framework):
+    Framework.objects.filter(pk=framework.pk).update(status="retired")
     SizeBand.objects.create(framework=framework, name="Web Test Band", position=1)
     GeographyMapping.objects.create(framework=framework, country="NZ", region="APAC", label="ANZ")
     html = signed_in.get(LIST_URL).content.decode()
@@ -116,6 +117,14 @@ def test_list_filter_choices_come_from_frameworks(signed_in, framework):
     assert '<option value="ANZ">ANZ</option>' in html
     assert '<option value="Rest of World">Rest of World</option>' in html
     assert '<option value="Outbound">Outbound</option>' in html
+
+
+def test_list_filter_choices_skip_unapproved_versions(signed_in, framework):
+    SizeBand.objects.create(framework=framework, name="Draft Band", position=1)
+    Framework.objects.filter(pk=framework.pk).update(high_tier_route="Draft Route")
+    html = signed_in.get(LIST_URL).content.decode()
+    assert "Draft Band" not in html
+    assert "Draft Route" not in html
 
 
 def test_list_industry_filter_by_slug_and_id(signed_in, industry):
