@@ -72,3 +72,21 @@ def test_correction_shortcut_replaces_tag(page, live_server, login, review_team)
     page.keyboard.type("Fintech – SMB – US")
 
     assert page.input_value("input[name=tag]") == "Fintech – SMB – US"
+
+
+def test_table_view_keeps_accuracy_beside_the_table(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "2")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.get_by_role("link", name="Table").click()
+    page.wait_for_selector("[data-testid=review-row]")
+
+    page.locator("[data-testid=review-row]").first.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("[data-testid=review-progress]:has-text('1 of 2 reviewed')")
+
+    assert page.locator("table [data-testid=review-accuracy]").count() == 0
+    assert page.locator("[data-testid=review-row] ~ tr:not([data-testid=review-row])").count() == 0
+    assert page.text_content("[data-testid=rep-accuracy]").strip() == "100%"
