@@ -119,6 +119,12 @@ def _review_context(
     message: str = "",
 ) -> dict[str, Any]:
     decided = sum(1 for item in items if item.decision != ReviewItem.Decision.PENDING)
+    # A pending item whose account was deleted can never be decided, so it is not counted.
+    reviewable = sum(
+        1
+        for item in items
+        if item.account_id is not None or item.decision != ReviewItem.Decision.PENDING
+    )
     return {
         "session": session,
         "items": items,
@@ -128,6 +134,7 @@ def _review_context(
         "view_mode": _view_mode(request),
         "accuracy": selectors.session_accuracy(session),
         "decided_count": decided,
+        "reviewable_count": reviewable,
         "can_decide": can_decide_review(request.user, session),
         "correction_form": form or ReviewCorrectionForm(),
         "form_item_id": current.pk if form is not None and current is not None else None,

@@ -85,6 +85,15 @@ def test_card_of_deleted_account(client, session, team):
     assert 'data-review-action="confirm"' not in html
 
 
+def test_progress_leaves_out_deleted_pending_item(client, session, team):
+    delete_account_at(session, 2)
+    client.force_login(team["manager"])
+
+    html = client.get(reverse("audits:review-session-detail", args=[session.pk])).content
+
+    assert "1 of 2 reviewed" in html.decode()
+
+
 def test_session_opens_on_next_reviewable_item(client, session, team):
     delete_account_at(session, 2)
     client.force_login(team["manager"])
