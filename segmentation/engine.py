@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from accounts.models import Tier, VerificationStatus
+from accounts.normalizers import country_code_fix
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
 from .models import Criterion, Dimension, Framework, Industry
@@ -751,6 +752,12 @@ class CompiledFramework:
             }
             if not matches and expected != self.unmapped_label.casefold():
                 if len(value) == 2 and value.isalpha():
+                    fix = country_code_fix(value)
+                    if fix:
+                        raise FrameworkError(
+                            f"{owner} names {value!r}, which is not an ISO 3166-1 country "
+                            f"code: {fix}."
+                        )
                     matches = {value.upper()}
                 else:
                     raise FrameworkError(

@@ -6,12 +6,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import pycountry
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from accounts.normalizers import UnparsedValue, normalize_country
+from accounts.normalizers import country_code_fix
 
 from .models import Criterion, Framework, Industry, SizeBand
 from .validation import (
@@ -57,21 +56,6 @@ def split_values(text: str) -> list[str]:
     return [value.strip() for value in _VALUE_SEPARATORS.split(text or "") if value.strip()]
 
 
-# Codes outside ISO 3166-1 that data providers use for real countries: XK is Kosovo.
-EXTRA_COUNTRIES = frozenset({"XK"})
-
-
-def _unknown_country_error(number: int, raw: str) -> str:
-    message = f"Line {number} has country {raw!r}, which is not an ISO 3166-1 code"
-    try:
-        suggestion = normalize_country(raw)
-    except UnparsedValue:
-        suggestion = None
-    if suggestion:
-        return f"{message}: use {suggestion}."
-    return f"{message}: check the code, such as DE for Germany."
-
-
 def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Parse "country, region, label" lines into rows, and return them with the errors.
 
@@ -98,8 +82,11 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
                 f"Line {number} has country {parts[0]!r}: use a two-letter ISO 3166-1 code."
             )
             continue
-        if pycountry.countries.get(alpha_2=country) is None and country not in EXTRA_COUNTRIES:
-            errors.append(_unknown_country_error(number, parts[0]))
+        fix = country_code_fix(country)
+        if fix:
+            errors.append(
+                f"Line {number} has country {parts[0]!r}, which is not an ISO 3166-1 code: {fix}."
+            )
             continue
         if len(region) > 50 or len(label) > 50:
             errors.append(f"Line {number} has a region or label longer than 50 characters.")

@@ -622,3 +622,24 @@ def _is_subdivision_of(region: str, country: str) -> bool:
 @cache
 def _well_known_city_index() -> dict[str, str]:
     return {_place_key(name): code for name, code in WELL_KNOWN_CITIES.items()}
+
+
+# Codes outside ISO 3166-1 that data providers use for real countries: XK is Kosovo.
+EXTRA_COUNTRY_CODES = frozenset({"XK"})
+
+
+def country_code_fix(code: str) -> str:
+    """Return "" for a known two-letter country code, else the fix to name in an error.
+
+    The fix suggests the ISO code of a common alias, such as GB for UK.
+    """
+    upper = code.upper()
+    if pycountry.countries.get(alpha_2=upper) is not None or upper in EXTRA_COUNTRY_CODES:
+        return ""
+    try:
+        suggestion = normalize_country(code)
+    except UnparsedValue:
+        suggestion = None
+    if suggestion:
+        return f"use {suggestion}"
+    return "check the code, such as DE for Germany"

@@ -412,3 +412,12 @@ def test_outdated_copy_explained_on_change_page(ops_client, active_framework, op
     framework_approve(framework=first, user=leader)
     html = ops_client.get(change_url(second)).content.decode()
     assert "would undo the changes" in html
+
+
+def test_geography_criterion_unknown_code_rejected(ops_client, draft):
+    index = criterion_index(draft, "geography")
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "APAC\nZZ\nUK"})
+    response = ops_client.post(change_url(draft), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "&#x27;ZZ&#x27;, which is not an ISO 3166-1 country code" in html
