@@ -40,7 +40,7 @@ from accounts.models import Tier, VerificationStatus
 from accounts.normalizers import country_code_fix
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
-from .models import Criterion, Dimension, Framework, Industry
+from .models import Criterion, Dimension, Framework, FrameworkStatus, Industry
 
 MATCH = "match"
 MISMATCH = "mismatch"
@@ -652,6 +652,12 @@ class CompiledFramework:
         self.industry_names = industry_names
         self.size_bands = size_bands
         self.unmapped_label = framework.unmapped_geography_label
+        # Country codes are checked only while a version can still change, so a version
+        # approved before the check existed keeps scoring.
+        self._check_country_codes = framework.status in (
+            FrameworkStatus.DRAFT,
+            FrameworkStatus.SUBMITTED,
+        )
         self._geography = geography
         self._industry_ids = {name.casefold(): pk for pk, name in industry_names.items()}
         self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)
@@ -752,7 +758,7 @@ class CompiledFramework:
             }
             if not matches and expected != self.unmapped_label.casefold():
                 if len(value) == 2 and value.isalpha():
-                    fix = country_code_fix(value)
+                    fix = country_code_fix(value) if self._check_country_codes else ""
                     if fix:
                         raise FrameworkError(
                             f"{owner} names {value!r}, which is not an ISO 3166-1 country "

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from segmentation.engine import CompiledFramework
 from segmentation.models import Criterion, SizeBand
 from segmentation.validation import (
     cutoff_errors,
@@ -129,3 +130,11 @@ def test_band_gaps_at_both_ends_warned(draft):
 
     assert any("No size band covers 1 to 9 employees, below 'SMB'" in text for text in warnings)
     assert any("more than 50,000 employees, above 'Enterprise'" in text for text in warnings)
+
+
+def test_approved_version_with_old_code_still_compiles(active_framework):
+    active_framework.criteria.filter(dimension="geography").update(values=["APAC", "UK"])
+
+    compiled = CompiledFramework.compile(active_framework)
+
+    assert compiled.version == active_framework.version
