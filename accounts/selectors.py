@@ -27,8 +27,8 @@ from django.utils.text import capfirst
 
 from enrichment.models import Observation
 from segmentation.models import (
+    SCORED_STATUSES,
     Framework,
-    FrameworkStatus,
     GeographyMapping,
     Industry,
     ScoreRecord,
@@ -186,11 +186,6 @@ class CappedCountPaginator(DeferredJoinPaginator):
 def industry_choices() -> Choices:
     """Return (slug, name) pairs of the canonical industries, by name."""
     return list(Industry.objects.order_by("name").values_list("slug", "name"))
-
-
-# Versions whose values accounts can carry: the active one and those it replaced. Drafts
-# and submitted versions never scored an account, so their values would filter to nothing.
-SCORED_STATUSES = (FrameworkStatus.APPROVED, FrameworkStatus.RETIRED)
 
 
 def size_band_choices() -> Choices:

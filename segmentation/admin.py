@@ -33,8 +33,10 @@ from .lifecycle import (
     framework_outdated_reason,
     framework_return_to_draft,
     framework_submit,
+    status_refusal,
 )
 from .models import (
+    UNAPPROVED_STATUSES,
     Criterion,
     Framework,
     FrameworkRevision,
@@ -400,8 +402,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             "may_approve": obj is not None
             and obj.status == FrameworkStatus.SUBMITTED
             and permissions.can_approve_framework(user),
-            "may_preview": obj is not None
-            and obj.status in (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED),
+            "may_preview": obj is not None and obj.status in UNAPPROVED_STATUSES,
             "outdated": framework_outdated_reason(obj) if obj is not None else "",
         }
         return super().render_change_form(request, context, *args, **kwargs)
@@ -447,9 +448,8 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         ):
             messages.error(
                 request,
-                f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
-                "so it cannot be deleted: only drafts can. Other versions stay for the "
-                "revision register.",
+                status_refusal(framework, "deleted", "drafts")
+                + " Other versions stay for the revision register.",
             )
             return HttpResponseRedirect(self._change_url(framework))
         return super().delete_view(request, object_id, extra_context)

@@ -40,7 +40,7 @@ from accounts.models import Tier, VerificationStatus
 from accounts.normalizers import country_code_fix
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
-from .models import Criterion, Dimension, Framework, FrameworkStatus, Industry
+from .models import UNAPPROVED_STATUSES, Criterion, Dimension, Framework, Industry
 
 MATCH = "match"
 MISMATCH = "mismatch"
@@ -654,10 +654,7 @@ class CompiledFramework:
         self.unmapped_label = framework.unmapped_geography_label
         # Country codes are checked only while a version can still change, so a version
         # approved before the check existed keeps scoring.
-        self._check_country_codes = framework.status in (
-            FrameworkStatus.DRAFT,
-            FrameworkStatus.SUBMITTED,
-        )
+        self._check_country_codes = framework.status in UNAPPROVED_STATUSES
         self._geography = geography
         self._industry_ids = {name.casefold(): pk for pk, name in industry_names.items()}
         self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)

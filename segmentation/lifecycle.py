@@ -22,6 +22,7 @@ from accounts import permissions
 
 from .engine import CompiledFramework, FrameworkError
 from .models import (
+    UNAPPROVED_STATUSES,
     Criterion,
     Framework,
     FrameworkRevision,
@@ -37,6 +38,18 @@ logger = logging.getLogger(__name__)
 
 class FrameworkLifecycleError(ValueError):
     """A transition that the version's status or settings do not allow."""
+
+
+def status_refusal(framework: Framework, action: str, allowed: str) -> str:
+    """Return the message that the version's status does not allow ``action``.
+
+    For example "Framework v2 is approved (active), so it cannot be submitted: only a draft
+    can." ``allowed`` names the versions that allow it.
+    """
+    status = framework.get_status_display().lower()
+    return (
+        f"Framework v{framework.version} is {status}, so it cannot be {action}: only {allowed} can."
+    )
 
 
 def submission_stamp(framework: Framework) -> str:
@@ -146,6 +159,25 @@ def framework_draft_create(
     return draft
 
 
+def _revision_add(
+    framework: Framework,
+    action: str,
+    summary: str,
+    *,
+    author: AbstractBaseUser | None,
+    approver: AbstractBaseUser | None = None,
+) -> None:
+    """Append one entry of the revision register for the version."""
+    FrameworkRevision.objects.create(
+        framework=framework,
+        version=framework.version,
+        action=action,
+        summary=summary,
+        author=author,
+        approver=approver,
+    )
+
+
 def _locked(framework: Framework) -> Framework:
     return Framework.objects.select_for_update().get(pk=framework.pk)
 
@@ -158,10 +190,7 @@ def framework_outdated_reason(framework: Framework) -> str:
     that version was approved may lack its last changes too, because a draft can change
     until it is submitted.
     """
-    if framework.based_on_id is None or framework.status not in (
-        FrameworkStatus.DRAFT,
-        FrameworkStatus.SUBMITTED,
-    ):
+    if framework.based_on_id is None or framework.status not in UNAPPROVED_STATUSES:
         return ""
     active = (
         Framework.objects.filter(status=FrameworkStatus.APPROVED)
@@ -201,20 +230,13 @@ def framework_return_to_draft(*, framework: Framework, user: AbstractBaseUser) -
     framework = _locked(framework)
     if framework.status != FrameworkStatus.SUBMITTED:
         raise FrameworkLifecycleError(
-            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
-            "so it cannot be returned to draft: only a submitted version can."
+            status_refusal(framework, "returned to draft", "a submitted version")
         )
     framework.status = FrameworkStatus.DRAFT
     framework.submitted_by = None
     framework.submitted_at = None
     framework.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
-    FrameworkRevision.objects.create(
-        framework=framework,
-        version=framework.version,
-        action=FrameworkRevision.Action.RETURNED,
-        summary=framework.summary,
-        author=user,
-    )
+    _revision_add(framework, FrameworkRevision.Action.RETURNED, framework.summary, author=user)
     logger.info("Framework v%s returned to draft by user %s", framework.version, user.pk)
     return framework
 
@@ -242,8 +264,7 @@ def framework_submit(
     framework = _locked(framework)
     if framework.status != FrameworkStatus.DRAFT:
         raise FrameworkLifecycleError(
-            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
-            "so it cannot be submitted: only a draft can. Create a draft from it instead."
+            status_refusal(framework, "submitted", "a draft") + " Create a draft from it instead."
         )
     outdated = framework_outdated_reason(framework)
     if outdated:
@@ -261,13 +282,7 @@ def framework_submit(
     framework.save(
         update_fields=["status", "summary", "submitted_by", "submitted_at", "updated_at"]
     )
-    FrameworkRevision.objects.create(
-        framework=framework,
-        version=framework.version,
-        action=FrameworkRevision.Action.SUBMITTED,
-        summary=summary,
-        author=user,
-    )
+    _revision_add(framework, FrameworkRevision.Action.SUBMITTED, summary, author=user)
     logger.info("Framework v%s submitted by user %s", framework.version, user.pk)
     return framework
 
@@ -295,10 +310,7 @@ def framework_approve(
         raise PermissionDenied("Only Sales Leadership can approve a framework version.")
     framework = _locked(framework)
     if framework.status != FrameworkStatus.SUBMITTED:
-        raise FrameworkLifecycleError(
-            f"Framework v{framework.version} is {framework.get_status_display().lower()}, "
-            "so it cannot be approved: only a submitted version can."
-        )
+        raise FrameworkLifecycleError(status_refusal(framework, "approved", "a submitted version"))
     second_approver = getattr(settings, "ICP_FRAMEWORK_SECOND_APPROVER", False)
     if second_approver and framework.submitted_by_id == user.pk:
         raise PermissionDenied(
@@ -332,11 +344,10 @@ def framework_approve(
         previous.status = FrameworkStatus.RETIRED
         previous.retired_at = now
         previous.save(update_fields=["status", "retired_at", "updated_at"])
-        FrameworkRevision.objects.create(
-            framework=previous,
-            version=previous.version,
-            action=FrameworkRevision.Action.RETIRED,
-            summary=f"Replaced by v{framework.version}: {framework.summary}",
+        _revision_add(
+            previous,
+            FrameworkRevision.Action.RETIRED,
+            f"Replaced by v{framework.version}: {framework.summary}",
             author=framework.submitted_by,
             approver=user,
         )
@@ -344,11 +355,10 @@ def framework_approve(
     framework.approved_by = user
     framework.approved_at = now
     framework.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
-    FrameworkRevision.objects.create(
-        framework=framework,
-        version=framework.version,
-        action=FrameworkRevision.Action.APPROVED,
-        summary=framework.summary,
+    _revision_add(
+        framework,
+        FrameworkRevision.Action.APPROVED,
+        framework.summary,
         author=framework.submitted_by,
         approver=user,
     )

@@ -79,6 +79,10 @@ class FrameworkStatus(models.TextChoices):
 LOCKED_STATUSES = frozenset(
     {FrameworkStatus.SUBMITTED, FrameworkStatus.APPROVED, FrameworkStatus.RETIRED}
 )
+# Versions not approved yet: they have an impact preview and their settings are checked.
+UNAPPROVED_STATUSES = frozenset({FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED})
+# Versions that scored accounts, so accounts can carry their tags, bands and routes.
+SCORED_STATUSES = frozenset({FrameworkStatus.APPROVED, FrameworkStatus.RETIRED})
 
 
 class Framework(models.Model):

@@ -27,8 +27,15 @@ from .lifecycle import (
     framework_draft_create,
     framework_outdated_reason,
     framework_submit,
+    status_refusal,
 )
-from .models import Framework, FrameworkStatus, Industry, SegmentationRun
+from .models import (
+    UNAPPROVED_STATUSES,
+    Framework,
+    FrameworkStatus,
+    Industry,
+    SegmentationRun,
+)
 from .preview import (
     TIER_LABELS,
     TIER_ORDER,
@@ -59,10 +66,6 @@ class RoleRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
 
 def _framework_or_404(version: int) -> Framework:
     return get_object_or_404(Framework, version=version)
-
-
-# Statuses whose versions have an impact preview.
-PREVIEW_STATUSES = (FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED)
 
 
 def _active_framework_or_none() -> Framework | None:
@@ -126,9 +129,8 @@ class FrameworkSubmitView(RoleRequiredMixin, FormView):
         if self.framework.status != FrameworkStatus.DRAFT and self.permission(request.user):
             messages.error(
                 request,
-                f"Framework v{self.framework.version} is "
-                f"{self.framework.get_status_display().lower()}, so it cannot be submitted: "
-                "only a draft can. Create a draft from it instead.",
+                status_refusal(self.framework, "submitted", "a draft")
+                + " Create a draft from it instead.",
             )
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         return super().dispatch(request, *args, **kwargs)
@@ -203,38 +205,41 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
     template_name = "segmentation/framework_preview.html"
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        framework = _framework_or_404(kwargs["version"])
-        if type(self) is FrameworkPreviewView and framework.status not in PREVIEW_STATUSES:
+        self.framework = _framework_or_404(kwargs["version"])
+        if self.framework.status not in UNAPPROVED_STATUSES:
+            status = self.framework.get_status_display().lower()
+            if type(self) is not FrameworkPreviewView:
+                raise Http404(
+                    f"Framework v{self.framework.version} is {status}: only drafts and "
+                    "submitted versions have an impact preview."
+                )
             # A bookmarked or reloaded preview of a version approved since.
             messages.info(
                 request,
-                f"Framework v{framework.version} is "
-                f"{framework.get_status_display().lower()}, so it has no impact preview: "
-                "only drafts and submitted versions have one.",
+                f"Framework v{self.framework.version} is {status}, so it has no impact "
+                "preview: only drafts and submitted versions have one.",
             )
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        framework = _framework_or_404(kwargs["version"])
-        if framework.status not in PREVIEW_STATUSES:
-            raise Http404(
-                f"Framework v{framework.version} is {framework.get_status_display().lower()}: "
-                "only drafts and submitted versions have an impact preview."
-            )
-        context["framework"] = framework
-        context["outdated"] = framework_outdated_reason(framework)
-        context["band_gaps"] = size_band_gaps(list(framework.size_bands.all()))
+        framework = self.framework
         active = _active_framework_or_none()
-        if active is not None and type(self) is FrameworkPreviewView:
-            context["setting_changes"] = framework_settings_diff(framework, active)
+        outdated = framework_outdated_reason(framework)
+        context["framework"] = framework
+        context["active_framework"] = active
+        context["outdated"] = outdated
         context["can_approve"] = (
             permissions.can_approve_framework(self.request.user)
             and framework.status == FrameworkStatus.SUBMITTED
-            and not context["outdated"]
+            and not outdated
         )
-        context["active_framework"] = _active_framework_or_none()
+        # The page shows the settings; its results request (the subclass) only scores.
+        if type(self) is FrameworkPreviewView:
+            context["band_gaps"] = size_band_gaps(list(framework.size_bands.all()))
+            if active is not None:
+                context["setting_changes"] = framework_settings_diff(framework, active)
         return context
 
 
