@@ -46,8 +46,8 @@ MAX_JSON_BYTES = 100 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
 MAX_HEADER_LINES = 50
 
-# Data rows checked for decimal commas in semicolon files.
-DECIMAL_COMMA_SAMPLE_ROWS = 200
+# Data rows read to detect decimal commas in semicolon files and a trailing delimiter.
+SAMPLE_ROWS = 200
 # A number written with a decimal comma: 12,5 or 1.234,56, optionally signed, with a
 # currency sign before or a currency sign or percent after.
 DECIMAL_COMMA_CELL_RE = re.compile(
@@ -259,42 +259,35 @@ def _csv_records(
         yield Record(line=start_line, values=values)
 
 
-def _sample_trailing_delimiter(path: Path, encoding: str, delimiter: str, columns: int) -> bool:
+def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """Return the first SAMPLE_ROWS rows after the header line, blank ones included.
+
+    Sampling stops at a row that the CSV parser cannot read, which the import reports.
+    """
+    rows = []
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        try:
+            for cells in reader:
+                rows.append(cells)
+                if len(rows) >= SAMPLE_ROWS:
+                    break
+        except csv.Error:
+            pass
+    return rows
+
+
+def _has_trailing_delimiter(sample: list[list[str]], columns: int) -> bool:
     """Return True when every sampled data line ends with a delimiter that the header lacks.
 
     Such files have one empty cell more than the header on every line. A single line with
     an extra empty cell is a misaligned row instead, so the whole sample must agree.
     """
-    with _open_text(path, encoding) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)
-        sampled = 0
-        try:
-            for cells in reader:
-                if not cells:
-                    continue
-                if len(cells) != columns + 1 or cells[-1].strip():
-                    return False
-                sampled += 1
-                if sampled >= DECIMAL_COMMA_SAMPLE_ROWS:
-                    break
-        except csv.Error:
-            return False
-    return sampled > 0
-
-
-def _sample_decimal_comma(path: Path, encoding: str, delimiter: str) -> bool:
-    if delimiter != ";":
-        return False
-    with _open_text(path, encoding) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)
-        for index, cells in enumerate(reader):
-            if index >= DECIMAL_COMMA_SAMPLE_ROWS:
-                break
-            if looks_like_decimal_comma(cells):
-                return True
-    return False
+    lines = [cells for cells in sample if cells]
+    return bool(lines) and all(
+        len(cells) == columns + 1 and not cells[-1].strip() for cells in lines
+    )
 
 
 def _looks_like_json(path: Path, encoding: str) -> bool:
@@ -310,7 +303,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
     """Open a CSV or JSON export and yield a Table whose records stream from the file.
 
     ``decimal_comma`` overrides the detection: by default it is on for semicolon files
-    whose first DECIMAL_COMMA_SAMPLE_ROWS rows contain a cell such as ``12,5``.
+    whose first SAMPLE_ROWS rows contain a cell such as ``12,5``.
     Raises ImportFileError when the file is missing, empty or not a CSV or JSON array.
     """
     if not path.is_file():
@@ -331,9 +324,10 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             raise ImportFileError(
                 f"{path.name} has no header row: the first line must name the columns."
             )
+        sample = _sample_rows(path, encoding, delimiter)
         if decimal_comma is None:
-            decimal_comma = _sample_decimal_comma(path, encoding, delimiter)
-        trailing_delimiter = _sample_trailing_delimiter(path, encoding, delimiter, len(header))
+            decimal_comma = delimiter == ";" and any(map(looks_like_decimal_comma, sample))
+        trailing_delimiter = _has_trailing_delimiter(sample, len(header))
         reader = csv.reader(handle, delimiter=delimiter)
         # The reader counts lines from where it starts, which is after the header record.
         reader_offset = header_text.count("\n") or 1
