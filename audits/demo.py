@@ -21,7 +21,7 @@ from accounts import roles
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier
 from accounts.research import account_segment_override
 from enrichment.models import Observation
-from enrichment.services import accounts_verify
+from enrichment.services import account_observed_value, accounts_verify
 from segmentation.engine import ROW_FIELDS, CompiledFramework, Evaluation
 from segmentation.models import Industry
 from segmentation.selectors import framework_get_active
@@ -45,27 +45,6 @@ def _moment(month: date) -> datetime:
     """Return the middle of ``month`` in the team's time zone: safely inside it."""
     period = month_period(month)
     return period.start + (period.end - period.start) / 2
-
-
-def _observed_value(account: Account, field_name: str) -> dict[str, Any] | None:
-    """Return the account's value of an observation field, as an import records it."""
-    if field_name == "industry":
-        if account.industry_id is None:
-            return None
-        label = account.industry_raw or account.industry.name
-        return {"industry_id": account.industry_id, "label": label}
-    if field_name == "employees":
-        if account.employee_count is None:
-            return None
-        return {
-            "count": account.employee_count,
-            "min": account.employee_min,
-            "max": account.employee_max,
-            "approximate": account.employee_approximate,
-        }
-    if not account.country:
-        return None
-    return {"country": account.country, "region": account.region, "city": account.city}
 
 
 def _raw_text(field_name: str, value: dict[str, Any]) -> str:
@@ -119,7 +98,7 @@ class _Planter:
         observations = []
         for status_name, field_name in OBSERVED_FIELDS.items():
             status = statuses.get(status_name, "verified")
-            value = _observed_value(account, field_name)
+            value = account_observed_value(account, field_name)
             if value is None or status == "missing":
                 continue
             sources = [(DEMO_SOURCE, value)]

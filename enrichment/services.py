@@ -164,7 +164,7 @@ def _verification_context() -> rules.VerificationContext:
 # Account values in the observations' shape ---------------------------------------------
 
 
-def _account_value(account: Account, name: str) -> Any:
+def account_observed_value(account: Account, name: str) -> Any:
     """Return the account's stored value of an observation field, or None when empty."""
     if name == "industry":
         if account.industry_id is None and not account.industry_raw:
@@ -281,7 +281,7 @@ def _evaluate(
     changed: set[str] = set()
     choices: dict[str, rules.Choice | None] = {}
     for name in rules.APPLIED_FIELDS:
-        account_value = _account_value(account, name)
+        account_value = account_observed_value(account, name)
         if name == "technologies":
             choice = rules.choose_technologies(evidence, context.rules, account_value=account_value)
         else:
