@@ -49,6 +49,7 @@ class RejectedRowReport:
         elif isinstance(values, list) and all(isinstance(cell, str) for cell in values):
             cells = values[: len(self.header)]
             cells += [""] * (len(self.header) - len(cells))
+            # NOTE: cells beyond the header follow line and reason without a column name.
             extra = values[len(self.header) :]
         else:
             cells = [""] * len(self.header)
