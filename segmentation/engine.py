@@ -3,6 +3,10 @@
 ``CompiledFramework.compile`` reads a framework's criteria, size bands, geography map and
 the industry names once. ``CompiledFramework.evaluate`` then scores one ``AccountRow``
 without touching the database, so callers can stream millions of rows through it.
+Rows share work: each criterion caches its judgement of a value, and of a class of head
+counts or revenues that it judges alike, such as every count within its range. Such a
+judgement's text contains a mark where ``evaluate`` puts the row's own number. Scores are
+cached per combination of the judgements' points, tags per industry, band, country and tier.
 
 Scoring rules:
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -63,6 +68,22 @@ VERIFICATION_DIMENSION = "verification"
 # account. Past this size, entries are built afresh instead of stored to keep memory flat.
 EXPLANATION_CACHE_SIZE = 4096
 
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+# Entries kept in each of evaluate()'s caches of scores and placements (tag, size band,
+# geography). Both have few distinct keys on real data: a placement depends on the
+# industry, band, country and tier. Past this size, entries are built afresh.
+RESULT_CACHE_SIZE = 20_000
+# Control characters that mark a row's own head count and revenue in a judgement's text,
+# which a criterion's cache then shares between rows. A criterion whose own names contain
+# one judges by value instead (see _CompiledCriterion). JSON writes them as escapes,
+# which stay ASCII, so the text keeps Python's compact one-byte form.
+_COUNT_MARK = "\x01"
+_MONEY_MARK = "\x02"
+_MARKS = re.compile(f"[{_COUNT_MARK}{_MONEY_MARK}]")
+_COUNT_MARK_JSON = _encode_json(_COUNT_MARK)[1:-1]
+_MONEY_MARK_JSON = _encode_json(_MONEY_MARK)[1:-1]
+
 # Positions in the tuple of facts that evaluate() builds for each row.
 _FACT_INDEX = {
     Dimension.INDUSTRY: 0,
@@ -72,7 +93,6 @@ _FACT_INDEX = {
     Dimension.TECHNOLOGY: 4,
     Dimension.BUYING_SIGNALS: 5,
 }
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 _HIGH = Tier.HIGH.value
 _MEDIUM = Tier.MEDIUM.value
@@ -161,10 +181,9 @@ class Evaluation(NamedTuple):
     """The segmentation result for one account.
 
     ``explanation`` has one dict per criterion, then one per conflicting mandatory field.
-    The dicts are shared between evaluations and must not be modified.
-    ``explanation_json`` is the same list as JSON.
-    The first eight fields follow the order of ``segmentation.services.CURRENT_FIELDS``,
-    which compares them as a tuple slice.
+    ``explanation_json`` holds it as JSON, which is what bulk scoring stores, and
+    ``explanation`` parses it on each access. The first eight fields follow the order of
+    ``segmentation.services.CURRENT_FIELDS``, which compares them as a tuple slice.
     """
 
     score: int | None
@@ -175,16 +194,37 @@ class Evaluation(NamedTuple):
     geography: str
     needs_enrichment: bool
     missing_fields: list[str]
-    explanation: list[dict[str, Any]]
     explanation_json: str
+
+    @property
+    def explanation(self) -> list[dict[str, Any]]:
+        return json.loads(self.explanation_json)
+
+
+class _Scoring(NamedTuple):
+    """The part of a judgement that the score depends on."""
+
+    points: float
+    max_points: int
+    disqualified: bool
+    must_have_failed: bool
+    # True when the judgement's text contains the count or money mark, to be replaced by
+    # the row's own number.
+    marked: bool
+
+
+class _Outcome(NamedTuple):
+    """What a row's judgements add up to, shared by every row with the same scorings."""
+
+    score: int | None
+    tier: str
+    route: str
+    marked: bool
 
 
 class _Judgement(NamedTuple):
     outcome: str
-    points: float
-    max_points: int
-    must_have_failed: bool
-    item: dict[str, Any]
+    scoring: _Scoring
     item_json: str
 
 
@@ -197,8 +237,21 @@ def term_key(value: str) -> str:
     return " ".join(value.casefold().replace("_", " ").replace("-", " ").split())
 
 
+class _MarkedCount(int):
+    """A head count that formats as the count mark, for judging head counts by class."""
+
+    def __format__(self, spec: str) -> str:
+        return _COUNT_MARK
+
+
+class _MarkedMoney(float):
+    """A revenue that format_usd() shows as the money mark, for judging revenues by class."""
+
+
 def format_usd(amount: Decimal | float) -> str:
     """Format a US dollar amount to three significant digits, such as $950K, $75.3M or $1.2B."""
+    if isinstance(amount, _MarkedMoney):
+        return _MONEY_MARK
     value = float(amount)
     sign = "-" if value < 0 else ""
     value = abs(value)
@@ -341,8 +394,17 @@ def conflicting_fields(field_status: dict[str, Any] | str | None) -> list[tuple[
     return [(CONFLICT_FIELDS[name], reason) for name, reason in pairs]
 
 
-def _conflict_item(reason: str) -> tuple[dict[str, Any], str]:
-    """Return the explanation item, and its JSON, for one conflicting mandatory field."""
+def _fill_marks(text: str, estimate: int | None, revenue: Decimal | float | None) -> str:
+    """Put a row's head count and revenue where JSON text has their marks."""
+    if estimate is not None:
+        text = text.replace(_COUNT_MARK_JSON, f"{estimate:,}")
+    if revenue is not None:
+        text = text.replace(_MONEY_MARK_JSON, format_usd(revenue))
+    return text
+
+
+def _conflict_item(reason: str) -> str:
+    """Return the explanation item, as JSON, for one conflicting mandatory field."""
     item = {
         "dimension": VERIFICATION_DIMENSION,
         "label": "Conflicting sources",
@@ -351,7 +413,19 @@ def _conflict_item(reason: str) -> tuple[dict[str, Any], str]:
         "max_points": 0,
         "reason": reason,
     }
-    return item, json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _marked_fact(fact: Any) -> Any:
+    """Return a size or revenue fact whose numbers format as marks."""
+    if isinstance(fact, tuple):
+        band, estimate, revenue = fact
+        return (
+            band,
+            None if estimate is None else _MarkedCount(estimate),
+            None if revenue is None else _MarkedMoney(revenue),
+        )
+    return None if fact is None else _MarkedMoney(fact)
 
 
 def employee_estimate(row: AccountRow) -> int | None:
@@ -390,11 +464,20 @@ class _CompiledCriterion:
         self.term_names: dict[str, str] = {}
         self._by_reason: dict[tuple, _Judgement] = {}
         self._cache: dict[Hashable, _Judgement] = {}
+        self._classify: Callable[[Any], Hashable] | None = None
         self._check_operator(criterion)
         self.values = self._compile_values(criterion)
         self._range_text = ""
         if self.operator == Criterion.Operator.RANGE:
             self._range_text = self._describe_range(money=self.dimension == Dimension.REVENUE)
+        # Head counts and revenues are judged by class, unless a name in the text contains
+        # a mark character, which the row's number would then replace.
+        names = " ".join([self.label, self._range_text, *(b.name for b in framework.size_bands)])
+        if not _MARKS.search(names):
+            if self.dimension == Dimension.COMPANY_SIZE:
+                self._classify = self._size_class
+            elif self.dimension == Dimension.REVENUE:
+                self._classify = self._revenue_class
         # A geography criterion may name the unmapped label, such as "Rest of World".
         self.includes_unmapped = self.dimension == Dimension.GEOGRAPHY and any(
             str(value).casefold() == framework.unmapped_label.casefold()
@@ -447,18 +530,41 @@ class _CompiledCriterion:
     def judge(self, fact: Hashable) -> _Judgement:
         """Return the cached judgement for ``fact``, the criterion's view of the row.
 
+        A head count or revenue is judged by its class (see _size_class and _revenue_class):
+        the judgement's text then contains a mark where the row's own number goes.
         Raises ValueError for a technologies or buying-signals value that is not a list.
         """
+        classify = self._classify
+        key = fact if classify is None else classify(fact)
         try:
-            judgement = self._cache.get(fact)
+            judgement = self._cache.get(key)
         except TypeError:
             # A list holding dicts cannot be a cache key, so it is judged uncached.
             return self._build(fact)
         if judgement is None:
-            judgement = self._build(fact)
+            judgement = self._build(fact if classify is None else _marked_fact(fact))
             if len(self._cache) < EXPLANATION_CACHE_SIZE:
-                self._cache[fact] = judgement
+                self._cache[key] = judgement
         return judgement
+
+    def _size_class(self, fact: tuple) -> tuple:
+        """Return what a size criterion's judgement depends on, apart from the numbers shown.
+
+        That is whether the head count is in the range, or the band and whether a head
+        count or a revenue gave it.
+        """
+        band, estimate, revenue = fact
+        if self.operator == Criterion.Operator.RANGE:
+            return (None if estimate is None else self._in_range(estimate, max_inclusive=True),)
+        return band, estimate is None, revenue is None
+
+    def _revenue_class(self, revenue: Decimal | float | None) -> bool | str | None:
+        if revenue is None:
+            return None
+        value = float(revenue)
+        if value != value:
+            return "nan"
+        return self._in_range(value, max_inclusive=False)
 
     def _build(self, fact: Hashable) -> _Judgement:
         known, matched, value_text, detail = self._observe(fact)
@@ -514,19 +620,13 @@ class _CompiledCriterion:
         shared = self._by_reason.get(key)
         if shared is not None:
             return shared
-        item = {
-            "dimension": self.dimension,
-            "label": self.label,
-            "outcome": outcome,
-            "points": _format_points(points),
-            "max_points": max_points,
-            "reason": reason,
-        }
         item_json = (
-            f'{self._json_prefix}"{outcome}","points":{item["points"]},'
+            f'{self._json_prefix}"{outcome}","points":{_format_points(points)},'
             f'"max_points":{max_points},"reason":{_encode_json(reason)}}}'
         )
-        judgement = _Judgement(outcome, points, max_points, must_have_failed, item, item_json)
+        marked = self._classify is not None and bool(_MARKS.search(reason))
+        scoring = _Scoring(points, max_points, outcome == DISQUALIFIED, must_have_failed, marked)
+        judgement = _Judgement(outcome, scoring, item_json)
         if len(self._by_reason) < EXPLANATION_CACHE_SIZE:
             self._by_reason[key] = judgement
         return judgement
@@ -667,6 +767,8 @@ class CompiledFramework:
         }
         self._tag_template = framework.tag_template
         self._tag_cache: dict[tuple, str] = {}
+        self._outcomes: dict[tuple[_Scoring, ...], _Outcome] = {}
+        self._placements: dict[tuple, tuple[str, str, str, bool, list[str]]] = {}
         self._check_tag_template()
         # Head counts are whole numbers and employee bands include both ends, so an
         # employee interval starts at a minimum or one past a maximum. Revenue bands
@@ -856,26 +958,53 @@ class CompiledFramework:
             _terms_fact(row[_BUYING_SIGNALS]),
         )
 
-        points = 0.0
-        max_points = 0
-        disqualified = False
-        capped = False
-        items = []
-        fragments = []
-        for criterion in self.criteria:
-            judgement = criterion.judge(facts[criterion.fact_index])
-            points += judgement.points
-            max_points += judgement.max_points
-            if judgement.outcome == DISQUALIFIED:
-                disqualified = True
-            if judgement.must_have_failed:
-                capped = True
-            items.append(judgement.item)
-            fragments.append(judgement.item_json)
-        for _missing_name, reason in conflicts:
-            item, item_json = _conflict_item(reason)
-            items.append(item)
-            fragments.append(item_json)
+        judgements = [criterion.judge(facts[criterion.fact_index]) for criterion in self.criteria]
+        scorings = tuple([judgement.scoring for judgement in judgements])
+        outcome = self._outcomes.get(scorings)
+        if outcome is None:
+            outcome = self._outcome(scorings)
+            if len(self._outcomes) < RESULT_CACHE_SIZE:
+                self._outcomes[scorings] = outcome
+        score, tier, route, marked = outcome
+        if marked:
+            estimate, revenue = size[1], row[_REVENUE]
+            parts = []
+            for judgement in judgements:
+                if judgement.scoring.marked:
+                    parts.append(_fill_marks(judgement.item_json, estimate, revenue))
+                else:
+                    parts.append(judgement.item_json)
+            body = ",".join(parts)
+        else:
+            body = ",".join([judgement.item_json for judgement in judgements])
+        if conflicts:
+            body = ",".join(([body] if body else []) + [_conflict_item(r) for _n, r in conflicts])
+
+        key = (industry_id, band, country, tier)
+        placement = self._placements.get(key)
+        if placement is None:
+            placement = self._placement(*key)
+            if len(self._placements) < RESULT_CACHE_SIZE:
+                self._placements[key] = placement
+        tag, band_name, geography, needs_enrichment, missing = placement
+        return Evaluation(
+            score,
+            tier,
+            tag,
+            route,
+            band_name,
+            geography,
+            needs_enrichment,
+            missing,
+            f"[{body}]",
+        )
+
+    def _outcome(self, scorings: tuple[_Scoring, ...]) -> _Outcome:
+        """Add up the criteria's judgements into a score, tier and route."""
+        points = sum(scoring.points for scoring in scorings)
+        max_points = sum(scoring.max_points for scoring in scorings)
+        disqualified = any(scoring.disqualified for scoring in scorings)
+        capped = any(scoring.must_have_failed for scoring in scorings)
 
         if disqualified:
             score: int | None = 0
@@ -896,8 +1025,16 @@ class CompiledFramework:
             tier = _MEDIUM
         else:
             tier = _LOW
-        route = self._routes.get(tier, "")
+        marked = any(scoring.marked for scoring in scorings)
+        return _Outcome(score, tier, self._routes.get(tier, ""), marked)
 
+    def _placement(
+        self, industry_id: int | None, band: str | None, country: str, tier: str
+    ) -> tuple[str, str, str, bool, list[str]]:
+        """Return (tag, size band, geography, needs_enrichment, missing fields).
+
+        The missing-field list is shared between evaluations and must not be modified.
+        """
         geography = self.geography_of(country)[0] if country else ""
         missing = []
         if industry_id is None:
@@ -907,19 +1044,7 @@ class CompiledFramework:
         if not country:
             missing.append(GEOGRAPHY_FIELD)
         tag = "" if missing else self._tag(industry_id, band, geography, country, tier)
-
-        return Evaluation(
-            score,
-            tier,
-            tag,
-            route,
-            band or "",
-            geography,
-            bool(missing),
-            missing,
-            items,
-            "[" + ",".join(fragments) + "]",
-        )
+        return tag, band or "", geography, bool(missing), missing
 
     def _tag(self, industry_id: int, band: str, geography: str, country: str, tier: str) -> str:
         key = (industry_id, band, geography, country, tier)

@@ -433,8 +433,8 @@ def _range_batches(
         after_id = rows[-1][0]
 
 
-def _override_item(kind: str, override_value: str, computed: str) -> tuple[dict[str, Any], str]:
-    """Return the explanation item, and its JSON, that names a kept override."""
+def _override_item(kind: str, override_value: str, computed: str) -> str:
+    """Return the explanation item, as JSON, that names a kept override."""
     computed_text = repr(computed) if computed else "nothing"
     item = {
         "dimension": "manual",
@@ -445,7 +445,7 @@ def _override_item(kind: str, override_value: str, computed: str) -> tuple[dict[
         "reason": f"{kind} {override_value!r} set by a person is kept; the framework computed "
         f"{computed_text}",
     }
-    return item, json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
 def _with_overrides(
@@ -459,27 +459,20 @@ def _with_overrides(
     The tier override also sets the route. The score stays the framework's, and the
     explanation gains one item per override naming the computed value.
     """
-    items = list(evaluation.explanation)
-    fragments = []
+    body = evaluation.explanation_json[1:-1]
+    fragments = [body] if body else []
     tier, tag = evaluation.tier, evaluation.tag
     if tier_override:
-        item, item_json = _override_item("Tier", tier_override, evaluation.tier)
-        items.append(item)
-        fragments.append(item_json)
+        fragments.append(_override_item("Tier", tier_override, evaluation.tier))
         tier = tier_override
     if tag_override:
-        item, item_json = _override_item("Tag", tag_override, evaluation.tag)
-        items.append(item)
-        fragments.append(item_json)
+        fragments.append(_override_item("Tag", tag_override, evaluation.tag))
         tag = tag_override
-    body = evaluation.explanation_json[1:-1]
-    explanation_json = "[" + ",".join(([body] if body else []) + fragments) + "]"
     return evaluation._replace(
         tier=tier,
         tag=tag,
         route=compiled.route_for(tier),
-        explanation=items,
-        explanation_json=explanation_json,
+        explanation_json="[" + ",".join(fragments) + "]",
     )
 
 

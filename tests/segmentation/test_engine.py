@@ -548,3 +548,76 @@ def test_size_band_lookup_matches_scan(make_framework):
     for revenue in bounds:
         expected = next((b.name for b in bands if b.contains_revenue(revenue)), None)
         assert compiled.size_band_of(row(annual_revenue_usd=Decimal(revenue))) == expected
+
+
+SIZE_RANGE = {
+    "dimension": "company_size",
+    "label": "Head count",
+    "operator": "range",
+    "min_value": Decimal("50"),
+    "max_value": Decimal("500"),
+    "weight": 15,
+}
+REVENUE_RANGE = {
+    "dimension": "revenue",
+    "label": "Revenue",
+    "operator": "range",
+    "min_value": Decimal("10000000"),
+    "max_value": Decimal("100000000"),
+    "weight": 10,
+}
+
+
+def test_rows_of_one_class_keep_their_own_numbers(compile_criteria, industry_id):
+    """Head counts and revenues judged alike share a cached judgement but not its numbers."""
+    compiled = compile_criteria(SIZE_IN, SIZE_RANGE, REVENUE_RANGE)
+    first = compiled.evaluate(
+        row(employee_count=300, annual_revenue_usd=Decimal("20000000"), country="US")
+    )
+    second = compiled.evaluate(
+        row(employee_count=450, annual_revenue_usd=Decimal("75300000"), country="US")
+    )
+
+    assert [item["reason"] for item in first.explanation] == [
+        "Company size Mid-Market (300 employees) is a target size band (+25 of 25)",
+        "Company size 300 employees is within 50 to 500 (+15 of 15)",
+        "Revenue $20M is within $10M to $100M (+10 of 10)",
+    ]
+    assert [item["reason"] for item in second.explanation] == [
+        "Company size Mid-Market (450 employees) is a target size band (+25 of 25)",
+        "Company size 450 employees is within 50 to 500 (+15 of 15)",
+        "Revenue $75.3M is within $10M to $100M (+10 of 10)",
+    ]
+    revenue_only = compiled.evaluate(row(annual_revenue_usd=Decimal("80000000")))
+    assert revenue_only.explanation[0]["reason"] == (
+        "Company size Mid-Market (revenue $80M) is a target size band (+25 of 25)"
+    )
+
+
+def test_mark_characters_in_a_band_name_are_shown_as_typed(make_framework):
+    framework = make_framework([SIZE_IN])
+    framework.size_bands.filter(name="Mid-Market").update(name="Mid\x01Market")
+    framework.criteria.update(values=["Mid\x01Market"])
+    compiled = CompiledFramework.compile(framework)
+
+    for count in (300, 450):
+        reason = compiled.evaluate(row(employee_count=count)).explanation[0]["reason"]
+        assert reason == (
+            f"Company size Mid\x01Market ({count} employees) is a target size band (+25 of 25)"
+        )
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(accounts=st.lists(account_rows, min_size=2, max_size=6))
+def test_shared_caches_give_the_results_of_a_fresh_framework(make_framework, accounts):
+    """Scoring rows one after another gives each the result it gets scored alone."""
+    framework = make_framework(
+        [INDUSTRY_IN, SIZE_IN, SIZE_RANGE, GEOGRAPHY_IN, REVENUE_RANGE],
+        tag_template="{industry} – {size_band} – {geography} – {tier}",
+    )
+    shared = CompiledFramework.compile(framework)
+    for account in accounts:
+        alone = CompiledFramework.compile(framework).evaluate(account)
+        assert shared.evaluate(account) == alone
+        assert "\\u0001" not in alone.explanation_json
+        assert "\\u0002" not in alone.explanation_json
