@@ -45,6 +45,7 @@ from accounts.models import Tier, VerificationStatus
 from accounts.normalizers import country_code_fix
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
+from .explanations import COUNT_MARK_JSON, MONEY_MARK_JSON, fill_marks, item_key, stored_form
 from .models import UNAPPROVED_STATUSES, Criterion, Dimension, Framework, Industry
 
 MATCH = "match"
@@ -81,8 +82,8 @@ RESULT_CACHE_SIZE = 20_000
 _COUNT_MARK = "\x01"
 _MONEY_MARK = "\x02"
 _MARKS = re.compile(f"[{_COUNT_MARK}{_MONEY_MARK}]")
-_COUNT_MARK_JSON = _encode_json(_COUNT_MARK)[1:-1]
-_MONEY_MARK_JSON = _encode_json(_MONEY_MARK)[1:-1]
+assert _encode_json(_COUNT_MARK)[1:-1] == COUNT_MARK_JSON
+assert _encode_json(_MONEY_MARK)[1:-1] == MONEY_MARK_JSON
 
 # Positions in the tuple of facts that evaluate() builds for each row.
 _FACT_INDEX = {
@@ -180,10 +181,12 @@ _NO_SIZE: tuple[None, None, None] = (None, None, None)
 class Evaluation(NamedTuple):
     """The segmentation result for one account.
 
-    ``explanation`` has one dict per criterion, then one per conflicting mandatory field.
-    ``explanation_json`` holds it as JSON, which is what bulk scoring stores, and
-    ``explanation`` parses it on each access. The first eight fields follow the order of
-    ``segmentation.services.CURRENT_FIELDS``, which compares them as a tuple slice.
+    ``explanation`` has one dict per criterion, then one per conflicting mandatory field
+    and kept override. It is built from ``judgements``, whose texts may contain marks for
+    ``count_text`` and ``money_text``, and ``extra``. ``stored_explanation`` is the form
+    that bulk writes store (``segmentation.explanations``). The first eight fields follow
+    the order of ``segmentation.services.CURRENT_FIELDS``, which compares them as a tuple
+    slice.
     """
 
     score: int | None
@@ -194,11 +197,33 @@ class Evaluation(NamedTuple):
     geography: str
     needs_enrichment: bool
     missing_fields: list[str]
-    explanation_json: str
+    judgements: tuple[_Judgement, ...]
+    # The row's head count and revenue as the explanation shows them, or "" when no
+    # judgement's text has a mark for them.
+    count_text: str
+    money_text: str
+    # JSON texts of the items that follow the criteria's, such as conflicting sources.
+    extra: tuple[str, ...] = ()
+
+    @property
+    def explanation_json(self) -> str:
+        parts = [
+            fill_marks(judgement.item_json, self.count_text, self.money_text)
+            if judgement.scoring.marked
+            else judgement.item_json
+            for judgement in self.judgements
+        ]
+        return "[" + ",".join(parts + list(self.extra)) + "]"
 
     @property
     def explanation(self) -> list[dict[str, Any]]:
         return json.loads(self.explanation_json)
+
+    @property
+    def stored_explanation(self) -> str:
+        """Return the explanation as bulk writes store it: item keys and the row's numbers."""
+        key_texts = [judgement.key_text for judgement in self.judgements]
+        return stored_form(key_texts, self.count_text, self.money_text, self.extra)
 
 
 class _Scoring(NamedTuple):
@@ -214,7 +239,10 @@ class _Scoring(NamedTuple):
 
 
 class _Outcome(NamedTuple):
-    """What a row's judgements add up to, shared by every row with the same scorings."""
+    """The score, tier and route that a row's judgements add up to.
+
+    Every row with the same scorings shares one.
+    """
 
     score: int | None
     tier: str
@@ -226,6 +254,9 @@ class _Judgement(NamedTuple):
     outcome: str
     scoring: _Scoring
     item_json: str
+    # The ExplanationItem key of item_json, and the key as text.
+    key: int
+    key_text: str
 
 
 def term_key(value: str) -> str:
@@ -392,15 +423,6 @@ def conflicting_fields(field_status: dict[str, Any] | str | None) -> list[tuple[
     reasons = queue_reasons({name: conflicting.get(name, verified) for name in CONFLICT_FIELDS})
     pairs = zip(conflicting, reasons, strict=True)
     return [(CONFLICT_FIELDS[name], reason) for name, reason in pairs]
-
-
-def _fill_marks(text: str, estimate: int | None, revenue: Decimal | float | None) -> str:
-    """Put a row's head count and revenue where JSON text has their marks."""
-    if estimate is not None:
-        text = text.replace(_COUNT_MARK_JSON, f"{estimate:,}")
-    if revenue is not None:
-        text = text.replace(_MONEY_MARK_JSON, format_usd(revenue))
-    return text
 
 
 def _conflict_item(reason: str) -> str:
@@ -626,7 +648,9 @@ class _CompiledCriterion:
         )
         marked = self._classify is not None and bool(_MARKS.search(reason))
         scoring = _Scoring(points, max_points, outcome == DISQUALIFIED, must_have_failed, marked)
-        judgement = _Judgement(outcome, scoring, item_json)
+        key = item_key(item_json)
+        judgement = _Judgement(outcome, scoring, item_json, key, str(key))
+        self._framework.new_items[key] = item_json
         if len(self._by_reason) < EXPLANATION_CACHE_SIZE:
             self._by_reason[key] = judgement
         return judgement
@@ -768,6 +792,8 @@ class CompiledFramework:
         self._tag_template = framework.tag_template
         self._tag_cache: dict[tuple, str] = {}
         self._outcomes: dict[tuple[_Scoring, ...], _Outcome] = {}
+        # Explanation items made since take_new_items() last ran, by key.
+        self.new_items: dict[int, str] = {}
         self._placements: dict[tuple, tuple[str, str, str, bool, list[str]]] = {}
         self._check_tag_template()
         # Head counts are whole numbers and employee bands include both ends, so an
@@ -966,19 +992,14 @@ class CompiledFramework:
             if len(self._outcomes) < RESULT_CACHE_SIZE:
                 self._outcomes[scorings] = outcome
         score, tier, route, marked = outcome
+        count_text = money_text = ""
         if marked:
             estimate, revenue = size[1], row[_REVENUE]
-            parts = []
-            for judgement in judgements:
-                if judgement.scoring.marked:
-                    parts.append(_fill_marks(judgement.item_json, estimate, revenue))
-                else:
-                    parts.append(judgement.item_json)
-            body = ",".join(parts)
-        else:
-            body = ",".join([judgement.item_json for judgement in judgements])
-        if conflicts:
-            body = ",".join(([body] if body else []) + [_conflict_item(r) for _n, r in conflicts])
+            if estimate is not None:
+                count_text = f"{estimate:,}"
+            if revenue is not None:
+                money_text = format_usd(revenue)
+        extra = tuple([_conflict_item(reason) for _name, reason in conflicts])
 
         key = (industry_id, band, country, tier)
         placement = self._placements.get(key)
@@ -996,7 +1017,10 @@ class CompiledFramework:
             geography,
             needs_enrichment,
             missing,
-            f"[{body}]",
+            tuple(judgements),
+            count_text,
+            money_text,
+            extra,
         )
 
     def _outcome(self, scorings: tuple[_Scoring, ...]) -> _Outcome:
@@ -1045,6 +1069,14 @@ class CompiledFramework:
             missing.append(GEOGRAPHY_FIELD)
         tag = "" if missing else self._tag(industry_id, band, geography, country, tier)
         return tag, band or "", geography, bool(missing), missing
+
+    def take_new_items(self) -> dict[int, str]:
+        """Return the explanation items made since the last call, by key, and forget them.
+
+        Bulk writes store them with the records that name their keys.
+        """
+        items, self.new_items = self.new_items, {}
+        return items
 
     def _tag(self, industry_id: int, band: str, geography: str, country: str, tier: str) -> str:
         key = (industry_id, band, geography, country, tier)

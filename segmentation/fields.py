@@ -46,3 +46,18 @@ class CompactJSONField(models.TextField):
         from django.forms import JSONField as JSONFormField
 
         return super().formfield(**{"form_class": JSONFormField, **kwargs})
+
+
+class ExplanationField(CompactJSONField):
+    """A score record's explanation: a list of items, stored plainly or as shared keys.
+
+    Reading expands the keys that bulk writes store (``segmentation.explanations``), so
+    the value is always the list of items.
+    """
+
+    description = "Explanation stored as JSON text"
+
+    def from_db_value(self, value: str | None, expression, connection) -> Any:
+        from .explanations import expand
+
+        return expand(super().from_db_value(value, expression, connection))

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from audits.history import ChannelHistoricalModel
 
-from .fields import CompactJSONField
+from .fields import ExplanationField
 
 
 class Industry(models.Model):
@@ -439,7 +439,7 @@ class ScoreRecord(models.Model):
     geography = models.CharField(max_length=50, blank=True, default="")
     needs_enrichment = models.BooleanField(default=False)
     missing_fields = models.JSONField(default=list, blank=True)
-    explanation = CompactJSONField(default=list, blank=True)
+    explanation = ExplanationField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -450,6 +450,20 @@ class ScoreRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} v{self.framework_id}: {self.tier} {self.score}"
+
+
+class ExplanationItem(models.Model):
+    """One explanation item shared by score records, named by a key computed from its text.
+
+    Items are written by bulk re-segmentation and never change, because a different text
+    has a different key (``segmentation.explanations``).
+    """
+
+    key = models.BigIntegerField(primary_key=True)
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Explanation item {self.key}"
 
 
 class RevisionQuerySet(models.QuerySet):

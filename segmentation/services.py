@@ -459,20 +459,19 @@ def _with_overrides(
     The tier override also sets the route. The score stays the framework's, and the
     explanation gains one item per override naming the computed value.
     """
-    body = evaluation.explanation_json[1:-1]
-    fragments = [body] if body else []
+    extra = list(evaluation.extra)
     tier, tag = evaluation.tier, evaluation.tag
     if tier_override:
-        fragments.append(_override_item("Tier", tier_override, evaluation.tier))
+        extra.append(_override_item("Tier", tier_override, evaluation.tier))
         tier = tier_override
     if tag_override:
-        fragments.append(_override_item("Tag", tag_override, evaluation.tag))
+        extra.append(_override_item("Tag", tag_override, evaluation.tag))
         tag = tag_override
     return evaluation._replace(
         tier=tier,
         tag=tag,
         route=compiled.route_for(tier),
-        explanation_json="[" + ",".join(fragments) + "]",
+        extra=tuple(extra),
     )
 
 
@@ -558,6 +557,7 @@ def _commit_without_flush_wait() -> None:
 def _batch_write(
     changes: list[tuple[int, Evaluation]],
     batch: SegmentationSummary,
+    items: dict[int, str],
     *,
     after_id: int,
     framework_id: int,
@@ -567,14 +567,18 @@ def _batch_write(
 ) -> None:
     """Store a batch's results and its run progress in one transaction.
 
-    ``before_progress`` runs after the results are written and before the progress is,
-    so a writer can wait there for the batch before it to commit.
+    ``items`` are the explanation items made while scoring the batch, which its records
+    may name along with items of earlier batches. ``before_progress`` runs after the
+    results are written and before the progress is, so a writer can wait there for the
+    batch before it to commit.
     """
     top_level = not connection.in_atomic_block
     with transaction.atomic():
         if top_level:
             _commit_without_flush_wait()
-        results_write(changes, framework_id=framework_id, run_id=run_id, now=timezone.now())
+        results_write(
+            changes, items=items, framework_id=framework_id, run_id=run_id, now=timezone.now()
+        )
         if before_progress is not None:
             before_progress()
         _chunk_record_batch(run_id, scope, after_id, batch)
@@ -588,6 +592,7 @@ class _WriteAborted(Exception):
 class _WriteJob:
     changes: list[tuple[int, Evaluation]]
     batch: SegmentationSummary
+    items: dict[int, str]
     after_id: int
     previous: _WriteJob | None
     committed: threading.Event = field(default_factory=threading.Event)
@@ -617,12 +622,16 @@ class _ConcurrentWriter:
             thread.start()
 
     def submit(
-        self, changes: list[tuple[int, Evaluation]], batch: SegmentationSummary, after_id: int
+        self,
+        changes: list[tuple[int, Evaluation]],
+        batch: SegmentationSummary,
+        items: dict[int, str],
+        after_id: int,
     ) -> None:
         """Queue a batch, raising the error of any batch that failed before."""
         if self._error is not None:
             raise self._error
-        job = _WriteJob(changes, batch, after_id, self._last)
+        job = _WriteJob(changes, batch, items, after_id, self._last)
         self._last = job
         self._jobs.put(job)
 
@@ -656,6 +665,7 @@ class _ConcurrentWriter:
             _batch_write(
                 job.changes,
                 job.batch,
+                job.items,
                 after_id=job.after_id,
                 before_progress=wait_for_previous,
                 **self._options,
@@ -751,12 +761,16 @@ def accounts_segment(
         try:
             for rows in batches:
                 changes, batch = _score_batch(compiled, rows, failures, parse_json, movers)
+                # A batch stores the items made while scoring it. Later batches commit
+                # only after it, so their records never name an item that is not stored.
+                items = compiled.take_new_items()
                 if writer is not None:
-                    writer.submit(changes, batch, rows[-1][0])
+                    writer.submit(changes, batch, items, rows[-1][0])
                 elif not dry_run:
                     _batch_write(
                         changes,
                         batch,
+                        items,
                         after_id=rows[-1][0],
                         framework_id=framework.pk,
                         run_id=run.pk,

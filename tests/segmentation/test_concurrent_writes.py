@@ -113,3 +113,7 @@ def test_failed_batch_keeps_earlier_batches(varied_accounts, settings, monkeypat
     assert run.processed == len(varied_accounts)
     per_account = ScoreRecord.objects.values_list("account_id", flat=True)
     assert sorted(per_account) == [account.pk for account in varied_accounts]
+    # Items made by the failed batch were rolled back with it and stored again on retry.
+    labels = [item["label"] for record in ScoreRecord.objects.all() for item in record.explanation]
+    assert len(labels) == 6 * len(varied_accounts)
+    assert "Missing item" not in labels
