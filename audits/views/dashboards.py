@@ -55,8 +55,8 @@ def account_list_url(**params: str) -> str:
     return f"{reverse('accounts:account-list')}?{urlencode(params)}"
 
 
-def _tier_chart() -> Chart:
-    counts = dict(selectors.account_counts_by("tier"))
+def _tier_chart(account_counts: selectors.AccountCounts) -> Chart:
+    counts = account_counts.tiers
     labels, values, urls = [], [], []
     for tier, label in Tier.choices:
         labels.append(label)
@@ -70,8 +70,8 @@ def _tier_chart() -> Chart:
     )
 
 
-def _tag_chart() -> Chart:
-    rows = selectors.account_counts_by("tag", limit=selectors.TOP_TAGS)
+def _tag_chart(account_counts: selectors.AccountCounts) -> Chart:
+    rows = account_counts.top_tags(selectors.TOP_TAGS)
     return Chart(
         "tag",
         f"Top {selectors.TOP_TAGS} tags",
@@ -83,8 +83,8 @@ def _tag_chart() -> Chart:
     )
 
 
-def _geography_chart() -> Chart:
-    rows = selectors.account_counts_by("geography")
+def _geography_chart(account_counts: selectors.AccountCounts) -> Chart:
+    rows = account_counts.geographies_by_size()
     return Chart(
         "geography",
         "Accounts by geography",
@@ -95,8 +95,8 @@ def _geography_chart() -> Chart:
     )
 
 
-def _quality_charts() -> list[Chart]:
-    quality = selectors.data_quality_counts()
+def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
+    quality = account_counts.quality
     completeness = Chart(
         "completeness",
         "Data completeness",
@@ -124,7 +124,7 @@ def _quality_charts() -> list[Chart]:
         description=f"{quality['complete']:,} of {quality['total']:,} accounts have industry, "
         "company size and geography.",
     )
-    verification = selectors.verification_counts()
+    verification = account_counts.verification
     verified_share = selectors.percent(
         verification[VerificationStatus.VERIFIED], sum(verification.values())
     )
@@ -223,11 +223,12 @@ class DashboardView(PermissionRequiredMixin, TemplateView):
         user = self.request.user
         scope = selectors.findings_scope(user)
         linked = can_view_audits(user)
+        account_counts = selectors.account_counts()
         charts = [
-            _tier_chart(),
-            _tag_chart(),
-            _geography_chart(),
-            *_quality_charts(),
+            _tier_chart(account_counts),
+            _tag_chart(account_counts),
+            _geography_chart(account_counts),
+            *_quality_charts(account_counts),
             _accuracy_chart(scope, linked),
             _violations_chart(scope, linked),
         ]

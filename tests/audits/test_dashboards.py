@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Account
-from audits.selectors import account_counts_by, data_quality_counts, verification_counts
+from audits.selectors import account_counts
 from tests.factories import AccountFactory
 
 
@@ -32,19 +32,31 @@ def chart_data(response) -> dict:
 
 
 def test_tier_counts(accounts):
-    counts = dict(account_counts_by("tier"))
+    counts = account_counts().tiers
     assert counts["high"] == 2
     assert counts[""] == 1
 
 
 def test_top_tags_skip_empty(accounts):
-    tags = dict(account_counts_by("tag", limit=15))
+    tags = dict(account_counts().top_tags(15))
     assert tags["SaaS – Mid-Market – US"] == 2
     assert "" not in tags
 
 
+def test_top_tags_limited_largest_first(accounts):
+    assert [tag for tag, _total in account_counts().top_tags(1)] == ["SaaS – Mid-Market – US"]
+
+
+def test_geographies_largest_first(accounts):
+    rows = account_counts().geographies_by_size()
+    assert sum(total for _geography, total in rows) == 4
+    assert [total for _geography, total in rows] == sorted(
+        (total for _geography, total in rows), reverse=True
+    )
+
+
 def test_quality_counts(accounts):
-    quality = data_quality_counts()
+    quality = account_counts().quality
     assert quality["total"] == 4
     assert quality["complete"] == 3
     assert quality["missing_industry"] == 1
@@ -54,7 +66,7 @@ def test_quality_counts(accounts):
 
 
 def test_verification_counts(accounts):
-    counts = verification_counts()
+    counts = account_counts().verification
     assert counts["verified"] == 2
     assert counts["conflicting"] == 1
     assert counts["unverified"] == 1
