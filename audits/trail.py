@@ -127,8 +127,13 @@ def _text(value: str) -> Value:
     return Value(value, output_field=CharField())
 
 
-def _source_rows(source: TrailSource, filters: TrailFilter) -> QuerySet | None:
-    """Return the (source, row id, time, user, channel, change, object) rows of a source."""
+def _source_rows(
+    source: TrailSource, filters: TrailFilter, before: TrailPosition | None = None
+) -> QuerySet | None:
+    """Return the (source, row id, time, user, channel, change, object) rows of a source.
+
+    With ``before``, only the rows that follow that position in the trail's order.
+    """
     model = source.model
     if source.is_history:
         date_field, user_field, pk_field = "history_date", "history_user_id", "history_id"
@@ -156,6 +161,14 @@ def _source_rows(source: TrailSource, filters: TrailFilter) -> QuerySet | None:
         rows = rows.filter(**{f"{date_field}__gte": filters.start})
     if filters.end is not None:
         rows = rows.filter(**{f"{date_field}__lt": filters.end})
+    if before is not None:
+        # The trail runs newest first, then by row id downwards, then by source key.
+        older = Q(**{f"{date_field}__lt": before.at}) | Q(
+            **{date_field: before.at, f"{pk_field}__lt": before.row_id}
+        )
+        if source.key > before.source_key:
+            older |= Q(**{date_field: before.at, pk_field: before.row_id})
+        rows = rows.filter(older)
     return rows.order_by().values(
         trail_source=_text(source.key),
         trail_row=F(pk_field),
@@ -167,14 +180,31 @@ def _source_rows(source: TrailSource, filters: TrailFilter) -> QuerySet | None:
     )
 
 
-def trail_rows(filters: TrailFilter, sources: list[TrailSource] | None = None) -> QuerySet | None:
-    """Return the UNION ALL of the sources' rows, newest first, or None when none applies."""
+@dataclass(frozen=True)
+class TrailPosition:
+    """A row's place in the trail's order, from which the next batch continues."""
+
+    at: datetime
+    row_id: int
+    source_key: str
+
+
+def trail_rows(
+    filters: TrailFilter,
+    sources: list[TrailSource] | None = None,
+    *,
+    before: TrailPosition | None = None,
+) -> QuerySet | None:
+    """Return the UNION ALL of the sources' rows, newest first, or None when none applies.
+
+    With ``before``, only the rows that follow that position.
+    """
     sources = sources or trail_sources()
     parts = []
     for source in sources:
         if filters.source_key and source.key != filters.source_key:
             continue
-        rows = _source_rows(source, filters)
+        rows = _source_rows(source, filters, before)
         if rows is not None:
             parts.append(rows)
     if not parts:
@@ -515,16 +545,24 @@ def trail_page(filters: TrailFilter, *, page: int, page_size: int) -> tuple[list
 
 
 def trail_iter(filters: TrailFilter, *, batch_size: int = 1000) -> Iterator[TrailEntry]:
-    """Yield every entry that matches the filters, newest first, a batch at a time."""
-    # NOTE: batches are read by OFFSET, so a change recorded during a long export can
-    # shift a row into the next batch and show it twice.
-    page = 1
+    """Yield every entry that matches the filters, newest first, a batch at a time.
+
+    Each batch continues after the last row of the one before, so a change recorded
+    during a long export neither repeats a row nor skips one, and no batch rereads the
+    rows before it as OFFSET would.
+    """
+    sources = trail_sources()
+    before = None
     while True:
-        entries, has_next = trail_page(filters, page=page, page_size=batch_size)
-        yield from entries
-        if not has_next:
+        rows = trail_rows(filters, sources, before=before)
+        if rows is None:
             return
-        page += 1
+        batch = list(rows[:batch_size])
+        yield from trail_entries(batch, sources)
+        if len(batch) < batch_size:
+            return
+        last = batch[-1]
+        before = TrailPosition(last["trail_at"], last["trail_row"], last["trail_source"])
 
 
 def trail_users() -> QuerySet:
@@ -536,6 +574,7 @@ __all__ = [
     "Change",
     "TrailEntry",
     "TrailFilter",
+    "TrailPosition",
     "TrailSource",
     "deleted_account_names",
     "last_account_history",

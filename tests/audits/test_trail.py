@@ -10,7 +10,7 @@ from accounts import roles
 from accounts.models import Account, ImportRun, Lead, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
 from audits.history import Channel, change_channel
-from audits.trail import TrailFilter, trail_page, trail_sources
+from audits.trail import TrailFilter, trail_iter, trail_page, trail_sources
 from tests.factories import AccountFactory
 
 
@@ -242,3 +242,26 @@ def test_change_without_earlier_row_explained(changes):
     found = entries(account_id=account.pk, source_key="accounts.account")
     assert found[0].changes == []
     assert found[0].note == "Earlier values were not recorded, so the change cannot be shown."
+
+
+def test_export_batches_skip_no_row(changes):
+    everything = [(entry.at, entry.object_label, entry.action) for entry in entries()]
+
+    exported = [
+        (entry.at, entry.object_label, entry.action)
+        for entry in trail_iter(TrailFilter(), batch_size=2)
+    ]
+
+    assert exported == everything
+
+
+def test_change_during_export_not_repeated(changes):
+    """A change recorded between two batches neither repeats nor hides an older row."""
+    before = [(entry.at, entry.object_label, entry.action) for entry in entries()]
+    exported = []
+    for entry in trail_iter(TrailFilter(), batch_size=2):
+        exported.append((entry.at, entry.object_label, entry.action))
+        if len(exported) == 2:
+            AccountFactory(name="Initech")
+
+    assert exported == before
