@@ -1,8 +1,9 @@
-"""The CSV report of rejected rows: the original columns plus ``line`` and ``reason``."""
+"""The CSV report of rejected rows: the original columns plus line, reason and extra cells."""
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 from typing import IO, Any
@@ -29,11 +30,11 @@ class RejectedRowReport:
         self.rows = 0
         self._handle: IO[str] | None = None
         self._writer: Any = None
-        line_column, reason_column = "line", "reason"
+        added = ["line", "reason", "extra_cells"]
         # A file that already has these columns keeps them; ours get a prefix.
-        while line_column in self.header or reason_column in self.header:
-            line_column, reason_column = f"import_{line_column}", f"import_{reason_column}"
-        self._extra_columns = [line_column, reason_column]
+        while any(name in self.header for name in added):
+            added = [f"import_{name}" for name in added]
+        self._extra_columns = added
 
     def add(self, line: int, values: Any, reason: str) -> None:
         """Append one rejected record: CSV cells, a JSON object or any other JSON value."""
@@ -43,18 +44,20 @@ class RejectedRowReport:
             self._writer = csv.writer(self._handle)
             self._writer.writerow([*self.header, *self._extra_columns])
 
+        # extra_cells is a JSON list of the cells beyond the header's columns, or the text
+        # of a JSON record that is not an object.
         if isinstance(values, dict):
             cells = [as_text(values.get(name)) for name in self.header]
-            extra: list[str] = []
+            extra = ""
         elif isinstance(values, list) and all(isinstance(cell, str) for cell in values):
             cells = values[: len(self.header)]
             cells += [""] * (len(self.header) - len(cells))
-            # NOTE: cells beyond the header follow line and reason without a column name.
-            extra = values[len(self.header) :]
+            beyond = values[len(self.header) :]
+            extra = json.dumps(beyond, ensure_ascii=False) if beyond else ""
         else:
             cells = [""] * len(self.header)
-            extra = [] if values is None else [as_text(values)]
-        self._writer.writerow([*cells, line, reason, *extra])
+            extra = "" if values is None else as_text(values)
+        self._writer.writerow([*cells, line, reason, extra])
         self.rows += 1
 
     def close(self) -> None:

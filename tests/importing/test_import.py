@@ -192,6 +192,7 @@ def test_json_item_not_object_rejected(write_json):
     assert [row["line"] for row in report] == ["2", "3"]
     assert "is a JSON list, not an object" in report[0]["reason"]
     assert "is a JSON str, not an object" in report[1]["reason"]
+    assert report[1]["extra_cells"] == '"Cobalt"'
 
 
 def test_no_report_without_rejections(write_csv):
@@ -767,6 +768,9 @@ def test_extra_cells_rejected(write_text):
     assert run.rejected == 1
     assert not Account.objects.exists()
     assert "has 4 values but the header names 2 columns" in report[0]["reason"]
+    assert report[0]["Company"] == "Acme"
+    assert json.loads(report[0]["extra_cells"]) == ["acme.com", "Berlin"]
+    assert None not in report[0]
 
 
 def test_source_name_too_long(write_csv):

@@ -434,7 +434,7 @@ def test_report_download_neutralizes_formulas(ops, django_capture_on_commit_call
     assert response["Content-Disposition"] == (
         f'attachment; filename="import-{run.pk}-rejected-rows.csv"'
     )
-    assert text.splitlines()[0] == "name,website,line,reason"
+    assert text.splitlines()[0] == "name,website,line,reason,extra_cells"
     assert text.splitlines()[1].startswith(",'=cmd|x,3,")
 
 
