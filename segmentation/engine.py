@@ -648,9 +648,9 @@ class _CompiledCriterion:
         )
         marked = self._classify is not None and bool(_MARKS.search(reason))
         scoring = _Scoring(points, max_points, outcome == DISQUALIFIED, must_have_failed, marked)
-        key = item_key(item_json)
-        judgement = _Judgement(outcome, scoring, item_json, key, str(key))
-        self._framework.new_items[key] = item_json
+        stored_key = item_key(item_json)
+        judgement = _Judgement(outcome, scoring, item_json, stored_key, str(stored_key))
+        self._framework.new_items[stored_key] = item_json
         if len(self._by_reason) < EXPLANATION_CACHE_SIZE:
             self._by_reason[key] = judgement
         return judgement

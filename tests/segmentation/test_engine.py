@@ -392,6 +392,14 @@ def test_technology_any_of(compile_criteria, technologies, expected_outcome):
     assert evaluation.explanation[0]["outcome"] == expected_outcome
 
 
+def test_same_text_shares_one_judgement(compile_criteria):
+    compiled = compile_criteria(TECHNOLOGY_ANY)
+    first = compiled.evaluate(row(technologies=["AWS", "Python"]))
+    second = compiled.evaluate(row(technologies=["Python", "AWS"]))
+    assert first.judgements[0] is second.judgements[0]
+    assert list(compiled.take_new_items()) == [first.judgements[0].key]
+
+
 def test_technology_all_of_names_missing(compile_criteria):
     compiled = compile_criteria({**TECHNOLOGY_ANY, "operator": "all_of"})
     evaluation = compiled.evaluate(row(technologies=["AWS"]))
