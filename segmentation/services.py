@@ -15,7 +15,17 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, Max, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    FloatField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -26,7 +36,7 @@ from accounts.normalizers import industry_key
 
 from .bulk import results_write
 from .engine import ROW_FIELDS, CompiledFramework, Evaluation
-from .models import Framework, Industry, IndustrySynonym, SegmentationRun
+from .models import Framework, Industry, IndustrySynonym, ScoreRecord, SegmentationRun
 from .selectors import NoActiveFrameworkError, framework_get_active
 
 __all__ = [
@@ -487,10 +497,12 @@ def _score_batch(
     failures: list[int],
     parse_json: _JsonMemo,
     movers: MoverSink | None = None,
+    kept: list[tuple[int, Evaluation]] | None = None,
 ) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
     """Evaluate rows and pick the accounts whose stored result must change.
 
     ``failures`` collects failed account ids across batches, for rate-limited logging.
+    ``kept`` receives the results that stay as they are, by account id.
     """
     framework_id = compiled.framework_id
     evaluate = compiled.evaluate
@@ -532,6 +544,8 @@ def _score_batch(
                 movers.offer(row, evaluation)
         if changed or row[_FRAMEWORK_INDEX] != framework_id:
             changes.append((row[0], evaluation))
+        elif kept is not None:
+            kept.append((row[0], evaluation))
         moves[(row[_TIER_INDEX] or NO_TIER, evaluation.tier or NO_TIER)] += 1
     summary.unchanged = summary.total - summary.moved - summary.failed
     summary.recorded = len(changes)
@@ -540,6 +554,36 @@ def _score_batch(
     summary.tags_gained = dict(gained)
     summary.tags_lost = dict(lost)
     return changes, summary
+
+
+def _stale_explanations(kept: list[tuple[int, Evaluation]]) -> list[tuple[int, Evaluation]]:
+    """Return the kept results whose explanation differs from the latest score record's.
+
+    An edit can change what an explanation shows, such as the head count, without changing
+    the result, and the record must then show the new numbers.
+    """
+    latest = (
+        ScoreRecord.objects.filter(account_id=OuterRef("account_id"))
+        .order_by("-created_at", "-id")
+        .values("id")[:1]
+    )
+    # Django assumes SQLite's historical limit of 999 parameters per statement.
+    step = connection.features.max_query_params or len(kept) or 1
+    stale = []
+    for start in range(0, len(kept), step):
+        part = kept[start : start + step]
+        stored = dict(
+            ScoreRecord.objects.filter(
+                account_id__in=[account_id for account_id, _evaluation in part],
+                id=Subquery(latest),
+            ).values_list("account_id", "explanation")
+        )
+        stale += [
+            (account_id, evaluation)
+            for account_id, evaluation in part
+            if stored.get(account_id) != evaluation.explanation
+        ]
+    return stale
 
 
 def _commit_without_flush_wait() -> None:
@@ -707,7 +751,9 @@ def accounts_segment(
     Scores ``account_ids``, or the ids from ``first_id`` to ``last_id`` inclusive, or every
     account. An account's latest-result fields are written only when its result changed,
     and a ScoreRecord is appended when the result changed or the framework version differs,
-    so running twice appends nothing the second time. Each batch commits on its own.
+    so running twice appends nothing the second time. A run over ``account_ids`` also
+    appends one when only the explanation changed, such as a new head count within the
+    same band. Each batch commits on its own.
 
     Without ``run`` a run is created. A run's chunk that finished before is skipped, and
     one that stopped part-way resumes after its last committed batch. ``dry_run`` scores
@@ -752,6 +798,9 @@ def accounts_segment(
     failures: list[int] = []
     parse_json = _JsonMemo()
     threads = 0 if dry_run else _writer_threads()
+    # Runs over chosen accounts follow edits and imports, whose changes can alter an
+    # explanation's numbers alone. Full runs skip the comparison, which reads every record.
+    compare_explanations = ids is not None and not dry_run
     writer = None
     if threads:
         writer = _ConcurrentWriter(
@@ -760,7 +809,12 @@ def accounts_segment(
     try:
         try:
             for rows in batches:
-                changes, batch = _score_batch(compiled, rows, failures, parse_json, movers)
+                kept = [] if compare_explanations else None
+                changes, batch = _score_batch(compiled, rows, failures, parse_json, movers, kept)
+                if kept:
+                    stale = _stale_explanations(kept)
+                    changes += stale
+                    batch.recorded += len(stale)
                 # A batch stores the items made while scoring it. Later batches commit
                 # only after it, so their records never name an item that is not stored.
                 items = compiled.take_new_items()

@@ -615,7 +615,11 @@ def test_mark_characters_in_a_band_name_are_shown_as_typed(make_framework):
         )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Each example compiles the framework once per row, with database queries, so a loaded
+# machine can pass Hypothesis's default deadline of 200 ms.
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(accounts=st.lists(account_rows, min_size=2, max_size=6))
 def test_shared_caches_give_the_results_of_a_fresh_framework(make_framework, accounts):
     """Scoring rows one after another gives each the result it gets scored alone."""

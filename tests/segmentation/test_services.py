@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from accounts.models import Account
@@ -217,3 +219,27 @@ def test_query_count_flat(default_framework, industry_id, django_assert_max_num_
     with django_assert_max_num_queries(30) as many_queries:
         accounts_segment(account_ids=ids)
     assert len(many_queries.captured_queries) == len(few_queries.captured_queries)
+
+
+def test_new_numbers_in_same_class_recorded(default_framework, industry_id):
+    """An edit that changes only the explanation's numbers appends a record on its own run."""
+    account = AccountFactory(
+        industry_id=industry_id("SaaS"),
+        employee_count=450,
+        annual_revenue_usd=Decimal("75300000"),
+        country="SG",
+    )
+    accounts_segment()
+    Account.objects.filter(pk=account.pk).update(
+        employee_count=460, annual_revenue_usd=Decimal("80100000")
+    )
+
+    summary = accounts_segment(account_ids=[account.pk])
+
+    assert summary.moved == 0
+    assert summary.recorded == 1
+    latest = ScoreRecord.objects.filter(account=account).order_by("-created_at", "-id").first()
+    reasons = " ".join(item["reason"] for item in latest.explanation)
+    assert "460 employees" in reasons
+    assert "$80.1M" in reasons
+    assert accounts_segment(account_ids=[account.pk]).recorded == 0
