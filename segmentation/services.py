@@ -497,12 +497,12 @@ def _score_batch(
     failures: list[int],
     parse_json: _JsonMemo,
     movers: MoverSink | None = None,
-    kept: list[tuple[int, Evaluation]] | None = None,
+    unchanged: list[tuple[int, Evaluation]] | None = None,
 ) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
     """Evaluate rows and pick the accounts whose stored result must change.
 
     ``failures`` collects failed account ids across batches, for rate-limited logging.
-    ``kept`` receives the results that stay as they are, by account id.
+    ``unchanged`` receives the results that stay as they are, by account id.
     """
     framework_id = compiled.framework_id
     evaluate = compiled.evaluate
@@ -544,8 +544,8 @@ def _score_batch(
                 movers.offer(row, evaluation)
         if changed or row[_FRAMEWORK_INDEX] != framework_id:
             changes.append((row[0], evaluation))
-        elif kept is not None:
-            kept.append((row[0], evaluation))
+        elif unchanged is not None:
+            unchanged.append((row[0], evaluation))
         moves[(row[_TIER_INDEX] or NO_TIER, evaluation.tier or NO_TIER)] += 1
     summary.unchanged = summary.total - summary.moved - summary.failed
     summary.recorded = len(changes)
@@ -556,8 +556,10 @@ def _score_batch(
     return changes, summary
 
 
-def _stale_explanations(kept: list[tuple[int, Evaluation]]) -> list[tuple[int, Evaluation]]:
-    """Return the kept results whose explanation differs from the latest score record's.
+def _stale_explanations(
+    unchanged: list[tuple[int, Evaluation]],
+) -> list[tuple[int, Evaluation]]:
+    """Return the unchanged results whose explanation differs from the latest score record's.
 
     An edit can change what an explanation shows, such as the head count, without changing
     the result, and the record must then show the new numbers.
@@ -568,10 +570,10 @@ def _stale_explanations(kept: list[tuple[int, Evaluation]]) -> list[tuple[int, E
         .values("id")[:1]
     )
     # Django assumes SQLite's historical limit of 999 parameters per statement.
-    step = connection.features.max_query_params or len(kept) or 1
+    step = connection.features.max_query_params or len(unchanged) or 1
     stale = []
-    for start in range(0, len(kept), step):
-        part = kept[start : start + step]
+    for start in range(0, len(unchanged), step):
+        part = unchanged[start : start + step]
         stored = dict(
             ScoreRecord.objects.filter(
                 account_id__in=[account_id for account_id, _evaluation in part],
@@ -809,10 +811,12 @@ def accounts_segment(
     try:
         try:
             for rows in batches:
-                kept = [] if compare_explanations else None
-                changes, batch = _score_batch(compiled, rows, failures, parse_json, movers, kept)
-                if kept:
-                    stale = _stale_explanations(kept)
+                unchanged = [] if compare_explanations else None
+                changes, batch = _score_batch(
+                    compiled, rows, failures, parse_json, movers, unchanged
+                )
+                if unchanged:
+                    stale = _stale_explanations(unchanged)
                     changes += stale
                     batch.recorded += len(stale)
                 # A batch stores the items made while scoring it. Later batches commit

@@ -576,7 +576,7 @@ REVENUE_RANGE = {
 }
 
 
-def test_rows_of_one_class_keep_their_own_numbers(compile_criteria, industry_id):
+def test_class_rows_keep_own_numbers(compile_criteria, industry_id):
     """Head counts and revenues judged alike share a cached judgement but not its numbers."""
     compiled = compile_criteria(SIZE_IN, SIZE_RANGE, REVENUE_RANGE)
     first = compiled.evaluate(
@@ -602,7 +602,7 @@ def test_rows_of_one_class_keep_their_own_numbers(compile_criteria, industry_id)
     )
 
 
-def test_mark_characters_in_a_band_name_are_shown_as_typed(make_framework):
+def test_mark_characters_in_band_name(make_framework):
     framework = make_framework([SIZE_IN])
     framework.size_bands.filter(name="Mid-Market").update(name="Mid\x01Market")
     framework.criteria.update(values=["Mid\x01Market"])
@@ -615,13 +615,13 @@ def test_mark_characters_in_a_band_name_are_shown_as_typed(make_framework):
         )
 
 
-# Each example compiles the framework once per row, with database queries, so a loaded
-# machine can pass Hypothesis's default deadline of 200 ms.
+# Each example compiles the framework once per row, with database queries, so on a loaded
+# machine an example can take longer than Hypothesis's default deadline of 200 ms.
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(accounts=st.lists(account_rows, min_size=2, max_size=6))
-def test_shared_caches_give_the_results_of_a_fresh_framework(make_framework, accounts):
+def test_shared_caches_match_fresh_framework(make_framework, accounts):
     """Scoring rows one after another gives each the result it gets scored alone."""
     framework = make_framework(
         [INDUSTRY_IN, SIZE_IN, SIZE_RANGE, GEOGRAPHY_IN, REVENUE_RANGE],
