@@ -324,7 +324,7 @@ class RowParser:
         if not self.is_json:
             return values
         raise RowRejected(
-            f"the item is a JSON {type(values).__name__}, not an object: each array item "
+            f"the item is a JSON {_json_type_name(values)}, not an object: each array item "
             'must be one company object such as {"name": "Acme"}.'
         )
 
@@ -867,3 +867,18 @@ def _parse_linkedin_page(raw: str) -> str:
 
 def _parse_system_id(raw: str) -> str:
     return raw.strip()
+
+
+def _json_type_name(value: Any) -> str:
+    """Return JSON's name for the type of a parsed value, such as string or array."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__

@@ -301,11 +301,7 @@ class FileImporter:
     def _reject(self, report: RejectedRowReport, record: Record, reason: str) -> None:
         self.counts.rejected += 1
         values: Any = record.values
-        if (
-            values is not None
-            and not isinstance(values, dict)
-            and self.run.column_mapping.get("format") == "json"
-        ):
+        if not isinstance(values, dict) and self.run.column_mapping.get("format") == "json":
             # Items that are not objects go into the report as their JSON text.
             values = json.dumps(values, ensure_ascii=False)
         report.add(record.line, values, reason)

@@ -182,17 +182,23 @@ def test_rejection_reason_in_report(write_csv, row, reason):
 
 
 def test_json_item_not_object_rejected(write_json):
-    path = write_json([{"name": "Acme", "website": "acme.com"}, ["Blue", "blue.com"], "Cobalt"])
+    path = write_json(
+        [{"name": "Acme", "website": "acme.com"}, ["Blue", "blue.com"], "Cobalt", None, 7, True]
+    )
 
     run = accounts_import(path)
 
     report = read_report(run)
     assert run.created == 1
-    assert run.rejected == 2
-    assert [row["line"] for row in report] == ["2", "3"]
-    assert "is a JSON list, not an object" in report[0]["reason"]
-    assert "is a JSON str, not an object" in report[1]["reason"]
+    assert run.rejected == 5
+    assert [row["line"] for row in report] == ["2", "3", "4", "5", "6"]
+    assert "is a JSON array, not an object" in report[0]["reason"]
+    assert "is a JSON string, not an object" in report[1]["reason"]
     assert report[1]["extra_cells"] == '"Cobalt"'
+    assert "is a JSON null, not an object" in report[2]["reason"]
+    assert report[2]["extra_cells"] == "null"
+    assert "is a JSON number, not an object" in report[3]["reason"]
+    assert "is a JSON boolean, not an object" in report[4]["reason"]
 
 
 def test_no_report_without_rejections(write_csv):
