@@ -45,7 +45,7 @@ from accounts.models import Tier, VerificationStatus
 from accounts.normalizers import country_code_fix
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
-from .explanations import COUNT_MARK_JSON, MONEY_MARK_JSON, fill_marks, item_key, stored_form
+from .explanations import COUNT_MARK, MONEY_MARK, fill_marks, item_key, stored_form
 from .models import UNAPPROVED_STATUSES, Criterion, Dimension, Framework, Industry
 
 MATCH = "match"
@@ -75,15 +75,10 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 # geography). Both have few distinct keys on real data: a placement depends on the
 # industry, band, country and tier. Past this size, entries are built afresh.
 RESULT_CACHE_SIZE = 20_000
-# Control characters that mark a row's own head count and revenue in a judgement's text,
-# which a criterion's cache then shares between rows. A criterion whose own names contain
-# one judges by value instead (see _CompiledCriterion). JSON writes them as escapes,
-# which stay ASCII, so the text keeps Python's compact one-byte form.
-_COUNT_MARK = "\x01"
-_MONEY_MARK = "\x02"
-_MARKS = re.compile(f"[{_COUNT_MARK}{_MONEY_MARK}]")
-assert _encode_json(_COUNT_MARK)[1:-1] == COUNT_MARK_JSON
-assert _encode_json(_MONEY_MARK)[1:-1] == MONEY_MARK_JSON
+# The marks of a row's own head count and revenue in a judgement's text, which a
+# criterion's cache then shares between rows. A criterion whose own names contain one
+# judges by value instead (see _CompiledCriterion).
+_MARKS = re.compile(f"[{COUNT_MARK}{MONEY_MARK}]")
 
 # Positions in the tuple of facts that evaluate() builds for each row.
 _FACT_INDEX = {
@@ -272,7 +267,7 @@ class _MarkedCount(int):
     """A head count that formats as the count mark, for judging head counts by class."""
 
     def __format__(self, spec: str) -> str:
-        return _COUNT_MARK
+        return COUNT_MARK
 
 
 class _MarkedMoney(float):
@@ -282,7 +277,7 @@ class _MarkedMoney(float):
 def format_usd(amount: Decimal | float) -> str:
     """Format a US dollar amount to three significant digits, such as $950K, $75.3M or $1.2B."""
     if isinstance(amount, _MarkedMoney):
-        return _MONEY_MARK
+        return MONEY_MARK
     value = float(amount)
     sign = "-" if value < 0 else ""
     value = abs(value)

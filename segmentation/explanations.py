@@ -20,9 +20,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-# Marks, as they appear in an item's JSON text, where a record's own numbers go.
-COUNT_MARK_JSON = "\\u0001"
-MONEY_MARK_JSON = "\\u0002"
+# Control characters that mark where a record's own head count and revenue go in an
+# item's text. JSON writes them as escapes, which stay ASCII, so the text keeps Python's
+# compact one-byte form.
+COUNT_MARK = "\x01"
+MONEY_MARK = "\x02"
+COUNT_MARK_JSON = json.dumps(COUNT_MARK)[1:-1]
+MONEY_MARK_JSON = json.dumps(MONEY_MARK)[1:-1]
 # Item texts kept in memory by key. Keys name fixed texts, so entries never go stale.
 # Past this size, texts are read from the database each time.
 TEXT_CACHE_SIZE = 50_000
