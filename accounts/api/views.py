@@ -175,6 +175,9 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
         return with_etag(response, account)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # NOTE: unlike the page's inline edit, values saved here are not recorded as a
+        # person's entry, so a later import can overwrite them, and a new employee_count
+        # leaves the stored employee range and original revenue as they were.
         partial = kwargs.pop("partial", False)
         visible = self.get_object()
         with transaction.atomic():
