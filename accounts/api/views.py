@@ -25,6 +25,7 @@ from accounts import permissions as rules
 from accounts import selectors
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
+from accounts.workspace.edits import api_values_complete, api_values_record, observed_values
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 
@@ -166,7 +167,15 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        account = self._save(serializer, source="api")
+        # account_resegment() below scores the account at once, so the save queues no
+        # second run.
+        with transaction.atomic(), auto_resegmentation_paused():
+            account = self._save(
+                serializer,
+                source="api",
+                **api_values_complete(None, serializer.validated_data),
+            )
+            api_values_record(account=account, before=observed_values(Account()), user=request.user)
         logger.info("account %s created through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)
         account = self._reload(account.pk)
@@ -175,9 +184,6 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
         return with_etag(response, account)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # NOTE: unlike the page's inline edit, values saved here are not recorded as a
-        # person's entry, so a later import can overwrite them, and a new employee_count
-        # leaves the stored employee range and original revenue as they were.
         partial = kwargs.pop("partial", False)
         visible = self.get_object()
         with transaction.atomic():
@@ -190,8 +196,12 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             # account_resegment() below scores the account at once, so the save queues no
             # second run.
+            # As on the account page, a changed value is recorded as the user's entry, so
+            # verification keeps it and a later import does not replace it.
+            before = observed_values(account)
             with auto_resegmentation_paused():
-                self._save(serializer)
+                self._save(serializer, **api_values_complete(account, serializer.validated_data))
+                api_values_record(account=account, before=before, user=request.user)
         logger.info("account %s changed through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)
         account = self._reload(account.pk)

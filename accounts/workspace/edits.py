@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier
 from accounts.normalizers import (
     DEFAULT_RATES_TO_USD,
+    EmployeeRange,
     Money,
     UnparsedValue,
     clean_text,
@@ -625,3 +626,114 @@ def research_note_review(
     note.save(update_fields=["status", "author", "updated_at"])
     logger.info("note %s %s by user %s", note.pk, status, user.pk)
     return note
+
+
+# Values set through the API --------------------------------------------------------------
+
+API_SOURCE_DETAIL = "API"
+
+# Observation fields and the Account fields that report them.
+OBSERVED_ACCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry_id", "industry_raw"),
+    "employees": ("employee_count", "employee_min", "employee_max"),
+    "revenue": ("revenue_amount", "revenue_currency", "annual_revenue_usd"),
+    "location": ("country", "region", "city"),
+    "website": ("website",),
+    "domain": ("domain",),
+    "technologies": ("technologies",),
+    "description": ("description",),
+}
+
+
+def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Return the Account fields an API change implies beyond those the client sent.
+
+    A head count without a range sets the range to that count, and a range without a
+    count sets the count to its estimate, as the account page does. Revenue in US dollars
+    without an amount becomes the amount in USD, and an amount without US dollars is
+    converted, or leaves them empty when no rate is configured. So no value stays from
+    before the change that contradicts it.
+    """
+    extra: dict[str, Any] = {}
+    if "employee_count" in attrs and not {"employee_min", "employee_max"} & attrs.keys():
+        count = attrs["employee_count"]
+        extra.update(employee_min=count, employee_max=count)
+    elif "employee_count" not in attrs and {"employee_min", "employee_max"} & attrs.keys():
+        low = attrs.get("employee_min", getattr(account, "employee_min", None))
+        high = attrs.get("employee_max", getattr(account, "employee_max", None))
+        if low is None and high is None:
+            extra["employee_count"] = None
+        else:
+            extra["employee_count"] = EmployeeRange(low or 0, high).estimate
+    if {"employee_count", "employee_min", "employee_max"} & attrs.keys():
+        extra.update(employee_approximate=False, employee_raw="")
+    if "annual_revenue_usd" in attrs and not {"revenue_amount", "revenue_currency"} & attrs.keys():
+        usd = attrs["annual_revenue_usd"]
+        extra.update(revenue_amount=usd, revenue_currency="USD" if usd is not None else "")
+    elif (
+        "annual_revenue_usd" not in attrs and {"revenue_amount", "revenue_currency"} & attrs.keys()
+    ):
+        amount = attrs.get("revenue_amount", getattr(account, "revenue_amount", None))
+        currency = (
+            attrs.get("revenue_currency") or getattr(account, "revenue_currency", "") or "USD"
+        )
+        usd = None
+        if amount is not None:
+            try:
+                usd = convert_to_usd(Money(amount, currency), _currency_rates()).quantize(CENTS)
+            except UnparsedValue:
+                usd = None
+        extra.update(annual_revenue_usd=usd, revenue_currency=currency)
+    if {"annual_revenue_usd", "revenue_amount", "revenue_currency"} & attrs.keys():
+        extra["revenue_raw"] = ""
+    return extra
+
+
+def api_values_record(
+    *, account: Account, before: dict[str, Any], user: AbstractBaseUser
+) -> list[str]:
+    """Record the values an API client changed as a person's entries, then verify.
+
+    ``before`` contains the Account fields of OBSERVED_ACCOUNT_FIELDS before the change. A
+    changed value gets a ``manual`` observation entered by ``user``, as an edit on the
+    account page does, so verification keeps it and a later import does not replace it.
+    A value cleared to empty gets none. Returns the observation fields recorded.
+    """
+    from enrichment.services import account_observed_value
+
+    now = timezone.now()
+    observations = []
+    for name, account_fields in OBSERVED_ACCOUNT_FIELDS.items():
+        if all(before.get(item) == getattr(account, item) for item in account_fields):
+            continue
+        if name in ("website", "domain"):
+            value: Any = getattr(account, name) or None
+        else:
+            value = account_observed_value(account, name)
+        if value is None:
+            continue
+        observations.append(
+            Observation(
+                account=account,
+                field=name,
+                value=value,
+                raw_value="",
+                source=MANUAL_SOURCE,
+                source_detail=API_SOURCE_DETAIL,
+                observed_at=now,
+                entered_by=user,
+            )
+        )
+    Observation.objects.bulk_create(observations)
+    if observations:
+        _verify(account)
+    return [observation.field for observation in observations]
+
+
+def observed_values(account: Account) -> dict[str, Any]:
+    """Return the Account fields of OBSERVED_ACCOUNT_FIELDS, for api_values_record."""
+    return {
+        item: getattr(account, item)
+        for account_fields in OBSERVED_ACCOUNT_FIELDS.values()
+        for item in account_fields
+    }

@@ -1,0 +1,122 @@
+"""Values set through the API are a person's entries, as on the account page."""
+
+import csv
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import Account
+from accounts.services import accounts_import
+from enrichment.models import Observation
+
+LIST_URL = "/api/v1/accounts/"
+HEADER = ["Company", "Website", "# Employees", "Annual Revenue", "Company Country"]
+
+
+@pytest.fixture(autouse=True)
+def no_rescoring(monkeypatch):
+    """Keep these checks of stored values independent of the scoring engine."""
+    monkeypatch.setattr("accounts.api.views.account_resegment", lambda account_id: None)
+    monkeypatch.setattr("accounts.services._segment_accounts", lambda run, ids: None)
+
+
+@pytest.fixture
+def import_apollo(tmp_path):
+    """Import one Apollo row for Anvil Peak with the given head count and revenue."""
+
+    def run(employees: str, revenue: str, name: str = "export.csv") -> Account:
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            writer.writerow(["Anvil Peak", "anvilpeak.com", employees, revenue, "Germany"])
+        accounts_import(path)
+        return Account.objects.get(domain="anvilpeak.com")
+
+    return run
+
+
+def patch(client, account: Account, data: dict) -> dict:
+    response = client.patch(f"{LIST_URL}{account.pk}/", data, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_count_replaces_imported_range(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+
+    body = patch(client_for(sdr), account, {"employee_count": 460})
+
+    account.refresh_from_db()
+    assert (account.employee_count, account.employee_min, account.employee_max) == (460, 460, 460)
+    assert (body["employee_min"], body["employee_max"]) == (460, 460)
+    entry = Observation.objects.get(account=account, field="employees", source="manual")
+    assert entry.entered_by == sdr
+    assert entry.source_detail == "API"
+    assert entry.value["count"] == 460
+
+
+def test_range_sets_count(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+
+    patch(client_for(sdr), account, {"employee_min": 1000, "employee_max": 5000})
+
+    account.refresh_from_db()
+    assert (account.employee_min, account.employee_max) == (1000, 5000)
+    assert account.employee_count == 3000
+
+
+def test_dollars_replace_original_amount(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "EUR 3M")
+
+    patch(client_for(sdr), account, {"annual_revenue_usd": "40000000"})
+
+    account.refresh_from_db()
+    assert account.annual_revenue_usd == Decimal("40000000.00")
+    assert (account.revenue_amount, account.revenue_currency) == (Decimal("40000000.00"), "USD")
+
+
+def test_amount_converted_to_dollars(client_for, sdr, import_apollo, settings):
+    settings.ICP_CURRENCY_RATES_TO_USD = {"EUR": Decimal("1.10")}
+    account = import_apollo("51-200", "$12.5M")
+
+    patch(client_for(sdr), account, {"revenue_amount": "2000000", "revenue_currency": "eur"})
+
+    account.refresh_from_db()
+    assert (account.revenue_amount, account.revenue_currency) == (Decimal("2000000.00"), "EUR")
+    assert account.annual_revenue_usd == Decimal("2200000.00")
+
+
+def test_later_import_keeps_value(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    patch(client_for(sdr), account, {"employee_count": 460, "country": "FR"})
+
+    account = import_apollo("51-200", "$12.5M", name="again.csv")
+
+    assert (account.employee_count, account.employee_min, account.employee_max) == (460, 460, 460)
+    assert account.country == "FR"
+
+
+def test_unchanged_values_record_nothing(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    before = Observation.objects.count()
+
+    patch(client_for(sdr), account, {"country": "DE", "city": account.city})
+
+    assert Observation.objects.count() == before
+
+
+def test_created_values_are_entries(client_for, sdr):
+    response = client_for(sdr).post(
+        LIST_URL,
+        {"name": "Blue Harbor", "domain": "blueharbor.example", "employee_count": 80},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    account = Account.objects.get(pk=response.json()["id"])
+    assert (account.employee_min, account.employee_max) == (80, 80)
+    fields = set(
+        Observation.objects.filter(account=account, source="manual").values_list("field", flat=True)
+    )
+    assert fields == {"employees", "domain"}
