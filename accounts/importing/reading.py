@@ -207,31 +207,63 @@ def strip_json_control_characters(value: Any) -> Any:
     return value
 
 
-def _column_count_error(cells: list[str], columns: int, delimiter: str) -> str:
-    """Explain why a row with another number of cells than the header is not imported."""
+def _excerpt(text: str, limit: int = 40) -> str:
+    """Return the start of a cell in quotes, up to its first line break or ``limit``."""
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    shortened = first_line[:limit]
+    if shortened != text:
+        shortened += "…"
+    return f"“{shortened}”"
+
+
+def _column_count_error(
+    cells: list[str], columns: int, delimiter: str, first_line: int, last_line: int
+) -> str:
+    """Explain why a row with another number of cells than the header is not imported.
+
+    The reason names the cell or cells that show the likely cause, and the lines read as
+    the row (more than one when a quote opens without closing).
+    """
     delimiter_name = "tab" if delimiter == "\t" else repr(delimiter)
+    values = "1 value" if len(cells) == 1 else f"{len(cells)} values"
     problem = (
-        f"the row has {len(cells)} values but the header names {columns} columns, so its "
-        "values cannot be matched to columns"
+        f"the row has {values} but the header names {columns} columns, so its values "
+        "cannot be matched to columns"
     )
-    swallowed = any("\n" in cell for cell in cells) or (
-        len(cells) < columns and any(delimiter in cell for cell in cells)
-    )
-    if swallowed:
+    opened = [cell for cell in cells if "\n" in cell]
+    if not opened and len(cells) < columns:
+        opened = [cell for cell in cells if delimiter in cell]
+    if opened:
+        lines = (
+            f"lines {first_line}-{last_line}" if last_line > first_line else f"line {first_line}"
+        )
         return (
-            f'{problem}: a quote (") seems to open without closing and to take in the '
-            f"rest of the row. Close the quote or remove it, and export the file again."
+            f'{problem}: a quote (") before {_excerpt(opened[0])} seems to open without '
+            f"closing, so {lines} were read as one row. Close the quote or remove it, and "
+            "export the file again."
+        )
+    if len(cells) == columns + 1 and not cells[-1].strip():
+        return (
+            f"{problem}: the row ends with an extra {delimiter_name}. Remove it, or end "
+            "every line with one, and import the file again."
         )
     if len(cells) > columns:
+        extra = ", ".join(_excerpt(cell) for cell in cells[columns:][:3])
+        more = " and more" if len(cells) > columns + 3 else ""
         return (
             f"{problem}: a value seems to contain a {delimiter_name} without quotes around "
-            "it. Put the value in quotes, or remove the extra values, and export it again."
+            f"it, leaving {extra}{more} beyond the last column. Put the value in quotes, or "
+            "remove the extra values, and export it again."
         )
-    return f"{problem}: check the row for a missing {delimiter_name} and export it again."
+    last = _excerpt(cells[-1]) if cells else "nothing"
+    return (
+        f"{problem}: the row ends after {last} in column {len(cells)}. Check the row for a "
+        f"missing {delimiter_name} and export it again."
+    )
 
 
 def _csv_records(
-    reader: Any, columns: int, delimiter: str, *, trailing_delimiter: bool
+    reader: Any, columns: int, delimiter: str, *, trailing_delimiter: bool, line_offset: int = 0
 ) -> Iterator[Record]:
     """Read CSV records, rejecting rows whose cells do not line up with the header.
 
@@ -253,7 +285,11 @@ def _csv_records(
         values = strip_control_characters(cells)
         if cells and len(cells) != columns:
             # The cells go into the rejected-row report, so nothing of the row is lost.
-            error = _column_count_error(cells, columns, delimiter)
+            # _offset_lines shifts the record's line later, so the message adds the offset here.
+            last_line = max(reader.line_num, start_line)
+            error = _column_count_error(
+                cells, columns, delimiter, start_line + line_offset, last_line + line_offset
+            )
             yield Record(line=start_line, values=values, error=error)
             continue
         yield Record(line=start_line, values=values)
@@ -337,7 +373,13 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             delimiter=delimiter,
             header=header,
             records=_offset_lines(
-                _csv_records(reader, len(header), delimiter, trailing_delimiter=trailing_delimiter),
+                _csv_records(
+                    reader,
+                    len(header),
+                    delimiter,
+                    trailing_delimiter=trailing_delimiter,
+                    line_offset=reader_offset,
+                ),
                 reader_offset,
             ),
             decimal_comma=decimal_comma,

@@ -222,7 +222,8 @@ def test_row_with_missing_cells_rejected(write_text):
 
     assert records[0].error == ""
     assert "has 2 values but the header names 3 columns" in records[1].error
-    assert "check the row for a missing ','" in records[1].error
+    assert "the row ends after “toofew.com” in column 2" in records[1].error
+    assert "Check the row for a missing ','" in records[1].error
     assert records[1].values == ["TooFew Inc", "toofew.com"]
 
 
@@ -233,6 +234,7 @@ def test_row_with_extra_cells_rejected(write_text):
 
     assert "has 4 values but the header names 2 columns" in records[0].error
     assert "contain a ',' without quotes around it" in records[0].error
+    assert "leaving “Berlin”, “DE” beyond the last column" in records[0].error
 
 
 def test_quoted_delimiter_not_blamed_on_quote(write_text):
@@ -259,7 +261,30 @@ def test_unclosed_quote_named(write_text):
     _table, records = read_all(path)
 
     assert len(records) == 1
-    assert 'a quote (") seems to open without closing' in records[0].error
+    assert 'a quote (") before “Unclosed Corp,Software,Austin…” seems to open' in records[0].error
+    assert "lines 2-3 were read as one row" in records[0].error
+
+
+def test_quote_taking_whole_file_named(write_text):
+    path = write_text(
+        'Company,Industry,City\n"Open Corp,Software,Austin\nBlue,IT,Oslo\nRed,IT,Rome\n'
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 1
+    assert "the row has 1 value but the header names 3 columns" in records[0].error
+    assert "before “Open Corp,Software,Austin…”" in records[0].error
+    assert "lines 2-4 were read as one row" in records[0].error
+
+
+def test_single_trailing_delimiter_named(write_text):
+    path = write_text("Company,Website\nAcme,acme.com\nBlue,blue.com,\n")
+
+    _table, records = read_all(path)
+
+    assert "the row ends with an extra ','" in records[1].error
+    assert "without quotes" not in records[1].error
 
 
 def test_trailing_delimiter_on_every_line_dropped(write_text):
