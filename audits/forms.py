@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from accounts.models import Tier
 
@@ -19,6 +20,19 @@ DEFAULT_REVIEW_DAYS = 30
 
 def _user_label(user) -> str:
     return user.get_full_name() or user.get_username()
+
+
+class NamedDateField(forms.DateField):
+    """A date field whose error for an invalid date names the value and the format."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                f"“{value}” is not a date: enter one as YYYY-MM-DD, such as 2026-03-31.",
+                code="invalid",
+            ) from None
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -164,12 +178,43 @@ class TrailFilterForm(DateRangeMixin, forms.Form):
         queryset=get_user_model().objects.none(),
         empty_label="Any user",
         widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "User id “%(value)s” was not found among active users: "
+            "choose a user from the list."
+        },
     )
-    model = forms.ChoiceField(required=False, widget=forms.Select(attrs={"class": SELECT}))
-    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
-    end = forms.DateField(required=False, label="Until", widget=DATE_WIDGET)
-    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    model = forms.ChoiceField(
+        required=False,
+        widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "Record type “%(value)s” is not recorded in the trail: "
+            "choose one from the list."
+        },
+    )
+    start = NamedDateField(required=False, label="From", widget=DATE_WIDGET)
+    end = NamedDateField(required=False, label="Until", widget=DATE_WIDGET)
+    account = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Account id must be a whole number, such as 42."},
+    )
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Page must be a whole number, such as 2."},
+    )
+
+    def error_lines(self) -> list[str]:
+        """Return every error as “Label: message”, hidden fields included."""
+        lines = [str(error) for error in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name == NON_FIELD_ERRORS:
+                continue
+            label = self.fields[name].label or name.capitalize()
+            lines += [f"{label}: {error}" for error in errors]
+        return lines
 
     def __init__(self, *args, users=None, sources=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -72,10 +72,18 @@ class TrailQueryMixin:
 
 
 class AuditTrailView(PermissionRequiredMixin, TrailQueryMixin, TemplateView):
-    """Every recorded change, newest first, with old and new values."""
+    """Every recorded change, newest first, with old and new values.
+
+    Invalid filters return 400 with their errors above an empty table.
+    """
 
     permission = can_view_trail
     template_name = "audits/trail.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        context = self.get_context_data(**kwargs)
+        status = 400 if context["filter_errors"] else 200
+        return self.render_to_response(context, status=status)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -95,6 +103,7 @@ class AuditTrailView(PermissionRequiredMixin, TrailQueryMixin, TemplateView):
                 "has_previous": page > 1,
                 "account": account,
                 "account_deleted": self.account_deleted,
+                "filter_errors": form.error_lines() if form.is_bound else [],
                 "query": query_without_page(self.request),
                 "export_query": query_without_page(self.request),
             }
@@ -108,7 +117,14 @@ class AuditTrailExportView(PermissionRequiredMixin, TrailQueryMixin, View):
     permission = can_view_trail
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        _form, filters, _account = self.trail_filter()
+        form, filters, _account = self.trail_filter()
+        if filters is None:
+            # An empty file would look like a trail without changes.
+            lines = ["The audit trail was not exported: fix these filters and try again.", ""]
+            lines += form.error_lines()
+            return HttpResponse(
+                "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
+            )
         header = [
             "changed_at",
             "user",

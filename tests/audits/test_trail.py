@@ -236,6 +236,31 @@ def test_trail_csv_streams_rows(client, make_user, changes):
     assert "Globex" not in body
 
 
+@pytest.mark.parametrize(
+    ("query", "label", "message"),
+    [
+        ({"start": "2026-13-45"}, "From", "“2026-13-45” is not a date: enter one as YYYY-MM-DD"),
+        ({"user": "987654"}, "User", "User id “987654” was not found among active users"),
+        ({"model": "accounts.nothing"}, "Model", "Record type “accounts.nothing” is not recorded"),
+        ({"page": "two"}, "Page", "Page must be a whole number"),
+        ({"account": "abc"}, "Account", "Account id must be a whole number"),
+    ],
+)
+def test_invalid_filter_named(client, make_user, changes, query, label, message):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+
+    page = client.get(reverse("audits:trail"), query)
+    export = client.get(reverse("audits:trail-export"), query)
+
+    assert page.status_code == 400
+    assert page.context["entries"] == []
+    assert message in page.content.decode()
+    assert "Fix the filters above to see changes." in page.content.decode()
+    assert export.status_code == 400
+    assert export["Content-Type"] == "text/plain; charset=utf-8"
+    assert f"{label}: {message}" in export.content.decode()
+
+
 def test_change_without_earlier_row_explained(changes):
     account = changes["account"]
     Account.history.filter(id=account.pk, history_type="+").delete()
