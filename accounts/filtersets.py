@@ -142,7 +142,51 @@ def owner_options() -> Choices:
     return [(OWNER_ME, "Me"), (OWNER_NONE, "Unassigned"), *selectors.owner_choices()]
 
 
-class AnyYesNoWidget(BooleanWidget):
+class StrictBooleanWidget(BooleanWidget):
+    """BooleanWidget that returns an unknown value as typed, so the field rejects it.
+
+    BooleanWidget turns any other text into None, so ``needs_enrichment=maybe`` would
+    silently filter nothing.
+    """
+
+    def value_from_datadict(self, data, files, name: str) -> object:
+        known = super().value_from_datadict(data, files, name)
+        value = data.get(name)
+        if known is None and value not in (None, ""):
+            return value
+        return known
+
+
+class YesNoField(forms.NullBooleanField):
+    """A true/false filter value: true, false, 1, 0, yes or no. Other text is invalid."""
+
+    def to_python(self, value: object) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise ValidationError(
+            f"“{value}” is not true or false: use true or false, or leave the filter out.",
+            code="invalid",
+        )
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A true/false filter that rejects other values instead of ignoring them."""
+
+    field_class = YesNoField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
+
+
+class AnyYesNoWidget(StrictBooleanWidget):
     """Select for a true/false filter whose empty option reads "Any"."""
 
     def __init__(self, attrs: dict | None = None) -> None:
@@ -244,7 +288,7 @@ class AccountFilterSet(FilterSet):
             attrs={"placeholder": "SaaS – Mid-Market – APAC", "class": INPUT_CLASS}
         ),
     )
-    needs_enrichment = django_filters.BooleanFilter(
+    needs_enrichment = YesNoFilter(
         label="Needs enrichment",
         widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
     )
@@ -302,12 +346,12 @@ class AccountFilterSet(FilterSet):
         empty_label="Any",
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )
-    complete = django_filters.BooleanFilter(
+    complete = YesNoFilter(
         method="filter_complete",
         label="Industry, size and country known",
         widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
     )
-    flagged = django_filters.BooleanFilter(
+    flagged = YesNoFilter(
         method="filter_flagged",
         label="Flagged for review",
         help_text="Accounts with values that an import could not interpret.",

@@ -15,7 +15,7 @@ from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from rest_framework.request import Request
 
-from accounts.filtersets import AccountFilterSet
+from accounts.filtersets import AccountFilterSet, YesNoFilter
 from accounts.models import ImportRun, ResearchNote
 from audits.models import Severity, Violation, ViolationKind
 from enrichment.models import EnrichmentRun
@@ -112,8 +112,8 @@ class FrameworkFilterSet(FilterSet):
 
 
 class SavedSegmentFilterSet(FilterSet):
-    is_shared = django_filters.BooleanFilter()
-    mine = django_filters.BooleanFilter(method="filter_mine", help_text="true: only your own.")
+    is_shared = YesNoFilter()
+    mine = YesNoFilter(method="filter_mine", help_text="true: only your own.")
 
     class Meta:
         model = SavedSegment

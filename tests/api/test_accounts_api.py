@@ -238,6 +238,28 @@ def test_api_invalid_filter_is_400(signed_in_api):
     assert "owner" in error["message"]
 
 
+@pytest.mark.parametrize("name", ["needs_enrichment", "complete", "flagged"])
+def test_api_unknown_boolean_is_400(signed_in_api, name):
+    response = signed_in_api.get(LIST_URL, {name: "maybe"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][name] == [
+        "“maybe” is not true or false: use true or false, or leave the filter out."
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("yes", ["Needs"]), ("0", ["Done"]), ("", None)])
+def test_api_boolean_spellings(signed_in_api, value, expected):
+    AccountFactory(name="Needs", needs_enrichment=True)
+    AccountFactory(name="Done", needs_enrichment=False)
+
+    response = signed_in_api.get(LIST_URL, {"needs_enrichment": value})
+
+    assert response.status_code == 200
+    names = sorted(row["name"] for row in response.json()["results"])
+    assert names == (expected or ["Done", "Needs"])
+
+
 def test_api_invalid_ordering_is_400(signed_in_api):
     response = signed_in_api.get(LIST_URL, {"ordering": "password"})
     assert response.status_code == 400

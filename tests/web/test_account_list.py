@@ -196,6 +196,15 @@ def test_list_invalid_filter_shows_error(signed_in):
     assert "Some filter values are invalid" in html
 
 
+def test_list_unknown_boolean_shows_error(signed_in):
+    AccountFactory(name="Any Co")
+
+    response = signed_in.get(LIST_URL, {"complete": "2"})
+
+    assert row_names(response) == []
+    assert "“2” is not true or false" in response.content.decode()
+
+
 def test_list_invalid_filter_offers_no_export(signed_in):
     response = signed_in.get(LIST_URL, {"country": "Germany"})
     html = response.content.decode()
