@@ -25,7 +25,7 @@ from segmentation.taxonomy import IndustryResolver
 from .background import BackgroundWriter
 from .batches import PreparedBatch, copy_supported, prepare_batch
 from .errors import ImportFileError, RowRejected
-from .layouts import MappingFile, apply_layout, detect_layout
+from .layouts import GENERIC, MappingFile, apply_layout, detect_layout
 from .matching import CREATED, MERGED, UPDATED, BatchMatcher, PendingBatch, RowOutcome
 from .reading import Record, Table, open_table
 from .report import RejectedRowReport, report_path
@@ -203,7 +203,9 @@ class FileImporter:
             )
 
         run = self.run
-        run.source = run.source or ("csv" if self.mapping else layout.name)
+        # A mapping file or the generic layout names no system, so the file format is the source.
+        generic = self.mapping is not None or layout.name == GENERIC.name
+        run.source = run.source or (table.kind if generic else layout.name)
         run.encoding = table.encoding
         run.delimiter = table.delimiter
         if table.total_records is not None:

@@ -181,6 +181,15 @@ def test_rejection_reason_in_report(write_csv, row, reason):
     assert report[0]["Website"] == row[1]
 
 
+def test_generic_file_source_is_format(write_json, write_csv):
+    json_run = accounts_import(write_json([{"name": "Acme", "website": "acme.com"}]))
+    csv_run = accounts_import(write_csv(["Name", "Website"], [["Blue", "blue.com"]]))
+
+    assert json_run.source == "json"
+    assert Observation.objects.filter(source="json", account__name="Acme").exists()
+    assert csv_run.source == "csv"
+
+
 def test_json_item_not_object_rejected(write_json):
     path = write_json(
         [{"name": "Acme", "website": "acme.com"}, ["Blue", "blue.com"], "Cobalt", None, 7, True]
