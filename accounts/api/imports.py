@@ -116,10 +116,11 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 def _store_upload(upload: Any) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER
+    # A random folder per upload keeps the client's file name, which the run shows.
+    folder = Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     name = get_valid_filename(Path(upload.name).name) or "upload.csv"
-    path = folder / f"{uuid.uuid4().hex}-{name}"
+    path = folder / name
     with path.open("wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)

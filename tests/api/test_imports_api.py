@@ -36,6 +36,7 @@ def test_upload_runs_import(client_for, sales_ops, django_capture_on_commit_call
     assert status["created"] == 2
     assert status["rejected"] == 1
     assert status["created_by"] == "salesops"
+    assert status["file_name"] == "companies.csv"
     assert set(Account.objects.values_list("domain", flat=True)) == {"acme.example", "blue.example"}
 
 
