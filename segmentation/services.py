@@ -467,15 +467,18 @@ def _with_overrides(
     """Apply a person's tag and tier to a result.
 
     The tier override also sets the route. The score stays the framework's, and the
-    explanation gains one item per override naming the computed value.
+    explanation gains one item per override naming the computed value. An override equal
+    to the computed value, such as the tag kept by a change of the tier alone, gets none.
     """
     extra = list(evaluation.extra)
     tier, tag = evaluation.tier, evaluation.tag
     if tier_override:
-        extra.append(_override_item("Tier", tier_override, evaluation.tier))
+        if tier_override != evaluation.tier:
+            extra.append(_override_item("Tier", tier_override, evaluation.tier))
         tier = tier_override
     if tag_override:
-        extra.append(_override_item("Tag", tag_override, evaluation.tag))
+        if tag_override != evaluation.tag:
+            extra.append(_override_item("Tag", tag_override, evaluation.tag))
         tag = tag_override
     return evaluation._replace(
         tier=tier,

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from accounts.models import Account
 from segmentation.engine import ROW_FIELDS, CompiledFramework
 from segmentation.explanations import expand, item_key
 from segmentation.models import ExplanationItem, ScoreRecord
@@ -115,3 +116,19 @@ def test_override_items_stored_with_record(default_framework, industry_id):
     assert len(explanation) == 7
     assert explanation[-1]["label"] == "Tier override kept"
     assert "the framework computed 'high'" in explanation[-1]["reason"]
+
+
+def test_override_equal_to_result_not_named(default_framework, industry_id):
+    account = AccountFactory(industry_id=industry_id("SaaS"), employee_count=300, country="SG")
+    accounts_segment()
+    account.refresh_from_db()
+    Account.objects.filter(pk=account.pk).update(tag_override=account.tag, tier_override="low")
+
+    accounts_segment(account_ids=[account.pk])
+
+    labels = [
+        item["label"]
+        for item in ScoreRecord.objects.filter(account=account).latest("id").explanation
+    ]
+    assert "Tier override kept" in labels
+    assert "Tag override kept" not in labels
