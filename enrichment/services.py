@@ -291,6 +291,7 @@ def _evaluate(
                 evidence,
                 context.rules,
                 resolution_value=resolution.value if resolution is not None else None,
+                resolution_at=resolution.resolved_at if resolution is not None else None,
                 account_value=account_value,
             )
         choices[name] = choice

@@ -291,17 +291,16 @@ def choose_current(
     rules: SourceRules,
     *,
     resolution_value: Any = None,
+    resolution_at: datetime | None = None,
     account_value: Any = None,
 ) -> Choice | None:
     """Return the current value of one field of one account, or None when nothing reports it.
 
     ``evidence`` contains the account's observations of any field. ``resolution_value`` is
-    the newest FieldResolution's value and ``account_value`` the account's stored value in
-    the observation's shape. Technologies use choose_technologies instead.
+    the newest FieldResolution's value, made at ``resolution_at``, and ``account_value``
+    the account's stored value in the observation's shape. A value a person entered after
+    the resolution replaces it. Technologies use choose_technologies instead.
     """
-    if resolution_value is not None:
-        return Choice(resolution_value, MANUAL_SOURCE, RESOLUTION)
-
     entered = [
         item
         for item in evidence
@@ -309,8 +308,12 @@ def choose_current(
         and item.entered_by_id is not None
         and is_usable(field_name, item.value)
     ]
-    if entered:
-        newest = max(entered, key=_recency_key)
+    newest = max(entered, key=_recency_key) if entered else None
+    if resolution_value is not None and (
+        newest is None or resolution_at is None or newest.observed_at <= resolution_at
+    ):
+        return Choice(resolution_value, MANUAL_SOURCE, RESOLUTION)
+    if newest is not None:
         return Choice(newest.value, newest.source, PERSON, newest)
 
     if account_value is not None and not is_recorded(field_name, account_value, evidence):
@@ -515,7 +518,7 @@ def field_status(
     if current.kind in (RESOLUTION, PERSON):
         entry["status"] = ACCEPTED
         entry["sources"] = [current.source]
-        if resolution:
+        if resolution and current.kind == RESOLUTION:
             entry["resolution"] = dict(resolution)
         return entry
     if name == "technologies":

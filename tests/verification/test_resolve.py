@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts import workspace
 from enrichment.models import FieldResolution
 from enrichment.services import accounts_verify, field_conflict_resolve
 from segmentation.models import Industry
@@ -78,6 +79,26 @@ def test_resolution_wins_over_newer_observations(conflicted, manager):
     assert conflicted.industry.name == "FinTech"
     assert conflicted.field_status["industry"]["status"] == "accepted"
     assert conflicted.field_status["industry"]["values"]["hubspot"] == "SaaS"
+
+
+def test_page_edit_after_resolution_wins(conflicted, manager):
+    field_conflict_resolve(
+        account=conflicted, field="company_size", value="300", user=manager, reason="Checked"
+    )
+    conflicted.refresh_from_db()
+
+    workspace.account_field_update(
+        account=conflicted,
+        field_name="employees",
+        data={"employees": "450"},
+        user=manager,
+        version=conflicted.updated_at,
+    )
+
+    conflicted.refresh_from_db()
+    assert conflicted.employee_count == 450
+    assert conflicted.field_status["company_size"]["status"] == "accepted"
+    assert "resolution" not in conflicted.field_status["company_size"]
 
 
 def test_newest_resolution_wins(conflicted, manager):

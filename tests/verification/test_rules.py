@@ -94,6 +94,17 @@ def test_resolution_beats_person():
     assert choice.value["count"] == 5
 
 
+def test_later_person_entry_beats_resolution():
+    items = [evidence("employees", size(100), "manual", 30, entered_by=7)]
+
+    choice = rules.choose_current(
+        "employees", items, RULES, resolution_value=size(5), resolution_at=BASE
+    )
+
+    assert choice.kind == rules.PERSON
+    assert choice.value["count"] == 100
+
+
 def test_unrecorded_account_value_kept():
     items = [evidence("employees", size(1200), "zoominfo")]
 
