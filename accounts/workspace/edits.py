@@ -648,13 +648,20 @@ OBSERVED_ACCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
 def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
     """Return the Account fields an API change implies beyond those the client sent.
 
-    A head count without a range sets the range to that count, and a range without a
-    count sets the count to its estimate, as the account page does. Revenue in US dollars
-    without an amount becomes the amount in USD, and an amount without US dollars is
-    converted, or leaves them empty when no rate is configured. So no value stays from
-    before the change that contradicts it.
+    An industry id without a label takes the industry's name as the label, and a label
+    without an id is looked up in the taxonomy, as on the account page. A head count
+    without a range sets the range to that count, and a range without a count sets the
+    count to its estimate. Revenue in US dollars without an amount becomes the amount in
+    USD, and an amount without US dollars is converted, or leaves them empty when no rate
+    is configured. So no value stays from before the change that contradicts it.
     """
     extra: dict[str, Any] = {}
+    if "industry" in attrs and "industry_raw" not in attrs:
+        industry = attrs["industry"]
+        extra["industry_raw"] = industry.name if industry is not None else ""
+    elif "industry_raw" in attrs and "industry" not in attrs:
+        label = clean_text(attrs["industry_raw"] or "")
+        extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
     if "employee_count" in attrs and not {"employee_min", "employee_max"} & attrs.keys():
         count = attrs["employee_count"]
         extra.update(employee_min=count, employee_max=count)

@@ -120,3 +120,23 @@ def test_created_values_are_entries(client_for, sdr):
         Observation.objects.filter(account=account, source="manual").values_list("field", flat=True)
     )
     assert fields == {"employees", "domain"}
+
+
+def test_industry_label_follows_id(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+
+    patch(client_for(sdr), account, {"industry_id": industry.pk})
+
+    account.refresh_from_db()
+    assert account.industry_raw == industry.name
+
+
+def test_industry_label_is_looked_up(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+
+    patch(client_for(sdr), account, {"industry_raw": industry.name.upper()})
+
+    account.refresh_from_db()
+    assert account.industry_id == industry.pk
+    entry = Observation.objects.get(account=account, field="industry", source="manual")
+    assert entry.value == {"industry_id": industry.pk, "label": industry.name.upper()}
