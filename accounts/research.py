@@ -94,10 +94,14 @@ def account_segment_override(
         logger.info("Account %s segment confirmed by user %s", account.pk, user.pk)
         return override
 
+    # Only a changed value becomes an override, so a change of the tier alone leaves the
+    # tag to the framework, which may move it when the account's data changes.
+    if new_tag != account.tag:
+        account.tag_override = new_tag
+    if new_tier != account.tier:
+        account.tier_override = new_tier
     account.tag = new_tag
     account.tier = new_tier
-    account.tag_override = new_tag
-    account.tier_override = new_tier
     account.route = _route_for(account, new_tier)
     account.save(
         update_fields=["tag", "tier", "tag_override", "tier_override", "route", "updated_at"]

@@ -63,6 +63,21 @@ def test_override_appends_score_record(scored_account, manager):
     assert record.explanation[-1]["outcome"] == "override"
 
 
+def test_tier_change_leaves_tag_to_framework(scored_account, manager):
+    account_segment_override(
+        account=scored_account,
+        user=manager,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="Budget confirmed",
+        tier="high",
+    )
+
+    scored_account.refresh_from_db()
+    assert scored_account.tier_override == "high"
+    assert scored_account.tag_override == ""
+    assert scored_account.tag == "SaaS – SMB – US"
+
+
 def test_confirmation_changes_nothing(scored_account, manager):
     account_segment_override(
         account=scored_account,
