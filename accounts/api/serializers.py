@@ -19,8 +19,15 @@ from rest_framework.settings import api_settings
 
 from accounts import permissions as rules
 from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
-from accounts.normalizers import UnparsedValue, company_name_key, normalize_domain, website_url
+from accounts.normalizers import (
+    UnparsedValue,
+    company_name_key,
+    normalize_domain,
+    normalize_technologies,
+    website_url,
+)
 from accounts.templatetags.account_tags import employee_range_label
+from accounts.workspace.edits import api_values_complete
 from segmentation.models import Industry, ScoreRecord
 
 
@@ -312,7 +319,14 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         error_messages={"invalid": "Enter an ISO 4217 currency code such as USD or EUR."},
     )
     employee_count = serializers.IntegerField(
-        min_value=0, max_value=10_000_000, required=False, allow_null=True
+        min_value=1,
+        max_value=10_000_000,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "min_value": "employee_count must be at least 1: leave it out when the head count "
+            "is unknown."
+        },
     )
     employee_min = serializers.IntegerField(
         min_value=0, max_value=10_000_000, required=False, allow_null=True
@@ -424,7 +438,24 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             )
         if "name" in attrs:
             attrs["name_key"] = company_name_key(attrs["name"])
+        # Related values follow a change, such as the range after a new head count.
+        attrs.update(api_values_complete(self.instance, attrs))
+        count = current("employee_count")
+        low, high = current("employee_min"), current("employee_max")
+        if count is not None and (
+            (low is not None and count < low) or (high is not None and count > high)
+        ):
+            raise serializers.ValidationError(
+                {
+                    "employee_count": f"employee_count ({count}) is outside the range "
+                    f"{low if low is not None else ''}-{high if high is not None else ''}: "
+                    "send a count inside it, or send the range too."
+                }
+            )
         return attrs
+
+    def validate_technologies(self, value: list[str]) -> list[str]:
+        return normalize_technologies(value)
 
     def to_representation(self, instance: Account) -> dict[str, Any]:
         return AccountDetailSerializer(instance, context=self.context).data

@@ -25,7 +25,7 @@ from accounts import permissions as rules
 from accounts import selectors
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
-from accounts.workspace.edits import api_values_complete, api_values_record, observed_values
+from accounts.workspace.edits import api_values_record, observed_values
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 
@@ -170,17 +170,16 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
         # account_resegment() below scores the account at once, so the save queues no
         # second run.
         with transaction.atomic(), auto_resegmentation_paused():
-            account = self._save(
-                serializer,
-                source="api",
-                **api_values_complete(None, serializer.validated_data),
-            )
+            account = self._save(serializer, source="api")
             api_values_record(account=account, before=observed_values(Account()), user=request.user)
         logger.info("account %s created through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)
         account = self._reload(account.pk)
         data = AccountDetailSerializer(account, context=self.get_serializer_context()).data
-        response = Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+        # str(): the url is DRF's Hyperlink, which WSGI servers reject as a header value.
+        response = Response(
+            data, status=status.HTTP_201_CREATED, headers={"Location": str(data["url"])}
+        )
         return with_etag(response, account)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -200,7 +199,7 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
             # verification keeps it and a later import does not replace it.
             before = observed_values(account)
             with auto_resegmentation_paused():
-                self._save(serializer, **api_values_complete(account, serializer.validated_data))
+                self._save(serializer)
                 api_values_record(account=account, before=before, user=request.user)
         logger.info("account %s changed through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)

@@ -8,6 +8,7 @@ change made by someone else in the meantime is never overwritten silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,6 +44,7 @@ from accounts.permissions import (
 )
 from accounts.research import account_segment_override
 from enrichment.models import Observation
+from enrichment.verification import APPLIED_FIELDS
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
 from segmentation.taxonomy import IndustryResolver
@@ -254,6 +256,10 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
         usd = None
         warnings.append(
             f"The amount was saved but not converted to US dollars: {_sentence(error.hint)}"
+        )
+    if usd is not None and usd >= MAX_MONEY:
+        raise ValidationError(
+            {"revenue": f"“{text}” is {usd:,} US dollars, too large to store: check the unit."}
         )
     return ParsedEdit(
         values={
@@ -643,42 +649,85 @@ OBSERVED_ACCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
     "technologies": ("technologies",),
     "description": ("description",),
 }
+# Validated API values of each observation field that verification copies to the account,
+# in the order an error names them. "industry" is the industry_id input.
+OBSERVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry", "industry_raw"),
+    "employees": ("employee_count", "employee_min", "employee_max"),
+    "revenue": ("annual_revenue_usd", "revenue_amount", "revenue_currency"),
+    "location": ("country",),
+    "technologies": ("technologies",),
+    "description": ("description",),
+}
+
+
+def _changed_attrs(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Return the API values that differ from the account's, all of them for a new one."""
+    if account is None:
+        return dict(attrs)
+    return {name: value for name, value in attrs.items() if getattr(account, name) != value}
+
+
+def _observed_empty(name: str, values: dict[str, Any]) -> bool:
+    """Return whether the Account fields of one observation field are all empty."""
+    if name == "industry":
+        return values["industry_id"] is None and not values["industry_raw"]
+    if name == "employees":
+        return values["employee_count"] is None
+    if name == "revenue":
+        return values["revenue_amount"] is None and values["annual_revenue_usd"] is None
+    if name == "location":
+        # The account page also requires a country: a location without one cannot be scored.
+        return not values["country"]
+    return not values[OBSERVED_ACCOUNT_FIELDS[name][0]]
 
 
 def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
     """Return the Account fields an API change implies beyond those the client sent.
 
-    An industry id without a label takes the industry's name as the label, and a label
-    without an id is looked up in the taxonomy, as on the account page. A head count
-    without a range sets the range to that count, and a range without a count sets the
-    count to its estimate. Revenue in US dollars without an amount becomes the amount in
-    USD, and an amount without US dollars is converted, or leaves them empty when no rate
-    is configured. So no value stays from before the change that contradicts it.
+    Only values that differ from the account's count as sent. An industry id without a
+    label takes the industry's name as the label, and a label without an id is looked up
+    in the taxonomy, as on the account page. A head count without a range sets the range
+    to that count, and a range without a count sets the count to its estimate. Revenue in
+    US dollars without an amount becomes the amount in USD, and an amount without US
+    dollars is converted, or leaves them empty when no rate is configured. So no value
+    stays from before the change that contradicts it.
+
+    Raises ValidationError, by input name, when the change would clear a value that
+    verification reads (an entry cannot be empty, so the old one would return) or when
+    the converted revenue is too large to store.
     """
+    changed = _changed_attrs(account, attrs)
     extra: dict[str, Any] = {}
-    if "industry" in attrs and "industry_raw" not in attrs:
-        industry = attrs["industry"]
+    if "industry" in changed and "industry_raw" not in changed:
+        industry = changed["industry"]
         extra["industry_raw"] = industry.name if industry is not None else ""
-    elif "industry_raw" in attrs and "industry" not in attrs:
-        label = clean_text(attrs["industry_raw"] or "")
+    elif "industry_raw" in changed and "industry" not in changed:
+        label = clean_text(changed["industry_raw"] or "")
         extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
-    if "employee_count" in attrs and not {"employee_min", "employee_max"} & attrs.keys():
-        count = attrs["employee_count"]
+    employee_names = {"employee_count", "employee_min", "employee_max"}
+    if "employee_count" in changed and not {"employee_min", "employee_max"} & changed.keys():
+        count = changed["employee_count"]
         extra.update(employee_min=count, employee_max=count)
-    elif "employee_count" not in attrs and {"employee_min", "employee_max"} & attrs.keys():
+    elif "employee_count" not in changed and {"employee_min", "employee_max"} & changed.keys():
         low = attrs.get("employee_min", getattr(account, "employee_min", None))
         high = attrs.get("employee_max", getattr(account, "employee_max", None))
         if low is None and high is None:
             extra["employee_count"] = None
         else:
             extra["employee_count"] = EmployeeRange(low or 0, high).estimate
-    if {"employee_count", "employee_min", "employee_max"} & attrs.keys():
+    if employee_names & changed.keys():
         extra.update(employee_approximate=False, employee_raw="")
-    if "annual_revenue_usd" in attrs and not {"revenue_amount", "revenue_currency"} & attrs.keys():
-        usd = attrs["annual_revenue_usd"]
+    revenue_names = {"annual_revenue_usd", "revenue_amount", "revenue_currency"}
+    if (
+        "annual_revenue_usd" in changed
+        and not {"revenue_amount", "revenue_currency"} & changed.keys()
+    ):
+        usd = changed["annual_revenue_usd"]
         extra.update(revenue_amount=usd, revenue_currency="USD" if usd is not None else "")
     elif (
-        "annual_revenue_usd" not in attrs and {"revenue_amount", "revenue_currency"} & attrs.keys()
+        "annual_revenue_usd" not in changed
+        and {"revenue_amount", "revenue_currency"} & changed.keys()
     ):
         amount = attrs.get("revenue_amount", getattr(account, "revenue_amount", None))
         currency = (
@@ -690,10 +739,41 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
                 usd = convert_to_usd(Money(amount, currency), _currency_rates()).quantize(CENTS)
             except UnparsedValue:
                 usd = None
+        if usd is not None and usd >= MAX_MONEY:
+            raise ValidationError(
+                {
+                    "revenue_amount": f"{amount} {currency} is {usd:,} US dollars, too large to "
+                    "store: check the unit."
+                }
+            )
         extra.update(annual_revenue_usd=usd, revenue_currency=currency)
-    if {"annual_revenue_usd", "revenue_amount", "revenue_currency"} & attrs.keys():
+    if revenue_names & changed.keys():
         extra["revenue_raw"] = ""
+    if account is not None:
+        _check_not_cleared(account, {**changed, **extra}, sent=changed.keys())
     return extra
+
+
+def _check_not_cleared(account: Account, changes: dict[str, Any], *, sent: Iterable[str]) -> None:
+    before = observed_values(account)
+    after = {**before, **changes}
+    if "industry" in changes:
+        industry = changes["industry"]
+        after["industry_id"] = industry.pk if industry is not None else None
+    errors = {}
+    for name in APPLIED_FIELDS:
+        if _observed_empty(name, before) or not _observed_empty(name, after):
+            continue
+        inputs = [item for item in OBSERVED_INPUTS[name] if item in sent]
+        field_name = inputs[0] if inputs else OBSERVED_INPUTS[name][0]
+        if field_name == "industry":
+            field_name = "industry_id"
+        errors[field_name] = (
+            f"{field_name} cannot be emptied, because the sources' or an earlier entry's "
+            "value would return. Send a new value, or leave it out."
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def api_values_record(

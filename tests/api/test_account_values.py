@@ -140,3 +140,84 @@ def test_industry_label_is_looked_up(client_for, sdr, import_apollo, industry):
     assert account.industry_id == industry.pk
     entry = Observation.objects.get(account=account, field="industry", source="manual")
     assert entry.value == {"industry_id": industry.pk, "label": industry.name.upper()}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"employee_count": None}, "employee_count"),
+        ({"employee_min": None, "employee_max": None}, "employee_min"),
+        ({"annual_revenue_usd": None}, "annual_revenue_usd"),
+        ({"country": ""}, "country"),
+        ({"industry_id": None}, "industry_id"),
+    ],
+)
+def test_clearing_rejected(client_for, sdr, import_apollo, industry, data, field):
+    account = import_apollo("51-200", "$12.5M")
+    patch(client_for(sdr), account, {"industry_id": industry.pk})
+    before = Observation.objects.count()
+
+    response = client_for(sdr).patch(f"{LIST_URL}{account.pk}/", data, format="json")
+
+    assert response.status_code == 400
+    assert "cannot be emptied" in response.json()["error"]["fields"][field][0]
+    assert Observation.objects.count() == before
+
+
+def test_unchanged_put_keeps_raw_values(client_for, sdr, import_apollo):
+    account = import_apollo("8K+", "$12.5M")
+    client = client_for(sdr)
+    body = client.get(f"{LIST_URL}{account.pk}/").json()
+    names = ["name", "domain", "country", "employee_count", "employee_min", "employee_max"]
+    names += ["annual_revenue_usd", "revenue_amount", "revenue_currency"]
+
+    response = client.put(
+        f"{LIST_URL}{account.pk}/", {name: body[name] for name in names}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    account.refresh_from_db()
+    assert account.employee_approximate is True
+    assert account.employee_raw == "8K+"
+    assert account.revenue_raw == "$12.5M"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"revenue_amount": "999999999999999999.99", "revenue_currency": "GBP"},
+            "revenue_amount",
+            "too large to store",
+        ),
+        ({"employee_count": 0}, "employee_count", "must be at least 1"),
+        (
+            {"employee_count": 50, "employee_min": 100, "employee_max": 200},
+            "employee_count",
+            "outside the range 100-200",
+        ),
+    ],
+)
+def test_invalid_values_rejected(client_for, sdr, import_apollo, settings, data, field, message):
+    settings.ICP_CURRENCY_RATES_TO_USD = {"GBP": Decimal("1.27")}
+    account = import_apollo("51-200", "$12.5M")
+
+    response = client_for(sdr).patch(f"{LIST_URL}{account.pk}/", data, format="json")
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"][field][0]
+
+
+def test_technologies_normalized(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+
+    body = patch(client_for(sdr), account, {"technologies": ["salesforce", "Salesforce", " AWS "]})
+
+    assert body["technologies"] == ["Salesforce", "AWS"]
+
+
+def test_created_location_is_plain_text(client_for, sdr):
+    response = client_for(sdr).post(LIST_URL, {"name": "Cobalt"}, format="json")
+
+    assert response.status_code == 201
+    assert type(response.headers["Location"]) is str
