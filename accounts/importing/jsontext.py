@@ -45,3 +45,20 @@ def json_text(value: Any) -> str:
             return _ENCODER.encode(value)
         return "{" + ", ".join(parts) + "}"
     return _ENCODER.encode(value)
+
+
+def json_type_name(value: Any) -> str:
+    """Return JSON's name for the type of a parsed value, such as string or object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import ImportFileError
+from .jsontext import json_type_name
 
 SAMPLE_BYTES = 64 * 1024
 UTF8_CHECK_CHUNK_BYTES = 1024 * 1024
@@ -208,12 +209,51 @@ def strip_json_control_characters(value: Any) -> Any:
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
-    """Return the start of a cell in quotes, up to its first line break or ``limit``."""
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    shortened = first_line[:limit]
+    """Return the start of a cell in quotes, from its first line with text, up to ``limit``."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "an empty value"
+    shortened = lines[0][:limit]
     if shortened != text:
         shortened += "…"
     return f"“{shortened}”"
+
+
+def _swallowed_lines(cells: list[str], columns: int, delimiter: str) -> str | None:
+    """Return the cell that took in lines looking like rows of their own, or None.
+
+    A quote that opens without closing makes the CSV parser read the following lines
+    into one cell, until a later quote or the end of the file. When that happens in the
+    last column, or the quote closes in a later row, the cells still line up with the
+    header. A line inside a cell with at least as many values as the header has columns,
+    less one, is taken as such a row. A description written over several lines rarely
+    has that many delimiters on a line.
+    """
+    needed = max(3, columns - 1)
+    for cell in cells:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        for line in cell.splitlines()[1:]:
+            if len(next(csv.reader([line], delimiter=delimiter), [])) >= needed:
+                return cell
+    return None
+
+
+def _delimiters(count: int, delimiter_name: str) -> str:
+    return (
+        f"an extra {delimiter_name}" if count == 1 else f"{count} extra {delimiter_name} delimiters"
+    )
+
+
+def _open_quote_error(problem: str, cell: str, first_line: int, last_line: int) -> str:
+    if last_line > first_line:
+        lines_read = f"so lines {first_line}-{last_line} were read as one row"
+    else:
+        lines_read = f"and to take in the rest of line {first_line}"
+    return (
+        f'{problem}: a quote (") before {_excerpt(cell)} seems to open without closing, '
+        f"{lines_read}. Close the quote or remove it, and export the file again."
+    )
 
 
 def _column_count_error(
@@ -230,26 +270,20 @@ def _column_count_error(
         f"the row has {values} but the header names {columns} columns, so its values "
         "cannot be matched to columns"
     )
-    opened = [cell for cell in cells if "\n" in cell]
+    opened = [cell for cell in cells if "\n" in cell or "\r" in cell]
     if not opened and len(cells) < columns:
         opened = [cell for cell in cells if delimiter in cell]
     if opened:
-        lines = (
-            f"lines {first_line}-{last_line}" if last_line > first_line else f"line {first_line}"
-        )
+        return _open_quote_error(problem, opened[0], first_line, last_line)
+    extra_cells = cells[columns:]
+    if extra_cells and not any(cell.strip() for cell in extra_cells):
         return (
-            f'{problem}: a quote (") before {_excerpt(opened[0])} seems to open without '
-            f"closing, so {lines} were read as one row. Close the quote or remove it, and "
-            "export the file again."
+            f"{problem}: the row ends with {_delimiters(len(extra_cells), delimiter_name)}. "
+            "Remove them, or end every line the same way, and import the file again."
         )
-    if len(cells) == columns + 1 and not cells[-1].strip():
-        return (
-            f"{problem}: the row ends with an extra {delimiter_name}. Remove it, or end "
-            "every line with one, and import the file again."
-        )
-    if len(cells) > columns:
-        extra = ", ".join(_excerpt(cell) for cell in cells[columns:][:3])
-        more = " and more" if len(cells) > columns + 3 else ""
+    if extra_cells:
+        extra = ", ".join(_excerpt(cell) for cell in extra_cells[:3])
+        more = " and more" if len(extra_cells) > 3 else ""
         return (
             f"{problem}: a value seems to contain a {delimiter_name} without quotes around "
             f"it, leaving {extra}{more} beyond the last column. Put the value in quotes, or "
@@ -279,20 +313,41 @@ def _csv_records(
         except csv.Error as error:
             yield Record(line=start_line, error=f"the CSV parser failed: {error}")
             continue
-        if trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
-            cells = cells[:columns]
-        # A blank line has no cells. The row parser reports it as blank, not as misaligned.
+        # _offset_lines shifts the record's line later, so messages add the offset here.
+        first_line = start_line + line_offset
+        last_line = max(reader.line_num, start_line) + line_offset
         values = strip_control_characters(cells)
-        if cells and len(cells) != columns:
-            # The cells go into the rejected-row report, so nothing of the row is lost.
-            # _offset_lines shifts the record's line later, so the message adds the offset here.
-            last_line = max(reader.line_num, start_line)
-            error = _column_count_error(
-                cells, columns, delimiter, start_line + line_offset, last_line + line_offset
-            )
-            yield Record(line=start_line, values=values, error=error)
+        # A blank line, or one of spaces, has no values. The row parser reports it as
+        # blank, not as misaligned.
+        if not any(cell.strip() for cell in cells):
+            yield Record(line=start_line, values=values)
             continue
-        yield Record(line=start_line, values=values)
+        error = ""
+        if trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
+            values = values[:columns]
+        elif trailing_delimiter and len(cells) == columns and not cells[-1].strip():
+            delimiter_name = "tab" if delimiter == "\t" else repr(delimiter)
+            last = _excerpt(cells[-2]) if len(cells) > 1 else "nothing"
+            error = (
+                f"the row has {columns - 1} values and a {delimiter_name} at the end, where "
+                f"the other lines have {columns} and a {delimiter_name} at the end, so its "
+                f"values cannot be matched to columns: it ends after {last}. "
+                f"Check the row for a missing {delimiter_name} and export it again."
+            )
+        elif len(cells) != columns:
+            error = _column_count_error(cells, columns, delimiter, first_line, last_line)
+        else:
+            swallowed = _swallowed_lines(cells, columns, delimiter)
+            if swallowed is not None:
+                error = _open_quote_error(
+                    "the row's values line up with the header, but one of them contains "
+                    "lines that look like rows of their own",
+                    swallowed,
+                    first_line,
+                    last_line,
+                )
+        # A rejected row keeps its cells for the report, so nothing of it is lost.
+        yield Record(line=start_line, values=values, error=error)
 
 
 def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
@@ -315,15 +370,28 @@ def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
 
 
 def _has_trailing_delimiter(sample: list[list[str]], columns: int) -> bool:
-    """Return True when every sampled data line ends with a delimiter that the header lacks.
+    """Return True when most sampled data lines end with a delimiter that the header lacks.
 
-    Such files have one empty cell more than the header on every line. A single line with
-    an extra empty cell is a misaligned row instead, so the whole sample must agree.
+    Such files have one empty cell more than the header on those lines. A line with an
+    extra empty cell among lines without one is a misaligned row instead, so more than
+    half of the lines must have it.
     """
-    lines = [cells for cells in sample if cells]
-    return bool(lines) and all(
-        len(cells) == columns + 1 and not cells[-1].strip() for cells in lines
-    )
+    lines = [cells for cells in sample if any(cell.strip() for cell in cells)]
+    trailing = sum(1 for cells in lines if len(cells) == columns + 1 and not cells[-1].strip())
+    return trailing > len(lines) / 2
+
+
+def _without_blank_last_column(header: list[str], sample: list[list[str]]) -> list[str]:
+    """Return the header without a blank last name when the data lines lack that column.
+
+    A header that ends with a delimiter names one blank column more than its data lines
+    have. It is dropped when more than half of the sampled lines have one value fewer.
+    """
+    if len(header) < 2 or header[-1].strip():
+        return header
+    lines = [cells for cells in sample if any(cell.strip() for cell in cells)]
+    shorter = sum(1 for cells in lines if len(cells) == len(header) - 1)
+    return header[:-1] if shorter > len(lines) / 2 else header
 
 
 def _looks_like_json(path: Path, encoding: str) -> bool:
@@ -363,6 +431,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         sample = _sample_rows(path, encoding, delimiter)
         if decimal_comma is None:
             decimal_comma = delimiter == ";" and any(map(looks_like_decimal_comma, sample))
+        header = _without_blank_last_column(header, sample)
         trailing_delimiter = _has_trailing_delimiter(sample, len(header))
         reader = csv.reader(handle, delimiter=delimiter)
         # The reader counts lines from where it starts, which is after the header record.
@@ -412,7 +481,7 @@ def _open_json(path: Path, encoding: str) -> Table:
         ) from error
     if not isinstance(items, list):
         raise ImportFileError(
-            f"{path.name} contains a JSON {type(items).__name__}, not an array of company "
+            f"{path.name} contains a JSON {json_type_name(items)}, not an array of company "
             "objects: wrap the objects in [ ... ]."
         )
     items = strip_json_control_characters(items)

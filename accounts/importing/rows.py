@@ -46,7 +46,7 @@ from accounts.normalizers.text import is_missing
 from segmentation.taxonomy import IndustryResolver
 
 from .errors import RowRejected
-from .jsontext import json_text
+from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
 
 # Review flags shorten longer raw values. The observation keeps the full text.
@@ -324,7 +324,7 @@ class RowParser:
         if not self.is_json:
             return values
         raise RowRejected(
-            f"the item is a JSON {_json_type_name(values)}, not an object: each array item "
+            f"the item is a JSON {json_type_name(values)}, not an object: each array item "
             'must be one company object such as {"name": "Acme"}.'
         )
 
@@ -867,18 +867,3 @@ def _parse_linkedin_page(raw: str) -> str:
 
 def _parse_system_id(raw: str) -> str:
     return raw.strip()
-
-
-def _json_type_name(value: Any) -> str:
-    """Return JSON's name for the type of a parsed value, such as string or array."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__

@@ -303,3 +303,106 @@ def test_extra_empty_cell_rejected_without_trailing_style(write_text):
 
     assert records[0].error == ""
     assert "has 3 values but the header names 2 columns" in records[1].error
+
+
+def test_short_row_among_trailing_lines_named(write_text):
+    path = write_text(
+        "Name,Website,Employees,Country\n"
+        "A1 Co,a1.example,50,US,\n"
+        "A2 Co,a2.example,50,US,\n"
+        "A3 Co,a3.example,US,\n"
+        "A4 Co,a4.example,50,US,\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert [bool(record.error) for record in records] == [False, False, True, False]
+    assert "the row has 3 values and a ',' at the end" in records[2].error
+    assert "it ends after “US”" in records[2].error
+    assert records[3].values == ["A4 Co", "a4.example", "50", "US"]
+
+
+def test_open_quote_in_last_column_named(write_text):
+    path = write_text(
+        'Name,Website,Employees,Country\nBeta Co,beta.example,60,"US\n'
+        "Gamma Co,gamma.example,70,US\nDelta Co,delta.example,80,US\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 1
+    assert "contains lines that look like rows of their own" in records[0].error
+    assert "before “US…”" in records[0].error
+    assert "lines 2-4 were read as one row" in records[0].error
+
+
+def test_quote_closing_in_later_row_named(write_text):
+    path = write_text(
+        'Name,Website,Employees,Country\nAlpha Co,alpha.example,"50,US\n'
+        'Beta Co,beta.example,60",US\nGamma Co,gamma.example,70,US\n'
+    )
+
+    _table, records = read_all(path)
+
+    assert "look like rows of their own" in records[0].error
+    assert records[1].error == ""
+
+
+def test_multiline_description_accepted(write_text):
+    path = write_text(
+        "Name,Website,Employees,Country,Description\n"
+        'Alpha Co,alpha.example,50,US,"Widgets, gadgets\nand tools, for teams"\n'
+    )
+
+    _table, records = read_all(path)
+
+    assert records[0].error == ""
+
+
+def test_header_trailing_delimiter_dropped(write_text):
+    path = write_text("Name,Website,Country,\nAcme,acme.example,US\nBlue,blue.example,DE\n")
+
+    table, records = read_all(path)
+
+    assert table.header == ["Name", "Website", "Country"]
+    assert [record.error for record in records] == ["", ""]
+
+
+def test_space_only_line_is_blank(write_text):
+    path = write_text("Name,Website\nAcme,acme.example\n   \nBlue,blue.example\n")
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", "", ""]
+
+
+def test_empty_extra_cells_named_as_delimiters(write_text):
+    path = write_text("Name,Country\nAcme,US\nBlue,DE,,\n")
+
+    _table, records = read_all(path)
+
+    assert "the row ends with 2 extra ',' delimiters" in records[1].error
+
+
+def test_quote_to_end_of_line_named(write_text):
+    path = write_text('Name,Website,Country\nAcme,"acme.example,US\n')
+
+    _table, records = read_all(path)
+
+    assert "to take in the rest of line 2" in records[0].error
+
+
+def test_quote_before_line_break_shows_text(write_text):
+    path = write_text('Name,Website,Country\nAcme,"\nacme.example,US\n')
+
+    _table, records = read_all(path)
+
+    assert "before “acme.example,US…”" in records[0].error
+
+
+def test_json_file_of_one_object_named(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text('{"name": "Acme"}', encoding="utf-8")
+
+    with pytest.raises(ImportFileError, match="contains a JSON object, not an array"):
+        read_all(path)
