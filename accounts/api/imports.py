@@ -219,6 +219,11 @@ class ImportRunViewSet(
         except ImportFileError as error:
             path.unlink(missing_ok=True)
             raise ValidationError({"source": [str(error)]}) from error
+        # The stored name is made safe for the disk. The run shows the name the client sent.
+        client_name = Path(values["file"].name or "").name[:255]
+        if client_name and client_name != run.file_name:
+            run.file_name = client_name
+            run.save(update_fields=["file_name"])
         logger.info(
             "import run %s of %s queued through the API by user %s",
             run.pk,

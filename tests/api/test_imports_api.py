@@ -40,6 +40,13 @@ def test_upload_runs_import(client_for, sales_ops, django_capture_on_commit_call
     assert set(Account.objects.values_list("domain", flat=True)) == {"acme.example", "blue.example"}
 
 
+def test_upload_keeps_client_file_name(client_for, sales_ops):
+    response = upload(client_for(sales_ops), name="Übersicht März (final).csv")
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["file_name"] == "Übersicht März (final).csv"
+
+
 def test_report_download_neutralized(client_for, sales_ops, django_capture_on_commit_callbacks):
     client = client_for(sales_ops)
     with django_capture_on_commit_callbacks(execute=True):
