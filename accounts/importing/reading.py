@@ -49,6 +49,11 @@ MAX_HEADER_LINES = 50
 
 # Data rows read to detect decimal commas in semicolon files and a trailing delimiter.
 SAMPLE_ROWS = 200
+# Python's csv module rejects a cell over 131,072 characters, and its error loses the
+# row's cells. Such a cell is usually an open quote that took in the following lines,
+# which the reader reports with the cells when the limit allows reading it.
+MAX_CELL_CHARACTERS = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARACTERS))
 # A number written with a decimal comma: 12,5 or 1.234,56, optionally signed, with a
 # currency sign before or a currency sign or percent after.
 DECIMAL_COMMA_CELL_RE = re.compile(

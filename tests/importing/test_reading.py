@@ -406,3 +406,14 @@ def test_json_file_of_one_object_named(tmp_path):
 
     with pytest.raises(ImportFileError, match="contains a JSON object, not an array"):
         read_all(path)
+
+
+def test_long_open_quote_cell_keeps_cells(write_text):
+    filler = "\n".join(f"Row {number},row{number}.example,US" for number in range(8000))
+    path = write_text(f'Name,Website,Country\nAcme,"acme.example,US\n{filler}\n')
+
+    _table, records = read_all(path)
+
+    assert len(records) == 1
+    assert records[0].values[0] == "Acme"
+    assert "lines 2-8002 were read as one row" in records[0].error
