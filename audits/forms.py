@@ -14,6 +14,10 @@ from .periods import Period, local_today, parse_month
 INPUT = "form-control form-control-sm"
 SELECT = "form-select form-select-sm"
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": INPUT}, format="%Y-%m-%d")
+# The largest id of a 64-bit key. A larger one makes the database driver fail.
+MAX_ID = 2**63 - 1
+# The trail pages by offset. Far pages are slow and a huge page number overflows it.
+MAX_TRAIL_PAGE = 100_000
 # A new review looks back this many days by default.
 DEFAULT_REVIEW_DAYS = 30
 
@@ -196,14 +200,22 @@ class TrailFilterForm(DateRangeMixin, forms.Form):
     account = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_ID,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "Account id must be a whole number, such as 42."},
+        error_messages={
+            "invalid": "Account id must be a whole number, such as 42.",
+            "max_value": "Account id is too large to be an account: check the link.",
+        },
     )
     page = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_TRAIL_PAGE,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "Page must be a whole number, such as 2."},
+        error_messages={
+            "invalid": "Page must be a whole number, such as 2.",
+            "max_value": "Page must be %(limit_value)s or lower: narrow the filters instead.",
+        },
     )
 
     def error_lines(self) -> list[str]:

@@ -244,6 +244,8 @@ def test_trail_csv_streams_rows(client, make_user, changes):
         ({"model": "accounts.nothing"}, "Model", "Record type “accounts.nothing” is not recorded"),
         ({"page": "two"}, "Page", "Page must be a whole number"),
         ({"account": "abc"}, "Account", "Account id must be a whole number"),
+        ({"account": "99999999999999999999"}, "Account", "Account id is too large"),
+        ({"page": "99999999999999999999"}, "Page", "Page must be 100000 or lower"),
     ],
 )
 def test_invalid_filter_named(client, make_user, changes, query, label, message):
