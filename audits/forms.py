@@ -26,6 +26,20 @@ def _user_label(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+class ErrorLinesMixin:
+    """A form whose errors can be listed as lines, for a page notice or a plain-text reply."""
+
+    def error_lines(self) -> list[str]:
+        """Return every error as “Label: message”, hidden fields included."""
+        lines = [str(error) for error in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name == NON_FIELD_ERRORS:
+                continue
+            label = self.fields[name].label or name.capitalize()
+            lines += [f"{label}: {error}" for error in errors]
+        return lines
+
+
 class NamedDateField(forms.DateField):
     """A date field whose error for an invalid date names the value and the format."""
 
@@ -127,7 +141,7 @@ class ViolationForm(forms.ModelForm):
         }
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(ErrorLinesMixin, forms.Form):
     kind = forms.ChoiceField(
         required=False,
         choices=[("", "Any kind"), *ViolationKind.choices],
@@ -143,7 +157,16 @@ class ReportFilterForm(forms.Form):
         choices=[("", "Any status"), *Violation.Status.choices],
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    rep = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    rep = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "Rep must be a user id, such as 42.",
+            "max_value": "Rep id is too large to be a user: check the link.",
+        },
+    )
 
 
 class CorrectionFilterForm(DateRangeMixin, forms.Form):
@@ -176,7 +199,7 @@ class CorrectionFilterForm(DateRangeMixin, forms.Form):
             self.fields["reviewer"].queryset = reviewers
 
 
-class TrailFilterForm(DateRangeMixin, forms.Form):
+class TrailFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
     user = UserChoiceField(
         required=False,
         queryset=get_user_model().objects.none(),
@@ -217,16 +240,6 @@ class TrailFilterForm(DateRangeMixin, forms.Form):
             "max_value": "Page must be %(limit_value)s or lower: narrow the filters instead.",
         },
     )
-
-    def error_lines(self) -> list[str]:
-        """Return every error as “Label: message”, hidden fields included."""
-        lines = [str(error) for error in self.non_field_errors()]
-        for name, errors in self.errors.items():
-            if name == NON_FIELD_ERRORS:
-                continue
-            label = self.fields[name].label or name.capitalize()
-            lines += [f"{label}: {error}" for error in errors]
-        return lines
 
     def __init__(self, *args, users=None, sources=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)

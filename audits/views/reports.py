@@ -116,10 +116,15 @@ class ReportQueryMixin:
         self.scope = selectors.findings_scope(self.request.user)
         self.filter_form = ReportFilterForm(self.request.GET or None)
 
+    def filter_errors(self) -> list[str]:
+        form = self.filter_form
+        return form.error_lines() if form.is_bound and not form.is_valid() else []
+
     def violations(self) -> QuerySet[Violation]:
-        if self.run is None:
+        # Invalid filters list nothing, and the page and export say why.
+        if self.run is None or self.filter_errors():
             return Violation.objects.none()
-        data = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
+        data = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
         return selectors.report_violations(
             self.run,
             self.scope,
@@ -142,6 +147,12 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
         self.load()
         return self.violations()
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        if self.filter_errors():
+            response.status_code = 400
+        return response
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         counts = selectors.report_counts(self.run, self.scope) if self.run else None
@@ -161,6 +172,7 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
                 ],
                 "overdue": selectors.overdue_training(self.scope),
                 "filter_form": self.filter_form,
+                "filter_errors": self.filter_errors(),
                 "query": query_without_page(self.request),
                 "can_run_audit": can_run_audit(self.request.user),
                 "sees_all": self.scope is None,
@@ -179,6 +191,15 @@ class AuditReportExportView(PermissionRequiredMixin, ReportQueryMixin, View):
 
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
         self.load()
+        errors = self.filter_errors()
+        if errors:
+            # An empty file would look like a month without findings.
+            text = "The findings were not exported: fix these filters and try again.\n\n"
+            return HttpResponse(
+                text + "\n".join(errors) + "\n",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
         header = [
             "month",
             "account_id",

@@ -57,6 +57,26 @@ def test_report_filters_by_kind(client, make_user, audited):
     assert kinds == {"skipped_step"}
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"kind": "nonsense"}, "Select a valid choice. nonsense is not one of the available"),
+        ({"rep": "99999999999999999999"}, "Rep: Rep id is too large to be a user"),
+        ({"rep": "x"}, "Rep: Rep must be a user id"),
+    ],
+)
+def test_report_invalid_filter_named(client, make_user, audited, query, message):
+    client.force_login(make_user(roles.SALES_LEADERSHIP, username="boss"))
+    page = report(client, audited, **query)
+    export = client.get(reverse("audits:audit-report-export", args=[audited["month"]]), query)
+
+    assert page.status_code == 400
+    assert list(page.context["violations"]) == []
+    assert message in page.content.decode()
+    assert export.status_code == 400
+    assert message in export.content.decode()
+
+
 def test_report_denied_to_marketing(client, make_user, audited):
     client.force_login(make_user(roles.MARKETING, username="mkt"))
     assert report(client, audited).status_code == 403
