@@ -687,7 +687,9 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
 
     Only values that differ from the account's count as sent. An industry id without a
     label takes the industry's name as the label, and a label without an id is looked up
-    in the taxonomy, as on the account page. A head count without a range sets the range
+    in the taxonomy, as on the account page. A new country without a region or city
+    clears the old ones, as a country resolution does. A head count without a range sets
+    the range
     to that count, and a range without a count sets the count to its estimate. Revenue in
     US dollars without an amount becomes the amount in USD, and an amount without US
     dollars is converted, or leaves them empty when no rate is configured. So no value
@@ -705,6 +707,9 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     elif "industry_raw" in changed and "industry" not in changed:
         label = clean_text(changed["industry_raw"] or "")
         extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
+    if changed.get("country") and not {"region", "city"} & changed.keys():
+        # A region and city of the old country would describe a place in neither.
+        extra.update(region="", city="")
     employee_names = {"employee_count", "employee_min", "employee_max"}
     if "employee_count" in changed and not {"employee_min", "employee_max"} & changed.keys():
         count = changed["employee_count"]

@@ -221,3 +221,13 @@ def test_created_location_is_plain_text(client_for, sdr):
 
     assert response.status_code == 201
     assert type(response.headers["Location"]) is str
+
+
+def test_new_country_clears_old_city(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    client = client_for(sdr)
+    patch(client, account, {"country": "DE", "region": "BE", "city": "Berlin"})
+
+    body = patch(client, account, {"country": "FR"})
+
+    assert (body["country"], body["region"], body["city"]) == ("FR", "", "")
