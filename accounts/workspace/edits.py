@@ -707,7 +707,7 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     elif "industry_raw" in changed and "industry" not in changed:
         label = clean_text(changed["industry_raw"] or "")
         extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
-    if changed.get("country") and not {"region", "city"} & changed.keys():
+    if changed.get("country") and not {"region", "city"} & attrs.keys():
         # A region and city of the old country would describe a place in neither.
         extra.update(region="", city="")
     employee_names = {"employee_count", "employee_min", "employee_max"}

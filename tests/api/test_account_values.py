@@ -231,3 +231,13 @@ def test_new_country_clears_old_city(client_for, sdr, import_apollo):
     body = patch(client, account, {"country": "FR"})
 
     assert (body["country"], body["region"], body["city"]) == ("FR", "", "")
+
+
+def test_new_country_keeps_sent_city(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    client = client_for(sdr)
+    patch(client, account, {"country": "DE", "region": "BE", "city": "Berlin"})
+
+    body = patch(client, account, {"country": "AT", "region": "BE", "city": "Berlin"})
+
+    assert (body["country"], body["region"], body["city"]) == ("AT", "BE", "Berlin")
