@@ -225,18 +225,20 @@ def _excerpt(text: str, limit: int = 40) -> str:
 
 
 def _swallowed_lines(cells: list[str], columns: int, delimiter: str) -> str | None:
-    """Return the cell that took in lines looking like rows of their own, or None.
+    """Return the cell of the file's last row that took in the rest of the file, or None.
 
-    A quote that opens without closing makes the CSV parser read the following lines
-    into one cell, until a later quote or the end of the file. When that happens in the
-    last column, or the quote closes in a later row, the cells still line up with the
-    header. A line inside a cell with at least as many values as the header has columns,
-    less one, is taken as such a row. A description written over several lines rarely
-    has that many delimiters on a line.
+    A quote that opens in the last column and never closes makes the CSV parser read
+    every following line into that cell, to the end of the file, while the row's cells
+    still line up with the header. Such a cell ends with the file's last line break, and
+    its lines after the first look like rows, with at least as many values as the header
+    has columns, less one. A closed quoted cell, such as a description written over
+    several lines, rarely has all three.
     """
+    # NOTE: a quote that closes in a later row, which then lines up by chance, is not
+    # detected: its row is imported with the lines in one value, flagged for review.
     needed = max(3, columns - 1)
     for cell in cells:
-        if "\n" not in cell and "\r" not in cell:
+        if not cell.endswith(("\n", "\r")):
             continue
         for line in cell.splitlines()[1:]:
             if len(next(csv.reader([line], delimiter=delimiter), [])) >= needed:
@@ -307,17 +309,34 @@ def _csv_records(
     """Read CSV records, rejecting rows whose cells do not line up with the header.
 
     With ``trailing_delimiter`` (the file ends its data lines with a delimiter that the
-    header lacks), the one empty cell after the last column is dropped.
+    header lacks), the one empty cell after the last column is dropped. A row that lines
+    up but whose cell took in the rest of the file (see _swallowed_lines) is rejected.
     """
+    # A lined-up row with a cell that ends with a line break, held back until it is known
+    # whether it is the file's last row.
+    held: tuple[Record, list[str], int, int] | None = None
     while True:
         start_line = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if held is not None:
+                yield _last_record_checked(*held, columns, delimiter)
             return
         except csv.Error as error:
-            yield Record(line=start_line, error=f"the CSV parser failed: {error}")
+            if held is not None:
+                yield held[0]
+                held = None
+            first, last = start_line + line_offset, max(reader.line_num, start_line) + line_offset
+            yield Record(
+                line=start_line,
+                error=f"the CSV parser failed on lines {first}-{last}: {error}. A quote that "
+                "opens without closing often causes this: close it and export the file again.",
+            )
             continue
+        if held is not None:
+            yield held[0]
+            held = None
         # _offset_lines shifts the record's line later, so messages add the offset here.
         first_line = start_line + line_offset
         last_line = max(reader.line_num, start_line) + line_offset
@@ -341,18 +360,28 @@ def _csv_records(
             )
         elif len(cells) != columns:
             error = _column_count_error(cells, columns, delimiter, first_line, last_line)
-        else:
-            swallowed = _swallowed_lines(cells, columns, delimiter)
-            if swallowed is not None:
-                error = _open_quote_error(
-                    "the row's values line up with the header, but one of them contains "
-                    "lines that look like rows of their own",
-                    swallowed,
-                    first_line,
-                    last_line,
-                )
+        elif any(cell.endswith(("\n", "\r")) for cell in cells):
+            held = (Record(line=start_line, values=values), cells, first_line, last_line)
+            continue
         # A rejected row keeps its cells for the report, so nothing of it is lost.
         yield Record(line=start_line, values=values, error=error)
+
+
+def _last_record_checked(
+    record: Record, cells: list[str], first_line: int, last_line: int, columns: int, delimiter: str
+) -> Record:
+    """Return the file's last record, rejected when a cell of it took in the other rows."""
+    swallowed = _swallowed_lines(cells, columns, delimiter)
+    if swallowed is None:
+        return record
+    record.error = _open_quote_error(
+        "the row's values line up with the header, but one of them contains lines that look "
+        "like rows of their own",
+        swallowed,
+        first_line,
+        last_line,
+    )
+    return record
 
 
 def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
