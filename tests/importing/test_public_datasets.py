@@ -1,11 +1,13 @@
 """Imports of the real public datasets: S&P 500, S&P 500 financials, Fortune 500, YC."""
 
 import csv
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from accounts.importing.reading import open_table
 from accounts.models import Account, AccountIdentifier, ImportRun
 from accounts.services import accounts_import
 from enrichment.models import Observation
@@ -190,3 +192,29 @@ def test_all_datasets_segmented(datasets):
     assert not unscored.exists()
     assert not untagged.exists()
     assert not missing_fields_unknown.exists()
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["name", "website", "long_description"],
+        ["name", "long_description", "website", "one_liner", "team_size", "industry"],
+    ],
+)
+def test_yc_descriptions_as_csv_read_without_rejection(datasets, tmp_path, columns):
+    """Quoted descriptions over several lines, with commas, are values, not open quotes."""
+    path = tmp_path / "yc.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for batch in sorted((datasets / "yc-companies" / "batches").glob("*.json")):
+            for item in json.loads(batch.read_text(encoding="utf-8")):
+                writer.writerow([item.get(name) or "" for name in columns])
+
+    with open_table(path) as table:
+        records = list(table.records)
+
+    multiline = [record for record in records if any("\n" in value for value in record.values)]
+    assert len(records) == YC_ROWS
+    assert multiline
+    assert [record.error for record in records if record.error] == []
