@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+import pycountry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
@@ -20,14 +22,16 @@ from rest_framework.settings import api_settings
 from accounts import permissions as rules
 from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
 from accounts.normalizers import (
+    MAX_AMOUNT,
     UnparsedValue,
     company_name_key,
+    normalize_country,
     normalize_domain,
     normalize_technologies,
     website_url,
 )
 from accounts.templatetags.account_tags import employee_range_label
-from accounts.workspace.edits import api_values_complete
+from accounts.workspace.edits import MAX_DESCRIPTION_LENGTH, api_values_complete
 from segmentation.models import Industry, ScoreRecord
 
 
@@ -116,6 +120,7 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
 
 
 # Columns that employee_range_label reads.
+TOO_LARGE = "The amount is too large: it must be below 1,000,000,000,000,000. Check the unit."
 EMPLOYEE_RANGE_LOOKUPS = ("employee_min", "employee_max", "employee_count", "employee_raw")
 # A primary key that no URL pattern contains, replaced by each row's id in the url field.
 _URL_ID_PLACEHOLDER = "9081726354"
@@ -335,10 +340,22 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         min_value=0, max_value=10_000_000, required=False, allow_null=True
     )
     annual_revenue_usd = serializers.DecimalField(
-        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=20,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_AMOUNT - Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        error_messages={"max_value": TOO_LARGE},
     )
     revenue_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+        max_digits=20,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_AMOUNT - Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        error_messages={"max_value": TOO_LARGE},
     )
     technologies = serializers.ListField(
         child=serializers.CharField(max_length=100), max_length=200, required=False
@@ -410,10 +427,31 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             ) from error
 
     def validate_country(self, value: str) -> str:
-        return value.upper()
+        if not value:
+            return value
+        try:
+            # As on the account page: UK becomes GB, and a code of no country is invalid.
+            return normalize_country(value) or ""
+        except UnparsedValue as error:
+            raise serializers.ValidationError(
+                f"{value!r} is not an ISO 3166-1 country code: use one such as US or DE."
+            ) from error
 
     def validate_revenue_currency(self, value: str) -> str:
-        return value.upper()
+        code = value.upper()
+        if code and pycountry.currencies.get(alpha_3=code) is None:
+            raise serializers.ValidationError(
+                f"{value!r} is not an ISO 4217 currency code: use one such as USD or EUR."
+            )
+        return code
+
+    def validate_description(self, value: str) -> str:
+        if len(value) > MAX_DESCRIPTION_LENGTH:
+            raise serializers.ValidationError(
+                f"The description is {len(value):,} characters long, more than the "
+                f"{MAX_DESCRIPTION_LENGTH:,} allowed: shorten it."
+            )
+        return value
 
     def validate_owner_id(self, value: Any) -> Any:
         request = self.context["request"]
@@ -442,6 +480,14 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         attrs.update(api_values_complete(self.instance, attrs))
         count = current("employee_count")
         low, high = current("employee_min"), current("employee_max")
+        if count is not None and count < 1:
+            sent = [name for name in ("employee_min", "employee_max") if name in attrs]
+            raise serializers.ValidationError(
+                {
+                    (sent[0] if sent else "employee_count"): "The range gives a head count of "
+                    f"{count}: a company has at least 1 employee. Send a range above 0."
+                }
+            )
         if count is not None and (
             (low is not None and count < low) or (high is not None and count > high)
         ):

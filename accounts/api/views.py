@@ -25,7 +25,7 @@ from accounts import permissions as rules
 from accounts import selectors
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
-from accounts.workspace.edits import api_values_record, observed_values
+from accounts.workspace.edits import api_changed_values, api_values_record, observed_values
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 
@@ -193,6 +193,11 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
                 account, data=request.data, partial=partial, context=self.get_serializer_context()
             )
             serializer.is_valid(raise_exception=True)
+            if not api_changed_values(account, serializer.validated_data):
+                # Nothing changes, so the account keeps its version, ETag and trail.
+                account = self._reload(account.pk)
+                data = AccountDetailSerializer(account, context=self.get_serializer_context())
+                return with_etag(Response(data.data), account)
             # account_resegment() below scores the account at once, so the save queues no
             # second run.
             # As on the account page, a changed value is recorded as the user's entry, so

@@ -26,6 +26,7 @@ from django.core.validators import validate_email
 
 from accounts.models import Account, AccountIdentifier, Lead
 from accounts.normalizers import (
+    MAX_AMOUNT,
     Money,
     UnparsedValue,
     clean_company_name,
@@ -51,7 +52,6 @@ from .layouts import ColumnMapping
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
-MAX_MONEY = Decimal(10) ** 18
 CENTS = Decimal("0.01")
 
 CIK_RE = re.compile(r"\d{1,10}")
@@ -573,7 +573,7 @@ class RowParser:
         if money is None:
             raise _EmptyMoney
         amount = money.amount.quantize(CENTS)
-        if abs(amount) >= MAX_MONEY:
+        if abs(amount) >= MAX_AMOUNT:
             raise UnparsedValue(
                 field_name, as_text(raw), "the amount is too large: check the unit and multiplier"
             )

@@ -28,7 +28,14 @@ from .domains import (
 )
 from .employees import MAX_EMPLOYEES, EmployeeRange, from_size_bucket, parse_employee_count
 from .errors import UnparsedValue
-from .money import DEFAULT_RATES_TO_USD, RATES_SETTING, Money, convert_to_usd, parse_money
+from .money import (
+    DEFAULT_RATES_TO_USD,
+    MAX_AMOUNT,
+    RATES_SETTING,
+    Money,
+    convert_to_usd,
+    parse_money,
+)
 from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
 from .numbers import parse_decimal
 from .technologies import TECHNOLOGY_ALIASES, normalize_technologies
@@ -47,6 +54,7 @@ __all__ = [
     "WELL_KNOWN_CITIES",
     "EmployeeRange",
     "Location",
+    "MAX_AMOUNT",
     "Money",
     "UnparsedValue",
     "clean_company_name",

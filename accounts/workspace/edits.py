@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier
 from accounts.normalizers import (
     DEFAULT_RATES_TO_USD,
+    MAX_AMOUNT,
     EmployeeRange,
     Money,
     UnparsedValue,
@@ -55,7 +56,6 @@ MANUAL_SOURCE = "manual"
 MANUAL_SOURCE_DETAIL = "account page"
 MAX_DESCRIPTION_LENGTH = 5000
 CENTS = Decimal("0.01")
-MAX_MONEY = Decimal(10) ** 18
 
 
 class StaleEditError(Exception):
@@ -246,7 +246,7 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
     amount = money.amount.quantize(CENTS)
     if amount < 0:
         raise ValidationError({"revenue": f"“{text}” is negative: revenue cannot be negative."})
-    if amount >= MAX_MONEY:
+    if amount >= MAX_AMOUNT:
         raise ValidationError({"revenue": f"“{text}” is too large: check the unit."})
     warnings = []
     try:
@@ -257,7 +257,7 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
         warnings.append(
             f"The amount was saved but not converted to US dollars: {_sentence(error.hint)}"
         )
-    if usd is not None and usd >= MAX_MONEY:
+    if usd is not None and usd >= MAX_AMOUNT:
         raise ValidationError(
             {"revenue": f"“{text}” is {usd:,} US dollars, too large to store: check the unit."}
         )
@@ -661,7 +661,7 @@ OBSERVED_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _changed_attrs(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
+def api_changed_values(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
     """Return the API values that differ from the account's, all of them for a new one."""
     if account is None:
         return dict(attrs)
@@ -685,13 +685,13 @@ def _observed_empty(name: str, values: dict[str, Any]) -> bool:
 def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
     """Return the Account fields an API change implies beyond those the client sent.
 
-    Only values that differ from the account's count as sent. An industry id without a
-    label takes the industry's name as the label, and a label without an id is looked up
-    in the taxonomy, as on the account page. A new country without a region or city
-    clears the old ones, as a country resolution does. A head count without a range sets
-    the range
-    to that count, and a range without a count sets the count to its estimate. Revenue in
-    US dollars without an amount becomes the amount in USD, and an amount without US
+    Only values that differ from the account's count as changed, and a related value the
+    client sent, changed or not, is kept as sent. An industry id without a label takes
+    the industry's name as the label, and a label without an id is looked up in the
+    taxonomy, as on the account page. A new country without a region or city clears the
+    old ones, as a country resolution does. A head count without a range sets the range
+    to that count, and a range without a count sets the count to its estimate. Revenue
+    in US dollars without an amount becomes the amount in USD, and an amount without US
     dollars is converted, or leaves them empty when no rate is configured. So no value
     stays from before the change that contradicts it.
 
@@ -699,22 +699,22 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     verification reads (an entry cannot be empty, so the old one would return) or when
     the converted revenue is too large to store.
     """
-    changed = _changed_attrs(account, attrs)
+    changed = api_changed_values(account, attrs)
     extra: dict[str, Any] = {}
-    if "industry" in changed and "industry_raw" not in changed:
+    if "industry" in changed and "industry_raw" not in attrs:
         industry = changed["industry"]
         extra["industry_raw"] = industry.name if industry is not None else ""
-    elif "industry_raw" in changed and "industry" not in changed:
+    elif "industry_raw" in changed and "industry" not in attrs:
         label = clean_text(changed["industry_raw"] or "")
         extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
     if changed.get("country") and not {"region", "city"} & attrs.keys():
         # A region and city of the old country would describe a place in neither.
         extra.update(region="", city="")
     employee_names = {"employee_count", "employee_min", "employee_max"}
-    if "employee_count" in changed and not {"employee_min", "employee_max"} & changed.keys():
+    if "employee_count" in changed and not {"employee_min", "employee_max"} & attrs.keys():
         count = changed["employee_count"]
         extra.update(employee_min=count, employee_max=count)
-    elif "employee_count" not in changed and {"employee_min", "employee_max"} & changed.keys():
+    elif "employee_count" not in attrs and {"employee_min", "employee_max"} & changed.keys():
         low = attrs.get("employee_min", getattr(account, "employee_min", None))
         high = attrs.get("employee_max", getattr(account, "employee_max", None))
         if low is None and high is None:
@@ -726,12 +726,12 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     revenue_names = {"annual_revenue_usd", "revenue_amount", "revenue_currency"}
     if (
         "annual_revenue_usd" in changed
-        and not {"revenue_amount", "revenue_currency"} & changed.keys()
+        and not {"revenue_amount", "revenue_currency"} & attrs.keys()
     ):
         usd = changed["annual_revenue_usd"]
         extra.update(revenue_amount=usd, revenue_currency="USD" if usd is not None else "")
     elif (
-        "annual_revenue_usd" not in changed
+        "annual_revenue_usd" not in attrs
         and {"revenue_amount", "revenue_currency"} & changed.keys()
     ):
         amount = attrs.get("revenue_amount", getattr(account, "revenue_amount", None))
@@ -744,7 +744,7 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
                 usd = convert_to_usd(Money(amount, currency), _currency_rates()).quantize(CENTS)
             except UnparsedValue:
                 usd = None
-        if usd is not None and usd >= MAX_MONEY:
+        if usd is not None and usd >= MAX_AMOUNT:
             raise ValidationError(
                 {
                     "revenue_amount": f"{amount} {currency} is {usd:,} US dollars, too large to "

@@ -176,7 +176,10 @@ def test_unchanged_put_keeps_raw_values(client_for, sdr, import_apollo):
     )
 
     assert response.status_code == 200, response.json()
+    assert response["ETag"] == client.get(f"{LIST_URL}{account.pk}/")["ETag"]
+    updated_at = account.updated_at
     account.refresh_from_db()
+    assert account.updated_at == updated_at
     assert account.employee_approximate is True
     assert account.employee_raw == "8K+"
     assert account.revenue_raw == "$12.5M"
@@ -186,11 +189,21 @@ def test_unchanged_put_keeps_raw_values(client_for, sdr, import_apollo):
     ("data", "field", "message"),
     [
         (
-            {"revenue_amount": "999999999999999999.99", "revenue_currency": "GBP"},
+            {"revenue_amount": "900000000000000", "revenue_currency": "GBP"},
             "revenue_amount",
             "too large to store",
         ),
         ({"employee_count": 0}, "employee_count", "must be at least 1"),
+        ({"employee_min": 0, "employee_max": 0}, "employee_min", "at least 1 employee"),
+        ({"annual_revenue_usd": "999999999999999999"}, "annual_revenue_usd", "too large"),
+        ({"country": "ZZ"}, "country", "'ZZ' is not an ISO 3166-1 country code"),
+        ({"revenue_currency": "XYZ"}, "revenue_currency", "'XYZ' is not an ISO 4217"),
+        ({"description": "x" * 5001}, "description", "more than the 5,000 allowed"),
+        (
+            {"employee_count": 15000, "employee_min": 201, "employee_max": 500},
+            "employee_count",
+            "outside the range 201-500",
+        ),
         (
             {"employee_count": 50, "employee_min": 100, "employee_max": 200},
             "employee_count",
@@ -241,3 +254,11 @@ def test_new_country_keeps_sent_city(client_for, sdr, import_apollo):
     body = patch(client, account, {"country": "AT", "region": "BE", "city": "Berlin"})
 
     assert (body["country"], body["region"], body["city"]) == ("AT", "BE", "Berlin")
+
+
+def test_country_code_normalized(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+
+    body = patch(client_for(sdr), account, {"country": "uk"})
+
+    assert body["country"] == "GB"
