@@ -23,7 +23,8 @@ DEFAULT_REVIEW_DAYS = 30
 
 
 def _user_label(user) -> str:
-    return user.get_full_name() or user.get_username()
+    label = user.get_full_name() or user.get_username()
+    return label if user.is_active else f"{label} (inactive)"
 
 
 class ErrorLinesMixin:
@@ -45,12 +46,19 @@ class NamedDateField(forms.DateField):
 
     def to_python(self, value):
         try:
-            return super().to_python(value)
+            parsed = super().to_python(value)
         except forms.ValidationError:
             raise forms.ValidationError(
                 f"“{value}” is not a date: enter one as YYYY-MM-DD, such as 2026-03-31.",
                 code="invalid",
             ) from None
+        # A period ends at the start of the next day, which the last date cannot have.
+        if parsed is not None and parsed >= date.max:
+            raise forms.ValidationError(
+                f"{parsed} is past the last date supported: enter an earlier one.",
+                code="invalid",
+            )
+        return parsed
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -206,12 +214,12 @@ class TrailFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
         empty_label="Any user",
         widget=forms.Select(attrs={"class": SELECT}),
         error_messages={
-            "invalid_choice": "User id “%(value)s” was not found among active users: "
-            "choose a user from the list."
+            "invalid_choice": "User id “%(value)s” was not found: choose a user from the list."
         },
     )
     model = forms.ChoiceField(
         required=False,
+        label="Record",
         widget=forms.Select(attrs={"class": SELECT}),
         error_messages={
             "invalid_choice": "Record type “%(value)s” is not recorded in the trail: "

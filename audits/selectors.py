@@ -542,3 +542,12 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
 def active_users() -> QuerySet:
     """Return every active user by username, for filter choices."""
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def trail_users() -> QuerySet:
+    """Return every user, active ones first, for the trail's user filter.
+
+    A deactivated user's changes stay in the trail, and pulling a departed rep's history
+    is a governance task, so they stay choosable.
+    """
+    return get_user_model().objects.order_by("-is_active", "username")

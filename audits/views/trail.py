@@ -36,7 +36,7 @@ class TrailQueryMixin:
     def trail_filter(self) -> tuple[TrailFilterForm, TrailFilter | None, Account | None]:
         self.sources = trail_sources()
         form = TrailFilterForm(
-            self.request.GET or None, users=selectors.active_users(), sources=self.sources
+            self.request.GET or None, users=selectors.trail_users(), sources=self.sources
         )
         if form.is_bound and not form.is_valid():
             return form, None, None

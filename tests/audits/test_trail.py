@@ -240,8 +240,9 @@ def test_trail_csv_streams_rows(client, make_user, changes):
     ("query", "label", "message"),
     [
         ({"start": "2026-13-45"}, "From", "“2026-13-45” is not a date: enter one as YYYY-MM-DD"),
-        ({"user": "987654"}, "User", "User id “987654” was not found among active users"),
-        ({"model": "accounts.nothing"}, "Model", "Record type “accounts.nothing” is not recorded"),
+        ({"user": "987654"}, "User", "User id “987654” was not found"),
+        ({"end": "9999-12-31"}, "Until", "9999-12-31 is past the last date supported"),
+        ({"model": "accounts.nothing"}, "Record", "Record type “accounts.nothing” is not recorded"),
         ({"page": "two"}, "Page", "Page must be a whole number"),
         ({"account": "abc"}, "Account", "Account id must be a whole number"),
         ({"account": "99999999999999999999"}, "Account", "Account id is too large"),
@@ -292,3 +293,17 @@ def test_change_during_export_not_repeated(changes):
             AccountFactory(name="Initech")
 
     assert exported == before
+
+
+def test_filter_by_inactive_user(client, make_user, changes, team):
+    rep = team["rep_b"]
+    rep.is_active = False
+    rep.save()
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+
+    response = client.get(reverse("audits:trail"), {"user": rep.pk})
+
+    assert response.status_code == 200
+    assert response.context["entries"]
+    assert {entry.user for entry in response.context["entries"]} == {rep.get_username()}
+    assert "(inactive)" in response.content.decode()
