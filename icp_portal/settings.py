@@ -133,7 +133,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE takes the write lock when a transaction starts, so two concurrent
+            # writers wait for each other (up to the timeout, in seconds) instead of one
+            # failing with "database is locked" when it tries to upgrade a read lock.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 
