@@ -354,15 +354,11 @@ def _parse_technologies(data: dict[str, str], account: Account) -> ParsedEdit:
                 "Salesforce, Snowflake."
             }
         )
+    # A list a person enters replaces the union of the sources' lists (see
+    # enrichment.verification.choose_technologies), so the page shows exactly this list.
     return ParsedEdit(
         values={"technologies": technologies},
         observations=[("technologies", technologies, text)],
-        warnings=[
-            "Technologies are the union of every source's list, so an item that another "
-            "source reports stays in the list."
-        ]
-        if any(item not in technologies for item in account.technologies or [])
-        else [],
     )
 
 

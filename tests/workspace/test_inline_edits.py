@@ -215,6 +215,29 @@ def test_technologies_edit_normalizes_list(client_sdr, account):
     assert account.technologies == ["Salesforce", "Snowflake"]
 
 
+def test_technologies_edit_replaces_sources_list(client_sdr, account):
+    Account.objects.filter(pk=account.pk).update(technologies=["Marketo", "Slack"])
+    account.refresh_from_db()
+    Observation.objects.create(
+        account=account,
+        field="technologies",
+        value=["Marketo", "Slack"],
+        raw_value="Marketo, Slack",
+        source="apollo",
+        observed_at=timezone.now(),
+    )
+
+    response = client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": "Snowflake", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert account.technologies == ["Snowflake"]
+    assert "union" not in response.content.decode()
+
+
 def test_industry_edit_maps_taxonomy(client_sdr, account, saas):
     client_sdr.post(
         edit_url(account, "industry"),
