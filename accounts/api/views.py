@@ -25,9 +25,15 @@ from accounts import permissions as rules
 from accounts import selectors
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
-from accounts.workspace.edits import api_changed_values, api_values_record, observed_values
+from accounts.workspace.edits import (
+    api_changed_values,
+    api_values_record,
+    changed_segment,
+    observed_values,
+)
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
+from segmentation.tags import active_tag_checker
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .etags import etag_for, if_match_check, if_none_match_hit
@@ -311,6 +317,19 @@ class AccountSegmentView(AccountChildMixin, mixins.CreateModelMixin, generics.Ge
                     f"Your role cannot make a {values['kind']} change on account {account.pk}."
                 )
             if_match_check(request, account)
+            if values["kind"] == SegmentOverride.Kind.MANUAL_TAG and changed_segment(
+                account, values.get("tag") or "", values.get("tier") or "", active_tag_checker()
+            ) == (None, None):
+                # As on the account page: a manual change must change something, and a
+                # confirmation has its own kinds, which the review counts.
+                raise ValidationError(
+                    {
+                        "tag": [
+                            "The tag and tier are unchanged: change one of them, or confirm "
+                            "the segment with kind review_confirmation or fit_validation."
+                        ]
+                    }
+                )
             account_segment_override(
                 account=account,
                 user=request.user,

@@ -470,9 +470,10 @@ def _segment(account: Account) -> list[str]:
 # Tag, tier and fit ---------------------------------------------------------------------
 
 
-def _changed_segment(
+def changed_segment(
     account: Account, tag: str, tier: str, tags: TagChecker | None
 ) -> tuple[str | None, str | None]:
+    """Return the tag and tier that differ from the account's, None for each that does not."""
     # Compared in the framework's spelling, so "saas - smb - us" leaves "SaaS – SMB – US"
     # unchanged.
     new_tag = tag.strip() or None
@@ -507,7 +508,7 @@ def account_segment_edit(
     with transaction.atomic():
         locked = _lock_current(account, version)
         tags = active_tag_checker()
-        new_tag, new_tier = _changed_segment(locked, tag, tier, tags)
+        new_tag, new_tier = changed_segment(locked, tag, tier, tags)
         if new_tag is None and new_tier is None:
             raise ValidationError(
                 {"tag": "The tag and tier are unchanged: change one of them or cancel."}
@@ -556,7 +557,7 @@ def account_fit_validate(
             account=account, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
         )
     tags = active_tag_checker()
-    new_tag, new_tier = _changed_segment(account, tag, tier, tags)
+    new_tag, new_tier = changed_segment(account, tag, tier, tags)
     if new_tag is None and new_tier is None:
         raise ValidationError(
             {

@@ -275,6 +275,18 @@ def test_segment_change_records_override(client_for, sdr, framework):
     assert SegmentOverride.objects.get(account=account).reason == "Met the buyer"
 
 
+def test_unchanged_manual_segment_rejected(client_for, sdr, framework):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+
+    response = client_for(sdr).post(
+        segment_url(account), {"tier": "low", "reason": "Still low"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "unchanged" in response.json()["error"]["fields"]["tag"][0]
+    assert not SegmentOverride.objects.exists()
+
+
 def test_segment_change_needs_reason(client_for, sdr):
     account = AccountFactory(owner=sdr)
     response = client_for(sdr).post(segment_url(account), {"tier": "high"}, format="json")
