@@ -52,6 +52,9 @@ from .layouts import ColumnMapping
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
+# Longer descriptions are rejected: no company profile is this long, and the account page
+# would carry the whole text.
+MAX_DESCRIPTION_CHARACTERS = 100_000
 CENTS = Decimal("0.01")
 
 CIK_RE = re.compile(r"\d{1,10}")
@@ -715,6 +718,12 @@ class RowParser:
         observations: list[tuple[str, str | None, str]],
     ) -> None:
         description = self._first_text(cells, "description")
+        if description and len(description) > MAX_DESCRIPTION_CHARACTERS:
+            raise RowRejected(
+                f"the description is {len(description):,} characters long, more than the "
+                f"{MAX_DESCRIPTION_CHARACTERS:,} allowed. Such a value is usually other rows "
+                "taken in by an open quote: check the quotes, or shorten the description."
+            )
         if description:
             values["description"] = description
             observations.append(("description", observation_json(description), description))

@@ -181,6 +181,20 @@ def test_rejection_reason_in_report(write_csv, row, reason):
     assert report[0]["Website"] == row[1]
 
 
+def test_huge_description_rejected(write_csv):
+    path = write_csv(
+        ["Name", "Website", "Description"],
+        [["Acme", "acme.com", "x" * 100_001], ["Blue", "blue.com", "y" * 100_000]],
+    )
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert (run.created, run.rejected) == (1, 1)
+    assert "the description is 100,001 characters long" in report[0]["reason"]
+    assert report[0]["Name"] == "Acme"
+
+
 def test_generic_file_source_is_format(write_json, write_csv):
     json_run = accounts_import(write_json([{"name": "Acme", "website": "acme.com"}]))
     csv_run = accounts_import(write_csv(["Name", "Website"], [["Blue", "blue.com"]]))
