@@ -37,9 +37,9 @@ from .text import collapse_whitespace, is_missing
 RATES_SETTING = "ICP_CURRENCY_RATES_TO_USD"
 
 MAX_MONEY_TEXT_LENGTH = 100
-# Amounts must stay below this: a thousand times the largest company revenue, and small
-# enough that SQLite, which stores decimals as 64-bit floats, reads them back within the
-# 20 digits of the revenue columns.
+# Amounts must stay below this: over a thousand times the largest company revenue, and
+# small enough that SQLite, which can store decimals as 64-bit floats, reads them back
+# within the 20 digits of the revenue columns.
 MAX_AMOUNT = Decimal(10) ** 15
 
 # USD per unit of each currency, approximate reference rates for 2025-07-01 rounded to

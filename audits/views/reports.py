@@ -121,7 +121,7 @@ class ReportQueryMixin:
         return form.error_lines() if form.is_bound and not form.is_valid() else []
 
     def violations(self) -> QuerySet[Violation]:
-        # Invalid filters list nothing, and the page and export say why.
+        # Invalid filters list nothing, and the page and export show why.
         if self.run is None or self.filter_errors():
             return Violation.objects.none()
         data = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
