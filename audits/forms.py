@@ -175,6 +175,16 @@ class ReportFilterForm(ErrorLinesMixin, forms.Form):
             "max_value": "Rep id is too large to be a user: check the link.",
         },
     )
+    # Read by the list's paginator. Declared so that an invalid page is a filter error.
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "Page must be a whole number, such as 2.",
+            "min_value": "Page must be 1 or higher.",
+        },
+    )
 
 
 class CorrectionFilterForm(DateRangeMixin, forms.Form):

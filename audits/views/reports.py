@@ -147,6 +147,11 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
         self.load()
         return self.violations()
 
+    def get_paginate_by(self, queryset: QuerySet[Violation]) -> int | None:
+        # With invalid filters nothing is listed, and an invalid page is one of the errors
+        # shown, so the paginator must not turn it into a 404.
+        return None if self.filter_errors() else self.paginate_by
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().get(request, *args, **kwargs)
         if self.filter_errors():

@@ -63,6 +63,8 @@ def test_report_filters_by_kind(client, make_user, audited):
         ({"kind": "nonsense"}, "Select a valid choice. nonsense is not one of the available"),
         ({"rep": "99999999999999999999"}, "Rep: Rep id is too large to be a user"),
         ({"rep": "x"}, "Rep: Rep must be a user id"),
+        ({"page": "abc"}, "Page: Page must be a whole number"),
+        ({"page": "0", "kind": "bogus"}, "Page: Page must be 1 or higher"),
     ],
 )
 def test_report_invalid_filter_named(client, make_user, audited, query, message):
