@@ -720,6 +720,14 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
             extra["employee_count"] = EmployeeRange(low or 0, high).estimate
     if employee_names & changed.keys():
         extra.update(employee_approximate=False, employee_raw="")
+    amount_after = attrs.get("revenue_amount", getattr(account, "revenue_amount", None))
+    if "revenue_currency" in changed and not changed["revenue_currency"] and amount_after:
+        raise ValidationError(
+            {
+                "revenue_currency": "revenue_currency is empty, but the revenue has an "
+                "amount: send its currency code, such as USD."
+            }
+        )
     revenue_names = {"annual_revenue_usd", "revenue_amount", "revenue_currency"}
     if (
         "annual_revenue_usd" in changed

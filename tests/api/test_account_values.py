@@ -199,6 +199,7 @@ def test_unchanged_put_keeps_raw_values(client_for, sdr, import_apollo):
         ({"country": "ZZ"}, "country", "'ZZ' is not an ISO 3166-1 country code"),
         ({"revenue_currency": "XYZ"}, "revenue_currency", "'XYZ' is not an ISO 4217"),
         ({"description": "x" * 5001}, "description", "more than the 5,000 allowed"),
+        ({"revenue_currency": ""}, "revenue_currency", "send its currency code"),
         (
             {"employee_count": 15000, "employee_min": 201, "employee_max": 500},
             "employee_count",
