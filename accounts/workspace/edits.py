@@ -698,6 +698,17 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     """
     changed = api_changed_values(account, attrs)
     extra: dict[str, Any] = {}
+    if {"industry", "industry_raw"} & changed.keys() and attrs.get("industry") is not None:
+        label = clean_text(attrs.get("industry_raw") or "")
+        resolved = IndustryResolver.load().resolve_first([label])[0] if label else None
+        if resolved is not None and resolved != attrs["industry"].pk:
+            raise ValidationError(
+                {
+                    "industry_raw": f"“{label}” is another industry than industry_id "
+                    f"{attrs['industry'].pk} ({attrs['industry'].name}): send values that "
+                    "match, or leave industry_raw out."
+                }
+            )
     if "industry" in changed and "industry_raw" not in attrs:
         industry = changed["industry"]
         extra["industry_raw"] = industry.name if industry is not None else ""

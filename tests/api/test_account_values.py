@@ -8,6 +8,7 @@ import pytest
 from accounts.models import Account
 from accounts.services import accounts_import
 from enrichment.models import Observation
+from segmentation.models import Industry
 
 LIST_URL = "/api/v1/accounts/"
 HEADER = ["Company", "Website", "# Employees", "Annual Revenue", "Company Country"]
@@ -263,3 +264,32 @@ def test_country_code_normalized(client_for, sdr, import_apollo):
     body = patch(client_for(sdr), account, {"country": "uk"})
 
     assert body["country"] == "GB"
+
+
+def test_industry_label_of_other_industry_rejected(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+    other, _ = Industry.objects.get_or_create(
+        slug="api-test-health", defaults={"name": "API Health"}
+    )
+
+    response = client_for(sdr).patch(
+        f"{LIST_URL}{account.pk}/",
+        {"industry_id": industry.pk, "industry_raw": other.name},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert (
+        "is another industry than industry_id"
+        in response.json()["error"]["fields"]["industry_raw"][0]
+    )
+
+
+def test_industry_own_label_accepted(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+
+    body = patch(
+        client_for(sdr), account, {"industry_id": industry.pk, "industry_raw": "Payments tech"}
+    )
+
+    assert body["industry_raw"] == "Payments tech"
