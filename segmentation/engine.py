@@ -24,7 +24,8 @@ Scoring rules:
 - A must-have criterion whose known value does not match caps the score just below the
   Medium cut-off, so the account lands in the Low tier.
 - Industry, company size and geography are mandatory. When any is unknown the account
-  gets no tag and ``needs_enrichment`` is set, with the missing fields named.
+  gets no tag and no route, and ``needs_enrichment`` is set, with the missing fields
+  named. Its score and tier still show how well its known values fit.
 - A mandatory field whose sources conflict (``Account.field_status``) counts as unknown,
   and the explanation gains one ``verification`` item naming the disagreeing values. A
   value a manager accepted or resolved has the status ``accepted``, so it is used.
@@ -1007,7 +1008,8 @@ class CompiledFramework:
             score,
             tier,
             tag,
-            route,
+            # An account missing a mandatory field is enriched before it is routed.
+            "" if missing else route,
             band_name,
             geography,
             needs_enrichment,

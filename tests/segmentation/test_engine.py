@@ -135,7 +135,9 @@ def test_disqualifier_match_zeroes_score(compile_criteria, industry_id):
         "is_disqualifier": True,
     }
     compiled = compile_criteria(INDUSTRY_IN, excluded)
-    evaluation = compiled.evaluate(row(industry_id=industry_id("SaaS"), country="BR"))
+    evaluation = compiled.evaluate(
+        row(industry_id=industry_id("SaaS"), country="BR", employee_count=300)
+    )
     assert evaluation.score == 0
     assert evaluation.tier == "low"
     assert evaluation.route == "Nurture"
@@ -180,7 +182,9 @@ def test_must_have_mismatch_caps_at_low(compile_criteria, industry_id):
         {**INDUSTRY_IN, "weight": 10, "is_must_have": True},
         {**GEOGRAPHY_IN, "weight": 90},
     )
-    evaluation = compiled.evaluate(row(industry_id=industry_id("Insurance"), country="US"))
+    evaluation = compiled.evaluate(
+        row(industry_id=industry_id("Insurance"), country="US", employee_count=300)
+    )
     assert evaluation.tier == "low"
     assert evaluation.score == 39  # 90 before the cap, Medium starts at 40
     assert evaluation.route == "Nurture"
@@ -215,7 +219,9 @@ def test_tier_cutoffs_and_routes(
         {**GEOGRAPHY_IN, "weight": 100 - industry_weight},
         medium_tier_route="Qualify",
     )
-    evaluation = compiled.evaluate(row(industry_id=industry_id("SaaS"), country="BR"))
+    evaluation = compiled.evaluate(
+        row(industry_id=industry_id("SaaS"), country="BR", employee_count=300)
+    )
     assert evaluation.score == industry_weight
     assert evaluation.tier == expected_tier
     assert evaluation.route == expected_route
@@ -517,10 +523,25 @@ def test_default_framework_invariants(default_compiled, account):
         assert conflicts == []
     if evaluation.score is not None and evaluation.score >= 70:
         assert evaluation.tier == "high"
-    if evaluation.tier == "high":
+    if evaluation.needs_enrichment:
+        assert evaluation.route == ""
+    elif evaluation.tier == "high":
         assert evaluation.route == "Outbound"
-    if evaluation.tier == "low":
+    elif evaluation.tier == "low":
         assert evaluation.route == "Nurture"
+
+
+def test_incomplete_account_not_routed(compile_criteria, industry_id):
+    compiled = compile_criteria(INDUSTRY_IN)
+    complete = compiled.evaluate(
+        row(industry_id=industry_id("SaaS"), country="US", employee_count=300)
+    )
+    incomplete = compiled.evaluate(row(industry_id=industry_id("SaaS"), country="US"))
+
+    assert complete.tier == incomplete.tier == "high"
+    assert complete.route == "Outbound"
+    assert incomplete.route == ""
+    assert incomplete.missing_fields == ["company_size"]
 
 
 def test_size_band_lookup_matches_scan(make_framework):
