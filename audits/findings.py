@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Accounts read and checked per chunk.
 CHUNK_SIZE = 2000
+# Segmentation runs over every account, which nobody's work on an account starts.
+FULL_RUN_KINDS = ("full", "approval", "quarterly")
 # History rows written through these channels are a person's work on the account.
 PERSON_CHANNELS = (Channel.PAGE, Channel.ADMIN, Channel.API)
 # Field status values that mean a mandatory field was not confirmed by a second source.
@@ -111,16 +113,45 @@ def worked_account_ids(period: Period) -> set[int]:
 
 
 def active_account_ids(period: Period, worked: set[int]) -> set[int]:
-    """Return the accounts scored, changed or worked on in the period."""
+    """Return the accounts scored, changed or worked on in the period.
+
+    An account scored in the period only by re-segmentations of every account (a new
+    framework version, the quarterly run) is not active: nobody acted on it, so the
+    audit would blame its owner for the framework's change.
+    """
     account_history = Account.history.model
     ids = set(worked)
-    ids.update(Account.objects.filter(_in_period("scored_at", period)).values_list("id", flat=True))
+    scored = set(
+        Account.objects.filter(_in_period("scored_at", period)).values_list("id", flat=True)
+    )
+    ids.update(scored - _only_rescored(period, scored))
     ids.update(
         account_history.objects.filter(_in_period("history_date", period))
         .values_list("id", flat=True)
         .distinct()
     )
     return ids
+
+
+def _only_rescored(period: Period, scored: set[int]) -> set[int]:
+    """Return the accounts of ``scored`` whose period's records all come from full runs."""
+    from segmentation.models import ScoreRecord, SegmentationRun
+
+    full_runs = set(
+        SegmentationRun.objects.filter(kind__in=FULL_RUN_KINDS).values_list("id", flat=True)
+    )
+    if not full_runs:
+        return set()
+    rescored: set[int] = set()
+    for chunk in _chunks(scored):
+        records = ScoreRecord.objects.filter(
+            _in_period("created_at", period), account_id__in=chunk
+        ).values_list("account_id", "run_id")
+        by_account: dict[int, set[bool]] = defaultdict(set)
+        for account_id, run_id in records:
+            by_account[account_id].add(run_id in full_runs)
+        rescored.update(account_id for account_id, kinds in by_account.items() if kinds == {True})
+    return rescored
 
 
 def _chunks(ids: set[int]) -> Iterator[list[int]]:

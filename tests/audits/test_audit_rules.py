@@ -9,6 +9,7 @@ from accounts.research import account_segment_override
 from audits import rules
 from audits.models import AuditRun, Violation
 from audits.services import monthly_audit_run
+from segmentation.models import ScoreRecord, SegmentationRun
 
 
 def findings(month) -> set[tuple[int, str]]:
@@ -46,6 +47,23 @@ def test_inactive_account_is_skipped(scored, team, in_month, audit_month):
     account = scored(owner=team["rep_a"], scored_at=in_month - timedelta(days=45))
     Account.objects.filter(pk=account.pk).update(verification_status="unverified")
     assert findings(audit_month) == set()
+
+
+@pytest.mark.parametrize(
+    ("kind", "active"), [("approval", False), ("quarterly", False), ("accounts", True)]
+)
+def test_rescored_account_active_by_run_kind(
+    scored, team, in_month, audit_month, framework, kind, active
+):
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    Account.objects.filter(pk=account.pk).update(verification_status="unverified")
+    run = SegmentationRun.objects.create(framework=framework, kind=kind)
+    record = ScoreRecord.objects.create(account=account, framework=framework, run=run)
+    ScoreRecord.objects.filter(pk=record.pk).update(created_at=in_month)
+
+    found = findings(audit_month)
+
+    assert ((account.pk, rules.UNVERIFIED_NOT_VERIFIED) in found) is active
 
 
 def test_worked_account_missing_industry(clean, audit_month):
