@@ -821,3 +821,25 @@ def saved_mappings_for(header: list[str], user: AbstractBaseUser) -> list[Import
         key=lambda mapping: (mapping.created_by_id != user.pk, -mapping.updated_at.timestamp())
     )
     return mappings
+
+
+# Mandatory fields of Account.field_status and the statuses that leave them unconfirmed,
+# which the monthly audit reports as a skipped step when a person tags the account.
+MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
+UNCONFIRMED_STATUSES = ("single_source", "conflicting")
+MANDATORY_STATUS_LABELS = {
+    "industry": "industry",
+    "company_size": "company size",
+    "country": "country",
+}
+
+
+def unconfirmed_mandatory_fields(field_status: Any) -> list[tuple[str, str]]:
+    """Return (field, status) for each mandatory field that a second source has not confirmed."""
+    statuses = field_status if isinstance(field_status, dict) else {}
+    unconfirmed = []
+    for name in MANDATORY_STATUS_FIELDS:
+        status = (statuses.get(name) or {}).get("status")
+        if status in UNCONFIRMED_STATUSES:
+            unconfirmed.append((name, status))
+    return unconfirmed

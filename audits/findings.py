@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
+from accounts.selectors import unconfirmed_mandatory_fields
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
 from segmentation.selectors import NoActiveFrameworkError, framework_get_active
@@ -33,9 +34,6 @@ CHUNK_SIZE = 2000
 FULL_RUN_KINDS = ("full", "approval", "quarterly")
 # History rows written through these channels are a person's work on the account.
 PERSON_CHANNELS = (Channel.PAGE, Channel.ADMIN, Channel.API)
-# Field status values that mean a mandatory field was not confirmed by a second source.
-UNCONFIRMED_STATUSES = ("single_source", "conflicting")
-MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
 TAGGING_KINDS = (SegmentOverride.Kind.MANUAL_TAG, SegmentOverride.Kind.FIT_VALIDATION)
 # Deliberate human decisions: the engine's result is not compared with them.
 DELIBERATE_KINDS = (SegmentOverride.Kind.FIT_VALIDATION, SegmentOverride.Kind.REVIEW_CORRECTION)
@@ -178,13 +176,10 @@ def _missing_fields(row: dict[str, Any]) -> list[str]:
 
 
 def _unconfirmed_fields(row: dict[str, Any]) -> list[str]:
-    statuses = row["field_status"] if isinstance(row["field_status"], dict) else {}
-    unconfirmed = []
-    for name in MANDATORY_STATUS_FIELDS:
-        entry = statuses.get(name) or {}
-        if entry.get("status") in UNCONFIRMED_STATUSES:
-            unconfirmed.append(f"{name} ({entry['status'].replace('_', ' ')})")
-    return unconfirmed
+    return [
+        f"{name} ({status.replace('_', ' ')})"
+        for name, status in unconfirmed_mandatory_fields(row["field_status"])
+    ]
 
 
 class _Engine:

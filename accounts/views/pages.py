@@ -230,10 +230,16 @@ def field_rows(account: Account) -> dict[str, dict[str, Any]]:
 
 
 def segment_context(user: Any, account: Account) -> dict[str, Any]:
+    unconfirmed = selectors.unconfirmed_mandatory_fields(account.field_status)
     return {
         "account": account,
         "perms": account_permissions(user, account),
         "version": workspace.account_version(account),
+        # Shown on the tag and fit forms: tagging now is a skipped step in the audit.
+        "unconfirmed_fields": [
+            f"{selectors.MANDATORY_STATUS_LABELS[name]} ({status.replace('_', ' ')})"
+            for name, status in unconfirmed
+        ],
     }
 
 

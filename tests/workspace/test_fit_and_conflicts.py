@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import roles
-from accounts.models import SegmentOverride
+from accounts.models import Account, SegmentOverride
 from enrichment.models import FieldResolution, Observation
 from tests.factories import AccountFactory
 
@@ -42,6 +42,18 @@ def test_owner_ae_confirms_fit(client, ae, account):
     assert override.reason == "Budget and need confirmed"
     assert override.new_tier == "medium"
     assert account.tier == "medium"
+
+
+def test_fit_form_warns_of_single_source_size(client, ae, account):
+    Account.objects.filter(pk=account.pk).update(
+        field_status={"company_size": {"status": "single_source"}}
+    )
+    client.force_login(ae)
+
+    html = client.get(fit_url(account), **HTMX).content.decode()
+
+    assert 'data-testid="unconfirmed-warning"' in html
+    assert "company size (single source)" in html
 
 
 def test_owner_ae_refines_tier(client, ae, account):

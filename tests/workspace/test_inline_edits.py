@@ -347,6 +347,20 @@ def segment_url(account: Account) -> str:
     return reverse("accounts:account-segment-edit", args=[account.pk])
 
 
+@pytest.mark.parametrize(
+    ("status", "warned"), [("single_source", True), ("conflicting", True), ("verified", False)]
+)
+def test_tag_form_warns_of_unconfirmed_field(client_sdr, account, status, warned):
+    Account.objects.filter(pk=account.pk).update(
+        field_status={"industry": {"status": status}, "country": {"status": "verified"}}
+    )
+
+    html = client_sdr.get(segment_url(account), **HTMX).content.decode()
+
+    assert ('data-testid="unconfirmed-warning"' in html) is warned
+    assert (f"industry ({status.replace('_', ' ')})" in html) is warned
+
+
 def test_tag_edit_requires_reason(client_sdr, account):
     response = client_sdr.post(
         segment_url(account),
