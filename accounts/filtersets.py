@@ -15,6 +15,7 @@ from django_filters.widgets import BooleanWidget
 
 from . import selectors
 from .models import Account, Tier, VerificationStatus
+from .normalizers import UnparsedValue, normalize_country
 
 OWNER_ME = "me"
 OWNER_NONE = "none"
@@ -427,7 +428,12 @@ class AccountFilterSet(FilterSet):
         return queryset.filter(owner_id=int(value))
 
     def filter_country(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
-        return queryset.filter(country=value.upper())
+        # Stored codes are normalized, so UK finds the accounts stored as GB.
+        try:
+            code = normalize_country(value) or value.upper()
+        except UnparsedValue:
+            code = value.upper()
+        return queryset.filter(country=code)
 
     def filter_tier(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         if value == TIER_NONE:

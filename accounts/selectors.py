@@ -239,7 +239,9 @@ QUEUE_ENRICHMENT = "enrichment"
 QUEUE_CONFLICT = "conflict"
 QUEUE_REASONS: dict[str, str] = {
     QUEUE_RESEARCH: "Needs research",
-    QUEUE_ENRICHMENT: "Needs enrichment",
+    # Not "Needs enrichment", which the list and the account page use for a missing
+    # mandatory field: these accounts have values that no second source confirmed.
+    QUEUE_ENRICHMENT: "Needs a second source",
     QUEUE_CONFLICT: "Conflict to resolve",
 }
 QUEUE_CONDITIONS: dict[str, Q] = {

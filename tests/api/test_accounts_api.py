@@ -260,6 +260,14 @@ def test_api_boolean_spellings(signed_in_api, value, expected):
     assert names == (expected or ["Done", "Needs"])
 
 
+def test_api_country_alias_filter(signed_in_api):
+    AccountFactory(name="London Co", country="GB")
+
+    response = signed_in_api.get(LIST_URL, {"country": "uk"})
+
+    assert result_names(response) == ["London Co"]
+
+
 def test_api_invalid_ordering_is_400(signed_in_api):
     response = signed_in_api.get(LIST_URL, {"ordering": "password"})
     assert response.status_code == 400
