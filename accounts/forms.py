@@ -26,10 +26,16 @@ REASON_REQUIRED = "Reason is empty: say why, so reviewers can follow the change.
 
 
 def _reason_field(label: str = "Reason") -> forms.CharField:
+    # The message names the field as its label reads, such as "What discovery showed".
+    required = (
+        REASON_REQUIRED
+        if label == "Reason"
+        else f"“{label}” is empty: say why, so reviewers can follow the change."
+    )
     return forms.CharField(
         label=label,
         max_length=REASON_MAX_LENGTH,
-        error_messages={"required": REASON_REQUIRED},
+        error_messages={"required": required},
         widget=forms.Textarea(attrs={"rows": 2, "class": INPUT, "maxlength": REASON_MAX_LENGTH}),
     )
 

@@ -87,7 +87,7 @@ def test_fit_requires_reason(client, ae, account):
     client.force_login(ae)
     response = client.post(fit_url(account), {"decision": "confirm", "reason": ""}, **HTMX)
     assert response.status_code == 422
-    assert "Reason is empty" in response.content.decode()
+    assert "“What discovery showed” is empty: say why" in response.content.decode()
     assert not SegmentOverride.objects.exists()
 
 
