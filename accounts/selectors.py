@@ -13,9 +13,11 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
     Min,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -221,14 +223,24 @@ def route_choices() -> Choices:
 
 
 def owner_choices() -> Choices:
-    """Return (id, display name) pairs of the active users, by username."""
+    """Return (id, display name) pairs of possible owners, by username.
+
+    Those are the active users of the roles that own accounts, and any user who owns an
+    account, such as a rep who left, marked inactive.
+    """
+    owns = Account.objects.filter(owner=OuterRef("pk"))
     users = (
         get_user_model()
-        .objects.filter(is_active=True)
+        .objects.filter(Q(is_active=True, groups__name__in=OWNER_ROLES) | Exists(owns))
+        .distinct()
         .order_by("username")
-        .only("id", "username", "first_name", "last_name")
+        .only("id", "username", "first_name", "last_name", "is_active")
     )
-    return [(str(user.pk), user.get_full_name() or user.get_username()) for user in users]
+    choices = []
+    for user in users:
+        name = user.get_full_name() or user.get_username()
+        choices.append((str(user.pk), name if user.is_active else f"{name} (inactive)"))
+    return choices
 
 
 # The SDR/AE workspace ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import roles
 from accounts.models import Tier
 from accounts.roles import ALL_ROLES
 from segmentation.models import Framework, GeographyMapping, SizeBand
@@ -374,3 +375,17 @@ def test_list_query_count_is_pinned(signed_in, industry, sdr, django_assert_max_
     with django_assert_max_num_queries(12):
         response = signed_in.get(LIST_URL, {"tier": "high", "ordering": "owner"})
     assert len(response.context["accounts"]) == 50
+
+
+def test_owner_filter_lists_owners_only(signed_in, sdr, marketing, make_user):
+    departed = make_user(roles.SDR, username="departed", first_name="Dee", last_name="Parted")
+    departed.is_active = False
+    departed.save()
+    AccountFactory(name="Left Behind", owner=departed)
+
+    page = signed_in.get(LIST_URL).content.decode()
+    select = re.search(r'<select name="owner".*?</select>', page, re.DOTALL).group(0)
+
+    assert f'<option value="{sdr.pk}"' in select
+    assert f'<option value="{marketing.pk}"' not in select
+    assert "Dee Parted (inactive)" in select
