@@ -16,8 +16,13 @@ SELECT = "form-select form-select-sm"
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": INPUT}, format="%Y-%m-%d")
 # The largest id of a 64-bit key. A larger one makes the database driver fail.
 MAX_ID = 2**63 - 1
-# The trail pages by offset. Far pages are slow and a huge page number overflows it.
-MAX_TRAIL_PAGE = 100_000
+# Pages are read by offset. Far pages are slow and a huge page number overflows it.
+MAX_PAGE = 100_000
+PAGE_MESSAGES = {
+    "invalid": "Page must be a whole number, such as 2.",
+    "min_value": "Page must be 1 or higher.",
+    "max_value": "Page must be %(limit_value)s or lower: narrow the filters instead.",
+}
 # A new review looks back this many days by default.
 DEFAULT_REVIEW_DAYS = 30
 
@@ -25,6 +30,20 @@ DEFAULT_REVIEW_DAYS = 30
 def _user_label(user) -> str:
     label = user.get_full_name() or user.get_username()
     return label if user.is_active else f"{label} (inactive)"
+
+
+def _hidden_number(largest: int, **messages: str) -> forms.IntegerField:
+    """Return an optional hidden whole-number field from 1 to ``largest``.
+
+    ``messages`` are the field's error messages by code (invalid, min_value, max_value).
+    """
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=largest,
+        widget=forms.HiddenInput,
+        error_messages=messages,
+    )
 
 
 class ErrorLinesMixin:
@@ -165,26 +184,13 @@ class ReportFilterForm(ErrorLinesMixin, forms.Form):
         choices=[("", "Any status"), *Violation.Status.choices],
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    rep = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "Rep must be a user id, such as 42.",
-            "max_value": "Rep id is too large to be a user: check the link.",
-        },
+    rep = _hidden_number(
+        MAX_ID,
+        invalid="Rep must be a user id, such as 42.",
+        max_value="Rep id is too large to be a user: check the link.",
     )
     # Read by the list's paginator. Declared so that an invalid page is a filter error.
-    page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "Page must be a whole number, such as 2.",
-            "min_value": "Page must be 1 or higher.",
-        },
-    )
+    page = _hidden_number(MAX_PAGE, **PAGE_MESSAGES)
 
 
 class CorrectionFilterForm(DateRangeMixin, forms.Form):
@@ -238,26 +244,12 @@ class TrailFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
     )
     start = NamedDateField(required=False, label="From", widget=DATE_WIDGET)
     end = NamedDateField(required=False, label="Until", widget=DATE_WIDGET)
-    account = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "Account id must be a whole number, such as 42.",
-            "max_value": "Account id is too large to be an account: check the link.",
-        },
+    account = _hidden_number(
+        MAX_ID,
+        invalid="Account id must be a whole number, such as 42.",
+        max_value="Account id is too large to be an account: check the link.",
     )
-    page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_TRAIL_PAGE,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "Page must be a whole number, such as 2.",
-            "max_value": "Page must be %(limit_value)s or lower: narrow the filters instead.",
-        },
-    )
+    page = _hidden_number(MAX_PAGE, **PAGE_MESSAGES)
 
     def __init__(self, *args, users=None, sources=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)

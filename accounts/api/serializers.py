@@ -283,6 +283,19 @@ class AccountDetailSerializer(AccountSerializer):
         read_only_fields = fields
 
 
+def _amount_field() -> serializers.DecimalField:
+    """Return an optional amount field from 0 to just below MAX_AMOUNT, in cents."""
+    return serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_AMOUNT - Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        error_messages={"max_value": TOO_LARGE},
+    )
+
+
 class AccountWriteSerializer(serializers.ModelSerializer):
     """The fields a client may set on an account; the response is the full account.
 
@@ -339,24 +352,8 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     employee_max = serializers.IntegerField(
         min_value=0, max_value=10_000_000, required=False, allow_null=True
     )
-    annual_revenue_usd = serializers.DecimalField(
-        max_digits=20,
-        decimal_places=2,
-        min_value=0,
-        max_value=MAX_AMOUNT - Decimal("0.01"),
-        required=False,
-        allow_null=True,
-        error_messages={"max_value": TOO_LARGE},
-    )
-    revenue_amount = serializers.DecimalField(
-        max_digits=20,
-        decimal_places=2,
-        min_value=0,
-        max_value=MAX_AMOUNT - Decimal("0.01"),
-        required=False,
-        allow_null=True,
-        error_messages={"max_value": TOO_LARGE},
-    )
+    annual_revenue_usd = _amount_field()
+    revenue_amount = _amount_field()
     technologies = serializers.ListField(
         child=serializers.CharField(max_length=100), max_length=200, required=False
     )
