@@ -6,4 +6,4 @@ class AuditsConfig(AppConfig):
     verbose_name = "Audits"
 
     def ready(self) -> None:
-        from . import history, signals  # noqa: F401  (connect the receivers)
+        from . import baseline, history, signals  # noqa: F401  (connect the receivers)

@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import roles
+from accounts import roles, workspace
 from accounts.models import Account, ImportRun, Lead, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
+from accounts.services import accounts_import
 from audits.history import Channel, change_channel
 from audits.trail import TrailFilter, trail_iter, trail_page, trail_sources
 from tests.factories import AccountFactory
@@ -307,3 +308,27 @@ def test_filter_by_inactive_user(client, make_user, changes, team):
     assert response.context["entries"]
     assert {entry.user for entry in response.context["entries"]} == {rep.get_username()}
     assert "(inactive)" in response.content.decode()
+
+
+def test_first_edit_of_imported_account_shows_old_value(tmp_path, make_user, monkeypatch):
+    monkeypatch.setattr("accounts.services._segment_accounts", lambda run, ids: None)
+    path = tmp_path / "export.csv"
+    path.write_text("Company,Website,Industry\nAcme,acme.example,Computer Softwre\n")
+    accounts_import(path)
+    account = Account.objects.get(domain="acme.example")
+    sdr = make_user(roles.SDR, username="rep")
+
+    workspace.account_field_update(
+        account=account,
+        field_name="industry",
+        data={"industry_raw": "Computer Software"},
+        user=sdr,
+        version=account.updated_at,
+    )
+
+    rows = entries(account_id=account.pk)
+    edit = next(entry for entry in rows if entry.user == "rep")
+    changes = {change.field: (change.old, change.new) for change in edit.changes}
+    assert changes["industry raw"] == ("Computer Softwre", "Computer Software")
+    assert "Earlier values were not recorded" not in edit.note
+    assert any(entry.note.startswith("Values before the first recorded change") for entry in rows)
