@@ -27,6 +27,7 @@ from django.db.models import (
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
+from enrichment import verification
 from enrichment.models import Observation
 from segmentation.models import (
     SCORED_STATUSES,
@@ -754,6 +755,8 @@ def account_changes_since(account: Account, since: datetime | None) -> list[Hist
     Changes written without history, such as bulk scoring, show as one entry without
     field details.
     """
+    # NOTE: re-scoring writes tag, tier, score and route without history rows, so a diff
+    # of two history rows can credit the later editor with re-scoring's changes.
     history = account.history.select_related("history_user")
     if since is None:
         newer = list(history.order_by("-history_date", "-history_id")[:1])
@@ -837,22 +840,16 @@ def saved_mappings_for(header: list[str], user: AbstractBaseUser) -> list[Import
     return mappings
 
 
-# Mandatory fields of Account.field_status and the statuses that leave them unconfirmed,
-# which the monthly audit reports as a skipped step when a person tags the account.
-MANDATORY_STATUS_FIELDS = ("industry", "company_size", "country")
-UNCONFIRMED_STATUSES = ("single_source", "conflicting")
-MANDATORY_STATUS_LABELS = {
-    "industry": "industry",
-    "company_size": "company size",
-    "country": "country",
-}
+# Statuses that leave a mandatory field unconfirmed, which the monthly audit reports as a
+# skipped step when a person tags the account.
+UNCONFIRMED_STATUSES = (verification.SINGLE_SOURCE, verification.CONFLICTING)
 
 
 def unconfirmed_mandatory_fields(field_status: Any) -> list[tuple[str, str]]:
     """Return (field, status) for each mandatory field that a second source has not confirmed."""
     statuses = field_status if isinstance(field_status, dict) else {}
     unconfirmed = []
-    for name in MANDATORY_STATUS_FIELDS:
+    for name in verification.MANDATORY_FIELDS:
         status = (statuses.get(name) or {}).get("status")
         if status in UNCONFIRMED_STATUSES:
             unconfirmed.append((name, status))

@@ -20,6 +20,7 @@ from accounts.models import Account, ResearchNote, SegmentOverride, Tier, Verifi
 from accounts.selectors import unconfirmed_mandatory_fields
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
+from segmentation.models import ScoreRecord, SegmentationRun
 from segmentation.selectors import NoActiveFrameworkError, framework_get_active
 
 from . import rules
@@ -31,7 +32,11 @@ logger = logging.getLogger(__name__)
 # Accounts read and checked per chunk.
 CHUNK_SIZE = 2000
 # Segmentation runs over every account, which nobody's work on an account starts.
-FULL_RUN_KINDS = ("full", "approval", "quarterly")
+FULL_RUN_KINDS = (
+    SegmentationRun.Kind.FULL,
+    SegmentationRun.Kind.APPROVAL,
+    SegmentationRun.Kind.QUARTERLY,
+)
 # History rows written through these channels are a person's work on the account.
 PERSON_CHANNELS = (Channel.PAGE, Channel.ADMIN, Channel.API)
 TAGGING_KINDS = (SegmentOverride.Kind.MANUAL_TAG, SegmentOverride.Kind.FIT_VALIDATION)
@@ -114,7 +119,7 @@ def active_account_ids(period: Period, worked: set[int]) -> set[int]:
     """Return the accounts scored, changed or worked on in the period.
 
     An account scored in the period only by re-segmentations of every account (a new
-    framework version, the quarterly run) is not active: nobody acted on it, so the
+    framework version, the quarterly run) is not active: no person worked on it, so the
     audit would blame its owner for the framework's change.
     """
     account_history = Account.history.model
@@ -133,8 +138,6 @@ def active_account_ids(period: Period, worked: set[int]) -> set[int]:
 
 def _only_rescored(period: Period, scored: set[int]) -> set[int]:
     """Return the accounts of ``scored`` whose period's records all come from full runs."""
-    from segmentation.models import ScoreRecord, SegmentationRun
-
     full_runs = set(
         SegmentationRun.objects.filter(kind__in=FULL_RUN_KINDS).values_list("id", flat=True)
     )

@@ -33,6 +33,7 @@ from accounts.permissions import (
     can_validate_fit,
 )
 from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
+from enrichment.verification import FIELD_LABELS
 
 from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
 
@@ -237,8 +238,7 @@ def segment_context(user: Any, account: Account) -> dict[str, Any]:
         "version": workspace.account_version(account),
         # Shown on the tag and fit forms: tagging now is a skipped step in the audit.
         "unconfirmed_fields": [
-            f"{selectors.MANDATORY_STATUS_LABELS[name]} ({status.replace('_', ' ')})"
-            for name, status in unconfirmed
+            f"{FIELD_LABELS[name]} ({status.replace('_', ' ')})" for name, status in unconfirmed
         ],
     }
 

@@ -646,16 +646,6 @@ OBSERVED_ACCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
     "technologies": ("technologies",),
     "description": ("description",),
 }
-# Validated API values of each observation field that verification copies to the account,
-# in the order an error names them. "industry" is the industry_id input.
-OBSERVED_INPUTS: dict[str, tuple[str, ...]] = {
-    "industry": ("industry", "industry_raw"),
-    "employees": ("employee_count", "employee_min", "employee_max"),
-    "revenue": ("annual_revenue_usd", "revenue_amount", "revenue_currency"),
-    "location": ("country",),
-    "technologies": ("technologies",),
-    "description": ("description",),
-}
 
 
 def api_changed_values(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -785,10 +775,10 @@ def _check_not_cleared(account: Account, changes: dict[str, Any], *, sent: Itera
     for name in APPLIED_FIELDS:
         if _observed_empty(name, before) or not _observed_empty(name, after):
             continue
-        inputs = [item for item in OBSERVED_INPUTS[name] if item in sent]
-        field_name = inputs[0] if inputs else OBSERVED_INPUTS[name][0]
-        if field_name == "industry":
-            field_name = "industry_id"
+        # The validated values name the industry_id input "industry".
+        account_fields = OBSERVED_ACCOUNT_FIELDS[name]
+        inputs = [item for item in account_fields if item.removesuffix("_id") in sent]
+        field_name = inputs[0] if inputs else account_fields[0]
         errors[field_name] = (
             f"{field_name} cannot be emptied, because the sources' or an earlier entry's "
             "value would return. Send a new value, or leave it out."
