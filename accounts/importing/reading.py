@@ -246,6 +246,10 @@ def _swallowed_lines(cells: list[str], columns: int, delimiter: str) -> str | No
     return None
 
 
+def _delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
 def _delimiters(count: int, delimiter_name: str) -> str:
     return (
         f"an extra {delimiter_name}" if count == 1 else f"{count} extra {delimiter_name} delimiters"
@@ -271,7 +275,7 @@ def _column_count_error(
     The reason names the cell or cells that show the likely cause, and the lines read as
     the row (more than one when a quote opens without closing).
     """
-    delimiter_name = "tab" if delimiter == "\t" else repr(delimiter)
+    delimiter_name = _delimiter_name(delimiter)
     values = "1 value" if len(cells) == 1 else f"{len(cells)} values"
     problem = (
         f"the row has {values} but the header names {columns} columns, so its values "
@@ -312,34 +316,34 @@ def _csv_records(
     header lacks), the one empty cell after the last column is dropped. A row that lines
     up but whose cell took in the rest of the file (see _swallowed_lines) is rejected.
     """
-    # A lined-up row with a cell that ends with a line break, held back until it is known
+    # A lined-up row with a cell that ends with a line break, kept back until it is known
     # whether it is the file's last row.
-    held: tuple[Record, list[str], int, int] | None = None
+    last_candidate: tuple[Record, list[str], int, int] | None = None
     while True:
         start_line = reader.line_num + 1
+        # _offset_lines shifts the record's line later, so messages add the offset here.
+        first_line = start_line + line_offset
         try:
             cells = next(reader)
         except StopIteration:
-            if held is not None:
-                yield _last_record_checked(*held, columns, delimiter)
+            if last_candidate is not None:
+                yield _last_record_checked(*last_candidate, columns, delimiter)
             return
         except csv.Error as error:
-            if held is not None:
-                yield held[0]
-                held = None
-            first, last = start_line + line_offset, max(reader.line_num, start_line) + line_offset
+            cells = None
+            parser_error = error
+        if last_candidate is not None:
+            yield last_candidate[0]
+            last_candidate = None
+        last_line = max(reader.line_num, start_line) + line_offset
+        if cells is None:
             yield Record(
                 line=start_line,
-                error=f"the CSV parser failed on lines {first}-{last}: {error}. A quote that "
-                "opens without closing often causes this: close it and export the file again.",
+                error=f"the CSV parser failed on lines {first_line}-{last_line}: {parser_error}. "
+                "A quote that opens without closing often causes this: close it and export "
+                "the file again.",
             )
             continue
-        if held is not None:
-            yield held[0]
-            held = None
-        # _offset_lines shifts the record's line later, so messages add the offset here.
-        first_line = start_line + line_offset
-        last_line = max(reader.line_num, start_line) + line_offset
         values = strip_control_characters(cells)
         # A blank line, or one of spaces, has no values. The row parser reports it as
         # blank, not as misaligned.
@@ -350,7 +354,7 @@ def _csv_records(
         if trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
             values = values[:columns]
         elif trailing_delimiter and len(cells) == columns and not cells[-1].strip():
-            delimiter_name = "tab" if delimiter == "\t" else repr(delimiter)
+            delimiter_name = _delimiter_name(delimiter)
             last = _excerpt(cells[-2]) if len(cells) > 1 else "nothing"
             error = (
                 f"the row has {columns - 1} values and a {delimiter_name} at the end, where "
@@ -361,7 +365,7 @@ def _csv_records(
         elif len(cells) != columns:
             error = _column_count_error(cells, columns, delimiter, first_line, last_line)
         elif any(cell.endswith(("\n", "\r")) for cell in cells):
-            held = (Record(line=start_line, values=values), cells, first_line, last_line)
+            last_candidate = (Record(line=start_line, values=values), cells, first_line, last_line)
             continue
         # A rejected row keeps its cells for the report, so nothing of it is lost.
         yield Record(line=start_line, values=values, error=error)
@@ -403,6 +407,11 @@ def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
     return rows
 
 
+def _non_blank(sample: list[list[str]]) -> list[list[str]]:
+    """Return the sampled lines that have a value, leaving out blank ones and spaces."""
+    return [cells for cells in sample if any(cell.strip() for cell in cells)]
+
+
 def _has_trailing_delimiter(sample: list[list[str]], columns: int) -> bool:
     """Return True when most sampled data lines end with a delimiter that the header lacks.
 
@@ -410,7 +419,7 @@ def _has_trailing_delimiter(sample: list[list[str]], columns: int) -> bool:
     extra empty cell among lines without one is a misaligned row instead, so more than
     half of the lines must have it.
     """
-    lines = [cells for cells in sample if any(cell.strip() for cell in cells)]
+    lines = _non_blank(sample)
     trailing = sum(1 for cells in lines if len(cells) == columns + 1 and not cells[-1].strip())
     return trailing > len(lines) / 2
 
@@ -423,7 +432,7 @@ def _without_blank_last_column(header: list[str], sample: list[list[str]]) -> li
     """
     if len(header) < 2 or header[-1].strip():
         return header
-    lines = [cells for cells in sample if any(cell.strip() for cell in cells)]
+    lines = _non_blank(sample)
     shorter = sum(1 for cells in lines if len(cells) == len(header) - 1)
     return header[:-1] if shorter > len(lines) / 2 else header
 
