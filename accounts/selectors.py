@@ -294,7 +294,9 @@ HISTORY_FIELDS = (
     "review_flags",
 )
 # Fields a concurrent change may have touched, shown when a stale edit is rejected.
-CHANGE_FIELDS = (*HISTORY_FIELDS, "tag", "tier", "score", "route")
+RESULT_CHANGE_FIELDS = ("tag", "tier", "score", "route")
+CHANGE_FIELDS = (*HISTORY_FIELDS, *RESULT_CHANGE_FIELDS)
+RESCORING_ACTOR = "Re-scoring"
 HISTORY_LABELS = {
     "industry_id": "Industry",
     "industry_raw": "Industry label",
@@ -755,8 +757,6 @@ def account_changes_since(account: Account, since: datetime | None) -> list[Hist
     Changes written without history, such as bulk scoring, show as one entry without
     field details.
     """
-    # NOTE: re-scoring writes tag, tier, score and route without history rows, so a diff
-    # of two history rows can credit the later editor with re-scoring's changes.
     history = account.history.select_related("history_user")
     if since is None:
         newer = list(history.order_by("-history_date", "-history_id")[:1])
@@ -777,14 +777,31 @@ def account_changes_since(account: Account, since: datetime | None) -> list[Hist
     for record, older, raw in pairs:
         if older is not None and not raw:
             continue
+        # Re-scoring writes the result without a history row, so a result change between
+        # two rows is the editor's only when the editor set an override.
+        scored = [] if older is None or _override_changed(older, record) else raw
+        scored = [change for change in scored if change[0] in RESULT_CHANGE_FIELDS]
+        if scored:
+            rescored = _field_changes(scored, owners, industries)
+            entries.append(
+                HistoryEntry(
+                    "change",
+                    record.history_date,
+                    RESCORING_ACTOR,
+                    "Scored again: " + _changed_labels(rescored),
+                    changes=rescored,
+                )
+            )
+            raw = [change for change in raw if change not in scored]
+            if not raw:
+                continue
         changes = _field_changes(raw, owners, industries)
-        title = "Changed " + ", ".join(change.label.lower() for change in changes)
         entries.append(
             HistoryEntry(
                 "change",
                 record.history_date,
                 _channel_actor(record),
-                title if changes else "Changed the account",
+                "Changed " + _changed_labels(changes) if changes else "Changed the account",
                 changes=changes,
             )
         )
@@ -793,6 +810,14 @@ def account_changes_since(account: Account, since: datetime | None) -> list[Hist
             HistoryEntry("change", account.updated_at, "Background job", "Changed the account")
         )
     return entries
+
+
+def _override_changed(older: Any, newer: Any) -> bool:
+    return (older.tag_override, older.tier_override) != (newer.tag_override, newer.tier_override)
+
+
+def _changed_labels(changes: list[FieldChange]) -> str:
+    return ", ".join(change.label.lower() for change in changes)
 
 
 def assignable_owners() -> list[AbstractBaseUser]:

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import Account, UserProfile
+from accounts.selectors import account_changes_since
 from accounts.workspace import account_version
 from tests.factories import AccountFactory
 
@@ -151,3 +152,35 @@ def test_api_change_without_if_match_overwrites(editors, account):
     second.patch(url, {"city": "Paris"}, content_type="application/json")
     account.refresh_from_db()
     assert account.city == "Paris"
+
+
+def test_rescoring_changes_are_not_credited_to_the_next_editor(make_user, account):
+    editor = make_user(roles.SDR, username="late-editor")
+    account.refresh_from_db()
+    since = account.updated_at
+    # Re-scoring writes the result without a history row.
+    Account.objects.filter(pk=account.pk).update(tag="SaaS – SMB – US", score=71)
+    account.refresh_from_db()
+    account.city = "Austin"
+    account._history_user = editor
+    account.save()
+
+    entries = account_changes_since(account, since)
+
+    assert [(entry.actor, entry.title) for entry in entries] == [
+        ("Re-scoring", "Scored again: tag, score"),
+        ("late-editor", "Changed city"),
+    ]
+
+
+def test_tag_set_with_an_override_is_credited_to_its_editor(make_user, account):
+    editor = make_user(roles.SDR, username="tagging-editor")
+    account.refresh_from_db()
+    since = account.updated_at
+    account.tag = account.tag_override = "Fintech – SMB – US"
+    account._history_user = editor
+    account.save()
+
+    entries = account_changes_since(account, since)
+
+    assert [(entry.actor, entry.title) for entry in entries] == [("tagging-editor", "Changed tag")]
