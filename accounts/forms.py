@@ -192,6 +192,7 @@ class NoteForm(forms.Form):
         label="Kind",
         choices=ResearchNote.Kind.choices,
         initial=ResearchNote.Kind.OTHER,
+        help_text="Funding, hire and expansion notes of the last 12 months add a buying signal.",
         widget=forms.Select(attrs={"class": SELECT}),
     )
     text = forms.CharField(

@@ -30,6 +30,7 @@ from accounts.workspace.edits import (
     api_values_record,
     changed_segment,
     observed_values,
+    research_note_create,
 )
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
@@ -276,9 +277,17 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
                 f"You cannot add notes to account {account.pk}: you may add them to accounts "
                 "you own, your team's, or unassigned ones, depending on your role."
             )
-        serializer.save(
-            account=account, author=self.request.user, status=ResearchNote.Status.PUBLISHED
-        )
+        # As on the account page: a recent funding, hire or expansion note adds its buying
+        # signal to the account and scores it again.
+        values = serializer.validated_data
+        serializer.instance = research_note_create(
+            account=account,
+            user=self.request.user,
+            kind=values.get("kind", ResearchNote.Kind.OTHER),
+            text=values["text"],
+            source_url=values.get("source_url", ""),
+            happened_on=values.get("happened_on"),
+        ).note
 
 
 def _may_change_segment(user: Any, account: Account, kind: str) -> bool:

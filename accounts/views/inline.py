@@ -361,14 +361,39 @@ def notes_response(
     *,
     status: int = 200,
     error: str = "",
+    result: workspace.NoteResult | None = None,
 ) -> HttpResponse:
+    if result is not None and result.signal:
+        account.refresh_from_db()
     context = {
         **segment_context(request.user, account),
         "notes": selectors.account_notes(account),
         "note_form": mark_invalid(form) if form is not None else NoteForm(),
         "notes_error": error,
+        "notes_notice": note_notice(result),
+        "notes_warnings": result.warnings if result else [],
     }
-    return render_fragment(request, NOTES, context, status=status, title="Research notes")
+    response = render_fragment(request, NOTES, context, status=status, title="Research notes")
+    if result is not None and result.signal:
+        # The signals, score and history sections read the account again.
+        return changed(response, account)
+    return response
+
+
+def note_notice(result: workspace.NoteResult | None) -> str:
+    """Return the notice of the buying signal a saved note added, or "" when it added none."""
+    if result is None or not result.signal:
+        return ""
+    return (
+        f"Buying signal \u201c{result.signal}\u201d added to the account, which was scored again."
+    )
+
+
+def note_messages(request: HttpRequest, result: workspace.NoteResult, saved: str) -> None:
+    """Queue the messages of a saved note for the page a full request is sent back to."""
+    messages.success(request, " ".join(filter(None, [saved, note_notice(result)])))
+    for warning in result.warnings:
+        messages.warning(request, warning)
 
 
 class ResearchNoteCreateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
@@ -381,7 +406,7 @@ class ResearchNoteCreateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
         if not form.is_valid():
             return notes_response(request, account, form, status=422)
         try:
-            workspace.research_note_create(
+            result = workspace.research_note_create(
                 account=account,
                 user=request.user,
                 kind=form.cleaned_data["kind"],
@@ -393,9 +418,9 @@ class ResearchNoteCreateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
             add_errors(form, error)
             return notes_response(request, account, form, status=422)
         if not is_htmx(request):
-            messages.success(request, "Note added.")
+            note_messages(request, result, "Note added.")
             return redirect(account)
-        return notes_response(request, account)
+        return notes_response(request, account, result=result)
 
 
 class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, View):
@@ -411,7 +436,7 @@ class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
         if not form.is_valid():
             return HttpResponse("Choose publish or dismiss.", status=422)
         try:
-            workspace.research_note_review(
+            result = workspace.research_note_review(
                 note=note, user=request.user, status=form.cleaned_data["status"]
             )
         except ValidationError as error:
@@ -420,5 +445,7 @@ class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 return redirect(account)
             return notes_response(request, account, status=422, error=" ".join(error.messages))
         if not is_htmx(request):
+            if result.note.status == ResearchNote.Status.PUBLISHED:
+                note_messages(request, result, "Note published.")
             return redirect(account)
-        return notes_response(request, account)
+        return notes_response(request, account, result=result)

@@ -283,6 +283,7 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
         "explanation": "accounts/partials/_explanation.html",
         "history": "accounts/partials/_history.html",
         "notes": "accounts/partials/_notes.html",
+        "signals": "accounts/partials/_signals.html",
     }
 
     def get(self, request: HttpRequest, pk: int, section: str) -> HttpResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ from accounts.permissions import (
 from accounts.research import account_segment_override
 from enrichment.models import Observation
 from enrichment.verification import APPLIED_FIELDS
+from segmentation.engine import term_key
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
 from segmentation.taxonomy import IndustryResolver
@@ -579,6 +580,74 @@ def account_fit_validate(
 # Research notes ------------------------------------------------------------------------
 
 
+# Buying signal that a published note of each kind adds to its account, with the
+# signals already recorded that mean the same.
+NOTE_SIGNALS: dict[str, tuple[str, ...]] = {
+    ResearchNote.Kind.FUNDING: ("recent funding", "funding"),
+    ResearchNote.Kind.HIRE: ("hiring",),
+    ResearchNote.Kind.EXPANSION: ("expansion",),
+}
+# A note about an older event is background, not a buying signal.
+NOTE_SIGNAL_MAX_AGE = timedelta(days=365)
+NOTE_SOURCE_DETAIL = "research note"
+
+
+@dataclass
+class NoteResult:
+    """A saved research note, the buying signal it added ("" for none) and warnings."""
+
+    note: ResearchNote
+    signal: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def note_signal(note: ResearchNote, today: date | None = None) -> str:
+    """Return the buying signal that a published note adds, or "" for none.
+
+    Other kinds of note, and notes about events more than a year old, add none.
+    """
+    names = NOTE_SIGNALS.get(note.kind)
+    if not names or note.status != ResearchNote.Status.PUBLISHED:
+        return ""
+    today = today or timezone.localdate()
+    if note.happened_on is not None and note.happened_on < today - NOTE_SIGNAL_MAX_AGE:
+        return ""
+    return names[0]
+
+
+def _note_signal_add(note: ResearchNote, user: AbstractBaseUser) -> NoteResult:
+    """Add the note's buying signal to its account unless it has it, and score the account.
+
+    The signal is recorded as the user's observation, with the note's text as the raw
+    value, so the account's sources show where it came from.
+    """
+    signal = note_signal(note)
+    if not signal:
+        return NoteResult(note=note)
+    same = set(NOTE_SIGNALS[note.kind])
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=note.account_id)
+        recorded = account.buying_signals if isinstance(account.buying_signals, list) else []
+        if any(term_key(item) in same for item in recorded if isinstance(item, str)):
+            return NoteResult(note=note)
+        account.buying_signals = [*recorded, signal]
+        account._history_user = user
+        with auto_resegmentation_paused():
+            account.save(update_fields=["buying_signals", "updated_at"])
+        Observation.objects.create(
+            account=account,
+            field="buying_signals",
+            value=[signal],
+            raw_value=note.text,
+            source=MANUAL_SOURCE,
+            source_detail=NOTE_SOURCE_DETAIL,
+            observed_at=timezone.now(),
+            entered_by=user,
+        )
+    logger.info("account %s: note %s added buying signal %r", account.pk, note.pk, signal)
+    return NoteResult(note=note, signal=signal, warnings=_segment(account))
+
+
 def research_note_create(
     *,
     account: Account,
@@ -587,8 +656,12 @@ def research_note_create(
     text: str,
     source_url: str = "",
     happened_on: date | None = None,
-) -> ResearchNote:
-    """Publish a research note written by a person. The form validates the values."""
+) -> NoteResult:
+    """Publish a research note written by a person. The form validates the values.
+
+    A recent funding, hire or expansion note adds its buying signal to the account, which
+    is then scored again.
+    """
     if not can_add_note(user, account):
         raise PermissionDenied(f"{user} may not add notes to account {account.pk}.")
     note = ResearchNote(
@@ -603,16 +676,15 @@ def research_note_create(
     note.full_clean()
     note.save()
     logger.info("account %s: user %s added note %s", account.pk, user.pk, note.pk)
-    return note
+    return _note_signal_add(note, user)
 
 
-def research_note_review(
-    *, note: ResearchNote, user: AbstractBaseUser, status: str
-) -> ResearchNote:
+def research_note_review(*, note: ResearchNote, user: AbstractBaseUser, status: str) -> NoteResult:
     """Publish or dismiss a note that enrichment proposed.
 
-    Raises PermissionDenied and ValidationError when the note is not proposed or the
-    status is not published or dismissed.
+    A published note adds its buying signal as ``research_note_create`` does. Raises
+    PermissionDenied and ValidationError when the note is not proposed or the status is
+    not published or dismissed.
     """
     if not can_add_note(user, note.account):
         raise PermissionDenied(f"{user} may not review notes of account {note.account_id}.")
@@ -628,7 +700,7 @@ def research_note_review(
         note.author = user
     note.save(update_fields=["status", "author", "updated_at"])
     logger.info("note %s %s by user %s", note.pk, status, user.pk)
-    return note
+    return _note_signal_add(note, user)
 
 
 # Values set through the API --------------------------------------------------------------
