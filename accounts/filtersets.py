@@ -1,7 +1,7 @@
 """Filters and ordering of the account list, shared by the list page and the REST API."""
 
 from collections.abc import Callable
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 
 import django_filters
@@ -275,6 +275,16 @@ class AccountFilterSet(FilterSet):
             attrs={"class": SELECT_CLASS},
         ),
     )
+    region = django_filters.CharFilter(
+        method="filter_region",
+        label="Region",
+        max_length=100,
+        help_text="A region of the geography map, such as North America: every geography in it.",
+        widget=LazySelect(
+            with_blank("Any region", selectors.region_choices),
+            attrs={"class": SELECT_CLASS},
+        ),
+    )
     tier = django_filters.ChoiceFilter(
         method="filter_tier",
         label="Tier",
@@ -379,6 +389,14 @@ class AccountFilterSet(FilterSet):
     ) -> None:
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
+        # The geography and region selects read their options with the same queries.
+        options = cache(selectors.geography_options)
+        self.filters["geography"].extra["widget"].load_choices = with_blank(
+            "Any geography", lambda: options()[0]
+        )
+        self.filters["region"].extra["widget"].load_choices = with_blank(
+            "Any region", lambda: options()[1]
+        )
 
     def fields_in_group(self, data_quality: bool) -> list[forms.BoundField]:
         """Return the bound fields of the main filter row or of the data quality group."""
@@ -434,6 +452,9 @@ class AccountFilterSet(FilterSet):
         except UnparsedValue:
             code = value.upper()
         return queryset.filter(country=code)
+
+    def filter_region(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        return queryset.filter(geography__in=selectors.region_labels(value))
 
     def filter_tier(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         if value == TIER_NONE:

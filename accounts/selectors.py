@@ -202,14 +202,35 @@ def size_band_choices() -> Choices:
     return [(row["name"], row["name"]) for row in rows]
 
 
-def geography_choices() -> Choices:
-    """Return the geography labels of scored framework versions, sorted by label."""
+def geography_options() -> tuple[Choices, Choices]:
+    """Return the geography labels and the regions of scored framework versions, sorted."""
     mappings = GeographyMapping.objects.filter(framework__status__in=SCORED_STATUSES)
-    labels = set(mappings.order_by().values_list("label", flat=True).distinct())
+    pairs = set(mappings.order_by().values_list("label", "region").distinct())
+    labels = {label for label, _ in pairs}
     scored = Framework.objects.filter(status__in=SCORED_STATUSES).order_by()
     labels.update(scored.values_list("unmapped_geography_label", flat=True).distinct())
     labels.discard("")
-    return [(label, label) for label in sorted(labels)]
+    regions = {region for _, region in pairs} - {""}
+    return (
+        [(label, label) for label in sorted(labels)],
+        [(region, region) for region in sorted(regions)],
+    )
+
+
+def geography_choices() -> Choices:
+    """Return the geography labels of scored framework versions, sorted by label."""
+    return geography_options()[0]
+
+
+def region_choices() -> Choices:
+    """Return the regions of scored framework versions' geography maps, sorted."""
+    return geography_options()[1]
+
+
+def region_labels(region: str) -> QuerySet[GeographyMapping]:
+    """Return the labels that scored framework versions map to the region, as a subquery."""
+    mappings = GeographyMapping.objects.filter(framework__status__in=SCORED_STATUSES)
+    return mappings.filter(region=region).values("label")
 
 
 def route_choices() -> Choices:

@@ -218,6 +218,7 @@ def test_api_filter_text_fields(signed_in_api):
         "q": "TARGET",
         "size_band": "Enterprise",
         "geography": "APAC",
+        "region": "APAC",
         "tag": "SaaS – Enterprise – APAC",
         "country": "sg",
         "route": "Outbound",

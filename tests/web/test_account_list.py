@@ -389,3 +389,30 @@ def test_owner_filter_lists_owners_only(signed_in, sdr, marketing, make_user):
     assert f'<option value="{sdr.pk}"' in select
     assert f'<option value="{marketing.pk}"' not in select
     assert "Dee Parted (inactive)" in select
+
+
+def test_region_filter_matches_its_geographies(signed_in):
+    AccountFactory(name="Austin Co", country="US", geography="US")
+    AccountFactory(name="Toronto Co", country="CA", geography="Canada")
+    AccountFactory(name="Hamilton Co", country="BM", geography="North America")
+    AccountFactory(name="Berlin Co", country="DE", geography="EMEA")
+
+    region = signed_in.get(LIST_URL, {"region": "North America"})
+    label = signed_in.get(LIST_URL, {"geography": "North America"})
+    page = signed_in.get(LIST_URL).content.decode()
+    select = re.search(r'<select name="region".*?</select>', page, re.DOTALL).group(0)
+
+    assert sorted(row_names(region)) == ["Austin Co", "Hamilton Co", "Toronto Co"]
+    assert row_names(label) == ["Hamilton Co"]
+    assert '<option value="North America">North America</option>' in select
+    assert '<option value="EMEA">EMEA</option>' in select
+
+
+def test_region_of_a_draft_matches_nothing(signed_in):
+    draft = Framework.objects.create(version=950, name="Draft", status="draft")
+    GeographyMapping.objects.create(framework=draft, country="DE", region="DACH", label="EMEA")
+    AccountFactory(name="Berlin Co", country="DE", geography="EMEA")
+
+    response = signed_in.get(LIST_URL, {"region": "DACH"})
+
+    assert row_names(response) == []
