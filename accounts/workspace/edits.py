@@ -45,7 +45,7 @@ from accounts.permissions import (
 )
 from accounts.research import account_segment_override
 from enrichment.models import Observation
-from enrichment.verification import APPLIED_FIELDS
+from enrichment.verification import APPLIED_FIELDS, CONFLICTING, VERIFIED_FIELDS
 from segmentation.engine import term_key
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
@@ -111,6 +111,17 @@ def _lock_current(account: Account, version: datetime | None) -> Account:
 
 
 # Field edits ---------------------------------------------------------------------------
+
+CONFLICT_EDIT_MESSAGE = (
+    "{label} has conflicting sources, so it cannot be edited: a Sales Manager of the "
+    "account's team resolves the conflict, choosing a value and giving a reason."
+)
+
+
+def field_conflicting(account: Account, status_key: str) -> bool:
+    """Return whether the verified field's sources conflict on the account."""
+    statuses = account.field_status if isinstance(account.field_status, dict) else {}
+    return (statuses.get(status_key) or {}).get("status") == CONFLICTING
 
 
 @dataclass(frozen=True)
@@ -413,9 +424,13 @@ def account_field_update(
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not edit account {account.pk}.")
     parsed = field_edit_parse(field_name, data, account)
+    spec = EDITABLE_FIELDS[field_name]
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_current(account, version)
+        # An edit would replace both sources' values without the resolution's reason.
+        if spec.status_key and field_conflicting(locked, spec.status_key):
+            raise ValidationError(CONFLICT_EDIT_MESSAGE.format(label=spec.label))
         for name, value in parsed.values.items():
             setattr(locked, name, value)
         # Attributes the history row to the user outside requests too, such as in tests.
@@ -833,8 +848,29 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     if revenue_names & changed.keys():
         extra["revenue_raw"] = ""
     if account is not None:
+        _check_not_conflicting(account, {**changed, **extra}, sent=changed.keys())
         _check_not_cleared(account, {**changed, **extra}, sent=changed.keys())
     return extra
+
+
+def _check_not_conflicting(
+    account: Account, changes: dict[str, Any], *, sent: Iterable[str]
+) -> None:
+    """Raise ValidationError, by input, for a change of a field whose sources conflict."""
+    status_keys = {observed: key for key, observed in VERIFIED_FIELDS.items()}
+    errors = {}
+    for name, account_fields in OBSERVED_ACCOUNT_FIELDS.items():
+        status_key = status_keys.get(name)
+        if status_key is None or not field_conflicting(account, status_key):
+            continue
+        changed = [item for item in account_fields if item.removesuffix("_id") in changes]
+        if not changed:
+            continue
+        inputs = [item for item in account_fields if item.removesuffix("_id") in sent]
+        field_name = inputs[0] if inputs else changed[0]
+        errors[field_name] = CONFLICT_EDIT_MESSAGE.format(label=field_name)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_not_cleared(account: Account, changes: dict[str, Any], *, sent: Iterable[str]) -> None:

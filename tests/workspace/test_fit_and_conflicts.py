@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from accounts import roles
+from accounts import roles, workspace
 from accounts.models import Account, SegmentOverride
 from enrichment.models import FieldResolution, Observation
 from tests.factories import AccountFactory
@@ -229,3 +229,53 @@ def test_unresolvable_field_is_404(client, manager, team, conflicting):
     client.force_login(manager)
     url = reverse("accounts:account-conflict-resolve", args=[conflicting.pk, "description"])
     assert client.get(url, **HTMX).status_code == 404
+
+
+def test_sdr_edit_of_conflicting_field_rejected(client, sdr, conflicting):
+    client.force_login(sdr)
+    url = reverse("accounts:account-field-edit", args=[conflicting.pk, "employees"])
+    data = {"employees": "900", "version": workspace.account_version(conflicting)}
+    count = conflicting.employee_count
+
+    response = client.post(url, data, **HTMX)
+
+    conflicting.refresh_from_db()
+    assert response.status_code == 422
+    assert "Employees has conflicting sources, so it cannot be edited" in (
+        response.content.decode()
+    )
+    assert conflicting.employee_count == count
+    assert conflicting.field_status["company_size"]["status"] == "conflicting"
+    assert not Observation.objects.filter(account=conflicting, source="manual").exists()
+
+
+def test_conflicting_field_offers_no_edit_link(client, sdr, conflicting):
+    client.force_login(sdr)
+    html = client.get(conflicting.get_absolute_url()).content.decode()
+    assert 'data-testid="edit-employees"' not in html
+    assert 'data-testid="edit-industry"' in html
+    assert "A Sales Manager of the account's team can resolve it." in html
+
+
+def test_api_change_of_conflicting_field_rejected(client, sdr, conflicting):
+    client.force_login(sdr)
+    response = client.patch(
+        f"/api/v1/accounts/{conflicting.pk}/",
+        {"employee_count": 900},
+        content_type="application/json",
+    )
+    count = conflicting.employee_count
+    conflicting.refresh_from_db()
+    assert response.status_code == 400
+    assert "conflicting sources" in response.json()["error"]["fields"]["employee_count"][0]
+    assert conflicting.employee_count == count
+
+
+def test_api_change_of_other_field_allowed(client, sdr, conflicting):
+    client.force_login(sdr)
+    response = client.patch(
+        f"/api/v1/accounts/{conflicting.pk}/",
+        {"description": "Makes TPS reports."},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
