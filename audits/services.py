@@ -159,9 +159,15 @@ def review_item_confirm(
     """Confirm the account's current tag and tier, recorded against the item's rep.
 
     Raises PermissionDenied when the user may not review the account, and
-    ValidationError when the account was deleted.
+    ValidationError when the account was deleted or the item was corrected: the
+    correction stands, and confirming it would count it as the rep's correct tag.
     """
     _check_reviewable(item, user)
+    if item.decision == ReviewItem.Decision.CORRECTED:
+        raise ValidationError(
+            f"{item.account_label} was corrected in this review, so it cannot be confirmed: "
+            "the correction stands. Correct it again to change the tag or tier."
+        )
     override = account_segment_override(
         account=item.account,
         user=user,

@@ -233,15 +233,20 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
                 "reviewed. Go on with the next account.",
             )
             return self._render(request, context, current)
-        form = self.decide(request, item)
+        error = ""
+        try:
+            form = self.decide(request, item)
+        except ValidationError as rejected:
+            form, error = None, " ".join(rejected.messages)
         items = _items(session)
         current = items[item.position - 1]
-        message = ""
-        if form is None:
+        message = error
+        if form is None and not error:
             message = f"{current.account_label}: {current.get_decision_display().lower()}."
             if _view_mode(request) == CARD_VIEW and current.position < len(items):
                 current = items[current.position]
         context = _review_context(request, session, items, current, form=form, message=message)
+        context["error"] = error
         return self._render(request, context, items[item.position - 1])
 
     def _render(

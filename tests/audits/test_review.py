@@ -259,6 +259,35 @@ def test_confirm_returns_next_card_and_accuracy(client, segmented, team):
     assert "100%" in html
 
 
+def test_corrected_item_cannot_be_confirmed(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    review_item_correct(item=item, user=team["manager"], reason="Only 60 staff", tier="low")
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "card"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert response.status_code == 200
+    assert item.decision == "corrected"
+    assert "was corrected in this review, so it cannot be confirmed" in html
+    assert 'data-review-action="confirm"' not in html
+    assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 0
+
+
+def test_confirmed_item_can_be_corrected(segmented, team):
+    item = new_session(team).items.first()
+    review_item_confirm(item=item, user=team["manager"])
+    review_item_correct(item=item, user=team["manager"], reason="Only 60 staff", tier="low")
+    item.refresh_from_db()
+    assert item.decision == "corrected"
+
+
 def test_correct_without_reason_shows_error(client, segmented, team):
     session = new_session(team)
     item = session.items.get(position=1)
