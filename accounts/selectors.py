@@ -382,11 +382,18 @@ def queue_owner_ids(user: AbstractBaseUser | AnonymousUser) -> list[int]:
 
 
 def queue_base(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
-    """Return the user's (or their team's) accounts that need work of any queue reason."""
+    """Return the user's (or their team's) accounts that need work of any queue reason.
+
+    A manager's queue also has the unowned accounts with a conflict, because only a
+    manager may resolve those.
+    """
     any_reason = Q(pk__in=[])
     for condition in QUEUE_CONDITIONS.values():
         any_reason |= condition
-    return Account.objects.filter(owner_id__in=queue_owner_ids(user)).filter(any_reason)
+    mine = Q(owner_id__in=queue_owner_ids(user)) & any_reason
+    if user.is_authenticated and roles.SALES_MANAGER in roles.user_roles(user):
+        mine |= Q(owner__isnull=True) & QUEUE_CONDITIONS[QUEUE_CONFLICT]
+    return Account.objects.filter(mine)
 
 
 def queue_accounts(

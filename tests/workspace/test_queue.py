@@ -143,6 +143,18 @@ def test_manager_queue_holds_team_accounts(client, manager, team, queue):
     assert "My team's queue" in response.content.decode()
 
 
+def test_manager_queue_holds_unowned_conflicts(client, manager, team, sdr, queue):
+    AccountFactory(
+        name="Unowned conflict", owner=None, **{**DONE, "verification_status": "conflicting"}
+    )
+    client.force_login(manager)
+    response = client.get(QUEUE_URL, {"reason": "conflict"})
+    assert names(response) == ["Conflicting", "Unowned conflict"]
+    assert response.context["counts"]["conflict"] == 2
+    client.force_login(sdr)
+    assert "Unowned conflict" not in names(client.get(QUEUE_URL))
+
+
 def test_queue_paginates(client, sdr):
     for number in range(30):
         AccountFactory(name=f"Queue {number:02}", owner=sdr, tag="")
