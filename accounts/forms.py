@@ -179,6 +179,7 @@ class FitValidationForm(forms.Form):
         widget=forms.TextInput(attrs={"class": INPUT}),
     )
     reason = _reason_field("What discovery showed")
+    version = VersionField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "fit_%s")

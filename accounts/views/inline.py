@@ -308,9 +308,18 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
     """An AE's fit decision: confirm the segment or refine it, with a reason."""
 
     def render_form(
-        self, form: FitValidationForm, account: Account, status: int = 200
+        self,
+        form: FitValidationForm,
+        account: Account,
+        status: int = 200,
+        stale: workspace.StaleEditError | None = None,
     ) -> HttpResponse:
-        context = {**segment_context(self.request.user, account), "form": mark_invalid(form)}
+        context = {
+            **segment_context(self.request.user, account),
+            "form": mark_invalid(form),
+            "stale": stale,
+            "stale_message": STALE_MESSAGE,
+        }
         return render_fragment(self.request, FIT_FORM, context, status=status, title="Validate fit")
 
     def allowed(self, account: Account) -> None:
@@ -325,7 +334,13 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
         decision = request.GET.get("decision")
         if decision not in (workspace.FIT_CONFIRM, workspace.FIT_REFINE):
             decision = workspace.FIT_CONFIRM
-        form = FitValidationForm(initial={"decision": decision, "tier": account.tier})
+        form = FitValidationForm(
+            initial={
+                "decision": decision,
+                "tier": account.tier,
+                "version": workspace.account_version(account),
+            }
+        )
         return self.render_form(form, account)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -342,10 +357,17 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 reason=form.cleaned_data["reason"],
                 tag=form.cleaned_data["tag"],
                 tier=form.cleaned_data["tier"],
+                version=workspace.parse_version(form.cleaned_data["version"]),
             )
         except ValidationError as error:
             add_errors(form, error)
             return self.render_form(form, account, status=422)
+        except workspace.StaleEditError as error:
+            data = request.POST.copy()
+            data["version"] = workspace.account_version(error.account)
+            stale_form = FitValidationForm(data)
+            stale_form.is_valid()
+            return self.render_form(stale_form, error.account, status=409, stale=error)
         account.refresh_from_db()
         if not is_htmx(request):
             messages.success(request, "Fit decision saved.")

@@ -552,12 +552,15 @@ def account_fit_validate(
     reason: str,
     tag: str = "",
     tier: str = "",
+    version: datetime | None,
 ) -> SegmentOverride:
     """Record an AE's fit decision from discovery as a fit_validation override.
 
     ``decision`` is ``confirm`` (the segment stays) or ``refine`` (a new tier and/or
     tag). Raises PermissionDenied for users other than the owning AE or their manager,
-    and ValidationError for a missing reason or a refinement that changes nothing.
+    ValidationError for a missing reason or a refinement that changes nothing, and
+    StaleEditError when the account changed since ``version``, so that nobody confirms
+    a segment they were not shown.
     """
     if not can_validate_fit(user, account):
         raise PermissionDenied(
@@ -568,28 +571,30 @@ def account_fit_validate(
         raise ValidationError({"decision": f"Decision {decision!r} is invalid: confirm or refine."})
     if tier and tier not in Tier.values:
         raise ValidationError({"tier": f"Tier {tier!r} is invalid: choose High, Medium or Low."})
-    if decision == FIT_CONFIRM:
+    with transaction.atomic():
+        locked = _lock_current(account, version)
+        if decision == FIT_CONFIRM:
+            return account_segment_override(
+                account=locked, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
+            )
+        tags = active_tag_checker()
+        new_tag, new_tier = changed_segment(locked, tag, tier, tags)
+        if new_tag is None and new_tier is None:
+            raise ValidationError(
+                {
+                    "tier": "The refinement changes nothing: choose a new tier or tag, or "
+                    "confirm the fit."
+                }
+            )
         return account_segment_override(
-            account=account, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
+            account=locked,
+            user=user,
+            kind=SegmentOverride.Kind.FIT_VALIDATION,
+            reason=reason,
+            tag=new_tag,
+            tier=new_tier,
+            tags=tags,
         )
-    tags = active_tag_checker()
-    new_tag, new_tier = changed_segment(account, tag, tier, tags)
-    if new_tag is None and new_tier is None:
-        raise ValidationError(
-            {
-                "tier": "The refinement changes nothing: choose a new tier or tag, or "
-                "confirm the fit."
-            }
-        )
-    return account_segment_override(
-        account=account,
-        user=user,
-        kind=SegmentOverride.Kind.FIT_VALIDATION,
-        reason=reason,
-        tag=new_tag,
-        tier=new_tier,
-        tags=tags,
-    )
 
 
 # Research notes ------------------------------------------------------------------------

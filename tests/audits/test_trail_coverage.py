@@ -262,7 +262,13 @@ def test_fit_validation(client, ae, scored, trail_client):
     client.force_login(ae)
     response = client.post(
         reverse("accounts:account-fit-validate", args=[account.pk]),
-        {"decision": "refine", "tier": "high", "tag": "", "reason": "Three teams want it"},
+        {
+            "version": workspace.account_version(account),
+            "decision": "refine",
+            "tier": "high",
+            "tag": "",
+            "reason": "Three teams want it",
+        },
         **HTMX,
     )
     assert response.status_code == 200

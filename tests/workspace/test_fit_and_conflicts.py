@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -33,7 +33,13 @@ def fit_url(account) -> str:
 def test_owner_ae_confirms_fit(client, ae, account):
     client.force_login(ae)
     response = client.post(
-        fit_url(account), {"decision": "confirm", "reason": "Budget and need confirmed"}, **HTMX
+        fit_url(account),
+        {
+            "version": workspace.account_version(account),
+            "decision": "confirm",
+            "reason": "Budget and need confirmed",
+        },
+        **HTMX,
     )
     override = SegmentOverride.objects.get(account=account)
     account.refresh_from_db()
@@ -42,6 +48,23 @@ def test_owner_ae_confirms_fit(client, ae, account):
     assert override.reason == "Budget and need confirmed"
     assert override.new_tier == "medium"
     assert account.tier == "medium"
+
+
+def test_stale_fit_confirmation_rejected(client, ae, account):
+    client.force_login(ae)
+    version = workspace.account_version(account)
+    Account.objects.filter(pk=account.pk).update(
+        tag="SaaS – Enterprise – US", updated_at=account.updated_at + timedelta(seconds=5)
+    )
+
+    response = client.post(
+        fit_url(account), {"version": version, "decision": "confirm", "reason": "Budget"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Someone changed this account after you opened the form" in html
+    assert not SegmentOverride.objects.exists()
 
 
 def test_fit_form_warns_of_single_source_size(client, ae, account):
@@ -60,7 +83,13 @@ def test_owner_ae_refines_tier(client, ae, account):
     client.force_login(ae)
     client.post(
         fit_url(account),
-        {"decision": "refine", "tier": "high", "tag": "", "reason": "3 teams want it"},
+        {
+            "version": workspace.account_version(account),
+            "decision": "refine",
+            "tier": "high",
+            "tag": "",
+            "reason": "3 teams want it",
+        },
         **HTMX,
     )
     override = SegmentOverride.objects.get(account=account)
@@ -75,7 +104,13 @@ def test_refinement_without_change_rejected(client, ae, account):
     client.force_login(ae)
     response = client.post(
         fit_url(account),
-        {"decision": "refine", "tier": "medium", "tag": "", "reason": "Same"},
+        {
+            "version": workspace.account_version(account),
+            "decision": "refine",
+            "tier": "medium",
+            "tag": "",
+            "reason": "Same",
+        },
         **HTMX,
     )
     assert response.status_code == 422
@@ -85,7 +120,11 @@ def test_refinement_without_change_rejected(client, ae, account):
 
 def test_fit_requires_reason(client, ae, account):
     client.force_login(ae)
-    response = client.post(fit_url(account), {"decision": "confirm", "reason": ""}, **HTMX)
+    response = client.post(
+        fit_url(account),
+        {"version": workspace.account_version(account), "decision": "confirm", "reason": ""},
+        **HTMX,
+    )
     assert response.status_code == 422
     assert "“What discovery showed” is empty: say why" in response.content.decode()
     assert not SegmentOverride.objects.exists()
@@ -94,7 +133,13 @@ def test_fit_requires_reason(client, ae, account):
 def test_manager_of_owner_validates_fit(client, manager, team, account):
     client.force_login(manager)
     response = client.post(
-        fit_url(account), {"decision": "confirm", "reason": "Call notes"}, **HTMX
+        fit_url(account),
+        {
+            "version": workspace.account_version(account),
+            "decision": "confirm",
+            "reason": "Call notes",
+        },
+        **HTMX,
     )
     assert response.status_code == 200
     assert SegmentOverride.objects.filter(account=account, user=manager).exists()
@@ -103,7 +148,11 @@ def test_manager_of_owner_validates_fit(client, manager, team, account):
 @pytest.mark.parametrize("role", [roles.SDR, roles.SALES_OPS, roles.MARKETING, roles.AE])
 def test_fit_denied_to_others(client, make_user, account, role):
     client.force_login(make_user(role, username=f"other-{role}"))
-    response = client.post(fit_url(account), {"decision": "confirm", "reason": "x"}, **HTMX)
+    response = client.post(
+        fit_url(account),
+        {"version": workspace.account_version(account), "decision": "confirm", "reason": "x"},
+        **HTMX,
+    )
     assert response.status_code == 403
     assert not SegmentOverride.objects.exists()
 
