@@ -43,9 +43,9 @@ def can_manage_violation(user: User, violation: Violation) -> bool:
     """Acknowledge, resolve or set the consequence of a finding.
 
     Sales Ops and Sales Leadership act on every finding, a Sales Manager on those of
-    their team.
+    their team, and nobody on a finding against themselves.
     """
-    if not can_view_audits(user):
+    if not can_view_audits(user) or violation.responsible_id == user.pk:
         return False
     return can_view_user_findings(user, violation.responsible_id)
 

@@ -251,6 +251,11 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
         violation = get_object_or_404(
             Violation.objects.select_related("account", "responsible", "audit_run"), pk=pk
         )
+        if violation.responsible_id == request.user.pk:
+            raise PermissionDenied(
+                "This finding is against you: another manager, Sales Ops or Sales Leadership "
+                "acts on it."
+            )
         if not can_manage_violation(request.user, violation):
             raise PermissionDenied("This finding belongs to another team.")
         form = ViolationForm(request.POST, instance=violation, prefix=f"v{violation.pk}")

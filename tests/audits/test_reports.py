@@ -146,6 +146,24 @@ def test_manager_cannot_touch_other_team(client, audited, team):
     assert violation.status == "open"
 
 
+def test_manager_cannot_resolve_own_finding(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    Violation.objects.filter(pk=violation.pk).update(responsible=team["manager"])
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "resolved", f"{prefix}-consequence": "none"},
+    )
+    page = report(client, audited).content.decode()
+
+    violation.refresh_from_db()
+    assert response.status_code == 403
+    assert violation.status == "open"
+    assert "Another manager, Sales Ops or Sales Leadership acts on a finding against you." in page
+
+
 def test_reopening_clears_resolution(audited, team):
     violation = Violation.objects.first()
     violation_update(
