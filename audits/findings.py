@@ -77,45 +77,39 @@ def _in_period(field: str, period: Period) -> Q:
     return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
 
 
-def worked_account_ids(period: Period) -> set[int]:
-    """Return the accounts a person worked on in the period: notes, tag changes, edits."""
+def worked_account_ids(period: Period) -> dict[int, set[int]]:
+    """Return the accounts a person worked on in the period, each with who worked on it.
+
+    Work is a note, a tag or tier change, or an edit of the account or one of its leads.
+    """
     from accounts.models import Lead
 
     account_history = Account.history.model
     lead_history = Lead.history.model
-    ids: set[int] = set()
-    ids.update(
-        ResearchNote.objects.filter(_in_period("created_at", period), author__isnull=False)
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    ids.update(
-        SegmentOverride.objects.filter(_in_period("created_at", period))
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    ids.update(
-        account_history.objects.filter(
-            _in_period("history_date", period),
-            history_channel__in=PERSON_CHANNELS,
-            history_user__isnull=False,
-        )
-        .values_list("id", flat=True)
-        .distinct()
-    )
-    ids.update(
-        lead_history.objects.filter(
-            _in_period("history_date", period),
-            history_channel__in=PERSON_CHANNELS,
-            history_user__isnull=False,
-        )
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    return ids
+    by_person = Q(history_channel__in=PERSON_CHANNELS, history_user__isnull=False)
+    pairs = [
+        ResearchNote.objects.filter(
+            _in_period("created_at", period), author__isnull=False
+        ).values_list("account_id", "author_id"),
+        SegmentOverride.objects.filter(_in_period("created_at", period)).values_list(
+            "account_id", "user_id"
+        ),
+        account_history.objects.filter(_in_period("history_date", period), by_person).values_list(
+            "id", "history_user_id"
+        ),
+        lead_history.objects.filter(_in_period("history_date", period), by_person).values_list(
+            "account_id", "history_user_id"
+        ),
+    ]
+    workers: dict[int, set[int]] = defaultdict(set)
+    for query in pairs:
+        for account_id, user_id in query.distinct():
+            if account_id is not None:
+                workers[account_id].add(user_id)
+    return dict(workers)
 
 
-def active_account_ids(period: Period, worked: set[int]) -> set[int]:
+def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
     """Return the accounts scored, changed or worked on in the period.
 
     An account scored in the period only by re-segmentations of every account (a new
@@ -212,7 +206,7 @@ def _tier_label(tier: str) -> str:
 class AccountChecker:
     """Run every rule on chunks of accounts for one period."""
 
-    def __init__(self, period: Period, worked: set[int]) -> None:
+    def __init__(self, period: Period, worked: dict[int, set[int]]) -> None:
         self.period = period
         self.worked = worked
         self.engine = _Engine()
@@ -288,7 +282,9 @@ class AccountChecker:
                     f"Tagged {row['tag']!r} but {text} missing.",
                     tagger_id,
                 )
-            elif account_id in self.worked:
+            elif owner_id in self.worked.get(account_id, ()):
+                # Only the owner's own work counts: an owner assigned by someone else has
+                # not worked on the account yet.
                 yield Finding(
                     account_id,
                     rules.INCOMPLETE_WORKED,

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 
+from accounts import roles
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
 from audits import rules
+from audits.history import Channel, change_channel
 from audits.models import AuditRun, Violation
 from audits.services import monthly_audit_run
 from segmentation.models import ScoreRecord, SegmentationRun
@@ -238,3 +240,25 @@ def test_query_count_independent_of_accounts(
         scored(owner=team["rep_b"], scored_at=in_month)
     with django_assert_max_num_queries(small) as captured:
         monthly_audit_run(month=audit_month)
+
+
+def test_assigned_owner_not_blamed_for_missing_field(
+    scored, team, in_month, audit_month, make_user
+):
+    ops = make_user(roles.SALES_OPS, username="opal")
+    account = scored(owner=None, scored_at=in_month - timedelta(days=45))
+    Account.objects.filter(pk=account.pk).update(industry=None, tag="", tier="")
+    account.refresh_from_db()
+    account.owner = team["rep_a"]
+    account._history_user = ops
+    with change_channel(Channel.PAGE):
+        account.save()
+    account.history.filter(history_user=ops).update(history_date=in_month)
+
+    assert findings(audit_month) == set()
+
+
+def test_other_reps_note_does_not_blame_owner(clean, team, audit_month):
+    ResearchNote.objects.filter(account=clean).update(author=team["rep_b"])
+    Account.objects.filter(pk=clean.pk).update(industry=None, tag="", tier="")
+    assert findings(audit_month) == set()
