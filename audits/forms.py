@@ -120,8 +120,8 @@ class ReviewSessionForm(DateRangeMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Reps whose accounts to sample.",
     )
-    period_start = forms.DateField(label="Segmented from", widget=DATE_WIDGET)
-    period_end = forms.DateField(label="Segmented until", widget=DATE_WIDGET)
+    period_start = NamedDateField(label="Segmented from", widget=DATE_WIDGET)
+    period_end = NamedDateField(label="Segmented until", widget=DATE_WIDGET)
     sample_size = forms.IntegerField(
         min_value=1,
         max_value=ReviewSession.MAX_SAMPLE_SIZE,
@@ -193,7 +193,7 @@ class ReportFilterForm(ErrorLinesMixin, forms.Form):
     page = _hidden_number(MAX_PAGE, **PAGE_MESSAGES)
 
 
-class CorrectionFilterForm(DateRangeMixin, forms.Form):
+class CorrectionFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
     rep = UserChoiceField(
         required=False,
         queryset=get_user_model().objects.none(),
@@ -206,8 +206,8 @@ class CorrectionFilterForm(DateRangeMixin, forms.Form):
         empty_label="Any reviewer",
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
-    end = forms.DateField(required=False, label="Until", widget=DATE_WIDGET)
+    start = NamedDateField(required=False, label="From", widget=DATE_WIDGET)
+    end = NamedDateField(required=False, label="Until", widget=DATE_WIDGET)
     q = forms.CharField(
         required=False,
         max_length=255,

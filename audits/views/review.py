@@ -324,6 +324,12 @@ class ReviewCorrectionListView(PermissionRequiredMixin, CorrectionQueryMixin, Li
     context_object_name = "corrections"
     paginate_by = CORRECTIONS_PER_PAGE
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        if self.form.is_bound and not self.form.is_valid():
+            response.status_code = 400
+        return response
+
     def get_queryset(self) -> QuerySet[SegmentOverride]:
         self.form = self.correction_form()
         return self.corrections(self.form)
@@ -331,6 +337,7 @@ class ReviewCorrectionListView(PermissionRequiredMixin, CorrectionQueryMixin, Li
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["form"] = self.form
+        context["filter_errors"] = self.form.error_lines() if self.form.is_bound else []
         context["query"] = query_without_page(self.request)
         return context
 
@@ -341,7 +348,15 @@ class ReviewCorrectionExportView(PermissionRequiredMixin, CorrectionQueryMixin, 
     permission = can_view_audits
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        corrections = self.corrections(self.correction_form())
+        form = self.correction_form()
+        if form.is_bound and not form.is_valid():
+            # An empty file would look like a period without corrections.
+            lines = ["The corrections were not exported: fix these filters and try again.", ""]
+            lines += form.error_lines()
+            return HttpResponse(
+                "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
+            )
+        corrections = self.corrections(form)
         header = [
             "corrected_at",
             "account_id",

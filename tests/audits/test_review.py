@@ -392,6 +392,32 @@ def test_corrections_hidden_from_other_team(client, segmented, team, make_user):
     assert "Secret" not in response.content.decode()
 
 
+def test_review_until_last_date_rejected(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "reps": [team["rep_a"].pk],
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": "9999-12-31",
+            "sample_size": 3,
+        },
+    )
+    assert response.status_code == 400
+    assert "9999-12-31 is past the last date supported" in response.content.decode()
+    assert not ReviewSession.objects.exists()
+
+
+@pytest.mark.parametrize("params", [{"end": "9999-12-31"}, {"start": "2026-13-01"}])
+def test_corrections_invalid_date_is_400(client, segmented, team, params):
+    client.force_login(team["manager"])
+    page = client.get(reverse("audits:review-correction-list"), params)
+    export = client.get(reverse("audits:review-correction-export"), params)
+    assert page.status_code == 400
+    assert export.status_code == 400
+    assert "The corrections were not exported: fix these filters" in export.content.decode()
+
+
 def test_review_item_unique_per_session():
     constraints = {c.name for c in ReviewItem._meta.constraints}
     assert "reviewitem_unique_account" in constraints
