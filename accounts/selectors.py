@@ -515,15 +515,19 @@ def account_workspace_queryset(*, user: AbstractBaseUser | AnonymousUser) -> Que
     )
 
 
-def account_notes(account: Account) -> list[ResearchNote]:
-    """Return the account's notes that are not dismissed, newest first, with their authors."""
-    notes = getattr(account, "timeline_notes", None)
+def account_notes(account: Account, *, every: bool = False) -> list[ResearchNote]:
+    """Return the account's notes that are not dismissed, newest first, with their authors.
+
+    Only the newest NOTES_LIMIT are returned unless ``every`` is set.
+    """
+    notes = None if every else getattr(account, "timeline_notes", None)
     if notes is None:
-        notes = list(
+        queryset = (
             account.notes.exclude(status=ResearchNote.Status.DISMISSED)
             .select_related("author")
-            .order_by("-created_at", "-id")[:NOTES_LIMIT]
+            .order_by("-created_at", "-id")
         )
+        notes = list(queryset if every else queryset[:NOTES_LIMIT])
     return notes
 
 

@@ -390,6 +390,7 @@ def notes_response(
     context = {
         **segment_context(request.user, account),
         "notes": selectors.account_notes(account),
+        "notes_limit": selectors.NOTES_LIMIT,
         "note_form": mark_invalid(form) if form is not None else NoteForm(),
         "notes_error": error,
         "notes_notice": note_notice(result),

@@ -268,6 +268,7 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
             fields=field_rows(account),
             version=workspace.account_version(account),
             notes=selectors.account_notes(account),
+            notes_limit=selectors.NOTES_LIMIT,
             history=selectors.account_history(account),
             history_limit=selectors.HISTORY_LIMIT,
             note_form=NoteForm(),
@@ -299,5 +300,10 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
                 history=selectors.account_history(account), history_limit=selectors.HISTORY_LIMIT
             )
         elif section == "notes":
-            context.update(notes=selectors.account_notes(account), note_form=NoteForm())
+            every = request.GET.get("notes") == "all"
+            context.update(
+                notes=selectors.account_notes(account, every=every),
+                notes_limit=None if every else selectors.NOTES_LIMIT,
+                note_form=NoteForm(),
+            )
         return render(request, template_name, context)

@@ -121,6 +121,19 @@ def test_notes_timeline_shows_note_details(client, sdr, account):
     assert "kind-funding" in html
 
 
+def test_notes_beyond_limit_can_be_shown(client, sdr, account):
+    ResearchNote.objects.bulk_create(
+        ResearchNote(account=account, text=f"Note {number}", author=sdr) for number in range(101)
+    )
+    html = page(client, sdr, account)
+    url = reverse("accounts:account-section", args=[account.pk, "notes"])
+    every = client.get(url, {"notes": "all"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Latest 100 notes" in html
+    assert 'data-testid="notes-all"' in html
+    assert every.count('class="timeline-item') == 101
+    assert "101 notes" in every
+
+
 def test_notes_timeline_offers_review_of_proposed(client, sdr, account):
     note = ResearchNote.objects.create(
         account=account, kind="expansion", text="Opens Tokyo office", status="proposed"
