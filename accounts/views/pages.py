@@ -230,6 +230,14 @@ def field_rows(account: Account) -> dict[str, dict[str, Any]]:
     }
 
 
+def observations_by_field(account: Account) -> list[tuple[str, list[Any]]]:
+    """Return the account's observations grouped by field, in the queryset's order."""
+    return [
+        (field, list(rows))
+        for field, rows in groupby(account.observations.all(), key=lambda row: row.field)
+    ]
+
+
 def segment_context(user: Any, account: Account) -> dict[str, Any]:
     unconfirmed = selectors.unconfirmed_mandatory_fields(account.field_status)
     return {
@@ -256,14 +264,10 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         account: Account = self.object
-        observations_by_field = [
-            (field, list(rows))
-            for field, rows in groupby(account.observations.all(), key=lambda row: row.field)
-        ]
         context.update(explanation_context(account))
         context.update(
             identifiers=list(account.identifiers.all()),
-            observations_by_field=observations_by_field,
+            observations_by_field=observations_by_field(account),
             perms=account_permissions(self.request.user, account),
             fields=field_rows(account),
             version=workspace.account_version(account),
@@ -285,6 +289,9 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
         "history": "accounts/partials/_history.html",
         "notes": "accounts/partials/_notes.html",
         "signals": "accounts/partials/_signals.html",
+        "status": "accounts/partials/_account_status.html",
+        "derived": "accounts/partials/_derived_rows.html",
+        "observations": "accounts/partials/_observations.html",
     }
 
     def get(self, request: HttpRequest, pk: int, section: str) -> HttpResponse:
@@ -299,6 +306,8 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
             context.update(
                 history=selectors.account_history(account), history_limit=selectors.HISTORY_LIMIT
             )
+        elif section == "observations":
+            context.update(observations_by_field=observations_by_field(account))
         elif section == "notes":
             every = request.GET.get("notes") == "all"
             context.update(

@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import ResearchNote, SegmentOverride
+from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
 from enrichment.models import Observation
 from segmentation.models import ScoreRecord
@@ -132,6 +133,32 @@ def test_notes_beyond_limit_can_be_shown(client, sdr, account):
     assert 'data-testid="notes-all"' in html
     assert every.count('class="timeline-item') == 101
     assert "101 notes" in every
+
+
+def test_sections_reload_after_a_change(client, sdr, account):
+    client.force_login(sdr)
+    html = client.get(account.get_absolute_url()).content.decode()
+    Account.objects.filter(pk=account.pk).update(
+        size_band="Enterprise", needs_enrichment=True, missing_fields=["industry"]
+    )
+    Observation.objects.create(
+        account=account,
+        field="employees",
+        value={"count": 5000},
+        raw_value="5,000",
+        source="apollo",
+        observed_at=timezone.now(),
+    )
+
+    def section(name: str) -> str:
+        url = reverse("accounts:account-section", args=[account.pk, name])
+        return client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+    for name in ("status", "derived", "observations"):
+        assert reverse("accounts:account-section", args=[account.pk, name]) in html
+    assert "Enterprise" in section("derived")
+    assert "Missing fields:" in section("status")
+    assert "5,000" in section("observations")
 
 
 def test_notes_timeline_offers_review_of_proposed(client, sdr, account):
