@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from accounts import workspace
+from accounts import selectors, workspace
 from accounts.forms import ACTION_LABELS, BulkActionForm
 from accounts.models import Account, Tier
 
@@ -111,6 +111,16 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
         }
         if not form.cleaned_data["confirmed"] or not selection.allowed:
             context["question"] = confirmation_question(form, len(selection.allowed))
+            if action == workspace.TAG:
+                # As on the tag form: tagging them now is a skipped step in the audit.
+                unconfirmed = [
+                    account
+                    for account in selection.allowed
+                    if selectors.unconfirmed_mandatory_fields(account.field_status)
+                ]
+                context["unconfirmed"] = unconfirmed
+                context["unconfirmed_shown"] = unconfirmed[:SKIPPED_SHOWN]
+                context["unconfirmed_more"] = max(len(unconfirmed) - SKIPPED_SHOWN, 0)
             return self.respond(form, CONFIRM, context)
         if action == workspace.EXPORT:
             return self.export(selection)

@@ -223,6 +223,27 @@ def test_tag_override_with_reason(client, sdr, accounts):
     assert Account.objects.get(pk=accounts["team_ae"].pk).tag == "SaaS – SMB – US"
 
 
+def test_tag_confirmation_warns_of_unconfirmed_fields(client, sdr, accounts):
+    Account.objects.filter(pk=accounts["team_sdr"].pk).update(
+        field_status={"industry": {"status": "single_source"}}
+    )
+    Account.objects.filter(pk=accounts["unassigned"].pk).update(
+        field_status={"industry": {"status": "verified"}}
+    )
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "tier": "high",
+        "reason": "Payments companies",
+        "account_ids": ids(accounts["team_sdr"], accounts["unassigned"]),
+    }
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    assert 'data-testid="bulk-unconfirmed"' in confirm
+    assert "1 of these accounts</strong>" in confirm
+    assert "Alpha." in confirm
+    assert "Charlie" not in confirm.split('data-testid="bulk-unconfirmed"')[1].split("</div>")[0]
+
+
 def test_tag_override_checks_template_before_confirming(client, sdr, accounts):
     client.force_login(sdr)
     data = {
