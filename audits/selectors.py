@@ -23,7 +23,7 @@ from accounts.permissions import can_view_audits, team_member_ids, visible_user_
 from segmentation.models import Framework, ScoreRecord
 
 from .models import AuditRun, ReviewItem, ReviewSession, TrainingRecord, Violation
-from .periods import Period, local_today, team_zone
+from .periods import Period, local_today, start_of_day, team_zone
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -413,31 +413,38 @@ class OverdueTraining:
     name: str
     kind: str
     due_on: date
+    as_of: date
 
     @property
     def days_overdue(self) -> int:
-        return (local_today() - self.due_on).days
+        return (self.as_of - self.due_on).days
 
 
 def overdue_training(
     user_ids: list[int] | None, *, today: date | None = None
 ) -> list[OverdueTraining]:
-    """List trained-role users whose onboarding or refresher is overdue on ``today``.
+    """List trained-role users whose onboarding or refresher was overdue on ``today``.
 
     Onboarding is due ONBOARDING_DUE_DAYS after joining, and a refresher
-    REFRESHER_INTERVAL_DAYS after the latest onboarding or refresher.
+    REFRESHER_INTERVAL_DAYS after the latest onboarding or refresher. For a past day,
+    only the users who had joined and the training completed by then count.
     """
     today = today or local_today()
     user_model = get_user_model()
     trained = user_model.objects.filter(groups__name__in=TRAINED_ROLES).values("pk")
+    completed = Q(training_records__completed_on__lte=today)
     users = _scoped(
-        user_model.objects.filter(is_active=True, pk__in=trained), "pk", user_ids
+        user_model.objects.filter(
+            is_active=True, pk__in=trained, date_joined__lt=start_of_day(today + timedelta(days=1))
+        ),
+        "pk",
+        user_ids,
     ).annotate(
         onboarded_on=Max(
             "training_records__completed_on",
-            filter=Q(training_records__kind=TrainingRecord.Kind.ONBOARDING),
+            filter=completed & Q(training_records__kind=TrainingRecord.Kind.ONBOARDING),
         ),
-        last_training_on=Max("training_records__completed_on"),
+        last_training_on=Max("training_records__completed_on", filter=completed),
     )
     overdue = []
     for user in users.order_by("username"):
@@ -450,7 +457,7 @@ def overdue_training(
             due_on = user.last_training_on + timedelta(days=REFRESHER_INTERVAL_DAYS)
             kind = TrainingRecord.Kind.REFRESHER
         if due_on < today:
-            overdue.append(OverdueTraining(user.pk, name, kind, due_on))
+            overdue.append(OverdueTraining(user.pk, name, kind, due_on, today))
     return overdue
 
 

@@ -26,6 +26,7 @@ from ..models import AuditRun, Severity, Violation, ViolationKind
 from ..periods import (
     adjacent_quarter,
     local_today,
+    month_period,
     parse_month,
     parse_quarter,
     previous_month,
@@ -158,6 +159,10 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
             response.status_code = 400
         return response
 
+    def overdue_as_of(self) -> date:
+        """Return the day the report's training is checked on: its month's last day."""
+        return min(month_period(self.month).last_day, local_today())
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         counts = selectors.report_counts(self.run, self.scope) if self.run else None
@@ -175,7 +180,8 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
                     (value, label, counts.by_severity.get(value, 0) if counts else 0)
                     for value, label in Severity.choices
                 ],
-                "overdue": selectors.overdue_training(self.scope),
+                "overdue": selectors.overdue_training(self.scope, today=self.overdue_as_of()),
+                "overdue_as_of": self.overdue_as_of(),
                 "filter_form": self.filter_form,
                 "filter_errors": self.filter_errors(),
                 "query": query_without_page(self.request),

@@ -304,3 +304,29 @@ def test_quarterly_redirect(client, make_user, db):
 def test_month_period_of_report(audited, audit_month):
     assert audited["run"].month == month_period(audit_month).first_day
     assert audited["run"].month == date(audit_month.year, audit_month.month, 1)
+
+
+def test_overdue_training_as_of_a_past_day(team):
+    today = local_today()
+    rep = team["rep_a"]
+    rep.date_joined = timezone.now() - timedelta(days=100)
+    rep.save()
+    TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=today - timedelta(days=5)
+    )
+    past = today - timedelta(days=20)
+
+    then = {row.user_id: row for row in overdue_training(None, today=past)}
+    now = {row.user_id for row in overdue_training(None, today=today)}
+
+    assert then[rep.pk].kind == "onboarding"
+    assert then[rep.pk].days_overdue == 100 - 30 - 20
+    assert rep.pk not in now
+
+
+def test_user_joined_later_not_overdue_earlier(team):
+    rep = team["rep_a"]
+    rep.date_joined = timezone.now() - timedelta(days=40)
+    rep.save()
+    past = local_today() - timedelta(days=60)
+    assert rep.pk not in {row.user_id for row in overdue_training(None, today=past)}
