@@ -58,8 +58,12 @@ class ReviewSessionListView(PermissionRequiredMixin, ListView):
                 "percent": True,
                 "stacked": False,
                 "horizontal": False,
+                # Each line is a rep, so even one line needs its name.
+                "legend": True,
             }
         }
+        context["trend_labels"] = trend.labels
+        context["trend_rows"] = [(dataset["label"], dataset["data"]) for dataset in trend.datasets]
         return context
 
 

@@ -173,6 +173,20 @@ def test_review_page_for_manager(client, segmented, team):
     assert "Olga" not in html
 
 
+def test_trend_of_one_rep_is_labelled(client, segmented, team):
+    session = new_session(team, size=2, reps=("rep_a",))
+    for item in session.items.all():
+        review_item_confirm(item=item, user=team["manager"])
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-list"))
+    chart = response.context["chart_data"]["trend"]
+    values = response.content.decode().split('data-testid="trend-values"')[1]
+    assert len(chart["datasets"]) == 1
+    assert chart["legend"] is True
+    assert "Ana" in values
+    assert "100%" in values
+
+
 def test_review_page_denied_to_sdr(client, team):
     client.force_login(team["rep_a"])
     response = client.get(reverse("audits:review-session-list"))

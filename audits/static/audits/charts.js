@@ -12,7 +12,11 @@
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
-      plugins: { legend: { display: chart.datasets.length > 1 || chart.type === "doughnut" } },
+      plugins: {
+        legend: {
+          display: chart.legend === true || chart.datasets.length > 1 || chart.type === "doughnut",
+        },
+      },
       onHover: (event, elements) => {
         const target = event.native && event.native.target;
         if (target) {
