@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 
 from accounts.models import Account, Tier
 from accounts.roles import ALL_ROLES
+from enrichment.verification import CONFLICTING
 from segmentation.models import Dimension
 
 register = template.Library()
@@ -62,6 +63,22 @@ def field_label(name: str) -> str:
     except FieldDoesNotExist:
         verbose_name = name.replace("_", " ")
     return capfirst(str(verbose_name))
+
+
+# Missing field of a score -> the field_status entry that verifies it.
+MISSING_FIELD_STATUS_KEYS = {
+    "industry": "industry",
+    "company_size": "company_size",
+    "geography": "country",
+}
+
+
+@register.filter
+def sources_conflict(field_status: Any, missing_field: str) -> bool:
+    """Return whether a missing field of the score is missing because its sources conflict."""
+    statuses = field_status if isinstance(field_status, dict) else {}
+    entry = statuses.get(MISSING_FIELD_STATUS_KEYS.get(missing_field, missing_field)) or {}
+    return entry.get("status") == CONFLICTING
 
 
 @register.filter

@@ -161,6 +161,17 @@ def test_sections_reload_after_a_change(client, sdr, account):
     assert "5,000" in section("observations")
 
 
+def test_banner_names_conflicting_missing_field(client, sdr, account):
+    Account.objects.filter(pk=account.pk).update(
+        needs_enrichment=True,
+        missing_fields=["industry", "geography"],
+        field_status={"industry": {"status": "conflicting"}, "country": {"status": "missing"}},
+    )
+    html = page(client, sdr, account)
+    assert "Industry (sources conflict)" in html
+    assert "Geography (sources conflict)" not in html
+
+
 def test_notes_timeline_offers_review_of_proposed(client, sdr, account):
     note = ResearchNote.objects.create(
         account=account, kind="expansion", text="Opens Tokyo office", status="proposed"
