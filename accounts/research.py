@@ -116,7 +116,7 @@ def account_segment_override(
             "outcome": "override",
             "points": 0,
             "max_points": 0,
-            "reason": f"Set by {user.get_username()}: {reason}",
+            "reason": f"Set by {user.get_full_name() or user.get_username()}: {reason}",
         }
     )
     if account.framework_id is not None:

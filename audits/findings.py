@@ -251,6 +251,8 @@ class AccountChecker:
                 "old_tier",
                 "new_tier",
                 "user__username",
+                "user__first_name",
+                "user__last_name",
             )
         ):
             overrides[override["account_id"]].append(override)
@@ -329,7 +331,7 @@ class AccountChecker:
             yield Finding(
                 account_id,
                 rules.SKIPPED_VERIFICATION,
-                f"{tagged_by_person['user__username']} set the segment while these fields "
+                f"{_person(tagged_by_person)} set the segment while these fields "
                 f"were unverified: {', '.join(unconfirmed)}.",
                 tagged_by_person["user_id"],
             )
@@ -380,6 +382,12 @@ class AccountChecker:
         yield Finding(row["id"], rules.MISCLASSIFIED_FRAMEWORK, detail, responsible)
 
 
+def _person(override: dict[str, Any]) -> str:
+    """Return the full name of an override's user, or the username when it has none."""
+    full = f"{override['user__first_name']} {override['user__last_name']}".strip()
+    return full or override["user__username"] or "Someone"
+
+
 def _correction_text(override: dict[str, Any]) -> str:
     changes = []
     if override["old_tag"] != override["new_tag"]:
@@ -388,7 +396,7 @@ def _correction_text(override: dict[str, Any]) -> str:
         changes.append(
             f"tier {_tier_label(override['old_tier'])} → {_tier_label(override['new_tier'])}"
         )
-    text = f"{override['user__username']} corrected {' and '.join(changes) or 'the segment'}"
+    text = f"{_person(override)} corrected {' and '.join(changes) or 'the segment'}"
     return f"{text}: {override['reason']}"[:500]
 
 

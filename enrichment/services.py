@@ -261,7 +261,7 @@ class _Evaluation:
 def _resolution_info(resolution: FieldResolution) -> dict[str, Any]:
     user = resolution.resolved_by
     return {
-        "by": user.get_username() if user is not None else "",
+        "by": (user.get_full_name() or user.get_username()) if user is not None else "",
         "at": resolution.resolved_at.isoformat(),
         "reason": resolution.reason,
     }

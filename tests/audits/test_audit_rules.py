@@ -165,7 +165,7 @@ def test_manual_tag_before_verification(clean, team, audit_month, in_month):
     assert skipped.responsible == team["rep_b"]
     assert mismatch.responsible == team["rep_b"]
     assert skipped.detail == (
-        f"{team['rep_b'].username} set the segment while these fields were unverified: "
+        f"{team['rep_b'].get_full_name()} set the segment while these fields were unverified: "
         "country (single source)."
     )
 
