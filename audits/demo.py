@@ -173,6 +173,13 @@ def _other_tier(tier: str) -> str:
     return Tier.LOW if tier == Tier.HIGH else Tier.HIGH
 
 
+def _correction_reason(tier: str) -> str:
+    """Return a reason that fits the correction from ``tier`` to ``_other_tier(tier)``."""
+    if tier == Tier.HIGH:
+        return "Discovery call showed a much smaller buying team."
+    return "Discovery call showed three teams with budget for it."
+
+
 def _demo_accounts() -> list[Account]:
     has_size = Q(employee_count__isnull=False) | Q(annual_revenue_usd__isnull=False)
     accounts = list(
@@ -242,7 +249,7 @@ def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) ->
         corrected,
         manager,
         SegmentOverride.Kind.REVIEW_CORRECTION,
-        "Discovery call showed a much smaller buying team.",
+        _correction_reason(corrected.tier),
         tier=_other_tier(corrected.tier),
     )
     planter.expect(corrected, rules.MISCLASSIFIED_REVIEW)
