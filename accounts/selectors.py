@@ -245,7 +245,7 @@ def route_choices() -> Choices:
 
 
 def owner_choices() -> Choices:
-    """Return (id, display name) pairs of possible owners, by username.
+    """Return (id, display name) pairs of possible owners, sorted by display name.
 
     Those are the active users of the roles that own accounts, and any user who owns an
     account, such as a rep who left, marked inactive.
@@ -262,7 +262,7 @@ def owner_choices() -> Choices:
     for user in users:
         name = user.get_full_name() or user.get_username()
         choices.append((str(user.pk), name if user.is_active else f"{name} (inactive)"))
-    return choices
+    return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))
 
 
 # The SDR/AE workspace ------------------------------------------------------------------

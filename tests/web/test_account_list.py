@@ -416,3 +416,11 @@ def test_region_of_a_draft_matches_nothing(signed_in):
     response = signed_in.get(LIST_URL, {"region": "DACH"})
 
     assert row_names(response) == []
+
+
+def test_owner_filter_sorted_by_name(signed_in, make_user):
+    make_user(roles.SDR, username="aaa", first_name="Zoe", last_name="Young")
+    make_user(roles.SDR, username="zzz", first_name="Adam", last_name="Abel")
+    page = signed_in.get(LIST_URL).content.decode()
+    select = re.search(r'<select name="owner".*?</select>', page, re.DOTALL).group(0)
+    assert select.index("Adam Abel") < select.index("Zoe Young")
