@@ -368,14 +368,14 @@ class AccountChecker:
         responsible = latest["user_id"] if has_override and latest else row["owner_id"]
         version = compiled.version
         if evaluation.tag != row["tag"]:
+            expected = f"“{evaluation.tag}”" if evaluation.tag else "no tag"
             detail = (
-                f"Tag {row['tag']!r} differs from {evaluation.tag or 'no tag'!r} that "
-                f"framework v{version} gives."
+                f"Tag “{row['tag']}” differs from {expected}, which framework v{version} gives."
             )
         elif evaluation.tier != row["tier"]:
             detail = (
-                f"Tier {_tier_label(row['tier'])} differs from {_tier_label(evaluation.tier)} "
-                f"that framework v{version} gives."
+                f"Tier {_tier_label(row['tier'])} differs from {_tier_label(evaluation.tier)}, "
+                f"which framework v{version} gives."
             )
         else:
             return

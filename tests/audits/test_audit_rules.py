@@ -92,8 +92,14 @@ def test_conflicting_tagged_account(clean, audit_month):
 
 
 def test_tag_differs_from_framework(clean, audit_month):
+    expected = Account.objects.get(pk=clean.pk).tag
     Account.objects.filter(pk=clean.pk).update(tag="FinTech – SMB – EMEA")
-    assert findings(audit_month) == {(clean.pk, rules.MISCLASSIFIED_FRAMEWORK)}
+    found = findings(audit_month)
+    violation = Violation.objects.get(rule_code=rules.MISCLASSIFIED_FRAMEWORK)
+    assert found == {(clean.pk, rules.MISCLASSIFIED_FRAMEWORK)}
+    assert violation.detail.startswith(
+        f"Tag “FinTech – SMB – EMEA” differs from “{expected}”, which framework v"
+    )
 
 
 def test_tier_differs_from_framework(clean, audit_month):
