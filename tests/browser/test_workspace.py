@@ -152,6 +152,9 @@ def test_add_note(page, login, live_server, accounts):
     link = page.locator("[data-testid=notes-timeline] a", has_text="Source")
     assert link.get_attribute("rel") == "noopener noreferrer"
     assert page.input_value("#note_text") == ""
+    # The note adds its buying signal, and the signals section reloads with it.
+    page.wait_for_selector("#account-signals >> text=recent funding")
+    assert "recent funding" in page.inner_text("[data-testid=note-signal-notice]")
     assert_not_reloaded(page)
     assert ResearchNote.objects.get(account=account).kind == "funding"
 
