@@ -342,7 +342,13 @@ WRITES = [
         "manager",
         lambda ids, account: (
             f"/accounts/{ids['account']}/fit/",
-            {"decision": "refine", "tier": "low", "tag": "", "reason": "Discovery call"},
+            {
+                "decision": "refine",
+                "tier": "low",
+                "tag": "",
+                "reason": "Discovery call",
+                "version": account_version(account),
+            },
         ),
     ),
     (
