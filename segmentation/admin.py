@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -25,6 +26,7 @@ from accounts.normalizers import industry_key
 
 from .forms import CriterionForm, CriterionFormSet, FrameworkAdminForm, SizeBandFormSet
 from .lifecycle import (
+    FRAMEWORK_LIFECYCLE_FIELDS,
     FrameworkLifecycleError,
     framework_approve,
     framework_draft_create,
@@ -249,6 +251,14 @@ def _lifecycle_message(request: HttpRequest, action) -> bool:
     return True
 
 
+def _keep_lifecycle_fields(past: Framework, current: Framework) -> None:
+    """Copy the current lifecycle fields onto a past row of the version, except the form's."""
+    form_fields = set(FrameworkAdminForm.Meta.fields)
+    for field in Framework._meta.concrete_fields:
+        if field.name in FRAMEWORK_LIFECYCLE_FIELDS and field.name not in form_fields:
+            setattr(past, field.attname, getattr(current, field.attname))
+
+
 @admin.register(Framework)
 class FrameworkAdmin(SimpleHistoryAdmin):
     form = FrameworkAdminForm
@@ -346,6 +356,41 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    # History. A revert saves a past row of the version over the current one, which is an
+    # edit. So only a draft allows it, and it restores settings but never lifecycle fields.
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """Show or revert to a past row of a draft, keeping its current lifecycle fields."""
+        with transaction.atomic():
+            versions = Framework.objects.filter(pk=unquote(object_id))
+            if request.method == "POST":
+                # The row lock makes a submission wait until the revert is saved.
+                versions = versions.select_for_update()
+            current = versions.first()
+            if current is not None and current.status != FrameworkStatus.DRAFT:
+                if current.status == FrameworkStatus.SUBMITTED:
+                    next_step = " Return it to draft first, then revert it."
+                else:
+                    next_step = " Create a draft from it and change the settings there."
+                messages.error(
+                    request,
+                    status_refusal(
+                        current, "reverted to an earlier entry of its history", "a draft"
+                    )
+                    + next_step,
+                )
+                return HttpResponseRedirect(self._change_url(current))
+            request.framework_current = current
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        current = getattr(request, "framework_current", None)
+        if obj is not None and current is not None and obj.pk == current.pk:
+            # The history form view passes the past row, which is shown and saved with
+            # the current status, submission and approval.
+            _keep_lifecycle_fields(obj, current)
+        return super().get_form(request, obj, change, **kwargs)
+
     # Saving.
 
     def save_model(self, request, obj: Framework, form, change: bool) -> None:
@@ -356,6 +401,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
                 obj.created_by = request.user
                 super().save_model(request, obj, form, change)
             return
+        current = getattr(request, "framework_current", None)
+        if current is not None and current.pk == obj.pk:
+            _keep_lifecycle_fields(obj, current)
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change: bool) -> None:
