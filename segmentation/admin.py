@@ -50,6 +50,7 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
+from .selectors import industry_criteria_locked, industry_locked_message
 from .validation import size_band_gaps
 
 
@@ -149,6 +150,27 @@ class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
     search_fields = ("name", "slug", "synonyms__value")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [IndustrySynonymInline]
+
+    def get_deleted_objects(self, objs, request):
+        """Add the criteria that name an industry to the objects that protect it.
+
+        The delete page and the bulk delete action then list them and delete nothing.
+        """
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        for industry in objs:
+            criteria = industry_criteria_locked(industry.name)
+            if criteria:
+                protected.append(
+                    industry_locked_message(
+                        industry.name,
+                        criteria,
+                        "deleted",
+                        "Remove it from the criteria in a new draft to stop scoring with it. "
+                        "The industry stays while the versions above exist.",
+                    )
+                )
+        return deleted, counts, perms_needed, protected
 
 
 class FrameworkPartInline:

@@ -28,6 +28,30 @@ class Industry(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from .selectors import industry_criteria_locked, industry_locked_message
+
+        if self.pk is None:
+            return
+        old_name = Industry.objects.filter(pk=self.pk).values_list("name", flat=True).first()
+        # Criteria match industry names ignoring case, so a change of case alone is safe.
+        if old_name is None or old_name.casefold() == (self.name or "").casefold():
+            return
+        criteria = industry_criteria_locked(old_name)
+        if criteria:
+            raise ValidationError(
+                {
+                    "name": industry_locked_message(
+                        old_name,
+                        criteria,
+                        f"renamed to {self.name!r}",
+                        f"Keep the name and add {self.name!r} as a synonym of {old_name!r} "
+                        "instead, so accounts with either spelling map to it. To score with "
+                        "a new industry, add it and name it in a new draft.",
+                    )
+                }
+            )
+
 
 class IndustrySynonym(models.Model):
     """A source's industry label that maps to a canonical industry.

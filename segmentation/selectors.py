@@ -6,7 +6,14 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
 
-from .models import Framework, FrameworkRevision, FrameworkStatus, SegmentationRun
+from .models import (
+    Criterion,
+    Dimension,
+    Framework,
+    FrameworkRevision,
+    FrameworkStatus,
+    SegmentationRun,
+)
 
 
 class NoActiveFrameworkError(LookupError):
@@ -45,6 +52,43 @@ def revision_list() -> QuerySet[FrameworkRevision]:
     """Return the revision register, newest first, with the people involved."""
     return FrameworkRevision.objects.select_related("author", "approver").order_by(
         "-created_at", "-id"
+    )
+
+
+def industry_criteria_locked(name: str) -> list[Criterion]:
+    """Return the criteria of versions that are not drafts which name the industry ``name``.
+
+    Criteria store industries by name, matched ignoring case as the engine does, so
+    renaming or deleting such an industry would make those versions fail to compile.
+    """
+    expected = name.casefold()
+    criteria = (
+        Criterion.objects.filter(dimension=Dimension.INDUSTRY)
+        .exclude(framework__status=FrameworkStatus.DRAFT)
+        .select_related("framework")
+        .order_by("framework__version", "position", "id")
+    )
+    return [
+        criterion
+        for criterion in criteria
+        if isinstance(criterion.values, list)
+        and any(str(value).casefold() == expected for value in criterion.values)
+    ]
+
+
+def industry_locked_message(name: str, criteria: list[Criterion], action: str, fix: str) -> str:
+    """Return why the industry ``name`` cannot be changed, naming the criteria that use it.
+
+    ``action`` completes "cannot be ..." and ``fix`` is the next step to suggest.
+    """
+    uses = "; ".join(
+        f"criterion {str(criterion)!r} of framework v{criterion.framework.version} "
+        f"({criterion.framework.get_status_display().lower()})"
+        for criterion in criteria
+    )
+    return (
+        f"Industry {name!r} cannot be {action}, because versions that are not drafts name it "
+        f"in their criteria and cannot change: {uses}. {fix}"
     )
 
 
