@@ -20,7 +20,8 @@ Scoring rules:
 - The score is ``100 * points / maximum``, rounded half up. It is None when every
   criterion was left out.
 - A disqualifier that matches sets the score to 0 and the tier to Low. Its weight is never
-  counted.
+  counted. Its values name what is excluded, so its explanation reads "is excluded" or,
+  with the outcome ``not_excluded``, "is not excluded".
 - A must-have criterion whose known value does not match caps the score just below the
   Medium cut-off, so the account lands in the Low tier.
 - Industry, company size and geography are mandatory. When any is unknown the account
@@ -53,6 +54,8 @@ MATCH = "match"
 MISMATCH = "mismatch"
 UNKNOWN = "unknown"
 DISQUALIFIED = "disqualified"
+# The outcome of a disqualifier whose known value does not match.
+NOT_EXCLUDED = "not_excluded"
 
 INDUSTRY_FIELD = "industry"
 COMPANY_SIZE_FIELD = "company_size"
@@ -485,6 +488,11 @@ class _CompiledCriterion:
         self._classify: Callable[[Any], Hashable] | None = None
         self._check_operator(criterion)
         self.values = self._compile_values(criterion)
+        # Whether _in_phrase() describes a known value, so a disqualifier's sentence
+        # already states whether the account is excluded.
+        self._names_exclusion = (
+            self.dimension in _NOUNS and self.operator != Criterion.Operator.RANGE
+        )
         self._range_text = ""
         if self.operator == Criterion.Operator.RANGE:
             self._range_text = self._describe_range(money=self.dimension == Dimension.REVENUE)
@@ -592,7 +600,9 @@ class _CompiledCriterion:
             if matched:
                 reason = f"{detail}: disqualified, so the score is 0 and the tier Low"
                 return self._judgement(DISQUALIFIED, 0, 0, reason)
-            return self._judgement(MISMATCH, 0, 0, f"{detail}: the disqualifier does not apply")
+            if not self._names_exclusion:
+                detail += ", so the account is not excluded"
+            return self._judgement(NOT_EXCLUDED, 0, 0, detail)
         if matched:
             reason = f"{detail} (+{self.weight} of {self.weight})"
             return self._judgement(MATCH, self.weight, self.weight, reason)
@@ -666,6 +676,9 @@ class _CompiledCriterion:
     def _in_phrase(self, value_text: str, matched: bool) -> str:
         subject = _SUBJECTS[self.dimension]
         noun = _NOUNS[self.dimension]
+        if self.is_disqualifier:
+            # A disqualifier's values name what is excluded, never a target.
+            return f"{subject} {value_text} {'is excluded' if matched else 'is not excluded'}"
         if self.operator == Criterion.Operator.NOT_IN:
             verb = "is not an excluded" if matched else "is an excluded"
         else:

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from accounts.models import Account
 from segmentation.engine import ROW_FIELDS
 from segmentation.lifecycle import framework_approve, framework_submit
-from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.models import Criterion, ScoreRecord, SegmentationRun
 from segmentation.preview import TopMovers, framework_impact_preview
 from segmentation.services import accounts_segment
 
@@ -130,3 +130,31 @@ def test_dry_run_command_prints_preview(scored_accounts, no_fintech):
     assert "Accounts that move most (2):" in text
     assert "is not a target industry" in text
     assert ScoreRecord.objects.filter(framework=no_fintech).count() == 0
+
+
+def test_preview_explains_disqualifier(scored_accounts, draft, make_account):
+    energy = make_account("Energy & Utilities", employee_count=300, country="US")
+    accounts_segment(account_ids=[energy.pk])
+    Criterion.objects.create(
+        framework=draft,
+        dimension="industry",
+        label="Exclude energy",
+        operator="in",
+        values=["Energy & Utilities"],
+        is_disqualifier=True,
+        position=99,
+    )
+    output = StringIO()
+
+    preview = framework_impact_preview(draft, top=1)
+    call_command("resegment", "--framework", str(draft.version), "--dry-run", stdout=output)
+
+    excluded = (
+        "Industry Energy & Utilities is excluded: disqualified, so the score is 0 and the tier Low"
+    )
+    mover = preview.movers[0]
+    assert mover.account_id == energy.pk
+    assert mover.new_score == 0
+    assert mover.new_explanation[-1]["reason"] == excluded
+    assert excluded in output.getvalue()
+    assert "is a target industry: disqualified" not in output.getvalue()

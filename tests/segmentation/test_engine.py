@@ -157,9 +157,56 @@ def test_disqualifier_miss_has_no_effect(compile_criteria, industry_id):
     compiled = compile_criteria(INDUSTRY_IN, excluded)
     evaluation = compiled.evaluate(row(industry_id=industry_id("SaaS"), country="US"))
     assert evaluation.score == 100
-    assert evaluation.explanation[1]["outcome"] == "mismatch"
+    assert evaluation.explanation[1]["outcome"] == "not_excluded"
     assert evaluation.explanation[1]["points"] == 0
     assert evaluation.explanation[1]["max_points"] == 0
+
+
+EXCLUDE_ENERGY = {
+    "dimension": "industry",
+    "label": "Exclude energy",
+    "operator": "in",
+    "values": ["Energy & Utilities"],
+    "weight": 10,
+    "is_disqualifier": True,
+}
+
+
+def test_disqualifier_miss_says_not_excluded(compile_criteria, industry_id):
+    compiled = compile_criteria(INDUSTRY_IN, EXCLUDE_ENERGY)
+    evaluation = compiled.evaluate(row(industry_id=industry_id("FinTech"), country="US"))
+    item = evaluation.explanation[1]
+    assert evaluation.score == 100
+    assert item["outcome"] == "not_excluded"
+    assert item["reason"] == "Industry FinTech is not excluded"
+
+
+def test_disqualifier_match_says_excluded(compile_criteria, industry_id):
+    compiled = compile_criteria(INDUSTRY_IN, EXCLUDE_ENERGY)
+    evaluation = compiled.evaluate(row(industry_id=industry_id("Energy & Utilities")))
+    item = evaluation.explanation[1]
+    assert evaluation.score == 0
+    assert evaluation.tier == "low"
+    assert item["outcome"] == "disqualified"
+    assert item["reason"] == (
+        "Industry Energy & Utilities is excluded: disqualified, so the score is 0 and the tier Low"
+    )
+
+
+def test_range_disqualifier_miss_text(compile_criteria):
+    small_revenue = {
+        "dimension": "revenue",
+        "label": "Too small",
+        "operator": "range",
+        "min_value": Decimal("100000"),
+        "max_value": Decimal("1000000"),
+        "is_disqualifier": True,
+    }
+    compiled = compile_criteria(INDUSTRY_IN, small_revenue)
+    evaluation = compiled.evaluate(row(annual_revenue_usd=Decimal("5000000")))
+    item = evaluation.explanation[1]
+    assert item["outcome"] == "not_excluded"
+    assert item["reason"] == ("Revenue $5M is outside $100K to $1M, so the account is not excluded")
 
 
 def test_unknown_never_disqualifies(compile_criteria, industry_id):
