@@ -192,6 +192,23 @@ def test_preview_page_and_results(client, draft, ops_user, make_account, active_
     assert ScoreRecord.objects.count() == 1
 
 
+def test_preview_shows_zero_score(client, draft, ops_user, make_account, active_framework):
+    make_account("FinTech", employee_count=300, country="SG")
+    accounts_segment()
+    draft.criteria.filter(dimension="industry").update(is_disqualifier=True)
+    signed_in(client, ops_user)
+
+    results = client.get(
+        reverse("segmentation:framework-preview-results", args=[draft.version]),
+        HTTP_HX_REQUEST="true",
+    )
+
+    movers = results.content.decode().split('data-testid="top-movers"')[1]
+    assert results.status_code == 200
+    assert " → 0 " in movers
+    assert "→ —" not in movers
+
+
 def test_preview_of_approved_redirects(client, ops_user, active_framework):
     url = reverse("segmentation:framework-preview", args=[active_framework.version])
     response = signed_in(client, ops_user).get(url, follow=True)
