@@ -52,32 +52,55 @@ class Mover:
         return (self.new_score or 0) - (self.old_score or 0)
 
 
+# Rank of each tier, so a tier jump is the difference of two ranks. Low to High is 2,
+# and an account that gains or loses its tier moves by the rank of the other tier.
+TIER_RANKS = {"high": 3, "medium": 2, "low": 1, "": 0}
+# Number of leading fields of a heap entry that order it.
+_RANK_FIELDS = 3
+
+
+def tier_jump(old_tier: str | None, new_tier: str | None) -> int:
+    """Return how many tiers an account moves, whatever the direction."""
+    return abs(TIER_RANKS.get(new_tier or "", 0) - TIER_RANKS.get(old_tier or "", 0))
+
+
 class TopMovers:
-    """Keep the ``size`` accounts with the largest score change, in a bounded heap."""
+    """Keep the ``size`` accounts that move most, in a bounded heap.
+
+    Accounts that change tier come first, the largest tier jump first, and then the
+    largest score change.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._heap: list[tuple[int, int, tuple, Evaluation]] = []
+        self._heap: list[tuple[int, int, int, tuple, Evaluation]] = []
 
     def offer(self, row: tuple, evaluation: Evaluation) -> None:
         if self.size <= 0:
             return
         old_score = row[_SCORE_INDEX]
+        old_tier = row[_TIER_INDEX]
         delta = abs((evaluation.score or 0) - (old_score or 0))
         # Ties go to the lower account id, so the list is stable between runs.
-        entry = (delta, -row[0], (row[0], old_score, row[_TIER_INDEX], row[_TAG_INDEX]), evaluation)
+        entry = (
+            tier_jump(old_tier, evaluation.tier),
+            delta,
+            -row[0],
+            (row[0], old_score, old_tier, row[_TAG_INDEX]),
+            evaluation,
+        )
         if len(self._heap) < self.size:
             heapq.heappush(self._heap, entry)
-        elif entry[:2] > self._heap[0][:2]:
+        elif entry[:_RANK_FIELDS] > self._heap[0][:_RANK_FIELDS]:
             heapq.heapreplace(self._heap, entry)
 
     def movers(self) -> list[Mover]:
-        """Return the kept accounts, largest change first, with names and old explanations.
+        """Return the kept accounts, in rank order, with names and old explanations.
 
         Runs two queries whatever the number of movers.
         """
-        entries = sorted(self._heap, key=lambda entry: entry[:2], reverse=True)
-        ids = [entry[2][0] for entry in entries]
+        entries = sorted(self._heap, key=lambda entry: entry[:_RANK_FIELDS], reverse=True)
+        ids = [entry[_RANK_FIELDS][0] for entry in entries]
         latest = ScoreRecord.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id")
         accounts = {
             account.pk: account
@@ -92,7 +115,7 @@ class TopMovers:
             )
         )
         result = []
-        for _delta, _order, (account_id, old_score, old_tier, old_tag), evaluation in entries:
+        for *_rank, (account_id, old_score, old_tier, old_tag), evaluation in entries:
             account = accounts.get(account_id)
             result.append(
                 Mover(
@@ -154,8 +177,9 @@ def framework_impact_preview(
 ) -> ImpactPreview:
     """Score every account with ``framework`` in a dry run and return what would change.
 
-    Writes nothing. ``top`` sets how many of the accounts with the largest score change
-    are kept with both explanations. Raises FrameworkError for an invalid version.
+    Writes nothing. ``top`` sets how many of the accounts that move most (the largest
+    tier jump, then the largest score change) are kept with both explanations. Raises
+    FrameworkError for an invalid version.
     """
     movers = TopMovers(top)
     summary = accounts_segment(

@@ -83,15 +83,38 @@ def test_preview_top_movers(scored_accounts, no_fintech):
     assert "is not a target industry" in mover.new_explanation[0]["reason"]
 
 
+def mover_row(account_id: int, score: int, tier: str) -> tuple:
+    """Return a row as accounts_segment() passes it to TopMovers."""
+    inputs = [None] * (len(ROW_FIELDS) - 1)
+    return (account_id, *inputs, score, tier, "", "", "", "", False, "[]", 1, "", "")
+
+
+def mover_result(score: int, tier: str):
+    """Return the parts of an Evaluation that TopMovers reads."""
+    return type("Result", (), {"score": score, "tier": tier, "tag": "", "explanation": []})()
+
+
 def test_top_movers_heap_bounded():
     heap = TopMovers(3)
     for account_id, (old, new) in enumerate([(10, 90), (50, 55), (80, 20), (0, 40), (60, 61)]):
-        inputs = [None] * (len(ROW_FIELDS) - 1)
-        row = (account_id, *inputs, old, "low", "", "", "", "", False, "[]", 1, "", "")
-        evaluation = type("Result", (), {"score": new})()
-        heap.offer(row, evaluation)
-    retained = sorted((entry[0], entry[2][0]) for entry in heap._heap)
+        heap.offer(mover_row(account_id, old, "low"), mover_result(new, "low"))
+    retained = sorted((entry[1], entry[3][0]) for entry in heap._heap)
     assert retained == [(40, 3), (60, 2), (80, 0)]
+
+
+def test_top_movers_tier_changes_first(db):
+    heap = TopMovers(3)
+    moves = [
+        (40, "medium", 35, "low"),
+        (10, "low", 30, "low"),
+        (20, "low", 90, "high"),
+        (45, "medium", 44, "low"),
+        (15, "low", 35, "low"),
+    ]
+    for account_id, (old, old_tier, new, new_tier) in enumerate(moves):
+        heap.offer(mover_row(account_id, old, old_tier), mover_result(new, new_tier))
+
+    assert [mover.account_id for mover in heap.movers()] == [2, 0, 3]
 
 
 def test_approval_moves_what_preview_said(
