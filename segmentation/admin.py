@@ -51,7 +51,7 @@ from .models import (
     SizeBand,
 )
 from .selectors import industry_criteria_locked, industry_locked_message
-from .validation import size_band_gaps
+from .validation import placement_warnings
 
 
 def _may_view_framework(request: HttpRequest) -> bool:
@@ -433,7 +433,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         rows = getattr(form, "geography_rows", None)
         if rows is not None:
             framework_geography_replace(form.instance, rows, user=request.user)
-        for warning in size_band_gaps(list(form.instance.size_bands.all())):
+        for warning in placement_warnings(form.instance):
             messages.warning(request, warning)
 
     # Object buttons: create a draft, submit, approve.

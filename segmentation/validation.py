@@ -255,6 +255,38 @@ def size_band_gaps(bands: Sequence[SizeBand]) -> list[str]:
     return warnings
 
 
+def placement_warnings(framework: Framework) -> list[str]:
+    """Return warnings about saved settings that leave accounts without a band or geography.
+
+    A version without size bands gives no account a size band, so every account loses
+    its tag and route and needs enrichment. A version without a geography map gives every
+    account the unmapped geography label. Otherwise the size band gaps are listed. Like a
+    gap, neither blocks submission, because a version may intend it.
+    """
+    warnings = []
+    bands = list(framework.size_bands.all())
+    if bands:
+        warnings += size_band_gaps(bands)
+    else:
+        warnings.append(
+            f"Framework v{framework.version} has no size bands, so no account gets a size "
+            "band: every account loses its tag and route and is flagged as needing "
+            "enrichment. Add size bands if that is not intended."
+        )
+    if not framework.geography_mappings.exists():
+        uses = (
+            ", and every tag that uses {geography} shows it"
+            if "{geography}" in framework.tag_template
+            else ""
+        )
+        warnings.append(
+            f"Framework v{framework.version} has no geography map, so every account's "
+            f"geography is the unmapped label {framework.unmapped_geography_label!r}{uses}. "
+            "Add the geography map (one country per line) if that is not intended."
+        )
+    return warnings
+
+
 def _industry_names(framework: Framework) -> dict[int, str]:
     """Return the canonical industries, read once per framework instance.
 

@@ -45,7 +45,7 @@ from .preview import (
 )
 from .selectors import framework_list, revision_list, unmapped_industry_values
 from .services import industry_value_map
-from .validation import size_band_gaps
+from .validation import placement_warnings
 
 # Accounts listed in the preview with both explanations.
 PREVIEW_TOP_MOVERS = 20
@@ -237,7 +237,7 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
         )
         # The page shows the settings; its results request (the subclass) only scores.
         if type(self) is FrameworkPreviewView:
-            context["band_gaps"] = size_band_gaps(list(framework.size_bands.all()))
+            context["placement_warnings"] = placement_warnings(framework)
             if active is not None:
                 context["setting_changes"] = framework_settings_diff(framework, active)
         return context

@@ -399,6 +399,23 @@ def test_band_gap_warned_after_save(ops_client, draft):
     assert draft.size_bands.get(name="SMB").max_employees == 150
 
 
+def test_missing_bands_and_map_warned(ops_client, draft):
+    data = framework_post(draft, geography_text="")
+    for index in range(draft.size_bands.count()):
+        data[f"size_bands-{index}-DELETE"] = "on"
+    # Criteria that name bands or regions would be rejected without them.
+    for dimension in ("company_size", "geography"):
+        data[f"criteria-{criterion_index(draft, dimension)}-DELETE"] = "on"
+
+    response = ops_client.post(change_url(draft), data, follow=True)
+
+    page = response.content.decode()
+    assert draft.size_bands.count() == 0
+    assert draft.geography_mappings.count() == 0
+    assert f"Framework v{draft.version} has no size bands" in page
+    assert f"Framework v{draft.version} has no geography map" in page
+
+
 def test_no_bulk_delete_action(ops_client):
     response = ops_client.get(reverse("admin:segmentation_framework_changelist"))
     assert 'value="delete_selected"' not in response.content.decode()

@@ -209,6 +209,19 @@ def test_preview_shows_zero_score(client, draft, ops_user, make_account, active_
     assert "→ —" not in movers
 
 
+def test_preview_warns_without_bands_map(client, draft, ops_user):
+    draft.size_bands.all().delete()
+    draft.geography_mappings.all().delete()
+    signed_in(client, ops_user)
+
+    response = client.get(reverse("segmentation:framework-preview", args=[draft.version]))
+
+    page = response.content.decode()
+    assert page.count('data-testid="preview-placement-warning"') == 2
+    assert "has no size bands, so no account gets a size band" in page
+    assert "has no geography map, so every account&#x27;s geography" in page
+
+
 def test_preview_of_approved_redirects(client, ops_user, active_framework):
     url = reverse("segmentation:framework-preview", args=[active_framework.version])
     response = signed_in(client, ops_user).get(url, follow=True)
