@@ -179,6 +179,11 @@ def _merge_counts(target: dict[str, int], source: dict[str, int]) -> None:
 # Runs and their chunks.
 
 
+# Account ids that a run over selected accounts stores for its page. An import can
+# select thousands of accounts, so the page names the lowest ids and counts the rest.
+RUN_ACCOUNT_IDS_SHOWN = 20
+
+
 def _scope_key(
     account_ids: list[int] | None,
     first_id: int | None,
@@ -198,8 +203,13 @@ def segmentation_run_create(
     chunks: Iterable[str] = (),
     batch_size: int | None = None,
     triggered_by_id: int | None = None,
+    account_ids: Iterable[int] | None = None,
 ) -> SegmentationRun:
-    """Create a pending run whose chunks (named parts) must all finish for it to succeed."""
+    """Create a pending run whose chunks (named parts) must all finish for it to succeed.
+
+    A run over selected ``account_ids`` stores the RUN_ACCOUNT_IDS_SHOWN lowest of them,
+    so its page can name the accounts.
+    """
     summary: dict[str, Any] = {
         "chunks": {key: {"after_id": None, "done": False} for key in chunks},
         "recorded": 0,
@@ -208,6 +218,8 @@ def segmentation_run_create(
     }
     if batch_size:
         summary["batch_size"] = batch_size
+    if account_ids is not None:
+        summary["account_ids"] = sorted(set(account_ids))[:RUN_ACCOUNT_IDS_SHOWN]
     return SegmentationRun.objects.create(
         framework=framework,
         kind=kind,
@@ -782,7 +794,7 @@ def accounts_segment(
             kind = SegmentationRun.Kind.FULL if ids is None else SegmentationRun.Kind.ACCOUNTS
             total = len(set(ids)) if ids is not None else Account.objects.count()
             run = segmentation_run_create(
-                framework=framework, kind=kind, total=total, chunks=[scope]
+                framework=framework, kind=kind, total=total, chunks=[scope], account_ids=ids
             )
         done, after_id = _chunk_begin(run, scope)
         summary.run_id = run.pk

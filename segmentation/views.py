@@ -16,6 +16,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from accounts import permissions
+from accounts.models import Account
 from audits.exports import csv_response
 
 from .diff import framework_settings_diff
@@ -260,6 +261,19 @@ class FrameworkPreviewResultsView(FrameworkPreviewView):
         return context
 
 
+# Captions of a run's tier matrix by run kind: the rows are the tiers before the run.
+RUN_MATRIX_CAPTIONS = {
+    SegmentationRun.Kind.APPROVAL: "Rows: tier before the approval. Columns: tier after it.",
+    SegmentationRun.Kind.QUARTERLY: (
+        "Rows: tier before the quarterly re-segmentation. Columns: tier after it."
+    ),
+    SegmentationRun.Kind.ACCOUNTS: (
+        "Rows: tier before the selected accounts were scored again. Columns: tier after it."
+    ),
+    "": "Rows: tier before the run. Columns: tier after it.",
+}
+
+
 class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
     """Progress of a run (polled while it runs) and its recorded summary."""
 
@@ -288,6 +302,12 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
             SegmentationRun.Status.FAILED,
         )
         context["percent"] = round(100 * run.processed / run.total) if run.total else 100
+        context["matrix_caption"] = RUN_MATRIX_CAPTIONS.get(run.kind, RUN_MATRIX_CAPTIONS[""])
+        if run.kind == SegmentationRun.Kind.ACCOUNTS:
+            ids = run.summary.get("account_ids") or []
+            names = dict(Account.objects.filter(pk__in=ids).values_list("pk", "name"))
+            context["run_accounts"] = [(pk, names[pk]) for pk in ids if pk in names]
+            context["run_accounts_more"] = max(run.total - len(context["run_accounts"]), 0)
         return context
 
 

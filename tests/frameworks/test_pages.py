@@ -313,6 +313,37 @@ def test_run_page_shows_summary(client, ops_user, active_framework, make_account
     assert "SaaS – Mid-Market – APAC" in text
 
 
+def test_run_page_names_selected_accounts(client, ops_user, active_framework, make_account):
+    account = make_account("SaaS", name="Acme Analytics", employee_count=300, country="SG")
+    run_id = accounts_segment(account_ids=[account.pk]).run_id
+
+    text = (
+        signed_in(client, ops_user)
+        .get(reverse("segmentation:run-detail", args=[run_id]))
+        .content.decode()
+    )
+
+    link = reverse("accounts:account-detail", args=[account.pk])
+    assert f'<a href="{link}">Acme Analytics</a>' in text
+    assert "tier before the selected accounts were scored again" in text
+    assert "tier after approval" not in text
+
+
+def test_quarterly_run_matrix_caption(client, ops_user, active_framework):
+    run = SegmentationRun.objects.create(
+        framework=active_framework, kind=SegmentationRun.Kind.QUARTERLY
+    )
+
+    text = (
+        signed_in(client, ops_user)
+        .get(reverse("segmentation:run-detail", args=[run.pk]))
+        .content.decode()
+    )
+
+    assert "Rows: tier before the quarterly re-segmentation. Columns: tier after it." in text
+    assert "tier after approval" not in text
+
+
 def test_revisions_csv_neutralizes_formulas(client, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary='=HYPERLINK("http://x","y")')
     export = signed_in(client, ops_user).get(reverse("segmentation:revision-export"))

@@ -149,6 +149,7 @@ def test_dry_run_command_prints_preview(scored_accounts, no_fintech):
     text = output.getvalue()
     assert "Dry run, nothing written." in text
     assert "2 moved" in text
+    assert "score records would be appended." in text
     assert "Tier moves (rows: tier now, columns: tier after approval):" in text
     assert "Accounts that move most (2):" in text
     assert "is not a target industry" in text

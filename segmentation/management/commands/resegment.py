@@ -203,11 +203,12 @@ class Command(BaseCommand):
 
     def _print_summary(self, summary: SegmentationSummary) -> None:
         prefix = "Dry run, nothing written. " if summary.dry_run else ""
+        appended = "would be appended" if summary.dry_run else "appended"
         run_text = f" Run {summary.run_id}." if summary.run_id else ""
         self.stdout.write(
             f"{prefix}Total {summary.total:,}: {summary.moved:,} moved, "
             f"{summary.unchanged:,} unchanged, {summary.failed:,} failed. "
-            f"{summary.recorded:,} score records appended.{run_text}"
+            f"{summary.recorded:,} score records {appended}.{run_text}"
         )
         counts = summary.tier_counts()
         tiers = ", ".join(f"{tier} {counts.get(tier, 0):,}" for tier in TIER_ORDER)
@@ -216,7 +217,11 @@ class Command(BaseCommand):
     def _print_preview(self, preview: ImpactPreview) -> None:
         labels = [TIER_LABELS[tier] for tier in TIER_ORDER]
         self.stdout.write("")
-        self.stdout.write("Tier moves (rows: tier now, columns: tier after approval):")
+        after = "approval"
+        if preview.framework.status == FrameworkStatus.APPROVED:
+            # The approved version needs no approval, so its dry run shows a new scoring.
+            after = "scoring again"
+        self.stdout.write(f"Tier moves (rows: tier now, columns: tier after {after}):")
         self.stdout.write(f"  {'':<10}" + "".join(f"{label:>10}" for label in labels))
         for label, counts in preview.tier_matrix():
             self.stdout.write(f"  {label:<10}" + "".join(f"{count:>10,}" for count in counts))
