@@ -294,6 +294,21 @@ def format_usd(amount: Decimal | float) -> str:
     return f"{sign}${value:.0f}"
 
 
+def _choice_label(choices: type, value: str) -> str:
+    """Return the admin label of a choice value, or the value when it is not a choice."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _or_list(items: list[str]) -> str:
+    """Join items as "a, b or c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def _format_points(points: float) -> int | float:
     return int(points) if float(points).is_integer() else points
 
@@ -518,13 +533,18 @@ class _CompiledCriterion:
         if allowed is None:
             raise FrameworkError(
                 f"{self._describe()} has unknown dimension {self.dimension!r}: use one of "
-                f"{', '.join(Dimension.values)}."
+                f"{', '.join(str(label) for label in Dimension.labels)}."
             )
         if self.operator not in allowed:
+            # Messages name operators and dimensions as the admin shows them.
+            operator = _choice_label(Criterion.Operator, self.operator)
+            dimension = _choice_label(Dimension, self.dimension)
+            choices = [
+                repr(str(label)) for value, label in Criterion.Operator.choices if value in allowed
+            ]
             raise FrameworkError(
-                f"{self._describe()} uses operator {self.operator!r}, which the "
-                f"{self.dimension} dimension does not support: use one of "
-                f"{', '.join(sorted(allowed))}."
+                f"{self._describe()} uses the operator {operator!r}, which the {dimension} "
+                f"dimension does not support: use {_or_list(choices)}."
             )
         if not isinstance(criterion.values, list):
             raise FrameworkError(

@@ -14,6 +14,7 @@ from accounts.normalizers import country_code_fix
 
 from .models import Criterion, Framework, Industry, SizeBand
 from .validation import (
+    MAX_SCORE,
     compiled_context,
     criterion_errors,
     cutoff_errors,
@@ -57,10 +58,7 @@ def split_values(text: str) -> list[str]:
 
 
 def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """Parse "country, region, label" lines into rows, and return them with the errors.
-
-    The label defaults to the region, as in "DE, EMEA".
-    """
+    """Parse "country, region, label" lines into rows, and return them with the errors."""
     rows: list[tuple[str, str, str]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -68,15 +66,16 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
         if not line.strip():
             continue
         parts = [part.strip() for part in line.split(",")]
-        if len(parts) not in (2, 3) or not all(parts):
+        if len(parts) != 3 or not all(parts):
+            example = f"{parts[0]}, {parts[1]}, {parts[1]}" if len(parts) == 2 else "DE, EMEA, EMEA"
             errors.append(
-                f"Line {number} ({line.strip()!r}) is invalid: write "
-                "country code, region, label, such as DE, EMEA, EMEA."
+                f"Line {number} ({line.strip()!r}) is invalid: write three fields, country "
+                f"code, region and tag label, such as {example}."
             )
             continue
         country = parts[0].upper()
         region = parts[1]
-        label = parts[2] if len(parts) == 3 else region
+        label = parts[2]
         if len(country) != 2 or not country.isalpha():
             errors.append(
                 f"Line {number} has country {parts[0]!r}: use a two-letter ISO 3166-1 code."
@@ -108,6 +107,30 @@ class FrameworkAdminForm(forms.ModelForm):
     country would exceed Django's limit of 1,000 posted fields.
     """
 
+    high_tier_min_score = forms.IntegerField(
+        label="High tier min score",
+        min_value=1,
+        max_value=MAX_SCORE,
+        help_text=f"Minimum score for the High tier, from 1 to {MAX_SCORE}.",
+        error_messages={
+            "min_value": f"The High cut-off %(value)s is invalid: enter a value from 1 to "
+            f"{MAX_SCORE}, above the Medium cut-off.",
+            "max_value": f"The High cut-off %(value)s is above the maximum score {MAX_SCORE}: "
+            f"enter a value from 1 to {MAX_SCORE}.",
+        },
+    )
+    medium_tier_min_score = forms.IntegerField(
+        label="Medium tier min score",
+        min_value=1,
+        max_value=MAX_SCORE - 1,
+        help_text=f"Minimum score for the Medium tier, from 1 to {MAX_SCORE - 1}.",
+        error_messages={
+            "min_value": f"The Medium cut-off %(value)s is invalid: enter a value from 1 to "
+            f"{MAX_SCORE - 1}, below the High cut-off.",
+            "max_value": f"The Medium cut-off %(value)s is invalid: enter a value from 1 to "
+            f"{MAX_SCORE - 1}, below the High cut-off.",
+        },
+    )
     geography_text = forms.CharField(
         label="Geography map",
         required=False,
@@ -206,6 +229,12 @@ class CriterionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Explanations and the preview's settings diff name a criterion by its label.
+        self.fields["label"].required = True
+        self.fields["label"].error_messages["required"] = (
+            "The label is missing: enter a name such as Target industry, which explanations "
+            "and the impact preview show."
+        )
         if self.instance.pk and isinstance(self.instance.values, list):
             self.initial.setdefault("values_text", "\n".join(map(str, self.instance.values)))
 
@@ -254,6 +283,7 @@ class CriterionFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
+        self._check_unique_labels(remaining_forms)
         context = compiled_context(
             framework,
             bands=self._posted_bands(),
@@ -273,6 +303,25 @@ class CriterionFormSet(BaseInlineFormSet):
         )
         if errors:
             raise ValidationError(errors)
+
+    def _check_unique_labels(self, forms_to_check: list[forms.ModelForm]) -> None:
+        """Add an error to each criterion whose label an earlier one has, ignoring case."""
+        first_label: dict[str, str] = {}
+        for form in forms_to_check:
+            label = (form.cleaned_data.get("label") or "").strip()
+            if not label:
+                continue
+            key = label.casefold()
+            if key in first_label:
+                add_error_once(
+                    form,
+                    "label",
+                    f"The label {label!r} is already used by another criterion of this version "
+                    f"({first_label[key]!r}): give each criterion its own label, because "
+                    "explanations and the impact preview tell criteria apart by it.",
+                )
+            else:
+                first_label[key] = label
 
     def _posted_bands(self) -> list[SizeBand] | None:
         fields = ("name", "min_employees", "max_employees", "min_revenue_usd", "max_revenue_usd")

@@ -22,11 +22,10 @@ if TYPE_CHECKING:
 TAG_PLACEHOLDERS = ("industry", "size_band", "geography", "country", "tier")
 # Characters that separate the parts of a tag, as in "SaaS – Mid-Market – APAC".
 TAG_SEPARATORS = "–—|/·,;"
-# A hyphen separates only with spaces around it, because band names such as Mid-Market
-# contain one.
-_SEPARATOR_PATTERN = re.compile(
-    r"\s[-" + re.escape(TAG_SEPARATORS) + r"]\s|[" + re.escape(TAG_SEPARATORS) + "]"
-)
+# A hyphen separates only with a space or the end of the template on each side, because
+# band names such as Mid-Market contain one. The lookarounds leave the spaces in the
+# parts, so "{industry} - - {tier}" has an empty part between its hyphens.
+_SEPARATOR_PATTERN = re.compile(r"(?:(?<=\s)|^)-(?=\s|$)|[" + re.escape(TAG_SEPARATORS) + "]")
 MAX_SCORE = 100
 
 
@@ -95,6 +94,28 @@ def tag_template_errors(template: str) -> list[str]:
             f"The tag template {template!r} has an empty part between separators: remove the "
             "extra separator or put a placeholder between them."
         )
+    errors += _adjacent_placeholder_errors(parsed)
+    return errors
+
+
+def _adjacent_placeholder_errors(parsed: list[tuple]) -> list[str]:
+    """Return an error for each two placeholders with only spaces between them.
+
+    In {industry}{size_band} their values would run together, such as "SaaSMid-Market".
+    Industries and bands contain spaces, so a space alone does not show where one value
+    ends either.
+    """
+    errors = []
+    previous = None
+    for literal, name, _format_spec, _conversion in parsed:
+        if previous is not None and not literal.strip():
+            if name is None:
+                break
+            errors.append(
+                f"The tag template puts {{{previous}}} and {{{name}}} next to each other: put "
+                f"a separator between them, as in {{{previous}}} – {{{name}}}."
+            )
+        previous = name
     return errors
 
 

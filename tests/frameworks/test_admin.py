@@ -119,6 +119,69 @@ def test_tag_template_empty_part_rejected(ops_client, draft):
     assert "empty part between separators" in response.content.decode()
 
 
+def test_empty_criterion_label_rejected(ops_client, draft):
+    index = criterion_index(draft, "industry")
+    data = framework_post(draft, **{f"criteria-{index}-label": ""})
+
+    response = ops_client.post(change_url(draft), data)
+
+    assert response.status_code == 200
+    assert "The label is missing" in response.content.decode()
+    assert draft.criteria.get(dimension="industry").label == "Target industry"
+
+
+def test_duplicate_criterion_label_rejected(ops_client, draft):
+    index = criterion_index(draft, "geography")
+    data = framework_post(draft, **{f"criteria-{index}-label": "target INDUSTRY"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The label &#x27;target INDUSTRY&#x27; is already used" in page
+    assert draft.criteria.get(dimension="geography").label == "Target geography"
+
+
+def test_two_field_geography_line_rejected(ops_client, draft):
+    text = framework_post(draft)["geography_text"] + "\nAQ, LATAM"
+
+    response = ops_client.post(change_url(draft), framework_post(draft, geography_text=text))
+
+    assert response.status_code == 200
+    assert "such as AQ, LATAM, LATAM" in response.content.decode()
+    assert not draft.geography_mappings.filter(country="AQ").exists()
+
+
+def test_operator_error_uses_labels(ops_client, draft):
+    index = criterion_index(draft, "industry")
+    data = framework_post(draft, **{f"criteria-{index}-operator": "any_of"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "uses the operator &#x27;includes any of&#x27;" in page
+    assert "use &#x27;is one of&#x27; or &#x27;is none of&#x27;" in page
+    assert "use one of in, not_in" not in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("high_tier_min_score", "-1", "The High cut-off -1 is invalid: enter a value from 1 to"),
+        ("high_tier_min_score", "101", "The High cut-off 101 is above the maximum score 100"),
+        ("medium_tier_min_score", "-1", "The Medium cut-off -1 is invalid: enter a value from"),
+    ],
+)
+def test_cutoff_range_errors(ops_client, draft, field, value, message):
+    response = ops_client.post(change_url(draft), framework_post(draft, **{field: value}))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert message in page
+    assert "greater than or equal to" not in page
+
+
 def test_unknown_band_name_rejected(ops_client, draft):
     index = criterion_index(draft, "company_size")
     data = framework_post(draft, **{f"criteria-{index}-values_text": "Mid-Market\nGiant"})
@@ -301,13 +364,14 @@ def test_add_page_creates_draft(ops_client, active_framework):
         "low_tier_route": "Nurture",
         "tag_template": "{industry} – {geography}",
         "unmapped_geography_label": "Rest of World",
-        "geography_text": "US, North America, US\nde, EMEA",
+        "geography_text": "US, North America, US\nde, EMEA, EMEA",
         "criteria-TOTAL_FORMS": "1",
         "criteria-INITIAL_FORMS": "0",
         "criteria-MIN_NUM_FORMS": "0",
         "criteria-MAX_NUM_FORMS": "1000",
         "criteria-0-dimension": "industry",
         "criteria-0-operator": "in",
+        "criteria-0-label": "Target industry",
         "criteria-0-values_text": "SaaS, FinTech",
         "criteria-0-weight": "10",
         "criteria-0-unknown_policy": "neutral",
@@ -339,7 +403,7 @@ def test_geography_text_updates_map(ops_client, draft):
 
 
 def test_geography_text_invalid_line(ops_client, draft):
-    data = framework_post(draft, geography_text="US, North America, US\nUSA, North America")
+    data = framework_post(draft, geography_text="US, North America, US\nUSA, North America, US")
     response = ops_client.post(change_url(draft), data)
     assert response.status_code == 200
     assert "use a two-letter ISO 3166-1 code" in response.content.decode()

@@ -38,6 +38,12 @@ def band(name, low=None, high=None, low_revenue=None, high_revenue=None) -> Size
         ("ICP", "has no placeholder"),
         ("   ", "is empty"),
         ("{industry", "is invalid"),
+        ("{industry} - - {tier}", "empty part between separators"),
+        ("{industry} - {tier} -", "empty part between separators"),
+        ("{industry} - Mid-Market - {tier}", None),
+        ("{industry}{size_band}", "puts {industry} and {size_band} next to each other"),
+        ("{industry} {size_band}", "puts {industry} and {size_band} next to each other"),
+        ("{tier}: {industry} in {country}", None),
     ],
 )
 def test_tag_template_cases(template, expected):
