@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
+from accounts.normalizers import industry_key
 
 from .models import (
     Criterion,
@@ -93,15 +94,30 @@ def industry_locked_message(name: str, criteria: list[Criterion], action: str, f
 
 
 def unmapped_industry_values() -> list[dict[str, Any]]:
-    """Return raw industry values of accounts without a canonical industry, with counts.
+    """Return raw industry values of accounts without a canonical industry, grouped by key.
 
-    One GROUP BY query. Each item is ``{"industry_raw": ..., "accounts": n}``, most
-    frequent first.
+    Values that share a lookup key (``industry_key``), such as "Crypto / Web3" and
+    "crypto/web3", map together, so they form one group. One GROUP BY query. Each group is
+    ``{"industry_raw": its most frequent value, "variants": [(value, accounts), ...],
+    "accounts": n}``, largest first. A value without letters or digits has no key, so it
+    stays a group of its own.
     """
-    return list(
+    rows = (
         Account.objects.filter(industry__isnull=True)
         .exclude(industry_raw="")
-        .values("industry_raw")
+        .values_list("industry_raw")
         .annotate(accounts=Count("id"))
         .order_by("-accounts", "industry_raw")
     )
+    groups: dict[str, dict[str, Any]] = {}
+    for value, accounts in rows:
+        key = industry_key(value) or f"raw:{value}"
+        group = groups.setdefault(key, {"industry_raw": value, "variants": [], "accounts": 0})
+        group["variants"].append((value, accounts))
+        group["accounts"] += accounts
+    return sorted(groups.values(), key=lambda group: (-group["accounts"], group["industry_raw"]))
+
+
+def accounts_without_industry_count() -> int:
+    """Return the number of accounts with neither a canonical industry nor a raw value."""
+    return Account.objects.filter(industry__isnull=True, industry_raw="").count()

@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -44,7 +45,12 @@ from .preview import (
     tag_changes,
     tier_matrix,
 )
-from .selectors import framework_list, revision_list, unmapped_industry_values
+from .selectors import (
+    accounts_without_industry_count,
+    framework_list,
+    revision_list,
+    unmapped_industry_values,
+)
 from .services import industry_value_map
 from .validation import placement_warnings
 
@@ -361,6 +367,7 @@ class UnmappedIndustryListView(RoleRequiredMixin, TemplateView):
         context["values"] = values
         context["industries"] = list(Industry.objects.order_by("name").only("id", "name"))
         context["total_accounts"] = sum(item["accounts"] for item in values)
+        context["accounts_without_value"] = accounts_without_industry_count()
         return context
 
 
@@ -383,10 +390,13 @@ class IndustryMapView(RoleRequiredMixin, View):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(target)
-        scored = "" if result.summary is None else f", {result.summary.moved} with a new result"
+        updated = len(result.account_ids)
+        scored = ""
+        if result.summary is not None:
+            scored = f", {result.summary.moved} with a new result"
         messages.success(
             request,
-            f"{raw_value!r} now maps to {industry}: {len(result.account_ids)} accounts "
+            f"{raw_value!r} now maps to {industry}: {updated} account{pluralize(updated)} "
             f"updated{scored}.",
         )
         return HttpResponseRedirect(target)

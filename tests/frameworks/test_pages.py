@@ -389,8 +389,48 @@ def test_unmapped_page_counts(client, ops_user, unmapped_accounts, django_assert
     with django_assert_max_num_queries(12):
         response = client.get(reverse("segmentation:taxonomy-unmapped"))
     values = {item["industry_raw"]: item["accounts"] for item in response.context["values"]}
-    assert values == {"Neobank": 1, "neobank": 1, "Space Mining": 1}
+    assert values == {"Neobank": 2, "Space Mining": 1}
     assert response.context["total_accounts"] == 3
+
+
+def test_unmapped_page_groups_variants(client, ops_user, active_framework, make_account):
+    for raw in ("Crypto / Web3", "crypto/web3", "CRYPTO - WEB3", "Crypto / Web3"):
+        make_account(None, industry_raw=raw)
+
+    response = signed_in(client, ops_user).get(reverse("segmentation:taxonomy-unmapped"))
+
+    groups = response.context["values"]
+    assert len(groups) == 1
+    assert groups[0]["industry_raw"] == "Crypto / Web3"
+    assert groups[0]["accounts"] == 4
+    assert groups[0]["variants"] == [("Crypto / Web3", 2), ("CRYPTO - WEB3", 1), ("crypto/web3", 1)]
+    assert "Variants: Crypto / Web3 (2), CRYPTO - WEB3 (1), crypto/web3 (1)" in (
+        response.content.decode()
+    )
+
+
+def test_unmapped_page_counts_missing_values(client, ops_user, active_framework, make_account):
+    make_account(None, industry_raw="")
+    make_account(None, industry_raw="")
+
+    response = signed_in(client, ops_user).get(reverse("segmentation:taxonomy-unmapped"))
+
+    page = response.content.decode()
+    assert "2 accounts have no industry value at all" in page
+    assert "Every account&#x27;s industry maps" not in page
+
+
+def test_map_value_message_singular(client, ops_user, active_framework, make_account, industry_ids):
+    make_account(None, industry_raw="Space Mining")
+    url = reverse("segmentation:taxonomy-map")
+
+    response = signed_in(client, ops_user).post(
+        url, {"raw_value": "Space Mining", "industry": industry_ids["SaaS"]}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "1 account updated" in page
+    assert "1 accounts" not in page
 
 
 def test_map_value_resegments(client, ops_user, unmapped_accounts, industry_ids):
