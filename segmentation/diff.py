@@ -61,6 +61,48 @@ def _label(model: type[Model], name: str) -> str:
     return str(model._meta.get_field(name).verbose_name).capitalize()
 
 
+def _field_text(model: type[Model], name: str, value: Any) -> str:
+    """Return a field's value as the admin shows it: a choice by its label."""
+    field = model._meta.get_field(name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return _text(value)
+
+
+def _criterion_summary(criterion: Criterion) -> str:
+    """Describe what a criterion checks and scores, such as "is one of SaaS · weight 30"."""
+    if criterion.operator == Criterion.Operator.RANGE:
+        low, high = criterion.min_value, criterion.max_value
+        if high is None:
+            rule = f"from {_text(low)}"
+        elif low is None:
+            rule = f"up to {_text(high)}"
+        else:
+            rule = f"from {_text(low)} to {_text(high)}"
+        rule = f"{criterion.get_operator_display()} {rule}"
+    else:
+        rule = f"{criterion.get_operator_display()} {_text(criterion.values)}"
+    parts = [rule, f"weight {_text(criterion.weight)}"]
+    if criterion.is_must_have:
+        parts.append("must-have")
+    if criterion.is_disqualifier:
+        parts.append("disqualifier")
+    parts.append(f"unknown value: {criterion.get_unknown_policy_display().lower()}")
+    return " · ".join(parts)
+
+
+def _size_band_summary(band: SizeBand) -> str:
+    """Describe a band's ranges, such as "employees 201 to 1,000"."""
+    parts = []
+    for measure, low, high in (
+        ("employees", band.min_employees, band.max_employees),
+        ("revenue (USD)", band.min_revenue_usd, band.max_revenue_usd),
+    ):
+        if low is not None or high is not None:
+            parts.append(f"{measure} {_text(low)} to {_text(high)}")
+    return " · ".join(parts) or "no bounds"
+
+
 def _version_changes(new: Framework, old: Framework) -> list[SettingChange]:
     changes = []
     for field in Framework._meta.concrete_fields:
@@ -92,26 +134,93 @@ def _keyed(items: Iterable[Any], key) -> dict[str, Any]:
     return keyed
 
 
+def _renames(
+    new_items: dict[str, Any],
+    old_items: dict[str, Any],
+    fields: tuple[str, ...],
+    group,
+) -> dict[str, str]:
+    """Return the renamed parts as {new name: old name}.
+
+    A removed part and an added part of the same ``group`` (a criterion's dimension) pair
+    up when all their fields are equal, or when they are the only removed and added parts
+    of that group.
+    """
+    removed = [name for name in old_items if name not in new_items]
+    added = [name for name in new_items if name not in old_items]
+    pairs: dict[str, str] = {}
+    for new_name in added:
+        candidates = [
+            old_name
+            for old_name in removed
+            if old_name not in pairs.values()
+            and group(old_items[old_name]) == group(new_items[new_name])
+        ]
+        same = [
+            old_name
+            for old_name in candidates
+            if all(
+                getattr(old_items[old_name], field) == getattr(new_items[new_name], field)
+                for field in fields
+            )
+        ]
+        group_added = [
+            name for name in added if group(new_items[name]) == group(new_items[new_name])
+        ]
+        if same:
+            pairs[new_name] = same[0]
+        elif len(candidates) == 1 and len(group_added) == 1:
+            pairs[new_name] = candidates[0]
+    return pairs
+
+
 def _part_changes(
     section: str,
     model: type[Model],
     new_items: dict[str, Any],
     old_items: dict[str, Any],
     fields: tuple[str, ...],
+    *,
+    describe,
+    group,
+    name_field: str,
 ) -> list[SettingChange]:
-    """List the parts added, removed and changed field by field, in a stable order."""
+    """List the parts added, removed, renamed and changed field by field, in a stable order.
+
+    ``describe`` returns the text of a whole part, ``group`` the value a renamed part keeps
+    (see _renames) and ``name_field`` the field that names a part.
+    """
+    renames = _renames(new_items, old_items, fields, group)
+    renamed_old = set(renames.values())
     changes = []
-    for name in sorted(old_items.keys() - new_items.keys()):
-        changes.append(SettingChange(section, name, "present", "removed"))
-    for name in sorted(new_items.keys() - old_items.keys()):
-        changes.append(SettingChange(section, name, ABSENT, "added"))
-    for name in sorted(new_items.keys() & old_items.keys()):
+    for name in sorted(old_items.keys() - new_items.keys() - renamed_old):
+        changes.append(SettingChange(section, name, describe(old_items[name]), "removed"))
+    for name in sorted(new_items.keys() - old_items.keys() - renames.keys()):
+        changes.append(SettingChange(section, name, ABSENT, f"added: {describe(new_items[name])}"))
+    matched = {name: name for name in new_items.keys() & old_items.keys()}
+    matched.update(renames)
+    for name in sorted(matched):
+        old_item, new_item = old_items[matched[name]], new_items[name]
+        if name in renames:
+            item = f"{name}: {_label(model, name_field).lower()}"
+            before = getattr(old_item, name_field)
+            after = getattr(new_item, name_field)
+            changes.append(
+                SettingChange(section, item, _text(before), f"renamed to {_text(after)}")
+            )
         for field_name in fields:
-            before = getattr(old_items[name], field_name)
-            after = getattr(new_items[name], field_name)
+            before = getattr(old_item, field_name)
+            after = getattr(new_item, field_name)
             if before != after:
                 item = f"{name}: {_label(model, field_name).lower()}"
-                changes.append(SettingChange(section, item, _text(before), _text(after)))
+                changes.append(
+                    SettingChange(
+                        section,
+                        item,
+                        _field_text(model, field_name, before),
+                        _field_text(model, field_name, after),
+                    )
+                )
     return changes
 
 
@@ -135,7 +244,9 @@ def framework_settings_diff(new: Framework, old: Framework) -> list[SettingChang
     """Return every setting of ``new`` that differs from ``old``.
 
     Criteria are matched by dimension and label, size bands by name and the geography map
-    by country. Lifecycle fields (status, summary, authors, dates) are not settings.
+    by country. A removed and an added part count as one renamed part when their settings
+    are equal, or when they are the only ones removed and added (of one dimension, for
+    criteria). Lifecycle fields (status, summary, authors, dates) are not settings.
     """
     criteria = [
         _keyed(
@@ -150,7 +261,25 @@ def framework_settings_diff(new: Framework, old: Framework) -> list[SettingChang
     ]
     return [
         *_version_changes(new, old),
-        *_part_changes("Criteria", Criterion, criteria[0], criteria[1], CRITERION_FIELDS),
-        *_part_changes("Size bands", SizeBand, bands[0], bands[1], SIZE_BAND_FIELDS),
+        *_part_changes(
+            "Criteria",
+            Criterion,
+            criteria[0],
+            criteria[1],
+            CRITERION_FIELDS,
+            describe=_criterion_summary,
+            group=lambda criterion: criterion.dimension,
+            name_field="label",
+        ),
+        *_part_changes(
+            "Size bands",
+            SizeBand,
+            bands[0],
+            bands[1],
+            SIZE_BAND_FIELDS,
+            describe=_size_band_summary,
+            group=lambda band: None,
+            name_field="name",
+        ),
         *_geography_changes(new, old),
     ]

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from segmentation.diff import SettingChange, framework_settings_diff
-from segmentation.models import Framework, GeographyMapping
+from segmentation.models import Criterion, Framework, GeographyMapping
 
 
 def test_copy_has_no_changes(draft, active_framework):
@@ -61,3 +61,64 @@ def test_preview_page_says_same_settings(client, draft, ops_user):
     html = client.get(reverse("segmentation:framework-preview", args=[draft.version])).content
 
     assert f"v{draft.version} has the same settings as v1" in html.decode()
+
+
+def test_added_criterion_described(draft, active_framework):
+    Criterion.objects.create(
+        framework=draft,
+        dimension="industry",
+        label="Exclude energy",
+        operator="in",
+        values=["Energy & Utilities"],
+        weight=10,
+        is_disqualifier=True,
+        position=99,
+    )
+
+    changes = framework_settings_diff(draft, active_framework)
+
+    assert changes == [
+        SettingChange(
+            "Criteria",
+            "Industry: Exclude energy",
+            "—",
+            "added: is one of Energy & Utilities · weight 10 · disqualifier · "
+            "unknown value: leave out of the score",
+        )
+    ]
+
+
+def test_renamed_criterion_paired(draft, active_framework):
+    draft.criteria.filter(dimension="industry").update(label="Core industries", weight=5)
+
+    changes = framework_settings_diff(draft, active_framework)
+
+    by_item = {change.item: change for change in changes}
+    assert set(by_item) == {"Industry: Core industries: label", "Industry: Core industries: weight"}
+    assert by_item["Industry: Core industries: label"].old == "Target industry"
+    assert by_item["Industry: Core industries: label"].new == "renamed to Core industries"
+
+
+def test_removed_criterion_described(draft, active_framework):
+    draft.criteria.filter(dimension="industry").delete()
+
+    changes = framework_settings_diff(draft, active_framework)
+
+    assert len(changes) == 1
+    assert changes[0].old.startswith("is one of SaaS, FinTech, HealthTech · weight")
+    assert changes[0].new == "removed"
+
+
+def test_choice_changes_use_labels(draft, active_framework):
+    criterion = draft.criteria.get(dimension="industry")
+    old_policy = criterion.get_unknown_policy_display()
+    draft.criteria.filter(pk=criterion.pk).update(unknown_policy="half", operator="not_in")
+
+    changes = framework_settings_diff(draft, active_framework)
+
+    by_item = {change.item.rsplit(": ", 1)[1]: change for change in changes}
+    assert (by_item["operator"].old, by_item["operator"].new) == ("is one of", "is none of")
+    assert (by_item["unknown policy"].old, by_item["unknown policy"].new) == (
+        old_policy,
+        "Half the points",
+    )
