@@ -14,6 +14,7 @@ from segmentation.lifecycle import (
     submission_stamp,
 )
 from segmentation.models import (
+    Criterion,
     Framework,
     FrameworkRevision,
     FrameworkStatus,
@@ -220,6 +221,29 @@ def test_preview_warns_without_bands_map(client, draft, ops_user):
     assert page.count('data-testid="preview-placement-warning"') == 2
     assert "has no size bands, so no account gets a size band" in page
     assert "has no geography map, so every account&#x27;s geography" in page
+
+
+def test_account_page_shows_not_excluded(client, draft, ops_user, make_account):
+    account = make_account("FinTech", employee_count=300, country="SG")
+    Criterion.objects.create(
+        framework=draft,
+        dimension="industry",
+        label="Exclude energy",
+        operator="in",
+        values=["Energy & Utilities"],
+        is_disqualifier=True,
+        position=99,
+    )
+    accounts_segment(framework=draft, account_ids=[account.pk])
+
+    response = signed_in(client, ops_user).get(
+        reverse("accounts:account-detail", args=[account.pk])
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Industry FinTech is not excluded" in page
+    assert '<span class="outcome outcome-not_excluded">Not excluded</span>' in page
 
 
 def test_preview_of_approved_redirects(client, ops_user, active_framework):
