@@ -25,13 +25,18 @@ from accounts.normalizers import (
     MAX_AMOUNT,
     UnparsedValue,
     company_name_key,
+    is_third_party_url,
     normalize_country,
     normalize_domain,
     normalize_technologies,
     website_url,
 )
 from accounts.templatetags.account_tags import employee_range_label
-from accounts.workspace.edits import MAX_DESCRIPTION_LENGTH, api_values_complete
+from accounts.workspace.edits import (
+    MAX_DESCRIPTION_LENGTH,
+    api_values_complete,
+    third_party_message,
+)
 from segmentation.models import Industry, ScoreRecord
 
 
@@ -317,12 +322,14 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         required=False,
         help_text="User id of the owner; null for unassigned. Sales Managers and Sales Ops only.",
     )
-    # Declared so the unique check is validate_domain's, which runs after normalizing.
+    # Declared so that the unique check is api_values_complete's, which runs after
+    # normalizing and names the account that has the domain.
     domain = serializers.CharField(
         max_length=253,
         required=False,
         allow_blank=True,
-        help_text="Website host or URL; stored as the registrable domain, such as example.com.",
+        help_text="Website host or URL; stored as the registrable domain, such as example.com. "
+        "A new website sets it, and a domain sent must match the website.",
     )
     country = serializers.RegexField(
         r"^[A-Za-z]{2}$",
@@ -397,20 +404,15 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         if not value.strip():
             return ""
         try:
-            domain = normalize_domain(value)
+            domain = normalize_domain(value) or ""
         except UnparsedValue as error:
             raise serializers.ValidationError(
                 f"{error}. Enter a domain such as example.com."
             ) from error
-        domain = domain or ""
-        others = Account.objects.filter(domain=domain)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        existing = others.values_list("pk", flat=True).first() if domain else None
-        if existing is not None:
-            raise serializers.ValidationError(
-                f"Account {existing} already has the domain {domain}: update that account instead."
-            )
+        unchanged = self.instance is not None and domain == self.instance.domain
+        # Checked on the text as sent, since apps.apple.com normalizes to apple.com.
+        if domain and not unchanged and is_third_party_url(value):
+            raise serializers.ValidationError(third_party_message(value.strip()))
         return domain
 
     def validate_website(self, value: str) -> str:

@@ -29,6 +29,8 @@ from accounts.workspace.edits import (
     api_changed_values,
     api_values_record,
     changed_segment,
+    domain_owner,
+    domain_taken_message,
     observed_values,
     research_note_create,
 )
@@ -161,13 +163,13 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
                 return serializer.save(**extra)
         except IntegrityError as error:
             # Another request took the domain between the check and the save.
-            raise ValidationError(
-                {
-                    "domain": [
-                        "Another account already has this domain: update that account instead."
-                    ]
-                }
-            ) from error
+            domain = serializer.validated_data.get("domain") or ""
+            other = domain_owner(domain, serializer.instance) if domain else None
+            if other is None:
+                message = "Another account already has this domain: update that account instead."
+            else:
+                message = domain_taken_message(other, domain, serializer.instance)
+            raise ValidationError({"domain": [message]}) from error
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = AccountWriteSerializer(

@@ -323,8 +323,37 @@ def _parse_location(data: dict[str, str], account: Account) -> ParsedEdit:
     )
 
 
-def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
-    text = _required_text(data, "website", "Website", "https://example.com")
+def third_party_message(url: str) -> str:
+    """Return the error for a website or domain that is a platform's page, such as LinkedIn."""
+    return (
+        f"{url} is a third-party page, not the company's own website: enter the company's website."
+    )
+
+
+def domain_owner(domain: str, account: Account | None) -> Account | None:
+    """Return another account that has ``domain``, or None when no other account has it."""
+    others = Account.objects.filter(domain=domain)
+    if account is not None and account.pk is not None:
+        others = others.exclude(pk=account.pk)
+    return others.only("pk", "name").first()
+
+
+def domain_taken_message(other: Account, domain: str, account: Account | None) -> str:
+    """Return the error for a domain that ``other`` already has, naming that account."""
+    if account is not None and account.pk is not None:
+        fix = "merge the two accounts or enter another website"
+    else:
+        fix = "update that account instead of creating another one"
+    return f"Account “{other.name}” (id {other.pk}) already has the domain {domain}: {fix}."
+
+
+def website_values(text: str, account: Account | None) -> tuple[str, str]:
+    """Return the cleaned URL of a website that a person enters and its registrable domain.
+
+    ``account`` is the account being edited, None for a new one. Raises ValidationError
+    on ``website`` for a value that is not a website, a third-party page, a URL longer
+    than the column, or a domain that another account has.
+    """
     try:
         url = website_url(text)
         domain = normalize_domain(url) if url else None
@@ -335,21 +364,17 @@ def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
     if not url or not domain:
         raise ValidationError({"website": f"“{text}” is not a website: enter one like acme.com."})
     if is_third_party_url(url):
-        raise ValidationError(
-            {
-                "website": f"{url} is a third-party page, not the company's own website: enter "
-                "the company's website."
-            }
-        )
+        raise ValidationError({"website": third_party_message(url)})
     _check_length("website", "Website", url, _max_length("website"))
-    other = Account.objects.filter(domain=domain).exclude(pk=account.pk).first()
+    other = domain_owner(domain, account)
     if other is not None:
-        raise ValidationError(
-            {
-                "website": f"Account “{other.name}” (id {other.pk}) already has the domain "
-                f"{domain}: merge the two accounts or enter another website."
-            }
-        )
+        raise ValidationError({"website": domain_taken_message(other, domain, account)})
+    return url, domain
+
+
+def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "website", "Website", "https://example.com")
+    url, domain = website_values(text, account)
     return ParsedEdit(
         values={"website": url, "domain": domain},
         observations=[("website", url, text), ("domain", domain, text)],
@@ -779,7 +804,7 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     the converted revenue is too large to store.
     """
     changed = api_changed_values(account, attrs)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = _api_website_domain(account, attrs, changed)
     if {"industry", "industry_raw"} & changed.keys() and attrs.get("industry") is not None:
         label = clean_text(attrs.get("industry_raw") or "")
         resolved = IndustryResolver.load().resolve_first([label])[0] if label else None
@@ -856,6 +881,63 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
         _check_not_conflicting(account, {**changed, **extra}, sent=changed.keys())
         _check_not_cleared(account, {**changed, **extra}, sent=changed.keys())
     return extra
+
+
+def _website_domain(website: str) -> str:
+    """Return the registrable domain of a stored website, "" when it sets none.
+
+    A third-party page, which imports keep but flag, sets no domain.
+    """
+    if is_third_party_url(website):
+        return ""
+    try:
+        return normalize_domain(website) or ""
+    except UnparsedValue:
+        return ""
+
+
+def _api_website_domain(
+    account: Account | None, attrs: dict[str, Any], changed: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the website and domain that an API change implies, checked as on the page.
+
+    A new website is checked as on the account page (no third-party page, no domain of
+    another account) and sets the domain to its registrable domain. A domain sent with it
+    must be that domain. A domain sent alone must be the domain of the account's website,
+    when it has one, and must belong to no other account. The serializer has already
+    cleaned both values and rejected a new third-party domain.
+    """
+    sent_domain = attrs.get("domain")
+    if changed.get("website"):
+        url, domain = website_values(changed["website"], account)
+        if sent_domain and sent_domain != domain:
+            raise ValidationError(
+                {
+                    "domain": f"The domain {sent_domain} disagrees with the website {url}, "
+                    f"whose domain is {domain}: send matching values, or leave domain out."
+                }
+            )
+        return {"website": url, "domain": domain}
+    if "domain" not in changed:
+        return {}
+    website = attrs.get("website", getattr(account, "website", "") or "")
+    website_domain = _website_domain(website) if website else ""
+    if website_domain and sent_domain != website_domain:
+        if sent_domain:
+            problem = f"The domain {sent_domain} disagrees with the website {website}"
+        else:
+            problem = f"The domain cannot be emptied while the website is {website}"
+        raise ValidationError(
+            {
+                "domain": f"{problem}, whose domain is {website_domain}: send the new website "
+                "as well, or leave domain out."
+            }
+        )
+    if sent_domain:
+        other = domain_owner(sent_domain, account)
+        if other is not None:
+            raise ValidationError({"domain": domain_taken_message(other, sent_domain, account)})
+    return {}
 
 
 def _check_not_conflicting(

@@ -48,13 +48,16 @@ def test_create_denied(client_for, make_user, role):
 
 
 def test_create_duplicate_domain_is_400(client_for, sales_ops):
-    existing = AccountFactory(domain="taken.example")
+    existing = AccountFactory(name="Taken Inc", domain="taken.example")
     response = client_for(sales_ops).post(
         LIST_URL, {"name": "Other", "domain": "taken.example"}, format="json"
     )
     error = response.json()["error"]
     assert response.status_code == 400
-    assert f"Account {existing.pk} already has the domain" in error["fields"]["domain"][0]
+    assert error["fields"]["domain"] == [
+        f"Account “Taken Inc” (id {existing.pk}) already has the domain taken.example: update "
+        "that account instead of creating another one."
+    ]
 
 
 def test_create_missing_name_is_400(client_for, sales_ops):
