@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -288,6 +289,47 @@ class AccountDetailSerializer(AccountSerializer):
         read_only_fields = fields
 
 
+SCORING_FIX = "scoring sets it from the account's values, so change those instead"
+# How to change each read-only field of an account, for the error when a write sends one.
+READ_ONLY_FIELD_FIXES: dict[str, str] = {
+    "tag": "change the tag and tier with POST /api/v1/accounts/{id}/segment/ and a reason",
+    "tier": "change the tag and tier with POST /api/v1/accounts/{id}/segment/ and a reason",
+    "score": SCORING_FIX,
+    "route": SCORING_FIX,
+    "size_band": SCORING_FIX,
+    "geography": SCORING_FIX,
+    "needs_enrichment": SCORING_FIX,
+    "missing_fields": SCORING_FIX,
+    "framework_version": SCORING_FIX,
+    "scored_at": SCORING_FIX,
+    "industry": "send industry_id, or industry_raw, which is looked up among the industries",
+    "owner": "send owner_id instead",
+    "employee_range": "send employee_count, or employee_min and employee_max, instead",
+    "employee_approximate": "send employee_count, which sets it to false",
+    "id": "the URL names the account, so leave it out",
+    "url": "the URL names the account, so leave it out",
+    "updated_at": "send the ETag in If-Match to detect changes, or leave it out",
+}
+
+
+def _read_only_message(name: str, account: Account | None) -> str:
+    """Return the error for a read-only field that a write sends, with how to change it."""
+    account_id = str(account.pk) if account is not None else "{id}"
+    fix = READ_ONLY_FIELD_FIXES.get(name, "leave it out").replace("{id}", account_id)
+    if account is None:
+        return f"{name} is read-only: {fix}."
+    return f"{name} is read-only and differs from the account's value: {fix}."
+
+
+def _unknown_field_message(name: str, writable: list[str]) -> str:
+    """Return the error for a field that no account has, with the nearest writable name."""
+    close = difflib.get_close_matches(name, writable, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{name} is not a field of an account: {hint}The writable fields are " + (
+        ", ".join(writable) + "."
+    )
+
+
 def _amount_field() -> serializers.DecimalField:
     """Return an optional amount field from 0 to just below MAX_AMOUNT, in cents."""
     return serializers.DecimalField(
@@ -391,6 +433,37 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             "owner_id",
         ]
         extra_kwargs = {"name": {"required": True}}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            self._check_fields_writable(data)
+        return super().to_internal_value(data)
+
+    def _check_fields_writable(self, data: Mapping[str, Any]) -> None:
+        """Raise ValidationError for unknown fields and for changed read-only fields.
+
+        A read-only field with the account's current value passes, so that the body of
+        a GET can be sent back with PUT. Any other value would otherwise be dropped
+        without notice.
+        """
+        writable = [name for name, field in self.fields.items() if not field.read_only]
+        readable = set(AccountDetailSerializer.Meta.fields)
+        current: dict[str, Any] | None = None
+        errors: dict[str, list[str]] = {}
+        for name in data:
+            if name in writable:
+                continue
+            if name not in readable:
+                errors[name] = [_unknown_field_message(name, writable)]
+                continue
+            if self.instance is not None:
+                if current is None:
+                    current = AccountDetailSerializer(self.instance, context=self.context).data
+                if data[name] == current.get(name):
+                    continue
+            errors[name] = [_read_only_message(name, self.instance)]
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def validate_name(self, value: str) -> str:
         value = value.strip()

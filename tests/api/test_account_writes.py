@@ -115,16 +115,69 @@ def test_update_by_marketing_denied(client_for, marketing):
     assert Account.objects.get(pk=account.pk).city == "Berlin"
 
 
-def test_update_read_only_fields_ignored(client_for, sdr):
-    account = AccountFactory(owner=sdr, tier=Tier.LOW, score=10)
+def test_update_read_only_fields_rejected(client_for, sdr):
+    account = AccountFactory(owner=sdr, tier=Tier.LOW, score=10, city="Berlin")
     response = client_for(sdr).patch(
-        detail_url(account), {"tier": "high", "score": 99, "city": "Rome"}, format="json"
+        detail_url(account),
+        {"tier": "high", "tag": "Retail – SMB – US", "score": 99, "city": "Rome"},
+        format="json",
     )
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert sorted(fields) == ["score", "tag", "tier"]
+    assert f"POST /api/v1/accounts/{account.pk}/segment/" in fields["tier"][0]
+    assert f"POST /api/v1/accounts/{account.pk}/segment/" in fields["tag"][0]
+    assert "scoring sets it" in fields["score"][0]
     account.refresh_from_db()
-    assert response.status_code == 200
     assert account.tier == Tier.LOW
     assert account.score == 10
-    assert account.city == "Rome"
+    assert account.city == "Berlin"
+
+
+def test_update_unchanged_read_only_accepted(client_for, sdr):
+    account = AccountFactory(owner=sdr, tier=Tier.LOW, score=10, city="Berlin")
+    client = client_for(sdr)
+    body = client.get(detail_url(account)).json()
+    response = client.patch(
+        detail_url(account),
+        {"tier": body["tier"], "score": body["score"], "url": body["url"], "city": "Rome"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert Account.objects.get(pk=account.pk).city == "Rome"
+
+
+def test_create_read_only_fields_rejected(client_for, sales_ops):
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Scored", "tier": "high", "score": 90}, format="json"
+    )
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert sorted(fields) == ["score", "tier"]
+    assert "POST /api/v1/accounts/{id}/segment/" in fields["tier"][0]
+    assert not Account.objects.filter(name="Scored").exists()
+
+
+def test_unknown_fields_rejected(client_for, sales_ops):
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Typo", "citty": "Rome", "colour": "red"}, format="json"
+    )
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert sorted(fields) == ["citty", "colour"]
+    assert "did you mean city?" in fields["citty"][0]
+    assert "The writable fields are name, domain, website" in fields["colour"][0]
+    assert not Account.objects.filter(name="Typo").exists()
+
+
+def test_amount_without_currency_is_usd(client_for, sales_ops):
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Dollars", "revenue_amount": "5"}, format="json"
+    )
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["revenue_currency"] == "USD"
+    assert body["annual_revenue_usd"] == "5.00"
 
 
 def test_put_replaces_fields(client_for, sdr):
