@@ -6,7 +6,7 @@ import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +24,7 @@ from accounts import permissions as rules
 from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
 from accounts.normalizers import (
     MAX_AMOUNT,
+    MAX_EXACT_DIGITS,
     UnparsedValue,
     company_name_key,
     is_third_party_url,
@@ -491,6 +492,9 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     def validate_website(self, value: str) -> str:
         if not value.strip():
             return ""
+        if self._unchanged("website", value):
+            # Imports keep a website they cannot read, flagged for review.
+            return value
         try:
             return website_url(value) or ""
         except UnparsedValue as error:
@@ -517,7 +521,18 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             )
         return code
 
+    def _unchanged(self, name: str, value: Any) -> bool:
+        """Return whether ``value`` is the account's current value of the field ``name``.
+
+        Limits apply only to changed values, so that the body of a GET can be sent back
+        with PUT, even with a longer description that an import stored.
+        """
+        return self.instance is not None and getattr(self.instance, name) == value
+
     def validate_description(self, value: str) -> str:
+        if self.instance is not None and value == self.instance.description.strip():
+            # Trimmed by the field, so keep the stored text as it is.
+            return self.instance.description
         if len(value) > MAX_DESCRIPTION_LENGTH:
             raise serializers.ValidationError(
                 f"The description is {len(value):,} characters long, more than the "
@@ -571,6 +586,26 @@ class AccountWriteSerializer(serializers.ModelSerializer):
                 }
             )
         return attrs
+
+    def validate_annual_revenue_usd(self, value: Decimal | None) -> Decimal | None:
+        return self._exact_amount("annual_revenue_usd", value)
+
+    def validate_revenue_amount(self, value: Decimal | None) -> Decimal | None:
+        return self._exact_amount("revenue_amount", value)
+
+    def _exact_amount(self, name: str, value: Decimal | None) -> Decimal | None:
+        """Reject a changed amount with more significant digits than every database keeps."""
+        if value is None or self._unchanged(name, value):
+            return value
+        digits = len(value.normalize().as_tuple().digits)
+        if digits <= MAX_EXACT_DIGITS:
+            return value
+        with localcontext(prec=MAX_EXACT_DIGITS, rounding=ROUND_DOWN):
+            example = +value
+        raise serializers.ValidationError(
+            f"{value} has {digits} significant digits, more than the {MAX_EXACT_DIGITS} that "
+            f"are stored exactly: round it, such as to {example:f}."
+        )
 
     def validate_technologies(self, value: list[str]) -> list[str]:
         return normalize_technologies(value)

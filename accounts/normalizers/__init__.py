@@ -31,6 +31,7 @@ from .errors import UnparsedValue
 from .money import (
     DEFAULT_RATES_TO_USD,
     MAX_AMOUNT,
+    MAX_EXACT_DIGITS,
     RATES_SETTING,
     Money,
     convert_to_usd,
@@ -55,6 +56,7 @@ __all__ = [
     "EmployeeRange",
     "Location",
     "MAX_AMOUNT",
+    "MAX_EXACT_DIGITS",
     "Money",
     "UnparsedValue",
     "clean_company_name",

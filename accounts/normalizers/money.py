@@ -41,6 +41,10 @@ MAX_MONEY_TEXT_LENGTH = 100
 # small enough that SQLite, which can store decimals as 64-bit floats, reads them back
 # within the 20 digits of the revenue columns.
 MAX_AMOUNT = Decimal(10) ** 15
+# Significant digits of an amount that every supported database stores exactly. SQLite
+# stores decimals as 64-bit floats, which keep 15 (Django's SQLite backend rounds what it
+# reads to 15), so 123456789012345.67 comes back as 123456789012346.00.
+MAX_EXACT_DIGITS = 15
 
 # USD per unit of each currency, approximate reference rates for 2025-07-01 rounded to
 # three significant digits. Settings override them with ICP_CURRENCY_RATES_TO_USD.
