@@ -1,5 +1,6 @@
 """Filters and ordering of the account list, shared by the list page and the REST API."""
 
+import re
 from collections.abc import Callable
 from functools import cache, reduce
 from operator import or_
@@ -12,6 +13,9 @@ from django.core.validators import RegexValidator
 from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Value, When
 from django_filters.rest_framework import FilterSet
 from django_filters.widgets import BooleanWidget
+
+from segmentation.models import Industry
+from segmentation.tags import active_tag_checker
 
 from . import selectors
 from .models import Account, Tier, VerificationStatus
@@ -135,6 +139,101 @@ class LazySelect(forms.Select):
         return super().get_context(name, value, attrs)
 
 
+def unknown_value_error(value: str, kind: str, known: list[str]) -> ValidationError:
+    """Return the error for a filter value outside ``known``, listing the known values.
+
+    The value goes into ``params``, since django-filter formats every message with them
+    and a value with a % sign would otherwise break the formatting.
+    """
+    params = {"value": value, "kind": kind, "known": ", ".join(known)}
+    if not known:
+        message = (
+            "“%(value)s” is not a %(kind)s: no scored framework version has any, so leave it out."
+        )
+        return ValidationError(message, code="invalid_choice", params=params)
+    same_case = [option for option in known if option.casefold() == value.casefold()]
+    if same_case:
+        params["same_case"] = same_case[0]
+        message = (
+            "“%(value)s” is not a %(kind)s of any scored framework version: did you mean "
+            "%(same_case)s? Use one of %(known)s."
+        )
+    else:
+        message = (
+            "“%(value)s” is not a %(kind)s of any scored framework version: use one of %(known)s."
+        )
+    return ValidationError(message, code="invalid_choice", params=params)
+
+
+class KnownValueField(forms.CharField):
+    """Text that must be one of the options of its LazySelect widget.
+
+    A value outside them matches no account, so it is rejected instead of returning an
+    empty list. The options load only when a value is given, and AccountFilterSet caches
+    them per request, so the rendered select does not load them again.
+    """
+
+    def __init__(self, *args, kind: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        known = [str(option) for option, _ in self.widget.load_choices() if option != ""]
+        if value not in known:
+            raise unknown_value_error(value, self.kind, known)
+
+
+class KnownValueFilter(django_filters.CharFilter):
+    """A filter whose value must be one of the options of its LazySelect widget."""
+
+    field_class = KnownValueField
+
+
+INDUSTRY_FORMAT = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
+
+def validate_industry_known(value: str) -> None:
+    """Reject an industry id or slug that no industry of the taxonomy has.
+
+    Values that the format validators reject are left to them, so a malformed value gets
+    one message and an id too large for the database is never queried.
+    """
+    if value == INDUSTRY_UNMAPPED or not INDUSTRY_FORMAT.fullmatch(value):
+        return
+    industries = Industry.objects.all()
+    if value.isdigit():
+        if int(value) > MAX_ID or industries.filter(pk=int(value)).exists():
+            return
+    elif industries.filter(slug=value).exists():
+        return
+    slugs = [slug for slug, _ in selectors.industry_choices()]
+    raise ValidationError(
+        "“%(value)s” is not the id or slug of an industry: use one of %(slugs)s, or "
+        "%(unmapped)s for accounts without an industry.",
+        code="invalid_choice",
+        params={"value": value, "slugs": ", ".join(slugs), "unmapped": INDUSTRY_UNMAPPED},
+    )
+
+
+def validate_country_code(value: str) -> None:
+    """Reject a two-letter value that is no ISO 3166-1 country code (UK is accepted as GB)."""
+    if len(value) != 2 or not value.isalpha():
+        return  # the format validator reports it
+    try:
+        code = normalize_country(value)
+    except UnparsedValue:
+        code = None
+    if not code:
+        raise ValidationError(
+            "“%(value)s” is not an ISO 3166-1 alpha-2 country code: use one such as US, GB or DE.",
+            code="invalid_choice",
+            params={"value": value},
+        )
+
+
 def industry_options() -> Choices:
     return [(INDUSTRY_UNMAPPED, "No industry"), *selectors.industry_choices()]
 
@@ -172,8 +271,9 @@ class YesNoField(forms.NullBooleanField):
         if text in ("false", "0", "no"):
             return False
         raise ValidationError(
-            f"“{value}” is not true or false: use true or false, or leave the filter out.",
+            "“%(value)s” is not true or false: use true or false, or leave the filter out.",
             code="invalid",
+            params={"value": value},
         )
 
 
@@ -255,29 +355,33 @@ class AccountFilterSet(FilterSet):
                 message="Enter an industry id, an industry slug such as saas, or unmapped.",
             ),
             validate_id_in_range,
+            validate_industry_known,
         ],
         widget=LazySelect(
             with_blank("Any industry", industry_options),
             attrs={"class": SELECT_CLASS},
         ),
     )
-    size_band = django_filters.CharFilter(
+    size_band = KnownValueFilter(
         label="Size band",
+        kind="size band",
         widget=LazySelect(
             with_blank("Any size", selectors.size_band_choices),
             attrs={"class": SELECT_CLASS},
         ),
     )
-    geography = django_filters.CharFilter(
+    geography = KnownValueFilter(
         label="Geography",
+        kind="geography",
         widget=LazySelect(
             with_blank("Any geography", selectors.geography_choices),
             attrs={"class": SELECT_CLASS},
         ),
     )
-    region = django_filters.CharFilter(
+    region = KnownValueFilter(
         method="filter_region",
         label="Region",
+        kind="region",
         max_length=100,
         help_text="A region of the geography map, such as North America: every geography in it.",
         widget=LazySelect(
@@ -293,6 +397,7 @@ class AccountFilterSet(FilterSet):
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )
     tag = django_filters.CharFilter(
+        method="filter_tag",
         label="Tag",
         max_length=200,
         widget=forms.TextInput(
@@ -325,7 +430,8 @@ class AccountFilterSet(FilterSet):
             RegexValidator(
                 r"^[A-Za-z]{2}$",
                 message="Enter an ISO 3166-1 alpha-2 country code such as US or DE.",
-            )
+            ),
+            validate_country_code,
         ],
         widget=forms.TextInput(
             attrs={
@@ -337,8 +443,9 @@ class AccountFilterSet(FilterSet):
             }
         ),
     )
-    route = django_filters.CharFilter(
+    route = KnownValueFilter(
         label="Route",
+        kind="route",
         widget=LazySelect(
             with_blank("Any route", selectors.route_choices),
             attrs={"class": SELECT_CLASS},
@@ -389,7 +496,13 @@ class AccountFilterSet(FilterSet):
     ) -> None:
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
-        # The geography and region selects read their options with the same queries.
+        # Each option list loads at most once per request, for the validation of a value
+        # and for the rendered select. The geography and region selects read their
+        # options with the same queries.
+        size_bands = cache(selectors.size_band_choices)
+        self.filters["size_band"].extra["widget"].load_choices = with_blank("Any size", size_bands)
+        routes = cache(selectors.route_choices)
+        self.filters["route"].extra["widget"].load_choices = with_blank("Any route", routes)
         options = cache(selectors.geography_options)
         self.filters["geography"].extra["widget"].load_choices = with_blank(
             "Any geography", lambda: options()[0]
@@ -452,6 +565,16 @@ class AccountFilterSet(FilterSet):
         except UnparsedValue:
             code = value.upper()
         return queryset.filter(country=code)
+
+    def filter_tag(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        # The tag editor stores the active framework's spelling, so "saas - smb - us"
+        # finds the accounts tagged "SaaS – SMB – US".
+        value = value.strip()
+        if not value:
+            return queryset
+        tags = active_tag_checker()
+        spelled = tags.spelling(value) if tags is not None else value
+        return queryset.filter(tag__in={value, spelled})
 
     def filter_region(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         return queryset.filter(geography__in=selectors.region_labels(value))

@@ -74,9 +74,11 @@ class TagChecker:
         found: dict[str, str] = {}
         if match is not None:
             for field_name, value in zip(self._fields, match.groups(), strict=True):
-                spelled = self._values[field_name][value.casefold()]
+                # The pattern's IGNORECASE also matches letters whose casefold differs,
+                # such as a dotless ı for I, so a match may name no known value.
+                spelled = self._values[field_name].get(value.casefold())
                 # A placeholder used twice must contain the same value both times.
-                if found.setdefault(field_name, spelled) != spelled:
+                if spelled is None or found.setdefault(field_name, spelled) != spelled:
                     match = None
                     break
         if match is None:

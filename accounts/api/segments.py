@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +24,7 @@ from accounts.models import Account
 from integrations.models import SavedSegment
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .exports import CSVRenderer
 from .filtersets import SavedSegmentFilterSet
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SavedSegmentPermission
@@ -138,6 +140,39 @@ class RouteMembersView(AccountStreamMixin, generics.ListAPIView):
 
     def get_csv_filename(self) -> str:
         return f"route-{slugify(self.kwargs['route']) or 'segment'}"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if request.accepted_renderer.format == CSVRenderer.format:
+            self.route_resolve()
+            return super().list(request, *args, **kwargs)
+        # The route is checked only when a page is empty, so that a page of a route as
+        # the framework spells it costs no query more.
+        response = super().list(request, *args, **kwargs)
+        if response.data.get("results") or not self.route_resolve():
+            return response
+        return super().list(request, *args, **kwargs)
+
+    def route_resolve(self) -> bool:
+        """Replace the URL's route by the framework's spelling when only the case differs.
+
+        Returns whether the route changed. Raises NotFound, listing the known routes, for
+        a route that no scored framework version assigns and no account has.
+        """
+        route = self.kwargs["route"]
+        known = [name for name, _ in selectors.route_choices()]
+        if route in known:
+            return False
+        canonical = next((name for name in known if name.casefold() == route.casefold()), None)
+        if canonical is not None:
+            self.kwargs["route"] = canonical
+            return True
+        if self.get_account_queryset().filter(route=route).exists():
+            return False
+        listed = ", ".join(known) if known else "none yet"
+        raise NotFound(
+            f"No route is named “{route}”: use one of the routes of the scored framework "
+            f"versions ({listed}), as GET /api/v1/segments/routes/ lists them."
+        )
 
 
 class SavedSegmentSerializer(serializers.ModelSerializer):

@@ -189,7 +189,9 @@ def test_api_filter_industry(signed_in_api, industry):
     assert result_names(signed_in_api.get(LIST_URL, {"industry": industry.slug})) == ["Mapped"]
     assert result_names(signed_in_api.get(LIST_URL, {"industry": industry.pk})) == ["Mapped"]
     assert result_names(signed_in_api.get(LIST_URL, {"industry": "unmapped"})) == ["Unmapped"]
-    assert result_names(signed_in_api.get(LIST_URL, {"industry": "no-such-industry"})) == []
+    unknown = signed_in_api.get(LIST_URL, {"industry": "no-such-industry"})
+    assert unknown.status_code == 400
+    assert "industry" in unknown.json()["error"]["fields"]
 
 
 def test_api_filter_owner(signed_in_api, sdr):

@@ -197,6 +197,31 @@ def test_list_invalid_filter_shows_error(signed_in):
     assert "Some filter values are invalid" in html
 
 
+def test_list_unknown_size_band_shows_error(signed_in):
+    AccountFactory(name="Any Co", size_band="Enterprise")
+    response = signed_in.get(LIST_URL, {"size_band": "enterprise"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert row_names(response) == []
+    assert "“enterprise” is not a size band of any scored framework version" in html
+    assert "did you mean Enterprise?" in html
+    assert "Some filter values are invalid" in html
+
+
+def test_list_known_filter_adds_no_queries(signed_in):
+    AccountFactory(name="Any Co", size_band="SMB", route="Outbound", geography="US")
+    signed_in.get(LIST_URL)
+    with CaptureQueriesContext(connection) as plain:
+        signed_in.get(LIST_URL, {"tier": "high"})
+    with CaptureQueriesContext(connection) as filtered:
+        response = signed_in.get(
+            LIST_URL, {"tier": "high", "size_band": "SMB", "route": "Outbound", "region": "APAC"}
+        )
+    # The rendered selects reuse the options that validated the values.
+    assert response.status_code == 200
+    assert len(filtered) == len(plain)
+
+
 def test_list_unknown_boolean_shows_error(signed_in):
     AccountFactory(name="Any Co")
 

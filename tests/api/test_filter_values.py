@@ -1,0 +1,112 @@
+"""Account filters reject values that match no known value, instead of listing none."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from segmentation.models import Framework, FrameworkStatus, SizeBand
+from tests.factories import AccountFactory
+
+LIST_URL = "/api/v1/accounts/"
+
+
+def result_names(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [row["name"] for row in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "expected"),
+    [
+        ("size_band", "huge", "use one of SMB, Mid-Market, Enterprise."),
+        ("size_band", "50%", "use one of SMB, Mid-Market, Enterprise."),
+        ("size_band", "enterprise", "did you mean Enterprise? Use one of SMB"),
+        ("geography", "mars", "use one of APAC, Canada, EMEA"),
+        ("region", "Atlantis", "use one of APAC, EMEA, LATAM, North America."),
+        ("route", "nope", "use one of Nurture, Outbound."),
+        ("industry", "abc", "is not the id or slug of an industry: use one of"),
+        ("industry", "999999", "is not the id or slug of an industry"),
+        ("country", "zz", "is not an ISO 3166-1 alpha-2 country code"),
+    ],
+)
+def test_unknown_filter_value_is_400(signed_in_api, parameter, value, expected):
+    response = signed_in_api.get(LIST_URL, {parameter: value})
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert list(error["fields"]) == [parameter]
+    assert error["fields"][parameter][0].startswith(f"“{value}”")
+    assert expected in error["fields"][parameter][0]
+
+
+def test_known_filter_values_accepted(signed_in_api):
+    AccountFactory(
+        name="Known", size_band="Enterprise", geography="EMEA", route="Outbound", country="GB"
+    )
+    response = signed_in_api.get(
+        LIST_URL,
+        {"size_band": "Enterprise", "geography": "EMEA", "route": "Outbound", "country": "uk"},
+    )
+    assert result_names(response) == ["Known"]
+
+
+def test_retired_version_values_accepted(signed_in_api):
+    retired = Framework.objects.create(
+        version=901, name="Retired", status=FrameworkStatus.RETIRED, high_tier_route="Legacy"
+    )
+    SizeBand.objects.create(framework=retired, name="Startup", position=0)
+    AccountFactory(name="Old", size_band="Startup", route="Legacy")
+    response = signed_in_api.get(LIST_URL, {"size_band": "Startup", "route": "Legacy"})
+    assert result_names(response) == ["Old"]
+
+
+def test_unused_filters_run_no_queries(signed_in_api):
+    AccountFactory(name="Any")
+    signed_in_api.get(LIST_URL)
+    with CaptureQueriesContext(connection) as plain:
+        signed_in_api.get(LIST_URL)
+    with CaptureQueriesContext(connection) as filtered:
+        signed_in_api.get(LIST_URL, {"tier": "high"})
+    sql = " ".join(query["sql"] for query in filtered)
+    assert len(filtered) == len(plain)
+    assert "segmentation_sizeband" not in sql
+    assert "segmentation_geographymapping" not in sql
+    assert 'FROM "segmentation_industry"' not in sql
+
+
+@pytest.mark.parametrize("spelling", ["SaaS - SMB - US", "saas – smb – us", " SaaS – SMB – US "])
+def test_tag_filter_uses_framework_spelling(signed_in_api, spelling):
+    AccountFactory(name="Tagged", tag="SaaS – SMB – US")
+    AccountFactory(name="Other", tag="SaaS – Enterprise – US")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag": spelling})) == ["Tagged"]
+
+
+def test_tag_filter_odd_letters_match_none(signed_in_api):
+    # re.IGNORECASE matches a dotless ı to i, but its casefold is no known value.
+    AccountFactory(name="Tagged", tag="SaaS – Mid-Market – US")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag": "SaaS – Mıd-Market – US"})) == []
+
+
+def test_route_members_match_any_case(signed_in_api):
+    AccountFactory(name="Out", route="Outbound")
+    response = signed_in_api.get("/api/v1/segments/routes/outbound/members/")
+    assert result_names(response) == ["Out"]
+
+
+def test_route_members_csv_match_any_case(signed_in_api):
+    AccountFactory(name="Out", route="Outbound")
+    response = signed_in_api.get("/api/v1/segments/routes/OUTBOUND/members/", {"format": "csv"})
+    assert response.status_code == 200
+    assert "Out" in b"".join(response.streaming_content).decode()
+
+
+def test_unknown_route_members_404(signed_in_api):
+    response = signed_in_api.get("/api/v1/segments/routes/nope/members/")
+    error = response.json()["error"]
+    assert response.status_code == 404
+    assert "“nope”" in error["message"]
+    assert "(Nurture, Outbound)" in error["message"]
+
+
+def test_known_empty_route_lists_none(signed_in_api):
+    response = signed_in_api.get("/api/v1/segments/routes/Nurture/members/")
+    assert result_names(response) == []
