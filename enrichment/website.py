@@ -81,6 +81,37 @@ class WebsiteConnectionError(ProviderUnavailable):
 # Address checks ------------------------------------------------------------------------
 
 
+# NAT64 prefixes (RFC 6052 and RFC 8215). The well-known prefix embeds the IPv4 address in
+# its last 32 bits, and the local-use prefix is never a public address.
+NAT64_NETWORK = ipaddress.IPv6Network("64:ff9b::/96")
+LOCAL_NAT64_NETWORK = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Deprecated IPv4-compatible addresses (RFC 4291 section 2.5.5.1), such as ::127.0.0.1.
+IPV4_COMPATIBLE_NETWORK = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4_addresses(
+    ip: ipaddress.IPv6Address,
+) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """Return the IPv4 addresses that an IPv6 address embeds, each with its mechanism.
+
+    The Teredo entry is the client's address, which Teredo relays deliver to.
+    """
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    last_32_bits = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        found.append(("Teredo", ip.teredo[1]))
+    if ip in NAT64_NETWORK:
+        found.append(("NAT64", last_32_bits))
+    # :: and ::1 are the unspecified and loopback addresses, which the checks name as such.
+    if ip in IPV4_COMPATIBLE_NETWORK and int(ip) > 1:
+        found.append(("IPv4-compatible", last_32_bits))
+    return found
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """Rule for the IP addresses that fetches may connect to.
@@ -99,12 +130,24 @@ class AddressPolicy:
         )
 
     def rejection_reason(self, address: str) -> str:
-        """Return why the IP address may not be connected to, or "" when it may."""
+        """Return why the IP address may not be connected to, or "" when it may.
+
+        An IPv6 address that embeds an IPv4 address (IPv4-mapped, IPv4-compatible, 6to4,
+        Teredo or NAT64) is rejected when the embedded address is, because a relay or the
+        host's own stack may deliver its packets to that IPv4 address.
+        """
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         if self.allow_private or any(ip in network for network in self.allowed_networks):
             return ""
+        if isinstance(ip, ipaddress.IPv6Address):
+            for kind, embedded in embedded_ipv4_addresses(ip):
+                reason = self.rejection_reason(str(embedded))
+                if reason:
+                    return f"{ip} embeds the IPv4 address {embedded} ({kind}), and {reason}"
+            if ip in LOCAL_NAT64_NETWORK:
+                return f"{ip} is a local-use NAT64 address"
         # The specific kinds come first: Python also counts loopback and link-local
         # addresses as private.
         for label, test in (

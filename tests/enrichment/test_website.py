@@ -245,7 +245,31 @@ def test_non_public_addresses_rejected(address):
     assert AddressPolicy().rejection_reason(address) != ""
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    ("address", "kind", "embedded"),
+    [
+        ("2002:7f00:1::", "6to4", "127.0.0.1 is a loopback address"),
+        ("2002:a9fe:a9fe::", "6to4", "169.254.169.254 is a link-local address"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo", "127.0.0.1 is a loopback address"),
+        ("64:ff9b::7f00:1", "NAT64", "127.0.0.1 is a loopback address"),
+        ("64:ff9b::a00:1", "NAT64", "10.0.0.1 is a private address"),
+        ("::127.0.0.1", "IPv4-compatible", "127.0.0.1 is a loopback address"),
+    ],
+)
+def test_embedded_ipv4_rejected(address, kind, embedded):
+    reason = AddressPolicy().rejection_reason(address)
+    assert f"({kind})" in reason
+    assert reason.endswith(embedded)
+
+
+def test_local_nat64_rejected():
+    reason = AddressPolicy().rejection_reason("64:ff9b:1::808:808")
+    assert reason == "64:ff9b:1::808:808 is a local-use NAT64 address"
+
+
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2002:808:808::"]
+)
 def test_public_addresses_allowed(address):
     assert AddressPolicy().rejection_reason(address) == ""
 

@@ -230,6 +230,18 @@ def test_private_address_refused_at_delivery(subscription, receiver, framework, 
     assert delivery.status_code is None
 
 
+def test_6to4_loopback_refused_at_delivery(subscription, receiver, framework, settings):
+    record(AccountFactory(), framework, Tier.HIGH, "A")
+    (delivery_id,) = webhook_events_dispatch()
+    WebhookSubscription.objects.update(url="http://[2002:7f00:1::]/hooks/icp")
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    delivery = webhook_delivery_attempt(delivery_id)
+    assert receiver.requests == []
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert "127.0.0.1 (6to4)" in delivery.error
+    assert delivery.status_code is None
+
+
 def test_inactive_subscription_drops_delivery(subscription, receiver, framework):
     record(AccountFactory(), framework, Tier.HIGH, "A")
     (delivery_id,) = webhook_events_dispatch()
@@ -260,6 +272,11 @@ def test_signature_rejects_old_timestamp():
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
         "http://0.0.0.0/hook",
+        "http://[2002:7f00:1::]/",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[::127.0.0.1]/",
     ],
 )
 def test_private_url_refused(client_for, sales_ops, settings, url):
