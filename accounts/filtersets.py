@@ -393,6 +393,11 @@ class AccountFilterSet(FilterSet):
         method="filter_tier",
         label="Tier",
         choices=[*Tier.choices, (TIER_NONE, "Not scored")],
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a tier: use one of "
+            + ", ".join([*Tier.values, TIER_NONE])
+            + f" ({TIER_NONE} for accounts never scored)."
+        },
         empty_label="Any tier",
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )
@@ -477,6 +482,11 @@ class AccountFilterSet(FilterSet):
     )
     ordering = AccountOrderingFilter(
         fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a field to order by: use one of "
+            + ", ".join(ORDERING_FIELDS)
+            + ", with a leading - for descending, separated by commas."
+        },
         label="Order by",
         help_text="Comma-separated fields; a leading minus sorts descending.",
     )

@@ -151,18 +151,35 @@ class AddressPolicy:
         # The specific kinds come first: Python also counts loopback and link-local
         # addresses as private.
         for label, test in (
-            ("loopback", ip.is_loopback),
-            ("link-local", ip.is_link_local),
-            ("multicast", ip.is_multicast),
-            ("unspecified", ip.is_unspecified),
-            ("reserved", ip.is_reserved),
-            ("private", ip.is_private),
+            ("a loopback", ip.is_loopback),
+            ("a link-local", ip.is_link_local),
+            ("a multicast", ip.is_multicast),
+            ("an unspecified", ip.is_unspecified),
+            ("a reserved", ip.is_reserved),
+            ("a private", ip.is_private),
         ):
             if test:
-                return f"{ip} is a {label} address"
+                return f"{ip} is {label} address"
         if not ip.is_global:
             return f"{ip} is not a public address"
         return ""
+
+
+def rejected_address_clause(host: str, address: str, reason: str, *, verb: str) -> str:
+    """Return a clause naming the rejected address of ``host`` and the policy's reason.
+
+    ``verb`` links the host and the address, such as "resolves to". A host that is that
+    address itself gets the reason alone, so the address is not repeated.
+    """
+    try:
+        same = ipaddress.ip_address(host.strip("[]")) == ipaddress.ip_address(
+            address.split("%", 1)[0]
+        )
+    except ValueError:
+        same = False
+    if same:
+        return reason
+    return f"{host} {verb} {address}, and {reason}"
 
 
 def check_url(url: str, policy: AddressPolicy, *, domain: str = "") -> tuple[str, str, int]:
@@ -198,7 +215,8 @@ def check_url(url: str, policy: AddressPolicy, *, domain: str = "") -> tuple[str
             raise DisallowedURL(
                 SOURCE,
                 label,
-                f"the URL {url!r} was rejected because {host} resolves to {reason}, and only "
+                f"the URL {url!r} was rejected because "
+                f"{rejected_address_clause(host, address, reason, verb='resolves to')}. Only "
                 "public addresses are fetched. Set ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = True "
                 "only for local development and tests.",
             )
@@ -222,10 +240,11 @@ def resolve_host(host: str, port: int, *, domain: str) -> list[str]:
 class _DisallowedPeer(Exception):
     """A socket connected to an address that the policy rejects."""
 
-    def __init__(self, host: str, reason: str) -> None:
+    def __init__(self, host: str, address: str, reason: str) -> None:
         self.host = host
         self.reason = reason
-        super().__init__(f"{host} connected to {reason}")
+        self.clause = rejected_address_clause(host, address, reason, verb="connected to")
+        super().__init__(self.clause)
 
 
 def _check_peer(sock: socket.socket, host: str, policy: AddressPolicy) -> None:
@@ -233,7 +252,7 @@ def _check_peer(sock: socket.socket, host: str, policy: AddressPolicy) -> None:
     reason = policy.rejection_reason(address)
     if reason:
         sock.close()
-        raise _DisallowedPeer(host, reason)
+        raise _DisallowedPeer(host, address, reason)
 
 
 def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:
@@ -382,7 +401,7 @@ def _get(
         raise DisallowedURL(
             SOURCE,
             label,
-            f"the connection to {error.host} reached {error.reason}, and only public "
+            f"the connection to {error.host} was rejected because {error.clause}. Only public "
             "addresses are fetched.",
         ) from error
     except requests.Timeout as error:

@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from enrichment.website import AddressPolicy
+from enrichment.website import AddressPolicy, rejected_address_clause
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,11 @@ def webhook_url_check(url: str) -> None:
     for address in sorted({str(info[4][0]) for info in infos}):
         reason = policy.rejection_reason(address)
         if reason:
+            clause = rejected_address_clause(host, address, reason, verb="resolves to")
             raise DisallowedWebhookURL(
-                f"The URL {url!r} was rejected because {host} resolves to {reason}. Webhooks "
-                "go to public addresses only; WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True lifts "
-                "this for local development and tests."
+                f"The URL {url!r} was rejected because {clause}. Webhooks go to public "
+                "addresses only. WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True lifts this for local "
+                "development and tests."
             )
 
 
@@ -85,7 +86,8 @@ def _check_peer(sock: socket.socket, host: str, policy: AddressPolicy) -> None:
     reason = policy.rejection_reason(address)
     if reason:
         sock.close()
-        raise _DisallowedPeer(f"{host} connected to {reason}, which webhooks may not reach.")
+        clause = rejected_address_clause(host, address, reason, verb="connected to")
+        raise _DisallowedPeer(f"The connection was rejected because {clause}.")
 
 
 def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:

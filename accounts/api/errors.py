@@ -73,7 +73,7 @@ def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     return error_body("invalid", _first_message(detail) or "The request is invalid.")
 
 
-def _message(exc: exceptions.APIException, request: HttpRequest | None) -> str:
+def _message(exc: exceptions.APIException, request: HttpRequest | None, view: Any) -> str:
     detail = str(exc.detail)
     path = request.path if request is not None else "this URL"
     if isinstance(exc, exceptions.NotAuthenticated):
@@ -90,6 +90,10 @@ def _message(exc: exceptions.APIException, request: HttpRequest | None) -> str:
     if isinstance(exc, exceptions.MethodNotAllowed):
         return f"{detail} Check the method against the API documentation at /api/v1/docs/."
     if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The parsers of the view, such as only multipart/form-data for import uploads.
+        accepted = [parser.media_type for parser in getattr(view, "parser_classes", None) or []]
+        if accepted:
+            return f"{detail} Send the body as {' or '.join(accepted)} at {path}."
         return f"{detail} Send the body as application/json, or multipart/form-data for uploads."
     if isinstance(exc, exceptions.NotAcceptable):
         return f"{detail} Accept application/json, or text/csv where CSV is offered."
@@ -164,7 +168,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = _validation_body(exc)
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        body = error_body(str(code), _message(exc, request))
+        body = error_body(str(code), _message(exc, request, context.get("view")))
     set_rollback()
     return Response(body, status=exc.status_code, headers=headers)
 

@@ -7,13 +7,17 @@ If-Match is optional: a request without it overwrites whatever is current.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from django.db.models import Model
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from .errors import PreconditionFailed
 
 IF_MATCH_HEADER = "HTTP_IF_MATCH"
+# An entity tag of RFC 9110 section 8.8.3: optional W/, then characters in double quotes.
+ENTITY_TAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
 IF_NONE_MATCH_HEADER = "HTTP_IF_NONE_MATCH"
 
 
@@ -40,6 +44,17 @@ def if_match_check(request: Request, instance: Model) -> None:
     current = etag_for(instance)
     if "*" in tags or current in tags:
         return
+    malformed = [tag for tag in tags if tag != "*" and not ENTITY_TAG.fullmatch(tag)]
+    if malformed or not tags:
+        raise ValidationError(
+            {
+                "If-Match": [
+                    f"The If-Match header {header!r} is malformed: send the ETag exactly as "
+                    f"the ETag response header gives it, in double quotes, such as {current}, "
+                    "or * for any version."
+                ]
+            }
+        )
     raise PreconditionFailed(
         f"The account changed since the version in If-Match was read (current ETag "
         f"{current}): fetch it again, reapply your change and send the new ETag.",

@@ -61,7 +61,20 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     """
 
     def to_python(self, value: Any) -> datetime | None:
-        parsed = super().to_python(value)
+        try:
+            parsed = super().to_python(value)
+        except forms.ValidationError as error:
+            message = "“%(value)s” is not an ISO 8601 time such as 2026-01-31T09:00:00Z."
+            if " " in str(value).strip():
+                # A query string decodes + as a space, so an offset such as +01:00 arrives
+                # as " 01:00".
+                message += (
+                    " A + in a URL is read as a space: encode it as %%2B, such as "
+                    "2026-01-31T09:00:00%%2B01:00."
+                )
+            raise forms.ValidationError(
+                message, code="invalid", params={"value": str(value).strip()}
+            ) from error
         if parsed is None or parsed.tzinfo is None:
             return parsed
         try:

@@ -96,7 +96,14 @@ class TokenScopePermission(BasePermission):
         needed = "read" if request.method in SAFE_METHODS else "write"
         if needed in token.scopes and needed in allowed:
             return True
-        if needed not in token.scopes:
+        if needed not in token.scopes and needed not in allowed:
+            self.message = (
+                f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
+                f"only, so it cannot {request.method} here, and your role cannot write through "
+                "the API at all: only the roles that change data (SDR, Sales Manager, Sales "
+                "Ops) get tokens with the write scope."
+            )
+        elif needed not in token.scopes:
             self.message = (
                 f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
                 f"only, so it cannot {request.method} here. Use a token with the {needed} scope."

@@ -331,6 +331,19 @@ def _unknown_field_message(name: str, writable: list[str]) -> str:
     )
 
 
+DOMAIN_EXAMPLE = "Enter a domain such as example.com."
+
+
+def _unparsed_message(value: str, kind: str, error: UnparsedValue, example: str) -> str:
+    """Return the error for a value that a normalizer rejected, ending with one example.
+
+    Some hints of the domain normalizer already end with DOMAIN_EXAMPLE, which is
+    replaced by ``example``, so the message never repeats it.
+    """
+    hint = error.hint.removesuffix(DOMAIN_EXAMPLE).rstrip(" .")
+    return f"“{value}” is not {kind}: {hint}. {example}"
+
+
 def _amount_field() -> serializers.DecimalField:
     """Return an optional amount field from 0 to just below MAX_AMOUNT, in cents."""
     return serializers.DecimalField(
@@ -356,6 +369,13 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         queryset=Industry.objects.all(),
         allow_null=True,
         required=False,
+        error_messages={
+            "does_not_exist": "No industry has the id {pk_value}: send the id of an industry "
+            "of the taxonomy, as the industry_id of GET /api/v1/accounts/ shows it (Sales Ops "
+            "manage the industries in the admin), or send industry_raw to look the label up.",
+            "incorrect_type": "industry_id must be an industry's id, a whole number, not "
+            "{data_type}.",
+        },
         help_text="Id of the canonical industry (see the industry filter); null to unmap.",
     )
     owner_id = serializers.PrimaryKeyRelatedField(
@@ -363,6 +383,11 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         queryset=get_user_model().objects.filter(is_active=True),
         allow_null=True,
         required=False,
+        error_messages={
+            "does_not_exist": "No active user has the id {pk_value}: send the user id of an "
+            "active user, or null for unassigned.",
+            "incorrect_type": "owner_id must be a user id, a whole number, not {data_type}.",
+        },
         help_text="User id of the owner; null for unassigned. Sales Managers and Sales Ops only.",
     )
     # Declared so that the unique check is api_values_complete's, which runs after
@@ -481,7 +506,7 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             domain = normalize_domain(value) or ""
         except UnparsedValue as error:
             raise serializers.ValidationError(
-                f"{error}. Enter a domain such as example.com."
+                _unparsed_message(value.strip(), "a domain", error, DOMAIN_EXAMPLE)
             ) from error
         unchanged = self.instance is not None and domain == self.instance.domain
         # Checked on the text as sent, since apps.apple.com normalizes to apple.com.
@@ -499,7 +524,12 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             return website_url(value) or ""
         except UnparsedValue as error:
             raise serializers.ValidationError(
-                f"{error}. Enter a web address such as https://example.com."
+                _unparsed_message(
+                    value.strip(),
+                    "a website",
+                    error,
+                    "Enter a web address such as https://example.com.",
+                )
             ) from error
 
     def validate_country(self, value: str) -> str:

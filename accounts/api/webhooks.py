@@ -30,7 +30,14 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         help_text="http(s) URL on a public address; checked again before every delivery.",
     )
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices),
+        child=serializers.ChoiceField(
+            choices=WebhookEvent.choices,
+            error_messages={
+                "invalid_choice": '"{input}" is not an event: use one or more of '
+                + ", ".join(WebhookEvent.values)
+                + "."
+            },
+        ),
         min_length=1,
         help_text="account.tier_changed and/or account.tag_changed.",
     )
