@@ -339,16 +339,28 @@ def cursor_decode(keys: list[SortKey], cursor: str) -> list[Any]:
 
 
 def page_size_from(request: Request, maximum: int, default: int | None) -> int | None:
-    """Return the requested page size clamped to ``maximum``, or ``default`` if invalid."""
+    """Return the requested page size clamped to ``maximum``, or ``default`` without one.
+
+    Raises ValidationError (400) for a value that is not a whole number of at least 1,
+    since falling back would send a page of another size, or every row of a CSV download.
+    """
     raw = request.query_params.get(PAGE_SIZE_PARAM)
-    if raw is None:
+    if raw is None or not raw.strip():
         return default
     try:
         size = int(raw)
     except ValueError:
-        return default
+        size = 0
     if size < 1:
-        return default
+        raise ValidationError(
+            {
+                PAGE_SIZE_PARAM: [
+                    f"{PAGE_SIZE_PARAM} {raw!r} is not a whole number of at least 1: send one "
+                    f"from 1 to {maximum} (larger values are reduced to {maximum}), or leave it "
+                    "out."
+                ]
+            }
+        )
     return min(size, maximum)
 
 
@@ -458,3 +470,7 @@ class IdCursorPagination(CursorPagination):
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = PAGE_SIZE_PARAM
     max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF falls back to the default for an invalid value, the account lists reject it.
+        return page_size_from(request, self.max_page_size, self.page_size)
