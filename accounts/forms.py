@@ -12,7 +12,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import FIELDS
+from accounts.importing.sources import MAX_SOURCE_LENGTH, source_name_normalize
 from accounts.models import Account, ResearchNote, Tier, validate_not_in_future
 from segmentation.tags import active_tag_checker
 
@@ -445,15 +447,11 @@ class ImportMappingForm(forms.Form):
     source = forms.CharField(
         label="Source name",
         required=False,
-        max_length=workspace.imports.MAX_SOURCE_LENGTH,
-        validators=[
-            RegexValidator(
-                r"^[a-z0-9][a-z0-9_.-]*$",
-                message="Use lower-case letters, digits, dots, dashes or underscores, "
-                "such as hubspot.",
-            )
-        ],
-        help_text="Names the source of every value, such as hubspot. Empty: the detected layout.",
+        max_length=MAX_SOURCE_LENGTH,
+        help_text=(
+            "Names the source of every value, such as hubspot: letters, digits, dots, dashes "
+            "or underscores, stored lower case. Empty: the detected layout."
+        ),
         widget=forms.TextInput(attrs={"class": INPUT}),
     )
     currency = forms.CharField(
@@ -507,6 +505,12 @@ class ImportMappingForm(forms.Form):
                 widget=forms.Select(attrs={"class": SELECT}),
             )
             self.column_fields.append((field_name, name, duplicate))
+
+    def clean_source(self) -> str:
+        try:
+            return source_name_normalize(self.cleaned_data.get("source") or "")
+        except ImportFileError as error:
+            raise ValidationError(str(error)) from error
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "USD").upper()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import MappingFile, load_mapping_file
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
+from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportRun
 from enrichment.services import accounts_verify
 
@@ -39,15 +40,11 @@ def import_run_create(
     """Create a pending ImportRun for ``accounts_import_task``.
 
     A mapping file is read now and stored on the run, so the worker does not need it.
-    Raises ImportFileError when the source name is too long or the mapping file is invalid.
+    The source name is stored lower case. Raises ImportFileError when the source name
+    breaks the rule of accounts.importing.sources or the mapping file is invalid.
     """
     path = Path(path)
-    max_source_length = ImportRun._meta.get_field("source").max_length
-    if len(source) > max_source_length:
-        raise ImportFileError(
-            f"source {source!r} is {len(source)} characters long, more than the "
-            f"{max_source_length} allowed: use a shorter name."
-        )
+    source = source_name_normalize(source)
     mapping_file = _mapping_from(mapping)
     return ImportRun.objects.create(
         source=source,

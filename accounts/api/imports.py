@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.importing.errors import ImportFileError
+from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportRun
 from accounts.selectors import import_runs_for
 from accounts.services import import_run_create
@@ -94,11 +95,21 @@ class ImportUploadSerializer(serializers.Serializer):
         max_length=50,
         required=False,
         allow_blank=True,
-        help_text="Source name such as hubspot; detected from the columns when left out.",
+        help_text=(
+            "Source name such as hubspot: letters, digits, dots, dashes or underscores, "
+            "stored lower case. manual and unrecorded are reserved. Detected from the "
+            "columns when left out."
+        ),
     )
     dry_run = serializers.BooleanField(
         default=False, help_text="Match and count every row, then roll back."
     )
+
+    def validate_source(self, source: str) -> str:
+        try:
+            return source_name_normalize(source)
+        except ImportFileError as error:
+            raise serializers.ValidationError(str(error)) from error
 
     def validate_file(self, upload: Any) -> Any:
         suffix = Path(upload.name or "").suffix.lower()

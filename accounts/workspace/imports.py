@@ -35,6 +35,7 @@ from accounts.importing.layouts import (
 )
 from accounts.importing.reading import detect_encoding, open_table
 from accounts.importing.rows import RowParser, as_text
+from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportMapping, ImportRun
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from accounts.services import import_run_create
@@ -56,7 +57,6 @@ IDENTITY_FIELDS = ("name", "website", "domain")
 # wizard was left before the last step.
 ABANDONED_UPLOAD_AGE = timedelta(days=2)
 REVENUE_MULTIPLIERS = (1, 1_000, 1_000_000)
-MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
 
 # Signatures of binary formats that people upload by mistake, with their names for the error.
 BINARY_SIGNATURES = (
@@ -469,11 +469,10 @@ def mapping_check(mapping: WizardMapping) -> None:
             "No column is mapped to the company name, website or domain: map at least one "
             "of them, because the import matches accounts by them."
         )
-    if len(mapping.source) > MAX_SOURCE_LENGTH:
-        raise ValidationError(
-            f"Source “{mapping.source}” is {len(mapping.source)} characters long, more than "
-            f"the {MAX_SOURCE_LENGTH} allowed: use a shorter name such as hubspot."
-        )
+    try:
+        source_name_normalize(mapping.source)
+    except ImportFileError as error:
+        raise ValidationError(str(error)) from error
 
 
 def import_mapping_save(

@@ -85,6 +85,33 @@ def test_upload_wrong_extension_is_400(client_for, sales_ops):
     assert not ImportRun.objects.exists()
 
 
+def test_upload_source_stored_lower_case(client_for, sales_ops):
+    client = client_for(sales_ops)
+
+    first = upload(client, source="hubspot")
+    second = upload(client, source="HubSpot")
+
+    assert first.status_code == 202, first.json()
+    assert second.status_code == 202, second.json()
+    assert second.json()["source"] == "hubspot"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("manual", "Source “manual” is reserved"),
+        ("unrecorded", "Source “unrecorded” is reserved"),
+        ("日本語 source!! with spaces", "Source “日本語 source!! with spaces” is invalid"),
+    ],
+)
+def test_upload_bad_source_is_400(client_for, sales_ops, source, message):
+    response = upload(client_for(sales_ops), source=source)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"]["source"][0]
+    assert not ImportRun.objects.exists()
+
+
 def test_upload_json_body_is_415(client_for, sales_ops):
     response = client_for(sales_ops).post(URL, {"file": "x"}, format="json")
     assert response.status_code == 415

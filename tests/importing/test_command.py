@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Account, ImportRun
 from accounts.services import import_run_create
 from accounts.tasks import accounts_import_task
+from enrichment.models import Observation
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,34 @@ def test_command_prints_counts_and_report(write_csv):
     assert "ignored columns: Colour" in output
     assert f"rejected rows: {run.report_path}" in output
     assert Account.objects.get().source == "trade-show"
+
+
+def test_command_source_case_is_one_source(write_csv):
+    path = write_csv(["Company", "Website", "Country"], [["Acme", "acme.com", "DE"]])
+
+    run_command(str(path), "--source", "apollo")
+    output, _errors = run_command(str(path), "--source", "Apollo")
+
+    assert "source apollo," in output
+    assert set(Observation.objects.values_list("source", flat=True)) == {"apollo"}
+    assert set(ImportRun.objects.values_list("source", flat=True)) == {"apollo"}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("manual", "Source “manual” is reserved"),
+        ("日本語 source!! with spaces", "Source “日本語 source!! with spaces” is invalid"),
+        (" ", "--source is empty"),
+    ],
+)
+def test_command_rejects_bad_source(write_csv, source, message):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
+
+    with pytest.raises(CommandError, match=message):
+        run_command(str(path), "--source", source)
+
+    assert not ImportRun.objects.exists()
 
 
 def test_command_imports_several_files(write_csv, write_json):

@@ -223,6 +223,40 @@ def test_mapping_saved_and_reused(ops, sales_ops):
     assert initial["currency"] == "EUR"
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("manual", "Source “manual” is reserved"),
+        ("unrecorded", "Source “unrecorded” is reserved"),
+        ("hub spot", "Source “hub spot” is invalid"),
+    ],
+)
+def test_mapping_rejects_bad_source(ops, source, message):
+    token = token_of(upload(ops, GERMAN_CSV))
+    response = ops.post(
+        reverse("accounts:import-mapping", args=[token]),
+        {"column_0": "name", "source": source, "currency": "USD", "revenue_multiplier": "1"},
+    )
+    assert response.status_code == 422
+    assert message in response.content.decode()
+
+
+def test_mapping_lowers_source(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(
+        ops,
+        GERMAN_CSV,
+        {
+            "column_0": "name",
+            "column_1": "website",
+            "source": "German-CRM",
+            "currency": "USD",
+            "revenue_multiplier": "1",
+        },
+    )
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    assert run.source == "german-crm"
+
+
 def test_saving_mapping_requires_name(ops):
     token = token_of(upload(ops, GERMAN_CSV))
     response = ops.post(

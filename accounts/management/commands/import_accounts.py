@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import LAYOUT_NAMES, load_mapping_file
+from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportRun
 from accounts.services import accounts_import
 
@@ -21,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--source",
             help=(
-                "Source name stored on accounts and observations, at most 50 characters. "
+                "Source name stored on accounts and observations: at most 50 lower-case "
+                "letters, digits, dots, dashes or underscores (upper case is lowered). "
+                "manual and unrecorded are reserved. "
                 f"Defaults to the detected layout: {', '.join(LAYOUT_NAMES)}."
             ),
         )
@@ -41,8 +44,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         source = options["source"]
-        if source is not None and not 0 < len(source.strip()) <= 50:
-            raise CommandError(f"--source {source!r} is invalid: use 1 to 50 characters.")
+        if source is not None:
+            if not source.strip():
+                raise CommandError(
+                    "--source is empty: give a name such as hubspot, or leave the option out "
+                    "to use the detected layout."
+                )
+            try:
+                source = source_name_normalize(source)
+            except ImportFileError as error:
+                raise CommandError(f"--source: {error}") from error
         mapping = None
         if options["mapping"]:
             try:
@@ -55,7 +66,7 @@ class Command(BaseCommand):
             try:
                 run = accounts_import(
                     Path(path),
-                    source=source.strip() if source else None,
+                    source=source,
                     mapping=mapping,
                     dry_run=options["dry_run"],
                 )
