@@ -56,6 +56,8 @@ FIELDS: dict[str, str] = {
 }
 
 MAPPING_OPTIONS = ("revenue_multiplier", "currency", "decimal_comma")
+# Fields whose numbers the importer reads with the file's decimal separator.
+NUMBER_FIELDS = ("employees", "employee_range", "revenue", "revenue_range", "market_cap", "ebitda")
 
 
 def column_key(name: str) -> str:
@@ -421,6 +423,10 @@ class ColumnMapping:
     missing: list[str] = field(default_factory=list)
     currency: str = "USD"
     column_multipliers: dict[str, int] = field(default_factory=dict)
+
+    def number_indexes(self) -> list[int]:
+        """Return the indexes of the columns whose numbers depend on the decimal separator."""
+        return [index for name in NUMBER_FIELDS for index in self.indexes.get(name, ())]
 
     def describe(self) -> dict[str, Any]:
         """Return the mapping as stored in ImportRun.column_mapping."""

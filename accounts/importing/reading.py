@@ -26,9 +26,9 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,15 +92,39 @@ class Record:
 
 @dataclass
 class Table:
-    """An open export: its format, its column names and an iterator over its records."""
+    """An open export: its format, its column names and an iterator over its records.
+
+    ``decimal_comma`` is the caller's override, or None to detect it with
+    uses_decimal_comma. ``sample`` contains the first SAMPLE_ROWS data rows of a CSV file.
+    """
 
     kind: str
     encoding: str
     delimiter: str
     header: list[str]
     records: Iterator[Record]
-    decimal_comma: bool = False
+    decimal_comma: bool | None = None
     total_records: int | None = None
+    sample: list[list[str]] = field(default_factory=list)
+
+    def uses_decimal_comma(self, column_indexes: Iterable[int]) -> bool:
+        """Return whether numbers are read with decimal commas, judged by the given columns.
+
+        Without an override, a semicolon file uses decimal commas when a sampled cell of
+        one of the columns is a number such as 12,5. Pass the columns whose numbers the
+        import reads, so that a column the import ignores cannot switch the file.
+        """
+        # NOTE: a semicolon file that writes 2.000 for two thousand but no number with a
+        # decimal comma is read with decimal points, so 2.000 is 2 there.
+        if self.decimal_comma is not None:
+            return self.decimal_comma
+        if self.kind != "csv" or self.delimiter != ";":
+            return False
+        indexes = sorted(set(column_indexes))
+        return any(
+            looks_like_decimal_comma([cells[index] for index in indexes if index < len(cells)])
+            for cells in self.sample
+        )
 
 
 def detect_encoding(path: Path) -> str:
@@ -449,8 +473,7 @@ def _looks_like_json(path: Path, encoding: str) -> bool:
 def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Table]:
     """Open a CSV or JSON export and yield a Table whose records stream from the file.
 
-    ``decimal_comma`` overrides the detection: by default it is on for semicolon files
-    whose first SAMPLE_ROWS rows contain a cell such as ``12,5``.
+    ``decimal_comma`` overrides the detection of Table.uses_decimal_comma.
     Raises ImportFileError when the file is missing, empty or not a CSV or JSON array.
     """
     if not path.is_file():
@@ -472,8 +495,6 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
                 f"{path.name} has no header row: the first line must name the columns."
             )
         sample = _sample_rows(path, encoding, delimiter)
-        if decimal_comma is None:
-            decimal_comma = delimiter == ";" and any(map(looks_like_decimal_comma, sample))
         header = _without_blank_last_column(header, sample)
         trailing_delimiter = _has_trailing_delimiter(sample, len(header))
         reader = csv.reader(handle, delimiter=delimiter)
@@ -495,6 +516,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
                 reader_offset,
             ),
             decimal_comma=decimal_comma,
+            sample=sample,
         )
 
 

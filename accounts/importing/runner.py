@@ -195,6 +195,7 @@ class FileImporter:
         else:
             layout = detect_layout(table.header)
             mapping = apply_layout(layout, table.header)
+        decimal_comma = table.uses_decimal_comma(mapping.number_indexes())
         if not any(name in mapping.indexes for name in ("name", "website", "domain")):
             raise ImportFileError(
                 f"no column of {self.run.file_name} maps to the company name, website or domain "
@@ -215,7 +216,7 @@ class FileImporter:
         run.column_mapping = {
             **mapping.describe(),
             "format": table.kind,
-            "decimal_comma": table.decimal_comma,
+            "decimal_comma": decimal_comma,
         }
         if self.mapping is not None:
             run.column_mapping["mapping_file"] = self.mapping.path
@@ -234,7 +235,7 @@ class FileImporter:
             header=table.header,
             is_json=table.kind == "json",
             source=run.source,
-            decimal_comma=table.decimal_comma,
+            decimal_comma=decimal_comma,
             rates=self.rates,
             resolver=IndustryResolver.load(),
         )

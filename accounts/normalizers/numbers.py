@@ -13,7 +13,9 @@
 
 Placeholders such as ``-``, ``n/a`` and blank text return None. Anything else, including
 a comma that is not a thousands separator in the chosen convention (``12,5`` without
-``decimal_comma``), raises UnparsedValue(field="number").
+``decimal_comma``), raises UnparsedValue(field="number"). So does, with
+``decimal_comma=True``, one comma followed by exactly three digits (``2,000``), because
+that is also how the decimal-point convention writes two thousand.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ _DECIMAL_COMMA_FORMS = (
 _DECIMAL_POINT_DIGITS = str.maketrans({" ": None, "'": None, ",": None})
 _DECIMAL_COMMA_DIGITS = str.maketrans({" ": None, "'": None, ".": None, ",": "."})
 _DECIMAL_COMMA_LIKE_RE = re.compile(r"[\d.]*\d,\d+")
+# With decimal commas, 2,000 reads as 2, but it is two thousand with decimal points.
+_AMBIGUOUS_DECIMAL_COMMA_RE = re.compile(r"\d{1,3},\d{3}")
 _DECIMAL_POINT_LIKE_RE = re.compile(r"\d+\.\d+")
 
 _HINT_EXAMPLES = "expected a number such as 12500000, 12,500,000, 12.5 or (1,200)"
@@ -104,6 +108,14 @@ def _parse_decimal_text(raw: str, *, decimal_comma: bool) -> Decimal:
     forms = _DECIMAL_COMMA_FORMS if decimal_comma else _DECIMAL_POINT_FORMS
     if not any(form.fullmatch(text) for form in forms):
         raise UnparsedValue("number", raw, _format_hint(text, decimal_comma=decimal_comma))
+    if decimal_comma and _AMBIGUOUS_DECIMAL_COMMA_RE.fullmatch(text):
+        thousands = text.replace(",", "")
+        raise UnparsedValue(
+            "number",
+            raw,
+            f"{text} may be {thousands} or a number with decimals, because the file writes "
+            f"decimals with a comma. Write {thousands} if it is {thousands}.",
+        )
 
     digits = text.translate(_DECIMAL_COMMA_DIGITS if decimal_comma else _DECIMAL_POINT_DIGITS)
     try:

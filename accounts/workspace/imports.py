@@ -33,7 +33,7 @@ from accounts.importing.layouts import (
     column_key,
     detect_layout,
 )
-from accounts.importing.reading import detect_encoding, open_table
+from accounts.importing.reading import Table, detect_encoding, open_table
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportMapping, ImportRun
@@ -312,8 +312,10 @@ def file_inspect(path: Path, *, file_name: str) -> FileInspection:
                     _add_samples(samples, header, record.values)
                 if table.kind == "csv":
                     last_cells = record.values
-            kind, delimiter, decimal_comma = table.kind, table.delimiter, table.decimal_comma
-            encoding = table.encoding
+            kind, delimiter, encoding = table.kind, table.delimiter, table.encoding
+            layout = detect_layout(header)
+            mapping = apply_layout(layout, header)
+            decimal_comma = table.uses_decimal_comma(mapping.number_indexes())
     except ImportFileError as error:
         raise ImportFileError(_friendly_error(error, file_name)) from error
     except UnicodeDecodeError as error:
@@ -328,8 +330,6 @@ def file_inspect(path: Path, *, file_name: str) -> FileInspection:
         raise ImportFileError(
             f"“{file_name}” has a header row but no data rows: export it again with the rows."
         )
-    layout = detect_layout(header)
-    mapping = apply_layout(layout, header)
     suggested = dict.fromkeys(header, "")
     suggested.update(mapping.columns)
     return FileInspection(
@@ -521,7 +521,7 @@ class PreviewRow:
     problems: list[str] = field(default_factory=list)
 
 
-def _parser(inspection: FileInspection, mapping: WizardMapping) -> RowParser:
+def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) -> RowParser:
     mapping_file = mapping.mapping_file(inspection, "preview")
     if mapping_file is None:
         layout = detect_layout(inspection.header)
@@ -537,7 +537,8 @@ def _parser(inspection: FileInspection, mapping: WizardMapping) -> RowParser:
         header=inspection.header,
         is_json=inspection.kind == "json",
         source=source,
-        decimal_comma=inspection.decimal_comma,
+        # The import decides by the chosen mapping's number columns, so the preview does too.
+        decimal_comma=table.uses_decimal_comma(column_mapping.number_indexes()),
         rates=rates,
         resolver=IndustryResolver.load(),
     )
@@ -548,9 +549,9 @@ def import_preview(
 ) -> list[PreviewRow]:
     """Parse the first ``limit`` records with the importer's row rules, writing nothing."""
     mapping_check(mapping)
-    parser = _parser(inspection, mapping)
     rows: list[PreviewRow] = []
-    with open_table(path, decimal_comma=inspection.decimal_comma) as table:
+    with open_table(path) as table:
+        parser = _parser(inspection, mapping, table)
         for record in table.records:
             if len(rows) >= limit:
                 break

@@ -573,6 +573,48 @@ def test_decimal_comma_reads_12_5_not_125(write_csv):
     assert Account.objects.get(name="Blue").revenue_amount == Decimal("1250750.00")
 
 
+def test_ignored_column_keeps_decimal_points(write_text):
+    path = write_text(
+        "Company Name;Website;Annual Revenue;Employees;Rating\n"
+        "Semi A;semi-a.com;1,234,567;1,200;4,5\n"
+        "Semi B;semi-b.com;2,500,000;350;3\n"
+        "Semi C;semi-c.com;$3,000,000;2,000;\n"
+    )
+
+    run = accounts_import(path)
+
+    accounts = {account.name: account for account in Account.objects.all()}
+    assert run.column_mapping["decimal_comma"] is False
+    assert run.column_mapping["ignored"] == ["Rating"]
+    assert run.flagged == 0
+    assert accounts["Semi A"].employee_count == 1200
+    assert accounts["Semi A"].revenue_amount == Decimal("1234567.00")
+    assert accounts["Semi B"].revenue_amount == Decimal("2500000.00")
+    assert accounts["Semi C"].employee_count == 2000
+    assert accounts["Semi C"].revenue_amount == Decimal("3000000.00")
+
+
+def test_decimal_comma_flags_ambiguous_count(write_text):
+    path = write_text(
+        "Company Name;Website;Annual Revenue;Employees\n"
+        "Komma A;komma-a.de;12,5 Mio EUR;2,000\n"
+        "Komma B;komma-b.de;1.250,75;2.000\n"
+    )
+
+    run = accounts_import(path)
+
+    first = Account.objects.get(name="Komma A")
+    second = Account.objects.get(name="Komma B")
+    assert run.column_mapping["decimal_comma"] is True
+    assert run.flagged == 1
+    assert first.employee_count is None
+    assert first.employee_raw == "2,000"
+    assert [item["field"] for item in first.review_flags] == ["employees"]
+    assert "may be 2000 or a number with decimals" in first.review_flags[0]["message"]
+    assert second.employee_count == 2000
+    assert second.revenue_amount == Decimal("1250.75")
+
+
 def test_utf16_file_imported(write_csv):
     path = write_csv(
         ["Company", "Website"], [["Zürich Re", "zurichre.ch"]], encoding="utf-16-le-bom"

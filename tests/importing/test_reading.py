@@ -117,7 +117,16 @@ def test_semicolon_file_with_decimal_comma(write_csv):
     table, _records = read_all(path)
 
     assert table.delimiter == ";"
-    assert table.decimal_comma is True
+    assert table.uses_decimal_comma([1]) is True
+
+
+def test_decimal_comma_only_given_columns(write_csv):
+    path = write_csv(["Company", "Employees", "Rating"], [["Acme", "1,200", "4,5"]], delimiter=";")
+
+    table, _records = read_all(path)
+
+    assert table.uses_decimal_comma([1]) is False
+    assert table.uses_decimal_comma([1, 2]) is True
 
 
 def test_comma_file_never_decimal_comma(write_csv):
@@ -125,7 +134,7 @@ def test_comma_file_never_decimal_comma(write_csv):
 
     table, _records = read_all(path)
 
-    assert table.decimal_comma is False
+    assert table.uses_decimal_comma([1]) is False
 
 
 def test_decimal_comma_override(write_csv):
@@ -133,7 +142,7 @@ def test_decimal_comma_override(write_csv):
 
     table, _records = read_all(path, decimal_comma=False)
 
-    assert table.decimal_comma is False
+    assert table.uses_decimal_comma([1]) is False
 
 
 def test_line_numbers_follow_quoted_newlines(write_text):

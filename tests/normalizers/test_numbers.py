@@ -51,6 +51,13 @@ def test_decimal_parses_comma_format(raw: str, expected: Decimal) -> None:
     assert parse_decimal(raw, decimal_comma=True) == expected
 
 
+@pytest.mark.parametrize("raw", ["2,000", "1,200", "-12,500", "(2,000)"])
+def test_decimal_comma_three_decimals_ambiguous(raw: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_decimal(raw, decimal_comma=True)
+    assert "or a number with decimals" in caught.value.hint
+
+
 def test_decimal_comma_is_not_thousands() -> None:
     assert parse_decimal("12,5", decimal_comma=True) != Decimal("125")
 
