@@ -34,6 +34,7 @@ from typing import Any, TextIO
 
 from .errors import ImportFileError
 from .jsontext import json_type_name
+from .layouts import column_key
 
 SAMPLE_BYTES = 64 * 1024
 UTF8_CHECK_CHUNK_BYTES = 1024 * 1024
@@ -235,6 +236,44 @@ def strip_json_control_characters(value: Any) -> Any:
             for key, item in value.items()
         }
     return value
+
+
+class ObjectColumns:
+    """Places the values of JSON objects in header order, matching keys by column_key.
+
+    Items of one array may spell a key in different cases, such as "name" and "Name",
+    and the header names each column once. When one object has several spellings of a
+    key, its first non-empty value is used.
+    """
+
+    def __init__(self, header: list[str]) -> None:
+        self.width = len(header)
+        self.positions: dict[str, int] = {}
+        for index, name in enumerate(header):
+            self.positions.setdefault(column_key(name), index)
+        # Key as written to its header index, or None for a key of no column.
+        self._known: dict[str, int | None] = {}
+
+    def position(self, key: str) -> int | None:
+        """Return the header index of an object key, or None when no column has its name."""
+        try:
+            return self._known[key]
+        except KeyError:
+            index = self.positions.get(column_key(str(key)))
+            self._known[key] = index
+            return index
+
+    def cells(self, item: dict[str, Any]) -> list[Any]:
+        """Return the object's values in header order, None for the columns it lacks."""
+        cells: list[Any] = [None] * self.width
+        for key, value in item.items():
+            index = self.position(key)
+            if index is None:
+                continue
+            current = cells[index]
+            if current is None or (isinstance(current, str) and not current.strip()):
+                cells[index] = value
+        return cells
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
@@ -551,16 +590,18 @@ def _open_json(path: Path, encoding: str) -> Table:
         )
     items = strip_json_control_characters(items)
 
-    header: dict[str, None] = {}
+    # Keys that differ only in case or spacing are one column, named as first seen.
+    header: dict[str, str] = {}
     for item in items:
         if isinstance(item, dict):
-            header.update(dict.fromkeys(str(key) for key in item))
+            for key in item:
+                header.setdefault(column_key(str(key)), str(key))
     records = (Record(line=index, values=item) for index, item in enumerate(items, start=1))
     return Table(
         kind="json",
         encoding=encoding,
         delimiter="",
-        header=list(header),
+        header=list(header.values()),
         records=records,
         total_records=len(items),
     )

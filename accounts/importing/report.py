@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from .reading import ObjectColumns
 from .rows import as_text
 
 REPORT_FOLDER = "import-reports"
@@ -35,6 +36,7 @@ class RejectedRowReport:
         while any(name in self.header for name in added):
             added = [f"import_{name}" for name in added]
         self._extra_columns = added
+        self._object_columns = ObjectColumns(self.header)
 
     def add(self, line: int, values: Any, reason: str) -> None:
         """Append one rejected record: CSV cells, a JSON object or any other JSON value."""
@@ -47,7 +49,7 @@ class RejectedRowReport:
         # extra_cells is a JSON list of the cells beyond the header's columns, or the text
         # of a JSON record that is not an object.
         if isinstance(values, dict):
-            cells = [as_text(values.get(name)) for name in self.header]
+            cells = [as_text(value) for value in self._object_columns.cells(values)]
             extra = ""
         elif isinstance(values, list) and all(isinstance(cell, str) for cell in values):
             cells = values[: len(self.header)]

@@ -7,7 +7,8 @@ rejected (RowRejected) only when it cannot become an account:
 - it has no company name and no website or domain;
 - it has no company name and its website is invalid or a third-party page;
 - a value is longer than its database column after cleaning;
-- it is a JSON array item that is not an object.
+- it is a JSON array item that is not an object, or an object none of whose keys with a
+  value names a column that the import reads.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from segmentation.taxonomy import IndustryResolver
 from .errors import RowRejected
 from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
+from .reading import ObjectColumns
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
@@ -296,6 +298,11 @@ class RowParser:
         self.resolver = resolver
         # CRM and profile ids are prefixed with the system they come from.
         self.id_prefix = mapping.layout if mapping.layout not in ("csv", "mapping") else source
+        self.object_columns = ObjectColumns(header)
+        # Header indexes of the columns mapped to a field.
+        self.read_indexes = frozenset(
+            index for indexes in self.indexes.values() for index in indexes
+        )
         self.steps = self._cached_steps()
         self.has_extras = any(name in self.indexes for name in EXTRA_FIELDS)
         self.has_identifiers = any(name in self.indexes for name in IDENTIFIER_FIELDS)
@@ -321,14 +328,34 @@ class RowParser:
         return steps
 
     def cells_of(self, values: Any) -> list[Any]:
-        """Return the record's values in header order. Raise RowRejected for a JSON non-object."""
+        """Return the record's values in header order.
+
+        Raises RowRejected for a JSON item that is not an object, and for an object with
+        values whose keys all name columns that the import does not read.
+        """
         if isinstance(values, dict):
-            return [values.get(name) for name in self.header]
+            cells = self.object_columns.cells(values)
+            if not any(not is_empty_value(cells[index]) for index in self.read_indexes) and any(
+                not is_empty_value(value) for value in values.values()
+            ):
+                raise RowRejected(self._unread_object_reason(values))
+            return cells
         if not self.is_json:
             return values
         raise RowRejected(
             f"the item is a JSON {json_type_name(values)}, not an object: each array item "
             'must be one company object such as {"name": "Acme"}.'
+        )
+
+    def _unread_object_reason(self, item: dict[str, Any]) -> str:
+        keys = [str(key) for key, value in item.items() if not is_empty_value(value)]
+        shown = ", ".join(f'"{key}"' for key in keys[:5]) + (" and more" if len(keys) > 5 else "")
+        read = ", ".join(
+            f'"{name}"' for index, name in enumerate(self.header) if index in self.read_indexes
+        )
+        return (
+            f"the object's keys {shown} match no column that the import reads ({read}). "
+            "Rename the keys to those columns, or import such objects in a file of their own."
         )
 
     @staticmethod

@@ -33,7 +33,7 @@ from accounts.importing.layouts import (
     column_key,
     detect_layout,
 )
-from accounts.importing.reading import Table, detect_encoding, open_table
+from accounts.importing.reading import ObjectColumns, Table, detect_encoding, open_table
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportMapping, ImportRun
@@ -377,7 +377,7 @@ def _check_truncated(
 
 def _add_samples(samples: dict[str, list[str]], header: list[str], values: Any) -> None:
     if isinstance(values, dict):
-        cells = [values.get(name) for name in header]
+        cells = ObjectColumns(header).cells(values)
     elif isinstance(values, list):
         cells = values
     else:

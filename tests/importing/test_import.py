@@ -224,6 +224,51 @@ def test_json_item_not_object_rejected(write_json):
     assert "is a JSON boolean, not an object" in report[4]["reason"]
 
 
+def test_json_keys_match_any_case(write_json):
+    path = write_json(
+        [
+            {"name": "Case C", "website": "casec-j.com"},
+            {"Name": "Case D", "Website": "cased-j.com", "Country": "DE"},
+            {"Company": "Other layout", "WEBSITE": "otherl-j.com"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    domains = dict(Account.objects.values_list("name", "domain"))
+    assert run.created == 3
+    assert run.rejected == 0
+    assert run.flagged == 0
+    assert run.column_mapping["ignored"] == []
+    assert domains == {
+        "Case C": "casec-j.com",
+        "Case D": "cased-j.com",
+        "Other layout": "otherl-j.com",
+    }
+    assert Account.objects.get(name="Case D").country == "DE"
+
+
+def test_json_item_of_no_column_rejected(write_json):
+    path = write_json(
+        [
+            {"name": "Acme", "website": "acme.com", "notes": ""},
+            {"Firm": "Kraus", "Notes": "call back"},
+            {},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    report = read_report(run)
+    assert run.created == 1
+    assert run.rejected == 1
+    assert run.skipped_blank == 1
+    assert report[0]["line"] == "2"
+    assert report[0]["notes"] == "call back"
+    assert 'keys "Firm", "Notes" match no column that the import reads' in report[0]["reason"]
+    assert '("name", "website")' in report[0]["reason"]
+
+
 def test_no_report_without_rejections(write_csv):
     path = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
 
