@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from accounts.normalizers import is_currency_code
+
 from .errors import ImportFileError
 
 # Import fields a column can map to, with what the column must contain.
@@ -558,12 +560,13 @@ def _mapping_options(path: Path, options: Any) -> dict[str, Any]:
         parsed["revenue_multiplier"] = int(multiplier)
     if "currency" in options:
         currency = options["currency"]
-        if not isinstance(currency, str) or len(currency.strip()) != 3:
+        code = currency.strip().upper() if isinstance(currency, str) else ""
+        if not is_currency_code(code):
             raise ImportFileError(
-                f"mapping file {path}: currency {currency!r} is invalid. Use a three-letter "
-                "ISO 4217 code such as EUR."
+                f"mapping file {path}: currency {currency!r} is not an ISO 4217 currency "
+                "code. Use a three-letter code such as EUR."
             )
-        parsed["currency"] = currency.strip().upper()
+        parsed["currency"] = code
     if "decimal_comma" in options:
         decimal_comma = options["decimal_comma"]
         if not isinstance(decimal_comma, bool):

@@ -44,6 +44,11 @@ UTF16_NUL_SHARE = 0.4
 
 # JSON arrays are parsed in memory, which takes several times the file size.
 MAX_JSON_BYTES = 100 * 1024 * 1024
+# Levels of nested arrays and objects, the array of companies being level 1. Company
+# exports have two or three (an object in the array, a list value in the object). The
+# limit keeps the recursive steps after parsing, such as removing control characters,
+# far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
 
 DELIMITERS = (",", ";", "\t")
 MAX_HEADER_LINES = 50
@@ -575,6 +580,12 @@ def _open_json(path: Path, encoding: str) -> Table:
     try:
         with _open_text(path, encoding) as handle:
             items = json.load(handle)
+    except RecursionError as error:
+        raise ImportFileError(
+            f"{path.name} is not valid for an import: its arrays or objects are nested more "
+            f"than {MAX_JSON_DEPTH} levels deep. Fix the file so that it contains one array "
+            "of company objects, or export it as CSV."
+        ) from error
     except json.JSONDecodeError as error:
         raise ImportFileError(
             f"{path.name} is not valid JSON ({error}): fix the file or export it as CSV."
@@ -587,6 +598,12 @@ def _open_json(path: Path, encoding: str) -> Table:
         raise ImportFileError(
             f"{path.name} contains a JSON {json_type_name(items)}, not an array of company "
             "objects: wrap the objects in [ ... ]."
+        )
+    if _nesting_depth(items) > MAX_JSON_DEPTH:
+        raise ImportFileError(
+            f"{path.name} is not valid for an import: its arrays or objects are nested more "
+            f"than {MAX_JSON_DEPTH} levels deep. Fix the file so that it contains one array "
+            "of company objects, or export it as CSV."
         )
     items = strip_json_control_characters(items)
 
@@ -605,3 +622,22 @@ def _open_json(path: Path, encoding: str) -> Table:
         records=records,
         total_records=len(items),
     )
+
+
+def _nesting_depth(value: Any) -> int:
+    """Return how many levels of arrays and objects ``value`` has, up to MAX_JSON_DEPTH + 1.
+
+    The walk uses a stack instead of recursion, so any depth that json.load returns is safe.
+    """
+    if not isinstance(value, list | dict):
+        return 0
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, list | dict))
+    return deepest

@@ -35,6 +35,7 @@ from .money import (
     RATES_SETTING,
     Money,
     convert_to_usd,
+    is_currency_code,
     parse_money,
 )
 from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
@@ -65,6 +66,7 @@ __all__ = [
     "convert_to_usd",
     "from_size_bucket",
     "industry_key",
+    "is_currency_code",
     "is_missing",
     "is_third_party_host",
     "is_third_party_url",

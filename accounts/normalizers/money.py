@@ -388,6 +388,11 @@ def _currency_marker(token: str) -> str | None:
     return None
 
 
+def is_currency_code(code: str) -> bool:
+    """Return True when ``code`` is an ISO 4217 currency code in upper case, such as EUR."""
+    return code in _iso_currency_codes()
+
+
 def _validate_default_currency(code: str) -> str:
     if code not in _iso_currency_codes():
         raise ValueError(f"default_currency must be an ISO 4217 code such as USD, got {code!r}")

@@ -37,7 +37,7 @@ from accounts.importing.reading import ObjectColumns, Table, detect_encoding, op
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportMapping, ImportRun
-from accounts.normalizers import DEFAULT_RATES_TO_USD
+from accounts.normalizers import DEFAULT_RATES_TO_USD, is_currency_code
 from accounts.services import import_run_create
 from segmentation.engine import format_usd
 from segmentation.taxonomy import IndustryResolver
@@ -458,7 +458,8 @@ def detected_revenue_multiplier(inspection: FileInspection) -> int:
 
 
 def mapping_check(mapping: WizardMapping) -> None:
-    """Raise ValidationError unless a column maps to the company name, website or domain."""
+    """Raise ValidationError for an unknown field, an invalid source name or currency, or
+    a mapping without a column for the company name, website or domain."""
     unknown = sorted(
         {target for target in mapping.columns.values() if target and target not in FIELDS}
     )
@@ -473,6 +474,11 @@ def mapping_check(mapping: WizardMapping) -> None:
         source_name_normalize(mapping.source)
     except ImportFileError as error:
         raise ValidationError(str(error)) from error
+    if not is_currency_code(mapping.currency):
+        raise ValidationError(
+            f"Currency “{mapping.currency}” is not an ISO 4217 currency code: use a "
+            "three-letter code such as EUR."
+        )
 
 
 def import_mapping_save(

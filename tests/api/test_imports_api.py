@@ -112,6 +112,17 @@ def test_upload_bad_source_is_400(client_for, sales_ops, source, message):
     assert not ImportRun.objects.exists()
 
 
+def test_upload_deep_json_fails_run(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, text="[" * 1500 + "]" * 1500, name="deep.json")
+
+    assert response.status_code == 202, response.json()
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert "nested more than 32 levels deep" in run.error
+
+
 def test_upload_json_body_is_415(client_for, sales_ops):
     response = client_for(sales_ops).post(URL, {"file": "x"}, format="json")
     assert response.status_code == 415

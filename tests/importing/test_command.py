@@ -118,6 +118,40 @@ def test_command_reports_failed_file(write_csv, tmp_path):
     assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 1
 
 
+def test_command_deep_json_fails_clearly(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 1500 + "]" * 1500)
+
+    with pytest.raises(CommandError, match="1 of 1 files failed"):
+        run_command(str(path))
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert "nested more than 32 levels deep" in run.error
+
+
+def test_command_mapping_currency_invalid(tmp_path, write_csv):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps(
+            {
+                "Firma": "name",
+                "Webseite": "website",
+                "Umsatz": "revenue",
+                "options": {"currency": "XYZ"},
+            }
+        )
+    )
+    path = write_csv(["Firma", "Webseite", "Umsatz"], [["Kraus", "kraus.de", "12"]])
+
+    with pytest.raises(CommandError) as raised:
+        run_command(str(path), "--mapping", str(mapping))
+
+    assert "currency 'XYZ' is not an ISO 4217 currency code" in str(raised.value)
+    assert "such as EUR" in str(raised.value)
+    assert not ImportRun.objects.exists()
+
+
 def test_task_runs_pending_import(write_csv, tmp_path):
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"Firma": "name", "Webseite": "website"}))

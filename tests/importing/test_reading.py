@@ -430,3 +430,25 @@ def test_long_open_quote_cell_keeps_cells(write_text):
     assert len(records) == 1
     assert records[0].values[0] == "Acme"
     assert "lines 2-8002 were read as one row" in records[0].error
+
+
+@pytest.mark.parametrize("depth", [40, 1500])
+def test_deeply_nested_json_rejected(write_text, depth):
+    path = write_text("[" * depth + "]" * depth, name="deep.json")
+
+    with pytest.raises(ImportFileError) as raised:
+        read_all(path)
+
+    assert "deep.json is not valid for an import" in str(raised.value)
+    assert "nested more than 32 levels deep" in str(raised.value)
+
+
+def test_json_nesting_at_limit_read(write_json):
+    value: object = "x"
+    for _ in range(30):
+        value = [value]
+    path = write_json([{"name": "Acme", "tags": value}])
+
+    _table, records = read_all(path)
+
+    assert records[0].values["name"] == "Acme"

@@ -128,6 +128,11 @@ def test_upload_rejects_large_file(ops, settings):
     assert "larger than the 100 bytes an upload may have" in error
 
 
+def test_upload_rejects_deep_json(ops):
+    error = upload_error(ops, "[" * 1500 + "]" * 1500, name="deep.json")
+    assert "nested more than 32 levels deep" in error
+
+
 def test_rejected_upload_is_deleted(ops, media_root):
     upload(ops, b"PK\x03\x04" + b"\x00" * 200)
     assert not list((media_root / "import-uploads").glob("*/*"))
@@ -239,6 +244,18 @@ def test_mapping_rejects_bad_source(ops, source, message):
     )
     assert response.status_code == 422
     assert message in response.content.decode()
+
+
+def test_mapping_rejects_unknown_currency(ops):
+    token = token_of(upload(ops, GERMAN_CSV))
+    response = ops.post(
+        reverse("accounts:import-mapping", args=[token]),
+        {"column_0": "name", "currency": "XYZ", "revenue_multiplier": "1"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Currency “XYZ” is not an ISO 4217 currency code" in html
+    assert "such as EUR" in html
 
 
 def test_mapping_lowers_source(ops, django_capture_on_commit_callbacks):
