@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from accounts.importing.errors import ImportFileError
 from accounts.importing.sources import source_name_normalize
+from accounts.importing.uploads import upload_check, upload_content_check
 from accounts.models import ImportRun
 from accounts.selectors import import_runs_for
 from accounts.services import import_run_create
@@ -42,8 +43,6 @@ from .throttling import ApiScopedThrottle
 logger = logging.getLogger(__name__)
 
 UPLOAD_FOLDER = "api-imports"
-ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt", ".json")
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -90,7 +89,12 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CSV (or TSV) or JSON export of companies.")
+    file = serializers.FileField(
+        help_text=(
+            "CSV, TSV or JSON export of companies, ending in .csv, .tsv, .json or .txt, "
+            "at most 200 MB by default (the ICP_IMPORT_MAX_UPLOAD_BYTES setting)."
+        )
+    )
     source = serializers.CharField(
         max_length=50,
         required=False,
@@ -112,17 +116,8 @@ class ImportUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(str(error)) from error
 
     def validate_file(self, upload: Any) -> Any:
-        suffix = Path(upload.name or "").suffix.lower()
-        if suffix not in ALLOWED_SUFFIXES:
-            raise serializers.ValidationError(
-                f"Files ending in {suffix or '(no extension)'} cannot be imported: upload "
-                f"{', '.join(ALLOWED_SUFFIXES)}."
-            )
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise serializers.ValidationError(
-                f"The file has {upload.size:,} bytes, more than the {MAX_UPLOAD_BYTES:,} "
-                "allowed: split it."
-            )
+        # The import page runs the same check, so both accept the same files.
+        upload_check(upload)
         return upload
 
 
@@ -136,6 +131,15 @@ def _store_upload(upload: Any) -> Path:
         for chunk in upload.chunks():
             handle.write(chunk)
     return path
+
+
+def _discard_upload(path: Path) -> None:
+    """Delete a stored upload that no import run uses, and its random folder."""
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        logger.warning("could not delete the folder of the upload %s", path, exc_info=True)
 
 
 class TaskQueueUnavailable(APIException):
@@ -220,6 +224,12 @@ class ImportRunViewSet(
         upload.is_valid(raise_exception=True)
         values = upload.validated_data
         path = _store_upload(values["file"])
+        client_name = Path(values["file"].name or "").name[:255]
+        try:
+            upload_content_check(path, file_name=client_name or path.name)
+        except ImportFileError as error:
+            _discard_upload(path)
+            raise ValidationError({"file": [str(error)]}) from error
         try:
             run = import_run_create(
                 path,
@@ -228,10 +238,9 @@ class ImportRunViewSet(
                 created_by=request.user,
             )
         except ImportFileError as error:
-            path.unlink(missing_ok=True)
+            _discard_upload(path)
             raise ValidationError({"source": [str(error)]}) from error
         # The stored name is made safe for the disk. The run shows the name the client sent.
-        client_name = Path(values["file"].name or "").name[:255]
         if client_name and client_name != run.file_name:
             run.file_name = client_name
             run.save(update_fields=["file_name"])

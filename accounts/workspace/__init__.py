@@ -1,5 +1,12 @@
 """Services of the SDR/AE workspace: inline edits, bulk actions and the import wizard."""
 
+from accounts.importing.uploads import (
+    ALLOWED_EXTENSIONS,
+    max_upload_bytes,
+    size_label,
+    upload_check,
+)
+
 from .bulk import (
     ACTIONS,
     ASSIGN,
@@ -40,7 +47,6 @@ from .edits import (
     research_note_review,
 )
 from .imports import (
-    ALLOWED_EXTENSIONS,
     REVENUE_MULTIPLIERS,
     FileInspection,
     PreviewRow,
@@ -55,9 +61,6 @@ from .imports import (
     import_start,
     mapping_check,
     mapping_from_saved,
-    max_upload_bytes,
-    size_label,
-    upload_check,
     upload_discard,
     upload_path,
     upload_store,

@@ -33,9 +33,10 @@ from accounts.importing.layouts import (
     column_key,
     detect_layout,
 )
-from accounts.importing.reading import ObjectColumns, Table, detect_encoding, open_table
+from accounts.importing.reading import ObjectColumns, Table, open_table
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
+from accounts.importing.uploads import ALLOWED_EXTENSIONS, upload_content_check
 from accounts.models import ImportMapping, ImportRun
 from accounts.normalizers import DEFAULT_RATES_TO_USD, is_currency_code
 from accounts.services import import_run_create
@@ -45,48 +46,19 @@ from segmentation.taxonomy import IndustryResolver
 logger = logging.getLogger(__name__)
 
 UPLOAD_FOLDER = "import-uploads"
-ALLOWED_EXTENSIONS = (".csv", ".json", ".txt")
-DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 PREVIEW_ROWS = 20
 SAMPLE_ROWS = 3
-SNIFF_BYTES = 8192
-# Share of control characters in the first bytes above which a text file is binary data.
-MAX_CONTROL_SHARE = 0.01
 IDENTITY_FIELDS = ("name", "website", "domain")
 # An upload that no import run uses is removed this long after it was stored, because its
 # wizard was left before the last step.
 ABANDONED_UPLOAD_AGE = timedelta(days=2)
 REVENUE_MULTIPLIERS = (1, 1_000, 1_000_000)
 
-# Signatures of binary formats that people upload by mistake, with their names for the error.
-BINARY_SIGNATURES = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
-    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"SQLite format 3", "an SQLite database"),
-)
 VALUE_LIKE_RE = re.compile(
     r"[-+$€£]?\d[\d,. ]*[kKmMbB%]?"  # numbers and amounts
     r"|[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"  # e-mail addresses
     r"|(?:https?://)?(?:[\w-]+\.)+[A-Za-z]{2,}(?:/\S*)?"  # websites and domains
 )
-
-
-def max_upload_bytes() -> int:
-    """Return the upload limit in bytes: ICP_IMPORT_MAX_UPLOAD_BYTES or 200 MB."""
-    return int(getattr(settings, "ICP_IMPORT_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
-
-
-def size_label(size: int) -> str:
-    """Return a byte count as text such as "200 MB" or "12.5 KB"."""
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= factor:
-            return f"{size / factor:,.1f}".rstrip("0").rstrip(".") + f" {unit}"
-    return f"{size} bytes"
 
 
 # Storing an upload ---------------------------------------------------------------------
@@ -119,29 +91,6 @@ def _safe_name(file_name: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-.") or "import"
     suffix = path.suffix.lower() if path.suffix.lower() in ALLOWED_EXTENSIONS else ".csv"
     return f"{stem[:100]}{suffix}"
-
-
-def upload_check(uploaded: UploadedFile) -> None:
-    """Check the name, size and emptiness of an upload before it is stored.
-
-    Raises ValidationError with the reason and the fix.
-    """
-    name = uploaded.name or ""
-    suffix = Path(name).suffix.lower()
-    if suffix not in ALLOWED_EXTENSIONS:
-        extension = suffix or "no extension"
-        raise ValidationError(
-            f"“{name}” has {extension}: upload a .csv, .json or .txt file. In Excel use "
-            "File > Save As > CSV UTF-8."
-        )
-    limit = max_upload_bytes()
-    if uploaded.size is not None and uploaded.size > limit:
-        raise ValidationError(
-            f"“{name}” is {size_label(uploaded.size)}, more than the {size_label(limit)} "
-            "an upload may have: split it into smaller files."
-        )
-    if not uploaded.size:
-        raise ValidationError(f"“{name}” is empty: export the file again with a header row.")
 
 
 def upload_store(uploaded: UploadedFile) -> StoredUpload:
@@ -234,21 +183,6 @@ class FileInspection:
         )
 
 
-def _binary_reason(head: bytes, encoding: str) -> str:
-    for signature, label in BINARY_SIGNATURES:
-        if head.startswith(signature):
-            return label
-    if encoding.startswith("utf-16"):
-        return ""
-    if b"\x00" in head:
-        return "binary data (it contains NUL bytes)"
-    text = head.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
-    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r\f")
-    if text and controls / len(text) > MAX_CONTROL_SHARE:
-        return "binary data (it contains control characters)"
-    return ""
-
-
 def _looks_headerless(header: list[str]) -> bool:
     """Return True when the first row reads like data rather than column names."""
     layout = detect_layout(header)
@@ -283,17 +217,7 @@ def file_inspect(path: Path, *, file_name: str) -> FileInspection:
     Raises ImportFileError with the reason and the fix for empty, binary, truncated and
     header-less files and for files the importer cannot read.
     """
-    if path.stat().st_size == 0:
-        raise ImportFileError(f"“{file_name}” is empty: export the file again with a header row.")
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    encoding = detect_encoding(path)
-    binary = _binary_reason(head, encoding)
-    if binary:
-        raise ImportFileError(
-            f"“{file_name}” is {binary}, not a CSV or JSON text file: save it as CSV UTF-8 "
-            "and upload that file."
-        )
+    encoding = upload_content_check(path, file_name=file_name)
     try:
         with open_table(path) as table:
             header = [str(name) for name in table.header]

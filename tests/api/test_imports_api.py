@@ -123,6 +123,50 @@ def test_upload_deep_json_fails_run(client_for, sales_ops, django_capture_on_com
     assert "nested more than 32 levels deep" in run.error
 
 
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"PK\x03\x04" + b"\x00" * 200, "is an Excel workbook (.xlsx) or a ZIP archive"),
+        (b"%PDF-1.7\n" + b"\x00" * 200, "is a PDF document"),
+    ],
+)
+def test_upload_binary_named_csv_is_400(client_for, sales_ops, media_root, content, kind):
+    data = {"file": SimpleUploadedFile("companies.csv", content, content_type="text/csv")}
+
+    response = client_for(sales_ops).post(URL, data, format="multipart")
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["file"][0]
+    assert f"“companies.csv” {kind}, not a CSV or JSON text file" in message
+    assert not ImportRun.objects.exists()
+    assert not list((media_root / "api-imports").glob("*/*"))
+
+
+def test_upload_empty_file_is_400(client_for, sales_ops):
+    response = upload(client_for(sales_ops), text="")
+
+    assert response.status_code == 400
+    assert "file" in response.json()["error"]["fields"]
+    assert not ImportRun.objects.exists()
+
+
+def test_upload_tsv_runs_import(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, text="Company\tWebsite\nAcme\tacme.example\n", name="a.tsv")
+
+    assert response.status_code == 202, response.json()
+    assert ImportRun.objects.get().delimiter == "\t"
+    assert Account.objects.get().domain == "acme.example"
+
+
+def test_upload_wrong_extension_message(client_for, sales_ops):
+    response = upload(client_for(sales_ops), name="companies.xlsx")
+
+    message = response.json()["error"]["fields"]["file"][0]
+    assert "“companies.xlsx” has .xlsx: upload a .csv, .tsv, .json or .txt file" in message
+
+
 def test_upload_json_body_is_415(client_for, sales_ops):
     response = client_for(sales_ops).post(URL, {"file": "x"}, format="json")
     assert response.status_code == 415

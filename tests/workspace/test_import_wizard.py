@@ -71,12 +71,20 @@ def test_upload_redirects_to_mapping(ops):
 def test_upload_form_states_limits(ops):
     html = ops.get(UPLOAD_URL).content.decode()
     assert "at most 200 MB" in html
-    assert 'accept=".csv,.json,.txt"' in html
+    assert 'accept=".csv,.tsv,.json,.txt"' in html
 
 
 def test_upload_rejects_other_extension(ops):
     error = upload_error(ops, "a,b\n1,2\n", name="accounts.xlsx")
-    assert "“accounts.xlsx” has .xlsx: upload a .csv, .json or .txt file" in error
+    assert "“accounts.xlsx” has .xlsx: upload a .csv, .tsv, .json or .txt file" in error
+
+
+def test_upload_accepts_tsv(ops):
+    response = upload(ops, "name\twebsite\nAcme\tacme.example\n", name="export.tsv")
+    assert response.status_code == 302
+    token = token_of(response)
+    inspection = ops.get(reverse("accounts:import-mapping", args=[token])).context["inspection"]
+    assert inspection.delimiter == "\t"
 
 
 def test_upload_rejects_empty_file(ops):

@@ -1,0 +1,106 @@
+"""Checks of an uploaded import file, shared by the import page and the API.
+
+upload_check runs before the file is stored and upload_content_check after, so both
+entry points accept the same extensions and sizes and reject the same binary files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+from .errors import ImportFileError
+from .reading import detect_encoding
+
+# The reader detects the delimiter from the header, so .tsv files import like .csv files.
+ALLOWED_EXTENSIONS = (".csv", ".tsv", ".json", ".txt")
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+SNIFF_BYTES = 8192
+# Share of control characters in the first bytes above which a text file is binary data.
+MAX_CONTROL_SHARE = 0.01
+
+# Signatures of binary formats that people upload by mistake, with their names for the error.
+BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def max_upload_bytes() -> int:
+    """Return the upload limit in bytes: ICP_IMPORT_MAX_UPLOAD_BYTES or 200 MB."""
+    return int(getattr(settings, "ICP_IMPORT_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def size_label(size: int) -> str:
+    """Return a byte count as text such as "200 MB" or "12.5 KB"."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} bytes"
+
+
+def upload_check(uploaded: UploadedFile) -> None:
+    """Check the name, size and emptiness of an upload before it is stored.
+
+    Raises ValidationError with the reason and the fix.
+    """
+    name = uploaded.name or ""
+    suffix = Path(name).suffix.lower()
+    if suffix not in ALLOWED_EXTENSIONS:
+        extension = suffix or "no extension"
+        raise ValidationError(
+            f"“{name}” has {extension}: upload a .csv, .tsv, .json or .txt file. In Excel use "
+            "File > Save As > CSV UTF-8."
+        )
+    limit = max_upload_bytes()
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ValidationError(
+            f"“{name}” is {size_label(uploaded.size)}, more than the {size_label(limit)} "
+            "an upload may have: split it into smaller files."
+        )
+    if not uploaded.size:
+        raise ValidationError(f"“{name}” is empty: export the file again with a header row.")
+
+
+def upload_content_check(path: Path, *, file_name: str) -> str:
+    """Check that a stored upload is a non-empty text file and return its encoding.
+
+    Raises ImportFileError, naming ``file_name`` and the fix, for an empty file and for
+    binary data such as an Excel workbook or a PDF document renamed to .csv.
+    """
+    if path.stat().st_size == 0:
+        raise ImportFileError(f"“{file_name}” is empty: export the file again with a header row.")
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    encoding = detect_encoding(path)
+    binary = _binary_reason(head, encoding)
+    if binary:
+        raise ImportFileError(
+            f"“{file_name}” is {binary}, not a CSV or JSON text file: save it as CSV UTF-8 "
+            "and upload that file."
+        )
+    return encoding
+
+
+def _binary_reason(head: bytes, encoding: str) -> str:
+    for signature, label in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return label
+    if encoding.startswith("utf-16"):
+        return ""
+    if b"\x00" in head:
+        return "binary data (it contains NUL bytes)"
+    text = head.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
+    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r\f")
+    if text and controls / len(text) > MAX_CONTROL_SHARE:
+        return "binary data (it contains control characters)"
+    return ""
