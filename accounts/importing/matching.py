@@ -503,7 +503,7 @@ def _merge_first_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher)
         account.buying_signals = list(values["buying_signals"])
     if flags:
         account.review_flags = list(flags)
-    row.merged_flags = flags
+    row.added_flags = flags
 
 
 def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> list[dict[str, str]]:
@@ -579,7 +579,7 @@ def _merge_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> No
     new_flags = [flag for flag in flags if (flag["field"], flag["value"]) not in known_flags]
     if new_flags:
         _set(state, "review_flags", [*account.review_flags, *new_flags])
-    row.merged_flags = flags
+    row.added_flags = new_flags
 
 
 def _merge_industry(state: AccountState, values: dict[str, Any]) -> None:

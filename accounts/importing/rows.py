@@ -107,7 +107,8 @@ class ParsedRow:
 
     ``values`` contains Account fields. ``observations`` contains (field, normalized value
     as JSON text or None, raw text) for enrichment.Observation. ``flags`` are the row's
-    review flags. Merging may add more, and ``merged_flags`` contains all of them.
+    review flags. Merging may add more, and ``added_flags`` contains the ones that merging
+    added to the account, leaving out those the account already had.
 
     Rows of one file share the dicts and lists of ``values``, ``flags`` and
     ``identifiers`` that come from repeated cells, so treat them as read-only.
@@ -123,7 +124,7 @@ class ParsedRow:
     flags: list[dict[str, str]]
     observations: list[tuple[str, Any, str]]
     lead: dict[str, str] | None = None
-    merged_flags: list[dict[str, str]] = field(default_factory=list)
+    added_flags: list[dict[str, str]] = field(default_factory=list)
 
 
 def as_text(value: Any) -> str:

@@ -485,7 +485,8 @@ class FileImporter:
                 self.counts.updated += 1
             elif outcome.outcome == MERGED:
                 self.counts.merged += 1
-            if outcome.row.merged_flags:
+            # Counted as the docs define flagged: a row that added a flag to its account.
+            if outcome.row.added_flags:
                 self.counts.flagged += 1
             self.touched_ids.add(outcome.state.account.pk)
 

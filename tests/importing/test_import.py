@@ -523,6 +523,21 @@ def test_existing_values_kept_and_observed(write_csv):
     assert observation.source == "zoominfo-march"
 
 
+def test_reimport_counts_no_flagged_rows(write_csv):
+    path = write_csv(
+        ["Company", "Website", "Employees"],
+        [[f"Flag {number}", f"flag{number}.com", "lots"] for number in range(10)],
+    )
+    first = accounts_import(path)
+
+    second = accounts_import(path)
+
+    assert first.flagged == 10
+    assert second.updated == 10
+    assert second.flagged == 0
+    assert all(len(account.review_flags) == 1 for account in Account.objects.all())
+
+
 def test_reimport_creates_nothing(write_csv):
     path = write_csv(
         APOLLO + ["First Name", "Last Name", "Email"],

@@ -368,7 +368,7 @@ def test_first_row_merge_matches_general_merge():
             matcher = BatchMatcher([], source="apollo", touched_ids=set())
             state = matcher._create_state(row)
             merge(state, row, matcher)
-            results.append((dataclasses.astuple(state.account), row.merged_flags))
+            results.append((dataclasses.astuple(state.account), row.added_flags))
 
         assert results[0] == results[1]
 
