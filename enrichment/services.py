@@ -36,6 +36,7 @@ from accounts.normalizers import (
     normalize_domain,
     parse_employee_count,
     parse_money,
+    sentence_end,
 )
 from accounts.permissions import can_review_account
 from audits.history import current_channel
@@ -493,9 +494,11 @@ def _resolution_value(account: Account, name: str, value: Any) -> Any:
         try:
             employees = parse_employee_count(value)
         except UnparsedValue as error:
-            raise ValidationError(f"company size {value!r} is invalid: {error.hint}.") from error
+            raise ValidationError(
+                f"Company size {value!r} is invalid: {sentence_end(error.hint)}"
+            ) from error
         if employees is None:
-            raise ValidationError("company size is missing: enter a head count such as 250.")
+            raise ValidationError("Company size is missing: enter a head count such as 250.")
         return {
             "count": employees.estimate,
             "min": employees.minimum,
@@ -508,9 +511,11 @@ def _resolution_value(account: Account, name: str, value: Any) -> Any:
         try:
             country = normalize_country(str(value or ""))
         except UnparsedValue as error:
-            raise ValidationError(f"country {value!r} is invalid: {error.hint}.") from error
+            raise ValidationError(
+                f"Country {value!r} is invalid: {sentence_end(error.hint)}"
+            ) from error
         if not country:
-            raise ValidationError("country is missing: enter a name or code such as DE.")
+            raise ValidationError("Country is missing: enter a name or code such as DE.")
         same = account.country == country
         return {
             "country": country,
@@ -529,9 +534,11 @@ def _revenue_value(value: Any) -> dict[str, Any]:
         try:
             money = parse_money(str(value or ""), default_currency="USD")
         except UnparsedValue as error:
-            raise ValidationError(f"revenue {value!r} is invalid: {error.hint}.") from error
+            raise ValidationError(
+                f"Revenue {value!r} is invalid: {sentence_end(error.hint)}"
+            ) from error
         if money is None:
-            raise ValidationError("revenue is missing: enter an amount such as $12.5M.")
+            raise ValidationError("Revenue is missing: enter an amount such as $12.5M.")
     amount = money.amount.quantize(CENTS)
     try:
         usd: Decimal | None = convert_to_usd(money, _currency_rates()).quantize(CENTS)
@@ -799,7 +806,9 @@ def enrichment_run_create(
         try:
             normalized = normalize_domain(domain) or ""
         except UnparsedValue as error:
-            raise ValidationError(f"domain {domain!r} is invalid: {error.hint}.") from error
+            raise ValidationError(
+                f"domain {domain!r} is invalid: {sentence_end(error.hint)}"
+            ) from error
         ids = list(Account.objects.filter(domain=normalized).values_list("pk", flat=True))
         if not ids:
             raise ValidationError(

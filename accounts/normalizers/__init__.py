@@ -27,7 +27,7 @@ from .domains import (
     website_url_and_host,
 )
 from .employees import MAX_EMPLOYEES, EmployeeRange, from_size_bucket, parse_employee_count
-from .errors import UnparsedValue
+from .errors import UnparsedValue, sentence_end, sentence_start
 from .money import (
     DEFAULT_RATES_TO_USD,
     MAX_AMOUNT,
@@ -81,6 +81,8 @@ __all__ = [
     "registrable_domain",
     "region_code",
     "resolve_location",
+    "sentence_end",
+    "sentence_start",
     "strip_footnotes",
     "us_state_code",
     "website_url",

@@ -26,3 +26,16 @@ class UnparsedValue(ValueError):
     def __reduce__(self) -> tuple[type[UnparsedValue], tuple[str, str, str]]:
         # The default pickling passes only the message to __init__, which takes three arguments.
         return (type(self), (self.field, self.value, self.hint))
+
+
+def sentence_end(hint: str) -> str:
+    """Return a hint as the end of a sentence, with exactly one final period.
+
+    Hints end with a period or not, so "… is invalid: {hint}." could end with two.
+    """
+    return hint.rstrip(" .") + "."
+
+
+def sentence_start(text: str) -> str:
+    """Return ``text`` with an upper-case first letter, to start a sentence with it."""
+    return text[:1].upper() + text[1:]

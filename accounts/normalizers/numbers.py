@@ -53,12 +53,14 @@ _DECIMAL_POINT_LIKE_RE = re.compile(r"\d+\.\d+")
 
 _HINT_EXAMPLES = "expected a number such as 12500000, 12,500,000, 12.5 or (1,200)"
 _HINT_DECIMAL_COMMA = (
-    "commas must separate groups of three digits. If the file writes decimals with a comma "
-    "(12,5), parse it with decimal_comma=True."
+    "commas must separate groups of three digits. For a decimal comma, as in 12,5, write "
+    '12.5 instead, or import the file with a mapping file whose options set "decimal_comma": '
+    "true."
 )
 _HINT_DECIMAL_POINT = (
-    "with decimal_comma=True, periods must separate groups of three digits and the comma "
-    "marks the decimals (1.234,5). Check the decimal separator setting for this file."
+    "the file writes decimals with a comma, so periods must separate groups of three digits "
+    "(1.234,5). Write 12,5 for twelve and a half. If the file writes decimals with a point, "
+    'import it with a mapping file whose options set "decimal_comma": false.'
 )
 
 

@@ -36,6 +36,8 @@ from accounts.normalizers import (
     parse_employee_count,
     parse_money,
     resolve_location,
+    sentence_end,
+    sentence_start,
     website_url,
 )
 from accounts.permissions import (
@@ -169,11 +171,6 @@ class FieldUpdateResult:
     warnings: list[str]
 
 
-def _sentence(hint: str) -> str:
-    """Return a normalizer hint as the end of a sentence, with exactly one final period."""
-    return hint.rstrip(" .") + "."
-
-
 def _max_length(name: str) -> int:
     return Account._meta.get_field(name).max_length
 
@@ -216,7 +213,7 @@ def _parse_employees(data: dict[str, str], account: Account) -> ParsedEdit:
         employees = parse_employee_count(text)
     except UnparsedValue as error:
         raise ValidationError(
-            {"employees": f"“{text}” is not a head count: {_sentence(error.hint)}"}
+            {"employees": f"“{text}” is not a head count: {sentence_end(error.hint)}"}
         ) from None
     if employees is None:
         raise ValidationError(
@@ -251,7 +248,7 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
         money = parse_money(text, default_currency="USD")
     except UnparsedValue as error:
         raise ValidationError(
-            {"revenue": f"“{text}” is not an amount: {_sentence(error.hint)}"}
+            {"revenue": f"“{text}” is not an amount: {sentence_end(error.hint)}"}
         ) from None
     if money is None:
         raise ValidationError({"revenue": f"“{text}” is not an amount: enter one such as $12.5M."})
@@ -267,7 +264,7 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
     except UnparsedValue as error:
         usd = None
         warnings.append(
-            f"The amount was saved but not converted to US dollars: {_sentence(error.hint)}"
+            f"The amount was saved but not converted to US dollars: {sentence_end(error.hint)}"
         )
     if usd is not None and usd >= MAX_AMOUNT:
         raise ValidationError(
@@ -305,7 +302,7 @@ def _parse_location(data: dict[str, str], account: Account) -> ParsedEdit:
         normalize_country(country)
     except UnparsedValue as error:
         raise ValidationError(
-            {"country": f"“{country}” is not a country: {_sentence(error.hint)}"}
+            {"country": f"“{country}” is not a country: {sentence_end(error.hint)}"}
         ) from None
     location = resolve_location(city=city, region=region, country=country)
     if location.country is None:
@@ -319,7 +316,7 @@ def _parse_location(data: dict[str, str], account: Account) -> ParsedEdit:
     return ParsedEdit(
         values=dict(found),
         observations=[("location", found, raw)],
-        warnings=[flag.removeprefix("Needs review: ") for flag in location.flags],
+        warnings=[sentence_start(flag.removeprefix("Needs review: ")) for flag in location.flags],
     )
 
 
@@ -359,7 +356,7 @@ def website_values(text: str, account: Account | None) -> tuple[str, str]:
         domain = normalize_domain(url) if url else None
     except UnparsedValue as error:
         raise ValidationError(
-            {"website": f"“{text}” is not a website: {_sentence(error.hint)}"}
+            {"website": f"“{text}” is not a website: {sentence_end(error.hint)}"}
         ) from None
     if not url or not domain:
         raise ValidationError({"website": f"“{text}” is not a website: enter one like acme.com."})

@@ -159,7 +159,7 @@ def test_money_empty_returns_none(raw: str | None) -> None:
         ("5 XYZ", "not a known currency"),
         ("5 MUSD", "not a known currency"),
         ("approx $5M", "not a known currency"),
-        ("12,5M", "decimal_comma=True"),
+        ("12,5M", "write 12.5 instead"),
         ("--5", "one sign"),
         ("1" * 101, "longer than"),
     ],

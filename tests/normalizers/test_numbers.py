@@ -135,16 +135,20 @@ def test_decimal_comma_mode_rejects_point_decimals(raw: str) -> None:
         parse_decimal(raw, decimal_comma=True)
 
 
-def test_decimal_comma_hint_names_option() -> None:
+def test_decimal_comma_hint_names_fix() -> None:
     with pytest.raises(UnparsedValue) as caught:
         parse_decimal("12,5")
-    assert "decimal_comma=True" in caught.value.hint
+    assert "decimal_comma=True" not in caught.value.hint
+    assert "write 12.5 instead" in caught.value.hint
+    assert 'mapping file whose options set "decimal_comma": true' in caught.value.hint
 
 
 def test_decimal_point_hint_in_comma_mode() -> None:
     with pytest.raises(UnparsedValue) as caught:
         parse_decimal("12.5", decimal_comma=True)
-    assert "decimal separator" in caught.value.hint
+    assert "decimal_comma=True" not in caught.value.hint
+    assert "the file writes decimals with a comma" in caught.value.hint
+    assert '"decimal_comma": false' in caught.value.hint
 
 
 @pytest.mark.parametrize("raw", [float("nan"), float("inf"), Decimal("NaN"), Decimal("-Infinity")])

@@ -178,6 +178,24 @@ def test_resolve_unknown_industry(conflicted, manager):
         )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("revenue", "$1e400", "Revenue '$1e400' is invalid: expected one amount such as"),
+        ("company_size", "lots", "Company size 'lots' is invalid: expected a count"),
+    ],
+)
+def test_resolve_invalid_value_message(conflicted, manager, field, value, message):
+    with pytest.raises(ValidationError) as raised:
+        field_conflict_resolve(
+            account=conflicted, field=field, value=value, user=manager, reason="Sure"
+        )
+    text = raised.value.messages[0]
+    assert text.startswith(message)
+    assert text.endswith(".")
+    assert not text.endswith("..")
+
+
 def test_resolve_observation_of_other_field(conflicted, manager):
     location = conflicted.observations.filter(field="location").first()
 

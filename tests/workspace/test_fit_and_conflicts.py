@@ -255,7 +255,7 @@ def test_typed_value_must_be_valid(client, manager, team, conflicting):
         **HTMX,
     )
     assert response.status_code == 422
-    assert "company size" in response.content.decode()
+    assert "Company size &#x27;many&#x27; is invalid" in response.content.decode()
     assert not FieldResolution.objects.exists()
 
 

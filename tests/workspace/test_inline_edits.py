@@ -158,6 +158,17 @@ def test_location_edit_normalizes_country(client_sdr, account):
     assert account.region == ""
 
 
+def test_location_warning_reads_as_sentence(client_sdr, account):
+    response = client_sdr.post(
+        edit_url(account, "location"),
+        {"city": "", "region": "Bavaria", "country": "US", "version": version_of(account)},
+        **HTMX,
+    )
+    warnings = response.context["warnings"]
+    assert response.status_code == 200
+    assert warnings == ['Region "Bavaria" is not a known state, province or territory of US.']
+
+
 def test_location_edit_unknown_country_rejected(client_sdr, account):
     response = client_sdr.post(
         edit_url(account, "location"),
