@@ -688,10 +688,15 @@ def _related_names(changes: Iterable[RawChange]) -> tuple[dict[int, str], dict[i
     return owners, industries
 
 
+# A field whose change is not listed when it reads the same as another field's change,
+# such as the head count estimate of a typed head count.
+ECHO_FIELDS = {"employee_count": "employee_raw"}
+
+
 def _field_changes(
     changes: list[RawChange], owners: dict[int, str], industries: dict[int, str]
 ) -> list[FieldChange]:
-    return [
+    listed = [
         FieldChange(
             field=name,
             label=HISTORY_LABELS.get(name)
@@ -700,6 +705,12 @@ def _field_changes(
             new=_history_text(name, new, owners, industries),
         )
         for name, old, new in changes
+    ]
+    texts = {change.field: (change.old, change.new) for change in listed}
+    return [
+        change
+        for change in listed
+        if texts.get(ECHO_FIELDS.get(change.field, "")) != (change.old, change.new)
     ]
 
 

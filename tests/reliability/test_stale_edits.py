@@ -184,3 +184,18 @@ def test_tag_set_with_an_override_is_credited_to_its_editor(make_user, account):
     entries = account_changes_since(account, since)
 
     assert [(entry.actor, entry.title) for entry in entries] == [("tagging-editor", "Changed tag")]
+
+
+def test_head_count_estimate_not_repeated(make_user, account):
+    editor = make_user(roles.SDR, username="count-editor")
+    Account.objects.filter(pk=account.pk).update(employee_raw="350", employee_count=350)
+    account.refresh_from_db()
+    account._history_user = editor
+    account.save()
+    since = account.updated_at
+    account.employee_raw, account.employee_count = "450", 450
+    account.save()
+
+    entries = account_changes_since(account, since)
+
+    assert [change.label for change in entries[-1].changes] == ["Employees"]
