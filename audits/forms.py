@@ -60,6 +60,10 @@ class ErrorLinesMixin:
         return lines
 
 
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(9999, 12, 30)
+
+
 class NamedDateField(forms.DateField):
     """A date field whose error for an invalid date names the value and the format."""
 
@@ -71,10 +75,12 @@ class NamedDateField(forms.DateField):
                 f"“{value}” is not a date: enter one as YYYY-MM-DD, such as 2026-03-31.",
                 code="invalid",
             ) from None
-        # A period ends at the start of the next day, which the last date cannot have.
-        if parsed is not None and parsed >= date.max:
+        # A period ends at the start of the next day, and a day's start in the team's time
+        # zone can fall on the day before in UTC, so the first and last dates are unusable.
+        if parsed is not None and not FIRST_DATE <= parsed <= LAST_DATE:
             raise forms.ValidationError(
-                f"{parsed} is past the last date supported: enter an earlier one.",
+                f"{parsed} is outside the dates supported: enter one from {FIRST_DATE} to "
+                f"{LAST_DATE}.",
                 code="invalid",
             )
         return parsed

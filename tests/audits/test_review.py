@@ -418,11 +418,13 @@ def test_review_until_last_date_rejected(client, segmented, team):
         },
     )
     assert response.status_code == 400
-    assert "9999-12-31 is past the last date supported" in response.content.decode()
+    assert "9999-12-31 is outside the dates supported" in response.content.decode()
     assert not ReviewSession.objects.exists()
 
 
-@pytest.mark.parametrize("params", [{"end": "9999-12-31"}, {"start": "2026-13-01"}])
+@pytest.mark.parametrize(
+    "params", [{"end": "9999-12-31"}, {"start": "0001-01-01"}, {"start": "2026-13-01"}]
+)
 def test_corrections_invalid_date_is_400(client, segmented, team, params):
     client.force_login(team["manager"])
     page = client.get(reverse("audits:review-correction-list"), params)

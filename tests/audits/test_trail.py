@@ -242,7 +242,8 @@ def test_trail_csv_streams_rows(client, make_user, changes):
     [
         ({"start": "2026-13-45"}, "From", "“2026-13-45” is not a date: enter one as YYYY-MM-DD"),
         ({"user": "987654"}, "User", "User id “987654” was not found"),
-        ({"end": "9999-12-31"}, "Until", "9999-12-31 is past the last date supported"),
+        ({"end": "9999-12-31"}, "Until", "9999-12-31 is outside the dates supported"),
+        ({"start": "0001-01-01"}, "From", "0001-01-01 is outside the dates supported"),
         ({"model": "accounts.nothing"}, "Record", "Record type “accounts.nothing” is not recorded"),
         ({"page": "two"}, "Page", "Page must be a whole number"),
         ({"account": "abc"}, "Account", "Account id must be a whole number"),
