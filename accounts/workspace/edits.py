@@ -98,14 +98,26 @@ def parse_version(text: str | None) -> datetime | None:
     return parsed
 
 
+INVALID_VERSION_MESSAGE = (
+    "The form has no valid version of the account, so the change was not saved: reload the "
+    "page and try again."
+)
+
+
 def _lock_current(account: Account, version: datetime | None) -> Account:
-    """Lock the account row and raise StaleEditError unless it still has ``version``."""
+    """Lock the account row and raise StaleEditError unless it still has ``version``.
+
+    Raises ValidationError for a missing version or one later than the account's, which
+    no form of the page can have sent.
+    """
     locked = (
         Account.objects.select_for_update(of=("self",))
         .select_related("framework", "industry", "owner")
         .get(pk=account.pk)
     )
-    if version is None or locked.updated_at != version:
+    if version is None or version > locked.updated_at:
+        raise ValidationError(INVALID_VERSION_MESSAGE)
+    if locked.updated_at != version:
         from accounts.selectors import account_changes_since
 
         raise StaleEditError(locked, account_changes_since(locked, version))

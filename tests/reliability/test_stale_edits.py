@@ -199,3 +199,15 @@ def test_head_count_estimate_not_repeated(make_user, account):
     entries = account_changes_since(account, since)
 
     assert [change.label for change in entries[-1].changes] == ["Employees"]
+
+
+@pytest.mark.parametrize("version", ["", "garbage", "9999-12-31T23:59:59+00:00"])
+def test_invalid_version_is_not_a_stale_edit(editors, account, version):
+    first, _ = editors
+    response = first.post(
+        field_edit_url(account), {"employees": "51-200", "version": version}, **HTMX
+    )
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert "The form has no valid version of the account" in response.content.decode()
+    assert account.employee_raw == "500"

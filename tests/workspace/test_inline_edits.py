@@ -347,7 +347,8 @@ def test_stale_edit_saved_when_sent_again(client_sdr, account, manager, team):
 def test_missing_version_refused(client_sdr, account):
     response = client_sdr.post(edit_url(account, "employees"), {"employees": "51-200"}, **HTMX)
     account.refresh_from_db()
-    assert response.status_code == 409
+    assert response.status_code == 422
+    assert "reload the page and try again" in response.content.decode()
     assert account.employee_raw == "500"
 
 
