@@ -163,6 +163,9 @@ def review_item_confirm(
     correction stands, and confirming it would count it as the rep's correct tag.
     """
     _check_reviewable(item, user)
+    if item.decision == ReviewItem.Decision.CONFIRMED:
+        # A second confirmation, such as a double click, records nothing new.
+        return item
     if item.decision == ReviewItem.Decision.CORRECTED:
         raise ValidationError(
             f"{item.account_label} was corrected in this review, so it cannot be confirmed: "

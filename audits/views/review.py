@@ -244,14 +244,18 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
             form, error = None, " ".join(rejected.messages)
         items = _items(session)
         current = items[item.position - 1]
-        message = error
+        # A rejection is shown in the card's alert, which screen readers announce.
+        message = ""
         if form is None and not error:
             message = f"{current.account_label}: {current.get_decision_display().lower()}."
             if _view_mode(request) == CARD_VIEW and current.position < len(items):
                 current = items[current.position]
         context = _review_context(request, session, items, current, form=form, message=message)
         context["error"] = error
-        return self._render(request, context, items[item.position - 1])
+        response = self._render(request, context, items[item.position - 1])
+        if error:
+            response.status_code = 422
+        return response
 
     def _render(
         self, request: HttpRequest, context: dict[str, Any], row_item: ReviewItem

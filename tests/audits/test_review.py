@@ -287,11 +287,18 @@ def test_corrected_item_cannot_be_confirmed(client, segmented, team):
 
     html = response.content.decode()
     item.refresh_from_db()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert item.decision == "corrected"
-    assert "was corrected in this review, so it cannot be confirmed" in html
+    assert html.count("was corrected in this review, so it cannot be confirmed") == 1
     assert 'data-review-action="confirm"' not in html
     assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 0
+
+
+def test_second_confirmation_records_nothing(segmented, team):
+    item = new_session(team).items.first()
+    review_item_confirm(item=item, user=team["manager"])
+    review_item_confirm(item=item, user=team["manager"])
+    assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 1
 
 
 def test_confirmed_item_can_be_corrected(segmented, team):
