@@ -500,7 +500,7 @@ def verification_reasons(field_status: dict[str, Any]) -> list[str]:
 def account_workspace_queryset(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
     """Return account_detail_queryset plus the notes and overrides the account page shows.
 
-    ``timeline_notes`` holds up to NOTES_LIMIT notes that are not dismissed, newest first,
+    ``timeline_notes`` holds up to NOTES_LIMIT + 1 notes that are not dismissed, newest first,
     with their authors. ``recent_overrides`` holds up to OVERRIDES_LIMIT overrides.
     """
     notes = (
@@ -510,7 +510,7 @@ def account_workspace_queryset(*, user: AbstractBaseUser | AnonymousUser) -> Que
     )
     overrides = SegmentOverride.objects.select_related("user").order_by("-created_at", "-id")
     return account_detail_queryset(user=user).prefetch_related(
-        Prefetch("notes", queryset=notes[:NOTES_LIMIT], to_attr="timeline_notes"),
+        Prefetch("notes", queryset=notes[: NOTES_LIMIT + 1], to_attr="timeline_notes"),
         Prefetch("overrides", queryset=overrides[:OVERRIDES_LIMIT], to_attr="recent_overrides"),
     )
 
@@ -518,7 +518,8 @@ def account_workspace_queryset(*, user: AbstractBaseUser | AnonymousUser) -> Que
 def account_notes(account: Account, *, every: bool = False) -> list[ResearchNote]:
     """Return the account's notes that are not dismissed, newest first, with their authors.
 
-    Only the newest NOTES_LIMIT are returned unless ``every`` is set.
+    Only the newest NOTES_LIMIT + 1 are returned unless ``every`` is set, so a caller can
+    tell whether there are more than NOTES_LIMIT.
     """
     notes = None if every else getattr(account, "timeline_notes", None)
     if notes is None:
@@ -527,7 +528,7 @@ def account_notes(account: Account, *, every: bool = False) -> list[ResearchNote
             .select_related("author")
             .order_by("-created_at", "-id")
         )
-        notes = list(queryset if every else queryset[:NOTES_LIMIT])
+        notes = list(queryset if every else queryset[: NOTES_LIMIT + 1])
     return notes
 
 

@@ -43,7 +43,7 @@ from .base import (
     render_fragment,
     trigger,
 )
-from .pages import account_permissions, field_rows, segment_context
+from .pages import account_permissions, field_rows, notes_context, segment_context
 
 FIELD_ROW = "accounts/partials/_field_row.html"
 FIELD_FORM = "accounts/partials/_field_form.html"
@@ -389,8 +389,7 @@ def notes_response(
         account.refresh_from_db()
     context = {
         **segment_context(request.user, account),
-        "notes": selectors.account_notes(account),
-        "notes_limit": selectors.NOTES_LIMIT,
+        **notes_context(account),
         "note_form": mark_invalid(form) if form is not None else NoteForm(),
         "notes_error": error,
         "notes_notice": note_notice(result),

@@ -230,6 +230,19 @@ def field_rows(account: Account) -> dict[str, dict[str, Any]]:
     }
 
 
+def notes_context(account: Account, *, every: bool = False) -> dict[str, Any]:
+    """Return the timeline's notes (the newest NOTES_LIMIT unless ``every``) and whether
+    older ones were left out.
+    """
+    notes = selectors.account_notes(account, every=every)
+    more = not every and len(notes) > selectors.NOTES_LIMIT
+    return {
+        "notes": notes[: selectors.NOTES_LIMIT] if more else notes,
+        "notes_limit": selectors.NOTES_LIMIT,
+        "notes_more": more,
+    }
+
+
 def observations_by_field(account: Account) -> list[tuple[str, list[Any]]]:
     """Return the account's observations grouped by field, in the queryset's order."""
     return [
@@ -271,8 +284,7 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
             perms=account_permissions(self.request.user, account),
             fields=field_rows(account),
             version=workspace.account_version(account),
-            notes=selectors.account_notes(account),
-            notes_limit=selectors.NOTES_LIMIT,
+            **notes_context(account),
             history=selectors.account_history(account),
             history_limit=selectors.HISTORY_LIMIT,
             note_form=NoteForm(),
@@ -310,9 +322,5 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
             context.update(observations_by_field=observations_by_field(account))
         elif section == "notes":
             every = request.GET.get("notes") == "all"
-            context.update(
-                notes=selectors.account_notes(account, every=every),
-                notes_limit=None if every else selectors.NOTES_LIMIT,
-                note_form=NoteForm(),
-            )
+            context.update(notes_context(account, every=every), note_form=NoteForm())
         return render(request, template_name, context)

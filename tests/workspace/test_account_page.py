@@ -130,9 +130,19 @@ def test_notes_beyond_limit_can_be_shown(client, sdr, account):
     url = reverse("accounts:account-section", args=[account.pk, "notes"])
     every = client.get(url, {"notes": "all"}, HTTP_HX_REQUEST="true").content.decode()
     assert "Latest 100 notes" in html
+    assert html.count('class="timeline-item') == 100
     assert 'data-testid="notes-all"' in html
     assert every.count('class="timeline-item') == 101
     assert "101 notes" in every
+
+
+def test_exactly_100_notes_all_shown(client, sdr, account):
+    ResearchNote.objects.bulk_create(
+        ResearchNote(account=account, text=f"Note {number}", author=sdr) for number in range(100)
+    )
+    html = page(client, sdr, account)
+    assert "100 notes" in html
+    assert "Latest 100 notes" not in html
 
 
 def test_sections_reload_after_a_change(client, sdr, account):
