@@ -340,6 +340,11 @@ def _plant_training(reps: list[Any]) -> tuple[int, int]:
         [],
     ]
     for rep, plan in zip(reps, plans, strict=False):
+        if plan:
+            # A rep joined before their first training, so reports of past months list
+            # what was overdue then.
+            joined = timezone.now() - timedelta(days=plan[0][1] + 1)
+            get_user_model().objects.filter(pk=rep.pk).update(date_joined=joined)
         for kind, days_ago in plan:
             _, was_created = TrainingRecord.objects.get_or_create(
                 user=rep,

@@ -9,7 +9,7 @@ from accounts.models import Account
 from audits import rules
 from audits.demo import plant_demo_violations
 from audits.models import ReviewItem, TrainingRecord, Violation, ViolationKind
-from audits.periods import local_today
+from audits.periods import local_today, month_period
 from audits.selectors import overdue_training
 from audits.services import monthly_audit_run
 from tests.factories import AccountFactory
@@ -69,6 +69,12 @@ def test_planted_training_overdue(planted, demo_data):
     assert reps[0].pk not in overdue
     assert overdue[reps[1].pk] == "refresher"
     assert overdue[reps[2].pk] == "onboarding"
+
+
+def test_planted_training_overdue_in_audited_month(planted, demo_data, audit_month):
+    last_day = month_period(audit_month).last_day
+    overdue = {row.user_id: row.kind for row in overdue_training(None, today=last_day)}
+    assert overdue[demo_data["reps"][1].pk] == "refresher"
 
 
 def test_unfinished_month_rejected(demo_data):
