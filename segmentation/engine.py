@@ -753,15 +753,24 @@ class _CompiledCriterion:
         found = {
             value for value in self.values if any(_contains_words(term, value) for term in terms)
         }
-        found_text = self._names_text(found)
+        # "funding" is found in every item that "recent funding" is found in, so only the
+        # longer value is named.
+        named = {
+            value
+            for value in found
+            if not any(other != value and _contains_words(other, value) for other in found)
+        }
+        found_text = self._names_text(named)
         if self.operator == Criterion.Operator.ALL_OF:
             lacking = self.values - found
             if lacking:
                 return True, False, "", f"{subject} lack {self._names_text(lacking)}"
-            return True, True, "", f"{subject} include all of {found_text}"
+            return True, True, "", f"{subject} include all of {self._names_text(found)}"
         if self.operator == Criterion.Operator.NOT_IN:
+            # A disqualifier's values are what keeps an account in, not what is excluded.
+            qualifier = "" if self.is_disqualifier else "excluded "
             if found:
-                return True, False, "", f"{subject} include excluded {found_text}"
+                return True, False, "", f"{subject} include {qualifier}{found_text}"
             return True, True, "", f"{subject} include none of {self._names_text(self.values)}"
         if found:
             return True, True, "", f"{subject} include {found_text}"

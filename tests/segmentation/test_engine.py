@@ -460,6 +460,31 @@ def test_technology_all_of_names_missing(compile_criteria):
     assert evaluation.explanation[0]["reason"] == "Technologies lack Google Cloud (+0 of 10)"
 
 
+def test_signal_inside_a_longer_one_named_once(compile_criteria):
+    compiled = compile_criteria(
+        {
+            "dimension": "buying_signals",
+            "operator": "any_of",
+            "values": ["funding", "recent funding"],
+            "weight": 5,
+        }
+    )
+    evaluation = compiled.evaluate(row(buying_signals=["recent funding"]))
+    assert evaluation.explanation[0]["reason"] == (
+        "Buying signals include recent funding (+5 of 5)"
+    )
+
+
+def test_none_of_disqualifier_names_kept_values(compile_criteria):
+    compiled = compile_criteria(
+        {**TECHNOLOGY_ANY, "operator": "not_in", "values": ["AWS"], "is_disqualifier": True}
+    )
+    evaluation = compiled.evaluate(row(technologies=["AWS"]))
+    assert evaluation.explanation[0]["reason"] == (
+        "Technologies include AWS, so the account is not excluded"
+    )
+
+
 def test_buying_signal_dicts_match_by_kind(compile_criteria):
     compiled = compile_criteria(
         {
