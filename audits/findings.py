@@ -281,7 +281,7 @@ class AccountChecker:
                 yield Finding(
                     account_id,
                     rules.INCOMPLETE_TAGGED,
-                    f"Tagged {row['tag']!r} but {text} missing.",
+                    f"Tagged “{row['tag']}” but {text} missing.",
                     tagger_id,
                 )
             elif owner_id in self.worked.get(account_id, ()):
@@ -302,7 +302,7 @@ class AccountChecker:
                 else rules.UNVERIFIED_NOT_VERIFIED
             )
             label = dict(VerificationStatus.choices).get(status, status)
-            detail = f"Tagged {row['tag']!r} while verification is {label.lower()}."
+            detail = f"Tagged “{row['tag']}” while verification is {label.lower()}."
             yield Finding(account_id, code, detail, owner_id)
 
         yield from self._check_classification(row, latest, has_override)
@@ -367,10 +367,12 @@ class AccountChecker:
             return
         responsible = latest["user_id"] if has_override and latest else row["owner_id"]
         version = compiled.version
-        if evaluation.tag != row["tag"]:
-            expected = f"“{evaluation.tag}”" if evaluation.tag else "no tag"
+        if evaluation.tag != row["tag"] and not evaluation.tag:
+            detail = f"Tagged “{row['tag']}”, but framework v{version} gives no tag."
+        elif evaluation.tag != row["tag"]:
             detail = (
-                f"Tag “{row['tag']}” differs from {expected}, which framework v{version} gives."
+                f"Tag “{row['tag']}” differs from “{evaluation.tag}”, which framework "
+                f"v{version} gives."
             )
         elif evaluation.tier != row["tier"]:
             detail = (
@@ -391,7 +393,7 @@ def _person(override: dict[str, Any]) -> str:
 def _correction_text(override: dict[str, Any]) -> str:
     changes = []
     if override["old_tag"] != override["new_tag"]:
-        changes.append(f"tag {override['old_tag']!r} → {override['new_tag']!r}")
+        changes.append(f"tag “{override['old_tag']}” → “{override['new_tag']}”")
     if override["old_tier"] != override["new_tier"]:
         changes.append(
             f"tier {_tier_label(override['old_tier'])} → {_tier_label(override['new_tier'])}"
