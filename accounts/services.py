@@ -15,6 +15,7 @@ from accounts.importing.layouts import MappingFile, load_mapping_file
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportRun
+from audits.history import Channel, change_channel
 from enrichment.services import accounts_verify
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,9 @@ def accounts_import(
         import_run.flagged,
     )
     if verify_and_segment and not import_run.is_dry_run and touched_ids:
-        accounts_verify(account_ids=touched_ids)
+        # The trail shows the values verification applies as part of the import.
+        with change_channel(Channel.IMPORT):
+            accounts_verify(account_ids=touched_ids)
         _segment_accounts(import_run, touched_ids)
     return import_run
 

@@ -970,3 +970,16 @@ def test_short_row_rejected_not_imported(write_text):
     assert run.rejected == 1
     assert report[0]["Website"] == "short.com"
     assert "has 2 values but the header names 3 columns" in report[0]["reason"]
+
+
+def test_verification_changes_recorded_as_import(write_csv):
+    first = apollo_row("Anvil Peak", "anvilpeak.com", industry="Banking", country="US")
+    second = apollo_row("Anvil Peak", "anvilpeak.com", industry="Computer Software", country="US")
+    accounts_import(write_csv(APOLLO, [first], name="apollo.csv"))
+    accounts_import(write_csv(APOLLO, [second], name="zoominfo.csv"), source="zoominfo")
+
+    account = Account.objects.get()
+    channels = list(account.history.values_list("history_channel", flat=True))
+
+    assert account.field_status["industry"]["status"] == "conflicting"
+    assert channels == ["import"]
