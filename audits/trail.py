@@ -27,11 +27,14 @@ from simple_history.models import registered_models
 from simple_history.utils import get_history_model_for_model
 
 from accounts.models import Account, ImportRun, SegmentOverride
+from accounts.selectors import source_label
+from enrichment.models import FieldResolution
 
 from .history import Channel
 
 OVERRIDE_SOURCE = "accounts.segmentoverride"
 IMPORT_SOURCE = "accounts.importrun"
+RESOLUTION_SOURCE = "enrichment.fieldresolution"
 # Fields left out of diffs: they change on every save and carry no information.
 IGNORED_FIELDS = frozenset({"updated_at", "name_key"})
 # Account columns that scoring, and verification when only field_status changes, write in
@@ -76,7 +79,7 @@ class TrailSource:
     @property
     def account_field(self) -> str | None:
         """Return the field that links a row to an account, or None."""
-        if self.model is SegmentOverride:
+        if self.model in (SegmentOverride, FieldResolution):
             return "account_id"
         if self.tracked_model is Account:
             return "id"
@@ -108,6 +111,7 @@ def trail_sources() -> list[TrailSource]:
     sources.sort(key=lambda source: source.label)
     sources.append(TrailSource(OVERRIDE_SOURCE, "Tag and tier change", SegmentOverride))
     sources.append(TrailSource(IMPORT_SOURCE, "Import run", ImportRun))
+    sources.append(TrailSource(RESOLUTION_SOURCE, "Conflict resolution", FieldResolution))
     return sources
 
 
@@ -144,6 +148,11 @@ def _source_rows(
     elif model is SegmentOverride:
         date_field, user_field, pk_field, object_field = "created_at", "user_id", "id", "account_id"
         channel, change = F("channel"), _text("~")
+    elif model is FieldResolution:
+        date_field, user_field, pk_field = "resolved_at", "resolved_by_id", "id"
+        object_field = "account_id"
+        # Resolutions do not record a channel: the account page makes them.
+        channel, change = _text(""), _text("~")
     else:
         date_field, user_field, pk_field, object_field = "created_at", "created_by_id", "id", "id"
         channel, change = _text(Channel.IMPORT), _text("+")
@@ -467,6 +476,54 @@ def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> Tr
     )
 
 
+def _resolution_value(value: Any) -> Any:
+    """Return the readable part of a resolved value: a label, head count, amount or place."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("label"):
+        return value["label"]
+    if value.get("count") is not None:
+        return f"{value['count']:,}" if isinstance(value["count"], int) else value["count"]
+    if value.get("amount") is not None:
+        return f"{value['amount']} {value.get('currency') or ''}".strip()
+    if value.get("country"):
+        parts = (value.get("city"), value.get("region"), value["country"])
+        return ", ".join(part for part in parts if part)
+    return value
+
+
+def _resolution_entry(resolution: FieldResolution, labels: _Labels, user: str) -> TrailEntry:
+    shown = _resolution_value(resolution.value)
+    observation = resolution.observation
+    chosen = (
+        f"the {source_label(observation.source)} value"
+        if observation is not None
+        else "a typed value"
+    )
+    account_name = labels.get(Account, resolution.account_id)
+    return TrailEntry(
+        at=resolution.resolved_at,
+        source_key=RESOLUTION_SOURCE,
+        model_label="Conflict resolution",
+        action="Resolved",
+        user=user,
+        channel=CHANNEL_LABELS.get("", "—"),
+        object_label=account_name,
+        object_id=str(resolution.account_id),
+        account_id=resolution.account_id,
+        account_name=account_name,
+        account_deleted=resolution.account_id in labels.deleted_account_ids,
+        changes=[
+            Change(
+                resolution.get_field_display().lower(),
+                _format(resolution.previous_status),
+                _format(shown),
+            )
+        ],
+        note=f"{resolution.reason} (chose {chosen})",
+    )
+
+
 def _import_entry(run: ImportRun, user: str) -> TrailEntry:
     summary = (
         f"{run.get_status_display()}: {run.created} created, {run.updated} updated, "
@@ -508,6 +565,11 @@ def trail_entries(page_rows: list[dict[str, Any]], sources: list[TrailSource]) -
                 labels.want(Account, override.account_id)
                 labels.want(user_model, override.rep_id)
             loaded[key] = overrides
+        elif source.model is FieldResolution:
+            resolutions = FieldResolution.objects.select_related("observation").in_bulk(row_ids)
+            for resolution in resolutions.values():
+                labels.want(Account, resolution.account_id)
+            loaded[key] = resolutions
         else:
             loaded[key] = ImportRun.objects.in_bulk(row_ids)
     labels.load()
@@ -523,6 +585,8 @@ def trail_entries(page_rows: list[dict[str, Any]], sources: list[TrailSource]) -
             entries.append(_history_entry(source, record, labels, user))
         elif source.model is SegmentOverride:
             entries.append(_override_entry(record, labels, user))
+        elif source.model is FieldResolution:
+            entries.append(_resolution_entry(record, labels, user))
         else:
             entries.append(_import_entry(record, user))
     return entries

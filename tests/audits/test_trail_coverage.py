@@ -353,6 +353,18 @@ def test_conflict_resolution(client, team, framework, trail_client):
     assert response.status_code == 200
     expected = Expected("Account", "morgan", "Page", "employee count", "500", "5000")
     trail_shows(trail_client, expected, account)
+    resolution = Expected(
+        "Conflict resolution",
+        "morgan",
+        "—",
+        "company size",
+        "conflicting",
+        "5,000",
+        action="Resolved",
+    )
+    trail_shows(trail_client, resolution, account)
+    page = trail_client.get(reverse("audits:trail"), {"account": account.pk}).content.decode()
+    assert "Annual report (chose the ZoomInfo value)" in page
 
 
 def test_taxonomy_mapping(client, ops, trail_client):
