@@ -170,6 +170,10 @@ class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
                         "The industry stays while the versions above exist.",
                     )
                 )
+        if protected:
+            # Nothing is deleted while anything protects the industry, so the missing
+            # permissions to delete the protecting accounts do not matter.
+            perms_needed = set()
         return deleted, counts, perms_needed, protected
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from segmentation.models import Industry
+from tests.factories import AccountFactory
 
 
 @pytest.fixture
@@ -90,3 +91,16 @@ def test_delete_used_industry_rejected(ops_client, active_framework):
     assert "criterion &#x27;" in page.content.decode()
     assert response.status_code == 200
     assert Industry.objects.filter(pk=industry.pk).exists()
+
+
+def test_delete_page_lists_accounts_not_permissions(ops_client, active_framework):
+    industry = Industry.objects.get(name="HealthTech")
+    AccountFactory(name="Clinic Cloud", industry=industry)
+    url = reverse("admin:segmentation_industry_delete", args=[industry.pk])
+
+    html = ops_client.get(url).content.decode()
+
+    assert "Clinic Cloud" in html
+    assert "cannot be deleted" in html
+    assert "doesn’t have permission" not in html
+    assert "doesn't have permission" not in html
