@@ -70,6 +70,8 @@ def parse_month(text: str) -> date:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"Invalid month {text!r}: the month must be 01 to 12.")
+    if year < 1:
+        raise ValueError(f"Invalid month {text!r}: the year must be 0001 or later.")
     return date(year, month, 1)
 
 

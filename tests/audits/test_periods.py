@@ -10,7 +10,7 @@ def test_parse_month_valid():
     assert parse_month("2026-02") == date(2026, 2, 1)
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-2", "Feb 2026", ""])
+@pytest.mark.parametrize("text", ["2026-13", "2026-2", "Feb 2026", "", "0000-01"])
 def test_parse_month_rejects(text):
     with pytest.raises(ValueError, match="Invalid month"):
         parse_month(text)
