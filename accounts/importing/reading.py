@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .binary import binary_content_check
 from .errors import ImportFileError
 from .jsontext import json_type_name
 from .layouts import column_key
@@ -518,7 +519,8 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
     """Open a CSV or JSON export and yield a Table whose records stream from the file.
 
     ``decimal_comma`` overrides the detection of Table.uses_decimal_comma.
-    Raises ImportFileError when the file is missing, empty or not a CSV or JSON array.
+    Raises ImportFileError when the file is missing, empty, starts with binary data (see
+    binary_content_check) or is not a CSV or JSON array.
     """
     if not path.is_file():
         raise ImportFileError(f"{path} was not found: check the path.")
@@ -526,6 +528,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         raise ImportFileError(f"{path} is empty: export the file again with a header row.")
 
     encoding = detect_encoding(path)
+    binary_content_check(path, encoding, file_name=path.name)
     if _looks_like_json(path, encoding):
         yield _open_json(path, encoding)
         return

@@ -12,27 +12,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from .binary import binary_content_check
 from .errors import ImportFileError
 from .reading import detect_encoding
 
 # The reader detects the delimiter from the header, so .tsv files import like .csv files.
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".json", ".txt")
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-SNIFF_BYTES = 8192
-# Share of control characters in the first bytes above which a text file is binary data.
-MAX_CONTROL_SHARE = 0.01
-
-# Signatures of binary formats that people upload by mistake, with their names for the error.
-BINARY_SIGNATURES = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a ZIP archive"),
-    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"SQLite format 3", "an SQLite database"),
-)
 
 
 def max_upload_bytes() -> int:
@@ -79,28 +65,6 @@ def upload_content_check(path: Path, *, file_name: str) -> str:
     """
     if path.stat().st_size == 0:
         raise ImportFileError(f"“{file_name}” is empty: export the file again with a header row.")
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
     encoding = detect_encoding(path)
-    binary = _binary_reason(head, encoding)
-    if binary:
-        raise ImportFileError(
-            f"“{file_name}” is {binary}, not a CSV or JSON text file: save it as CSV UTF-8 "
-            "and upload that file."
-        )
+    binary_content_check(path, encoding, file_name=file_name)
     return encoding
-
-
-def _binary_reason(head: bytes, encoding: str) -> str:
-    for signature, label in BINARY_SIGNATURES:
-        if head.startswith(signature):
-            return label
-    if encoding.startswith("utf-16"):
-        return ""
-    if b"\x00" in head:
-        return "binary data (it contains NUL bytes)"
-    text = head.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
-    controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\r\f")
-    if text and controls / len(text) > MAX_CONTROL_SHARE:
-        return "binary data (it contains control characters)"
-    return ""

@@ -176,3 +176,27 @@ def test_task_skips_finished_run(write_csv):
     accounts_import_task(run.pk)
 
     assert Account.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "is a PDF document"),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 100,
+            "is an Excel workbook (.xlsx) or a ZIP archive",
+        ),
+    ],
+)
+def test_command_rejects_binary_file(tmp_path, content, kind):
+    path = tmp_path / "fake2.csv"
+    path.write_bytes(content)
+    errors = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 1 files failed"):
+        call_command("import_accounts", str(path), "--dry-run", stderr=errors)
+
+    message = f"“fake2.csv” {kind}, not a CSV or JSON text file: save it as CSV UTF-8"
+    assert message in errors.getvalue()
+    assert "--mapping" not in errors.getvalue()
+    assert message in ImportRun.objects.get().error
