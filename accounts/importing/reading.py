@@ -353,7 +353,7 @@ class ObjectColumns:
 
     Items of one array may spell a key in different cases, such as "name" and "Name",
     and the header names each column once. When one object has several spellings of a
-    key, its first non-empty value is used.
+    key, its first non-empty value is used, and cells() can report the other values.
     """
 
     def __init__(self, header: list[str]) -> None:
@@ -373,17 +373,52 @@ class ObjectColumns:
             self._known[key] = index
             return index
 
-    def cells(self, item: dict[str, Any]) -> list[Any]:
-        """Return the object's values in header order, None for the columns it lacks."""
+    def cells(
+        self, item: dict[str, Any], *, conflicts: list[KeyConflict] | None = None
+    ) -> list[Any]:
+        """Return the object's values in header order, None for the columns it lacks.
+
+        When ``conflicts`` is a list, a KeyConflict is appended to it for each key whose
+        non-empty value differs from the value already placed in its column.
+        """
         cells: list[Any] = [None] * self.width
         for key, value in item.items():
             index = self.position(key)
             if index is None:
                 continue
             current = cells[index]
-            if current is None or (isinstance(current, str) and not current.strip()):
+            if _is_blank(current):
                 cells[index] = value
+            elif conflicts is not None and not _is_blank(value) and _differ(current, value):
+                first_key = next(
+                    other
+                    for other, other_value in item.items()
+                    if self.position(other) == index and other_value is current
+                )
+                conflicts.append(KeyConflict(index, first_key, current, key, value))
         return cells
+
+
+@dataclass
+class KeyConflict:
+    """Two keys of one JSON object that name one column, with different values."""
+
+    index: int
+    first_key: str
+    first_value: Any
+    key: str
+    value: Any
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _differ(first: Any, second: Any) -> bool:
+    if isinstance(first, str) and isinstance(second, str):
+        return first.strip() != second.strip()
+    # True == 1 in Python, so values of other types differ.
+    return type(first) is not type(second) or first != second
 
 
 def _excerpt(text: str, limit: int = 40) -> str:

@@ -8,7 +8,11 @@ rejected (RowRejected) only when it cannot become an account:
 - it has no company name and its website is invalid or a third-party page;
 - a value is longer than its database column after cleaning;
 - it is a JSON array item that is not an object, or an object none of whose keys with a
-  value names a column that the import reads.
+  value names a column that the import reads;
+- it is a JSON object with two keys of one read column, such as "Name" and "name", whose
+  values differ.
+
+A JSON name that is not a string counts as no name, so the domain replaces it with a flag.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from segmentation.taxonomy import IndustryResolver
 from .errors import RowRejected
 from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
-from .reading import ObjectColumns
+from .reading import KeyConflict, ObjectColumns
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
@@ -332,10 +336,16 @@ class RowParser:
         """Return the record's values in header order.
 
         Raises RowRejected for a JSON item that is not an object, and for an object with
-        values whose keys all name columns that the import does not read.
+        values whose keys all name columns that the import does not read. It also raises
+        for an object with two keys of one read column, such as "Name" and "name", whose
+        values differ.
         """
         if isinstance(values, dict):
-            cells = self.object_columns.cells(values)
+            conflicts: list[KeyConflict] = []
+            cells = self.object_columns.cells(values, conflicts=conflicts)
+            for conflict in conflicts:
+                if conflict.index in self.read_indexes:
+                    raise RowRejected(_key_conflict_reason(conflict))
             if not any(not is_empty_value(cells[index]) for index in self.read_indexes) and any(
                 not is_empty_value(value) for value in values.values()
             ):
@@ -404,22 +414,39 @@ class RowParser:
         observations: list[tuple[str, str | None, str]] = []
         values: dict[str, Any] = {}
 
-        raw_name = self._first_text(cells, "name")
+        # A JSON name that is not a string, such as an object, is not turned into text.
+        name_problem = self._json_name_problem(cells) if self.is_json else ""
+        raw_name = "" if name_problem else self._first_text(cells, "name")
         name = clean_company_name(raw_name) if raw_name else ""
         website_observations: PendingObservations = []
-        website, domain = self._website(cells, flags, website_observations, has_name=bool(name))
+        try:
+            website, domain = self._website(cells, flags, website_observations, has_name=bool(name))
+        except RowRejected as rejection:
+            if name_problem:
+                raise RowRejected(f"{name_problem}. Without it {rejection}") from None
+            raise
         for field_name, value, raw in website_observations:
             observations.append((field_name, observation_json(value), raw))
         if not name:
             name = domain
-            flags.append(
-                flag(
-                    "name",
-                    "",
-                    f"the row has no company name, so the domain {domain} is used as the "
-                    "name. Enter the company name.",
+            if name_problem:
+                flags.append(
+                    flag(
+                        "name",
+                        json.dumps(self._first(cells, "name"), ensure_ascii=False),
+                        f"{name_problem}, so the domain {domain} is used as the name. Enter "
+                        "the company name as text.",
+                    )
                 )
-            )
+            else:
+                flags.append(
+                    flag(
+                        "name",
+                        "",
+                        f"the row has no company name, so the domain {domain} is used as the "
+                        "name. Enter the company name.",
+                    )
+                )
         _check_length("company name", name, ACCOUNT_MAX_LENGTHS["name"])
         name_key = company_name_key(name)[: ACCOUNT_MAX_LENGTHS["name_key"]]
         observations.append(("name", observation_json(name), raw_name))
@@ -452,6 +479,13 @@ class RowParser:
             observations=observations,
             lead=lead,
         )
+
+    def _json_name_problem(self, cells: list[Any]) -> str:
+        """Return why a JSON name is not used as text, or "" for a string or no name."""
+        value = self._first(cells, "name")
+        if value is None or isinstance(value, str):
+            return ""
+        return f"the name is a JSON {json_type_name(value)}, {_json_excerpt(value)}, not a string"
 
     def _website(
         self,
@@ -849,6 +883,21 @@ class RowParser:
 
 class _EmptyMoney(Exception):
     """The money value is a placeholder such as "-"."""
+
+
+def _json_excerpt(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _key_conflict_reason(conflict: KeyConflict) -> str:
+    return (
+        f'the object has the keys "{conflict.first_key}" with '
+        f'{_json_excerpt(conflict.first_value)} and "{conflict.key}" with '
+        f"{_json_excerpt(conflict.value)}. Keys that differ only in case or spacing name one "
+        "column, so it is unknown which value to import: keep one of the keys and import "
+        "the file again."
+    )
 
 
 def _check_length(label: str, value: str, max_length: int) -> None:

@@ -33,7 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .errors import UnparsedValue
+from .errors import UnparsedValue, raw_text
 from .numbers import parse_decimal
 from .text import collapse_whitespace, is_missing, strip_footnotes
 
@@ -153,16 +153,16 @@ def parse_employee_count(
     if raw is None:
         return None
     if isinstance(raw, bool):
-        raise UnparsedValue(FIELD, str(raw), "expected a number of employees, not a boolean")
+        raise UnparsedValue(FIELD, raw_text(raw), "expected a number of employees, not a boolean")
     if isinstance(raw, int):
         return _exact_range(raw, str(raw), approximate=False)
     if isinstance(raw, float):
         if not math.isfinite(raw) or not raw.is_integer():
-            raise UnparsedValue(FIELD, str(raw), "expected a whole number of employees")
+            raise UnparsedValue(FIELD, raw_text(raw), "expected a whole number of employees")
         return _exact_range(int(raw), str(raw), approximate=False)
     if not isinstance(raw, str):
         # JSON exports can hold a list or an object where a count belongs.
-        raise UnparsedValue(FIELD, str(raw), "expected a number of employees or a range")
+        raise UnparsedValue(FIELD, raw_text(raw), "expected a number of employees or a range")
     if raw.isdigit() and raw.isascii() and len(raw) <= _MAX_PLAIN_COUNT_DIGITS:
         # A plain count such as "240" reads the same in both decimal conventions.
         return _exact_range(int(raw), raw, approximate=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 # Longer values are shortened in the message. The full value stays on the exception.
 _MAX_DISPLAYED_VALUE_LENGTH = 120
 
@@ -39,3 +41,16 @@ def sentence_end(hint: str) -> str:
 def sentence_start(text: str) -> str:
     """Return ``text`` with an upper-case first letter, to start a sentence with it."""
     return text[:1].upper() + text[1:]
+
+
+def raw_text(raw: object) -> str:
+    """Return a raw value that is not text as JSON writes it, such as true or ["a"].
+
+    Values of JSON imports reach the normalizers as Python objects, whose str() is
+    Python's spelling (True, ['a']), which the person who reads the flag did not write.
+    """
+    if isinstance(raw, str):
+        return raw
+    if raw is None or isinstance(raw, bool | list | dict):
+        return json.dumps(raw, ensure_ascii=False)
+    return str(raw)

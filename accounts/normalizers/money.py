@@ -30,7 +30,7 @@ from functools import cache
 
 import pycountry
 
-from .errors import UnparsedValue
+from .errors import UnparsedValue, raw_text
 from .numbers import parse_decimal
 from .text import collapse_whitespace, is_missing
 
@@ -297,10 +297,10 @@ def _money_from_number(
     try:
         number = parse_decimal(raw)
     except UnparsedValue as error:
-        raise UnparsedValue(field, str(raw), error.hint) from None
+        raise UnparsedValue(field, raw_text(raw), error.hint) from None
     assert number is not None  # only None input gives None
     if default_currency is None:
-        raise UnparsedValue(field, str(raw), _missing_currency_hint())
+        raise UnparsedValue(field, raw_text(raw), _missing_currency_hint())
     amount = _tidy_amount(_multiply(number, multiplier))
     return Money(amount, _validate_default_currency(default_currency))
 

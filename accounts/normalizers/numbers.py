@@ -25,7 +25,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from .errors import UnparsedValue
+from .errors import UnparsedValue, raw_text
 from .text import collapse_whitespace, is_missing
 
 # Longer text is rejected before any regular expression runs on it.
@@ -75,16 +75,16 @@ def parse_decimal(
     if raw is None:
         return None
     if isinstance(raw, bool):
-        raise UnparsedValue("number", str(raw), "expected a number, not a boolean")
+        raise UnparsedValue("number", raw_text(raw), "expected a number, not a boolean")
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise UnparsedValue("number", str(raw), "expected a finite number")
+            raise UnparsedValue("number", raw_text(raw), "expected a finite number")
         return Decimal(repr(raw))
     if isinstance(raw, Decimal):
         if not raw.is_finite():
-            raise UnparsedValue("number", str(raw), "expected a finite number")
+            raise UnparsedValue("number", raw_text(raw), "expected a finite number")
         return raw
     if is_missing(raw):
         return None

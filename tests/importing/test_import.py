@@ -1037,3 +1037,59 @@ def test_binary_line_quote_takes_nothing(write_text):
     assert run.rejected == 1
     assert Account.objects.filter(domain="blue.example").exists()
     assert read_report(run)[0]["reason"].startswith("line 402 is binary data, not text")
+
+
+def test_json_key_case_conflict_rejected(write_json):
+    path = write_json(
+        [
+            {"Name": "Jsonkey Eps", "name": "Jsonkey Eps2", "website": "eps.example"},
+            {"Name": "Same Name", "name": "Same Name ", "website": "same.example"},
+            {"Name": "Acme", "website": "acme.example", "Colour": "red", "colour": "blue"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    assert run.rejected == 1
+    assert run.created == 2
+    assert set(Account.objects.values_list("name", flat=True)) == {"Same Name", "Acme"}
+    reason = read_report(run)[0]["reason"]
+    assert '"Name" with "Jsonkey Eps"' in reason
+    assert '"name" with "Jsonkey Eps2"' in reason
+
+
+def test_json_name_not_string(write_json):
+    path = write_json(
+        [
+            {"name": {"nested": "x"}, "website": "nested.example"},
+            {"name": ["a", "b"]},
+            {"name": True, "website": "bool.example"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    assert run.created == 2
+    assert run.rejected == 1
+    assert run.flagged == 2
+    nested = Account.objects.get(domain="nested.example")
+    assert nested.name == "nested.example"
+    assert nested.review_flags[0]["field"] == "name"
+    assert nested.review_flags[0]["value"] == '{"nested": "x"}'
+    assert nested.review_flags[0]["message"].startswith("the name is a JSON object")
+    boolean = Account.objects.get(domain="bool.example")
+    assert boolean.review_flags[0]["message"].startswith("the name is a JSON boolean, true,")
+    reason = read_report(run)[0]["reason"]
+    assert reason.startswith('the name is a JSON array, ["a", "b"], not a string.')
+    assert not Account.objects.filter(name__in=['{"nested": "x"}', "a; b"]).exists()
+
+
+def test_json_boolean_employees_flag(write_json):
+    path = write_json([{"name": "Boolco", "website": "boolco.example", "Employees": True}])
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.employee_raw == "true"
+    assert account.review_flags[0]["value"] == "true"

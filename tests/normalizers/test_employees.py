@@ -131,7 +131,6 @@ def test_employees_unknown_returns_none(raw: str | int | float | None) -> None:
         "-5",
         -5,
         240.5,
-        True,
         "51-200-500",
         "twelve",
         "under 1",
@@ -146,6 +145,16 @@ def test_employees_unparseable_raises(raw: str | int | float) -> None:
         parse_employee_count(raw)
     assert caught.value.field == "employee count"
     assert caught.value.value == str(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [(True, "true"), (False, "false"), (["a", 5], '["a", 5]'), ({"n": 1}, '{"n": 1}')],
+)
+def test_employees_json_value_spelled_json(raw: object, text: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_employee_count(raw)  # type: ignore[arg-type]
+    assert caught.value.value == text
 
 
 def test_employees_reversed_range_hint() -> None:
