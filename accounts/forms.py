@@ -418,12 +418,11 @@ class BulkActionForm(forms.Form):
 class ImportUploadForm(forms.Form):
     """Step 1 of the import wizard: the file."""
 
+    # upload_check rejects an empty file with the message that the API also gives.
     file = forms.FileField(
         label="File",
-        error_messages={
-            "required": "Choose a file to upload.",
-            "empty": "The file is empty: export it again with a header row.",
-        },
+        allow_empty_file=True,
+        error_messages={"required": "Choose a file to upload."},
         widget=forms.ClearableFileInput(
             attrs={"class": "form-control", "accept": ",".join(workspace.ALLOWED_EXTENSIONS)}
         ),
@@ -447,10 +446,12 @@ class ImportMappingForm(forms.Form):
     source = forms.CharField(
         label="Source name",
         required=False,
-        max_length=MAX_SOURCE_LENGTH,
+        # No max_length: source_name_normalize checks the length with the message that
+        # the API and import_accounts give.
         help_text=(
-            "Names the source of every value, such as hubspot: letters, digits, dots, dashes "
-            "or underscores, stored lower case. Empty: the detected layout."
+            f"Names the source of every value, such as hubspot: at most {MAX_SOURCE_LENGTH} "
+            "letters, digits, dots, dashes or underscores, stored lower case. Empty: the "
+            "detected layout."
         ),
         widget=forms.TextInput(attrs={"class": INPUT}),
     )

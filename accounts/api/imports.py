@@ -89,19 +89,21 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
+    # Empty files and long source names get the messages of the checks shared with the
+    # import page, so the fields leave those cases to them.
     file = serializers.FileField(
+        allow_empty_file=True,
         help_text=(
             "CSV, TSV or JSON export of companies, ending in .csv, .tsv, .json or .txt, "
             "at most 200 MB by default (the ICP_IMPORT_MAX_UPLOAD_BYTES setting)."
-        )
+        ),
     )
     source = serializers.CharField(
-        max_length=50,
         required=False,
         allow_blank=True,
         help_text=(
-            "Source name such as hubspot: letters, digits, dots, dashes or underscores, "
-            "stored lower case. manual and unrecorded are reserved. Detected from the "
+            "Source name such as hubspot: at most 50 letters, digits, dots, dashes or "
+            "underscores, stored lower case. manual and unrecorded are reserved. Detected from the "
             "columns when left out."
         ),
     )

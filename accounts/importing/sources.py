@@ -19,6 +19,8 @@ from .errors import ImportFileError
 MAX_SOURCE_LENGTH = ImportRun._meta.get_field("source").max_length
 SOURCE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 RESERVED_SOURCE_NAMES = frozenset({MANUAL_SOURCE, UNRECORDED_SOURCE})
+# Longer names are shortened in messages, because a form or request can send any length.
+MAX_SHOWN_SOURCE_LENGTH = 80
 
 
 def source_name_normalize(name: str) -> str:
@@ -31,19 +33,22 @@ def source_name_normalize(name: str) -> str:
     normalized = name.strip().lower()
     if not normalized:
         return ""
+    shown = (
+        name if len(name) <= MAX_SHOWN_SOURCE_LENGTH else name[: MAX_SHOWN_SOURCE_LENGTH - 1] + "…"
+    )
     if len(normalized) > MAX_SOURCE_LENGTH:
         raise ImportFileError(
-            f"Source “{name}” is {len(normalized)} characters long, more than the "
+            f"Source “{shown}” is {len(normalized)} characters long, more than the "
             f"{MAX_SOURCE_LENGTH} allowed: use a shorter name such as hubspot."
         )
     if not SOURCE_NAME_RE.fullmatch(normalized):
         raise ImportFileError(
-            f"Source “{name}” is invalid: use letters, digits, dots, dashes or underscores "
+            f"Source “{shown}” is invalid: use letters, digits, dots, dashes or underscores "
             "and start with a letter or digit, such as hubspot or trade-show-2026."
         )
     if normalized in RESERVED_SOURCE_NAMES:
         raise ImportFileError(
-            f"Source “{name}” is reserved for values that people enter or that have no "
+            f"Source “{shown}” is reserved for values that people enter or that have no "
             "recorded source: name the system the file comes from, such as hubspot."
         )
     return normalized

@@ -102,6 +102,11 @@ def test_upload_source_stored_lower_case(client_for, sales_ops):
         ("manual", "Source “manual” is reserved"),
         ("unrecorded", "Source “unrecorded” is reserved"),
         ("日本語 source!! with spaces", "Source “日本語 source!! with spaces” is invalid"),
+        (
+            "a" * 60,
+            f"Source “{'a' * 60}” is 60 characters long, more than the 50 allowed: use a "
+            "shorter name such as hubspot.",
+        ),
     ],
 )
 def test_upload_bad_source_is_400(client_for, sales_ops, source, message):
@@ -146,7 +151,8 @@ def test_upload_empty_file_is_400(client_for, sales_ops):
     response = upload(client_for(sales_ops), text="")
 
     assert response.status_code == 400
-    assert "file" in response.json()["error"]["fields"]
+    message = "“companies.csv” is empty: export the file again with a header row."
+    assert response.json()["error"]["fields"]["file"] == [message]
     assert not ImportRun.objects.exists()
 
 

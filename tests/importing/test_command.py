@@ -55,6 +55,7 @@ def test_command_source_case_is_one_source(write_csv):
         ("manual", "Source “manual” is reserved"),
         ("日本語 source!! with spaces", "Source “日本語 source!! with spaces” is invalid"),
         (" ", "--source is empty"),
+        ("a" * 60, "is 60 characters long, more than the 50 allowed: use a shorter name"),
     ],
 )
 def test_command_rejects_bad_source(write_csv, source, message):

@@ -41,3 +41,12 @@ def test_source_name_reserved(name):
 def test_source_name_too_long():
     with pytest.raises(ImportFileError, match="51 characters long, more than the 50"):
         source_name_normalize("a" * 51)
+
+
+def test_source_long_name_shortened():
+    with pytest.raises(ImportFileError) as caught:
+        source_name_normalize("a" * 5000)
+
+    message = str(caught.value)
+    assert message.startswith(f"Source “{'a' * 79}…” is 5000 characters long")
+    assert len(message) < 200

@@ -89,9 +89,8 @@ def test_upload_accepts_tsv(ops):
 
 
 def test_upload_rejects_empty_file(ops):
-    response = upload(ops, b"")
-    assert response.status_code == 422
-    assert "is empty" in response.content.decode()
+    error = upload_error(ops, b"")
+    assert error == "“export.csv” is empty: export the file again with a header row."
 
 
 def test_upload_rejects_workbook_named_csv(ops):
@@ -255,6 +254,11 @@ def test_mapping_saved_and_reused(ops, sales_ops):
         ("manual", "Source “manual” is reserved"),
         ("unrecorded", "Source “unrecorded” is reserved"),
         ("hub spot", "Source “hub spot” is invalid"),
+        (
+            "a" * 60,
+            f"Source “{'a' * 60}” is 60 characters long, more than the 50 allowed: use a "
+            "shorter name such as hubspot.",
+        ),
     ],
 )
 def test_mapping_rejects_bad_source(ops, source, message):
