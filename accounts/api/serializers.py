@@ -396,8 +396,9 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         max_length=253,
         required=False,
         allow_blank=True,
-        help_text="Website host or URL; stored as the registrable domain, such as example.com. "
-        "A new website sets it, and a domain sent must match the website.",
+        help_text="Host name, stored as the registrable domain, such as example.com. A new "
+        "website sets it, and a domain sent must match the website. Without a website, send a "
+        "host name, not a URL.",
     )
     country = serializers.RegexField(
         r"^[A-Za-z]{2}$",
@@ -594,7 +595,14 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         if "name" in attrs:
             attrs["name_key"] = company_name_key(attrs["name"])
         # Related values follow a change, such as the range after a new head count.
-        attrs.update(api_values_complete(self.instance, attrs))
+        domain_text = self.initial_data.get("domain") if "domain" in attrs else None
+        attrs.update(
+            api_values_complete(
+                self.instance,
+                attrs,
+                domain_text=domain_text if isinstance(domain_text, str) else None,
+            )
+        )
         count = current("employee_count")
         low, high = current("employee_min"), current("employee_max")
         if count is not None and count < 1:

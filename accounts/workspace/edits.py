@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -187,10 +188,15 @@ def _max_length(name: str) -> int:
     return Account._meta.get_field(name).max_length
 
 
+def empty_value_message(label: str, example: str) -> str:
+    """Return the error for a required value that a person left empty."""
+    return f"{label} is empty: enter a value such as {example}."
+
+
 def _required_text(data: dict[str, str], name: str, label: str, example: str) -> str:
     text = clean_text(data.get(name) or "")
     if not text:
-        raise ValidationError({name: f"{label} is empty: enter a value such as {example}."})
+        raise ValidationError({name: empty_value_message(label, example)})
     return text
 
 
@@ -381,8 +387,11 @@ def website_values(text: str, account: Account | None) -> tuple[str, str]:
     return url, domain
 
 
+WEBSITE_EXAMPLE = "https://example.com"
+
+
 def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
-    text = _required_text(data, "website", "Website", "https://example.com")
+    text = _required_text(data, "website", "Website", WEBSITE_EXAMPLE)
     url, domain = website_values(text, account)
     return ParsedEdit(
         values={"website": url, "domain": domain},
@@ -795,7 +804,9 @@ def _observed_empty(name: str, values: dict[str, Any]) -> bool:
     return not values[OBSERVED_ACCOUNT_FIELDS[name][0]]
 
 
-def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[str, Any]:
+def api_values_complete(
+    account: Account | None, attrs: dict[str, Any], *, domain_text: str | None = None
+) -> dict[str, Any]:
     """Return the Account fields an API change implies beyond those the client sent.
 
     Only values that differ from the account's count as changed, and a related value the
@@ -806,14 +817,15 @@ def api_values_complete(account: Account | None, attrs: dict[str, Any]) -> dict[
     to that count, and a range without a count sets the count to its estimate. Revenue
     in US dollars without an amount becomes the amount in USD, and an amount without US
     dollars is converted, or leaves them empty when no rate is configured. So no value
-    stays from before the change that contradicts it.
+    stays from before the change that contradicts it. ``domain_text`` is the domain as
+    the client sent it, before cleaning.
 
-    Raises ValidationError, by input name, when the change would clear a value that
-    verification reads (an entry cannot be empty, so the old one would return) or when
-    the converted revenue is too large to store.
+    Raises ValidationError, by input name, when the change would clear the website or a
+    value that verification reads (an entry cannot be empty, so the old one would
+    return), or when the converted revenue is too large to store.
     """
     changed = api_changed_values(account, attrs)
-    extra: dict[str, Any] = _api_website_domain(account, attrs, changed)
+    extra: dict[str, Any] = _api_website_domain(account, attrs, changed, domain_text)
     if {"industry", "industry_raw"} & changed.keys() and attrs.get("industry") is not None:
         label = clean_text(attrs.get("industry_raw") or "")
         resolved = IndustryResolver.load().resolve_first([label])[0] if label else None
@@ -906,17 +918,24 @@ def _website_domain(website: str) -> str:
 
 
 def _api_website_domain(
-    account: Account | None, attrs: dict[str, Any], changed: dict[str, Any]
+    account: Account | None,
+    attrs: dict[str, Any],
+    changed: dict[str, Any],
+    domain_text: str | None = None,
 ) -> dict[str, Any]:
     """Return the website and domain that an API change implies, checked as on the page.
 
     A new website is checked as on the account page (no third-party page, no domain of
-    another account) and sets the domain to its registrable domain. A domain sent with it
-    must be that domain. A domain sent alone must be the domain of the account's website,
-    when it has one, and must belong to no other account. The serializer has already
-    cleaned both values and rejected a new third-party domain.
+    another account) and sets the domain to its registrable domain. A website cannot be
+    emptied, as on the page. A domain sent with a website must be the website's domain.
+    A domain sent alone must be the domain of the account's website, when it has one, and
+    must belong to no other account. Without a website, ``domain_text`` (the domain as
+    sent) must be a host name, not a URL. The serializer has already cleaned both values
+    and rejected a new third-party domain.
     """
     sent_domain = attrs.get("domain")
+    if "website" in changed and not changed["website"]:
+        raise ValidationError({"website": empty_value_message("Website", WEBSITE_EXAMPLE)})
     if changed.get("website"):
         url, domain = website_values(changed["website"], account)
         if sent_domain and sent_domain != domain:
@@ -942,11 +961,31 @@ def _api_website_domain(
                 "as well, or leave domain out."
             }
         )
+    if sent_domain and not website and domain_text and not _is_host_name(domain_text):
+        raise ValidationError(
+            {
+                "domain": f"“{domain_text.strip()}” is a URL, and the account has no website: "
+                f"send it as website, which sets the domain to {sent_domain}, or send the host "
+                f"name alone, such as {sent_domain}."
+            }
+        )
     if sent_domain:
         other = domain_owner(sent_domain, account)
         if other is not None:
             raise ValidationError({"domain": domain_taken_message(other, sent_domain, account)})
     return {}
+
+
+def _is_host_name(text: str) -> bool:
+    """Return whether ``text`` is a host name alone, without scheme, port, path or query."""
+    try:
+        url = website_url(text)
+    except UnparsedValue:
+        return False
+    if not url or "://" in text:
+        return False
+    parts = urlsplit(url)
+    return parts.port is None and not parts.path and not parts.query
 
 
 def _check_not_conflicting(

@@ -27,7 +27,7 @@ def no_rescoring(monkeypatch):
 def test_create_allowed(client_for, make_user, role):
     client = client_for(make_user(role, username=f"creator-{role}"))
     response = client.post(
-        LIST_URL, {"name": "Acme GmbH", "domain": "https://www.Acme.example/about"}, format="json"
+        LIST_URL, {"name": "Acme GmbH", "domain": "www.Acme.example"}, format="json"
     )
     body = response.json()
     assert response.status_code == 201, body

@@ -156,3 +156,40 @@ def test_unchanged_third_party_website_kept(client_for, sdr):
     account.refresh_from_db()
     assert account.city == "Hamburg"
     assert account.domain == ""
+
+
+def test_website_cannot_be_emptied(client_for, sdr):
+    account = AccountFactory(owner=sdr, website="https://acme.example", domain="acme.example")
+    response = client_for(sdr).patch(detail_url(account), {"website": ""}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["website"] == [
+        "Website is empty: enter a value such as https://example.com."
+    ]
+    account.refresh_from_db()
+    assert account.website == "https://acme.example"
+    assert account.domain == "acme.example"
+
+
+def test_url_as_domain_without_website_rejected(client_for, sdr):
+    account = AccountFactory(owner=sdr, website="", domain="")
+    response = client_for(sdr).patch(
+        detail_url(account), {"domain": "https://anvil-new.example/x"}, format="json"
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["domain"][0]
+    assert "“https://anvil-new.example/x” is a URL, and the account has no website" in message
+    assert "send it as website" in message
+    account.refresh_from_db()
+    assert account.domain == ""
+
+
+@pytest.mark.parametrize(
+    "domain", ["anvil-new.example", "Anvil-New.example.", "www.anvil-new.example"]
+)
+def test_host_name_without_website_accepted(client_for, sdr, domain):
+    account = AccountFactory(owner=sdr, website="", domain="")
+    response = client_for(sdr).patch(detail_url(account), {"domain": domain}, format="json")
+    assert response.status_code == 200, response.json()
+    account.refresh_from_db()
+    assert account.domain == "anvil-new.example"
+    assert account.website == ""
