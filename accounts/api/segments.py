@@ -22,6 +22,7 @@ from accounts import selectors
 from accounts.filtersets import AccountFilterSet
 from accounts.models import Account
 from integrations.models import SavedSegment
+from segmentation.tags import active_tag_checker
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSVRenderer
@@ -109,7 +110,10 @@ class RouteListView(JsonErrorsMixin, generics.GenericAPIView):
 @extend_schema_view(get=MEMBERS_SCHEMA)
 @extend_schema(summary="List the accounts with one tag")
 class TagMembersView(AccountStreamMixin, generics.ListAPIView):
-    """Accounts whose tag is exactly ``tag`` (URL-encoded); an unknown tag lists none."""
+    """Accounts with the tag ``tag`` (URL-encoded), in the active framework's spelling.
+
+    An unknown tag lists none.
+    """
 
     permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
     serializer_class = AccountSerializer
@@ -122,6 +126,31 @@ class TagMembersView(AccountStreamMixin, generics.ListAPIView):
 
     def get_csv_filename(self) -> str:
         return f"tag-{slugify(self.kwargs['tag']) or 'segment'}"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if request.accepted_renderer.format == CSVRenderer.format:
+            self.tag_resolve()
+            return super().list(request, *args, **kwargs)
+        # The spelling is checked only when a page is empty, so that a page of a tag as
+        # the framework spells it costs no query more.
+        response = super().list(request, *args, **kwargs)
+        if response.data.get("results") or not self.tag_resolve():
+            return response
+        return super().list(request, *args, **kwargs)
+
+    def tag_resolve(self) -> bool:
+        """Replace the URL's tag by the active framework's spelling, as the tag filter does.
+
+        So ``SaaS - SMB - US`` and ``saas – smb – us`` list the accounts tagged
+        ``SaaS – SMB – US``. Returns whether the tag changed.
+        """
+        tag = self.kwargs["tag"]
+        tags = active_tag_checker()
+        spelled = tags.spelling(tag) if tags is not None else tag.strip()
+        if spelled == tag:
+            return False
+        self.kwargs["tag"] = spelled
+        return True
 
 
 @extend_schema_view(get=MEMBERS_SCHEMA)

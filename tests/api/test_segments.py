@@ -2,6 +2,8 @@
 
 from urllib.parse import quote
 
+import pytest
+
 from accounts.models import Tier
 from integrations.models import SavedSegment
 from tests.factories import AccountFactory
@@ -157,3 +159,23 @@ def test_saved_segment_csv(client_for, sdr):
     assert response.status_code == 200
     assert 'filename="segment-all-us.csv"' in response["Content-Disposition"]
     assert len(lines) == 2
+
+
+@pytest.mark.parametrize("spelling", ["SaaS - SMB - US", "saas – smb – us", "SAAS—SMB—US"])
+def test_tag_members_use_framework_spelling(signed_in_api, spelling):
+    tagged = AccountFactory(tag="SaaS – SMB – US")
+    AccountFactory(tag="SaaS – Enterprise – US")
+    response = signed_in_api.get(f"/api/v1/segments/tags/{quote(spelling, safe='')}/members/")
+    assert response.status_code == 200
+    assert member_ids(response) == {tagged.pk}
+
+
+def test_tag_members_csv_framework_spelling(signed_in_api):
+    AccountFactory(name="Tagged Co", tag="SaaS – SMB – US")
+    response = signed_in_api.get(
+        f"/api/v1/segments/tags/{quote('saas - smb - us', safe='')}/members/",
+        {"format": "csv"},
+    )
+    body = b"".join(response.streaming_content).decode()
+    assert response.status_code == 200
+    assert "Tagged Co" in body
