@@ -209,13 +209,28 @@ def validate_industry_known(value: str) -> None:
             return
     elif industries.filter(slug=value).exists():
         return
-    slugs = [slug for slug, _ in selectors.industry_choices()]
-    raise ValidationError(
-        "“%(value)s” is not the id or slug of an industry: use one of %(slugs)s, or "
-        "%(unmapped)s for accounts without an industry.",
-        code="invalid_choice",
-        params={"value": value, "slugs": ", ".join(slugs), "unmapped": INDUSTRY_UNMAPPED},
-    )
+    choices = selectors.industry_choices()
+    slugs = [slug for slug, _ in choices]
+    params = {"value": value, "slugs": ", ".join(slugs), "unmapped": INDUSTRY_UNMAPPED}
+    # A slug or name in another case, such as SaaS for saas, gets the slug as a hint.
+    key = value.casefold()
+    same = [
+        slug
+        for slug, name in [*choices, (INDUSTRY_UNMAPPED, INDUSTRY_UNMAPPED)]
+        if key in (slug.casefold(), name.casefold())
+    ]
+    if same:
+        params["same"] = same[0]
+        message = (
+            "“%(value)s” is not the id or slug of an industry: did you mean %(same)s? Use one "
+            "of %(slugs)s, or %(unmapped)s for accounts without an industry."
+        )
+    else:
+        message = (
+            "“%(value)s” is not the id or slug of an industry: use one of %(slugs)s, or "
+            "%(unmapped)s for accounts without an industry."
+        )
+    raise ValidationError(message, code="invalid_choice", params=params)
 
 
 def validate_country_code(value: str) -> None:

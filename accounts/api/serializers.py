@@ -357,6 +357,16 @@ def _amount_field() -> serializers.DecimalField:
     )
 
 
+class IndustryIdField(serializers.PrimaryKeyRelatedField):
+    """An industry's id, whose error for an unknown id lists every industry's id and name."""
+
+    def fail(self, key: str, **kwargs: Any) -> None:
+        if key == "does_not_exist":
+            industries = Industry.objects.order_by("name").values_list("pk", "name")
+            kwargs["industries"] = ", ".join(f"{pk} for {name}" for pk, name in industries)
+        super().fail(key, **kwargs)
+
+
 class AccountWriteSerializer(serializers.ModelSerializer):
     """The fields a client may set on an account; the response is the full account.
 
@@ -364,15 +374,14 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     the segmentation result fields are set by scoring, so neither is writable here.
     """
 
-    industry_id = serializers.PrimaryKeyRelatedField(
+    industry_id = IndustryIdField(
         source="industry",
         queryset=Industry.objects.all(),
         allow_null=True,
         required=False,
         error_messages={
             "does_not_exist": "No industry has the id {pk_value}: send the id of an industry "
-            "of the taxonomy, as the industry_id of GET /api/v1/accounts/ shows it (Sales Ops "
-            "manage the industries in the admin), or send industry_raw to look the label up.",
+            "of the taxonomy ({industries}), or send industry_raw to look the label up.",
             "incorrect_type": "industry_id must be an industry's id, a whole number, not "
             "{data_type}.",
         },

@@ -38,6 +38,17 @@ def test_unknown_filter_value_is_400(signed_in_api, parameter, value, expected):
     assert expected in error["fields"][parameter][0]
 
 
+@pytest.mark.parametrize(
+    ("value", "slug"), [("SaaS", "saas"), ("Fintech", "fintech"), ("Unmapped", "unmapped")]
+)
+def test_industry_other_case_hinted(signed_in_api, value, slug):
+    response = signed_in_api.get(LIST_URL, {"industry": value})
+    message = response.json()["error"]["fields"]["industry"][0]
+    assert response.status_code == 400
+    assert message.startswith(f"“{value}” is not the id or slug of an industry: did you mean ")
+    assert f"did you mean {slug}? Use one of" in message
+
+
 def test_known_filter_values_accepted(signed_in_api):
     AccountFactory(
         name="Known", size_band="Enterprise", geography="EMEA", route="Outbound", country="GB"

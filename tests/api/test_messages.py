@@ -2,6 +2,7 @@
 
 import pytest
 
+from segmentation.models import Industry
 from tests.factories import AccountFactory
 
 LIST_URL = "/api/v1/accounts/"
@@ -129,6 +130,17 @@ def test_unknown_industry_id_named(client_for, sales_ops):
     message = field_message(response, "industry_id")
     assert message.startswith("No industry has the id 987654: send the id of an industry")
     assert "industry_raw" in message
+
+
+def test_unknown_industry_id_lists_ids(client_for, sales_ops):
+    saas = Industry.objects.get(slug="saas")
+    fintech = Industry.objects.get(slug="fintech")
+    response = client_for(sales_ops).post(
+        LIST_URL, {"name": "Mapped", "industry_id": 99999}, format="json"
+    )
+    message = field_message(response, "industry_id")
+    assert f"{saas.pk} for SaaS" in message
+    assert f"{fintech.pk} for FinTech" in message
 
 
 def test_updated_since_plus_hint(signed_in_api):
