@@ -233,20 +233,40 @@ def validate_industry_known(value: str) -> None:
     raise ValidationError(message, code="invalid_choice", params=params)
 
 
-def validate_country_code(value: str) -> None:
-    """Reject a two-letter value that is no ISO 3166-1 country code (UK is accepted as GB)."""
-    if len(value) != 2 or not value.isalpha():
-        return  # the format validator reports it
+COUNTRY_CODE_EXAMPLES = "US, GB or DE"
+
+
+def country_code_error(value: str) -> ValidationError | None:
+    """Return the error for a value that is no ISO 3166-1 alpha-2 code, None for a code.
+
+    UK counts as the code of GB. A country name or three-letter code that the country
+    normalizer reads, such as usa or Germany, gets its two-letter code as a hint.
+    """
+    text = value.strip()
     try:
-        code = normalize_country(value)
+        code = normalize_country(text) if 0 < len(text) <= 100 else None
     except UnparsedValue:
         code = None
-    if not code:
-        raise ValidationError(
-            "“%(value)s” is not an ISO 3166-1 alpha-2 country code: use one such as US, GB or DE.",
-            code="invalid_choice",
-            params={"value": value},
+    if code and len(text) == 2 and text.isalpha():
+        return None
+    params = {"value": value, "code": code, "examples": COUNTRY_CODE_EXAMPLES}
+    if code:
+        message = (
+            "“%(value)s” is not an ISO 3166-1 alpha-2 country code: did you mean %(code)s? "
+            "Use a two-letter code such as %(examples)s."
         )
+    else:
+        message = (
+            "“%(value)s” is not an ISO 3166-1 alpha-2 country code: use one such as %(examples)s."
+        )
+    return ValidationError(message, code="invalid_choice", params=params)
+
+
+def validate_country_code(value: str) -> None:
+    """Reject a value that is no ISO 3166-1 alpha-2 code, naming it (UK is taken as GB)."""
+    error = country_code_error(value)
+    if error is not None:
+        raise error
 
 
 def industry_options() -> Choices:
@@ -446,13 +466,7 @@ class AccountFilterSet(FilterSet):
     country = django_filters.CharFilter(
         method="filter_country",
         label="Country",
-        validators=[
-            RegexValidator(
-                r"^[A-Za-z]{2}$",
-                message="Enter an ISO 3166-1 alpha-2 country code such as US or DE.",
-            ),
-            validate_country_code,
-        ],
+        validators=[validate_country_code],
         widget=forms.TextInput(
             attrs={
                 "placeholder": "US",

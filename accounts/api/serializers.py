@@ -21,6 +21,7 @@ from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
 from accounts import permissions as rules
+from accounts.filtersets import country_code_error
 from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
 from accounts.normalizers import (
     MAX_AMOUNT,
@@ -409,11 +410,11 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         "website sets it, and a domain sent must match the website. Without a website, send a "
         "host name, not a URL.",
     )
-    country = serializers.RegexField(
-        r"^[A-Za-z]{2}$",
+    country = serializers.CharField(
+        max_length=100,
         required=False,
         allow_blank=True,
-        error_messages={"invalid": "Enter an ISO 3166-1 alpha-2 country code such as US or DE."},
+        help_text="ISO 3166-1 alpha-2 code, such as US; UK is stored as GB.",
     )
     revenue_currency = serializers.RegexField(
         r"^[A-Za-z]{3}$",
@@ -545,13 +546,11 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     def validate_country(self, value: str) -> str:
         if not value:
             return value
-        try:
-            # As on the account page: UK becomes GB, and a code of no country is invalid.
-            return normalize_country(value) or ""
-        except UnparsedValue as error:
-            raise serializers.ValidationError(
-                f"{value!r} is not an ISO 3166-1 country code: use one such as US or DE."
-            ) from error
+        error = country_code_error(value)
+        if error is not None:
+            raise serializers.ValidationError(error.messages)
+        # As on the account page: UK becomes GB.
+        return normalize_country(value) or ""
 
     def validate_revenue_currency(self, value: str) -> str:
         code = value.upper()

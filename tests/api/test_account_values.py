@@ -197,7 +197,12 @@ def test_unchanged_put_keeps_raw_values(client_for, sdr, import_apollo):
         ({"employee_count": 0}, "employee_count", "must be at least 1"),
         ({"employee_min": 0, "employee_max": 0}, "employee_min", "at least 1 employee"),
         ({"annual_revenue_usd": "999999999999999999"}, "annual_revenue_usd", "too large"),
-        ({"country": "ZZ"}, "country", "'ZZ' is not an ISO 3166-1 country code"),
+        ({"country": "ZZ"}, "country", "“ZZ” is not an ISO 3166-1 alpha-2 country code"),
+        (
+            {"country": "usa"},
+            "country",
+            "“usa” is not an ISO 3166-1 alpha-2 country code: did you mean US?",
+        ),
         ({"revenue_currency": "XYZ"}, "revenue_currency", "'XYZ' is not an ISO 4217"),
         ({"description": "x" * 5001}, "description", "more than the 5,000 allowed"),
         ({"revenue_currency": ""}, "revenue_currency", "send its currency code"),

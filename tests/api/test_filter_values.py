@@ -49,6 +49,23 @@ def test_industry_other_case_hinted(signed_in_api, value, slug):
     assert f"did you mean {slug}? Use one of" in message
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("usa", "“usa” is not an ISO 3166-1 alpha-2 country code: did you mean US? Use a"),
+        ("Germany", "“Germany” is not an ISO 3166-1 alpha-2 country code: did you mean DE?"),
+        ("deu", "“deu” is not an ISO 3166-1 alpha-2 country code: did you mean DE?"),
+        ("Ü", "“Ü” is not an ISO 3166-1 alpha-2 country code: use one such as US, GB or DE."),
+    ],
+)
+def test_country_filter_names_value(signed_in_api, value, expected):
+    response = signed_in_api.get(LIST_URL, {"country": value})
+    messages = response.json()["error"]["fields"]["country"]
+    assert response.status_code == 400
+    assert len(messages) == 1
+    assert messages[0].startswith(expected)
+
+
 def test_known_filter_values_accepted(signed_in_api):
     AccountFactory(
         name="Known", size_band="Enterprise", geography="EMEA", route="Outbound", country="GB"

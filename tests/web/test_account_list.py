@@ -193,7 +193,7 @@ def test_list_invalid_filter_shows_error(signed_in):
     html = response.content.decode()
     assert response.status_code == 200
     assert row_names(response) == []
-    assert "Enter an ISO 3166-1 alpha-2 country code" in html
+    assert "“Germany” is not an ISO 3166-1 alpha-2 country code: did you mean DE?" in html
     assert "Some filter values are invalid" in html
 
 
