@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportRunStatusEnum": "accounts.models.ImportRun.Status",
         "ResearchNoteStatusEnum": "accounts.models.ResearchNote.Status",
+        "ResearchNoteKindEnum": "accounts.models.ResearchNote.Kind",
         "EnrichmentRunStatusEnum": "enrichment.models.EnrichmentRun.Status",
         "ViolationStatusEnum": "audits.models.Violation.Status",
         "WebhookDeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",

@@ -323,13 +323,43 @@ def _read_only_message(name: str, account: Account | None) -> str:
     return f"{name} is read-only and differs from the account's value: {fix}."
 
 
-def _unknown_field_message(name: str, writable: list[str]) -> str:
-    """Return the error for a field that no account has, with the nearest writable name."""
+def _unknown_field_message(name: str, writable: list[str], record: str = "an account") -> str:
+    """Return the error for a field that no ``record`` has, with the nearest writable name."""
     close = difflib.get_close_matches(name, writable, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
-    return f"{name} is not a field of an account: {hint}The writable fields are " + (
+    return f"{name} is not a field of {record}: {hint}The writable fields are " + (
         ", ".join(writable) + "."
     )
+
+
+def _choice_message(value: Any, noun: str, choices: Iterable[str]) -> str:
+    """Return the error for a value outside ``choices``, suggesting one in another case."""
+    known = list(choices)
+    text = str(value)
+    same_case = [choice for choice in known if choice.casefold() == text.strip().casefold()]
+    hint = f"did you mean {same_case[0]}? Use" if same_case else "use"
+    return f"“{text}” is not {noun}: {hint} one of {', '.join(known)}."
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice whose error names the value, lists the choices and suggests one in another case.
+
+    ``noun`` names what a choice is, with its article, such as "a kind of note".
+    """
+
+    def __init__(self, *args: Any, noun: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.noun = noun
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        if str(data) not in self.choice_strings_to_values:
+            raise serializers.ValidationError(
+                _choice_message(data, self.noun, self.choice_strings_to_values),
+                code="invalid_choice",
+            )
+        return super().to_internal_value(data)
 
 
 DOMAIN_EXAMPLE = "Enter a domain such as example.com."
@@ -682,6 +712,15 @@ class SegmentChangeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Why the segment changes.")
 
 
+# How to change each read-only field of a research note, for the error when a POST sends one.
+NOTE_READ_ONLY_FIELD_FIXES: dict[str, str] = {
+    "status": "a note added through the API is always published",
+    "author": "the author is the user who sends the request",
+    "account_id": "the URL names the account",
+    "buying_signal_added": "the portal sets it from the note's kind and date",
+}
+
+
 class ResearchNoteSerializer(serializers.ModelSerializer):
     """A short research finding about an account."""
 
@@ -690,6 +729,12 @@ class ResearchNoteSerializer(serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text="Username of the author.",
+    )
+    kind = NamedChoiceField(
+        choices=ResearchNote.Kind.choices,
+        noun="a kind of note",
+        required=False,
+        help_text="funding, hire, expansion or other (the default).",
     )
     text = serializers.CharField(
         max_length=ResearchNote.MAX_TEXT_LENGTH,
@@ -714,6 +759,42 @@ class ResearchNoteSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "account_id", "status", "author", "created_at", "updated_at"]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            self._check_fields_writable(data)
+        return super().to_internal_value(data)
+
+    def _check_fields_writable(self, data: Mapping[str, Any]) -> None:
+        """Raise ValidationError for unknown and read-only fields, which would be dropped."""
+        writable = [name for name, field in self.fields.items() if not field.read_only]
+        errors: dict[str, list[str]] = {}
+        for name in data:
+            if name in writable:
+                continue
+            if name in self.fields:
+                fix = NOTE_READ_ONLY_FIELD_FIXES.get(name, "the portal sets it")
+                errors[name] = [f"{name} is read-only: {fix}, so leave it out."]
+            else:
+                errors[name] = [_unknown_field_message(name, writable, "a research note")]
+        if errors:
+            raise serializers.ValidationError(errors)
+
+
+class ResearchNoteCreatedSerializer(ResearchNoteSerializer):
+    """A research note just added, with the buying signal it added to the account."""
+
+    buying_signal_added = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Buying signal that the note added to the account, such as recent funding; "
+        "null when it added none, because of its kind, its date (more than a year ago) or a "
+        "signal that the account already has.",
+    )
+
+    class Meta(ResearchNoteSerializer.Meta):
+        fields = [*ResearchNoteSerializer.Meta.fields, "buying_signal_added"]
+        read_only_fields = [*ResearchNoteSerializer.Meta.read_only_fields, "buying_signal_added"]
 
 
 class ScoreRecordSerializer(serializers.ModelSerializer):

@@ -47,6 +47,7 @@ from .serializers import (
     AccountDetailSerializer,
     AccountSerializer,
     AccountWriteSerializer,
+    ResearchNoteCreatedSerializer,
     ResearchNoteSerializer,
     ScoreRecordSerializer,
     SegmentChangeSerializer,
@@ -257,7 +258,11 @@ class AccountScoreListView(AccountChildMixin, generics.ListAPIView):
 
 @extend_schema_view(
     get=extend_schema(summary="List an account's research notes, newest first"),
-    post=extend_schema(summary="Add a research note to an account"),
+    post=extend_schema(
+        summary="Add a research note to an account",
+        request=ResearchNoteSerializer,
+        responses={201: ResearchNoteCreatedSerializer},
+    ),
 )
 class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
     """Research notes of one account. Adding one needs edit rights on the account."""
@@ -266,6 +271,11 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
     serializer_class = ResearchNoteSerializer
     pagination_class = IdCursorPagination
     filterset_class = ResearchNoteFilterSet
+
+    def get_serializer_class(self) -> type[ResearchNoteSerializer]:
+        if self.request is not None and self.request.method == "POST":
+            return ResearchNoteCreatedSerializer
+        return ResearchNoteSerializer
 
     def get_queryset(self) -> QuerySet[ResearchNote]:
         if getattr(self, "swagger_fake_view", False):
@@ -282,14 +292,16 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
         # As on the account page: a recent funding, hire or expansion note adds its buying
         # signal to the account and scores it again.
         values = serializer.validated_data
-        serializer.instance = research_note_create(
+        result = research_note_create(
             account=account,
             user=self.request.user,
             kind=values.get("kind", ResearchNote.Kind.OTHER),
             text=values["text"],
             source_url=values.get("source_url", ""),
             happened_on=values.get("happened_on"),
-        ).note
+        )
+        result.note.buying_signal_added = result.signal or None
+        serializer.instance = result.note
 
 
 def _may_change_segment(user: Any, account: Account, kind: str) -> bool:

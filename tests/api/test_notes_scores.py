@@ -125,3 +125,60 @@ def test_note_dated_tomorrow_is_kept(client_for, sdr):
         notes_url(account), {"text": "Series C announced.", "happened_on": tomorrow}, format="json"
     )
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("foo", 1, "foo is not a field of a research note:"),
+        ("status", "proposed", "status is read-only: a note added through the API is always"),
+        ("author", 5, "author is read-only: the author is the user who sends the request"),
+        ("buying_signal_added", "hiring", "buying_signal_added is read-only:"),
+    ],
+)
+def test_note_extra_field_is_400(client_for, sdr, field, value, expected):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(
+        notes_url(account), {"kind": "hire", "text": "ok", field: value}, format="json"
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert list(error["fields"]) == [field]
+    assert error["fields"][field][0].startswith(expected)
+    assert not ResearchNote.objects.exists()
+
+
+def test_note_unknown_kind_lists_kinds(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(
+        notes_url(account), {"kind": "Funding", "text": "Raised."}, format="json"
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert error["fields"]["kind"] == [
+        "“Funding” is not a kind of note: did you mean funding? Use one of funding, hire, "
+        "expansion, other."
+    ]
+
+
+def test_note_reports_added_signal(client_for, sdr):
+    account = AccountFactory(owner=sdr, buying_signals=[])
+    response = client_for(sdr).post(
+        notes_url(account), {"kind": "funding", "text": "Raised a Series B."}, format="json"
+    )
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["buying_signal_added"] == "recent funding"
+
+
+def test_note_reports_no_signal(client_for, sdr):
+    account = AccountFactory(owner=sdr, buying_signals=["recent funding"])
+    client = client_for(sdr)
+    other = client.post(notes_url(account), {"kind": "other", "text": "Met them."}, format="json")
+    again = client.post(
+        notes_url(account), {"kind": "funding", "text": "Raised again."}, format="json"
+    )
+    assert other.status_code == 201, other.json()
+    assert other.json()["buying_signal_added"] is None
+    assert again.status_code == 201, again.json()
+    assert again.json()["buying_signal_added"] is None
