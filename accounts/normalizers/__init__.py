@@ -37,6 +37,7 @@ from .money import (
     convert_to_usd,
     is_currency_code,
     parse_money,
+    round_converted_amount,
 )
 from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
 from .numbers import parse_decimal
@@ -81,6 +82,7 @@ __all__ = [
     "registrable_domain",
     "region_code",
     "resolve_location",
+    "round_converted_amount",
     "sentence_end",
     "sentence_start",
     "strip_footnotes",

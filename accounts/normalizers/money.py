@@ -45,6 +45,7 @@ MAX_AMOUNT = Decimal(10) ** 15
 # stores decimals as 64-bit floats, which keep 15 (Django's SQLite backend rounds what it
 # reads to 15), so 123456789012345.67 comes back as 123456789012346.00.
 MAX_EXACT_DIGITS = 15
+CENTS = Decimal("0.01")
 
 # USD per unit of each currency, approximate reference rates for 2025-07-01 rounded to
 # three significant digits. Settings override them with ICP_CURRENCY_RATES_TO_USD.
@@ -256,6 +257,20 @@ def parse_money(
         raise UnparsedValue(field, raw, error.hint) from None
     assert number is not None  # the pattern only matches digits
     return Money(_tidy_amount(_multiply(number, scale), negative=negative), currency)
+
+
+def round_converted_amount(amount: Decimal) -> Decimal:
+    """Round a converted amount to cents and to at most MAX_EXACT_DIGITS significant digits.
+
+    So an amount of 10^13 or more is rounded to tenths and one of 10^14 or more to whole
+    units, here rather than by the database without notice: 144444443144443.65 becomes
+    144444443144444.00. Rounds half to even.
+    """
+    cents = amount.quantize(CENTS)
+    if len(cents.as_tuple().digits) <= MAX_EXACT_DIGITS:
+        return cents
+    last_kept_place = Decimal(1).scaleb(cents.adjusted() - MAX_EXACT_DIGITS + 1)
+    return cents.quantize(last_kept_place).quantize(CENTS)
 
 
 def convert_to_usd(money: Money, rates: Mapping[str, Decimal | int | float | str]) -> Decimal:

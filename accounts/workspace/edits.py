@@ -37,6 +37,7 @@ from accounts.normalizers import (
     parse_employee_count,
     parse_money,
     resolve_location,
+    round_converted_amount,
     sentence_end,
     sentence_start,
     website_url,
@@ -278,7 +279,7 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
     warnings = []
     try:
         usd: Decimal | None = convert_to_usd(Money(amount, money.currency), _currency_rates())
-        usd = usd.quantize(CENTS)
+        usd = round_converted_amount(usd)
     except UnparsedValue as error:
         usd = None
         warnings.append(
@@ -885,7 +886,9 @@ def api_values_complete(
         usd = None
         if amount is not None:
             try:
-                usd = convert_to_usd(Money(amount, currency), _currency_rates()).quantize(CENTS)
+                usd = round_converted_amount(
+                    convert_to_usd(Money(amount, currency), _currency_rates())
+                )
             except UnparsedValue:
                 usd = None
         if usd is not None and usd >= MAX_AMOUNT:

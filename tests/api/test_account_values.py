@@ -88,6 +88,20 @@ def test_amount_converted_to_dollars(client_for, sdr, import_apollo, settings):
     assert account.annual_revenue_usd == Decimal("2200000.00")
 
 
+def test_large_conversion_rounded_to_digits(client_for, sdr, import_apollo, settings):
+    settings.ICP_CURRENCY_RATES_TO_USD = {"EUR": Decimal("1.17")}
+    account = import_apollo("51-200", "$12.5M")
+
+    body = patch(
+        client_for(sdr), account, {"revenue_amount": "123456789012345", "revenue_currency": "EUR"}
+    )
+
+    account.refresh_from_db()
+    assert account.revenue_amount == Decimal("123456789012345")
+    assert account.annual_revenue_usd == Decimal("144444443144444.00")
+    assert body["annual_revenue_usd"] == "144444443144444.00"
+
+
 def test_later_import_keeps_value(client_for, sdr, import_apollo):
     account = import_apollo("51-200", "$12.5M")
     patch(client_for(sdr), account, {"employee_count": 460, "country": "FR"})

@@ -10,6 +10,7 @@ from accounts.normalizers import (
     UnparsedValue,
     convert_to_usd,
     parse_money,
+    round_converted_amount,
 )
 
 
@@ -269,3 +270,18 @@ def test_parse_money_never_crashes(raw: str | int | float | Decimal, decimal_com
     except UnparsedValue:
         return
     assert result is None or result.amount.is_finite()
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        ("12.345", "12.34"),
+        ("1234567890123.456", "1234567890123.46"),
+        ("12345678901234.56", "12345678901234.60"),
+        ("144444443144443.65", "144444443144444.00"),
+        ("0", "0.00"),
+    ],
+)
+def test_converted_amount_rounded_to_digits(amount, expected):
+    assert round_converted_amount(Decimal(amount)) == Decimal(expected)
+    assert len(round_converted_amount(Decimal(amount)).normalize().as_tuple().digits) <= 15
