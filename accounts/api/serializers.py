@@ -326,10 +326,13 @@ def _read_only_message(name: str, account: Account | None) -> str:
 def _unknown_field_message(name: str, writable: list[str], record: str = "an account") -> str:
     """Return the error for a field that no ``record`` has, with the nearest writable name."""
     close = difflib.get_close_matches(name, writable, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return f"{name} is not a field of {record}: {hint}The writable fields are " + (
-        ", ".join(writable) + "."
-    )
+    listed = ", ".join(writable)
+    if close:
+        return (
+            f"{name} is not a field of {record}: did you mean {close[0]}? The writable fields "
+            f"are {listed}."
+        )
+    return f"{name} is not a field of {record}: send only the writable fields, {listed}."
 
 
 def _choice_message(value: Any, noun: str, choices: Iterable[str]) -> str:
@@ -375,16 +378,42 @@ def _unparsed_message(value: str, kind: str, error: UnparsedValue, example: str)
     return f"“{value}” is not {kind}: {hint}. {example}"
 
 
-def _amount_field() -> serializers.DecimalField:
+class AmountField(serializers.DecimalField):
+    """An amount in cents whose errors name the value sent and say how to fix it."""
+
+    default_error_messages = {
+        "invalid": "“{value}” is not a number: send an amount such as 12500000.00.",
+        "max_decimal_places": "“{value}” has more than {max_decimal_places} decimal places: "
+        "round it to cents, such as 12500000.25.",
+        "max_digits": TOO_LARGE,
+        "max_whole_digits": TOO_LARGE,
+        "negative": "“{value}” is negative: send an amount of 0 or more.",
+        "max_value": TOO_LARGE,
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        # Kept for fail(), whose messages name the value but which DRF calls without it.
+        self._sent_text = str(data).strip()[:100]
+        value = super().to_internal_value(data)
+        # Checked here, since min_value's validator would name the value rounded to cents.
+        if value < 0:
+            self.fail("negative")
+        return value
+
+    def fail(self, key: str, **kwargs: Any) -> None:
+        kwargs.setdefault("value", getattr(self, "_sent_text", ""))
+        super().fail(key, **kwargs)
+
+
+def _amount_field() -> AmountField:
     """Return an optional amount field from 0 to just below MAX_AMOUNT, in cents."""
-    return serializers.DecimalField(
+    return AmountField(
         max_digits=20,
         decimal_places=2,
         min_value=0,
         max_value=MAX_AMOUNT - Decimal("0.01"),
         required=False,
         allow_null=True,
-        error_messages={"max_value": TOO_LARGE},
     )
 
 
@@ -499,7 +528,15 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             "buying_signals",
             "owner_id",
         ]
-        extra_kwargs = {"name": {"required": True}}
+        extra_kwargs = {
+            "name": {
+                "required": True,
+                "error_messages": {
+                    "blank": "The name is empty: enter the company's name.",
+                    "required": "The name is missing: send the company's name.",
+                },
+            }
+        }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -21,11 +25,56 @@ from .filtersets import WebhookDeliveryFilterSet
 from .pagination import IdCursorPagination
 from .permissions import WebhookPermission
 
+# An IPv4 address in a shorthand that some resolvers accept, such as 127.1, 0x7f000001 or
+# 2130706433: one to four dot-separated decimal, octal or hexadecimal numbers.
+_NUMERIC_HOST_RE = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}", re.I)
+WEBHOOK_URL_EXAMPLE = "https://crm.example.com/hooks/icp"
+
+
+def invalid_webhook_url_message(url: str) -> str:
+    """Return the error for a URL that Django's URLValidator rejects, naming the cause."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        host = ""
+    if host and _NUMERIC_HOST_RE.fullmatch(host):
+        return (
+            f"“{url}” is not a valid URL: its host {host} is a numeric shorthand for an IP "
+            "address, which is not accepted. Use the receiver's host name, such as "
+            f"{WEBHOOK_URL_EXAMPLE}."
+        )
+    if host:
+        return (
+            f"“{url}” is not a valid URL: check that {host} is a valid host name, and send an "
+            f"http or https URL such as {WEBHOOK_URL_EXAMPLE}."
+        )
+    return f"“{url}” is not a valid URL: send an http or https URL such as {WEBHOOK_URL_EXAMPLE}."
+
+
+def validate_webhook_url_format(url: str) -> None:
+    """Raise ValidationError naming the cause when Django's URLValidator rejects ``url``."""
+    try:
+        # The scheme is checked by webhook_url_check, whose message names it.
+        URLValidator()(url)
+    except DjangoValidationError:
+        raise serializers.ValidationError(invalid_webhook_url_message(url)) from None
+
+
+class WebhookURLField(serializers.URLField):
+    """A URL whose format error names the value and the cause, not just "Enter a valid URL"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            validator for validator in self.validators if not isinstance(validator, URLValidator)
+        ]
+        self.validators.append(validate_webhook_url_format)
+
 
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     """A receiver URL and the events it gets. The secret is shown only on creation."""
 
-    url = serializers.URLField(
+    url = WebhookURLField(
         max_length=500,
         help_text="http(s) URL on a public address; checked again before every delivery.",
     )

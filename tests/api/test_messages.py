@@ -153,3 +153,61 @@ def test_updated_since_plus_hint(signed_in_api):
 def test_updated_since_encoded_plus_accepted(signed_in_api):
     response = signed_in_api.get(LIST_URL + "?updated_since=2026-01-31T09:00:00%2B01:00")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.001", "“0.001” has more than 2 decimal places: round it to cents"),
+        ("NaN", "“NaN” is not a number: send an amount such as 12500000.00."),
+        ("-1", "“-1” is negative: send an amount of 0 or more."),
+        ("ten", "“ten” is not a number: send an amount such as 12500000.00."),
+    ],
+)
+def test_amount_message_names_value(client_for, sdr, value, expected):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).patch(
+        detail_url(account), {"annual_revenue_usd": value}, format="json"
+    )
+    assert field_message(response, "annual_revenue_usd").startswith(expected)
+
+
+def test_blank_name_message(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).patch(detail_url(account), {"name": "   "}, format="json")
+    assert field_message(response, "name") == "The name is empty: enter the company's name."
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://127.1/", "127.1"),
+        ("http://0x7f000001/", "0x7f000001"),
+        ("http://2130706433/", "2130706433"),
+    ],
+)
+def test_webhook_numeric_host_message(client_for, sales_ops, settings, url, host):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    response = client_for(sales_ops).post(
+        WEBHOOKS_URL, {"name": "x", "url": url, "events": ["account.tier_changed"]}, format="json"
+    )
+    message = field_message(response, "url")
+    assert message.startswith(f"“{url}” is not a valid URL: its host {host} is a numeric")
+    assert "Use the receiver's host name" in message
+
+
+def test_webhook_invalid_host_message(client_for, sales_ops):
+    url = "http://exa mple.com/hook"
+    response = client_for(sales_ops).post(
+        WEBHOOKS_URL, {"name": "x", "url": url, "events": ["account.tier_changed"]}, format="json"
+    )
+    assert field_message(response, "url").startswith(f"“{url}” is not a valid URL:")
+
+
+def test_unknown_field_message_reads_well(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).patch(detail_url(account), {"foo": 1}, format="json")
+    message = field_message(response, "foo")
+    assert message.startswith(
+        "foo is not a field of an account: send only the writable fields, name, domain,"
+    )
