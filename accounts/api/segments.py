@@ -212,7 +212,8 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
     filters = serializers.DictField(
         child=serializers.CharField(max_length=255, allow_blank=True),
         help_text='Account list filters, such as {"tier": "high", "geography": "EMEA"}. '
-        "ordering is not stored; owner=me means the user who pulls the segment.",
+        "owner=me means the user who pulls the segment. ordering is not a filter and gets "
+        "400: pass it to members_url instead, such as ?ordering=name.",
     )
 
     class Meta:
@@ -251,11 +252,19 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
         return value
 
     def validate_filters(self, value: dict[str, str]) -> dict[str, str]:
+        unsaved = sorted(UNSAVED_FILTERS & set(value))
+        if unsaved:
+            raise serializers.ValidationError(
+                f"{unsaved[0]} is not a filter, so a saved segment does not store it: leave it "
+                f"out of filters and pass it to the segment's members_url, such as "
+                f"?{unsaved[0]}=name."
+            )
         known = set(AccountFilterSet.base_filters) - UNSAVED_FILTERS
         unknown = sorted(set(value) - known)
         if unknown:
+            verb = "is not a filter" if len(unknown) == 1 else "are not filters"
             raise serializers.ValidationError(
-                f"Unknown filters {unknown}: use {', '.join(sorted(known))}."
+                f"{', '.join(unknown)} {verb} of the account list: use {', '.join(sorted(known))}."
             )
         filterset = AccountFilterSet(data=value, queryset=Account.objects.none())
         if not filterset.is_valid():

@@ -105,7 +105,22 @@ def test_saved_segment_unknown_filter(client_for, sdr):
         SAVED_URL, {"name": "Bad", "filters": {"password": "x"}}, format="json"
     )
     assert response.status_code == 400
-    assert "Unknown filters" in response.json()["error"]["fields"]["filters"][0]
+    assert response.json()["error"]["fields"]["filters"][0].startswith(
+        "password is not a filter of the account list: use "
+    )
+
+
+def test_saved_segment_ordering_explained(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL,
+        {"name": "Ordered", "filters": {"tier": "high", "ordering": "name"}},
+        format="json",
+    )
+    message = response.json()["error"]["fields"]["filters"][0]
+    assert response.status_code == 400
+    assert message.startswith("ordering is not a filter, so a saved segment does not store it")
+    assert "pass it to the segment's members_url, such as ?ordering=name." in message
+    assert not SavedSegment.objects.exists()
 
 
 def test_saved_segment_duplicate_name(client_for, sdr):
