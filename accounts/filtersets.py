@@ -7,6 +7,7 @@ from operator import or_
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -269,6 +270,23 @@ def validate_country_code(value: str) -> None:
         raise error
 
 
+def validate_owner_known(value: str) -> None:
+    """Reject an owner id that no user has, even a deactivated one.
+
+    Values that the format validators reject are left to them, as for the industry.
+    """
+    if not value.isdigit() or int(value) > MAX_ID:
+        return
+    if get_user_model().objects.filter(pk=int(value)).exists():
+        return
+    raise ValidationError(
+        "“%(value)s” is not the id of a user: use an owner's user id, as owner_id in the "
+        "account list shows it, %(me)s for your accounts or %(none)s for unassigned ones.",
+        code="invalid_choice",
+        params={"value": value, "me": OWNER_ME, "none": OWNER_NONE},
+    )
+
+
 def industry_options() -> Choices:
     return [(INDUSTRY_UNMAPPED, "No industry"), *selectors.industry_choices()]
 
@@ -457,6 +475,7 @@ class AccountFilterSet(FilterSet):
                 message="Enter a user id, me or none.",
             ),
             validate_id_in_range,
+            validate_owner_known,
         ],
         widget=LazySelect(
             with_blank("Any owner", owner_options),

@@ -66,6 +66,23 @@ def test_country_filter_names_value(signed_in_api, value, expected):
     assert messages[0].startswith(expected)
 
 
+def test_unknown_owner_id_is_400(signed_in_api):
+    response = signed_in_api.get(LIST_URL, {"owner": "99999"})
+    messages = response.json()["error"]["fields"]["owner"]
+    assert response.status_code == 400
+    assert messages == [
+        "“99999” is not the id of a user: use an owner's user id, as owner_id in the account "
+        "list shows it, me for your accounts or none for unassigned ones."
+    ]
+
+
+def test_deactivated_owner_id_accepted(signed_in_api, make_user):
+    former = make_user(None, username="former-rep", is_active=False)
+    AccountFactory(name="Left Behind", owner=former)
+    response = signed_in_api.get(LIST_URL, {"owner": str(former.pk)})
+    assert result_names(response) == ["Left Behind"]
+
+
 def test_known_filter_values_accepted(signed_in_api):
     AccountFactory(
         name="Known", size_band="Enterprise", geography="EMEA", route="Outbound", country="GB"

@@ -197,6 +197,15 @@ def test_list_invalid_filter_shows_error(signed_in):
     assert "Some filter values are invalid" in html
 
 
+def test_list_unknown_owner_shows_error(signed_in):
+    AccountFactory(name="Any Co")
+    response = signed_in.get(LIST_URL, {"owner": "99999"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert row_names(response) == []
+    assert "“99999” is not the id of a user" in html
+
+
 def test_list_unknown_size_band_shows_error(signed_in):
     AccountFactory(name="Any Co", size_band="Enterprise")
     response = signed_in.get(LIST_URL, {"size_band": "enterprise"})
