@@ -63,5 +63,6 @@ urlpatterns = [
     ),
     *router.urls,
     # Any other path under /api/v1/ returns 404 in the API's error shape, not an HTML page.
-    re_path(r"^.*$", api_not_found, name="api-not-found"),
+    # [\s\S] also matches a newline, such as %0A in a path, which "." does not.
+    re_path(r"^[\s\S]*$", api_not_found, name="api-not-found"),
 ]

@@ -38,6 +38,11 @@ def test_unknown_path_404_shape(signed_in_api):
     assert "/api/v1/no-such-thing/" in error["message"]
 
 
+def test_newline_path_404_shape(signed_in_api):
+    response = signed_in_api.get(f"{ACCOUNTS_URL}%0A0/notes/")
+    assert_error_shape(response, 404, "not_found")
+
+
 def test_405_shape(signed_in_api):
     response = signed_in_api.delete("/api/v1/segments/tags/")
     assert_error_shape(response, 405, "method_not_allowed")
