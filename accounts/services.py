@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -107,6 +108,16 @@ def accounts_import(
         _finish(import_run, ImportRun.Status.FAILED, str(error))
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise
+    except (csv.Error, UnicodeDecodeError) as error:
+        # Bytes that are no text in the detected encoding, such as binary data in a file
+        # read as UTF-16, surface only while the rows are read.
+        message = (
+            f"“{import_run.file_name}” could not be read as text ({error}): it seems to "
+            "contain binary data. Save it as CSV UTF-8 and import that file."
+        )
+        _finish(import_run, ImportRun.Status.FAILED, message)
+        logger.warning("import run %s failed: %s", import_run.pk, error)
+        raise ImportFileError(message) from error
     except Exception as error:
         _finish(import_run, ImportRun.Status.FAILED, f"Internal error: {error!r}")
         logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)

@@ -5,18 +5,14 @@ Encoding, checked in this order:
 1. A byte order mark: UTF-8 (``EF BB BF``), UTF-16 LE (``FF FE``) or UTF-16 BE (``FE FF``).
 2. UTF-16 without a BOM, when NUL bytes fill most odd positions of the first 4 KiB (LE) or
    most even positions (BE), the pattern ASCII text has in UTF-16.
-3. UTF-8, when the whole file decodes as UTF-8, leaving out lines of binary data and
-   the lines next to them.
+3. UTF-8, when the whole file decodes as UTF-8.
 4. Otherwise Windows-1252. The five bytes that Windows-1252 leaves undefined (0x81, 0x8D,
    0x8F, 0x90, 0x9D) decode to the same code points as in Latin-1.
 
 The delimiter is whichever of comma, semicolon and tab occurs most often outside double
 quotes in the header record, with ties going to comma, then semicolon, then tab.
 
-CSV files are read line by line, so their size does not matter. A line of binary data
-(see binary.is_binary_line) is not given to the CSV parser, so quotes in it cannot take in
-the lines after it, and its record is rejected. In a UTF-8 file, bytes that are not valid
-UTF-8 are read as NUL, so the line that has them is binary data too. JSON files must hold one
+CSV files are read line by line, so their size does not matter. JSON files must hold one
 array and are loaded whole, so they are limited to MAX_JSON_BYTES.
 
 C0 control characters other than tab, line feed and carriage return are removed from
@@ -28,7 +24,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -37,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .binary import BINARY_CHARACTERS_RE, binary_content_check, is_binary_line
+from .binary import binary_content_check
 from .errors import ImportFileError
 from .jsontext import json_type_name
 from .layouts import column_key
@@ -73,14 +68,6 @@ DECIMAL_COMMA_CELL_RE = re.compile(
 )
 
 CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
-INVALID_AS_NUL_ERROR_HANDLER = "icp_invalid_as_nul"
-UTF8_ENCODINGS = ("utf-8", "utf-8-sig")
-# The code points that the surrogateescape error handler gives bytes that are not valid UTF-8.
-ESCAPED_BYTE_RE = re.compile("[\udc80-\udcff]")
-LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
-# Characters of the lines that without_binary_lines reads and checks at a time.
-LINE_BLOCK_CHARACTERS = 64 * 1024
-LINE_SPACING_AS_SPACE = str.maketrans("\t\n\r", "   ")
 
 # C0 control characters except tab, line feed and carriage return.
 CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -93,14 +80,7 @@ def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
     return undefined.decode("latin-1"), error.end
 
 
-def _decode_invalid_as_nul(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    return "\x00" * (error.end - error.start), error.end
-
-
 codecs.register_error(CP1252_ERROR_HANDLER, _decode_undefined_as_latin1)
-codecs.register_error(INVALID_AS_NUL_ERROR_HANDLER, _decode_invalid_as_nul)
 
 
 @dataclass
@@ -185,34 +165,6 @@ def _utf16_without_bom(head: bytes) -> str | None:
 
 
 def _decodes_as_utf8(path: Path) -> bool:
-    """Return True when the file is UTF-8, but for bytes in or next to lines of binary data.
-
-    Random bytes contain short lines without control characters, so a line with bytes
-    that are not valid UTF-8 counts as binary data when the line before or after it is.
-    The reader reads such bytes as NUL, which makes their lines binary data there too.
-    """
-    if _decodes_strictly_as_utf8(path):
-        return True
-    # NOTE: the first line of a chunk is judged without the line before it, and a line
-    # longer than a chunk is judged in parts.
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-    unfinished = ""
-    with path.open("rb") as handle:
-        while chunk := handle.read(UTF8_CHECK_CHUNK_BYTES):
-            text = unfinished + decoder.decode(chunk)
-            end = max(text.rfind("\n"), text.rfind("\r")) + 1
-            if end == 0 and len(text) < UTF8_CHECK_CHUNK_BYTES:
-                unfinished = text
-                continue
-            if end == 0:
-                end = len(text)
-            if not _invalid_bytes_in_binary_lines(text[:end], following=text[end:]):
-                return False
-            unfinished = text[end:]
-    return _invalid_bytes_in_binary_lines(unfinished + decoder.decode(b"", final=True))
-
-
-def _decodes_strictly_as_utf8(path: Path) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with path.open("rb") as handle:
@@ -221,25 +173,6 @@ def _decodes_strictly_as_utf8(path: Path) -> bool:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return True
-
-
-def _invalid_bytes_in_binary_lines(text: str, *, following: str = "") -> bool:
-    """Return True when each line of ``text`` with escaped bytes is or adjoins binary data.
-
-    ``following`` is the start of the line after ``text``, which counts as a neighbour.
-    """
-    if ESCAPED_BYTE_RE.search(text) is None:
-        return True
-    lines = LINE_BREAK_RE.split(text)
-    if following:
-        lines[-1] += following
-    for index, line in enumerate(lines):
-        if ESCAPED_BYTE_RE.search(line) is None or is_binary_line(line):
-            continue
-        neighbours = lines[max(index - 1, 0) : index] + lines[index + 1 : index + 2]
-        if not any(is_binary_line(neighbour) for neighbour in neighbours):
-            return False
     return True
 
 
@@ -261,46 +194,9 @@ def looks_like_decimal_comma(cells: list[str]) -> bool:
     return any(DECIMAL_COMMA_CELL_RE.fullmatch(cell.strip()) for cell in cells if cell)
 
 
-def open_text(path: Path, encoding: str, *, invalid_as_nul: bool = True) -> TextIO:
-    """Open a file as text in its detected encoding, with line endings as they are.
-
-    With ``invalid_as_nul``, bytes that are not valid UTF-8 in a UTF-8 file are read as
-    NUL (see the module docstring). Otherwise they raise UnicodeDecodeError.
-    """
-    if encoding == "cp1252":
-        errors = CP1252_ERROR_HANDLER
-    elif encoding in UTF8_ENCODINGS and invalid_as_nul:
-        errors = INVALID_AS_NUL_ERROR_HANDLER
-    else:
-        errors = "strict"
+def _open_text(path: Path, encoding: str) -> TextIO:
+    errors = CP1252_ERROR_HANDLER if encoding == "cp1252" else "strict"
     return path.open("r", encoding=encoding, errors=errors, newline="")
-
-
-def without_binary_lines(handle: TextIO, binary_lines: list[int]) -> Iterator[str]:
-    """Return the handle's lines, with an empty line in place of each line of binary data.
-
-    The 1-based number of each such line is appended to ``binary_lines``, up to a block
-    of LINE_BLOCK_CHARACTERS ahead of the line that the caller has reached.
-    """
-    # Lines are checked a block at a time and then passed on by itertools, so a file
-    # without binary data costs no Python step per line.
-    return itertools.chain.from_iterable(_line_blocks(handle, binary_lines))
-
-
-def _line_blocks(handle: TextIO, binary_lines: list[int]) -> Iterator[list[str]]:
-    search = BINARY_CHARACTERS_RE.search
-    read = 0
-    while lines := handle.readlines(LINE_BLOCK_CHARACTERS):
-        # str.isprintable scans faster than the regular expression, and
-        # only tab, line feed and carriage return make usual text unprintable.
-        text = "".join(lines).translate(LINE_SPACING_AS_SPACE)
-        if not text.isprintable() and search(text) is not None:
-            for index, line in enumerate(lines):
-                if search(line) is not None and is_binary_line(line):
-                    binary_lines.append(read + index + 1)
-                    lines[index] = "\n"
-        read += len(lines)
-        yield lines
 
 
 def _read_header_text(handle: TextIO) -> str:
@@ -515,41 +411,15 @@ def _column_count_error(
     )
 
 
-def _binary_line_error(binary_line: int, first_line: int, last_line: int, encoding: str) -> str:
-    invalid = ", or bytes that are not valid UTF-8" if encoding in UTF8_ENCODINGS else ""
-    if last_line > first_line:
-        place = f"the row spans lines {first_line}-{last_line}, and line {binary_line} of it"
-    else:
-        place = f"line {binary_line}"
-    return (
-        f"{place} is binary data, not text: it contains NUL bytes or control "
-        f"characters{invalid}. No value of the line is imported: remove the binary data "
-        "from the file, or export the file again."
-    )
-
-
 def _csv_records(
-    reader: Any,
-    columns: int,
-    delimiter: str,
-    *,
-    trailing_delimiter: bool,
-    line_offset: int = 0,
-    binary_lines: list[int] | None = None,
-    encoding: str = "utf-8",
+    reader: Any, columns: int, delimiter: str, *, trailing_delimiter: bool, line_offset: int = 0
 ) -> Iterator[Record]:
     """Read CSV records, rejecting rows whose cells do not line up with the header.
 
     With ``trailing_delimiter`` (the file ends its data lines with a delimiter that the
     header lacks), the one empty cell after the last column is dropped. A row that lines
     up but whose cell took in the rest of the file (see _swallowed_lines) is rejected.
-    ``binary_lines`` is the list that without_binary_lines fills ahead of the reader. A
-    record that spans one of those lines is rejected, with no values when it is only
-    that line.
     """
-    binary_lines = [] if binary_lines is None else binary_lines
-    # Index in binary_lines of the first line that no record has spanned yet.
-    next_binary = 0
     # A lined-up row with a cell that ends with a line break, kept back until it is known
     # whether it is the file's last row.
     last_candidate: tuple[Record, list[str], int, int] | None = None
@@ -570,18 +440,6 @@ def _csv_records(
             yield last_candidate[0]
             last_candidate = None
         last_line = max(reader.line_num, start_line) + line_offset
-        binary_line = None
-        while next_binary < len(binary_lines) and binary_lines[next_binary] <= reader.line_num:
-            if binary_line is None:
-                binary_line = binary_lines[next_binary] + line_offset
-            next_binary += 1
-        if binary_line is not None:
-            yield Record(
-                line=start_line,
-                values=strip_control_characters(cells or []),
-                error=_binary_line_error(binary_line, first_line, last_line, encoding),
-            )
-            continue
         if cells is None:
             yield Record(
                 line=start_line,
@@ -640,8 +498,8 @@ def _sample_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
     Sampling stops at a row that the CSV parser cannot read, which the import reports.
     """
     rows = []
-    with open_text(path, encoding) as handle:
-        reader = csv.reader(without_binary_lines(handle, []), delimiter=delimiter)
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
         next(reader, None)
         try:
             for cells in reader:
@@ -686,7 +544,7 @@ def _without_blank_last_column(header: list[str], sample: list[list[str]]) -> li
 def _looks_like_json(path: Path, encoding: str) -> bool:
     if path.suffix.lower() == ".json":
         return True
-    with open_text(path, encoding) as handle:
+    with _open_text(path, encoding) as handle:
         start = handle.read(1024).lstrip()
     return start.startswith("[")
 
@@ -705,12 +563,14 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         raise ImportFileError(f"{path} is empty: export the file again with a header row.")
 
     encoding = detect_encoding(path)
-    binary_content_check(path, encoding, file_name=path.name)
+    # Uploads were checked fully before they were stored, so a stray NUL of a file given to
+    # the command is stripped as before, while a workbook or PDF is rejected on every path.
+    binary_content_check(path, encoding, file_name=path.name, signatures_only=True)
     if _looks_like_json(path, encoding):
         yield _open_json(path, encoding)
         return
 
-    with open_text(path, encoding) as handle:
+    with _open_text(path, encoding) as handle:
         header_text = _read_header_text(handle)
         delimiter = detect_delimiter(header_text)
         header = strip_control_characters(next(csv.reader([header_text], delimiter=delimiter), []))
@@ -721,8 +581,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         sample = _sample_rows(path, encoding, delimiter)
         header = _without_blank_last_column(header, sample)
         trailing_delimiter = _has_trailing_delimiter(sample, len(header))
-        binary_lines: list[int] = []
-        reader = csv.reader(without_binary_lines(handle, binary_lines), delimiter=delimiter)
+        reader = csv.reader(handle, delimiter=delimiter)
         # The reader counts lines from where it starts, which is after the header record.
         reader_offset = header_text.count("\n") or 1
         yield Table(
@@ -737,8 +596,6 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
                     delimiter,
                     trailing_delimiter=trailing_delimiter,
                     line_offset=reader_offset,
-                    binary_lines=binary_lines,
-                    encoding=encoding,
                 ),
                 reader_offset,
             ),
@@ -761,7 +618,7 @@ def _open_json(path: Path, encoding: str) -> Table:
             "import may have: split the array into smaller files or export CSV."
         )
     try:
-        with open_text(path, encoding, invalid_as_nul=False) as handle:
+        with _open_text(path, encoding) as handle:
             items = json.load(handle)
     except RecursionError as error:
         raise ImportFileError(

@@ -7,6 +7,7 @@ and review flags.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import re
@@ -32,13 +33,7 @@ from accounts.importing.layouts import (
     column_key,
     detect_layout,
 )
-from accounts.importing.reading import (
-    ObjectColumns,
-    Table,
-    open_table,
-    open_text,
-    without_binary_lines,
-)
+from accounts.importing.reading import ObjectColumns, Table, open_table
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import ALLOWED_EXTENSIONS, upload_content_check
@@ -199,16 +194,20 @@ def _looks_headerless(header: list[str]) -> bool:
 
 
 def _tail_state(path: Path, encoding: str) -> tuple[bool, bool]:
-    """Return (ends with a line break, has an odd number of double quotes) for a text file.
-
-    Lines of binary data count as empty lines, as the importer reads them.
-    """
+    """Return (ends with a line break, has an odd number of double quotes) for a text file."""
+    errors = "replace"
+    decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
     quotes = 0
     last = ""
-    with open_text(path, encoding) as handle:
-        for line in without_binary_lines(handle, []):
-            quotes += line.count('"')
-            last = line[-1]
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            text = decoder.decode(chunk)
+            quotes += text.count('"')
+            if text:
+                last = text[-1]
+        text = decoder.decode(b"", final=True)
+        quotes += text.count('"')
+        last = text[-1] if text else last
     return last in ("\n", "\r"), quotes % 2 == 1
 
 

@@ -986,59 +986,6 @@ def test_verification_changes_recorded_as_import(write_csv):
     assert channels == ["import"]
 
 
-def _binary_tail_file(tmp_path: Path, *, rows_after: int = 0) -> Path:
-    """Write 300 UTF-8 rows, NUL bytes and random bytes, then ``rows_after`` more rows."""
-    rows = [f"Firma {index} Müller,firma{index}.example,DE" for index in range(300)]
-    after = [f"Nachher {index},nachher{index}.example,DE" for index in range(rows_after)]
-    random_bytes = bytes(random.Random(7).randrange(256) for _ in range(2000))
-    content = (
-        b"Company,Website,Country\n"
-        + "\n".join(rows).encode()
-        + b"\n"
-        + b"\x00" * 16
-        + random_bytes
-        + b'\n"open quote\x00\x01\x02\n'
-        + "".join(f"{row}\n" for row in after).encode()
-    )
-    path = tmp_path / "tail.csv"
-    path.write_bytes(content)
-    return path
-
-
-def test_binary_lines_rejected_without_accounts(tmp_path):
-    path = _binary_tail_file(tmp_path, rows_after=5)
-
-    run = accounts_import(path, source="tail")
-
-    assert run.encoding == "utf-8"
-    assert run.created == 305
-    assert run.rejected == run.rows_read - 305
-    assert run.flagged == 0
-    assert Account.objects.count() == 305
-    assert Account.objects.filter(name="Firma 0 Müller").exists()
-    assert Account.objects.filter(domain="nachher4.example").exists()
-    report = read_report(run)
-    assert len(report) == run.rejected
-    binary = [row for row in report if "is binary data, not text" in row["reason"]]
-    assert binary
-    assert binary[0]["line"] == "302"
-    assert all(row["Company"] == "" for row in binary)
-    assert all(row["extra_cells"] == "" for row in binary)
-
-
-def test_binary_line_quote_takes_nothing(write_text):
-    # The binary line comes after the first 8 KiB, which the file check reads.
-    rows = "".join(f"Firma {index},firma{index}.example\n" for index in range(400))
-    path = write_text(f'Company,Website\n{rows}"\x00\x01\x02 binary\nBlue,blue.example\n')
-
-    run = accounts_import(path, source="tail")
-
-    assert run.created == 401
-    assert run.rejected == 1
-    assert Account.objects.filter(domain="blue.example").exists()
-    assert read_report(run)[0]["reason"].startswith("line 402 is binary data, not text")
-
-
 def test_json_key_case_conflict_rejected(write_json):
     path = write_json(
         [
@@ -1093,3 +1040,17 @@ def test_json_boolean_employees_flag(write_json):
     assert run.flagged == 1
     assert account.employee_raw == "true"
     assert account.review_flags[0]["value"] == "true"
+
+
+def test_binary_read_as_utf16_fails_clearly(tmp_path):
+    junk = random.Random(3)
+    path = tmp_path / "junk.csv"
+    path.write_bytes(bytes(byte for _ in range(5000) for byte in (junk.randrange(1, 256), 0)))
+
+    with pytest.raises(ImportFileError, match="could not be read as text"):
+        accounts_import(path, source="junk")
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert "Save it as CSV UTF-8" in run.error
+    assert not Account.objects.exists()
