@@ -311,10 +311,15 @@ def _is_blank(value: Any) -> bool:
 
 
 def _differ(first: Any, second: Any) -> bool:
-    if isinstance(first, str) and isinstance(second, str):
-        return first.strip() != second.strip()
-    # True == 1 in Python, so values of other types differ.
-    return type(first) is not type(second) or first != second
+    """Return whether two values differ as the importer reads them: 5 and "5" do not."""
+    return _as_cell(first) != _as_cell(second)
+
+
+def _as_cell(value: Any) -> str:
+    # JSON's spelling, so true and 1 stay different although True == 1 in Python.
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _excerpt(text: str, limit: int = 40) -> str:

@@ -992,14 +992,15 @@ def test_json_key_case_conflict_rejected(write_json):
             {"Name": "Jsonkey Eps", "name": "Jsonkey Eps2", "website": "eps.example"},
             {"Name": "Same Name", "name": "Same Name ", "website": "same.example"},
             {"Name": "Acme", "website": "acme.example", "Colour": "red", "colour": "blue"},
+            {"Name": "Five", "website": "five.example", "Employees": 5, "employees": "5"},
         ]
     )
 
     run = accounts_import(path)
 
     assert run.rejected == 1
-    assert run.created == 2
-    assert set(Account.objects.values_list("name", flat=True)) == {"Same Name", "Acme"}
+    assert run.created == 3
+    assert set(Account.objects.values_list("name", flat=True)) == {"Same Name", "Acme", "Five"}
     reason = read_report(run)[0]["reason"]
     assert '"Name" with "Jsonkey Eps"' in reason
     assert '"name" with "Jsonkey Eps2"' in reason
