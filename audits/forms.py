@@ -282,6 +282,11 @@ class AuditRunForm(forms.Form):
             raise forms.ValidationError(
                 f"Month {month:%Y-%m} has not started yet: choose this month or an earlier one."
             )
+        if month < FIRST_DATE:
+            raise forms.ValidationError(
+                f"Month {self.cleaned_data['month']} is before {FIRST_DATE:%Y-%m}, the first "
+                "month supported: choose a later one."
+            )
         return month
 
 

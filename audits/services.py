@@ -163,6 +163,10 @@ def review_item_confirm(
     correction stands, and confirming it would count it as the rep's correct tag.
     """
     _check_reviewable(item, user)
+    # Requests sent together wait here, so that only the first one confirms.
+    item.decision = (
+        ReviewItem.objects.select_for_update().values_list("decision", flat=True).get(pk=item.pk)
+    )
     if item.decision == ReviewItem.Decision.CONFIRMED:
         # A second confirmation, such as a double click, records nothing new.
         return item

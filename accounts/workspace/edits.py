@@ -109,15 +109,15 @@ INVALID_VERSION_MESSAGE = (
 def _lock_current(account: Account, version: datetime | None) -> Account:
     """Lock the account row and raise StaleEditError unless it still has ``version``.
 
-    Raises ValidationError for a missing version or one later than the account's, which
-    no form of the page can have sent.
+    Raises ValidationError for a missing version, or one later than the account's or
+    before it was created, which no form of the page can have sent.
     """
     locked = (
         Account.objects.select_for_update(of=("self",))
         .select_related("framework", "industry", "owner")
         .get(pk=account.pk)
     )
-    if version is None or version > locked.updated_at:
+    if version is None or version > locked.updated_at or version < locked.created_at:
         raise ValidationError(INVALID_VERSION_MESSAGE)
     if locked.updated_at != version:
         from accounts.selectors import account_changes_since

@@ -199,6 +199,16 @@ def test_run_audit_rejects_future_month(client, make_user, db):
     assert "has not started yet" in response.content.decode()
 
 
+@pytest.mark.parametrize("month", ["0001-01", "0999-12"])
+def test_run_audit_rejects_ancient_month(client, make_user, db, month):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.post(reverse("audits:audit-run-create"), {"month": month})
+    assert response.status_code == 400
+    assert f"Month {month} is before 1900-01, the first month supported" in (
+        response.content.decode()
+    )
+
+
 def test_run_audit_denied_to_manager(client, team, db):
     client.force_login(team["manager"])
     response = client.post(reverse("audits:audit-run-create"), {"month": "2025-01"})

@@ -201,7 +201,9 @@ def test_head_count_estimate_not_repeated(make_user, account):
     assert [change.label for change in entries[-1].changes] == ["Employees"]
 
 
-@pytest.mark.parametrize("version", ["", "garbage", "9999-12-31T23:59:59+00:00"])
+@pytest.mark.parametrize(
+    "version", ["", "garbage", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+01:00"]
+)
 def test_invalid_version_is_not_a_stale_edit(editors, account, version):
     first, _ = editors
     response = first.post(
