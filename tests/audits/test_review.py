@@ -294,6 +294,24 @@ def test_corrected_item_cannot_be_confirmed(client, segmented, team):
     assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 0
 
 
+def test_table_confirm_of_corrected_item_explains(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    review_item_correct(item=item, user=team["manager"], reason="Only 60 staff", tier="low")
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "table"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'data-testid="review-error"' in html
+    assert "was corrected in this review, so it cannot be confirmed" in html
+
+
 def test_second_confirmation_records_nothing(segmented, team):
     item = new_session(team).items.first()
     review_item_confirm(item=item, user=team["manager"])
