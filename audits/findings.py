@@ -26,6 +26,7 @@ from segmentation.selectors import NoActiveFrameworkError, framework_get_active
 from . import rules
 from .models import ViolationKind
 from .periods import Period
+from .selectors import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -386,8 +387,11 @@ class AccountChecker:
 
 def _person(override: dict[str, Any]) -> str:
     """Return the full name of an override's user, or the username when it has none."""
-    full = f"{override['user__first_name']} {override['user__last_name']}".strip()
-    return full or override["user__username"] or "Someone"
+    if override["user__username"] is None:
+        return "Someone"
+    return display_name(
+        override["user__first_name"], override["user__last_name"], override["user__username"]
+    )
 
 
 def _correction_text(override: dict[str, Any]) -> str:

@@ -194,7 +194,7 @@ class RepAccuracy:
         return percent(self.confirmed, self.reviewed)
 
 
-def _display_name(first_name: str, last_name: str, username: str | None) -> str:
+def display_name(first_name: str, last_name: str, username: str | None) -> str:
     full = f"{first_name or ''} {last_name or ''}".strip()
     return full or username or "Unassigned"
 
@@ -214,7 +214,7 @@ def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
     return [
         RepAccuracy(
             rep_id=row["rep_id"],
-            rep_name=_display_name(
+            rep_name=display_name(
                 row["rep__first_name"], row["rep__last_name"], row["rep__username"]
             ),
             confirmed=row["confirmed"],
@@ -274,7 +274,7 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
         rep = by_rep.setdefault(
             row["rep_id"],
             {
-                "label": _display_name(
+                "label": display_name(
                     row["rep__first_name"], row["rep__last_name"], row["rep__username"]
                 ),
                 "values": {},
@@ -367,7 +367,7 @@ def report_counts(run: AuditRun, user_ids: list[int] | None) -> ReportCounts:
             row["responsible_id"],
             {
                 "id": row["responsible_id"],
-                "name": _display_name(
+                "name": display_name(
                     row["responsible__first_name"],
                     row["responsible__last_name"],
                     row["responsible__username"],
@@ -448,7 +448,7 @@ def overdue_training(
     )
     overdue = []
     for user in users.order_by("username"):
-        name = _display_name(user.first_name, user.last_name, user.get_username())
+        name = display_name(user.first_name, user.last_name, user.get_username())
         if user.onboarded_on is None:
             joined = user.date_joined.astimezone(team_zone()).date()
             due_on = joined + timedelta(days=ONBOARDING_DUE_DAYS)
@@ -536,7 +536,7 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
     return [
         RepAccuracy(
             rep_id=row["rep_id"],
-            rep_name=_display_name(
+            rep_name=display_name(
                 row["rep__first_name"], row["rep__last_name"], row["rep__username"]
             ),
             confirmed=row["confirmed"],
