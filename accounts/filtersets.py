@@ -554,7 +554,7 @@ class AccountFilterSet(FilterSet):
     ) -> None:
         super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
-        # Each option list loads at most once per request, for the validation of a value
+        # Each option list loads at most once per filter set, for the validation of a value
         # and for the rendered select. The geography and region selects read their
         # options with the same queries.
         size_bands = cache(selectors.size_band_choices)

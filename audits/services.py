@@ -160,10 +160,11 @@ def review_item_confirm(
 
     Raises PermissionDenied when the user may not review the account, and
     ValidationError when the account was deleted or the item was corrected: the
-    correction stands, and confirming it would count it as the rep's correct tag.
+    correction remains, and confirming it would count it as the rep's correct tag.
     """
     _check_reviewable(item, user)
     # Requests sent together wait here, so that only the first one confirms.
+    # NOTE: no test sends confirmations concurrently, so this lock is checked by reading only.
     item.decision = (
         ReviewItem.objects.select_for_update().values_list("decision", flat=True).get(pk=item.pk)
     )

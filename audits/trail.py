@@ -493,7 +493,7 @@ def _resolution_value(value: Any) -> Any:
 
 
 def _resolution_entry(resolution: FieldResolution, labels: _Labels, user: str) -> TrailEntry:
-    shown = _resolution_value(resolution.value)
+    chosen_value = _resolution_value(resolution.value)
     observation = resolution.observation
     chosen = (
         f"the {source_label(observation.source)} value"
@@ -517,7 +517,7 @@ def _resolution_entry(resolution: FieldResolution, labels: _Labels, user: str) -
             Change(
                 resolution.get_field_display().lower(),
                 _format(resolution.previous_status),
-                _format(shown),
+                _format(chosen_value),
             )
         ],
         note=f"{resolution.reason} (chose {chosen})",

@@ -570,6 +570,8 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
     encoding = detect_encoding(path)
     # Uploads were checked fully before they were stored, so a stray NUL of a file given to
     # the command is stripped as before, while a workbook or PDF is rejected on every path.
+    # NOTE: binary data after the first 8 KiB is read as rows. Most of them are rejected as
+    # misaligned, but one whose cells line up becomes a flagged account.
     binary_content_check(path, encoding, file_name=path.name, signatures_only=True)
     if _looks_like_json(path, encoding):
         yield _open_json(path, encoding)

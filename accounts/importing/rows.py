@@ -360,12 +360,12 @@ class RowParser:
 
     def _unread_object_reason(self, item: dict[str, Any]) -> str:
         keys = [str(key) for key, value in item.items() if not is_empty_value(value)]
-        shown = ", ".join(f'"{key}"' for key in keys[:5]) + (" and more" if len(keys) > 5 else "")
+        listed = ", ".join(f'"{key}"' for key in keys[:5]) + (" and more" if len(keys) > 5 else "")
         read = ", ".join(
             f'"{name}"' for index, name in enumerate(self.header) if index in self.read_indexes
         )
         return (
-            f"the object's keys {shown} match no column that the import reads ({read}). "
+            f"the object's keys {listed} match no column that the import reads ({read}). "
             "Rename the keys to those columns, or import such objects in a file of their own."
         )
 

@@ -23,6 +23,8 @@ RESERVED_SOURCE_NAMES = frozenset({MANUAL_SOURCE, UNRECORDED_SOURCE})
 MAX_SHOWN_SOURCE_LENGTH = 80
 
 
+# NOTE: observations stored before this rule may name one source in two spellings, such
+# as HubSpot and hubspot, which verification counts as two sources. They are not rewritten.
 def source_name_normalize(name: str) -> str:
     """Return the stored form of a source name: trimmed and lower case.
 
@@ -33,22 +35,22 @@ def source_name_normalize(name: str) -> str:
     normalized = name.strip().lower()
     if not normalized:
         return ""
-    shown = (
+    quoted = (
         name if len(name) <= MAX_SHOWN_SOURCE_LENGTH else name[: MAX_SHOWN_SOURCE_LENGTH - 1] + "…"
     )
     if len(normalized) > MAX_SOURCE_LENGTH:
         raise ImportFileError(
-            f"Source “{shown}” is {len(normalized)} characters long, more than the "
+            f"Source “{quoted}” is {len(normalized)} characters long, more than the "
             f"{MAX_SOURCE_LENGTH} allowed: use a shorter name such as hubspot."
         )
     if not SOURCE_NAME_RE.fullmatch(normalized):
         raise ImportFileError(
-            f"Source “{shown}” is invalid: use letters, digits, dots, dashes or underscores "
+            f"Source “{quoted}” is invalid: use letters, digits, dots, dashes or underscores "
             "and start with a letter or digit, such as hubspot or trade-show-2026."
         )
     if normalized in RESERVED_SOURCE_NAMES:
         raise ImportFileError(
-            f"Source “{shown}” is reserved for values that people enter or that have no "
+            f"Source “{quoted}” is reserved for values that people enter or that have no "
             "recorded source: name the system the file comes from, such as hubspot."
         )
     return normalized

@@ -154,7 +154,7 @@ def test_api_change_without_if_match_overwrites(editors, account):
     assert account.city == "Paris"
 
 
-def test_rescoring_changes_are_not_credited_to_the_next_editor(make_user, account):
+def test_rescoring_changes_credited_to_rescoring(make_user, account):
     editor = make_user(roles.SDR, username="late-editor")
     account.refresh_from_db()
     since = account.updated_at
@@ -173,7 +173,7 @@ def test_rescoring_changes_are_not_credited_to_the_next_editor(make_user, accoun
     ]
 
 
-def test_tag_set_with_an_override_is_credited_to_its_editor(make_user, account):
+def test_override_tag_credited_to_editor(make_user, account):
     editor = make_user(roles.SDR, username="tagging-editor")
     account.refresh_from_db()
     since = account.updated_at
