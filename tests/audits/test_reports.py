@@ -41,6 +41,19 @@ def test_report_counts_for_ops(client, make_user, audited):
     assert len(counts.by_rep) == 3
 
 
+def test_report_says_when_values_were_read(client, make_user, audited):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    run = audited["run"]
+    html = report(client, audited).content.decode()
+    assert f"values read {timezone.localtime(run.started_at):%Y-%m-%d}" in html
+
+
+def test_run_form_says_values_are_current(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = client.get(reverse("audits:audit-run-list")).content.decode()
+    assert "values at the time of the run, not at the month’s end" in html
+
+
 def test_report_manager_sees_team(client, audited, team):
     client.force_login(team["manager"])
     response = report(client, audited)
