@@ -375,6 +375,25 @@ def test_table_rejected_correction_keeps_input(client, segmented, team):
     assert item.decision == "pending"
 
 
+def test_card_rejected_correction_keeps_tier(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "card", "tag": "Not A Segment", "tier": "medium", "reason": "Wrong fit"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert "does not follow the tag template" in html
+    assert 'value="Not A Segment"' in html
+    assert 'value="Wrong fit"' in html
+    # Saving again after fixing the tag must still apply the chosen tier.
+    assert '<option value="medium" selected>' in html
+    assert item.decision == "pending"
+
+
 def test_session_page_query_count(client, segmented, team, django_assert_max_num_queries):
     session = new_session(team, size=4)
     client.force_login(team["manager"])
