@@ -37,7 +37,7 @@ from ..periods import (
 from ..permissions import can_manage_violation, can_run_audit
 from ..services import violation_update
 from ..tasks import monthly_audit_run_task
-from .mixins import PermissionRequiredMixin, query_without_page
+from .mixins import PermissionRequiredMixin, is_htmx, query_without_page
 
 logger = logging.getLogger(__name__)
 
@@ -277,10 +277,32 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
             violation.refresh_from_db()
             form = ViolationForm(instance=violation, prefix=f"v{violation.pk}")
             saved = True
+        if not is_htmx(request):
+            return self.report_redirect(request, violation, form, saved)
         violation.editable = True
         violation.form = form
         context = {"violation": violation, "saved": saved, "now": timezone.now()}
-        return render(request, "audits/partials/_violation_row.html", context)
+        response = render(request, "audits/partials/_violation_row.html", context)
+        if not saved:
+            response.status_code = 422
+        return response
+
+    def report_redirect(
+        self, request: HttpRequest, violation: Violation, form: ViolationForm, saved: bool
+    ) -> HttpResponseRedirect:
+        """Send a request without htmx back to the month's report, with the outcome."""
+        label = violation.account.name if violation.account else violation.account_label
+        if saved:
+            messages.success(request, f"Finding on {label} saved.")
+        else:
+            lines = []
+            for name, field_errors in form.errors.items():
+                prefix = f"{form.fields[name].label}: " if name in form.fields else ""
+                lines.extend(f"{prefix}{error}" for error in field_errors)
+            messages.error(request, f"Finding on {label} was not saved. {' '.join(lines)}")
+        month = violation.audit_run.month.strftime("%Y-%m")
+        url = reverse("audits:audit-report", args=[month])
+        return HttpResponseRedirect(f"{url}#violation-{violation.pk}")
 
 
 class QuarterlyReportRedirectView(PermissionRequiredMixin, View):

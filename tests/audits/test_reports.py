@@ -146,6 +146,56 @@ def test_manager_resolves_team_finding(client, audited, team):
     assert violation.resolved_at is not None
 
 
+def test_finding_update_without_htmx_redirects(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "acknowledged", f"{prefix}-consequence": "coaching"},
+        follow=True,
+    )
+    violation.refresh_from_db()
+    page = response.content.decode()
+    report_url = reverse("audits:audit-report", args=[audited["month"]])
+    assert response.redirect_chain == [(f"{report_url}#violation-{violation.pk}", 302)]
+    assert violation.status == "acknowledged"
+    assert "<html" in page
+    assert f"Finding on {violation.account.name} saved." in page
+
+
+def test_invalid_finding_update_without_htmx(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "closed", f"{prefix}-consequence": "coaching"},
+        follow=True,
+    )
+    violation.refresh_from_db()
+    page = response.content.decode()
+    assert response.redirect_chain[0][1] == 302
+    assert violation.status == "open"
+    assert f"Finding on {violation.account.name} was not saved." in page
+    assert "Status: Select a valid choice. closed is not one of the available choices." in page
+
+
+def test_invalid_finding_update_is_422(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "closed", f"{prefix}-consequence": "coaching"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert html.lstrip().startswith(f'<tr id="violation-{violation.pk}"')
+    assert "closed is not one of the available choices" in html
+
+
 def test_manager_cannot_touch_other_team(client, audited, team):
     violation = Violation.objects.filter(responsible=team["outsider"]).first()
     client.force_login(team["manager"])
