@@ -19,6 +19,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from accounts import permissions
 from accounts.models import Account
 from audits.exports import csv_response
+from icp_portal.pagination import NearestPageMixin
 
 from .diff import framework_settings_diff
 from .engine import FrameworkError
@@ -317,7 +318,7 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-class FrameworkRevisionListView(RoleRequiredMixin, ListView):
+class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):
     """The revision register: who submitted, approved and retired each version, and why."""
 
     permission = staticmethod(can_follow_framework)

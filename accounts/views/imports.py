@@ -30,6 +30,7 @@ from accounts.importing.errors import ImportFileError
 from accounts.importing.report import REPORT_FOLDER
 from accounts.models import ImportRun
 from accounts.permissions import can_import
+from icp_portal.pagination import NearestPageMixin
 
 from .base import add_errors, mark_invalid
 
@@ -418,7 +419,7 @@ def _closing_lines(handle: Any) -> Any:
         handle.close()
 
 
-class ImportRunListView(ImportPermissionMixin, ListView):
+class ImportRunListView(ImportPermissionMixin, NearestPageMixin, ListView):
     """Past imports with their counts, newest first."""
 
     template_name = "accounts/imports/import_list.html"

@@ -18,6 +18,7 @@ from django.views.generic import ListView, TemplateView
 
 from accounts.permissions import can_view_audits
 from accounts.tasks import BROKER_ERRORS
+from icp_portal.pagination import NearestPageMixin
 
 from .. import selectors
 from ..exports import csv_response
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 VIOLATIONS_PER_PAGE = 50
 
 
-class AuditRunListView(PermissionRequiredMixin, ListView):
+class AuditRunListView(PermissionRequiredMixin, NearestPageMixin, ListView):
     """Every audited month, and the form that runs an audit now."""
 
     permission = can_view_audits
@@ -136,7 +137,7 @@ class ReportQueryMixin:
         )
 
 
-class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, ListView):
+class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, NearestPageMixin, ListView):
     """The monthly report: counts by kind, severity and rep, overdue training, findings."""
 
     permission = can_view_audits

@@ -16,6 +16,7 @@ from django.views.generic import DetailView, ListView
 
 from accounts.models import SegmentOverride
 from accounts.permissions import can_review_accounts, can_view_audits
+from icp_portal.pagination import NearestPageMixin
 
 from .. import selectors
 from ..exports import csv_response
@@ -33,7 +34,7 @@ SESSIONS_PER_PAGE = 20
 CORRECTIONS_PER_PAGE = 50
 
 
-class ReviewSessionListView(PermissionRequiredMixin, ListView):
+class ReviewSessionListView(PermissionRequiredMixin, NearestPageMixin, ListView):
     """The manager's review sessions, the form to start one and the accuracy trend."""
 
     permission = can_review_accounts
@@ -324,7 +325,9 @@ class CorrectionQueryMixin:
         )
 
 
-class ReviewCorrectionListView(PermissionRequiredMixin, CorrectionQueryMixin, ListView):
+class ReviewCorrectionListView(
+    PermissionRequiredMixin, CorrectionQueryMixin, NearestPageMixin, ListView
+):
     """Corrections made in reviews, filterable by rep, reviewer, dates and account."""
 
     permission = can_view_audits

@@ -116,6 +116,14 @@ def test_report_query_count(client, make_user, audited, django_assert_max_num_qu
         report(client, audited)
 
 
+def test_report_page_past_end_shows_last(client, audited, team):
+    client.force_login(team["manager"])
+    response = report(client, audited, page=99)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Account of rep_a" in page
+
+
 def test_report_csv_export(client, audited, team):
     client.force_login(team["manager"])
     response = client.get(reverse("audits:audit-report-export", args=[audited["month"]]))

@@ -417,6 +417,24 @@ def test_corrections_list_and_filter(client, segmented, team):
     assert f"Fix {items[1].pk}" not in one_rep or items[0].rep_id == items[1].rep_id
 
 
+def test_corrections_page_past_end_shows_last(client, segmented, team):
+    session = new_session(team, size=2)
+    item = session.items.get(position=1)
+    review_item_correct(item=item, user=team["manager"], reason="Only 60 staff", tier="low")
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-correction-list"), {"page": 50})
+    assert response.status_code == 200
+    assert "Only 60 staff" in response.content.decode()
+
+
+def test_sessions_page_past_end_shows_last(client, segmented, team):
+    session = new_session(team, size=2)
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-list"), {"page": 9})
+    assert response.status_code == 200
+    assert reverse("audits:review-session-detail", args=[session.pk]) in response.content.decode()
+
+
 def test_corrections_reviewer_choices(client, segmented, team):
     item = new_session(team, size=1).items.first()
     review_item_correct(item=item, user=team["manager"], reason="Fix", tier="low")

@@ -393,6 +393,14 @@ def test_revisions_page_and_csv(client, draft, ops_user):
     ]
 
 
+def test_revisions_page_past_end_shows_last(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Drop FinTech, raise cut-offs")
+    signed_in(client, ops_user)
+    response = client.get(reverse("segmentation:revision-list"), {"page": 99})
+    assert response.status_code == 200
+    assert "Drop FinTech, raise cut-offs" in response.content.decode()
+
+
 def test_revisions_denied_to_sdr(client, sdr, db):
     assert signed_in(client, sdr).get(reverse("segmentation:revision-list")).status_code == 403
 
