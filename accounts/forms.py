@@ -15,7 +15,13 @@ from django.core.validators import RegexValidator
 from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import FIELDS
 from accounts.importing.sources import MAX_SOURCE_LENGTH, source_name_normalize
-from accounts.models import Account, ResearchNote, Tier, validate_not_in_future
+from accounts.models import (
+    Account,
+    ResearchNote,
+    Tier,
+    validate_not_before_1900,
+    validate_not_in_future,
+)
 from segmentation.tags import active_tag_checker
 
 from . import workspace
@@ -231,7 +237,7 @@ class NoteForm(forms.Form):
     happened_on = forms.DateField(
         label="Date",
         required=False,
-        validators=[validate_not_in_future],
+        validators=[validate_not_before_1900, validate_not_in_future],
         error_messages={"invalid": "Enter a date such as 2026-03-31."},
         widget=forms.DateInput(attrs={"type": "date", "class": INPUT}),
     )

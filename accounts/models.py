@@ -28,6 +28,22 @@ def validate_not_in_future(value: date) -> None:
         )
 
 
+# A note's date before this is a mistyped year, such as 0026 from typing "26" into a date
+# input, rather than a real event.
+NOTE_DATE_MIN = date(1900, 1, 1)
+
+
+def validate_not_before_1900(value: date) -> None:
+    """Reject a date before 1900, which is a mistyped year rather than a real event."""
+    if value < NOTE_DATE_MIN:
+        raise ValidationError(
+            # isoformat() pads the year to four digits, where strftime("%Y") prints "26".
+            f"{value.isoformat()} is before {NOTE_DATE_MIN.year}: check the year, such as "
+            f"{timezone.localdate().isoformat()}.",
+            code="date_too_early",
+        )
+
+
 class Tier(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
@@ -427,7 +443,7 @@ class ResearchNote(models.Model):
     happened_on = models.DateField(
         null=True,
         blank=True,
-        validators=[validate_not_in_future],
+        validators=[validate_not_before_1900, validate_not_in_future],
         help_text="When the event happened, if known.",
     )
     author = models.ForeignKey(

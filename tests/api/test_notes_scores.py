@@ -182,3 +182,16 @@ def test_note_reports_no_signal(client_for, sdr):
     assert other.json()["buying_signal_added"] is None
     assert again.status_code == 201, again.json()
     assert again.json()["buying_signal_added"] is None
+
+
+def test_note_dated_before_1900_is_400(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(
+        notes_url(account),
+        {"text": "Raised a Series A.", "happened_on": "0026-03-01"},
+        format="json",
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert "0026-03-01 is before 1900" in error["fields"]["happened_on"][0]
+    assert not ResearchNote.objects.exists()

@@ -534,6 +534,16 @@ def test_note_future_date_rejected(client_sdr, account):
     assert not ResearchNote.objects.filter(account=account).exists()
 
 
+def test_note_mistyped_year_rejected(client_sdr, account):
+    # Typing "26" into a date input's year gives 0026, which is no real event date.
+    data = {"kind": "funding", "text": "Raised a Series A.", "happened_on": "0026-03-01"}
+    response = client_sdr.post(note_url(account), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "0026-03-01 is before 1900: check the year" in html
+    assert not ResearchNote.objects.filter(account=account).exists()
+
+
 def test_note_too_long_rejected(client_sdr, account):
     response = client_sdr.post(note_url(account), {"kind": "other", "text": "x" * 501}, **HTMX)
     html = response.content.decode()
