@@ -61,6 +61,8 @@ UNRECORDED_ACCOUNT_FIELDS = frozenset(
 VALUE_TEXT_LIMIT = 200
 CHANGE_LABELS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 CHANNEL_LABELS = dict(Channel.choices)
+# Shown for conflict resolutions recorded before their channel was stored.
+CHANNEL_NOT_RECORDED = "Not recorded"
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,7 @@ def _source_rows(
     elif model is FieldResolution:
         date_field, user_field, pk_field = "resolved_at", "resolved_by_id", "id"
         object_field = "account_id"
-        # Resolutions do not record a channel: the account page makes them.
-        channel, change = _text(""), _text("~")
+        channel, change = F("channel"), _text("~")
     else:
         date_field, user_field, pk_field, object_field = "created_at", "created_by_id", "id", "id"
         channel, change = _text(Channel.IMPORT), _text("+")
@@ -507,7 +508,8 @@ def _resolution_entry(resolution: FieldResolution, labels: _Labels, user: str) -
         model_label="Conflict resolution",
         action="Resolved",
         user=user,
-        channel=CHANNEL_LABELS.get("", "—"),
+        # Resolutions recorded before the channel was stored have an empty channel.
+        channel=CHANNEL_LABELS.get(resolution.channel, CHANNEL_NOT_RECORDED),
         object_label=account_name,
         object_id=str(resolution.account_id),
         account_id=resolution.account_id,

@@ -67,9 +67,10 @@ class FieldResolutionAdmin(ReadOnlyAdmin):
         "previous_status",
         "resolved_by",
         "resolved_at",
+        "channel",
         "reason",
     )
-    list_filter = ("field",)
+    list_filter = ("field", "channel")
     list_select_related = ("account", "resolved_by")
     search_fields = ("account__name", "account__domain", "reason")
     date_hierarchy = "resolved_at"

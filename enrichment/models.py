@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from audits.history import Channel, current_channel
+
 
 class Observation(models.Model):
     """One value for one account field, as one source reported it.
@@ -96,6 +98,14 @@ class FieldResolution(models.Model):
         related_name="+",
     )
     resolved_at = models.DateTimeField()
+    channel = models.CharField(
+        max_length=10,
+        choices=Channel.choices,
+        blank=True,
+        default=current_channel,
+        help_text="Page, admin, API, import, task or shell. Empty for resolutions recorded "
+        "before the channel was stored.",
+    )
 
     class Meta:
         ordering = ["-resolved_at", "-id"]

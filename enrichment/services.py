@@ -619,6 +619,7 @@ def field_conflict_resolve(
             reason=reason,
             resolved_by=user,
             resolved_at=timezone.now(),
+            channel=current_channel(),
         )
         result = accounts_verify(account_ids=[account.pk])
     logger.info(

@@ -11,7 +11,14 @@ from accounts.models import Account, ImportRun, Lead, ResearchNote, SegmentOverr
 from accounts.research import account_segment_override
 from accounts.services import accounts_import
 from audits.history import Channel, change_channel
-from audits.trail import TrailFilter, trail_iter, trail_page, trail_sources
+from audits.trail import (
+    CHANNEL_NOT_RECORDED,
+    TrailFilter,
+    trail_iter,
+    trail_page,
+    trail_sources,
+)
+from enrichment.models import FieldResolution
 from tests.factories import AccountFactory
 
 
@@ -196,6 +203,34 @@ def test_override_without_channel_shows_dash(changes, team):
     )
     manual = next(e for e in entries() if e.model_label == "Manual tag")
     assert manual.channel == "—"
+
+
+def _resolution(account, manager, **fields):
+    return FieldResolution.objects.create(
+        account=account,
+        field=FieldResolution.Field.INDUSTRY,
+        value={"label": "SaaS"},
+        previous_status="conflicting",
+        reason="Annual report",
+        resolved_by=manager,
+        resolved_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_resolution_channel_recorded(changes, team):
+    with change_channel(Channel.TASK):
+        resolution = _resolution(changes["account"], team["manager"])
+    assert resolution.channel == Channel.TASK
+    row = next(e for e in entries() if e.model_label == "Conflict resolution")
+    assert row.channel == "Task"
+
+
+def test_resolution_without_channel_shows_not_recorded(changes, team):
+    # Resolutions recorded before the channel column existed have an empty channel.
+    _resolution(changes["account"], team["manager"], channel="")
+    row = next(e for e in entries() if e.model_label == "Conflict resolution")
+    assert row.channel == CHANNEL_NOT_RECORDED == "Not recorded"
 
 
 def test_trail_unknown_account_404(client, make_user, db):

@@ -356,7 +356,7 @@ def test_conflict_resolution(client, team, framework, trail_client):
     resolution = Expected(
         "Conflict resolution",
         "morgan",
-        "—",
+        "Page",
         "company size",
         "conflicting",
         "5,000",
