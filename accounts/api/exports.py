@@ -5,7 +5,8 @@ database formats every cell (see ``copy_columns``) and writes the CSV, and a thr
 it on in chunks of about 64 KB through a bounded queue, so a segment of 100,000 accounts
 never sits in memory whole. Other databases, and paged downloads, format the rows in
 Python from ``QuerySet.iterator``. Both paths write the same bytes. Text cells that a
-spreadsheet would run as a formula are prefixed with a single quote.
+spreadsheet would run as a formula are prefixed with a single quote. The columns and the
+Python formatting live in ``accounts.exports``, shared with the account list page's export.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import csv
 import io
 import logging
 import queue
-import re
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -29,6 +27,17 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
+from accounts.exports import (
+    ACCOUNT_CSV_COLUMNS,
+    ACCOUNT_CSV_HEADER,
+    ACCOUNT_CSV_LOOKUPS,
+    CSV_CHUNK_CHARS,
+    FORMULA_PREFIXES,
+    LineFeedRows,
+    csv_cell,
+    csv_chunks,
+    neutralize_cell,
+)
 from accounts.models import Account
 
 from .pagination import (
@@ -42,54 +51,13 @@ from .pagination import (
 logger = logging.getLogger(__name__)
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-# PostgreSQL's COPY ends CSV lines with a line feed, so the Python path does too.
-CSV_LINE_TERMINATOR = "\n"
 # Chunks of COPY output waiting for the client; with 64 KB chunks at most about 1 MB.
 COPY_QUEUE_CHUNKS = 16
 # Rows fetched from the server-side cursor per round trip.
 CSV_FETCH_ROWS = 2000
-# Bytes of CSV text collected before a chunk is sent.
-CSV_CHUNK_CHARS = 64 * 1024
-
-# (CSV header, value lookup on Account). Related names come through the joins.
-ACCOUNT_CSV_COLUMNS: list[tuple[str, str]] = [
-    ("id", "id"),
-    ("name", "name"),
-    ("domain", "domain"),
-    ("website", "website"),
-    ("country", "country"),
-    ("region", "region"),
-    ("city", "city"),
-    ("industry", "industry__name"),
-    ("industry_raw", "industry_raw"),
-    ("employee_count", "employee_count"),
-    ("employee_min", "employee_min"),
-    ("employee_max", "employee_max"),
-    ("annual_revenue_usd", "annual_revenue_usd"),
-    ("revenue_amount", "revenue_amount"),
-    ("revenue_currency", "revenue_currency"),
-    ("size_band", "size_band"),
-    ("geography", "geography"),
-    ("tag", "tag"),
-    ("tier", "tier"),
-    ("score", "score"),
-    ("route", "route"),
-    ("needs_enrichment", "needs_enrichment"),
-    ("missing_fields", "missing_fields"),
-    ("framework_version", "framework__version"),
-    ("scored_at", "scored_at"),
-    ("owner", "owner__username"),
-    ("source", "source"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-]
-
-# Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The same characters as code points, for PostgreSQL's ascii() of a cell's first character.
 FORMULA_CODES_SQL = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
 # ASCII digits only, as in the SQL form of copy_columns.
-NUMBER_PATTERN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NUMBER_SQL_PATTERN = "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
@@ -113,58 +81,6 @@ class CSVRenderer(BaseRenderer):
             writer.writerow([neutralize_cell(key) for key in data])
             writer.writerow([csv_cell(value) for value in data.values()])
         return buffer.getvalue().encode(self.charset)
-
-
-def neutralize_cell(text: str) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula; numbers stay as they are."""
-    if text.startswith(FORMULA_PREFIXES) and not NUMBER_PATTERN.fullmatch(text):
-        return "'" + text
-    return text
-
-
-def csv_cell(value: Any) -> str:
-    """Format one value for a CSV cell: numbers plain, lists joined with "; ", text neutralized."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return neutralize_cell("; ".join(str(item) for item in value))
-    return neutralize_cell(str(value))
-
-
-class LineFeedRows:
-    """Text sink for ``csv.writer`` that ends each row with a line feed, as COPY does.
-
-    The writer keeps its default CRLF terminator because Python 3.11 quotes only cells that
-    contain a character of the terminator, and a cell with a carriage return must be
-    quoted. The writer writes each row in one call, ending with that terminator.
-    """
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self.buffer = buffer
-
-    def write(self, row: str) -> None:
-        self.buffer.write(row[:-2] + CSV_LINE_TERMINATOR)
-
-
-def csv_chunks(header: list[str], rows: Iterable[tuple], width: int) -> Iterator[bytes]:
-    """Yield the CSV text of ``header`` and the first ``width`` values of each row, in chunks."""
-    buffer = io.StringIO()
-    writer = csv.writer(LineFeedRows(buffer))
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row[:width]])
-        if buffer.tell() >= CSV_CHUNK_CHARS:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode("utf-8")
 
 
 def _lookup_field(lookup: str) -> Any:
@@ -368,7 +284,7 @@ def accounts_csv_response(
     ``Link: <…>; rel="next"`` header points to the next one.
     """
     ordered = keyset_queryset(queryset, keys, position)
-    header = [name for name, _ in ACCOUNT_CSV_COLUMNS]
+    header = ACCOUNT_CSV_HEADER
     headers: dict[str, str] = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
     if page_size is None and connections[ordered.db].vendor == "postgresql":
         columns = copy_columns()
@@ -378,7 +294,7 @@ def accounts_csv_response(
         ).values_list(*names)
         return _streaming_response(copy_csv_chunks(header, cells), headers)
 
-    lookups = [lookup for _, lookup in ACCOUNT_CSV_COLUMNS]
+    lookups = ACCOUNT_CSV_LOOKUPS
     aliases = [key.alias for key in keys]
     values = ordered.values_list(*lookups, *aliases)
     rows: Iterable[tuple]

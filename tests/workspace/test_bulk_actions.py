@@ -1,11 +1,13 @@
 import csv
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from accounts import workspace
+from accounts.exports import ACCOUNT_CSV_HEADER
 from accounts.models import Account, SegmentOverride
 from accounts.views.bulk import skipped_summary
 from tests.factories import AccountFactory
@@ -387,7 +389,8 @@ def test_export_asks_for_confirmation(client, marketing, accounts):
 def test_export_writes_selected_accounts(client, marketing, accounts):
     client.force_login(marketing)
     rows = export(client, accounts["team_sdr"], accounts["other_team"])
-    assert rows[0][:3] == ["Id", "Name", "Domain"]
+    assert rows[0] == ACCOUNT_CSV_HEADER
+    assert rows[0][:3] == ["id", "name", "domain"]
     assert [row[1] for row in rows[1:]] == ["Alpha", "Delta"]
 
 
@@ -405,12 +408,33 @@ def test_export_neutralizes_formulas(client, marketing, sdr):
     client.force_login(marketing)
     header, row = export(client, account)
     cells = dict(zip(header, row, strict=True))
-    assert cells["Name"] == '\'=HYPERLINK("https://evil.example")'
-    assert cells["City"] == "'@SUM(A1)"
-    assert cells["Region"] == "'+cmd"
-    assert cells["Industry label"] == "'\tTabbed"
-    assert cells["Technologies"] == "'-2+3"
-    assert cells["Tag"] == "-8"
+    assert cells["name"] == '\'=HYPERLINK("https://evil.example")'
+    assert cells["city"] == "'@SUM(A1)"
+    assert cells["region"] == "'+cmd"
+    assert cells["industry_raw"] == "'\tTabbed"
+    assert cells["technologies"] == "'-2+3"
+    assert cells["tag"] == "-8"
+
+
+def test_export_matches_api_csv_of_same_accounts(client, marketing, sdr, saas):
+    """The list page's export and the API's CSV share columns, headers and cell formats."""
+    selected = [
+        AccountFactory(name="Alpha", owner=sdr, industry=saas, tier="high", technologies=["a"]),
+        AccountFactory(name="=Beta", technologies=["x", "y"], missing_fields=["country"]),
+        AccountFactory(name="Gamma", city="Line\nbreak", annual_revenue_usd=Decimal("1234.50")),
+    ]
+    client.force_login(marketing)
+
+    response = client.post(
+        BULK_URL, {"action": "export", "account_ids": ids(*selected), "confirmed": "1"}
+    )
+    page_csv = b"".join(response.streaming_content).decode()
+    api = client.get("/api/v1/accounts/", {"format": "csv", "ordering": "name"})
+    api_csv = b"".join(api.streaming_content).decode()
+
+    assert api.status_code == 200
+    assert page_csv.splitlines()[0] == ",".join(ACCOUNT_CSV_HEADER)
+    assert page_csv == api_csv
 
 
 @pytest.mark.parametrize(
