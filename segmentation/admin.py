@@ -352,6 +352,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             return fieldsets
         editable = []
         for title, options in fieldsets:
+            if title is None:
+                # The hidden edit stamp, which rejects a save over someone else's newer one.
+                options = {"fields": (*options["fields"], "loaded_at")}
             if title == "Tags and geography":
                 options = {"fields": (*options["fields"], "geography_text")}
             editable.append((title, options))

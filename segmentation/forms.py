@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 
 from accounts.normalizers import country_code_fix
 
+from .lifecycle import FrameworkStaleEditError, edit_stamp, framework_edit_check
 from .models import Criterion, Framework, Industry, SizeBand
 from .validation import (
     MAX_SCORE,
@@ -141,6 +142,9 @@ class FrameworkAdminForm(forms.ModelForm):
             "unmapped geography label."
         ),
     )
+    # When the version was last saved as this form was opened (lifecycle.edit_stamp). A
+    # save of a form opened before someone else's save is rejected instead of overwriting.
+    loaded_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Framework
@@ -167,6 +171,7 @@ class FrameworkAdminForm(forms.ModelForm):
                 "country", "region", "label"
             )
             self.initial.setdefault("geography_text", "\n".join(", ".join(row) for row in rows))
+            self.initial.setdefault("loaded_at", edit_stamp(self.instance))
 
     def clean_geography_text(self) -> str:
         text = self.cleaned_data.get("geography_text", "")
@@ -178,6 +183,13 @@ class FrameworkAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if self.instance.pk:
+            try:
+                framework_edit_check(
+                    framework=self.instance, loaded_at=cleaned.get("loaded_at", "")
+                )
+            except FrameworkStaleEditError as error:
+                raise ValidationError(str(error), code="stale") from error
         for field, messages in cutoff_errors(
             cleaned.get("high_tier_min_score"), cleaned.get("medium_tier_min_score")
         ).items():

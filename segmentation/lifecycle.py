@@ -8,6 +8,7 @@ FrameworkLifecycleError with a message naming the next step.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from accounts import permissions
@@ -55,6 +57,69 @@ def status_refusal(framework: Framework, action: str, allowed: str) -> str:
 def submission_stamp(framework: Framework) -> str:
     """Return the version's submission time as ISO 8601, which an approve form sends back."""
     return framework.submitted_at.isoformat() if framework.submitted_at else ""
+
+
+def edit_stamp(framework: Framework) -> str:
+    """Return the version's last save time as ISO 8601, which a change form sends back."""
+    return framework.updated_at.isoformat() if framework.updated_at else ""
+
+
+class FrameworkStaleEditError(FrameworkLifecycleError):
+    """The version was saved by someone else after the change form was opened."""
+
+
+# The change form of a version came without a valid edit_stamp, as a form from an older page
+# or a hand-made request may.
+EDIT_STAMP_MISSING_MESSAGE = (
+    "This form does not say when the version was opened, so your changes were not saved: "
+    "reload the page, then make them again."
+)
+
+
+def _parse_stamp(loaded_at: str) -> datetime | None:
+    try:
+        return parse_datetime(loaded_at or "")
+    except ValueError:
+        return None
+
+
+def _stale_edit_message(framework: Framework, since: datetime) -> str:
+    latest = (
+        framework.history.filter(updated_at__gt=since)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    author, when = "Someone else", ""
+    if latest is not None:
+        if latest.history_user is not None:
+            user = latest.history_user
+            author = user.get_full_name() or user.get_username()
+        when = " at " + timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M %Z")
+    return (
+        f"{author} changed draft v{framework.version}{when}, after you opened this page, so "
+        "your changes were not saved. Reload the page to see their changes, then make yours "
+        "again."
+    )
+
+
+def framework_edit_check(*, framework: Framework, loaded_at: str) -> None:
+    """Lock the version and raise FrameworkStaleEditError unless it is as it was loaded.
+
+    ``loaded_at`` is the ``edit_stamp`` that the change form was opened with. The row lock
+    lasts until the end of the caller's transaction, so of two forms opened at the same
+    stamp and saved at the same time, the second waits for the first and is rejected.
+    Inline parts (criteria, size bands) are saved in that transaction too, and the
+    version's ``updated_at`` changes with every save of its change form. The message names
+    who saved the version last, and when, from its history.
+    """
+    current = _locked(framework)
+    if loaded_at and loaded_at == edit_stamp(current):
+        return
+    since = _parse_stamp(loaded_at)
+    if since is None:
+        raise FrameworkStaleEditError(EDIT_STAMP_MISSING_MESSAGE)
+    raise FrameworkStaleEditError(_stale_edit_message(current, since))
 
 
 def framework_next_version() -> int:

@@ -1,5 +1,6 @@
 """Build the admin change form POST of a framework, as a browser would send it."""
 
+from segmentation.lifecycle import edit_stamp
 from segmentation.models import Framework
 
 
@@ -70,6 +71,9 @@ def framework_post(framework: Framework, **changes) -> dict[str, str]:
             "max_revenue_usd",
         ):
             data[prefix + name] = _value(getattr(band, name))
+
+    # The change form carries the version's last save time, as the page showed it.
+    data["loaded_at"] = edit_stamp(framework)
 
     mappings = framework.geography_mappings.order_by("region", "country")
     data["geography_text"] = "\n".join(

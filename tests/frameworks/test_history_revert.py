@@ -4,7 +4,12 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from segmentation.lifecycle import framework_approve, framework_return_to_draft, framework_submit
+from segmentation.lifecycle import (
+    edit_stamp,
+    framework_approve,
+    framework_return_to_draft,
+    framework_submit,
+)
 from segmentation.models import Framework, FrameworkRevision, FrameworkStatus
 
 
@@ -19,7 +24,10 @@ def revert_url(framework: Framework, history_id: int) -> str:
 
 
 def revert_post(framework: Framework, **changes) -> dict[str, str]:
-    """Return the history form's POST data: the version's own fields only."""
+    """Return the history form's POST data: the version's own fields only.
+
+    The edit stamp is the stored version's, as a history form opened just now carries it.
+    """
     data = {
         "name": framework.name,
         "summary": framework.summary,
@@ -31,6 +39,7 @@ def revert_post(framework: Framework, **changes) -> dict[str, str]:
         "tag_template": framework.tag_template,
         "unmapped_geography_label": framework.unmapped_geography_label,
         "geography_text": "",
+        "loaded_at": edit_stamp(Framework.objects.get(pk=framework.pk)),
     }
     data.update(changes)
     return data
