@@ -163,8 +163,8 @@ def review_item_confirm(
     correction remains, and confirming it would count it as the rep's correct tag.
     """
     _check_reviewable(item, user)
-    # Requests sent together wait here, so that only the first one confirms.
-    # NOTE: no test sends confirmations concurrently, so this lock is checked by reading only.
+    # Requests sent together wait here, so that only the first one confirms
+    # (tests/audits/test_review_concurrency.py sends two at once).
     item.decision = (
         ReviewItem.objects.select_for_update().values_list("decision", flat=True).get(pk=item.pk)
     )
