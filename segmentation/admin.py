@@ -418,7 +418,10 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             # The history form view passes the past row, which is shown and saved with
             # the current status, submission and approval.
             _keep_lifecycle_fields(obj, current)
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        # modelform_factory builds a new class per call, so this names this request's user.
+        form.editing_user = request.user
+        return form
 
     # Saving.
 

@@ -145,6 +145,8 @@ class FrameworkAdminForm(forms.ModelForm):
     # When the version was last saved as this form was opened (lifecycle.edit_stamp). A
     # save of a form opened before someone else's save is rejected instead of overwriting.
     loaded_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The user saving the form; the admin sets it on the form class it builds per request.
+    editing_user = None
 
     class Meta:
         model = Framework
@@ -186,7 +188,9 @@ class FrameworkAdminForm(forms.ModelForm):
         if self.instance.pk:
             try:
                 framework_edit_check(
-                    framework=self.instance, loaded_at=cleaned.get("loaded_at", "")
+                    framework=self.instance,
+                    loaded_at=cleaned.get("loaded_at", ""),
+                    user=self.editing_user,
                 )
             except FrameworkStaleEditError as error:
                 raise ValidationError(str(error), code="stale") from error

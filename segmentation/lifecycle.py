@@ -83,7 +83,9 @@ def _parse_stamp(loaded_at: str) -> datetime | None:
         return None
 
 
-def _stale_edit_message(framework: Framework, since: datetime) -> str:
+def _stale_edit_message(
+    framework: Framework, since: datetime, user: AbstractBaseUser | None
+) -> str:
     latest = (
         framework.history.filter(updated_at__gt=since)
         .select_related("history_user")
@@ -92,9 +94,11 @@ def _stale_edit_message(framework: Framework, since: datetime) -> str:
     )
     author, when = "Someone else", ""
     if latest is not None:
-        if latest.history_user is not None:
-            user = latest.history_user
-            author = user.get_full_name() or user.get_username()
+        saved_by = latest.history_user
+        if saved_by is not None and user is not None and saved_by.pk == user.pk:
+            author = "You (in another tab or window)"
+        elif saved_by is not None:
+            author = saved_by.get_full_name() or saved_by.get_username()
         when = " at " + timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M %Z")
     return (
         f"{author} changed draft v{framework.version}{when}, after you opened this page, so "
@@ -103,7 +107,9 @@ def _stale_edit_message(framework: Framework, since: datetime) -> str:
     )
 
 
-def framework_edit_check(*, framework: Framework, loaded_at: str) -> None:
+def framework_edit_check(
+    *, framework: Framework, loaded_at: str, user: AbstractBaseUser | None = None
+) -> None:
     """Lock the version and raise FrameworkStaleEditError unless it is as it was loaded.
 
     ``loaded_at`` is the ``edit_stamp`` that the change form was opened with. The row lock
@@ -111,7 +117,7 @@ def framework_edit_check(*, framework: Framework, loaded_at: str) -> None:
     stamp and saved at the same time, the second waits for the first and is rejected.
     Inline parts (criteria, size bands) are saved in that transaction too, and the
     version's ``updated_at`` changes with every save of its change form. The message names
-    who saved the version last, and when, from its history.
+    who saved the version last, and when, from its history; "You" when that was ``user``.
     """
     current = _locked(framework)
     if loaded_at and loaded_at == edit_stamp(current):
@@ -119,7 +125,7 @@ def framework_edit_check(*, framework: Framework, loaded_at: str) -> None:
     since = _parse_stamp(loaded_at)
     if since is None:
         raise FrameworkStaleEditError(EDIT_STAMP_MISSING_MESSAGE)
-    raise FrameworkStaleEditError(_stale_edit_message(current, since))
+    raise FrameworkStaleEditError(_stale_edit_message(current, since, user))
 
 
 def framework_next_version() -> int:

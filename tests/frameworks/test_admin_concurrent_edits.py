@@ -120,3 +120,24 @@ def test_save_without_edit_stamp_rejected(tabs, draft):
     assert form_errors(response) == [EDIT_STAMP_MISSING_MESSAGE]
     draft.refresh_from_db()
     assert draft.name != "Blind"
+
+
+def test_same_user_in_two_tabs_told_it_was_them(ops_user, draft):
+    tab_one, tab_two = Client(), Client()
+    tab_one.force_login(ops_user)
+    tab_two.force_login(ops_user)
+    opened = Framework.objects.get(pk=draft.pk)
+    one_form = tab_one.get(change_url(draft))
+    two_form = tab_two.get(change_url(draft))
+    saved = tab_one.post(
+        change_url(draft), framework_post(opened, loaded_at=loaded_at(one_form), name="One")
+    )
+    stale = tab_two.post(
+        change_url(draft), framework_post(opened, loaded_at=loaded_at(two_form), name="Two")
+    )
+    assert saved.status_code == 302
+    assert stale.status_code == 200
+    [error] = form_errors(stale)
+    assert error.startswith(f"You (in another tab or window) changed draft v{draft.version} at ")
+    draft.refresh_from_db()
+    assert draft.name == "One"
