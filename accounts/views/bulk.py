@@ -171,11 +171,7 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
         return trigger(response, {"accountsChanged": {}})
 
     def export(self, selection: workspace.BulkSelection) -> StreamingHttpResponse:
-        accounts = (
-            Account.objects.filter(pk__in=selection.allowed_ids)
-            .select_related("industry", "owner")
-            .order_by("name", "id")
-        )
+        accounts = Account.objects.filter(pk__in=selection.allowed_ids).order_by("name", "id")
         response = StreamingHttpResponse(
             workspace.accounts_csv_lines(accounts), content_type="text/csv; charset=utf-8"
         )
