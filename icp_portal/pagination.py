@@ -7,6 +7,21 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 
 
+def nearest_page(paginator: Paginator, number: Any) -> Page:
+    """Return the page ``number`` names, or the nearest valid one.
+
+    Django's ``Paginator.get_page`` shows the last page for 0 or a negative number. A
+    number below 1 is nearer to the first page, so it shows that one. A missing or
+    non-numeric number shows the first page and a number past the end the last page.
+    """
+    try:
+        if int(number) < 1:
+            return paginator.page(1)
+    except (TypeError, ValueError):
+        pass
+    return paginator.get_page(number)
+
+
 class NearestPageMixin:
     """Show the nearest valid page for a missing, invalid or too large page number.
 
@@ -22,5 +37,5 @@ class NearestPageMixin:
             orphans=self.get_paginate_orphans(),
             allow_empty_first_page=self.get_allow_empty(),
         )
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        page = nearest_page(paginator, self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()

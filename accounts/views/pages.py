@@ -34,6 +34,7 @@ from accounts.permissions import (
 )
 from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
 from enrichment.verification import FIELD_LABELS
+from icp_portal.pagination import nearest_page
 
 from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
 
@@ -99,12 +100,12 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
     def paginate_queryset(
         self, queryset: QuerySet[Account], page_size: int
     ) -> tuple[Paginator, Page, Any, bool]:
-        # get_page() turns a missing, invalid or too large page number into the nearest
+        # nearest_page() turns a missing, invalid or too large page number into the nearest
         # valid page instead of a 404, because page links outlive filter changes. The
         # count stops at selectors.LIST_COUNT_CAP rows, and so do the pages.
         paginator = self.get_paginator(queryset, page_size)
-        page = self.keyset_page(paginator) or paginator.get_page(
-            self.request.GET.get(self.page_kwarg)
+        page = self.keyset_page(paginator) or nearest_page(
+            paginator, self.request.GET.get(self.page_kwarg)
         )
         return paginator, page, page.object_list, page.has_other_pages()
 

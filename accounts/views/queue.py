@@ -11,6 +11,7 @@ from django.views.generic import ListView
 
 from accounts import roles, selectors
 from accounts.models import Account
+from icp_portal.pagination import nearest_page
 
 QUEUE_PAGE_SIZE = 25
 
@@ -38,7 +39,7 @@ class AccountQueueView(LoginRequiredMixin, UserPassesTestMixin, ListView):
         # Like the account list: a missing, invalid or too large page number shows the
         # nearest valid page instead of a 404, because page links outlive queue changes.
         paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        page = nearest_page(paginator, self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

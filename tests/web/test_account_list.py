@@ -357,6 +357,14 @@ def test_list_out_of_range_page_shows_last_page(signed_in):
     assert response.context["page_obj"].number == 2
 
 
+@pytest.mark.parametrize("number", ["0", "-1"])
+def test_list_page_below_one_shows_first(signed_in, number):
+    AccountFactory.create_batch(30)
+    response = signed_in.get(LIST_URL, {"page": number, "page_size": "25"})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 1
+
+
 def test_list_keeps_sort_when_filters_change(signed_in):
     AccountFactory()
     html = signed_in.get(LIST_URL, {"ordering": "-score", "page_size": "100"}).content.decode()

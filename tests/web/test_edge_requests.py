@@ -1,8 +1,10 @@
 """Page requests at the edges of their input: huge ids, far pages and refusal reasons."""
 
 import pytest
+from django.core.paginator import Paginator
 from django.urls import reverse
 
+from icp_portal.pagination import nearest_page
 from tests.factories import AccountFactory
 
 LIST_URL = reverse("accounts:account-list")
@@ -68,3 +70,20 @@ def test_403_page_without_role_generic(client, make_user):
     assert response.status_code == 403
     assert "Your user has no role that allows this page." in html
     assert " style=" not in html
+
+
+def test_queue_page_below_one_shows_first(client, sdr):
+    AccountFactory.create_batch(30, owner=sdr, needs_enrichment=True)
+    client.force_login(sdr)
+    response = client.get(QUEUE_URL, {"page": "0"})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 1
+    assert response.context["paginator"].num_pages > 1
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [("0", 1), ("-5", 1), ("abc", 1), (None, 1), ("2", 2), ("99", 3), ("last", 1)],
+)
+def test_nearest_page_numbers(number, expected):
+    assert nearest_page(Paginator(range(30), 10), number).number == expected
