@@ -23,8 +23,15 @@ RESERVED_SOURCE_NAMES = frozenset({MANUAL_SOURCE, UNRECORDED_SOURCE})
 MAX_SHOWN_SOURCE_LENGTH = 80
 
 
-# NOTE: observations stored before this rule may name one source in two spellings, such
-# as HubSpot and hubspot, which verification counts as two sources. They are not rewritten.
+def source_key(name: str) -> str:
+    """Return the spelling in which a source name is stored: trimmed and lower case.
+
+    Migration enrichment 0005 rewrites names stored before this rule with it, so an
+    old spelling such as HubSpot becomes the name that new imports store.
+    """
+    return name.strip().lower()
+
+
 def source_name_normalize(name: str) -> str:
     """Return the stored form of a source name: trimmed and lower case.
 
@@ -32,7 +39,7 @@ def source_name_normalize(name: str) -> str:
     ImportFileError, with the value and the fix, for a name that is too long, has other
     characters than letters, digits, dots, dashes and underscores, or is reserved.
     """
-    normalized = name.strip().lower()
+    normalized = source_key(name)
     if not normalized:
         return ""
     quoted = (
