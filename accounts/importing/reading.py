@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .binary import binary_content_check
+from .binary import binary_content_check, binary_lines_check
 from .errors import ImportFileError
 from .jsontext import json_type_name
 from .layouts import column_key
@@ -560,7 +560,8 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
 
     ``decimal_comma`` overrides the detection of Table.uses_decimal_comma.
     Raises ImportFileError when the file is missing, empty, starts with binary data (see
-    binary_content_check) or is not a CSV or JSON array.
+    binary_content_check), has a line of binary data further on (see binary_lines_check)
+    or is not a CSV or JSON array.
     """
     if not path.is_file():
         raise ImportFileError(f"{path} was not found: check the path.")
@@ -570,12 +571,13 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
     encoding = detect_encoding(path)
     # Uploads were checked fully before they were stored, so a stray NUL of a file given to
     # the command is stripped as before, while a workbook or PDF is rejected on every path.
-    # NOTE: binary data after the first 8 KiB is read as rows. Most of them are rejected as
-    # misaligned, but one whose cells line up becomes a flagged account.
     binary_content_check(path, encoding, file_name=path.name, signatures_only=True)
     if _looks_like_json(path, encoding):
         yield _open_json(path, encoding)
         return
+    # Binary data after the first rows would be read as rows, some of which could line up
+    # and become accounts, and its bytes make a UTF-8 file read as Windows-1252.
+    binary_lines_check(path, encoding, file_name=path.name)
 
     with _open_text(path, encoding) as handle:
         header_text = _read_header_text(handle)

@@ -1,6 +1,8 @@
 """accounts_import: counts, rejections, flags, matching rules, dry runs and re-imports."""
 
+import codecs
 import csv
+import gzip
 import json
 import random
 from decimal import Decimal
@@ -1048,10 +1050,81 @@ def test_binary_read_as_utf16_fails_clearly(tmp_path):
     path = tmp_path / "junk.csv"
     path.write_bytes(bytes(byte for _ in range(5000) for byte in (junk.randrange(1, 256), 0)))
 
-    with pytest.raises(ImportFileError, match="could not be read as text"):
+    with pytest.raises(ImportFileError, match="contains binary data on lines 1, 2, "):
         accounts_import(path, source="junk")
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert "remove the binary data from the file" in run.error
+    assert not Account.objects.exists()
+
+
+def test_invalid_utf16_fails_clearly(tmp_path):
+    # A high surrogate without a low one is no text in UTF-16 and no control character.
+    text = "name,website\nAcme,acme.example\n".encode("utf-16-le")
+    path = tmp_path / "broken.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + text + b"\x00\xd8A\x00\n\x00")
+
+    with pytest.raises(ImportFileError, match="could not be read as text"):
+        accounts_import(path, source="broken")
 
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.FAILED
     assert "Save it as CSV UTF-8" in run.error
     assert not Account.objects.exists()
+
+
+def _rows_text(count: int, prefix: str = "Firma") -> str:
+    return "".join(
+        f"{prefix} {index} Müller,{prefix.lower()}{index}.example,DE\n" for index in range(count)
+    )
+
+
+def test_binary_tail_fails_whole_file(tmp_path):
+    # 300 rows make more than the first 8 KiB, which binary_content_check reads.
+    rows = _rows_text(300)
+    blob = gzip.compress(rows.encode() * 4, mtime=0)
+    path = tmp_path / "tail.csv"
+    path.write_bytes(
+        b"Company,Website,Country\n"
+        + rows.encode()
+        + blob
+        + b"\n"
+        + _rows_text(5, "Nachher").encode()
+    )
+
+    with pytest.raises(ImportFileError) as raised:
+        accounts_import(path, source="tail")
+
+    message = str(raised.value)
+    run = ImportRun.objects.get()
+    assert message.startswith("“tail.csv” contains binary data on lines 302, ")
+    assert "(it looks like a gzip archive)" in message
+    assert "remove the binary data from the file" in message
+    assert run.status == ImportRun.Status.FAILED
+    assert "contains binary data on lines 302, " in run.error
+    assert not Account.objects.exists()
+
+
+def test_stray_nul_after_first_block_imported(write_text):
+    rows = _rows_text(400)
+    path = write_text(f"Company,Website,Country\n{rows}Ac\x00me Corp,acme.example,DE\n")
+
+    run = accounts_import(path, source="crm")
+
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.created == 401
+    assert run.rejected == 0
+    assert Account.objects.get(domain="acme.example").name == "Acme Corp"
+    assert Account.objects.get(domain="firma0.example").name == "Firma 0 Müller"
+
+
+def test_nul_padding_after_first_block_imported(write_text):
+    rows = _rows_text(400)
+    padding = "\x00" * 40
+    path = write_text(f"Company,Website,Country\n{rows}Acme{padding},acme.example,DE\x00\x00\n")
+
+    run = accounts_import(path, source="crm")
+
+    assert run.created == 401
+    assert Account.objects.get(domain="acme.example").name == "Acme"

@@ -452,3 +452,40 @@ def test_json_nesting_at_limit_read(write_json):
     _table, records = read_all(path)
 
     assert records[0].values["name"] == "Acme"
+
+
+@pytest.mark.parametrize(
+    ("line", "binary"),
+    [
+        ("Acme,acme.example,DE\n", False),
+        ("Ac\x00me,acme.example,DE\n", False),
+        ("Acme" + "\x00" * 30 + ",acme.example,DE\n", False),
+        ('Acme,"first\x0bsecond\x0bthird\x0bfourth\x0bfifth",DE\n', False),
+        ("Acme,\x01\x02\x03\x04,DE\n", True),
+        ("x" * 400 + "\x01\x02\x03\x04\n", False),
+        ("PK\x03\x04 text after an archive signature\n", True),
+    ],
+)
+def test_binary_lines_detected(write_text, line, binary):
+    # The rows come after the first 8 KiB, which binary_content_check reads.
+    plain = "".join(f"Firma {index},plain.example,DE\n" for index in range(400))
+    path = write_text(f"Company,Website,Country\n{plain}{line}Beta,beta.example,DE\n")
+
+    if binary:
+        with pytest.raises(ImportFileError, match=r"contains binary data on line 402"):
+            read_all(path)
+    else:
+        _table, records = read_all(path)
+        assert records[-1].values == ["Beta", "beta.example", "DE"]
+        assert len(records) == 402
+
+
+def test_binary_lines_error_lists_first_lines(write_text):
+    plain = "".join(f"Firma {index},plain.example,DE\n" for index in range(400))
+    binary = "".join(f"\x01\x02\x03\x04 {index}\n" for index in range(8))
+    path = write_text(f"Company,Website,Country\n{plain}{binary}")
+
+    with pytest.raises(ImportFileError) as raised:
+        read_all(path)
+
+    assert "on lines 402, 403, 404, 405, 406 and 3 more, up to line 409," in str(raised.value)

@@ -1,4 +1,5 @@
 import codecs
+import gzip
 import json
 import re
 
@@ -100,6 +101,18 @@ def test_upload_rejects_workbook_named_csv(ops):
 def test_upload_rejects_binary_data(ops):
     error = upload_error(ops, b"name,website\n\x00\x01\x02\x03binary\x00\n")
     assert "binary data" in error
+
+
+def test_upload_rejects_binary_tail(ops):
+    # The rows make more than the first 8 KiB, which every upload check reads.
+    rows = "".join(f"Firma {index} Müller,firma{index}.example\n" for index in range(300))
+    blob = gzip.compress(rows.encode(), mtime=0)
+
+    error = upload_error(ops, f"name,website\n{rows}".encode() + blob)
+
+    assert error.startswith("“export.csv” contains binary data on lines 302")
+    assert "(it looks like a gzip archive)" in error
+    assert not ImportRun.objects.exists()
 
 
 def test_upload_rejects_truncated_csv(ops):
