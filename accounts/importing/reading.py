@@ -69,6 +69,8 @@ DECIMAL_COMMA_CELL_RE = re.compile(
 
 CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
 
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+
 # C0 control characters except tab, line feed and carriage return.
 CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -339,20 +341,69 @@ def _swallowed_lines(cells: list[str], columns: int, delimiter: str) -> str | No
     A quote that opens in the last column and never closes makes the CSV parser read
     every following line into that cell, to the end of the file, while the row's cells
     still line up with the header. Such a cell ends with the file's last line break, and
-    its lines after the first look like rows, with at least as many values as the header
-    has columns, less one. A closed quoted cell, such as a description written over
-    several lines, rarely has all three.
+    each of its lines after the first that is not blank looks like a row, with at least
+    as many values as the header has columns, less one. A closed quoted cell, such as a
+    description written over several lines, rarely has all three.
     """
-    # NOTE: a quote that closes in a later row, which then lines up by chance, is not
-    # detected: its row is imported with the lines in one value, flagged for review.
     needed = max(3, columns - 1)
     for cell in cells:
         if not cell.endswith(("\n", "\r")):
             continue
-        for line in cell.splitlines()[1:]:
-            if len(next(csv.reader([line], delimiter=delimiter), [])) >= needed:
-                return cell
+        lines = [line for line in LINE_BREAK_RE.split(cell)[1:] if line.strip()]
+        if lines and all(
+            len(next(csv.reader([line], delimiter=delimiter), [])) >= needed for line in lines
+        ):
+            return cell
     return None
+
+
+def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
+    """Return the index of a cell that took in whole rows up to a later quote, or None.
+
+    A quote that opens in a row and closes in a later one, such as at the quoted value
+    of a later row, makes the CSV parser read the lines between into one cell. When the
+    row's cells then line up with the header, the lines that the row spans look like
+    rows: the opening line, with the cells before the cell, and each line in between
+    that is not blank have as many delimiters as the header. The closing line has at
+    least as many, more when the value whose quote closed the cell contains delimiters,
+    and the quote that was to close that value ends one of its cells. At least one line
+    must lie between, and the header must have 3 or more columns,
+    because a value written over two lines, or in a file of two columns, can match by
+    chance. A description or an address over several lines rarely has the same number
+    of delimiters as the header on each line.
+    """
+    # NOTE: a quote that closes on the next line takes in one row without a whole line
+    # in between, so that row is imported as part of the value, flagged for review.
+    expected = len(cells) - 1
+    if expected < 2:
+        return None
+    for index, cell in enumerate(cells):
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        first, *between, last = LINE_BREAK_RE.split(cell)
+        between = [line for line in between if line.strip()]
+        if not between or first.count(delimiter) + index != expected:
+            return None
+        if any(line.count(delimiter) != expected for line in between):
+            return None
+        after = cells[index + 1 :]
+        if last.count(delimiter) + len(after) < expected:
+            return None
+        # The quote that closed the cell opened a later value, so the quote that was to
+        # close that value is read as the last character of the cell or of a later one.
+        return index if any(value.endswith('"') for value in (cell, *after)) else None
+    return None
+
+
+def _late_quote_error(cell: str, first_line: int, last_line: int) -> str:
+    return (
+        "the row's values line up with the header, but one of them contains lines that look "
+        f'like rows of their own: a quote (") on line {first_line}, before {_excerpt(cell)}, '
+        f"seems to open without closing until line {last_line}, so lines {first_line}-"
+        f"{last_line} were read as one row. Close the quote or remove it. If the quote is "
+        'part of the value, put the value in quotes and write the quote twice (""). Then '
+        "export the file again."
+    )
 
 
 def _delimiter_name(delimiter: str) -> str:
@@ -423,7 +474,8 @@ def _csv_records(
 
     With ``trailing_delimiter`` (the file ends its data lines with a delimiter that the
     header lacks), the one empty cell after the last column is dropped. A row that lines
-    up but whose cell took in the rest of the file (see _swallowed_lines) is rejected.
+    up but whose cell took in whole rows up to a later quote (see _rows_inside_cell) or
+    the rest of the file (see _swallowed_lines) is rejected.
     """
     # A lined-up row with a cell that ends with a line break, kept back until it is known
     # whether it is the file's last row.
@@ -459,8 +511,14 @@ def _csv_records(
         if not any(cell.strip() for cell in cells):
             yield Record(line=start_line, values=values)
             continue
+        lined_up = len(cells) == columns or (trailing_delimiter and len(cells) == columns + 1)
+        late_quote_index = None
+        if lined_up and last_line > first_line:
+            late_quote_index = _rows_inside_cell(cells, delimiter)
         error = ""
-        if trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
+        if late_quote_index is not None:
+            error = _late_quote_error(cells[late_quote_index], first_line, last_line)
+        elif trailing_delimiter and len(cells) == columns + 1 and not cells[-1].strip():
             values = values[:columns]
         elif trailing_delimiter and len(cells) == columns and not cells[-1].strip():
             delimiter_name = _delimiter_name(delimiter)

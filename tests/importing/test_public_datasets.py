@@ -1,4 +1,4 @@
-"""Imports of the real public datasets: S&P 500, S&P 500 financials, Fortune 500, YC."""
+"""Imports of the real public datasets, and reads of their multi-line texts as CSV."""
 
 import csv
 import json
@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.django_db]
 
 YC_FILES = 48
 YC_ROWS = 5579
+REMOTE_PROFILES = 879
 
 
 @pytest.fixture
@@ -217,4 +218,31 @@ def test_yc_descriptions_as_csv_read_without_rejection(datasets, tmp_path, colum
     multiline = [record for record in records if any("\n" in value for value in record.values)]
     assert len(records) == YC_ROWS
     assert multiline
+    assert [record.error for record in records if record.error] == []
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["name", "website", "profile"], ["name", "profile", "website", "region"]],
+)
+def test_remote_profiles_as_csv_read_without_rejection(datasets, tmp_path, columns):
+    """Markdown profiles, with front matter, lists and commas, are values, not open quotes."""
+    path = tmp_path / "remote.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for profile in sorted((datasets / "remote-in-tech" / "companies").glob("*.md")):
+            values = {
+                "name": profile.stem,
+                "website": f"{profile.stem}.example",
+                "profile": profile.read_text(encoding="utf-8"),
+                "region": "other",
+            }
+            writer.writerow([values[name] for name in columns])
+
+    with open_table(path) as table:
+        records = list(table.records)
+
+    assert len(records) == REMOTE_PROFILES
+    assert all("\n" in record.values[columns.index("profile")] for record in records)
     assert [record.error for record in records if record.error] == []

@@ -489,3 +489,119 @@ def test_binary_lines_error_lists_first_lines(write_text):
         read_all(path)
 
     assert "on lines 402, 403, 404, 405, 406 and 3 more, up to line 409," in str(raised.value)
+
+
+def test_quote_closing_in_later_row_named(write_text):
+    path = write_text(
+        "Company,Website,Country\n"
+        'Acme,"acme.example,DE\n'
+        "Beta,beta.example,DE\n"
+        'Gamma,"gamma.example",DE\n'
+        "Delta,delta.example,DE\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert records[0].line == 2
+    assert 'a quote (") on line 2, before “acme.example,DE…”' in records[0].error
+    assert "seems to open without closing until line 4" in records[0].error
+    assert "lines 2-4 were read as one row" in records[0].error
+    assert "Close the quote or remove it." in records[0].error
+    assert 'write the quote twice ("")' in records[0].error
+    assert records[1].values == ["Delta", "delta.example", "DE"]
+    assert records[1].error == ""
+
+
+def test_late_quote_in_last_column_named(write_text):
+    path = write_text(
+        "Company,Website,Country\n"
+        'Acme,acme.example,"DE\n'
+        "Beta,beta.example,DE\n"
+        "Gamma,gamma.example,DE\n"
+        'Delta,delta.example,"DE"\n'
+        "Omega,omega.example,DE\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert "until line 5, so lines 2-5 were read as one row" in records[0].error
+    assert records[1].values == ["Omega", "omega.example", "DE"]
+
+
+def test_late_quote_with_trailing_delimiters_named(write_text):
+    path = write_text(
+        "Company;Website;Country\n"
+        "Zeta;zeta.example;DE;\n"
+        'Acme;"acme.example;DE;\n'
+        "Beta;beta.example;DE;\n"
+        'Gamma;"gamma.example";DE;\n'
+        "Delta;delta.example;DE;\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 3
+    assert "lines 3-5 were read as one row" in records[1].error
+    assert records[2].values == ["Delta", "delta.example", "DE"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Main Street 1\nSuite 200\nBerlin",
+        "We build tools.\nFounded in 1990, in Berlin, Germany.\nPrivately held.",
+        "Line one, with a comma\nLine two, with two, commas\nLine three",
+        "First line\nSecond line, with, commas\nThird line, with, commas, too",
+    ],
+)
+def test_multiline_values_still_read(write_csv, value):
+    rows = [["Acme", value, "acme.example"], ["Blue", "plain", "blue.example"]]
+    path = write_csv(["Company", "Description", "Website"], rows)
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", ""]
+    assert records[0].values == ["Acme", value, "acme.example"]
+
+
+def test_late_quote_closed_by_value_with_delimiter(write_text):
+    # The quote before "Hotels, Resorts" closes the open value, and the comma in that
+    # value gives back the cell that the open quote took from the first line.
+    path = write_text(
+        "Symbol,Name,Sector,Price\n"
+        'MMM,"3M,Industrials,178.96\n'
+        "AOS,A. O. Smith,Building Products,63.08\n"
+        'ABNB,Airbnb,"Hotels, Resorts",150.10\n'
+        "ACN,Accenture,IT Consulting,301.50\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert 'a quote (") on line 2, before “3M,Industrials,178.96…”' in records[0].error
+    assert "lines 2-4 were read as one row" in records[0].error
+    assert records[1].values == ["ACN", "Accenture", "IT Consulting", "301.50"]
+
+
+def test_multiline_last_column_still_read(write_csv):
+    value = 'Headquarters\nBerlin, BE, Germany\nKnown as "Acme Berlin", since 1990, in Germany'
+    path = write_csv(["Company", "Website", "Address"], [["Acme", "acme.example", value]])
+
+    _table, records = read_all(path)
+
+    assert records[0].error == ""
+    assert records[0].values == ["Acme", "acme.example", value]
+
+
+def test_multiline_last_row_ending_in_break_read(write_csv):
+    # A Markdown profile ends with a line break and has a line with commas.
+    value = '---\ntitle: "Zup"\n---\n\n## Company blurb\n\nWe build apps, sites, and APIs.\n'
+    rows = [["Blue", "blue.example", "plain"], ["Zup", "zup.example", value]]
+    path = write_csv(["Company", "Website", "Profile"], rows)
+
+    _table, records = read_all(path)
+
+    assert records[1].error == ""
+    assert records[1].values == ["Zup", "zup.example", value]
