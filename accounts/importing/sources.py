@@ -26,7 +26,7 @@ MAX_SHOWN_SOURCE_LENGTH = 80
 def source_key(name: str) -> str:
     """Return the spelling in which a source name is stored: trimmed and lower case.
 
-    Migration enrichment 0005 rewrites names stored before this rule with it, so an
+    Migration enrichment 0006 rewrites names stored before this rule with it, so an
     old spelling such as HubSpot becomes the name that new imports store.
     """
     return name.strip().lower()

@@ -1,4 +1,4 @@
-"""Migration enrichment 0005, which stores old source names in one spelling, and verify_accounts."""
+"""Migration enrichment 0006, which stores old source names in one spelling, and verify_accounts."""
 
 import importlib
 from io import StringIO
@@ -17,8 +17,8 @@ from .conftest import blank_account, employees_value, industry_value, location_v
 
 pytestmark = pytest.mark.django_db
 
-MIGRATION = ("enrichment", "0005_source_names_lower_case")
-migration_module = importlib.import_module("enrichment.migrations.0005_source_names_lower_case")
+MIGRATION = ("enrichment", "0006_source_names_lower_case")
+migration_module = importlib.import_module("enrichment.migrations.0006_source_names_lower_case")
 
 
 def run_migration() -> None:

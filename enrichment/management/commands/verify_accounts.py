@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "Recompute the current values and the verification of accounts from their "
         "observations, in batches, and score the accounts whose values or conflicts "
         "changed again. By default only accounts that have observations but no stored "
-        "verification are recomputed, such as those that migration enrichment 0005 reset."
+        "verification are recomputed, such as those that migration enrichment 0006 reset."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -3,7 +3,7 @@
 Before the rule, one source could be stored as HubSpot and as hubspot, and verification
 counted the two spellings as two independent sources, so two files of one system could
 verify a field. This migration rewrites the names of observations, accounts, leads,
-import runs and saved import mappings with accounts.importing.sources.source_key.
+import runs and saved import mappings as the rule stores them: trimmed and lower case.
 
 Verification cannot be recomputed here, because it needs the current models and rules.
 So the migration resets the stored verification of each account whose observations it
@@ -17,14 +17,16 @@ keep the names as they were when they were written.
 
 from django.db import migrations
 
+# The rule as of this migration, copied so that later changes to the app's rule do not
+# change what this migration did (accounts.importing.sources.source_key).
+RESERVED_SOURCE_NAMES = frozenset({"manual", "unrecorded"})
+
 
 def _renames(names):
     """Map each name that is not in its stored spelling to that spelling."""
-    from accounts.importing.sources import RESERVED_SOURCE_NAMES, source_key
-
     renames = {}
     for name in set(names):
-        key = source_key(name)
+        key = name.strip().lower()
         if key and key != name and key not in RESERVED_SOURCE_NAMES:
             renames[name] = key
     return renames
@@ -71,7 +73,7 @@ def rewrite_source_names(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0017_research_note_date_not_in_future"),
-        ("enrichment", "0004_observation_account_no_constraint"),
+        ("enrichment", "0005_fieldresolution_channel"),
     ]
 
     # The old spellings are not kept, so the reverse step leaves the names as they are.
