@@ -26,8 +26,9 @@ MAX_SHOWN_SOURCE_LENGTH = 80
 def source_key(name: str) -> str:
     """Return the spelling in which a source name is stored: trimmed and lower case.
 
-    Migration enrichment 0006 rewrites names stored before this rule with it, so an
-    old spelling such as HubSpot becomes the name that new imports store.
+    Migration enrichment 0006 rewrites names stored before this rule the same way, with
+    its own copy of the rule, so an old spelling such as HubSpot becomes the name that
+    new imports store.
     """
     return name.strip().lower()
 
