@@ -285,6 +285,13 @@ def _keep_lifecycle_fields(past: Framework, current: Framework) -> None:
             setattr(past, field.attname, getattr(current, field.attname))
 
 
+def _locked_next_step(framework: Framework, action: str) -> str:
+    """Return the next step that lets Sales Ops change a locked version."""
+    if framework.status == FrameworkStatus.SUBMITTED:
+        return f" Return it to draft first, then {action}."
+    return " Create a draft from it and change the settings there."
+
+
 @admin.register(Framework)
 class FrameworkAdmin(SimpleHistoryAdmin):
     form = FrameworkAdminForm
@@ -397,16 +404,12 @@ class FrameworkAdmin(SimpleHistoryAdmin):
                 versions = versions.select_for_update()
             current = versions.first()
             if current is not None and current.status != FrameworkStatus.DRAFT:
-                if current.status == FrameworkStatus.SUBMITTED:
-                    next_step = " Return it to draft first, then revert it."
-                else:
-                    next_step = " Create a draft from it and change the settings there."
                 messages.error(
                     request,
                     status_refusal(
                         current, "reverted to an earlier entry of its history", "a draft"
                     )
-                    + next_step,
+                    + _locked_next_step(current, "revert it"),
                 )
                 return HttpResponseRedirect(self._change_url(current))
             request.framework_current = current
@@ -424,6 +427,28 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         return form
 
     # Saving.
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Explain why the form of a locked version was not saved, instead of a 403.
+
+        A second tab, or "Save and submit" pressed twice, posts the form of a version that
+        was submitted in the meantime. Sales Ops then see its status and the next step.
+        """
+        if (
+            request.method == "POST"
+            and object_id is not None
+            and permissions.can_edit_framework(request.user)
+        ):
+            framework = self.get_object(request, unquote(object_id))
+            if framework is not None and framework.is_locked:
+                messages.error(
+                    request,
+                    status_refusal(framework, "changed", "a draft")
+                    + " Your changes were not saved."
+                    + _locked_next_step(framework, "make the changes again"),
+                )
+                return HttpResponseRedirect(self._change_url(framework))
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj: Framework, form, change: bool) -> None:
         if not change:

@@ -219,7 +219,8 @@ def test_approved_version_read_only(ops_client, active_framework):
     assert page.status_code == 200
     assert "Create draft from this version" in page.content.decode()
     assert 'name="_save"' not in page.content.decode()
-    assert response.status_code == 403
+    assert response.status_code == 302
+    assert response["Location"] == change_url(active_framework)
     assert active_framework.name == "B2B software default"
 
 
@@ -282,8 +283,40 @@ def test_submitted_version_is_read_only(ops_client, draft, ops_user):
     response = ops_client.post(change_url(draft), framework_post(draft, high_tier_min_score="90"))
     draft.refresh_from_db()
     assert "Return to draft" in page
-    assert response.status_code == 403
+    assert response.status_code == 302
     assert draft.high_tier_min_score == 70
+
+
+def test_submit_pressed_twice_explained(ops_client, draft):
+    data = framework_post(
+        draft, summary="Stricter High tier", high_tier_min_score="75", _submit_for_approval="1"
+    )
+    ops_client.post(change_url(draft), data)
+    # The browser sends the same form again, as after a double click or from a second tab.
+    response = ops_client.post(change_url(draft), data, follow=True)
+    html = response.content.decode()
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "Framework v2 is submitted, so it cannot be changed" in html
+    assert "Your changes were not saved" in html
+    assert "Return it to draft first" in html
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
+def test_edit_of_approved_version_explained(ops_client, active_framework):
+    data = framework_post(active_framework, name="Edited")
+    response = ops_client.post(change_url(active_framework), data, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Framework v1 is approved (active), so it cannot be changed" in html
+    assert "Create a draft from it" in html
+
+
+def test_locked_post_by_other_staff_denied(client, make_user, active_framework):
+    staff = make_user(roles.SDR, username="staffsdr", is_staff=True)
+    client.force_login(staff)
+    response = client.post(change_url(active_framework), framework_post(active_framework))
+    assert response.status_code == 403
 
 
 def test_return_to_draft_button(ops_client, draft, ops_user):
