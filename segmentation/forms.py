@@ -20,6 +20,7 @@ from .validation import (
     criterion_errors,
     cutoff_errors,
     reachability_errors,
+    size_band_name_errors,
     size_band_overlaps,
     tag_template_errors,
 )
@@ -364,7 +365,7 @@ class CriterionFormSet(BaseInlineFormSet):
 
 
 class SizeBandFormSet(BaseInlineFormSet):
-    """Reject size bands whose employee or revenue ranges overlap."""
+    """Reject size bands whose names repeat ignoring case or whose ranges overlap."""
 
     def clean(self) -> None:
         super().clean()
@@ -373,7 +374,7 @@ class SizeBandFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        errors = size_band_overlaps(bands)
+        errors = size_band_name_errors(bands) + size_band_overlaps(bands)
         if errors:
             raise ValidationError(errors)
 

@@ -33,7 +33,7 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
-from .validation import framework_errors, size_band_overlaps
+from .validation import framework_errors, size_band_name_errors, size_band_overlaps
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,9 @@ def framework_check(framework: Framework) -> list[str]:
         criteria=criteria,
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
-    messages += size_band_overlaps(list(framework.size_bands.all()))
+    bands = list(framework.size_bands.all())
+    messages += size_band_name_errors(bands)
+    messages += size_band_overlaps(bands)
     if not criteria:
         messages.append("The version has no criteria: add at least one in the admin.")
     if not messages:

@@ -234,6 +234,28 @@ def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
     return errors
 
 
+def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:
+    """Return one message per band whose name repeats an earlier band's, ignoring case.
+
+    Criteria and the tag editor look bands up ignoring case, so "SMB" and "smb" would be
+    one name to them and only one of the two bands would match.
+    """
+    errors = []
+    first_names: dict[str, str] = {}
+    for band in bands:
+        if not band.name:
+            continue
+        key = band.name.casefold()
+        if key in first_names:
+            errors.append(
+                f"Size bands {first_names[key]!r} and {band.name!r} have the same name "
+                "ignoring case, and criteria and tags name bands ignoring case: rename one."
+            )
+        else:
+            first_names[key] = band.name
+    return errors
+
+
 def size_band_gaps(bands: Sequence[SizeBand]) -> list[str]:
     """Return one warning per head-count range that no employee band covers.
 

@@ -4,7 +4,12 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts import roles
-from segmentation.lifecycle import framework_approve, framework_draft_create, framework_submit
+from segmentation.lifecycle import (
+    FrameworkLifecycleError,
+    framework_approve,
+    framework_draft_create,
+    framework_submit,
+)
 from segmentation.models import Criterion, Framework, FrameworkRevision, FrameworkStatus
 
 from .admin_posts import framework_post
@@ -208,6 +213,33 @@ def test_new_band_usable_in_same_form(ops_client, draft):
     response = ops_client.post(change_url(draft), data)
     assert response.status_code == 302
     assert draft.criteria.get(dimension="company_size").values == ["Small", "Mid-Market"]
+
+
+def test_band_name_repeated_in_other_case_rejected(ops_client, draft):
+    data = framework_post(
+        draft,
+        **{
+            "size_bands-2-max_employees": "9999",
+            "size_bands-TOTAL_FORMS": "4",
+            "size_bands-3-name": "smb",
+            "size_bands-3-min_employees": "10000",
+            "size_bands-3-position": "3",
+            "size_bands-3-framework": str(draft.pk),
+        },
+    )
+    response = ops_client.post(change_url(draft), data)
+    assert response.status_code == 200
+    assert "have the same name ignoring case" in response.content.decode()
+    assert not draft.size_bands.filter(name="smb").exists()
+
+
+def test_submit_rejects_band_names_in_other_case(draft, ops_user):
+    draft.size_bands.filter(name="Enterprise").update(max_employees=9999)
+    draft.size_bands.create(name="smb", min_employees=10000, position=3)
+    with pytest.raises(FrameworkLifecycleError, match="same name ignoring case"):
+        framework_submit(framework=draft, user=ops_user, summary="Add a band")
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.DRAFT
 
 
 def test_approved_version_read_only(ops_client, active_framework):

@@ -9,6 +9,7 @@ from segmentation.validation import (
     max_reachable_score,
     reachability_errors,
     size_band_gaps,
+    size_band_name_errors,
     size_band_overlaps,
     size_band_range_errors,
     tag_template_errors,
@@ -144,3 +145,15 @@ def test_approved_version_with_old_code_still_compiles(active_framework):
     compiled = CompiledFramework.compile(active_framework)
 
     assert compiled.version == active_framework.version
+
+
+def test_band_names_differing_in_case_rejected():
+    errors = size_band_name_errors([band("SMB", 1, 200), band("smb", 5000)])
+    assert len(errors) == 1
+    assert "'SMB' and 'smb' have the same name ignoring case" in errors[0]
+    assert "rename one" in errors[0]
+
+
+def test_distinct_band_names_accepted():
+    bands = [band("SMB", 1, 200), band("Mid-Market", 201, 1000), band("", 1001)]
+    assert size_band_name_errors(bands) == []
