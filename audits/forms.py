@@ -9,7 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from accounts.models import Tier
 
 from .models import ReviewSession, Severity, Violation, ViolationKind
-from .periods import Period, local_today, parse_month
+from .periods import Period, local_today, parse_audit_month
 
 INPUT = "form-control form-control-sm"
 SELECT = "form-select form-select-sm"
@@ -275,19 +275,9 @@ class AuditRunForm(forms.Form):
 
     def clean_month(self) -> date:
         try:
-            month = parse_month(self.cleaned_data["month"])
+            return parse_audit_month(self.cleaned_data["month"])
         except ValueError as error:
             raise forms.ValidationError(str(error)) from error
-        if month > local_today():
-            raise forms.ValidationError(
-                f"Month {month:%Y-%m} has not started yet: choose this month or an earlier one."
-            )
-        if month < FIRST_DATE:
-            raise forms.ValidationError(
-                f"Month {self.cleaned_data['month']} is before {FIRST_DATE:%Y-%m}, the first "
-                "month supported: choose a later one."
-            )
-        return month
 
 
 __all__ = [

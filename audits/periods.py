@@ -75,6 +75,29 @@ def parse_month(text: str) -> date:
     return date(year, month, 1)
 
 
+# The earliest month that an audit accepts, the same first date as the governance forms.
+FIRST_AUDIT_MONTH = date(1900, 1, 1)
+
+
+def parse_audit_month(text: str) -> date:
+    """Parse ``YYYY-MM`` into the first day of a month that can be audited.
+
+    Raises ValueError naming the value when it is not a valid month, has not started yet
+    in the team's time zone or is before 1900.
+    """
+    month = parse_month(text)
+    if month > local_today():
+        raise ValueError(
+            f"Month {month:%Y-%m} has not started yet: choose this month or an earlier one."
+        )
+    if month < FIRST_AUDIT_MONTH:
+        raise ValueError(
+            f"Month {text.strip()} is before {FIRST_AUDIT_MONTH:%Y-%m}, the first month "
+            "supported: choose a later one."
+        )
+    return month
+
+
 def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 

@@ -54,6 +54,25 @@ def test_command_rejects_bad_month(db):
         call_command("run_audit", "--month", "2025-13")
 
 
+def test_command_rejects_future_month(monkeypatch, db):
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 15, 12, tzinfo=UTC))
+    with pytest.raises(CommandError, match="Month 2026-04 has not started yet"):
+        call_command("run_audit", "--month", "2026-04")
+    assert not AuditRun.objects.exists()
+
+
+def test_command_accepts_current_month(monkeypatch, db):
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 15, 12, tzinfo=UTC))
+    call_command("run_audit", "--month", "2026-03", stdout=StringIO())
+    assert AuditRun.objects.get().month == date(2026, 3, 1)
+
+
+def test_command_rejects_month_before_1900(db):
+    with pytest.raises(CommandError, match="Month 0001-01 is before 1900-01"):
+        call_command("run_audit", "--month", "0001-01")
+    assert not AuditRun.objects.exists()
+
+
 def test_rerun_creates_no_duplicates(scored, team, in_month, audit_month):
     unverify(scored(owner=team["rep_a"], scored_at=in_month))
     monthly_audit_run(month=audit_month)

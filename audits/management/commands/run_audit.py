@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audits.models import ViolationKind
-from audits.periods import parse_month, previous_month
+from audits.periods import parse_audit_month, previous_month
 from audits.services import monthly_audit_run
 
 
@@ -17,12 +17,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--month",
-            help="Month to audit as YYYY-MM (default: the previous month in the team's zone).",
+            help=(
+                "Month to audit as YYYY-MM, this month or earlier (default: the previous "
+                "month in the team's zone)."
+            ),
         )
 
     def handle(self, *args, **options) -> None:
         try:
-            month = parse_month(options["month"]) if options["month"] else previous_month()
+            month = parse_audit_month(options["month"]) if options["month"] else previous_month()
         except ValueError as error:
             raise CommandError(str(error)) from error
         run = monthly_audit_run(month=month)
