@@ -1,6 +1,6 @@
 """Forms of the governance pages."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -164,6 +164,10 @@ class ReviewCorrectionForm(forms.Form):
 
 
 class ViolationForm(forms.ModelForm):
+    # The finding's updated_at when the page was rendered, so that a save from a page
+    # opened before someone else's change is detected instead of overwriting it.
+    updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Violation
         fields = ("status", "consequence", "consequence_notes")
@@ -172,6 +176,25 @@ class ViolationForm(forms.ModelForm):
             "consequence": forms.Select(attrs={"class": SELECT}),
             "consequence_notes": forms.TextInput(attrs={"class": INPUT}),
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.updated_at is not None:
+            self.fields["updated_at"].initial = self.instance.updated_at.isoformat()
+
+    def is_stale(self) -> bool:
+        """Return whether the finding changed after the page with this form was rendered.
+
+        A form posted without the field, as by older pages, is not checked.
+        """
+        posted = self.cleaned_data.get("updated_at")
+        if not posted:
+            return False
+        try:
+            seen = datetime.fromisoformat(posted)
+        except ValueError:
+            return True
+        return seen != self.instance.updated_at
 
 
 class ReportFilterForm(ErrorLinesMixin, forms.Form):

@@ -265,9 +265,21 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
             )
         if not can_manage_violation(request.user, violation):
             raise PermissionDenied("This finding belongs to another team.")
-        form = ViolationForm(request.POST, instance=violation, prefix=f"v{violation.pk}")
+        prefix = f"v{violation.pk}"
+        form = ViolationForm(request.POST, instance=violation, prefix=prefix)
         saved = False
-        if form.is_valid():
+        if form.is_valid() and form.is_stale():
+            # Show the current values, so the user sees what the other change set.
+            violation.refresh_from_db()
+            stale_message = _stale_violation_message(violation)
+            logger.info(
+                "Violation %s not updated by user %s: changed since the page was rendered",
+                violation.pk,
+                request.user.pk,
+            )
+            form = _stored_values_form(violation, prefix)
+            form.add_error(None, stale_message)
+        elif form.is_valid():
             violation = violation_update(
                 violation=violation,
                 user=request.user,
@@ -276,7 +288,7 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
                 consequence_notes=form.cleaned_data["consequence_notes"],
             )
             violation.refresh_from_db()
-            form = ViolationForm(instance=violation, prefix=f"v{violation.pk}")
+            form = ViolationForm(instance=violation, prefix=prefix)
             saved = True
         if not is_htmx(request):
             return self.report_redirect(request, violation, form, saved)
@@ -295,6 +307,9 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
         label = violation.account.name if violation.account else violation.account_label
         if saved:
             messages.success(request, f"Finding on {label} saved.")
+        elif form.non_field_errors():
+            # The stale-page error already states that the change was not saved.
+            messages.error(request, f"Finding on {label}: " + " ".join(form.non_field_errors()))
         else:
             lines = []
             for name, field_errors in form.errors.items():
@@ -304,6 +319,33 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
         month = violation.audit_run.month.strftime("%Y-%m")
         url = reverse("audits:audit-report", args=[month])
         return HttpResponseRedirect(f"{url}#violation-{violation.pk}")
+
+
+def _stored_values_form(violation: Violation, prefix: str) -> ViolationForm:
+    """Return a form bound to the finding's stored values, which can carry an error."""
+    data = {
+        f"{prefix}-status": violation.status,
+        f"{prefix}-consequence": violation.consequence,
+        f"{prefix}-consequence_notes": violation.consequence_notes,
+        f"{prefix}-updated_at": violation.updated_at.isoformat(),
+    }
+    form = ViolationForm(data, instance=violation, prefix=prefix)
+    form.full_clean()
+    return form
+
+
+def _stale_violation_message(violation: Violation) -> str:
+    """Return the error for a save from a page rendered before the finding's last change."""
+    latest = violation.history.select_related("history_user").first()
+    who = "Someone"
+    if latest is not None and latest.history_user is not None:
+        who = latest.history_user.get_full_name() or latest.history_user.get_username()
+    changed_at = timezone.localtime(violation.updated_at).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{who} changed this finding at {changed_at}, after this page was opened, so your "
+        f"change was not saved. It now shows {violation.get_status_display()} · "
+        f"{violation.get_consequence_display()}: save again to replace that."
+    )
 
 
 class QuarterlyReportRedirectView(PermissionRequiredMixin, View):

@@ -204,6 +204,66 @@ def test_invalid_finding_update_is_422(client, audited, team):
     assert "closed is not one of the available choices" in html
 
 
+def test_stale_form_keeps_other_resolution(client, make_user, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    prefix = f"v{violation.pk}"
+    url = reverse("audits:violation-update", args=[violation.pk])
+    # Both pages were rendered before either change, with the finding open.
+    rendered_at = violation.updated_at.isoformat()
+    client.force_login(team["manager"])
+    client.post(
+        url,
+        {
+            f"{prefix}-status": "resolved",
+            f"{prefix}-consequence": "coaching",
+            f"{prefix}-updated_at": rendered_at,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.post(
+        url,
+        {
+            f"{prefix}-status": "open",
+            f"{prefix}-consequence": "retraining",
+            f"{prefix}-updated_at": rendered_at,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    violation.refresh_from_db()
+    assert response.status_code == 422
+    assert violation.status == "resolved"
+    assert violation.consequence == "coaching"
+    assert violation.resolved_by == team["manager"]
+    assert "changed this finding at" in html
+    assert "your change was not saved" in html
+    assert "It now shows Resolved · Coaching" in html
+    assert "Saved" not in html
+
+
+def test_current_form_saves(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    prefix = f"v{violation.pk}"
+    client.force_login(team["manager"])
+    page = report(client, audited).content.decode()
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {
+            f"{prefix}-status": "acknowledged",
+            f"{prefix}-consequence": "none",
+            f"{prefix}-updated_at": violation.updated_at.isoformat(),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    violation.refresh_from_db()
+    assert f'name="{prefix}-updated_at"' in page
+    assert response.status_code == 200
+    assert violation.status == "acknowledged"
+
+
 def test_manager_cannot_touch_other_team(client, audited, team):
     violation = Violation.objects.filter(responsible=team["outsider"]).first()
     client.force_login(team["manager"])
@@ -411,3 +471,19 @@ def test_user_joined_later_not_overdue_earlier(team):
     rep.save()
     past = local_today() - timedelta(days=60)
     assert rep.pk not in {row.user_id for row in overdue_training(None, today=past)}
+
+
+def test_stale_form_without_htmx_explained(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    prefix = f"v{violation.pk}"
+    url = reverse("audits:violation-update", args=[violation.pk])
+    rendered_at = violation.updated_at.isoformat()
+    client.force_login(team["manager"])
+    fields = {f"{prefix}-consequence": "coaching", f"{prefix}-updated_at": rendered_at}
+    client.post(url, {**fields, f"{prefix}-status": "resolved"})
+    response = client.post(url, {**fields, f"{prefix}-status": "acknowledged"}, follow=True)
+    html = response.content.decode()
+    violation.refresh_from_db()
+    assert violation.status == "resolved"
+    assert f"Finding on {violation.account_label}: " in html
+    assert "your change was not saved" in html
