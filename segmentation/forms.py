@@ -289,8 +289,45 @@ def _number(text: str, kind: type) -> Any:
         return None
 
 
-class CriterionFormSet(BaseInlineFormSet):
+class FrameworkPartFormSet(BaseInlineFormSet):
+    """Inline rows of a version, rejecting a posted page that lists a row deleted since."""
+
+    # What a row is called in messages, and the field that names it.
+    part_label = "Row"
+    name_field = "name"
+
+    def clean(self) -> None:
+        self._check_deleted_rows()
+        super().clean()
+
+    def _check_deleted_rows(self) -> None:
+        """Raise ValidationError for each posted row whose record no longer exists.
+
+        Django reports such a row as an invalid hidden id, which the admin page does not
+        show, so the page would only display "Please correct the error below".
+        """
+        # NOTE: a row that another tab changed, rather than deleted, is saved over without
+        # a warning: the last save wins for every field of the version.
+        pk_name = self.model._meta.pk.name
+        messages = []
+        for form in self.initial_forms:
+            if pk_name not in form.errors or self._should_delete_form(form):
+                continue
+            name = (form.data.get(form.add_prefix(self.name_field)) or "").strip()
+            messages.append(
+                f"{self.part_label} {name!r} was deleted after this page was opened, in "
+                "another tab or by another user, so nothing was saved: open the version "
+                "again to see its current settings, then make your changes there."
+            )
+        if messages:
+            raise ValidationError(messages)
+
+
+class CriterionFormSet(FrameworkPartFormSet):
     """Check criteria against the bands and map posted with them, and the cut-offs."""
+
+    part_label = "Criterion"
+    name_field = "label"
 
     def clean(self) -> None:
         super().clean()
@@ -364,8 +401,10 @@ class CriterionFormSet(BaseInlineFormSet):
         return rows
 
 
-class SizeBandFormSet(BaseInlineFormSet):
+class SizeBandFormSet(FrameworkPartFormSet):
     """Reject size bands whose names repeat ignoring case or whose ranges overlap."""
+
+    part_label = "Size band"
 
     def clean(self) -> None:
         super().clean()

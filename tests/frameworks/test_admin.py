@@ -242,6 +242,40 @@ def test_submit_rejects_band_names_in_other_case(draft, ops_user):
     assert draft.status == FrameworkStatus.DRAFT
 
 
+def test_criterion_deleted_in_other_tab_explained(ops_client, draft):
+    # Both tabs rendered the form while every criterion existed.
+    stale = framework_post(draft, high_tier_min_score="65")
+    removed = draft.criteria.get(dimension="buying_signals")
+    ops_client.post(change_url(draft), framework_post(draft, **{_delete_key(draft, removed): "on"}))
+    response = ops_client.post(change_url(draft), stale)
+    html = response.content.decode()
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert (
+        "Criterion &#x27;Recent buying signal&#x27; was deleted after this page was opened" in html
+    )
+    assert "open the version again" in html
+    assert draft.high_tier_min_score == 70
+    assert not draft.criteria.filter(pk=removed.pk).exists()
+
+
+def test_band_deleted_in_other_tab_explained(ops_client, draft):
+    draft.criteria.filter(dimension="company_size").update(values=["Mid-Market"])
+    stale = framework_post(draft, high_tier_min_score="65")
+    draft.size_bands.filter(name="Enterprise").delete()
+    response = ops_client.post(change_url(draft), stale)
+    html = response.content.decode()
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "Size band &#x27;Enterprise&#x27; was deleted after this page was opened" in html
+    assert draft.high_tier_min_score == 70
+
+
+def _delete_key(draft: Framework, criterion: Criterion) -> str:
+    ids = list(draft.criteria.order_by("position", "id").values_list("pk", flat=True))
+    return f"criteria-{ids.index(criterion.pk)}-DELETE"
+
+
 def test_approved_version_read_only(ops_client, active_framework):
     page = ops_client.get(change_url(active_framework))
     response = ops_client.post(
