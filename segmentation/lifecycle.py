@@ -54,6 +54,20 @@ def status_refusal(framework: Framework, action: str, allowed: str) -> str:
     )
 
 
+def submit_refusal(framework: Framework) -> str:
+    """Return why a version that is not a draft cannot be submitted, with the next step.
+
+    A submitted version is usually one submitted a moment ago, by a second click or in
+    another tab, so the message states that it waits for approval.
+    """
+    if framework.status == FrameworkStatus.SUBMITTED:
+        return (
+            f"Framework v{framework.version} is already submitted and waits for Sales "
+            "Leadership's approval. To change it, return it to draft in the admin."
+        )
+    return status_refusal(framework, "submitted", "a draft") + " Create a draft from it instead."
+
+
 def submission_stamp(framework: Framework) -> str:
     """Return the version's submission time as ISO 8601, which an approve form sends back."""
     return framework.submitted_at.isoformat() if framework.submitted_at else ""
@@ -336,9 +350,7 @@ def framework_submit(
         )
     framework = _locked(framework)
     if framework.status != FrameworkStatus.DRAFT:
-        raise FrameworkLifecycleError(
-            status_refusal(framework, "submitted", "a draft") + " Create a draft from it instead."
-        )
+        raise FrameworkLifecycleError(submit_refusal(framework))
     outdated = framework_outdated_reason(framework)
     if outdated:
         raise FrameworkLifecycleError(outdated)

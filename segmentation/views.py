@@ -30,7 +30,7 @@ from .lifecycle import (
     framework_draft_create,
     framework_outdated_reason,
     framework_submit,
-    status_refusal,
+    submit_refusal,
 )
 from .models import (
     UNAPPROVED_STATUSES,
@@ -135,11 +135,7 @@ class FrameworkSubmitView(RoleRequiredMixin, FormView):
         self.framework = _framework_or_404(kwargs["version"])
         # Users without the role get the mixin's 403 below, whatever the status.
         if self.framework.status != FrameworkStatus.DRAFT and self.permission(request.user):
-            messages.error(
-                request,
-                status_refusal(self.framework, "submitted", "a draft")
-                + " Create a draft from it instead.",
-            )
+            messages.error(request, submit_refusal(self.framework))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         return super().dispatch(request, *args, **kwargs)
 

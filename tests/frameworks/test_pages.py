@@ -296,8 +296,31 @@ def test_submit_page_of_submitted_version_redirects(client, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary="x")
     url = reverse("segmentation:framework-submit", args=[draft.version])
     response = signed_in(client, ops_user).get(url, follow=True)
+    html = response.content.decode()
     assert response.redirect_chain[-1][0] == reverse("segmentation:framework-list")
-    assert "only a draft can" in response.content.decode()
+    assert "Framework v2 is already submitted and waits for Sales Leadership" in html
+    assert "return it to draft in the admin" in html
+    assert "Create a draft from it" not in html
+
+
+def test_submit_page_posted_twice_explained(client, draft, ops_user):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    signed_in(client, ops_user)
+    client.post(url, {"summary": "Stricter High tier"})
+    response = client.post(url, {"summary": "Stricter High tier"}, follow=True)
+    html = response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "submitted"
+    assert "is already submitted and waits for Sales" in html
+    assert FrameworkRevision.objects.filter(action="submitted").count() == 1
+
+
+def test_submit_page_of_approved_version_explained(client, active_framework, ops_user):
+    url = reverse("segmentation:framework-submit", args=[active_framework.version])
+    response = signed_in(client, ops_user).get(url, follow=True)
+    html = response.content.decode()
+    assert "Framework v1 is approved (active), so it cannot be submitted" in html
+    assert "Create a draft from it instead." in html
 
 
 def test_preview_denied_to_sdr(client, draft, sdr):
