@@ -118,6 +118,13 @@ def test_broker_without_workers_stops_waiting(migration_rows, accounts, settings
     assert SegmentationRun.objects.get().processed == 0
 
 
+def test_negative_top_rejected(accounts):
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"Invalid --top -5: use 0 or more"):
+        call_command("resegment", "--dry-run", "--top", "-5", stdout=out)
+    assert out.getvalue() == ""
+
+
 def test_invalid_idle_timeout(accounts):
     with pytest.raises(CommandError, match="Invalid --idle-timeout 0"):
         resegment("--idle-timeout", "0")

@@ -86,6 +86,11 @@ class Command(BaseCommand):
         batch_size = options["batch_size"]
         if batch_size is not None and batch_size < 1:
             raise CommandError(f"Invalid --batch-size {batch_size}: use a positive number.")
+        if options["top"] < 0:
+            raise CommandError(
+                f"Invalid --top {options['top']}: use 0 or more accounts to list, or leave it "
+                f"out for {DEFAULT_TOP_MOVERS}."
+            )
         self.idle_timeout = options["idle_timeout"]
         if self.idle_timeout <= 0:
             raise CommandError(
@@ -101,7 +106,7 @@ class Command(BaseCommand):
         try:
             if options["dry_run"]:
                 preview = framework_impact_preview(
-                    framework, top=max(options["top"], 0), batch_size=batch_size
+                    framework, top=options["top"], batch_size=batch_size
                 )
                 self._print_summary(preview.summary)
                 self._print_preview(preview)
