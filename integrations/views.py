@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -9,12 +10,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.views import View
 
 from accounts.api.permissions import allowed_token_scopes
 from accounts.views.base import AccountViewerRequiredMixin
 from integrations.models import ApiToken
 from integrations.services.tokens import api_token_create, api_token_revoke
+
+# Session key that maps the id of each recently sent create form to its token's id.
+CREATED_FROM_SESSION_KEY = "api_token_created_from"
+MAX_REMEMBERED_FORMS = 20
 
 SCOPE_LABELS = {
     "read": "Read: pull accounts and segments",
@@ -33,9 +39,13 @@ class TokenCreateForm(forms.Form):
         label="Expires",
         help_text="Optional, as YYYY-MM-DD HH:MM. Leave empty for a token without expiry.",
     )
+    # A new id per rendered form, so that sending the same form again (reload, back
+    # button, double click) is recognized and creates no second token.
+    form_id = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, scopes: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["form_id"].initial = uuid.uuid4().hex
         choices = [(scope, SCOPE_LABELS[scope]) for scope in ("read", "write") if scope in scopes]
         self.fields["access"].choices = choices
         self.fields["access"].initial = "read"
@@ -51,6 +61,10 @@ class TokenListView(AccountViewerRequiredMixin, View):
         form = self.form(request, data=request.POST)
         if not form.is_valid():
             return self.render(request, form, status=400)
+        form_id = form.cleaned_data["form_id"]
+        created = request.session.get(CREATED_FROM_SESSION_KEY, {})
+        if form_id in created:
+            return self.render_repeated(request, created[form_id])
         scopes = ["read", "write"] if form.cleaned_data["access"] == "write" else ["read"]
         try:
             token, key = api_token_create(
@@ -63,7 +77,27 @@ class TokenListView(AccountViewerRequiredMixin, View):
             for field, errors in error.message_dict.items():
                 form.add_error("expires_at" if field == "expires_at" else None, errors)
             return self.render(request, form, status=400)
-        return self.render(request, self.form(request), new_token=token, new_key=key)
+        if form_id:
+            created[form_id] = token.pk
+            # Only the latest form ids are kept, so the session stays small.
+            recent = list(created.items())[-MAX_REMEMBERED_FORMS:]
+            request.session[CREATED_FROM_SESSION_KEY] = dict(recent)
+        response = self.render(request, self.form(request), new_token=token, new_key=key)
+        # The page contains the key, so the browser must not keep it for the back button.
+        patch_cache_control(response, no_store=True)
+        return response
+
+    def render_repeated(self, request: HttpRequest, token_pk: int) -> HttpResponse:
+        """Redirect to the token list, saying that this form already created its token."""
+        token = ApiToken.objects.filter(pk=token_pk, user_id=request.user.pk).first()
+        name = f"“{token.name}” ({token.key_prefix}…)" if token else "a token"
+        messages.info(
+            request,
+            f"This form was already sent and created {name}, so no other token was created. "
+            "Its key is shown only once: if you did not copy it, revoke that token and "
+            "create a new one.",
+        )
+        return redirect("integrations:token-list")
 
     def form(self, request: HttpRequest, data: Any = None) -> TokenCreateForm:
         return TokenCreateForm(data, scopes=allowed_token_scopes(request.user))

@@ -31,6 +31,35 @@ def test_created_key_shown_once_and_works(signed_in, marketing):
     assert pulled.status_code == 200
 
 
+def test_form_sent_twice_creates_one_token(signed_in, marketing):
+    form_id = signed_in.get(URL).context["form"]["form_id"].value()
+    first = create(signed_in, form_id=form_id)
+    # The browser sends the same form again: a reload, the back button or a double click.
+    again = create(signed_in, form_id=form_id)
+    page = signed_in.get(again["Location"]).content.decode()
+    token = ApiToken.objects.get(user=marketing)
+    assert first.status_code == 200
+    assert again.status_code == 302
+    assert ApiToken.objects.filter(user=marketing).count() == 1
+    assert f"This form was already sent and created “HubSpot sync” ({token.key_prefix}…)" in page
+    assert "revoke that token and create a new one" in page
+    assert first.context["new_key"] not in page
+
+
+def test_each_rendered_form_creates_a_token(signed_in, marketing):
+    first_id = signed_in.get(URL).context["form"]["form_id"].value()
+    response = create(signed_in, form_id=first_id)
+    second_id = response.context["form"]["form_id"].value()
+    create(signed_in, form_id=second_id, name="Second sync")
+    assert second_id != first_id
+    assert ApiToken.objects.filter(user=marketing).count() == 2
+
+
+def test_page_with_key_not_cached(signed_in):
+    response = create(signed_in)
+    assert "no-store" in response["Cache-Control"]
+
+
 def test_marketing_cannot_choose_write(signed_in):
     assert "Read and write" not in signed_in.get(URL).content.decode()
     response = create(signed_in, access="write")
