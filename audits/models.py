@@ -287,3 +287,14 @@ class TrainingRecord(models.Model):
                     f"training once it has taken place (today is {today:%Y-%m-%d})."
                 }
             )
+        # A form saved twice (a double click, the back button) would count one training twice.
+        same = TrainingRecord.objects.filter(
+            user_id=self.user_id, kind=self.kind, completed_on=self.completed_on
+        ).exclude(pk=self.pk)
+        if self.user_id is not None and self.completed_on and same.exists():
+            user_name = self.user.get_full_name() or self.user.get_username()
+            raise ValidationError(
+                f"The {self.get_kind_display().lower()} training of {user_name} on "
+                f"{self.completed_on:%Y-%m-%d} is already recorded, so it would count twice: "
+                "edit that record instead of adding another."
+            )

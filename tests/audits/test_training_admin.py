@@ -46,3 +46,40 @@ def test_today_accepted(ops_client, rep):
     response = submit(ops_client, rep, f"{timezone.localdate():%Y-%m-%d}")
     assert response.status_code == 302
     assert TrainingRecord.objects.get().user == rep
+
+
+def test_same_training_twice_rejected(ops_client, rep):
+    day = f"{timezone.localdate():%Y-%m-%d}"
+    submit(ops_client, rep, day)
+    response = submit(ops_client, rep, day)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"The onboarding training of Alex Kim on {day} is already recorded" in html
+    assert "edit that record instead of adding another" in html
+    assert TrainingRecord.objects.count() == 1
+
+
+def test_other_kind_same_day_accepted(ops_client, rep):
+    day = timezone.localdate()
+    TrainingRecord.objects.create(user=rep, kind="refresher", completed_on=day)
+    response = submit(ops_client, rep, f"{day:%Y-%m-%d}")
+    assert response.status_code == 302
+    assert TrainingRecord.objects.count() == 2
+
+
+def test_record_edit_keeps_its_own_date(ops_client, rep):
+    record = TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=timezone.localdate()
+    )
+    response = ops_client.post(
+        f"/admin/audits/trainingrecord/{record.pk}/change/",
+        {
+            "user": rep.pk,
+            "kind": "onboarding",
+            "completed_on": f"{record.completed_on:%Y-%m-%d}",
+            "notes": "Held remotely",
+        },
+    )
+    record.refresh_from_db()
+    assert response.status_code == 302
+    assert record.notes == "Held remotely"
