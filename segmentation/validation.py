@@ -11,9 +11,9 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .engine import CompiledFramework, FrameworkError, _CompiledCriterion, _SizeBand
+from .engine import CompiledFramework, FrameworkError, _CompiledCriterion, _SizeBand, term_key
 from .models import Dimension
 
 if TYPE_CHECKING:
@@ -384,6 +384,31 @@ def compiled_context(
     )
 
 
+def _repeated_values(values: Any, dimension: str) -> list[str]:
+    """Return one message per value that repeats an earlier one as the engine compares them.
+
+    The engine compares values ignoring case, and technologies and buying signals also with
+    ``-`` and ``_`` read as spaces (engine.term_key), so a repeat adds nothing and usually
+    hides a typing slip.
+    """
+    if not isinstance(values, list):
+        return []
+    terms = dimension in (Dimension.TECHNOLOGY, Dimension.BUYING_SIGNALS)
+    first: dict[str, str] = {}
+    messages = []
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        key = term_key(value) if terms else value.strip().casefold()
+        if key in first:
+            messages.append(
+                f"The value {value!r} is the same as {first[key]!r} for matching: keep one."
+            )
+        else:
+            first[key] = value
+    return messages
+
+
 def criterion_errors(
     criterion: Criterion,
     *,
@@ -407,6 +432,16 @@ def criterion_errors(
             f"The maximum {criterion.max_value:,} is below the minimum {criterion.min_value:,}: "
             "swap or fix them."
         ]
+    for field, label in (("min_value", "minimum"), ("max_value", "maximum")):
+        value = getattr(criterion, field)
+        if value is not None and value < 0:
+            errors.setdefault(field, []).append(
+                f"The {label} {value:,} is negative: head counts and revenue start at 0, "
+                "so enter 0 or more."
+            )
+    repeated = _repeated_values(criterion.values, criterion.dimension)
+    if repeated:
+        errors.setdefault("values", []).extend(repeated)
     if criterion.is_disqualifier and criterion.is_must_have:
         errors["is_must_have"] = [
             "A criterion cannot be both a must-have and a disqualifier: clear one of them."

@@ -5,6 +5,7 @@ import pytest
 from segmentation.engine import CompiledFramework
 from segmentation.models import Criterion, SizeBand
 from segmentation.validation import (
+    criterion_errors,
     cutoff_errors,
     max_reachable_score,
     reachability_errors,
@@ -157,3 +158,45 @@ def test_band_names_differing_in_case_rejected():
 def test_distinct_band_names_accepted():
     bands = [band("SMB", 1, 200), band("Mid-Market", 201, 1000), band("", 1001)]
     assert size_band_name_errors(bands) == []
+
+
+def test_criterion_negative_minimum_rejected(draft):
+    criterion = Criterion(
+        framework=draft, dimension="revenue", label="Revenue", min_value=Decimal("-5")
+    )
+    errors = criterion_errors(criterion, framework=draft)
+    assert errors["min_value"] == [
+        "The minimum -5 is negative: head counts and revenue start at 0, so enter 0 or more."
+    ]
+
+
+def test_criterion_zero_minimum_accepted(draft):
+    criterion = Criterion(
+        framework=draft, dimension="revenue", label="Revenue", min_value=Decimal("0")
+    )
+    assert "min_value" not in criterion_errors(criterion, framework=draft)
+
+
+def test_criterion_repeated_signal_rejected(draft):
+    criterion = Criterion(
+        framework=draft,
+        dimension="buying_signals",
+        label="Signals",
+        values=["hiring", "recent funding", "HIRING", "Recent-Funding"],
+    )
+    errors = criterion_errors(criterion, framework=draft)
+    assert errors["values"] == [
+        "The value 'HIRING' is the same as 'hiring' for matching: keep one.",
+        "The value 'Recent-Funding' is the same as 'recent funding' for matching: keep one.",
+    ]
+
+
+def test_criterion_industries_compared_by_case_only(draft):
+    criterion = Criterion(
+        framework=draft,
+        dimension="industry",
+        label="Industries",
+        values=["SaaS", "E-commerce", "E commerce"],
+    )
+    errors = criterion_errors(criterion, framework=draft, check_names=False)
+    assert not any("for matching" in message for message in errors.get("values", []))
