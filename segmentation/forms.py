@@ -64,7 +64,9 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
     rows: list[tuple[str, str, str]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    # Text pasted from a file saved with a byte order mark starts with U+FEFF.
+    text = (text or "").replace("\ufeff", "")
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = [part.strip() for part in line.split(",")]

@@ -532,6 +532,13 @@ def test_geography_text_accepts_kosovo(ops_client, draft):
     assert draft.geography_mappings.filter(country="XK").exists()
 
 
+def test_geography_text_with_byte_order_mark(ops_client, draft):
+    text = "\ufeff" + framework_post(draft)["geography_text"]
+    response = ops_client.post(change_url(draft), framework_post(draft, geography_text=text))
+    assert response.status_code == 302
+    assert draft.geography_mappings.count() > 200
+
+
 def test_weight_above_limit_rejected(ops_client, draft):
     index = criterion_index(draft, "industry")
     data = framework_post(draft, **{f"criteria-{index}-weight": "99999999999"})
