@@ -163,10 +163,23 @@ class ReviewCorrectionForm(forms.Form):
     )
 
 
+# Consequence notes are one line in the findings table, such as "Coaching booked 12 May".
+CONSEQUENCE_NOTES_MAX_LENGTH = 500
+
+
 class ViolationForm(forms.ModelForm):
     # The finding's updated_at when the page was rendered, so that a save from a page
     # opened before someone else's change is detected instead of overwriting it.
     updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    consequence_notes = forms.CharField(
+        required=False,
+        max_length=CONSEQUENCE_NOTES_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+        error_messages={
+            "max_length": "The notes have %(show_value)d characters: shorten them to "
+            "%(limit_value)d or fewer, and keep longer detail in a research note."
+        },
+    )
 
     class Meta:
         model = Violation
@@ -174,7 +187,6 @@ class ViolationForm(forms.ModelForm):
         widgets = {
             "status": forms.Select(attrs={"class": SELECT}),
             "consequence": forms.Select(attrs={"class": SELECT}),
-            "consequence_notes": forms.TextInput(attrs={"class": INPUT}),
         }
 
     def __init__(self, *args, **kwargs) -> None:

@@ -487,3 +487,25 @@ def test_stale_form_without_htmx_explained(client, audited, team):
     assert violation.status == "resolved"
     assert f"Finding on {violation.account_label}: " in html
     assert "your change was not saved" in html
+
+
+def test_finding_notes_too_long_rejected(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    prefix = f"v{violation.pk}"
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {
+            f"{prefix}-status": "acknowledged",
+            f"{prefix}-consequence": "coaching",
+            f"{prefix}-consequence_notes": "x" * 501,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    violation.refresh_from_db()
+    assert response.status_code == 422
+    assert (
+        "The notes have 501 characters: shorten them to 500 or fewer" in response.content.decode()
+    )
+    assert violation.status == "open"
+    assert violation.consequence_notes == ""
