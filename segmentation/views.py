@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -104,18 +105,46 @@ class FrameworkListView(RoleRequiredMixin, ListView):
         context["can_manage_taxonomy"] = permissions.can_manage_taxonomy(user)
         # Named in the approve confirmation, because approval retires it.
         context["active_framework"] = _active_framework_or_none()
+        context["page_id"] = uuid.uuid4().hex
         return context
 
 
+# Session key that maps "page id:version" of recently sent draft forms to the draft's id.
+DRAFT_FORMS_SESSION_KEY = "framework_drafts_created"
+MAX_REMEMBERED_DRAFT_FORMS = 20
+
+
 class FrameworkDraftCreateView(RoleRequiredMixin, View):
-    """Copy a version into a new draft and open it in the admin."""
+    """Copy a version into a new draft and go back to the version list.
+
+    The list's forms carry an id per rendered page, so a form sent twice (a double click)
+    creates one draft and the second request names the draft that the first one created.
+    """
 
     permission = staticmethod(permissions.can_edit_framework)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, version: int) -> HttpResponse:
         source = _framework_or_404(version)
+        page_id = request.POST.get("page_id", "")[:32]
+        created = request.session.get(DRAFT_FORMS_SESSION_KEY, {})
+        form_key = f"{page_id}:{source.version}"
+        if page_id and form_key in created:
+            earlier = Framework.objects.filter(pk=created[form_key]).first()
+            if earlier is not None:
+                messages.info(
+                    request,
+                    f"Draft v{earlier.version} was already created from v{source.version} by "
+                    "this button, so no other draft was made. To make another copy, reload "
+                    "the page and press the button again.",
+                )
+                return HttpResponseRedirect(reverse("segmentation:framework-list"))
         draft = framework_draft_create(source=source, user=request.user)
+        if page_id:
+            created[form_key] = draft.pk
+            # Only the latest forms are kept, so the session stays small.
+            recent = list(created.items())[-MAX_REMEMBERED_DRAFT_FORMS:]
+            request.session[DRAFT_FORMS_SESSION_KEY] = dict(recent)
         messages.success(
             request,
             f"Draft v{draft.version} created from v{source.version}. Edit it in the admin, "

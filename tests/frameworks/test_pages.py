@@ -528,6 +528,27 @@ def test_draft_button_creates_draft(client, ops_user, active_framework):
     assert Framework.objects.get(version=2).based_on == active_framework
 
 
+def test_draft_button_sent_twice_creates_one(client, ops_user, active_framework):
+    signed_in(client, ops_user)
+    page = client.get(reverse("segmentation:framework-list"))
+    page_id = page.context["page_id"]
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    client.post(url, {"page_id": page_id})
+    response = client.post(url, {"page_id": page_id}, follow=True)
+    assert Framework.objects.filter(based_on=active_framework).count() == 1
+    assert f'name="page_id" value="{page_id}"' in page.content.decode()
+    assert "Draft v2 was already created from v1 by this button" in response.content.decode()
+
+
+def test_draft_button_after_reload_creates_another(client, ops_user, active_framework):
+    signed_in(client, ops_user)
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    for _ in range(2):
+        page_id = client.get(reverse("segmentation:framework-list")).context["page_id"]
+        client.post(url, {"page_id": page_id})
+    assert Framework.objects.filter(based_on=active_framework).count() == 2
+
+
 def test_draft_button_denied_to_manager(client, make_user, active_framework):
     manager = make_user(roles.SALES_MANAGER, username="mgr")
     url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
