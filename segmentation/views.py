@@ -20,6 +20,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from accounts import permissions
 from accounts.models import Account
 from audits.exports import csv_response
+from audits.selectors import display_name
 from icp_portal.pagination import NearestPageMixin
 
 from .diff import framework_settings_diff
@@ -355,21 +356,30 @@ class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):
         return revision_list()
 
 
+def _person_name(user: Any) -> str:
+    """Return a user's full name, or the username when no name is set."""
+    if user is None:
+        return ""
+    return display_name(user.first_name, user.last_name, user.get_username())
+
+
 class FrameworkRevisionExportView(RoleRequiredMixin, View):
     """The revision register as CSV."""
 
     permission = staticmethod(can_follow_framework)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        stamp = timezone.now().strftime("%Y-%m-%d")
+        # The same values as the page: the team's time zone (with its UTC offset, so the
+        # file stays unambiguous), the action's label and people's full names.
+        stamp = timezone.localdate().strftime("%Y-%m-%d")
         rows = (
             (
-                revision.created_at.isoformat(),
+                timezone.localtime(revision.created_at).isoformat(timespec="seconds"),
                 revision.version,
-                revision.action,
+                revision.get_action_display(),
                 revision.summary,
-                revision.author.get_username() if revision.author else "",
-                revision.approver.get_username() if revision.approver else "",
+                _person_name(revision.author),
+                _person_name(revision.approver),
             )
             for revision in revision_list().iterator(chunk_size=500)
         )

@@ -3,6 +3,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Account
@@ -409,11 +410,30 @@ def test_revisions_page_and_csv(client, draft, ops_user):
     assert rows[0] == ["date", "version", "action", "summary", "author", "approver"]
     assert rows[1][1:] == [
         str(draft.version),
-        "submitted",
+        "Submitted",
         "Drop FinTech, raise cut-offs",
         "ops",
         "",
     ]
+
+
+def test_revisions_csv_matches_page_values(client, draft, ops_user, settings):
+    settings.TIME_ZONE = "America/New_York"
+    ops_user.first_name, ops_user.last_name = "Priya", "Natarajan"
+    ops_user.save()
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    revision = draft.revisions.get()
+    signed_in(client, ops_user)
+    export = client.get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    page = client.get(reverse("segmentation:revision-list")).content.decode()
+    local = timezone.localtime(revision.created_at)
+    assert rows[1][0] == local.isoformat(timespec="seconds")
+    assert rows[1][0].endswith(("-05:00", "-04:00"))
+    assert f"{local:%Y-%m-%d %H:%M}" in page
+    assert rows[1][2] == "Submitted"
+    assert rows[1][4] == "Priya Natarajan"
+    assert "Priya Natarajan" in page
 
 
 def test_revisions_page_past_end_shows_last(client, draft, ops_user):
