@@ -417,7 +417,14 @@ class IndustryMapView(RoleRequiredMixin, View):
         form = IndustryMapForm(request.POST)
         target = reverse("segmentation:taxonomy-unmapped")
         if not form.is_valid():
-            messages.error(request, "Choose a canonical industry for the value, then map it.")
+            if "raw_value" in form.errors:
+                messages.error(
+                    request,
+                    "The request named no raw industry value to map: use a Map button on this "
+                    "page, which sends the value of its row.",
+                )
+            else:
+                messages.error(request, "Choose a canonical industry for the value, then map it.")
             return HttpResponseRedirect(target)
         raw_value = form.cleaned_data["raw_value"]
         industry = form.cleaned_data["industry"]

@@ -536,6 +536,14 @@ def test_map_value_clash_reported(client, ops_user, unmapped_accounts, industry_
     assert Account.objects.filter(industry__isnull=True).count() == 3
 
 
+def test_map_without_raw_value_explained(client, ops_user, industry_ids):
+    signed_in(client, ops_user)
+    response = client.post(
+        reverse("segmentation:taxonomy-map"), {"industry": industry_ids["SaaS"]}, follow=True
+    )
+    assert "The request named no raw industry value to map" in response.content.decode()
+
+
 def test_unmapped_denied_to_leadership(client, leader, db):
     url = reverse("segmentation:taxonomy-unmapped")
     assert signed_in(client, leader).get(url).status_code == 403
