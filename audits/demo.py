@@ -22,8 +22,9 @@ from accounts.models import Account, ResearchNote, SegmentOverride, Tier
 from accounts.research import account_segment_override
 from enrichment.models import Observation
 from enrichment.services import account_observed_value, accounts_verify
+from segmentation.bulk import results_write
 from segmentation.engine import ROW_FIELDS, CompiledFramework, Evaluation
-from segmentation.models import Industry
+from segmentation.models import Industry, ScoreRecord
 from segmentation.selectors import framework_get_active
 
 from . import rules
@@ -121,32 +122,35 @@ class _Planter:
         Observation.objects.bulk_create(observations)
         accounts_verify(account_ids=[account.pk])
 
-    def settle(self, account: Account, *, tag: str | None = None, **statuses: str) -> Evaluation:
-        """Store the engine's result as the account's segment, scored inside the month.
+    def score(self, account: Account) -> Evaluation:
+        """Score the account and store the result through the normal write path.
 
-        ``statuses`` gives the verification status of mandatory fields that are not
-        verified, such as ``industry="conflicting"``, and observations back each status.
-        The account is scored before they are recorded, so a conflict arrives after the
-        account was tagged, as when a second source reports a new value.
+        The account's earlier ScoreRecords are dropped. The demo import wrote them after
+        the month, so they would stay the latest and explain another result than the one
+        stored here, which is dated inside the month.
         """
         evaluation = self.evaluate(account)
-        self.observe(account, statuses)
-        Account.objects.filter(pk=account.pk).update(
-            score=evaluation.score,
-            tier=evaluation.tier,
-            tag=evaluation.tag if tag is None else tag,
-            route=evaluation.route,
-            size_band=evaluation.size_band,
-            geography=evaluation.geography,
-            needs_enrichment=evaluation.needs_enrichment,
-            missing_fields=evaluation.missing_fields,
-            framework=self.framework,
-            scored_at=self.when,
-            tag_override="",
-            tier_override="",
+        ScoreRecord.objects.filter(account=account).delete()
+        results_write(
+            [(account.pk, evaluation)],
+            items=self.compiled.take_new_items(),
+            framework_id=self.framework.pk,
+            run_id=None,
+            now=self.when,
         )
         account.refresh_from_db()
         return evaluation
+
+    def settle(self, account: Account, **statuses: str) -> Evaluation:
+        """Record the sources of the mandatory fields, then score the account in the month.
+
+        ``statuses`` gives the verification status of mandatory fields that are not
+        verified, such as ``industry="conflicting"``, and observations back each status.
+        Scoring follows verification, as after an import or an enrichment, so the
+        result and its explanation describe the values the account shows.
+        """
+        self.observe(account, statuses)
+        return self.score(account)
 
     def note(self, account: Account) -> None:
         note = ResearchNote.objects.create(
@@ -162,11 +166,36 @@ class _Planter:
             account=account, user=user, kind=kind, reason=reason, **values
         )
         SegmentOverride.objects.filter(pk=override.pk).update(created_at=self.when)
+        # The override's ScoreRecord follows the one score() wrote at the same moment,
+        # and its higher id keeps it the latest.
+        ScoreRecord.objects.filter(account=account, created_at__gt=self.when).update(
+            created_at=self.when
+        )
         account.refresh_from_db()
         return override
 
     def expect(self, account: Account, *codes: str) -> None:
         self.planted.extend((account.pk, code) for code in codes)
+
+
+def _other_size_tag(planter: _Planter, account: Account, evaluation: Evaluation) -> str:
+    """Return a tag of the framework's template that names another size band."""
+    bands = [band.name for band in planter.compiled.size_bands]
+    others = [name for name in bands if name != evaluation.size_band]
+    tag = planter.framework.tag_template.format(
+        industry=planter.compiled.industry_names.get(account.industry_id, ""),
+        size_band=others[0] if others else evaluation.size_band,
+        geography=evaluation.geography,
+        country=account.country.upper(),
+        tier=Tier(evaluation.tier).label if evaluation.tier else "",
+    )
+    if tag == evaluation.tag:
+        raise ValueError(
+            f"Tag template {planter.framework.tag_template!r} with size bands {bands} gives "
+            "no tag other than the framework's, so no mismatched tag can be planted: add "
+            "{size_band} to the template or another size band to the framework."
+        )
+    return tag
 
 
 def _other_tier(tier: str) -> str:
@@ -229,17 +258,30 @@ def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) ->
     planter.note(unverified)
     planter.expect(unverified, rules.UNVERIFIED_NOT_VERIFIED)
 
+    # The rep tagged the account by hand, as the framework tagged it before the second
+    # source disagreed on the industry. The engine tags no account with a conflict.
+    before = planter.evaluate(conflicting)
     planter.settle(conflicting, industry="conflicting")
     planter.note(conflicting)
-    planter.expect(conflicting, rules.UNVERIFIED_CONFLICTING)
-
-    # A stored tag that the framework would not give.
-    expected = planter.evaluate(mismatch)
-    wrong_tag = (
-        "Retail – SMB – EMEA" if expected.tag != "Retail – SMB – EMEA" else "Retail – SMB – US"
+    planter.override(
+        conflicting,
+        conflicting.owner,
+        SegmentOverride.Kind.MANUAL_TAG,
+        "Tagged from the industry on the prospect's website.",
+        tag=before.tag,
     )
-    planter.settle(mismatch, tag=wrong_tag)
+    planter.expect(conflicting, rules.UNVERIFIED_CONFLICTING, rules.SKIPPED_VERIFICATION)
+
+    # The rep tagged the account with another size band than the framework gives.
+    expected = planter.settle(mismatch)
     planter.note(mismatch)
+    planter.override(
+        mismatch,
+        mismatch.owner,
+        SegmentOverride.Kind.MANUAL_TAG,
+        "Sized from the prospect's website.",
+        tag=_other_size_tag(planter, mismatch, expected),
+    )
     planter.expect(mismatch, rules.MISCLASSIFIED_FRAMEWORK)
 
     # A manager corrected the tier in a review.

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from accounts import roles
-from accounts.models import Account
+from accounts.models import Account, SegmentOverride
 from audits import rules
 from audits.demo import plant_demo_violations
 from audits.models import ReviewItem, TrainingRecord, Violation, ViolationKind
@@ -99,3 +99,24 @@ def test_planted_statuses_have_sources(planted, demo_data):
     assert single.field_status["company_size"]["sources"] == ["demo"]
     assert industry["status"] == "conflicting"
     assert len(set(industry["values"].values())) == 2
+
+
+def test_planted_records_match_accounts(planted, demo_data, audit_month):
+    period = month_period(audit_month)
+    for planted_account in demo_data["accounts"][:9]:
+        account = Account.objects.get(pk=planted_account.pk)
+        latest = account.score_records.order_by("-created_at", "-id").first()
+        assert latest is not None, account.pk
+        assert period.start <= latest.created_at < period.end, account.pk
+        assert latest.score == account.score, account.pk
+        assert latest.tier == account.tier, account.pk
+        assert latest.tag == account.tag, account.pk
+
+
+def test_planted_tags_set_by_rep(planted, demo_data):
+    for planted_account in demo_data["accounts"][3:5]:
+        account = Account.objects.get(pk=planted_account.pk)
+        override = SegmentOverride.objects.get(account=account)
+        assert override.kind == SegmentOverride.Kind.MANUAL_TAG
+        assert override.user_id == account.owner_id
+        assert account.tag_override == account.tag

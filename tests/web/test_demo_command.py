@@ -41,3 +41,15 @@ def test_audit_finds_exactly_the_planted_cases(demo):
     kinds = Counter(Violation.objects.values_list("kind", flat=True))
     assert set(kinds) == set(ViolationKind.values)
     assert all(kinds[kind] == planted[kind] for kind in ViolationKind.values)
+
+
+def test_latest_record_matches_account(demo):
+    """Every account shows the result that its latest ScoreRecord explains."""
+    accounts = Account.objects.filter(tag_override="", tier_override="")
+    assert accounts.exists()
+    for account in accounts:
+        latest = account.score_records.order_by("-created_at", "-id").first()
+        assert latest is not None, account.name
+        assert latest.score == account.score, account.name
+        assert latest.tier == account.tier, account.name
+        assert latest.tag == account.tag, account.name
