@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.text import Truncator
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Account, ResearchNote
@@ -67,6 +68,8 @@ logger = logging.getLogger(__name__)
 VERIFY_CHUNK_SIZE = 500
 # Rows per UPDATE or INSERT statement.
 WRITE_BATCH_SIZE = 500
+# History reason of accounts that verification changed without a person's decision.
+RECOMPUTED_REASON = "Values or verification recomputed from observations"
 # Failed accounts listed in EnrichmentRun.error_details; every failure stays on its item.
 MAX_ERROR_DETAILS = 100
 CENTS = Decimal("0.01")
@@ -350,7 +353,12 @@ def _conflicting_mandatory(statuses: dict[str, Any]) -> frozenset[str]:
 
 
 def _verify_chunk(
-    account_ids: list[int], context: rules.VerificationContext, *, write_status: bool
+    account_ids: list[int],
+    context: rules.VerificationContext,
+    *,
+    write_status: bool,
+    change_reason: str | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> VerificationResult:
     result = VerificationResult(account_ids=list(account_ids))
     with transaction.atomic():
@@ -404,7 +412,8 @@ def _verify_chunk(
                 Account,
                 sorted(history_fields | {"field_status", "updated_at"}),
                 batch_size=WRITE_BATCH_SIZE,
-                default_change_reason="Values or verification recomputed from observations",
+                default_user=user,
+                default_change_reason=change_reason or RECOMPUTED_REASON,
                 custom_historical_attrs={"history_channel": current_channel()},
             )
         if status_only:
@@ -414,14 +423,24 @@ def _verify_chunk(
     return result
 
 
-def _verify(account_ids: Iterable[int], *, write_status: bool) -> VerificationResult:
+def _verify(
+    account_ids: Iterable[int],
+    *,
+    write_status: bool,
+    change_reason: str | None = None,
+    user: AbstractBaseUser | None = None,
+) -> VerificationResult:
     ids = sorted(set(account_ids))
     result = VerificationResult()
     if not ids:
         return result
     context = _verification_context()
     for chunk in _chunks(ids, VERIFY_CHUNK_SIZE):
-        result.add(_verify_chunk(chunk, context, write_status=write_status))
+        result.add(
+            _verify_chunk(
+                chunk, context, write_status=write_status, change_reason=change_reason, user=user
+            )
+        )
     return result
 
 
@@ -436,13 +455,24 @@ def account_values_apply(account_ids: Iterable[int]) -> list[int]:
     return _verify(account_ids, write_status=False).changed_ids
 
 
-def accounts_verify(*, account_ids: Iterable[int]) -> VerificationResult:
+def accounts_verify(
+    *,
+    account_ids: Iterable[int],
+    change_reason: str | None = None,
+    user: AbstractBaseUser | None = None,
+) -> VerificationResult:
     """Apply the current values, then verify every field and store the statuses.
 
     Writes Account.field_status and Account.verification_status. Does not segment: the
     caller scores ``result.resegment_ids`` (accounts_import segments all its accounts).
+    ``change_reason`` and ``user`` go into the history rows of changed accounts, which
+    otherwise name RECOMPUTED_REASON and the request's user, if any. A reason longer
+    than the history column is cut.
     """
-    result = _verify(account_ids, write_status=True)
+    if change_reason is not None:
+        column = Account.history.model._meta.get_field("history_change_reason")
+        change_reason = Truncator(change_reason).chars(column.max_length)
+    result = _verify(account_ids, write_status=True, change_reason=change_reason, user=user)
     logger.info(
         "verified %s accounts: %s changed, %s verified, %s conflicting",
         len(result.account_ids),
@@ -621,7 +651,12 @@ def field_conflict_resolve(
             resolved_at=timezone.now(),
             channel=current_channel(),
         )
-        result = accounts_verify(account_ids=[account.pk])
+        name = user.get_full_name() or user.get_username()
+        result = accounts_verify(
+            account_ids=[account.pk],
+            change_reason=f"{resolution.get_field_display()} resolved by {name}: {reason}",
+            user=user,
+        )
     logger.info(
         "account %s: %s resolved %s (was %s) to %r",
         account.pk,

@@ -66,6 +66,33 @@ def test_resolve_by_typed_value(conflicted, manager):
     assert conflicted.industry == Industry.objects.get(name="FinTech")
 
 
+def test_resolve_history_names_reason(conflicted, manager):
+    field_conflict_resolve(
+        account=conflicted,
+        field="industry",
+        value="FinTech",
+        user=manager,
+        reason="Their site sells card issuing",
+    )
+
+    row = conflicted.history.order_by("-history_date", "-history_id").first()
+    name = manager.get_full_name() or manager.get_username()
+    assert row.history_change_reason == (
+        f"Industry resolved by {name}: Their site sells card issuing"
+    )
+    assert row.history_user == manager
+
+
+def test_resolve_history_reason_fits_column(conflicted, manager):
+    field_conflict_resolve(
+        account=conflicted, field="industry", value="FinTech", user=manager, reason="x" * 500
+    )
+
+    row = conflicted.history.order_by("-history_date", "-history_id").first()
+    assert len(row.history_change_reason) == 100
+    assert row.history_change_reason.endswith("…")
+
+
 def test_resolution_wins_over_newer_observations(conflicted, manager):
     field_conflict_resolve(
         account=conflicted, field="industry", value="FinTech", user=manager, reason="Call notes"
