@@ -39,7 +39,7 @@ from accounts.normalizers import (
     parse_money,
     sentence_end,
 )
-from accounts.permissions import can_review_account
+from accounts.permissions import can_manage_taxonomy, can_review_account
 from audits.history import current_channel
 from segmentation.models import FrameworkStatus, Industry, SizeBand
 from segmentation.taxonomy import IndustryResolver
@@ -499,7 +499,22 @@ def accounts_resegment(account_ids: Iterable[int]) -> None:
 # Conflict resolution -------------------------------------------------------------------
 
 
-def _resolution_value(account: Account, name: str, value: Any) -> Any:
+def _unknown_industry_message(label: str, user: AbstractBaseUser) -> str:
+    """Return the error for an industry the taxonomy lacks, with a fix the user can make.
+
+    Only staff users who manage the taxonomy can open its admin page, so only they are
+    sent there.
+    """
+    message = (
+        f"Industry {label!r} matches no industry or synonym. Pick one of the listed values "
+        f"or enter an industry name such as SaaS. To use {label!r} itself, "
+    )
+    if user.is_staff and can_manage_taxonomy(user):
+        return f"{message}add it as a synonym in the admin under Segmentation > Industries."
+    return f"{message}ask Sales Ops to add it as a synonym of an industry."
+
+
+def _resolution_value(account: Account, name: str, value: Any, user: AbstractBaseUser) -> Any:
     """Turn a value a person typed into the observation shape of the field.
 
     Raises ValidationError naming the value and the expected form.
@@ -515,10 +530,7 @@ def _resolution_value(account: Account, name: str, value: Any) -> Any:
         label = str(value or "").strip()
         industry_id = IndustryResolver.load().resolve(label)
         if industry_id is None:
-            raise ValidationError(
-                f"industry {label!r} matches no canonical industry or synonym: choose one of "
-                "the industries in Segmentation > Industries."
-            )
+            raise ValidationError(_unknown_industry_message(label, user))
         return {"industry_id": industry_id, "label": label}
     if name == "company_size":
         try:
@@ -636,7 +648,7 @@ def field_conflict_resolve(
             )
         chosen = observation.value
     else:
-        chosen = _resolution_value(account, field, value)
+        chosen = _resolution_value(account, field, value, user)
 
     previous = (account.field_status or {}).get(field, {}).get("status", "")
     with transaction.atomic():

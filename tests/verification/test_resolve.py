@@ -199,10 +199,26 @@ def test_resolve_unknown_field(conflicted, manager):
 
 
 def test_resolve_unknown_industry(conflicted, manager):
-    with pytest.raises(ValidationError, match="matches no canonical industry"):
+    with pytest.raises(ValidationError) as raised:
         field_conflict_resolve(
-            account=conflicted, field="industry", value="Widgets", user=manager, reason="Sure"
+            account=conflicted, field="industry", value="😀", user=manager, reason="Sure"
         )
+    text = raised.value.messages[0]
+    assert text.startswith("Industry '😀' matches no industry or synonym.")
+    assert "Pick one of the listed values" in text
+    assert text.endswith("ask Sales Ops to add it as a synonym of an industry.")
+    assert "admin" not in text
+
+
+def test_resolve_unknown_industry_for_staff(conflicted, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="unused-password")
+    with pytest.raises(ValidationError) as raised:
+        field_conflict_resolve(
+            account=conflicted, field="industry", value="Widgets", user=admin, reason="Sure"
+        )
+    text = raised.value.messages[0]
+    assert text.startswith("Industry 'Widgets' matches no industry or synonym.")
+    assert text.endswith("in the admin under Segmentation > Industries.")
 
 
 @pytest.mark.parametrize(
