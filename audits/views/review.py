@@ -254,7 +254,9 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
         context = _review_context(request, session, items, current, form=form, message=message)
         context["error"] = error
         response = self._render(request, context, items[item.position - 1])
-        if error:
+        # A rejected decision returns 422, whether the form or the service rejected it, so
+        # htmx and clients tell it from a decision that was recorded.
+        if error or form is not None:
             response.status_code = 422
         return response
 

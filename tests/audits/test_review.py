@@ -337,7 +337,7 @@ def test_correct_without_reason_shows_error(client, segmented, team):
         HTTP_HX_REQUEST="true",
     )
     item.refresh_from_db()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Enter the reason for the correction." in response.content.decode()
     assert item.decision == "pending"
 
