@@ -305,6 +305,8 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
         "status": "accounts/partials/_account_status.html",
         "derived": "accounts/partials/_derived_rows.html",
         "observations": "accounts/partials/_observations.html",
+        "identifiers": "accounts/partials/_identifiers.html",
+        "review-flags": "accounts/partials/_review_flags.html",
     }
 
     def get(self, request: HttpRequest, pk: int, section: str) -> HttpResponse:
@@ -321,6 +323,8 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
             )
         elif section == "observations":
             context.update(observations_by_field=observations_by_field(account))
+        elif section == "identifiers":
+            context.update(identifiers=list(account.identifiers.all()))
         elif section == "notes":
             every = request.GET.get("notes") == "all"
             context.update(notes_context(account, every=every), note_form=NoteForm())

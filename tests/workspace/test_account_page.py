@@ -1,10 +1,11 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
@@ -169,6 +170,25 @@ def test_sections_reload_after_a_change(client, sdr, account):
     assert "Enterprise" in section("derived")
     assert "Missing fields:" in section("status")
     assert "5,000" in section("observations")
+
+
+def test_identifiers_and_flags_reload(client, sdr, account):
+    client.force_login(sdr)
+    html = client.get(account.get_absolute_url()).content.decode()
+    updated = timezone.now() + timedelta(days=3)
+    Account.objects.filter(pk=account.pk).update(
+        updated_at=updated, review_flags=["Revenue lots could not be read."]
+    )
+
+    def section(name: str) -> str:
+        url = reverse("accounts:account-section", args=[account.pk, name])
+        return client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+    for name in ("identifiers", "review-flags"):
+        assert reverse("accounts:account-section", args=[account.pk, name]) in html
+    assert 'hx-trigger="accountChanged from:body"' in section("identifiers")
+    assert date_format(timezone.localtime(updated), "DATETIME_FORMAT") in section("identifiers")
+    assert "Revenue lots could not be read." in section("review-flags")
 
 
 def test_banner_names_conflicting_missing_field(client, sdr, account):
