@@ -25,6 +25,8 @@ class Chart:
     """One chart: Chart.js data plus the page each bar or slice links to.
 
     ``urls[d][i]`` is the link of value ``i`` of dataset ``d``, or "" for none.
+    ``colors[i]`` is the colour of value ``i`` in a doughnut, whose slices otherwise take
+    the page's palette in order.
     """
 
     key: str
@@ -37,6 +39,7 @@ class Chart:
     horizontal: bool = False
     stacked: bool = False
     percent: bool = False
+    colors: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -48,6 +51,15 @@ class Chart:
                     continue
                 name = label if len(self.datasets) == 1 else f"{label} · {dataset['label']}"
                 self.rows.append({"label": name, "value": value, "url": self.urls[d][i]})
+
+
+# Slice colours of the verification chart: only verified accounts get the success green.
+# The three differ in lightness as well as hue, so they stay apart for colour-blind readers.
+VERIFICATION_COLORS = {
+    VerificationStatus.VERIFIED: "#198754",
+    VerificationStatus.UNVERIFIED: "#ced4da",
+    VerificationStatus.CONFLICTING: "#f0ad00",
+}
 
 
 def account_list_url(**params: str) -> str:
@@ -140,6 +152,7 @@ def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
             }
         ],
         [[account_list_url(verification_status=value) for value in VerificationStatus.values]],
+        colors=[VERIFICATION_COLORS[value] for value in VerificationStatus.values],
         description=f"Verification rate: {verified_share if verified_share is not None else 0}%.",
     )
     backlog = Chart(

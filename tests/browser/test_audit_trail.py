@@ -18,6 +18,9 @@ from .test_workspace import accounts, fast_password_hashing, migration_data, sam
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Bootstrap's success colour, which the dashboard gives verified accounts.
+SUCCESS_GREEN = "#198754"
+
 
 @pytest.fixture
 def ops(migration_data):  # noqa: F811
@@ -101,3 +104,23 @@ def test_dashboard_link_opens_matching_list(page, login, live_server, ops):
     assert page.inner_text("[data-testid=account-count]").strip() == chart_count
     assert page.locator("[data-testid=data-quality-filters]").get_attribute("open") is not None
     assert page.locator("#id_missing_field").input_value() == "size"
+
+
+def test_verification_donut_colours(page, login, live_server, ops):
+    framework = Framework.objects.get(status="approved")
+    for status in ("verified", "unverified", "conflicting"):
+        AccountFactory(name=f"Status {status}", framework=framework, verification_status=status)
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    page.wait_for_function(
+        "() => Chart.getChart(document.querySelector('[data-chart=verification]'))"
+    )
+    legend = page.evaluate(
+        """() => Chart.getChart(document.querySelector('[data-chart=verification]'))
+            .legend.legendItems.map((item) => [item.text, item.fillStyle])"""
+    )
+    colours = dict(legend)
+    assert colours["Verified"] == SUCCESS_GREEN
+    assert colours["Not yet verified"] != SUCCESS_GREEN
+    assert colours["Conflicting sources"] != SUCCESS_GREEN
+    assert colours["Not yet verified"] != colours["Conflicting sources"]

@@ -52,7 +52,9 @@
       const colour = PALETTE[index % PALETTE.length];
       const styled = Object.assign({}, dataset);
       if (chart.type === "doughnut") {
-        styled.backgroundColor = dataset.data.map((_, i) => PALETTE[i % PALETTE.length]);
+        // The server may fix a colour per slice, such as grey for accounts not yet verified.
+        const colours = chart.colors && chart.colors.length ? chart.colors : PALETTE;
+        styled.backgroundColor = dataset.data.map((_, i) => colours[i % colours.length]);
       } else {
         styled.backgroundColor = colour;
         styled.borderColor = colour;
