@@ -194,6 +194,26 @@ class FitValidationForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class NoteTextField(forms.CharField):
+    """Note text whose length is counted in code points, as the page's counter counts it.
+
+    Browsers send each line break as CRLF, so breaks are stored as LF and count once. The
+    textarea gets no ``maxlength``, because browsers count an emoji as two UTF-16 code
+    units there and would cut a note the server accepts. The counter takes the limit
+    from ``data-max-length``.
+    """
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs["data-max-length"] = str(self.max_length)
+        return attrs
+
+
 class NoteForm(forms.Form):
     """A research note: kind, text of at most 500 characters, source link and date."""
 
@@ -204,7 +224,7 @@ class NoteForm(forms.Form):
         help_text="Funding, hire and expansion notes of the last 12 months add a buying signal.",
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    text = forms.CharField(
+    text = NoteTextField(
         label="Note",
         max_length=ResearchNote.MAX_TEXT_LENGTH,
         error_messages={
@@ -216,7 +236,6 @@ class NoteForm(forms.Form):
             attrs={
                 "rows": 3,
                 "class": INPUT,
-                "maxlength": ResearchNote.MAX_TEXT_LENGTH,
                 "data-counter": "note-text-counter",
             }
         ),

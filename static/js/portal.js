@@ -139,9 +139,11 @@ function updateNoteCounters() {
     if (!counter) {
       continue;
     }
-    const limit = Number(area.getAttribute("maxlength")) || 0;
-    counter.textContent = String(area.value.length);
-    counter.classList.toggle("text-danger", limit > 0 && area.value.length >= limit);
+    // Count code points, as the server does: value.length counts an emoji as two.
+    const length = Array.from(area.value).length;
+    const limit = Number(area.dataset.maxLength) || 0;
+    counter.textContent = String(length);
+    counter.classList.toggle("text-danger", limit > 0 && length > limit);
   }
 }
 

@@ -159,6 +159,32 @@ def test_add_note(page, login, live_server, accounts):
     assert ResearchNote.objects.get(account=account).kind == "funding"
 
 
+def test_note_counter_counts_emoji_once(page, login, live_server, accounts):
+    account = accounts["high"]
+    text = "🚀" * 300 + "\n" + "Launch"
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.fill("#note_text", text)
+    assert page.input_value("#note_text") == text
+    assert page.inner_text("[data-testid=note-counter]") == str(len(text))
+    page.click("#account-notes button[type=submit]")
+    page.wait_for_selector("[data-testid=notes-timeline] >> text=Launch")
+    assert ResearchNote.objects.get(account=account).text == text
+
+
+def test_note_over_limit_rejected(page, login, live_server, accounts):
+    account = accounts["high"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.fill("#note_text", "🚀" * 501)
+    counter = page.locator("[data-testid=note-counter]")
+    assert counter.inner_text() == "501"
+    assert "text-danger" in counter.get_attribute("class")
+    page.click("#account-notes button[type=submit]")
+    page.wait_for_selector("#account-notes >> text=Note is 501 characters long")
+    assert not ResearchNote.objects.filter(account=account).exists()
+
+
 def test_import_shows_progress_and_summary(page, login, live_server, sam, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     export = tmp_path / "hubspot-export.csv"

@@ -592,7 +592,16 @@ def test_note_form_has_live_counter(client_sdr, account):
     html = client_sdr.get(account.get_absolute_url()).content.decode()
     assert 'data-counter="note-text-counter"' in html
     assert 'id="note-text-counter"' in html
-    assert 'maxlength="500"' in html
+    assert 'data-max-length="500"' in html
+    textarea = html[html.index('<textarea name="text"') :]
+    assert "maxlength" not in textarea[: textarea.index(">")]
+
+
+def test_note_line_break_counts_once(client_sdr, account):
+    text = "a" * 250 + "\r\n" + "b" * 249
+    response = client_sdr.post(note_url(account), {"kind": "other", "text": text}, **HTMX)
+    assert response.status_code == 200
+    assert ResearchNote.objects.get(account=account).text == "a" * 250 + "\n" + "b" * 249
 
 
 def review_url(note: ResearchNote) -> str:
