@@ -374,11 +374,13 @@ class BulkActionForm(forms.Form):
         choices=TIER_CHOICES,
         widget=forms.Select(attrs={"class": SELECT}),
     )
+    # A textarea, as for every other reason: a single-line input would turn the line
+    # breaks of a pasted reason into spaces.
     reason = forms.CharField(
         label="Reason",
         required=False,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"class": INPUT}),
+        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT, "maxlength": REASON_MAX_LENGTH}),
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

@@ -225,6 +225,26 @@ def test_tag_override_with_reason(client, sdr, accounts):
     assert Account.objects.get(pk=accounts["team_ae"].pk).tag == "SaaS – SMB – US"
 
 
+def test_tag_reason_keeps_line_breaks(client, sdr, accounts):
+    client.force_login(sdr)
+    reason = "Payments companies\r\nConfirmed on the discovery call"
+    data = {
+        "action": "tag",
+        "tag": "FinTech – SMB – US",
+        "reason": reason,
+        "account_ids": ids(accounts["team_sdr"]),
+    }
+    page = client.get(LIST_URL).content.decode()
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX)
+    override = SegmentOverride.objects.get(kind=SegmentOverride.Kind.MANUAL_TAG)
+    account_page = client.get(accounts["team_sdr"].get_absolute_url()).content.decode()
+    assert '<textarea name="reason"' in page
+    assert f'name="reason" value="{reason}"' in confirm
+    assert override.reason == reason
+    assert "Payments companies<br>Confirmed on the discovery call" in account_page
+
+
 def test_tag_confirmation_warns_of_unconfirmed_fields(client, sdr, accounts):
     Account.objects.filter(pk=accounts["team_sdr"].pk).update(
         field_status={"industry": {"status": "single_source"}}
