@@ -258,8 +258,8 @@ def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) ->
     planter.note(unverified)
     planter.expect(unverified, rules.UNVERIFIED_NOT_VERIFIED)
 
-    # The rep tagged the account by hand, as the framework tagged it before the second
-    # source disagreed on the industry. The engine tags no account with a conflict.
+    # The engine tags no account whose sources conflict, so the rep tagged it by hand
+    # while they disagreed, with the tag the framework gave before the conflict.
     before = planter.evaluate(conflicting)
     planter.settle(conflicting, industry="conflicting")
     planter.note(conflicting)
