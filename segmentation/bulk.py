@@ -90,8 +90,8 @@ def results_write(
     are explanation items by key, stored unless already stored. The records' explanations
     name items by key, so each must be in ``items`` or stored before.
     """
-    # NOTE: with every result changed, 1,000,000 accounts take 32 to 45 s on 2 cores (7x
-    # the floor), above a 20 s goal. The account UPDATE dominates: it changes indexed
+    # NOTE: with every result changed, 1,000,000 accounts take 24 to 45 s on 2 cores (7x
+    # to 8x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it changes indexed
     # columns, so every row gets a new entry in each index (docs/benchmarks.md).
     _items_write(items)
     if not results:
