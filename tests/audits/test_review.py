@@ -417,6 +417,17 @@ def test_corrections_list_and_filter(client, segmented, team):
     assert f"Fix {items[1].pk}" not in one_rep or items[0].rep_id == items[1].rep_id
 
 
+def test_corrections_list_keeps_reason_lines(client, segmented, team):
+    session = new_session(team, size=2)
+    item = session.items.get(position=1)
+    review_item_correct(
+        item=item, user=team["manager"], reason="Small team.\nNo budget.", tier="low"
+    )
+    client.force_login(team["manager"])
+    html = client.get(reverse("audits:review-correction-list")).content.decode()
+    assert "Small team.<br>No budget." in html
+
+
 def test_corrections_page_past_end_shows_last(client, segmented, team):
     session = new_session(team, size=2)
     item = session.items.get(position=1)
