@@ -823,7 +823,8 @@ def api_values_complete(
 
     Raises ValidationError, by input name, when the change would clear the website or a
     value that verification reads (an entry cannot be empty, so the old one would
-    return), or when the converted revenue is too large to store.
+    return), when the converted revenue is too large to store, or when the revenue values
+    sent contradict each other.
     """
     changed = api_changed_values(account, attrs)
     extra: dict[str, Any] = _api_website_domain(account, attrs, changed, domain_text)
@@ -899,12 +900,64 @@ def api_values_complete(
                 }
             )
         extra.update(annual_revenue_usd=usd, revenue_currency=currency)
+    elif "revenue_amount" not in attrs and revenue_names & changed.keys():
+        extra.update(
+            _usd_with_currency_amount(attrs["annual_revenue_usd"], attrs["revenue_currency"])
+        )
     if revenue_names & changed.keys():
         extra["revenue_raw"] = ""
+        _check_usd_amounts_agree(account, {**attrs, **extra}, sent=attrs.keys())
     if account is not None:
         _check_not_conflicting(account, {**changed, **extra}, sent=changed.keys())
         _check_not_cleared(account, {**changed, **extra}, sent=changed.keys())
     return extra
+
+
+def _usd_with_currency_amount(usd: Decimal | None, currency: str) -> dict[str, Any]:
+    """Return the amount that US dollars sent with a currency but no amount imply.
+
+    Only US dollars are their own amount. In another currency the amount would need a
+    rate the client did not send, and the old amount belongs to the old revenue.
+    """
+    if currency == "USD" or usd is None:
+        return {"revenue_amount": usd}
+    if not currency:
+        raise ValidationError(
+            {
+                "revenue_currency": "revenue_currency is empty, but annual_revenue_usd has an "
+                "amount: send USD, or leave revenue_currency out."
+            }
+        )
+    raise ValidationError(
+        {
+            "revenue_amount": f"annual_revenue_usd was sent with revenue_currency {currency} "
+            f"but without revenue_amount, so the amount in {currency} is unknown: send "
+            "revenue_amount too, or leave revenue_currency out to store the amount in USD."
+        }
+    )
+
+
+def _check_usd_amounts_agree(
+    account: Account | None, values: dict[str, Any], *, sent: Iterable[str]
+) -> None:
+    """Raise ValidationError when an amount in USD differs from its US dollars."""
+
+    def after(name: str) -> Any:
+        return values[name] if name in values else getattr(account, name, None)
+
+    amount, usd = after("revenue_amount"), after("annual_revenue_usd")
+    # An amount without a currency is taken as USD, as in the conversion above.
+    currency = after("revenue_currency") or "USD"
+    if currency != "USD" or amount is None or usd is None or amount == usd:
+        return
+    field = "revenue_amount" if "revenue_amount" in sent else "annual_revenue_usd"
+    raise ValidationError(
+        {
+            field: f"revenue_amount {amount} USD differs from annual_revenue_usd {usd}, "
+            "although an amount in USD is its own value in US dollars: send equal values, "
+            "or send only one of them."
+        }
+    )
 
 
 def _website_domain(website: str) -> str:

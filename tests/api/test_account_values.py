@@ -88,6 +88,80 @@ def test_amount_converted_to_dollars(client_for, sdr, import_apollo, settings):
     assert account.annual_revenue_usd == Decimal("2200000.00")
 
 
+def test_dollars_with_usd_replace_old_amount(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "EUR 3M")
+
+    body = patch(
+        client_for(sdr), account, {"annual_revenue_usd": "5000000", "revenue_currency": "USD"}
+    )
+
+    account.refresh_from_db()
+    assert account.annual_revenue_usd == Decimal("5000000.00")
+    assert account.revenue_amount == Decimal("5000000.00")
+    assert account.revenue_currency == "USD"
+    assert body["revenue_amount"] == "5000000.00"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"annual_revenue_usd": "5000000", "revenue_currency": "GBP"},
+            "revenue_amount",
+            "without revenue_amount, so the amount in GBP is unknown",
+        ),
+        (
+            {"annual_revenue_usd": "5000000", "revenue_currency": ""},
+            "revenue_currency",
+            "revenue_currency is empty",
+        ),
+        (
+            {"annual_revenue_usd": "5000000", "revenue_amount": "1", "revenue_currency": "USD"},
+            "revenue_amount",
+            "revenue_amount 1.00 USD differs from annual_revenue_usd 5000000.00",
+        ),
+        (
+            {"annual_revenue_usd": "5000000", "revenue_amount": "4000000"},
+            "revenue_amount",
+            "revenue_amount 4000000.00 USD differs from annual_revenue_usd 5000000.00",
+        ),
+    ],
+)
+def test_contradicting_revenue_rejected(client_for, sdr, import_apollo, data, field, message):
+    account = import_apollo("51-200", "$12.5M")
+
+    response = client_for(sdr).patch(f"{LIST_URL}{account.pk}/", data, format="json")
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"][field][0]
+    account.refresh_from_db()
+    assert account.annual_revenue_usd == Decimal("12500000.00")
+    assert account.revenue_amount == Decimal("12500000.00")
+
+
+def test_created_dollars_and_amount_must_agree(client_for, sdr):
+    data = {"name": "Cobalt", "annual_revenue_usd": "5000000", "revenue_amount": "4000000"}
+
+    response = client_for(sdr).post(LIST_URL, data, format="json")
+
+    assert response.status_code == 400
+    assert (
+        "differs from annual_revenue_usd" in response.json()["error"]["fields"]["revenue_amount"][0]
+    )
+    assert not Account.objects.filter(name="Cobalt").exists()
+
+
+def test_dollars_with_own_rate_accepted(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    data = {"annual_revenue_usd": "3300000", "revenue_amount": "3000000", "revenue_currency": "EUR"}
+
+    patch(client_for(sdr), account, data)
+
+    account.refresh_from_db()
+    assert account.annual_revenue_usd == Decimal("3300000.00")
+    assert (account.revenue_amount, account.revenue_currency) == (Decimal("3000000.00"), "EUR")
+
+
 def test_large_conversion_rounded_to_digits(client_for, sdr, import_apollo, settings):
     settings.ICP_CURRENCY_RATES_TO_USD = {"EUR": Decimal("1.17")}
     account = import_apollo("51-200", "$12.5M")
