@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, localcontext
@@ -41,6 +42,18 @@ from accounts.workspace.edits import (
     third_party_message,
 )
 from segmentation.models import Industry, ScoreRecord
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that rejects JSON numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                f"{json.dumps(data)} is not text: send each item as a JSON string, "
+                'such as "Salesforce".'
+            )
+        return super().to_internal_value(data)
 
 
 class AccountSerializer(serializers.HyperlinkedModelSerializer):
@@ -500,10 +513,10 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     annual_revenue_usd = _amount_field()
     revenue_amount = _amount_field()
     technologies = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=200, required=False
+        child=StrictCharField(max_length=100), max_length=200, required=False
     )
     buying_signals = serializers.ListField(
-        child=serializers.CharField(max_length=200), max_length=200, required=False
+        child=StrictCharField(max_length=200), max_length=200, required=False
     )
 
     class Meta:

@@ -324,6 +324,21 @@ def test_technologies_normalized(client_for, sdr, import_apollo):
     assert body["technologies"] == ["Salesforce", "AWS"]
 
 
+@pytest.mark.parametrize("item", [1, 2.5, True])
+def test_technology_not_text_rejected(client_for, sdr, import_apollo, item):
+    account = import_apollo("51-200", "$12.5M")
+
+    response = client_for(sdr).patch(
+        f"{LIST_URL}{account.pk}/", {"technologies": ["AWS", item]}, format="json"
+    )
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["technologies"]["1"][0]
+    assert "is not text: send each item as a JSON string" in message
+    account.refresh_from_db()
+    assert account.technologies == []
+
+
 def test_created_location_is_plain_text(client_for, sdr):
     response = client_for(sdr).post(LIST_URL, {"name": "Cobalt"}, format="json")
 
