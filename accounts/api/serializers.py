@@ -743,8 +743,9 @@ class AccountWriteSerializer(serializers.ModelSerializer):
 class SegmentChangeSerializer(serializers.Serializer):
     """A person's change or confirmation of an account's tag and tier, with the reason."""
 
-    kind = serializers.ChoiceField(
+    kind = NamedChoiceField(
         choices=SegmentOverride.Kind.choices,
+        noun="a kind of segment change",
         default=SegmentOverride.Kind.MANUAL_TAG,
         help_text="manual_tag needs edit rights on the account, fit_validation those of its AE "
         "or manager, and the review kinds those of a reviewing manager.",
@@ -756,8 +757,11 @@ class SegmentChangeSerializer(serializers.Serializer):
         "framework's tag template, such as SaaS – Mid-Market – APAC, and is stored as the "
         "framework writes it (case and dashes corrected).",
     )
-    tier = serializers.ChoiceField(
-        choices=Tier.choices, required=False, help_text="New tier; leave out to keep it."
+    tier = NamedChoiceField(
+        choices=Tier.choices,
+        noun="a tier",
+        required=False,
+        help_text="New tier; leave out to keep it.",
     )
     reason = serializers.CharField(max_length=500, help_text="Why the segment changes.")
 

@@ -350,6 +350,30 @@ def test_segment_change_needs_reason(client_for, sdr):
     assert "reason" in response.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"tier": "HIGH"}, "tier", "“HIGH” is not a tier: did you mean high? Use one of high,"),
+        ({"tier": "top"}, "tier", "“top” is not a tier: use one of high, medium, low."),
+        (
+            {"kind": "Manual_Tag", "tier": "high"},
+            "kind",
+            "“Manual_Tag” is not a kind of segment change: did you mean manual_tag?",
+        ),
+    ],
+)
+def test_segment_change_choice_named(client_for, sdr, framework, data, field, message):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+
+    response = client_for(sdr).post(
+        segment_url(account), {**data, "reason": "Met the buyer"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"][field][0]
+    assert not SegmentOverride.objects.exists()
+
+
 def test_segment_change_off_template_tag(client_for, sdr, framework):
     account = AccountFactory(owner=sdr, tag="Old", framework=framework)
     response = client_for(sdr).post(
