@@ -5,6 +5,7 @@ Accounts reuse the list page's ``AccountFilterSet`` and add ``updated_since``.
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +14,10 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from accounts.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM
 from accounts.filtersets import AccountFilterSet, YesNoFilter
 from accounts.models import ImportRun, ResearchNote
 from audits.models import Severity, Violation, ViolationKind
@@ -35,11 +38,43 @@ class UnusedFiltersSkippingBackend(DjangoFilterBackend):
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            misspelt_filters_check(request, list(filterset_class.base_filters))
         if filterset_class is not None and not any(
             name in request.query_params for name in filterset_class.base_filters
         ):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+# Parameters that pages, ordering and formats read, which are not filters.
+NON_FILTER_PARAMETERS = frozenset({CURSOR_PARAM, PAGE_SIZE_PARAM, "ordering", "format", "page"})
+# Minimum similarity (difflib's ratio) between an unknown parameter and a filter name for the
+# parameter to count as a misspelling: "teir" and "tier" score 0.75.
+MISSPELLING_CUTOFF = 0.75
+
+
+def misspelt_filters_check(request: Request, filter_names: list[str]) -> None:
+    """Raise ValidationError for a parameter that looks like a misspelt filter name.
+
+    Other unknown parameters are ignored, as HTTP APIs usually do (a cache-busting ``_``,
+    say). A misspelt filter would be ignored too and return every row, which a client
+    pulling a segment would take for the segment, so it gets a 400 naming the filter.
+    """
+    errors = {}
+    for name in request.query_params:
+        if name in filter_names or name in NON_FILTER_PARAMETERS or name.startswith("_"):
+            continue
+        close = difflib.get_close_matches(
+            name.lower(), filter_names, n=1, cutoff=MISSPELLING_CUTOFF
+        )
+        if close:
+            errors[name] = [
+                f"{name!r} is not a filter: did you mean {close[0]!r}? A parameter that no "
+                "filter reads would be ignored and the response would not be filtered."
+            ]
+    if errors:
+        raise ValidationError(errors)
 
 
 class IdFilter(django_filters.NumberFilter):

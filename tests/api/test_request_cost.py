@@ -100,6 +100,30 @@ def test_unknown_parameter_lists_all(signed_in_api):
     assert len(response.json()["results"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "suggestion"), [("teir", "tier"), ("Tier", "tier"), ("contry", "country")]
+)
+def test_misspelt_filter_rejected(signed_in_api, name, suggestion):
+    AccountFactory.create_batch(2, route="Outbound")
+
+    response = signed_in_api.get(OUTBOUND_URL, {name: "high"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][name] == [
+        f"{name!r} is not a filter: did you mean {suggestion!r}? A parameter that no filter "
+        "reads would be ignored and the response would not be filtered."
+    ]
+
+
+def test_cache_busting_parameter_ignored(signed_in_api):
+    AccountFactory.create_batch(2, route="Outbound")
+
+    response = signed_in_api.get(OUTBOUND_URL, {"_": "1733400000", "page_size": "1"})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York"])
 def test_rows_serializer_datetimes_follow_current_zone(sdr, zone):
     AccountFactory(scored_at=timezone.now())
