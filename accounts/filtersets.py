@@ -507,6 +507,11 @@ class AccountFilterSet(FilterSet):
     verification_status = django_filters.ChoiceFilter(
         label="Verification",
         choices=VerificationStatus.choices,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a verification status: use one of "
+            + ", ".join(VerificationStatus.values)
+            + "."
+        },
         empty_label="Any verification",
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )
@@ -514,6 +519,11 @@ class AccountFilterSet(FilterSet):
         method="filter_missing_field",
         label="Missing data",
         choices=MISSING_FIELD_CHOICES,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a field that can be missing: use one of "
+            + ", ".join(value for value, _label in MISSING_FIELD_CHOICES)
+            + "."
+        },
         empty_label="Any",
         widget=forms.Select(attrs={"class": SELECT_CLASS}),
     )

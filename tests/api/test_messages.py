@@ -123,6 +123,25 @@ def test_tier_error_lists_tiers(signed_in_api):
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "verification_status",
+            "checked",
+            "“checked” is not a verification status: use one of verified, unverified, conflicting.",
+        ),
+        (
+            "missing_field",
+            "revenue",
+            "“revenue” is not a field that can be missing: use one of industry, size, geography.",
+        ),
+    ],
+)
+def test_data_quality_filter_errors_list_values(signed_in_api, name, value, expected):
+    assert field_message(signed_in_api.get(LIST_URL, {name: value}), name) == expected
+
+
 def test_unknown_industry_id_named(client_for, sales_ops):
     response = client_for(sales_ops).post(
         LIST_URL, {"name": "Mapped", "industry_id": 987654}, format="json"
