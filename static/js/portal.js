@@ -86,16 +86,39 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
-// The confirmation and the result of a bulk action open in the dialog.
+// The confirmation and the result of a bulk action open in the dialog. Bootstrap 5.3
+// returns focus on close only to a data-bs-toggle trigger, so the page stores the
+// control that opened the dialog and focuses it again on close. When that control is
+// gone, the bulk form's submit button gets the focus.
+let bulkDialogOpener = null;
+
 document.addEventListener("htmx:afterSwap", (event) => {
   const target = event.detail.target;
   if (target && target.id === "bulk-dialog-body" && window.bootstrap) {
-    bootstrap.Modal.getOrCreateInstance(document.getElementById("bulk-dialog")).show();
+    const dialog = document.getElementById("bulk-dialog");
+    if (!dialog.classList.contains("show")) {
+      bulkDialogOpener = document.activeElement;
+    }
+    bootstrap.Modal.getOrCreateInstance(dialog).show();
   }
   if (target && target.id === "account-results") {
     updateSelection();
   }
   updateNoteCounters();
+});
+
+document.addEventListener("hidden.bs.modal", (event) => {
+  if (event.target.id !== "bulk-dialog") {
+    return;
+  }
+  let opener = bulkDialogOpener;
+  bulkDialogOpener = null;
+  if (!opener || !opener.isConnected || opener === document.body) {
+    opener = document.querySelector("[data-bulk-submit]");
+  }
+  if (opener) {
+    opener.focus();
+  }
 });
 
 // A CSV download keeps the page, so the dialog closes once the request is sent.

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from playwright.sync_api import expect
 
 from accounts import roles
 from accounts.models import Account, ImportRun, ResearchNote, SegmentOverride, UserProfile
@@ -97,6 +98,21 @@ def test_filter_list_keeps_filter_in_url(page, login, live_server, accounts):
     page.reload()
     assert page.locator("#id_tier").input_value() == "high"
     assert page.locator("#account-results tbody tr").count() == 1
+
+
+def test_bulk_dialog_returns_focus(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.check("[data-select-row] >> nth=0")
+    page.select_option("#bulk_action", "export")
+    page.focus("[data-bulk-submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#bulk-dialog")).to_be_focused()
+
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#bulk-dialog", state="hidden")
+
+    expect(page.locator("[data-bulk-submit]")).to_be_focused()
 
 
 def test_edit_tag_inline_with_reason(page, login, live_server, accounts):
