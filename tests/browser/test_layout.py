@@ -1,5 +1,6 @@
-"""Page layout in Chromium on a phone-sized window."""
+"""Page layout on a phone-sized window and keyboard focus, in Chromium."""
 
+import re
 from datetime import date
 
 import pytest
@@ -16,6 +17,26 @@ from .test_workspace import fast_password_hashing, migration_data, sam  # noqa: 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE_WIDTH = 375
+# WCAG 2.2 success criterion 1.4.11: a focus indicator needs 3:1 against its background.
+MIN_FOCUS_CONTRAST = 3.0
+
+
+def relative_luminance(css_color: str) -> float:
+    """Return the WCAG relative luminance of an ``rgb()`` or ``rgba()`` colour."""
+    red, green, blue = (int(part) for part in re.findall(r"\d+", css_color)[:3])
+    channels = []
+    for value in (red, green, blue):
+        scaled = value / 255
+        if scaled <= 0.03928:
+            channels.append(scaled / 12.92)
+        else:
+            channels.append(((scaled + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 @pytest.fixture
@@ -47,3 +68,24 @@ def test_audit_report_fits_phone_width(page, login, live_server, audit_month):
     assert page.locator("[data-testid=violations-table] tbody tr").count() == 1
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= PHONE_WIDTH, "the page scrolls sideways; only the table should"
+
+
+def test_navbar_focus_ring_visible(page, login, live_server, sam):  # noqa: F811
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    navbar_color = page.locator(".portal-navbar").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+
+    for name in ("ICP Portal", "Accounts", "Sign out"):
+        control = page.locator(".portal-navbar").get_by_text(name, exact=True)
+        control.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        # Bootstrap animates the box-shadow of buttons for 0.15 s.
+        page.wait_for_timeout(300)
+        outline_style = control.evaluate("e => getComputedStyle(e).outlineStyle")
+        outline_color = control.evaluate("e => getComputedStyle(e).outlineColor")
+        assert outline_style == "solid", f"{name} shows no outline when focused"
+        ratio = contrast_ratio(outline_color, navbar_color)
+        assert ratio >= MIN_FOCUS_CONTRAST, f"{name} focus outline contrast is {ratio:.2f}:1"
