@@ -9,8 +9,10 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
+from audits.models import ReviewItem, ReviewSession
 from segmentation.models import Framework
 from tests.factories import AccountFactory, UserFactory
 
@@ -124,3 +126,34 @@ def test_verification_donut_colours(page, login, live_server, ops):
     assert colours["Not yet verified"] != SUCCESS_GREEN
     assert colours["Conflicting sources"] != SUCCESS_GREEN
     assert colours["Not yet verified"] != colours["Conflicting sources"]
+
+
+def test_accuracy_chart_one_month_visible(page, login, live_server, ops, accounts):  # noqa: F811
+    manager = UserFactory(username="manager")
+    manager.groups.add(Group.objects.get(name=roles.SALES_MANAGER))
+    today = timezone.localdate()
+    session = ReviewSession.objects.create(
+        manager=manager, period_start=today, period_end=today, sample_size=1, seed=1
+    )
+    ReviewItem.objects.create(
+        session=session,
+        position=1,
+        account=accounts["high"],
+        rep=accounts["high"].owner,
+        decision=ReviewItem.Decision.CONFIRMED,
+        decided_at=timezone.now(),
+    )
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=accuracy]'))")
+
+    position = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.querySelector('[data-chart=accuracy]'));
+            const point = chart.getDatasetMeta(0).data[0];
+            return {x: point.x, left: chart.chartArea.left, right: chart.chartArea.right};
+        }"""
+    )
+    middle = (position["left"] + position["right"]) / 2
+    assert position["x"] > position["left"] + 10, "the only point sits on the value axis"
+    assert abs(position["x"] - middle) < 10

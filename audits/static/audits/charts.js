@@ -33,7 +33,9 @@
     if (chart.type !== "doughnut") {
       result.indexAxis = axis;
       result.scales = {};
-      result.scales[axis] = { stacked: chart.stacked, ticks: { autoSkip: false } };
+      // Chart.js draws a line chart's first point on the value axis, so a chart with one
+      // month hid its only point there. Offsetting the labels centres the points.
+      result.scales[axis] = { stacked: chart.stacked, offset: true, ticks: { autoSkip: false } };
       result.scales[valueAxis] = { stacked: chart.stacked, beginAtZero: true };
       if (chart.percent) {
         result.scales[valueAxis].max = 100;
