@@ -1,4 +1,4 @@
-"""Page layout on a phone-sized window and keyboard focus, in Chromium."""
+"""Layout on a phone-sized window, keyboard focus and text contrast, in Chromium."""
 
 import re
 from datetime import date
@@ -12,13 +12,20 @@ from accounts import roles
 from audits.models import AuditRun, Violation
 from tests.factories import AccountFactory, UserFactory
 
-from .test_workspace import fast_password_hashing, migration_data, sam  # noqa: F401
+from .test_workspace import (  # noqa: F401
+    accounts,
+    fast_password_hashing,
+    migration_data,
+    sam,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE_WIDTH = 375
 # WCAG 2.2 success criterion 1.4.11: a focus indicator needs 3:1 against its background.
 MIN_FOCUS_CONTRAST = 3.0
+# WCAG 2.2 success criterion 1.4.3 (level AA): normal-size text needs 4.5:1.
+MIN_TEXT_CONTRAST = 4.5
 
 
 def relative_luminance(css_color: str) -> float:
@@ -89,3 +96,19 @@ def test_navbar_focus_ring_visible(page, login, live_server, sam):  # noqa: F811
         assert outline_style == "solid", f"{name} shows no outline when focused"
         ratio = contrast_ratio(outline_color, navbar_color)
         assert ratio >= MIN_FOCUS_CONTRAST, f"{name} focus outline contrast is {ratio:.2f}:1"
+
+
+def test_list_links_readable_on_background(page, login, live_server, accounts):  # noqa: F811
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    controls = {
+        "export link": "[data-testid=export-all]",
+        "page size link": ".page-size a",
+        "Clear button": "#account-filters a.btn-outline-secondary",
+    }
+
+    for name, selector in controls.items():
+        color = page.locator(selector).first.evaluate("e => getComputedStyle(e).color")
+        ratio = contrast_ratio(color, background)
+        assert ratio >= MIN_TEXT_CONTRAST, f"{name} text contrast is {ratio:.2f}:1"
