@@ -31,6 +31,23 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
+// htmx restores a page from its history cache as HTML, which keeps no value chosen or
+// typed in a form field. After Back the filter form would show no filters over a
+// filtered table, and the next filter change would drop them. So the fields are set
+// again from the restored URL.
+document.addEventListener("htmx:historyRestore", () => {
+  const form = document.getElementById("account-filters");
+  if (form) {
+    const params = new URLSearchParams(window.location.search);
+    for (const field of form.querySelectorAll("input[name], select[name]")) {
+      if (field.type !== "hidden") {
+        field.value = params.get(field.name) || "";
+      }
+    }
+  }
+  updateSelection();
+});
+
 // Bulk selection on the account list ----------------------------------------------------
 
 function rowBoxes() {

@@ -100,6 +100,23 @@ def test_filter_list_keeps_filter_in_url(page, login, live_server, accounts):
     assert page.locator("#account-results tbody tr").count() == 1
 
 
+def test_back_restores_filter_form(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.select_option("#id_tier", "high")
+    page.wait_for_url(re.compile(r"tier=high"))
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+    page.select_option("#id_tier", "low")
+    page.wait_for_url(re.compile(r"tier=low"))
+    expect(page.locator("#account-results tbody tr")).to_contain_text("Granite Retail")
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"tier=high"))
+
+    expect(page.locator("#account-results tbody tr")).to_contain_text("Harbor Analytics")
+    expect(page.locator("#id_tier")).to_have_value("high")
+
+
 def test_bulk_dialog_returns_focus(page, login, live_server, accounts):
     login("sam")
     page.goto(f"{live_server.url}/accounts/")
