@@ -91,8 +91,9 @@ def results_write(
     name items by key, so each must be in ``items`` or stored before.
     """
     # NOTE: with every result changed, 1,000,000 accounts take 24 to 45 s on 2 cores (7x
-    # to 8x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it changes indexed
-    # columns, so every row gets a new entry in each index (docs/benchmarks.md).
+    # to 8x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it
+    # changes indexed columns, so every row gets a new entry in each index
+    # (docs/benchmarks.md).
     _items_write(items)
     if not results:
         return
