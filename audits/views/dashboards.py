@@ -26,7 +26,8 @@ class Chart:
 
     ``urls[d][i]`` is the link of value ``i`` of dataset ``d``, or "" for none.
     ``colors[i]`` is the colour of value ``i`` in a doughnut, whose slices otherwise take
-    the page's palette in order.
+    the page's palette in order. ``description_url`` links the description, such as a
+    total, to the list it counts.
     """
 
     key: str
@@ -36,6 +37,7 @@ class Chart:
     datasets: list[dict[str, Any]]
     urls: list[list[str]]
     description: str = ""
+    description_url: str = ""
     horizontal: bool = False
     stacked: bool = False
     percent: bool = False
@@ -177,7 +179,12 @@ def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
                 account_list_url(needs_enrichment="true", missing_field="geography"),
             ]
         ],
-        description=f"{quality['backlog']:,} accounts need enrichment.",
+        description=(
+            f"{quality['backlog']:,} account needs enrichment."
+            if quality["backlog"] == 1
+            else f"{quality['backlog']:,} accounts need enrichment."
+        ),
+        description_url=account_list_url(needs_enrichment="true"),
     )
     return [completeness, verification_chart, backlog]
 

@@ -107,6 +107,12 @@ def test_chart_links_to_account_list(client, make_user, accounts):
     assert tier["urls"][0][tier["labels"].index("Not scored")] == "/accounts/?tier=none"
 
 
+def test_backlog_total_links_to_list(client, make_user, accounts):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = client.get(reverse("audits:dashboard")).content.decode()
+    assert '<a href="/accounts/?needs_enrichment=true">1 account needs enrichment.</a>' in html
+
+
 def test_chart_data_is_escaped(client, make_user, accounts):
     Account.objects.filter(pk=accounts["high"].pk).update(tag="</script><b>x")
     client.force_login(make_user(roles.SALES_OPS, username="ops"))
