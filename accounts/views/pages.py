@@ -91,6 +91,13 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
     def get_paginate_by(self, queryset: QuerySet[Account]) -> int:
         return page_size_from(self.request.GET.get("page_size"))
 
+    def unsupported_page_size(self) -> str:
+        """Return the requested page size when the list does not offer it, else ""."""
+        raw = (self.request.GET.get("page_size") or "").strip()
+        if raw and raw not in {str(size) for size in PAGE_SIZES}:
+            return raw[:20]
+        return ""
+
     def get_paginator(
         self, queryset: QuerySet[Account], per_page: int, **kwargs: Any
     ) -> selectors.CappedCountPaginator:
@@ -164,6 +171,7 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
             current_ordering=",".join(ordering),
             page_size=self.get_paginate_by(self.object_list),
             page_sizes=PAGE_SIZES,
+            requested_page_size=self.unsupported_page_size(),
             results_target=RESULTS_TARGET,
             has_filters=any(
                 self.request.GET.get(name) for name in self.filterset.filters if name != "ordering"

@@ -357,6 +357,20 @@ def test_list_out_of_range_page_shows_last_page(signed_in):
     assert response.context["page_obj"].number == 2
 
 
+def test_list_unsupported_page_size_explained(signed_in):
+    AccountFactory.create_batch(3)
+    response = signed_in.get(LIST_URL, {"page_size": "1000"})
+    html = response.content.decode()
+    assert response.context["paginator"].per_page == 50
+    assert "1000 rows per page is not offered, so the list shows 50: choose 25, 50, 100." in html
+
+
+def test_list_offered_page_size_has_no_notice(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL, {"page_size": "100"}).content.decode()
+    assert 'data-testid="page-size-notice"' not in html
+
+
 @pytest.mark.parametrize("number", ["0", "-1"])
 def test_list_page_below_one_shows_first(signed_in, number):
     AccountFactory.create_batch(30)
