@@ -167,7 +167,10 @@ def test_missing_field_rejects_unknown_value(signed_in):
     response = signed_in.get(LIST_URL, {"missing_field": "company_size"})
     html = response.content.decode()
     assert list(response.context["accounts"]) == []
-    assert "Select a valid choice. company_size is not one of the available choices." in html
+    assert (
+        "“company_size” is not a field that can be missing: use one of industry, size, "
+        "geography." in html
+    )
 
 
 @pytest.mark.django_db
