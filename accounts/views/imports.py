@@ -310,6 +310,7 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
             counts=counts,
             mapping=mapping,
             mapped_columns=[(name, target) for name, target in mapping.columns.items() if target],
+            shared_fields=mapping.shared_fields(),
             uses_detected=mapping.is_detected(context["inspection"]),
         )
         return render(request, self.template_name, context)

@@ -361,6 +361,18 @@ class WizardMapping:
             and self.revenue_multiplier == detected_revenue_multiplier(inspection)
         )
 
+    def shared_fields(self) -> list[tuple[str, list[str]]]:
+        """Return each field that two or more columns feed, with those columns in file order.
+
+        The importer takes the first non-empty value of such columns, in file order, which
+        is right for a fallback column and wrong when a column was mapped by mistake.
+        """
+        columns_by_field: dict[str, list[str]] = {}
+        for name, target in self.columns.items():
+            if target:
+                columns_by_field.setdefault(target, []).append(name)
+        return [(target, names) for target, names in columns_by_field.items() if len(names) > 1]
+
     def mapping_file(self, inspection: FileInspection, label: str) -> MappingFile | None:
         """Return the MappingFile to import with, or None to use the detected layout."""
         if self.is_detected(inspection):

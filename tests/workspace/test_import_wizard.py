@@ -372,6 +372,24 @@ def test_preview_shows_revenue_after_unit(ops):
     assert "from 514,405" in html
 
 
+def test_preview_warns_of_columns_feeding_one_field(ops):
+    mapping = {"column_0": "name", "column_1": "name", "column_2": "website", "currency": "USD"}
+    mapping["revenue_multiplier"] = "1"
+    content = "Record ID,Company,Website\n2001,Acme,acme.example\n"
+    _token, response = preview(ops, content, mapping)
+    html = response.content.decode()
+    assert response.context["rows"][0].values["name"] == "2001"
+    assert (
+        "Columns “Record ID” and “Company” both feed the field name: each row takes the first "
+        "of them that is not empty, in that order." in html
+    )
+
+
+def test_preview_without_shared_fields_has_no_warning(ops):
+    _token, response = preview(ops, "name,website\nAcme,acme.example\n")
+    assert 'data-testid="shared-fields"' not in response.content.decode()
+
+
 def test_preview_escapes_file_values(ops):
     _token, response = preview(ops, "name,website\n<script>x</script>,x.example\n")
     html = response.content.decode()
