@@ -631,7 +631,8 @@ class HistoryEntry:
     record: Any = None
 
 
-def _user_label(user: Any) -> str:
+def user_label(user: Any) -> str:
+    """Return a user's full name, or the username when no name is set, or "" for None."""
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
@@ -681,7 +682,7 @@ def _related_names(changes: Iterable[RawChange]) -> tuple[dict[int, str], dict[i
     owners: dict[int, str] = {}
     if owner_ids:
         owners = {
-            user.pk: _user_label(user) for user in get_user_model().objects.filter(pk__in=owner_ids)
+            user.pk: user_label(user) for user in get_user_model().objects.filter(pk__in=owner_ids)
         }
     industries: dict[int, str] = {}
     if industry_ids:
@@ -716,7 +717,7 @@ def _field_changes(
 
 
 def _channel_actor(record: Any) -> str:
-    user = _user_label(record.history_user)
+    user = user_label(record.history_user)
     channel = getattr(record, "history_channel", "")
     if user:
         return user
@@ -785,7 +786,7 @@ def account_history(account: Account, *, limit: int = HISTORY_LIMIT) -> list[His
             HistoryEntry(
                 "override",
                 override.created_at,
-                _user_label(override.user),
+                user_label(override.user),
                 override.get_kind_display(),
                 reason=override.reason,
                 record=override,

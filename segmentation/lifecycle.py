@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from accounts import permissions
+from accounts.selectors import user_label
 
 from .engine import CompiledFramework, FrameworkError
 from .models import (
@@ -54,7 +55,7 @@ def status_refusal(framework: Framework, action: str, allowed: str) -> str:
     )
 
 
-def submit_refusal(framework: Framework) -> str:
+def submit_rejection_message(framework: Framework) -> str:
     """Return why a version that is not a draft cannot be submitted, with the next step.
 
     A submitted version is usually one submitted a moment ago, by a second click or in
@@ -112,7 +113,7 @@ def _stale_edit_message(
         if saved_by is not None and user is not None and saved_by.pk == user.pk:
             author = "You (in another tab or window)"
         elif saved_by is not None:
-            author = saved_by.get_full_name() or saved_by.get_username()
+            author = user_label(saved_by)
         when = " at " + timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M %Z")
     return (
         f"{author} changed draft v{framework.version}{when}, after you opened this page, so "
@@ -350,7 +351,7 @@ def framework_submit(
         )
     framework = _locked(framework)
     if framework.status != FrameworkStatus.DRAFT:
-        raise FrameworkLifecycleError(submit_refusal(framework))
+        raise FrameworkLifecycleError(submit_rejection_message(framework))
     outdated = framework_outdated_reason(framework)
     if outdated:
         raise FrameworkLifecycleError(outdated)

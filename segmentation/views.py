@@ -19,8 +19,8 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from accounts import permissions
 from accounts.models import Account
+from accounts.selectors import user_label
 from audits.exports import csv_response
-from audits.selectors import display_name
 from icp_portal.pagination import NearestPageMixin
 
 from .diff import framework_settings_diff
@@ -32,7 +32,7 @@ from .lifecycle import (
     framework_draft_create,
     framework_outdated_reason,
     framework_submit,
-    submit_refusal,
+    submit_rejection_message,
 )
 from .models import (
     UNAPPROVED_STATUSES,
@@ -165,7 +165,7 @@ class FrameworkSubmitView(RoleRequiredMixin, FormView):
         self.framework = _framework_or_404(kwargs["version"])
         # Users without the role get the mixin's 403 below, whatever the status.
         if self.framework.status != FrameworkStatus.DRAFT and self.permission(request.user):
-            messages.error(request, submit_refusal(self.framework))
+            messages.error(request, submit_rejection_message(self.framework))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         return super().dispatch(request, *args, **kwargs)
 
@@ -356,13 +356,6 @@ class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):
         return revision_list()
 
 
-def _person_name(user: Any) -> str:
-    """Return a user's full name, or the username when no name is set."""
-    if user is None:
-        return ""
-    return display_name(user.first_name, user.last_name, user.get_username())
-
-
 class FrameworkRevisionExportView(RoleRequiredMixin, View):
     """The revision register as CSV."""
 
@@ -378,8 +371,8 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
                 revision.version,
                 revision.get_action_display(),
                 revision.summary,
-                _person_name(revision.author),
-                _person_name(revision.approver),
+                user_label(revision.author),
+                user_label(revision.approver),
             )
             for revision in revision_list().iterator(chunk_size=500)
         )

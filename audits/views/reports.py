@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from accounts.permissions import can_view_audits
+from accounts.selectors import user_label
 from accounts.tasks import BROKER_ERRORS
 from icp_portal.pagination import NearestPageMixin
 
@@ -337,12 +338,12 @@ def _stored_values_form(violation: Violation, prefix: str) -> ViolationForm:
 def _stale_violation_message(violation: Violation) -> str:
     """Return the error for a save from a page rendered before the finding's last change."""
     latest = violation.history.select_related("history_user").first()
-    who = "Someone"
+    author = "Someone"
     if latest is not None and latest.history_user is not None:
-        who = latest.history_user.get_full_name() or latest.history_user.get_username()
+        author = user_label(latest.history_user)
     changed_at = timezone.localtime(violation.updated_at).strftime("%Y-%m-%d %H:%M")
     return (
-        f"{who} changed this finding at {changed_at}, after this page was opened, so your "
+        f"{author} changed this finding at {changed_at}, after this page was opened, so your "
         f"change was not saved. It now shows {violation.get_status_display()} · "
         f"{violation.get_consequence_display()}: save again to replace that."
     )
