@@ -15,12 +15,12 @@ from django.views import View
 
 from accounts.api.permissions import allowed_token_scopes
 from accounts.views.base import AccountViewerRequiredMixin
+from icp_portal.submissions import created_object_id, created_object_remember
 from integrations.models import ApiToken
 from integrations.services.tokens import api_token_create, api_token_revoke
 
 # Session key that maps the id of each recently sent create form to its token's id.
 CREATED_FROM_SESSION_KEY = "api_token_created_from"
-MAX_REMEMBERED_FORMS = 20
 
 SCOPE_LABELS = {
     "read": "Read: pull accounts and segments",
@@ -62,9 +62,9 @@ class TokenListView(AccountViewerRequiredMixin, View):
         if not form.is_valid():
             return self.render(request, form, status=400)
         form_id = form.cleaned_data["form_id"]
-        created = request.session.get(CREATED_FROM_SESSION_KEY, {})
-        if form_id in created:
-            return self.render_repeated(request, created[form_id])
+        token_pk = created_object_id(request.session, CREATED_FROM_SESSION_KEY, form_id)
+        if token_pk is not None:
+            return self.render_repeated(request, token_pk)
         scopes = ["read", "write"] if form.cleaned_data["access"] == "write" else ["read"]
         try:
             token, key = api_token_create(
@@ -77,11 +77,7 @@ class TokenListView(AccountViewerRequiredMixin, View):
             for field, errors in error.message_dict.items():
                 form.add_error("expires_at" if field == "expires_at" else None, errors)
             return self.render(request, form, status=400)
-        if form_id:
-            created[form_id] = token.pk
-            # Only the latest form ids are kept, so the session stays small.
-            recent = list(created.items())[-MAX_REMEMBERED_FORMS:]
-            request.session[CREATED_FROM_SESSION_KEY] = dict(recent)
+        created_object_remember(request.session, CREATED_FROM_SESSION_KEY, form_id, token.pk)
         response = self.render(request, self.form(request), new_token=token, new_key=key)
         # The page contains the key, so the browser must not keep it for the back button.
         patch_cache_control(response, no_store=True)

@@ -22,6 +22,7 @@ from accounts.models import Account
 from accounts.selectors import user_label
 from audits.exports import csv_response
 from icp_portal.pagination import NearestPageMixin
+from icp_portal.submissions import created_object_id, created_object_remember
 
 from .diff import framework_settings_diff
 from .engine import FrameworkError
@@ -112,7 +113,6 @@ class FrameworkListView(RoleRequiredMixin, ListView):
 
 # Session key that maps "page id:version" of recently sent draft forms to the draft's id.
 DRAFT_FORMS_SESSION_KEY = "framework_drafts_created"
-MAX_REMEMBERED_DRAFT_FORMS = 20
 
 
 class FrameworkDraftCreateView(RoleRequiredMixin, View):
@@ -128,10 +128,10 @@ class FrameworkDraftCreateView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, version: int) -> HttpResponse:
         source = _framework_or_404(version)
         page_id = request.POST.get("page_id", "")[:32]
-        created = request.session.get(DRAFT_FORMS_SESSION_KEY, {})
-        form_key = f"{page_id}:{source.version}"
-        if page_id and form_key in created:
-            earlier = Framework.objects.filter(pk=created[form_key]).first()
+        form_key = f"{page_id}:{source.version}" if page_id else ""
+        earlier_pk = created_object_id(request.session, DRAFT_FORMS_SESSION_KEY, form_key)
+        if earlier_pk is not None:
+            earlier = Framework.objects.filter(pk=earlier_pk).first()
             if earlier is not None:
                 messages.info(
                     request,
@@ -141,11 +141,7 @@ class FrameworkDraftCreateView(RoleRequiredMixin, View):
                 )
                 return HttpResponseRedirect(reverse("segmentation:framework-list"))
         draft = framework_draft_create(source=source, user=request.user)
-        if page_id:
-            created[form_key] = draft.pk
-            # Only the latest forms are kept, so the session stays small.
-            recent = list(created.items())[-MAX_REMEMBERED_DRAFT_FORMS:]
-            request.session[DRAFT_FORMS_SESSION_KEY] = dict(recent)
+        created_object_remember(request.session, DRAFT_FORMS_SESSION_KEY, form_key, draft.pk)
         messages.success(
             request,
             f"Draft v{draft.version} created from v{source.version}. Edit it in the admin, "
