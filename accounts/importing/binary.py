@@ -146,14 +146,14 @@ def _binary_line_label(line: str) -> str | None:
 
 
 def _binary_lines_error(file_name: str, binary_lines: list[int], label: str) -> str:
-    shown = ", ".join(str(line) for line in binary_lines[:SHOWN_BINARY_LINES])
+    listed = ", ".join(str(line) for line in binary_lines[:SHOWN_BINARY_LINES])
     if len(binary_lines) == 1:
-        where = f"line {shown}"
+        where = f"line {listed}"
     elif len(binary_lines) <= SHOWN_BINARY_LINES:
-        where = f"lines {shown}"
+        where = f"lines {listed}"
     else:
         more = len(binary_lines) - SHOWN_BINARY_LINES
-        where = f"lines {shown} and {more} more, up to line {binary_lines[-1]}"
+        where = f"lines {listed} and {more} more, up to line {binary_lines[-1]}"
     kind = f" (it looks like {label})" if label else ""
     return (
         f"“{file_name}” contains binary data on {where}{kind}, so its rows cannot be read "

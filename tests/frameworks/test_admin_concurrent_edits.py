@@ -59,13 +59,14 @@ def test_change_form_carries_edit_stamp(tabs, draft):
     assert loaded_at(response) == edit_stamp(draft)
 
 
-def test_second_tab_cannot_overwrite_first_tabs_save(tabs, draft):
+def test_stale_tab_save_rejected(tabs, draft):
     # given two tabs that opened the same draft
     first, second = tabs
     opened = Framework.objects.get(pk=draft.pk)
     first_form = first.get(change_url(draft))
     second_form = second.get(change_url(draft))
     index = criterion_index(opened, "industry")
+
     # when the first saves a criterion (an inline) and the second then saves its own edit
     saved = first.post(
         change_url(draft),
@@ -79,6 +80,7 @@ def test_second_tab_cannot_overwrite_first_tabs_save(tabs, draft):
         change_url(draft),
         framework_post(opened, loaded_at=loaded_at(second_form), name="Overwritten"),
     )
+
     # then the first save stays and the second is rejected with a form error
     assert saved.status_code == 302
     assert stale.status_code == 200
@@ -122,7 +124,7 @@ def test_save_without_edit_stamp_rejected(tabs, draft):
     assert draft.name != "Blind"
 
 
-def test_same_user_in_two_tabs_told_it_was_them(ops_user, draft):
+def test_same_user_named_as_you(ops_user, draft):
     tab_one, tab_two = Client(), Client()
     tab_one.force_login(ops_user)
     tab_two.force_login(ops_user)
