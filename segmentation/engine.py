@@ -1005,6 +1005,9 @@ class CompiledFramework:
         conflicts = ()
         if row[_VERIFICATION_STATUS] == _CONFLICTING:
             conflicts = conflicting_fields(row[_FIELD_STATUS])
+            # NOTE: a conflicting field is judged as unknown, so a rival source's value lifts
+            # a must-have cap, and under a neutral criterion can raise the score, until a
+            # manager resolves the conflict.
             for missing_name, _reason in conflicts:
                 if missing_name == INDUSTRY_FIELD:
                     industry_id = None
