@@ -98,6 +98,8 @@ _HIGH = Tier.HIGH.value
 _MEDIUM = Tier.MEDIUM.value
 _LOW = Tier.LOW.value
 _TIER_LABELS = {_HIGH: "High", _MEDIUM: "Medium", _LOW: "Low"}
+# Orders results from worst to best; an unscored result ranks lowest.
+_TIER_RANKS = {"": 0, _LOW: 1, _MEDIUM: 2, _HIGH: 3}
 _SUBJECTS = {
     Dimension.INDUSTRY: "Industry",
     Dimension.GEOGRAPHY: "Country",
@@ -437,6 +439,11 @@ def conflicting_fields(field_status: dict[str, Any] | str | None) -> list[tuple[
     reasons = queue_reasons({name: conflicting.get(name, verified) for name in CONFLICT_FIELDS})
     pairs = zip(conflicting, reasons, strict=True)
     return [(CONFLICT_FIELDS[name], reason) for name, reason in pairs]
+
+
+def _result_rank(outcome: _Outcome) -> tuple[int, int]:
+    """Return a key that orders outcomes from the worst result to the best."""
+    return _TIER_RANKS[outcome.tier], -1 if outcome.score is None else outcome.score
 
 
 def _conflict_item(reason: str) -> str:
@@ -1003,11 +1010,12 @@ class CompiledFramework:
         # field_status is parsed only for conflicting accounts, so other rows pay for one
         # comparison.
         conflicts = ()
+        stored = None
         if row[_VERIFICATION_STATUS] == _CONFLICTING:
             conflicts = conflicting_fields(row[_FIELD_STATUS])
-            # NOTE: a conflicting field is judged as unknown, so a rival source's value lifts
-            # a must-have cap, and under a neutral criterion can raise the score, until a
-            # manager resolves the conflict.
+            if conflicts:
+                stored = (industry_id, country, size)
+            # A conflicting field leaves the tag and the route out, as a missing one does.
             for missing_name, _reason in conflicts:
                 if missing_name == INDUSTRY_FIELD:
                     industry_id = None
@@ -1016,22 +1024,14 @@ class CompiledFramework:
                 else:
                     country = ""
         band = size[0]
-        facts = (
-            industry_id,
-            country,
-            size,
-            row[_REVENUE],
-            _terms_fact(row[_TECHNOLOGIES]),
-            _terms_fact(row[_BUYING_SIGNALS]),
-        )
-
-        judgements = [criterion.judge(facts[criterion.fact_index]) for criterion in self.criteria]
-        scorings = tuple([judgement.scoring for judgement in judgements])
-        outcome = self._outcomes.get(scorings)
-        if outcome is None:
-            outcome = self._outcome(scorings)
-            if len(self._outcomes) < RESULT_CACHE_SIZE:
-                self._outcomes[scorings] = outcome
+        judgements, outcome = self._judge(row, industry_id, country, size)
+        if stored is not None:
+            # Scored as unknown, a conflicting field could lift a must-have cap or gain
+            # points that the current value does not earn. Until a manager resolves the
+            # conflict, the account keeps the lower of the two results.
+            stored_judgements, stored_outcome = self._judge(row, *stored)
+            if _result_rank(stored_outcome) < _result_rank(outcome):
+                judgements, outcome, size = stored_judgements, stored_outcome, stored[2]
         score, tier, route, marked = outcome
         count_text = money_text = ""
         if marked:
@@ -1064,6 +1064,27 @@ class CompiledFramework:
             money_text,
             extra,
         )
+
+    def _judge(
+        self, row: AccountRow, industry_id: int | None, country: str, size: tuple
+    ) -> tuple[list[_Judgement], _Outcome]:
+        """Return each criterion's judgement of the row's facts and what they add up to."""
+        facts = (
+            industry_id,
+            country,
+            size,
+            row[_REVENUE],
+            _terms_fact(row[_TECHNOLOGIES]),
+            _terms_fact(row[_BUYING_SIGNALS]),
+        )
+        judgements = [criterion.judge(facts[criterion.fact_index]) for criterion in self.criteria]
+        scorings = tuple([judgement.scoring for judgement in judgements])
+        outcome = self._outcomes.get(scorings)
+        if outcome is None:
+            outcome = self._outcome(scorings)
+            if len(self._outcomes) < RESULT_CACHE_SIZE:
+                self._outcomes[scorings] = outcome
+        return judgements, outcome
 
     def _outcome(self, scorings: tuple[_Scoring, ...]) -> _Outcome:
         """Add up the criteria's judgements into a score, tier and route."""

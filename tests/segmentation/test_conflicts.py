@@ -197,6 +197,80 @@ def test_field_status_skipped_unless_conflicting(compiled, saas_row):
     assert evaluation.tag == "SaaS – Mid-Market – APAC"
 
 
+MUST_HAVE_SAAS = {
+    "dimension": "industry",
+    "label": "Target industry",
+    "operator": "in",
+    "values": ["SaaS"],
+    "weight": 10,
+    "is_must_have": True,
+    "unknown_policy": "neutral",
+}
+IN_APAC = {
+    "dimension": "geography",
+    "label": "Target geography",
+    "operator": "in",
+    "values": ["APAC"],
+    "weight": 90,
+}
+
+
+def test_conflict_keeps_must_have_cap(make_framework, saas_row, industry_id):
+    # Judged as unknown, the industry would leave the must-have unchecked and the
+    # account High. The current value fails the must-have, which is the lower result.
+    compiled = CompiledFramework.compile(make_framework([MUST_HAVE_SAAS, IN_APAC]))
+    row = saas_row(
+        industry_id=industry_id("Insurance"),
+        verification_status="conflicting",
+        field_status=statuses(industry=CONFLICTING_INDUSTRY),
+    )
+    evaluation = compiled.evaluate(row)
+    assert (evaluation.tier, evaluation.score) == ("low", 39)
+    assert evaluation.explanation[0]["outcome"] == "mismatch"
+    assert "must-have not met" in evaluation.explanation[0]["reason"]
+    assert evaluation.tag == ""
+    assert evaluation.missing_fields == ["industry"]
+    assert [item["reason"] for item in verification_items(evaluation.explanation)] == [
+        INDUSTRY_REASON
+    ]
+
+
+def test_conflict_scored_as_unknown_when_lower(make_framework, saas_row, industry_id):
+    # The current value matches, so counting it as unknown (no points) is the lower result.
+    no_points = {**MUST_HAVE_SAAS, "is_must_have": False, "unknown_policy": "no_points"}
+    compiled = CompiledFramework.compile(make_framework([no_points, IN_APAC]))
+    row = saas_row(
+        industry_id=industry_id("SaaS"),
+        verification_status="conflicting",
+        field_status=statuses(industry=CONFLICTING_INDUSTRY),
+    )
+    evaluation = compiled.evaluate(row)
+    assert evaluation.score == 90
+    assert evaluation.explanation[0]["outcome"] == "unknown"
+
+
+def test_conflicting_size_shows_current_head_count(make_framework, saas_row):
+    # The current head count misses the range, so it is judged and shown.
+    size_range = {
+        "dimension": "company_size",
+        "label": "Head count",
+        "operator": "range",
+        "min_value": 1000,
+        "weight": 50,
+        "unknown_policy": "neutral",
+    }
+    compiled = CompiledFramework.compile(make_framework([size_range, IN_APAC]))
+    row = saas_row(
+        employee_count=300,
+        verification_status="conflicting",
+        field_status=statuses(company_size=CONFLICTING_SIZE),
+    )
+    evaluation = compiled.evaluate(row)
+    assert evaluation.score == 64  # 90 of 140
+    assert "300" in evaluation.explanation[0]["reason"]
+    assert evaluation.size_band == ""
+
+
 # The services read the row from the database, on the per-account and the full path.
 
 
