@@ -155,6 +155,7 @@ def _finish(import_run: ImportRun, status: str, error: str) -> None:
 def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
     """Score the imported accounts when the segmentation engine is installed."""
     try:
+        from segmentation.models import SegmentationRun
         from segmentation.services import accounts_segment
     except ImportError:
         logger.info(
@@ -164,7 +165,7 @@ def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None
         )
         return
     try:
-        accounts_segment(account_ids=sorted(account_ids))
+        accounts_segment(account_ids=sorted(account_ids), kind=SegmentationRun.Kind.IMPORT)
     except LookupError as error:  # NoActiveFrameworkError: no framework version is approved
         logger.warning("import run %s: imported accounts were not scored: %s", import_run.pk, error)
         import_run.error = f"The import succeeded, but its accounts were not scored: {error}"

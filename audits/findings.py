@@ -32,11 +32,13 @@ logger = logging.getLogger(__name__)
 
 # Accounts read and checked per chunk.
 CHUNK_SIZE = 2000
-# Segmentation runs over every account, which nobody's work on an account starts.
-FULL_RUN_KINDS = (
+# Segmentation runs that nobody's work on an account starts: runs over every account, and
+# the scoring of an import's accounts.
+UNATTENDED_RUN_KINDS = (
     SegmentationRun.Kind.FULL,
     SegmentationRun.Kind.APPROVAL,
     SegmentationRun.Kind.QUARTERLY,
+    SegmentationRun.Kind.IMPORT,
 )
 # History rows written through these channels are a person's work on the account.
 PERSON_CHANNELS = (Channel.PAGE, Channel.ADMIN, Channel.API)
@@ -115,7 +117,9 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
 
     An account scored in the period only by re-segmentations of every account (a new
     framework version, the quarterly run) is not active: no person worked on it, so the
-    audit would blame its owner for the framework's change.
+    audit would blame its owner for the framework's change. Likewise an account that an
+    import alone created, changed or scored: a big import would otherwise fill the month's
+    audit with its accounts, which wait for enrichment.
     """
     account_history = Account.history.model
     ids = set(worked)
@@ -125,6 +129,7 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
     ids.update(scored - _only_rescored(period, scored))
     ids.update(
         account_history.objects.filter(_in_period("history_date", period))
+        .exclude(history_channel=Channel.IMPORT)
         .values_list("id", flat=True)
         .distinct()
     )
@@ -132,11 +137,11 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
 
 
 def _only_rescored(period: Period, scored: set[int]) -> set[int]:
-    """Return the accounts of ``scored`` whose period's records all come from full runs."""
-    full_runs = set(
-        SegmentationRun.objects.filter(kind__in=FULL_RUN_KINDS).values_list("id", flat=True)
+    """Return the accounts of ``scored`` whose period's records all come from unattended runs."""
+    unattended = set(
+        SegmentationRun.objects.filter(kind__in=UNATTENDED_RUN_KINDS).values_list("id", flat=True)
     )
-    if not full_runs:
+    if not unattended:
         return set()
     rescored: set[int] = set()
     for chunk in _chunks(scored):
@@ -145,7 +150,7 @@ def _only_rescored(period: Period, scored: set[int]) -> set[int]:
         ).values_list("account_id", "run_id")
         by_account: dict[int, set[bool]] = defaultdict(set)
         for account_id, run_id in records:
-            by_account[account_id].add(run_id in full_runs)
+            by_account[account_id].add(run_id in unattended)
         rescored.update(account_id for account_id, kinds in by_account.items() if kinds == {True})
     return rescored
 

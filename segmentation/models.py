@@ -384,6 +384,7 @@ class SegmentationRun(models.Model):
         ACCOUNTS = "accounts", "Selected accounts"
         APPROVAL = "approval", "Framework approval"
         QUARTERLY = "quarterly", "Quarterly"
+        IMPORT = "import", "Imported accounts"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

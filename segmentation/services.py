@@ -762,6 +762,7 @@ def accounts_segment(
     batch_size: int | None = None,
     on_batch: Callable[[SegmentationSummary], None] | None = None,
     movers: MoverSink | None = None,
+    kind: str | None = None,
 ) -> SegmentationSummary:
     """Score accounts and store each changed result, batch by batch in id order.
 
@@ -772,7 +773,8 @@ def accounts_segment(
     appends one when only the explanation changed, such as a new head count within the
     same band. Each batch commits on its own.
 
-    Without ``run`` a run is created. A run's chunk that finished before is skipped, and
+    Without ``run`` a run of ``kind`` is created, by default a full run or one over the
+    chosen accounts. A run's chunk that finished before is skipped, and
     one that stopped part-way resumes after its last committed batch. ``dry_run`` scores
     without writing anything, runs included. ``on_batch`` receives the running totals
     after each batch, and ``movers`` each account whose result changes.
@@ -791,7 +793,8 @@ def accounts_segment(
     after_id = None
     if not dry_run:
         if run is None:
-            kind = SegmentationRun.Kind.FULL if ids is None else SegmentationRun.Kind.ACCOUNTS
+            if kind is None:
+                kind = SegmentationRun.Kind.FULL if ids is None else SegmentationRun.Kind.ACCOUNTS
             total = len(set(ids)) if ids is not None else Account.objects.count()
             run = segmentation_run_create(
                 framework=framework, kind=kind, total=total, chunks=[scope], account_ids=ids

@@ -299,6 +299,9 @@ RUN_MATRIX_CAPTIONS = {
     SegmentationRun.Kind.ACCOUNTS: (
         "Rows: tier before the selected accounts were scored again. Columns: tier after it."
     ),
+    SegmentationRun.Kind.IMPORT: (
+        "Rows: tier before the import scored the accounts. Columns: tier after it."
+    ),
     "": "Rows: tier before the run. Columns: tier after it.",
 }
 
@@ -332,7 +335,7 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
         )
         context["percent"] = round(100 * run.processed / run.total) if run.total else 100
         context["matrix_caption"] = RUN_MATRIX_CAPTIONS.get(run.kind, RUN_MATRIX_CAPTIONS[""])
-        if run.kind == SegmentationRun.Kind.ACCOUNTS:
+        if run.kind in (SegmentationRun.Kind.ACCOUNTS, SegmentationRun.Kind.IMPORT):
             ids = run.summary.get("account_ids") or []
             names = dict(Account.objects.filter(pk__in=ids).values_list("pk", "name"))
             context["run_accounts"] = [(pk, names[pk]) for pk in ids if pk in names]

@@ -7,11 +7,14 @@ import pytest
 from accounts import roles
 from accounts.models import Account, ResearchNote, SegmentOverride
 from accounts.research import account_segment_override
+from accounts.services import accounts_import
 from audits import rules
 from audits.history import Channel, change_channel
 from audits.models import AuditRun, Violation
+from audits.periods import local_today
 from audits.services import monthly_audit_run
 from segmentation.models import ScoreRecord, SegmentationRun
+from tests.datasets import require_datasets_dir
 
 
 def findings(month) -> set[tuple[int, str]]:
@@ -52,7 +55,8 @@ def test_inactive_account_is_skipped(scored, team, in_month, audit_month):
 
 
 @pytest.mark.parametrize(
-    ("kind", "active"), [("approval", False), ("quarterly", False), ("accounts", True)]
+    ("kind", "active"),
+    [("approval", False), ("quarterly", False), ("import", False), ("accounts", True)],
 )
 def test_rescored_account_active_by_run_kind(
     scored, team, in_month, audit_month, framework, kind, active
@@ -268,3 +272,49 @@ def test_other_reps_note_does_not_blame_owner(clean, team, audit_month):
     ResearchNote.objects.filter(account=clean).update(author=team["rep_b"])
     Account.objects.filter(pk=clean.pk).update(industry=None, tag="", tier="")
     assert findings(audit_month) == set()
+
+
+IMPORTED_CSV = """name,domain,industry,employees,country
+Orbit Ledger,orbitledger.example,SaaS,300,SG
+Harbor Freight Data,harborfreight.example,SaaS,450,US
+"""
+
+
+@pytest.fixture
+def imported(tmp_path, framework, team) -> list[Account]:
+    """Accounts created this month by an import, scored and tagged while single-source."""
+    path = tmp_path / "accounts.csv"
+    path.write_text(IMPORTED_CSV)
+    accounts_import(path, source="hubspot", created_by=team["rep_a"])
+    accounts = list(Account.objects.order_by("name"))
+    assert [account.verification_status for account in accounts] == ["unverified"] * 2
+    assert all(account.tag for account in accounts)
+    return accounts
+
+
+def test_imported_accounts_not_active(imported):
+    assert findings(local_today().replace(day=1)) == set()
+
+
+def test_imported_account_worked_by_person(imported, team):
+    account = imported[0]
+    with change_channel(Channel.PAGE):
+        account._history_user = team["rep_a"]
+        account.city = "Singapore"
+        account.save()
+
+    found = findings(local_today().replace(day=1))
+
+    assert {account_id for account_id, _rule in found} == {account.pk}
+    assert (account.pk, rules.UNVERIFIED_NOT_VERIFIED) in found
+
+
+@pytest.mark.shared_data
+def test_public_dataset_import_leaves_month_quiet(framework):
+    # Most S&P 500 rows are single-source once imported, and all are tagged.
+    accounts_import(require_datasets_dir() / "sp500-companies" / "constituents.csv")
+    assert Account.objects.filter(verification_status="unverified").count() > 400
+
+    run = monthly_audit_run(month=local_today().replace(day=1))
+
+    assert (run.accounts_checked, run.violations_found) == (0, 0)
