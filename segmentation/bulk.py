@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -83,12 +83,17 @@ def results_write(
     framework_id: int,
     run_id: int | None,
     now: datetime,
+    unchanged_ids: Collection[int] = (),
 ) -> None:
     """Store new results: update the accounts' latest result and append ScoreRecords.
 
     Call inside a transaction. Every account in ``results`` gets both writes. ``items``
     are explanation items by key, stored unless already stored. The records' explanations
     name items by key, so each must be in ``items`` or stored before.
+
+    Accounts in ``unchanged_ids`` have the result they store already, and only their
+    framework version, time scored or explanation is new. They keep their ``updated_at``,
+    so API syncs by ``updated_since`` and forms opened before the run do not see a change.
     """
     # NOTE: with every result changed, 1,000,000 accounts take 24 to 45 s on 2 cores (7x
     # to 8x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it
@@ -97,10 +102,14 @@ def results_write(
     _items_write(items)
     if not results:
         return
+    changed = [result for result in results if result[0] not in unchanged_ids]
+    kept = [account_id for account_id, _evaluation in results if account_id in unchanged_ids]
     if connection.vendor == "postgresql":
-        _write_postgresql(results, framework_id=framework_id, run_id=run_id, now=now)
+        _write_postgresql(results, changed, framework_id=framework_id, run_id=run_id, now=now)
     else:
-        _write_generic(results, framework_id=framework_id, run_id=run_id, now=now)
+        _write_generic(results, changed, framework_id=framework_id, run_id=run_id, now=now)
+    if kept:
+        _restamp(kept, framework_id=framework_id, now=now)
 
 
 def _items_write(items: dict[int, str]) -> None:
@@ -235,51 +244,38 @@ def _record_rows_binary(
     return buffer
 
 
+def _restamp(account_ids: list[int], *, framework_id: int, now: datetime) -> None:
+    """Set the framework version and time scored of accounts whose result is unchanged.
+
+    No indexed column changes, so PostgreSQL can update the rows in place (HOT).
+    """
+    account_id_column = _column(Account, "id")
+    # Django assumes SQLite's historical limit of 999 parameters per statement.
+    step = 900
+    with connection.cursor() as cursor:
+        for start in range(0, len(account_ids), step):
+            chunk = account_ids[start : start + step]
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {_table(Account)} SET {_column(Account, 'framework')} = %s,"
+                f" {_column(Account, 'scored_at')} = %s"
+                f" WHERE {account_id_column} IN ({placeholders})",
+                [framework_id, now, *chunk],
+            )
+
+
 def _write_postgresql(
     results: Sequence[tuple[int, Evaluation]],
+    changed: Sequence[tuple[int, Evaluation]],
     *,
     framework_id: int,
     run_id: int | None,
     now: datetime,
 ) -> None:
-    # A StringIO stores 4 bytes per character once read. UTF-8 bytes cut the peak memory of
-    # a 5,000-account batch by about 60 MB (measured with benchmarks/resegment.py).
-    results_buffer = io.BytesIO()
-    write = results_buffer.write
-    for account_id, evaluation in results:
-        write(str(account_id).encode())
-        write(_encoded_result(evaluation)[1])
     records_buffer = _record_rows_binary(results, framework_id=framework_id, run_id=run_id, now=now)
-
-    account_table = _table(Account)
-    account_id_column = _column(Account, "id")
-    assignments = ", ".join(f"{_column(Account, name)} = result.{name}" for name in RESULT_COLUMNS)
-    ids = [account_id for account_id, _evaluation in results]
     with connection.cursor() as cursor:
-        # Dropped at the end of the batch rather than at commit, because a caller's outer
-        # transaction (an import, a test) can span many batches.
-        cursor.execute(
-            "CREATE TEMPORARY TABLE segmentation_result ("
-            " id bigint PRIMARY KEY, score smallint, tier varchar(10), tag varchar(200),"
-            " route varchar(50), size_band varchar(50), geography varchar(50),"
-            " needs_enrichment boolean, missing_fields jsonb"
-            ")"
-        )
-        _copy(cursor, "COPY segmentation_result FROM STDIN", results_buffer)
-        # The id range lets PostgreSQL read only the batch's accounts by primary key.
-        # Without it, PostgreSQL 15 scanned all 100,000 accounts of the benchmark for each
-        # batch of 5,000.
-        cursor.execute(
-            f"UPDATE {account_table} AS account SET {assignments},"
-            f" {_column(Account, 'framework')} = %s,"
-            f" {_column(Account, 'scored_at')} = %s,"
-            f" {_column(Account, 'updated_at')} = %s"
-            f" FROM segmentation_result AS result"
-            f" WHERE account.{account_id_column} = result.id"
-            f" AND account.{account_id_column} BETWEEN %s AND %s",
-            [framework_id, now, now, min(ids), max(ids)],
-        )
-        cursor.execute("DROP TABLE segmentation_result")
+        if changed:
+            _update_postgresql(cursor, changed, framework_id=framework_id, now=now)
         _copy(
             cursor,
             f"COPY {_table(ScoreRecord)} ({_record_columns()}) FROM STDIN WITH (FORMAT binary)",
@@ -287,14 +283,58 @@ def _write_postgresql(
         )
 
 
+def _update_postgresql(
+    cursor, results: Sequence[tuple[int, Evaluation]], *, framework_id: int, now: datetime
+) -> None:
+    """Write the latest result of accounts whose result changed, through a temporary table."""
+    # A StringIO stores 4 bytes per character once read. UTF-8 bytes cut the peak memory of
+    # a 5,000-account batch by about 60 MB (measured with benchmarks/resegment.py).
+    results_buffer = io.BytesIO()
+    write = results_buffer.write
+    for account_id, evaluation in results:
+        write(str(account_id).encode())
+        write(_encoded_result(evaluation)[1])
+
+    account_table = _table(Account)
+    account_id_column = _column(Account, "id")
+    assignments = ", ".join(f"{_column(Account, name)} = result.{name}" for name in RESULT_COLUMNS)
+    ids = [account_id for account_id, _evaluation in results]
+    # Dropped at the end of the batch rather than at commit, because a caller's outer
+    # transaction (an import, a test) can span many batches.
+    cursor.execute(
+        "CREATE TEMPORARY TABLE segmentation_result ("
+        " id bigint PRIMARY KEY, score smallint, tier varchar(10), tag varchar(200),"
+        " route varchar(50), size_band varchar(50), geography varchar(50),"
+        " needs_enrichment boolean, missing_fields jsonb"
+        ")"
+    )
+    _copy(cursor, "COPY segmentation_result FROM STDIN", results_buffer)
+    # The id range lets PostgreSQL read only the batch's accounts by primary key.
+    # Without it, PostgreSQL 15 scanned all 100,000 accounts of the benchmark for each
+    # batch of 5,000.
+    cursor.execute(
+        f"UPDATE {account_table} AS account SET {assignments},"
+        f" {_column(Account, 'framework')} = %s,"
+        f" {_column(Account, 'scored_at')} = %s,"
+        f" {_column(Account, 'updated_at')} = %s"
+        f" FROM segmentation_result AS result"
+        f" WHERE account.{account_id_column} = result.id"
+        f" AND account.{account_id_column} BETWEEN %s AND %s",
+        [framework_id, now, now, min(ids), max(ids)],
+    )
+    cursor.execute("DROP TABLE segmentation_result")
+
+
 def _write_generic(
     results: Sequence[tuple[int, Evaluation]],
+    changed: Sequence[tuple[int, Evaluation]],
     *,
     framework_id: int,
     run_id: int | None,
     now: datetime,
 ) -> None:
     timestamp = connection.ops.adapt_datetimefield_value(now)
+    changed_ids = {account_id for account_id, _evaluation in changed}
     account_rows = []
     record_rows = []
     for account_id, evaluation in results:
@@ -308,7 +348,8 @@ def _write_generic(
             evaluation.needs_enrichment,
             _missing_json(evaluation.missing_fields),
         )
-        account_rows.append((*values, framework_id, timestamp, timestamp, account_id))
+        if account_id in changed_ids:
+            account_rows.append((*values, framework_id, timestamp, timestamp, account_id))
         record_rows.append(
             (account_id, framework_id, run_id, *values, evaluation.stored_explanation, timestamp)
         )

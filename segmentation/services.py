@@ -513,11 +513,14 @@ def _score_batch(
     parse_json: _JsonMemo,
     movers: MoverSink | None = None,
     unchanged: list[tuple[int, Evaluation]] | None = None,
+    restamped: set[int] | None = None,
 ) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
     """Evaluate rows and pick the accounts whose stored result must change.
 
     ``failures`` collects failed account ids across batches, for rate-limited logging.
     ``unchanged`` receives the results that stay as they are, by account id.
+    ``restamped`` receives the ids of the picked accounts whose result is the same and
+    whose framework version is new.
     """
     framework_id = compiled.framework_id
     evaluate = compiled.evaluate
@@ -559,6 +562,8 @@ def _score_batch(
                 movers.offer(row, evaluation)
         if changed or row[_FRAMEWORK_INDEX] != framework_id:
             changes.append((row[0], evaluation))
+            if not changed and restamped is not None:
+                restamped.add(row[0])
         elif unchanged is not None:
             unchanged.append((row[0], evaluation))
         moves[(row[_TIER_INDEX] or NO_TIER, evaluation.tier or NO_TIER)] += 1
@@ -620,6 +625,7 @@ def _batch_write(
     batch: SegmentationSummary,
     items: dict[int, str],
     *,
+    unchanged_ids: set[int],
     after_id: int,
     framework_id: int,
     run_id: int,
@@ -629,16 +635,22 @@ def _batch_write(
     """Store a batch's results and its run progress in one transaction.
 
     ``items`` are the explanation items made while scoring the batch, which its records
-    may name along with items of earlier batches. ``before_progress`` runs after the
-    results are written and before the progress is, so a writer can wait there for the
-    batch before it to commit.
+    may name along with items of earlier batches. ``unchanged_ids`` are the accounts of
+    ``changes`` whose result stays the same (see ``results_write``). ``before_progress``
+    runs after the results are written and before the progress is, so a writer can wait
+    there for the batch before it to commit.
     """
     top_level = not connection.in_atomic_block
     with transaction.atomic():
         if top_level:
             _commit_without_flush_wait()
         results_write(
-            changes, items=items, framework_id=framework_id, run_id=run_id, now=timezone.now()
+            changes,
+            items=items,
+            framework_id=framework_id,
+            run_id=run_id,
+            now=timezone.now(),
+            unchanged_ids=unchanged_ids,
         )
         if before_progress is not None:
             before_progress()
@@ -654,6 +666,7 @@ class _WriteJob:
     changes: list[tuple[int, Evaluation]]
     batch: SegmentationSummary
     items: dict[int, str]
+    unchanged_ids: set[int]
     after_id: int
     previous: _WriteJob | None
     committed: threading.Event = field(default_factory=threading.Event)
@@ -687,12 +700,13 @@ class _ConcurrentWriter:
         changes: list[tuple[int, Evaluation]],
         batch: SegmentationSummary,
         items: dict[int, str],
+        unchanged_ids: set[int],
         after_id: int,
     ) -> None:
         """Queue a batch, raising the error of any batch that failed before."""
         if self._error is not None:
             raise self._error
-        job = _WriteJob(changes, batch, items, after_id, self._last)
+        job = _WriteJob(changes, batch, items, unchanged_ids, after_id, self._last)
         self._last = job
         self._jobs.put(job)
 
@@ -727,6 +741,7 @@ class _ConcurrentWriter:
                 job.changes,
                 job.batch,
                 job.items,
+                unchanged_ids=job.unchanged_ids,
                 after_id=job.after_id,
                 before_progress=wait_for_previous,
                 **self._options,
@@ -830,23 +845,26 @@ def accounts_segment(
         try:
             for rows in batches:
                 unchanged = [] if compare_explanations else None
+                restamped: set[int] = set()
                 changes, batch = _score_batch(
-                    compiled, rows, failures, parse_json, movers, unchanged
+                    compiled, rows, failures, parse_json, movers, unchanged, restamped
                 )
                 if unchanged:
                     stale = _stale_explanations(unchanged)
                     changes += stale
+                    restamped.update(account_id for account_id, _evaluation in stale)
                     batch.recorded += len(stale)
                 # A batch stores the items made while scoring it. Later batches commit
                 # only after it, so their records never name an item that is not stored.
                 items = compiled.take_new_items()
                 if writer is not None:
-                    writer.submit(changes, batch, items, rows[-1][0])
+                    writer.submit(changes, batch, items, restamped, rows[-1][0])
                 elif not dry_run:
                     _batch_write(
                         changes,
                         batch,
                         items,
+                        unchanged_ids=restamped,
                         after_id=rows[-1][0],
                         framework_id=framework.pk,
                         run_id=run.pk,

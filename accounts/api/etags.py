@@ -1,6 +1,8 @@
 """ETags of accounts and the If-Match check that rejects updates based on a stale copy.
 
-The ETag is derived from the account's id and ``updated_at``, which every save changes.
+The ETag is derived from the account's id, ``updated_at``, which every save changes, and
+``scored_at``, which changes when a re-segmentation records a new framework version without
+changing the result.
 If-Match is optional: a request without it overwrites whatever is current.
 """
 
@@ -22,8 +24,11 @@ IF_NONE_MATCH_HEADER = "HTTP_IF_NONE_MATCH"
 
 
 def etag_for(instance: Model) -> str:
-    """Return the quoted strong ETag of a row with ``updated_at``."""
+    """Return the quoted strong ETag of a row with ``updated_at`` and maybe ``scored_at``."""
     stamp = instance.updated_at.isoformat() if instance.updated_at else ""
+    scored_at = getattr(instance, "scored_at", None)
+    if scored_at is not None:
+        stamp += f"/{scored_at.isoformat()}"
     digest = hashlib.sha256(f"{instance._meta.label}:{instance.pk}:{stamp}".encode()).hexdigest()
     return f'"{digest[:32]}"'
 

@@ -208,6 +208,19 @@ def test_etag_changes_after_update(client_for, sdr):
     assert client.get(detail_url(account))["ETag"] == after
 
 
+def test_etag_changes_when_rescored(signed_in_api):
+    # A new framework version can leave updated_at alone while the body's scored_at and
+    # framework_version change, so a cached copy must not be confirmed.
+    account = AccountFactory()
+    before = signed_in_api.get(detail_url(account))["ETag"]
+    Account.objects.filter(pk=account.pk).update(scored_at=account.updated_at)
+
+    response = signed_in_api.get(detail_url(account), HTTP_IF_NONE_MATCH=before)
+
+    assert response.status_code == 200
+    assert response["ETag"] != before
+
+
 def test_if_none_match_gives_304(signed_in_api):
     account = AccountFactory()
     etag = signed_in_api.get(detail_url(account))["ETag"]

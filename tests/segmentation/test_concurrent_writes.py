@@ -11,10 +11,11 @@ from django.db import connection
 
 from accounts.models import Account
 from segmentation import services
-from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.models import Framework, ScoreRecord, SegmentationRun
 from tests.factories import AccountFactory
 
 from .test_command import migration_rows  # noqa: F401 (a fixture)
+from .test_services import copy_framework
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,3 +118,18 @@ def test_failed_batch_keeps_earlier_batches(varied_accounts, settings, monkeypat
     labels = [item["label"] for record in ScoreRecord.objects.all() for item in record.explanation]
     assert len(labels) == 6 * len(varied_accounts)
     assert "Missing item" not in labels
+
+
+def test_new_version_moves_only_changed(varied_accounts, settings):
+    settings.ICP_SEGMENTATION_WRITERS = 2
+    services.accounts_segment(batch_size=BATCH_SIZE)
+    before = dict(Account.objects.values_list("id", "updated_at"))
+    moved = [account.pk for account in varied_accounts[:2]]  # US and DE, now APAC
+    Account.objects.filter(pk__in=moved).update(country="JP")
+    second_version = copy_framework(Framework.objects.get(status="approved"), version=2)
+
+    services.accounts_segment(batch_size=BATCH_SIZE)
+
+    after = dict(Account.objects.values_list("id", "updated_at"))
+    assert {pk for pk in after if after[pk] != before[pk]} == set(moved)
+    assert set(Account.objects.values_list("framework_id", flat=True)) == {second_version.pk}

@@ -243,3 +243,33 @@ def test_new_numbers_in_same_class_recorded(default_framework, industry_id):
     assert "460 employees" in reasons
     assert "$80.1M" in reasons
     assert accounts_segment(account_ids=[account.pk]).recorded == 0
+
+
+@pytest.mark.parametrize("account_ids", [None, "saas"], ids=["full_run", "chosen_accounts"])
+def test_new_version_keeps_updated_at(default_framework, saas_account, account_ids):
+    # An unchanged result is no change for API syncs by updated_since or for open forms.
+    accounts_segment()
+    saas_account.refresh_from_db()
+    updated_at, scored_at = saas_account.updated_at, saas_account.scored_at
+    second_version = copy_framework(default_framework, version=2)
+
+    accounts_segment(account_ids=None if account_ids is None else [saas_account.pk])
+
+    saas_account.refresh_from_db()
+    assert saas_account.updated_at == updated_at
+    assert saas_account.scored_at > scored_at
+    assert saas_account.framework_id == second_version.pk
+    assert ScoreRecord.objects.filter(account=saas_account, framework=second_version).exists()
+
+
+def test_changed_result_moves_updated_at(default_framework, saas_account):
+    accounts_segment()
+    saas_account.refresh_from_db()
+    updated_at = saas_account.updated_at
+    Account.objects.filter(pk=saas_account.pk).update(employee_count=20)
+
+    accounts_segment()
+
+    saas_account.refresh_from_db()
+    assert saas_account.size_band == "SMB"
+    assert saas_account.updated_at > updated_at
