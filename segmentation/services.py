@@ -926,8 +926,10 @@ def industry_value_map(
     Creates the synonym, sets the industry of every unmapped account whose raw value has
     the same lookup key, with one history row per account, then scores exactly those
     accounts with the approved framework. Raises PermissionDenied unless the user manages
-    the taxonomy, and ValidationError for a value without letters or one another synonym
-    already maps.
+    the taxonomy, and ValidationError for a value without letters, one another synonym
+    already maps, or one that no unmapped account has as its raw value. The last case
+    covers a page loaded before the value was mapped or edited elsewhere, and a value
+    posted by hand, so no synonym is created for a label that the data never contained.
     """
     if not permissions.can_manage_taxonomy(user):
         raise PermissionDenied("Only Sales Ops can map industry values.")
@@ -937,13 +939,6 @@ def industry_value_map(
             f"The value {raw_value!r} has no letters or digits, so it cannot be mapped."
         )
     with transaction.atomic():
-        clash = IndustrySynonym.objects.filter(key=key).select_related("industry").first()
-        if clash is not None:
-            raise ValidationError(
-                f"{raw_value!r} already maps to {clash.industry} through the synonym "
-                f"{clash.value!r}: edit that synonym in the admin instead."
-            )
-        synonym = IndustrySynonym.objects.create(industry=industry, value=raw_value, key=key)
         # Spelling variants (case, punctuation) share the key, so they are mapped too.
         unmapped = Account.objects.filter(industry__isnull=True).exclude(industry_raw="")
         variants = [
@@ -951,6 +946,12 @@ def industry_value_map(
             for value in unmapped.values_list("industry_raw", flat=True).distinct()
             if industry_key(value) == key
         ]
+        clash = IndustrySynonym.objects.filter(key=key).select_related("industry").first()
+        if clash is not None:
+            raise ValidationError(_mapped_value_message(raw_value, industry, clash, variants))
+        if raw_value not in variants:
+            raise ValidationError(_unseen_value_message(raw_value, variants))
+        synonym = IndustrySynonym.objects.create(industry=industry, value=raw_value, key=key)
         affected = list(unmapped.filter(industry_raw__in=variants).order_by("id"))
         account_ids = [account.pk for account in affected]
         now = timezone.now()
@@ -980,3 +981,35 @@ def industry_value_map(
         except NoActiveFrameworkError as error:
             logger.warning("Mapped accounts were not scored: %s", error)
     return IndustryMapResult(synonym=synonym, account_ids=account_ids, summary=summary)
+
+
+def _mapped_value_message(
+    raw_value: str, industry: Industry, clash: IndustrySynonym, variants: list[str]
+) -> str:
+    mapped = f"{raw_value!r} already maps to {clash.industry} through the synonym {clash.value!r}"
+    if variants:
+        return f"{mapped}: edit that synonym in the admin instead."
+    # No unmapped account is left with the value, so the synonym mapped them: the page
+    # was loaded before someone mapped the value, in another tab or as another user.
+    change = ""
+    if clash.industry_id != industry.pk:
+        change = f" To map it to {industry} instead, edit that synonym in the admin."
+    return (
+        f"{mapped}, which was added after this page was loaded, so nothing was changed. "
+        f"The list below is current.{change}"
+    )
+
+
+def _unseen_value_message(raw_value: str, variants: list[str]) -> str:
+    if variants:
+        listed = ", ".join(repr(value) for value in sorted(variants))
+        return (
+            f"No account without an industry has the raw value {raw_value!r} any more, only "
+            f"its spellings {listed}. The accounts may have been edited since this page was "
+            "loaded: map the value as the list below shows it."
+        )
+    return (
+        f"No account without an industry has the raw value {raw_value!r}, so there is "
+        "nothing to map. It was never imported, or its accounts were edited, mapped or "
+        "deleted since this page was loaded: map a value from the list below."
+    )

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Account
+from accounts.normalizers import industry_key
 from segmentation.lifecycle import (
     framework_approve,
     framework_draft_create,
@@ -534,6 +535,73 @@ def test_map_value_clash_reported(client, ops_user, unmapped_accounts, industry_
     )
     assert "already maps to SaaS" in response.content.decode()
     assert Account.objects.filter(industry__isnull=True).count() == 3
+
+
+def test_map_unseen_value_rejected(client, ops_user, unmapped_accounts, industry_ids):
+    url = reverse("segmentation:taxonomy-map")
+    response = signed_in(client, ops_user).post(
+        url, {"raw_value": "Quantum Farming", "industry": industry_ids["SaaS"]}, follow=True
+    )
+    page = response.content.decode()
+    assert "No account without an industry has the raw value &#x27;Quantum Farming&#x27;" in page
+    assert "map a value from the list below" in page
+    assert not IndustrySynonym.objects.filter(key="quantum farming").exists()
+    assert Account.objects.filter(industry__isnull=True).count() == 3
+
+
+def test_map_stale_page_says_mapped(client, ops_user, unmapped_accounts, industry_ids):
+    url = reverse("segmentation:taxonomy-map")
+    signed_in(client, ops_user)
+    client.post(url, {"raw_value": "Neobank", "industry": industry_ids["FinTech"]})
+
+    # The same form sent again from a second tab that still lists the value.
+    response = client.post(
+        url, {"raw_value": "Neobank", "industry": industry_ids["SaaS"]}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "already maps to FinTech" in page
+    assert "was added after this page was loaded, so nothing was changed" in page
+    assert "To map it to SaaS instead, edit that synonym in the admin" in page
+    assert IndustrySynonym.objects.filter(key="neobank").count() == 1
+    mapped = Account.objects.filter(industry_raw__iexact="neobank")
+    assert set(mapped.values_list("industry_id", flat=True)) == {industry_ids["FinTech"]}
+
+
+def test_map_vanished_spelling_names_others(
+    client, ops_user, active_framework, make_account, industry_ids
+):
+    make_account(None, industry_raw="crypto/web3")
+    make_account(None, industry_raw="CRYPTO - WEB3")
+    url = reverse("segmentation:taxonomy-map")
+
+    response = signed_in(client, ops_user).post(
+        url, {"raw_value": "Crypto / Web3", "industry": industry_ids["SaaS"]}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "only its spellings &#x27;CRYPTO - WEB3&#x27;, &#x27;crypto/web3&#x27;" in page
+    assert not IndustrySynonym.objects.filter(key=industry_key("Crypto / Web3")).exists()
+
+
+def test_map_variant_spelling_maps_group(
+    client, ops_user, active_framework, make_account, industry_ids
+):
+    accounts = [
+        make_account(None, industry_raw="crypto/web3", employee_count=300, country="SG"),
+        make_account(None, industry_raw="CRYPTO - WEB3", employee_count=300, country="SG"),
+    ]
+    url = reverse("segmentation:taxonomy-map")
+
+    response = signed_in(client, ops_user).post(
+        url, {"raw_value": "crypto/web3", "industry": industry_ids["FinTech"]}
+    )
+
+    assert response.status_code == 302
+    assert IndustrySynonym.objects.get(key=industry_key("crypto/web3")).value == "crypto/web3"
+    mapped = Account.objects.filter(pk__in=[account.pk for account in accounts])
+    assert set(mapped.values_list("industry_id", flat=True)) == {industry_ids["FinTech"]}
+    assert set(mapped.values_list("tag", flat=True)) == {"FinTech – Mid-Market – APAC"}
 
 
 def test_map_without_raw_value_explained(client, ops_user, industry_ids):
