@@ -8,7 +8,10 @@ or removes a recorded change. Sales Ops edit severity rules and training records
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.exceptions import NotHistoricalModelError
@@ -18,7 +21,14 @@ from simple_history.utils import get_history_model_for_model
 from accounts.models import SegmentOverride
 from accounts.permissions import can_view_all_audits, can_view_audits
 
-from .models import AuditRun, ReviewSession, SeverityRule, TrainingRecord, Violation
+from .models import (
+    TRAINED_ROLES,
+    AuditRun,
+    ReviewSession,
+    SeverityRule,
+    TrainingRecord,
+    Violation,
+)
 from .permissions import can_manage_audit_rules
 from .services import violation_update
 
@@ -115,6 +125,30 @@ class SeverityRuleAdmin(RoleAdmin, SimpleHistoryAdmin):
     readonly_fields = ("rule_code", "kind")
 
 
+class TraineeChoiceField(forms.ModelChoiceField):
+    """Choice of a training's user that lists ``queryset`` but accepts any of ``users``.
+
+    A user who was listed when the page loaded may have left or changed role before the
+    form is sent, and a posted id may name any user. Accepting them here lets
+    ``TrainingRecord.clean`` explain why they cannot be trained, where the field would only
+    report an invalid choice.
+    """
+
+    users: QuerySet | None = None
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values or self.users is None:
+            return super().to_python(value)
+        try:
+            return self.users.get(**{self.to_field_name or "pk": value})
+        except (ValueError, TypeError, ObjectDoesNotExist, ValidationError):
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            ) from None
+
+
 @admin.register(TrainingRecord)
 class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
     view_rule = staticmethod(can_view_audits)
@@ -128,14 +162,27 @@ class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
     exclude = ("recorded_by",)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        # A list of active users by name, since Sales Ops may not open the user admin.
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "user":
-            field.queryset = field.queryset.filter(is_active=True).order_by(
-                "first_name", "last_name", "username"
+            kwargs["form_class"] = TraineeChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        user_field = form.base_fields.get("user")
+        if isinstance(user_field, TraineeChoiceField):
+            # Active SDRs and AEs by name, since Sales Ops may not open the user admin. A
+            # record keeps its own user even after that user left or changed role.
+            trainees = Q(is_active=True, groups__name__in=TRAINED_ROLES)
+            if obj is not None:
+                trainees |= Q(pk=obj.user_id)
+            user_field.users = user_field.queryset
+            user_field.queryset = (
+                user_field.queryset.filter(trainees)
+                .distinct()
+                .order_by("first_name", "last_name", "username")
             )
-            field.label_from_instance = _user_label
-        return field
+            user_field.label_from_instance = _user_label
+        return form
 
     def save_model(
         self, request: HttpRequest, obj: TrainingRecord, form: Any, change: bool

@@ -1,11 +1,14 @@
 """Governance records: manager reviews, monthly audit findings, severity rules and training."""
 
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts import roles
 from accounts.models import AccountRecord
 
 from .history import ChannelHistoricalModel
@@ -244,8 +247,17 @@ class Violation(AccountRecord):
         return f"{self.rule_code} on account {self.account_id} ({self.get_status_display()})"
 
 
+# Roles that tag and work accounts, and so must be trained on the ICP framework.
+TRAINED_ROLES = (roles.SDR, roles.AE)
+# The earliest completion date of a training. ICP training on a B2B sales team's framework
+# before 2000 is implausible, so an earlier date is a mistyped year (1900 as a placeholder,
+# 0024 from typing "24"). A floor at the first framework version of this portal would
+# reject trainings that a team held before it moved its framework here.
+TRAINING_DATE_MIN = date(2000, 1, 1)
+
+
 class TrainingRecord(models.Model):
-    """A completed ICP training session of one user."""
+    """A completed ICP training session of one user of a trained role (SDR or AE)."""
 
     class Kind(models.TextChoices):
         ONBOARDING = "onboarding", "Onboarding"
@@ -279,22 +291,72 @@ class TrainingRecord(models.Model):
         return f"{self.get_kind_display()} of {self.user} on {self.completed_on}"
 
     def clean(self) -> None:
-        today = timezone.localdate()
-        if self.completed_on and self.completed_on > today:
-            raise ValidationError(
-                {
-                    "completed_on": f"{self.completed_on:%Y-%m-%d} is in the future: record a "
-                    f"training once it has taken place (today is {today:%Y-%m-%d})."
-                }
-            )
+        errors = {}
+        date_error = self._completed_on_error()
+        if date_error:
+            errors["completed_on"] = date_error
+        trainee_error = self._trainee_error()
+        if trainee_error:
+            errors["user"] = trainee_error
+        if errors:
+            raise ValidationError(errors)
         # A form saved twice (a double click, the back button) would count one training twice.
         same = TrainingRecord.objects.filter(
             user_id=self.user_id, kind=self.kind, completed_on=self.completed_on
         ).exclude(pk=self.pk)
         if self.user_id is not None and self.completed_on and same.exists():
-            user_name = self.user.get_full_name() or self.user.get_username()
             raise ValidationError(
-                f"The {self.get_kind_display().lower()} training of {user_name} on "
+                f"The {self.get_kind_display().lower()} training of {self._user_name()} on "
                 f"{self.completed_on:%Y-%m-%d} is already recorded, so it would count twice: "
                 "edit that record instead of adding another."
             )
+
+    def _user_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    def _completed_on_error(self) -> str:
+        if not self.completed_on:
+            return ""
+        today = timezone.localdate()
+        # isoformat() pads the year to four digits, where strftime("%Y") prints "24".
+        if self.completed_on > today:
+            return (
+                f"{self.completed_on.isoformat()} is in the future: record a training once it "
+                f"has taken place (today is {today.isoformat()})."
+            )
+        if self.completed_on < TRAINING_DATE_MIN:
+            return (
+                f"{self.completed_on.isoformat()} is before {TRAINING_DATE_MIN.isoformat()}, "
+                "the earliest completion date accepted: check the year, such as "
+                f"{today.isoformat()}."
+            )
+        return ""
+
+    def _trainee_error(self) -> str:
+        """Return why the user may not be trained, or "" when they may.
+
+        Only the user of a new record, or a changed user, is checked, so the records of a
+        rep who left or changed role stay editable.
+        """
+        if self.user_id is None:
+            return ""
+        if self.pk is not None:
+            saved_user_id = (
+                TrainingRecord.objects.filter(pk=self.pk).values_list("user_id", flat=True).first()
+            )
+            if saved_user_id == self.user_id:
+                return ""
+        username = self.user.get_username()
+        full_name = self.user.get_full_name()
+        name = f"{full_name} ({username})" if full_name else username
+        if not self.user.is_active:
+            return (
+                f"{name} is inactive, and the monthly report tracks the training of active "
+                "users only: reactivate the user first, or choose an active SDR or AE."
+            )
+        if not self.user.groups.filter(name__in=TRAINED_ROLES).exists():
+            return (
+                f"{name} is neither an SDR nor an AE, the roles that ICP training is for: "
+                "add the user to the SDR or AE group first, or choose another user."
+            )
+        return ""

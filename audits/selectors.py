@@ -22,7 +22,14 @@ from accounts.models import Account, SegmentOverride, VerificationStatus
 from accounts.permissions import can_view_audits, team_member_ids, visible_user_ids
 from segmentation.models import Framework, ScoreRecord
 
-from .models import AuditRun, ReviewItem, ReviewSession, TrainingRecord, Violation
+from .models import (
+    TRAINED_ROLES,
+    AuditRun,
+    ReviewItem,
+    ReviewSession,
+    TrainingRecord,
+    Violation,
+)
 from .periods import Period, local_today, start_of_day, team_zone
 
 User = AbstractBaseUser | AnonymousUser
@@ -32,8 +39,6 @@ User = AbstractBaseUser | AnonymousUser
 # onboarding or refresher.
 ONBOARDING_DUE_DAYS = 30
 REFRESHER_INTERVAL_DAYS = 180
-# Roles that tag and work accounts, and so must be trained on the ICP framework.
-TRAINED_ROLES = (roles.SDR, roles.AE)
 
 TOP_TAGS = 15
 DRIFT_TAGS = 20

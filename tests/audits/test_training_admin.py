@@ -1,8 +1,9 @@
-"""Sales Ops record trainings in the admin: users by name, no future dates."""
+"""Sales Ops record trainings in the admin: active SDRs and AEs by name, plausible dates."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import roles
@@ -83,3 +84,92 @@ def test_record_edit_keeps_its_own_date(ops_client, rep):
     record.refresh_from_db()
     assert response.status_code == 302
     assert record.notes == "Held remotely"
+
+
+def test_date_before_2000_rejected(ops_client, rep):
+    response = submit(ops_client, rep, "1900-01-01")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1900-01-01 is before 2000-01-01" in html
+    assert "check the year" in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_first_day_of_2000_accepted(ops_client, rep):
+    response = submit(ops_client, rep, "2000-01-01")
+    assert response.status_code == 302
+    assert TrainingRecord.objects.get().completed_on == date(2000, 1, 1)
+
+
+def test_other_roles_not_listed(ops_client, rep, make_user):
+    make_user(roles.MARKETING, username="marketing", first_name="Jordan", last_name="Blake")
+    make_user(roles.SDR, username="departed", first_name="Gail", last_name="Left", is_active=False)
+    sdr = make_user(roles.SDR, username="sdr", first_name="Sam", last_name="Reyes")
+    page = ops_client.get(ADD_URL).content.decode()
+    assert f'<option value="{sdr.pk}">Sam Reyes (sdr)</option>' in page
+    assert "Jordan Blake" not in page
+    assert "Gail Left" not in page
+
+
+def test_other_role_rejected(ops_client, make_user):
+    marketer = make_user(roles.MARKETING, username="marketing", first_name="Jordan")
+    response = submit(ops_client, marketer, f"{timezone.localdate():%Y-%m-%d}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Jordan (marketing) is neither an SDR nor an AE" in html
+    assert "add the user to the SDR or AE group first" in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_inactive_rep_rejected(ops_client, make_user):
+    departed = make_user(roles.SDR, username="departed", first_name="Gail", is_active=False)
+    response = submit(ops_client, departed, f"{timezone.localdate():%Y-%m-%d}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Gail (departed) is inactive" in html
+    assert "reactivate the user first" in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_unknown_user_id_invalid(ops_client, rep):
+    response = ops_client.post(
+        ADD_URL,
+        {"user": rep.pk + 1000, "kind": "onboarding", "completed_on": "2024-05-01", "notes": ""},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not TrainingRecord.objects.exists()
+
+
+def test_departed_rep_record_editable(ops_client, rep):
+    record = TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=date(2024, 5, 1)
+    )
+    rep.is_active = False
+    rep.save()
+    url = f"/admin/audits/trainingrecord/{record.pk}/change/"
+
+    page = ops_client.get(url).content.decode()
+    response = ops_client.post(
+        url,
+        {
+            "user": rep.pk,
+            "kind": "onboarding",
+            "completed_on": "2024-05-01",
+            "notes": "Left in June",
+        },
+    )
+
+    assert f'<option value="{rep.pk}" selected>Alex Kim (ae)</option>' in page
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.notes == "Left in June"
+
+
+def test_model_rejects_untrained_role(make_user):
+    manager = make_user(roles.SALES_MANAGER, username="manager")
+    record = TrainingRecord(user=manager, kind="refresher", completed_on=date(2024, 5, 1))
+    with pytest.raises(ValidationError) as raised:
+        record.full_clean()
+    assert "user" in raised.value.message_dict
+    assert "completed_on" not in raised.value.message_dict
