@@ -3,8 +3,9 @@
 Both CSV downloads of accounts use this module: the account list page's export of
 selected accounts (``accounts.workspace.accounts_csv_lines``) and every account list of
 the API with ``?format=csv`` (``accounts.api.exports``). So both write the same columns,
-under the same headers, in the same order, with the same cell formatting. docs/api.md
-lists the columns; change it with ``ACCOUNT_CSV_COLUMNS``.
+under the same headers, in the same order, with the same cell formatting. Datetimes
+read as the API's JSON writes them (``accounts.api.datetimes``). docs/api.md lists the
+columns; change it with ``ACCOUNT_CSV_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from accounts.api.datetimes import api_datetime_formatter
 
 # PostgreSQL's COPY ends CSV lines with a line feed, so the Python path does too.
 CSV_LINE_TERMINATOR = "\n"
@@ -73,8 +76,13 @@ def neutralize_cell(text: str) -> str:
     return text
 
 
-def csv_cell(value: Any) -> str:
-    """Format one value for a CSV cell: numbers plain, lists joined with "; ", text neutralized."""
+def csv_cell(value: Any, format_datetime: Callable[[Any], Any] | None = None) -> str:
+    """Format one value for a CSV cell: numbers plain, lists joined with "; ", text neutralized.
+
+    Datetimes go through ``format_datetime``, by default ``api_datetime_formatter()``, so
+    they read as in the API's JSON. Pass one formatter for many cells, because building it
+    looks up the current time zone.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -82,7 +90,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return str((format_datetime or api_datetime_formatter())(value))
     if isinstance(value, list):
         return neutralize_cell("; ".join(str(item) for item in value))
     return neutralize_cell(str(value))
@@ -104,12 +112,22 @@ class LineFeedRows:
 
 
 def csv_chunks(header: list[str], rows: Iterable[tuple], width: int) -> Iterator[bytes]:
-    """Yield the CSV text of ``header`` and the first ``width`` values of each row, in chunks."""
+    """Return the CSV text of ``header`` and the first ``width`` values of each row, in chunks.
+
+    Datetimes are written in the time zone that is current when this is called, as the
+    API's JSON writes them, even though the rows are read later, while the response streams.
+    """
+    return _csv_chunks(header, rows, width, api_datetime_formatter())
+
+
+def _csv_chunks(
+    header: list[str], rows: Iterable[tuple], width: int, format_datetime: Callable[[Any], Any]
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(LineFeedRows(buffer))
     writer.writerow(header)
     for row in rows:
-        writer.writerow([csv_cell(value) for value in row[:width]])
+        writer.writerow([csv_cell(value, format_datetime) for value in row[:width]])
         if buffer.tell() >= CSV_CHUNK_CHARS:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

@@ -6,20 +6,16 @@ import difflib
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, localcontext
 from types import SimpleNamespace
 from typing import Any
 
 import pycountry
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils import timezone
-from rest_framework import ISO_8601, serializers
+from rest_framework import serializers
 from rest_framework.reverse import reverse
-from rest_framework.settings import api_settings
 
 from accounts import permissions as rules
 from accounts.filtersets import country_code_error
@@ -42,6 +38,8 @@ from accounts.workspace.edits import (
     third_party_message,
 )
 from segmentation.models import Industry, ScoreRecord
+
+from .datetimes import datetime_formatter
 
 
 class StrictCharField(serializers.CharField):
@@ -176,43 +174,12 @@ def _account_fields_clear(*, setting: str, **kwargs: Any) -> None:
         _account_fields.cache_clear()
 
 
-def _datetime_formatter(field: serializers.DateTimeField) -> Callable[[Any], Any]:
-    """Return a function that formats a datetime as ``field.to_representation`` does.
-
-    For the default ISO 8601 output of aware datetimes it resolves the current time zone
-    once, where DateTimeField looks it up for every value. Other values and formats go
-    to ``field.to_representation``.
-    """
-    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-    if (
-        output_format is None
-        or output_format.lower() != ISO_8601
-        or hasattr(field, "timezone")
-        or not settings.USE_TZ
-    ):
-        return field.to_representation
-    zone = timezone.get_current_timezone()
-
-    def represent(value: Any) -> Any:
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            return field.to_representation(value)
-        try:
-            text = value.astimezone(zone).isoformat()
-        except OverflowError:
-            return field.to_representation(value)
-        if text.endswith("+00:00"):
-            return text[:-6] + "Z"
-        return text
-
-    return represent
-
-
 class AccountRowsSerializer:
     """Build AccountSerializer's output from ``values()`` rows, for list pages.
 
     The result equals ``AccountSerializer(accounts, many=True).data``: each field's own
     ``to_representation`` formats its value (datetimes through the equivalent
-    ``_datetime_formatter``). It skips model instances, the walk along each field's
+    ``datetime_formatter``). It skips model instances, the walk along each field's
     source, building the serializer's fields per request and one ``reverse()`` per row,
     which made up most of a page's time. ``lookups()`` names the ``values()`` columns
     that ``data()`` needs.
@@ -255,7 +222,7 @@ class AccountRowsSerializer:
             if type(field) in _UNCHANGED_FIELD_TYPES:
                 plan.append((name, lookup, None))
             elif isinstance(field, serializers.DateTimeField):
-                plan.append((name, lookup, _datetime_formatter(field)))
+                plan.append((name, lookup, datetime_formatter(field)))
             else:
                 plan.append((name, lookup, field.to_representation))
         return plan

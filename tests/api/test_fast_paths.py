@@ -7,13 +7,15 @@ Python, and keyset pages use a row comparison that an index can range over.
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.request import Request
 
 from accounts import selectors
@@ -116,9 +118,91 @@ def test_full_csv_equals_paged_csv(signed_in_api, sdr, industry):
     assert by_name["Lists"]["missing_fields"] == "industry; country"
     assert by_name["Lists"]["needs_enrichment"] == "true"
     assert by_name["Empty list"]["annual_revenue_usd"] == "1234.50"
-    assert by_name["Whole second"]["scored_at"] == "2026-03-01T09:30:00+00:00"
+    assert by_name["Whole second"]["scored_at"] == "2026-03-01T09:30:00Z"
     assert by_name['Quote "Q" Co, Ltd']["city"] == "Line\nbreak"
     assert by_name["-8"]["region"] == "'+1 region"
+
+
+DATETIME_COLUMNS = [header for header, lookup in ACCOUNT_CSV_COLUMNS if lookup.endswith("_at")]
+
+
+def csv_rows_by_id(response) -> dict[str, dict[str, str]]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return {row["id"]: row for row in csv.DictReader(io.StringIO(body))}
+
+
+def dated_accounts() -> None:
+    times = [
+        datetime(2026, 1, 15, 9, 30, 0, tzinfo=UTC),  # whole second, winter
+        datetime(2026, 7, 1, 23, 45, 12, 345678, tzinfo=UTC),  # fraction, summer
+        datetime(1850, 3, 1, 9, 30, 0, 500000, tzinfo=UTC),  # local mean time offsets
+        None,
+    ]
+    for index, scored_at in enumerate(times):
+        AccountFactory(name=f"Dated {index}", route="Outbound", scored_at=scored_at)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York", "Europe/London"])
+def test_csv_datetimes_equal_json(signed_in_api, settings, zone):
+    """Both CSV paths write every datetime column as the JSON page does, in any TIME_ZONE."""
+    settings.TIME_ZONE = zone
+    dated_accounts()
+
+    json_rows = signed_in_api.get(OUTBOUND_URL, {"page_size": 100}).json()["results"]
+    full = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv"}))
+    paged = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv", "page_size": 100}))
+
+    assert DATETIME_COLUMNS == ["scored_at", "created_at", "updated_at"]
+    assert len(json_rows) == len(full) == len(paged) == 4
+    for row in json_rows:
+        for column in DATETIME_COLUMNS:
+            expected = row[column] or ""
+            assert full[str(row["id"])][column] == expected, (row["name"], column)
+            assert paged[str(row["id"])][column] == expected, (row["name"], column)
+
+
+def test_csv_datetimes_use_z_for_utc(signed_in_api, settings):
+    settings.TIME_ZONE = "UTC"
+    dated_accounts()
+
+    full = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv"}))
+    scored = sorted(row["scored_at"] for row in full.values())
+
+    assert scored == [
+        "",
+        "1850-03-01T09:30:00.500000Z",
+        "2026-01-15T09:30:00Z",
+        "2026-07-01T23:45:12.345678Z",
+    ]
+    assert all(row["created_at"].endswith("Z") for row in full.values())
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(hours=-3), timedelta(hours=5.75)])
+def test_csv_datetimes_fixed_offset_zone(signed_in_api, offset):
+    dated_accounts()
+    with timezone.override(dt_timezone(offset)):
+        json_rows = signed_in_api.get(OUTBOUND_URL, {"page_size": 100}).json()["results"]
+        full = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv"}))
+
+    assert len(json_rows) == len(full) == 4
+    for row in json_rows:
+        for column in DATETIME_COLUMNS:
+            assert full[str(row["id"])][column] == (row[column] or ""), (row["name"], column)
+
+
+def test_csv_follows_custom_datetime_format(signed_in_api, settings):
+    """A DATETIME_FORMAT that COPY cannot write sends the full download through Python."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": "%d.%m.%Y %H:%M"}
+    dated_accounts()
+
+    json_rows = signed_in_api.get(OUTBOUND_URL, {"page_size": 100}).json()["results"]
+    full = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv"}))
+
+    by_name = {row["name"]: row for row in json_rows}
+    assert by_name["Dated 0"]["scored_at"] == "15.01.2026 09:30"
+    for row in json_rows:
+        for column in DATETIME_COLUMNS:
+            assert full[str(row["id"])][column] == (row[column] or ""), (row["name"], column)
 
 
 def test_csv_of_no_accounts_is_header_only(client_for, sdr):

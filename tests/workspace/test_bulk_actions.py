@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -455,6 +456,33 @@ def test_export_matches_api_csv_of_same_accounts(client, marketing, sdr, saas):
     assert api.status_code == 200
     assert page_csv.splitlines()[0] == ",".join(ACCOUNT_CSV_HEADER)
     assert page_csv == api_csv
+
+
+def test_export_datetimes_match_api_json(client, marketing, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    account = AccountFactory(name="Dated", scored_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    client.force_login(marketing)
+
+    header, row = export(client, account)
+    cells = dict(zip(header, row, strict=True))
+    json_row = client.get(f"/api/v1/accounts/{account.pk}/").json()
+
+    assert cells["scored_at"] == "2026-03-01T15:00:00+05:30"
+    for column in ("scored_at", "created_at", "updated_at"):
+        assert cells[column] == json_row[column], column
+
+
+def test_export_datetimes_end_in_z_for_utc(client, marketing, settings):
+    settings.TIME_ZONE = "UTC"
+    account = AccountFactory(name="Dated", scored_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    client.force_login(marketing)
+
+    header, row = export(client, account)
+    cells = dict(zip(header, row, strict=True))
+
+    assert cells["scored_at"] == "2026-03-01T09:30:00Z"
+    assert cells["created_at"].endswith("Z")
+    assert cells["updated_at"].endswith("Z")
 
 
 @pytest.mark.parametrize(
