@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     FloatField,
@@ -951,7 +951,18 @@ def industry_value_map(
             raise ValidationError(_mapped_value_message(raw_value, industry, clash, variants))
         if raw_value not in variants:
             raise ValidationError(_unseen_value_message(raw_value, variants))
-        synonym = IndustrySynonym.objects.create(industry=industry, value=raw_value, key=key)
+        try:
+            with transaction.atomic():
+                synonym = IndustrySynonym.objects.create(
+                    industry=industry, value=raw_value, key=key
+                )
+        except IntegrityError:
+            # Another request (a second tab, a double click) mapped the value between the
+            # check above and this insert, and its accounts with it.
+            clash = IndustrySynonym.objects.filter(key=key).select_related("industry").first()
+            if clash is None:
+                raise
+            raise ValidationError(_mapped_value_message(raw_value, industry, clash, [])) from None
         affected = list(unmapped.filter(industry_raw__in=variants).order_by("id"))
         account_ids = [account.pk for account in affected]
         now = timezone.now()

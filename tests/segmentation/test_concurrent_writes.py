@@ -1,17 +1,27 @@
-"""Batches written on their own connections while the next batch is scored.
+"""Batches written on their own connections while the next batch is scored, and a
+taxonomy change committed by another request in the middle of one.
 
 These tests commit, because the writer threads cannot see an uncommitted test transaction,
 and they need PostgreSQL, the only database the writers run on.
 """
 
 import itertools
+import threading
 
 import pytest
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
 
+from accounts import roles
 from accounts.models import Account
 from segmentation import services
-from segmentation.models import Framework, ScoreRecord, SegmentationRun
+from segmentation.models import (
+    Framework,
+    Industry,
+    IndustrySynonym,
+    ScoreRecord,
+    SegmentationRun,
+)
 from tests.factories import AccountFactory
 
 from .test_command import migration_rows  # noqa: F401 (a fixture)
@@ -133,3 +143,38 @@ def test_new_version_moves_only_changed(varied_accounts, settings):
     after = dict(Account.objects.values_list("id", "updated_at"))
     assert {pk for pk in after if after[pk] != before[pk]} == set(moved)
     assert set(Account.objects.values_list("framework_id", flat=True)) == {second_version.pk}
+
+
+def test_map_value_race_reports_mapped(postgresql, migration_rows, make_user, monkeypatch):  # noqa: F811
+    """A value mapped and committed by another request between the checks and the insert."""
+    account = AccountFactory(industry=None, industry_raw="Neobank")
+    saas = Industry.objects.get(name="SaaS")
+    fintech = Industry.objects.get(name="FinTech")
+    create = IndustrySynonym.objects.create
+
+    def map_in_other_request() -> None:
+        try:
+            synonym = IndustrySynonym(industry=fintech, value="Neobank", key="neobank")
+            IndustrySynonym.objects.bulk_create([synonym])
+        finally:
+            connections.close_all()
+
+    def create_after_other_request(**fields):
+        other = threading.Thread(target=map_in_other_request)
+        other.start()
+        other.join()
+        return create(**fields)
+
+    monkeypatch.setattr(IndustrySynonym.objects, "create", create_after_other_request)
+    user = make_user(roles.SALES_OPS, username="ops")
+
+    with pytest.raises(ValidationError) as raised:
+        services.industry_value_map(raw_value="Neobank", industry=saas, user=user)
+
+    message = raised.value.messages[0]
+    assert "'Neobank' already maps to FinTech through the synonym 'Neobank'" in message
+    assert "was added after this page was loaded, so nothing was changed" in message
+    assert "To map it to SaaS instead, edit that synonym in the admin" in message
+    assert IndustrySynonym.objects.get(key="neobank").industry == fintech
+    account.refresh_from_db()
+    assert account.industry_id is None
