@@ -26,6 +26,10 @@ OWNER_ME = "me"
 OWNER_NONE = "none"
 INDUSTRY_UNMAPPED = "unmapped"
 TIER_NONE = "none"
+# Geography filter value of accounts without a geography: never scored, or without a
+# country. NOTE: a geography label spelled exactly "none" in a framework's map would be
+# shadowed by it.
+GEOGRAPHY_NONE = "none"
 # The largest primary key of a 64-bit integer column, as PostgreSQL bigint and SQLite
 # INTEGER store it. A larger id would make the database driver raise OverflowError.
 MAX_ID = 2**63 - 1
@@ -140,28 +144,32 @@ class LazySelect(forms.Select):
         return super().get_context(name, value, attrs)
 
 
-def unknown_value_error(value: str, kind: str, known: list[str]) -> ValidationError:
+def unknown_value_error(
+    value: str, kind: str, known: list[str], none_value: str = ""
+) -> ValidationError:
     """Return the error for a filter value outside ``known``, listing the known values.
 
-    The value goes into ``params``, since django-filter formats every message with them
-    and a value with a % sign would otherwise break the formatting.
+    ``none_value``, when given, is the value that matches accounts without one, and the
+    message names it too. The value goes into ``params``, since django-filter formats
+    every message with them and a value with a % sign would otherwise break the formatting.
     """
-    params = {"value": value, "kind": kind, "known": ", ".join(known)}
+    params = {"value": value, "kind": kind, "known": ", ".join(known), "none": none_value}
+    none_hint = f", or %(none)s for accounts without a {kind}" if none_value else ""
     if not known:
-        message = (
-            "“%(value)s” is not a %(kind)s: no scored framework version has any, so leave it out."
-        )
+        fix = "use %(none)s for accounts without one" if none_value else "leave it out"
+        message = f"“%(value)s” is not a %(kind)s: no scored framework version has any, so {fix}."
         return ValidationError(message, code="invalid_choice", params=params)
     same_case = [option for option in known if option.casefold() == value.casefold()]
     if same_case:
         params["same_case"] = same_case[0]
         message = (
             "“%(value)s” is not a %(kind)s of any scored framework version: did you mean "
-            "%(same_case)s? Use one of %(known)s."
+            f"%(same_case)s? Use one of %(known)s{none_hint}."
         )
     else:
         message = (
-            "“%(value)s” is not a %(kind)s of any scored framework version: use one of %(known)s."
+            "“%(value)s” is not a %(kind)s of any scored framework version: use one of "
+            f"%(known)s{none_hint}."
         )
     return ValidationError(message, code="invalid_choice", params=params)
 
@@ -171,20 +179,24 @@ class KnownValueField(forms.CharField):
 
     A value outside them matches no account, so it is rejected instead of returning an
     empty list. The options load only when a value is given, and AccountFilterSet caches
-    them per request, so the rendered select does not load them again.
+    them per request, so the rendered select does not load them again. ``none_value``
+    is an option that matches accounts without a value, left out of the known values
+    that an error lists.
     """
 
-    def __init__(self, *args, kind: str, **kwargs) -> None:
+    def __init__(self, *args, kind: str, none_value: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.none_value = none_value
 
     def validate(self, value: str) -> None:
         super().validate(value)
-        if value in self.empty_values:
+        if value in self.empty_values or (self.none_value and value == self.none_value):
             return
-        known = [str(option) for option, _ in self.widget.load_choices() if option != ""]
+        options = [str(option) for option, _ in self.widget.load_choices()]
+        known = [option for option in options if option not in ("", self.none_value)]
         if value not in known:
-            raise unknown_value_error(value, self.kind, known)
+            raise unknown_value_error(value, self.kind, known, self.none_value)
 
 
 class KnownValueFilter(django_filters.CharFilter):
@@ -289,6 +301,15 @@ def validate_owner_known(value: str) -> None:
 
 def industry_options() -> Choices:
     return [(INDUSTRY_UNMAPPED, "No industry"), *selectors.industry_choices()]
+
+
+def with_no_geography(labels: Callable[[], Choices]) -> Callable[[], Choices]:
+    """Wrap a geography labels function so that its list starts with "No geography"."""
+
+    def load() -> Choices:
+        return [(GEOGRAPHY_NONE, "No geography"), *labels()]
+
+    return load
 
 
 def owner_options() -> Choices:
@@ -424,10 +445,14 @@ class AccountFilterSet(FilterSet):
         ),
     )
     geography = KnownValueFilter(
+        method="filter_geography",
         label="Geography",
         kind="geography",
+        none_value=GEOGRAPHY_NONE,
+        help_text=f"A geography label of the framework, or {GEOGRAPHY_NONE} for accounts "
+        "without one.",
         widget=LazySelect(
-            with_blank("Any geography", selectors.geography_choices),
+            with_blank("Any geography", with_no_geography(selectors.geography_choices)),
             attrs={"class": SELECT_CLASS},
         ),
     )
@@ -573,7 +598,7 @@ class AccountFilterSet(FilterSet):
         self.filters["route"].extra["widget"].load_choices = with_blank("Any route", routes)
         options = cache(selectors.geography_options)
         self.filters["geography"].extra["widget"].load_choices = with_blank(
-            "Any geography", lambda: options()[0]
+            "Any geography", with_no_geography(lambda: options()[0])
         )
         self.filters["region"].extra["widget"].load_choices = with_blank(
             "Any region", lambda: options()[1]
@@ -646,6 +671,11 @@ class AccountFilterSet(FilterSet):
 
     def filter_region(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         return queryset.filter(geography__in=selectors.region_labels(value))
+
+    def filter_geography(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        if value == GEOGRAPHY_NONE:
+            return queryset.filter(geography="")
+        return queryset.filter(geography=value)
 
     def filter_tier(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         if value == TIER_NONE:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from accounts.filtersets import TIER_NONE
+from accounts.filtersets import GEOGRAPHY_NONE, TIER_NONE
 from accounts.models import Tier, VerificationStatus
 from accounts.permissions import can_view_audits
 
@@ -105,7 +105,7 @@ def _geography_chart(account_counts: selectors.AccountCounts) -> Chart:
         "bar",
         [geography or "No geography" for geography, _ in rows],
         [{"label": "Accounts", "data": [total for _, total in rows]}],
-        [[account_list_url(geography=geography) if geography else "" for geography, _ in rows]],
+        [[account_list_url(geography=geography or GEOGRAPHY_NONE) for geography, _ in rows]],
     )
 
 

@@ -22,6 +22,8 @@ def result_names(response) -> list[str]:
         ("size_band", "50%", "use one of SMB, Mid-Market, Enterprise."),
         ("size_band", "enterprise", "did you mean Enterprise? Use one of SMB"),
         ("geography", "mars", "use one of APAC, Canada, EMEA"),
+        ("geography", "mars", ", or none for accounts without a geography."),
+        ("geography", "None", "or none for accounts without a geography."),
         ("region", "Atlantis", "use one of APAC, EMEA, LATAM, North America."),
         ("route", "nope", "use one of Nurture, Outbound."),
         ("industry", "abc", "is not the id or slug of an industry: use one of"),
@@ -92,6 +94,13 @@ def test_known_filter_values_accepted(signed_in_api):
         {"size_band": "Enterprise", "geography": "EMEA", "route": "Outbound", "country": "uk"},
     )
     assert result_names(response) == ["Known"]
+
+
+def test_geography_none_lists_accounts_without_one(signed_in_api):
+    AccountFactory(name="Mapped", country="GB", geography="EMEA")
+    AccountFactory(name="Unmapped", country="", geography="")
+    response = signed_in_api.get(LIST_URL, {"geography": "none"})
+    assert result_names(response) == ["Unmapped"]
 
 
 def test_retired_version_values_accepted(signed_in_api):

@@ -18,8 +18,7 @@ from tests.factories import AccountFactory
 LIST_URL = reverse("accounts:account-list")
 CHART_DATA_START = '<script id="chart-data" type="application/json">'
 COUNT_PATTERN = re.compile(r'data-testid="account-count">([\d,]+)<')
-# Charts whose bars link to the account list. Only the geography chart's "No geography"
-# bar has no link.
+# Charts whose bars link to the account list, every bar included.
 ACCOUNT_CHARTS = ("tier", "tag", "geography", "completeness", "verification", "backlog")
 
 
@@ -112,6 +111,9 @@ def test_chart_links_match_list_counts(ops_client, generated_accounts):
     assert ("tier", "Not scored") in linked_labels
     assert ("completeness", "Missing company size") in linked_labels
     assert ("backlog", "Geography") in linked_labels
+    assert ("geography", "No geography") in linked_labels
+    chart = chart_data(ops_client)["geography"]
+    assert all(chart["urls"][0])
     assert sum(value for key, _l, value, _u in links if key == "verification") == (
         generated_accounts
     )
@@ -160,6 +162,19 @@ def test_data_quality_filters(signed_in, params, expected):
     AccountFactory(name="No country", industry=saas, country="", tier=Tier.LOW)
     response = signed_in.get(LIST_URL, params)
     assert [account.name for account in response.context["accounts"]] == expected
+
+
+@pytest.mark.django_db
+def test_geography_none_lists_accounts_without_one(signed_in):
+    AccountFactory(name="Mapped", country="US", geography="North America", tier=Tier.HIGH)
+    AccountFactory(name="No country", country="", geography="", tier=Tier.LOW)
+    AccountFactory(name="Never scored", country="DE", geography="", tier="", score=None)
+    response = signed_in.get(LIST_URL, {"geography": "none"})
+    html = response.content.decode()
+    assert "Some filter values are invalid" not in html
+    names = sorted(account.name for account in response.context["accounts"])
+    assert names == ["Never scored", "No country"]
+    assert '<option value="none" selected>No geography</option>' in html
 
 
 @pytest.mark.django_db
