@@ -25,6 +25,7 @@ from accounts.api.pagination import (
 )
 from accounts.filtersets import AccountFilterSet
 from accounts.forms import BulkActionForm, NoteForm
+from accounts.list_titles import account_list_title
 from accounts.models import Account
 from accounts.permissions import (
     can_add_note,
@@ -61,7 +62,8 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
 
     model = Account
     template_name = "accounts/account_list.html"
-    partial_template_name = "accounts/partials/_account_results.html"
+    # The results table, with the title and heading that name its filters.
+    partial_template_name = "accounts/partials/_account_results_response.html"
     context_object_name = "accounts"
     paginator_class = selectors.CappedCountPaginator
 
@@ -167,6 +169,7 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         context.update(
             filterset=self.filterset,
             filter_form=self.filterset.form,
+            list_title=account_list_title(self.filterset),
             headers=header_cells(ACCOUNT_COLUMNS, ordering),
             current_ordering=",".join(ordering),
             page_size=self.get_paginate_by(self.object_list),

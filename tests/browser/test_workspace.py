@@ -94,6 +94,9 @@ def test_filter_list_keeps_filter_in_url(page, login, live_server, accounts):
     rows = page.locator("#account-results tbody tr")
     assert rows.count() == 1
     assert "Harbor Analytics" in rows.first.inner_text()
+    expect(page).to_have_title("Accounts: High tier · ICP Portal")
+    expect(page.locator("[data-testid=account-list-heading]")).to_have_text("Accounts: High tier")
+    assert page.locator("h1").count() == 1
     assert_not_reloaded(page)
     page.reload()
     assert page.locator("#id_tier").input_value() == "high"
@@ -115,6 +118,8 @@ def test_back_restores_filter_form(page, login, live_server, accounts):
 
     expect(page.locator("#account-results tbody tr")).to_contain_text("Harbor Analytics")
     expect(page.locator("#id_tier")).to_have_value("high")
+    expect(page).to_have_title("Accounts: High tier · ICP Portal")
+    expect(page.locator("[data-testid=account-list-heading]")).to_have_text("Accounts: High tier")
 
 
 def test_bulk_dialog_returns_focus(page, login, live_server, accounts):
