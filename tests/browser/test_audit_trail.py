@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts import roles
 from audits.models import ReviewItem, ReviewSession
@@ -157,3 +158,67 @@ def test_accuracy_chart_one_month_visible(page, login, live_server, ops, account
     middle = (position["left"] + position["right"]) / 2
     assert position["x"] > position["left"] + 10, "the only point sits on the value axis"
     assert abs(position["x"] - middle) < 10
+
+
+def test_dashboard_chart_opens_by_keyboard(page, login, live_server, ops):
+    framework = Framework.objects.get(status="approved")
+    AccountFactory(name="Mapped", framework=framework, country="US", geography="US")
+    AccountFactory(name="Mapped too", framework=framework, country="US", geography="US")
+    AccountFactory(name="No country", framework=framework, country="", geography="")
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    hint = page.inner_text("[data-testid=chart-hint]")
+    assert "Tab to a chart" in hint
+    assert "arrow keys" in hint
+    assert "Enter" in hint
+    page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=geography]'))")
+    canvas = page.locator("canvas[data-chart=geography]")
+    assert canvas.get_attribute("tabindex") == "0"
+
+    # Reach the chart with Tab from the top of the page, as a keyboard user would.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.dataset.chart") == "geography":
+            break
+    expect(canvas).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    status = page.locator("[data-chart-status=geography]")
+    expect(status).to_have_text("US: 2. Press Enter to open the list.")
+    page.keyboard.press("ArrowRight")
+    expect(status).to_have_text("No geography: 1. Press Enter to open the list.")
+    active = page.evaluate(
+        """() => Chart.getChart(document.querySelector('[data-chart=geography]'))
+            .getActiveElements().map((element) => element.index)"""
+    )
+    assert active == [1]
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"geography=none"))
+    assert page.inner_text("[data-testid=account-count]").strip() == "1"
+    assert "No country" in page.inner_text("#account-results tbody")
+
+
+def test_unlinked_chart_not_focusable(page, login, live_server, accounts):  # noqa: F811
+    manager = UserFactory(username="manager")
+    manager.groups.add(Group.objects.get(name=roles.SALES_MANAGER))
+    today = timezone.localdate()
+    session = ReviewSession.objects.create(
+        manager=manager, period_start=today, period_end=today, sample_size=1, seed=1
+    )
+    ReviewItem.objects.create(
+        session=session,
+        position=1,
+        account=accounts["high"],
+        rep=accounts["high"].owner,
+        decision=ReviewItem.Decision.CONFIRMED,
+        decided_at=timezone.now(),
+    )
+    # An SDR sees review accuracy without links to the review pages.
+    login("sam")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=accuracy]'))")
+    accuracy = page.locator("canvas[data-chart=accuracy]")
+    tier = page.locator("canvas[data-chart=tier]")
+    assert accuracy.get_attribute("tabindex") is None
+    assert accuracy.get_attribute("role") == "img"
+    assert tier.get_attribute("tabindex") == "0"
+    assert tier.get_attribute("role") == "application"
