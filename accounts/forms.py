@@ -22,6 +22,7 @@ from accounts.models import (
     validate_not_before_1900,
     validate_not_in_future,
 )
+from accounts.normalizers.text import normalize_line_breaks
 from segmentation.tags import active_tag_checker
 
 from . import workspace
@@ -33,18 +34,72 @@ REASON_MAX_LENGTH = 500
 REASON_REQUIRED = "Reason is empty: say why, so reviewers can follow the change."
 
 
+def too_long_message(name: str) -> str:
+    """Return the max_length message of a text field, naming it as ``name``."""
+    return (
+        f"{name} is %(show_value)d characters long, more than the %(limit_value)d allowed: "
+        "shorten it."
+    )
+
+
+class CountedBoundField(forms.BoundField):
+    """Bound field of a CountedTextField, which names the element of its counter."""
+
+    @property
+    def counter_id(self) -> str:
+        """Return the id of the counter that _form_field.html renders, or "" for none.
+
+        A field without a limit has no counter. A widget with its own ``data-counter``
+        has a counter that its template places.
+        """
+        field = self.field
+        if field.max_length is None or "data-counter" in field.widget.attrs or not self.auto_id:
+            return ""
+        return f"{self.auto_id}-counter"
+
+    def build_widget_attrs(self, attrs: dict[str, Any], widget: Any = None) -> dict[str, Any]:
+        attrs = super().build_widget_attrs(attrs, widget)
+        if self.counter_id:
+            attrs.setdefault("data-counter", self.counter_id)
+        return attrs
+
+
+class CountedTextField(forms.CharField):
+    """Text whose length is counted in code points, as the page's counter counts it.
+
+    Browsers send each line break of a textarea as CRLF, so breaks are stored as LF and
+    count once, also in the ``max_length`` check. The input gets no ``maxlength``,
+    because browsers count an emoji as two UTF-16 code units there and would cut a text
+    that the server accepts. static/js/portal.js counts code points instead, up to the
+    limit in ``data-max-length``.
+    """
+
+    bound_field_class = CountedBoundField
+
+    def to_python(self, value: Any) -> str:
+        return normalize_line_breaks(super().to_python(value))
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        if self.max_length is not None:
+            attrs["data-max-length"] = str(self.max_length)
+        return attrs
+
+
 def _reason_field(label: str = "Reason") -> forms.CharField:
-    # The message names the field as its label reads, such as "What discovery showed".
+    # The messages name the field as its label reads, such as "What discovery showed".
     required = (
         REASON_REQUIRED
         if label == "Reason"
         else f"“{label}” is empty: say why, so reviewers can follow the change."
     )
-    return forms.CharField(
+    too_long = too_long_message(label if label == "Reason" else f"“{label}”")
+    return CountedTextField(
         label=label,
         max_length=REASON_MAX_LENGTH,
-        error_messages={"required": required},
-        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT, "maxlength": REASON_MAX_LENGTH}),
+        error_messages={"required": required, "max_length": too_long},
+        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT}),
     )
 
 
@@ -194,26 +249,6 @@ class FitValidationForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class NoteTextField(forms.CharField):
-    """Note text whose length is counted in code points, as the page's counter counts it.
-
-    Browsers send each line break as CRLF, so breaks are stored as LF and count once. The
-    textarea gets no ``maxlength``, because browsers count an emoji as two UTF-16 code
-    units there and would cut a note the server accepts. The counter takes the limit
-    from ``data-max-length``.
-    """
-
-    def to_python(self, value: Any) -> str:
-        text = super().to_python(value)
-        return text.replace("\r\n", "\n").replace("\r", "\n")
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        attrs["data-max-length"] = str(self.max_length)
-        return attrs
-
-
 class NoteForm(forms.Form):
     """A research note: kind, text of at most 500 characters, source link and date."""
 
@@ -224,7 +259,7 @@ class NoteForm(forms.Form):
         help_text="Funding, hire and expansion notes of the last 12 months add a buying signal.",
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    text = NoteTextField(
+    text = CountedTextField(
         label="Note",
         max_length=ResearchNote.MAX_TEXT_LENGTH,
         error_messages={
@@ -376,11 +411,12 @@ class BulkActionForm(forms.Form):
     )
     # A textarea, as for every other reason: a single-line input would turn the line
     # breaks of a pasted reason into spaces.
-    reason = forms.CharField(
+    reason = CountedTextField(
         label="Reason",
         required=False,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT, "maxlength": REASON_MAX_LENGTH}),
+        error_messages={"max_length": too_long_message("Reason")},
+        widget=forms.Textarea(attrs={"rows": 2, "class": INPUT}),
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

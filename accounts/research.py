@@ -11,6 +11,7 @@ from segmentation.models import ScoreRecord
 from segmentation.tags import TagChecker, active_tag_checker
 
 from .models import Account, SegmentOverride, Tier
+from .normalizers.text import normalize_line_breaks
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +55,18 @@ def account_segment_override(
     framework writes it (see segmentation.tags). ``tags`` is that check, for callers that
     change many accounts; without it the active framework is compiled here.
     """
-    reason = (reason or "").strip()
+    # Browsers send a textarea's line breaks as CRLF. Stored as LF, each counts once.
+    reason = normalize_line_breaks(reason or "").strip()
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED})
+    max_reason_length = SegmentOverride._meta.get_field("reason").max_length
+    if len(reason) > max_reason_length:
+        raise ValidationError(
+            {
+                "reason": f"The reason is {len(reason)} characters long, more than the "
+                f"{max_reason_length} allowed: shorten it."
+            }
+        )
     if tier is not None and tier not in Tier.values:
         raise ValidationError(
             {"tier": f"Tier {tier!r} is not valid: choose one of {', '.join(Tier.values)}."}

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 
+from accounts.forms import REASON_MAX_LENGTH, CountedTextField, too_long_message
 from accounts.models import Tier
 
 from .models import ReviewSession, Severity, Violation, ViolationKind
@@ -156,10 +157,13 @@ class ReviewCorrectionForm(forms.Form):
         choices=[("", "Keep the tier"), *Tier.choices],
         widget=forms.Select(attrs={"class": SELECT}),
     )
-    reason = forms.CharField(
-        max_length=500,
+    reason = CountedTextField(
+        max_length=REASON_MAX_LENGTH,
         widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "Why is it wrong?"}),
-        error_messages={"required": "Enter the reason for the correction."},
+        error_messages={
+            "required": "Enter the reason for the correction.",
+            "max_length": too_long_message("Reason"),
+        },
     )
 
 
@@ -171,7 +175,7 @@ class ViolationForm(forms.ModelForm):
     # The finding's updated_at when the page was rendered, so that a save from a page
     # opened before someone else's change is detected instead of overwriting it.
     updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
-    consequence_notes = forms.CharField(
+    consequence_notes = CountedTextField(
         required=False,
         max_length=CONSEQUENCE_NOTES_MAX_LENGTH,
         widget=forms.TextInput(attrs={"class": INPUT}),

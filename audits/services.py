@@ -15,6 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Account, SegmentOverride
+from accounts.normalizers.text import normalize_line_breaks
 from accounts.permissions import can_review_account, team_member_ids
 from accounts.research import account_segment_override
 from segmentation.tags import active_tag_checker
@@ -412,7 +413,7 @@ def violation_update(
         raise ValidationError(errors)
     violation.status = status
     violation.consequence = consequence
-    violation.consequence_notes = consequence_notes.strip()
+    violation.consequence_notes = normalize_line_breaks(consequence_notes).strip()
     if status == Violation.Status.RESOLVED:
         if violation.resolved_at is None:
             violation.resolved_at = timezone.now()

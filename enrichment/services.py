@@ -39,6 +39,7 @@ from accounts.normalizers import (
     parse_money,
     sentence_end,
 )
+from accounts.normalizers.text import normalize_line_breaks
 from accounts.permissions import can_manage_taxonomy, can_review_account
 from audits.history import current_channel
 from segmentation.models import FrameworkStatus, Industry, SizeBand
@@ -624,7 +625,7 @@ def field_conflict_resolve(
             f"{user} may not resolve fields of account {account.pk}: only a Sales Manager of "
             "the account's team or a superuser may."
         )
-    reason = (reason or "").strip()
+    reason = normalize_line_breaks(reason or "").strip()
     if not reason:
         raise ValidationError("reason is missing: say why the chosen value is right.")
     if (value is None) == (observation_id is None):

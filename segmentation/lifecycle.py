@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from accounts import permissions
+from accounts.normalizers.text import normalize_line_breaks
 from accounts.selectors import user_label
 
 from .engine import CompiledFramework, FrameworkError
@@ -343,7 +344,7 @@ def framework_submit(
     """
     if not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can submit a framework version.")
-    summary = (summary or "").strip()
+    summary = normalize_line_breaks(summary or "").strip()
     if not summary:
         raise FrameworkLifecycleError(
             "The summary of changes is empty: describe what this version changes before "

@@ -31,6 +31,7 @@ from accounts.normalizers import (
     normalize_technologies,
     website_url,
 )
+from accounts.normalizers.text import normalize_line_breaks
 from accounts.templatetags.account_tags import employee_range_label
 from accounts.workspace.edits import (
     MAX_DESCRIPTION_LENGTH,
@@ -52,6 +53,16 @@ class StrictCharField(serializers.CharField):
                 'such as "Salesforce".'
             )
         return super().to_internal_value(data)
+
+
+class LineBreakCharField(serializers.CharField):
+    """A CharField that stores CRLF and CR line breaks as LF before checking the length.
+
+    The web forms do the same, so a reason has the same limit in the API and on the page.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        return normalize_line_breaks(super().to_internal_value(data))
 
 
 class AccountSerializer(serializers.HyperlinkedModelSerializer):
@@ -730,7 +741,11 @@ class SegmentChangeSerializer(serializers.Serializer):
         required=False,
         help_text="New tier; leave out to keep it.",
     )
-    reason = serializers.CharField(max_length=500, help_text="Why the segment changes.")
+    reason = LineBreakCharField(
+        max_length=SegmentOverride._meta.get_field("reason").max_length,
+        help_text="Why the segment changes, in at most 500 characters (Unicode code points, "
+        "with each line break counted once).",
+    )
 
 
 # How to change each read-only field of a research note, for the error when a POST sends one.

@@ -1,5 +1,7 @@
 """Text cleanup shared by the normalizers.
 
+- ``normalize_line_breaks`` turns CR and CRLF line endings into ``\\n``, so a text's
+  length counts each line break once.
 - ``clean_text`` accepts any string (or None). It strips surrounding whitespace, turns CR and
   CRLF line endings into ``\\n`` and removes ASCII control characters other than newline and
   tab. Emoji, accents and right-to-left text pass through unchanged.
@@ -84,6 +86,11 @@ def is_missing(value: str | None) -> bool:
     if len(text) > _MAX_MISSING_TOKEN_LENGTH:
         return False
     return text.casefold() in MISSING_VALUE_TOKENS
+
+
+def normalize_line_breaks(value: str) -> str:
+    """Turn CRLF and CR line breaks into LF, as browsers send a textarea's breaks as CRLF."""
+    return _LINE_ENDING_RE.sub("\n", value)
 
 
 def clean_text(value: str | None, max_length: int | None = None) -> str:

@@ -93,7 +93,7 @@ document.addEventListener("change", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   updateSelection();
   showBulkFields();
-  updateNoteCounters();
+  updateCounters();
 });
 
 // The bulk form returns to the list as it is now, filters and page included.
@@ -121,7 +121,7 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (target && target.id === "account-results") {
     updateSelection();
   }
-  updateNoteCounters();
+  updateCounters();
 });
 
 document.addEventListener("hidden.bs.modal", (event) => {
@@ -173,23 +173,26 @@ document.body.addEventListener("accountChanged", (event) => {
   }
 });
 
-function updateNoteCounters() {
-  for (const area of document.querySelectorAll("textarea[data-counter]")) {
-    const counter = document.getElementById(area.dataset.counter);
+// Notes and reasons have no maxlength attribute, because it counts an emoji as two
+// characters. A counter next to each input shows its length and turns red past the
+// limit in data-max-length. The server rejects a longer text with a message.
+function updateCounters() {
+  for (const input of document.querySelectorAll("[data-counter]")) {
+    const counter = document.getElementById(input.dataset.counter);
     if (!counter) {
       continue;
     }
     // Count code points, as the server does: value.length counts an emoji as two.
-    const length = Array.from(area.value).length;
-    const limit = Number(area.dataset.maxLength) || 0;
+    const length = Array.from(input.value).length;
+    const limit = Number(input.dataset.maxLength) || 0;
     counter.textContent = String(length);
     counter.classList.toggle("text-danger", limit > 0 && length > limit);
   }
 }
 
 document.addEventListener("input", (event) => {
-  if (event.target.matches("textarea[data-counter]")) {
-    updateNoteCounters();
+  if (event.target.matches("[data-counter]")) {
+    updateCounters();
   }
 });
 

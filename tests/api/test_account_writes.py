@@ -344,6 +344,29 @@ def test_segment_change_records_override(client_for, sdr, framework):
     assert SegmentOverride.objects.get(account=account).reason == "Met the buyer"
 
 
+@pytest.mark.parametrize(
+    ("reason", "stored"),
+    [("🚀" * 500, "🚀" * 500), ("line\r\n" * 100, "line\n" * 99 + "line")],
+)
+def test_segment_reason_counts_code_points(client_for, sdr, framework, reason, stored):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+    response = client_for(sdr).post(
+        segment_url(account), {"tier": "high", "reason": reason}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert SegmentOverride.objects.get(account=account).reason == stored
+
+
+def test_segment_reason_over_limit_rejected(client_for, sdr, framework):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+    response = client_for(sdr).post(
+        segment_url(account), {"tier": "high", "reason": "🚀" * 501}, format="json"
+    )
+    assert response.status_code == 400
+    assert "reason" in response.json()["error"]["fields"]
+    assert not SegmentOverride.objects.exists()
+
+
 def test_unchanged_manual_segment_rejected(client_for, sdr, framework):
     account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
 

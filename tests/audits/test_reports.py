@@ -509,3 +509,57 @@ def test_finding_notes_too_long_rejected(client, audited, team):
     )
     assert violation.status == "open"
     assert violation.consequence_notes == ""
+
+
+@pytest.mark.parametrize(
+    ("notes", "stored"),
+    [("🚀" * 500, "🚀" * 500), ("line\r\n" * 100, "line\n" * 99 + "line")],
+)
+def test_finding_notes_count_code_points(client, audited, team, notes, stored):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {
+            f"{prefix}-status": "resolved",
+            f"{prefix}-consequence": "coaching",
+            f"{prefix}-consequence_notes": notes,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    violation.refresh_from_db()
+    assert response.status_code == 200
+    assert violation.consequence_notes == stored
+
+
+def test_finding_notes_over_limit_rejected(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {
+            f"{prefix}-status": "resolved",
+            f"{prefix}-consequence": "coaching",
+            f"{prefix}-consequence_notes": "🚀" * 501,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    violation.refresh_from_db()
+    assert response.status_code == 422
+    assert "The notes have 501 characters" in response.content.decode()
+    assert violation.status == "open"
+
+
+def test_finding_notes_input_has_counter(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    html = report(client, audited).content.decode()
+    notes_id = f"id_v{violation.pk}-consequence_notes"
+    start = html.index(f'name="v{violation.pk}-consequence_notes"')
+    notes_input = html[html.rindex("<input", 0, start) : html.index(">", start)]
+    assert "maxlength" not in notes_input
+    assert 'data-max-length="500"' in notes_input
+    assert f'data-counter="{notes_id}-counter"' in notes_input
+    assert f'<span id="{notes_id}-counter"' in html

@@ -510,3 +510,56 @@ def test_corrections_invalid_date_is_400(client, segmented, team, params):
 def test_review_item_unique_per_session():
     constraints = {c.name for c in ReviewItem._meta.constraints}
     assert "reviewitem_unique_account" in constraints
+
+
+@pytest.mark.parametrize(
+    ("view", "reason", "stored"),
+    [
+        ("card", "🚀" * 500, "🚀" * 500),
+        ("table", "🚀" * 500, "🚀" * 500),
+        ("card", "line\r\n" * 100, "line\n" * 99 + "line"),
+    ],
+)
+def test_correction_reason_counts_code_points(client, segmented, team, view, reason, stored):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": view, "tier": "low", "reason": reason},
+        HTTP_HX_REQUEST="true",
+    )
+    item.refresh_from_db()
+    assert response.status_code == 200
+    assert item.decision == "corrected"
+    assert item.override.reason == stored
+
+
+def test_correction_reason_over_limit_rejected(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "card", "tier": "low", "reason": "🚀" * 501},
+        HTTP_HX_REQUEST="true",
+    )
+    item.refresh_from_db()
+    assert response.status_code == 422
+    assert "Reason is 501 characters long, more than the 500 allowed" in (response.content.decode())
+    assert item.decision == "pending"
+
+
+@pytest.mark.parametrize(("view", "prefix"), [("card", "correct"), ("table", "row")])
+def test_correction_reason_input_has_counter(client, segmented, team, view, prefix):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[session.pk])
+    html = client.get(url, {"view": view}).content.decode()
+    start = html.index(f'<input id="{prefix}-reason-{item.pk}"')
+    reason_input = html[start : html.index(">", start)]
+    assert "maxlength" not in reason_input
+    assert 'data-max-length="500"' in reason_input
+    assert f'data-counter="{prefix}-reason-{item.pk}-counter"' in reason_input
+    assert f'<span id="{prefix}-reason-{item.pk}-counter"' in html

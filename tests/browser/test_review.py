@@ -90,3 +90,26 @@ def test_table_view_keeps_accuracy_beside_the_table(page, live_server, login, re
     assert page.locator("table [data-testid=review-accuracy]").count() == 0
     assert page.locator("[data-testid=review-row] ~ tr:not([data-testid=review-row])").count() == 0
     assert page.text_content("[data-testid=rep-accuracy]").strip() == "100%"
+
+
+def test_correction_reason_takes_500_emoji(page, live_server, login, review_team):
+    reason = "🚀" * 500
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "1")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.wait_for_load_state("networkidle")
+
+    page.keyboard.press("c")
+    page.select_option("select[name=tier]", "low")
+    # insert_text goes through the browser's text input, which a maxlength would cut.
+    page.focus("input[name=reason]")
+    page.keyboard.insert_text(reason)
+    assert page.input_value("input[name=reason]") == reason
+    assert page.inner_text("[data-testid=correct-reason-counter]") == "500"
+    page.get_by_role("button", name="Save correction").click()
+    page.wait_for_selector("[data-testid=review-progress]:has-text('1 of 1 reviewed')")
+
+    assert SegmentOverride.objects.get(kind="review_correction").reason == reason

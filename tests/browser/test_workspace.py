@@ -159,6 +159,76 @@ def test_edit_tag_inline_with_reason(page, login, live_server, accounts):
     assert override.new_tag == "Insurance – Mid-Market – US"
 
 
+EMOJI_REASON = "🚀" * 500
+
+
+def test_tag_reason_takes_500_emoji(page, login, live_server, accounts):
+    account = accounts["medium"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "Insurance – Mid-Market – US")
+    # insert_text goes through the browser's text input, which a maxlength would cut.
+    page.focus("#segment_reason")
+    page.keyboard.insert_text(EMOJI_REASON)
+    assert page.input_value("#segment_reason") == EMOJI_REASON
+    counter = page.locator("#segment_reason-counter")
+    expect(counter).to_have_text("500")
+    assert "text-danger" not in (counter.get_attribute("class") or "")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("[data-testid=segment-saved]")
+    assert SegmentOverride.objects.get(account=account).reason == EMOJI_REASON
+
+
+def test_tag_reason_over_limit_rejected(page, login, live_server, accounts):
+    account = accounts["medium"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "Insurance – Mid-Market – US")
+    page.focus("#segment_reason")
+    page.keyboard.insert_text(EMOJI_REASON + "🚀")
+    counter = page.locator("#segment_reason-counter")
+    expect(counter).to_have_text("501")
+    assert "text-danger" in counter.get_attribute("class")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("#segment_reason-error")
+    assert "Reason is 501 characters long" in page.inner_text("#segment_reason-error")
+    assert not SegmentOverride.objects.filter(account=account).exists()
+
+
+def test_tag_reason_line_break_counts_once(page, login, live_server, accounts):
+    account = accounts["medium"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-segment]")
+    page.fill("#segment_tag", "Insurance – Mid-Market – US")
+    page.focus("#segment_reason")
+    page.keyboard.type("Sells insurance")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Confirmed")
+    expect(page.locator("#segment_reason-counter")).to_have_text("25")
+    page.click("#account-segment button[type=submit]")
+    page.wait_for_selector("[data-testid=segment-saved]")
+    assert SegmentOverride.objects.get(account=account).reason == "Sells insurance\nConfirmed"
+
+
+def test_bulk_reason_takes_500_emoji(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.check("[data-select-row] >> nth=0")
+    page.select_option("#bulk_action", "tag")
+    page.fill("#bulk_tag", "Insurance – Mid-Market – US")
+    page.focus("#bulk_reason")
+    page.keyboard.insert_text(EMOJI_REASON)
+    assert page.input_value("#bulk_reason") == EMOJI_REASON
+    expect(page.locator("#bulk_reason-counter")).to_have_text("500")
+    page.click("[data-bulk-submit]")
+    page.click("[data-testid=bulk-confirm]")
+    page.wait_for_selector("[data-testid=bulk-done]")
+    assert SegmentOverride.objects.get().reason == EMOJI_REASON
+
+
 def test_edit_field_inline(page, login, live_server, accounts):
     account = accounts["high"]
     login("sam")

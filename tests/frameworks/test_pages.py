@@ -80,6 +80,16 @@ def test_submit_page_submits(client, draft, ops_user):
     assert FrameworkRevision.objects.get().summary == "Drop FinTech"
 
 
+def test_submit_summary_stores_lf_breaks(client, draft, ops_user):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    summary = "Drop FinTech\r\nAdd 🚀 startups\r\n"
+    response = signed_in(client, ops_user).post(url, {"summary": summary})
+    draft.refresh_from_db()
+    assert response.status_code == 302
+    assert draft.summary == "Drop FinTech\nAdd 🚀 startups"
+    assert FrameworkRevision.objects.get().summary == "Drop FinTech\nAdd 🚀 startups"
+
+
 def test_submit_page_requires_summary(client, draft, ops_user):
     url = reverse("segmentation:framework-submit", args=[draft.version])
     response = signed_in(client, ops_user).post(url, {"summary": ""})

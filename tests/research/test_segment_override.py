@@ -111,3 +111,29 @@ def test_override_rejects_unknown_tier(scored_account, manager):
             reason="r",
             tier="top",
         )
+
+
+def test_override_reason_crlf_stored_as_lf(scored_account, manager):
+    override = account_segment_override(
+        account=scored_account,
+        user=manager,
+        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+        reason="line\r\n" * 100,
+        tier="high",
+    )
+    assert override.reason == "line\n" * 99 + "line"
+
+
+def test_override_reason_over_limit_rejected(scored_account, manager):
+    with pytest.raises(ValidationError) as raised:
+        account_segment_override(
+            account=scored_account,
+            user=manager,
+            kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+            reason="🚀" * 501,
+            tier="high",
+        )
+    assert raised.value.message_dict["reason"] == [
+        "The reason is 501 characters long, more than the 500 allowed: shorten it."
+    ]
+    assert not SegmentOverride.objects.exists()

@@ -240,10 +240,51 @@ def test_tag_reason_keeps_line_breaks(client, sdr, accounts):
     client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX)
     override = SegmentOverride.objects.get(kind=SegmentOverride.Kind.MANUAL_TAG)
     account_page = client.get(accounts["team_sdr"].get_absolute_url()).content.decode()
+    stored = "Payments companies\nConfirmed on the discovery call"
     assert '<textarea name="reason"' in page
-    assert f'name="reason" value="{reason}"' in confirm
-    assert override.reason == reason
+    assert f'name="reason" value="{stored}"' in confirm
+    assert override.reason == stored
     assert "Payments companies<br>Confirmed on the discovery call" in account_page
+
+
+@pytest.mark.parametrize(
+    ("reason", "stored"),
+    [("🚀" * 500, "🚀" * 500), ("line\r\n" * 100, "line\n" * 99 + "line")],
+)
+def test_tag_reason_counts_code_points(client, sdr, accounts, reason, stored):
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "tag": "FinTech – SMB – US",
+        "reason": reason,
+        "account_ids": ids(accounts["team_sdr"]),
+    }
+    client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX)
+    override = SegmentOverride.objects.get(kind=SegmentOverride.Kind.MANUAL_TAG)
+    assert override.reason == stored
+
+
+def test_tag_reason_over_limit_rejected(client, sdr, accounts):
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "tag": "FinTech – SMB – US",
+        "reason": "🚀" * 501,
+        "account_ids": ids(accounts["team_sdr"]),
+    }
+    html = client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX).content.decode()
+    assert "Reason is 501 characters long, more than the 500 allowed" in html
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_reason_field_has_counter(client, sdr, accounts):
+    client.force_login(sdr)
+    html = client.get(LIST_URL).content.decode()
+    textarea = html[html.index('<textarea name="reason"') :]
+    assert "maxlength" not in textarea[: textarea.index(">")]
+    assert 'data-max-length="500"' in textarea[: textarea.index(">")]
+    assert 'data-counter="bulk_reason-counter"' in textarea[: textarea.index(">")]
+    assert '<span id="bulk_reason-counter"' in html
 
 
 def test_tag_confirmation_warns_of_unconfirmed_fields(client, sdr, accounts):

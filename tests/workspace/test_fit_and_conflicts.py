@@ -328,3 +328,65 @@ def test_api_change_of_other_field_allowed(client, sdr, conflicting):
         content_type="application/json",
     )
     assert response.status_code == 200, response.content
+
+
+# Reason lengths: counted in code points, with each line break counted once -----------
+
+EMOJI_REASON = "🚀" * 500
+CRLF_REASON = "line\r\n" * 100
+
+
+def fit_post(client, account, reason: str):
+    data = {"version": workspace.account_version(account), "decision": "confirm"}
+    return client.post(fit_url(account), {**data, "reason": reason}, **HTMX)
+
+
+@pytest.mark.parametrize(
+    ("reason", "stored"), [(EMOJI_REASON, EMOJI_REASON), (CRLF_REASON, "line\n" * 99 + "line")]
+)
+def test_fit_reason_counts_code_points(client, ae, account, reason, stored):
+    client.force_login(ae)
+    response = fit_post(client, account, reason)
+    assert response.status_code == 200
+    assert SegmentOverride.objects.get(account=account).reason == stored
+
+
+def test_fit_reason_over_limit_rejected(client, ae, account):
+    client.force_login(ae)
+    response = fit_post(client, account, EMOJI_REASON + "🚀")
+    assert response.status_code == 422
+    assert "“What discovery showed” is 501 characters long" in response.content.decode()
+    assert not SegmentOverride.objects.exists()
+
+
+def test_resolve_reason_form_has_counter(client, manager, team, conflicting):
+    client.force_login(manager)
+    html = client.get(resolve_url(conflicting), **HTMX).content.decode()
+    textarea = html[html.index('<textarea name="reason"') :]
+    assert "maxlength" not in textarea[: textarea.index(">")]
+    assert 'data-max-length="500"' in textarea[: textarea.index(">")]
+    assert '<span id="resolve_reason-counter"' in html
+
+
+@pytest.mark.parametrize(
+    ("reason", "stored"), [(EMOJI_REASON, EMOJI_REASON), (CRLF_REASON, "line\n" * 99 + "line")]
+)
+def test_resolve_reason_counts_code_points(client, manager, team, conflicting, reason, stored):
+    client.force_login(manager)
+    chosen = conflicting.observations_by_source["zoominfo"]
+    response = client.post(
+        resolve_url(conflicting), {"choice": str(chosen.pk), "reason": reason}, **HTMX
+    )
+    assert response.status_code == 200
+    assert FieldResolution.objects.get(account=conflicting).reason == stored
+
+
+def test_resolve_reason_over_limit_rejected(client, manager, team, conflicting):
+    client.force_login(manager)
+    chosen = conflicting.observations_by_source["zoominfo"]
+    response = client.post(
+        resolve_url(conflicting), {"choice": str(chosen.pk), "reason": "é" * 501}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "“Why this value is right” is 501 characters long" in response.content.decode()
+    assert not FieldResolution.objects.exists()

@@ -634,3 +634,42 @@ def test_published_note_cannot_be_reviewed_again(client_sdr, account):
     note.refresh_from_db()
     assert response.status_code == 422
     assert note.status == ResearchNote.Status.PUBLISHED
+
+
+# Reason lengths: counted in code points, with each line break counted once -----------
+
+EMOJI_REASON = "🚀" * 500
+CRLF_REASON = "line\r\n" * 100
+
+
+def segment_post(client, account: Account, reason: str):
+    data = {"tag": "FinTech – SMB – US", "tier": "", "reason": reason}
+    return client.post(segment_url(account), {**data, "version": version_of(account)}, **HTMX)
+
+
+def test_tag_reason_form_has_counter(client_sdr, account):
+    html = client_sdr.get(segment_url(account), **HTMX).content.decode()
+    textarea = html[html.index('<textarea name="reason"') :]
+    assert "maxlength" not in textarea[: textarea.index(">")]
+    assert 'data-max-length="500"' in textarea[: textarea.index(">")]
+    assert 'data-counter="segment_reason-counter"' in html
+    assert '<span id="segment_reason-counter"' in html
+
+
+def test_tag_reason_of_500_emoji_accepted(client_sdr, account):
+    response = segment_post(client_sdr, account, EMOJI_REASON)
+    assert response.status_code == 200
+    assert SegmentOverride.objects.get(account=account).reason == EMOJI_REASON
+
+
+def test_tag_reason_of_501_emoji_rejected(client_sdr, account):
+    response = segment_post(client_sdr, account, EMOJI_REASON + "🚀")
+    assert response.status_code == 422
+    assert "Reason is 501 characters long, more than the 500 allowed" in (response.content.decode())
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_reason_crlf_stored_as_lf(client_sdr, account):
+    response = segment_post(client_sdr, account, CRLF_REASON)
+    assert response.status_code == 200
+    assert SegmentOverride.objects.get(account=account).reason == "line\n" * 99 + "line"
