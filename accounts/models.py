@@ -372,6 +372,10 @@ class ImportRun(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Statuses after which the importer writes nothing more for the run.
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     source = models.CharField(max_length=50)
     file_name = models.CharField(max_length=255)
@@ -396,6 +400,12 @@ class ImportRun(models.Model):
         default=0,
         help_text="Rows imported with values kept raw for review.",
     )
+    rows_not_reached = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Rows after the cancel that were not read, so not imported. Empty unless "
+        "the run was cancelled, or when the rest of the file could not be counted.",
+    )
     report_path = models.CharField(max_length=500, blank=True, default="")
     error = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(
@@ -414,6 +424,39 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def imported(self) -> int:
+        """Rows that created, updated or merged into an account."""
+        return self.created + self.updated + self.merged
+
+
+class ImportCancelRequest(models.Model):
+    """A user's request to stop a pending or running import.
+
+    It is a row of its own rather than fields of ImportRun because a dry run updates its
+    ImportRun inside one long transaction, and an update of that row would wait for the
+    dry run to end. The importer looks for this row between batches.
+    """
+
+    import_run = models.OneToOneField(
+        ImportRun, on_delete=models.CASCADE, related_name="cancel_request"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Cancel request for import {self.import_run_id}"
 
 
 class ResearchNote(models.Model):

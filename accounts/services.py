@@ -9,13 +9,14 @@ from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.importing.errors import ImportFileError
+from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.layouts import MappingFile, load_mapping_file
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.sources import source_name_normalize
-from accounts.models import ImportRun
+from accounts.models import ImportCancelRequest, ImportRun
 from audits.history import Channel, change_channel
 from enrichment.services import accounts_verify
 
@@ -91,9 +92,11 @@ def accounts_import(
     requested = import_run.column_mapping.get(REQUESTED_MAPPING_KEY)
     mapping_file = MappingFile.from_json(requested) if requested else None
 
-    import_run.status = ImportRun.Status.RUNNING
-    import_run.started_at = timezone.now()
-    import_run.save(update_fields=["status", "started_at"])
+    if not _run_start(import_run):
+        logger.info(
+            "import run %s was cancelled before it started; nothing imported", import_run.pk
+        )
+        return import_run
     importer = FileImporter(import_run, mapping=mapping_file, batch_size=batch_size)
     try:
         if import_run.is_dry_run:
@@ -123,11 +126,16 @@ def accounts_import(
         logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)
         raise
 
-    _finish(import_run, ImportRun.Status.SUCCEEDED, "")
+    if importer.stopped_early:
+        import_run.rows_not_reached = importer.rows_not_reached
+        _finish(import_run, ImportRun.Status.CANCELLED, "")
+    else:
+        _finish(import_run, ImportRun.Status.SUCCEEDED, "")
     logger.info(
-        "import run %s finished: read %s, created %s, updated %s, merged %s, rejected %s, "
-        "skipped blank %s, flagged %s",
+        "import run %s %s: read %s, created %s, updated %s, merged %s, rejected %s, "
+        "skipped blank %s, flagged %s, not reached %s",
         import_run.pk,
+        import_run.status,
         import_run.rows_read,
         import_run.created,
         import_run.updated,
@@ -135,13 +143,88 @@ def accounts_import(
         import_run.rejected,
         import_run.skipped_blank,
         import_run.flagged,
+        import_run.rows_not_reached,
     )
+    # A cancelled run's committed rows are imported accounts like any others, so they are
+    # verified and scored too.
     if verify_and_segment and not import_run.is_dry_run and touched_ids:
         # The trail shows the values verification applies as part of the import.
         with change_channel(Channel.IMPORT):
             accounts_verify(account_ids=touched_ids)
         _segment_accounts(import_run, touched_ids)
     return import_run
+
+
+def _run_start(import_run: ImportRun) -> bool:
+    """Mark the run running, unless a cancel request already marked it cancelled.
+
+    The update is conditional, so a run cancelled while its task waited in the queue
+    stays cancelled. Returns False for such a run.
+    """
+    started_at = timezone.now()
+    started = (
+        ImportRun.objects.filter(pk=import_run.pk)
+        .exclude(status=ImportRun.Status.CANCELLED)
+        .update(status=ImportRun.Status.RUNNING, started_at=started_at)
+    )
+    if not started:
+        import_run.refresh_from_db()
+        return False
+    import_run.status = ImportRun.Status.RUNNING
+    import_run.started_at = started_at
+    return True
+
+
+def import_run_cancel(import_run: ImportRun, *, user: AbstractBaseUser) -> ImportCancelRequest:
+    """Request that a pending or running import stops, and return the request.
+
+    A pending run is marked cancelled at once, before any row is read. A running run stops
+    after the batch that it is writing, and the rows of the batches committed before stay
+    imported. A second request returns the first one unchanged. Raises
+    ImportNotCancellable for a run that has already succeeded or failed. The caller
+    checks the permission (accounts.permissions.can_cancel_import).
+    """
+    import_run.refresh_from_db(fields=["status"])
+    if import_run.status == ImportRun.Status.SUCCEEDED:
+        raise ImportNotCancellable(
+            f"Import {import_run.pk} of “{import_run.file_name}” has already finished, so it "
+            "can no longer be cancelled. Its accounts stay imported: edit or delete them on "
+            "their pages if they are wrong."
+        )
+    if import_run.status == ImportRun.Status.FAILED:
+        raise ImportNotCancellable(
+            f"Import {import_run.pk} of “{import_run.file_name}” has already failed, so there "
+            "is nothing to cancel. The rows of the batches committed before the failure stay "
+            "imported."
+        )
+    cancel_request, created = ImportCancelRequest.objects.get_or_create(
+        import_run=import_run, defaults={"requested_by": user}
+    )
+    if not created:
+        logger.info(
+            "user %s requested again to cancel import run %s, so the first request, made "
+            "at %s, is kept",
+            user.pk,
+            import_run.pk,
+            cancel_request.requested_at.isoformat(),
+        )
+        import_run.refresh_from_db()
+        return cancel_request
+    # A queued run has read nothing, so every row is not reached. When the row count is
+    # unknown (a CSV file not started in the import wizard), rows_not_reached stays empty.
+    ImportRun.objects.filter(pk=import_run.pk, status=ImportRun.Status.PENDING).update(
+        status=ImportRun.Status.CANCELLED,
+        finished_at=cancel_request.requested_at,
+        rows_not_reached=F("total_rows"),
+    )
+    import_run.refresh_from_db()
+    logger.info(
+        "user %s requested to cancel import run %s, which is %s",
+        user.pk,
+        import_run.pk,
+        import_run.status,
+    )
+    return cancel_request
 
 
 def _finish(import_run: ImportRun, status: str, error: str) -> None:
@@ -168,12 +251,18 @@ def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None
         accounts_segment(account_ids=sorted(account_ids), kind=SegmentationRun.Kind.IMPORT)
     except LookupError as error:  # NoActiveFrameworkError: no framework version is approved
         logger.warning("import run %s: imported accounts were not scored: %s", import_run.pk, error)
-        import_run.error = f"The import succeeded, but its accounts were not scored: {error}"
+        import_run.error = f"{_outcome(import_run)}, but its accounts were not scored: {error}"
         import_run.save(update_fields=["error"])
     except Exception as error:  # noqa: BLE001 - the import is committed whatever scoring does
         logger.exception("import run %s: segmenting the imported accounts failed", import_run.pk)
         import_run.error = (
-            f"The import succeeded but segmenting its accounts failed ({error!r}). "
+            f"{_outcome(import_run)} but segmenting its accounts failed ({error!r}). "
             "Run manage.py resegment to score them."
         )
         import_run.save(update_fields=["error"])
+
+
+def _outcome(import_run: ImportRun) -> str:
+    if import_run.status == ImportRun.Status.CANCELLED:
+        return "The import was cancelled"
+    return "The import succeeded"

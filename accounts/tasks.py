@@ -128,11 +128,19 @@ def _import_resume(import_run: ImportRun) -> None:
         rows_before,
     )
     accounts_import(import_run=import_run)
-    note = (
-        f"The worker importing this file stopped after {rows_before:,} rows, so the file was "
-        "imported again from the first row. Accounts created before the restart are counted "
-        "as updated or merged."
-    )
+    if import_run.status == ImportRun.Status.CANCELLED:
+        # The counts cover the second import only, which may have stopped before its first row.
+        note = (
+            f"The worker importing this file stopped after {rows_before:,} rows, and the file "
+            "was imported again from the first row until the cancel. The rows that the first "
+            "worker imported stay imported."
+        )
+    else:
+        note = (
+            f"The worker importing this file stopped after {rows_before:,} rows, so the file "
+            "was imported again from the first row. Accounts created before the restart are "
+            "counted as updated or merged."
+        )
     import_run.error = f"{note} {import_run.error}".strip()
     import_run.save(update_fields=["error"])
 

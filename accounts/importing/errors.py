@@ -10,3 +10,10 @@ class ImportFileError(Exception):
 
 class RowRejected(Exception):
     """A row that cannot become an account. The message is the reason in the report."""
+
+
+class ImportNotCancellable(Exception):
+    """A cancel request for an import that has already succeeded or failed.
+
+    The message names the run, its status and what to do instead.
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import json
 import logging
@@ -18,7 +19,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from accounts.models import Account, ImportRun
+from accounts.models import Account, ImportCancelRequest, ImportRun
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from segmentation.taxonomy import IndustryResolver
 
@@ -158,6 +159,12 @@ class FileImporter:
         self.progress = self.counts
         self.times = PhaseTimes()
         self.touched_ids: set[int] = set()
+        # cancel_requested is set when a cancel request is found, and the import then stops
+        # after the batch in hand. stopped_early is set when that left records unread, and
+        # rows_not_reached counts them (None when the rest of the file could not be read).
+        self.cancel_requested = False
+        self.stopped_early = False
+        self.rows_not_reached: int | None = None
         self._pending: _PendingWrite | None = None
         # The second connection that batches are matched on while a write is pending.
         self._matching_connection: BaseDatabaseWrapper | None = None
@@ -250,19 +257,10 @@ class FileImporter:
                 self._matching_connection = connections.create_connection(connection.alias)
         try:
             with _young_garbage_collections_only():
-                batch: list[ParsedRow] = []
-                for record in table.records:
-                    self.counts.read += 1
-                    parsed = self._parse(record, parser, report)
-                    if parsed is not None:
-                        batch.append(parsed)
-                    if self.counts.read % self.batch_size == 0:
-                        self._write(batch, background)
-                        batch = []
-                    if self.counts.read % GARBAGE_COLLECTION_RECORDS == 0:
-                        gc.collect(1)
-                self._write(batch, background)
-                self._finish_pending_write()
+                # A request made before the worker started stops the run before its first row.
+                self._cancel_check()
+                if not self.cancel_requested:
+                    self._import_batches(table, parser, report, background)
         finally:
             if background is not None:
                 self._abandon_pending_write()
@@ -270,6 +268,8 @@ class FileImporter:
             if self._matching_connection is not None:
                 self._matching_connection.close()
                 self._matching_connection = None
+        if self.cancel_requested:
+            self._count_not_reached(table)
         elapsed = time.perf_counter() - started
         waited = self.times.write_wait if background is not None else self.times.write
         self.times.read_and_parse = elapsed - self.times.match - self.times.prepare - waited
@@ -284,6 +284,30 @@ class FileImporter:
             waited,
             extra={"import_phase_times": asdict(self.times)},
         )
+
+    def _import_batches(
+        self,
+        table: Table,
+        parser: RowParser,
+        report: RejectedRowReport,
+        background: BackgroundWriter | None,
+    ) -> None:
+        """Read, match and write the records batch by batch, until the end or a cancel."""
+        batch: list[ParsedRow] = []
+        for record in table.records:
+            self.counts.read += 1
+            parsed = self._parse(record, parser, report)
+            if parsed is not None:
+                batch.append(parsed)
+            if self.counts.read % self.batch_size == 0:
+                self._write(batch, background)
+                batch = []
+                if self.cancel_requested:
+                    break
+            if self.counts.read % GARBAGE_COLLECTION_RECORDS == 0:
+                gc.collect(1)
+        self._write(batch, background)
+        self._finish_pending_write()
 
     def _parse(
         self, record: Record, parser: RowParser, report: RejectedRowReport
@@ -334,6 +358,7 @@ class FileImporter:
             if batch:
                 self._count(self._match_and_write(batch))
             self._save_progress()
+            self._cancel_check()
             return
 
         if not batch:
@@ -422,6 +447,8 @@ class FileImporter:
             self._save_progress()
         finally:
             self.progress = self.counts
+        # The write has finished, so the connection is free for the check.
+        self._cancel_check()
 
     def _abandon_pending_write(self) -> None:
         """Wait for a background write after an error and save its counts if it succeeded.
@@ -520,6 +547,38 @@ class FileImporter:
                     raise
                 self._log_conflict(batch)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cancel_check(self) -> None:
+        """Look for a cancel request of the run, once the connection is free between batches."""
+        if self.cancel_requested:
+            return
+        if ImportCancelRequest.objects.filter(import_run_id=self.run.pk).exists():
+            self.cancel_requested = True
+
+    def _count_not_reached(self, table: Table) -> None:
+        """Count the records after the last one read, which the cancel left out.
+
+        A JSON file's records are all in memory, so its total gives the count. A CSV file
+        is read on to its end without parsing its rows. When the rest of the file cannot
+        be read, rows_not_reached stays None.
+        """
+        if table.total_records is not None:
+            remaining = table.total_records - self.counts.read
+        else:
+            try:
+                remaining = sum(1 for _record in table.records)
+            except (UnicodeDecodeError, csv.Error, ImportFileError) as error:
+                logger.warning(
+                    "import run %s: counting the rows after the cancel at row %s failed: %s",
+                    self.run.pk,
+                    self.counts.read,
+                    error,
+                )
+                self.stopped_early = True
+                return
+        self.rows_not_reached = remaining
+        # A request that came after the last batch had been read left nothing out.
+        self.stopped_early = remaining > 0
 
     def _save_progress(self) -> None:
         values = self.progress.as_run_fields()
