@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from . import roles
-from .models import Account
+from .models import Account, ImportRun
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -90,6 +90,19 @@ def can_assign_owner(user: User) -> bool:
 
 def can_import(user: User) -> bool:
     return user.is_superuser or _has(user, roles.SALES_OPS, roles.SDR, roles.SALES_MANAGER)
+
+
+def can_cancel_import(user: User, run: ImportRun) -> bool:
+    """Stop a pending or running import: the user who started it, Sales Managers, Sales Ops.
+
+    Sales Managers and Sales Ops see every import (selectors.may_see_all_imports), so they
+    may stop any of them. The user who started a run needs to hold an importing role still.
+    """
+    if not can_import(user):
+        return False
+    if user.is_superuser or _has(user, roles.SALES_MANAGER, roles.SALES_OPS):
+        return True
+    return run.created_by_id is not None and run.created_by_id == user.pk
 
 
 def can_enrich(user: User) -> bool:

@@ -53,4 +53,5 @@ urlpatterns = [
     path("imports/<int:pk>/", views.ImportRunDetailView.as_view(), name="import-detail"),
     path("imports/<int:pk>/status/", views.ImportRunStatusView.as_view(), name="import-status"),
     path("imports/<int:pk>/report/", views.ImportRunReportView.as_view(), name="import-report"),
+    path("imports/<int:pk>/cancel/", views.ImportRunCancelView.as_view(), name="import-cancel"),
 ]

@@ -3,6 +3,7 @@
 from .base import AccountViewerRequiredMixin, is_results_request
 from .bulk import AccountBulkActionView
 from .imports import (
+    ImportRunCancelView,
     ImportRunDetailView,
     ImportRunListView,
     ImportRunMappingView,
@@ -36,6 +37,7 @@ __all__ = [
     "AccountSectionView",
     "AccountSegmentUpdateView",
     "AccountViewerRequiredMixin",
+    "ImportRunCancelView",
     "ImportRunDetailView",
     "ImportRunListView",
     "ImportRunMappingView",

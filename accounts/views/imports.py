@@ -14,22 +14,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.timezone import localtime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import ListView
 
 from accounts import selectors, workspace
 from accounts.forms import ImportMappingForm, ImportUploadForm
-from accounts.importing.errors import ImportFileError
+from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.report import REPORT_FOLDER
-from accounts.models import ImportRun
-from accounts.permissions import can_import
+from accounts.models import ImportCancelRequest, ImportRun
+from accounts.permissions import can_cancel_import, can_import
+from accounts.selectors import user_label
+from accounts.services import import_run_cancel
 from icp_portal.pagination import NearestPageMixin
 
 from .base import add_errors, mark_invalid
@@ -350,12 +353,18 @@ class ImportRunVisibleMixin(ImportPermissionMixin):
         return get_object_or_404(selectors.import_runs_for(self.request.user), pk=self.kwargs["pk"])
 
 
-def import_status_context(run: ImportRun) -> dict[str, Any]:
-    """Return the progress of a run for the status fragment."""
+def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
+    """Return the progress of a run, and whether ``user`` may cancel it, for the status fragment."""
     total = workspace.import_run_total(run)
-    finished = run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED)
+    finished = run.is_finished
+    cancel_request = (
+        ImportCancelRequest.objects.select_related("requested_by").filter(import_run=run).first()
+    )
     if run.status == ImportRun.Status.SUCCEEDED:
         percent: int | None = 100
+    elif run.status == ImportRun.Status.CANCELLED:
+        # The bar stops where the cancel stopped the import.
+        percent = min(100, run.rows_read * 100 // total) if total else 0
     elif total:
         # A running import stays below 100 % until its counts and scores are saved.
         percent = min(99, run.rows_read * 100 // total)
@@ -369,6 +378,9 @@ def import_status_context(run: ImportRun) -> dict[str, Any]:
         "percent": percent,
         "finished": finished,
         "has_report": bool(run.report_path),
+        "cancel_request": cancel_request,
+        "cancel_requested_by": user_label(cancel_request.requested_by) if cancel_request else "",
+        "may_cancel": not finished and cancel_request is None and can_cancel_import(user, run),
     }
 
 
@@ -377,7 +389,7 @@ class ImportRunDetailView(ImportRunVisibleMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
-        context = {**import_status_context(run), "step": 4}
+        context = {**import_status_context(run, request.user), "step": 4}
         return render(request, "accounts/imports/import_detail.html", context)
 
 
@@ -386,7 +398,42 @@ class ImportRunStatusView(ImportRunVisibleMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
-        return render(request, "accounts/partials/_import_status.html", import_status_context(run))
+        return render(
+            request,
+            "accounts/partials/_import_status.html",
+            import_status_context(run, request.user),
+        )
+
+
+class ImportRunCancelView(ImportRunVisibleMixin, View):
+    """Request that a pending or running import stops; the form on the page confirms first."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        if not can_cancel_import(request.user, run):
+            raise PermissionDenied(
+                "Only the user who started this import, a Sales Manager or Sales Ops can cancel it."
+            )
+        try:
+            cancel_request = import_run_cancel(run, user=request.user)
+        except ImportNotCancellable as error:
+            messages.error(request, str(error))
+            return redirect("accounts:import-detail", pk=run.pk)
+        if cancel_request.requested_by_id != request.user.pk:
+            messages.info(
+                request,
+                f"{user_label(cancel_request.requested_by) or 'Another user'} already asked to "
+                f"cancel import {run.pk} at {localtime(cancel_request.requested_at):%H:%M %Z}.",
+            )
+        elif run.status == ImportRun.Status.CANCELLED:
+            messages.success(request, f"Import {run.pk} is cancelled.")
+        else:
+            messages.success(
+                request,
+                f"Import {run.pk} stops after the batch it is writing. The rows imported "
+                "until then stay imported.",
+            )
+        return redirect("accounts:import-detail", pk=run.pk)
 
 
 class ImportRunReportView(ImportRunVisibleMixin, View):
