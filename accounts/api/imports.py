@@ -19,17 +19,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.importing.errors import ImportFileError
+from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import upload_check, upload_content_check
 from accounts.models import ImportRun
+from accounts.permissions import can_cancel_import
 from accounts.selectors import import_runs_for
-from accounts.services import import_run_create
+from accounts.services import import_run_cancel, import_run_create
 from accounts.tasks import BROKER_ERRORS, accounts_import_task
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
@@ -54,6 +55,18 @@ class ImportRunSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(
         source="created_by.username", read_only=True, allow_null=True
     )
+    cancel_requested_by = serializers.CharField(
+        source="cancel_request.requested_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who asked to cancel the run; null when nobody did.",
+    )
+    cancel_requested_at = serializers.DateTimeField(
+        source="cancel_request.requested_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the cancel was requested; null when nobody did.",
+    )
 
     class Meta:
         model = ImportRun
@@ -71,9 +84,12 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "rejected",
             "skipped_blank",
             "flagged",
+            "rows_not_reached",
             "error",
             "report_url",
             "created_by",
+            "cancel_requested_by",
+            "cancel_requested_at",
             "created_at",
             "started_at",
             "finished_at",
@@ -142,6 +158,13 @@ def _discard_upload(path: Path) -> None:
         path.parent.rmdir()
     except OSError:
         logger.warning("could not delete the folder of the upload %s", path, exc_info=True)
+
+
+class ImportRunFinished(APIException):
+    """Error for a cancel request of a run that has already succeeded or failed."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class TaskQueueUnavailable(APIException):
@@ -213,13 +236,13 @@ class ImportRunViewSet(
 
     def get_throttles(self) -> list:
         throttles = super().get_throttles()
-        if self.request.method == "POST":
+        if self.action == "create":
             throttles.append(ApiScopedThrottle())
         return throttles
 
     def get_queryset(self) -> QuerySet[ImportRun]:
         # The same runs as the import pages: Sales Ops and Sales Managers see every run.
-        return import_runs_for(self.request.user)
+        return import_runs_for(self.request.user).select_related("cancel_request__requested_by")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = ImportUploadSerializer(data=request.data)
@@ -276,3 +299,28 @@ class ImportRunViewSet(
         response = StreamingHttpResponse(_neutralized_report(path), content_type=CSV_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
         return response
+
+    @extend_schema(
+        summary="Cancel a pending or running import run",
+        description=(
+            "A pending run is cancelled at once. A running run stops after the batch it is "
+            "writing: rows imported until then stay, and rows_not_reached counts the rows "
+            "after it once the run is cancelled. Asking again returns the run unchanged."
+        ),
+        request=None,
+        responses={200: ImportRunSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        run = self.get_object()
+        if not can_cancel_import(request.user, run):
+            raise PermissionDenied(
+                f"Only the user who started import run {run.pk}, a Sales Manager or Sales Ops "
+                "can cancel it."
+            )
+        try:
+            import_run_cancel(run, user=request.user)
+        except ImportNotCancellable as error:
+            raise ImportRunFinished(str(error)) from error
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(ImportRunSerializer(run, context=self.get_serializer_context()).data)

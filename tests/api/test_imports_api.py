@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts import roles
-from accounts.models import Account, ImportRun
+from accounts.models import Account, ImportCancelRequest, ImportRun
 
 URL = "/api/v1/imports/"
 CSV_TEXT = "Company,Website,City\nAcme,acme.example,\n,,=cmd|' /C calc'!A0\nBlue,blue.example,\n"
@@ -201,3 +201,85 @@ def test_runs_listed_newest_first(client_for, sales_ops):
 def test_runs_hidden_from_marketing(client_for, marketing):
     ImportRun.objects.create(source="a", file_name="a.csv")
     assert client_for(marketing).get(URL).status_code == 403
+
+
+# Cancelling ----------------------------------------------------------------------------
+
+
+def test_cancel_running_run(client_for, sdr):
+    run = ImportRun.objects.create(
+        source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
+    )
+
+    response = client_for(sdr).post(f"{URL}{run.pk}/cancel/")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "running"
+    assert body["cancel_requested_by"] == sdr.username
+    assert body["cancel_requested_at"] is not None
+    assert ImportCancelRequest.objects.get(import_run=run).requested_by == sdr
+
+
+def test_cancel_pending_run_at_once(client_for, sales_ops, sdr):
+    run = ImportRun.objects.create(source="a", file_name="a.csv", total_rows=40, created_by=sdr)
+
+    body = client_for(sales_ops).post(f"{URL}{run.pk}/cancel/").json()
+
+    assert body["status"] == "cancelled"
+    assert body["rows_not_reached"] == 40
+    assert body["cancel_requested_by"] == sales_ops.username
+
+
+def test_cancel_twice_returns_first_request(client_for, sdr, manager):
+    run = ImportRun.objects.create(
+        source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
+    )
+    client_for(sdr).post(f"{URL}{run.pk}/cancel/")
+
+    response = client_for(manager).post(f"{URL}{run.pk}/cancel/")
+
+    assert response.status_code == 200
+    assert response.json()["cancel_requested_by"] == sdr.username
+
+
+@pytest.mark.parametrize("status", [ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED])
+def test_cancel_finished_run_is_409(client_for, sdr, status):
+    run = ImportRun.objects.create(source="a", file_name="a.csv", status=status, created_by=sdr)
+
+    response = client_for(sdr).post(f"{URL}{run.pk}/cancel/")
+
+    error = response.json()["error"]
+    assert response.status_code == 409
+    assert error["code"] == "conflict"
+    assert f"Import {run.pk} of “a.csv” has already" in error["message"]
+    assert not ImportCancelRequest.objects.exists()
+
+
+def test_cancel_other_sdr_run_is_404(client_for, sdr, make_user):
+    run = ImportRun.objects.create(
+        source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
+    )
+    other = make_user(roles.SDR, username="other-sdr")
+
+    assert client_for(other).post(f"{URL}{run.pk}/cancel/").status_code == 404
+    assert not ImportCancelRequest.objects.exists()
+
+
+def test_cancel_needs_write_token(token_client, sdr):
+    run = ImportRun.objects.create(
+        source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
+    )
+
+    assert token_client(sdr).post(f"{URL}{run.pk}/cancel/").status_code == 403
+    assert token_client(sdr, ("write",)).post(f"{URL}{run.pk}/cancel/").status_code == 200
+
+
+def test_run_lists_cancel_fields(client_for, sdr):
+    ImportRun.objects.create(source="a", file_name="a.csv", created_by=sdr)
+
+    row = client_for(sdr).get(URL).json()["results"][0]
+
+    assert row["cancel_requested_by"] is None
+    assert row["cancel_requested_at"] is None
+    assert row["rows_not_reached"] is None
