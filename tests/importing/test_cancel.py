@@ -7,9 +7,11 @@ when it has finished while batch N + 1 is already read, so the run stops after b
 """
 
 import csv
+import threading
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from accounts import roles
 from accounts.importing import runner
@@ -118,6 +120,40 @@ def test_cancel_stops_worker_matching_beside(transactional_db, write_csv, monkey
 
     assert matched_beside
     assert_stopped_at(run, 15, sdr)
+
+
+def test_dry_run_cancel_does_not_wait(transactional_db, write_csv, monkeypatch, sdr):
+    # A dry run keeps its ImportRun row locked in its transaction until it ends, so the
+    # request from another connection must not update that row.
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    path = write_csv(HEADER, export_rows())
+    run = import_run_create(path, dry_run=True, created_by=sdr)
+    save_progress = runner.FileImporter._save_progress
+    requests_done: list[bool] = []
+
+    def request_cancel() -> None:
+        try:
+            import_run_cancel(ImportRun.objects.get(pk=run.pk), user=sdr)
+            requests_done.append(True)
+        finally:
+            connections.close_all()
+
+    def save_and_cancel_elsewhere(importer):
+        save_progress(importer)
+        if importer.run.rows_read == 10 and not requests_done:
+            thread = threading.Thread(target=request_cancel)
+            thread.start()
+            thread.join(timeout=10)
+            assert requests_done, "the cancel request waited for the dry run's transaction"
+
+    monkeypatch.setattr(runner.FileImporter, "_save_progress", save_and_cancel_elsewhere)
+
+    run = accounts_import(import_run=run, batch_size=BATCH_SIZE)
+
+    assert run.status == ImportRun.Status.CANCELLED
+    assert run.rows_read == 10
+    assert run.rows_not_reached == 15
+    assert not Account.objects.exists()
 
 
 def test_cancelled_run_keeps_rejected_report(write_csv, monkeypatch, sdr):
