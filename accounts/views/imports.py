@@ -356,6 +356,9 @@ class ImportRunVisibleMixin(ImportPermissionMixin):
 def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
     """Return the progress of a run, and whether ``user`` may cancel it, for the status fragment."""
     total = workspace.import_run_total(run)
+    if total is None and run.rows_not_reached is not None:
+        # A cancelled run counted the rows it did not read, which gives the file's total.
+        total = run.rows_read + run.rows_not_reached
     finished = run.is_finished
     cancel_request = (
         ImportCancelRequest.objects.select_related("requested_by").filter(import_run=run).first()
@@ -364,7 +367,7 @@ def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
         percent: int | None = 100
     elif run.status == ImportRun.Status.CANCELLED:
         # The bar stops where the cancel stopped the import.
-        percent = min(100, run.rows_read * 100 // total) if total else 0
+        percent = min(100, run.rows_read * 100 // total) if total else None
     elif total:
         # A running import stays below 100 % until its counts and scores are saved.
         percent = min(99, run.rows_read * 100 // total)

@@ -299,3 +299,19 @@ def test_import_list_shows_cancelled(client, sam, cancelled_run):
     assert "import-cancelled" in page
     assert "Cancelled" in page
     assert "15 not reached" in page
+
+
+def test_cancelled_csv_total_from_not_reached(client, sam):
+    run = make_run(
+        sam,
+        status=ImportRun.Status.CANCELLED,
+        total_rows=None,
+        rows_read=10,
+        rows_not_reached=30,
+    )
+    client.force_login(sam)
+
+    page = status_html(client, run)
+
+    assert "10 of 40 rows read." in page
+    assert 'aria-valuenow="25"' in page
