@@ -93,16 +93,22 @@ def can_import(user: User) -> bool:
 
 
 def can_cancel_import(user: User, run: ImportRun) -> bool:
-    """Stop a pending or running import: the user who started it, Sales Managers, Sales Ops.
+    """Stop a pending or running import: its starter, their Sales Manager, or Sales Ops.
 
-    Sales Managers and Sales Ops see every import (selectors.may_see_all_imports), so they
-    may stop any of them. The user who started a run needs to hold an importing role still.
+    Sales Managers see every import (selectors.may_see_all_imports) but stop only those of
+    their team, as with accounts. An import without a starter, such as one started with
+    manage.py import_accounts, is left to Sales Ops. The starter needs an importing role.
     """
     if not can_import(user):
         return False
-    if user.is_superuser or _has(user, roles.SALES_MANAGER, roles.SALES_OPS):
+    if user.is_superuser or _has(user, roles.SALES_OPS):
         return True
-    return run.created_by_id is not None and run.created_by_id == user.pk
+    starter_id = run.created_by_id
+    if starter_id is None:
+        return False
+    if starter_id == user.pk:
+        return True
+    return _has(user, roles.SALES_MANAGER) and starter_id in team_member_ids(user)
 
 
 def can_enrich(user: User) -> bool:

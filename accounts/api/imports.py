@@ -315,8 +315,8 @@ class ImportRunViewSet(
         run = self.get_object()
         if not can_cancel_import(request.user, run):
             raise PermissionDenied(
-                f"Only the user who started import run {run.pk}, a Sales Manager or Sales Ops "
-                "can cancel it."
+                f"Only the user who started import run {run.pk}, their Sales Manager or Sales "
+                "Ops can cancel it."
             )
         try:
             import_run_cancel(run, user=request.user)

@@ -415,7 +415,8 @@ class ImportRunCancelView(ImportRunVisibleMixin, View):
         run = self.get_run()
         if not can_cancel_import(request.user, run):
             raise PermissionDenied(
-                "Only the user who started this import, a Sales Manager or Sales Ops can cancel it."
+                "Only the user who started this import, their Sales Manager or Sales Ops can "
+                "cancel it."
             )
         try:
             cancel_request = import_run_cancel(run, user=request.user)

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts import roles
-from accounts.models import Account, ImportCancelRequest, ImportRun
+from accounts.models import Account, ImportCancelRequest, ImportRun, UserProfile
 
 URL = "/api/v1/imports/"
 CSV_TEXT = "Company,Website,City\nAcme,acme.example,\n,,=cmd|' /C calc'!A0\nBlue,blue.example,\n"
@@ -232,6 +232,7 @@ def test_cancel_pending_run_at_once(client_for, sales_ops, sdr):
 
 
 def test_cancel_twice_returns_first_request(client_for, sdr, manager):
+    UserProfile.objects.update_or_create(user=sdr, defaults={"manager": manager})
     run = ImportRun.objects.create(
         source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
     )
@@ -253,6 +254,18 @@ def test_cancel_finished_run_is_409(client_for, sdr, status):
     assert response.status_code == 409
     assert error["code"] == "conflict"
     assert f"Import {run.pk} of “a.csv” has already" in error["message"]
+    assert not ImportCancelRequest.objects.exists()
+
+
+def test_cancel_other_team_manager_is_403(client_for, sdr, manager):
+    run = ImportRun.objects.create(
+        source="a", file_name="a.csv", status=ImportRun.Status.RUNNING, created_by=sdr
+    )
+
+    response = client_for(manager).post(f"{URL}{run.pk}/cancel/")
+
+    assert response.status_code == 403
+    assert "their Sales Manager or Sales Ops" in response.json()["error"]["message"]
     assert not ImportCancelRequest.objects.exists()
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.importing.report import REPORT_FOLDER
-from accounts.models import Account, ImportRun, ResearchNote, SegmentOverride
+from accounts.models import Account, ImportCancelRequest, ImportRun, ResearchNote, SegmentOverride
 from accounts.workspace import account_version
 from audits.models import AuditRun, ReviewItem, ReviewSession, Violation
 from enrichment.models import EnrichmentRun
@@ -45,6 +45,7 @@ WATCHED_MODELS = (
     ReviewSession,
     Violation,
     ImportRun,
+    ImportCancelRequest,
     ApiToken,
     SavedSegment,
     WebhookSubscription,

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import roles
-from accounts.models import ImportCancelRequest, ImportRun
+from accounts.models import ImportCancelRequest, ImportRun, UserProfile
 from accounts.permissions import can_cancel_import
 
 pytestmark = pytest.mark.django_db
@@ -47,20 +47,36 @@ def status_html(client, run: ImportRun) -> str:
 # Permissions ---------------------------------------------------------------------------
 
 
-def test_permission_rule_by_role(make_user, sam):
+@pytest.fixture
+def sams_manager(make_user, sam):
+    manager = make_user(roles.SALES_MANAGER, username="morgan", first_name="Morgan")
+    UserProfile.objects.update_or_create(user=sam, defaults={"manager": manager})
+    return manager
+
+
+def test_permission_rule_by_role(make_user, sam, sams_manager):
     run = make_run(sam)
     other_sdr = make_user(roles.SDR, username="dana")
-    manager = make_user(roles.SALES_MANAGER, username="morgan")
+    other_manager = make_user(roles.SALES_MANAGER, username="riley")
     ops = make_user(roles.SALES_OPS, username="priya")
     ae = make_user(roles.AE, username="alex")
     superuser = make_user(username="root", is_superuser=True)
 
     assert can_cancel_import(sam, run)
     assert not can_cancel_import(other_sdr, run)
-    assert can_cancel_import(manager, run)
+    assert can_cancel_import(sams_manager, run)
+    assert not can_cancel_import(other_manager, run)
     assert can_cancel_import(ops, run)
     assert not can_cancel_import(ae, run)
     assert can_cancel_import(superuser, run)
+
+
+def test_run_without_starter_left_to_sales_ops(make_user, sams_manager):
+    run = make_run(None)
+    ops = make_user(roles.SALES_OPS, username="priya")
+
+    assert not can_cancel_import(sams_manager, run)
+    assert can_cancel_import(ops, run)
 
 
 def test_starter_without_import_role_denied(make_user):
@@ -81,16 +97,37 @@ def test_starter_cancels_own_import(client, sam):
     assert ImportCancelRequest.objects.get(import_run=run).requested_by == sam
 
 
-@pytest.mark.parametrize("role", [roles.SALES_MANAGER, roles.SALES_OPS])
-def test_manager_and_sales_ops_cancel_others(client, make_user, sam, role):
+def test_team_manager_cancels_import(client, sam, sams_manager):
     run = make_run(sam)
-    user = make_user(role, username=f"user-{role}")
-    client.force_login(user)
+    client.force_login(sams_manager)
 
     response = client.post(cancel_url(run))
 
     assert response.status_code == 302
-    assert ImportCancelRequest.objects.get(import_run=run).requested_by == user
+    assert ImportCancelRequest.objects.get(import_run=run).requested_by == sams_manager
+
+
+def test_sales_ops_cancels_import(client, make_user, sam):
+    run = make_run(sam)
+    ops = make_user(roles.SALES_OPS, username="priya")
+    client.force_login(ops)
+
+    response = client.post(cancel_url(run))
+
+    assert response.status_code == 302
+    assert ImportCancelRequest.objects.get(import_run=run).requested_by == ops
+
+
+def test_other_team_manager_gets_403(client, make_user, sam):
+    run = make_run(sam)
+    client.force_login(make_user(roles.SALES_MANAGER, username="riley"))
+
+    page = status_html(client, run)
+    response = client.post(cancel_url(run))
+
+    assert 'data-testid="import-cancel"' not in page
+    assert response.status_code == 403
+    assert not ImportCancelRequest.objects.exists()
 
 
 def test_other_sdr_gets_404(client, make_user, sam):
@@ -217,12 +254,11 @@ def test_finished_import_refused_with_message(client, sam, status, message):
     assert run.status == status
 
 
-def test_second_cancel_keeps_first(client, make_user, sam):
+def test_second_cancel_keeps_first(client, sam, sams_manager):
     run = make_run(sam)
-    manager = make_user(roles.SALES_MANAGER, username="morgan")
     client.force_login(sam)
     client.post(cancel_url(run))
-    client.force_login(manager)
+    client.force_login(sams_manager)
 
     response = client.post(cancel_url(run), follow=True)
 
