@@ -409,7 +409,7 @@ class ImportRunStatusView(ImportRunVisibleMixin, View):
 
 
 class ImportRunCancelView(ImportRunVisibleMixin, View):
-    """Request that a pending or running import stops; the form on the page confirms first."""
+    """Request that a pending or running import stops. The page's form asks to confirm first."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
