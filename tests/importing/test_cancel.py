@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from accounts import roles
 from accounts.importing import runner
@@ -21,6 +21,10 @@ from accounts.services import accounts_import, import_run_cancel, import_run_cre
 from accounts.tasks import accounts_import_task
 
 pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the writer thread needs PostgreSQL's COPY"
+)
 
 HEADER = ["Company", "Website", "Country"]
 ROW_COUNT = 25
@@ -93,7 +97,7 @@ def assert_stopped_at(run: ImportRun, stop_row: int, user) -> None:
     ("write_in_background", "stop_row"),
     [
         pytest.param(False, 10, id="in-calling-thread"),
-        pytest.param(True, 15, id="in-background"),
+        pytest.param(True, 15, id="in-background", marks=on_postgresql),
     ],
 )
 def test_cancel_stops_between_batches(write_csv, monkeypatch, sdr, write_in_background, stop_row):
@@ -104,6 +108,7 @@ def test_cancel_stops_between_batches(write_csv, monkeypatch, sdr, write_in_back
     assert_stopped_at(run, stop_row, sdr)
 
 
+@on_postgresql
 def test_cancel_stops_worker_matching_beside(transactional_db, write_csv, monkeypatch, sdr):
     # Outside a transaction, as in a Celery worker, the next batch is matched on a second
     # connection while the previous one is written.
@@ -122,6 +127,7 @@ def test_cancel_stops_worker_matching_beside(transactional_db, write_csv, monkey
     assert_stopped_at(run, 15, sdr)
 
 
+@on_postgresql
 def test_dry_run_cancel_does_not_wait(transactional_db, write_csv, monkeypatch, sdr):
     # A dry run keeps its ImportRun row locked in its transaction until it ends, so the
     # request from another connection must not update that row.
