@@ -4,6 +4,10 @@ The preview scores every account with the version in a dry run, batch by batch, 
 keeps counts plus the top N movers in a heap, so memory stays flat for any number of
 accounts. It uses the same scoring and comparison as a real run (``accounts_segment``),
 so approving the version on the same data moves exactly the accounts it counts.
+
+The page (``segmentation.views``) and ``manage.py resegment --dry-run`` both show what
+``framework_preview_settings`` and ``framework_impact_preview`` return, so the two always
+report the same warnings, settings and counts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from django.db.models import OuterRef, Subquery
 
 from accounts.models import Account
 
+from .diff import SettingChange, framework_settings_diff
 from .engine import Evaluation
-from .models import Framework, ScoreRecord
+from .lifecycle import framework_outdated_reason
+from .models import Framework, FrameworkStatus, ScoreRecord
 from .services import (
     _SCORE_INDEX,
     _TAG_INDEX,
@@ -26,6 +32,7 @@ from .services import (
     SegmentationSummary,
     accounts_segment,
 )
+from .validation import placement_warnings
 
 DEFAULT_TOP_MOVERS = 20
 TIER_ORDER = ("high", "medium", "low", NO_TIER)
@@ -189,3 +196,38 @@ def framework_impact_preview(
         movers=movers,
     )
     return ImpactPreview(framework=framework, summary=summary, movers=movers.movers())
+
+
+# The version's settings.
+
+
+def _active_framework_other_than(framework: Framework) -> Framework | None:
+    return (
+        Framework.objects.filter(status=FrameworkStatus.APPROVED).exclude(pk=framework.pk).first()
+    )
+
+
+@dataclass
+class PreviewSettings:
+    """Warnings and settings diff of a version, shown before any account is scored."""
+
+    framework: Framework
+    # The approved version other than ``framework``, or None.
+    active_framework: Framework | None
+    # The reason that approving the version could undo the active version's changes, or "".
+    outdated: str
+    placement_warnings: list[str]
+    # Settings that differ from the active version's. Empty without an active version.
+    setting_changes: list[SettingChange]
+
+
+def framework_preview_settings(framework: Framework) -> PreviewSettings:
+    """Return the warnings and the settings diff that the preview shows for ``framework``."""
+    active = _active_framework_other_than(framework)
+    return PreviewSettings(
+        framework=framework,
+        active_framework=active,
+        outdated=framework_outdated_reason(framework),
+        placement_warnings=placement_warnings(framework),
+        setting_changes=framework_settings_diff(framework, active) if active else [],
+    )

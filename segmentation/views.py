@@ -24,7 +24,6 @@ from audits.exports import csv_response
 from icp_portal.pagination import NearestPageMixin
 from icp_portal.submissions import created_object_id, created_object_remember
 
-from .diff import framework_settings_diff
 from .engine import FrameworkError
 from .forms import FrameworkSubmitForm, IndustryMapForm
 from .lifecycle import (
@@ -46,6 +45,7 @@ from .preview import (
     TIER_LABELS,
     TIER_ORDER,
     framework_impact_preview,
+    framework_preview_settings,
     tag_changes,
     tier_matrix,
 )
@@ -56,7 +56,6 @@ from .selectors import (
     unmapped_industry_values,
 )
 from .services import industry_value_map
-from .validation import placement_warnings
 
 # Accounts listed in the preview with both explanations.
 PREVIEW_TOP_MOVERS = 20
@@ -255,21 +254,21 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         framework = self.framework
-        active = _active_framework_or_none()
-        outdated = framework_outdated_reason(framework)
         context["framework"] = framework
-        context["active_framework"] = active
-        context["outdated"] = outdated
-        context["can_approve"] = (
-            permissions.can_approve_framework(self.request.user)
-            and framework.status == FrameworkStatus.SUBMITTED
-            and not outdated
-        )
         # The page shows the settings; its results request (the subclass) only scores.
         if type(self) is FrameworkPreviewView:
-            context["placement_warnings"] = placement_warnings(framework)
-            if active is not None:
-                context["setting_changes"] = framework_settings_diff(framework, active)
+            # manage.py resegment --dry-run prints the same warnings and settings diff.
+            preview_settings = framework_preview_settings(framework)
+            context["preview_settings"] = preview_settings
+            context["active_framework"] = preview_settings.active_framework
+            context["outdated"] = preview_settings.outdated
+            context["placement_warnings"] = preview_settings.placement_warnings
+            context["setting_changes"] = preview_settings.setting_changes
+            context["can_approve"] = (
+                permissions.can_approve_framework(self.request.user)
+                and framework.status == FrameworkStatus.SUBMITTED
+                and not preview_settings.outdated
+            )
         return context
 
 

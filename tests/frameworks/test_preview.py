@@ -7,7 +7,7 @@ from accounts.models import Account
 from segmentation.engine import ROW_FIELDS
 from segmentation.lifecycle import framework_approve, framework_submit
 from segmentation.models import Criterion, ScoreRecord, SegmentationRun
-from segmentation.preview import TopMovers, framework_impact_preview
+from segmentation.preview import TopMovers, framework_impact_preview, framework_preview_settings
 from segmentation.services import accounts_segment
 
 
@@ -182,3 +182,27 @@ def test_preview_explains_disqualifier(scored_accounts, draft, make_account):
     assert mover.new_explanation[-1]["reason"] == excluded
     assert excluded in output.getvalue()
     assert "is a target industry: disqualified" not in output.getvalue()
+
+
+@pytest.fixture
+def band_gap_no_gb(draft):
+    """The draft with SMB up to 100 employees (Mid-Market starts at 201) and no GB."""
+    draft.size_bands.filter(name="SMB").update(max_employees=100)
+    draft.geography_mappings.filter(country="GB").delete()
+    return draft
+
+
+def test_dry_run_prints_settings_and_warnings(scored_accounts, band_gap_no_gb):
+    output = StringIO()
+    call_command(
+        "resegment", "--framework", str(band_gap_no_gb.version), "--dry-run", stdout=output
+    )
+    text = output.getvalue()
+    preview_settings = framework_preview_settings(band_gap_no_gb)
+    assert "Warning: No size band covers 101 to 200 employees" in text
+    for warning in preview_settings.placement_warnings:
+        assert f"Warning: {warning}" in text
+    assert "Settings changed against the active v1 (2):" in text
+    assert "  Size bands, SMB: max employees: 200 -> 100" in text
+    assert "  Geography map, GB: EMEA, EMEA -> removed" in text
+    assert ScoreRecord.objects.filter(framework=band_gap_no_gb).count() == 0

@@ -16,7 +16,9 @@ from segmentation.preview import (
     TIER_LABELS,
     TIER_ORDER,
     ImpactPreview,
+    PreviewSettings,
     framework_impact_preview,
+    framework_preview_settings,
 )
 from segmentation.selectors import NoActiveFrameworkError, framework_get_active
 from segmentation.services import (
@@ -49,8 +51,9 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help=(
-                "Score and print the impact preview without writing results or a run: the "
-                "tier matrix, tags gained and lost, and the accounts that move most."
+                "Score and print the impact preview without writing results or a run: "
+                "warnings, settings changed against the active version, the tier matrix, "
+                "tags gained and lost, and the accounts that move most."
             ),
         )
         parser.add_argument(
@@ -105,6 +108,7 @@ class Command(BaseCommand):
         )
         try:
             if options["dry_run"]:
+                self._print_settings(framework_preview_settings(framework))
                 preview = framework_impact_preview(
                     framework, top=options["top"], batch_size=batch_size
                 )
@@ -218,6 +222,27 @@ class Command(BaseCommand):
         counts = summary.tier_counts()
         tiers = ", ".join(f"{tier} {counts.get(tier, 0):,}" for tier in TIER_ORDER)
         self.stdout.write(f"Tiers: {tiers}")
+
+    def _print_settings(self, preview_settings: PreviewSettings) -> None:
+        """Print the warnings and the settings diff that the preview page shows."""
+        warnings = [preview_settings.outdated] if preview_settings.outdated else []
+        warnings += preview_settings.placement_warnings
+        for warning in warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
+        active = preview_settings.active_framework
+        if active is None:
+            return
+        framework = preview_settings.framework
+        changes = preview_settings.setting_changes
+        self.stdout.write("")
+        self.stdout.write(
+            f"Settings changed against the active v{active.version} ({len(changes)}):"
+        )
+        for change in changes:
+            self.stdout.write(f"  {change.section}, {change.item}: {change.old} -> {change.new}")
+        if not changes:
+            self.stdout.write(f"  v{framework.version} has the same settings as v{active.version}.")
+        self.stdout.write("")
 
     def _print_preview(self, preview: ImpactPreview) -> None:
         labels = [TIER_LABELS[tier] for tier in TIER_ORDER]
