@@ -42,6 +42,7 @@ from .models import (
     SegmentationRun,
 )
 from .preview import (
+    CHANGE_COUNTING_RULE,
     TIER_LABELS,
     TIER_ORDER,
     framework_impact_preview,
@@ -259,7 +260,6 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
         if type(self) is FrameworkPreviewView:
             # manage.py resegment --dry-run prints the same warnings and settings diff.
             preview_settings = framework_preview_settings(framework)
-            context["preview_settings"] = preview_settings
             context["active_framework"] = preview_settings.active_framework
             context["outdated"] = preview_settings.outdated
             context["placement_warnings"] = preview_settings.placement_warnings
@@ -286,6 +286,7 @@ class FrameworkPreviewResultsView(FrameworkPreviewView):
             return context
         context["preview"] = preview
         context["tier_header"] = [TIER_LABELS[tier] for tier in TIER_ORDER]
+        context["change_counting_rule"] = CHANGE_COUNTING_RULE
         return context
 
 

@@ -7,7 +7,12 @@ from accounts.models import Account
 from segmentation.engine import ROW_FIELDS
 from segmentation.lifecycle import framework_approve, framework_submit
 from segmentation.models import Criterion, ScoreRecord, SegmentationRun
-from segmentation.preview import TopMovers, framework_impact_preview, framework_preview_settings
+from segmentation.preview import (
+    TopMovers,
+    explanation_pairs,
+    framework_impact_preview,
+    framework_preview_settings,
+)
 from segmentation.services import accounts_segment
 
 
@@ -184,6 +189,140 @@ def test_preview_explains_disqualifier(scored_accounts, draft, make_account):
     assert "is a target industry: disqualified" not in output.getvalue()
 
 
+def small_account(make_account, industry: str, country: str):
+    """Create an SMB account (20 employees), which the default version does not target."""
+    return make_account(
+        industry, employee_count=20, employee_min=20, employee_max=20, country=country
+    )
+
+
+@pytest.fixture
+def near_cutoffs(active_framework, make_account):
+    """Four accounts scored with v1, each a few points from a cut-off.
+
+    A Retail account fails the must-have industry, so its score 39 is the must-have cap.
+    SaaS SMB accounts score 38 in Brazil (Low, Nurture), 63 in the US (Medium, no route)
+    and 50 without a country (Medium, needs enrichment).
+    """
+    accounts = {
+        "capped": make_account("Retail & E-commerce", employee_count=500, country="US"),
+        "latam": small_account(make_account, "SaaS", "BR"),
+        "us": small_account(make_account, "SaaS", "US"),
+        "no_country": small_account(make_account, "SaaS", ""),
+    }
+    accounts_segment()
+    return accounts
+
+
+@pytest.fixture
+def lower_cutoffs(draft):
+    """The draft with High from 70 to 50 and Medium from 40 to 35."""
+    draft.high_tier_min_score = 50
+    draft.medium_tier_min_score = 35
+    draft.save()
+    return draft
+
+
+def change_counts(preview) -> dict[str, tuple[int, int]]:
+    return {row.kind.key: (row.accounts, row.accounts_in_total) for row in preview.change_rows()}
+
+
+def test_changes_add_up_to_moved(near_cutoffs, lower_cutoffs):
+    preview = framework_impact_preview(lower_cutoffs)
+    counts = change_counts(preview)
+    assert preview.summary.moved == 4
+    assert counts["tier"] == (3, 3)
+    assert counts["score"] == (1, 1)
+    assert counts["route"] == (0, 2)
+    assert counts["tag"] == (0, 0)
+    assert sum(accounts for accounts, _total in counts.values()) == preview.summary.moved
+
+
+def test_score_only_names_must_have_cap(near_cutoffs, lower_cutoffs):
+    rows = {row.kind.key: row for row in framework_impact_preview(lower_cutoffs).change_rows()}
+    note = rows["score"].note
+    assert note.startswith("Held at the must-have cap: 1.")
+    assert "which is 34 in v2 and 39 in v1" in note
+    assert rows["tier"].note == ""
+
+
+def test_changes_count_enrichment_and_geography(active_framework, draft, make_account):
+    # Without an industry, neither account has a tag or a route to change.
+    make_account(None, employee_count=20, employee_min=20, employee_max=20, country="BR")
+    make_account(None, employee_count=5, employee_min=5, employee_max=5, country="DE")
+    accounts_segment()
+    draft.size_bands.filter(name="SMB").update(max_employees=10)
+    draft.geography_mappings.filter(country="DE").delete()
+
+    counts = change_counts(framework_impact_preview(draft))
+
+    assert counts["enrichment"] == (1, 1)
+    assert counts["placement"] == (1, 2)
+    assert counts["tier"] == (0, 0)
+    assert counts["score"] == (0, 2)
+
+
+def test_route_moves_include_no_route(near_cutoffs, lower_cutoffs):
+    preview = framework_impact_preview(lower_cutoffs)
+    assert preview.route_moves() == [("No route", "Outbound", 1), ("Nurture", "No route", 1)]
+
+
+def test_tier_routes_explain_missing_route(near_cutoffs, lower_cutoffs):
+    rows = {row.tier_label: row for row in framework_impact_preview(lower_cutoffs).tier_routes()}
+    assert set(rows) == {"High", "Medium"}
+    assert rows["High"].accounts == 2
+    assert rows["High"].routes == [
+        ("No route: needs enrichment (a mandatory field is missing)", 1),
+        ("Outbound", 1),
+    ]
+    assert rows["Medium"].routes == [("No route: v2 gives Medium no route", 1)]
+
+
+def test_movers_rank_tier_changes_before_scores(near_cutoffs, lower_cutoffs):
+    movers = framework_impact_preview(lower_cutoffs).movers
+    assert [mover.change for mover in movers] == ["tier", "tier", "tier", "score"]
+    assert movers[-1].account_id == near_cutoffs["capped"].pk
+    assert movers[-1].delta == -5
+
+
+def test_movers_list_changed_reasons_once(scored_accounts, no_fintech):
+    mover = framework_impact_preview(no_fintech, top=1).movers[0]
+    changed = mover.changed_pairs
+    assert len(changed) == 1
+    assert "is a target industry" in changed[0].old["reason"]
+    assert "is not a target industry" in changed[0].new["reason"]
+    assert len(mover.unchanged_items) == len(mover.new_explanation) - 1
+    assert all(item["dimension"] != "industry" for item in mover.unchanged_items)
+
+
+def test_mover_same_reasons_names_cutoffs(near_cutoffs, lower_cutoffs):
+    mover = framework_impact_preview(lower_cutoffs).movers[0]
+    assert mover.changed_pairs == []
+    assert len(mover.unchanged_items) == 6
+    assert "tier cut-offs differ" in mover.same_reasons_text
+
+
+def test_explanation_pairs_match_criteria():
+    old = [
+        {"dimension": "industry", "label": "Target industry", "reason": "SaaS matches"},
+        {"dimension": "revenue", "label": "Revenue", "reason": "$10M"},
+        {"dimension": "manual", "label": "Note", "reason": "Set by a manager"},
+    ]
+    new = [
+        {"dimension": "revenue", "label": "Revenue", "reason": "$10M"},
+        {"dimension": "industry", "label": "Target industry", "reason": "SaaS does not match"},
+        {"dimension": "industry", "label": "Exclude energy", "reason": "Not energy"},
+    ]
+    pairs = explanation_pairs(old, new)
+    assert [(pair.old, pair.new) for pair in pairs] == [
+        (old[1], new[0]),
+        (old[0], new[1]),
+        (None, new[2]),
+        (old[2], None),
+    ]
+    assert [pair.changed for pair in pairs] == [False, True, True, True]
+
+
 @pytest.fixture
 def band_gap_no_gb(draft):
     """The draft with SMB up to 100 employees (Mid-Market starts at 201) and no GB."""
@@ -206,3 +345,41 @@ def test_dry_run_prints_settings_and_warnings(scored_accounts, band_gap_no_gb):
     assert "  Size bands, SMB: max employees: 200 -> 100" in text
     assert "  Geography map, GB: EMEA, EMEA -> removed" in text
     assert ScoreRecord.objects.filter(framework=band_gap_no_gb).count() == 0
+
+
+def test_dry_run_prints_breakdown_and_routes(near_cutoffs, lower_cutoffs):
+    output = StringIO()
+    call_command(
+        "resegment", "--framework", str(lower_cutoffs.version), "--dry-run", stdout=output
+    )  # fmt: skip
+    # Columns are padded, so lines are compared with single spaces.
+    lines = [" ".join(line.split()) for line in output.getvalue().splitlines()]
+    assert "Would change 4 accounts:" in lines
+    assert "Tier changes 3 (3 with this change in total)" in lines
+    assert "Score changes only 1 (1 with this change in total)" in lines
+    assert "Route changes, same tier and tag 0 (2 with this change in total)" in lines
+    assert any(line.startswith("Held at the must-have cap: 1.") for line in lines)
+    assert "Route moves (2):" in lines
+    assert "1 No route -> Outbound" in lines
+    assert "1 Nurture -> No route" in lines
+    assert "To High: 2 accounts" in lines
+    assert "1 No route: needs enrichment (a mandatory field is missing)" in lines
+    assert "1 No route: v2 gives Medium no route" in lines
+    assert (
+        lines.count(
+            "Every reason and the score stay the same. The tier changes because the version's "
+            "tier cut-offs differ."
+        )
+        == 3
+    )
+
+
+def test_dry_run_lists_unchanged_with_verbosity(scored_accounts, no_fintech):
+    quiet, verbose = StringIO(), StringIO()
+    args = ("resegment", "--framework", str(no_fintech.version), "--dry-run", "--top", "1")
+    call_command(*args, stdout=quiet)
+    call_command(*args, "--verbosity", "2", stdout=verbose)
+    assert "5 unchanged reasons (--verbosity 2 lists them)" in quiet.getvalue()
+    assert "same:  Company size" not in quiet.getvalue()
+    assert quiet.getvalue().count("is a target industry") == 1
+    assert "      same:  Company size" in verbose.getvalue()

@@ -12,11 +12,13 @@ from accounts.models import Account
 from segmentation.engine import FrameworkError
 from segmentation.models import Framework, FrameworkStatus, SegmentationRun
 from segmentation.preview import (
+    CHANGE_COUNTING_RULE,
     DEFAULT_TOP_MOVERS,
     TIER_LABELS,
     TIER_ORDER,
     ImpactPreview,
     PreviewSettings,
+    explanation_text,
     framework_impact_preview,
     framework_preview_settings,
 )
@@ -52,8 +54,9 @@ class Command(BaseCommand):
             action="store_true",
             help=(
                 "Score and print the impact preview without writing results or a run: "
-                "warnings, settings changed against the active version, the tier matrix, "
-                "tags gained and lost, and the accounts that move most."
+                "warnings, settings changed against the active version, what would change "
+                "by kind, the tier matrix, route moves, tags gained and lost, and the "
+                "accounts that move most (--verbosity 2 also lists their unchanged reasons)."
             ),
         )
         parser.add_argument(
@@ -85,6 +88,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        self.verbosity = options["verbosity"]
         framework = self._framework(options["framework"], dry_run=options["dry_run"])
         batch_size = options["batch_size"]
         if batch_size is not None and batch_size < 1:
@@ -245,6 +249,7 @@ class Command(BaseCommand):
         self.stdout.write("")
 
     def _print_preview(self, preview: ImpactPreview) -> None:
+        self._print_changes(preview)
         labels = [TIER_LABELS[tier] for tier in TIER_ORDER]
         self.stdout.write("")
         after = "approval"
@@ -256,6 +261,8 @@ class Command(BaseCommand):
         for label, counts in preview.tier_matrix():
             self.stdout.write(f"  {label:<10}" + "".join(f"{count:>10,}" for count in counts))
         self.stdout.write("")
+        self._print_routes(preview)
+        self.stdout.write("")
         changes = preview.tag_changes()
         self.stdout.write(f"Tags gained and lost ({len(changes)} tags):")
         for tag, gained, lost in changes:
@@ -263,26 +270,66 @@ class Command(BaseCommand):
         if not changes:
             self.stdout.write("  No account changes tag.")
         self.stdout.write("")
+        self._print_movers(preview)
+
+    def _print_changes(self, preview: ImpactPreview) -> None:
+        rows = preview.change_rows()
+        width = max(len(row.kind.label) for row in rows)
+        self.stdout.write("")
+        self.stdout.write(f"Would change {preview.summary.moved:,} accounts:")
+        for row in rows:
+            self.stdout.write(
+                f"  {row.kind.label:<{width}} {row.accounts:>9,}   "
+                f"({row.accounts_in_total:,} with this change in total)"
+            )
+            if row.note:
+                self.stdout.write(f"      {row.note}")
+        self.stdout.write(f"  {CHANGE_COUNTING_RULE}")
+
+    def _print_routes(self, preview: ImpactPreview) -> None:
+        moves = preview.route_moves()
+        self.stdout.write(f"Route moves ({len(moves)}):")
+        for old_route, new_route, count in moves:
+            self.stdout.write(f"  {count:>9,}  {old_route} -> {new_route}")
+        if not moves:
+            self.stdout.write("  No account changes route.")
+        tier_routes = preview.tier_routes()
+        if tier_routes:
+            self.stdout.write("Accounts that change tier, by route after approval:")
+        for row in tier_routes:
+            self.stdout.write(f"  To {row.tier_label}: {row.accounts:,} accounts")
+            for label, count in row.routes:
+                self.stdout.write(f"    {count:>9,}  {label}")
+
+    def _print_movers(self, preview: ImpactPreview) -> None:
+        list_unchanged = self.verbosity >= 2
         self.stdout.write(f"Accounts that move most ({len(preview.movers)}):")
         for mover in preview.movers:
+            kind = mover.change_kind
+            score = _from_to(mover.old_score, mover.new_score)
+            if mover.old_score != mover.new_score:
+                score += f" ({mover.delta:+d})"
+            tier = _from_to(mover.old_tier or "none", mover.new_tier or "none")
+            tag = _from_to(repr(mover.old_tag or "none"), repr(mover.new_tag or "none"))
+            kind_text = f" [{kind.short_label}]" if kind else ""
             self.stdout.write(
-                f"  {mover.name} (id {mover.account_id}): score {mover.old_score} -> "
-                f"{mover.new_score} ({mover.delta:+d}), tier {mover.old_tier or 'none'} -> "
-                f"{mover.new_tier or 'none'}, tag {mover.old_tag or 'none'!r} -> "
-                f"{mover.new_tag or 'none'!r}"
+                f"  {mover.name} (id {mover.account_id}): score {score}, tier {tier}, "
+                f"tag {tag}{kind_text}"
             )
-            width = max(len(mover.old_explanation), len(mover.new_explanation))
-            for index in range(width):
-                old = _reason(mover.old_explanation, index)
-                new = _reason(mover.new_explanation, index)
-                self.stdout.write(f"      now:   {old}")
-                self.stdout.write(f"      after: {new}")
+            for pair in mover.changed_pairs:
+                self.stdout.write(f"      now:   {explanation_text(pair.old)}")
+                self.stdout.write(f"      after: {explanation_text(pair.new)}")
+            if not mover.changed_pairs:
+                self.stdout.write(f"      {mover.same_reasons_text}")
+            unchanged = mover.unchanged_items
+            if list_unchanged:
+                for item in unchanged:
+                    self.stdout.write(f"      same:  {explanation_text(item)}")
+            elif unchanged:
+                self.stdout.write(
+                    f"      {len(unchanged)} unchanged reasons (--verbosity 2 lists them)"
+                )
 
 
-def _reason(items: list[dict], index: int) -> str:
-    if index >= len(items):
-        return "-"
-    item = items[index]
-    if not isinstance(item, dict):
-        return str(item)
-    return str(item.get("reason") or item.get("label") or "-")
+def _from_to(old: object, new: object) -> str:
+    return f"{old} (same)" if old == new else f"{old} -> {new}"
