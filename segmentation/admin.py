@@ -159,7 +159,7 @@ class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         protected = list(protected)
         for industry in objs:
-            criteria = industry_criteria_locked(industry.name)
+            criteria = industry_criteria_locked(industry.name, industry_pk=industry.pk)
             if criteria:
                 protected.append(
                     industry_locked_message(

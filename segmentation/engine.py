@@ -825,7 +825,11 @@ class CompiledFramework:
         # approved before the check existed keeps scoring.
         self._check_country_codes = framework.status in UNAPPROVED_STATUSES
         self._geography = geography
-        self._industry_ids = {name.casefold(): pk for pk, name in industry_names.items()}
+        # A criterion names industries ignoring case, so it matches every industry with
+        # that name. A duplicate saved before names had to differ scores like the original.
+        self._industry_ids: dict[str, list[int]] = {}
+        for pk, name in industry_names.items():
+            self._industry_ids.setdefault(name.casefold(), []).append(pk)
         self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)
         # The highest score of an account that fails a must-have, just below the Medium cut-off.
         self.must_have_score_cap = max(framework.medium_tier_min_score - 1, 0)
@@ -907,13 +911,13 @@ class CompiledFramework:
     def industry_ids_for(self, names: list[str], owner: str) -> list[int]:
         ids = []
         for name in names:
-            industry_id = self._industry_ids.get(name.casefold())
-            if industry_id is None:
+            industry_ids = self._industry_ids.get(name.casefold())
+            if industry_ids is None:
                 raise FrameworkError(
                     f"{owner} names unknown industry {name!r}: use a canonical industry name "
                     "such as SaaS or FinTech."
                 )
-            ids.append(industry_id)
+            ids.extend(industry_ids)
         return ids
 
     def countries_for(self, values: list[str], owner: str) -> set[str]:

@@ -37,7 +37,7 @@ class Industry(models.Model):
         # Criteria match industry names ignoring case, so a change of case alone is safe.
         if old_name is None or old_name.casefold() == (self.name or "").casefold():
             return
-        criteria = industry_criteria_locked(old_name)
+        criteria = industry_criteria_locked(old_name, industry_pk=self.pk)
         if criteria:
             raise ValidationError(
                 {

@@ -13,6 +13,7 @@ from .models import (
     Framework,
     FrameworkRevision,
     FrameworkStatus,
+    Industry,
     SegmentationRun,
 )
 
@@ -56,13 +57,20 @@ def revision_list() -> QuerySet[FrameworkRevision]:
     )
 
 
-def industry_criteria_locked(name: str) -> list[Criterion]:
+def industry_criteria_locked(name: str, *, industry_pk: int | None = None) -> list[Criterion]:
     """Return the criteria of versions that are not drafts which name the industry ``name``.
 
     Criteria store industries by name, matched ignoring case as the engine does, so
     renaming or deleting such an industry would make those versions fail to compile.
+    When an industry other than ``industry_pk`` has the same name ignoring case (a
+    duplicate saved before names had to differ), those criteria keep matching it, so
+    none lock the industry ``industry_pk`` and the list is empty.
     """
     expected = name.casefold()
+    if industry_pk is not None:
+        others = Industry.objects.exclude(pk=industry_pk).values_list("name", flat=True)
+        if any(other.casefold() == expected for other in others):
+            return []
     criteria = (
         Criterion.objects.filter(dimension=Dimension.INDUSTRY)
         .exclude(framework__status=FrameworkStatus.DRAFT)
