@@ -78,35 +78,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class IndustrySynonymForm(forms.ModelForm):
-    """Derive the lookup key from the value and reject a key another synonym already has."""
+    """A synonym row: the model's ``clean`` derives the key and rejects clashing values."""
 
     class Meta:
         model = IndustrySynonym
         fields = ("value", "vocabulary")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        value = cleaned.get("value")
-        if not value:
-            return cleaned
-        key = industry_key(value)
-        if not key:
-            self.add_error("value", "This label has no letters or digits: enter an industry name.")
-            return cleaned
-        clash = (
-            IndustrySynonym.objects.filter(key=key)
-            .exclude(pk=self.instance.pk)
-            .select_related("industry")
-            .first()
-        )
-        if clash is not None:
-            self.add_error(
-                "value",
-                f"{value!r} matches the existing synonym {clash.value!r} of {clash.industry}: "
-                "edit or delete that synonym instead.",
-            )
-        self.instance.key = key
-        return cleaned
+
+class IndustrySynonymFormSet(forms.BaseInlineFormSet):
+    """Reject two rows of one save whose values have the same lookup key.
+
+    Each row is checked against the saved synonyms only, so two new rows with one key
+    would both pass and the second insert would fail on the unique key.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        rows_by_key: dict[str, str] = {}
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or self._should_delete_form(form):
+                continue
+            value = form.cleaned_data.get("value")
+            if not value:
+                continue
+            key = industry_key(value)
+            if key in rows_by_key:
+                form.add_error(
+                    "value",
+                    f"{value!r} matches the synonym {rows_by_key[key]!r} of another row, "
+                    "ignoring case, spacing and punctuation: keep one of the two rows.",
+                )
+            else:
+                rows_by_key[key] = value
 
 
 class TaxonomyPermissionMixin:
@@ -139,6 +142,7 @@ class TaxonomyPermissionMixin:
 class IndustrySynonymInline(TaxonomyPermissionMixin, admin.TabularInline):
     model = IndustrySynonym
     form = IndustrySynonymForm
+    formset = IndustrySynonymFormSet
     fields = ("value", "key", "vocabulary")
     readonly_fields = ("key",)
     extra = 0

@@ -5,15 +5,22 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from accounts.normalizers import industry_key
 from audits.history import ChannelHistoricalModel
 
 from .fields import ExplanationField
 
 
 class Industry(models.Model):
-    """A canonical industry of the taxonomy, such as SaaS or FinTech."""
+    """A canonical industry of the taxonomy, such as SaaS or FinTech.
+
+    Its name's lookup key (``industry_key``) differs from the names and synonyms of every
+    other industry. ``clean`` and ``save`` raise ValidationError otherwise, and the
+    database rejects two names that differ only in case.
+    """
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -24,13 +31,37 @@ class Industry(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "industries"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="industry_name_lower_unique",
+                violation_error_message="Another industry has this name, ignoring case.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        """Save, raising ValidationError when another industry has the name or a synonym of it.
+
+        Paths that skip ``full_clean``, such as services and scripts, are checked here.
+        """
+        from .taxonomy import industry_name_conflict
+
+        conflict = industry_name_conflict(self.name or "", industry_pk=self.pk)
+        if conflict is not None:
+            raise ValidationError({"name": conflict})
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         from .selectors import industry_criteria_locked, industry_locked_message
+        from .taxonomy import industry_name_conflict
 
+        if self.name:
+            conflict = industry_name_conflict(self.name, industry_pk=self.pk)
+            if conflict is not None:
+                raise ValidationError({"name": conflict})
         if self.pk is None:
             return
         old_name = Industry.objects.filter(pk=self.pk).values_list("name", flat=True).first()
@@ -57,7 +88,9 @@ class IndustrySynonym(models.Model):
     """A source's industry label that maps to a canonical industry.
 
     ``key`` is the label after ``accounts.normalizers.industry_key``, so lookups ignore
-    case, punctuation and spacing.
+    case, punctuation and spacing. It differs from every other synonym's key and from
+    the names of the other industries. ``clean`` and ``save`` raise ValidationError
+    otherwise.
     """
 
     class Vocabulary(models.TextChoices):
@@ -84,6 +117,55 @@ class IndustrySynonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} → {self.industry}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Derive ``key`` from ``value`` and save.
+
+        Raises ValidationError when another synonym or another industry's name has the
+        key, so paths that skip ``full_clean``, such as services, are checked too. A
+        synonym with the key of its own industry's name is saved: it is redundant but maps
+        to the same industry, and the loaded taxonomy has such rows for the vocabularies
+        that use the canonical name.
+        """
+        from .taxonomy import synonym_value_conflict
+
+        self.key = industry_key(self.value or "")
+        conflict = synonym_value_conflict(
+            self.value or "",
+            industry=self.industry,
+            synonym_pk=self.pk,
+            reject_own_name=False,
+        )
+        if conflict is not None:
+            raise ValidationError({"value": conflict})
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from .taxonomy import synonym_value_conflict
+
+        if not self.value:
+            return
+        try:
+            industry = self.industry
+        except IndustrySynonym.industry.RelatedObjectDoesNotExist:
+            # clean_fields reports the missing industry.
+            return
+        self.key = industry_key(self.value)
+        conflict = synonym_value_conflict(
+            self.value,
+            industry=industry,
+            synonym_pk=self.pk,
+            reject_own_name=self._value_is_new(),
+        )
+        if conflict is not None:
+            raise ValidationError({"value": conflict})
+
+    def _value_is_new(self) -> bool:
+        """Return True for an unsaved synonym or one whose value's key changed."""
+        if self.pk is None:
+            return True
+        stored_key = IndustrySynonym.objects.filter(pk=self.pk).values_list("key", flat=True)
+        return stored_key.first() != self.key
 
 
 # Largest weight of a criterion.

@@ -1,8 +1,19 @@
-"""Map source industry labels to the canonical taxonomy through stored synonyms."""
+"""Map source industry labels to the canonical taxonomy through stored synonyms.
+
+Every label of the taxonomy, an industry's name or a synonym, maps one lookup key
+(``industry_key``) to one industry. ``industry_name_conflict`` and
+``synonym_value_conflict`` keep it that way: a label whose key another industry's label
+already has is rejected, because imports and criteria could not tell the two apart.
+"""
+
+from __future__ import annotations
 
 from accounts.normalizers.text import industry_key
 
 from .models import Industry, IndustrySynonym
+
+# Appended to conflict messages so that a reader knows which differences do not count.
+_IGNORED_DIFFERENCES = "ignoring case, spacing and punctuation"
 
 
 class IndustryResolver:
@@ -16,7 +27,7 @@ class IndustryResolver:
         self._key_to_industry_id = key_to_industry_id
 
     @classmethod
-    def load(cls) -> "IndustryResolver":
+    def load(cls) -> IndustryResolver:
         mapping = {
             industry_key(name): industry_id
             for industry_id, name in Industry.objects.values_list("id", "name")
@@ -45,3 +56,90 @@ class IndustryResolver:
             if industry_id is not None:
                 return industry_id, label
         return None, first_label
+
+
+def _industry_with_key(key: str, *, exclude_pk: int | None) -> Industry | None:
+    """Return the industry other than ``exclude_pk`` whose name has the lookup key ``key``."""
+    industries = Industry.objects.exclude(pk=exclude_pk) if exclude_pk else Industry.objects
+    # Keys are computed in Python (NFKC, casefolding, punctuation), so every name is read.
+    # The loaded taxonomy has 28 industries.
+    for industry in industries.order_by("id").only("id", "name"):
+        if industry_key(industry.name) == key:
+            return industry
+    return None
+
+
+def industry_name_conflict(name: str, *, industry_pk: int | None) -> str | None:
+    """Return why ``name`` cannot name the industry ``industry_pk``, or None when it can.
+
+    ``industry_pk`` is None for a new industry. The name must have letters or digits, and
+    its lookup key must differ from the names of the other industries and from their
+    synonyms. The industry's own synonyms are not checked here: one with the same key is
+    redundant but maps to the same industry.
+    """
+    key = industry_key(name)
+    if not key:
+        return f"The name {name!r} has no letters or digits: enter an industry name."
+    other = _industry_with_key(key, exclude_pk=industry_pk)
+    if other is not None:
+        return (
+            f"The industry {other.name!r} already has the name {name!r}, "
+            f"{_IGNORED_DIFFERENCES}, so criteria and imports could not tell the two apart. "
+            f"Edit {other.name!r} instead, or choose another name."
+        )
+    synonyms = IndustrySynonym.objects.filter(key=key).select_related("industry")
+    if industry_pk is not None:
+        synonyms = synonyms.exclude(industry_id=industry_pk)
+    synonym = synonyms.first()
+    if synonym is not None:
+        owner = synonym.industry.name
+        return (
+            f"{name!r} is already a synonym of the industry {owner!r} (as {synonym.value!r}, "
+            f"{_IGNORED_DIFFERENCES}), so imports map it to {owner!r}. To make it an "
+            f"industry of its own, first delete that synonym from {owner!r}. Otherwise "
+            "choose another name."
+        )
+    return None
+
+
+def synonym_value_conflict(
+    value: str,
+    *,
+    industry: Industry,
+    synonym_pk: int | None,
+    reject_own_name: bool,
+) -> str | None:
+    """Return why ``value`` cannot be a synonym of ``industry``, or None when it can.
+
+    ``synonym_pk`` is None for a new synonym. The lookup key must differ from every other
+    synonym and from the names of the other industries. With ``reject_own_name``, a value
+    with the key of the industry's own name is rejected too, because it adds nothing.
+    ``industry.name`` is read from the instance, so an unsaved rename counts.
+    """
+    key = industry_key(value)
+    if not key:
+        return f"The synonym {value!r} has no letters or digits: enter an industry name."
+    clashes = IndustrySynonym.objects.filter(key=key).select_related("industry")
+    if synonym_pk is not None:
+        clashes = clashes.exclude(pk=synonym_pk)
+    clash = clashes.first()
+    if clash is not None:
+        return (
+            f"{value!r} matches the existing synonym {clash.value!r} of {clash.industry}: "
+            "edit or delete that synonym instead."
+        )
+    other = _industry_with_key(key, exclude_pk=industry.pk)
+    if other is not None:
+        return (
+            f"{value!r} is the name of the industry {other.name!r}, {_IGNORED_DIFFERENCES}, "
+            f"so it cannot be a synonym of {industry.name!r}: imports map it to "
+            f"{other.name!r}. To map it to {industry.name!r}, first rename or delete the "
+            f"industry {other.name!r}."
+        )
+    if reject_own_name and industry_key(industry.name or "") == key:
+        return (
+            f"{value!r} is already the name of the industry {industry.name!r}, "
+            f"{_IGNORED_DIFFERENCES}, so imports map it to {industry.name!r} without a "
+            "synonym: remove this row."
+        )
+    return None

@@ -1,13 +1,21 @@
 """Databases with two industries of one name, saved before names had to differ."""
 
+import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from segmentation.models import Industry
 from tests.factories import AccountFactory
+
+labels_migration = importlib.import_module(
+    "segmentation.migrations.0013_industry_name_lower_unique"
+)
+NAME_CONSTRAINT = "industry_name_lower_unique"
 
 
 @pytest.fixture
@@ -31,8 +39,17 @@ def industry_post(industry: Industry, **changes) -> dict[str, str]:
     return data
 
 
+def drop_name_constraint() -> None:
+    """Drop the lower(name) index for this test's transaction, as on a database from
+    before it existed, so that a duplicate name can be saved."""
+    constraint = next(c for c in Industry._meta.constraints if c.name == NAME_CONSTRAINT)
+    with connection.schema_editor() as editor:
+        editor.remove_constraint(Industry, constraint)
+
+
 def add_duplicate(name: str) -> Industry:
     """Save an industry that bypasses the checks, like one saved before they existed."""
+    drop_name_constraint()
     Industry.objects.bulk_create([Industry(name=name, slug=f"{name.lower()}-duplicate")])
     return Industry.objects.get(name=name)
 
@@ -91,3 +108,19 @@ def test_delete_original_still_locked(ops_client, active_framework):
     url = reverse("admin:segmentation_industry_delete", args=[saas.pk])
 
     assert "cannot be deleted" in ops_client.get(url).content.decode()
+
+
+def test_migration_reports_duplicates(active_framework):
+    original = Industry.objects.get(name="SaaS")
+    duplicate = add_duplicate("saas")
+
+    with pytest.raises(RuntimeError) as raised:
+        labels_migration.check_duplicate_names(django_apps, None)
+
+    message = str(raised.value)
+    assert f"'SaaS' (id {original.pk}), 'saas' (id {duplicate.pk})" in message
+    assert "delete or rename every one but" in message
+
+
+def test_migration_passes_loaded_taxonomy(active_framework):
+    labels_migration.check_duplicate_names(django_apps, None)
