@@ -28,11 +28,12 @@ class IndustryResolver:
 
     @classmethod
     def load(cls) -> IndustryResolver:
-        mapping = {
-            industry_key(name): industry_id
-            for industry_id, name in Industry.objects.values_list("id", "name")
-        }
-        mapping.update(IndustrySynonym.objects.values_list("key", "industry_id"))
+        mapping = dict(IndustrySynonym.objects.values_list("key", "industry_id"))
+        # Names are written last, so a canonical name maps to its own industry even where
+        # a synonym of another industry has the same key (saved before such synonyms were
+        # rejected). Of two names with one key, the older industry (lower id) wins.
+        names = Industry.objects.order_by("-id").values_list("id", "name")
+        mapping.update((industry_key(name), industry_id) for industry_id, name in names)
         return cls(mapping)
 
     def resolve(self, raw: str | None) -> int | None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from segmentation.models import Industry, IndustrySynonym
 from segmentation.services import industry_value_map
+from segmentation.taxonomy import IndustryResolver
 from tests.factories import AccountFactory
 
 
@@ -256,6 +257,21 @@ def test_map_value_to_other_industry_name(active_framework, ops_user):
     assert account.industry is None
     assert not IndustrySynonym.objects.filter(key="saas").exists()
     assert saas.synonyms.count() == IndustrySynonym.objects.filter(industry=saas).count()
+
+
+def test_resolver_prefers_industry_name(active_framework):
+    fintech = Industry.objects.get(name="FinTech")
+    saas = Industry.objects.get(name="SaaS")
+    # Saved before such synonyms were rejected: bulk_create skips save().
+    IndustrySynonym.objects.bulk_create(
+        [IndustrySynonym(industry=fintech, value="SaaS", key="saas")]
+    )
+
+    resolver = IndustryResolver.load()
+
+    assert resolver.resolve("SaaS") == saas.pk
+    assert resolver.resolve("saas") == saas.pk
+    assert resolver.resolve("Blockchain") == fintech.pk
 
 
 def resegment(*args: str) -> str:
