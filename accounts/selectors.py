@@ -27,6 +27,7 @@ from django.db.models import (
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
+from audits.baseline import BASELINE_TITLE, is_baseline
 from enrichment import verification
 from enrichment.models import Observation
 from segmentation.models import (
@@ -747,7 +748,13 @@ def account_field_history(account: Account, *, limit: int = HISTORY_LIMIT) -> li
     entries = []
     for record, older, raw in pairs:
         if older is None:
-            if record.history_type == "+":
+            if is_baseline(record):
+                entries.append(
+                    HistoryEntry(
+                        "baseline", record.history_date, _channel_actor(record), BASELINE_TITLE
+                    )
+                )
+            elif record.history_type == "+":
                 entries.append(
                     HistoryEntry(
                         "created", record.history_date, _channel_actor(record), "Account created"

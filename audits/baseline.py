@@ -4,26 +4,51 @@ Imports and other bulk writes store accounts without history rows, so the trail 
 not show what the first change by a person replaced. Before an account without history
 is saved, its stored values are recorded as a baseline row, which the change then
 compares with.
+
+A baseline row is not the account's creation. Its values may come from the import that
+created the account and from any bulk write after it, such as re-scoring, and not every
+bulk write sets ``updated_at``. So the row is dated when the values were read, just
+before the change, and records no channel. Pages and the trail show it by its note.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Account
 
-from .history import Channel
-
 BASELINE_NOTE = "Values before the first recorded change, as an import or bulk update stored them."
-# Sources of accounts that were not imported, such as the API's.
-NOT_IMPORTED_SOURCES = ("", "api", "manual")
+# Names of a baseline row on the account page and in the trail.
+BASELINE_TITLE = "Values before the first recorded change"
+BASELINE_ACTION = "Baseline"
+# Channel of a baseline row: none, because its values may come from several earlier writes.
+BASELINE_CHANNEL = ""
+
+
+def baseline_rows() -> Q:
+    """Return the filter that selects baseline rows of the Account history table."""
+    return Q(history_type="+", history_change_reason=BASELINE_NOTE)
+
+
+def is_baseline(row: Any) -> bool:
+    """Return True when a history row is a baseline, not a recorded change."""
+    return (
+        row.instance_type is Account
+        and row.history_type == "+"
+        and row.history_change_reason == BASELINE_NOTE
+    )
 
 
 @receiver(pre_save, sender=Account, dispatch_uid="audits_record_account_baseline")
 def record_account_baseline(sender, instance: Account, raw: bool = False, **kwargs) -> None:
     """Record the stored values of an account that has no history row yet."""
+    # NOTE: bulk_update_with_history sends no pre_save, so a bulk change such as a bulk
+    # owner assignment records no baseline, and its row has no earlier row to compare with.
     if raw or instance._state.adding or instance.pk is None:
         return
     history_model = Account.history.model
@@ -39,11 +64,9 @@ def record_account_baseline(sender, instance: Account, raw: bool = False, **kwar
     }
     history_model.objects.create(
         **values,
-        history_date=stored.updated_at or timezone.now(),
+        history_date=timezone.now(),
         history_type="+",
         history_user=None,
         history_change_reason=BASELINE_NOTE,
-        history_channel=(
-            Channel.SHELL if stored.source in NOT_IMPORTED_SOURCES else Channel.IMPORT
-        ),
+        history_channel=BASELINE_CHANNEL,
     )

@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
 from accounts.selectors import unconfirmed_mandatory_fields
+from audits.baseline import baseline_rows
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
 from segmentation.models import ScoreRecord, SegmentationRun
@@ -119,7 +120,8 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
     framework version, the quarterly run) is not active: no person worked on it, so the
     audit would blame its owner for the framework's change. Likewise an account that an
     import alone created, changed or scored: a big import would otherwise fill the month's
-    audit with its accounts, which wait for enrichment.
+    audit with its accounts, which wait for enrichment. A baseline row is no change, so it
+    does not count either.
     """
     account_history = Account.history.model
     ids = set(worked)
@@ -130,6 +132,7 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
     ids.update(
         account_history.objects.filter(_in_period("history_date", period))
         .exclude(history_channel=Channel.IMPORT)
+        .exclude(baseline_rows())
         .values_list("id", flat=True)
         .distinct()
     )

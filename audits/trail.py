@@ -30,6 +30,7 @@ from accounts.models import Account, ImportRun, SegmentOverride
 from accounts.selectors import source_label
 from enrichment.models import FieldResolution
 
+from .baseline import BASELINE_ACTION, is_baseline
 from .history import Channel
 
 OVERRIDE_SOURCE = "accounts.segmentoverride"
@@ -429,7 +430,7 @@ def _history_entry(source: TrailSource, row: Any, labels: _Labels, user: str) ->
         at=row.history_date,
         source_key=source.key,
         model_label=source.label,
-        action=CHANGE_LABELS.get(row.history_type, row.history_type),
+        action=_history_action(row),
         user=user,
         channel=CHANNEL_LABELS.get(getattr(row, "history_channel", ""), "—"),
         object_label=_object_label(source, row, labels),
@@ -440,6 +441,12 @@ def _history_entry(source: TrailSource, row: Any, labels: _Labels, user: str) ->
         changes=changes,
         note=row.history_change_reason or _missing_previous_note(row),
     )
+
+
+def _history_action(row: Any) -> str:
+    if is_baseline(row):
+        return BASELINE_ACTION
+    return CHANGE_LABELS.get(row.history_type, row.history_type)
 
 
 def _missing_previous_note(row: Any) -> str:
