@@ -5,6 +5,7 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from audits.history import current_channel
 from segmentation.models import ScoreRecord
@@ -16,6 +17,42 @@ from .normalizers.text import normalize_line_breaks
 logger = logging.getLogger(__name__)
 
 REASON_REQUIRED = "A reason is required when a person changes a tag or tier."
+# Dimension of the explanation items that name a person's tag or tier.
+MANUAL_DIMENSION = "manual"
+
+
+def _override_reason(account: Account, field_name: str, value: str) -> str:
+    """Return who set the tag or tier ``value`` in force and why, from its latest override."""
+    overrides = account.overrides.select_related("user").order_by("-created_at", "-id")
+    override = (
+        overrides.filter(**{f"new_{field_name}": value})
+        .exclude(**{f"old_{field_name}": F(f"new_{field_name}")})
+        .first()
+    )
+    if override is None:
+        return "set by a person"
+    name = override.user.get_full_name() or override.user.get_username()
+    return f"set by {name}: {override.reason}"
+
+
+def override_items(account: Account) -> list[dict]:
+    """Build one explanation item per override in force: the tag's, then the tier's."""
+    items = []
+    for field_name, value in (("tag", account.tag_override), ("tier", account.tier_override)):
+        if not value:
+            continue
+        label = field_name.capitalize()
+        items.append(
+            {
+                "dimension": MANUAL_DIMENSION,
+                "label": f"{label} override",
+                "outcome": "override",
+                "points": 0,
+                "max_points": 0,
+                "reason": f"{label} {value!r} {_override_reason(account, field_name, value)}",
+            }
+        )
+    return items
 
 
 def _route_for(account: Account, tier: str) -> str:
@@ -118,17 +155,14 @@ def account_segment_override(
     )
 
     latest = account.score_records.order_by("-created_at", "-id").first()
-    explanation = list(latest.explanation) if latest else []
-    explanation.append(
-        {
-            "dimension": "manual",
-            "label": SegmentOverride.Kind(kind).label,
-            "outcome": "override",
-            "points": 0,
-            "max_points": 0,
-            "reason": f"Set by {user.get_full_name() or user.get_username()}: {reason}",
-        }
-    )
+    # The overrides in force replace every earlier manual item, so a tier set again names
+    # only its latest reason.
+    explanation = [
+        item
+        for item in (latest.explanation if latest else [])
+        if not (isinstance(item, dict) and item.get("dimension") == MANUAL_DIMENSION)
+    ]
+    explanation.extend(override_items(account))
     if account.framework_id is not None:
         ScoreRecord.objects.create(
             account=account,

@@ -496,6 +496,29 @@ def test_tag_edit_stale_refused(client_sdr, account, manager, team):
     assert "Aerospace" in response.content.decode()
 
 
+def test_explanation_names_overrides_in_force(client_sdr, account):
+    changes = [
+        {"tag": "FinTech – SMB – US", "tier": "", "reason": "test 🚀"},
+        {"tag": "FinTech – SMB – US", "tier": "high", "reason": "Discovery call showed fit"},
+        {"tag": "FinTech – SMB – US", "tier": "medium", "reason": "ok"},
+    ]
+    for data in changes:
+        response = client_sdr.post(
+            segment_url(account), {**data, "version": version_of(account)}, **HTMX
+        )
+        assert response.status_code == 200
+
+    latest = ScoreRecord.objects.filter(account=account).latest("created_at", "id")
+    manual = [item for item in latest.explanation if item["dimension"] == "manual"]
+    assert latest.tier == "medium"
+    assert [item["label"] for item in manual] == ["Tag override", "Tier override"]
+    assert manual[0]["reason"].endswith(": test 🚀")
+    assert "'FinTech – SMB – US'" in manual[0]["reason"]
+    assert manual[1]["reason"].endswith(": ok")
+    assert "'medium'" in manual[1]["reason"]
+    assert not any("Discovery call showed fit" in item["reason"] for item in latest.explanation)
+
+
 # Notes ---------------------------------------------------------------------------------
 
 
