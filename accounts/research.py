@@ -125,7 +125,7 @@ def account_segment_override(
             tag = checker.clean(tag, tier=tier if tier is not None else account.tier)
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
-    override = SegmentOverride.objects.create(
+    override = SegmentOverride(
         account=account,
         kind=kind,
         old_tag=account.tag,
@@ -138,6 +138,7 @@ def account_segment_override(
         channel=current_channel(),
     )
     if (new_tag, new_tier) == (account.tag, account.tier):
+        override.save()
         logger.info("Account %s segment confirmed by user %s", account.pk, user.pk)
         return override
 
@@ -153,6 +154,9 @@ def account_segment_override(
     account.save(
         update_fields=["tag", "tier", "tag_override", "tier_override", "route", "updated_at"]
     )
+    # Saved after the account, so that the baseline row that the account's first recorded
+    # change writes is dated before the override.
+    override.save()
 
     latest = account.score_records.order_by("-created_at", "-id").first()
     # The overrides in force replace every earlier manual item, so a tier set again names

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import Account, SegmentOverride
 from accounts.research import account_segment_override
-from accounts.selectors import account_history
+from accounts.selectors import account_history, account_workspace_queryset
 from audits.baseline import BASELINE_NOTE, BASELINE_TITLE
 from audits.findings import active_account_ids
 from audits.history import Channel, change_channel
@@ -77,6 +77,7 @@ def test_baseline_dated_at_first_change(changed):
     assert baseline.history_change_reason == BASELINE_NOTE
     assert changed["before"] <= baseline.history_date <= change.history_date
     assert baseline.updated_at == account.created_at + timedelta(days=1)
+    assert baseline.history_date < SegmentOverride.objects.get(account=account).created_at
 
 
 def test_baseline_records_no_channel(changed):
@@ -85,13 +86,15 @@ def test_baseline_records_no_channel(changed):
     assert baseline.history_channel == ""
 
 
-def test_account_page_history_names_baseline(changed):
-    account = Account.objects.get(pk=changed["account"].pk)
+def test_account_page_history_names_baseline(changed, team):
+    accounts = account_workspace_queryset(user=team["rep_a"])
+    account = accounts.get(pk=changed["account"].pk)
 
     entries = account_history(account)
 
     titles = [entry.title for entry in entries]
     assert "Account created" not in titles
+    assert titles.index("Manual tag") < titles.index(BASELINE_TITLE)
     baseline = next(entry for entry in entries if entry.kind == "baseline")
     assert baseline.title == BASELINE_TITLE
     assert baseline.actor == "System"
