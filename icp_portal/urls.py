@@ -19,3 +19,6 @@ urlpatterns = [
     path("governance/", include("audits.urls")),
     path("integrations/", include("integrations.urls")),
 ]
+
+# Django's default handlers serve 400.html, 403.html and 500.html from templates/.
+handler404 = "icp_portal.errors.page_not_found"
