@@ -11,7 +11,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django_filters.rest_framework import FilterSet
 from django_filters.widgets import BooleanWidget
 
@@ -19,7 +30,7 @@ from segmentation.models import Industry
 from segmentation.tags import active_tag_checker
 
 from . import selectors
-from .models import Account, Tier, VerificationStatus
+from .models import Account, ImportRun, ImportRunAccount, Tier, VerificationStatus
 from .normalizers import UnparsedValue, normalize_country
 
 OWNER_ME = "me"
@@ -56,7 +67,13 @@ MISSING_FIELD_CHOICES = [
 # An account missing any mandatory field. ``complete=true`` matches its negation.
 INCOMPLETE = reduce(or_, MISSING_FIELD_CONDITIONS.values())
 # Filters of the "Data quality" group of the list page's filter form.
-DATA_QUALITY_FILTERS = ("verification_status", "missing_field", "complete", "flagged")
+DATA_QUALITY_FILTERS = (
+    "verification_status",
+    "missing_field",
+    "complete",
+    "flagged",
+    "import_run",
+)
 
 # Ordering parameter → model field or expression key. Parameters missing here order by
 # the field of the same name.
@@ -296,6 +313,23 @@ def validate_owner_known(value: str) -> None:
         "account list shows it, %(me)s for your accounts or %(none)s for unassigned ones.",
         code="invalid_choice",
         params={"value": value, "me": OWNER_ME, "none": OWNER_NONE},
+    )
+
+
+def validate_import_run_known(value: str) -> None:
+    """Reject an import id that no import has.
+
+    Values that the format validators reject are left to them, as for the owner.
+    """
+    if not value.isdigit() or int(value) > MAX_ID:
+        return
+    if ImportRun.objects.filter(pk=int(value)).exists():
+        return
+    raise ValidationError(
+        "%(value)s is not the id of an import: use the number of an import on the Imports "
+        "page, as in /accounts/imports/<id>/.",
+        code="invalid_choice",
+        params={"value": value},
     )
 
 
@@ -563,6 +597,19 @@ class AccountFilterSet(FilterSet):
         help_text="Accounts with values that an import could not interpret.",
         widget=AnyYesNoWidget(attrs={"class": SELECT_CLASS}),
     )
+    import_run = django_filters.CharFilter(
+        method="filter_import_run",
+        label="Import",
+        help_text="The id of an import: the accounts it created or updated.",
+        validators=[
+            RegexValidator(r"^[0-9]+$", message="Enter the id of an import, such as 12."),
+            validate_id_in_range,
+            validate_import_run_known,
+        ],
+        widget=forms.TextInput(
+            attrs={"placeholder": "Import id", "inputmode": "numeric", "class": INPUT_CLASS}
+        ),
+    )
     ordering = AccountOrderingFilter(
         fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
         error_messages={
@@ -689,6 +736,12 @@ class AccountFilterSet(FilterSet):
         if value:
             return queryset.exclude(INCOMPLETE)
         return queryset.filter(INCOMPLETE)
+
+    def filter_import_run(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        # The unique (import_run, account) index finds the run's links, so PostgreSQL can
+        # read the run's accounts by primary key instead of scanning the account table.
+        links = ImportRunAccount.objects.filter(import_run_id=int(value), account_id=OuterRef("pk"))
+        return queryset.filter(Exists(links))
 
     def filter_flagged(self, queryset: QuerySet[Account], name: str, value: bool) -> QuerySet:
         if value:

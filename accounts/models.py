@@ -459,6 +459,37 @@ class ImportCancelRequest(models.Model):
         return f"Cancel request for import {self.import_run_id}"
 
 
+class ImportRunAccount(models.Model):
+    """An account that an import run created or updated, for the account list's import filter.
+
+    The account column has no foreign key constraint and rows stay when their account is
+    deleted, as enrichment.Observation does. So deleting accounts scans no index of this
+    table, and the account list's filter skips ids that no account has.
+    """
+
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="account_links", db_index=False
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    class Meta:
+        constraints = [
+            # Also the index of the filter, which looks up a run's accounts.
+            models.UniqueConstraint(
+                fields=["import_run", "account"], name="importrunaccount_run_account_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.import_run_id} → account {self.account_id}"
+
+
 class ResearchNote(models.Model):
     """A short research finding about an account: funding news, a hire, an expansion."""
 

@@ -16,11 +16,14 @@ from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.layouts import MappingFile, load_mapping_file
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.sources import source_name_normalize
-from accounts.models import ImportCancelRequest, ImportRun
+from accounts.models import ImportCancelRequest, ImportRun, ImportRunAccount
 from audits.history import Channel, change_channel
 from enrichment.services import accounts_verify
 
 logger = logging.getLogger(__name__)
+
+# ImportRunAccount rows per INSERT statement.
+ACCOUNT_LINK_BATCH_SIZE = 2000
 
 # Key of ImportRun.column_mapping that stores a queued run's mapping file until the run starts.
 REQUESTED_MAPPING_KEY = "requested_mapping"
@@ -108,6 +111,8 @@ def accounts_import(
         else:
             touched_ids = importer.execute()
     except ImportFileError as error:
+        # The batches written before the error stay written, so the run lists their accounts.
+        _link_accounts(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, str(error))
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise
@@ -118,6 +123,7 @@ def accounts_import(
             f"“{import_run.file_name}” could not be read as text ({error}): it seems to "
             "contain binary data. Save it as CSV UTF-8 and import that file."
         )
+        _link_accounts(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, message)
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise ImportFileError(message) from error
@@ -126,6 +132,7 @@ def accounts_import(
         logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)
         raise
 
+    _link_accounts(import_run, touched_ids)
     if importer.stopped_early:
         import_run.rows_not_reached = importer.rows_not_reached
         _finish(import_run, ImportRun.Status.CANCELLED, "")
@@ -225,6 +232,21 @@ def import_run_cancel(import_run: ImportRun, *, user: AbstractBaseUser) -> Impor
         import_run.status,
     )
     return cancel_request
+
+
+def _link_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
+    """Store which accounts the run created or updated, except for a dry run."""
+    if import_run.is_dry_run:
+        return
+    ids = sorted(account_ids)
+    for start in range(0, len(ids), ACCOUNT_LINK_BATCH_SIZE):
+        ImportRunAccount.objects.bulk_create(
+            [
+                ImportRunAccount(import_run=import_run, account_id=account_id)
+                for account_id in ids[start : start + ACCOUNT_LINK_BATCH_SIZE]
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _finish(import_run: ImportRun, status: str, error: str) -> None:
