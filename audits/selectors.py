@@ -106,6 +106,7 @@ def account_counts() -> AccountCounts:
     """
     missing = MISSING_FIELD_CONDITIONS
     needs = Q(needs_enrichment=True)
+    conflicting = Q(verification_status=VerificationStatus.CONFLICTING)
     quality_counts = {
         "total": Count("id"),
         "complete": Count("id", filter=~INCOMPLETE),
@@ -116,6 +117,10 @@ def account_counts() -> AccountCounts:
         "backlog_industry": Count("id", filter=needs & missing["industry"]),
         "backlog_size": Count("id", filter=needs & missing["size"]),
         "backlog_geography": Count("id", filter=needs & missing["geography"]),
+        # The engine counts a mandatory field whose sources conflict as unknown, so such an
+        # account needs enrichment although completeness counts the field as present.
+        "backlog_incomplete": Count("id", filter=needs & INCOMPLETE),
+        "backlog_conflicting": Count("id", filter=needs & conflicting),
     }
     groups = (
         Account.objects.order_by()

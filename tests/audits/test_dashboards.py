@@ -125,3 +125,46 @@ def test_dashboard_query_count(client, make_user, accounts, django_assert_max_nu
     client.get(reverse("audits:dashboard"))
     with django_assert_max_num_queries(14):
         client.get(reverse("audits:dashboard"))
+
+
+@pytest.fixture
+def conflicting_backlog(accounts):
+    """Add an account with every mandatory field whose industry sources conflict."""
+    conflicted = AccountFactory(
+        name="Conflicted Industry",
+        industry=accounts["high"].industry,
+        needs_enrichment=True,
+        missing_fields=["industry"],
+    )
+    Account.objects.filter(pk=conflicted.pk).update(verification_status="conflicting")
+    return {**accounts, "conflicted": conflicted}
+
+
+def test_backlog_counts_conflicting_apart(conflicting_backlog):
+    quality = account_counts().quality
+    assert quality["complete"] == 4
+    assert quality["backlog"] == 2
+    assert quality["backlog_incomplete"] == 1
+    assert quality["backlog_conflicting"] == 1
+
+
+def test_backlog_shows_conflicting_bar(client, make_user, conflicting_backlog):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:dashboard"))
+    backlog = chart_data(response)["backlog"]
+    index = backlog["labels"].index("Conflicting sources")
+    url = backlog["urls"][0][index]
+    listed = client.get(url).context["page_obj"].object_list
+    assert backlog["datasets"][0]["data"][index] == 1
+    assert url == "/accounts/?needs_enrichment=true&verification_status=conflicting"
+    assert [account.name for account in listed] == ["Conflicted Industry"]
+
+
+def test_backlog_total_adds_up(client, make_user, conflicting_backlog):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = client.get(reverse("audits:dashboard")).content.decode()
+    assert "4 of 5 accounts have industry, company size and geography." in html
+    assert (
+        "2 accounts need enrichment: 1 lacks industry, company size or geography, and 1 has "
+        "all three but with conflicting sources."
+    ) in html
