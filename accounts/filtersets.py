@@ -201,10 +201,24 @@ class KnownValueField(forms.CharField):
     that an error lists.
     """
 
-    def __init__(self, *args, kind: str, none_value: str = "", **kwargs) -> None:
+    def __init__(
+        self, *args, kind: str, none_value: str = "", any_case: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.none_value = none_value
+        self.any_case = any_case
+
+    def to_python(self, value: object) -> str:
+        """Return the value, in the option's spelling when ``any_case`` allows another case."""
+        text = super().to_python(value)
+        if not self.any_case or text in self.empty_values:
+            return text
+        key = text.casefold()
+        for option, _label in self.widget.load_choices():
+            if str(option).casefold() == key:
+                return str(option)
+        return text
 
     def validate(self, value: str) -> None:
         super().validate(value)
@@ -220,6 +234,24 @@ class KnownValueFilter(django_filters.CharFilter):
     """A filter whose value must be one of the options of its LazySelect widget."""
 
     field_class = KnownValueField
+
+
+class AnyCaseChoiceField(django_filters.fields.ChoiceField):
+    """A choice field that takes a choice's value in any case, such as HIGH for high."""
+
+    def to_python(self, value: object) -> str:
+        text = super().to_python(value)
+        key = text.casefold()
+        for choice, _label in self.choices:
+            if str(choice).casefold() == key:
+                return str(choice)
+        return text
+
+
+class AnyCaseChoiceFilter(django_filters.ChoiceFilter):
+    """A choice filter that takes a choice's value in any case."""
+
+    field_class = AnyCaseChoiceField
 
 
 INDUSTRY_FORMAT = re.compile(r"[-a-zA-Z0-9_]{1,100}")
@@ -501,7 +533,7 @@ class AccountFilterSet(FilterSet):
             attrs={"class": SELECT_CLASS},
         ),
     )
-    tier = django_filters.ChoiceFilter(
+    tier = AnyCaseChoiceFilter(
         method="filter_tier",
         label="Tier",
         choices=[*Tier.choices, (TIER_NONE, "Not scored")],
@@ -558,6 +590,7 @@ class AccountFilterSet(FilterSet):
     route = KnownValueFilter(
         label="Route",
         kind="route",
+        any_case=True,
         widget=LazySelect(
             with_blank("Any route", selectors.route_choices),
             attrs={"class": SELECT_CLASS},

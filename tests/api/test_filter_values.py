@@ -164,3 +164,26 @@ def test_unknown_route_members_404(signed_in_api):
 def test_known_empty_route_lists_none(signed_in_api):
     response = signed_in_api.get("/api/v1/segments/routes/Nurture/members/")
     assert result_names(response) == []
+
+
+@pytest.mark.parametrize("spelling", ["outbound", "OUTBOUND", "Outbound"])
+def test_route_filter_any_case(signed_in_api, spelling):
+    AccountFactory(name="Out", route="Outbound")
+    AccountFactory(name="Later", route="Nurture")
+    assert result_names(signed_in_api.get(LIST_URL, {"route": spelling})) == ["Out"]
+
+
+@pytest.mark.parametrize("spelling", ["high", "HIGH", "High"])
+def test_tier_filter_any_case(signed_in_api, spelling):
+    AccountFactory(name="Top", tier="high")
+    AccountFactory(name="Bottom", tier="low")
+    assert result_names(signed_in_api.get(LIST_URL, {"tier": spelling})) == ["Top"]
+
+
+def test_route_filter_any_case_on_page(client, sdr):
+    AccountFactory(name="Out", route="Outbound")
+    AccountFactory(name="Later", route="Nurture")
+    client.force_login(sdr)
+    response = client.get("/accounts/", {"route": "outbound"})
+    names = [account.name for account in response.context["page_obj"].object_list]
+    assert names == ["Out"]
