@@ -33,6 +33,7 @@ from accounts.permissions import (
     can_review_account,
     can_validate_fit,
 )
+from segmentation.tags import active_tag_checker
 
 from .base import (
     AccountObjectMixin,
@@ -241,6 +242,28 @@ class AccountConflictResolveView(AccountFieldMixin, View):
         return changed(render(request, FIELD_ROW, context), account)
 
 
+def tag_error_add(form: SegmentEditForm, account: Account) -> None:
+    """Add the tag's template error to a form that failed on other fields.
+
+    account_segment_edit checks the tag only once the form is valid, so without this a
+    form with a bad tag and an empty reason would report the reason alone.
+    """
+    tag = form.cleaned_data.get("tag")
+    if not tag:
+        return
+    tags = active_tag_checker()
+    if tags is None:
+        return
+    new_tag, _new_tier = workspace.changed_segment(account, tag, "", tags)
+    if new_tag is None:
+        return
+    tier = form.cleaned_data.get("tier") or account.tier
+    try:
+        tags.clean(new_tag, tier=tier)
+    except ValidationError as error:
+        add_errors(form, error)
+
+
 class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
     """Set the tag and tier by hand with a reason (a manual_tag override)."""
 
@@ -277,6 +300,7 @@ class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, V
         self.require(can_research_account(request.user, account), "You may not tag this account.")
         form = SegmentEditForm(request.POST)
         if not form.is_valid():
+            tag_error_add(form, account)
             return self.render_form(form, account, status=422)
         try:
             workspace.account_segment_edit(

@@ -696,3 +696,15 @@ def test_tag_reason_crlf_stored_as_lf(client_sdr, account):
     response = segment_post(client_sdr, account, CRLF_REASON)
     assert response.status_code == 200
     assert SegmentOverride.objects.get(account=account).reason == "line\n" * 99 + "line"
+
+
+def test_tag_edit_reports_every_error(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {"tag": "foo bar", "tier": "", "reason": "", "version": version_of(account)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Reason is empty" in html
+    assert "Tag &#x27;foo bar&#x27; does not follow the tag template" in html
