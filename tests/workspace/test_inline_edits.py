@@ -708,3 +708,12 @@ def test_tag_edit_reports_every_error(client_sdr, account):
     assert response.status_code == 422
     assert "Reason is empty" in html
     assert "Tag &#x27;foo bar&#x27; does not follow the tag template" in html
+
+
+def test_unconfirmed_warning_names_outcome(client_sdr, account):
+    Account.objects.filter(pk=account.pk).update(
+        field_status={"industry": {"status": "single_source"}}
+    )
+    html = client_sdr.get(segment_url(account), **HTMX).content.decode()
+    assert "save anyway" not in html
+    assert "Save still works now, but the monthly audit then records a skipped step" in html
