@@ -123,9 +123,13 @@ class ReviewSessionForm(DateRangeMixin, forms.Form):
     end_field = "period_end"
 
     reps = UserMultipleChoiceField(
+        label="Reps",
         queryset=get_user_model().objects.none(),
         widget=forms.CheckboxSelectMultiple,
         help_text="Reps whose accounts to sample.",
+        error_messages={
+            "required": "Reps: no rep is ticked. Tick at least one rep whose accounts to sample."
+        },
     )
     period_start = NamedDateField(label="Segmented from", widget=DATE_WIDGET)
     period_end = NamedDateField(label="Segmented until", widget=DATE_WIDGET)
@@ -134,6 +138,10 @@ class ReviewSessionForm(DateRangeMixin, forms.Form):
         max_value=ReviewSession.MAX_SAMPLE_SIZE,
         initial=ReviewSession.DEFAULT_SAMPLE_SIZE,
         help_text=f"Accounts to review, 1 to {ReviewSession.MAX_SAMPLE_SIZE}.",
+        error_messages={
+            "required": "Sample size is empty: enter the number of accounts to review, 1 to "
+            f"{ReviewSession.MAX_SAMPLE_SIZE}."
+        },
         widget=forms.NumberInput(attrs={"class": INPUT}),
     )
 

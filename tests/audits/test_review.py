@@ -563,3 +563,20 @@ def test_correction_reason_input_has_counter(client, segmented, team, view, pref
     assert 'data-max-length="500"' in reason_input
     assert f'data-counter="{prefix}-reason-{item.pk}-counter"' in reason_input
     assert f'<span id="{prefix}-reason-{item.pk}-counter"' in html
+
+
+def test_start_review_names_missing_reps(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": TODAY.last_day.isoformat(),
+            "sample_size": "",
+        },
+    )
+    html = response.content.decode()
+    assert "This field is required." not in html
+    assert "Reps: no rep is ticked. Tick at least one rep whose accounts to sample." in html
+    assert "Sample size is empty: enter the number of accounts to review" in html
+    assert not ReviewSession.objects.exists()
