@@ -6,7 +6,7 @@ the admin. The defaults here apply only to a rule whose row was deleted.
 
 from dataclasses import dataclass
 
-from .models import Consequence, Severity, ViolationKind
+from .models import Consequence, Severity, SeverityRule, ViolationKind
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,10 @@ RULES: dict[str, RuleDefault] = {
         Severity.MINOR,
     ),
 }
+
+
+def rule_labels() -> dict[str, str]:
+    """Return each rule code's readable description: its SeverityRule row's, else the default."""
+    labels = {code: rule.description for code, rule in RULES.items()}
+    labels.update(SeverityRule.objects.values_list("rule_code", "description"))
+    return labels

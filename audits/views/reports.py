@@ -37,6 +37,7 @@ from ..periods import (
     quarter_text,
 )
 from ..permissions import can_manage_violation, can_run_audit
+from ..rules import rule_labels
 from ..services import violation_update
 from ..tasks import monthly_audit_run_task
 from .mixins import PermissionRequiredMixin, is_htmx, query_without_page
@@ -191,7 +192,9 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, NearestPageMixi
                 "sees_all": self.scope is None,
             }
         )
+        labels = rule_labels()
         for violation in context["violations"]:
+            violation.rule_label = labels.get(violation.rule_code, violation.rule_code)
             violation.editable = can_manage_violation(self.request.user, violation)
             violation.form = ViolationForm(instance=violation, prefix=f"v{violation.pk}")
         return context
@@ -293,6 +296,7 @@ class ViolationUpdateView(PermissionRequiredMixin, View):
             saved = True
         if not is_htmx(request):
             return self.report_redirect(request, violation, form, saved)
+        violation.rule_label = rule_labels().get(violation.rule_code, violation.rule_code)
         violation.editable = True
         violation.form = form
         context = {"violation": violation, "saved": saved, "now": timezone.now()}

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import Account, SegmentOverride
 from accounts.research import account_segment_override
-from audits.models import TrainingRecord, Violation
+from audits.models import SeverityRule, TrainingRecord, Violation
 from audits.periods import local_today, month_period, quarter_of, quarter_period
 from audits.selectors import overdue_training, segment_snapshot
 from audits.services import monthly_audit_run, violation_update
@@ -563,3 +563,22 @@ def test_finding_notes_input_has_counter(client, audited, team):
     assert 'data-max-length="500"' in notes_input
     assert f'data-counter="{notes_id}-counter"' in notes_input
     assert f'<span id="{notes_id}-counter"' in html
+
+
+def test_report_shows_rule_label(client, audited, team):
+    client.force_login(team["manager"])
+    html = report(client, audited).content.decode()
+    assert (
+        'title="Rule unverified_data.not_verified" data-testid="violation-rule">'
+        "Tagged account whose mandatory fields are not verified across sources.</div>"
+    ) in html
+    assert ">unverified_data.not_verified<" not in html
+
+
+def test_report_label_follows_admin_edit(client, audited, team):
+    SeverityRule.objects.filter(rule_code="unverified_data.not_verified").update(
+        description="Mandatory fields not verified."
+    )
+    client.force_login(team["manager"])
+    html = report(client, audited).content.decode()
+    assert 'data-testid="violation-rule">Mandatory fields not verified.</div>' in html
