@@ -278,6 +278,16 @@ class Framework(models.Model):
         return f"v{self.version} {self.name} ({self.get_status_display()})"
 
     @property
+    def from_initial_setup(self) -> bool:
+        """Whether this is version 1 as migration 0003 creates it, with no submitter or approver."""
+        return (
+            self.version == 1
+            and self.based_on_id is None
+            and self.submitted_by_id is None
+            and self.approved_by_id is None
+        )
+
+    @property
     def is_locked(self) -> bool:
         """Whether the version is submitted, approved or retired, and so read-only."""
         return self.status in LOCKED_STATUSES

@@ -670,3 +670,11 @@ def test_list_hides_approve_of_outdated_copy(client, active_framework, ops_user,
     html = signed_in(client, leader).get(reverse("segmentation:framework-list")).content.decode()
     assert "Outdated copy: cannot be approved" in html
     assert reverse("segmentation:framework-approve", args=[second.version]) not in html
+
+
+def test_list_credits_v1_to_setup(client, sdr):
+    html = signed_in(client, sdr).get(reverse("segmentation:framework-list")).content.decode()
+    row = html[html.index('<tr data-version="1">') :]
+    row = row[: row.index("</tr>")]
+    assert row.count('data-testid="initial-setup">with the initial setup</span>') == 2
+    assert "by —" not in row
