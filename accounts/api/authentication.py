@@ -54,6 +54,21 @@ def token_with_roles_find(key: str) -> ApiToken | None:
     return token
 
 
+def wrong_scheme_check(parts: list[bytes]) -> None:
+    """Reject an API token sent with another scheme, such as ``Token icp_…``.
+
+    Other schemes without an API token, such as a proxy's Basic credentials, are left to
+    the next authentication class, so session requests behind such a proxy still work.
+    """
+    scheme = parts[0].decode("latin-1")
+    credentials = parts[1] if len(parts) > 1 else b""
+    if scheme.lower() == "token" or credentials.startswith(KEY_PREFIX.encode()):
+        raise exceptions.AuthenticationFailed(
+            f'The Authorization header uses the scheme "{scheme}", but the API expects '
+            '"Bearer": send the API token as "Authorization: Bearer <key>".'
+        )
+
+
 class ApiTokenAuthentication(BaseAuthentication):
     """Authenticate with an ApiToken; ``request.auth`` is then the token and its scopes apply.
 
@@ -63,7 +78,10 @@ class ApiTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple | None:
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
+        if not parts:
+            return None
+        if parts[0].lower() != KEYWORD.lower().encode():
+            wrong_scheme_check(parts)
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(

@@ -18,10 +18,30 @@ from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SessionOnly
 
 
+class ScopeListField(serializers.ListField):
+    """A list of token scopes whose error names the unknown scope and the valid ones.
+
+    ListField reports a bad item under its index, as ``{"0": ["..."]}``, with a message
+    that names no valid scope, so unknown scopes are rejected here first.
+    """
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, list):
+            known = set(ApiToken.Scope.values)
+            unknown = [str(scope) for scope in data if scope not in known]
+            if unknown:
+                listed = ", ".join(f'"{scope}"' for scope in unknown)
+                noun = "is not a scope" if len(unknown) == 1 else "are not scopes"
+                raise serializers.ValidationError(
+                    f'{listed} {noun}: use ["read"] or ["read", "write"].', code="invalid_choice"
+                )
+        return super().to_internal_value(data)
+
+
 class ApiTokenSerializer(serializers.ModelSerializer):
     """A token without its key. The key prefix identifies the token in lists."""
 
-    scopes = serializers.ListField(
+    scopes = ScopeListField(
         child=serializers.ChoiceField(choices=ApiToken.Scope.choices),
         help_text='["read"] or ["read", "write"]; write needs a role that changes data.',
     )

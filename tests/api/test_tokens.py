@@ -157,3 +157,24 @@ def test_malformed_authorization_is_401(api_client, sdr):
     response = api_client.get(ACCOUNTS_URL)
     assert response.status_code == 401
     assert "malformed" in response.json()["error"]["message"]
+
+
+def test_unknown_scope_named_in_list(client_for, sdr):
+    response = client_for(sdr).post(
+        TOKENS_URL, {"name": "Sync", "scopes": ["read", "admin"]}, format="json"
+    )
+    error = response.json()["error"]
+    expected = '"admin" is not a scope: use ["read"] or ["read", "write"].'
+    assert response.status_code == 400
+    assert error["fields"]["scopes"] == [expected]
+    assert expected in error["message"]
+    assert not ApiToken.objects.exists()
+
+
+def test_token_scheme_named(sdr, client):
+    _, key = api_token_create(user=sdr, name="x", scopes=["read"])
+    response = client.get(ACCOUNTS_URL, HTTP_AUTHORIZATION=f"Token {key}")
+    message = response.json()["error"]["message"]
+    assert response.status_code == 401
+    assert '"Token"' in message
+    assert '"Authorization: Bearer <key>"' in message
