@@ -272,12 +272,37 @@ REST_FRAMEWORK = {
     },
 }
 
+API_DESCRIPTION = """Accounts, segments, frameworks, imports and webhooks of the ICP Portal.
+
+**Authentication.** Send a personal API token as `Authorization: Bearer icp_…`, or use a
+signed-in browser session (writes then need the CSRF token). Create a token on the API
+tokens page (`/integrations/tokens/`) or with `POST /api/v1/tokens/` from a session. The
+key is shown once. Scopes are `read` (GET) and `write` (POST, PUT, PATCH, DELETE, which
+includes read). A token never exceeds its user's role.
+
+**Pagination.** Lists use cursor pagination: follow `next` until it is null. `page_size`
+sets the rows per page, 100 by default and at most 500.
+
+**CSV.** Account lists return CSV with `?format=csv` or `Accept: text/csv`.
+
+**ETags.** `GET /accounts/{id}/` and every change return an `ETag`. Send it back in
+`If-Match` with a change: if the account changed meanwhile, the API returns 412 and
+changes nothing.
+
+**Errors.** Every error has the shape
+`{"error": {"code": "...", "message": "...", "fields": {...}}}`, where `fields` lists the
+messages per invalid parameter or body field. Over a rate limit the API returns 429 with
+a `Retry-After` header in seconds.
+
+**Webhooks.** Deliveries carry `X-ICP-Signature: t=<unix seconds>,v1=<hex>`, where `v1`
+is the HMAC-SHA256, keyed with the subscription's secret, of the timestamp, a period and
+the raw request body.
+"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "ICP Portal API",
-    "DESCRIPTION": (
-        "Accounts, segments, frameworks, imports and webhooks of the ICP Portal. "
-        "docs/api.md covers authentication, pagination, CSV, ETags, errors and webhooks."
-    ),
+    # API users cannot open the repository's docs/api.md, so the schema states its key rules.
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,

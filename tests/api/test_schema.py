@@ -1,6 +1,9 @@
 """The OpenAPI schema and the interactive documentation."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 SCHEMA_URL = "/api/v1/schema/"
@@ -37,3 +40,23 @@ def test_docs_use_local_assets(signed_in_api):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn." not in page
     assert "unpkg" not in page
+
+
+def test_schema_description_self_contained(signed_in_api):
+    description = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()["info"]["description"]
+    assert "docs/api.md" not in description
+    assert "Authorization: Bearer icp_" in description
+    assert "follow `next` until it is null" in description
+    assert '{"error": {"code"' in description
+
+
+def test_docs_list_every_account_filter(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/accounts/"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
+    # Pagination and format parameters have their own sections.
+    names -= {"cursor", "page_size", "format"}
+    docs = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
+    section = docs[docs.index("## Filters and incremental sync") : docs.index("## CSV")]
+    undocumented = sorted(name for name in names if f"`{name}`" not in section)
+    assert undocumented == []
