@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0018_research_note_date_not_before_1900'),
+        ('accounts', '0019_import_cancel_request'),
     ]
 
     operations = [
