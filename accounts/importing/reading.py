@@ -62,9 +62,20 @@ SAMPLE_ROWS = 200
 MAX_CELL_CHARACTERS = 16 * 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARACTERS))
 # A number written with a decimal comma: 12,5 or 1.234,56, optionally signed, with a
-# currency sign before or a currency sign or percent after.
+# currency sign or code before, and after it a magnitude, a currency sign or code, or a
+# percent sign: € 12,50, 1,5 Mio €, 2,3 Mrd. EUR, -3,5 %.
+_CURRENCY = r"(?:[€$£]|[A-Z]{3})"
+_MAGNITUDE = r"(?:tsd|mio|mrd|mld|mn|mln|bn|k|m|b)\.?"
 DECIMAL_COMMA_CELL_RE = re.compile(
-    r"[-+]?\s*[€$£]?\s*(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}\s*[%€$£]?"
+    rf"[-+]?\s*{_CURRENCY}?\s*(?:\d{{1,3}}(?:\.\d{{3}})+|\d+),\d{{1,2}}"
+    rf"\s*(?:{_MAGNITUDE})?\s*(?:%|{_CURRENCY})?",
+    re.IGNORECASE,
+)
+# A whole number with two or more groups of three digits after periods, 1.250.000, which
+# only the decimal-comma convention writes.
+DOT_THOUSANDS_CELL_RE = re.compile(
+    rf"[-+]?\s*{_CURRENCY}?\s*[1-9]\d{{0,2}}(?:\.\d{{3}}){{2,}}\s*(?:{_MAGNITUDE})?\s*{_CURRENCY}?",
+    re.IGNORECASE,
 )
 
 CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
@@ -120,11 +131,12 @@ class Table:
         """Return whether numbers are read with decimal commas, judged by the given columns.
 
         Without an override, a semicolon file uses decimal commas when a sampled cell of
-        one of the columns is a number such as 12,5. Pass the columns whose numbers the
+        one of the columns is a number such as 12,5 or 1,5 Mio €, or has periods between
+        groups of three digits, such as 1.250.000. Pass the columns whose numbers the
         import reads, so that a column the import ignores cannot switch the file.
         """
-        # NOTE: a semicolon file that writes 2.000 for two thousand but no number with a
-        # decimal comma is read with decimal points, so 2.000 is 2 there.
+        # NOTE: a file whose only such numbers are like 2.000 is read with decimal points,
+        # and the importer flags 2.000 as ambiguous instead of reading it as 2.
         if self.decimal_comma is not None:
             return self.decimal_comma
         if self.kind != "csv" or self.delimiter != ";":
@@ -192,8 +204,15 @@ def detect_delimiter(header: str) -> str:
 
 
 def looks_like_decimal_comma(cells: list[str]) -> bool:
-    """Return True when any cell is a number written with a decimal comma (12,5)."""
-    return any(DECIMAL_COMMA_CELL_RE.fullmatch(cell.strip()) for cell in cells if cell)
+    """Return True when any cell is a number written the continental European way.
+
+    That is a number with a decimal comma (12,5 or 1,5 Mio €) or with periods between
+    two or more groups of three digits (1.250.000).
+    """
+    return any(
+        DECIMAL_COMMA_CELL_RE.fullmatch(text) or DOT_THOUSANDS_CELL_RE.fullmatch(text)
+        for text in (cell.strip() for cell in cells if cell)
+    )
 
 
 def _open_text(path: Path, encoding: str) -> TextIO:

@@ -22,7 +22,9 @@ Blank values and placeholders return None. So do counts whose only information i
 (``0``, ``0-0``, ``0+``), because directories such as Y Combinator's write team size 0 for
 "not reported". A range with zero as its lower bound (``0-1``) is a real range. Free text
 (``25 employees + 50 contractors``, ``small team``), fractions, reversed ranges and counts
-above MAX_EMPLOYEES raise UnparsedValue(field="employee count").
+above MAX_EMPLOYEES raise UnparsedValue(field="employee count"). So does, unless
+``decimal_comma`` is set, a count such as ``2.000`` or ``10.000``, which may be thousands
+written with a period as separator or a number with three decimals.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .errors import UnparsedValue, raw_text
-from .numbers import parse_decimal
+from .numbers import dot_thousands_hint, is_ambiguous_dot_thousands, parse_decimal
 from .text import collapse_whitespace, is_missing, strip_footnotes
 
 FIELD = "employee count"
@@ -243,12 +245,15 @@ def _parse_employee_text(raw: str, *, decimal_comma: bool) -> EmployeeRange | No
 
 
 def _read_count(match: re.Match[str], name: str, raw: str, decimal_comma: bool) -> int:
+    suffix = match[f"{name}_suffix"]
+    if not decimal_comma and suffix is None and is_ambiguous_dot_thousands(match[name]):
+        # A head count is never a fraction, so 2.000 is far more likely 2000 than 2.
+        raise UnparsedValue(FIELD, raw, dot_thousands_hint(match[name]))
     try:
         value = parse_decimal(match[name], decimal_comma=decimal_comma)
     except UnparsedValue as error:
         raise UnparsedValue(FIELD, raw, error.hint) from None
     assert value is not None  # the pattern only matches digits
-    suffix = match[f"{name}_suffix"]
     if suffix is not None:
         value *= _SUFFIX_FACTORS[suffix]
     if value != value.to_integral_value():

@@ -16,6 +16,9 @@ ISO code in the same value always decides. Otherwise ``$`` means USD, ``¥`` mea
 needs a code or a matching default currency.
 
 A magnitude in the value replaces ``multiplier``, because the value then states its own scale.
+Unless ``decimal_comma`` is set, an amount such as ``2.000`` or ``€ 1.500 Mio`` raises
+UnparsedValue, because it may be thousands written with a period as separator. Before an
+English magnitude the period is a decimal point: ``$1.125B`` is 1.125 billion.
 Ranges (``$1M-$5M``), bounds (``$1B+``) and two different currencies raise UnparsedValue.
 """
 
@@ -31,7 +34,7 @@ from functools import cache
 import pycountry
 
 from .errors import UnparsedValue, raw_text
-from .numbers import parse_decimal
+from .numbers import dot_thousands_hint, is_ambiguous_dot_thousands, parse_decimal
 from .text import collapse_whitespace, is_missing
 
 RATES_SETTING = "ICP_CURRENCY_RATES_TO_USD"
@@ -172,6 +175,10 @@ _MAGNITUDES: dict[str, Decimal] = {
     **dict.fromkeys(("t", "tn", "trillion", "trillions"), Decimal(10**12)),
 }
 
+# Magnitude words of continental European languages, whose files write thousands as
+# 1.500. Before an English magnitude, three decimals are precision, as in $1.125B.
+_CONTINENTAL_MAGNITUDES = frozenset({"mio", "mrd", "mld"})
+
 _AMOUNT_RE = re.compile(r"(?P<before>\D*?)(?P<number>\d(?:[\d.,' ]*\d)?)(?P<after>\D*)")
 _BEFORE_RE = re.compile(r"(?P<leading_sign>[-+]?)(?P<currency>[^-+]*)(?P<trailing_sign>[-+]?)")
 _LEADING_WORD_RE = re.compile(r"(?P<word>[^\W\d_]+)\.?")
@@ -242,15 +249,23 @@ def parse_money(
         )
 
     scale = Decimal(multiplier)
+    magnitude_word = ""
     magnitude = _LEADING_WORD_RE.match(after)
     if magnitude is not None and magnitude["word"].casefold() in _MAGNITUDES:
-        scale = _MAGNITUDES[magnitude["word"].casefold()]
+        magnitude_word = magnitude["word"].casefold()
+        scale = _MAGNITUDES[magnitude_word]
         after = after[magnitude.end() :].strip()
     if after == ".":
         after = ""  # a sentence-ending period, as in "$5."
 
     currency = _resolve_currency(before["currency"], after, default_currency, raw, field)
 
+    if (
+        not decimal_comma
+        and is_ambiguous_dot_thousands(match["number"])
+        and (not magnitude_word or magnitude_word in _CONTINENTAL_MAGNITUDES)
+    ):
+        raise UnparsedValue(field, raw, dot_thousands_hint(match["number"]))
     try:
         number = parse_decimal(match["number"], decimal_comma=decimal_comma)
     except UnparsedValue as error:

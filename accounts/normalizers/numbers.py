@@ -15,7 +15,10 @@ Placeholders such as ``-``, ``n/a`` and blank text return None. Anything else, i
 a comma that is not a thousands separator in the chosen convention (``12,5`` without
 ``decimal_comma``), raises UnparsedValue(field="number"). So does, with
 ``decimal_comma=True``, one comma followed by exactly three digits (``2,000``), because
-that is also how the decimal-point convention writes two thousand.
+that is also how the decimal-point convention writes two thousand. Without
+``decimal_comma``, ``1.250.000`` raises with a hint that names the option, and
+``2.000`` reads as 2. Callers for which 2.000 is more likely two thousand, such as head
+counts, check for it with is_ambiguous_dot_thousands and flag it with dot_thousands_hint.
 """
 
 from __future__ import annotations
@@ -50,12 +53,23 @@ _DECIMAL_COMMA_LIKE_RE = re.compile(r"[\d.]*\d,\d+")
 # With decimal commas, 2,000 reads as 2, but it is two thousand with decimal points.
 _AMBIGUOUS_DECIMAL_COMMA_RE = re.compile(r"\d{1,3},\d{3}")
 _DECIMAL_POINT_LIKE_RE = re.compile(r"\d+\.\d+")
+# One to three digits without a leading zero, then groups of exactly three digits after
+# dots: 2.000, 10.000 or 1.250.000, the way continental European files write thousands.
+# With one group the number also reads as decimals, with more it does not.
+_ONE_DOT_GROUP_RE = re.compile(r"[1-9]\d{0,2}\.\d{3}")
+_MANY_DOT_GROUPS_RE = re.compile(r"[1-9]\d{0,2}(?:\.\d{3}){2,}")
 
 _HINT_EXAMPLES = "expected a number such as 12500000, 12,500,000, 12.5 or (1,200)"
 _HINT_DECIMAL_COMMA = (
     "commas must separate groups of three digits. For a decimal comma, as in 12,5, write "
     '12.5 instead, or import the file with a mapping file whose options set "decimal_comma": '
     "true."
+)
+_HINT_DOT_THOUSANDS = (
+    "periods separate groups of three digits here, as continental European files write "
+    "thousands, but the file writes decimals with a point. Write the number without "
+    "periods, as in 1250000, or import the file with a mapping file whose options set "
+    '"decimal_comma": true.'
 )
 _HINT_DECIMAL_POINT = (
     "the file writes decimals with a comma, so periods must separate groups of three digits "
@@ -129,9 +143,35 @@ def _parse_decimal_text(raw: str, *, decimal_comma: bool) -> Decimal:
     return value
 
 
+def is_ambiguous_dot_thousands(text: str) -> bool:
+    """Return True for 1 to 3 digits without a leading zero, a period and 3 digits (2.000).
+
+    Read with decimal points 2.000 is 2, but continental European files write two
+    thousand that way.
+    """
+    return _ONE_DOT_GROUP_RE.fullmatch(text) is not None
+
+
+def dot_thousands_hint(text: str) -> str:
+    """Return the hint that ``text``, such as 2.000, may be thousands or have decimals.
+
+    The hint is for files read with decimal points, and it names both readings and the fix.
+    """
+    thousands = text.replace(".", "")
+    with_decimals = text.rstrip("0").rstrip(".")
+    return (
+        f"{text} may be {thousands}, written with a period as thousands separator, or "
+        f"{with_decimals}, because the file writes decimals with a point. Write {thousands} "
+        f"if it is {thousands}. If the file writes all its numbers this way (1.234,5), "
+        'import it with a mapping file whose options set "decimal_comma": true.'
+    )
+
+
 def _format_hint(text: str, *, decimal_comma: bool) -> str:
     if not decimal_comma and _DECIMAL_COMMA_LIKE_RE.fullmatch(text):
         return _HINT_DECIMAL_COMMA
+    if not decimal_comma and _MANY_DOT_GROUPS_RE.fullmatch(text):
+        return _HINT_DOT_THOUSANDS
     if decimal_comma and _DECIMAL_POINT_LIKE_RE.fullmatch(text):
         return _HINT_DECIMAL_POINT
     return _HINT_EXAMPLES

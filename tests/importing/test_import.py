@@ -678,6 +678,76 @@ def test_decimal_comma_flags_ambiguous_count(write_text):
     assert second.revenue_amount == Decimal("1250.75")
 
 
+def test_dot_thousands_flagged_in_comma_file(write_text):
+    path = write_text(
+        "name,website,employees,country,industry\n"
+        "Two Thousand Co,https://two-thousand.example,2.000,DE,Manufacturing\n"
+        "Ten Thousand Co,https://ten-thousand.example,10.000,DE,Manufacturing\n"
+        "Plain Co,https://plain.example,250,DE,Manufacturing\n"
+    )
+
+    run = accounts_import(path, source="dottest")
+
+    two = Account.objects.get(name="Two Thousand Co")
+    ten = Account.objects.get(name="Ten Thousand Co")
+    assert run.column_mapping["decimal_comma"] is False
+    assert run.flagged == 2
+    assert two.employee_count is None
+    assert two.employee_raw == "2.000"
+    assert ten.employee_count is None
+    assert [item["field"] for item in two.review_flags] == ["employees"]
+    assert [item["value"] for item in two.review_flags] == ["2.000"]
+    message = two.review_flags[0]["message"]
+    assert message.startswith('employee count "2.000" could not be parsed')
+    assert "may be 2000, written with a period as thousands separator, or 2" in message
+    assert "Write 2000 if it is 2000" in message
+    assert Account.objects.get(name="Plain Co").employee_count == 250
+
+
+def test_revenue_with_magnitude_sets_decimal_comma(write_text):
+    path = write_text(
+        "Company Name;Website;Annual Revenue;Employees\n"
+        "Punkt A;punkt-a.de;1,5 Mio €;2.000\n"
+        "Punkt B;punkt-b.de;;10.000\n"
+    )
+
+    run = accounts_import(path)
+
+    first = Account.objects.get(name="Punkt A")
+    assert run.column_mapping["decimal_comma"] is True
+    assert run.flagged == 0
+    assert first.employee_count == 2000
+    assert first.revenue_amount == Decimal("1500000.00")
+    assert first.revenue_currency == "EUR"
+    assert Account.objects.get(name="Punkt B").employee_count == 10000
+
+
+def test_dot_groups_set_decimal_comma(write_text):
+    path = write_text(
+        "Company Name;Website;Annual Revenue;Employees\nGruppe A;gruppe-a.de;1.250.000;2.000\n"
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.column_mapping["decimal_comma"] is True
+    assert account.employee_count == 2000
+    assert account.revenue_amount == Decimal("1250000.00")
+
+
+def test_dot_thousands_revenue_flagged(write_text):
+    path = write_text("name,website,revenue\nUmsatz Co,umsatz.example,2.000\n")
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.revenue_amount is None
+    assert account.revenue_raw == "2.000"
+    assert [item["field"] for item in account.review_flags] == ["revenue"]
+    assert "may be 2000, written with a period" in account.review_flags[0]["message"]
+
+
 def test_utf16_file_imported(write_csv):
     path = write_csv(
         ["Company", "Website"], [["Zürich Re", "zurichre.ch"]], encoding="utf-16-le-bom"

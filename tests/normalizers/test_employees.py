@@ -173,6 +173,50 @@ def test_employees_decimal_comma_reads_thousands() -> None:
     assert parse_employee_count("1.001-5.000", decimal_comma=True) == EmployeeRange(1001, 5000)
 
 
+@pytest.mark.parametrize(
+    ("raw", "thousands", "decimals"),
+    [
+        ("2.000", "2000", "2"),
+        ("10.000", "10000", "10"),
+        ("1.500", "1500", "1.5"),
+        ("10.000+", "10000", "10"),
+        ("1.000-5.000", "1000", "1"),
+        ("ca. 2.000 employees", "2000", "2"),
+    ],
+)
+def test_employees_dot_thousands_ambiguous(raw: str, thousands: str, decimals: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_employee_count(raw)
+    assert caught.value.field == "employee count"
+    assert caught.value.value == raw
+    assert f"may be {thousands}, written with a period as thousands separator" in str(caught.value)
+    assert f"or {decimals}, because the file writes decimals with a point" in str(caught.value)
+    assert f"Write {thousands} if it is {thousands}" in caught.value.hint
+    assert '"decimal_comma": true' in caught.value.hint
+
+
+def test_employees_many_dot_groups_hint() -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_employee_count("1.250.000")
+    assert "periods separate groups of three digits" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2.000", EmployeeRange(2000, 2000)),
+        ("10.000", EmployeeRange(10000, 10000)),
+        ("1.250.000", EmployeeRange(1250000, 1250000)),
+    ],
+)
+def test_employees_dot_thousands_comma_mode(raw: str, expected: EmployeeRange) -> None:
+    assert parse_employee_count(raw, decimal_comma=True) == expected
+
+
+def test_employees_suffix_keeps_decimal_point() -> None:
+    assert parse_employee_count("1.500k") == EmployeeRange(1500, 1500, approximate=True)
+
+
 def test_employees_maximum_allowed() -> None:
     assert parse_employee_count(str(MAX_EMPLOYEES)) == EmployeeRange(MAX_EMPLOYEES, MAX_EMPLOYEES)
 

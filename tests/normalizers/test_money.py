@@ -125,6 +125,41 @@ def test_money_decimal_comma(raw: str, expected: Decimal) -> None:
     assert result.currency == "EUR"
 
 
+@pytest.mark.parametrize("raw", ["2.000", "€ 10.000", "EUR 2.000", "1.500 Mio €", "2.500 Mrd. EUR"])
+def test_money_dot_thousands_ambiguous(raw: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_money(raw, default_currency="EUR")
+    assert caught.value.field == "revenue"
+    assert caught.value.value == raw
+    assert "written with a period as thousands separator" in caught.value.hint
+    assert '"decimal_comma": true' in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("$1.125B", Decimal("1125000000")),
+        ("2.500M", Decimal("2500000")),
+        ("$2.5", Decimal("2.5")),
+        ("0.125", Decimal("0.125")),
+    ],
+)
+def test_money_english_magnitude_keeps_point(raw: str, expected: Decimal) -> None:
+    result = parse_money(raw)
+    assert result is not None
+    assert result.amount == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2.000", Decimal("2000")), ("1.500 Mio €", Decimal("1500000000"))],
+)
+def test_money_dot_thousands_comma_mode(raw: str, expected: Decimal) -> None:
+    result = parse_money(raw, default_currency="EUR", decimal_comma=True)
+    assert result is not None
+    assert result.amount == expected
+
+
 @pytest.mark.parametrize(
     ("raw", "amount"),
     [(12, Decimal(12)), (12.5, Decimal("12.5")), (Decimal("7.25"), Decimal("7.25"))],

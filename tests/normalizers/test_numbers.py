@@ -151,6 +151,18 @@ def test_decimal_point_hint_in_comma_mode() -> None:
     assert '"decimal_comma": false' in caught.value.hint
 
 
+def test_dot_thousands_hint_in_point_mode() -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_decimal("1.250.000")
+    assert "periods separate groups of three digits" in caught.value.hint
+    assert "1250000" in caught.value.hint
+    assert '"decimal_comma": true' in caught.value.hint
+
+
+def test_dot_thousands_read_in_comma_mode() -> None:
+    assert parse_decimal("1.250.000", decimal_comma=True) == Decimal("1250000")
+
+
 @pytest.mark.parametrize("raw", [float("nan"), float("inf"), Decimal("NaN"), Decimal("-Infinity")])
 def test_decimal_non_finite_raises(raw: float | Decimal) -> None:
     with pytest.raises(UnparsedValue):

@@ -17,6 +17,7 @@ from enrichment.profiles import (
     size_from_text,
 )
 from enrichment.services import accounts_verify
+from tests.datasets import require_datasets_dir
 
 from .conftest import employees_value, observe
 
@@ -258,3 +259,13 @@ def test_import_profiles_command(profiles_dir):
 def test_import_profiles_command_needs_folder(tmp_path):
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("import_profiles", str(tmp_path / "missing"))
+
+
+@pytest.mark.shared_data
+def test_size_text_dot_thousands_not_ten():
+    # GFT's profile contains "+10.000 employees", which reads as 10 with decimal points.
+    datasets = require_datasets_dir()
+    profile = read_profile(datasets / "remote-in-tech" / "companies" / "gft.md")
+
+    assert "10.000 employees" in profile.size_text
+    assert size_from_text(profile.size_text) is None
