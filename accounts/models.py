@@ -408,6 +408,20 @@ class ImportRun(models.Model):
     )
     report_path = models.CharField(max_length=500, blank=True, default="")
     error = models.TextField(blank=True, default="")
+    file_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="SHA-256 of the file's bytes, to find imports of the same content.",
+    )
+    allow_same_file = models.BooleanField(
+        default=False,
+        help_text=(
+            "Import content that was already imported under another source name, so its "
+            "values count as a second source."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

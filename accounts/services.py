@@ -13,7 +13,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.importing.errors import ImportFileError, ImportNotCancellable
-from accounts.importing.layouts import MappingFile, load_mapping_file
+from accounts.importing.fingerprints import earlier_imports, file_sha256, same_file_conflict
+from accounts.importing.layouts import (
+    MappingFile,
+    default_source,
+    detect_layout,
+    load_mapping_file,
+)
+from accounts.importing.reading import open_table
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportCancelRequest, ImportRun, ImportRunAccount
@@ -42,26 +49,68 @@ def import_run_create(
     mapping: MappingFile | str | Path | None = None,
     dry_run: bool = False,
     created_by: AbstractBaseUser | None = None,
+    allow_same_file: bool = False,
 ) -> ImportRun:
     """Create a pending ImportRun for ``accounts_import_task``.
 
     A mapping file is read now and stored on the run, so the worker does not need it.
-    The source name is stored lower case. Raises ImportFileError when the source name
-    breaks the rule of accounts.importing.sources or the mapping file is invalid.
+    The source name is stored lower case, and the SHA-256 of the file's bytes is stored
+    too. Raises ImportFileError when the source name breaks the rule of
+    accounts.importing.sources or the mapping file is invalid, and its subclass
+    SameFileImported when an earlier import read the same content under another source
+    name and ``allow_same_file`` is False.
     """
     path = Path(path)
     source = source_name_normalize(source)
     mapping_file = _mapping_from(mapping)
+    sha256 = _file_sha256_or_blank(path)
+    if not allow_same_file:
+        _same_file_check(path, sha256, source, mapping_file)
     return ImportRun.objects.create(
         source=source,
         file_name=path.name,
         file_path=str(path.resolve()),
+        file_sha256=sha256,
+        allow_same_file=allow_same_file,
         is_dry_run=dry_run,
         created_by=created_by,
         column_mapping=(
             {REQUESTED_MAPPING_KEY: mapping_file.to_json()} if mapping_file is not None else {}
         ),
     )
+
+
+def _file_sha256_or_blank(path: Path) -> str:
+    """Return the file's SHA-256, or "" when it cannot be read, which the run then reports."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
+def _same_file_check(
+    path: Path, sha256: str, source: str, mapping_file: MappingFile | None
+) -> None:
+    """Raise SameFileImported before a run is created for content of another source.
+
+    Without a source name the file's header decides it, as in the import, and that is
+    read only when an earlier import has the same content. The importer checks again
+    when the run starts, which also covers a file it cannot open here.
+    """
+    if not earlier_imports(sha256):
+        return
+    if not source:
+        try:
+            with open_table(path) as table:
+                layout = mapping_file.as_layout() if mapping_file else detect_layout(table.header)
+                source = default_source(
+                    layout.name, table.kind, has_mapping=mapping_file is not None
+                )
+        except (ImportFileError, UnicodeDecodeError, csv.Error):
+            return
+    conflict = same_file_conflict(sha256, source)
+    if conflict is not None:
+        raise conflict
 
 
 def accounts_import(
@@ -74,6 +123,7 @@ def accounts_import(
     import_run: ImportRun | None = None,
     batch_size: int = IMPORT_BATCH_SIZE,
     verify_and_segment: bool = True,
+    allow_same_file: bool = False,
 ) -> ImportRun:
     """Import a CSV or JSON export into accounts and return its finished ImportRun.
 
@@ -83,14 +133,21 @@ def accounts_import(
     dry-run flag come from the run. A dry run matches and counts every row inside a
     transaction that is rolled back, so no account changes. After a real run the touched
     accounts are verified and segmented, unless ``verify_and_segment`` is False, which
-    benchmarks of the import itself use. Raises ImportFileError, after marking the run
-    failed, when the file or mapping cannot be used.
+    benchmarks of the import itself use. ``allow_same_file`` imports content that an earlier
+    import read under another source name (see import_run_create). Raises ImportFileError,
+    after marking the run failed, when the file or mapping cannot be used, and
+    SameFileImported, before any run is created, when import_run_create raises it.
     """
     if import_run is None:
         if path is None:
             raise TypeError("accounts_import() needs a path or an import_run.")
         import_run = import_run_create(
-            path, source=source or "", mapping=mapping, dry_run=dry_run, created_by=created_by
+            path,
+            source=source or "",
+            mapping=mapping,
+            dry_run=dry_run,
+            created_by=created_by,
+            allow_same_file=allow_same_file,
         )
     requested = import_run.column_mapping.get(REQUESTED_MAPPING_KEY)
     mapping_file = MappingFile.from_json(requested) if requested else None

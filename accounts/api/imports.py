@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.importing.errors import ImportFileError, ImportNotCancellable
+from accounts.importing.fingerprints import OVERRIDE_API, SameFileImported
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import upload_check, upload_content_check
 from accounts.models import ImportRun
@@ -86,6 +87,8 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "flagged",
             "rows_not_reached",
             "error",
+            "file_sha256",
+            "allow_same_file",
             "report_url",
             "created_by",
             "cancel_requested_by",
@@ -125,6 +128,14 @@ class ImportUploadSerializer(serializers.Serializer):
     )
     dry_run = serializers.BooleanField(
         default=False, help_text="Match and count every row, then roll back."
+    )
+    allow_same_file = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Import a file whose content an earlier import read under another source name. "
+            "Its values then count as a second, independent source and can become verified. "
+            "Without it such an upload gets 409."
+        ),
     )
 
     def validate_source(self, source: str) -> str:
@@ -174,6 +185,13 @@ class TaskQueueUnavailable(APIException):
     default_code = "service_unavailable"
 
 
+class SameFileConflict(APIException):
+    """The file's content was imported before under another source name."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def _enqueue(run_id: int) -> str:
     """Queue the run's task and return "", or when the broker is down, the run's new error."""
     try:
@@ -215,7 +233,7 @@ def _neutralized_report(path: Path) -> Iterator[bytes]:
     create=extend_schema(
         summary="Upload a file to import",
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={202: ImportRunSerializer, 503: ErrorSerializer},
+        responses={202: ImportRunSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
     ),
 )
 class ImportRunViewSet(
@@ -261,7 +279,11 @@ class ImportRunViewSet(
                 source=values.get("source", ""),
                 dry_run=values["dry_run"],
                 created_by=request.user,
+                allow_same_file=values["allow_same_file"],
             )
+        except SameFileImported as error:
+            _discard_upload(path)
+            raise SameFileConflict(str(error.for_override(OVERRIDE_API))) from error
         except ImportFileError as error:
             _discard_upload(path)
             raise ValidationError({"source": [str(error)]}) from error

@@ -459,6 +459,17 @@ def detect_layout(header: list[str]) -> Layout:
     return best or GENERIC
 
 
+def default_source(layout_name: str, file_format: str, *, has_mapping: bool) -> str:
+    """Return the source name of an import that names none: the layout, or the format.
+
+    A mapping file or the generic layout names no system, so the file format (csv or
+    json) is the source.
+    """
+    if has_mapping or layout_name == GENERIC.name:
+        return file_format
+    return layout_name
+
+
 def apply_layout(layout: Layout, header: list[str], *, currency: str = "USD") -> ColumnMapping:
     """Match the layout's columns to the header's positions."""
     positions: dict[str, int] = {}

@@ -26,7 +26,8 @@ from segmentation.taxonomy import IndustryResolver
 from .background import BackgroundWriter
 from .batches import PreparedBatch, copy_supported, prepare_batch
 from .errors import ImportFileError, RowRejected
-from .layouts import GENERIC, MappingFile, apply_layout, detect_layout
+from .fingerprints import same_file_check
+from .layouts import MappingFile, apply_layout, default_source, detect_layout
 from .matching import CREATED, MERGED, UPDATED, BatchMatcher, PendingBatch, RowOutcome
 from .reading import Record, Table, open_table
 from .report import RejectedRowReport, report_path
@@ -211,9 +212,10 @@ class FileImporter:
             )
 
         run = self.run
-        # A mapping file or the generic layout names no system, so the file format is the source.
-        generic = self.mapping is not None or layout.name == GENERIC.name
-        run.source = run.source or (table.kind if generic else layout.name)
+        run.source = run.source or default_source(
+            layout.name, table.kind, has_mapping=self.mapping is not None
+        )
+        same_file_check(run)
         run.encoding = table.encoding
         run.delimiter = table.delimiter
         if table.total_records is not None:

@@ -28,6 +28,7 @@ from django.views.generic import ListView
 from accounts import selectors, workspace
 from accounts.forms import ImportMappingForm, ImportUploadForm
 from accounts.importing.errors import ImportFileError, ImportNotCancellable
+from accounts.importing.fingerprints import SameFileImported
 from accounts.importing.report import REPORT_FOLDER
 from accounts.models import ImportCancelRequest, ImportRun
 from accounts.permissions import can_cancel_import, can_import
@@ -308,7 +309,9 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
         counts = dict.fromkeys(("ok", "flagged", "rejected", "blank"), 0)
         for row in rows:
             counts[row.status] += 1
+        same_file = workspace.same_file_conflict_for(path, context["inspection"], mapping)
         context.update(
+            same_file="" if same_file is None else str(same_file),
             rows=rows,
             counts=counts,
             mapping=mapping,
@@ -337,7 +340,12 @@ class ImportRunStartView(ImportPermissionMixin, View):
                 inspection=workspace.FileInspection.from_json(state["inspection"]),
                 mapping=workspace.WizardMapping.from_json(state["mapping"]),
                 user=request.user,
+                allow_same_file=request.POST.get("allow_same_file") == "1",
             )
+        except SameFileImported as error:
+            # The preview shows the earlier import and the checkbox that overrides it.
+            messages.error(request, str(error))
+            return redirect("accounts:import-preview", token=token)
         except (ValidationError, ImportFileError) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
             messages.error(request, text)

@@ -26,11 +26,18 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.importing.errors import ImportFileError, RowRejected
+from accounts.importing.fingerprints import (
+    OVERRIDE_WIZARD,
+    SameFileImported,
+    file_sha256,
+    same_file_conflict,
+)
 from accounts.importing.layouts import (
     FIELDS,
     MappingFile,
     apply_layout,
     column_key,
+    default_source,
     detect_layout,
 )
 from accounts.importing.reading import ObjectColumns, Table, open_table
@@ -539,6 +546,19 @@ def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
 # Starting the run ----------------------------------------------------------------------
 
 
+def same_file_conflict_for(
+    path: Path, inspection: FileInspection, mapping: WizardMapping
+) -> SameFileImported | None:
+    """Return the error that starting this import would raise for an earlier import of the
+    same content under another source name, or None."""
+    uses_mapping_file = not mapping.is_detected(inspection)
+    source = mapping.source or default_source(
+        inspection.layout, inspection.kind, has_mapping=uses_mapping_file
+    )
+    conflict = same_file_conflict(file_sha256(path), source)
+    return None if conflict is None else conflict.for_override(OVERRIDE_WIZARD)
+
+
 def import_start(
     *,
     path: Path,
@@ -546,17 +566,38 @@ def import_start(
     inspection: FileInspection,
     mapping: WizardMapping,
     user: AbstractBaseUser,
+    allow_same_file: bool = False,
 ) -> ImportRun:
-    """Create the ImportRun and queue accounts_import_task once the run is committed."""
+    """Create the ImportRun and queue accounts_import_task once the run is committed.
+
+    Raises SameFileImported, naming the wizard's checkbox, when an earlier import read
+    the same content under another source name and ``allow_same_file`` is False.
+    """
     mapping_check(mapping)
     mapping_file = mapping.mapping_file(inspection, f"import wizard mapping for {file_name}")
     with transaction.atomic():
-        run = import_run_create(path, source=mapping.source, mapping=mapping_file, created_by=user)
+        try:
+            run = import_run_create(
+                path,
+                source=mapping.source,
+                mapping=mapping_file,
+                created_by=user,
+                allow_same_file=allow_same_file,
+            )
+        except SameFileImported as error:
+            raise error.for_override(OVERRIDE_WIZARD) from error
         run.file_name = file_name[: ImportRun._meta.get_field("file_name").max_length]
         run.total_rows = inspection.total_records
         run.save(update_fields=["file_name", "total_rows"])
         transaction.on_commit(lambda: _queue_import(run.pk))
-    logger.info("user %s started import run %s of %s", user.pk, run.pk, file_name)
+    logger.info(
+        "user %s started import run %s of %s (source %s, allow same file %s)",
+        user.pk,
+        run.pk,
+        file_name,
+        run.source or "detected",
+        allow_same_file,
+    )
     return run
 
 

@@ -78,6 +78,46 @@ def test_dry_run_changes_nothing(client_for, sales_ops, django_capture_on_commit
     assert not Account.objects.exists()
 
 
+def test_upload_same_file_other_source_409(
+    client_for, sales_ops, django_capture_on_commit_callbacks
+):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = upload(client, source="hubspot").json()
+
+    response = upload(client, source="trade-show")
+
+    error = response.json()["error"]
+    assert response.status_code == 409
+    assert error["code"] == "conflict"
+    assert f"same content as import run {first['id']}" in error["message"]
+    assert "by salesops" in error["message"]
+    assert "import it with allow_same_file=true" in error["message"]
+    assert ImportRun.objects.count() == 1
+
+
+def test_upload_same_file_allowed(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, source="hubspot")
+        response = upload(client, source="trade-show", allow_same_file="true")
+
+    body = response.json()
+    assert response.status_code == 202, body
+    assert body["allow_same_file"] is True
+    assert len(body["file_sha256"]) == 64
+    assert client.get(f"{URL}{body['id']}/").json()["status"] == "succeeded"
+
+
+def test_upload_same_file_same_source(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, source="hubspot")
+        response = upload(client, source="hubspot")
+
+    assert response.status_code == 202, response.json()
+
+
 def test_upload_wrong_extension_is_400(client_for, sales_ops):
     response = upload(client_for(sales_ops), name="companies.exe")
     assert response.status_code == 400

@@ -634,3 +634,56 @@ def test_wizard_denied_to_roles_without_import(client, make_user, role):
 def test_wizard_open_to_importing_roles(client, make_user, role):
     client.force_login(make_user(role, username=f"user-{role}"))
     assert client.get(UPLOAD_URL).status_code == 200
+
+
+def test_preview_warns_same_file(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    first = start(ops, token, django_capture_on_commit_callbacks)
+    data = {"column_0": "name", "column_1": "domain", "currency": "USD", "revenue_multiplier": "1"}
+
+    _token, response = preview(ops, HUBSPOT_CSV, {**data, "source": "trade-show"})
+
+    html = response.content.decode()
+    assert 'data-testid="same-file"' in html
+    assert f"same content as import run {first.pk} (source “hubspot”" in html
+    assert 'name="allow_same_file"' in html
+
+
+def test_start_same_file_rejected(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    start(ops, token, django_capture_on_commit_callbacks)
+    data = {"column_0": "name", "column_1": "domain", "currency": "USD", "revenue_multiplier": "1"}
+    token, _ = preview(ops, HUBSPOT_CSV, {**data, "source": "trade-show"})
+
+    response = ops.post(reverse("accounts:import-start", args=[token]), follow=True)
+
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("accounts:import-preview", args=[token])
+    assert "the “Import as a second source” checkbox" in html
+    assert ImportRun.objects.count() == 1
+
+
+def test_start_same_file_allowed(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    start(ops, token, django_capture_on_commit_callbacks)
+    data = {"column_0": "name", "column_1": "domain", "currency": "USD", "revenue_multiplier": "1"}
+    token, _ = preview(ops, HUBSPOT_CSV, {**data, "source": "trade-show"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops.post(
+            reverse("accounts:import-start", args=[token]), {"allow_same_file": "1"}
+        )
+
+    assert response.status_code == 302
+    second = ImportRun.objects.get(source="trade-show")
+    assert second.allow_same_file is True
+    assert second.status == ImportRun.Status.SUCCEEDED
+
+
+def test_preview_same_source_no_warning(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    start(ops, token, django_capture_on_commit_callbacks)
+
+    _token, response = preview(ops, HUBSPOT_CSV)
+
+    assert 'data-testid="same-file"' not in response.content.decode()

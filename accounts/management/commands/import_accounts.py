@@ -5,6 +5,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.importing.errors import ImportFileError
+from accounts.importing.fingerprints import (
+    OVERRIDE_COMMAND,
+    SameFileImported,
+    same_file_conflict,
+)
 from accounts.importing.layouts import LAYOUT_NAMES, load_mapping_file
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportRun
@@ -34,6 +39,15 @@ class Command(BaseCommand):
             help=(
                 'JSON file mapping column names to fields, such as {"Firma": "name"}, with '
                 'optional "options": revenue_multiplier, currency, decimal_comma.'
+            ),
+        )
+        parser.add_argument(
+            "--allow-same-file",
+            action="store_true",
+            help=(
+                "Import a file whose content an earlier import read under another source "
+                "name. Its values then count as a second, independent source, so values "
+                "that both imports contain can become verified."
             ),
         )
         parser.add_argument(
@@ -69,12 +83,21 @@ class Command(BaseCommand):
                     source=source,
                     mapping=mapping,
                     dry_run=options["dry_run"],
+                    allow_same_file=options["allow_same_file"],
                 )
+            except SameFileImported as error:
+                self.stderr.write(
+                    self.style.ERROR(f"{path}: {error.for_override(OVERRIDE_COMMAND)}")
+                )
+                failed.append(path)
+                continue
             except ImportFileError as error:
                 self.stderr.write(self.style.ERROR(f"{path}: {error}"))
                 failed.append(path)
                 continue
             self._write_summary(path, run)
+            if run.allow_same_file:
+                self._warn_same_file(run)
 
         if failed:
             raise CommandError(f"{len(failed)} of {len(options['paths'])} files failed to import.")
@@ -101,3 +124,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  rejected rows: {run.report_path}")
         if run.error:
             self.stdout.write(self.style.WARNING(f"  {run.error}"))
+
+    def _warn_same_file(self, run: ImportRun) -> None:
+        conflict = same_file_conflict(run.file_sha256, run.source, exclude_run_id=run.pk)
+        if conflict is None:
+            return
+        sources = ", ".join(conflict.sources)
+        self.stdout.write(
+            self.style.WARNING(
+                f"  the same content was imported before as source {sources} (latest: import "
+                f"run {conflict.earlier.pk}), so its values now count as a second source "
+                f"({run.source}) and can become verified."
+            )
+        )
