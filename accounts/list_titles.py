@@ -22,7 +22,7 @@ from .filtersets import (
     TIER_NONE,
     AccountFilterSet,
 )
-from .models import Tier, VerificationStatus
+from .models import ImportRun, Tier, VerificationStatus
 
 LIST_TITLE = "Accounts"
 # Filters named in the title. Further ones are only counted, as in "and 2 more filters",
@@ -66,6 +66,13 @@ def owner_title(value: str) -> str:
     return f"Owner {shorten(owner.get_full_name() or owner.get_username())}"
 
 
+def import_run_title(value: str) -> str:
+    file_name = ImportRun.objects.filter(pk=int(value)).values_list("file_name", flat=True).first()
+    if not file_name:
+        return f"Import {value}"
+    return f"Import {value} of “{shorten(file_name)}”"
+
+
 def yes_no_title(yes: str, no: str) -> Callable[[bool], str]:
     return lambda value: yes if value else no
 
@@ -87,6 +94,7 @@ FILTER_TITLES: dict[str, Callable[[Any], str]] = {
     "missing_field": lambda value: MISSING_FIELD_TITLES[value],
     "complete": yes_no_title("Complete data", "Incomplete data"),
     "flagged": yes_no_title("Flagged for review", "Not flagged"),
+    "import_run": import_run_title,
 }
 
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.models import ImportRun
 from tests.factories import AccountFactory
 
 LIST_URL = reverse("accounts:account-list")
@@ -62,6 +63,12 @@ def test_title_names_owner(signed_in, make_user):
     owner = make_user(None, username="dana", first_name="Dana", last_name="Okafor")
     title, heading = title_and_heading(signed_in, {"owner": str(owner.pk)})
     assert heading == "Accounts: Owner Dana Okafor"
+
+
+def test_title_names_import(signed_in):
+    run = ImportRun.objects.create(file_name="hubspot-companies.csv", file_path="unused.csv")
+    title, heading = title_and_heading(signed_in, {"import_run": str(run.pk)})
+    assert heading == f"Accounts: Import {run.pk} of “hubspot-companies.csv”"
 
 
 def test_title_counts_extra_filters(signed_in):
