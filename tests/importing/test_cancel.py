@@ -7,10 +7,14 @@ when it has finished while batch N + 1 is already read, so the run stops after b
 """
 
 import csv
+import functools
+import io
 import threading
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, connections
 
 from accounts import roles
@@ -322,3 +326,25 @@ def test_finished_run_not_cancellable(write_csv, sdr, status, message):
         import_run_cancel(run, user=sdr)
 
     assert not ImportCancelRequest.objects.filter(import_run=run).exists()
+
+
+def test_command_reports_cancel(write_csv, monkeypatch, sdr):
+    from accounts.management.commands import import_accounts
+
+    path = write_csv(HEADER, export_rows())
+    cancel_after_row(monkeypatch, 10, sdr)
+    in_small_batches = functools.partial(accounts_import, batch_size=BATCH_SIZE)
+    monkeypatch.setattr(import_accounts, "accounts_import", in_small_batches)
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 1 files failed to import or were cancelled"):
+        call_command("import_accounts", str(path), stdout=stdout, stderr=stderr)
+
+    # The run stops after batch 2 or 3, by whether a background thread writes batches.
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.CANCELLED
+    assert run.rows_read in (10, 15)
+    assert f"read {run.rows_read}, created {run.created}" in stdout.getvalue()
+    warning = stderr.getvalue()
+    assert f"cancelled after row {run.rows_read} by Sam Reyes at " in warning
+    assert f"{ROW_COUNT - run.rows_read} rows not reached and not imported" in warning

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from accounts.importing.errors import ImportFileError
 from accounts.importing.fingerprints import (
@@ -12,7 +13,8 @@ from accounts.importing.fingerprints import (
 )
 from accounts.importing.layouts import LAYOUT_NAMES, load_mapping_file
 from accounts.importing.sources import source_name_normalize
-from accounts.models import ImportRun
+from accounts.models import ImportCancelRequest, ImportRun
+from accounts.selectors import user_label
 from accounts.services import accounts_import
 
 
@@ -98,9 +100,15 @@ class Command(BaseCommand):
             self._write_summary(path, run)
             if run.allow_same_file:
                 self._warn_same_file(run)
+            if run.status == ImportRun.Status.CANCELLED:
+                self._warn_cancelled(run)
+                failed.append(path)
 
         if failed:
-            raise CommandError(f"{len(failed)} of {len(options['paths'])} files failed to import.")
+            raise CommandError(
+                f"{len(failed)} of {len(options['paths'])} files failed to import or were "
+                "cancelled."
+            )
 
     def _write_summary(self, path: str, run: ImportRun) -> None:
         mapping = run.column_mapping
@@ -124,6 +132,27 @@ class Command(BaseCommand):
             self.stdout.write(f"  rejected rows: {run.report_path}")
         if run.error:
             self.stdout.write(self.style.WARNING(f"  {run.error}"))
+
+    def _warn_cancelled(self, run: ImportRun) -> None:
+        cancel_request = ImportCancelRequest.objects.filter(import_run=run).first()
+        by = ""
+        if cancel_request is not None:
+            name = user_label(cancel_request.requested_by) or "a deleted user"
+            by = (
+                f" by {name} at {timezone.localtime(cancel_request.requested_at):%Y-%m-%d %H:%M %Z}"
+            )
+        not_reached = (
+            "the rest of the file"
+            if run.rows_not_reached is None
+            else f"{run.rows_not_reached} rows"
+        )
+        self.stderr.write(
+            self.style.WARNING(
+                f"  cancelled after row {run.rows_read}{by}: {not_reached} not reached and not "
+                "imported. Import the file again to import them; rows imported before update "
+                "their accounts."
+            )
+        )
 
     def _warn_same_file(self, run: ImportRun) -> None:
         conflict = same_file_conflict(run.file_sha256, run.source, exclude_run_id=run.pk)
