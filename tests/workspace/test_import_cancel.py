@@ -316,6 +316,24 @@ def test_cancelled_report_names_row_user_time(client, sam, cancelled_run):
     assert 'data-testid="import-cancel"' not in page
 
 
+def test_cancel_before_first_row_reported(client, sam):
+    run = make_run(
+        sam,
+        status=ImportRun.Status.CANCELLED,
+        rows_read=0,
+        created=0,
+        rejected=0,
+        rows_not_reached=25,
+    )
+    client.force_login(sam)
+
+    page = status_html(client, run)
+
+    assert "Cancelled before its first row." in page
+    assert "No row was imported: import the file again to import it." in page
+    assert "To import the rest" not in page
+
+
 def test_cancelled_report_stays_downloadable(client, sam, cancelled_run):
     client.force_login(sam)
 
