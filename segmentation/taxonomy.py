@@ -84,7 +84,7 @@ def industry_name_conflict(name: str, *, industry_pk: int | None) -> str | None:
     other = _industry_with_key(key, exclude_pk=industry_pk)
     if other is not None:
         return (
-            f"The industry {other.name!r} already has the name {name!r}, "
+            f"{name!r} is the name of the industry {other.name!r}, "
             f"{_IGNORED_DIFFERENCES}, so criteria and imports could not tell the two apart. "
             f"Edit {other.name!r} instead, or choose another name."
         )

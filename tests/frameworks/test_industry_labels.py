@@ -65,7 +65,7 @@ def test_add_name_of_other_industry_case(ops_client, active_framework):
 
     assert response.status_code == 200
     page = page_text(response)
-    assert "The industry 'SaaS' already has the name 'saas'" in page
+    assert "'saas' is the name of the industry 'SaaS'" in page
     assert "Edit 'SaaS' instead" in page
     assert not Industry.objects.filter(name="saas").exists()
 
@@ -76,7 +76,7 @@ def test_add_name_with_and_for_ampersand(ops_client, active_framework):
     response = ops_client.post(add_url(), data)
 
     assert response.status_code == 200
-    expected = "The industry 'Healthcare & Life Sciences' already has the name"
+    expected = "is the name of the industry 'Healthcare & Life Sciences'"
     assert expected in page_text(response)
     assert not Industry.objects.filter(slug="healthcare-2").exists()
 
@@ -116,7 +116,7 @@ def test_rename_to_other_industry_rejected(ops_client, active_framework):
     response = ops_client.post(change_url(industry), industry_form(industry, name="FINTECH"))
 
     assert response.status_code == 200
-    assert "The industry 'FinTech' already has the name 'FINTECH'" in page_text(response)
+    assert "'FINTECH' is the name of the industry 'FinTech'" in page_text(response)
     industry.refresh_from_db()
     assert industry.name == "Automotive"
 
@@ -199,14 +199,14 @@ def test_rename_with_own_synonym_deleted(ops_client, active_framework):
 
 
 def test_save_name_of_other_industry_case(active_framework):
-    with pytest.raises(ValidationError, match="The industry 'SaaS' already has the name"):
+    with pytest.raises(ValidationError, match="is the name of the industry 'SaaS'"):
         Industry.objects.create(name=" SAAS ", slug="saas-2")
     assert not Industry.objects.filter(slug="saas-2").exists()
 
 
 def test_save_name_folds_unicode(active_framework):
     # NFKC turns the full-width letters into "SaaS".
-    with pytest.raises(ValidationError, match="The industry 'SaaS' already has the name"):
+    with pytest.raises(ValidationError, match="is the name of the industry 'SaaS'"):
         Industry.objects.create(name="ＳａａＳ", slug="saas-wide")
 
 
