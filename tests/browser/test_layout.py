@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from accounts.models import ImportRun
 from audits.models import AuditRun, Violation
 from tests.factories import AccountFactory, UserFactory
 
@@ -112,3 +113,21 @@ def test_list_links_readable_on_background(page, login, live_server, accounts): 
         color = page.locator(selector).first.evaluate("e => getComputedStyle(e).color")
         ratio = contrast_ratio(color, background)
         assert ratio >= MIN_TEXT_CONTRAST, f"{name} text contrast is {ratio:.2f}:1"
+
+
+def test_long_file_name_fits_phone_width(page, login, live_server, sam):  # noqa: F811
+    run = ImportRun.objects.create(
+        file_name="hubspot_crm_exports_all_companies_2026_12_05.csv",
+        file_path="unused.csv",
+        source="hubspot",
+        status=ImportRun.Status.SUCCEEDED,
+        created_by=sam,
+    )
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
+    login("sam")
+
+    page.goto(f"{live_server.url}{reverse('accounts:import-detail', args=[run.pk])}")
+
+    assert "hubspot_crm_exports" in page.locator("h1").inner_text()
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= PHONE_WIDTH, "a long file name makes the page scroll sideways"
