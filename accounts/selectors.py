@@ -858,10 +858,33 @@ def account_changes_since(account: Account, since: datetime | None) -> list[Hist
             )
         )
     if not entries:
-        entries.append(
-            HistoryEntry("change", account.updated_at, "Background job", "Changed the account")
-        )
+        entries.append(_rescoring_entry(account, since))
     return entries
+
+
+def _rescoring_entry(account: Account, since: datetime | None) -> HistoryEntry:
+    """Describe a change written without history, from the score records that span it.
+
+    Re-segmentation writes results in bulk, so its changes have no history row. The score
+    record before ``since`` and the latest one show what it changed.
+    """
+    records = ScoreRecord.objects.filter(account=account).select_related("framework")
+    latest = records.order_by("-created_at", "-id").first()
+    earlier = None
+    if since is not None:
+        earlier = records.filter(created_at__lte=since).order_by("-created_at", "-id").first()
+    if latest is None or earlier is None or latest.pk == earlier.pk:
+        return HistoryEntry("change", account.updated_at, "Background job", "Changed the account")
+    raw = [
+        (name, getattr(earlier, name), getattr(latest, name))
+        for name in ("tier", "score", "tag", "route")
+        if getattr(earlier, name) != getattr(latest, name)
+    ]
+    changes = _field_changes(raw, {}, {})
+    title = f"Scored again with framework v{latest.framework.version}"
+    if changes:
+        title += ": " + _changed_labels(changes)
+    return HistoryEntry("change", latest.created_at, RESCORING_ACTOR, title, changes=changes)
 
 
 def _override_changed(older: Any, newer: Any) -> bool:

@@ -12,7 +12,10 @@ from accounts import roles
 from accounts.models import Account, UserProfile
 from accounts.selectors import account_changes_since
 from accounts.workspace import account_version
+from segmentation.models import Framework
+from segmentation.services import accounts_segment
 from tests.factories import AccountFactory
+from tests.segmentation.test_services import copy_framework
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -213,3 +216,24 @@ def test_invalid_version_is_not_a_stale_edit(editors, account, version):
     assert response.status_code == 422
     assert "The form has no valid version of the account" in response.content.decode()
     assert account.employee_raw == "500"
+
+
+def test_new_version_change_named(account):
+    # A run writes results without history rows, so the score records tell what changed.
+    accounts_segment(account_ids=[account.pk])
+    account.refresh_from_db()
+    since, tier_before = account.updated_at, account.tier
+    second = copy_framework(Framework.objects.get(status="approved"), version=2)
+    cutoffs = (101, 100) if tier_before == "high" else (0, 0)
+    Framework.objects.filter(pk=second.pk).update(
+        high_tier_min_score=cutoffs[0], medium_tier_min_score=cutoffs[1]
+    )
+
+    accounts_segment()
+
+    account.refresh_from_db()
+    assert account.tier != tier_before
+    [entry] = account_changes_since(account, since)
+    assert entry.actor == "Re-scoring"
+    assert entry.title.startswith("Scored again with framework v2: tier")
+    assert entry.changes[0].field == "tier"
