@@ -956,9 +956,10 @@ def industry_value_map(
                 synonym = IndustrySynonym.objects.create(
                     industry=industry, value=raw_value, key=key
                 )
-        except IntegrityError:
+        except (IntegrityError, ValidationError):
             # Another request (a second tab, a double click) mapped the value between the
-            # check above and this insert, and its accounts with it.
+            # check above and this insert, and its accounts with it. The synonym's own check
+            # (ValidationError) or the unique key (IntegrityError) notices it.
             clash = IndustrySynonym.objects.filter(key=key).select_related("industry").first()
             if clash is None:
                 raise
