@@ -319,7 +319,10 @@ class ImportRunViewSet(
         if path is None or not path.is_file():
             raise NotFound(f"Import run {run.pk} has no rejected-rows report: no row was rejected.")
         response = StreamingHttpResponse(_neutralized_report(path), content_type=CSV_CONTENT_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
+        # The same name as the download from the import page.
+        response["Content-Disposition"] = (
+            f'attachment; filename="import-{run.pk}-rejected-rows.csv"'
+        )
         return response
 
     @extend_schema(

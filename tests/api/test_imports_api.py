@@ -56,6 +56,9 @@ def test_report_download_neutralized(client_for, sales_ops, django_capture_on_co
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="import-{run_id}-rejected-rows.csv"'
+    )
     assert len(rows) == 1
     assert rows[0]["City"] == "'=cmd|' /C calc'!A0"
     assert "no company name" in rows[0]["reason"]
