@@ -169,7 +169,13 @@ class FrameworkSubmitView(RoleRequiredMixin, FormView):
         return {"summary": self.framework.summary}
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
-        return super().get_context_data(framework=self.framework, **kwargs)
+        active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+        return super().get_context_data(
+            framework=self.framework,
+            active=active,
+            outdated_reason=framework_outdated_reason(self.framework),
+            **kwargs,
+        )
 
     def form_valid(self, form: FrameworkSubmitForm) -> HttpResponse:
         try:

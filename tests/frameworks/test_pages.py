@@ -283,6 +283,22 @@ def test_preview_warns_about_outdated_copy(client, active_framework, ops_user, l
     assert reverse("segmentation:framework-approve", args=[second.version]) not in html
 
 
+def test_submit_page_names_active_version(client, active_framework, ops_user, leader):
+    # The second copy was made from v1, which v2's approval retired.
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=first, user=leader)
+    url = reverse("segmentation:framework-submit", args=[second.version])
+
+    html = signed_in(client, ops_user).get(url).content.decode()
+
+    assert f"Approval makes it active, retires v{first.version}, and" in html
+    assert f"retires v{active_framework.version}" not in html
+    assert 'data-testid="submit-outdated"' in html
+    assert "would undo the changes" in html
+
+
 def test_approve_from_stale_preview_rejected(client, draft, ops_user, leader):
     framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
     draft.refresh_from_db()
