@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -145,11 +145,20 @@ def framework_edit_check(
 
 
 def framework_next_version() -> int:
-    """Return max(version) + 1, locking the versions so two drafts cannot share a number.
+    """Return max(version) + 1, locking the table so two drafts cannot share a number.
 
-    Call inside a transaction. PostgreSQL cannot lock rows of an aggregate query, so the
-    versions are read as rows.
+    Call inside a transaction, and insert the version in it. Locking the existing rows is
+    not enough: a draft that another request inserts meanwhile is not one of them, so both
+    requests would read the same maximum. On PostgreSQL the lock mode blocks other writers
+    of the table, and itself, until the transaction ends, while reads go on. SQLite
+    allows one writer at a time anyway.
     """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {connection.ops.quote_name(Framework._meta.db_table)}"
+                " IN SHARE ROW EXCLUSIVE MODE"
+            )
     versions = list(Framework.objects.select_for_update().values_list("version", flat=True))
     return max(versions, default=0) + 1
 

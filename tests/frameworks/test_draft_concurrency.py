@@ -1,0 +1,60 @@
+"""Two drafts created at the same time get two version numbers.
+
+A second connection starts a draft while the first has read the highest version and not
+yet committed its draft. Both commit, so this test commits too (``transaction=True``),
+and serialized rollback restores the rows of the data migrations afterwards.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from accounts import roles
+from segmentation.lifecycle import framework_draft_create, framework_next_version
+from segmentation.models import Framework, FrameworkStatus
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+# How long the first transaction holds its version before it inserts the draft.
+HOLD_SECONDS = 1.0
+THREAD_TIMEOUT_SECONDS = 30.0
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL: SQLite lets one writer at a time into the database.")
+
+
+def test_concurrent_drafts_get_own_versions(postgresql, make_user):
+    ops = make_user(roles.SALES_OPS, username="ops")
+    source = Framework.objects.get(status=FrameworkStatus.APPROVED)
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_draft() -> None:
+        try:
+            started.wait(THREAD_TIMEOUT_SECONDS)
+            framework_draft_create(source=source, user=ops)
+        except BaseException as error:  # noqa: BLE001 - reported by the assert below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=second_draft)
+    other.start()
+    with transaction.atomic():
+        version = framework_next_version()
+        started.set()
+        # The second request reads the versions now, while this draft is not inserted.
+        time.sleep(HOLD_SECONDS)
+        Framework.objects.create(
+            version=version, name="First draft", status=FrameworkStatus.DRAFT, based_on=source
+        )
+    other.join(THREAD_TIMEOUT_SECONDS)
+
+    assert errors == []
+    drafts = Framework.objects.filter(status=FrameworkStatus.DRAFT).order_by("version")
+    assert list(drafts.values_list("version", flat=True)) == [version, version + 1]
