@@ -55,6 +55,32 @@ def can_research_account(user: User, account: Account) -> bool:
     )
 
 
+def research_denied_message(user: User, account: Account) -> str:
+    """Return why ``user`` may not change ``account``, by the rule of each of their roles."""
+    rules = []
+    if _has(user, roles.SDR):
+        rules.append("SDRs change the accounts they own and unassigned ones")
+    if _has(user, roles.AE):
+        rules.append("AEs change the accounts they own")
+    if _has(user, roles.SALES_MANAGER):
+        rules.append("Sales Managers change their team's accounts and unassigned ones")
+    if not rules:
+        return (
+            f"You cannot change account {account.pk}: your role does not change account "
+            "fields. SDRs, AEs and Sales Managers research accounts: ask the account's "
+            "owner or their manager."
+        )
+    if account.owner_id is None:
+        owner = "is unassigned"
+    else:
+        owner = f"{account.owner.get_full_name() or account.owner.get_username()} owns"
+    return (
+        f"You cannot change account {account.pk}, which {owner}: "
+        + ". ".join(rules)
+        + ". Ask the owner or their manager."
+    )
+
+
 def can_add_note(user: User, account: Account) -> bool:
     return can_research_account(user, account)
 

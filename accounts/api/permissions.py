@@ -151,11 +151,10 @@ class AccountPermission(BasePermission):
             return True
         if request.method == "DELETE":
             return can_delete_account(request.user)
-        self.message = (
-            f"You cannot change account {obj.pk}: you may edit accounts you own, your "
-            "team's, or unassigned ones, depending on your role."
-        )
-        return rules.can_research_account(request.user, obj)
+        allowed = rules.can_research_account(request.user, obj)
+        if not allowed:
+            self.message = rules.research_denied_message(request.user, obj)
+        return allowed
 
 
 class FrameworkPermission(BasePermission):

@@ -189,6 +189,31 @@ def test_put_replaces_fields(client_for, sdr):
     assert account.name_key == "renamed"
 
 
+def test_sales_ops_change_denied_names_rule(client_for, make_user):
+    account = AccountFactory(owner=None)
+    client = client_for(make_user(roles.SALES_OPS, username="ops-editor"))
+
+    response = client.patch(detail_url(account), {"city": "Berlin"}, format="json")
+
+    assert response.status_code == 403
+    message = response.json()["error"]["message"]
+    assert f"You cannot change account {account.pk}: your role does not change" in message
+    assert "SDRs, AEs and Sales Managers research accounts" in message
+
+
+def test_ae_change_denied_names_owner(client_for, make_user):
+    owner = make_user(roles.SDR, username="owner-sdr", first_name="Dana", last_name="Okafor")
+    account = AccountFactory(owner=owner)
+    client = client_for(make_user(roles.AE, username="other-ae"))
+
+    response = client.patch(detail_url(account), {"city": "Berlin"}, format="json")
+
+    assert response.status_code == 403
+    message = response.json()["error"]["message"]
+    assert f"You cannot change account {account.pk}, which Dana Okafor owns: " in message
+    assert "AEs change the accounts they own. Ask the owner" in message
+
+
 # ETags -----------------------------------------------------------------------------------
 
 
