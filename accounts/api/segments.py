@@ -6,6 +6,7 @@ with the same filters, cursor pages, ``updated_since`` and CSV.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -29,7 +30,7 @@ from .exports import CSVRenderer
 from .filtersets import SavedSegmentFilterSet
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SavedSegmentPermission
-from .serializers import AccountSerializer
+from .serializers import AccountSerializer, unknown_field_message
 from .streams import AccountStreamMixin
 
 # Parameters of the account list that a saved segment may not store.
@@ -230,6 +231,19 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "owner", "owner_id", "members_url", "created_at", "updated_at"]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # DRF drops unknown keys, so {"shared": true} would save a private segment.
+        if isinstance(data, Mapping):
+            writable = [name for name, field in self.fields.items() if not field.read_only]
+            errors = {
+                name: [unknown_field_message(name, writable, "a saved segment")]
+                for name in data
+                if name not in self.fields
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
     def get_members_url(self, segment: SavedSegment) -> str:
         url = reverse("saved-segment-members", args=[segment.pk])

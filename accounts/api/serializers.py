@@ -314,7 +314,7 @@ def _read_only_message(name: str, account: Account | None) -> str:
     return f"{name} is read-only and differs from the account's value: {fix}."
 
 
-def _unknown_field_message(name: str, writable: list[str], record: str = "an account") -> str:
+def unknown_field_message(name: str, writable: list[str], record: str = "an account") -> str:
     """Return the error for a field that no ``record`` has, with the nearest writable name."""
     close = difflib.get_close_matches(name, writable, n=1)
     listed = ", ".join(writable)
@@ -549,7 +549,7 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             if name in writable:
                 continue
             if name not in readable:
-                errors[name] = [_unknown_field_message(name, writable)]
+                errors[name] = [unknown_field_message(name, writable)]
                 continue
             if self.instance is not None:
                 if current is None:
@@ -812,7 +812,7 @@ class ResearchNoteSerializer(serializers.ModelSerializer):
                 fix = NOTE_READ_ONLY_FIELD_FIXES.get(name, "the portal sets it")
                 errors[name] = [f"{name} is read-only: {fix}, so leave it out."]
             else:
-                errors[name] = [_unknown_field_message(name, writable, "a research note")]
+                errors[name] = [unknown_field_message(name, writable, "a research note")]
         if errors:
             raise serializers.ValidationError(errors)
 

@@ -123,6 +123,24 @@ def test_saved_segment_ordering_explained(client_for, sdr):
     assert not SavedSegment.objects.exists()
 
 
+def test_saved_segment_unknown_field_rejected(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL, {"name": "Shared", "filters": {}, "shared": True}, format="json"
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["shared"][0]
+    assert message.startswith("shared is not a field of a saved segment: did you mean is_shared?")
+    assert not SavedSegment.objects.exists()
+
+
+def test_saved_segment_patch_unknown_field(client_for, sdr):
+    segment = SavedSegment.objects.create(name="Mine", owner=sdr)
+    response = client_for(sdr).patch(f"{SAVED_URL}{segment.pk}/", {"shared": True}, format="json")
+    assert response.status_code == 400
+    assert "shared" in response.json()["error"]["fields"]
+    assert SavedSegment.objects.get(pk=segment.pk).updated_at == segment.updated_at
+
+
 def test_saved_segment_duplicate_name(client_for, sdr):
     SavedSegment.objects.create(name="Mine", owner=sdr)
     response = client_for(sdr).post(SAVED_URL, {"name": "Mine", "filters": {}}, format="json")
