@@ -8,6 +8,7 @@ delivery waits for the next sweep instead of a timed retry.
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -18,10 +19,14 @@ from integrations.services.webhooks import (
     retry_delay_seconds,
     webhook_deliveries_due,
     webhook_delivery_attempt,
-    webhook_events_dispatch,
+    webhook_events_dispatch_batch,
 )
 
 logger = logging.getLogger(__name__)
+
+# Seconds one dispatch task scans for. Beat starts it every minute, and the cursor lock
+# makes a task that starts meanwhile wait for this one's batch.
+DISPATCH_SECONDS = 40
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -31,10 +36,21 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
 @shared_task
 def webhook_dispatch_task() -> int:
-    """Create deliveries for new tier and tag changes and queue them; return how many."""
-    delivery_ids = webhook_events_dispatch()
-    transaction.on_commit(lambda: _enqueue(delivery_ids))
-    return len(delivery_ids)
+    """Create deliveries for new tier and tag changes and queue them; return how many.
+
+    Scans batch after batch until it has caught up or DISPATCH_SECONDS have passed. A
+    framework approval records a result for every account, and one batch per minute
+    would hold back the changes after it for hours.
+    """
+    deadline = time.monotonic() + DISPATCH_SECONDS
+    batch_size = WebhookConfig.from_settings().dispatch_batch_size
+    created = 0
+    while True:
+        delivery_ids, scanned = webhook_events_dispatch_batch()
+        transaction.on_commit(lambda ids=delivery_ids: _enqueue(ids))
+        created += len(delivery_ids)
+        if scanned < batch_size or time.monotonic() >= deadline:
+            return created
 
 
 @shared_task

@@ -169,9 +169,18 @@ def _is_subscribed(
 
 
 def webhook_events_dispatch(now: datetime | None = None) -> list[int]:
+    """Create deliveries for the tier and tag changes of one batch of new records.
+
+    Returns the ids of the new deliveries (see ``webhook_events_dispatch_batch``).
+    """
+    return webhook_events_dispatch_batch(now)[0]
+
+
+def webhook_events_dispatch_batch(now: datetime | None = None) -> tuple[list[int], int]:
     """Create deliveries for the tier and tag changes recorded since the last scan.
 
-    Returns the ids of the new deliveries. Records younger than
+    Scans at most WEBHOOK_DISPATCH_BATCH_SIZE records and returns the ids of the new
+    deliveries and the number of records scanned. Records younger than
     WEBHOOK_DISPATCH_DELAY_SECONDS wait for the next scan, so that a record whose
     transaction commits after a record with a higher id is not skipped.
     """
@@ -235,7 +244,7 @@ def webhook_events_dispatch(now: datetime | None = None) -> list[int]:
             records[-1].pk,
             len(created_ids),
         )
-    return created_ids
+    return created_ids, len(records)
 
 
 # Delivering ------------------------------------------------------------------------------

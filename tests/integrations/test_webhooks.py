@@ -352,3 +352,19 @@ def test_api_segment_change_reaches_receiver(
     payload = json.loads(receiver.requests[-1].body)
     assert payload["data"]["account"]["id"] == account.pk
     assert payload["data"]["tier"] == "high"
+
+
+def test_dispatch_task_scans_past_one_batch(subscription, framework, settings):
+    # An approval records every account; a change after those records still goes out.
+    settings.WEBHOOK_DISPATCH_BATCH_SIZE = 2
+    account = AccountFactory()
+    record(account, framework, Tier.LOW, "Retail – SMB – EMEA")
+    for _ in range(4):
+        record(account, framework, Tier.LOW, "Retail – SMB – EMEA")
+    change = record(account, framework, Tier.HIGH, "Retail – SMB – EMEA")
+
+    created = webhook_dispatch_task()
+
+    assert created == 2
+    assert WebhookDelivery.objects.filter(event_id=f"evt_score_{change.pk}").exists()
+    assert WebhookCursor.objects.get().last_id == change.pk
