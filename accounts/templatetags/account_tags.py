@@ -4,12 +4,15 @@ from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
-from accounts.models import Account, Tier
+from accounts.models import Account, SegmentOverride, Tier
 from accounts.roles import ALL_ROLES
+from accounts.selectors import OVERRIDES_LIMIT
 from enrichment.verification import CONFLICTING
 from segmentation.models import Dimension
 
@@ -47,6 +50,41 @@ def tier_badge(tier: str) -> SafeString:
         return format_html('<span class="text-body-secondary">{}</span>', "—")
     label = TIER_LABELS.get(tier, tier)
     return format_html('<span class="badge tier-badge tier-{}">{}</span>', tier, label)
+
+
+@register.simple_tag
+def fit_validation_badge(account: Account) -> SafeString | str:
+    """Render who last validated the account's fit in discovery, and when, or nothing.
+
+    The account page prefetches the newest overrides (``recent_overrides``), so it needs
+    no query unless all of them are other kinds and more exist.
+    """
+    fit = SegmentOverride.Kind.FIT_VALIDATION
+    recent = getattr(account, "recent_overrides", None)
+    override = None
+    if recent is not None:
+        override = next((item for item in recent if item.kind == fit), None)
+    if override is None and (recent is None or len(recent) >= OVERRIDES_LIMIT):
+        override = (
+            SegmentOverride.objects.filter(account_id=account.pk, kind=fit)
+            .select_related("user")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if override is None:
+        return ""
+    changed = (override.old_tag, override.old_tier) != (override.new_tag, override.new_tier)
+    user = override.user
+    name = (user.get_full_name() or user.get_username()) if user is not None else "a deleted user"
+    when = date_format(timezone.localtime(override.created_at), "j M Y")
+    return format_html(
+        '<span class="badge text-bg-light border" data-testid="fit-validated" title="{}">'
+        "Fit {} by {}, {}</span>",
+        override.reason,
+        "refined" if changed else "confirmed",
+        name,
+        when,
+    )
 
 
 @register.filter

@@ -79,6 +79,24 @@ def test_fit_form_warns_of_single_source_size(client, ae, account):
     assert "company size (single source)" in html
 
 
+def test_confirmed_fit_shown_on_account(client, ae, account):
+    client.force_login(ae)
+    data = {"version": workspace.account_version(account), "decision": "confirm"}
+    client.post(fit_url(account), {**data, "reason": "Budget and need confirmed"}, **HTMX)
+
+    page = client.get(reverse("accounts:account-detail", args=[account.pk])).content.decode()
+
+    badge = page[page.index('data-testid="fit-validated"') :]
+    assert 'title="Budget and need confirmed"' in badge[:200]
+    assert f"Fit confirmed by {ae.get_full_name() or ae.get_username()}, " in badge
+
+
+def test_no_fit_badge_before_validation(client, ae, account):
+    client.force_login(ae)
+    page = client.get(reverse("accounts:account-detail", args=[account.pk])).content.decode()
+    assert 'data-testid="fit-validated"' not in page
+
+
 def test_owner_ae_refines_tier(client, ae, account):
     client.force_login(ae)
     client.post(
@@ -98,6 +116,8 @@ def test_owner_ae_refines_tier(client, ae, account):
     assert override.old_tier == "medium"
     assert override.new_tier == "high"
     assert override.kind == SegmentOverride.Kind.FIT_VALIDATION
+    page = client.get(reverse("accounts:account-detail", args=[account.pk])).content.decode()
+    assert "Fit refined by " in page
 
 
 def test_refinement_without_change_rejected(client, ae, account):
