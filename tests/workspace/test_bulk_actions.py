@@ -1,3 +1,4 @@
+import codecs
 import csv
 import io
 import json
@@ -435,8 +436,10 @@ def export(client, *accounts: Account) -> list[list[str]]:
     )
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="accounts-')
-    text = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(text)))
+    body = b"".join(response.streaming_content)
+    # A byte order mark first, so that Excel reads the file as UTF-8.
+    assert body.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 def test_export_asks_for_confirmation(client, marketing, accounts):
@@ -494,9 +497,10 @@ def test_export_matches_api_csv_of_same_accounts(client, marketing, sdr, saas):
     api = client.get("/api/v1/accounts/", {"format": "csv", "ordering": "name"})
     api_csv = b"".join(api.streaming_content).decode()
 
+    # Only the page's file starts with a byte order mark, for Excel.
     assert api.status_code == 200
-    assert page_csv.splitlines()[0] == ",".join(ACCOUNT_CSV_HEADER)
-    assert page_csv == api_csv
+    assert page_csv.splitlines()[0] == "\ufeff" + ",".join(ACCOUNT_CSV_HEADER)
+    assert page_csv == "\ufeff" + api_csv
 
 
 def test_export_datetimes_match_api_json(client, marketing, settings):
