@@ -1,8 +1,9 @@
 """Two drafts created at the same time get two version numbers.
 
 A second connection starts a draft while the first has read the highest version and not
-yet committed its draft. Both commit, so this test commits too (``transaction=True``),
-and serialized rollback restores the rows of the data migrations afterwards.
+yet committed its draft. Both commit, so this test commits too (``transaction=True``).
+Serialized rollback restores the rows of the data migrations afterwards, and
+``migration_rows`` loads the default framework in case an earlier test flushed it.
 """
 
 import threading
@@ -14,6 +15,7 @@ from django.db import connection, connections, transaction
 from accounts import roles
 from segmentation.lifecycle import framework_draft_create, framework_next_version
 from segmentation.models import Framework, FrameworkStatus
+from tests.segmentation.test_command import migration_rows  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -28,7 +30,7 @@ def postgresql():
         pytest.skip("Needs PostgreSQL: SQLite lets one writer at a time into the database.")
 
 
-def test_concurrent_drafts_get_own_versions(postgresql, make_user):
+def test_concurrent_drafts_get_own_versions(postgresql, migration_rows, make_user):  # noqa: F811
     ops = make_user(roles.SALES_OPS, username="ops")
     source = Framework.objects.get(status=FrameworkStatus.APPROVED)
     started = threading.Event()
