@@ -102,14 +102,14 @@ def results_write(
     _items_write(items)
     if not results:
         return
-    changed = [result for result in results if result[0] not in unchanged_ids]
-    kept = [account_id for account_id, _evaluation in results if account_id in unchanged_ids]
+    options = {"framework_id": framework_id, "run_id": run_id, "now": now}
     if connection.vendor == "postgresql":
-        _write_postgresql(results, changed, framework_id=framework_id, run_id=run_id, now=now)
+        _write_postgresql(results, unchanged_ids, **options)
     else:
-        _write_generic(results, changed, framework_id=framework_id, run_id=run_id, now=now)
-    if kept:
-        _restamp(kept, framework_id=framework_id, now=now)
+        _write_generic(results, unchanged_ids, **options)
+    restamped_ids = [account_id for account_id, _result in results if account_id in unchanged_ids]
+    if restamped_ids:
+        _restamp(restamped_ids, framework_id=framework_id, now=now)
 
 
 def _items_write(items: dict[int, str]) -> None:
@@ -266,13 +266,14 @@ def _restamp(account_ids: list[int], *, framework_id: int, now: datetime) -> Non
 
 def _write_postgresql(
     results: Sequence[tuple[int, Evaluation]],
-    changed: Sequence[tuple[int, Evaluation]],
+    unchanged_ids: Collection[int],
     *,
     framework_id: int,
     run_id: int | None,
     now: datetime,
 ) -> None:
     records_buffer = _record_rows_binary(results, framework_id=framework_id, run_id=run_id, now=now)
+    changed = [result for result in results if result[0] not in unchanged_ids]
     with connection.cursor() as cursor:
         if changed:
             _update_postgresql(cursor, changed, framework_id=framework_id, now=now)
@@ -327,14 +328,13 @@ def _update_postgresql(
 
 def _write_generic(
     results: Sequence[tuple[int, Evaluation]],
-    changed: Sequence[tuple[int, Evaluation]],
+    unchanged_ids: Collection[int],
     *,
     framework_id: int,
     run_id: int | None,
     now: datetime,
 ) -> None:
     timestamp = connection.ops.adapt_datetimefield_value(now)
-    changed_ids = {account_id for account_id, _evaluation in changed}
     account_rows = []
     record_rows = []
     for account_id, evaluation in results:
@@ -348,7 +348,7 @@ def _write_generic(
             evaluation.needs_enrichment,
             _missing_json(evaluation.missing_fields),
         )
-        if account_id in changed_ids:
+        if account_id not in unchanged_ids:
             account_rows.append((*values, framework_id, timestamp, timestamp, account_id))
         record_rows.append(
             (account_id, framework_id, run_id, *values, evaluation.stored_explanation, timestamp)
