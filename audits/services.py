@@ -187,6 +187,8 @@ def review_item_confirm(
 
 
 @transaction.atomic
+# NOTE: a decision made in another tab after this page was loaded is overwritten without
+# a warning, because the forms do not send the decision they showed.
 def review_item_correct(
     *,
     item: ReviewItem,

@@ -417,7 +417,7 @@ class ImportRunStatusView(ImportRunVisibleMixin, View):
 
 
 class ImportRunCancelView(ImportRunVisibleMixin, View):
-    """Request that a pending or running import stops. The page's form asks to confirm first."""
+    """Request that a pending or running import stops, after the page's confirmation dialog."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()

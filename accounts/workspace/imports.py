@@ -617,6 +617,9 @@ def _queue_import(run_id: int) -> None:
         )
 
 
+# NOTE: only the import wizard counts a CSV file's rows before the import. A CSV file
+# uploaded through the API has no total, so the API shows total_rows as null, and a cancel
+# reports "the rest of the file" as not reached instead of a number.
 def import_run_total(run: ImportRun) -> int | None:
     """Return the run's total record count, or None while it is unknown.
 

@@ -193,7 +193,7 @@ def _backlog_description(quality: dict[str, int]) -> str:
     An account whose mandatory field has conflicting sources needs enrichment although
     the completeness chart counts it as complete, so the sentence counts it apart.
     """
-    # NOTE: this takes every complete account in the backlog as conflicting, which holds
+    # NOTE: this takes every complete account in the backlog as conflicting, which is true
     # while needs_enrichment is current. An account not yet scored again after its fields
     # were filled in would be counted here too.
     total = quality["backlog"]

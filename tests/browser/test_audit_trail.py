@@ -212,7 +212,7 @@ def test_unlinked_chart_not_focusable(page, login, live_server, accounts):  # no
         decision=ReviewItem.Decision.CONFIRMED,
         decided_at=timezone.now(),
     )
-    # An SDR sees review accuracy without links to the review pages.
+    # The dashboard shows an SDR review accuracy without links to the review pages.
     login("sam")
     page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
     page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=accuracy]'))")

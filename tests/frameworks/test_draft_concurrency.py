@@ -19,7 +19,7 @@ from tests.segmentation.test_command import migration_rows  # noqa: F401 (a fixt
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-# How long the first transaction holds its version before it inserts the draft.
+# How long the first transaction waits between reading its version and inserting the draft.
 HOLD_SECONDS = 1.0
 THREAD_TIMEOUT_SECONDS = 30.0
 
