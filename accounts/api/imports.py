@@ -171,8 +171,12 @@ def _discard_upload(path: Path) -> None:
         logger.warning("could not delete the folder of the upload %s", path, exc_info=True)
 
 
-class ImportRunFinished(APIException):
-    """Error for a cancel request of a run that has already succeeded or failed."""
+class ImportConflict(APIException):
+    """Error 409 for a request that the state of the imports rejects.
+
+    Raised for a cancel of a finished run, and for a file whose content was imported before
+    under another source name.
+    """
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -183,13 +187,6 @@ class TaskQueueUnavailable(APIException):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
-
-
-class SameFileConflict(APIException):
-    """The file's content was imported before under another source name."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 def _enqueue(run_id: int) -> str:
@@ -283,7 +280,7 @@ class ImportRunViewSet(
             )
         except SameFileImported as error:
             _discard_upload(path)
-            raise SameFileConflict(str(error.for_override(OVERRIDE_API))) from error
+            raise ImportConflict(str(error.for_override(OVERRIDE_API))) from error
         except ImportFileError as error:
             _discard_upload(path)
             raise ValidationError({"source": [str(error)]}) from error
@@ -346,6 +343,6 @@ class ImportRunViewSet(
         try:
             import_run_cancel(run, user=request.user)
         except ImportNotCancellable as error:
-            raise ImportRunFinished(str(error)) from error
+            raise ImportConflict(str(error)) from error
         run = self.get_queryset().get(pk=run.pk)
         return Response(ImportRunSerializer(run, context=self.get_serializer_context()).data)
