@@ -307,6 +307,36 @@ class NoteForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class FeedCheckForm(forms.Form):
+    """A news feed to read, or none to read the feeds found on the company's website."""
+
+    feed_url = forms.URLField(
+        label="Feed address",
+        required=False,
+        max_length=ResearchNote._meta.get_field("source_url").max_length,
+        assume_scheme="https",
+        help_text="Leave empty to read the feeds found on the company's website.",
+        error_messages={
+            "invalid": "Enter the feed's http or https address, such as "
+            "https://example.com/news/feed.xml."
+        },
+        widget=forms.URLInput(attrs={"class": INPUT, "placeholder": "https://"}),
+    )
+
+    def clean_feed_url(self) -> str:
+        url = self.cleaned_data.get("feed_url") or ""
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValidationError(
+                f"“{url}” is not an http or https address: enter one such as "
+                "https://example.com/news/feed.xml."
+            )
+        return url
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "feed_%s")
+        super().__init__(*args, **kwargs)
+
+
 class NoteReviewForm(forms.Form):
     """Publish or dismiss a proposed note."""
 

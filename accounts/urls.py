@@ -31,6 +31,9 @@ urlpatterns = [
     path("<int:pk>/fit/", views.AccountFitValidateView.as_view(), name="account-fit-validate"),
     path("<int:pk>/notes/", views.ResearchNoteCreateView.as_view(), name="research-note-create"),
     path(
+        "<int:pk>/notes/feeds/", views.ResearchFeedsReadView.as_view(), name="research-feeds-read"
+    ),
+    path(
         "<int:pk>/notes/<int:note_pk>/review/",
         views.ResearchNoteReviewView.as_view(),
         name="research-note-review",

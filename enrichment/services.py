@@ -1272,21 +1272,41 @@ def account_feed_urls(account: Account) -> list[str]:
     return [str(url) for url in observation.value if url]
 
 
-def account_feeds_read(
-    *, account: Account, feed_urls: Sequence[str] | None = None
-) -> list[ResearchNote]:
+# Feeds one check reads at most, so a page request stays within a few fetch time limits.
+FEEDS_PER_CHECK = 3
+
+
+@dataclass
+class FeedCheck:
+    """What reading an account's feeds found: proposed notes and the feeds that failed."""
+
+    feed_urls: list[str]
+    proposed: list[ResearchNote] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def account_feeds_check(*, account: Account, feed_urls: Sequence[str] | None = None) -> FeedCheck:
     """Read the account's feeds and propose research notes from their items.
 
     ``feed_urls`` defaults to the feeds found on the company's website by a website
-    enrichment run. A feed that cannot be read is logged and skipped.
+    enrichment run; at most FEEDS_PER_CHECK are read. A feed that cannot be read is kept
+    in ``failures`` with its error, and the others are still read.
     """
     urls = list(feed_urls) if feed_urls is not None else account_feed_urls(account)
-    proposed: list[ResearchNote] = []
-    for url in urls:
+    check = FeedCheck(feed_urls=urls[:FEEDS_PER_CHECK])
+    for url in check.feed_urls:
         try:
             notes = feeds.read_feed(url, domain=account.domain)
         except ProviderError as error:
             logger.warning("account %s: feed %s was not read: %s", account.pk, url, error)
+            check.failures.append((url, str(error)))
             continue
-        proposed += research_notes_propose(account=account, notes=notes)
-    return proposed
+        check.proposed += research_notes_propose(account=account, notes=notes)
+    return check
+
+
+def account_feeds_read(
+    *, account: Account, feed_urls: Sequence[str] | None = None
+) -> list[ResearchNote]:
+    """Return the research notes proposed from the account's feeds (see account_feeds_check)."""
+    return account_feeds_check(account=account, feed_urls=feed_urls).proposed

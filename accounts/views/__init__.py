@@ -19,6 +19,7 @@ from .inline import (
     AccountFieldView,
     AccountFitValidateView,
     AccountSegmentUpdateView,
+    ResearchFeedsReadView,
     ResearchNoteCreateView,
     ResearchNoteReviewView,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ImportRunStartView",
     "ImportRunStatusView",
     "ImportRunUploadView",
+    "ResearchFeedsReadView",
     "ResearchNoteCreateView",
     "ResearchNoteReviewView",
     "is_results_request",

@@ -19,6 +19,7 @@ from accounts import selectors, workspace
 from accounts.forms import (
     OTHER_VALUE,
     ConflictResolveForm,
+    FeedCheckForm,
     FieldEditForm,
     FitValidationForm,
     NoteForm,
@@ -33,6 +34,7 @@ from accounts.permissions import (
     can_review_account,
     can_validate_fit,
 )
+from enrichment.services import account_feeds_check
 from segmentation.tags import active_tag_checker
 
 from .base import (
@@ -408,6 +410,8 @@ def notes_response(
     status: int = 200,
     error: str = "",
     result: workspace.NoteResult | None = None,
+    notice: str = "",
+    warnings: list[str] | None = None,
 ) -> HttpResponse:
     if result is not None and result.signal:
         account.refresh_from_db()
@@ -416,8 +420,8 @@ def notes_response(
         **notes_context(account),
         "note_form": mark_invalid(form) if form is not None else NoteForm(),
         "notes_error": error,
-        "notes_notice": note_notice(result),
-        "notes_warnings": result.warnings if result else [],
+        "notes_notice": notice or note_notice(result),
+        "notes_warnings": warnings or (result.warnings if result else []),
     }
     response = render_fragment(request, NOTES, context, status=status, title="Research notes")
     if result is not None and result.signal:
@@ -467,6 +471,65 @@ class ResearchNoteCreateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
             note_messages(request, result, "Note added.")
             return redirect(account)
         return notes_response(request, account, result=result)
+
+
+class ResearchFeedsReadView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Read the company's news feeds and propose notes from their items."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(can_add_note(request.user, account), "You may not add notes to this account.")
+        form = FeedCheckForm(request.POST)
+        if not form.is_valid():
+            error = " ".join(form.errors["feed_url"])
+            return self._respond(request, account, error=error, status=422)
+        entered = form.cleaned_data["feed_url"]
+        check = account_feeds_check(account=account, feed_urls=[entered] if entered else None)
+        if not check.feed_urls:
+            return self._respond(
+                request,
+                account,
+                error="No news feed is known for this account. Run a website enrichment to "
+                "find the company's feeds, or enter a feed address.",
+                status=422,
+            )
+        failures = [f"{url} could not be read: {message}" for url, message in check.failures]
+        read = len(check.feed_urls) - len(check.failures)
+        if not read:
+            return self._respond(request, account, error=" ".join(failures), status=422)
+        notice = feed_check_notice(read, len(check.proposed))
+        return self._respond(request, account, notice=notice, warnings=failures)
+
+    def _respond(
+        self,
+        request: HttpRequest,
+        account: Account,
+        *,
+        notice: str = "",
+        error: str = "",
+        warnings: list[str] | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        if not is_htmx(request):
+            if error:
+                messages.error(request, error)
+            if notice:
+                messages.success(request, notice)
+            for warning in warnings or []:
+                messages.warning(request, warning)
+            return redirect(account)
+        return notes_response(
+            request, account, status=status, error=error, notice=notice, warnings=warnings
+        )
+
+
+def feed_check_notice(feeds_read: int, proposed: int) -> str:
+    """Return what a feed check found, in words."""
+    feeds_text = "1 feed" if feeds_read == 1 else f"{feeds_read} feeds"
+    if not proposed:
+        return f"Read {feeds_text}: nothing new to propose."
+    notes_text = "1 note" if proposed == 1 else f"{proposed} notes"
+    return f"Read {feeds_text}: {notes_text} proposed below. Publish or dismiss each one."
 
 
 class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, View):

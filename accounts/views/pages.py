@@ -24,7 +24,7 @@ from accounts.api.pagination import (
     keyset_queryset,
 )
 from accounts.filtersets import AccountFilterSet
-from accounts.forms import BulkActionForm, NoteForm
+from accounts.forms import BulkActionForm, FeedCheckForm, NoteForm
 from accounts.list_titles import account_list_title
 from accounts.models import Account
 from accounts.permissions import (
@@ -34,6 +34,7 @@ from accounts.permissions import (
     can_validate_fit,
 )
 from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
+from enrichment.services import FEEDS_PER_CHECK, account_feed_urls
 from enrichment.verification import FIELD_LABELS
 from icp_portal.pagination import nearest_page
 
@@ -252,6 +253,8 @@ def notes_context(account: Account, *, every: bool = False) -> dict[str, Any]:
         "notes": notes[: selectors.NOTES_LIMIT] if more else notes,
         "notes_limit": selectors.NOTES_LIMIT,
         "notes_more": more,
+        "feed_urls": account_feed_urls(account)[:FEEDS_PER_CHECK],
+        "feed_form": FeedCheckForm(),
     }
 
 
