@@ -349,6 +349,10 @@ def _object_label(source: TrailSource, row: Any, labels: _Labels) -> str:
     for name in ("name", "text", "value", "rule_code", "email"):
         value = getattr(row, name, None)
         if isinstance(value, str) and value:
+            # Framework versions share their name, so the label names the version too.
+            version = getattr(row, "version", None)
+            if isinstance(version, int):
+                return f"{value[:80]} v{version}"
             return value[:80]
     user_id = getattr(row, "user_id", None)
     if user_id is not None:
@@ -450,10 +454,17 @@ def _history_action(row: Any) -> str:
 
 
 def _missing_previous_note(row: Any) -> str:
-    """Explain a change row without an earlier row, such as after a bulk import."""
-    if row.history_type == "~" and row.previous_row is None:
-        return "Earlier values were not recorded, so the change cannot be shown."
-    return ""
+    """Explain a change row without an earlier row, such as after a bulk import.
+
+    A row with a status names the status it was changed to, such as a retired version.
+    """
+    if row.history_type != "~" or row.previous_row is not None:
+        return ""
+    note = "Earlier values were not recorded, so the change cannot be shown."
+    status_display = getattr(row, "get_status_display", None)
+    if status_display is not None:
+        note += f" Status after the change: {status_display()}."
+    return note
 
 
 def _override_entry(override: SegmentOverride, labels: _Labels, user: str) -> TrailEntry:

@@ -19,6 +19,7 @@ from audits.trail import (
     trail_sources,
 )
 from enrichment.models import FieldResolution
+from segmentation.models import Framework, FrameworkStatus
 from tests.factories import AccountFactory
 
 
@@ -368,3 +369,24 @@ def test_first_edit_of_imported_account_shows_old_value(tmp_path, make_user, mon
     assert changes["industry raw"] == ("Computer Softwre", "Computer Software")
     assert "Earlier values were not recorded" not in edit.note
     assert any(entry.note.startswith("Values before the first recorded change") for entry in rows)
+
+
+def test_framework_label_names_version(framework):
+    framework.status = FrameworkStatus.RETIRED
+    framework.save()
+
+    found = entries(source_key="segmentation.framework")
+
+    assert found[0].object_label == f"{framework.name} v1"
+
+
+def test_change_without_earlier_row_names_status(framework):
+    framework.status = FrameworkStatus.RETIRED
+    framework.save()
+    Framework.history.filter(id=framework.pk).exclude(
+        history_id=Framework.history.filter(id=framework.pk).latest("history_id").history_id
+    ).delete()
+
+    found = entries(source_key="segmentation.framework")
+
+    assert found[0].note.endswith("Status after the change: Retired.")
