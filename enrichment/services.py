@@ -41,6 +41,7 @@ from accounts.normalizers import (
 )
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.permissions import can_manage_taxonomy, can_review_account
+from accounts.selectors import source_label
 from audits.history import current_channel
 from segmentation.models import FrameworkStatus, Industry, SizeBand
 from segmentation.taxonomy import IndustryResolver
@@ -1158,7 +1159,11 @@ def _enrich_write(
     ]
     with transaction.atomic():
         written = observations_write(new)
-        result = accounts_verify(account_ids=found_facts)
+        # The trail then names the run and its provider beside each change it made.
+        result = accounts_verify(
+            account_ids=found_facts,
+            change_reason=f"Enrichment run {run.pk} ({source_label(source)})",
+        )
         changed = set(result.changed_ids)
         verified = set(result.verified_ids)
         conflicting = set(result.conflicting_ids)
