@@ -88,6 +88,16 @@ def test_enrich_applies_provider_values(apollo):
     assert run.finished_at is not None
 
 
+def test_history_names_run_and_provider(apollo):
+    account = blank_account(domain="northwind.example")
+    run = run_for(account)
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run)
+
+    row = Account.history.filter(id=account.pk).latest("history_id")
+    assert row.history_change_reason == f"Enrichment run {run.pk} (Apollo)"
+
+
 def test_enrich_records_observations_with_source(apollo):
     account = blank_account(domain="northwind.example")
     run = run_for(account)
