@@ -32,6 +32,7 @@ from enrichment.models import FieldResolution
 
 from .baseline import BASELINE_ACTION, is_baseline
 from .history import Channel
+from .models import TrainingRecord, Violation
 
 OVERRIDE_SOURCE = "accounts.segmentoverride"
 IMPORT_SOURCE = "accounts.importrun"
@@ -64,6 +65,13 @@ CHANGE_LABELS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 CHANNEL_LABELS = dict(Channel.choices)
 # Shown for conflict resolutions recorded before their channel was stored.
 CHANNEL_NOT_RECORDED = "Not recorded"
+# The field of a tracked model that names the person a row is about. A manager's trail
+# shows changes to their team's accounts, findings and training records, whoever made them.
+SUBJECT_FIELDS: dict[type[models.Model], str] = {
+    Account: "owner_id",
+    Violation: "responsible_id",
+    TrainingRecord: "user_id",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,11 @@ class TrailSource:
     @property
     def is_history(self) -> bool:
         return self.tracked_model is not None
+
+    @property
+    def subject_field(self) -> str | None:
+        """Return the field that names the team member a row is about, or None."""
+        return SUBJECT_FIELDS.get(self.tracked_model)
 
     @property
     def account_field(self) -> str | None:
@@ -120,7 +133,11 @@ def trail_sources() -> list[TrailSource]:
 
 @dataclass
 class TrailFilter:
-    """Filters of the trail. ``user_ids`` limits the authors to a team; None is everyone."""
+    """Filters of the trail. ``user_ids`` limits the rows to a team; None is everyone.
+
+    With ``user_ids``, a row is kept when a team member made it or when it is about one
+    (see SUBJECT_FIELDS).
+    """
 
     user_id: int | None = None
     source_key: str = ""
@@ -167,7 +184,10 @@ def _source_rows(
     if filters.user_id is not None:
         rows = rows.filter(**{user_field: filters.user_id})
     if filters.user_ids is not None:
-        rows = rows.filter(**{f"{user_field}__in": filters.user_ids})
+        scope = Q(**{f"{user_field}__in": filters.user_ids})
+        if source.subject_field is not None:
+            scope |= Q(**{f"{source.subject_field}__in": filters.user_ids})
+        rows = rows.filter(scope)
     if filters.start is not None:
         rows = rows.filter(**{f"{date_field}__gte": filters.start})
     if filters.end is not None:

@@ -11,6 +11,8 @@ from accounts.models import Account, ImportRun, Lead, ResearchNote, SegmentOverr
 from accounts.research import account_segment_override
 from accounts.services import accounts_import
 from audits.history import Channel, change_channel
+from audits.models import AuditRun, Violation
+from audits.periods import previous_month
 from audits.trail import (
     CHANNEL_NOT_RECORDED,
     TrailFilter,
@@ -130,6 +132,38 @@ def test_manager_sees_team_changes_only(client, changes, team):
     html = client.get(reverse("audits:trail")).content.decode()
     assert "Acme Corp" in html
     assert "Globex" not in html
+
+
+def test_manager_sees_others_changes_to_team_records(client, changes, team, make_user):
+    leadership = make_user(roles.SALES_LEADERSHIP, username="chris")
+    run = AuditRun.objects.create(
+        month=previous_month(), status="succeeded", started_at=timezone.now()
+    )
+    findings = {}
+    pairs = (
+        ("Team finding", team["rep_a"], changes["account"]),
+        ("Other finding", team["outsider"], changes["other"]),
+    )
+    for name, rep, account in pairs:
+        finding = Violation(
+            audit_run=run,
+            account=account,
+            kind="unverified_data",
+            rule_code="unverified_data.not_verified",
+            detail=name,
+            severity="minor",
+            responsible=rep,
+        )
+        finding._history_user = leadership
+        finding.save()
+        findings[name] = finding
+    client.force_login(team["manager"])
+
+    response = client.get(reverse("audits:trail"), {"model": "audits.violation"})
+
+    objects = {entry.object_id for entry in response.context["entries"]}
+    assert str(findings["Team finding"].pk) in objects
+    assert str(findings["Other finding"].pk) not in objects
 
 
 def test_manager_sees_whole_trail_of_team_account(client, changes, team):
