@@ -36,6 +36,7 @@ from accounts.templatetags.account_tags import employee_range_label
 from accounts.workspace.edits import (
     MAX_DESCRIPTION_LENGTH,
     api_values_complete,
+    technology_problem,
     third_party_message,
 )
 from segmentation.models import Industry, ScoreRecord
@@ -712,7 +713,12 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         )
 
     def validate_technologies(self, value: list[str]) -> list[str]:
-        return normalize_technologies(value)
+        technologies = normalize_technologies(value)
+        if not self._unchanged("technologies", technologies):
+            problem = technology_problem(technologies)
+            if problem:
+                raise serializers.ValidationError(problem)
+        return technologies
 
     def to_representation(self, instance: Account) -> dict[str, Any]:
         return AccountDetailSerializer(instance, context=self.context).data

@@ -400,6 +400,26 @@ def _parse_website(data: dict[str, str], account: Account) -> ParsedEdit:
     )
 
 
+def technology_problem(technologies: list[str]) -> str:
+    """Return why a person's technology list is invalid, or "" when every name is valid.
+
+    A name needs a letter or digit, so "C#" and ".NET" pass and an emoji alone does not.
+    Angle brackets mean markup was pasted in place of a name.
+    """
+    for technology in technologies:
+        if not any(character.isalnum() for character in technology):
+            return (
+                f"“{technology}” is not a technology name: a name needs a letter or a digit, "
+                "such as Salesforce or C#."
+            )
+        if "<" in technology or ">" in technology:
+            return (
+                f"“{technology}” contains < or >, which look like pasted markup: enter the "
+                "technology's name only, such as Snowflake."
+            )
+    return ""
+
+
 def _parse_technologies(data: dict[str, str], account: Account) -> ParsedEdit:
     text = _required_text(data, "technologies", "Technologies", "Salesforce, Snowflake")
     technologies = normalize_technologies(text)
@@ -410,6 +430,9 @@ def _parse_technologies(data: dict[str, str], account: Account) -> ParsedEdit:
                 "Salesforce, Snowflake."
             }
         )
+    problem = technology_problem(technologies)
+    if problem:
+        raise ValidationError({"technologies": problem})
     # A list a person enters replaces the union of the sources' lists (see
     # enrichment.verification.choose_technologies), so the page shows exactly this list.
     return ParsedEdit(

@@ -324,6 +324,18 @@ def test_technologies_normalized(client_for, sdr, import_apollo):
     assert body["technologies"] == ["Salesforce", "AWS"]
 
 
+def test_technology_emoji_rejected(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+
+    response = client_for(sdr).patch(
+        f"{LIST_URL}{account.pk}/", {"technologies": ["AWS", "🚀"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["technologies"][0]
+    assert "“🚀” is not a technology name" in message
+
+
 @pytest.mark.parametrize("item", [1, 2.5, True])
 def test_technology_not_text_rejected(client_for, sdr, import_apollo, item):
     account = import_apollo("51-200", "$12.5M")

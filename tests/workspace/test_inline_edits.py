@@ -226,6 +226,37 @@ def test_technologies_edit_normalizes_list(client_sdr, account):
     assert account.technologies == ["Salesforce", "Snowflake"]
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Snowflake, 🚀", "“🚀” is not a technology name"),
+        ("<b>Snowflake</b>", "which look like pasted markup"),
+    ],
+)
+def test_technologies_edit_rejects_non_names(client_sdr, account, text, message):
+    response = client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": text, "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert "Snowflake" not in account.technologies
+
+
+def test_technologies_edit_keeps_symbol_names(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": "C#, .NET, C++", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert account.technologies == ["C#", ".NET", "C++"]
+
+
 def test_technologies_edit_replaces_sources_list(client_sdr, account):
     Account.objects.filter(pk=account.pk).update(technologies=["Marketo", "Slack"])
     account.refresh_from_db()
