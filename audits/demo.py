@@ -174,6 +174,20 @@ class _Planter:
         account.refresh_from_db()
         return override
 
+    def date_in_month(self, accounts: list[Account]) -> None:
+        """Date the accounts' creation and every change made to them here at ``when``.
+
+        The audit reads an account's values at the month's end and leaves out accounts
+        created after it, so the demo import's creation and the history rows and
+        ``updated_at`` written while planting move into the month.
+        """
+        ids = [account.pk for account in accounts]
+        Account.objects.filter(pk__in=ids, created_at__gt=self.when).update(created_at=self.when)
+        Account.objects.filter(pk__in=ids).update(updated_at=self.when)
+        Account.history.filter(id__in=ids, history_date__gt=self.when).update(
+            history_date=self.when
+        )
+
     def expect(self, account: Account, *codes: str) -> None:
         self.planted.extend((account.pk, code) for code in codes)
 
@@ -425,6 +439,7 @@ def plant_demo_violations(*, month: date) -> dict[str, int]:
     accounts = _demo_accounts()
     manager = _manager()
     _plant_accounts(planter, accounts, manager)
+    planter.date_in_month(accounts)
 
     reps = sorted({account.owner for account in accounts}, key=lambda user: user.pk)
     training_records, overdue = _plant_training(reps)

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,6 +8,10 @@ from audits.periods import month_period, previous_month
 from segmentation.engine import ROW_FIELDS, CompiledFramework
 from segmentation.models import Framework, Industry
 from tests.factories import AccountFactory
+
+# When fixture accounts were created: before every audited month, because an audit leaves
+# out accounts created after the month's end.
+CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 VERIFIED_FIELDS = {
     name: {"status": "verified", "sources": [], "values": {}}
@@ -61,7 +65,8 @@ def scored(framework, saas):
     """Return a function that creates an account segmented by the active framework.
 
     The stored segment is the engine's result, every mandatory field is verified, and
-    ``scored_at`` is the given time.
+    ``scored_at`` is the given time. The account and its creation history row hold the
+    same values and are dated ``CREATED_AT``, before every audited month.
     """
     compiled = CompiledFramework.compile(framework)
 
@@ -69,20 +74,24 @@ def scored(framework, saas):
         fields.setdefault("industry", saas)
         account = AccountFactory(**fields)
         evaluation = compiled.evaluate(tuple(getattr(account, name) for name in ROW_FIELDS))
-        Account.objects.filter(pk=account.pk).update(
-            score=evaluation.score,
-            tier=evaluation.tier,
-            tag=evaluation.tag,
-            route=evaluation.route,
-            size_band=evaluation.size_band,
-            geography=evaluation.geography,
-            needs_enrichment=evaluation.needs_enrichment,
-            missing_fields=evaluation.missing_fields,
-            framework=framework,
-            scored_at=scored_at,
-            field_status=VERIFIED_FIELDS,
-            verification_status="verified",
-        )
+        values = {
+            "score": evaluation.score,
+            "tier": evaluation.tier,
+            "tag": evaluation.tag,
+            "route": evaluation.route,
+            "size_band": evaluation.size_band,
+            "geography": evaluation.geography,
+            "needs_enrichment": evaluation.needs_enrichment,
+            "missing_fields": evaluation.missing_fields,
+            "framework": framework,
+            "scored_at": scored_at,
+            "field_status": VERIFIED_FIELDS,
+            "verification_status": "verified",
+            "created_at": CREATED_AT,
+            "updated_at": CREATED_AT,
+        }
+        Account.objects.filter(pk=account.pk).update(**values)
+        Account.history.filter(id=account.pk).update(**values, history_date=CREATED_AT)
         account.refresh_from_db()
         return account
 

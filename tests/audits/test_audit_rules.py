@@ -23,7 +23,16 @@ def findings(month) -> set[tuple[int, str]]:
 
 
 def backdate(override: SegmentOverride, when) -> None:
+    """Date the override and the account change it made at ``when``.
+
+    An audit reads the account's values at the month's end, so the history row, the
+    score record and ``updated_at`` of the change move with the override.
+    """
     SegmentOverride.objects.filter(pk=override.pk).update(created_at=when)
+    account_id = override.account_id
+    Account.history.filter(id=account_id, history_date__gt=when).update(history_date=when)
+    ScoreRecord.objects.filter(account_id=account_id, created_at__gt=when).update(created_at=when)
+    Account.objects.filter(pk=account_id).update(updated_at=when)
 
 
 def publish_note(account: Account, when) -> None:
