@@ -1,9 +1,9 @@
 """The monthly audit's checks: which accounts were active in a month and what is wrong.
 
-Checks read the accounts' current values, so an audit run long after its month judges
-today's data of the accounts that were active then. Accounts are read in chunks with a
-fixed number of queries per chunk, and the segmentation engine re-scores them in memory
-without writing anything.
+Checks read each account's values at the end of the month (see ``audits.asof``), so an
+audit run again long after its month judges the data as it stood then. Accounts are read
+in chunks with a fixed number of queries per chunk, and the segmentation engine re-scores
+them in memory without writing anything.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
 from accounts.selectors import unconfirmed_mandatory_fields
+from audits.asof import account_states
 from audits.baseline import baseline_rows
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
@@ -220,6 +221,8 @@ class AccountChecker:
         self.worked = worked
         self.engine = _Engine()
         self.checked = 0
+        # Active accounts that were deleted within the period or since, so not checked.
+        self.deleted = 0
 
     @property
     def framework_version(self) -> int | None:
@@ -230,7 +233,9 @@ class AccountChecker:
             yield from self._check_chunk(chunk)
 
     def _check_chunk(self, chunk: list[int]) -> Iterator[Finding]:
-        rows = Account.objects.filter(id__in=chunk).values(*ACCOUNT_FIELDS)
+        states = account_states(chunk, self.period.end, ACCOUNT_FIELDS)
+        self.deleted += len(states.deleted_ids)
+        rows = states.rows
         with_notes = set(
             ResearchNote.objects.filter(
                 account_id__in=chunk,
@@ -414,20 +419,32 @@ def _correction_text(override: dict[str, Any]) -> str:
     return f"{text}: {override['reason']}"[:500]
 
 
-def findings_for_period(period: Period) -> tuple[dict[tuple[int, str], Finding], int, int | None]:
-    """Return (findings by (account id, rule code), accounts checked, framework version)."""
+@dataclass(frozen=True)
+class PeriodFindings:
+    """The outcome of checking one period's active accounts."""
+
+    # Findings by (account id, rule code).
+    findings: dict[tuple[int, str], Finding]
+    checked: int
+    framework_version: int | None
+    # Active accounts deleted within the period or since: no finding can point to them.
+    deleted: int
+
+
+def findings_for_period(period: Period) -> PeriodFindings:
+    """Check the accounts active in the period, with their values at the period's end."""
     worked = worked_account_ids(period)
     active = active_account_ids(period, worked)
     checker = AccountChecker(period, worked)
     findings: dict[tuple[int, str], Finding] = {}
     for finding in checker.check(active):
         findings.setdefault(finding.key, finding)
-    # Deleted accounts still have history rows, so checked can be lower than len(active).
-    return findings, checker.checked, checker.framework_version
+    return PeriodFindings(findings, checker.checked, checker.framework_version, checker.deleted)
 
 
 __all__ = [
     "Finding",
+    "PeriodFindings",
     "ViolationKind",
     "active_account_ids",
     "findings_for_period",

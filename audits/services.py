@@ -353,18 +353,23 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
     run = _begin_run(period.first_day, triggered_by)
     logger.info("Monthly audit of %s started (run %s)", f"{period.first_day:%Y-%m}", run.pk)
     try:
-        findings, checked, framework_version = findings_for_period(period)
+        checked_period = findings_for_period(period)
+        findings = checked_period.findings
         severities = _severity_rules()
         with transaction.atomic():
             created, removed = _write_findings(run, findings, severities)
             counts = Counter(str(finding.kind) for finding in findings.values())
             run.status = AuditRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
-            run.accounts_checked = checked
+            run.accounts_checked = checked_period.checked
             run.violations_found = len(findings)
             run.violations_created = created
             run.violations_removed = removed
-            run.counts = {"kinds": dict(counts), "framework_version": framework_version}
+            run.counts = {
+                "kinds": dict(counts),
+                "framework_version": checked_period.framework_version,
+                "deleted_accounts": checked_period.deleted,
+            }
             run.save()
     except Exception as error:
         logger.exception("Monthly audit of %s failed (run %s)", f"{period.first_day:%Y-%m}", run.pk)
@@ -376,13 +381,14 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
         raise
     logger.info(
         "Monthly audit of %s finished (run %s): %s accounts checked, %s findings, "
-        "%s new, %s no longer apply",
+        "%s new, %s no longer apply, %s deleted accounts not checked",
         f"{period.first_day:%Y-%m}",
         run.pk,
-        checked,
+        checked_period.checked,
         len(findings),
         created,
         removed,
+        checked_period.deleted,
     )
     return run
 

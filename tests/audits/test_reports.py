@@ -41,17 +41,26 @@ def test_report_counts_for_ops(client, make_user, audited):
     assert len(counts.by_rep) == 3
 
 
-def test_report_says_when_values_were_read(client, make_user, audited):
+def test_report_says_values_are_month_end(client, make_user, audited):
     client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = report(client, audited).content.decode()
+    assert "values as of the month’s end" in html
+
+
+def test_older_run_report_shows_read_date(client, make_user, audited):
+    # Runs stored before audits read month-end values have no deleted_accounts count.
     run = audited["run"]
+    run.counts.pop("deleted_accounts")
+    run.save(update_fields=["counts"])
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
     html = report(client, audited).content.decode()
     assert f"values read {timezone.localtime(run.started_at):%Y-%m-%d}" in html
 
 
-def test_run_form_says_values_are_current(client, make_user, db):
+def test_run_form_says_values_are_month_end(client, make_user, db):
     client.force_login(make_user(roles.SALES_OPS, username="ops"))
     html = client.get(reverse("audits:audit-run-list")).content.decode()
-    assert "values at the time of the run, not at the month’s end" in html
+    assert "values as they stood at the month’s end" in html
 
 
 def test_report_manager_sees_team(client, audited, team):

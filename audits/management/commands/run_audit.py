@@ -37,6 +37,9 @@ class Command(BaseCommand):
         )
         for kind, label in ViolationKind.choices:
             self.stdout.write(f"  {label}: {kinds.get(kind, 0)}")
+        deleted = run.counts.get("deleted_accounts", 0)
+        if deleted:
+            self.stdout.write(f"Active accounts deleted since, so not checked: {deleted}")
         if run.counts.get("framework_version") is None:
             self.stderr.write(
                 "No framework version is approved, so misclassification was not checked: "
