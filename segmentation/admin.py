@@ -24,7 +24,14 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import permissions
 from accounts.normalizers import industry_key
 
-from .forms import CriterionForm, CriterionFormSet, FrameworkAdminForm, SizeBandFormSet
+from .forms import (
+    ROW_STAMP_FIELD,
+    CriterionForm,
+    CriterionFormSet,
+    FrameworkAdminForm,
+    SizeBandForm,
+    SizeBandFormSet,
+)
 from .lifecycle import (
     FRAMEWORK_LIFECYCLE_FIELDS,
     FrameworkLifecycleError,
@@ -213,7 +220,9 @@ class CriterionInline(FrameworkPartInline, admin.StackedInline):
         (None, {"fields": ("values_text", ("min_value", "max_value"))}),
         # One checkbox per line, so each help text stays under its own box.
         (None, {"fields": (("weight", "unknown_policy"), "is_must_have", "is_disqualifier")}),
-        (None, {"fields": ("position",)}),
+        # The hidden fingerprint of the row's stored values, which rejects a save over a
+        # row changed after the page was opened.
+        (None, {"fields": ("position", ROW_STAMP_FIELD)}),
     )
     readonly_fields = ()
 
@@ -240,15 +249,16 @@ class CriterionInline(FrameworkPartInline, admin.StackedInline):
 
 class SizeBandInline(FrameworkPartInline, admin.TabularInline):
     model = SizeBand
+    form = SizeBandForm
     formset = SizeBandFormSet
-    fields = (
-        "position",
-        "name",
-        "min_employees",
-        "max_employees",
-        "min_revenue_usd",
-        "max_revenue_usd",
-    )
+    fields = (*SizeBandForm.Meta.fields, ROW_STAMP_FIELD)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self._may_edit(request, obj):
+            # A read-only page would show the fingerprint as a column.
+            return [name for name in fields if name != ROW_STAMP_FIELD]
+        return fields
 
 
 class GeographyMappingInline(FrameworkPartInline, admin.TabularInline):

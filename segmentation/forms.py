@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from accounts.normalizers import country_code_fix
@@ -28,6 +31,8 @@ from .validation import (
 # The size band inline's form prefix (its related name) and the geography map's field.
 SIZE_BAND_PREFIX = "size_bands"
 GEOGRAPHY_FIELD = "geography_text"
+# The hidden field of a criterion or size band row that carries its row_stamp.
+ROW_STAMP_FIELD = "row_stamp"
 _VALUE_SEPARATORS = re.compile(r"[\n;]|,(?![^(]*\))")
 
 
@@ -212,7 +217,46 @@ class FrameworkAdminForm(forms.ModelForm):
         super()._update_errors(_without_shown_errors(self, errors))
 
 
-class CriterionForm(forms.ModelForm):
+def row_stamp(instance: models.Model) -> str:
+    """Return a fingerprint of a stored row that changes when any of its columns does."""
+    values = {
+        field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
+    }
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FrameworkPartForm(forms.ModelForm):
+    """A stored row of a version, with the fingerprint of its values as the page showed them.
+
+    The formset compares the posted fingerprint with the row as stored when the form is
+    posted, so a row changed after the page was opened is not saved over.
+    """
+
+    row_stamp = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A posted formset loads its rows again, so this is the row as stored now.
+        self.stored_stamp = row_stamp(self.instance) if self.instance.pk else ""
+        if self.instance.pk:
+            self.initial.setdefault(ROW_STAMP_FIELD, self.stored_stamp)
+
+
+class SizeBandForm(FrameworkPartForm):
+    class Meta:
+        model = SizeBand
+        fields = (
+            "position",
+            "name",
+            "min_employees",
+            "max_employees",
+            "min_revenue_usd",
+            "max_revenue_usd",
+        )
+
+
+class CriterionForm(FrameworkPartForm):
     """A criterion with its values typed as a list, one per line."""
 
     values_text = forms.CharField(
@@ -292,7 +336,12 @@ def _number(text: str, kind: type) -> Any:
 
 
 class FrameworkPartFormSet(BaseInlineFormSet):
-    """Inline rows of a version, rejecting a posted page that lists a row deleted since."""
+    """Inline rows of a version, rejecting a posted page whose rows were changed since.
+
+    Saving the version's change form changes its ``updated_at``, which
+    FrameworkAdminForm checks. These checks also catch rows changed or deleted without
+    that form, such as by a script.
+    """
 
     # What a row is called in messages, and the field that names it.
     part_label = "Row"
@@ -300,7 +349,11 @@ class FrameworkPartFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         self._check_deleted_rows()
+        self._check_changed_rows()
         super().clean()
+
+    def _posted_name(self, form: forms.BaseForm) -> str:
+        return (form.data.get(form.add_prefix(self.name_field)) or "").strip()
 
     def _check_deleted_rows(self) -> None:
         """Raise ValidationError for each posted row whose record no longer exists.
@@ -308,19 +361,44 @@ class FrameworkPartFormSet(BaseInlineFormSet):
         Django reports such a row as an invalid hidden id, which the admin page does not
         show, so the page would only display "Please correct the error below".
         """
-        # NOTE: a row that another tab changed, rather than deleted, is saved over without
-        # a warning: the last save wins for every field of the version.
         pk_name = self.model._meta.pk.name
         messages = []
         for form in self.initial_forms:
             if pk_name not in form.errors or self._should_delete_form(form):
                 continue
-            name = (form.data.get(form.add_prefix(self.name_field)) or "").strip()
             messages.append(
-                f"{self.part_label} {name!r} was deleted after this page was opened, in "
-                "another tab or by another user, so nothing was saved: open the version "
-                "again to see its current settings, then make your changes there."
+                f"{self.part_label} {self._posted_name(form)!r} was deleted after this page "
+                "was opened, in another tab or by another user, so nothing was saved: open "
+                "the version again to see its current settings, then make your changes there."
             )
+        if messages:
+            raise ValidationError(messages)
+
+    def _check_changed_rows(self) -> None:
+        """Raise ValidationError for each posted row stored with other values than it showed.
+
+        A row marked for deletion is checked too, because deleting it would discard the
+        other change unseen. The form keeps the posted values, so the user can copy them.
+        """
+        pk_name = self.model._meta.pk.name
+        messages = []
+        for form in self.initial_forms:
+            if pk_name in form.errors:
+                continue
+            posted = form.data.get(form.add_prefix(ROW_STAMP_FIELD)) or ""
+            name = self._posted_name(form)
+            if not posted:
+                messages.append(
+                    f"This form does not say which values of {self.part_label.lower()} "
+                    f"{name!r} it showed, so nothing was saved: reload the page, then make "
+                    "your changes again."
+                )
+            elif posted != form.stored_stamp:
+                messages.append(
+                    f"{self.part_label} {name!r} was changed after this page was opened, in "
+                    "another tab or by another user, so nothing was saved: reload the page to "
+                    "see its current values, then make your changes again."
+                )
         if messages:
             raise ValidationError(messages)
 

@@ -1,5 +1,6 @@
 """Build the admin change form POST of a framework, as a browser would send it."""
 
+from segmentation.forms import row_stamp
 from segmentation.lifecycle import edit_stamp
 from segmentation.models import Framework
 
@@ -37,6 +38,7 @@ def framework_post(framework: Framework, **changes) -> dict[str, str]:
         prefix = f"criteria-{index}-"
         data[prefix + "id"] = str(criterion.pk)
         data[prefix + "framework"] = str(framework.pk)
+        data[prefix + "row_stamp"] = row_stamp(criterion)
         data[prefix + "values_text"] = "\n".join(map(str, criterion.values))
         for name in (
             "dimension",
@@ -62,6 +64,7 @@ def framework_post(framework: Framework, **changes) -> dict[str, str]:
         prefix = f"size_bands-{index}-"
         data[prefix + "id"] = str(band.pk)
         data[prefix + "framework"] = str(framework.pk)
+        data[prefix + "row_stamp"] = row_stamp(band)
         for name in (
             "position",
             "name",
