@@ -385,14 +385,19 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
     rows: the opening line, with the cells before the cell, and each line in between
     that is not blank have as many delimiters as the header. The closing line has at
     least as many, more when the value whose quote closed the cell contains delimiters,
-    and the quote that was to close that value ends one of its cells. At least one line
-    must lie between, and the header must have 3 or more columns,
-    because a value written over two lines, or in a file of two columns, can match by
-    chance. A description or an address over several lines rarely has the same number
-    of delimiters as the header on each line.
+    and the quote that was to close that value ends one of its cells. The header must
+    have 3 or more columns, because in a file of two columns a value over several lines
+    can match by chance. A description or an address over several lines rarely has the
+    same number of delimiters as the header on each line.
+
+    When the quote closes on the next line, no line lies between, and a quoted value
+    written over two lines matches the delimiter counts more easily. Such a value ends
+    with a quote only when it ends with a quoted word, whose quotes come in pairs, so
+    the cell that ends with the stray quote must also contain an odd number of quotes.
     """
-    # NOTE: a quote that closes on the next line takes in one row without a whole line
-    # in between, so that row is imported as part of the value, flagged for review.
+    # NOTE: a quote that closes inside a later row's unquoted value, as in 5" screen, ends
+    # no cell with a quote. The rows it takes in are still imported as part of the value,
+    # flagged for review when that value cannot be read.
     expected = len(cells) - 1
     if expected < 2:
         return None
@@ -401,7 +406,7 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
             continue
         first, *between, last = LINE_BREAK_RE.split(cell)
         between = [line for line in between if line.strip()]
-        if not between or first.count(delimiter) + index != expected:
+        if first.count(delimiter) + index != expected:
             return None
         if any(line.count(delimiter) != expected for line in between):
             return None
@@ -410,7 +415,10 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
             return None
         # The quote that closed the cell opened a later value, so the quote that was to
         # close that value is read as the last character of the cell or of a later one.
-        return index if any(value.endswith('"') for value in (cell, *after)) else None
+        closing = [value for value in (cell, *after) if value.endswith('"')]
+        if not between:
+            closing = [value for value in closing if value.count('"') % 2 == 1]
+        return index if closing else None
     return None
 
 

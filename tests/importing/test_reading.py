@@ -552,6 +552,77 @@ def test_late_quote_with_trailing_delimiters_named(write_text):
     assert records[2].values == ["Delta", "delta.example", "DE"]
 
 
+def test_quote_closing_on_next_line_named(write_text):
+    path = write_text(
+        "Company,Website,Country\n"
+        'Acme,"acme.example,DE\n'
+        'Beta,"beta.example",DE\n'
+        "Gamma,gamma.example,DE\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert records[0].line == 2
+    assert 'a quote (") on line 2, before “acme.example,DE…”' in records[0].error
+    assert "seems to open without closing until line 3" in records[0].error
+    assert "lines 2-3 were read as one row" in records[0].error
+    assert "Close the quote or remove it." in records[0].error
+    assert records[0].values == ["Acme", 'acme.example,DE\nBeta,beta.example"', "DE"]
+    assert records[1].values == ["Gamma", "gamma.example", "DE"]
+    assert records[1].error == ""
+
+
+def test_next_line_quote_in_last_column_named(write_text):
+    path = write_text(
+        "Company,Website,Country\n"
+        'Acme,acme.example,"DE\n'
+        'Beta,beta.example,"DE"\n'
+        "Gamma,gamma.example,DE\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert "until line 3, so lines 2-3 were read as one row" in records[0].error
+    assert records[1].values == ["Gamma", "gamma.example", "DE"]
+
+
+def test_next_line_quote_closed_by_value_with_delimiter(write_text):
+    path = write_text(
+        "Symbol,Name,Sector,Price\n"
+        'MMM,"3M,Industrials,178.96\n'
+        'ABNB,Airbnb,"Hotels, Resorts",150.10\n'
+        "ACN,Accenture,IT Consulting,301.50\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert "lines 2-3 were read as one row" in records[0].error
+    assert records[1].values == ["ACN", "Accenture", "IT Consulting", "301.50"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'Fast, cheap\nWe say "hi, all"',
+        'Fast, cheap\nSay "hi", then "bye"',
+        "Fast, cheap\nGood, fast",
+    ],
+)
+def test_two_line_value_still_read(write_csv, value):
+    # Each line has the header's number of delimiters, but the value's quotes are paired
+    # or it ends without one, so it is a value written over two lines.
+    rows = [["Acme", value, "acme.example"], ["Blue", "plain", "blue.example"]]
+    path = write_csv(["Company", "Tagline", "Website"], rows)
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", ""]
+    assert records[0].values == ["Acme", value, "acme.example"]
+
+
 @pytest.mark.parametrize(
     "value",
     [
