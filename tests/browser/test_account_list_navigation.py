@@ -1,0 +1,126 @@
+"""The account list by keyboard and with the browser's Back button, in Chromium.
+
+Sorting, paging and filtering replace the results table through htmx. The control that
+the user pressed must keep the focus, and each change must add one history entry.
+"""
+
+import re
+from importlib import import_module
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from accounts import roles
+from segmentation.models import Framework
+from tests.factories import AccountFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Rows per page of the paging tests: 30 accounts make two pages.
+PAGE_SIZE = 25
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def migration_data(transactional_db) -> None:
+    """Load the rows of the data migrations again when a live-server test emptied the tables."""
+    if Group.objects.filter(name=roles.SDR).exists():
+        return
+    for module, function in (
+        ("accounts.migrations.0003_role_groups", "create_role_groups"),
+        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
+        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
+    ):
+        getattr(import_module(module), function)(django_apps, None)
+
+
+@pytest.fixture
+def sam(migration_data):
+    user = UserFactory(username="sam", first_name="Sam", last_name="Reyes")
+    user.groups.add(Group.objects.get(name=roles.SDR))
+    return user
+
+
+@pytest.fixture
+def accounts(sam):
+    framework = Framework.objects.get(status="approved")
+    common = {"owner": sam, "framework": framework}
+    AccountFactory(
+        name="Harbor Analytics", tier="high", score=88, tag="SaaS – Mid-Market – US", **common
+    )
+    AccountFactory(name="Ledger Works", tier="medium", score=61, tag="FinTech – SMB – US", **common)
+    for number in range(28):
+        AccountFactory(
+            name=f"Granite Retail {number:02}",
+            tier="low",
+            score=20,
+            tag="Retail – SMB – US",
+            **common,
+        )
+
+
+def sort_link(page, label: str):
+    return page.locator("#account-results th a.sort-link", has_text=label)
+
+
+def header_cell(page, label: str):
+    return page.locator("#account-results th", has=page.locator("a.sort-link", has_text=label))
+
+
+def test_sort_by_keyboard_keeps_focus(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    sort_link(page, "Score").focus()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"ordering=-score"))
+
+    expect(header_cell(page, "Score")).to_have_attribute("aria-sort", "descending")
+    expect(sort_link(page, "Score")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"ordering=score"))
+
+    expect(header_cell(page, "Score")).to_have_attribute("aria-sort", "ascending")
+    expect(sort_link(page, "Score")).to_be_focused()
+    expect(header_cell(page, "Name")).to_have_attribute("aria-sort", "none")
+
+
+def test_next_page_by_keyboard_keeps_focus(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/?page_size={PAGE_SIZE}")
+    next_link = page.locator("#account-results nav [rel=next]")
+    next_link.focus()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"page=2"))
+
+    # The last page has no Next link, so its disabled Next item takes the focus.
+    expect(page.locator("#page-next")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#account-results nav [rel=prev]")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"page=1"))
+
+    expect(page.locator("#page-previous")).to_be_focused()
+
+
+def test_apply_by_keyboard_keeps_focus(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.fill("#id_q", "Harbor")
+    apply = page.locator("#account-filters button[type=submit]")
+    apply.focus()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=Harbor"))
+
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+    expect(apply).to_be_focused()
