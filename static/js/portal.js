@@ -31,6 +31,24 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 });
 
+// The filter form applies itself on every change, and Apply sends it again. htmx 2.0.11
+// pushes a history entry for each response, even for the URL already shown, so after a
+// select changed and Apply was pressed, Back had to be pressed twice to leave that list.
+// A push of the current URL replaces the entry instead.
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const update = event.detail.history;
+  if (update.type !== "push") {
+    return;
+  }
+  const target = new URL(update.path, window.location.href);
+  const current = new URL(window.location.href);
+  target.hash = "";
+  current.hash = "";
+  if (target.href === current.href) {
+    update.type = "replace";
+  }
+});
+
 // htmx restores a page from its history cache as HTML, which keeps no value chosen or
 // typed in a form field. After Back the filter form would show no filters over a
 // filtered table, and the next filter change would drop them. So the fields are set

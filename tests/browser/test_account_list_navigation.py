@@ -124,3 +124,50 @@ def test_apply_by_keyboard_keeps_focus(page, login, live_server, accounts):
 
     expect(page.locator("[data-testid=account-count]")).to_have_text("1")
     expect(apply).to_be_focused()
+
+
+def test_back_after_apply_returns_once(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.fill("#id_q", "Harbor")
+    page.click("#account-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"q=Harbor"))
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+
+    page.go_back()
+
+    page.wait_for_url(f"{live_server.url}/accounts/")
+    expect(page.locator("[data-testid=account-count]")).to_have_text("30")
+    expect(page.locator("#id_q")).to_have_value("")
+
+
+def test_back_after_select_and_apply_returns_once(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.select_option("#id_tier", "high")
+    page.wait_for_url(re.compile(r"tier=high"))
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+    # Apply after a select that already applied itself requests the list that is shown.
+    page.click("#account-filters button[type=submit]")
+    expect(page.locator("#results-loading")).not_to_have_class(re.compile("htmx-request"))
+
+    page.go_back()
+
+    page.wait_for_url(f"{live_server.url}/accounts/")
+    expect(page.locator("[data-testid=account-count]")).to_have_text("30")
+    expect(page.locator("#id_tier")).to_have_value("")
+
+
+def test_back_after_enter_in_search_returns_once(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.fill("#id_q", "Ledger")
+
+    page.press("#id_q", "Enter")
+    page.wait_for_url(re.compile(r"q=Ledger"))
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+
+    page.go_back()
+
+    page.wait_for_url(f"{live_server.url}/accounts/")
+    expect(page.locator("[data-testid=account-count]")).to_have_text("30")
