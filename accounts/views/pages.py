@@ -33,7 +33,13 @@ from accounts.permissions import (
     can_review_account,
     can_validate_fit,
 )
-from accounts.tables import ACCOUNT_COLUMNS, PAGE_SIZES, header_cells, page_size_from
+from accounts.tables import (
+    ACCOUNT_COLUMNS,
+    DEFAULT_ORDERING,
+    PAGE_SIZES,
+    header_cells,
+    page_size_from,
+)
 from enrichment.services import FEEDS_PER_CHECK, account_feed_urls
 from enrichment.verification import FIELD_LABELS
 from icp_portal.pagination import nearest_page
@@ -44,6 +50,7 @@ from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
 # previous page, or of the first row of the next page (accounts.api.pagination cursors).
 AFTER_PARAM = "after"
 BEFORE_PARAM = "before"
+ORDERING_PARAM = "ordering"
 
 
 def bulk_action_form(user: Any, data: Any = None) -> BulkActionForm:
@@ -69,14 +76,29 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
     paginator_class = selectors.CappedCountPaginator
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.filterset = AccountFilterSet(
-            data=request.GET,
-            queryset=selectors.account_list_base(user=request.user),
-            request=request,
-        )
+        self.filterset, self.ordering_errors = self.build_filterset(request)
         response = super().get(request, *args, **kwargs)
         patch_vary_headers(response, ["HX-Request", "HX-Target"])
         return response
+
+    def build_filterset(self, request: HttpRequest) -> tuple[AccountFilterSet, list[str]]:
+        """Return the filter set of the request and the errors of an invalid ordering.
+
+        An invalid ordering, such as ``?ordering=colour`` from an old bookmark, is dropped
+        so that the list shows its rows in the default order, with the errors above them.
+        Invalid filter values still show no rows, because they change which rows match.
+        ``list_query`` contains the query parameters that the page's links start from, without the
+        dropped ordering.
+        """
+        base = selectors.account_list_base(user=request.user)
+        self.list_query = request.GET
+        filterset = AccountFilterSet(data=request.GET, queryset=base, request=request)
+        if filterset.is_valid() or ORDERING_PARAM not in filterset.errors:
+            return filterset, []
+        errors = list(filterset.errors[ORDERING_PARAM])
+        self.list_query = request.GET.copy()
+        self.list_query.pop(ORDERING_PARAM)
+        return AccountFilterSet(data=self.list_query, queryset=base, request=request), errors
 
     def get_queryset(self) -> QuerySet[Account]:
         self.sort_keys = None
@@ -173,6 +195,9 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
             list_title=account_list_title(self.filterset),
             headers=header_cells(ACCOUNT_COLUMNS, ordering),
             current_ordering=",".join(ordering),
+            ordering_errors=self.ordering_errors,
+            default_ordering=DEFAULT_ORDERING,
+            list_query=self.list_query,
             page_size=self.get_paginate_by(self.object_list),
             page_sizes=PAGE_SIZES,
             requested_page_size=self.unsupported_page_size(),

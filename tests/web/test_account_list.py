@@ -254,6 +254,50 @@ def test_list_default_order_is_name(signed_in):
     assert row_names(signed_in.get(LIST_URL)) == ["Alpha", "Bravo", "Charlie"]
 
 
+def test_list_unknown_ordering_uses_default(signed_in):
+    AccountFactory(name="Charlie")
+    AccountFactory(name="Alpha")
+    response = signed_in.get(LIST_URL, {"ordering": "nonsense"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert row_names(response) == ["Alpha", "Charlie"]
+    assert "“nonsense” is not a field to order by: use one of name, domain," in html
+    assert "The list is sorted by name, its default order." in html
+    assert "Some filter values are invalid" not in html
+
+
+def test_list_unknown_ordering_keeps_filters(signed_in):
+    AccountFactory(name="Alpha kept", tier=Tier.HIGH)
+    AccountFactory(name="Filtered out", tier=Tier.LOW)
+    AccountFactory.create_batch(30, tier=Tier.HIGH)
+    response = signed_in.get(
+        LIST_URL, {"tier": "high", "ordering": "-score,colour", "page_size": "25"}
+    )
+    html = response.content.decode()
+    assert row_names(response)[0] == "Alpha kept"
+    assert "Filtered out" not in row_names(response)
+    assert "“colour” is not a field to order by" in html
+    # The page's links and the filter form no longer carry the invalid ordering.
+    assert [href for href in re.findall(r'href="([^"]*)"', html) if "colour" in href] == []
+    assert 'href="?tier=high&amp;page_size=25&amp;page=2"' in html
+    assert '<input type="hidden" name="ordering" value="" form="account-filters">' in html
+
+
+def test_list_unknown_ordering_and_filter(signed_in):
+    AccountFactory(name="Any Co")
+    response = signed_in.get(LIST_URL, {"ordering": "nonsense", "country": "Germany"})
+    html = response.content.decode()
+    assert row_names(response) == []
+    assert "“nonsense” is not a field to order by" in html
+    assert "Some filter values are invalid" in html
+
+
+def test_list_valid_ordering_has_no_error(signed_in):
+    AccountFactory()
+    html = signed_in.get(LIST_URL, {"ordering": "-score"}).content.decode()
+    assert 'data-testid="ordering-error"' not in html
+
+
 def test_list_sort_by_score_descending(signed_in):
     AccountFactory(name="Low score", score=12)
     AccountFactory(name="Unscored", score=None)
