@@ -23,6 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.html import format_html, format_html_join
 from django_filters.rest_framework import FilterSet
 from django_filters.widgets import BooleanWidget
 
@@ -159,6 +160,28 @@ class LazySelect(forms.Select):
             choices.append((str(value), str(value)))
         self.choices = choices
         return super().get_context(name, value, attrs)
+
+
+class SuggestionsInput(forms.TextInput):
+    """Text input with a datalist of suggestions from a function called when it renders.
+
+    The browser offers the suggestions as the user types but takes any other text too.
+    The REST API never renders the filter form, so it runs no suggestion query.
+    """
+
+    def __init__(self, load_suggestions: Callable[[], list[str]], attrs: dict | None = None):
+        super().__init__(attrs)
+        self.load_suggestions = load_suggestions
+
+    def render(self, name: str, value: object, attrs: dict | None = None, renderer=None) -> str:
+        attrs = dict(attrs or {})
+        list_id = f"{attrs.get('id') or name}-suggestions"
+        attrs["list"] = list_id
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "", '<option value="{}"></option>', ((text,) for text in self.load_suggestions())
+        )
+        return field + format_html('<datalist id="{}">{}</datalist>', list_id, options)
 
 
 def unknown_value_error(
@@ -435,6 +458,20 @@ class AnyYesNoWidget(StrictBooleanWidget):
         self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
+# Dashes that people type between and inside the parts of a tag: hyphen-minus, en dash
+# and em dash, as segmentation.tags reads them.
+TAG_DASHES = re.compile(r"\s*[-–—]\s*")
+
+
+def tag_match_key(text: str) -> str:
+    """Return the text in the form that partial tag matching compares.
+
+    Case and the kind of dash do not count, nor do the spaces around a dash, so
+    "saas-mid" is found in "SaaS – Mid-Market – APAC".
+    """
+    return TAG_DASHES.sub("-", " ".join(text.split())).casefold()
+
+
 class AccountOrderingFilter(django_filters.OrderingFilter):
     """Comma-separated ordering that always ends with the id, so every order is total.
 
@@ -547,10 +584,22 @@ class AccountFilterSet(FilterSet):
     )
     tag = django_filters.CharFilter(
         method="filter_tag",
-        label="Tag",
+        label="Exact tag",
         max_length=200,
+        help_text="A whole tag, such as SaaS – Mid-Market – APAC, compared in the active "
+        "framework's spelling.",
         widget=forms.TextInput(
             attrs={"placeholder": "SaaS – Mid-Market – APAC", "class": INPUT_CLASS}
+        ),
+    )
+    tag_contains = django_filters.CharFilter(
+        method="filter_tag_contains",
+        label="Tag",
+        max_length=200,
+        help_text="Part of a tag, such as mid-market, in any case and with any dash.",
+        widget=SuggestionsInput(
+            selectors.tags_in_use,
+            attrs={"placeholder": "SaaS or Mid-Market", "class": INPUT_CLASS},
         ),
     )
     needs_enrichment = YesNoFilter(
@@ -683,14 +732,29 @@ class AccountFilterSet(FilterSet):
         self.filters["region"].extra["widget"].load_choices = with_blank(
             "Any region", lambda: options()[1]
         )
+        # The tag_contains filter and its suggestions read the tags in use once.
+        self.tags_in_use = cache(selectors.tags_in_use)
+        self.filters["tag_contains"].extra["widget"].load_suggestions = self.tags_in_use
 
     def fields_in_group(self, data_quality: bool) -> list[forms.BoundField]:
         """Return the bound fields of the main filter row or of the data quality group."""
         return [
             self.form[name]
             for name in self.form.fields
-            if name != "ordering" and (name in DATA_QUALITY_FILTERS) == data_quality
+            if name != "ordering"
+            and (name in DATA_QUALITY_FILTERS) == data_quality
+            and (name != "tag" or self.exact_tag_shown)
         ]
+
+    @property
+    def exact_tag_shown(self) -> bool:
+        """Return True when the exact tag filter has a value or an error, as from a chart link.
+
+        The form's Tag field is ``tag_contains``. The exact ``tag`` filter shows only when
+        it is in effect, so that the user sees it and can clear it.
+        """
+        field = self.form["tag"]
+        return field.value() not in (None, "") or bool(field.errors)
 
     @property
     def main_fields(self) -> list[forms.BoundField]:
@@ -748,6 +812,16 @@ class AccountFilterSet(FilterSet):
         tags = active_tag_checker()
         spelled = tags.spelling(value) if tags is not None else value
         return queryset.filter(tag__in={value, spelled})
+
+    def filter_tag_contains(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
+        # A LIKE '%...%' condition cannot use an index, so it would read every account. The
+        # distinct tags are few (see selectors.tags_in_use), so they are matched here, and
+        # the database then finds the accounts by tag through the (tag, score key, id) index.
+        key = tag_match_key(value)
+        if not key:
+            return queryset
+        matches = [tag for tag in self.tags_in_use() if key in tag_match_key(tag)]
+        return queryset.filter(tag__in=matches)
 
     def filter_region(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         return queryset.filter(geography__in=selectors.region_labels(value))

@@ -86,6 +86,7 @@ FILTER_TITLES: dict[str, Callable[[Any], str]] = {
     "region": lambda value: f"{shorten(value)} region",
     "tier": lambda value: "Not scored" if value == TIER_NONE else f"{Tier(value).label} tier",
     "tag": lambda value: f"Tag {shorten(value)}",
+    "tag_contains": lambda value: f"Tag contains “{shorten(value)}”",
     "needs_enrichment": yes_no_title("Needs enrichment", "No enrichment needed"),
     "owner": owner_title,
     "country": lambda value: f"Country {value.strip().upper()}",

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -226,6 +227,34 @@ def geography_choices() -> Choices:
 def region_choices() -> Choices:
     """Return the regions of scored framework versions' geography maps, sorted."""
     return geography_options()[1]
+
+
+# A loose index scan: each step reads the next larger tag from the (tag, score key, id)
+# index account_tag_score_idx, so the query costs one index probe per distinct tag
+# instead of reading every account as SELECT DISTINCT does.
+TAGS_IN_USE_SQL = """
+WITH RECURSIVE tags(tag) AS (
+    SELECT MIN(tag) FROM {table} WHERE tag > ''
+    UNION ALL
+    SELECT (SELECT MIN(later.tag) FROM {table} AS later WHERE later.tag > tags.tag)
+    FROM tags
+    WHERE tags.tag IS NOT NULL
+)
+SELECT tag FROM tags WHERE tag IS NOT NULL
+"""
+
+
+def tags_in_use() -> list[str]:
+    """Return the distinct non-empty tags of all accounts, in the database's sort order.
+
+    NOTE: the query takes one index probe per distinct tag. Tags follow a framework's
+    tag template, so their number is bounded by its industries, size bands and
+    geographies, but no limit is enforced on it.
+    """
+    sql = TAGS_IN_USE_SQL.format(table=connection.ops.quote_name(Account._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def region_labels(region: str) -> QuerySet[GeographyMapping]:

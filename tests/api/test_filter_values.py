@@ -140,6 +140,40 @@ def test_tag_filter_odd_letters_match_none(signed_in_api):
     assert result_names(signed_in_api.get(LIST_URL, {"tag": "SaaS – Mıd-Market – US"})) == []
 
 
+def test_tag_filter_stays_exact(signed_in_api):
+    AccountFactory(name="Tagged", tag="SaaS – Mid-Market – US")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag": "SaaS"})) == []
+    assert result_names(signed_in_api.get(LIST_URL, {"tag": "Mid-Market"})) == []
+
+
+@pytest.mark.parametrize("part", ["SaaS", "saas", "mid-market", "MID–MARKET", "saas - mid", "US"])
+def test_tag_contains_matches_part(signed_in_api, part):
+    AccountFactory(name="Mid", tag="SaaS – Mid-Market – US")
+    AccountFactory(name="Small", tag="FinTech – SMB – EMEA")
+    AccountFactory(name="Untagged", tag="")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag_contains": part})) == ["Mid"]
+
+
+def test_tag_contains_without_match_lists_none(signed_in_api):
+    AccountFactory(name="Mid", tag="SaaS – Mid-Market – US")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag_contains": "Retail"})) == []
+
+
+def test_tag_contains_blank_lists_every_account(signed_in_api):
+    AccountFactory(name="Mid", tag="SaaS – Mid-Market – US")
+    AccountFactory(name="Untagged", tag="")
+    assert result_names(signed_in_api.get(LIST_URL, {"tag_contains": "  "})) == ["Mid", "Untagged"]
+
+
+def test_tag_contains_with_exact_tag(signed_in_api):
+    AccountFactory(name="Mid US", tag="SaaS – Mid-Market – US")
+    AccountFactory(name="Mid EMEA", tag="SaaS – Mid-Market – EMEA")
+    response = signed_in_api.get(
+        LIST_URL, {"tag_contains": "mid-market", "tag": "SaaS – Mid-Market – EMEA"}
+    )
+    assert result_names(response) == ["Mid EMEA"]
+
+
 def test_route_members_match_any_case(signed_in_api):
     AccountFactory(name="Out", route="Outbound")
     response = signed_in_api.get("/api/v1/segments/routes/outbound/members/")

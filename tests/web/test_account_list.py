@@ -247,6 +247,49 @@ def test_list_invalid_filter_offers_no_export(signed_in):
     assert 'data-testid="export-all"' not in html
 
 
+@pytest.mark.parametrize("part", ["SaaS", "mid-market", "Mid–Market – apac"])
+def test_list_tag_filter_matches_part(signed_in, part):
+    AccountFactory(name="Mid APAC", tag="SaaS – Mid-Market – APAC")
+    AccountFactory(name="Small US", tag="FinTech – SMB – US")
+    response = signed_in.get(LIST_URL, {"tag_contains": part})
+    assert row_names(response) == ["Mid APAC"]
+
+
+def test_list_tag_field_suggests_tags(signed_in):
+    AccountFactory(tag="SaaS – Mid-Market – APAC")
+    AccountFactory(tag="FinTech – SMB – US")
+    AccountFactory(tag="")
+    html = signed_in.get(LIST_URL).content.decode()
+    field = re.search(r'<input[^>]*name="tag_contains"[^>]*>', html).group(0)
+    datalist = re.search(r'<datalist id="id_tag_contains-suggestions">.*?</datalist>', html)
+    assert 'list="id_tag_contains-suggestions"' in field
+    assert datalist is not None
+    options = re.findall(r'<option value="([^"]*)">', datalist.group(0))
+    assert sorted(options) == ["FinTech – SMB – US", "SaaS – Mid-Market – APAC"]
+
+
+def test_list_exact_tag_hidden_unless_used(signed_in):
+    AccountFactory(tag="SaaS – Mid-Market – APAC")
+    html = signed_in.get(LIST_URL).content.decode()
+    assert 'id="id_tag"' not in html
+    assert 'id="id_tag_contains"' in html
+
+
+def test_list_exact_tag_from_link_shown(signed_in):
+    AccountFactory(name="Exact", tag="SaaS – Mid-Market – US")
+    AccountFactory(name="Longer", tag="SaaS – Mid-Market – US & Canada")
+    response = signed_in.get(LIST_URL, {"tag": "SaaS – Mid-Market – US"})
+    html = response.content.decode()
+    assert row_names(response) == ["Exact"]
+    assert re.search(r'<input[^>]*name="tag"[^>]*value="SaaS – Mid-Market – US"', html)
+    assert "Exact tag" in html
+
+
+def test_list_tag_filter_title(signed_in):
+    response = signed_in.get(LIST_URL, {"tag_contains": "mid-market"})
+    assert response.context["list_title"] == "Accounts: Tag contains “mid-market”"
+
+
 def test_list_default_order_is_name(signed_in):
     AccountFactory(name="Charlie")
     AccountFactory(name="Alpha")
@@ -471,8 +514,8 @@ def test_list_query_count_does_not_grow(signed_in, industry, sdr, framework):
 def test_list_query_count_is_pinned(signed_in, industry, sdr, django_assert_max_num_queries):
     AccountFactory.create_batch(60, industry=industry, owner=sdr, tier=Tier.HIGH)
     # Session, user, roles, count, page ids, rows, then the filter choices: industries,
-    # size bands, geography labels (two queries), routes and owners.
-    with django_assert_max_num_queries(12):
+    # size bands, geography labels (two queries), routes, owners and the tags in use.
+    with django_assert_max_num_queries(13):
         response = signed_in.get(LIST_URL, {"tier": "high", "ordering": "owner"})
     assert len(response.context["accounts"]) == 50
 
