@@ -1,4 +1,4 @@
-"""The account list by keyboard and with the browser's Back button, in Chromium.
+"""The account list's sorting, paging and filters by keyboard and with Back, in Chromium.
 
 Sorting, paging and filtering replace the results table through htmx. The control that
 the user pressed must keep the focus, and each change must add one history entry.
@@ -171,3 +171,17 @@ def test_back_after_enter_in_search_returns_once(page, login, live_server, accou
 
     page.wait_for_url(f"{live_server.url}/accounts/")
     expect(page.locator("[data-testid=account-count]")).to_have_text("30")
+
+
+def test_tag_part_filters_list(page, login, live_server, accounts):
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    suggestions = page.locator("#id_tag_contains-suggestions option")
+    expect(suggestions).to_have_count(3)
+
+    page.fill("#id_tag_contains", "mid-market")
+    page.press("#id_tag_contains", "Enter")
+    page.wait_for_url(re.compile(r"tag_contains=mid-market"))
+
+    expect(page.locator("[data-testid=account-count]")).to_have_text("1")
+    expect(page.locator("#account-results tbody tr")).to_contain_text("Harbor Analytics")
