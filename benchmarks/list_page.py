@@ -74,7 +74,14 @@ def main() -> None:
     parser.add_argument(
         "--show-queries", action="store_true", help="Print the SQL of each page size."
     )
+    parser.add_argument(
+        "--filters",
+        default=FILTERS,
+        help="Query string of the filters, such as tier=high&tag_contains=segment. "
+        f"Default: {FILTERS}.",
+    )
     args = parser.parse_args()
+    filters = args.filters
     if args.small:
         args.accounts, args.repeat = 10_000, 3
     if not os.environ.get("DATABASE_URL"):
@@ -94,9 +101,9 @@ def main() -> None:
     linked = []
     for page_size in PAGE_SIZES:
         deepest = max(PAGES)
-        urls = [f"/accounts/?{FILTERS}&page_size={page_size}&page={page}" for page in PAGES]
+        urls = [f"/accounts/?{filters}&page_size={page_size}&page={page}" for page in PAGES]
         through_link = next_link(
-            client, f"/accounts/?{FILTERS}&page_size={page_size}&page={deepest - 1}"
+            client, f"/accounts/?{filters}&page_size={page_size}&page={deepest - 1}"
         )
         urls.insert(1, through_link)
         for url in urls:
@@ -116,14 +123,14 @@ def main() -> None:
         "ms",
         150,
         accounts=args.accounts,
-        filters=FILTERS,
+        filters=filters,
         repeat=args.repeat,
         pages=timings,
     )
 
     counts = {}
     for page_size in PAGE_SIZES:
-        url = f"/accounts/?{FILTERS}&page_size={page_size}"
+        url = f"/accounts/?{filters}&page_size={page_size}"
         counts[page_size], queries = query_count(client, url)
         if args.show_queries:
             sys.stderr.write(f"-- page_size={page_size}: {counts[page_size]} queries\n")
