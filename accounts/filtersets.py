@@ -169,7 +169,9 @@ class SuggestionsInput(forms.TextInput):
     The REST API never renders the filter form, so it runs no suggestion query.
     """
 
-    def __init__(self, load_suggestions: Callable[[], list[str]], attrs: dict | None = None):
+    def __init__(
+        self, load_suggestions: Callable[[], list[str]], attrs: dict | None = None
+    ) -> None:
         super().__init__(attrs)
         self.load_suggestions = load_suggestions
 

@@ -255,6 +255,17 @@ def test_list_tag_filter_matches_part(signed_in, part):
     assert row_names(response) == ["Mid APAC"]
 
 
+def test_list_tag_filter_reads_tags_once(signed_in):
+    AccountFactory(tag="SaaS – Mid-Market – APAC")
+    with CaptureQueriesContext(connection) as plain:
+        signed_in.get(LIST_URL)
+    with CaptureQueriesContext(connection) as filtered:
+        signed_in.get(LIST_URL, {"tag_contains": "saas"})
+    tag_reads = [query for query in filtered if "WITH RECURSIVE" in query["sql"]]
+    assert len(tag_reads) == 1
+    assert len(filtered) == len(plain)
+
+
 def test_list_tag_field_suggests_tags(signed_in):
     AccountFactory(tag="SaaS – Mid-Market – APAC")
     AccountFactory(tag="FinTech – SMB – US")
