@@ -734,9 +734,15 @@ class AccountFilterSet(FilterSet):
         self.filters["region"].extra["widget"].load_choices = with_blank(
             "Any region", lambda: options()[1]
         )
-        # The tag_contains filter and its suggestions read the tags in use once.
+        # The tag_contains filter reads the tags in use afresh, and the suggestions reuse
+        # that read. Without the filter, the suggestions come from a recent cached read.
         self.tags_in_use = cache(selectors.tags_in_use)
-        self.filters["tag_contains"].extra["widget"].load_suggestions = self.tags_in_use
+        self.filters["tag_contains"].extra["widget"].load_suggestions = self._tag_suggestions
+
+    def _tag_suggestions(self) -> list[str]:
+        if self.tags_in_use.cache_info().currsize:
+            return self.tags_in_use()
+        return selectors.tag_suggestions()
 
     def fields_in_group(self, data_quality: bool) -> list[forms.BoundField]:
         """Return the bound fields of the main filter row or of the data quality group."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -255,6 +256,25 @@ def tags_in_use() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [row[0] for row in cursor.fetchall()]
+
+
+# Seconds the list page's tag suggestions are reused. A tag that re-segmentation adds
+# appears in the suggestions at most this much later; the filter itself reads fresh tags.
+TAG_SUGGESTIONS_SECONDS = 300
+TAG_SUGGESTIONS_KEY = "accounts:tag-suggestions"
+
+
+def tag_suggestions() -> list[str]:
+    """Return the tags in use for the list's Tag field, cached for TAG_SUGGESTIONS_SECONDS.
+
+    Every full load of the list page renders the suggestions, and reading them takes one
+    index probe per distinct tag, so a plain page load reuses a recent read.
+    """
+    tags = django_cache.get(TAG_SUGGESTIONS_KEY)
+    if tags is None:
+        tags = tags_in_use()
+        django_cache.set(TAG_SUGGESTIONS_KEY, tags, TAG_SUGGESTIONS_SECONDS)
+    return tags
 
 
 def region_labels(region: str) -> QuerySet[GeographyMapping]:

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -266,6 +267,17 @@ def test_list_tag_filter_reads_tags_once(signed_in):
     assert len(filtered) == len(plain)
 
 
+def test_list_tag_suggestions_reused_between_loads(signed_in):
+    AccountFactory(tag="SaaS – Mid-Market – APAC")
+    signed_in.get(LIST_URL)
+
+    with CaptureQueriesContext(connection) as second:
+        html = signed_in.get(LIST_URL).content.decode()
+
+    assert not [query for query in second if "WITH RECURSIVE" in query["sql"]]
+    assert '<option value="SaaS – Mid-Market – APAC">' in html
+
+
 def test_list_tag_field_suggests_tags(signed_in):
     AccountFactory(tag="SaaS – Mid-Market – APAC")
     AccountFactory(tag="FinTech – SMB – US")
@@ -516,6 +528,8 @@ def test_list_query_count_does_not_grow(signed_in, industry, sdr, framework):
     with CaptureQueriesContext(connection) as small:
         signed_in.get(LIST_URL, {"ordering": "-score"})
     create_accounts(50)
+    # The first load cached the tag suggestions, so the second must read them again too.
+    cache.clear()
     with CaptureQueriesContext(connection) as large:
         response = signed_in.get(LIST_URL, {"ordering": "-score"})
     assert len(response.context["accounts"]) == 50
