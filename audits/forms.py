@@ -5,12 +5,14 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils import timezone
 
 from accounts.forms import REASON_MAX_LENGTH, CountedTextField, too_long_message
 from accounts.models import Tier
 
-from .models import ReviewSession, Severity, Violation, ViolationKind
+from .models import ReviewItem, ReviewSession, Severity, Violation, ViolationKind
 from .periods import Period, local_today, parse_audit_month
+from .services import ShownDecision
 
 INPUT = "form-control form-control-sm"
 SELECT = "form-select form-select-sm"
@@ -154,7 +156,59 @@ class ReviewSessionForm(DateRangeMixin, forms.Form):
         self.fields["period_end"].initial = today
 
 
-class ReviewCorrectionForm(forms.Form):
+class ShownDecisionForm(forms.Form):
+    """The decision on a review item that the page showed, sent back with a decision.
+
+    The page renders ``shown_decision`` and ``shown_decided_at`` from the item, so that a
+    decision made meanwhile in another tab or by another request is detected instead of
+    overwritten. A request without ``shown_decision``, such as from a page rendered
+    before these fields existed, is not checked.
+    """
+
+    shown_decision = forms.CharField(required=False, widget=forms.HiddenInput)
+    shown_decided_at = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        decision = cleaned.get("shown_decision") or ""
+        decided_at = cleaned.get("shown_decided_at") or ""
+        cleaned["shown"] = None
+        if not decision:
+            return cleaned
+        if decision not in ReviewItem.Decision.values:
+            self.add_error(
+                None,
+                f"Shown decision “{decision}” is not a review decision: reload the page "
+                "and decide again.",
+            )
+            return cleaned
+        parsed = None
+        if decided_at:
+            try:
+                parsed = datetime.fromisoformat(decided_at)
+            except ValueError:
+                self.add_error(
+                    None,
+                    f"Shown decision time “{decided_at}” is not an ISO 8601 date and time: "
+                    "reload the page and decide again.",
+                )
+                return cleaned
+            if timezone.is_naive(parsed):
+                self.add_error(
+                    None,
+                    f"Shown decision time “{decided_at}” has no UTC offset: reload the page "
+                    "and decide again.",
+                )
+                return cleaned
+        cleaned["shown"] = ShownDecision(decision, parsed)
+        return cleaned
+
+    def shown(self) -> ShownDecision | None:
+        """Return the decision the page showed, or None when the request did not send one."""
+        return self.cleaned_data.get("shown")
+
+
+class ReviewCorrectionForm(ShownDecisionForm):
     tag = forms.CharField(
         required=False,
         max_length=200,
@@ -333,6 +387,7 @@ __all__ = [
     "ReportFilterForm",
     "ReviewCorrectionForm",
     "ReviewSessionForm",
+    "ShownDecisionForm",
     "TrailFilterForm",
     "ViolationForm",
 ]

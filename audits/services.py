@@ -6,15 +6,17 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from accounts.models import Account, SegmentOverride
+from accounts.models import Account, SegmentOverride, Tier
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.permissions import can_review_account, team_member_ids
 from accounts.research import account_segment_override
@@ -144,6 +146,80 @@ def review_session_create(
     return session
 
 
+@dataclass(frozen=True)
+class ShownDecision:
+    """The decision on a review item that a page showed when it was rendered.
+
+    ``decided_at`` is None for an item that was not decided yet.
+    """
+
+    decision: str
+    decided_at: datetime | None
+
+
+class StaleDecisionError(Exception):
+    """The item was decided after the page was rendered, so the new decision was not saved.
+
+    ``item`` contains the current decision, with its override and the override's user loaded.
+    """
+
+    def __init__(self, item: ReviewItem) -> None:
+        self.item = item
+        super().__init__(stale_decision_message(item))
+
+
+def stale_decision_message(item: ReviewItem) -> str:
+    """Return who decided the item, what and when, and what the reviewer can do now."""
+    override = item.override
+    user = override.user if override is not None else None
+    who = (user.get_full_name() or user.get_username()) if user is not None else "Someone"
+    when = "at an unrecorded time"
+    if item.decided_at is not None:
+        local = timezone.localtime(item.decided_at)
+        when = f"on {date_format(local, 'j M Y')} at {local:%H:%M:%S %Z}"
+    current = item.get_decision_display().lower()
+    if override is not None:
+        tier = Tier(override.new_tier).label if override.new_tier else "none"
+        current += f": tag “{override.new_tag or 'none'}”, tier {tier}"
+    return (
+        f"{who} {item.get_decision_display().lower()} {item.account_label} {when}, after "
+        "this page was loaded, so your decision was not saved. The current decision is "
+        f"{current}. Check it, then correct it again if it should change."
+    )
+
+
+def _lock_decision(item: ReviewItem, shown: ShownDecision | None) -> None:
+    """Lock the item's row, load its current decision into ``item`` and compare it.
+
+    Requests sent together wait here, so they decide one after the other
+    (tests/audits/test_review_concurrency.py sends two at once). Raises
+    StaleDecisionError when ``shown`` is given and differs from the current decision.
+    """
+    # of=("self",): PostgreSQL cannot lock the nullable side of the override outer join.
+    current = (
+        ReviewItem.objects.select_for_update(of=("self",))
+        .select_related("override__user")
+        .get(pk=item.pk)
+    )
+    item.decision = current.decision
+    item.decided_at = current.decided_at
+    item.override = current.override
+    if shown is not None and (shown.decision, shown.decided_at) != (
+        current.decision,
+        current.decided_at,
+    ):
+        logger.info(
+            "Review item %s of session %s not decided: it was %s at %s, after the page "
+            "showed it %s",
+            item.pk,
+            item.session_id,
+            current.decision,
+            current.decided_at,
+            shown.decision,
+        )
+        raise StaleDecisionError(item)
+
+
 def _check_reviewable(item: ReviewItem, user: AbstractBaseUser) -> None:
     if item.account_id is None:
         raise ValidationError(
@@ -155,20 +231,28 @@ def _check_reviewable(item: ReviewItem, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def review_item_confirm(
-    *, item: ReviewItem, user: AbstractBaseUser, reason: str = ""
+    *,
+    item: ReviewItem,
+    user: AbstractBaseUser,
+    reason: str = "",
+    shown: ShownDecision | None = None,
 ) -> ReviewItem:
     """Confirm the account's current tag and tier, recorded against the item's rep.
 
+    ``shown`` is the decision the page showed. An item that is already confirmed records
+    nothing new, whatever ``shown`` is, because the outcome is the one requested.
+
     Raises PermissionDenied when the user may not review the account, and
-    ValidationError when the account was deleted or the item was corrected: the
-    correction remains, and confirming it would count it as the rep's correct tag.
+    StaleDecisionError when the item was corrected after the page showed ``shown``.
+    Raises ValidationError when the account was deleted or the item was corrected,
+    because the correction remains and confirming it would count it as the rep's tag.
     """
     _check_reviewable(item, user)
-    # Requests sent together wait here, so that only the first one confirms
-    # (tests/audits/test_review_concurrency.py sends two at once).
-    item.decision = (
-        ReviewItem.objects.select_for_update().values_list("decision", flat=True).get(pk=item.pk)
-    )
+    try:
+        _lock_decision(item, shown)
+    except StaleDecisionError:
+        if item.decision != ReviewItem.Decision.CONFIRMED:
+            raise
     if item.decision == ReviewItem.Decision.CONFIRMED:
         # A second confirmation, such as a double click, records nothing new.
         return item
@@ -187,8 +271,6 @@ def review_item_confirm(
 
 
 @transaction.atomic
-# NOTE: a decision made in another tab after this page was loaded is overwritten without
-# a warning, because the forms do not send the decision they showed.
 def review_item_correct(
     *,
     item: ReviewItem,
@@ -196,14 +278,18 @@ def review_item_correct(
     reason: str,
     tag: str | None = None,
     tier: str | None = None,
+    shown: ShownDecision | None = None,
 ) -> ReviewItem:
     """Correct the account's tag and/or tier at once and record it against the item's rep.
 
-    Raises ValidationError when the reason is empty, the tier is invalid, nothing
+    ``shown`` is the decision the page showed; without it the correction replaces any
+    decision. Raises StaleDecisionError when the item was decided after the page showed
+    ``shown``, ValidationError when the reason is empty, the tier is invalid, nothing
     changes or the account was deleted, and PermissionDenied when the user may not review
     the account.
     """
     _check_reviewable(item, user)
+    _lock_decision(item, shown)
     account = item.account
     tags = active_tag_checker() if tag is not None else None
     if tag is not None:

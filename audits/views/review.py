@@ -20,10 +20,20 @@ from icp_portal.pagination import NearestPageMixin
 
 from .. import selectors
 from ..exports import csv_response
-from ..forms import CorrectionFilterForm, ReviewCorrectionForm, ReviewSessionForm
+from ..forms import (
+    CorrectionFilterForm,
+    ReviewCorrectionForm,
+    ReviewSessionForm,
+    ShownDecisionForm,
+)
 from ..models import ReviewItem, ReviewSession
 from ..permissions import can_decide_review
-from ..services import review_item_confirm, review_item_correct, review_session_create
+from ..services import (
+    StaleDecisionError,
+    review_item_confirm,
+    review_item_correct,
+    review_session_create,
+)
 from .mixins import PermissionRequiredMixin, query_without_page
 
 logger = logging.getLogger(__name__)
@@ -239,8 +249,13 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
             )
             return self._render(request, context, current)
         error = ""
+        stale = False
         try:
             form = self.decide(request, item)
+        except StaleDecisionError as conflict:
+            # The card shows the current decision and keeps what the reviewer typed, and its
+            # form now carries the current decision, so saving again applies theirs.
+            form, error, stale = self.kept_form(request), str(conflict), True
         except ValidationError as rejected:
             form, error = None, " ".join(rejected.messages)
         items = _items(session)
@@ -254,11 +269,18 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
         context = _review_context(request, session, items, current, form=form, message=message)
         context["error"] = error
         response = self._render(request, context, items[item.position - 1])
-        # A rejected decision returns 422, whether the form or the service rejected it, so
-        # htmx and clients tell it from a decision that was recorded.
-        if error or form is not None:
+        # A rejected decision returns 422, whether the form or the service rejected it, and
+        # a decision made meanwhile 409, so htmx and clients tell them from a decision that
+        # was recorded.
+        if stale:
+            response.status_code = 409
+        elif error or form is not None:
             response.status_code = 422
         return response
+
+    def kept_form(self, request: HttpRequest) -> ReviewCorrectionForm | None:
+        """Return the submitted form to show again after a conflict, or None."""
+        return None
 
     def _render(
         self, request: HttpRequest, context: dict[str, Any], row_item: ReviewItem
@@ -271,7 +293,15 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
 
 class ReviewItemConfirmView(ReviewItemDecisionView):
     def decide(self, request: HttpRequest, item: ReviewItem) -> ReviewCorrectionForm | None:
-        review_item_confirm(item=item, user=request.user, reason=request.POST.get("reason", ""))
+        shown = ShownDecisionForm(request.POST)
+        if not shown.is_valid():
+            raise ValidationError(shown.non_field_errors())
+        review_item_confirm(
+            item=item,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            shown=shown.shown(),
+        )
         return None
 
 
@@ -287,6 +317,7 @@ class ReviewItemCorrectView(ReviewItemDecisionView):
                 reason=form.cleaned_data["reason"],
                 tag=form.cleaned_data["tag"] or None,
                 tier=form.cleaned_data["tier"] or None,
+                shown=form.shown(),
             )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
@@ -296,6 +327,11 @@ class ReviewItemCorrectView(ReviewItemDecisionView):
                 form.add_error(None, error.messages)
             return form
         return None
+
+    def kept_form(self, request: HttpRequest) -> ReviewCorrectionForm | None:
+        form = ReviewCorrectionForm(request.POST)
+        form.is_valid()
+        return form
 
 
 class CorrectionQueryMixin:

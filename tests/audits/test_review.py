@@ -11,7 +11,13 @@ from accounts.models import SegmentOverride
 from audits.models import ReviewItem, ReviewSession
 from audits.periods import Period, local_today
 from audits.selectors import accuracy_trend, session_accuracy
-from audits.services import review_item_confirm, review_item_correct, review_session_create
+from audits.services import (
+    ShownDecision,
+    StaleDecisionError,
+    review_item_confirm,
+    review_item_correct,
+    review_session_create,
+)
 
 TODAY = Period(local_today() - timedelta(days=7), local_today())
 
@@ -580,3 +586,201 @@ def test_start_review_names_missing_reps(client, segmented, team):
     assert "Reps: no rep is ticked. Tick at least one rep whose accounts to sample." in html
     assert "Sample size is empty: enter the number of accounts to review" in html
     assert not ReviewSession.objects.exists()
+
+
+# Decisions made after the page was loaded, such as in a second tab.
+
+
+def shown_fields(html: str, item: ReviewItem) -> dict[str, str]:
+    """Return the hidden shown_decision and shown_decided_at of the item's correction form."""
+    form = html[html.index(f"review-correct-form-{item.pk}") :]
+    fields = {}
+    for name in ("shown_decision", "shown_decided_at"):
+        start = form.index(f'name="{name}" value="') + len(f'name="{name}" value="')
+        fields[name] = form[start : form.index('"', start)]
+    return fields
+
+
+def test_page_sends_back_shown_decision(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    review_item_confirm(item=item, user=team["manager"])
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[session.pk])
+    html = client.get(url, {"position": 1}).content.decode()
+    shown = shown_fields(html, item)
+
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": "card", "tier": "low", "reason": "Only 60 staff", **shown},
+        HTTP_HX_REQUEST="true",
+    )
+
+    item.refresh_from_db()
+    assert shown["shown_decision"] == "confirmed"
+    assert shown["shown_decided_at"] != ""
+    assert response.status_code == 200
+    assert item.decision == "corrected"
+
+
+@pytest.mark.parametrize("view", ["card", "table"])
+def test_correction_after_other_tab_rejected(client, segmented, team, view):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[session.pk])
+    shown = shown_fields(client.get(url, {"position": 1}).content.decode(), item)
+    # Another tab corrects the item after this page was loaded.
+    review_item_correct(item=item, user=team["manager"], reason="First tab", tier="medium")
+    item.refresh_from_db()
+    first_override = item.override_id
+
+    response = client.post(
+        reverse("audits:review-item-correct", args=[session.pk, item.pk]),
+        {"view": view, "tier": "low", "reason": "Second tab reason", **shown},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert response.status_code == 409
+    assert item.decision == "corrected"
+    assert item.override_id == first_override
+    assert item.account.tier == "medium"
+    assert SegmentOverride.objects.filter(kind="review_correction").count() == 1
+    assert f"Morgan corrected {item.account.name} on " in html
+    assert "after this page was loaded, so your decision was not saved" in html
+    assert "The current decision is corrected: tag “" in html
+    assert "tier Medium" in html
+    assert 'value="Second tab reason"' in html
+    assert '<option value="low" selected>' in html
+    assert 'name="shown_decision" value="corrected"' in html
+
+
+def test_saving_again_after_conflict_applies(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    url = reverse("audits:review-item-correct", args=[session.pk, item.pk])
+    review_item_confirm(item=item, user=team["manager"])
+    data = {"view": "card", "tier": "low", "reason": "Too small"}
+
+    stale = client.post(
+        url, {**data, "shown_decision": "pending", "shown_decided_at": ""}, HTTP_HX_REQUEST="true"
+    )
+    again = client.post(
+        url, {**data, **shown_fields(stale.content.decode(), item)}, HTTP_HX_REQUEST="true"
+    )
+
+    item.refresh_from_db()
+    assert stale.status_code == 409
+    assert again.status_code == 200
+    assert item.decision == "corrected"
+    assert item.override.reason == "Too small"
+
+
+def test_confirm_after_other_tab_correction_rejected(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    review_item_correct(item=item, user=team["manager"], reason="Only 60 staff", tier="low")
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "card", "shown_decision": "pending", "shown_decided_at": ""},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    item.refresh_from_db()
+    assert response.status_code == 409
+    assert item.decision == "corrected"
+    assert f"Morgan corrected {item.account.name} on " in html
+    assert "tier Low" in html
+    assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 0
+
+
+def test_confirm_twice_across_tabs_succeeds(segmented, team):
+    """Both tabs want the same outcome, so the second confirmation records nothing new."""
+    item = new_session(team).items.first()
+    review_item_confirm(item=item, user=team["manager"])
+
+    result = review_item_confirm(
+        item=ReviewItem.objects.get(pk=item.pk),
+        user=team["manager"],
+        shown=ShownDecision("pending", None),
+    )
+
+    assert result.decision == "confirmed"
+    assert SegmentOverride.objects.filter(kind="review_confirmation").count() == 1
+
+
+def test_correct_with_stale_shown_raises(segmented, team):
+    item = new_session(team).items.first()
+    review_item_correct(item=item, user=team["manager"], reason="First", tier="medium")
+
+    with pytest.raises(StaleDecisionError) as raised:
+        review_item_correct(
+            item=ReviewItem.objects.select_related("account").get(pk=item.pk),
+            user=team["manager"],
+            reason="Second",
+            tier="low",
+            shown=ShownDecision("pending", None),
+        )
+
+    assert raised.value.item.decision == "corrected"
+    assert raised.value.item.override.reason == "First"
+    assert SegmentOverride.objects.filter(kind="review_correction").count() == 1
+
+
+def test_correct_with_current_shown_applies(segmented, team):
+    item = new_session(team).items.first()
+    review_item_correct(item=item, user=team["manager"], reason="First", tier="medium")
+    item.refresh_from_db()
+
+    review_item_correct(
+        item=item,
+        user=team["manager"],
+        reason="Second",
+        tier="low",
+        shown=ShownDecision(item.decision, item.decided_at),
+    )
+
+    item.refresh_from_db()
+    assert item.override.reason == "Second"
+    assert item.account.tier == "low"
+
+
+@pytest.mark.parametrize(
+    ("shown", "message"),
+    [
+        (
+            {"shown_decision": "maybe"},
+            "Shown decision “maybe” is not a review decision: reload the page",
+        ),
+        (
+            {"shown_decision": "confirmed", "shown_decided_at": "yesterday"},
+            "Shown decision time “yesterday” is not an ISO 8601 date and time",
+        ),
+        (
+            {"shown_decision": "confirmed", "shown_decided_at": "2026-03-01T10:00:00"},
+            "Shown decision time “2026-03-01T10:00:00” has no UTC offset",
+        ),
+    ],
+)
+@pytest.mark.parametrize("action", ["confirm", "correct"])
+def test_invalid_shown_decision_rejected(client, segmented, team, shown, message, action):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse(f"audits:review-item-{action}", args=[session.pk, item.pk]),
+        {"view": "card", "tier": "low", "reason": "Too small", **shown},
+        HTTP_HX_REQUEST="true",
+    )
+
+    item.refresh_from_db()
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert item.decision == "pending"

@@ -113,3 +113,37 @@ def test_correction_reason_takes_500_emoji(page, live_server, login, review_team
     page.wait_for_selector("[data-testid=review-progress]:has-text('1 of 1 reviewed')")
 
     assert SegmentOverride.objects.get(kind="review_correction").reason == reason
+
+
+def test_second_tab_correction_is_not_overwritten(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "1")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.wait_for_load_state("networkidle")
+    # A second tab of the same session decides first.
+    other_tab = page.context.new_page()
+    other_tab.goto(page.url)
+    other_tab.get_by_role("button", name="Confirm").click()
+    other_tab.wait_for_selector("[data-testid=review-progress]:has-text('1 of 1 reviewed')")
+
+    page.keyboard.press("c")
+    page.select_option("select[name=tier]", "low")
+    page.fill("input[name=reason]", "Only 40 employees")
+    page.get_by_role("button", name="Save correction").click()
+    page.wait_for_selector("[data-testid=review-error]")
+
+    error = page.text_content("[data-testid=review-error]")
+    assert "Morgan Lee confirmed Review Co" in error
+    assert "after this page was loaded, so your decision was not saved" in error
+    assert page.text_content("[data-testid=review-decision]").strip() == "Confirmed"
+    assert page.input_value("input[name=reason]") == "Only 40 employees"
+    assert ReviewItem.objects.get().decision == "confirmed"
+    assert not SegmentOverride.objects.filter(kind="review_correction").exists()
+
+    # Saving again, now that the page shows the confirmation, applies the correction.
+    page.get_by_role("button", name="Save correction").click()
+    page.wait_for_selector("[data-testid=review-decision]:has-text('Corrected')")
+    assert SegmentOverride.objects.get(kind="review_correction").reason == "Only 40 employees"
