@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.text import capfirst
 
 from audits.history import current_channel
 from segmentation.models import ScoreRecord
@@ -55,6 +56,19 @@ def override_items(account: Account) -> list[dict]:
     return items
 
 
+def untagged_confirmation_message(account: Account) -> str:
+    """Return why an account without a tag cannot be confirmed in a review, and what to do."""
+    missing = ""
+    if account.missing_fields:
+        names = ", ".join(capfirst(str(name).replace("_", " ")) for name in account.missing_fields)
+        missing = f" (missing for scoring: {names})"
+    return (
+        f"{account.name} has no tag{missing}, so it cannot be confirmed as correct. "
+        "Correct it with a tag, or leave it undecided and send it back to its owner for "
+        "enrichment: it stays in their queue under “Needs research” until it is tagged."
+    )
+
+
 def _route_for(account: Account, tier: str) -> str:
     framework = account.framework
     if framework is None:
@@ -86,7 +100,9 @@ def account_segment_override(
 
     The SegmentOverride row stores the channel of the change (page, API, task …) for the
     audit trail.
-    Raises ValidationError when the reason is empty or the tier is not High, Medium or Low.
+    Raises ValidationError when the reason is empty, the tier is not High, Medium or Low,
+    or a review confirmation would leave the account without a tag, because a review
+    counts a confirmation as a correct tag.
 
     A new ``tag`` must follow the active framework's tag template and is stored as the
     framework writes it (see segmentation.tags). ``tags`` is that check, for callers that
@@ -125,6 +141,8 @@ def account_segment_override(
             tag = checker.clean(tag, tier=tier if tier is not None else account.tier)
     new_tag = tag if tag is not None else account.tag
     new_tier = tier if tier is not None else account.tier
+    if kind == SegmentOverride.Kind.REVIEW_CONFIRMATION and not new_tag:
+        raise ValidationError({"tag": untagged_confirmation_message(account)})
     override = SegmentOverride(
         account=account,
         kind=kind,

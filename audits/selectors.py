@@ -142,8 +142,22 @@ def account_counts() -> AccountCounts:
     return counts
 
 
+# A confirmation is accurate only when it confirmed a tag. An account without a tag can no
+# longer be confirmed, but such confirmations recorded earlier count as reviewed and not
+# accurate. The confirmed tag is the one the confirmation's override recorded.
+ACCURATE = (
+    Q(decision=ReviewItem.Decision.CONFIRMED) & Q(override__isnull=False) & ~Q(override__new_tag="")
+)
+UNTAGGED_CONFIRMATION = Q(decision=ReviewItem.Decision.CONFIRMED) & (
+    Q(override__isnull=True) | Q(override__new_tag="")
+)
+
+
 def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]:
-    """Return confirmed and reviewed counts per month of decision, oldest first."""
+    """Return accurate and reviewed counts per month of decision, oldest first.
+
+    ``confirmed`` counts the accurate confirmations only: those of an account with a tag.
+    """
     decided = ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING)
     rows = (
         _scoped(decided, "rep_id", user_ids)
@@ -151,7 +165,7 @@ def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]
         .values("month")
         .annotate(
             reviewed=Count("id"),
-            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            confirmed=Count("id", filter=ACCURATE),
         )
         .order_by("month")
     )
@@ -189,15 +203,20 @@ def percent(part: int, whole: int) -> float | None:
 
 @dataclass
 class RepAccuracy:
+    """One rep's review decisions. ``confirmed`` counts confirmations of a tag only, and
+    ``untagged`` the confirmations of an account without a tag, which are not accurate.
+    """
+
     rep_id: int | None
     rep_name: str
     confirmed: int = 0
     corrected: int = 0
     pending: int = 0
+    untagged: int = 0
 
     @property
     def reviewed(self) -> int:
-        return self.confirmed + self.corrected
+        return self.confirmed + self.corrected + self.untagged
 
     @property
     def accuracy(self) -> float | None:
@@ -215,7 +234,8 @@ def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
         ReviewItem.objects.filter(session=session)
         .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
         .annotate(
-            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            confirmed=Count("id", filter=ACCURATE),
+            untagged=Count("id", filter=UNTAGGED_CONFIRMATION),
             corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
             pending=Count("id", filter=Q(decision=ReviewItem.Decision.PENDING)),
         )
@@ -230,6 +250,7 @@ def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
             confirmed=row["confirmed"],
             corrected=row["corrected"],
             pending=row["pending"],
+            untagged=row["untagged"],
         )
         for row in rows
     ]
@@ -272,7 +293,7 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
         )
         .annotate(
             reviewed=Count("id"),
-            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            confirmed=Count("id", filter=ACCURATE),
         )
         .order_by("session__created_at", "session_id")
     )
@@ -538,7 +559,8 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
         _scoped(decided, "rep_id", user_ids)
         .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
         .annotate(
-            confirmed=Count("id", filter=Q(decision=ReviewItem.Decision.CONFIRMED)),
+            confirmed=Count("id", filter=ACCURATE),
+            untagged=Count("id", filter=UNTAGGED_CONFIRMATION),
             corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
         )
         .order_by("rep__username")
@@ -551,6 +573,7 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
             ),
             confirmed=row["confirmed"],
             corrected=row["corrected"],
+            untagged=row["untagged"],
         )
         for row in rows
     ]

@@ -244,8 +244,9 @@ def review_item_confirm(
 
     Raises PermissionDenied when the user may not review the account, and
     StaleDecisionError when the item was corrected after the page showed ``shown``.
-    Raises ValidationError when the account was deleted or the item was corrected,
-    because the correction remains and confirming it would count it as the rep's tag.
+    Raises ValidationError when the account was deleted or has no tag, and when the item
+    was corrected, because the correction remains and confirming it would count it as the
+    rep's tag.
     """
     _check_reviewable(item, user)
     try:

@@ -732,7 +732,8 @@ class SegmentChangeSerializer(serializers.Serializer):
         noun="a kind of segment change",
         default=SegmentOverride.Kind.MANUAL_TAG,
         help_text="manual_tag needs edit rights on the account, fit_validation those of its AE "
-        "or manager, and the review kinds those of a reviewing manager.",
+        "or manager, and the review kinds those of a reviewing manager. A review_confirmation "
+        "that leaves the account without a tag is rejected.",
     )
     tag = serializers.CharField(
         max_length=200,

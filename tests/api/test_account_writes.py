@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import roles
-from accounts.models import Account, SegmentOverride, Tier
+from accounts.models import Account, SegmentOverride, Tier, UserProfile
 from segmentation.models import ScoreRecord
 from tests.factories import AccountFactory
 
@@ -477,3 +477,37 @@ def test_segment_change_stale_if_match_is_412(client_for, sdr):
     assert response.status_code == 412
     assert Account.objects.get(pk=account.pk).tier == Tier.LOW
     assert not SegmentOverride.objects.filter(account=account).exists()
+
+
+def test_review_confirmation_of_untagged_rejected(client_for, manager, make_user, framework):
+    rep = make_user(roles.SDR, username="rep")
+    UserProfile.objects.create(user=rep, manager=manager)
+    account = AccountFactory(owner=rep, tag="", tier="", framework=framework)
+
+    response = client_for(manager).post(
+        segment_url(account),
+        {"kind": "review_confirmation", "reason": "Looks right"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert (
+        f"{account.name} has no tag, so it cannot be confirmed as correct"
+        in response.json()["error"]["fields"]["tag"][0]
+    )
+    assert not SegmentOverride.objects.exists()
+
+
+def test_review_confirmation_of_tagged_applies(client_for, manager, make_user, framework):
+    rep = make_user(roles.SDR, username="rep")
+    UserProfile.objects.create(user=rep, manager=manager)
+    account = AccountFactory(owner=rep, tag="Old", tier=Tier.LOW, framework=framework)
+
+    response = client_for(manager).post(
+        segment_url(account),
+        {"kind": "review_confirmation", "reason": "Looks right"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert SegmentOverride.objects.get().kind == "review_confirmation"

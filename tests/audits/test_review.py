@@ -10,7 +10,12 @@ from django.utils import timezone
 from accounts.models import SegmentOverride
 from audits.models import ReviewItem, ReviewSession
 from audits.periods import Period, local_today
-from audits.selectors import accuracy_trend, session_accuracy
+from audits.selectors import (
+    accuracy_by_rep,
+    accuracy_trend,
+    review_accuracy_by_month,
+    session_accuracy,
+)
 from audits.services import (
     ShownDecision,
     StaleDecisionError,
@@ -784,3 +789,134 @@ def test_invalid_shown_decision_rejected(client, segmented, team, shown, message
     assert response.status_code == 422
     assert message in response.content.decode()
     assert item.decision == "pending"
+
+
+# Accounts without a tag.
+
+
+@pytest.fixture
+def untagged_item(scored, team) -> ReviewItem:
+    """The pending item of rep A's account that was scored without an industry."""
+    account = scored(owner=team["rep_a"], scored_at=timezone.now(), industry=None)
+    session = new_session(team, size=1, reps=("rep_a",))
+    return session.items.select_related("account").get(account=account)
+
+
+def test_untagged_fixture_has_no_tag(untagged_item):
+    assert untagged_item.account.tag == ""
+    assert untagged_item.account.missing_fields == ["industry"]
+
+
+def test_untagged_confirm_rejected(untagged_item, team):
+    with pytest.raises(ValidationError) as raised:
+        review_item_confirm(item=untagged_item, user=team["manager"])
+
+    untagged_item.refresh_from_db()
+    message = " ".join(raised.value.messages)
+    assert f"{untagged_item.account.name} has no tag (missing for scoring: Industry)" in message
+    assert "Correct it with a tag, or leave it undecided and send it back" in message
+    assert untagged_item.decision == "pending"
+    assert not SegmentOverride.objects.exists()
+
+
+@pytest.mark.parametrize("view", ["card", "table"])
+def test_untagged_confirm_page_explains(client, untagged_item, team, view):
+    session = untagged_item.session
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, untagged_item.pk]),
+        {"view": view, "shown_decision": "pending", "shown_decided_at": ""},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    untagged_item.refresh_from_db()
+    assert response.status_code == 422
+    assert 'data-testid="review-error"' in html
+    assert "has no tag (missing for scoring: Industry), so it cannot be confirmed" in html
+    assert untagged_item.decision == "pending"
+
+
+@pytest.mark.parametrize("view", ["card", "table"])
+def test_untagged_item_offers_no_confirm(client, untagged_item, team, view):
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[untagged_item.session_id])
+
+    html = client.get(url, {"view": view}).content.decode()
+
+    assert 'data-testid="review-untagged-note"' in html
+    assert "Confirm</button>" not in html
+
+
+def test_untagged_item_can_be_corrected(untagged_item, team):
+    review_item_correct(
+        item=untagged_item,
+        user=team["manager"],
+        reason="Researched: SaaS",
+        tag="SaaS – SMB – US",
+        tier="low",
+    )
+
+    untagged_item.refresh_from_db()
+    assert untagged_item.decision == "corrected"
+    assert untagged_item.account.tag == "SaaS – SMB – US"
+
+
+def confirm_without_tag(item: ReviewItem, manager) -> None:
+    """Record a confirmation of an untagged account, as the review allowed before."""
+    override = SegmentOverride.objects.create(
+        account=item.account,
+        kind=SegmentOverride.Kind.REVIEW_CONFIRMATION,
+        reason="Confirmed in manager review.",
+        user=manager,
+        rep=item.rep,
+    )
+    ReviewItem.objects.filter(pk=item.pk).update(
+        decision=ReviewItem.Decision.CONFIRMED, override=override, decided_at=timezone.now()
+    )
+
+
+def test_untagged_confirmation_not_accurate(untagged_item, team):
+    confirm_without_tag(untagged_item, team["manager"])
+    rep = team["rep_a"].pk
+    period = Period(local_today(), local_today())
+
+    row = {row.rep_id: row for row in session_accuracy(untagged_item.session)}[rep]
+    quarter_row = {row.rep_id: row for row in accuracy_by_rep(period, None)}[rep]
+    month = review_accuracy_by_month([rep])[-1]
+    trend = accuracy_trend(team["manager"])
+
+    assert row.confirmed == 0
+    assert row.untagged == 1
+    assert row.reviewed == 1
+    assert row.accuracy == 0.0
+    assert quarter_row.confirmed == 0
+    assert quarter_row.accuracy == 0.0
+    assert month["confirmed"] == 0
+    assert month["reviewed"] == 1
+    assert trend.datasets[0]["data"] == [0.0]
+
+
+def test_tagged_confirmation_still_accurate(segmented, team):
+    session = new_session(team, size=1, reps=("rep_a",))
+    review_item_confirm(item=session.items.get(), user=team["manager"])
+
+    row = {row.rep_id: row for row in session_accuracy(session)}[team["rep_a"].pk]
+
+    assert row.confirmed == 1
+    assert row.untagged == 0
+    assert row.accuracy == 100.0
+
+
+def test_accuracy_card_shows_untagged(client, untagged_item, team):
+    confirm_without_tag(untagged_item, team["manager"])
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[untagged_item.session_id])
+
+    html = client.get(url).content.decode()
+
+    assert '<div class="small text-body-secondary" data-testid="rep-untagged">+1 without a tag' in (
+        html
+    )
+    assert "An account confirmed without a tag counts as reviewed, not as accurate." in html
