@@ -27,7 +27,7 @@ from simple_history.models import registered_models
 from simple_history.utils import get_history_model_for_model
 
 from accounts.models import Account, ImportRun, SegmentOverride
-from accounts.selectors import source_label
+from accounts.selectors import source_label, user_label
 from enrichment.models import FieldResolution
 
 from .baseline import BASELINE_ACTION, is_baseline
@@ -263,6 +263,9 @@ class TrailEntry:
     channel: str
     object_label: str
     object_id: str
+    # ``user`` is the author's full name, or the login name of a user without one, and
+    # ``username`` is always the login name.
+    username: str = ""
     account_id: int | None = None
     account_name: str = ""
     account_deleted: bool = False
@@ -290,11 +293,16 @@ def _format(value: Any) -> str:
 
 
 class _Labels:
-    """Names of users, accounts and other related objects, loaded in bulk per model."""
+    """Names of users, accounts and other related objects, loaded in bulk per model.
+
+    A user's label is their full name, or the login name when they have none, as on the
+    other pages. ``usernames`` maps user ids to login names.
+    """
 
     def __init__(self) -> None:
         self.wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         self.loaded: dict[type[models.Model], dict[Any, str]] = {}
+        self.usernames: dict[Any, str] = {}
         self.deleted_account_ids: set[int] = set()
 
     def want(self, model: type[models.Model], pk: Any) -> None:
@@ -305,8 +313,13 @@ class _Labels:
         user_model = get_user_model()
         for model, pks in self.wanted.items():
             if model is user_model:
-                rows = user_model.objects.filter(pk__in=pks).values_list("pk", "username")
-                self.loaded[model] = dict(rows)
+                users = list(
+                    user_model.objects.filter(pk__in=pks).only(
+                        "pk", user_model.USERNAME_FIELD, "first_name", "last_name"
+                    )
+                )
+                self.loaded[model] = {user.pk: user_label(user) for user in users}
+                self.usernames = {user.pk: user.get_username() for user in users}
             elif model is Account:
                 names = dict(Account.objects.filter(pk__in=pks).values_list("pk", "name"))
                 missing = pks - names.keys()
@@ -323,6 +336,12 @@ class _Labels:
         if pk is None or pk == "":
             return default
         return self.loaded.get(model, {}).get(pk, f"#{pk}")
+
+    def username(self, pk: Any, default: str = "") -> str:
+        """Return a user's login name, "#id" for an id not found, or ``default`` for None."""
+        if pk is None or pk == "":
+            return default
+        return self.usernames.get(pk, f"#{pk}")
 
 
 def last_account_history(account_ids: set[int]) -> QuerySet:
@@ -622,13 +641,15 @@ def trail_entries(page_rows: list[dict[str, Any]], sources: list[TrailSource]) -
             continue
         user = labels.get(user_model, row["trail_user"], "—")
         if source.is_history:
-            entries.append(_history_entry(source, record, labels, user))
+            entry = _history_entry(source, record, labels, user)
         elif source.model is SegmentOverride:
-            entries.append(_override_entry(record, labels, user))
+            entry = _override_entry(record, labels, user)
         elif source.model is FieldResolution:
-            entries.append(_resolution_entry(record, labels, user))
+            entry = _resolution_entry(record, labels, user)
         else:
-            entries.append(_import_entry(record, user))
+            entry = _import_entry(record, user)
+        entry.username = labels.username(row["trail_user"])
+        entries.append(entry)
     return entries
 
 

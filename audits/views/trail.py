@@ -138,18 +138,24 @@ class AuditTrailExportView(PermissionRequiredMixin, TrailQueryMixin, View):
             "old_value",
             "new_value",
             "note",
+            # Added after the other columns, so that files read by position keep working.
+            "user_full_name",
         ]
         return csv_response("audit-trail.csv", header, _trail_rows(filters))
 
 
 def _trail_rows(filters: TrailFilter | None):
-    """Yield one CSV row per changed field, or one row for a change without fields."""
+    """Yield one CSV row per changed field, or one row for a change without fields.
+
+    ``user`` is the author's login name, which identifies them without ambiguity, and
+    ``user_full_name`` the name the trail page shows.
+    """
     if filters is None:
         return
     for entry in trail_iter(filters):
         base = (
             entry.at.isoformat(),
-            entry.user,
+            entry.username or entry.user,
             entry.channel,
             entry.model_label,
             entry.action,
@@ -158,6 +164,6 @@ def _trail_rows(filters: TrailFilter | None):
             entry.account_id or "",
         )
         if not entry.changes:
-            yield (*base, "", "", "", entry.note)
+            yield (*base, "", "", "", entry.note, entry.user)
         for change in entry.changes:
-            yield (*base, change.field, change.old, change.new, entry.note)
+            yield (*base, change.field, change.old, change.new, entry.note, entry.user)

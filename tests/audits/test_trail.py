@@ -1,5 +1,7 @@
 """The audit trail: every tracked model, overrides and imports, with diffs and scope."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -63,7 +65,8 @@ def test_diff_shows_old_and_new(changes):
     assert change.old == "Acme"
     assert change.new == "Acme Corp"
     assert rename.channel == "Page"
-    assert rename.user == "ben"
+    assert rename.user == "Ben"
+    assert rename.username == "ben"
 
 
 def test_newest_first(changes):
@@ -113,7 +116,7 @@ def test_override_and_import_rows(changes, team, framework):
     imported = next(e for e in found if e.model_label == "Import run")
     assert correction.changes[0].field == "tier"
     assert "Wrong size" in correction.note
-    assert "(rep: ana)" in correction.note
+    assert "(rep: Ana)" in correction.note
     assert imported.channel == "Import"
     assert imported.object_label == "q3.csv (hubspot)"
 
@@ -377,7 +380,7 @@ def test_filter_by_inactive_user(client, make_user, changes, team):
 
     assert response.status_code == 200
     assert response.context["entries"]
-    assert {entry.user for entry in response.context["entries"]} == {rep.get_username()}
+    assert {entry.user for entry in response.context["entries"]} == {rep.get_full_name()}
     assert "(inactive)" in response.content.decode()
 
 
@@ -424,3 +427,68 @@ def test_change_without_earlier_row_names_status(framework):
     found = entries(source_key="segmentation.framework")
 
     assert found[0].note.endswith("Status after the change: Retired.")
+
+
+@pytest.fixture
+def named_changes(make_user, saas):
+    """An account renamed by a user with a full name, then by one without a name."""
+    named = make_user(roles.SDR, username="sreyes", first_name="Sam", last_name="Reyes")
+    unnamed = make_user(roles.SDR, username="dokafor")
+    account = AccountFactory(name="Initech", owner=named, industry=saas)
+    for user, name in ((named, "Initech Ltd"), (unnamed, "Initech Group")):
+        account.name = name
+        account._history_user = user
+        with change_channel(Channel.PAGE):
+            account.save()
+    return {"account": account, "named": named, "unnamed": unnamed}
+
+
+def test_trail_names_users_by_full_name(client, make_user, named_changes):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+
+    response = client.get(reverse("audits:trail"), {"account": named_changes["account"].pk})
+
+    html = response.content.decode()
+    renames = {
+        entry.user: entry.username
+        for entry in response.context["entries"]
+        if entry.action == "Changed" and any(change.field == "name" for change in entry.changes)
+    }
+    assert renames == {"Sam Reyes": "sreyes", "dokafor": "dokafor"}
+    assert "<td>Sam Reyes</td>" in html
+    assert "<td>sreyes</td>" not in html
+    assert "<td>dokafor</td>" in html
+
+
+def test_trail_csv_has_login_and_full_name(client, make_user, named_changes):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+
+    response = client.get(reverse("audits:trail-export"), {"account": named_changes["account"].pk})
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    renames = {
+        (row["user"], row["user_full_name"], row["new_value"])
+        for row in rows
+        if row["action"] == "Changed" and row["field"] == "name"
+    }
+    assert list(rows[0])[-1] == "user_full_name"
+    assert ("sreyes", "Sam Reyes", "Initech Ltd") in renames
+    assert ("dokafor", "dokafor", "Initech Group") in renames
+
+
+def test_trail_names_owner_change_by_full_name(make_user, named_changes):
+    account = named_changes["account"]
+    account.owner = named_changes["unnamed"]
+    account._history_user = named_changes["named"]
+    with change_channel(Channel.PAGE):
+        account.save()
+
+    found = entries(account_id=account.pk)
+
+    owner_changes = [
+        (change.old, change.new)
+        for entry in found
+        for change in entry.changes
+        if change.field == "owner" and change.old
+    ]
+    assert owner_changes == [("Sam Reyes", "dokafor")]

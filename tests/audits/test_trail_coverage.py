@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -34,7 +35,11 @@ API_ACCOUNTS = "/api/v1/accounts/"
 
 @dataclass(frozen=True)
 class Expected:
-    """One change the trail must show. ``old`` is "" for a created record."""
+    """One change the trail must show. ``old`` is "" for a created record.
+
+    ``user`` is the name the trail shows: the full name, or the login name of a user
+    without one.
+    """
 
     record: str
     user: str
@@ -47,7 +52,7 @@ class Expected:
 
 @pytest.fixture
 def ops(make_user):
-    return make_user(roles.SALES_OPS, username="ops")
+    return make_user(roles.SALES_OPS, username="ops", first_name="Olu", last_name="Ops")
 
 
 @pytest.fixture
@@ -95,7 +100,19 @@ def page_shows(trail_client, expected: Expected, **query) -> None:
         assert escape(expected.new) in html
 
 
+def login_name(shown_name: str) -> str:
+    """Return the login name of the one user whom the trail shows as ``shown_name``."""
+    logins = [
+        user.get_username()
+        for user in get_user_model().objects.all()
+        if (user.get_full_name() or user.get_username()) == shown_name
+    ]
+    assert len(logins) == 1, f"{len(logins)} users are named {shown_name!r}: {logins}"
+    return logins[0]
+
+
 def csv_shows(trail_client, expected: Expected, **query) -> None:
+    """Check the CSV row, whose user column is the login name next to the full name."""
     response = trail_client.get(reverse("audits:trail-export"), query)
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode()
@@ -104,6 +121,7 @@ def csv_shows(trail_client, expected: Expected, **query) -> None:
             row["record"],
             row["action"],
             row["user"],
+            row["user_full_name"],
             row["channel"],
             row["field"],
             row["old_value"],
@@ -114,6 +132,7 @@ def csv_shows(trail_client, expected: Expected, **query) -> None:
     expected_row = (
         expected.record,
         expected.action,
+        login_name(expected.user),
         expected.user,
         expected.channel,
         expected.field,
@@ -159,7 +178,7 @@ def test_inline_field_edit(client, team, rep_account, trail_client):
         **HTMX,
     )
     assert response.status_code == 200
-    expected = Expected("Account", "ana", "Page", "employee count", "500", "1200")
+    expected = Expected("Account", "Ana", "Page", "employee count", "500", "1200")
     trail_shows(trail_client, expected, rep_account)
 
 
@@ -179,13 +198,13 @@ def test_tag_override(client, team, rep_account, trail_client):
     assert response.status_code == 200
     trail_shows(
         trail_client,
-        Expected("Account", "ana", "Page", "tag override", "—", "Insurance – SMB – EMEA"),
+        Expected("Account", "Ana", "Page", "tag override", "—", "Insurance – SMB – EMEA"),
         rep_account,
     )
     # The override keeps the old tag, the reason and the channel of the change.
     trail_shows(
         trail_client,
-        Expected("Manual tag", "ana", "Page", "tag", old_tag, "Insurance – SMB – EMEA"),
+        Expected("Manual tag", "Ana", "Page", "tag", old_tag, "Insurance – SMB – EMEA"),
         rep_account,
     )
     override = SegmentOverride.objects.get(account=rep_account)
@@ -200,7 +219,7 @@ def test_research_note(client, team, rep_account, trail_client):
         **HTMX,
     )
     assert response.status_code == 200
-    expected = Expected("Research note", "ana", "Page", "text", "", "Raised a Series C", "Created")
+    expected = Expected("Research note", "Ana", "Page", "text", "", "Raised a Series C", "Created")
     trail_shows(trail_client, expected, rep_account)
 
 
@@ -222,7 +241,7 @@ def test_bulk_owner_assign(client, ops, team, scored, trail_client):
     assert "Assigned 3 accounts" in response.content.decode()
     for account in accounts:
         trail_shows(
-            trail_client, Expected("Account", "ops", "Page", "owner", "ana", "ben"), account
+            trail_client, Expected("Account", "Olu Ops", "Page", "owner", "Ana", "Ben"), account
         )
 
 
@@ -245,11 +264,11 @@ def test_bulk_tag_override(client, team, scored, trail_client):
     assert response.status_code == 200
     for account, old_tag in zip(accounts, old_tags, strict=True):
         override = Expected(
-            "Account", "ana", "Page", "tag override", "—", "Automotive – Enterprise – APAC"
+            "Account", "Ana", "Page", "tag override", "—", "Automotive – Enterprise – APAC"
         )
         trail_shows(trail_client, override, account)
         reason = Expected(
-            "Manual tag", "ana", "Page", "tag", old_tag, "Automotive – Enterprise – APAC"
+            "Manual tag", "Ana", "Page", "tag", old_tag, "Automotive – Enterprise – APAC"
         )
         trail_shows(trail_client, reason, account)
         override = SegmentOverride.objects.get(account=account)
@@ -273,11 +292,11 @@ def test_fit_validation(client, ae, scored, trail_client):
     )
     assert response.status_code == 200
     trail_shows(
-        trail_client, Expected("Account", "alex", "Page", "tier override", "—", "high"), account
+        trail_client, Expected("Account", "Alex", "Page", "tier override", "—", "high"), account
     )
     trail_shows(
         trail_client,
-        Expected("Fit validated in discovery", "alex", "Page", "tier", "medium", "high"),
+        Expected("Fit validated in discovery", "Alex", "Page", "tier", "medium", "high"),
         account,
     )
 
@@ -307,12 +326,12 @@ def test_review_correction(client, team, scored, trail_client):
 
     trail_shows(
         trail_client,
-        Expected("Account", "morgan", "Page", "tier override", "—", "low"),
+        Expected("Account", "Morgan", "Page", "tier override", "—", "low"),
         item.account,
     )
     trail_shows(
         trail_client,
-        Expected("Corrected in manager review", "morgan", "Page", "tier", old_tier, "low"),
+        Expected("Corrected in manager review", "Morgan", "Page", "tier", old_tier, "low"),
         item.account,
     )
     assert SegmentOverride.objects.filter(
@@ -351,11 +370,11 @@ def test_conflict_resolution(client, team, framework, trail_client):
         **HTMX,
     )
     assert response.status_code == 200
-    expected = Expected("Account", "morgan", "Page", "employee count", "500", "5000")
+    expected = Expected("Account", "Morgan", "Page", "employee count", "500", "5000")
     trail_shows(trail_client, expected, account)
     resolution = Expected(
         "Conflict resolution",
-        "morgan",
+        "Morgan",
         "Page",
         "company size",
         "conflicting",
@@ -378,11 +397,11 @@ def test_taxonomy_mapping(client, ops, trail_client):
     )
     assert response.status_code == 302
     for account in accounts[:2]:
-        expected = Expected("Account", "ops", "Page", "industry", "—", "FinTech")
+        expected = Expected("Account", "Olu Ops", "Page", "industry", "—", "FinTech")
         trail_shows(trail_client, expected, account)
     untouched = Account.objects.get(pk=accounts[2].pk)
     assert untouched.industry_id is None
-    synonym = Expected("Industry synonym", "ops", "Page", "value", "", "Neobank", "Created")
+    synonym = Expected("Industry synonym", "Olu Ops", "Page", "value", "", "Neobank", "Created")
     trail_shows(trail_client, synonym, model="segmentation.industrysynonym")
 
 
@@ -394,12 +413,12 @@ def test_framework_draft_from_page(client, ops, framework, trail_client):
     criterion = draft.criteria.order_by("pk").first()
     trail_shows(
         trail_client,
-        Expected("Framework", "ops", "Page", "version", "", str(draft.version), "Created"),
+        Expected("Framework", "Olu Ops", "Page", "version", "", str(draft.version), "Created"),
         model="segmentation.framework",
     )
     trail_shows(
         trail_client,
-        Expected("Criterion", "ops", "Page", "label", "", criterion.label, "Created"),
+        Expected("Criterion", "Olu Ops", "Page", "label", "", criterion.label, "Created"),
         model="segmentation.criterion",
     )
 
@@ -414,7 +433,7 @@ def test_api_account_patch(team, rep_account, trail_client):
     assert response.status_code == 200, response.json()
     trail_shows(
         trail_client,
-        Expected("Account", "ana", "API", "name", "Acme", "Acme Holdings"),
+        Expected("Account", "Ana", "API", "name", "Acme", "Acme Holdings"),
         rep_account,
     )
 
@@ -426,7 +445,7 @@ def test_api_account_patch_with_token(team, rep_account, trail_client):
     Account.objects.filter(pk=rep_account.pk).update(owner=team["rep_b"])
     response = client.patch(f"{API_ACCOUNTS}{rep_account.pk}/", {"city": "Lisbon"}, format="json")
     assert response.status_code == 200, response.json()
-    trail_shows(trail_client, Expected("Account", "ben", "API", "city", "—", "Lisbon"), rep_account)
+    trail_shows(trail_client, Expected("Account", "Ben", "API", "city", "—", "Lisbon"), rep_account)
 
 
 def test_api_account_create_and_delete(ops, trail_client):
@@ -436,13 +455,13 @@ def test_api_account_create_and_delete(ops, trail_client):
     account = Account.objects.get(pk=created.json()["id"])
     trail_shows(
         trail_client,
-        Expected("Account", "ops", "API", "name", "", "Api Created Co", "Created"),
+        Expected("Account", "Olu Ops", "API", "name", "", "Api Created Co", "Created"),
         account,
     )
     deleted = client.delete(f"{API_ACCOUNTS}{account.pk}/")
     assert deleted.status_code == 204
     # The account is gone, so the trail is narrowed by record type instead.
-    deletion = Expected("Account", "ops", "API", action="Deleted")
+    deletion = Expected("Account", "Olu Ops", "API", action="Deleted")
     trail_shows(trail_client, deletion, model="accounts.account")
 
 
@@ -463,9 +482,9 @@ def test_deleted_account_trail(ops, team, trail_client):
 
     # The trail link of a deleted account shows its whole history, deletion included.
     for expected in (
-        Expected("Account", "ops", "API", action="Deleted"),
-        Expected("Account", "ana", "API", "name", "Api Created Co", "Renamed Co"),
-        Expected("Account", "ops", "API", "name", "", "Api Created Co", "Created"),
+        Expected("Account", "Olu Ops", "API", action="Deleted"),
+        Expected("Account", "Ana", "API", "name", "Api Created Co", "Renamed Co"),
+        Expected("Account", "Olu Ops", "API", "name", "", "Api Created Co", "Created"),
     ):
         page_shows(trail_client, expected, account=account_id)
         csv_shows(trail_client, expected, account=account_id)
@@ -499,12 +518,12 @@ def test_api_segment_change(team, rep_account, trail_client):
     assert response.status_code == 200, response.json()
     trail_shows(
         trail_client,
-        Expected("Account", "ana", "API", "tag override", "—", "Education – Mid-Market – LATAM"),
+        Expected("Account", "Ana", "API", "tag override", "—", "Education – Mid-Market – LATAM"),
         rep_account,
     )
     trail_shows(
         trail_client,
-        Expected("Manual tag", "ana", "API", "tag", old_tag, "Education – Mid-Market – LATAM"),
+        Expected("Manual tag", "Ana", "API", "tag", old_tag, "Education – Mid-Market – LATAM"),
         rep_account,
     )
     override = SegmentOverride.objects.get(account=rep_account)
@@ -518,7 +537,7 @@ def test_api_research_note(team, rep_account, trail_client):
         format="json",
     )
     assert response.status_code == 201, response.json()
-    expected = Expected("Research note", "ana", "API", "text", "", "Hired a VP of Sales", "Created")
+    expected = Expected("Research note", "Ana", "API", "text", "", "Hired a VP of Sales", "Created")
     trail_shows(trail_client, expected, rep_account)
 
 
@@ -530,16 +549,16 @@ def test_api_framework_draft(ops, framework, trail_client):
     band = draft.size_bands.order_by("pk").first()
     trail_shows(
         trail_client,
-        Expected("Framework", "ops", "API", "name", "", "Next year", "Created"),
+        Expected("Framework", "Olu Ops", "API", "name", "", "Next year", "Created"),
         model="segmentation.framework",
     )
     trail_shows(
         trail_client,
-        Expected("Criterion", "ops", "API", "label", "", criterion.label, "Created"),
+        Expected("Criterion", "Olu Ops", "API", "label", "", criterion.label, "Created"),
         model="segmentation.criterion",
     )
     trail_shows(
         trail_client,
-        Expected("Size band", "ops", "API", "name", "", band.name, "Created"),
+        Expected("Size band", "Olu Ops", "API", "name", "", band.name, "Created"),
         model="segmentation.sizeband",
     )

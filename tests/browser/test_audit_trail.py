@@ -66,21 +66,26 @@ def test_trail_shows_browser_edits(page, login, live_server, accounts, ops):  # 
     tag_edit = [row for row in rows if "tag override" in row]
     note = [row for row in rows if "Hired a head of data" in row and "Research note" in row]
     assert len(field_edit) == 1, rows
-    assert "sam" in field_edit[0]
+    assert "Sam Reyes" in field_edit[0]
     assert "Page" in field_edit[0]
     assert "500" in field_edit[0]
     assert len(tag_edit) == 1, rows
-    assert "sam" in tag_edit[0]
+    assert "Sam Reyes" in tag_edit[0]
     assert "Education – Mid-Market – US" in tag_edit[0]
     assert len(note) == 1, rows
-    assert "sam" in note[0]
+    assert "Sam Reyes" in note[0]
     assert "Page" in note[0]
 
     with page.expect_download() as download_info:
         page.click("text=Download CSV")
     exported = download_info.value.path().read_text(encoding="utf-8")
     assert "employee_count" not in exported
-    assert re.search(r",sam,Page,Account,Changed,.*,employee count,500,1200,", exported)
+    # The user column contains the login name, and the last column the full name.
+    assert re.search(
+        r",sam,Page,Account,Changed,.*,employee count,500,1200,.*,Sam Reyes\r?$",
+        exported,
+        re.MULTILINE,
+    )
     assert "Hired a head of data" in exported
 
 
