@@ -188,12 +188,11 @@ def stale_decision_message(item: ReviewItem) -> str:
     )
 
 
-def _lock_decision(item: ReviewItem, shown: ShownDecision | None) -> None:
-    """Lock the item's row, load its current decision into ``item`` and compare it.
+def _lock_decision(item: ReviewItem) -> None:
+    """Lock the item's row and load its current decision and override into ``item``.
 
     Requests sent together wait here, so they decide one after the other
-    (tests/audits/test_review_concurrency.py sends two at once). Raises
-    StaleDecisionError when ``shown`` is given and differs from the current decision.
+    (tests/audits/test_review_concurrency.py sends two at once).
     """
     # of=("self",): PostgreSQL cannot lock the nullable side of the override outer join.
     current = (
@@ -204,20 +203,21 @@ def _lock_decision(item: ReviewItem, shown: ShownDecision | None) -> None:
     item.decision = current.decision
     item.decided_at = current.decided_at
     item.override = current.override
-    if shown is not None and (shown.decision, shown.decided_at) != (
-        current.decision,
-        current.decided_at,
-    ):
-        logger.info(
-            "Review item %s of session %s not decided: it was %s at %s, after the page "
-            "showed it %s",
-            item.pk,
-            item.session_id,
-            current.decision,
-            current.decided_at,
-            shown.decision,
-        )
-        raise StaleDecisionError(item)
+
+
+def _check_shown(item: ReviewItem, shown: ShownDecision | None) -> None:
+    """Raise StaleDecisionError when ``shown`` differs from the item's current decision."""
+    if shown is None or (shown.decision, shown.decided_at) == (item.decision, item.decided_at):
+        return
+    logger.info(
+        "Review item %s of session %s not decided: it was %s at %s, after the page showed it %s",
+        item.pk,
+        item.session_id,
+        item.decision,
+        item.decided_at,
+        shown.decision,
+    )
+    raise StaleDecisionError(item)
 
 
 def _check_reviewable(item: ReviewItem, user: AbstractBaseUser) -> None:
@@ -249,14 +249,11 @@ def review_item_confirm(
     rep's tag.
     """
     _check_reviewable(item, user)
-    try:
-        _lock_decision(item, shown)
-    except StaleDecisionError:
-        if item.decision != ReviewItem.Decision.CONFIRMED:
-            raise
+    _lock_decision(item)
     if item.decision == ReviewItem.Decision.CONFIRMED:
         # A second confirmation, such as a double click, records nothing new.
         return item
+    _check_shown(item, shown)
     if item.decision == ReviewItem.Decision.CORRECTED:
         raise ValidationError(
             f"{item.account_label} was corrected in this review, so it cannot be confirmed: "
@@ -290,7 +287,8 @@ def review_item_correct(
     the account.
     """
     _check_reviewable(item, user)
-    _lock_decision(item, shown)
+    _lock_decision(item)
+    _check_shown(item, shown)
     account = item.account
     tags = active_tag_checker() if tag is not None else None
     if tag is not None:
