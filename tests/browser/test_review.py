@@ -147,3 +147,29 @@ def test_second_tab_correction_is_not_overwritten(page, live_server, login, revi
     page.get_by_role("button", name="Save correction").click()
     page.wait_for_selector("[data-testid=review-decision]:has-text('Corrected')")
     assert SegmentOverride.objects.get(kind="review_correction").reason == "Only 40 employees"
+
+
+def test_untagged_account_offers_correction_only(page, live_server, login, review_team):
+    Account.objects.update(tag="", needs_enrichment=True, missing_fields=["industry"])
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "1")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-untagged-note]")
+    page.wait_for_load_state("networkidle")
+
+    # Enter confirms a tagged account, and must do nothing here.
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("button", name="Confirm").count() == 0
+    assert ReviewItem.objects.get().decision == "pending"
+
+    page.keyboard.press("c")
+    page.keyboard.type("SaaS – SMB – US")
+    page.fill("input[name=reason]", "Researched: a 40-person SaaS company")
+    page.get_by_role("button", name="Save correction").click()
+    page.wait_for_selector("[data-testid=review-decision]:has-text('Corrected')")
+
+    assert page.text_content("[data-testid=rep-accuracy]").strip() == "0%"
+    assert Account.objects.get(pk=ReviewItem.objects.get().account_id).tag == "SaaS – SMB – US"
