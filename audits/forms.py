@@ -169,6 +169,7 @@ class ShownDecisionForm(forms.Form):
     shown_decided_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict:
+        # The fields are hidden, so their errors are added to the form, which pages show.
         cleaned = super().clean()
         decision = cleaned.get("shown_decision") or ""
         decided_at = cleaned.get("shown_decided_at") or ""
