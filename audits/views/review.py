@@ -276,6 +276,11 @@ class ReviewItemDecisionView(PermissionRequiredMixin, View):
             response.status_code = 409
         elif error or form is not None:
             response.status_code = 422
+        elif _view_mode(request) == CARD_VIEW:
+            # The card moved on to the next account, so the address names it too, and Back
+            # returns to the account just decided.
+            detail = reverse("audits:review-session-detail", args=[session.pk])
+            response["HX-Push-Url"] = f"{detail}?position={current.position}"
         return response
 
     def kept_form(self, request: HttpRequest) -> ReviewCorrectionForm | None:

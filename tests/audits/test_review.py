@@ -284,6 +284,37 @@ def test_confirm_returns_next_card_and_accuracy(client, segmented, team):
     assert "100%" in html
 
 
+def test_confirm_pushes_next_card_address(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "card"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    detail = reverse("audits:review-session-detail", args=[session.pk])
+    assert response["HX-Push-Url"] == f"{detail}?position=2"
+    assert 'hx-history="false"' in response.content.decode()
+
+
+def test_table_confirm_pushes_no_address(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+
+    response = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "table"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert response.status_code == 200
+    assert "HX-Push-Url" not in response
+
+
 def test_corrected_item_cannot_be_confirmed(client, segmented, team):
     session = new_session(team)
     item = session.items.get(position=1)

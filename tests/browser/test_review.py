@@ -173,3 +173,26 @@ def test_untagged_account_offers_correction_only(page, live_server, login, revie
 
     assert page.text_content("[data-testid=rep-accuracy]").strip() == "0%"
     assert Account.objects.get(pk=ReviewItem.objects.get().account_id).tag == "SaaS – SMB – US"
+
+
+def test_back_after_confirm_shows_decision(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "3")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
+    page.get_by_role("button", name="← Previous").click()
+    page.wait_for_selector("#review-card:has-text('Account 1 of 3')")
+
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
+    assert page.url.endswith("?position=2")
+    page.go_back()
+    page.wait_for_selector("#review-card:has-text('Account 1 of 3')")
+
+    card = page.text_content("#review-card")
+    assert "Not reviewed yet" not in card
+    assert "Confirmed" in card
