@@ -2,8 +2,10 @@
 
 Each task takes ids, skips accounts already done, and retries only after transient
 provider errors (timeouts, 5xx, 429, malformed responses). Without a broker the settings
-run tasks eagerly, so a whole run then happens in the calling process, and retries
-happen at once.
+run tasks eagerly, so a whole run then happens in the calling process. There the tasks
+make their retries themselves, at once and without the wait, because Celery re-raises
+an eager task's Retry to the caller instead of running it. After the last retry the
+accounts left over fail, so an eager run finishes unless an unexpected error stops it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .models import EnrichmentRun
 from .services import (
     RUN_STOPPING_ERRORS,
     accounts_enrich,
+    enrichment_run_fail,
     enrichment_run_pending_ids,
     enrichment_run_refresh,
     enrichment_run_start,
@@ -47,14 +50,18 @@ def _retry_countdown(retries: int, retry_after: float | None) -> float:
 
 
 def _enrich(
-    task: Any, run_id: int, account_ids: list[int]
+    run_id: int, account_ids: list[int], retries: int
 ) -> tuple[dict[str, Any], list[int], float]:
-    """Look the accounts up; return the result, the accounts to retry and the wait."""
+    """Look the accounts up and return the result, the accounts to retry and the wait.
+
+    ``retries`` counts the retries before this call. The call at MAX_RETRIES is the
+    final attempt, so it returns no account to retry.
+    """
     run = EnrichmentRun.objects.get(pk=run_id)
     if run.status == EnrichmentRun.Status.FAILED:
         logger.info("enrichment run %s has stopped, so %s accounts wait", run_id, len(account_ids))
         return {"skipped": len(account_ids)}, [], 0.0
-    final_attempt = task.request.retries >= MAX_RETRIES
+    final_attempt = retries >= MAX_RETRIES
     try:
         batch = accounts_enrich(
             provider=run.provider, account_ids=account_ids, run=run, final_attempt=final_attempt
@@ -72,23 +79,47 @@ def _enrich(
     }
     if not batch.retry_ids or final_attempt:
         return result, [], 0.0
-    countdown = _retry_countdown(task.request.retries, batch.retry_after)
+    countdown = _retry_countdown(retries, batch.retry_after)
     logger.info(
         "enrichment run %s: %s accounts retry in %.0f s (retry %s of %s)",
         run_id,
         len(batch.retry_ids),
         countdown,
-        task.request.retries + 1,
+        retries + 1,
         MAX_RETRIES,
     )
     return result, batch.retry_ids, countdown
+
+
+def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
+    """Look the accounts up with up to MAX_RETRIES retries at once, in this process.
+
+    An eager task cannot be rescheduled, and waiting for the provider's Retry-After,
+    which can be an hour, would hold the calling web request. So each retry follows the
+    previous call without a wait, and the final call fails the accounts left over.
+    """
+    retries = 0
+    result, retry_ids, _countdown = _enrich(run_id, account_ids, retries)
+    while retry_ids:
+        retries += 1
+        logger.info(
+            "enrichment run %s: %s accounts retry now, in this process (retry %s of %s)",
+            run_id,
+            len(retry_ids),
+            retries,
+            MAX_RETRIES,
+        )
+        result, retry_ids, _countdown = _enrich(run_id, retry_ids, retries)
+    return result
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def account_enrich_task(self, run_id: int, account_id: int) -> dict[str, Any]:
     """Look one account of a run up, retrying after a transient provider error."""
     with change_channel(Channel.TASK):
-        result, retry_ids, countdown = _enrich(self, run_id, [account_id])
+        if self.request.is_eager:
+            return _enrich_eagerly(run_id, [account_id])
+        result, retry_ids, countdown = _enrich(run_id, [account_id], self.request.retries)
     if retry_ids:
         raise self.retry(countdown=countdown)
     return result
@@ -98,7 +129,9 @@ def account_enrich_task(self, run_id: int, account_id: int) -> dict[str, Any]:
 def accounts_enrich_chunk_task(self, run_id: int, account_ids: list[int]) -> dict[str, Any]:
     """Look one chunk of a run's accounts up; a retry carries only the accounts left over."""
     with change_channel(Channel.TASK):
-        result, retry_ids, countdown = _enrich(self, run_id, list(account_ids))
+        if self.request.is_eager:
+            return _enrich_eagerly(run_id, list(account_ids))
+        result, retry_ids, countdown = _enrich(run_id, list(account_ids), self.request.retries)
     if retry_ids:
         raise self.retry(args=(run_id, retry_ids), countdown=countdown)
     return result
@@ -128,3 +161,28 @@ def accounts_enrich_task(run_id: int) -> int:
             "enrichment run %s: %s accounts queued in %s chunks", run_id, len(pending), len(chunks)
         )
         return len(chunks)
+
+
+def enrichment_run_queue(run_id: int) -> None:
+    """Queue a run's start task, and record an error that the task raised in this process.
+
+    With a broker, an error means the task was not queued: the run stays pending, so
+    ``manage.py enrich --resume`` can run it. Without a broker the task ran here, so an
+    error stopped the run part of the way: the run is marked failed with the error
+    instead of staying running.
+    """
+    try:
+        accounts_enrich_task.delay(run_id)
+    except Exception as error:  # noqa: BLE001 - the run is marked, or stays resumable
+        run = EnrichmentRun.objects.get(pk=run_id)
+        if run.status == EnrichmentRun.Status.PENDING:
+            logger.exception(
+                "enrichment run %s could not be queued: resume it with manage.py enrich "
+                "--resume %s",
+                run_id,
+                run_id,
+            )
+            return
+        logger.exception("enrichment run %s stopped in this process with an error", run_id)
+        if run.status == EnrichmentRun.Status.RUNNING:
+            enrichment_run_fail(run, error)

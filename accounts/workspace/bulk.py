@@ -238,7 +238,7 @@ def accounts_enrichment_start(
     """
     try:
         from enrichment.services import enrichment_run_create, provider_check_configured
-        from enrichment.tasks import accounts_enrich_task
+        from enrichment.tasks import enrichment_run_queue
     except ImportError as error:
         raise EnrichmentUnavailable(
             "Enrichment isn't available: the enrichment tasks are not installed on this "
@@ -259,15 +259,8 @@ def accounts_enrichment_start(
         run = enrichment_run_create(
             provider=provider, account_ids=selection.allowed_ids, triggered_by=user
         )
-        transaction.on_commit(lambda: _queue_enrichment(accounts_enrich_task, run.pk))
+        transaction.on_commit(lambda: enrichment_run_queue(run.pk))
     return run
-
-
-def _queue_enrichment(task: Any, run_id: int) -> None:
-    try:
-        task.delay(run_id)
-    except Exception:  # noqa: BLE001 - the run stays pending and can be resumed
-        logger.exception("enrichment run %s could not be queued", run_id)
 
 
 # CSV export ----------------------------------------------------------------------------

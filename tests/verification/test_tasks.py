@@ -2,9 +2,16 @@
 
 import pytest
 
+from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
 from enrichment.services import enrichment_run_create
-from enrichment.tasks import account_enrich_task, accounts_enrich_task
+from enrichment.tasks import (
+    MAX_RETRIES,
+    account_enrich_task,
+    accounts_enrich_chunk_task,
+    accounts_enrich_task,
+    enrichment_run_queue,
+)
 from icp_portal.celery import app as celery_app
 from tests.enrichment.fake_server import FakeResponse
 from tests.enrichment.payloads import APOLLO_RESPONSE
@@ -103,3 +110,73 @@ def test_task_records_task_channel(apollo):
     account_enrich_task.delay(run.pk, account.pk)
 
     assert account.history.first().history_channel == "task"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        FakeResponse(status=500),
+        FakeResponse(status=429, headers={"Retry-After": "3600"}),
+    ],
+    ids=["server-error", "rate-limit-for-an-hour"],
+)
+def test_eager_run_finishes_after_transient_errors(
+    apollo, response, django_capture_on_commit_callbacks
+):
+    account = blank_account(domain="down.example")
+    apollo.route("GET", PATH, response)
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        enrichment_run_queue(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
+    assert run.errors == 1
+    assert run.error_details[0]["domain"] == "down.example"
+    assert apollo.count(PATH) == MAX_RETRIES + 1
+
+
+def test_eager_chunk_task_returns_result(apollo):
+    account = blank_account(domain="down.example")
+    apollo.route("GET", PATH, FakeResponse(status=503))
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+
+    result = accounts_enrich_chunk_task.delay(run.pk, [account.pk]).get()
+
+    assert result["errors"] == 1
+    assert EnrichmentRunItem.objects.get(run=run).attempts == MAX_RETRIES + 1
+
+
+# Without a surrounding transaction, on_commit callbacks run at once, as in a web request
+# after its commit, so the chunk tasks run inside enrichment_run_queue.
+@pytest.mark.django_db(transaction=True)
+def test_run_queue_marks_crashed_run_failed(apollo, monkeypatch):
+    account = blank_account(domain="company.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+
+    def crash(**kwargs):
+        raise RuntimeError("database connection lost")
+
+    monkeypatch.setattr(tasks, "accounts_enrich", crash)
+    enrichment_run_queue(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == EnrichmentRun.Status.FAILED
+    assert run.error == "database connection lost"
+    assert run.finished_at is not None
+
+
+def test_run_queue_leaves_unqueued_run_pending(apollo, monkeypatch, caplog):
+    account = blank_account(domain="company.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+
+    def broker_down(run_id):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.accounts_enrich_task, "delay", broker_down)
+    enrichment_run_queue(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == EnrichmentRun.Status.PENDING
+    assert f"enrichment run {run.pk} could not be queued" in caplog.text
