@@ -982,8 +982,10 @@ def enrichment_run_refresh(run: EnrichmentRun) -> EnrichmentRun:
 class EnrichmentBatch:
     """Outcome of one accounts_enrich call.
 
-    ``retry_ids`` are accounts left pending after a transient error or a rate limit;
-    ``retry_after`` is the wait in seconds the provider asked for, if any.
+    ``retry_ids`` are accounts left pending after a transient error or a rate limit, the
+    accounts that were not requested first. ``not_reached_ids`` are the accounts after a
+    rate-limited one, which the call did not request, and ``retry_after`` is the wait in
+    seconds that the provider requested, if any.
     """
 
     processed: int = 0
@@ -992,6 +994,7 @@ class EnrichmentBatch:
     changed: int = 0
     errors: int = 0
     retry_ids: list[int] = field(default_factory=list)
+    not_reached_ids: list[int] = field(default_factory=list)
     retry_after: float | None = None
 
 
@@ -1028,6 +1031,29 @@ def _record_failure(
     item.status = EnrichmentRunItem.Status.PENDING if pending else EnrichmentRunItem.Status.FAILED
 
 
+def _record_not_reached(
+    item: EnrichmentRunItem,
+    error: LookupPending | ProviderRateLimited,
+    *,
+    source: str,
+    final_attempt: bool,
+) -> None:
+    """Record that an account was not requested because the provider requested a wait."""
+    wait = (
+        f"{source} requested a wait of {error.retry_after:.0f} s after the lookup of {error.domain}"
+    )
+    item.error_kind = "NotReached"
+    if final_attempt:
+        item.status = EnrichmentRunItem.Status.FAILED
+        item.error = (
+            f"not looked up, because {wait} and no attempt was left. Resume the run to look "
+            "this account up."
+        )
+    else:
+        item.status = EnrichmentRunItem.Status.PENDING
+        item.error = f"not looked up yet, because {wait}."
+
+
 def accounts_enrich(
     *,
     provider: str | Provider,
@@ -1040,7 +1066,9 @@ def accounts_enrich(
     Accounts whose run item is done are skipped, so calling again resumes the run.
     Timeouts, 5xx, 429 and malformed responses leave the account unchanged and its item
     pending (failed when ``final_attempt``), with the error on the item. A rate limit
-    stops the call and leaves the remaining accounts pending the same way. Errors that
+    stops the call: the rate-limited account is recorded like a timeout, and the accounts
+    after it, which were not requested, are returned in ``not_reached_ids`` and kept
+    pending (failed as not reached when ``final_attempt``). Errors that
     every account would hit (not configured, rejected credentials, used-up quota) mark
     the run failed and are raised after the accounts done so far are saved.
     """
@@ -1081,23 +1109,36 @@ def accounts_enrich(
             stopping_error = error
             break
         except (ProviderRateLimited, LookupPending) as error:
-            # Later accounts would get the same response, so they wait for the next
-            # attempt, or fail with this error when no attempt is left.
+            # Later accounts would most likely get the same response, so they wait for
+            # the caller's next call. They keep their own state: the response was about
+            # this account, so they are not failed with its error.
             batch.retry_after = error.retry_after
             item.attempts += 1
-            for waiting_id in todo[position:]:
+            _record_failure(item, error, transient=True, final_attempt=final_attempt)
+            touched.append(item)
+            for waiting_id in todo[position + 1 :]:
                 waiting = items[waiting_id]
-                _record_failure(waiting, error, transient=True, final_attempt=final_attempt)
+                _record_not_reached(waiting, error, source=source, final_attempt=final_attempt)
                 touched.append(waiting)
-                if waiting.status == EnrichmentRunItem.Status.PENDING:
-                    batch.retry_ids.append(waiting_id)
+                batch.not_reached_ids.append(waiting_id)
+            # The next call requests the accounts not reached before those that failed,
+            # so one account that keeps getting 429 cannot hold back the others.
+            retry_first = [
+                waiting_id
+                for waiting_id in batch.not_reached_ids
+                if items[waiting_id].status == EnrichmentRunItem.Status.PENDING
+            ]
+            batch.retry_ids = retry_first + batch.retry_ids
+            if item.status == EnrichmentRunItem.Status.PENDING:
+                batch.retry_ids.append(account_id)
             logger.warning(
-                "enrichment run %s: %s requested a wait of %.0f s at %s, so %s accounts wait",
+                "enrichment run %s: %s requested a wait of %.0f s at %s, so %s accounts "
+                "after it wait",
                 run.pk,
                 source,
                 error.retry_after,
                 domain,
-                len(todo) - position,
+                len(batch.not_reached_ids),
             )
             break
         except ProviderUnavailable as error:

@@ -106,6 +106,33 @@ def test_enrich_failures_then_resume(apollo):
     assert "1 found" in output
 
 
+def test_enrich_rate_limited_account_holds_none_back(apollo, monkeypatch):
+    monkeypatch.setattr(enrich_command, "MAX_WAIT_SECONDS", 0)
+    domains = ["att.example", "ibm.example", "intel.example", "oracle.example"]
+    for domain in domains:
+        blank_account(domain=domain)
+
+    def respond(request):
+        if request.query["domain"][0] == "ibm.example":
+            return FakeResponse(status=429, headers={"Retry-After": "2"})
+        return FakeResponse(json=APOLLO_RESPONSE)
+
+    apollo.route("GET", PATH, respond)
+
+    output = run_command("--provider", "apollo", "--all", "--attempts", "2")
+
+    run = EnrichmentRun.objects.get()
+    requested = [request.query["domain"][0] for request in apollo.requests]
+    assert requested.count("intel.example") == 1
+    assert requested.count("oracle.example") == 1
+    assert requested.count("ibm.example") == 2
+    assert "Looking up the 2 accounts not reached." in output
+    assert run.found == 3
+    assert run.errors == 1
+    assert [detail["domain"] for detail in run.error_details] == ["ibm.example"]
+    assert "ibm.example" in run.error_details[0]["error"]
+
+
 def test_enrich_resume_unknown_run(apollo):
     with pytest.raises(CommandError, match="Enrichment run 999 was not found"):
         run_command("--resume", "999")

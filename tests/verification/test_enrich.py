@@ -214,7 +214,8 @@ def test_rate_limit_stops_and_resumes(apollo):
         provider="apollo", account_ids=[limited.pk, later.pk], run=run, final_attempt=False
     )
     run.refresh_from_db()
-    assert batch.retry_ids == [limited.pk, later.pk]
+    assert batch.retry_ids == [later.pk, limited.pk]
+    assert batch.not_reached_ids == [later.pk]
     assert batch.retry_after == pytest.approx(120, abs=15)
     assert run.processed == 0
     assert item_of(run, later).status == EnrichmentRunItem.Status.PENDING
@@ -225,6 +226,30 @@ def test_rate_limit_stops_and_resumes(apollo):
     run.refresh_from_db()
     assert run.status == EnrichmentRun.Status.SUCCEEDED
     assert run.found == 2
+
+
+def test_rate_limit_not_reached_keep_own_error(apollo, fake_server):
+    limited = blank_account(domain="a-limited.example")
+    later = blank_account(domain="b-later.example")
+    apollo["a-limited.example"] = FakeResponse(status=429, headers={"Retry-After": "120"})
+    run = run_for(limited, later)
+
+    batch = accounts_enrich(provider="apollo", account_ids=[limited.pk, later.pk], run=run)
+
+    limited_item = item_of(run, limited)
+    later_item = item_of(run, later)
+    assert batch.retry_ids == []
+    assert batch.not_reached_ids == [later.pk]
+    assert limited_item.status == EnrichmentRunItem.Status.FAILED
+    assert limited_item.error_kind == "ProviderRateLimited"
+    assert limited_item.attempts == 1
+    assert later_item.status == EnrichmentRunItem.Status.FAILED
+    assert later_item.error_kind == "NotReached"
+    assert later_item.attempts == 0
+    assert later_item.error.startswith("not looked up, because apollo requested a wait of")
+    assert "after the lookup of a-limited.example" in later_item.error
+    assert "rate limit is reached" not in later_item.error
+    assert [request.query["domain"][0] for request in fake_server.requests] == ["a-limited.example"]
 
 
 def test_resume_looks_failed_accounts_up_again(apollo):

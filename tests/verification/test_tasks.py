@@ -180,3 +180,25 @@ def test_run_queue_leaves_unqueued_run_pending(apollo, monkeypatch, caplog):
     run.refresh_from_db()
     assert run.status == EnrichmentRun.Status.PENDING
     assert f"enrichment run {run.pk} could not be queued" in caplog.text
+
+
+def test_eager_chunk_reaches_accounts_after_429(apollo):
+    limited = blank_account(domain="a-limited.example")
+    later = blank_account(domain="b-later.example")
+
+    def respond(request):
+        if request.query["domain"][0] == "a-limited.example":
+            return FakeResponse(status=429, headers={"Retry-After": "2"})
+        return FakeResponse(json=APOLLO_RESPONSE)
+
+    apollo.route("GET", PATH, respond)
+    run = enrichment_run_create(provider="apollo", account_ids=[limited.pk, later.pk])
+
+    accounts_enrich_chunk_task.delay(run.pk, [limited.pk, later.pk])
+
+    run.refresh_from_db()
+    later_item = EnrichmentRunItem.objects.get(run=run, account=later)
+    assert later_item.status == EnrichmentRunItem.Status.DONE
+    assert later_item.found
+    assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
+    assert [detail["domain"] for detail in run.error_details] == ["a-limited.example"]

@@ -146,25 +146,39 @@ class Command(BaseCommand):
                 )
                 time.sleep(PASS_WAIT_SECONDS)
             for start in range(0, len(pending), chunk_size):
-                chunk = pending[start : start + chunk_size]
-                try:
-                    batch = accounts_enrich(
-                        provider=run.provider,
-                        account_ids=chunk,
-                        run=run,
-                        final_attempt=final_attempt,
-                    )
-                except RUN_STOPPING_ERRORS:
+                if not self._process_chunk(run, pending[start : start + chunk_size], final_attempt):
                     return
-                run.refresh_from_db()
-                self.stdout.write(
-                    f"  {run.processed}/{run.total} processed: {run.found} found, "
-                    f"{run.changed} changed, {run.errors} errors"
+
+    def _process_chunk(self, run: EnrichmentRun, chunk: list[int], final_attempt: bool) -> bool:
+        """Look one chunk up and return False when an error stopped the run.
+
+        After a rate limit the command waits and then looks up the accounts that the
+        limit kept from being requested. Every call requests at least one account, so the
+        loop ends. The rate-limited account itself waits for the next pass.
+        """
+        while chunk:
+            try:
+                batch = accounts_enrich(
+                    provider=run.provider,
+                    account_ids=chunk,
+                    run=run,
+                    final_attempt=final_attempt,
                 )
-                if batch.retry_after is not None and not final_attempt:
-                    wait = min(batch.retry_after, MAX_WAIT_SECONDS)
-                    self.stdout.write(f"  {run.provider} is rate limited: waiting {wait:.0f} s.")
-                    time.sleep(wait)
+            except RUN_STOPPING_ERRORS:
+                return False
+            run.refresh_from_db()
+            self.stdout.write(
+                f"  {run.processed}/{run.total} processed: {run.found} found, "
+                f"{run.changed} changed, {run.errors} errors"
+            )
+            chunk = batch.not_reached_ids
+            if batch.retry_after is not None and (chunk or not final_attempt):
+                wait = min(batch.retry_after, MAX_WAIT_SECONDS)
+                self.stdout.write(f"  {run.provider} is rate limited: waiting {wait:.0f} s.")
+                time.sleep(wait)
+            if chunk:
+                self.stdout.write(f"  Looking up the {len(chunk)} accounts not reached.")
+        return True
 
     def _print_summary(self, run: EnrichmentRun) -> None:
         self.stdout.write(
