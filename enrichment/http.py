@@ -12,6 +12,10 @@ attempt first takes a slot from the provider's rate limit, which is kept in Redi
 ``ENRICHMENT_RATE_LIMIT_REDIS_URL`` (or a ``redis://`` ``CELERY_BROKER_URL``) is set, so
 all worker processes share it, and in the process otherwise. JSON responses with status 200
 are cached in the default Django cache for ``ENRICHMENT_CACHE_SECONDS``.
+
+Each attempt has a total time limit (``total_timeout``), because the ``timeout`` pair
+bounds only each socket read and a server that sends one byte at a time never trips it.
+A body is read up to ``ENRICHMENT_PROVIDER_MAX_BYTES`` and a larger one is rejected.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from enrichment.providers.base import (
     ProviderNotConfigured,
     ProviderRateLimited,
     ProviderUnavailable,
+    ResponseTooLarge,
 )
 from enrichment.providers.ratelimit import (
     RateLimiterConnectionError,
@@ -50,6 +56,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_CACHE_SECONDS = 7 * 24 * 60 * 60
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 20.0
+# Time limit of one attempt, from sending the request to the last byte of the response.
+DEFAULT_TOTAL_TIMEOUT = 60.0
+# Largest response body read, after decompression. A company lookup returns a few KB
+# (the example payloads in tests/enrichment/payloads.py are under 2 KB), so 5 MB is ample.
+DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_BACKOFF_SECONDS = 1.0
 # Maximum single wait between attempts. A Retry-After above it is not waited for:
@@ -72,14 +84,16 @@ class RateLimiterUnavailable(ProviderUnavailable):
 class ProviderConfig:
     """One provider's entry of ``settings.ENRICHMENT_PROVIDERS`` with defaults filled in.
 
-    ``timeout`` is ``(connect, read)`` in seconds. ``rate_limit_per_minute`` is None when
-    no local limit applies. ``options`` contains the whole entry for provider-specific keys.
+    ``timeout`` is ``(connect, read)`` in seconds and ``total_timeout`` the seconds one
+    attempt may take in all. ``rate_limit_per_minute`` is None when no local limit
+    applies. ``options`` contains the whole entry for provider-specific keys.
     """
 
     name: str
     base_url: str
     api_key: str
     timeout: tuple[float, float]
+    total_timeout: float
     rate_limit_per_minute: int | None
     max_attempts: int
     backoff_seconds: float
@@ -126,6 +140,7 @@ def get_provider_config(name: str, default_base_url: str = "") -> ProviderConfig
         base_url=base_url,
         api_key=str(entry.get("api_key") or ""),
         timeout=_read_timeout(name, entry.get("timeout")),
+        total_timeout=_read_number(name, entry, "total_timeout", DEFAULT_TOTAL_TIMEOUT, 1),
         rate_limit_per_minute=_read_rate_limit(name, entry.get("rate_limit_per_minute")),
         max_attempts=int(_read_number(name, entry, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1)),
         backoff_seconds=_read_number(name, entry, "backoff_seconds", DEFAULT_BACKOFF_SECONDS, 0),
@@ -268,6 +283,23 @@ def cache_seconds() -> int:
     return value
 
 
+def response_max_bytes() -> int:
+    """Return ENRICHMENT_PROVIDER_MAX_BYTES, the largest provider response body read."""
+    value = getattr(settings, "ENRICHMENT_PROVIDER_MAX_BYTES", DEFAULT_MAX_RESPONSE_BYTES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProviderNotConfigured(
+            "enrichment",
+            "",
+            f"ENRICHMENT_PROVIDER_MAX_BYTES = {value!r} is invalid. Use a whole number of "
+            "bytes above 0, such as 5242880 for 5 MB.",
+        )
+    return value
+
+
+class _BodyNotRead(Exception):
+    """The response body could not be read in time or at all, so the attempt may be retried."""
+
+
 class ProviderClient:
     """HTTP client for one provider, configured from settings on each request.
 
@@ -311,8 +343,9 @@ class ProviderClient:
         reports no match. ``domain`` appears in logs and errors.
 
         Raises ProviderRateLimited when 429 persists or requests a longer wait than
-        ``max_retry_wait_seconds``, and ProviderUnavailable when the attempts run out or a
-        2xx body is not JSON.
+        ``max_retry_wait_seconds``, ProviderUnavailable when the attempts run out or a
+        2xx body is not JSON, and ResponseTooLarge, without a retry, for a body larger than
+        ENRICHMENT_PROVIDER_MAX_BYTES. Only a response read in full is cached.
         """
         config = self.config
         url = config.base_url + path
@@ -338,34 +371,48 @@ class ProviderClient:
         headers: Mapping[str, str] | None,
     ) -> JsonResponse:
         failure = ""
+        connect_timeout, read_timeout = config.timeout
         for attempt in range(1, config.max_attempts + 1):
             slot = self._take_rate_limit_slot(config, domain)
             retry_after: float | None = None
+            deadline = time.monotonic() + config.total_timeout
             try:
+                # stream=True lets _read_body check the deadline and the size limit
+                # between reads instead of reading the whole body at once.
                 response = self.session.request(
                     method,
                     url,
                     params=params,
                     json=json_body,
                     headers=dict(headers or {}),
-                    timeout=config.timeout,
+                    timeout=(
+                        min(connect_timeout, config.total_timeout),
+                        min(read_timeout, config.total_timeout),
+                    ),
                     allow_redirects=False,
+                    stream=True,
                 )
             except requests.Timeout as error:
                 failure = f"the request timed out ({_describe_timeout(config, error)})"
             except requests.ConnectionError as error:
                 failure = f"the connection to {config.base_url} failed ({error})"
             else:
-                if response.status_code == 429:
-                    retry_after = parse_retry_after(response.headers)
-                    failure = "the provider returned 429 Too Many Requests"
-                    self._check_rate_limit_wait(config, domain, attempt, retry_after)
-                elif response.status_code >= 500:
-                    failure = f"the provider returned HTTP {response.status_code}"
-                    if response.status_code == 503:
+                try:
+                    if response.status_code == 429:
                         retry_after = parse_retry_after(response.headers)
-                else:
-                    return self._decode(config, domain, response)
+                        failure = "the provider returned 429 Too Many Requests"
+                        self._check_rate_limit_wait(config, domain, attempt, retry_after)
+                    elif response.status_code >= 500:
+                        failure = f"the provider returned HTTP {response.status_code}"
+                        if response.status_code == 503:
+                            retry_after = parse_retry_after(response.headers)
+                    else:
+                        content = self._read_body(config, domain, response, deadline)
+                        return self._decode(config, domain, response, content)
+                except _BodyNotRead as error:
+                    failure = str(error)
+                finally:
+                    response.close()
             finally:
                 # The request has reached the provider by now, so its slot counts from here.
                 if slot is not None:
@@ -473,18 +520,70 @@ class ProviderClient:
             )
         return slot
 
+    def _read_body(
+        self, config: ProviderConfig, domain: str, response: requests.Response, deadline: float
+    ) -> bytes:
+        """Read the body up to ENRICHMENT_PROVIDER_MAX_BYTES and before the deadline.
+
+        Raises ResponseTooLarge for a larger body and _BodyNotRead when the deadline
+        passes or the connection fails. NOTE: the deadline is checked between socket
+        reads, so a server that stops sending overruns it by up to the read timeout.
+        """
+        max_bytes = response_max_bytes()
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > max_bytes:
+            size_text = f"declares {int(declared):,} bytes, more than"
+            raise self._too_large(config, domain, max_bytes, size_text)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise _BodyNotRead(
+                        f"the response took longer than the limit of {config.total_timeout:g} "
+                        f"seconds ({config.setting_name('total_timeout')})"
+                    )
+                chunk = response.raw.read1(_READ_CHUNK_BYTES, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise self._too_large(config, domain, max_bytes, "is larger than")
+                chunks.append(chunk)
+        except (requests.RequestException, Urllib3HTTPError, OSError) as error:
+            raise _BodyNotRead(f"reading the response failed ({error})") from error
+
+    def _too_large(
+        self, config: ProviderConfig, domain: str, max_bytes: int, size_text: str
+    ) -> ResponseTooLarge:
+        """Return the error for a body over the limit; ``size_text`` ends with "than"."""
+        logger.error(
+            "%s response for %s %s ENRICHMENT_PROVIDER_MAX_BYTES = %s, so it was not read",
+            config.name,
+            domain,
+            size_text,
+            max_bytes,
+        )
+        return ResponseTooLarge(
+            config.name,
+            domain,
+            f"the response {size_text} the limit of {max_bytes:,} bytes "
+            "(ENRICHMENT_PROVIDER_MAX_BYTES), so it was not read. A company lookup needs far "
+            "less: check the provider's base URL, or raise the limit.",
+        )
+
     def _decode(
-        self, config: ProviderConfig, domain: str, response: requests.Response
+        self, config: ProviderConfig, domain: str, response: requests.Response, content: bytes
     ) -> JsonResponse:
         headers = dict(response.headers)
-        content = response.content
         data: Any = None
         text = ""
         if content.strip():
             try:
-                data = response.json()
+                data = json.loads(content)
             except ValueError as error:
-                text = response.text[:_BODY_EXCERPT_LENGTH]
+                text = content[: _BODY_EXCERPT_LENGTH * 4].decode("utf-8", "replace")
+                text = text[:_BODY_EXCERPT_LENGTH]
                 if 200 <= response.status_code < 300:
                     logger.error(
                         "%s returned HTTP %s for %s with a body that is not JSON: %s",

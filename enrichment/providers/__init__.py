@@ -21,6 +21,7 @@ from enrichment.providers.base import (
     ProviderQuotaExceeded,
     ProviderRateLimited,
     ProviderUnavailable,
+    ResponseTooLarge,
 )
 
 # Source id -> "module:class". Imported on first use, so importing this package stays cheap.
@@ -61,5 +62,6 @@ __all__ = [
     "ProviderQuotaExceeded",
     "ProviderRateLimited",
     "ProviderUnavailable",
+    "ResponseTooLarge",
     "get_provider",
 ]

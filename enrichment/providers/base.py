@@ -78,6 +78,13 @@ class ProviderUnavailable(ProviderError):
     """Timeouts, connection errors, 5xx responses and malformed response bodies."""
 
 
+class ResponseTooLarge(ProviderError):
+    """The provider's response body exceeds ENRICHMENT_PROVIDER_MAX_BYTES.
+
+    Not a ProviderUnavailable, because asking again would most likely return the same body.
+    """
+
+
 @dataclass(frozen=True)
 class FundingInfo:
     """Funding as the provider reports it. Amounts keep the provider's currency."""

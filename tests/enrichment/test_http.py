@@ -10,7 +10,7 @@ from enrichment.http import (
     parse_retry_after,
 )
 from enrichment.providers import ProviderNotConfigured
-from enrichment.providers.base import ProviderUnavailable
+from enrichment.providers.base import ProviderUnavailable, ResponseTooLarge
 
 from .fake_server import FakeResponse
 
@@ -43,6 +43,7 @@ def test_config_defaults(settings):
         ("rate_limit_per_minute", 0),
         ("rate_limit_per_minute", 2.5),
         ("max_attempts", 0),
+        ("total_timeout", 0),
         ("base_url", "ftp://api.example.com"),
     ],
 )
@@ -65,6 +66,70 @@ def test_cache_seconds_invalid(settings, configure_provider, fake_server):
         ProviderClient("demo").request_json("GET", "/x", domain="example.com", use_cache=True)
 
     assert "ENRICHMENT_CACHE_SECONDS = 'week'" in str(raised.value)
+
+
+def test_slow_body_stops_at_total_timeout(configure_provider, fake_server):
+    configure_provider("demo", timeout=[1, 2], total_timeout=1, max_attempts=1)
+    # 100 bytes at one byte per 0.2 s: every read is within the read timeout of 2 s.
+    slow = FakeResponse(body=b"{" + b" " * 98 + b"}", chunk_size=1, chunk_delay=0.2)
+    fake_server.route("GET", "/x", slow)
+    client = ProviderClient("demo")
+
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable) as raised:
+        client.request_json("GET", "/x", domain="example.com", use_cache=True)
+    elapsed = time.monotonic() - started
+
+    message = str(raised.value)
+    assert elapsed < 3
+    assert "example.com" in message
+    assert "took longer than the limit of 1 seconds" in message
+    assert 'ENRICHMENT_PROVIDERS["demo"]["total_timeout"]' in message
+    assert client.cached_response("GET", "/x", domain="example.com") is None
+
+
+@pytest.mark.parametrize("send_content_length", [True, False], ids=["declared", "undeclared"])
+def test_oversized_body_rejected_uncached(
+    settings, configure_provider, fake_server, send_content_length
+):
+    configure_provider("demo", max_attempts=3)
+    settings.ENRICHMENT_PROVIDER_MAX_BYTES = 1000
+    big = FakeResponse(
+        json={"organization": {"name": "x" * 2000}}, send_content_length=send_content_length
+    )
+    fake_server.route("GET", "/x", big)
+    client = ProviderClient("demo")
+
+    with pytest.raises(ResponseTooLarge) as raised:
+        client.request_json("GET", "/x", domain="example.com", use_cache=True)
+
+    message = str(raised.value)
+    assert message.startswith("demo lookup for example.com failed")
+    assert "the limit of 1,000 bytes (ENRICHMENT_PROVIDER_MAX_BYTES)" in message
+    assert fake_server.count("/x") == 1
+    assert client.cached_response("GET", "/x", domain="example.com") is None
+
+
+def test_body_at_size_limit_is_read(settings, configure_provider, fake_server):
+    configure_provider("demo")
+    body = b'{"name": "' + b"x" * 88 + b'"}'
+    settings.ENRICHMENT_PROVIDER_MAX_BYTES = len(body)
+    fake_server.route("GET", "/x", FakeResponse(body=body, send_content_length=False))
+
+    response = ProviderClient("demo").request_json("GET", "/x", domain="example.com")
+
+    assert response.data == {"name": "x" * 88}
+
+
+def test_max_bytes_invalid(settings, configure_provider, fake_server):
+    configure_provider("demo")
+    settings.ENRICHMENT_PROVIDER_MAX_BYTES = "5 MB"
+    fake_server.route("GET", "/x", FakeResponse(json={}))
+
+    with pytest.raises(ProviderNotConfigured) as raised:
+        ProviderClient("demo").request_json("GET", "/x", domain="example.com")
+
+    assert "ENRICHMENT_PROVIDER_MAX_BYTES = '5 MB' is invalid" in str(raised.value)
 
 
 def test_retry_after_seconds():
