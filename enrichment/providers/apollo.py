@@ -4,8 +4,9 @@
 header returns ``{"organization": {...}}``, as in Apollo's Organization Enrichment
 reference and its published example responses. ``annual_revenue`` and ``total_funding``
 are US dollars. 401 means an invalid key, and 403 a key or plan without access to the
-endpoint. NOTE: the examples do not show an unknown domain. A 404, or a 200 without an
-``organization`` object, is read as not found.
+endpoint. NOTE: the examples do not show an unknown domain. A 404, or a 200 whose
+``organization`` is missing, null or empty, is read as not found. A 200 whose body is not
+a JSON object, or whose ``organization`` is not an object, is a malformed response.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import logging
 from typing import Any
 
 from accounts.normalizers import normalize_technologies
-from enrichment.providers.base import CompanyFacts, CompanyNotFound, FundingInfo, Provider
+from enrichment.providers.base import (
+    CompanyFacts,
+    CompanyNotFound,
+    FundingInfo,
+    Provider,
+    ProviderUnavailable,
+)
 from enrichment.providers.mapping import (
     add_social_link,
     as_text,
+    describe_json,
     first_text,
     parse_amount,
     read_date,
@@ -52,6 +60,14 @@ class ApolloProvider(Provider):
             cache_if=lambda response: bool(_organization(response.data)),
         )
         self.raise_for_status(response, domain, key_setting)
+        problem = _malformed_reason(response.data)
+        if problem:
+            logger.error("apollo returned a malformed response for %s: %s", domain, problem)
+            raise ProviderUnavailable(
+                self.name,
+                domain,
+                f"Apollo returned a malformed response: {problem}. Try again later.",
+            )
         organization = _organization(response.data)
         if not organization:
             logger.info("apollo has no organization for %s", domain)
@@ -61,6 +77,17 @@ class ApolloProvider(Provider):
         facts.fetched_at = response.fetched_at
         facts.from_cache = response.from_cache
         return facts
+
+
+def _malformed_reason(data: Any) -> str:
+    """Return what is wrong with the shape of a 200 response's body, or "" when nothing is."""
+    if not isinstance(data, dict):
+        body = "empty" if data is None else describe_json(data)
+        return f"the body is {body}, not a JSON object"
+    organization = data.get("organization")
+    if organization is not None and not isinstance(organization, dict):
+        return f'"organization" is {describe_json(organization)}, not an object'
+    return ""
 
 
 def _organization(data: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from enrichment.providers.base import (
 from enrichment.providers.mapping import (
     add_social_link,
     as_text,
+    describe_json,
     first_text,
     parse_amount,
     parse_money_band,
@@ -85,11 +86,17 @@ class ClearbitProvider(Provider):
             )
         self.raise_for_status(response, domain, key_setting)
         if not isinstance(response.data, dict):
+            body = "empty" if response.data is None else describe_json(response.data)
             logger.error(
-                "clearbit returned %s for %s without a company object", response.status, domain
+                "clearbit returned %s for %s without a company object: the body is %s",
+                response.status,
+                domain,
+                body,
             )
             raise ProviderUnavailable(
-                self.name, domain, "Clearbit returned no company object. Try again later."
+                self.name,
+                domain,
+                f"Clearbit returned no company object: the body is {body}. Try again later.",
             )
 
         facts = map_company(response.data, domain)

@@ -6,6 +6,7 @@ goes to ``facts.review_flags``. So a value that cannot be normalized does not fa
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import date
@@ -33,6 +34,26 @@ def as_text(value: Any) -> str:
     if value is None or isinstance(value, dict | list | bool):
         return ""
     return clean_text(str(value))
+
+
+def describe_json(value: Any) -> str:
+    """Describe a decoded JSON value for an error message, such as 'a string ("Acme")'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        kind = "an object"
+    elif isinstance(value, list):
+        kind = "an array"
+    elif isinstance(value, str):
+        kind = "a string"
+    else:
+        kind = "a number"
+    excerpt = json.dumps(value, default=str)
+    if len(excerpt) > 80:
+        excerpt = excerpt[:77] + "..."
+    return f"{kind} ({excerpt})"
 
 
 def flag(facts: CompanyFacts, error: UnparsedValue) -> None:

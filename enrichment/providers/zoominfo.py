@@ -39,6 +39,7 @@ from enrichment.providers.base import (
 from enrichment.providers.mapping import (
     add_social_link,
     as_text,
+    describe_json,
     first_text,
     parse_amount,
     read_date,
@@ -138,9 +139,13 @@ class ZoomInfoProvider(Provider):
     def _matched_company(self, response: JsonResponse, domain: str) -> dict[str, Any]:
         payload = response.data
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            logger.error("zoominfo response for %s has no data object", domain)
+            if isinstance(payload, dict):
+                problem = f'"data" is {describe_json(payload.get("data"))}'
+            else:
+                problem = "the body is " + ("empty" if payload is None else describe_json(payload))
+            logger.error("zoominfo response for %s has no data object: %s", domain, problem)
             raise ProviderUnavailable(
-                self.name, domain, "ZoomInfo returned no data object. Try again later."
+                self.name, domain, f"ZoomInfo returned no data object: {problem}. Try again later."
             )
         if payload.get("success") is False:
             logger.error("zoominfo reported a failure for %s: %s", domain, payload.get("error"))
@@ -148,6 +153,14 @@ class ZoomInfoProvider(Provider):
                 self.name, domain, f"ZoomInfo reported a failure: {payload.get('error') or payload}"
             )
         company = _first_match(payload)
+        problem = _malformed_reason(payload["data"]) if company is None else ""
+        if problem:
+            logger.error("zoominfo returned a malformed response for %s: %s", domain, problem)
+            raise ProviderUnavailable(
+                self.name,
+                domain,
+                f"ZoomInfo returned a malformed response: {problem}. Try again later.",
+            )
         if company is None:
             statuses = [
                 str(result.get("matchStatus") or "none")
@@ -295,6 +308,33 @@ def _first_match(payload: Any) -> dict[str, Any] | None:
         if companies and (not status or status in MATCHED_STATUSES):
             return companies[0]
     return None
+
+
+def _malformed_reason(data: dict[str, Any]) -> str:
+    """Return what is wrong with the shape of an enrich response's ``data``, or "".
+
+    A missing or empty ``result`` is not malformed: it means no match.
+    """
+    results = data.get("result")
+    if results is None:
+        return ""
+    if not isinstance(results, list):
+        return f'"data.result" is {describe_json(results)}, not an array'
+    for index, result in enumerate(results):
+        if not isinstance(result, dict):
+            return f'"data.result[{index}]" is {describe_json(result)}, not an object'
+        companies = result.get("data")
+        if companies is None:
+            continue
+        if not isinstance(companies, list):
+            return f'"data.result[{index}].data" is {describe_json(companies)}, not an array'
+        for position, company in enumerate(companies):
+            if not isinstance(company, dict):
+                return (
+                    f'"data.result[{index}].data[{position}]" is {describe_json(company)}, '
+                    "not an object"
+                )
+    return ""
 
 
 def _token_lifetime(token: str) -> float:

@@ -4,7 +4,12 @@ from decimal import Decimal
 import pytest
 
 from accounts.normalizers import EmployeeRange, Money
-from enrichment.providers import ProviderAuthError, get_provider
+from enrichment.providers import (
+    CompanyNotFound,
+    ProviderAuthError,
+    ProviderUnavailable,
+    get_provider,
+)
 
 from .fake_server import FakeResponse
 from .payloads import APOLLO_ORGANIZATION, APOLLO_RESPONSE
@@ -98,3 +103,35 @@ def test_apollo_403_explains_plan(apollo, fake_server):
     assert "HTTP 403" in str(raised.value)
     assert 'ENRICHMENT_PROVIDERS["apollo"]["api_key"]' in str(raised.value)
     assert "not accessible" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            {"organization": "Verizon Communications Inc."},
+            '"organization" is a string ("Verizon Communications Inc."), not an object',
+        ),
+        ({"organization": ["Verizon"]}, '"organization" is an array (["Verizon"]), not an object'),
+        ([{"name": "Verizon"}], 'the body is an array ([{"name": "Verizon"}]), not a JSON object'),
+    ],
+    ids=["organization-string", "organization-array", "body-array"],
+)
+def test_apollo_malformed_body_is_error(apollo, fake_server, body, problem):
+    fake_server.route("GET", PATH, FakeResponse(json=body))
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        apollo.lookup("verizon.com")
+
+    message = str(raised.value)
+    assert message.startswith("apollo lookup for verizon.com failed")
+    assert f"Apollo returned a malformed response: {problem}." in message
+    assert apollo.client.cached_response("GET", PATH, domain="verizon.com") is None
+
+
+@pytest.mark.parametrize("body", [{}, {"organization": None}, {"organization": {}}])
+def test_apollo_missing_organization_not_found(apollo, fake_server, body):
+    fake_server.route("GET", PATH, FakeResponse(json=body))
+
+    with pytest.raises(CompanyNotFound):
+        apollo.lookup("verizon.com")

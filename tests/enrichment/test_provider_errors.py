@@ -232,6 +232,16 @@ def test_malformed_json_raises_unavailable(case, fake_server):
     assert lookup_count(fake_server, case) == 1
 
 
+def test_non_object_body_raises_unavailable(case, fake_server):
+    fake_server.route(case.method, case.path, FakeResponse(json="Verizon Communications Inc."))
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        get_provider(case.provider).lookup(case.domain)
+
+    assert case.domain in str(raised.value)
+    assert "Verizon Communications Inc." in str(raised.value)
+
+
 def test_cache_hit_skips_request(case, fake_server):
     fake_server.route(case.method, case.path, FakeResponse(json=case.success))
     provider = get_provider(case.provider)

@@ -8,6 +8,7 @@ from enrichment.providers import (
     CompanyNotFound,
     ProviderAuthError,
     ProviderNotConfigured,
+    ProviderUnavailable,
     get_provider,
 )
 from enrichment.providers.zoominfo import OUTPUT_FIELDS
@@ -145,6 +146,34 @@ def test_zoominfo_empty_result_not_found(zoominfo, fake_server):
 
     with pytest.raises(CompanyNotFound):
         zoominfo.lookup("harborfreight-logistics.com")
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ("Verizon", '"data.result" is a string ("Verizon"), not an array'),
+        (["Verizon"], '"data.result[0]" is a string ("Verizon"), not an object'),
+        (
+            [{"matchStatus": "FULL_MATCH", "data": "Verizon"}],
+            '"data.result[0].data" is a string ("Verizon"), not an array',
+        ),
+        (
+            [{"matchStatus": "FULL_MATCH", "data": ["Verizon"]}],
+            '"data.result[0].data[0]" is a string ("Verizon"), not an object',
+        ),
+    ],
+    ids=["result-string", "result-item-string", "data-string", "data-item-string"],
+)
+def test_zoominfo_malformed_result_is_error(zoominfo, fake_server, result, problem):
+    body = {"success": True, "data": {"result": result}}
+    fake_server.route("POST", ENRICH_PATH, FakeResponse(json=body))
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        zoominfo.lookup("verizon.com")
+
+    message = str(raised.value)
+    assert message.startswith("zoominfo lookup for verizon.com failed")
+    assert f"ZoomInfo returned a malformed response: {problem}." in message
 
 
 def test_zoominfo_pki_authentication(configure_provider, fake_server):
