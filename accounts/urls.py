@@ -38,6 +38,17 @@ urlpatterns = [
         views.ResearchNoteReviewView.as_view(),
         name="research-note-review",
     ),
+    path("enrichment-runs/", views.EnrichmentRunListView.as_view(), name="enrichment-run-list"),
+    path(
+        "enrichment-runs/<int:pk>/",
+        views.EnrichmentRunDetailView.as_view(),
+        name="enrichment-run-detail",
+    ),
+    path(
+        "enrichment-runs/<int:pk>/status/",
+        views.EnrichmentRunStatusView.as_view(),
+        name="enrichment-run-status",
+    ),
     path("imports/", views.ImportRunListView.as_view(), name="import-list"),
     path("imports/new/", views.ImportRunUploadView.as_view(), name="import-upload"),
     path(

@@ -9,11 +9,12 @@ from typing import Any, overload
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
+from accounts import roles
 from accounts.models import Account, VerificationStatus
 from accounts.permissions import researchable_accounts
 
 from . import verification as rules
-from .models import EnrichmentRun, Observation
+from .models import EnrichmentRun, EnrichmentRunItem, Observation
 
 # Accounts read per query when the queue is iterated.
 QUEUE_ITERATION_CHUNK = 500
@@ -131,3 +132,32 @@ def enrichment_runs_recent(limit: int = 20) -> QuerySet[EnrichmentRun]:
     return EnrichmentRun.objects.select_related("triggered_by").order_by("-created_at", "-id")[
         :limit
     ]
+
+
+def may_see_all_enrichment_runs(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return True when the user sees every run: Sales Ops, Sales Managers and superusers.
+
+    Others see the runs they started. The rule is the one of the Imports page.
+    """
+    return user.is_authenticated and (
+        user.is_superuser or bool(roles.user_roles(user) & {roles.SALES_OPS, roles.SALES_MANAGER})
+    )
+
+
+def enrichment_runs_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[EnrichmentRun]:
+    """Return the enrichment runs the user may see, newest first, with who started each."""
+    runs = EnrichmentRun.objects.select_related("triggered_by").order_by("-created_at", "-id")
+    if may_see_all_enrichment_runs(user):
+        return runs
+    if not user.is_authenticated:
+        return runs.none()
+    return runs.filter(triggered_by=user)
+
+
+def enrichment_run_failures(run: EnrichmentRun) -> QuerySet[EnrichmentRunItem]:
+    """Return the run's failed accounts in the order they were added, with each account."""
+    return (
+        EnrichmentRunItem.objects.filter(run=run, status=EnrichmentRunItem.Status.FAILED)
+        .select_related("account")
+        .order_by("id")
+    )

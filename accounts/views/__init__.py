@@ -2,6 +2,11 @@
 
 from .base import AccountViewerRequiredMixin, is_results_request
 from .bulk import AccountBulkActionView
+from .enrichment_runs import (
+    EnrichmentRunDetailView,
+    EnrichmentRunListView,
+    EnrichmentRunStatusView,
+)
 from .imports import (
     ImportRunCancelView,
     ImportRunDetailView,
@@ -38,6 +43,9 @@ __all__ = [
     "AccountSectionView",
     "AccountSegmentUpdateView",
     "AccountViewerRequiredMixin",
+    "EnrichmentRunDetailView",
+    "EnrichmentRunListView",
+    "EnrichmentRunStatusView",
     "ImportRunCancelView",
     "ImportRunDetailView",
     "ImportRunListView",

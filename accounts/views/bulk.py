@@ -12,12 +12,14 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from accounts import selectors, workspace
 from accounts.forms import ACTION_LABELS, BulkActionForm
 from accounts.models import Account, Tier
+from enrichment.models import EnrichmentRun
 
 from .base import (
     AccountViewerRequiredMixin,
@@ -66,6 +68,27 @@ def skipped_summary(skipped: list[Account]) -> str:
     sentence = f"Skipped {_count(len(skipped))} that you may not change: {names}"
     # A name such as "Acme Corp." already ends the sentence.
     return sentence if sentence.endswith(".") else f"{sentence}."
+
+
+def enrichment_outcome(run: EnrichmentRun, count: int) -> tuple[str, int]:
+    """Return what happened to a run just started, and the message level to show it with.
+
+    Without a broker the run finishes within the request that started it, so the
+    message reports its result instead of saying that it started.
+    """
+    subject = f"enrichment run {run.pk} of {_count(count)} with {run.provider.title()}"
+    counts = f"{run.looked_up:,} looked up, {run.found:,} found, {run.changed:,} changed"
+    errors = f"{run.errors:,} error{'s' if run.errors != 1 else ''}"
+    if run.status == EnrichmentRun.Status.SUCCEEDED:
+        return f"Finished {subject}: {counts}.", messages.SUCCESS
+    if run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS:
+        return f"Finished {subject} with {errors}: {counts}.", messages.WARNING
+    if run.status == EnrichmentRun.Status.FAILED:
+        return f"The {subject} failed: {run.error or errors}", messages.ERROR
+    return (
+        f"Started {subject}. Values appear on the accounts as lookups finish.",
+        messages.SUCCESS,
+    )
 
 
 def _segment_summary(form: BulkActionForm) -> str:
@@ -146,9 +169,13 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
                 run = workspace.accounts_enrichment_start(
                     selection=selection, provider=form.cleaned_data["provider"], user=request.user
                 )
-                done = (
-                    f"Started enrichment run {run.pk} of {_count(len(selection.allowed))} with "
-                    f"{run.provider.title()}. Values appear on the accounts as lookups finish."
+                # Without a broker the run has already happened in this request.
+                run.refresh_from_db()
+                done, level = enrichment_outcome(run, len(selection.allowed))
+                context.update(
+                    level=level,
+                    done_url=reverse("accounts:enrichment-run-detail", args=[run.pk]),
+                    done_link=f"See enrichment run {run.pk}",
                 )
             else:
                 tag = (form.cleaned_data.get("tag") or "").strip() or None
@@ -201,8 +228,14 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
         status: int = 200,
     ) -> HttpResponse:
         if not is_htmx(self.request) and template_name == RESULT:
-            level = messages.ERROR if context.get("error") else messages.SUCCESS
-            messages.add_message(self.request, level, context.get("error") or context.get("done"))
+            if context.get("error"):
+                level, text = messages.ERROR, context["error"]
+            else:
+                level, text = context.get("level", messages.SUCCESS), context.get("done")
+            if context.get("done_url"):
+                link = format_html('<a href="{}">{}</a>', context["done_url"], context["done_link"])
+                text = format_html("{} {}.", text, link)
+            messages.add_message(self.request, level, text)
             skipped = context["selection"].skipped
             if skipped:
                 messages.warning(self.request, skipped_summary(skipped))

@@ -66,6 +66,9 @@ READABLE = {
     "accounts:import-report": {roles.SALES_MANAGER},
     "import-run-detail": {roles.SALES_MANAGER},
     "import-run-report": {roles.SALES_MANAGER},
+    # Enrichment run pages follow the import pages (may_see_all_enrichment_runs).
+    "accounts:enrichment-run-detail": {roles.SALES_MANAGER},
+    "accounts:enrichment-run-status": {roles.SALES_MANAGER},
     "account-detail": {roles.SDR, roles.SALES_MANAGER},
     "account-scores": {roles.SDR, roles.SALES_MANAGER},
     "account-notes": {roles.SDR, roles.SALES_MANAGER},
@@ -139,6 +142,7 @@ def world(teams, make_user, media_root) -> World:
         ("accounts", "field"): "employees",
         ("accounts", "section"): "history",
         ("accounts:import", "pk"): import_run.pk,
+        ("accounts:enrichment-run", "pk"): enrichment.pk,
         ("audits:review", "pk"): session_id,
         ("audits:review", "item_pk"): item.pk,
         ("audits:review", "position"): 1,

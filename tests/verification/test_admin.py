@@ -76,3 +76,29 @@ def test_run_page_lists_failures(admin_client):
     assert page.status_code == 200
     assert "the provider returned HTTP 500" in html
     assert "done.example" not in html
+
+
+def test_sales_ops_views_enrichment_runs(client, make_user):
+    from accounts import roles
+
+    sales_ops = make_user(roles.SALES_OPS, username="ops", is_staff=True)
+    failed = blank_account(name="Failed Co", domain="failed.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[failed.pk])
+    EnrichmentRunItem.objects.filter(run=run).update(
+        status=EnrichmentRunItem.Status.FAILED, error="the provider returned HTTP 500"
+    )
+    client.force_login(sales_ops)
+
+    index = client.get(reverse("admin:index"))
+    runs = client.get(reverse("admin:enrichment_enrichmentrun_changelist"))
+    detail = client.get(reverse("admin:enrichment_enrichmentrun_change", args=[run.pk]))
+    observations = client.get(reverse("admin:enrichment_observation_changelist"))
+    add = client.get(reverse("admin:enrichment_enrichmentrun_add"))
+
+    assert reverse("admin:enrichment_enrichmentrun_changelist") in index.content.decode()
+    assert runs.status_code == 200
+    assert detail.status_code == 200
+    assert "the provider returned HTTP 500" in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()
+    assert observations.status_code == 200
+    assert add.status_code == 403

@@ -13,6 +13,7 @@ RESEARCHERS = ("ae", "manager")
 REVIEWERS = ("manager",)
 IMPORTERS = ("sdr", "manager", "sales_ops")
 QUEUE_USERS = ("sdr", "ae", "manager")
+ENRICHERS = ("sdr", "ae", "manager", "sales_ops")
 
 VIEWS = [
     ("queue", lambda account: reverse("accounts:account-queue"), QUEUE_USERS),
@@ -51,6 +52,7 @@ VIEWS = [
     ),
     ("import list", lambda account: reverse("accounts:import-list"), IMPORTERS),
     ("import upload", lambda account: reverse("accounts:import-upload"), IMPORTERS),
+    ("enrichment run list", lambda account: reverse("accounts:enrichment-run-list"), ENRICHERS),
 ]
 
 

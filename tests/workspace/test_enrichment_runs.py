@@ -1,0 +1,212 @@
+"""Enrichment runs in the browser: the bulk action's outcome, the run page and the run list."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import roles
+from enrichment.models import EnrichmentRun, EnrichmentRunItem
+from enrichment.services import enrichment_run_create
+from tests.enrichment.fake_server import FakeResponse, FakeServer
+from tests.enrichment.payloads import APOLLO_RESPONSE
+from tests.factories import AccountFactory
+
+from .conftest import HTMX
+
+BULK_URL = reverse("accounts:account-bulk")
+LIST_URL = reverse("accounts:enrichment-run-list")
+APOLLO_PATH = "/api/v1/organizations/enrich"
+
+
+def run_url(run: EnrichmentRun) -> str:
+    return reverse("accounts:enrichment-run-detail", args=[run.pk])
+
+
+@pytest.fixture
+def apollo(settings):
+    """Serve Apollo from a local fake server; tests set the route's response."""
+    with FakeServer() as server:
+        settings.ENRICHMENT_PROVIDERS = {
+            "apollo": {
+                "base_url": server.url,
+                "api_key": "test-key",
+                "timeout": [1, 2],
+                "max_attempts": 1,
+            }
+        }
+        yield server
+
+
+def start_enrichment(client, account, **headers):
+    return client.post(
+        BULK_URL,
+        {
+            "action": "enrich",
+            "provider": "apollo",
+            "account_ids": [str(account.pk)],
+            "confirmed": "1",
+        },
+        **headers,
+    )
+
+
+# The bulk action's outcome -------------------------------------------------------------
+# Without a surrounding transaction, the run starts on commit within the request, as it
+# does in the portal without a broker.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_reports_finished_errors(client, sales_ops, apollo):
+    account = AccountFactory(domain="down.example")
+    apollo.route("GET", APOLLO_PATH, FakeResponse(status=500))
+    client.force_login(sales_ops)
+
+    html = start_enrichment(client, account, **HTMX).content.decode()
+
+    run = EnrichmentRun.objects.get()
+    assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
+    assert f"Finished enrichment run {run.pk} of 1 account with Apollo with 1 error" in html
+    assert "Values appear on the accounts" not in html
+    assert f'href="{run_url(run)}"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_reports_success(client, sales_ops, apollo):
+    account = AccountFactory(domain="northwind.example")
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+    client.force_login(sales_ops)
+
+    html = start_enrichment(client, account, **HTMX).content.decode()
+
+    run = EnrichmentRun.objects.get()
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    finished = f"Finished enrichment run {run.pk} of 1 account with Apollo: 1 looked up, 1 found"
+    assert finished in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_message_links_run(client, sales_ops, apollo):
+    account = AccountFactory(domain="down.example")
+    apollo.route("GET", APOLLO_PATH, FakeResponse(status=500))
+    client.force_login(sales_ops)
+
+    response = start_enrichment(client, account, follow=True)
+
+    run = EnrichmentRun.objects.get()
+    html = response.content.decode()
+    assert "alert-warning" in html
+    assert f'<a href="{run_url(run)}">See enrichment run {run.pk}</a>' in html
+
+
+# The run page ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failed_run(db, sdr):
+    """A finished run started by the SDR, with one found and one failed account."""
+    found = AccountFactory(name="Northwind", domain="northwind.example")
+    failed = AccountFactory(name="Globex", domain="globex.example")
+    run = enrichment_run_create(
+        provider="apollo", account_ids=[found.pk, failed.pk], triggered_by=sdr
+    )
+    EnrichmentRunItem.objects.filter(run=run, account=found).update(
+        status=EnrichmentRunItem.Status.DONE, looked_up=True, found=True, attempts=1
+    )
+    EnrichmentRunItem.objects.filter(run=run, account=failed).update(
+        status=EnrichmentRunItem.Status.FAILED,
+        attempts=6,
+        error_kind="ProviderUnavailable",
+        error="apollo lookup for globex.example failed: the provider returned HTTP 500",
+    )
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        status=EnrichmentRun.Status.FINISHED_WITH_ERRORS,
+        processed=2,
+        looked_up=1,
+        found=1,
+        errors=1,
+    )
+    run.refresh_from_db()
+    return run
+
+
+def test_run_page_shows_outcome(client, sdr, failed_run):
+    sdr.first_name, sdr.last_name = "Sam", "Reyes"
+    sdr.save()
+    client.force_login(sdr)
+
+    html = client.get(run_url(failed_run)).content.decode()
+
+    assert "Run finished with errors" in html
+    assert 'data-testid="enrichment-run-progress"' in html
+    assert 'value="100"' in html
+    assert 'data-testid="enrichment-run-started-by">Sam Reyes<' in html
+    assert "Globex" in html
+    assert "the provider returned HTTP 500" in html
+    assert f"manage.py enrich --resume {failed_run.pk}" in html
+    assert "hx-trigger" not in html
+
+
+def test_running_run_page_polls(client, sdr):
+    account = AccountFactory()
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk], triggered_by=sdr)
+    EnrichmentRun.objects.filter(pk=run.pk).update(status=EnrichmentRun.Status.RUNNING)
+    client.force_login(sdr)
+
+    html = client.get(run_url(run)).content.decode()
+    status = client.get(reverse("accounts:enrichment-run-status", args=[run.pk]))
+
+    assert f'hx-get="{reverse("accounts:enrichment-run-status", args=[run.pk])}"' in html
+    assert "Looking accounts up" in html
+    assert 'value="0"' in html
+    assert status.status_code == 200
+    assert 'id="enrichment-run-status"' in status.content.decode()
+
+
+def test_run_page_hidden_from_other_sdr(client, make_user, failed_run):
+    client.force_login(make_user(roles.SDR, username="other-sdr"))
+
+    assert client.get(run_url(failed_run)).status_code == 404
+
+
+def test_run_page_shown_to_sales_ops(client, sales_ops, failed_run):
+    client.force_login(sales_ops)
+
+    assert client.get(run_url(failed_run)).status_code == 200
+
+
+def test_run_pages_forbidden_to_marketing(client, marketing, failed_run):
+    client.force_login(marketing)
+
+    assert client.get(run_url(failed_run)).status_code == 403
+    assert client.get(LIST_URL).status_code == 403
+
+
+# The run list ---------------------------------------------------------------------------
+
+
+def test_run_list_by_role(client, make_user, sales_ops, failed_run):
+    other = make_user(roles.SDR, username="other-sdr")
+    other_run = enrichment_run_create(
+        provider="apollo", account_ids=[AccountFactory().pk], triggered_by=other
+    )
+
+    client.force_login(other)
+    own_page = client.get(LIST_URL).content.decode()
+    client.force_login(sales_ops)
+    all_page = client.get(LIST_URL).content.decode()
+
+    assert f'href="{run_url(other_run)}"' in own_page
+    assert f'href="{run_url(failed_run)}"' not in own_page
+    assert "Your enrichment runs" in own_page
+    assert f'href="{run_url(other_run)}"' in all_page
+    assert f'href="{run_url(failed_run)}"' in all_page
+    assert "Every enrichment run of the team" in all_page
+
+
+def test_menu_links_run_list(client, sdr, marketing):
+    client.force_login(sdr)
+    sdr_page = client.get(reverse("accounts:account-list")).content.decode()
+    client.force_login(marketing)
+    marketing_page = client.get(reverse("accounts:account-list")).content.decode()
+
+    assert f'href="{LIST_URL}"' in sdr_page
+    assert f'href="{LIST_URL}"' not in marketing_page
