@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -36,6 +37,38 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not raw:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_base_url(name: str) -> str:
+    """Read an http(s) base URL such as ``https://api.apollo.io``, or "" when unset.
+
+    Raises ImproperlyConfigured, naming the variable and its value, for a URL without an
+    http or https scheme or a host, with a query, fragment or credentials, or with an
+    invalid port. A trailing slash is removed.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        valid_port = parts.port is None or parts.port > 0
+    except ValueError:
+        valid_port = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not valid_port
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a valid base URL: use http:// or https://, a host, an "
+            "optional port and path, and no query, fragment or password, such as "
+            "https://api.example.com or http://127.0.0.1:8680."
+        )
+    return raw.rstrip("/")
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -369,7 +402,14 @@ if REDIS_CACHE_URL:
 
 # Enrichment providers. Keys come from the environment; a provider without a key is
 # reported as not configured when a lookup asks for it. docs/enrichment.md lists every
-# option of a provider entry.
+# option of a provider entry. The *_BASE_URL variables point a provider at another
+# server, such as a local test server. They are checked here even without a key, and
+# when unset the adapter's production URL applies.
+provider_base_urls = {
+    "apollo": env_base_url("APOLLO_BASE_URL"),
+    "clearbit": env_base_url("CLEARBIT_BASE_URL"),
+    "zoominfo": env_base_url("ZOOMINFO_BASE_URL"),
+}
 ENRICHMENT_PROVIDERS: dict[str, dict] = {}
 if os.environ.get("APOLLO_API_KEY"):
     ENRICHMENT_PROVIDERS["apollo"] = {
@@ -389,6 +429,9 @@ if os.environ.get("ZOOMINFO_USERNAME"):
         "private_key": os.environ.get("ZOOMINFO_PRIVATE_KEY", ""),
         "rate_limit_per_minute": int(os.environ.get("ZOOMINFO_RATE_LIMIT_PER_MINUTE", "100")),
     }
+for _provider, _base_url in provider_base_urls.items():
+    if _base_url and _provider in ENRICHMENT_PROVIDERS:
+        ENRICHMENT_PROVIDERS[_provider]["base_url"] = _base_url
 ENRICHMENT_CACHE_SECONDS = int(os.environ.get("ENRICHMENT_CACHE_SECONDS", str(7 * 24 * 3600)))
 ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = env_bool("ENRICHMENT_ALLOW_PRIVATE_ADDRESSES", default=False)
 
