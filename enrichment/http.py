@@ -487,8 +487,9 @@ class ProviderClient:
                 config.rate_limit_per_minute,
                 RATE_LIMIT_WINDOW_SECONDS,
                 config.max_rate_limit_wait_seconds,
-                # A request that never reports its end arrived within its timeouts.
-                hold_seconds=sum(config.timeout),
+                # A request that never reports its end ended within its total time limit
+                # plus one read timeout, the most that _read_body can overrun the limit.
+                hold_seconds=config.total_timeout + config.timeout[1],
                 sleep=self._sleep,
             )
         except RateLimitReached as error:

@@ -97,6 +97,10 @@ def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
     An eager task cannot be rescheduled, and waiting for the provider's Retry-After,
     which can be an hour, would hold the calling web request. So each retry follows the
     previous call without a wait, and the final call fails the accounts left over.
+
+    NOTE: each call repeats the HTTP client's own attempts and back-off, so an account
+    whose provider keeps failing holds the caller for MAX_RETRIES + 1 times that: up to
+    about 40 s of back-off with the default max_attempts of 4 and backoff_seconds of 1.
     """
     retries = 0
     result, retry_ids, _countdown = _enrich(run_id, account_ids, retries)
