@@ -92,28 +92,14 @@ def _enrich(
 
 
 def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
-    """Look the accounts up with up to MAX_RETRIES retries at once, in this process.
+    """Look the accounts up once, in this process, and fail the accounts left over.
 
     An eager task cannot be rescheduled, and waiting for the provider's Retry-After,
-    which can be an hour, would hold the calling web request. So each retry follows the
-    previous call without a wait, and the final call fails the accounts left over.
-
-    NOTE: each call repeats the HTTP client's own attempts and back-off, so an account
-    whose provider keeps failing holds the caller for MAX_RETRIES + 1 times that: up to
-    about 40 s of back-off with the default max_attempts of 4 and backoff_seconds of 1.
+    which can be an hour, would hold the calling web request. The HTTP client has already
+    retried each request up to the provider's max_attempts, so this call is the final
+    attempt, and a person resumes the run once the provider is back.
     """
-    retries = 0
-    result, retry_ids, _countdown = _enrich(run_id, account_ids, retries)
-    while retry_ids:
-        retries += 1
-        logger.info(
-            "enrichment run %s: %s accounts retry now, in this process (retry %s of %s)",
-            run_id,
-            len(retry_ids),
-            retries,
-            MAX_RETRIES,
-        )
-        result, retry_ids, _countdown = _enrich(run_id, retry_ids, retries)
+    result, _retry_ids, _countdown = _enrich(run_id, account_ids, MAX_RETRIES)
     return result
 
 

@@ -6,13 +6,11 @@ from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
 from enrichment.services import enrichment_run_create
 from enrichment.tasks import (
-    MAX_RETRIES,
     account_enrich_task,
     accounts_enrich_chunk_task,
     accounts_enrich_task,
     enrichment_run_queue,
 )
-from icp_portal.celery import app as celery_app
 from tests.enrichment.fake_server import FakeResponse
 from tests.enrichment.payloads import APOLLO_RESPONSE
 
@@ -21,12 +19,6 @@ from .conftest import blank_account
 pytestmark = pytest.mark.django_db
 
 PATH = "/api/v1/organizations/enrich"
-
-
-@pytest.fixture
-def eager_retries(monkeypatch):
-    """Let eager tasks retry: with propagation on, Celery raises Retry to the caller."""
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
 
 
 @pytest.fixture
@@ -61,7 +53,8 @@ def test_run_task_skips_failed_run(apollo):
     assert apollo.count(PATH) == 0
 
 
-def test_account_task_retries_transient_errors(apollo, eager_retries):
+def test_eager_task_relies_on_client_attempts(apollo, configure_provider):
+    configure_provider("apollo", max_attempts=3)
     account = blank_account(domain="flaky.example")
     apollo.route(
         "GET",
@@ -75,11 +68,11 @@ def test_account_task_retries_transient_errors(apollo, eager_retries):
     run.refresh_from_db()
     item = EnrichmentRunItem.objects.get(run=run)
     assert apollo.count(PATH) == 3
-    assert item.attempts == 3
+    assert item.attempts == 1
     assert run.status == EnrichmentRun.Status.SUCCEEDED
 
 
-def test_account_task_gives_up_after_retries(apollo, eager_retries):
+def test_eager_task_fails_after_one_call(apollo):
     account = blank_account(domain="down.example")
     apollo.route("GET", PATH, FakeResponse(status=500))
     run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
@@ -87,7 +80,7 @@ def test_account_task_gives_up_after_retries(apollo, eager_retries):
     account_enrich_task.delay(run.pk, account.pk)
 
     run.refresh_from_db()
-    assert apollo.count(PATH) == 6
+    assert apollo.count(PATH) == 1
     assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
     assert run.errors == 1
 
@@ -134,7 +127,7 @@ def test_eager_run_finishes_after_transient_errors(
     assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
     assert run.errors == 1
     assert run.error_details[0]["domain"] == "down.example"
-    assert apollo.count(PATH) == MAX_RETRIES + 1
+    assert apollo.count(PATH) == 1
 
 
 def test_eager_chunk_task_returns_result(apollo):
@@ -145,7 +138,7 @@ def test_eager_chunk_task_returns_result(apollo):
     result = accounts_enrich_chunk_task.delay(run.pk, [account.pk]).get()
 
     assert result["errors"] == 1
-    assert EnrichmentRunItem.objects.get(run=run).attempts == MAX_RETRIES + 1
+    assert EnrichmentRunItem.objects.get(run=run).attempts == 1
 
 
 # Without a surrounding transaction, on_commit callbacks run at once, as in a web request
@@ -182,7 +175,7 @@ def test_run_queue_leaves_unqueued_run_pending(apollo, monkeypatch, caplog):
     assert f"enrichment run {run.pk} could not be queued" in caplog.text
 
 
-def test_eager_chunk_reaches_accounts_after_429(apollo):
+def test_eager_chunk_names_accounts_not_reached(apollo):
     limited = blank_account(domain="a-limited.example")
     later = blank_account(domain="b-later.example")
 
@@ -198,7 +191,8 @@ def test_eager_chunk_reaches_accounts_after_429(apollo):
 
     run.refresh_from_db()
     later_item = EnrichmentRunItem.objects.get(run=run, account=later)
-    assert later_item.status == EnrichmentRunItem.Status.DONE
-    assert later_item.found
+    assert later_item.status == EnrichmentRunItem.Status.FAILED
+    assert later_item.error_kind == "NotReached"
+    assert later_item.error.startswith("not looked up, because apollo requested a wait")
+    assert "Resume the run" in later_item.error
     assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
-    assert [detail["domain"] for detail in run.error_details] == ["a-limited.example"]
