@@ -50,10 +50,13 @@ def import_run_create(
     dry_run: bool = False,
     created_by: AbstractBaseUser | None = None,
     allow_same_file: bool = False,
+    total_rows: int | None = None,
 ) -> ImportRun:
     """Create a pending ImportRun for ``accounts_import_task``.
 
     A mapping file is read now and stored on the run, so the worker does not need it.
+    ``total_rows`` is the record count of an upload check, which the run keeps for its
+    progress, because the importer streams a CSV file without counting it.
     The source name is stored lower case, and the SHA-256 of the file's bytes is stored
     too. Raises ImportFileError when the source name breaks the rule of
     accounts.importing.sources or the mapping file is invalid, and its subclass
@@ -74,6 +77,7 @@ def import_run_create(
         allow_same_file=allow_same_file,
         is_dry_run=dry_run,
         created_by=created_by,
+        total_rows=total_rows,
         column_mapping=(
             {REQUESTED_MAPPING_KEY: mapping_file.to_json()} if mapping_file is not None else {}
         ),
@@ -275,7 +279,7 @@ def import_run_cancel(import_run: ImportRun, *, user: AbstractBaseUser) -> Impor
         import_run.refresh_from_db()
         return cancel_request
     # A queued run has read nothing, so every row is not reached. When the row count is
-    # unknown (a CSV file not started in the import wizard), rows_not_reached stays empty.
+    # unknown (a CSV file given to import_accounts), rows_not_reached stays empty.
     ImportRun.objects.filter(pk=import_run.pk, status=ImportRun.Status.PENDING).update(
         status=ImportRun.Status.CANCELLED,
         finished_at=cancel_request.requested_at,

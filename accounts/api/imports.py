@@ -27,7 +27,11 @@ from rest_framework.response import Response
 from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.fingerprints import OVERRIDE_API, SameFileImported
 from accounts.importing.sources import source_name_normalize
-from accounts.importing.uploads import upload_check, upload_content_check
+from accounts.importing.uploads import (
+    upload_check,
+    upload_content_check,
+    upload_records_count,
+)
 from accounts.models import ImportRun
 from accounts.permissions import can_cancel_import
 from accounts.selectors import import_runs_for
@@ -162,6 +166,19 @@ def _store_upload(upload: Any) -> Path:
     return path
 
 
+def _records_count_or_none(path: Path) -> int | None:
+    """Count the upload's records for the run's progress, or return None when that fails.
+
+    A file that cannot be read to its end still gets a run, whose import then fails with
+    the reason and the row, as it did before the count.
+    """
+    try:
+        return upload_records_count(path)
+    except (ImportFileError, UnicodeDecodeError) as error:
+        logger.info("the records of the upload %s could not be counted: %s", path, error)
+        return None
+
+
 def _discard_upload(path: Path) -> None:
     """Delete a stored upload that no import run uses, and its random folder."""
     path.unlink(missing_ok=True)
@@ -277,6 +294,7 @@ class ImportRunViewSet(
                 dry_run=values["dry_run"],
                 created_by=request.user,
                 allow_same_file=values["allow_same_file"],
+                total_rows=_records_count_or_none(path),
             )
         except SameFileImported as error:
             _discard_upload(path)

@@ -583,12 +583,12 @@ def import_start(
                 mapping=mapping_file,
                 created_by=user,
                 allow_same_file=allow_same_file,
+                total_rows=inspection.total_records,
             )
         except SameFileImported as error:
             raise error.for_override(OVERRIDE_WIZARD) from error
         run.file_name = file_name[: ImportRun._meta.get_field("file_name").max_length]
-        run.total_rows = inspection.total_records
-        run.save(update_fields=["file_name", "total_rows"])
+        run.save(update_fields=["file_name"])
         transaction.on_commit(lambda: _queue_import(run.pk))
     logger.info(
         "user %s started import run %s of %s (source %s, allow same file %s)",
@@ -617,13 +617,11 @@ def _queue_import(run_id: int) -> None:
         )
 
 
-# NOTE: only the import wizard counts a CSV file's rows before the import. A CSV file
-# uploaded through the API has no total, so the API shows total_rows as null, and a cancel
-# reports "the rest of the file" as not reached instead of a number.
 def import_run_total(run: ImportRun) -> int | None:
     """Return the run's total record count, or None while it is unknown.
 
-    The wizard stores the count of its upload check, and the importer keeps that count for
-    a CSV file, which it streams without counting.
+    The wizard and the API store the record count of their upload check, and the importer
+    keeps that count for a CSV file, which it streams without counting. A CSV file given to
+    import_accounts has no count.
     """
     return run.total_rows or None

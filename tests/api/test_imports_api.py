@@ -40,6 +40,53 @@ def test_upload_runs_import(client_for, sales_ops, django_capture_on_commit_call
     assert set(Account.objects.values_list("domain", flat=True)) == {"acme.example", "blue.example"}
 
 
+# Three records on six lines: the quoted descriptions hold line breaks.
+MULTILINE_CSV = (
+    "Company,Website,Description\n"
+    'Acme,acme.example,"Makes anvils\nand rockets"\n'
+    'Blue,blue.example,"Sells\n\npaint"\n'
+    "Cyan,cyan.example,\n"
+)
+
+
+def test_upload_counts_csv_records(client_for, sales_ops):
+    response = upload(client_for(sales_ops), text=MULTILINE_CSV)
+
+    body = response.json()
+    assert response.status_code == 202, body
+    assert body["status"] == "pending"
+    assert body["total_rows"] == 3
+
+
+def test_upload_count_kept_by_import(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = upload(client, text=MULTILINE_CSV).json()["id"]
+
+    status = client.get(f"{URL}{run_id}/").json()
+    assert status["status"] == "succeeded"
+    assert status["total_rows"] == 3
+    assert status["rows_read"] == 3
+
+
+def test_cancel_pending_upload_counts_not_reached(client_for, sales_ops):
+    client = client_for(sales_ops)
+    run_id = upload(client, text=MULTILINE_CSV).json()["id"]
+
+    body = client.post(f"{URL}{run_id}/cancel/").json()
+
+    assert body["status"] == "cancelled"
+    assert body["rows_not_reached"] == 3
+
+
+def test_upload_uncountable_file_still_queued(client_for, sales_ops):
+    response = upload(client_for(sales_ops), text=",,\nAcme,acme.example,\n")
+
+    body = response.json()
+    assert response.status_code == 202, body
+    assert body["total_rows"] is None
+
+
 def test_upload_keeps_client_file_name(client_for, sales_ops):
     response = upload(client_for(sales_ops), name="Übersicht März (final).csv")
 
