@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.db import connections
 from django.db.models import (
+    BooleanField,
     Case,
     Exists,
     F,
@@ -23,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.utils.html import format_html, format_html_join
 from django_filters.rest_framework import FilterSet
 from django_filters.widgets import BooleanWidget
@@ -31,7 +34,14 @@ from segmentation.models import Industry
 from segmentation.tags import active_tag_checker
 
 from . import selectors
-from .models import Account, ImportRun, ImportRunAccount, Tier, VerificationStatus
+from .models import (
+    REVIEW_FLAG_IMPORT_KEY,
+    Account,
+    ImportRun,
+    ImportRunAccount,
+    Tier,
+    VerificationStatus,
+)
 from .normalizers import UnparsedValue, normalize_country
 
 OWNER_ME = "me"
@@ -74,6 +84,7 @@ DATA_QUALITY_FILTERS = (
     "complete",
     "flagged",
     "import_run",
+    "flagged_by_import",
 )
 
 # Ordering parameter → model field or expression key. Parameters missing here order by
@@ -390,6 +401,25 @@ def validate_import_run_known(value: str) -> None:
     )
 
 
+def review_flags_raised_by(queryset: QuerySet[Account], import_run_id: int) -> QuerySet[Account]:
+    """Narrow accounts to those with a review flag that stores the import's id.
+
+    Django has no JSON containment lookup on SQLite, the database of ``make run``, so
+    there the flags are searched with SQLite's json_each table function.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "sqlite":
+        return queryset.filter(review_flags__contains=[{REVIEW_FLAG_IMPORT_KEY: import_run_id}])
+    table = connection.ops.quote_name(Account._meta.db_table)
+    has_flag = RawSQL(
+        f"EXISTS (SELECT 1 FROM json_each({table}.review_flags) AS flag "
+        "WHERE json_extract(flag.value, %s) = %s)",
+        (f"$.{REVIEW_FLAG_IMPORT_KEY}", import_run_id),
+        output_field=BooleanField(),
+    )
+    return queryset.filter(has_flag)
+
+
 def industry_options() -> Choices:
     return [(INDUSTRY_UNMAPPED, "No industry"), *selectors.industry_choices()]
 
@@ -694,6 +724,19 @@ class AccountFilterSet(FilterSet):
             attrs={"placeholder": "Import id", "inputmode": "numeric", "class": INPUT_CLASS}
         ),
     )
+    flagged_by_import = django_filters.CharFilter(
+        method="filter_flagged_by_import",
+        label="Flagged by import",
+        help_text="The id of an import: its accounts that still have a review flag it raised.",
+        validators=[
+            RegexValidator(r"^[0-9]+$", message="Enter the id of an import, such as 12."),
+            validate_id_in_range,
+            validate_import_run_known,
+        ],
+        widget=forms.TextInput(
+            attrs={"placeholder": "Import id", "inputmode": "numeric", "class": INPUT_CLASS}
+        ),
+    )
     ordering = AccountOrderingFilter(
         fields=[(field, param) for param, field in ORDERING_FIELDS.items()],
         error_messages={
@@ -857,6 +900,16 @@ class AccountFilterSet(FilterSet):
         # read the run's accounts by primary key instead of scanning the account table.
         links = ImportRunAccount.objects.filter(import_run_id=int(value), account_id=OuterRef("pk"))
         return queryset.filter(Exists(links))
+
+    def filter_flagged_by_import(
+        self, queryset: QuerySet[Account], name: str, value: str
+    ) -> QuerySet:
+        import_run_id = int(value)
+        # The run's links narrow the accounts first, as for filter_import_run.
+        links = ImportRunAccount.objects.filter(
+            import_run_id=import_run_id, account_id=OuterRef("pk")
+        )
+        return review_flags_raised_by(queryset.filter(Exists(links)), import_run_id)
 
     def filter_flagged(self, queryset: QuerySet[Account], name: str, value: bool) -> QuerySet:
         if value:

@@ -73,6 +73,10 @@ def import_run_title(value: str) -> str:
     return f"Import {value} of “{shorten(file_name)}”"
 
 
+def flagged_by_import_title(value: str) -> str:
+    return "Review flags raised by " + import_run_title(value).replace("Import", "import", 1)
+
+
 def yes_no_title(yes: str, no: str) -> Callable[[bool], str]:
     return lambda value: yes if value else no
 
@@ -96,6 +100,7 @@ FILTER_TITLES: dict[str, Callable[[Any], str]] = {
     "complete": yes_no_title("Complete data", "Incomplete data"),
     "flagged": yes_no_title("Flagged for review", "Not flagged"),
     "import_run": import_run_title,
+    "flagged_by_import": flagged_by_import_title,
 }
 
 

@@ -32,6 +32,10 @@ def validate_not_in_future(value: date) -> None:
 # input, rather than a real event.
 NOTE_DATE_MIN = date(1900, 1, 1)
 
+# Key of an Account.review_flags entry that stores the id of the import that raised it.
+# Flags that imports raised before they stored it have no such key.
+REVIEW_FLAG_IMPORT_KEY = "import_run"
+
 
 def validate_not_before_1900(value: date) -> None:
     """Reject a date before 1900, which is a mistyped year rather than a real event."""

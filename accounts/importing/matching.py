@@ -35,7 +35,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Model, Q
 from django.db.models.expressions import RawSQL
 
-from accounts.models import Account, AccountIdentifier
+from accounts.models import REVIEW_FLAG_IMPORT_KEY, Account, AccountIdentifier
 
 from .rows import ParsedRow
 
@@ -196,7 +196,8 @@ class BatchMatcher:
     """Matcher that resolves one batch of rows to account states, creating new ones as needed.
 
     With ``pending``, the batch is matched against that unwritten batch as well as the
-    database, and its accounts win over the database's rows of the same accounts.
+    database, and its accounts win over the database's rows of the same accounts. With
+    ``import_run_id``, every review flag that merging adds records that import.
     """
 
     def __init__(
@@ -206,9 +207,11 @@ class BatchMatcher:
         source: str,
         touched_ids: set[int],
         pending: PendingBatch | None = None,
+        import_run_id: int | None = None,
     ) -> None:
         self.rows = rows
         self.source = source
+        self.import_run_id = import_run_id
         self.touched_ids = touched_ids
         self.pending = pending
         self.by_identifier: dict[tuple[str, str], AccountState] = {}
@@ -506,10 +509,11 @@ def _merge_first_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher)
     row.added_flags = flags
 
 
-def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> list[dict[str, str]]:
+def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> list[dict[str, Any]]:
     """Give the row's domain and identifiers to the account unless another account has them.
 
-    Returns the row's flags plus one for each domain or identifier left out.
+    Returns the row's flags plus one for each domain or identifier left out, each with the
+    matcher's import id under REVIEW_FLAG_IMPORT_KEY when it has one.
     """
     account = state.account
     flags = list(row.flags)
@@ -543,6 +547,9 @@ def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> l
                     ),
                 }
             )
+    if matcher.import_run_id is not None and flags:
+        # Rows of one file share their flag dicts, so each flag is copied, not changed.
+        flags = [{**flag, REVIEW_FLAG_IMPORT_KEY: matcher.import_run_id} for flag in flags]
     return flags
 
 

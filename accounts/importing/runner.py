@@ -503,7 +503,11 @@ class FileImporter:
         self, batch: list[ParsedRow], *, pending: PendingBatch | None = None
     ) -> BatchMatcher:
         return BatchMatcher(
-            batch, source=self.run.source, touched_ids=self.touched_ids, pending=pending
+            batch,
+            source=self.run.source,
+            touched_ids=self.touched_ids,
+            pending=pending,
+            import_run_id=self.run.pk,
         )
 
     def _count(self, outcomes: list[RowOutcome]) -> None:

@@ -85,6 +85,43 @@ def test_filter_lists_import_flagged(ops, two_imports):
     first, second = two_imports
     assert listed_names(ops, f"import_run={first.pk}&flagged=true") == ["Birch Lane"]
     assert listed_names(ops, f"import_run={second.pk}&flagged=true") == ["Cedar Row"]
+    assert listed_names(ops, f"flagged_by_import={first.pk}") == ["Birch Lane"]
+    assert listed_names(ops, f"flagged_by_import={second.pk}") == ["Cedar Row"]
+
+
+def test_flags_record_their_import(two_imports):
+    first, _second = two_imports
+    flags = Account.objects.get(domain="birchlane.com").review_flags
+
+    assert len(flags) == 1
+    assert flags[0]["import_run"] == first.pk
+    assert flags[0]["field"] == "employees"
+
+
+def test_flagged_by_import_skips_other_flags(ops, two_imports, write_csv):
+    first, _second = two_imports
+    # Updates Birch Lane, which keeps the flag of the first import, without a flag of its own.
+    third = accounts_import(
+        write_csv(HEADER, [["Birch Lane", "birchlane.com", "", "US"]], name="third.csv")
+    )
+
+    assert third.flagged == 0
+    assert listed_names(ops, f"import_run={third.pk}&flagged=true") == ["Birch Lane"]
+    assert listed_names(ops, f"flagged_by_import={third.pk}") == []
+    assert listed_names(ops, f"flagged_by_import={first.pk}") == ["Birch Lane"]
+
+
+def test_flagged_by_import_drops_resolved_flag(ops, two_imports):
+    first, _second = two_imports
+    Account.objects.filter(domain="birchlane.com").update(review_flags=[])
+
+    assert listed_names(ops, f"flagged_by_import={first.pk}") == []
+
+
+def test_flagged_by_import_rejects_unknown(ops, two_imports):
+    html = ops.get(f"{LIST_URL}?flagged_by_import=999999").content.decode()
+
+    assert "999999 is not the id of an import" in html
 
 
 def test_filter_rejects_unknown_import(ops, two_imports):
@@ -107,10 +144,19 @@ def test_api_filters_by_import(client, make_user, two_imports):
     assert names == ["Anvil Peak", "Birch Lane", "Shared Co"]
 
 
+def test_api_filters_by_flagging_import(client, make_user, two_imports):
+    _first, second = two_imports
+    client.force_login(make_user(roles.MARKETING, username="mkt"))
+    response = client.get(f"/api/v1/accounts/?flagged_by_import={second.pk}")
+
+    assert response.status_code == 200
+    assert [row["name"] for row in response.json()["results"]] == ["Cedar Row"]
+
+
 def test_import_page_links_use_filter(ops, two_imports):
     first, _second = two_imports
     html = ops.get(reverse("accounts:import-detail", args=[first.pk])).content.decode()
-    assert f'?import_run={first.pk}&amp;flagged=true" data-testid="import-flagged-link"' in html
+    assert f'?flagged_by_import={first.pk}" data-testid="import-flagged-link"' in html
     assert (
         f'?import_run={first.pk}&amp;ordering=-updated_at" data-testid="import-accounts-link"'
         in html

@@ -16,7 +16,13 @@ from accounts.importing import batches, matching, rows, runner
 from accounts.importing.layouts import apply_layout, detect_layout
 from accounts.importing.matching import AccountRecord, AccountState, BatchMatcher
 from accounts.importing.rows import CachedStep, RowParser
-from accounts.models import Account, AccountIdentifier, ImportRun, Lead
+from accounts.models import (
+    REVIEW_FLAG_IMPORT_KEY,
+    Account,
+    AccountIdentifier,
+    ImportRun,
+    Lead,
+)
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from accounts.sample_data import APOLLO_COLUMNS, generate_companies
 from accounts.services import accounts_import
@@ -122,12 +128,27 @@ def import_all(folder: Path) -> list[tuple]:
     ]
 
 
+def _without_import_id(flag: dict) -> dict:
+    return {key: value for key, value in flag.items() if key != REVIEW_FLAG_IMPORT_KEY}
+
+
 def stored_rows() -> dict[str, list]:
-    """Return every imported row without ids and times, with accounts named by position."""
+    """Return every imported row without ids and times, with accounts named by position.
+
+    Review flags lose the id of the import that raised them, which differs between runs.
+    """
     skipped = {"id", "created_at", "updated_at"}
     names = [field.attname for field in Account._meta.concrete_fields if field.name not in skipped]
+    flags_index = names.index("review_flags") + 1
     accounts = sorted(
-        Account.objects.values_list("id", *names),
+        (
+            (
+                *values[:flags_index],
+                [_without_import_id(flag) for flag in values[flags_index]],
+                *values[flags_index + 1 :],
+            )
+            for values in Account.objects.values_list("id", *names)
+        ),
         key=lambda values: json.dumps(values[1:], default=str, sort_keys=True),
     )
     position = {values[0]: index for index, values in enumerate(accounts)}

@@ -481,7 +481,7 @@ def test_status_links_to_flagged_accounts(ops, sales_ops):
         created_by=sales_ops,
     )
     html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
-    assert f"{reverse('accounts:account-list')}?import_run={run.pk}&amp;flagged=true" in html
+    assert f"{reverse('accounts:account-list')}?flagged_by_import={run.pk}" in html
 
 
 def test_status_polls_while_running(ops, sales_ops):
