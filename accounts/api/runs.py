@@ -1,4 +1,4 @@
-"""Read-only lists of enrichment runs and audit violations."""
+"""Read-only lists of enrichment runs, import runs and audit violations."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from accounts.models import ImportRun
 from audits.models import Violation
 from enrichment.models import EnrichmentRun
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
-from .filtersets import EnrichmentRunFilterSet, ViolationFilterSet
+from .filtersets import EnrichmentRunFilterSet, ImportRunFilterSet, ViolationFilterSet
 from .pagination import IdCursorPagination
 from .permissions import AuditPermission, HasSalesRole, visible_violations
 
@@ -60,6 +61,54 @@ class EnrichmentRunViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[EnrichmentRun]:
         return EnrichmentRun.objects.select_related("triggered_by")
+
+
+class ImportRunSummarySerializer(serializers.ModelSerializer):
+    """An import run's file, status and counts, without its error, starter or rejected rows."""
+
+    class Meta:
+        model = ImportRun
+        fields = [
+            "id",
+            "source",
+            "file_name",
+            "status",
+            "is_dry_run",
+            "total_rows",
+            "rows_read",
+            "created",
+            "updated",
+            "merged",
+            "rejected",
+            "skipped_blank",
+            "flagged",
+            "rows_not_reached",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List every import run, newest first, read-only"),
+    retrieve=extend_schema(summary="Read an import run's summary"),
+)
+class ImportRunSummaryViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    """Every import run, read-only, for every sales role.
+
+    Roles that cannot import, such as Marketing, find here the ids that the accounts'
+    import_run filter takes. /imports/ stays the importers' endpoint, with uploads,
+    errors and rejected rows.
+    """
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = ImportRunSummarySerializer
+    pagination_class = IdCursorPagination
+    filterset_class = ImportRunFilterSet
+
+    def get_queryset(self) -> QuerySet[ImportRun]:
+        return ImportRun.objects.all()
 
 
 class ViolationSerializer(serializers.ModelSerializer):

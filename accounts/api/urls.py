@@ -4,7 +4,7 @@ from rest_framework.routers import DefaultRouter
 from .errors import api_not_found
 from .frameworks import FrameworkViewSet
 from .imports import ImportRunViewSet
-from .runs import EnrichmentRunViewSet, ViolationViewSet
+from .runs import EnrichmentRunViewSet, ImportRunSummaryViewSet, ViolationViewSet
 from .segments import (
     RouteListView,
     RouteMembersView,
@@ -22,6 +22,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("segments/saved", SavedSegmentViewSet, basename="saved-segment")
 router.register("frameworks", FrameworkViewSet, basename="framework")
 router.register("imports", ImportRunViewSet, basename="import-run")
+router.register("import-runs", ImportRunSummaryViewSet, basename="import-run-summary")
 router.register("enrichment-runs", EnrichmentRunViewSet, basename="enrichment-run")
 router.register("audit-violations", ViolationViewSet, basename="violation")
 router.register("tokens", ApiTokenViewSet, basename="api-token")

@@ -1,16 +1,18 @@
-"""Enrichment runs (read) and audit violations (read, by team)."""
+"""Enrichment runs and import runs (read) and audit violations (read, by team)."""
 
 import datetime
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import UserProfile
+from accounts import roles
+from accounts.models import ImportRun, UserProfile
 from audits.models import AuditRun, Violation
 from enrichment.models import EnrichmentRun
 from tests.factories import AccountFactory
 
 RUNS_URL = "/api/v1/enrichment-runs/"
+IMPORT_RUNS_URL = "/api/v1/import-runs/"
 VIOLATIONS_URL = "/api/v1/audit-violations/"
 
 
@@ -33,6 +35,93 @@ def test_enrichment_run_filter(client_for, sdr):
 def test_enrichment_runs_read_only(client_for, sales_ops):
     response = client_for(sales_ops).post(RUNS_URL, {"provider": "apollo"}, format="json")
     assert response.status_code == 405
+
+
+@pytest.fixture
+def import_run(sdr) -> ImportRun:
+    return ImportRun.objects.create(
+        source="hubspot",
+        file_name="q3-accounts.csv",
+        status=ImportRun.Status.SUCCEEDED,
+        total_rows=12,
+        rows_read=12,
+        created=9,
+        updated=2,
+        rejected=1,
+        error="Row 4 was rejected.",
+        created_by=sdr,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+
+
+def test_marketing_lists_import_runs(client_for, marketing, import_run):
+    response = client_for(marketing).get(IMPORT_RUNS_URL)
+
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["id"] for row in rows] == [import_run.pk]
+    assert rows[0]["source"] == "hubspot"
+    assert rows[0]["file_name"] == "q3-accounts.csv"
+    assert rows[0]["status"] == "succeeded"
+    assert rows[0]["created"] == 9
+    assert rows[0]["rejected"] == 1
+    assert rows[0]["started_at"] is not None
+    assert rows[0]["finished_at"] is not None
+
+
+def test_import_run_summary_leaves_out_details(client_for, marketing, import_run):
+    row = client_for(marketing).get(f"{IMPORT_RUNS_URL}{import_run.pk}/").json()
+
+    assert row["total_rows"] == 12
+    for hidden in ("error", "created_by", "report_url", "file_sha256"):
+        assert hidden not in row
+
+
+def test_marketing_read_token_lists_import_runs(token_client, marketing, import_run):
+    response = token_client(marketing).get(IMPORT_RUNS_URL)
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [import_run.pk]
+
+
+@pytest.mark.parametrize("fixture", ["sdr", "ae", "manager", "sales_ops", "leadership"])
+def test_sales_roles_list_every_import_run(request, client_for, make_user, fixture):
+    other = make_user(roles.SDR, username="other-sdr")
+    run = ImportRun.objects.create(source="csv", file_name="other.csv", created_by=other)
+
+    response = client_for(request.getfixturevalue(fixture)).get(IMPORT_RUNS_URL)
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [run.pk]
+
+
+def test_import_runs_need_sales_role(client_for, make_user, import_run):
+    response = client_for(make_user(None, username="no-role")).get(IMPORT_RUNS_URL)
+
+    assert response.status_code == 403
+
+
+def test_import_runs_need_sign_in(api_client, import_run):
+    assert api_client.get(IMPORT_RUNS_URL).status_code == 401
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_import_runs_read_only(client_for, sales_ops, import_run, method):
+    url = IMPORT_RUNS_URL if method == "post" else f"{IMPORT_RUNS_URL}{import_run.pk}/"
+
+    response = getattr(client_for(sales_ops), method)(url, {}, format="json")
+
+    assert response.status_code == 405
+    assert ImportRun.objects.filter(pk=import_run.pk, status="succeeded").exists()
+
+
+def test_import_run_status_filter(client_for, marketing, import_run):
+    ImportRun.objects.create(source="csv", file_name="b.csv", status=ImportRun.Status.FAILED)
+
+    rows = client_for(marketing).get(IMPORT_RUNS_URL, {"status": "succeeded"}).json()["results"]
+
+    assert [row["id"] for row in rows] == [import_run.pk]
 
 
 @pytest.fixture
