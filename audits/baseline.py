@@ -3,7 +3,8 @@
 Imports and other bulk writes store accounts without history rows, so the trail could
 not show what the first change by a person replaced. Before an account without history
 is saved, its stored values are recorded as a baseline row, which the change then
-compares with.
+compares with. Bulk changes made for a person send no pre_save, so they call
+record_account_baselines before writing.
 
 A baseline row is not the account's creation. Its values may come from the import that
 created the account and from any bulk write after it, such as re-scoring, and not every
@@ -13,9 +14,11 @@ before the change, and records no channel. Pages and the trail show it by its no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -28,6 +31,8 @@ BASELINE_TITLE = "Values before the first recorded change"
 BASELINE_ACTION = "Baseline"
 # Channel of a baseline row: none, because its values may come from several earlier writes.
 BASELINE_CHANNEL = ""
+# Baseline rows per INSERT statement of record_account_baselines.
+BASELINE_BATCH_SIZE = 1000
 
 
 def baseline_rows() -> Q:
@@ -47,8 +52,6 @@ def is_baseline(row: Any) -> bool:
 @receiver(pre_save, sender=Account, dispatch_uid="audits_record_account_baseline")
 def record_account_baseline(sender, instance: Account, raw: bool = False, **kwargs) -> None:
     """Record the stored values of an account that has no history row yet."""
-    # NOTE: bulk_update_with_history sends no pre_save, so a bulk change such as a bulk
-    # owner assignment records no baseline, and its row has no earlier row to compare with.
     if raw or instance._state.adding or instance.pk is None:
         return
     history_model = Account.history.model
@@ -57,16 +60,40 @@ def record_account_baseline(sender, instance: Account, raw: bool = False, **kwar
     stored = Account.objects.filter(pk=instance.pk).first()
     if stored is None:
         return
+    history_model.objects.create(**_baseline_values(stored, timezone.now()))
+
+
+def record_account_baselines(account_ids: Iterable[int]) -> int:
+    """Record the stored values of each of the accounts that has no history row yet.
+
+    bulk_update_with_history sends no pre_save, so a bulk change made for a person calls
+    this before it writes. One query reads the accounts without history, and INSERT
+    statements of BASELINE_BATCH_SIZE rows store theirs. Returns how many were recorded.
+    """
+    ids = sorted(set(account_ids))
+    if not ids:
+        return 0
+    history_model = Account.history.model
+    with_history = history_model.objects.filter(id=OuterRef("pk"))
+    stored = Account.objects.filter(pk__in=ids).exclude(Exists(with_history))
+    now = timezone.now()
+    rows = [history_model(**_baseline_values(account, now)) for account in stored]
+    history_model.objects.bulk_create(rows, batch_size=BASELINE_BATCH_SIZE)
+    return len(rows)
+
+
+def _baseline_values(stored: Account, history_date: datetime) -> dict[str, Any]:
+    history_model = Account.history.model
     values = {
         field.attname: getattr(stored, field.attname)
         for field in history_model._meta.concrete_fields
         if not field.name.startswith("history_") and hasattr(stored, field.attname)
     }
-    history_model.objects.create(
+    return {
         **values,
-        history_date=timezone.now(),
-        history_type="+",
-        history_user=None,
-        history_change_reason=BASELINE_NOTE,
-        history_channel=BASELINE_CHANNEL,
-    )
+        "history_date": history_date,
+        "history_type": "+",
+        "history_user": None,
+        "history_change_reason": BASELINE_NOTE,
+        "history_channel": BASELINE_CHANNEL,
+    }

@@ -42,6 +42,7 @@ from accounts.normalizers import (
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.permissions import can_manage_taxonomy, can_review_account
 from accounts.selectors import source_label
+from audits.baseline import record_account_baselines
 from audits.history import current_channel
 from segmentation.models import FrameworkStatus, Industry, SizeBand
 from segmentation.taxonomy import IndustryResolver
@@ -408,6 +409,10 @@ def _verify_chunk(
                 status_only.append(account)
 
         if with_history:
+            if user is not None:
+                # A change made for a person, such as a resolved conflict, is compared with
+                # the stored values, so accounts without history get a baseline first.
+                record_account_baselines(account.pk for account in with_history)
             # Rows get the union of the changed fields, so the history shows every change.
             bulk_update_with_history(
                 with_history,

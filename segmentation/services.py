@@ -33,6 +33,7 @@ from simple_history.utils import bulk_update_with_history
 from accounts import permissions
 from accounts.models import Account, VerificationStatus
 from accounts.normalizers import industry_key
+from audits.baseline import record_account_baselines
 
 from .bulk import results_write
 from .engine import ROW_FIELDS, CompiledFramework, Evaluation
@@ -970,7 +971,9 @@ def industry_value_map(
         for account in affected:
             account.industry = industry
             account.updated_at = now
-        # One history row per account, so the trail shows who mapped each account.
+        # One history row per account, so the trail shows who mapped each account, after
+        # a baseline for each account without history, so the trail shows what changed.
+        record_account_baselines(account_ids)
         bulk_update_with_history(
             affected,
             Account,

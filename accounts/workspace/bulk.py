@@ -31,6 +31,7 @@ from accounts.permissions import (
     can_research_account,
 )
 from accounts.research import account_segment_override
+from audits.baseline import record_account_baselines
 from audits.history import current_channel
 from segmentation.tags import active_tag_checker
 
@@ -150,6 +151,7 @@ def accounts_owner_assign(
         account.owner = owner
         account.updated_at = now
     with transaction.atomic():
+        record_account_baselines(account.pk for account in changed)
         bulk_update_with_history(
             changed,
             Account,

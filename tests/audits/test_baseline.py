@@ -20,7 +20,8 @@ from accounts import roles
 from accounts.models import Account, SegmentOverride
 from accounts.research import account_segment_override
 from accounts.selectors import account_history, account_workspace_queryset
-from audits.baseline import BASELINE_NOTE, BASELINE_TITLE
+from accounts.workspace.bulk import ASSIGN, accounts_owner_assign, bulk_selection
+from audits.baseline import BASELINE_NOTE, BASELINE_TITLE, record_account_baselines
 from audits.findings import active_account_ids
 from audits.history import Channel, change_channel
 from audits.periods import Period, team_zone
@@ -187,3 +188,64 @@ def test_baseline_alone_not_active(imported):
     active = active_account_ids(Period(day, day), {})
 
     assert imported.pk not in active
+
+
+# Bulk changes --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported_pair(framework, saas, team):
+    """Two accounts owned by Ana, imported without history rows."""
+    accounts = [
+        AccountFactory(name=name, industry=saas, framework=framework, owner=team["rep_a"])
+        for name in ("Acme", "Birch")
+    ]
+    Account.history.filter(id__in=[account.pk for account in accounts]).delete()
+    return accounts
+
+
+def test_bulk_owner_assignment_shows_before_and_after(imported_pair, team, make_user):
+    ops = make_user(roles.SALES_OPS, username="ops")
+    selection = bulk_selection(
+        user=ops, action=ASSIGN, account_ids=[account.pk for account in imported_pair]
+    )
+    with change_channel(Channel.PAGE):
+        changed = accounts_owner_assign(selection=selection, owner=team["rep_b"], user=ops)
+
+    account = account_workspace_queryset(user=ops).get(pk=imported_pair[0].pk)
+    entries = account_history(account)
+    assert changed == 2
+    assert [entry.kind for entry in entries if entry.kind == "baseline"] == ["baseline"]
+    owner_changes = [
+        change for entry in entries for change in entry.changes if change.field == "owner_id"
+    ]
+    assert len(owner_changes) == 1
+    assert owner_changes[0].old == "Ana"
+    assert owner_changes[0].new == "Ben"
+
+
+def test_bulk_baselines_read_in_one_query(imported_pair, django_assert_num_queries):
+    ids = [account.pk for account in imported_pair]
+
+    # One SELECT of the accounts without history and one INSERT of their baselines.
+    with django_assert_num_queries(2):
+        recorded = record_account_baselines(ids)
+
+    assert recorded == 2
+    for account in imported_pair:
+        row = Account.history.get(id=account.pk)
+        assert row.history_change_reason == BASELINE_NOTE
+        assert row.owner_id == account.owner_id
+
+
+def test_bulk_baselines_skip_accounts_with_history(imported_pair):
+    first, second = imported_pair
+    first.name = "Acme Corp"
+    first.save()
+    rows_before = Account.history.filter(id=first.pk).count()
+
+    recorded = record_account_baselines([first.pk, second.pk])
+
+    assert recorded == 1
+    assert Account.history.filter(id=first.pk).count() == rows_before
+    assert Account.history.filter(id=second.pk).count() == 1

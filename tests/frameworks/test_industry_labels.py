@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from accounts.models import Account
+from audits.baseline import BASELINE_NOTE
 from segmentation.models import Industry, IndustrySynonym
 from segmentation.services import industry_value_map
 from segmentation.taxonomy import IndustryResolver
@@ -289,3 +291,18 @@ def test_resegment_unchanged_after_rejected_add(ops_client, active_framework, in
 
     assert "Total 3: 0 moved, 3 unchanged" in output
     assert not Industry.objects.filter(name="saas").exists()
+
+
+def test_map_value_records_baselines(active_framework, ops_user):
+    saas = Industry.objects.get(name="SaaS")
+    accounts = [AccountFactory(industry=None, industry_raw="Cloud thingies") for _ in range(2)]
+    Account.history.filter(id__in=[account.pk for account in accounts]).delete()
+
+    industry_value_map(raw_value="Cloud thingies", industry=saas, user=ops_user)
+
+    for account in accounts:
+        rows = list(Account.history.filter(id=account.pk).order_by("history_date", "history_id"))
+        assert rows[0].history_change_reason == BASELINE_NOTE
+        assert rows[0].industry_id is None
+        assert rows[1].industry_id == saas.pk
+        assert rows[1].history_user == ops_user

@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts import workspace
+from accounts.models import Account
+from audits.baseline import BASELINE_NOTE
 from enrichment.models import FieldResolution
 from enrichment.services import accounts_verify, field_conflict_resolve
 from segmentation.models import Industry
@@ -55,6 +57,20 @@ def test_resolve_by_observation(conflicted, manager):
     assert entry["resolution"]["by"] == "manager"
     assert entry["resolution"]["reason"] == "Their site sells card issuing"
     assert conflicted.verification_status == "verified"
+
+
+def test_resolve_records_baseline(conflicted, manager):
+    Account.history.filter(id=conflicted.pk).delete()
+
+    field_conflict_resolve(
+        account=conflicted, field="industry", value="FinTech", user=manager, reason="Call notes"
+    )
+
+    rows = list(Account.history.filter(id=conflicted.pk).order_by("history_date", "history_id"))
+    assert rows[0].history_change_reason == BASELINE_NOTE
+    assert rows[0].industry_id == Industry.objects.get(name="SaaS").pk
+    assert rows[-1].industry_id == Industry.objects.get(name="FinTech").pk
+    assert rows[-1].history_user == manager
 
 
 def test_resolve_by_typed_value(conflicted, manager):
