@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 
 from accounts.importing.errors import ImportFileError
 from accounts.importing.layouts import FIELDS
@@ -23,6 +23,7 @@ from accounts.models import (
     validate_not_in_future,
 )
 from accounts.normalizers.text import normalize_line_breaks
+from accounts.text_limits import character_limit_validators
 from segmentation.tags import active_tag_checker
 
 from . import workspace
@@ -65,16 +66,27 @@ class CountedBoundField(forms.BoundField):
 
 
 class CountedTextField(forms.CharField):
-    """Text whose length is counted in code points, as the page's counter counts it.
+    """Text whose ``max_length`` counts user-perceived characters, as the page's counter does.
 
-    Browsers send each line break of a textarea as CRLF, so breaks are stored as LF and
-    count once, also in the ``max_length`` check. The input gets no ``maxlength``,
-    because browsers count an emoji as two UTF-16 code units there and would cut a text
-    that the server accepts. static/js/portal.js counts code points instead, up to the
+    A flag, an emoji with a skin tone, a family emoji or a letter with a combining accent
+    counts as one character (see accounts.text_limits). Browsers send each line break of a
+    textarea as CRLF, so breaks are stored as LF and count once. The input gets no
+    ``maxlength``, because browsers count UTF-16 code units there and would cut a text that
+    the server accepts. static/js/portal.js counts with Intl.Segmenter instead, up to the
     limit in ``data-max-length``.
     """
 
     bound_field_class = CountedBoundField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.max_length is not None:
+            code_point_limits = [
+                validator for validator in self.validators if type(validator) is MaxLengthValidator
+            ]
+            for validator in code_point_limits:
+                self.validators.remove(validator)
+            self.validators.extend(character_limit_validators(self.max_length))
 
     def to_python(self, value: Any) -> str:
         return normalize_line_breaks(super().to_python(value))

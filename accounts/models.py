@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.text_limits import CharacterLengthValidator, stored_length
 from audits.history import Channel, ChannelHistoricalModel, current_channel
 
 
@@ -31,6 +32,9 @@ def validate_not_in_future(value: date) -> None:
 # A note's date before this is a mistyped year, such as 0026 from typing "26" into a date
 # input, rather than a real event.
 NOTE_DATE_MIN = date(1900, 1, 1)
+
+# User-perceived characters of a SegmentOverride's reason.
+MAX_REASON_LENGTH = 500
 
 # Key of an Account.review_flags entry that stores the id of the import that raised it.
 # Flags that imports raised before they stored it have no such key.
@@ -528,7 +532,10 @@ class ResearchNote(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PUBLISHED)
     text = models.CharField(
-        max_length=MAX_TEXT_LENGTH,
+        # The validator counts user-perceived characters, and the column has room for the
+        # code points of MAX_TEXT_LENGTH emoji sequences.
+        max_length=stored_length(MAX_TEXT_LENGTH),
+        validators=[CharacterLengthValidator(MAX_TEXT_LENGTH)],
         help_text="Keep it short: at most 500 characters.",
     )
     source_url = models.URLField(max_length=500, blank=True, default="")
@@ -607,7 +614,11 @@ class SegmentOverride(AccountRecord):
     new_tag = models.CharField(max_length=200, blank=True, default="")
     old_tier = models.CharField(max_length=10, blank=True, default="")
     new_tier = models.CharField(max_length=10, blank=True, default="")
-    reason = models.CharField(max_length=500)
+    reason = models.CharField(
+        # As ResearchNote.text: the limit counts characters, the column code points.
+        max_length=stored_length(MAX_REASON_LENGTH),
+        validators=[CharacterLengthValidator(MAX_REASON_LENGTH)],
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

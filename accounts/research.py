@@ -12,8 +12,9 @@ from audits.history import current_channel
 from segmentation.models import ScoreRecord
 from segmentation.tags import TagChecker, active_tag_checker
 
-from .models import Account, SegmentOverride, Tier
-from .normalizers.text import normalize_line_breaks
+from .models import MAX_REASON_LENGTH, Account, SegmentOverride, Tier
+from .normalizers.text import character_count, normalize_line_breaks
+from .text_limits import StoredLengthValidator, stored_length
 
 logger = logging.getLogger(__name__)
 
@@ -112,14 +113,18 @@ def account_segment_override(
     reason = normalize_line_breaks(reason or "").strip()
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED})
-    max_reason_length = SegmentOverride._meta.get_field("reason").max_length
-    if len(reason) > max_reason_length:
+    reason_length = character_count(reason)
+    if reason_length > MAX_REASON_LENGTH:
         raise ValidationError(
             {
-                "reason": f"The reason is {len(reason)} characters long, more than the "
-                f"{max_reason_length} allowed: shorten it."
+                "reason": f"The reason is {reason_length} characters long, more than the "
+                f"{MAX_REASON_LENGTH} allowed: shorten it."
             }
         )
+    try:
+        StoredLengthValidator(stored_length(MAX_REASON_LENGTH))(reason)
+    except ValidationError as error:
+        raise ValidationError({"reason": error.messages}) from error
     if tier is not None and tier not in Tier.values:
         raise ValidationError(
             {"tier": f"Tier {tier!r} is not valid: choose one of {', '.join(Tier.values)}."}

@@ -13,13 +13,21 @@ from typing import Any
 import pycountry
 from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
+from django.core.validators import MaxLengthValidator
 from django.dispatch import receiver
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts import permissions as rules
 from accounts.filtersets import country_code_error
-from accounts.models import Account, AccountIdentifier, ResearchNote, SegmentOverride, Tier
+from accounts.models import (
+    MAX_REASON_LENGTH,
+    Account,
+    AccountIdentifier,
+    ResearchNote,
+    SegmentOverride,
+    Tier,
+)
 from accounts.normalizers import (
     MAX_AMOUNT,
     MAX_EXACT_DIGITS,
@@ -33,6 +41,7 @@ from accounts.normalizers import (
 )
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.templatetags.account_tags import employee_range_label
+from accounts.text_limits import character_limit_validators
 from accounts.workspace.edits import (
     MAX_DESCRIPTION_LENGTH,
     api_values_complete,
@@ -56,8 +65,28 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class LineBreakCharField(serializers.CharField):
-    """A CharField that stores CRLF and CR line breaks as LF before checking the length.
+class CountedCharField(serializers.CharField):
+    """A CharField whose ``max_length`` counts user-perceived characters, as the pages do.
+
+    The code-point check of DRF is replaced by the validators of accounts.text_limits, so
+    a flag or an emoji with a skin tone counts once. The field's "max_length" message
+    gets the limit as ``{max_length}``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.max_length is None:
+            return
+        self.validators = [
+            validator for validator in self.validators if type(validator) is not MaxLengthValidator
+        ]
+        characters, stored = character_limit_validators(self.max_length)
+        characters.message = self.error_messages["max_length"].format(max_length=self.max_length)
+        self.validators.extend([characters, stored])
+
+
+class LineBreakCharField(CountedCharField):
+    """A CountedCharField that stores CRLF and CR line breaks as LF before checking the length.
 
     The web forms do the same, so a reason has the same limit in the API and on the page.
     """
@@ -749,9 +778,10 @@ class SegmentChangeSerializer(serializers.Serializer):
         help_text="New tier; leave out to keep it.",
     )
     reason = LineBreakCharField(
-        max_length=SegmentOverride._meta.get_field("reason").max_length,
-        help_text="Why the segment changes, in at most 500 characters (Unicode code points, "
-        "with each line break counted once).",
+        max_length=MAX_REASON_LENGTH,
+        help_text="Why the segment changes, in at most 500 characters (user-perceived "
+        "characters, so a flag or an emoji with a skin tone counts once, and each line break "
+        "counts once).",
     )
 
 
@@ -779,7 +809,7 @@ class ResearchNoteSerializer(serializers.ModelSerializer):
         required=False,
         help_text="funding, hire, expansion or other (the default).",
     )
-    text = serializers.CharField(
+    text = CountedCharField(
         max_length=ResearchNote.MAX_TEXT_LENGTH,
         error_messages={
             "max_length": "Keep the note to {max_length} characters or fewer: shorten it.",

@@ -2,6 +2,8 @@
 
 - ``normalize_line_breaks`` turns CR and CRLF line endings into ``\\n``, so a text's
   length counts each line break once.
+- ``character_count`` counts user-perceived characters (extended grapheme clusters), so a
+  flag, an emoji with a skin tone or an accent typed as a combining mark counts once.
 - ``clean_text`` accepts any string (or None). It strips surrounding whitespace, turns CR and
   CRLF line endings into ``\\n`` and removes ASCII control characters other than newline and
   tab. Emoji, accents and right-to-left text pass through unchanged.
@@ -18,6 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+import regex
 
 from .errors import UnparsedValue
 
@@ -86,6 +90,21 @@ def is_missing(value: str | None) -> bool:
     if len(text) > _MAX_MISSING_TOKEN_LENGTH:
         return False
     return text.casefold() in MISSING_VALUE_TOKENS
+
+
+# One extended grapheme cluster of Unicode Standard Annex #29, as the regex package
+# matches it with \X.
+_GRAPHEME_RE = regex.compile(r"\X")
+
+
+def character_count(value: str) -> int:
+    """Count the user-perceived characters (extended grapheme clusters) of a text.
+
+    The counter of static/js/portal.js counts the same clusters with the browser's
+    Intl.Segmenter, unless the browser follows another Unicode version than the regex
+    package. A line break, LF or CRLF, is one character.
+    """
+    return sum(1 for _match in _GRAPHEME_RE.finditer(value))
 
 
 def normalize_line_breaks(value: str) -> str:

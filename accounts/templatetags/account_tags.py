@@ -11,12 +11,20 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from accounts.models import Account, SegmentOverride, Tier
+from accounts.normalizers.text import character_count
 from accounts.roles import ALL_ROLES
 from accounts.selectors import OVERRIDES_LIMIT
 from enrichment.verification import CONFLICTING
 from segmentation.models import Dimension
 
 register = template.Library()
+
+
+@register.filter(name="character_count")
+def character_count_filter(value: Any) -> int:
+    """Return the user-perceived characters of a text, as the counters of the pages count."""
+    return character_count(str(value or ""))
+
 
 TIER_LABELS = dict(Tier.choices)
 DIMENSION_LABELS = dict(Dimension.choices)

@@ -191,17 +191,36 @@ document.body.addEventListener("accountChanged", (event) => {
   }
 });
 
-// Notes and reasons have no maxlength attribute, because it counts an emoji as two
-// characters. A counter next to each input shows its length and turns red past the
-// limit in data-max-length. The server rejects a longer text with a message.
+// Notes and reasons have no maxlength attribute, because it counts UTF-16 code units, so
+// an emoji as two or more characters. A counter next to each input shows its length and
+// turns red past the limit in data-max-length. The server rejects a longer text with a
+// message.
+const graphemeSegmenter =
+  typeof Intl !== "undefined" && Intl.Segmenter
+    ? new Intl.Segmenter(undefined, { granularity: "grapheme" })
+    : null;
+
+// Count user-perceived characters (extended grapheme clusters), as the server does, so a
+// flag, an emoji with a skin tone or a family emoji counts once. A browser without
+// Intl.Segmenter counts code points, which can show more than the server counts.
+function characterCount(text) {
+  if (graphemeSegmenter === null) {
+    return Array.from(text).length;
+  }
+  let count = 0;
+  for (const _segment of graphemeSegmenter.segment(text)) {
+    count += 1;
+  }
+  return count;
+}
+
 function updateCounters() {
   for (const input of document.querySelectorAll("[data-counter]")) {
     const counter = document.getElementById(input.dataset.counter);
     if (!counter) {
       continue;
     }
-    // Count code points, as the server does: value.length counts an emoji as two.
-    const length = Array.from(input.value).length;
+    const length = characterCount(input.value);
     const limit = Number(input.dataset.maxLength) || 0;
     counter.textContent = String(length);
     counter.classList.toggle("text-danger", limit > 0 && length > limit);

@@ -371,9 +371,14 @@ def test_segment_change_records_override(client_for, sdr, framework):
 
 @pytest.mark.parametrize(
     ("reason", "stored"),
-    [("🚀" * 500, "🚀" * 500), ("line\r\n" * 100, "line\n" * 99 + "line")],
+    [
+        ("🚀" * 500, "🚀" * 500),
+        ("🇩🇪" * 500, "🇩🇪" * 500),
+        ("👨‍👩‍👧‍👦" * 500, "👨‍👩‍👧‍👦" * 500),
+        ("line\r\n" * 100, "line\n" * 99 + "line"),
+    ],
 )
-def test_segment_reason_counts_code_points(client_for, sdr, framework, reason, stored):
+def test_segment_reason_counts_characters(client_for, sdr, framework, reason, stored):
     account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
     response = client_for(sdr).post(
         segment_url(account), {"tier": "high", "reason": reason}, format="json"
@@ -382,10 +387,11 @@ def test_segment_reason_counts_code_points(client_for, sdr, framework, reason, s
     assert SegmentOverride.objects.get(account=account).reason == stored
 
 
-def test_segment_reason_over_limit_rejected(client_for, sdr, framework):
+@pytest.mark.parametrize("cluster", ["🚀", "👍🏽", "e\u0301"])
+def test_segment_reason_over_limit_rejected(client_for, sdr, framework, cluster):
     account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
     response = client_for(sdr).post(
-        segment_url(account), {"tier": "high", "reason": "🚀" * 501}, format="json"
+        segment_url(account), {"tier": "high", "reason": cluster * 501}, format="json"
     )
     assert response.status_code == 400
     assert "reason" in response.json()["error"]["fields"]

@@ -39,6 +39,26 @@ def test_note_over_500_characters_is_400(client_for, sdr):
     assert not ResearchNote.objects.exists()
 
 
+def test_note_of_500_emoji_sequences_is_kept(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    text = "👨🏽‍👩🏽‍👧🏽‍👦🏽" * 250 + "🇩🇪" * 250
+
+    response = client_for(sdr).post(notes_url(account), {"text": text}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert ResearchNote.objects.get().text == text
+
+
+def test_note_of_501_flags_is_400(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+
+    response = client_for(sdr).post(notes_url(account), {"text": "🇩🇪" * 501}, format="json")
+
+    assert response.status_code == 400
+    assert "500 characters" in response.json()["error"]["fields"]["text"][0]
+    assert not ResearchNote.objects.exists()
+
+
 def test_note_of_500_characters_is_kept(client_for, sdr):
     account = AccountFactory(owner=sdr)
     response = client_for(sdr).post(notes_url(account), {"text": "x" * 500}, format="json")

@@ -180,6 +180,18 @@ def test_tag_reason_takes_500_emoji(page, login, live_server, accounts):
     assert SegmentOverride.objects.get(account=account).reason == EMOJI_REASON
 
 
+def test_tag_reason_counter_counts_clusters(page, login, live_server, accounts):
+    account = accounts["medium"]
+    login("sam")
+    page.goto(f"{live_server.url}{account.get_absolute_url()}")
+    page.click("[data-testid=edit-segment]")
+    page.focus("#segment_reason")
+    # A flag, a skin-tone emoji, a family emoji and an e with two combining accents.
+    page.keyboard.insert_text("🇩🇪👍🏽👨‍👩‍👧‍👦e\u0301\u0302")
+
+    expect(page.locator("#segment_reason-counter")).to_have_text("4")
+
+
 def test_tag_reason_over_limit_rejected(page, login, live_server, accounts):
     account = accounts["medium"]
     login("sam")

@@ -11,6 +11,7 @@ from accounts.normalizers import (
     is_missing,
     strip_footnotes,
 )
+from accounts.normalizers.text import character_count
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,24 @@ def test_clean_text_never_crashes(raw: str, max_length: int | None) -> None:
 @given(st.text(max_size=80))
 def test_strip_footnotes_never_crashes(raw: str) -> None:
     assert len(strip_footnotes(raw)) <= len(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abc", 3),
+        ("🇩🇪", 1),
+        ("🇩🇪🇫🇷", 2),
+        ("👍🏽", 1),
+        ("👨‍👩‍👧‍👦", 1),
+        ("👨🏽‍👩🏽‍👧🏽‍👦🏽", 1),
+        ("🏴󠁧󠁢󠁳󠁣󠁴󠁿", 1),
+        ("e\u0301", 1),
+        ("Cafe\u0301 a\u0300 la carte", 15),
+        ("line\r\nline", 9),
+        ("line\nline", 9),
+        ("", 0),
+    ],
+)
+def test_character_count_grapheme_clusters(text, expected):
+    assert character_count(text) == expected

@@ -350,7 +350,7 @@ def test_api_change_of_other_field_allowed(client, sdr, conflicting):
     assert response.status_code == 200, response.content
 
 
-# Reason lengths: counted in code points, with each line break counted once -----------
+# Reason lengths: counted in user-perceived characters, each line break once -----------
 
 EMOJI_REASON = "🚀" * 500
 CRLF_REASON = "line\r\n" * 100
@@ -364,7 +364,7 @@ def fit_post(client, account, reason: str):
 @pytest.mark.parametrize(
     ("reason", "stored"), [(EMOJI_REASON, EMOJI_REASON), (CRLF_REASON, "line\n" * 99 + "line")]
 )
-def test_fit_reason_counts_code_points(client, ae, account, reason, stored):
+def test_fit_reason_counts_characters(client, ae, account, reason, stored):
     client.force_login(ae)
     response = fit_post(client, account, reason)
     assert response.status_code == 200

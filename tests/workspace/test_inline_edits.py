@@ -690,7 +690,7 @@ def test_published_note_cannot_be_reviewed_again(client_sdr, account):
     assert note.status == ResearchNote.Status.PUBLISHED
 
 
-# Reason lengths: counted in code points, with each line break counted once -----------
+# Reason lengths: counted in user-perceived characters, each line break once -----------
 
 EMOJI_REASON = "🚀" * 500
 CRLF_REASON = "line\r\n" * 100
@@ -720,6 +720,44 @@ def test_tag_reason_of_501_emoji_rejected(client_sdr, account):
     response = segment_post(client_sdr, account, EMOJI_REASON + "🚀")
     assert response.status_code == 422
     assert "Reason is 501 characters long, more than the 500 allowed" in (response.content.decode())
+    assert not SegmentOverride.objects.exists()
+
+
+# Each counts as one character, although it has two to eleven code points.
+CLUSTERS = {
+    "flag": "🇩🇪",
+    "skin tone": "👍🏽",
+    "family": "👨‍👩‍👧‍👦",
+    "family with skin tones": "👨🏽‍👩🏽‍👧🏽‍👦🏽",
+    "combining accents": "e\u0301\u0302",
+}
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS.values(), ids=CLUSTERS.keys())
+def test_tag_reason_of_500_clusters_accepted(client_sdr, account, cluster):
+    response = segment_post(client_sdr, account, cluster * 500)
+
+    assert response.status_code == 200, response.content
+    assert SegmentOverride.objects.get(account=account).reason == cluster * 500
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS.values(), ids=CLUSTERS.keys())
+def test_tag_reason_of_501_clusters_rejected(client_sdr, account, cluster):
+    response = segment_post(client_sdr, account, cluster * 501)
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Reason is 501 characters long, more than the 500 allowed" in html
+    assert 'data-testid="segment_reason-counter">501</span> / 500 characters' in html
+    assert not SegmentOverride.objects.exists()
+
+
+def test_tag_reason_of_stacked_marks_rejected(client_sdr, account):
+    # One character whose combining marks do not fit the column.
+    response = segment_post(client_sdr, account, "e" + "\u0301" * 6000)
+
+    assert response.status_code == 422
+    assert "6001 code points, more than the 6000 that can be stored" in (response.content.decode())
     assert not SegmentOverride.objects.exists()
 
 
