@@ -631,6 +631,11 @@ def _without_blank_last_column(header: list[str], sample: list[list[str]]) -> li
     return header[:-1] if shorter > len(lines) / 2 else header
 
 
+def is_json_export(path: Path) -> bool:
+    """Return True when open_table reads the file as a JSON array rather than as CSV."""
+    return _looks_like_json(path, detect_encoding(path))
+
+
 def _looks_like_json(path: Path, encoding: str) -> bool:
     if path.suffix.lower() == ".json":
         return True

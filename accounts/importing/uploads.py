@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from .binary import binary_content_check
 from .errors import ImportFileError
-from .reading import detect_encoding, open_table
+from .reading import detect_encoding, is_json_export, open_table
 
 # The reader detects the delimiter from the header, so .tsv files import like .csv files.
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".json", ".txt")
@@ -70,15 +70,17 @@ def upload_content_check(path: Path, *, file_name: str) -> str:
     return encoding
 
 
-def upload_records_count(path: Path) -> int:
-    """Count the data records of a stored upload as the importer reads them.
+def upload_records_count(path: Path) -> int | None:
+    """Count the data records of a stored CSV upload as the importer reads them.
 
     A record is one row of the import, so a quoted value with line breaks does not add
-    records, and rows that the import will reject are counted. A CSV file is streamed, so
-    memory stays flat at any size. Raises ImportFileError when the file cannot be opened as
-    an export, and UnicodeDecodeError when a later line does not decode.
+    records, and rows that the import will reject are counted. The file is streamed, so
+    memory stays flat at any size. Returns None for a JSON file, which open_table loads
+    whole: the importer counts its array when it loads it for the import. Raises
+    ImportFileError when the file cannot be opened as an export, and UnicodeDecodeError
+    when a later line does not decode.
     """
+    if is_json_export(path):
+        return None
     with open_table(path) as table:
-        if table.total_records is not None:
-            return table.total_records
         return sum(1 for _record in table.records)

@@ -79,6 +79,17 @@ def test_cancel_pending_upload_counts_not_reached(client_for, sales_ops):
     assert body["rows_not_reached"] == 3
 
 
+def test_upload_json_counted_by_import(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    text = '[{"name": "Acme", "website": "acme.example"}, {"name": "Blue"}]'
+    with django_capture_on_commit_callbacks(execute=True):
+        body = upload(client, text=text, name="companies.json").json()
+
+    # The upload is not loaded twice: the import counts the array it loads.
+    assert body["total_rows"] is None
+    assert client.get(f"{URL}{body['id']}/").json()["total_rows"] == 2
+
+
 def test_upload_uncountable_file_still_queued(client_for, sales_ops):
     response = upload(client_for(sales_ops), text=",,\nAcme,acme.example,\n")
 
