@@ -410,6 +410,7 @@ def review_flags_raised_by(queryset: QuerySet[Account], import_run_id: int) -> Q
     connection = connections[queryset.db]
     if connection.vendor != "sqlite":
         return queryset.filter(review_flags__contains=[{REVIEW_FLAG_IMPORT_KEY: import_run_id}])
+    # NOTE: the test suite runs on PostgreSQL only, so this SQLite query is checked by hand.
     table = connection.ops.quote_name(Account._meta.db_table)
     has_flag = RawSQL(
         f"EXISTS (SELECT 1 FROM json_each({table}.review_flags) AS flag "
