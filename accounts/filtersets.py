@@ -401,6 +401,14 @@ def validate_import_run_known(value: str) -> None:
     )
 
 
+# The import id filters accept a known import's number.
+IMPORT_ID_VALIDATORS = [
+    RegexValidator(r"^[0-9]+$", message="Enter the id of an import, such as 12."),
+    validate_id_in_range,
+    validate_import_run_known,
+]
+
+
 def review_flags_raised_by(queryset: QuerySet[Account], import_run_id: int) -> QuerySet[Account]:
     """Narrow accounts to those with a review flag that stores the import's id.
 
@@ -716,11 +724,7 @@ class AccountFilterSet(FilterSet):
         method="filter_import_run",
         label="Import",
         help_text="The id of an import: the accounts it created or updated.",
-        validators=[
-            RegexValidator(r"^[0-9]+$", message="Enter the id of an import, such as 12."),
-            validate_id_in_range,
-            validate_import_run_known,
-        ],
+        validators=IMPORT_ID_VALIDATORS,
         widget=forms.TextInput(
             attrs={"placeholder": "Import id", "inputmode": "numeric", "class": INPUT_CLASS}
         ),
@@ -729,11 +733,7 @@ class AccountFilterSet(FilterSet):
         method="filter_flagged_by_import",
         label="Flagged by import",
         help_text="The id of an import: its accounts that still have a review flag it raised.",
-        validators=[
-            RegexValidator(r"^[0-9]+$", message="Enter the id of an import, such as 12."),
-            validate_id_in_range,
-            validate_import_run_known,
-        ],
+        validators=IMPORT_ID_VALIDATORS,
         widget=forms.TextInput(
             attrs={"placeholder": "Import id", "inputmode": "numeric", "class": INPUT_CLASS}
         ),

@@ -51,6 +51,25 @@ logger = logging.getLogger(__name__)
 UPLOAD_FOLDER = "api-imports"
 
 
+# An import run's identity, status and counts, which every reader of runs may see.
+IMPORT_RUN_COUNT_FIELDS = [
+    "id",
+    "source",
+    "file_name",
+    "status",
+    "is_dry_run",
+    "total_rows",
+    "rows_read",
+    "created",
+    "updated",
+    "merged",
+    "rejected",
+    "skipped_blank",
+    "flagged",
+    "rows_not_reached",
+]
+
+
 class ImportRunSerializer(serializers.ModelSerializer):
     """An import run with its progress, counts and the URL of its rejected-rows report."""
 
@@ -76,20 +95,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportRun
         fields = [
-            "id",
-            "source",
-            "file_name",
-            "status",
-            "is_dry_run",
-            "total_rows",
-            "rows_read",
-            "created",
-            "updated",
-            "merged",
-            "rejected",
-            "skipped_blank",
-            "flagged",
-            "rows_not_reached",
+            *IMPORT_RUN_COUNT_FIELDS,
             "error",
             "file_sha256",
             "allow_same_file",

@@ -12,6 +12,7 @@ from enrichment.models import EnrichmentRun
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .filtersets import EnrichmentRunFilterSet, ImportRunFilterSet, ViolationFilterSet
+from .imports import IMPORT_RUN_COUNT_FIELDS
 from .pagination import IdCursorPagination
 from .permissions import AuditPermission, HasSalesRole, visible_violations
 
@@ -68,25 +69,7 @@ class ImportRunSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportRun
-        fields = [
-            "id",
-            "source",
-            "file_name",
-            "status",
-            "is_dry_run",
-            "total_rows",
-            "rows_read",
-            "created",
-            "updated",
-            "merged",
-            "rejected",
-            "skipped_blank",
-            "flagged",
-            "rows_not_reached",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = [*IMPORT_RUN_COUNT_FIELDS, "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
 
