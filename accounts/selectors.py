@@ -1,11 +1,13 @@
 """Reads of accounts for the pages and the API, each with the joins its callers need."""
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import redis
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache as django_cache
@@ -56,6 +58,8 @@ from .permissions import can_view_accounts, team_member_ids
 SCORE_HISTORY_LIMIT = 50
 
 Choices = list[tuple[str, str]]
+
+logger = logging.getLogger(__name__)
 
 
 def account_list_base(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
@@ -270,10 +274,15 @@ def tag_suggestions() -> list[str]:
     Every full load of the list page renders the suggestions, and reading them takes one
     index probe per distinct tag, so a plain page load reuses a recent read.
     """
-    tags = django_cache.get(TAG_SUGGESTIONS_KEY)
-    if tags is None:
-        tags = tags_in_use()
-        django_cache.set(TAG_SUGGESTIONS_KEY, tags, TAG_SUGGESTIONS_SECONDS)
+    try:
+        tags = django_cache.get(TAG_SUGGESTIONS_KEY)
+        if tags is None:
+            tags = tags_in_use()
+            django_cache.set(TAG_SUGGESTIONS_KEY, tags, TAG_SUGGESTIONS_SECONDS)
+    except redis.RedisError as error:
+        # The page works without the cache: the suggestions are read from the database.
+        logger.warning("tag suggestions read without the cache, which failed: %r", error)
+        return tags_in_use()
     return tags
 
 

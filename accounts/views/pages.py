@@ -268,17 +268,21 @@ def field_rows(account: Account) -> dict[str, dict[str, Any]]:
     }
 
 
-def notes_context(account: Account, *, every: bool = False) -> dict[str, Any]:
-    """Return the timeline's notes (the newest NOTES_LIMIT unless ``every``) and whether
-    older ones were left out.
+def notes_context(
+    account: Account, *, every: bool = False, feed_urls: list[str] | None = None
+) -> dict[str, Any]:
+    """Return the timeline's notes (the newest NOTES_LIMIT unless ``every``), whether
+    older ones were left out, and the feeds to read (read from the database unless given).
     """
+    if feed_urls is None:
+        feed_urls = account_feed_urls(account)
     notes = selectors.account_notes(account, every=every)
     more = not every and len(notes) > selectors.NOTES_LIMIT
     return {
         "notes": notes[: selectors.NOTES_LIMIT] if more else notes,
         "notes_limit": selectors.NOTES_LIMIT,
         "notes_more": more,
-        "feed_urls": account_feed_urls(account)[:FEEDS_PER_CHECK],
+        "feed_urls": feed_urls[:FEEDS_PER_CHECK],
         "feed_form": FeedCheckForm(),
     }
 
@@ -289,6 +293,17 @@ def observations_by_field(account: Account) -> list[tuple[str, list[Any]]]:
         (field, list(rows))
         for field, rows in groupby(account.observations.all(), key=lambda row: row.field)
     ]
+
+
+def observed_feed_urls(observations: list[tuple[str, list[Any]]]) -> list[str]:
+    """Return the feed URLs of the newest website observation that lists any, as
+    enrichment.services.account_feed_urls does, from observations already read.
+    """
+    rows = [row for field, group in observations if field == "feed_urls" for row in group]
+    newest = max(rows, key=lambda row: (row.observed_at, row.pk), default=None)
+    if newest is None or not isinstance(newest.value, list):
+        return []
+    return [str(url) for url in newest.value if url]
 
 
 def segment_context(user: Any, account: Account) -> dict[str, Any]:
@@ -318,13 +333,14 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         account: Account = self.object
         context.update(explanation_context(account))
+        observations = observations_by_field(account)
         context.update(
             identifiers=list(account.identifiers.all()),
-            observations_by_field=observations_by_field(account),
+            observations_by_field=observations,
             perms=account_permissions(self.request.user, account),
             fields=field_rows(account),
             version=workspace.account_version(account),
-            **notes_context(account),
+            **notes_context(account, feed_urls=observed_feed_urls(observations)),
             history=selectors.account_history(account),
             history_limit=selectors.HISTORY_LIMIT,
             note_form=NoteForm(),
