@@ -36,14 +36,23 @@ from accounts.normalizers import industry_key
 from audits.baseline import record_account_baselines
 
 from .bulk import results_write
-from .engine import ROW_FIELDS, CompiledFramework, Evaluation
-from .models import Framework, Industry, IndustrySynonym, ScoreRecord, SegmentationRun
+from .engine import ROW_FIELDS, CompiledFramework, Evaluation, FrameworkError
+from .models import (
+    Framework,
+    FrameworkStatus,
+    Industry,
+    IndustrySynonym,
+    ScoreRecord,
+    SegmentationRun,
+)
 from .selectors import NoActiveFrameworkError, framework_get_active
 
 __all__ = [
+    "FrameworkNotApprovedError",
     "NoActiveFrameworkError",
     "SegmentationSummary",
     "accounts_segment",
+    "framework_check_live",
     "framework_get_active",
     "industry_value_map",
     "segmentation_run_create",
@@ -180,6 +189,45 @@ def _merge_counts(target: dict[str, int], source: dict[str, int]) -> None:
 # Runs and their chunks.
 
 
+class FrameworkNotApprovedError(FrameworkError):
+    """A version other than the approved one was asked to write results."""
+
+
+# The next step for each status that may not write results.
+_NOT_APPROVED_NEXT_STEP = {
+    FrameworkStatus.DRAFT: "submit it and have Sales Leadership approve it first",
+    FrameworkStatus.SUBMITTED: "have Sales Leadership approve it first",
+    FrameworkStatus.RETIRED: (
+        "to use its settings again, create a draft from the active version, give it "
+        "those settings and have it approved"
+    ),
+}
+
+
+def framework_check_live(framework: Framework) -> None:
+    """Raise FrameworkNotApprovedError unless ``framework`` is the approved version now.
+
+    Only the approved version may write results: a draft or submitted version is
+    previewed in a dry run, and a retired one would undo the active version's changes.
+    The status is read from the database, because the caller's object may predate an
+    approval that retired it.
+    """
+    status = Framework.objects.filter(pk=framework.pk).values_list("status", flat=True).first()
+    if status == FrameworkStatus.APPROVED:
+        return
+    if status is None:
+        raise FrameworkNotApprovedError(
+            f"Framework v{framework.version} was deleted: score with the approved version."
+        )
+    label = FrameworkStatus(status).label.lower()
+    raise FrameworkNotApprovedError(
+        f"Framework v{framework.version} is {label}, not approved, so it cannot write "
+        f"results to accounts: {_NOT_APPROVED_NEXT_STEP[status]}. Its impact preview "
+        f"(manage.py resegment --framework {framework.version} --dry-run) shows its "
+        "results without writing them."
+    )
+
+
 # Account ids that a run over selected accounts stores for its page. An import can
 # select thousands of accounts, so the page names the lowest ids and counts the rest.
 RUN_ACCOUNT_IDS_SHOWN = 20
@@ -263,9 +311,26 @@ def segmentation_run_plan(
     Returns the run and its ranges (first id, last id), one per Celery task. Accounts
     created after planning are not in the ranges, which is fine because the importer
     scores the accounts it creates.
+
+    A ``framework`` that is not the approved version gets a run recorded as failed with
+    the reason, so the attempt shows among the runs, and FrameworkNotApprovedError.
     """
     framework = framework or framework_get_active()
+    if kind not in SegmentationRun.Kind.values:
+        raise ValueError(
+            f"Invalid segmentation run kind {kind!r}: use one of "
+            f"{', '.join(SegmentationRun.Kind.values)}."
+        )
     batch_size = _check_batch_size(batch_size)
+    try:
+        framework_check_live(framework)
+    except FrameworkNotApprovedError as error:
+        run = segmentation_run_create(
+            framework=framework, kind=kind, triggered_by_id=triggered_by_id
+        )
+        logger.error("Rejected segmentation run %s: %s", run.pk, error)
+        segmentation_run_fail(run.pk, error)
+        raise
     ranges = _chunk_ranges(batch_size * RUN_CHUNK_BATCHES)
     run = segmentation_run_create(
         framework=framework,
@@ -797,9 +862,20 @@ def accounts_segment(
 
     A person's ``tag_override`` and ``tier_override`` win over the framework's tag and
     tier, and the route follows the tier the account ends up with.
+
+    Only the approved version writes: any other raises FrameworkNotApprovedError unless
+    ``dry_run``, and marks ``run`` failed with the reason when one is given.
     """
     if framework is None:
         framework = run.framework if run is not None else framework_get_active()
+    if not dry_run:
+        try:
+            framework_check_live(framework)
+        except FrameworkNotApprovedError as error:
+            logger.error("Rejected scoring with framework v%s: %s", framework.version, error)
+            if run is not None:
+                segmentation_run_fail(run.pk, error)
+            raise
     batch_size = _check_batch_size(batch_size)
     ids = None if account_ids is None else list(account_ids)
     compiled = CompiledFramework.compile(framework)

@@ -66,9 +66,21 @@ def resegment_all_task(
 ) -> int:
     """Create a run over all accounts, fan it out as chunk tasks and return the run id.
 
-    Uses the approved framework unless ``framework_id`` is given.
+    Uses the approved framework unless ``framework_id`` (a database id, not a version
+    number) is given, and that one must be the approved version too. The task can be
+    started by hand from the periodic task admin with any arguments, so
+    ``segmentation_run_plan`` checks the version: another one gets a failed run naming
+    its status, and the task fails with FrameworkNotApprovedError.
     """
-    framework = None if framework_id is None else Framework.objects.get(pk=framework_id)
+    framework = None
+    if framework_id is not None:
+        framework = Framework.objects.filter(pk=framework_id).first()
+        if framework is None:
+            logger.error("Re-segmentation failed: framework id %s not found", framework_id)
+            raise Framework.DoesNotExist(
+                f"Framework id {framework_id!r} not found: leave out framework_id to score "
+                "with the approved version."
+            )
     run, ranges = segmentation_run_plan(
         framework=framework,
         kind=kind,

@@ -246,6 +246,9 @@ def test_account_page_shows_not_excluded(client, draft, ops_user, make_account):
         is_disqualifier=True,
         position=99,
     )
+    # Only the approved version writes results, so the draft takes over from version 1.
+    Framework.objects.filter(status=FrameworkStatus.APPROVED).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.filter(pk=draft.pk).update(status=FrameworkStatus.APPROVED)
     accounts_segment(framework=draft, account_ids=[account.pk])
 
     response = signed_in(client, ops_user).get(

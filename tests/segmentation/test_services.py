@@ -5,7 +5,12 @@ import pytest
 from accounts.models import Account
 from segmentation.models import Framework, FrameworkStatus, ScoreRecord, SegmentationRun
 from segmentation.selectors import NoActiveFrameworkError
-from segmentation.services import accounts_segment, framework_get_active
+from segmentation.services import (
+    FrameworkNotApprovedError,
+    accounts_segment,
+    framework_get_active,
+    segmentation_run_plan,
+)
 from tests.factories import AccountFactory
 
 
@@ -273,3 +278,48 @@ def test_changed_result_moves_updated_at(default_framework, saas_account):
     saas_account.refresh_from_db()
     assert saas_account.size_band == "SMB"
     assert saas_account.updated_at > updated_at
+
+
+def test_segment_rejects_draft_writes(default_framework, saas_account, make_framework):
+    draft = make_framework([])
+
+    with pytest.raises(FrameworkNotApprovedError, match="v2 is draft, not approved"):
+        accounts_segment(framework=draft)
+
+    saas_account.refresh_from_db()
+    assert saas_account.framework_id is None
+    assert ScoreRecord.objects.count() == 0
+    assert SegmentationRun.objects.count() == 0
+
+
+def test_segment_dry_run_allows_draft(default_framework, saas_account, make_framework):
+    draft = make_framework([])
+    summary = accounts_segment(framework=draft, dry_run=True)
+    assert summary.total == 1
+    assert ScoreRecord.objects.count() == 0
+
+
+def test_run_plan_rejects_retired_version(default_framework, saas_account):
+    retired = copy_framework(default_framework, 2)
+    Framework.objects.filter(pk=retired.pk).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.filter(version=1).update(status=FrameworkStatus.APPROVED)
+    retired.refresh_from_db()
+
+    with pytest.raises(FrameworkNotApprovedError, match="v2 is retired, not approved") as raised:
+        segmentation_run_plan(framework=retired)
+
+    assert "create a draft from the active version" in str(raised.value)
+    run = SegmentationRun.objects.get()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "v2 is retired" in run.error
+    assert ScoreRecord.objects.count() == 0
+
+
+def test_run_plan_rejects_stale_approved_object(default_framework, saas_account):
+    """A caller's object whose status predates the approval that retired it."""
+    stale = Framework.objects.get(version=1)
+    copy_framework(default_framework, 2)
+    assert stale.status == FrameworkStatus.APPROVED
+
+    with pytest.raises(FrameworkNotApprovedError, match="v1 is retired"):
+        segmentation_run_plan(framework=stale)

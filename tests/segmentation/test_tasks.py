@@ -1,8 +1,11 @@
+import json
+
 import pytest
+from django_celery_beat.models import PeriodicTask
 
 from accounts.models import Account
 from segmentation import bulk, services
-from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.models import Framework, FrameworkStatus, ScoreRecord, SegmentationRun
 from segmentation.tasks import accounts_segment_task, resegment_all_task
 from tests.factories import AccountFactory
 
@@ -111,3 +114,92 @@ def test_failed_chunk_keeps_run_failed(accounts, default_framework, monkeypatch)
     assert run.status == SegmentationRun.Status.SUCCEEDED
     assert run.processed == 25
     assert ScoreRecord.objects.count() == 25
+
+
+@pytest.fixture
+def copy_of_active(default_framework):
+    """A draft copy of version 1 with the High cut-off lowered, as Sales Ops edit one."""
+    from segmentation.lifecycle import framework_draft_create
+
+    draft = framework_draft_create(source=default_framework, user=None)
+    draft.high_tier_min_score = 50
+    draft.save(update_fields=["high_tier_min_score"])
+    return draft
+
+
+@pytest.mark.parametrize("status", ["draft", "submitted", "retired"])
+def test_resegment_all_rejects_unapproved_version(
+    accounts, copy_of_active, status, django_capture_on_commit_callbacks
+):
+    Framework.objects.filter(pk=copy_of_active.pk).update(status=status)
+
+    with pytest.raises(services.FrameworkNotApprovedError) as raised:
+        run_all(django_capture_on_commit_callbacks, framework_id=copy_of_active.pk)
+
+    label = FrameworkStatus(status).label.lower()
+    assert f"Framework v{copy_of_active.version} is {label}, not approved" in str(raised.value)
+    run = SegmentationRun.objects.get()
+    assert run.framework == copy_of_active
+    assert run.status == SegmentationRun.Status.FAILED
+    assert str(raised.value) in run.error
+    assert run.finished_at is not None
+    assert ScoreRecord.objects.count() == 0
+    assert Account.objects.filter(framework=copy_of_active).count() == 0
+
+
+def test_resegment_all_logs_rejection(accounts, copy_of_active, caplog):
+    with pytest.raises(services.FrameworkNotApprovedError):
+        resegment_all_task(framework_id=copy_of_active.pk)
+
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert any("is draft, not approved" in record.getMessage() for record in errors)
+
+
+def test_resegment_all_accepts_approved_id(
+    accounts, default_framework, django_capture_on_commit_callbacks
+):
+    run = run_all(django_capture_on_commit_callbacks, framework_id=default_framework.pk)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == 25
+
+
+def test_resegment_all_unknown_framework_id(accounts):
+    with pytest.raises(Framework.DoesNotExist, match="Framework id 9999 not found"):
+        resegment_all_task(framework_id=9999)
+    assert SegmentationRun.objects.count() == 0
+
+
+def test_resegment_all_rejects_unknown_kind(accounts):
+    with pytest.raises(ValueError, match="Invalid segmentation run kind 'weekly'"):
+        resegment_all_task(kind="weekly")
+    assert SegmentationRun.objects.count() == 0
+
+
+def test_quarterly_schedule_with_draft_kwargs(accounts, copy_of_active):
+    """An edited schedule, started as the admin's "Run selected tasks" starts it."""
+    task = PeriodicTask.objects.get(task="segmentation.tasks.resegment_all_task")
+    task.kwargs = json.dumps({"kind": "quarterly", "framework_id": copy_of_active.pk})
+    task.save()
+
+    with pytest.raises(services.FrameworkNotApprovedError):
+        resegment_all_task.apply_async(kwargs=json.loads(task.kwargs))
+
+    run = SegmentationRun.objects.get()
+    assert run.kind == SegmentationRun.Kind.QUARTERLY
+    assert run.status == SegmentationRun.Status.FAILED
+    assert ScoreRecord.objects.count() == 0
+
+
+def test_chunk_of_retired_version_rejected(accounts, default_framework, copy_of_active):
+    run, ranges = services.segmentation_run_plan(batch_size=5)
+    # Another version was approved before the queued chunk ran.
+    Framework.objects.filter(pk=default_framework.pk).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.filter(pk=copy_of_active.pk).update(status=FrameworkStatus.APPROVED)
+
+    with pytest.raises(services.FrameworkNotApprovedError, match="v1 is retired"):
+        accounts_segment_task(run.pk, *ranges[0])
+
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "v1 is retired, not approved" in run.error
+    assert ScoreRecord.objects.count() == 0
