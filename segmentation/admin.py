@@ -36,12 +36,14 @@ from .lifecycle import (
     FRAMEWORK_LIFECYCLE_FIELDS,
     FrameworkLifecycleError,
     framework_approve,
+    framework_copy_rejection,
     framework_draft_create,
     framework_geography_replace,
     framework_next_version,
     framework_outdated_reason,
     framework_return_to_draft,
     framework_submit,
+    older_settings_hint,
     status_refusal,
 )
 from .models import (
@@ -510,8 +512,15 @@ class FrameworkAdmin(SimpleHistoryAdmin):
     def render_change_form(self, request, context: dict[str, Any], *args, **kwargs):
         obj = context.get("original")
         user = request.user
+        copy_rejection = framework_copy_rejection(obj) if obj is not None else ""
+        active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
         context["lifecycle"] = {
-            "may_create_draft": obj is not None and permissions.can_edit_framework(user),
+            "may_create_draft": obj is not None
+            and not copy_rejection
+            and permissions.can_edit_framework(user),
+            "older_settings_hint": older_settings_hint(obj, active)
+            if obj is not None and obj.status == FrameworkStatus.RETIRED and active is not None
+            else "",
             "may_submit": obj is not None
             and obj.status == FrameworkStatus.DRAFT
             and permissions.can_edit_framework(user),
@@ -538,7 +547,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         source = self._post_only(request, object_id)
         try:
             draft = framework_draft_create(source=source, user=request.user)
-        except PermissionDenied as error:
+        except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(self._change_url(source))
         messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
@@ -610,7 +619,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         source = queryset.get()
         try:
             draft = framework_draft_create(source=source, user=request.user)
-        except PermissionDenied as error:
+        except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return
         messages.success(request, f"Draft v{draft.version} created from v{source.version}.")

@@ -216,6 +216,34 @@ def _field_values(instance: Model, skip: frozenset[str]) -> dict[str, Any]:
     }
 
 
+def framework_copy_rejection(source: Framework) -> str:
+    """Return why a draft copied from ``source`` could never be approved, or "".
+
+    ``framework_outdated_reason`` rejects every copy of a version other than the active
+    one, so only the active version is copied while one is approved. With no approved
+    version, any version may be copied.
+    """
+    active = Framework.objects.filter(status=FrameworkStatus.APPROVED).only("pk", "version").first()
+    if active is None or active.pk == source.pk:
+        return ""
+    status = source.get_status_display().lower()
+    return (
+        f"Framework v{source.version} is {status}, so a draft copied from it could never be "
+        f"approved: approving it would undo the changes of the active v{active.version}. "
+        f"{older_settings_hint(source, active)}"
+    )
+
+
+def older_settings_hint(source: Framework, active: Framework) -> str:
+    """Return how to bring back settings of ``source`` through a draft of ``active``."""
+    return (
+        f"To bring back settings of v{source.version}, create a draft from "
+        f"v{active.version}, change it to the settings of v{source.version} (its admin "
+        f"page shows them), then submit it: its impact preview lists every setting that "
+        f"differs from v{active.version}."
+    )
+
+
 @transaction.atomic
 def framework_draft_create(
     *,
@@ -227,10 +255,14 @@ def framework_draft_create(
     """Copy a version with its criteria, size bands and geography map into a new draft.
 
     The draft gets version max + 1 and ``based_on`` the source. Raises PermissionDenied
-    unless the user may edit frameworks (Sales Ops).
+    unless the user may edit frameworks (Sales Ops), and FrameworkLifecycleError when the
+    source is not the active version (see ``framework_copy_rejection``).
     """
     if user is not None and not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can create a framework draft.")
+    rejection = framework_copy_rejection(source)
+    if rejection:
+        raise FrameworkLifecycleError(rejection)
     draft = Framework.objects.create(
         **_field_values(source, FRAMEWORK_LIFECYCLE_FIELDS),
         version=framework_next_version(),

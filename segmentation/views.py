@@ -32,6 +32,7 @@ from .lifecycle import (
     framework_draft_create,
     framework_outdated_reason,
     framework_submit,
+    older_settings_hint,
     submit_rejection_message,
 )
 from .models import (
@@ -92,10 +93,18 @@ class FrameworkListView(RoleRequiredMixin, ListView):
 
     def get_queryset(self):
         frameworks = list(framework_list())
+        active = next(
+            (version for version in frameworks if version.status == FrameworkStatus.APPROVED),
+            None,
+        )
         for framework in frameworks:
             # Only submitted versions have an approve button to hide. There are few.
             if framework.status == FrameworkStatus.SUBMITTED:
                 framework.outdated = framework_outdated_reason(framework)
+            # framework_copy_rejection's rule: only the active version, if any, is copied.
+            framework.may_copy = active is None or framework.pk == active.pk
+            if framework.status == FrameworkStatus.RETIRED and active is not None:
+                framework.older_settings_hint = older_settings_hint(framework, active)
         return frameworks
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
@@ -140,7 +149,11 @@ class FrameworkDraftCreateView(RoleRequiredMixin, View):
                     "the page and press the button again.",
                 )
                 return HttpResponseRedirect(reverse("segmentation:framework-list"))
-        draft = framework_draft_create(source=source, user=request.user)
+        try:
+            draft = framework_draft_create(source=source, user=request.user)
+        except FrameworkLifecycleError as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
         created_object_remember(request.session, DRAFT_FORMS_SESSION_KEY, form_key, draft.pk)
         messages.success(
             request,

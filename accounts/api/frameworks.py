@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,13 +11,18 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from segmentation.lifecycle import framework_draft_create
+from segmentation.lifecycle import (
+    FrameworkLifecycleError,
+    framework_copy_rejection,
+    framework_draft_create,
+)
 from segmentation.models import Criterion, Framework, FrameworkStatus, GeographyMapping, SizeBand
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .filtersets import FrameworkFilterSet
 from .pagination import IdCursorPagination
 from .permissions import FrameworkPermission
+from .serializers import unknown_field_message
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -102,25 +108,113 @@ class FrameworkDetailSerializer(FrameworkSerializer):
         read_only_fields = fields
 
 
-class FrameworkDraftSerializer(serializers.Serializer):
-    """The source of a new draft copy: a named version, or the approved (active) one."""
+def _known_frameworks() -> str:
+    """Return every version as "id 3 (v3, approved)", for errors about the source."""
+    rows = Framework.objects.order_by("version").values_list("pk", "version", "status")
+    known = [f"id {pk} (v{version}, {status})" for pk, version, status in rows]
+    return ", ".join(known) or "none yet"
 
-    based_on = serializers.PrimaryKeyRelatedField(
+
+class FrameworkIdField(serializers.PrimaryKeyRelatedField):
+    """A framework's database id, with errors that tell it apart from a version number."""
+
+    def to_internal_value(self, data: Any) -> Framework:
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
+            raise serializers.ValidationError(
+                f"Invalid based_on {data!r}: send a framework's id, a whole number such as "
+                "the id field of /api/v1/frameworks/, or based_on_version with a version "
+                "number."
+            )
+        framework = Framework.objects.filter(pk=int(data)).first()
+        if framework is None:
+            raise serializers.ValidationError(
+                f"No framework has id {data}: based_on is the id field of "
+                "/api/v1/frameworks/, not the version number (send based_on_version for "
+                f"that). Known frameworks: {_known_frameworks()}."
+            )
+        return framework
+
+
+class FrameworkDraftSerializer(serializers.Serializer):
+    """The source of a new draft copy: the approved (active) version.
+
+    ``based_on`` (an id) or ``based_on_version`` (a version number) name it, and the
+    active version is copied when both are left out. Any other version is rejected while
+    one is approved, because a copy of it could never be approved.
+    """
+
+    based_on = FrameworkIdField(
         queryset=Framework.objects.all(),
         required=False,
-        help_text="Id of the framework to copy; the approved version when left out.",
+        help_text=(
+            "Id of the framework to copy (the id field, not the version number); the "
+            "approved version when left out."
+        ),
     )
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    based_on_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Version number of the framework to copy, instead of based_on.",
+    )
+    name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Name of the draft; the source's name when left out or empty.",
+    )
+    summary = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        help_text="Summary of changes, which can also be written when submitting the draft.",
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # DRF drops unknown keys, so {"source": 2} would copy the active version.
+        if isinstance(data, Mapping):
+            writable = list(self.fields)
+            errors = {
+                name: [unknown_field_message(name, writable, "a framework draft request")]
+                for name in data
+                if name not in self.fields
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def validate_based_on_version(self, version: int) -> Framework:
+        framework = Framework.objects.filter(version=version).first()
+        if framework is None:
+            raise serializers.ValidationError(
+                f"Framework version {version} not found. Known frameworks: {_known_frameworks()}."
+            )
+        return framework
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "based_on" not in attrs:
-            active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
-            if active is None:
+        by_id = attrs.get("based_on")
+        by_version = attrs.pop("based_on_version", None)
+        if by_id is not None and by_version is not None and by_id.pk != by_version.pk:
+            raise serializers.ValidationError(
+                {
+                    "based_on_version": [
+                        f"based_on {by_id.pk} is v{by_id.version} but based_on_version is "
+                        f"{by_version.version}: send only one of them."
+                    ]
+                }
+            )
+        source = by_id or by_version
+        field = "based_on" if by_id is not None else "based_on_version"
+        if source is None:
+            field = "based_on"
+            source = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+            if source is None:
                 raise serializers.ValidationError(
                     {"based_on": ["No framework version is approved: name the id of one to copy."]}
                 )
-            attrs["based_on"] = active
+        rejection = framework_copy_rejection(source)
+        if rejection:
+            raise serializers.ValidationError({field: [rejection]})
+        attrs["based_on"] = source
         return attrs
 
 
@@ -163,12 +257,16 @@ class FrameworkViewSet(
         serializer = FrameworkDraftSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        draft = framework_draft_create(
-            source=values["based_on"],
-            user=request.user,
-            name=values.get("name", ""),
-            summary=values.get("summary", ""),
-        )
+        try:
+            draft = framework_draft_create(
+                source=values["based_on"],
+                user=request.user,
+                name=values.get("name", ""),
+                summary=values.get("summary", ""),
+            )
+        except FrameworkLifecycleError as error:
+            # Another version was approved after the serializer checked the source.
+            raise serializers.ValidationError({"based_on": [str(error)]}) from error
         draft = (
             self.get_queryset()
             .prefetch_related("criteria", "size_bands", "geography_mappings")

@@ -67,11 +67,77 @@ def test_draft_copies_active(client_for, sales_ops, active):
     assert draft.high_tier_min_score == active.high_tier_min_score
 
 
-def test_draft_of_named_version(client_for, sales_ops, active, framework):
-    response = client_for(sales_ops).post(URL, {"based_on": framework.pk}, format="json")
+def test_draft_of_named_version(client_for, sales_ops, active):
+    response = client_for(sales_ops).post(URL, {"based_on": active.pk}, format="json")
     assert response.status_code == 201
-    assert response.json()["based_on_id"] == framework.pk
-    assert response.json()["name"] == framework.name
+    assert response.json()["based_on_id"] == active.pk
+    assert response.json()["name"] == active.name
+
+
+def test_draft_by_version_number(client_for, sales_ops, active):
+    body = {"based_on_version": active.version}
+    response = client_for(sales_ops).post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["based_on_id"] == active.pk
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "hint"),
+    [
+        ({"source": 2}, "source", "source is not a field of a framework draft request"),
+        ({"version": 2}, "version", "did you mean based_on_version?"),
+        ({"source": "abc"}, "source", "writable fields, based_on, based_on_version, name, summary"),
+        ({"name": "Next", "Summary": "x"}, "Summary", "did you mean summary?"),
+    ],
+)
+def test_draft_unknown_field_rejected(client_for, sales_ops, active, body, field, hint):
+    count = Framework.objects.count()
+    response = client_for(sales_ops).post(URL, body, format="json")
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert list(fields) == [field]
+    assert hint in fields[field][0]
+    assert Framework.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"based_on": "abc"}, "based_on", "Invalid based_on 'abc': send a framework's id"),
+        ({"based_on": True}, "based_on", "Invalid based_on True"),
+        ({"based_on": 99999}, "based_on", "No framework has id 99999"),
+        ({"based_on": 99999}, "based_on", "not the version number"),
+        ({"based_on_version": 9999}, "based_on_version", "Framework version 9999 not found"),
+        ({"based_on_version": "v2"}, "based_on_version", "valid integer"),
+    ],
+)
+def test_draft_invalid_source_rejected(client_for, sales_ops, active, body, field, message):
+    count = Framework.objects.count()
+    response = client_for(sales_ops).post(URL, body, format="json")
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert message in fields[field][0]
+    assert Framework.objects.count() == count
+
+
+def test_draft_source_mismatch_rejected(client_for, sales_ops, active, framework):
+    body = {"based_on": active.pk, "based_on_version": framework.version}
+    response = client_for(sales_ops).post(URL, body, format="json")
+    message = response.json()["error"]["fields"]["based_on_version"][0]
+    assert response.status_code == 400
+    assert f"based_on {active.pk} is v{active.version}" in message
+
+
+@pytest.mark.parametrize("status", [FrameworkStatus.RETIRED, FrameworkStatus.DRAFT])
+def test_draft_of_inactive_version_rejected(client_for, sales_ops, active, framework, status):
+    Framework.objects.filter(pk=framework.pk).update(status=status)
+    count = Framework.objects.count()
+    response = client_for(sales_ops).post(URL, {"based_on": framework.pk}, format="json")
+    message = response.json()["error"]["fields"]["based_on"][0]
+    assert response.status_code == 400
+    assert "a draft copied from it could never be approved" in message
+    assert f"create a draft from v{active.version}" in message
+    assert Framework.objects.count() == count
 
 
 @pytest.mark.parametrize(

@@ -608,3 +608,17 @@ def test_geography_criterion_unknown_code_rejected(ops_client, draft):
     html = response.content.decode()
     assert response.status_code == 200
     assert "&#x27;ZZ&#x27;, which is not an ISO 3166-1 country code" in html
+
+
+def test_retired_version_offers_no_copy(ops_client, active_framework, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Same settings")
+    framework_approve(framework=draft, user=leader)
+
+    html = ops_client.get(change_url(active_framework)).content.decode()
+    button_url = reverse("admin:segmentation_framework_create_draft", args=[active_framework.pk])
+    response = ops_client.post(button_url, follow=True)
+
+    assert "Create draft from this version" not in html
+    assert "To bring back settings of v1, create a draft from v2" in html
+    assert "could never be approved" in response.content.decode()
+    assert Framework.objects.count() == 2

@@ -267,7 +267,11 @@ def test_copy_of_active_version_is_current(draft):
 
 def test_copy_of_draft_approved_later_is_outdated(active_framework, ops_user, leader):
     second = framework_draft_create(source=active_framework, user=ops_user)
-    copy_of_draft = framework_draft_create(source=second, user=ops_user)
+    # framework_draft_create copies only the active version, so the copy of a draft is
+    # created directly, as a database from before that rule may contain one.
+    copy_of_draft = Framework.objects.create(
+        version=second.version + 1, name="Copy of a draft", based_on=second
+    )
     Framework.objects.filter(pk=second.pk).update(high_tier_min_score=72)
     framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
     framework_approve(framework=second, user=leader)
@@ -284,3 +288,23 @@ def test_copy_made_after_approval_is_current(active_framework, ops_user, leader)
     later_copy = framework_draft_create(source=second, user=ops_user)
 
     assert framework_outdated_reason(later_copy) == ""
+
+
+@pytest.mark.parametrize("status", [FrameworkStatus.RETIRED, FrameworkStatus.DRAFT])
+def test_copy_of_inactive_version_rejected(active_framework, ops_user, status):
+    older = Framework.objects.create(version=7, name="Older", status=status)
+    count = Framework.objects.count()
+
+    with pytest.raises(FrameworkLifecycleError, match="could never be approved") as raised:
+        framework_draft_create(source=older, user=ops_user)
+
+    message = str(raised.value)
+    assert f"v7 is {status.label.lower()}" in message
+    assert f"create a draft from v{active_framework.version}" in message
+    assert Framework.objects.count() == count
+
+
+def test_copy_without_active_version_allowed(active_framework, ops_user):
+    Framework.objects.filter(pk=active_framework.pk).update(status=FrameworkStatus.RETIRED)
+    draft = framework_draft_create(source=active_framework, user=ops_user)
+    assert draft.based_on_id == active_framework.pk

@@ -697,3 +697,31 @@ def test_list_credits_v1_to_setup(client, sdr):
     row = row[: row.index("</tr>")]
     assert row.count('data-testid="initial-setup">with the initial setup</span>') == 2
     assert "by —" not in row
+
+
+@pytest.fixture
+def retired_v1(active_framework, draft, ops_user, leader):
+    """Version 1 retired by the approval of its copy, version 2."""
+    framework_submit(framework=draft, user=ops_user, summary="Same settings")
+    framework_approve(framework=draft, user=leader)
+    active_framework.refresh_from_db()
+    return active_framework
+
+
+def test_list_copies_only_active_version(client, retired_v1, ops_user):
+    text = signed_in(client, ops_user).get(reverse("segmentation:framework-list")).content.decode()
+    retired_form = reverse("segmentation:framework-draft-create", args=[retired_v1.version])
+    active_form = reverse("segmentation:framework-draft-create", args=[retired_v1.version + 1])
+    assert retired_form not in text
+    assert active_form in text
+    assert 'data-testid="older-settings-hint"' in text
+    assert "To bring back settings of v1, create a draft from v2" in text
+
+
+def test_create_draft_of_retired_rejected(client, retired_v1, ops_user):
+    url = reverse("segmentation:framework-draft-create", args=[retired_v1.version])
+    response = signed_in(client, ops_user).post(url, {"page_id": "a"}, follow=True)
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "v1 is retired, so a draft copied from it could never be approved" in text
+    assert not Framework.objects.filter(based_on=retired_v1, version=3).exists()
