@@ -152,7 +152,14 @@ class ResearchNoteFilterSet(FilterSet):
 
 
 class FrameworkFilterSet(FilterSet):
-    status = django_filters.ChoiceFilter(choices=FrameworkStatus.choices)
+    status = django_filters.ChoiceFilter(
+        choices=FrameworkStatus.choices,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a framework status: use one of "
+            + ", ".join(FrameworkStatus.values)
+            + "."
+        },
+    )
 
     class Meta:
         model = Framework

@@ -19,7 +19,7 @@ from segmentation.lifecycle import (
 from segmentation.models import Criterion, Framework, FrameworkStatus, GeographyMapping, SizeBand
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
-from .filtersets import FrameworkFilterSet
+from .filtersets import FrameworkFilterSet, UnusedFiltersSkippingBackend
 from .pagination import IdCursorPagination
 from .permissions import FrameworkPermission
 from .serializers import unknown_field_message
@@ -238,6 +238,8 @@ class FrameworkViewSet(
 
     permission_classes = [*BASE_PERMISSIONS, FrameworkPermission]
     pagination_class = IdCursorPagination
+    # Rejects a misspelt filter such as ?statu=approved, which would list every version.
+    filter_backends = [UnusedFiltersSkippingBackend]
     filterset_class = FrameworkFilterSet
 
     def get_queryset(self) -> QuerySet[Framework]:

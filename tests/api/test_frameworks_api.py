@@ -155,3 +155,27 @@ def test_draft_without_active_is_400(client_for, sales_ops):
     response = client_for(sales_ops).post(URL, {}, format="json")
     assert response.status_code == 400
     assert "based_on" in response.json()["error"]["fields"]
+
+
+def test_list_filters_by_status(client_for, marketing, active, framework):
+    response = client_for(marketing).get(URL, {"status": "approved"})
+    versions = [row["version"] for row in response.json()["results"]]
+    assert response.status_code == 200
+    assert versions == [active.version]
+
+
+@pytest.mark.parametrize("parameter", ["statu", "Status", "stauts"])
+def test_list_misspelt_filter_rejected(client_for, marketing, active, parameter):
+    response = client_for(marketing).get(URL, {parameter: "approved"})
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert f"{parameter!r} is not a filter: did you mean 'status'?" in fields[parameter][0]
+
+
+def test_list_invalid_status_rejected(client_for, marketing, active):
+    response = client_for(marketing).get(URL, {"status": "active"})
+    message = response.json()["error"]["fields"]["status"][0]
+    assert response.status_code == 400
+    assert message == (
+        "“active” is not a framework status: use one of draft, submitted, approved, retired."
+    )
