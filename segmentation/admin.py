@@ -42,6 +42,7 @@ from .lifecycle import (
     framework_next_version,
     framework_outdated_reason,
     framework_return_to_draft,
+    framework_second_approver_reason,
     framework_submit,
     older_settings_hint,
     status_refusal,
@@ -513,6 +514,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         obj = context.get("original")
         user = request.user
         copy_rejection = framework_copy_rejection(obj) if obj is not None else ""
+        second_approver_reason = ""
+        if obj is not None and obj.status == FrameworkStatus.SUBMITTED:
+            second_approver_reason = framework_second_approver_reason(obj, user)
         active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
         context["lifecycle"] = {
             "may_create_draft": obj is not None
@@ -529,7 +533,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             and permissions.can_edit_framework(user),
             "may_approve": obj is not None
             and obj.status == FrameworkStatus.SUBMITTED
-            and permissions.can_approve_framework(user),
+            and permissions.can_approve_framework(user)
+            and not second_approver_reason,
+            "second_approver_reason": second_approver_reason,
             "may_preview": obj is not None and obj.status in UNAPPROVED_STATUSES,
             "outdated": framework_outdated_reason(obj) if obj is not None else "",
         }

@@ -415,6 +415,21 @@ def framework_submit(
     return framework
 
 
+def framework_second_approver_reason(framework: Framework, user: AbstractBaseUser) -> str:
+    """Return why ``user`` may not approve the version they submitted, or "".
+
+    Only with ``ICP_FRAMEWORK_SECOND_APPROVER`` on: the pages and the admin hide the
+    approve button of that user and show this reason in its place.
+    """
+    second_approver = getattr(settings, "ICP_FRAMEWORK_SECOND_APPROVER", False)
+    if not second_approver or framework.submitted_by_id != user.pk:
+        return ""
+    return (
+        f"You submitted framework v{framework.version}, and a second person must approve "
+        "it: ask another member of Sales Leadership."
+    )
+
+
 @transaction.atomic
 def framework_approve(
     *,
@@ -439,12 +454,9 @@ def framework_approve(
     framework = _locked(framework)
     if framework.status != FrameworkStatus.SUBMITTED:
         raise FrameworkLifecycleError(status_refusal(framework, "approved", "a submitted version"))
-    second_approver = getattr(settings, "ICP_FRAMEWORK_SECOND_APPROVER", False)
-    if second_approver and framework.submitted_by_id == user.pk:
-        raise PermissionDenied(
-            f"You submitted framework v{framework.version}, and a second person must approve "
-            "it: ask another member of Sales Leadership."
-        )
+    second_approver_reason = framework_second_approver_reason(framework, user)
+    if second_approver_reason:
+        raise PermissionDenied(second_approver_reason)
     if submitted_at is not None and submitted_at != submission_stamp(framework):
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} was returned to draft and submitted again after "

@@ -31,6 +31,7 @@ from .lifecycle import (
     framework_approve,
     framework_draft_create,
     framework_outdated_reason,
+    framework_second_approver_reason,
     framework_submit,
     older_settings_hint,
     submit_rejection_message,
@@ -101,6 +102,9 @@ class FrameworkListView(RoleRequiredMixin, ListView):
             # Only submitted versions have an approve button to hide. There are few.
             if framework.status == FrameworkStatus.SUBMITTED:
                 framework.outdated = framework_outdated_reason(framework)
+                framework.second_approver_reason = framework_second_approver_reason(
+                    framework, self.request.user
+                )
             # framework_copy_rejection's rule: only the active version, if any, is copied.
             framework.may_copy = active is None or framework.pk == active.pk
             if framework.status == FrameworkStatus.RETIRED and active is not None:
@@ -283,10 +287,18 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
             context["outdated"] = preview_settings.outdated
             context["placement_warnings"] = preview_settings.placement_warnings
             context["setting_changes"] = preview_settings.setting_changes
-            context["can_approve"] = (
+            may_approve = (
                 permissions.can_approve_framework(self.request.user)
                 and framework.status == FrameworkStatus.SUBMITTED
-                and not preview_settings.outdated
+            )
+            second_approver_reason = (
+                framework_second_approver_reason(framework, self.request.user)
+                if may_approve
+                else ""
+            )
+            context["second_approver_reason"] = second_approver_reason
+            context["can_approve"] = (
+                may_approve and not preview_settings.outdated and not second_approver_reason
             )
         return context
 

@@ -622,3 +622,17 @@ def test_retired_version_offers_no_copy(ops_client, active_framework, draft, ops
     assert "To bring back settings of v1, create a draft from v2" in html
     assert "could never be approved" in response.content.decode()
     assert Framework.objects.count() == 2
+
+
+def test_admin_hides_own_approve_button(settings, client, draft, make_user, leader):
+    settings.ICP_FRAMEWORK_SECOND_APPROVER = True
+    both = make_user(roles.SALES_OPS, username="both", is_staff=True)
+    both.groups.add(leader.groups.get())
+    framework_submit(framework=draft, user=both, summary="Raise cut-offs")
+    client.force_login(both)
+
+    html = client.get(change_url(draft)).content.decode()
+
+    assert "Approve and re-segment" not in html
+    assert 'data-testid="second-approver"' in html
+    assert f"You submitted framework v{draft.version}, and a second person" in html

@@ -725,3 +725,45 @@ def test_create_draft_of_retired_rejected(client, retired_v1, ops_user):
     assert response.status_code == 200
     assert "v1 is retired, so a draft copied from it could never be approved" in text
     assert not Framework.objects.filter(based_on=retired_v1, version=3).exists()
+
+
+@pytest.fixture
+def submitted_by_approver(settings, draft, make_user, leader):
+    """A version submitted by a user in Sales Ops and Sales Leadership, with two approvers."""
+    settings.ICP_FRAMEWORK_SECOND_APPROVER = True
+    both = make_user(roles.SALES_OPS, username="both", is_staff=True)
+    both.groups.add(leader.groups.get())
+    framework_submit(framework=draft, user=both, summary="Raise cut-offs")
+    return both
+
+
+def test_list_hides_own_approve_button(client, draft, submitted_by_approver):
+    text = (
+        signed_in(client, submitted_by_approver)
+        .get(reverse("segmentation:framework-list"))
+        .content.decode()
+    )
+    assert reverse("segmentation:framework-approve", args=[draft.version]) not in text
+    assert 'data-testid="second-approver"' in text
+    assert f"You submitted framework v{draft.version}, and a second person" in text
+
+
+def test_list_shows_approve_to_other_leader(client, draft, submitted_by_approver, leader):
+    text = signed_in(client, leader).get(reverse("segmentation:framework-list")).content.decode()
+    assert reverse("segmentation:framework-approve", args=[draft.version]) in text
+    assert 'data-testid="second-approver"' not in text
+
+
+def test_preview_hides_own_approve_button(client, draft, submitted_by_approver):
+    url = reverse("segmentation:framework-preview", args=[draft.version])
+    text = signed_in(client, submitted_by_approver).get(url).content.decode()
+    assert reverse("segmentation:framework-approve", args=[draft.version]) not in text
+    assert 'data-testid="preview-second-approver"' in text
+    assert "ask another member of Sales Leadership" in text
+
+
+def test_preview_shows_approve_to_other_leader(client, draft, submitted_by_approver, leader):
+    url = reverse("segmentation:framework-preview", args=[draft.version])
+    text = signed_in(client, leader).get(url).content.decode()
+    assert reverse("segmentation:framework-approve", args=[draft.version]) in text
+    assert 'data-testid="preview-second-approver"' not in text
