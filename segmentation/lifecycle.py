@@ -484,11 +484,12 @@ def framework_approve(
         previous.status = FrameworkStatus.RETIRED
         previous.retired_at = now
         previous.save(update_fields=["status", "retired_at", "updated_at"])
+        # The retired version's own author, and the approver whose approval retired it.
         _revision_add(
             previous,
             FrameworkRevision.Action.RETIRED,
             f"Replaced by v{framework.version}: {framework.summary}",
-            author=framework.submitted_by,
+            author=previous.submitted_by,
             approver=user,
         )
     framework.status = FrameworkStatus.APPROVED

@@ -1,5 +1,7 @@
 """Read queries of the segmentation app."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
@@ -54,6 +56,40 @@ def revision_list() -> QuerySet[FrameworkRevision]:
     """Return the revision register, newest first, with the people involved."""
     return FrameworkRevision.objects.select_related("author", "approver").order_by(
         "-created_at", "-id"
+    )
+
+
+@dataclass(frozen=True)
+class InitialApproval:
+    """The register row of version 1, which migration 0003 created approved.
+
+    The version was never submitted through the workflow, so no FrameworkRevision exists
+    for it. The register shows this row from the version itself, as its oldest entry.
+    """
+
+    framework: Framework
+    created_at: datetime
+    version: int
+    summary: str = "Initial version, approved when the portal was installed."
+    author: None = None
+    approver: None = None
+
+    def get_action_display(self) -> str:
+        return FrameworkRevision.Action.APPROVED.label
+
+
+def revision_initial_approval() -> InitialApproval | None:
+    """Return the register row of version 1's initial approval, or None without one."""
+    framework = Framework.objects.filter(version=1).first()
+    if framework is None or not framework.from_initial_setup or framework.approved_at is None:
+        return None
+    approved = FrameworkRevision.objects.filter(
+        framework=framework, action=FrameworkRevision.Action.APPROVED
+    )
+    if approved.exists():
+        return None
+    return InitialApproval(
+        framework=framework, created_at=framework.approved_at, version=framework.version
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from accounts import permissions
+from accounts.api.datetimes import api_datetime_formatter
 from accounts.models import Account
 from accounts.selectors import user_label
 from audits.exports import csv_response
@@ -55,6 +57,7 @@ from .preview import (
 from .selectors import (
     accounts_without_industry_count,
     framework_list,
+    revision_initial_approval,
     revision_list,
     unmapped_industry_values,
 )
@@ -385,6 +388,14 @@ class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):
     def get_queryset(self):
         return revision_list()
 
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        page = context.get("page_obj")
+        # The oldest entry, so it closes the last page.
+        if page is None or not page.has_next():
+            context["initial_approval"] = revision_initial_approval()
+        return context
+
 
 class FrameworkRevisionExportView(RoleRequiredMixin, View):
     """The revision register as CSV."""
@@ -392,19 +403,25 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
     permission = staticmethod(can_follow_framework)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        # The same values as the page: the team's time zone (with its UTC offset, so the
-        # file stays unambiguous), the action's label and people's full names.
+        # The same values as the page: the action's label and people's full names. Dates
+        # read as in the API and the account CSV: ISO 8601 in the team's time zone, with
+        # "Z" for UTC.
         stamp = timezone.localdate().strftime("%Y-%m-%d")
+        format_datetime = api_datetime_formatter()
+        revisions = itertools.chain(
+            revision_list().iterator(chunk_size=500),
+            filter(None, [revision_initial_approval()]),
+        )
         rows = (
             (
-                timezone.localtime(revision.created_at).isoformat(timespec="seconds"),
+                format_datetime(revision.created_at),
                 revision.version,
                 revision.get_action_display(),
                 revision.summary,
                 user_label(revision.author),
                 user_label(revision.approver),
             )
-            for revision in revision_list().iterator(chunk_size=500)
+            for revision in revisions
         )
         # Summaries are typed by people, so formula-like text is neutralized.
         return csv_response(

@@ -1,5 +1,6 @@
 import csv
 import io
+from datetime import UTC
 
 import pytest
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import Account
 from accounts.normalizers import industry_key
+from accounts.selectors import user_label
 from segmentation.lifecycle import (
     framework_approve,
     framework_draft_create,
@@ -458,7 +460,7 @@ def test_revisions_csv_matches_page_values(client, draft, ops_user, settings):
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     page = client.get(reverse("segmentation:revision-list")).content.decode()
     local = timezone.localtime(revision.created_at)
-    assert rows[1][0] == local.isoformat(timespec="seconds")
+    assert rows[1][0] == local.isoformat().replace("+00:00", "Z")
     assert rows[1][0].endswith(("-05:00", "-04:00"))
     assert f"{local:%Y-%m-%d %H:%M}" in page
     assert rows[1][2] == "Submitted"
@@ -767,3 +769,60 @@ def test_preview_shows_approve_to_other_leader(client, draft, submitted_by_appro
     text = signed_in(client, leader).get(url).content.decode()
     assert reverse("segmentation:framework-approve", args=[draft.version]) in text
     assert 'data-testid="preview-second-approver"' not in text
+
+
+def test_revisions_csv_writes_utc_as_z(client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    revision = draft.revisions.get()
+    export = signed_in(client, ops_user).get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    expected = revision.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert rows[1][0] == expected
+    assert rows[1][0].endswith("Z")
+
+
+def test_retired_row_names_own_author(client, active_framework, make_user, leader):
+    first_author = make_user(roles.SALES_OPS, username="first", first_name="Priya")
+    second_author = make_user(roles.SALES_OPS, username="second", first_name="Olive")
+    second = framework_draft_create(source=active_framework, user=first_author)
+    framework_submit(framework=second, user=first_author, summary="Raise cut-offs")
+    framework_approve(framework=second, user=leader)
+    third = framework_draft_create(source=second, user=second_author)
+    framework_submit(framework=third, user=second_author, summary="High at 75")
+    framework_approve(framework=third, user=leader)
+
+    export = signed_in(client, leader).get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    retired = [row for row in rows if row[1] == str(second.version) and row[2] == "Retired"]
+
+    assert len(retired) == 1
+    assert retired[0][3] == f"Replaced by v{third.version}: High at 75"
+    assert retired[0][4] == "Priya"
+    assert retired[0][5] == user_label(leader)
+
+
+def test_register_shows_initial_approval(client, active_framework, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    signed_in(client, ops_user)
+    page = client.get(reverse("segmentation:revision-list")).content.decode()
+    export = client.get(reverse("segmentation:revision-export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    approved_at = active_framework.approved_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    assert 'data-testid="initial-approval"' in page
+    assert "Initial version, approved when the portal was installed." in page
+    assert rows[-1] == [
+        approved_at,
+        "1",
+        "Approved",
+        "Initial version, approved when the portal was installed.",
+        "",
+        "",
+    ]
+    assert len(rows) == 3
+
+
+def test_register_without_initial_setup_row(client, active_framework, ops_user):
+    Framework.objects.filter(pk=active_framework.pk).update(approved_by=ops_user)
+    page = signed_in(client, ops_user).get(reverse("segmentation:revision-list"))
+    assert 'data-testid="initial-approval"' not in page.content.decode()
