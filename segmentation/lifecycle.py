@@ -35,7 +35,12 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
-from .validation import framework_errors, size_band_name_errors, size_band_overlaps
+from .validation import (
+    framework_errors,
+    size_band_name_errors,
+    size_band_overlaps,
+    size_band_range_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +179,9 @@ def framework_check(framework: Framework) -> list[str]:
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
     bands = list(framework.size_bands.all())
+    for band in bands:
+        band_errors = size_band_range_errors(band).values()
+        messages += [message for field_errors in band_errors for message in field_errors]
     messages += size_band_name_errors(bands)
     messages += size_band_overlaps(bands)
     if not criteria:

@@ -26,6 +26,10 @@ TAG_SEPARATORS = "–—|/·,;"
 # band names such as Mid-Market contain one. The lookarounds leave the spaces in the
 # parts, so "{industry} - - {tier}" has an empty part between its hyphens.
 _SEPARATOR_PATTERN = re.compile(r"(?:(?<=\s)|^)-(?=\s|$)|[" + re.escape(TAG_SEPARATORS) + "]")
+# Within the text between two placeholders, where a placeholder's value touches each end:
+# a hyphen next to a value or another character, and a separator that is not one.
+_BARE_HYPHEN = re.compile(r"(?<!\s)-|-(?!\s)")
+_SPACED_SEPARATOR = re.compile(r"\s-\s|[" + re.escape(TAG_SEPARATORS) + "]")
 MAX_SCORE = 100
 
 
@@ -94,29 +98,54 @@ def tag_template_errors(template: str) -> list[str]:
             f"The tag template {template!r} has an empty part between separators: remove the "
             "extra separator or put a placeholder between them."
         )
-    errors += _adjacent_placeholder_errors(parsed)
+    errors += _adjacent_placeholder_errors(template, parsed)
+    errors += _repeated_placeholder_errors(template, names)
     return errors
 
 
-def _adjacent_placeholder_errors(parsed: list[tuple]) -> list[str]:
-    """Return an error for each two placeholders with only spaces between them.
+def _adjacent_placeholder_errors(template: str, parsed: list[tuple]) -> list[str]:
+    """Return an error for each two placeholders without a separator between them.
 
     In {industry}{size_band} their values would run together, such as "SaaSMid-Market".
     Industries and bands contain spaces, so a space alone does not show where one value
-    ends either.
+    ends either, and band names such as Mid-Market contain hyphens, so a hyphen without a
+    space on each side does not either: "SaaS-Mid-Market-US" cannot be split into parts.
     """
     errors = []
     previous = None
     for literal, name, _format_spec, _conversion in parsed:
-        if previous is not None and not literal.strip():
-            if name is None:
-                break
-            errors.append(
-                f"The tag template puts {{{previous}}} and {{{name}}} next to each other: put "
-                f"a separator between them, as in {{{previous}}} – {{{name}}}."
-            )
+        if previous is not None and name is not None:
+            if not literal.strip():
+                errors.append(
+                    f"The tag template puts {{{previous}}} and {{{name}}} next to each other: "
+                    f"put a separator between them, as in {{{previous}}} – {{{name}}}."
+                )
+            elif _BARE_HYPHEN.search(literal) and not _SPACED_SEPARATOR.search(literal):
+                errors.append(_bare_hyphen_message(template, previous, name))
+        if name is None:
+            break
         previous = name
     return errors
+
+
+def _bare_hyphen_message(template: str, previous: str, name: str) -> str:
+    return (
+        f"The tag template {template!r} separates {{{previous}}} and {{{name}}} with a "
+        "hyphen that has no space on each side, but band names such as Mid-Market contain "
+        "hyphens, so tags such as 'SaaS-Mid-Market-US' could not be split into parts: put a "
+        f"space on each side of the hyphen ({{{previous}}} - {{{name}}}) or use an en dash "
+        f"({{{previous}}} – {{{name}}})."
+    )
+
+
+def _repeated_placeholder_errors(template: str, names: list[str]) -> list[str]:
+    """Return an error for each placeholder that the template uses more than once."""
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    return [
+        f"The tag template {template!r} uses {{{name}}} {names.count(name)} times, so its "
+        f"tags repeat a value: use {{{name}}} once."
+        for name in repeated
+    ]
 
 
 def max_reachable_score(criteria: Iterable[Criterion]) -> int:
@@ -176,12 +205,25 @@ def size_band_range_errors(band: SizeBand) -> dict[str, list[str]]:
             f"Size band {band.name!r} has no bounds: enter an employee or revenue range."
         ]
     low, high = band.min_employees, band.max_employees
-    if low is not None and high is not None and low > high:
+    if high == 0:
+        # Imports store a head count of 0 as unknown, so no account has one.
+        errors["max_employees"] = [
+            f"Size band {band.name!r} has a maximum of 0 employees, so it matches no "
+            "account: a head count of 0 means unknown. Enter a maximum of 1 or more, or "
+            "leave it empty for no upper bound."
+        ]
+    elif low is not None and high is not None and low > high:
         errors["max_employees"] = [
             f"The maximum employees {high:,} is below the minimum {low:,}: swap or fix them."
         ]
     low_revenue, high_revenue = band.min_revenue_usd, band.max_revenue_usd
-    if low_revenue is not None and high_revenue is not None and low_revenue >= high_revenue:
+    if high_revenue is not None and high_revenue <= 0:
+        errors["max_revenue_usd"] = [
+            f"Size band {band.name!r} has a maximum revenue of {high_revenue:,.0f}, which is "
+            "exclusive, so it matches no account: enter a maximum above 0, or leave it empty "
+            "for no upper bound."
+        ]
+    elif low_revenue is not None and high_revenue is not None and low_revenue >= high_revenue:
         errors["max_revenue_usd"] = [
             f"The maximum revenue {high_revenue:,.0f} is not above the minimum "
             f"{low_revenue:,.0f}: the maximum is exclusive, so it must be larger."

@@ -46,6 +46,13 @@ def band(name, low=None, high=None, low_revenue=None, high_revenue=None) -> Size
         ("{industry}{size_band}", "puts {industry} and {size_band} next to each other"),
         ("{industry} {size_band}", "puts {industry} and {size_band} next to each other"),
         ("{tier}: {industry} in {country}", None),
+        ("{industry}-{size_band}-{geography}", "{industry} and {size_band} with a hyphen"),
+        ("{industry}-{size_band}-{geography}", "{size_band} and {geography} with a hyphen"),
+        ("{industry} -{size_band}", "put a space on each side of the hyphen"),
+        ("{industry}- {size_band}", "'SaaS-Mid-Market-US' could not be split"),
+        ("{industry} – {industry}", "uses {industry} 2 times"),
+        ("{industry} | {tier} | {industry} | {tier}", "uses {tier} 2 times"),
+        ("{industry}-Mid - {tier}", None),
     ],
 )
 def test_tag_template_cases(template, expected):
@@ -97,6 +104,29 @@ def test_shared_revenue_bound_passes():
 def test_band_without_bounds_rejected():
     errors = size_band_range_errors(band("Empty"))
     assert "has no bounds" in errors["__all__"][0]
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 0), (None, 0)])
+def test_band_of_zero_employees_rejected(low, high):
+    errors = size_band_range_errors(band("SMB", low, high))
+    assert "matches no account: a head count of 0 means unknown" in errors["max_employees"][0]
+
+
+def test_band_of_zero_revenue_rejected():
+    errors = size_band_range_errors(band("Tiny", None, None, None, "0"))
+    assert "maximum revenue of 0" in errors["max_revenue_usd"][0]
+
+
+def test_band_from_zero_employees_accepted():
+    assert size_band_range_errors(band("SMB", 0, 200)) == {}
+
+
+def test_check_rejects_zero_employee_band(draft):
+    from segmentation.lifecycle import framework_check
+
+    draft.size_bands.filter(name="SMB").update(min_employees=0, max_employees=0)
+    problems = framework_check(draft)
+    assert any("'SMB' has a maximum of 0 employees" in problem for problem in problems)
 
 
 def test_band_min_above_max_rejected():
