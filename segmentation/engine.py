@@ -44,11 +44,18 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from accounts.models import Tier, VerificationStatus
-from accounts.normalizers import country_code_fix
+from accounts.normalizers import country_code_fix, industry_key
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
 from .explanations import COUNT_MARK, MONEY_MARK, fill_marks, item_key, stored_form
-from .models import UNAPPROVED_STATUSES, Criterion, Dimension, Framework, Industry
+from .models import (
+    UNAPPROVED_STATUSES,
+    Criterion,
+    Dimension,
+    Framework,
+    Industry,
+    IndustrySynonym,
+)
 
 MATCH = "match"
 MISMATCH = "mismatch"
@@ -804,6 +811,23 @@ class _CompiledCriterion:
         return f"{show(self.min_value)} to {show(self.max_value)}"
 
 
+def _unknown_industry_message(name: str, owner: str) -> str:
+    """Return the error for an industry name that no industry has, naming its synonym's."""
+    synonym = (
+        IndustrySynonym.objects.filter(key=industry_key(name)).select_related("industry").first()
+    )
+    if synonym is not None:
+        canonical = synonym.industry.name
+        return (
+            f"{owner} names {name!r}, which is a synonym of {canonical}, not an industry: "
+            f"use {canonical}."
+        )
+    return (
+        f"{owner} names unknown industry {name!r}: use a canonical industry name such as SaaS "
+        "or FinTech."
+    )
+
+
 class CompiledFramework:
     """A framework version loaded into plain Python structures for fast scoring."""
 
@@ -913,10 +937,7 @@ class CompiledFramework:
         for name in names:
             industry_ids = self._industry_ids.get(name.casefold())
             if industry_ids is None:
-                raise FrameworkError(
-                    f"{owner} names unknown industry {name!r}: use a canonical industry name "
-                    "such as SaaS or FinTech."
-                )
+                raise FrameworkError(_unknown_industry_message(name, owner))
             ids.extend(industry_ids)
         return ids
 

@@ -230,3 +230,19 @@ def test_criterion_industries_compared_by_case_only(draft):
     )
     errors = criterion_errors(criterion, framework=draft, check_names=False)
     assert not any("for matching" in message for message in errors.get("values", []))
+
+
+def test_criterion_industry_synonym_names_industry(draft):
+    criterion = Criterion(
+        framework=draft,
+        dimension="industry",
+        label="Target industry",
+        operator="in",
+        values=["SaaS", "Fintech", "Digital Health"],
+        weight=30,
+    )
+    errors = criterion_errors(criterion, framework=draft)
+    messages = [message for field_errors in errors.values() for message in field_errors]
+    assert any("'Digital Health', which is a synonym of HealthTech" in text for text in messages)
+    assert any("use HealthTech." in text for text in messages)
+    assert not any("Fintech" in text for text in messages)

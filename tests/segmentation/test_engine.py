@@ -536,6 +536,15 @@ def test_compile_takes_few_queries(make_framework, django_assert_max_num_queries
     ("criterion", "message"),
     [
         ({**INDUSTRY_IN, "values": ["Saas Tools"]}, "unknown industry 'Saas Tools'"),
+        (
+            {**INDUSTRY_IN, "values": ["SaaS", "Fintech", "Digital Health"]},
+            "names 'Digital Health', which is a synonym of HealthTech, not an industry: "
+            "use HealthTech.",
+        ),
+        (
+            {**INDUSTRY_IN, "values": ["digital  health"]},
+            "'digital  health', which is a synonym of HealthTech",
+        ),
         ({**SIZE_IN, "values": ["Giant"]}, "unknown size band 'Giant'"),
         ({**GEOGRAPHY_IN, "values": ["Atlantis"]}, "unknown geography 'Atlantis'"),
         ({**INDUSTRY_IN, "operator": "range"}, "does not support"),
