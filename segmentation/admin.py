@@ -602,12 +602,15 @@ class FrameworkAdmin(SimpleHistoryAdmin):
 
     def approve_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         framework = self._post_only(request, object_id)
+        approved: list[Framework] = []
         if _lifecycle_message(
             request,
-            lambda: framework_approve(
-                framework=framework,
-                user=request.user,
-                submitted_at=request.POST.get("submitted_at"),
+            lambda: approved.append(
+                framework_approve(
+                    framework=framework,
+                    user=request.user,
+                    submitted_at=request.POST.get("submitted_at"),
+                )
             ),
         ):
             messages.success(
@@ -615,6 +618,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
                 f"Framework v{framework.version} approved. Re-segmentation of every account "
                 "has started.",
             )
+            plan = approved[0].tag_override_plan
+            if plan is not None:
+                messages.info(request, plan.summary())
         return HttpResponseRedirect(self._change_url(framework))
 
     @admin.action(description="Create draft from this version")

@@ -35,6 +35,7 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
+from .overrides import tag_override_rewrite_plan, tag_overrides_rewrite
 from .validation import (
     framework_errors,
     size_band_name_errors,
@@ -452,6 +453,10 @@ def framework_approve(
     that the approver's page showed. When it is given and the version was submitted again
     since, the approval is rejected, because the approver saw other settings.
 
+    When the tag template changes, people's tag overrides are rewritten in the new one
+    (``segmentation.overrides``). The returned version's ``tag_override_plan`` lists
+    them and those that could not be rewritten, or is None.
+
     Raises PermissionDenied unless the user is Sales Leadership, or when
     ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user submitted the version, and
     FrameworkLifecycleError when the version is not submitted, was submitted again since
@@ -487,6 +492,7 @@ def framework_approve(
         .exclude(pk=framework.pk)
         .first()
     )
+    plan = tag_override_rewrite_plan(previous, framework) if previous is not None else None
     if previous is not None:
         # Retired first, because the single-active constraint is checked per statement.
         previous.status = FrameworkStatus.RETIRED
@@ -511,6 +517,9 @@ def framework_approve(
         author=framework.submitted_by,
         approver=user,
     )
+    if plan is not None:
+        tag_overrides_rewrite(plan, framework=framework, user=user)
+    framework.tag_override_plan = plan
     logger.info(
         "Framework v%s approved by user %s%s",
         framework.version,

@@ -24,9 +24,10 @@ from django.db.models import OuterRef, Subquery
 from accounts.models import Account
 
 from .diff import SettingChange, framework_settings_diff
-from .engine import ROW_FIELDS, Evaluation
+from .engine import ROW_FIELDS, Evaluation, FrameworkError
 from .lifecycle import framework_outdated_reason
 from .models import Framework, FrameworkStatus, ScoreRecord
+from .overrides import OverrideRewritePlan, tag_override_rewrite_plan
 from .services import (
     CURRENT_FIELDS,
     NO_TIER,
@@ -592,15 +593,26 @@ class PreviewSettings:
     placement_warnings: list[str]
     # Settings that differ from the active version's. Empty without an active version.
     setting_changes: list[SettingChange]
+    # People's tag overrides that approval rewrites in a changed tag template, or None
+    # when the template stays (or no version is active).
+    override_rewrites: OverrideRewritePlan | None = None
 
 
 def framework_preview_settings(framework: Framework) -> PreviewSettings:
     """Return the warnings and the settings diff that the preview shows for ``framework``."""
     active = _active_framework_other_than(framework)
+    override_rewrites = None
+    if active is not None:
+        try:
+            override_rewrites = tag_override_rewrite_plan(active, framework)
+        except FrameworkError:
+            # The results request reports the version's error when it scores.
+            override_rewrites = None
     return PreviewSettings(
         framework=framework,
         active_framework=active,
         outdated=framework_outdated_reason(framework),
         placement_warnings=placement_warnings(framework),
         setting_changes=framework_settings_diff(framework, active) if active else [],
+        override_rewrites=override_rewrites,
     )

@@ -63,6 +63,24 @@ class TagChecker:
             self._fields.append(field_name)
         self._pattern = re.compile("".join(pattern), re.IGNORECASE)
 
+    def parts(self, tag: str) -> dict[str, str] | None:
+        """Return the value of each placeholder in the tag, as the framework writes it.
+
+        Returns None when the tag does not follow the template.
+        """
+        match = self._pattern.fullmatch(tag.strip())
+        if match is None:
+            return None
+        found: dict[str, str] = {}
+        for field_name, value in zip(self._fields, match.groups(), strict=True):
+            # The pattern's IGNORECASE also matches letters whose casefold differs,
+            # such as a dotless ı for I, so a match may name no known value.
+            spelled = self._values[field_name].get(value.casefold())
+            # A placeholder used twice must contain the same value both times.
+            if spelled is None or found.setdefault(field_name, spelled) != spelled:
+                return None
+        return found
+
     def clean(self, tag: str, *, tier: str | None = None) -> str:
         """Return the tag as the framework writes it, or raise ValidationError naming the fix.
 
@@ -70,18 +88,8 @@ class TagChecker:
         has a ``{tier}`` part, the tag must name that tier, so the tag and the tier cannot
         disagree. The error is keyed by the ``tag`` field, as forms and the API report it.
         """
-        match = self._pattern.fullmatch(tag.strip())
-        found: dict[str, str] = {}
-        if match is not None:
-            for field_name, value in zip(self._fields, match.groups(), strict=True):
-                # The pattern's IGNORECASE also matches letters whose casefold differs,
-                # such as a dotless ı for I, so a match may name no known value.
-                spelled = self._values[field_name].get(value.casefold())
-                # A placeholder used twice must contain the same value both times.
-                if spelled is None or found.setdefault(field_name, spelled) != spelled:
-                    match = None
-                    break
-        if match is None:
+        found = self.parts(tag)
+        if found is None:
             message = (
                 f"Tag {tag!r} does not follow the tag template {self.template!r} of framework "
                 f"v{self.version}: {self._hint()}"

@@ -222,7 +222,7 @@ class FrameworkApproveView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, version: int) -> HttpResponse:
         framework = _framework_or_404(version)
         try:
-            framework_approve(
+            framework = framework_approve(
                 framework=framework,
                 user=request.user,
                 submitted_at=request.POST.get("submitted_at"),
@@ -230,6 +230,8 @@ class FrameworkApproveView(RoleRequiredMixin, View):
         except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        if framework.tag_override_plan is not None:
+            messages.info(request, framework.tag_override_plan.summary())
         run = (
             SegmentationRun.objects.filter(framework=framework, kind=SegmentationRun.Kind.APPROVAL)
             .order_by("-created_at", "-id")
@@ -290,6 +292,7 @@ class FrameworkPreviewView(RoleRequiredMixin, TemplateView):
             context["outdated"] = preview_settings.outdated
             context["placement_warnings"] = preview_settings.placement_warnings
             context["setting_changes"] = preview_settings.setting_changes
+            context["override_rewrites"] = preview_settings.override_rewrites
             may_approve = (
                 permissions.can_approve_framework(self.request.user)
                 and framework.status == FrameworkStatus.SUBMITTED

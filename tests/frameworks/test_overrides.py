@@ -1,5 +1,14 @@
-from accounts.models import Account
-from segmentation.models import ScoreRecord
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import Account, SegmentOverride
+from accounts.research import account_segment_override
+from segmentation.lifecycle import framework_approve, framework_submit
+from segmentation.models import Framework, ScoreRecord
+from segmentation.preview import framework_preview_settings
 from segmentation.services import accounts_segment
 
 
@@ -65,3 +74,118 @@ def test_stale_tag_replaced(active_framework, make_account):
     assert account.tag == "SaaS – Mid-Market – APAC"
     assert account.tier == "high"
     assert account.route == "Outbound"
+
+
+NEW_TEMPLATE = "{industry} | {size_band} | {geography}"
+
+
+@pytest.fixture
+def overridden(active_framework, make_account, ops_user):
+    """An account whose tag a person set under version 1's template, and one set freely."""
+    accounts_segment()
+    account = make_account("SaaS", employee_count=300, country="US", owner=ops_user)
+    accounts_segment(account_ids=[account.pk])
+    account_segment_override(
+        account=account,
+        user=ops_user,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="Enterprise deal in discovery",
+        tag="saas - enterprise - us",
+    )
+    free = make_account("SaaS", employee_count=300, country="SG", tag_override="Key account")
+    account.refresh_from_db()
+    return account, free
+
+
+@pytest.fixture
+def new_template_draft(draft):
+    Framework.objects.filter(pk=draft.pk).update(tag_template=NEW_TEMPLATE)
+    draft.refresh_from_db()
+    return draft
+
+
+def test_approval_rewrites_tag_override(overridden, new_template_draft, ops_user, leader):
+    account, free = overridden
+    assert account.tag_override == "SaaS – Enterprise – US"
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+
+    approved = framework_approve(framework=new_template_draft, user=leader)
+
+    account.refresh_from_db()
+    free.refresh_from_db()
+    rewrite = account.overrides.order_by("-created_at", "-id").first()
+    plan = approved.tag_override_plan
+    assert account.tag_override == "SaaS | Enterprise | US"
+    assert account.tag == "SaaS | Enterprise | US"
+    assert free.tag_override == "Key account"
+    assert rewrite.old_tag == "SaaS – Enterprise – US"
+    assert rewrite.new_tag == "SaaS | Enterprise | US"
+    assert rewrite.user == leader
+    assert f"approval of framework v{new_template_draft.version}" in rewrite.reason
+    assert "Set by" in rewrite.reason
+    assert "Enterprise deal in discovery" in rewrite.reason
+    assert account.history.first().history_change_reason == (
+        f"Tag override rewritten in the tag template of framework v{new_template_draft.version}"
+    )
+    assert len(plan.rewrites) == 1
+    assert [item.account_id for item in plan.not_rewritten] == [free.pk]
+    assert "'Key account' does not follow the old template" in plan.summary()
+
+
+def test_rewritten_override_survives_run(overridden, new_template_draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+    framework_approve(framework=new_template_draft, user=leader)
+
+    accounts_segment()
+
+    tags = set(Account.objects.exclude(tag="").values_list("tag", flat=True))
+    account.refresh_from_db()
+    assert account.tag == "SaaS | Enterprise | US"
+    assert "SaaS – Enterprise – US" not in tags
+    assert "SaaS – Mid-Market – US" not in tags
+
+
+def test_same_template_rewrites_nothing(overridden, draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=draft, user=ops_user, summary="Same tags")
+
+    approved = framework_approve(framework=draft, user=leader)
+
+    account.refresh_from_db()
+    assert approved.tag_override_plan is None
+    assert account.tag_override == "SaaS – Enterprise – US"
+
+
+def test_template_with_tier_takes_account_tier(overridden, draft, ops_user, leader):
+    account, _free = overridden
+    Framework.objects.filter(pk=draft.pk).update(tag_template="{industry} – {size_band} | {tier}")
+    draft.refresh_from_db()
+
+    plan = framework_preview_settings(draft).override_rewrites
+
+    assert [item.new_tag for item in plan.rewrites] == ["SaaS – Enterprise | High"]
+    assert account.tier == "high"
+
+
+def test_preview_counts_override_rewrites(overridden, new_template_draft):
+    plan = framework_preview_settings(new_template_draft).override_rewrites
+    summary = plan.summary()
+    assert "1 tag overrides set by people will be rewritten" in summary
+    assert "and 1 cannot be and keep their spelling" in summary
+
+
+def test_dry_run_prints_override_rewrites(overridden, new_template_draft):
+    output = io.StringIO()
+    call_command(
+        "resegment", "--framework", str(new_template_draft.version), "--dry-run", stdout=output
+    )
+    assert "1 tag overrides set by people will be rewritten" in output.getvalue()
+
+
+def test_preview_page_shows_override_rewrites(client, overridden, new_template_draft, ops_user):
+    client.force_login(ops_user)
+    url = reverse("segmentation:framework-preview", args=[new_template_draft.version])
+    text = client.get(url).content.decode()
+    assert 'data-testid="preview-override-rewrites"' in text
+    assert "will be rewritten in the new template" in text

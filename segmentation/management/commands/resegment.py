@@ -231,6 +231,8 @@ class Command(BaseCommand):
         """Print the warnings and the settings diff that the preview page shows."""
         warnings = [preview_settings.outdated] if preview_settings.outdated else []
         warnings += preview_settings.placement_warnings
+        if preview_settings.override_rewrites is not None:
+            warnings.append(preview_settings.override_rewrites.summary())
         for warning in warnings:
             self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         active = preview_settings.active_framework
