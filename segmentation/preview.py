@@ -443,6 +443,38 @@ def tag_changes(gained: dict[str, int], lost: dict[str, int]) -> list[tuple[str,
     return rows
 
 
+# Tags listed before the others fold under a disclosure, so that a run or preview that
+# moves hundreds of tags keeps the page short.
+TAG_ROWS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class TagChangeTable:
+    """Tags gained and lost: the most changed first, the others folded, with totals."""
+
+    top: list[tuple[str, int, int]]
+    rest: list[tuple[str, int, int]]
+    gained_total: int
+    lost_total: int
+
+    @property
+    def tag_count(self) -> int:
+        return len(self.top) + len(self.rest)
+
+
+def tag_change_table(
+    gained: dict[str, int], lost: dict[str, int], shown: int = TAG_ROWS_SHOWN
+) -> TagChangeTable:
+    """Return the tag changes split after the ``shown`` most changed tags."""
+    rows = tag_changes(gained, lost)
+    return TagChangeTable(
+        top=rows[:shown],
+        rest=rows[shown:],
+        gained_total=sum(gained.values()),
+        lost_total=sum(lost.values()),
+    )
+
+
 def route_label(route: str) -> str:
     return route or NO_ROUTE_LABEL
 
@@ -465,6 +497,10 @@ class ImpactPreview:
     def tag_changes(self) -> list[tuple[str, int, int]]:
         """Return (tag, accounts gaining it, accounts losing it), most changed first."""
         return tag_changes(self.summary.tags_gained, self.summary.tags_lost)
+
+    def tag_change_table(self) -> TagChangeTable:
+        """Return the tag changes as the preview page shows them."""
+        return tag_change_table(self.summary.tags_gained, self.summary.tags_lost)
 
     def change_rows(self) -> list[ChangeRow]:
         """Return the "would change" breakdown, whose accounts add up to summary.moved."""

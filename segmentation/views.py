@@ -51,7 +51,7 @@ from .preview import (
     TIER_ORDER,
     framework_impact_preview,
     framework_preview_settings,
-    tag_changes,
+    tag_change_table,
     tier_matrix,
 )
 from .selectors import (
@@ -365,7 +365,7 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
         tags = run.summary.get("tags", {})
         context["tier_header"] = [TIER_LABELS[tier] for tier in TIER_ORDER]
         context["tier_rows"] = tier_matrix(run.summary.get("tiers", {}))
-        context["tag_rows"] = tag_changes(tags.get("gained", {}), tags.get("lost", {}))
+        context["tag_table"] = tag_change_table(tags.get("gained", {}), tags.get("lost", {}))
         context["finished"] = run.status in (
             SegmentationRun.Status.SUCCEEDED,
             SegmentationRun.Status.FAILED,

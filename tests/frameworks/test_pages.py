@@ -826,3 +826,75 @@ def test_register_without_initial_setup_row(client, active_framework, ops_user):
     Framework.objects.filter(pk=active_framework.pk).update(approved_by=ops_user)
     page = signed_in(client, ops_user).get(reverse("segmentation:revision-list"))
     assert 'data-testid="initial-approval"' not in page.content.decode()
+
+
+def _tag_tables(text: str) -> tuple[str, str]:
+    """Split a page at the folded rest of its tag changes: (shown part, folded part)."""
+    shown, _, folded = text.partition('data-testid="tag-changes-rest"')
+    return shown, folded
+
+
+def test_run_page_folds_tags_after_twenty(client, ops_user, active_framework):
+    gained = {f"Tag {number:02d}": 100 - number for number in range(25)}
+    run = SegmentationRun.objects.create(
+        framework=active_framework,
+        status=SegmentationRun.Status.SUCCEEDED,
+        summary={"tags": {"gained": gained, "lost": {"Old tag": 7}}},
+    )
+
+    text = (
+        signed_in(client, ops_user)
+        .get(reverse("segmentation:run-detail", args=[run.pk]))
+        .content.decode()
+    )
+    shown, folded = _tag_tables(text)
+
+    assert "<td>Tag 00</td>" in shown
+    assert "<td>Tag 19</td>" in shown
+    assert "<td>Tag 20</td>" not in shown
+    assert "<td>Tag 20</td>" in folded
+    assert "<td>Tag 24</td>" in folded
+    assert "<td>Old tag</td>" in folded
+    assert "Show all 26 tags (6 more)" in folded
+    assert "All 26 tags" in shown
+    assert f"+{sum(gained.values())}" in shown
+    assert "−7" in shown
+
+
+def test_run_page_short_tag_list_not_folded(client, ops_user, active_framework):
+    run = SegmentationRun.objects.create(
+        framework=active_framework,
+        status=SegmentationRun.Status.SUCCEEDED,
+        summary={"tags": {"gained": {"Tag A": 3}, "lost": {"Tag B": 3}}},
+    )
+    text = (
+        signed_in(client, ops_user)
+        .get(reverse("segmentation:run-detail", args=[run.pk]))
+        .content.decode()
+    )
+    assert 'data-testid="tag-changes-rest"' not in text
+    assert "All 2 tags" in text
+
+
+def test_preview_folds_tags_after_twenty(client, draft, ops_user, make_account, active_framework):
+    countries = ["US", "CA", "DE", "FR", "GB", "SG", "JP", "AU", "BR", "MX", "IN", "NL"]
+    countries += ["SE", "ES", "IT", "PL", "KR", "NZ", "AR", "CL", "ZA", "IE"]
+    for country in countries:
+        make_account("SaaS", employee_count=300, country=country)
+    accounts_segment()
+    Framework.objects.filter(pk=draft.pk).update(
+        tag_template="{industry} – {size_band} – {country}"
+    )
+    signed_in(client, ops_user)
+
+    results = client.get(
+        reverse("segmentation:framework-preview-results", args=[draft.version]),
+        HTTP_HX_REQUEST="true",
+    )
+    shown, folded = _tag_tables(results.content.decode())
+
+    assert results.status_code == 200
+    assert shown.count("<td>SaaS – Mid-Market – ") == 20
+    assert folded.count("<td>SaaS – Mid-Market – ") > 0
+    # A US account keeps its tag, because the geography label of US is its country code.
+    assert f"+{len(countries) - 1}" in shown
