@@ -96,6 +96,9 @@ def _message(exc: exceptions.APIException, request: HttpRequest | None, view: An
             return f"{detail} Send the body as {' or '.join(accepted)} at {path}."
         return f"{detail} Send the body as application/json, or multipart/form-data for uploads."
     if isinstance(exc, exceptions.NotAcceptable):
+        if detail != str(exceptions.NotAcceptable.default_detail):
+            # An unsupported ?format=, whose message lists the view's formats.
+            return detail
         return f"{detail} Accept application/json, or text/csv where CSV is offered."
     if isinstance(exc, exceptions.ParseError):
         return f"{detail} Send a valid JSON body."
@@ -105,16 +108,20 @@ def _message(exc: exceptions.APIException, request: HttpRequest | None, view: An
     return detail
 
 
-def _unsupported_format_message(request: Any, view: Any) -> str | None:
-    """Return the error message for a ``?format=`` that no renderer of ``view`` offers.
+def _unsupported_format_error(request: Any, view: Any) -> exceptions.APIException | None:
+    """Return the error for a format that no renderer of ``view`` offers, or None.
 
-    DRF's content negotiation raises a bare Http404 for such a format before it sets
-    ``request.accepted_renderer``, so the missing attribute distinguishes this 404 from a
-    missing object. Returns None for any other 404.
+    DRF's content negotiation (``DefaultContentNegotiation.filter_renderers``, DRF 3.16)
+    raises a bare Http404 for such a format before it sets ``request.accepted_renderer``,
+    so the missing attribute distinguishes this 404 from a missing object. A ``?format=``
+    parameter is a request for a representation of a resource that exists, so it gets 406
+    Not Acceptable. A format suffix such as ``/accounts.xml`` names a URL that does not
+    exist, so it keeps the 404.
     """
     if request is None or view is None or hasattr(request, "accepted_renderer"):
         return None
     requested = request.query_params.get(view.settings.URL_FORMAT_OVERRIDE or "")
+    from_query = requested is not None
     if requested is None:
         requested = view.kwargs.get("format")
     if requested is None:
@@ -122,18 +129,21 @@ def _unsupported_format_message(request: Any, view: Any) -> str | None:
     supported = [renderer.format for renderer in view.get_renderers()]
     if requested in supported:
         return None
-    return (
+    message = (
         f"The format {requested!r} is not supported at {request.path}: "
         f"use one of {', '.join(supported)}."
     )
+    if from_query:
+        return exceptions.NotAcceptable(message)
+    return exceptions.NotFound(message)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Return the error response of ``exc`` in the API's error shape."""
     request = context.get("request")
     if isinstance(exc, Http404):
-        format_message = _unsupported_format_message(request, context.get("view"))
-        exc = exceptions.NotFound(format_message) if format_message else exceptions.NotFound()
+        format_error = _unsupported_format_error(request, context.get("view"))
+        exc = format_error or exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, DjangoValidationError):

@@ -28,12 +28,29 @@ def test_huge_id_filter_csv_400(signed_in_api):
 def test_unknown_format_names_supported(signed_in_api):
     response = signed_in_api.get(ACCOUNTS_URL, {"format": "xml"})
     error = response.json()["error"]
+    assert response.status_code == 406
+    assert error["code"] == "not_acceptable"
+    assert error["message"] == (
+        "The format 'xml' is not supported at /api/v1/accounts/: use one of json, csv."
+    )
+    assert "check the id" not in error["message"]
+
+
+def test_unknown_format_on_detail_406(signed_in_api):
+    account = AccountFactory()
+    response = signed_in_api.get(f"{ACCOUNTS_URL}{account.pk}/", {"format": "yaml"})
+    error = response.json()["error"]
+    assert response.status_code == 406
+    assert error["code"] == "not_acceptable"
+    assert "'yaml'" in error["message"]
+
+
+def test_unknown_format_suffix_404(signed_in_api):
+    response = signed_in_api.get("/api/v1/accounts.xml")
+    error = response.json()["error"]
     assert response.status_code == 404
     assert error["code"] == "not_found"
     assert "'xml'" in error["message"]
-    assert "json" in error["message"]
-    assert "csv" in error["message"]
-    assert "check the id" not in error["message"]
 
 
 def test_missing_object_404_message_unchanged(signed_in_api):
