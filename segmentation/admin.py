@@ -8,6 +8,7 @@ this version" instead.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import forms
@@ -19,6 +20,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import permissions
@@ -62,6 +65,8 @@ from .models import (
 )
 from .selectors import industry_criteria_locked, industry_locked_message
 from .validation import placement_warnings
+
+logger = logging.getLogger(__name__)
 
 
 def _may_view_framework(request: HttpRequest) -> bool:
@@ -670,3 +675,32 @@ class ScoreRecordAdmin(ReadOnlyAdmin):
     list_filter = ("tier", "needs_enrichment")
     search_fields = ("account__name", "tag")
     list_select_related = ("account", "framework")
+
+
+# Replaced, so that a task which fails in the request is reported on the page.
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    """django_celery_beat's periodic task admin, reporting a task that fails when run.
+
+    Without a broker Celery runs tasks eagerly, so "Run selected tasks" runs them in the
+    request and a task's error, such as re-segmentation with a version that is not
+    approved, would end the request with a server error. With a broker the task only
+    queues here, and its error shows in the worker's log and, for re-segmentation, as a
+    failed run.
+    """
+
+    @admin.action(description="Run selected tasks")
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        names = ", ".join(repr(task.name) for task in queryset)
+        try:
+            super().run_tasks(request, queryset)
+        except Exception as error:  # noqa: BLE001 - any task's error, shown to the user
+            logger.exception("Periodic task %s run from the admin failed", names)
+            self.message_user(
+                request,
+                f"Running the periodic task {names} failed: {error}",
+                level=messages.ERROR,
+            )

@@ -636,3 +636,28 @@ def test_admin_hides_own_approve_button(settings, client, draft, make_user, lead
     assert "Approve and re-segment" not in html
     assert 'data-testid="second-approver"' in html
     assert f"You submitted framework v{draft.version}, and a second person" in html
+
+
+def test_run_task_with_draft_reports_error(ops_client, draft, make_account):
+    import json
+
+    from segmentation.models import ScoreRecord, SegmentationRun
+
+    make_account("SaaS", employee_count=300, country="US")
+    task = PeriodicTask.objects.get(task="segmentation.tasks.resegment_all_task")
+    task.kwargs = json.dumps({"framework_id": draft.pk})
+    task.save()
+    url = reverse("admin:django_celery_beat_periodictask_changelist")
+
+    response = ops_client.post(
+        url, {"action": "run_tasks", "_selected_action": [task.pk]}, follow=True
+    )
+
+    html = response.content.decode()
+    run = SegmentationRun.objects.get()
+    assert response.status_code == 200
+    assert "Running the periodic task" in html
+    assert f"Framework v{draft.version} is draft, not approved" in html
+    assert "successfully run" not in html
+    assert run.status == SegmentationRun.Status.FAILED
+    assert ScoreRecord.objects.count() == 0
