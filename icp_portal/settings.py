@@ -316,7 +316,8 @@ includes read). A token never exceeds its user's role.
 **Pagination.** Lists use cursor pagination: follow `next` until it is null. `page_size`
 sets the rows per page, 100 by default and at most 500.
 
-**CSV.** Account lists return CSV with `?format=csv` or `Accept: text/csv`.
+**CSV.** Account lists return CSV with `?format=csv` or `Accept: text/csv`. A `?format=`
+that an endpoint does not offer gets 406.
 
 **ETags.** `GET /accounts/{id}/` and every change return an `ETag`. Send it back in
 `If-Match` with a change: if the account changed meanwhile, the API returns 412 and

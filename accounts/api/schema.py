@@ -26,8 +26,9 @@ class ApiAutoSchema(AutoSchema):
     """AutoSchema that documents the error responses in the shared error shape."""
 
     def _error_codes(self) -> list[str]:
-        # Every operation can return 404: unknown ids, and unknown ?format= values.
-        codes = ["400", "401", "403", "404", "429"]
+        # Every operation can return 404 for an unknown id or format suffix, and 406 for
+        # an unknown ?format= value.
+        codes = ["400", "401", "403", "404", "406", "429"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes.append("415")
         if self.method in ("PUT", "PATCH", "DELETE") or self.path.endswith("/segment/"):

@@ -60,3 +60,11 @@ def test_docs_list_every_account_filter(signed_in_api):
     section = docs[docs.index("## Filters and incremental sync") : docs.index("## CSV")]
     undocumented = sorted(name for name in names if f"`{name}`" not in section)
     assert undocumented == []
+
+
+def test_schema_documents_406_for_format(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    responses = schema["paths"]["/api/v1/accounts/"]["get"]["responses"]
+    description = schema["info"]["description"]
+    assert "406" in responses
+    assert "gets 406" in description
