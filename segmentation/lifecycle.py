@@ -236,10 +236,16 @@ def framework_copy_rejection(source: Framework) -> str:
     if active is None or active.pk == source.pk:
         return ""
     status = source.get_status_display().lower()
+    if source.status == FrameworkStatus.RETIRED:
+        next_step = older_settings_hint(source, active)
+    else:
+        next_step = (
+            f"Change v{source.version} itself, or create a draft from v{active.version} instead."
+        )
     return (
         f"Framework v{source.version} is {status}, so a draft copied from it could never be "
         f"approved: approving it would undo the changes of the active v{active.version}. "
-        f"{older_settings_hint(source, active)}"
+        f"{next_step}"
     )
 
 

@@ -302,6 +302,10 @@ def test_copy_of_inactive_version_rejected(active_framework, ops_user, status):
     assert f"v7 is {status.label.lower()}" in message
     assert f"create a draft from v{active_framework.version}" in message
     assert Framework.objects.count() == count
+    if status == FrameworkStatus.DRAFT:
+        assert "Change v7 itself" in message
+    else:
+        assert "To bring back settings of v7" in message
 
 
 def test_copy_without_active_version_allowed(active_framework, ops_user):
