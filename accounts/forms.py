@@ -152,29 +152,6 @@ INPUT_HELP = {
 }
 
 
-def field_initial(account: Account, field_name: str) -> dict[str, str]:
-    """Return the current values of an editable field's inputs, as the person typed them."""
-    if field_name == "industry":
-        return {
-            "industry_raw": account.industry_raw
-            or (account.industry.name if account.industry else "")
-        }
-    if field_name == "employees":
-        text = account.employee_raw or (
-            str(account.employee_count) if account.employee_count is not None else ""
-        )
-        return {"employees": text}
-    if field_name == "revenue":
-        return {"revenue": account.revenue_raw}
-    if field_name == "location":
-        return {"city": account.city, "region": account.region, "country": account.country}
-    if field_name == "website":
-        return {"website": account.website or account.domain}
-    if field_name == "technologies":
-        return {"technologies": ", ".join(str(item) for item in account.technologies or [])}
-    return {"description": account.description}
-
-
 class FieldEditForm(forms.Form):
     """The inputs of one editable field (see workspace.EDITABLE_FIELDS) and the version."""
 

@@ -25,7 +25,6 @@ from accounts.forms import (
     NoteForm,
     NoteReviewForm,
     SegmentEditForm,
-    field_initial,
 )
 from accounts.models import Account, ResearchNote
 from accounts.permissions import (
@@ -60,6 +59,11 @@ STALE_MESSAGE = (
     "Someone changed this account after you opened the form, so your change was not "
     "saved. Check their change below, then save again to apply yours."
 )
+
+
+def unchanged_message(label: str) -> str:
+    """Return the notice for an edit saved without a change, which records nothing."""
+    return f"Nothing changed: {label} is the same as before, so nothing was saved."
 
 
 def changed(response: HttpResponse, account: Account) -> HttpResponse:
@@ -122,7 +126,7 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
         account = self.get_account()
         self.require(can_research_account(request.user, account), "You may not edit this account.")
         initial = {
-            **field_initial(account, spec.name),
+            **workspace.field_initial(account, spec.name),
             "version": workspace.account_version(account),
         }
         return self.render_form(FieldEditForm(initial=initial, field_name=spec.name), account)
@@ -154,6 +158,13 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
             stale_form.is_valid()
             return self.render_form(stale_form, error.account, status=409, stale=error)
 
+        if not result.changed:
+            if not is_htmx(request):
+                messages.info(request, unchanged_message(spec.label))
+                return redirect(result.account)
+            context = field_row_context(request, result.account, spec.name)
+            context["unchanged_message"] = unchanged_message(spec.label)
+            return render(request, FIELD_ROW, context)
         if not is_htmx(request):
             messages.success(request, f"{spec.label} saved.")
             for warning in result.warnings:

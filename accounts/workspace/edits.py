@@ -179,10 +179,14 @@ class ParsedEdit:
 
 @dataclass
 class FieldUpdateResult:
-    """Outcome of account_field_update: the saved account and notes for the person."""
+    """Outcome of account_field_update: the account and notes for the person.
+
+    ``changed`` is False for an edit that left the field as it was and saved nothing.
+    """
 
     account: Account
     warnings: list[str]
+    changed: bool = True
 
 
 def _max_length(name: str) -> int:
@@ -472,6 +476,52 @@ def field_edit_parse(field_name: str, data: dict[str, str], account: Account) ->
     return PARSERS[field_name](data, account)
 
 
+def field_initial(account: Account, field_name: str) -> dict[str, str]:
+    """Return the current values of an editable field's inputs, as the person typed them."""
+    if field_name == "industry":
+        return {
+            "industry_raw": account.industry_raw
+            or (account.industry.name if account.industry else "")
+        }
+    if field_name == "employees":
+        text = account.employee_raw or (
+            str(account.employee_count) if account.employee_count is not None else ""
+        )
+        return {"employees": text}
+    if field_name == "revenue":
+        return {"revenue": account.revenue_raw}
+    if field_name == "location":
+        return {"city": account.city, "region": account.region, "country": account.country}
+    if field_name == "website":
+        return {"website": account.website or account.domain}
+    if field_name == "technologies":
+        return {"technologies": ", ".join(str(item) for item in account.technologies or [])}
+    return {"description": account.description}
+
+
+def _input_text(name: str, text: str) -> str:
+    """Return an input as its parser reads it: a description keeps its inner line breaks."""
+    return text.strip() if name == "description" else clean_text(text)
+
+
+def field_edit_unchanged(
+    account: Account, field_name: str, data: dict[str, str], parsed: ParsedEdit
+) -> bool:
+    """Return whether an edit leaves the field as the account has it, so it is not saved.
+
+    The edit is unchanged when its inputs equal those the form opens with, or when its
+    normalized values equal the account's. The first test matters where the form shows a
+    value in short, such as a head count for a range without a source value.
+    """
+    opened_with = field_initial(account, field_name)
+    if all(
+        _input_text(name, data.get(name) or "") == _input_text(name, opened_with.get(name) or "")
+        for name in EDITABLE_FIELDS[field_name].inputs
+    ):
+        return True
+    return all(getattr(account, name) == value for name, value in parsed.values.items())
+
+
 def account_field_update(
     *,
     account: Account,
@@ -484,9 +534,12 @@ def account_field_update(
 
     The value is validated with the normalizers first. The observation has source
     ``manual`` and ``entered_by`` set, so verification treats it as the current value.
-    The account is then verified again and segmented. Raises PermissionDenied, a
-    ValidationError per input, or StaleEditError when the account changed since
-    ``version``.
+    The account is then verified again and segmented. An edit that leaves the field as
+    it is (see field_edit_unchanged) saves nothing and returns ``changed=False``, as an
+    unchanged value sent through the API does: otherwise saving the form as it opened
+    would mark a single-source field ``accepted`` and the account verified without a
+    second source. Raises PermissionDenied, a ValidationError per input, or
+    StaleEditError when the account changed since ``version``.
     """
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not edit account {account.pk}.")
@@ -498,6 +551,9 @@ def account_field_update(
         # An edit would replace both sources' values without the resolution's reason.
         if spec.status_key and field_conflicting(locked, spec.status_key):
             raise ValidationError(CONFLICT_EDIT_MESSAGE.format(label=spec.label))
+        if field_edit_unchanged(locked, field_name, data, parsed):
+            logger.info("account %s: user %s saved %s unchanged", locked.pk, user.pk, field_name)
+            return FieldUpdateResult(account=locked, warnings=[], changed=False)
         for name, value in parsed.values.items():
             setattr(locked, name, value)
         # Attributes the history row to the user outside requests too, such as in tests.
