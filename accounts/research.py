@@ -12,7 +12,7 @@ from audits.history import current_channel
 from segmentation.models import ScoreRecord
 from segmentation.tags import TagChecker, active_tag_checker
 
-from .models import MAX_REASON_LENGTH, Account, SegmentOverride, Tier
+from .models import MAX_REASON_LENGTH, Account, SegmentOverride, Tier, VerificationStatus
 from .normalizers.text import character_count, normalize_line_breaks
 from .text_limits import StoredLengthValidator, stored_length
 
@@ -71,6 +71,13 @@ def untagged_confirmation_message(account: Account) -> str:
 
 
 def _route_for(account: Account, tier: str) -> str:
+    """Return the route of ``tier`` on the account's framework.
+
+    An account that needs enrichment or whose sources conflict gets none, whatever the
+    tier a person sets, as segmentation.services._with_overrides decides on re-scoring.
+    """
+    if account.needs_enrichment or account.verification_status == VerificationStatus.CONFLICTING:
+        return ""
     framework = account.framework
     if framework is None:
         return account.route

@@ -544,9 +544,12 @@ def _with_overrides(
 ) -> Evaluation:
     """Apply a person's tag and tier to a result.
 
-    The tier override also sets the route. The score stays the framework's, and the
-    explanation gains one item per override naming the computed value. An override equal
-    to the computed value, such as the tag kept by a change of the tier alone, gets none.
+    The tier override also sets the route, except on an account that needs enrichment (a
+    mandatory field missing or conflicting): it keeps no route whatever its tier, as the
+    engine gives it none, so Marketing's Outbound and Nurture lists leave it out until the
+    data is complete. The score stays the framework's, and the explanation gains one item
+    per override naming the computed value. An override equal to the computed value, such
+    as the tag kept by a change of the tier alone, gets none.
     """
     extra = list(evaluation.extra)
     tier, tag = evaluation.tier, evaluation.tag
@@ -561,7 +564,7 @@ def _with_overrides(
     return evaluation._replace(
         tier=tier,
         tag=tag,
-        route=compiled.route_for(tier),
+        route="" if evaluation.needs_enrichment else compiled.route_for(tier),
         extra=tuple(extra),
     )
 
@@ -861,7 +864,8 @@ def accounts_segment(
     after each batch, and ``movers`` each account whose result changes.
 
     A person's ``tag_override`` and ``tier_override`` win over the framework's tag and
-    tier, and the route follows the tier the account ends up with.
+    tier, and the route follows the tier the account ends up with, unless the account
+    needs enrichment: then it has no route.
 
     Only the approved version writes: any other raises FrameworkNotApprovedError unless
     ``dry_run``, and marks ``run`` failed with the reason when one is given.

@@ -120,3 +120,11 @@ def test_planted_tags_set_by_rep(planted, demo_data):
         assert override.kind == SegmentOverride.Kind.MANUAL_TAG
         assert override.user_id == account.owner_id
         assert account.tag_override == account.tag
+
+
+def test_planted_enrichment_cases_unrouted(planted):
+    """The accounts tagged by hand while a field conflicts or is missing get no route."""
+    needing = Account.objects.filter(source="demo", needs_enrichment=True)
+    tagged_by_hand = needing.exclude(tag_override="")
+    assert tagged_by_hand.count() == 2
+    assert list(needing.exclude(route="").values_list("pk", flat=True)) == []
