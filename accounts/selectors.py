@@ -596,7 +596,9 @@ class Provenance:
     """The provenance of a field's value, as the enrichment app last verified it.
 
     ``values`` lists (source label, value) of every source; ``resolution`` is the person's
-    decision of an accepted field.
+    decision of an accepted field. ``disagreeing`` lists (source label, value) of the
+    sources that disagree with the current value, which a verified field can have when
+    more sources agree with it.
     """
 
     status: str
@@ -604,6 +606,7 @@ class Provenance:
     sources: list[str]
     values: list[tuple[str, Any]]
     resolution: dict[str, Any] | None = None
+    disagreeing: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -611,6 +614,25 @@ class Provenance:
         if self.status in ("verified", "single_source", "accepted") and self.sources:
             return f"{self.label} · {' + '.join(self.sources)}"
         return self.label
+
+    @property
+    def dissent_text(self) -> str:
+        """Return the text of the sources a verified field outvotes, "" when none does.
+
+        For example "Fortune 500 reports 132,000". A conflict lists its values apart.
+        """
+        if self.status != "verified":
+            return ""
+        return "; ".join(
+            f"{source} reports {_value_text(value)}" for source, value in self.disagreeing
+        )
+
+
+def _value_text(value: Any) -> str:
+    """Return a field_status value as text: a list of technologies item by item."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 def account_provenance(account: Account) -> dict[str, Provenance]:
@@ -621,13 +643,18 @@ def account_provenance(account: Account) -> dict[str, Provenance]:
             continue
         status = str(entry.get("status") or "missing")
         values = entry.get("values") or {}
+        if not isinstance(values, dict):
+            values = {}
+        disagreeing = entry.get("disagreeing") or []
         provenance[key] = Provenance(
             status=status,
             label=PROVENANCE_LABELS.get(status, capfirst(status.replace("_", " "))),
             sources=[source_label(str(source)) for source in entry.get("sources") or []],
-            values=[
-                (source_label(str(source)), value)
-                for source, value in (values.items() if isinstance(values, dict) else [])
+            values=[(source_label(str(source)), value) for source, value in values.items()],
+            disagreeing=[
+                (source_label(str(source)), values[source])
+                for source in (disagreeing if isinstance(disagreeing, list) else [])
+                if source in values
             ],
             resolution=entry.get("resolution")
             if isinstance(entry.get("resolution"), dict)

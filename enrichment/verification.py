@@ -498,8 +498,10 @@ def field_status(
 
     ``latest`` maps each source to its newest usable observation of the field. The
     entry is ``{"status", "sources", "values"}``: ``sources`` lists the sources that
-    agree with the current value and ``values`` shows every source's value. An accepted
-    field also has ``resolution`` (who chose the value, when and why).
+    agree with the current value and ``values`` shows every source's value. A field that
+    another group disagrees with also has ``disagreeing``, the source that speaks for
+    each such group, so a verified field outvoting one source still shows that source.
+    An accepted field also has ``resolution`` (who chose the value, when and why).
 
     Sources in one group count once, through their best-ranked, newest value. The field
     is verified when at least two groups agree with the current value and they outnumber
@@ -555,6 +557,8 @@ def field_status(
             and values_agree(name, current.value, item.value, context)
         )
     ) or [current.source]
+    if disagreeing_groups:
+        entry["disagreeing"] = sorted(voices[group].source for group in disagreeing_groups)
     if len(agreeing_groups) >= 2 and len(agreeing_groups) > len(disagreeing_groups):
         entry["status"] = VERIFIED
     elif disagreeing_groups:
