@@ -191,6 +191,66 @@ document.body.addEventListener("accountChanged", (event) => {
   }
 });
 
+// An inline Edit or Resolve form replaces the field row that opened it, and the row
+// replaces the form again on Cancel or save. Each swap removes the focused control, which
+// leaves the focus on <body>. So the focus moves into a form when it opens, or to the
+// first invalid input after an error. When the row returns, the focus goes back to the
+// control that opened the form, or to the row's first control when that one is gone (a
+// resolved field shows Edit in place of Resolve).
+const INLINE_SECTION = /^field-|^account-segment$/;
+const inlineOpeners = new Map();
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const control = event.detail.elt;
+  if (!control || control.tagName !== "A" || control.closest("form")) {
+    return;
+  }
+  const section = control.closest("[id]");
+  if (section && INLINE_SECTION.test(section.id)) {
+    inlineOpeners.set(section.id, control.getAttribute("href"));
+  }
+});
+
+function focusInlineForm(form) {
+  const field =
+    form.querySelector("[aria-invalid=true]") ||
+    form.querySelector(
+      "input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled])",
+    );
+  if (field) {
+    field.focus();
+  }
+}
+
+function focusInlineOpener(section, href) {
+  const links = Array.from(section.querySelectorAll("a[href]"));
+  const control =
+    links.find((link) => link.getAttribute("href") === href) ||
+    links.find((link) => link.hasAttribute("hx-get")) ||
+    links[0];
+  if (control) {
+    control.focus();
+  }
+}
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  const id = event.detail.target && event.detail.target.id;
+  if (!id || !INLINE_SECTION.test(id) || !inlineOpeners.has(id)) {
+    return;
+  }
+  const section = document.getElementById(id);
+  const focusLost = !document.activeElement || document.activeElement === document.body;
+  if (!section || !focusLost) {
+    return;
+  }
+  if (section.tagName === "FORM") {
+    focusInlineForm(section);
+  } else {
+    focusInlineOpener(section, inlineOpeners.get(id));
+    inlineOpeners.delete(id);
+  }
+});
+
 // Notes and reasons have no maxlength attribute, because it counts UTF-16 code units, so
 // an emoji as two or more characters. A counter next to each input shows its length and
 // turns red past the limit in data-max-length. The server rejects a longer text with a
