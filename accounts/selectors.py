@@ -1039,3 +1039,16 @@ def unconfirmed_mandatory_fields(field_status: Any) -> list[tuple[str, str]]:
         if status in UNCONFIRMED_STATUSES:
             unconfirmed.append((name, status))
     return unconfirmed
+
+
+def unconfirmed_field_texts(field_status: Any) -> list[str]:
+    """Return the label and status of each unconfirmed mandatory field, for people to read.
+
+    For example "company size (single source)", in the tag form's warning and in audit
+    findings, which must not show keys such as company_size.
+    """
+    return [
+        f"{verification.FIELD_LABELS.get(name, name.replace('_', ' '))} "
+        f"({status.replace('_', ' ')})"
+        for name, status in unconfirmed_mandatory_fields(field_status)
+    ]

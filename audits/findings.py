@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
-from accounts.selectors import unconfirmed_mandatory_fields
+from accounts.selectors import unconfirmed_field_texts
 from audits.asof import account_states
 from audits.baseline import baseline_rows
 from audits.history import Channel
@@ -183,10 +183,7 @@ def _missing_fields(row: dict[str, Any]) -> list[str]:
 
 
 def _unconfirmed_fields(row: dict[str, Any]) -> list[str]:
-    return [
-        f"{name} ({status.replace('_', ' ')})"
-        for name, status in unconfirmed_mandatory_fields(row["field_status"])
-    ]
+    return unconfirmed_field_texts(row["field_status"])
 
 
 class _Engine:

@@ -41,7 +41,6 @@ from accounts.tables import (
     page_size_from,
 )
 from enrichment.services import FEEDS_PER_CHECK, account_feed_urls
-from enrichment.verification import FIELD_LABELS
 from icp_portal.pagination import nearest_page
 
 from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
@@ -307,15 +306,12 @@ def observed_feed_urls(observations: list[tuple[str, list[Any]]]) -> list[str]:
 
 
 def segment_context(user: Any, account: Account) -> dict[str, Any]:
-    unconfirmed = selectors.unconfirmed_mandatory_fields(account.field_status)
     return {
         "account": account,
         "perms": account_permissions(user, account),
         "version": workspace.account_version(account),
         # Shown on the tag and fit forms: tagging now is a skipped step in the audit.
-        "unconfirmed_fields": [
-            f"{FIELD_LABELS[name]} ({status.replace('_', ' ')})" for name, status in unconfirmed
-        ],
+        "unconfirmed_fields": selectors.unconfirmed_field_texts(account.field_status),
     }
 
 
