@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.forms import REASON_MAX_LENGTH, CountedTextField, too_long_message
 from accounts.models import Tier
 
-from .models import ReviewItem, ReviewSession, Severity, Violation, ViolationKind
+from .models import ReviewItem, ReviewSession, Severity, TrainingRecord, Violation, ViolationKind
 from .periods import Period, local_today, parse_audit_month
 from .services import ShownDecision
 
@@ -329,6 +329,58 @@ class CorrectionFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
             self.fields["rep"].queryset = users
         if reviewers is not None:
             self.fields["reviewer"].queryset = reviewers
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    """A choice of manager that selects the people who report to them."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"Team of {_user_label(obj)}"
+
+
+class TrainingFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
+    person = UserChoiceField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Anyone",
+        widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "Person id “%(value)s” was not found: choose a person from the list."
+        },
+    )
+    team = TeamChoiceField(
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Any team",
+        widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "Team “%(value)s” was not found: choose a team from the list."
+        },
+    )
+    kind = forms.ChoiceField(
+        required=False,
+        label="Training",
+        choices=[("", "Any training"), *TrainingRecord.Kind.choices],
+        widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "Training “%(value)s” is not a kind of training: choose "
+            "onboarding or refresher."
+        },
+    )
+    start = NamedDateField(required=False, label="Completed from", widget=DATE_WIDGET)
+    end = NamedDateField(required=False, label="Until", widget=DATE_WIDGET)
+    overdue = forms.BooleanField(
+        required=False,
+        label="Overdue people only",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def __init__(self, *args, people=None, managers=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people
+        if managers is not None:
+            self.fields["team"].queryset = managers
 
 
 class TrailFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Max, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncMonth
 
 from accounts import roles
 from accounts.filtersets import INCOMPLETE, MISSING_FIELD_CONDITIONS
-from accounts.models import Account, SegmentOverride, VerificationStatus
+from accounts.models import Account, SegmentOverride, UserProfile, VerificationStatus
 from accounts.permissions import can_view_audits, team_member_ids, visible_user_ids
 from segmentation.models import Framework, ScoreRecord
 
@@ -490,6 +490,59 @@ def overdue_training(
         if due_on < today:
             overdue.append(OverdueTraining(user.pk, name, kind, due_on, today))
     return overdue
+
+
+def training_records(
+    user: User,
+    *,
+    person_id: int | None = None,
+    manager_id: int | None = None,
+    kind: str = "",
+    period: Period | None = None,
+    user_ids: list[int] | None = None,
+) -> QuerySet[TrainingRecord]:
+    """Return the training records of the people ``user`` may see, newest first.
+
+    A Sales Manager sees their team's records, Sales Ops, Leadership and superusers
+    everyone's. ``manager_id`` keeps the records of the people who report to that
+    manager, ``period`` those completed on its dates, and ``user_ids`` those of the
+    listed people, such as the ones overdue. Each record has ``team_name``, the name of
+    its person's manager ("" without one).
+    """
+    manager = "user__profile__manager__"
+    full_name = Trim(Concat(F(f"{manager}first_name"), Value(" "), F(f"{manager}last_name")))
+    records = TrainingRecord.objects.select_related("user", "recorded_by").annotate(
+        team_name=Coalesce(NullIf(full_name, Value("")), F(f"{manager}username"), Value(""))
+    )
+    records = _scoped(records, "user_id", findings_scope(user))
+    if person_id is not None:
+        records = records.filter(user_id=person_id)
+    if manager_id is not None:
+        records = records.filter(user__profile__manager_id=manager_id)
+    if kind:
+        records = records.filter(kind=kind)
+    if period is not None:
+        records = records.filter(
+            completed_on__gte=period.first_day, completed_on__lte=period.last_day
+        )
+    if user_ids is not None:
+        records = records.filter(user_id__in=user_ids)
+    return records.order_by("-completed_on", "-id")
+
+
+def training_people(user: User) -> QuerySet:
+    """Return the people ``user`` may see who have a training record or a trained role."""
+    people = get_user_model().objects.filter(
+        Q(groups__name__in=TRAINED_ROLES) | Q(training_records__isnull=False)
+    )
+    return _scoped(people, "pk", findings_scope(user)).distinct().order_by("username")
+
+
+def training_managers(user: User) -> QuerySet:
+    """Return the managers of the teams whose training records ``user`` may see."""
+    people = training_people(user).values("pk")
+    manager_ids = UserProfile.objects.filter(user_id__in=people).values("manager_id")
+    return get_user_model().objects.filter(pk__in=manager_ids).order_by("username")
 
 
 def audit_runs() -> QuerySet[AuditRun]:

@@ -70,6 +70,12 @@ urlpatterns = [
     ),
     path("trail/", views.AuditTrailView.as_view(), name="trail"),
     path("trail/export.csv", views.AuditTrailExportView.as_view(), name="trail-export"),
+    path("training/", views.TrainingRecordListView.as_view(), name="training-list"),
+    path(
+        "training/export.csv",
+        views.TrainingRecordExportView.as_view(),
+        name="training-export",
+    ),
     path("audits/", views.AuditRunListView.as_view(), name="audit-run-list"),
     path("audits/run/", views.AuditRunCreateView.as_view(), name="audit-run-create"),
     path(

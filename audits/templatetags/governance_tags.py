@@ -31,6 +31,7 @@ def governance_nav(context: dict[str, Any]) -> dict[str, Any]:
             ("audit-", "quarterly-", "violation-"),
         ),
         ("Audit trail", "audits:trail", can_view_trail, "trail"),
+        ("Training", "audits:training-list", can_view_audits, "training-"),
     ]
     links = []
     for label, name, rule, prefix in candidates:

@@ -21,6 +21,7 @@ from .review import (
     ReviewSessionListView,
 )
 from .trail import AuditTrailExportView, AuditTrailView
+from .training import TrainingRecordExportView, TrainingRecordListView
 
 __all__ = [
     "AuditReportExportView",
@@ -40,5 +41,7 @@ __all__ = [
     "ReviewSessionCreateView",
     "ReviewSessionDetailView",
     "ReviewSessionListView",
+    "TrainingRecordExportView",
+    "TrainingRecordListView",
     "ViolationUpdateView",
 ]
