@@ -158,15 +158,11 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
             stale_form.is_valid()
             return self.render_form(stale_form, error.account, status=409, stale=error)
 
-        if not result.changed:
-            if not is_htmx(request):
-                messages.info(request, unchanged_message(spec.label))
-                return redirect(result.account)
-            context = field_row_context(request, result.account, spec.name)
-            context["unchanged_message"] = unchanged_message(spec.label)
-            return render(request, FIELD_ROW, context)
         if not is_htmx(request):
-            messages.success(request, f"{spec.label} saved.")
+            if result.changed:
+                messages.success(request, f"{spec.label} saved.")
+            else:
+                messages.info(request, unchanged_message(spec.label))
             for warning in result.warnings:
                 messages.warning(request, warning)
             return redirect(result.account)
@@ -174,6 +170,10 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
             selectors.account_workspace_queryset(user=request.user), pk=account.pk
         )
         context = field_row_context(request, account, spec.name)
+        if not result.changed:
+            # The version is unchanged too, so open forms need no accountChanged event.
+            context["unchanged_message"] = unchanged_message(spec.label)
+            return render(request, FIELD_ROW, context)
         context.update(saved=True, warnings=result.warnings)
         return changed(render(request, FIELD_ROW, context), account)
 
