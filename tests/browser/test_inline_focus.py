@@ -66,12 +66,26 @@ def open_account(page, login, live_server, account) -> None:
     page.goto(f"{live_server.url}{account.get_absolute_url()}")
 
 
+# True when no content carries the classes htmx sets while requesting, swapping or settling.
+HTMX_IDLE = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+
+
+def press_enter(page) -> None:
+    """Press Enter once htmx has settled the content swapped in before.
+
+    htmx binds the links of new content as it settles it, so Enter pressed on a link
+    before that follows it as a full page load.
+    """
+    page.wait_for_function(HTMX_IDLE)
+    page.keyboard.press("Enter")
+
+
 def test_resolve_form_takes_focus(page, login, live_server, conflicting):
     open_account(page, login, live_server, conflicting)
     resolve = page.locator("#field-location a", has_text="Resolve")
     resolve.focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
 
     form = page.locator("form#field-location")
     expect(form).to_be_visible()
@@ -84,12 +98,12 @@ def test_resolve_form_takes_focus(page, login, live_server, conflicting):
 def test_resolve_cancel_returns_focus(page, login, live_server, conflicting):
     open_account(page, login, live_server, conflicting)
     page.locator("#field-location a", has_text="Resolve").focus()
-    page.keyboard.press("Enter")
+    press_enter(page)
     cancel = page.locator("form#field-location a", has_text="Cancel")
     expect(cancel).to_be_visible()
     cancel.focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
 
     expect(page.locator("div#field-location a", has_text="Resolve")).to_be_focused()
 
@@ -98,39 +112,42 @@ def test_edit_form_takes_and_returns_focus(page, login, live_server, conflicting
     open_account(page, login, live_server, conflicting)
     page.locator("[data-testid=edit-industry]").focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
 
     field = page.locator("#edit_industry_industry_raw")
     expect(field).to_be_focused()
     page.locator("form#field-industry a", has_text="Cancel").focus()
-    page.keyboard.press("Enter")
+    press_enter(page)
     expect(page.locator("[data-testid=edit-industry]")).to_be_focused()
 
 
 def test_edit_save_returns_focus(page, login, live_server, conflicting):
     open_account(page, login, live_server, conflicting)
     page.locator("[data-testid=edit-industry]").focus()
-    page.keyboard.press("Enter")
+    press_enter(page)
     field = page.locator("#edit_industry_industry_raw")
     expect(field).to_be_focused()
 
     field.fill("Fintech")
-    page.keyboard.press("Enter")
+    press_enter(page)
 
     expect(page.locator("#field-industry [data-testid=field-saved]")).to_be_visible()
     expect(page.locator("[data-testid=edit-industry]")).to_be_focused()
+    # The save reloads the page's other sections: let them finish before the database
+    # is emptied for the next test.
+    page.wait_for_load_state("networkidle")
 
 
 def test_edit_error_focuses_invalid_input(page, login, live_server, conflicting):
     open_account(page, login, live_server, conflicting)
     page.locator("[data-testid=edit-industry]").focus()
-    page.keyboard.press("Enter")
+    press_enter(page)
     field = page.locator("#edit_industry_industry_raw")
     expect(field).to_be_focused()
 
     field.fill("")
     page.locator("form#field-industry button[type=submit]").focus()
-    page.keyboard.press("Enter")
+    press_enter(page)
 
     expect(page.locator("#edit_industry_industry_raw-error")).to_be_visible()
     expect(page.locator("#edit_industry_industry_raw")).to_be_focused()
