@@ -53,3 +53,11 @@ def test_latest_record_matches_account(demo):
         assert latest.score == account.score, account.name
         assert latest.tier == account.tier, account.name
         assert latest.tag == account.tag, account.name
+
+
+def test_accounts_needing_enrichment_unrouted(demo):
+    """Marketing's route lists hold no demo account that needs enrichment, tagged by hand
+    or not."""
+    needing = Account.objects.filter(needs_enrichment=True)
+    assert needing.exclude(tag_override="").exists()
+    assert list(needing.exclude(route="").values_list("name", "route")) == []
