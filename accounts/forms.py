@@ -133,6 +133,7 @@ class VersionField(forms.CharField):
 # Account page --------------------------------------------------------------------------
 
 INPUT_LABELS = {
+    "name": "Name",
     "industry_raw": "Industry",
     "employees": "Employees",
     "revenue": "Revenue",
@@ -178,6 +179,13 @@ class FieldEditForm(forms.Form):
 
     def values(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
+
+
+class FlagReviewForm(forms.Form):
+    """The review flag a person marks reviewed, named by its field and value."""
+
+    field = forms.CharField(required=False, max_length=100)
+    value = forms.CharField(required=False, max_length=1000, strip=False)
 
 
 TAG_HELP = (

@@ -28,6 +28,11 @@ urlpatterns = [
     path(
         "<int:pk>/segment/", views.AccountSegmentUpdateView.as_view(), name="account-segment-edit"
     ),
+    path(
+        "<int:pk>/review-flags/",
+        views.AccountFlagReviewView.as_view(),
+        name="account-flag-review",
+    ),
     path("<int:pk>/fit/", views.AccountFitValidateView.as_view(), name="account-fit-validate"),
     path("<int:pk>/notes/", views.ResearchNoteCreateView.as_view(), name="research-note-create"),
     path(

@@ -34,6 +34,7 @@ from accounts.workspace.edits import (
     observed_values,
     research_note_create,
 )
+from accounts.workspace.flags import cleared_flags_reason, flags_unresolved
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import active_tag_checker
@@ -203,18 +204,26 @@ class AccountViewSet(AccountStreamMixin, viewsets.ModelViewSet):
                 account, data=request.data, partial=partial, context=self.get_serializer_context()
             )
             serializer.is_valid(raise_exception=True)
-            if not api_changed_values(account, serializer.validated_data):
+            changed_values = api_changed_values(account, serializer.validated_data)
+            if not changed_values:
                 # Nothing changes, so the account keeps its version, ETag and trail.
                 account = self._reload(account.pk)
                 data = AccountDetailSerializer(account, context=self.get_serializer_context())
                 return with_etag(Response(data.data), account)
+            # As on the account page, a new value clears the review flags about its field.
+            extra: dict[str, Any] = {}
+            flags = list(account.review_flags or [])
+            remaining = flags_unresolved(flags, changed_values)
+            if len(remaining) != len(flags):
+                extra["review_flags"] = remaining
+                account._change_reason = cleared_flags_reason(flags, remaining)
             # account_resegment() below scores the account at once, so the save queues no
             # second run.
             # As on the account page, a changed value is recorded as the user's entry, so
             # verification keeps it and a later import does not replace it.
             before = observed_values(account)
             with auto_resegmentation_paused():
-                self._save(serializer)
+                self._save(serializer, **extra)
                 api_values_record(account=account, before=before, user=request.user)
         logger.info("account %s changed through the API by user %s", account.pk, request.user.pk)
         account_resegment(account.pk)

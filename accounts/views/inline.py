@@ -22,6 +22,7 @@ from accounts.forms import (
     FeedCheckForm,
     FieldEditForm,
     FitValidationForm,
+    FlagReviewForm,
     NoteForm,
     NoteReviewForm,
     SegmentEditForm,
@@ -33,6 +34,7 @@ from accounts.permissions import (
     can_review_account,
     can_validate_fit,
 )
+from accounts.workspace.flags import review_flag_mark_reviewed
 from enrichment.services import account_feeds_check
 from segmentation.tags import active_tag_checker
 
@@ -54,6 +56,7 @@ SEGMENT = "accounts/partials/_account_segment.html"
 SEGMENT_FORM = "accounts/partials/_segment_form.html"
 FIT_FORM = "accounts/partials/_fit_form.html"
 NOTES = "accounts/partials/_notes.html"
+REVIEW_FLAGS = "accounts/partials/_review_flags.html"
 
 STALE_MESSAGE = (
     "Someone changed this account after you opened the form, so your change was not "
@@ -569,3 +572,38 @@ class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 note_messages(request, result, "Note published.")
             return redirect(account)
         return notes_response(request, account, result=result)
+
+
+class AccountFlagReviewView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Mark one review flag reviewed: the value is right as it is, or was fixed elsewhere."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(can_research_account(request.user, account), "You may not edit this account.")
+        form = FlagReviewForm(request.POST)
+        error = ""
+        if not form.is_valid():
+            error = "The review flag in the form is invalid: reload the page and try again."
+        else:
+            try:
+                account = review_flag_mark_reviewed(
+                    account=account,
+                    user=request.user,
+                    field=form.cleaned_data["field"],
+                    value=form.cleaned_data["value"],
+                )
+            except ValidationError as invalid:
+                error = " ".join(invalid.messages)
+        if not is_htmx(request):
+            if error:
+                messages.error(request, error)
+            else:
+                messages.success(request, "Review flag marked reviewed.")
+            return redirect(account)
+        context = {
+            "account": account,
+            "perms": account_permissions(request.user, account),
+            "flag_error": error,
+        }
+        response = render(request, REVIEW_FLAGS, context, status=422 if error else 200)
+        return response if error else changed(response, account)

@@ -29,6 +29,7 @@ from accounts.normalizers import (
     Money,
     UnparsedValue,
     clean_text,
+    company_name_key,
     convert_to_usd,
     is_third_party_url,
     normalize_country,
@@ -54,6 +55,8 @@ from segmentation.engine import term_key
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
 from segmentation.taxonomy import IndustryResolver
+
+from .flags import cleared_flags_reason, flags_unresolved
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +160,7 @@ class EditableField:
 EDITABLE_FIELDS: dict[str, EditableField] = {
     field_spec.name: field_spec
     for field_spec in (
+        EditableField("name", "Name", ("name",)),
         EditableField("industry", "Industry", ("industry_raw",), "industry"),
         EditableField("employees", "Employees", ("employees",), "company_size"),
         EditableField("revenue", "Revenue", ("revenue",), "revenue"),
@@ -210,6 +214,21 @@ def _check_length(name: str, label: str, text: str, max_length: int) -> None:
         raise ValidationError(
             {name: f"{label} is {len(text)} characters long, more than the {max_length} allowed."}
         )
+
+
+def _parse_name(data: dict[str, str], account: Account) -> ParsedEdit:
+    text = _required_text(data, "name", "Name", "Acme Corp")
+    _check_length("name", "Name", text, _max_length("name"))
+    # The same rule as the API's: a name is matched by its key, which needs a letter or digit.
+    name_key = company_name_key(text)
+    if not name_key:
+        raise ValidationError(
+            {"name": f"The name “{text}” has no letters or digits: enter the company's name."}
+        )
+    return ParsedEdit(
+        values={"name": text, "name_key": name_key[: _max_length("name_key")]},
+        observations=[("name", text, text)],
+    )
 
 
 def _parse_industry(data: dict[str, str], account: Account) -> ParsedEdit:
@@ -454,6 +473,7 @@ def _parse_description(data: dict[str, str], account: Account) -> ParsedEdit:
 
 
 PARSERS = {
+    "name": _parse_name,
     "industry": _parse_industry,
     "employees": _parse_employees,
     "revenue": _parse_revenue,
@@ -478,6 +498,8 @@ def field_edit_parse(field_name: str, data: dict[str, str], account: Account) ->
 
 def field_initial(account: Account, field_name: str) -> dict[str, str]:
     """Return the current values of an editable field's inputs, as the person typed them."""
+    if field_name == "name":
+        return {"name": account.name}
     if field_name == "industry":
         return {
             "industry_raw": account.industry_raw
@@ -554,8 +576,12 @@ def account_field_update(
         if field_edit_unchanged(locked, field_name, data, parsed):
             logger.info("account %s: user %s saved %s unchanged", locked.pk, user.pk, field_name)
             return FieldUpdateResult(account=locked, warnings=[], changed=False)
+        changed_names = [
+            name for name, value in parsed.values.items() if getattr(locked, name) != value
+        ]
         for name, value in parsed.values.items():
             setattr(locked, name, value)
+        _clear_corrected_flags(locked, changed_names)
         # Attributes the history row to the user outside requests too, such as in tests.
         locked._history_user = user
         # _segment() below scores the account at once, so the save queues no second run.
@@ -581,6 +607,15 @@ def account_field_update(
     warnings += _segment(locked)
     logger.info("account %s: user %s edited %s", locked.pk, user.pk, field_name)
     return FieldUpdateResult(account=Account.objects.get(pk=locked.pk), warnings=warnings)
+
+
+def _clear_corrected_flags(account: Account, changed_names: list[str]) -> None:
+    """Drop the review flags that the new values correct, with the reason in the history."""
+    flags = list(account.review_flags or [])
+    remaining = flags_unresolved(flags, changed_names)
+    if len(remaining) != len(flags):
+        account.review_flags = remaining
+        account._change_reason = cleared_flags_reason(flags, remaining)
 
 
 def _verify(account: Account) -> list[str]:

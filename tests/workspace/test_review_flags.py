@@ -1,0 +1,223 @@
+"""Review flags: cleared by a new value of their field, or marked reviewed by a person."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import workspace
+from accounts.models import Account
+from accounts.selectors import account_field_history, user_label
+from tests.factories import AccountFactory
+
+from .conftest import HTMX
+
+EMPLOYEES_FLAG = {
+    "field": "employees",
+    "value": "2.000",
+    "message": "“2.000” could be 2 or 2000: write 2000.",
+}
+NAME_FLAG = {
+    "field": "name",
+    "value": "",
+    "message": "the row has no company name, so the domain blankname-example.com is used as "
+    "the name. Enter the company name.",
+}
+DOMAIN_FLAG = {
+    "field": "domain",
+    "value": "walmart.com",
+    "message": 'domain walmart.com already belongs to account "Walmart", so this account was '
+    "saved without it. Check whether the two are one company.",
+}
+
+
+def edit_url(account: Account, field: str) -> str:
+    return reverse("accounts:account-field-edit", args=[account.pk, field])
+
+
+def review_url(account: Account) -> str:
+    return reverse("accounts:account-flag-review", args=[account.pk])
+
+
+def version_of(account: Account) -> str:
+    account.refresh_from_db()
+    return workspace.account_version(account)
+
+
+@pytest.fixture
+def flagged(sdr, approved_framework):
+    return AccountFactory(
+        name="blankname-example.com",
+        domain="blankname-example.com",
+        owner=sdr,
+        employee_count=None,
+        employee_min=None,
+        employee_max=None,
+        employee_raw="2.000",
+        framework=approved_framework,
+        review_flags=[EMPLOYEES_FLAG, NAME_FLAG, DOMAIN_FLAG],
+    )
+
+
+@pytest.fixture
+def client_sdr(client, sdr):
+    client.force_login(sdr)
+    return client
+
+
+# A new value clears the flags of its field ---------------------------------------------
+
+
+def test_employee_edit_clears_employee_flag(client_sdr, flagged):
+    response = client_sdr.post(
+        edit_url(flagged, "employees"),
+        {"employees": "2000", "version": version_of(flagged)},
+        **HTMX,
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 200
+    assert flagged.employee_count == 2000
+    assert flagged.review_flags == [NAME_FLAG, DOMAIN_FLAG]
+
+
+def test_cleared_flag_recorded_in_history(client_sdr, flagged, sdr):
+    client_sdr.post(
+        edit_url(flagged, "employees"),
+        {"employees": "2000", "version": version_of(flagged)},
+        **HTMX,
+    )
+    latest = account_field_history(flagged)[0]
+    assert latest.actor == user_label(sdr)
+    assert latest.reason == "New value cleared the review flag of employees"
+    assert "Review flags" in [change.label for change in latest.changes]
+
+
+def test_flagged_filter_drops_corrected_account(client_sdr, flagged):
+    for field, data in (
+        ("employees", {"employees": "2000"}),
+        ("name", {"name": "Blank Name Inc"}),
+        ("website", {"website": "https://blankname-inc.example"}),
+    ):
+        client_sdr.post(edit_url(flagged, field), {**data, "version": version_of(flagged)}, **HTMX)
+    flagged.refresh_from_db()
+    assert flagged.review_flags == []
+    listed = client_sdr.get(reverse("accounts:account-list"), {"flagged": "true"})
+    assert "Blank Name Inc" not in listed.content.decode()
+
+
+def test_other_field_edit_keeps_flags(client_sdr, flagged):
+    client_sdr.post(
+        edit_url(flagged, "technologies"),
+        {"technologies": "Salesforce", "version": version_of(flagged)},
+        **HTMX,
+    )
+    flagged.refresh_from_db()
+    assert flagged.review_flags == [EMPLOYEES_FLAG, NAME_FLAG, DOMAIN_FLAG]
+
+
+# The name is editable on the page ------------------------------------------------------
+
+
+def test_name_edit_saves_name_and_key(client_sdr, flagged):
+    response = client_sdr.post(
+        edit_url(flagged, "name"),
+        {"name": " Blank Name Inc ", "version": version_of(flagged)},
+        **HTMX,
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 200
+    assert flagged.name == "Blank Name Inc"
+    assert flagged.name_key == "blank name"
+    assert NAME_FLAG not in flagged.review_flags
+
+
+def test_empty_name_rejected(client_sdr, flagged):
+    response = client_sdr.post(
+        edit_url(flagged, "name"), {"name": "  ", "version": version_of(flagged)}, **HTMX
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 422
+    assert "Name is empty: enter a value such as Acme Corp." in response.content.decode()
+    assert flagged.name == "blankname-example.com"
+    assert NAME_FLAG in flagged.review_flags
+
+
+def test_long_name_rejected(client_sdr, flagged):
+    response = client_sdr.post(
+        edit_url(flagged, "name"), {"name": "A" * 256, "version": version_of(flagged)}, **HTMX
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 422
+    assert "Name is 256 characters long, more than the 255 allowed." in response.content.decode()
+    assert flagged.name == "blankname-example.com"
+
+
+def test_name_edit_denied_to_other_sdr(client, sdr2, flagged):
+    client.force_login(sdr2)
+    response = client.post(
+        edit_url(flagged, "name"), {"name": "Taken Over", "version": version_of(flagged)}, **HTMX
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 403
+    assert flagged.name == "blankname-example.com"
+
+
+def test_page_shows_name_edit(client_sdr, flagged):
+    html = client_sdr.get(flagged.get_absolute_url()).content.decode()
+    assert 'data-testid="edit-name"' in html
+
+
+# Mark reviewed -------------------------------------------------------------------------
+
+
+def test_mark_reviewed_removes_flag(client_sdr, flagged, sdr):
+    response = client_sdr.post(
+        review_url(flagged), {"field": "domain", "value": "walmart.com"}, **HTMX
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 200
+    assert flagged.review_flags == [EMPLOYEES_FLAG, NAME_FLAG]
+    assert "accountChanged" in response["HX-Trigger"]
+    record = flagged.history.order_by("-history_date", "-history_id").first()
+    assert record.history_user == sdr
+    assert record.history_change_reason == "Review flag of domain marked reviewed"
+
+
+def test_mark_reviewed_blank_value(client_sdr, flagged):
+    client_sdr.post(review_url(flagged), {"field": "name", "value": ""}, **HTMX)
+    flagged.refresh_from_db()
+    assert flagged.review_flags == [EMPLOYEES_FLAG, DOMAIN_FLAG]
+
+
+def test_mark_reviewed_unknown_flag(client_sdr, flagged):
+    response = client_sdr.post(
+        review_url(flagged), {"field": "domain", "value": "other.com"}, **HTMX
+    )
+    flagged.refresh_from_db()
+    assert response.status_code == 422
+    assert "has no review flag of domain with the value “other.com”" in response.content.decode()
+    assert len(flagged.review_flags) == 3
+
+
+def test_mark_reviewed_denied_to_other_sdr(client, sdr2, flagged):
+    client.force_login(sdr2)
+    response = client.post(review_url(flagged), {"field": "domain", "value": "walmart.com"})
+    flagged.refresh_from_db()
+    assert response.status_code == 403
+    assert len(flagged.review_flags) == 3
+
+
+def test_mark_reviewed_without_htmx_redirects(client_sdr, flagged):
+    response = client_sdr.post(review_url(flagged), {"field": "employees", "value": "2.000"})
+    flagged.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == flagged.get_absolute_url()
+    assert EMPLOYEES_FLAG not in flagged.review_flags
+
+
+def test_flag_controls_shown_by_permission(client, sdr, sdr2, flagged):
+    client.force_login(sdr)
+    own = client.get(flagged.get_absolute_url()).content.decode()
+    client.force_login(sdr2)
+    other = client.get(flagged.get_absolute_url()).content.decode()
+    assert own.count(">Mark reviewed</button>") == 3
+    assert "hx-confirm=" in own
+    assert ">Mark reviewed</button>" not in other
