@@ -380,6 +380,7 @@ class ConflictResolveForm(forms.Form):
 
 ACTION_LABELS = {
     workspace.ASSIGN: "Assign owner",
+    workspace.TAKE: "Assign to me",
     workspace.ENRICH: "Start enrichment",
     workspace.TAG: "Set tag or tier",
     workspace.EXPORT: "Export CSV",

@@ -33,6 +33,7 @@ urlpatterns = [
         views.AccountFlagReviewView.as_view(),
         name="account-flag-review",
     ),
+    path("<int:pk>/take/", views.AccountTakeView.as_view(), name="account-take"),
     path("<int:pk>/fit/", views.AccountFitValidateView.as_view(), name="account-fit-validate"),
     path("<int:pk>/notes/", views.ResearchNoteCreateView.as_view(), name="research-note-create"),
     path(

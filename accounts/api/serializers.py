@@ -42,6 +42,7 @@ from accounts.normalizers import (
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.templatetags.account_tags import employee_range_label
 from accounts.text_limits import character_limit_validators
+from accounts.workspace.bulk import TAKE, may_use_action
 from accounts.workspace.edits import (
     MAX_DESCRIPTION_LENGTH,
     api_values_complete,
@@ -671,11 +672,16 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         request = self.context["request"]
         current = self.instance.owner_id if self.instance is not None else None
         new = value.pk if value is not None else None
-        if new != current and not rules.can_assign_owner(request.user):
-            raise serializers.ValidationError(
-                "Only Sales Managers and Sales Ops can assign an owner: leave owner_id out."
-            )
-        return value
+        if new == current or rules.can_assign_owner(request.user):
+            return value
+        # As with "Assign to me" on the pages: an SDR or AE takes an existing unowned account.
+        taking = self.instance is not None and current is None and new == request.user.pk
+        if taking and may_use_action(request.user, TAKE):
+            return value
+        raise serializers.ValidationError(
+            "Only Sales Managers and Sales Ops can assign an owner, and SDRs and AEs can set "
+            "their own id on an unowned account: leave owner_id out."
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def current(name: str) -> Any:

@@ -52,6 +52,8 @@ def confirmation_question(form: BulkActionForm, count: int) -> str:
         if form.chosen_owner is None:
             return f"Unassign {accounts}?"
         return f"Assign {accounts} to {_owner_name(form.chosen_owner)}?"
+    if action == workspace.TAKE:
+        return f"Assign {accounts} to you? Only unowned accounts are assigned."
     if action == workspace.ENRICH:
         return f"Start enrichment of {accounts} with {form.cleaned_data['provider'].title()}?"
     if action == workspace.TAG:
@@ -165,6 +167,12 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
                 unchanged = len(selection.allowed) - changed
                 if unchanged:
                     done += f" {_count(unchanged)} already had this owner."
+            elif action == workspace.TAKE:
+                changed = workspace.accounts_take(selection=selection, user=request.user)
+                done = f"Assigned {_count(changed)} to you."
+                unchanged = len(selection.allowed) - changed
+                if unchanged:
+                    done += f" {_count(unchanged)} already had an owner."
             elif action == workspace.ENRICH:
                 run = workspace.accounts_enrichment_start(
                     selection=selection, provider=form.cleaned_data["provider"], user=request.user

@@ -57,6 +57,7 @@ SEGMENT_FORM = "accounts/partials/_segment_form.html"
 FIT_FORM = "accounts/partials/_fit_form.html"
 NOTES = "accounts/partials/_notes.html"
 REVIEW_FLAGS = "accounts/partials/_review_flags.html"
+STATUS = "accounts/partials/_account_status.html"
 
 STALE_MESSAGE = (
     "Someone changed this account after you opened the form, so your change was not "
@@ -607,3 +608,27 @@ class AccountFlagReviewView(AccountObjectMixin, AccountViewerRequiredMixin, View
         }
         response = render(request, REVIEW_FLAGS, context, status=422 if error else 200)
         return response if error else changed(response, account)
+
+
+class AccountTakeView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+    """Assign an unowned account to the SDR or AE who opens it."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = self.get_account()
+        self.require(
+            workspace.may_use_action(request.user, workspace.TAKE),
+            "Only SDRs and AEs assign accounts to themselves.",
+        )
+        try:
+            account = workspace.account_take(account=account, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(account)
+        if not is_htmx(request):
+            messages.success(request, "The account is assigned to you.")
+            return redirect(account)
+        account = get_object_or_404(
+            selectors.account_workspace_queryset(user=request.user), pk=account.pk
+        )
+        response = render(request, STATUS, segment_context(request.user, account))
+        return changed(response, account)

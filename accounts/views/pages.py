@@ -255,6 +255,7 @@ def account_permissions(user: Any, account: Account) -> dict[str, bool]:
         "can_add_note": can_add_note(user, account),
         "can_validate_fit": can_validate_fit(user, account),
         "can_resolve": can_review_account(user, account),
+        "can_take": account.owner_id is None and workspace.may_use_action(user, workspace.TAKE),
     }
 
 

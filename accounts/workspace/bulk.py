@@ -38,16 +38,19 @@ from segmentation.tags import active_tag_checker
 logger = logging.getLogger(__name__)
 
 ASSIGN = "assign"
+TAKE = "take"
 ENRICH = "enrich"
 TAG = "tag"
 EXPORT = "export"
-ACTIONS = (ASSIGN, ENRICH, TAG, EXPORT)
+ACTIONS = (ASSIGN, TAKE, ENRICH, TAG, EXPORT)
 
 # Accounts one bulk request may select: the largest list page has 100 rows.
 MAX_BULK_ACCOUNTS = 500
 
 # Roles that research accounts, and so may override tags in bulk.
 RESEARCH_ROLES = frozenset({roles.SDR, roles.AE, roles.SALES_MANAGER})
+# Roles that own the accounts they research, and so may take unowned ones.
+TAKING_ROLES = frozenset({roles.SDR, roles.AE})
 # Roles that assign owners and start enrichment for any account.
 OPERATIONS_ROLES = frozenset({roles.SALES_OPS})
 
@@ -60,6 +63,8 @@ def may_use_action(user: AbstractBaseUser, action: str) -> bool:
     """Return True when the user may run the bulk action on at least some accounts."""
     if action == ASSIGN:
         return can_assign_owner(user)
+    if action == TAKE:
+        return bool(roles.user_roles(user) & TAKING_ROLES)
     if action == ENRICH:
         return can_enrich(user)
     if action == TAG:
@@ -77,6 +82,9 @@ def may_change_account(user: AbstractBaseUser, action: str, account: Account) ->
     """
     if action == EXPORT:
         return can_export(user)
+    if action == TAKE:
+        # Taking someone else's account stays a manager's reassignment.
+        return may_use_action(user, action) and account.owner_id in (None, user.pk)
     if action in (ASSIGN, ENRICH) and (
         user.is_superuser or roles.user_roles(user) & OPERATIONS_ROLES
     ):
@@ -167,6 +175,57 @@ def accounts_owner_assign(
         owner.pk if owner is not None else None,
     )
     return len(changed)
+
+
+def accounts_take(*, selection: BulkSelection, user: AbstractBaseUser) -> int:
+    """Make ``user`` the owner of the allowed accounts that are still unowned; return how many.
+
+    The rows are locked and read again, so an account that someone else took after the
+    selection was checked keeps that owner. One history row per account names ``user``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        still_unowned = list(
+            Account.objects.select_for_update(of=("self",)).filter(
+                pk__in=selection.allowed_ids, owner__isnull=True
+            )
+        )
+        for account in still_unowned:
+            account.owner = user
+            account.updated_at = now
+        bulk_update_with_history(
+            still_unowned,
+            Account,
+            ["owner", "updated_at"],
+            default_user=user,
+            default_change_reason="Taken by its new owner",
+            custom_historical_attrs={"history_channel": current_channel()},
+        )
+    logger.info("user %s took %s unowned accounts", user.pk, len(still_unowned))
+    return len(still_unowned)
+
+
+def account_take(*, account: Account, user: AbstractBaseUser) -> Account:
+    """Make ``user`` the owner of one unowned account, from the account page.
+
+    Raises PermissionDenied for a role that does not own accounts, and ValidationError
+    when the account has an owner, who only a Sales Manager or Sales Ops may replace.
+    """
+    if not may_use_action(user, TAKE):
+        raise PermissionDenied(f"{user} may not take accounts: only SDRs and AEs own them.")
+    with transaction.atomic():
+        locked = Account.objects.select_for_update(of=("self",)).get(pk=account.pk)
+        if locked.owner_id is not None:
+            raise ValidationError(
+                f"Account {locked.pk} already has an owner, so it cannot be assigned to you: "
+                "ask a Sales Manager to reassign it."
+            )
+        locked.owner = user
+        locked._history_user = user
+        locked._change_reason = "Taken by its new owner"
+        locked.save(update_fields=["owner", "updated_at"])
+    logger.info("user %s took account %s", user.pk, locked.pk)
+    return locked
 
 
 def accounts_tag_override(

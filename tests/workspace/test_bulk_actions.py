@@ -51,7 +51,7 @@ def test_bulk_actions_offered_by_role(client, sdr, sales_ops, marketing, account
         form = client.get(LIST_URL).context["bulk_form"]
         return [value for value, _label in form.fields["action"].choices if value]
 
-    assert offered(sdr) == ["enrich", "tag", "export"]
+    assert offered(sdr) == ["take", "enrich", "tag", "export"]
     assert offered(sales_ops) == ["assign", "enrich", "export"]
     assert offered(marketing) == ["export"]
 
