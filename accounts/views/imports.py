@@ -41,9 +41,21 @@ from .base import add_errors, mark_invalid
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "icp_import_wizard"
+# Upload tokens of this session that became imports, and the import run of each.
+IMPORTED_SESSION_KEY = "icp_import_wizard_runs"
 # Uploads the session remembers; older unfinished ones are forgotten.
 MAX_WIZARDS = 5
+# Imported uploads the session remembers, so a second tab or Back finds its import.
+MAX_IMPORTED_UPLOADS = 20
 IMPORT_PAGE_SIZE = 25
+
+
+class UploadAlreadyImported(Exception):
+    """The wizard's upload was imported already, as the import run ``run_id``."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"This file was already imported as import {run_id}.")
 
 
 class ImportPermissionMixin(LoginRequiredMixin, UserPassesTestMixin):
@@ -51,6 +63,14 @@ class ImportPermissionMixin(LoginRequiredMixin, UserPassesTestMixin):
 
     def test_func(self) -> bool:
         return can_import(self.request.user)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except UploadAlreadyImported as imported:
+            # A wizard step of an upload that another tab, or this one before Back, imported.
+            messages.info(request, str(imported))
+            return redirect("accounts:import-detail", pk=imported.run_id)
 
 
 # Wizard state --------------------------------------------------------------------------
@@ -61,9 +81,16 @@ def wizard_states(request: HttpRequest) -> dict[str, dict[str, Any]]:
 
 
 def wizard_state(request: HttpRequest, token: str) -> dict[str, Any]:
-    """Return the wizard state of an upload of this session, or 404."""
+    """Return the wizard state of an upload of this session.
+
+    Raises UploadAlreadyImported for an upload that this session imported already, and
+    Http404 for any other token.
+    """
     state = wizard_states(request).get(token)
     if state is None:
+        run_id = (request.session.get(IMPORTED_SESSION_KEY) or {}).get(token)
+        if run_id is not None:
+            raise UploadAlreadyImported(run_id)
         raise Http404("This upload is not part of your session: upload the file again.")
     return state
 
@@ -81,6 +108,17 @@ def wizard_forget(request: HttpRequest, token: str) -> None:
     states = dict(wizard_states(request))
     states.pop(token, None)
     request.session[SESSION_KEY] = states
+
+
+def wizard_imported(request: HttpRequest, token: str, run_id: int) -> None:
+    """Forget the upload's wizard state and remember the import run it became."""
+    wizard_forget(request, token)
+    imported = dict(request.session.get(IMPORTED_SESSION_KEY) or {})
+    imported.pop(token, None)
+    imported[token] = run_id
+    while len(imported) > MAX_IMPORTED_UPLOADS:
+        imported.pop(next(iter(imported)))
+    request.session[IMPORTED_SESSION_KEY] = imported
 
 
 def wizard_path(token: str, state: dict[str, Any]) -> Path:
@@ -350,7 +388,7 @@ class ImportRunStartView(ImportPermissionMixin, View):
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
             messages.error(request, text)
             return redirect("accounts:import-mapping", token=token)
-        wizard_forget(request, token)
+        wizard_imported(request, token, run.pk)
         return redirect("accounts:import-detail", pk=run.pk)
 
 

@@ -452,12 +452,28 @@ def test_start_with_custom_mapping(ops, django_capture_on_commit_callbacks):
     assert acme.employee_count == 120
 
 
-def test_started_wizard_is_forgotten(ops, django_capture_on_commit_callbacks):
+def test_started_wizard_leads_to_its_import(ops, django_capture_on_commit_callbacks):
     token, _ = preview(
         ops, GERMAN_CSV, {"column_0": "name", "currency": "USD", "revenue_multiplier": "1"}
     )
-    start(ops, token, django_capture_on_commit_callbacks)
-    assert ops.get(reverse("accounts:import-preview", args=[token])).status_code == 404
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    response = ops.get(reverse("accounts:import-preview", args=[token]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:import-detail", args=[run.pk])
+
+
+def test_second_start_names_earlier_import(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    run = start(ops, token, django_capture_on_commit_callbacks)
+    response = ops.post(reverse("accounts:import-start", args=[token]), follow=True)
+    assert response.redirect_chain == [(reverse("accounts:import-detail", args=[run.pk]), 302)]
+    assert f"This file was already imported as import {run.pk}." in response.content.decode()
+    assert ImportRun.objects.count() == 1
+
+
+def test_unknown_upload_token_is_404(ops):
+    response = ops.get(reverse("accounts:import-preview", args=["0" * 32]))
+    assert response.status_code == 404
 
 
 def test_status_shows_summary_when_finished(ops, django_capture_on_commit_callbacks):
