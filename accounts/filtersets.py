@@ -42,7 +42,7 @@ from .models import (
     Tier,
     VerificationStatus,
 )
-from .normalizers import UnparsedValue, normalize_country
+from .normalizers import UnparsedValue, company_name_key, normalize_country, normalize_domain
 
 OWNER_ME = "me"
 OWNER_NONE = "none"
@@ -824,12 +824,31 @@ class AccountFilterSet(FilterSet):
         )
 
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
-        # NOTE: icontains cannot use an index, so search scans the table. Add a trigram
-        # index (PostgreSQL pg_trgm) if search slows down on large tables.
+        """Match names and domains as typed, and as the importer normalizes them.
+
+        The query's name key (``company_name_key``: quotes, punctuation, accents and case
+        removed) is looked for in ``name_key``, so ``lowe's`` finds "Lowe’s" and
+        ``mcdonald`` finds "McDonald’s". A query that reads as a URL or host name is also
+        looked for as its registrable domain, so ``https://www.walmart.com/`` finds
+        walmart.com.
+        """
+        # NOTE: icontains and contains cannot use an index, so search scans the table.
+        # Add a trigram index (PostgreSQL pg_trgm) if search slows down on large tables.
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+        condition = Q(name__icontains=value) | Q(domain__icontains=value)
+        key = company_name_key(value)
+        if key:
+            condition |= Q(name_key__contains=key)
+        if "." in value and " " not in value:
+            try:
+                domain = normalize_domain(value)
+            except UnparsedValue:
+                domain = None
+            if domain:
+                condition |= Q(domain__icontains=domain)
+        return queryset.filter(condition)
 
     def filter_industry(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         if value == INDUSTRY_UNMAPPED:

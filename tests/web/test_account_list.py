@@ -168,6 +168,26 @@ def test_list_search_matches_name_or_domain(signed_in):
     assert row_names(response) == ["Contoso", "Northwind Traders"]
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("lowe's", ["Lowe’s"]),
+        ("LOWE’S", ["Lowe’s"]),
+        ("mcdonald", ["McDonald’s"]),
+        ("mcdonalds", ["McDonald’s"]),
+        ("https://www.walmart.com/", ["Walmart"]),
+        ("www.walmart.com", ["Walmart"]),
+        ("nestle", ["Nestlé"]),
+    ],
+)
+def test_list_search_normalizes_query(signed_in, query, expected):
+    AccountFactory(name="Lowe’s", name_key="lowes", domain="lowes.example")
+    AccountFactory(name="McDonald’s", name_key="mcdonalds", domain="mcdonalds.example")
+    AccountFactory(name="Walmart", name_key="walmart", domain="walmart.com")
+    AccountFactory(name="Nestlé", name_key="nestle", domain="nestle.example")
+    assert row_names(signed_in.get(LIST_URL, {"q": query})) == expected
+
+
 def test_list_combined_filters(signed_in):
     AccountFactory(name="Match", country="DE", size_band="SMB", needs_enrichment=True)
     AccountFactory(name="Wrong country", country="FR", size_band="SMB", needs_enrichment=True)
