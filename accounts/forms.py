@@ -165,16 +165,23 @@ class FieldEditForm(forms.Form):
         for name in self.spec.inputs:
             attrs = {"class": INPUT, "autocomplete": "off"}
             if name == "description":
-                widget: forms.Widget = forms.Textarea(attrs={**attrs, "rows": 4})
-            else:
-                widget = forms.TextInput(attrs=attrs)
+                # Counted in code points with a counter and no maxlength, which would cut
+                # a pasted text silently, and counts an emoji as two.
+                self.fields[name] = CountedTextField(
+                    label=INPUT_LABELS[name],
+                    required=False,
+                    max_length=workspace.edits.MAX_DESCRIPTION_LENGTH,
+                    error_messages={"max_length": too_long_message("Description")},
+                    widget=forms.Textarea(attrs={**attrs, "rows": 4}),
+                    strip=False,
+                )
+                continue
             self.fields[name] = forms.CharField(
                 label=INPUT_LABELS[name],
                 required=False,
                 max_length=workspace.edits.MAX_DESCRIPTION_LENGTH,
                 help_text=INPUT_HELP.get(name, ""),
-                widget=widget,
-                strip=name != "description",
+                widget=forms.TextInput(attrs=attrs),
             )
 
     def values(self) -> dict[str, str]:

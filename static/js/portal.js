@@ -251,10 +251,10 @@ document.addEventListener("htmx:afterSwap", (event) => {
   }
 });
 
-// Notes and reasons have no maxlength attribute, because it counts UTF-16 code units, so
-// an emoji as two or more characters. A counter next to each input shows its length and
-// turns red past the limit in data-max-length. The server rejects a longer text with a
-// message.
+// Notes, reasons and descriptions have no maxlength attribute, because it counts UTF-16
+// code units, so an emoji as two or more characters, and cuts a pasted text silently. A
+// counter next to each input shows its length and turns red past the limit in
+// data-max-length. The server rejects a longer text with a message and keeps it in the form.
 const graphemeSegmenter =
   typeof Intl !== "undefined" && Intl.Segmenter
     ? new Intl.Segmenter(undefined, { granularity: "grapheme" })

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -306,6 +307,43 @@ def test_field_edit_form_renders_full_page_without_htmx(client_sdr, account):
     html = client_sdr.get(edit_url(account, "description")).content.decode()
     assert "<html" in html
     assert 'name="description"' in html
+
+
+def test_description_form_has_counter_without_maxlength(client_sdr, account):
+    html = client_sdr.get(edit_url(account, "description"), **HTMX).content.decode()
+    textarea = re.search(r"<textarea[^>]*>", html)
+    assert textarea is not None
+    assert "maxlength" not in textarea[0]
+    assert 'data-max-length="5000"' in textarea[0]
+    assert 'data-counter="edit_description_description-counter"' in textarea[0]
+    assert 'id="edit_description_description-counter"' in html
+
+
+def test_description_emoji_counted_as_one(client_sdr, account):
+    text = "🚀" * 3000
+    response = client_sdr.post(
+        edit_url(account, "description"),
+        {"description": text, "version": version_of(account)},
+        **HTMX,
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.description == text
+
+
+def test_long_description_rejected_with_text_kept(client_sdr, account):
+    text = "Makes anvils. " * 2000
+    response = client_sdr.post(
+        edit_url(account, "description"),
+        {"description": text, "version": version_of(account)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert "Description is 28000 characters long, more than the 5000 allowed: shorten it." in html
+    assert text.strip() in html
+    assert account.description != text
 
 
 def test_unknown_field_is_404(client_sdr, account):
