@@ -11,8 +11,10 @@ Python formatting live in ``accounts.exports``, shared with the account list pag
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import logging
 import queue
 import threading
@@ -343,12 +345,15 @@ def accounts_csv_response(
     position: list[Any] | None,
     page_size: int | None,
     filename: str,
+    *,
+    bom: bool = False,
 ) -> StreamingHttpResponse:
     """Stream accounts as CSV, ordered by ``keys`` from ``position`` on.
 
     Without ``page_size`` every matching row is streamed: through COPY on PostgreSQL, from
     a server-side cursor elsewhere. With it, one page is formatted in Python and a
-    ``Link: <…>; rel="next"`` header points to the next one.
+    ``Link: <…>; rel="next"`` header points to the next one. ``bom`` starts the file with
+    a UTF-8 byte order mark, which Excel needs to read the file as UTF-8.
     """
     ordered = keyset_queryset(queryset, keys, position)
     header = ACCOUNT_CSV_HEADER
@@ -360,7 +365,7 @@ def accounts_csv_response(
         cells = ordered.annotate(
             **{name: cell for name, (_, cell) in zip(names, columns, strict=True)}
         ).values_list(*names)
-        return _streaming_response(copy_csv_chunks(header, cells), headers)
+        return _streaming_response(copy_csv_chunks(header, cells), headers, bom=bom)
 
     lookups = ACCOUNT_CSV_LOOKUPS
     aliases = [key.alias for key in keys]
@@ -380,10 +385,14 @@ def accounts_csv_response(
             headers["Link"] = f'<{next_url}>; rel="next"'
         rows = page
 
-    return _streaming_response(csv_chunks(header, rows, len(lookups)), headers)
+    return _streaming_response(csv_chunks(header, rows, len(lookups)), headers, bom=bom)
 
 
-def _streaming_response(chunks: Iterator[bytes], headers: dict[str, str]) -> StreamingHttpResponse:
+def _streaming_response(
+    chunks: Iterator[bytes], headers: dict[str, str], *, bom: bool = False
+) -> StreamingHttpResponse:
+    if bom:
+        chunks = itertools.chain([codecs.BOM_UTF8], chunks)
     response = StreamingHttpResponse(chunks, content_type=CSV_CONTENT_TYPE)
     for name, value in headers.items():
         response[name] = value

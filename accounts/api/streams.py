@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,30 @@ from .pagination import (
 )
 from .serializers import AccountRowsSerializer
 from .throttling import CsvExportThrottle
+
+BOM_VALUES = {"1": True, "true": True, "0": False, "false": False}
+
+
+def csv_bom_requested(request: Request) -> bool:
+    """Return whether the CSV starts with a UTF-8 byte order mark (``bom=1``).
+
+    The account list page requests one, so that Excel reads accented names and the tags'
+    en dashes as UTF-8. API clients get none unless they request it. Raises ValidationError for
+    a value other than 1, true, 0 or false.
+    """
+    value = request.query_params.get("bom")
+    if value is None:
+        return False
+    if value.lower() not in BOM_VALUES:
+        raise ValidationError(
+            {
+                "bom": [
+                    f"{value!r} is not a bom value: send bom=1 to start the CSV with a UTF-8 "
+                    "byte order mark, or leave bom out."
+                ]
+            }
+        )
+    return BOM_VALUES[value.lower()]
 
 
 class AccountStreamMixin(JsonErrorsMixin):
@@ -67,7 +92,13 @@ class AccountStreamMixin(JsonErrorsMixin):
             position = cursor_decode(keys, cursor) if cursor else None
             page_size = page_size_from(request, MAX_CSV_PAGE_SIZE, None)
             return accounts_csv_response(
-                request, queryset, keys, position, page_size, self.get_csv_filename()
+                request,
+                queryset,
+                keys,
+                position,
+                page_size,
+                self.get_csv_filename(),
+                bom=csv_bom_requested(request),
             )
         rows_serializer = AccountRowsSerializer(self.get_serializer_context())
         rows = self.paginator.paginate_rows(queryset, request, rows_serializer.lookups(), view=self)

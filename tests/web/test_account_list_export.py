@@ -32,3 +32,42 @@ def test_export_keeps_filters_and_drops_paging(client, sdr):
     body = b"".join(response.streaming_content) if response.streaming else response.content
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert sorted(row["name"] for row in rows) == ["Alpha Germany", "Beta Germany"]
+
+
+def body_of(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_page_export_starts_with_bom(client, sdr):
+    AccountFactory(name="Nestlé", tag="SaaS – SMB – US")
+    client.force_login(sdr)
+    response = client.get(export_link(client, "q=nestl"))
+    body = body_of(response)
+    assert response.status_code == 200
+    assert body.startswith(b"\xef\xbb\xbfid,")
+    assert "SaaS – SMB – US" in body.decode("utf-8-sig")
+
+
+def test_api_csv_has_no_bom_by_default(client, sdr):
+    AccountFactory(name="Nestlé")
+    client.force_login(sdr)
+    body = body_of(client.get("/api/v1/accounts/?format=csv"))
+    assert body.startswith(b"id,")
+
+
+def test_api_csv_page_with_bom(client, sdr):
+    AccountFactory(name="Nestlé")
+    client.force_login(sdr)
+    body = body_of(client.get("/api/v1/accounts/?format=csv&bom=1&page_size=10"))
+    assert body.startswith(b"\xef\xbb\xbfid,")
+    assert body.count(b"\xef\xbb\xbf") == 1
+
+
+def test_api_csv_invalid_bom_is_400(client, sdr):
+    client.force_login(sdr)
+    response = client.get("/api/v1/accounts/?format=csv&bom=yes")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["bom"] == [
+        "'yes' is not a bom value: send bom=1 to start the CSV with a UTF-8 byte order mark, "
+        "or leave bom out."
+    ]
