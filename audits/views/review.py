@@ -83,6 +83,11 @@ class ReviewSessionCreateView(PermissionRequiredMixin, View):
 
     permission = can_review_accounts
 
+    def get(self, request: HttpRequest) -> HttpResponse:
+        # A form with errors is shown at this URL, so reloading it sends a GET here. The
+        # form to start a session is on the list page.
+        return HttpResponseRedirect(reverse("audits:review-session-list"))
+
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ReviewSessionForm(request.POST, reps=selectors.reps_for(request.user))
         if form.is_valid():

@@ -236,6 +236,19 @@ def test_start_review_rejects_other_team_rep(client, segmented, team):
     assert not ReviewSession.objects.exists()
 
 
+def test_start_url_get_redirects_to_list(client, team):
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-create"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("audits:review-session-list")
+
+
+def test_start_url_get_denied_to_sdr(client, team):
+    client.force_login(team["rep_a"])
+    response = client.get(reverse("audits:review-session-create"))
+    assert response.status_code == 403
+
+
 def test_session_card_page(client, segmented, team):
     session = new_session(team)
     client.force_login(team["manager"])
