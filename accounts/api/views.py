@@ -31,6 +31,7 @@ from accounts.workspace.edits import (
     changed_segment,
     domain_owner,
     domain_taken_message,
+    fit_confirm_refusal,
     observed_values,
     research_note_create,
 )
@@ -349,6 +350,11 @@ class AccountSegmentView(AccountChildMixin, mixins.CreateModelMixin, generics.Ge
                     f"Your role cannot make a {values['kind']} change on account {account.pk}."
                 )
             if_match_check(request, account)
+            if values["kind"] == SegmentOverride.Kind.FIT_VALIDATION and not values.get("tag"):
+                # As on the account page: an account without a tag has no segment to confirm.
+                refusal = fit_confirm_refusal(account)
+                if refusal:
+                    raise ValidationError({"tag": [refusal]})
             if values["kind"] == SegmentOverride.Kind.MANUAL_TAG and changed_segment(
                 account, values.get("tag") or "", values.get("tier") or "", active_tag_checker()
             ) == (None, None):

@@ -360,6 +360,7 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
             "form": mark_invalid(form),
             "stale": stale,
             "stale_message": STALE_MESSAGE,
+            "confirm_refusal": workspace.fit_confirm_refusal(account),
         }
         return render_fragment(self.request, FIT_FORM, context, status=status, title="Validate fit")
 

@@ -700,6 +700,40 @@ def account_segment_edit(
 
 FIT_CONFIRM = "confirm"
 FIT_REFINE = "refine"
+# Labels of the missing fields of a score (segmentation.engine), as the page names them.
+MISSING_FIELD_LABELS = {
+    "industry": "industry",
+    "company_size": "company size",
+    "geography": "geography (country)",
+}
+
+
+def fit_confirm_refusal(account: Account) -> str:
+    """Return why the account's segment cannot be confirmed, "" when it can.
+
+    An account without a tag has no segment to confirm: scoring leaves the tag empty
+    while a mandatory field is missing. A refinement with a tag stays possible.
+    """
+    if account.tag:
+        return ""
+    missing = [
+        MISSING_FIELD_LABELS.get(str(name), str(name).replace("_", " "))
+        for name in account.missing_fields or []
+    ]
+    if missing:
+        cause = f"its mandatory fields {', '.join(missing)} are missing"
+        if len(missing) == 1:
+            cause = f"its mandatory field {missing[0]} is missing"
+        fix = "Enter them on the account page so that it is tagged, then confirm the fit"
+        if len(missing) == 1:
+            fix = "Enter it on the account page so that it is tagged, then confirm the fit"
+    else:
+        cause = "it has not been tagged yet"
+        fix = "Tag it first, then confirm the fit"
+    return (
+        f"Account {account.pk} has no tag, so there is no segment to confirm: {cause}. "
+        f"{fix}, or refine the fit with a tag."
+    )
 
 
 def account_fit_validate(
@@ -732,6 +766,9 @@ def account_fit_validate(
     with transaction.atomic():
         locked = _lock_current(account, version)
         if decision == FIT_CONFIRM:
+            refusal = fit_confirm_refusal(locked)
+            if refusal:
+                raise ValidationError({"decision": refusal})
             return account_segment_override(
                 account=locked, user=user, kind=SegmentOverride.Kind.FIT_VALIDATION, reason=reason
             )

@@ -472,6 +472,24 @@ def test_segment_review_kind_needs_manager(client_for, sdr):
     assert response.status_code == 403
 
 
+def test_fit_confirmation_without_tag_rejected(client_for, ae, framework):
+    account = AccountFactory(
+        owner=ae, tag="", tier=Tier.HIGH, framework=framework, missing_fields=["company_size"]
+    )
+    response = client_for(ae).post(
+        segment_url(account),
+        {"kind": "fit_validation", "reason": "Budget confirmed"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["tag"] == [
+        f"Account {account.pk} has no tag, so there is no segment to confirm: its mandatory "
+        "field company size is missing. Enter it on the account page so that it is tagged, "
+        "then confirm the fit, or refine the fit with a tag."
+    ]
+    assert not SegmentOverride.objects.exists()
+
+
 def test_segment_change_stale_if_match_is_412(client_for, sdr):
     account = AccountFactory(owner=sdr, tier=Tier.LOW)
     response = client_for(sdr).post(

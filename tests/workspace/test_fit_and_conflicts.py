@@ -97,6 +97,66 @@ def test_no_fit_badge_before_validation(client, ae, account):
     assert 'data-testid="fit-validated"' not in page
 
 
+@pytest.fixture
+def untagged(ae, approved_framework):
+    return AccountFactory(
+        name="Initech",
+        owner=ae,
+        framework=approved_framework,
+        tag="",
+        tier="high",
+        score=80,
+        missing_fields=["company_size"],
+    )
+
+
+def test_confirm_without_tag_rejected(client, ae, untagged):
+    client.force_login(ae)
+    response = client.post(
+        fit_url(untagged),
+        {
+            "version": workspace.account_version(untagged),
+            "decision": "confirm",
+            "reason": "Budget confirmed",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert (
+        f"Account {untagged.pk} has no tag, so there is no segment to confirm: its mandatory "
+        "field company size is missing. Enter it on the account page so that it is tagged, "
+        "then confirm the fit, or refine the fit with a tag."
+    ) in html
+    assert not SegmentOverride.objects.exists()
+
+
+def test_confirm_form_without_tag_offers_refine(client, ae, untagged):
+    client.force_login(ae)
+    html = client.get(fit_url(untagged), **HTMX).content.decode()
+    assert 'data-testid="fit-confirm-refused"' in html
+    assert "Confirm fit</button>" not in html
+    assert "?decision=refine" in html
+
+
+def test_refine_without_tag_allowed(client, ae, untagged):
+    client.force_login(ae)
+    response = client.post(
+        fit_url(untagged),
+        {
+            "version": workspace.account_version(untagged),
+            "decision": "refine",
+            "tier": "high",
+            "tag": "SaaS – SMB – US",
+            "reason": "Discovery showed 40 employees",
+        },
+        **HTMX,
+    )
+    untagged.refresh_from_db()
+    assert response.status_code == 200
+    assert untagged.tag == "SaaS – SMB – US"
+
+
 def test_owner_ae_refines_tier(client, ae, account):
     client.force_login(ae)
     client.post(
