@@ -322,6 +322,26 @@ def _may_change_segment(user: Any, account: Account, kind: str) -> bool:
     return rules.can_research_account(user, account)
 
 
+def _segment_denied_message(user: Any, account: Account, kind: str) -> str:
+    """Return why ``user`` may not make a ``kind`` change, naming the owner as the page does."""
+    if kind == SegmentOverride.Kind.MANUAL_TAG:
+        return rules.research_denied_message(user, account)
+    if account.owner_id is None:
+        owner = "is unassigned"
+    else:
+        owner = f"{account.owner.get_full_name() or account.owner.get_username()} owns"
+    if kind == SegmentOverride.Kind.FIT_VALIDATION:
+        rule = "the AE who owns an account and their Sales Manager validate its fit"
+    else:
+        rule = (
+            "Sales Managers review their team's accounts and unassigned ones, with the review kinds"
+        )
+    return (
+        f"You cannot make a {kind} change on account {account.pk}, which {owner}: {rule}. "
+        "Ask the owner or their manager."
+    )
+
+
 @extend_schema(
     summary="Change or confirm an account's tag and tier",
     request=SegmentChangeSerializer,
@@ -346,9 +366,8 @@ class AccountSegmentView(AccountChildMixin, mixins.CreateModelMixin, generics.Ge
         with transaction.atomic():
             account = Account.objects.select_for_update().get(pk=visible.pk)
             if not _may_change_segment(request.user, account, values["kind"]):
-                raise PermissionDenied(
-                    f"Your role cannot make a {values['kind']} change on account {account.pk}."
-                )
+                message = _segment_denied_message(request.user, account, values["kind"])
+                raise PermissionDenied(message)
             if_match_check(request, account)
             if values["kind"] == SegmentOverride.Kind.FIT_VALIDATION and not values.get("tag"):
                 # As on the account page: an account without a tag has no segment to confirm.

@@ -462,6 +462,33 @@ def test_segment_change_by_marketing_denied(client_for, marketing):
     assert Account.objects.get(pk=account.pk).tier == Tier.LOW
 
 
+def test_segment_change_denied_names_owner(client_for, make_user, sdr):
+    sdr2 = make_user(roles.SDR, username="sdr2", first_name="Dana", last_name="Okafor")
+    account = AccountFactory(owner=sdr2, tier=Tier.LOW)
+    response = client_for(sdr).post(
+        segment_url(account), {"tier": "high", "reason": "Met the buyer"}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        f"You cannot change account {account.pk}, which Dana Okafor owns: SDRs change the "
+        "accounts they own and unassigned ones. Ask the owner or their manager."
+    )
+    assert Account.objects.get(pk=account.pk).tier == Tier.LOW
+
+
+def test_fit_validation_denied_names_owner(client_for, ae, sdr):
+    account = AccountFactory(owner=sdr, tag="SaaS – SMB – US", tier=Tier.LOW)
+    response = client_for(ae).post(
+        segment_url(account), {"kind": "fit_validation", "reason": "Budget"}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        f"You cannot make a fit_validation change on account {account.pk}, which sdr owns: "
+        "the AE who owns an account and their Sales Manager validate its fit. Ask the owner "
+        "or their manager."
+    )
+
+
 def test_segment_review_kind_needs_manager(client_for, sdr):
     account = AccountFactory(owner=sdr, tier=Tier.LOW)
     response = client_for(sdr).post(
