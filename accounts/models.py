@@ -437,6 +437,14 @@ class ImportRun(models.Model):
         blank=True,
         related_name="+",
     )
+    new_accounts_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Owner given to the accounts that the run creates; empty leaves them unowned.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.fingerprints import earlier_imports, file_sha256, same_file_conflict
@@ -23,7 +24,7 @@ from accounts.importing.layouts import (
 from accounts.importing.reading import open_table
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.sources import source_name_normalize
-from accounts.models import ImportCancelRequest, ImportRun, ImportRunAccount
+from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
 from audits.history import Channel, change_channel
 from enrichment.services import accounts_verify
 
@@ -51,12 +52,14 @@ def import_run_create(
     created_by: AbstractBaseUser | None = None,
     allow_same_file: bool = False,
     total_rows: int | None = None,
+    new_accounts_owner: AbstractBaseUser | None = None,
 ) -> ImportRun:
     """Create a pending ImportRun for ``accounts_import_task``.
 
     A mapping file is read now and stored on the run, so the worker does not need it.
     ``total_rows`` is the record count of an upload check, which the run keeps for its
     progress, because the importer streams a CSV file without counting it.
+    ``new_accounts_owner`` becomes the owner of the accounts that the run creates.
     The source name is stored lower case, and the SHA-256 of the file's bytes is stored
     too. Raises ImportFileError when the source name breaks the rule of
     accounts.importing.sources or the mapping file is invalid, and its subclass
@@ -78,6 +81,7 @@ def import_run_create(
         is_dry_run=dry_run,
         created_by=created_by,
         total_rows=total_rows,
+        new_accounts_owner=new_accounts_owner,
         column_mapping=(
             {REQUESTED_MAPPING_KEY: mapping_file.to_json()} if mapping_file is not None else {}
         ),
@@ -174,6 +178,7 @@ def accounts_import(
     except ImportFileError as error:
         # The batches written before the error stay written, so the run lists their accounts.
         _link_accounts(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, str(error))
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise
@@ -185,6 +190,7 @@ def accounts_import(
             "contain binary data. Save it as CSV UTF-8 and import that file."
         )
         _link_accounts(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, message)
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise ImportFileError(message) from error
@@ -194,6 +200,7 @@ def accounts_import(
         raise
 
     _link_accounts(import_run, touched_ids)
+    _new_accounts_owner_assign(import_run, touched_ids)
     if importer.stopped_early:
         import_run.rows_not_reached = importer.rows_not_reached
         _finish(import_run, ImportRun.Status.CANCELLED, "")
@@ -308,6 +315,49 @@ def _link_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
             ],
             ignore_conflicts=True,
         )
+
+
+def _new_accounts_owner_assign(import_run: ImportRun, account_ids: Iterable[int]) -> int:
+    """Give the accounts that the run created to its ``new_accounts_owner``; return how many.
+
+    The run's accounts of its source that were created after it started are its new ones.
+    Accounts that already have an owner keep it. Each change is a history row attributed
+    to the person who started the import.
+    """
+    # NOTE: an account that a concurrent import of the same source created, and this run
+    # then updated, counts as new here too, because the run does not store which rows
+    # created accounts.
+    owner_id = import_run.new_accounts_owner_id
+    if owner_id is None or import_run.is_dry_run or import_run.started_at is None:
+        return 0
+    ids = sorted(account_ids)
+    now = timezone.now()
+    assigned = 0
+    for start in range(0, len(ids), ACCOUNT_LINK_BATCH_SIZE):
+        accounts = list(
+            Account.objects.filter(
+                pk__in=ids[start : start + ACCOUNT_LINK_BATCH_SIZE],
+                owner__isnull=True,
+                source=import_run.source,
+                created_at__gte=import_run.started_at,
+            )
+        )
+        for account in accounts:
+            account.owner_id = owner_id
+            account.updated_at = now
+        bulk_update_with_history(
+            accounts,
+            Account,
+            ["owner", "updated_at"],
+            default_user=import_run.created_by,
+            default_change_reason=f"Owner of the new accounts of import {import_run.pk}",
+            custom_historical_attrs={"history_channel": Channel.IMPORT},
+        )
+        assigned += len(accounts)
+    logger.info(
+        "import run %s: %s new accounts assigned to user %s", import_run.pk, assigned, owner_id
+    )
+    return assigned
 
 
 def _finish(import_run: ImportRun, status: str, error: str) -> None:

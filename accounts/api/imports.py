@@ -37,6 +37,7 @@ from accounts.permissions import can_cancel_import
 from accounts.selectors import import_runs_for
 from accounts.services import import_run_cancel, import_run_create
 from accounts.tasks import BROKER_ERRORS, accounts_import_task
+from accounts.workspace.imports import NEW_ACCOUNTS_OWNER_CHOICES, new_accounts_owner_for
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSV_CONTENT_TYPE, csv_cell
@@ -147,6 +148,25 @@ class ImportUploadSerializer(serializers.Serializer):
             "Without it such an upload gets 409."
         ),
     )
+
+    new_accounts_owner = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Owner of the accounts that the import creates: me (the default for SDRs and AEs) "
+            "or none to leave them unassigned (the default for other roles). Accounts that "
+            "the file updates keep their owner."
+        ),
+    )
+
+    def validate_new_accounts_owner(self, choice: str) -> str:
+        choice = choice.strip().lower()
+        if choice and choice not in NEW_ACCOUNTS_OWNER_CHOICES:
+            raise serializers.ValidationError(
+                f"“{choice}” is not an owner choice: use me to own the new accounts, or none "
+                "to leave them unassigned."
+            )
+        return choice
 
     def validate_source(self, source: str) -> str:
         try:
@@ -293,6 +313,7 @@ class ImportRunViewSet(
         except ImportFileError as error:
             _discard_upload(path)
             raise ValidationError({"file": [str(error)]}) from error
+        owner = new_accounts_owner_for(request.user, values.get("new_accounts_owner"))
         try:
             run = import_run_create(
                 path,
@@ -301,6 +322,7 @@ class ImportRunViewSet(
                 created_by=request.user,
                 allow_same_file=values["allow_same_file"],
                 total_rows=_records_count_or_none(path),
+                new_accounts_owner=owner,
             )
         except SameFileImported as error:
             _discard_upload(path)

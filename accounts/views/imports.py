@@ -356,6 +356,7 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
             mapped_columns=[(name, target) for name, target in mapping.columns.items() if target],
             shared_fields=mapping.shared_fields(),
             uses_detected=mapping.is_detected(context["inspection"]),
+            new_accounts_owner=workspace.new_accounts_owner_default(request.user),
         )
         return render(request, self.template_name, context)
 
@@ -372,6 +373,9 @@ class ImportRunStartView(ImportPermissionMixin, View):
         if not state.get("mapping"):
             return redirect("accounts:import-mapping", token=token)
         try:
+            owner = workspace.new_accounts_owner_for(
+                request.user, request.POST.get("new_accounts_owner")
+            )
             run = workspace.import_start(
                 path=path,
                 file_name=state["file_name"],
@@ -379,6 +383,7 @@ class ImportRunStartView(ImportPermissionMixin, View):
                 mapping=workspace.WizardMapping.from_json(state["mapping"]),
                 user=request.user,
                 allow_same_file=request.POST.get("allow_same_file") == "1",
+                new_accounts_owner=owner,
             )
         except SameFileImported as error:
             # The preview shows the earlier import and the checkbox that overrides it.

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from accounts import roles
 from accounts.importing.errors import ImportFileError, RowRejected
 from accounts.importing.fingerprints import (
     OVERRIDE_WIZARD,
@@ -559,6 +560,37 @@ def same_file_conflict_for(
     return None if conflict is None else conflict.for_override(OVERRIDE_WIZARD)
 
 
+# Choices of who owns the accounts that an import creates.
+NEW_ACCOUNTS_OWNER_ME = "me"
+NEW_ACCOUNTS_OWNER_NONE = "none"
+NEW_ACCOUNTS_OWNER_CHOICES = (NEW_ACCOUNTS_OWNER_ME, NEW_ACCOUNTS_OWNER_NONE)
+# Roles that work the accounts they own, so their imports default to owning the new ones.
+OWNING_ROLES = frozenset({roles.SDR, roles.AE})
+
+
+def new_accounts_owner_default(user: AbstractBaseUser) -> str:
+    """Return the default owner choice: "me" for SDRs and AEs, "none" for other roles."""
+    if roles.user_roles(user) & OWNING_ROLES:
+        return NEW_ACCOUNTS_OWNER_ME
+    return NEW_ACCOUNTS_OWNER_NONE
+
+
+def new_accounts_owner_for(user: AbstractBaseUser, choice: str | None) -> AbstractBaseUser | None:
+    """Return the owner of an import's new accounts for ``choice``; None leaves them unowned.
+
+    An empty choice takes the user's default. Raises ValidationError for another value.
+    """
+    choice = (choice or "").strip().lower() or new_accounts_owner_default(user)
+    if choice not in NEW_ACCOUNTS_OWNER_CHOICES:
+        raise ValidationError(
+            {
+                "new_accounts_owner": f"“{choice}” is not an owner choice: use me to own the "
+                "new accounts, or none to leave them unassigned."
+            }
+        )
+    return user if choice == NEW_ACCOUNTS_OWNER_ME else None
+
+
 def import_start(
     *,
     path: Path,
@@ -567,11 +599,13 @@ def import_start(
     mapping: WizardMapping,
     user: AbstractBaseUser,
     allow_same_file: bool = False,
+    new_accounts_owner: AbstractBaseUser | None = None,
 ) -> ImportRun:
     """Create the ImportRun and queue accounts_import_task once the run is committed.
 
-    Raises SameFileImported, naming the wizard's checkbox, when an earlier import read
-    the same content under another source name and ``allow_same_file`` is False.
+    ``new_accounts_owner`` becomes the owner of the accounts that the run creates. Raises
+    SameFileImported, naming the wizard's checkbox, when an earlier import read the same
+    content under another source name and ``allow_same_file`` is False.
     """
     mapping_check(mapping)
     mapping_file = mapping.mapping_file(inspection, f"import wizard mapping for {file_name}")
@@ -584,6 +618,7 @@ def import_start(
                 created_by=user,
                 allow_same_file=allow_same_file,
                 total_rows=inspection.total_records,
+                new_accounts_owner=new_accounts_owner,
             )
         except SameFileImported as error:
             raise error.for_override(OVERRIDE_WIZARD) from error

@@ -397,3 +397,30 @@ def test_run_lists_cancel_fields(client_for, sdr):
     assert row["cancel_requested_by"] is None
     assert row["cancel_requested_at"] is None
     assert row["rows_not_reached"] is None
+
+
+def test_upload_new_accounts_owner_me(client_for, sales_ops, django_capture_on_commit_callbacks):
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, new_accounts_owner="me")
+    assert response.status_code == 202, response.json()
+    assert set(Account.objects.values_list("owner", flat=True)) == {sales_ops.pk}
+
+
+def test_upload_sdr_owns_new_accounts_by_default(
+    client_for, sdr, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client_for(sdr))
+    assert response.status_code == 202, response.json()
+    assert set(Account.objects.values_list("owner", flat=True)) == {sdr.pk}
+
+
+def test_upload_invalid_owner_choice_is_400(client_for, sales_ops):
+    response = upload(client_for(sales_ops), new_accounts_owner="somebody")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["new_accounts_owner"] == [
+        "“somebody” is not an owner choice: use me to own the new accounts, or none to leave "
+        "them unassigned."
+    ]
+    assert not ImportRun.objects.exists()
