@@ -301,6 +301,21 @@ def _parse_with_expat(data: bytes, domain: str) -> ElementTree.Element:
         raise InvalidFeed(SOURCE, domain, f"the feed is not well-formed XML ({error}).") from error
 
 
+def _item_url(base_url: str, link: str) -> str:
+    """Return an item's absolute http(s) link, or "" for none or another scheme.
+
+    A feed is untrusted input: a javascript: or data: link must not reach a note's source
+    link, which the API serves to other tools.
+    """
+    if not link:
+        return ""
+    url = urljoin(base_url, link.strip())
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        logger.info("Feed item link %r dropped: not an http or https address", link[:200])
+        return ""
+    return url
+
+
 def _rss_item(item: ElementTree.Element, base_url: str, *, namespace: str) -> FeedItem:
     title = _text(item.find(f"{namespace}title"))
     link = _text(item.find(f"{namespace}link")) or _text(item.find("guid"))
@@ -310,7 +325,7 @@ def _rss_item(item: ElementTree.Element, base_url: str, *, namespace: str) -> Fe
     )
     return FeedItem(
         title=_plain(title),
-        url=urljoin(base_url, link) if link else "",
+        url=_item_url(base_url, link),
         published_at=published,
         summary=_plain(summary_html),
     )
@@ -330,7 +345,7 @@ def _atom_item(entry: ElementTree.Element, base_url: str) -> FeedItem:
     )
     return FeedItem(
         title=_plain(_element_text(entry.find(f"{ATOM}title"))),
-        url=urljoin(base_url, link) if link else "",
+        url=_item_url(base_url, link),
         published_at=published,
         summary=_plain(_element_text(summary)),
     )

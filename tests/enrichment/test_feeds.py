@@ -295,3 +295,29 @@ def test_oversized_feed_rejected(settings, fake_server):
         read_feed(fake_server.url + "/feed/")
 
     assert "larger than 1000 bytes" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(3)", " JavaScript:alert(3)", "data:text/html,<b>x</b>"]
+)
+def test_item_link_other_scheme_dropped(link):
+    feed = (
+        "<rss version='2.0'><channel><item><title>Acme hires new CRO</title>"
+        f"<link>{link}</link></item></channel></rss>"
+    ).encode()
+
+    items = parse_feed(feed, base_url="https://acme.example/feed.xml")
+
+    assert items[0].title == "Acme hires new CRO"
+    assert items[0].url == ""
+
+
+def test_item_relative_link_made_absolute():
+    feed = (
+        b"<rss version='2.0'><channel><item><title>Acme opens office</title>"
+        b"<link>/news/office</link></item></channel></rss>"
+    )
+
+    items = parse_feed(feed, base_url="https://acme.example/feed.xml")
+
+    assert items[0].url == "https://acme.example/news/office"
