@@ -816,13 +816,17 @@ class NoteResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def note_signal(note: ResearchNote, today: date | None = None) -> str:
+def note_signal(note: ResearchNote, today: date | None = None, *, from_feed: bool = False) -> str:
     """Return the buying signal that a published note adds, or "" for none.
 
-    Other kinds of note, and notes about events more than a year old, add none.
+    Other kinds of note, and notes about events more than a year old, add none. A note
+    that a person writes without a date is about current news, but a feed item without a
+    date may be years old, so a note from a feed (``from_feed``) needs a date to add one.
     """
     names = NOTE_SIGNALS.get(note.kind)
     if not names or note.status != ResearchNote.Status.PUBLISHED:
+        return ""
+    if from_feed and note.happened_on is None:
         return ""
     today = today or timezone.localdate()
     if note.happened_on is not None and note.happened_on < today - NOTE_SIGNAL_MAX_AGE:
@@ -830,13 +834,15 @@ def note_signal(note: ResearchNote, today: date | None = None) -> str:
     return names[0]
 
 
-def _note_signal_add(note: ResearchNote, user: AbstractBaseUser) -> NoteResult:
+def _note_signal_add(
+    note: ResearchNote, user: AbstractBaseUser, *, from_feed: bool = False
+) -> NoteResult:
     """Add the note's buying signal to its account unless it has it, and score the account.
 
     The signal is recorded as the user's observation, with the note's text as the raw
     value, so the account's sources show where it came from.
     """
-    signal = note_signal(note)
+    signal = note_signal(note, from_feed=from_feed)
     if not signal:
         return NoteResult(note=note)
     same = set(NOTE_SIGNALS[note.kind])
@@ -915,7 +921,8 @@ def research_note_review(*, note: ResearchNote, user: AbstractBaseUser, status: 
         note.author = user
     note.save(update_fields=["status", "author", "updated_at"])
     logger.info("note %s %s by user %s", note.pk, status, user.pk)
-    return _note_signal_add(note, user)
+    # Only enrichment proposes notes, from feed items.
+    return _note_signal_add(note, user, from_feed=True)
 
 
 # Values set through the API --------------------------------------------------------------

@@ -120,11 +120,20 @@ def test_full_page_post_says_which_signal_was_added(client_sdr, account):
 
 
 def test_published_proposal_adds_signal(client_sdr, account):
+    recent = timezone.localdate() - timedelta(days=3)
     hire = ResearchNote.objects.create(
-        account=account, kind="hire", text="Hires a CRO.", status=ResearchNote.Status.PROPOSED
+        account=account,
+        kind="hire",
+        text="Hires a CRO.",
+        status=ResearchNote.Status.PROPOSED,
+        happened_on=recent,
     )
     funding = ResearchNote.objects.create(
-        account=account, kind="funding", text="Raises.", status=ResearchNote.Status.PROPOSED
+        account=account,
+        kind="funding",
+        text="Raises.",
+        status=ResearchNote.Status.PROPOSED,
+        happened_on=recent,
     )
     for note, status in ((funding, "dismissed"), (hire, "published")):
         url = reverse("accounts:research-note-review", args=[account.pk, note.pk])
@@ -132,6 +141,19 @@ def test_published_proposal_adds_signal(client_sdr, account):
         assert response.status_code == 200
     account.refresh_from_db()
     assert account.buying_signals == ["hiring"]
+
+
+def test_undated_proposal_adds_no_signal(client_sdr, account):
+    hire = ResearchNote.objects.create(
+        account=account, kind="hire", text="Hires a CRO.", status=ResearchNote.Status.PROPOSED
+    )
+
+    url = reverse("accounts:research-note-review", args=[account.pk, hire.pk])
+    response = client_sdr.post(url, {"status": "published"}, **HTMX)
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.buying_signals == []
 
 
 def test_api_note_adds_signal(client, sdr, account):
