@@ -300,6 +300,15 @@ def review_item_correct(
             "The correction changes neither the tag nor the tier: change one, or confirm "
             "the account instead."
         )
+    if not account.tag and not tag:
+        # A review judges the segment, so an untagged account is corrected with its tag.
+        raise ValidationError(
+            {
+                "tag": f"{account.name} has no tag, so a correction must give one, such as "
+                "SaaS – Mid-Market – US. Leave the account undecided if its fields are "
+                "missing, so its owner can research it."
+            }
+        )
     override = account_segment_override(
         account=account,
         user=user,

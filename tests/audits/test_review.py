@@ -907,6 +907,17 @@ def test_untagged_item_can_be_corrected(untagged_item, team):
     assert untagged_item.account.tag == "SaaS – SMB – US"
 
 
+def test_untagged_tier_only_correction_rejected(untagged_item, team):
+    with pytest.raises(ValidationError) as error:
+        review_item_correct(
+            item=untagged_item, user=team["manager"], reason="tier only", tier="high"
+        )
+
+    untagged_item.refresh_from_db()
+    assert "has no tag, so a correction must give one" in str(error.value)
+    assert untagged_item.decision == "pending"
+
+
 def confirm_without_tag(item: ReviewItem, manager) -> None:
     """Record a confirmation of an untagged account, as the review allowed before."""
     override = SegmentOverride.objects.create(
@@ -963,4 +974,4 @@ def test_accuracy_card_shows_untagged(client, untagged_item, team):
     assert '<div class="small text-body-secondary" data-testid="rep-untagged">+1 without a tag' in (
         html
     )
-    assert "An account confirmed without a tag counts as reviewed, not as accurate." in html
+    assert "one confirmed before that rule counts as reviewed, not as accurate." in html
