@@ -9,6 +9,7 @@ from rest_framework import serializers, viewsets
 from accounts.models import ImportRun
 from audits.models import Violation
 from enrichment.models import EnrichmentRun
+from enrichment.selectors import enrichment_runs_for
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .filtersets import EnrichmentRunFilterSet, ImportRunFilterSet, ViolationFilterSet
@@ -61,7 +62,9 @@ class EnrichmentRunViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = EnrichmentRunFilterSet
 
     def get_queryset(self) -> QuerySet[EnrichmentRun]:
-        return EnrichmentRun.objects.select_related("triggered_by")
+        # The rule of the pages: a run's failed accounts and errors are for the person who
+        # started it, Sales Managers and Sales Ops.
+        return enrichment_runs_for(self.request.user)
 
 
 class ImportRunSummarySerializer(serializers.ModelSerializer):

@@ -620,6 +620,12 @@ class AccountTakeView(AccountObjectMixin, AccountViewerRequiredMixin, View):
             workspace.may_use_action(request.user, workspace.TAKE),
             "Only SDRs and AEs assign accounts to themselves.",
         )
+        # Taking an account that someone owns is a manager's reassignment, so it is denied.
+        if account.owner_id not in (None, request.user.pk):
+            owner = selectors.user_label(account.owner)
+            self.require(
+                False, f"{account.name} is owned by {owner}: ask their manager to reassign it."
+            )
         try:
             account = workspace.account_take(account=account, user=request.user)
         except ValidationError as error:

@@ -16,19 +16,40 @@ IMPORT_RUNS_URL = "/api/v1/import-runs/"
 VIOLATIONS_URL = "/api/v1/audit-violations/"
 
 
-def test_enrichment_runs_listed(client_for, marketing, sdr):
+def test_enrichment_runs_listed_for_starter(client_for, sdr):
     run = EnrichmentRun.objects.create(provider="apollo", scope="all", total=5, triggered_by=sdr)
-    response = client_for(marketing).get(RUNS_URL)
+    response = client_for(sdr).get(RUNS_URL)
     rows = response.json()["results"]
     assert response.status_code == 200
     assert [row["id"] for row in rows] == [run.pk]
     assert rows[0]["triggered_by"] == "sdr"
 
 
-def test_enrichment_run_filter(client_for, sdr):
+@pytest.mark.parametrize("role", ["marketing", "leadership", "other_sdr"])
+def test_others_enrichment_runs_hidden(client_for, make_user, sdr, role):
+    run = EnrichmentRun.objects.create(provider="apollo", scope="all", total=5, triggered_by=sdr)
+    groups = {"marketing": roles.MARKETING, "leadership": roles.SALES_LEADERSHIP}
+    reader = make_user(groups.get(role, roles.SDR), username=f"reader-{role}")
+
+    listing = client_for(reader).get(RUNS_URL)
+    detail = client_for(reader).get(f"{RUNS_URL}{run.pk}/")
+
+    assert listing.json()["results"] == []
+    assert detail.status_code == 404
+
+
+def test_sales_ops_sees_every_enrichment_run(client_for, sales_ops, sdr):
+    run = EnrichmentRun.objects.create(provider="apollo", scope="all", total=5, triggered_by=sdr)
+
+    rows = client_for(sales_ops).get(RUNS_URL).json()["results"]
+
+    assert [row["id"] for row in rows] == [run.pk]
+
+
+def test_enrichment_run_filter(client_for, sales_ops):
     EnrichmentRun.objects.create(provider="apollo", scope="all", status="failed")
     done = EnrichmentRun.objects.create(provider="clearbit", scope="all", status="succeeded")
-    rows = client_for(sdr).get(RUNS_URL, {"status": "succeeded"}).json()["results"]
+    rows = client_for(sales_ops).get(RUNS_URL, {"status": "succeeded"}).json()["results"]
     assert [row["id"] for row in rows] == [done.pk]
 
 

@@ -72,9 +72,9 @@ READABLE = {
     "account-detail": {roles.SDR, roles.SALES_MANAGER},
     "account-scores": {roles.SDR, roles.SALES_MANAGER},
     "account-notes": {roles.SDR, roles.SALES_MANAGER},
-    # Framework versions and enrichment runs belong to no team.
+    # Framework versions belong to no team. Enrichment runs follow their pages.
     "framework-detail": {roles.SDR, roles.SALES_MANAGER},
-    "enrichment-run-detail": {roles.SDR, roles.SALES_MANAGER},
+    "enrichment-run-detail": {roles.SALES_MANAGER},
     # Every sales role reads an import's id, file name and counts, so that Marketing can
     # use the accounts' import_run filter; its error, starter and rows stay private.
     "import-run-summary-detail": {roles.SDR, roles.SALES_MANAGER},
