@@ -156,10 +156,10 @@ def accounts_enrich_task(run_id: int) -> int:
 def enrichment_run_queue(run_id: int) -> None:
     """Queue a run's start task, and record an error that the task raised in this process.
 
-    With a broker, an error means the task was not queued: the run stays pending, so
-    ``manage.py enrich --resume`` can run it. Without a broker the task ran here, so an
-    error stopped the run part of the way: the run is marked failed with the error
-    instead of staying running.
+    With a broker, an error means the task was not queued: the run is marked failed with
+    a message saying so, and ``manage.py enrich --resume`` runs it later. Without a broker
+    the task ran here, so an error stopped the run part of the way: the run is marked
+    failed with the error instead of staying running.
     """
     try:
         accounts_enrich_task.delay(run_id)
@@ -171,6 +171,13 @@ def enrichment_run_queue(run_id: int) -> None:
                 "--resume %s",
                 run_id,
                 run_id,
+            )
+            enrichment_run_fail(
+                run,
+                RuntimeError(
+                    f"The run could not be started, because the task queue is not reachable "
+                    f"({error}). Start it again later, or ask Sales Ops to resume run {run_id}."
+                ),
             )
             return
         logger.exception("enrichment run %s stopped in this process with an error", run_id)

@@ -160,7 +160,7 @@ def test_run_queue_marks_crashed_run_failed(apollo, monkeypatch):
     assert run.finished_at is not None
 
 
-def test_run_queue_leaves_unqueued_run_pending(apollo, monkeypatch, caplog):
+def test_run_queue_fails_unqueued_run(apollo, monkeypatch, caplog):
     account = blank_account(domain="company.example")
     run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
 
@@ -171,7 +171,8 @@ def test_run_queue_leaves_unqueued_run_pending(apollo, monkeypatch, caplog):
     enrichment_run_queue(run.pk)
 
     run.refresh_from_db()
-    assert run.status == EnrichmentRun.Status.PENDING
+    assert run.status == EnrichmentRun.Status.FAILED
+    assert run.error.startswith("The run could not be started, because the task queue")
     assert f"enrichment run {run.pk} could not be queued" in caplog.text
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import roles
+from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
 from enrichment.services import enrichment_run_create
 from tests.enrichment.fake_server import FakeResponse, FakeServer
@@ -67,6 +68,23 @@ def test_bulk_start_reports_finished_errors(client, sales_ops, apollo):
     assert f"Finished enrichment run {run.pk} of 1 account with Apollo with 1 error" in html
     assert "Values appear on the accounts" not in html
     assert f'href="{run_url(run)}"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_reports_unreachable_queue(client, sales_ops, apollo, monkeypatch):
+    def broker_down(run_id):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6399")
+
+    monkeypatch.setattr(tasks.accounts_enrich_task, "delay", broker_down)
+    account = AccountFactory(domain="northwind.example")
+    client.force_login(sales_ops)
+
+    html = start_enrichment(client, account, **HTMX).content.decode()
+
+    run = EnrichmentRun.objects.get()
+    assert run.status == EnrichmentRun.Status.FAILED
+    assert "because the task queue is not reachable" in html
+    assert "Started enrichment run" not in html
 
 
 @pytest.mark.django_db(transaction=True)
