@@ -236,7 +236,8 @@ def framework_copy_rejection(source: Framework) -> str:
     if active is None or active.pk == source.pk:
         return ""
     status = source.get_status_display().lower()
-    if source.status == FrameworkStatus.RETIRED:
+    if source.status == FrameworkStatus.RETIRED or framework_outdated_reason(source):
+        # A draft that is itself outdated cannot be submitted, so changing it is no way out.
         next_step = older_settings_hint(source, active)
     else:
         next_step = (

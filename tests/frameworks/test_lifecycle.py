@@ -308,6 +308,23 @@ def test_copy_of_inactive_version_rejected(active_framework, ops_user, status):
         assert "To bring back settings of v7" in message
 
 
+def test_copy_of_outdated_draft_suggests_active(active_framework, ops_user, leader):
+    second = framework_draft_create(source=active_framework, user=ops_user)
+    outdated = Framework.objects.create(
+        version=second.version + 1, name="Copy of a draft", based_on=second
+    )
+    framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
+    framework_approve(framework=second, user=leader)
+    outdated.refresh_from_db()
+
+    with pytest.raises(FrameworkLifecycleError) as raised:
+        framework_draft_create(source=outdated, user=ops_user)
+
+    message = str(raised.value)
+    assert f"To bring back settings of v{outdated.version}" in message
+    assert "itself" not in message
+
+
 def test_copy_without_active_version_allowed(active_framework, ops_user):
     Framework.objects.filter(pk=active_framework.pk).update(status=FrameworkStatus.RETIRED)
     draft = framework_draft_create(source=active_framework, user=ops_user)
