@@ -625,7 +625,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
             )
             plan = approved[0].tag_override_plan
             if plan is not None:
-                messages.info(request, plan.summary())
+                messages.info(request, plan.summary(done=True))
         return HttpResponseRedirect(self._change_url(framework))
 
     @admin.action(description="Create draft from this version")

@@ -56,13 +56,25 @@ class OverrideRewritePlan:
     rewrites: list[OverrideRewrite] = field(default_factory=list)
     not_rewritten: list[OverrideNotRewritten] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """Describe the counts and the overrides that stay, for pages, messages and logs."""
-        text = (
-            f"The tag template changes from {self.old_template!r} to {self.new_template!r}: "
-            f"{len(self.rewrites):,} tag overrides set by people will be rewritten in the new "
-            f"template, and {len(self.not_rewritten):,} cannot be and keep their spelling."
-        )
+    def summary(self, *, done: bool = False) -> str:
+        """Describe the counts and the overrides that stay, for pages, messages and logs.
+
+        ``done`` describes an approval that has rewritten them, rather than a preview.
+        """
+        if done:
+            text = (
+                f"The tag template changed from {self.old_template!r} to "
+                f"{self.new_template!r}: {len(self.rewrites):,} tag overrides set by people "
+                f"were rewritten in the new template, and {len(self.not_rewritten):,} could "
+                "not be and keep their spelling."
+            )
+        else:
+            text = (
+                f"The tag template changes from {self.old_template!r} to "
+                f"{self.new_template!r}: {len(self.rewrites):,} tag overrides set by people "
+                f"will be rewritten in the new template, and {len(self.not_rewritten):,} "
+                "cannot be and keep their spelling."
+            )
         if self.not_rewritten:
             listed = "; ".join(
                 f"{item.account_name} (id {item.account_id}): {item.reason}"

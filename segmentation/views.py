@@ -231,7 +231,7 @@ class FrameworkApproveView(RoleRequiredMixin, View):
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         if framework.tag_override_plan is not None:
-            messages.info(request, framework.tag_override_plan.summary())
+            messages.info(request, framework.tag_override_plan.summary(done=True))
         run = (
             SegmentationRun.objects.filter(framework=framework, kind=SegmentationRun.Kind.APPROVAL)
             .order_by("-created_at", "-id")

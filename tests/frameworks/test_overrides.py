@@ -175,6 +175,16 @@ def test_preview_counts_override_rewrites(overridden, new_template_draft):
     assert "and 1 cannot be and keep their spelling" in summary
 
 
+def test_approval_summary_in_past_tense(overridden, new_template_draft, ops_user, leader):
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+
+    approved = framework_approve(framework=new_template_draft, user=leader)
+
+    summary = approved.tag_override_plan.summary(done=True)
+    assert "1 tag overrides set by people were rewritten" in summary
+    assert "and 1 could not be and keep their spelling" in summary
+
+
 def test_dry_run_prints_override_rewrites(overridden, new_template_draft):
     output = io.StringIO()
     call_command(
