@@ -499,18 +499,18 @@ class AnyYesNoWidget(StrictBooleanWidget):
         self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
-# Dashes that people type between and inside the parts of a tag: hyphen-minus, en dash
-# and em dash, as segmentation.tags reads them.
-TAG_DASHES = re.compile(r"\s*[-–—]\s*")
+# Separators that people type between and inside the parts of a tag: spaces, hyphen-minus,
+# en dash and em dash, as segmentation.tags reads the dashes.
+TAG_SEPARATORS = re.compile(r"[\s\-–—]+")
 
 
 def tag_match_key(text: str) -> str:
     """Return the text in the form that partial tag matching compares.
 
-    Case and the kind of dash do not count, nor do the spaces around a dash, so
-    "saas-mid" is found in "SaaS – Mid-Market – APAC".
+    Case does not count, and a run of spaces and dashes of any kind counts as one
+    separator, so "saas-mid" and "mid market" are found in "SaaS – Mid-Market – APAC".
     """
-    return TAG_DASHES.sub("-", " ".join(text.split())).casefold()
+    return TAG_SEPARATORS.sub("-", text.strip()).casefold()
 
 
 class AccountOrderingFilter(django_filters.OrderingFilter):
@@ -637,7 +637,8 @@ class AccountFilterSet(FilterSet):
         method="filter_tag_contains",
         label="Tag",
         max_length=200,
-        help_text="Part of a tag, such as mid-market, in any case and with any dash.",
+        help_text="Part of a tag, such as mid-market, in any case, with spaces or any dash "
+        "between words.",
         widget=SuggestionsInput(
             selectors.tags_in_use,
             attrs={"placeholder": "SaaS or Mid-Market", "class": INPUT_CLASS},
