@@ -327,3 +327,12 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", () => {
   showPageAlert("The portal did not answer. Check your connection and try again.");
 });
+
+// A review opened without ?position shows the first undecided account. Its address then
+// names that account, so Back after the first decision returns to it.
+document.addEventListener("DOMContentLoaded", () => {
+  const card = document.querySelector("[data-review-card][data-position-url]");
+  if (card && !new URLSearchParams(window.location.search).has("position")) {
+    window.history.replaceState(window.history.state, "", card.dataset.positionUrl);
+  }
+});

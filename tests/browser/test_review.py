@@ -196,3 +196,20 @@ def test_back_after_confirm_shows_decision(page, live_server, login, review_team
     card = page.text_content("#review-card")
     assert "Not reviewed yet" not in card
     assert "Confirmed" in card
+
+
+def test_back_after_first_confirm_shows_it(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "3")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("#review-card:has-text('Account 1 of 3')")
+    assert page.url.endswith("?position=1")
+
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
+    page.go_back()
+    page.wait_for_selector("#review-card:has-text('Account 1 of 3')")
+
+    assert "Confirmed" in page.text_content("#review-card")
