@@ -64,6 +64,7 @@ from .providers import (
     ProviderUnavailable,
     get_provider,
 )
+from .website import DisallowedURL
 
 logger = logging.getLogger(__name__)
 
@@ -1348,9 +1349,21 @@ def account_feeds_check(*, account: Account, feed_urls: Sequence[str] | None = N
     for url in check.feed_urls:
         try:
             notes = feeds.read_feed(url, domain=account.domain)
+        except DisallowedURL as error:
+            # The full error names the setting that allows private addresses, which is for
+            # whoever runs the portal, not for the person reading feeds.
+            logger.warning("account %s: feed %s was not read: %s", account.pk, url, error)
+            check.failures.append(
+                (
+                    url,
+                    "it is not a public web address, so it is not read. Enter the feed's "
+                    "public address.",
+                )
+            )
+            continue
         except ProviderError as error:
             logger.warning("account %s: feed %s was not read: %s", account.pk, url, error)
-            check.failures.append((url, str(error)))
+            check.failures.append((url, error.detail))
             continue
         check.proposed += research_notes_propose(account=account, notes=notes)
     return check

@@ -121,3 +121,16 @@ def test_marketing_may_not_read_feeds(client, marketing, account):
 
     assert response.status_code in (403, 404)
     assert not ResearchNote.objects.filter(account=account).exists()
+
+
+def test_private_address_named_for_people(client, sdr, account, settings, fake_server):
+    settings.ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = False
+    client.force_login(sdr)
+    url = fake_server.url + "/feed.xml"
+
+    response = client.post(feeds_url(account), {"feed_url": url}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f"{url} could not be read: it is not a public web address" in html
+    assert "ENRICHMENT_ALLOW_PRIVATE_ADDRESSES" not in html
