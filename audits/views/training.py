@@ -44,9 +44,11 @@ class TrainingQueryMixin:
             return []
         people = selectors.overdue_training(selectors.findings_scope(self.request.user))
         data = form.cleaned_data if form.is_bound else {}
-        person, team = data.get("person"), data.get("team")
+        person, team, kind = data.get("person"), data.get("team"), data.get("kind")
         if person is not None:
             people = [row for row in people if row.user_id == person.pk]
+        if kind:
+            people = [row for row in people if row.kind == kind]
         if team is not None:
             members = set(team_member_ids(team)) - {team.pk}
             people = [row for row in people if row.user_id in members]

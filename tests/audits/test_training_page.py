@@ -98,6 +98,16 @@ def test_overdue_person_listed(client, leadership, team, records):
     assert "Overdue today (1)" in html
 
 
+@pytest.mark.parametrize(("kind", "expected"), [("refresher", 1), ("onboarding", 0)])
+def test_overdue_follows_training_filter(client, leadership, team, records, kind, expected):
+    client.force_login(leadership)
+
+    response = client.get(LIST_URL, {"kind": kind})
+
+    assert len(response.context["overdue"]) == expected
+    assert f"Overdue today ({expected})" in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
