@@ -51,6 +51,11 @@ urlpatterns = [
         name="enrichment-run-detail",
     ),
     path(
+        "enrichment-runs/<int:pk>/resume/",
+        views.EnrichmentRunResumeView.as_view(),
+        name="enrichment-run-resume",
+    ),
+    path(
         "enrichment-runs/<int:pk>/status/",
         views.EnrichmentRunStatusView.as_view(),
         name="enrichment-run-status",

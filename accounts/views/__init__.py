@@ -5,6 +5,7 @@ from .bulk import AccountBulkActionView
 from .enrichment_runs import (
     EnrichmentRunDetailView,
     EnrichmentRunListView,
+    EnrichmentRunResumeView,
     EnrichmentRunStatusView,
 )
 from .imports import (
@@ -49,6 +50,7 @@ __all__ = [
     "AccountViewerRequiredMixin",
     "EnrichmentRunDetailView",
     "EnrichmentRunListView",
+    "EnrichmentRunResumeView",
     "EnrichmentRunStatusView",
     "ImportRunCancelView",
     "ImportRunDetailView",

@@ -6,14 +6,19 @@ Sales Managers and superusers see every run, and others the runs they started.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from accounts import roles
 from accounts.permissions import can_enrich
 from accounts.selectors import user_label
 from enrichment.models import EnrichmentRun
@@ -22,8 +27,11 @@ from enrichment.selectors import (
     enrichment_runs_for,
     may_see_all_enrichment_runs,
 )
-from enrichment.services import MAX_ERROR_DETAILS
+from enrichment.services import MAX_ERROR_DETAILS, enrichment_run_resume
+from enrichment.tasks import enrichment_run_queue
 from icp_portal.pagination import NearestPageMixin
+
+logger = logging.getLogger(__name__)
 
 RUN_PAGE_SIZE = 25
 # Failed accounts listed on a run's page, as many as the run's error_details keeps.
@@ -51,7 +59,20 @@ class EnrichmentRunVisibleMixin(EnrichmentPermissionMixin):
         return get_object_or_404(enrichment_runs_for(self.request.user), pk=self.kwargs["pk"])
 
 
-def enrichment_run_status_context(run: EnrichmentRun) -> dict[str, Any]:
+def may_resume_enrichment_run(user: Any, run: EnrichmentRun) -> bool:
+    """Return True when the user may look a run's failed accounts up again.
+
+    Sales Managers see every run but resume only their own, as they start no run for
+    another team.
+    """
+    return (
+        user.is_superuser
+        or run.triggered_by_id == user.pk
+        or roles.SALES_OPS in roles.user_roles(user)
+    )
+
+
+def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[str, Any]:
     """Return a run's progress, counts and failed accounts for the status fragment."""
     finished = run.status in FINISHED_STATUSES
     percent = run.processed * 100 // run.total if run.total else 0
@@ -65,6 +86,7 @@ def enrichment_run_status_context(run: EnrichmentRun) -> dict[str, Any]:
         "started_by": user_label(run.triggered_by),
         "failures": list(enrichment_run_failures(run)[:FAILURES_SHOWN]),
         "failures_more": max(run.errors - FAILURES_SHOWN, 0),
+        "may_resume": user is not None and may_resume_enrichment_run(user, run),
     }
 
 
@@ -90,8 +112,40 @@ class EnrichmentRunDetailView(EnrichmentRunVisibleMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
         return render(
-            request, "accounts/enrichment/run_detail.html", enrichment_run_status_context(run)
+            request,
+            "accounts/enrichment/run_detail.html",
+            enrichment_run_status_context(run, request.user),
         )
+
+
+class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
+    """Look a finished run's failed accounts up again, and show the run."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        if not may_resume_enrichment_run(request.user, run):
+            raise PermissionDenied(
+                f"Only the person who started enrichment run {run.pk} and Sales Ops may resume it."
+            )
+        if run.status not in FINISHED_STATUSES or (
+            run.status != EnrichmentRun.Status.FAILED and not run.errors
+        ):
+            messages.error(
+                request,
+                f"Enrichment run {run.pk} has no failed accounts to look up again: it is "
+                f"{run.get_status_display().lower()}.",
+            )
+            return redirect("accounts:enrichment-run-detail", pk=run.pk)
+        failed = run.errors
+        run = enrichment_run_resume(run)
+        logger.info("enrichment run %s resumed by user %s", run.pk, request.user.pk)
+        transaction.on_commit(lambda: enrichment_run_queue(run.pk))
+        messages.success(
+            request,
+            f"Enrichment run {run.pk} resumed: {failed:,} failed account"
+            f"{'s are' if failed != 1 else ' is'} looked up again.",
+        )
+        return redirect("accounts:enrichment-run-detail", pk=run.pk)
 
 
 class EnrichmentRunStatusView(EnrichmentRunVisibleMixin, View):
@@ -102,5 +156,5 @@ class EnrichmentRunStatusView(EnrichmentRunVisibleMixin, View):
         return render(
             request,
             "accounts/partials/_enrichment_run_status.html",
-            enrichment_run_status_context(run),
+            enrichment_run_status_context(run, request.user),
         )

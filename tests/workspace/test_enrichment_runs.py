@@ -159,7 +159,7 @@ def test_run_page_shows_outcome(client, sdr, failed_run):
     assert 'data-testid="enrichment-run-started-by">Sam Reyes<' in html
     assert "Globex" in html
     assert "the provider returned HTTP 500" in html
-    assert f"manage.py enrich --resume {failed_run.pk}" in html
+    assert "Look the failed accounts up again" in html
     assert "hx-trigger" not in html
 
 
@@ -228,3 +228,52 @@ def test_menu_links_run_list(client, sdr, marketing):
 
     assert f'href="{LIST_URL}"' in sdr_page
     assert f'href="{LIST_URL}"' not in marketing_page
+
+
+def resume_url(run: EnrichmentRun) -> str:
+    return reverse("accounts:enrichment-run-resume", args=[run.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_looks_failed_accounts_up_again(client, sales_ops, apollo):
+    account = AccountFactory(domain="northwind.example")
+    apollo.route("GET", APOLLO_PATH, FakeResponse(status=500))
+    client.force_login(sales_ops)
+    start_enrichment(client, account, **HTMX)
+    run = EnrichmentRun.objects.get()
+    page = client.get(run_url(run)).content.decode()
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+
+    response = client.post(resume_url(run), follow=True)
+
+    run.refresh_from_db()
+    assert 'action="' + resume_url(run) + '"' in page
+    assert f"Enrichment run {run.pk} resumed: 1 failed account is looked up again." in (
+        response.content.decode()
+    )
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.found == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_of_succeeded_run_explains(client, sales_ops, apollo):
+    account = AccountFactory(domain="northwind.example")
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+    client.force_login(sales_ops)
+    start_enrichment(client, account, **HTMX)
+    run = EnrichmentRun.objects.get()
+
+    response = client.post(resume_url(run), follow=True)
+
+    assert "has no failed accounts to look up again: it is succeeded." in (
+        response.content.decode()
+    )
+    assert apollo.count(APOLLO_PATH) == 1
+
+
+def test_resume_of_others_run_not_found(client, make_user, failed_run):
+    client.force_login(make_user(roles.SDR, username="other-sdr"))
+
+    response = client.post(resume_url(failed_run))
+
+    assert response.status_code == 404
