@@ -2,10 +2,10 @@
 
 Each task takes ids, skips accounts already done, and retries only after transient
 provider errors (timeouts, 5xx, 429, malformed responses). Without a broker the settings
-run tasks eagerly, so a whole run then happens in the calling process. There the tasks
-make their retries themselves, at once and without the wait, because Celery re-raises
-an eager task's Retry to the caller instead of running it. After the last retry the
-accounts left over fail, so an eager run finishes unless an unexpected error stops it.
+run tasks eagerly, so a whole run then happens in the calling process. There a task makes
+one pass, because Celery re-raises an eager task's Retry to the caller instead of running
+it: the HTTP client's own attempts are the only retries, and the accounts left over fail,
+so an eager run finishes unless an unexpected error stops it.
 """
 
 from __future__ import annotations
