@@ -492,3 +492,21 @@ def test_trail_names_owner_change_by_full_name(make_user, named_changes):
         if change.field == "owner" and change.old
     ]
     assert owner_changes == [("Sam Reyes", "dokafor")]
+
+
+def test_cancelled_import_row_counts_rows_not_reached(team):
+    ImportRun.objects.create(
+        source="hubspot",
+        file_name="big.csv",
+        created_by=team["rep_a"],
+        status=ImportRun.Status.CANCELLED,
+        created=5602,
+        merged=2398,
+        rows_not_reached=8737,
+    )
+
+    imported = next(e for e in entries() if e.model_label == "Import run")
+
+    assert imported.note == (
+        "Cancelled: 5,602 created, 0 updated, 2,398 merged, 0 rejected, 8,737 not reached"
+    )
