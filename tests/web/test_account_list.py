@@ -86,6 +86,18 @@ def test_list_needs_enrichment_badge(signed_in):
     assert "Employee count, Country" in html
 
 
+def test_list_names_conflicting_missing_field(signed_in):
+    AccountFactory(
+        needs_enrichment=True,
+        missing_fields=["industry", "geography"],
+        field_status={"industry": {"status": "conflicting"}, "country": {"status": "missing"}},
+    )
+
+    html = signed_in.get(LIST_URL).content.decode()
+
+    assert "Industry (sources conflict), Geography</span>" in html
+
+
 def test_list_tier_filter_shows_only_high(signed_in):
     AccountFactory(name="High One", tier=Tier.HIGH, score=90)
     AccountFactory(name="High Two", tier=Tier.HIGH, score=75)
