@@ -133,6 +133,15 @@ document.addEventListener("htmx:afterSwap", (event) => {
     const dialog = document.getElementById("bulk-dialog");
     if (!dialog.classList.contains("show")) {
       bulkDialogOpener = document.activeElement;
+    } else if (!dialog.contains(document.activeElement)) {
+      // The result replaced the confirmation and its focused button, so the focus moves to
+      // the result's own control instead of staying on the page behind the dialog.
+      const control =
+        target.querySelector(".modal-footer .btn") || target.querySelector(".btn-close");
+      if (control) {
+        // After htmx settles the swap, which may move the focus again.
+        window.setTimeout(() => control.focus(), 0);
+      }
     }
     bootstrap.Modal.getOrCreateInstance(dialog).show();
   }

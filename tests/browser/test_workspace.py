@@ -239,6 +239,7 @@ def test_bulk_reason_takes_500_emoji(page, login, live_server, accounts):
     page.click("[data-testid=bulk-confirm]")
     page.wait_for_selector("[data-testid=bulk-done]")
     assert SegmentOverride.objects.get().reason == EMOJI_REASON
+    expect(page.locator("#bulk-dialog .modal-footer .btn")).to_be_focused()
 
 
 def test_edit_field_inline(page, login, live_server, accounts):
