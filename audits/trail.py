@@ -66,7 +66,7 @@ CHANNEL_LABELS = dict(Channel.choices)
 # Shown for conflict resolutions recorded before their channel was stored.
 CHANNEL_NOT_RECORDED = "Not recorded"
 # The field of a tracked model that names the person a row is about. A manager's trail
-# shows changes to their team's accounts, findings and training records, whoever made them.
+# shows changes to their team's accounts, findings and training records, made by anyone.
 SUBJECT_FIELDS: dict[type[models.Model], str] = {
     Account: "owner_id",
     Violation: "responsible_id",

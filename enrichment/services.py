@@ -1330,7 +1330,7 @@ FEEDS_PER_CHECK = 3
 
 @dataclass
 class FeedCheck:
-    """What reading an account's feeds found: proposed notes and the feeds that failed."""
+    """The outcome of reading an account's feeds: proposed notes and the feeds that failed."""
 
     feed_urls: list[str]
     proposed: list[ResearchNote] = field(default_factory=list)
@@ -1351,7 +1351,7 @@ def account_feeds_check(*, account: Account, feed_urls: Sequence[str] | None = N
             notes = feeds.read_feed(url, domain=account.domain)
         except DisallowedURL as error:
             # The full error names the setting that allows private addresses, which is for
-            # whoever runs the portal, not for the person reading feeds.
+            # the portal's operators, not for the person reading feeds, so it goes to the log.
             logger.warning("account %s: feed %s was not read: %s", account.pk, url, error)
             check.failures.append(
                 (

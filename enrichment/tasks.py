@@ -99,7 +99,7 @@ def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
     retried each request up to the provider's max_attempts, so this call is the final
     attempt, and a person resumes the run once the provider is back.
 
-    NOTE: a provider that answers slowly still holds the request for up to max_attempts
+    NOTE: a provider that responds slowly still holds the request for up to max_attempts
     times its total_timeout (60 s by default) per account, longer than a web server's
     usual worker timeout. Deployments that enrich many accounts run a broker and workers.
     """

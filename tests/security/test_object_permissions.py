@@ -76,7 +76,7 @@ READABLE = {
     "framework-detail": {roles.SDR, roles.SALES_MANAGER},
     "enrichment-run-detail": {roles.SALES_MANAGER},
     # Every sales role reads an import's id, file name and counts, so that Marketing can
-    # use the accounts' import_run filter; its error, starter and rows stay private.
+    # use the accounts' import_run filter. Its error, starter and rows stay private.
     "import-run-summary-detail": {roles.SDR, roles.SALES_MANAGER},
 }
 
