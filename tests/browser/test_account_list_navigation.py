@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from segmentation.models import Framework
+from tests.browser.keyboard import press_enter
 from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,13 +79,13 @@ def test_sort_by_keyboard_keeps_focus(page, login, live_server, accounts):
     page.goto(f"{live_server.url}/accounts/")
     sort_link(page, "Score").focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
     page.wait_for_url(re.compile(r"ordering=-score"))
 
     expect(header_cell(page, "Score")).to_have_attribute("aria-sort", "descending")
     expect(sort_link(page, "Score")).to_be_focused()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
     page.wait_for_url(re.compile(r"ordering=score"))
 
     expect(header_cell(page, "Score")).to_have_attribute("aria-sort", "ascending")
@@ -98,7 +99,7 @@ def test_next_page_by_keyboard_keeps_focus(page, login, live_server, accounts):
     next_link = page.locator("#account-results nav [rel=next]")
     next_link.focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
     page.wait_for_url(re.compile(r"page=2"))
 
     # The last page has no Next link, so its disabled Next item takes the focus.
@@ -106,7 +107,7 @@ def test_next_page_by_keyboard_keeps_focus(page, login, live_server, accounts):
     page.keyboard.press("Shift+Tab")
     expect(page.locator("#account-results nav [rel=prev]")).to_be_focused()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
     page.wait_for_url(re.compile(r"page=1"))
 
     expect(page.locator("#page-previous")).to_be_focused()
@@ -119,7 +120,7 @@ def test_apply_by_keyboard_keeps_focus(page, login, live_server, accounts):
     apply = page.locator("#account-filters button[type=submit]")
     apply.focus()
 
-    page.keyboard.press("Enter")
+    press_enter(page)
     page.wait_for_url(re.compile(r"q=Harbor"))
 
     expect(page.locator("[data-testid=account-count]")).to_have_text("1")

@@ -15,6 +15,7 @@ from accounts import roles
 from accounts.models import UserProfile
 from enrichment.services import accounts_verify
 from segmentation.models import Framework
+from tests.browser.keyboard import press_enter
 from tests.factories import AccountFactory, UserFactory
 from tests.verification.conftest import location_value, observe
 
@@ -64,20 +65,6 @@ def conflicting(migration_data):
 def open_account(page, login, live_server, account) -> None:
     login("morgan")
     page.goto(f"{live_server.url}{account.get_absolute_url()}")
-
-
-# True when no content carries the classes htmx sets while requesting, swapping or settling.
-HTMX_IDLE = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-
-
-def press_enter(page) -> None:
-    """Press Enter once htmx has settled the content swapped in before.
-
-    htmx binds the links of new content as it settles it, so Enter pressed on a link
-    before that follows it as a full page load.
-    """
-    page.wait_for_function(HTMX_IDLE)
-    page.keyboard.press("Enter")
 
 
 def test_resolve_form_takes_focus(page, login, live_server, conflicting):
