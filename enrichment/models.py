@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from audits.history import Channel, current_channel
 
@@ -125,6 +126,11 @@ class EnrichmentRun(models.Model):
     ``verified`` and ``conflicts`` count the run's found accounts whose verification
     status is verified or conflicting afterwards. ``error_details`` lists the first
     failures, and every failure is also kept on its EnrichmentRunItem.
+
+    ``heartbeat_at`` is when the run last made progress, and ``generation`` counts its
+    resumes. A process that works on a run holds the generation it started with, and
+    writes nothing once a resume has changed it, so resuming a stalled run whose old
+    process is still alive neither loses nor doubles results.
     """
 
     class Scope(models.TextChoices):
@@ -172,12 +178,36 @@ class EnrichmentRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the run last made progress: it was created, started or resumed, "
+        "began an account's lookup or saved results.",
+    )
+    generation = models.PositiveIntegerField(
+        default=0,
+        help_text="How many times the run was resumed. Tasks of an older generation stop "
+        "without writing.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Enrichment run {self.pk} with {self.provider} ({self.status})"
+
+    @property
+    def is_stalled(self) -> bool:
+        """Whether the run is pending or running but made no progress for a while.
+
+        The while is ENRICHMENT_STALLED_AFTER_SECONDS. A stalled run's process has most
+        likely died, so the run may be resumed.
+        """
+        from .services import enrichment_run_stalled_before
+
+        return (
+            self.status in (self.Status.PENDING, self.Status.RUNNING)
+            and self.heartbeat_at < enrichment_run_stalled_before()
+        )
 
 
 class EnrichmentRunItem(models.Model):

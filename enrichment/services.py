@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.text import Truncator
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -77,6 +78,19 @@ RECOMPUTED_REASON = "Values or verification recomputed from observations"
 # Failed accounts listed in EnrichmentRun.error_details; every failure stays on its item.
 MAX_ERROR_DETAILS = 100
 CENTS = Decimal("0.01")
+
+# A pending or running run without progress for this long is shown as stalled.
+DEFAULT_STALLED_AFTER_SECONDS = 600
+# Without a broker, a run that a page request started stops looking accounts up after
+# this long, so a slow provider cannot hold the request for minutes.
+DEFAULT_EAGER_TIME_BUDGET_SECONDS = 20
+# error_kind of an account that a run did not request.
+NOT_REACHED = "NotReached"
+FINISHED_RUN_STATUSES = (
+    EnrichmentRun.Status.SUCCEEDED,
+    EnrichmentRun.Status.FINISHED_WITH_ERRORS,
+    EnrichmentRun.Status.FAILED,
+)
 
 # Provider errors that stop a whole run: every other account would fail the same way.
 RUN_STOPPING_ERRORS = (ProviderNotConfigured, ProviderAuthError, ProviderQuotaExceeded)
@@ -896,17 +910,68 @@ def enrichment_run_create(
     return run
 
 
-def enrichment_run_resume(run: EnrichmentRun) -> EnrichmentRun:
-    """Make a stopped or finished run look up its failed and pending accounts again."""
+class EnrichmentRunNotResumable(Exception):
+    """The run is pending or running and made progress recently, so it was not resumed."""
+
+
+def enrichment_run_stalled_after() -> float:
+    """Return ENRICHMENT_STALLED_AFTER_SECONDS: seconds without progress until a run stalls."""
+    return float(
+        getattr(settings, "ENRICHMENT_STALLED_AFTER_SECONDS", DEFAULT_STALLED_AFTER_SECONDS)
+    )
+
+
+def enrichment_run_stalled_before(now: datetime | None = None) -> datetime:
+    """Return the time before which a pending or running run's last progress means stalled."""
+    return (now or timezone.now()) - timedelta(seconds=enrichment_run_stalled_after())
+
+
+def eager_time_budget() -> float:
+    """Return ENRICHMENT_EAGER_TIME_BUDGET_SECONDS, the lookup time of a run without a broker."""
+    return float(
+        getattr(settings, "ENRICHMENT_EAGER_TIME_BUDGET_SECONDS", DEFAULT_EAGER_TIME_BUDGET_SECONDS)
+    )
+
+
+def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> EnrichmentRun:
+    """Make a run look up its failed and pending accounts again, in a new generation.
+
+    A finished or failed run is always resumed. A pending or running run is resumed only
+    when it is stalled, unless ``force``. The check and the change are one UPDATE of the
+    run's status, heartbeat and generation, so two requests that resume the same run at
+    once resume it once. A process still working on the old generation stops before its
+    next lookup and discards the results it has not saved; their accounts stay pending
+    for the new generation. Raises EnrichmentRunNotResumable when the run made progress
+    within ENRICHMENT_STALLED_AFTER_SECONDS.
+    """
+    now = timezone.now()
+    resumable = Q(status__in=FINISHED_RUN_STATUSES) | Q(
+        heartbeat_at__lt=enrichment_run_stalled_before(now)
+    )
+    runs = EnrichmentRun.objects.filter(pk=run.pk)
+    if not force:
+        runs = runs.filter(resumable)
     with transaction.atomic():
+        updated = runs.update(
+            status=EnrichmentRun.Status.PENDING,
+            error="",
+            finished_at=None,
+            heartbeat_at=now,
+            generation=F("generation") + 1,
+        )
+        if not updated:
+            run.refresh_from_db()
+            raise EnrichmentRunNotResumable(
+                f"Enrichment run {run.pk} was not resumed, because it is "
+                f"{run.get_status_display().lower()} and made progress at "
+                f"{timezone.localtime(run.heartbeat_at):%Y-%m-%d %H:%M:%S %Z}. A run can be "
+                f"resumed after {enrichment_run_stalled_after():g} s without progress."
+            )
         EnrichmentRunItem.objects.filter(run=run, status=EnrichmentRunItem.Status.FAILED).update(
             status=EnrichmentRunItem.Status.PENDING
         )
-        run.status = EnrichmentRun.Status.PENDING
-        run.error = ""
-        run.finished_at = None
-        run.save(update_fields=["status", "error", "finished_at"])
-    logger.info("enrichment run %s resumed", run.pk)
+    run.refresh_from_db()
+    logger.info("enrichment run %s resumed as generation %s", run.pk, run.generation)
     return enrichment_run_refresh(run)
 
 
@@ -923,16 +988,34 @@ def enrichment_run_start(run: EnrichmentRun) -> None:
     """Mark a pending run as running."""
     now = timezone.now()
     EnrichmentRun.objects.filter(pk=run.pk, status=EnrichmentRun.Status.PENDING).update(
-        status=EnrichmentRun.Status.RUNNING, started_at=now
+        status=EnrichmentRun.Status.RUNNING, started_at=now, heartbeat_at=now
     )
-    run.refresh_from_db(fields=["status", "started_at"])
+    run.refresh_from_db(fields=["status", "started_at", "heartbeat_at", "generation"])
 
 
-def enrichment_run_fail(run: EnrichmentRun, error: Exception) -> None:
-    """Stop a run because of an error that every account would hit."""
-    EnrichmentRun.objects.filter(pk=run.pk).update(
-        status=EnrichmentRun.Status.FAILED, error=str(error), finished_at=timezone.now()
+def enrichment_run_heartbeat(run: EnrichmentRun, generation: int) -> bool:
+    """Record that the run makes progress, and return False when it was resumed since.
+
+    Only a run still in ``generation`` is updated, so a process whose run was resumed
+    elsewhere cannot make the new generation look alive.
+    """
+    updated = EnrichmentRun.objects.filter(pk=run.pk, generation=generation).update(
+        heartbeat_at=timezone.now()
     )
+    return updated == 1
+
+
+def enrichment_run_fail(
+    run: EnrichmentRun, error: Exception, *, generation: int | None = None
+) -> None:
+    """Stop a run because of an error that every account would hit.
+
+    With ``generation``, a run resumed since that generation is left alone.
+    """
+    runs = EnrichmentRun.objects.filter(pk=run.pk)
+    if generation is not None:
+        runs = runs.filter(generation=generation)
+    runs.update(status=EnrichmentRun.Status.FAILED, error=str(error), finished_at=timezone.now())
     run.refresh_from_db()
     logger.error("enrichment run %s stopped: %s", run.pk, error)
 
@@ -990,8 +1073,10 @@ class EnrichmentBatch:
 
     ``retry_ids`` are accounts left pending after a transient error or a rate limit, the
     accounts that were not requested first. ``not_reached_ids`` are the accounts after a
-    rate-limited one, which the call did not request, and ``retry_after`` is the wait in
-    seconds that the provider requested, if any.
+    rate-limited one, or after the time budget ran out, which the call did not request,
+    and ``retry_after`` is the wait in seconds that the provider requested, if any.
+    ``out_of_time`` is True when the time budget stopped the call, and ``superseded``
+    when the run was resumed elsewhere, so the call saved nothing.
     """
 
     processed: int = 0
@@ -1002,6 +1087,8 @@ class EnrichmentBatch:
     retry_ids: list[int] = field(default_factory=list)
     not_reached_ids: list[int] = field(default_factory=list)
     retry_after: float | None = None
+    out_of_time: bool = False
+    superseded: bool = False
 
 
 def lookup_domain(account: Account) -> str:
@@ -1048,7 +1135,7 @@ def _record_not_reached(
     wait = (
         f"{source} requested a wait of {error.retry_after:.0f} s after the lookup of {error.domain}"
     )
-    item.error_kind = "NotReached"
+    item.error_kind = NOT_REACHED
     if final_attempt:
         item.status = EnrichmentRunItem.Status.FAILED
         item.error = (
@@ -1060,12 +1147,37 @@ def _record_not_reached(
         item.error = f"not looked up yet, because {wait}."
 
 
+def _record_out_of_time(item: EnrichmentRunItem, budget: float) -> None:
+    """Record that an account was not requested because the time budget ran out."""
+    item.status = EnrichmentRunItem.Status.FAILED
+    item.error_kind = NOT_REACHED
+    item.error = (
+        f"not looked up, because the page request that ran the enrichment stopped after its "
+        f"time budget of {budget:g} s (ENRICHMENT_EAGER_TIME_BUDGET_SECONDS). Resume the run "
+        "to look this account up."
+    )
+
+
+def _out_of_time_message(run: EnrichmentRun, budget: float) -> str:
+    not_reached = EnrichmentRunItem.objects.filter(
+        run=run, status=EnrichmentRunItem.Status.FAILED, error_kind=NOT_REACHED
+    ).count()
+    accounts = f"{not_reached:,} account{'s' if not_reached != 1 else ''}"
+    return (
+        f"Enriching stopped after the time budget of {budget:g} s, so that the page did "
+        f"not wait for a slow provider. {accounts} {'were' if not_reached != 1 else 'was'} "
+        "not looked up: resume the run to look them up."
+    )
+
+
 def accounts_enrich(
     *,
     provider: str | Provider,
     account_ids: Iterable[int],
     run: EnrichmentRun,
     final_attempt: bool = True,
+    generation: int | None = None,
+    deadline: float | None = None,
 ) -> EnrichmentBatch:
     """Look the accounts up in a provider and record, apply and verify what it reports.
 
@@ -1077,6 +1189,12 @@ def accounts_enrich(
     pending (failed as not reached when ``final_attempt``). Errors that
     every account would hit (not configured, rejected credentials, used-up quota) mark
     the run failed and are raised after the accounts done so far are saved.
+
+    ``generation`` is the run generation the caller works on, the run's current one when
+    omitted. When a resume has changed it, the call stops before its next lookup and
+    saves nothing (``superseded``). ``deadline`` is a time.monotonic() value: once it
+    has passed, the call requests no more accounts and fails the rest as not reached
+    (``out_of_time``), so resuming the run looks them up.
     """
     batch = EnrichmentBatch()
     provider_instance = get_provider(provider) if isinstance(provider, str) else provider
@@ -1091,6 +1209,8 @@ def accounts_enrich(
         if items[account_id].status != EnrichmentRunItem.Status.DONE
     ]
     enrichment_run_start(run)
+    if generation is None:
+        generation = run.generation
     resolver = IndustryResolver.load()
     rates = _currency_rates()
 
@@ -1099,6 +1219,31 @@ def accounts_enrich(
     stopping_error: ProviderError | None = None
     for position, account_id in enumerate(todo):
         item = items[account_id]
+        if deadline is not None and time.monotonic() >= deadline:
+            budget = eager_time_budget()
+            for waiting_id in todo[position:]:
+                _record_out_of_time(items[waiting_id], budget)
+                touched.append(items[waiting_id])
+                batch.not_reached_ids.append(waiting_id)
+            batch.out_of_time = True
+            logger.warning(
+                "enrichment run %s: the time budget of %g s ran out, so %s accounts were "
+                "not looked up",
+                run.pk,
+                budget,
+                len(batch.not_reached_ids),
+            )
+            break
+        if not enrichment_run_heartbeat(run, generation):
+            logger.warning(
+                "enrichment run %s was resumed elsewhere, so generation %s stops and "
+                "discards %s lookups",
+                run.pk,
+                generation,
+                len(found_facts),
+            )
+            batch.superseded = True
+            return batch
         domain = lookup_domain(accounts[account_id])
         if not domain:
             item.attempts += 1
@@ -1174,8 +1319,14 @@ def accounts_enrich(
         item.attempts += 1
         touched.append(item)
 
-    _enrich_write(run, source, found_facts, touched, resolver, rates)
+    if not _enrich_write(run, generation, source, found_facts, touched, resolver, rates):
+        batch.superseded = True
+        return batch
     enrichment_run_refresh(run)
+    if batch.out_of_time:
+        message = _out_of_time_message(run, eager_time_budget())
+        EnrichmentRun.objects.filter(pk=run.pk, generation=generation).update(error=message)
+        run.refresh_from_db()
     for item in touched:
         batch.processed += item.status != EnrichmentRunItem.Status.PENDING
         batch.looked_up += item.looked_up
@@ -1183,20 +1334,26 @@ def accounts_enrich(
         batch.changed += item.changed
         batch.errors += item.status == EnrichmentRunItem.Status.FAILED
     if stopping_error is not None:
-        enrichment_run_fail(run, stopping_error)
+        enrichment_run_fail(run, stopping_error, generation=generation)
         raise stopping_error
     return batch
 
 
 def _enrich_write(
     run: EnrichmentRun,
+    generation: int,
     source: str,
     found_facts: dict[int, CompanyFacts],
     items: list[EnrichmentRunItem],
     resolver: IndustryResolver,
     rates: dict[str, Decimal],
-) -> None:
-    """Write the observations of one call, verify the found accounts and save the items."""
+) -> bool:
+    """Write the observations of one call, verify the found accounts and save the items.
+
+    Returns False, and writes nothing, when the run is no longer in ``generation``. The
+    run's row stays locked until the commit, so a resume either waits and then sees this
+    write's heartbeat, or commits first and this write is skipped.
+    """
     new = [
         NewObservation(
             account_id, name, value, raw, source, f"enrichment run {run.pk}", facts.fetched_at
@@ -1205,6 +1362,21 @@ def _enrich_write(
         for name, value, raw in facts_observations(facts, resolver, rates)
     ]
     with transaction.atomic():
+        current = (
+            EnrichmentRun.objects.select_for_update()
+            .filter(pk=run.pk, generation=generation)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if current is None:
+            logger.warning(
+                "enrichment run %s was resumed elsewhere, so generation %s discards %s lookups",
+                run.pk,
+                generation,
+                len(items),
+            )
+            return False
+        EnrichmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
         written = observations_write(new)
         # The trail then names the run and its provider beside each change it made.
         result = accounts_verify(
@@ -1244,6 +1416,7 @@ def _enrich_write(
         written,
     )
     accounts_resegment(result.resegment_ids)
+    return True
 
 
 # Research notes from feeds -------------------------------------------------------------

@@ -5,12 +5,19 @@ provider errors (timeouts, 5xx, 429, malformed responses). Without a broker the 
 run tasks eagerly, so a whole run then happens in the calling process. There a task makes
 one pass, because Celery re-raises an eager task's Retry to the caller instead of running
 it: the HTTP client's own attempts are the only retries, and the accounts left over fail,
-so an eager run finishes unless an unexpected error stops it.
+so an eager run finishes unless an unexpected error stops it. An eager run also stops
+looking accounts up after ENRICHMENT_EAGER_TIME_BUDGET_SECONDS and fails the rest as not
+reached, so the web request that started it ends and resuming the run continues it.
+
+Tasks carry the run generation they were queued for. After a resume, tasks of the older
+generation stop without writing, so a stalled run's old worker that wakes up does not
+look its accounts up a second time.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import group, shared_task
@@ -23,6 +30,7 @@ from .models import EnrichmentRun
 from .services import (
     RUN_STOPPING_ERRORS,
     accounts_enrich,
+    eager_time_budget,
     enrichment_run_fail,
     enrichment_run_pending_ids,
     enrichment_run_refresh,
@@ -50,27 +58,48 @@ def _retry_countdown(retries: int, retry_after: float | None) -> float:
 
 
 def _enrich(
-    run_id: int, account_ids: list[int], retries: int
+    run_id: int,
+    account_ids: list[int],
+    retries: int,
+    generation: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[dict[str, Any], list[int], float]:
     """Look the accounts up and return the result, the accounts to retry and the wait.
 
     ``retries`` counts the retries before this call. The call at MAX_RETRIES is the
-    final attempt, so it returns no account to retry.
+    final attempt, so it returns no account to retry. ``generation`` and ``deadline``
+    are passed to accounts_enrich.
     """
     run = EnrichmentRun.objects.get(pk=run_id)
     if run.status == EnrichmentRun.Status.FAILED:
         logger.info("enrichment run %s has stopped, so %s accounts wait", run_id, len(account_ids))
         return {"skipped": len(account_ids)}, [], 0.0
+    if generation is not None and run.generation != generation:
+        logger.info(
+            "enrichment run %s was resumed after generation %s was queued, so %s accounts "
+            "are left to the new generation",
+            run_id,
+            generation,
+            len(account_ids),
+        )
+        return {"skipped": len(account_ids)}, [], 0.0
     final_attempt = retries >= MAX_RETRIES
     try:
         batch = accounts_enrich(
-            provider=run.provider, account_ids=account_ids, run=run, final_attempt=final_attempt
+            provider=run.provider,
+            account_ids=account_ids,
+            run=run,
+            final_attempt=final_attempt,
+            generation=generation,
+            deadline=deadline,
         )
     except RUN_STOPPING_ERRORS as error:
         # The run is marked failed with the error. Retrying cannot help until a person
         # fixes the settings or the plan and resumes the run.
         logger.error("enrichment run %s stopped: %s", run_id, error)
         return {"error": str(error)}, [], 0.0
+    if batch.superseded:
+        return {"skipped": len(account_ids)}, [], 0.0
     result = {
         "processed": batch.processed,
         "found": batch.found,
@@ -91,7 +120,12 @@ def _enrich(
     return result, batch.retry_ids, countdown
 
 
-def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
+def _enrich_eagerly(
+    run_id: int,
+    account_ids: list[int],
+    generation: int | None = None,
+    deadline: float | None = None,
+) -> dict[str, Any]:
     """Look the accounts up once, in this process, and fail the accounts left over.
 
     An eager task cannot be rescheduled, and waiting for the provider's Retry-After,
@@ -99,11 +133,13 @@ def _enrich_eagerly(run_id: int, account_ids: list[int]) -> dict[str, Any]:
     retried each request up to the provider's max_attempts, so this call is the final
     attempt, and a person resumes the run once the provider is back.
 
-    NOTE: a provider that responds slowly still holds the request for up to max_attempts
-    times its total_timeout (60 s by default) per account, longer than a web server's
-    usual worker timeout. Deployments that enrich many accounts run a broker and workers.
+    NOTE: the time budget is checked before each lookup, so a lookup that started in
+    time still runs to its end: up to the provider's max_attempts times its
+    total_timeout (60 s by default), plus the waits between attempts.
     """
-    result, _retry_ids, _countdown = _enrich(run_id, account_ids, MAX_RETRIES)
+    result, _retry_ids, _countdown = _enrich(
+        run_id, account_ids, MAX_RETRIES, generation=generation, deadline=deadline
+    )
     return result
 
 
@@ -120,36 +156,65 @@ def account_enrich_task(self, run_id: int, account_id: int) -> dict[str, Any]:
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
-def accounts_enrich_chunk_task(self, run_id: int, account_ids: list[int]) -> dict[str, Any]:
-    """Look one chunk of a run's accounts up; a retry carries only the accounts left over."""
+def accounts_enrich_chunk_task(
+    self,
+    run_id: int,
+    account_ids: list[int],
+    generation: int | None = None,
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """Look one chunk of a run's accounts up; a retry carries only the accounts left over.
+
+    ``generation`` is the run generation the chunk was queued for (the current one when
+    None). ``deadline`` is a time.monotonic() value of the calling process, so only an
+    eager task gets one.
+    """
     with change_channel(Channel.TASK):
         if self.request.is_eager:
-            return _enrich_eagerly(run_id, list(account_ids))
-        result, retry_ids, countdown = _enrich(run_id, list(account_ids), self.request.retries)
+            return _enrich_eagerly(run_id, list(account_ids), generation, deadline)
+        result, retry_ids, countdown = _enrich(
+            run_id, list(account_ids), self.request.retries, generation=generation
+        )
     if retry_ids:
         raise self.retry(args=(run_id, retry_ids), countdown=countdown)
     return result
 
 
-@shared_task
-def accounts_enrich_task(run_id: int) -> int:
+@shared_task(bind=True)
+def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> int:
     """Start a run: queue one chunk task per ENRICHMENT_TASK_CHUNK_SIZE pending accounts.
 
-    Returns the number of chunks queued. A failed or finished run queues nothing.
+    Returns the number of chunks queued. A failed or finished run queues nothing, and
+    neither does a run resumed after ``generation`` was queued. Run eagerly, the chunks
+    share one deadline, ENRICHMENT_EAGER_TIME_BUDGET_SECONDS from now.
     """
     with change_channel(Channel.TASK):
         run = EnrichmentRun.objects.get(pk=run_id)
         if run.status not in (EnrichmentRun.Status.PENDING, EnrichmentRun.Status.RUNNING):
             logger.info("enrichment run %s is %s, so nothing was queued", run_id, run.status)
             return 0
+        if generation is None:
+            generation = run.generation
+        elif run.generation != generation:
+            logger.info(
+                "enrichment run %s was resumed after generation %s was queued, so nothing "
+                "was queued",
+                run_id,
+                generation,
+            )
+            return 0
         enrichment_run_start(run)
         pending = enrichment_run_pending_ids(run)
         if not pending:
             enrichment_run_refresh(run)
             return 0
+        deadline = time.monotonic() + eager_time_budget() if self.request.is_eager else None
         size = chunk_size()
         chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
-        tasks = group(accounts_enrich_chunk_task.si(run_id, chunk) for chunk in chunks)
+        tasks = group(
+            accounts_enrich_chunk_task.si(run_id, chunk, generation=generation, deadline=deadline)
+            for chunk in chunks
+        )
         transaction.on_commit(tasks.apply_async)
         logger.info(
             "enrichment run %s: %s accounts queued in %s chunks", run_id, len(pending), len(chunks)
@@ -165,8 +230,9 @@ def enrichment_run_queue(run_id: int) -> None:
     the task ran here, so an error stopped the run part of the way: the run is marked
     failed with the error instead of staying running.
     """
+    generation = EnrichmentRun.objects.values_list("generation", flat=True).get(pk=run_id)
     try:
-        accounts_enrich_task.delay(run_id)
+        accounts_enrich_task.delay(run_id, generation=generation)
     except Exception as error:  # noqa: BLE001 - the run is marked, or stays resumable
         run = EnrichmentRun.objects.get(pk=run_id)
         if run.status == EnrichmentRun.Status.PENDING:

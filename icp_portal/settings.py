@@ -435,6 +435,13 @@ for _provider, _base_url in provider_base_urls.items():
         ENRICHMENT_PROVIDERS[_provider]["base_url"] = _base_url
 ENRICHMENT_CACHE_SECONDS = int(os.environ.get("ENRICHMENT_CACHE_SECONDS", str(7 * 24 * 3600)))
 ENRICHMENT_ALLOW_PRIVATE_ADDRESSES = env_bool("ENRICHMENT_ALLOW_PRIVATE_ADDRESSES", default=False)
+# A pending or running enrichment run without progress for this many seconds is shown as
+# stalled and may be resumed.
+ENRICHMENT_STALLED_AFTER_SECONDS = int(os.environ.get("ENRICHMENT_STALLED_AFTER_SECONDS", "600"))
+# Without a broker, a web request stops looking accounts up after this many seconds.
+ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = int(
+    os.environ.get("ENRICHMENT_EAGER_TIME_BUDGET_SECONDS", "20")
+)
 
 # Webhooks (integrations app). Subscriber URLs on private, loopback or link-local addresses
 # are rejected unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is true (local development and tests).

@@ -72,6 +72,14 @@ def skipped_summary(skipped: list[Account]) -> str:
     return sentence if sentence.endswith(".") else f"{sentence}."
 
 
+def stopped_early(run: EnrichmentRun) -> bool:
+    """Return True for a run that its time budget stopped without a broker.
+
+    Only the time budget sets the error of a run that finished without failing.
+    """
+    return run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS and bool(run.error)
+
+
 def enrichment_outcome(run: EnrichmentRun, count: int) -> tuple[str, int]:
     """Return what happened to a run just started, and the message level to show it with.
 
@@ -83,6 +91,8 @@ def enrichment_outcome(run: EnrichmentRun, count: int) -> tuple[str, int]:
     errors = f"{run.errors:,} error{'s' if run.errors != 1 else ''}"
     if run.status == EnrichmentRun.Status.SUCCEEDED:
         return f"Finished {subject}: {counts}.", messages.SUCCESS
+    if stopped_early(run):
+        return f"Stopped {subject} early: {counts}. {run.error}", messages.WARNING
     if run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS:
         return f"Finished {subject} with {errors}: {counts}.", messages.WARNING
     if run.status == EnrichmentRun.Status.FAILED:
@@ -180,6 +190,8 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
                 # Without a broker the run has already happened in this request.
                 run.refresh_from_db()
                 done, level = enrichment_outcome(run, len(selection.allowed))
+                if stopped_early(run):
+                    return self.show_run(run, done, level, selection)
                 context.update(
                     level=level,
                     done_url=reverse("accounts:enrichment-run-detail", args=[run.pk]),
@@ -206,6 +218,21 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
         context.update(done=done)
         response = self.respond(form, RESULT, context)
         return trigger(response, {"accountsChanged": {}})
+
+    def show_run(
+        self, run: EnrichmentRun, done: str, level: int, selection: workspace.BulkSelection
+    ) -> HttpResponse:
+        """Send the user to the run's page, where Resume looks the accounts not reached up."""
+        messages.add_message(self.request, level, done)
+        if selection.skipped:
+            messages.warning(self.request, skipped_summary(selection.skipped))
+        run_url = reverse("accounts:enrichment-run-detail", args=[run.pk])
+        if is_htmx(self.request):
+            # htmx loads the page named by HX-Redirect in place of swapping the body.
+            response = HttpResponse()
+            response["HX-Redirect"] = run_url
+            return response
+        return redirect(run_url)
 
     def export(self, selection: workspace.BulkSelection) -> StreamingHttpResponse:
         accounts = Account.objects.filter(pk__in=selection.allowed_ids).order_by("name", "id")

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
@@ -27,7 +28,12 @@ from enrichment.selectors import (
     enrichment_runs_for,
     may_see_all_enrichment_runs,
 )
-from enrichment.services import MAX_ERROR_DETAILS, enrichment_run_resume
+from enrichment.services import (
+    MAX_ERROR_DETAILS,
+    EnrichmentRunNotResumable,
+    enrichment_run_resume,
+    enrichment_run_stalled_after,
+)
 from enrichment.tasks import enrichment_run_queue
 from icp_portal.pagination import NearestPageMixin
 
@@ -60,7 +66,7 @@ class EnrichmentRunVisibleMixin(EnrichmentPermissionMixin):
 
 
 def may_resume_enrichment_run(user: Any, run: EnrichmentRun) -> bool:
-    """Return True when the user may look a run's failed accounts up again.
+    """Return True when the user may look a run's failed or remaining accounts up again.
 
     Sales Managers see every run but resume only their own, as they start no run for
     another team.
@@ -87,6 +93,8 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "failures": list(enrichment_run_failures(run)[:FAILURES_SHOWN]),
         "failures_more": max(run.errors - FAILURES_SHOWN, 0),
         "may_resume": user is not None and may_resume_enrichment_run(user, run),
+        "stalled": run.is_stalled,
+        "stalled_after_minutes": round(enrichment_run_stalled_after() / 60, 1),
     }
 
 
@@ -119,7 +127,7 @@ class EnrichmentRunDetailView(EnrichmentRunVisibleMixin, View):
 
 
 class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
-    """Look a finished run's failed accounts up again, and show the run."""
+    """Look a finished run's failed accounts, or a stalled run's remaining ones, up again."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
@@ -127,9 +135,16 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
             raise PermissionDenied(
                 f"Only the person who started enrichment run {run.pk} and Sales Ops may resume it."
             )
-        if run.status not in FINISHED_STATUSES or (
-            run.status != EnrichmentRun.Status.FAILED and not run.errors
-        ):
+        stalled = run.is_stalled
+        if not stalled and run.status not in FINISHED_STATUSES:
+            messages.error(
+                request,
+                f"Enrichment run {run.pk} is {run.get_status_display().lower()} and made "
+                f"progress in the last {enrichment_run_stalled_after():g} s, so it was not "
+                "resumed.",
+            )
+            return redirect("accounts:enrichment-run-detail", pk=run.pk)
+        if not stalled and run.status != EnrichmentRun.Status.FAILED and not run.errors:
             messages.error(
                 request,
                 f"Enrichment run {run.pk} has no failed accounts to look up again: it is "
@@ -137,14 +152,30 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
             )
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
         failed = run.errors
-        run = enrichment_run_resume(run)
+        last_progress = run.heartbeat_at
+        try:
+            run = enrichment_run_resume(run)
+        except EnrichmentRunNotResumable as error:
+            # The run made progress between the page and the click.
+            messages.error(request, str(error))
+            return redirect("accounts:enrichment-run-detail", pk=run.pk)
         logger.info("enrichment run %s resumed by user %s", run.pk, request.user.pk)
+        left = run.total - run.processed
         transaction.on_commit(lambda: enrichment_run_queue(run.pk))
-        messages.success(
-            request,
-            f"Enrichment run {run.pk} resumed: {failed:,} failed account"
-            f"{'s are' if failed != 1 else ' is'} looked up again.",
-        )
+        if stalled:
+            since = timezone.localtime(last_progress)
+            messages.success(
+                request,
+                f"Enrichment run {run.pk} resumed after no progress since "
+                f"{since:%d %b %Y, %H:%M %Z}: {left:,} account"
+                f"{'s are' if left != 1 else ' is'} looked up.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Enrichment run {run.pk} resumed: {failed:,} failed account"
+                f"{'s are' if failed != 1 else ' is'} looked up again.",
+            )
         return redirect("accounts:enrichment-run-detail", pk=run.pk)
 
 

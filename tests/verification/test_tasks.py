@@ -164,7 +164,7 @@ def test_run_queue_fails_unqueued_run(apollo, monkeypatch, caplog):
     account = blank_account(domain="company.example")
     run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
 
-    def broker_down(run_id):
+    def broker_down(run_id, generation):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.accounts_enrich_task, "delay", broker_down)

@@ -374,7 +374,9 @@ def test_enrichment_start_queues_run(
     from enrichment.models import EnrichmentRun
 
     queued = []
-    monkeypatch.setattr(tasks.accounts_enrich_task, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.accounts_enrich_task, "delay", lambda run_id, generation: queued.append(run_id)
+    )
     client.force_login(sdr)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(

@@ -72,7 +72,7 @@ def test_bulk_start_reports_finished_errors(client, sales_ops, apollo):
 
 @pytest.mark.django_db(transaction=True)
 def test_bulk_start_reports_unreachable_queue(client, sales_ops, apollo, monkeypatch):
-    def broker_down(run_id):
+    def broker_down(run_id, generation):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6399")
 
     monkeypatch.setattr(tasks.accounts_enrich_task, "delay", broker_down)

@@ -100,7 +100,9 @@ class Command(BaseCommand):
                     "admin under Enrichment > Enrichment runs."
                 )
             self._check_provider(run.provider)
-            return enrichment_run_resume(run)
+            # The operator knows the run's process is gone, so a run that has not stalled
+            # yet is resumed too. Its old process, if alive, stops writing.
+            return enrichment_run_resume(run, force=True)
         if not options["account"] and not options["all"]:
             raise CommandError("Pass --account DOMAIN, --all or --resume RUN_ID.")
         provider = options["provider"] or self._default_provider()
@@ -134,6 +136,7 @@ class Command(BaseCommand):
             raise CommandError(error.detail) from error
 
     def _process(self, run: EnrichmentRun, chunk_size: int, attempts: int) -> None:
+        generation = run.generation
         for attempt in range(1, attempts + 1):
             pending = enrichment_run_pending_ids(run)
             if not pending:
@@ -146,11 +149,14 @@ class Command(BaseCommand):
                 )
                 time.sleep(PASS_WAIT_SECONDS)
             for start in range(0, len(pending), chunk_size):
-                if not self._process_chunk(run, pending[start : start + chunk_size], final_attempt):
+                chunk = pending[start : start + chunk_size]
+                if not self._process_chunk(run, chunk, final_attempt, generation):
                     return
 
-    def _process_chunk(self, run: EnrichmentRun, chunk: list[int], final_attempt: bool) -> bool:
-        """Look one chunk up and return False when an error stopped the run.
+    def _process_chunk(
+        self, run: EnrichmentRun, chunk: list[int], final_attempt: bool, generation: int
+    ) -> bool:
+        """Look one chunk up and return False when an error stopped the run or it was resumed.
 
         After a rate limit the command waits and then looks up the accounts that the
         limit kept from being requested. Every call requests at least one account, so the
@@ -163,8 +169,14 @@ class Command(BaseCommand):
                     account_ids=chunk,
                     run=run,
                     final_attempt=final_attempt,
+                    generation=generation,
                 )
             except RUN_STOPPING_ERRORS:
+                return False
+            if batch.superseded:
+                self.stderr.write(
+                    f"Enrichment run {run.pk} was resumed elsewhere, so this command stops."
+                )
                 return False
             run.refresh_from_db()
             self.stdout.write(
