@@ -1,12 +1,15 @@
 """Enrichment runs in the browser: the bulk action's outcome, the run page and the run list."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
 from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
-from enrichment.services import enrichment_run_create
+from enrichment.services import enrichment_run_create, enrichment_run_start
 from tests.enrichment.fake_server import FakeResponse, FakeServer
 from tests.enrichment.payloads import APOLLO_RESPONSE
 from tests.factories import AccountFactory
@@ -277,3 +280,186 @@ def test_resume_of_others_run_not_found(client, make_user, failed_run):
     response = client.post(resume_url(failed_run))
 
     assert response.status_code == 404
+
+
+# Stalled runs ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stalled_run(db, sdr):
+    """A run started by the SDR whose process stopped after one of two accounts."""
+    done = AccountFactory(name="Initech", domain="initech.example")
+    left = AccountFactory(name="Umbrella", domain="umbrella.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[done.pk, left.pk], triggered_by=sdr)
+    enrichment_run_start(run)
+    EnrichmentRunItem.objects.filter(run=run, account=done).update(
+        status=EnrichmentRunItem.Status.DONE, looked_up=True, found=True, attempts=1
+    )
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        processed=1,
+        looked_up=1,
+        found=1,
+        heartbeat_at=timezone.now() - timedelta(minutes=30),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def test_stalled_run_page_offers_resume(client, sdr, stalled_run):
+    client.force_login(sdr)
+
+    html = client.get(run_url(stalled_run)).content.decode()
+
+    assert 'data-testid="enrichment-run-stalled"' in html
+    assert "No progress since" in html
+    assert 'action="' + resume_url(stalled_run) + '"' in html
+    assert f'data-confirm="Resume run {stalled_run.pk} with Apollo?' in html
+    assert "Looking accounts up" not in html
+
+
+def test_active_run_page_hides_resume(client, sdr, stalled_run):
+    EnrichmentRun.objects.filter(pk=stalled_run.pk).update(heartbeat_at=timezone.now())
+    client.force_login(sdr)
+
+    html = client.get(run_url(stalled_run)).content.decode()
+
+    assert "Looking accounts up" in html
+    assert 'data-testid="enrichment-run-stalled"' not in html
+    assert resume_url(stalled_run) not in html
+
+
+def test_stall_follows_setting(client, sdr, stalled_run, settings):
+    settings.ENRICHMENT_STALLED_AFTER_SECONDS = 3600
+    client.force_login(sdr)
+
+    html = client.get(run_url(stalled_run)).content.decode()
+
+    assert 'data-testid="enrichment-run-stalled"' not in html
+    assert resume_url(stalled_run) not in html
+
+
+def test_run_list_marks_stalled_run(client, sales_ops, stalled_run, failed_run):
+    client.force_login(sales_ops)
+
+    html = client.get(LIST_URL).content.decode()
+
+    assert html.count('data-testid="enrichment-run-stalled"') == 1
+    since = timezone.localtime(stalled_run.heartbeat_at)
+    assert f"no progress since {since:%-d %b, %H:%M}" in html
+
+
+def test_manager_may_not_resume_stalled_run(client, manager, stalled_run):
+    client.force_login(manager)
+
+    html = client.get(run_url(stalled_run)).content.decode()
+    response = client.post(resume_url(stalled_run))
+
+    stalled_run.refresh_from_db()
+    assert 'data-testid="enrichment-run-stalled"' in html
+    assert resume_url(stalled_run) not in html
+    assert response.status_code == 403
+    assert stalled_run.generation == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_stalled_run_looks_remaining_up(client, sales_ops, stalled_run, apollo):
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+    client.force_login(sales_ops)
+
+    response = client.post(resume_url(stalled_run), follow=True)
+
+    stalled_run.refresh_from_db()
+    html = response.content.decode()
+    assert f"Enrichment run {stalled_run.pk} resumed after no progress since" in html
+    assert "1 account is looked up." in html
+    assert stalled_run.status == EnrichmentRun.Status.SUCCEEDED
+    assert stalled_run.found == 2
+    assert stalled_run.generation == 1
+    # The account done before the stall is not looked up again.
+    assert [request.query["domain"] for request in apollo.requests] == [["umbrella.example"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_of_active_run_rejected(client, sdr, stalled_run, apollo):
+    EnrichmentRun.objects.filter(pk=stalled_run.pk).update(heartbeat_at=timezone.now())
+    client.force_login(sdr)
+
+    response = client.post(resume_url(stalled_run), follow=True)
+
+    stalled_run.refresh_from_db()
+    assert "made progress in the last 600 s, so it was not resumed" in response.content.decode()
+    assert stalled_run.status == EnrichmentRun.Status.RUNNING
+    assert stalled_run.generation == 0
+    assert apollo.count(APOLLO_PATH) == 0
+
+
+# The time budget without a broker -------------------------------------------------------
+
+
+def start_enrichment_of(client, accounts, **headers):
+    return client.post(
+        BULK_URL,
+        {
+            "action": "enrich",
+            "provider": "apollo",
+            "account_ids": [str(account.pk) for account in accounts],
+            "confirmed": "1",
+        },
+        **headers,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_stops_at_time_budget(client, sales_ops, apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 1
+    settings.ENRICHMENT_CACHE_SECONDS = 0
+    accounts = [AccountFactory(domain=f"company{index}.example") for index in range(4)]
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.6))
+    client.force_login(sales_ops)
+
+    response = start_enrichment_of(client, accounts, **HTMX)
+
+    run = EnrichmentRun.objects.get()
+    page = client.get(run_url(run)).content.decode()
+    looked_up = apollo.count(APOLLO_PATH)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == run_url(run)
+    assert looked_up < 4
+    assert f"Stopped enrichment run {run.pk} of 4 accounts with Apollo early" in page
+    assert f"{4 - looked_up} accounts were not looked up" in page
+    assert "time budget of 1 s" in page
+    assert "Look the failed accounts up again" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_start_without_htmx_shows_run(client, sales_ops, apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 1
+    accounts = [AccountFactory(domain=f"company{index}.example") for index in range(4)]
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.6))
+    client.force_login(sales_ops)
+
+    response = start_enrichment_of(client, accounts)
+
+    run = EnrichmentRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == run_url(run)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_after_time_budget_continues(client, sales_ops, apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 1
+    settings.ENRICHMENT_CACHE_SECONDS = 0
+    accounts = [AccountFactory(domain=f"company{index}.example") for index in range(4)]
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.6))
+    client.force_login(sales_ops)
+    start_enrichment_of(client, accounts, **HTMX)
+    run = EnrichmentRun.objects.get()
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+
+    client.post(resume_url(run))
+
+    run.refresh_from_db()
+    domains = sorted(request.query["domain"][0] for request in apollo.requests)
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.found == 4
+    assert domains == sorted(account.domain for account in accounts)

@@ -1,0 +1,370 @@
+"""Stalled enrichment runs, resuming them while the old process lives, and the eager time budget.
+
+The old process of a run is a thread with its own database connection, so its writes and
+the resume meet in PostgreSQL as two processes' would.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from enrichment.models import EnrichmentRun, EnrichmentRunItem, Observation
+from enrichment.services import (
+    EnrichmentBatch,
+    EnrichmentRunNotResumable,
+    accounts_enrich,
+    enrichment_run_create,
+    enrichment_run_resume,
+    enrichment_run_start,
+)
+from enrichment.tasks import accounts_enrich_chunk_task, accounts_enrich_task, enrichment_run_queue
+from icp_portal.celery import app as celery_app
+from tests.enrichment.fake_server import FakeResponse
+from tests.enrichment.payloads import APOLLO_RESPONSE
+
+from .conftest import blank_account
+
+PATH = "/api/v1/organizations/enrich"
+BROKER_TEST_URL = "redis://127.0.0.1:6379/11"
+
+
+@pytest.fixture
+def apollo(configure_provider, fake_server, settings):
+    settings.ENRICHMENT_TASK_CHUNK_SIZE = 2
+    # Every lookup reaches the fake server, so its requests count the lookups.
+    settings.ENRICHMENT_CACHE_SECONDS = 0
+    configure_provider("apollo", max_attempts=1)
+    fake_server.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE))
+    return fake_server
+
+
+def requested_domains(server) -> Counter:
+    return Counter(request.query["domain"][0] for request in server.requests if request.query)
+
+
+def running_run(accounts, *, idle: timedelta) -> EnrichmentRun:
+    """Create a running run whose last progress was ``idle`` ago."""
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+    enrichment_run_start(run)
+    EnrichmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - idle)
+    run.refresh_from_db()
+    return run
+
+
+def backdate_heartbeat(run: EnrichmentRun) -> None:
+    EnrichmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+class OldProcess(threading.Thread):
+    """Run accounts_enrich for one generation in a thread, as a worker would."""
+
+    def __init__(self, run: EnrichmentRun, account_ids: list[int], generation: int) -> None:
+        super().__init__(daemon=True)
+        self.run_id = run.pk
+        self.account_ids = account_ids
+        self.generation = generation
+        self.batch: EnrichmentBatch | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.batch = accounts_enrich(
+                provider="apollo",
+                account_ids=self.account_ids,
+                run=EnrichmentRun.objects.get(pk=self.run_id),
+                generation=self.generation,
+            )
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.error = error
+        finally:
+            connection.close()
+
+
+def wait_for_requests(server, count: int, timeout: float = 5.0) -> None:
+    give_up = time.monotonic() + timeout
+    while server.count(PATH) < count:
+        assert time.monotonic() < give_up, f"the fake server got {server.count(PATH)} requests"
+        time.sleep(0.02)
+
+
+# Stalled runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_run_stalls_after_setting(apollo, settings):
+    settings.ENRICHMENT_STALLED_AFTER_SECONDS = 120
+    account = blank_account(domain="company.example")
+
+    idle = running_run([account], idle=timedelta(seconds=150))
+    busy = running_run([account], idle=timedelta(seconds=90))
+
+    assert idle.is_stalled
+    assert not busy.is_stalled
+
+
+@pytest.mark.django_db
+def test_finished_run_never_stalls(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=2))
+
+    EnrichmentRun.objects.filter(pk=run.pk).update(status=EnrichmentRun.Status.SUCCEEDED)
+    run.refresh_from_db()
+
+    assert not run.is_stalled
+
+
+@pytest.mark.django_db
+def test_lookups_record_heartbeat(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=1))
+    before = run.heartbeat_at
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run)
+
+    run.refresh_from_db()
+    assert run.heartbeat_at > before + timedelta(minutes=59)
+    assert not run.is_stalled
+
+
+@pytest.mark.django_db
+def test_resume_rejects_run_with_progress(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(seconds=30))
+
+    with pytest.raises(EnrichmentRunNotResumable, match="made progress at"):
+        enrichment_run_resume(run)
+
+    run.refresh_from_db()
+    assert run.generation == 0
+    assert run.status == EnrichmentRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_second_resume_of_stalled_run_rejected(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=1))
+    same_run_seen_by_another_request = EnrichmentRun.objects.get(pk=run.pk)
+
+    enrichment_run_resume(run)
+    with pytest.raises(EnrichmentRunNotResumable):
+        enrichment_run_resume(same_run_seen_by_another_request)
+
+    run.refresh_from_db()
+    assert run.generation == 1
+    assert run.status == EnrichmentRun.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_forced_resume_ignores_progress(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(seconds=1))
+
+    enrichment_run_resume(run, force=True)
+
+    assert run.generation == 1
+    assert run.status == EnrichmentRun.Status.PENDING
+
+
+# The old process of a resumed run -------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_process_stops_before_next_lookup(apollo):
+    first = blank_account(domain="a-first.example")
+    second = blank_account(domain="b-second.example")
+    run = running_run([first, second], idle=timedelta(0))
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.5))
+    old = OldProcess(run, [first.pk, second.pk], generation=0)
+
+    old.start()
+    wait_for_requests(apollo, 1)
+    backdate_heartbeat(run)
+    enrichment_run_resume(run)
+    batch = accounts_enrich(provider="apollo", account_ids=[first.pk, second.pk], run=run)
+    old.join(timeout=10)
+
+    run.refresh_from_db()
+    assert old.error is None
+    assert old.batch is not None
+    assert old.batch.superseded
+    assert batch.found == 2
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.found == 2
+    # The old process requested only the account it had started on.
+    assert requested_domains(apollo) == {"a-first.example": 2, "b-second.example": 1}
+    names = list(
+        Observation.objects.filter(account=first, source="apollo").values_list("field", flat=True)
+    )
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_process_write_skipped_after_resume(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(0))
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.5))
+    old = OldProcess(run, [account.pk], generation=0)
+
+    old.start()
+    wait_for_requests(apollo, 1)
+    backdate_heartbeat(run)
+    enrichment_run_resume(run)
+    old.join(timeout=10)
+
+    item = EnrichmentRunItem.objects.get(run=run)
+    run.refresh_from_db()
+    assert old.batch is not None
+    assert old.batch.superseded
+    assert item.status == EnrichmentRunItem.Status.PENDING
+    assert item.attempts == 0
+    assert not Observation.objects.filter(account=account, source="apollo").exists()
+    assert run.status == EnrichmentRun.Status.PENDING
+
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE))
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run)
+
+    run.refresh_from_db()
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.found == 1
+
+
+@pytest.mark.django_db
+def test_chunk_of_old_generation_skipped(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=1))
+    enrichment_run_resume(run)
+
+    result = accounts_enrich_chunk_task.delay(run.pk, [account.pk], generation=0).get()
+
+    assert result == {"skipped": 1}
+    assert apollo.count(PATH) == 0
+    assert EnrichmentRunItem.objects.get(run=run).status == EnrichmentRunItem.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_fan_out_of_old_generation_queues_nothing(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=1))
+    enrichment_run_resume(run)
+
+    assert accounts_enrich_task.delay(run.pk, generation=0).get() == 0
+    assert apollo.count(PATH) == 0
+
+
+# The time budget without a broker -------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eager_run_stops_at_time_budget(apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 1
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(5)]
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.4))
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+
+    started = time.monotonic()
+    enrichment_run_queue(run.pk)
+    elapsed = time.monotonic() - started
+
+    run.refresh_from_db()
+    not_reached = EnrichmentRunItem.objects.filter(run=run, error_kind="NotReached")
+    assert elapsed < 2.5
+    assert 1 <= apollo.count(PATH) < 5
+    assert not_reached.count() == 5 - apollo.count(PATH)
+    assert all("time budget of 1 s" in item.error for item in not_reached)
+    assert all(item.status == EnrichmentRunItem.Status.FAILED for item in not_reached)
+    assert run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
+    assert f"{not_reached.count()} accounts were not looked up" in run.error
+    assert "resume the run" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_after_time_budget_finishes(apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 1
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(5)]
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.4))
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+    enrichment_run_queue(run.pk)
+    run.refresh_from_db()
+    apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE))
+
+    enrichment_run_queue(enrichment_run_resume(run).pk)
+
+    run.refresh_from_db()
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.error == ""
+    assert run.found == 5
+    assert requested_domains(apollo) == {account.domain: 1 for account in accounts}
+
+
+# With a broker --------------------------------------------------------------------------
+
+
+def reset_broker_connections() -> None:
+    """Close the Celery app's broker connections, so the next task opens them anew.
+
+    Celery opens its connection pool on first use with the broker_url of that moment.
+    """
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(settings):
+    """Queue tasks in Redis database 11 instead of running them, and read the messages."""
+    client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
+    client.flushdb()
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    reset_broker_connections()
+    celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
+    try:
+        yield client
+    finally:
+        reset_broker_connections()
+        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+        client.flushdb()
+
+
+def queued_tasks(client) -> list[tuple[str, list, dict]]:
+    """Return (task name, args, kwargs) of every message in the default queue."""
+    tasks = []
+    for raw in client.lrange("celery", 0, -1):
+        message = json.loads(raw)
+        args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        tasks.append((message["headers"]["task"], args, kwargs))
+    return tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_chunks_get_no_deadline(apollo, broker, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 0
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(3)]
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+
+    enrichment_run_queue(run.pk)
+    [(name, args, kwargs)] = queued_tasks(broker)
+    broker.delete("celery")
+    chunks = accounts_enrich_task.run(*args, **kwargs)
+    queued = queued_tasks(broker)
+
+    assert name == "enrichment.tasks.accounts_enrich_task"
+    assert kwargs == {"generation": 0}
+    assert chunks == 2
+    assert [task[0] for task in queued] == ["enrichment.tasks.accounts_enrich_chunk_task"] * 2
+    assert [task[2] for task in queued] == [{"generation": 0, "deadline": None}] * 2
+    assert apollo.count(PATH) == 0
