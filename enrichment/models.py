@@ -128,7 +128,7 @@ class EnrichmentRun(models.Model):
     failures, and every failure is also kept on its EnrichmentRunItem.
 
     ``heartbeat_at`` is when the run last made progress, and ``generation`` counts its
-    resumes. A process that works on a run holds the generation it started with, and
+    resumes. A process that works on a run keeps the generation it started with, and
     writes nothing once a resume has changed it, so resuming a stalled run whose old
     process is still alive neither loses nor doubles results.
     """
@@ -197,7 +197,7 @@ class EnrichmentRun(models.Model):
 
     @property
     def is_stalled(self) -> bool:
-        """Whether the run is pending or running but made no progress for a while.
+        """True when the run is pending or running without progress for a while.
 
         The while is ENRICHMENT_STALLED_AFTER_SECONDS. A stalled run's process has most
         likely died, so the run may be resumed.

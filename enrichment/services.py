@@ -940,7 +940,7 @@ def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> Enrichm
     when it is stalled, unless ``force``. The check and the change are one UPDATE of the
     run's status, heartbeat and generation, so two requests that resume the same run at
     once resume it once. A process still working on the old generation stops before its
-    next lookup and discards the results it has not saved; their accounts stay pending
+    next lookup and discards the results it has not saved. Their accounts stay pending
     for the new generation. Raises EnrichmentRunNotResumable when the run made progress
     within ENRICHMENT_STALLED_AFTER_SECONDS.
     """
@@ -984,12 +984,13 @@ def enrichment_run_pending_ids(run: EnrichmentRun) -> list[int]:
     )
 
 
-def enrichment_run_start(run: EnrichmentRun) -> None:
-    """Mark a pending run as running."""
+def enrichment_run_start(run: EnrichmentRun, *, generation: int | None = None) -> None:
+    """Mark a pending run as running, unless it was resumed after ``generation``."""
     now = timezone.now()
-    EnrichmentRun.objects.filter(pk=run.pk, status=EnrichmentRun.Status.PENDING).update(
-        status=EnrichmentRun.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
+    runs = EnrichmentRun.objects.filter(pk=run.pk, status=EnrichmentRun.Status.PENDING)
+    if generation is not None:
+        runs = runs.filter(generation=generation)
+    runs.update(status=EnrichmentRun.Status.RUNNING, started_at=now, heartbeat_at=now)
     run.refresh_from_db(fields=["status", "started_at", "heartbeat_at", "generation"])
 
 
@@ -1208,7 +1209,7 @@ def accounts_enrich(
         for account_id in ids
         if items[account_id].status != EnrichmentRunItem.Status.DONE
     ]
-    enrichment_run_start(run)
+    enrichment_run_start(run, generation=generation)
     if generation is None:
         generation = run.generation
     resolver = IndustryResolver.load()
@@ -1237,10 +1238,10 @@ def accounts_enrich(
         if not enrichment_run_heartbeat(run, generation):
             logger.warning(
                 "enrichment run %s was resumed elsewhere, so generation %s stops and "
-                "discards %s lookups",
+                "discards the results of %s accounts",
                 run.pk,
                 generation,
-                len(found_facts),
+                len(touched),
             )
             batch.superseded = True
             return batch
@@ -1351,7 +1352,7 @@ def _enrich_write(
     """Write the observations of one call, verify the found accounts and save the items.
 
     Returns False, and writes nothing, when the run is no longer in ``generation``. The
-    run's row stays locked until the commit, so a resume either waits and then sees this
+    run's row stays locked until the commit, so a resume either waits and then finds this
     write's heartbeat, or commits first and this write is skipped.
     """
     new = [
@@ -1370,7 +1371,8 @@ def _enrich_write(
         )
         if current is None:
             logger.warning(
-                "enrichment run %s was resumed elsewhere, so generation %s discards %s lookups",
+                "enrichment run %s was resumed elsewhere, so generation %s discards the "
+                "results of %s accounts",
                 run.pk,
                 generation,
                 len(items),

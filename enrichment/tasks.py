@@ -203,7 +203,7 @@ def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> in
                 generation,
             )
             return 0
-        enrichment_run_start(run)
+        enrichment_run_start(run, generation=generation)
         pending = enrichment_run_pending_ids(run)
         if not pending:
             enrichment_run_refresh(run)

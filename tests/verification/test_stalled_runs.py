@@ -309,34 +309,30 @@ def test_resume_after_time_budget_finishes(apollo, settings):
 # With a broker --------------------------------------------------------------------------
 
 
-def reset_broker_connections() -> None:
-    """Close the Celery app's broker connections, so the next task opens them anew.
-
-    Celery opens its connection pool on first use with the broker_url of that moment.
-    """
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker(settings):
-    """Queue tasks in Redis database 11 instead of running them, and read the messages."""
+    """Queue tasks in Redis database 11 instead of running them, and read the messages.
+
+    Celery opens its connection and producer pools on first use with the broker_url of
+    that moment, so the test gets new pools and the earlier ones come back afterwards.
+    """
     client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.RedisError as error:
         pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
     client.flushdb()
-    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    reset_broker_connections()
+    saved_conf = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    saved_pools = celery_app._pool, celery_app.amqp._producer_pool
+    celery_app._pool = celery_app.amqp._producer_pool = None
     celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
     try:
         yield client
     finally:
-        reset_broker_connections()
-        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app._pool, celery_app.amqp._producer_pool = saved_pools
+        celery_app.conf.update(broker_url=saved_conf[0], task_always_eager=saved_conf[1])
         client.flushdb()
 
 
