@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views import View
 from django.views.generic import ListView
 
@@ -163,11 +164,11 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
         left = run.total - run.processed
         transaction.on_commit(lambda: enrichment_run_queue(run.pk))
         if stalled:
-            since = timezone.localtime(last_progress)
+            since = date_format(timezone.localtime(last_progress), "j M Y, H:i T")
             messages.success(
                 request,
                 f"Enrichment run {run.pk} resumed after no progress since "
-                f"{since:%d %b %Y, %H:%M %Z}: {left:,} account"
+                f"{since}: {left:,} account"
                 f"{'s are' if left != 1 else ' is'} looked up.",
             )
         else:
