@@ -6,9 +6,14 @@ test saves a full-page screenshot under ``test-artifacts/``.
 """
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+
+from accounts import roles
 
 CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -36,6 +41,24 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def migration_data(transactional_db) -> None:
+    """Load the rows of the data migrations again when a live-server test emptied the tables.
+
+    Every live-server test flushes the database when it ends, which also deletes the role
+    groups, the industry taxonomy and the default framework that migrations created.
+    Passwords are hashed fast by the suite's own ``fast_password_hasher`` fixture.
+    """
+    if Group.objects.filter(name=roles.SDR).exists():
+        return
+    for module, function in (
+        ("accounts.migrations.0003_role_groups", "create_role_groups"),
+        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
+        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
+    ):
+        getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture(scope="session")

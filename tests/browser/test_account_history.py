@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Account
 from audits.baseline import BASELINE_TITLE
 
-from .test_workspace import accounts, fast_password_hashing, migration_data, sam  # noqa: F401
+from .test_workspace import accounts, sam  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,10 +5,8 @@ the user pressed must keep the focus, and each change must add one history entry
 """
 
 import re
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -21,24 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Rows per page of the paging tests: 30 accounts make two pages.
 PAGE_SIZE = 25
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def migration_data(transactional_db) -> None:
-    """Load the rows of the data migrations again when a live-server test emptied the tables."""
-    if Group.objects.filter(name=roles.SDR).exists():
-        return
-    for module, function in (
-        ("accounts.migrations.0003_role_groups", "create_role_groups"),
-        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
-        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
-    ):
-        getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from audits.models import ReviewItem, ReviewSession
 from segmentation.models import Framework
 from tests.factories import AccountFactory, UserFactory
 
-from .test_workspace import accounts, fast_password_hashing, migration_data, sam  # noqa: F401
+from .test_workspace import accounts, sam  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ SUCCESS_GREEN = "#198754"
 
 
 @pytest.fixture
-def ops(migration_data):  # noqa: F811
+def ops(migration_data):
     user = UserFactory(username="ops", first_name="Olu", last_name="Ops")
     user.groups.add(Group.objects.get(name=roles.SALES_OPS))
     return user

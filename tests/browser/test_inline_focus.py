@@ -4,10 +4,7 @@ The forms replace the field row that opened them, so without help the focus fall
 to <body> and the next Tab skips the form.
 """
 
-from importlib import import_module
-
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -20,24 +17,6 @@ from tests.factories import AccountFactory, UserFactory
 from tests.verification.conftest import location_value, observe
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def migration_data(transactional_db) -> None:
-    """Load the data migrations' rows again when a live-server test emptied the tables."""
-    if Group.objects.filter(name=roles.SDR).exists():
-        return
-    for module, function in (
-        ("accounts.migrations.0003_role_groups", "create_role_groups"),
-        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
-        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
-    ):
-        getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from tests.factories import AccountFactory, UserFactory
 
 from .test_workspace import (  # noqa: F401
     accounts,
-    fast_password_hashing,
-    migration_data,
     sam,
 )
 

@@ -6,15 +6,13 @@ from django.contrib.auth.models import Group
 from accounts import roles
 from tests.factories import UserFactory
 
-from .test_workspace import fast_password_hashing, migration_data  # noqa: F401
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDTHS = (800, 1024, 1280)
 
 
 @pytest.fixture
-def morgan(migration_data):  # noqa: F811
+def morgan(migration_data):
     """A Sales Manager with staff rights, who gets the longest menu."""
     user = UserFactory(username="morgan", first_name="Morgan", last_name="Lee", is_staff=True)
     user.groups.add(Group.objects.get(name=roles.SALES_MANAGER))

@@ -9,13 +9,11 @@ from segmentation.models import Framework, Industry
 from segmentation.services import accounts_segment
 from tests.factories import AccountFactory
 
-from .test_workspace import fast_password_hashing, migration_data  # noqa: F401
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def lower_cutoffs(migration_data, make_user):  # noqa: F811
+def lower_cutoffs(migration_data, make_user):
     """A submitted copy of v1 with High from 70 to 50 and Medium from 40 to 35.
 
     Of three accounts scored with v1, Granite Retail fails the must-have industry, so its

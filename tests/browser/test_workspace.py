@@ -9,11 +9,9 @@ the main pages on generated demo data. Without it, that test is skipped.
 
 import os
 import re
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -25,28 +23,6 @@ from tests.factories import AccountFactory, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MARKER = "window.__icpPageMarker"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def migration_data(transactional_db) -> None:
-    """Load the rows of the data migrations again when a live-server test emptied the tables.
-
-    Every live-server test flushes the database when it ends, which also deletes the role
-    groups, the industry taxonomy and the default framework that migrations created.
-    """
-    if Group.objects.filter(name=roles.SDR).exists():
-        return
-    for module, function in (
-        ("accounts.migrations.0003_role_groups", "create_role_groups"),
-        ("segmentation.migrations.0002_industry_taxonomy", "load_taxonomy"),
-        ("segmentation.migrations.0003_default_framework", "create_default_framework"),
-    ):
-        getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture
