@@ -6,6 +6,7 @@ business rules, and views show their ValidationError messages next to the fields
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -124,10 +125,53 @@ class VersionField(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs["class"] = "account-version"
-        return attrs
+
+LOADED_PREFIX = "loaded_"
+FINGERPRINT_PATTERN = re.compile(f"[0-9a-f]{{{workspace.edits.FINGERPRINT_LENGTH}}}")
+
+
+class LoadedValuesMixin:
+    """Hidden ``loaded_<input>`` fields with the fingerprints of the stored values behind
+    the form's inputs when it was rendered (see workspace.input_fingerprint).
+
+    A save compares them with the account's current values, so that it is rejected only
+    when someone changed a value that this form saves.
+    """
+
+    loaded_inputs: tuple[str, ...] = ()
+
+    def add_loaded_fields(self, inputs: tuple[str, ...]) -> None:
+        self.loaded_inputs = inputs
+        for name in inputs:
+            self.fields[LOADED_PREFIX + name] = forms.CharField(
+                required=False, widget=forms.HiddenInput
+            )
+
+    @property
+    def loaded_fields(self) -> list[forms.BoundField]:
+        return [self[LOADED_PREFIX + name] for name in self.loaded_inputs]
+
+    def loaded_fingerprints(self) -> dict[str, str] | None:
+        """Return the fingerprints the form was rendered with, keyed by input name.
+
+        Returns None when one is missing or malformed, as from a form rendered before
+        fingerprints were sent: the save then treats any change to the account as stale.
+        """
+        fingerprints = {}
+        for name in self.loaded_inputs:
+            value = self.cleaned_data.get(LOADED_PREFIX + name) or ""
+            if not FINGERPRINT_PATTERN.fullmatch(value):
+                return None
+            fingerprints[name] = value
+        return fingerprints
+
+
+def loaded_initial(account: Account, inputs: tuple[str, ...]) -> dict[str, str]:
+    """Return the initial values of a form's ``loaded_<input>`` fields for the account."""
+    return {
+        LOADED_PREFIX + name: fingerprint
+        for name, fingerprint in workspace.input_fingerprints(account, inputs).items()
+    }
 
 
 # Account page --------------------------------------------------------------------------
@@ -153,8 +197,9 @@ INPUT_HELP = {
 }
 
 
-class FieldEditForm(forms.Form):
-    """The inputs of one editable field (see workspace.EDITABLE_FIELDS) and the version."""
+class FieldEditForm(LoadedValuesMixin, forms.Form):
+    """The inputs of one editable field (see workspace.EDITABLE_FIELDS), the version and
+    the fingerprints of the inputs' stored values."""
 
     version = VersionField()
 
@@ -183,6 +228,7 @@ class FieldEditForm(forms.Form):
                 help_text=INPUT_HELP.get(name, ""),
                 widget=forms.TextInput(attrs=attrs),
             )
+        self.add_loaded_fields(self.spec.inputs)
 
     def values(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
@@ -201,7 +247,11 @@ TAG_HELP = (
 )
 
 
-class SegmentEditForm(forms.Form):
+# Inputs of the tag and fit forms that are compared with the account's values on save.
+SEGMENT_INPUTS = ("tag", "tier")
+
+
+class SegmentEditForm(LoadedValuesMixin, forms.Form):
     """A person's tag and tier for an account, with the reason."""
 
     tag = forms.CharField(
@@ -223,9 +273,10 @@ class SegmentEditForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "segment_%s")
         super().__init__(*args, **kwargs)
+        self.add_loaded_fields(SEGMENT_INPUTS)
 
 
-class FitValidationForm(forms.Form):
+class FitValidationForm(LoadedValuesMixin, forms.Form):
     """An AE's fit decision after discovery: confirm the segment or refine it."""
 
     decision = forms.ChoiceField(
@@ -251,6 +302,7 @@ class FitValidationForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "fit_%s")
         super().__init__(*args, **kwargs)
+        self.add_loaded_fields(SEGMENT_INPUTS)
 
 
 class NoteForm(forms.Form):

@@ -2,7 +2,8 @@
 
 Each view returns the fragment to swap in to htmx, and the fragment inside the page
 layout to a plain request, so the forms also work without JavaScript. Validation
-errors return 422 and a stale edit 409, with the form and its messages.
+errors return 422 and a stale edit 409, with the form and its messages. An edit is
+stale when someone changed a value that the form saves after it was rendered.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from accounts import selectors, workspace
 from accounts.forms import (
+    INPUT_LABELS,
     OTHER_VALUE,
+    SEGMENT_INPUTS,
     ConflictResolveForm,
     FeedCheckForm,
     FieldEditForm,
@@ -26,6 +29,7 @@ from accounts.forms import (
     NoteForm,
     NoteReviewForm,
     SegmentEditForm,
+    loaded_initial,
 )
 from accounts.models import Account, ResearchNote
 from accounts.permissions import (
@@ -59,10 +63,38 @@ NOTES = "accounts/partials/_notes.html"
 REVIEW_FLAGS = "accounts/partials/_review_flags.html"
 STATUS = "accounts/partials/_account_status.html"
 
-STALE_MESSAGE = (
-    "Someone changed this account after you opened the form, so your change was not "
-    "saved. Check their change below, then save again to apply yours."
-)
+STALE_INPUT_LABELS = {**INPUT_LABELS, "tag": "Tag", "tier": "Tier"}
+
+
+def stale_message(error: workspace.StaleEditError | None) -> str:
+    """Return the notice of a rejected stale edit, naming the values someone changed."""
+    if error is None:
+        return ""
+    labels = [STALE_INPUT_LABELS.get(name, name).lower() for name in error.inputs]
+    changed_what = "this account"
+    if len(labels) == 1:
+        changed_what = f"the {labels[0]}"
+    elif labels:
+        changed_what = f"the {', '.join(labels[:-1])} and {labels[-1]}"
+    return (
+        f"Someone changed {changed_what} after you opened the form, so your change was not "
+        "saved. Check their change below, then save again to apply yours."
+    )
+
+
+def stale_retry_data(
+    request: HttpRequest, error: workspace.StaleEditError, inputs: tuple[str, ...]
+) -> QueryDict:
+    """Return what the person sent, with the account's current version and fingerprints.
+
+    The rejected form keeps what the person typed, and saving it again applies their
+    change on top of the one they were shown.
+    """
+    data = request.POST.copy()
+    data["version"] = workspace.account_version(error.account)
+    for name, fingerprint in loaded_initial(error.account, inputs).items():
+        data[name] = fingerprint
+    return data
 
 
 def unchanged_message(label: str) -> str:
@@ -71,8 +103,13 @@ def unchanged_message(label: str) -> str:
 
 
 def changed(response: HttpResponse, account: Account) -> HttpResponse:
-    """Tell the page that the account changed, with its new version for open forms."""
-    return trigger(response, {"accountChanged": {"version": workspace.account_version(account)}})
+    """Tell the page that the account changed, so that its sections load again.
+
+    Open forms keep the version and fingerprints they were rendered with. A save compares
+    only the values behind the form's own inputs, so another section's change does not
+    reject it. A rejection lists the changes made since the form was opened.
+    """
+    return trigger(response, {"accountChanged": {"account": account.pk}})
 
 
 def field_row_context(request: HttpRequest, account: Account, field_name: str) -> dict[str, Any]:
@@ -119,7 +156,7 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
             "form": mark_invalid(form),
             "spec": form.spec,
             "stale": stale,
-            "stale_message": STALE_MESSAGE,
+            "stale_message": stale_message(stale),
         }
         return render_fragment(
             self.request, FIELD_FORM, context, status=status, title=f"Edit {form.spec.label}"
@@ -131,6 +168,7 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
         self.require(can_research_account(request.user, account), "You may not edit this account.")
         initial = {
             **workspace.field_initial(account, spec.name),
+            **loaded_initial(account, spec.inputs),
             "version": workspace.account_version(account),
         }
         return self.render_form(FieldEditForm(initial=initial, field_name=spec.name), account)
@@ -149,15 +187,13 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
                 data=form.values(),
                 user=request.user,
                 version=workspace.parse_version(form.cleaned_data["version"]),
+                loaded=form.loaded_fingerprints(),
             )
         except ValidationError as error:
             add_errors(form, error)
             return self.render_form(form, account, status=422)
         except workspace.StaleEditError as error:
-            # Keep what the person typed, but with the current version: saving again
-            # applies it on top of the change they were shown.
-            data = request.POST.copy()
-            data["version"] = workspace.account_version(error.account)
+            data = stale_retry_data(request, error, spec.inputs)
             stale_form = FieldEditForm(data, field_name=spec.name)
             stale_form.is_valid()
             return self.render_form(stale_form, error.account, status=409, stale=error)
@@ -296,7 +332,7 @@ class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, V
             **segment_context(self.request.user, account),
             "form": mark_invalid(form),
             "stale": stale,
-            "stale_message": STALE_MESSAGE,
+            "stale_message": stale_message(stale),
         }
         return render_fragment(self.request, SEGMENT_FORM, context, status=status, title="Edit tag")
 
@@ -308,6 +344,7 @@ class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, V
                 "tag": account.tag,
                 "tier": account.tier,
                 "version": workspace.account_version(account),
+                **loaded_initial(account, SEGMENT_INPUTS),
             }
         )
         return self.render_form(form, account)
@@ -327,13 +364,13 @@ class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, V
                 tier=form.cleaned_data["tier"],
                 reason=form.cleaned_data["reason"],
                 version=workspace.parse_version(form.cleaned_data["version"]),
+                loaded=form.loaded_fingerprints(),
             )
         except ValidationError as error:
             add_errors(form, error)
             return self.render_form(form, account, status=422)
         except workspace.StaleEditError as error:
-            data = request.POST.copy()
-            data["version"] = workspace.account_version(error.account)
+            data = stale_retry_data(request, error, SEGMENT_INPUTS)
             stale_form = SegmentEditForm(data)
             stale_form.is_valid()
             return self.render_form(stale_form, error.account, status=409, stale=error)
@@ -359,7 +396,7 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
             **segment_context(self.request.user, account),
             "form": mark_invalid(form),
             "stale": stale,
-            "stale_message": STALE_MESSAGE,
+            "stale_message": stale_message(stale),
             "confirm_refusal": workspace.fit_confirm_refusal(account),
         }
         return render_fragment(self.request, FIT_FORM, context, status=status, title="Validate fit")
@@ -381,6 +418,7 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 "decision": decision,
                 "tier": account.tier,
                 "version": workspace.account_version(account),
+                **loaded_initial(account, SEGMENT_INPUTS),
             }
         )
         return self.render_form(form, account)
@@ -400,13 +438,13 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 tag=form.cleaned_data["tag"],
                 tier=form.cleaned_data["tier"],
                 version=workspace.parse_version(form.cleaned_data["version"]),
+                loaded=form.loaded_fingerprints(),
             )
         except ValidationError as error:
             add_errors(form, error)
             return self.render_form(form, account, status=422)
         except workspace.StaleEditError as error:
-            data = request.POST.copy()
-            data["version"] = workspace.account_version(error.account)
+            data = stale_retry_data(request, error, SEGMENT_INPUTS)
             stale_form = FitValidationForm(data)
             stale_form.is_valid()
             return self.render_form(stale_form, error.account, status=409, stale=error)

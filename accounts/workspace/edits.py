@@ -1,14 +1,19 @@
 """Edits a person makes on the account page: field values, tag and tier, fit, notes.
 
 Every edit carries the account's ``updated_at`` from when the form was rendered (the
-version). An edit whose version no longer matches is rejected with StaleEditError, so a
-change made by someone else in the meantime is never overwritten silently.
+version) and a fingerprint of the stored value behind each of its inputs. An edit is
+rejected with StaleEditError when a value behind one of the inputs it saves changed after
+the form was rendered, so a change made by someone else in the meantime is never
+overwritten silently. Changes to other values are kept, and the edit is saved on top of
+them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -69,13 +74,17 @@ CENTS = Decimal("0.01")
 class StaleEditError(Exception):
     """The account changed after the form was rendered, so the edit was not saved.
 
-    ``changes`` lists what changed since the form's version (see
-    ``accounts.selectors.account_changes_since``); ``account`` is the current row.
+    ``account`` is the current row. ``inputs`` names the form inputs whose stored values
+    changed, and is empty when the form sent no fingerprints, so that any change to the
+    account rejected it. ``changes`` lists the changes since the form's version (see
+    ``accounts.selectors.account_changes_since``), only those to ``inputs`` when the
+    history names them.
     """
 
-    def __init__(self, account: Account, changes: list[Any]) -> None:
+    def __init__(self, account: Account, changes: list[Any], inputs: Iterable[str] = ()) -> None:
         self.account = account
         self.changes = changes
+        self.inputs = list(inputs)
         super().__init__(
             f"account {account.pk} changed after the form was opened: reload it and "
             "apply the change again."
@@ -109,11 +118,63 @@ INVALID_VERSION_MESSAGE = (
 )
 
 
-def _lock_current(account: Account, version: datetime | None) -> Account:
-    """Lock the account row and raise StaleEditError unless it still has ``version``.
+# Account columns behind each input of the account page's forms. The tag and tier are
+# also the segment that a fit confirmation confirms.
+INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "industry_raw": ("industry_id", "industry_raw"),
+    "employees": (
+        "employee_raw",
+        "employee_count",
+        "employee_min",
+        "employee_max",
+        "employee_approximate",
+    ),
+    "revenue": ("revenue_raw", "revenue_amount", "revenue_currency", "annual_revenue_usd"),
+    "city": ("city",),
+    "region": ("region",),
+    "country": ("country",),
+    "website": ("website", "domain"),
+    "technologies": ("technologies",),
+    "description": ("description",),
+    "tag": ("tag",),
+    "tier": ("tier",),
+}
+# Hexadecimal digits of SHA-256 kept in a fingerprint. A fingerprint only has to
+# distinguish versions of one value, so 128 bits are plenty and keep the hidden inputs short.
+FINGERPRINT_LENGTH = 32
 
-    Raises ValidationError for a missing version, or one later than the account's or
-    before it was created, which no form of the page can have sent.
+
+def input_fingerprint(account: Account, input_name: str) -> str:
+    """Return a digest of the stored values behind one form input (see INPUT_COLUMNS).
+
+    Forms send the digests they were rendered with, so that a save can tell which of
+    its values someone changed since, without sending the values back.
+    """
+    values = [getattr(account, column) for column in INPUT_COLUMNS[input_name]]
+    text = json.dumps(values, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def input_fingerprints(account: Account, input_names: Iterable[str]) -> dict[str, str]:
+    """Return the fingerprint of each input, keyed by the input's name."""
+    return {name: input_fingerprint(account, name) for name in input_names}
+
+
+def _lock_current(
+    account: Account,
+    version: datetime | None,
+    loaded: Mapping[str, str] | None = None,
+    inputs: Iterable[str] = (),
+) -> Account:
+    """Lock the account row and raise StaleEditError when the edit is based on a stale copy.
+
+    ``loaded`` contains the form's fingerprints from when it was rendered (see
+    input_fingerprint). When it has one for each of ``inputs``, the inputs that the edit
+    saves, only a change to the values behind those inputs rejects the edit, and other
+    changes are kept. Without them, any change since ``version`` rejects it. Raises
+    ValidationError for a missing version, or one later than the account's or before it
+    was created, which no form of the page can have sent.
     """
     locked = (
         Account.objects.select_for_update(of=("self",))
@@ -122,11 +183,34 @@ def _lock_current(account: Account, version: datetime | None) -> Account:
     )
     if version is None or version > locked.updated_at or version < locked.created_at:
         raise ValidationError(INVALID_VERSION_MESSAGE)
+    inputs = list(inputs)
+    if loaded is not None and all(name in loaded for name in inputs):
+        changed = [name for name in inputs if input_fingerprint(locked, name) != loaded[name]]
+        if changed:
+            raise StaleEditError(locked, _changes_to_inputs(locked, version, changed), changed)
+        return locked
     if locked.updated_at != version:
         from accounts.selectors import account_changes_since
 
         raise StaleEditError(locked, account_changes_since(locked, version))
     return locked
+
+
+def _changes_to_inputs(account: Account, since: datetime, inputs: list[str]) -> list[Any]:
+    """Return the history entries since ``since`` that changed a value behind ``inputs``.
+
+    Every entry since then is returned when none names such a value, as when a change
+    was written without a history row, so that the rejection still names who changed the
+    account.
+    """
+    from accounts.selectors import account_changes_since
+
+    entries = account_changes_since(account, since)
+    columns = {column for name in inputs for column in INPUT_COLUMNS[name]}
+    matching = [
+        entry for entry in entries if any(change.field in columns for change in entry.changes)
+    ]
+    return matching or entries
 
 
 # Field edits ---------------------------------------------------------------------------
@@ -551,6 +635,7 @@ def account_field_update(
     data: dict[str, str],
     user: AbstractBaseUser,
     version: datetime | None,
+    loaded: Mapping[str, str] | None = None,
 ) -> FieldUpdateResult:
     """Save a person's value for one field, record it as a manual observation and re-score.
 
@@ -560,8 +645,9 @@ def account_field_update(
     it is (see field_edit_unchanged) saves nothing and returns ``changed=False``, as an
     unchanged value sent through the API does: otherwise saving the form as it opened
     would mark a single-source field ``accepted`` and the account verified without a
-    second source. Raises PermissionDenied, a ValidationError per input, or
-    StaleEditError when the account changed since ``version``.
+    second source. ``loaded`` contains the form's fingerprints of the field's inputs (see
+    _lock_current). Raises PermissionDenied, a ValidationError per input, or
+    StaleEditError when someone changed the field since the form was rendered.
     """
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not edit account {account.pk}.")
@@ -569,7 +655,7 @@ def account_field_update(
     spec = EDITABLE_FIELDS[field_name]
     now = timezone.now()
     with transaction.atomic():
-        locked = _lock_current(account, version)
+        locked = _lock_current(account, version, loaded, spec.inputs)
         # An edit would replace both sources' values without the resolution's reason.
         if spec.status_key and field_conflicting(locked, spec.status_key):
             raise ValidationError(CONFLICT_EDIT_MESSAGE.format(label=spec.label))
@@ -669,18 +755,22 @@ def account_segment_edit(
     tier: str,
     reason: str,
     version: datetime | None,
+    loaded: Mapping[str, str] | None = None,
 ) -> SegmentOverride:
     """Set the tag and/or tier by hand with a reason, as a manual_tag override.
 
-    Raises PermissionDenied, ValidationError when nothing changes or the reason is
-    missing, or StaleEditError when the account changed since ``version``.
+    An empty ``tag`` or ``tier`` keeps the account's. ``loaded`` contains the form's
+    fingerprints of the tag and tier (see _lock_current), and only those sent non-empty
+    are compared. Raises PermissionDenied, ValidationError when nothing changes or the
+    reason is missing, or StaleEditError when someone changed a sent value since the
+    form was rendered.
     """
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not tag account {account.pk}.")
     if not (reason or "").strip():
         raise ValidationError({"reason": "Reason is empty: say why the tag or tier changes."})
     with transaction.atomic():
-        locked = _lock_current(account, version)
+        locked = _lock_current(account, version, loaded, _sent_segment_inputs(tag, tier))
         tags = active_tag_checker()
         new_tag, new_tier = changed_segment(locked, tag, tier, tags)
         if new_tag is None and new_tier is None:
@@ -696,6 +786,11 @@ def account_segment_edit(
             tier=new_tier,
             tags=tags,
         )
+
+
+def _sent_segment_inputs(tag: str, tier: str) -> list[str]:
+    """Return the segment inputs that an edit sets: an empty one keeps the account's value."""
+    return [name for name, value in (("tag", tag.strip()), ("tier", tier)) if value]
 
 
 FIT_CONFIRM = "confirm"
@@ -745,14 +840,17 @@ def account_fit_validate(
     tag: str = "",
     tier: str = "",
     version: datetime | None,
+    loaded: Mapping[str, str] | None = None,
 ) -> SegmentOverride:
     """Record an AE's fit decision from discovery as a fit_validation override.
 
     ``decision`` is ``confirm`` (the segment stays) or ``refine`` (a new tier and/or
     tag). Raises PermissionDenied for users other than the owning AE or their manager,
     ValidationError for a missing reason or a refinement that changes nothing, and
-    StaleEditError when the account changed since ``version``, so that nobody confirms
-    a segment they were not shown.
+    StaleEditError when someone changed the tag or tier since the form was rendered, so
+    that nobody confirms a segment they were not shown. ``loaded`` contains the form's
+    fingerprints of the tag and tier (see _lock_current). A refinement is compared on
+    the values it sets, and a confirmation on both.
     """
     if not can_validate_fit(user, account):
         raise PermissionDenied(
@@ -763,8 +861,9 @@ def account_fit_validate(
         raise ValidationError({"decision": f"Decision {decision!r} is invalid: confirm or refine."})
     if tier and tier not in Tier.values:
         raise ValidationError({"tier": f"Tier {tier!r} is invalid: choose High, Medium or Low."})
+    inputs = ["tag", "tier"] if decision == FIT_CONFIRM else _sent_segment_inputs(tag, tier)
     with transaction.atomic():
-        locked = _lock_current(account, version)
+        locked = _lock_current(account, version, loaded, inputs)
         if decision == FIT_CONFIRM:
             refusal = fit_confirm_refusal(locked)
             if refusal:

@@ -188,18 +188,6 @@ document.body.addEventListener("accountsChanged", () => {
 
 // Account page ----------------------------------------------------------------------------
 
-// An edit changed the account: open forms now carry its new version, so saving them
-// does not count the person's own change as someone else's.
-document.body.addEventListener("accountChanged", (event) => {
-  const version = event.detail && event.detail.version;
-  if (!version) {
-    return;
-  }
-  for (const input of document.querySelectorAll("input.account-version")) {
-    input.value = version;
-  }
-});
-
 // An inline Edit or Resolve form replaces the field row that opened it, and the row
 // replaces the form again on Cancel or save. Each swap removes the focused control, which
 // leaves the focus on <body>. So the focus moves into a form when it opens, or to the

@@ -1,8 +1,12 @@
 """Two people edit the same account: the second, stale edit is rejected, not silently applied.
 
-Pages send the account version (its updated_at) in a hidden field and get 409 with the form
-back when it is stale. The API sends an ETag and returns 412 for a stale If-Match.
+Pages send the account version (its updated_at) and a fingerprint of the stored value behind
+each input in hidden fields. They get 409 with the form back when someone changed a value
+that the form saves, and save on top of changes to other values. The API sends an ETag and
+returns 412 for a stale If-Match.
 """
+
+import re
 
 import pytest
 from django.test import Client
@@ -11,7 +15,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import Account, UserProfile
 from accounts.selectors import account_changes_since
-from accounts.workspace import account_version
+from accounts.workspace import account_version, input_fingerprint
 from segmentation.models import Framework
 from segmentation.services import accounts_segment
 from tests.factories import AccountFactory
@@ -42,6 +46,24 @@ def editors(make_user):
 
 def field_edit_url(account: Account, field: str = "employees") -> str:
     return reverse("accounts:account-field-edit", args=[account.pk, field])
+
+
+def segment_edit_url(account: Account) -> str:
+    return reverse("accounts:account-segment-edit", args=[account.pk])
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """Return the version and fingerprints that a rendered form sends back."""
+    return dict(
+        re.findall(r'<input type="hidden" name="(version|loaded_\w+)" value="([^"]*)"', html)
+    )
+
+
+def opened_form(client: Client, url: str) -> dict[str, str]:
+    """Open a form as the page does and return its hidden inputs."""
+    response = client.get(url, **HTMX)
+    assert response.status_code == 200
+    return hidden_inputs(response.content.decode())
 
 
 def test_form_carries_account_version(editors, account):
@@ -237,3 +259,195 @@ def test_new_version_change_named(account):
     assert entry.actor == "Re-scoring"
     assert entry.title.startswith("Scored again with framework v2: tier")
     assert entry.changes[0].field == "tier"
+
+
+# Per-field checks ----------------------------------------------------------------------
+
+
+def test_field_form_carries_fingerprints(editors, account):
+    first, _ = editors
+    fields = opened_form(first, field_edit_url(account))
+    assert fields["version"] == account_version(account)
+    assert fields["loaded_employees"] == input_fingerprint(account, "employees")
+
+
+def test_other_field_change_merged(editors, account):
+    first, second = editors
+    employees_form = opened_form(second, field_edit_url(account))
+    name_form = opened_form(first, field_edit_url(account, "name"))
+    saved = first.post(
+        field_edit_url(account, "name"), {**name_form, "name": "Shared Prospect Inc"}, **HTMX
+    )
+
+    merged = second.post(field_edit_url(account), {**employees_form, "employees": "1000"}, **HTMX)
+
+    account.refresh_from_db()
+    assert saved.status_code == 200
+    assert merged.status_code == 200
+    assert account.employee_raw == "1000"
+    assert account.name == "Shared Prospect Inc"
+
+
+def test_same_field_change_rejected(editors, account):
+    first, second = editors
+    stale_form = opened_form(second, field_edit_url(account))
+    fresh_form = opened_form(first, field_edit_url(account))
+    first.post(field_edit_url(account), {**fresh_form, "employees": "51-200"}, **HTMX)
+
+    stale = second.post(field_edit_url(account), {**stale_form, "employees": "1000"}, **HTMX)
+
+    account.refresh_from_db()
+    html = stale.content.decode()
+    assert stale.status_code == 409
+    assert account.employee_raw == "51-200"
+    assert "Someone changed the employees after you opened the form" in html
+    assert "first-sdr" in html
+    assert "Employees: 500 → <strong>51-200</strong>" in html
+    changed_at = account.history.latest("history_date").history_date
+    assert f'datetime="{changed_at.isoformat()}"' in html
+    assert 'value="1000"' in html
+
+
+def test_rejection_lists_only_conflicting_change(editors, account):
+    first, second = editors
+    stale_form = opened_form(second, field_edit_url(account))
+    name_form = opened_form(first, field_edit_url(account, "name"))
+    first.post(
+        field_edit_url(account, "name"), {**name_form, "name": "Shared Prospect Inc"}, **HTMX
+    )
+    employees_form = opened_form(first, field_edit_url(account))
+    first.post(field_edit_url(account), {**employees_form, "employees": "51-200"}, **HTMX)
+
+    html = second.post(
+        field_edit_url(account), {**stale_form, "employees": "1000"}, **HTMX
+    ).content.decode()
+
+    assert "Employees: 500 → <strong>51-200</strong>" in html
+    assert "Shared Prospect Inc" not in html
+
+
+def test_rejected_field_form_saved_when_sent_again(editors, account):
+    first, second = editors
+    stale_form = opened_form(second, field_edit_url(account))
+    fresh_form = opened_form(first, field_edit_url(account))
+    first.post(field_edit_url(account), {**fresh_form, "employees": "51-200"}, **HTMX)
+    stale = second.post(field_edit_url(account), {**stale_form, "employees": "1000"}, **HTMX)
+
+    retry_form = hidden_inputs(stale.content.decode())
+    account.refresh_from_db()
+    assert retry_form["loaded_employees"] == input_fingerprint(account, "employees")
+    retry = second.post(field_edit_url(account), {**retry_form, "employees": "1000"}, **HTMX)
+
+    account.refresh_from_db()
+    assert retry.status_code == 200
+    assert account.employee_raw == "1000"
+
+
+def test_location_rejection_names_changed_input(editors, account):
+    first, second = editors
+    Account.objects.filter(pk=account.pk).update(country="US", region="CA", city="San Jose")
+    account.refresh_from_db()
+    location = {"city": "San Jose", "region": "CA", "country": "US"}
+    stale_form = opened_form(second, field_edit_url(account, "location"))
+    fresh_form = opened_form(first, field_edit_url(account, "location"))
+    first.post(
+        field_edit_url(account, "location"),
+        {**fresh_form, **location, "city": "San Francisco"},
+        **HTMX,
+    )
+
+    stale = second.post(
+        field_edit_url(account, "location"), {**stale_form, **location, "region": "NV"}, **HTMX
+    )
+
+    account.refresh_from_db()
+    assert stale.status_code == 409
+    assert "Someone changed the city after you opened the form" in stale.content.decode()
+    assert account.city == "San Francisco"
+    assert account.region == "CA"
+
+
+def test_tag_edit_merged_after_other_field_change(editors, account):
+    first, second = editors
+    tag_form = opened_form(second, segment_edit_url(account))
+    name_form = opened_form(first, field_edit_url(account, "name"))
+    first.post(
+        field_edit_url(account, "name"), {**name_form, "name": "Shared Prospect Inc"}, **HTMX
+    )
+
+    response = second.post(
+        segment_edit_url(account),
+        {**tag_form, "tag": "SaaS – SMB – US", "tier": "", "reason": "Small team"},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.tag_override == "SaaS – SMB – US"
+    assert account.name == "Shared Prospect Inc"
+
+
+def test_tag_edit_rejected_after_other_tier_change(editors, account):
+    first, second = editors
+    Account.objects.filter(pk=account.pk).update(tier="medium")
+    stale_form = opened_form(second, segment_edit_url(account))
+    fresh_form = opened_form(first, segment_edit_url(account))
+    first.post(
+        segment_edit_url(account), {**fresh_form, "tier": "low", "reason": "Too small"}, **HTMX
+    )
+
+    # The tier select still shows the tier that the form opened with, so saving would
+    # set it back.
+    stale = second.post(
+        segment_edit_url(account),
+        {**stale_form, "tag": "SaaS – SMB – US", "tier": "medium", "reason": "Small"},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    html = stale.content.decode()
+    assert stale.status_code == 409
+    assert "Someone changed the tier after you opened the form" in html
+    assert "first-sdr" in html
+    assert account.tier_override == "low"
+    assert account.tag_override == ""
+
+
+def test_tag_edit_keeping_tier_merged_after_tier_change(editors, account):
+    first, second = editors
+    stale_form = opened_form(second, segment_edit_url(account))
+    fresh_form = opened_form(first, segment_edit_url(account))
+    first.post(
+        segment_edit_url(account), {**fresh_form, "tier": "low", "reason": "Too small"}, **HTMX
+    )
+
+    response = second.post(
+        segment_edit_url(account),
+        {**stale_form, "tag": "SaaS – SMB – US", "tier": "", "reason": "Small"},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.tier_override == "low"
+    assert account.tag_override == "SaaS – SMB – US"
+
+
+def test_malformed_fingerprint_checks_whole_account(editors, account):
+    first, second = editors
+    stale_form = opened_form(second, field_edit_url(account))
+    name_form = opened_form(first, field_edit_url(account, "name"))
+    first.post(
+        field_edit_url(account, "name"), {**name_form, "name": "Shared Prospect Inc"}, **HTMX
+    )
+
+    stale = second.post(
+        field_edit_url(account),
+        {**stale_form, "loaded_employees": "not-a-fingerprint", "employees": "1000"},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert stale.status_code == 409
+    assert "Someone changed this account after you opened the form" in stale.content.decode()
+    assert account.employee_raw == "500"

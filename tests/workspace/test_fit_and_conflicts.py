@@ -1,6 +1,8 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts import roles, workspace
@@ -64,6 +66,81 @@ def test_stale_fit_confirmation_rejected(client, ae, account):
     html = response.content.decode()
     assert response.status_code == 409
     assert "Someone changed this account after you opened the form" in html
+    assert not SegmentOverride.objects.exists()
+
+
+# The version and fingerprints that a rendered form sends back.
+HIDDEN_INPUT = r'<input type="hidden" name="(version|loaded_\w+)" value="([^"]*)"'
+
+
+def opened_fit_form(client, account, decision: str = "confirm") -> dict[str, str]:
+    """Open the fit form as the page does and return its version and fingerprints."""
+    html = client.get(f"{fit_url(account)}?decision={decision}", **HTMX).content.decode()
+    return dict(
+        re.findall(r'<input type="hidden" name="(version|loaded_\w+)" value="([^"]*)"', html)
+    )
+
+
+def test_fit_confirmation_rejected_after_tag_change(client, ae, manager, team, account):
+    client.force_login(ae)
+    opened = opened_fit_form(client, account)
+    manager_client = Client()
+    manager_client.force_login(manager)
+    tag_url = reverse("accounts:account-segment-edit", args=[account.pk])
+    tag_form = dict(re.findall(HIDDEN_INPUT, manager_client.get(tag_url, **HTMX).content.decode()))
+    saved = manager_client.post(
+        tag_url, {**tag_form, "tag": "FinTech – SMB – US", "reason": "Payments company"}, **HTMX
+    )
+    assert saved.status_code == 200
+
+    response = client.post(
+        fit_url(account), {**opened, "decision": "confirm", "reason": "Budget"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Someone changed the tag after you opened the form" in html
+    assert "manager" in html
+    assert "FinTech – SMB – US" in html
+    assert not SegmentOverride.objects.filter(kind=SegmentOverride.Kind.FIT_VALIDATION).exists()
+
+
+def test_fit_confirmation_merged_after_other_change(client, ae, manager, account):
+    client.force_login(ae)
+    opened = opened_fit_form(client, account)
+    account.refresh_from_db()
+    account.description = "Sells payroll software to schools."
+    account._history_user = manager
+    account.save()
+
+    response = client.post(
+        fit_url(account), {**opened, "decision": "confirm", "reason": "Budget"}, **HTMX
+    )
+
+    account.refresh_from_db()
+    override = SegmentOverride.objects.get(account=account)
+    assert response.status_code == 200
+    assert override.kind == SegmentOverride.Kind.FIT_VALIDATION
+    assert override.new_tag == "SaaS – SMB – US"
+    assert account.description == "Sells payroll software to schools."
+
+
+def test_fit_refinement_rejected_after_tier_change(client, ae, account):
+    client.force_login(ae)
+    opened = opened_fit_form(client, account, "refine")
+    Account.objects.filter(pk=account.pk).update(
+        tier="high", updated_at=account.updated_at + timedelta(seconds=5)
+    )
+
+    # The tier select still shows medium, the tier that the form opened with.
+    response = client.post(
+        fit_url(account),
+        {**opened, "decision": "refine", "tier": "medium", "tag": "", "reason": "Smaller"},
+        **HTMX,
+    )
+
+    assert response.status_code == 409
+    assert "Someone changed the tier after you opened the form" in response.content.decode()
     assert not SegmentOverride.objects.exists()
 
 
