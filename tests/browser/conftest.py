@@ -5,6 +5,7 @@ the path in ``ICP_CHROMIUM_PATH``, and skip with the reason when it is missing. 
 test saves a full-page screenshot under ``test-artifacts/``.
 """
 
+import contextlib
 import os
 from importlib import import_module
 from pathlib import Path
@@ -14,6 +15,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from accounts import roles
+from tests.browser.keyboard import HTMX_IDLE
 
 CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -86,6 +88,15 @@ def page(browser, request):
     context.set_default_timeout(15_000)
     browser_page = context.new_page()
     yield browser_page
+    # An edit makes htmx reload the page's sections after the test's last check. Their
+    # requests must finish first, because the live server would otherwise still read rows
+    # while the test's database flush truncates the tables, and PostgreSQL then reports a
+    # deadlock. A page stuck in a request fails the test by its own checks, so a timeout
+    # here is not reported again.
+    from playwright.sync_api import Error as PlaywrightError
+
+    with contextlib.suppress(PlaywrightError):
+        browser_page.wait_for_function(HTMX_IDLE, timeout=5_000)
     call_report = getattr(request.node, "report_call", None)
     if call_report is not None and call_report.failed:
         ARTIFACTS_DIR.mkdir(exist_ok=True)
