@@ -26,6 +26,8 @@ class Column:
     # Bootstrap classes of the header and cells, such as those that hide a column on
     # narrow screens.
     css_class: str = ""
+    # Tooltip of the sort link, for a column whose sort order is not what it shows.
+    sort_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,12 @@ ACCOUNT_COLUMNS = (
     Column("tag", "Tag", ordering="tag"),
     Column("tier", "Tier", ordering="tier", descending_first=True),
     Column("score", "Score", ordering="score", descending_first=True, numeric=True),
-    Column("owner", "Owner", ordering="owner"),
+    Column(
+        "owner",
+        "Owner",
+        ordering="owner",
+        sort_hint="Sorts by last name, then first name; unassigned accounts come last.",
+    ),
     Column("needs_enrichment", "Enrichment", ordering="needs_enrichment", descending_first=True),
 )
 

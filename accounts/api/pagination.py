@@ -34,7 +34,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from accounts.filtersets import NULLABLE_ORDERING_FIELDS, ORDERING_FIELDS, TIER_RANK
+from accounts.filtersets import (
+    COMPOUND_ORDERINGS,
+    NULLABLE_ORDERING_FIELDS,
+    ORDERING_FIELDS,
+    TIER_RANK,
+)
 from accounts.models import Account
 
 DEFAULT_PAGE_SIZE = 100
@@ -138,7 +143,8 @@ def account_sort_keys(ordering: str) -> list[SortKey]:
     """Return the keyset of a comma-separated ``ordering`` such as ``-score`` or ``tier,name``.
 
     The id is added as the last key unless present. Parameters mean what they mean for
-    the account list: tier sorts by rank and empty values of nullable columns sort last.
+    the account list: tier sorts by rank, ``owner`` by the owner's name in several keys,
+    and empty values of nullable columns sort last.
     Raises ValidationError for an unknown parameter.
     """
     keys: list[SortKey] = []
@@ -160,13 +166,28 @@ def account_sort_keys(ordering: str) -> list[SortKey]:
         if field_path in seen:
             continue
         seen.add(field_path)
+        descending = param.startswith("-")
+        if field_path in COMPOUND_ORDERINGS:
+            # Text keys that may be NULL have no row form, so these keys page with the
+            # general comparison, whatever the direction.
+            for key_name, key_expression in COMPOUND_ORDERINGS[field_path]:
+                keys.append(
+                    SortKey(
+                        param=("-" if descending else "") + key_name,
+                        alias=KEY_ALIAS.format(len(keys)),
+                        expression=key_expression,
+                        descending=descending,
+                        nullable=True,
+                        field=models.CharField(),
+                    )
+                )
+            continue
         if field_path == "tier":
             expression: Any = TIER_RANK
             field: models.Field = models.IntegerField()
         else:
             expression = F(field_path)
             field = _model_field(field_path)
-        descending = param.startswith("-")
         nullable = field_path in NULLABLE_ORDERING_FIELDS
         row_expression, row_value = _row_form(field_path, expression, field, descending, nullable)
         keys.append(

@@ -624,3 +624,26 @@ def test_owner_filter_sorted_by_name(signed_in, make_user):
     page = signed_in.get(LIST_URL).content.decode()
     select = re.search(r'<select name="owner".*?</select>', page, re.DOTALL).group(0)
     assert select.index("Adam Abel") < select.index("Zoe Young")
+
+
+def test_owner_column_sorts_by_name(signed_in, make_user):
+    abel = make_user(roles.SDR, username="zzz", first_name="Amy", last_name="Abel")
+    young = make_user(roles.SDR, username="aaa", first_name="Zed", last_name="Young")
+    nameless = make_user(roles.SDR, username="mmm")
+    AccountFactory(name="Young's", owner=young)
+    AccountFactory(name="Nobody's", owner=None)
+    AccountFactory(name="Nameless's", owner=nameless)
+    AccountFactory(name="Abel's", owner=abel)
+
+    ascending = signed_in.get(LIST_URL, {"ordering": "owner"})
+    descending = signed_in.get(LIST_URL, {"ordering": "-owner"})
+
+    assert row_names(ascending) == ["Abel's", "Nameless's", "Young's", "Nobody's"]
+    assert row_names(descending) == ["Young's", "Nameless's", "Abel's", "Nobody's"]
+
+
+def test_owner_header_names_its_sort_order(signed_in):
+    page = signed_in.get(LIST_URL).content.decode()
+    link = re.search(r'<a id="sort-owner"[^>]*>', page).group(0)
+
+    assert 'title="Sorts by last name, then first name' in link
