@@ -20,6 +20,7 @@ The import matches profiles to accounts and records observations with source
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Iterator
@@ -71,7 +72,8 @@ _HEADING_RE = re.compile(r"^#{1,6}\s")
 # "Backend: Java, Go" puts a short label before the list.
 _LABEL_RE = re.compile(r"^(?P<label>[^:,]{1,40}):\s*(?P<rest>.*)$")
 _BULLET_RE = re.compile(r"^(?:[*\-+•]|\d{1,3}[.)])\s+")
-_LIST_SPLIT_RE = re.compile(r"\s*(?:,|;|\s/\s|\s\|\s|\band\b|&)\s*")
+# "&" separates items only between spaces ("React & Redux"), so "AT&T" stays one name.
+_LIST_SPLIT_RE = re.compile(r"\s*(?:,|;|\s/\s|\s\|\s|\band\b|\s&\s)\s*")
 _COUNT_RE = re.compile(
     r"(?:~|≈|approx\.?|approximately|about|around|over|more than|at least)?\s*"
     r"\d[\d,.]*\s*(?:k\b)?\s*(?:(?:-|–|to)\s*\d[\d,.]*\s*(?:k\b)?|\+)?",
@@ -236,10 +238,11 @@ def body_technologies(text: str) -> list[str]:
     """Return the technology names listed in the free-text technologies section.
 
     Reads bullets, comma lists and "Label: a, b" lines. Items longer than four words are
-    sentences and are skipped, as are headings.
+    sentences and are skipped, as are headings. Markdown passes HTML character references
+    through to HTML, so they are decoded first: ``AT&amp;T`` reads as ``AT&T``.
     """
     items: list[str] = []
-    for raw_line in _MARKDOWN_LINK_RE.sub(r"\g<text>", text).splitlines():
+    for raw_line in _MARKDOWN_LINK_RE.sub(r"\g<text>", html.unescape(text)).splitlines():
         line = raw_line.strip()
         if not line or _HEADING_RE.match(line):
             continue

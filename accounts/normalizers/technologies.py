@@ -2,8 +2,11 @@
 
 ``normalize_technologies`` accepts a string, an iterable of strings or None. Strings are
 split on ``,``, ``;``, ``|``, line breaks and bullet characters (``•``, ``·``, ``▪``, ``‣``,
-``◦``). Each item loses a leading list marker (``* ``, ``- ``, ``+ ``, ``1. ``), Markdown
-emphasis and code quotes. A Markdown link
+``◦``). The semicolon that ends an HTML character reference (``&amp;``, ``&#38;``) is
+not a separator, so ``AT&amp;T Cloud`` stays one item. References are kept as written:
+callers whose text comes from HTML decode them first with ``html.unescape``, and a
+literal ``&`` elsewhere stays as it is. Each item loses a leading list marker (``* ``,
+``- ``, ``+ ``, ``1. ``), Markdown emphasis and code quotes. A Markdown link
 ``[PHP](https://php.net)`` becomes its text, ``PHP``. Items that are only a URL are dropped.
 
 Known aliases map to one display name (``k8s`` -> ``Kubernetes``). Other items keep their
@@ -16,8 +19,9 @@ than MAX_TECHNOLOGY_LENGTH characters are cut at a word boundary.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from html.entities import html5 as HTML5_ENTITIES
 
 from .text import clean_text, collapse_whitespace, is_missing
 
@@ -145,6 +149,12 @@ TECHNOLOGY_ALIASES: dict[str, str] = {
 
 _MARKDOWN_LINK_RE = re.compile(r"!?\[(?P<text>[^\[\]]*)\]\([^()\s]*\)")
 _SEPARATOR_RE = re.compile(r"[,;|\n•·▪‣◦]")
+# A numeric or named HTML character reference at the end of the text, without its
+# semicolon. A name counts only when the HTML5 entity table has it, so "AT&T;Jira" still
+# splits after "AT&T".
+_REFERENCE_BEFORE_RE = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|(?P<name>[A-Za-z][A-Za-z0-9]{0,31}))$"
+)
 _BULLET_RE = re.compile(r"[*\-+]\s+|\d{1,3}[.)]\s+")
 _EMPHASIS_RE = re.compile(r"^[*_`]+|[*_`]+$")
 _URL_ONLY_RE = re.compile(r"<?(?:[a-z][a-z0-9+.\-]*://|www\.)\S*", re.IGNORECASE)
@@ -164,7 +174,7 @@ def normalize_technologies(raw: str | Iterable[str | None] | None) -> list[str]:
     seen: set[str] = set()
     for value in values:
         text = _MARKDOWN_LINK_RE.sub(r"\g<text>", clean_text(str(value)))
-        for item in _SEPARATOR_RE.split(text):
+        for item in _split_items(text):
             technology = _canonical_technology(item)
             if not technology:
                 continue
@@ -173,6 +183,28 @@ def normalize_technologies(raw: str | Iterable[str | None] | None) -> list[str]:
                 seen.add(key)
                 technologies.append(technology)
     return technologies
+
+
+def _split_items(text: str) -> Iterator[str]:
+    """Yield the parts of ``text`` between separators, keeping character references whole."""
+    start = 0
+    for separator in _SEPARATOR_RE.finditer(text):
+        if separator.group() == ";" and _ends_character_reference(text[start : separator.start()]):
+            continue
+        yield text[start : separator.start()]
+        start = separator.end()
+    yield text[start:]
+
+
+def _ends_character_reference(text: str) -> bool:
+    """Return True when a semicolon right after ``text`` would end a character reference."""
+    if "&" not in text:
+        return False
+    reference = _REFERENCE_BEFORE_RE.search(text[-40:])
+    if reference is None:
+        return False
+    name = reference["name"]
+    return name is None or f"{name};" in HTML5_ENTITIES
 
 
 @lru_cache(maxsize=16384)

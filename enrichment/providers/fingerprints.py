@@ -19,6 +19,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 from accounts.normalizers import normalize_technologies
@@ -169,8 +170,10 @@ _COMPILED = tuple(_compile(signature) for signature in SIGNATURES)
 def match_signatures(html: str, headers: Mapping[str, str]) -> list[str]:
     """Return the names of the SIGNATURES entries that match the page, in table order."""
     lower_headers = {name.lower(): value for name, value in headers.items()}
-    scripts = _SCRIPT_SRC_RE.findall(html)
-    generators = _GENERATOR_RE.findall(html)
+    # Attribute values are read from the raw markup, so their character references
+    # (such as &amp; in a query string) are decoded here.
+    scripts = [unescape(src) for src in _SCRIPT_SRC_RE.findall(html)]
+    generators = [unescape(generator) for generator in _GENERATOR_RE.findall(html)]
     cookies = _cookie_names(lower_headers.get("set-cookie", ""))
     found: list[str] = []
     for signature in _COMPILED:

@@ -103,6 +103,12 @@ def test_twitter_site_meta_fallback():
     assert metadata.social_links == {"twitter": "https://twitter.com/acmehq"}
 
 
+def test_signatures_decode_generator_references():
+    page = '<meta name="generator" content="&#68;rupal 10 (https://www.drupal.org)">'
+
+    assert match_signatures(page, {}) == ["Drupal"]
+
+
 def test_signatures_detect_html_and_headers():
     found = match_signatures(HOME_PAGE, HOME_HEADERS)
 

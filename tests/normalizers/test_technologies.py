@@ -137,3 +137,28 @@ def test_normalize_technologies_never_crashes(raw: str | list[str | None]) -> No
     keys = [item.casefold() for item in result]
     assert len(keys) == len(set(keys))
     assert all(0 < len(item) <= MAX_TECHNOLOGY_LENGTH for item in result)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("AT&amp;T Cloud; Salesforce", ["AT&amp;T Cloud", "Salesforce"]),
+        ("Q&amp;A Tool;Jira", ["Q&amp;A Tool", "Jira"]),
+        ("Q&#38;A Tool; Jira", ["Q&#38;A Tool", "Jira"]),
+        ("Q&#x26;A Tool; Jira", ["Q&#x26;A Tool", "Jira"]),
+    ],
+)
+def test_technologies_keep_character_references_whole(raw: str, expected: list[str]) -> None:
+    assert normalize_technologies(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("AT&T; Jira", ["AT&T", "Jira"]),
+        ("R&D;Jira", ["R&D", "Jira"]),
+        ("Q&A Tool, AT&T Cloud", ["Q&A Tool", "AT&T Cloud"]),
+    ],
+)
+def test_technologies_keep_literal_ampersand(raw: str, expected: list[str]) -> None:
+    assert normalize_technologies(raw) == expected

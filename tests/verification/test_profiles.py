@@ -162,6 +162,14 @@ def test_size_text_without_number():
     assert size_from_text("A small, friendly team.") is None
 
 
+def test_body_technologies_decode_character_references():
+    text = "- AT&amp;T Cloud\n- Q&amp;A Tool; React & Redux\n- AT&T, Jira\n"
+
+    technologies = body_technologies(text)
+
+    assert technologies == ["AT&T Cloud", "Q&A Tool", "React", "Redux", "AT&T", "Jira"]
+
+
 def test_body_technologies_styles():
     text = (
         "#### Languages & technologies :\n"

@@ -258,6 +258,17 @@ def test_technologies_edit_keeps_symbol_names(client_sdr, account):
     assert account.technologies == ["C#", ".NET", "C++"]
 
 
+def test_technologies_edit_keeps_ampersands(client_sdr, account):
+    client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": "AT&T; Q&A Tool; AT&amp;T Cloud", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert account.technologies == ["AT&T", "Q&A Tool", "AT&amp;T Cloud"]
+
+
 def test_technologies_edit_replaces_sources_list(client_sdr, account):
     Account.objects.filter(pk=account.pk).update(technologies=["Marketo", "Slack"])
     account.refresh_from_db()
