@@ -365,7 +365,7 @@ def _profile_website(profile: Profile) -> tuple[str, str]:
         url = website_url(profile.website) or ""
     except UnparsedValue:
         return "", ""
-    if not url or is_third_party_url(url):
+    if not url or is_third_party_url(url, company_name=profile.title):
         return url, ""
     try:
         return url, normalize_domain(url) or ""

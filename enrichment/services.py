@@ -1096,7 +1096,7 @@ def lookup_domain(account: Account) -> str:
     """Return the domain to look an account up by: its domain, else its website's."""
     if account.domain:
         return account.domain
-    if account.website and not is_third_party_url(account.website):
+    if account.website and not is_third_party_url(account.website, company_name=account.name):
         try:
             return normalize_domain(account.website) or ""
         except UnparsedValue:

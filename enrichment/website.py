@@ -505,9 +505,16 @@ class WebsitePage:
 
 
 def read_company_page(
-    url: str, *, domain: str = "", policy: AddressPolicy | None = None
+    url: str,
+    *,
+    domain: str = "",
+    policy: AddressPolicy | None = None,
+    company_domain: str = "",
 ) -> WebsitePage:
     """Fetch an HTML page and read its metadata and technologies.
+
+    ``domain`` labels the page in errors and logs. ``company_domain`` is the company's own
+    registrable domain, whose links are not social profiles (see parse_page).
 
     Raises the errors of fetch_url, CompanyNotFound for 404 and 410, ProviderRateLimited
     for 429, ProviderUnavailable for other error statuses and UnexpectedContent for a
@@ -525,7 +532,7 @@ def read_company_page(
             "address of the company's home page.",
         )
     html = resource.text()
-    metadata = parse_page(html, resource.final_url)
+    metadata = parse_page(html, resource.final_url, company_domain)
     technologies = detect_technologies(html, resource.headers, resource.final_url)
     return WebsitePage(resource=resource, metadata=metadata, technologies=technologies)
 
@@ -579,9 +586,17 @@ class WebsiteProvider(Provider):
             return self.lookup_url(f"http://{domain}/", domain=domain)
 
     def lookup_url(self, url: str, *, domain: str = "") -> CompanyFacts:
-        """Read the page at a user-given URL into CompanyFacts."""
+        """Read the page at a user-given URL into CompanyFacts.
+
+        ``domain`` is the company's own domain. Without it the domain is taken from the
+        URL for the facts, but the URL may be a page on another platform, so its links
+        to that platform still count as social profiles.
+        """
+        company_domain = domain
         domain = domain or _domain_of(url)
-        page = read_company_page(url, domain=domain, policy=self.policy)
+        page = read_company_page(
+            url, domain=domain, policy=self.policy, company_domain=company_domain
+        )
         return map_page(page, domain)
 
 

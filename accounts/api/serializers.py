@@ -610,7 +610,10 @@ class AccountWriteSerializer(serializers.ModelSerializer):
             ) from error
         unchanged = self.instance is not None and domain == self.instance.domain
         # Checked on the text as sent, since apps.apple.com normalizes to apple.com.
-        if domain and not unchanged and is_third_party_url(value):
+        company_name = self.initial_data.get("name") if isinstance(self.initial_data, dict) else ""
+        if not isinstance(company_name, str) or not company_name:
+            company_name = getattr(self.instance, "name", "") or ""
+        if domain and not unchanged and is_third_party_url(value, company_name=company_name):
             raise serializers.ValidationError(third_party_message(value.strip()))
         return domain
 

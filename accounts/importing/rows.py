@@ -420,7 +420,7 @@ class RowParser:
         name = clean_company_name(raw_name) if raw_name else ""
         website_observations: PendingObservations = []
         try:
-            website, domain = self._website(cells, flags, website_observations, has_name=bool(name))
+            website, domain = self._website(cells, flags, website_observations, name=name)
         except RowRejected as rejection:
             if name_problem:
                 raise RowRejected(f"{name_problem}. Without it {rejection}") from None
@@ -493,9 +493,13 @@ class RowParser:
         flags: list[dict[str, str]],
         observations: list[tuple[str, Any, str]],
         *,
-        has_name: bool,
+        name: str,
     ) -> tuple[str, str]:
-        """Return the cleaned website and its domain ("" when unknown)."""
+        """Return the cleaned website and its domain ("" when unknown).
+
+        A platform's own website, such as producthunt.com for Product Hunt, is not a
+        third-party page (see is_platform_company).
+        """
         website = ""
         domain = ""
         problem = ""
@@ -514,7 +518,7 @@ class RowParser:
                 continue
             url, host = parsed
             website = website or url
-            if is_third_party_host(host):
+            if is_third_party_host(host, company_name=name):
                 flags.append(
                     flag(
                         field_name,
@@ -534,7 +538,7 @@ class RowParser:
             observations.append(("website", url, raw))
             observations.append(("domain", domain, raw))
 
-        if not has_name and not domain:
+        if not name and not domain:
             if problem:
                 raise RowRejected(
                     f"the row has no company name and its {problem}: add the company name or "

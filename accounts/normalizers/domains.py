@@ -29,6 +29,7 @@ import idna
 from publicsuffixlist import PublicSuffixList
 
 from .errors import UnparsedValue
+from .names import company_name_key
 from .text import is_missing
 
 _PUBLIC_SUFFIXES = PublicSuffixList(accept_unknown=False)
@@ -199,11 +200,14 @@ def _simple_website_url_and_host(
     return f"{scheme}://{host}{path}", host
 
 
-def is_third_party_url(url: str | None) -> bool:
+def is_third_party_url(
+    url: str | None, *, company_domain: str = "", company_name: str = ""
+) -> bool:
     """Return True when the URL's host is a platform in THIRD_PARTY_HOSTS or a subdomain of one.
 
     Matching uses the full host, so ``apps.apple.com`` is third party but ``apple.com``
-    is not. Blank values and values without a readable host return False.
+    is not. A host on the company's own domain is never third party (see
+    is_third_party_host). Blank values and values without a readable host return False.
     """
     try:
         host = _host_from_value(url, field="website")
@@ -211,13 +215,41 @@ def is_third_party_url(url: str | None) -> bool:
         return False
     if host is None:
         return False
-    return is_third_party_host(host)
+    return is_third_party_host(host, company_domain=company_domain, company_name=company_name)
 
 
-def is_third_party_host(host: str) -> bool:
-    """Return True when a lower-case ASCII host is in THIRD_PARTY_HOSTS or a subdomain of one."""
+def is_third_party_host(host: str, *, company_domain: str = "", company_name: str = "") -> bool:
+    """Return True when a lower-case ASCII host is in THIRD_PARTY_HOSTS or a subdomain of one.
+
+    A platform's pages are its own website, so the host is not third party when it is on
+    ``company_domain`` (the company's registrable domain, such as ``facebook.com`` for
+    Facebook) or when ``company_name`` names the platform (see is_platform_company).
+    """
     labels = host.split(".")
-    return any(".".join(labels[index:]) in THIRD_PARTY_HOSTS for index in range(len(labels)))
+    suffixes = [".".join(labels[index:]) for index in range(len(labels))]
+    if not any(suffix in THIRD_PARTY_HOSTS for suffix in suffixes):
+        return False
+    if company_domain and company_domain.lower() in suffixes:
+        return False
+    return not (company_name and is_platform_company(company_name, host))
+
+
+def is_platform_company(company_name: str, host: str) -> bool:
+    """Return True when the company's name is the first label of the host's registrable domain.
+
+    Names are compared as company_name_key reads them, without spaces and hyphens, so
+    "Product Hunt" is the company of ``producthunt.com`` and "Facebook, Inc." that of
+    ``www.facebook.com``, while "Storyline" is not that of ``producthunt.com``.
+    NOTE: a company that shares its name with a platform (a "Medium Ltd." whose website is
+    a medium.com page) is taken for that platform.
+    """
+    try:
+        domain = _registrable_domain(host, host, "domain")
+    except UnparsedValue:
+        return False
+    label = domain.split(".", 1)[0].replace("-", "")
+    name = company_name_key(company_name).replace(" ", "").replace("-", "")
+    return bool(name) and name == label
 
 
 def registrable_domain(host: str, *, value: str) -> str:

@@ -470,12 +470,16 @@ def domain_taken_message(other: Account, domain: str, account: Account | None) -
     return f"Account “{other.name}” (id {other.pk}) already has the domain {domain}: {fix}."
 
 
-def website_values(text: str, account: Account | None) -> tuple[str, str]:
+def website_values(
+    text: str, account: Account | None, company_name: str | None = None
+) -> tuple[str, str]:
     """Return the cleaned URL of a website that a person enters and its registrable domain.
 
-    ``account`` is the account being edited, None for a new one. Raises ValidationError
-    on ``website`` for a value that is not a website, a third-party page, a URL longer
-    than the column, or a domain that another account has.
+    ``account`` is the account being edited, None for a new one. ``company_name`` is the
+    company's name when it differs from the account's (a new or renamed account). Raises
+    ValidationError on ``website`` for a value that is not a website, a third-party page
+    (unless the page is on the company's own domain, as facebook.com is for Facebook), a
+    URL longer than the column, or a domain that another account has.
     """
     try:
         url = website_url(text)
@@ -486,7 +490,10 @@ def website_values(text: str, account: Account | None) -> tuple[str, str]:
         ) from None
     if not url or not domain:
         raise ValidationError({"website": f"“{text}” is not a website: enter one like acme.com."})
-    if is_third_party_url(url):
+    if company_name is None:
+        company_name = account.name if account is not None else ""
+    own_domain = account.domain if account is not None else ""
+    if is_third_party_url(url, company_domain=own_domain, company_name=company_name):
         raise ValidationError({"website": third_party_message(url)})
     _check_length("website", "Website", url, _max_length("website"))
     other = domain_owner(domain, account)
@@ -1217,17 +1224,23 @@ def _check_usd_amounts_agree(
     )
 
 
-def _website_domain(website: str) -> str:
+def _website_domain(website: str, company_name: str = "") -> str:
     """Return the registrable domain of a stored website, "" when it sets none.
 
-    A third-party page, which imports keep but flag, sets no domain.
+    A third-party page, which imports keep but flag, sets no domain, unless
+    ``company_name`` names that platform.
     """
-    if is_third_party_url(website):
+    if is_third_party_url(website, company_name=company_name):
         return ""
     try:
         return normalize_domain(website) or ""
     except UnparsedValue:
         return ""
+
+
+def _api_company_name(account: Account | None, attrs: dict[str, Any]) -> str:
+    """Return the company name that an API write sends, else the account's name."""
+    return attrs.get("name") or getattr(account, "name", "") or ""
 
 
 def _api_website_domain(
@@ -1250,7 +1263,7 @@ def _api_website_domain(
     if "website" in changed and not changed["website"]:
         raise ValidationError({"website": empty_value_message("Website", WEBSITE_EXAMPLE)})
     if changed.get("website"):
-        url, domain = website_values(changed["website"], account)
+        url, domain = website_values(changed["website"], account, _api_company_name(account, attrs))
         if sent_domain and sent_domain != domain:
             raise ValidationError(
                 {
@@ -1262,7 +1275,7 @@ def _api_website_domain(
     if "domain" not in changed:
         return {}
     website = attrs.get("website", getattr(account, "website", "") or "")
-    website_domain = _website_domain(website) if website else ""
+    website_domain = _website_domain(website, _api_company_name(account, attrs)) if website else ""
     if website_domain and sent_domain != website_domain:
         if sent_domain:
             problem = f"The domain {sent_domain} disagrees with the website {website}"

@@ -49,9 +49,10 @@ class PageMetadata:
 
 
 class _PageParser(HTMLParser):
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, company_domain: str = "") -> None:
         super().__init__(convert_charrefs=True)
         self.base_url = base_url
+        self.company_domain = company_domain
         self.metadata = PageMetadata()
         self._in_title = False
         self._title_parts: list[str] = []
@@ -111,17 +112,25 @@ class _PageParser(HTMLParser):
             self._add_social_link(href)
 
     def _add_social_link(self, href: str) -> None:
-        network, url = social_profile(urljoin(self.base_url, href))
+        network, url = social_profile(urljoin(self.base_url, href), self.company_domain)
         if network and network not in self.metadata.social_links:
             self.metadata.social_links[network] = url
 
 
-def social_profile(url: str) -> tuple[str, str]:
-    """Return the network and cleaned profile URL of a social link, or ("", "")."""
+def social_profile(url: str, company_domain: str = "") -> tuple[str, str]:
+    """Return the network and cleaned profile URL of a social link, or ("", "").
+
+    A link to ``company_domain`` (the registrable domain of the company whose page links)
+    is a page of the company's own website, not a profile on someone else's platform, so
+    facebook.com's links to facebook.com return ("", "").
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return "", ""
     host = (parts.hostname or "").lower()
+    company_domain = company_domain.lower()
+    if company_domain and (host == company_domain or host.endswith(f".{company_domain}")):
+        return "", ""
     for prefix in ("www.", "mobile.", "m.", "web."):
         if host.startswith(prefix):
             host = host[len(prefix) :]
@@ -142,9 +151,13 @@ def social_profile(url: str) -> tuple[str, str]:
     return network, urlunsplit(("https", parts.netloc.lower(), "/" + path, "", ""))
 
 
-def parse_page(html: str, base_url: str) -> PageMetadata:
-    """Read the title, meta and Open Graph tags, social links and feed links of a page."""
-    parser = _PageParser(base_url)
+def parse_page(html: str, base_url: str, company_domain: str = "") -> PageMetadata:
+    """Read the title, meta and Open Graph tags, social links and feed links of a page.
+
+    ``company_domain`` is the registrable domain of the company whose page it is. Links
+    to that domain are not social profile links, even on a social platform's own site.
+    """
+    parser = _PageParser(base_url, company_domain)
     parser.feed(html)
     parser.close()
     metadata = parser.metadata
@@ -152,6 +165,7 @@ def parse_page(html: str, base_url: str) -> PageMetadata:
     if (
         twitter_site
         and "twitter" not in metadata.social_links
+        and company_domain not in ("twitter.com", "x.com")
         and re.fullmatch(r"\w{1,15}", twitter_site)
     ):
         metadata.social_links["twitter"] = f"https://twitter.com/{twitter_site}"

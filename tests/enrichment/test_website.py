@@ -97,6 +97,27 @@ def test_page_feed_links_absolute():
     ]
 
 
+PLATFORM_HOME_PAGE = """<html><head><title>Facebook</title></head><body>
+<a href="https://www.facebook.com/pages/create">Create a Page</a>
+<a href="/help">Help</a>
+<a href="https://www.linkedin.com/company/facebook/">LinkedIn</a>
+</body></html>"""
+
+
+def test_own_domain_links_are_not_social_profiles():
+    metadata = parse_page(PLATFORM_HOME_PAGE, "https://www.facebook.com/", "facebook.com")
+
+    assert metadata.social_links == {
+        "linkedin": "https://www.linkedin.com/company/facebook",
+    }
+
+
+def test_platform_links_are_profiles_for_others():
+    metadata = parse_page(PLATFORM_HOME_PAGE, "https://www.facebook.com/", "anvilpeak.com")
+
+    assert metadata.social_links["facebook"] == "https://www.facebook.com/pages"
+
+
 def test_twitter_site_meta_fallback():
     metadata = parse_page('<meta name="twitter:site" content="@acmehq">', "https://acme.com/")
 

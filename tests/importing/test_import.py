@@ -316,6 +316,25 @@ def test_third_party_website_kept_without_domain(write_csv):
     assert "third-party page" in account.review_flags[0]["message"]
 
 
+def test_platform_own_website_sets_domain(write_csv):
+    path = write_csv(
+        ["Company", "Website"],
+        [
+            ["Product Hunt", "http://producthunt.com"],
+            ["Facebook, Inc.", "https://www.facebook.com/"],
+            ["Vidpresso", "http://facebook.com/live/producer"],
+        ],
+    )
+
+    run = accounts_import(path)
+
+    assert run.flagged == 1
+    assert Account.objects.get(name="Product Hunt").domain == "producthunt.com"
+    assert Account.objects.get(name="Facebook, Inc.").domain == "facebook.com"
+    assert Account.objects.get(name="Facebook, Inc.").review_flags == []
+    assert Account.objects.get(name="Vidpresso").domain == ""
+
+
 def test_name_missing_uses_domain(write_csv):
     path = write_csv(["Company", "Website"], [["", "https://acme.com"]])
 

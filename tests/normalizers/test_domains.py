@@ -249,3 +249,37 @@ def test_is_third_party_url_never_crashes(value: str) -> None:
 )
 def test_domain_accepts_reserved_test_tlds(value, expected):
     assert normalize_domain(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "company_domain", "company_name"),
+    [
+        ("https://www.facebook.com/", "facebook.com", ""),
+        ("https://www.facebook.com/help", "facebook.com", ""),
+        ("https://about.facebook.com/", "facebook.com", ""),
+        ("https://www.linkedin.com/company/linkedin", "linkedin.com", ""),
+        ("https://apps.apple.com/us/app/pages/id361309726", "apple.com", ""),
+        ("https://www.facebook.com/", "", "Facebook, Inc."),
+        ("http://producthunt.com", "", "Product Hunt"),
+        ("https://www.ycombinator.com", "", "Y Combinator"),
+        ("https://www.linkedin.com/", "", "LinkedIn Corporation"),
+    ],
+)
+def test_third_party_url_not_for_own_domain(url, company_domain, company_name) -> None:
+    assert (
+        is_third_party_url(url, company_domain=company_domain, company_name=company_name) is False
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "company_domain", "company_name"),
+    [
+        ("https://www.facebook.com/anvilpeak", "anvilpeak.com", ""),
+        ("https://www.facebook.com/anvilpeak", "", "Anvil Peak"),
+        ("https://www.producthunt.com/posts/storyline-7", "", "Storyline"),
+        ("https://www.facebook.com/meta", "", "Meta Platforms"),
+        ("https://notfacebook.com.linkedin.com/x", "facebook.com", ""),
+    ],
+)
+def test_third_party_url_for_other_companies(url, company_domain, company_name) -> None:
+    assert is_third_party_url(url, company_domain=company_domain, company_name=company_name) is True

@@ -217,6 +217,22 @@ def test_website_edit_rejects_third_party_page(client_sdr, account):
     assert "third-party page" in response.content.decode()
 
 
+def test_website_edit_accepts_platform_own_site(client_sdr, account):
+    Account.objects.filter(pk=account.pk).update(name="Facebook", domain="facebook.com")
+    account.refresh_from_db()
+
+    response = client_sdr.post(
+        edit_url(account, "website"),
+        {"website": "https://www.facebook.com/", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.website == "https://www.facebook.com"
+    assert account.domain == "facebook.com"
+
+
 def test_technologies_edit_normalizes_list(client_sdr, account):
     client_sdr.post(
         edit_url(account, "technologies"),
