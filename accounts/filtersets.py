@@ -923,7 +923,7 @@ class AccountFilterSet(FilterSet):
             return queryset
         tags = active_tag_checker()
         spelled = tags.spelling(value) if tags is not None else value
-        return queryset.filter(tag__in={value, spelled})
+        return queryset.filter(selectors.TAG_IN_EFFECT, tag__in={value, spelled})
 
     def filter_tag_contains(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         # A LIKE '%...%' condition cannot use an index, so it would read every account. The
@@ -933,7 +933,7 @@ class AccountFilterSet(FilterSet):
         if not key:
             return queryset
         matches = [tag for tag in self.tags_in_use() if key in tag_match_key(tag)]
-        return queryset.filter(tag__in=matches)
+        return queryset.filter(selectors.TAG_IN_EFFECT, tag__in=matches)
 
     def filter_region(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet:
         return queryset.filter(geography__in=selectors.region_labels(value))

@@ -249,6 +249,15 @@ SELECT tag FROM tags WHERE tag IS NOT NULL
 """
 
 
+# Accounts whose tag is in effect, as tag member lists select them. An account that needs
+# enrichment (a mandatory field missing or conflicting) is flagged for enrichment before it
+# is segmented, so it leaves its tag's lists until its data is complete. The engine gives
+# such an account no tag, but a tag that a person set stays stored (tag_override) and
+# takes effect then. The (tag, score key, id) index still serves a tag's pages: the
+# condition only filters the rows it reads.
+TAG_IN_EFFECT = Q(needs_enrichment=False)
+
+
 def tags_in_use() -> list[str]:
     """Return the distinct non-empty tags of all accounts, in the database's sort order.
 

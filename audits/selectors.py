@@ -131,10 +131,14 @@ def account_counts() -> AccountCounts:
         verification=dict.fromkeys(VerificationStatus.values, 0),
         quality=dict.fromkeys(quality_counts, 0),
     )
+    backlog_index = list(quality_counts).index("backlog")
     for tier, tag, geography, status, *totals in groups:
         total = totals[0]
         counts.tiers[tier or ""] = counts.tiers.get(tier or "", 0) + total
-        counts.tags[tag or ""] = counts.tags.get(tag or "", 0) + total
+        # A tag counts only the accounts whose tag is in effect, as its member list shows
+        # them (accounts.selectors.TAG_IN_EFFECT), so a chart bar equals its list's rows.
+        in_effect = total - totals[backlog_index] if tag else total
+        counts.tags[tag or ""] = counts.tags.get(tag or "", 0) + in_effect
         counts.geographies[geography or ""] = counts.geographies.get(geography or "", 0) + total
         counts.verification[status] = counts.verification.get(status, 0) + total
         for name, value in zip(quality_counts, totals, strict=True):

@@ -79,7 +79,8 @@ class TagListView(JsonErrorsMixin, generics.GenericAPIView):
     pagination_class = None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        counts = _counts(selectors.account_list_base(user=request.user), "tag")
+        accounts = selectors.account_list_base(user=request.user).filter(selectors.TAG_IN_EFFECT)
+        counts = _counts(accounts, "tag")
         rows = sorted(counts.items())
         return Response(
             SegmentSerializer(_segment_rows(request, rows, "segment-tag-members"), many=True).data
@@ -113,7 +114,8 @@ class RouteListView(JsonErrorsMixin, generics.GenericAPIView):
 class TagMembersView(AccountStreamMixin, generics.ListAPIView):
     """Accounts with the tag ``tag`` (URL-encoded), in the active framework's spelling.
 
-    An unknown tag lists none.
+    An unknown tag lists none, and an account that needs enrichment is left out even when
+    a person set its tag (see selectors.TAG_IN_EFFECT).
     """
 
     permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
@@ -123,7 +125,7 @@ class TagMembersView(AccountStreamMixin, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Account]:
         if getattr(self, "swagger_fake_view", False):
             return Account.objects.none()
-        return self.get_account_queryset().filter(tag=self.kwargs["tag"])
+        return self.get_account_queryset().filter(selectors.TAG_IN_EFFECT, tag=self.kwargs["tag"])
 
     def get_csv_filename(self) -> str:
         return f"tag-{slugify(self.kwargs['tag']) or 'segment'}"
