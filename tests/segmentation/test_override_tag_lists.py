@@ -14,6 +14,8 @@ from segmentation.services import accounts_segment
 from .test_conflicts import statuses
 from .test_override_routes import TAG, complete_account, conflicting_account, tag_by_hand
 
+# The two fixtures are imported so that pytest finds them here, and listed so that the
+# linter counts them as used.
 __all__ = ["complete_account", "conflicting_account"]
 
 MEMBERS_URL = f"/api/v1/segments/tags/{quote(TAG)}/members/"
