@@ -53,6 +53,7 @@ __all__ = [
     "SegmentationSummary",
     "accounts_segment",
     "framework_check_live",
+    "framework_not_approved_message",
     "framework_get_active",
     "industry_value_map",
     "segmentation_run_create",
@@ -193,15 +194,41 @@ class FrameworkNotApprovedError(FrameworkError):
     """A version other than the approved one was asked to write results."""
 
 
-# The next step for each status that may not write results.
+# The next step for a draft or submitted version, which may not write results yet.
 _NOT_APPROVED_NEXT_STEP = {
     FrameworkStatus.DRAFT: "submit it and have Sales Leadership approve it first",
     FrameworkStatus.SUBMITTED: "have Sales Leadership approve it first",
-    FrameworkStatus.RETIRED: (
-        "to use its settings again, create a draft from the active version, give it "
-        "those settings and have it approved"
-    ),
 }
+
+
+def framework_not_approved_message(framework: Framework, status: str) -> str:
+    """Return why a version with ``status`` cannot write results, with the next step.
+
+    A retired version can never be approved again, so its next step names the active
+    version, from which a new draft is made.
+    """
+    label = FrameworkStatus(status).label.lower()
+    if status == FrameworkStatus.RETIRED:
+        active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+        if active is None:
+            next_step = (
+                "it cannot be approved again. To use its settings, create a new draft from "
+                "it and have that draft approved"
+            )
+        else:
+            next_step = (
+                f"it cannot be approved again, and v{active.version} is the active version. "
+                f"To use its settings again, create a new draft from v{active.version} (the "
+                "draft copies the active version), give it those settings and have it approved"
+            )
+    else:
+        next_step = _NOT_APPROVED_NEXT_STEP[status]
+    return (
+        f"Framework v{framework.version} is {label}, not approved, so it cannot write "
+        f"results to accounts: {next_step}. Its impact preview "
+        f"(manage.py resegment --framework {framework.version} --dry-run) shows its "
+        "results without writing them."
+    )
 
 
 def framework_check_live(framework: Framework) -> None:
@@ -219,13 +246,7 @@ def framework_check_live(framework: Framework) -> None:
         raise FrameworkNotApprovedError(
             f"Framework v{framework.version} was deleted: score with the approved version."
         )
-    label = FrameworkStatus(status).label.lower()
-    raise FrameworkNotApprovedError(
-        f"Framework v{framework.version} is {label}, not approved, so it cannot write "
-        f"results to accounts: {_NOT_APPROVED_NEXT_STEP[status]}. Its impact preview "
-        f"(manage.py resegment --framework {framework.version} --dry-run) shows its "
-        "results without writing them."
-    )
+    raise FrameworkNotApprovedError(framework_not_approved_message(framework, status))
 
 
 # Account ids that a run over selected accounts stores for its page. An import can

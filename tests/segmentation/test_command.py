@@ -64,6 +64,28 @@ def test_draft_framework_needs_dry_run(accounts, default_framework):
     assert "framework v2" in output
 
 
+def test_submitted_framework_needs_approval(accounts, default_framework):
+    Framework.objects.create(version=2, name="Submitted", status=FrameworkStatus.SUBMITTED)
+    with pytest.raises(CommandError) as raised:
+        resegment("--framework", "2")
+    message = str(raised.value)
+    assert "v2 is submitted, not approved" in message
+    assert "have Sales Leadership approve it first" in message
+
+
+def test_retired_framework_names_active(accounts, default_framework):
+    Framework.objects.filter(pk=default_framework.pk).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.create(version=2, name="Active", status=FrameworkStatus.APPROVED)
+    with pytest.raises(CommandError) as raised:
+        resegment("--framework", "1")
+    message = str(raised.value)
+    assert "v1 is retired, not approved" in message
+    assert "approve it first" not in message
+    assert "cannot be approved again" in message
+    assert "v2 is the active version" in message
+    assert "create a new draft from v2" in message
+
+
 def test_invalid_batch_size(accounts):
     with pytest.raises(CommandError, match="Invalid --batch-size 0"):
         resegment("--batch-size", "0")

@@ -308,7 +308,8 @@ def test_run_plan_rejects_retired_version(default_framework, saas_account):
     with pytest.raises(FrameworkNotApprovedError, match="v2 is retired, not approved") as raised:
         segmentation_run_plan(framework=retired)
 
-    assert "create a draft from the active version" in str(raised.value)
+    assert "v1 is the active version" in str(raised.value)
+    assert "create a new draft from v1" in str(raised.value)
     run = SegmentationRun.objects.get()
     assert run.status == SegmentationRun.Status.FAILED
     assert "v2 is retired" in run.error

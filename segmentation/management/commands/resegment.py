@@ -26,6 +26,7 @@ from segmentation.selectors import NoActiveFrameworkError, framework_get_active
 from segmentation.services import (
     SegmentationSummary,
     accounts_segment,
+    framework_not_approved_message,
     segmentation_run_plan,
 )
 
@@ -146,10 +147,7 @@ class Command(BaseCommand):
                 f"Framework version {version} not found: use one of {known or 'none yet'}."
             )
         if framework.status != FrameworkStatus.APPROVED and not dry_run:
-            raise CommandError(
-                f"Framework v{version} is {framework.get_status_display().lower()}, not "
-                "approved: add --dry-run to preview its results, or approve it first."
-            )
+            raise CommandError(framework_not_approved_message(framework, framework.status))
         return framework
 
     def _progress(self, summary: SegmentationSummary, total: int) -> None:
