@@ -152,7 +152,9 @@ def tag_overrides_rewrite(
     """Apply the plan's rewrites, each with a SegmentOverride row and a history reason.
 
     Call inside the approval's transaction. An account whose override changed since the
-    plan was made is skipped. Returns the number of accounts rewritten.
+    plan was made is skipped. Only ``tag_override`` changes here: the approval's run then
+    writes the new tag, so the run counts these accounts as moved with their tags gained
+    and lost, as the impact preview does. Returns the number of accounts rewritten.
     """
     rewritten = 0
     by_id = {item.account_id: item for item in plan.rewrites}
@@ -166,19 +168,16 @@ def tag_overrides_rewrite(
             f"v{framework.version}, so the tag set by a person is written in it. "
             f"{_earlier_reason(account, item.old_tag)}"
         )[:_MAX_REASON_LENGTH]
-        old_tag = account.tag
         account.tag_override = item.new_tag
-        if account.tag == item.old_tag:
-            account.tag = item.new_tag
         # The history's reason column has 100 characters, so it names the version only.
         account._change_reason = (
             f"Tag override rewritten in the tag template of framework v{framework.version}"
         )
-        account.save(update_fields=["tag", "tag_override", "updated_at"])
+        account.save(update_fields=["tag_override", "updated_at"])
         SegmentOverride.objects.create(
             account=account,
             kind=SegmentOverride.Kind.MANUAL_TAG,
-            old_tag=old_tag,
+            old_tag=account.tag,
             new_tag=item.new_tag,
             old_tier=account.tier,
             new_tier=account.tier,

@@ -589,8 +589,9 @@ def framework_impact_preview(
     """Score every account with ``framework`` in a dry run and return what would change.
 
     Writes nothing. ``top`` sets how many of the accounts that move most (the largest
-    tier jump, then the largest score change) are kept with both explanations. Raises
-    FrameworkError for an invalid version.
+    tier jump, then the largest score change) are kept with both explanations. Tag
+    overrides that approval would rewrite in a new tag template are scored rewritten.
+    Raises FrameworkError for an invalid version.
     """
     counts = ImpactCounter(framework, top)
     summary = accounts_segment(
@@ -598,6 +599,7 @@ def framework_impact_preview(
         dry_run=True,
         batch_size=batch_size,
         movers=counts,
+        tag_overrides=_rewritten_tag_overrides(framework),
     )
     return ImpactPreview(
         framework=framework,
@@ -606,6 +608,21 @@ def framework_impact_preview(
         counts=counts,
         active_framework=_active_framework_other_than(framework),
     )
+
+
+def _rewritten_tag_overrides(framework: Framework) -> dict[int, str]:
+    """Return the tag overrides that approving ``framework`` rewrites, by account id.
+
+    Approval rewrites them before its run scores the accounts, and the run then moves
+    each account to its rewritten tag, so the preview scores them with the new spelling.
+    """
+    active = _active_framework_other_than(framework)
+    if active is None:
+        return {}
+    plan = tag_override_rewrite_plan(active, framework)
+    if plan is None:
+        return {}
+    return {item.account_id: item.new_tag for item in plan.rewrites}
 
 
 # The version's settings.

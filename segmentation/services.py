@@ -7,7 +7,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -604,10 +604,12 @@ def _score_batch(
     movers: MoverSink | None = None,
     unchanged: list[tuple[int, Evaluation]] | None = None,
     restamped: set[int] | None = None,
+    tag_overrides: Mapping[int, str] | None = None,
 ) -> tuple[list[tuple[int, Evaluation]], SegmentationSummary]:
     """Evaluate rows and pick the accounts whose stored result must change.
 
     ``failures`` collects failed account ids across batches, for rate-limited logging.
+    ``tag_overrides`` replaces the stored tag override of the accounts it names.
     ``unchanged`` receives the results that stay as they are, by account id.
     ``restamped`` receives the ids of the picked accounts whose result is the same and
     whose framework version is new.
@@ -633,9 +635,12 @@ def _score_batch(
             if len(failures) <= FAILURES_LOGGED:
                 logger.warning("Could not score account %s: %s", row[0], error)
             continue
-        if row[_TAG_OVERRIDE_INDEX] or row[_TIER_OVERRIDE_INDEX]:
+        tag_override = row[_TAG_OVERRIDE_INDEX]
+        if tag_overrides:
+            tag_override = tag_overrides.get(row[0], tag_override)
+        if tag_override or row[_TIER_OVERRIDE_INDEX]:
             evaluation = _with_overrides(
-                compiled, evaluation, row[_TAG_OVERRIDE_INDEX], row[_TIER_OVERRIDE_INDEX]
+                compiled, evaluation, tag_override, row[_TIER_OVERRIDE_INDEX]
             )
         current_missing = parse_json(row[_MISSING_INDEX])
         changed = evaluation[:7] != row[_RESULT_SLICE]
@@ -868,6 +873,7 @@ def accounts_segment(
     on_batch: Callable[[SegmentationSummary], None] | None = None,
     movers: MoverSink | None = None,
     kind: str | None = None,
+    tag_overrides: Mapping[int, str] | None = None,
 ) -> SegmentationSummary:
     """Score accounts and store each changed result, batch by batch in id order.
 
@@ -883,6 +889,9 @@ def accounts_segment(
     one that stopped part-way resumes after its last committed batch. ``dry_run`` scores
     without writing anything, runs included. ``on_batch`` receives the running totals
     after each batch, and ``movers`` each account whose result changes.
+    ``tag_overrides`` maps account ids to the tag override to score them with in place
+    of the stored one, such as the rewrites that approving a new tag template makes
+    (only with ``dry_run``).
 
     A person's ``tag_override`` and ``tier_override`` win over the framework's tag and
     tier, and the route follows the tier the account ends up with, unless the account
@@ -893,6 +902,8 @@ def accounts_segment(
     """
     if framework is None:
         framework = run.framework if run is not None else framework_get_active()
+    if tag_overrides is not None and not dry_run:
+        raise ValueError("tag_overrides replaces stored values, so it needs dry_run=True.")
     if not dry_run:
         try:
             framework_check_live(framework)
@@ -949,7 +960,14 @@ def accounts_segment(
                 unchanged = [] if compare_explanations else None
                 restamped: set[int] = set()
                 changes, batch = _score_batch(
-                    compiled, rows, failures, parse_json, movers, unchanged, restamped
+                    compiled,
+                    rows,
+                    failures,
+                    parse_json,
+                    movers,
+                    unchanged,
+                    restamped,
+                    tag_overrides,
                 )
                 if unchanged:
                     stale = _stale_explanations(unchanged)

@@ -8,7 +8,7 @@ from accounts.models import Account, SegmentOverride
 from accounts.research import account_segment_override
 from segmentation.lifecycle import framework_approve, framework_submit
 from segmentation.models import Framework, ScoreRecord
-from segmentation.preview import framework_preview_settings
+from segmentation.preview import framework_impact_preview, framework_preview_settings
 from segmentation.services import accounts_segment
 
 
@@ -116,7 +116,8 @@ def test_approval_rewrites_tag_override(overridden, new_template_draft, ops_user
     rewrite = account.overrides.order_by("-created_at", "-id").first()
     plan = approved.tag_override_plan
     assert account.tag_override == "SaaS | Enterprise | US"
-    assert account.tag == "SaaS | Enterprise | US"
+    # The approval's run writes the new tag, and counts the account as moved.
+    assert account.tag == "SaaS – Enterprise – US"
     assert free.tag_override == "Key account"
     assert rewrite.old_tag == "SaaS – Enterprise – US"
     assert rewrite.new_tag == "SaaS | Enterprise | US"
@@ -144,6 +145,47 @@ def test_rewritten_override_survives_run(overridden, new_template_draft, ops_use
     assert account.tag == "SaaS | Enterprise | US"
     assert "SaaS – Enterprise – US" not in tags
     assert "SaaS – Mid-Market – US" not in tags
+
+
+def _results() -> dict[int, tuple]:
+    return {
+        account_id: result
+        for account_id, *result in Account.objects.values_list(
+            "id", "score", "tier", "tag", "route", "size_band", "geography"
+        )
+    }
+
+
+def test_preview_and_run_count_rewrites(overridden, new_template_draft, ops_user, leader):
+    account, _free = overridden
+    preview = framework_impact_preview(new_template_draft).summary
+    before = _results()
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+    framework_approve(framework=new_template_draft, user=leader)
+
+    run = accounts_segment()
+
+    after = _results()
+    changed = {account_id for account_id in after if after[account_id] != before[account_id]}
+    account.refresh_from_db()
+    assert account.tag == "SaaS | Enterprise | US"
+    assert account.pk in changed
+    assert preview.moved == len(changed)
+    assert run.moved == len(changed)
+    assert preview.tags_gained["SaaS | Enterprise | US"] == 1
+    assert run.tags_gained["SaaS | Enterprise | US"] == 1
+    assert preview.tags_lost["SaaS – Enterprise – US"] == 1
+    assert run.tags_lost["SaaS – Enterprise – US"] == 1
+    assert preview.tags_gained == run.tags_gained
+    assert preview.tags_lost == run.tags_lost
+
+
+def test_dry_run_counts_rewritten_override(overridden, new_template_draft):
+    output = io.StringIO()
+    call_command(
+        "resegment", "--framework", str(new_template_draft.version), "--dry-run", stdout=output
+    )
+    assert "+1       -0       SaaS | Enterprise | US" in output.getvalue()
 
 
 def test_same_template_rewrites_nothing(overridden, draft, ops_user, leader):
