@@ -372,6 +372,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks live in the database (django_celery_beat), editable in the admin under
 # Periodic tasks. Migration segmentation 0006 creates the quarterly re-segmentation there.
 
+# Framework approval: with a second approver, nobody who created, edited or submitted a
+# version may approve it.
+ICP_FRAMEWORK_SECOND_APPROVER = env_bool("ICP_FRAMEWORK_SECOND_APPROVER", default=False)
+
 # Segmentation: accounts scored per batch. A batch holds its rows and results in memory,
 # about 7 KB per account when every result changes, so 5,000 keeps a batch near 35 MB.
 ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", "5000"))

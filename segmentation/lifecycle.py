@@ -24,6 +24,7 @@ from accounts import permissions
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.selectors import user_label
 
+from .authors import framework_contributions
 from .engine import CompiledFramework, FrameworkError
 from .models import (
     UNAPPROVED_STATUSES,
@@ -432,17 +433,22 @@ def framework_submit(
 
 
 def framework_second_approver_reason(framework: Framework, user: AbstractBaseUser) -> str:
-    """Return why ``user`` may not approve the version they submitted, or "".
+    """Return why ``user`` may not approve the version, or "".
 
-    Only with ``ICP_FRAMEWORK_SECOND_APPROVER`` on: the pages and the admin hide the
-    approve button of that user and show this reason in its place.
+    Only with ``ICP_FRAMEWORK_SECOND_APPROVER`` on: then nobody who created, edited or
+    submitted the version may approve it (``authors.framework_contributions``), even a
+    member of both Sales Ops and Sales Leadership. The pages and the admin hide that
+    user's approve button and show this reason in its place.
     """
-    second_approver = getattr(settings, "ICP_FRAMEWORK_SECOND_APPROVER", False)
-    if not second_approver or framework.submitted_by_id != user.pk:
+    if not settings.ICP_FRAMEWORK_SECOND_APPROVER:
         return ""
+    done = framework_contributions(framework).get(user.pk)
+    if not done:
+        return ""
+    actions = done[0] if len(done) == 1 else ", ".join(done[:-1]) + " and " + done[-1]
     return (
-        f"You submitted framework v{framework.version}, and a second person must approve "
-        "it: ask another member of Sales Leadership."
+        f"You {actions} framework v{framework.version}, and a second approver is required: "
+        "ask a member of Sales Leadership who did not create, edit or submit it."
     )
 
 
@@ -465,7 +471,8 @@ def framework_approve(
     them and those that could not be rewritten, or is None.
 
     Raises PermissionDenied unless the user is Sales Leadership, or when
-    ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user submitted the version, and
+    ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user created, edited or submitted the
+    version, and
     FrameworkLifecycleError when the version is not submitted, was submitted again since
     the page was opened, is invalid or would undo a newer approved version.
     """

@@ -4,11 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
 from accounts.normalizers import industry_key
 
+from .authors import framework_edits
 from .models import (
     Criterion,
     Dimension,
@@ -59,6 +61,42 @@ def revision_list() -> QuerySet[FrameworkRevision]:
     )
 
 
+def revisions_with_people(revisions: list[Any]) -> list[Any]:
+    """Set on each register entry the people who wrote its version and who acted.
+
+    ``version_author`` is the user who created the version. ``editors`` are the other
+    users who edited it up to the entry's date (``authors.framework_edits``), in the
+    order of their first edit. ``action_by`` is who submitted the version or returned it
+    to draft, and the approver for an approval or retirement. Entries that are not
+    FrameworkRevision rows, such as InitialApproval, are left as they are. Returns
+    ``revisions``.
+    """
+    entries = [entry for entry in revisions if isinstance(entry, FrameworkRevision)]
+    framework_ids = {entry.framework_id for entry in entries}
+    creators = dict(
+        Framework.objects.filter(pk__in=framework_ids).values_list("pk", "created_by_id")
+    )
+    edits = framework_edits(framework_ids)
+    user_ids = {user_id for user_id in creators.values() if user_id is not None}
+    user_ids |= {edit.user_id for version_edits in edits.values() for edit in version_edits}
+    users = get_user_model().objects.in_bulk(user_ids)
+    for entry in entries:
+        creator_id = creators.get(entry.framework_id)
+        editor_ids = [
+            edit.user_id
+            for edit in edits.get(entry.framework_id, [])
+            if edit.changed_at <= entry.created_at and edit.user_id != creator_id
+        ]
+        entry.version_author = users.get(creator_id)
+        entry.editors = [users[user_id] for user_id in dict.fromkeys(editor_ids)]
+        approval = entry.action in (
+            FrameworkRevision.Action.APPROVED,
+            FrameworkRevision.Action.RETIRED,
+        )
+        entry.action_by = entry.approver if approval else entry.author
+    return revisions
+
+
 @dataclass(frozen=True)
 class InitialApproval:
     """The register row of version 1, which migration 0003 created approved.
@@ -73,6 +111,9 @@ class InitialApproval:
     summary: str = "Initial version, approved when the portal was installed."
     author: None = None
     approver: None = None
+    version_author: None = None
+    editors: tuple = ()
+    action_by: None = None
 
     def get_action_display(self) -> str:
         return FrameworkRevision.Action.APPROVED.label

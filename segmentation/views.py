@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -59,6 +59,7 @@ from .selectors import (
     framework_list,
     revision_initial_approval,
     revision_list,
+    revisions_with_people,
     unmapped_industry_values,
 )
 from .services import industry_value_map
@@ -393,6 +394,7 @@ class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        context["revisions"] = revisions_with_people(list(context["revisions"]))
         page = context.get("page_obj")
         # The oldest entry, so it closes the last page.
         if page is None or not page.has_next():
@@ -412,7 +414,7 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
         stamp = timezone.localdate().strftime("%Y-%m-%d")
         format_datetime = api_datetime_formatter()
         revisions = itertools.chain(
-            revision_list().iterator(chunk_size=500),
+            _revision_chunks(revision_list().iterator(chunk_size=500), 500),
             filter(None, [revision_initial_approval()]),
         )
         rows = (
@@ -421,17 +423,26 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
                 revision.version,
                 revision.get_action_display(),
                 revision.summary,
-                user_label(revision.author),
+                user_label(revision.version_author),
                 user_label(revision.approver),
+                ", ".join(user_label(editor) for editor in revision.editors),
+                user_label(revision.action_by),
             )
             for revision in revisions
         )
-        # Summaries are typed by people, so formula-like text is neutralized.
+        # Summaries are typed by people, so formula-like text is neutralized. Columns
+        # added later go last, so that readers of the earlier columns keep working.
         return csv_response(
             f"framework-revisions-{stamp}.csv",
-            ["date", "version", "action", "summary", "author", "approver"],
+            ["date", "version", "action", "summary", "author", "approver", "editors", "action_by"],
             rows,
         )
+
+
+def _revision_chunks(revisions: Iterator[Any], size: int) -> Iterator[Any]:
+    """Yield register entries with their people, reading the history once per ``size``."""
+    while chunk := list(itertools.islice(revisions, size)):
+        yield from revisions_with_people(chunk)
 
 
 class UnmappedIndustryListView(RoleRequiredMixin, TemplateView):

@@ -635,7 +635,7 @@ def test_admin_hides_own_approve_button(settings, client, draft, make_user, lead
 
     assert "Approve and re-segment" not in html
     assert 'data-testid="second-approver"' in html
-    assert f"You submitted framework v{draft.version}, and a second person" in html
+    assert f"You submitted framework v{draft.version}, and a second approver is required" in html
 
 
 def test_run_task_with_draft_reports_error(ops_client, draft, make_account):

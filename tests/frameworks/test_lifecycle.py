@@ -142,7 +142,7 @@ def test_second_approver_blocks_own(settings, draft, make_user, leader):
     both.groups.add(leader.groups.get())
     settings.ICP_FRAMEWORK_SECOND_APPROVER = True
     framework_submit(framework=draft, user=both, summary="x")
-    with pytest.raises(PermissionDenied, match="second person"):
+    with pytest.raises(PermissionDenied, match="second approver is required"):
         framework_approve(framework=draft, user=both)
     framework_approve(framework=draft, user=leader)
     draft.refresh_from_db()

@@ -439,13 +439,24 @@ def test_revisions_page_and_csv(client, draft, ops_user):
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert "Drop FinTech, raise cut-offs" in page.content.decode()
     assert export["Content-Type"] == "text/csv; charset=utf-8"
-    assert rows[0] == ["date", "version", "action", "summary", "author", "approver"]
+    assert rows[0] == [
+        "date",
+        "version",
+        "action",
+        "summary",
+        "author",
+        "approver",
+        "editors",
+        "action_by",
+    ]
     assert rows[1][1:] == [
         str(draft.version),
         "Submitted",
         "Drop FinTech, raise cut-offs",
         "ops",
         "",
+        "",
+        "ops",
     ]
 
 
@@ -747,7 +758,7 @@ def test_list_hides_own_approve_button(client, draft, submitted_by_approver):
     )
     assert reverse("segmentation:framework-approve", args=[draft.version]) not in text
     assert 'data-testid="second-approver"' in text
-    assert f"You submitted framework v{draft.version}, and a second person" in text
+    assert f"You submitted framework v{draft.version}, and a second approver is required" in text
 
 
 def test_list_shows_approve_to_other_leader(client, draft, submitted_by_approver, leader):
@@ -761,7 +772,7 @@ def test_preview_hides_own_approve_button(client, draft, submitted_by_approver):
     text = signed_in(client, submitted_by_approver).get(url).content.decode()
     assert reverse("segmentation:framework-approve", args=[draft.version]) not in text
     assert 'data-testid="preview-second-approver"' in text
-    assert "ask another member of Sales Leadership" in text
+    assert "ask a member of Sales Leadership who did not create, edit or submit it" in text
 
 
 def test_preview_shows_approve_to_other_leader(client, draft, submitted_by_approver, leader):
@@ -816,6 +827,8 @@ def test_register_shows_initial_approval(client, active_framework, draft, ops_us
         "1",
         "Approved",
         "Initial version, approved when the portal was installed.",
+        "",
+        "",
         "",
         "",
     ]

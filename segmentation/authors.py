@@ -1,0 +1,106 @@
+"""The people who created, edited and submitted a framework version, from its history.
+
+The second-approver rule and the revision register both need the people who shaped a
+version's settings, not only the person who submitted it. django-simple-history records
+every save of a version and of its criteria, size bands and geography map, with the user
+of the request that made it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import Criterion, Framework, GeographyMapping, SizeBand
+
+# Framework fields that the lifecycle services set, so a history row that changes only
+# these is a transition (submit, return to draft, approve, retire), not an edit. The
+# summary of changes is written when the version is submitted.
+WORKFLOW_FIELDS = frozenset(
+    {
+        "id",
+        "version",
+        "status",
+        "summary",
+        "based_on",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "approved_at",
+        "retired_at",
+        "created_at",
+        "updated_at",
+    }
+)
+# History rows of the parts of a version, each with a ``framework`` foreign key.
+PART_MODELS = (Criterion, SizeBand, GeographyMapping)
+
+
+@dataclass(frozen=True)
+class FrameworkEdit:
+    """One change of a version's settings or parts by a known user."""
+
+    user_id: int
+    changed_at: datetime
+
+
+def framework_edits(framework_ids: Iterable[int]) -> dict[int, list[FrameworkEdit]]:
+    """Return the edits of each version, oldest first, by framework id.
+
+    A version's history row is an edit when it creates the version or changes a field
+    outside WORKFLOW_FIELDS. Every history row of a criterion, size band or geography
+    mapping is an edit of its version. Rows without a user, such as those a migration
+    or a script wrote, are left out.
+    """
+    ids = sorted(set(framework_ids))
+    edits: dict[int, list[FrameworkEdit]] = defaultdict(list)
+    if not ids:
+        return edits
+    setting_fields = [
+        field.attname
+        for field in Framework._meta.concrete_fields
+        if field.name not in WORKFLOW_FIELDS
+    ]
+    rows = (
+        Framework.history.filter(id__in=ids)
+        .order_by("id", "history_date", "history_id")
+        .values_list("id", "history_type", "history_user_id", "history_date", *setting_fields)
+    )
+    previous: dict[int, tuple] = {}
+    for framework_id, history_type, user_id, changed_at, *values in rows:
+        settings = tuple(values)
+        changed = history_type == "+" or settings != previous.get(framework_id)
+        previous[framework_id] = settings
+        if changed and history_type != "-" and user_id is not None:
+            edits[framework_id].append(FrameworkEdit(user_id, changed_at))
+    for model in PART_MODELS:
+        part_rows = (
+            model.history.filter(framework_id__in=ids)
+            .exclude(history_user_id=None)
+            .values_list("framework_id", "history_user_id", "history_date")
+        )
+        for framework_id, user_id, changed_at in part_rows:
+            edits[framework_id].append(FrameworkEdit(user_id, changed_at))
+    for framework_edits_list in edits.values():
+        framework_edits_list.sort(key=lambda edit: edit.changed_at)
+    return edits
+
+
+def framework_contributions(framework: Framework) -> dict[int, list[str]]:
+    """Return what each person did to the version, by user id.
+
+    The values are "created", "edited" and "submitted", in that order, for the version's
+    creator, the users of its edits (``framework_edits``) and its current submitter.
+    """
+    contributions: dict[int, list[str]] = defaultdict(list)
+    if framework.created_by_id is not None:
+        contributions[framework.created_by_id].append("created")
+    editors = {edit.user_id for edit in framework_edits([framework.pk]).get(framework.pk, [])}
+    for user_id in editors:
+        contributions[user_id].append("edited")
+    if framework.submitted_by_id is not None:
+        contributions[framework.submitted_by_id].append("submitted")
+    return dict(contributions)
