@@ -22,6 +22,7 @@ from .validation import (
     compiled_context,
     criterion_errors,
     cutoff_errors,
+    name_key,
     reachability_errors,
     size_band_name_errors,
     size_band_overlaps,
@@ -439,13 +440,13 @@ class CriterionFormSet(FrameworkPartFormSet):
             raise ValidationError(errors)
 
     def _check_unique_labels(self, forms_to_check: list[forms.ModelForm]) -> None:
-        """Add an error to each criterion whose label an earlier one has, ignoring case."""
+        """Add an error to each criterion whose label an earlier one has (see ``name_key``)."""
         first_label: dict[str, str] = {}
         for form in forms_to_check:
             label = (form.cleaned_data.get("label") or "").strip()
             if not label:
                 continue
-            key = label.casefold()
+            key = name_key(label)
             if key in first_label:
                 add_error_once(
                     form,

@@ -38,6 +38,7 @@ from .models import (
 )
 from .overrides import tag_override_rewrite_plan, tag_overrides_rewrite
 from .validation import (
+    ROUTE_FIELDS,
     framework_errors,
     size_band_name_errors,
     size_band_overlaps,
@@ -178,6 +179,7 @@ def framework_check(framework: Framework) -> list[str]:
         medium_tier_min_score=framework.medium_tier_min_score,
         tag_template=framework.tag_template,
         criteria=criteria,
+        routes={field: getattr(framework, field) for field in ROUTE_FIELDS},
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
     bands = list(framework.size_bands.all())

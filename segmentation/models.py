@@ -293,7 +293,7 @@ class Framework(models.Model):
         return self.status in LOCKED_STATUSES
 
     def clean(self) -> None:
-        from .validation import framework_errors
+        from .validation import ROUTE_FIELDS, framework_errors
 
         # Weights are checked against the cut-offs by framework_check() on submit and
         # approval, and by the admin's criteria formset, which validates the unsaved criteria.
@@ -301,6 +301,7 @@ class Framework(models.Model):
             high_tier_min_score=self.high_tier_min_score,
             medium_tier_min_score=self.medium_tier_min_score,
             tag_template=self.tag_template,
+            routes={field: getattr(self, field) for field in ROUTE_FIELDS},
         )
         if errors:
             raise ValidationError(errors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import string
+import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,60 @@ _SEPARATOR_PATTERN = re.compile(r"(?:(?<=\s)|^)-(?=\s|$)|[" + re.escape(TAG_SEPA
 _BARE_HYPHEN = re.compile(r"(?<!\s)-|-(?!\s)")
 _SPACED_SEPARATOR = re.compile(r"\s-\s|[" + re.escape(TAG_SEPARATORS) + "]")
 MAX_SCORE = 100
+
+
+def invisible_characters(value: str) -> list[str]:
+    """Return the Unicode format characters (category Cf) in ``value``, each once.
+
+    They include U+200B..U+200D (zero-width space and joiners), U+2060 (word joiner),
+    U+FEFF (byte order mark) and the bidirectional controls U+202A..U+202E and
+    U+2066..U+2069. They print as nothing, so "SMB" followed by U+200B looks like "SMB"
+    but is another name.
+    """
+    return list(dict.fromkeys(char for char in value if unicodedata.category(char) == "Cf"))
+
+
+def invisible_character_error(value: str | None, value_name: str) -> str:
+    """Return why ``value`` is rejected for its invisible characters, or "" without any.
+
+    ``value_name`` names the value, such as "The size band name". Every name of a framework
+    and the taxonomy goes through this check, so the rule lives in one place.
+    """
+    characters = invisible_characters(value or "")
+    if not characters:
+        return ""
+    names = ", ".join(
+        f"U+{ord(char):04X} {unicodedata.name(char, 'FORMAT CHARACTER')}" for char in characters
+    )
+    return (
+        f"{value_name} {value!r} contains invisible characters ({names}), so it looks like "
+        "another value but does not match it: delete them, or type the text again."
+    )
+
+
+def name_key(value: str) -> str:
+    """Return the key under which two names are the same: case-folded, spaces collapsed.
+
+    Any run of whitespace, a no-break space (U+00A0) included, counts as one space, and
+    format characters (see ``invisible_characters``) are dropped, so "Target industry"
+    with a no-break space repeats "Target industry".
+    """
+    visible = "".join(char for char in value if unicodedata.category(char) != "Cf")
+    return " ".join(visible.split()).casefold()
+
+
+# The framework fields that name a route.
+ROUTE_FIELDS = ("high_tier_route", "medium_tier_route", "low_tier_route")
+
+
+def route_errors(routes: dict[str, str | None]) -> dict[str, list[str]]:
+    """Check route names, by field name, for invisible characters."""
+    errors: dict[str, list[str]] = {}
+    for field, route in routes.items():
+        message = invisible_character_error(route, "The route")
+        if message:
+            errors[field] = [message]
+    return errors
 
 
 def cutoff_errors(high_tier_min_score: int | None, medium_tier_min_score: int | None) -> dict:
@@ -59,6 +114,9 @@ def cutoff_errors(high_tier_min_score: int | None, medium_tier_min_score: int | 
 def tag_template_errors(template: str) -> list[str]:
     """Check the tag template for unknown placeholders and empty parts."""
     template = template or ""
+    invisible = invisible_character_error(template, "The tag template")
+    if invisible:
+        return [invisible]
     if not template.strip():
         return [
             "The tag template is empty: enter one such as {industry} – {size_band} – {geography}."
@@ -183,12 +241,17 @@ def framework_errors(
     medium_tier_min_score: int | None,
     tag_template: str,
     criteria: Sequence[Criterion] | None = None,
+    routes: dict[str, str | None] | None = None,
 ) -> dict[str, list[str]]:
-    """Check a framework's cut-offs, tag template and, when given, its criteria's weights."""
+    """Check a framework's cut-offs, tag template and, when given, its criteria's weights.
+
+    ``routes`` maps route field names, such as ``high_tier_route``, to their values.
+    """
     errors = cutoff_errors(high_tier_min_score, medium_tier_min_score)
     template = tag_template_errors(tag_template)
     if template:
         errors["tag_template"] = template
+    errors.update(route_errors(routes or {}))
     if criteria is not None and not errors:
         reach = reachability_errors(criteria, high_tier_min_score, medium_tier_min_score)
         if reach:
@@ -197,8 +260,11 @@ def framework_errors(
 
 
 def size_band_range_errors(band: SizeBand) -> dict[str, list[str]]:
-    """Check that a band has bounds and that each minimum is not above its maximum."""
+    """Check that a band has bounds, a visible name and no minimum above its maximum."""
     errors: dict[str, list[str]] = {}
+    invisible = invisible_character_error(band.name, "The size band name")
+    if invisible:
+        errors["name"] = [invisible]
     bounds = (band.min_employees, band.max_employees, band.min_revenue_usd, band.max_revenue_usd)
     if all(bound is None for bound in bounds):
         errors["__all__"] = [
@@ -280,14 +346,15 @@ def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:
     """Return one message per band whose name repeats an earlier band's, ignoring case.
 
     Criteria and the tag editor look bands up ignoring case, so "SMB" and "smb" would be
-    one name to them and only one of the two bands would match.
+    one name to them and only one of the two bands would match. Spaces are compared as
+    ``name_key`` does.
     """
     errors = []
     first_names: dict[str, str] = {}
     for band in bands:
         if not band.name:
             continue
-        key = band.name.casefold()
+        key = name_key(band.name)
         if key in first_names:
             errors.append(
                 f"Size bands {first_names[key]!r} and {band.name!r} have the same name "
@@ -465,6 +532,9 @@ def criterion_errors(
     not checked.
     """
     errors: dict[str, list[str]] = {}
+    invisible = invisible_character_error(criterion.label, "The label")
+    if invisible:
+        errors["label"] = [invisible]
     if (
         criterion.min_value is not None
         and criterion.max_value is not None
