@@ -21,7 +21,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
+from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
+from kombu.exceptions import OperationalError
+from kombu.utils.json import loads
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import permissions
@@ -64,6 +67,7 @@ from .models import (
     SizeBand,
 )
 from .selectors import industry_criteria_locked, industry_locked_message
+from .tasks import RESEGMENT_TASK_NAME, resegment_arguments_errors
 from .validation import placement_warnings
 
 logger = logging.getLogger(__name__)
@@ -677,23 +681,133 @@ class ScoreRecordAdmin(ReadOnlyAdmin):
     list_select_related = ("account", "framework")
 
 
+class PeriodicTaskForm(BeatPeriodicTaskForm):
+    """django_celery_beat's periodic task form, checking the re-segmentation task's arguments.
+
+    A schedule saved with arguments that no run accepts would fail every quarter, so the
+    form rejects them with the invalid value and the valid ones.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("task") != RESEGMENT_TASK_NAME:
+            return data
+        for field, message in resegment_schedule_errors(data.get("args"), data.get("kwargs")):
+            self.add_error(field, message)
+        return data
+
+
+def _json_or_none(text: str | None) -> Any:
+    try:
+        return loads(text or "null")
+    except ValueError:
+        return None
+
+
+def resegment_schedule_errors(args_text: str | None, kwargs_text: str | None) -> list:
+    """Return (field, message) pairs for the re-segmentation task's arguments as JSON text.
+
+    Text that is not JSON is left to the form's own JSON check.
+    """
+    errors = []
+    args = _json_or_none(args_text)
+    if args:
+        errors.append(
+            (
+                "args",
+                f"Invalid positional arguments {args!r}: {RESEGMENT_TASK_NAME} takes keyword "
+                "arguments only, so leave this as [] and write them in kwargs, such as "
+                '{"kind": "quarterly"}.',
+            )
+        )
+    kwargs = _json_or_none(kwargs_text)
+    if kwargs_text and kwargs is not None:
+        errors += [("kwargs", message) for message in resegment_arguments_errors(kwargs)]
+    return errors
+
+
 # Replaced, so that a task which fails in the request is reported on the page.
 admin.site.unregister(PeriodicTask)
 
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
-    """django_celery_beat's periodic task admin, reporting a task that fails when run.
+    """django_celery_beat's periodic task admin, checking and reporting the tasks it runs.
 
     Without a broker Celery runs tasks eagerly, so "Run selected tasks" runs them in the
     request and a task's error, such as re-segmentation with a version that is not
-    approved, would end the request with a server error. With a broker the task only
-    queues here, and its error shows in the worker's log and, for re-segmentation, as a
-    failed run.
+    approved, would end the request with a server error. With a broker the task is only
+    queued, and the message reports that. A re-segmentation with invalid arguments is not
+    queued, and one that fails later is recorded as a failed run.
     """
+
+    form = PeriodicTaskForm
 
     @admin.action(description="Run selected tasks")
     def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        if self.celery_app.conf.task_always_eager:
+            self._run_in_request(request, queryset)
+            return
+        queued = []
+        for periodic_task in queryset:
+            task = self.celery_app.tasks.get(periodic_task.task)
+            if task is None:
+                self.message_user(
+                    request,
+                    f"Periodic task {periodic_task.name!r} was not queued: task "
+                    f"{periodic_task.task!r} not found. Choose a registered task.",
+                    level=messages.ERROR,
+                )
+                continue
+            if periodic_task.task == RESEGMENT_TASK_NAME:
+                errors = resegment_schedule_errors(periodic_task.args, periodic_task.kwargs)
+                if errors:
+                    self.message_user(
+                        request,
+                        f"Periodic task {periodic_task.name!r} was not queued: "
+                        + " ".join(message for _field, message in errors)
+                        + " Fix its arguments on its change page.",
+                        level=messages.ERROR,
+                    )
+                    continue
+            try:
+                args = loads(periodic_task.args or "[]")
+                kwargs = loads(periodic_task.kwargs or "{}")
+            except ValueError as error:
+                self.message_user(
+                    request,
+                    f"Periodic task {periodic_task.name!r} was not queued: its arguments are "
+                    f"not valid JSON ({error}). Fix them on its change page.",
+                    level=messages.ERROR,
+                )
+                continue
+            options = {"queue": periodic_task.queue} if periodic_task.queue else {}
+            try:
+                task.apply_async(
+                    args=args,
+                    kwargs=kwargs,
+                    headers={"periodic_task_name": periodic_task.name},
+                    **options,
+                )
+            except OperationalError as error:
+                logger.exception("Could not queue periodic task %s", periodic_task.name)
+                self.message_user(
+                    request,
+                    f"Periodic task {periodic_task.name!r} could not be queued, because the "
+                    f"task queue is not reachable ({error}). Try again, or check the broker.",
+                    level=messages.ERROR,
+                )
+                continue
+            queued.append(repr(periodic_task.name))
+        if queued:
+            self.message_user(
+                request,
+                f"Queued {', '.join(queued)} for a Celery worker. A re-segmentation that "
+                "fails is recorded as a failed run: see Latest run on the framework list, "
+                "or Segmentation runs in the admin.",
+            )
+
+    def _run_in_request(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         names = ", ".join(repr(task.name) for task in queryset)
         try:
             super().run_tasks(request, queryset)

@@ -15,9 +15,14 @@ from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from .models import Framework, SegmentationRun
+from .models import Framework, FrameworkStatus, SegmentationRun
 from .selectors import NoActiveFrameworkError
-from .services import accounts_segment, segmentation_run_fail, segmentation_run_plan
+from .services import (
+    accounts_segment,
+    segmentation_run_create,
+    segmentation_run_fail,
+    segmentation_run_plan,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +62,110 @@ def segmentation_run_dispatch(run: SegmentationRun, ranges: list[tuple[int, int]
     transaction.on_commit(send)
 
 
+# The task that the quarterly schedule and "Run selected tasks" start.
+RESEGMENT_TASK_NAME = "segmentation.tasks.resegment_all_task"
+RESEGMENT_TASK_KWARGS = ("framework_id", "kind", "batch_size", "triggered_by_id")
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _approved_framework_text() -> str:
+    active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+    if active is None:
+        return "no version is approved yet"
+    return f"the approved version is v{active.version}, framework_id {active.pk}"
+
+
+def resegment_arguments_errors(kwargs: Any, *, require_approved: bool = True) -> list[str]:
+    """Return why ``resegment_all_task`` cannot run with ``kwargs``, or an empty list.
+
+    Each message names the invalid value and the valid ones. With ``require_approved``
+    a ``framework_id`` must be the approved version's id, as a run requires when it
+    starts. The periodic task admin checks schedules with this when they are saved.
+    """
+    if not isinstance(kwargs, dict):
+        return [f"Invalid keyword arguments {kwargs!r}: write a JSON object such as {{}}."]
+    errors = []
+    unknown = [name for name in kwargs if name not in RESEGMENT_TASK_KWARGS]
+    if unknown:
+        errors.append(
+            f"Unknown keyword arguments {', '.join(map(repr, unknown))}: use only "
+            f"{', '.join(RESEGMENT_TASK_KWARGS)}."
+        )
+    kind = kwargs.get("kind", SegmentationRun.Kind.FULL)
+    if kind not in SegmentationRun.Kind.values:
+        errors.append(
+            f"Invalid kind {kind!r}: use one of {', '.join(SegmentationRun.Kind.values)}."
+        )
+    batch_size = kwargs.get("batch_size")
+    if batch_size is not None and (not _whole_number(batch_size) or batch_size < 1):
+        errors.append(
+            f"Invalid batch_size {batch_size!r}: use a positive whole number of accounts, "
+            "such as 5000, or leave it out for the ICP_SEGMENTATION_BATCH_SIZE setting."
+        )
+    framework_id = kwargs.get("framework_id")
+    if framework_id is not None:
+        errors += _framework_id_errors(framework_id, require_approved=require_approved)
+    return errors
+
+
+def _framework_id_errors(framework_id: Any, *, require_approved: bool) -> list[str]:
+    leave_out = "leave out framework_id to use the approved version"
+    if not _whole_number(framework_id):
+        return [
+            f"Invalid framework_id {framework_id!r}: use a framework's database id, a whole "
+            f"number, or {leave_out} ({_approved_framework_text()})."
+        ]
+    framework = Framework.objects.filter(pk=framework_id).first()
+    if framework is None:
+        return [
+            f"Framework id {framework_id} not found: {leave_out} "
+            f"({_approved_framework_text()}). framework_id is a database id, not a version "
+            "number."
+        ]
+    if require_approved and framework.status != FrameworkStatus.APPROVED:
+        status = framework.get_status_display().lower()
+        return [
+            f"framework_id {framework_id} is v{framework.version}, which is {status}, so "
+            f"every run would fail: {leave_out} ({_approved_framework_text()})."
+        ]
+    return []
+
+
+def _record_rejected_run(
+    message: str,
+    *,
+    framework_id: Any,
+    kind: Any,
+    triggered_by_id: int | None,
+) -> None:
+    """Record a failed run for arguments that no run can start with, so it shows in the portal.
+
+    The run belongs to the framework that ``framework_id`` names, or else to the approved
+    version (or the newest one), so its page and "Latest run" on the version list show
+    the error. Without any version the error is only logged.
+    """
+    framework = None
+    if _whole_number(framework_id):
+        framework = Framework.objects.filter(pk=framework_id).first()
+    if framework is None:
+        framework = (
+            Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
+            or Framework.objects.order_by("-version").first()
+        )
+    if framework is None:
+        logger.error("Re-segmentation failed, no framework to record a run for: %s", message)
+        return
+    run_kind = kind if kind in SegmentationRun.Kind.values else SegmentationRun.Kind.FULL
+    run = segmentation_run_create(
+        framework=framework, kind=run_kind, triggered_by_id=triggered_by_id
+    )
+    logger.error("Rejected segmentation run %s: %s", run.pk, message)
+    segmentation_run_fail(run.pk, ValueError(message))
+
+
 @shared_task
 def resegment_all_task(
     framework_id: int | None = None,
@@ -67,20 +176,23 @@ def resegment_all_task(
     """Create a run over all accounts, fan it out as chunk tasks and return the run id.
 
     Uses the approved framework unless ``framework_id`` (a database id, not a version
-    number) is given, and that one must be the approved version too. The task can be
-    started by hand from the periodic task admin with any arguments, so
-    ``segmentation_run_plan`` checks the version: another one gets a failed run naming
-    its status, and the task fails with FrameworkNotApprovedError.
+    number) is given, and that one must be the approved version too. A schedule can hold
+    any arguments, so an unknown framework id, kind or batch size gets a failed run that
+    names the value, and the task raises ValueError. ``segmentation_run_plan`` gives a
+    version that is not approved a failed run that names its status and raises
+    FrameworkNotApprovedError.
     """
+    arguments = {"framework_id": framework_id, "kind": kind, "batch_size": batch_size}
+    errors = resegment_arguments_errors(arguments, require_approved=False)
+    if errors:
+        message = " ".join(errors)
+        _record_rejected_run(
+            message, framework_id=framework_id, kind=kind, triggered_by_id=triggered_by_id
+        )
+        raise ValueError(message)
     framework = None
     if framework_id is not None:
-        framework = Framework.objects.filter(pk=framework_id).first()
-        if framework is None:
-            logger.error("Re-segmentation failed: framework id %s not found", framework_id)
-            raise Framework.DoesNotExist(
-                f"Framework id {framework_id!r} not found: leave out framework_id to score "
-                "with the approved version."
-            )
+        framework = Framework.objects.get(pk=framework_id)
     run, ranges = segmentation_run_plan(
         framework=framework,
         kind=kind,

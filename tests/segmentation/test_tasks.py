@@ -1,8 +1,10 @@
 import json
 
 import pytest
+from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from accounts import roles
 from accounts.models import Account
 from segmentation import bulk, services
 from segmentation.models import Framework, FrameworkStatus, ScoreRecord, SegmentationRun
@@ -163,16 +165,48 @@ def test_resegment_all_accepts_approved_id(
     assert run.processed == 25
 
 
-def test_resegment_all_unknown_framework_id(accounts):
-    with pytest.raises(Framework.DoesNotExist, match="Framework id 9999 not found"):
-        resegment_all_task(framework_id=9999)
-    assert SegmentationRun.objects.count() == 0
+def test_resegment_all_unknown_framework_id(accounts, default_framework):
+    with pytest.raises(ValueError, match="Framework id 9999 not found"):
+        resegment_all_task(framework_id=9999, kind="quarterly")
+
+    run = SegmentationRun.objects.get()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "Framework id 9999 not found" in run.error
+    assert f"framework_id {default_framework.pk}" in run.error
+    assert run.framework == default_framework
+    assert run.kind == SegmentationRun.Kind.QUARTERLY
+    assert ScoreRecord.objects.count() == 0
 
 
-def test_resegment_all_rejects_unknown_kind(accounts):
-    with pytest.raises(ValueError, match="Invalid segmentation run kind 'weekly'"):
+def test_resegment_all_rejects_unknown_kind(accounts, default_framework):
+    with pytest.raises(ValueError, match="Invalid kind 'weekly'"):
         resegment_all_task(kind="weekly")
-    assert SegmentationRun.objects.count() == 0
+
+    run = SegmentationRun.objects.get()
+    assert run.status == SegmentationRun.Status.FAILED
+    assert "Invalid kind 'weekly': use one of full, accounts, approval" in run.error
+    assert run.framework == default_framework
+    assert run.kind == SegmentationRun.Kind.FULL
+    assert ScoreRecord.objects.count() == 0
+
+
+def test_resegment_all_rejects_bad_batch_size(accounts):
+    with pytest.raises(ValueError, match="Invalid batch_size 0"):
+        resegment_all_task(batch_size=0)
+    assert SegmentationRun.objects.get().status == SegmentationRun.Status.FAILED
+
+
+def test_rejected_run_shown_on_run_page(client, accounts, default_framework, make_user):
+    with pytest.raises(ValueError, match="Invalid kind 'bogus'"):
+        resegment_all_task(kind="bogus")
+    run = SegmentationRun.objects.get()
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+    versions = client.get(reverse("segmentation:framework-list")).content.decode()
+
+    assert "Invalid kind &#x27;bogus&#x27;" in page
+    assert reverse("segmentation:run-detail", args=[run.pk]) in versions
 
 
 def test_quarterly_schedule_with_draft_kwargs(accounts, copy_of_active):
