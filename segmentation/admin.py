@@ -29,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import permissions
 from accounts.normalizers import industry_key
+from accounts.selectors import user_label
 
 from .forms import (
     ROW_STAMP_FIELD,
@@ -648,10 +649,28 @@ class FrameworkAdmin(SimpleHistoryAdmin):
 
 @admin.register(FrameworkRevision)
 class FrameworkRevisionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "version", "action", "author", "approver", "summary")
+    """The register's entries. The portal's register page also lists each version's editors."""
+
+    list_display = (
+        "created_at",
+        "version",
+        "action",
+        "version_author",
+        "submitted_or_returned_by",
+        "approver",
+        "summary",
+    )
     list_filter = ("action",)
     search_fields = ("summary",)
-    list_select_related = ("author", "approver")
+    list_select_related = ("author", "approver", "framework__created_by")
+
+    @admin.display(description="author (created the version)")
+    def version_author(self, revision: FrameworkRevision) -> str:
+        return user_label(revision.framework.created_by) or "—"
+
+    @admin.display(description="submitted or returned by")
+    def submitted_or_returned_by(self, revision: FrameworkRevision) -> str:
+        return user_label(revision.author) or "—"
 
 
 @admin.register(SegmentationRun)

@@ -212,3 +212,13 @@ def test_register_page_names_creator(client, shaped_by_opslead, leader):
     client.force_login(leader)
     text = client.get(reverse("segmentation:revision-list")).content.decode()
     assert 'data-testid="revision-author">Olu Lead<' in text
+
+
+def test_admin_register_names_creator(client, shaped_by_opslead, salesops):
+    client.force_login(salesops)
+    url = reverse("admin:segmentation_frameworkrevision_changelist")
+
+    html = client.get(url).content.decode()
+
+    assert '<td class="field-version_author">Olu Lead</td>' in html
+    assert '<td class="field-submitted_or_returned_by">Priya</td>' in html
