@@ -5,6 +5,10 @@ account takes the first of these that applies:
 
 1. Nothing has written the account since the end (``updated_at`` and ``scored_at`` are
    before it): its stored values, which include bulk writes that record no history row.
+   The same applies when only re-segmentations of every account (a framework approval,
+   a full or quarterly run) have written it since: it has no history row at or after
+   the end, and ``updated_at`` is either before the end or the time of such a run's
+   score record. Tag, tier and framework then come as in rules 2 and 3 below.
 2. Its latest history row dated before the end. A deletion row there means the account
    was deleted within the period.
 3. It has no history row before the end. When its ``created_at`` is at or after the end,
@@ -15,7 +19,8 @@ account takes the first of these that applies:
 
 Re-segmentation stores tag, tier and framework without a history row, but every result
 appends a ScoreRecord. So for rules 2 and 3 these three fields come from the latest score
-record before the end when that record is newer than the history row.
+record before the end when that record is newer than the history row or as old as it:
+a save and the scoring that it starts can share a timestamp, and the scoring comes second.
 
 Each chunk of accounts costs a fixed number of queries: on PostgreSQL the latest row per
 account is one ``DISTINCT ON (id)`` query, elsewhere a correlated subquery.
@@ -32,12 +37,22 @@ from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Account
-from segmentation.models import ScoreRecord
+from segmentation.models import ScoreRecord, SegmentationRun
 
 from .baseline import BASELINE_NOTE
 
 # Fields that the latest score record sets, by their name in ScoreRecord.
 SCORED_FIELDS = {"tag": "tag", "tier": "tier", "framework_id": "framework_id"}
+# The values of SCORED_FIELDS of an account that no score record had scored.
+UNSCORED_VALUES = {"tag": "", "tier": "", "framework_id": None}
+# Runs that re-score every account and write nothing but the scoring results, without
+# history rows. An import's scoring is not among them, because the import itself
+# changed the accounts without history rows.
+RESEGMENTATION_RUN_KINDS = (
+    SegmentationRun.Kind.FULL,
+    SegmentationRun.Kind.APPROVAL,
+    SegmentationRun.Kind.QUARTERLY,
+)
 
 
 @dataclass
@@ -104,9 +119,7 @@ def account_states(
         history_fields,
     )
     after = _latest_per_account(
-        history.objects.filter(id__in=[i for i in unsettled if i not in before]).filter(
-            history_date__gte=end
-        ),
+        history.objects.filter(id__in=unsettled, history_date__gte=end),
         "id",
         ("history_date", "history_id"),
         history_fields,
@@ -118,12 +131,20 @@ def account_states(
         ("account_id", "created_at", *SCORED_FIELDS.values()),
     )
 
+    rescored_only = _rescored_only(
+        [stored[i] for i in unsettled if i in stored and i not in after], end
+    )
+
     for account_id in unsettled:
         earlier, later = before.get(account_id), after.get(account_id)
         if earlier is None and later is not None and _is_creation(later):
             continue
         if account_id not in stored or (earlier is not None and earlier["history_type"] == "-"):
             states.deleted_ids.append(account_id)
+        elif account_id in rescored_only:
+            row = _only(stored[account_id], fields)
+            _segment_at_end(row, earlier, records.get(account_id))
+            states.rows.append(row)
         else:
             # NOTE: a history row before the end misses bulk writes that recorded no
             # history row between it and the end, such as an import's update.
@@ -132,12 +153,61 @@ def account_states(
             # before the end, so the record's segment applies.
             recorded_at = earlier["history_date"] if earlier is not None else None
             record = records.get(account_id)
-            if record is not None and (recorded_at is None or record["created_at"] > recorded_at):
+            if record is not None and (recorded_at is None or record["created_at"] >= recorded_at):
                 for name, record_name in SCORED_FIELDS.items():
                     if name in row:
                         row[name] = record[record_name]
             states.rows.append(row)
     return states
+
+
+def _rescored_only(rows: list[dict[str, Any]], end: datetime) -> set[int]:
+    """Return the ids of ``rows`` that only re-segmentation runs have written since ``end``.
+
+    ``rows`` are stored accounts without a history row at or after ``end``. A run that
+    changes an account's result stamps ``updated_at`` with its score record's time, so an
+    ``updated_at`` at another time after the end is a write that recorded no history row.
+    """
+    if not rows:
+        return set()
+    record_times: dict[int, set[datetime]] = {row["id"]: set() for row in rows}
+    foreign: set[int] = set()
+    records = ScoreRecord.objects.filter(
+        account_id__in=list(record_times), created_at__gte=end
+    ).values_list("account_id", "created_at", "run__kind")
+    for account_id, created_at, run_kind in records:
+        if run_kind in RESEGMENTATION_RUN_KINDS:
+            record_times[account_id].add(created_at)
+        else:
+            foreign.add(account_id)
+    # NOTE: a bulk write without a history row or a score record between the end and a
+    # later re-segmentation, such as a verification run's field_status, is not detected.
+    return {
+        row["id"]
+        for row in rows
+        if row["id"] not in foreign
+        and (row["updated_at"] < end or row["updated_at"] in record_times[row["id"]])
+    }
+
+
+def _segment_at_end(
+    row: dict[str, Any], earlier: dict[str, Any] | None, record: dict[str, Any] | None
+) -> None:
+    """Set the scored fields of ``row`` to their values at the end, in place.
+
+    ``earlier`` is the latest history row before the end and ``record`` the latest score
+    record before it. The newer of the two applies, the record on a tie, and without
+    either the account was not scored at the end.
+    """
+    if record is not None and (earlier is None or record["created_at"] >= earlier["history_date"]):
+        values = {name: record[record_name] for name, record_name in SCORED_FIELDS.items()}
+    elif earlier is not None:
+        values = {name: earlier[name] for name in SCORED_FIELDS if name in earlier}
+    else:
+        values = UNSCORED_VALUES
+    for name, value in values.items():
+        if name in row:
+            row[name] = value
 
 
 def _unchanged_since(row: dict[str, Any], end: datetime) -> bool:

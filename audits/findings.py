@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
@@ -23,7 +24,7 @@ from audits.baseline import baseline_rows
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
 from segmentation.models import ScoreRecord, SegmentationRun
-from segmentation.selectors import NoActiveFrameworkError, framework_get_active
+from segmentation.selectors import NoActiveFrameworkError, framework_active_at
 
 from . import rules
 from .models import ViolationKind
@@ -187,12 +188,16 @@ def _unconfirmed_fields(row: dict[str, Any]) -> list[str]:
 
 
 class _Engine:
-    """The active framework compiled once per audit, or nothing when none is approved."""
+    """The framework version active at the period's end, compiled once per audit.
 
-    def __init__(self) -> None:
+    ``compiled`` is None when no version was approved. A past month is judged by the
+    version of its end, not today's, so approving a new version changes no past finding.
+    """
+
+    def __init__(self, end: datetime) -> None:
         self.compiled: CompiledFramework | None = None
         try:
-            framework = framework_get_active()
+            framework = framework_active_at(end)
             self.compiled = CompiledFramework.compile(framework)
         except (NoActiveFrameworkError, FrameworkError) as error:
             logger.warning("Audit skips the framework comparison: %s", error)
@@ -216,7 +221,7 @@ class AccountChecker:
     def __init__(self, period: Period, worked: dict[int, set[int]]) -> None:
         self.period = period
         self.worked = worked
-        self.engine = _Engine()
+        self.engine = _Engine(period.end)
         self.checked = 0
         # Active accounts that were deleted within the period or since, so not checked.
         self.deleted = 0
@@ -364,8 +369,8 @@ class AccountChecker:
         if compiled is None or not (row["tag"] or row["tier"]):
             return
         if row["framework_id"] not in (None, compiled.framework_id):
-            # Scored by another framework version: stale until re-segmentation, which is
-            # not the rep's mistake.
+            # Scored by another version than the one active at the period's end: stale
+            # until re-segmentation, which is not the rep's mistake.
             return
         if has_override and latest is not None and latest["kind"] in DELIBERATE_KINDS:
             return

@@ -37,6 +37,28 @@ def framework_get_active() -> Framework:
     return framework
 
 
+def framework_active_at(moment: datetime) -> Framework:
+    """Return the version that was active just before ``moment``, by approval dates.
+
+    Approving a version retires the previous one, so the version active at a moment is the
+    latest one approved before it, whatever its status today. When no version was approved
+    before ``moment``, the earliest approved version is returned: migration
+    ``segmentation.0003`` approves version 1 on the day it runs, and accounts dated before
+    that day were scored by it. Raise NoActiveFrameworkError when no version was ever
+    approved.
+    """
+    approved = Framework.objects.filter(approved_at__isnull=False)
+    framework = approved.filter(approved_at__lt=moment).order_by("-approved_at", "-id").first()
+    if framework is None:
+        framework = approved.order_by("approved_at", "id").first()
+    if framework is None:
+        raise NoActiveFrameworkError(
+            "No framework version has been approved: approve one in the admin under "
+            "Segmentation > Frameworks."
+        )
+    return framework
+
+
 def framework_list() -> QuerySet[Framework]:
     """Return every version, newest first, with people and the latest approval run's id."""
     latest_run = SegmentationRun.objects.filter(framework=OuterRef("pk")).order_by(

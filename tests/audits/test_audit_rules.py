@@ -237,7 +237,9 @@ def test_default_consequence_from_rule(clean, team, audit_month, in_month):
 
 def test_no_framework_skips_comparison(clean, audit_month, framework):
     Account.objects.filter(pk=clean.pk).update(tag="FinTech – SMB – EMEA")
-    framework.status = "retired"
+    # No version was ever approved.
+    framework.status = "draft"
+    framework.approved_at = None
     framework.save()
     run = monthly_audit_run(month=audit_month)
     assert findings(audit_month) == set()

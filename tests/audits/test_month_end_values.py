@@ -15,8 +15,11 @@ from audits import rules
 from audits.baseline import BASELINE_NOTE
 from audits.history import Channel, change_channel
 from audits.models import Violation
+from audits.periods import month_period
 from audits.services import monthly_audit_run
-from segmentation.models import ScoreRecord
+from segmentation.lifecycle import framework_approve, framework_draft_create, framework_submit
+from segmentation.models import Framework, ScoreRecord, SegmentationRun
+from tests.audits.conftest import CREATED_AT
 
 
 @pytest.fixture(params=["distinct_on", "subquery"])
@@ -198,3 +201,72 @@ def test_query_count_with_changed_accounts(
     with django_assert_max_num_queries(small):
         run = monthly_audit_run(month=audit_month)
     assert run.violations_found == 12
+
+
+@pytest.fixture
+def approve_new_version(framework, make_user, django_capture_on_commit_callbacks):
+    """Return a function that approves a copy of version 1 with lower tier minimums now.
+
+    Version 1 counts as approved before the audited month, and the approval's
+    re-segmentation of every account runs before the function returns.
+    """
+    Framework.objects.filter(pk=framework.pk).update(approved_at=CREATED_AT)
+    ops = make_user(roles.SALES_OPS, username="ops")
+    leader = make_user(roles.SALES_LEADERSHIP, username="leader")
+
+    def approve() -> Framework:
+        draft = framework_draft_create(source=framework, user=ops)
+        Framework.objects.filter(pk=draft.pk).update(
+            high_tier_min_score=10, medium_tier_min_score=5
+        )
+        draft.refresh_from_db()
+        framework_submit(framework=draft, user=ops, summary="Lower the tier minimums")
+        with django_capture_on_commit_callbacks(execute=True):
+            approved = framework_approve(framework=draft, user=leader)
+        assert SegmentationRun.objects.filter(framework=approved, kind="approval").exists()
+        return approved
+
+    return approve
+
+
+def test_approval_after_month_keeps_mismatch(
+    scored, team, framework, in_month, audit_month, approve_new_version
+):
+    # Version 1 gives this account High. Its stored Low tier is a mismatch under version 1,
+    # the version active at the month's end, which version 2 must not hide.
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    publish_note(account, in_month)
+    Account.objects.filter(pk=account.pk).update(tier="low")
+    account.history.update(tier="low")
+    record = ScoreRecord.objects.create(
+        account=account, framework=framework, tier="low", tag=account.tag
+    )
+    ScoreRecord.objects.filter(pk=record.pk).update(created_at=in_month)
+    expected = {(account.pk, rules.MISCLASSIFIED_FRAMEWORK)}
+    assert findings(audit_month) == expected
+
+    approve_new_version()
+    account.refresh_from_db()
+
+    assert account.framework_id != framework.pk
+    assert findings(audit_month) == expected
+    assert Violation.objects.get(account=account).detail.endswith("framework v1 gives.")
+
+
+def test_approval_after_month_keeps_bulk_write(
+    worked_without_industry, saas, team, audit_month, approve_new_version
+):
+    # A bulk write in the month cleared the industry without a history row, so the
+    # account's only history row still has one. The approval's re-segmentation moves
+    # updated_at, and the stored industry must still be read rather than that row's.
+    account = worked_without_industry
+    account.history.update(industry=saas)
+    expected = {(account.pk, rules.INCOMPLETE_WORKED)}
+    assert findings(audit_month) == expected
+
+    approve_new_version()
+    account.refresh_from_db()
+
+    assert account.updated_at > month_period(audit_month).end
+    assert findings(audit_month) == expected
+    assert findings(audit_month) == expected
