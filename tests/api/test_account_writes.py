@@ -562,3 +562,59 @@ def test_review_confirmation_of_tagged_applies(client_for, manager, make_user, f
 
     assert response.status_code == 200, response.json()
     assert SegmentOverride.objects.get().kind == "review_confirmation"
+
+
+# Owner assignment by Sales Ops -----------------------------------------------------------
+
+
+def test_sales_ops_patch_owner_only(client_for, sales_ops, sdr, ae):
+    account = AccountFactory(owner=sdr)
+
+    response = client_for(sales_ops).patch(detail_url(account), {"owner_id": ae.pk}, format="json")
+
+    assert response.status_code == 200, response.content
+    account.refresh_from_db()
+    assert account.owner_id == ae.pk
+    assert account.history.first().history_user == sales_ops
+
+
+def test_sales_ops_put_get_body_new_owner(client_for, sales_ops, sdr, ae):
+    account = AccountFactory(owner=sdr)
+    client = client_for(sales_ops)
+    body = client.get(detail_url(account)).json()
+    body["owner_id"] = ae.pk
+
+    response = client.put(detail_url(account), body, format="json")
+
+    assert response.status_code == 200, response.content
+    account.refresh_from_db()
+    assert account.owner_id == ae.pk
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"city": "Austin"}, {"owner_id": "OWNER", "city": "Austin"}],
+    ids=["other_field", "owner_and_other_field"],
+)
+def test_sales_ops_other_fields_denied(client_for, sales_ops, sdr, ae, body):
+    account = AccountFactory(owner=sdr, city="Boston")
+    body = {name: ae.pk if value == "OWNER" else value for name, value in body.items()}
+
+    response = client_for(sales_ops).patch(detail_url(account), body, format="json")
+
+    assert response.status_code == 403
+    assert "does not change account fields" in response.json()["error"]["message"]
+    account.refresh_from_db()
+    assert account.owner_id == sdr.pk
+    assert account.city == "Boston"
+
+
+def test_ae_patch_other_owner_denied(client_for, ae, sdr, make_user):
+    account = AccountFactory(owner=sdr)
+    other = make_user(roles.SDR, username="other-sdr")
+
+    response = client_for(ae).patch(detail_url(account), {"owner_id": other.pk}, format="json")
+
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.owner_id == sdr.pk
