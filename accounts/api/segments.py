@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.filtersets import AccountFilterSet
+from accounts.filtersets import OWNER_ME, AccountFilterSet
 from accounts.models import Account
 from integrations.models import SavedSegment
 from segmentation.tags import active_tag_checker
@@ -35,6 +35,18 @@ from .streams import AccountStreamMixin
 
 # Parameters of the account list that a saved segment may not store.
 UNSAVED_FILTERS = {"ordering"}
+
+
+def owner_me_resolved(filters: dict[str, str], owner_id: int) -> dict[str, str]:
+    """Return ``filters`` with ``owner=me`` replaced by the segment owner's user id.
+
+    A shared segment must list the same accounts to everyone who pulls it, so "me" means
+    the user who saved it, not the viewer.
+    """
+    if filters.get("owner") != OWNER_ME:
+        return filters
+    return {**filters, "owner": str(owner_id)}
+
 
 MEMBERS_SCHEMA = extend_schema(
     responses={
@@ -215,8 +227,9 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
     filters = serializers.DictField(
         child=serializers.CharField(max_length=255, allow_blank=True),
         help_text='Account list filters, such as {"tier": "high", "geography": "EMEA"}. '
-        "owner=me means the user who pulls the segment. ordering is not a filter and gets "
-        "400: pass it to members_url instead, such as ?ordering=name.",
+        "owner=me is stored as the segment owner's user id, so a shared segment lists the "
+        "same accounts to everyone. ordering is not a filter and gets 400: pass it to "
+        "members_url instead, such as ?ordering=name.",
     )
 
     class Meta:
@@ -282,6 +295,7 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 f"{', '.join(unknown)} {verb} of the account list: use {', '.join(sorted(known))}."
             )
+        request_user_id = self.context["request"].user.pk
         filterset = AccountFilterSet(data=value, queryset=Account.objects.none())
         if not filterset.is_valid():
             messages = [
@@ -289,7 +303,10 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
                 for name, errors in filterset.errors.items()
             ]
             raise serializers.ValidationError(messages)
-        return {name: text for name, text in value.items() if text != ""}
+        owner_id = self.instance.owner_id if self.instance is not None else request_user_id
+        return owner_me_resolved(
+            {name: text for name, text in value.items() if text != ""}, owner_id
+        )
 
 
 @extend_schema_view(
@@ -341,6 +358,9 @@ class SavedSegmentMembersView(AccountStreamMixin, generics.ListAPIView):
         saved = {
             name: value for name, value in segment.filters.items() if name not in UNSAVED_FILTERS
         }
+        # Migration integrations.0003 rewrote the stored owner=me; this covers rows written
+        # around it, such as in the admin.
+        saved = owner_me_resolved(saved, segment.owner_id)
         filterset = AccountFilterSet(
             data=saved, queryset=self.get_account_queryset(), user=self.request.user
         )

@@ -1,5 +1,6 @@
 """Segments: tags, routes and saved filters, each with its members."""
 
+import importlib
 from urllib.parse import quote
 
 import pytest
@@ -212,3 +213,74 @@ def test_tag_members_csv_framework_spelling(signed_in_api):
     body = b"".join(response.streaming_content).decode()
     assert response.status_code == 200
     assert "Tagged Co" in body
+
+
+def test_owner_me_stored_as_owner_id(client_for, sdr):
+    response = client_for(sdr).post(
+        SAVED_URL,
+        {"name": "My accounts", "filters": {"owner": "me"}, "is_shared": True},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["filters"] == {"owner": str(sdr.pk)}
+    assert SavedSegment.objects.get().filters == {"owner": str(sdr.pk)}
+
+
+def test_owner_me_patched_by_owner(client_for, sdr):
+    segment = SavedSegment.objects.create(name="Mine", owner=sdr, filters={"tier": "high"})
+
+    response = client_for(sdr).patch(
+        f"{SAVED_URL}{segment.pk}/", {"filters": {"owner": "me"}}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    segment.refresh_from_db()
+    assert segment.filters == {"owner": str(sdr.pk)}
+
+
+def test_shared_owner_me_same_for_viewers(client_for, sdr, ae, marketing):
+    client_for(sdr).post(
+        SAVED_URL,
+        {"name": "Sam's accounts", "filters": {"owner": "me"}, "is_shared": True},
+        format="json",
+    )
+    segment = SavedSegment.objects.get()
+    owned = AccountFactory(owner=sdr)
+    AccountFactory(owner=ae)
+    AccountFactory(owner=marketing)
+
+    for viewer in (sdr, ae, marketing):
+        response = client_for(viewer).get(f"{SAVED_URL}{segment.pk}/members/")
+        assert response.status_code == 200
+        assert member_ids(response) == {owned.pk}, viewer.username
+
+
+def test_stored_owner_me_means_segment_owner(client_for, sdr, ae):
+    # A row written before owner=me was stored as an id, or in the admin.
+    segment = SavedSegment.objects.create(
+        name="Old row", owner=sdr, is_shared=True, filters={"owner": "me"}
+    )
+    owned = AccountFactory(owner=sdr)
+    AccountFactory(owner=ae)
+
+    response = client_for(ae).get(f"{SAVED_URL}{segment.pk}/members/")
+
+    assert member_ids(response) == {owned.pk}
+
+
+def test_migration_rewrites_owner_me(sdr):
+    from django.apps import apps
+
+    migration = importlib.import_module("integrations.migrations.0003_saved_segment_owner_me")
+    mine = SavedSegment.objects.create(
+        name="Mine", owner=sdr, filters={"owner": "me", "tier": "high"}
+    )
+    other = SavedSegment.objects.create(name="Unassigned", owner=sdr, filters={"owner": "none"})
+
+    migration.owner_me_to_id(apps, None)
+
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.filters == {"owner": str(sdr.pk), "tier": "high"}
+    assert other.filters == {"owner": "none"}
