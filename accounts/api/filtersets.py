@@ -6,7 +6,8 @@ Accounts reuse the list page's ``AccountFilterSet`` and add ``updated_since``.
 from __future__ import annotations
 
 import difflib
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import django_filters
@@ -202,16 +203,52 @@ class EnrichmentRunFilterSet(FilterSet):
         fields: list[str] = []
 
 
+AUDIT_MONTH_PATTERN = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})")
+
+
+def _invalid_choice_message(label: str, values: list[str]) -> dict[str, str]:
+    return {"invalid_choice": f"“%(value)s” is not {label}: use one of {', '.join(values)}."}
+
+
+def validate_audit_month(value: str) -> None:
+    """Reject a value that is not a month in the form YYYY-MM, naming it."""
+    match = AUDIT_MONTH_PATTERN.fullmatch(value)
+    if match is None or not 1 <= int(match["month"]) <= 12:
+        raise forms.ValidationError(
+            "“%(value)s” is not a month: use the form YYYY-MM, such as 2026-11.",
+            code="invalid",
+            params={"value": value},
+        )
+
+
 class ViolationFilterSet(FilterSet):
-    status = django_filters.ChoiceFilter(choices=Violation.Status.choices)
-    kind = django_filters.ChoiceFilter(choices=ViolationKind.choices)
-    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    status = django_filters.ChoiceFilter(
+        choices=Violation.Status.choices,
+        error_messages=_invalid_choice_message("a finding status", Violation.Status.values),
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=ViolationKind.choices,
+        error_messages=_invalid_choice_message("a violation kind", ViolationKind.values),
+    )
+    severity = django_filters.ChoiceFilter(
+        choices=Severity.choices,
+        error_messages=_invalid_choice_message("a severity", Severity.values),
+    )
+    month = django_filters.CharFilter(
+        method="filter_month",
+        validators=[validate_audit_month],
+        help_text="The audited month in the form YYYY-MM, such as 2026-11.",
+    )
     account = IdFilter(field_name="account_id", help_text="Account id.")
     responsible = IdFilter(field_name="responsible_id", help_text="User id.")
 
     class Meta:
         model = Violation
         fields: list[str] = []
+
+    def filter_month(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        year, month = value.split("-")
+        return queryset.filter(audit_run__month=date(int(year), int(month), 1))
 
 
 class WebhookDeliveryFilterSet(FilterSet):

@@ -12,7 +12,12 @@ from enrichment.models import EnrichmentRun
 from enrichment.selectors import enrichment_runs_for
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
-from .filtersets import EnrichmentRunFilterSet, ImportRunFilterSet, ViolationFilterSet
+from .filtersets import (
+    EnrichmentRunFilterSet,
+    ImportRunFilterSet,
+    UnusedFiltersSkippingBackend,
+    ViolationFilterSet,
+)
 from .imports import IMPORT_RUN_COUNT_FIELDS
 from .pagination import IdCursorPagination
 from .permissions import AuditPermission, HasSalesRole, visible_violations
@@ -139,6 +144,8 @@ class ViolationViewSet(JsonErrorsMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [*BASE_PERMISSIONS, AuditPermission]
     serializer_class = ViolationSerializer
     pagination_class = IdCursorPagination
+    # Rejects a misspelt filter such as ?staus=open, which would list every finding.
+    filter_backends = [UnusedFiltersSkippingBackend]
     filterset_class = ViolationFilterSet
 
     def get_queryset(self) -> QuerySet[Violation]:

@@ -202,3 +202,48 @@ def test_violations_query_count_is_pinned(
     with django_assert_max_num_queries(4):
         response = client.get(VIOLATIONS_URL)
     assert len(response.json()["results"]) == 10
+
+
+def test_violations_month_filter(client_for, sales_ops, sdr, audit):
+    january = violation(audit, sdr)
+    february = AuditRun.objects.create(month=datetime.date(2026, 2, 1), started_at=timezone.now())
+    violation(february, sdr)
+
+    response = client_for(sales_ops).get(VIOLATIONS_URL, {"month": "2026-01"})
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [january.pk]
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-1", "Nov 2026", "2026-11-01"])
+def test_violations_invalid_month(client_for, sales_ops, audit, month):
+    response = client_for(sales_ops).get(VIOLATIONS_URL, {"month": month})
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["month"][0]
+    assert f"“{month}” is not a month" in message
+    assert "YYYY-MM" in message
+
+
+@pytest.mark.parametrize(
+    ("parameter", "filter_name"), [("staus", "status"), ("kinds", "kind"), ("Month", "month")]
+)
+def test_violations_misspelt_filter(client_for, sales_ops, sdr, audit, parameter, filter_name):
+    violation(audit, sdr)
+
+    response = client_for(sales_ops).get(VIOLATIONS_URL, {parameter: "open"})
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"][parameter][0]
+    assert f"did you mean {filter_name!r}" in message
+
+
+def test_violations_unknown_kind_lists_kinds(client_for, sales_ops, audit):
+    response = client_for(sales_ops).get(VIOLATIONS_URL, {"kind": "bogus"})
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["kind"][0]
+    assert message == (
+        "“bogus” is not a violation kind: use one of incomplete_data, unverified_data, "
+        "misclassification, skipped_step."
+    )

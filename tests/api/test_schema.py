@@ -68,3 +68,11 @@ def test_schema_documents_406_for_format(signed_in_api):
     description = schema["info"]["description"]
     assert "406" in responses
     assert "gets 406" in description
+
+
+def test_schema_lists_violation_month_filter(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/audit-violations/"]["get"]["parameters"]
+    month = next(parameter for parameter in parameters if parameter["name"] == "month")
+    assert month["in"] == "query"
+    assert "YYYY-MM" in month["description"]
