@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,11 +12,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.models import ApiToken
-from integrations.services.tokens import api_token_create, api_token_revoke
+from integrations.services.tokens import (
+    EMPTY_SCOPES_MESSAGE,
+    api_token_create,
+    api_token_revoke,
+)
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SessionOnly
+from .serializers import unknown_field_message
 
 
 class ScopeListField(serializers.ListField):
@@ -43,6 +49,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     scopes = ScopeListField(
         child=serializers.ChoiceField(choices=ApiToken.Scope.choices),
+        allow_empty=False,
+        error_messages={"empty": EMPTY_SCOPES_MESSAGE},
         help_text='["read"] or ["read", "write"]; write needs a role that changes data.',
     )
     is_revoked = serializers.BooleanField(read_only=True)
@@ -68,6 +76,19 @@ class ApiTokenSerializer(serializers.ModelSerializer):
             "revoked_at",
             "is_revoked",
         ]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # DRF drops unknown keys, so {"user": 7} would create a token of the sender anyway.
+        if isinstance(data, Mapping):
+            writable = [name for name, field in self.fields.items() if not field.read_only]
+            errors = {
+                name: [unknown_field_message(name, writable, "an API token")]
+                for name in data
+                if name not in self.fields
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):

@@ -20,6 +20,7 @@ KEY_PREFIX = "icp_"
 DISPLAYED_PREFIX_LENGTH = 12
 # last_used_at is written at most this often per token, so reads cost no write each.
 LAST_USED_PRECISION = timedelta(minutes=1)
+EMPTY_SCOPES_MESSAGE = 'A token needs at least one scope: send ["read"] or ["read", "write"].'
 
 
 def token_key_hash(key: str) -> str:
@@ -36,10 +37,12 @@ def token_scopes_clean(user: AbstractBaseUser, scopes: list[str]) -> list[str]:
     # Imported here: the API permission rules import the accounts app, which is loaded later.
     from accounts.api.permissions import allowed_token_scopes
 
-    if not isinstance(scopes, list) or not scopes:
+    if not isinstance(scopes, list):
         raise ValidationError(
             {"scopes": 'Give the scopes as a list: ["read"] or ["read", "write"].'}
         )
+    if not scopes:
+        raise ValidationError({"scopes": EMPTY_SCOPES_MESSAGE})
     known = set(ApiToken.Scope.values)
     unknown = sorted({str(scope) for scope in scopes} - known)
     if unknown:

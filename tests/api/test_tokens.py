@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import roles
@@ -178,3 +179,35 @@ def test_token_scheme_named(sdr, client):
     assert response.status_code == 401
     assert '"Token"' in message
     assert '"Authorization: Bearer <key>"' in message
+
+
+@pytest.mark.parametrize("field", ["user", "key", "key_hash"])
+def test_token_unknown_field_rejected(client_for, sdr, marketing, field):
+    value = marketing.pk if field == "user" else "icp_chosen-by-client"
+    body = {"name": "Sync", "scopes": ["read"], field: value}
+
+    response = client_for(sdr).post(TOKENS_URL, body, format="json")
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"][field][0]
+    assert message.startswith(f"{field} is not a field of an API token")
+    assert "name, scopes, expires_at" in message
+    assert not ApiToken.objects.exists()
+
+
+def test_token_empty_scopes_message(client_for, sdr):
+    response = client_for(sdr).post(TOKENS_URL, {"name": "Sync", "scopes": []}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["scopes"] == [
+        'A token needs at least one scope: send ["read"] or ["read", "write"].'
+    ]
+    assert not ApiToken.objects.exists()
+
+
+def test_service_empty_scopes_message(sdr):
+    with pytest.raises(ValidationError) as raised:
+        api_token_create(user=sdr, name="Sync", scopes=[])
+
+    assert "at least one scope" in str(raised.value.message_dict["scopes"])
+    assert "as a list" not in str(raised.value.message_dict["scopes"])
