@@ -40,7 +40,8 @@ def _listed_tags(header: str) -> list[str]:
 def if_match_check(request: Request, instance: Model) -> None:
     """Raise PreconditionFailed (412) unless If-Match is absent, ``*`` or lists the current ETag.
 
-    Weak ETags (``W/"…"``) never match, as RFC 9110 requires for If-Match.
+    Weak ETags (``W/"…"``) never match, as RFC 9110 requires for If-Match. The 412 message
+    for the weak form of the current ETag states that the account has not changed.
     """
     header = request.META.get(IF_MATCH_HEADER)
     if header is None:
@@ -59,6 +60,16 @@ def if_match_check(request: Request, instance: Model) -> None:
                     "or * for any version."
                 ]
             }
+        )
+    if f"W/{current}" in tags:
+        # The API sends strong ETags, so a W/ copy comes from a proxy or client that
+        # weakened it. The account did not change, so the message gives the fix instead.
+        raise PreconditionFailed(
+            f"The If-Match ETag W/{current} is the weak form of the current ETag, and "
+            "If-Match compares ETags strongly (RFC 9110, section 13.1.1), so it never "
+            f"matches. The account has not changed: send {current} without W/, exactly as "
+            "the ETag response header gives it.",
+            etag=current,
         )
     raise PreconditionFailed(
         f"The account changed since the version in If-Match was read (current ETag "

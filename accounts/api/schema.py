@@ -1,9 +1,11 @@
-"""OpenAPI schema additions: the error responses every operation can return."""
+"""OpenAPI schema additions: the error responses every operation can return, and ``bom``."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 
@@ -22,6 +24,19 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+# The ``bom`` query parameter of account list CSV downloads, read by
+# ``streams.csv_bom_requested``.
+BOM_PARAMETER = build_parameter_type(
+    name="bom",
+    schema={"type": "string", "enum": ["1", "true", "0", "false"]},
+    location=OpenApiParameter.QUERY,
+    description=(
+        "With format=csv: 1 or true starts the CSV with a UTF-8 byte order mark, so that "
+        "Excel reads accented names and en dashes; 0, false or no bom sends none."
+    ),
+)
+
+
 class ApiAutoSchema(AutoSchema):
     """AutoSchema that documents the error responses in the shared error shape."""
 
@@ -34,6 +49,15 @@ class ApiAutoSchema(AutoSchema):
         if self.method in ("PUT", "PATCH", "DELETE") or self.path.endswith("/segment/"):
             codes.append("412")
         return codes
+
+    def _get_format_parameters(self) -> list[dict]:
+        parameters = super()._get_format_parameters()
+        # Imported here: the schema class is loaded with the settings, before the views.
+        from .streams import AccountStreamMixin
+
+        if isinstance(self.view, AccountStreamMixin) and self._is_list_view():
+            parameters.append(BOM_PARAMETER)
+        return parameters
 
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)

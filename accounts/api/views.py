@@ -63,7 +63,9 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="ETag of the version the change is based on. A stale ETag gets 412 and "
-    "nothing changes. Optional: without it the change applies to the current version.",
+    "nothing changes, and so does the weak W/ form of any ETag, because If-Match compares "
+    "strongly: send the ETag header's value as it is. Optional: without it the change "
+    "applies to the current version.",
 )
 
 

@@ -303,6 +303,11 @@ def test_weak_if_match_never_matches(client_for, sdr):
     )
     assert response.status_code == 412
     assert Account.objects.get(pk=account.pk).city == "Berlin"
+    message = response.json()["error"]["message"]
+    assert "The account has not changed" in message
+    assert f"send {etag} without W/" in message
+    assert "changed since" not in message
+    assert response["ETag"] == etag
 
 
 def test_if_match_star_applies(client_for, sdr):

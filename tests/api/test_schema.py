@@ -54,8 +54,8 @@ def test_docs_list_every_account_filter(signed_in_api):
     schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
     parameters = schema["paths"]["/api/v1/accounts/"]["get"]["parameters"]
     names = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
-    # Pagination and format parameters have their own sections.
-    names -= {"cursor", "page_size", "format"}
+    # Pagination and format parameters have their own sections, and bom is in "CSV".
+    names -= {"cursor", "page_size", "format", "bom"}
     docs = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
     section = docs[docs.index("## Filters and incremental sync") : docs.index("## CSV")]
     undocumented = sorted(name for name in names if f"`{name}`" not in section)
@@ -76,3 +76,16 @@ def test_schema_lists_violation_month_filter(signed_in_api):
     month = next(parameter for parameter in parameters if parameter["name"] == "month")
     assert month["in"] == "query"
     assert "YYYY-MM" in month["description"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/accounts/", "/api/v1/segments/saved/{segment_pk}/members/"],
+)
+def test_schema_lists_csv_bom_parameter(signed_in_api, path):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    parameters = schema["paths"][path]["get"]["parameters"]
+    bom = next(parameter for parameter in parameters if parameter["name"] == "bom")
+    assert bom["in"] == "query"
+    assert bom["schema"]["enum"] == ["1", "true", "0", "false"]
+    assert "byte order mark" in bom["description"]
