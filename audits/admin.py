@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -19,7 +20,9 @@ from simple_history.models import registered_models
 from simple_history.utils import get_history_model_for_model
 
 from accounts.models import SegmentOverride
+from accounts.normalizers.text import character_count
 from accounts.permissions import can_view_all_audits, can_view_audits
+from accounts.text_limits import stored_length
 
 from .models import (
     TRAINED_ROLES,
@@ -149,10 +152,67 @@ class TraineeChoiceField(forms.ModelChoiceField):
             ) from None
 
 
+# Notes of a training record, in user-perceived characters as the portal's other texts.
+TRAINING_NOTES_MAX_CHARACTERS = 2000
+ISO_DATE_FORMAT = "%Y-%m-%d"
+
+
+class IsoDateField(forms.DateField):
+    """A date typed as YYYY-MM-DD only.
+
+    The en-us locale also reads 01/10/2026, as 10 January, which a reader of another
+    locale means as 1 October, so such a date is rejected rather than read in US order.
+    """
+
+    input_formats = [ISO_DATE_FORMAT]
+    widget = widgets.AdminDateWidget(format=ISO_DATE_FORMAT)
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            raise ValidationError(
+                "“%(value)s” is not a date in the form YYYY-MM-DD: enter the year, month "
+                "and day in that order, such as 2026-01-10 for 10 January 2026.",
+                code="invalid",
+                params={"value": value},
+            ) from error
+
+
+class TrainingRecordForm(forms.ModelForm):
+    completed_on = IsoDateField(label="Completed on", help_text="YYYY-MM-DD, such as 2026-01-10.")
+
+    class Meta:
+        model = TrainingRecord
+        fields = ["user", "kind", "completed_on", "notes"]
+        help_texts = {
+            "notes": f"At most {TRAINING_NOTES_MAX_CHARACTERS:,} characters.",
+        }
+
+    def clean_notes(self) -> str:
+        notes = self.cleaned_data["notes"]
+        if self.instance.pk is not None and notes == self.instance.notes:
+            # Notes stored before the limit can be kept while the record is edited.
+            return notes
+        count = character_count(notes)
+        if count > TRAINING_NOTES_MAX_CHARACTERS:
+            raise ValidationError(
+                f"The notes are {count:,} characters long, more than the "
+                f"{TRAINING_NOTES_MAX_CHARACTERS:,} allowed: shorten them."
+            )
+        if len(notes) > stored_length(TRAINING_NOTES_MAX_CHARACTERS):
+            raise ValidationError(
+                "The notes contain characters made of many combining marks, more than can "
+                "be stored: remove them."
+            )
+        return notes
+
+
 @admin.register(TrainingRecord)
 class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
     view_rule = staticmethod(can_view_audits)
     edit_rule = staticmethod(can_manage_audit_rules)
+    form = TrainingRecordForm
     allow_add = True
     allow_delete = True
     list_display = ("user", "kind", "completed_on", "recorded_by")

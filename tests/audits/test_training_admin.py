@@ -173,3 +173,66 @@ def test_model_rejects_untrained_role(make_user):
         record.full_clean()
     assert "user" in raised.value.message_dict
     assert "completed_on" not in raised.value.message_dict
+
+
+@pytest.mark.parametrize("typed", ["01/10/2026", "10.01.2026", "2026/01/10", "Jan 10 2026"])
+def test_non_iso_date_rejected(ops_client, rep, typed):
+    response = submit(ops_client, rep, typed)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"“{typed}” is not a date in the form YYYY-MM-DD" in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_iso_date_accepted(ops_client, rep):
+    response = submit(ops_client, rep, "2026-01-10")
+
+    assert response.status_code == 302
+    assert TrainingRecord.objects.get().completed_on == date(2026, 1, 10)
+
+
+def test_date_shown_as_iso(ops_client, rep):
+    record = TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=date(2026, 1, 10)
+    )
+
+    html = ops_client.get(f"/admin/audits/trainingrecord/{record.pk}/change/").content.decode()
+
+    assert 'value="2026-01-10"' in html
+    assert "YYYY-MM-DD" in html
+
+
+def notes_body(user, notes):
+    return {"user": user.pk, "kind": "onboarding", "completed_on": "2026-01-10", "notes": notes}
+
+
+def test_long_notes_rejected(ops_client, rep):
+    response = ops_client.post(ADD_URL, notes_body(rep, "x" * 100_000))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The notes are 100,000 characters long, more than the 2,000 allowed" in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_notes_at_limit_accepted(ops_client, rep):
+    response = ops_client.post(ADD_URL, notes_body(rep, "é" * 2000))
+
+    assert response.status_code == 302
+    assert len(TrainingRecord.objects.get().notes) == 2000
+
+
+def test_stored_long_notes_kept_on_edit(ops_client, rep):
+    notes = "x" * 3000
+    record = TrainingRecord.objects.create(
+        user=rep, kind="onboarding", completed_on=date(2026, 1, 10), notes=notes
+    )
+    body = {**notes_body(rep, notes), "completed_on": "2026-01-11"}
+
+    response = ops_client.post(f"/admin/audits/trainingrecord/{record.pk}/change/", body)
+
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.completed_on == date(2026, 1, 11)
+    assert record.notes == notes
