@@ -141,6 +141,22 @@ def test_segment_from_score_record_before_end(scored, team, framework, in_month,
     assert findings(audit_month) == set()
 
 
+def test_score_record_wins_tie_with_history(scored, team, framework, in_month, audit_month):
+    # A save and the scoring it starts can share a timestamp, and the scoring comes
+    # second, so its record gives the segment at the month's end.
+    account = scored(owner=team["rep_a"], scored_at=in_month)
+    publish_note(account, in_month)
+    account.history.update(tier="low", history_date=in_month)
+    record = ScoreRecord.objects.create(
+        account=account, framework=framework, tier=account.tier, tag=account.tag
+    )
+    ScoreRecord.objects.filter(pk=record.pk).update(created_at=in_month)
+    Account.objects.filter(pk=account.pk).update(scored_at=timezone.now())
+
+    assert account.tier == "high"
+    assert findings(audit_month) == set()
+
+
 def test_deleted_account_counted(
     client, make_user, worked_without_industry, team, in_month, audit_month
 ):
