@@ -358,8 +358,8 @@ class SavedSegmentMembersView(AccountStreamMixin, generics.ListAPIView):
         saved = {
             name: value for name, value in segment.filters.items() if name not in UNSAVED_FILTERS
         }
-        # Migration integrations.0003 rewrote the stored owner=me; this covers rows written
-        # around it, such as in the admin.
+        # Migration integrations.0003 rewrote the stored owner=me. A row saved with "me"
+        # since then, such as in the admin, is read the same way.
         saved = owner_me_resolved(saved, segment.owner_id)
         filterset = AccountFilterSet(
             data=saved, queryset=self.get_account_queryset(), user=self.request.user
