@@ -445,6 +445,17 @@ class ImportRun(models.Model):
         related_name="+",
         help_text="Owner given to the accounts that the run creates; empty leaves them unowned.",
     )
+    segmentation_run = models.ForeignKey(
+        "segmentation.SegmentationRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "The scoring of the run's accounts, created when the import finishes and before "
+            "scoring starts, so a scoring that stopped part-way stays visible."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

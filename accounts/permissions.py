@@ -137,6 +137,11 @@ def can_cancel_import(user: User, run: ImportRun) -> bool:
     return _has(user, roles.SALES_MANAGER) and starter_id in team_member_ids(user)
 
 
+def can_finish_import_scoring(user: User) -> bool:
+    """Score again the accounts of an import whose scoring did not finish: Sales Ops."""
+    return user.is_superuser or _has(user, roles.SALES_OPS)
+
+
 def can_enrich(user: User) -> bool:
     return user.is_superuser or _has(
         user, roles.SDR, roles.AE, roles.SALES_MANAGER, roles.SALES_OPS

@@ -201,11 +201,19 @@ def accounts_import(
 
     _link_accounts(import_run, touched_ids)
     _new_accounts_owner_assign(import_run, touched_ids)
+    status = ImportRun.Status.SUCCEEDED
     if importer.stopped_early:
         import_run.rows_not_reached = importer.rows_not_reached
-        _finish(import_run, ImportRun.Status.CANCELLED, "")
-    else:
-        _finish(import_run, ImportRun.Status.SUCCEEDED, "")
+        status = ImportRun.Status.CANCELLED
+    # A cancelled run's committed rows are imported accounts like any others, so they are
+    # verified and scored too. The scoring run is created in the transaction that finishes
+    # the import. A process killed while it scores, such as a web worker past its timeout,
+    # then leaves that run unfinished, and import_run_scoring_finish completes it.
+    score = verify_and_segment and not import_run.is_dry_run and bool(touched_ids)
+    import_run.status = status
+    with transaction.atomic():
+        scoring_error = _scoring_run_attach(import_run, touched_ids) if score else ""
+        _finish(import_run, status, scoring_error)
     logger.info(
         "import run %s %s: read %s, created %s, updated %s, merged %s, rejected %s, "
         "skipped blank %s, flagged %s, not reached %s",
@@ -220,12 +228,7 @@ def accounts_import(
         import_run.flagged,
         import_run.rows_not_reached,
     )
-    # A cancelled run's committed rows are imported accounts like any others, so they are
-    # verified and scored too.
-    if verify_and_segment and not import_run.is_dry_run and touched_ids:
-        # The trail shows the values verification applies as part of the import.
-        with change_channel(Channel.IMPORT):
-            accounts_verify(account_ids=touched_ids)
+    if import_run.segmentation_run_id is not None:
         _segment_accounts(import_run, touched_ids)
     return import_run
 
@@ -368,31 +371,166 @@ def _finish(import_run: ImportRun, status: str, error: str) -> None:
     import_run.save()
 
 
-def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
-    """Score the imported accounts when the segmentation engine is installed."""
+def _scoring_run_attach(import_run: ImportRun, account_ids: Iterable[int]) -> str:
+    """Create the pending scoring run of the imported accounts and link it to the import.
+
+    Returns "" or, when no framework version is approved, the error to store on the import,
+    which then has no scoring run.
+    """
+    from segmentation.models import SegmentationRun
+    from segmentation.services import framework_get_active, segmentation_run_create
+
     try:
-        from segmentation.models import SegmentationRun
-        from segmentation.services import accounts_segment
-    except ImportError:
-        logger.info(
-            "import run %s: segmentation.services.accounts_segment is not available, so the "
-            "imported accounts were not scored",
-            import_run.pk,
-        )
-        return
-    try:
-        accounts_segment(account_ids=sorted(account_ids), kind=SegmentationRun.Kind.IMPORT)
+        framework = framework_get_active()
     except LookupError as error:  # NoActiveFrameworkError: no framework version is approved
         logger.warning("import run %s: imported accounts were not scored: %s", import_run.pk, error)
-        import_run.error = f"{_outcome(import_run)}, but its accounts were not scored: {error}"
-        import_run.save(update_fields=["error"])
-    except Exception as error:  # noqa: BLE001 - the import is committed whatever scoring does
-        logger.exception("import run %s: segmenting the imported accounts failed", import_run.pk)
-        import_run.error = (
-            f"{_outcome(import_run)} but segmenting its accounts failed ({error!r}). "
-            "Run manage.py resegment to score them."
+        return f"{_outcome(import_run)}, but its accounts were not scored: {error}"
+    ids = sorted(account_ids)
+    import_run.segmentation_run = segmentation_run_create(
+        framework=framework,
+        kind=SegmentationRun.Kind.IMPORT,
+        total=len(ids),
+        chunks=["selected"],
+        triggered_by_id=import_run.created_by_id,
+        account_ids=ids,
+    )
+    return ""
+
+
+def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
+    """Verify the imported accounts and score them in the import's scoring run.
+
+    Holds the import run's advisory lock meanwhile, so the import's page can tell a scoring
+    in progress from one whose process died (import_run_scoring_busy). Errors are logged
+    and stored on the import, whose accounts stay imported whatever scoring does.
+    """
+    from accounts.tasks import import_run_lock
+    from segmentation.services import accounts_segment
+
+    ids = sorted(account_ids)
+    with import_run_lock(import_run.pk) as locked:
+        if not locked:
+            logger.info(
+                "import run %s: another process is scoring its accounts; nothing to do",
+                import_run.pk,
+            )
+            return
+        try:
+            # The trail shows the values verification applies as part of the import.
+            with change_channel(Channel.IMPORT):
+                accounts_verify(account_ids=ids)
+            accounts_segment(account_ids=ids, run=import_run.segmentation_run)
+        except Exception as error:  # noqa: BLE001 - the import is committed whatever scoring does
+            logger.exception(
+                "import run %s: scoring its accounts in segmentation run %s failed",
+                import_run.pk,
+                import_run.segmentation_run_id,
+            )
+            _scoring_failed(import_run, error)
+        finally:
+            import_run.segmentation_run.refresh_from_db()
+
+
+def _scoring_failed(import_run: ImportRun, error: Exception) -> None:
+    from segmentation.services import segmentation_run_fail
+
+    # accounts_segment marks its run failed itself, but verification does not.
+    segmentation_run_fail(import_run.segmentation_run_id, error)
+    import_run.error = (
+        f"{_outcome(import_run)}, but scoring its accounts failed ({error!r}). Sales Ops can "
+        "finish the scoring with Finish scoring on this import's page or with "
+        f"manage.py resegment --import-run {import_run.pk}."
+    )
+    import_run.save(update_fields=["error"])
+
+
+def import_run_scoring_finish(import_run: ImportRun) -> bool:
+    """Score the accounts of a finished import whose scoring did not finish.
+
+    Verification and scoring run again over every account of the import, and the scoring
+    run resumes after its last committed batch. When another framework version was
+    approved since, a new scoring run of that version replaces the import's. Returns False,
+    doing nothing, when the import has no unfinished scoring run. Raises
+    NoActiveFrameworkError when no version is approved.
+    """
+    from segmentation.models import SegmentationRun
+    from segmentation.services import framework_get_active, segmentation_run_create
+
+    import_run.refresh_from_db()
+    scoring_run = import_run.segmentation_run
+    if (
+        not import_run.is_finished
+        or scoring_run is None
+        or scoring_run.status == SegmentationRun.Status.SUCCEEDED
+    ):
+        return False
+    ids = list(
+        ImportRunAccount.objects.filter(import_run=import_run)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    )
+    framework = framework_get_active()
+    if scoring_run.framework_id != framework.pk:
+        logger.info(
+            "import run %s: framework v%s was approved after segmentation run %s started, so "
+            "a new run scores the accounts",
+            import_run.pk,
+            framework.version,
+            scoring_run.pk,
         )
-        import_run.save(update_fields=["error"])
+        import_run.segmentation_run = segmentation_run_create(
+            framework=framework,
+            kind=SegmentationRun.Kind.IMPORT,
+            total=len(ids),
+            chunks=["selected"],
+            triggered_by_id=import_run.created_by_id,
+            account_ids=ids,
+        )
+        import_run.save(update_fields=["segmentation_run"])
+    logger.info(
+        "import run %s: finishing the scoring of its %s accounts in segmentation run %s",
+        import_run.pk,
+        len(ids),
+        import_run.segmentation_run_id,
+    )
+    import_run.error = ""
+    import_run.save(update_fields=["error"])
+    _segment_accounts(import_run, ids)
+    return True
+
+
+def import_run_scoring_state(import_run: ImportRun) -> str | None:
+    """Return the state of the scoring of an import's accounts, for its page and the API.
+
+    None when the import scores nothing (a dry run, no account, no approved framework),
+    else "succeeded", "running" while a process holds the import's lock, "failed" when
+    scoring raised an error, or "interrupted" when the process that scored stopped.
+    """
+    # NOTE: without PostgreSQL's advisory locks, a scoring in progress shows as
+    # "interrupted" until it has finished.
+    from segmentation.models import SegmentationRun
+
+    scoring_run = import_run.segmentation_run
+    if scoring_run is None:
+        return None
+    if scoring_run.status == SegmentationRun.Status.SUCCEEDED:
+        return "succeeded"
+    if import_run_scoring_busy(import_run):
+        return "running"
+    if scoring_run.status == SegmentationRun.Status.FAILED:
+        return "failed"
+    return "interrupted"
+
+
+def import_run_scoring_busy(import_run: ImportRun) -> bool:
+    """Return whether a process holds the import's advisory lock, as while it scores.
+
+    Always False on databases other than PostgreSQL, which have no advisory locks.
+    """
+    from accounts.tasks import import_run_lock
+
+    with import_run_lock(import_run.pk) as locked:
+        return not locked
 
 
 def _outcome(import_run: ImportRun) -> str:

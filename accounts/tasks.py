@@ -12,8 +12,9 @@ from django.db import DatabaseError, connection
 from kombu.exceptions import OperationalError
 
 from accounts.models import ImportRun
-from accounts.services import accounts_import
+from accounts.services import accounts_import, import_run_scoring_finish
 from accounts.workspace.imports import abandoned_uploads_remove
+from segmentation.selectors import NoActiveFrameworkError
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ def accounts_import_task(self, import_run_id: int) -> int:
     died to another worker. A run found "running" while no worker holds its lock is such a
     run, and its file is imported again from the first row: the rows committed before match
     their accounts, so no duplicate is created. A run locked by another worker is checked
-    again later, and a finished run is left as it is. Returns the run id.
+    again later. A finished run whose scoring did not finish, because the process that
+    scored its accounts stopped, has its scoring finished (import_run_scoring_finish), and
+    any other finished run is left as it is. Returns the run id.
     """
     with import_run_lock(import_run_id) as locked:
         if not locked:
@@ -86,6 +89,8 @@ def accounts_import_task(self, import_run_id: int) -> int:
             accounts_import(import_run=import_run)
         elif import_run.status == ImportRun.Status.RUNNING:
             _import_resume(import_run)
+        elif _scoring_finish(import_run):
+            logger.info("import run %s: finished the scoring of its accounts", import_run_id)
         else:
             logger.info(
                 "import run %s has already finished with status %s; nothing imported",
@@ -93,6 +98,18 @@ def accounts_import_task(self, import_run_id: int) -> int:
                 import_run.status,
             )
     return import_run_id
+
+
+def _scoring_finish(import_run: ImportRun) -> bool:
+    try:
+        return import_run_scoring_finish(import_run)
+    except NoActiveFrameworkError as error:
+        logger.warning(
+            "import run %s: the scoring of its accounts was not finished: %s", import_run.pk, error
+        )
+        import_run.error = f"Its accounts were not scored: {error}"
+        import_run.save(update_fields=["error"])
+        return True
 
 
 def _retry_locked_run(task, import_run_id: int) -> int:

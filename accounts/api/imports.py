@@ -35,7 +35,7 @@ from accounts.importing.uploads import (
 from accounts.models import ImportRun
 from accounts.permissions import can_cancel_import
 from accounts.selectors import import_runs_for
-from accounts.services import import_run_cancel, import_run_create
+from accounts.services import import_run_cancel, import_run_create, import_run_scoring_state
 from accounts.tasks import BROKER_ERRORS, accounts_import_task
 from accounts.workspace.imports import NEW_ACCOUNTS_OWNER_CHOICES, new_accounts_owner_for
 
@@ -93,10 +93,26 @@ class ImportRunSerializer(serializers.ModelSerializer):
         help_text="When the cancel was requested; null when nobody did.",
     )
 
+    scoring_status = serializers.SerializerMethodField(
+        help_text=(
+            "Scoring of the imported accounts, which starts when the import has finished: "
+            "running, succeeded, failed, or interrupted when the process that scored them "
+            "stopped (Sales Ops finish it on the import's page). Null when the run scores "
+            "nothing: a dry run, no imported account, or no approved framework."
+        )
+    )
+    scoring_run = serializers.PrimaryKeyRelatedField(
+        source="segmentation_run",
+        read_only=True,
+        help_text="Id of the segmentation run that scores the imported accounts, or null.",
+    )
+
     class Meta:
         model = ImportRun
         fields = [
             *IMPORT_RUN_COUNT_FIELDS,
+            "scoring_status",
+            "scoring_run",
             "error",
             "file_sha256",
             "allow_same_file",
@@ -109,6 +125,9 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    def get_scoring_status(self, run: ImportRun) -> str | None:
+        return import_run_scoring_state(run)
 
     def get_report_url(self, run: ImportRun) -> str | None:
         if not run.report_path:
@@ -300,7 +319,9 @@ class ImportRunViewSet(
 
     def get_queryset(self) -> QuerySet[ImportRun]:
         # The same runs as the import pages: Sales Ops and Sales Managers see every run.
-        return import_runs_for(self.request.user).select_related("cancel_request__requested_by")
+        return import_runs_for(self.request.user).select_related(
+            "cancel_request__requested_by", "segmentation_run"
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = ImportUploadSerializer(data=request.data)

@@ -31,9 +31,10 @@ from accounts.importing.errors import ImportFileError, ImportNotCancellable
 from accounts.importing.fingerprints import SameFileImported
 from accounts.importing.report import REPORT_FOLDER
 from accounts.models import ImportCancelRequest, ImportRun
-from accounts.permissions import can_cancel_import, can_import
+from accounts.permissions import can_cancel_import, can_finish_import_scoring, can_import
 from accounts.selectors import user_label
-from accounts.services import import_run_cancel
+from accounts.services import import_run_cancel, import_run_scoring_state
+from accounts.tasks import BROKER_ERRORS, accounts_import_task
 from icp_portal.pagination import NearestPageMixin
 
 from .base import add_errors, mark_invalid
@@ -426,11 +427,15 @@ def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
         percent = 0
     else:
         percent = None
+    scoring = import_run_scoring_state(run)
     return {
         "run": run,
         "total": total,
         "percent": percent,
         "finished": finished,
+        "scoring": scoring,
+        "may_finish_scoring": scoring in ("interrupted", "failed")
+        and can_finish_import_scoring(user),
         "has_report": bool(run.report_path),
         "cancel_request": cancel_request,
         "cancel_requested_by": user_label(cancel_request.requested_by) if cancel_request else "",
@@ -488,6 +493,43 @@ class ImportRunCancelView(ImportRunVisibleMixin, View):
                 f"Import {run.pk} stops after the batch it is writing. The rows imported "
                 "until then stay imported.",
             )
+        return redirect("accounts:import-detail", pk=run.pk)
+
+
+class ImportRunScoringFinishView(ImportRunVisibleMixin, View):
+    """Score the accounts of an import whose scoring did not finish, after a confirmation.
+
+    Without a Celery broker the scoring runs inside this request.
+    """
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        if not can_finish_import_scoring(request.user):
+            raise PermissionDenied("Only Sales Ops can finish the scoring of an import.")
+        state = import_run_scoring_state(run)
+        if state not in ("interrupted", "failed"):
+            messages.info(
+                request,
+                f"The scoring of import {run.pk} is {state or 'not needed'}, so nothing was "
+                "started.",
+            )
+            return redirect("accounts:import-detail", pk=run.pk)
+        logger.info("user %s finishes the scoring of import run %s", request.user.pk, run.pk)
+        try:
+            accounts_import_task.delay(run.pk)
+        except BROKER_ERRORS as error:
+            logger.error("import run %s: the scoring could not be queued: %r", run.pk, error)
+            messages.error(
+                request,
+                f"The scoring of import {run.pk} could not be started because the task queue "
+                f"is not reachable ({error}). Try again later, or ask an admin to check Redis.",
+            )
+            return redirect("accounts:import-detail", pk=run.pk)
+        run.refresh_from_db()
+        if import_run_scoring_state(run) == "succeeded":
+            messages.success(request, f"The accounts of import {run.pk} are scored.")
+        else:
+            messages.success(request, f"The scoring of import {run.pk} has started.")
         return redirect("accounts:import-detail", pk=run.pk)
 
 

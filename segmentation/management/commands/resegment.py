@@ -78,6 +78,15 @@ class Command(BaseCommand):
         )
 
         parser.add_argument(
+            "--import-run",
+            type=int,
+            metavar="ID",
+            help=(
+                "Finish the scoring of the accounts of import ID, when the process that scored "
+                "them stopped, and score no other account."
+            ),
+        )
+        parser.add_argument(
             "--idle-timeout",
             type=float,
             default=DEFAULT_IDLE_SECONDS,
@@ -90,6 +99,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
+        if options["import_run"] is not None:
+            self._import_scoring_finish(options["import_run"])
+            return
         framework = self._framework(options["framework"], dry_run=options["dry_run"])
         batch_size = options["batch_size"]
         if batch_size is not None and batch_size < 1:
@@ -132,6 +144,39 @@ class Command(BaseCommand):
         except FrameworkError as error:
             raise CommandError(str(error)) from error
         self._print_summary(summary)
+
+    def _import_scoring_finish(self, import_run_id: int) -> None:
+        """Finish an import's scoring in this process, as the import page's button does."""
+        from accounts.models import ImportRun
+        from accounts.services import import_run_scoring_state
+        from accounts.tasks import accounts_import_task
+
+        import_run = ImportRun.objects.filter(pk=import_run_id).first()
+        if import_run is None:
+            raise CommandError(
+                f"Import run {import_run_id} was not found: see the ids on the Imports page."
+            )
+        state = import_run_scoring_state(import_run)
+        if state not in ("interrupted", "failed"):
+            raise CommandError(
+                f"The scoring of import run {import_run_id} is {state or 'not needed'}, so "
+                "there is nothing to finish."
+            )
+        # The task takes the import's lock and finishes the scoring of a finished run.
+        accounts_import_task.apply(args=[import_run_id], throw=True)
+        import_run.refresh_from_db()
+        scoring_run = import_run.segmentation_run
+        state = import_run_scoring_state(import_run)
+        if state != "succeeded":
+            raise CommandError(
+                f"The scoring of import run {import_run_id} did not finish ({state}): "
+                f"{import_run.error or scoring_run.error}"
+            )
+        self.stdout.write(
+            f"Scored the {scoring_run.total:,} accounts of import run {import_run_id} in "
+            f"segmentation run {scoring_run.pk}: {scoring_run.moved:,} moved, "
+            f"{scoring_run.unchanged:,} unchanged, {scoring_run.failed:,} failed."
+        )
 
     def _framework(self, version: int | None, *, dry_run: bool) -> Framework:
         if version is None:

@@ -1,0 +1,165 @@
+"""An import whose scoring stops part-way, as when the web server kills its worker."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.models import Account, ImportRun
+from accounts.services import accounts_import, import_run_scoring_state
+from segmentation import services as segmentation_services
+from segmentation.models import SegmentationRun
+
+pytestmark = pytest.mark.django_db
+
+API_URL = "/api/v1/imports/"
+CSV_TEXT = (
+    "Company,Website,# Employees,Industry,Company Country\n"
+    "Anvil Peak,anvilpeak.com,240,Computer Software,US\n"
+    "Blue Fjord,bluefjord.com,60,Computer Software,NO\n"
+    "Cedar Row,cedarrow.com,900,Banking,US\n"
+    "Dune Labs,dunelabs.com,15,Computer Software,US\n"
+    "Elm Works,elmworks.com,3000,Retail,US\n"
+)
+
+
+def kill_during(monkeypatch, target: str, *, after_calls: int = 0) -> None:
+    """Make ``target`` raise SystemExit after ``after_calls`` calls.
+
+    When a request passes gunicorn's timeout, the arbiter sends the worker SIGABRT, and the
+    worker's handler calls sys.exit(1) (gunicorn 27, workers/base.py handle_abort). So the
+    SystemExit stops the request where it is, and no ``except Exception`` block catches it.
+    """
+    module_name, name = target.rsplit(".", 1)
+    module = __import__(module_name, fromlist=[name])
+    original = getattr(module, name)
+    calls = {"count": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["count"] += 1
+        if calls["count"] > after_calls:
+            raise SystemExit(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    path = tmp_path / "companies.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    return path
+
+
+def test_api_import_killed_before_scoring(
+    monkeypatch, client, sales_ops, django_capture_on_commit_callbacks
+):
+    kill_during(monkeypatch, "accounts.services.accounts_verify")
+    api = APIClient()
+    api.force_authenticate(sales_ops)
+    upload = SimpleUploadedFile("companies.csv", CSV_TEXT.encode(), content_type="text/csv")
+
+    with pytest.raises(SystemExit), django_capture_on_commit_callbacks(execute=True):
+        api.post(API_URL, {"file": upload}, format="multipart")
+    monkeypatch.undo()
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.created == 5
+    assert Account.objects.filter(scored_at__isnull=False).count() == 0
+    assert run.segmentation_run.kind == SegmentationRun.Kind.IMPORT
+    assert run.segmentation_run.status == SegmentationRun.Status.PENDING
+    body = api.get(f"{API_URL}{run.pk}/").json()
+    assert body["scoring_status"] == "interrupted"
+    assert body["scoring_run"] == run.segmentation_run_id
+
+    client.force_login(sales_ops)
+    page = client.get(reverse("accounts:import-detail", args=[run.pk])).content.decode()
+    assert "Imported, but scoring did not finish" in page
+    assert "0 of the 5 imported accounts were scored" in page
+    assert 'data-testid="import-finish-scoring"' in page
+
+    response = client.post(reverse("accounts:import-finish-scoring", args=[run.pk]))
+
+    assert response.status_code == 302
+    assert Account.objects.filter(scored_at__isnull=True).count() == 0
+    run.refresh_from_db()
+    assert run.segmentation_run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.segmentation_run.processed == 5
+    assert api.get(f"{API_URL}{run.pk}/").json()["scoring_status"] == "succeeded"
+    page = client.get(reverse("accounts:import-detail", args=[run.pk])).content.decode()
+    assert "Import finished" in page
+    assert "scoring did not finish" not in page
+
+
+def test_scoring_resumes_after_committed_batches(monkeypatch, settings, csv_path):
+    settings.ICP_SEGMENTATION_BATCH_SIZE = 2
+    kill_during(monkeypatch, "segmentation.services._score_batch", after_calls=1)
+
+    with pytest.raises(SystemExit):
+        accounts_import(csv_path)
+    monkeypatch.undo()
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.segmentation_run.processed == 2
+    assert Account.objects.filter(scored_at__isnull=False).count() == 2
+    assert import_run_scoring_state(run) == "interrupted"
+
+    scored_batches = []
+    original = segmentation_services._score_batch
+
+    def counting(compiled, rows, *args, **kwargs):
+        scored_batches.append([row[0] for row in rows])
+        return original(compiled, rows, *args, **kwargs)
+
+    monkeypatch.setattr(segmentation_services, "_score_batch", counting)
+    call_command("resegment", import_run=run.pk)
+
+    run.refresh_from_db()
+    assert Account.objects.filter(scored_at__isnull=True).count() == 0
+    assert run.segmentation_run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.segmentation_run.processed == 5
+    # The two accounts of the committed batch are not scored again.
+    assert sum(len(ids) for ids in scored_batches) == 3
+    assert import_run_scoring_state(run) == "succeeded"
+
+
+def test_finish_scoring_needs_sales_ops(monkeypatch, client, sdr, csv_path):
+    kill_during(monkeypatch, "accounts.services.accounts_verify")
+    with pytest.raises(SystemExit):
+        accounts_import(csv_path, created_by=sdr)
+    monkeypatch.undo()
+    run = ImportRun.objects.get()
+    client.force_login(sdr)
+
+    page = client.get(reverse("accounts:import-detail", args=[run.pk])).content.decode()
+    response = client.post(reverse("accounts:import-finish-scoring", args=[run.pk]))
+
+    assert "Ask Sales Ops to finish it on this page." in page
+    assert 'data-testid="import-finish-scoring"' not in page
+    assert response.status_code == 403
+    assert Account.objects.filter(scored_at__isnull=False).count() == 0
+
+
+def test_scoring_error_stored_on_import(monkeypatch, csv_path):
+    def failing(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("segmentation.services.accounts_segment", failing)
+
+    run = accounts_import(csv_path)
+
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert "scoring its accounts failed" in run.error
+    assert f"resegment --import-run {run.pk}" in run.error
+    assert import_run_scoring_state(run) == "failed"
+
+
+def test_finished_scoring_not_repeated(csv_path):
+    run = accounts_import(csv_path)
+
+    assert import_run_scoring_state(run) == "succeeded"
+    with pytest.raises(Exception, match="nothing to finish"):
+        call_command("resegment", import_run=run.pk)
