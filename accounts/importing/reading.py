@@ -164,6 +164,23 @@ def detect_encoding(path: Path) -> str:
     return "cp1252"
 
 
+def utf16_length_check(path: Path, encoding: str, *, file_name: str) -> None:
+    """Raise ImportFileError for a UTF-16 file with an odd number of bytes.
+
+    UTF-16 stores every character in 2 or 4 bytes, so such a file was cut off, for example
+    by a download that stopped early, and its last character is incomplete.
+    """
+    if not encoding.startswith("utf-16"):
+        return
+    size = path.stat().st_size
+    if size % 2:
+        raise ImportFileError(
+            f"“{file_name}” is UTF-16 text with an odd number of bytes ({size:,}), so it is "
+            "truncated: its last character is incomplete. Export or copy the file again, "
+            "or save it as CSV UTF-8 and import that file."
+        )
+
+
 def _utf16_without_bom(head: bytes) -> str | None:
     sample = head[:UTF16_PATTERN_BYTES]
     pairs = len(sample) // 2
@@ -659,6 +676,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         raise ImportFileError(f"{path} is empty: export the file again with a header row.")
 
     encoding = detect_encoding(path)
+    utf16_length_check(path, encoding, file_name=path.name)
     # Uploads were checked fully before they were stored, so a stray NUL of a file given to
     # the command is stripped as before, while a workbook or PDF is rejected on every path.
     binary_content_check(path, encoding, file_name=path.name, signatures_only=True)
@@ -677,6 +695,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             raise ImportFileError(
                 f"{path.name} has no header row: the first line must name the columns."
             )
+        duplicate_columns_check(header, path.name)
         sample = _sample_rows(path, encoding, delimiter)
         header = _without_blank_last_column(header, sample)
         trailing_delimiter = _has_trailing_delimiter(sample, len(header))
@@ -701,6 +720,34 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
             decimal_comma=decimal_comma,
             sample=sample,
         )
+
+
+def duplicate_columns_check(header: list[str], file_name: str) -> None:
+    """Raise ImportFileError when two columns of a CSV header have the same name.
+
+    Names are compared by column_key, as layouts match them, so ``Name`` and ``name `` are
+    one name. The importer reads one column per name, so the other's values would be lost.
+    Blank names are allowed, because no field reads a column without a name.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(header, start=1):
+        key = column_key(name)
+        if key:
+            positions.setdefault(key, []).append(index)
+    duplicates = [
+        (header[indexes[0] - 1], indexes) for indexes in positions.values() if len(indexes) > 1
+    ]
+    if not duplicates:
+        return
+    described = "; ".join(
+        f"“{name}” at columns {', '.join(str(index) for index in indexes)}"
+        for name, indexes in duplicates
+    )
+    raise ImportFileError(
+        f"{file_name} has columns with the same name: {described}. The import would read "
+        "one of them and lose the other's values. Rename or remove the duplicate columns and "
+        "import the file again."
+    )
 
 
 def _offset_lines(records: Iterator[Record], offset: int) -> Iterator[Record]:

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from .binary import binary_content_check
 from .errors import ImportFileError
-from .reading import detect_encoding, is_json_export, open_table
+from .reading import detect_encoding, is_json_export, open_table, utf16_length_check
 
 # The reader detects the delimiter from the header, so .tsv files import like .csv files.
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".json", ".txt")
@@ -60,12 +60,14 @@ def upload_check(uploaded: UploadedFile) -> None:
 def upload_content_check(path: Path, *, file_name: str) -> str:
     """Check that a stored upload is a non-empty text file and return its encoding.
 
-    Raises ImportFileError, naming ``file_name`` and the fix, for an empty file and for
-    binary data such as an Excel workbook or a PDF document renamed to .csv.
+    Raises ImportFileError, naming ``file_name`` and the fix, for an empty file, a UTF-16
+    file cut to an odd number of bytes, and binary data such as an Excel workbook or a PDF
+    document renamed to .csv.
     """
     if path.stat().st_size == 0:
         raise ImportFileError(f"“{file_name}” is empty: export the file again with a header row.")
     encoding = detect_encoding(path)
+    utf16_length_check(path, encoding, file_name=file_name)
     binary_content_check(path, encoding, file_name=file_name)
     return encoding
 
