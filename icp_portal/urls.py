@@ -4,9 +4,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from icp_portal.login import PortalLoginView
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:account-list"), name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
