@@ -391,6 +391,11 @@ class ImportRun(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     is_dry_run = models.BooleanField(default=False)
     encoding = models.CharField(max_length=30, blank=True, default="")
+    encoding_warning = models.TextField(
+        blank=True,
+        default="",
+        help_text="The lines with bytes that are not valid in the file's encoding, if any.",
+    )
     delimiter = models.CharField(max_length=5, blank=True, default="")
     column_mapping = models.JSONField(default=dict, blank=True)
     total_rows = models.PositiveIntegerField(

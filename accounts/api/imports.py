@@ -113,6 +113,8 @@ class ImportRunSerializer(serializers.ModelSerializer):
             *IMPORT_RUN_COUNT_FIELDS,
             "scoring_status",
             "scoring_run",
+            "encoding",
+            "encoding_warning",
             "error",
             "file_sha256",
             "allow_same_file",

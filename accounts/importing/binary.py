@@ -104,7 +104,8 @@ def binary_lines_check(path: Path, encoding: str, *, file_name: str) -> None:
     # In UTF-8 and Windows-1252 each control character and line break is one byte, so a
     # file without such bytes is text. Latin-1 reads every byte as the code point of its
     # value, so it finds those bytes at the same lines as the file's encoding.
-    single_byte_controls = encoding in ("utf-8", "utf-8-sig", "cp1252")
+    # "utf-8-replace" is reading.UTF8_REPLACE_ENCODING, UTF-8 with invalid bytes replaced.
+    single_byte_controls = encoding in ("utf-8", "utf-8-sig", "utf-8-replace", "cp1252")
     if single_byte_controls and not _has_control_bytes(path):
         return
     text_encoding = "latin-1" if single_byte_controls else encoding

@@ -6,7 +6,11 @@ Encoding, checked in this order:
 2. UTF-16 without a BOM, when NUL bytes fill most odd positions of the first 4 KiB (LE) or
    most even positions (BE), the pattern ASCII text has in UTF-16.
 3. UTF-8, when the whole file decodes as UTF-8.
-4. Otherwise Windows-1252. The five bytes that Windows-1252 leaves undefined (0x81, 0x8D,
+4. UTF-8 with each invalid byte sequence decoded as U+FFFD (UTF8_REPLACE_ENCODING), when
+   at least as many lines have valid non-ASCII UTF-8 characters as have invalid bytes.
+   That keeps every valid character of a UTF-8 export with a few damaged bytes, and the
+   importer names the damaged lines and flags their values.
+5. Otherwise Windows-1252. The five bytes that Windows-1252 leaves undefined (0x81, 0x8D,
    0x8F, 0x90, 0x9D) decode to the same code points as in Latin-1.
 
 The delimiter is whichever of comma, semicolon and tab occurs most often outside double
@@ -80,6 +84,13 @@ DOT_THOUSANDS_CELL_RE = re.compile(
 
 CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
 
+# Codec name of a file read as UTF-8 whose invalid byte sequences become U+FFFD, the
+# replacement character. It is registered below, so open() and codecs accept it.
+UTF8_REPLACE_ENCODING = "utf-8-replace"
+REPLACEMENT_CHARACTER = "\ufffd"
+# Line numbers with invalid UTF-8 bytes that a warning names.
+INVALID_LINES_NAMED = 10
+
 LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 # C0 control characters except tab, line feed and carriage return.
@@ -94,6 +105,110 @@ def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(CP1252_ERROR_HANDLER, _decode_undefined_as_latin1)
+
+
+class _Utf8ReplaceDecoder(codecs.BufferedIncrementalDecoder):
+    """UTF-8 incremental decoder that replaces invalid bytes whatever ``errors`` it gets."""
+
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__("replace")
+
+    def _buffer_decode(self, data: bytes, errors: str, final: bool) -> tuple[str, int]:
+        return codecs.utf_8_decode(data, "replace", final)
+
+
+def _utf8_replace_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    return codecs.utf_8_decode(data, "replace", True)
+
+
+def _utf8_replace_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != UTF8_REPLACE_ENCODING:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=UTF8_REPLACE_ENCODING,
+        encode=utf8.encode,
+        decode=_utf8_replace_decode,
+        incrementalencoder=utf8.incrementalencoder,
+        incrementaldecoder=_Utf8ReplaceDecoder,
+        streamreader=utf8.streamreader,
+        streamwriter=utf8.streamwriter,
+    )
+
+
+codecs.register(_utf8_replace_codec)
+
+
+@dataclass
+class Utf8Check:
+    """Lines of a file that is not valid UTF-8: how many are valid and which are not.
+
+    ``valid_lines`` counts the lines with non-ASCII characters that decode as UTF-8.
+    ``invalid_lines`` lists the first INVALID_LINES_NAMED line numbers (1-based, physical
+    lines) with invalid bytes, and ``invalid_line_count`` counts them all.
+    """
+
+    valid_lines: int = 0
+    invalid_lines: list[int] = field(default_factory=list)
+    invalid_line_count: int = 0
+
+    @property
+    def mostly_utf8(self) -> bool:
+        return self.valid_lines >= self.invalid_line_count > 0
+
+    def invalid_lines_text(self) -> str:
+        named = ", ".join(str(number) for number in self.invalid_lines)
+        more = self.invalid_line_count - len(self.invalid_lines)
+        return f"{named} and {more:,} more" if more > 0 else named
+
+
+def utf8_check(path: Path) -> Utf8Check:
+    """Count the lines of a file that are valid and invalid UTF-8 (see Utf8Check).
+
+    A line feed byte never occurs inside a UTF-8 sequence, so each line decodes on its own.
+    """
+    check = Utf8Check()
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                check.invalid_line_count += 1
+                if len(check.invalid_lines) < INVALID_LINES_NAMED:
+                    check.invalid_lines.append(number)
+                continue
+            check.valid_lines += 1
+    return check
+
+
+def encoding_warning(path: Path, encoding: str, *, file_name: str) -> str:
+    """Return the warning for a file with invalid UTF-8 bytes, or "" for any other file.
+
+    A file read with UTF8_REPLACE_ENCODING gets the lines whose bytes became U+FFFD. A file
+    read as Windows-1252 that also has lines of valid UTF-8 gets the lines that made it
+    fall back, because its UTF-8 characters, such as ’, then read garbled (â€™).
+    """
+    if encoding not in (UTF8_REPLACE_ENCODING, "cp1252"):
+        return ""
+    check = utf8_check(path)
+    if encoding == UTF8_REPLACE_ENCODING:
+        return (
+            f"“{file_name}” is UTF-8 except for bytes that are not valid UTF-8 at lines "
+            f"{check.invalid_lines_text()}. It was read as UTF-8, and each invalid byte became "
+            f"{REPLACEMENT_CHARACTER} (U+FFFD). The values that contain it are flagged for "
+            "review: correct them on the accounts, or fix the file and import it again."
+        )
+    if not check.valid_lines:
+        return ""
+    return (
+        f"“{file_name}” has bytes that are not valid UTF-8 at lines "
+        f"{check.invalid_lines_text()}, so it was read as Windows-1252. Its "
+        f"{check.valid_lines:,} other lines with non-ASCII characters are valid UTF-8, and "
+        "their characters read garbled, such as â€™ for ’. If the file is UTF-8, fix the "
+        "bytes at those lines and import it again."
+    )
 
 
 @dataclass
@@ -161,6 +276,8 @@ def detect_encoding(path: Path) -> str:
         return utf16
     if _decodes_as_utf8(path):
         return "utf-8"
+    if utf8_check(path).mostly_utf8:
+        return UTF8_REPLACE_ENCODING
     return "cp1252"
 
 

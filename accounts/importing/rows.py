@@ -54,7 +54,7 @@ from segmentation.taxonomy import IndustryResolver
 from .errors import RowRejected
 from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
-from .reading import KeyConflict, ObjectColumns
+from .reading import REPLACEMENT_CHARACTER, KeyConflict, ObjectColumns
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
@@ -292,8 +292,12 @@ class RowParser:
         decimal_comma: bool,
         rates: Mapping[str, Decimal],
         resolver: IndustryResolver,
+        flag_replaced_bytes: bool = False,
     ) -> None:
         self.mapping = mapping
+        # Flag the values that contain U+FFFD, the character that invalid bytes of a file
+        # read with reading.UTF8_REPLACE_ENCODING became.
+        self.flag_replaced_bytes = flag_replaced_bytes
         self.indexes = mapping.indexes
         self.header = header
         self.is_json = is_json
@@ -408,6 +412,22 @@ class RowParser:
         value = self._first(cells, field_name)
         return "" if value is None else clean_text(as_text(value))
 
+    def _replaced_bytes_flags(self, cells: list[Any]) -> list[dict[str, str]]:
+        flags = []
+        for field_name, indexes in self.indexes.items():
+            for index in indexes:
+                cell = cells[index] if index < len(cells) else None
+                if isinstance(cell, str) and REPLACEMENT_CHARACTER in cell:
+                    flags.append(
+                        flag(
+                            field_name,
+                            cell,
+                            f"the file had bytes here that are not valid UTF-8, shown as "
+                            f"{REPLACEMENT_CHARACTER}: enter the value as it should read.",
+                        )
+                    )
+        return flags
+
     def parse(self, line: int, cells: list[Any]) -> ParsedRow:
         """Normalize one non-blank record. Raises RowRejected with the reason."""
         flags: list[dict[str, str]] = []
@@ -466,6 +486,8 @@ class RowParser:
             )
         identifiers = self._identifiers(cells, flags) if self.has_identifiers else []
         lead = self._lead(cells, flags) if self.has_lead else None
+        if self.flag_replaced_bytes:
+            flags.extend(self._replaced_bytes_flags(cells))
 
         return ParsedRow(
             line=line,

@@ -29,7 +29,7 @@ from .errors import ImportFileError, RowRejected
 from .fingerprints import same_file_check
 from .layouts import MappingFile, apply_layout, default_source, detect_layout
 from .matching import CREATED, MERGED, UPDATED, BatchMatcher, PendingBatch, RowOutcome
-from .reading import Record, Table, open_table
+from .reading import UTF8_REPLACE_ENCODING, Record, Table, encoding_warning, open_table
 from .report import RejectedRowReport, report_path
 from .rows import ParsedRow, RowParser
 
@@ -217,6 +217,9 @@ class FileImporter:
         )
         same_file_check(run)
         run.encoding = table.encoding
+        run.encoding_warning = encoding_warning(
+            Path(run.file_path), table.encoding, file_name=run.file_name
+        )
         run.delimiter = table.delimiter
         if table.total_records is not None:
             # A CSV file is streamed, so its count is unknown here. The count that the
@@ -229,7 +232,16 @@ class FileImporter:
         }
         if self.mapping is not None:
             run.column_mapping["mapping_file"] = self.mapping.path
-        run.save(update_fields=["source", "encoding", "delimiter", "total_rows", "column_mapping"])
+        run.save(
+            update_fields=[
+                "source",
+                "encoding",
+                "encoding_warning",
+                "delimiter",
+                "total_rows",
+                "column_mapping",
+            ]
+        )
         logger.info(
             "import run %s: %s as layout %s, source %s, encoding %s, delimiter %r",
             run.pk,
@@ -247,6 +259,7 @@ class FileImporter:
             decimal_comma=decimal_comma,
             rates=self.rates,
             resolver=IndustryResolver.load(),
+            flag_replaced_bytes=table.encoding == UTF8_REPLACE_ENCODING,
         )
 
     def _import_records(self, table: Table, parser: RowParser, report: RejectedRowReport) -> None:

@@ -41,7 +41,7 @@ from accounts.importing.layouts import (
     default_source,
     detect_layout,
 )
-from accounts.importing.reading import ObjectColumns, Table, open_table
+from accounts.importing.reading import UTF8_REPLACE_ENCODING, ObjectColumns, Table, open_table
 from accounts.importing.rows import RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import ALLOWED_EXTENSIONS, upload_content_check
@@ -491,6 +491,7 @@ def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) ->
         decimal_comma=table.uses_decimal_comma(column_mapping.number_indexes()),
         rates=rates,
         resolver=IndustryResolver.load(),
+        flag_replaced_bytes=table.encoding == UTF8_REPLACE_ENCODING,
     )
 
 
