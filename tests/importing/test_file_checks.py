@@ -4,6 +4,7 @@ import codecs
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.importing.errors import ImportFileError
@@ -90,3 +91,21 @@ def test_even_length_utf16_imported(tmp_path):
 
     assert run.status == ImportRun.Status.SUCCEEDED
     assert run.created == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"name,name,website\nA,B,a.example\n", "“name” at columns 1, 2"),
+        (utf16_text(5)[:-1], "so it is truncated"),
+    ],
+)
+def test_wizard_upload_rejects_file(client, sales_ops, settings, tmp_path, content, expected):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(sales_ops)
+    upload = SimpleUploadedFile("export.csv", content)
+
+    response = client.post(reverse("accounts:import-upload"), {"file": upload})
+
+    assert response.status_code == 422
+    assert expected in response.content.decode()
