@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -506,8 +506,6 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
     else "succeeded", "running" while a process holds the import's lock, "failed" when
     scoring raised an error, or "interrupted" when the process that scored stopped.
     """
-    # NOTE: without PostgreSQL's advisory locks, a scoring in progress shows as
-    # "interrupted" until it has finished.
     from segmentation.models import SegmentationRun
 
     scoring_run = import_run.segmentation_run
@@ -515,20 +513,26 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
         return None
     if scoring_run.status == SegmentationRun.Status.SUCCEEDED:
         return "succeeded"
-    if import_run_scoring_busy(import_run):
+    busy = import_run_scoring_busy(import_run)
+    if busy:
         return "running"
     if scoring_run.status == SegmentationRun.Status.FAILED:
         return "failed"
-    return "interrupted"
+    # NOTE: without advisory locks (SQLite), a scoring whose process stopped cannot be told
+    # from one in progress, so it shows as running, and only manage.py resegment, which
+    # scores every account, scores its accounts.
+    return "running" if busy is None else "interrupted"
 
 
-def import_run_scoring_busy(import_run: ImportRun) -> bool:
+def import_run_scoring_busy(import_run: ImportRun) -> bool | None:
     """Return whether a process holds the import's advisory lock, as while it scores.
 
-    Always False on databases other than PostgreSQL, which have no advisory locks.
+    Returns None on databases other than PostgreSQL, which have no advisory locks.
     """
     from accounts.tasks import import_run_lock
 
+    if connection.vendor != "postgresql":
+        return None
     with import_run_lock(import_run.pk) as locked:
         return not locked
 
