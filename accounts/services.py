@@ -160,6 +160,26 @@ def accounts_import(
     requested = import_run.column_mapping.get(REQUESTED_MAPPING_KEY)
     mapping_file = MappingFile.from_json(requested) if requested else None
 
+    from accounts.tasks import import_run_lock
+
+    # The lock shows the import's page that a process is importing the run (see
+    # import_run_interrupted). A task holds it already, and the lock nests within a session.
+    with import_run_lock(import_run.pk):
+        return _import_locked(
+            import_run,
+            mapping_file=mapping_file,
+            batch_size=batch_size,
+            verify_and_segment=verify_and_segment,
+        )
+
+
+def _import_locked(
+    import_run: ImportRun,
+    *,
+    mapping_file: MappingFile | None,
+    batch_size: int,
+    verify_and_segment: bool,
+) -> ImportRun:
     if not _run_start(import_run):
         logger.info(
             "import run %s was cancelled before it started; nothing imported", import_run.pk
@@ -401,7 +421,7 @@ def _segment_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None
     """Verify the imported accounts and score them in the import's scoring run.
 
     Holds the import run's advisory lock meanwhile, so the import's page can tell a scoring
-    in progress from one whose process died (import_run_scoring_busy). Errors are logged
+    in progress from one whose process died (import_run_busy). Errors are logged
     and stored on the import, whose accounts stay imported whatever scoring does.
     """
     from accounts.tasks import import_run_lock
@@ -513,7 +533,7 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
         return None
     if scoring_run.status == SegmentationRun.Status.SUCCEEDED:
         return "succeeded"
-    busy = import_run_scoring_busy(import_run)
+    busy = import_run_busy(import_run)
     if busy:
         return "running"
     if scoring_run.status == SegmentationRun.Status.FAILED:
@@ -524,8 +544,17 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
     return "running" if busy is None else "interrupted"
 
 
-def import_run_scoring_busy(import_run: ImportRun) -> bool | None:
-    """Return whether a process holds the import's advisory lock, as while it scores.
+def import_run_interrupted(import_run: ImportRun) -> bool:
+    """Return whether the run is marked running while no process imports it.
+
+    That happens when the process that imported it stopped, such as a web server worker
+    killed by its timeout. Always False without advisory locks (see import_run_busy).
+    """
+    return import_run.status == ImportRun.Status.RUNNING and import_run_busy(import_run) is False
+
+
+def import_run_busy(import_run: ImportRun) -> bool | None:
+    """Return whether a process holds the import's advisory lock, as while it imports or scores.
 
     Returns None on databases other than PostgreSQL, which have no advisory locks.
     """

@@ -79,6 +79,7 @@ urlpatterns = [
     path("imports/<int:pk>/status/", views.ImportRunStatusView.as_view(), name="import-status"),
     path("imports/<int:pk>/report/", views.ImportRunReportView.as_view(), name="import-report"),
     path("imports/<int:pk>/cancel/", views.ImportRunCancelView.as_view(), name="import-cancel"),
+    path("imports/<int:pk>/resume/", views.ImportRunResumeView.as_view(), name="import-resume"),
     path(
         "imports/<int:pk>/finish-scoring/",
         views.ImportRunScoringFinishView.as_view(),

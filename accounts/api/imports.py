@@ -35,7 +35,12 @@ from accounts.importing.uploads import (
 from accounts.models import ImportRun
 from accounts.permissions import can_cancel_import
 from accounts.selectors import import_runs_for
-from accounts.services import import_run_cancel, import_run_create, import_run_scoring_state
+from accounts.services import (
+    import_run_cancel,
+    import_run_create,
+    import_run_interrupted,
+    import_run_scoring_state,
+)
 from accounts.tasks import BROKER_ERRORS, accounts_import_task
 from accounts.workspace.imports import NEW_ACCOUNTS_OWNER_CHOICES, new_accounts_owner_for
 
@@ -101,6 +106,12 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "nothing: a dry run, no imported account, or no approved framework."
         )
     )
+    interrupted = serializers.SerializerMethodField(
+        help_text=(
+            "True for a run marked running while no process imports it, because the process "
+            "that imported it stopped. Its page offers to import the file again."
+        )
+    )
     scoring_run = serializers.PrimaryKeyRelatedField(
         source="segmentation_run",
         read_only=True,
@@ -111,6 +122,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
         model = ImportRun
         fields = [
             *IMPORT_RUN_COUNT_FIELDS,
+            "interrupted",
             "scoring_status",
             "scoring_run",
             "encoding",
@@ -127,6 +139,9 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    def get_interrupted(self, run: ImportRun) -> bool:
+        return import_run_interrupted(run)
 
     def get_scoring_status(self, run: ImportRun) -> str | None:
         return import_run_scoring_state(run)

@@ -33,7 +33,11 @@ from accounts.importing.report import REPORT_FOLDER
 from accounts.models import ImportCancelRequest, ImportRun
 from accounts.permissions import can_cancel_import, can_finish_import_scoring, can_import
 from accounts.selectors import user_label
-from accounts.services import import_run_cancel, import_run_scoring_state
+from accounts.services import (
+    import_run_cancel,
+    import_run_interrupted,
+    import_run_scoring_state,
+)
 from accounts.tasks import BROKER_ERRORS, accounts_import_task
 from icp_portal.pagination import NearestPageMixin
 
@@ -412,6 +416,7 @@ def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
         # A cancelled run counted the rows it did not read, which gives the file's total.
         total = run.rows_read + run.rows_not_reached
     finished = run.is_finished
+    interrupted = import_run_interrupted(run)
     cancel_request = (
         ImportCancelRequest.objects.select_related("requested_by").filter(import_run=run).first()
     )
@@ -434,12 +439,17 @@ def import_status_context(run: ImportRun, user: Any) -> dict[str, Any]:
         "percent": percent,
         "finished": finished,
         "scoring": scoring,
+        "interrupted": interrupted,
+        "may_resume": interrupted and can_cancel_import(user, run),
         "may_finish_scoring": scoring in ("interrupted", "failed")
         and can_finish_import_scoring(user),
         "has_report": bool(run.report_path),
         "cancel_request": cancel_request,
         "cancel_requested_by": user_label(cancel_request.requested_by) if cancel_request else "",
-        "may_cancel": not finished and cancel_request is None and can_cancel_import(user, run),
+        "may_cancel": not finished
+        and not interrupted
+        and cancel_request is None
+        and can_cancel_import(user, run),
     }
 
 
@@ -492,6 +502,41 @@ class ImportRunCancelView(ImportRunVisibleMixin, View):
                 request,
                 f"Import {run.pk} stops after the batch it is writing. The rows imported "
                 "until then stay imported.",
+            )
+        return redirect("accounts:import-detail", pk=run.pk)
+
+
+class ImportRunResumeView(ImportRunVisibleMixin, View):
+    """Import again the file of a run whose process stopped, after a confirmation.
+
+    Without a Celery broker the import runs inside this request.
+    """
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.get_run()
+        if not can_cancel_import(request.user, run):
+            raise PermissionDenied(
+                "Only the user who started this import, their Sales Manager or Sales Ops can "
+                "import its file again."
+            )
+        if not import_run_interrupted(run):
+            messages.info(
+                request,
+                f"Import {run.pk} is {run.get_status_display().lower()}, so nothing was started.",
+            )
+            return redirect("accounts:import-detail", pk=run.pk)
+        logger.info("user %s imports the file of interrupted run %s again", request.user.pk, run.pk)
+        try:
+            accounts_import_task.delay(run.pk)
+        except ImportFileError as error:
+            # Without a broker the task ran here, and the run stores the failure.
+            logger.info("import run %s failed again: %s", run.pk, error)
+        except BROKER_ERRORS as error:
+            logger.error("import run %s could not be queued again: %r", run.pk, error)
+            messages.error(
+                request,
+                f"Import {run.pk} could not be started again because the task queue is not "
+                f"reachable ({error}). Try again later, or ask an admin to check Redis.",
             )
         return redirect("accounts:import-detail", pk=run.pk)
 

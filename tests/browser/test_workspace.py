@@ -19,6 +19,7 @@ from accounts import roles
 from accounts.models import Account, ImportRun, ResearchNote, SegmentOverride, UserProfile
 from segmentation.models import Framework
 from tests.factories import AccountFactory, UserFactory
+from tests.import_locks import import_in_progress
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -325,14 +326,15 @@ def test_progress_bar_polls_until_finished(page, login, live_server, sam):
         created_by=sam,
     )
     login("sam")
-    page.goto(f"{live_server.url}/accounts/imports/{run.pk}/")
-    mark_page(page)
-    assert page.get_attribute("[data-testid=import-progress]", "aria-valuenow") == "30"
-    ImportRun.objects.filter(pk=run.pk).update(rows_read=300)
-    page.wait_for_selector("[data-testid=import-progress][aria-valuenow='75']")
-    ImportRun.objects.filter(pk=run.pk).update(
-        rows_read=400, created=400, status=ImportRun.Status.SUCCEEDED
-    )
+    with import_in_progress(run):
+        page.goto(f"{live_server.url}/accounts/imports/{run.pk}/")
+        mark_page(page)
+        assert page.get_attribute("[data-testid=import-progress]", "aria-valuenow") == "30"
+        ImportRun.objects.filter(pk=run.pk).update(rows_read=300)
+        page.wait_for_selector("[data-testid=import-progress][aria-valuenow='75']")
+        ImportRun.objects.filter(pk=run.pk).update(
+            rows_read=400, created=400, status=ImportRun.Status.SUCCEEDED
+        )
     page.wait_for_selector("[data-testid=import-summary]")
     assert page.get_attribute("[data-testid=import-progress]", "aria-valuenow") == "100"
     assert_not_reloaded(page)

@@ -3,11 +3,19 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connections
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.importing.runner import FileImporter
 from accounts.models import Account, ImportRun
-from accounts.services import accounts_import, import_run_scoring_state
+from accounts.services import (
+    accounts_import,
+    import_run_create,
+    import_run_interrupted,
+    import_run_scoring_state,
+)
+from accounts.tasks import IMPORT_LOCK_CLASS
 from segmentation import services as segmentation_services
 from segmentation.models import SegmentationRun
 
@@ -163,3 +171,61 @@ def test_finished_scoring_not_repeated(csv_path):
     assert import_run_scoring_state(run) == "succeeded"
     with pytest.raises(Exception, match="nothing to finish"):
         call_command("resegment", import_run=run.pk)
+
+
+def test_import_killed_between_batches(monkeypatch, client, sales_ops, csv_path):
+    original = FileImporter._write
+    writes = []
+
+    def write(self, batch, background):
+        writes.append(len(batch))
+        if len(writes) > 1:
+            raise SystemExit(1)
+        return original(self, batch, background)
+
+    monkeypatch.setattr(FileImporter, "_write", write)
+    with pytest.raises(SystemExit):
+        accounts_import(csv_path, batch_size=2, created_by=sales_ops)
+    monkeypatch.undo()
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.RUNNING
+    assert Account.objects.count() == 2
+    assert import_run_interrupted(run)
+    api = APIClient()
+    api.force_authenticate(sales_ops)
+    assert api.get(f"{API_URL}{run.pk}/").json()["interrupted"] is True
+    client.force_login(sales_ops)
+    page = client.get(reverse("accounts:import-detail", args=[run.pk])).content.decode()
+    assert "Import interrupted" in page
+    assert "stopped after 2 rows" in page
+    assert 'data-testid="import-resume"' in page
+    assert 'data-testid="import-cancel"' not in page
+    assert "hx-trigger" not in page
+
+    client.post(reverse("accounts:import-resume", args=[run.pk]))
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert not import_run_interrupted(run)
+    assert Account.objects.count() == 5
+    assert Account.objects.filter(scored_at__isnull=True).count() == 0
+    assert "imported again from the first row" in run.error
+
+
+def test_locked_import_not_interrupted(csv_path):
+    run = import_run_create(csv_path)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    run.refresh_from_db()
+    # A second connection plays the process that is still importing the run.
+    holder = connections.create_connection("default")
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", (IMPORT_LOCK_CLASS, run.pk))
+    try:
+        assert import_run_interrupted(run) is False
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", (IMPORT_LOCK_CLASS, run.pk))
+    finally:
+        holder.close()
+
+    assert import_run_interrupted(run) is True

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import ImportCancelRequest, ImportRun, UserProfile
 from accounts.permissions import can_cancel_import
+from tests.import_locks import import_in_progress
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +182,8 @@ def test_running_import_shows_confirmed_button(client, sam):
     run = make_run(sam)
     client.force_login(sam)
 
-    page = status_html(client, run)
+    with import_in_progress(run):
+        page = status_html(client, run)
 
     assert 'data-testid="import-cancel"' in page
     assert f'action="{cancel_url(run)}"' in page
@@ -223,7 +225,8 @@ def test_requested_cancel_replaces_button(client, sam):
     )
     client.force_login(sam)
 
-    page = status_html(client, run)
+    with import_in_progress(run):
+        page = status_html(client, run)
 
     assert 'data-testid="import-cancel"' not in page
     assert "Cancelling…" in page

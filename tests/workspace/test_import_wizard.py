@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import Account, ImportMapping, ImportRun
 from accounts.workspace import header_signature
+from tests.import_locks import import_in_progress
 
 UPLOAD_URL = reverse("accounts:import-upload")
 LIST_URL = reverse("accounts:import-list")
@@ -509,7 +510,8 @@ def test_status_polls_while_running(ops, sales_ops):
         rows_read=50,
         created_by=sales_ops,
     )
-    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+    with import_in_progress(run):
+        html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in html
     assert 'aria-valuenow="25"' in html
     assert "50 of 200 rows read." in html
