@@ -1010,8 +1010,13 @@ def may_see_all_imports(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def import_runs_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ImportRun]:
-    """Return the import runs the user may see, newest first, with who started each."""
-    runs = ImportRun.objects.select_related("created_by").order_by("-created_at", "-id")
+    """Return the import runs the user may see, newest first, with who started each.
+
+    Each run also carries its scoring run, whose status the import list shows.
+    """
+    runs = ImportRun.objects.select_related("created_by", "segmentation_run").order_by(
+        "-created_at", "-id"
+    )
     if may_see_all_imports(user):
         return runs
     if not user.is_authenticated:

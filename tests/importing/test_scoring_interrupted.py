@@ -229,3 +229,17 @@ def test_locked_import_not_interrupted(csv_path):
         holder.close()
 
     assert import_run_interrupted(run) is True
+
+
+def test_import_list_marks_unfinished_scoring(monkeypatch, client, sdr, csv_path):
+    kill_during(monkeypatch, "accounts.services.accounts_verify")
+    with pytest.raises(SystemExit):
+        accounts_import(csv_path, created_by=sdr)
+    monkeypatch.undo()
+    finished = accounts_import(csv_path, created_by=sdr)
+    client.force_login(sdr)
+
+    page = client.get(reverse("accounts:import-list")).content.decode()
+
+    assert finished.segmentation_run.status == SegmentationRun.Status.SUCCEEDED
+    assert page.count('data-testid="import-scoring-unfinished"') == 1
