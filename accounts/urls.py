@@ -14,6 +14,11 @@ urlpatterns = [
         views.AccountSectionView.as_view(),
         name="account-section",
     ),
+    path(
+        "<int:pk>/observations/<slug:field>/",
+        views.AccountFieldObservationsView.as_view(),
+        name="account-field-observations",
+    ),
     path("<int:pk>/fields/<slug:field>/", views.AccountFieldView.as_view(), name="account-field"),
     path(
         "<int:pk>/fields/<slug:field>/edit/",

@@ -33,13 +33,20 @@ from .inline import (
     ResearchNoteCreateView,
     ResearchNoteReviewView,
 )
-from .pages import AccountDetailView, AccountListView, AccountSectionView, sum_points
+from .pages import (
+    AccountDetailView,
+    AccountFieldObservationsView,
+    AccountListView,
+    AccountSectionView,
+    sum_points,
+)
 from .queue import AccountQueueView
 
 __all__ = [
     "AccountBulkActionView",
     "AccountConflictResolveView",
     "AccountDetailView",
+    "AccountFieldObservationsView",
     "AccountFieldUpdateView",
     "AccountFieldView",
     "AccountFitValidateView",

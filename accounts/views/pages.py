@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import groupby
 from typing import Any
 
 from django.core.paginator import InvalidPage, Page, Paginator
@@ -287,19 +286,11 @@ def notes_context(
     }
 
 
-def observations_by_field(account: Account) -> list[tuple[str, list[Any]]]:
-    """Return the account's observations grouped by field, in the queryset's order."""
-    return [
-        (field, list(rows))
-        for field, rows in groupby(account.observations.all(), key=lambda row: row.field)
-    ]
-
-
-def observed_feed_urls(observations: list[tuple[str, list[Any]]]) -> list[str]:
-    """Return the feed URLs of the newest website observation that lists any, as
+def observed_feed_urls(observations: list[selectors.FieldObservations]) -> list[str]:
+    """Return the feed URLs of the newest feed_urls observation, as
     enrichment.services.account_feed_urls does, from observations already read.
     """
-    rows = [row for field, group in observations if field == "feed_urls" for row in group]
+    rows = [row for group in observations if group.field == "feed_urls" for row in group.latest]
     newest = max(rows, key=lambda row: (row.observed_at, row.pk), default=None)
     if newest is None or not isinstance(newest.value, list):
         return []
@@ -330,7 +321,7 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         account: Account = self.object
         context.update(explanation_context(account))
-        observations = observations_by_field(account)
+        observations = selectors.observation_summary(account)
         context.update(
             identifiers=list(account.identifiers.all()),
             observations_by_field=observations,
@@ -374,10 +365,30 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
                 history=selectors.account_history(account), history_limit=selectors.HISTORY_LIMIT
             )
         elif section == "observations":
-            context.update(observations_by_field=observations_by_field(account))
+            context.update(observations_by_field=selectors.observation_summary(account))
         elif section == "identifiers":
             context.update(identifiers=list(account.identifiers.all()))
         elif section == "notes":
             every = request.GET.get("notes") == "all"
             context.update(notes_context(account, every=every), note_form=NoteForm())
         return render(request, template_name, context)
+
+
+class AccountFieldObservationsView(AccountViewerRequiredMixin, View):
+    """Every observation of one field of an account, newest first, 50 per page."""
+
+    template_name = "accounts/account_observations.html"
+
+    def get(self, request: HttpRequest, pk: int, field: str) -> HttpResponse:
+        account = get_object_or_404(selectors.account_list_base(user=request.user), pk=pk)
+        paginator = Paginator(
+            selectors.field_observations(account, field), selectors.OBSERVATIONS_PAGE_SIZE
+        )
+        if paginator.count == 0:
+            raise Http404(f"The account has no observations of the field {field!r}.")
+        try:
+            page = paginator.page(request.GET.get("page") or 1)
+        except InvalidPage as error:
+            raise Http404(f"Invalid page {request.GET.get('page')!r}: {error}") from error
+        context = {"account": account, "field": field, "page_obj": page}
+        return render(request, self.template_name, context)

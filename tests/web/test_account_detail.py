@@ -229,9 +229,10 @@ def test_detail_links_http_website(signed_in):
 
 
 def test_detail_query_count_is_pinned(signed_in, scored_account, django_assert_max_num_queries):
-    # Session, user, roles, account with joins, identifiers, score records, observations,
-    # notes, overrides, field history and the account's edit permissions.
-    with django_assert_max_num_queries(12):
+    # Session, user, roles, account with joins, identifiers, score records, three for the
+    # newest observation per source, notes, overrides, field history and the account's
+    # edit permissions.
+    with django_assert_max_num_queries(13):
         signed_in.get(scored_account.get_absolute_url())
 
 

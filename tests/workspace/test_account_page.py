@@ -277,9 +277,9 @@ def test_unknown_section_is_404(client, sdr, account):
 def test_page_query_count_is_pinned(client, sdr, account, django_assert_max_num_queries):
     client.force_login(sdr)
     client.get(account.get_absolute_url())
-    # Session, user, roles, account, identifiers, score records, observations, notes,
-    # overrides, history records.
-    with django_assert_max_num_queries(10):
+    # Session, user, roles, account, identifiers, score records, three for the newest
+    # observation per source, notes, overrides, history records.
+    with django_assert_max_num_queries(12):
         client.get(account.get_absolute_url())
 
 
