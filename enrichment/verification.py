@@ -49,8 +49,8 @@ DEFAULT_SOURCE_GROUPS: dict[str, str] = {"sp500_financials": "sp500"}
 MANUAL_SOURCE = "manual"
 UNRECORDED_SOURCE = "unrecorded"
 
-# Agreement tolerances: head counts within 20 % (or in the same size band) and revenue
-# within 25 % of the larger value.
+# Agreement tolerances: head counts within 20 % (or in the same size band, when one of
+# them is a range) and revenue within 25 % of the larger value.
 EMPLOYEE_TOLERANCE = Decimal("0.20")
 REVENUE_TOLERANCE = Decimal("0.25")
 
@@ -406,13 +406,27 @@ def _within(first: Decimal, second: Decimal, tolerance: Decimal) -> bool:
     return abs(first - second) <= tolerance * larger
 
 
+def _is_size_range(value: dict) -> bool:
+    """Return True for a head-count range or bucket (``51-200``, ``1001+``), not one count."""
+    minimum = value.get("min")
+    return minimum is not None and value.get("max") != minimum
+
+
 def _sizes_agree(first: dict, second: dict, context: VerificationContext) -> bool:
+    """Return True when two head counts are within 20 %, or a range shares the other's band.
+
+    The size band is compared only when one value is a range, because a range is no more
+    precise than a band. Two single counts must be within the tolerance, so 20,000 and
+    131,000 disagree although both are Enterprise.
+    """
     first_count = first.get("count")
     second_count = second.get("count")
     if first_count is None or second_count is None:
         return False
     if _within(Decimal(first_count), Decimal(second_count), EMPLOYEE_TOLERANCE):
         return True
+    if not (_is_size_range(first) or _is_size_range(second)):
+        return False
     band = context.size_band(first_count)
     return band is not None and band == context.size_band(second_count)
 

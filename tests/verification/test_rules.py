@@ -237,8 +237,8 @@ def test_sizes_apart_in_other_bands_disagree():
     assert not rules.values_agree("company_size", size(150), size(300), CONTEXT)
 
 
-def test_sizes_in_same_band_agree():
-    assert rules.values_agree("company_size", size(2_000), size(2_200_000), CONTEXT)
+def test_range_in_same_band_agrees():
+    assert rules.values_agree("company_size", size(3_000, 1_001, 5_000), size(2_200_000), CONTEXT)
 
 
 def test_open_bucket_agrees_with_large_count():
@@ -380,3 +380,33 @@ def test_size_agreement_is_symmetric(first, second):
 @given(count=st.integers(min_value=1, max_value=5_000_000))
 def test_size_agrees_with_itself(count):
     assert rules.values_agree("company_size", size(count), size(count), CONTEXT)
+
+
+def test_counts_in_one_band_beyond_tolerance_disagree():
+    assert not rules.values_agree("company_size", size(131_000), size(20_000), CONTEXT)
+    assert not rules.values_agree("company_size", size(1_500), size(5_000), CONTEXT)
+
+
+def test_counts_within_tolerance_agree():
+    assert rules.values_agree("company_size", size(131_000), size(110_000), CONTEXT)
+
+
+def test_range_agrees_with_count_in_its_band():
+    enterprise = size(1001, 1001, None)
+    large = size(600, 201, 1000)
+
+    assert rules.values_agree("company_size", size(131_000), enterprise, CONTEXT)
+    assert rules.values_agree("company_size", enterprise, size(131_000), CONTEXT)
+    assert not rules.values_agree("company_size", size(413_000), large, CONTEXT)
+
+
+def test_counts_beyond_tolerance_conflict():
+    items = [
+        evidence("employees", size(131_000), "fortune500", 0),
+        evidence("employees", size(20_000), "csv", 10),
+    ]
+
+    entry = status_of("company_size", items)
+
+    assert entry["status"] == "conflicting"
+    assert entry["disagreeing"] == ["csv"]
