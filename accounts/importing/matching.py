@@ -24,7 +24,7 @@ up in that PendingBatch, so a company in two consecutive batches still merges.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
@@ -45,6 +45,11 @@ IDENTIFIER_PRIORITY = ("cik", "yc", "crm", "linkedin", "profile", "ticker")
 CREATED = "created"
 UPDATED = "updated"
 MERGED = "merged"
+
+# Ways a row finds its account, in the order _match tries them.
+MATCHED_BY_IDENTIFIER = "identifier"
+MATCHED_BY_DOMAIN = "domain"
+MATCHED_BY_NAME = "name"
 
 
 @dataclass(slots=True, eq=False)
@@ -225,7 +230,8 @@ class BatchMatcher:
             self._load_candidates()
         outcomes = []
         for row in self.rows:
-            state = self._match(row)
+            state, matched_by = self._match(row)
+            extra_flags = []
             if state is None:
                 state = self._create_state(row)
                 outcome = CREATED
@@ -233,7 +239,12 @@ class BatchMatcher:
                 outcome = MERGED
             else:
                 outcome = UPDATED
-            merge_row(state, row, self)
+                # Only the first row that reaches an account from before this run is
+                # compared, so a file of many rows on one domain adds one flag, not one
+                # per row.
+                if matched_by == MATCHED_BY_DOMAIN:
+                    extra_flags = name_mismatch_flags(state, row)
+            merge_row(state, row, self, extra_flags=extra_flags)
             state.applied_rows += 1
             outcomes.append(RowOutcome(row, state, outcome))
         return outcomes
@@ -334,19 +345,20 @@ class BatchMatcher:
         if account.name_key:
             self.by_name[account.name_key].append(state)
 
-    def _match(self, row: ParsedRow) -> AccountState | None:
+    def _match(self, row: ParsedRow) -> tuple[AccountState | None, str]:
+        """Return the row's account, or None, and how it matched (MATCHED_BY_*)."""
         if row.identifiers:
             row_identifiers = dict(row.identifiers)
             for kind in IDENTIFIER_PRIORITY:
                 value = row_identifiers.get(kind)
                 state = self.by_identifier.get((kind, value)) if value else None
                 if state is not None:
-                    return state
+                    return state, MATCHED_BY_IDENTIFIER
 
         if row.domain:
             state = self.by_domain.get(row.domain)
             if state is not None and not state.conflicts_with(row):
-                return state
+                return state, MATCHED_BY_DOMAIN
 
         # NOTE: two companies with the same name key and country merge when one of them has
         # no website, as YC's "The Flex Company" does with the S&P's Flex Ltd.
@@ -359,8 +371,8 @@ class BatchMatcher:
                     continue
                 if state.conflicts_with(row):
                     continue
-                return state
-        return None
+                return state, MATCHED_BY_NAME
+        return None, ""
 
     def _create_state(self, row: ParsedRow) -> AccountState:
         account = AccountRecord(None, row.name, row.name_key, source=self.source)
@@ -442,26 +454,80 @@ def _set(state: AccountState, name: str, value: Any) -> None:
         state.changed_fields.add(name)
 
 
-def merge_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> None:
+def merge_row(
+    state: AccountState,
+    row: ParsedRow,
+    matcher: BatchMatcher,
+    *,
+    extra_flags: Sequence[dict[str, str]] = (),
+) -> None:
     """Fill the account's empty fields from the row and add the row's identifiers and flags.
 
-    NOTE: a value that differs from a non-empty current value is not written. It is kept
-    as an observation only, so a later verification step can decide between sources.
+    ``extra_flags`` are flags that matching raised for the row, added after the row's own.
+    A value that differs from a non-empty current value is not written to the account.
+    It is kept as an observation, and verification compares it with the other sources.
     """
     if state.is_new and state.applied_rows == 0:
-        _merge_first_row(state, row, matcher)
+        _merge_first_row(state, row, matcher, extra_flags)
     else:
-        _merge_row(state, row, matcher)
+        _merge_row(state, row, matcher, extra_flags)
 
 
-def _merge_first_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> None:
+def name_mismatch_flags(state: AccountState, row: ParsedRow) -> list[dict[str, str]]:
+    """Return a review flag when the row's company name differs from its account's.
+
+    Name keys drop legal forms and punctuation, so "Microsoft Corp" and "Microsoft
+    Corporation" agree. A row that matched by domain under another name is often a
+    subsidiary on a subdomain (Amazon Web Services on aws.amazon.com), whose values
+    would otherwise count as a second source for the parent company.
+    """
+    account = state.account
+    if not row.name_key or not account.name_key:
+        return []
+    if _name_forms(row.name_key, row.domain) & _name_forms(account.name_key, row.domain):
+        return []
+    website = row.values.get("website") or row.domain
+    return [
+        {
+            "field": "name",
+            "value": row.name,
+            "message": (
+                f'the row\'s company name "{row.name}" differs from the name of account '
+                f'"{account.name}", which it matched by the domain {row.domain} '
+                f"(website {website}). Check whether the row is a subsidiary or another "
+                "company. Its values were recorded as observations of this account."
+            ),
+        }
+    ]
+
+
+def _name_forms(name_key: str, domain: str) -> set[str]:
+    """Return the forms of a name key that count as the same name on the domain.
+
+    Spaces are dropped ("data dog" is "datadog"), and a name that spells out the
+    domain, such as "Amazon.com" (key "amazoncom") on amazon.com, also counts as the
+    domain's first label, "amazon".
+    """
+    squashed = name_key.replace(" ", "")
+    forms = {squashed}
+    if domain and squashed == domain.replace(".", ""):
+        forms.add(domain.split(".", 1)[0])
+    return forms
+
+
+def _merge_first_row(
+    state: AccountState,
+    row: ParsedRow,
+    matcher: BatchMatcher,
+    extra_flags: Sequence[dict[str, str]] = (),
+) -> None:
     """Do what _merge_row does, faster, for a new account whose fields have their defaults.
 
     It does not record changed_fields, which only the update of existing accounts reads.
     """
     account = state.account
     values = row.values
-    flags = _claim_keys(state, row, matcher)
+    flags = _claim_keys(state, row, matcher, extra_flags)
 
     if values.get("website"):
         account.website = values["website"]
@@ -509,14 +575,19 @@ def _merge_first_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher)
     row.added_flags = flags
 
 
-def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> list[dict[str, Any]]:
+def _claim_keys(
+    state: AccountState,
+    row: ParsedRow,
+    matcher: BatchMatcher,
+    extra_flags: Sequence[dict[str, str]] = (),
+) -> list[dict[str, Any]]:
     """Give the row's domain and identifiers to the account unless another account has them.
 
     Returns the row's flags plus one for each domain or identifier left out, each with the
     matcher's import id under REVIEW_FLAG_IMPORT_KEY when it has one.
     """
     account = state.account
-    flags = list(row.flags)
+    flags = [*row.flags, *extra_flags]
     if row.domain and not account.domain:
         holder = matcher.claim_domain(state, row.domain)
         if holder is None:
@@ -553,10 +624,15 @@ def _claim_keys(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> l
     return flags
 
 
-def _merge_row(state: AccountState, row: ParsedRow, matcher: BatchMatcher) -> None:
+def _merge_row(
+    state: AccountState,
+    row: ParsedRow,
+    matcher: BatchMatcher,
+    extra_flags: Sequence[dict[str, str]] = (),
+) -> None:
     account = state.account
     values = row.values
-    flags = _claim_keys(state, row, matcher)
+    flags = _claim_keys(state, row, matcher, extra_flags)
 
     for name in ("website", "description"):
         if values.get(name) and not getattr(account, name):

@@ -41,8 +41,9 @@ from accounts.importing.layouts import (
     default_source,
     detect_layout,
 )
+from accounts.importing.matching import BatchMatcher
 from accounts.importing.reading import UTF8_REPLACE_ENCODING, ObjectColumns, Table, open_table
-from accounts.importing.rows import RowParser, as_text
+from accounts.importing.rows import ParsedRow, RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import ALLOWED_EXTENSIONS, upload_content_check
 from accounts.models import ImportMapping, ImportRun
@@ -469,6 +470,8 @@ class PreviewRow:
     status: str
     values: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    updates: str = ""
+    """The name of the existing account that the row will update, or empty."""
 
 
 def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) -> RowParser:
@@ -498,30 +501,58 @@ def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) ->
 def import_preview(
     path: Path, inspection: FileInspection, mapping: WizardMapping, *, limit: int = PREVIEW_ROWS
 ) -> list[PreviewRow]:
-    """Parse the first ``limit`` records with the importer's row rules, writing nothing."""
+    """Parse the first ``limit`` records with the importer's row rules, writing nothing.
+
+    The parsed rows are then matched as the import matches them, so a row that will update
+    an existing account names it, and gets the flags that matching adds, such as a company
+    name that differs from the account's.
+    """
     mapping_check(mapping)
     rows: list[PreviewRow] = []
+    parsed_rows: list[tuple[PreviewRow, ParsedRow]] = []
     with open_table(path) as table:
         parser = _parser(inspection, mapping, table)
         for record in table.records:
             if len(rows) >= limit:
                 break
-            rows.append(_preview_row(parser, record))
+            preview, parsed = _preview_row(parser, record)
+            rows.append(preview)
+            if parsed is not None:
+                parsed_rows.append((preview, parsed))
+    _preview_matches(parsed_rows, source=parser.source)
     return rows
 
 
-def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
+def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source: str) -> None:
+    """Match the preview's rows to accounts in memory, as one import batch does."""
+    if not parsed_rows:
+        return
+    matcher = BatchMatcher(
+        [parsed for _preview, parsed in parsed_rows], source=source, touched_ids=set()
+    )
+    for (preview, _parsed), outcome in zip(parsed_rows, matcher.run(), strict=True):
+        if outcome.state.is_new:
+            continue
+        preview.updates = outcome.state.account.name
+        added = [flag for flag in outcome.row.added_flags if flag not in outcome.row.flags]
+        if added:
+            preview.status = "flagged"
+            preview.problems.extend(f"{item['field']}: {item['message']}" for item in added)
+
+
+def _preview_row(parser: RowParser, record: Any) -> tuple[PreviewRow, ParsedRow | None]:
     if record.error:
-        return PreviewRow(record.line, "rejected", problems=[record.error])
+        return PreviewRow(record.line, "rejected", problems=[record.error]), None
     try:
         cells = parser.cells_of(record.values)
         if parser.is_blank(cells):
-            return PreviewRow(
+            blank = PreviewRow(
                 record.line, "blank", problems=["The row is blank, so it is skipped."]
             )
+            return blank, None
         parsed = parser.parse(record.line, cells)
     except RowRejected as rejection:
-        return PreviewRow(record.line, "rejected", problems=[str(rejection)])
+        return PreviewRow(record.line, "rejected", problems=[str(rejection)]), None
     values = parsed.values
     location = ", ".join(
         part for part in (values.get("city"), values.get("region"), values.get("country")) if part
@@ -529,7 +560,7 @@ def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
     # The stored amount, after the unit (such as millions) and the currency rate, so the
     # preview shows what a column like "Revenue ($M)" becomes.
     usd = values.get("annual_revenue_usd")
-    return PreviewRow(
+    preview = PreviewRow(
         line=record.line,
         status="flagged" if parsed.flags else "ok",
         values={
@@ -543,6 +574,7 @@ def _preview_row(parser: RowParser, record: Any) -> PreviewRow:
         },
         problems=[f"{item['field']}: {item['message']}" for item in parsed.flags],
     )
+    return preview, parsed
 
 
 # Starting the run ----------------------------------------------------------------------

@@ -357,6 +357,31 @@ def test_preview_shows_review_flags(ops):
     )
 
 
+def test_preview_names_account_a_row_updates(ops):
+    Account.objects.create(name="Amazon.com", name_key="amazon", domain="amazon.com", country="US")
+    Account.objects.create(name="Globex", name_key="globex", domain="globex.example")
+    content = (
+        "Company name;Company Domain Name;Number of Employees;Country/Region\n"
+        "Amazon Web Services;aws.amazon.com;100000;United States\n"
+        "Globex;globex.example;40;Germany\n"
+        "Initech;initech.example;30;Germany\n"
+    )
+
+    _token, response = preview(ops, content)
+
+    aws, globex, initech = response.context["rows"]
+    html = response.content.decode()
+    assert aws.updates == "Amazon.com"
+    assert aws.status == "flagged"
+    assert any('"Amazon Web Services"' in problem for problem in aws.problems)
+    assert globex.updates == "Globex"
+    assert globex.status == "ok"
+    assert initech.updates == ""
+    assert "updates Amazon.com" in html
+    assert response.context["counts"]["flagged"] == 1
+    assert not Account.objects.filter(name="Initech").exists()
+
+
 def test_preview_shows_revenue_after_unit(ops):
     mapping = {
         "column_0": "name",
