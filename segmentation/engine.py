@@ -492,6 +492,26 @@ def employee_estimate(row: AccountRow) -> int | None:
     return high if low is None else low
 
 
+def employee_count_text(row: AccountRow, estimate: int) -> str:
+    """Return the head count as the explanation shows it: "1,001–5,000", "10,001+" or "250".
+
+    A range is shown as the range, not as the estimate that placed it in a size band,
+    so a midpoint such as 3,000 never reads as an exact count.
+
+    NOTE: a criterion with an employee range still matches on the estimate, so its text
+    can read "1,001–5,000 employees is within 2,000–10,000" for a range that only
+    partly overlaps.
+    """
+    low, high = row[_EMPLOYEE_MIN], row[_EMPLOYEE_MAX]
+    if low is None or low > estimate or (high is not None and high < estimate):
+        return f"{estimate:,}"
+    if high is None:
+        return f"{low:,}+"
+    if high == low:
+        return f"{estimate:,}"
+    return f"{low:,}–{high:,}"
+
+
 class _CompiledCriterion:
     """One criterion with its values normalized, plus a cache of explanation entries."""
 
@@ -1062,7 +1082,7 @@ class CompiledFramework:
         if marked:
             estimate, revenue = size[1], row[_REVENUE]
             if estimate is not None:
-                count_text = f"{estimate:,}"
+                count_text = employee_count_text(row, estimate)
             if revenue is not None:
                 money_text = format_usd(revenue)
         extra = tuple([_conflict_item(reason) for _name, reason in conflicts])

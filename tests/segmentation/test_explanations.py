@@ -102,6 +102,31 @@ def test_bulk_records_store_keys(default_framework, industry_id):
     assert size_reasons[1].startswith("Company size Mid-Market (450 employees)")
 
 
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "expected"),
+    [
+        (1001, 5000, "Company size Enterprise (1,001–5,000 employees)"),
+        (10001, None, "Company size Enterprise (10,001+ employees)"),
+        (3000, 3000, "Company size Enterprise (3,000 employees)"),
+    ],
+)
+def test_size_reason_shows_range(default_framework, industry_id, minimum, maximum, expected):
+    account = AccountFactory(
+        industry_id=industry_id("SaaS"),
+        employee_count=minimum if maximum is None else (minimum + maximum) // 2,
+        employee_min=minimum,
+        employee_max=maximum,
+        employee_raw="1,001-5,000",
+        country="SG",
+    )
+
+    accounts_segment()
+
+    record = ScoreRecord.objects.get(account=account)
+    reasons = [item["reason"] for item in record.explanation]
+    assert any(reason.startswith(expected) for reason in reasons), reasons
+
+
 def test_override_items_stored_with_record(default_framework, industry_id):
     account = AccountFactory(
         industry_id=industry_id("SaaS"),
