@@ -35,6 +35,7 @@ from django.utils.text import capfirst
 from audits.baseline import BASELINE_TITLE, is_baseline
 from enrichment import verification
 from enrichment.models import Observation
+from enrichment.verification import source_label
 from segmentation.models import (
     SCORED_STATUSES,
     Framework,
@@ -398,25 +399,6 @@ HISTORY_LABELS = {
     "review_flags": "Review flags",
 }
 
-# Display names of import and enrichment sources.
-SOURCE_LABELS = {
-    "sp500": "S&P 500",
-    "sp500_financials": "S&P 500 financials",
-    "fortune500": "Fortune 500",
-    "ycombinator": "Y Combinator",
-    "apollo": "Apollo",
-    "clearbit": "Clearbit",
-    "zoominfo": "ZoomInfo",
-    "hubspot": "HubSpot",
-    "salesforce": "Salesforce",
-    "sales_navigator": "Sales Navigator",
-    "website": "Website",
-    "manual": "Manual entry",
-    "unrecorded": "Entered before sources were recorded",
-    "remoteintech": "Remote-in-tech profile",
-    "csv": "CSV import",
-    "demo": "Demo data",
-}
 PROVENANCE_LABELS = {
     "verified": "Verified",
     "single_source": "Single source",
@@ -424,11 +406,6 @@ PROVENANCE_LABELS = {
     "missing": "Missing",
     "accepted": "Accepted",
 }
-
-
-def source_label(source: str) -> str:
-    """Return the display name of a source id, such as "S&P 500" for sp500."""
-    return SOURCE_LABELS.get(source) or capfirst(source.replace("_", " "))
 
 
 def may_use_queue(user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.utils.text import capfirst
 
 # Sources ranked from most to least trusted. A tuple is one rank, so its sources are
 # ordered by recency alone. Sources not listed rank below all listed ones.
@@ -89,6 +90,32 @@ APPLIED_FIELDS: tuple[str, ...] = (
     "technologies",
     "description",
 )
+
+# Display names of import and enrichment sources.
+SOURCE_LABELS = {
+    "sp500": "S&P 500",
+    "sp500_financials": "S&P 500 financials",
+    "fortune500": "Fortune 500",
+    "ycombinator": "Y Combinator",
+    "apollo": "Apollo",
+    "clearbit": "Clearbit",
+    "zoominfo": "ZoomInfo",
+    "hubspot": "HubSpot",
+    "salesforce": "Salesforce",
+    "sales_navigator": "Sales Navigator",
+    "website": "Website",
+    "manual": "Manual entry",
+    "unrecorded": "Entered before sources were recorded",
+    "remoteintech": "Remote-in-tech profile",
+    "csv": "CSV import",
+    "demo": "Demo data",
+}
+
+
+def source_label(source: str) -> str:
+    """Return the display name of a source id, such as "S&P 500" for sp500."""
+    return SOURCE_LABELS.get(source) or capfirst(source.replace("_", " "))
+
 
 RESOLUTION = "resolution"
 PERSON = "person"
@@ -625,12 +652,13 @@ def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
         label = FIELD_LABELS[name].capitalize()
         if status == CONFLICTING:
             values_text = "; ".join(
-                f"{source}: {value}" for source, value in (entry.get("values") or {}).items()
+                f"{source_label(source)}: {value}"
+                for source, value in (entry.get("values") or {}).items()
             )
             values_part = f" ({values_text})" if values_text else ""
             reasons.append(f"{label}: sources disagree{values_part}. Resolve the conflict.")
         elif status == SINGLE_SOURCE:
-            sources = ", ".join(entry.get("sources") or []) or "one source"
+            sources = ", ".join(map(source_label, entry.get("sources") or [])) or "one source"
             reasons.append(f"{label}: only {sources} reports it. Confirm it with a second source.")
         elif status == MISSING:
             reasons.append(f"{label}: no source reports it. Enrich the account.")

@@ -14,8 +14,8 @@ from tests.datasets import require_datasets_dir
 from tests.factories import AccountFactory
 
 INDUSTRY_REASON = (
-    "Industry: sources disagree (fortune500: Internet Services and Retailing; "
-    "sp500: Hotels, Resorts & Cruise Lines). Resolve the conflict."
+    "Industry: sources disagree (Fortune 500: Internet Services and Retailing; "
+    "S&P 500: Hotels, Resorts & Cruise Lines). Resolve the conflict."
 )
 
 
@@ -155,7 +155,7 @@ def test_conflicts_listed_with_missing_fields(compiled, saas_row):
     assert evaluation.geography == ""
     reasons = [item["reason"] for item in verification_items(evaluation.explanation)]
     assert reasons[0] == INDUSTRY_REASON
-    assert reasons[1].startswith("Country: sources disagree (apollo: US; zoominfo: DE)")
+    assert reasons[1].startswith("Country: sources disagree (Apollo: US; ZoomInfo: DE)")
 
 
 def test_field_status_read_as_json_text(compiled, saas_row):
@@ -358,3 +358,22 @@ def test_public_dataset_conflicts_untagged(default_framework):
         assert labels == [name.replace("_", " ") for name in names], account.name
         assert all("sources disagree (" in reason for reason in reasons), account.name
     assert Account.objects.exclude(tag="").exists()
+
+
+def test_account_page_names_conflicting_sources(client, sdr, default_framework, industry_id):
+    account = AccountFactory(
+        industry_id=industry_id("SaaS"),
+        employee_count=300,
+        country="SG",
+        verification_status="conflicting",
+        field_status=statuses(industry=CONFLICTING_INDUSTRY),
+    )
+    accounts_segment()
+    client.force_login(sdr)
+
+    html = client.get(account.get_absolute_url()).content.decode()
+
+    assert "Fortune 500: Internet Services and Retailing" in html
+    assert "S&amp;P 500: Hotels, Resorts &amp; Cruise Lines" in html
+    assert "fortune500:" not in html
+    assert "sp500:" not in html

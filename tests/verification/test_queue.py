@@ -58,10 +58,10 @@ def test_queue_gives_reasons(accounts):
 
     assert entries["Conflict High"][0] == "Industry: no source reports it. Enrich the account."
     assert entries["Conflict High"][2] == (
-        "Country: sources disagree (apollo: US; zoominfo: DE). Resolve the conflict."
+        "Country: sources disagree (Apollo: US; ZoomInfo: DE). Resolve the conflict."
     )
     assert entries["Single Co"][2] == (
-        "Country: only apollo reports it. Confirm it with a second source."
+        "Country: only Apollo reports it. Confirm it with a second source."
     )
 
 

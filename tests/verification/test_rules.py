@@ -351,10 +351,10 @@ def test_queue_reasons_name_fields():
     reasons = rules.queue_reasons(statuses)
 
     assert reasons[0] == (
-        "Industry: sources disagree (apollo: SaaS; clearbit: FinTech). Resolve the conflict."
+        "Industry: sources disagree (Apollo: SaaS; Clearbit: FinTech). Resolve the conflict."
     )
     assert reasons[1] == (
-        "Company size: only fortune500 reports it. Confirm it with a second source."
+        "Company size: only Fortune 500 reports it. Confirm it with a second source."
     )
     assert len(reasons) == 2
 
