@@ -15,7 +15,7 @@ class Observation(models.Model):
     one source); ``source_detail`` names the file or request it came from.
     """
 
-    # Indexed by observation_account_field_idx in Meta, which leads with the account.
+    # Indexed by observation_account_source_idx in Meta, which leads with the account.
     # Without a database constraint, because an import appends about seven observations
     # per account and checking each took about a third of the database's import work.
     # Django still deletes an account's observations with it.
@@ -45,7 +45,13 @@ class Observation(models.Model):
     class Meta:
         ordering = ["account", "field", "-observed_at", "-id"]
         indexes = [
-            models.Index(fields=["account", "field"], name="observation_account_field_idx"),
+            # The account page reads each field's newest observation per source by these
+            # columns (accounts.selectors.observation_summary). The index also serves
+            # lookups by account and field.
+            models.Index(
+                fields=["account", "field", "source", "observed_at"],
+                name="observation_account_source_idx",
+            ),
             # Imports and providers leave entered_by empty, so only the observations that
             # a person entered are indexed, for the admin's filter and for SET_NULL when
             # a user is deleted.
