@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     """
 
     dependencies = [
-        ("enrichment", "0007_sales_ops_view_permissions"),
+        ("enrichment", "0008_enrichmentrun_heartbeat"),
     ]
 
     operations = [
