@@ -80,20 +80,40 @@ class Layout:
     """A known export layout.
 
     ``name`` is also the default source. ``signatures`` are sets of column keys, and the
-    layout applies to a header that contains every key of at least one of them.
+    layout applies to a header that contains every key of at least one of them (see
+    detect_layout for a header that lacks one). ``column_names`` maps each key to the
+    column name as the export writes it, for messages.
     """
 
     name: str
     columns: tuple[tuple[str, ColumnSpec], ...]
     signatures: tuple[frozenset[str], ...] = ()
+    column_names: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def missing_signature_columns(self, keys: set[str]) -> list[str]:
+        """Return the names of the signature columns that the header keys lack.
+
+        The signature closest to the header counts, so the list is empty when one fits.
+        """
+        if not self.signatures:
+            return []
+        closest = min(self.signatures, key=lambda signature: len(signature - keys))
+        return [self.column_names.get(key, key) for key in sorted(closest - keys)]
 
 
 def _layout(name: str, columns: list[tuple], signatures: list[set[str]]) -> Layout:
     specs = []
+    names: dict[str, str] = {}
     for column in columns:
         header, target, *rest = column
         specs.append((column_key(header), ColumnSpec(target, *rest)))
-    return Layout(name, tuple(specs), tuple(frozenset(signature) for signature in signatures))
+        names.setdefault(column_key(header), header)
+    return Layout(
+        name,
+        tuple(specs),
+        tuple(frozenset(signature) for signature in signatures),
+        names,
+    )
 
 
 SP500 = _layout(
@@ -446,17 +466,50 @@ class ColumnMapping:
 
 
 def detect_layout(header: list[str]) -> Layout:
-    """Return the known layout that fits the header best, or the generic layout."""
+    """Return the known layout that fits the header best, or the generic layout.
+
+    A layout fits when the header contains every column of one of its signatures. When
+    none fits, a layout still applies to a header that lacks one column of a signature of
+    three or more columns, as an export with an optional column removed does, provided
+    that the header has the layout's name column and the layout maps more of its columns
+    than the generic layout would. ``apply_layout`` then lists the missing column.
+    """
     keys = {column_key(name) for name in header}
     best: Layout | None = None
     best_matches = 0
     for layout in LAYOUTS:
         if not any(signature <= keys for signature in layout.signatures):
             continue
-        matches = sum(1 for key, _spec in layout.columns if key in keys)
+        matches = _matching_columns(layout, keys)
+        if matches > best_matches:
+            best, best_matches = layout, matches
+    if best is not None:
+        return best
+
+    # More than the generic layout's matches, so a partial layout never maps fewer columns.
+    best_matches = _matching_columns(GENERIC, keys)
+    for layout in LAYOUTS:
+        if not _fits_partially(layout, keys):
+            continue
+        matches = _matching_columns(layout, keys)
         if matches > best_matches:
             best, best_matches = layout, matches
     return best or GENERIC
+
+
+def _matching_columns(layout: Layout, keys: set[str]) -> int:
+    return sum(1 for key, _spec in layout.columns if key in keys)
+
+
+def _fits_partially(layout: Layout, keys: set[str]) -> bool:
+    """Return True when the header lacks exactly one column of a 3+ column signature and
+    has a column that the layout reads as the company name."""
+    has_name = any(spec.field == "name" and key in keys for key, spec in layout.columns)
+    if not has_name:
+        return False
+    return any(
+        len(signature) >= 3 and len(signature - keys) == 1 for signature in layout.signatures
+    )
 
 
 def default_source(layout_name: str, file_format: str, *, has_mapping: bool) -> str:
@@ -497,14 +550,17 @@ def apply_layout(layout: Layout, header: list[str], *, currency: str = "USD") ->
             column_multipliers[header[index]] = spec.multiplier
 
     ignored = [name for index, name in enumerate(header) if index not in used and name.strip()]
+    if layout.name != "mapping":
+        # A known layout lists only the signature columns that the header lacks, when
+        # detect_layout chose it without a complete signature. Its other columns are optional.
+        missing = layout.missing_signature_columns(set(positions))
     return ColumnMapping(
         layout=layout.name,
         indexes=indexes,
         multipliers=multipliers,
         columns=columns,
         ignored=ignored,
-        # Only a mapping file promises its columns, so only its absent columns are reported.
-        missing=missing if layout.name == "mapping" else [],
+        missing=missing,
         currency=currency,
         column_multipliers=column_multipliers,
     )

@@ -165,6 +165,7 @@ class FileInspection:
 
     ``suggested`` maps each column to the import field the detected layout gives it (""
     for none). ``multipliers`` contains the money unit of columns such as "Revenue ($M)".
+    ``missing`` names the columns of the detected layout's signature that the file lacks.
     """
 
     kind: str
@@ -177,6 +178,7 @@ class FileInspection:
     multipliers: dict[str, int]
     total_records: int
     samples: dict[str, list[str]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -276,6 +278,7 @@ def file_inspect(path: Path, *, file_name: str) -> FileInspection:
         multipliers=dict(mapping.column_multipliers),
         total_records=total,
         samples=samples,
+        missing=list(mapping.missing),
     )
 
 

@@ -130,6 +130,60 @@ def test_layout_detected_from_header(header, layout):
     assert detect_layout(header).name == layout
 
 
+SP500_WITHOUT_SECTOR = [
+    "Symbol",
+    "Security",
+    "GICS Sub-Industry",
+    "Headquarters Location",
+    "Date added",
+    "CIK",
+    "Founded",
+]
+
+
+def test_layout_detected_without_optional_column():
+    mapping = apply_layout(detect_layout(SP500_WITHOUT_SECTOR), SP500_WITHOUT_SECTOR)
+
+    assert mapping.layout == "sp500"
+    assert mapping.columns == {
+        "Symbol": "ticker",
+        "Security": "name",
+        "GICS Sub-Industry": "sub_industry",
+        "Headquarters Location": "location",
+        "CIK": "cik",
+        "Founded": "founded",
+    }
+    assert mapping.missing == ["GICS Sector"]
+    assert mapping.describe()["missing"] == ["GICS Sector"]
+
+
+def test_complete_layout_reports_nothing_missing():
+    header = [*SP500_WITHOUT_SECTOR, "GICS Sector"]
+
+    mapping = apply_layout(detect_layout(header), header)
+
+    assert mapping.layout == "sp500"
+    assert mapping.missing == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Without the name column the rows could not become accounts under the layout.
+        ["Symbol", "GICS Sector", "GICS Sub-Industry", "CIK"],
+        # The generic layout maps all three columns, sp500_financials only two.
+        ["Name", "Symbol", "Website"],
+        # The generic layout maps Symbol, Website and Country, sp500 only two columns.
+        ["Symbol", "Security", "Website", "Country"],
+    ],
+)
+def test_partial_header_stays_generic(header):
+    mapping = apply_layout(detect_layout(header), header)
+
+    assert mapping.layout == "csv"
+    assert mapping.missing == []
+
+
 def test_header_match_ignores_case_and_spacing():
     header = ["  ACCOUNT   NAME ", "website", "billingcountry"]
 

@@ -82,6 +82,29 @@ def test_sp500_constituents(datasets):
     assert by_identifier("ticker", "EL").name == "The Estée Lauder Companies"
 
 
+def test_sp500_constituents_without_sector_column(datasets, tmp_path):
+    source = datasets / "sp500-companies" / "constituents.csv"
+    trimmed = tmp_path / "constituents-without-sector.csv"
+    with (
+        source.open(encoding="utf-8", newline="") as read,
+        trimmed.open("w", encoding="utf-8", newline="") as write,
+    ):
+        writer = csv.writer(write)
+        for row in csv.DictReader(read):
+            if write.tell() == 0:
+                writer.writerow([name for name in row if name != "GICS Sector"])
+            writer.writerow([value for name, value in row.items() if name != "GICS Sector"])
+
+    run = accounts_import(trimmed)
+
+    assert run.column_mapping["layout"] == "sp500"
+    assert run.column_mapping["missing"] == ["GICS Sector"]
+    assert run.column_mapping["columns"]["Security"] == "name"
+    assert (run.rows_read, run.created, run.merged, run.rejected) == (503, 500, 3, 0)
+    assert by_identifier("ticker", "MMM").name == "3M"
+    assert not Account.objects.filter(industry__isnull=True).exists()
+
+
 def test_sp500_financials_alone(datasets):
     run = import_financials(datasets)
 

@@ -171,6 +171,25 @@ def test_mapping_shows_detection(ops):
     assert 'data-testid="detected-rows">4<' in html
 
 
+def test_mapping_detects_layout_without_optional_column(ops):
+    content = (
+        "Symbol,Security,GICS Sub-Industry,Headquarters Location,Date added,CIK,Founded\n"
+        'MMM,3M,Industrial Conglomerates,"Saint Paul, Minnesota",1957-03-04,66740,1902\n'
+    )
+    token = token_of(upload(ops, content))
+    response = ops.get(reverse("accounts:import-mapping", args=[token]))
+    html = response.content.decode()
+    initial = response.context["form"].initial
+
+    assert 'data-testid="detected-layout">sp500<' in html
+    assert "the file has no GICS Sector column of the sp500 layout" in html
+    assert initial["column_0"] == "ticker"
+    assert initial["column_1"] == "name"
+    assert initial["column_2"] == "sub_industry"
+    assert initial["column_3"] == "location"
+    assert initial["column_5"] == "cik"
+
+
 def test_mapping_prefills_detected_fields(ops):
     token = token_of(upload(ops, HUBSPOT_CSV))
     response = ops.get(reverse("accounts:import-mapping", args=[token]))

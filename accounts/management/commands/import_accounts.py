@@ -127,7 +127,13 @@ class Command(BaseCommand):
         if mapping.get("ignored"):
             self.stdout.write(f"  ignored columns: {', '.join(mapping['ignored'])}")
         if mapping.get("missing"):
-            self.stdout.write(f"  mapped columns not in the file: {', '.join(mapping['missing'])}")
+            missing = ", ".join(mapping["missing"])
+            if mapping.get("layout") == "mapping":
+                self.stdout.write(f"  mapped columns not in the file: {missing}")
+            else:
+                self.stdout.write(
+                    f"  columns of layout {mapping.get('layout')} not in the file: {missing}"
+                )
         if run.report_path:
             self.stdout.write(f"  rejected rows: {run.report_path}")
         if run.error:
