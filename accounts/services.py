@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -23,6 +23,7 @@ from accounts.importing.layouts import (
 )
 from accounts.importing.reading import open_table
 from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
+from accounts.importing.serial import import_lock, running_import_check
 from accounts.importing.sources import source_name_normalize
 from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
 from audits.history import Channel, change_channel
@@ -62,10 +63,12 @@ def import_run_create(
     ``new_accounts_owner`` becomes the owner of the accounts that the run creates.
     The source name is stored lower case, and the SHA-256 of the file's bytes is stored
     too. Raises ImportFileError when the source name breaks the rule of
-    accounts.importing.sources or the mapping file is invalid, and its subclass
+    accounts.importing.sources or the mapping file is invalid, its subclass
     SameFileImported when an earlier import read the same content under another source
-    name and ``allow_same_file`` is False.
+    name and ``allow_same_file`` is False, and its subclass ImportAlreadyRunning when
+    imports run one at a time (SQLite) and another import is running.
     """
+    running_import_check()
     path = Path(path)
     source = source_name_normalize(source)
     mapping_file = _mapping_from(mapping)
@@ -162,9 +165,10 @@ def accounts_import(
 
     from accounts.tasks import import_run_lock
 
-    # The lock shows the import's page that a process is importing the run (see
-    # import_run_interrupted). A task holds it already, and the lock nests within a session.
-    with import_run_lock(import_run.pk):
+    # On SQLite a run that was queued while another import ran waits for the file lock
+    # here. The advisory lock shows the import's page that a process is importing the run
+    # (see import_run_interrupted). A task holds it already, and it nests within a session.
+    with import_lock(wait=True, import_run_id=import_run.pk), import_run_lock(import_run.pk):
         return _import_locked(
             import_run,
             mapping_file=mapping_file,
@@ -214,9 +218,22 @@ def _import_locked(
         _finish(import_run, ImportRun.Status.FAILED, message)
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise ImportFileError(message) from error
+    except OperationalError as error:
+        if not is_lock_timeout(error):
+            _fail_internal(import_run, error)
+            raise
+        _link_accounts(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, importer.touched_ids)
+        _finish(import_run, ImportRun.Status.FAILED, _lock_timeout_message(import_run))
+        logger.warning(
+            "import run %s failed after row %s: the database stayed locked: %s",
+            import_run.pk,
+            import_run.rows_read,
+            error,
+        )
+        raise
     except Exception as error:
-        _finish(import_run, ImportRun.Status.FAILED, f"Internal error: {error!r}")
-        logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)
+        _fail_internal(import_run, error)
         raise
 
     _link_accounts(import_run, touched_ids)
@@ -251,6 +268,33 @@ def _import_locked(
     if import_run.segmentation_run_id is not None:
         _segment_accounts(import_run, touched_ids)
     return import_run
+
+
+def _fail_internal(import_run: ImportRun, error: Exception) -> None:
+    _finish(import_run, ImportRun.Status.FAILED, f"Internal error: {error!r}")
+    logger.exception("import run %s of %s failed", import_run.pk, import_run.file_path)
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Return True for a write that waited too long for a lock another connection held.
+
+    That is SQLite's "database is locked" after the connection's timeout, and PostgreSQL's
+    lock_not_available (SQLSTATE 55P03) after a lock_timeout.
+    """
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    return "database is locked" in str(error) or getattr(cause, "pgcode", None) == "55P03"
+
+
+def _lock_timeout_message(import_run: ImportRun) -> str:
+    return (
+        f"The import stopped after row {import_run.rows_read} because another write, such "
+        "as another import or a re-scoring, kept the database locked for longer than the "
+        "database's wait limit. The rows of the batches written before stay imported. "
+        "Import the file again when the other job has finished: the rows already imported "
+        "then update their accounts, so no duplicate is created."
+    )
 
 
 def _run_start(import_run: ImportRun) -> bool:
@@ -456,8 +500,12 @@ def _scoring_failed(import_run: ImportRun, error: Exception) -> None:
 
     # accounts_segment marks its run failed itself, but verification does not.
     segmentation_run_fail(import_run.segmentation_run_id, error)
+    if is_lock_timeout(error):
+        reason = "another write kept the database locked for longer than its wait limit"
+    else:
+        reason = repr(error)
     import_run.error = (
-        f"{_outcome(import_run)}, but scoring its accounts failed ({error!r}). Sales Ops can "
+        f"{_outcome(import_run)}, but scoring its accounts failed ({reason}). Sales Ops can "
         "finish the scoring with Finish scoring on this import's page or with "
         f"manage.py resegment --import-run {import_run.pk}."
     )

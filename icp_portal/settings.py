@@ -173,6 +173,15 @@ else:
         }
     }
 
+# SQLite has one writer at a time, and an import writes for minutes while it scores its
+# accounts, so with SQLite a new import is rejected while another runs
+# (accounts/importing/serial.py). A running import holds a lock on ICP_IMPORT_LOCK_PATH.
+ICP_IMPORTS_ONE_AT_A_TIME = env_bool(
+    "ICP_IMPORTS_ONE_AT_A_TIME",
+    default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+)
+ICP_IMPORT_LOCK_PATH = VAR_DIR / "import.lock"
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils.text import get_valid_filename
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,7 +25,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.importing.errors import ImportFileError, ImportNotCancellable
+from accounts.importing.errors import ImportAlreadyRunning, ImportFileError, ImportNotCancellable
 from accounts.importing.fingerprints import OVERRIDE_API, SameFileImported
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import (
@@ -272,7 +273,7 @@ def _enqueue(run_id: int) -> str:
     """Queue the run's task and return "", or when the broker is down, the run's new error."""
     try:
         accounts_import_task.delay(run_id)
-    except ImportFileError as error:
+    except (ImportFileError, DatabaseError) as error:
         # Without a broker the task runs here; the run already records the failure.
         logger.info("import run %s failed: %s", run_id, error)
     except BROKER_ERRORS as error:
@@ -365,6 +366,13 @@ class ImportRunViewSet(
         except SameFileImported as error:
             _discard_upload(path)
             raise ImportConflict(str(error.for_override(OVERRIDE_API))) from error
+        except ImportAlreadyRunning as error:
+            _discard_upload(path)
+            message = str(error)
+            if error.running is not None:
+                url = reverse("import-run-detail", args=[error.running.pk])
+                message = f"{message} Its status is at {url}."
+            raise ImportConflict(message) from error
         except ImportFileError as error:
             _discard_upload(path)
             raise ValidationError({"source": [str(error)]}) from error

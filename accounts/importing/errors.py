@@ -17,3 +17,15 @@ class ImportNotCancellable(Exception):
 
     The message names the run, its status and what to do instead.
     """
+
+
+class ImportAlreadyRunning(ImportFileError):
+    """A new import while another runs, on a database that writes one import at a time.
+
+    ``running`` is the ImportRun that runs, or None when the lock holder has no run
+    (such as an import between its creation and its start).
+    """
+
+    def __init__(self, message: str, running=None) -> None:
+        super().__init__(message)
+        self.running = running

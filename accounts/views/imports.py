@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -27,9 +28,10 @@ from django.views.generic import ListView
 
 from accounts import selectors, workspace
 from accounts.forms import ImportMappingForm, ImportUploadForm
-from accounts.importing.errors import ImportFileError, ImportNotCancellable
+from accounts.importing.errors import ImportAlreadyRunning, ImportFileError, ImportNotCancellable
 from accounts.importing.fingerprints import SameFileImported
 from accounts.importing.report import REPORT_FOLDER
+from accounts.importing.serial import running_import_check
 from accounts.models import ImportCancelRequest, ImportRun
 from accounts.permissions import can_cancel_import, can_finish_import_scoring, can_import
 from accounts.selectors import user_label
@@ -328,6 +330,25 @@ class ImportRunMappingView(ImportPermissionMixin, View):
         return redirect("accounts:import-preview", token=token)
 
 
+def running_import_html(user: Any, error: ImportAlreadyRunning) -> str:
+    """Return the error's message with the running import's number linked to its page.
+
+    The number stays plain text for a user who may not open that import.
+    """
+    text = str(error)
+    running = error.running
+    label = f"#{running.pk}" if running is not None else ""
+    if (
+        not label
+        or label not in text
+        or not selectors.import_runs_for(user).filter(pk=running.pk).exists()
+    ):
+        return text
+    before, after = text.split(label, 1)
+    url = reverse("accounts:import-detail", args=[running.pk])
+    return format_html('{}<a href="{}">{}</a>{}', before, url, label, after)
+
+
 # Step 3: preview -----------------------------------------------------------------------
 
 
@@ -353,7 +374,13 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
         for row in rows:
             counts[row.status] += 1
         same_file = workspace.same_file_conflict_for(path, context["inspection"], mapping)
+        try:
+            running_import_check()
+            running_import = ""
+        except ImportAlreadyRunning as error:
+            running_import = running_import_html(request.user, error)
         context.update(
+            running_import=running_import,
             same_file="" if same_file is None else str(same_file),
             rows=rows,
             counts=counts,
@@ -393,6 +420,10 @@ class ImportRunStartView(ImportPermissionMixin, View):
         except SameFileImported as error:
             # The preview shows the earlier import and the checkbox that overrides it.
             messages.error(request, str(error))
+            return redirect("accounts:import-preview", token=token)
+        except ImportAlreadyRunning as error:
+            # The upload stays, so the user can start it from the preview later.
+            messages.error(request, running_import_html(request.user, error))
             return redirect("accounts:import-preview", token=token)
         except (ValidationError, ImportFileError) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)

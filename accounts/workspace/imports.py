@@ -660,15 +660,17 @@ def import_start(
             raise error.for_override(OVERRIDE_WIZARD) from error
         run.file_name = file_name[: ImportRun._meta.get_field("file_name").max_length]
         run.save(update_fields=["file_name"])
+        # Logged before the commit, because without a broker the commit runs the whole
+        # import, whose own log lines come after this one.
+        logger.info(
+            "user %s started import run %s of %s (source %s, allow same file %s)",
+            user.pk,
+            run.pk,
+            file_name,
+            run.source or "detected",
+            allow_same_file,
+        )
         transaction.on_commit(lambda: _queue_import(run.pk))
-    logger.info(
-        "user %s started import run %s of %s (source %s, allow same file %s)",
-        user.pk,
-        run.pk,
-        file_name,
-        run.source or "detected",
-        allow_same_file,
-    )
     return run
 
 
@@ -681,11 +683,16 @@ def _queue_import(run_id: int) -> None:
         # Raised only when tasks run eagerly; the run is already marked failed.
         logger.info("import run %s failed: %s", run_id, error)
     except Exception as error:  # noqa: BLE001 - a broker or worker failure
-        logger.exception("import run %s could not be started", run_id)
-        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
+        not_started = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
             status=ImportRun.Status.FAILED,
             error=f"The import could not be started ({error}). Start it again later.",
         )
+        if not_started:
+            logger.exception("import run %s could not be started", run_id)
+        else:
+            # The task ran here without a broker, and the importer has logged the
+            # failure and stored it on the run.
+            logger.info("import run %s failed: %r", run_id, error)
 
 
 def import_run_total(run: ImportRun) -> int | None:
