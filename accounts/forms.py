@@ -479,7 +479,13 @@ class BulkActionForm(forms.Form):
     )
     account_ids = AccountIdsField(required=False, widget=forms.MultipleHiddenInput)
     owner = forms.ChoiceField(
-        label="New owner", required=False, widget=forms.Select(attrs={"class": SELECT})
+        label="New owner",
+        required=False,
+        widget=forms.Select(attrs={"class": SELECT}),
+        error_messages={
+            "invalid_choice": "User %(value)s cannot own accounts: choose an SDR, AE or "
+            "Sales Manager from the list."
+        },
     )
     provider = forms.ChoiceField(
         label="Provider", required=False, widget=forms.Select(attrs={"class": SELECT})
@@ -535,7 +541,8 @@ class BulkActionForm(forms.Form):
         action = cleaned.get("action")
         if not cleaned.get("account_ids"):
             self.add_error("account_ids", "No account is selected: tick at least one row.")
-        if action == workspace.ASSIGN and not cleaned.get("owner"):
+        # An owner that is not a choice already has its own error.
+        if action == workspace.ASSIGN and not cleaned.get("owner") and "owner" not in self.errors:
             self.add_error("owner", "Choose the new owner.")
         if action == workspace.ENRICH and not cleaned.get("provider"):
             self.add_error("provider", "Choose the provider to look the accounts up in.")

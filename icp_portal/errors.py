@@ -1,13 +1,17 @@
-"""Error pages of the portal: the 404 handler that shows a user-facing message.
+"""Error pages of the portal: the 404 handler that shows a user-facing message, and the
+400 handler that explains a form with too many fields.
 
-Django's default handlers serve 400.html, 403.html and 500.html. The 400 and 500 pages
-render without a request or context processors, so those templates stand alone.
+Django's default handlers serve 403.html and 500.html. The 400 and 500 pages render
+without a request or context processors, so those templates stand alone.
 """
 
 import re
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
 
 # Messages of the Http404 that Django raises itself, such as get_object_or_404 and
@@ -48,3 +52,20 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
         "back_label": back_label,
     }
     return render(request, "404.html", context, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Render 400.html, saying which limit a request with too many form fields broke.
+
+    Like Django's default handler it renders the template without the request, so a
+    broken request cannot break the error page too.
+    """
+    from accounts.workspace.bulk import MAX_BULK_ACCOUNTS
+
+    context = {}
+    if isinstance(exception, TooManyFieldsSent):
+        context = {
+            "max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            "max_bulk_accounts": MAX_BULK_ACCOUNTS,
+        }
+    return HttpResponseBadRequest(loader.get_template("400.html").render(context))

@@ -22,5 +22,6 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
 ]
 
-# Django's default handlers serve 400.html, 403.html and 500.html from templates/.
+# Django's default handlers serve 403.html and 500.html from templates/.
+handler400 = "icp_portal.errors.bad_request"
 handler404 = "icp_portal.errors.page_not_found"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts import workspace
@@ -163,6 +164,69 @@ def test_assign_requires_owner(client, sales_ops, accounts):
     )
     assert response.status_code == 422
     assert "Choose the new owner." in response.content.decode()
+
+
+def test_assign_to_non_owner_role_one_error(client, sales_ops, marketing, accounts):
+    # A hand-made request: the list offers only SDRs, AEs and Sales Managers.
+    client.force_login(sales_ops)
+    data = {
+        "action": "assign",
+        "owner": str(marketing.pk),
+        "account_ids": ids(accounts["team_sdr"]),
+    }
+
+    response = client.post(BULK_URL, data, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert (
+        f"<li>New owner: User {marketing.pk} cannot own accounts: choose an SDR, AE or Sales "
+        "Manager from the list.</li>"
+    ) in html
+    assert html.count("New owner:") == 1
+    assert "Choose the new owner." not in html
+    assert "Select a valid choice" not in html
+    assert Account.objects.get(pk=accounts["team_sdr"].pk).owner.username == "sdr"
+
+
+def test_unknown_account_id_reported_not_found(client, sales_ops, sdr2, accounts):
+    client.force_login(sales_ops)
+    data = {
+        "action": "assign",
+        "owner": str(sdr2.pk),
+        "account_ids": [*ids(accounts["unassigned"]), "999999999"],
+    }
+
+    html = client.post(BULK_URL, data, **HTMX).content.decode()
+
+    assert "Assign 1 account to Dana Okafor?" in html
+    assert "1 selected account was not found (deleted, or the id is wrong), so it is left out." in (
+        html
+    )
+    assert "deleted in the meantime" not in html
+
+
+@pytest.mark.parametrize("enforce_csrf_checks", [False, True])
+def test_too_many_account_ids_explained(sales_ops, sdr2, enforce_csrf_checks):
+    # One page of the list posts at most 100 ids. A hand-made request with 5,000 breaks
+    # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000), which is checked before the view.
+    client = Client(enforce_csrf_checks=enforce_csrf_checks)
+    client.force_login(sales_ops)
+    client.get(LIST_URL)
+    data = {
+        "action": "assign",
+        "owner": str(sdr2.pk),
+        "account_ids": [str(number) for number in range(1, 5001)],
+    }
+    # As htmx sends it, so the CSRF check reads the form before the view does.
+    headers = {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value, **HTMX}
+
+    response = client.post(BULK_URL, data, **headers)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The form sent more than 1000 values" in html
+    assert "A bulk action changes at most 500 accounts" in html
 
 
 def test_bulk_requires_selection(client, sales_ops, sdr2):
