@@ -129,3 +129,53 @@ def test_long_file_name_fits_phone_width(page, login, live_server, sam):  # noqa
     assert "hubspot_crm_exports" in page.locator("h1").inner_text()
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= PHONE_WIDTH, "a long file name makes the page scroll sideways"
+
+
+# Widths of each option's text and of the room for it inside the select, which is the
+# select's width less its padding (Bootstrap's right padding holds the arrow).
+OPTION_FIT_SCRIPT = """(select) => {
+  const style = getComputedStyle(select);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const room =
+    select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Array.from(select.options).map((option) => ({
+    text: option.text,
+    width: context.measureText(option.text).width,
+    room: room,
+  }));
+}"""
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "select_ids"),
+    [
+        (roles.SALES_OPS, "assign", ["bulk_action", "bulk_owner"]),
+        (roles.SDR, "tag", ["bulk_action", "bulk_tier"]),
+    ],
+)
+def test_bulk_bar_selects_fit_800_px(
+    page,
+    login,
+    live_server,
+    accounts,  # noqa: F811
+    role,
+    action,
+    select_ids,
+):
+    user = UserFactory(username="bulk-user", first_name="Morgan", last_name="Lee-Okafor")
+    user.groups.add(Group.objects.get(name=role))
+    page.set_viewport_size({"width": 800, "height": 900})
+    login("bulk-user")
+    page.goto(f"{live_server.url}{reverse('accounts:account-list')}")
+
+    page.select_option("#bulk_action", action)
+
+    for select_id in select_ids:
+        select = page.locator(f"#{select_id}")
+        assert select.is_visible(), select_id
+        for option in select.evaluate(OPTION_FIT_SCRIPT):
+            assert option["width"] <= option["room"], (
+                f"#{select_id} cuts “{option['text']}”: {option['width']:.0f} px of text "
+                f"in {option['room']:.0f} px"
+            )
