@@ -216,7 +216,9 @@ class ReviewItemCardView(PermissionRequiredMixin, View):
         items = _items(session)
         current = _item_at(items, position)
         context = _review_context(request, session, items, current)
-        return render(request, "audits/partials/_review_card.html", context)
+        # The response also empties the page's message, so the outcome of a decision on
+        # another card does not stay next to this one.
+        return render(request, "audits/partials/_review_card_response.html", context)
 
 
 class ReviewItemDecisionView(PermissionRequiredMixin, View):

@@ -313,6 +313,28 @@ def test_confirm_pushes_next_card_address(client, segmented, team):
     assert 'hx-history="false"' in response.content.decode()
 
 
+def test_moving_to_other_card_clears_message(client, segmented, team):
+    session = new_session(team)
+    item = session.items.get(position=1)
+    client.force_login(team["manager"])
+    confirmed = client.post(
+        reverse("audits:review-item-confirm", args=[session.pk, item.pk]),
+        {"view": "card"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+
+    moved = client.get(
+        reverse("audits:review-item-card", args=[session.pk, 3]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert f"{item.account_label}: confirmed.</div>" in confirmed
+    assert session.items.get(position=3).account.name in moved
+    assert (
+        '<div id="review-message" class="visually-hidden" aria-live="polite" '
+        'hx-swap-oob="true"></div>'
+    ) in moved
+
+
 def test_table_confirm_pushes_no_address(client, segmented, team):
     session = new_session(team)
     item = session.items.get(position=1)

@@ -60,6 +60,28 @@ def test_manager_confirms_and_corrects(page, live_server, login, review_team):
     assert correction.new_tier == "low"
 
 
+def test_decision_message_cleared_on_next_card(page, live_server, login, review_team):
+    login("reviewer")
+    page.goto(f"{live_server.url}/governance/review/")
+    page.get_by_label("Sam Reyes").check()
+    page.fill("input[name=sample_size]", "3")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_selector("[data-testid=review-card]")
+    page.wait_for_load_state("networkidle")
+    confirmed_name = page.text_content("#review-account-name").strip()
+
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
+    expect(page.locator("#review-message")).to_have_text(f"{confirmed_name}: confirmed.")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#review-card:has-text('Account 3 of 3')")
+
+    expect(page.locator("#review-message")).to_have_text("")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
+    expect(page.locator("#review-message")).to_have_text("")
+
+
 def test_correction_shortcut_replaces_tag(page, live_server, login, review_team):
     login("reviewer")
     page.goto(f"{live_server.url}/governance/review/")
