@@ -43,8 +43,10 @@ def import_lock(*, wait: bool, import_run_id: int | None = None) -> Iterator[boo
     """Hold the import lock for the block when imports run one at a time.
 
     Yields True while the lock is held, or when imports may run concurrently. With
-    ``wait`` False it yields False at once when another import holds the lock.
-    ``import_run_id`` names the waiting run in the log.
+    ``wait`` False it yields False at once when another import holds the lock. The
+    holder writes ``import_run_id`` into the lock file, so a rejected import can name
+    the run, which still holds the lock while it verifies and scores its accounts after
+    its status says it finished.
     """
     if not imports_one_at_a_time() or fcntl is None:
         # NOTE: without fcntl (Windows) nothing is locked, so imports are not serialized.
@@ -54,7 +56,7 @@ def import_lock(*, wait: bool, import_run_id: int | None = None) -> Iterator[boo
     path.parent.mkdir(parents=True, exist_ok=True)
     # flock locks belong to the open file, so two threads of one server that open the
     # file each exclude each other, as two processes do.
-    with path.open("a") as handle:
+    with path.open("a+", encoding="ascii") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -64,9 +66,23 @@ def import_lock(*, wait: bool, import_run_id: int | None = None) -> Iterator[boo
             logger.info("import run %s waits for the running import to finish", import_run_id)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            if import_run_id is not None:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(str(import_run_id))
+                handle.flush()
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_holder_id() -> int | None:
+    """Return the id of the run written into the lock file, or None."""
+    try:
+        text = Path(settings.ICP_IMPORT_LOCK_PATH).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
 
 
 def running_import_check() -> None:
@@ -79,12 +95,17 @@ def running_import_check() -> None:
     with import_lock(wait=False) as free:
         if free:
             return
-    running = (
-        ImportRun.objects.filter(status__in=[ImportRun.Status.RUNNING, ImportRun.Status.PENDING])
-        .select_related("created_by")
-        .order_by("-started_at", "-id")
-        .first()
-    )
+    runs = ImportRun.objects.select_related("created_by")
+    holder_id = _lock_holder_id()
+    running = runs.filter(pk=holder_id).first() if holder_id is not None else None
+    if running is None:
+        # A holder that has not written its id yet, such as a run between its creation
+        # and its start.
+        running = (
+            runs.filter(status__in=[ImportRun.Status.RUNNING, ImportRun.Status.PENDING])
+            .order_by("-started_at", "-id")
+            .first()
+        )
     raise ImportAlreadyRunning(running_import_message(running), running)
 
 
@@ -98,7 +119,9 @@ def running_import_message(running: ImportRun | None) -> str:
         starter = "from the command line"
     else:
         starter = f"by {running.created_by.get_full_name() or running.created_by.get_username()}"
+    # The counts are saved before the run verifies and scores its accounts.
+    scoring = ", now scoring its accounts" if running.is_finished else ""
     return (
         f"Another import is running: #{running.pk} of “{running.file_name}”, started "
-        f"{starter} at {started_at:%Y-%m-%d %H:%M %Z}. {reason}"
+        f"{starter} at {started_at:%Y-%m-%d %H:%M %Z}{scoring}. {reason}"
     )

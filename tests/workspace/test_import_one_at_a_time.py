@@ -75,6 +75,28 @@ def test_wizard_rejects_second_import(ops, one_at_a_time, running_import):
     assert ImportRun.objects.count() == 1
 
 
+def test_rejection_names_import_still_scoring(ops, one_at_a_time, sdr):
+    # An import saves its status and counts first, then verifies and scores its accounts
+    # while it still holds the lock.
+    scoring = ImportRun.objects.create(
+        source="hubspot",
+        file_name="scored.csv",
+        status=ImportRun.Status.SUCCEEDED,
+        created_by=sdr,
+        started_at=timezone.now(),
+    )
+    token = previewed_upload(ops)
+
+    with import_lock(wait=False, import_run_id=scoring.pk) as locked:
+        assert locked
+        response = ops.post(reverse("accounts:import-start", args=[token]), follow=True)
+
+    html = response.content.decode()
+    assert f">#{scoring.pk}</a> of “scored.csv”, started by sdr at " in html
+    assert ", now scoring its accounts. This installation runs one import at a time" in html
+    assert ImportRun.objects.count() == 1
+
+
 def test_preview_warns_of_running_import(ops, one_at_a_time, running_import):
     token = previewed_upload(ops)
 
