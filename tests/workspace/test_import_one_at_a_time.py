@@ -239,3 +239,16 @@ def test_lock_timeout_fails_with_plain_message(accounts_table_locked, sales_ops,
     assert "Internal error" not in run.error
     assert "kept the database locked" in html
     assert "could not be started" not in log
+
+
+def test_api_lock_timeout_fails_run_plainly(accounts_table_locked, sales_ops, client):
+    client.force_login(sales_ops)
+    data = {"file": SimpleUploadedFile("companies.csv", CSV_TEXT.encode())}
+
+    response = client.post("/api/v1/imports/", data)
+
+    run = ImportRun.objects.get()
+    assert response.status_code == 202
+    assert response.json()["status"] == "failed"
+    assert run.error.startswith("The import stopped after row ")
+    assert "Internal error" not in run.error
