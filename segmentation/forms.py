@@ -499,6 +499,15 @@ class SizeBandFormSet(FrameworkPartFormSet):
             raise ValidationError(errors)
 
 
+# Shown for an empty or blank summary: Sales Leadership read the summary before approving,
+# and the revision register keeps it.
+SUMMARY_REQUIRED_MESSAGE = (
+    "Summarise what changed in this version and why, for example: “Raised the High cut-off "
+    "from 70 to 75 and added HealthTech to the target industries.” Sales Leadership read "
+    "the summary before they approve the version, and the revision register keeps it."
+)
+
+
 class FrameworkSubmitForm(forms.Form):
     summary = forms.CharField(
         label="Summary of changes",
@@ -506,6 +515,7 @@ class FrameworkSubmitForm(forms.Form):
         help_text=(
             "What this version changes and why. Required, and stored in the revision register."
         ),
+        error_messages={"required": SUMMARY_REQUIRED_MESSAGE},
     )
 
 

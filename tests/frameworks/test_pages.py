@@ -10,6 +10,7 @@ from accounts import roles
 from accounts.models import Account
 from accounts.normalizers import industry_key
 from accounts.selectors import user_label
+from segmentation.forms import SUMMARY_REQUIRED_MESSAGE
 from segmentation.lifecycle import (
     framework_approve,
     framework_draft_create,
@@ -98,6 +99,19 @@ def test_submit_page_requires_summary(client, draft, ops_user):
     draft.refresh_from_db()
     assert response.status_code == 200
     assert draft.status == FrameworkStatus.DRAFT
+
+
+@pytest.mark.parametrize("summary", ["", "  \r\n\t "])
+def test_submit_page_explains_missing_summary(client, draft, ops_user, summary):
+    url = reverse("segmentation:framework-submit", args=[draft.version])
+    response = signed_in(client, ops_user).post(url, {"summary": summary})
+    draft.refresh_from_db()
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert draft.status == FrameworkStatus.DRAFT
+    assert "This field is required." not in content
+    assert "Summarise what changed in this version and why, for example:" in content
+    assert response.context["form"].errors["summary"] == [SUMMARY_REQUIRED_MESSAGE]
 
 
 def test_submit_page_denied_to_leadership(client, draft, leader):
