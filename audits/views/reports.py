@@ -108,6 +108,37 @@ def _month_from(value: str) -> date:
         raise Http404(str(error)) from error
 
 
+def _not_started_response(
+    request: HttpRequest, *, period_label: str, current_label: str, current_url: str
+) -> HttpResponse:
+    """Render the page of a month or quarter that has not started, with status 404.
+
+    A future period has nothing to report, so both reports answer alike: no counts of
+    today shown as the period's, and a link to the current period instead.
+    """
+    context = {
+        "period_label": period_label,
+        "today": local_today(),
+        "current_label": current_label,
+        "current_url": current_url,
+    }
+    return render(request, "audits/period_not_started.html", context, status=404)
+
+
+def _month_not_started_response(request: HttpRequest, month: date) -> HttpResponse | None:
+    """Return the not-started page when ``month`` begins after today, else None."""
+    today = local_today()
+    if month <= today:
+        return None
+    current = f"{today:%Y-%m}"
+    return _not_started_response(
+        request,
+        period_label=f"Month {month:%Y-%m}",
+        current_label=f"the audit of {today:%B %Y}",
+        current_url=reverse("audits:audit-report", args=[current]),
+    )
+
+
 class ReportQueryMixin:
     """The month's run and the findings the user may see, filtered by the query string."""
 
@@ -157,6 +188,9 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, NearestPageMixi
         return None if self.filter_errors() else self.paginate_by
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        not_started = _month_not_started_response(request, _month_from(kwargs["month"]))
+        if not_started is not None:
+            return not_started
         response = super().get(request, *args, **kwargs)
         if self.filter_errors():
             response.status_code = 400
@@ -206,6 +240,9 @@ class AuditReportExportView(PermissionRequiredMixin, ReportQueryMixin, View):
     permission = can_view_audits
 
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
+        not_started = _month_not_started_response(request, _month_from(month))
+        if not_started is not None:
+            return not_started
         self.load()
         errors = self.filter_errors()
         if errors:
@@ -367,6 +404,22 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
     permission = can_view_audits
     template_name = "audits/quarterly_report.html"
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            year, quarter = parse_quarter(kwargs["quarter"])
+        except ValueError as error:
+            raise Http404(str(error)) from error
+        current_year, current_quarter = quarter_of(local_today())
+        if (year, quarter) > (current_year, current_quarter):
+            current = quarter_text(current_year, current_quarter)
+            return _not_started_response(
+                request,
+                period_label=f"Quarter {quarter_text(year, quarter)}",
+                current_label=f"the ICP review of {current}",
+                current_url=reverse("audits:quarterly-report", args=[current]),
+            )
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         try:
@@ -375,6 +428,7 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
         except ValueError as error:
             raise Http404(str(error)) from error
         at_end = min(period.end, timezone.now())
+        is_current = period.end > timezone.now()
         scope = selectors.findings_scope(self.request.user)
         accuracy = selectors.accuracy_by_rep(period, scope)
         confirmed = sum(row.confirmed for row in accuracy)
@@ -383,10 +437,11 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
             {
                 "quarter_text": quarter_text(year, quarter),
                 "period": period,
-                "is_current": period.end > timezone.now(),
+                "is_current": is_current,
                 # None at the edges of the range quarter_period accepts, so no link leads to a 404.
                 "previous_quarter": adjacent_quarter(year, quarter, -1),
-                "next_quarter": adjacent_quarter(year, quarter, 1),
+                # The current quarter has no next link, because later quarters have not started.
+                "next_quarter": None if is_current else adjacent_quarter(year, quarter, 1),
                 "frameworks": selectors.frameworks_approved(period),
                 "tier_drift": selectors.segment_drift(period, at_end, "tier"),
                 "tag_drift": selectors.segment_drift(

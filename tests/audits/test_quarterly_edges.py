@@ -19,15 +19,6 @@ def test_first_quarter_has_no_previous_link(client, manager):
     assert quarterly_url("0001-Q2") in html
 
 
-def test_last_valid_quarter_has_no_next_link(client, manager):
-    client.force_login(manager)
-    response = client.get(quarterly_url("9999-Q3"))
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert response.context["next_quarter"] is None
-    assert quarterly_url("9999-Q2") in html
-
-
 def test_quarter_past_date_range_404(client, manager):
     client.force_login(manager)
     response = client.get(quarterly_url("9999-Q4"))
