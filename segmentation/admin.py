@@ -42,6 +42,7 @@ from .forms import (
 from .lifecycle import (
     FRAMEWORK_LIFECYCLE_FIELDS,
     FrameworkLifecycleError,
+    FrameworkOpenCopyError,
     framework_approve,
     framework_copy_rejection,
     framework_draft_create,
@@ -292,6 +293,11 @@ class GeographyMappingInline(FrameworkPartInline, admin.TabularInline):
 
 # Name of the change form's button that saves the draft and then submits it.
 SUBMIT_BUTTON = "_submit_for_approval"
+
+OPEN_COPY_ADMIN_NEXT_STEP = (
+    "No other draft was made: continue in this version. To make a second draft anyway, "
+    "confirm it under “Create a second draft” on the framework versions page (/frameworks/)."
+)
 
 
 def _lifecycle_message(request: HttpRequest, action) -> bool:
@@ -563,6 +569,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         source = self._post_only(request, object_id)
         try:
             draft = framework_draft_create(source=source, user=request.user)
+        except FrameworkOpenCopyError as error:
+            messages.warning(request, f"{error} {OPEN_COPY_ADMIN_NEXT_STEP}")
+            return HttpResponseRedirect(self._change_url(error.open_copy))
         except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(self._change_url(source))
@@ -641,6 +650,9 @@ class FrameworkAdmin(SimpleHistoryAdmin):
         source = queryset.get()
         try:
             draft = framework_draft_create(source=source, user=request.user)
+        except FrameworkOpenCopyError as error:
+            messages.warning(request, f"{error} {OPEN_COPY_ADMIN_NEXT_STEP}")
+            return
         except (FrameworkLifecycleError, PermissionDenied) as error:
             messages.error(request, str(error))
             return

@@ -263,6 +263,52 @@ def older_settings_hint(source: Framework, active: Framework) -> str:
     )
 
 
+class FrameworkOpenCopyError(FrameworkLifecycleError):
+    """A draft or submitted copy of the source is already open, so no other was created."""
+
+    def __init__(self, message: str, open_copy: Framework) -> None:
+        super().__init__(message)
+        self.open_copy = open_copy
+
+
+def framework_open_copy(source: Framework) -> Framework | None:
+    """Return the newest draft or submitted copy of ``source`` that could still be approved.
+
+    A copy made before ``source`` was approved is left out: ``framework_outdated_reason``
+    rejects it, so continuing there would lose the work as well.
+    """
+    copies = Framework.objects.filter(based_on=source, status__in=UNAPPROVED_STATUSES)
+    if source.approved_at is not None:
+        copies = copies.filter(created_at__gte=source.approved_at)
+    return copies.select_related("created_by", "submitted_by").order_by("-version").first()
+
+
+def open_copy_message(copy: Framework) -> str:
+    """Return "Draft v2 is already open, by NAME, edited WHEN." for an open copy.
+
+    NAME is who saved the copy last, from its history, else who created it. A submitted
+    copy is named with its submitter and submission time instead.
+    """
+    if copy.status == FrameworkStatus.SUBMITTED:
+        author, when, state = copy.submitted_by, copy.submitted_at, "submitted"
+        opening = f"Framework v{copy.version} is already submitted for approval"
+    else:
+        latest = (
+            copy.history.select_related("history_user")
+            .order_by("-history_date", "-history_id")
+            .first()
+        )
+        author = latest.history_user if latest is not None else None
+        author = author or copy.created_by
+        when, state = copy.updated_at, "edited"
+        opening = f"Draft v{copy.version} is already open"
+    by = f", by {user_label(author)}" if author is not None else ""
+    at = ""
+    if when is not None:
+        at = f", {state} " + timezone.localtime(when).strftime("%Y-%m-%d %H:%M %Z")
+    return f"{opening}{by}{at}."
+
+
 @transaction.atomic
 def framework_draft_create(
     *,
@@ -270,21 +316,31 @@ def framework_draft_create(
     user: AbstractBaseUser | None,
     name: str = "",
     summary: str = "",
+    allow_parallel: bool = False,
 ) -> Framework:
     """Copy a version with its criteria, size bands and geography map into a new draft.
 
     The draft gets version max + 1 and ``based_on`` the source. Raises PermissionDenied
-    unless the user may edit frameworks (Sales Ops), and FrameworkLifecycleError when the
-    source is not the active version (see ``framework_copy_rejection``).
+    unless the user may edit frameworks (Sales Ops), FrameworkLifecycleError when the
+    source is not the active version (see ``framework_copy_rejection``), and
+    FrameworkOpenCopyError when a draft or submitted copy of the source is already open
+    (see ``framework_open_copy``), unless ``allow_parallel`` is set. Approving one of two
+    parallel copies makes the other outdated, so a second copy needs that confirmation.
     """
     if user is not None and not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can create a framework draft.")
     rejection = framework_copy_rejection(source)
     if rejection:
         raise FrameworkLifecycleError(rejection)
+    # The table lock of framework_next_version also serializes this check, so two requests
+    # at once cannot both find no open copy.
+    version = framework_next_version()
+    open_copy = None if allow_parallel else framework_open_copy(source)
+    if open_copy is not None:
+        raise FrameworkOpenCopyError(open_copy_message(open_copy), open_copy)
     draft = Framework.objects.create(
         **_field_values(source, FRAMEWORK_LIFECYCLE_FIELDS),
-        version=framework_next_version(),
+        version=version,
         name=name or source.name,
         status=FrameworkStatus.DRAFT,
         summary=summary,

@@ -30,12 +30,15 @@ from .engine import FrameworkError
 from .forms import FrameworkSubmitForm, IndustryMapForm
 from .lifecycle import (
     FrameworkLifecycleError,
+    FrameworkOpenCopyError,
     framework_approve,
     framework_draft_create,
+    framework_open_copy,
     framework_outdated_reason,
     framework_second_approver_reason,
     framework_submit,
     older_settings_hint,
+    open_copy_message,
     submit_rejection_message,
 )
 from .models import (
@@ -111,6 +114,10 @@ class FrameworkListView(RoleRequiredMixin, ListView):
                 )
             # framework_copy_rejection's rule: only the active version, if any, is copied.
             framework.may_copy = active is None or framework.pk == active.pk
+            if framework.may_copy:
+                framework.open_copy = framework_open_copy(framework)
+                if framework.open_copy is not None:
+                    framework.open_copy_message = open_copy_message(framework.open_copy)
             if framework.status == FrameworkStatus.RETIRED and active is not None:
                 framework.older_settings_hint = older_settings_hint(framework, active)
         return frameworks
@@ -130,6 +137,15 @@ class FrameworkListView(RoleRequiredMixin, ListView):
 
 # Session key that maps "page id:version" of recently sent draft forms to the draft's id.
 DRAFT_FORMS_SESSION_KEY = "framework_drafts_created"
+
+# The form field that confirms a second draft while a copy of the version is open.
+ALLOW_PARALLEL_FIELD = "allow_parallel"
+
+OPEN_COPY_NEXT_STEP = (
+    "No other draft was made: continue in that version. To make a second draft anyway, "
+    "confirm it under “Create a second draft” on the versions page. Approving either "
+    "draft makes the other an outdated copy that cannot be approved."
+)
 
 
 class FrameworkDraftCreateView(RoleRequiredMixin, View):
@@ -153,12 +169,20 @@ class FrameworkDraftCreateView(RoleRequiredMixin, View):
                 messages.info(
                     request,
                     f"Draft v{earlier.version} was already created from v{source.version} by "
-                    "this button, so no other draft was made. To make another copy, reload "
-                    "the page and press the button again.",
+                    "this button, so no other draft was made.",
                 )
                 return HttpResponseRedirect(reverse("segmentation:framework-list"))
         try:
-            draft = framework_draft_create(source=source, user=request.user)
+            draft = framework_draft_create(
+                source=source,
+                user=request.user,
+                allow_parallel=request.POST.get(ALLOW_PARALLEL_FIELD) == "1",
+            )
+        except FrameworkOpenCopyError as error:
+            messages.warning(request, f"{error} {OPEN_COPY_NEXT_STEP}")
+            return HttpResponseRedirect(
+                reverse("admin:segmentation_framework_change", args=[error.open_copy.pk])
+            )
         except FrameworkLifecycleError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("segmentation:framework-list"))

@@ -13,15 +13,18 @@ from rest_framework.response import Response
 
 from segmentation.lifecycle import (
     FrameworkLifecycleError,
+    FrameworkOpenCopyError,
     framework_copy_rejection,
     framework_draft_create,
 )
 from segmentation.models import Criterion, Framework, FrameworkStatus, GeographyMapping, SizeBand
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .errors import error_body
 from .filtersets import FrameworkFilterSet, UnusedFiltersSkippingBackend
 from .pagination import IdCursorPagination
 from .permissions import FrameworkPermission
+from .schema import ErrorSerializer
 from .serializers import unknown_field_message
 
 
@@ -168,6 +171,14 @@ class FrameworkDraftSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Summary of changes, which can also be written when submitting the draft.",
     )
+    allow_parallel_draft = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Create the draft even though a draft or submitted copy of the same version is "
+            "open. Without it such a request gets 409 naming the open copy. Approving either "
+            "copy makes the other outdated, so it can no longer be approved."
+        ),
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # DRF drops unknown keys, so {"source": 2} would copy the active version.
@@ -218,13 +229,29 @@ class FrameworkDraftSerializer(serializers.Serializer):
         return attrs
 
 
+def _open_copy_conflict(error: FrameworkOpenCopyError) -> Response:
+    """Return the 409 of a draft request while a copy of the same version is open.
+
+    Besides the usual error shape, ``error.open_draft`` gives the open copy's id, version
+    number and status, so a client can continue in it.
+    """
+    copy = error.open_copy
+    message = (
+        f"{error} No other draft was made: continue in v{copy.version} (id {copy.pk}), or "
+        "send allow_parallel_draft=true to create a second draft anyway."
+    )
+    body = error_body("conflict", message)
+    body["error"]["open_draft"] = {"id": copy.pk, "version": copy.version, "status": copy.status}
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List framework versions, newest first"),
     retrieve=extend_schema(summary="Read a framework version with its criteria"),
     create=extend_schema(
         summary="Create a draft copy of a framework version",
         request=FrameworkDraftSerializer,
-        responses={201: FrameworkDetailSerializer},
+        responses={201: FrameworkDetailSerializer, 409: ErrorSerializer},
     ),
 )
 class FrameworkViewSet(
@@ -265,7 +292,10 @@ class FrameworkViewSet(
                 user=request.user,
                 name=values.get("name", ""),
                 summary=values.get("summary", ""),
+                allow_parallel=values["allow_parallel_draft"],
             )
+        except FrameworkOpenCopyError as error:
+            return _open_copy_conflict(error)
         except FrameworkLifecycleError as error:
             # Another version was approved after the serializer checked the source.
             raise serializers.ValidationError({"based_on": [str(error)]}) from error

@@ -179,3 +179,29 @@ def test_list_invalid_status_rejected(client_for, marketing, active):
     assert message == (
         "“active” is not a framework status: use one of draft, submitted, approved, retired."
     )
+
+
+def test_second_draft_is_409(client_for, sales_ops, active):
+    first = client_for(sales_ops).post(URL, {}, format="json").json()
+    count = Framework.objects.count()
+    response = client_for(sales_ops).post(URL, {}, format="json")
+    error = response.json()["error"]
+    assert response.status_code == 409
+    assert error["code"] == "conflict"
+    assert f"Draft v{first['version']} is already open" in error["message"]
+    assert "allow_parallel_draft=true" in error["message"]
+    assert error["open_draft"] == {
+        "id": first["id"],
+        "version": first["version"],
+        "status": "draft",
+    }
+    assert Framework.objects.count() == count
+
+
+def test_second_draft_with_flag_created(client_for, sales_ops, active):
+    first = client_for(sales_ops).post(URL, {}, format="json").json()
+    body = {"allow_parallel_draft": True}
+    response = client_for(sales_ops).post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["version"] == first["version"] + 1
+    assert response.json()["based_on_id"] == active.pk

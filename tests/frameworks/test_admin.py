@@ -300,6 +300,14 @@ def test_create_draft_button(ops_client, active_framework):
     assert draft.criteria.count() == 6
 
 
+def test_create_draft_button_opens_open_draft(ops_client, active_framework, draft):
+    url = reverse("admin:segmentation_framework_create_draft", args=[active_framework.pk])
+    response = ops_client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == change_url(draft)
+    assert f"Draft v{draft.version} is already open" in response.content.decode()
+    assert Framework.objects.filter(based_on=active_framework).count() == 1
+
+
 def test_create_draft_action(ops_client, active_framework):
     url = reverse("admin:segmentation_framework_changelist")
     response = ops_client.post(
@@ -594,7 +602,7 @@ def test_no_bulk_delete_action(ops_client):
 def test_outdated_copy_explained_on_change_page(ops_client, active_framework, ops_user, make_user):
     leader = make_user(roles.SALES_LEADERSHIP, username="approver")
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     html = ops_client.get(change_url(second)).content.decode()

@@ -1,8 +1,11 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
+from accounts import roles
 from segmentation.lifecycle import (
     FrameworkLifecycleError,
+    FrameworkOpenCopyError,
     framework_approve,
     framework_draft_create,
     framework_outdated_reason,
@@ -38,7 +41,7 @@ def test_draft_copy_leaves_source(active_framework, draft):
 
 
 def test_draft_version_is_max_plus_one(active_framework, draft, ops_user):
-    third = framework_draft_create(source=active_framework, user=ops_user)
+    third = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     assert third.version == draft.version + 1
 
 
@@ -236,7 +239,7 @@ def test_approve_accepts_current_submission(draft, ops_user, leader):
 
 def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     second.refresh_from_db()
@@ -250,7 +253,7 @@ def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, lea
 
 def test_submitted_copy_of_older_version_not_approved(active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
@@ -329,3 +332,49 @@ def test_copy_without_active_version_allowed(active_framework, ops_user):
     Framework.objects.filter(pk=active_framework.pk).update(status=FrameworkStatus.RETIRED)
     draft = framework_draft_create(source=active_framework, user=ops_user)
     assert draft.based_on_id == active_framework.pk
+
+
+def test_second_copy_of_active_rejected(active_framework, draft, ops_user):
+    count = Framework.objects.count()
+    with pytest.raises(FrameworkOpenCopyError, match=f"Draft v{draft.version} is already open"):
+        framework_draft_create(source=active_framework, user=ops_user)
+    assert Framework.objects.count() == count
+
+
+def test_open_copy_names_last_editor(active_framework, draft, ops_user, make_user):
+    editor = make_user(roles.SALES_OPS, username="editor", first_name="Ada", last_name="Byrne")
+    draft.high_tier_min_score = 72
+    draft._history_user = editor
+    draft.save()
+    with pytest.raises(FrameworkOpenCopyError) as raised:
+        framework_draft_create(source=active_framework, user=ops_user)
+    edited = timezone.localtime(draft.updated_at).strftime("%Y-%m-%d %H:%M %Z")
+    assert (
+        str(raised.value)
+        == f"Draft v{draft.version} is already open, by Ada Byrne, edited {edited}."
+    )
+    assert raised.value.open_copy == draft
+
+
+def test_submitted_copy_blocks_second(active_framework, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    with pytest.raises(FrameworkOpenCopyError, match="already submitted for approval"):
+        framework_draft_create(source=active_framework, user=ops_user)
+
+
+def test_outdated_copy_does_not_block(active_framework, ops_user, leader):
+    first = framework_draft_create(source=active_framework, user=ops_user)
+    framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=first, user=leader)
+    # A copy of v2 made while v2 was a draft is outdated once v2 is approved.
+    Framework.objects.create(version=9, name="Early copy", based_on=first)
+    Framework.objects.filter(version=9).update(created_at=first.created_at)
+    first.refresh_from_db()
+    copy = framework_draft_create(source=first, user=ops_user)
+    assert copy.based_on_id == first.pk
+
+
+def test_parallel_copy_allowed_with_flag(active_framework, draft, ops_user):
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    assert second.version == draft.version + 1
+    assert second.based_on_id == active_framework.pk

@@ -49,7 +49,8 @@ def test_list_shows_versions(client, draft, sdr):
 def test_list_buttons_for_sales_ops(client, draft, ops_user):
     content = signed_in(client, ops_user).get(reverse("segmentation:framework-list")).content
     text = content.decode()
-    assert "Create draft from this version" in text
+    assert f"Open draft v{draft.version}" in text
+    assert "Create a second draft from v1" in text
     assert reverse("segmentation:framework-submit", args=[draft.version]) in text
     assert reverse("segmentation:framework-preview", args=[draft.version]) in text
     assert ">Approve<" not in text
@@ -291,7 +292,7 @@ def test_preview_results_of_approved_not_found(client, ops_user, active_framewor
 
 def test_preview_warns_about_outdated_copy(client, active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
@@ -305,7 +306,7 @@ def test_preview_warns_about_outdated_copy(client, active_framework, ops_user, l
 def test_submit_page_names_active_version(client, active_framework, ops_user, leader):
     # The second copy was made from v1, which v2's approval retired.
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     url = reverse("segmentation:framework-submit", args=[second.version])
@@ -692,13 +693,44 @@ def test_draft_button_sent_twice_creates_one(client, ops_user, active_framework)
     assert "Draft v2 was already created from v1 by this button" in response.content.decode()
 
 
-def test_draft_button_after_reload_creates_another(client, ops_user, active_framework):
+def test_draft_button_leads_to_open_draft(client, ops_user, active_framework):
+    signed_in(client, ops_user)
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    page_id = client.get(reverse("segmentation:framework-list")).context["page_id"]
+    client.post(url, {"page_id": page_id})
+    draft = Framework.objects.get(based_on=active_framework)
+    page = client.get(reverse("segmentation:framework-list"))
+    response = client.post(url, {"page_id": page.context["page_id"]}, follow=True)
+    html = page.content.decode()
+    message = response.content.decode()
+    draft_url = reverse("admin:segmentation_framework_change", args=[draft.pk])
+    assert Framework.objects.filter(based_on=active_framework).count() == 1
+    assert response.redirect_chain[-1][0] == draft_url
+    assert f"Draft v{draft.version} is already open, by {user_label(ops_user)}, edited" in message
+    assert f'href="{draft_url}" data-testid="open-copy-link">Open draft v2</a>' in html
+    assert ">Create draft from this version</button>" not in html
+    assert 'name="allow_parallel" value="1"' in html
+
+
+def test_second_draft_needs_confirmation(client, ops_user, active_framework):
     signed_in(client, ops_user)
     url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
     for _ in range(2):
         page_id = client.get(reverse("segmentation:framework-list")).context["page_id"]
-        client.post(url, {"page_id": page_id})
+        client.post(url, {"page_id": page_id, "allow_parallel": "1"})
     assert Framework.objects.filter(based_on=active_framework).count() == 2
+
+
+def test_draft_button_names_submitted_copy(client, draft, ops_user, active_framework):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    url = reverse("segmentation:framework-draft-create", args=[active_framework.version])
+    response = signed_in(client, ops_user).post(url, {"page_id": "b"}, follow=True)
+    text = response.content.decode()
+    assert Framework.objects.filter(based_on=active_framework).count() == 1
+    assert f"Framework v{draft.version} is already submitted for approval, by" in text
+    assert (
+        "Open submitted v2" in client.get(reverse("segmentation:framework-list")).content.decode()
+    )
 
 
 def test_draft_button_denied_to_manager(client, make_user, active_framework):
@@ -709,7 +741,7 @@ def test_draft_button_denied_to_manager(client, make_user, active_framework):
 
 def test_list_hides_approve_of_outdated_copy(client, active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
-    second = framework_draft_create(source=active_framework, user=ops_user)
+    second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
