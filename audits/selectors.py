@@ -641,10 +641,21 @@ def active_users() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
-def trail_users() -> QuerySet:
-    """Return every user, active ones first, for the trail's user filter.
+def trail_users(user_ids: list[int] | None = None) -> QuerySet:
+    """Return the users whose changes a trail scope shows, active ones first, for its filter.
 
-    A deactivated user's changes stay in the trail, and pulling a departed rep's history
-    is a governance task, so they stay choosable.
+    ``user_ids`` is the scope of ``TrailFilter.user_ids``: None lists every user. A team
+    lists its members and the authors of changes to their accounts, findings and training
+    records, the rows that scope shows of other people. A deactivated user's changes stay
+    in the trail, and pulling a departed rep's history is a governance task, so they stay
+    choosable.
     """
-    return get_user_model().objects.order_by("-is_active", "username")
+    from .trail import trail_subject_authors
+
+    users = get_user_model().objects.order_by("-is_active", "username")
+    if user_ids is None:
+        return users
+    visible = Q(pk__in=user_ids)
+    for authors in trail_subject_authors(user_ids):
+        visible |= Q(pk__in=authors)
+    return users.filter(visible)

@@ -692,6 +692,21 @@ def trail_iter(filters: TrailFilter, *, batch_size: int = 1000) -> Iterator[Trai
         before = TrailPosition(last["trail_at"], last["trail_row"], last["trail_source"])
 
 
+def trail_subject_authors(user_ids: list[int]) -> list[QuerySet]:
+    """Return, per history table with a subject field, the authors of rows about ``user_ids``.
+
+    These are the people outside a team whose changes the team's trail shows (see
+    ``TrailFilter``). Each query selects ``history_user_id`` and suits ``pk__in``.
+    """
+    queries = []
+    for source in trail_sources():
+        if source.subject_field is None:
+            continue
+        rows = source.model.objects.filter(**{f"{source.subject_field}__in": user_ids})
+        queries.append(rows.exclude(history_user_id=None).values("history_user_id"))
+    return queries
+
+
 def trail_users() -> QuerySet:
     """Return the users who can appear as authors, for the filter's choices."""
     return get_user_model().objects.filter(is_active=True).order_by("username")
@@ -710,5 +725,6 @@ __all__ = [
     "trail_page",
     "trail_rows",
     "trail_sources",
+    "trail_subject_authors",
     "trail_users",
 ]

@@ -35,16 +35,17 @@ class TrailQueryMixin:
 
     def trail_filter(self) -> tuple[TrailFilterForm, TrailFilter | None, Account | None]:
         self.sources = trail_sources()
-        form = TrailFilterForm(
-            self.request.GET or None, users=selectors.trail_users(), sources=self.sources
-        )
+        scope = selectors.findings_scope(self.request.user)
+        # The user filter offers only the people whose changes the scope shows, so a
+        # manager is not offered Sales Ops or Leadership authors whose rows they never see.
+        users = selectors.trail_users(None if self.reviews_requested_account() else scope)
+        form = TrailFilterForm(self.request.GET or None, users=users, sources=self.sources)
         if form.is_bound and not form.is_valid():
             return form, None, None
         data = form.cleaned_data if form.is_bound else {}
         account = None
         if data.get("account"):
             account = self.trail_account(data["account"])
-        scope = selectors.findings_scope(self.request.user)
         if account is not None and can_review_account(self.request.user, account):
             scope = None
         period = form.period() if form.is_bound else None
@@ -58,6 +59,20 @@ class TrailQueryMixin:
             user_ids=scope,
         )
         return form, filters, account
+
+    def reviews_requested_account(self) -> bool:
+        """Return whether ``?account=`` names an account whose whole trail the user sees."""
+        raw = self.request.GET.get("account", "").strip()
+        # Larger ids than a PostgreSQL bigint would fail the query instead of matching none.
+        if not raw.isdigit() or int(raw) > 2**63 - 1:
+            return False
+        try:
+            account = self.trail_account(int(raw))
+        except Http404:
+            return False
+        finally:
+            self.account_deleted = False
+        return can_review_account(self.request.user, account)
 
     def trail_account(self, account_id: int) -> Account:
         """Return the account, or a deleted one as its last history row recorded it."""

@@ -510,3 +510,62 @@ def test_cancelled_import_row_counts_rows_not_reached(team):
     assert imported.note == (
         "Cancelled: 5,602 created, 0 updated, 2,398 merged, 0 rejected, 8,737 not reached"
     )
+
+
+def _user_choices(response) -> set[int]:
+    return set(response.context["form"].fields["user"].queryset.values_list("pk", flat=True))
+
+
+def test_manager_user_filter_lists_visible_authors(client, changes, team, make_user):
+    leadership = make_user(roles.SALES_LEADERSHIP, username="chris")
+    ops = make_user(roles.SALES_OPS, username="ops")
+    run = AuditRun.objects.create(
+        month=previous_month(), status="succeeded", started_at=timezone.now()
+    )
+    finding = Violation(
+        audit_run=run,
+        account=changes["account"],
+        kind="unverified_data",
+        rule_code="unverified_data.not_verified",
+        detail="Team finding",
+        severity="minor",
+        responsible=team["rep_a"],
+    )
+    finding._history_user = leadership
+    finding.save()
+    framework = Framework.objects.get(version=1)
+    framework._history_user = ops
+    framework.save()
+    client.force_login(team["manager"])
+
+    choices = _user_choices(client.get(reverse("audits:trail")))
+
+    assert team["rep_a"].pk in choices
+    assert team["rep_b"].pk in choices
+    assert team["manager"].pk in choices
+    assert leadership.pk in choices
+    assert ops.pk not in choices
+    assert team["outsider"].pk not in choices
+
+
+def test_manager_filter_by_hidden_user_rejected(client, changes, team, make_user):
+    ops = make_user(roles.SALES_OPS, username="ops")
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:trail"), {"user": ops.pk})
+    assert response.status_code == 400
+    assert f"User id “{ops.pk}” was not found" in response.content.decode()
+
+
+def test_ops_user_filter_lists_everyone(client, changes, team, make_user):
+    ops = make_user(roles.SALES_OPS, username="ops")
+    client.force_login(ops)
+    choices = _user_choices(client.get(reverse("audits:trail")))
+    assert team["outsider"].pk in choices
+    assert ops.pk in choices
+
+
+def test_manager_account_trail_lists_every_user(client, changes, team):
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:trail"), {"account": changes["account"].pk})
+    assert response.status_code == 200
+    assert team["outsider"].pk in _user_choices(response)
