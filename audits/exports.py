@@ -38,12 +38,31 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[
         yield writer.writerow([neutralize(cell) for cell in row])
 
 
+# Size in characters of the chunks a download is streamed in. A chunk per line cost the
+# response's per-chunk encoding on every line of exports with hundreds of thousands.
+CSV_CHUNK_CHARACTERS = 64 * 1024
+
+
+def csv_chunks(lines: Iterable[str]) -> Iterator[str]:
+    """Join ``lines`` into chunks of about CSV_CHUNK_CHARACTERS, each of whole lines."""
+    buffer: list[str] = []
+    size = 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= CSV_CHUNK_CHARACTERS:
+            yield "".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
 def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> StreamingHttpResponse:
     """Stream ``rows`` as a CSV attachment named ``filename``."""
     response = StreamingHttpResponse(
-        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+        csv_chunks(csv_lines(header, rows)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -18,8 +18,10 @@ from audits.periods import previous_month
 from audits.trail import (
     CHANNEL_NOT_RECORDED,
     TrailFilter,
+    _field_changes,
     trail_iter,
     trail_page,
+    trail_rows,
     trail_sources,
 )
 from enrichment.models import FieldResolution
@@ -569,3 +571,22 @@ def test_manager_account_trail_lists_every_user(client, changes, team):
     response = client.get(reverse("audits:trail"), {"account": changes["account"].pk})
     assert response.status_code == 200
     assert team["outsider"].pk in _user_choices(response)
+
+
+def test_limited_sources_keep_trail_order(changes, team):
+    full = list(trail_rows(TrailFilter()))
+    for limit in (1, 2, 3, len(full)):
+        limited = list(trail_rows(TrailFilter(), limit=limit)[:limit])
+        assert limited == full[:limit]
+
+
+def test_field_changes_match_diff_against(changes):
+    history = changes["account"].history.order_by("history_date", "history_id")
+    first, second = list(history)[:2]
+    fields = [field.name for field in second.tracked_fields if field.editable]
+    expected = [
+        (change.field, change.old, change.new)
+        for change in second.diff_against(first, included_fields=fields).changes
+    ]
+    assert _field_changes(first, second, fields) == expected
+    assert ("name", "Acme", "Acme Corp") in expected
