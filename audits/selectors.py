@@ -642,7 +642,7 @@ def active_users() -> QuerySet:
 
 
 def trail_users(user_ids: list[int] | None = None) -> QuerySet:
-    """Return the users whose changes a trail scope shows, active ones first, for its filter.
+    """Return the users whose changes a trail scope includes, active first, for its filter.
 
     ``user_ids`` is the scope of ``TrailFilter.user_ids``: None lists every user. A team
     lists its members and the authors of changes to their accounts, findings and training

@@ -36,7 +36,7 @@ class TrailQueryMixin:
     def trail_filter(self) -> tuple[TrailFilterForm, TrailFilter | None, Account | None]:
         self.sources = trail_sources()
         scope = selectors.findings_scope(self.request.user)
-        # The user filter offers only the people whose changes the scope shows, so a
+        # The user filter offers only the people whose changes the scope includes, so a
         # manager is not offered Sales Ops or Leadership authors whose rows they never see.
         users = selectors.trail_users(None if self.reviews_requested_account() else scope)
         form = TrailFilterForm(self.request.GET or None, users=users, sources=self.sources)
@@ -61,7 +61,7 @@ class TrailQueryMixin:
         return form, filters, account
 
     def reviews_requested_account(self) -> bool:
-        """Return whether ``?account=`` names an account whose whole trail the user sees."""
+        """Return whether ``?account=`` names an account whose whole trail the user may view."""
         raw = self.request.GET.get("account", "").strip()
         # Larger ids than a PostgreSQL bigint would fail the query instead of matching none.
         if not raw.isdigit() or int(raw) > 2**63 - 1:
