@@ -24,7 +24,7 @@ from accounts import permissions
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.selectors import user_label
 
-from .authors import framework_contributions
+from .authors import WORKFLOW_FIELDS, framework_contributions
 from .engine import CompiledFramework, FrameworkError
 from .models import (
     UNAPPROVED_STATUSES,
@@ -200,24 +200,8 @@ def framework_check(framework: Framework) -> list[str]:
 
 # Framework fields that describe a version's place in the approval lifecycle, not its rules.
 # A draft copy starts them afresh; every other field, including fields added later, is copied.
-FRAMEWORK_LIFECYCLE_FIELDS = frozenset(
-    {
-        "id",
-        "version",
-        "name",
-        "status",
-        "summary",
-        "based_on",
-        "created_by",
-        "submitted_by",
-        "submitted_at",
-        "approved_by",
-        "approved_at",
-        "retired_at",
-        "created_at",
-        "updated_at",
-    }
-)
+# The copy gets its own name too, although a change of name counts as an edit.
+FRAMEWORK_LIFECYCLE_FIELDS = WORKFLOW_FIELDS | {"name"}
 
 
 def _field_values(instance: Model, skip: frozenset[str]) -> dict[str, Any]:
