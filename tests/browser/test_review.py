@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from accounts import roles
 from accounts.models import Account, SegmentOverride, UserProfile
 from audits.models import ReviewItem
+from tests.browser.keyboard import HTMX_IDLE
 from tests.factories import AccountFactory, UserFactory
 
 
@@ -73,10 +74,13 @@ def test_decision_message_cleared_on_next_card(page, live_server, login, review_
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
     expect(page.locator("#review-message")).to_have_text(f"{confirmed_name}: confirmed.")
+    # The Next button of a card that htmx has not settled yet does nothing when clicked.
+    page.wait_for_function(HTMX_IDLE)
     page.keyboard.press("ArrowRight")
     page.wait_for_selector("#review-card:has-text('Account 3 of 3')")
 
     expect(page.locator("#review-message")).to_have_text("")
+    page.wait_for_function(HTMX_IDLE)
     page.keyboard.press("ArrowLeft")
     page.wait_for_selector("#review-card:has-text('Account 2 of 3')")
     expect(page.locator("#review-message")).to_have_text("")
