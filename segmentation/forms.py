@@ -22,6 +22,7 @@ from .validation import (
     compiled_context,
     criterion_errors,
     cutoff_errors,
+    geography_row_errors,
     name_key,
     reachability_errors,
     size_band_name_errors,
@@ -82,6 +83,10 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
                 f"Line {number} ({line.strip()!r}) is invalid: write three fields, country "
                 f"code, region and tag label, such as {example}."
             )
+            continue
+        invisible = geography_row_errors(*parts, line_number=number)
+        if invisible:
+            errors += invisible
             continue
         country = parts[0].upper()
         region = parts[1]

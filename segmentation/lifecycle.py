@@ -40,6 +40,9 @@ from .overrides import tag_override_rewrite_plan, tag_overrides_rewrite
 from .validation import (
     ROUTE_FIELDS,
     framework_errors,
+    geography_row_errors,
+    invisible_character_error,
+    invisible_value_errors,
     size_band_name_errors,
     size_band_overlaps,
     size_band_range_errors,
@@ -180,8 +183,10 @@ def framework_check(framework: Framework) -> list[str]:
         tag_template=framework.tag_template,
         criteria=criteria,
         routes={field: getattr(framework, field) for field in ROUTE_FIELDS},
+        unmapped_geography_label=framework.unmapped_geography_label,
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
+    messages += _invisible_text_errors(framework, criteria)
     bands = list(framework.size_bands.all())
     for band in bands:
         band_errors = size_band_range_errors(band).values()
@@ -195,6 +200,25 @@ def framework_check(framework: Framework) -> list[str]:
             CompiledFramework.compile(framework)
         except FrameworkError as error:
             messages.append(str(error))
+    return messages
+
+
+def _invisible_text_errors(framework: Framework, criteria: list[Criterion]) -> list[str]:
+    """Check the saved criteria and geography map for invisible characters.
+
+    The admin form checks them before saving, so this catches rows that a script or an
+    older version of the portal saved.
+    """
+    messages = []
+    for criterion in criteria:
+        label_error = invisible_character_error(criterion.label, "The criterion label")
+        if label_error:
+            messages.append(label_error)
+        for problem in invisible_value_errors(criterion.values):
+            messages.append(f"Criterion {criterion.label!r}: {problem}")
+    mappings = framework.geography_mappings.order_by("country")
+    for country, region, label in mappings.values_list("country", "region", "label"):
+        messages += geography_row_errors(country, region, label)
     return messages
 
 

@@ -302,6 +302,7 @@ class Framework(models.Model):
             medium_tier_min_score=self.medium_tier_min_score,
             tag_template=self.tag_template,
             routes={field: getattr(self, field) for field in ROUTE_FIELDS},
+            unmapped_geography_label=self.unmapped_geography_label,
         )
         if errors:
             raise ValidationError(errors)

@@ -34,32 +34,99 @@ _SPACED_SEPARATOR = re.compile(r"\s-\s|[" + re.escape(TAG_SEPARATORS) + "]")
 MAX_SCORE = 100
 
 
+# The Default_Ignorable_Code_Point ranges of DerivedCoreProperties.txt in Unicode 16.0.0,
+# 4,174 code points, with adjacent lines merged. Text renderers draw these as nothing.
+# Besides format characters (category Cf) they include U+034F COMBINING GRAPHEME JOINER,
+# the variation selectors and the Hangul fillers, which are letters. A test compares the
+# ranges with the regex package's \p{Default_Ignorable_Code_Point}.
+DEFAULT_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD),  # SOFT HYPHEN
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x061C, 0x061C),  # ARABIC LETTER MARK
+    (0x115F, 0x1160),  # HANGUL CHOSEONG FILLER, HANGUL JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ and AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORs, MONGOLIAN VOWEL SEPARATOR
+    (0x200B, 0x200F),  # ZERO WIDTH SPACE .. RIGHT-TO-LEFT MARK
+    (0x202A, 0x202E),  # LEFT-TO-RIGHT EMBEDDING .. RIGHT-TO-LEFT OVERRIDE
+    (0x2060, 0x206F),  # WORD JOINER .. NOMINAL DIGIT SHAPES, with unassigned U+2065
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTOR-1 .. VARIATION SELECTOR-16
+    (0xFEFF, 0xFEFF),  # ZERO WIDTH NO-BREAK SPACE (byte order mark)
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xFFF0, 0xFFF8),  # unassigned
+    (0x1BCA0, 0x1BCA3),  # SHORTHAND FORMAT LETTER OVERLAP .. SHORTHAND FORMAT UP STEP
+    (0x1D173, 0x1D17A),  # MUSICAL SYMBOL BEGIN BEAM .. MUSICAL SYMBOL END PHRASE
+    (0xE0000, 0xE0FFF),  # LANGUAGE TAG, TAG characters, VARIATION SELECTOR-17..256
+)
+_DEFAULT_IGNORABLE = frozenset(
+    code_point for low, high in DEFAULT_IGNORABLE_RANGES for code_point in range(low, high + 1)
+)
+# U+2800 BRAILLE PATTERN BLANK is not default-ignorable, but it prints as an empty cell
+# that reads as a space, and no industry, band, region or route is named in Braille.
+BLANK_CHARACTERS = frozenset({"\u2800"})
+
+
+def is_invisible(char: str) -> bool:
+    """Return whether ``char`` prints as nothing or as a blank that is not a space.
+
+    That is a default-ignorable code point (DEFAULT_IGNORABLE_RANGES), any other format
+    character (category Cf, such as U+0600 ARABIC NUMBER SIGN) or U+2800.
+    """
+    return (
+        ord(char) in _DEFAULT_IGNORABLE
+        or char in BLANK_CHARACTERS
+        or unicodedata.category(char) == "Cf"
+    )
+
+
 def invisible_characters(value: str) -> list[str]:
-    """Return the Unicode format characters (category Cf) in ``value``, each once.
+    """Return the invisible characters (see ``is_invisible``) in ``value``, each once.
 
     They include U+200B..U+200D (zero-width space and joiners), U+2060 (word joiner),
-    U+FEFF (byte order mark) and the bidirectional controls U+202A..U+202E and
-    U+2066..U+2069. They print as nothing, so "SMB" followed by U+200B looks like "SMB"
-    but is another name.
+    U+FEFF (byte order mark), the bidirectional controls U+202A..U+202E and
+    U+2066..U+2069, U+034F (combining grapheme joiner) and U+3164 (Hangul filler). They
+    print as nothing, so "SMB" followed by U+200B looks like "SMB" but is another name.
     """
-    return list(dict.fromkeys(char for char in value if unicodedata.category(char) == "Cf"))
+    return list(dict.fromkeys(char for char in value if is_invisible(char)))
+
+
+def _character_name(char: str) -> str:
+    """Return "U+3164 HANGUL FILLER", or "U+2065 <unassigned>" for a code point without a name."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, '<unassigned>')}"
+
+
+def _visible_repr(value: str) -> str:
+    """Return ``repr(value)`` with every invisible character written as an escape.
+
+    ``repr`` escapes format characters but prints letters and marks such as U+3164 and
+    U+034F as they are, which shows nothing.
+    """
+    parts = []
+    for char in repr(value):
+        if not is_invisible(char):
+            parts.append(char)
+        elif ord(char) > 0xFFFF:
+            parts.append(f"\\U{ord(char):08x}")
+        else:
+            parts.append(f"\\u{ord(char):04x}")
+    return "".join(parts)
 
 
 def invisible_character_error(value: str | None, value_name: str) -> str:
     """Return why ``value`` is rejected for its invisible characters, or "" without any.
 
     ``value_name`` names the value, such as "The size band name". Every name of a framework
-    and the taxonomy goes through this check, so the rule lives in one place.
+    and the taxonomy, and every value that ends up in a tag, a route or a criterion's
+    match, goes through this check, so the rule lives in one place.
     """
     characters = invisible_characters(value or "")
     if not characters:
         return ""
-    names = ", ".join(
-        f"U+{ord(char):04X} {unicodedata.name(char, 'FORMAT CHARACTER')}" for char in characters
-    )
+    names = ", ".join(_character_name(char) for char in characters)
     return (
-        f"{value_name} {value!r} contains invisible characters ({names}), so it looks like "
-        "another value but does not match it: delete them, or type the text again."
+        f"{value_name} {_visible_repr(value or '')} contains invisible characters ({names}), "
+        "so it looks like another value but does not match it: delete them, or type the "
+        "text again."
     )
 
 
@@ -67,10 +134,10 @@ def name_key(value: str) -> str:
     """Return the key under which two names are the same: case-folded, spaces collapsed.
 
     Any run of whitespace, a no-break space (U+00A0) included, counts as one space, and
-    format characters (see ``invisible_characters``) are dropped, so "Target industry"
-    with a no-break space repeats "Target industry".
+    invisible characters (see ``is_invisible``) are dropped, so "Target industry" with a
+    no-break space repeats "Target industry".
     """
-    visible = "".join(char for char in value if unicodedata.category(char) != "Cf")
+    visible = "".join(char for char in value if not is_invisible(char))
     return " ".join(visible.split()).casefold()
 
 
@@ -85,6 +152,27 @@ def route_errors(routes: dict[str, str | None]) -> dict[str, list[str]]:
         message = invisible_character_error(route, "The route")
         if message:
             errors[field] = [message]
+    return errors
+
+
+def geography_row_errors(
+    country: str, region: str, label: str, *, line_number: int | None = None
+) -> list[str]:
+    """Check a geography map row's fields for invisible characters.
+
+    The label is part of the tag of every account in the country, and criteria match the
+    region and the label. ``line_number`` names the line of the admin's map text. Without
+    it, messages name the row by its country, as for a saved row.
+    """
+    errors = []
+    for field_name, value in (("country code", country), ("region", region), ("tag label", label)):
+        if line_number is not None:
+            value_name = f"Line {line_number}: the {field_name}"
+        else:
+            value_name = f"The geography map's {field_name} for {country.strip()}"
+        message = invisible_character_error(value, value_name)
+        if message:
+            errors.append(message)
     return errors
 
 
@@ -242,16 +330,22 @@ def framework_errors(
     tag_template: str,
     criteria: Sequence[Criterion] | None = None,
     routes: dict[str, str | None] | None = None,
+    unmapped_geography_label: str | None = None,
 ) -> dict[str, list[str]]:
     """Check a framework's cut-offs, tag template and, when given, its criteria's weights.
 
     ``routes`` maps route field names, such as ``high_tier_route``, to their values.
+    ``unmapped_geography_label``, which tags show for countries that the map does not
+    list, is checked for invisible characters.
     """
     errors = cutoff_errors(high_tier_min_score, medium_tier_min_score)
     template = tag_template_errors(tag_template)
     if template:
         errors["tag_template"] = template
     errors.update(route_errors(routes or {}))
+    unmapped = invisible_character_error(unmapped_geography_label, "The unmapped geography label")
+    if unmapped:
+        errors["unmapped_geography_label"] = [unmapped]
     if criteria is not None and not errors:
         reach = reachability_errors(criteria, high_tier_min_score, medium_tier_min_score)
         if reach:
@@ -518,6 +612,22 @@ def _repeated_values(values: Any, dimension: str) -> list[str]:
     return messages
 
 
+def invisible_value_errors(values: Any) -> list[str]:
+    """Return one message per criterion value that contains invisible characters.
+
+    Criteria match values against industries, size bands, geography labels, technologies
+    and buying signals, so "SaaS" followed by U+200B would match no account.
+    """
+    if not isinstance(values, list):
+        return []
+    messages = []
+    for value in values:
+        message = invisible_character_error(value, "The value") if isinstance(value, str) else ""
+        if message:
+            messages.append(message)
+    return messages
+
+
 def criterion_errors(
     criterion: Criterion,
     *,
@@ -551,6 +661,9 @@ def criterion_errors(
                 f"The {label} {value:,} is negative: head counts and revenue start at 0, "
                 "so enter 0 or more."
             )
+    invisible_values = invisible_value_errors(criterion.values)
+    if invisible_values:
+        errors.setdefault("values", []).extend(invisible_values)
     repeated = _repeated_values(criterion.values, criterion.dimension)
     if repeated:
         errors.setdefault("values", []).extend(repeated)
@@ -559,6 +672,9 @@ def criterion_errors(
             "A criterion cannot be both a must-have and a disqualifier: clear one of them."
         ]
     named_dimensions = (Dimension.COMPANY_SIZE, Dimension.GEOGRAPHY)
+    if invisible_values:
+        # Compiling would also report each such value as unknown, a second message.
+        return errors
     if (
         not check_names
         and criterion.dimension in named_dimensions

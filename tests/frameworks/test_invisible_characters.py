@@ -1,13 +1,17 @@
 """Names with invisible format characters, and names that differ only by a no-break space."""
 
 import pytest
+import regex
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from segmentation.lifecycle import framework_check
-from segmentation.models import Framework, Industry, IndustrySynonym, SizeBand
+from segmentation.forms import parse_geography
+from segmentation.lifecycle import FrameworkLifecycleError, framework_check, framework_submit
+from segmentation.models import Framework, GeographyMapping, Industry, IndustrySynonym, SizeBand
 from segmentation.validation import (
+    DEFAULT_IGNORABLE_RANGES,
     invisible_character_error,
+    invisible_characters,
     name_key,
     size_band_name_errors,
     tag_template_errors,
@@ -17,6 +21,18 @@ from .admin_posts import framework_post
 
 # Unicode category Cf characters that print as nothing.
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202e", "\u2066"]
+# Default-ignorable or blank characters of other categories, with their Unicode names.
+BLANK_NOT_FORMAT = {
+    "\u3164": "HANGUL FILLER",
+    "\u034f": "COMBINING GRAPHEME JOINER",
+    "\u115f": "HANGUL CHOSEONG FILLER",
+    "\u1160": "HANGUL JUNGSEONG FILLER",
+    "\uffa0": "HALFWIDTH HANGUL FILLER",
+    "\u180b": "MONGOLIAN FREE VARIATION SELECTOR ONE",
+    "\ufe0f": "VARIATION SELECTOR-16",
+    "\U000e0100": "VARIATION SELECTOR-17",
+    "\u2800": "BRAILLE PATTERN BLANK",
+}
 
 
 @pytest.fixture
@@ -165,3 +181,132 @@ def test_synonym_save_rejects_invisible_value(active_framework):
 def test_industry_name_with_invisible_character_rejected(active_framework):
     with pytest.raises(ValidationError, match="U\\+2066"):
         Industry(name="Agri\u2066Tech", slug="agritech-x").save()
+
+
+@pytest.mark.parametrize(("character", "name"), sorted(BLANK_NOT_FORMAT.items()))
+def test_error_names_blank_character(character, name):
+    message = invisible_character_error(f"Rest of{character}World", "The label")
+    assert f"U+{ord(character):04X} {name}" in message
+    # The value is shown with the character escaped, since printed it shows nothing.
+    assert f"'Rest of\\{'U' if ord(character) > 0xFFFF else 'u'}" in message
+
+
+def test_unassigned_ignorable_named():
+    message = invisible_character_error("US\u2065", "The label")
+    assert "U+2065 <unassigned>" in message
+
+
+def test_ranges_match_unicode_property():
+    """The hard-coded ranges equal the regex module's Default_Ignorable_Code_Point."""
+    pattern = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    expected = {code for code in range(0x110000) if pattern.match(chr(code))}
+    listed = {code for low, high in DEFAULT_IGNORABLE_RANGES for code in range(low, high + 1)}
+    assert listed == expected
+
+
+@pytest.mark.parametrize("text", ["Rest of World", "Ünïcödé", "北美", "한국", "नमस्ते", "SaaS – SMB"])
+def test_visible_text_not_invisible(text):
+    assert invisible_characters(text) == []
+
+
+def test_parse_geography_rejects_invisible_label():
+    rows, errors = parse_geography("US, North America, U\u200bS\nSG, APAC, APAC")
+    assert rows == [("SG", "APAC", "APAC")]
+    assert len(errors) == 1
+    assert errors[0].startswith("Line 1: the tag label 'U\\u200bS' contains invisible")
+    assert "U+200B ZERO WIDTH SPACE" in errors[0]
+
+
+def test_parse_geography_rejects_invisible_region():
+    _rows, errors = parse_geography("SG, AP\u3164AC, APAC")
+    assert len(errors) == 1
+    assert "Line 1: the region 'AP\\u3164AC'" in errors[0]
+    assert "U+3164 HANGUL FILLER" in errors[0]
+
+
+def test_geography_map_with_zero_width_space_rejected(ops_client, draft):
+    before = list(draft.geography_mappings.values_list("country", "region", "label"))
+    text = framework_post(draft)["geography_text"] + "\nUS, North America, U\u200bS"
+    data = framework_post(draft, geography_text=text)
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    after = list(draft.geography_mappings.values_list("country", "region", "label"))
+    assert response.status_code == 200
+    assert "U+200B ZERO WIDTH SPACE" in page
+    assert after == before
+
+
+def test_unmapped_label_with_zero_width_space_rejected(ops_client, draft):
+    data = framework_post(draft, unmapped_geography_label="Rest of\u200b World")
+
+    response = ops_client.post(change_url(draft), data)
+
+    draft.refresh_from_db()
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The unmapped geography label" in page
+    assert "U+200B ZERO WIDTH SPACE" in page
+    assert draft.unmapped_geography_label == "Rest of World"
+
+
+def test_unmapped_label_with_hangul_filler_rejected(ops_client, draft):
+    data = framework_post(draft, unmapped_geography_label="Rest of\u3164World")
+
+    response = ops_client.post(change_url(draft), data)
+
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "U+3164 HANGUL FILLER" in response.content.decode()
+    assert draft.unmapped_geography_label == "Rest of World"
+
+
+def test_criterion_value_with_invisible_character_rejected(ops_client, draft):
+    criteria = list(draft.criteria.order_by("position", "id"))
+    index = next(i for i, item in enumerate(criteria) if item.dimension == "industry")
+    before = criteria[index].values
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "SaaS\u034f\nFinTech"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The value &#x27;SaaS\\u034f&#x27; contains invisible characters" in page
+    assert "U+034F COMBINING GRAPHEME JOINER" in page
+    assert draft.criteria.get(pk=criteria[index].pk).values == before
+
+
+def test_technology_value_with_joiner_rejected(draft):
+    criterion = draft.criteria.create(
+        dimension="technology", operator="any_of", label="Stack", values=["Sales\u200dforce"]
+    )
+    with pytest.raises(ValidationError, match="U\\+200D ZERO WIDTH JOINER"):
+        criterion.full_clean()
+
+
+def test_submit_rejects_saved_invisible_geography(draft, ops_user):
+    GeographyMapping.objects.filter(framework=draft, country="US").delete()
+    GeographyMapping.objects.create(
+        framework=draft, country="US", region="North America", label="U\u200bS"
+    )
+
+    with pytest.raises(FrameworkLifecycleError, match="geography map's tag label for US"):
+        framework_submit(framework=draft, user=ops_user, summary="US label")
+
+
+def test_check_reports_saved_unmapped_label(draft):
+    Framework.objects.filter(pk=draft.pk).update(unmapped_geography_label="Rest of\ufe0f World")
+    draft.refresh_from_db()
+    problems = " ".join(framework_check(draft))
+    assert "The unmapped geography label" in problems
+    assert "U+FE0F VARIATION SELECTOR-16" in problems
+
+
+def test_check_reports_saved_technology_value(draft):
+    draft.criteria.create(
+        dimension="technology", operator="any_of", label="Stack", values=["Hub\u2060Spot"], weight=5
+    )
+    problems = " ".join(framework_check(draft))
+    assert "Criterion 'Stack': The value 'Hub\\u2060Spot'" in problems
+    assert "U+2060 WORD JOINER" in problems
