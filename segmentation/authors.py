@@ -1,9 +1,9 @@
 """The people who created, edited and submitted a framework version, from its history.
 
 The second-approver rule and the revision register both need the people who shaped a
-version's settings, not only the person who submitted it. django-simple-history records
-every save of a version and of its criteria, size bands and geography map, with the user
-of the request that made it.
+version's settings, not only the person who submitted it last. django-simple-history
+records every save of a version and of its criteria, size bands and geography map, with
+the user of the request that made it, and the revision register records every submission.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import Criterion, Framework, GeographyMapping, SizeBand
+from .models import Criterion, Framework, FrameworkRevision, GeographyMapping, SizeBand
 
 # Framework fields that the lifecycle services set, so a history row that changes only
 # these is a transition (submit, return to draft, approve, retire), not an edit. The
@@ -89,11 +89,41 @@ def framework_edits(framework_ids: Iterable[int]) -> dict[int, list[FrameworkEdi
     return edits
 
 
+@dataclass(frozen=True)
+class FrameworkSubmission:
+    """One submission of a version for approval, from the revision register."""
+
+    user_id: int
+    submitted_at: datetime
+
+
+def framework_submissions(framework_ids: Iterable[int]) -> dict[int, list[FrameworkSubmission]]:
+    """Return every submission of each version, oldest first, by framework id.
+
+    Returning a version to draft clears its ``submitted_by``, but the register's
+    "Submitted" rows stay, so a person who submitted it before a return is still found.
+    """
+    submissions: dict[int, list[FrameworkSubmission]] = defaultdict(list)
+    rows = (
+        FrameworkRevision.objects.filter(
+            framework_id__in=set(framework_ids), action=FrameworkRevision.Action.SUBMITTED
+        )
+        .exclude(author=None)
+        .order_by("created_at", "id")
+        .values_list("framework_id", "author_id", "created_at")
+    )
+    for framework_id, user_id, submitted_at in rows:
+        submissions[framework_id].append(FrameworkSubmission(user_id, submitted_at))
+    return submissions
+
+
 def framework_contributions(framework: Framework) -> dict[int, list[str]]:
     """Return what each person did to the version, by user id.
 
     The values are "created", "edited" and "submitted", in that order, for the version's
-    creator, the users of its edits (``framework_edits``) and its current submitter.
+    creator, the users of its edits (``framework_edits``) and everyone who submitted it,
+    before a return to draft too (``framework_submissions``). A submission is not an edit,
+    but a person who submitted the version vouched for its settings.
     """
     contributions: dict[int, list[str]] = defaultdict(list)
     if framework.created_by_id is not None:
@@ -101,6 +131,12 @@ def framework_contributions(framework: Framework) -> dict[int, list[str]]:
     editors = {edit.user_id for edit in framework_edits([framework.pk]).get(framework.pk, [])}
     for user_id in editors:
         contributions[user_id].append("edited")
+    submitters = {
+        submission.user_id
+        for submission in framework_submissions([framework.pk]).get(framework.pk, [])
+    }
     if framework.submitted_by_id is not None:
-        contributions[framework.submitted_by_id].append("submitted")
+        submitters.add(framework.submitted_by_id)
+    for user_id in submitters:
+        contributions[user_id].append("submitted")
     return dict(contributions)

@@ -10,7 +10,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from accounts.models import Account
 from accounts.normalizers import industry_key
 
-from .authors import framework_edits
+from .authors import framework_edits, framework_submissions
 from .models import (
     Criterion,
     Dimension,
@@ -88,10 +88,12 @@ def revisions_with_people(revisions: list[Any]) -> list[Any]:
 
     ``version_author`` is the user who created the version. ``editors`` are the other
     users who edited it up to the entry's date (``authors.framework_edits``), in the
-    order of their first edit. ``action_by`` is who submitted the version or returned it
-    to draft, and the approver for an approval or retirement. Entries that are not
-    FrameworkRevision rows, such as InitialApproval, are left as they are. Returns
-    ``revisions``.
+    order of their first edit. ``submitters`` are the users who submitted it up to the
+    entry's date, before a return to draft too (``authors.framework_submissions``), in
+    the order of their first submission. ``action_by`` is who submitted the version or
+    returned it to draft, and the approver for an approval or retirement. Entries that
+    are not FrameworkRevision rows, such as InitialApproval, are left as they are.
+    Returns ``revisions``.
     """
     entries = [entry for entry in revisions if isinstance(entry, FrameworkRevision)]
     framework_ids = {entry.framework_id for entry in entries}
@@ -99,8 +101,14 @@ def revisions_with_people(revisions: list[Any]) -> list[Any]:
         Framework.objects.filter(pk__in=framework_ids).values_list("pk", "created_by_id")
     )
     edits = framework_edits(framework_ids)
+    submissions = framework_submissions(framework_ids)
     user_ids = {user_id for user_id in creators.values() if user_id is not None}
     user_ids |= {edit.user_id for version_edits in edits.values() for edit in version_edits}
+    user_ids |= {
+        submission.user_id
+        for version_submissions in submissions.values()
+        for submission in version_submissions
+    }
     users = get_user_model().objects.in_bulk(user_ids)
     for entry in entries:
         creator_id = creators.get(entry.framework_id)
@@ -109,8 +117,14 @@ def revisions_with_people(revisions: list[Any]) -> list[Any]:
             for edit in edits.get(entry.framework_id, [])
             if edit.changed_at <= entry.created_at and edit.user_id != creator_id
         ]
+        submitter_ids = [
+            submission.user_id
+            for submission in submissions.get(entry.framework_id, [])
+            if submission.submitted_at <= entry.created_at
+        ]
         entry.version_author = users.get(creator_id)
         entry.editors = [users[user_id] for user_id in dict.fromkeys(editor_ids)]
+        entry.submitters = [users[user_id] for user_id in dict.fromkeys(submitter_ids)]
         approval = entry.action in (
             FrameworkRevision.Action.APPROVED,
             FrameworkRevision.Action.RETIRED,
@@ -135,6 +149,7 @@ class InitialApproval:
     approver: None = None
     version_author: None = None
     editors: tuple = ()
+    submitters: tuple = ()
     action_by: None = None
 
     def get_action_display(self) -> str:

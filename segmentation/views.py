@@ -451,16 +451,15 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
                 user_label(revision.approver),
                 ", ".join(user_label(editor) for editor in revision.editors),
                 user_label(revision.action_by),
+                ", ".join(user_label(submitter) for submitter in revision.submitters),
             )
             for revision in revisions
         )
         # Summaries are typed by people, so formula-like text is neutralized. Columns
         # added later go last, so that readers of the earlier columns keep working.
-        return csv_response(
-            f"framework-revisions-{stamp}.csv",
-            ["date", "version", "action", "summary", "author", "approver", "editors", "action_by"],
-            rows,
-        )
+        header = ["date", "version", "action", "summary", "author", "approver", "editors"]
+        header += ["action_by", "submitters"]
+        return csv_response(f"framework-revisions-{stamp}.csv", header, rows)
 
 
 def _revision_chunks(revisions: Iterator[Any], size: int) -> Iterator[Any]:

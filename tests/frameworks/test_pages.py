@@ -463,6 +463,7 @@ def test_revisions_page_and_csv(client, draft, ops_user):
         "approver",
         "editors",
         "action_by",
+        "submitters",
     ]
     assert rows[1][1:] == [
         str(draft.version),
@@ -471,6 +472,7 @@ def test_revisions_page_and_csv(client, draft, ops_user):
         "ops",
         "",
         "",
+        "ops",
         "ops",
     ]
 
@@ -873,6 +875,7 @@ def test_register_shows_initial_approval(client, active_framework, draft, ops_us
         "1",
         "Approved",
         "Initial version, approved when the portal was installed.",
+        "",
         "",
         "",
         "",

@@ -222,3 +222,87 @@ def test_admin_register_names_creator(client, shaped_by_opslead, salesops):
 
     assert '<td class="field-version_author">Olu Lead</td>' in html
     assert '<td class="field-submitted_or_returned_by">Priya</td>' in html
+
+
+@pytest.fixture
+def resubmitted_by_salesops(two_approvers, opslead, salesops):
+    """A version that salesops created, opslead submitted, and salesops returned and resubmitted.
+
+    The return to draft is the admin's "Return to draft" button, which clears submitted_by.
+    """
+    draft = create_draft_by_api(salesops)
+    submit_on_page(opslead, draft)
+    client = Client()
+    client.force_login(salesops)
+    url = reverse("admin:segmentation_framework_return_to_draft", args=[draft.pk])
+    assert client.post(url).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.DRAFT
+    submit_on_page(salesops, draft)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
+    assert draft.submitted_by == salesops
+    return draft
+
+
+def test_earlier_submitter_cannot_approve(resubmitted_by_salesops, opslead):
+    with pytest.raises(PermissionDenied, match="You submitted framework"):
+        framework_approve(framework=resubmitted_by_salesops, user=opslead)
+
+    resubmitted_by_salesops.refresh_from_db()
+    assert resubmitted_by_salesops.status == FrameworkStatus.SUBMITTED
+
+
+def test_page_rejects_earlier_submitter(client, resubmitted_by_salesops, opslead):
+    client.force_login(opslead)
+    url = reverse("segmentation:framework-approve", args=[resubmitted_by_salesops.version])
+
+    response = client.post(url, follow=True)
+
+    resubmitted_by_salesops.refresh_from_db()
+    assert resubmitted_by_salesops.status == FrameworkStatus.SUBMITTED
+    assert "a second approver is required" in response.content.decode()
+
+
+def test_buttons_hidden_from_earlier_submitter(client, resubmitted_by_salesops, opslead):
+    framework = resubmitted_by_salesops
+    client.force_login(opslead)
+    approve_url = reverse("segmentation:framework-approve", args=[framework.version])
+    change_url = reverse("admin:segmentation_framework_change", args=[framework.pk])
+    preview_url = reverse("segmentation:framework-preview", args=[framework.version])
+
+    listing = client.get(reverse("segmentation:framework-list")).content.decode()
+    admin_page = client.get(change_url).content.decode()
+    preview = client.get(preview_url).content.decode()
+
+    assert approve_url not in listing
+    assert 'data-testid="second-approver"' in listing
+    assert "Approve and re-segment" not in admin_page
+    assert f"You submitted framework v{framework.version}" in admin_page
+    assert approve_url not in preview
+    assert 'data-testid="preview-second-approver"' in preview
+
+
+def test_other_leader_approves_resubmitted(resubmitted_by_salesops, leader):
+    framework_approve(framework=resubmitted_by_salesops, user=leader)
+    resubmitted_by_salesops.refresh_from_db()
+    assert resubmitted_by_salesops.status == FrameworkStatus.APPROVED
+
+
+def test_register_names_every_submitter(client, resubmitted_by_salesops, leader):
+    framework = resubmitted_by_salesops
+    framework_approve(framework=framework, user=leader)
+
+    rows = [row for row in register_rows(leader) if row["version"] == str(framework.version)]
+    client.force_login(leader)
+    page = client.get(reverse("segmentation:revision-list")).content.decode()
+
+    by_action = {}
+    for row in rows:
+        by_action.setdefault(row["action"], []).append(row)
+    first_submission, second_submission = sorted(by_action["Submitted"], key=lambda r: r["date"])
+    assert first_submission["submitters"] == "Olu Lead"
+    assert second_submission["submitters"] == "Olu Lead, Priya"
+    assert by_action["Returned to draft"][0]["submitters"] == "Olu Lead"
+    assert by_action["Approved"][0]["submitters"] == "Olu Lead, Priya"
+    assert 'data-testid="revision-submitters">Olu Lead, Priya<' in page
