@@ -120,6 +120,7 @@ _AFTER_SIGNALS = slice(_SIGNALS_INDEX + 1, _ROW_WIDTH)
 _SCORE_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("score")
 _TIER_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tier")
 _TAG_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("tag")
+_NEEDS_ENRICHMENT_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("needs_enrichment")
 _TAG_OVERRIDE_INDEX = _ROW_WIDTH + len(CURRENT_FIELDS)
 _TIER_OVERRIDE_INDEX = _TAG_OVERRIDE_INDEX + 1
 _MISSING_INDEX = _ROW_WIDTH + CURRENT_FIELDS.index("missing_fields")
@@ -141,8 +142,9 @@ class SegmentationSummary:
     ``failed`` accounts could not be scored. The three add up to ``total``. ``recorded``
     counts appended ScoreRecords and ``tiers`` counts accounts by previous tier, then new
     tier, with "none" for no tier. ``tags_gained`` and ``tags_lost`` count, per tag, the
-    accounts whose tag changed to it or away from it. Tiers and tags are the ones the
-    account shows, so a person's override counts rather than the framework's value.
+    accounts that join or leave its member lists (see ``tag_in_effect``), so they add up
+    to the change of the tag's member count. Tiers and tags are the ones the account
+    shows, so a person's override counts rather than the framework's value.
     """
 
     total: int = 0
@@ -590,6 +592,15 @@ def _with_overrides(
     )
 
 
+def tag_in_effect(tag: str, needs_enrichment: bool) -> str:
+    """Return the tag whose member lists include the account, or "" for none.
+
+    An account that needs enrichment is in no tag's member lists, even with a tag a
+    person set (``accounts.selectors.TAG_IN_EFFECT``), so its tag is not in effect.
+    """
+    return "" if needs_enrichment else tag
+
+
 class MoverSink(Protocol):
     """Receives each account whose result changes, such as the preview's top movers."""
 
@@ -647,12 +658,14 @@ def _score_batch(
         changed = changed or evaluation.missing_fields != current_missing
         if changed:
             summary.moved += 1
-            old_tag = row[_TAG_INDEX]
-            if old_tag != evaluation.tag:
+            # Counted as member lists count tags, so the totals match the tag counts.
+            old_tag = tag_in_effect(row[_TAG_INDEX], row[_NEEDS_ENRICHMENT_INDEX])
+            new_tag = tag_in_effect(evaluation.tag, evaluation.needs_enrichment)
+            if old_tag != new_tag:
                 if old_tag:
                     lost[old_tag] += 1
-                if evaluation.tag:
-                    gained[evaluation.tag] += 1
+                if new_tag:
+                    gained[new_tag] += 1
             if movers is not None:
                 movers.offer(row, evaluation)
         if changed or row[_FRAMEWORK_INDEX] != framework_id:

@@ -2,13 +2,18 @@
 
 import csv
 import io
+from io import StringIO
 from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audits.selectors import account_counts
+from segmentation.lifecycle import framework_approve, framework_draft_create, framework_submit
+from segmentation.models import SegmentationRun
+from segmentation.preview import framework_impact_preview
 from segmentation.services import accounts_segment
 
 from .test_conflicts import statuses
@@ -128,3 +133,72 @@ def test_list_page_marks_held_tag(client, sdr, tagged_pair):
 
     assert page.count('data-testid="tag-held"') == 1
     assert "(not in effect)" in page
+
+
+# The tag TAG under the slash template of the draft below.
+SLASH_TAG = "SaaS / Mid-Market / APAC"
+
+
+def tag_counts(api: APIClient) -> dict[str, int]:
+    response = api.get("/api/v1/segments/tags/")
+    assert response.status_code == 200, response.content
+    return {row["name"]: row["account_count"] for row in response.json()}
+
+
+@pytest.fixture
+def slash_template(default_framework, sales_ops):
+    """A draft that writes tags with slashes, so both accounts of tagged_pair change tag."""
+    draft = framework_draft_create(source=default_framework, user=sales_ops)
+    draft.tag_template = "{industry} / {size_band} / {geography}"
+    draft.save()
+    return draft
+
+
+def test_preview_counts_tag_members(api, tagged_pair, slash_template):
+    preview = framework_impact_preview(slash_template)
+
+    assert tag_counts(api)[TAG] == 1
+    assert preview.summary.moved == 2
+    assert preview.summary.tags_lost == {TAG: 1}
+    assert preview.summary.tags_gained == {SLASH_TAG: 1}
+
+
+def test_approval_moves_members_as_previewed(
+    api, tagged_pair, slash_template, sales_ops, leadership, django_capture_on_commit_callbacks
+):
+    before = tag_counts(api)
+    preview = framework_impact_preview(slash_template)
+    framework_submit(framework=slash_template, user=sales_ops, summary="Slashes in tags")
+    with django_capture_on_commit_callbacks(execute=True):
+        framework_approve(framework=slash_template, user=leadership)
+    run = SegmentationRun.objects.get(framework=slash_template, kind=SegmentationRun.Kind.APPROVAL)
+    after = tag_counts(api)
+
+    assert run.moved == preview.summary.moved
+    assert run.summary["tags"]["lost"] == preview.summary.tags_lost
+    assert run.summary["tags"]["gained"] == preview.summary.tags_gained
+    assert before[TAG] - after.get(TAG, 0) == preview.summary.tags_lost[TAG]
+    assert after[SLASH_TAG] - before.get(SLASH_TAG, 0) == preview.summary.tags_gained[SLASH_TAG]
+
+
+def test_dry_run_command_counts_members(tagged_pair, slash_template):
+    output = StringIO()
+
+    call_command("resegment", framework=slash_template.version, dry_run=True, stdout=output)
+
+    text = output.getvalue()
+    assert "in member lists, which leave out accounts that need enrichment" in text
+    assert f"+0       -1       {TAG}" in text
+    assert f"+1       -0       {SLASH_TAG}" in text
+
+
+def test_preview_page_counts_tag_members(client, tagged_pair, slash_template, leadership):
+    client.force_login(leadership)
+    url = reverse("segmentation:framework-preview-results", args=[slash_template.version])
+
+    page = client.get(url).content.decode()
+
+    assert 'data-testid="tag-changes-rule"' in page
+    assert f"<tr><td>{TAG}</td>" in page
+    assert "−1</td>" in page
+    assert "−2</td>" not in page

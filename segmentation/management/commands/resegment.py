@@ -309,11 +309,14 @@ class Command(BaseCommand):
         self._print_routes(preview)
         self.stdout.write("")
         changes = preview.tag_changes()
-        self.stdout.write(f"Tags gained and lost ({len(changes)} tags):")
+        self.stdout.write(
+            f"Tags gained and lost ({len(changes)} tags), in member lists, which leave out "
+            "accounts that need enrichment:"
+        )
         for tag, gained, lost in changes:
             self.stdout.write(f"  +{gained:<7,} -{lost:<7,} {tag}")
         if not changes:
-            self.stdout.write("  No account changes tag.")
+            self.stdout.write("  No tag gains or loses a member.")
         self.stdout.write("")
         self._print_movers(preview)
 
