@@ -71,6 +71,9 @@ def is_invisible(char: str) -> bool:
 
     That is a default-ignorable code point (DEFAULT_IGNORABLE_RANGES), any other format
     character (category Cf, such as U+0600 ARABIC NUMBER SIGN) or U+2800.
+
+    NOTE: space characters other than U+0020, such as U+00A0 NO-BREAK SPACE, are allowed,
+    so a geography label with one inside looks like the label with a plain space.
     """
     return (
         ord(char) in _DEFAULT_IGNORABLE
