@@ -109,6 +109,7 @@ class EnrichmentRunAdmin(ReadOnlyAdmin):
         "verified",
         "conflicts",
         "errors",
+        "not_reached",
         "triggered_by",
         "created_at",
         "finished_at",

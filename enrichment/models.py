@@ -129,6 +129,8 @@ class EnrichmentRun(models.Model):
 
     ``processed`` counts accounts with a final result, ``looked_up`` those the provider
     returned a result for (found or not found), and ``errors`` those whose lookup failed.
+    ``not_reached`` counts failed accounts that the run never requested, after a rate
+    limit or the eager time budget: they are in neither ``processed`` nor ``errors``.
     ``verified`` and ``conflicts`` count the run's found accounts whose verification
     status is verified or conflicting afterwards. ``error_details`` lists the first
     failures, and every failure is also kept on its EnrichmentRunItem.
@@ -168,6 +170,10 @@ class EnrichmentRun(models.Model):
     verified = models.PositiveIntegerField(default=0)
     conflicts = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
+    not_reached = models.PositiveIntegerField(
+        default=0,
+        help_text="Accounts that the run stopped before requesting, so resuming it looks them up.",
+    )
     error_details = models.JSONField(default=list, blank=True)
     error = models.TextField(
         blank=True,

@@ -984,6 +984,13 @@ def enrichment_run_pending_ids(run: EnrichmentRun) -> list[int]:
     )
 
 
+def enrichment_run_pending_count(run: EnrichmentRun) -> int:
+    """Return how many of the run's accounts are not yet looked up."""
+    return EnrichmentRunItem.objects.filter(
+        run=run, status=EnrichmentRunItem.Status.PENDING
+    ).count()
+
+
 def enrichment_run_start(run: EnrichmentRun, *, generation: int | None = None) -> None:
     """Mark a pending run as running, unless it was resumed after ``generation``."""
     now = timezone.now()
@@ -1028,18 +1035,21 @@ def enrichment_run_refresh(run: EnrichmentRun) -> EnrichmentRun:
     includes every other chunk's committed results.
     """
     statuses = EnrichmentRunItem.Status
+    # An account that the run never requested is neither processed nor an error.
+    not_reached = Q(status=statuses.FAILED, error_kind=NOT_REACHED)
     with transaction.atomic():
         locked = EnrichmentRun.objects.select_for_update().get(pk=run.pk)
         counts = EnrichmentRunItem.objects.filter(run=locked).aggregate(
             total=Count("id"),
-            processed=Count("id", filter=~Q(status=statuses.PENDING)),
+            processed=Count("id", filter=~Q(status=statuses.PENDING) & ~not_reached),
             pending=Count("id", filter=Q(status=statuses.PENDING)),
             looked_up=Count("id", filter=Q(looked_up=True)),
             found=Count("id", filter=Q(found=True)),
             changed=Count("id", filter=Q(changed=True)),
             verified=Count("id", filter=Q(verified=True)),
             conflicts=Count("id", filter=Q(conflicting=True)),
-            errors=Count("id", filter=Q(status=statuses.FAILED)),
+            errors=Count("id", filter=Q(status=statuses.FAILED) & ~not_reached),
+            not_reached=Count("id", filter=not_reached),
         )
         details = [
             {
@@ -1059,7 +1069,7 @@ def enrichment_run_refresh(run: EnrichmentRun) -> EnrichmentRun:
         if locked.status != EnrichmentRun.Status.FAILED and not pending:
             locked.status = (
                 EnrichmentRun.Status.FINISHED_WITH_ERRORS
-                if locked.errors
+                if locked.errors or locked.not_reached
                 else EnrichmentRun.Status.SUCCEEDED
             )
             locked.finished_at = timezone.now()

@@ -46,6 +46,7 @@ class EnrichmentRunSerializer(serializers.ModelSerializer):
             "verified",
             "conflicts",
             "errors",
+            "not_reached",
             "error_details",
             "error",
             "triggered_by",

@@ -32,10 +32,13 @@ from enrichment.selectors import (
 from enrichment.services import (
     MAX_ERROR_DETAILS,
     EnrichmentRunNotResumable,
+    eager_time_budget,
+    enrichment_run_pending_count,
     enrichment_run_resume,
     enrichment_run_stalled_after,
 )
 from enrichment.tasks import enrichment_run_queue
+from icp_portal.celery import app as celery_app
 from icp_portal.pagination import NearestPageMixin
 
 logger = logging.getLogger(__name__)
@@ -92,11 +95,28 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "percent": percent,
         "started_by": user_label(run.triggered_by),
         "failures": list(enrichment_run_failures(run)[:FAILURES_SHOWN]),
-        "failures_more": max(run.errors - FAILURES_SHOWN, 0),
+        "failures_more": max(run.errors + run.not_reached - FAILURES_SHOWN, 0),
         "may_resume": user is not None and may_resume_enrichment_run(user, run),
         "stalled": run.is_stalled,
         "stalled_after_minutes": round(enrichment_run_stalled_after() / 60, 1),
     }
+
+
+def resume_outcome(run: EnrichmentRun) -> str:
+    """Return what a resumed run will do: how many accounts it looks up, and within which time.
+
+    Without a broker the run continues in the resuming request, which stops looking
+    accounts up after the eager time budget, so the message says that a part may be left.
+    """
+    left = enrichment_run_pending_count(run)
+    accounts = f"{left:,} account{'s' if left != 1 else ''} will be looked up"
+    # The budget is checked before each lookup, so the first account is always requested.
+    if not celery_app.conf.task_always_eager or left <= 1:
+        return f"{accounts}."
+    return (
+        f"{accounts}, as many as fit in the time budget of {eager_time_budget():g} s. "
+        "Resume again for the rest."
+    )
 
 
 class EnrichmentRunListView(EnrichmentPermissionMixin, NearestPageMixin, ListView):
@@ -145,14 +165,18 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
                 "resumed.",
             )
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
-        if not stalled and run.status != EnrichmentRun.Status.FAILED and not run.errors:
+        if (
+            not stalled
+            and run.status != EnrichmentRun.Status.FAILED
+            and not run.errors
+            and not run.not_reached
+        ):
             messages.error(
                 request,
                 f"Enrichment run {run.pk} has no failed accounts to look up again: it is "
                 f"{run.get_status_display().lower()}.",
             )
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
-        failed = run.errors
         last_progress = run.heartbeat_at
         try:
             run = enrichment_run_resume(run)
@@ -161,22 +185,16 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
             messages.error(request, str(error))
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
         logger.info("enrichment run %s resumed by user %s", run.pk, request.user.pk)
-        left = run.total - run.processed
+        # The outcome is worded before queueing, because without a broker the run
+        # happens within on_commit, which runs at once outside a transaction.
+        outcome = resume_outcome(run)
         transaction.on_commit(lambda: enrichment_run_queue(run.pk))
         if stalled:
             since = date_format(timezone.localtime(last_progress), "j M Y, H:i T")
-            messages.success(
-                request,
-                f"Enrichment run {run.pk} resumed after no progress since "
-                f"{since}: {left:,} account"
-                f"{'s are' if left != 1 else ' is'} looked up.",
-            )
+            resumed = f"Enrichment run {run.pk} resumed after no progress since {since}"
         else:
-            messages.success(
-                request,
-                f"Enrichment run {run.pk} resumed: {failed:,} failed account"
-                f"{'s are' if failed != 1 else ' is'} looked up again.",
-            )
+            resumed = f"Enrichment run {run.pk} resumed"
+        messages.success(request, f"{resumed}: {outcome}")
         return redirect("accounts:enrichment-run-detail", pk=run.pk)
 
 

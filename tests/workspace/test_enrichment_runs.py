@@ -9,7 +9,11 @@ from django.utils import timezone
 from accounts import roles
 from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem
-from enrichment.services import enrichment_run_create, enrichment_run_start
+from enrichment.services import (
+    enrichment_run_create,
+    enrichment_run_refresh,
+    enrichment_run_start,
+)
 from tests.enrichment.fake_server import FakeResponse, FakeServer
 from tests.enrichment.payloads import APOLLO_RESPONSE
 from tests.factories import AccountFactory
@@ -251,7 +255,7 @@ def test_resume_looks_failed_accounts_up_again(client, sales_ops, apollo):
 
     run.refresh_from_db()
     assert 'action="' + resume_url(run) + '"' in page
-    assert f"Enrichment run {run.pk} resumed: 1 failed account is looked up again." in (
+    assert f"Enrichment run {run.pk} resumed: 1 account will be looked up." in (
         response.content.decode()
     )
     assert run.status == EnrichmentRun.Status.SUCCEEDED
@@ -371,7 +375,7 @@ def test_resume_stalled_run_looks_remaining_up(client, sales_ops, stalled_run, a
     stalled_run.refresh_from_db()
     html = response.content.decode()
     assert f"Enrichment run {stalled_run.pk} resumed after no progress since" in html
-    assert "1 account is looked up." in html
+    assert "1 account will be looked up." in html
     assert stalled_run.status == EnrichmentRun.Status.SUCCEEDED
     assert stalled_run.found == 2
     assert stalled_run.generation == 1
@@ -428,7 +432,12 @@ def test_bulk_start_stops_at_time_budget(client, sales_ops, apollo, settings):
     assert f"Stopped enrichment run {run.pk} of 4 accounts with Apollo early" in page
     assert f"{4 - looked_up} accounts were not looked up" in page
     assert "time budget of 1 s" in page
-    assert "Look the failed accounts up again" in page
+    assert f"{looked_up} of 4 accounts processed, {4 - looked_up} not looked up." in page
+    assert f'value="{looked_up * 100 // 4}"' in page
+    assert "Resume the run" in page
+    assert run.processed == looked_up
+    assert run.not_reached == 4 - looked_up
+    assert run.errors == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -463,3 +472,66 @@ def test_resume_after_time_budget_continues(client, sales_ops, apollo, settings)
     assert run.status == EnrichmentRun.Status.SUCCEEDED
     assert run.found == 4
     assert domains == sorted(account.domain for account in accounts)
+
+
+@pytest.fixture
+def stopped_run(sales_ops):
+    """A run of five accounts that the time budget stopped after one success and one error."""
+    accounts = [AccountFactory(domain=f"company{index}.example") for index in range(5)]
+    run = enrichment_run_create(
+        provider="apollo", account_ids=[account.pk for account in accounts], triggered_by=sales_ops
+    )
+    items = EnrichmentRunItem.objects.filter(run=run).order_by("account_id")
+    items.filter(account=accounts[0]).update(
+        status=EnrichmentRunItem.Status.DONE, looked_up=True, found=True, attempts=1
+    )
+    items.filter(account=accounts[1]).update(
+        status=EnrichmentRunItem.Status.FAILED, error_kind="ProviderUnavailable", attempts=1
+    )
+    items.filter(account__in=accounts[2:]).update(
+        status=EnrichmentRunItem.Status.FAILED, error_kind="NotReached"
+    )
+    return enrichment_run_refresh(run)
+
+
+def test_refresh_leaves_not_reached_out(stopped_run):
+    assert stopped_run.status == EnrichmentRun.Status.FINISHED_WITH_ERRORS
+    assert stopped_run.processed == 2
+    assert stopped_run.errors == 1
+    assert stopped_run.not_reached == 3
+
+
+def test_stopped_run_page_counts(client, sales_ops, stopped_run):
+    client.force_login(sales_ops)
+
+    detail = client.get(run_url(stopped_run)).content.decode()
+    listing = client.get(LIST_URL).content.decode()
+    api = client.get(f"/api/v1/enrichment-runs/{stopped_run.pk}/").json()
+
+    assert 'value="40"' in detail
+    assert "40%" in detail
+    assert "2 of 5 accounts processed, 3 not looked up." in detail
+    assert 'data-testid="enrichment-run-not-reached">3<' in detail
+    assert 'data-testid="enrichment-run-errors">1<' in detail
+    assert '<td class="text-end tabular-nums">2</td>' in listing
+    assert '<td class="text-end tabular-nums">3</td>' in listing
+    assert api["processed"] == 2
+    assert api["errors"] == 1
+    assert api["not_reached"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_message_names_time_budget(client, sales_ops, stopped_run, apollo, settings):
+    settings.ENRICHMENT_EAGER_TIME_BUDGET_SECONDS = 0
+    client.force_login(sales_ops)
+
+    response = client.post(resume_url(stopped_run), follow=True)
+
+    stopped_run.refresh_from_db()
+    assert (
+        f"Enrichment run {stopped_run.pk} resumed: 4 accounts will be looked up, as many as "
+        "fit in the time budget of 0 s. Resume again for the rest."
+    ) in response.content.decode()
+    assert stopped_run.processed == 1
+    assert stopped_run.not_reached == 4
+    assert apollo.count(APOLLO_PATH) == 0

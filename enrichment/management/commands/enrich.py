@@ -196,13 +196,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Run {run.pk} {run.get_status_display().lower()}: {run.processed} of {run.total} "
             f"processed, {run.looked_up} looked up, {run.found} found, {run.changed} changed, "
-            f"{run.verified} verified, {run.conflicts} conflicting, {run.errors} errors."
+            f"{run.verified} verified, {run.conflicts} conflicting, {run.errors} errors, "
+            f"{run.not_reached} not looked up."
         )
         for detail in run.error_details[:20]:
             self.stdout.write(
                 f"  {detail['domain'] or 'account ' + str(detail['account_id'])}: {detail['error']}"
             )
-        if run.errors:
+        if run.errors or run.not_reached:
             self.stdout.write(
                 f"Look the failed accounts up again with: manage.py enrich --resume {run.pk}"
             )
