@@ -203,6 +203,7 @@ class BatchMatcher:
     With ``pending``, the batch is matched against that unwritten batch as well as the
     database, and its accounts win over the database's rows of the same accounts. With
     ``import_run_id``, every review flag that merging adds records that import.
+    ``preview`` words the flags for a preview, which writes nothing.
     """
 
     def __init__(
@@ -213,10 +214,12 @@ class BatchMatcher:
         touched_ids: set[int],
         pending: PendingBatch | None = None,
         import_run_id: int | None = None,
+        preview: bool = False,
     ) -> None:
         self.rows = rows
         self.source = source
         self.import_run_id = import_run_id
+        self.preview = preview
         self.touched_ids = touched_ids
         self.pending = pending
         self.by_identifier: dict[tuple[str, str], AccountState] = {}
@@ -239,11 +242,11 @@ class BatchMatcher:
                 outcome = MERGED
             else:
                 outcome = UPDATED
-                # Only the first row that reaches an account from before this run is
-                # compared, so a file of many rows on one domain adds one flag, not one
-                # per row.
-                if matched_by == MATCHED_BY_DOMAIN:
-                    extra_flags = name_mismatch_flags(state, row)
+            # Every row that reaches an account from before this run by its domain is
+            # compared. Merging adds one flag per other name, so a file of many rows
+            # under one name adds one flag, not one per row.
+            if state is not None and not state.is_new and matched_by == MATCHED_BY_DOMAIN:
+                extra_flags = name_mismatch_flags(state, row, preview=self.preview)
             merge_row(state, row, self, extra_flags=extra_flags)
             state.applied_rows += 1
             outcomes.append(RowOutcome(row, state, outcome))
@@ -473,13 +476,16 @@ def merge_row(
         _merge_row(state, row, matcher, extra_flags)
 
 
-def name_mismatch_flags(state: AccountState, row: ParsedRow) -> list[dict[str, str]]:
+def name_mismatch_flags(
+    state: AccountState, row: ParsedRow, *, preview: bool = False
+) -> list[dict[str, str]]:
     """Return a review flag when the row's company name differs from its account's.
 
     Name keys drop legal forms and punctuation, so "Microsoft Corp" and "Microsoft
     Corporation" agree. A row that matched by domain under another name is often a
     subsidiary on a subdomain (Amazon Web Services on aws.amazon.com), whose values
-    would otherwise count as a second source for the parent company.
+    would otherwise count as a second source for the parent company. With ``preview``,
+    the message describes what the import will do instead of what it did.
     """
     account = state.account
     if not row.name_key or not account.name_key:
@@ -487,6 +493,11 @@ def name_mismatch_flags(state: AccountState, row: ParsedRow) -> list[dict[str, s
     if _name_forms(row.name_key, row.domain) & _name_forms(account.name_key, row.domain):
         return []
     website = row.values.get("website") or row.domain
+    recorded = (
+        "Its values will be recorded as observations of this account."
+        if preview
+        else "Its values were recorded as observations of this account."
+    )
     return [
         {
             "field": "name",
@@ -495,7 +506,7 @@ def name_mismatch_flags(state: AccountState, row: ParsedRow) -> list[dict[str, s
                 f'the row\'s company name "{row.name}" differs from the name of account '
                 f'"{account.name}", which it matched by the domain {row.domain} '
                 f"(website {website}). Check whether the row is a subsidiary or another "
-                "company. Its values were recorded as observations of this account."
+                f"company. {recorded}"
             ),
         }
     ]
@@ -658,11 +669,44 @@ def _merge_row(
         if additions:
             _set(state, name, [*getattr(account, name), *additions])
 
-    known_flags = {(flag.get("field"), flag.get("value")) for flag in account.review_flags}
-    new_flags = [flag for flag in flags if (flag["field"], flag["value"]) not in known_flags]
-    if new_flags:
-        _set(state, "review_flags", [*account.review_flags, *new_flags])
+    review_flags, new_flags = _flags_merged(account.review_flags, flags, extra_flags, matcher)
+    if review_flags != account.review_flags:
+        _set(state, "review_flags", review_flags)
     row.added_flags = new_flags
+
+
+def _flags_merged(
+    current: list[dict[str, Any]],
+    flags: list[dict[str, Any]],
+    extra_flags: Sequence[dict[str, str]],
+    matcher: BatchMatcher,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the account's flags with the row's merged in, and the flags the row raised.
+
+    A flag is one per field and value, so a flag already on the account is not added
+    again. A matching flag (``extra_flags``, such as another company name) that an
+    earlier import raised and nobody has reviewed is raised again instead: it replaces
+    the earlier flag in place, records this import, and counts as the row's flag.
+    """
+    merged = list(current)
+    position = {(flag.get("field"), flag.get("value")): index for index, flag in enumerate(merged)}
+    raised_again = {(flag["field"], flag["value"]) for flag in extra_flags}
+    new_flags = []
+    for flag in flags:
+        key = (flag["field"], flag["value"])
+        index = position.get(key)
+        if index is None:
+            position[key] = len(merged)
+            merged.append(flag)
+            new_flags.append(flag)
+            continue
+        # A preview's flags have no import id, so within a preview, as within an
+        # import, a second row under the same other name raises nothing.
+        earlier_import = merged[index].get(REVIEW_FLAG_IMPORT_KEY)
+        if key in raised_again and earlier_import != matcher.import_run_id:
+            merged[index] = flag
+            new_flags.append(flag)
+    return merged, new_flags
 
 
 def _merge_industry(state: AccountState, values: dict[str, Any]) -> None:

@@ -531,7 +531,10 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
     if not parsed_rows:
         return
     matcher = BatchMatcher(
-        [parsed for _preview, parsed in parsed_rows], source=source, touched_ids=set()
+        [parsed for _preview, parsed in parsed_rows],
+        source=source,
+        touched_ids=set(),
+        preview=True,
     )
     for (preview, _parsed), outcome in zip(parsed_rows, matcher.run(), strict=True):
         if outcome.state.is_new:

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import Account, ImportMapping, ImportRun
+from accounts.normalizers.names import company_name_key
 from accounts.workspace import header_signature
 from tests.import_locks import import_in_progress
 
@@ -749,3 +750,81 @@ def test_preview_same_source_no_warning(ops, django_capture_on_commit_callbacks)
     _token, response = preview(ops, HUBSPOT_CSV)
 
     assert 'data-testid="same-file"' not in response.content.decode()
+
+
+DELTA_CSV = (
+    "Company name,Website,Number of Employees,Country\n"
+    "Totally Different Corp,https://www.deltashiftfinance.example,300,US\n"
+    "Delta Shift Finance,deltashiftfinance.example,310,US\n"
+    "Airbnb Holdings,airbnb.com,5000,US\n"
+    "New Co Zeta,zetanewco.example,50,DE\n"
+)
+
+
+def name_flags(account: Account) -> list[dict]:
+    return [flag for flag in account.review_flags if flag["field"] == "name"]
+
+
+def test_second_import_flags_other_name_again(ops, sdr2, django_capture_on_commit_callbacks):
+    delta = Account.objects.create(
+        name="Delta Shift Finance, LLC",
+        name_key=company_name_key("Delta Shift Finance, LLC"),
+        domain="deltashiftfinance.example",
+        country="US",
+    )
+    token, first_preview = preview(ops, DELTA_CSV)
+    first_run = start(ops, token, django_capture_on_commit_callbacks)
+    ops.force_login(sdr2)
+
+    token, second_preview = preview(ops, DELTA_CSV)
+    second_run = start(ops, token, django_capture_on_commit_callbacks)
+
+    delta.refresh_from_db()
+    first_run.refresh_from_db()
+    second_run.refresh_from_db()
+    row = second_preview.context["rows"][0]
+    [flag] = name_flags(delta)
+    assert first_preview.context["rows"][0].status == "flagged"
+    assert row.status == "flagged"
+    assert row.updates == "Delta Shift Finance, LLC"
+    assert any('"Totally Different Corp"' in problem for problem in row.problems)
+    assert [row.status for row in second_preview.context["rows"][1:]] == ["ok", "ok", "ok"]
+    assert first_run.flagged == 1
+    assert second_run.flagged == 1
+    assert flag["value"] == "Totally Different Corp"
+    assert flag["import_run"] == second_run.pk
+
+
+def test_preview_flag_speaks_of_future(ops):
+    Account.objects.create(
+        name="Delta Shift Finance, LLC",
+        name_key=company_name_key("Delta Shift Finance, LLC"),
+        domain="deltashiftfinance.example",
+        country="US",
+    )
+
+    _token, response = preview(ops, DELTA_CSV)
+
+    [problem] = response.context["rows"][0].problems
+    assert "Its values will be recorded as observations of this account." in problem
+    assert "were recorded" not in problem
+
+
+def test_preview_flags_later_row_other_name(ops):
+    Account.objects.create(
+        name="Delta Shift Finance, LLC",
+        name_key=company_name_key("Delta Shift Finance, LLC"),
+        domain="deltashiftfinance.example",
+        country="US",
+    )
+    content = (
+        "Company name,Website,Number of Employees,Country\n"
+        "Delta Shift Finance,deltashiftfinance.example,310,US\n"
+        "Totally Different Corp,https://www.deltashiftfinance.example,300,US\n"
+        "Totally Different Corp,deltashiftfinance.example,305,US\n"
+    )
+
+    _token, response = preview(ops, content)
+
+    statuses = [row.status for row in response.context["rows"]]
+    assert statuses == ["ok", "flagged", "ok"]
