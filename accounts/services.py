@@ -602,16 +602,29 @@ def import_run_interrupted(import_run: ImportRun) -> bool:
 
 
 def import_run_busy(import_run: ImportRun) -> bool | None:
-    """Return whether a process holds the import's advisory lock, as while it imports or scores.
+    """Return whether another session holds the import's advisory lock, as while it imports
+    or scores.
 
+    The check reads pg_locks instead of trying the lock. A try would hold the lock for a
+    moment, and a task that tried it at that moment, such as a second tab's Finish scoring,
+    would find the run locked and do nothing, while the page that checked saw it idle.
     Returns None on databases other than PostgreSQL, which have no advisory locks.
     """
-    from accounts.tasks import import_run_lock
+    from accounts.tasks import import_run_lock_keys
 
     if connection.vendor != "postgresql":
         return None
-    with import_run_lock(import_run.pk) as locked:
-        return not locked
+    class_key, run_key = import_run_lock_keys(import_run.pk)
+    # A lock on two int4 keys is listed with the first key as classid, the second as objid
+    # and objsubid 2 (PostgreSQL manual, "pg_locks").
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = %s AND objid = %s AND objsubid = 2 AND granted "
+            "AND pid <> pg_backend_pid())",
+            [class_key, run_key],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _outcome(import_run: ImportRun) -> str:

@@ -33,6 +33,15 @@ LOCKED_RUN_RETRY_SECONDS = 300
 LOCKED_RUN_MAX_RETRIES = 24 * 3600 // LOCKED_RUN_RETRY_SECONDS
 
 
+def import_run_lock_keys(import_run_id: int) -> tuple[int, int]:
+    """Return the two keys of the run's advisory lock.
+
+    Advisory lock keys are 32-bit integers. Two runs whose ids differ by a multiple of
+    2**31 share a key, which only makes one of them wait for the other.
+    """
+    return IMPORT_LOCK_CLASS, import_run_id % 2**31
+
+
 @contextmanager
 def import_run_lock(import_run_id: int) -> Iterator[bool]:
     """Hold the run's advisory lock for the block; yield False when another session holds it.
@@ -44,9 +53,7 @@ def import_run_lock(import_run_id: int) -> Iterator[bool]:
     if connection.vendor != "postgresql":
         yield True
         return
-    # Advisory lock keys are 32-bit integers. Two runs whose ids differ by a multiple of
-    # 2**31 share a key, which only makes one of them wait for the other.
-    keys = (IMPORT_LOCK_CLASS, import_run_id % 2**31)
+    keys = import_run_lock_keys(import_run_id)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
         locked = cursor.fetchone()[0]

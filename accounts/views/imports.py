@@ -602,8 +602,13 @@ class ImportRunScoringFinishView(ImportRunVisibleMixin, View):
             )
             return redirect("accounts:import-detail", pk=run.pk)
         run.refresh_from_db()
-        if import_run_scoring_state(run) == "succeeded":
+        state = import_run_scoring_state(run)
+        if state == "succeeded":
             messages.success(request, f"The accounts of import {run.pk} are scored.")
+        elif state == "running":
+            # Without a broker, the task returns at once when another request scores the
+            # import, such as the same button clicked in a second tab.
+            messages.info(request, f"The scoring of import {run.pk} is running.")
         else:
             messages.success(request, f"The scoring of import {run.pk} has started.")
         return redirect("accounts:import-detail", pk=run.pk)

@@ -3,7 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -11,6 +12,7 @@ from accounts.importing.runner import FileImporter
 from accounts.models import Account, ImportRun
 from accounts.services import (
     accounts_import,
+    import_run_busy,
     import_run_create,
     import_run_interrupted,
     import_run_scoring_state,
@@ -243,3 +245,46 @@ def test_import_list_marks_unfinished_scoring(monkeypatch, client, sdr, csv_path
 
     assert finished.segmentation_run.status == SegmentationRun.Status.SUCCEEDED
     assert page.count('data-testid="import-scoring-unfinished"') == 1
+
+
+def test_finish_scoring_while_another_scores(monkeypatch, client, sales_ops, csv_path):
+    kill_during(monkeypatch, "accounts.services.accounts_verify")
+    run = import_run_create(csv_path, created_by=sales_ops)
+    with pytest.raises(SystemExit):
+        accounts_import(import_run=run)
+    monkeypatch.undo()
+    client.force_login(sales_ops)
+    # A second connection plays the other tab's request, which is scoring the import.
+    holder = connections.create_connection("default")
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", (IMPORT_LOCK_CLASS, run.pk))
+    try:
+        response = client.post(
+            reverse("accounts:import-finish-scoring", args=[run.pk]), follow=True
+        )
+        status = client.get(reverse("accounts:import-status", args=[run.pk]))
+    finally:
+        holder.close()
+
+    page = response.content.decode()
+    assert f"The scoring of import {run.pk} is running, so nothing was started." in page
+    assert "Scoring the imported accounts" in page
+    assert 'data-testid="import-scoring-running"' in page
+    assert "scoring did not finish" not in page
+    assert 'data-testid="import-finish-scoring"' not in page
+    assert f'hx-get="{reverse("accounts:import-status", args=[run.pk])}"' in page
+    assert 'data-testid="import-scoring-running"' in status.content.decode()
+
+
+def test_busy_check_takes_no_lock(csv_path):
+    run = import_run_create(csv_path)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    run.refresh_from_db()
+
+    # A check that tried the lock would hold it for a moment, so a task that tried it
+    # then would find the run locked and skip it.
+    with CaptureQueriesContext(connection) as queries:
+        busy = import_run_busy(run)
+
+    assert busy is False
+    assert not any("advisory_lock" in query["sql"] for query in queries.captured_queries)
