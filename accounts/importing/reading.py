@@ -87,6 +87,16 @@ CP1252_ERROR_HANDLER = "icp_cp1252_latin1"
 # Codec name of a file read as UTF-8 whose invalid byte sequences become U+FFFD, the
 # replacement character. It is registered below, so open() and codecs accept it.
 UTF8_REPLACE_ENCODING = "utf-8-replace"
+# Names of the encodings that the reader chooses, as pages show them.
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    UTF8_REPLACE_ENCODING: "UTF-8, with invalid bytes replaced",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "cp1252": "Windows-1252",
+}
 REPLACEMENT_CHARACTER = "\ufffd"
 # Line numbers with invalid UTF-8 bytes that a warning names.
 INVALID_LINES_NAMED = 10
@@ -157,9 +167,12 @@ class Utf8Check:
         return self.valid_lines >= self.invalid_line_count > 0
 
     def invalid_lines_text(self) -> str:
+        """Return "line 40" for one invalid line, else "lines 3, 7" and how many more."""
         named = ", ".join(str(number) for number in self.invalid_lines)
         more = self.invalid_line_count - len(self.invalid_lines)
-        return f"{named} and {more:,} more" if more > 0 else named
+        if self.invalid_line_count == 1:
+            return f"line {named}"
+        return f"lines {named} and {more:,} more" if more > 0 else f"lines {named}"
 
 
 def utf8_check(path: Path) -> Utf8Check:
@@ -183,31 +196,48 @@ def utf8_check(path: Path) -> Utf8Check:
     return check
 
 
-def encoding_warning(path: Path, encoding: str, *, file_name: str) -> str:
+def encoding_label(encoding: str) -> str:
+    """Return the name that pages show for an encoding that the reader chose."""
+    return ENCODING_LABELS.get(encoding, encoding)
+
+
+def encoding_warning(
+    path: Path, encoding: str, *, file_name: str, before_import: bool = False
+) -> str:
     """Return the warning for a file with invalid UTF-8 bytes, or "" for any other file.
 
     A file read with UTF8_REPLACE_ENCODING gets the lines whose bytes became U+FFFD. A file
     read as Windows-1252 that also has lines of valid UTF-8 gets the lines that made it
     fall back, because its UTF-8 characters, such as ’, then read garbled (â€™).
+    ``before_import`` words the warning for the import wizard, before anything is written.
     """
     if encoding not in (UTF8_REPLACE_ENCODING, "cp1252"):
         return ""
     check = utf8_check(path)
+    lines = check.invalid_lines_text()
     if encoding == UTF8_REPLACE_ENCODING:
+        if before_import:
+            return (
+                f"“{file_name}” is UTF-8 except for bytes that are not valid UTF-8 at {lines}. "
+                f"It is read as UTF-8, and each invalid byte becomes {REPLACEMENT_CHARACTER} "
+                "(U+FFFD). The import will flag the values that contain it for review: "
+                "correct them on the accounts afterwards, or fix the file and upload it again."
+            )
         return (
-            f"“{file_name}” is UTF-8 except for bytes that are not valid UTF-8 at lines "
-            f"{check.invalid_lines_text()}. It was read as UTF-8, and each invalid byte became "
-            f"{REPLACEMENT_CHARACTER} (U+FFFD). The values that contain it are flagged for "
-            "review: correct them on the accounts, or fix the file and import it again."
+            f"“{file_name}” is UTF-8 except for bytes that are not valid UTF-8 at {lines}. It "
+            f"was read as UTF-8, and each invalid byte became {REPLACEMENT_CHARACTER} "
+            "(U+FFFD). The values that contain it are flagged for review: correct them on the "
+            "accounts, or fix the file and import it again."
         )
     if not check.valid_lines:
         return ""
+    read_as = "is read" if before_import else "was read"
+    those = "that line" if check.invalid_line_count == 1 else "those lines"
     return (
-        f"“{file_name}” has bytes that are not valid UTF-8 at lines "
-        f"{check.invalid_lines_text()}, so it was read as Windows-1252. Its "
-        f"{check.valid_lines:,} other lines with non-ASCII characters are valid UTF-8, and "
-        "their characters read garbled, such as â€™ for ’. If the file is UTF-8, fix the "
-        "bytes at those lines and import it again."
+        f"“{file_name}” has bytes that are not valid UTF-8 at {lines}, so it {read_as} as "
+        f"Windows-1252. Its {check.valid_lines:,} other lines with non-ASCII characters are "
+        "valid UTF-8, and their characters read garbled, such as â€™ for ’. If the file is "
+        f"UTF-8, fix the bytes at {those} and import it again."
     )
 
 

@@ -42,7 +42,14 @@ from accounts.importing.layouts import (
     detect_layout,
 )
 from accounts.importing.matching import BatchMatcher
-from accounts.importing.reading import UTF8_REPLACE_ENCODING, ObjectColumns, Table, open_table
+from accounts.importing.reading import (
+    UTF8_REPLACE_ENCODING,
+    ObjectColumns,
+    Table,
+    encoding_label,
+    encoding_warning,
+    open_table,
+)
 from accounts.importing.rows import ParsedRow, RowParser, as_text
 from accounts.importing.sources import source_name_normalize
 from accounts.importing.uploads import ALLOWED_EXTENSIONS, upload_content_check
@@ -166,6 +173,7 @@ class FileInspection:
     ``suggested`` maps each column to the import field the detected layout gives it (""
     for none). ``multipliers`` contains the money unit of columns such as "Revenue ($M)".
     ``missing`` names the columns of the detected layout's signature that the file lacks.
+    ``encoding_warning`` names the lines with bytes that are not valid UTF-8, if any.
     """
 
     kind: str
@@ -179,6 +187,7 @@ class FileInspection:
     total_records: int
     samples: dict[str, list[str]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    encoding_warning: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +195,10 @@ class FileInspection:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileInspection:
         return cls(**data)
+
+    @property
+    def encoding_label(self) -> str:
+        return encoding_label(self.encoding)
 
     @property
     def delimiter_label(self) -> str:
@@ -279,6 +292,7 @@ def file_inspect(path: Path, *, file_name: str) -> FileInspection:
         total_records=total,
         samples=samples,
         missing=list(mapping.missing),
+        encoding_warning=encoding_warning(path, encoding, file_name=file_name, before_import=True),
     )
 
 

@@ -1,6 +1,8 @@
 """UTF-8 files with a few invalid bytes, and the warning that names their lines."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.importing.reading import UTF8_REPLACE_ENCODING, detect_encoding, open_table
@@ -38,7 +40,7 @@ def test_few_invalid_bytes_read_as_utf8(tmp_path):
     assert run.rejected == 0
     assert Account.objects.filter(name="Kohl’s 0").exists()
     assert not Account.objects.filter(name__contains="â€").exists()
-    assert f"at lines {damaged_line}." in run.encoding_warning
+    assert f"at line {damaged_line}." in run.encoding_warning
     assert "read as UTF-8" in run.encoding_warning
     flagged = [
         account
@@ -62,9 +64,9 @@ def test_encoding_warning_on_page_and_api(client, sales_ops, tmp_path):
     body = api.get(f"/api/v1/imports/{run.pk}/").json()
 
     assert 'data-testid="import-encoding-warning"' in page
-    assert f"at lines {damaged_line}." in page
+    assert f"at line {damaged_line}." in page
     assert body["encoding"] == UTF8_REPLACE_ENCODING
-    assert f"at lines {damaged_line}." in body["encoding_warning"]
+    assert f"at line {damaged_line}." in body["encoding_warning"]
 
 
 def test_windows_1252_file_unchanged(tmp_path):
@@ -103,3 +105,36 @@ def test_replacing_codec_reads_every_line(tmp_path):
     assert len(rows) == 3
     assert rows[0][1] == "k\ufffd\ufffd\ufffdohls0.example"
     assert rows[0][0] == "Kohl’s 0"
+
+
+def test_two_damaged_lines_named_as_lines(tmp_path):
+    data, first_line = with_invalid_bytes(utf8_export(), offset=9000)
+    data, second_line = with_invalid_bytes(data, offset=5000)
+    path = tmp_path / "kohls.csv"
+    path.write_bytes(data)
+
+    run = accounts_import(path)
+
+    assert f"at lines {second_line}, {first_line}." in run.encoding_warning
+
+
+def test_wizard_warns_before_import(client, sales_ops):
+    data, damaged_line = with_invalid_bytes(utf8_export())
+    client.force_login(sales_ops)
+
+    uploaded = client.post(
+        reverse("accounts:import-upload"), {"file": SimpleUploadedFile("kohls.csv", data)}
+    )
+    mapping_url = uploaded["Location"]
+    mapping_page = client.get(mapping_url)
+    form = mapping_page.context["form"]
+    choices = {name: form.initial.get(name, field.initial) for name, field in form.fields.items()}
+    client.post(mapping_url, {name: str(value) for name, value in choices.items() if value})
+    preview_page = client.get(mapping_url.replace("/mapping/", "/preview/"))
+
+    for page in (mapping_page.content.decode(), preview_page.content.decode()):
+        assert 'data-testid="encoding-warning"' in page
+        assert f"not valid UTF-8 at line {damaged_line}." in page
+        assert "The import will flag the values" in page
+        assert "UTF-8, with invalid bytes replaced" in page
+    assert not ImportRun.objects.exists()

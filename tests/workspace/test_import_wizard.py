@@ -166,7 +166,7 @@ def test_rejected_upload_is_deleted(ops, media_root):
 def test_mapping_shows_detection(ops):
     token = token_of(upload(ops, HUBSPOT_CSV))
     html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
-    assert 'data-testid="detected-encoding">utf-8<' in html
+    assert 'data-testid="detected-encoding">UTF-8<' in html
     assert 'data-testid="detected-delimiter">semicolon<' in html
     assert 'data-testid="detected-layout">hubspot<' in html
     assert 'data-testid="detected-rows">4<' in html
@@ -211,7 +211,7 @@ def test_upload_detects_utf16(ops):
     content = codecs.BOM_UTF16_LE + "name,website\nMüller,mueller.example\n".encode("utf-16-le")
     token = token_of(upload(ops, content))
     html = ops.get(reverse("accounts:import-mapping", args=[token])).content.decode()
-    assert 'data-testid="detected-encoding">utf-16<' in html
+    assert 'data-testid="detected-encoding">UTF-16<' in html
     assert 'data-testid="detected-delimiter">comma<' in html
 
 
