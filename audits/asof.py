@@ -15,7 +15,9 @@ account takes the first of these that applies:
    or its earliest history row is a creation after the end, it did not exist then and is
    left out. Otherwise the earliest history row after the end is the closest recorded
    state: a baseline row contains the values before the first recorded change. An account
-   without any history row is read as stored.
+   without any history row is read as stored. When that earliest row is a change ("~")
+   without a baseline before it, it contains the values after the change, and the values
+   before it were not recorded, so the account is listed in ``unknown_ids`` unchecked.
 
 Re-segmentation stores tag, tier and framework without a history row, but every result
 appends a ScoreRecord. So for rules 2 and 3 these three fields come from the latest score
@@ -62,8 +64,11 @@ class AccountStates:
     # One dict per account that existed at the end and still exists, keyed by field name.
     rows: list[dict[str, Any]] = field(default_factory=list)
     # Accounts deleted since (or within the period), so no finding can point to them.
-    # Accounts created after the end are in neither list.
+    # Accounts created after the end are in none of the lists.
     deleted_ids: list[int] = field(default_factory=list)
+    # Accounts whose values at the end were not recorded: their first history row is a
+    # change after the end, written without a baseline row before it.
+    unknown_ids: list[int] = field(default_factory=list)
 
 
 def _latest_per_account(
@@ -141,6 +146,10 @@ def account_states(
             continue
         if account_id not in stored or (earlier is not None and earlier["history_type"] == "-"):
             states.deleted_ids.append(account_id)
+        elif earlier is None and later is not None and later["history_type"] == "~":
+            # simple-history keeps no values from before a change, only the row before it,
+            # and there is none. Reading the row would judge the period by later values.
+            states.unknown_ids.append(account_id)
         elif account_id in rescored_only:
             row = _only(stored[account_id], fields)
             _segment_at_end(row, earlier, records.get(account_id))

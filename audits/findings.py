@@ -225,6 +225,8 @@ class AccountChecker:
         self.checked = 0
         # Active accounts that were deleted within the period or since, so not checked.
         self.deleted = 0
+        # Active accounts whose values at the period's end were not recorded, not checked.
+        self.unknown_ids: set[int] = set()
 
     @property
     def framework_version(self) -> int | None:
@@ -237,6 +239,7 @@ class AccountChecker:
     def _check_chunk(self, chunk: list[int]) -> Iterator[Finding]:
         states = account_states(chunk, self.period.end, ACCOUNT_FIELDS)
         self.deleted += len(states.deleted_ids)
+        self.unknown_ids.update(states.unknown_ids)
         rows = states.rows
         with_notes = set(
             ResearchNote.objects.filter(
@@ -431,6 +434,8 @@ class PeriodFindings:
     framework_version: int | None
     # Active accounts deleted within the period or since: no finding can point to them.
     deleted: int
+    # Active accounts whose values at the period's end were not recorded, so not checked.
+    unknown_ids: frozenset[int] = frozenset()
 
 
 def findings_for_period(period: Period) -> PeriodFindings:
@@ -441,7 +446,13 @@ def findings_for_period(period: Period) -> PeriodFindings:
     findings: dict[tuple[int, str], Finding] = {}
     for finding in checker.check(active):
         findings.setdefault(finding.key, finding)
-    return PeriodFindings(findings, checker.checked, checker.framework_version, checker.deleted)
+    return PeriodFindings(
+        findings,
+        checker.checked,
+        checker.framework_version,
+        checker.deleted,
+        frozenset(checker.unknown_ids),
+    )
 
 
 __all__ = [

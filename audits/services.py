@@ -374,11 +374,13 @@ def _write_findings(
     run: AuditRun,
     findings: dict[tuple[int, str], Finding],
     severities: dict[str, tuple[str, str]],
+    unchecked_ids: frozenset[int] = frozenset(),
 ) -> tuple[int, int]:
     """Store the findings of a run and return (created, removed). Call it in a transaction.
 
     Open findings of an earlier run of the month are updated in place or removed when
-    they no longer apply. Acknowledged and resolved ones stay as they are.
+    they no longer apply. Acknowledged and resolved ones stay as they are, and so do the
+    findings of ``unchecked_ids``, accounts that this run could not judge.
     """
     # Two runs of one month write one after the other, so neither duplicates a finding.
     AuditRun.objects.select_for_update().filter(pk=run.pk).first()
@@ -415,7 +417,9 @@ def _write_findings(
     stale = [
         violation.pk
         for key, violation in existing.items()
-        if key not in findings and violation.status == Violation.Status.OPEN
+        if key not in findings
+        and violation.status == Violation.Status.OPEN
+        and violation.account_id not in unchecked_ids
     ]
     history = {"history_channel": current_channel()}
     if created:
@@ -451,7 +455,9 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
         findings = checked_period.findings
         severities = _severity_rules()
         with transaction.atomic():
-            created, removed = _write_findings(run, findings, severities)
+            created, removed = _write_findings(
+                run, findings, severities, checked_period.unknown_ids
+            )
             counts = Counter(str(finding.kind) for finding in findings.values())
             run.status = AuditRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
@@ -463,6 +469,7 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
                 "kinds": dict(counts),
                 "framework_version": checked_period.framework_version,
                 "deleted_accounts": checked_period.deleted,
+                "unknown_accounts": len(checked_period.unknown_ids),
             }
             run.save()
     except Exception as error:
@@ -475,7 +482,8 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
         raise
     logger.info(
         "Monthly audit of %s finished (run %s): %s accounts checked, %s findings, "
-        "%s new, %s no longer apply, %s deleted accounts not checked",
+        "%s new, %s no longer apply, %s deleted accounts not checked, %s accounts without "
+        "recorded values at the month's end not checked",
         f"{period.first_day:%Y-%m}",
         run.pk,
         checked_period.checked,
@@ -483,7 +491,19 @@ def monthly_audit_run(*, month: date, triggered_by: AbstractBaseUser | None = No
         created,
         removed,
         checked_period.deleted,
+        len(checked_period.unknown_ids),
     )
+    if checked_period.unknown_ids:
+        unknown = sorted(checked_period.unknown_ids)
+        logger.warning(
+            "Monthly audit of %s (run %s) did not check %s accounts, because their first "
+            "history row is a change after the month's end with no baseline before it; "
+            "their open findings were kept. First ids: %s",
+            f"{period.first_day:%Y-%m}",
+            run.pk,
+            len(unknown),
+            unknown[:20],
+        )
     return run
 
 

@@ -8,11 +8,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from accounts import roles
 from accounts.models import Account, ResearchNote
 from audits import rules
-from audits.baseline import BASELINE_NOTE
+from audits.baseline import BASELINE_NOTE, record_account_baselines
 from audits.history import Channel, change_channel
 from audits.models import Violation
 from audits.periods import month_period
@@ -122,6 +123,70 @@ def test_account_without_history_read_as_stored(worked_without_industry, audit_m
     Account.objects.filter(pk=account.pk).update(updated_at=timezone.now())
 
     assert findings(audit_month) == {(account.pk, rules.INCOMPLETE_WORKED)}
+
+
+def change_without_baseline(account: Account, **values) -> None:
+    """Write a change row after the month with no baseline before it, as older runs did."""
+    for name, value in values.items():
+        setattr(account, name, value)
+    account.updated_at = timezone.now()
+    bulk_update_with_history(
+        [account],
+        Account,
+        [*values, "updated_at"],
+        default_change_reason="Enrichment run 1 (Apollo)",
+        custom_historical_attrs={"history_channel": Channel.TASK},
+    )
+
+
+def test_change_row_without_baseline_not_checked(
+    worked_without_industry, saas, audit_month, query_path
+):
+    # The row holds the values after the change, so reading it would judge the month by
+    # the industry set after it.
+    account = worked_without_industry
+    first = monthly_audit_run(month=audit_month)
+    account.history.all().delete()
+    change_without_baseline(account, industry=saas)
+
+    run = monthly_audit_run(month=audit_month)
+
+    assert run.pk == first.pk
+    assert run.accounts_checked == 0
+    assert run.counts["unknown_accounts"] == 1
+    assert run.violations_removed == 0
+    kept = Violation.objects.filter(audit_run=run).values_list("account_id", "rule_code")
+    assert set(kept) == {(account.pk, rules.INCOMPLETE_WORKED)}
+
+
+def test_change_row_after_baseline_read(worked_without_industry, saas, audit_month, query_path):
+    account = worked_without_industry
+    account.history.all().delete()
+    record_account_baselines([account.pk])
+    change_without_baseline(account, industry=saas)
+
+    run = monthly_audit_run(month=audit_month)
+
+    assert run.counts["unknown_accounts"] == 0
+    assert findings(audit_month) == {(account.pk, rules.INCOMPLETE_WORKED)}
+
+
+def test_unchecked_account_shown_on_report(
+    client, make_user, worked_without_industry, saas, audit_month
+):
+    account = worked_without_industry
+    account.history.all().delete()
+    change_without_baseline(account, industry=saas)
+    monthly_audit_run(month=audit_month)
+    out = StringIO()
+
+    call_command("run_audit", "--month", f"{audit_month:%Y-%m}", stdout=out)
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    html = client.get(reverse("audits:audit-report", args=[f"{audit_month:%Y-%m}"])).content
+
+    expected = "1 active account without recorded values at the month’s end, not checked"
+    assert expected in html.decode()
+    assert "without recorded values at the month's end, so not checked" in out.getvalue()
 
 
 def test_segment_from_score_record_before_end(scored, team, framework, in_month, audit_month):

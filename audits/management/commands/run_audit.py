@@ -40,6 +40,12 @@ class Command(BaseCommand):
         deleted = run.counts.get("deleted_accounts", 0)
         if deleted:
             self.stdout.write(f"Active accounts deleted since, so not checked: {deleted}")
+        unknown = run.counts.get("unknown_accounts", 0)
+        if unknown:
+            self.stdout.write(
+                "Active accounts without recorded values at the month's end, so not checked "
+                f"and their open findings kept: {unknown}"
+            )
         if run.counts.get("framework_version") is None:
             self.stderr.write(
                 "No framework version is approved, so misclassification was not checked: "
