@@ -26,6 +26,7 @@ from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
 from accounts.importing.serial import import_lock, running_import_check
 from accounts.importing.sources import source_name_normalize
 from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
+from audits.baseline import record_account_baselines
 from audits.history import Channel, change_channel
 from enrichment.services import accounts_verify
 
@@ -412,6 +413,7 @@ def _new_accounts_owner_assign(import_run: ImportRun, account_ids: Iterable[int]
         for account in accounts:
             account.owner_id = owner_id
             account.updated_at = now
+        record_account_baselines(account.pk for account in accounts)
         bulk_update_with_history(
             accounts,
             Account,

@@ -3,8 +3,9 @@
 Imports and other bulk writes store accounts without history rows, so the trail could
 not show what the first change by a person replaced. Before an account without history
 is saved, its stored values are recorded as a baseline row, which the change then
-compares with. Bulk changes made for a person send no pre_save, so they call
-record_account_baselines before writing.
+compares with, and which an audit of an earlier month reads as the values at its end.
+Bulk writes with history rows send no pre_save, so they call record_account_baselines
+before writing, whether a person or an unattended run such as enrichment makes them.
 
 A baseline row is not the account's creation. Its values may come from the import that
 created the account and from any bulk write after it, such as re-scoring, and not every
@@ -66,8 +67,8 @@ def record_account_baseline(sender, instance: Account, raw: bool = False, **kwar
 def record_account_baselines(account_ids: Iterable[int]) -> int:
     """Record the stored values of each of the accounts that has no history row yet.
 
-    bulk_update_with_history sends no pre_save, so a bulk change made for a person calls
-    this before it writes. One query reads the accounts without history, and INSERT
+    bulk_update_with_history sends no pre_save, so a bulk write of Account history rows
+    calls this before it writes. One query reads the accounts without history, and INSERT
     statements of BASELINE_BATCH_SIZE rows store theirs. Returns how many were recorded.
     """
     ids = sorted(set(account_ids))

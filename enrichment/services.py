@@ -424,10 +424,10 @@ def _verify_chunk(
                 status_only.append(account)
 
         if with_history:
-            if user is not None:
-                # A change made for a person, such as a resolved conflict, is compared with
-                # the stored values, so accounts without history get a baseline first.
-                record_account_baselines(account.pk for account in with_history)
+            # Accounts without history get a baseline first, so the trail compares the
+            # change with the stored values and an audit of an earlier month reads the
+            # values before it. This holds for runs without a person, such as enrichment.
+            record_account_baselines(account.pk for account in with_history)
             # Rows get the union of the changed fields, so the history shows every change.
             bulk_update_with_history(
                 with_history,

@@ -193,6 +193,7 @@ def accounts_take(*, selection: BulkSelection, user: AbstractBaseUser) -> int:
         for account in still_unowned:
             account.owner = user
             account.updated_at = now
+        record_account_baselines(account.pk for account in still_unowned)
         bulk_update_with_history(
             still_unowned,
             Account,

@@ -16,6 +16,7 @@ from accounts.importing import runner
 from accounts.importing.errors import ImportFileError
 from accounts.models import Account, AccountIdentifier, ImportRun, Lead
 from accounts.services import accounts_import, import_run_create
+from audits.baseline import BASELINE_NOTE
 from enrichment.models import Observation
 from segmentation.models import Industry
 from tests.factories import AccountFactory
@@ -1071,10 +1072,14 @@ def test_verification_changes_recorded_as_import(write_csv):
     accounts_import(write_csv(APOLLO, [second], name="zoominfo.csv"), source="zoominfo")
 
     account = Account.objects.get()
-    channels = list(account.history.values_list("history_channel", flat=True))
+    rows = account.history.order_by("history_date", "history_id")
+    reasons = list(rows.values_list("history_change_reason", flat=True))
+    channels = list(rows.values_list("history_channel", flat=True))
 
     assert account.field_status["industry"]["status"] == "conflicting"
-    assert channels == ["import"]
+    # The first import stored the account without history, so a baseline comes first.
+    assert reasons[0] == BASELINE_NOTE
+    assert channels == ["", "import"]
 
 
 def test_json_key_case_conflict_rejected(write_json):

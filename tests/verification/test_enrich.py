@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account
+from audits.baseline import BASELINE_NOTE
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, Observation
 from enrichment.providers import ProviderNotConfigured
 from enrichment.services import (
@@ -96,6 +97,33 @@ def test_history_names_run_and_provider(apollo):
 
     row = Account.history.filter(id=account.pk).latest("history_id")
     assert row.history_change_reason == f"Enrichment run {run.pk} (Apollo)"
+
+
+def test_enrich_records_baseline_first(apollo):
+    # An import stores accounts without history rows, so the run's change is the first.
+    account = blank_account(domain="northwind.example")
+    Account.history.filter(id=account.pk).delete()
+    run = run_for(account)
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run)
+
+    baseline, change = Account.history.filter(id=account.pk).order_by("history_id")
+    assert baseline.history_change_reason == BASELINE_NOTE
+    assert baseline.country == ""
+    assert baseline.employee_count is None
+    assert baseline.history_date <= change.history_date
+    assert change.history_change_reason == f"Enrichment run {run.pk} (Apollo)"
+    assert change.country == "FR"
+
+
+def test_enrich_adds_no_second_baseline(apollo):
+    account = blank_account(domain="northwind.example")
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run_for(account))
+
+    rows = Account.history.filter(id=account.pk)
+    assert not rows.filter(history_change_reason=BASELINE_NOTE).exists()
+    assert list(rows.order_by("history_id").values_list("history_type", flat=True)) == ["+", "~"]
 
 
 def test_enrich_records_observations_with_source(apollo):

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account, ImportRun
+from audits.baseline import BASELINE_NOTE
 from tests.factories import AccountFactory
 
 from .test_import_wizard import GERMAN_CSV, preview
@@ -46,6 +47,19 @@ def test_sdr_import_owns_new_accounts(sdr_client, sdr, django_capture_on_commit_
     assert set(Account.objects.values_list("owner", flat=True)) == {sdr.pk}
     assert record.history_user == sdr
     assert record.history_change_reason == f"Owner of the new accounts of import {run.pk}"
+
+
+def test_import_owner_change_has_baseline(sdr_client, sdr, django_capture_on_commit_callbacks):
+    token, _ = preview(sdr_client, GERMAN_CSV, MAPPING)
+    run = start(sdr_client, token, django_capture_on_commit_callbacks, new_accounts_owner="me")
+    acme = Account.objects.get(domain="acme.de")
+    rows = list(acme.history.order_by("history_date", "history_id"))
+    reasons = [row.history_change_reason for row in rows]
+    owner_row = reasons.index(f"Owner of the new accounts of import {run.pk}")
+    assert reasons[0] == BASELINE_NOTE
+    assert rows[0].owner_id is None
+    assert owner_row > 0
+    assert rows[owner_row].owner_id == sdr.pk
 
 
 def test_sdr_import_unassigned_on_request(sdr_client, django_capture_on_commit_callbacks):

@@ -5,6 +5,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Account
+from audits.baseline import BASELINE_NOTE
 from tests.factories import AccountFactory
 
 from .conftest import HTMX
@@ -54,6 +55,23 @@ def test_bulk_take_recorded_in_history(client, sdr, accounts):
     record = accounts["unowned"].history.order_by("-history_date", "-history_id").first()
     assert record.history_user == sdr
     assert record.history_change_reason == "Taken by its new owner"
+
+
+def test_bulk_take_records_baseline(client, sdr, accounts):
+    # An import stores accounts without history rows.
+    unowned = accounts["unowned"]
+    unowned.history.all().delete()
+    client.force_login(sdr)
+    client.post(
+        BULK_URL,
+        {"action": "take", "account_ids": [unowned.pk], "confirmed": "true"},
+        **HTMX,
+    )
+    baseline, change = unowned.history.order_by("history_date", "history_id")
+    assert baseline.history_change_reason == BASELINE_NOTE
+    assert baseline.owner_id is None
+    assert change.history_change_reason == "Taken by its new owner"
+    assert change.owner_id == sdr.pk
 
 
 def test_bulk_take_denied_to_marketing(client, marketing, accounts):
