@@ -79,6 +79,18 @@ def parse_month(text: str) -> date:
 FIRST_AUDIT_MONTH = date(1900, 1, 1)
 
 
+def is_before_first_month(text: str) -> bool:
+    """Return True when ``text`` is a month as YYYY-MM before FIRST_AUDIT_MONTH.
+
+    Year 0000, which parse_month rejects because no date has it, counts as before too.
+    """
+    match = MONTH_PATTERN.match(text.strip())
+    if match is None:
+        return False
+    first = (FIRST_AUDIT_MONTH.year, FIRST_AUDIT_MONTH.month)
+    return (int(match.group(1)), int(match.group(2))) < first
+
+
 def parse_audit_month(text: str) -> date:
     """Parse ``YYYY-MM`` into the first day of a month that can be audited.
 
@@ -102,6 +114,10 @@ def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+# The earliest quarter that has a report: the one of the first audited month.
+FIRST_QUARTER = quarter_of(FIRST_AUDIT_MONTH)
+
+
 def quarter_text(year: int, quarter: int) -> str:
     """Format a quarter as ``YYYY-Qn``, the form its URL takes."""
     return f"{year:04d}-Q{quarter}"
@@ -110,10 +126,15 @@ def quarter_text(year: int, quarter: int) -> str:
 def quarter_period(year: int, quarter: int) -> Period:
     """Return the calendar quarter ``quarter`` (1 to 4) of ``year``.
 
-    Raises ValueError naming the quarter when its start or end is outside the range of
-    Python's datetime in the team's zone or in UTC, as for 9999-Q4, whose end is
-    10000-01-01.
+    Raises ValueError naming the quarter when it is before FIRST_QUARTER, or when its
+    start or end is outside the range of Python's datetime in the team's zone or in UTC,
+    as for 9999-Q4, whose end is 10000-01-01.
     """
+    if (year, quarter) < FIRST_QUARTER:
+        raise ValueError(
+            f"Quarter {quarter_text(year, quarter)} is before {quarter_text(*FIRST_QUARTER)}, "
+            "the first quarter supported: choose a later one."
+        )
     try:
         first = date(year, 3 * (quarter - 1) + 1, 1)
         period = Period(first, month_period(date(year, 3 * quarter, 1)).last_day)

@@ -26,7 +26,10 @@ from ..exports import csv_response
 from ..forms import AuditRunForm, ReportFilterForm, ViolationForm
 from ..models import AuditRun, Severity, Violation, ViolationKind
 from ..periods import (
+    FIRST_AUDIT_MONTH,
+    FIRST_QUARTER,
     adjacent_quarter,
+    is_before_first_month,
     local_today,
     month_period,
     parse_month,
@@ -108,34 +111,70 @@ def _month_from(value: str) -> date:
         raise Http404(str(error)) from error
 
 
-def _not_started_response(
-    request: HttpRequest, *, period_label: str, current_label: str, current_url: str
+def _period_unavailable_response(
+    request: HttpRequest,
+    *,
+    period_label: str,
+    heading: str,
+    explanation: str,
+    current_label: str,
+    current_url: str,
 ) -> HttpResponse:
-    """Render the page of a month or quarter that has not started, with status 404.
+    """Render the page of a month or quarter that has no report, with status 404.
 
-    A future period has nothing to report, so both reports answer alike: no counts of
-    today shown as the period's, and a link to the current period instead.
+    Such a period has nothing to report, so both reports return the same page: no counts
+    of today shown as the period's, and a link to the current period instead.
     """
     context = {
         "period_label": period_label,
-        "today": local_today(),
+        "heading": heading,
+        "explanation": explanation,
         "current_label": current_label,
         "current_url": current_url,
     }
-    return render(request, "audits/period_not_started.html", context, status=404)
+    return render(request, "audits/period_unavailable.html", context, status=404)
 
 
-def _month_not_started_response(request: HttpRequest, month: date) -> HttpResponse | None:
-    """Return the not-started page when ``month`` begins after today, else None."""
+def _not_started_explanation() -> str:
+    return (
+        f"It begins after today ({local_today():%Y-%m-%d} in the team’s time zone), so there "
+        "is nothing to report for it."
+    )
+
+
+def _month_unavailable_response(request: HttpRequest, month_text: str) -> HttpResponse | None:
+    """Return the 404 page of a month before FIRST_AUDIT_MONTH or after today, else None.
+
+    ``month_text`` is the month as the URL gives it, YYYY-MM, so that year 0000, which no
+    date can hold, gets the same page as the other months before the first one.
+    """
     today = local_today()
+    current = f"{today:%Y-%m}"
+    page = {
+        "current_label": f"the audit of {today:%B %Y}",
+        "current_url": reverse("audits:audit-report", args=[current]),
+    }
+    if is_before_first_month(month_text):
+        first = f"{FIRST_AUDIT_MONTH:%Y-%m}"
+        return _period_unavailable_response(
+            request,
+            period_label=f"Month {month_text}",
+            heading=f"Month {month_text} is before {first}, the first month supported",
+            explanation=(
+                f"Audits start with {first} ({FIRST_AUDIT_MONTH:%B %Y}), so there is nothing "
+                "to report for it. Choose that month or a later one."
+            ),
+            **page,
+        )
+    month = _month_from(month_text)
     if month <= today:
         return None
-    current = f"{today:%Y-%m}"
-    return _not_started_response(
+    return _period_unavailable_response(
         request,
         period_label=f"Month {month:%Y-%m}",
-        current_label=f"the audit of {today:%B %Y}",
-        current_url=reverse("audits:audit-report", args=[current]),
+        heading=f"Month {month:%Y-%m} has not started yet",
+        explanation=_not_started_explanation(),
+        **page,
     )
 
 
@@ -188,9 +227,9 @@ class AuditReportView(PermissionRequiredMixin, ReportQueryMixin, NearestPageMixi
         return None if self.filter_errors() else self.paginate_by
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        not_started = _month_not_started_response(request, _month_from(kwargs["month"]))
-        if not_started is not None:
-            return not_started
+        unavailable = _month_unavailable_response(request, kwargs["month"])
+        if unavailable is not None:
+            return unavailable
         response = super().get(request, *args, **kwargs)
         if self.filter_errors():
             response.status_code = 400
@@ -240,9 +279,9 @@ class AuditReportExportView(PermissionRequiredMixin, ReportQueryMixin, View):
     permission = can_view_audits
 
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
-        not_started = _month_not_started_response(request, _month_from(month))
-        if not_started is not None:
-            return not_started
+        unavailable = _month_unavailable_response(request, month)
+        if unavailable is not None:
+            return unavailable
         self.load()
         errors = self.filter_errors()
         if errors:
@@ -410,13 +449,30 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
         except ValueError as error:
             raise Http404(str(error)) from error
         current_year, current_quarter = quarter_of(local_today())
-        if (year, quarter) > (current_year, current_quarter):
-            current = quarter_text(current_year, current_quarter)
-            return _not_started_response(
+        current = quarter_text(current_year, current_quarter)
+        label = f"Quarter {quarter_text(year, quarter)}"
+        page = {
+            "period_label": label,
+            "current_label": f"the ICP review of {current}",
+            "current_url": reverse("audits:quarterly-report", args=[current]),
+        }
+        if (year, quarter) < FIRST_QUARTER:
+            first = quarter_text(*FIRST_QUARTER)
+            return _period_unavailable_response(
                 request,
-                period_label=f"Quarter {quarter_text(year, quarter)}",
-                current_label=f"the ICP review of {current}",
-                current_url=reverse("audits:quarterly-report", args=[current]),
+                heading=f"{label} is before {first}, the first quarter supported",
+                explanation=(
+                    f"ICP reviews start with {first}, the quarter of the first audited month, "
+                    "so there is nothing to report for it. Choose that quarter or a later one."
+                ),
+                **page,
+            )
+        if (year, quarter) > (current_year, current_quarter):
+            return _period_unavailable_response(
+                request,
+                heading=f"{label} has not started yet",
+                explanation=_not_started_explanation(),
+                **page,
             )
         return super().get(request, *args, **kwargs)
 

@@ -1,4 +1,4 @@
-"""The quarterly report at the first and last quarters that dates can represent."""
+"""The quarterly report at the first quarter supported and the last one dates can represent."""
 
 import pytest
 from django.urls import reverse
@@ -12,11 +12,12 @@ def quarterly_url(quarter: str) -> str:
 
 def test_first_quarter_has_no_previous_link(client, manager):
     client.force_login(manager)
-    response = client.get(quarterly_url("0001-Q1"))
+    response = client.get(quarterly_url("1900-Q1"))
     html = response.content.decode()
     assert response.status_code == 200
     assert response.context["previous_quarter"] is None
-    assert quarterly_url("0001-Q2") in html
+    assert quarterly_url("1899-Q4") not in html
+    assert quarterly_url("1900-Q2") in html
 
 
 def test_quarter_past_date_range_404(client, manager):
@@ -35,13 +36,21 @@ def test_quarter_period_rejects_9999_q4():
         quarter_period(9999, 4)
 
 
+@pytest.mark.parametrize(("year", "quarter"), [(1899, 4), (1, 1), (0, 1)])
+def test_quarter_period_rejects_early_quarter(year, quarter):
+    with pytest.raises(ValueError, match="is before 1900-Q1, the first quarter supported"):
+        quarter_period(year, quarter)
+
+
 @pytest.mark.parametrize(
     ("year", "quarter", "step", "expected"),
     [
         (2026, 1, -1, "2025-Q4"),
         (2026, 4, 1, "2027-Q1"),
-        (1, 1, -1, None),
-        (1, 1, 1, "0001-Q2"),
+        (1900, 1, -1, None),
+        (1900, 1, 1, "1900-Q2"),
+        (1900, 2, -1, "1900-Q1"),
+        (1, 1, 1, None),
         (9999, 3, 1, None),
     ],
 )
