@@ -5,6 +5,8 @@ returns False for add, change and delete on them, so no admin page or bulk actio
 or removes a recorded change. Sales Ops edit severity rules and training records.
 """
 
+import calendar
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -157,8 +159,13 @@ TRAINING_NOTES_MAX_CHARACTERS = 2000
 ISO_DATE_FORMAT = "%Y-%m-%d"
 
 
+# A date as YYYY-MM-DD with two digits for the month and the day. strptime's %m and %d
+# also accept one digit, which the help text does not offer.
+ISO_DATE_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
 class IsoDateField(forms.DateField):
-    """A date typed as YYYY-MM-DD only.
+    """A date typed as YYYY-MM-DD only, with two digits for the month and the day.
 
     The en-us locale also reads 01/10/2026, as 10 January, which a reader of another
     locale means as 1 October, so such a date is rejected rather than read in US order.
@@ -168,19 +175,43 @@ class IsoDateField(forms.DateField):
     widget = widgets.AdminDateWidget(format=ISO_DATE_FORMAT)
 
     def to_python(self, value: Any) -> Any:
-        try:
-            return super().to_python(value)
-        except ValidationError as error:
-            raise ValidationError(
-                "“%(value)s” is not a date in the form YYYY-MM-DD: enter the year, month "
-                "and day in that order, such as 2026-01-10 for 10 January 2026.",
-                code="invalid",
-                params={"value": value},
-            ) from error
+        if isinstance(value, str) and value.strip():
+            match = ISO_DATE_PATTERN.fullmatch(value.strip())
+            if match is None:
+                raise ValidationError(
+                    "“%(value)s” is not a date in the form YYYY-MM-DD: enter the year, month "
+                    "and day in that order, with two digits for the month and the day, such "
+                    "as 2026-01-10 for 10 January 2026.",
+                    code="invalid",
+                    params={"value": value},
+                )
+            _check_date_exists(value, *(int(part) for part in match.groups()))
+        return super().to_python(value)
+
+
+def _check_date_exists(value: str, year: int, month: int, day: int) -> None:
+    """Raise ValidationError naming the part of a YYYY-MM-DD date that does not exist."""
+    if year < 1:
+        reason = "there is no year 0000, the first is 0001"
+    elif not 1 <= month <= 12:
+        reason = f"there is no month {month:02d}, months run from 01 to 12"
+    else:
+        days = calendar.monthrange(year, month)[1]
+        if 1 <= day <= days:
+            return
+        reason = f"{calendar.month_name[month]} {year:04d} has no day {day:02d}, only 01 to {days}"
+    raise ValidationError(
+        "“%(value)s” is not a valid date: %(reason)s. Correct it and save again.",
+        code="invalid",
+        params={"value": value, "reason": reason},
+    )
 
 
 class TrainingRecordForm(forms.ModelForm):
-    completed_on = IsoDateField(label="Completed on", help_text="YYYY-MM-DD, such as 2026-01-10.")
+    completed_on = IsoDateField(
+        label="Completed on",
+        help_text="YYYY-MM-DD, with two digits for the month and the day, such as 2026-01-10.",
+    )
 
     class Meta:
         model = TrainingRecord
@@ -215,11 +246,16 @@ class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
     form = TrainingRecordForm
     allow_add = True
     allow_delete = True
-    list_display = ("user", "kind", "completed_on", "recorded_by")
+    list_display = ("user", "kind", "completed_on_iso", "recorded_by")
     list_filter = ("kind",)
     list_select_related = ("user", "recorded_by")
     search_fields = ("user__username", "user__first_name", "user__last_name", "notes")
     exclude = ("recorded_by",)
+
+    @admin.display(description="Completed on", ordering="completed_on")
+    def completed_on_iso(self, obj: TrainingRecord) -> str:
+        # The form takes YYYY-MM-DD, so the list shows dates the same way, not "Nov. 5, 2026".
+        return obj.completed_on.isoformat()
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user":

@@ -185,6 +185,71 @@ def test_non_iso_date_rejected(ops_client, rep, typed):
     assert not TrainingRecord.objects.exists()
 
 
+@pytest.mark.parametrize("typed", ["2026-11-5", "2026-1-10", "26-01-10", "2026-01-010"])
+def test_short_month_or_day_rejected(ops_client, rep, typed):
+    response = submit(ops_client, rep, typed)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"“{typed}” is not a date in the form YYYY-MM-DD" in html
+    assert "two digits for the month and the day" in html
+    assert not TrainingRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("2026-02-30", "February 2026 has no day 30, only 01 to 28"),
+        ("2025-04-31", "April 2025 has no day 31, only 01 to 30"),
+        ("2026-01-00", "January 2026 has no day 00, only 01 to 31"),
+        ("2026-13-01", "there is no month 13, months run from 01 to 12"),
+        ("0000-01-10", "there is no year 0000, the first is 0001"),
+    ],
+)
+def test_nonexistent_date_rejected(ops_client, rep, typed, reason):
+    response = submit(ops_client, rep, typed)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"“{typed}” is not a valid date: {reason}." in html
+    assert "is not a date in the form" not in html
+    assert not TrainingRecord.objects.exists()
+
+
+def test_leap_day_accepted(ops_client, rep):
+    response = submit(ops_client, rep, "2024-02-29")
+
+    assert response.status_code == 302
+    assert TrainingRecord.objects.get().completed_on == date(2024, 2, 29)
+
+
+def test_help_text_names_two_digits(ops_client):
+    html = ops_client.get(ADD_URL).content.decode()
+
+    assert "YYYY-MM-DD, with two digits for the month and the day" in html
+
+
+def test_list_shows_iso_date(ops_client, rep):
+    TrainingRecord.objects.create(user=rep, kind="onboarding", completed_on=date(2026, 11, 5))
+
+    html = ops_client.get("/admin/audits/trainingrecord/").content.decode()
+
+    assert ">2026-11-05<" in html
+    assert "Nov. 5, 2026" not in html
+    assert "Completed on" in html
+
+
+def test_list_sorts_by_date(ops_client, rep):
+    TrainingRecord.objects.create(user=rep, kind="onboarding", completed_on=date(2026, 11, 5))
+    TrainingRecord.objects.create(user=rep, kind="refresher", completed_on=date(2025, 3, 1))
+
+    response = ops_client.get("/admin/audits/trainingrecord/", {"o": "3"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index("2025-03-01") < html.index("2026-11-05")
+
+
 def test_iso_date_accepted(ops_client, rep):
     response = submit(ops_client, rep, "2026-01-10")
 
