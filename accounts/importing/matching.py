@@ -232,6 +232,10 @@ class BatchMatcher:
         with _index_scans_preferred():
             self._load_candidates()
         outcomes = []
+        # Accounts that got a name flag from this batch. One flag per account and import
+        # is enough for a person to look, and a file of 60,000 rows on one domain under
+        # as many names would otherwise store 60,000 flags on one account.
+        name_flagged: set[int] = set()
         for row in self.rows:
             state, matched_by = self._match(row)
             extra_flags = []
@@ -243,10 +247,17 @@ class BatchMatcher:
             else:
                 outcome = UPDATED
             # Every row that reaches an account from before this run by its domain is
-            # compared. Merging adds one flag per other name, so a file of many rows
-            # under one name adds one flag, not one per row.
-            if state is not None and not state.is_new and matched_by == MATCHED_BY_DOMAIN:
+            # compared until one of them raises a flag on that account.
+            if (
+                state is not None
+                and not state.is_new
+                and matched_by == MATCHED_BY_DOMAIN
+                and id(state) not in name_flagged
+                and not _name_flagged_by(state.account, self.import_run_id)
+            ):
                 extra_flags = name_mismatch_flags(state, row, preview=self.preview)
+                if extra_flags:
+                    name_flagged.add(id(state))
             merge_row(state, row, self, extra_flags=extra_flags)
             state.applied_rows += 1
             outcomes.append(RowOutcome(row, state, outcome))
@@ -474,6 +485,16 @@ def merge_row(
         _merge_first_row(state, row, matcher, extra_flags)
     else:
         _merge_row(state, row, matcher, extra_flags)
+
+
+def _name_flagged_by(account: Account, import_run_id: int | None) -> bool:
+    """Return whether an earlier batch of the same import put a name flag on the account."""
+    if import_run_id is None:
+        return False
+    return any(
+        flag.get("field") == "name" and flag.get(REVIEW_FLAG_IMPORT_KEY) == import_run_id
+        for flag in account.review_flags or []
+    )
 
 
 def name_mismatch_flags(

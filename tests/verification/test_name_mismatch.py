@@ -103,3 +103,20 @@ def test_many_rows_on_one_domain_add_one_flag(tmp_path, parents):
     assert run.updated == 1
     assert run.merged == 29
     assert len([flag for flag in amazon.review_flags if flag["field"] == "name"]) == 1
+
+
+def test_one_flag_across_batches(tmp_path, parents):
+    path = tmp_path / "batches.csv"
+    rows = "".join(
+        f"Loadtest {index},https://loadtest{index}.amazon.com,10,United States\n"
+        for index in range(12)
+    )
+    path.write_text(HEADER + rows, encoding="utf-8")
+
+    run = accounts_import(path, source="csv", batch_size=5)
+
+    amazon = Account.objects.get(domain="amazon.com")
+    flags = [flag for flag in amazon.review_flags if flag["field"] == "name"]
+    assert run.flagged == 1
+    assert len(flags) == 1
+    assert flags[0]["value"] == "Loadtest 0"
