@@ -168,7 +168,8 @@ def accounts_import(
 
     # On SQLite a run that was queued while another import ran waits for the file lock
     # here. The advisory lock shows the import's page that a process is importing the run
-    # (see import_run_interrupted). A task holds it already, and it nests within a session.
+    # (see import_run_interrupted). A task has taken it already, and it nests within a
+    # session.
     with import_lock(wait=True, import_run_id=import_run.pk), import_run_lock(import_run.pk):
         return _import_locked(
             import_run,
@@ -588,9 +589,9 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
         return "running"
     if scoring_run.status == SegmentationRun.Status.FAILED:
         return "failed"
-    # NOTE: without advisory locks (SQLite), a scoring whose process stopped cannot be told
-    # from one in progress, so it shows as running, and only manage.py resegment, which
-    # scores every account, scores its accounts.
+    # NOTE: without advisory locks (SQLite), a scoring whose process stopped cannot be
+    # distinguished from one in progress, so it shows as running. Only a plain
+    # manage.py resegment, which scores every account, then scores its accounts.
     return "running" if busy is None else "interrupted"
 
 
@@ -607,9 +608,9 @@ def import_run_busy(import_run: ImportRun) -> bool | None:
     """Return whether another session holds the import's advisory lock, as while it imports
     or scores.
 
-    The check reads pg_locks instead of trying the lock. A try would hold the lock for a
-    moment, and a task that tried it at that moment, such as a second tab's Finish scoring,
-    would find the run locked and do nothing, while the page that checked saw it idle.
+    The check reads pg_locks instead of trying the lock. A try would take the lock for a
+    moment. A task that tried it at that moment, such as a second tab's Finish scoring,
+    would then find the run locked and do nothing, while the page that checked saw it idle.
     Returns None on databases other than PostgreSQL, which have no advisory locks.
     """
     from accounts.tasks import import_run_lock_keys
