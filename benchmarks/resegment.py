@@ -200,7 +200,11 @@ def vacuum() -> None:
 
 
 def delete_results() -> None:
-    """Delete every ScoreRecord and run in SQL, without loading them as Django does."""
+    """Delete every ScoreRecord and run in SQL, without loading them as Django does.
+
+    On PostgreSQL the TRUNCATE cascades to the tables that refer to runs, such as import
+    runs, which a benchmark database does not need.
+    """
     from django.db import connection
 
     from segmentation.models import ScoreRecord, SegmentationRun
@@ -208,7 +212,7 @@ def delete_results() -> None:
     tables = [ScoreRecord._meta.db_table, SegmentationRun._meta.db_table]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         else:
             for table in tables:
                 cursor.execute(f"DELETE FROM {table}")
