@@ -25,6 +25,7 @@ import logging
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -247,27 +248,32 @@ class _DisallowedPeer(Exception):
         super().__init__(self.clause)
 
 
-def _check_peer(sock: socket.socket, host: str, policy: AddressPolicy) -> None:
-    address = str(sock.getpeername()[0])
-    reason = policy.rejection_reason(address)
-    if reason:
-        sock.close()
-        raise _DisallowedPeer(host, address, reason)
+def guarded_adapter(
+    policy: AddressPolicy, disallowed: Callable[[str, str, str], Exception] = _DisallowedPeer
+) -> HTTPAdapter:
+    """Build a requests adapter whose connections check the address they connected to.
 
+    A connection to an address that ``policy`` rejects is closed, and
+    ``disallowed(host, address, reason)`` is raised.
+    """
 
-def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:
-    """Build a requests adapter whose connections check the connected address."""
+    def check_peer(sock: socket.socket, host: str) -> None:
+        address = str(sock.getpeername()[0])
+        reason = policy.rejection_reason(address)
+        if reason:
+            sock.close()
+            raise disallowed(host, address, reason)
 
     class GuardedHTTPConnection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
+            check_peer(sock, self.host)
             return sock
 
     class GuardedHTTPSConnection(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
+            check_peer(sock, self.host)
             return sock
 
     class GuardedHTTPConnectionPool(HTTPConnectionPool):
@@ -342,7 +348,7 @@ def fetch_url(
 
     with requests.Session() as session:
         session.trust_env = False
-        adapter = _guarded_adapter(policy)
+        adapter = guarded_adapter(policy)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         current = url

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from enrichment.website import AddressPolicy, rejected_address_clause
+from enrichment.website import AddressPolicy, guarded_adapter, rejected_address_clause
 
 logger = logging.getLogger(__name__)
 
@@ -80,46 +76,9 @@ def webhook_url_check(url: str) -> None:
 class _DisallowedPeer(requests.ConnectionError):
     """The connection reached an address that the policy rejects."""
 
-
-def _check_peer(sock: socket.socket, host: str, policy: AddressPolicy) -> None:
-    address = str(sock.getpeername()[0])
-    reason = policy.rejection_reason(address)
-    if reason:
-        sock.close()
+    def __init__(self, host: str, address: str, reason: str) -> None:
         clause = rejected_address_clause(host, address, reason, verb="connected to")
-        raise _DisallowedPeer(f"The connection was rejected because {clause}.")
-
-
-def _guarded_adapter(policy: AddressPolicy) -> HTTPAdapter:
-    """Build a requests adapter whose connections check the address they connected to."""
-
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
-            return sock
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _check_peer(sock, self.host, policy)
-            return sock
-
-    class GuardedHTTPConnectionPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    class GuardedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": GuardedHTTPConnectionPool,
-                "https": GuardedHTTPSConnectionPool,
-            }
-
-    return GuardedAdapter()
+        super().__init__(f"The connection was rejected because {clause}.")
 
 
 def webhook_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -131,7 +90,7 @@ def webhook_post(url: str, body: bytes, headers: dict[str, str], timeout: float)
     webhook_url_check(url)
     policy = address_policy()
     with requests.Session() as session:
-        adapter = _guarded_adapter(policy)
+        adapter = guarded_adapter(policy, _DisallowedPeer)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         try:

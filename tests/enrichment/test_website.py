@@ -2,6 +2,7 @@ import ipaddress
 import time
 
 import pytest
+import requests
 
 from enrichment import website
 from enrichment.providers import CompanyNotFound, ProviderUnavailable
@@ -441,3 +442,29 @@ def test_domain_lookup_falls_back_to_http(monkeypatch):
 
     assert WebsiteProvider().lookup("acme.com") == "facts"
     assert tried == ["https://acme.com/", "http://acme.com/"]
+
+
+class _Rejected(Exception):
+    def __init__(self, host: str, address: str, reason: str) -> None:
+        super().__init__(host, address, reason)
+        self.reason = reason
+
+
+def test_guarded_adapter_rejects_loopback(fake_server):
+    # A name can resolve to a public address when checked and to a loopback one when the
+    # connection is made, so the adapter checks the address it actually connected to.
+    fake_server.route("GET", "/", FakeResponse(body="secret"))
+    with requests.Session() as session:
+        session.mount("http://", website.guarded_adapter(AddressPolicy(), _Rejected))
+        with pytest.raises(_Rejected) as raised:
+            session.get(fake_server.url + "/", timeout=5)
+    assert raised.value.reason == "127.0.0.1 is a loopback address"
+    assert fake_server.count("/") == 0
+
+
+def test_guarded_adapter_allows_permitted_address(fake_server):
+    fake_server.route("GET", "/", FakeResponse(body="public page"))
+    with requests.Session() as session:
+        session.mount("http://", website.guarded_adapter(LOOPBACK_ONLY, _Rejected))
+        response = session.get(fake_server.url + "/", timeout=5)
+    assert response.text == "public page"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Tier
 from accounts.research import account_segment_override
+from integrations import http
 from integrations.models import WebhookCursor, WebhookDelivery, WebhookSubscription
 from integrations.services.webhooks import (
     WebhookConfig,
@@ -368,3 +369,16 @@ def test_dispatch_task_scans_past_one_batch(subscription, framework, settings):
     assert created == 2
     assert WebhookDelivery.objects.filter(event_id=f"evt_score_{change.pk}").exists()
     assert WebhookCursor.objects.get().last_id == change.pk
+
+
+def test_webhook_rejects_loopback_connection(receiver, settings, monkeypatch):
+    # The URL check passed (as when a name resolved to a public address at that moment),
+    # but the connection reached a loopback address.
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(http, "webhook_url_check", lambda url: None)
+    with pytest.raises(http.DisallowedWebhookURL) as raised:
+        http.webhook_post(receiver.url, b"{}", {}, timeout=5)
+    assert str(raised.value) == (
+        "The connection was rejected because 127.0.0.1 is a loopback address."
+    )
+    assert receiver.requests == []
