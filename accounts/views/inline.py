@@ -317,8 +317,53 @@ def tag_error_add(form: SegmentEditForm, account: Account) -> None:
         add_errors(form, error)
 
 
-class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+class SegmentDecisionMixin:
+    """Shared POST handling of the forms that set an account's tag or tier.
+
+    A subclass sets ``form_class`` and ``saved_message`` and defines ``render_form`` and
+    ``save``. An invalid form or a rejected save returns 422. An edit that someone else's
+    change made stale returns 409, with the form filled in from the request.
+    """
+
+    form_class: type[SegmentEditForm] | type[FitValidationForm]
+    saved_message: str
+
+    def invalid_form(self, form, account: Account) -> None:
+        """Add errors that the form's own validation cannot find."""
+
+    def save(self, form, account: Account) -> None:
+        raise NotImplementedError
+
+    def save_decision(self, account: Account) -> HttpResponse:
+        request = self.request
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            self.invalid_form(form, account)
+            return self.render_form(form, account, status=422)
+        try:
+            self.save(form, account)
+        except ValidationError as error:
+            add_errors(form, error)
+            return self.render_form(form, account, status=422)
+        except workspace.StaleEditError as error:
+            stale_form = self.form_class(stale_retry_data(request, error, SEGMENT_INPUTS))
+            stale_form.is_valid()
+            return self.render_form(stale_form, error.account, status=409, stale=error)
+        account.refresh_from_db()
+        if not is_htmx(request):
+            messages.success(request, self.saved_message)
+            return redirect(account)
+        context = {**segment_context(request.user, account), "saved": True}
+        return changed(render(request, SEGMENT, context), account)
+
+
+class AccountSegmentUpdateView(
+    SegmentDecisionMixin, AccountObjectMixin, AccountViewerRequiredMixin, View
+):
     """Set the tag and tier by hand with a reason (a manual_tag override)."""
+
+    form_class = SegmentEditForm
+    saved_message = "Tag and tier saved."
 
     def render_form(
         self,
@@ -352,38 +397,30 @@ class AccountSegmentUpdateView(AccountObjectMixin, AccountViewerRequiredMixin, V
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = self.get_account()
         self.require(can_research_account(request.user, account), "You may not tag this account.")
-        form = SegmentEditForm(request.POST)
-        if not form.is_valid():
-            tag_error_add(form, account)
-            return self.render_form(form, account, status=422)
-        try:
-            workspace.account_segment_edit(
-                account=account,
-                user=request.user,
-                tag=form.cleaned_data["tag"],
-                tier=form.cleaned_data["tier"],
-                reason=form.cleaned_data["reason"],
-                version=workspace.parse_version(form.cleaned_data["version"]),
-                loaded=form.loaded_fingerprints(),
-            )
-        except ValidationError as error:
-            add_errors(form, error)
-            return self.render_form(form, account, status=422)
-        except workspace.StaleEditError as error:
-            data = stale_retry_data(request, error, SEGMENT_INPUTS)
-            stale_form = SegmentEditForm(data)
-            stale_form.is_valid()
-            return self.render_form(stale_form, error.account, status=409, stale=error)
-        account.refresh_from_db()
-        if not is_htmx(request):
-            messages.success(request, "Tag and tier saved.")
-            return redirect(account)
-        context = {**segment_context(request.user, account), "saved": True}
-        return changed(render(request, SEGMENT, context), account)
+        return self.save_decision(account)
+
+    def invalid_form(self, form: SegmentEditForm, account: Account) -> None:
+        tag_error_add(form, account)
+
+    def save(self, form: SegmentEditForm, account: Account) -> None:
+        workspace.account_segment_edit(
+            account=account,
+            user=self.request.user,
+            tag=form.cleaned_data["tag"],
+            tier=form.cleaned_data["tier"],
+            reason=form.cleaned_data["reason"],
+            version=workspace.parse_version(form.cleaned_data["version"]),
+            loaded=form.loaded_fingerprints(),
+        )
 
 
-class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, View):
+class AccountFitValidateView(
+    SegmentDecisionMixin, AccountObjectMixin, AccountViewerRequiredMixin, View
+):
     """An AE's fit decision: confirm the segment or refine it, with a reason."""
+
+    form_class = FitValidationForm
+    saved_message = "Fit decision saved."
 
     def render_form(
         self,
@@ -426,34 +463,19 @@ class AccountFitValidateView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = self.get_account()
         self.allowed(account)
-        form = FitValidationForm(request.POST)
-        if not form.is_valid():
-            return self.render_form(form, account, status=422)
-        try:
-            workspace.account_fit_validate(
-                account=account,
-                user=request.user,
-                decision=form.cleaned_data["decision"],
-                reason=form.cleaned_data["reason"],
-                tag=form.cleaned_data["tag"],
-                tier=form.cleaned_data["tier"],
-                version=workspace.parse_version(form.cleaned_data["version"]),
-                loaded=form.loaded_fingerprints(),
-            )
-        except ValidationError as error:
-            add_errors(form, error)
-            return self.render_form(form, account, status=422)
-        except workspace.StaleEditError as error:
-            data = stale_retry_data(request, error, SEGMENT_INPUTS)
-            stale_form = FitValidationForm(data)
-            stale_form.is_valid()
-            return self.render_form(stale_form, error.account, status=409, stale=error)
-        account.refresh_from_db()
-        if not is_htmx(request):
-            messages.success(request, "Fit decision saved.")
-            return redirect(account)
-        context = {**segment_context(request.user, account), "saved": True}
-        return changed(render(request, SEGMENT, context), account)
+        return self.save_decision(account)
+
+    def save(self, form: FitValidationForm, account: Account) -> None:
+        workspace.account_fit_validate(
+            account=account,
+            user=self.request.user,
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"],
+            tag=form.cleaned_data["tag"],
+            tier=form.cleaned_data["tier"],
+            version=workspace.parse_version(form.cleaned_data["version"]),
+            loaded=form.loaded_fingerprints(),
+        )
 
 
 def notes_response(
