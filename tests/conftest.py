@@ -11,15 +11,26 @@ def pytest_collection_modifyitems(items):
     commit to the database.
 
     Transactional tests, including every live-server browser test, end with a flush that
-    deletes those rows; serialized rollback reloads them before each such test.
+    deletes those rows, and serialized rollback reloads them before each such test. Every
+    transactional test needs it, those marked ``django_db(transaction=True)`` too: the
+    flush after a test without it recreates the content types, and reloading them before
+    the next serialized test then fails with a duplicate key.
     """
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is None:
             continue
-        committing = {"live_server", "transactional_db"} & set(names)
-        if committing and "django_db_serialized_rollback" not in names:
+        if _commits(item, names) and "django_db_serialized_rollback" not in names:
             names.append("django_db_serialized_rollback")
+
+
+def _commits(item, names) -> bool:
+    if {"live_server", "transactional_db"} & set(names):
+        return True
+    marker = item.get_closest_marker("django_db")
+    if marker is None:
+        return False
+    return bool(marker.kwargs.get("transaction", marker.args[0] if marker.args else False))
 
 
 @pytest.fixture
