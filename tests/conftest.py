@@ -1,9 +1,14 @@
 import pytest
 from django.contrib.auth.models import Group
+from hypothesis import HealthCheck, settings
 
 from accounts import roles
 
 from .factories import UserFactory
+
+# Property tests check results, not speed: a busy machine must not fail them on time.
+settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("untimed")
 
 
 def pytest_collection_modifyitems(items):

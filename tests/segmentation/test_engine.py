@@ -558,6 +558,10 @@ def test_invalid_criteria_rejected(make_framework, criterion, message):
         CompiledFramework.compile(framework)
 
 
+# Property tests check results, not speed, so a busy machine must not fail them.
+UNTIMED_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
 @pytest.fixture
 def default_compiled(default_framework) -> CompiledFramework:
     return CompiledFramework.compile(default_framework)
@@ -590,7 +594,7 @@ account_rows = st.builds(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=UNTIMED_CHECKS)
 @given(account=account_rows)
 def test_default_framework_invariants(default_compiled, account):
     evaluation = default_compiled.evaluate(account)
@@ -719,9 +723,7 @@ def test_mark_characters_in_band_name(make_framework):
 
 # Each example compiles the framework once per row, with database queries, so on a loaded
 # machine an example can take longer than Hypothesis's default deadline of 200 ms.
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, deadline=None, suppress_health_check=UNTIMED_CHECKS)
 @given(accounts=st.lists(account_rows, min_size=2, max_size=6))
 def test_shared_caches_match_fresh_framework(make_framework, accounts):
     """Scoring rows one after another gives each the result it gets scored alone."""
