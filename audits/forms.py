@@ -109,7 +109,11 @@ class DateRangeMixin:
         cleaned = super().clean()
         start, end = cleaned.get(self.start_field), cleaned.get(self.end_field)
         if start and end and end < start:
-            self.add_error(self.end_field, f"The end date {end} is before the start date {start}.")
+            self.add_error(
+                self.end_field,
+                f"The end date {end} is before the start date {start}: pick an end date on or"
+                " after the start date, or swap the two.",
+            )
         return cleaned
 
     def period(self) -> Period | None:

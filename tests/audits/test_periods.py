@@ -37,3 +37,14 @@ def test_quarter_period_bounds():
 def test_parse_quarter_rejects():
     with pytest.raises(ValueError, match="Invalid quarter"):
         parse_quarter("2026-Q5")
+
+
+def test_date_range_end_before_start():
+    from audits.forms import CorrectionFilterForm
+
+    form = CorrectionFilterForm(data={"start": "2026-12-31", "end": "2026-01-01"})
+    assert not form.is_valid()
+    assert form.errors["end"] == [
+        "The end date 2026-01-01 is before the start date 2026-12-31: pick an end date on or"
+        " after the start date, or swap the two."
+    ]
