@@ -84,9 +84,9 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
                 f"code, region and tag label, such as {example}."
             )
             continue
-        invisible = geography_row_errors(*parts, line_number=number)
-        if invisible:
-            errors += invisible
+        hidden = geography_row_errors(*parts, line_number=number)
+        if hidden:
+            errors += hidden
             continue
         country = parts[0].upper()
         region = parts[1]

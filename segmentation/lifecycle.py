@@ -41,8 +41,8 @@ from .validation import (
     ROUTE_FIELDS,
     framework_errors,
     geography_row_errors,
-    invisible_character_error,
-    invisible_value_errors,
+    hidden_character_error,
+    hidden_value_errors,
     size_band_name_errors,
     size_band_overlaps,
     size_band_range_errors,
@@ -186,7 +186,7 @@ def framework_check(framework: Framework) -> list[str]:
         unmapped_geography_label=framework.unmapped_geography_label,
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
-    messages += _invisible_text_errors(framework, criteria)
+    messages += _hidden_text_errors(framework, criteria)
     bands = list(framework.size_bands.all())
     for band in bands:
         band_errors = size_band_range_errors(band).values()
@@ -203,18 +203,18 @@ def framework_check(framework: Framework) -> list[str]:
     return messages
 
 
-def _invisible_text_errors(framework: Framework, criteria: list[Criterion]) -> list[str]:
-    """Check the saved criteria and geography map for invisible characters.
+def _hidden_text_errors(framework: Framework, criteria: list[Criterion]) -> list[str]:
+    """Check the saved criteria and geography map for hidden characters.
 
     The admin form checks them before saving, so this catches rows that a script or an
     older version of the portal saved.
     """
     messages = []
     for criterion in criteria:
-        label_error = invisible_character_error(criterion.label, "The criterion label")
+        label_error = hidden_character_error(criterion.label, "The criterion label")
         if label_error:
             messages.append(label_error)
-        for problem in invisible_value_errors(criterion.values):
+        for problem in hidden_value_errors(criterion.values):
             messages.append(f"Criterion {criterion.label!r}: {problem}")
     mappings = framework.geography_mappings.order_by("country")
     for country, region, label in mappings.values_list("country", "region", "label"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from accounts.normalizers.text import industry_key
 
 from .models import Industry, IndustrySynonym
-from .validation import invisible_character_error
+from .validation import hidden_character_error
 
 # Appended to conflict messages so that a reader knows which differences do not count.
 _IGNORED_DIFFERENCES = "ignoring case, spacing and punctuation"
@@ -79,9 +79,9 @@ def industry_name_conflict(name: str, *, industry_pk: int | None) -> str | None:
     synonyms. The industry's own synonyms are not checked here: one with the same key is
     redundant but maps to the same industry.
     """
-    invisible = invisible_character_error(name, "The industry name")
-    if invisible:
-        return invisible
+    hidden = hidden_character_error(name, "The industry name")
+    if hidden:
+        return hidden
     key = industry_key(name)
     if not key:
         return f"The name {name!r} has no letters or digits: enter an industry name."
@@ -121,9 +121,9 @@ def synonym_value_conflict(
     with the key of the industry's own name is rejected too, because it adds nothing.
     ``industry.name`` is read from the instance, so an unsaved rename counts.
     """
-    invisible = invisible_character_error(value, "The synonym")
-    if invisible:
-        return invisible
+    hidden = hidden_character_error(value, "The synonym")
+    if hidden:
+        return hidden
     key = industry_key(value)
     if not key:
         return f"The synonym {value!r} has no letters or digits: enter an industry name."

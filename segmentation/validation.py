@@ -70,10 +70,8 @@ def is_invisible(char: str) -> bool:
     """Return whether ``char`` prints as nothing or as a blank that is not a space.
 
     That is a default-ignorable code point (DEFAULT_IGNORABLE_RANGES), any other format
-    character (category Cf, such as U+0600 ARABIC NUMBER SIGN) or U+2800.
-
-    NOTE: space characters other than U+0020, such as U+00A0 NO-BREAK SPACE, are allowed,
-    so a geography label with one inside looks like the label with a plain space.
+    character (category Cf, such as U+0600 ARABIC NUMBER SIGN) or U+2800. Spaces other
+    than U+0020 are checked by ``is_other_space``.
     """
     return (
         ord(char) in _DEFAULT_IGNORABLE
@@ -94,8 +92,13 @@ def invisible_characters(value: str) -> list[str]:
 
 
 def _character_name(char: str) -> str:
-    """Return "U+3164 HANGUL FILLER", or "U+2065 <unassigned>" for a code point without a name."""
-    return f"U+{ord(char):04X} {unicodedata.name(char, '<unassigned>')}"
+    """Return "U+3164 HANGUL FILLER", "U+0009 <control>" or "U+2065 <unassigned>".
+
+    Control characters have no name in the Unicode character database, which lists them as
+    "<control>".
+    """
+    fallback = "<control>" if unicodedata.category(char) == "Cc" else "<unassigned>"
+    return f"U+{ord(char):04X} {unicodedata.name(char, fallback)}"
 
 
 def _visible_repr(value: str) -> str:
@@ -118,9 +121,7 @@ def _visible_repr(value: str) -> str:
 def invisible_character_error(value: str | None, value_name: str) -> str:
     """Return why ``value`` is rejected for its invisible characters, or "" without any.
 
-    ``value_name`` names the value, such as "The size band name". Every name of a framework
-    and the taxonomy, and every value that ends up in a tag, a route or a criterion's
-    match, goes through this check, so the rule lives in one place.
+    ``value_name`` names the value, such as "The size band name".
     """
     characters = invisible_characters(value or "")
     if not characters:
@@ -133,12 +134,58 @@ def invisible_character_error(value: str | None, value_name: str) -> str:
     )
 
 
+def is_other_space(char: str) -> bool:
+    """Return whether ``char`` is whitespace other than U+0020 SPACE.
+
+    That is what ``str.isspace`` accepts: the space separators (category Zs, such as
+    U+00A0 NO-BREAK SPACE and U+2009 THIN SPACE), U+2028 and U+2029, and the controls
+    tab, line feed, vertical tab, form feed, carriage return, U+001C..U+001F and U+0085.
+    Names, labels and values are single lines, and in them a no-break space prints like
+    a plain one but makes another tag part and filter value.
+    """
+    return char != " " and char.isspace()
+
+
+def other_space_error(value: str | None, value_name: str) -> str:
+    """Return why ``value`` is rejected for spaces other than U+0020, or "" without any.
+
+    The message names each such character with its position, counted in characters from 1.
+    """
+    found = [
+        f"{_character_name(char)} at character {position}"
+        for position, char in enumerate(value or "", start=1)
+        if is_other_space(char)
+    ]
+    if not found:
+        return ""
+    return (
+        f"{value_name} {_visible_repr(value or '')} contains {', '.join(found)}, which "
+        "looks like a plain space but does not match one: type a plain space instead."
+    )
+
+
+def hidden_character_error(value: str | None, value_name: str) -> str:
+    """Return why ``value`` is rejected for hidden characters, or "" without any.
+
+    Hidden characters are invisible ones (``is_invisible``) and spaces other than U+0020
+    (``is_other_space``). Either makes a value look like another that it does not match.
+    Every name of a framework and the taxonomy, and every value that ends up in a tag, a
+    route or a criterion's match, goes through this check, so the rule lives in one place.
+    """
+    messages = [
+        invisible_character_error(value, value_name),
+        other_space_error(value, value_name),
+    ]
+    return " ".join(message for message in messages if message)
+
+
 def name_key(value: str) -> str:
     """Return the key under which two names are the same: case-folded, spaces collapsed.
 
     Any run of whitespace, a no-break space (U+00A0) included, counts as one space, and
     invisible characters (see ``is_invisible``) are dropped, so "Target industry" with a
-    no-break space repeats "Target industry".
+    no-break space repeats "Target industry". ``hidden_character_error`` rejects such
+    names on their own, but versions saved before that rule may still contain them.
     """
     visible = "".join(char for char in value if not is_invisible(char))
     return " ".join(visible.split()).casefold()
@@ -149,10 +196,10 @@ ROUTE_FIELDS = ("high_tier_route", "medium_tier_route", "low_tier_route")
 
 
 def route_errors(routes: dict[str, str | None]) -> dict[str, list[str]]:
-    """Check route names, by field name, for invisible characters."""
+    """Check route names, by field name, for hidden characters."""
     errors: dict[str, list[str]] = {}
     for field, route in routes.items():
-        message = invisible_character_error(route, "The route")
+        message = hidden_character_error(route, "The route")
         if message:
             errors[field] = [message]
     return errors
@@ -161,7 +208,7 @@ def route_errors(routes: dict[str, str | None]) -> dict[str, list[str]]:
 def geography_row_errors(
     country: str, region: str, label: str, *, line_number: int | None = None
 ) -> list[str]:
-    """Check a geography map row's fields for invisible characters.
+    """Check a geography map row's fields for hidden characters.
 
     The label is part of the tag of every account in the country, and criteria match the
     region and the label. ``line_number`` names the line of the admin's map text. Without
@@ -173,7 +220,7 @@ def geography_row_errors(
             value_name = f"Line {line_number}: the {field_name}"
         else:
             value_name = f"The geography map's {field_name} for {country.strip()}"
-        message = invisible_character_error(value, value_name)
+        message = hidden_character_error(value, value_name)
         if message:
             errors.append(message)
     return errors
@@ -205,9 +252,9 @@ def cutoff_errors(high_tier_min_score: int | None, medium_tier_min_score: int | 
 def tag_template_errors(template: str) -> list[str]:
     """Check the tag template for unknown placeholders and empty parts."""
     template = template or ""
-    invisible = invisible_character_error(template, "The tag template")
-    if invisible:
-        return [invisible]
+    hidden = hidden_character_error(template, "The tag template")
+    if hidden:
+        return [hidden]
     if not template.strip():
         return [
             "The tag template is empty: enter one such as {industry} – {size_band} – {geography}."
@@ -339,14 +386,14 @@ def framework_errors(
 
     ``routes`` maps route field names, such as ``high_tier_route``, to their values.
     ``unmapped_geography_label``, which tags show for countries that the map does not
-    list, is checked for invisible characters.
+    list, is checked for hidden characters.
     """
     errors = cutoff_errors(high_tier_min_score, medium_tier_min_score)
     template = tag_template_errors(tag_template)
     if template:
         errors["tag_template"] = template
     errors.update(route_errors(routes or {}))
-    unmapped = invisible_character_error(unmapped_geography_label, "The unmapped geography label")
+    unmapped = hidden_character_error(unmapped_geography_label, "The unmapped geography label")
     if unmapped:
         errors["unmapped_geography_label"] = [unmapped]
     if criteria is not None and not errors:
@@ -359,9 +406,9 @@ def framework_errors(
 def size_band_range_errors(band: SizeBand) -> dict[str, list[str]]:
     """Check that a band has bounds, a visible name and no minimum above its maximum."""
     errors: dict[str, list[str]] = {}
-    invisible = invisible_character_error(band.name, "The size band name")
-    if invisible:
-        errors["name"] = [invisible]
+    hidden = hidden_character_error(band.name, "The size band name")
+    if hidden:
+        errors["name"] = [hidden]
     bounds = (band.min_employees, band.max_employees, band.min_revenue_usd, band.max_revenue_usd)
     if all(bound is None for bound in bounds):
         errors["__all__"] = [
@@ -615,17 +662,18 @@ def _repeated_values(values: Any, dimension: str) -> list[str]:
     return messages
 
 
-def invisible_value_errors(values: Any) -> list[str]:
-    """Return one message per criterion value that contains invisible characters.
+def hidden_value_errors(values: Any) -> list[str]:
+    """Return one message per criterion value that contains hidden characters.
 
     Criteria match values against industries, size bands, geography labels, technologies
-    and buying signals, so "SaaS" followed by U+200B would match no account.
+    and buying signals, so "SaaS" followed by U+200B, or "North America" with a no-break
+    space, would match no account.
     """
     if not isinstance(values, list):
         return []
     messages = []
     for value in values:
-        message = invisible_character_error(value, "The value") if isinstance(value, str) else ""
+        message = hidden_character_error(value, "The value") if isinstance(value, str) else ""
         if message:
             messages.append(message)
     return messages
@@ -645,9 +693,9 @@ def criterion_errors(
     not checked.
     """
     errors: dict[str, list[str]] = {}
-    invisible = invisible_character_error(criterion.label, "The label")
-    if invisible:
-        errors["label"] = [invisible]
+    hidden = hidden_character_error(criterion.label, "The label")
+    if hidden:
+        errors["label"] = [hidden]
     if (
         criterion.min_value is not None
         and criterion.max_value is not None
@@ -664,9 +712,9 @@ def criterion_errors(
                 f"The {label} {value:,} is negative: head counts and revenue start at 0, "
                 "so enter 0 or more."
             )
-    invisible_values = invisible_value_errors(criterion.values)
-    if invisible_values:
-        errors.setdefault("values", []).extend(invisible_values)
+    hidden_values = hidden_value_errors(criterion.values)
+    if hidden_values:
+        errors.setdefault("values", []).extend(hidden_values)
     repeated = _repeated_values(criterion.values, criterion.dimension)
     if repeated:
         errors.setdefault("values", []).extend(repeated)
@@ -675,7 +723,7 @@ def criterion_errors(
             "A criterion cannot be both a must-have and a disqualifier: clear one of them."
         ]
     named_dimensions = (Dimension.COMPANY_SIZE, Dimension.GEOGRAPHY)
-    if invisible_values:
+    if hidden_values:
         # Compiling would also report each such value as unknown, a second message.
         return errors
     if (

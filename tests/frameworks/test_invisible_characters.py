@@ -1,4 +1,4 @@
-"""Names with invisible format characters, and names that differ only by a no-break space."""
+"""Names with invisible characters or spaces other than U+0020, which look like other names."""
 
 import pytest
 import regex
@@ -10,9 +10,12 @@ from segmentation.lifecycle import FrameworkLifecycleError, framework_check, fra
 from segmentation.models import Framework, GeographyMapping, Industry, IndustrySynonym, SizeBand
 from segmentation.validation import (
     DEFAULT_IGNORABLE_RANGES,
+    hidden_character_error,
     invisible_character_error,
     invisible_characters,
+    is_other_space,
     name_key,
+    other_space_error,
     size_band_name_errors,
     tag_template_errors,
 )
@@ -32,6 +35,18 @@ BLANK_NOT_FORMAT = {
     "\ufe0f": "VARIATION SELECTOR-16",
     "\U000e0100": "VARIATION SELECTOR-17",
     "\u2800": "BRAILLE PATTERN BLANK",
+}
+# Whitespace other than U+0020, with the name each error gives it.
+OTHER_SPACES = {
+    "\u00a0": "U+00A0 NO-BREAK SPACE",
+    "\u202f": "U+202F NARROW NO-BREAK SPACE",
+    "\u2009": "U+2009 THIN SPACE",
+    "\u3000": "U+3000 IDEOGRAPHIC SPACE",
+    "\u1680": "U+1680 OGHAM SPACE MARK",
+    "\u2028": "U+2028 LINE SEPARATOR",
+    "\t": "U+0009 <control>",
+    "\n": "U+000A <control>",
+    "\x85": "U+0085 <control>",
 }
 
 
@@ -124,7 +139,7 @@ def test_framework_check_rejects_invisible_route(draft):
     assert "U+202E RIGHT-TO-LEFT OVERRIDE" in problems
 
 
-def test_criterion_label_with_no_break_space_repeats(ops_client, draft):
+def test_criterion_label_with_no_break_space_rejected(ops_client, draft):
     criteria = list(draft.criteria.order_by("position", "id"))
     index = next(i for i, item in enumerate(criteria) if item.dimension == "geography")
     data = framework_post(draft, **{f"criteria-{index}-label": "Target\u00a0industry"})
@@ -133,7 +148,7 @@ def test_criterion_label_with_no_break_space_repeats(ops_client, draft):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "is already used by another criterion" in page
+    assert "U+00A0 NO-BREAK SPACE at character 7" in page
     assert draft.criteria.get(dimension="geography").label == "Target geography"
 
 
@@ -310,3 +325,148 @@ def test_check_reports_saved_technology_value(draft):
     problems = " ".join(framework_check(draft))
     assert "Criterion 'Stack': The value 'Hub\\u2060Spot'" in problems
     assert "U+2060 WORD JOINER" in problems
+
+
+@pytest.mark.parametrize(("character", "name"), sorted(OTHER_SPACES.items()))
+def test_other_space_error_names_character(character, name):
+    message = other_space_error(f"North{character}America", "The tag label")
+    assert message.startswith("The tag label 'North\\")
+    assert f"{name} at character 6" in message
+    assert message.endswith("type a plain space instead.")
+
+
+def test_other_space_error_lists_each_position():
+    message = other_space_error("Rest\u00a0of\u00a0World", "The label")
+    assert "U+00A0 NO-BREAK SPACE at character 5" in message
+    assert "U+00A0 NO-BREAK SPACE at character 8" in message
+
+
+def test_every_zs_space_but_u0020_rejected():
+    separators = [chr(code) for code in range(0x110000) if regex.match(r"\p{Zs}", chr(code))]
+    assert " " in separators
+    rejected = [char for char in separators if is_other_space(char)]
+    assert rejected == [char for char in separators if char != " "]
+
+
+@pytest.mark.parametrize("text", ["North America", "Rest of World", "北美", "", "SaaS – SMB"])
+def test_plain_spaces_accepted(text):
+    assert other_space_error(text, "The label") == ""
+    assert hidden_character_error(text, "The label") == ""
+
+
+def test_hidden_error_reports_both_kinds():
+    message = hidden_character_error("North\u00a0Am\u200berica", "The label")
+    assert "U+200B ZERO WIDTH SPACE" in message
+    assert "U+00A0 NO-BREAK SPACE at character 6" in message
+
+
+def test_parse_geography_rejects_no_break_space():
+    rows, errors = parse_geography("CA, North America, North\u00a0America\nSG, APAC, APAC")
+    assert rows == [("SG", "APAC", "APAC")]
+    assert len(errors) == 1
+    assert errors[0].startswith("Line 1: the tag label 'North\\xa0America' contains")
+    assert "U+00A0 NO-BREAK SPACE at character 6" in errors[0]
+    assert "type a plain space" in errors[0]
+
+
+def test_parse_geography_strips_end_spaces():
+    rows, errors = parse_geography("SG,\u00a0APAC\u3000,\tAPAC")
+    assert errors == []
+    assert rows == [("SG", "APAC", "APAC")]
+
+
+def test_geography_map_with_no_break_space_rejected(ops_client, draft):
+    before = list(draft.geography_mappings.values_list("country", "region", "label"))
+    text = framework_post(draft)["geography_text"] + "\nCA, North America, North\u00a0America"
+    data = framework_post(draft, geography_text=text)
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    after = list(draft.geography_mappings.values_list("country", "region", "label"))
+    assert response.status_code == 200
+    assert "U+00A0 NO-BREAK SPACE at character 6" in page
+    assert "type a plain space" in page
+    assert after == before
+
+
+def test_band_name_with_thin_space_rejected(ops_client, draft):
+    index = band_index(draft, "Mid-Market")
+    data = framework_post(draft, **{f"size_bands-{index}-name": "Mid\u2009Market"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The size band name" in page
+    assert "U+2009 THIN SPACE at character 4" in page
+    assert draft.size_bands.filter(name="Mid-Market").exists()
+
+
+def test_unmapped_label_with_no_break_space_rejected(ops_client, draft):
+    data = framework_post(draft, unmapped_geography_label="Rest of\u00a0World")
+
+    response = ops_client.post(change_url(draft), data)
+
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "U+00A0 NO-BREAK SPACE at character 8" in response.content.decode()
+    assert draft.unmapped_geography_label == "Rest of World"
+
+
+def test_criterion_value_with_no_break_space_rejected(ops_client, draft):
+    criteria = list(draft.criteria.order_by("position", "id"))
+    index = next(i for i, item in enumerate(criteria) if item.dimension == "geography")
+    before = criteria[index].values
+    data = framework_post(draft, **{f"criteria-{index}-values_text": "North\u00a0America"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The value &#x27;North\\xa0America&#x27; contains U+00A0 NO-BREAK SPACE" in page
+    assert draft.criteria.get(pk=criteria[index].pk).values == before
+
+
+def test_route_with_tab_fails_model_clean(draft):
+    draft.medium_tier_route = "Inside\tsales"
+    with pytest.raises(ValidationError, match="U\\+0009 <control> at character 7"):
+        draft.full_clean()
+
+
+def test_criterion_label_with_narrow_space_fails_clean(draft):
+    criterion = draft.criteria.create(
+        dimension="technology", operator="any_of", label="Tech\u202fstack", values=["HubSpot"]
+    )
+    with pytest.raises(ValidationError, match="U\\+202F NARROW NO-BREAK SPACE"):
+        criterion.full_clean()
+
+
+def test_synonym_save_rejects_no_break_space(active_framework):
+    industry = Industry.objects.get(name="SaaS")
+    with pytest.raises(ValidationError, match="U\\+00A0 NO-BREAK SPACE at character 5"):
+        IndustrySynonym(industry=industry, value="Soft\u00a0ware").save()
+
+
+def test_industry_name_with_ideographic_space_rejected(active_framework):
+    with pytest.raises(ValidationError, match="U\\+3000 IDEOGRAPHIC SPACE"):
+        Industry(name="Agri\u3000Tech", slug="agritech-y").save()
+
+
+def test_submit_rejects_saved_no_break_space_label(draft, ops_user):
+    GeographyMapping.objects.filter(framework=draft, country="US").delete()
+    GeographyMapping.objects.create(
+        framework=draft, country="US", region="North America", label="North\u00a0America"
+    )
+
+    with pytest.raises(FrameworkLifecycleError, match="U\\+00A0 NO-BREAK SPACE at character 6"):
+        framework_submit(framework=draft, user=ops_user, summary="US label")
+
+
+def test_check_reports_saved_tag_template_space(draft):
+    template = "{industry}\u00a0– {geography}"
+    Framework.objects.filter(pk=draft.pk).update(tag_template=template)
+    draft.refresh_from_db()
+    problems = " ".join(framework_check(draft))
+    assert "The tag template" in problems
+    assert "U+00A0 NO-BREAK SPACE at character 11" in problems
