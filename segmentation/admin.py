@@ -31,6 +31,7 @@ from accounts import permissions
 from accounts.normalizers import industry_key
 from accounts.selectors import user_label
 
+from .authors import READ_ONLY_WORKFLOW_FIELDS
 from .forms import (
     ROW_STAMP_FIELD,
     CriterionForm,
@@ -332,19 +333,7 @@ class FrameworkAdmin(SimpleHistoryAdmin):
     list_display = ("version", "name", "status", "submitted_by", "approved_by", "approved_at")
     list_filter = ("status",)
     search_fields = ("name", "summary")
-    readonly_fields = (
-        "version",
-        "status",
-        "based_on",
-        "created_by",
-        "submitted_by",
-        "submitted_at",
-        "approved_by",
-        "approved_at",
-        "retired_at",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = READ_ONLY_WORKFLOW_FIELDS
     fieldsets = (
         (None, {"fields": ("version", "name", "status", "summary")}),
         (

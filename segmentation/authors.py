@@ -15,26 +15,26 @@ from datetime import datetime
 
 from .models import Criterion, Framework, FrameworkRevision, GeographyMapping, SizeBand
 
-# Framework fields that the lifecycle services set, so a history row that changes only
-# these is a transition (submit, return to draft, approve, retire), not an edit. The
-# summary of changes is written when the version is submitted.
-WORKFLOW_FIELDS = frozenset(
-    {
-        "id",
-        "version",
-        "status",
-        "summary",
-        "based_on",
-        "created_by",
-        "submitted_by",
-        "submitted_at",
-        "approved_by",
-        "approved_at",
-        "retired_at",
-        "created_at",
-        "updated_at",
-    }
+# The workflow fields that no form writes, in the order the framework admin shows them
+# read-only.
+READ_ONLY_WORKFLOW_FIELDS = (
+    "version",
+    "status",
+    "based_on",
+    "created_by",
+    "submitted_by",
+    "submitted_at",
+    "approved_by",
+    "approved_at",
+    "retired_at",
+    "created_at",
+    "updated_at",
 )
+# Framework fields that the lifecycle services set, so a history row that changes only
+# these is a transition (submit, return to draft, approve, retire), not an edit. Besides
+# the read-only ones, that is the primary key and the summary of changes, which is
+# written when the version is submitted and which the admin form also edits.
+WORKFLOW_FIELDS = frozenset({"id", "summary", *READ_ONLY_WORKFLOW_FIELDS})
 # History rows of the parts of a version, each with a ``framework`` foreign key.
 PART_MODELS = (Criterion, SizeBand, GeographyMapping)
 

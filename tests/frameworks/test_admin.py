@@ -1,9 +1,11 @@
 import pytest
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts import roles
+from segmentation.authors import WORKFLOW_FIELDS
 from segmentation.lifecycle import (
     FrameworkLifecycleError,
     framework_approve,
@@ -51,6 +53,22 @@ def test_quarterly_task_scheduled(db):
     assert task.crontab.day_of_month == "1"
     assert task.crontab.month_of_year == "1,4,7,10"
     assert str(task.crontab.timezone) == "UTC"
+
+
+def test_workflow_fields_read_only(ops_client, draft):
+    """Every field the lifecycle sets is shown on a draft's page and no form writes it.
+
+    The summary of changes is the one workflow field that Sales Ops also type.
+    """
+    response = ops_client.get(change_url(draft))
+
+    adminform = response.context["adminform"]
+    shown = flatten_fieldsets(adminform.fieldsets)
+    assert "summary" in adminform.form.fields
+    for name in sorted(WORKFLOW_FIELDS - {"id", "summary"}):
+        assert name in adminform.readonly_fields, name
+        assert name not in adminform.form.fields, name
+        assert name in shown, name
 
 
 def test_draft_edit_saves(ops_client, draft):
