@@ -133,6 +133,36 @@ def test_older_observations_are_paged(signed_in):
     assert "csv-site-0.example.com" in last_html
 
 
+def test_older_observations_page_links(signed_in):
+    account = AccountFactory()
+    add_observations(account, "website", "csv", 120)
+    url = reverse("accounts:account-field-observations", args=[account.pk, "website"])
+
+    first = signed_in.get(url).content.decode()
+    middle = signed_in.get(url, {"page": 2}).content.decode()
+    last = signed_in.get(url, {"page": 3}).content.decode()
+
+    assert '<nav aria-label="Observation pages">' in first
+    assert '<li class="page-item disabled"><span class="page-link">Previous</span></li>' in first
+    assert 'href="?page=2" rel="next">Next</a>' in first
+    assert 'href="?page=1" rel="prev">Previous</a>' in middle
+    assert '<span class="page-link">Page 2 of 3</span>' in middle
+    assert 'href="?page=3" rel="next">Next</a>' in middle
+    assert 'href="?page=2" rel="prev">Previous</a>' in last
+    assert '<li class="page-item disabled"><span class="page-link">Next</span></li>' in last
+
+
+def test_older_observations_one_page_no_links(signed_in):
+    account = AccountFactory()
+    add_observations(account, "website", "csv", 3)
+    url = reverse("accounts:account-field-observations", args=[account.pk, "website"])
+
+    page = signed_in.get(url).content.decode()
+
+    assert "Observation pages" not in page
+    assert "pagination" not in page
+
+
 def test_older_observations_reject_bad_page(signed_in):
     account = AccountFactory()
     add_observations(account, "website", "csv", 3)

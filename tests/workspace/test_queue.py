@@ -165,6 +165,30 @@ def test_queue_paginates(client, sdr):
     assert len(names(second)) == 5
 
 
+def test_queue_page_links(client, sdr):
+    for number in range(30):
+        AccountFactory(name=f"Queue {number:02}", owner=sdr, tag="")
+    client.force_login(sdr)
+
+    first = client.get(QUEUE_URL, {"reason": "research"}).content.decode()
+    second = client.get(QUEUE_URL, {"reason": "research", "page": 2}).content.decode()
+
+    assert '<nav aria-label="Queue pages">' in first
+    assert '<span class="page-link">Page 1 of 2</span>' in first
+    assert '<li class="page-item disabled"><span class="page-link">Previous</span></li>' in first
+    assert 'href="?reason=research&amp;page=2" rel="next">Next</a>' in first
+    assert 'href="?reason=research&amp;page=1" rel="prev">Previous</a>' in second
+    assert '<span class="page-link">Page 2 of 2</span>' in second
+    assert '<li class="page-item disabled"><span class="page-link">Next</span></li>' in second
+
+
+def test_queue_single_page_has_no_links(client, sdr, queue):
+    client.force_login(sdr)
+    page = client.get(QUEUE_URL).content.decode()
+    assert "Queue pages" not in page
+    assert "pagination" not in page
+
+
 @pytest.mark.parametrize("role_fixture", ["marketing", "leadership", "sales_ops"])
 def test_queue_denied_to_roles_without_accounts(client, db, request, role_fixture):
     client.force_login(request.getfixturevalue(role_fixture))
