@@ -92,6 +92,10 @@ DATA_QUALITY_FILTERS = (
 
 # Ordering parameter → model field or expression key. Parameters missing here order by
 # the field of the same name.
+# NOTE: names sort in the column's collation, which under PostgreSQL's C or C.UTF-8 and
+# SQLite's BINARY is code point order: "Zeta Corp" before "apple Inc", "Ärzte" after "Zeta".
+# An ICU collation on Account.name would fix it, but it rebuilds account_name_id_idx and
+# account_country_name_id_idx, slows comparisons, and has no SQLite equivalent.
 ORDERING_FIELDS = {
     "name": "name",
     "domain": "domain",
