@@ -1086,8 +1086,10 @@ def industry_value_map(
             raise ValidationError(_unseen_value_message(raw_value, variants))
         try:
             with transaction.atomic():
+                # Imported labels may contain a no-break space or a tab, which a synonym's
+                # value may not. Plain spaces leave the lookup key as it is.
                 synonym = IndustrySynonym.objects.create(
-                    industry=industry, value=raw_value, key=key
+                    industry=industry, value=" ".join(raw_value.split()), key=key
                 )
         except (IntegrityError, ValidationError):
             # Another request (a second tab, a double click) mapped the value between the

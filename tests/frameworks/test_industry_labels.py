@@ -306,3 +306,16 @@ def test_map_value_records_baselines(active_framework, ops_user):
         assert rows[0].industry_id is None
         assert rows[1].industry_id == saas.pk
         assert rows[1].history_user == ops_user
+
+
+def test_map_value_with_no_break_space(active_framework, ops_user):
+    """Imported labels may contain a no-break space, which a synonym's value may not."""
+    saas = Industry.objects.get(name="SaaS")
+    account = AccountFactory(industry=None, industry_raw="Cloud\u00a0thingies")
+
+    result = industry_value_map(raw_value="Cloud\u00a0thingies", industry=saas, user=ops_user)
+
+    account.refresh_from_db()
+    assert result.synonym.value == "Cloud thingies"
+    assert result.synonym.key == "cloud thingies"
+    assert account.industry == saas
