@@ -138,7 +138,9 @@ class EnrichmentRun(models.Model):
     ``heartbeat_at`` is when the run last made progress, and ``generation`` counts its
     resumes. A process that works on a run keeps the generation it started with, and
     writes nothing once a resume has changed it, so resuming a stalled run whose old
-    process is still alive neither loses nor doubles results.
+    process is still alive neither loses nor doubles results. ``queued_tasks`` counts
+    the current generation's Celery tasks that wait in the broker's queue, which
+    separates a run waiting for a worker from a stalled one.
     """
 
     class Scope(models.TextChoices):
@@ -200,6 +202,11 @@ class EnrichmentRun(models.Model):
         help_text="How many times the run was resumed. Tasks of an older generation stop "
         "without writing.",
     )
+    queued_tasks = models.PositiveIntegerField(
+        default=0,
+        help_text="Tasks of the current generation that were sent to the broker and that no "
+        "worker has started yet. Always 0 without a broker.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -208,11 +215,11 @@ class EnrichmentRun(models.Model):
         return f"Enrichment run {self.pk} with {self.provider} ({self.status})"
 
     @property
-    def is_stalled(self) -> bool:
+    def is_idle(self) -> bool:
         """True when the run is pending or running without progress for a while.
 
-        The while is ENRICHMENT_STALLED_AFTER_SECONDS. A stalled run's process has most
-        likely died, so the run may be resumed.
+        The while is ENRICHMENT_STALLED_AFTER_SECONDS. An idle run either waits for a
+        worker or has stalled, and may be resumed.
         """
         from .services import enrichment_run_stalled_before
 
@@ -220,6 +227,33 @@ class EnrichmentRun(models.Model):
             self.status in (self.Status.PENDING, self.Status.RUNNING)
             and self.heartbeat_at < enrichment_run_stalled_before()
         )
+
+    @property
+    def is_waiting_for_worker(self) -> bool:
+        """True when the run is idle because its queued tasks wait for a free worker.
+
+        The tasks wait behind other runs' tasks, for a retry that a rate limit delayed,
+        or for a worker to be started. Resuming does not make them run sooner.
+        """
+        return self.queued_tasks > 0 and self.is_idle
+
+    @property
+    def is_unclaimed(self) -> bool:
+        """True when no worker has taken any task of the run's current generation.
+
+        The first task marks the run running, so a pending run waiting for a worker has
+        not been picked up at all, most likely because no worker runs.
+        """
+        return self.status == self.Status.PENDING and self.is_waiting_for_worker
+
+    @property
+    def is_stalled(self) -> bool:
+        """True when the run is idle and none of its tasks waits in the queue.
+
+        A worker took its tasks and then stopped making progress, so the process has
+        most likely died, and resuming the run looks its remaining accounts up.
+        """
+        return self.queued_tasks == 0 and self.is_idle
 
 
 class EnrichmentRunItem(models.Model):

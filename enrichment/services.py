@@ -79,7 +79,8 @@ RECOMPUTED_REASON = "Values or verification recomputed from observations"
 MAX_ERROR_DETAILS = 100
 CENTS = Decimal("0.01")
 
-# A pending or running run without progress for this long is shown as stalled.
+# A pending or running run without progress for this long is shown as waiting for a
+# worker, while its tasks are queued, or else as stalled.
 DEFAULT_STALLED_AFTER_SECONDS = 600
 # Without a broker, a run that a page request started stops looking accounts up after
 # this long, so a slow provider cannot hold the request for minutes.
@@ -937,12 +938,13 @@ def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> Enrichm
     """Make a run look up its failed and pending accounts again, in a new generation.
 
     A finished or failed run is always resumed. A pending or running run is resumed only
-    when it is stalled, unless ``force``. The check and the change are one UPDATE of the
-    run's status, heartbeat and generation, so two requests that resume the same run at
-    once resume it once. A process still working on the old generation stops before its
-    next lookup and discards the results it has not saved. Their accounts stay pending
-    for the new generation. Raises EnrichmentRunNotResumable when the run made progress
-    within ENRICHMENT_STALLED_AFTER_SECONDS.
+    when it is idle (stalled or waiting for a worker), unless ``force``. The check and
+    the change are one UPDATE of the run's status, heartbeat, generation and queued
+    tasks, so two requests that resume the same run at once resume it once. A process
+    still working on the old generation stops before its next lookup and discards the
+    results it has not saved. Their accounts stay pending for the new generation.
+    Raises EnrichmentRunNotResumable when the run made progress within
+    ENRICHMENT_STALLED_AFTER_SECONDS.
     """
     now = timezone.now()
     resumable = Q(status__in=FINISHED_RUN_STATUSES) | Q(
@@ -958,6 +960,8 @@ def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> Enrichm
             finished_at=None,
             heartbeat_at=now,
             generation=F("generation") + 1,
+            # The old generation's queued tasks stop without work when a worker takes them.
+            queued_tasks=0,
         )
         if not updated:
             run.refresh_from_db()
@@ -1011,6 +1015,32 @@ def enrichment_run_heartbeat(run: EnrichmentRun, generation: int) -> bool:
         heartbeat_at=timezone.now()
     )
     return updated == 1
+
+
+def enrichment_run_tasks_queued(run_id: int, generation: int, count: int) -> None:
+    """Add ``count`` to the run's queued tasks, or subtract for tasks that were not sent.
+
+    Callers count a task before sending it, so a worker that takes it at once finds it
+    counted. Only a run still in ``generation`` is updated, and the count stays at 0 or
+    above.
+    """
+    runs = EnrichmentRun.objects.filter(pk=run_id, generation=generation)
+    if count < 0:
+        runs = runs.filter(queued_tasks__gte=-count)
+    runs.update(queued_tasks=F("queued_tasks") + count)
+
+
+def enrichment_run_task_started(run_id: int, generation: int) -> None:
+    """Record that a worker took one of the run's queued tasks, which counts as progress.
+
+    A task of an older generation changes nothing, because the resume reset the count.
+
+    NOTE: a task that the broker hands out again after its worker died is not counted
+    again, so while it waits in the queue a second time the run can show as stalled.
+    """
+    EnrichmentRun.objects.filter(pk=run_id, generation=generation, queued_tasks__gt=0).update(
+        queued_tasks=F("queued_tasks") - 1, heartbeat_at=timezone.now()
+    )
 
 
 def enrichment_run_fail(

@@ -12,15 +12,21 @@ reached, so the web request that started it ends and resuming the run continues 
 Tasks carry the run generation they were queued for. After a resume, tasks of the older
 generation stop without writing, so a stalled run's old worker that wakes up does not
 look its accounts up a second time.
+
+With a broker, each task is counted in EnrichmentRun.queued_tasks before it is sent, and
+a worker that takes it counts it off. A run without progress whose count is above 0
+waits for a worker, and one whose count is 0 has stalled.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import group, shared_task
+from celery.exceptions import Reject
 from django.conf import settings
 from django.db import transaction
 
@@ -35,6 +41,8 @@ from .services import (
     enrichment_run_pending_ids,
     enrichment_run_refresh,
     enrichment_run_start,
+    enrichment_run_task_started,
+    enrichment_run_tasks_queued,
 )
 
 logger = logging.getLogger(__name__)
@@ -172,12 +180,22 @@ def accounts_enrich_chunk_task(
     with change_channel(Channel.TASK):
         if self.request.is_eager:
             return _enrich_eagerly(run_id, list(account_ids), generation, deadline)
+        if generation is not None:
+            enrichment_run_task_started(run_id, generation)
         result, retry_ids, countdown = _enrich(
             run_id, list(account_ids), self.request.retries, generation=generation
         )
-    if retry_ids:
+    if not retry_ids:
+        return result
+    if generation is not None:
+        enrichment_run_tasks_queued(run_id, generation, 1)
+    try:
         raise self.retry(args=(run_id, retry_ids), countdown=countdown)
-    return result
+    except Reject:
+        # Celery raises Reject when it could not send the retry to the broker.
+        if generation is not None:
+            enrichment_run_tasks_queued(run_id, generation, -1)
+        raise
 
 
 @shared_task(bind=True)
@@ -189,6 +207,8 @@ def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> in
     share one deadline, ENRICHMENT_EAGER_TIME_BUDGET_SECONDS from now.
     """
     with change_channel(Channel.TASK):
+        if generation is not None and not self.request.is_eager:
+            enrichment_run_task_started(run_id, generation)
         run = EnrichmentRun.objects.get(pk=run_id)
         if run.status not in (EnrichmentRun.Status.PENDING, EnrichmentRun.Status.RUNNING):
             logger.info("enrichment run %s is %s, so nothing was queued", run_id, run.status)
@@ -215,11 +235,27 @@ def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> in
             accounts_enrich_chunk_task.si(run_id, chunk, generation=generation, deadline=deadline)
             for chunk in chunks
         )
-        transaction.on_commit(tasks.apply_async)
+        if self.request.is_eager:
+            transaction.on_commit(tasks.apply_async)
+        else:
+            count = len(chunks)
+            transaction.on_commit(
+                lambda: _send_counted(run_id, generation, count, tasks.apply_async)
+            )
         logger.info(
             "enrichment run %s: %s accounts queued in %s chunks", run_id, len(pending), len(chunks)
         )
         return len(chunks)
+
+
+def _send_counted(run_id: int, generation: int, count: int, send: Callable[[], Any]) -> None:
+    """Count ``count`` queued tasks of the run, then send them, and undo the count on error."""
+    enrichment_run_tasks_queued(run_id, generation, count)
+    try:
+        send()
+    except Exception:
+        enrichment_run_tasks_queued(run_id, generation, -count)
+        raise
 
 
 def enrichment_run_queue(run_id: int) -> None:
@@ -232,7 +268,15 @@ def enrichment_run_queue(run_id: int) -> None:
     """
     generation = EnrichmentRun.objects.values_list("generation", flat=True).get(pk=run_id)
     try:
-        accounts_enrich_task.delay(run_id, generation=generation)
+        if accounts_enrich_task.app.conf.task_always_eager:
+            accounts_enrich_task.delay(run_id, generation=generation)
+        else:
+            _send_counted(
+                run_id,
+                generation,
+                1,
+                lambda: accounts_enrich_task.delay(run_id, generation=generation),
+            )
     except Exception as error:  # noqa: BLE001 - the run is marked, or stays resumable
         run = EnrichmentRun.objects.get(pk=run_id)
         if run.status == EnrichmentRun.Status.PENDING:

@@ -1,4 +1,5 @@
-"""Stalled enrichment runs, resuming them while the old process lives, and the eager time budget.
+"""Stalled enrichment runs and runs waiting for a worker, resuming them while the old process
+lives, and the eager time budget.
 
 The old process of a run is a thread with its own database connection, so its writes and
 the resume meet in PostgreSQL as two processes' would.
@@ -13,11 +14,14 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import kombu.pools
 import pytest
 import redis
+from celery.exceptions import Reject
 from django.db import connection
 from django.utils import timezone
 
+from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, Observation
 from enrichment.services import (
     EnrichmentBatch,
@@ -26,6 +30,7 @@ from enrichment.services import (
     enrichment_run_create,
     enrichment_run_resume,
     enrichment_run_start,
+    enrichment_run_task_started,
 )
 from enrichment.tasks import accounts_enrich_chunk_task, accounts_enrich_task, enrichment_run_queue
 from icp_portal.celery import app as celery_app
@@ -175,6 +180,85 @@ def test_forced_resume_ignores_progress(apollo):
     assert run.status == EnrichmentRun.Status.PENDING
 
 
+# Runs waiting for a worker --------------------------------------------------------------
+
+
+def with_queued_tasks(run: EnrichmentRun, count: int) -> EnrichmentRun:
+    EnrichmentRun.objects.filter(pk=run.pk).update(queued_tasks=count)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.django_db
+def test_queued_run_waits_not_stalls(apollo):
+    account = blank_account(domain="company.example")
+    run = with_queued_tasks(running_run([account], idle=timedelta(hours=1)), 2)
+
+    assert run.is_idle
+    assert run.is_waiting_for_worker
+    assert not run.is_stalled
+    # The run is running, so a worker took its first task.
+    assert not run.is_unclaimed
+
+
+@pytest.mark.django_db
+def test_pending_queued_run_unclaimed(apollo):
+    account = blank_account(domain="company.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+    backdate_heartbeat(run)
+    run = with_queued_tasks(run, 1)
+
+    assert run.is_waiting_for_worker
+    assert run.is_unclaimed
+    assert not run.is_stalled
+
+
+@pytest.mark.django_db
+def test_queued_run_with_progress_not_waiting(apollo):
+    account = blank_account(domain="company.example")
+    run = with_queued_tasks(running_run([account], idle=timedelta(seconds=30)), 2)
+
+    assert not run.is_idle
+    assert not run.is_waiting_for_worker
+    assert not run.is_stalled
+
+
+@pytest.mark.django_db
+def test_started_run_without_progress_stalls(apollo):
+    account = blank_account(domain="company.example")
+    run = with_queued_tasks(running_run([account], idle=timedelta(hours=1)), 0)
+
+    assert run.is_stalled
+    assert not run.is_waiting_for_worker
+
+
+@pytest.mark.django_db
+def test_waiting_run_resumable_and_count_reset(apollo):
+    account = blank_account(domain="company.example")
+    run = with_queued_tasks(running_run([account], idle=timedelta(hours=1)), 3)
+
+    enrichment_run_resume(run)
+
+    assert run.generation == 1
+    assert run.queued_tasks == 0
+    assert run.status == EnrichmentRun.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_old_generation_task_keeps_count(apollo):
+    account = blank_account(domain="company.example")
+    run = running_run([account], idle=timedelta(hours=1))
+    enrichment_run_resume(run)
+    run = with_queued_tasks(run, 1)
+    heartbeat = run.heartbeat_at
+
+    enrichment_run_task_started(run.pk, generation=0)
+
+    run.refresh_from_db()
+    assert run.queued_tasks == 1
+    assert run.heartbeat_at == heartbeat
+
+
 # The old process of a resumed run -------------------------------------------------------
 
 
@@ -314,7 +398,9 @@ def broker(settings):
     """Queue tasks in Redis database 11 instead of running them, and read the messages.
 
     Celery opens its connection and producer pools on first use with the broker_url of
-    that moment, so the test gets new pools and the earlier ones come back afterwards.
+    that moment, so the test starts without pools and closes the ones it opened. Kombu
+    keeps the pools of each broker URL in a registry, which kombu.pools.reset() clears
+    too: otherwise the next test with this fixture gets the closed pools.
     """
     client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
     try:
@@ -323,15 +409,13 @@ def broker(settings):
         pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
     client.flushdb()
     saved_conf = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    saved_pools = celery_app._pool, celery_app.amqp._producer_pool
     celery_app._pool = celery_app.amqp._producer_pool = None
     celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
     try:
         yield client
     finally:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool, celery_app.amqp._producer_pool = saved_pools
+        kombu.pools.reset()
+        celery_app._pool = celery_app.amqp._producer_pool = None
         celery_app.conf.update(broker_url=saved_conf[0], task_always_eager=saved_conf[1])
         client.flushdb()
 
@@ -364,3 +448,98 @@ def test_broker_chunks_get_no_deadline(apollo, broker, settings):
     assert [task[0] for task in queued] == ["enrichment.tasks.accounts_enrich_chunk_task"] * 2
     assert [task[2] for task in queued] == [{"generation": 0, "deadline": None}] * 2
     assert apollo.count(PATH) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_run_waits_until_worker_starts(apollo, broker):
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(3)]
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+
+    enrichment_run_queue(run.pk)
+    backdate_heartbeat(run)
+    run.refresh_from_db()
+
+    assert run.queued_tasks == 1
+    assert run.is_unclaimed
+    assert not run.is_stalled
+
+    # A worker takes the start task, which queues two chunks.
+    [(_name, args, kwargs)] = queued_tasks(broker)
+    broker.delete("celery")
+    accounts_enrich_task.run(*args, **kwargs)
+    run.refresh_from_db()
+
+    assert run.status == EnrichmentRun.Status.RUNNING
+    assert run.queued_tasks == 2
+    assert not run.is_idle
+
+    # All workers are busy elsewhere, so the chunks wait.
+    backdate_heartbeat(run)
+    run.refresh_from_db()
+
+    assert run.is_waiting_for_worker
+    assert not run.is_unclaimed
+    assert not run.is_stalled
+
+    for _name, args, kwargs in queued_tasks(broker):
+        accounts_enrich_chunk_task.run(*args, **kwargs)
+    run.refresh_from_db()
+
+    assert run.queued_tasks == 0
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+
+
+class WorkerDied(BaseException):
+    """Simulated death of a worker process in the middle of a chunk."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_run_stalls_after_worker_dies(apollo, broker, monkeypatch):
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(3)]
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+    enrichment_run_queue(run.pk)
+    [(_name, args, kwargs)] = queued_tasks(broker)
+    broker.delete("celery")
+    accounts_enrich_task.run(*args, **kwargs)
+
+    def die(**_kwargs):
+        raise WorkerDied
+
+    monkeypatch.setattr(tasks, "accounts_enrich", die)
+    for _name, args, kwargs in queued_tasks(broker):
+        with pytest.raises(WorkerDied):
+            accounts_enrich_chunk_task.run(*args, **kwargs)
+    backdate_heartbeat(run)
+    run.refresh_from_db()
+
+    assert run.queued_tasks == 0
+    assert run.is_stalled
+    assert not run.is_waiting_for_worker
+
+
+class RetrySent(Exception):
+    """Raised by a stand-in for Task.retry once the retry would be in the broker."""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("outcome", "expected_count"), [(RetrySent, 1), (Reject("broker down"), 0)]
+)
+def test_broker_retry_counted_as_queued(apollo, broker, monkeypatch, outcome, expected_count):
+    account = blank_account(domain="company.example")
+    apollo.route("GET", PATH, FakeResponse(status=429, headers={"Retry-After": "120"}))
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk])
+    enrichment_run_start(run)
+    # The chunk runs uncounted, so the count after it is the retry's alone.
+    assert run.queued_tasks == 0
+
+    def retry(**_kwargs):
+        raise outcome
+
+    monkeypatch.setattr(accounts_enrich_chunk_task, "retry", retry)
+    with pytest.raises((RetrySent, Reject)):
+        accounts_enrich_chunk_task.run(run.pk, [account.pk], generation=0)
+    run.refresh_from_db()
+
+    assert run.queued_tasks == expected_count
+    assert EnrichmentRunItem.objects.get(run=run).status == EnrichmentRunItem.Status.PENDING
