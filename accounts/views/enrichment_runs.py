@@ -98,6 +98,8 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "failures_more": max(run.errors + run.not_reached - FAILURES_SHOWN, 0),
         "may_resume": user is not None and may_resume_enrichment_run(user, run),
         "stalled": run.is_stalled,
+        "waiting_for_worker": run.is_waiting_for_worker,
+        "unclaimed": run.is_unclaimed,
         "stalled_after_minutes": round(enrichment_run_stalled_after() / 60, 1),
     }
 
@@ -148,7 +150,11 @@ class EnrichmentRunDetailView(EnrichmentRunVisibleMixin, View):
 
 
 class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
-    """Look a finished run's failed accounts, or a stalled run's remaining ones, up again."""
+    """Look a finished run's failed accounts, or an idle run's remaining ones, up again.
+
+    An idle run is stalled or waits for a worker. Resuming the latter queues its tasks
+    again, which helps when the broker lost them.
+    """
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.get_run()
@@ -156,8 +162,8 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
             raise PermissionDenied(
                 f"Only the person who started enrichment run {run.pk} and Sales Ops may resume it."
             )
-        stalled = run.is_stalled
-        if not stalled and run.status not in FINISHED_STATUSES:
+        idle = run.is_idle
+        if not idle and run.status not in FINISHED_STATUSES:
             messages.error(
                 request,
                 f"Enrichment run {run.pk} is {run.get_status_display().lower()} and made "
@@ -166,7 +172,7 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
             )
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
         if (
-            not stalled
+            not idle
             and run.status != EnrichmentRun.Status.FAILED
             and not run.errors
             and not run.not_reached
@@ -189,7 +195,7 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
         # happens within on_commit, which runs at once outside a transaction.
         outcome = resume_outcome(run)
         transaction.on_commit(lambda: enrichment_run_queue(run.pk))
-        if stalled:
+        if idle:
             since = date_format(timezone.localtime(last_progress), "j M Y, H:i T")
             resumed = f"Enrichment run {run.pk} resumed after no progress since {since}"
         else:

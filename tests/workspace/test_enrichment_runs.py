@@ -321,6 +321,102 @@ def test_stalled_run_page_offers_resume(client, sdr, stalled_run):
     assert "Looking accounts up" not in html
 
 
+@pytest.fixture
+def waiting_run(stalled_run):
+    """The stalled run, but with two chunk tasks that wait in the broker's queue."""
+    EnrichmentRun.objects.filter(pk=stalled_run.pk).update(queued_tasks=2)
+    stalled_run.refresh_from_db()
+    return stalled_run
+
+
+@pytest.fixture
+def unclaimed_run(db, sdr):
+    """A run whose start task has waited in the broker's queue for 30 minutes."""
+    account = AccountFactory(name="Hooli", domain="hooli.example")
+    run = enrichment_run_create(provider="apollo", account_ids=[account.pk], triggered_by=sdr)
+    EnrichmentRun.objects.filter(pk=run.pk).update(
+        queued_tasks=1, heartbeat_at=timezone.now() - timedelta(minutes=30)
+    )
+    run.refresh_from_db()
+    return run
+
+
+def test_stalled_run_page_not_waiting(client, sdr, stalled_run):
+    client.force_login(sdr)
+
+    html = client.get(run_url(stalled_run)).content.decode()
+
+    assert 'data-testid="enrichment-run-waiting"' not in html
+    assert "Waiting for a worker" not in html
+    assert "No worker has" not in html
+
+
+def test_waiting_run_page_says_waiting(client, sdr, waiting_run):
+    client.force_login(sdr)
+
+    html = client.get(run_url(waiting_run)).content.decode()
+
+    assert 'data-testid="enrichment-run-waiting"' in html
+    assert 'data-testid="enrichment-run-stalled"' not in html
+    assert "No progress since" not in html
+    assert "2 tasks of this run wait in the task queue" in html
+    assert "no worker has taken one since" in html
+    assert "for 30\xa0minutes" in html
+    assert "No worker has picked this run up" not in html
+
+
+def test_waiting_run_page_offers_resume(client, sdr, waiting_run):
+    client.force_login(sdr)
+
+    html = client.get(run_url(waiting_run)).content.decode()
+
+    assert 'action="' + resume_url(waiting_run) + '"' in html
+    assert "Resuming does not free a worker" in html
+    assert f'data-confirm="Resume run {waiting_run.pk} with Apollo? Its tasks have waited' in html
+
+
+def test_unclaimed_run_page_says_start_worker(client, sdr, unclaimed_run):
+    client.force_login(sdr)
+
+    html = client.get(run_url(unclaimed_run)).content.decode()
+
+    assert 'data-testid="enrichment-run-waiting"' in html
+    assert 'data-testid="enrichment-run-stalled"' not in html
+    assert "No worker has picked this run up" in html
+    assert "for 30\xa0minutes" in html
+    assert "<code>celery -A icp_portal worker</code>" in html
+    assert "Waiting to start" not in html
+
+
+def test_run_list_marks_waiting_runs(client, sales_ops, waiting_run, unclaimed_run):
+    client.force_login(sales_ops)
+
+    html = client.get(LIST_URL).content.decode()
+
+    assert html.count('data-testid="enrichment-run-waiting"') == 2
+    assert 'data-testid="enrichment-run-stalled"' not in html
+    since = timezone.localtime(unclaimed_run.heartbeat_at)
+    assert f"not picked up since {since:%-d %b, %H:%M}" in html
+    since = timezone.localtime(waiting_run.heartbeat_at)
+    assert f"no worker since {since:%-d %b, %H:%M}" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_waiting_run_queues_again(client, sales_ops, waiting_run, apollo):
+    apollo.route("GET", APOLLO_PATH, FakeResponse(json=APOLLO_RESPONSE))
+    client.force_login(sales_ops)
+
+    response = client.post(resume_url(waiting_run), follow=True)
+
+    waiting_run.refresh_from_db()
+    assert f"Enrichment run {waiting_run.pk} resumed after no progress since" in (
+        response.content.decode()
+    )
+    assert waiting_run.status == EnrichmentRun.Status.SUCCEEDED
+    assert waiting_run.generation == 1
+    assert waiting_run.queued_tasks == 0
+
+
 def test_active_run_page_hides_resume(client, sdr, stalled_run):
     EnrichmentRun.objects.filter(pk=stalled_run.pk).update(heartbeat_at=timezone.now())
     client.force_login(sdr)
