@@ -29,6 +29,19 @@ class EnrichmentRunSerializer(serializers.ModelSerializer):
     triggered_by = serializers.CharField(
         source="triggered_by.username", read_only=True, allow_null=True
     )
+    last_progress_at = serializers.DateTimeField(source="heartbeat_at", read_only=True)
+    waiting_for_worker = serializers.BooleanField(
+        source="is_waiting_for_worker",
+        read_only=True,
+        help_text="True when the run made no progress for ENRICHMENT_STALLED_AFTER_SECONDS "
+        "because its queued tasks wait for a worker.",
+    )
+    stalled = serializers.BooleanField(
+        source="is_stalled",
+        read_only=True,
+        help_text="True when the run made no progress for ENRICHMENT_STALLED_AFTER_SECONDS "
+        "although no task of it waits in the queue, so its process has most likely died.",
+    )
 
     class Meta:
         model = EnrichmentRun
@@ -53,6 +66,10 @@ class EnrichmentRunSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "last_progress_at",
+            "queued_tasks",
+            "waiting_for_worker",
+            "stalled",
         ]
         read_only_fields = fields
 

@@ -25,6 +25,27 @@ def test_enrichment_runs_listed_for_starter(client_for, sdr):
     assert rows[0]["triggered_by"] == "sdr"
 
 
+def test_enrichment_run_shows_waiting_state(client_for, sdr):
+    idle_since = timezone.now() - datetime.timedelta(hours=1)
+    waiting = EnrichmentRun.objects.create(
+        provider="apollo", scope="all", total=5, triggered_by=sdr, queued_tasks=2
+    )
+    stalled = EnrichmentRun.objects.create(
+        provider="apollo", scope="all", total=5, triggered_by=sdr
+    )
+    EnrichmentRun.objects.update(status=EnrichmentRun.Status.RUNNING, heartbeat_at=idle_since)
+
+    rows = {row["id"]: row for row in client_for(sdr).get(RUNS_URL).json()["results"]}
+
+    assert rows[waiting.pk]["waiting_for_worker"] is True
+    assert rows[waiting.pk]["stalled"] is False
+    assert rows[waiting.pk]["queued_tasks"] == 2
+    assert rows[stalled.pk]["waiting_for_worker"] is False
+    assert rows[stalled.pk]["stalled"] is True
+    last_progress = datetime.datetime.fromisoformat(rows[stalled.pk]["last_progress_at"])
+    assert last_progress == idle_since
+
+
 @pytest.mark.parametrize("role", ["marketing", "leadership", "other_sdr"])
 def test_others_enrichment_runs_hidden(client_for, make_user, sdr, role):
     run = EnrichmentRun.objects.create(provider="apollo", scope="all", total=5, triggered_by=sdr)
