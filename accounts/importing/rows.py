@@ -55,6 +55,7 @@ from .errors import RowRejected
 from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
 from .reading import REPLACEMENT_CHARACTER, KeyConflict, ObjectColumns
+from .structured import is_structured, location_parts, plain_items, plain_value
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
@@ -77,6 +78,9 @@ PREFIXED_IDENTIFIER_KINDS = frozenset({"crm", "profile"})
 # Import fields read by RowParser._identifiers, _extras and _lead.
 IDENTIFIER_FIELDS = ("cik", "ticker", "yc_id", "linkedin_url", "crm_id", "profile_id")
 EXTRA_FIELDS = ("status", "founded", "rank", "market_cap", "ebitda", "tags")
+# Fields that read a JSON array item by item, and those that read a location object.
+LIST_FIELDS = frozenset({"technologies", "tags"})
+LOCATION_OBJECT_FIELDS = frozenset({"location", "locations"})
 LEAD_FIELDS = ("first_name", "last_name", "title", "email", "phone", "person_linkedin_url")
 
 
@@ -433,6 +437,8 @@ class RowParser:
         flags: list[dict[str, str]] = []
         observations: list[tuple[str, str | None, str]] = []
         values: dict[str, Any] = {}
+        if self.is_json:
+            cells = self._plain_json_cells(cells, flags)
 
         # A JSON name that is not a string, such as an object, is not turned into text.
         name_problem = self._json_name_problem(cells) if self.is_json else ""
@@ -501,6 +507,37 @@ class RowParser:
             observations=observations,
             lead=lead,
         )
+
+    def _plain_json_cells(self, cells: list[Any], flags: list[dict[str, str]]) -> list[Any]:
+        """Return the cells with JSON objects and arrays unpacked into plain values.
+
+        An object or array whose plain value is unclear is flagged and left out, so its
+        JSON text is never stored. Location objects are left for _location to read, and
+        a name without a plain value for _json_name_problem.
+        """
+        unpacked: list[Any] | None = None
+        for field_name, indexes in self.indexes.items():
+            if field_name in LOCATION_OBJECT_FIELDS:
+                continue
+            for index in indexes:
+                value = cells[index] if index < len(cells) else None
+                if not is_structured(value):
+                    continue
+                if field_name in LIST_FIELDS:
+                    items = value if isinstance(value, list) else [value]
+                    plain, unclear = plain_items(items)
+                    new_value = plain or None
+                else:
+                    new_value = plain_value(value)
+                    unclear = [] if new_value is not None else [value]
+                if unclear and field_name == "name":
+                    continue
+                if unclear:
+                    flags.append(_structured_flag(field_name, value, unclear))
+                if unpacked is None:
+                    unpacked = list(cells)
+                unpacked[index] = new_value
+        return cells if unpacked is None else unpacked
 
     def _json_name_problem(self, cells: list[Any]) -> str:
         """Return why a JSON name is not used as text, or "" for a string or no name."""
@@ -750,11 +787,28 @@ class RowParser:
             if raw:
                 location = resolve_location(city=city, region=region, country=country)
             else:
-                # Of several places separated by ";", the first that is not remote is used.
-                raw = self._first_text(cells, "location") or self._first_text(cells, "locations")
-                if not raw:
+                place = self._first(cells, "location")
+                if place is None:
+                    place = self._first(cells, "locations")
+                if place is None:
                     return
-                location = parse_location_text(raw)
+                if is_structured(place):
+                    parts = location_parts(place)
+                    raw = clean_text(parts.joined())
+                    if not raw:
+                        flags.append(_location_object_flag(place))
+                        return
+                    if parts.has_parts:
+                        location = resolve_location(
+                            city=parts.city, region=parts.region, country=parts.country
+                        )
+                    else:
+                        location = parse_location_text(raw)
+                else:
+                    # Of several places separated by ";", the first that is not remote is
+                    # used.
+                    raw = clean_text(as_text(place))
+                    location = parse_location_text(raw)
         except UnparsedValue as error:
             flags.append(_unparsed_flag("location", error))
             observations.append(("location", None, raw))
@@ -914,6 +968,34 @@ class _EmptyMoney(Exception):
 def _json_excerpt(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _structured_flag(field_name: str, value: Any, unclear: list[Any]) -> dict[str, str]:
+    """Build the review flag of a JSON object or array that has no clear plain value."""
+    label = field_name.replace("_", " ")
+    if unclear == [value]:
+        problem = f"the {label} is a JSON {json_type_name(value)}, {_json_excerpt(value)}"
+        outcome = "so it was not imported"
+    else:
+        problem = f"the {label} contains {_json_excerpt(unclear[0])}"
+        outcome = "so that item was not imported"
+    return flag(
+        field_name,
+        json.dumps(value, ensure_ascii=False),
+        f"{problem}, where a plain value is expected, {outcome}. Write the value as text or "
+        'a number, or as an object with a "name" key, and import the file again.',
+    )
+
+
+def _location_object_flag(value: Any) -> dict[str, str]:
+    return flag(
+        "location",
+        json.dumps(value, ensure_ascii=False),
+        f"the location is a JSON {json_type_name(value)}, {_json_excerpt(value)}, with no "
+        "city, region, country or address, so it was not imported. Use the keys city, "
+        'region and country, such as {"city": "Austin", "region": "TX", "country": '
+        '"United States"}, or write the location as text, and import the file again.',
+    )
 
 
 def _key_conflict_reason(conflict: KeyConflict) -> str:
