@@ -29,6 +29,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.text import capfirst
 
+from accounts.normalizers import technology_key
+
 # Sources ranked from most to least trusted. A tuple is one rank, so its sources are
 # ordered by recency alone. Sources not listed rank below all listed ones.
 DEFAULT_SOURCE_PRIORITY: tuple[str | tuple[str, ...], ...] = (
@@ -383,7 +385,7 @@ def choose_technologies(
         key=lambda item: (rules.rank(item.source), -item.observed_at.timestamp()),
     )
     ever_reported = {
-        str(name).casefold()
+        technology_key(str(name))
         for item in evidence
         if item.field == "technologies" and isinstance(item.value, list)
         for name in item.value
@@ -392,14 +394,14 @@ def choose_technologies(
     seen: set[str] = set()
     for item in latest:
         for name in item.value:
-            key = str(name).casefold()
+            key = technology_key(str(name))
             if key not in seen:
                 seen.add(key)
                 merged.append(str(name))
     unrecorded = [
         name
         for name in account_value or []
-        if str(name).casefold() not in ever_reported and str(name).casefold() not in seen
+        if technology_key(str(name)) not in ever_reported | seen
     ]
     merged.extend(unrecorded)
     if not merged:
@@ -474,7 +476,7 @@ def _revenues_agree(first: dict, second: dict) -> bool:
 
 
 def _technology_keys(value: Any) -> set[str]:
-    return {str(name).casefold() for name in value or []}
+    return {technology_key(str(name)) for name in value or []}
 
 
 def is_comparable(field_name: str, value: Any) -> bool:

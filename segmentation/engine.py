@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from accounts.models import Tier, VerificationStatus
-from accounts.normalizers import country_code_fix, industry_key
+from accounts.normalizers import country_code_fix, decode_character_references, industry_key
 from enrichment.verification import CONFLICTING, VERIFIED, queue_reasons
 
 from .explanations import COUNT_MARK, MONEY_MARK, fill_marks, item_key, stored_form
@@ -270,10 +270,14 @@ class _Judgement(NamedTuple):
 def term_key(value: str) -> str:
     """Normalize a technology or buying-signal name: casefold, ``-``/``_`` as spaces.
 
+    HTML character references are decoded, so a criterion ``AT&T`` matches an account
+    whose list was stored as ``AT&amp;T``.
+
     A criterion value matches an item that contains the value's words in order as whole
     words, so ``hiring`` matches ``Hiring SDRs`` but ``data`` does not match ``Datadog``.
     """
-    return " ".join(value.casefold().replace("_", " ").replace("-", " ").split())
+    text = decode_character_references(value).casefold()
+    return " ".join(text.replace("_", " ").replace("-", " ").split())
 
 
 class _MarkedCount(int):

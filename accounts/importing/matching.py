@@ -36,6 +36,7 @@ from django.db.models import BooleanField, Model, Q
 from django.db.models.expressions import RawSQL
 
 from accounts.models import REVIEW_FLAG_IMPORT_KEY, Account, AccountIdentifier
+from accounts.normalizers import technology_key
 
 from .rows import ParsedRow
 
@@ -685,10 +686,18 @@ def _merge_row(
     _merge_revenue(state, values)
     _merge_location(state, values)
 
-    for name in ("technologies", "buying_signals"):
-        additions = [item for item in values.get(name, []) if item not in getattr(account, name)]
+    # An account can still list AT&amp;T from before imports decoded references, so
+    # technologies are compared by technology_key and a new AT&T adds nothing.
+    if values.get("technologies"):
+        current = {technology_key(str(item)) for item in account.technologies}
+        additions = [item for item in values["technologies"] if technology_key(item) not in current]
         if additions:
-            _set(state, name, [*getattr(account, name), *additions])
+            _set(state, "technologies", [*account.technologies, *additions])
+    additions = [
+        item for item in values.get("buying_signals", []) if item not in account.buying_signals
+    ]
+    if additions:
+        _set(state, "buying_signals", [*account.buying_signals, *additions])
 
     review_flags, new_flags = _flags_merged(account.review_flags, flags, extra_flags, matcher)
     if review_flags != account.review_flags:

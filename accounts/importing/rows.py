@@ -38,6 +38,7 @@ from accounts.normalizers import (
     clean_text,
     company_name_key,
     convert_to_usd,
+    decode_character_references,
     is_third_party_host,
     normalize_technologies,
     parse_decimal,
@@ -625,7 +626,8 @@ class RowParser:
     ) -> None:
         labels = [self._first_text(cells, name) for name in ("sub_industry", "industry", "sector")]
         labels.extend(self._tags(cells))
-        labels = [label for label in labels if label]
+        # A label stored as "Hotels &amp; Resorts" would show the reference on every page.
+        labels = [decode_character_references(label) for label in labels if label]
         if not labels:
             return
         industry_id, label = self.resolver.resolve_first(labels)

@@ -41,8 +41,15 @@ from .money import (
 )
 from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
 from .numbers import parse_decimal
-from .technologies import TECHNOLOGY_ALIASES, normalize_technologies
-from .text import MISSING_VALUE_TOKENS, clean_text, industry_key, is_missing, strip_footnotes
+from .technologies import TECHNOLOGY_ALIASES, normalize_technologies, technology_key
+from .text import (
+    MISSING_VALUE_TOKENS,
+    clean_text,
+    decode_character_references,
+    industry_key,
+    is_missing,
+    strip_footnotes,
+)
 
 __all__ = [
     "COUNTRY_ALIASES",
@@ -65,6 +72,7 @@ __all__ = [
     "clean_text",
     "company_name_key",
     "convert_to_usd",
+    "decode_character_references",
     "from_size_bucket",
     "industry_key",
     "is_currency_code",
@@ -86,6 +94,7 @@ __all__ = [
     "sentence_end",
     "sentence_start",
     "strip_footnotes",
+    "technology_key",
     "us_state_code",
     "website_url",
     "website_url_and_host",

@@ -20,6 +20,7 @@ from functools import lru_cache
 from .text import (
     clean_text,
     collapse_whitespace,
+    decode_character_references,
     remove_accents,
     replace_punctuation,
     strip_footnotes,
@@ -115,9 +116,10 @@ def clean_company_name(name: str) -> str:
     spaces and line breaks), removes control characters, zero-width spaces and Wikipedia
     footnote markers, and moves an
     inverted article to the front (``Estée Lauder Companies (The)`` becomes
-    ``The Estée Lauder Companies``). Case, accents and emoji are kept.
+    ``The Estée Lauder Companies``). Case, accents and emoji are kept. HTML character
+    references are decoded, so ``Johnson &amp; Johnson`` becomes ``Johnson & Johnson``.
     """
-    text = clean_text(name)
+    text = clean_text(decode_character_references(name))
     if not text.isascii():
         text = _ZERO_WIDTH_RE.sub("", text)
     text = collapse_whitespace(strip_footnotes(text))
@@ -134,14 +136,17 @@ def clean_company_name(name: str) -> str:
 def company_name_key(name: str) -> str:
     """Return the duplicate-detection key of a company name.
 
-    Applies NFKC, casefolding and Latin accent folding, removes quotes, punctuation and
-    symbols, turns ``&`` into ``and``, and then removes a leading ``the`` and trailing
+    Decodes HTML character references, so ``Johnson &amp; Johnson`` and ``Johnson &
+    Johnson`` have one key. Applies NFKC, casefolding and Latin accent folding, removes
+    quotes, punctuation and symbols, turns ``&`` into ``and``, and then removes a leading
+    ``the`` and trailing
     legal-form suffixes and share-class notes until none is left. A name that would become
     empty (``Inc.``) returns its casefolded form without punctuation instead. A name made
     only of symbols or emoji returns its casefolded NFKC form, so the key is empty only
     for a blank name.
     """
-    text = unicodedata.normalize("NFKC", strip_footnotes(name)).casefold()
+    text = decode_character_references(name)
+    text = unicodedata.normalize("NFKC", strip_footnotes(text)).casefold()
     folded = remove_accents(text).replace("&", " and ")
     tokens = collapse_whitespace(replace_punctuation(folded)).split()
     if not tokens:

@@ -3,9 +3,11 @@
 ``normalize_technologies`` accepts a string, an iterable of strings or None. Strings are
 split on ``,``, ``;``, ``|``, line breaks and bullet characters (``•``, ``·``, ``▪``, ``‣``,
 ``◦``). The semicolon that ends an HTML character reference (``&amp;``, ``&#38;``) is
-not a separator, so ``AT&amp;T Cloud`` stays one item. References are kept as written:
-callers whose text comes from HTML decode them first with ``html.unescape``, and a
-literal ``&`` elsewhere stays as it is. Each item loses a leading list marker (``* ``,
+not a separator, so ``AT&amp;T Cloud`` stays one item. After the split, each item's
+references are decoded (``decode_character_references``), so ``AT&amp;T`` from a CSV
+cell and ``AT&T`` from HTML are one name, and a literal ``&`` stays as it is. A caller
+that decodes HTML text first turns ``&#59;`` into a separator, so it must split the text
+itself, as enrichment.profiles does. Each item loses a leading list marker (``* ``,
 ``- ``, ``+ ``, ``1. ``), Markdown emphasis and code quotes. A Markdown link
 ``[PHP](https://php.net)`` becomes its text, ``PHP``. Items that are only a URL are dropped.
 
@@ -23,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from html.entities import html5 as HTML5_ENTITIES
 
-from .text import clean_text, collapse_whitespace, is_missing
+from .text import clean_text, collapse_whitespace, decode_character_references, is_missing
 
 MAX_TECHNOLOGY_LENGTH = 64
 
@@ -207,10 +209,19 @@ def _ends_character_reference(text: str) -> bool:
     return name is None or f"{name};" in HTML5_ENTITIES
 
 
+def technology_key(name: str) -> str:
+    """Return the form in which technology names are compared: decoded and casefolded.
+
+    Lists stored before references were decoded can contain ``AT&amp;T``, which this key
+    equates with ``AT&T``.
+    """
+    return decode_character_references(name).casefold()
+
+
 @lru_cache(maxsize=16384)
 def _canonical_technology(item: str) -> str:
     """Return the display name of one list item, or "" when nothing is left to keep."""
-    text = collapse_whitespace(item)
+    text = collapse_whitespace(decode_character_references(item))
     bullet = _BULLET_RE.match(text)
     if bullet is not None:
         text = text[bullet.end() :]

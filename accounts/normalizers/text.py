@@ -13,13 +13,18 @@
   used to match industry synonyms.
 - ``is_missing`` recognizes the placeholders that exports write for "no value" (``-``,
   ``n/a``, ``#N/A``, ``null``, ``unknown`` …).
+- ``decode_character_references`` decodes HTML character references that end with ``;``
+  (``&amp;``, ``&#38;``, ``&#x26;``), so ``AT&amp;T`` from an export that escaped its
+  text reads as ``AT&T``, as it does from HTML.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
+from html.entities import html5 as HTML5_ENTITIES
 
 import regex
 
@@ -35,6 +40,10 @@ _FOOTNOTE_RE = re.compile(
     re.IGNORECASE,
 )
 _WHITESPACE_RE = re.compile(r"\s+")
+# A numeric or named HTML character reference with its semicolon.
+_CHARACTER_REFERENCE_RE = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
+)
 _PATH_SEPARATOR_RE = re.compile(r"->|→|⟶|›|»|>")
 
 # Compared after casefolding and collapsing whitespace.
@@ -137,6 +146,27 @@ def clean_text(value: str | None, max_length: int | None = None) -> str:
     return text
 
 
+def decode_character_references(text: str) -> str:
+    """Decode the HTML character references in ``text`` that end with a semicolon.
+
+    A named reference counts only when the HTML5 entity table has it, so ``&foo;`` stays
+    as written. Unlike html.unescape, references without a semicolon stay too, because
+    html.unescape would read the ``&not`` of ``Ham&nothing`` as ``¬``.
+    """
+    if "&" not in text:
+        return text
+    return _CHARACTER_REFERENCE_RE.sub(_decoded_reference, text)
+
+
+def _decoded_reference(reference: re.Match[str]) -> str:
+    text = reference.group()
+    if text[1] != "#" and text[1:] not in HTML5_ENTITIES:
+        return text
+    # html.unescape applies HTML's rules for numeric references, such as U+FFFD for an
+    # invalid code point and Windows-1252 for &#150;.
+    return html.unescape(text)
+
+
 def strip_footnotes(text: str) -> str:
     """Remove Wikipedia footnote markers and the whitespace just before each one."""
     if "[" not in text:
@@ -202,12 +232,14 @@ def _ascii_punctuation_table(keep: str) -> dict[int, str]:
 def industry_key(raw: str) -> str:
     """Build the lookup key for industry synonyms.
 
-    Applies NFKC and casefolding, turns ``&`` into ``and`` and turns path separators
-    (``->``, ``>``, ``→``, ``›``, ``»``) into `` > ``. Periods and apostrophes are deleted,
+    Decodes HTML character references (``&amp;``), applies NFKC and casefolding, turns
+    ``&`` into ``and`` and turns path separators (``->``, ``>``, ``→``, ``›``, ``»``)
+    into `` > ``. Periods and apostrophes are deleted,
     other punctuation becomes a space, whitespace is collapsed and empty path segments are
     dropped. ``"Tech & Media -> Software/SaaS"`` gives ``"tech and media > software saas"``.
     """
-    text = unicodedata.normalize("NFKC", raw).casefold().replace("&", " and ")
+    text = unicodedata.normalize("NFKC", decode_character_references(raw))
+    text = text.casefold().replace("&", " and ")
     text = _PATH_SEPARATOR_RE.sub(">", text)
     text = replace_punctuation(text, keep=">")
     segments = (collapse_whitespace(segment) for segment in text.split(">"))

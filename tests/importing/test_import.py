@@ -1222,3 +1222,55 @@ def test_nul_padding_after_first_block_imported(write_text):
 
     assert run.created == 401
     assert Account.objects.get(domain="acme.example").name == "Acme"
+
+
+def test_csv_character_references_decoded(write_csv):
+    path = write_csv(
+        ["Company Name", "Industry", "Technologies", "Country"],
+        [["Johnson &amp; Johnson", "Hotels, Resorts &amp; Cruise Lines", "AT&amp;T; Jira", "US"]],
+    )
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.name == "Johnson & Johnson"
+    assert account.name_key == "johnson and johnson"
+    assert account.industry_raw == "Hotels, Resorts & Cruise Lines"
+    assert account.industry is not None
+    assert account.technologies == ["AT&T", "Jira"]
+
+
+def test_csv_reference_name_matches_account(write_csv):
+    existing = AccountFactory(name="Johnson & Johnson", domain="", website="", country="US")
+    path = write_csv(
+        ["Company Name", "Technologies", "Country"],
+        [["Johnson &amp; Johnson", "AT&amp;T", "US"]],
+    )
+
+    run = accounts_import(path)
+
+    assert run.created == 0
+    assert run.updated == 1
+    existing.refresh_from_db()
+    assert existing.technologies == ["AT&T"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "imported"),
+    [
+        (["AT&T"], "AT&amp;T; Jira"),
+        # A list stored before references were decoded takes the decoded spelling.
+        (["AT&amp;T"], "AT&T; Jira"),
+    ],
+)
+def test_technology_references_merge_once(write_csv, stored, imported):
+    existing = AccountFactory(name="Stack Merge", domain="stackmerge.example", technologies=stored)
+    path = write_csv(
+        ["Company Name", "Website", "Technologies"],
+        [["Stack Merge", "stackmerge.example", imported]],
+    )
+
+    accounts_import(path)
+
+    existing.refresh_from_db()
+    assert existing.technologies == ["AT&T", "Jira"]

@@ -148,3 +148,13 @@ def test_company_name_key_never_crashes(name: str) -> None:
 def test_clean_company_name_never_crashes(name: str) -> None:
     cleaned = clean_company_name(name)
     assert cleaned == cleaned.strip()
+
+
+def test_clean_name_decodes_references() -> None:
+    assert clean_company_name("Johnson &amp; Johnson") == "Johnson & Johnson"
+    assert clean_company_name("Proctor &#38; Gamble") == "Proctor & Gamble"
+    assert clean_company_name("AT&T") == "AT&T"
+
+
+def test_name_key_decodes_references() -> None:
+    assert company_name_key("Johnson &amp; Johnson") == company_name_key("Johnson & Johnson")

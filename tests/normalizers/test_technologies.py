@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts.normalizers import TECHNOLOGY_ALIASES, normalize_technologies
+from accounts.normalizers import TECHNOLOGY_ALIASES, normalize_technologies, technology_key
 from accounts.normalizers.technologies import MAX_TECHNOLOGY_LENGTH
 
 
@@ -142,14 +142,34 @@ def test_normalize_technologies_never_crashes(raw: str | list[str | None]) -> No
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("AT&amp;T Cloud; Salesforce", ["AT&amp;T Cloud", "Salesforce"]),
-        ("Q&amp;A Tool;Jira", ["Q&amp;A Tool", "Jira"]),
-        ("Q&#38;A Tool; Jira", ["Q&#38;A Tool", "Jira"]),
-        ("Q&#x26;A Tool; Jira", ["Q&#x26;A Tool", "Jira"]),
+        ("AT&amp;T Cloud; Salesforce", ["AT&T Cloud", "Salesforce"]),
+        ("Q&amp;A Tool;Jira", ["Q&A Tool", "Jira"]),
+        ("Q&#38;A Tool; Jira", ["Q&A Tool", "Jira"]),
+        ("Q&#x26;A Tool; Jira", ["Q&A Tool", "Jira"]),
     ],
 )
-def test_technologies_keep_character_references_whole(raw: str, expected: list[str]) -> None:
+def test_technologies_decode_character_references(raw: str, expected: list[str]) -> None:
     assert normalize_technologies(raw) == expected
+
+
+def test_technologies_reference_and_character_one_name() -> None:
+    assert normalize_technologies("AT&T, AT&amp;T, at&amp;t") == ["AT&T"]
+    assert normalize_technologies(["AT&amp;T"]) == normalize_technologies(["AT&T"])
+
+
+def test_technologies_decode_after_splitting() -> None:
+    # &#44; is a comma and &#59; a semicolon, which decode inside the item.
+    assert normalize_technologies("Foo&#44; Bar; Jira") == ["Foo, Bar", "Jira"]
+    assert normalize_technologies("A&#59;B, Jira") == ["A;B", "Jira"]
+
+
+def test_technologies_keep_unknown_references() -> None:
+    assert normalize_technologies("Ham&nothing; R&Dfoo;Jira") == ["Ham&nothing", "R&Dfoo", "Jira"]
+
+
+def test_technology_key_decodes_references() -> None:
+    assert technology_key("AT&amp;T") == technology_key("at&t")
+    assert technology_key("AT&amp;T") == "at&t"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from accounts.normalizers import (
     UnparsedValue,
     clean_text,
+    decode_character_references,
     industry_key,
     is_missing,
     strip_footnotes,
@@ -183,3 +184,29 @@ def test_strip_footnotes_never_crashes(raw: str) -> None:
 )
 def test_character_count_grapheme_clusters(text, expected):
     assert character_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("AT&amp;T", "AT&T"),
+        ("Q&#38;A", "Q&A"),
+        ("Q&#x26;A", "Q&A"),
+        ("Caf&eacute;", "Café"),
+        ("Fish&ndash;Chips", "Fish–Chips"),
+        ("&#150;", "–"),
+        ("AT&T", "AT&T"),
+        ("Ham&not Eggs", "Ham&not Eggs"),
+        ("Ham&nothing;", "Ham&nothing;"),
+        ("&foo;", "&foo;"),
+        ("&amp;amp;", "&amp;"),
+    ],
+)
+def test_decode_character_references(raw: str, expected: str) -> None:
+    assert decode_character_references(raw) == expected
+
+
+def test_industry_key_decodes_references() -> None:
+    assert industry_key("Hotels, Resorts &amp; Cruise Lines") == industry_key(
+        "Hotels, Resorts & Cruise Lines"
+    )

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentation.engine import AccountRow, CompiledFramework, FrameworkError
+from segmentation.engine import AccountRow, CompiledFramework, FrameworkError, term_key
 
 INDUSTRY_IN = {
     "dimension": "industry",
@@ -443,6 +443,16 @@ def test_technology_any_of(compile_criteria, technologies, expected_outcome):
     compiled = compile_criteria(TECHNOLOGY_ANY)
     evaluation = compiled.evaluate(row(technologies=technologies))
     assert evaluation.explanation[0]["outcome"] == expected_outcome
+
+
+def test_technology_criterion_matches_reference(compile_criteria):
+    compiled = compile_criteria({**TECHNOLOGY_ANY, "values": ["AT&T"]})
+    evaluation = compiled.evaluate(row(technologies=["AT&amp;T Cloud"]))
+    assert evaluation.explanation[0]["outcome"] == "match"
+
+
+def test_term_key_decodes_references():
+    assert term_key("AT&amp;T") == term_key("at&t")
 
 
 def test_same_text_shares_one_judgement(compile_criteria):

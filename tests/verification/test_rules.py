@@ -165,6 +165,30 @@ def test_technologies_union_in_rank_order():
     assert choice.value == ["Salesforce", "aws", "React", "Snowflake"]
 
 
+def test_technologies_union_decodes_references():
+    items = [
+        evidence("technologies", ["AT&T", "Jira"], "website", 0),
+        evidence("technologies", ["AT&amp;T"], "apollo", 0),
+    ]
+
+    choice = rules.choose_technologies(items, RULES, account_value=["at&amp;t", "Slack"])
+
+    assert choice.value == ["AT&amp;T", "Jira", "Slack"]
+
+
+def test_technologies_verified_by_decoded_item():
+    entry = status_of(
+        "technologies",
+        [
+            evidence("technologies", ["AT&T"], "website"),
+            evidence("technologies", ["AT&amp;T"], "apollo"),
+        ],
+    )
+
+    assert entry["status"] == rules.VERIFIED
+    assert entry["confirmed"] == ["at&t"]
+
+
 def test_industry_verified_by_two_groups():
     entry = status_of(
         "industry",

@@ -282,7 +282,7 @@ def test_technologies_edit_keeps_ampersands(client_sdr, account):
     )
 
     account.refresh_from_db()
-    assert account.technologies == ["AT&T", "Q&A Tool", "AT&amp;T Cloud"]
+    assert account.technologies == ["AT&T", "Q&A Tool", "AT&T Cloud"]
 
 
 def test_technologies_edit_replaces_sources_list(client_sdr, account):
