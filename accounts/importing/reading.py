@@ -540,7 +540,9 @@ def _swallowed_lines(cells: list[str], columns: int, delimiter: str) -> str | No
     return None
 
 
-def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
+def _rows_inside_cell(
+    cells: list[str], delimiter: str, *, closes_inside_value: bool = False
+) -> int | None:
     """Return the index of a cell that took in whole rows up to a later quote, or None.
 
     A quote that opens in a row and closes in a later one, such as at the quoted value
@@ -558,10 +560,12 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
     written over two lines matches the delimiter counts more easily. Such a value ends
     with a quote only when it ends with a quoted word, whose quotes come in pairs, so
     the cell that ends with the stray quote must also contain an odd number of quotes.
+
+    A quote that closes inside a later row's unquoted value, as in 5" screen, ends no cell
+    with a quote, and the CSV parser drops it. ``closes_inside_value`` tells that the
+    record's raw text has such a quote (see _quote_closes_inside_value), which no valid
+    quoted value has, so then the lines only need to look like rows.
     """
-    # NOTE: a quote that closes inside a later row's unquoted value, as in 5" screen, ends
-    # no cell with a quote. The rows it takes in are still imported as part of the value,
-    # flagged for review when that value cannot be read.
     expected = len(cells) - 1
     if expected < 2:
         return None
@@ -577,6 +581,8 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
         after = cells[index + 1 :]
         if last.count(delimiter) + len(after) < expected:
             return None
+        if closes_inside_value:
+            return index
         # The quote that closed the cell opened a later value, so the quote that was to
         # close that value is read as the last character of the cell or of a later one.
         closing = [value for value in (cell, *after) if value.endswith('"')]
@@ -584,6 +590,42 @@ def _rows_inside_cell(cells: list[str], delimiter: str) -> int | None:
             closing = [value for value in closing if value.count('"') % 2 == 1]
         return index if closing else None
     return None
+
+
+def _quote_closes_inside_value(lines: list[str], delimiter: str) -> bool:
+    """Return True when a quote of the record closes a value and more text follows it.
+
+    In valid CSV a closing quote is followed by a delimiter or a line break, as in
+    "Acme, Inc.",DE. The CSV parser's strict mode rejects any other character after it,
+    as in "Makes widgets ... 5" screen, where the inch mark closed the quote that opened
+    rows earlier.
+    """
+    try:
+        for _cells in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return True
+    return False
+
+
+class _LineRecorder:
+    """Iterator over the lines of a text file that keeps the lines of the current record.
+
+    The CSV parser drops the quotes it reads, so the reader checks a record that spans
+    several lines in its raw text. ``lines`` is cleared before each record.
+    """
+
+    def __init__(self, handle: TextIO) -> None:
+        self._lines = iter(handle)
+        self.lines: list[str] = []
+
+    def __iter__(self) -> _LineRecorder:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.lines.append(line)
+        return line
 
 
 def _late_quote_error(cell: str, first_line: int, last_line: int) -> str:
@@ -659,14 +701,21 @@ def _column_count_error(
 
 
 def _csv_records(
-    reader: Any, columns: int, delimiter: str, *, trailing_delimiter: bool, line_offset: int = 0
+    reader: Any,
+    columns: int,
+    delimiter: str,
+    *,
+    trailing_delimiter: bool,
+    line_offset: int = 0,
+    recorder: _LineRecorder | None = None,
 ) -> Iterator[Record]:
     """Read CSV records, rejecting rows whose cells do not line up with the header.
 
     With ``trailing_delimiter`` (the file ends its data lines with a delimiter that the
     header lacks), the one empty cell after the last column is dropped. A row that lines
     up but whose cell took in whole rows up to a later quote (see _rows_inside_cell) or
-    the rest of the file (see _swallowed_lines) is rejected.
+    the rest of the file (see _swallowed_lines) is rejected. ``recorder``, the line
+    iterator that ``reader`` reads, gives the raw text of a record over several lines.
     """
     # A lined-up row with a cell that ends with a line break, kept back until it is known
     # whether it is the file's last row.
@@ -675,6 +724,8 @@ def _csv_records(
         start_line = reader.line_num + 1
         # _offset_lines shifts the record's line later, so messages add the offset here.
         first_line = start_line + line_offset
+        if recorder is not None:
+            recorder.lines.clear()
         try:
             cells = next(reader)
         except StopIteration:
@@ -705,7 +756,12 @@ def _csv_records(
         lined_up = len(cells) == columns or (trailing_delimiter and len(cells) == columns + 1)
         late_quote_index = None
         if lined_up and last_line > first_line:
-            late_quote_index = _rows_inside_cell(cells, delimiter)
+            closes_inside_value = recorder is not None and _quote_closes_inside_value(
+                recorder.lines, delimiter
+            )
+            late_quote_index = _rows_inside_cell(
+                cells, delimiter, closes_inside_value=closes_inside_value
+            )
         error = ""
         if late_quote_index is not None:
             error = _late_quote_error(cells[late_quote_index], first_line, last_line)
@@ -846,7 +902,8 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
         sample = _sample_rows(path, encoding, delimiter)
         header = _without_blank_last_column(header, sample)
         trailing_delimiter = _has_trailing_delimiter(sample, len(header))
-        reader = csv.reader(handle, delimiter=delimiter)
+        recorder = _LineRecorder(handle)
+        reader = csv.reader(recorder, delimiter=delimiter)
         # The reader counts lines from where it starts, which is after the header record.
         reader_offset = header_text.count("\n") or 1
         yield Table(
@@ -861,6 +918,7 @@ def open_table(path: Path, *, decimal_comma: bool | None = None) -> Iterator[Tab
                     delimiter,
                     trailing_delimiter=trailing_delimiter,
                     line_offset=reader_offset,
+                    recorder=recorder,
                 ),
                 reader_offset,
             ),

@@ -681,3 +681,70 @@ def test_multiline_last_row_ending_in_break_read(write_csv):
 
     assert records[1].error == ""
     assert records[1].values == ["Zup", "zup.example", value]
+
+
+def test_quote_closing_inside_later_value_named(write_text):
+    # The inch mark of 5" closes the quote that opened on line 2.
+    path = write_text(
+        "Company,Website,Description\n"
+        'Acme,acme.example,"Makes widgets\n'
+        'Beta,beta.example,Has a 5" screen\n'
+        "Gamma,gamma.example,Plain\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert records[0].line == 2
+    assert 'a quote (") on line 2, before “Makes widgets…”' in records[0].error
+    assert "lines 2-3 were read as one row" in records[0].error
+    assert 'write the quote twice ("")' in records[0].error
+    assert records[0].values == [
+        "Acme",
+        "acme.example",
+        "Makes widgets\nBeta,beta.example,Has a 5 screen",
+    ]
+    assert records[1].values == ["Gamma", "gamma.example", "Plain"]
+    assert records[1].error == ""
+
+
+def test_quote_closing_inside_value_rows_later(write_text):
+    path = write_text(
+        "Company,Website,Description\n"
+        'Acme,acme.example,"Widgets\n'
+        "Beta,beta.example,Tablets\n"
+        'Gamma,gamma.example,A 7" screen\n'
+        "Delta,delta.example,Plain\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert len(records) == 2
+    assert "lines 2-4 were read as one row" in records[0].error
+    assert records[1].values == ["Delta", "delta.example", "Plain"]
+
+
+def test_multiline_value_with_row_like_line_read(write_text):
+    # A valid quoted value whose last line has as many commas as the header.
+    path = write_text(
+        "Company,Website,Description\n"
+        'Acme,acme.example,"Makes widgets\n'
+        'for cars, boats, and planes"\n'
+        "Beta,beta.example,Plain\n"
+    )
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", ""]
+    assert records[0].values[2] == "Makes widgets\nfor cars, boats, and planes"
+
+
+def test_quote_inside_unquoted_value_read(write_text):
+    path = write_text(
+        'Company,Website,Description\nAcme,acme.example,Has a 5" screen\nBeta,beta.example,x\n'
+    )
+
+    _table, records = read_all(path)
+
+    assert [record.error for record in records] == ["", ""]
+    assert records[0].values[2] == 'Has a 5" screen'
