@@ -13,6 +13,8 @@ rejected (RowRejected) only when it cannot become an account:
   values differ.
 
 A JSON name that is not a string counts as no name, so the domain replaces it with a flag.
+Other JSON objects and arrays where a plain value is expected are unpacked or flagged, as
+accounts.importing.structured describes, and never stored as JSON text.
 """
 
 from __future__ import annotations
@@ -979,7 +981,7 @@ def _structured_flag(field_name: str, value: Any, unclear: list[Any]) -> dict[st
         problem = f"the {label} is a JSON {json_type_name(value)}, {_json_excerpt(value)}"
         outcome = "so it was not imported"
     else:
-        problem = f"the {label} contains {_json_excerpt(unclear[0])}"
+        problem = f"the {label} list contains {_json_excerpt(unclear[0])}"
         outcome = "so that item was not imported"
     return flag(
         field_name,

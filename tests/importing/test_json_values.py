@@ -221,7 +221,7 @@ def test_technology_objects_give_names(write_json):
     technology_flag = account.review_flags[0]
     assert technology_flag["field"] == "technologies"
     assert technology_flag["message"].startswith(
-        'the technologies contains {"category": "Analytics", "vendor": "Acme"}'
+        'the technologies list contains {"category": "Analytics", "vendor": "Acme"}'
     )
     assert "so that item was not imported" in technology_flag["message"]
 
