@@ -29,3 +29,17 @@ class ImportAlreadyRunning(ImportFileError):
     def __init__(self, message: str, running=None) -> None:
         super().__init__(message)
         self.running = running
+
+
+class WriterAlreadyRunning(Exception):
+    """A long write, such as a full re-scoring, started while another job holds the lock
+    of accounts.importing.serial.
+
+    ``holder`` is the LockHolder of the running job, and ``running`` its run, or None
+    when its run is not found. The message names the running job and what to do.
+    """
+
+    def __init__(self, message: str, *, holder=None, running=None) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.running = running

@@ -28,10 +28,15 @@ from django.views.generic import ListView
 
 from accounts import selectors, workspace
 from accounts.forms import ImportMappingForm, ImportUploadForm
-from accounts.importing.errors import ImportAlreadyRunning, ImportFileError, ImportNotCancellable
+from accounts.importing.errors import (
+    ImportAlreadyRunning,
+    ImportFileError,
+    ImportNotCancellable,
+    WriterAlreadyRunning,
+)
 from accounts.importing.fingerprints import SameFileImported
 from accounts.importing.report import REPORT_FOLDER
-from accounts.importing.serial import running_import_check
+from accounts.importing.serial import running_import_check, running_writer_check
 from accounts.models import ImportCancelRequest, ImportRun
 from accounts.permissions import can_cancel_import, can_finish_import_scoring, can_import
 from accounts.selectors import user_label
@@ -556,6 +561,12 @@ class ImportRunResumeView(ImportRunVisibleMixin, View):
                 f"Import {run.pk} is {run.get_status_display().lower()}, so nothing was started.",
             )
             return redirect("accounts:import-detail", pk=run.pk)
+        try:
+            # Without a broker the import would wait in this request for the running job.
+            running_writer_check(f"importing the file of import {run.pk} again")
+        except WriterAlreadyRunning as error:
+            messages.error(request, str(error))
+            return redirect("accounts:import-detail", pk=run.pk)
         logger.info("user %s imports the file of interrupted run %s again", request.user.pk, run.pk)
         try:
             accounts_import_task.delay(run.pk)
@@ -589,6 +600,12 @@ class ImportRunScoringFinishView(ImportRunVisibleMixin, View):
                 f"The scoring of import {run.pk} is {state or 'not needed'}, so nothing was "
                 "started.",
             )
+            return redirect("accounts:import-detail", pk=run.pk)
+        try:
+            # Without a broker the scoring would wait in this request for the running job.
+            running_writer_check(f"finishing the scoring of import {run.pk}")
+        except WriterAlreadyRunning as error:
+            messages.error(request, str(error))
             return redirect("accounts:import-detail", pk=run.pk)
         logger.info("user %s finishes the scoring of import run %s", request.user.pk, run.pk)
         try:
