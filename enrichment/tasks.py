@@ -30,6 +30,7 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import transaction
 
+from accounts.importing.serial import ENRICHMENT, LockHolder, writer_lock
 from audits.history import Channel, change_channel
 
 from .models import EnrichmentRun
@@ -93,14 +94,17 @@ def _enrich(
         return {"skipped": len(account_ids)}, [], 0.0
     final_attempt = retries >= MAX_RETRIES
     try:
-        batch = accounts_enrich(
-            provider=run.provider,
-            account_ids=account_ids,
-            run=run,
-            final_attempt=final_attempt,
-            generation=generation,
-            deadline=deadline,
-        )
+        # When long writes run one at a time (SQLite), the chunk waits for a running
+        # import or re-scoring.
+        with writer_lock(LockHolder(ENRICHMENT, run_id), wait=True):
+            batch = accounts_enrich(
+                provider=run.provider,
+                account_ids=account_ids,
+                run=run,
+                final_attempt=final_attempt,
+                generation=generation,
+                deadline=deadline,
+            )
     except RUN_STOPPING_ERRORS as error:
         # The run is marked failed with the error. Retrying cannot help until a person
         # fixes the settings or the plan and resumes the run.

@@ -174,8 +174,8 @@ else:
     }
 
 # SQLite has one writer at a time, and an import writes for minutes while it scores its
-# accounts, so with SQLite a new import is rejected while another runs
-# (accounts/importing/serial.py). A running import holds a lock on ICP_IMPORT_LOCK_PATH.
+# accounts, so with SQLite imports, full re-scorings and enrichment runs run one at a time
+# (accounts/importing/serial.py). The running job holds a lock on ICP_IMPORT_LOCK_PATH.
 ICP_IMPORTS_ONE_AT_A_TIME = env_bool(
     "ICP_IMPORTS_ONE_AT_A_TIME",
     default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",

@@ -32,16 +32,21 @@ def accounts_segment_task(run_id: int, first_id: int, last_id: int) -> dict[str,
     """Score the accounts with ids from ``first_id`` to ``last_id`` for a run.
 
     Safe to run again: a finished range is skipped and an interrupted one resumes after
-    its last committed batch.
+    its last committed batch. When long writes run one at a time (SQLite), the task
+    waits for a running import or enrichment run first, also when it runs eagerly in a
+    web request, such as after a framework approval.
     """
+    from accounts.importing.serial import SEGMENTATION, LockHolder, writer_lock
+
     run = SegmentationRun.objects.select_related("framework").get(pk=run_id)
-    summary = accounts_segment(
-        framework=run.framework,
-        run=run,
-        first_id=first_id,
-        last_id=last_id,
-        batch_size=run.summary.get("batch_size"),
-    )
+    with writer_lock(LockHolder(SEGMENTATION, run_id), wait=True):
+        summary = accounts_segment(
+            framework=run.framework,
+            run=run,
+            first_id=first_id,
+            last_id=last_id,
+            batch_size=run.summary.get("batch_size"),
+        )
     return summary.as_dict()
 
 

@@ -21,6 +21,8 @@ from django.views import View
 from django.views.generic import ListView
 
 from accounts import roles
+from accounts.importing.errors import WriterAlreadyRunning
+from accounts.importing.serial import running_writer_check
 from accounts.permissions import can_enrich
 from accounts.selectors import user_label
 from enrichment.models import EnrichmentRun
@@ -182,6 +184,12 @@ class EnrichmentRunResumeView(EnrichmentRunVisibleMixin, View):
                 f"Enrichment run {run.pk} has no failed accounts to look up again: it is "
                 f"{run.get_status_display().lower()}.",
             )
+            return redirect("accounts:enrichment-run-detail", pk=run.pk)
+        try:
+            # Without a broker the run would wait in this request for the running job.
+            running_writer_check(f"resuming enrichment run {run.pk}")
+        except WriterAlreadyRunning as error:
+            messages.error(request, str(error))
             return redirect("accounts:enrichment-run-detail", pk=run.pk)
         last_progress = run.heartbeat_at
         try:

@@ -23,6 +23,8 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts import roles
 from accounts.exports import ACCOUNT_CSV_LOOKUPS, account_csv_chunks
+from accounts.importing.errors import WriterAlreadyRunning
+from accounts.importing.serial import running_writer_check
 from accounts.models import Account, SegmentOverride
 from accounts.permissions import (
     can_assign_owner,
@@ -56,7 +58,9 @@ OPERATIONS_ROLES = frozenset({roles.SALES_OPS})
 
 
 class EnrichmentUnavailable(Exception):
-    """Enrichment cannot start: the enrichment app or the chosen provider is not set up."""
+    """Enrichment cannot start: the enrichment app or the chosen provider is not set up,
+    or another long write runs on a database that writes one at a time (SQLite).
+    """
 
 
 def may_use_action(user: AbstractBaseUser, action: str) -> bool:
@@ -296,7 +300,8 @@ def accounts_enrichment_start(
     """Create an enrichment run for the allowed accounts and queue it after the commit.
 
     Returns the EnrichmentRun. Raises EnrichmentUnavailable with the reason when the
-    enrichment app is missing or the provider is not configured.
+    enrichment app is missing, the provider is not configured, or an import or another
+    long write is running on a database that writes one at a time (SQLite).
     """
     try:
         from enrichment.services import enrichment_run_create, provider_check_configured
@@ -316,6 +321,12 @@ def accounts_enrichment_start(
         raise EnrichmentUnavailable(
             f"Enrichment isn't available with {provider}: {error}"
         ) from error
+
+    try:
+        # Without a broker the run would wait in this request for the running job.
+        running_writer_check("this enrichment run")
+    except WriterAlreadyRunning as error:
+        raise EnrichmentUnavailable(str(error)) from error
 
     with transaction.atomic():
         run = enrichment_run_create(

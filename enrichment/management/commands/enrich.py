@@ -8,6 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.importing.errors import WriterAlreadyRunning
+from accounts.importing.serial import (
+    ENRICHMENT,
+    LockHolder,
+    running_writer_check,
+    writer_lock,
+)
 from audits.history import Channel, change_channel
 from enrichment.models import EnrichmentRun
 from enrichment.providers import PROVIDER_CLASSES, ProviderError
@@ -82,6 +89,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--attempts {options['attempts']} is invalid: use a number of 1 or more."
             )
+        try:
+            running_writer_check("this enrichment run")
+        except WriterAlreadyRunning as error:
+            raise CommandError(str(error)) from error
         with change_channel(Channel.TASK):
             run = self._run(options)
             self.stdout.write(f"Enrichment run {run.pk} with {run.provider}: {run.total} accounts.")
@@ -164,13 +175,15 @@ class Command(BaseCommand):
         """
         while chunk:
             try:
-                batch = accounts_enrich(
-                    provider=run.provider,
-                    account_ids=chunk,
-                    run=run,
-                    final_attempt=final_attempt,
-                    generation=generation,
-                )
+                # A job that started after the check above runs first.
+                with writer_lock(LockHolder(ENRICHMENT, run.pk), wait=True):
+                    batch = accounts_enrich(
+                        provider=run.provider,
+                        account_ids=chunk,
+                        run=run,
+                        final_attempt=final_attempt,
+                        generation=generation,
+                    )
             except RUN_STOPPING_ERRORS:
                 return False
             if batch.superseded:

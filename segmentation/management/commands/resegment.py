@@ -8,6 +8,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kombu.exceptions import OperationalError
 
+from accounts.importing.errors import WriterAlreadyRunning
+from accounts.importing.serial import (
+    SEGMENTATION,
+    LockHolder,
+    running_writer_check,
+    writer_lock_or_reject,
+)
 from accounts.models import Account
 from segmentation.engine import FrameworkError
 from segmentation.models import Framework, FrameworkStatus, SegmentationRun
@@ -133,15 +140,19 @@ class Command(BaseCommand):
                 self._print_preview(preview)
                 return
             if settings.CELERY_BROKER_URL:
+                # The workers' tasks wait for a running import, which would look like
+                # workers that make no progress.
+                running_writer_check("this re-scoring")
                 summary = self._run_on_workers(framework, batch_size)
             else:
-                summary = accounts_segment(
-                    framework=framework,
-                    dry_run=options["dry_run"],
-                    batch_size=batch_size,
-                    on_batch=lambda running: self._progress(running, total),
-                )
-        except FrameworkError as error:
+                with writer_lock_or_reject(LockHolder(SEGMENTATION), "this re-scoring"):
+                    summary = accounts_segment(
+                        framework=framework,
+                        dry_run=options["dry_run"],
+                        batch_size=batch_size,
+                        on_batch=lambda running: self._progress(running, total),
+                    )
+        except (FrameworkError, WriterAlreadyRunning) as error:
             raise CommandError(str(error)) from error
         self._print_summary(summary)
 
@@ -162,6 +173,11 @@ class Command(BaseCommand):
                 f"The scoring of import run {import_run_id} is {state or 'not needed'}, so "
                 "there is nothing to finish."
             )
+        try:
+            # The task would wait for the running job instead.
+            running_writer_check(f"finishing the scoring of import run {import_run_id}")
+        except WriterAlreadyRunning as error:
+            raise CommandError(str(error)) from error
         # The task takes the import's lock and finishes the scoring of a finished run.
         accounts_import_task.apply(args=[import_run_id], throw=True)
         import_run.refresh_from_db()
