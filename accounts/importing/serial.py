@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ logger = logging.getLogger(__name__)
 IMPORT = "import"
 SEGMENTATION = "segmentation"
 ENRICHMENT = "enrichment"
+
+# Tries of the exclusive lock without waiting, and the pause between them, while only a
+# check of lock_holder() holds the lock.
+PROBE_RETRIES = 5
+PROBE_RETRY_SECONDS = 0.01
 
 ONE_AT_A_TIME_REASON = (
     "This installation runs one import, full re-scoring or enrichment run at a time, "
@@ -115,9 +121,7 @@ def writer_lock(holder: LockHolder | None, *, wait: bool) -> Iterator[bool]:
     # flock locks belong to the open file, so two threads of one server that open the
     # file each exclude each other, as two processes do.
     with path.open("a+", encoding="ascii") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_exclusive(handle):
             if not wait:
                 yield False
                 return
@@ -146,6 +150,24 @@ def import_lock(*, wait: bool, import_run_id: int | None = None) -> Iterator[boo
     holder = LockHolder(IMPORT, import_run_id) if import_run_id is not None else None
     with writer_lock(holder, wait=wait) as locked:
         yield locked
+
+
+def _try_exclusive(handle: Any) -> bool:
+    """Try the exclusive lock without waiting, and return whether it was taken.
+
+    A check of lock_holder() holds a shared lock for a moment, which is no job, so the
+    try is repeated a few times while no job holds the lock.
+    """
+    for _attempt in range(PROBE_RETRIES):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if lock_holder() is not None:
+                return False
+            time.sleep(PROBE_RETRY_SECONDS)
+        else:
+            return True
+    return False
 
 
 def _holder_label(holder: LockHolder | None) -> str:

@@ -8,6 +8,9 @@ no advisory locks and no concurrent writer threads.
 
 from __future__ import annotations
 
+import fcntl
+import threading
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -22,6 +25,7 @@ from accounts.importing.serial import (
     import_lock,
     import_run_lock_busy,
     lock_holder,
+    writer_lock,
 )
 from accounts.models import Account, ImportRun
 from accounts.services import (
@@ -236,3 +240,30 @@ def test_nested_import_lock_does_not_wait(sqlite_locks):
 )
 def test_lock_file_text_parsed(text, expected):
     assert LockHolder.from_text(text) == expected
+
+
+def test_lock_taken_beside_holder_check(sqlite_locks, settings):
+    # lock_holder() holds a shared lock for a moment, as while the import page polls.
+    path = settings.ICP_IMPORT_LOCK_PATH
+    path.write_text("", encoding="ascii")
+    with path.open(encoding="ascii") as check:
+        fcntl.flock(check, fcntl.LOCK_SH)
+        release = threading.Timer(0.02, fcntl.flock, (check, fcntl.LOCK_UN))
+        release.start()
+        with writer_lock(LockHolder(SEGMENTATION), wait=False) as locked:
+            holder = lock_holder()
+        release.join()
+
+    assert locked is True
+    assert holder == LockHolder(SEGMENTATION)
+
+
+def test_lock_not_taken_while_job_holds_it(sqlite_locks):
+    with (
+        lock_held_elsewhere(LockHolder(IMPORT, 9)),
+        writer_lock(LockHolder(SEGMENTATION), wait=False) as locked,
+    ):
+        holder = lock_holder()
+
+    assert locked is False
+    assert holder == LockHolder(IMPORT, 9)
