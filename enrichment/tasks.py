@@ -95,7 +95,9 @@ def _enrich(
     final_attempt = retries >= MAX_RETRIES
     try:
         # When long writes run one at a time (SQLite), the chunk waits for a running
-        # import or re-scoring.
+        # import or re-scoring, and holds the lock for its lookups as well as its writes.
+        # NOTE: a chunk that waits records no progress, so a wait longer than
+        # ENRICHMENT_STALLED_AFTER_SECONDS shows the run as stalled.
         with writer_lock(LockHolder(ENRICHMENT, run_id), wait=True):
             batch = accounts_enrich(
                 provider=run.provider,
