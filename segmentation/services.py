@@ -375,6 +375,15 @@ def segmentation_run_plan(
     return run, ranges
 
 
+class ChunkTakenOverError(Exception):
+    """Another task committed a batch of the chunk since this task read its progress.
+
+    That happens when a chunk runs twice at once, such as a resumed chunk while the
+    worker that ran it before is still alive. The batch that raises this is rolled back,
+    so the task that committed first goes on alone.
+    """
+
+
 def _chunk_begin(run: SegmentationRun, scope: str) -> tuple[bool, int | None]:
     """Mark a chunk started and return (already done, id to resume after) for it.
 
@@ -397,10 +406,28 @@ def _chunk_begin(run: SegmentationRun, scope: str) -> tuple[bool, int | None]:
     return chunk["done"], chunk["after_id"]
 
 
-def _chunk_record_batch(run_id: int, scope: str, after_id: int, batch: SegmentationSummary) -> None:
-    """Add a batch's counts to the run. Call it in the transaction that wrote the batch."""
+def _chunk_record_batch(
+    run_id: int,
+    scope: str,
+    after_id: int,
+    batch: SegmentationSummary,
+    *,
+    previous_after_id: int | None,
+) -> None:
+    """Add a batch's counts to the run. Call it in the transaction that wrote the batch.
+
+    ``previous_after_id`` is the chunk's ``after_id`` that the batch follows. Raises
+    ChunkTakenOverError when the chunk's ``after_id`` differs, because another task
+    committed a batch since, so the caller's transaction is rolled back and no result or
+    count is doubled.
+    """
     locked = SegmentationRun.objects.select_for_update().get(pk=run_id)
     chunk = locked.summary["chunks"].setdefault(scope, {"after_id": None, "done": False})
+    if chunk.get("done") or chunk["after_id"] != previous_after_id:
+        raise ChunkTakenOverError(
+            f"Chunk {scope} of segmentation run {run_id} was scored up to id "
+            f"{chunk['after_id']} by another task, not up to {previous_after_id}."
+        )
     chunk["after_id"] = after_id
     locked.summary["recorded"] = locked.summary.get("recorded", 0) + batch.recorded
     _merge_tiers(locked.summary.setdefault("tiers", {}), batch.tiers)
@@ -735,12 +762,17 @@ def _batch_write(
     *,
     unchanged_ids: set[int],
     after_id: int,
+    previous_after_id: int | None,
     framework_id: int,
     run_id: int,
     scope: str,
     before_progress: Callable[[], None] | None = None,
 ) -> None:
     """Store a batch's results and its run progress in one transaction.
+
+    ``previous_after_id`` is the last id of the batch before, or the id the chunk resumed
+    after. The batch is stored only when the chunk's ``after_id`` still equals it, and
+    otherwise its transaction is rolled back (see ``_chunk_record_batch``).
 
     ``items`` are the explanation items made while scoring the batch, which its records
     may name along with items of earlier batches. ``unchanged_ids`` are the accounts of
@@ -762,7 +794,7 @@ def _batch_write(
         )
         if before_progress is not None:
             before_progress()
-        _chunk_record_batch(run_id, scope, after_id, batch)
+        _chunk_record_batch(run_id, scope, after_id, batch, previous_after_id=previous_after_id)
 
 
 class _WriteAborted(Exception):
@@ -776,6 +808,7 @@ class _WriteJob:
     items: dict[int, str]
     unchanged_ids: set[int]
     after_id: int
+    previous_after_id: int | None
     previous: _WriteJob | None
     committed: threading.Event = field(default_factory=threading.Event)
     failed: bool = False
@@ -790,8 +823,17 @@ class _ConcurrentWriter:
     passes an unwritten batch and a retry resumes exactly where the writes stopped.
     """
 
-    def __init__(self, *, threads: int, framework_id: int, run_id: int, scope: str) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int,
+        framework_id: int,
+        run_id: int,
+        scope: str,
+        resume_after_id: int | None,
+    ) -> None:
         self._options = {"framework_id": framework_id, "run_id": run_id, "scope": scope}
+        self._resume_after_id = resume_after_id
         # Each writer works on one batch and the queue keeps one more, so memory stays bounded.
         self._jobs: queue.Queue[_WriteJob | None] = queue.Queue(maxsize=threads)
         self._last: _WriteJob | None = None
@@ -814,7 +856,10 @@ class _ConcurrentWriter:
         """Queue a batch, raising the error of any batch that failed before."""
         if self._error is not None:
             raise self._error
-        job = _WriteJob(changes, batch, items, unchanged_ids, after_id, self._last)
+        previous_after_id = self._resume_after_id if self._last is None else self._last.after_id
+        job = _WriteJob(
+            changes, batch, items, unchanged_ids, after_id, previous_after_id, self._last
+        )
         self._last = job
         self._jobs.put(job)
 
@@ -851,6 +896,7 @@ class _ConcurrentWriter:
                 job.items,
                 unchanged_ids=job.unchanged_ids,
                 after_id=job.after_id,
+                previous_after_id=job.previous_after_id,
                 before_progress=wait_for_previous,
                 **self._options,
             )
@@ -965,8 +1011,13 @@ def accounts_segment(
     writer = None
     if threads:
         writer = _ConcurrentWriter(
-            threads=threads, framework_id=framework.pk, run_id=run.pk, scope=scope
+            threads=threads,
+            framework_id=framework.pk,
+            run_id=run.pk,
+            scope=scope,
+            resume_after_id=after_id,
         )
+    previous_after_id = after_id
     try:
         try:
             for rows in batches:
@@ -999,16 +1050,22 @@ def accounts_segment(
                         items,
                         unchanged_ids=restamped,
                         after_id=rows[-1][0],
+                        previous_after_id=previous_after_id,
                         framework_id=framework.pk,
                         run_id=run.pk,
                         scope=scope,
                     )
+                previous_after_id = rows[-1][0]
                 summary.add(batch)
                 if on_batch is not None:
                     on_batch(summary)
         finally:
             if writer is not None:
                 writer.close()
+    except ChunkTakenOverError as error:
+        # The other task owns the chunk now and records its progress and its end.
+        logger.warning("Stopped scoring (%s) of run %s: %s", scope, run.pk, error)
+        return summary
     except Exception as error:
         logger.exception("Segmentation (%s) failed after %s accounts", scope, summary.total)
         if run is not None and not dry_run:

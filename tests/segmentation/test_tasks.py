@@ -237,3 +237,34 @@ def test_chunk_of_retired_version_rejected(accounts, default_framework, copy_of_
     assert run.status == SegmentationRun.Status.FAILED
     assert "v1 is retired, not approved" in run.error
     assert ScoreRecord.objects.count() == 0
+
+
+def test_taken_over_chunk_writes_nothing(accounts, monkeypatch):
+    """A worker still alive after a resume: the other task finished the chunk meanwhile."""
+    run, ranges = services.segmentation_run_plan(batch_size=2)
+    first, last = ranges[0]
+    real_score_batch = services._score_batch
+    calls = []
+
+    def score_then_lose_the_chunk(*args, **kwargs):
+        result = real_score_batch(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            # The resumed task scores the whole chunk after this one read its first batch.
+            monkeypatch.setattr(services, "_score_batch", real_score_batch)
+            accounts_segment_task(run.pk, first, last)
+            monkeypatch.setattr(services, "_score_batch", score_then_lose_the_chunk)
+        return result
+
+    monkeypatch.setattr(services, "_score_batch", score_then_lose_the_chunk)
+    summary = services.accounts_segment(run=run, first_id=first, last_id=last, batch_size=2)
+
+    run.refresh_from_db()
+    chunk = run.summary["chunks"][f"{first}-{last}"]
+    assert chunk["done"]
+    assert summary.run_id == run.pk
+    assert run.status == SegmentationRun.Status.RUNNING
+    assert run.error == ""
+    assert run.processed == 20
+    assert ScoreRecord.objects.filter(run=run).count() == 20
+    assert ScoreRecord.objects.values("account").distinct().count() == 20
