@@ -393,6 +393,11 @@ ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", 
 # Connections that write scored batches on PostgreSQL while the next batch is scored. Each
 # keeps one batch in memory. 0 writes each batch before scoring the next.
 ICP_SEGMENTATION_WRITERS = int(os.environ.get("ICP_SEGMENTATION_WRITERS", "2"))
+# A chunk of a pending or running segmentation run that a worker started and that made no
+# progress for this many seconds is shown as stalled, and its run may be resumed.
+SEGMENTATION_STALLED_AFTER_SECONDS = int(
+    os.environ.get("SEGMENTATION_STALLED_AFTER_SECONDS", "600")
+)
 
 # USD per unit of each currency, used to convert revenue figures. Override per deployment.
 ICP_CURRENCY_RATES_TO_USD: dict[str, Decimal] = {}

@@ -69,6 +69,7 @@ from .models import (
     SegmentationRun,
     SizeBand,
 )
+from .runs import segmentation_run_progress
 from .selectors import industry_criteria_locked, industry_locked_message
 from .tasks import RESEGMENT_TASK_NAME, resegment_arguments_errors
 from .validation import placement_warnings
@@ -688,9 +689,14 @@ class SegmentationRunAdmin(ReadOnlyAdmin):
         "failed",
         "started_at",
         "finished_at",
+        "stalled",
     )
     list_filter = ("status", "kind")
     list_select_related = ("framework",)
+
+    @admin.display(boolean=True, description="stalled")
+    def stalled(self, run: SegmentationRun) -> bool:
+        return segmentation_run_progress(run).stalled
 
 
 @admin.register(ScoreRecord)

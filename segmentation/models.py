@@ -514,6 +514,38 @@ class SegmentationRun(models.Model):
         return f"Run {self.pk} of v{self.framework.version} ({self.status})"
 
 
+class SegmentationRunResume(models.Model):
+    """A person's or an operator's resume of a stalled run, kept for the audit trail.
+
+    ``chunks`` are the keys of the unfinished chunks that were queued again, and
+    ``last_progress_at`` is when the run last made progress before the resume.
+    """
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="resumes")
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when an operator resumed the run with manage.py resegment --resume.",
+    )
+    generation = models.PositiveIntegerField(
+        help_text="How many times the run has been resumed, this resume included."
+    )
+    chunks = models.JSONField(default=list, blank=True)
+    last_progress_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[ChannelHistoricalModel])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Resume {self.generation} of segmentation run {self.run_id}"
+
+
 class ScoreRecord(models.Model):
     """One segmentation result for one account, kept as history and never overwritten.
 

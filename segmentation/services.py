@@ -388,7 +388,8 @@ def _chunk_begin(run: SegmentationRun, scope: str) -> tuple[bool, int | None]:
     """Mark a chunk started and return (already done, id to resume after) for it.
 
     A retried chunk clears its error. The run is running unless another chunk still has
-    an error.
+    an error. The chunk's ``progress_at`` (ISO 8601) is set, which shows that a worker
+    has started it and dates its last progress (see ``segmentation.runs``).
     """
     with transaction.atomic():
         locked = SegmentationRun.objects.select_for_update().get(pk=run.pk)
@@ -396,6 +397,7 @@ def _chunk_begin(run: SegmentationRun, scope: str) -> tuple[bool, int | None]:
         chunk = chunks.setdefault(scope, {"after_id": None, "done": False})
         if not chunk["done"] and locked.status != SegmentationRun.Status.SUCCEEDED:
             chunk.pop("error", None)
+            chunk["progress_at"] = timezone.now().isoformat()
             if any("error" in other for other in chunks.values()):
                 locked.status = SegmentationRun.Status.FAILED
             else:
@@ -429,6 +431,7 @@ def _chunk_record_batch(
             f"{chunk['after_id']} by another task, not up to {previous_after_id}."
         )
     chunk["after_id"] = after_id
+    chunk["progress_at"] = timezone.now().isoformat()
     locked.summary["recorded"] = locked.summary.get("recorded", 0) + batch.recorded
     _merge_tiers(locked.summary.setdefault("tiers", {}), batch.tiers)
     tags = locked.summary.setdefault("tags", {"gained": {}, "lost": {}})

@@ -13,6 +13,7 @@ urlpatterns = [
         name="revision-export",
     ),
     path("runs/<int:pk>/", views.SegmentationRunDetailView.as_view(), name="run-detail"),
+    path("runs/<int:pk>/resume/", views.SegmentationRunResumeView.as_view(), name="run-resume"),
     path(
         "taxonomy/unmapped/",
         views.UnmappedIndustryListView.as_view(),

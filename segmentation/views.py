@@ -15,14 +15,17 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
+from kombu.exceptions import OperationalError
 
 from accounts import permissions
 from accounts.api.datetimes import api_datetime_formatter
 from accounts.models import Account
 from accounts.selectors import user_label
 from audits.exports import csv_response
+from icp_portal.celery import app as celery_app
 from icp_portal.pagination import NearestPageMixin
 from icp_portal.submissions import created_object_id, created_object_remember
 
@@ -56,6 +59,13 @@ from .preview import (
     framework_preview_settings,
     tag_change_table,
     tier_matrix,
+)
+from .runs import (
+    SegmentationRunNotResumable,
+    chunk_range,
+    segmentation_run_progress,
+    segmentation_run_resume,
+    segmentation_run_stalled_after,
 )
 from .selectors import (
     accounts_without_industry_count,
@@ -120,6 +130,14 @@ class FrameworkListView(RoleRequiredMixin, ListView):
                     framework.open_copy_message = open_copy_message(framework.open_copy)
             if framework.status == FrameworkStatus.RETIRED and active is not None:
                 framework.older_settings_hint = older_settings_hint(framework, active)
+        latest_runs = SegmentationRun.objects.in_bulk(
+            [framework.latest_run_id for framework in frameworks if framework.latest_run_id]
+        )
+        for framework in frameworks:
+            latest_run = latest_runs.get(framework.latest_run_id)
+            framework.latest_run_stalled = (
+                latest_run is not None and segmentation_run_progress(latest_run).stalled
+            )
         return frameworks
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
@@ -397,12 +415,99 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
         )
         context["percent"] = round(100 * run.processed / run.total) if run.total else 100
         context["matrix_caption"] = RUN_MATRIX_CAPTIONS.get(run.kind, RUN_MATRIX_CAPTIONS[""])
+        context.update(run_stall_context(run))
         if run.kind in (SegmentationRun.Kind.ACCOUNTS, SegmentationRun.Kind.IMPORT):
             ids = run.summary.get("account_ids") or []
             names = dict(Account.objects.filter(pk__in=ids).values_list("pk", "name"))
             context["run_accounts"] = [(pk, names[pk]) for pk in ids if pk in names]
             context["run_accounts_more"] = max(run.total - len(context["run_accounts"]), 0)
         return context
+
+
+def _resumable_chunks(run: SegmentationRun) -> bool:
+    try:
+        for key in run.summary.get("chunks", {}):
+            chunk_range(key)
+    except ValueError:
+        return False
+    return True
+
+
+def run_stall_context(run: SegmentationRun) -> dict[str, Any]:
+    """Return whether a run is stalled, with its chunks' state, for the run's page.
+
+    Resuming queues chunk tasks, so the page offers it only with a broker: without one
+    the chunks would run in the page request, and the page names the command instead.
+    """
+    progress = segmentation_run_progress(run)
+    return {
+        "progress": progress,
+        "stalled": progress.stalled,
+        "stalled_after_minutes": round(segmentation_run_stalled_after() / 60, 1),
+        "generation": run.summary.get("generation", 0),
+        "resumable": _resumable_chunks(run),
+        "has_broker": not celery_app.conf.task_always_eager,
+    }
+
+
+class SegmentationRunResumeView(RoleRequiredMixin, View):
+    """Queue the unfinished chunks of a stalled run again, once per resume of the run."""
+
+    permission = staticmethod(can_follow_framework)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from .tasks import segmentation_run_dispatch
+
+        run = get_object_or_404(SegmentationRun, pk=pk)
+        target = reverse("segmentation:run-detail", args=[run.pk])
+        if celery_app.conf.task_always_eager:
+            messages.error(
+                request,
+                f"Segmentation run {run.pk} was not resumed: without a Celery broker its "
+                "chunks would run in this page request. Run "
+                f"manage.py resegment --resume {run.pk} on the server instead.",
+            )
+            return HttpResponseRedirect(target)
+        try:
+            generation = int(request.POST.get("generation", ""))
+        except ValueError:
+            messages.error(
+                request,
+                f"Segmentation run {run.pk} was not resumed: the request named no valid "
+                "generation. Use the Resume button on the run's page.",
+            )
+            return HttpResponseRedirect(target)
+        last_progress = segmentation_run_progress(run).stalled_since
+        try:
+            run, ranges = segmentation_run_resume(
+                run, user_id=request.user.pk, generation=generation
+            )
+        except SegmentationRunNotResumable as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(target)
+        try:
+            segmentation_run_dispatch(run, ranges)
+        except OperationalError as error:
+            # segmentation_run_dispatch has marked the run failed with the error.
+            messages.error(
+                request,
+                f"Segmentation run {run.pk} could not be resumed, because its chunks could "
+                f"not be queued ({error}): start the Celery broker, then run "
+                f"manage.py resegment --resume {run.pk}.",
+            )
+            return HttpResponseRedirect(target)
+        since = ""
+        if last_progress is not None:
+            stamp = date_format(timezone.localtime(last_progress), "j M Y, H:i T")
+            since = f" after no progress since {stamp}"
+        messages.success(
+            request,
+            f"Segmentation run {run.pk} resumed{since}: {len(ranges)} unfinished "
+            f"chunk{pluralize(len(ranges))} queued again. Each continues after its last "
+            "committed batch.",
+        )
+        return HttpResponseRedirect(target)
 
 
 class FrameworkRevisionListView(RoleRequiredMixin, NearestPageMixin, ListView):

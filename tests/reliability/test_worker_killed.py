@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from django.db.models import Count
 from accounts.models import Account, ImportRun
 from accounts.services import import_run_create
 from segmentation.models import Industry, ScoreRecord, SegmentationRun
+from segmentation.runs import segmentation_run_progress, segmentation_run_resume
 from segmentation.services import segmentation_run_plan
 
 from .conftest import WAIT_SECONDS, wait_until
@@ -121,6 +123,31 @@ def test_segmentation_rerun_after_kill(workers, send_task, many_accounts):
     wait_until(
         lambda: SegmentationRun.objects.get(pk=run.pk).status == SegmentationRun.Status.SUCCEEDED,
         f"segmentation run {run.pk} succeeded",
+        process=fresh,
+        workers=workers,
+    )
+    assert_scored_once(run, many_accounts)
+
+
+def test_segmentation_stalled_then_resumed(workers, send_task, many_accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 1
+    run = kill_during_segmentation(workers, send_task)
+    _finished_key, second_key, third_key = run.summary["chunks"]
+    time.sleep(1.5)
+
+    progress = segmentation_run_progress(run)
+    assert progress.stalled
+    assert progress.stalled_chunks == [second_key]
+    assert progress.waiting_chunks == [third_key]
+
+    fresh = workers.start()
+    run, ranges = segmentation_run_resume(run, user_id=None, generation=0)
+    assert [f"{first}-{last}" for first, last in ranges] == [second_key, third_key]
+    for first, last in ranges:
+        send_task(SEGMENT_TASK, run.pk, first, last)
+    wait_until(
+        lambda: SegmentationRun.objects.get(pk=run.pk).status == SegmentationRun.Status.SUCCEEDED,
+        f"segmentation run {run.pk} succeeded after its resume",
         process=fresh,
         workers=workers,
     )

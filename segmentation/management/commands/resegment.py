@@ -94,6 +94,16 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--resume",
+            type=int,
+            metavar="RUN_ID",
+            help=(
+                "Finish segmentation run RUN_ID, when the worker or process that scored it "
+                "stopped: its unfinished chunks are scored again, each after its last "
+                "committed batch, on the Celery workers or else in this process."
+            ),
+        )
+        parser.add_argument(
             "--idle-timeout",
             type=float,
             default=DEFAULT_IDLE_SECONDS,
@@ -106,8 +116,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
+        self.idle_timeout = options["idle_timeout"]
+        if self.idle_timeout <= 0:
+            raise CommandError(
+                f"Invalid --idle-timeout {self.idle_timeout:g}: use a positive number of seconds."
+            )
         if options["import_run"] is not None:
             self._import_scoring_finish(options["import_run"])
+            return
+        if options["resume"] is not None:
+            self._resume(options["resume"])
             return
         framework = self._framework(options["framework"], dry_run=options["dry_run"])
         batch_size = options["batch_size"]
@@ -117,11 +135,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Invalid --top {options['top']}: use 0 or more accounts to list, or leave it "
                 f"out for {DEFAULT_TOP_MOVERS}."
-            )
-        self.idle_timeout = options["idle_timeout"]
-        if self.idle_timeout <= 0:
-            raise CommandError(
-                f"Invalid --idle-timeout {self.idle_timeout:g}: use a positive number of seconds."
             )
 
         total = Account.objects.count()
@@ -193,6 +206,47 @@ class Command(BaseCommand):
             f"segmentation run {scoring_run.pk}: {scoring_run.moved:,} moved, "
             f"{scoring_run.unchanged:,} unchanged, {scoring_run.failed:,} failed."
         )
+
+    def _resume(self, run_id: int) -> None:
+        """Score the unfinished chunks of a run whose worker or process stopped.
+
+        The operator knows the run's process is gone, so a run that has not stalled yet is
+        resumed too. A worker that is still alive doubles nothing: of two tasks on one
+        chunk, the first to commit a batch goes on and the other stops.
+        """
+        from segmentation.runs import SegmentationRunNotResumable, segmentation_run_resume
+        from segmentation.tasks import accounts_segment_task, segmentation_run_dispatch
+
+        run = SegmentationRun.objects.filter(pk=run_id).first()
+        if run is None:
+            raise CommandError(
+                f"Segmentation run {run_id} was not found: see the ids in the admin under "
+                "Segmentation > Segmentation runs."
+            )
+        try:
+            run, ranges = segmentation_run_resume(run, user_id=None, force=True)
+        except SegmentationRunNotResumable as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            f"Resuming run {run.pk}: {len(ranges)} unfinished chunks, {run.processed:,} of "
+            f"{run.total:,} accounts already scored."
+        )
+        if settings.CELERY_BROKER_URL:
+            try:
+                segmentation_run_dispatch(run, ranges)
+            except OperationalError as error:
+                raise CommandError(
+                    f"Could not queue the chunks of run {run.pk} ({error}): start the Celery "
+                    "broker, or unset CELERY_BROKER_URL to score in this process."
+                ) from error
+            summary = self._wait(run)
+        else:
+            for first, last in ranges:
+                accounts_segment_task.apply(args=[run.pk, first, last], throw=True)
+                run.refresh_from_db()
+                self.stdout.write(f"  {run.processed:,} of {run.total:,} scored")
+            summary = self._wait(run)
+        self._print_summary(summary)
 
     def _framework(self, version: int | None, *, dry_run: bool) -> Framework:
         if version is None:

@@ -1,0 +1,194 @@
+"""Stalled segmentation runs: how their chunks stand, and resuming them.
+
+A chunk records ``progress_at`` when a worker starts it (``_chunk_begin``) and when a
+batch of it commits (``_chunk_record_batch``). A started chunk that is not done and has
+made no progress for SEGMENTATION_STALLED_AFTER_SECONDS has most likely lost its worker,
+so its run is stalled. A chunk without ``progress_at`` waits in the queue for a worker,
+which may take long behind other work, so waiting chunks never make a run stalled.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .models import SegmentationRun, SegmentationRunResume
+
+logger = logging.getLogger(__name__)
+
+# A started chunk without progress for this long is shown as stalled.
+DEFAULT_STALLED_AFTER_SECONDS = 600
+UNFINISHED_STATUSES = (SegmentationRun.Status.PENDING, SegmentationRun.Status.RUNNING)
+
+
+class SegmentationRunNotResumable(Exception):
+    """The run is finished, not stalled, or was resumed by someone else in the meantime."""
+
+
+def segmentation_run_stalled_after() -> float:
+    """Return SEGMENTATION_STALLED_AFTER_SECONDS: seconds without progress until a chunk stalls."""
+    return float(
+        getattr(settings, "SEGMENTATION_STALLED_AFTER_SECONDS", DEFAULT_STALLED_AFTER_SECONDS)
+    )
+
+
+@dataclass
+class RunProgress:
+    """The state of a run's chunks at ``now``, for its page, the run list and resuming.
+
+    ``stalled_chunks`` are started, unfinished chunks without progress since
+    ``stalled_before``. ``working_chunks`` are started chunks with recent progress, and
+    ``waiting_chunks`` the unfinished chunks that no worker has started.
+    ``last_progress_at`` is the latest progress of any chunk, or None before the first.
+    """
+
+    run: SegmentationRun
+    now: datetime
+    stalled_before: datetime
+    stalled_chunks: list[str] = field(default_factory=list)
+    working_chunks: list[str] = field(default_factory=list)
+    waiting_chunks: list[str] = field(default_factory=list)
+    done_chunks: int = 0
+    last_progress_at: datetime | None = None
+    # The latest progress of the stalled chunks: when the stopped worker last wrote.
+    stalled_since: datetime | None = None
+
+    @property
+    def stalled(self) -> bool:
+        return self.run.status in UNFINISHED_STATUSES and bool(self.stalled_chunks)
+
+    @property
+    def unfinished_chunks(self) -> list[str]:
+        return self.stalled_chunks + self.working_chunks + self.waiting_chunks
+
+    @property
+    def total_chunks(self) -> int:
+        return len(self.unfinished_chunks) + self.done_chunks
+
+
+def _chunk_progress_at(run: SegmentationRun, chunk: dict) -> datetime | None:
+    text = chunk.get("progress_at")
+    if text:
+        return parse_datetime(text)
+    # Runs recorded before chunks kept their progress time: a chunk with committed
+    # batches was started, and the run's start is the best known time of its progress.
+    if chunk.get("after_id") is not None:
+        return run.started_at or run.created_at
+    return None
+
+
+def segmentation_run_progress(run: SegmentationRun, now: datetime | None = None) -> RunProgress:
+    """Return how the chunks of ``run`` stand: stalled, working, waiting or done."""
+    now = now or timezone.now()
+    progress = RunProgress(
+        run=run,
+        now=now,
+        stalled_before=now - timedelta(seconds=segmentation_run_stalled_after()),
+    )
+    for key, chunk in run.summary.get("chunks", {}).items():
+        progress_at = _chunk_progress_at(run, chunk)
+        if progress_at is not None and (
+            progress.last_progress_at is None or progress_at > progress.last_progress_at
+        ):
+            progress.last_progress_at = progress_at
+        if chunk.get("done"):
+            progress.done_chunks += 1
+        elif progress_at is None:
+            # NOTE: a worker that died between two chunks leaves only waiting chunks, so
+            # its run shows no stall until the broker hands the reserved task on.
+            progress.waiting_chunks.append(key)
+        elif progress_at < progress.stalled_before and "error" not in chunk:
+            progress.stalled_chunks.append(key)
+            if progress.stalled_since is None or progress_at > progress.stalled_since:
+                progress.stalled_since = progress_at
+        else:
+            progress.working_chunks.append(key)
+    return progress
+
+
+def chunk_range(key: str) -> tuple[int, int]:
+    """Return the (first id, last id) of a chunk key such as "101-200"."""
+    first, last = key.split("-")
+    return int(first), int(last)
+
+
+def segmentation_run_resume(
+    run: SegmentationRun,
+    *,
+    user_id: int | None,
+    generation: int | None = None,
+    force: bool = False,
+) -> tuple[SegmentationRun, list[tuple[int, int]]]:
+    """Mark a stalled run resumed and return it with the id ranges of its unfinished chunks.
+
+    The caller queues one chunk task per range. The check and the change happen under the
+    run's row lock, so of two requests that resume the same run only the first does.
+    ``generation`` is the run's resume count that the requester saw, and a request whose
+    count is out of date is rejected. Without ``force`` only a stalled run is resumed.
+    Every unfinished chunk is queued again, because a stopped worker may have reserved
+    waiting ones too. Stalled chunks lose their ``progress_at``, so they show as waiting
+    for a worker until a task starts them again.
+
+    A worker of the run that is still alive cannot double anything: each batch commits
+    only after the batch it follows (see ``_chunk_record_batch``), so of two tasks on
+    one chunk the first to commit goes on and the other stops.
+
+    Raises SegmentationRunNotResumable with the reason when the run is not resumed. Only
+    runs over id ranges, as ``segmentation_run_plan`` makes, can be resumed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = SegmentationRun.objects.select_for_update().get(pk=run.pk)
+        current = locked.summary.get("generation", 0)
+        if generation is not None and generation != current:
+            last = locked.resumes.order_by("-created_at", "-id").first()
+            when = f" at {timezone.localtime(last.created_at):%Y-%m-%d %H:%M %Z}" if last else ""
+            raise SegmentationRunNotResumable(
+                f"Segmentation run {run.pk} was already resumed{when}, so it was not "
+                "resumed again: reload its page to see its progress."
+            )
+        if locked.status not in UNFINISHED_STATUSES:
+            raise SegmentationRunNotResumable(
+                f"Segmentation run {run.pk} is {locked.get_status_display().lower()}, so "
+                "there is nothing to resume."
+            )
+        progress = segmentation_run_progress(locked, now)
+        if not force and not progress.stalled:
+            raise SegmentationRunNotResumable(
+                f"Segmentation run {run.pk} is not stalled: a chunk can be resumed after "
+                f"{segmentation_run_stalled_after():g} s without progress."
+            )
+        keys = progress.unfinished_chunks
+        try:
+            ranges = [chunk_range(key) for key in keys]
+        except ValueError:
+            raise SegmentationRunNotResumable(
+                f"Segmentation run {run.pk} scores chosen accounts, not id ranges, so it "
+                "cannot be resumed: run manage.py resegment to score every account."
+            ) from None
+        # Only stalled chunks lose their time. A working chunk keeps it, so it does not
+        # show as waiting while its worker goes on.
+        for key in progress.stalled_chunks:
+            locked.summary["chunks"][key].pop("progress_at", None)
+        locked.summary["generation"] = current + 1
+        locked.save(update_fields=["summary"])
+        SegmentationRunResume.objects.create(
+            run=locked,
+            resumed_by_id=user_id,
+            generation=current + 1,
+            chunks=keys,
+            last_progress_at=progress.last_progress_at,
+        )
+    logger.info(
+        "Segmentation run %s resumed by user %s: %s unfinished chunks queued again",
+        run.pk,
+        user_id,
+        len(keys),
+    )
+    return locked, ranges

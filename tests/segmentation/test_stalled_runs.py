@@ -1,0 +1,307 @@
+"""Segmentation runs whose worker stopped: the stalled signal, resuming, and double workers.
+
+A dead worker is simulated by a chunk that commits some batches and then stops with an
+exception that the scoring code does not catch, as a SIGKILL leaves it. The run stays
+running and the chunk keeps its last progress time, which the tests then make old.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from audits.trail import TrailFilter, trail_page
+from icp_portal.celery import app as celery_app
+from segmentation import services, tasks
+from segmentation.models import ScoreRecord, SegmentationRun, SegmentationRunResume
+from segmentation.runs import (
+    SegmentationRunNotResumable,
+    segmentation_run_progress,
+    segmentation_run_resume,
+)
+from segmentation.tasks import accounts_segment_task
+from tests.factories import AccountFactory
+
+# Batches of 2 make chunks of 20 accounts, so 25 accounts make two chunks.
+BATCH_SIZE = 2
+ACCOUNTS = 25
+
+
+class WorkerKilled(BaseException):
+    """Stops scoring the way a killed worker does: nothing records a failure."""
+
+
+@pytest.fixture
+def accounts(default_framework, industry_id):
+    saas = industry_id("SaaS")
+    return [AccountFactory(industry_id=saas, employee_count=300 + n) for n in range(ACCOUNTS)]
+
+
+@pytest.fixture
+def with_broker(monkeypatch):
+    """Make pages behave as with a Celery broker, with chunk tasks run in this process."""
+    queued = []
+
+    def dispatch(run, ranges):
+        queued.append(list(ranges))
+        for first, last in ranges:
+            accounts_segment_task(run.pk, first, last)
+
+    monkeypatch.setattr(tasks, "segmentation_run_dispatch", dispatch)
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield queued
+    celery_app.conf.task_always_eager = saved
+
+
+def age_chunk(run: SegmentationRun, key: str, seconds: float) -> None:
+    """Date the chunk's last progress ``seconds`` ago."""
+    run.refresh_from_db()
+    stamp = timezone.now() - timedelta(seconds=seconds)
+    run.summary["chunks"][key]["progress_at"] = stamp.isoformat()
+    SegmentationRun.objects.filter(pk=run.pk).update(summary=run.summary)
+    run.refresh_from_db()
+
+
+def killed_run(batches: int = 3) -> tuple[SegmentationRun, list[tuple[int, int]]]:
+    """Plan a run and kill its first chunk's worker after ``batches`` committed batches."""
+    run, ranges = services.segmentation_run_plan(batch_size=BATCH_SIZE)
+    assert len(ranges) == 2
+
+    def die(summary):
+        if summary.total >= batches * BATCH_SIZE:
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        services.accounts_segment(
+            run=run,
+            first_id=ranges[0][0],
+            last_id=ranges[0][1],
+            batch_size=BATCH_SIZE,
+            on_batch=die,
+        )
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.RUNNING
+    assert run.processed == batches * BATCH_SIZE
+    return run, ranges
+
+
+def chunk_key(first: int, last: int) -> str:
+    return f"{first}-{last}"
+
+
+def test_started_chunk_without_progress_stalls(accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, ranges = killed_run()
+    first_key, second_key = (chunk_key(*bounds) for bounds in ranges)
+    age_chunk(run, first_key, 601)
+
+    progress = segmentation_run_progress(run)
+
+    assert progress.stalled
+    assert progress.stalled_chunks == [first_key]
+    assert progress.waiting_chunks == [second_key]
+    assert progress.working_chunks == []
+    assert progress.stalled_since == progress.last_progress_at
+
+
+def test_recent_progress_not_stalled(accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 599)
+
+    progress = segmentation_run_progress(run)
+
+    assert not progress.stalled
+    assert progress.working_chunks == [chunk_key(*ranges[0])]
+
+
+def test_waiting_chunks_never_stall(accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 60
+    run, ranges = services.segmentation_run_plan(batch_size=BATCH_SIZE)
+    # Queued a day ago behind other work, and no worker has started a chunk since.
+    SegmentationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=1))
+    run.refresh_from_db()
+
+    progress = segmentation_run_progress(run)
+
+    assert not progress.stalled
+    assert progress.waiting_chunks == [chunk_key(*bounds) for bounds in ranges]
+    assert progress.last_progress_at is None
+
+
+def test_finished_run_never_stalls(accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 60
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    SegmentationRun.objects.filter(pk=run.pk).update(status=SegmentationRun.Status.FAILED)
+    run.refresh_from_db()
+
+    assert not segmentation_run_progress(run).stalled
+
+
+def test_run_page_shows_stalled_with_broker(client, accounts, make_user, with_broker):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(roles.SALES_LEADERSHIP))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    assert 'data-testid="run-stalled"' in page
+    assert "has most likely stopped" in page
+    assert "visibility timeout" in page
+    assert "1 waiting for a worker" in page
+    assert reverse("segmentation:run-resume", args=[run.pk]) in page
+    assert 'name="generation" value="0"' in page
+
+
+def test_run_page_without_broker_names_command(client, accounts, make_user):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    assert 'data-testid="run-stalled"' in page
+    assert f"manage.py resegment --resume {run.pk}" in page
+    assert reverse("segmentation:run-resume", args=[run.pk]) not in page
+
+
+def test_run_page_waiting_not_stalled(client, accounts, make_user):
+    run, _ranges = services.segmentation_run_plan(batch_size=BATCH_SIZE)
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    assert 'data-testid="run-stalled"' not in page
+    assert 'data-testid="run-waiting-note"' in page
+    assert "2 waiting for a worker" in page
+
+
+def test_version_list_marks_stalled_run(client, accounts, make_user):
+    run, ranges = killed_run()
+    client.force_login(make_user(roles.SALES_OPS))
+    versions_url = reverse("segmentation:framework-list")
+
+    assert 'data-testid="latest-run-stalled"' not in client.get(versions_url).content.decode()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    assert 'data-testid="latest-run-stalled"' in client.get(versions_url).content.decode()
+
+
+def test_resume_finishes_run_once(client, accounts, make_user, with_broker):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    user = make_user(roles.SALES_OPS)
+    client.force_login(user)
+    url = reverse("segmentation:run-resume", args=[run.pk])
+
+    first = client.post(url, {"generation": "0"}, follow=True)
+    # A second click of the same page's button, after the first one resumed the run.
+    second = client.post(url, {"generation": "0"}, follow=True)
+
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == ACCOUNTS
+    assert ScoreRecord.objects.filter(run=run).count() == ACCOUNTS
+    assert ScoreRecord.objects.values("account").distinct().count() == ACCOUNTS
+    assert with_broker == [ranges]
+    assert "resumed after no progress since" in first.content.decode()
+    assert "already resumed" in second.content.decode()
+    resume = SegmentationRunResume.objects.get()
+    assert resume.resumed_by == user
+    assert resume.generation == 1
+    assert resume.chunks == [chunk_key(*bounds) for bounds in ranges]
+
+
+def test_resume_recorded_in_trail(client, accounts, make_user, with_broker):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    user = make_user(roles.SALES_LEADERSHIP, first_name="Lee", last_name="Leader")
+    client.force_login(user)
+
+    client.post(reverse("segmentation:run-resume", args=[run.pk]), {"generation": "0"})
+
+    entries, _more = trail_page(
+        TrailFilter(source_key="segmentation.segmentationrunresume"), page=1, page_size=10
+    )
+    assert len(entries) == 1
+    assert entries[0].user == "Lee Leader"
+    assert entries[0].action == "Created"
+
+
+def test_resume_rejected_while_working(client, accounts, make_user, with_broker):
+    run, ranges = killed_run()
+    client.force_login(make_user(roles.SALES_OPS))
+
+    response = client.post(
+        reverse("segmentation:run-resume", args=[run.pk]), {"generation": "0"}, follow=True
+    )
+
+    run.refresh_from_db()
+    assert "is not stalled" in response.content.decode()
+    assert with_broker == []
+    assert run.status == SegmentationRun.Status.RUNNING
+    assert not SegmentationRunResume.objects.exists()
+
+
+def test_resume_without_broker_names_command(client, accounts, make_user):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(roles.SALES_OPS))
+
+    response = client.post(
+        reverse("segmentation:run-resume", args=[run.pk]), {"generation": "0"}, follow=True
+    )
+
+    run.refresh_from_db()
+    assert f"manage.py resegment --resume {run.pk}" in response.content.decode()
+    assert run.status == SegmentationRun.Status.RUNNING
+    assert not SegmentationRunResume.objects.exists()
+
+
+@pytest.mark.parametrize("role", [roles.SDR, roles.AE, roles.SALES_MANAGER, roles.MARKETING])
+def test_resume_forbidden_for_other_roles(client, accounts, make_user, with_broker, role):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(role))
+
+    response = client.post(reverse("segmentation:run-resume", args=[run.pk]), {"generation": "0"})
+
+    assert response.status_code == 403
+    assert not SegmentationRunResume.objects.exists()
+
+
+def test_resume_rejects_finished_run(accounts, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = tasks.resegment_all_task(batch_size=BATCH_SIZE)
+    run = SegmentationRun.objects.get(pk=run_id)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+
+    with pytest.raises(SegmentationRunNotResumable, match="succeeded, so there is nothing"):
+        segmentation_run_resume(run, user_id=None, force=True)
+
+
+def test_resegment_command_resumes_run(accounts, capsys):
+    run, ranges = killed_run()
+
+    call_command("resegment", resume=run.pk)
+
+    run.refresh_from_db()
+    output = capsys.readouterr().out
+    assert f"Resuming run {run.pk}: 2 unfinished chunks" in output
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == ACCOUNTS
+    assert ScoreRecord.objects.filter(run=run).count() == ACCOUNTS
+    assert ScoreRecord.objects.values("account").distinct().count() == ACCOUNTS
+    assert SegmentationRunResume.objects.get().resumed_by is None
+
+
+def test_resegment_command_unknown_run(db):
+    with pytest.raises(CommandError, match="Segmentation run 999999 was not found"):
+        call_command("resegment", resume=999999)
