@@ -305,3 +305,14 @@ def test_resegment_command_resumes_run(accounts, capsys):
 def test_resegment_command_unknown_run(db):
     with pytest.raises(CommandError, match="Segmentation run 999999 was not found"):
         call_command("resegment", resume=999999)
+
+
+def test_admin_run_list_marks_stalled(client, accounts, make_user):
+    run, ranges = killed_run()
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:segmentation_segmentationrun_changelist")).content.decode()
+
+    assert "column-stalled" in page
+    assert 'alt="True"' in page
