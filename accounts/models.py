@@ -621,6 +621,9 @@ class SegmentOverride(AccountRecord):
 
     SDRs tag by hand, AEs refine the fit after discovery, and managers correct tags in
     review. A manager's correction counts against ``rep``, the account owner at the time.
+    When an approved framework version changes the tag template, the approval rewrites
+    each person's tag in it as a template rewrite. That row has no ``user``, because no
+    person made it, and ``rewrite_of`` points to the change that set the tag.
     """
 
     class Kind(models.TextChoices):
@@ -628,6 +631,15 @@ class SegmentOverride(AccountRecord):
         FIT_VALIDATION = "fit_validation", "Fit validated in discovery"
         REVIEW_CORRECTION = "review_correction", "Corrected in manager review"
         REVIEW_CONFIRMATION = "review_confirmation", "Confirmed in manager review"
+        TEMPLATE_REWRITE = "template_rewrite", "Rewritten in a new tag template"
+
+    # The kinds that a person records. Forms and the API accept only these.
+    PERSON_KINDS = (
+        Kind.MANUAL_TAG,
+        Kind.FIT_VALIDATION,
+        Kind.REVIEW_CORRECTION,
+        Kind.REVIEW_CONFIRMATION,
+    )
 
     # Kept when the account is deleted, because corrections count in the reps' accuracy.
     account = models.ForeignKey(
@@ -646,7 +658,10 @@ class SegmentOverride(AccountRecord):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="segment_overrides",
+        help_text="Who made the change. Empty for a template rewrite, which no person made.",
     )
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -655,6 +670,14 @@ class SegmentOverride(AccountRecord):
         blank=True,
         related_name="+",
         help_text="Account owner when the change was made.",
+    )
+    rewrite_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rewrites",
+        help_text="For a template rewrite: the person's change that set the rewritten tag.",
     )
     channel = models.CharField(
         max_length=10,

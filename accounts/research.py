@@ -23,15 +23,30 @@ REASON_REQUIRED = "A reason is required when a person changes a tag or tier."
 MANUAL_DIMENSION = "manual"
 
 
-def _override_reason(account: Account, field_name: str, value: str) -> str:
-    """Return who set the tag or tier ``value`` in force and why, from its latest override."""
-    overrides = account.overrides.select_related("user").order_by("-created_at", "-id")
+def value_setter_override(account: Account, field_name: str, value: str) -> SegmentOverride | None:
+    """Return the latest change by a person that set the account's tag or tier to ``value``.
+
+    A template rewrite of the tag stands for the person's change it rewrote
+    (``rewrite_of``), so the tag keeps its author after a new tag template is approved.
+    Returns None when no recorded change set ``value``.
+    """
+    overrides = account.overrides.select_related("user", "rewrite_of__user").order_by(
+        "-created_at", "-id"
+    )
     override = (
         overrides.filter(**{f"new_{field_name}": value})
         .exclude(**{f"old_{field_name}": F(f"new_{field_name}")})
         .first()
     )
-    if override is None:
+    if override is not None and override.kind == SegmentOverride.Kind.TEMPLATE_REWRITE:
+        return override.rewrite_of
+    return override
+
+
+def _override_reason(account: Account, field_name: str, value: str) -> str:
+    """Return who set the tag or tier ``value`` in force and why, from its latest override."""
+    override = value_setter_override(account, field_name, value)
+    if override is None or override.user is None:
         return "set by a person"
     name = override.user.get_full_name() or override.user.get_username()
     return f"set by {name}: {override.reason}"

@@ -24,6 +24,7 @@ from audits.baseline import baseline_rows
 from audits.history import Channel
 from segmentation.engine import ROW_FIELDS, CompiledFramework, FrameworkError
 from segmentation.models import ScoreRecord, SegmentationRun
+from segmentation.overrides import REWRITE_HISTORY_REASON
 from segmentation.selectors import NoActiveFrameworkError, framework_active_at
 
 from . import rules
@@ -97,9 +98,11 @@ def worked_account_ids(period: Period) -> dict[int, set[int]]:
         ResearchNote.objects.filter(
             _in_period("created_at", period), author__isnull=False
         ).values_list("account_id", "author_id"),
-        SegmentOverride.objects.filter(_in_period("created_at", period)).values_list(
-            "account_id", "user_id"
-        ),
+        # A template rewrite has no user, because an approval wrote it and nobody worked on
+        # the account.
+        SegmentOverride.objects.filter(
+            _in_period("created_at", period), user__isnull=False
+        ).values_list("account_id", "user_id"),
         account_history.objects.filter(_in_period("history_date", period), by_person).values_list(
             "id", "history_user_id"
         ),
@@ -120,10 +123,11 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
 
     An account scored in the period only by re-segmentations of every account (a new
     framework version, the quarterly run) is not active: no person worked on it, so the
-    audit would blame its owner for the framework's change. Likewise an account that an
-    import alone created, changed or scored: a big import would otherwise fill the month's
-    audit with its accounts, which wait for enrichment. A baseline row is no change, so it
-    does not count either.
+    audit would blame its owner for the framework's change. For the same reason, the
+    rewrite of a tag override in a newly approved tag template does not count. Likewise an
+    account that an import alone created, changed or scored: a big import would otherwise
+    fill the month's audit with its accounts, which wait for enrichment. A baseline row is
+    no change, so it does not count either.
     """
     account_history = Account.history.model
     ids = set(worked)
@@ -131,10 +135,14 @@ def active_account_ids(period: Period, worked: dict[int, set[int]]) -> set[int]:
         Account.objects.filter(_in_period("scored_at", period)).values_list("id", flat=True)
     )
     ids.update(scored - _only_rescored(period, scored))
+    template_rewrites = Q(
+        history_user__isnull=True, history_change_reason__startswith=REWRITE_HISTORY_REASON
+    )
     ids.update(
         account_history.objects.filter(_in_period("history_date", period))
         .exclude(history_channel=Channel.IMPORT)
         .exclude(baseline_rows())
+        .exclude(template_rewrites)
         .values_list("id", flat=True)
         .distinct()
     )

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import Account, SegmentOverride, Tier
+from accounts.research import value_setter_override
 
 from .engine import CompiledFramework
 from .models import Framework
@@ -132,18 +134,19 @@ def _rewrite(
         return "", " ".join(error.messages)
 
 
-def _earlier_reason(account: Account, tag: str) -> str:
-    """Return who set ``tag`` and why, so the explanation keeps it after the rewrite."""
-    override = (
-        account.overrides.filter(new_tag=tag)
-        .select_related("user")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if override is None:
-        return ""
+# The start of the history reason of every rewritten account, which the monthly audit
+# reads to tell the rewrite from a person's change. The history's reason column has 100
+# characters, so the reason names the version only.
+REWRITE_HISTORY_REASON = "Tag override rewritten in the tag template of framework v"
+
+
+def _setter_text(override: SegmentOverride | None) -> str:
+    """Return who set the rewritten tag, when and why, so the rewrite's reason keeps it."""
+    if override is None or override.user is None:
+        return "Set by a person whose change was not recorded."
     name = override.user.get_full_name() or override.user.get_username()
-    return f"Set by {name}: {override.reason}"
+    when = timezone.localtime(override.created_at).strftime("%Y-%m-%d")
+    return f"Set by {name} on {when}: {override.reason}"
 
 
 def tag_overrides_rewrite(
@@ -155,41 +158,47 @@ def tag_overrides_rewrite(
     plan was made is skipped. Only ``tag_override`` changes here: the approval's run then
     writes the new tag, so the run counts these accounts as moved with their tags gained
     and lost, as the impact preview does. Returns the number of accounts rewritten.
+
+    ``user`` is the approver. The rewrite is the system's step, not the approver's change
+    of the tag: its SegmentOverride row has no user, kind TEMPLATE_REWRITE and
+    ``rewrite_of`` the person's change that set the tag, and its history row has no
+    user. So the account page and the monthly audit keep naming that person.
     """
     rewritten = 0
     by_id = {item.account_id: item for item in plan.rewrites}
+    approver = user.get_full_name() or user.get_username()
     accounts = Account.objects.select_for_update(of=("self",)).filter(pk__in=list(by_id))
     for account in accounts.order_by("id"):
         item = by_id[account.pk]
         if account.tag_override != item.old_tag:
             continue
+        setter = value_setter_override(account, "tag", item.old_tag)
         reason = (
-            f"Tag template changed to {plan.new_template!r} by the approval of framework "
-            f"v{framework.version}, so the tag set by a person is written in it. "
-            f"{_earlier_reason(account, item.old_tag)}"
+            f"Rewritten in the tag template {plan.new_template!r} of framework "
+            f"v{framework.version}, approved by {approver}. {_setter_text(setter)}"
         )[:_MAX_REASON_LENGTH]
         account.tag_override = item.new_tag
-        # The history's reason column has 100 characters, so it names the version only.
-        account._change_reason = (
-            f"Tag override rewritten in the tag template of framework v{framework.version}"
-        )
+        account._change_reason = f"{REWRITE_HISTORY_REASON}{framework.version}"
+        account._history_user = None
         account.save(update_fields=["tag_override", "updated_at"])
         SegmentOverride.objects.create(
             account=account,
-            kind=SegmentOverride.Kind.MANUAL_TAG,
+            kind=SegmentOverride.Kind.TEMPLATE_REWRITE,
             old_tag=account.tag,
             new_tag=item.new_tag,
             old_tier=account.tier,
             new_tier=account.tier,
             reason=reason,
-            user=user,
+            user=None,
             rep=account.owner,
+            rewrite_of=setter,
         )
         rewritten += 1
     logger.info(
-        "Framework v%s approval rewrote %s tag overrides in the new template, %s not rewritten "
-        "(first account ids %s)",
+        "Framework v%s approval by user %s rewrote %s tag overrides in the new template, "
+        "%s not rewritten (first account ids %s)",
         framework.version,
+        user.pk,
         rewritten,
         len(plan.not_rewritten),
         [item.account_id for item in plan.not_rewritten[:ACCOUNTS_LISTED]],

@@ -766,7 +766,7 @@ class SegmentChangeSerializer(serializers.Serializer):
     """A person's change or confirmation of an account's tag and tier, with the reason."""
 
     kind = NamedChoiceField(
-        choices=SegmentOverride.Kind.choices,
+        choices=[(kind.value, kind.label) for kind in SegmentOverride.PERSON_KINDS],
         noun="a kind of segment change",
         default=SegmentOverride.Kind.MANUAL_TAG,
         help_text="manual_tag needs edit rights on the account, fit_validation those of its AE "

@@ -1,11 +1,17 @@
+import importlib
 import io
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Account, SegmentOverride
-from accounts.research import account_segment_override
+from accounts.research import account_segment_override, override_items
+from accounts.selectors import account_history, account_workspace_queryset
+from audits.history import Channel, change_channel
 from segmentation.lifecycle import framework_approve, framework_submit
 from segmentation.models import Framework, ScoreRecord
 from segmentation.preview import framework_impact_preview, framework_preview_settings
@@ -121,16 +127,57 @@ def test_approval_rewrites_tag_override(overridden, new_template_draft, ops_user
     assert free.tag_override == "Key account"
     assert rewrite.old_tag == "SaaS – Enterprise – US"
     assert rewrite.new_tag == "SaaS | Enterprise | US"
-    assert rewrite.user == leader
-    assert f"approval of framework v{new_template_draft.version}" in rewrite.reason
-    assert "Set by" in rewrite.reason
-    assert "Enterprise deal in discovery" in rewrite.reason
     assert account.history.first().history_change_reason == (
         f"Tag override rewritten in the tag template of framework v{new_template_draft.version}"
     )
     assert len(plan.rewrites) == 1
     assert [item.account_id for item in plan.not_rewritten] == [free.pk]
     assert "'Key account' does not follow the old template" in plan.summary()
+
+
+def test_rewrite_is_no_persons_change(overridden, new_template_draft, ops_user, leader):
+    account, _free = overridden
+    manual = account.overrides.get()
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+
+    # As in the admin: the history middleware offers the request's user to every save.
+    request = RequestFactory().post("/admin/")
+    request.user = leader
+    HistoricalRecords.context.request = request
+    try:
+        with change_channel(Channel.ADMIN):
+            framework_approve(framework=new_template_draft, user=leader)
+    finally:
+        del HistoricalRecords.context.request
+
+    rewrite = account.overrides.order_by("-created_at", "-id").first()
+    history = account.history.first()
+    assert rewrite.kind == SegmentOverride.Kind.TEMPLATE_REWRITE
+    assert rewrite.user is None
+    assert rewrite.rewrite_of == manual
+    # Neither user has a full name, so their usernames stand for them.
+    assert f"framework v{new_template_draft.version}, approved by leader." in rewrite.reason
+    assert "Set by ops on " in rewrite.reason
+    assert "Enterprise deal in discovery" in rewrite.reason
+    assert history.history_user is None
+    assert not leader.segment_overrides.exists()
+
+
+def test_rewritten_tag_keeps_its_author(overridden, new_template_draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=new_template_draft, user=ops_user, summary="Pipes in tags")
+    framework_approve(framework=new_template_draft, user=leader)
+    account.refresh_from_db()
+
+    items = override_items(account)
+    entries = account_history(account_workspace_queryset(user=ops_user).get(pk=account.pk))
+
+    rewrite_entry = next(entry for entry in entries if entry.kind == "override")
+    assert items[0]["reason"] == (
+        "Tag 'SaaS | Enterprise | US' set by ops: Enterprise deal in discovery"
+    )
+    assert rewrite_entry.title == "Rewritten in a new tag template"
+    assert rewrite_entry.actor == ""
 
 
 def test_rewritten_override_survives_run(overridden, new_template_draft, ops_user, leader):
@@ -241,3 +288,33 @@ def test_preview_page_shows_override_rewrites(client, overridden, new_template_d
     text = client.get(url).content.decode()
     assert 'data-testid="preview-override-rewrites"' in text
     assert "will be rewritten in the new template" in text
+
+
+def test_migration_repairs_old_rewrites(overridden, leader):
+    account, _free = overridden
+    manual = account.overrides.get()
+    old = SegmentOverride.objects.create(
+        account=account,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        old_tag="SaaS – Enterprise – US",
+        new_tag="SaaS | Enterprise | US",
+        reason="Tag template changed to '{industry} | {size_band} | {geography}' by the "
+        "approval of framework v2, so the tag set by a person is written in it. Set by ops.",
+        user=leader,
+    )
+    Account.objects.filter(pk=account.pk).update(tag_override="SaaS | Enterprise | US")
+    account.refresh_from_db()
+    account._change_reason = "Tag override rewritten in the tag template of framework v2"
+    account._history_user = leader
+    account.save()
+    repair = importlib.import_module("accounts.migrations.0027_template_rewrites_without_user")
+
+    repair.forwards(django_apps, None)
+
+    old.refresh_from_db()
+    manual.refresh_from_db()
+    assert old.kind == SegmentOverride.Kind.TEMPLATE_REWRITE
+    assert old.user is None
+    assert old.rewrite_of == manual
+    assert manual.user is not None
+    assert account.history.first().history_user is None
