@@ -51,9 +51,12 @@ def framework_edits(framework_ids: Iterable[int]) -> dict[int, list[FrameworkEdi
     """Return the edits of each version, oldest first, by framework id.
 
     A version's history row is an edit when it creates the version or changes a field
-    outside WORKFLOW_FIELDS. Every history row of a criterion, size band or geography
-    mapping is an edit of its version. Rows without a user, such as those a migration
-    or a script wrote, are left out.
+    outside WORKFLOW_FIELDS. A change row with no earlier row, such as the retirement of
+    version 1, which migration 0003 created without history, is not an edit: nothing
+    shows which fields it changed, and the lifecycle services save only workflow fields.
+    Every history row of a criterion, size band or geography mapping is an edit of its
+    version. Rows without a user, such as those a migration or a script wrote, are left
+    out.
     """
     ids = sorted(set(framework_ids))
     edits: dict[int, list[FrameworkEdit]] = defaultdict(list)
@@ -72,7 +75,8 @@ def framework_edits(framework_ids: Iterable[int]) -> dict[int, list[FrameworkEdi
     previous: dict[int, tuple] = {}
     for framework_id, history_type, user_id, changed_at, *values in rows:
         settings = tuple(values)
-        changed = history_type == "+" or settings != previous.get(framework_id)
+        earlier = previous.get(framework_id)
+        changed = history_type == "+" or (earlier is not None and settings != earlier)
         previous[framework_id] = settings
         if changed and history_type != "-" and user_id is not None:
             edits[framework_id].append(FrameworkEdit(user_id, changed_at))

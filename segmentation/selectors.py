@@ -90,19 +90,24 @@ def revisions_with_people(revisions: list[Any]) -> list[Any]:
     users who edited it up to the entry's date (``authors.framework_edits``), in the
     order of their first edit. ``submitters`` are the users who submitted it up to the
     entry's date, before a return to draft too (``authors.framework_submissions``), in
-    the order of their first submission. ``action_by`` is who submitted the version or
-    returned it to draft, and the approver for an approval or retirement. Entries that
-    are not FrameworkRevision rows, such as InitialApproval, are left as they are.
-    Returns ``revisions``.
+    the order of their first submission. ``version_approver`` is who approved the
+    version: the entry's approver for an approval, and the version's own approver for a
+    retirement, whose stored approver approved the version that replaced it. ``action_by``
+    is who submitted the version or returned it to draft, and the approver for an approval
+    or retirement. Entries that are not FrameworkRevision rows, such as InitialApproval,
+    are left as they are. Returns ``revisions``.
     """
     entries = [entry for entry in revisions if isinstance(entry, FrameworkRevision)]
     framework_ids = {entry.framework_id for entry in entries}
-    creators = dict(
-        Framework.objects.filter(pk__in=framework_ids).values_list("pk", "created_by_id")
+    people = Framework.objects.filter(pk__in=framework_ids).values_list(
+        "pk", "created_by_id", "approved_by_id"
     )
+    creators = {pk: creator_id for pk, creator_id, _approver_id in people}
+    approvers = {pk: approver_id for pk, _creator_id, approver_id in people}
     edits = framework_edits(framework_ids)
     submissions = framework_submissions(framework_ids)
     user_ids = {user_id for user_id in creators.values() if user_id is not None}
+    user_ids |= {user_id for user_id in approvers.values() if user_id is not None}
     user_ids |= {edit.user_id for version_edits in edits.values() for edit in version_edits}
     user_ids |= {
         submission.user_id
@@ -125,11 +130,13 @@ def revisions_with_people(revisions: list[Any]) -> list[Any]:
         entry.version_author = users.get(creator_id)
         entry.editors = [users[user_id] for user_id in dict.fromkeys(editor_ids)]
         entry.submitters = [users[user_id] for user_id in dict.fromkeys(submitter_ids)]
-        approval = entry.action in (
-            FrameworkRevision.Action.APPROVED,
-            FrameworkRevision.Action.RETIRED,
-        )
+        retired = entry.action == FrameworkRevision.Action.RETIRED
+        approval = retired or entry.action == FrameworkRevision.Action.APPROVED
         entry.action_by = entry.approver if approval else entry.author
+        if retired:
+            entry.version_approver = users.get(approvers.get(entry.framework_id))
+        else:
+            entry.version_approver = entry.approver
     return revisions
 
 
@@ -148,6 +155,7 @@ class InitialApproval:
     author: None = None
     approver: None = None
     version_author: None = None
+    version_approver: None = None
     editors: tuple = ()
     submitters: tuple = ()
     action_by: None = None

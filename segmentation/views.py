@@ -553,17 +553,17 @@ class FrameworkRevisionExportView(RoleRequiredMixin, View):
                 revision.get_action_display(),
                 revision.summary,
                 user_label(revision.version_author),
-                user_label(revision.approver),
+                user_label(revision.version_approver),
                 ", ".join(user_label(editor) for editor in revision.editors),
-                user_label(revision.action_by),
                 ", ".join(user_label(submitter) for submitter in revision.submitters),
+                user_label(revision.action_by),
             )
             for revision in revisions
         )
-        # Summaries are typed by people, so formula-like text is neutralized. Columns
-        # added later go last, so that readers of the earlier columns keep working.
+        # Summaries are typed by people, so formula-like text is neutralized. The columns
+        # follow the page's order.
         header = ["date", "version", "action", "summary", "author", "approver", "editors"]
-        header += ["action_by", "submitters"]
+        header += ["submitters", "action_by"]
         return csv_response(f"framework-revisions-{stamp}.csv", header, rows)
 
 

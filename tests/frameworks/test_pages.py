@@ -462,8 +462,8 @@ def test_revisions_page_and_csv(client, draft, ops_user):
         "author",
         "approver",
         "editors",
-        "action_by",
         "submitters",
+        "action_by",
     ]
     assert rows[1][1:] == [
         str(draft.version),
@@ -475,6 +475,26 @@ def test_revisions_page_and_csv(client, draft, ops_user):
         "ops",
         "ops",
     ]
+
+
+def test_revisions_retirement_keeps_approver(client, draft, ops_user, leader, active_framework):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    framework_approve(framework=draft, user=leader)
+    signed_in(client, ops_user)
+
+    export = client.get(reverse("segmentation:revision-export"))
+    page = client.get(reverse("segmentation:revision-list")).content.decode()
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    retired = next(row for row in rows if row["action"] == "Retired")
+    approved = next(row for row in rows if row["action"] == "Approved")
+    assert retired["version"] == str(active_framework.version)
+    # Migration 0003 approved version 1 without an approver, so the column stays empty.
+    assert retired["approver"] == ""
+    assert retired["editors"] == ""
+    assert retired["action_by"] == "leader"
+    assert approved["approver"] == "leader"
+    assert page.count('data-testid="revision-approver">leader<') == 1
 
 
 def test_revisions_csv_matches_page_values(client, draft, ops_user, settings):
