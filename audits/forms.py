@@ -427,7 +427,7 @@ class TrailFilterForm(ErrorLinesMixin, DateRangeMixin, forms.Form):
 class AuditRunForm(forms.Form):
     month = forms.CharField(
         max_length=7,
-        help_text="Month to audit, as YYYY-MM.",
+        help_text="Month to audit, as YYYY-MM. Only a month that has ended can be audited.",
         widget=forms.TextInput(attrs={"class": INPUT, "type": "month"}),
     )
 

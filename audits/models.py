@@ -12,6 +12,7 @@ from accounts import roles
 from accounts.models import AccountRecord
 
 from .history import ChannelHistoricalModel
+from .periods import month_period
 
 
 class ReviewSession(models.Model):
@@ -179,6 +180,15 @@ class AuditRun(models.Model):
 
     def __str__(self) -> str:
         return f"Audit of {self.month:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def read_before_month_end(self) -> bool:
+        """Whether the run read the accounts before its month ended, so saw part of it.
+
+        Pages and commands reject a month that has not ended, but a run stored before
+        that rule, or started from a shell, may have.
+        """
+        return self.started_at < month_period(self.month).end
 
 
 class Violation(AccountRecord):

@@ -94,13 +94,23 @@ def is_before_first_month(text: str) -> bool:
 def parse_audit_month(text: str) -> date:
     """Parse ``YYYY-MM`` into the first day of a month that can be audited.
 
-    Raises ValueError naming the value when it is not a valid month, has not started yet
-    in the team's time zone or is before 1900.
+    Raises ValueError naming the value when it is not a valid month, has not ended yet in
+    the team's time zone or is before 1900. The audit judges each account by its values
+    at the month's end (``audits.asof``), which a month in progress does not have yet.
     """
     month = parse_month(text)
-    if month > local_today():
+    this_month = local_today().replace(day=1)
+    if month > this_month:
         raise ValueError(
-            f"Month {month:%Y-%m} has not started yet: choose this month or an earlier one."
+            f"Month {month:%Y-%m} has not started yet: choose {previous_month():%Y-%m} or an "
+            "earlier month."
+        )
+    if month == this_month:
+        next_start = month_period(month).last_day + timedelta(days=1)
+        raise ValueError(
+            f"Month {month:%Y-%m} has not ended yet, and its audit reads each account's "
+            f"values at the month's end: run it from {next_start:%Y-%m-%d} "
+            f"({settings.TIME_ZONE}), or choose {previous_month():%Y-%m} or an earlier month."
         )
     if month < FIRST_AUDIT_MONTH:
         raise ValueError(

@@ -339,6 +339,32 @@ def test_run_audit_rejects_future_month(client, make_user, db):
     assert "has not started yet" in response.content.decode()
 
 
+def test_run_audit_rejects_current_month(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    month = f"{local_today():%Y-%m}"
+    response = client.post(reverse("audits:audit-run-create"), {"month": month})
+    assert response.status_code == 400
+    assert f"Month {month} has not ended yet" in response.content.decode()
+
+
+def test_report_labels_month_in_progress(client, make_user, db):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    month = local_today().replace(day=1)
+    monthly_audit_run(month=month)
+    text = client.get(reverse("audits:audit-report", args=[f"{month:%Y-%m}"])).content.decode()
+    assert "month in progress when audited, values as of" in text
+    assert "values as of the month’s end" not in text
+
+
+def test_report_of_ended_month_reads_its_end(client, make_user, audit_month):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    monthly_audit_run(month=audit_month)
+    url = reverse("audits:audit-report", args=[f"{audit_month:%Y-%m}"])
+    text = client.get(url).content.decode()
+    assert "values as of the month’s end" in text
+    assert "month in progress" not in text
+
+
 @pytest.mark.parametrize("month", ["0001-01", "0999-12"])
 def test_run_audit_rejects_ancient_month(client, make_user, db, month):
     client.force_login(make_user(roles.SALES_OPS, username="ops"))

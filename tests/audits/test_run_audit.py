@@ -61,10 +61,19 @@ def test_command_rejects_future_month(monkeypatch, db):
     assert not AuditRun.objects.exists()
 
 
-def test_command_accepts_current_month(monkeypatch, db):
+def test_command_rejects_current_month(monkeypatch, db):
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 15, 12, tzinfo=UTC))
-    call_command("run_audit", "--month", "2026-03", stdout=StringIO())
-    assert AuditRun.objects.get().month == date(2026, 3, 1)
+    with pytest.raises(CommandError, match="Month 2026-03 has not ended yet") as error:
+        call_command("run_audit", "--month", "2026-03", stdout=StringIO())
+    assert "run it from 2026-04-01" in str(error.value)
+    assert "or choose 2026-02 or an earlier month" in str(error.value)
+    assert not AuditRun.objects.exists()
+
+
+def test_command_accepts_last_month(monkeypatch, db):
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 15, 12, tzinfo=UTC))
+    call_command("run_audit", "--month", "2026-02", stdout=StringIO())
+    assert AuditRun.objects.get().month == date(2026, 2, 1)
 
 
 def test_command_rejects_month_before_1900(db):

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--month",
             help=(
-                "Month to audit as YYYY-MM, this month or earlier (default: the previous "
+                "Month to audit as YYYY-MM, a month that has ended (default: the previous "
                 "month in the team's zone)."
             ),
         )
