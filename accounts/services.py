@@ -32,8 +32,8 @@ from enrichment.services import accounts_verify
 
 logger = logging.getLogger(__name__)
 
-# ImportRunAccount rows per INSERT statement.
-ACCOUNT_LINK_BATCH_SIZE = 2000
+# Accounts per query when the new accounts of a run get their owner.
+OWNER_ASSIGN_BATCH_SIZE = 2000
 
 # Key of ImportRun.column_mapping that stores a queued run's mapping file until the run starts.
 REQUESTED_MAPPING_KEY = "requested_mapping"
@@ -202,8 +202,7 @@ def _import_locked(
         else:
             touched_ids = importer.execute()
     except ImportFileError as error:
-        # The batches written before the error stay written, so the run lists their accounts.
-        _link_accounts(import_run, importer.touched_ids)
+        # The batches written before the error stay written, and so do their links to the run.
         _new_accounts_owner_assign(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, str(error))
         logger.warning("import run %s failed: %s", import_run.pk, error)
@@ -215,7 +214,6 @@ def _import_locked(
             f"“{import_run.file_name}” could not be read as text ({error}): it seems to "
             "contain binary data. Save it as CSV UTF-8 and import that file."
         )
-        _link_accounts(import_run, importer.touched_ids)
         _new_accounts_owner_assign(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, message)
         logger.warning("import run %s failed: %s", import_run.pk, error)
@@ -224,7 +222,6 @@ def _import_locked(
         if not is_lock_timeout(error):
             _fail_internal(import_run, error)
             raise
-        _link_accounts(import_run, importer.touched_ids)
         _new_accounts_owner_assign(import_run, importer.touched_ids)
         _finish(import_run, ImportRun.Status.FAILED, _lock_timeout_message(import_run))
         logger.warning(
@@ -238,12 +235,11 @@ def _import_locked(
         _fail_internal(import_run, error)
         raise
 
-    _link_accounts(import_run, touched_ids)
-    _new_accounts_owner_assign(import_run, touched_ids)
     status = ImportRun.Status.SUCCEEDED
     if importer.stopped_early:
         import_run.rows_not_reached = importer.rows_not_reached
         status = ImportRun.Status.CANCELLED
+    _new_accounts_owner_assign(import_run, touched_ids)
     # A cancelled run's committed rows are imported accounts like any others, so they are
     # verified and scored too. The scoring run is created in the transaction that finishes
     # the import. A process killed while it scores, such as a web worker past its timeout,
@@ -371,21 +367,6 @@ def import_run_cancel(import_run: ImportRun, *, user: AbstractBaseUser) -> Impor
     return cancel_request
 
 
-def _link_accounts(import_run: ImportRun, account_ids: Iterable[int]) -> None:
-    """Store which accounts the run created or updated, except for a dry run."""
-    if import_run.is_dry_run:
-        return
-    ids = sorted(account_ids)
-    for start in range(0, len(ids), ACCOUNT_LINK_BATCH_SIZE):
-        ImportRunAccount.objects.bulk_create(
-            [
-                ImportRunAccount(import_run=import_run, account_id=account_id)
-                for account_id in ids[start : start + ACCOUNT_LINK_BATCH_SIZE]
-            ],
-            ignore_conflicts=True,
-        )
-
-
 def _new_accounts_owner_assign(import_run: ImportRun, account_ids: Iterable[int]) -> int:
     """Give the accounts that the run created to its ``new_accounts_owner``; return how many.
 
@@ -402,10 +383,10 @@ def _new_accounts_owner_assign(import_run: ImportRun, account_ids: Iterable[int]
     ids = sorted(account_ids)
     now = timezone.now()
     assigned = 0
-    for start in range(0, len(ids), ACCOUNT_LINK_BATCH_SIZE):
+    for start in range(0, len(ids), OWNER_ASSIGN_BATCH_SIZE):
         accounts = list(
             Account.objects.filter(
-                pk__in=ids[start : start + ACCOUNT_LINK_BATCH_SIZE],
+                pk__in=ids[start : start + OWNER_ASSIGN_BATCH_SIZE],
                 owner__isnull=True,
                 source=import_run.source,
                 created_at__gte=import_run.started_at,

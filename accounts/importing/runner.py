@@ -19,7 +19,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from accounts.models import Account, ImportCancelRequest, ImportRun
+from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
 from accounts.normalizers import DEFAULT_RATES_TO_USD
 from segmentation.taxonomy import IndustryResolver
 
@@ -62,6 +62,25 @@ class ImportCounts:
         values = {item.name: getattr(self, item.name) for item in fields(self)}
         values["rows_read"] = values.pop("read")
         return values
+
+    @classmethod
+    def of_run(cls, run: ImportRun) -> ImportCounts:
+        """Return the counts saved on ``run``."""
+        values = {item.name: getattr(run, item.name) for item in fields(cls) if item.name != "read"}
+        return cls(read=run.rows_read, **values)
+
+    def add_outcomes(self, outcomes: list[RowOutcome]) -> None:
+        """Count the created, updated, merged and flagged rows of a written batch."""
+        for outcome in outcomes:
+            if outcome.outcome == CREATED:
+                self.created += 1
+            elif outcome.outcome == UPDATED:
+                self.updated += 1
+            elif outcome.outcome == MERGED:
+                self.merged += 1
+            # Counted as the docs define flagged: a row that added a flag to its account.
+            if outcome.row.added_flags:
+                self.flagged += 1
 
 
 @dataclass
@@ -371,7 +390,7 @@ class FileImporter:
         """
         if background is None:
             if batch:
-                self._count(self._match_and_write(batch))
+                self._count(self._match_and_write(batch, read_counts=self.counts))
             self._save_progress()
             self._cancel_check()
             return
@@ -398,8 +417,10 @@ class FileImporter:
                 prepared = self._prepare(outcomes)
             self.times.match += matched - started
             self.times.prepare += time.perf_counter() - matched
+        read_counts = replace(self.counts)
+        self._add_run_writes(prepared, outcomes, read_counts)
         future = background.submit(self._execute_in_transaction, prepared)
-        self._pending = _PendingWrite(batch, outcomes, future, replace(self.counts))
+        self._pending = _PendingWrite(batch, outcomes, future, read_counts)
 
     def _match_beside_write(
         self, batch: list[ParsedRow], pending: _PendingWrite
@@ -441,7 +462,9 @@ class FileImporter:
             outcomes = pending.outcomes
         except IntegrityError:
             self._log_conflict(pending.batch)
-            outcomes = self._match_and_write(pending.batch, attempts=1)
+            outcomes = self._match_and_write(
+                pending.batch, read_counts=pending.read_counts, attempts=1
+            )
             rematched = True
         self.times.write_wait += time.perf_counter() - started
         self._record_written(pending, outcomes)
@@ -512,6 +535,31 @@ class FileImporter:
     def _execute(self, prepared: PreparedBatch) -> None:
         prepared.execute()
 
+    def _add_run_writes(
+        self, prepared: PreparedBatch, outcomes: list[RowOutcome], read_counts: ImportCounts
+    ) -> None:
+        """Add the run's own writes to a prepared batch, so they commit with its accounts.
+
+        They link the batch's accounts to the run (except in a dry run) and save the run's
+        counts as of the end of the batch, so a worker killed between two batches leaves
+        counts and links that cover exactly the committed batches. ``read_counts`` contains
+        the counts of reading at the end of the batch. The writes use the ORM of the thread
+        that runs them and capture plain values, not the importer or the batch.
+        """
+        progress = replace(
+            self.counts,
+            read=read_counts.read,
+            rejected=read_counts.rejected,
+            skipped_blank=read_counts.skipped_blank,
+        )
+        progress.add_outcomes(outcomes)
+        run_id = self.run.pk
+        values = progress.as_run_fields()
+        if not self.run.is_dry_run:
+            account_ids = sorted({outcome.state.account.pk for outcome in outcomes})
+            prepared.writes.append(lambda: _link_accounts(run_id, account_ids))
+        prepared.writes.append(lambda: ImportRun.objects.filter(pk=run_id).update(**values))
+
     def _matcher(
         self, batch: list[ParsedRow], *, pending: PendingBatch | None = None
     ) -> BatchMatcher:
@@ -524,17 +572,8 @@ class FileImporter:
         )
 
     def _count(self, outcomes: list[RowOutcome]) -> None:
-        for outcome in outcomes:
-            if outcome.outcome == CREATED:
-                self.counts.created += 1
-            elif outcome.outcome == UPDATED:
-                self.counts.updated += 1
-            elif outcome.outcome == MERGED:
-                self.counts.merged += 1
-            # Counted as the docs define flagged: a row that added a flag to its account.
-            if outcome.row.added_flags:
-                self.counts.flagged += 1
-            self.touched_ids.add(outcome.state.account.pk)
+        self.counts.add_outcomes(outcomes)
+        self.touched_ids.update(outcome.state.account.pk for outcome in outcomes)
 
     def _log_conflict(self, batch: list[ParsedRow]) -> None:
         logger.warning(
@@ -545,7 +584,10 @@ class FileImporter:
             exc_info=True,
         )
 
-    def _match_and_write(self, batch: list[ParsedRow], *, attempts: int = 2) -> list[RowOutcome]:
+    def _match_and_write(
+        self, batch: list[ParsedRow], *, read_counts: ImportCounts, attempts: int = 2
+    ) -> list[RowOutcome]:
+        """Match and write a batch in one transaction (``read_counts`` as in _add_run_writes)."""
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
@@ -554,6 +596,7 @@ class FileImporter:
                     matched = time.perf_counter()
                     self.times.match += matched - started
                     prepared = self._prepare(outcomes)
+                    self._add_run_writes(prepared, outcomes, read_counts)
                     executing = time.perf_counter()
                     self.times.prepare += executing - matched
                     self._execute(prepared)
@@ -604,3 +647,18 @@ class FileImporter:
         for name, value in values.items():
             setattr(self.run, name, value)
         ImportRun.objects.filter(pk=self.run.pk).update(**values)
+
+
+def _link_accounts(run_id: int, account_ids: list[int]) -> None:
+    """Store that the run created or updated the accounts, skipping links stored already.
+
+    A run imported again after its worker stopped links the accounts of the first
+    attempt again, so conflicts are expected.
+    """
+    ImportRunAccount.objects.bulk_create(
+        [
+            ImportRunAccount(import_run_id=run_id, account_id=account_id)
+            for account_id in account_ids
+        ],
+        ignore_conflicts=True,
+    )

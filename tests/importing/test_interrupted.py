@@ -1,0 +1,145 @@
+"""An import whose worker died after some batches: what the run stores, lists and resumes.
+
+WorkerKilled plays the SIGKILL of tests/reliability/test_worker_killed.py inside this
+process. It derives from BaseException, so no ``except Exception`` of the importer
+records a failure, and the run stays "running" as after a real kill. The batch that
+raises it is rolled back, and the batches before it stay committed.
+"""
+
+import functools
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts import roles, tasks
+from accounts.importing import runner
+from accounts.importing.batches import PreparedBatch
+from accounts.models import Account, ImportRun, ImportRunAccount
+from accounts.services import accounts_import, import_run_create
+from accounts.tasks import accounts_import_task
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the writer thread needs PostgreSQL's COPY"
+)
+
+HEADER = ["Company", "Website", "Country"]
+ROW_COUNT = 25
+BATCH_SIZE = 5
+LIST_URL = reverse("accounts:account-list")
+
+
+class WorkerKilled(BaseException):
+    """The worker process died, as with SIGKILL."""
+
+
+def export_rows() -> list[list[str]]:
+    return [
+        [f"Company {number}", f"company{number}.example", "Germany"]
+        for number in range(1, ROW_COUNT + 1)
+    ]
+
+
+def die_on_call(monkeypatch, owner: type, name: str, call_number: int) -> None:
+    """Make the ``call_number``-th call of owner.name raise WorkerKilled; others run."""
+    original = getattr(owner, name)
+    calls = 0
+
+    def dying(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == call_number:
+            raise WorkerKilled
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, dying)
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch):
+    """Make the import task write batches of BATCH_SIZE rows."""
+    monkeypatch.setattr(
+        tasks, "accounts_import", functools.partial(accounts_import, batch_size=BATCH_SIZE)
+    )
+
+
+@pytest.fixture
+def ops(client, make_user):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    return client
+
+
+def listed_ids(client, run: ImportRun) -> list[int]:
+    response = client.get(f"/api/v1/accounts/?import_run={run.pk}&page_size=100")
+    assert response.status_code == 200
+    return sorted(row["id"] for row in response.json()["results"])
+
+
+def linked_ids(run: ImportRun) -> list[int]:
+    return sorted(
+        ImportRunAccount.objects.filter(import_run=run).values_list("account_id", flat=True)
+    )
+
+
+def kill_at_batch(write_csv, monkeypatch, batch: int) -> ImportRun:
+    """Import the export until the worker dies while it writes the given batch."""
+    run = import_run_create(write_csv(HEADER, export_rows()))
+    die_on_call(monkeypatch, PreparedBatch, "execute", batch)
+    with pytest.raises(WorkerKilled):
+        accounts_import_task(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.parametrize(
+    "write_in_background",
+    [
+        pytest.param(False, id="in-calling-thread"),
+        pytest.param(True, id="in-background", marks=on_postgresql),
+    ],
+)
+def test_interrupted_run_lists_committed_accounts(write_csv, monkeypatch, ops, write_in_background):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", write_in_background)
+
+    run = kill_at_batch(write_csv, monkeypatch, 3)
+
+    committed = 2 * BATCH_SIZE
+    account_ids = sorted(Account.objects.values_list("pk", flat=True))
+    assert run.status == ImportRun.Status.RUNNING
+    assert len(account_ids) == committed
+    assert linked_ids(run) == account_ids
+    assert listed_ids(ops, run) == account_ids
+
+
+def test_counts_commit_with_batch(write_csv, monkeypatch):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    # The worker dies after the second batch committed, before the progress saved after it.
+    die_on_call(monkeypatch, runner.FileImporter, "_save_progress", 2)
+
+    run = import_run_create(write_csv(HEADER, export_rows()))
+    with pytest.raises(WorkerKilled):
+        accounts_import_task(run.pk)
+    run.refresh_from_db()
+
+    committed = 2 * BATCH_SIZE
+    assert Account.objects.count() == committed
+    assert run.rows_read == committed
+    assert run.created == committed
+    assert len(linked_ids(run)) == committed
+
+
+def test_resumed_run_lists_each_account_once(write_csv, monkeypatch, ops):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    interrupted = kill_at_batch(write_csv, monkeypatch, 3)
+
+    # The broker hands the task to another worker, which imports the file again.
+    accounts_import_task(interrupted.pk)
+
+    run = ImportRun.objects.get(pk=interrupted.pk)
+    account_ids = sorted(Account.objects.values_list("pk", flat=True))
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
+    assert len(account_ids) == ROW_COUNT
+    assert linked_ids(run) == account_ids
+    assert listed_ids(ops, run) == account_ids
