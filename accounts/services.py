@@ -22,7 +22,8 @@ from accounts.importing.layouts import (
     load_mapping_file,
 )
 from accounts.importing.reading import open_table
-from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter
+from accounts.importing.report import report_path
+from accounts.importing.runner import IMPORT_BATCH_SIZE, FileImporter, ImportCounts
 from accounts.importing.serial import import_lock, import_run_lock_busy, running_import_check
 from accounts.importing.sources import source_name_normalize
 from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
@@ -186,6 +187,11 @@ def _import_locked(
     batch_size: int,
     verify_and_segment: bool,
 ) -> ImportRun:
+    # A run found running is imported again after its worker stopped. Its saved counts
+    # cover the batches that worker committed.
+    earlier_counts = (
+        ImportCounts.of_run(import_run) if import_run.status == ImportRun.Status.RUNNING else None
+    )
     if not _run_start(import_run):
         logger.info(
             "import run %s was cancelled before it started; nothing imported", import_run.pk
@@ -239,6 +245,11 @@ def _import_locked(
     if importer.stopped_early:
         import_run.rows_not_reached = importer.rows_not_reached
         status = ImportRun.Status.CANCELLED
+        if earlier_counts is not None and importer.counts.read <= earlier_counts.read:
+            _earlier_counts_keep(import_run, earlier_counts, importer.counts)
+    if not import_run.is_dry_run:
+        # After a restart, the accounts of the first worker's batches count too.
+        touched_ids = touched_ids | _linked_account_ids(import_run)
     _new_accounts_owner_assign(import_run, touched_ids)
     # A cancelled run's committed rows are imported accounts like any others, so they are
     # verified and scored too. The scoring run is created in the transaction that finishes
@@ -266,6 +277,34 @@ def _import_locked(
     if import_run.segmentation_run_id is not None:
         _segment_accounts(import_run, touched_ids)
     return import_run
+
+
+def _earlier_counts_keep(
+    import_run: ImportRun, earlier: ImportCounts, restarted: ImportCounts
+) -> None:
+    """Give a cancelled run the counts of the worker that stopped before its restart.
+
+    Called when the restarted import was cancelled before it read past the row where
+    the first worker stopped. The first worker's committed batches then cover every row
+    imported, and their counts tell created accounts from updated ones, which the restart
+    cannot. The rows not reached are counted from the first worker's last row.
+    """
+    for name, value in earlier.as_run_fields().items():
+        setattr(import_run, name, value)
+    if import_run.rows_not_reached is not None:
+        import_run.rows_not_reached -= earlier.read - restarted.read
+    # NOTE: a restart that rejected a row before the cancel rewrote the report with its
+    # own rows only, so the report then lacks the first worker's later rejected rows.
+    if earlier.rejected and not import_run.report_path:
+        path = report_path(import_run.pk, import_run.file_name)
+        if path.is_file():
+            import_run.report_path = str(path)
+
+
+def _linked_account_ids(import_run: ImportRun) -> set[int]:
+    return set(
+        ImportRunAccount.objects.filter(import_run=import_run).values_list("account_id", flat=True)
+    )
 
 
 def _fail_internal(import_run: ImportRun, error: Exception) -> None:

@@ -152,12 +152,19 @@ def _import_resume(import_run: ImportRun) -> None:
         rows_before,
     )
     accounts_import(import_run=import_run)
-    if import_run.status == ImportRun.Status.CANCELLED:
-        # The counts cover the second import only, which may have stopped before its first row.
+    if import_run.status == ImportRun.Status.CANCELLED and import_run.rows_read == rows_before:
+        # The restart stopped before it read past the first worker's last committed row, so
+        # the run kept that worker's counts (see accounts.services._earlier_counts_keep).
+        note = (
+            f"The worker importing this file stopped after {rows_before:,} rows, and the "
+            "import was cancelled before the restarted import read further. The counts and "
+            "accounts are those of the rows that the first worker imported."
+        )
+    elif import_run.status == ImportRun.Status.CANCELLED:
         note = (
             f"The worker importing this file stopped after {rows_before:,} rows, and the file "
-            "was imported again from the first row until the cancel. The rows that the first "
-            "worker imported stay imported."
+            "was imported again from the first row until the cancel. Accounts created before "
+            "the restart are counted as updated or merged."
         )
     else:
         note = (

@@ -16,7 +16,7 @@ from accounts import roles, tasks
 from accounts.importing import runner
 from accounts.importing.batches import PreparedBatch
 from accounts.models import Account, ImportRun, ImportRunAccount
-from accounts.services import accounts_import, import_run_create
+from accounts.services import accounts_import, import_run_cancel, import_run_create
 from accounts.tasks import accounts_import_task
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +143,69 @@ def test_resumed_run_lists_each_account_once(write_csv, monkeypatch, ops):
     assert len(account_ids) == ROW_COUNT
     assert linked_ids(run) == account_ids
     assert listed_ids(ops, run) == account_ids
+
+
+def test_cancelled_restart_keeps_first_counts(write_csv, monkeypatch, ops, make_user):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    interrupted = kill_at_batch(write_csv, monkeypatch, 3)
+    import_run_cancel(interrupted, user=make_user(roles.SALES_OPS, username="canceller"))
+
+    # The broker hands the task to another worker, which finds the cancel before its first row.
+    accounts_import_task(interrupted.pk)
+
+    run = ImportRun.objects.get(pk=interrupted.pk)
+    committed = 2 * BATCH_SIZE
+    account_ids = sorted(Account.objects.values_list("pk", flat=True))
+    assert run.status == ImportRun.Status.CANCELLED
+    assert run.rows_read == committed
+    assert run.created == committed
+    assert run.rows_not_reached == ROW_COUNT - committed
+    assert "cancelled before the restarted import read further" in run.error
+    assert len(account_ids) == committed
+    assert linked_ids(run) == account_ids
+    assert listed_ids(ops, run) == account_ids
+    assert run.segmentation_run is not None
+    assert run.segmentation_run.total == committed
+    assert not Account.objects.filter(scored_at__isnull=True).exists()
+
+
+def test_cancelled_restart_page_counts(write_csv, monkeypatch, ops, make_user):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    interrupted = kill_at_batch(write_csv, monkeypatch, 3)
+    import_run_cancel(interrupted, user=make_user(roles.SALES_OPS, username="canceller"))
+    accounts_import_task(interrupted.pk)
+
+    html = ops.get(reverse("accounts:import-detail", args=[interrupted.pk])).content.decode()
+    api = ops.get(f"/api/v1/imports/{interrupted.pk}/").json()
+
+    assert "Cancelled at row 10" in html
+    assert "10 rows imported" in html
+    assert "No row was imported" not in html
+    assert 'data-testid="import-accounts-link"' in html
+    assert (api["rows_read"], api["created"], api["rows_not_reached"]) == (10, 10, 15)
+    assert api["scoring_status"] == "succeeded"
+
+
+def test_restart_cancelled_further_keeps_own_counts(write_csv, monkeypatch, make_user):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    interrupted = kill_at_batch(write_csv, monkeypatch, 2)
+    canceller = make_user(roles.SALES_OPS, username="canceller")
+    save_progress = runner.FileImporter._save_progress
+
+    def save_and_cancel(importer):
+        save_progress(importer)
+        if importer.run.rows_read == 15:
+            import_run_cancel(ImportRun.objects.get(pk=importer.run.pk), user=canceller)
+
+    monkeypatch.setattr(runner.FileImporter, "_save_progress", save_and_cancel)
+
+    accounts_import_task(interrupted.pk)
+
+    run = ImportRun.objects.get(pk=interrupted.pk)
+    assert run.status == ImportRun.Status.CANCELLED
+    assert run.rows_read == 15
+    assert run.created == 10
+    assert run.updated == BATCH_SIZE
+    assert run.rows_not_reached == 10
+    assert "imported again from the first row until the cancel" in run.error
+    assert len(linked_ids(run)) == 15
