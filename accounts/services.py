@@ -9,7 +9,8 @@ from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -338,19 +339,22 @@ def _run_start(import_run: ImportRun) -> bool:
     """Mark the run running, unless a cancel request already marked it cancelled.
 
     The update is conditional, so a run cancelled while its task waited in the queue
-    stays cancelled. Returns False for such a run.
+    stays cancelled. Returns False for such a run. A run imported again after its worker
+    stopped keeps its first start time, so the accounts that worker created count as the
+    run's new accounts (see _new_accounts_owner_assign).
     """
-    started_at = timezone.now()
     started = (
         ImportRun.objects.filter(pk=import_run.pk)
         .exclude(status=ImportRun.Status.CANCELLED)
-        .update(status=ImportRun.Status.RUNNING, started_at=started_at)
+        .update(
+            status=ImportRun.Status.RUNNING,
+            started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        )
     )
     if not started:
         import_run.refresh_from_db()
         return False
-    import_run.status = ImportRun.Status.RUNNING
-    import_run.started_at = started_at
+    import_run.refresh_from_db(fields=["status", "started_at"])
     return True
 
 

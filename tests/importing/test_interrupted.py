@@ -209,3 +209,21 @@ def test_restart_cancelled_further_keeps_own_counts(write_csv, monkeypatch, make
     assert run.rows_not_reached == 10
     assert "imported again from the first row until the cancel" in run.error
     assert len(linked_ids(run)) == 15
+
+
+def test_restart_owns_first_worker_accounts(write_csv, monkeypatch, make_user):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    owner = make_user(roles.SDR, username="owner")
+    run = import_run_create(write_csv(HEADER, export_rows()), new_accounts_owner=owner)
+    die_on_call(monkeypatch, PreparedBatch, "execute", 3)
+    with pytest.raises(WorkerKilled):
+        accounts_import_task(run.pk)
+    first_started_at = ImportRun.objects.get(pk=run.pk).started_at
+
+    accounts_import_task(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
+    assert run.started_at == first_started_at
+    assert Account.objects.count() == ROW_COUNT
+    assert not Account.objects.exclude(owner=owner).exists()
