@@ -1,4 +1,9 @@
-"""The CSV report of rejected rows: the original columns plus line, reason and extra cells."""
+"""The CSV report of rejected rows: the original columns plus line, reason and extra cells.
+
+Every cell is written as the account exports write text: a cell that a spreadsheet would
+run as a formula, such as =cmd|' /C calc'!A0, gets a leading single quote. The report's
+downloads apply the same escaping, which leaves an escaped cell unchanged.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+
+from accounts.exports import neutralize_cell
 
 from .reading import ObjectColumns
 from .rows import as_text
@@ -44,7 +51,9 @@ class RejectedRowReport:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._handle)
-            self._writer.writerow([*self.header, *self._extra_columns])
+            self._writer.writerow(
+                [*(neutralize_cell(name) for name in self.header), *self._extra_columns]
+            )
 
         # extra_cells is a JSON list of the cells beyond the header's columns, or the text
         # of a JSON record that is not an object.
@@ -59,7 +68,14 @@ class RejectedRowReport:
         else:
             cells = [""] * len(self.header)
             extra = "" if values is None else as_text(values)
-        self._writer.writerow([*cells, line, reason, extra])
+        self._writer.writerow(
+            [
+                *(neutralize_cell(cell) for cell in cells),
+                line,
+                neutralize_cell(reason),
+                neutralize_cell(extra),
+            ]
+        )
         self.rows += 1
 
     def close(self) -> None:

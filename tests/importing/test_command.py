@@ -1,7 +1,9 @@
 """The import_accounts command and the Celery task."""
 
+import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -117,6 +119,26 @@ def test_command_reports_failed_file(write_csv, tmp_path):
 
     assert Account.objects.count() == 1
     assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 1
+
+
+def test_dry_run_report_escapes_formulas(write_csv):
+    formula = "=cmd|' /C calc'!A0"
+    path = write_csv(
+        ["Company", "Website", "City"],
+        [["Acme", "acme.com", "Berlin"], ["", "", formula], ["", "-1", "+fake"]],
+        name="formrej.csv",
+    )
+
+    output, _errors = run_command(str(path), "--dry-run")
+    run = ImportRun.objects.get()
+    with Path(run.report_path).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    assert run.is_dry_run
+    assert f"rejected rows: {run.report_path}" in output
+    assert [row["City"] for row in rows] == ["'" + formula, "'+fake"]
+    # A plain number stays a number.
+    assert rows[1]["Website"] == "-1"
 
 
 def test_command_deep_json_fails_clearly(tmp_path):
