@@ -114,11 +114,34 @@ def test_command_reports_failed_file(write_csv, tmp_path):
     good = write_csv(["Company", "Website"], [["Acme", "acme.com"]])
     missing = tmp_path / "missing.csv"
 
-    with pytest.raises(CommandError, match="1 of 2 files failed"):
+    with pytest.raises(CommandError, match="1 of 2 files failed") as raised:
         run_command(str(missing), str(good))
 
+    assert raised.value.returncode == 1
     assert Account.objects.count() == 1
     assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 1
+
+
+def test_command_all_rejected_exits_three(write_csv):
+    path = write_csv(["Company", "Website"], [["", "n0t a site"], ["", "also not"]])
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 1 files had every row rejected") as raised:
+        call_command("import_accounts", str(path), stdout=stdout, stderr=stderr)
+
+    run = ImportRun.objects.get()
+    assert raised.value.returncode == 3
+    assert (run.created, run.rejected) == (0, 2)
+    assert "no row was imported because every row with values was rejected" in (stderr.getvalue())
+
+
+def test_command_some_rejected_exits_zero(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"], ["", "n0t a site"]])
+
+    output, errors = run_command(str(path))
+
+    assert "created 1, updated 0, merged 0, rejected 1" in output
+    assert "no row was imported" not in errors
 
 
 def test_dry_run_report_escapes_formulas(write_csv):

@@ -17,11 +17,20 @@ from accounts.models import ImportCancelRequest, ImportRun
 from accounts.selectors import user_label
 from accounts.services import accounts_import
 
+# Exit status when a file could not be imported or its import was cancelled.
+EXIT_FAILED = 1
+# Exit status when every file was read, but in one of them every row was rejected, so no
+# row of that file was imported. A file with some rows imported and some rejected exits 0.
+EXIT_ALL_ROWS_REJECTED = 3
+
 
 class Command(BaseCommand):
     help = (
         "Import companies from CSV files or JSON arrays. The encoding, delimiter and column "
-        "layout are detected; see docs/importing.md."
+        "layout are detected; see docs/importing.md. Exit status: 0 when every file was "
+        f"imported (some rows may be rejected), {EXIT_FAILED} when a file could not be "
+        f"imported or was cancelled, {EXIT_ALL_ROWS_REJECTED} when a file had every row "
+        "rejected, so none was imported."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -78,6 +87,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
 
         failed = []
+        all_rejected = []
         for path in options["paths"]:
             try:
                 run = accounts_import(
@@ -103,11 +113,27 @@ class Command(BaseCommand):
             if run.status == ImportRun.Status.CANCELLED:
                 self._warn_cancelled(run)
                 failed.append(path)
+            elif run.imported == 0 and run.rejected:
+                self.stderr.write(
+                    self.style.ERROR(
+                        f"{path}: no row was imported because every row with values was "
+                        f"rejected ({run.rejected} rows). The report above gives each row's "
+                        "reason: fix those rows and import the file again."
+                    )
+                )
+                all_rejected.append(path)
 
         if failed:
             raise CommandError(
                 f"{len(failed)} of {len(options['paths'])} files failed to import or were "
-                "cancelled."
+                "cancelled.",
+                returncode=EXIT_FAILED,
+            )
+        if all_rejected:
+            raise CommandError(
+                f"{len(all_rejected)} of {len(options['paths'])} files had every row rejected, "
+                "so no row of them was imported.",
+                returncode=EXIT_ALL_ROWS_REJECTED,
             )
 
     def _write_summary(self, path: str, run: ImportRun) -> None:
