@@ -119,7 +119,23 @@ def test_command_reports_failed_file(write_csv, tmp_path):
 
     assert raised.value.returncode == 1
     assert Account.objects.count() == 1
-    assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 1
+    # A path that is no file is rejected before any run is recorded.
+    assert ImportRun.objects.filter(status=ImportRun.Status.FAILED).count() == 0
+    assert ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED).count() == 1
+
+
+def test_command_rejects_directory(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    stderr = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 of 1 files failed") as raised:
+        call_command("import_accounts", str(folder), stdout=io.StringIO(), stderr=stderr)
+
+    assert raised.value.returncode == 1
+    assert f"{folder} is a directory: give the path of a CSV or JSON file." in stderr.getvalue()
+    assert "was not found" not in stderr.getvalue()
+    assert not ImportRun.objects.exists()
 
 
 def test_command_all_rejected_exits_three(write_csv):

@@ -89,6 +89,11 @@ class Command(BaseCommand):
         failed = []
         all_rejected = []
         for path in options["paths"]:
+            path_error = _not_readable_file(Path(path))
+            if path_error:
+                self.stderr.write(self.style.ERROR(path_error))
+                failed.append(path)
+                continue
             try:
                 run = accounts_import(
                     Path(path),
@@ -198,3 +203,23 @@ class Command(BaseCommand):
                 f"({run.source}) and can become verified."
             )
         )
+
+
+def _not_readable_file(path: Path) -> str:
+    """Return why ``path`` cannot be imported as a file, or "" when it is a readable file.
+
+    The command checks this before it records an import run, so a mistyped path leaves
+    no failed run behind.
+    """
+    if not path.exists():
+        return f"{path} was not found: check the path."
+    if path.is_dir():
+        return f"{path} is a directory: give the path of a CSV or JSON file."
+    if not path.is_file():
+        return f"{path} is not a regular file: give the path of a CSV or JSON file."
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        return f"{path} cannot be read ({error.strerror}): check its permissions."
+    return ""
