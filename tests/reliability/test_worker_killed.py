@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.db.models import Count
 
-from accounts.models import Account, ImportRun
+from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
 from accounts.services import import_run_create
 from segmentation.models import Industry, ScoreRecord, SegmentationRun
 from segmentation.runs import segmentation_run_progress, segmentation_run_resume
@@ -257,6 +257,35 @@ def test_redelivered_import_resumed(workers, send_task, services_required, tmp_p
     assert Account.objects.count() == IMPORT_ROWS
     assert list(names) == []
     assert f"import run {run.pk} was interrupted after {committed} rows" in workers.log(fresh)
+
+
+def test_cancel_after_kill_keeps_committed_rows(workers, send_task, services_required, tmp_path):
+    interrupted = kill_during_import(workers, send_task, write_import_file(tmp_path))
+    committed = (DIE_AT_IMPORT_BATCH - 1) * IMPORT_BATCH
+    # Each committed batch linked its accounts, so the interrupted run lists them.
+    assert ImportRunAccount.objects.filter(import_run=interrupted).count() == committed
+    ImportCancelRequest.objects.create(import_run=interrupted)
+
+    # Queued again by hand, as docs/operations.md describes, the task finds the cancel.
+    fresh = workers.start(ICP_TEST_IMPORT_BATCH_SIZE=str(IMPORT_BATCH))
+    send_task(IMPORT_TASK, interrupted.pk)
+    wait_until(
+        lambda: any(end in workers.log(fresh) for end in ("] succeeded in", "] raised ")),
+        f"the task of cancelled import run {interrupted.pk} finished",
+        process=fresh,
+        workers=workers,
+    )
+
+    run = ImportRun.objects.get(pk=interrupted.pk)
+    assert run.status == ImportRun.Status.CANCELLED, run.error
+    assert run.rows_read == committed
+    assert run.created == committed
+    assert run.rows_not_reached == IMPORT_ROWS - committed
+    assert ImportRunAccount.objects.filter(import_run=run).count() == committed
+    assert Account.objects.count() == committed
+    assert run.segmentation_run is not None
+    assert run.segmentation_run.status == SegmentationRun.Status.SUCCEEDED
+    assert not Account.objects.filter(scored_at__isnull=True).exists()
 
 
 @pytest.fixture
