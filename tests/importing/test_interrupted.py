@@ -6,7 +6,9 @@ records a failure, and the run stays "running" as after a real kill. The batch t
 raises it is rolled back, and the batches before it stay committed.
 """
 
+import csv
 import functools
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -227,3 +229,25 @@ def test_restart_owns_first_worker_accounts(write_csv, monkeypatch, make_user):
     assert run.started_at == first_started_at
     assert Account.objects.count() == ROW_COUNT
     assert not Account.objects.exclude(owner=owner).exists()
+
+
+def test_cancelled_restart_keeps_first_report(write_csv, monkeypatch, make_user):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    rows = export_rows()
+    # Row 3 has neither a name nor a website, so the first worker rejects it.
+    rows[2] = ["", "", "Germany"]
+    run = import_run_create(write_csv(HEADER, rows))
+    die_on_call(monkeypatch, PreparedBatch, "execute", 3)
+    with pytest.raises(WorkerKilled):
+        accounts_import_task(run.pk)
+    import_run_cancel(run, user=make_user(roles.SALES_OPS, username="canceller"))
+
+    accounts_import_task(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.CANCELLED
+    assert (run.rows_read, run.created, run.rejected) == (10, 9, 1)
+    assert run.report_path
+    with Path(run.report_path).open(encoding="utf-8", newline="") as handle:
+        reported = list(csv.DictReader(handle))
+    assert [row["line"] for row in reported] == ["4"]
