@@ -174,3 +174,12 @@ def http_url(url: str) -> str:
     if candidate.lower().startswith(("http://", "https://")):
         return candidate
     return ""
+
+
+@register.filter
+def closing_period(text: Any) -> str:
+    """Return the period that ends a sentence after ``text``, or "" when it ends with one.
+
+    A list of names such as "Acme Corp." already ends the sentence.
+    """
+    return "" if str(text or "").rstrip().endswith(".") else "."

@@ -629,3 +629,36 @@ def test_skipped_summary_ends_once():
 
     assert summary == "Skipped 2 accounts that you may not change: Acme Corp., Blue Ltd."
     assert single == "Skipped 1 account that you may not change: Anvil Group Corp."
+
+
+def test_bulk_skipped_name_ends_once(client, manager, team, ae, accounts):
+    Account.objects.filter(pk=accounts["other_team"].pk).update(name="Anvil Bridge Bio Corp.")
+    client.force_login(manager)
+    data = {"action": "assign", "owner": str(ae.pk), "account_ids": ids(*accounts.values())}
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    result = client.post(BULK_URL, {**data, "confirmed": "1"}, **HTMX).content.decode()
+    confirm_skipped = confirm.split('data-testid="bulk-skipped"')[1].split("</div>")[0]
+    result_skipped = result.split('data-testid="bulk-skipped"')[1].split("</div>")[0]
+
+    assert "Anvil Bridge Bio Corp." in confirm_skipped
+    assert "Corp.." not in confirm_skipped
+    assert "Anvil Bridge Bio Corp.</a>" in result_skipped
+    assert "</a>." not in result_skipped
+
+
+def test_bulk_unconfirmed_name_ends_once(client, sdr, accounts):
+    Account.objects.filter(pk=accounts["team_sdr"].pk).update(
+        name="Alpha Corp.", field_status={"industry": {"status": "single_source"}}
+    )
+    client.force_login(sdr)
+    data = {
+        "action": "tag",
+        "tier": "high",
+        "reason": "Payments companies",
+        "account_ids": ids(accounts["team_sdr"]),
+    }
+    confirm = client.post(BULK_URL, data, **HTMX).content.decode()
+    unconfirmed = confirm.split('data-testid="bulk-unconfirmed"')[1].split("</div>")[0]
+
+    assert "Alpha Corp." in unconfirmed
+    assert "Corp.." not in unconfirmed
