@@ -126,7 +126,8 @@ class FrameworkAdminForm(forms.ModelForm):
         label="High tier min score",
         min_value=1,
         max_value=MAX_SCORE,
-        help_text=f"Minimum score for the High tier, from 1 to {MAX_SCORE}.",
+        # The model's text, which the read-only page of a locked version shows.
+        help_text=Framework._meta.get_field("high_tier_min_score").help_text,
         error_messages={
             "min_value": f"The High cut-off %(value)s is invalid: enter a value from 1 to "
             f"{MAX_SCORE}, above the Medium cut-off.",
@@ -138,7 +139,7 @@ class FrameworkAdminForm(forms.ModelForm):
         label="Medium tier min score",
         min_value=1,
         max_value=MAX_SCORE - 1,
-        help_text=f"Minimum score for the Medium tier, from 1 to {MAX_SCORE - 1}.",
+        help_text=Framework._meta.get_field("medium_tier_min_score").help_text,
         error_messages={
             "min_value": f"The Medium cut-off %(value)s is invalid: enter a value from 1 to "
             f"{MAX_SCORE - 1}, below the High cut-off.",

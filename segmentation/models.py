@@ -213,11 +213,11 @@ class Framework(models.Model):
     )
     high_tier_min_score = models.PositiveSmallIntegerField(
         default=70,
-        help_text="Minimum score (0–100) for the High tier.",
+        help_text="Minimum score for the High tier, from 1 to 100, above the Medium cut-off.",
     )
     medium_tier_min_score = models.PositiveSmallIntegerField(
         default=40,
-        help_text="Minimum score (0–100) for the Medium tier.",
+        help_text="Minimum score for the Medium tier, from 1 to 99, below the High cut-off.",
     )
     high_tier_route = models.CharField(max_length=50, default="Outbound")
     medium_tier_route = models.CharField(max_length=50, blank=True, default="")

@@ -6,6 +6,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts import roles
 from segmentation.authors import WORKFLOW_FIELDS
+from segmentation.forms import FrameworkAdminForm
 from segmentation.lifecycle import (
     FrameworkLifecycleError,
     framework_approve,
@@ -306,6 +307,35 @@ def test_approved_version_read_only(ops_client, active_framework):
     assert response.status_code == 302
     assert response["Location"] == change_url(active_framework)
     assert active_framework.name == "B2B software default"
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("high_tier_min_score", "Minimum score for the High tier, from 1 to 100, above the"),
+        ("medium_tier_min_score", "Minimum score for the Medium tier, from 1 to 99, below the"),
+    ],
+)
+def test_cutoff_help_same_read_only(ops_client, draft, active_framework, field, text):
+    editing = ops_client.get(change_url(draft)).content.decode()
+    read_only = ops_client.get(change_url(active_framework)).content.decode()
+
+    assert text in editing
+    assert text in read_only
+    assert "(0–100)" not in read_only
+
+
+@pytest.mark.parametrize(
+    ("field", "minimum", "maximum"),
+    [("high_tier_min_score", 1, 100), ("medium_tier_min_score", 1, 99)],
+)
+def test_cutoff_help_states_form_range(field, minimum, maximum):
+    form_field = FrameworkAdminForm.base_fields[field]
+
+    assert form_field.min_value == minimum
+    assert form_field.max_value == maximum
+    assert f"from {minimum} to {maximum}" in Framework._meta.get_field(field).help_text
+    assert form_field.help_text == Framework._meta.get_field(field).help_text
 
 
 def test_create_draft_button(ops_client, active_framework):
