@@ -391,7 +391,7 @@ HISTORY_LABELS = {
     "employee_raw": "Employees",
     "employee_count": "Employee estimate",
     "revenue_raw": "Revenue",
-    "annual_revenue_usd": "Revenue (USD)",
+    "annual_revenue_usd": "Revenue in USD",
     "owner_id": "Owner",
     "verification_status": "Verification",
     "region": "Region",
@@ -910,7 +910,7 @@ def account_field_history(account: Account, *, limit: int = HISTORY_LIMIT) -> li
                 "change",
                 record.history_date,
                 _channel_actor(record),
-                "Changed " + ", ".join(change.label.lower() for change in changes),
+                "Changed " + _changed_labels(changes),
                 changes=changes,
                 reason=record.history_change_reason or "",
             )
@@ -1032,8 +1032,25 @@ def _override_changed(older: Any, newer: Any) -> bool:
     return (older.tag_override, older.tier_override) != (newer.tag_override, newer.tier_override)
 
 
+# A field that a change title leaves out when the other field changed with it, because
+# both are one fact: the revenue in USD is converted from the revenue as reported.
+TITLE_PART_OF = {"annual_revenue_usd": "revenue_raw"}
+
+
 def _changed_labels(changes: list[FieldChange]) -> str:
-    return ", ".join(change.label.lower() for change in changes)
+    """Return the changed fields' labels for a title, such as "revenue, owner", once each.
+
+    Only the first letter is lowered, so "Revenue in USD" reads "revenue in USD".
+    """
+    changed = {change.field for change in changes}
+    labels: list[str] = []
+    for change in changes:
+        if TITLE_PART_OF.get(change.field) in changed:
+            continue
+        label = change.label[:1].lower() + change.label[1:]
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
 
 
 def assignable_owners() -> list[AbstractBaseUser]:

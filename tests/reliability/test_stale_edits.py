@@ -7,6 +7,7 @@ returns 412 for a stale If-Match.
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -224,6 +225,31 @@ def test_head_count_estimate_not_repeated(make_user, account):
     entries = account_changes_since(account, since)
 
     assert [change.label for change in entries[-1].changes] == ["Employees"]
+
+
+def test_revenue_change_named_once(make_user, account):
+    editor = make_user(roles.SDR, username="revenue-editor")
+    account.refresh_from_db()
+    since = account.updated_at
+    account.revenue_raw, account.annual_revenue_usd = "$15M", Decimal("15000000")
+    account._history_user = editor
+    account.save()
+
+    [entry] = account_changes_since(account, since)
+
+    assert entry.title == "Changed revenue"
+    assert [change.label for change in entry.changes] == ["Revenue", "Revenue in USD"]
+
+
+def test_revenue_in_usd_alone_keeps_acronym(account):
+    account.refresh_from_db()
+    since = account.updated_at
+    account.annual_revenue_usd = Decimal("16000000")
+    account.save()
+
+    [entry] = account_changes_since(account, since)
+
+    assert entry.title == "Changed revenue in USD"
 
 
 @pytest.mark.parametrize(
