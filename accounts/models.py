@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.text_limits import CharacterLengthValidator, stored_length
 from audits.history import Channel, ChannelHistoricalModel, current_channel
+from enrichment import verification
 
 
 def validate_not_in_future(value: date) -> None:
@@ -60,7 +61,9 @@ class Tier(models.TextChoices):
 
 class VerificationStatus(models.TextChoices):
     VERIFIED = "verified", "Verified"
-    UNVERIFIED = "unverified", "Not yet verified"
+    # Not every mandatory field is verified. Account.verification_summary() separates a
+    # partly verified account from one that no second source confirmed at all.
+    UNVERIFIED = "unverified", "Not fully verified"
     CONFLICTING = "conflicting", "Conflicting sources"
 
 
@@ -309,6 +312,33 @@ class Account(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:account-detail", args=[self.pk])
+
+    def verification_summary(self) -> str:
+        """Return the verification status with the count of mandatory fields verified.
+
+        Such as "Partly verified (2 of 3 fields)": the status ``unverified`` covers every
+        account with at least one mandatory field that no second source confirmed.
+        """
+        if self.verification_status != VerificationStatus.UNVERIFIED:
+            return self.get_verification_status_display()
+        verified = len(verification.verified_mandatory_fields(self.field_status or {}))
+        total = len(verification.MANDATORY_FIELDS)
+        if verified == 0:
+            return f"Not yet verified (0 of {total} fields)"
+        return f"Partly verified ({verified} of {total} fields)"
+
+    def verification_detail(self) -> str:
+        """Return which mandatory fields are verified and which are not, as one sentence each."""
+        verified = verification.verified_mandatory_fields(self.field_status or {})
+        others = [name for name in verification.MANDATORY_FIELDS if name not in verified]
+        parts = []
+        if verified:
+            labels = ", ".join(verification.FIELD_LABELS[name] for name in verified)
+            parts.append(f"Verified: {labels}.")
+        if others:
+            labels = ", ".join(verification.FIELD_LABELS[name] for name in others)
+            parts.append(f"Not verified: {labels}.")
+        return " ".join(parts)
 
 
 class AccountIdentifier(models.Model):

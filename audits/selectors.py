@@ -6,6 +6,8 @@ a million accounts.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,6 +22,7 @@ from accounts import roles
 from accounts.filtersets import INCOMPLETE, MISSING_FIELD_CONDITIONS
 from accounts.models import Account, SegmentOverride, UserProfile, VerificationStatus
 from accounts.permissions import can_view_audits, team_member_ids, visible_user_ids
+from enrichment.verification import ACCEPTED, MANDATORY_FIELDS, VERIFIED
 from segmentation.models import Framework, ScoreRecord
 
 from .models import (
@@ -67,6 +70,14 @@ def _scoped(queryset: QuerySet, field_name: str, user_ids: list[int] | None) -> 
 
 
 # Dashboards.
+
+# Mandatory field -> the condition that its field_status entry is verified or accepted,
+# the statuses that enrichment.verification.account_verification_status counts.
+FIELD_VERIFIED = {
+    name: Q(**{f"field_status__{name}__status__in": [VERIFIED, ACCEPTED]})
+    for name in MANDATORY_FIELDS
+}
+ANY_FIELD_VERIFIED = functools.reduce(operator.or_, FIELD_VERIFIED.values())
 
 
 @dataclass
@@ -121,6 +132,15 @@ def account_counts() -> AccountCounts:
         # account needs enrichment although completeness counts the field as present.
         "backlog_incomplete": Count("id", filter=needs & INCOMPLETE),
         "backlog_conflicting": Count("id", filter=needs & conflicting),
+        # Per-field verification, which separates partly verified accounts from the others.
+        **{
+            f"verified_{name}": Count("id", filter=FIELD_VERIFIED[name])
+            for name in MANDATORY_FIELDS
+        },
+        "partly_verified": Count(
+            "id",
+            filter=Q(verification_status=VerificationStatus.UNVERIFIED) & ANY_FIELD_VERIFIED,
+        ),
     }
     groups = (
         Account.objects.order_by()

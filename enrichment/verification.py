@@ -645,6 +645,20 @@ def account_verification_status(statuses: Mapping[str, Mapping[str, Any]]) -> st
     return "unverified"
 
 
+def verified_mandatory_fields(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Return the mandatory fields that are verified or accepted, in MANDATORY_FIELDS order.
+
+    An account is verified only when all of them are, so this list separates a partly
+    verified account from one that no second source confirmed at all.
+    """
+    verified = []
+    for name in MANDATORY_FIELDS:
+        entry = statuses.get(name) if isinstance(statuses, Mapping) else None
+        if isinstance(entry, Mapping) and entry.get("status") in (VERIFIED, ACCEPTED):
+            verified.append(name)
+    return verified
+
+
 def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Return why an account is in the enrichment queue, one sentence per mandatory field."""
     reasons = []

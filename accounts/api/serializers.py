@@ -49,6 +49,7 @@ from accounts.workspace.edits import (
     technology_problem,
     third_party_message,
 )
+from enrichment.verification import verified_mandatory_fields
 from segmentation.models import Industry, ScoreRecord
 
 from .datetimes import datetime_formatter
@@ -299,6 +300,14 @@ class AccountDetailSerializer(AccountSerializer):
     """An account with the list fields plus its lists, description and identifiers."""
 
     identifiers = AccountIdentifierSerializer(many=True, read_only=True)
+    verified_fields = serializers.SerializerMethodField(
+        help_text="Mandatory fields (industry, company_size, country) that are verified or "
+        "accepted. verification_status is verified only when all three are."
+    )
+    verification_summary = serializers.SerializerMethodField(
+        help_text='Verification as the account page shows it, such as "Partly verified '
+        '(2 of 3 fields)".'
+    )
 
     class Meta(AccountSerializer.Meta):
         fields = [
@@ -309,8 +318,16 @@ class AccountDetailSerializer(AccountSerializer):
             "review_flags",
             "field_status",
             "identifiers",
+            "verified_fields",
+            "verification_summary",
         ]
         read_only_fields = fields
+
+    def get_verified_fields(self, account: Account) -> list[str]:
+        return verified_mandatory_fields(account.field_status or {})
+
+    def get_verification_summary(self, account: Account) -> str:
+        return account.verification_summary()
 
 
 SCORING_FIX = "scoring sets it from the account's values, so change those instead"

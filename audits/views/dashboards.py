@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 from accounts.filtersets import GEOGRAPHY_NONE, TIER_NONE
 from accounts.models import Tier, VerificationStatus
 from accounts.permissions import can_view_audits
+from enrichment.verification import FIELD_LABELS, MANDATORY_FIELDS
 
 from .. import selectors
 from ..models import ViolationKind
@@ -139,9 +140,6 @@ def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
         "company size and geography.",
     )
     verification = account_counts.verification
-    verified_share = selectors.percent(
-        verification[VerificationStatus.VERIFIED], sum(verification.values())
-    )
     verification_chart = Chart(
         "verification",
         "Verification",
@@ -155,7 +153,7 @@ def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
         ],
         [[account_list_url(verification_status=value) for value in VerificationStatus.values]],
         colors=[VERIFICATION_COLORS[value] for value in VerificationStatus.values],
-        description=f"Verification rate: {verified_share if verified_share is not None else 0}%.",
+        description=_verification_description(account_counts),
     )
     backlog = Chart(
         "backlog",
@@ -185,6 +183,28 @@ def _quality_charts(account_counts: selectors.AccountCounts) -> list[Chart]:
         description_url=account_list_url(needs_enrichment="true"),
     )
     return [completeness, verification_chart, backlog]
+
+
+def _verification_description(account_counts: selectors.AccountCounts) -> str:
+    """Count fully and partly verified accounts, and the accounts per verified field.
+
+    An account is verified only when industry, company size and country all are, so the
+    share of verified accounts alone would hide every account with one or two of them.
+    """
+    verification = account_counts.verification
+    quality = account_counts.quality
+    total = sum(verification.values())
+    verified = verification[VerificationStatus.VERIFIED]
+    share = selectors.percent(verified, total)
+    share_text = f" ({share}%)" if share is not None else ""
+    fields = ", ".join(
+        f"{FIELD_LABELS[name]} {quality[f'verified_{name}']:,}" for name in MANDATORY_FIELDS
+    )
+    return (
+        f"Fully verified accounts: {verified:,} of {total:,}{share_text}. "
+        f"Partly verified: {quality['partly_verified']:,}. "
+        f"Accounts per verified field: {fields}."
+    )
 
 
 def _backlog_description(quality: dict[str, int]) -> str:

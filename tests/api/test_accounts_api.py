@@ -172,6 +172,21 @@ def test_api_detail_fields(signed_in_api):
     assert body["framework_version"] == 99
 
 
+def test_api_detail_counts_verified_fields(signed_in_api):
+    account = AccountFactory(
+        verification_status="unverified",
+        field_status={
+            "industry": {"status": "verified"},
+            "company_size": {"status": "single_source"},
+            "country": {"status": "accepted"},
+        },
+    )
+    body = signed_in_api.get(f"{LIST_URL}{account.pk}/").json()
+    assert body["verification_status"] == "unverified"
+    assert body["verified_fields"] == ["industry", "country"]
+    assert body["verification_summary"] == "Partly verified (2 of 3 fields)"
+
+
 def test_api_detail_missing_is_404(signed_in_api):
     response = signed_in_api.get(f"{LIST_URL}999999/")
     assert response.status_code == 404

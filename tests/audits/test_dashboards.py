@@ -72,6 +72,47 @@ def test_verification_counts(accounts):
     assert counts["unverified"] == 1
 
 
+@pytest.fixture
+def partly_verified(db):
+    """Accounts verified on all, two, one and none of the three mandatory fields."""
+    verified = {"status": "verified"}
+    single = {"status": "single_source"}
+    AccountFactory(
+        verification_status="verified",
+        field_status={"industry": verified, "company_size": verified, "country": verified},
+    )
+    AccountFactory(field_status={"industry": verified, "company_size": single, "country": verified})
+    AccountFactory(field_status={"industry": single, "country": {"status": "accepted"}})
+    AccountFactory(field_status={})
+    AccountFactory(
+        verification_status="conflicting",
+        field_status={"industry": {"status": "conflicting"}, "country": verified},
+    )
+
+
+def test_field_verification_counts(partly_verified):
+    quality = account_counts().quality
+
+    assert quality["verified_industry"] == 2
+    assert quality["verified_company_size"] == 1
+    assert quality["verified_country"] == 4
+    assert quality["partly_verified"] == 2
+
+
+def test_verification_description_counts_fields(client, make_user, partly_verified):
+    client.force_login(make_user(roles.SALES_OPS, username="ops"))
+    response = client.get(reverse("audits:dashboard"))
+    html = response.content.decode()
+    start = html.index("Fully verified accounts:")
+    description = html[start : html.index("</p>", start)]
+
+    assert description.startswith("Fully verified accounts: 1 of 5 (20")
+    assert "Partly verified: 2." in description
+    assert "industry 2, company size 1, country 4." in description
+    assert "Verification rate" not in html
+    assert chart_data(response)["verification"]["labels"][1] == "Not fully verified"
+
+
 @pytest.mark.parametrize(
     "role",
     [

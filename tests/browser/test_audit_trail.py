@@ -129,9 +129,9 @@ def test_verification_donut_colours(page, login, live_server, ops):
     )
     colours = dict(legend)
     assert colours["Verified"] == SUCCESS_GREEN
-    assert colours["Not yet verified"] != SUCCESS_GREEN
+    assert colours["Not fully verified"] != SUCCESS_GREEN
     assert colours["Conflicting sources"] != SUCCESS_GREEN
-    assert colours["Not yet verified"] != colours["Conflicting sources"]
+    assert colours["Not fully verified"] != colours["Conflicting sources"]
 
 
 def test_accuracy_chart_one_month_visible(page, login, live_server, ops, accounts):  # noqa: F811

@@ -10,9 +10,11 @@ import pytest
 
 from accounts.models import Account, AccountIdentifier
 from accounts.services import accounts_import
+from audits.selectors import account_counts
 from enrichment.models import Observation
 from enrichment.profiles import profiles_import
 from enrichment.selectors import verification_counts
+from enrichment.verification import verified_mandatory_fields
 from tests.datasets import require_datasets_dir
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.django_db]
@@ -101,6 +103,22 @@ def test_counts_after_sp500_and_fortune(datasets):
     assert counts["company_size"]["missing"] == 267
     assert counts["revenue"]["single_source"] == 499
     assert counts["account"] == {"verified": 0, "unverified": 751, "conflicting": 15}
+
+
+def test_shared_companies_partly_verified(datasets):
+    import_sp500_and_fortune(datasets)
+    walmart = by_ticker("WMT")
+    partly = [
+        account
+        for account in Account.objects.filter(verification_status="unverified")
+        if verified_mandatory_fields(account.field_status)
+    ]
+
+    assert walmart.verification_status == "unverified"
+    assert walmart.verification_summary() == "Partly verified (2 of 3 fields)"
+    assert len(partly) == 218
+    assert account_counts().quality["partly_verified"] == len(partly)
+    assert account_counts().quality["verified_country"] == 233
 
 
 def test_financials_do_not_verify_sp500(datasets):

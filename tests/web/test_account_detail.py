@@ -208,6 +208,43 @@ def test_detail_shows_observations_by_field(signed_in, scored_account):
     assert html.index("410 employees") < html.index("201-500</td>")
 
 
+def verification_badge(html: str) -> str:
+    start = html.index('data-testid="verification-summary"')
+    return html[html.index(">", start) + 1 : html.index("</span>", start)]
+
+
+@pytest.mark.parametrize(
+    ("status", "field_status", "expected"),
+    [
+        (
+            "unverified",
+            {
+                "industry": {"status": "verified"},
+                "company_size": {"status": "single_source"},
+                "country": {"status": "verified"},
+            },
+            "Partly verified (2 of 3 fields)",
+        ),
+        ("unverified", {"country": {"status": "accepted"}}, "Partly verified (1 of 3 fields)"),
+        ("unverified", {}, "Not yet verified (0 of 3 fields)"),
+        ("verified", {}, "Verified"),
+        ("conflicting", {"country": {"status": "verified"}}, "Conflicting sources"),
+    ],
+)
+def test_detail_verification_counts_fields(signed_in, status, field_status, expected):
+    account = AccountFactory(verification_status=status, field_status=field_status)
+    html = detail_html(signed_in, account)
+    assert verification_badge(html) == expected
+
+
+def test_detail_verification_names_fields(signed_in):
+    account = AccountFactory(
+        field_status={"industry": {"status": "verified"}, "country": {"status": "verified"}}
+    )
+    html = detail_html(signed_in, account)
+    assert 'title="Verified: industry, country. Not verified: company size."' in html
+
+
 def test_detail_unscored_account(signed_in):
     account = AccountFactory(name="Fresh Co")
     html = detail_html(signed_in, account)
