@@ -54,6 +54,7 @@ from .models import (
     SegmentOverride,
     VerificationStatus,
 )
+from .observation_text import buying_signal_label, observation_text
 from .permissions import can_view_accounts, team_member_ids
 
 # Score records shown on the account page, newest first.
@@ -734,11 +735,34 @@ def observation_summary(
     by_field: dict[str, list[Observation]] = {}
     for observation in latest:
         by_field.setdefault(observation.field, []).append(observation)
+    observation_texts_set(list(latest), account)
     summary = []
     for field_name in sorted(by_field):
         rows = sorted(by_field[field_name], key=lambda row: (row.observed_at, row.pk), reverse=True)
         summary.append(FieldObservations(field_name, rows, counts[field_name] - len(rows)))
     return summary
+
+
+def observation_texts_set(observations: list[Observation], account: Account) -> None:
+    """Set ``display_text`` on each observation: its value as a person reads it.
+
+    Industry names are read with one query, and none when every industry observation
+    names the account's own industry, which the account page has already loaded.
+    """
+    industry_ids = {
+        observation.value.get("industry_id")
+        for observation in observations
+        if observation.field == "industry" and isinstance(observation.value, dict)
+    }
+    industry_ids.discard(None)
+    names: dict[int, str] = {}
+    if account.industry_id in industry_ids and Account.industry.is_cached(account):
+        names[account.industry_id] = account.industry.name
+    missing = industry_ids - names.keys()
+    if missing:
+        names.update(Industry.objects.filter(pk__in=missing).values_list("id", "name"))
+    for observation in observations:
+        observation.display_text = observation_text(observation.field, observation.value, names)
 
 
 def field_observations(account: Account, field_name: str) -> QuerySet[Observation]:
@@ -789,6 +813,10 @@ def _history_text(name: str, value: Any, owners: dict[int, str], industries: dic
         return industries.get(value, f"industry {value}")
     if name == "verification_status":
         return VerificationStatus(value).label if value in VerificationStatus.values else str(value)
+    if name == "buying_signals" and isinstance(value, list):
+        return ", ".join(
+            buying_signal_label(item) if isinstance(item, str) else str(item) for item in value
+        )
     if isinstance(value, list):
         return ", ".join(
             str(item.get("value") or item) if isinstance(item, dict) else str(item)

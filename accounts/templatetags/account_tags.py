@@ -12,8 +12,10 @@ from django.utils.text import capfirst
 
 from accounts.models import Account, SegmentOverride, Tier
 from accounts.normalizers.text import character_count
+from accounts.observation_text import buying_signal_label, observation_text
 from accounts.roles import ALL_ROLES
 from accounts.selectors import OVERRIDES_LIMIT
+from enrichment.models import Observation
 from enrichment.verification import CONFLICTING
 from segmentation.models import Dimension
 
@@ -161,6 +163,27 @@ def json_value(value: Any) -> SafeString | str:
     if isinstance(value, list):
         return format_html_join(", ", "{}", ((item_text(item),) for item in value))
     return item_text(value)
+
+
+@register.filter
+def observation_value(observation: Observation) -> str:
+    """Render an observation's value as a person reads it, such as "11–50 employees".
+
+    Uses ``display_text`` when ``accounts.selectors.observation_texts_set`` set it, which
+    also names the industries.
+    """
+    text = getattr(observation, "display_text", None)
+    if text is None:
+        text = observation_text(observation.field, observation.value, {})
+    return text
+
+
+@register.filter
+def buying_signal(signal: Any) -> SafeString | str:
+    """Render one buying signal: a slug by its label, a mapping as key: value pairs."""
+    if isinstance(signal, dict):
+        return item_text(signal)
+    return buying_signal_label(signal)
 
 
 @register.filter

@@ -390,5 +390,7 @@ class AccountFieldObservationsView(AccountViewerRequiredMixin, View):
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage as error:
             raise Http404(f"Invalid page {request.GET.get('page')!r}: {error}") from error
+        page.object_list = list(page.object_list)
+        selectors.observation_texts_set(page.object_list, account)
         context = {"account": account, "field": field, "page_obj": page}
         return render(request, self.template_name, context)

@@ -288,3 +288,27 @@ def test_detail_query_count_does_not_grow(signed_in, scored_account, framework):
     with CaptureQueriesContext(connection) as after:
         signed_in.get(scored_account.get_absolute_url())
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def signals_section(html: str) -> str:
+    start = html.index('id="account-signals"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_detail_signals_show_labels(signed_in):
+    account = AccountFactory(buying_signals=["recent_funding", "Hiring SDRs"])
+    section = signals_section(detail_html(signed_in, account))
+    assert "<li>Recent funding</li>" in section
+    assert "<li>Hiring SDRs</li>" in section
+    assert "recent_funding" not in section
+
+
+def test_history_signals_show_labels(signed_in):
+    account = AccountFactory(buying_signals=[])
+    account.buying_signals = ["recent_funding"]
+    account.save()
+    html = detail_html(signed_in, account)
+    start = html.index('id="account-history"')
+    history = html[start : html.index("</section>", start)]
+    assert "Recent funding" in history
+    assert "recent_funding" not in history

@@ -186,3 +186,47 @@ def test_older_observations_need_a_role(client, make_user):
     url = reverse("accounts:account-field-observations", args=[account.pk, "website"])
 
     assert client.get(url).status_code == 403
+
+
+def test_section_reads_structured_values(signed_in, industry):
+    account = AccountFactory(industry=industry)
+    values = {
+        "employees": {"approximate": True, "count": 27, "max": 27, "min": 27},
+        "revenue": {"amount": "7000000.00", "currency": "EUR", "usd": "8190000.00"},
+        "industry": {"industry_id": industry.pk},
+        "location": {"city": "Berlin", "country": "DE", "region": "BE"},
+        "buying_signals": ["recent_funding"],
+    }
+    for field, value in values.items():
+        Observation.objects.create(
+            account=account, field=field, value=value, source="apollo", observed_at=START
+        )
+
+    html = section_html(signed_in, account)
+
+    assert "about 27 employees" in html
+    assert "€7,000,000 (about $8,190,000)" in html
+    assert "<td>Web Test SaaS</td>" in html
+    assert "Berlin, BE, DE" in html
+    assert "Recent funding" in html
+    assert "Approximate:" not in html
+    assert "Industry id" not in html
+    assert "Usd:" not in html
+
+
+def test_older_observations_read_industry_name(signed_in, industry):
+    account = AccountFactory()
+    for minute in range(3):
+        Observation.objects.create(
+            account=account,
+            field="industry",
+            value={"industry_id": industry.pk, "label": "Software"},
+            source="apollo",
+            observed_at=START + timedelta(minutes=minute),
+        )
+    url = reverse("accounts:account-field-observations", args=[account.pk, "industry"])
+
+    html = signed_in.get(url).content.decode()
+
+    assert html.count("<td>Web Test SaaS</td>") == 3
+    assert "Industry id" not in html

@@ -175,4 +175,4 @@ def test_signals_section_reloads(client_sdr, account):
     url = reverse("accounts:account-section", args=[account.pk, "signals"])
     html = client_sdr.get(url, **HTMX).content.decode()
     assert 'id="account-signals"' in html
-    assert "intent surge" in html
+    assert "<li>Intent surge</li>" in html
