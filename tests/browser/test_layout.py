@@ -83,8 +83,14 @@ def test_navbar_focus_ring_visible(page, login, live_server, sam):  # noqa: F811
         "e => getComputedStyle(e).backgroundColor"
     )
 
-    for name in ("ICP Portal", "Accounts", "Sign out"):
-        control = page.locator(".portal-navbar").get_by_text(name, exact=True)
+    navbar = page.locator(".portal-navbar")
+    controls = {
+        "ICP Portal": navbar.get_by_text("ICP Portal", exact=True),
+        "Accounts": navbar.get_by_text("Accounts", exact=True),
+        "user menu": navbar.get_by_role("button", name="Sam Reyes"),
+    }
+
+    for name, control in controls.items():
         control.focus()
         page.keyboard.press("Shift+Tab")
         page.keyboard.press("Tab")
@@ -95,6 +101,27 @@ def test_navbar_focus_ring_visible(page, login, live_server, sam):  # noqa: F811
         assert outline_style == "solid", f"{name} shows no outline when focused"
         ratio = contrast_ratio(outline_color, navbar_color)
         assert ratio >= MIN_FOCUS_CONTRAST, f"{name} focus outline contrast is {ratio:.2f}:1"
+
+
+def test_user_menu_focus_ring_visible(page, login, live_server, sam):  # noqa: F811
+    login("sam")
+    page.goto(f"{live_server.url}/accounts/")
+    page.locator(".portal-user-toggle").focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_test_id("user-menu")
+    menu_color = menu.evaluate("e => getComputedStyle(e).backgroundColor")
+    sign_out = menu.get_by_role("button", name="Sign out")
+
+    # The arrow keys move through the open menu: API tokens first, then Sign out.
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+
+    assert sign_out.evaluate("e => e === document.activeElement")
+    outline_style = sign_out.evaluate("e => getComputedStyle(e).outlineStyle")
+    outline_color = sign_out.evaluate("e => getComputedStyle(e).outlineColor")
+    assert outline_style == "solid", "Sign out shows no outline when focused"
+    ratio = contrast_ratio(outline_color, menu_color)
+    assert ratio >= MIN_FOCUS_CONTRAST, f"Sign out focus outline contrast is {ratio:.2f}:1"
 
 
 def test_list_links_readable_on_background(page, login, live_server, accounts):  # noqa: F811

@@ -1,4 +1,7 @@
-"""The manager's menu keeps the user name and Sign out reachable at common window widths."""
+"""The manager's menu keeps the user name and Sign out reachable at common window widths.
+
+Sign out sits in the menu that the user's name opens.
+"""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -29,6 +32,7 @@ def test_sign_out_reachable_for_manager(page, login, live_server, morgan, width)
     if toggler.is_visible():
         toggler.click()
         page.locator("#main-nav.show").wait_for()
+    page.locator(".portal-user-toggle").click()
     sign_out = page.get_by_role("button", name="Sign out")
     user_name = page.get_by_test_id("signed-in-user")
     sign_out.scroll_into_view_if_needed()
