@@ -49,9 +49,7 @@ class UnusedFiltersSkippingBackend(DjangoFilterBackend):
 
 
 # Parameters that pages, ordering and formats read, which are not filters.
-NON_FILTER_PARAMETERS = frozenset(
-    {CURSOR_PARAM, PAGE_SIZE_PARAM, "ordering", "format", "page", "bom"}
-)
+NON_FILTER_PARAMETERS = frozenset({CURSOR_PARAM, PAGE_SIZE_PARAM, "ordering", "format", "bom"})
 # Minimum similarity (difflib's ratio) between an unknown parameter and a filter name for the
 # parameter to count as a misspelling: "teir" and "tier" score 0.75.
 MISSPELLING_CUTOFF = 0.75
