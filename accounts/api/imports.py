@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.text import get_valid_filename
 from drf_spectacular.types import OpenApiTypes
@@ -51,6 +51,7 @@ from .filtersets import ImportRunFilterSet
 from .pagination import IdCursorPagination
 from .permissions import ImportPermission
 from .schema import ErrorSerializer
+from .serializers import unknown_field_message
 from .throttling import ApiScopedThrottle
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,23 @@ class ImportUploadSerializer(serializers.Serializer):
             "the file updates keep their owner."
         ),
     )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # DRF drops unknown form fields and keeps the last of repeated ones, so "dryrun=true"
+        # or "dry_run=true&dry_run=false" would import for real.
+        if isinstance(data, QueryDict):
+            writable = list(self.fields)
+            errors: dict[str, list[str]] = {}
+            for name, values in data.lists():
+                if name not in self.fields:
+                    errors[name] = [unknown_field_message(name, writable, "an import upload")]
+                elif len(values) > 1:
+                    errors[name] = [
+                        f"{name} was sent {len(values)} times: send each form field once."
+                    ]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
     def validate_new_accounts_owner(self, choice: str) -> str:
         choice = choice.strip().lower()
