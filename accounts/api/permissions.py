@@ -42,6 +42,14 @@ def can_manage_webhooks(user: User) -> bool:
     return can_delete_account(user)
 
 
+def writing_roles_listed() -> str:
+    """Return the roles that may write through the API as text, such as "SDR, AE and Sales Ops"."""
+    names = [role for role in roles.ALL_ROLES if role in WRITING_ROLES]
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def can_write_through_api(user: User) -> bool:
     return user.is_authenticated and (
         user.is_superuser or bool(roles.user_roles(user) & WRITING_ROLES)
@@ -102,8 +110,7 @@ class TokenScopePermission(BasePermission):
             self.message = (
                 f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
                 f"only, so it cannot {request.method} here, and your role cannot write through "
-                "the API at all: only the roles that change data (SDR, Sales Manager, Sales "
-                "Ops) get tokens with the write scope."
+                f"the API at all: only {writing_roles_listed()} get tokens with the write scope."
             )
         elif needed not in token.scopes:
             self.message = (

@@ -230,3 +230,18 @@ def test_unknown_field_message_reads_well(client_for, sdr):
     assert message.startswith(
         "foo is not a field of an account: send only the writable fields, name, domain,"
     )
+
+
+def test_read_scope_message_lists_writing_roles(token_client, marketing):
+    account = AccountFactory(owner=None)
+    response = token_client(marketing).patch(detail_url(account), {"city": "X"}, format="json")
+    message = response.json()["error"]["message"]
+    assert response.status_code == 403
+    assert "only SDR, AE, Sales Manager and Sales Ops get tokens with the write scope" in message
+
+
+def test_ae_gets_write_token(client_for, ae):
+    response = client_for(ae).post(
+        "/api/v1/tokens/", {"name": "crm sync", "scopes": ["read", "write"]}, format="json"
+    )
+    assert response.status_code == 201, response.json()
