@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_parameter_type
@@ -58,6 +60,17 @@ class ApiAutoSchema(AutoSchema):
         if isinstance(self.view, AccountStreamMixin) and self._is_list_view():
             parameters.append(BOM_PARAMETER)
         return parameters
+
+    def _get_filter_parameters(self) -> list[dict]:
+        # The tag and route members take the segment in the path, and their filter set, the
+        # account list's, also has a tag and a route filter. The path names the segment, so
+        # the query filter of the same name is left out of the documented parameters.
+        path_names = set(re.findall(r"{(\w+)}", self.path))
+        return [
+            parameter
+            for parameter in super()._get_filter_parameters()
+            if parameter["name"] not in path_names
+        ]
 
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)

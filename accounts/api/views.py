@@ -68,6 +68,15 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     "applies to the current version.",
 )
 
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETags of the versions you hold, comma-separated, from earlier responses' "
+    "ETag header; the weak W/ form matches too, and * matches any version. When one is "
+    "current, the response is 304 Not Modified without a body. Optional.",
+)
+
 
 def account_resegment(account_id: int) -> None:
     """Score one account again after a client changed its fields, when scoring is installed.
@@ -104,6 +113,7 @@ def with_etag(response: Response, account: Account) -> Response:
     ),
     retrieve=extend_schema(
         summary="Read an account",
+        parameters=[IF_NONE_MATCH_PARAMETER],
         responses={
             200: AccountDetailSerializer,
             304: OpenApiResponse(description="Not modified: If-None-Match lists the current ETag."),

@@ -89,3 +89,32 @@ def test_schema_lists_csv_bom_parameter(signed_in_api, path):
     assert bom["in"] == "query"
     assert bom["schema"]["enum"] == ["1", "true", "0", "false"]
     assert "byte order mark" in bom["description"]
+
+
+def test_schema_declares_if_none_match(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/accounts/{id}/"]["get"]
+    headers = [parameter for parameter in operation["parameters"] if parameter["in"] == "header"]
+    assert [parameter["name"] for parameter in headers] == ["If-None-Match"]
+    assert "304" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/segments/tags/{tag}/members/", "tag"),
+        ("/api/v1/segments/routes/{route}/members/", "route"),
+    ],
+)
+def test_members_path_parameter_listed_once(signed_in_api, path, name):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    parameters = schema["paths"][path]["get"]["parameters"]
+    locations = [parameter["in"] for parameter in parameters if parameter["name"] == name]
+    assert locations == ["path"]
+
+
+def test_account_list_keeps_tag_filter(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/accounts/"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
+    assert {"tag", "route"} <= names
