@@ -1,5 +1,5 @@
 """Error pages of the portal: the 404 handler that shows a user-facing message, and the
-400 handler that explains a form with too many fields.
+400 handler that explains a form with too many fields or files, or a body that is too large.
 
 Django's default handlers serve 403.html and 500.html. The 400 and 500 pages render
 without a request or context processors, so those templates stand alone.
@@ -8,7 +8,7 @@ without a request or context processors, so those templates stand alone.
 import re
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template import loader
@@ -55,17 +55,25 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Render 400.html, saying which limit a request with too many form fields broke.
+    """Render 400.html, saying which limit a form that is too large broke.
 
-    Like Django's default handler it renders the template without the request, so a
-    broken request cannot break the error page too.
+    A body over DATA_UPLOAD_MAX_MEMORY_SIZE gets status 413 Content Too Large. Like
+    Django's default handler it renders the template without the request, so a broken
+    request cannot break the error page too.
     """
+    from accounts.importing.uploads import size_label
     from accounts.workspace.bulk import MAX_BULK_ACCOUNTS
 
     context = {}
+    status = 400
     if isinstance(exception, TooManyFieldsSent):
         context = {
             "max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
             "max_bulk_accounts": MAX_BULK_ACCOUNTS,
         }
-    return HttpResponseBadRequest(loader.get_template("400.html").render(context))
+    elif isinstance(exception, TooManyFilesSent):
+        context = {"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    elif isinstance(exception, RequestDataTooBig):
+        context = {"max_body": size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
+        status = 413
+    return HttpResponseBadRequest(loader.get_template("400.html").render(context), status=status)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +20,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
+
+from accounts.importing.uploads import max_upload_bytes, size_label
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,50 @@ class PreconditionFailed(exceptions.APIException):
     def __init__(self, detail: str | None = None, *, etag: str | None = None) -> None:
         super().__init__(detail)
         self.etag = etag
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE, which Django reads at most."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+
+class TooManyParts(exceptions.APIException):
+    """A form body with more fields or files than Django's DATA_UPLOAD_MAX_NUMBER_* limits."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_many_parts"
+
+
+def request_limit_error(exc: Exception) -> exceptions.APIException | None:
+    """Return the API error for a body over one of Django's upload limits, or None.
+
+    Django raises these while DRF parses the body. They are SuspiciousOperation errors,
+    which DRF does not handle, so without this they would be answered with a 500.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return RequestTooLarge(
+            f"The request body is larger than {limit}, the maximum that the API reads "
+            f"(DATA_UPLOAD_MAX_MEMORY_SIZE): send a body of less than {limit}, such as fewer "
+            "values per request. To import accounts, upload a file as multipart/form-data "
+            f"to POST /api/v1/imports/, whose own limit of {size_label(max_upload_bytes())} "
+            "applies."
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return TooManyParts(
+            f"The form body has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form "
+            "fields, the maximum that the API reads (DATA_UPLOAD_MAX_NUMBER_FIELDS): send "
+            "only the fields of the endpoint, each once."
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyParts(
+            f"The form body has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files, the "
+            "maximum that the API reads (DATA_UPLOAD_MAX_NUMBER_FILES): send one file per "
+            "upload."
+        )
+    return None
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -148,6 +196,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    else:
+        exc = request_limit_error(exc) or exc
 
     if not isinstance(exc, exceptions.APIException):
         view = context.get("view")

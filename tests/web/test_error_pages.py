@@ -81,3 +81,30 @@ def test_400_page_renders_alone(client, settings):
     response = client.get("/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert "Bad request" in response.content.decode()
+
+
+def test_large_form_page_is_413(client, sdr, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.raise_request_exception = False
+    client.force_login(sdr)
+    response = client.post(
+        reverse("accounts:account-bulk"),
+        "action=export&account_ids=" + "1" * 2000,
+        content_type="application/x-www-form-urlencoded",
+    )
+    html = response.content.decode()
+    assert response.status_code == 413
+    assert "Request too large" in html
+    assert "The form sent more than 1000 bytes" in html
+    assert "Server error" not in html
+
+
+def test_form_with_many_files_is_400(client, sdr, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    client.raise_request_exception = False
+    client.force_login(sdr)
+    files = [SimpleUploadedFile(f"{number}.csv", b"Company\nAcme\n") for number in range(4)]
+    response = client.post(reverse("accounts:import-upload"), {"file": files})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The form sent more than 2 files" in html
