@@ -21,6 +21,7 @@ from segmentation.models import Criterion, Framework, FrameworkStatus, Geography
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .errors import error_body
+from .field_messages import DetailedFieldErrorsMixin
 from .filtersets import FrameworkFilterSet, UnusedFiltersSkippingBackend
 from .pagination import IdCursorPagination
 from .permissions import FrameworkPermission
@@ -138,7 +139,7 @@ class FrameworkIdField(serializers.PrimaryKeyRelatedField):
         return framework
 
 
-class FrameworkDraftSerializer(serializers.Serializer):
+class FrameworkDraftSerializer(DetailedFieldErrorsMixin, serializers.Serializer):
     """The source of a new draft copy: the approved (active) version.
 
     ``based_on`` (an id) or ``based_on_version`` (a version number) name it, and the

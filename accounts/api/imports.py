@@ -47,6 +47,7 @@ from accounts.workspace.imports import NEW_ACCOUNTS_OWNER_CHOICES, new_accounts_
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSV_CONTENT_TYPE, csv_cell
+from .field_messages import DetailedFieldErrorsMixin
 from .filtersets import ImportRunFilterSet
 from .pagination import IdCursorPagination
 from .permissions import ImportPermission
@@ -156,7 +157,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class ImportUploadSerializer(DetailedFieldErrorsMixin, serializers.Serializer):
     # Empty files and long source names get the messages of the checks shared with the
     # import page, so the fields leave those cases to them.
     file = serializers.FileField(

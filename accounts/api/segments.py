@@ -6,6 +6,7 @@ with the same filters, cursor pages, ``updated_since`` and CSV.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,8 @@ from segmentation.tags import active_tag_checker
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSVRenderer
-from .filtersets import SavedSegmentFilterSet
+from .field_messages import DetailedFieldErrorsMixin
+from .filtersets import MISSPELLING_CUTOFF, SavedSegmentFilterSet
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SavedSegmentPermission
 from .serializers import AccountSerializer, unknown_field_message
@@ -46,6 +48,28 @@ def owner_me_resolved(filters: dict[str, str], owner_id: int) -> dict[str, str]:
     if filters.get("owner") != OWNER_ME:
         return filters
     return {**filters, "owner": str(owner_id)}
+
+
+def unknown_filters_message(unknown: list[str], known: list[str]) -> str:
+    """Return the error for saved filters that the account list lacks, as the URL filters do.
+
+    Each name that looks like a misspelt filter gets the filter as a hint, with the
+    similarity cutoff of the URL filters' check.
+    """
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=MISSPELLING_CUTOFF)
+        if close and len(unknown) == 1:
+            hints.append(f"did you mean {close[0]}?")
+        elif close:
+            hints.append(f"did you mean {close[0]} for {name}?")
+    verb = "is not a filter" if len(unknown) == 1 else "are not filters"
+    message = f"{', '.join(unknown)} {verb} of the account list: "
+    if hints:
+        message += " ".join(hints) + " Use "
+    else:
+        message += "use "
+    return message + f"{', '.join(known)}."
 
 
 MEMBERS_SCHEMA = extend_schema(
@@ -219,7 +243,7 @@ class RouteMembersView(AccountStreamMixin, generics.ListAPIView):
         )
 
 
-class SavedSegmentSerializer(serializers.ModelSerializer):
+class SavedSegmentSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
     """A saved account filter; ``filters`` takes the parameters of the account list."""
 
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -291,10 +315,7 @@ class SavedSegmentSerializer(serializers.ModelSerializer):
         known = set(AccountFilterSet.base_filters) - UNSAVED_FILTERS
         unknown = sorted(set(value) - known)
         if unknown:
-            verb = "is not a filter" if len(unknown) == 1 else "are not filters"
-            raise serializers.ValidationError(
-                f"{', '.join(unknown)} {verb} of the account list: use {', '.join(sorted(known))}."
-            )
+            raise serializers.ValidationError(unknown_filters_message(unknown, sorted(known)))
         request_user_id = self.context["request"].user.pk
         filterset = AccountFilterSet(data=value, queryset=Account.objects.none())
         if not filterset.is_valid():

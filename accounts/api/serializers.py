@@ -53,6 +53,7 @@ from enrichment.verification import verified_mandatory_fields
 from segmentation.models import Industry, ScoreRecord
 
 from .datetimes import datetime_formatter
+from .field_messages import DetailedFieldErrorsMixin
 
 
 class StrictCharField(serializers.CharField):
@@ -466,7 +467,7 @@ class IndustryIdField(serializers.PrimaryKeyRelatedField):
         super().fail(key, **kwargs)
 
 
-class AccountWriteSerializer(serializers.ModelSerializer):
+class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
     """The fields a client may set on an account; the response is the full account.
 
     Tag and tier change through ``/accounts/{id}/segment/``, which records a reason, and
@@ -779,7 +780,7 @@ class AccountWriteSerializer(serializers.ModelSerializer):
         return AccountDetailSerializer(instance, context=self.context).data
 
 
-class SegmentChangeSerializer(serializers.Serializer):
+class SegmentChangeSerializer(DetailedFieldErrorsMixin, serializers.Serializer):
     """A person's change or confirmation of an account's tag and tier, with the reason."""
 
     kind = NamedChoiceField(
@@ -820,7 +821,7 @@ NOTE_READ_ONLY_FIELD_FIXES: dict[str, str] = {
 }
 
 
-class ResearchNoteSerializer(serializers.ModelSerializer):
+class ResearchNoteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
     """A short research finding about an account."""
 
     author = serializers.CharField(

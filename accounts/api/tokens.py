@@ -19,6 +19,7 @@ from integrations.services.tokens import (
 )
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .field_messages import DetailedFieldErrorsMixin
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SessionOnly
 from .serializers import unknown_field_message
@@ -44,7 +45,7 @@ class ScopeListField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
     """A token without its key. The key prefix identifies the token in lists."""
 
     scopes = ScopeListField(

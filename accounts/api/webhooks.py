@@ -21,6 +21,7 @@ from integrations.models import WebhookDelivery, WebhookEvent, WebhookSubscripti
 from integrations.services.webhooks import webhook_subscription_create
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
+from .field_messages import DetailedFieldErrorsMixin
 from .filtersets import WebhookDeliveryFilterSet
 from .pagination import IdCursorPagination
 from .permissions import WebhookPermission
@@ -71,7 +72,7 @@ class WebhookURLField(serializers.URLField):
         self.validators.append(validate_webhook_url_format)
 
 
-class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
     """A receiver URL and the events it gets. The secret is shown only on creation."""
 
     url = WebhookURLField(

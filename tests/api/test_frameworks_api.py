@@ -108,7 +108,7 @@ def test_draft_unknown_field_rejected(client_for, sales_ops, active, body, field
         ({"based_on": 99999}, "based_on", "No framework has id 99999"),
         ({"based_on": 99999}, "based_on", "not the version number"),
         ({"based_on_version": 9999}, "based_on_version", "Framework version 9999 not found"),
-        ({"based_on_version": "v2"}, "based_on_version", "valid integer"),
+        ({"based_on_version": "v2"}, "based_on_version", "“v2” is not a whole number"),
     ],
 )
 def test_draft_invalid_source_rejected(client_for, sales_ops, active, body, field, message):
