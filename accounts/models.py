@@ -40,6 +40,9 @@ MAX_REASON_LENGTH = 500
 # Key of an Account.review_flags entry that stores the id of the import that raised it.
 # Flags that imports raised before they stored it have no such key.
 REVIEW_FLAG_IMPORT_KEY = "import_run"
+# Key of an Account.review_flags entry that an import raised because two rows of its file
+# disagree on the account's value. It stores the two lines, earlier first.
+REVIEW_FLAG_LINES_KEY = "lines"
 
 
 def validate_not_before_1900(value: date) -> None:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from accounts.models import Account, ResearchNote
+from accounts.models import REVIEW_FLAG_LINES_KEY, Account, ResearchNote
 from accounts.normalizers import (
     DEFAULT_RATES_TO_USD,
     Money,
@@ -184,6 +184,16 @@ def _verification_context() -> rules.VerificationContext:
     )
 
 
+def comparison_context() -> rules.VerificationContext:
+    """Return the context that rules.values_agree needs, without the industry names.
+
+    It reads the approved framework's size bands, in one query.
+    """
+    return rules.VerificationContext(
+        rules=rules.SourceRules.from_settings(), size_bands=_size_bands()
+    )
+
+
 # Account values in the observations' shape ---------------------------------------------
 
 
@@ -334,7 +344,17 @@ def _evaluate(
             context,
             resolution=_resolution_info(resolution) if resolution is not None else None,
         )
+    rules.mark_file_conflicts(statuses, file_conflict_flags(account.review_flags))
     return _Evaluation(changed, statuses, rules.account_verification_status(statuses))
+
+
+def file_conflict_flags(review_flags: Any) -> list[dict[str, Any]]:
+    """Return the review flags of rows of one file that disagree (REVIEW_FLAG_LINES_KEY)."""
+    return [
+        flag
+        for flag in review_flags or []
+        if isinstance(flag, dict) and REVIEW_FLAG_LINES_KEY in flag
+    ]
 
 
 # Verifying accounts --------------------------------------------------------------------

@@ -635,6 +635,36 @@ def _technologies_status(
     return entry
 
 
+# Import fields of review flags -> the verified field each is about.
+FLAG_VERIFIED_FIELDS: dict[str, str] = {
+    "industry": "industry",
+    "employees": "company_size",
+    "revenue": "revenue",
+    "location": "country",
+}
+
+
+def mark_file_conflicts(
+    statuses: dict[str, dict[str, Any]], conflicts: Iterable[Mapping[str, Any]]
+) -> None:
+    """Mark conflicting the fields on which two rows of one imported file disagree.
+
+    ``conflicts`` are the account's review flags of such rows (with their ``lines``).
+    Each field of one gets status conflicting and ``file_conflict``, the flag's lines and
+    message, because the file counts as one source that reports two values. A field
+    that a person resolved or entered stays accepted, and a missing one stays missing.
+    """
+    for conflict in conflicts:
+        entry = statuses.get(FLAG_VERIFIED_FIELDS.get(str(conflict.get("field")), ""))
+        if entry is None or entry["status"] in (ACCEPTED, MISSING):
+            continue
+        entry["status"] = CONFLICTING
+        entry["file_conflict"] = {
+            "lines": list(conflict.get("lines") or []),
+            "message": str(conflict.get("message") or ""),
+        }
+
+
 def account_verification_status(statuses: Mapping[str, Mapping[str, Any]]) -> str:
     """Return verified, conflicting or unverified from the mandatory fields' statuses."""
     mandatory = [statuses.get(name, {}).get("status", MISSING) for name in MANDATORY_FIELDS]
@@ -666,7 +696,10 @@ def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
         entry = statuses.get(name) or {}
         status = entry.get("status", MISSING)
         label = FIELD_LABELS[name].capitalize()
-        if status == CONFLICTING:
+        if status == CONFLICTING and entry.get("file_conflict"):
+            message = entry["file_conflict"]["message"]
+            reasons.append(f"{label}: {message[:1].upper()}{message[1:]}")
+        elif status == CONFLICTING:
             values_text = "; ".join(
                 f"{source_label(source)}: {value}"
                 for source, value in (entry.get("values") or {}).items()

@@ -19,10 +19,16 @@ than matching and merging a row.
 While the previous batch is still being written, a batch can be matched on a second
 connection that does not see those rows yet. The matcher then also looks the batch's keys
 up in that PendingBatch, so a company in two consecutive batches still merges.
+
+The rows of one file are one source. When a row merges into an account that an earlier
+row of the same file gave a value of a verified field (industry, company size, revenue,
+country), and the two values disagree by verification's rules, the row raises a review
+flag that names the field, both values and both lines (see file_conflict_flag).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,10 +41,30 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Model, Q
 from django.db.models.expressions import RawSQL
 
-from accounts.models import REVIEW_FLAG_IMPORT_KEY, Account, AccountIdentifier
+from accounts.models import (
+    REVIEW_FLAG_IMPORT_KEY,
+    REVIEW_FLAG_LINES_KEY,
+    Account,
+    AccountIdentifier,
+)
 from accounts.normalizers import technology_key
+from enrichment import verification
 
 from .rows import ParsedRow
+from .rows import flag as review_flag
+
+# Observation fields that two rows of one file are compared on, and the verified field
+# whose agreement rule compares them. Other fields are not verified, so they are not
+# compared: technologies are added up, and a later description is recorded as is.
+COMPARED_FIELDS = {
+    observation_field: verified_field
+    for verified_field, observation_field in verification.VERIFIED_FIELDS.items()
+    if verified_field != "technologies"
+}
+
+# Observation field -> (line, value as JSON text, raw text) of the first row of the file
+# that reported it for one account.
+FileValues = dict[str, tuple[int, str, str]]
 
 # Identifier kinds tried first to last. Tickers come last because exchanges reuse them.
 IDENTIFIER_PRIORITY = ("cik", "yc", "crm", "linkedin", "profile", "ticker")
@@ -99,7 +125,10 @@ class AccountState:
     """Account loaded or created for one batch, with its identifiers and pending changes.
 
     ``changed_fields`` are the fields merged rows changed on an account loaded from the
-    database, which the writer updates.
+    database, which the writer updates. ``first_line`` is the line of the file's first
+    row of the account in this batch or an earlier one. ``file_values`` contains the
+    values of COMPARED_FIELDS that the file's rows gave the account first, and
+    ``file_conflicts`` the fields that a disagreeing row of this batch flagged.
     """
 
     account: AccountRecord
@@ -109,6 +138,9 @@ class AccountState:
     applied_rows: int = 0
     new_identifiers: list[tuple[str, str]] = field(default_factory=list)
     changed_fields: set[str] = field(default_factory=set)
+    first_line: int | None = None
+    file_values: FileValues = field(default_factory=dict)
+    file_conflicts: set[str] = field(default_factory=set)
 
     def conflicts_with(self, row: ParsedRow) -> bool:
         """Return True when the account has other values for one of the row's identifier kinds.
@@ -195,6 +227,8 @@ class PendingBatch:
             identifiers={kind: set(values) for kind, values in state.identifiers.items()},
             is_new=False,
             touched_earlier=True,
+            first_line=state.first_line,
+            file_values=dict(state.file_values),
         )
 
 
@@ -204,7 +238,9 @@ class BatchMatcher:
     With ``pending``, the batch is matched against that unwritten batch as well as the
     database, and its accounts win over the database's rows of the same accounts. With
     ``import_run_id``, every review flag that merging adds records that import.
-    ``preview`` words the flags for a preview, which writes nothing.
+    ``preview`` words the flags for a preview, which writes nothing. ``file_rows`` maps
+    the ids of accounts that earlier batches of the file reached to the first line and
+    the file_values of each (FileImporter.file_rows).
     """
 
     def __init__(
@@ -216,6 +252,7 @@ class BatchMatcher:
         pending: PendingBatch | None = None,
         import_run_id: int | None = None,
         preview: bool = False,
+        file_rows: dict[int, tuple[int, FileValues]] | None = None,
     ) -> None:
         self.rows = rows
         self.source = source
@@ -223,6 +260,9 @@ class BatchMatcher:
         self.preview = preview
         self.touched_ids = touched_ids
         self.pending = pending
+        self.file_rows = file_rows if file_rows is not None else {}
+        # Built at the first comparison, because it reads the approved size bands.
+        self._comparison_context: verification.VerificationContext | None = None
         self.by_identifier: dict[tuple[str, str], AccountState] = {}
         self.by_domain: dict[str, AccountState] = {}
         self.by_name: dict[str, list[AccountState]] = defaultdict(list)
@@ -259,10 +299,70 @@ class BatchMatcher:
                 extra_flags = name_mismatch_flags(state, row, preview=self.preview)
                 if extra_flags:
                     name_flagged.add(id(state))
-            merge_row(state, row, self, extra_flags=extra_flags)
+            file_flags = self._file_conflict_flags(state, row)
+            merge_row(state, row, self, extra_flags=extra_flags, file_flags=file_flags)
+            if state.first_line is None:
+                state.first_line = row.line
             state.applied_rows += 1
             outcomes.append(RowOutcome(row, state, outcome))
         return outcomes
+
+    def _file_conflict_flags(self, state: AccountState, row: ParsedRow) -> list[dict[str, Any]]:
+        """Compare the row with the file's earlier rows of the account and flag disagreements.
+
+        Records the row's values of fields that no earlier row reported. At most one flag
+        per account, field and import is raised, as for name flags, so a file with many
+        rows of one company under changing head counts flags it once.
+        """
+        flags = []
+        for field_name, value, raw in row.observations:
+            verified_field = COMPARED_FIELDS.get(field_name)
+            if verified_field is None or value is None:
+                continue
+            earlier = state.file_values.get(field_name)
+            if earlier is None:
+                state.file_values[field_name] = (row.line, value, raw)
+                continue
+            earlier_line, earlier_value, earlier_raw = earlier
+            if value == earlier_value or field_name in state.file_conflicts:
+                continue
+            if _file_conflict_flagged_by(state.account, field_name, self.import_run_id):
+                continue
+            if self._values_agree(field_name, verified_field, earlier_value, value):
+                continue
+            state.file_conflicts.add(field_name)
+            flags.append(
+                file_conflict_flag(
+                    field_name,
+                    (earlier_line, earlier_raw),
+                    (row.line, raw),
+                    preview=self.preview,
+                )
+            )
+        return flags
+
+    def _values_agree(self, field_name: str, verified_field: str, first: str, second: str) -> bool:
+        """Return True when two observation values (JSON text) agree, or cannot be compared.
+
+        Verification's rules decide, with its tolerances, so a head count of 100 and one of
+        110 agree, and an industry label that maps to no canonical industry is not compared.
+        """
+        first_value = json.loads(first)
+        second_value = json.loads(second)
+        if not (
+            verification.is_usable(field_name, first_value)
+            and verification.is_usable(field_name, second_value)
+            and verification.is_comparable(verified_field, first_value)
+            and verification.is_comparable(verified_field, second_value)
+        ):
+            return True
+        if self._comparison_context is None:
+            from enrichment.services import comparison_context
+
+            self._comparison_context = comparison_context()
+        return verification.values_agree(
+            verified_field, first_value, second_value, self._comparison_context
+        )
 
     def _load_candidates(self) -> None:
         identifier_keys: dict[str, set[str]] = defaultdict(set)
@@ -344,6 +444,10 @@ class BatchMatcher:
                     is_new=False,
                     touched_earlier=account_id in self.touched_ids,
                 )
+                earlier = self.file_rows.get(account_id)
+                if earlier is not None:
+                    state.first_line = earlier[0]
+                    state.file_values = dict(earlier[1])
             states_by_id[account_id] = state
             self.states.append(state)
             self._index_state(state)
@@ -475,20 +579,62 @@ def merge_row(
     matcher: BatchMatcher,
     *,
     extra_flags: Sequence[dict[str, str]] = (),
+    file_flags: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Fill the account's empty fields from the row and add the row's identifiers and flags.
 
-    ``extra_flags`` are flags that matching raised for the row, added after the row's own.
-    A value that differs from a non-empty current value is not written to the account.
-    It is kept as an observation, and verification compares it with the other sources.
+    ``extra_flags`` are flags that matching raised for the row, added after the row's own,
+    and raised again when an earlier import raised them. ``file_flags`` are flags of
+    values that disagree with an earlier row of the file, added after those. A value
+    that differs from a non-empty current value is not written to the account. It is
+    kept as an observation, and verification compares it with the other sources.
     """
     if state.is_new and state.applied_rows == 0:
         _merge_first_row(state, row, matcher, extra_flags)
     else:
-        _merge_row(state, row, matcher, extra_flags)
+        _merge_row(state, row, matcher, extra_flags, file_flags)
 
 
-def _name_flagged_by(account: Account, import_run_id: int | None) -> bool:
+def _file_conflict_flagged_by(
+    account: AccountRecord, field_name: str, import_run_id: int | None
+) -> bool:
+    """Return whether an earlier batch of the same import flagged a file conflict of the field."""
+    if import_run_id is None:
+        return False
+    return any(
+        flag.get("field") == field_name
+        and flag.get(REVIEW_FLAG_IMPORT_KEY) == import_run_id
+        and REVIEW_FLAG_LINES_KEY in flag
+        for flag in account.review_flags or []
+        if isinstance(flag, dict)
+    )
+
+
+def file_conflict_flag(
+    field_name: str,
+    earlier: tuple[int, str],
+    later: tuple[int, str],
+    *,
+    preview: bool = False,
+) -> dict[str, Any]:
+    """Build the review flag of a row whose value disagrees with an earlier row of the file.
+
+    ``earlier`` and ``later`` are (line, raw text). The flag's value is the later row's
+    raw text, and REVIEW_FLAG_LINES_KEY stores both lines.
+    """
+    earlier_line, earlier_raw = earlier
+    line, raw = later
+    recorded = "will be recorded" if preview else "were recorded"
+    message = (
+        f'line {line} gives {field_name} "{raw}", but line {earlier_line} of the same file '
+        f'gave "{earlier_raw}" for this account. Rows of one file count as one source, so '
+        f"the import cannot tell which is right, and both values {recorded} as its "
+        f"observations. Save the right value, or mark this flag reviewed."
+    )
+    return {**review_flag(field_name, raw, message), REVIEW_FLAG_LINES_KEY: [earlier_line, line]}
+
+
+def _name_flagged_by(account: AccountRecord, import_run_id: int | None) -> bool:
     """Return whether an earlier batch of the same import put a name flag on the account."""
     if import_run_id is None:
         return False
@@ -662,10 +808,11 @@ def _merge_row(
     row: ParsedRow,
     matcher: BatchMatcher,
     extra_flags: Sequence[dict[str, str]] = (),
+    file_flags: Sequence[dict[str, Any]] = (),
 ) -> None:
     account = state.account
     values = row.values
-    flags = _claim_keys(state, row, matcher, extra_flags)
+    flags = _claim_keys(state, row, matcher, [*extra_flags, *file_flags])
 
     for name in ("website", "description"):
         if values.get(name) and not getattr(account, name):

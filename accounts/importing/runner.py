@@ -28,7 +28,15 @@ from .batches import PreparedBatch, copy_supported, prepare_batch
 from .errors import ImportFileError, RowRejected
 from .fingerprints import same_file_check
 from .layouts import MappingFile, apply_layout, default_source, detect_layout
-from .matching import CREATED, MERGED, UPDATED, BatchMatcher, PendingBatch, RowOutcome
+from .matching import (
+    CREATED,
+    MERGED,
+    UPDATED,
+    BatchMatcher,
+    FileValues,
+    PendingBatch,
+    RowOutcome,
+)
 from .reading import UTF8_REPLACE_ENCODING, Record, Table, encoding_warning, open_table
 from .report import RejectedRowReport, report_path
 from .rows import ParsedRow, RowParser
@@ -179,6 +187,12 @@ class FileImporter:
         self.progress = self.counts
         self.times = PhaseTimes()
         self.touched_ids: set[int] = set()
+        # Account id -> the first line of the file's rows of the account and the values
+        # they gave it first, from the written batches, so a later batch that reaches the
+        # account compares its rows with them.
+        # NOTE: it holds one entry per account that the file gave a compared value, with
+        # those values, until the run ends, so its memory grows with the file.
+        self.file_rows: dict[int, tuple[int, FileValues]] = {}
         # cancel_requested is set when a cancel request is found, and the import then stops
         # after the batch in hand. stopped_early is set when that left records unread, and
         # rows_not_reached counts them (None when the rest of the file could not be read).
@@ -569,11 +583,16 @@ class FileImporter:
             touched_ids=self.touched_ids,
             pending=pending,
             import_run_id=self.run.pk,
+            file_rows=self.file_rows,
         )
 
     def _count(self, outcomes: list[RowOutcome]) -> None:
         self.counts.add_outcomes(outcomes)
-        self.touched_ids.update(outcome.state.account.pk for outcome in outcomes)
+        for outcome in outcomes:
+            state = outcome.state
+            self.touched_ids.add(state.account.pk)
+            if state.file_values:
+                self.file_rows[state.account.pk] = (state.first_line, state.file_values)
 
     def _log_conflict(self, batch: list[ParsedRow]) -> None:
         logger.warning(

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.models import Account
+from accounts.models import REVIEW_FLAG_LINES_KEY, Account
 from accounts.permissions import can_research_account
 from segmentation.signals import auto_resegmentation_paused
 
@@ -109,4 +109,13 @@ def review_flag_mark_reviewed(
     logger.info(
         "account %s: user %s marked the review flag of %s reviewed", locked.pk, user.pk, field
     )
+    reviewed = [flag for flag in flags if _flag_matches(flag, field, value)]
+    if any(isinstance(flag, dict) and REVIEW_FLAG_LINES_KEY in flag for flag in reviewed):
+        # A flag of two disagreeing rows of one file keeps its field conflicting, so the
+        # field is verified again, and the account scored again if its status changed.
+        from enrichment.services import accounts_resegment, accounts_verify
+
+        result = accounts_verify(account_ids=[locked.pk], user=user)
+        accounts_resegment(result.resegment_ids)
+        locked.refresh_from_db()
     return locked

@@ -2,10 +2,13 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import workspace
-from accounts.models import Account
+from accounts.models import REVIEW_FLAG_LINES_KEY, Account
 from accounts.selectors import account_field_history, user_label
+from enrichment.models import Observation
+from enrichment.services import accounts_verify
 from tests.factories import AccountFactory
 
 from .conftest import HTMX
@@ -179,6 +182,42 @@ def test_mark_reviewed_removes_flag(client_sdr, flagged, sdr):
     record = flagged.history.order_by("-history_date", "-history_id").first()
     assert record.history_user == sdr
     assert record.history_change_reason == "Review flag of domain marked reviewed"
+
+
+def test_mark_reviewed_file_conflict_verifies_again(client_sdr, sdr, approved_framework):
+    account = AccountFactory(
+        owner=sdr,
+        framework=approved_framework,
+        employee_count=90000,
+        employee_min=90000,
+        employee_max=90000,
+        review_flags=[],
+    )
+    Observation.objects.create(
+        account=account,
+        field="employees",
+        value={"count": 90000, "min": 90000, "max": 90000, "approximate": False},
+        raw_value="90000",
+        source="hubspot",
+        observed_at=timezone.now(),
+    )
+    conflict = {
+        "field": "employees",
+        "value": "90000",
+        "message": 'line 3 gives employees "90000", but line 2 of the same file gave "100".',
+        REVIEW_FLAG_LINES_KEY: [2, 3],
+    }
+    Account.objects.filter(pk=account.pk).update(review_flags=[conflict])
+    accounts_verify(account_ids=[account.pk])
+    account.refresh_from_db()
+    assert account.field_status["company_size"]["status"] == "conflicting"
+
+    client_sdr.post(review_url(account), {"field": "employees", "value": "90000"}, **HTMX)
+
+    account.refresh_from_db()
+    assert account.review_flags == []
+    assert account.field_status["company_size"]["status"] == "single_source"
+    assert "file_conflict" not in account.field_status["company_size"]
 
 
 def test_mark_reviewed_blank_value(client_sdr, flagged):
