@@ -489,6 +489,8 @@ class PreviewRow:
     problems: list[str] = field(default_factory=list)
     updates: str = ""
     """The name of the existing account that the row will update, or empty."""
+    merges_with: int | None = None
+    """The line of the earlier row of the file whose account the row merges into, or None."""
 
 
 def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) -> RowParser:
@@ -541,7 +543,11 @@ def import_preview(
 
 
 def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source: str) -> None:
-    """Match the preview's rows to accounts in memory, as one import batch does."""
+    """Match the preview's rows to accounts in memory, as one import batch does.
+
+    A row that merges into the account of an earlier row names that row's line, and its
+    values that disagree with the earlier row's are flagged, as the import flags them.
+    """
     if not parsed_rows:
         return
     matcher = BatchMatcher(
@@ -551,9 +557,13 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
         preview=True,
     )
     for (preview, _parsed), outcome in zip(parsed_rows, matcher.run(), strict=True):
-        if outcome.state.is_new:
+        state = outcome.state
+        if state.first_line is not None and state.first_line != outcome.row.line:
+            preview.merges_with = state.first_line
+        elif state.is_new:
             continue
-        preview.updates = outcome.state.account.name
+        if not state.is_new:
+            preview.updates = state.account.name
         added = [flag for flag in outcome.row.added_flags if flag not in outcome.row.flags]
         if added:
             preview.status = "flagged"

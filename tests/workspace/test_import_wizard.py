@@ -402,6 +402,36 @@ def test_preview_names_account_a_row_updates(ops):
     assert not Account.objects.filter(name="Initech").exists()
 
 
+def test_preview_names_line_a_row_merges_with(ops):
+    content = (
+        "Company name;Company Domain Name;Number of Employees;Country/Region\n"
+        "Dup Co;dupco.example;100;United States\n"
+        "Dup Co Inc;www.dupco.example;90000;Germany\n"
+        "Dup Co;dupco.example;110;United States\n"
+        "Initech;initech.example;30;Germany\n"
+    )
+
+    _token, response = preview(ops, content)
+
+    first, disagreeing, agreeing, initech = response.context["rows"]
+    html = response.content.decode()
+    assert first.merges_with is None
+    assert (disagreeing.merges_with, disagreeing.status) == (2, "flagged")
+    assert any(
+        problem.startswith('employees: line 3 gives employees "90000", but line 2')
+        for problem in disagreeing.problems
+    )
+    assert any(
+        problem.startswith('location: line 3 gives location "Germany"')
+        for problem in disagreeing.problems
+    )
+    assert (agreeing.merges_with, agreeing.status) == (2, "ok")
+    assert agreeing.problems == []
+    assert initech.merges_with is None
+    assert "merges with line 2" in html
+    assert not Account.objects.exists()
+
+
 def test_preview_shows_revenue_after_unit(ops):
     mapping = {
         "column_0": "name",
