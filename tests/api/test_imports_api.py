@@ -40,6 +40,26 @@ def test_upload_runs_import(client_for, sales_ops, django_capture_on_commit_call
     assert set(Account.objects.values_list("domain", flat=True)) == {"acme.example", "blue.example"}
 
 
+def test_upload_reports_disagreeing_rows(client_for, sales_ops, django_capture_on_commit_callbacks):
+    text = (
+        "name,website,industry,employees,country\n"
+        "Dup Co,https://dupco.example,Software,100,US\n"
+        "Dup Co Inc,https://www.dupco.example/about,Banking,90000,DE\n"
+    )
+    client = client_for(sales_ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        body = upload(client, text=text, source="hubspot").json()
+
+    status = client.get(f"{URL}{body['id']}/").json()
+    account = Account.objects.get()
+    flags = client.get(f"/api/v1/accounts/{account.pk}/").json()["review_flags"]
+
+    assert (status["created"], status["merged"], status["flagged"]) == (1, 1, 1)
+    assert sorted(flag["field"] for flag in flags) == ["employees", "industry", "location"]
+    assert all(flag["lines"] == [2, 3] for flag in flags)
+    assert all(flag["import_run"] == body["id"] for flag in flags)
+
+
 # Three records on six lines: the quoted descriptions hold line breaks.
 MULTILINE_CSV = (
     "Company,Website,Description\n"
