@@ -696,16 +696,22 @@ def queue_reasons(statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
         entry = statuses.get(name) or {}
         status = entry.get("status", MISSING)
         label = FIELD_LABELS[name].capitalize()
-        if status == CONFLICTING and entry.get("file_conflict"):
-            message = entry["file_conflict"]["message"]
-            reasons.append(f"{label}: {message[:1].upper()}{message[1:]}")
-        elif status == CONFLICTING:
+        if status == CONFLICTING:
             values_text = "; ".join(
                 f"{source_label(source)}: {value}"
                 for source, value in (entry.get("values") or {}).items()
             )
             values_part = f" ({values_text})" if values_text else ""
-            reasons.append(f"{label}: sources disagree{values_part}. Resolve the conflict.")
+            lines = (entry.get("file_conflict") or {}).get("lines")
+            if lines:
+                line_numbers = " and ".join(str(line) for line in lines)
+                reasons.append(
+                    f"{label}: sources disagree{values_part}. Lines {line_numbers} of one "
+                    "imported file disagree: save the right value, or mark the review flag "
+                    "reviewed."
+                )
+            else:
+                reasons.append(f"{label}: sources disagree{values_part}. Resolve the conflict.")
         elif status == SINGLE_SOURCE:
             sources = ", ".join(map(source_label, entry.get("sources") or [])) or "one source"
             reasons.append(f"{label}: only {sources} reports it. Confirm it with a second source.")

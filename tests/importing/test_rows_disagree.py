@@ -51,9 +51,10 @@ def test_disagreeing_rows_make_fields_conflicting(write_csv):
         assert entry["status"] == CONFLICTING, name
         assert entry["file_conflict"]["lines"] == [2, 3], name
     reasons = queue_reasons(account.field_status)
-    assert any(
-        reason.startswith('Company size: Line 3 gives employees "90000"') for reason in reasons
-    )
+    assert (
+        "Company size: sources disagree (HubSpot: 90,000). Lines 2 and 3 of one imported file "
+        "disagree: save the right value, or mark the review flag reviewed."
+    ) in reasons
 
 
 def test_agreeing_rows_merge_quietly(write_csv):
