@@ -120,7 +120,7 @@ def test_shared_companies_partly_verified(datasets):
 
     assert walmart.verification_status == "unverified"
     assert walmart.verification_summary() == "Partly verified (2 of 3 fields)"
-    assert len(partly) == 218
+    assert len(partly) == 217
     assert account_counts().quality["partly_verified"] == len(partly)
     assert account_counts().quality["verified_country"] == 233
 
