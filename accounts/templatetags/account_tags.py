@@ -16,7 +16,7 @@ from accounts.observation_text import buying_signal_label, observation_text
 from accounts.roles import ALL_ROLES
 from accounts.selectors import OVERRIDES_LIMIT
 from enrichment.models import Observation
-from enrichment.verification import CONFLICTING
+from enrichment.verification import CONFLICTING, source_label
 from segmentation.models import Dimension
 
 register = template.Library()
@@ -127,6 +127,12 @@ def sources_conflict(field_status: Any, missing_field: str) -> bool:
     statuses = field_status if isinstance(field_status, dict) else {}
     entry = statuses.get(MISSING_FIELD_STATUS_KEYS.get(missing_field, missing_field)) or {}
     return entry.get("status") == CONFLICTING
+
+
+@register.filter(name="source_label")
+def source_label_filter(source: str) -> str:
+    """Return a source's display name, such as "S&P 500" for sp500."""
+    return source_label(source)
 
 
 @register.filter

@@ -230,3 +230,18 @@ def test_older_observations_read_industry_name(signed_in, industry):
 
     assert html.count("<td>Web Test SaaS</td>") == 3
     assert "Industry id" not in html
+
+
+def test_sources_shown_by_display_name(signed_in):
+    account = AccountFactory()
+    for source in ("sp500", "fortune500"):
+        Observation.objects.create(
+            account=account, field="industry", value="Retailing", source=source, observed_at=START
+        )
+
+    html = section_html(signed_in, account)
+
+    assert "S&amp;P 500" in html
+    assert "Fortune 500" in html
+    assert "sp500" not in html
+    assert "fortune500" not in html
