@@ -227,3 +227,15 @@ def account_resegment_task(account_id: int) -> dict[str, Any] | None:
         logger.warning("Account %s was not scored again: %s", account_id, error)
         return None
     return summary.as_dict()
+
+
+@shared_task
+def accounts_selected_segment_task(run_id: int, account_ids: list[int]) -> dict[str, Any]:
+    """Score the chosen accounts in the run created for them, such as after an industry edit.
+
+    Safe to run again: a finished run is skipped and an interrupted one resumes after its
+    last committed batch.
+    """
+    run = SegmentationRun.objects.select_related("framework").get(pk=run_id)
+    summary = accounts_segment(account_ids=account_ids, run=run)
+    return summary.as_dict()
