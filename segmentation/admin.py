@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
@@ -40,6 +41,7 @@ from .forms import (
     SizeBandForm,
     SizeBandFormSet,
 )
+from .industry_changes import IndustryEditResult, industry_edit_resegment, industry_state_read
 from .lifecycle import (
     FRAMEWORK_LIFECYCLE_FIELDS,
     FrameworkLifecycleError,
@@ -171,12 +173,126 @@ class IndustrySynonymInline(TaxonomyPermissionMixin, admin.TabularInline):
     extra = 0
 
 
+class IndustryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Industry
+        fields = ("name", "slug", "description")
+        help_texts = {
+            "name": (
+                "Tags contain this name, so saving a new name re-segments every account of "
+                "this industry. The accounts keep this industry, but imports stop mapping "
+                "the old name unless a synonym below has it."
+            ),
+        }
+
+
+# Tag overrides with an industry's old name named one by one in the admin's warning.
+STALE_OVERRIDES_LISTED = 10
+# Request attributes that carry an industry edit from save_model to the admin's message.
+# The first is the stored state before the save, and the second the re-segmentation.
+_STATE_BEFORE_ATTRIBUTE = "_industry_state_before"
+_EDIT_RESULT_ATTRIBUTE = "_industry_edit_result"
+
+
 @admin.register(Industry)
 class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
+    form = IndustryAdminForm
     list_display = ("name", "slug", "description")
     search_fields = ("name", "slug", "synonyms__value")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [IndustrySynonymInline]
+
+    def save_model(self, request, obj: Industry, form, change: bool) -> None:
+        """Read the stored name and synonyms first, so the edit can be compared with them."""
+        before = industry_state_read(obj.pk if change else None, new_name=obj.name)
+        setattr(request, _STATE_BEFORE_ATTRIBUTE, before)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        """Save the synonyms, then re-segment the accounts that the edit changed."""
+        super().save_related(request, form, formsets, change)
+        self._resegment(request, form.instance)
+
+    def _resegment(self, request: HttpRequest, industry: Industry) -> None:
+        before = getattr(request, _STATE_BEFORE_ATTRIBUTE, None)
+        if before is None or hasattr(request, _EDIT_RESULT_ATTRIBUTE):
+            return
+        result = industry_edit_resegment(industry, before, user=request.user)
+        setattr(request, _EDIT_RESULT_ATTRIBUTE, result)
+
+    def response_add(self, request, obj: Industry, post_url_continue=None) -> HttpResponse:
+        response = super().response_add(request, obj, post_url_continue)
+        self._report_edit(request, obj)
+        return response
+
+    def response_change(self, request, obj: Industry) -> HttpResponse:
+        response = super().response_change(request, obj)
+        self._report_edit(request, obj)
+        return response
+
+    def _report_edit(self, request: HttpRequest, industry: Industry) -> None:
+        # Reverting to a history version saves the industry without save_related.
+        self._resegment(request, industry)
+        result: IndustryEditResult | None = getattr(request, _EDIT_RESULT_ATTRIBUTE, None)
+        if result is None:
+            return
+        if result.account_ids:
+            self._report_resegmentation(request, result)
+        if result.stale_overrides:
+            self._report_stale_overrides(request, result)
+
+    def _report_resegmentation(self, request: HttpRequest, result: IndustryEditResult) -> None:
+        count = len(result.account_ids)
+        changes = []
+        if result.renamed:
+            changes.append(f"renamed from {result.old_name!r}")
+        if result.mapped_ids:
+            changes.append(f"{len(result.mapped_ids):,} mapped to it by the new name or synonyms")
+        if result.unmapped_ids:
+            changes.append(
+                f"{len(result.unmapped_ids):,} no longer mapped to it by the deleted synonyms"
+            )
+        accounts = f"{count:,} account{'' if count == 1 else 's'}"
+        detail = f" ({'; '.join(changes)})" if changes else ""
+        if result.run is None:
+            messages.warning(
+                request,
+                f"{accounts} of {result.new_name!r}{detail} were not re-segmented: "
+                f"{result.not_scored_reason} They are scored when a version is approved.",
+            )
+            return
+        if result.in_request:
+            text = "Re-segmentation of {} of {}{} ran in this request: see {} for its result."
+        else:
+            text = "Re-segmentation of {} of {}{} started in a background worker: follow {}."
+        run_link = format_html(
+            '<a href="{}">segmentation run {}</a>',
+            reverse("segmentation:run-detail", args=[result.run.pk]),
+            result.run.pk,
+        )
+        messages.success(
+            request, format_html(text, accounts, repr(result.new_name), detail, run_link)
+        )
+
+    def _report_stale_overrides(self, request: HttpRequest, result: IndustryEditResult) -> None:
+        stale = result.stale_overrides
+        listed = "; ".join(
+            f"{item.account_name} (id {item.account_id}): {item.tag!r}"
+            for item in stale[:STALE_OVERRIDES_LISTED]
+        )
+        more = len(stale) - STALE_OVERRIDES_LISTED
+        if more > 0:
+            listed += f"; and {more:,} more"
+        if len(stale) == 1:
+            subject = "1 tag override set by a person still contains"
+        else:
+            subject = f"{len(stale):,} tag overrides set by people still contain"
+        messages.warning(
+            request,
+            f"{subject} the old name {result.old_name!r}, so those accounts keep the old tag: "
+            f"{listed}. The tag editor rejects the old name, so set each tag again with "
+            f"{result.new_name!r} on the account's segment page, or clear the override.",
+        )
 
     def get_deleted_objects(self, objs, request):
         """Add the criteria that name an industry to the objects that protect it.
