@@ -307,7 +307,7 @@ def test_migration_repairs_old_rewrites(overridden, leader):
     account._change_reason = "Tag override rewritten in the tag template of framework v2"
     account._history_user = leader
     account.save()
-    repair = importlib.import_module("accounts.migrations.0027_template_rewrites_without_user")
+    repair = importlib.import_module("accounts.migrations.0028_template_rewrites_without_user")
 
     repair.forwards(django_apps, None)
 
