@@ -15,7 +15,12 @@ from django.forms.models import BaseInlineFormSet
 
 from accounts.normalizers import country_code_fix
 
-from .lifecycle import FrameworkStaleEditError, edit_stamp, framework_edit_check
+from .lifecycle import (
+    RETURN_REASON_MAX_LENGTH,
+    FrameworkStaleEditError,
+    edit_stamp,
+    framework_edit_check,
+)
 from .models import Criterion, Framework, Industry, SizeBand
 from .validation import (
     MAX_SCORE,
@@ -522,6 +527,29 @@ class FrameworkSubmitForm(forms.Form):
             "What this version changes and why. Required, and stored in the revision register."
         ),
         error_messages={"required": SUMMARY_REQUIRED_MESSAGE},
+    )
+
+
+class FrameworkReturnForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=RETURN_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=(
+            "What Sales Ops must change before submitting the version again, at most "
+            f"{RETURN_REASON_MAX_LENGTH:,} characters. Required, and stored in the revision "
+            "register."
+        ),
+        error_messages={
+            "required": (
+                "The reason is missing: say what Sales Ops must change before the version "
+                "is submitted again."
+            ),
+            "max_length": (
+                "The reason has %(show_value)d characters, more than the maximum of "
+                "%(limit_value)d: shorten it."
+            ),
+        },
     )
 
 

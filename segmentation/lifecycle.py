@@ -431,15 +431,63 @@ def framework_outdated_reason(framework: Framework) -> str:
     )
 
 
+RETURN_REASON_MAX_LENGTH = 1000
+
+# Starts the register summary of a return with a reason, so the reason can be found again.
+RETURN_REASON_PREFIX = "Reason for return: "
+
+# simple_history stores the change reason in a 100-character column.
+_HISTORY_REASON_MAX_LENGTH = 100
+
+
+def _return_reason_check(reason: str, user: AbstractBaseUser) -> str:
+    """Return the normalized reason, or raise FrameworkLifecycleError when it is invalid."""
+    reason = normalize_line_breaks(reason or "").strip()
+    if not reason and not permissions.can_edit_framework(user):
+        raise FrameworkLifecycleError(
+            "The reason is missing: say what Sales Ops must change before the version is "
+            "submitted again."
+        )
+    if len(reason) > RETURN_REASON_MAX_LENGTH:
+        raise FrameworkLifecycleError(
+            f"The reason has {len(reason):,} characters, more than the maximum of "
+            f"{RETURN_REASON_MAX_LENGTH:,}: shorten it."
+        )
+    return reason
+
+
+def framework_return_reason(framework: Framework) -> str:
+    """Return the reason a draft was last sent back with, or "" when it has none.
+
+    Only the version's latest register entry counts, so a reason of an earlier return
+    is not shown after the version was submitted again.
+    """
+    latest = framework.revisions.order_by("-created_at", "-id").first()
+    if latest is None or latest.action != FrameworkRevision.Action.RETURNED:
+        return ""
+    if not latest.summary.startswith(RETURN_REASON_PREFIX):
+        return ""
+    return latest.summary.removeprefix(RETURN_REASON_PREFIX)
+
+
 @transaction.atomic
-def framework_return_to_draft(*, framework: Framework, user: AbstractBaseUser) -> Framework:
+def framework_return_to_draft(
+    *, framework: Framework, user: AbstractBaseUser, reason: str = ""
+) -> Framework:
     """Return a submitted version to draft, so Sales Ops can change it before approval.
 
-    Raises PermissionDenied unless the user is Sales Ops, and FrameworkLifecycleError when
-    the version is not submitted.
+    Sales Ops may return it without a reason. Sales Leadership send it back with a
+    required ``reason`` (at most RETURN_REASON_MAX_LENGTH characters), which becomes the
+    summary of the register entry and the change reason of the audit history.
+
+    Raises PermissionDenied unless the user is Sales Ops or Sales Leadership, and
+    FrameworkLifecycleError when the version is not submitted or the reason is invalid.
     """
-    if not permissions.can_edit_framework(user):
-        raise PermissionDenied("Only Sales Ops can return a framework version to draft.")
+    if not (permissions.can_edit_framework(user) or permissions.can_approve_framework(user)):
+        raise PermissionDenied(
+            "Only Sales Ops and Sales Leadership can return a framework version to draft."
+        )
+    reason = _return_reason_check(reason, user)
     framework = _locked(framework)
     if framework.status != FrameworkStatus.SUBMITTED:
         raise FrameworkLifecycleError(
@@ -448,8 +496,16 @@ def framework_return_to_draft(*, framework: Framework, user: AbstractBaseUser) -
     framework.status = FrameworkStatus.DRAFT
     framework.submitted_by = None
     framework.submitted_at = None
+    # The audit history names the user even when no request middleware sets one.
+    framework._history_user = user
+    if reason:
+        change_reason = f"Returned to draft: {reason}"
+        # NOTE: the audit history keeps only the first 100 characters, but the revision
+        # register keeps the whole reason.
+        framework._change_reason = change_reason[:_HISTORY_REASON_MAX_LENGTH]
     framework.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
-    _revision_add(framework, FrameworkRevision.Action.RETURNED, framework.summary, author=user)
+    summary = f"{RETURN_REASON_PREFIX}{reason}" if reason else framework.summary
+    _revision_add(framework, FrameworkRevision.Action.RETURNED, summary, author=user)
     logger.info("Framework v%s returned to draft by user %s", framework.version, user.pk)
     return framework
 

@@ -27,6 +27,11 @@ urlpatterns = [
     ),
     path("<int:version>/submit/", views.FrameworkSubmitView.as_view(), name="framework-submit"),
     path("<int:version>/approve/", views.FrameworkApproveView.as_view(), name="framework-approve"),
+    path(
+        "<int:version>/return-to-draft/",
+        views.FrameworkReturnView.as_view(),
+        name="framework-return",
+    ),
     path("<int:version>/preview/", views.FrameworkPreviewView.as_view(), name="framework-preview"),
     path(
         "<int:version>/preview/results/",

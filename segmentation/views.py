@@ -30,7 +30,7 @@ from icp_portal.pagination import NearestPageMixin
 from icp_portal.submissions import created_object_id, created_object_remember
 
 from .engine import FrameworkError
-from .forms import FrameworkSubmitForm, IndustryMapForm
+from .forms import FrameworkReturnForm, FrameworkSubmitForm, IndustryMapForm
 from .lifecycle import (
     FrameworkLifecycleError,
     FrameworkOpenCopyError,
@@ -38,10 +38,13 @@ from .lifecycle import (
     framework_draft_create,
     framework_open_copy,
     framework_outdated_reason,
+    framework_return_reason,
+    framework_return_to_draft,
     framework_second_approver_reason,
     framework_submit,
     older_settings_hint,
     open_copy_message,
+    status_refusal,
     submit_rejection_message,
 )
 from .models import (
@@ -122,6 +125,8 @@ class FrameworkListView(RoleRequiredMixin, ListView):
                 framework.second_approver_reason = framework_second_approver_reason(
                     framework, self.request.user
                 )
+            if framework.status == FrameworkStatus.DRAFT:
+                framework.return_reason = framework_return_reason(framework)
             # framework_copy_rejection's rule: only the active version, if any, is copied.
             framework.may_copy = active is None or framework.pk == active.pk
             if framework.may_copy:
@@ -297,6 +302,45 @@ class FrameworkApproveView(RoleRequiredMixin, View):
         else:
             messages.success(request, f"{approved} Run {run.pk} is re-scoring every account.")
         return HttpResponseRedirect(reverse("segmentation:run-detail", args=[run.pk]))
+
+
+class FrameworkReturnView(RoleRequiredMixin, FormView):
+    """Ask for the reason and send a submitted version back to draft."""
+
+    permission = staticmethod(permissions.can_approve_framework)
+    template_name = "segmentation/framework_return.html"
+    form_class = FrameworkReturnForm
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.framework = _framework_or_404(kwargs["version"])
+        # Users without the role get the mixin's 403 below, whatever the status.
+        if self.framework.status != FrameworkStatus.SUBMITTED and self.permission(request.user):
+            messages.error(
+                request,
+                status_refusal(self.framework, "returned to draft", "a submitted version"),
+            )
+            return HttpResponseRedirect(reverse("segmentation:framework-list"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        return super().get_context_data(framework=self.framework, **kwargs)
+
+    def form_valid(self, form: FrameworkReturnForm) -> HttpResponse:
+        try:
+            framework_return_to_draft(
+                framework=self.framework,
+                user=self.request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except (FrameworkLifecycleError, PermissionDenied) as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            f"Framework v{self.framework.version} returned to draft. Sales Ops see your "
+            "reason on the versions page and in the revision register.",
+        )
+        return HttpResponseRedirect(reverse("segmentation:framework-list"))
 
 
 class FrameworkPreviewView(RoleRequiredMixin, TemplateView):

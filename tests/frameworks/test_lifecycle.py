@@ -209,10 +209,10 @@ def test_return_to_draft_only_submitted(draft, ops_user):
         framework_return_to_draft(framework=draft, user=ops_user)
 
 
-def test_return_to_draft_requires_sales_ops(draft, ops_user, leader):
+def test_return_to_draft_requires_role(draft, ops_user, sdr):
     framework_submit(framework=draft, user=ops_user, summary="x")
-    with pytest.raises(PermissionDenied):
-        framework_return_to_draft(framework=draft, user=leader)
+    with pytest.raises(PermissionDenied, match="Only Sales Ops and Sales Leadership"):
+        framework_return_to_draft(framework=draft, user=sdr, reason="Fix the cut-offs")
 
 
 def test_approve_rejects_resubmitted_version(draft, ops_user, leader):
