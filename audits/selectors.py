@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Max, Q, QuerySet, Value
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncMonth
 
 from accounts import roles
@@ -175,22 +175,64 @@ ACCURATE = (
 UNTAGGED_CONFIRMATION = Q(decision=ReviewItem.Decision.CONFIRMED) & (
     Q(override__isnull=True) | Q(override__new_tag="")
 )
+# A correction counts against the rep only when the rep set the corrected tag. A correction
+# of a tag that the framework computed is a framework miss, and one of a tag that another
+# person set is counted against no rep.
+REP_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id=F("rep_id"))
+FRAMEWORK_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id__isnull=True)
+
+
+def with_tag_setter(items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    """Annotate ``tag_setter_id``: the person who set the sampled tag, or None for the framework.
+
+    The setter is the author of the account's latest change before the session was created.
+    A template rewrite has no author, so its setter is the author of the rewritten change.
+    NOTE: an item whose account was deleted has no changes to read, so it counts as a
+    framework tag.
+    """
+    latest_change = (
+        SegmentOverride.objects.filter(
+            account_id=OuterRef("account_id"),
+            created_at__lt=OuterRef("session__created_at"),
+        )
+        .exclude(pk=OuterRef("override_id"))
+        .order_by("-created_at", "-id")
+        .annotate(setter_id=Coalesce("user_id", "rewrite_of__user_id"))
+        .values("setter_id")[:1]
+    )
+    return items.annotate(tag_setter_id=Subquery(latest_change))
+
+
+def accuracy_counts() -> dict[str, Count]:
+    """Return the aggregates that every accuracy figure is computed from.
+
+    ``reviewed`` counts the decisions that count for the rep: confirmations, and
+    corrections of a tag the rep set. Run them on a queryset from ``with_tag_setter``.
+    """
+    return {
+        "confirmed": Count("id", filter=ACCURATE),
+        "untagged": Count("id", filter=UNTAGGED_CONFIRMATION),
+        "corrected": Count("id", filter=REP_CORRECTION),
+        "framework_corrected": Count("id", filter=FRAMEWORK_CORRECTION),
+        "reviewed": Count(
+            "id",
+            filter=Q(decision=ReviewItem.Decision.CONFIRMED) | REP_CORRECTION,
+        ),
+    }
 
 
 def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]:
     """Return accurate and reviewed counts per month of decision, oldest first.
 
     ``confirmed`` counts the accurate confirmations only: those of an account with a tag.
+    ``reviewed`` leaves out corrections of tags the rep did not set, as ``accuracy_counts``.
     """
-    decided = ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING)
+    decided = with_tag_setter(ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING))
     rows = (
         _scoped(decided, "rep_id", user_ids)
         .annotate(month=TruncMonth("decided_at", tzinfo=team_zone()))
         .values("month")
-        .annotate(
-            reviewed=Count("id"),
-            confirmed=Count("id", filter=ACCURATE),
-        )
+        .annotate(**accuracy_counts())
         .order_by("month")
     )
     return [
@@ -198,6 +240,7 @@ def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]
             "month": row["month"].date() if hasattr(row["month"], "date") else row["month"],
             "reviewed": row["reviewed"],
             "confirmed": row["confirmed"],
+            "framework_corrected": row["framework_corrected"],
             "accuracy": percent(row["confirmed"], row["reviewed"]),
         }
         for row in rows
@@ -229,6 +272,8 @@ def percent(part: int, whole: int) -> float | None:
 class RepAccuracy:
     """One rep's review decisions. ``confirmed`` counts confirmations of a tag only, and
     ``untagged`` the confirmations of an account without a tag, which are not accurate.
+    ``corrected`` counts corrections of tags the rep set, and ``framework_corrected`` the
+    corrections of tags the framework computed, which do not count against the rep.
     """
 
     rep_id: int | None
@@ -237,6 +282,7 @@ class RepAccuracy:
     corrected: int = 0
     pending: int = 0
     untagged: int = 0
+    framework_corrected: int = 0
 
     @property
     def reviewed(self) -> int:
@@ -255,12 +301,10 @@ def display_name(first_name: str, last_name: str, username: str | None) -> str:
 def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
     """Return each rep's confirmed, corrected and pending counts in one session."""
     rows = (
-        ReviewItem.objects.filter(session=session)
+        with_tag_setter(ReviewItem.objects.filter(session=session))
         .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
         .annotate(
-            confirmed=Count("id", filter=ACCURATE),
-            untagged=Count("id", filter=UNTAGGED_CONFIRMATION),
-            corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
+            **accuracy_counts(),
             pending=Count("id", filter=Q(decision=ReviewItem.Decision.PENDING)),
         )
         .order_by("rep__username")
@@ -275,6 +319,7 @@ def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
             corrected=row["corrected"],
             pending=row["pending"],
             untagged=row["untagged"],
+            framework_corrected=row["framework_corrected"],
         )
         for row in rows
     ]
@@ -304,9 +349,11 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
     session_ids = list(
         review_sessions(user).order_by("-created_at", "-id").values_list("id", flat=True)[:limit]
     )
+    decided = ReviewItem.objects.filter(session_id__in=session_ids).exclude(
+        decision=ReviewItem.Decision.PENDING
+    )
     rows = (
-        ReviewItem.objects.filter(session_id__in=session_ids)
-        .exclude(decision=ReviewItem.Decision.PENDING)
+        with_tag_setter(decided)
         .values(
             "session_id",
             "session__created_at",
@@ -315,10 +362,7 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
             "rep__first_name",
             "rep__last_name",
         )
-        .annotate(
-            reviewed=Count("id"),
-            confirmed=Count("id", filter=ACCURATE),
-        )
+        .annotate(**accuracy_counts())
         .order_by("session__created_at", "session_id")
     )
     sessions: dict[int, str] = {}
@@ -633,13 +677,9 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
     """Return each rep's review decisions made in the period."""
     decided = ReviewItem.objects.filter(decided_at__gte=period.start, decided_at__lt=period.end)
     rows = (
-        _scoped(decided, "rep_id", user_ids)
+        _scoped(with_tag_setter(decided), "rep_id", user_ids)
         .values("rep_id", "rep__username", "rep__first_name", "rep__last_name")
-        .annotate(
-            confirmed=Count("id", filter=ACCURATE),
-            untagged=Count("id", filter=UNTAGGED_CONFIRMATION),
-            corrected=Count("id", filter=Q(decision=ReviewItem.Decision.CORRECTED)),
-        )
+        .annotate(**accuracy_counts())
         .order_by("rep__username")
     )
     return [
@@ -651,6 +691,7 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
             confirmed=row["confirmed"],
             corrected=row["corrected"],
             untagged=row["untagged"],
+            framework_corrected=row["framework_corrected"],
         )
         for row in rows
     ]

@@ -489,6 +489,7 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
         accuracy = selectors.accuracy_by_rep(period, scope)
         confirmed = sum(row.confirmed for row in accuracy)
         reviewed = sum(row.reviewed for row in accuracy)
+        framework_corrected = sum(row.framework_corrected for row in accuracy)
         context.update(
             {
                 "quarter_text": quarter_text(year, quarter),
@@ -506,6 +507,7 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
                 "accuracy": accuracy,
                 "overall_accuracy": selectors.percent(confirmed, reviewed),
                 "reviewed": reviewed,
+                "framework_corrected": framework_corrected,
             }
         )
         return context

@@ -145,6 +145,7 @@ def _review_context(
         for item in items
         if item.account_id is not None or item.decision != ReviewItem.Decision.PENDING
     )
+    accuracy = selectors.session_accuracy(session)
     return {
         "session": session,
         "items": items,
@@ -152,7 +153,8 @@ def _review_context(
         "previous_item": _neighbour(items, current, -1),
         "next_item": _neighbour(items, current, 1),
         "view_mode": _view_mode(request),
-        "accuracy": selectors.session_accuracy(session),
+        "accuracy": accuracy,
+        "framework_corrected": sum(row.framework_corrected for row in accuracy),
         "decided_count": decided,
         "reviewable_count": reviewable,
         "can_decide": can_decide_review(request.user, session),

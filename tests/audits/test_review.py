@@ -151,7 +151,25 @@ def test_decision_outside_team_denied(segmented, team, make_user):
         review_item_confirm(item=item, user=stranger)
 
 
+def set_tag_by_hand(account, user, rep):
+    """Record ``user``'s manual tag on the account a minute ago, before any session."""
+    change = SegmentOverride.objects.create(
+        account=account,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        old_tag="",
+        new_tag=account.tag,
+        reason="Set by hand",
+        user=user,
+        rep=rep,
+    )
+    SegmentOverride.objects.filter(pk=change.pk).update(
+        created_at=timezone.now() - timedelta(minutes=1)
+    )
+
+
 def test_session_accuracy_per_rep(segmented, team):
+    for account in segmented["a"] + segmented["b"]:
+        set_tag_by_hand(account, account.owner, account.owner)
     session = new_session(team, size=4)
     items = list(session.items.select_related("account").order_by("position"))
     review_item_confirm(item=items[0], user=team["manager"])
@@ -160,7 +178,65 @@ def test_session_accuracy_per_rep(segmented, team):
     first_rep, third_rep = items[0].rep_id, items[2].rep_id
     assert rows[first_rep].confirmed == 1
     assert rows[third_rep].corrected == 1
+    assert rows[third_rep].framework_corrected == 0
     assert rows[third_rep].accuracy == 0.0 if first_rep != third_rep else 50.0
+
+
+def decide_one_correction(team, item):
+    review_item_correct(item=item, user=team["manager"], reason="Wrong", tier="low")
+    return {row.rep_id: row for row in session_accuracy(item.session)}[item.rep_id]
+
+
+def test_framework_tag_correction_not_rep_error(segmented, team):
+    session = new_session(team, size=1, reps=("rep_a",))
+    item = session.items.get()
+    row = decide_one_correction(team, item)
+    assert row.corrected == 0
+    assert row.framework_corrected == 1
+    assert row.reviewed == 0
+    assert row.accuracy is None
+
+    by_rep = {row.rep_id: row for row in accuracy_by_rep(TODAY, None)}
+    assert by_rep[item.rep_id].corrected == 0
+    assert by_rep[item.rep_id].framework_corrected == 1
+    assert by_rep[item.rep_id].accuracy is None
+
+    month = review_accuracy_by_month(None)[-1]
+    assert month["reviewed"] == 0
+    assert month["framework_corrected"] == 1
+    assert month["accuracy"] is None
+
+    trend = accuracy_trend(team["manager"])
+    assert trend.datasets[0]["data"] == [None]
+
+
+def test_rep_tag_correction_counts_against_rep(segmented, team):
+    for account in segmented["a"]:
+        set_tag_by_hand(account, team["rep_a"], team["rep_a"])
+    item = new_session(team, size=1, reps=("rep_a",)).items.get()
+    row = decide_one_correction(team, item)
+    assert row.corrected == 1
+    assert row.framework_corrected == 0
+    assert row.accuracy == 0.0
+    assert accuracy_trend(team["manager"]).datasets[0]["data"] == [0.0]
+
+
+def test_other_person_tag_correction_ignored(segmented, team):
+    for account in segmented["a"]:
+        set_tag_by_hand(account, team["manager"], team["rep_a"])
+    item = new_session(team, size=1, reps=("rep_a",)).items.get()
+    row = decide_one_correction(team, item)
+    assert row.corrected == 0
+    assert row.framework_corrected == 0
+    assert row.accuracy is None
+
+
+def test_session_page_shows_framework_corrections(client, segmented, team):
+    session = new_session(team, size=1, reps=("rep_a",))
+    decide_one_correction(team, session.items.get())
+    client.force_login(team["manager"])
+    html = client.get(reverse("audits:review-session-detail", args=[session.pk])).content.decode()
+    assert 'Framework tags corrected: <span class="tabular-nums">1</span>' in html
 
 
 def test_accuracy_trend_one_point_per_session(segmented, team):

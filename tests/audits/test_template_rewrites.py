@@ -94,6 +94,18 @@ def test_rewrite_alone_leaves_account_inactive(scored, team, approve_new_templat
 def test_review_accuracy_ignores_rewrite(scored, team, approve_new_template):
     period = month_period(local_today())
     account = scored(owner=team["rep_a"], scored_at=timezone.now())
+    # The rep set the tag by hand, so the correction counts against the rep.
+    hand_tag = SegmentOverride.objects.create(
+        account=account,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        new_tag=account.tag,
+        reason="Tagged by hand",
+        user=team["rep_a"],
+        rep=team["rep_a"],
+    )
+    SegmentOverride.objects.filter(pk=hand_tag.pk).update(
+        created_at=timezone.now() - timedelta(minutes=1)
+    )
     session = review_session_create(
         manager=team["manager"], rep_ids=[team["rep_a"].pk], period=period
     )

@@ -1,6 +1,7 @@
 """A manager reviews a rep's accounts in the browser: confirm, correct, see accuracy."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -27,6 +28,18 @@ def review_team(transactional_db):
         account = AccountFactory(name=f"Review Co {number}", owner=rep)
         Account.objects.filter(pk=account.pk).update(
             tag="SaaS – Mid-Market – US", tier="high", score=85, scored_at=timezone.now()
+        )
+        # The rep set the tag by hand, so a correction counts against the rep's accuracy.
+        change = SegmentOverride.objects.create(
+            account=account,
+            kind=SegmentOverride.Kind.MANUAL_TAG,
+            new_tag="SaaS – Mid-Market – US",
+            reason="Tagged by hand",
+            user=rep,
+            rep=rep,
+        )
+        SegmentOverride.objects.filter(pk=change.pk).update(
+            created_at=timezone.now() - timedelta(minutes=1)
         )
     return {"manager": manager, "rep": rep}
 
