@@ -424,6 +424,18 @@ def reps_for(user: User) -> QuerySet:
     return users.filter(pk__in=team_member_ids(user)).exclude(pk=user.pk)
 
 
+def default_review_reps(user: User) -> list[int]:
+    """Return the ids of the reps ticked on a new review form.
+
+    These are the listed reps who report to ``user``, or every listed rep when none does,
+    such as for a superuser who manages no team.
+    """
+    listed = list(reps_for(user).values_list("pk", flat=True))
+    team = set(team_member_ids(user))
+    managed = [pk for pk in listed if pk in team and pk != user.pk]
+    return managed or listed
+
+
 # Monthly audit.
 
 

@@ -57,7 +57,13 @@ class ReviewSessionListView(PermissionRequiredMixin, NearestPageMixin, ListView)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.setdefault("form", ReviewSessionForm(reps=selectors.reps_for(self.request.user)))
+        context.setdefault(
+            "form",
+            ReviewSessionForm(
+                reps=selectors.reps_for(self.request.user),
+                initial={"reps": selectors.default_review_reps(self.request.user)},
+            ),
+        )
         trend = selectors.accuracy_trend(self.request.user)
         context["has_trend"] = bool(trend.labels)
         context["chart_data"] = {

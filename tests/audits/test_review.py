@@ -23,6 +23,7 @@ from audits.services import (
     review_item_correct,
     review_session_create,
 )
+from tests.factories import UserFactory
 
 TODAY = Period(local_today() - timedelta(days=7), local_today())
 
@@ -1073,3 +1074,20 @@ def test_accuracy_card_shows_untagged(client, untagged_item, team):
         html
     )
     assert "one confirmed before that rule counts as reviewed, not as accurate." in html
+
+
+def ticked_reps(client, user) -> set:
+    client.force_login(user)
+    response = client.get(reverse("audits:review-session-list"))
+    return set(response.context["form"]["reps"].value())
+
+
+def test_start_form_ticks_manager_team(client, team):
+    ticked = ticked_reps(client, team["manager"])
+    assert ticked == {team["rep_a"].pk, team["rep_b"].pk}
+
+
+def test_start_form_ticks_all_without_team(client, team):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    ticked = ticked_reps(client, root)
+    assert ticked == {team["rep_a"].pk, team["rep_b"].pk, team["outsider"].pk}
