@@ -337,6 +337,8 @@ class AccountChecker:
             if override["created_at"] < self.period.start:
                 break
             if override["kind"] == SegmentOverride.Kind.REVIEW_CORRECTION:
+                # NOTE: this finding names the owner even when the framework computed the
+                # corrected tag, unlike review accuracy (selectors.accuracy_counts).
                 yield Finding(
                     account_id,
                     rules.MISCLASSIFIED_REVIEW,
