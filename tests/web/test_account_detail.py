@@ -201,10 +201,10 @@ def test_detail_shows_history(signed_in, scored_account):
 
 def test_detail_shows_observations_by_field(signed_in, scored_account):
     html = detail_html(signed_in, scored_account)
-    assert "apollo" in html
-    assert "linkedin" in html
+    assert "Apollo" in html
+    assert "Linkedin" in html
     assert "410 employees" in html
-    assert "hubspot" in html
+    assert "HubSpot" in html
     assert html.index("410 employees") < html.index("201-500</td>")
 
 
