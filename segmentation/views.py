@@ -487,7 +487,7 @@ def run_stall_context(run: SegmentationRun) -> dict[str, Any]:
     return {
         "progress": progress,
         "stalled": progress.stalled,
-        "stalled_after_minutes": round(segmentation_run_stalled_after() / 60, 1),
+        "stalled_after_seconds": segmentation_run_stalled_after(),
         "generation": run.summary.get("generation", 0),
         "resumable": _resumable_chunks(run),
         "has_broker": not celery_app.conf.task_always_eager,

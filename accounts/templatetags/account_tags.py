@@ -129,6 +129,21 @@ def sources_conflict(field_status: Any, missing_field: str) -> bool:
     return entry.get("status") == CONFLICTING
 
 
+@register.filter
+def duration(seconds: float) -> str:
+    """Return a number of seconds in words: "30 seconds", "10 minutes", "1.5 hours"."""
+    seconds = float(seconds)
+    if seconds < 120:
+        amount, unit = seconds, "second"
+    elif seconds < 2 * 3600:
+        amount, unit = seconds / 60, "minute"
+    else:
+        amount, unit = seconds / 3600, "hour"
+    amount = round(amount, 1)
+    text = f"{amount:g}"
+    return f"{text} {unit}" if amount == 1 else f"{text} {unit}s"
+
+
 @register.filter(name="source_label")
 def source_label_filter(source: str) -> str:
     """Return a source's display name, such as "S&P 500" for sp500."""

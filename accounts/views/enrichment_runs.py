@@ -102,7 +102,7 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "stalled": run.is_stalled,
         "waiting_for_worker": run.is_waiting_for_worker,
         "unclaimed": run.is_unclaimed,
-        "stalled_after_minutes": round(enrichment_run_stalled_after() / 60, 1),
+        "stalled_after_seconds": enrichment_run_stalled_after(),
     }
 
 

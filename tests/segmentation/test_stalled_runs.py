@@ -155,6 +155,7 @@ def test_run_page_shows_stalled_with_broker(client, accounts, make_user, with_br
 
     assert 'data-testid="run-stalled"' in page
     assert "has most likely stopped" in page
+    assert "more than 10 minutes ago" in page
     assert "visibility timeout" in page
     assert "1 waiting for a worker" in page
     assert reverse("segmentation:run-resume", args=[run.pk]) in page
