@@ -338,8 +338,11 @@ def _segment_denied_message(user: Any, account: Account, kind: str) -> str:
     """Return why ``user`` may not make a ``kind`` change, naming the owner as the page does."""
     if kind == SegmentOverride.Kind.MANUAL_TAG:
         return rules.research_denied_message(user, account)
+    ask = "Ask the owner or their manager."
     if account.owner_id is None:
         owner = "is unassigned"
+    elif account.owner_id == user.pk:
+        owner, ask = "you own", "Ask your manager."
     else:
         owner = f"{account.owner.get_full_name() or account.owner.get_username()} owns"
     if kind == SegmentOverride.Kind.FIT_VALIDATION:
@@ -348,10 +351,7 @@ def _segment_denied_message(user: Any, account: Account, kind: str) -> str:
         rule = (
             "Sales Managers review their team's accounts and unassigned ones, with the review kinds"
         )
-    return (
-        f"You cannot make a {kind} change on account {account.pk}, which {owner}: {rule}. "
-        "Ask the owner or their manager."
-    )
+    return f"You cannot make a {kind} change on account {account.pk}, which {owner}: {rule}. {ask}"
 
 
 @extend_schema(

@@ -502,6 +502,11 @@ def test_segment_review_kind_needs_manager(client_for, sdr):
         format="json",
     )
     assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        f"You cannot make a review_correction change on account {account.pk}, which you own: "
+        "Sales Managers review their team's accounts and unassigned ones, with the review "
+        "kinds. Ask your manager."
+    )
 
 
 def test_fit_confirmation_without_tag_rejected(client_for, ae, framework):
