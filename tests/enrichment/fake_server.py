@@ -17,6 +17,7 @@ The module needs only the standard library, so benchmarks can import it without 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +25,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A server that drops connections its clients close early, without a traceback.
+
+    Tests close connections on purpose, such as a client that rejects the address it
+    connected to.
+    """
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 RouteHandler = Callable[["RecordedRequest"], "FakeResponse"]
 
@@ -111,7 +126,7 @@ class FakeServer:
         self._routes: dict[tuple[str, str], _Route] = {}
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd = QuietHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -3,10 +3,12 @@
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.core.cache import cache
+
+from tests.enrichment.fake_server import QuietHTTPServer
 
 
 @dataclass
@@ -44,7 +46,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/icp"
