@@ -622,7 +622,7 @@ def import_run_scoring_state(import_run: ImportRun) -> str | None:
         return "failed"
     # NOTE: with neither advisory locks nor the import lock (a database other than
     # PostgreSQL with ICP_IMPORTS_ONE_AT_A_TIME off, or Windows), a scoring whose process
-    # stopped cannot be told from one in progress, so it shows as running.
+    # stopped looks the same as one in progress, so it shows as running.
     return "running" if busy is None else "interrupted"
 
 
@@ -643,7 +643,7 @@ def import_run_busy(import_run: ImportRun) -> bool | None:
     moment. A task that tried it at that moment, such as a second tab's Finish scoring,
     would then find the run locked and do nothing, while the page that checked saw it idle.
     Databases other than PostgreSQL have no advisory locks, so there the import lock
-    file tells it when imports run one at a time, as on SQLite
+    file shows it when imports run one at a time, as on SQLite
     (accounts.importing.serial.import_run_lock_busy), and otherwise this returns None.
     """
     from accounts.tasks import import_run_lock_keys

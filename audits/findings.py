@@ -98,8 +98,8 @@ def worked_account_ids(period: Period) -> dict[int, set[int]]:
         ResearchNote.objects.filter(
             _in_period("created_at", period), author__isnull=False
         ).values_list("account_id", "author_id"),
-        # A template rewrite has no user, because an approval wrote it and nobody worked on
-        # the account.
+        # A template rewrite has no user, because an approval wrote it and no person
+        # changed the account.
         SegmentOverride.objects.filter(
             _in_period("created_at", period), user__isnull=False
         ).values_list("account_id", "user_id"),

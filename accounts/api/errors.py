@@ -64,7 +64,7 @@ def request_limit_error(exc: Exception) -> exceptions.APIException | None:
     """Return the API error for a body over one of Django's upload limits, or None.
 
     Django raises these while DRF parses the body. They are SuspiciousOperation errors,
-    which DRF does not handle, so without this they would be answered with a 500.
+    which DRF does not handle, so without this they would return a 500.
     """
     if isinstance(exc, RequestDataTooBig):
         limit = size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)

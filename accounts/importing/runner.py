@@ -190,7 +190,7 @@ class FileImporter:
         # Account id -> the first line of the file's rows of the account and the values
         # they gave it first, from the written batches, so a later batch that reaches the
         # account compares its rows with them.
-        # NOTE: it holds one entry per account that the file gave a compared value, with
+        # NOTE: it keeps one entry per account that the file gave a compared value, with
         # those values, until the run ends, so its memory grows with the file: one run of
         # benchmarks/import_accounts.py --rows 20000 peaked 11 MB higher (136.7 to 147.6).
         self.file_rows: dict[int, tuple[int, FileValues]] = {}
