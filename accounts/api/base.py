@@ -76,6 +76,8 @@ def query_parameters_check(request: Request, paged: bool) -> None:
     tier=medium`` would list the medium tier only. ``page=2`` would be ignored and return
     the first page again, so a client that pages by number would never stop. Names that
     start with "_", such as a cache-busting ``_``, are ignored as they are elsewhere.
+    NOTE: a write reads its body, so an unknown query parameter on a POST, such as
+    ``POST /imports/?dry_run=true``, is ignored unless it is repeated.
     """
     errors: dict[str, list[str]] = {}
     for name, values in request.query_params.lists():
