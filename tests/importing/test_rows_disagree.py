@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.importing.matching import pack_file_values, unpack_file_values
 from accounts.models import REVIEW_FLAG_IMPORT_KEY, REVIEW_FLAG_LINES_KEY, Account
 from accounts.services import accounts_import
 from enrichment.services import accounts_verify
@@ -138,3 +139,16 @@ def test_unmapped_industries_not_compared(write_csv):
 
     assert run.flagged == 0
     assert Account.objects.get().review_flags == []
+
+
+def test_file_values_pack_round_trip():
+    values = {
+        "industry": (12, '"Software"', "Software & Services"),
+        "employees": (40, "250", "201-500\x1f employees"),
+        "country": (12, '"DE"', "Köln, Deutschland"),
+    }
+
+    first_line, unpacked = unpack_file_values(pack_file_values(12, values))
+
+    assert first_line == 12
+    assert unpacked == values
