@@ -10,6 +10,7 @@ columns; change it with ``ACCOUNT_CSV_COLUMNS``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -126,14 +127,34 @@ def _csv_chunks(
     buffer = io.StringIO()
     writer = csv.writer(LineFeedRows(buffer))
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(value, format_datetime) for value in row[:width]])
-        if buffer.tell() >= CSV_CHUNK_CHARS:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
+    try:
+        for row in rows:
+            writer.writerow([csv_cell(value, format_datetime) for value in row[:width]])
+            if buffer.tell() >= CSV_CHUNK_CHARS:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+    finally:
+        # A download that the client stopped is closed here. Closing the rows now closes
+        # the cursor of QuerySet.iterator() while the database connection is still open.
+        # At garbage collection, after request_finished closed the connection, closing
+        # the cursor fails on SQLite.
+        close_rows = getattr(rows, "close", None)
+        if close_rows is not None:
+            close_rows()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
+
+
+def byte_order_mark_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Yield a UTF-8 byte order mark, then ``chunks``.
+
+    A generator, unlike ``itertools.chain``, has ``close()``, so StreamingHttpResponse
+    closes it, and ``chunks`` with it, when the client stops a download. That happens
+    before the response sends request_finished, which closes the database connection.
+    """
+    yield codecs.BOM_UTF8
+    yield from chunks
 
 
 def account_csv_chunks(rows: Iterable[tuple]) -> Iterator[bytes]:

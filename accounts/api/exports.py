@@ -11,10 +11,8 @@ Python formatting live in ``accounts.exports``, shared with the account list pag
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import itertools
 import logging
 import queue
 import threading
@@ -43,6 +41,7 @@ from accounts.exports import (
     CSV_CHUNK_CHARS,
     FORMULA_PREFIXES,
     LineFeedRows,
+    byte_order_mark_chunks,
     csv_cell,
     csv_chunks,
     neutralize_cell,
@@ -392,7 +391,7 @@ def _streaming_response(
     chunks: Iterator[bytes], headers: dict[str, str], *, bom: bool = False
 ) -> StreamingHttpResponse:
     if bom:
-        chunks = itertools.chain([codecs.BOM_UTF8], chunks)
+        chunks = byte_order_mark_chunks(chunks)
     response = StreamingHttpResponse(chunks, content_type=CSV_CONTENT_TYPE)
     for name, value in headers.items():
         response[name] = value

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
-import itertools
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from accounts import selectors, workspace
+from accounts.exports import byte_order_mark_chunks
 from accounts.forms import ACTION_LABELS, BulkActionForm
 from accounts.models import Account, Tier
 from enrichment.models import EnrichmentRun
@@ -238,7 +237,7 @@ class AccountBulkActionView(AccountViewerRequiredMixin, View):
         accounts = Account.objects.filter(pk__in=selection.allowed_ids).order_by("name", "id")
         # The byte order mark makes Excel read the file as UTF-8, so the tags' en dashes and
         # accented names are not garbled. The API's CSV, read by programs, has none.
-        lines = itertools.chain([codecs.BOM_UTF8], workspace.accounts_csv_lines(accounts))
+        lines = byte_order_mark_chunks(workspace.accounts_csv_lines(accounts))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
