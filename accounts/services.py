@@ -210,7 +210,7 @@ def _import_locked(
             touched_ids = importer.execute()
     except ImportFileError as error:
         # The batches written before the error stay written, and so do their links to the run.
-        _new_accounts_owner_assign(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, _run_account_ids(import_run, importer.touched_ids))
         _finish(import_run, ImportRun.Status.FAILED, str(error))
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise
@@ -221,7 +221,7 @@ def _import_locked(
             f"“{import_run.file_name}” could not be read as text ({error}): it seems to "
             "contain binary data. Save it as CSV UTF-8 and import that file."
         )
-        _new_accounts_owner_assign(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, _run_account_ids(import_run, importer.touched_ids))
         _finish(import_run, ImportRun.Status.FAILED, message)
         logger.warning("import run %s failed: %s", import_run.pk, error)
         raise ImportFileError(message) from error
@@ -229,7 +229,7 @@ def _import_locked(
         if not is_lock_timeout(error):
             _fail_internal(import_run, error)
             raise
-        _new_accounts_owner_assign(import_run, importer.touched_ids)
+        _new_accounts_owner_assign(import_run, _run_account_ids(import_run, importer.touched_ids))
         _finish(import_run, ImportRun.Status.FAILED, _lock_timeout_message(import_run))
         logger.warning(
             "import run %s failed after row %s: the database stayed locked: %s",
@@ -239,6 +239,8 @@ def _import_locked(
         )
         raise
     except Exception as error:
+        # NOTE: an unexpected error gives the run's new accounts no owner, because the
+        # database connection may be unusable here.
         _fail_internal(import_run, error)
         raise
 
@@ -248,9 +250,7 @@ def _import_locked(
         status = ImportRun.Status.CANCELLED
         if earlier_counts is not None and importer.counts.read <= earlier_counts.read:
             _earlier_counts_keep(import_run, earlier_counts, importer.counts)
-    if not import_run.is_dry_run:
-        # After a restart, the accounts of the first worker's batches count too.
-        touched_ids = touched_ids | _linked_account_ids(import_run)
+    touched_ids = _run_account_ids(import_run, touched_ids)
     _new_accounts_owner_assign(import_run, touched_ids)
     # A cancelled run's committed rows are imported accounts like any others, so they are
     # verified and scored too. The scoring run is created in the transaction that finishes
@@ -300,6 +300,17 @@ def _earlier_counts_keep(
         path = report_path(import_run.pk, import_run.file_name)
         if path.is_file():
             import_run.report_path = str(path)
+
+
+def _run_account_ids(import_run: ImportRun, touched_ids: Iterable[int]) -> set[int]:
+    """Return the accounts of a run: those this process touched and those linked to the run.
+
+    After a restart, the links also cover the batches that the first worker committed,
+    whether the restart succeeds, fails or is cancelled. A dry run's links were rolled back.
+    """
+    if import_run.is_dry_run:
+        return set(touched_ids)
+    return set(touched_ids) | _linked_account_ids(import_run)
 
 
 def _linked_account_ids(import_run: ImportRun) -> set[int]:

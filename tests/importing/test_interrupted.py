@@ -11,12 +11,13 @@ import functools
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 
 from accounts import roles, tasks
 from accounts.importing import runner
 from accounts.importing.batches import PreparedBatch
+from accounts.importing.errors import ImportFileError
 from accounts.models import Account, ImportRun, ImportRunAccount
 from accounts.services import accounts_import, import_run_cancel, import_run_create
 from accounts.tasks import accounts_import_task
@@ -229,6 +230,49 @@ def test_restart_owns_first_worker_accounts(write_csv, monkeypatch, make_user):
     assert run.started_at == first_started_at
     assert Account.objects.count() == ROW_COUNT
     assert not Account.objects.exclude(owner=owner).exists()
+
+
+def fail_on_call(monkeypatch, owner: type, name: str, call_number: int, error: Exception) -> None:
+    """Make the ``call_number``-th call of owner.name raise ``error``; others run."""
+    original = getattr(owner, name)
+    calls = 0
+
+    def failing(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == call_number:
+            raise error
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+
+
+@pytest.mark.parametrize("failure", ["file-removed", "database-locked"])
+def test_failed_restart_owns_first_worker_accounts(write_csv, monkeypatch, make_user, failure):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    owner = make_user(roles.SDR, username="owner")
+    path = write_csv(HEADER, export_rows())
+    run = import_run_create(path, new_accounts_owner=owner)
+    die_on_call(monkeypatch, PreparedBatch, "execute", 3)
+    with pytest.raises(WorkerKilled):
+        accounts_import_task(run.pk)
+
+    # The restart fails before it reaches the first worker's second batch, or before any row.
+    if failure == "file-removed":
+        path.unlink()
+        expected: type[Exception] = ImportFileError
+    else:
+        locked = OperationalError("database is locked")
+        fail_on_call(monkeypatch, PreparedBatch, "execute", 2, locked)
+        expected = OperationalError
+    with pytest.raises(expected):
+        accounts_import_task(run.pk)
+
+    run.refresh_from_db()
+    committed = 2 * BATCH_SIZE
+    assert run.status == ImportRun.Status.FAILED
+    assert Account.objects.count() == committed
+    assert Account.objects.filter(owner=owner).count() == committed
 
 
 def test_cancelled_restart_keeps_first_report(write_csv, monkeypatch, make_user):
