@@ -26,7 +26,14 @@ from .domains import (
     website_url,
     website_url_and_host,
 )
-from .employees import MAX_EMPLOYEES, EmployeeRange, from_size_bucket, parse_employee_count
+from .employees import (
+    MAX_EMPLOYEES,
+    EmployeeRange,
+    bounds_text,
+    employee_range_from_bounds,
+    from_size_bucket,
+    parse_employee_count,
+)
 from .errors import UnparsedValue, sentence_end, sentence_start
 from .money import (
     DEFAULT_RATES_TO_USD,
@@ -36,6 +43,7 @@ from .money import (
     Money,
     convert_to_usd,
     is_currency_code,
+    parse_currency,
     parse_money,
     round_converted_amount,
 )
@@ -68,11 +76,13 @@ __all__ = [
     "MAX_EXACT_DIGITS",
     "Money",
     "UnparsedValue",
+    "bounds_text",
     "clean_company_name",
     "clean_text",
     "company_name_key",
     "convert_to_usd",
     "decode_character_references",
+    "employee_range_from_bounds",
     "from_size_bucket",
     "industry_key",
     "is_currency_code",
@@ -85,6 +95,7 @@ __all__ = [
     "normalize_technologies",
     "parse_decimal",
     "parse_employee_count",
+    "parse_currency",
     "parse_location_text",
     "parse_money",
     "registrable_domain",

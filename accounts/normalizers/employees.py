@@ -25,6 +25,9 @@ Blank values and placeholders return None. So do counts whose only information i
 above MAX_EMPLOYEES raise UnparsedValue(field="employee count"). So does, unless
 ``decimal_comma`` is set, a count such as ``2.000`` or ``10.000``, which may be thousands
 written with a period as separator or a number with three decimals.
+
+``employee_range_from_bounds`` reads a range given as two bounds, such as a JSON
+``{"min": 51, "max": 200}``, by the same rules as ``51-200``.
 """
 
 from __future__ import annotations
@@ -171,6 +174,71 @@ def parse_employee_count(
     if is_missing(raw):
         return None
     return _parse_employee_text(raw, decimal_comma=decimal_comma)
+
+
+def employee_range_from_bounds(
+    minimum: str | int | float | None,
+    maximum: str | int | float | None,
+    *,
+    decimal_comma: bool = False,
+) -> EmployeeRange | None:
+    """Build the EmployeeRange of separate bounds, such as JSON's ``{"min": 51, "max": 200}``.
+
+    Both bounds follow the rules of parse_employee_count for ``51-200``: the estimate is the
+    midpoint rounded down, 0 is a real minimum, and ``0-0`` returns None. A minimum alone
+    is an open range, as ``10001+`` is, and a maximum alone starts at 1, as ``up to 50``
+    does. No bound returns None. Each bound is one count, such as 51, "1,001" or "5k".
+    Raises UnparsedValue(field="employee count") for a bound that is not one count and for
+    a minimum above the maximum.
+    """
+    text = bounds_text(minimum, maximum)
+    low = _bound_count(minimum, text, decimal_comma)
+    high = _bound_count(maximum, text, decimal_comma)
+    if high is None:
+        if low is None:
+            return None
+        return _open_range(low[0], approximate=low[1])
+    if low is None:
+        return _upper_bound_range(high[0], text, approximate=high[1])
+    if high[0] < low[0]:
+        raise UnparsedValue(FIELD, text, f"the minimum {low[0]} is above the maximum {high[0]}")
+    if high[0] == 0:
+        return None
+    return EmployeeRange(low[0], high[0], approximate=low[1] or high[1])
+
+
+def bounds_text(minimum: object, maximum: object) -> str:
+    """Return two bounds as one text: ``51-200``, ``10001+`` or ``up to 50``."""
+    low = "" if minimum is None else raw_text(minimum).strip()
+    high = "" if maximum is None else raw_text(maximum).strip()
+    if low and high:
+        return f"{low}-{high}"
+    if low:
+        return f"{low}+"
+    return f"up to {high}" if high else ""
+
+
+def _bound_count(
+    raw: str | int | float | None, text: str, decimal_comma: bool
+) -> tuple[int, bool] | None:
+    """Return one bound as (count, approximate), or None when it is missing."""
+    if raw is None or (isinstance(raw, str) and is_missing(raw)):
+        return None
+    label = f'"{raw}"' if isinstance(raw, str) else raw_text(raw)
+    try:
+        count = parse_employee_count(raw, decimal_comma=decimal_comma)
+    except UnparsedValue as error:
+        raise UnparsedValue(FIELD, text, f"the bound {label} is invalid: {error.hint}") from None
+    if count is None:
+        # parse_employee_count reads zero, and text that names no count, as unknown.
+        if isinstance(raw, str) and not any(character.isdigit() for character in raw):
+            return None
+        return 0, False
+    if count.maximum != count.minimum:
+        raise UnparsedValue(
+            FIELD, text, f"the bound {label} is a range, not one number of employees"
+        )
+    return count.minimum, count.approximate
 
 
 def from_size_bucket(word: str | None) -> EmployeeRange | None:

@@ -20,6 +20,9 @@ Unless ``decimal_comma`` is set, an amount such as ``2.000`` or ``€ 1.500 Mio`
 UnparsedValue, because it may be thousands written with a period as separator. Before an
 English magnitude the period is a decimal point: ``$1.125B`` is 1.125 billion.
 Ranges (``$1M-$5M``), bounds (``$1B+``) and two different currencies raise UnparsedValue.
+
+``parse_currency`` reads a currency alone, such as the ``currency`` of a JSON amount
+object, with the same codes, symbols and words.
 """
 
 from __future__ import annotations
@@ -272,6 +275,24 @@ def parse_money(
         raise UnparsedValue(field, raw, error.hint) from None
     assert number is not None  # the pattern only matches digits
     return Money(_tidy_amount(_multiply(number, scale), negative=negative), currency)
+
+
+def parse_currency(
+    raw: str, *, default_currency: str | None = "USD", field: str = "currency"
+) -> str:
+    """Return the ISO 4217 code of a currency code, symbol or word, such as EUR for "€".
+
+    An ambiguous symbol follows ``default_currency`` as in parse_money, so "$" is USD
+    unless the default is another dollar currency. Raises UnparsedValue for text that
+    names no currency, two currencies, or an ambiguous one that the default does not
+    decide (``kr``).
+    """
+    text = collapse_whitespace(unicodedata.normalize("NFKC", raw))
+    if not text or _currency_marker(_WHITESPACE_RE.sub("", text)) is None:
+        raise UnparsedValue(
+            field, raw, "expected an ISO 4217 code such as USD or EUR, or a symbol such as $ or €"
+        )
+    return _resolve_currency(text, "", default_currency, raw, field)
 
 
 def round_converted_amount(amount: Decimal) -> Decimal:

@@ -6,6 +6,7 @@ from accounts.normalizers import (
     MAX_EMPLOYEES,
     EmployeeRange,
     UnparsedValue,
+    employee_range_from_bounds,
     from_size_bucket,
     parse_employee_count,
 )
@@ -309,3 +310,43 @@ def test_from_size_bucket_never_crashes(word: str) -> None:
         from_size_bucket(word)
     except UnparsedValue:
         return
+
+
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "text"),
+    [
+        (51, 200, "51-200"),
+        ("1,001", "5,000", "1,001-5,000"),
+        (0, 1, "0-1"),
+        ("0", "10", "0-10"),
+        (240, 240, "240-240"),
+        (51.0, 200.0, "51-200"),
+        ("5k", "10k", "5k-10k"),
+        (10001, None, "10,001+"),
+        (None, 50, "up to 50"),
+        (0, 0, "0-0"),
+        (None, None, ""),
+        ("", "n/a", ""),
+    ],
+)
+def test_bounds_follow_text_range_rules(minimum, maximum, text: str) -> None:
+    assert employee_range_from_bounds(minimum, maximum) == parse_employee_count(text)
+
+
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "hint"),
+    [
+        (300, 200, "the minimum 300 is above the maximum 200"),
+        ("lots", 200, 'the bound "lots" is invalid'),
+        (True, 200, "the bound true is invalid"),
+        ("51-200", 500, 'the bound "51-200" is a range'),
+        (51.5, 200, "the bound 51.5 is invalid"),
+        (1, MAX_EMPLOYEES + 1, f"is more than {MAX_EMPLOYEES:,} employees"),
+        (None, 0, "the upper bound leaves no possible headcount"),
+    ],
+)
+def test_bounds_invalid_raise(minimum, maximum, hint: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        employee_range_from_bounds(minimum, maximum)
+    assert caught.value.field == "employee count"
+    assert hint in caught.value.hint

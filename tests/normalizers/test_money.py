@@ -9,6 +9,7 @@ from accounts.normalizers import (
     Money,
     UnparsedValue,
     convert_to_usd,
+    parse_currency,
     parse_money,
     round_converted_amount,
 )
@@ -320,3 +321,37 @@ def test_parse_money_never_crashes(raw: str | int | float | Decimal, decimal_com
 def test_converted_amount_rounded_to_digits(amount, expected):
     assert round_converted_amount(Decimal(amount)) == Decimal(expected)
     assert len(round_converted_amount(Decimal(amount)).normalize().as_tuple().digits) <= 15
+
+
+@pytest.mark.parametrize(
+    ("raw", "default_currency", "expected"),
+    [
+        ("EUR", "USD", "EUR"),
+        ("eur", "USD", "EUR"),
+        (" USD ", "USD", "USD"),
+        ("€", "USD", "EUR"),
+        ("$", "USD", "USD"),
+        ("$", "CAD", "CAD"),
+        ("US$", "CAD", "USD"),
+        ("yen", "USD", "JPY"),
+        ("kr", "SEK", "SEK"),
+    ],
+)
+def test_currency_codes_symbols_and_words(raw: str, default_currency: str, expected: str) -> None:
+    assert parse_currency(raw, default_currency=default_currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "hint"),
+    [
+        ("XYZ", "expected an ISO 4217 code such as USD or EUR"),
+        ("", "expected an ISO 4217 code such as USD or EUR"),
+        ("dollars euros", "expected an ISO 4217 code such as USD or EUR"),
+        ("kr", '"kr" can mean DKK, ISK, NOK, SEK'),
+    ],
+)
+def test_currency_unknown_or_ambiguous_raises(raw: str, hint: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_currency(raw, default_currency="USD")
+    assert caught.value.value == raw
+    assert hint in caught.value.hint
