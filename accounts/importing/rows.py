@@ -34,21 +34,27 @@ from django.core.validators import validate_email
 from accounts.models import Account, AccountIdentifier, Lead
 from accounts.normalizers import (
     MAX_AMOUNT,
+    EmployeeRange,
     Money,
     UnparsedValue,
+    bounds_text,
     clean_company_name,
     clean_text,
     company_name_key,
     convert_to_usd,
     decode_character_references,
+    employee_range_from_bounds,
     is_third_party_host,
     normalize_technologies,
+    parse_currency,
     parse_decimal,
     parse_employee_count,
     parse_location_text,
     parse_money,
     registrable_domain,
     resolve_location,
+    sentence_end,
+    sentence_start,
     website_url_and_host,
 )
 from accounts.normalizers.text import is_missing
@@ -58,7 +64,17 @@ from .errors import RowRejected
 from .jsontext import json_text, json_type_name
 from .layouts import ColumnMapping
 from .reading import REPLACEMENT_CHARACTER, KeyConflict, ObjectColumns
-from .structured import is_structured, location_parts, plain_items, plain_value
+from .structured import (
+    NumberParts,
+    UnclearObject,
+    has_number_keys,
+    is_structured,
+    location_parts,
+    number_parts,
+    object_text,
+    plain_items,
+    plain_value,
+)
 
 # Review flags shorten longer raw values. The observation keeps the full text.
 MAX_FLAG_VALUE_LENGTH = 300
@@ -84,6 +100,18 @@ EXTRA_FIELDS = ("status", "founded", "rank", "market_cap", "ebitda", "tags")
 # Fields that read a JSON array item by item, and those that read a location object.
 LIST_FIELDS = frozenset({"technologies", "tags"})
 LOCATION_OBJECT_FIELDS = frozenset({"location", "locations"})
+# Fields that read a JSON object as a range, or as an amount or range of money, and the
+# shapes that their review flags suggest.
+EMPLOYEE_OBJECT_FIELDS = frozenset({"employees", "employee_range"})
+MONEY_OBJECT_FIELDS = frozenset({"revenue", "revenue_range", "market_cap", "ebitda"})
+EMPLOYEE_OBJECT_SHAPES = '{"min": 51, "max": 200} or {"from": 51, "to": 200}'
+MONEY_OBJECT_SHAPES = (
+    '{"amount": 12000000, "currency": "EUR"} or {"value": "12M", "currency": "USD"}'
+)
+MONEY_RANGE_OBJECT_SHAPES = (
+    f'{MONEY_OBJECT_SHAPES}, or a range such as {{"min": 10000000, "max": 50000000, '
+    '"currency": "USD"}'
+)
 LEAD_FIELDS = ("first_name", "last_name", "title", "email", "phone", "person_linkedin_url")
 
 
@@ -515,8 +543,9 @@ class RowParser:
         """Return the cells with JSON objects and arrays unpacked into plain values.
 
         An object or array whose plain value is unclear is flagged and left out, so its
-        JSON text is never stored. Location objects are left for _location to read, and
-        a name without a plain value for _json_name_problem.
+        JSON text is never stored. Location objects are left for _location to read,
+        amount and range objects for _employees, _revenue and _extras (see
+        _is_number_object), and a name without a plain value for _json_name_problem.
         """
         unpacked: list[Any] | None = None
         for field_name, indexes in self.indexes.items():
@@ -524,7 +553,7 @@ class RowParser:
                 continue
             for index in indexes:
                 value = cells[index] if index < len(cells) else None
-                if not is_structured(value):
+                if not is_structured(value) or _is_number_object(field_name, value):
                     continue
                 if field_name in LIST_FIELDS:
                     items = value if isinstance(value, list) else [value]
@@ -656,8 +685,15 @@ class RowParser:
         candidates = self._values(cells, "employees") + self._values(cells, "employee_range")
         first_error: UnparsedValue | None = None
         for raw, _index in candidates:
+            text = ""
             try:
-                employees = parse_employee_count(raw, decimal_comma=self.decimal_comma)
+                if isinstance(raw, dict):
+                    employees, text = self._employee_object(raw)
+                else:
+                    employees = parse_employee_count(raw, decimal_comma=self.decimal_comma)
+            except _ObjectFlagged as flagged:
+                flags.append(flagged.flag)
+                continue
             except UnparsedValue as error:
                 # Without its traceback, the kept error does not refer back to this frame.
                 first_error = first_error or error.with_traceback(None)
@@ -665,7 +701,7 @@ class RowParser:
             if employees is None:
                 # Zero and "not reported" placeholders mean the size is unknown.
                 continue
-            text = clean_text(as_text(raw))
+            text = text or clean_text(as_text(raw))
             _check_length("employees", text, ACCOUNT_MAX_LENGTHS["employee_raw"])
             values.update(
                 employee_count=employees.estimate,
@@ -694,10 +730,113 @@ class RowParser:
             flags.append(_unparsed_flag("employees", first_error))
             observations.append(("employees", None, text))
 
-    def _money(self, raw: Any, index: int, field_name: str) -> tuple[Decimal, str]:
+    def _employee_object(self, raw: dict[str, Any]) -> tuple[EmployeeRange | None, str]:
+        """Read a range object such as {"min": 51, "max": 200}, and return it with its text.
+
+        The bounds follow the rules of a "51-200" cell. Raises _ObjectFlagged when the
+        object's meaning is unclear.
+        """
+        try:
+            parts = number_parts(raw, money=False)
+            employees = employee_range_from_bounds(
+                parts.minimum, parts.maximum, decimal_comma=self.decimal_comma
+            )
+        except UnclearObject as error:
+            raise _ObjectFlagged(
+                _number_object_flag("employees", raw, str(error), EMPLOYEE_OBJECT_SHAPES)
+            ) from None
+        except UnparsedValue as error:
+            raise _ObjectFlagged(
+                _number_object_flag("employees", raw, error.hint, EMPLOYEE_OBJECT_SHAPES)
+            ) from None
+        return employees, clean_text(bounds_text(parts.minimum, parts.maximum))
+
+    def _money_object(
+        self, raw: dict[str, Any], index: int, field_name: str, *, is_range: bool
+    ) -> tuple[Decimal, str, str]:
+        """Read an amount object, or in a range column a range object, of money.
+
+        Returns the amount, its currency and the object's text, such as "12M USD". The
+        amount is read like a cell of its column, with the object's currency as the
+        default, and a range gives its midpoint, or its minimum when it has no maximum,
+        like "$10M - $50M" and "$1B+" in a range column. Raises _EmptyMoney for an object
+        without an amount, and _ObjectFlagged when its meaning is unclear.
+        """
+        label = field_name.replace("_", " ")
+        shapes = MONEY_RANGE_OBJECT_SHAPES if is_range else MONEY_OBJECT_SHAPES
+        try:
+            parts = number_parts(raw, money=True)
+            if parts.is_empty:
+                raise _EmptyMoney
+            currency = self._object_currency(parts.currency, label)
+            if parts.is_range:
+                if not is_range:
+                    raise UnclearObject("it is a range, where one amount is expected")
+                amount, found = self._money_object_range(parts, index, label, currency)
+            else:
+                amount, found = self._money_part(parts.amount, "amount", index, label, currency)
+            if currency is not None and found != currency:
+                raise UnclearObject(f"its amount is in {found}, but its currency is {currency}")
+        except UnclearObject as error:
+            raise _ObjectFlagged(_number_object_flag(field_name, raw, str(error), shapes)) from None
+        number = (
+            bounds_text(parts.minimum, parts.maximum) if parts.is_range else as_text(parts.amount)
+        )
+        text = clean_text(f"{number} {as_text(parts.currency or '')}")
+        return amount, found, text
+
+    def _object_currency(self, raw: Any, label: str) -> str | None:
+        """Return the ISO code of an object's currency, or None when it has none."""
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise UnclearObject(f"its currency {_json_excerpt(raw)} is not text such as USD")
+        try:
+            return parse_currency(raw, default_currency=self.mapping.currency, field=label)
+        except UnparsedValue as error:
+            raise UnclearObject(
+                f"its currency {_json_excerpt(raw)} is invalid: {error.hint}"
+            ) from None
+
+    def _money_part(
+        self, raw: Any, part: str, index: int, label: str, currency: str | None
+    ) -> tuple[Decimal, str]:
+        """Read one amount or bound of a money object, in ``currency`` unless it names one."""
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise UnclearObject(f"its {part} {_json_excerpt(raw)} is not a number")
+        try:
+            return self._money(raw, index, label, default_currency=currency)
+        except UnparsedValue as error:
+            raise UnclearObject(
+                f"its {part} {_json_excerpt(raw)} could not be read: {error.hint}"
+            ) from None
+
+    def _money_object_range(
+        self, parts: NumberParts, index: int, label: str, currency: str | None
+    ) -> tuple[Decimal, str]:
+        if parts.minimum is None:
+            raise UnclearObject("it has a maximum only, which is a bound, not an amount")
+        low, low_currency = self._money_part(parts.minimum, "minimum", index, label, currency)
+        if parts.maximum is None:
+            return low, low_currency
+        high, high_currency = self._money_part(parts.maximum, "maximum", index, label, currency)
+        if high_currency != low_currency:
+            raise UnclearObject(
+                f"its minimum is in {low_currency}, but its maximum is in {high_currency}"
+            )
+        if high < low:
+            raise UnclearObject(
+                f"its minimum {_json_excerpt(parts.minimum)} is above its maximum "
+                f"{_json_excerpt(parts.maximum)}"
+            )
+        return ((low + high) / 2).quantize(CENTS), low_currency
+
+    def _money(
+        self, raw: Any, index: int, field_name: str, *, default_currency: str | None = None
+    ) -> tuple[Decimal, str]:
         money = parse_money(
             raw,
-            default_currency=self.mapping.currency,
+            default_currency=default_currency or self.mapping.currency,
             multiplier=self.mapping.multipliers.get(index, 1),
             decimal_comma=self.decimal_comma,
             field=field_name,
@@ -723,20 +862,30 @@ class RowParser:
         ]
         first_error: UnparsedValue | None = None
         for raw, index, is_range in candidates:
+            text = ""
             try:
-                if is_range:
+                if isinstance(raw, dict):
+                    amount, currency, text = self._money_object(
+                        raw, index, "revenue", is_range=is_range
+                    )
+                elif is_range:
                     amount, currency = self._money_range(raw, index)
                 else:
                     amount, currency = self._money(raw, index, "revenue")
                 if amount < 0:
-                    raise UnparsedValue("revenue", as_text(raw), "revenue cannot be negative")
+                    raise UnparsedValue(
+                        "revenue", text or as_text(raw), "revenue cannot be negative"
+                    )
+            except _ObjectFlagged as flagged:
+                flags.append(flagged.flag)
+                continue
             except UnparsedValue as error:
                 # Without its traceback, the kept error does not refer back to this frame.
                 first_error = first_error or error.with_traceback(None)
                 continue
             except _EmptyMoney:
                 continue
-            text = clean_text(as_text(raw))
+            text = text or clean_text(as_text(raw))
             _check_length("revenue", text, ACCOUNT_MAX_LENGTHS["revenue_raw"])
             values.update(revenue_amount=amount, revenue_currency=currency, revenue_raw=text)
             usd = None
@@ -903,8 +1052,16 @@ class RowParser:
             for raw, index in self._values(cells, field_name)[:1]:
                 text = clean_text(as_text(raw))
                 try:
-                    amount, currency = self._money(raw, index, label)
+                    if isinstance(raw, dict):
+                        amount, currency, text = self._money_object(
+                            raw, index, field_name, is_range=False
+                        )
+                    else:
+                        amount, currency = self._money(raw, index, label)
                 except _EmptyMoney:
+                    continue
+                except _ObjectFlagged as flagged:
+                    flags.append(flagged.flag)
                     continue
                 except UnparsedValue as error:
                     flags.append(_unparsed_flag(field_name, error))
@@ -967,6 +1124,43 @@ class RowParser:
 
 class _EmptyMoney(Exception):
     """The money value is a placeholder such as "-"."""
+
+
+class _ObjectFlagged(Exception):
+    """A JSON amount or range object whose meaning is unclear, with its review flag."""
+
+    def __init__(self, review_flag: dict[str, str]) -> None:
+        super().__init__(review_flag["message"])
+        self.flag = review_flag
+
+
+def _is_number_object(field_name: str, value: Any) -> bool:
+    """Return True for a JSON object that a number field reads as an amount or range.
+
+    That is an object with a key of such an object, and any other object that has no
+    text to read (see object_text), so that its flag names the shapes that are read.
+    """
+    if not isinstance(value, dict):
+        return False
+    if field_name in EMPLOYEE_OBJECT_FIELDS:
+        money = False
+    elif field_name in MONEY_OBJECT_FIELDS:
+        money = True
+    else:
+        return False
+    return has_number_keys(value, money=money) or not object_text(value)
+
+
+def _number_object_flag(field_name: str, value: Any, problem: str, shapes: str) -> dict[str, str]:
+    """Build the review flag of an amount or range object whose meaning is unclear."""
+    label = field_name.replace("_", " ")
+    return flag(
+        field_name,
+        json.dumps(value, ensure_ascii=False),
+        f"the {label} is a JSON object, {_json_excerpt(value)}, that was not imported. "
+        f"{sentence_start(sentence_end(problem))} Write it as {shapes}, or as text, and "
+        "import the file again.",
+    )
 
 
 def _json_excerpt(value: Any, limit: int = 60) -> str:

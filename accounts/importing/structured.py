@@ -11,6 +11,11 @@ Labs), ``state``, ``stateCode`` (Clearbit ``geo``), ``region``, ``country``,
 ``countryCode``, and a full text such as ``name`` or ``formatted_address``. A location
 array is read as its first object, the headquarters, unless its items are typed parts
 such as Crunchbase's ``{"location_type": "city", "value": "Austin"}``.
+
+Amount objects of money fields, such as ``{"amount": 12000000, "currency": "EUR"}`` or
+``{"value": "12M", "currency": "USD"}``, and range objects, such as ``{"min": 51, "max":
+200}`` or ``{"from": 51, "to": 200}``, are split into their parts by number_parts, for the
+importer to normalize like the cells ``12000000 EUR`` and ``51-200``.
 """
 
 from __future__ import annotations
@@ -62,6 +67,15 @@ LOCATION_TYPES = {
     "province": "region",
     "country": "country",
 }
+
+# Keys of an amount object, such as {"amount": 12000000, "currency": "EUR"}, and of the
+# bounds of a range object, such as {"min": 51, "max": 200} or {"from": 51, "to": 200}.
+AMOUNT_KEYS = ("amount", "value")
+CURRENCY_KEYS = ("currency", "currencycode")
+MINIMUM_KEYS = ("min", "minimum", "from")
+MAXIMUM_KEYS = ("max", "maximum", "to")
+RANGE_KEYS = MINIMUM_KEYS + MAXIMUM_KEYS
+MONEY_KEYS = AMOUNT_KEYS + CURRENCY_KEYS + RANGE_KEYS
 
 _KEY_PUNCTUATION_RE = re.compile(r"[\s_\-]+")
 
@@ -213,3 +227,75 @@ def _location_list_parts(items: list[Any]) -> LocationParts:
         if parts.has_parts or parts.text:
             return parts
     return LocationParts()
+
+
+class UnclearObject(ValueError):
+    """An amount or range object whose meaning is unclear. The message gives the reason."""
+
+
+@dataclass(frozen=True)
+class NumberParts:
+    """The amount or the bounds of an amount or range object, and its currency, as written.
+
+    A missing part is None. A range has a minimum, a maximum or both.
+    """
+
+    amount: Any = None
+    minimum: Any = None
+    maximum: Any = None
+    currency: Any = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.minimum is not None or self.maximum is not None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.amount is None and not self.is_range
+
+
+def has_number_keys(value: dict[str, Any], *, money: bool) -> bool:
+    """Return True when the object has a key of a range object, or of an amount object."""
+    keys = MONEY_KEYS if money else RANGE_KEYS
+    return any(object_key(key) in keys for key in value)
+
+
+def number_parts(value: dict[str, Any], *, money: bool) -> NumberParts:
+    """Split an amount or range object into its parts.
+
+    Money objects may have an amount or bounds, and a currency. Other objects, such as
+    employee counts, may have bounds only. Keys are compared as object_key does, and a
+    null or blank value counts as a missing part. Raises UnclearObject for another key,
+    for two keys of one part (such as "min" and "from"), and for an amount with bounds.
+    """
+    keys = MONEY_KEYS if money else RANGE_KEYS
+    unknown = [str(key) for key in value if object_key(key) not in keys]
+    if unknown:
+        listed = ", ".join(f'"{key}"' for key in unknown)
+        noun = "key" if len(unknown) == 1 else "keys"
+        raise UnclearObject(f"it has the {noun} {listed}, which the import does not read")
+    parts: dict[str, Any] = {}
+    for part, part_keys in (
+        ("amount", AMOUNT_KEYS),
+        ("currency", CURRENCY_KEYS),
+        ("minimum", MINIMUM_KEYS),
+        ("maximum", MAXIMUM_KEYS),
+    ):
+        found = [
+            (key, item)
+            for key, item in value.items()
+            if object_key(key) in part_keys and not _is_blank(item)
+        ]
+        if len(found) > 1:
+            listed = " and ".join(f'"{key}"' for key, _item in found)
+            raise UnclearObject(f"it has two values for one {part}: {listed}")
+        if found:
+            parts[part] = found[0][1]
+    number = NumberParts(**parts)
+    if number.amount is not None and number.is_range:
+        raise UnclearObject("it has both an amount and the bounds of a range")
+    return number
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

@@ -1,5 +1,8 @@
 """JSON objects and arrays where the importer reads a plain value: unpacked or flagged."""
 
+import json
+from decimal import Decimal
+
 import pytest
 
 from accounts.importing.structured import location_parts, object_text, plain_value
@@ -174,7 +177,7 @@ def test_text_fields_flag_unclear_objects(write_json):
                 "website": "unclear.example",
                 "industry": {"primary": "Software", "secondary": "Hardware"},
                 "description": [{"short": "a"}, {"long": "b"}],
-                "employees": {"min": 51, "max": 200},
+                "employees": {"low": 51, "high": 200},
             }
         ]
     )
@@ -256,3 +259,245 @@ def test_location_parts_empty():
     assert location_parts({}).joined() == ""
     assert location_parts([{"geo": "1,2"}]).joined() == ""
     assert location_parts({"location": {"city": "Oslo"}}).city == "Oslo"
+
+
+# Pairs of the same value as a JSON object and as the text of a plain cell.
+MONEY_OBJECTS = [
+    ({"amount": 12000000, "currency": "EUR"}, "EUR 12000000"),
+    ({"value": "12M", "currency": "USD"}, "$12M"),
+    ({"amount": "12,500,000", "currency_code": "GBP"}, "£12,500,000"),
+    ({"value": "$12M", "currency": "CAD"}, "CAD 12M"),
+    ({"amount": 12000000}, "12000000"),
+]
+RANGE_OBJECTS = [
+    ({"min": 51, "max": 200}, "51-200"),
+    ({"from": 51, "to": 200}, "51-200"),
+    ({"minimum": "1,001", "maximum": "5,000"}, "1,001-5,000"),
+    ({"min": 0, "max": 1}, "0-1"),
+    ({"min": 10001, "max": None}, "10001+"),
+    ({"to": 50}, "up to 50"),
+]
+REVENUE_FIELDS = ("annual_revenue_usd", "revenue_amount", "revenue_currency")
+EMPLOYEE_FIELDS = ("employee_count", "employee_min", "employee_max", "employee_approximate")
+
+
+def import_pair(write_json, key: str, value: object, text: str) -> tuple[Account, Account]:
+    """Import one account with ``value`` as an object and one with it as text."""
+    path = write_json(
+        [
+            {"name": "Object Co", "website": "object.example", key: value},
+            {"name": "Text Co", "website": "text.example", key: text},
+        ]
+    )
+    run = accounts_import(path)
+    assert run.flagged == 0, Account.objects.get(name="Object Co").review_flags
+    return Account.objects.get(name="Object Co"), Account.objects.get(name="Text Co")
+
+
+@pytest.mark.parametrize(("value", "text"), MONEY_OBJECTS)
+@pytest.mark.parametrize("key", ["revenue", "annual_revenue"])
+def test_money_object_reads_like_cell(write_json, key, value, text):
+    from_object, from_text = import_pair(write_json, key, value, text)
+
+    for name in REVENUE_FIELDS:
+        assert getattr(from_object, name) == getattr(from_text, name), name
+    assert from_object.annual_revenue_usd is not None
+    assert "{" not in from_object.revenue_raw
+
+
+def test_money_object_converts_currency(write_json):
+    path = write_json(
+        [
+            {
+                "name": "Euro Co",
+                "website": "euro.example",
+                "annual_revenue": {"amount": 12000000, "currency": "EUR"},
+            }
+        ]
+    )
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.revenue_amount == Decimal("12000000")
+    assert account.revenue_currency == "EUR"
+    assert account.annual_revenue_usd == Decimal("12000000") * Decimal("1.17")
+    assert account.revenue_raw == "12000000 EUR"
+    revenue = Observation.objects.get(field="revenue")
+    assert revenue.raw_value == "12000000 EUR"
+    assert revenue.value["currency"] == "EUR"
+
+
+@pytest.mark.parametrize(("value", "text"), RANGE_OBJECTS)
+@pytest.mark.parametrize("key", ["employees", "estimated_num_employees", "employeeRange"])
+def test_range_object_reads_like_cell(write_json, key, value, text):
+    from_object, from_text = import_pair(write_json, key, value, text)
+
+    for name in EMPLOYEE_FIELDS:
+        assert getattr(from_object, name) == getattr(from_text, name), name
+    assert from_object.employee_min is not None
+    assert "{" not in from_object.employee_raw
+
+
+def test_range_object_stores_bounds(write_json):
+    path = write_json(
+        [{"name": "Range Co", "website": "range.example", "employees": {"min": 51, "max": 200}}]
+    )
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.employee_min == 51
+    assert account.employee_max == 200
+    assert account.employee_count == 125
+    assert account.employee_raw == "51-200"
+    employees = Observation.objects.get(field="employees")
+    assert employees.raw_value == "51-200"
+    assert employees.value == {"count": 125, "min": 51, "max": 200, "approximate": False}
+
+
+def test_revenue_range_object_gives_midpoint(write_json):
+    from_object, from_text = import_pair(
+        write_json,
+        "revenueRange",
+        {"min": "10M", "max": "50M", "currency": "USD"},
+        "$10M - $50M",
+    )
+
+    for name in REVENUE_FIELDS:
+        assert getattr(from_object, name) == getattr(from_text, name), name
+    assert from_object.revenue_amount == Decimal("30000000")
+
+
+def test_market_cap_object_observed(write_json):
+    # The keys of the S&P 500 financials layout, whose Market Cap has no Account field.
+    path = write_json(
+        [
+            {
+                "Symbol": "OBJ",
+                "Name": "Object Co",
+                "Sector": "Software",
+                "Market Cap": {"amount": 5000000000, "currency": "EUR"},
+            },
+            {"Symbol": "TXT", "Name": "Text Co", "Sector": "Software", "Market Cap": "€5B"},
+        ]
+    )
+
+    run = accounts_import(path)
+
+    from_object = Observation.objects.get(field="market_cap", account__name="Object Co")
+    from_text = Observation.objects.get(field="market_cap", account__name="Text Co")
+    assert run.flagged == 0
+    assert from_object.value == from_text.value
+    assert from_object.value["currency"] == "EUR"
+    assert from_object.raw_value == "5000000000 EUR"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field", "problem"),
+    [
+        (
+            "employees",
+            {"min": 51, "max": 200, "unit": "people"},
+            "employees",
+            'It has the key "unit", which the import does not read.',
+        ),
+        (
+            "employees",
+            {"min": 300, "max": 200},
+            "employees",
+            "The minimum 300 is above the maximum 200.",
+        ),
+        ("employees", {"count": 240}, "employees", 'It has the key "count"'),
+        ("employees", {"min": 51, "from": 60}, "employees", 'two values for one minimum: "min"'),
+        ("employees", {"min": "lots", "max": 200}, "employees", 'The bound "lots" is invalid'),
+        (
+            "revenue",
+            {"value": "€12M", "currency": "USD"},
+            "revenue",
+            "Its amount is in EUR, but its currency is USD.",
+        ),
+        (
+            "revenue",
+            {"amount": "lots", "currency": "USD"},
+            "revenue",
+            'Its amount "lots" could not be read',
+        ),
+        ("revenue", {"amount": True, "currency": "USD"}, "revenue", "Its amount true is not"),
+        (
+            "revenue",
+            {"amount": 5, "currency": "XYZ"},
+            "revenue",
+            'Its currency "XYZ" is invalid',
+        ),
+        (
+            "revenue",
+            {"min": 1000000, "max": 2000000, "currency": "USD"},
+            "revenue",
+            "It is a range, where one amount is expected.",
+        ),
+        (
+            "revenue",
+            {"amount": 5, "min": 1, "max": 9},
+            "revenue",
+            "It has both an amount and the bounds of a range.",
+        ),
+        (
+            "revenueRange",
+            {"min": "50M", "max": "10M", "currency": "USD"},
+            "revenue",
+            'Its minimum "50M" is above its maximum "10M".',
+        ),
+        (
+            "revenueRange",
+            {"min": "€10M", "max": "$50M"},
+            "revenue",
+            "Its minimum is in EUR, but its maximum is in USD.",
+        ),
+        (
+            "revenueRange",
+            {"max": "50M", "currency": "USD"},
+            "revenue",
+            "It has a maximum only",
+        ),
+    ],
+)
+def test_unclear_number_object_flagged(write_json, key, value, field, problem):
+    path = write_json([{"name": "Unclear Co", "website": "unclear.example", key: value}])
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert [item["field"] for item in account.review_flags] == [field]
+    review_flag = account.review_flags[0]
+    assert review_flag["value"] == json.dumps(value, ensure_ascii=False)
+    assert review_flag["message"].startswith(f"the {field} is a JSON object, {{")
+    assert problem in review_flag["message"]
+    assert "Write it as {" in review_flag["message"]
+    assert account.employee_raw == ""
+    assert account.employee_count is None
+    assert account.revenue_raw == ""
+    assert account.revenue_amount is None
+    assert not Observation.objects.filter(raw_value__contains="{").exists()
+
+
+def test_unclear_object_leaves_other_column(write_json):
+    path = write_json(
+        [
+            {
+                "name": "Fallback Co",
+                "website": "fallback.example",
+                "employees": {"min": 300, "max": 200},
+                "Employee Range": "201-500",
+            }
+        ]
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.employee_min == 201
+    assert account.employee_max == 500
+    assert [item["field"] for item in account.review_flags] == ["employees"]
