@@ -33,8 +33,8 @@ from .periods import local_today, month_period
 
 logger = logging.getLogger(__name__)
 
-# Demo accounts changed: one clean control account and eight planted cases.
-ACCOUNTS_NEEDED = 9
+# Demo accounts changed: one clean control account and nine planted cases.
+ACCOUNTS_NEEDED = 10
 DEMO_SOURCE = "demo"
 # The second source whose observations confirm or contradict the demo import's values.
 SECOND_SOURCE = "apollo"
@@ -161,11 +161,25 @@ class _Planter:
         )
         ResearchNote.objects.filter(pk=note.pk).update(created_at=self.when)
 
-    def override(self, account: Account, user: Any, kind: str, reason: str, **values: str):
+    def override(
+        self,
+        account: Account,
+        user: Any,
+        kind: str,
+        reason: str,
+        *,
+        earlier: timedelta = timedelta(0),
+        **values: str,
+    ):
+        """Record a tag or tier change dated ``earlier`` before ``when``.
+
+        A review reads who set a tag from the changes dated before the review, so a tag
+        that a review corrects is set ``earlier``.
+        """
         override = account_segment_override(
             account=account, user=user, kind=kind, reason=reason, **values
         )
-        SegmentOverride.objects.filter(pk=override.pk).update(created_at=self.when)
+        SegmentOverride.objects.filter(pk=override.pk).update(created_at=self.when - earlier)
         # The override's ScoreRecord follows the one score() wrote at the same moment,
         # and its higher id keeps it the latest.
         ScoreRecord.objects.filter(account=account, created_at__gt=self.when).update(
@@ -253,9 +267,18 @@ def _manager() -> Any:
 
 
 def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) -> None:
-    clean, worked, unverified, conflicting, mismatch, corrected, rushed, unresearched, bare = (
-        accounts
-    )
+    (
+        clean,
+        worked,
+        unverified,
+        conflicting,
+        mismatch,
+        corrected,
+        rushed,
+        unresearched,
+        bare,
+        retagged,
+    ) = accounts
 
     # A clean account: the audit finds nothing.
     planter.settle(clean)
@@ -298,7 +321,7 @@ def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) ->
     )
     planter.expect(mismatch, rules.MISCLASSIFIED_FRAMEWORK)
 
-    # A manager corrected the tier in a review.
+    # A manager corrected in a review the tier that the framework computed.
     planter.settle(corrected)
     planter.note(corrected)
     correction = planter.override(
@@ -308,14 +331,40 @@ def _plant_accounts(planter: _Planter, accounts: list[Account], manager: Any) ->
         _correction_reason(corrected.tier),
         tier=_other_tier(corrected.tier),
     )
-    planter.expect(corrected, rules.MISCLASSIFIED_REVIEW)
+    planter.expect(corrected, rules.MISCLASSIFIED_FRAMEWORK_TAG)
+
+    # The rep tagged the account with another size band than the framework gives, and a
+    # manager corrected the tag in a review.
+    expected = planter.settle(retagged)
+    planter.note(retagged)
+    planter.override(
+        retagged,
+        retagged.owner,
+        SegmentOverride.Kind.MANUAL_TAG,
+        "Sized from the prospect's website.",
+        earlier=timedelta(days=1),
+        tag=_other_size_tag(planter, retagged, expected),
+    )
+    retag_correction = planter.override(
+        retagged,
+        manager,
+        SegmentOverride.Kind.REVIEW_CORRECTION,
+        "The discovery call confirmed the size in the profile.",
+        tag=expected.tag,
+    )
+    planter.expect(retagged, rules.MISCLASSIFIED_REVIEW)
+
     confirmation = planter.override(
         clean,
         manager,
         SegmentOverride.Kind.REVIEW_CONFIRMATION,
         "Confirmed in manager review.",
     )
-    _plant_review(planter, manager, [(clean, confirmation), (corrected, correction)])
+    _plant_review(
+        planter,
+        manager,
+        [(clean, confirmation), (corrected, correction), (retagged, retag_correction)],
+    )
 
     # The rep set the segment by hand before the country was confirmed.
     planter.settle(rushed, country="single_source")
@@ -426,7 +475,7 @@ def plant_demo_violations(*, month: date) -> dict[str, int]:
     before the demo import, so that ``run_audit --month`` finds exactly the planted
     violations. Returns the violations planted per kind (the ViolationKind values), plus
     ``training_records`` created and ``overdue_training`` reps. Raises ValueError when
-    the month has not finished, no framework is approved, or there are fewer than nine
+    the month has not finished, no framework is approved, or there are fewer than ten
     demo accounts with an owner, industry, country and size, or no Sales Manager.
     """
     period = month_period(month)

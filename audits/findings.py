@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from accounts.models import Account, ResearchNote, SegmentOverride, Tier, VerificationStatus
 from accounts.selectors import unconfirmed_field_texts
@@ -30,7 +30,7 @@ from segmentation.selectors import NoActiveFrameworkError, framework_active_at
 from . import rules
 from .models import ViolationKind
 from .periods import Period
-from .selectors import display_name
+from .selectors import display_name, with_correction_tag_setter
 
 logger = logging.getLogger(__name__)
 
@@ -267,10 +267,10 @@ class AccountChecker:
             )
             .order_by("account_id", "-created_at", "-id")
             .values(
+                "id",
                 "account_id",
                 "kind",
                 "user_id",
-                "rep_id",
                 "created_at",
                 "reason",
                 "old_tag",
@@ -283,16 +283,42 @@ class AccountChecker:
             )
         ):
             overrides[override["account_id"]].append(override)
+        corrections = self._corrections(chunk)
         for row in rows:
             self.checked += 1
             account_overrides = overrides.get(row["id"], [])
-            yield from self._check_account(row, account_overrides, row["id"] in with_notes)
+            yield from self._check_account(
+                row, account_overrides, row["id"] in with_notes, corrections
+            )
+
+    def _corrections(self, chunk: list[int]) -> dict[int, dict[str, Any]]:
+        """Return the period's review corrections by id, with who set the corrected tag.
+
+        ``tag_setter_id`` is None when the framework computed the corrected tag.
+        ``framework_version`` is the version of the account's latest score record dated at
+        or before the correction, which scored the corrected tag, or None without one.
+        """
+        scored_by = ScoreRecord.objects.filter(
+            account_id=OuterRef("account_id"), created_at__lte=OuterRef("created_at")
+        ).order_by("-created_at", "-id")
+        corrections = with_correction_tag_setter(
+            SegmentOverride.objects.filter(
+                _in_period("created_at", self.period),
+                account_id__in=chunk,
+                kind=SegmentOverride.Kind.REVIEW_CORRECTION,
+            )
+        ).annotate(framework_version=Subquery(scored_by.values("framework__version")[:1]))
+        return {
+            correction["id"]: correction
+            for correction in corrections.values("id", "tag_setter_id", "framework_version")
+        }
 
     def _check_account(
         self,
         row: dict[str, Any],
         overrides: list[dict[str, Any]],
         has_note: bool,
+        corrections: dict[int, dict[str, Any]],
     ) -> Iterator[Finding]:
         account_id = row["id"]
         owner_id = row["owner_id"]
@@ -337,14 +363,7 @@ class AccountChecker:
             if override["created_at"] < self.period.start:
                 break
             if override["kind"] == SegmentOverride.Kind.REVIEW_CORRECTION:
-                # NOTE: this finding names the owner even when the framework computed the
-                # corrected tag, unlike review accuracy (selectors.accuracy_counts).
-                yield Finding(
-                    account_id,
-                    rules.MISCLASSIFIED_REVIEW,
-                    _correction_text(override),
-                    override["rep_id"],
-                )
+                yield _correction_finding(account_id, override, corrections[override["id"]])
                 break
 
         unconfirmed = _unconfirmed_fields(row)
@@ -420,6 +439,26 @@ def _person(override: dict[str, Any]) -> str:
     return display_name(
         override["user__first_name"], override["user__last_name"], override["user__username"]
     )
+
+
+def _correction_finding(
+    account_id: int, override: dict[str, Any], correction: dict[str, Any]
+) -> Finding:
+    """Hold a review correction against the person who set the corrected tag.
+
+    The rule is the one of review accuracy (``selectors.with_tag_setter``). A correction of
+    a tag that the framework computed is a finding about the framework, with nobody
+    responsible.
+    """
+    setter_id = correction["tag_setter_id"]
+    if setter_id is not None:
+        return Finding(
+            account_id, rules.MISCLASSIFIED_REVIEW, _correction_text(override), setter_id
+        )
+    version = correction["framework_version"]
+    framework = f"Framework v{version}" if version is not None else "The framework"
+    detail = f"{framework} computed the corrected segment. {_correction_text(override)}"
+    return Finding(account_id, rules.MISCLASSIFIED_FRAMEWORK_TAG, detail[:500], None)
 
 
 def _correction_text(override: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """The monthly audit's rule codes with their default severity and consequence.
 
-Migration 0002 seeds SeverityRule rows from the same values. Sales Ops edit the rows in
-the admin. The defaults here apply only to a rule whose row was deleted.
+Migrations 0002 and 0006 seed SeverityRule rows from the same values. Sales Ops edit
+the rows in the admin. The defaults here apply only to a rule whose row was deleted.
 """
 
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ UNVERIFIED_NOT_VERIFIED = "unverified_data.not_verified"
 UNVERIFIED_CONFLICTING = "unverified_data.conflicting_sources"
 MISCLASSIFIED_FRAMEWORK = "misclassification.framework_mismatch"
 MISCLASSIFIED_REVIEW = "misclassification.review_correction"
+MISCLASSIFIED_FRAMEWORK_TAG = "misclassification.framework_tag_corrected"
 SKIPPED_VERIFICATION = "skipped_step.tagged_before_verification"
 SKIPPED_RESEARCH = "skipped_step.high_fit_without_research"
 
@@ -57,6 +58,13 @@ RULES: dict[str, RuleDefault] = {
         "A manager corrected the tag or tier in a review.",
         Severity.MODERATE,
         Consequence.COACHING,
+    ),
+    # Nobody is responsible for the framework's tag, so no consequence falls on a person.
+    # Sales Ops revise the framework's rules.
+    MISCLASSIFIED_FRAMEWORK_TAG: RuleDefault(
+        ViolationKind.MISCLASSIFICATION,
+        "A manager corrected in a review a tag or tier that the framework computed.",
+        Severity.MODERATE,
     ),
     SKIPPED_VERIFICATION: RuleDefault(
         ViolationKind.SKIPPED_STEP,

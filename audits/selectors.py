@@ -182,25 +182,57 @@ REP_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id=F("
 FRAMEWORK_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id__isnull=True)
 
 
-def with_tag_setter(items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
-    """Annotate ``tag_setter_id``: the person who set the sampled tag, or None for the framework.
+def tag_setter(*, before: Any, exclude_id: Any) -> Subquery:
+    """Build a subquery of the person who set the tag of the outer row's account.
 
-    The setter is the author of the account's latest change before the session was created.
-    A template rewrite has no author, so its setter is the author of the rewritten change.
-    NOTE: an item whose account was deleted has no changes to read, so it counts as a
-    framework tag.
+    The setter is the author of the account's latest change dated before ``before``, other
+    than the change ``exclude_id``. A template rewrite has no author, so its setter is the
+    author of the rewritten change. The subquery returns None when no change precedes
+    ``before``: the framework computed the tag. Both arguments are expressions on the
+    outer query, such as ``OuterRef("created_at")``.
     """
     latest_change = (
         SegmentOverride.objects.filter(
             account_id=OuterRef("account_id"),
-            created_at__lt=OuterRef("session__created_at"),
+            created_at__lt=before,
         )
-        .exclude(pk=OuterRef("override_id"))
+        .exclude(pk=exclude_id)
         .order_by("-created_at", "-id")
         .annotate(setter_id=Coalesce("user_id", "rewrite_of__user_id"))
         .values("setter_id")[:1]
     )
-    return items.annotate(tag_setter_id=Subquery(latest_change))
+    return Subquery(latest_change)
+
+
+def with_tag_setter(items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    """Annotate ``tag_setter_id``: the person who set the sampled tag, or None for the framework.
+
+    The setter is the author of the account's latest change before the session was created
+    (see ``tag_setter``).
+    NOTE: an item whose account was deleted has no changes to read, so it counts as a
+    framework tag.
+    """
+    setter = tag_setter(before=OuterRef("session__created_at"), exclude_id=OuterRef("override_id"))
+    return items.annotate(tag_setter_id=setter)
+
+
+def with_correction_tag_setter(
+    corrections: QuerySet[SegmentOverride],
+) -> QuerySet[SegmentOverride]:
+    """Annotate review corrections with ``tag_setter_id``, the rule of ``with_tag_setter``.
+
+    A correction made in a review session reads the setter when the session was created,
+    so the audit and the session's accuracy name the same person. A correction recorded
+    outside a session, such as through the API, reads it when the correction was made.
+    """
+    session_created = ReviewItem.objects.filter(override_id=OuterRef("pk")).values(
+        "session__created_at"
+    )[:1]
+    return corrections.annotate(
+        reviewed_from=Coalesce(Subquery(session_created), F("created_at"))
+    ).annotate(
+        tag_setter_id=tag_setter(before=OuterRef("reviewed_from"), exclude_id=OuterRef("pk"))
+    )
 
 
 def accuracy_counts() -> dict[str, Count]:

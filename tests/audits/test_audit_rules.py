@@ -131,21 +131,82 @@ def test_other_framework_version_not_compared(clean, audit_month, framework):
     assert findings(audit_month) == set()
 
 
-def test_review_correction_counts_against_rep(clean, team, audit_month, in_month):
+def set_tag_by_hand(account, user, when) -> None:
+    """Record ``user``'s manual tag of the account at ``when``."""
     override = account_segment_override(
-        account=clean,
-        user=team["manager"],
+        account=account,
+        user=user,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="From the website",
+        tag="SaaS – Enterprise – US",
+    )
+    backdate(override, when)
+
+
+def correct_in_review(account, manager, when) -> None:
+    override = account_segment_override(
+        account=account,
+        user=manager,
         kind=SegmentOverride.Kind.REVIEW_CORRECTION,
         reason="Only 40 staff",
         tag="SaaS – SMB – US",
         tier="low",
     )
-    backdate(override, in_month)
+    backdate(override, when)
+
+
+def test_correction_of_hand_tag_blames_sdr(clean, team, audit_month, in_month):
+    set_tag_by_hand(clean, team["rep_a"], in_month - timedelta(hours=1))
+    correct_in_review(clean, team["manager"], in_month)
     found = findings(audit_month)
     violation = Violation.objects.get()
     assert found == {(clean.pk, rules.MISCLASSIFIED_REVIEW)}
     assert violation.responsible == team["rep_a"]
+    assert violation.detail.startswith("Morgan corrected tag “SaaS – Enterprise – US”")
     assert "Only 40 staff" in violation.detail
+
+
+def test_correction_of_framework_tag_blames_nobody(clean, team, audit_month, in_month, framework):
+    correct_in_review(clean, team["manager"], in_month)
+    found = findings(audit_month)
+    violation = Violation.objects.get()
+    assert found == {(clean.pk, rules.MISCLASSIFIED_FRAMEWORK_TAG)}
+    assert violation.responsible is None
+    assert violation.kind == "misclassification"
+    assert violation.detail.startswith(
+        f"Framework v{framework.version} computed the corrected segment. Morgan corrected"
+    )
+    assert "Only 40 staff" in violation.detail
+
+
+def test_correction_blames_last_tag_setter(clean, team, audit_month, in_month):
+    set_tag_by_hand(clean, team["rep_a"], in_month - timedelta(hours=2))
+    set_tag_by_hand(clean, team["rep_b"], in_month - timedelta(hours=1))
+    correct_in_review(clean, team["manager"], in_month)
+    findings(audit_month)
+    violation = Violation.objects.get(rule_code=rules.MISCLASSIFIED_REVIEW)
+    assert clean.owner == team["rep_a"]
+    assert violation.responsible == team["rep_b"]
+
+
+def test_correction_of_template_rewrite_blames_setter(clean, team, audit_month, in_month):
+    """A template rewrite has no author, so the tag stays the rewritten change's author's."""
+    set_tag_by_hand(clean, team["rep_b"], in_month - timedelta(hours=2))
+    hand_tag = SegmentOverride.objects.get(kind=SegmentOverride.Kind.MANUAL_TAG)
+    rewrite = SegmentOverride.objects.create(
+        account=clean,
+        kind=SegmentOverride.Kind.TEMPLATE_REWRITE,
+        old_tag=hand_tag.new_tag,
+        new_tag=hand_tag.new_tag,
+        reason="Rewritten in the tag template of a new version",
+        rewrite_of=hand_tag,
+    )
+    SegmentOverride.objects.filter(pk=rewrite.pk).update(created_at=in_month - timedelta(hours=1))
+    correct_in_review(clean, team["manager"], in_month)
+    findings(audit_month)
+    violation = Violation.objects.get(rule_code=rules.MISCLASSIFIED_REVIEW)
+    assert clean.owner == team["rep_a"]
+    assert violation.responsible == team["rep_b"]
 
 
 def test_correction_in_other_month_ignored(clean, team, audit_month, in_month):
@@ -223,16 +284,18 @@ def test_severity_from_rule(clean, audit_month):
 
 
 def test_default_consequence_from_rule(clean, team, audit_month, in_month):
-    override = account_segment_override(
-        account=clean,
-        user=team["manager"],
-        kind=SegmentOverride.Kind.REVIEW_CORRECTION,
-        reason="Wrong",
-        tier="low",
-    )
-    backdate(override, in_month)
+    set_tag_by_hand(clean, team["rep_a"], in_month - timedelta(hours=1))
+    correct_in_review(clean, team["manager"], in_month)
     monthly_audit_run(month=audit_month)
     assert Violation.objects.get().consequence == "coaching"
+
+
+def test_framework_tag_correction_has_no_consequence(clean, team, audit_month, in_month):
+    correct_in_review(clean, team["manager"], in_month)
+    monthly_audit_run(month=audit_month)
+    violation = Violation.objects.get()
+    assert violation.severity == "moderate"
+    assert violation.consequence == "none"
 
 
 def test_no_framework_skips_comparison(clean, audit_month, framework):

@@ -8,9 +8,9 @@ from accounts import roles
 from accounts.models import Account, SegmentOverride
 from audits import rules
 from audits.demo import plant_demo_violations
-from audits.models import ReviewItem, TrainingRecord, Violation, ViolationKind
+from audits.models import ReviewItem, ReviewSession, TrainingRecord, Violation, ViolationKind
 from audits.periods import local_today, month_period
-from audits.selectors import overdue_training
+from audits.selectors import overdue_training, session_accuracy
 from audits.services import monthly_audit_run
 from tests.factories import AccountFactory
 
@@ -52,13 +52,24 @@ def test_every_rule_planted(planted, audit_month):
 def test_untouched_demo_accounts_clean(planted, demo_data, audit_month):
     run = monthly_audit_run(month=audit_month)
     flagged = set(Violation.objects.filter(audit_run=run).values_list("account_id", flat=True))
-    untouched = {account.pk for account in demo_data["accounts"][9:]}
+    untouched = {account.pk for account in demo_data["accounts"][10:]}
     assert flagged.isdisjoint(untouched)
 
 
 def test_planted_review_has_both_decisions(planted):
     decisions = set(ReviewItem.objects.values_list("decision", flat=True))
     assert decisions == {"confirmed", "corrected"}
+
+
+def test_planted_corrections_match_accuracy(planted, audit_month):
+    """The audit blames a correction on the rep whom the session's accuracy counts."""
+    run = monthly_audit_run(month=audit_month)
+    accuracy = session_accuracy(ReviewSession.objects.get())
+    review = Violation.objects.get(audit_run=run, rule_code=rules.MISCLASSIFIED_REVIEW)
+    framework = Violation.objects.get(audit_run=run, rule_code=rules.MISCLASSIFIED_FRAMEWORK_TAG)
+    assert {row.rep_id for row in accuracy if row.corrected} == {review.responsible_id}
+    assert sum(row.framework_corrected for row in accuracy) == 1
+    assert framework.responsible_id is None
 
 
 def test_planted_training_overdue(planted, demo_data):
@@ -84,7 +95,7 @@ def test_unfinished_month_rejected(demo_data):
 
 def test_too_few_accounts_rejected(make_user, framework, audit_month):
     make_user(roles.SALES_MANAGER, username="manager")
-    with pytest.raises(ValueError, match="planting needs 9"):
+    with pytest.raises(ValueError, match="planting needs 10"):
         plant_demo_violations(month=audit_month)
 
 
@@ -103,7 +114,7 @@ def test_planted_statuses_have_sources(planted, demo_data):
 
 def test_planted_records_match_accounts(planted, demo_data, audit_month):
     period = month_period(audit_month)
-    for planted_account in demo_data["accounts"][:9]:
+    for planted_account in demo_data["accounts"][:10]:
         account = Account.objects.get(pk=planted_account.pk)
         latest = account.score_records.order_by("-created_at", "-id").first()
         assert latest is not None, account.pk
