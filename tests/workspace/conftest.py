@@ -23,6 +23,13 @@ def media_root(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def one_at_a_time(settings, tmp_path: Path) -> None:
+    """Run imports and other long writes one at a time, as the portal does on SQLite."""
+    settings.ICP_IMPORTS_ONE_AT_A_TIME = True
+    settings.ICP_IMPORT_LOCK_PATH = tmp_path / "import.lock"
+
+
+@pytest.fixture
 def ae(make_user):
     return make_user(roles.AE, username="ae", first_name="Alex", last_name="Kim")
 

@@ -26,13 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def one_at_a_time(settings, tmp_path):
-    """Run imports one at a time, as the portal does on SQLite."""
-    settings.ICP_IMPORTS_ONE_AT_A_TIME = True
-    settings.ICP_IMPORT_LOCK_PATH = tmp_path / "import.lock"
-
-
-@pytest.fixture
 def running_import(sdr):
     """An import that another process is running: its run and the held lock."""
     run = ImportRun.objects.create(

@@ -43,13 +43,6 @@ BULK_URL = reverse("accounts:account-bulk")
 
 
 @pytest.fixture
-def one_at_a_time(settings, tmp_path):
-    """Run long writes one at a time, as the portal does on SQLite."""
-    settings.ICP_IMPORTS_ONE_AT_A_TIME = True
-    settings.ICP_IMPORT_LOCK_PATH = tmp_path / "import.lock"
-
-
-@pytest.fixture
 def running_import(sdr):
     """An import that another process is running: its run, named in the held lock."""
     run = ImportRun.objects.create(
