@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Case, Model, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
@@ -456,18 +457,25 @@ def _return_reason_check(reason: str, user: AbstractBaseUser) -> str:
     return reason
 
 
-def framework_return_reason(framework: Framework) -> str:
-    """Return the reason a draft was last sent back with, or "" when it has none.
+def with_return_reason(frameworks: QuerySet[Framework]) -> QuerySet[Framework]:
+    """Annotate ``return_reason``: the reason a version was last sent back with, or "".
 
     Only the version's latest register entry counts, so a reason of an earlier return
-    is not shown after the version was submitted again.
+    is not shown after the version was submitted again. One query reads the reasons of
+    every version.
     """
-    latest = framework.revisions.order_by("-created_at", "-id").first()
-    if latest is None or latest.action != FrameworkRevision.Action.RETURNED:
-        return ""
-    if not latest.summary.startswith(RETURN_REASON_PREFIX):
-        return ""
-    return latest.summary.removeprefix(RETURN_REASON_PREFIX)
+    latest = FrameworkRevision.objects.filter(framework=OuterRef("pk")).order_by(
+        "-created_at", "-id"
+    )
+    returned_with_reason = When(
+        latest_revision_action=FrameworkRevision.Action.RETURNED,
+        latest_revision_summary__startswith=RETURN_REASON_PREFIX,
+        then=Substr("latest_revision_summary", len(RETURN_REASON_PREFIX) + 1),
+    )
+    return frameworks.annotate(
+        latest_revision_action=Subquery(latest.values("action")[:1]),
+        latest_revision_summary=Subquery(latest.values("summary")[:1]),
+    ).annotate(return_reason=Case(returned_with_reason, default=Value("")))
 
 
 @transaction.atomic

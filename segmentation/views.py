@@ -38,7 +38,6 @@ from .lifecycle import (
     framework_draft_create,
     framework_open_copy,
     framework_outdated_reason,
-    framework_return_reason,
     framework_return_to_draft,
     framework_second_approver_reason,
     framework_submit,
@@ -46,6 +45,7 @@ from .lifecycle import (
     open_copy_message,
     status_refusal,
     submit_rejection_message,
+    with_return_reason,
 )
 from .models import (
     UNAPPROVED_STATUSES,
@@ -113,7 +113,7 @@ class FrameworkListView(RoleRequiredMixin, ListView):
     context_object_name = "frameworks"
 
     def get_queryset(self):
-        frameworks = list(framework_list())
+        frameworks = list(with_return_reason(framework_list()))
         active = next(
             (version for version in frameworks if version.status == FrameworkStatus.APPROVED),
             None,
@@ -125,8 +125,9 @@ class FrameworkListView(RoleRequiredMixin, ListView):
                 framework.second_approver_reason = framework_second_approver_reason(
                     framework, self.request.user
                 )
-            if framework.status == FrameworkStatus.DRAFT:
-                framework.return_reason = framework_return_reason(framework)
+            if framework.status != FrameworkStatus.DRAFT:
+                # Only a draft shows why it was sent back.
+                framework.return_reason = ""
             # framework_copy_rejection's rule: only the active version, if any, is copied.
             framework.may_copy = active is None or framework.pk == active.pk
             if framework.may_copy:

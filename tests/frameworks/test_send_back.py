@@ -4,11 +4,14 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from segmentation.lifecycle import (
     RETURN_REASON_MAX_LENGTH,
     FrameworkLifecycleError,
+    framework_draft_create,
     framework_return_to_draft,
     framework_submit,
 )
@@ -135,6 +138,31 @@ def test_draft_shows_return_reason(client, draft, ops_user, leader):
     framework_return_to_draft(framework=draft, user=leader, reason=REASON)
     page = signed_in(client, ops_user).get(reverse("segmentation:framework-list"))
     assert f"Returned to draft: {REASON}" in page.content.decode()
+
+
+def return_copy(source: Framework, ops_user, leader, number: int) -> None:
+    """Copy ``source`` into a new draft, submit it and send it back with a numbered reason."""
+    copy = framework_draft_create(source=source, user=ops_user, allow_parallel=True)
+    framework_submit(framework=copy, user=ops_user, summary=f"Change {number}")
+    framework_return_to_draft(framework=copy, user=leader, reason=f"{REASON} ({number})")
+
+
+def test_list_reads_reasons_in_fixed_queries(client, active_framework, ops_user, leader):
+    signed_in(client, ops_user)
+    url = reverse("segmentation:framework-list")
+    client.get(url)
+    query_counts = {}
+    returned = 0
+    for total in (1, 4):
+        while returned < total:
+            return_copy(active_framework, ops_user, leader, returned)
+            returned += 1
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url).content.decode()
+        query_counts[total] = len(captured)
+        for number in range(total):
+            assert f"Returned to draft: {REASON} ({number})" in html
+    assert query_counts[4] == query_counts[1]
 
 
 def test_resubmitted_draft_hides_old_reason(client, draft, ops_user, leader):
