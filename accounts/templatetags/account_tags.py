@@ -4,13 +4,20 @@ from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
-from accounts.models import Account, SegmentOverride, Tier
+from accounts.models import (
+    REVIEW_FLAG_IMPORT_KEY,
+    REVIEW_FLAG_LINES_KEY,
+    Account,
+    SegmentOverride,
+    Tier,
+)
 from accounts.normalizers.text import character_count
 from accounts.observation_text import buying_signal_label, observation_text
 from accounts.roles import ALL_ROLES
@@ -174,6 +181,53 @@ def item_text(item: Any) -> SafeString | str:
             ((capfirst(str(key).replace("_", " ")), value) for key, value in item.items()),
         )
     return str(item)
+
+
+# Keys of a review flag that review_flag_text renders in its sentence.
+_REVIEW_FLAG_SENTENCE_KEYS = {
+    "field",
+    "value",
+    "message",
+    REVIEW_FLAG_LINES_KEY,
+    REVIEW_FLAG_IMPORT_KEY,
+}
+
+
+@register.filter
+def review_flag_text(flag: Any) -> SafeString | str:
+    """Render a review flag as one sentence: field, value, file lines, import and message.
+
+    Keys other than those are appended as key: value pairs, so no stored key is hidden.
+    """
+    if not isinstance(flag, dict):
+        return str(flag)
+    field_label = capfirst(str(flag.get("field", "")).replace("_", " "))
+    text = format_html("<strong>{}</strong>", field_label)
+    if flag.get("value") not in (None, ""):
+        text = format_html("{} “{}”", text, flag["value"])
+    origin = []
+    lines = flag.get(REVIEW_FLAG_LINES_KEY)
+    if isinstance(lines, list) and lines:
+        numbers = [str(line) for line in lines]
+        if len(numbers) == 1:
+            origin.append(format_html("file line {}", numbers[0]))
+        else:
+            listed = f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+            origin.append(format_html("file lines {}", listed))
+    import_id = flag.get(REVIEW_FLAG_IMPORT_KEY)
+    if isinstance(import_id, int):
+        url = reverse("accounts:import-detail", args=[import_id])
+        origin.append(format_html('<a href="{}">import {}</a>', url, import_id))
+    if origin:
+        text = format_html(
+            "{} ({})", text, format_html_join(", ", "{}", ((part,) for part in origin))
+        )
+    if flag.get("message"):
+        text = format_html("{}: {}", text, flag["message"])
+    extra = {key: value for key, value in flag.items() if key not in _REVIEW_FLAG_SENTENCE_KEYS}
+    if extra:
+        text = format_html("{}; {}", text, item_text(extra))
+    return text
 
 
 @register.filter
