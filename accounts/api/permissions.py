@@ -201,10 +201,19 @@ class FrameworkPermission(BasePermission):
 
 
 class ImportPermission(BasePermission):
+    """Imports and their details for the roles that import; a read names the summaries."""
+
     message = "Your role cannot import accounts: SDRs, Sales Managers and Sales Ops can."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return rules.can_import(request.user)
+        if rules.can_import(request.user):
+            return True
+        if request.method in SAFE_METHODS:
+            self.message = (
+                "Your role cannot read import details here: SDRs, Sales Managers and Sales "
+                "Ops can. Every sales role can read import summaries at /api/v1/import-runs/."
+            )
+        return False
 
 
 class AuditPermission(BasePermission):

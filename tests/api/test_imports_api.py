@@ -306,6 +306,22 @@ def test_upload_denied(client_for, make_user, role):
     assert not ImportRun.objects.exists()
 
 
+def test_list_denied_names_summaries(client_for, make_user):
+    response = client_for(make_user(roles.MARKETING, username="imp-reader")).get(URL)
+
+    message = response.json()["error"]["message"]
+    assert response.status_code == 403
+    assert "cannot read import details" in message
+    assert "/api/v1/import-runs/" in message
+    assert "cannot import accounts" not in message
+
+
+def test_upload_denied_names_import(client_for, make_user):
+    response = upload(client_for(make_user(roles.MARKETING, username="imp-writer")))
+
+    assert "cannot import accounts" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("role", [roles.SDR, roles.SALES_MANAGER])
 def test_upload_allowed(client_for, make_user, role):
     response = upload(client_for(make_user(role, username=f"imp-{role}")))
