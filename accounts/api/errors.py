@@ -149,11 +149,28 @@ def _message(exc: exceptions.APIException, request: HttpRequest | None, view: An
             return detail
         return f"{detail} Accept application/json, or text/csv where CSV is offered."
     if isinstance(exc, exceptions.ParseError):
-        return f"{detail} Send a valid JSON body."
+        return _parse_error_message(detail)
     if isinstance(exc, exceptions.Throttled):
         wait = f"{int(exc.wait)} seconds" if exc.wait is not None else "a moment"
         return f"Too many requests of this kind from your user: retry in {wait}."
     return detail
+
+
+def _parse_error_message(detail: str) -> str:
+    """Return the message for a body that its parser could not read.
+
+    DRF's JSONParser (DRF 3.16) raises "JSON parse error - " followed by Python's own
+    message, such as "Expecting value: line 1 column 1 (char 0)". The message keeps that
+    position, because it shows where the body breaks.
+    """
+    prefix = "JSON parse error - "
+    if detail.startswith(prefix):
+        reason = detail.removeprefix(prefix).rstrip(".")
+        return (
+            f"The request body is not valid JSON ({reason}). Send a JSON object such as "
+            '{"tag": "SaaS – Mid-Market – EMEA"} with Content-Type: application/json.'
+        )
+    return f"{detail.rstrip('.')}. Send a body that matches its Content-Type header."
 
 
 def _unsupported_format_error(request: Any, view: Any) -> exceptions.APIException | None:

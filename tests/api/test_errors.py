@@ -58,7 +58,10 @@ def test_400_parse_error_shape(client_for, sales_ops):
     response = client_for(sales_ops).post(
         ACCOUNTS_URL, "{not json", content_type="application/json"
     )
-    assert_error_shape(response, 400, "parse_error")
+    error = assert_error_shape(response, 400, "parse_error")
+    assert error["message"].startswith("The request body is not valid JSON (Expecting ")
+    assert "JSON parse error -" not in error["message"]
+    assert "Content-Type: application/json" in error["message"]
 
 
 def test_400_fields_shape(signed_in_api):
