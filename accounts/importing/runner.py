@@ -242,8 +242,10 @@ class FileImporter:
         if not any(name in mapping.indexes for name in ("name", "website", "domain")):
             raise ImportFileError(
                 f"no column of {self.run.file_name} maps to the company name, website or domain "
-                f"(columns: {', '.join(table.header)}). Pass --mapping with a JSON file such "
-                'as {"Firma": "name", "Webseite": "website"}.'
+                f"(columns: {', '.join(table.header)}). Map the columns on the Imports page, "
+                "which asks for the column of each field, or pass import_accounts --mapping "
+                'with a JSON file such as {"Firma": "name", "Webseite": "website"}. The API '
+                "reads only files whose columns it recognizes."
             )
 
         run = self.run

@@ -864,6 +864,8 @@ def test_file_without_name_column_fails(write_csv):
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.FAILED
     assert "Colour, Size" in run.error
+    assert "Imports page" in run.error
+    assert "import_accounts --mapping" in run.error
 
 
 def test_imported_accounts_segmented(write_csv):
