@@ -7,7 +7,11 @@ from django.utils import timezone
 
 
 class ApiToken(models.Model):
-    """A personal API key of one user, limited to the ``read`` or ``read`` and ``write`` scopes.
+    """A personal API key of one user, limited to its scopes.
+
+    ``read`` allows GET requests. ``segments`` also allows creating, changing and deleting
+    the user's own saved segments, and ``write`` allows every change that the role allows,
+    saved segments included.
 
     Only the SHA-256 digest of the key is stored. The key itself is shown once, when the
     token is created. ``key_prefix`` (the first characters of the key) identifies a token
@@ -16,6 +20,7 @@ class ApiToken(models.Model):
 
     class Scope(models.TextChoices):
         READ = "read", "Read"
+        SEGMENTS = "segments", "Segments"
         WRITE = "write", "Write"
 
     user = models.ForeignKey(
@@ -28,7 +33,9 @@ class ApiToken(models.Model):
     )
     key_prefix = models.CharField(max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(default=list, help_text='["read"] or ["read", "write"].')
+    scopes = models.JSONField(
+        default=list, help_text='["read"], ["read", "segments"] or ["read", "write"].'
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(

@@ -1,7 +1,7 @@
 """REST API permission classes. Each one calls the rules of ``accounts.permissions``.
 
 The rules below the imports are the API's additions: who may create or delete accounts,
-manage webhooks, and which token scopes a role may hold.
+save segments, manage webhooks, and which token scopes a role may hold.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from django.urls import reverse
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -25,8 +26,26 @@ if TYPE_CHECKING:
 
 User = AbstractBaseUser | AnonymousUser
 
-# Roles that change data through the API. Marketing and Sales Leadership only read.
+# Roles that change data through the API. Marketing and Sales Leadership only read,
+# except that Marketing saves segments.
 WRITING_ROLES = frozenset({roles.SDR, roles.AE, roles.SALES_MANAGER, roles.SALES_OPS})
+# Roles that create, change and delete their own saved segments. Marketing pulls segments
+# for campaigns, so it saves them without any other right to change data.
+SEGMENT_SAVING_ROLES = WRITING_ROLES | {roles.MARKETING}
+
+# Token scopes in order from the narrowest, each with the scopes it grants. A wider scope
+# grants the narrower ones, so a ["read", "write"] token also saves segments.
+SCOPES_GRANTED = {
+    "read": frozenset({"read"}),
+    "segments": frozenset({"read", "segments"}),
+    "write": frozenset({"read", "segments", "write"}),
+}
+# The roles whose tokens may hold each scope.
+SCOPE_ROLES = {
+    "read": frozenset(roles.ALL_ROLES),
+    "segments": SEGMENT_SAVING_ROLES,
+    "write": WRITING_ROLES,
+}
 
 
 def can_create_account(user: User) -> bool:
@@ -42,12 +61,21 @@ def can_manage_webhooks(user: User) -> bool:
     return can_delete_account(user)
 
 
+def words_listed(words: list[str], conjunction: str = "and") -> str:
+    """Return words as text, such as "SDR, AE and Sales Ops" or "segments or write"."""
+    if len(words) == 1:
+        return words[0]
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def roles_listed(role_names: frozenset[str]) -> str:
+    """Return role names in the order of ``roles.ALL_ROLES`` as text."""
+    return words_listed([role for role in roles.ALL_ROLES if role in role_names])
+
+
 def writing_roles_listed() -> str:
     """Return the roles that may write through the API as text, such as "SDR, AE and Sales Ops"."""
-    names = [role for role in roles.ALL_ROLES if role in WRITING_ROLES]
-    if len(names) == 1:
-        return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return roles_listed(WRITING_ROLES)
 
 
 def can_write_through_api(user: User) -> bool:
@@ -56,13 +84,63 @@ def can_write_through_api(user: User) -> bool:
     )
 
 
+def can_save_segments(user: User) -> bool:
+    """Create saved segments, and change and delete one's own."""
+    return user.is_authenticated and (
+        user.is_superuser or bool(roles.user_roles(user) & SEGMENT_SAVING_ROLES)
+    )
+
+
 def allowed_token_scopes(user: User) -> set[str]:
-    """Return the scopes a token of this user may hold: none, read, or read and write."""
+    """Return the scopes a token of this user may hold.
+
+    A user without a sales role may hold none, Sales Leadership read, Marketing read and
+    segments, and the writing roles read, segments and write.
+    """
     if not rules.can_view_accounts(user):
         return set()
+    allowed = {"read"}
+    if can_save_segments(user):
+        allowed.add("segments")
     if can_write_through_api(user):
-        return {"read", "write"}
-    return {"read"}
+        allowed.add("write")
+    return allowed
+
+
+def token_scopes_granted(scopes: list[str]) -> set[str]:
+    """Return the scopes that a token's stored scopes grant, narrower ones included.
+
+    An unknown stored scope grants nothing.
+    """
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= SCOPES_GRANTED.get(scope, frozenset())
+    return granted
+
+
+def required_token_scope(method: str, view: APIView) -> str:
+    """Return the token scope that a request with this HTTP method needs.
+
+    GET, HEAD and OPTIONS need read. Other methods need the view's ``write_scope``, which
+    is write unless the view names a narrower scope, as the saved segments name segments.
+    """
+    if method in SAFE_METHODS:
+        return "read"
+    return getattr(view, "write_scope", "write")
+
+
+def scopes_granting(scope: str) -> list[str]:
+    """Return the scopes that grant ``scope``, narrowest first."""
+    return [name for name, granted in SCOPES_GRANTED.items() if scope in granted]
+
+
+def scopes_listed(scopes: list[str] | set[str], conjunction: str = "and") -> str:
+    """Return scopes as text, narrowest first, such as "the read and segments scopes"."""
+    names = [scope for scope in SCOPES_GRANTED if scope in scopes]
+    if not names:
+        return "no known scope"
+    noun = "scopes" if len(names) > 1 and conjunction == "and" else "scope"
+    return f"the {words_listed(names, conjunction)} {noun}"
 
 
 def can_edit_saved_segment(user: User, owner_id: int | None) -> bool:
@@ -95,27 +173,34 @@ CanViewAccounts = HasSalesRole
 class TokenScopePermission(BasePermission):
     """Limit token requests to the token's scopes and to what the user's role still allows.
 
-    A session request passes: its rights come from the role alone.
+    The scope that a request needs comes from ``required_token_scope``. A session request
+    passes: its rights come from the role alone.
     """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         token = request_token(request)
         if token is None:
             return True
+        needed = required_token_scope(request.method, view)
+        granted = token_scopes_granted(token.scopes)
         allowed = allowed_token_scopes(request.user)
-        needed = "read" if request.method in SAFE_METHODS else "write"
-        if needed in token.scopes and needed in allowed:
+        if needed in granted and needed in allowed:
             return True
-        if needed not in token.scopes and needed not in allowed:
+        token_scopes_text = scopes_listed(token.scopes)
+        if needed not in granted and needed not in allowed:
             self.message = (
-                f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
-                f"only, so it cannot {request.method} here, and your role cannot write through "
-                f"the API at all: only {writing_roles_listed()} get tokens with the write scope."
+                f"The API token {token.key_prefix}… has {token_scopes_text} only, so it cannot "
+                f"{request.method} here, and your role cannot hold the {needed} scope that "
+                f"this needs: only {roles_listed(SCOPE_ROLES[needed])} get tokens with the "
+                f"{needed} scope."
             )
-        elif needed not in token.scopes:
+        elif needed not in granted:
+            # Only the scopes that the role may hold are suggested.
+            suggested = scopes_listed(set(scopes_granting(needed)) & allowed, conjunction="or")
             self.message = (
-                f"The API token {token.key_prefix}… has the {', '.join(token.scopes)} scope "
-                f"only, so it cannot {request.method} here. Use a token with the {needed} scope."
+                f"The API token {token.key_prefix}… has {token_scopes_text} only, so it cannot "
+                f"{request.method} here. Use a token with {suggested}, created on the API "
+                f"tokens page ({reverse('integrations:token-list')})."
             )
         else:
             self.message = (
@@ -231,7 +316,11 @@ class WebhookPermission(BasePermission):
 
 
 class SavedSegmentPermission(BasePermission):
-    """Read own and shared segments; create with a writing role; change only one's own."""
+    """Let every sales role read its own and the shared saved segments.
+
+    The writing roles and Marketing create segments. Only the owner, or a superuser,
+    changes or deletes one.
+    """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not rules.can_view_accounts(request.user):
@@ -239,8 +328,11 @@ class SavedSegmentPermission(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return True
-        self.message = "Your role only reads, so it cannot save segments."
-        return can_write_through_api(request.user)
+        self.message = (
+            "Your role only reads, so it cannot save segments: only "
+            f"{roles_listed(SEGMENT_SAVING_ROLES)} can."
+        )
+        return can_save_segments(request.user)
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         if request.method in SAFE_METHODS:

@@ -342,6 +342,8 @@ class SavedSegmentViewSet(JsonErrorsMixin, viewsets.ModelViewSet):
     """Saved filters: each user sees their own and the shared ones and changes only their own."""
 
     permission_classes = [*BASE_PERMISSIONS, SavedSegmentPermission]
+    # Writes need a token with the segments scope, which Marketing may hold, or with write.
+    write_scope = "segments"
     serializer_class = SavedSegmentSerializer
     pagination_class = IdCursorPagination
     filterset_class = SavedSegmentFilterSet

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from integrations.models import ApiToken
 from integrations.services.tokens import (
     EMPTY_SCOPES_MESSAGE,
+    SCOPE_FORMS,
     api_token_create,
     api_token_revoke,
 )
@@ -21,7 +22,13 @@ from integrations.services.tokens import (
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .field_messages import DetailedFieldErrorsMixin
 from .pagination import IdCursorPagination
-from .permissions import HasSalesRole, SessionOnly
+from .permissions import (
+    SEGMENT_SAVING_ROLES,
+    WRITING_ROLES,
+    HasSalesRole,
+    SessionOnly,
+    roles_listed,
+)
 from .serializers import unknown_field_message
 
 
@@ -40,7 +47,7 @@ class ScopeListField(serializers.ListField):
                 listed = ", ".join(f'"{scope}"' for scope in unknown)
                 noun = "is not a scope" if len(unknown) == 1 else "are not scopes"
                 raise serializers.ValidationError(
-                    f'{listed} {noun}: use ["read"] or ["read", "write"].', code="invalid_choice"
+                    f"{listed} {noun}: use {SCOPE_FORMS}.", code="invalid_choice"
                 )
         return super().to_internal_value(data)
 
@@ -52,7 +59,10 @@ class ApiTokenSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=ApiToken.Scope.choices),
         allow_empty=False,
         error_messages={"empty": EMPTY_SCOPES_MESSAGE},
-        help_text='["read"] or ["read", "write"]; write needs a role that changes data.',
+        help_text=f"{SCOPE_FORMS}. read allows GET requests. segments also creates, changes "
+        f"and deletes your own saved segments ({roles_listed(SEGMENT_SAVING_ROLES)}). write "
+        "allows every change that your role allows, saved segments included "
+        f"({roles_listed(WRITING_ROLES)}).",
     )
     is_revoked = serializers.BooleanField(read_only=True)
 

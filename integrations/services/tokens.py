@@ -20,7 +20,9 @@ KEY_PREFIX = "icp_"
 DISPLAYED_PREFIX_LENGTH = 12
 # last_used_at is written at most this often per token, so reads cost no write each.
 LAST_USED_PRECISION = timedelta(minutes=1)
-EMPTY_SCOPES_MESSAGE = 'A token needs at least one scope: send ["read"] or ["read", "write"].'
+# The scope lists that a client may send, as error messages name them.
+SCOPE_FORMS = '["read"], ["read", "segments"] or ["read", "write"]'
+EMPTY_SCOPES_MESSAGE = f"A token needs at least one scope: send {SCOPE_FORMS}."
 
 
 def token_key_hash(key: str) -> str:
@@ -29,26 +31,26 @@ def token_key_hash(key: str) -> str:
 
 
 def token_scopes_clean(user: AbstractBaseUser, scopes: list[str]) -> list[str]:
-    """Return the scopes sorted and with ``read`` added to ``write``.
+    """Return the scopes sorted and with ``read`` added to ``segments`` and ``write``.
 
+    ``write`` is stored without ``segments``, as tokens were before that scope existed,
+    because it grants ``segments`` anyway (``accounts.api.permissions.SCOPES_GRANTED``).
     Raises ValidationError when a scope is unknown or more than the user's role allows,
-    so a Marketing user, whose role only reads, cannot hold a write token.
+    so a Marketing user, whose role only reads and saves segments, cannot hold a write token.
     """
     # Imported here: the API permission rules import the accounts app, which is loaded later.
     from accounts.api.permissions import allowed_token_scopes
 
     if not isinstance(scopes, list):
-        raise ValidationError(
-            {"scopes": 'Give the scopes as a list: ["read"] or ["read", "write"].'}
-        )
+        raise ValidationError({"scopes": f"Give the scopes as a list: {SCOPE_FORMS}."})
     if not scopes:
         raise ValidationError({"scopes": EMPTY_SCOPES_MESSAGE})
     known = set(ApiToken.Scope.values)
     unknown = sorted({str(scope) for scope in scopes} - known)
     if unknown:
-        raise ValidationError({"scopes": f"Unknown scopes {unknown}: use read, or read and write."})
+        raise ValidationError({"scopes": f"Unknown scopes {unknown}: use {SCOPE_FORMS}."})
     requested = set(scopes)
-    if ApiToken.Scope.WRITE in requested:
+    if requested & {ApiToken.Scope.SEGMENTS, ApiToken.Scope.WRITE}:
         requested.add(ApiToken.Scope.READ)
     allowed = allowed_token_scopes(user)
     excess = sorted(requested - allowed)

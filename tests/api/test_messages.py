@@ -86,7 +86,7 @@ def test_marketing_write_names_role(token_client, marketing):
     response = token_client(marketing).patch(detail_url(account), {"city": "X"}, format="json")
     message = response.json()["error"]["message"]
     assert response.status_code == 403
-    assert "your role cannot write through the API" in message
+    assert "your role cannot hold the write scope that this needs" in message
     assert "Use a token with the write scope" not in message
 
 

@@ -149,9 +149,10 @@ def test_saved_segment_duplicate_name(client_for, sdr):
     assert "name" in response.json()["error"]["fields"]
 
 
-def test_saved_segment_by_marketing_denied(client_for, marketing):
-    response = client_for(marketing).post(SAVED_URL, {"name": "M", "filters": {}}, format="json")
+def test_saved_segment_by_leadership_denied(client_for, leadership):
+    response = client_for(leadership).post(SAVED_URL, {"name": "L", "filters": {}}, format="json")
     assert response.status_code == 403
+    assert not SavedSegment.objects.exists()
 
 
 def test_saved_segment_members(client_for, sdr, marketing):
@@ -284,3 +285,21 @@ def test_migration_rewrites_owner_me(sdr):
     other.refresh_from_db()
     assert mine.filters == {"owner": str(sdr.pk), "tier": "high"}
     assert other.filters == {"owner": "none"}
+
+
+@pytest.mark.parametrize("narrowing", [{"route": "outbound"}, {"needs_enrichment": "false"}])
+def test_high_tier_includes_needs_enrichment(client_for, sdr, narrowing):
+    complete = AccountFactory(tier=Tier.HIGH, route="Outbound", needs_enrichment=False)
+    incomplete = AccountFactory(tier=Tier.HIGH, route="", tag="", needs_enrichment=True)
+    client = client_for(sdr)
+    high = client.post(
+        SAVED_URL, {"name": "High", "filters": {"tier": "high"}}, format="json"
+    ).json()
+    narrowed = client.post(
+        SAVED_URL,
+        {"name": "High, complete", "filters": {"tier": "high", **narrowing}},
+        format="json",
+    ).json()
+
+    assert member_ids(client.get(high["members_url"])) == {complete.pk, incomplete.pk}
+    assert member_ids(client.get(narrowed["members_url"])) == {complete.pk}

@@ -165,7 +165,7 @@ def test_unknown_scope_named_in_list(client_for, sdr):
         TOKENS_URL, {"name": "Sync", "scopes": ["read", "admin"]}, format="json"
     )
     error = response.json()["error"]
-    expected = '"admin" is not a scope: use ["read"] or ["read", "write"].'
+    expected = '"admin" is not a scope: use ["read"], ["read", "segments"] or ["read", "write"].'
     assert response.status_code == 400
     assert error["fields"]["scopes"] == [expected]
     assert expected in error["message"]
@@ -200,7 +200,8 @@ def test_token_empty_scopes_message(client_for, sdr):
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["scopes"] == [
-        'A token needs at least one scope: send ["read"] or ["read", "write"].'
+        "A token needs at least one scope: "
+        'send ["read"], ["read", "segments"] or ["read", "write"].'
     ]
     assert not ApiToken.objects.exists()
 
