@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.views import View
 
-from accounts.api.permissions import allowed_token_scopes
+from accounts.api.permissions import SEGMENT_SAVING_ROLES, allowed_token_scopes, roles_listed
 from accounts.views.base import AccountViewerRequiredMixin
 from icp_portal.submissions import created_object_id, created_object_remember
 from integrations.models import ApiToken
@@ -24,8 +24,33 @@ CREATED_FROM_SESSION_KEY = "api_token_created_from"
 
 SCOPE_LABELS = {
     "read": "Read: pull accounts and segments",
-    "write": "Read and write: also change accounts",
+    "segments": "Read and save segments: also create, change and delete your own saved segments",
+    "write": "Read and write: also change accounts and save segments",
 }
+# The scopes that each Access choice stores. A write token is stored without "segments",
+# which it grants anyway.
+ACCESS_SCOPES = {
+    "read": ["read"],
+    "segments": ["read", "segments"],
+    "write": ["read", "write"],
+}
+
+
+def access_help_text(scopes: set[str]) -> str:
+    """Return the help text of the Access choices that a role with these scopes is offered."""
+    if "write" in scopes:
+        return (
+            "Saving segments needs “Read and save segments” or “Read and write”. Choose "
+            "“Read and save segments” for a tool that saves segments and must not change "
+            "accounts."
+        )
+    if "segments" in scopes:
+        return (
+            "Saving segments needs “Read and save segments”. Your role cannot change "
+            "accounts, tags, notes or imports, so no token of yours can."
+        )
+    saving_roles = roles_listed(SEGMENT_SAVING_ROLES)
+    return f"Your role only reads, so its tokens only read. {saving_roles} may save segments."
 
 
 class TokenCreateForm(forms.Form):
@@ -46,8 +71,9 @@ class TokenCreateForm(forms.Form):
     def __init__(self, *args: Any, scopes: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["form_id"].initial = uuid.uuid4().hex
-        choices = [(scope, SCOPE_LABELS[scope]) for scope in ("read", "write") if scope in scopes]
+        choices = [(access, label) for access, label in SCOPE_LABELS.items() if access in scopes]
         self.fields["access"].choices = choices
+        self.fields["access"].help_text = access_help_text(scopes)
         self.fields["access"].initial = "read"
 
 
@@ -65,7 +91,7 @@ class TokenListView(AccountViewerRequiredMixin, View):
         token_pk = created_object_id(request.session, CREATED_FROM_SESSION_KEY, form_id)
         if token_pk is not None:
             return self.render_repeated(request, token_pk)
-        scopes = ["read", "write"] if form.cleaned_data["access"] == "write" else ["read"]
+        scopes = ACCESS_SCOPES[form.cleaned_data["access"]]
         try:
             token, key = api_token_create(
                 user=request.user,

@@ -3,6 +3,7 @@
 import pytest
 
 from integrations.models import ApiToken
+from tests.factories import AccountFactory
 
 URL = "/integrations/tokens/"
 
@@ -103,3 +104,60 @@ def test_cannot_revoke_another_users_token(client, signed_in, marketing, sdr):
 def test_user_without_role_refused(client, make_user):
     client.force_login(make_user())
     assert client.get(URL).status_code == 403
+
+
+def test_marketing_offered_segments_access(signed_in):
+    response = signed_in.get(URL)
+    page = response.content.decode()
+    choices = dict(response.context["form"].fields["access"].choices)
+    assert set(choices) == {"read", "segments"}
+    assert "Read and save segments" in page
+    assert "Saving segments needs “Read and save segments”." in page
+    assert "Your role cannot change accounts, tags, notes or imports" in page
+
+
+def test_segments_token_from_page_saves_segment(signed_in, marketing):
+    account = AccountFactory(city="Berlin")
+    response = create(signed_in, access="segments")
+    key = response.context["new_key"]
+    signed_in.logout()
+    saved = signed_in.post(
+        "/api/v1/segments/saved/",
+        {"name": "Campaign", "filters": {"tier": "high"}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    patched = signed_in.patch(
+        f"/api/v1/accounts/{account.pk}/",
+        {"city": "Oslo"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 200
+    assert ApiToken.objects.get(user=marketing).scopes == ["read", "segments"]
+    assert saved.status_code == 201, saved.content
+    assert patched.status_code == 403
+    account.refresh_from_db()
+    assert account.city == "Berlin"
+
+
+def test_sdr_offered_every_access(client, sdr):
+    client.force_login(sdr)
+    response = client.get(URL)
+    choices = dict(response.context["form"].fields["access"].choices)
+    assert set(choices) == {"read", "segments", "write"}
+    assert "Saving segments needs “Read and save segments” or “Read and write”." in (
+        response.content.decode()
+    )
+
+
+def test_leadership_offered_read_only(client, leadership):
+    client.force_login(leadership)
+    page = client.get(URL)
+    response = create(client, access="segments")
+    choices = dict(page.context["form"].fields["access"].choices)
+    assert set(choices) == {"read"}
+    assert "Your role only reads, so its tokens only read." in page.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not ApiToken.objects.exists()
