@@ -319,8 +319,11 @@ API_DESCRIPTION = """Accounts, segments, frameworks, imports and webhooks of the
 **Authentication.** Send a personal API token as `Authorization: Bearer icp_…`, or use a
 signed-in browser session (writes then need the CSRF token). Create a token on the API
 tokens page (`/integrations/tokens/`) or with `POST /api/v1/tokens/` from a session. The
-key is shown once. Scopes are `read` (GET) and `write` (POST, PUT, PATCH, DELETE, which
-includes read). A token never exceeds its user's role.
+key is shown once. Scopes are `read` (GET), `segments` (also create, change and delete
+your own saved segments; includes read) and `write` (POST, PUT, PATCH, DELETE; includes
+read and segments). Each write operation names the scope it needs. A token never exceeds
+its user's role: Marketing may hold `segments` but not `write`, Sales Leadership `read`
+only.
 
 **Pagination.** Lists use cursor pagination: follow `next` until it is null. `page_size`
 sets the rows per page, 100 by default and at most 500.

@@ -1,8 +1,9 @@
-"""OpenAPI schema additions: the error responses every operation can return, and ``bom``."""
+"""OpenAPI schema additions: the shared error responses, ``bom`` and each write's token scope."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -72,6 +73,32 @@ class ApiAutoSchema(AutoSchema):
             if parameter["name"] not in path_names
         ]
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        note = self._token_scope_note()
+        if note:
+            description = operation.get("description", "")
+            operation["description"] = f"{description}\n\n{note}" if description else note
+        return operation
+
+    def _token_scope_note(self) -> str:
+        """Return the sentence that names the token scope a write needs, or "" for a read.
+
+        Reads need the read scope, which every token holds, so they get no sentence.
+        """
+        # Imported here: the schema class is loaded with the settings, before the views.
+        from .permissions import SessionOnly, required_token_scope, scopes_granting
+
+        if SessionOnly in getattr(self.view, "permission_classes", []):
+            return "Only a signed-in session can call this: a request with an API token gets 403."
+        needed = required_token_scope(self.method, self.view)
+        if needed == "read":
+            return ""
+        accepted = " or ".join(f"`{scope}`" for scope in scopes_granting(needed))
+        return f"An API token needs the {accepted} scope for this request."
+
     def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
@@ -94,5 +121,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "Personal API token (icp_…) with the read or read and write scope.",
+            "description": "Personal API token (icp_…) with the `read` scope, `read` and "
+            "`segments` (also saves your own segments), or `read` and `write` (every change "
+            "your role allows, saved segments included).",
         }

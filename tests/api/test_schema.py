@@ -118,3 +118,24 @@ def test_account_list_keeps_tag_filter(signed_in_api):
     parameters = schema["paths"]["/api/v1/accounts/"]["get"]["parameters"]
     names = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
     assert {"tag", "route"} <= names
+
+
+def test_schema_names_segments_scope(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    saved = schema["paths"]["/api/v1/segments/saved/{id}/"]
+    create = schema["paths"]["/api/v1/segments/saved/"]["post"]
+    account_patch = schema["paths"]["/api/v1/accounts/{id}/"]["patch"]
+    token_create = schema["paths"]["/api/v1/tokens/"]["post"]
+    token_scheme = schema["components"]["securitySchemes"]["apiToken"]["description"]
+    scopes = schema["components"]["schemas"]["ScopesEnum"]["enum"]
+    segments_note = "An API token needs the `segments` or `write` scope for this request."
+    assert segments_note in create["description"]
+    for method in ("put", "patch", "delete"):
+        assert segments_note in saved[method]["description"], method
+    assert "needs the `write` scope" in account_patch["description"]
+    assert "`segments`" not in account_patch["description"]
+    assert "scope" not in saved["get"].get("description", "")
+    assert "a request with an API token gets 403" in token_create["description"]
+    assert "`segments`" in token_scheme
+    assert scopes == ["read", "segments", "write"]
+    assert "Marketing may hold `segments` but not `write`" in schema["info"]["description"]
