@@ -58,7 +58,10 @@ class TokenCreateForm(forms.Form):
         max_length=ApiToken._meta.get_field("name").max_length,
         help_text="What the token is for, such as “HubSpot sync”.",
     )
-    access = forms.ChoiceField(label="Access", widget=forms.RadioSelect)
+    # form-check-input keeps a label that wraps beside its radio button.
+    access = forms.ChoiceField(
+        label="Access", widget=forms.RadioSelect(attrs={"class": "form-check-input"})
+    )
     expires_at = forms.DateTimeField(
         required=False,
         label="Expires",

@@ -114,6 +114,8 @@ def test_marketing_offered_segments_access(signed_in):
     assert "Read and save segments" in page
     assert "Saving segments needs “Read and save segments”." in page
     assert "Your role cannot change accounts, tags, notes or imports" in page
+    # Without the class, a label too long for one line drops below its radio button.
+    assert 'type="radio" name="access" value="segments" class="form-check-input"' in page
 
 
 def test_segments_token_from_page_saves_segment(signed_in, marketing):
