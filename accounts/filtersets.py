@@ -1,7 +1,8 @@
 """Filters and ordering of the account list, shared by the list page and the REST API."""
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache, reduce
 from operator import or_
 from typing import Any
@@ -169,6 +170,31 @@ INPUT_CLASS = "form-control form-control-sm"
 
 
 Choices = list[tuple[str, str]]
+
+
+# Minimum similarity (difflib's ratio) between an unknown parameter and a filter name for the
+# parameter to count as a misspelling: "teir" and "tier" score 0.75.
+MISSPELLING_CUTOFF = 0.75
+
+
+def misspelt_filters(
+    parameters: Iterable[str],
+    filter_names: Iterable[str],
+    other_parameters: Iterable[str],
+) -> dict[str, str]:
+    """Return each parameter that looks like a misspelt filter name, with that name.
+
+    Filter names, ``other_parameters`` and names that start with "_" are never misspelt.
+    """
+    known = list(filter_names)
+    misspelt = {}
+    for name in parameters:
+        if name in known or name in other_parameters or name.startswith("_"):
+            continue
+        close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=MISSPELLING_CUTOFF)
+        if close:
+            misspelt[name] = close[0]
+    return misspelt
 
 
 def validate_id_in_range(value: str) -> None:

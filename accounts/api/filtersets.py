@@ -5,7 +5,6 @@ Accounts reuse the list page's ``AccountFilterSet`` and add ``updated_since``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM
-from accounts.filtersets import AccountFilterSet, YesNoFilter
+from accounts.filtersets import AccountFilterSet, YesNoFilter, misspelt_filters
 from accounts.models import ImportRun, ResearchNote
 from audits.models import Severity, Violation, ViolationKind
 from enrichment.models import EnrichmentRun
@@ -50,9 +49,6 @@ class UnusedFiltersSkippingBackend(DjangoFilterBackend):
 
 # Parameters that pages, ordering and formats read, which are not filters.
 NON_FILTER_PARAMETERS = frozenset({CURSOR_PARAM, PAGE_SIZE_PARAM, "ordering", "format", "bom"})
-# Minimum similarity (difflib's ratio) between an unknown parameter and a filter name for the
-# parameter to count as a misspelling: "teir" and "tier" score 0.75.
-MISSPELLING_CUTOFF = 0.75
 
 
 def misspelt_filters_check(request: Request, filter_names: list[str]) -> None:
@@ -63,17 +59,12 @@ def misspelt_filters_check(request: Request, filter_names: list[str]) -> None:
     pulling a segment would take for the segment, so it gets a 400 naming the filter.
     """
     errors = {}
-    for name in request.query_params:
-        if name in filter_names or name in NON_FILTER_PARAMETERS or name.startswith("_"):
-            continue
-        close = difflib.get_close_matches(
-            name.lower(), filter_names, n=1, cutoff=MISSPELLING_CUTOFF
-        )
-        if close:
-            errors[name] = [
-                f"{name!r} is not a filter: did you mean {close[0]!r}? A parameter that no "
-                "filter reads would be ignored and the response would not be filtered."
-            ]
+    misspelt = misspelt_filters(request.query_params, filter_names, NON_FILTER_PARAMETERS)
+    for name, close in misspelt.items():
+        errors[name] = [
+            f"{name!r} is not a filter: did you mean {close!r}? A parameter that no "
+            "filter reads would be ignored and the response would not be filtered."
+        ]
     if errors:
         raise ValidationError(errors)
 

@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.filtersets import OWNER_ME, AccountFilterSet
+from accounts.filtersets import MISSPELLING_CUTOFF, OWNER_ME, AccountFilterSet
 from accounts.models import Account
 from integrations.models import SavedSegment
 from segmentation.tags import active_tag_checker
@@ -29,7 +29,7 @@ from segmentation.tags import active_tag_checker
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
 from .exports import CSVRenderer
 from .field_messages import DetailedFieldErrorsMixin
-from .filtersets import MISSPELLING_CUTOFF, SavedSegmentFilterSet
+from .filtersets import SavedSegmentFilterSet
 from .pagination import IdCursorPagination
 from .permissions import HasSalesRole, SavedSegmentPermission
 from .serializers import AccountSerializer, unknown_field_message

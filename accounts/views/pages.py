@@ -22,7 +22,7 @@ from accounts.api.pagination import (
     keyset_before_queryset,
     keyset_queryset,
 )
-from accounts.filtersets import AccountFilterSet
+from accounts.filtersets import AccountFilterSet, misspelt_filters
 from accounts.forms import BulkActionForm, FeedCheckForm, NoteForm
 from accounts.list_titles import account_list_title
 from accounts.models import Account
@@ -49,6 +49,8 @@ from .base import RESULTS_TARGET, AccountViewerRequiredMixin, is_results_request
 AFTER_PARAM = "after"
 BEFORE_PARAM = "before"
 ORDERING_PARAM = "ordering"
+# Query parameters of the account list that are not filters.
+LIST_PARAMETERS = frozenset({AFTER_PARAM, BEFORE_PARAM, ORDERING_PARAM, "page", "page_size"})
 
 
 def bulk_action_form(user: Any, data: Any = None) -> BulkActionForm:
@@ -194,6 +196,9 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
             headers=header_cells(ACCOUNT_COLUMNS, ordering),
             current_ordering=",".join(ordering),
             ordering_errors=self.ordering_errors,
+            misspelt_filters=misspelt_filters(
+                self.request.GET, self.filterset.filters, LIST_PARAMETERS
+            ),
             default_ordering=DEFAULT_ORDERING,
             list_query=self.list_query,
             page_size=self.get_paginate_by(self.object_list),

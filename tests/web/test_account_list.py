@@ -390,6 +390,27 @@ def test_list_unknown_ordering_and_filter(signed_in):
     assert "Some filter values are invalid" in html
 
 
+def test_list_names_misspelt_filter(signed_in):
+    AccountFactory(name="High Co", tier=Tier.HIGH)
+    AccountFactory(name="Low Co", tier=Tier.LOW)
+
+    response = signed_in.get(LIST_URL, {"teir": "high", "page_size": "25"})
+    html = response.content.decode()
+
+    assert sorted(row_names(response)) == ["High Co", "Low Co"]
+    assert "“teir” is not a filter, so the list is not filtered by it" in html
+    assert "did you mean “tier”?" in html
+    assert html.count('data-testid="misspelt-filter"') == 1
+
+
+def test_list_unrelated_parameter_not_named(signed_in):
+    AccountFactory()
+
+    html = signed_in.get(LIST_URL, {"utm_source": "mail", "page": "1"}).content.decode()
+
+    assert 'data-testid="misspelt-filter"' not in html
+
+
 def test_list_valid_ordering_has_no_error(signed_in):
     AccountFactory()
     html = signed_in.get(LIST_URL, {"ordering": "-score"}).content.decode()
