@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -53,6 +54,20 @@ def access_help_text(scopes: set[str]) -> str:
     return f"Your role only reads, so its tokens only read. {saving_roles} may save segments."
 
 
+class ExpiryField(forms.DateTimeField):
+    """A date and time in the server's time zone, whose error names the value and format."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            raise ValidationError(
+                f"“{value}” is not a date and time: enter it as YYYY-MM-DD HH:MM in "
+                f"{settings.TIME_ZONE}, such as 2027-01-31 18:00, or leave it empty.",
+                code="invalid",
+            ) from error
+
+
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
         max_length=ApiToken._meta.get_field("name").max_length,
@@ -62,10 +77,13 @@ class TokenCreateForm(forms.Form):
     access = forms.ChoiceField(
         label="Access", widget=forms.RadioSelect(attrs={"class": "form-check-input"})
     )
-    expires_at = forms.DateTimeField(
+    expires_at = ExpiryField(
         required=False,
         label="Expires",
-        help_text="Optional, as YYYY-MM-DD HH:MM. Leave empty for a token without expiry.",
+        help_text=(
+            f"Optional, as YYYY-MM-DD HH:MM in {settings.TIME_ZONE}. Leave empty for a token "
+            "without expiry."
+        ),
     )
     # A new id per rendered form, so that sending the same form again (reload, back
     # button, double click) is recognized and creates no second token.

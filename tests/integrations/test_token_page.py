@@ -83,6 +83,23 @@ def test_past_expiry_rejected_with_message(signed_in):
     assert not ApiToken.objects.exists()
 
 
+@pytest.mark.parametrize("value", ["tomorrow", "2027-13-01 10:00"])
+def test_invalid_expiry_names_value_and_format(signed_in, value):
+    response = create(signed_in, expires_at=value)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"“{value}” is not a date and time" in html
+    assert "YYYY-MM-DD HH:MM in UTC" in html
+    assert not ApiToken.objects.exists()
+
+
+def test_expiry_listed_with_time_zone(signed_in):
+    create(signed_in, expires_at="2030-01-31 18:00")
+
+    assert "2030-01-31 18:00 UTC" in signed_in.get(URL).content.decode()
+
+
 def test_revoke_own_token(signed_in, marketing):
     create(signed_in)
     token = ApiToken.objects.get(user=marketing)
