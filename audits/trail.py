@@ -26,7 +26,7 @@ from simple_history.exceptions import NotHistoricalModelError
 from simple_history.models import registered_models
 from simple_history.utils import get_history_model_for_model
 
-from accounts.models import Account, ImportRun, SegmentOverride
+from accounts.models import Account, ImportRun, ResearchNote, SegmentOverride
 from accounts.selectors import source_label, user_label
 from enrichment.models import FieldResolution
 
@@ -59,8 +59,12 @@ UNRECORDED_ACCOUNT_FIELDS = frozenset(
         "field_status",
     }
 )
-# Maximum length of a value shown in a diff cell. Longer values end with an ellipsis.
-VALUE_TEXT_LIMIT = 200
+# Maximum length of a value shown in a diff cell. Longer values end with an ellipsis. It
+# fits the text of a research note (500 characters), which a deletion entry shows.
+VALUE_TEXT_LIMIT = 500
+# Deletion entries of these models list the deleted row's values, because people delete
+# such rows on the account page and the trail is where their content stays readable.
+DELETION_VALUES_SHOWN: frozenset[type[models.Model]] = frozenset({ResearchNote})
 CHANGE_LABELS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 CHANNEL_LABELS = dict(Channel.choices)
 # Shown for conflict resolutions recorded before their channel was stored.
@@ -441,7 +445,10 @@ def _history_entries(source: TrailSource, row_ids: list[int], labels: _Labels) -
         fields = tracked_fields.get(type(row))
         if fields is None:
             fields = tracked_fields[type(row)] = _tracked_fields(row)
-        if row.previous_row is not None:
+        if row.history_type == "-" and source.tracked_model in DELETION_VALUES_SHOWN:
+            changed = [(name, getattr(row, _attname(row, name)), None) for name in fields]
+            changed = [change for change in changed if change[1] not in (None, "", [], {})]
+        elif row.previous_row is not None:
             changed = _field_changes(row.previous_row, row, fields)
         elif row.history_type == "+":
             changed = [(name, None, getattr(row, _attname(row, name))) for name in fields]

@@ -590,3 +590,33 @@ def test_field_changes_match_diff_against(changes):
     ]
     assert _field_changes(first, second, fields) == expected
     assert ("name", "Acme", "Acme Corp") in expected
+
+
+def test_note_deletion_lists_values(changes, team):
+    note = ResearchNote.objects.get(account=changes["account"])
+    text = "Raised a Series B. " * 26
+    ResearchNote.objects.filter(pk=note.pk).update(text=text)
+    note.refresh_from_db()
+    note._history_user = team["manager"]
+    with change_channel(Channel.PAGE):
+        note.delete()
+
+    found = entries(account_id=changes["account"].pk, source_key="accounts.researchnote")
+    deletion = next(entry for entry in found if entry.action == "Deleted")
+    values = {change.field: (change.old, change.new) for change in deletion.changes}
+    assert deletion.user == "Morgan"
+    assert deletion.channel == "Page"
+    # The whole text of a 494-character note, with no ellipsis.
+    assert values["text"] == (text, "—")
+    assert values["author"] == ("Ana", "—")
+    assert values["account"] == ("Acme Corp", "—")
+    assert "source url" not in values
+
+
+def test_account_deletion_lists_no_values(changes, team):
+    account = changes["account"]
+    account_id = account.pk
+    account.delete()
+    found = entries(account_id=account_id, source_key="accounts.account")
+    deletion = next(entry for entry in found if entry.action == "Deleted")
+    assert deletion.changes == []
