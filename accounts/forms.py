@@ -7,6 +7,7 @@ business rules, and views show their ValidationError messages next to the fields
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -361,6 +362,57 @@ class NoteForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "note_%s")
         super().__init__(*args, **kwargs)
+
+    def values(self) -> workspace.NoteValues:
+        data = self.cleaned_data
+        return workspace.NoteValues(
+            kind=data["kind"],
+            text=data["text"],
+            source_url=data["source_url"],
+            happened_on=data["happened_on"],
+        )
+
+
+INVALID_NOTE_VERSION_MESSAGE = (
+    "The form has no valid version of the note, so the change was not saved: reload the "
+    "page and try again."
+)
+
+
+class NoteVersionMixin(forms.Form):
+    """The note's updated_at when the form was rendered, to reject stale changes."""
+
+    version = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={"required": INVALID_NOTE_VERSION_MESSAGE},
+    )
+
+    def clean_version(self) -> datetime:
+        version = workspace.parse_version(self.cleaned_data["version"])
+        if version is None:
+            raise ValidationError(INVALID_NOTE_VERSION_MESSAGE)
+        return version
+
+
+class NoteEditForm(NoteVersionMixin, NoteForm):
+    """A published note's new kind, text, source link and date, checked as NoteForm does.
+
+    Input ids and the counter carry the note's id, so the form can sit on the account
+    page next to the form that adds a note.
+    """
+
+    def __init__(self, *args: Any, note_pk: int, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"note-{note_pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["data-counter"] = self.text_counter_id
+
+    @property
+    def text_counter_id(self) -> str:
+        return self.auto_id.replace("%s", "text-counter")
+
+
+class NoteDeleteForm(NoteVersionMixin):
+    """The confirmation of a note's deletion, with the version the person was shown."""
 
 
 class FeedCheckForm(forms.Form):

@@ -10,9 +10,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from . import roles
-from .models import Account, ImportRun
+from .models import Account, ImportRun, ResearchNote
 
 User = AbstractBaseUser | AnonymousUser
+
+# Roles that research accounts and so write notes.
+NOTE_WRITING_ROLES = (roles.SDR, roles.AE, roles.SALES_MANAGER)
 
 
 def _has(user: User, *role_names: str) -> bool:
@@ -83,6 +86,41 @@ def research_denied_message(user: User, account: Account) -> str:
 
 def can_add_note(user: User, account: Account) -> bool:
     return can_research_account(user, account)
+
+
+def can_change_note(user: User, note: ResearchNote) -> bool:
+    """Edit or delete a research note: its author, a Sales Manager, or Sales Ops.
+
+    As with imports, the author needs a role that writes notes, and a Sales Manager
+    changes the notes of their team. A Sales Manager also changes the notes of the
+    accounts they review (their team's and unassigned ones), such as a note whose author
+    left or one without an author.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or _has(user, roles.SALES_OPS):
+        return True
+    if note.author_id == user.pk and _has(user, *NOTE_WRITING_ROLES):
+        return True
+    if not _has(user, roles.SALES_MANAGER):
+        return False
+    if note.author_id is not None and note.author_id in team_member_ids(user):
+        return True
+    return can_review_account(user, note.account)
+
+
+def note_change_denied_message(user: User, note: ResearchNote) -> str:
+    """Return why ``user`` may not edit or delete ``note``, with whom to ask."""
+    author = note.author
+    if author is None:
+        written = "has no author"
+    else:
+        written = f"was written by {author.get_full_name() or author.get_username()}"
+    return (
+        f"You cannot change note {note.pk}, which {written}: only its author, their Sales "
+        "Manager, the Sales Manager of the account's team, or Sales Ops can edit or delete "
+        "it. Ask one of them."
+    )
 
 
 def can_validate_fit(user: User, account: Account) -> bool:

@@ -49,6 +49,16 @@ urlpatterns = [
         views.ResearchNoteReviewView.as_view(),
         name="research-note-review",
     ),
+    path(
+        "<int:pk>/notes/<int:note_pk>/edit/",
+        views.ResearchNoteEditView.as_view(),
+        name="research-note-edit",
+    ),
+    path(
+        "<int:pk>/notes/<int:note_pk>/delete/",
+        views.ResearchNoteDeleteView.as_view(),
+        name="research-note-delete",
+    ),
     path("enrichment-runs/", views.EnrichmentRunListView.as_view(), name="enrichment-run-list"),
     path(
         "enrichment-runs/<int:pk>/",

@@ -33,6 +33,7 @@ from .inline import (
     ResearchNoteCreateView,
     ResearchNoteReviewView,
 )
+from .notes import ResearchNoteDeleteView, ResearchNoteEditView
 from .pages import (
     AccountDetailView,
     AccountFieldObservationsView,
@@ -74,6 +75,8 @@ __all__ = [
     "ImportRunUploadView",
     "ResearchFeedsReadView",
     "ResearchNoteCreateView",
+    "ResearchNoteDeleteView",
+    "ResearchNoteEditView",
     "ResearchNoteReviewView",
     "is_results_request",
     "sum_points",

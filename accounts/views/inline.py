@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
@@ -488,18 +489,32 @@ def notes_response(
     result: workspace.NoteResult | None = None,
     notice: str = "",
     warnings: list[str] | None = None,
+    title: str = "Research notes",
+    change: dict[str, Any] | None = None,
 ) -> HttpResponse:
+    """Render the notes section. ``change`` shows a note's edit form or the confirmation
+    of its deletion in place of the note (see accounts.views.notes).
+    """
     if result is not None and result.signal:
         account.refresh_from_db()
+    timeline = notes_context(account, user=request.user)
+    if change and change["changing_note"] not in timeline["notes"]:
+        # An older note is listed only with every note, as "show all" lists it.
+        timeline = notes_context(account, user=request.user, every=True)
     context = {
         **segment_context(request.user, account),
-        **notes_context(account),
+        **timeline,
         "note_form": mark_invalid(form) if form is not None else NoteForm(),
         "notes_error": error,
         "notes_notice": notice or note_notice(result),
         "notes_warnings": warnings or (result.warnings if result else []),
     }
-    response = render_fragment(request, NOTES, context, status=status, title="Research notes")
+    if change:
+        for value in change.values():
+            if isinstance(value, Form):
+                mark_invalid(value)
+        context.update(change)
+    response = render_fragment(request, NOTES, context, status=status, title=title)
     if result is not None and result.signal:
         # The signals, score and history sections read the account again.
         return changed(response, account)

@@ -25,9 +25,10 @@ from accounts.api.pagination import (
 from accounts.filtersets import AccountFilterSet, misspelt_filters
 from accounts.forms import BulkActionForm, FeedCheckForm, NoteForm
 from accounts.list_titles import account_list_title
-from accounts.models import Account
+from accounts.models import Account, ResearchNote
 from accounts.permissions import (
     can_add_note,
+    can_change_note,
     can_research_account,
     can_review_account,
     can_validate_fit,
@@ -273,22 +274,40 @@ def field_rows(account: Account) -> dict[str, dict[str, Any]]:
 
 
 def notes_context(
-    account: Account, *, every: bool = False, feed_urls: list[str] | None = None
+    account: Account,
+    *,
+    user: Any,
+    every: bool = False,
+    feed_urls: list[str] | None = None,
 ) -> dict[str, Any]:
     """Return the timeline's notes (the newest NOTES_LIMIT unless ``every``), whether
-    older ones were left out, and the feeds to read (read from the database unless given).
+    older ones were left out, the ids of the notes ``user`` may edit and delete, and the
+    feeds to read (read from the database unless given).
     """
     if feed_urls is None:
         feed_urls = account_feed_urls(account)
     notes = selectors.account_notes(account, every=every)
     more = not every and len(notes) > selectors.NOTES_LIMIT
+    if more:
+        notes = notes[: selectors.NOTES_LIMIT]
     return {
-        "notes": notes[: selectors.NOTES_LIMIT] if more else notes,
+        "notes": notes,
+        "changeable_note_ids": changeable_note_ids(user, account, notes),
         "notes_limit": selectors.NOTES_LIMIT,
         "notes_more": more,
         "feed_urls": feed_urls[:FEEDS_PER_CHECK],
         "feed_form": FeedCheckForm(),
     }
+
+
+def changeable_note_ids(user: Any, account: Account, notes: list[ResearchNote]) -> set[int]:
+    """Return the ids of the published ``notes`` that ``user`` may edit and delete."""
+    changeable = set()
+    for note in notes:
+        note.account = account
+        if note.status == ResearchNote.Status.PUBLISHED and can_change_note(user, note):
+            changeable.add(note.pk)
+    return changeable
 
 
 def observed_feed_urls(observations: list[selectors.FieldObservations]) -> list[str]:
@@ -333,7 +352,9 @@ class AccountDetailView(AccountViewerRequiredMixin, DetailView):
             perms=account_permissions(self.request.user, account),
             fields=field_rows(account),
             version=workspace.account_version(account),
-            **notes_context(account, feed_urls=observed_feed_urls(observations)),
+            **notes_context(
+                account, user=self.request.user, feed_urls=observed_feed_urls(observations)
+            ),
             history=selectors.account_history(account),
             history_limit=selectors.HISTORY_LIMIT,
             note_form=NoteForm(),
@@ -375,7 +396,9 @@ class AccountSectionView(AccountViewerRequiredMixin, View):
             context.update(identifiers=list(account.identifiers.all()))
         elif section == "notes":
             every = request.GET.get("notes") == "all"
-            context.update(notes_context(account, every=every), note_form=NoteForm())
+            context.update(
+                notes_context(account, user=request.user, every=every), note_form=NoteForm()
+            )
         return render(request, template_name, context)
 
 

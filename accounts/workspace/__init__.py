@@ -77,6 +77,15 @@ from .imports import (
     upload_path,
     upload_store,
 )
+from .notes import (
+    NoteStaleError,
+    NoteValues,
+    kept_signal_warning,
+    note_change_error,
+    note_version,
+    research_note_delete,
+    research_note_update,
+)
 
 __all__ = [
     "abandoned_uploads_remove",
@@ -98,6 +107,8 @@ __all__ = [
     "EnrichmentUnavailable",
     "FieldUpdateResult",
     "NoteResult",
+    "NoteStaleError",
+    "NoteValues",
     "FileInspection",
     "PreviewRow",
     "StaleEditError",
@@ -124,6 +135,7 @@ __all__ = [
     "fit_confirm_refusal",
     "input_fingerprint",
     "input_fingerprints",
+    "kept_signal_warning",
     "file_inspect",
     "header_signature",
     "import_mapping_save",
@@ -138,10 +150,14 @@ __all__ = [
     "max_upload_bytes",
     "may_change_account",
     "may_use_action",
+    "note_change_error",
     "note_signal",
+    "note_version",
     "parse_version",
     "research_note_create",
+    "research_note_delete",
     "research_note_review",
+    "research_note_update",
     "size_label",
     "upload_check",
     "upload_discard",

@@ -915,11 +915,15 @@ NOTE_SOURCE_DETAIL = "research note"
 
 @dataclass
 class NoteResult:
-    """A saved research note, the buying signal it added ("" for none) and warnings."""
+    """A saved research note, the buying signal it added ("" for none) and warnings.
+
+    ``changed`` is False for an edit that changed nothing and so saved nothing.
+    """
 
     note: ResearchNote
     signal: str = ""
     warnings: list[str] = field(default_factory=list)
+    changed: bool = True
 
 
 def note_signal(note: ResearchNote, today: date | None = None, *, from_feed: bool = False) -> str:
