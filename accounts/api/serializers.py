@@ -815,7 +815,7 @@ class SegmentChangeSerializer(DetailedFieldErrorsMixin, serializers.Serializer):
 # How to change each read-only field of a research note, for the error when a POST sends one.
 NOTE_READ_ONLY_FIELD_FIXES: dict[str, str] = {
     "status": "a note added through the API is always published",
-    "author": "the author is the user who sends the request",
+    "author": "the author is the user who added the note",
     "account_id": "the URL names the account",
     "buying_signal_added": "the portal sets it from the note's kind and date",
 }

@@ -14,7 +14,13 @@ from .segments import (
     TagMembersView,
 )
 from .tokens import ApiTokenViewSet
-from .views import AccountNoteListView, AccountScoreListView, AccountSegmentView, AccountViewSet
+from .views import (
+    AccountNoteDetailView,
+    AccountNoteListView,
+    AccountScoreListView,
+    AccountSegmentView,
+    AccountViewSet,
+)
 from .webhooks import WebhookDeliveryListView, WebhookSubscriptionViewSet
 
 router = DefaultRouter()
@@ -38,6 +44,11 @@ urlpatterns = [
         "accounts/<int:account_pk>/notes/",
         AccountNoteListView.as_view(),
         name="account-notes",
+    ),
+    path(
+        "accounts/<int:account_pk>/notes/<int:pk>/",
+        AccountNoteDetailView.as_view(),
+        name="account-note-detail",
     ),
     path(
         "accounts/<int:account_pk>/segment/",

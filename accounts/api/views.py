@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -36,6 +37,7 @@ from accounts.workspace.edits import (
     research_note_create,
 )
 from accounts.workspace.flags import cleared_flags_reason, flags_unresolved
+from accounts.workspace.notes import NoteValues, research_note_delete, research_note_update
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import active_tag_checker
@@ -324,6 +326,66 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
         )
         result.note.buying_signal_added = result.signal or None
         serializer.instance = result.note
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read a research note"),
+    patch=extend_schema(
+        summary="Change a published research note's kind, text, source link or date",
+        description="Only the note's author, their Sales Manager, the Sales Manager of the "
+        "account's team, or Sales Ops may change it. A note proposed by enrichment is "
+        "published or dismissed on the account page instead, so changing it returns 400.",
+        request=ResearchNoteSerializer,
+        responses={200: ResearchNoteCreatedSerializer},
+    ),
+    delete=extend_schema(
+        summary="Delete a published research note",
+        description="The same people as for a change may delete it. The audit trail keeps "
+        "the deleted note's values with the user and the time.",
+    ),
+)
+class AccountNoteDetailView(AccountChildMixin, generics.RetrieveUpdateDestroyAPIView):
+    """One research note of one account, changed or deleted as on the account page."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+    serializer_class = ResearchNoteSerializer
+    # A note has four writable fields, so PATCH covers what PUT would.
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self) -> type[ResearchNoteSerializer]:
+        if self.request is not None and self.request.method == "PATCH":
+            return ResearchNoteCreatedSerializer
+        return ResearchNoteSerializer
+
+    def get_queryset(self) -> QuerySet[ResearchNote]:
+        if getattr(self, "swagger_fake_view", False):
+            return ResearchNote.objects.none()
+        return ResearchNote.objects.filter(account=self.get_account()).select_related("author")
+
+    def get_object(self) -> ResearchNote:
+        note = super().get_object()
+        note.account = self.get_account()
+        if self.request.method not in SAFE_METHODS and not rules.can_change_note(
+            self.request.user, note
+        ):
+            raise PermissionDenied(rules.note_change_denied_message(self.request.user, note))
+        return note
+
+    def perform_update(self, serializer: ResearchNoteSerializer) -> None:
+        note = serializer.instance
+        sent = serializer.validated_data
+        values = NoteValues(
+            kind=sent.get("kind", note.kind),
+            text=sent.get("text", note.text),
+            source_url=sent.get("source_url", note.source_url),
+            happened_on=sent.get("happened_on", note.happened_on),
+        )
+        result = research_note_update(note=note, user=self.request.user, values=values)
+        result.note.buying_signal_added = result.signal or None
+        serializer.instance = result.note
+
+    def perform_destroy(self, instance: ResearchNote) -> None:
+        research_note_delete(note=instance, user=self.request.user)
 
 
 def _may_change_segment(user: Any, account: Account, kind: str) -> bool:

@@ -152,7 +152,7 @@ def test_note_dated_tomorrow_is_kept(client_for, sdr):
     [
         ("foo", 1, "foo is not a field of a research note:"),
         ("status", "proposed", "status is read-only: a note added through the API is always"),
-        ("author", 5, "author is read-only: the author is the user who sends the request"),
+        ("author", 5, "author is read-only: the author is the user who added the note"),
         ("buying_signal_added", "hiring", "buying_signal_added is read-only:"),
     ],
 )

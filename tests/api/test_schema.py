@@ -139,3 +139,11 @@ def test_schema_names_segments_scope(signed_in_api):
     assert "`segments`" in token_scheme
     assert scopes == ["read", "segments", "write"]
     assert "Marketing may hold `segments` but not `write`" in schema["info"]["description"]
+
+
+def test_schema_lists_note_changes(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    operations = schema["paths"]["/api/v1/accounts/{account_pk}/notes/{id}/"]
+    assert set(operations) - {"parameters"} == {"get", "patch", "delete"}
+    response = operations["patch"]["responses"]["200"]["content"]["application/json"]
+    assert response["schema"]["$ref"] == "#/components/schemas/ResearchNoteCreated"
