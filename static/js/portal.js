@@ -248,6 +248,37 @@ document.addEventListener("htmx:afterSwap", (event) => {
   }
 });
 
+// A note's Edit, Delete, Cancel and save each swap the whole notes section, which also
+// leaves the focus on <body>. So the focus moves into the edit form or to the Cancel link
+// of a deletion's confirmation when one opens, and back to the note's Edit link when it
+// closes.
+let noteOpenerId = null;
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const control = event.detail.elt;
+  const item = control && control.closest ? control.closest("#account-notes li[id]") : null;
+  noteOpenerId = item ? item.id : null;
+});
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  const section = document.getElementById("account-notes");
+  const focusLost = !document.activeElement || document.activeElement === document.body;
+  if (!target || target.id !== "account-notes" || !section || !focusLost) {
+    return;
+  }
+  const form = section.querySelector("[data-testid=note-edit-form]");
+  const confirmation = section.querySelector("[data-testid=note-delete-confirm]");
+  const item = noteOpenerId ? document.getElementById(noteOpenerId) : null;
+  if (form) {
+    focusInlineForm(form);
+  } else if (confirmation) {
+    confirmation.querySelector("a[href]").focus();
+  } else if (item && item.querySelector("[data-testid=note-actions] a")) {
+    item.querySelector("[data-testid=note-actions] a").focus();
+  }
+});
+
 // Notes, reasons and descriptions have no maxlength attribute, because it counts UTF-16
 // code units, so an emoji as two or more characters, and cuts a pasted text silently. A
 // counter next to each input shows its length and turns red past the limit in
