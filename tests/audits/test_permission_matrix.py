@@ -32,6 +32,9 @@ MATRIX = {
     "edit an account field": {SDR, MANAGER},
     "tag override": {SDR, MANAGER},
     "add note": {SDR, MANAGER},
+    # The SDR wrote the note: the author, their manager and Sales Ops change it.
+    "edit the SDR's note": {SDR, MANAGER, OPS},
+    "delete the SDR's note": {SDR, MANAGER, OPS},
     "bulk assign": {MANAGER, OPS},
     "import": {SDR, MANAGER, OPS},
     "review": {MANAGER},
@@ -50,6 +53,8 @@ EDIT_ACTIONS = [
     "edit an account field",
     "tag override",
     "add note",
+    "edit the SDR's note",
+    "delete the SDR's note",
     "bulk assign",
     "import",
     "review",
@@ -123,6 +128,20 @@ def probe(client, world, action: str, user) -> bool:
             {"kind": "other", "text": f"Matrix note by {user.username}"},
         )
         return ResearchNote.objects.filter(text=f"Matrix note by {user.username}").exists()
+    if action in ("edit the SDR's note", "delete the SDR's note"):
+        note = ResearchNote.objects.create(
+            account=account, text="Raised a Series A", author=world["users"][SDR]
+        )
+        version = note.updated_at.isoformat()
+        if action == "edit the SDR's note":
+            url = reverse("accounts:research-note-edit", args=[account.pk, note.pk])
+            data = {"kind": "other", "text": "Raised a Series B", "version": version}
+            status_allowed(client.post(url, data))
+            note.refresh_from_db()
+            return note.text == "Raised a Series B"
+        url = reverse("accounts:research-note-delete", args=[account.pk, note.pk])
+        status_allowed(client.post(url, {"version": version}))
+        return not ResearchNote.objects.filter(pk=note.pk).exists()
     if action == "bulk assign":
         return permissions.can_assign_owner(user)
     if action == "import":
