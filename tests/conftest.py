@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, settings
@@ -5,6 +8,19 @@ from hypothesis import HealthCheck, settings
 from accounts import roles
 
 from .factories import UserFactory
+
+# Debian's Chromium package, or the path in ICP_CHROMIUM_PATH. The tests never download one.
+CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
+# Tests run as root on a closed network: no sandbox, and no background connections that
+# the network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Property tests check results, not speed: a busy machine must not fail them on time.
 settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,3 +107,24 @@ def clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Chromium through Playwright's sync API, shared by every browser test of the process.
+
+    Playwright's sync API runs an event loop in this thread and refuses to start a second
+    one while it runs, so the browser tests of every folder share this one instance. The
+    ORM calls of the tests themselves stay synchronous.
+    """
+    if not CHROMIUM_PATH.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM_PATH}: install Debian's chromium package")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

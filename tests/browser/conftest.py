@@ -6,7 +6,6 @@ test saves a full-page screenshot under ``test-artifacts/``.
 """
 
 import contextlib
-import os
 from importlib import import_module
 from pathlib import Path
 
@@ -17,18 +16,7 @@ from django.contrib.auth.models import Group
 from accounts import roles
 from tests.browser.keyboard import HTMX_IDLE
 
-CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Tests run as root on a closed network: no sandbox, and no background connections that
-# the network would refuse.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DEFAULT_PASSWORD = "correct-horse-battery"
 
 
@@ -64,22 +52,8 @@ def migration_data(transactional_db) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM_PATH.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM_PATH}: install Debian's chromium package")
-    # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by
-    # the tests themselves are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM_PATH),
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    return chromium
 
 
 @pytest.fixture

@@ -4,26 +4,12 @@ Team A (manager_a, sdr_a) and team B (manager_b, sdr_b) each own accounts. The t
 as a member of team A against team B's objects.
 """
 
-import asyncio
-import os
-from pathlib import Path
-
 import pytest
 
 from accounts import roles
 from accounts.models import UserProfile
 from tests.reliability.data import reload_migration_data
 
-CHROMIUM_PATH = Path(os.environ.get("ICP_CHROMIUM_PATH", "/usr/bin/chromium"))
-# Tests run as root on a closed network: no sandbox and no background connections.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct-horse-battery"
 
 # Runs before any page script, so it records every violation of the page's policy. The
@@ -68,29 +54,8 @@ def teams(make_user):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM_PATH.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM_PATH}: install Debian's chromium package")
-    # Playwright's sync API runs an event loop in this thread. The ORM calls of the tests
-    # themselves stay synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    # The browser tests under tests/browser keep their own Playwright running for the
-    # session, which leaves its event loop marked as running in this thread. Playwright
-    # refuses to start inside a running loop, so the mark is cleared while this instance
-    # runs and put back afterwards for the other instance's shutdown.
-    other_loop = asyncio._get_running_loop()
-    asyncio._set_running_loop(None)
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        asyncio._set_running_loop(other_loop)
+def browser(chromium):
+    return chromium
 
 
 @pytest.fixture
