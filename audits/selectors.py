@@ -370,10 +370,15 @@ def review_sessions(user: User) -> QuerySet[ReviewSession]:
 
 @dataclass
 class AccuracyTrend:
-    """Accuracy per rep across sessions, in the shape of a Chart.js line chart."""
+    """Accuracy per rep across sessions, in the shape of a Chart.js line chart.
+
+    ``framework_corrected[i]`` counts the corrections of framework tags in session ``i``,
+    which count for no rep.
+    """
 
     labels: list[str] = field(default_factory=list)
     datasets: list[dict[str, Any]] = field(default_factory=list)
+    framework_corrected: list[int] = field(default_factory=list)
 
 
 def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
@@ -398,10 +403,12 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
         .order_by("session__created_at", "session_id")
     )
     sessions: dict[int, str] = {}
+    framework_corrected: dict[int, int] = defaultdict(int)
     by_rep: dict[int | None, dict[str, Any]] = {}
     for row in rows:
         created = row["session__created_at"].astimezone(team_zone())
         sessions.setdefault(row["session_id"], f"#{row['session_id']} {created:%Y-%m-%d}")
+        framework_corrected[row["session_id"]] += row["framework_corrected"]
         rep = by_rep.setdefault(
             row["rep_id"],
             {
@@ -419,6 +426,7 @@ def accuracy_trend(user: User, *, limit: int = 20) -> AccuracyTrend:
             {"label": rep["label"], "data": [rep["values"].get(pk) for pk in order]}
             for rep in sorted(by_rep.values(), key=lambda rep: rep["label"])
         ],
+        framework_corrected=[framework_corrected[pk] for pk in order],
     )
 
 

@@ -28,7 +28,8 @@ class Chart:
     ``urls[d][i]`` is the link of value ``i`` of dataset ``d``, or "" for none.
     ``colors[i]`` is the colour of value ``i`` in a doughnut, whose slices otherwise take
     the page's palette in order. ``description_url`` links the description, such as a
-    total, to the list it counts.
+    total, to the list it counts. A dataset with ``"percent": False`` in a percent chart
+    holds counts, drawn as bars against a second value axis (``"yAxisID": "count"``).
     """
 
     key: str
@@ -53,7 +54,14 @@ class Chart:
                 if value is None:
                     continue
                 name = label if len(self.datasets) == 1 else f"{label} · {dataset['label']}"
-                self.rows.append({"label": name, "value": value, "url": self.urls[d][i]})
+                self.rows.append(
+                    {
+                        "label": name,
+                        "value": value,
+                        "url": self.urls[d][i],
+                        "percent": dataset.get("percent", self.percent),
+                    }
+                )
 
 
 # Slice colours of the verification chart: only verified accounts get the success green.
@@ -63,6 +71,24 @@ VERIFICATION_COLORS = {
     VerificationStatus.UNVERIFIED: "#ced4da",
     VerificationStatus.CONFLICTING: "#f0ad00",
 }
+
+
+# Label of the count of corrections of tags the framework computed, as the session page
+# and the quarterly report name it.
+FRAMEWORK_CORRECTED_LABEL = "Framework tags corrected"
+# Id of the value axis of counts in a percent chart, which charts.js draws on the right.
+COUNT_AXIS = "count"
+
+
+def framework_corrections_dataset(counts: list[int]) -> dict[str, Any]:
+    """Return the bars of framework tags corrected, for a chart of accuracy in percent."""
+    return {
+        "label": FRAMEWORK_CORRECTED_LABEL,
+        "data": counts,
+        "type": "bar",
+        "yAxisID": COUNT_AXIS,
+        "percent": False,
+    }
 
 
 def account_list_url(**params: str) -> str:
@@ -235,19 +261,30 @@ def _backlog_description(quality: dict[str, int]) -> str:
 
 
 def _accuracy_chart(user_ids: list[int] | None, linked: bool) -> Chart:
+    """Chart each month's accuracy, with the corrections of framework tags as bars.
+
+    A correction of a tag that the framework computed leaves the rep's accuracy alone
+    (``selectors.accuracy_counts``), so the line alone would hide it.
+    """
     rows = selectors.review_accuracy_by_month(user_ids)
     urls = []
     for row in rows:
         period = month_period(row["month"])
         query = urlencode({"start": period.first_day, "end": period.last_day})
         urls.append(f"{reverse('audits:review-correction-list')}?{query}" if linked else "")
+    framework_corrected = sum(row["framework_corrected"] for row in rows)
     return Chart(
         "accuracy",
         "Review accuracy by month",
         "line",
         [f"{row['month']:%Y-%m}" for row in rows],
-        [{"label": "Confirmed of reviewed (%)", "data": [row["accuracy"] for row in rows]}],
-        [urls],
+        [
+            {"label": "Confirmed of reviewed (%)", "data": [row["accuracy"] for row in rows]},
+            framework_corrections_dataset([row["framework_corrected"] for row in rows]),
+        ],
+        [urls, urls],
+        description=f"Framework tags corrected: {framework_corrected:,}. A correction counts "
+        "against a rep only when the rep set the corrected tag.",
         percent=True,
     )
 

@@ -34,6 +34,7 @@ from ..services import (
     review_item_correct,
     review_session_create,
 )
+from .dashboards import FRAMEWORK_CORRECTED_LABEL, framework_corrections_dataset
 from .mixins import PermissionRequiredMixin, query_without_page
 
 logger = logging.getLogger(__name__)
@@ -66,12 +67,13 @@ class ReviewSessionListView(PermissionRequiredMixin, NearestPageMixin, ListView)
         )
         trend = selectors.accuracy_trend(self.request.user)
         context["has_trend"] = bool(trend.labels)
+        datasets = [*trend.datasets, framework_corrections_dataset(trend.framework_corrected)]
         context["chart_data"] = {
             "trend": {
                 "type": "line",
                 "labels": trend.labels,
-                "datasets": trend.datasets,
-                "urls": [[] for _ in trend.datasets],
+                "datasets": datasets,
+                "urls": [[] for _ in datasets],
                 "percent": True,
                 "stacked": False,
                 "horizontal": False,
@@ -81,6 +83,8 @@ class ReviewSessionListView(PermissionRequiredMixin, NearestPageMixin, ListView)
         }
         context["trend_labels"] = trend.labels
         context["trend_rows"] = [(dataset["label"], dataset["data"]) for dataset in trend.datasets]
+        context["trend_framework_corrected"] = trend.framework_corrected
+        context["framework_corrected_label"] = FRAMEWORK_CORRECTED_LABEL
         return context
 
 

@@ -240,6 +240,42 @@ def test_session_page_shows_framework_corrections(client, segmented, team):
     assert 'Framework tags corrected: <span class="tabular-nums">1</span>' in html
 
 
+def test_trend_shows_framework_corrections(client, segmented, team):
+    session = new_session(team, size=1, reps=("rep_a",))
+    decide_one_correction(team, session.items.get())
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:review-session-list"))
+    datasets = response.context["chart_data"]["trend"]["datasets"]
+    bars = datasets[-1]
+    row = response.content.decode().split('data-testid="trend-framework-corrected"')[1]
+    assert bars["label"] == "Framework tags corrected"
+    assert bars["data"] == [1]
+    assert bars["yAxisID"] == "count"
+    assert datasets[0]["data"] == [None]
+    assert '<td class="text-end tabular-nums">1</td>' in row.split("</tr>")[0]
+
+
+def test_dashboard_accuracy_shows_framework_corrections(client, segmented, team):
+    session = new_session(team, size=1, reps=("rep_a",))
+    decide_one_correction(team, session.items.get())
+    client.force_login(team["manager"])
+    response = client.get(reverse("audits:dashboard"))
+    chart = next(chart for chart in response.context["charts"] if chart.key == "accuracy")
+    bars = chart.datasets[1]
+    framework_rows = [row for row in chart.rows if "Framework tags corrected" in row["label"]]
+    assert bars["label"] == "Framework tags corrected"
+    assert bars["data"] == [1]
+    assert chart.datasets[0]["data"] == [None]
+    assert chart.description.startswith("Framework tags corrected: 1.")
+    assert [row["value"] for row in framework_rows] == [1]
+    assert framework_rows[0]["percent"] is False
+    html = response.content.decode()
+    values = html.split('data-testid="chart-accuracy"')[1].split("</section>")[0]
+    framework_cell = values.split("· Framework tags corrected</a></th>")[1].split("</td>")[0]
+    assert "Framework tags corrected: 1." in values
+    assert framework_cell.strip() == '<td class="text-end tabular-nums">1'
+
+
 def test_accuracy_trend_one_point_per_session(segmented, team):
     for seed in (1, 2):
         session = new_session(team, seed=seed)
@@ -269,7 +305,8 @@ def test_trend_of_one_rep_is_labelled(client, segmented, team):
     response = client.get(reverse("audits:review-session-list"))
     chart = response.context["chart_data"]["trend"]
     values = response.content.decode().split('data-testid="trend-values"')[1]
-    assert len(chart["datasets"]) == 1
+    assert len(chart["datasets"]) == 2
+    assert chart["datasets"][-1]["label"] == "Framework tags corrected"
     assert chart["legend"] is True
     assert "Ana" in values
     assert "100%" in values

@@ -165,6 +165,60 @@ def test_accuracy_chart_one_month_visible(page, login, live_server, ops, account
     assert abs(position["x"] - middle) < 10
 
 
+def test_accuracy_chart_draws_framework_corrections(
+    page,
+    login,
+    live_server,
+    ops,
+    accounts,  # noqa: F811
+):
+    manager = UserFactory(username="manager")
+    manager.groups.add(Group.objects.get(name=roles.SALES_MANAGER))
+    today = timezone.localdate()
+    session = ReviewSession.objects.create(
+        manager=manager, period_start=today, period_end=today, sample_size=1, seed=1
+    )
+    # No person changed the account's tag, so the correction is the framework's miss.
+    ReviewItem.objects.create(
+        session=session,
+        position=1,
+        account=accounts["high"],
+        rep=accounts["high"].owner,
+        decision=ReviewItem.Decision.CORRECTED,
+        decided_at=timezone.now(),
+    )
+    login("ops")
+    page.goto(f"{live_server.url}{reverse('audits:dashboard')}")
+    page.wait_for_function("() => Chart.getChart(document.querySelector('[data-chart=accuracy]'))")
+
+    drawn = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.querySelector('[data-chart=accuracy]'));
+            const bars = chart.getDatasetMeta(1);
+            return {
+                legend: chart.legend.legendItems.map((item) => item.text),
+                type: bars.type,
+                axis: bars.yAxisID,
+                top: bars.data[0].y,
+                zero: chart.scales.count.getPixelForValue(0),
+                one: chart.scales.count.getPixelForValue(1),
+            };
+        }"""
+    )
+    assert drawn["legend"] == ["Confirmed of reviewed (%)", "Framework tags corrected"]
+    assert drawn["type"] == "bar"
+    assert drawn["axis"] == "count"
+    assert drawn["top"] == pytest.approx(drawn["one"], abs=1)
+    assert drawn["top"] < drawn["zero"] - 10, "the bar of one correction has no height"
+
+    page.locator("canvas[data-chart=accuracy]").focus()
+    page.keyboard.press("ArrowRight")
+    status = page.locator("[data-chart-status=accuracy]")
+    expect(status).to_have_text(
+        f"{today:%Y-%m} · Framework tags corrected: 1. Press Enter to open the list."
+    )
+
+
 def test_dashboard_chart_opens_by_keyboard(page, login, live_server, ops):
     framework = Framework.objects.get(status="approved")
     AccountFactory(name="Mapped", framework=framework, country="US", geography="US")

@@ -43,6 +43,16 @@
       if (chart.percent) {
         result.scales[valueAxis].max = 100;
       }
+      // Counts in a percent chart, such as framework tags corrected, get their own axis
+      // on the right, in whole numbers.
+      if (chart.datasets.some((dataset) => dataset.yAxisID === "count")) {
+        result.scales.count = {
+          position: "right",
+          beginAtZero: true,
+          ticks: { precision: 0 },
+          grid: { drawOnChartArea: false },
+        };
+      }
     }
     return result;
   }
@@ -90,7 +100,8 @@
       chart.datasets.length > 1
         ? `${chart.labels[element.index]} · ${dataset.label}`
         : chart.labels[element.index];
-    const formatted = chart.percent ? `${value}%` : Number(value).toLocaleString("en");
+    const percent = dataset.percent === undefined ? chart.percent : dataset.percent;
+    const formatted = percent ? `${value}%` : Number(value).toLocaleString("en");
     const action = urlOf(chart, element) ? " Press Enter to open the list." : "";
     return `${name}: ${formatted}.${action}`;
   }
