@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import BooleanField, Case, Expression, Value, When
+
 from accounts.api.datetimes import api_datetime_formatter
 
 # PostgreSQL's COPY ends CSV lines with a line feed, so the Python path does too.
@@ -26,9 +28,20 @@ CSV_LINE_TERMINATOR = "\n"
 # Bytes of CSV text collected before a chunk is sent.
 CSV_CHUNK_CHARS = 64 * 1024
 
-# (CSV header, value lookup on Account). Related names come through the joins. New
-# columns go at the end, so that API clients that read columns by position keep working.
-ACCOUNT_CSV_COLUMNS: list[tuple[str, str]] = [
+
+def set_by_hand_flag(override_field: str) -> Case:
+    """Return an expression that is true when a person set the value ``override_field`` keeps."""
+    return Case(
+        When(**{override_field: ""}, then=Value(False)),
+        default=Value(True),
+        output_field=BooleanField(),
+    )
+
+
+# (CSV header, value lookup on Account or expression). Related names come through the
+# joins. New columns go at the end, so that API clients that read columns by position
+# keep working.
+ACCOUNT_CSV_COLUMNS: list[tuple[str, str | Expression]] = [
     ("id", "id"),
     ("name", "name"),
     ("domain", "domain"),
@@ -60,6 +73,8 @@ ACCOUNT_CSV_COLUMNS: list[tuple[str, str]] = [
     ("updated_at", "updated_at"),
     ("verification_status", "verification_status"),
     ("technologies", "technologies"),
+    ("tag_set_by_hand", set_by_hand_flag("tag_override")),
+    ("tier_set_by_hand", set_by_hand_flag("tier_override")),
 ]
 ACCOUNT_CSV_HEADER = [header for header, _ in ACCOUNT_CSV_COLUMNS]
 ACCOUNT_CSV_LOOKUPS = [lookup for _, lookup in ACCOUNT_CSV_COLUMNS]

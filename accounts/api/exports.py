@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
-from django.db.models import F, Func, QuerySet
+from django.db.models import Expression, F, Func, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import ISO_8601
@@ -92,7 +92,9 @@ class CSVRenderer(BaseRenderer):
         return buffer.getvalue().encode(self.charset)
 
 
-def _lookup_field(lookup: str) -> Any:
+def _lookup_field(lookup: str | Expression) -> Any:
+    if isinstance(lookup, Expression):
+        return lookup.output_field
     model: Any = Account
     names = lookup.split("__")
     for name in names[:-1]:
@@ -222,7 +224,7 @@ def _list_cell_sql(value: str, params: list[Any]) -> tuple[str, list[Any]]:
     return sql, [*params, *other_params, *params, *params, *formula_params, *params]
 
 
-def _cell_kind(lookup: str) -> str:
+def _cell_kind(lookup: str | Expression) -> str:
     field = _lookup_field(lookup)
     if isinstance(field, models.BooleanField):
         return "boolean"
@@ -241,7 +243,12 @@ def copy_columns(zone: timedelta | str = UTC_OFFSET) -> list[tuple[str, CsvCell]
     Datetimes are written in ``zone``, a value of ``copy_datetime_zone``.
     """
     return [
-        (header, CsvCell(F(lookup), _cell_kind(lookup), zone))
+        (
+            header,
+            CsvCell(
+                lookup if isinstance(lookup, Expression) else F(lookup), _cell_kind(lookup), zone
+            ),
+        )
         for header, lookup in ACCOUNT_CSV_COLUMNS
     ]
 

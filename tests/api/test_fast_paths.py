@@ -123,7 +123,36 @@ def test_full_csv_equals_paged_csv(signed_in_api, sdr, industry):
     assert by_name["-8"]["region"] == "'+1 region"
 
 
-DATETIME_COLUMNS = [header for header, lookup in ACCOUNT_CSV_COLUMNS if lookup.endswith("_at")]
+@pytest.mark.parametrize("params", [{}, {"page_size": 100}], ids=["full", "paged"])
+def test_csv_marks_values_set_by_hand(signed_in_api, params):
+    by_hand = AccountFactory(
+        route="Outbound",
+        tag="SaaS – Mid-Market – US",
+        tag_override="SaaS – Mid-Market – US",
+        tier=Tier.HIGH,
+        tier_override=Tier.HIGH,
+    )
+    tier_only = AccountFactory(
+        route="Outbound", tag="SaaS – SMB – US", tier=Tier.LOW, tier_override=Tier.LOW
+    )
+    computed = AccountFactory(route="Outbound", tag="SaaS – SMB – US", tier=Tier.MEDIUM)
+
+    rows = csv_rows_by_id(signed_in_api.get(OUTBOUND_URL, {"format": "csv", **params}))
+
+    assert rows[str(by_hand.pk)]["tag"] == "SaaS – Mid-Market – US"
+    assert rows[str(by_hand.pk)]["tag_set_by_hand"] == "true"
+    assert rows[str(by_hand.pk)]["tier_set_by_hand"] == "true"
+    assert rows[str(tier_only.pk)]["tag_set_by_hand"] == "false"
+    assert rows[str(tier_only.pk)]["tier_set_by_hand"] == "true"
+    assert rows[str(computed.pk)]["tag_set_by_hand"] == "false"
+    assert rows[str(computed.pk)]["tier_set_by_hand"] == "false"
+
+
+DATETIME_COLUMNS = [
+    header
+    for header, lookup in ACCOUNT_CSV_COLUMNS
+    if isinstance(lookup, str) and lookup.endswith("_at")
+]
 
 
 def csv_rows_by_id(response) -> dict[str, dict[str, str]]:

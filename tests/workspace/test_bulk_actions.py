@@ -525,6 +525,16 @@ def test_export_writes_selected_accounts(client, marketing, accounts):
     assert [row[1] for row in rows[1:]] == ["Alpha", "Delta"]
 
 
+def test_export_marks_tag_set_by_hand(client, marketing, accounts):
+    Account.objects.filter(pk=accounts["team_sdr"].pk).update(
+        tag="Hand tag", tag_override="Hand tag"
+    )
+    client.force_login(marketing)
+    rows = export(client, accounts["team_sdr"], accounts["other_team"])
+    column = rows[0].index("tag_set_by_hand")
+    assert [(row[1], row[column]) for row in rows[1:]] == [("Alpha", "true"), ("Delta", "false")]
+
+
 def test_export_neutralizes_formulas(client, marketing, sdr):
     account = AccountFactory(
         name='=HYPERLINK("https://evil.example")',
