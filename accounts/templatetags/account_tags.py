@@ -70,6 +70,24 @@ def tier_badge(tier: str) -> SafeString:
 
 
 @register.simple_tag
+def hand_set_mark(field_label: str, stacked: bool = False) -> SafeString:
+    """Render the mark of a tag or tier that a person set by hand rather than the framework.
+
+    ``field_label`` is "Tag" or "Tier". Screen readers read "<field_label> set by hand" in
+    place of the visible "by hand". A ``stacked`` mark sits on its own line under the
+    value, so that it does not widen a narrow column such as the tier's.
+    """
+    return format_html(
+        '<span class="badge hand-set-badge{1}" data-testid="hand-set" title="{0} set by hand. '
+        'Re-scoring keeps it until it is cleared or changed.">'
+        '<span aria-hidden="true">by hand</span>'
+        '<span class="visually-hidden">{0} set by hand</span></span>',
+        field_label,
+        " hand-set-stacked" if stacked else "",
+    )
+
+
+@register.simple_tag
 def fit_validation_badge(account: Account) -> SafeString | str:
     """Render who last validated the account's fit in discovery, and when, or nothing.
 

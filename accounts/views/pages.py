@@ -212,6 +212,10 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         )
         if context.get("page_obj") is not None:
             context.update(self.neighbour_cursors(context["page_obj"]))
+        # The legend of the "by hand" mark shows only on a page that has one.
+        context["has_hand_set"] = any(
+            account.tag_override or account.tier_override for account in context["accounts"]
+        )
         if not is_results_request(self.request):
             context["bulk_form"] = bulk_action_form(self.request.user)
         return context

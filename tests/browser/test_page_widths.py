@@ -76,7 +76,9 @@ def wide_content(morgan):
             industry=None,
             industry_raw="Specialty Industrial Machinery and Equipment Manufacturing",
             tag="Industrial Machinery – Mid-Market – North America",
+            tag_override="Industrial Machinery – Mid-Market – North America",
             tier="medium",
+            tier_override="medium",
             score=47,
             owner=owner,
             framework=framework,
@@ -176,6 +178,38 @@ def test_account_list_fits_1280(page, login, live_server, wide_content):
     assert table_width <= container_width, (
         f"the table is {table_width:.0f} px wide in a {container_width} px container"
     )
+
+
+def test_account_list_hand_set_marks_visible_1280(page, login, live_server, wide_content):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login("morgan")
+    page.goto(f"{live_server.url}{reverse('accounts:account-list')}")
+
+    # Each mark's box and the box of the cell that shows it, less the cell's padding.
+    boxes = page.evaluate(
+        """() => Array.from(document.querySelectorAll("[data-testid=hand-set]")).map((mark) => {
+            const cell = mark.closest("td");
+            const style = getComputedStyle(cell);
+            const markBox = mark.getBoundingClientRect();
+            const cellBox = cell.getBoundingClientRect();
+            return {
+                left: markBox.left,
+                right: markBox.right,
+                top: markBox.top,
+                cellLeft: cellBox.left + parseFloat(style.paddingLeft),
+                cellRight: cellBox.right - parseFloat(style.paddingRight),
+                cellTop: cellBox.top,
+            };
+        })"""
+    )
+    legend = page.locator("[data-testid=hand-set-legend]")
+
+    assert len(boxes) == 6, "each of the 3 wide accounts has a tag and a tier set by hand"
+    for box in boxes:
+        assert box["left"] >= box["cellLeft"] - 0.5, "a mark starts outside its cell"
+        assert box["right"] <= box["cellRight"] + 0.5, "a mark is cut off at its cell's end"
+        assert box["top"] >= box["cellTop"], "a mark sits above its cell"
+    assert legend.is_visible()
 
 
 def test_account_list_name_stays_visible_800(page, login, live_server, wide_content):

@@ -668,3 +668,74 @@ def test_owner_header_names_its_sort_order(signed_in):
     link = re.search(r'<a id="sort-owner"[^>]*>', page).group(0)
 
     assert 'title="Sorts by last name, then first name' in link
+
+
+def hand_set_accounts(count: int, industry, sdr) -> None:
+    """Create accounts whose tag, tier or both a person set, and accounts the framework scored."""
+    for index in range(count):
+        fields = {"tag": f"SaaS – Mid-Market – US {index:02d}", "tier": Tier.HIGH}
+        if index % 3 == 0:
+            fields["tag_override"] = fields["tag"]
+        if index % 3 == 1:
+            fields["tier_override"] = Tier.HIGH
+        AccountFactory(name=f"Hand {index:02d}", industry=industry, owner=sdr, **fields)
+
+
+def test_list_marks_values_set_by_hand(signed_in, industry, sdr):
+    AccountFactory(
+        name="By Hand",
+        tag="Fintech – SMB – EU",
+        tag_override="Fintech – SMB – EU",
+        tier=Tier.LOW,
+        tier_override=Tier.LOW,
+    )
+    AccountFactory(
+        name="Tier By Hand", tag="SaaS – SMB – US", tier=Tier.LOW, tier_override=Tier.LOW
+    )
+    AccountFactory(name="Computed", tag="SaaS – SMB – US", tier=Tier.MEDIUM)
+
+    html = signed_in.get(LIST_URL, {"ordering": "name"}).content.decode()
+
+    rows = {
+        name: row
+        for row in re.findall(r"<tr>.*?</tr>", html, re.DOTALL)
+        for name in ("By Hand", "Tier By Hand", "Computed")
+        if f'title="{name}"' in row
+    }
+    by_hand_cells = re.findall(r"<td[^>]*>.*?</td>", rows["By Hand"], re.DOTALL)
+    tag_cell = next(cell for cell in by_hand_cells if 'class="cell-tag"' in cell)
+    assert 'title="Fintech – SMB – EU (set by hand)"' in tag_cell
+    assert '<span class="visually-hidden">Tag set by hand</span>' in tag_cell
+    assert "Fintech – SMB – EU" in tag_cell
+    assert '<span class="visually-hidden">Tier set by hand</span>' in rows["By Hand"]
+    assert '<span class="visually-hidden">Tag set by hand</span>' not in rows["Tier By Hand"]
+    assert '<span class="visually-hidden">Tier set by hand</span>' in rows["Tier By Hand"]
+    assert 'data-testid="hand-set"' not in rows["Computed"]
+    assert 'data-testid="hand-set-legend"' in html
+
+
+def test_list_legend_only_with_marks(signed_in):
+    AccountFactory(name="Computed", tag="SaaS – SMB – US", tier=Tier.MEDIUM)
+
+    html = signed_in.get(LIST_URL).content.decode()
+
+    assert 'data-testid="hand-set"' not in html
+    assert 'data-testid="hand-set-legend"' not in html
+
+
+def test_list_marks_cost_no_queries(signed_in, industry, sdr):
+    hand_set_accounts(5, industry, sdr)
+    with CaptureQueriesContext(connection) as small:
+        signed_in.get(LIST_URL)
+    hand_set_accounts(45, industry, sdr)
+    # The first load cached the tag suggestions, so the second must read them again too.
+    cache.clear()
+    with CaptureQueriesContext(connection) as large:
+        response = signed_in.get(LIST_URL)
+    html = response.content.decode()
+    # hand_set_accounts sets the tag of every third account from the first, and the tier
+    # of every third from the second.
+    by_hand = len(range(0, 5, 3)) + len(range(0, 45, 3))
+    assert html.count('<span class="visually-hidden">Tag set by hand</span>') == by_hand
+    assert html.count('<span class="visually-hidden">Tier set by hand</span>') == by_hand
+    assert len(large.captured_queries) == len(small.captured_queries)
