@@ -140,7 +140,9 @@ class EnrichmentRun(models.Model):
     writes nothing once a resume has changed it, so resuming a stalled run whose old
     process is still alive neither loses nor doubles results. ``queued_tasks`` counts
     the current generation's Celery tasks that wait in the broker's queue, which
-    separates a run waiting for a worker from a stalled one.
+    separates a run waiting for a worker from a stalled one. ``started_tasks`` keeps the
+    ids of the started tasks until they end, so a task that the broker hands out again
+    after its worker died is counted as waiting while it is back in the queue.
     """
 
     class Scope(models.TextChoices):
@@ -207,6 +209,13 @@ class EnrichmentRun(models.Model):
         help_text="Tasks of the current generation that were sent to the broker and that no "
         "worker has started yet. Always 0 without a broker.",
     )
+    started_tasks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Celery task ids of the current generation that a worker started and has "
+        "not finished. The id of a task whose worker died stays, so the broker's second "
+        "delivery of that task is known as such.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -229,13 +238,29 @@ class EnrichmentRun(models.Model):
         )
 
     @property
+    def waiting_tasks(self) -> int:
+        """The number of the run's tasks that wait in the broker's queue for a worker.
+
+        These are the tasks counted in ``queued_tasks``, and for an idle run also the
+        started tasks that the broker put back into its queue after their worker died.
+        Only the latter need a read of the broker.
+        """
+        from .services import enrichment_run_redelivered_tasks
+
+        count = self.queued_tasks
+        if self.started_tasks and self.is_idle:
+            count += enrichment_run_redelivered_tasks(self)
+        return count
+
+    @property
     def is_waiting_for_worker(self) -> bool:
         """True when the run is idle because its queued tasks wait for a free worker.
 
         The tasks wait behind other runs' tasks, for a retry that a rate limit delayed,
-        or for a worker to be started. Resuming does not make them run sooner.
+        for a worker to be started, or in the queue a second time after their worker
+        died. Resuming does not make them run sooner.
         """
-        return self.queued_tasks > 0 and self.is_idle
+        return self.is_idle and self.waiting_tasks > 0
 
     @property
     def is_unclaimed(self) -> bool:
@@ -253,7 +278,7 @@ class EnrichmentRun(models.Model):
         A worker took its tasks and then stopped making progress, so the process has
         most likely died, and resuming the run looks its remaining accounts up.
         """
-        return self.queued_tasks == 0 and self.is_idle
+        return self.is_idle and self.waiting_tasks == 0
 
 
 class EnrichmentRunItem(models.Model):

@@ -85,6 +85,11 @@ DEFAULT_STALLED_AFTER_SECONDS = 600
 # Without a broker, a run that a page request started stops looking accounts up after
 # this long, so a slow provider cannot hold the request for minutes.
 DEFAULT_EAGER_TIME_BUDGET_SECONDS = 20
+# The Celery tasks that record their starts in EnrichmentRun.started_tasks.
+ENRICHMENT_RUN_TASK_NAMES = (
+    "enrichment.tasks.accounts_enrich_task",
+    "enrichment.tasks.accounts_enrich_chunk_task",
+)
 # error_kind of an account that a run did not request.
 NOT_REACHED = "NotReached"
 FINISHED_RUN_STATUSES = (
@@ -982,6 +987,7 @@ def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> Enrichm
             generation=F("generation") + 1,
             # The old generation's queued tasks stop without work when a worker takes them.
             queued_tasks=0,
+            started_tasks=[],
         )
         if not updated:
             run.refresh_from_db()
@@ -1050,17 +1056,72 @@ def enrichment_run_tasks_queued(run_id: int, generation: int, count: int) -> Non
     runs.update(queued_tasks=F("queued_tasks") + count)
 
 
-def enrichment_run_task_started(run_id: int, generation: int) -> None:
-    """Record that a worker took one of the run's queued tasks, which counts as progress.
+def enrichment_run_task_started(run_id: int, generation: int, task_id: str | None = None) -> None:
+    """Record that a worker started one of the run's tasks, which counts as progress.
 
-    A task of an older generation changes nothing, because the resume reset the count.
-
-    NOTE: a task that the broker hands out again after its worker died is not counted
-    again, so while it waits in the queue a second time the run can show as stalled.
+    The first start of a task counts it off ``queued_tasks`` and adds ``task_id`` to
+    ``started_tasks``. A start of a task whose id is there already is the broker's second
+    delivery after the first worker died, which was never counted again, so it counts
+    nothing off. A task of an older generation changes nothing, because the resume reset
+    both fields.
     """
-    EnrichmentRun.objects.filter(pk=run_id, generation=generation, queued_tasks__gt=0).update(
-        queued_tasks=F("queued_tasks") - 1, heartbeat_at=timezone.now()
-    )
+    with transaction.atomic():
+        run = (
+            EnrichmentRun.objects.select_for_update()
+            .filter(pk=run_id, generation=generation)
+            .first()
+        )
+        if run is None:
+            return
+        run.heartbeat_at = timezone.now()
+        fields = ["heartbeat_at"]
+        if task_id is None or task_id not in run.started_tasks:
+            if run.queued_tasks > 0:
+                run.queued_tasks -= 1
+                fields.append("queued_tasks")
+            if task_id is not None:
+                run.started_tasks.append(task_id)
+                fields.append("started_tasks")
+        run.save(update_fields=fields)
+
+
+def enrichment_run_task_finished(run_id: int, generation: int, task_id: str | None) -> None:
+    """Remove a task that ended, with a result, an error or a retry, from ``started_tasks``.
+
+    A retry keeps the task id, so this runs before the retry is sent: otherwise its start
+    would be taken for the broker's second delivery and not counted off.
+    """
+    if task_id is None:
+        return
+    with transaction.atomic():
+        run = (
+            EnrichmentRun.objects.select_for_update()
+            .filter(pk=run_id, generation=generation)
+            .first()
+        )
+        if run is None or task_id not in run.started_tasks:
+            return
+        run.started_tasks.remove(task_id)
+        run.save(update_fields=["started_tasks"])
+
+
+def enrichment_run_redelivered_tasks(run: EnrichmentRun) -> int:
+    """Return how many started tasks of the run wait in the broker's queue a second time.
+
+    With Celery's acks_late, the broker puts back the task of a worker that died, at once
+    when a pool process dies and after the visibility timeout when the whole worker dies.
+    Such a task is in ``started_tasks`` but not in ``queued_tasks``. Returns 0 when the
+    broker cannot be read (see broker_queued_messages).
+    """
+    from icp_portal.broker import broker_queued_messages
+
+    if not run.started_tasks:
+        return 0
+    messages = broker_queued_messages(set(ENRICHMENT_RUN_TASK_NAMES))
+    if messages is None:
+        return 0
+    started = set(run.started_tasks)
+    return sum(1 for message in messages if message.task_id in started)
 
 
 def enrichment_run_fail(

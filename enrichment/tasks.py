@@ -14,8 +14,10 @@ generation stop without writing, so a stalled run's old worker that wakes up doe
 look its accounts up a second time.
 
 With a broker, each task is counted in EnrichmentRun.queued_tasks before it is sent, and
-a worker that takes it counts it off. A run without progress whose count is above 0
-waits for a worker, and one whose count is 0 has stalled.
+a worker that takes it counts it off and keeps its id in EnrichmentRun.started_tasks
+until it ends. A run without progress waits for a worker while a task is counted, or a
+started task is back in the broker's queue after its worker died (Celery's acks_late).
+Otherwise it has stalled.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .services import (
     enrichment_run_pending_ids,
     enrichment_run_refresh,
     enrichment_run_start,
+    enrichment_run_task_finished,
     enrichment_run_task_started,
     enrichment_run_tasks_queued,
 )
@@ -187,10 +190,14 @@ def accounts_enrich_chunk_task(
         if self.request.is_eager:
             return _enrich_eagerly(run_id, list(account_ids), generation, deadline)
         if generation is not None:
-            enrichment_run_task_started(run_id, generation)
-        result, retry_ids, countdown = _enrich(
-            run_id, list(account_ids), self.request.retries, generation=generation
-        )
+            enrichment_run_task_started(run_id, generation, self.request.id)
+        try:
+            result, retry_ids, countdown = _enrich(
+                run_id, list(account_ids), self.request.retries, generation=generation
+            )
+        finally:
+            if generation is not None:
+                enrichment_run_task_finished(run_id, generation, self.request.id)
     if not retry_ids:
         return result
     if generation is not None:
@@ -212,9 +219,19 @@ def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> in
     neither does a run resumed after ``generation`` was queued. Run eagerly, the chunks
     share one deadline, ENRICHMENT_EAGER_TIME_BUDGET_SECONDS from now.
     """
+    eager = bool(self.request.is_eager)
+    counted = generation is not None and not eager
+    if counted:
+        enrichment_run_task_started(run_id, generation, self.request.id)
+    try:
+        return _queue_chunks(run_id, generation, eager=eager)
+    finally:
+        if counted:
+            enrichment_run_task_finished(run_id, generation, self.request.id)
+
+
+def _queue_chunks(run_id: int, generation: int | None, *, eager: bool) -> int:
     with change_channel(Channel.TASK):
-        if generation is not None and not self.request.is_eager:
-            enrichment_run_task_started(run_id, generation)
         run = EnrichmentRun.objects.get(pk=run_id)
         if run.status not in (EnrichmentRun.Status.PENDING, EnrichmentRun.Status.RUNNING):
             logger.info("enrichment run %s is %s, so nothing was queued", run_id, run.status)
@@ -234,14 +251,14 @@ def accounts_enrich_task(self, run_id: int, generation: int | None = None) -> in
         if not pending:
             enrichment_run_refresh(run)
             return 0
-        deadline = time.monotonic() + eager_time_budget() if self.request.is_eager else None
+        deadline = time.monotonic() + eager_time_budget() if eager else None
         size = chunk_size()
         chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
         tasks = group(
             accounts_enrich_chunk_task.si(run_id, chunk, generation=generation, deadline=deadline)
             for chunk in chunks
         )
-        if self.request.is_eager:
+        if eager:
             transaction.on_commit(tasks.apply_async)
         else:
             count = len(chunks)

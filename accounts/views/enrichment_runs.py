@@ -101,6 +101,7 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "may_resume": user is not None and may_resume_enrichment_run(user, run),
         "stalled": run.is_stalled,
         "waiting_for_worker": run.is_waiting_for_worker,
+        "waiting_tasks": run.waiting_tasks,
         "unclaimed": run.is_unclaimed,
         "stalled_after_seconds": enrichment_run_stalled_after(),
     }

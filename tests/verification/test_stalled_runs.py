@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -18,7 +20,7 @@ import kombu.pools
 import pytest
 import redis
 from celery.exceptions import Reject
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from enrichment import tasks
@@ -40,7 +42,9 @@ from tests.enrichment.payloads import APOLLO_RESPONSE
 from .conftest import blank_account
 
 PATH = "/api/v1/organizations/enrich"
-BROKER_TEST_URL = "redis://127.0.0.1:6379/11"
+# The Redis database that the broker tests queue tasks in. No worker reads it, and each
+# test empties it.
+BROKER_TEST_URL = os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
 
 
 @pytest.fixture
@@ -543,3 +547,155 @@ def test_broker_retry_counted_as_queued(apollo, broker, monkeypatch, outcome, ex
 
     assert run.queued_tasks == expected_count
     assert EnrichmentRunItem.objects.get(run=run).status == EnrichmentRunItem.Status.PENDING
+
+
+# A worker that dies while the broker keeps its task ------------------------------------
+
+
+def take_message(channel, queue: str = "celery"):
+    """Take the next message from the queue without acknowledging it, as acks_late does.
+
+    The broker keeps the message in its ``unacked`` hash until it is acknowledged.
+    """
+    message = channel.basic_get(queue, no_ack=False)
+    assert message is not None, f"no message in the {queue!r} queue"
+    return message
+
+
+def run_as_worker(task, message) -> object:
+    """Run the task of a delivered message in this process, with the message's request."""
+    args, kwargs, _embed = message.decode()
+    task.push_request(
+        id=message.headers["id"],
+        retries=message.headers.get("retries", 0),
+        delivery_info=message.delivery_info,
+        is_eager=False,
+    )
+    try:
+        return task.run(*args, **kwargs)
+    finally:
+        task.pop_request()
+
+
+def run_in_killed_worker(task, message) -> None:
+    """Run a delivered chunk task in a forked process that is killed with SIGKILL.
+
+    The process dies when the chunk starts looking accounts up, so no ``finally`` block
+    after the start of the task runs, as in a worker that the kernel killed.
+    """
+    args, kwargs, _embed = message.decode()
+    task_id = message.headers["id"]
+    # The child opens its own database connection instead of sharing this one.
+    connections.close_all()
+    pid = os.fork()
+    if pid == 0:
+        try:
+
+            def die(**_kwargs):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            tasks.accounts_enrich = die
+            task.push_request(id=task_id, retries=0, is_eager=False)
+            task.run(*args, **kwargs)
+        finally:
+            os._exit(1)
+    _pid, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status)
+    assert os.WTERMSIG(status) == signal.SIGKILL
+
+
+def hand_out_again(channel) -> None:
+    """Put unacknowledged messages back into their queue, as the broker does after the
+    visibility timeout of a worker that died.
+    """
+    channel.visibility_timeout = 0
+    channel.qos.restore_visible(num=100)
+
+
+@pytest.fixture
+def broker_channel(broker):
+    with celery_app.connection_for_write() as connection:
+        yield connection.default_channel
+
+
+def started_run(accounts, broker, broker_channel) -> EnrichmentRun:
+    """Create a run, and let a worker take its start task, which queues the chunks."""
+    run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
+    enrichment_run_queue(run.pk)
+    start = take_message(broker_channel)
+    run_as_worker(accounts_enrich_task, start)
+    start.ack()
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redelivered_chunk_waits_not_stalls(apollo, broker, broker_channel):
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(2)]
+    run = started_run(accounts, broker, broker_channel)
+    assert run.queued_tasks == 1
+
+    chunk = take_message(broker_channel)
+    run_in_killed_worker(accounts_enrich_chunk_task, chunk)
+    backdate_heartbeat(run)
+    run.refresh_from_db()
+
+    # The broker keeps the chunk for the dead worker until the visibility timeout.
+    assert run.queued_tasks == 0
+    assert run.started_tasks == [chunk.headers["id"]]
+    assert run.is_stalled
+    assert not run.is_waiting_for_worker
+
+    hand_out_again(broker_channel)
+    run.refresh_from_db()
+
+    assert [task[0] for task in queued_tasks(broker)] == [
+        "enrichment.tasks.accounts_enrich_chunk_task"
+    ]
+    assert run.waiting_tasks == 1
+    assert run.is_waiting_for_worker
+    assert not run.is_stalled
+
+    redelivered = take_message(broker_channel)
+    assert redelivered.delivery_info["redelivered"]
+    run_as_worker(accounts_enrich_chunk_task, redelivered)
+    redelivered.ack()
+    run.refresh_from_db()
+
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
+    assert run.queued_tasks == 0
+    assert run.started_tasks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redelivered_chunk_keeps_other_count(apollo, broker, broker_channel):
+    accounts = [blank_account(domain=f"company{index}.example") for index in range(3)]
+    run = started_run(accounts, broker, broker_channel)
+    assert run.queued_tasks == 2
+
+    first = take_message(broker_channel)
+    run_in_killed_worker(accounts_enrich_chunk_task, first)
+    hand_out_again(broker_channel)
+    backdate_heartbeat(run)
+    run.refresh_from_db()
+
+    assert run.queued_tasks == 1
+    assert run.waiting_tasks == 2
+
+    messages = [take_message(broker_channel), take_message(broker_channel)]
+    [redelivered] = [m for m in messages if m.headers["id"] == first.headers["id"]]
+    [second] = [m for m in messages if m.headers["id"] != first.headers["id"]]
+    run_as_worker(accounts_enrich_chunk_task, redelivered)
+    redelivered.ack()
+    run.refresh_from_db()
+
+    # The second delivery was not counted, so it counts nothing off.
+    assert run.queued_tasks == 1
+    assert run.status == EnrichmentRun.Status.RUNNING
+
+    run_as_worker(accounts_enrich_chunk_task, second)
+    second.ack()
+    run.refresh_from_db()
+
+    assert run.queued_tasks == 0
+    assert run.status == EnrichmentRun.Status.SUCCEEDED
