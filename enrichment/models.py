@@ -1,5 +1,7 @@
 """Where each account value came from."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -216,6 +218,11 @@ class EnrichmentRun(models.Model):
         "not finished. The id of a task whose worker died stays, so the broker's second "
         "delivery of that task is known as such.",
     )
+    lock_waiters = models.PositiveIntegerField(
+        default=0,
+        help_text="Tasks or commands of the current generation that wait for another "
+        "import, re-scoring or enrichment run to release the one-at-a-time lock (SQLite).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -272,13 +279,32 @@ class EnrichmentRun(models.Model):
         return self.status == self.Status.PENDING and self.is_waiting_for_worker
 
     @property
+    def lock_wait_holder(self) -> Any:
+        """The job whose one-at-a-time lock an idle run waits for, or None.
+
+        A LockHolder of another import, re-scoring or enrichment run that holds the lock
+        and has not stalled itself (see enrichment_run_lock_wait_holder).
+        """
+        from .services import enrichment_run_lock_wait_holder
+
+        if not self.lock_waiters or not self.is_idle:
+            return None
+        return enrichment_run_lock_wait_holder(self)
+
+    @property
+    def is_waiting_for_lock(self) -> bool:
+        """True when the run is idle because it waits for another job's one-at-a-time lock."""
+        return self.lock_wait_holder is not None
+
+    @property
     def is_stalled(self) -> bool:
-        """True when the run is idle and none of its tasks waits in the queue.
+        """True when the run is idle, none of its tasks waits in the queue, and it does
+        not wait for the one-at-a-time lock of a live job.
 
         A worker took its tasks and then stopped making progress, so the process has
         most likely died, and resuming the run looks its remaining accounts up.
         """
-        return self.is_idle and self.waiting_tasks == 0
+        return self.is_idle and self.waiting_tasks == 0 and self.lock_wait_holder is None
 
 
 class EnrichmentRunItem(models.Model):

@@ -13,6 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,13 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.importing.serial import (
+    ENRICHMENT,
+    SEGMENTATION,
+    LockHolder,
+    lock_holder,
+    writer_lock,
+)
 from accounts.models import REVIEW_FLAG_LINES_KEY, Account, ResearchNote
 from accounts.normalizers import (
     DEFAULT_RATES_TO_USD,
@@ -988,6 +996,7 @@ def enrichment_run_resume(run: EnrichmentRun, *, force: bool = False) -> Enrichm
             # The old generation's queued tasks stop without work when a worker takes them.
             queued_tasks=0,
             started_tasks=[],
+            lock_waiters=0,
         )
         if not updated:
             run.refresh_from_db()
@@ -1122,6 +1131,67 @@ def enrichment_run_redelivered_tasks(run: EnrichmentRun) -> int:
         return 0
     started = set(run.started_tasks)
     return sum(1 for message in messages if message.task_id in started)
+
+
+@contextmanager
+def enrichment_run_writer_lock(run: EnrichmentRun, generation: int) -> Iterator[None]:
+    """Hold the one-at-a-time lock for the block, counting the run's wait for it.
+
+    While another import, re-scoring or enrichment run holds the lock, the run counts
+    one more in ``lock_waiters``, so its page shows it as waiting for that job rather
+    than as stalled. The end of the wait counts as progress.
+    """
+    waiting = False
+
+    def count_wait() -> None:
+        nonlocal waiting
+        waiting = True
+        _lock_waiters_add(run.pk, generation, 1)
+
+    try:
+        with writer_lock(LockHolder(ENRICHMENT, run.pk), wait=True, on_wait=count_wait):
+            if waiting:
+                waiting = False
+                _lock_waiters_add(run.pk, generation, -1)
+            yield
+    finally:
+        if waiting:
+            _lock_waiters_add(run.pk, generation, -1)
+
+
+def _lock_waiters_add(run_id: int, generation: int, count: int) -> None:
+    runs = EnrichmentRun.objects.filter(pk=run_id, generation=generation)
+    if count < 0:
+        runs = runs.filter(lock_waiters__gte=-count)
+    runs.update(lock_waiters=F("lock_waiters") + count, heartbeat_at=timezone.now())
+
+
+def enrichment_run_lock_wait_holder(run: EnrichmentRun) -> LockHolder | None:
+    """Return the job whose one-at-a-time lock the run waits for, or None.
+
+    None when no process of the run waits for the lock, when the lock is free, so the
+    process that waited has died, and when this run holds the lock itself, so its own
+    lack of progress counts. None also when the holder is a segmentation or enrichment
+    run that has stalled itself, because then nothing frees the lock soon. The operating
+    system releases the lock of a process that exits, so any other holder is alive.
+    """
+    if not run.lock_waiters:
+        return None
+    holder = lock_holder()
+    if holder is None or holder == LockHolder(ENRICHMENT, run.pk):
+        return None
+    if holder.kind == SEGMENTATION and holder.run_id is not None:
+        from segmentation.models import SegmentationRun
+        from segmentation.runs import segmentation_run_progress
+
+        holder_run = SegmentationRun.objects.filter(pk=holder.run_id).first()
+        if holder_run is not None and segmentation_run_progress(holder_run).stalled:
+            return None
+    if holder.kind == ENRICHMENT and holder.run_id is not None:
+        holder_run = EnrichmentRun.objects.filter(pk=holder.run_id).first()
+        if holder_run is not None and holder_run.is_stalled:
+            return None
+    return holder
 
 
 def enrichment_run_fail(

@@ -32,7 +32,6 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import transaction
 
-from accounts.importing.serial import ENRICHMENT, LockHolder, writer_lock
 from audits.history import Channel, change_channel
 
 from .models import EnrichmentRun
@@ -47,6 +46,7 @@ from .services import (
     enrichment_run_task_finished,
     enrichment_run_task_started,
     enrichment_run_tasks_queued,
+    enrichment_run_writer_lock,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ def _enrich(
     try:
         # When long writes run one at a time (SQLite), the chunk waits for a running
         # import or re-scoring, and holds the lock for its lookups as well as its writes.
-        # NOTE: a chunk that waits records no progress, so a wait longer than
-        # ENRICHMENT_STALLED_AFTER_SECONDS shows the run as stalled.
-        with writer_lock(LockHolder(ENRICHMENT, run_id), wait=True):
+        with enrichment_run_writer_lock(run, run.generation):
             batch = accounts_enrich(
                 provider=run.provider,
                 account_ids=account_ids,

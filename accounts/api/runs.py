@@ -36,6 +36,13 @@ class EnrichmentRunSerializer(serializers.ModelSerializer):
         help_text="True when the run made no progress for ENRICHMENT_STALLED_AFTER_SECONDS "
         "because its queued tasks wait for a worker.",
     )
+    waiting_for_lock = serializers.BooleanField(
+        source="is_waiting_for_lock",
+        read_only=True,
+        help_text="True when the run made no progress for ENRICHMENT_STALLED_AFTER_SECONDS "
+        "because it waits for another import, re-scoring or enrichment run to finish "
+        "(long writes run one at a time on SQLite).",
+    )
     stalled = serializers.BooleanField(
         source="is_stalled",
         read_only=True,
@@ -69,6 +76,7 @@ class EnrichmentRunSerializer(serializers.ModelSerializer):
             "last_progress_at",
             "queued_tasks",
             "waiting_for_worker",
+            "waiting_for_lock",
             "stalled",
         ]
         read_only_fields = fields

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +100,12 @@ def _locking() -> bool:
 
 
 @contextmanager
-def writer_lock(holder: LockHolder | None, *, wait: bool) -> Iterator[bool]:
+def writer_lock(
+    holder: LockHolder | None,
+    *,
+    wait: bool,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[bool]:
     """Hold the lock for the block when long writes run one at a time.
 
     Yields True while the lock is held, or when jobs may run concurrently. With ``wait``
@@ -108,7 +113,8 @@ def writer_lock(holder: LockHolder | None, *, wait: bool) -> Iterator[bool]:
     into the lock file, so a rejected job can name the one that runs, and the import page
     can tell whether a process still imports or scores a run. A block nested in one that
     holds the lock in the same thread, such as the scoring within an import, runs
-    without locking again and leaves the file as it is.
+    without locking again and leaves the file as it is. With ``wait``, ``on_wait`` is
+    called when another job holds the lock, before the wait for it starts.
     """
     if not _locking():
         yield True
@@ -126,6 +132,8 @@ def writer_lock(holder: LockHolder | None, *, wait: bool) -> Iterator[bool]:
                 yield False
                 return
             logger.info("%s waits for the running job to finish", _holder_label(holder))
+            if on_wait is not None:
+                on_wait()
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             if holder is not None:
@@ -361,6 +369,11 @@ def running_job_text(holder: LockHolder, running: Any) -> str:
     # The counts are saved before the run verifies and scores its accounts.
     scoring = ", now scoring its accounts" if running.is_finished else ""
     return f"An import is running: #{running.pk} of “{running.file_name}”, {started}{scoring}"
+
+
+def lock_holder_text(holder: LockHolder) -> str:
+    """Return a sentence, without its full stop, that names the job holding the lock."""
+    return running_job_text(holder, _holder_run(holder))
 
 
 def running_import_message(running: ImportRun | None) -> str:

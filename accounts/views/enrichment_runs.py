@@ -22,7 +22,7 @@ from django.views.generic import ListView
 
 from accounts import roles
 from accounts.importing.errors import WriterAlreadyRunning
-from accounts.importing.serial import running_writer_check
+from accounts.importing.serial import lock_holder_text, running_writer_check
 from accounts.permissions import can_enrich
 from accounts.selectors import user_label
 from enrichment.models import EnrichmentRun
@@ -87,6 +87,7 @@ def may_resume_enrichment_run(user: Any, run: EnrichmentRun) -> bool:
 def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[str, Any]:
     """Return a run's progress, counts and failed accounts for the status fragment."""
     finished = run.status in FINISHED_STATUSES
+    holder = run.lock_wait_holder
     percent = run.processed * 100 // run.total if run.total else 0
     if not finished:
         # A run that is not finished stays below 100 % until it has saved its counts.
@@ -100,6 +101,8 @@ def enrichment_run_status_context(run: EnrichmentRun, user: Any = None) -> dict[
         "failures_more": max(run.errors + run.not_reached - FAILURES_SHOWN, 0),
         "may_resume": user is not None and may_resume_enrichment_run(user, run),
         "stalled": run.is_stalled,
+        "waiting_for_lock": holder is not None,
+        "lock_holder_text": lock_holder_text(holder) if holder is not None else "",
         "waiting_for_worker": run.is_waiting_for_worker,
         "waiting_tasks": run.waiting_tasks,
         "unclaimed": run.is_unclaimed,

@@ -7,11 +7,14 @@ it, and a new import is rejected with a message that names them.
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -298,3 +301,115 @@ def test_enrichment_resume_rejected_while_import_runs(
     assert f"so start resuming enrichment run {run.pk} when it finishes." in html
     assert run.status == EnrichmentRun.Status.FAILED
     assert run.generation == generation
+
+
+# Enrichment runs that wait for the lock ------------------------------------------------
+
+
+def idle_enrichment_run(user, *, lock_waiters: int = 0) -> EnrichmentRun:
+    """Create a running enrichment run without progress for an hour."""
+    return EnrichmentRun.objects.create(
+        provider="apollo",
+        scope=EnrichmentRun.Scope.SELECTION,
+        triggered_by=user,
+        status=EnrichmentRun.Status.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        lock_waiters=lock_waiters,
+    )
+
+
+def wait_for(condition, description: str, timeout: float = 10.0) -> None:
+    give_up = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < give_up, f"timed out waiting until {description}"
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enrichment_chunk_waiting_for_lock(one_at_a_time, monkeypatch, client, sdr):
+    account = AccountFactory(domain="northwind.example")
+    run = idle_enrichment_run(sdr)
+    import_run = ImportRun.objects.create(
+        source="hubspot",
+        file_name="big-export.csv",
+        status=ImportRun.Status.RUNNING,
+        created_by=sdr,
+        started_at=timezone.now(),
+    )
+    monkeypatch.setattr(
+        enrichment_tasks,
+        "accounts_enrich",
+        lambda **_kwargs: SimpleNamespace(
+            superseded=False, processed=1, found=1, changed=0, errors=0, retry_ids=[]
+        ),
+    )
+    errors = []
+
+    def chunk() -> None:
+        try:
+            enrichment_tasks._enrich(run.pk, [account.pk], retries=0)
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=chunk)
+    client.force_login(sdr)
+    with lock_held_elsewhere(LockHolder(IMPORT, import_run.pk)):
+        worker.start()
+        wait_for(
+            lambda: EnrichmentRun.objects.get(pk=run.pk).lock_waiters == 1,
+            "the chunk waits for the lock",
+        )
+        EnrichmentRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=timezone.now() - timedelta(hours=1)
+        )
+        run.refresh_from_db()
+
+        assert run.is_idle
+        assert run.is_waiting_for_lock
+        assert run.lock_wait_holder == LockHolder(IMPORT, import_run.pk)
+        assert not run.is_stalled
+        page = client.get(reverse("accounts:enrichment-run-detail", args=[run.pk]))
+        text = page.content.decode()
+        assert "Waiting for another long write to finish" in text
+        assert f"An import is running: #{import_run.pk} of “big-export.csv”" in text
+        assert 'data-testid="enrichment-run-stalled"' not in text
+
+    worker.join(timeout=10)
+    run.refresh_from_db()
+
+    assert errors == []
+    assert run.lock_waiters == 0
+    # The end of the wait counts as progress.
+    assert not run.is_idle
+
+
+def test_lock_waiter_stalls_when_lock_free(one_at_a_time, sdr):
+    # A process of the run waited for the lock and died: the lock is free.
+    run = idle_enrichment_run(sdr, lock_waiters=1)
+
+    assert not run.is_waiting_for_lock
+    assert run.is_stalled
+
+
+def test_lock_waiter_follows_segmentation_holder(one_at_a_time, sdr, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    AccountFactory()
+    segmentation_run, ranges = segmentation_run_plan()
+    key = "{}-{}".format(*ranges[0])
+    segmentation_run.summary["chunks"][key]["progress_at"] = timezone.now().isoformat()
+    segmentation_run.save(update_fields=["summary"])
+    run = idle_enrichment_run(sdr, lock_waiters=1)
+
+    with lock_held_elsewhere(LockHolder(SEGMENTATION, segmentation_run.pk)):
+        assert run.is_waiting_for_lock
+        assert not run.is_stalled
+
+        # The re-scoring that holds the lock has stopped making progress itself.
+        stopped = timezone.now() - timedelta(hours=1)
+        segmentation_run.summary["chunks"][key]["progress_at"] = stopped.isoformat()
+        segmentation_run.save(update_fields=["summary"])
+
+        assert not run.is_waiting_for_lock
+        assert run.is_stalled

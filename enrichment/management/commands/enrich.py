@@ -9,12 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.importing.errors import WriterAlreadyRunning
-from accounts.importing.serial import (
-    ENRICHMENT,
-    LockHolder,
-    running_writer_check,
-    writer_lock,
-)
+from accounts.importing.serial import running_writer_check
 from audits.history import Channel, change_channel
 from enrichment.models import EnrichmentRun
 from enrichment.providers import PROVIDER_CLASSES, ProviderError
@@ -24,6 +19,7 @@ from enrichment.services import (
     enrichment_run_create,
     enrichment_run_pending_ids,
     enrichment_run_resume,
+    enrichment_run_writer_lock,
     provider_check_configured,
 )
 
@@ -176,7 +172,7 @@ class Command(BaseCommand):
         while chunk:
             try:
                 # A job that started after the check above runs first.
-                with writer_lock(LockHolder(ENRICHMENT, run.pk), wait=True):
+                with enrichment_run_writer_lock(run, generation):
                     batch = accounts_enrich(
                         provider=run.provider,
                         account_ids=chunk,
