@@ -397,7 +397,9 @@ ICP_SEGMENTATION_BATCH_SIZE = int(os.environ.get("ICP_SEGMENTATION_BATCH_SIZE", 
 # keeps one batch in memory. 0 writes each batch before scoring the next.
 ICP_SEGMENTATION_WRITERS = int(os.environ.get("ICP_SEGMENTATION_WRITERS", "2"))
 # A chunk of a pending or running segmentation run that a worker started and that made no
-# progress for this many seconds is shown as stalled, and its run may be resumed.
+# progress for this many seconds is shown as stalled, and its run may be resumed. So is an
+# unstarted chunk whose task is not in the broker's queue, once the run made no progress
+# for this long.
 SEGMENTATION_STALLED_AFTER_SECONDS = int(
     os.environ.get("SEGMENTATION_STALLED_AFTER_SECONDS", "600")
 )

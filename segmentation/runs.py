@@ -3,8 +3,12 @@
 A chunk records ``progress_at`` when a worker starts it (``_chunk_begin``) and when a
 batch of it commits (``_chunk_record_batch``). A started chunk that is not done and has
 made no progress for SEGMENTATION_STALLED_AFTER_SECONDS has most likely lost its worker,
-so its run is stalled. A chunk without ``progress_at`` waits in the queue for a worker,
-which may take long behind other work, so waiting chunks never make a run stalled.
+so its run is stalled. A chunk without ``progress_at`` waits for a worker, which may
+take long behind other work, while its task is in the broker's queue. A worker that
+died between two chunks may have reserved the next chunk's task, which then is in no
+queue until the broker's visibility timeout. So once the run has made no progress for
+SEGMENTATION_STALLED_AFTER_SECONDS, an unstarted chunk whose task is not in the queue
+is lost, and makes the run stalled too.
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from icp_portal.broker import broker_queued_messages
+
 from .models import SegmentationRun, SegmentationRunResume
 
 logger = logging.getLogger(__name__)
 
-# A started chunk without progress for this long is shown as stalled.
+# A started chunk without progress for this long is shown as stalled, and so is an
+# unstarted chunk missing from the broker's queue of a run without progress for this long.
 DEFAULT_STALLED_AFTER_SECONDS = 600
 UNFINISHED_STATUSES = (SegmentationRun.Status.PENDING, SegmentationRun.Status.RUNNING)
+# The task of one chunk: accounts_segment_task(run_id, first_id, last_id).
+CHUNK_TASK_NAME = "segmentation.tasks.accounts_segment_task"
 
 
 class SegmentationRunNotResumable(Exception):
@@ -44,8 +53,10 @@ class RunProgress:
 
     ``stalled_chunks`` are started, unfinished chunks without progress since
     ``stalled_before``. ``working_chunks`` are started chunks with recent progress, and
-    ``waiting_chunks`` the unfinished chunks that no worker has started.
-    ``last_progress_at`` is the latest progress of any chunk, or None before the first.
+    ``waiting_chunks`` the unfinished chunks that no worker has started. ``lost_chunks``
+    are unstarted chunks of a run without progress since ``stalled_before`` whose task
+    is not in the broker's queue. ``last_progress_at`` is the latest progress of any
+    chunk, or None before the first.
     """
 
     run: SegmentationRun
@@ -54,18 +65,23 @@ class RunProgress:
     stalled_chunks: list[str] = field(default_factory=list)
     working_chunks: list[str] = field(default_factory=list)
     waiting_chunks: list[str] = field(default_factory=list)
+    lost_chunks: list[str] = field(default_factory=list)
     done_chunks: int = 0
     last_progress_at: datetime | None = None
     # The latest progress of the stalled chunks: when the stopped worker last wrote.
     stalled_since: datetime | None = None
+    # With lost chunks: the latest progress, resume or start of the run.
+    lost_since: datetime | None = None
 
     @property
     def stalled(self) -> bool:
-        return self.run.status in UNFINISHED_STATUSES and bool(self.stalled_chunks)
+        return self.run.status in UNFINISHED_STATUSES and bool(
+            self.stalled_chunks or self.lost_chunks
+        )
 
     @property
     def unfinished_chunks(self) -> list[str]:
-        return self.stalled_chunks + self.working_chunks + self.waiting_chunks
+        return self.stalled_chunks + self.working_chunks + self.waiting_chunks + self.lost_chunks
 
     @property
     def total_chunks(self) -> int:
@@ -100,8 +116,6 @@ def segmentation_run_progress(run: SegmentationRun, now: datetime | None = None)
         if chunk.get("done"):
             progress.done_chunks += 1
         elif progress_at is None:
-            # NOTE: a worker that died between two chunks leaves only waiting chunks, so
-            # its run shows no stall until the broker hands the reserved task on.
             progress.waiting_chunks.append(key)
         elif progress_at < progress.stalled_before and "error" not in chunk:
             progress.stalled_chunks.append(key)
@@ -109,7 +123,50 @@ def segmentation_run_progress(run: SegmentationRun, now: datetime | None = None)
                 progress.stalled_since = progress_at
         else:
             progress.working_chunks.append(key)
+    if progress.waiting_chunks and run.status in UNFINISHED_STATUSES:
+        _find_lost_chunks(progress)
     return progress
+
+
+def _find_lost_chunks(progress: RunProgress) -> None:
+    """Move the waiting chunks whose task is not in the broker's queue to ``lost_chunks``.
+
+    Only a run without progress, resume or start since ``stalled_before`` is checked, so
+    a chunk task that a live worker has just taken from the queue is not lost.
+    """
+    run = progress.run
+    times = [progress.last_progress_at, run.started_at or run.created_at]
+    resumed_at = run.summary.get("resumed_at")
+    if resumed_at:
+        times.append(parse_datetime(resumed_at))
+    quiet_since = max(stamp for stamp in times if stamp is not None)
+    if quiet_since >= progress.stalled_before:
+        return
+    queued = queued_chunk_keys(run)
+    if queued is None:
+        # NOTE: without a broker, with one other than Redis, or with a long queue, the
+        # queue is not read, so a chunk that a dead worker had reserved shows as waiting
+        # until the broker hands it on. manage.py resegment --resume finishes such a run.
+        return
+    progress.lost_chunks = [key for key in progress.waiting_chunks if key not in queued]
+    progress.waiting_chunks = [key for key in progress.waiting_chunks if key in queued]
+    if progress.lost_chunks:
+        progress.lost_since = quiet_since
+
+
+def queued_chunk_keys(run: SegmentationRun) -> set[str] | None:
+    """Return the keys of the run's chunks whose task is in the broker's queue.
+
+    Returns None when the queue cannot be read (see broker_queued_messages).
+    """
+    messages = broker_queued_messages({CHUNK_TASK_NAME})
+    if messages is None:
+        return None
+    keys = set()
+    for message in messages:
+        if len(message.args) == 3 and message.args[0] == run.pk:
+            keys.add(f"{message.args[1]}-{message.args[2]}")
+    return keys
 
 
 def chunk_range(key: str) -> tuple[int, int]:
@@ -177,6 +234,7 @@ def segmentation_run_resume(
         for key in progress.stalled_chunks:
             locked.summary["chunks"][key].pop("progress_at", None)
         locked.summary["generation"] = current + 1
+        locked.summary["resumed_at"] = now.isoformat()
         locked.save(update_fields=["summary"])
         SegmentationRunResume.objects.create(
             run=locked,

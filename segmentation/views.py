@@ -523,7 +523,8 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
                 "generation. Use the Resume button on the run's page.",
             )
             return HttpResponseRedirect(target)
-        last_progress = segmentation_run_progress(run).stalled_since
+        progress = segmentation_run_progress(run)
+        last_progress = progress.stalled_since or progress.lost_since
         try:
             run, ranges = segmentation_run_resume(
                 run, user_id=request.user.pk, generation=generation

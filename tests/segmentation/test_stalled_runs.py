@@ -7,9 +7,12 @@ running and the chunk keeps its last progress time, which the tests then make ol
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
+import kombu.pools
 import pytest
+import redis
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -317,3 +320,177 @@ def test_admin_run_list_marks_stalled(client, accounts, make_user):
 
     assert "column-stalled" in page
     assert 'alt="True"' in page
+
+
+# A worker that died between two chunks ------------------------------------------------
+
+# The Redis database that these tests queue chunk tasks in. No worker reads it, and each
+# test empties it.
+BROKER_TEST_URL = os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture
+def broker_channel(settings):
+    """Queue tasks in Redis instead of running them, and return a channel to take them.
+
+    Celery opens its pools on first use with the broker_url of that moment, so the test
+    starts without pools and resets the ones it opened, as the enrichment broker tests do.
+    """
+    client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
+    client.flushdb()
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
+    try:
+        with celery_app.connection_for_write() as connection:
+            yield connection.default_channel
+    finally:
+        kombu.pools.reset()
+        celery_app._pool = celery_app.amqp._producer_pool = None
+        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+        client.flushdb()
+
+
+def take_chunk(channel):
+    """Take the next chunk task from the queue without acknowledging it, as a worker with
+    acks_late reserves it.
+    """
+    message = channel.basic_get("celery", no_ack=False)
+    assert message is not None, "no chunk task in the queue"
+    return message
+
+
+def run_chunk(message) -> None:
+    args, _kwargs, _embed = message.decode()
+    accounts_segment_task(*args)
+    message.ack()
+
+
+def quiet_run(run: SegmentationRun, seconds: float) -> None:
+    """Date the run's start and every chunk's progress ``seconds`` ago."""
+    run.refresh_from_db()
+    stamp = timezone.now() - timedelta(seconds=seconds)
+    for chunk in run.summary["chunks"].values():
+        if chunk.get("progress_at"):
+            chunk["progress_at"] = stamp.isoformat()
+    SegmentationRun.objects.filter(pk=run.pk).update(
+        summary=run.summary, started_at=stamp, created_at=stamp
+    )
+    run.refresh_from_db()
+
+
+def dispatched_run(django_capture_on_commit_callbacks):
+    run, ranges = services.segmentation_run_plan(batch_size=BATCH_SIZE)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.segmentation_run_dispatch(run, ranges)
+    return run, [chunk_key(*bounds) for bounds in ranges]
+
+
+def test_reserved_chunk_of_dead_worker_stalls(
+    accounts, settings, broker_channel, django_capture_on_commit_callbacks
+):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, (first_key, second_key) = dispatched_run(django_capture_on_commit_callbacks)
+    run_chunk(take_chunk(broker_channel))
+    # The worker reserved the second chunk and died before starting it.
+    take_chunk(broker_channel)
+    quiet_run(run, 599)
+
+    recent = segmentation_run_progress(run)
+
+    assert not recent.stalled
+    assert recent.waiting_chunks == [second_key]
+
+    quiet_run(run, 601)
+    progress = segmentation_run_progress(run)
+
+    assert progress.stalled
+    assert progress.lost_chunks == [second_key]
+    assert progress.waiting_chunks == []
+    assert progress.stalled_chunks == []
+    assert progress.unfinished_chunks == [second_key]
+    assert progress.lost_since == progress.last_progress_at
+
+
+def test_queued_chunk_of_quiet_run_waits(
+    accounts, settings, broker_channel, django_capture_on_commit_callbacks
+):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, (first_key, second_key) = dispatched_run(django_capture_on_commit_callbacks)
+    run_chunk(take_chunk(broker_channel))
+    # The second chunk waits in the queue behind other work.
+    quiet_run(run, 3600)
+
+    progress = segmentation_run_progress(run)
+
+    assert not progress.stalled
+    assert progress.waiting_chunks == [second_key]
+    assert progress.lost_chunks == []
+
+
+def test_handed_on_chunk_waits_again(
+    accounts, settings, broker_channel, django_capture_on_commit_callbacks
+):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, (first_key, second_key) = dispatched_run(django_capture_on_commit_callbacks)
+    run_chunk(take_chunk(broker_channel))
+    take_chunk(broker_channel)
+    quiet_run(run, 3600)
+    assert segmentation_run_progress(run).stalled
+
+    # The broker's visibility timeout passes, and it puts the task back in the queue.
+    broker_channel.visibility_timeout = 0
+    broker_channel.qos.restore_visible(num=100)
+    progress = segmentation_run_progress(run)
+
+    assert not progress.stalled
+    assert progress.waiting_chunks == [second_key]
+
+
+def test_run_page_offers_resume_for_lost_chunk(
+    client, accounts, make_user, broker_channel, django_capture_on_commit_callbacks
+):
+    run, (first_key, second_key) = dispatched_run(django_capture_on_commit_callbacks)
+    run_chunk(take_chunk(broker_channel))
+    take_chunk(broker_channel)
+    quiet_run(run, 3600)
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    assert 'data-testid="run-stalled"' in page
+    assert 'data-testid="run-lost"' in page
+    assert "1 chunk that no worker has started is not in the broker's queue" in page
+    assert reverse("segmentation:run-resume", args=[run.pk]) in page
+    assert 'data-testid="run-waiting-note"' not in page
+
+
+def test_resume_requeues_lost_chunk(
+    client, accounts, make_user, broker_channel, django_capture_on_commit_callbacks
+):
+    run, (first_key, second_key) = dispatched_run(django_capture_on_commit_callbacks)
+    run_chunk(take_chunk(broker_channel))
+    take_chunk(broker_channel)
+    quiet_run(run, 3600)
+    client.force_login(make_user(roles.SALES_OPS))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("segmentation:run-resume", args=[run.pk]), {"generation": "0"}, follow=True
+        )
+    run.refresh_from_db()
+    progress = segmentation_run_progress(run)
+
+    assert "1 unfinished chunk queued again" in response.content.decode()
+    assert not progress.stalled
+    assert progress.waiting_chunks == [second_key]
+
+    run_chunk(take_chunk(broker_channel))
+    run.refresh_from_db()
+
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == ACCOUNTS
