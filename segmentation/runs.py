@@ -225,6 +225,9 @@ def segmentation_run_resume(
         try:
             ranges = [chunk_range(key) for key in keys]
         except ValueError:
+            # NOTE: a run over chosen accounts stores only the RUN_ACCOUNT_IDS_SHOWN lowest
+            # of their ids (segmentation_run_create), so the accounts that it has not
+            # scored yet are not known, and such a run cannot be resumed.
             raise SegmentationRunNotResumable(
                 f"Segmentation run {run.pk} scores chosen accounts, not id ranges, so it "
                 "cannot be resumed: run manage.py resegment to score every account."
