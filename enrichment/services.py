@@ -1139,7 +1139,7 @@ def enrichment_run_writer_lock(run: EnrichmentRun, generation: int) -> Iterator[
 
     While another import, re-scoring or enrichment run holds the lock, the run counts
     one more in ``lock_waiters``, so its page shows it as waiting for that job rather
-    than as stalled. The end of the wait counts as progress.
+    than as stalled. The start and the end of the wait count as progress.
     """
     waiting = False
 
