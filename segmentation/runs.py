@@ -226,8 +226,8 @@ def segmentation_run_resume(
             ranges = [chunk_range(key) for key in keys]
         except ValueError:
             # NOTE: a run over chosen accounts stores only the RUN_ACCOUNT_IDS_SHOWN lowest
-            # of their ids (segmentation_run_create), so the accounts that it has not
-            # scored yet are not known, and such a run cannot be resumed.
+            # of their ids (segmentation_run_create), so a larger run does not know the
+            # accounts it has not scored. No such run is resumed, not even a smaller one.
             raise SegmentationRunNotResumable(
                 f"Segmentation run {run.pk} scores chosen accounts, not id ranges, so it "
                 "cannot be resumed: run manage.py resegment to score every account."
