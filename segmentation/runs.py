@@ -132,9 +132,14 @@ def _find_lost_chunks(progress: RunProgress) -> None:
     """Move the waiting chunks whose task is not in the broker's queue to ``lost_chunks``.
 
     Only a run without progress, resume or start since ``stalled_before`` is checked, so
-    a chunk task that a live worker has just taken from the queue is not lost.
+    a chunk task that a live worker has just taken from the queue is not lost. Only
+    chunks over id ranges are checked, because each has an accounts_segment_task. The
+    chunk of a run over chosen accounts is scored by other tasks, such as an import's.
     """
     run = progress.run
+    candidates = [key for key in progress.waiting_chunks if _is_id_range(key)]
+    if not candidates:
+        return
     times = [progress.last_progress_at, run.started_at or run.created_at]
     resumed_at = run.summary.get("resumed_at")
     if resumed_at:
@@ -148,8 +153,10 @@ def _find_lost_chunks(progress: RunProgress) -> None:
         # queue is not read, so a chunk that a dead worker had reserved shows as waiting
         # until the broker hands it on. manage.py resegment --resume finishes such a run.
         return
-    progress.lost_chunks = [key for key in progress.waiting_chunks if key not in queued]
-    progress.waiting_chunks = [key for key in progress.waiting_chunks if key in queued]
+    progress.lost_chunks = [key for key in candidates if key not in queued]
+    progress.waiting_chunks = [
+        key for key in progress.waiting_chunks if key not in progress.lost_chunks
+    ]
     if progress.lost_chunks:
         progress.lost_since = quiet_since
 
@@ -167,6 +174,14 @@ def queued_chunk_keys(run: SegmentationRun) -> set[str] | None:
         if len(message.args) == 3 and message.args[0] == run.pk:
             keys.add(f"{message.args[1]}-{message.args[2]}")
     return keys
+
+
+def _is_id_range(key: str) -> bool:
+    try:
+        chunk_range(key)
+    except ValueError:
+        return False
+    return True
 
 
 def chunk_range(key: str) -> tuple[int, int]:

@@ -494,3 +494,22 @@ def test_resume_requeues_lost_chunk(
 
     assert run.status == SegmentationRun.Status.SUCCEEDED
     assert run.processed == ACCOUNTS
+
+
+def test_chosen_accounts_chunk_not_lost(accounts, settings, broker_channel):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    # An import's scoring run: the import task scores its chunk, so no chunk task is queued.
+    run = services.segmentation_run_create(
+        framework=services.framework_get_active(),
+        kind=SegmentationRun.Kind.IMPORT,
+        total=ACCOUNTS,
+        chunks=["selected"],
+        account_ids=[account.pk for account in accounts],
+    )
+    quiet_run(run, 3600)
+
+    progress = segmentation_run_progress(run)
+
+    assert not progress.stalled
+    assert progress.waiting_chunks == ["selected"]
+    assert progress.lost_chunks == []
