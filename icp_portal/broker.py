@@ -72,6 +72,8 @@ def broker_queued_messages(task_names: set[str]) -> list[QueuedMessage] | None:
         with app.connection_for_read() as connection:
             if connection.transport_cls not in ("redis", "rediss"):
                 return None
+            # One attempt, so that a page does not wait for retries while Redis is down.
+            connection.ensure_connection(max_retries=0)
             channel = connection.default_channel
             keys = [
                 channel._q_for_pri(queue, priority)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from enrichment import tasks
 from enrichment.models import EnrichmentRun, EnrichmentRunItem, Observation
 from enrichment.services import (
+    ENRICHMENT_RUN_TASK_NAMES,
     EnrichmentBatch,
     EnrichmentRunNotResumable,
     accounts_enrich,
@@ -35,6 +36,7 @@ from enrichment.services import (
     enrichment_run_task_started,
 )
 from enrichment.tasks import accounts_enrich_chunk_task, accounts_enrich_task, enrichment_run_queue
+from icp_portal.broker import broker_queued_messages
 from icp_portal.celery import app as celery_app
 from tests.enrichment.fake_server import FakeResponse
 from tests.enrichment.payloads import APOLLO_RESPONSE
@@ -699,3 +701,23 @@ def test_redelivered_chunk_keeps_other_count(apollo, broker, broker_channel):
 
     assert run.queued_tasks == 0
     assert run.status == EnrichmentRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_unreachable_broker_read_fails_fast():
+    # A local port where nothing listens, to play a Redis server that is down.
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    celery_app.conf.update(broker_url="redis://127.0.0.1:6390/0", task_always_eager=False)
+    try:
+        started = time.monotonic()
+        messages = broker_queued_messages(set(ENRICHMENT_RUN_TASK_NAMES))
+        elapsed = time.monotonic() - started
+    finally:
+        kombu.pools.reset()
+        celery_app._pool = celery_app.amqp._producer_pool = None
+        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+
+    assert messages is None
+    # Kombu waits 2 s before its first retry of a connection.
+    assert elapsed < 1.9
