@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth.models import Group
@@ -21,6 +22,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def broker_test_url() -> str:
+    """Return the Redis URL that broker tests queue tasks in: one database per test process.
+
+    The tests that queue tasks without a worker empty their database, so two pytest-xdist
+    workers must not share one. Worker gwN takes the database of ICP_TEST_BROKER_URL
+    (default 15) minus 3 × N, which keeps the first four workers off databases 13 and 14
+    that the reliability and enrichment tests use.
+    """
+    parts = urlsplit(os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/15"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    database = (int(parts.path.lstrip("/") or 0) - 3 * index) % 16
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
 
 # Property tests check results, not speed: a busy machine must not fail them on time.
 settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])

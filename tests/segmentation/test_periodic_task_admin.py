@@ -1,7 +1,6 @@
 """The periodic task admin: re-segmentation arguments checked on save and before queueing."""
 
 import json
-import os
 
 import pytest
 import redis
@@ -13,10 +12,11 @@ from accounts import roles
 from icp_portal.celery import app as celery_app
 from segmentation.admin import PeriodicTaskForm
 from segmentation.models import Framework, FrameworkStatus, SegmentationRun
+from tests.conftest import broker_test_url
 
 # The Redis database that queued test tasks go to. No worker reads it, and each test
 # empties it.
-BROKER_URL = os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+BROKER_URL = broker_test_url()
 
 
 @pytest.fixture

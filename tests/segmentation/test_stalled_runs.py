@@ -7,7 +7,6 @@ running and the chunk keeps its last progress time, which the tests then make ol
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import kombu.pools
@@ -29,6 +28,7 @@ from segmentation.runs import (
     segmentation_run_resume,
 )
 from segmentation.tasks import accounts_segment_task
+from tests.conftest import broker_test_url
 from tests.factories import AccountFactory
 
 # Batches of 2 make chunks of 20 accounts, so 25 accounts make two chunks.
@@ -326,7 +326,7 @@ def test_admin_run_list_marks_stalled(client, accounts, make_user):
 
 # The Redis database that these tests queue chunk tasks in. No worker reads it, and each
 # test empties it.
-BROKER_TEST_URL = os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
+BROKER_TEST_URL = broker_test_url()
 
 
 @pytest.fixture

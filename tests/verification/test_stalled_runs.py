@@ -38,6 +38,7 @@ from enrichment.services import (
 from enrichment.tasks import accounts_enrich_chunk_task, accounts_enrich_task, enrichment_run_queue
 from icp_portal.broker import broker_queued_messages
 from icp_portal.celery import app as celery_app
+from tests.conftest import broker_test_url
 from tests.enrichment.fake_server import FakeResponse
 from tests.enrichment.payloads import APOLLO_RESPONSE
 
@@ -46,7 +47,7 @@ from .conftest import blank_account
 PATH = "/api/v1/organizations/enrich"
 # The Redis database that the broker tests queue tasks in. No worker reads it, and each
 # test empties it.
-BROKER_TEST_URL = os.environ.get("ICP_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
+BROKER_TEST_URL = broker_test_url()
 
 
 @pytest.fixture
@@ -361,13 +362,12 @@ def test_eager_run_stops_at_time_budget(apollo, settings):
     apollo.route("GET", PATH, FakeResponse(json=APOLLO_RESPONSE, delay=0.4))
     run = enrichment_run_create(provider="apollo", account_ids=[a.pk for a in accounts])
 
-    started = time.monotonic()
     enrichment_run_queue(run.pk)
-    elapsed = time.monotonic() - started
 
     run.refresh_from_db()
     not_reached = EnrichmentRunItem.objects.filter(run=run, error_kind="NotReached")
-    assert elapsed < 2.5
+    # Five lookups of 0.4 s each take longer than the budget, so a run that ignored the
+    # budget would make all five. Wall time is not asserted: a busy machine stretches it.
     assert 1 <= apollo.count(PATH) < 5
     assert not_reached.count() == 5 - apollo.count(PATH)
     assert all("time budget of 1 s" in item.error for item in not_reached)
