@@ -2,11 +2,14 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu.pools
 import pytest
+import redis
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, settings
 
 from accounts import roles
+from icp_portal.celery import app as celery_app
 
 from .factories import UserFactory
 
@@ -145,3 +148,39 @@ def chromium():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def broker():
+    """Queue Celery tasks in this process's broker test database instead of running them.
+
+    Yields a Redis client of that database, which no worker reads. Celery opens its
+    connection and producer pools on first use with the broker_url of that moment, so the
+    test starts without pools and closes the ones it opened. Kombu keeps the pools of each
+    broker URL in a registry, which kombu.pools.reset() clears too: otherwise the next test
+    with this fixture gets the closed pools.
+    """
+    url = broker_test_url()
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {url} ({error})")
+    client.flushdb()
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    celery_app.conf.update(broker_url=url, task_always_eager=False)
+    try:
+        yield client
+    finally:
+        kombu.pools.reset()
+        celery_app._pool = celery_app.amqp._producer_pool = None
+        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+        client.flushdb()
+
+
+@pytest.fixture
+def broker_channel(broker):
+    """A kombu channel of the broker fixture's database, to take tasks as a worker would."""
+    with celery_app.connection_for_write() as connection:
+        yield connection.default_channel

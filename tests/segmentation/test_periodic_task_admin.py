@@ -3,20 +3,13 @@
 import json
 
 import pytest
-import redis
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts import roles
-from icp_portal.celery import app as celery_app
 from segmentation.admin import PeriodicTaskForm
 from segmentation.models import Framework, FrameworkStatus, SegmentationRun
-from tests.conftest import broker_test_url
-
-# The Redis database that queued test tasks go to. No worker reads it, and each test
-# empties it.
-BROKER_URL = broker_test_url()
 
 
 @pytest.fixture
@@ -92,21 +85,6 @@ def test_admin_save_shows_kwargs_error(client, quarterly, make_user):
     assert response.status_code == 200
     assert "Invalid kind &#x27;bogus&#x27;" in response.content.decode()
     assert "bogus" not in quarterly.kwargs
-
-
-@pytest.fixture
-def broker():
-    """Send tasks to a Redis queue that no worker reads, as with a worker elsewhere."""
-    saved = celery_app.conf.task_always_eager, celery_app.conf.broker_url
-    celery_app.conf.update(task_always_eager=False, broker_url=BROKER_URL)
-    # The app caches its producers per broker, so an earlier test's broker would be kept.
-    celery_app.amqp._producer_pool = None
-    queue = redis.Redis.from_url(BROKER_URL)
-    queue.flushdb()
-    yield queue
-    queue.flushdb()
-    celery_app.conf.update(task_always_eager=saved[0], broker_url=saved[1])
-    celery_app.amqp._producer_pool = None
 
 
 def run_selected(client, task: PeriodicTask) -> str:

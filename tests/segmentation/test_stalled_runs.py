@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import kombu.pools
 import pytest
-import redis
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -28,7 +26,6 @@ from segmentation.runs import (
     segmentation_run_resume,
 )
 from segmentation.tasks import accounts_segment_task
-from tests.conftest import broker_test_url
 from tests.factories import AccountFactory
 
 # Batches of 2 make chunks of 20 accounts, so 25 accounts make two chunks.
@@ -323,36 +320,6 @@ def test_admin_run_list_marks_stalled(client, accounts, make_user):
 
 
 # A worker that died between two chunks ------------------------------------------------
-
-# The Redis database that these tests queue chunk tasks in. No worker reads it, and each
-# test empties it.
-BROKER_TEST_URL = broker_test_url()
-
-
-@pytest.fixture
-def broker_channel(settings):
-    """Queue tasks in Redis instead of running them, and return a channel to take them.
-
-    Celery opens its pools on first use with the broker_url of that moment, so the test
-    starts without pools and resets the ones it opened, as the enrichment broker tests do.
-    """
-    client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
-    client.flushdb()
-    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
-    try:
-        with celery_app.connection_for_write() as connection:
-            yield connection.default_channel
-    finally:
-        kombu.pools.reset()
-        celery_app._pool = celery_app.amqp._producer_pool = None
-        celery_app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
-        client.flushdb()
 
 
 def take_chunk(channel):

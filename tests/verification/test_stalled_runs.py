@@ -18,7 +18,6 @@ from datetime import timedelta
 
 import kombu.pools
 import pytest
-import redis
 from celery.exceptions import Reject
 from django.db import connection, connections
 from django.utils import timezone
@@ -38,16 +37,12 @@ from enrichment.services import (
 from enrichment.tasks import accounts_enrich_chunk_task, accounts_enrich_task, enrichment_run_queue
 from icp_portal.broker import broker_queued_messages
 from icp_portal.celery import app as celery_app
-from tests.conftest import broker_test_url
 from tests.enrichment.fake_server import FakeResponse
 from tests.enrichment.payloads import APOLLO_RESPONSE
 
 from .conftest import blank_account
 
 PATH = "/api/v1/organizations/enrich"
-# The Redis database that the broker tests queue tasks in. No worker reads it, and each
-# test empties it.
-BROKER_TEST_URL = broker_test_url()
 
 
 @pytest.fixture
@@ -399,33 +394,6 @@ def test_resume_after_time_budget_finishes(apollo, settings):
 # With a broker --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def broker(settings):
-    """Queue tasks in Redis database 11 instead of running them, and read the messages.
-
-    Celery opens its connection and producer pools on first use with the broker_url of
-    that moment, so the test starts without pools and closes the ones it opened. Kombu
-    keeps the pools of each broker URL in a registry, which kombu.pools.reset() clears
-    too: otherwise the next test with this fixture gets the closed pools.
-    """
-    client = redis.Redis.from_url(BROKER_TEST_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {BROKER_TEST_URL} ({error})")
-    client.flushdb()
-    saved_conf = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    celery_app.conf.update(broker_url=BROKER_TEST_URL, task_always_eager=False)
-    try:
-        yield client
-    finally:
-        kombu.pools.reset()
-        celery_app._pool = celery_app.amqp._producer_pool = None
-        celery_app.conf.update(broker_url=saved_conf[0], task_always_eager=saved_conf[1])
-        client.flushdb()
-
-
 def queued_tasks(client) -> list[tuple[str, list, dict]]:
     """Return (task name, args, kwargs) of every message in the default queue."""
     tasks = []
@@ -612,12 +580,6 @@ def hand_out_again(channel) -> None:
     """
     channel.visibility_timeout = 0
     channel.qos.restore_visible(num=100)
-
-
-@pytest.fixture
-def broker_channel(broker):
-    with celery_app.connection_for_write() as connection:
-        yield connection.default_channel
 
 
 def started_run(accounts, broker, broker_channel) -> EnrichmentRun:
