@@ -175,11 +175,15 @@ ACCURATE = (
 UNTAGGED_CONFIRMATION = Q(decision=ReviewItem.Decision.CONFIRMED) & (
     Q(override__isnull=True) | Q(override__new_tag="")
 )
-# A correction counts against the rep only when the rep set the corrected tag. A correction
-# of a tag that the framework computed is a framework miss, and one of a tag that another
-# person set is counted against no rep.
-REP_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id=F("rep_id"))
-FRAMEWORK_CORRECTION = Q(decision=ReviewItem.Decision.CORRECTED) & Q(tag_setter_id__isnull=True)
+CORRECTED = Q(decision=ReviewItem.Decision.CORRECTED)
+DECIDED = ~Q(decision=ReviewItem.Decision.PENDING)
+# A confirmation or correction counts for the rep only when the rep set the reviewed tag,
+# and for the framework when no person did (see ``with_tag_setter``). A decision on a tag
+# that another person set counts for neither, only in the totals of every decision. A
+# confirmation of an account without a tag confirmed nobody's tag, so it counts for the
+# rep, whose "Needs research" queue lists the account until it is tagged.
+SET_BY_REP = Q(tag_setter_id=F("rep_id"))
+SET_BY_FRAMEWORK = Q(tag_setter_id__isnull=True)
 
 
 def tag_setter(*, before: Any, exclude_id: Any) -> Subquery:
@@ -238,26 +242,31 @@ def with_correction_tag_setter(
 def accuracy_counts() -> dict[str, Count]:
     """Return the aggregates that every accuracy figure is computed from.
 
-    ``reviewed`` counts the decisions that count for the rep: confirmations, and
-    corrections of a tag the rep set. Run them on a queryset from ``with_tag_setter``.
+    ``confirmed``, ``corrected``, ``untagged`` and their sum ``reviewed`` are the decisions
+    that count for the rep. ``framework_confirmed`` and ``framework_corrected`` are the
+    decisions on tags that the framework computed. ``all_confirmed`` and ``all_reviewed``
+    count every accurate confirmation and every decision, whoever set the tag. Run them on
+    a queryset from ``with_tag_setter``.
     """
     return {
-        "confirmed": Count("id", filter=ACCURATE),
+        "confirmed": Count("id", filter=ACCURATE & SET_BY_REP),
         "untagged": Count("id", filter=UNTAGGED_CONFIRMATION),
-        "corrected": Count("id", filter=REP_CORRECTION),
-        "framework_corrected": Count("id", filter=FRAMEWORK_CORRECTION),
+        "corrected": Count("id", filter=CORRECTED & SET_BY_REP),
         "reviewed": Count(
-            "id",
-            filter=Q(decision=ReviewItem.Decision.CONFIRMED) | REP_CORRECTION,
+            "id", filter=((ACCURATE | CORRECTED) & SET_BY_REP) | UNTAGGED_CONFIRMATION
         ),
+        "framework_confirmed": Count("id", filter=ACCURATE & SET_BY_FRAMEWORK),
+        "framework_corrected": Count("id", filter=CORRECTED & SET_BY_FRAMEWORK),
+        "all_confirmed": Count("id", filter=ACCURATE),
+        "all_reviewed": Count("id", filter=DECIDED),
     }
 
 
 def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]:
     """Return accurate and reviewed counts per month of decision, oldest first.
 
-    ``confirmed`` counts the accurate confirmations only: those of an account with a tag.
-    ``reviewed`` leaves out corrections of tags the rep did not set, as ``accuracy_counts``.
+    ``confirmed`` counts the accurate confirmations of tags the rep set, and ``reviewed``
+    the decisions that count for the rep, as ``accuracy_counts``.
     """
     decided = with_tag_setter(ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING))
     rows = (
@@ -301,20 +310,15 @@ def percent(part: int, whole: int) -> float | None:
 
 
 @dataclass
-class RepAccuracy:
-    """One rep's review decisions. ``confirmed`` counts confirmations of a tag only, and
-    ``untagged`` the confirmations of an account without a tag, which are not accurate.
-    ``corrected`` counts corrections of tags the rep set, and ``framework_corrected`` the
-    corrections of tags the framework computed, which do not count against the rep.
+class DecisionCounts:
+    """Review decisions on one group of tags. ``confirmed`` counts confirmations of a tag
+    only, and ``untagged`` the confirmations of an account without a tag, which count as
+    reviewed but not accurate.
     """
 
-    rep_id: int | None
-    rep_name: str
     confirmed: int = 0
     corrected: int = 0
-    pending: int = 0
     untagged: int = 0
-    framework_corrected: int = 0
 
     @property
     def reviewed(self) -> int:
@@ -323,6 +327,80 @@ class RepAccuracy:
     @property
     def accuracy(self) -> float | None:
         return percent(self.confirmed, self.reviewed)
+
+
+@dataclass(kw_only=True)
+class RepAccuracy(DecisionCounts):
+    """One rep's review decisions, grouped by the rep the item was sampled for.
+
+    ``confirmed`` and ``corrected`` count decisions on tags the rep set, as
+    ``accuracy_counts``. ``framework_confirmed`` and ``framework_corrected`` count the
+    decisions on the rep's accounts whose tag the framework computed, and ``all_confirmed``
+    and ``all_reviewed`` every accurate confirmation and every decision on them.
+    """
+
+    rep_id: int | None
+    rep_name: str
+    pending: int = 0
+    framework_confirmed: int = 0
+    framework_corrected: int = 0
+    all_confirmed: int = 0
+    all_reviewed: int = 0
+
+
+def _rep_accuracy(row: dict[str, Any]) -> RepAccuracy:
+    """Build a ``RepAccuracy`` from a row of ``accuracy_counts`` grouped by rep."""
+    return RepAccuracy(
+        rep_id=row["rep_id"],
+        rep_name=display_name(row["rep__first_name"], row["rep__last_name"], row["rep__username"]),
+        confirmed=row["confirmed"],
+        corrected=row["corrected"],
+        untagged=row["untagged"],
+        pending=row.get("pending", 0),
+        framework_confirmed=row["framework_confirmed"],
+        framework_corrected=row["framework_corrected"],
+        all_confirmed=row["all_confirmed"],
+        all_reviewed=row["all_reviewed"],
+    )
+
+
+@dataclass
+class AccuracyTotals:
+    """The decisions of a list of ``RepAccuracy`` rows, summed by who set the reviewed tag.
+
+    ``others`` counts the decisions on tags that a person other than the item's rep set,
+    which count for no rep, and ``total`` every decision.
+    """
+
+    framework: DecisionCounts
+    others: DecisionCounts
+    total: DecisionCounts
+
+
+def accuracy_totals(rows: list[RepAccuracy]) -> AccuracyTotals:
+    """Sum the rows' decisions into the framework's, other people's and all decisions."""
+    reps = DecisionCounts(
+        confirmed=sum(row.confirmed for row in rows),
+        corrected=sum(row.corrected for row in rows),
+        untagged=sum(row.untagged for row in rows),
+    )
+    framework = DecisionCounts(
+        confirmed=sum(row.framework_confirmed for row in rows),
+        corrected=sum(row.framework_corrected for row in rows),
+    )
+    all_confirmed = sum(row.all_confirmed for row in rows)
+    # Every confirmation of an untagged account counts for its rep, so the rest of the
+    # decisions are accurate confirmations and corrections.
+    total = DecisionCounts(
+        confirmed=all_confirmed,
+        corrected=sum(row.all_reviewed for row in rows) - all_confirmed - reps.untagged,
+        untagged=reps.untagged,
+    )
+    others = DecisionCounts(
+        confirmed=total.confirmed - reps.confirmed - framework.confirmed,
+        corrected=total.corrected - reps.corrected - framework.corrected,
+    )
+    return AccuracyTotals(framework=framework, others=others, total=total)
 
 
 def display_name(first_name: str, last_name: str, username: str | None) -> str:
@@ -341,20 +419,7 @@ def session_accuracy(session: ReviewSession) -> list[RepAccuracy]:
         )
         .order_by("rep__username")
     )
-    return [
-        RepAccuracy(
-            rep_id=row["rep_id"],
-            rep_name=display_name(
-                row["rep__first_name"], row["rep__last_name"], row["rep__username"]
-            ),
-            confirmed=row["confirmed"],
-            corrected=row["corrected"],
-            pending=row["pending"],
-            untagged=row["untagged"],
-            framework_corrected=row["framework_corrected"],
-        )
-        for row in rows
-    ]
+    return [_rep_accuracy(row) for row in rows]
 
 
 def review_sessions(user: User) -> QuerySet[ReviewSession]:
@@ -734,19 +799,7 @@ def accuracy_by_rep(period: Period, user_ids: list[int] | None) -> list[RepAccur
         .annotate(**accuracy_counts())
         .order_by("rep__username")
     )
-    return [
-        RepAccuracy(
-            rep_id=row["rep_id"],
-            rep_name=display_name(
-                row["rep__first_name"], row["rep__last_name"], row["rep__username"]
-            ),
-            confirmed=row["confirmed"],
-            corrected=row["corrected"],
-            untagged=row["untagged"],
-            framework_corrected=row["framework_corrected"],
-        )
-        for row in rows
-    ]
+    return [_rep_accuracy(row) for row in rows]
 
 
 def active_users() -> QuerySet:

@@ -487,9 +487,6 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
         is_current = period.end > timezone.now()
         scope = selectors.findings_scope(self.request.user)
         accuracy = selectors.accuracy_by_rep(period, scope)
-        confirmed = sum(row.confirmed for row in accuracy)
-        reviewed = sum(row.reviewed for row in accuracy)
-        framework_corrected = sum(row.framework_corrected for row in accuracy)
         context.update(
             {
                 "quarter_text": quarter_text(year, quarter),
@@ -505,9 +502,7 @@ class QuarterlyReportView(PermissionRequiredMixin, TemplateView):
                     period, at_end, "tag", limit=selectors.DRIFT_TAGS
                 ),
                 "accuracy": accuracy,
-                "overall_accuracy": selectors.percent(confirmed, reviewed),
-                "reviewed": reviewed,
-                "framework_corrected": framework_corrected,
+                "accuracy_totals": selectors.accuracy_totals(accuracy),
             }
         )
         return context

@@ -164,7 +164,7 @@ def _review_context(
         "next_item": _neighbour(items, current, 1),
         "view_mode": _view_mode(request),
         "accuracy": accuracy,
-        "framework_corrected": sum(row.framework_corrected for row in accuracy),
+        "accuracy_totals": selectors.accuracy_totals(accuracy),
         "decided_count": decided,
         "reviewable_count": reviewable,
         "can_decide": can_decide_review(request.user, session),

@@ -7,11 +7,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import SegmentOverride
 from audits.models import ReviewItem, ReviewSession
-from audits.periods import Period, local_today
+from audits.periods import Period, local_today, quarter_of
 from audits.selectors import (
     accuracy_by_rep,
+    accuracy_totals,
     accuracy_trend,
     review_accuracy_by_month,
     session_accuracy,
@@ -232,12 +234,113 @@ def test_other_person_tag_correction_ignored(segmented, team):
     assert row.accuracy is None
 
 
+def test_other_person_tag_confirmation_ignored(segmented, team):
+    for account in segmented["a"]:
+        set_tag_by_hand(account, team["manager"], team["rep_a"])
+    session = new_session(team, size=1, reps=("rep_a",))
+    review_item_confirm(item=session.items.get(), user=team["manager"])
+
+    rows = session_accuracy(session)
+    totals = accuracy_totals(rows)
+
+    assert rows[0].confirmed == 0
+    assert rows[0].accuracy is None
+    assert totals.framework.reviewed == 0
+    assert totals.others.confirmed == 1
+    assert totals.others.corrected == 0
+    assert totals.total.accuracy == 100.0
+
+
 def test_session_page_shows_framework_corrections(client, segmented, team):
     session = new_session(team, size=1, reps=("rep_a",))
     decide_one_correction(team, session.items.get())
     client.force_login(team["manager"])
     html = client.get(reverse("audits:review-session-detail", args=[session.pk])).content.decode()
-    assert 'Framework tags corrected: <span class="tabular-nums">1</span>' in html
+    assert 'data-testid="framework-corrected">1</td>' in html
+
+
+@pytest.fixture
+def framework_tags_reviewed(segmented, team) -> ReviewSession:
+    """A session of two framework-computed tags of rep A: one confirmed, one corrected."""
+    session = new_session(team, size=2, reps=("rep_a",))
+    first, second = session.items.order_by("position")
+    review_item_confirm(item=first, user=team["manager"])
+    review_item_correct(item=second, user=team["manager"], reason="Wrong", tier="low")
+    return session
+
+
+def test_framework_tags_leave_reps_alone(framework_tags_reviewed, team):
+    rows = session_accuracy(framework_tags_reviewed)
+    quarter = accuracy_by_rep(TODAY, None)
+
+    for row in rows + quarter:
+        assert row.rep_id == team["rep_a"].pk
+        assert row.confirmed == 0
+        assert row.corrected == 0
+        assert row.reviewed == 0
+        assert row.accuracy is None
+        assert row.framework_confirmed == 1
+        assert row.framework_corrected == 1
+    assert accuracy_trend(team["manager"]).datasets[0]["data"] == [None]
+
+
+def test_framework_tags_get_own_line(framework_tags_reviewed):
+    totals = accuracy_totals(session_accuracy(framework_tags_reviewed))
+
+    assert totals.framework.confirmed == 1
+    assert totals.framework.corrected == 1
+    assert totals.framework.accuracy == 50.0
+    assert totals.others.reviewed == 0
+    assert totals.total.confirmed == 1
+    assert totals.total.corrected == 1
+    assert totals.total.accuracy == 50.0
+
+
+def test_framework_tags_on_session_page(client, framework_tags_reviewed, team):
+    client.force_login(team["manager"])
+    url = reverse("audits:review-session-detail", args=[framework_tags_reviewed.pk])
+
+    html = client.get(url).content.decode()
+
+    assert '<td class="text-end tabular-nums" data-testid="rep-accuracy">—</td>' in html
+    assert 'data-testid="framework-confirmed">1</td>' in html
+    assert 'data-testid="framework-corrected">1</td>' in html
+    assert 'data-testid="framework-accuracy">50%</td>' in html
+    assert 'data-testid="overall-accuracy">50%</td>' in html
+    assert 'data-testid="others-accuracy-row"' not in html
+
+
+def test_framework_tags_on_quarterly_report(client, framework_tags_reviewed, make_user):
+    year, quarter = quarter_of(local_today())
+    client.force_login(make_user(roles.SALES_LEADERSHIP, username="boss"))
+
+    html = client.get(reverse("audits:quarterly-report", args=[f"{year}-Q{quarter}"])).content
+    html = html.decode()
+
+    assert "Review accuracy: 50% of 2 reviewed" in html
+    assert 'data-testid="framework-accuracy">50%</td>' in html
+    assert 'data-testid="overall-accuracy">50%</td>' in html
+
+
+def test_rep_tags_count_for_their_reps(segmented, team):
+    for account in segmented["a"] + segmented["b"]:
+        set_tag_by_hand(account, account.owner, account.owner)
+    session = new_session(team, size=2)
+    items = {item.rep_id: item for item in session.items.all()}
+    review_item_confirm(item=items[team["rep_a"].pk], user=team["manager"])
+    review_item_correct(
+        item=items[team["rep_b"].pk], user=team["manager"], reason="Wrong", tier="low"
+    )
+
+    rows = {row.rep_id: row for row in session_accuracy(session)}
+    totals = accuracy_totals(list(rows.values()))
+
+    rep_a, rep_b = rows[team["rep_a"].pk], rows[team["rep_b"].pk]
+    assert (rep_a.confirmed, rep_a.corrected, rep_a.accuracy) == (1, 0, 100.0)
+    assert (rep_b.confirmed, rep_b.corrected, rep_b.accuracy) == (0, 1, 0.0)
+    assert totals.framework.reviewed == 0
+    assert totals.others.reviewed == 0
+    assert totals.total.accuracy == 50.0
 
 
 def test_trend_shows_framework_corrections(client, segmented, team):
@@ -298,6 +401,8 @@ def test_review_page_for_manager(client, segmented, team):
 
 
 def test_trend_of_one_rep_is_labelled(client, segmented, team):
+    for account in segmented["a"]:
+        set_tag_by_hand(account, team["rep_a"], team["rep_a"])
     session = new_session(team, size=2, reps=("rep_a",))
     for item in session.items.all():
         review_item_confirm(item=item, user=team["manager"])
@@ -1090,6 +1195,8 @@ def test_untagged_confirmation_not_accurate(untagged_item, team):
 
 
 def test_tagged_confirmation_still_accurate(segmented, team):
+    for account in segmented["a"]:
+        set_tag_by_hand(account, team["rep_a"], team["rep_a"])
     session = new_session(team, size=1, reps=("rep_a",))
     review_item_confirm(item=session.items.get(), user=team["manager"])
 
