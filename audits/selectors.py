@@ -263,12 +263,14 @@ def accuracy_counts() -> dict[str, Count]:
 
 
 def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]:
-    """Return accurate and reviewed counts per month of decision, oldest first.
+    """Return each month's review decisions, by month of decision, oldest first.
 
-    ``confirmed`` counts the accurate confirmations of tags the rep set, and ``reviewed``
-    the decisions that count for the rep, as ``accuracy_counts``.
+    ``reviewed`` counts every decision and ``confirmed`` the accurate confirmations, whoever
+    set the reviewed tag, so ``accuracy`` is the "All reviewed" figure of the review
+    session pages. ``framework_confirmed`` and ``framework_corrected`` are the part of
+    those decisions on tags that the framework computed.
     """
-    decided = with_tag_setter(ReviewItem.objects.exclude(decision=ReviewItem.Decision.PENDING))
+    decided = with_tag_setter(ReviewItem.objects.filter(DECIDED))
     rows = (
         _scoped(decided, "rep_id", user_ids)
         .annotate(month=TruncMonth("decided_at", tzinfo=team_zone()))
@@ -279,10 +281,11 @@ def review_accuracy_by_month(user_ids: list[int] | None) -> list[dict[str, Any]]
     return [
         {
             "month": row["month"].date() if hasattr(row["month"], "date") else row["month"],
-            "reviewed": row["reviewed"],
-            "confirmed": row["confirmed"],
+            "reviewed": row["all_reviewed"],
+            "confirmed": row["all_confirmed"],
+            "framework_confirmed": row["framework_confirmed"],
             "framework_corrected": row["framework_corrected"],
-            "accuracy": percent(row["confirmed"], row["reviewed"]),
+            "accuracy": percent(row["all_confirmed"], row["all_reviewed"]),
         }
         for row in rows
     ]

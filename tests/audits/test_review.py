@@ -205,9 +205,9 @@ def test_framework_tag_correction_not_rep_error(segmented, team):
     assert by_rep[item.rep_id].accuracy is None
 
     month = review_accuracy_by_month(None)[-1]
-    assert month["reviewed"] == 0
+    assert month["reviewed"] == 1
     assert month["framework_corrected"] == 1
-    assert month["accuracy"] is None
+    assert month["accuracy"] == 0.0
 
     trend = accuracy_trend(team["manager"])
     assert trend.datasets[0]["data"] == [None]
@@ -242,6 +242,7 @@ def test_other_person_tag_confirmation_ignored(segmented, team):
 
     rows = session_accuracy(session)
     totals = accuracy_totals(rows)
+    month = review_accuracy_by_month(None)[-1]
 
     assert rows[0].confirmed == 0
     assert rows[0].accuracy is None
@@ -249,6 +250,8 @@ def test_other_person_tag_confirmation_ignored(segmented, team):
     assert totals.others.confirmed == 1
     assert totals.others.corrected == 0
     assert totals.total.accuracy == 100.0
+    assert month["reviewed"] == 1
+    assert month["accuracy"] == 100.0
 
 
 def test_session_page_shows_framework_corrections(client, segmented, team):
@@ -296,6 +299,16 @@ def test_framework_tags_get_own_line(framework_tags_reviewed):
     assert totals.total.accuracy == 50.0
 
 
+def test_framework_tags_in_monthly_accuracy(framework_tags_reviewed):
+    month = review_accuracy_by_month(None)[-1]
+
+    assert month["reviewed"] == 2
+    assert month["confirmed"] == 1
+    assert month["framework_confirmed"] == 1
+    assert month["framework_corrected"] == 1
+    assert month["accuracy"] == 50.0
+
+
 def test_framework_tags_on_session_page(client, framework_tags_reviewed, team):
     client.force_login(team["manager"])
     url = reverse("audits:review-session-detail", args=[framework_tags_reviewed.pk])
@@ -322,6 +335,16 @@ def test_framework_tags_on_quarterly_report(client, framework_tags_reviewed, mak
     assert 'data-testid="overall-accuracy">50%</td>' in html
 
 
+def test_framework_tags_on_dashboard(client, framework_tags_reviewed, team):
+    client.force_login(team["manager"])
+
+    response = client.get(reverse("audits:dashboard"))
+
+    chart = next(chart for chart in response.context["charts"] if chart.key == "accuracy")
+    assert chart.labels == [f"{local_today():%Y-%m}"]
+    assert chart.datasets[0]["data"] == [50.0]
+
+
 def test_rep_tags_count_for_their_reps(segmented, team):
     for account in segmented["a"] + segmented["b"]:
         set_tag_by_hand(account, account.owner, account.owner)
@@ -334,6 +357,7 @@ def test_rep_tags_count_for_their_reps(segmented, team):
 
     rows = {row.rep_id: row for row in session_accuracy(session)}
     totals = accuracy_totals(list(rows.values()))
+    month = review_accuracy_by_month(None)[-1]
 
     rep_a, rep_b = rows[team["rep_a"].pk], rows[team["rep_b"].pk]
     assert (rep_a.confirmed, rep_a.corrected, rep_a.accuracy) == (1, 0, 100.0)
@@ -341,6 +365,9 @@ def test_rep_tags_count_for_their_reps(segmented, team):
     assert totals.framework.reviewed == 0
     assert totals.others.reviewed == 0
     assert totals.total.accuracy == 50.0
+    assert month["reviewed"] == 2
+    assert month["framework_confirmed"] == 0
+    assert month["accuracy"] == 50.0
 
 
 def test_trend_shows_framework_corrections(client, segmented, team):
