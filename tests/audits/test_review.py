@@ -395,7 +395,7 @@ def test_dashboard_accuracy_shows_framework_corrections(client, segmented, team)
     framework_rows = [row for row in chart.rows if "Framework tags corrected" in row["label"]]
     assert bars["label"] == "Framework tags corrected"
     assert bars["data"] == [1]
-    assert chart.datasets[0]["data"] == [None]
+    assert chart.datasets[0]["data"] == [0.0]
     assert chart.description.startswith("Framework tags corrected: 1.")
     assert [row["value"] for row in framework_rows] == [1]
     assert framework_rows[0]["percent"] is False
