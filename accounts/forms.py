@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.text_limits import character_limit_validators
+from segmentation.models import Industry
 from segmentation.tags import active_tag_checker
 
 from . import workspace
@@ -190,7 +191,10 @@ INPUT_LABELS = {
     "description": "Description",
 }
 INPUT_HELP = {
-    "industry_raw": "The source's label, such as Computer Software. It is mapped to the taxonomy.",
+    "industry_raw": (
+        "An industry of the list or one of its synonyms, such as Computer Software, in any "
+        "letter case."
+    ),
     "employees": "A head count or range: 250, 51-200, 10,001+ or ~5k.",
     "revenue": "Annual revenue with its currency: $12.5M, EUR 40M or 1200000.",
     "country": "Name or ISO code, such as Germany or DE.",
@@ -198,9 +202,18 @@ INPUT_HELP = {
 }
 
 
+# Id of the <datalist> of industry names that the industry input suggests.
+INDUSTRY_OPTIONS_ID = "industry-options"
+
+
 class FieldEditForm(LoadedValuesMixin, forms.Form):
     """The inputs of one editable field (see workspace.EDITABLE_FIELDS), the version and
-    the fingerprints of the inputs' stored values."""
+    the fingerprints of the inputs' stored values.
+
+    The industry form also has ``allow_unmapped``, the confirmation that keeps a label
+    matching no industry. The page shows that box only after such a label was rejected
+    (``unknown_industry``), or when it was ticked.
+    """
 
     version = VersionField()
 
@@ -208,6 +221,7 @@ class FieldEditForm(LoadedValuesMixin, forms.Form):
         kwargs.setdefault("auto_id", f"edit_{field_name}_%s")
         super().__init__(*args, **kwargs)
         self.spec = workspace.EDITABLE_FIELDS[field_name]
+        self.unknown_industry = False
         for name in self.spec.inputs:
             attrs = {"class": INPUT, "autocomplete": "off"}
             if name == "description":
@@ -222,6 +236,8 @@ class FieldEditForm(LoadedValuesMixin, forms.Form):
                     strip=False,
                 )
                 continue
+            if name == "industry_raw":
+                attrs["list"] = INDUSTRY_OPTIONS_ID
             self.fields[name] = forms.CharField(
                 label=INPUT_LABELS[name],
                 required=False,
@@ -229,10 +245,41 @@ class FieldEditForm(LoadedValuesMixin, forms.Form):
                 help_text=INPUT_HELP.get(name, ""),
                 widget=forms.TextInput(attrs=attrs),
             )
+        if "industry_raw" in self.spec.inputs:
+            self.fields["allow_unmapped"] = forms.BooleanField(
+                label="Save as unmapped anyway",
+                required=False,
+                help_text=(
+                    "Keeps the label without an industry until Sales Ops maps it. Until then "
+                    "the account needs enrichment, so it gets no tag or route, and its score "
+                    "counts the industry as unknown."
+                ),
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+            help_id = f"{self['allow_unmapped'].auto_id}-help"
+            self.fields["allow_unmapped"].widget.attrs["aria-describedby"] = help_id
         self.add_loaded_fields(self.spec.inputs)
 
     def values(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in self.spec.inputs}
+
+    @property
+    def allows_unmapped(self) -> bool:
+        """Return whether the person confirmed an unmapped industry; call after is_valid()."""
+        return bool(self.cleaned_data.get("allow_unmapped"))
+
+    @property
+    def offers_unmapped(self) -> bool:
+        """Return whether the page shows the "Save as unmapped anyway" box."""
+        if "allow_unmapped" not in self.fields:
+            return False
+        return self.unknown_industry or bool(self["allow_unmapped"].value())
+
+    def industry_names(self) -> list[str]:
+        """Return the names of the taxonomy's industries, which the industry input suggests."""
+        if "industry_raw" not in self.spec.inputs:
+            return []
+        return list(Industry.objects.order_by("name").values_list("name", flat=True))
 
 
 class FlagReviewForm(forms.Form):

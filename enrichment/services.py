@@ -49,12 +49,12 @@ from accounts.normalizers import (
     sentence_end,
 )
 from accounts.normalizers.text import normalize_line_breaks
-from accounts.permissions import can_manage_taxonomy, can_review_account
+from accounts.permissions import can_review_account
 from accounts.selectors import source_label
 from audits.baseline import record_account_baselines
 from audits.history import current_channel
 from segmentation.models import FrameworkStatus, Industry, SizeBand
-from segmentation.taxonomy import IndustryResolver
+from segmentation.taxonomy import IndustryResolver, industry_label_resolve
 
 from . import feeds
 from . import verification as rules
@@ -555,21 +555,6 @@ def accounts_resegment(account_ids: Iterable[int]) -> None:
 # Conflict resolution -------------------------------------------------------------------
 
 
-def _unknown_industry_message(label: str, user: AbstractBaseUser) -> str:
-    """Return the error for an industry the taxonomy lacks, with a fix the user can make.
-
-    Only staff users who manage the taxonomy can open its admin page, so only they are
-    sent there.
-    """
-    message = (
-        f"Industry {label!r} matches no industry or synonym. Pick one of the listed values "
-        f"or enter an industry name such as SaaS. To use {label!r} itself, "
-    )
-    if user.is_staff and can_manage_taxonomy(user):
-        return f"{message}add it as a synonym in the admin under Segmentation > Industries."
-    return f"{message}ask Sales Ops to add it as a synonym of an industry."
-
-
 def _resolution_value(account: Account, name: str, value: Any, user: AbstractBaseUser) -> Any:
     """Turn a value a person typed into the observation shape of the field.
 
@@ -584,9 +569,7 @@ def _resolution_value(account: Account, name: str, value: Any, user: AbstractBas
                 raise ValidationError(f"industry id {value} was not found: choose an industry.")
             return {"industry_id": industry.pk, "label": industry.name}
         label = str(value or "").strip()
-        industry_id = IndustryResolver.load().resolve(label)
-        if industry_id is None:
-            raise ValidationError(_unknown_industry_message(label, user))
+        industry_id = industry_label_resolve(label, user=user)
         return {"industry_id": industry_id, "label": label}
     if name == "company_size":
         try:

@@ -8,7 +8,11 @@ already has is rejected, because imports and criteria could not tell the two apa
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+
 from accounts.normalizers.text import industry_key
+from accounts.permissions import can_manage_taxonomy
 
 from .models import Industry, IndustrySynonym
 from .validation import hidden_character_error
@@ -58,6 +62,39 @@ class IndustryResolver:
             if industry_id is not None:
                 return industry_id, label
         return None, first_label
+
+
+# Code of the ValidationError for a label that matches no industry or synonym, so that a
+# form can offer to keep such a label unmapped.
+UNKNOWN_INDUSTRY = "unknown_industry"
+
+
+def unknown_industry_message(label: str, user: AbstractBaseUser | None) -> str:
+    """Return the error for an industry the taxonomy lacks, with a fix the user can make.
+
+    Only staff users who manage the taxonomy can open its admin page, so only they are
+    sent there.
+    """
+    message = (
+        f"Industry {label!r} matches no industry or synonym. Pick one of the listed values "
+        f"or enter an industry name such as SaaS. To use {label!r} itself, "
+    )
+    if user is not None and user.is_staff and can_manage_taxonomy(user):
+        return f"{message}add it as a synonym in the admin under Segmentation > Industries."
+    return f"{message}ask Sales Ops to add it as a synonym of an industry."
+
+
+def industry_label_resolve(label: str, *, user: AbstractBaseUser | None) -> int:
+    """Return the id of the industry whose name or synonym a person typed as ``label``.
+
+    Labels match by lookup key, so case, spacing and punctuation do not count. Raises
+    ValidationError with code UNKNOWN_INDUSTRY, naming the label and the fix that
+    ``user`` can make, when no industry or synonym matches.
+    """
+    industry_id = IndustryResolver.load().resolve(label)
+    if industry_id is None:
+        raise ValidationError(unknown_industry_message(label, user), code=UNKNOWN_INDUSTRY)
+    return industry_id
 
 
 def _industry_with_key(key: str, *, exclude_pk: int | None) -> Industry | None:

@@ -42,6 +42,7 @@ from accounts.permissions import (
 from accounts.workspace.flags import review_flag_mark_reviewed
 from enrichment.services import account_feeds_check
 from segmentation.tags import active_tag_checker
+from segmentation.taxonomy import UNKNOWN_INDUSTRY
 
 from .base import (
     AccountObjectMixin,
@@ -111,6 +112,12 @@ def changed(response: HttpResponse, account: Account) -> HttpResponse:
     reject it. A rejection lists the changes made since the form was opened.
     """
     return trigger(response, {"accountChanged": {"account": account.pk}})
+
+
+def has_code(error: ValidationError, name: str, code: str) -> bool:
+    """Return whether a service's ValidationError has an error with ``code`` on input ``name``."""
+    errors = getattr(error, "error_dict", {}).get(name, [])
+    return any(item.code == code for item in errors)
 
 
 def field_row_context(request: HttpRequest, account: Account, field_name: str) -> dict[str, Any]:
@@ -189,9 +196,11 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
                 user=request.user,
                 version=workspace.parse_version(form.cleaned_data["version"]),
                 loaded=form.loaded_fingerprints(),
+                allow_unmapped=form.allows_unmapped,
             )
         except ValidationError as error:
             add_errors(form, error)
+            form.unknown_industry = has_code(error, "industry_raw", UNKNOWN_INDUSTRY)
             return self.render_form(form, account, status=422)
         except workspace.StaleEditError as error:
             data = stale_retry_data(request, error, spec.inputs)

@@ -59,7 +59,7 @@ from enrichment.verification import APPLIED_FIELDS, CONFLICTING, VERIFIED_FIELDS
 from segmentation.engine import term_key
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
-from segmentation.taxonomy import IndustryResolver
+from segmentation.taxonomy import IndustryResolver, industry_label_resolve
 
 from .flags import cleared_flags_reason, flags_unresolved
 
@@ -315,15 +315,33 @@ def _parse_name(data: dict[str, str], account: Account) -> ParsedEdit:
     )
 
 
-def _parse_industry(data: dict[str, str], account: Account) -> ParsedEdit:
+def _parse_industry(
+    data: dict[str, str],
+    account: Account,
+    *,
+    user: AbstractBaseUser | None = None,
+    allow_unmapped: bool = False,
+) -> ParsedEdit:
+    """Parse an industry label, which must be an industry's name or synonym.
+
+    With ``allow_unmapped``, a label that matches neither is saved as the raw label
+    without an industry, as imports keep such labels, and Sales Ops can map it later on
+    the unmapped industries page. The unmapped label the account already has passes
+    too, so saving the form as it opened reports that nothing changed.
+    """
     text = _required_text(data, "industry_raw", "Industry", "Computer Software")
     _check_length("industry_raw", "Industry", text, _max_length("industry_raw"))
-    industry_id, _label = IndustryResolver.load().resolve_first([text])
+    kept_label = account.industry_id is None and text == clean_text(account.industry_raw)
     warnings = []
-    if industry_id is None:
+    try:
+        industry_id: int | None = industry_label_resolve(text, user=user)
+    except ValidationError as error:
+        if not (allow_unmapped or kept_label):
+            raise ValidationError({"industry_raw": error}) from None
+        industry_id = None
         warnings.append(
-            f"“{text}” matches no industry of the taxonomy, so the account stays unmapped. "
-            "Ask Sales Ops to add it as a synonym."
+            f"“{text}” matches no industry of the taxonomy, so the account stays unmapped "
+            "until Sales Ops adds it as a synonym of an industry."
         )
     return ParsedEdit(
         values={"industry_id": industry_id, "industry_raw": text},
@@ -575,15 +593,27 @@ PARSERS = {
 }
 
 
-def field_edit_parse(field_name: str, data: dict[str, str], account: Account) -> ParsedEdit:
+def field_edit_parse(
+    field_name: str,
+    data: dict[str, str],
+    account: Account,
+    *,
+    user: AbstractBaseUser | None = None,
+    allow_unmapped: bool = False,
+) -> ParsedEdit:
     """Normalize the inputs of one editable field with the import normalizers.
 
-    Raises ValidationError with a message per input name when a value is invalid.
+    ``user`` picks the fix that an unknown industry's message names, and
+    ``allow_unmapped`` keeps an industry label that matches no industry (see
+    _parse_industry). Raises ValidationError with a message per input name when a value
+    is invalid.
     """
     if field_name not in PARSERS:
         raise ValidationError(
             f"field {field_name!r} cannot be edited: use one of {', '.join(EDITABLE_FIELDS)}."
         )
+    if field_name == "industry":
+        return _parse_industry(data, account, user=user, allow_unmapped=allow_unmapped)
     return PARSERS[field_name](data, account)
 
 
@@ -643,6 +673,7 @@ def account_field_update(
     user: AbstractBaseUser,
     version: datetime | None,
     loaded: Mapping[str, str] | None = None,
+    allow_unmapped: bool = False,
 ) -> FieldUpdateResult:
     """Save a person's value for one field, record it as a manual observation and re-score.
 
@@ -653,12 +684,14 @@ def account_field_update(
     unchanged value sent through the API does: otherwise saving the form as it opened
     would mark a single-source field ``accepted`` and the account verified without a
     second source. ``loaded`` contains the form's fingerprints of the field's inputs (see
-    _lock_current). Raises PermissionDenied, a ValidationError per input, or
-    StaleEditError when someone changed the field since the form was rendered.
+    _lock_current). An industry label that matches no industry or synonym is rejected
+    with code UNKNOWN_INDUSTRY unless ``allow_unmapped`` is set. Raises PermissionDenied,
+    a ValidationError per input, or StaleEditError when someone changed the field since
+    the form was rendered.
     """
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not edit account {account.pk}.")
-    parsed = field_edit_parse(field_name, data, account)
+    parsed = field_edit_parse(field_name, data, account, user=user, allow_unmapped=allow_unmapped)
     spec = EDITABLE_FIELDS[field_name]
     now = timezone.now()
     with transaction.atomic():

@@ -5,11 +5,13 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts import workspace
 from accounts.models import Account, ResearchNote, SegmentOverride
 from enrichment.models import Observation
 from segmentation.models import ScoreRecord
+from segmentation.taxonomy import unknown_industry_message
 from tests.factories import AccountFactory
 
 from .conftest import HTMX
@@ -319,6 +321,161 @@ def test_industry_edit_maps_taxonomy(client_sdr, account, saas):
     assert account.industry_raw == "SaaS"
 
 
+UNKNOWN_INDUSTRY_LABEL = "Quantum Basket Weaving"
+
+
+@pytest.fixture
+def saas_account(account, saas):
+    Account.objects.filter(pk=account.pk).update(industry=saas, industry_raw="SaaS")
+    account.refresh_from_db()
+    return account
+
+
+def test_industry_edit_rejects_unknown_label(client_sdr, saas_account, saas, sdr):
+    response = client_sdr.post(
+        edit_url(saas_account, "industry"),
+        {"industry_raw": UNKNOWN_INDUSTRY_LABEL, "version": version_of(saas_account)},
+        **HTMX,
+    )
+
+    html = response.content.decode()
+    saas_account.refresh_from_db()
+    assert response.status_code == 422
+    assert escape(unknown_industry_message(UNKNOWN_INDUSTRY_LABEL, sdr)) in html
+    assert "ask Sales Ops to add it as a synonym of an industry." in html
+    assert saas_account.industry_id == saas.pk
+    assert saas_account.industry_raw == "SaaS"
+    assert not Observation.objects.filter(account=saas_account, source="manual").exists()
+
+
+def test_industry_edit_rejection_lists_industries(client_sdr, saas_account):
+    html = client_sdr.post(
+        edit_url(saas_account, "industry"),
+        {"industry_raw": UNKNOWN_INDUSTRY_LABEL, "version": version_of(saas_account)},
+        **HTMX,
+    ).content.decode()
+
+    listed = re.search(r'data-testid="industry-names">Industries: ([^<]*)\.</div>', html)
+    assert listed is not None
+    assert escape("SaaS, Telecommunications") in listed.group(1)
+    assert 'name="allow_unmapped"' in html
+    assert "Save as unmapped anyway" in html
+
+
+def test_industry_error_names_admin_for_staff(client, saas_account, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="unused-password")
+    client.force_login(admin)
+
+    html = client.post(
+        edit_url(saas_account, "industry"),
+        {"industry_raw": UNKNOWN_INDUSTRY_LABEL, "version": version_of(saas_account)},
+        **HTMX,
+    ).content.decode()
+
+    assert "add it as a synonym in the admin under Segmentation &gt; Industries." in html
+
+
+def test_industry_edit_rejects_unknown_without_htmx(client_sdr, saas_account, saas):
+    response = client_sdr.post(
+        edit_url(saas_account, "industry"),
+        {"industry_raw": UNKNOWN_INDUSTRY_LABEL, "version": version_of(saas_account)},
+    )
+
+    saas_account.refresh_from_db()
+    assert response.status_code == 422
+    assert "<html" in response.content.decode()
+    assert "matches no industry or synonym" in response.content.decode()
+    assert saas_account.industry_id == saas.pk
+
+
+@pytest.mark.parametrize(
+    "label", ["saas", "SAAS", "Computer Software", "computer software", "COMPUTER SOFTWARE"]
+)
+def test_industry_edit_ignores_letter_case(client_sdr, account, saas, label):
+    response = client_sdr.post(
+        edit_url(account, "industry"),
+        {"industry_raw": label, "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert account.industry_id == saas.pk
+    assert account.industry_raw == label
+
+
+def test_industry_edit_saves_unmapped_when_confirmed(client_sdr, saas_account):
+    response = client_sdr.post(
+        edit_url(saas_account, "industry"),
+        {
+            "industry_raw": UNKNOWN_INDUSTRY_LABEL,
+            "allow_unmapped": "on",
+            "version": version_of(saas_account),
+        },
+        **HTMX,
+    )
+
+    saas_account.refresh_from_db()
+    assert response.status_code == 200
+    assert "so the account stays unmapped" in response.content.decode()
+    assert saas_account.industry_id is None
+    assert saas_account.industry_raw == UNKNOWN_INDUSTRY_LABEL
+    assert saas_account.needs_enrichment is True
+
+
+def test_industry_edit_keeps_current_unmapped_label(client_sdr, account):
+    Account.objects.filter(pk=account.pk).update(industry=None, industry_raw="Widgets")
+
+    response = client_sdr.post(
+        edit_url(account, "industry"),
+        {"industry_raw": "Widgets", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert 'data-testid="field-unchanged"' in response.content.decode()
+    assert account.industry_raw == "Widgets"
+
+
+def test_industry_edit_rejects_respelled_unmapped_label(client_sdr, account):
+    Account.objects.filter(pk=account.pk).update(industry=None, industry_raw="Widgets")
+
+    response = client_sdr.post(
+        edit_url(account, "industry"),
+        {"industry_raw": "WIDGETS", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    assert response.status_code == 422
+    assert "matches no industry or synonym" in response.content.decode()
+    assert account.industry_raw == "Widgets"
+
+
+def test_industry_form_hides_unmapped_box(client_sdr, saas_account):
+    html = client_sdr.get(edit_url(saas_account, "industry"), **HTMX).content.decode()
+
+    assert 'name="allow_unmapped"' not in html
+    assert 'data-testid="industry-names"' not in html
+    assert 'list="industry-options"' in html
+    assert '<datalist id="industry-options">' in html
+    assert '<option value="SaaS">' in html
+
+
+def test_unmapped_box_stays_ticked(client_sdr, saas_account):
+    response = client_sdr.post(
+        edit_url(saas_account, "industry"),
+        {"industry_raw": UNKNOWN_INDUSTRY_LABEL, "allow_unmapped": "on"},
+        **HTMX,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "reload the page and try again" in html
+    assert re.search(r'<input type="checkbox" name="allow_unmapped"[^>]* checked', html)
+
+
 def test_field_edit_without_htmx_redirects(client_sdr, account):
     response = client_sdr.post(
         edit_url(account, "description"),
@@ -384,7 +541,7 @@ def other_person_edits(account: Account, user) -> None:
     workspace.account_field_update(
         account=account,
         field_name="industry",
-        data={"industry_raw": "Aerospace"},
+        data={"industry_raw": "Defense"},
         user=user,
         version=workspace.parse_version(version_of(account)),
     )
@@ -410,7 +567,7 @@ def test_stale_edit_shows_other_change(client_sdr, account, manager, team):
     assert 'data-testid="stale-warning"' in html
     assert "your change was not saved" in html
     assert "manager" in html
-    assert "Industry label: — → <strong>Aerospace</strong>" in html
+    assert "Industry label: — → <strong>Defense</strong>" in html
 
 
 def test_stale_edit_keeps_typed_value_with_new_version(client_sdr, account, manager, team):
@@ -437,7 +594,7 @@ def test_stale_edit_saved_when_sent_again(client_sdr, account, manager, team):
     account.refresh_from_db()
     assert response.status_code == 200
     assert account.employee_raw == "51-200"
-    assert account.industry_raw == "Aerospace"
+    assert account.industry_raw == "Defense"
 
 
 def test_missing_version_refused(client_sdr, account):
