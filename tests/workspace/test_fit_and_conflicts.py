@@ -216,6 +216,31 @@ def test_confirm_form_without_tag_offers_refine(client, ae, untagged):
     assert "?decision=refine" in html
 
 
+def segment_card(html: str) -> str:
+    start = html.index('<div id="account-segment"')
+    return html[start : html.index('<div id="account-status"', start)]
+
+
+def test_page_disables_confirm_fit_without_tag(client, ae, untagged):
+    client.force_login(ae)
+    page = client.get(reverse("accounts:account-detail", args=[untagged.pk])).content.decode()
+
+    card = segment_card(page)
+    assert "?decision=confirm" not in card
+    assert re.search(r"<button [^>]*disabled[^>]*>Confirm fit</button>", card)
+    assert 'data-testid="fit-confirm-unavailable">No tag to confirm yet.<' in card
+    assert "?decision=refine" in card
+
+
+def test_page_offers_confirm_fit_with_tag(client, ae, account):
+    client.force_login(ae)
+    page = client.get(reverse("accounts:account-detail", args=[account.pk])).content.decode()
+
+    card = segment_card(page)
+    assert "?decision=confirm" in card
+    assert 'data-testid="fit-confirm-unavailable"' not in card
+
+
 def test_refine_without_tag_allowed(client, ae, untagged):
     client.force_login(ae)
     response = client.post(
