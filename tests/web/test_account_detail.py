@@ -151,6 +151,26 @@ def test_detail_shows_firmographics(signed_in, scored_account):
     assert "Berlin, Berlin, DE" in html
 
 
+def industry_row(html: str) -> str:
+    start = html.index('id="field-industry"')
+    return html[start : html.index('<div class="field-actions">', start)]
+
+
+def test_detail_shows_unmapped_label_with_badge(signed_in):
+    account = AccountFactory(industry=None, industry_raw="Widgets & Gadgets")
+    row = industry_row(detail_html(signed_in, account))
+    badge = '<span class="badge badge-unmapped">unmapped</span>'
+    assert f"<em>Widgets &amp; Gadgets</em> {badge}" in row
+    assert "Source label" not in row
+
+
+def test_detail_shows_unknown_without_industry_label(signed_in):
+    account = AccountFactory(industry=None, industry_raw="")
+    row = industry_row(detail_html(signed_in, account))
+    assert '<span class="text-body-secondary">Unknown</span>' in row
+    assert "badge-unmapped" not in row
+
+
 def test_detail_shows_lists_and_identifiers(signed_in, scored_account):
     html = detail_html(signed_in, scored_account)
     assert "Snowflake" in html
