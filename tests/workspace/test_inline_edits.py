@@ -677,6 +677,31 @@ def test_tag_edit_returns_segment_with_event(client_sdr, account):
     assert "accountChanged" in response["HX-Trigger"]
 
 
+def test_tag_edit_page_sends_plain_requests(client_sdr, account):
+    html = client_sdr.get(segment_url(account)).content.decode()
+
+    page_start = html.index('<div class="fragment-page card" hx-disable>')
+    assert page_start < html.index('<form id="account-segment"')
+
+
+def test_tag_edit_without_htmx_redirects_to_account(client_sdr, account):
+    response = client_sdr.post(
+        segment_url(account),
+        {
+            "tag": "FinTech – SMB – US",
+            "tier": "",
+            "reason": "Payments",
+            "version": version_of(account),
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.redirect_chain == [(account.get_absolute_url(), 302)]
+    assert "Tag and tier saved." in html
+    assert 'id="firmographics-heading"' in html
+
+
 def test_tag_edit_off_template_rejected(client_sdr, account):
     response = client_sdr.post(
         segment_url(account),
