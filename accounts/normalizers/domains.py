@@ -102,6 +102,11 @@ _TRACKING_PARAMETER_RE = re.compile(
     re.IGNORECASE,
 )
 _WHITESPACE_RE = re.compile(r"\s")
+
+# The fix that ends the hints about a value without a usable host name. The API's field
+# messages replace this sentence with their own example (accounts.api.serializers).
+_DOMAIN_FIX = "Enter a domain such as example.com."
+
 # A website after its scheme that urlsplit reads as a host and a path made only of
 # characters that quote leaves unchanged, with no port, user, query or fragment.
 _SIMPLE_WEBSITE_RE = re.compile(r"(?P<host>[A-Za-z0-9.-]+)(?P<path>/[A-Za-z0-9._~/-]*)?")
@@ -297,17 +302,19 @@ def _host_or_hint(value: str) -> tuple[str | None, str]:
 
 def _split(text: str, value: str, field: str) -> SplitResult:
     if _WHITESPACE_RE.search(text.split("/", 1)[0]):
-        raise UnparsedValue(field, value, "the host contains whitespace")
+        raise UnparsedValue(field, value, f"the host contains whitespace. {_DOMAIN_FIX}")
     try:
         return urlsplit("//" + text.lstrip("/"))  # also reads "//example.com"
     except ValueError as error:
-        raise UnparsedValue(field, value, f"it is not a valid URL ({error})") from None
+        raise UnparsedValue(
+            field, value, f"it is not a valid URL ({error}). {_DOMAIN_FIX}"
+        ) from None
 
 
 def _host_from_parts(parts: SplitResult, value: str, field: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UnparsedValue(field, value, "no host name was found")
+        raise UnparsedValue(field, value, f"no host name was found. {_DOMAIN_FIX}")
     return _checked_host(host, value, field)
 
 
@@ -347,7 +354,7 @@ def _ascii_host(host: str) -> str:
     if _is_ip_address(host):
         raise _InvalidHost("an IP address is not a company domain")
     if "." not in host:
-        raise _InvalidHost(f'"{host}" has no top-level domain. Enter a domain such as example.com.')
+        raise _InvalidHost(f'"{host}" has no top-level domain. {_DOMAIN_FIX}')
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except UnicodeError as error:  # idna.IDNAError is a UnicodeError

@@ -21,8 +21,8 @@ A count written with ``k`` or ``m``, or with an approximation marker, is approxi
 Blank values and placeholders return None. So do counts whose only information is zero
 (``0``, ``0-0``, ``0+``), because directories such as Y Combinator's write team size 0 for
 "not reported". A range with zero as its lower bound (``0-1``) is a real range. Free text
-(``25 employees + 50 contractors``, ``small team``), fractions, reversed ranges and counts
-above MAX_EMPLOYEES raise UnparsedValue(field="employee count"). So does, unless
+(``25 employees + 50 contractors``, ``small team``), negative counts, fractions, reversed
+ranges and counts above MAX_EMPLOYEES raise UnparsedValue(field="employee count"). So does, unless
 ``decimal_comma`` is set, a count such as ``2.000`` or ``10.000``, which may be thousands
 written with a period as separator or a number with three decimals.
 
@@ -144,6 +144,13 @@ _TRAILING_WORD_RE = re.compile(
     r"\s*(?:employees?|emps?|people|persons|staff|ftes?|workers|headcount|team members)\.?$"
 )
 _SELF_EMPLOYED = frozenset({"self-employed", "self employed"})
+# A count with a minus sign, such as "-5", "−1,200" or "~-5k", alone or as a range's start.
+_NEGATIVE_RE = re.compile(_APPROXIMATE + r"-\s*\d")
+
+NEGATIVE_HINT = (
+    "the number of employees cannot be negative. Enter a count such as 240 or a range "
+    "such as 51-200, or leave the cell empty."
+)
 
 
 def parse_employee_count(
@@ -304,6 +311,8 @@ def _parse_employee_text(raw: str, *, decimal_comma: bool) -> EmployeeRange | No
         count = _read_count(match, "high", raw, decimal_comma)
         return _upper_bound_range(count - 1, raw, approximate=_is_approximate(match, "high"))
 
+    if _NEGATIVE_RE.match(text):
+        raise UnparsedValue(FIELD, raw, NEGATIVE_HINT)
     raise UnparsedValue(
         FIELD,
         raw,
@@ -343,7 +352,7 @@ def _is_approximate(match: re.Match[str], name: str) -> bool:
 
 def _exact_range(count: int, raw: str, *, approximate: bool) -> EmployeeRange | None:
     if count < 0:
-        raise UnparsedValue(FIELD, raw, "an employee count cannot be negative")
+        raise UnparsedValue(FIELD, raw, NEGATIVE_HINT)
     _check_maximum(count, raw)
     if count == 0:
         return None

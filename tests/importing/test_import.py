@@ -985,6 +985,35 @@ def test_negative_revenue_flagged(write_csv):
     assert "revenue cannot be negative" in account.review_flags[0]["message"]
 
 
+def test_negative_employees_flagged(write_csv):
+    path = write_csv(APOLLO, [apollo_row("Acme", "acme.com", employees="-5")])
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    message = account.review_flags[0]["message"]
+    assert account.employee_count is None
+    assert account.employee_raw == "-5"
+    assert message.startswith(
+        'employee count "-5" could not be parsed: the number of employees cannot be negative.'
+    )
+    assert message.endswith("or leave the cell empty.")
+
+
+def test_website_with_spaces_flag_gives_fix(write_csv):
+    path = write_csv(APOLLO, [apollo_row("Acme", "not a domain!!")])
+
+    accounts_import(path)
+
+    account = Account.objects.get()
+    assert account.domain == ""
+    assert [item["field"] for item in account.review_flags] == ["website"]
+    assert account.review_flags[0]["message"] == (
+        'website "not a domain!!" could not be parsed: the host contains whitespace. '
+        "Enter a domain such as example.com."
+    )
+
+
 def test_extra_cells_rejected(write_text):
     path = write_text("Company,Website\nAcme, Inc,acme.com,Berlin\n")
 

@@ -205,6 +205,13 @@ def test_website_url_invalid_raises(value: str) -> None:
     assert caught.value.field == "website"
 
 
+@pytest.mark.parametrize("value", ["not a domain!!", "acme inc", "http://[::1", "http://:80/"])
+def test_website_url_invalid_hint_gives_fix(value: str) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        website_url(value)
+    assert caught.value.hint.endswith(". Enter a domain such as example.com.")
+
+
 def test_website_url_keeps_subdomain() -> None:
     assert website_url("apps.apple.com/us/app/x") == "https://apps.apple.com/us/app/x"
 

@@ -148,6 +148,14 @@ def test_employees_unparseable_raises(raw: str | int | float) -> None:
     assert caught.value.value == str(raw)
 
 
+@pytest.mark.parametrize("raw", ["-5", "−5", "-1,200", "~-5k", "-5 employees", "-5-10", -5])
+def test_employees_negative_hint(raw: str | int) -> None:
+    with pytest.raises(UnparsedValue) as caught:
+        parse_employee_count(raw)
+    assert caught.value.hint.startswith("the number of employees cannot be negative.")
+    assert "or leave the cell empty" in caught.value.hint
+
+
 @pytest.mark.parametrize(
     ("raw", "text"),
     [(True, "true"), (False, "false"), (["a", 5], '["a", 5]'), ({"n": 1}, '{"n": 1}')],
