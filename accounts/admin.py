@@ -97,6 +97,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "rows_read",
         "created",
         "updated",
+        "unchanged",
         "merged",
         "rejected",
         "flagged",

@@ -439,6 +439,10 @@ class ImportRun(models.Model):
     rows_read = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(
+        default=0,
+        help_text="Rows that matched an account from before the run and stored nothing new on it.",
+    )
     merged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     skipped_blank = models.PositiveIntegerField(default=0)
@@ -510,8 +514,8 @@ class ImportRun(models.Model):
 
     @property
     def imported(self) -> int:
-        """Rows that created, updated or merged into an account."""
-        return self.created + self.updated + self.merged
+        """Rows that created, updated or merged into an account, or matched one unchanged."""
+        return self.created + self.updated + self.unchanged + self.merged
 
 
 class ImportCancelRequest(models.Model):

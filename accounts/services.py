@@ -262,13 +262,14 @@ def _import_locked(
         scoring_error = _scoring_run_attach(import_run, touched_ids) if score else ""
         _finish(import_run, status, scoring_error)
     logger.info(
-        "import run %s %s: read %s, created %s, updated %s, merged %s, rejected %s, "
-        "skipped blank %s, flagged %s, not reached %s",
+        "import run %s %s: read %s, created %s, updated %s, unchanged %s, merged %s, "
+        "rejected %s, skipped blank %s, flagged %s, not reached %s",
         import_run.pk,
         import_run.status,
         import_run.rows_read,
         import_run.created,
         import_run.updated,
+        import_run.unchanged,
         import_run.merged,
         import_run.rejected,
         import_run.skipped_blank,
@@ -342,7 +343,7 @@ def _lock_timeout_message(import_run: ImportRun) -> str:
         "as another import or a re-scoring, kept the database locked for longer than the "
         "database's wait limit. The rows of the batches written before stay imported. "
         "Import the file again when the other job has finished: the rows already imported "
-        "then update their accounts, so no duplicate is created."
+        "then match their accounts, so no duplicate is created."
     )
 
 

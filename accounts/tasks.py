@@ -164,13 +164,13 @@ def _import_resume(import_run: ImportRun) -> None:
         note = (
             f"The worker importing this file stopped after {rows_before:,} rows, and the file "
             "was imported again from the first row until the cancel. Accounts created before "
-            "the restart are counted as updated or merged."
+            "the restart are counted as unchanged, updated or merged."
         )
     else:
         note = (
             f"The worker importing this file stopped after {rows_before:,} rows, so the file "
             "was imported again from the first row. Accounts created before the restart are "
-            "counted as updated or merged."
+            "counted as unchanged, updated or merged."
         )
     import_run.error = f"{note} {import_run.error}".strip()
     import_run.save(update_fields=["error"])

@@ -630,7 +630,7 @@ def _resolution_entry(resolution: FieldResolution, labels: _Labels, user: str) -
 def _import_entry(run: ImportRun, user: str) -> TrailEntry:
     summary = (
         f"{run.get_status_display()}: {run.created:,} created, {run.updated:,} updated, "
-        f"{run.merged:,} merged, {run.rejected:,} rejected"
+        f"{run.unchanged:,} unchanged, {run.merged:,} merged, {run.rejected:,} rejected"
     )
     if run.rows_not_reached:
         summary += f", {run.rows_not_reached:,} not reached"

@@ -177,6 +177,7 @@ def run_ours(path: Path, batch_size: int | None, match_after_writes: bool) -> di
         "status": run.status,
         "created": run.created,
         "updated": run.updated,
+        "unchanged": run.unchanged,
         "merged": run.merged,
         "rejected": run.rejected,
         "skipped_blank": run.skipped_blank,

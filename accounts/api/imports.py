@@ -71,6 +71,7 @@ IMPORT_RUN_COUNT_FIELDS = [
     "rows_read",
     "created",
     "updated",
+    "unchanged",
     "merged",
     "rejected",
     "skipped_blank",

@@ -35,7 +35,14 @@ from accounts.models import Account, AccountIdentifier, Lead
 from enrichment.models import Observation
 
 from .jsontext import json_text
-from .matching import IMPORT_FIELDS, AccountRecord, AccountState, PendingBatch, RowOutcome
+from .matching import (
+    IMPORT_FIELDS,
+    AccountRecord,
+    AccountState,
+    PendingBatch,
+    RowOutcome,
+    mark_unchanged,
+)
 from .rows import observation_json
 
 # Rows per INSERT or UPDATE statement of BatchWriter. On SQLite, Django splits statements
@@ -67,7 +74,8 @@ def prepare_batch(
     The writes use ``connection``, by default the current thread's connection for
     writing accounts. The account states of the result have primary keys once it has been
     executed. Observations and leads that repeat a stored one, or one of ``pending``,
-    are left out, so importing a file twice adds nothing the second time.
+    are left out, so importing a file twice adds nothing the second time. The rows that
+    then store nothing new on an existing account count as UNCHANGED (mark_unchanged).
     """
     read_connection = connections[router.db_for_read(Account)]
     if connection is None:
@@ -167,6 +175,7 @@ class BatchWriter:
                     leads, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True
                 )
             )
+        mark_unchanged(outcomes)
         return PreparedBatch(states, self.writes)
 
     def create_accounts(self, records: list[AccountRecord], now: datetime) -> None:
@@ -434,7 +443,8 @@ def _new_observations(
 ) -> list[ObservationGroup]:
     """Return the batch's observations minus those its accounts already have from the source.
 
-    The observations of ``pending`` count as stored: each was written by that batch or
+    Sets ``recorded_new`` on the outcomes whose rows add one. The observations of
+    ``pending`` count as stored: each was written by that batch or
     left out because it was stored already.
     """
     existing_ids = [state.account.pk for state in states if not state.is_new]
@@ -450,6 +460,9 @@ def _new_observations(
             seen.add((account_id, field_name, value))
 
     groups: list[ObservationGroup] = []
+    # NOTE: a value that returns to one the source gave before (100, then 120, then 100
+    # employees) is not written again, so verification keeps 120 as the source's newest
+    # value, and the row counts as unchanged.
     for outcome in outcomes:
         state = outcome.state
         account_id = state.account.pk
@@ -467,6 +480,7 @@ def _new_observations(
             new.append((field_name, value, raw))
         if new:
             groups.append((account_id, new))
+            outcome.recorded_new = True
     return groups
 
 
@@ -603,7 +617,8 @@ def _new_leads(
 ) -> list[Lead]:
     """Return the batch's leads minus those its accounts have already (by e-mail or name).
 
-    The leads of ``pending`` count as stored, like its observations.
+    Sets ``recorded_new`` on the outcomes whose rows add one. The leads of ``pending``
+    count as stored, like its observations.
     """
     with_leads = [outcome for outcome in outcomes if outcome.row.lead]
     if not with_leads:
@@ -630,4 +645,5 @@ def _new_leads(
             continue
         seen.add(key)
         leads.append(Lead(account_id=account_id, source=source, **lead))
+        outcome.recorded_new = True
     return leads

@@ -90,6 +90,10 @@ IDENTIFIER_PRIORITY = ("cik", "yc", "crm", "linkedin", "profile", "ticker")
 
 CREATED = "created"
 UPDATED = "updated"
+# A row that matched an account from before the run and changed nothing stored: no field,
+# identifier, flag, lead or observation value that the account did not have. The batch
+# writer sets it (mark_unchanged), because only its reads find the stored observations.
+UNCHANGED = "unchanged"
 MERGED = "merged"
 
 # Ways a row finds its account, in the order _match tries them.
@@ -176,11 +180,29 @@ class AccountState:
 
 @dataclass
 class RowOutcome:
-    """Result of one row: the account it created or changed, and how the row counts."""
+    """Result of one row: the account it created or changed, and how the row counts.
+
+    ``changed_account`` is True when merging the row changed a field of the account or
+    added an identifier or flag to it. ``recorded_new`` is True when the row adds an
+    observation or lead that the account did not have. The batch writer sets it.
+    """
 
     row: ParsedRow
     state: AccountState
     outcome: str
+    changed_account: bool = True
+    recorded_new: bool = False
+
+
+def mark_unchanged(outcomes: list[RowOutcome]) -> None:
+    """Count the rows that matched an existing account and stored nothing new as UNCHANGED.
+
+    Call it once the batch's new observations and leads have been found, which sets
+    ``recorded_new``.
+    """
+    for outcome in outcomes:
+        if outcome.outcome == UPDATED and not (outcome.changed_account or outcome.recorded_new):
+            outcome.outcome = UNCHANGED
 
 
 class PendingBatch:
@@ -323,7 +345,10 @@ class BatchMatcher:
             if state.first_line is None:
                 state.first_line = row.line
             state.applied_rows += 1
-            outcomes.append(RowOutcome(row, state, outcome))
+            # An UPDATED row is the first of the run to reach its account, so every
+            # change pending on the account is the row's own.
+            changed_account = bool(state.changed_fields or state.new_identifiers or row.added_flags)
+            outcomes.append(RowOutcome(row, state, outcome, changed_account=changed_account))
         return outcomes
 
     def _file_conflict_flags(self, state: AccountState, row: ParsedRow) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from .layouts import MappingFile, apply_layout, default_source, detect_layout
 from .matching import (
     CREATED,
     MERGED,
+    UNCHANGED,
     UPDATED,
     BatchMatcher,
     PendingBatch,
@@ -61,6 +62,7 @@ class ImportCounts:
     read: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     merged: int = 0
     rejected: int = 0
     skipped_blank: int = 0
@@ -78,12 +80,14 @@ class ImportCounts:
         return cls(read=run.rows_read, **values)
 
     def add_outcomes(self, outcomes: list[RowOutcome]) -> None:
-        """Count the created, updated, merged and flagged rows of a written batch."""
+        """Count the created, updated, unchanged, merged and flagged rows of a written batch."""
         for outcome in outcomes:
             if outcome.outcome == CREATED:
                 self.created += 1
             elif outcome.outcome == UPDATED:
                 self.updated += 1
+            elif outcome.outcome == UNCHANGED:
+                self.unchanged += 1
             elif outcome.outcome == MERGED:
                 self.merged += 1
             # Counted as the docs define flagged: a row that added a flag to its account.
@@ -675,7 +679,7 @@ class FileImporter:
 
 
 def _link_accounts(run_id: int, account_ids: list[int]) -> None:
-    """Store that the run created or updated the accounts, skipping links stored already.
+    """Store that the run created, updated or matched the accounts, skipping stored links.
 
     A run imported again after its worker stopped links the accounts of the first
     attempt again, so conflicts are expected.

@@ -562,6 +562,8 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
             preview.merges_with = state.first_line
         elif state.is_new:
             continue
+        # NOTE: a row that will store nothing new is shown as updating its account too,
+        # because the preview does not read the stored observations (see mark_unchanged).
         if not state.is_new:
             preview.updates = state.account.name
         added = [flag for flag in outcome.row.added_flags if flag not in outcome.row.flags]

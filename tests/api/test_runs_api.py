@@ -88,7 +88,8 @@ def import_run(sdr) -> ImportRun:
         total_rows=12,
         rows_read=12,
         created=9,
-        updated=2,
+        updated=1,
+        unchanged=1,
         rejected=1,
         error="Row 4 was rejected.",
         created_by=sdr,
@@ -107,9 +108,18 @@ def test_marketing_lists_import_runs(client_for, marketing, import_run):
     assert rows[0]["file_name"] == "q3-accounts.csv"
     assert rows[0]["status"] == "succeeded"
     assert rows[0]["created"] == 9
+    assert rows[0]["updated"] == 1
+    assert rows[0]["unchanged"] == 1
     assert rows[0]["rejected"] == 1
     assert rows[0]["started_at"] is not None
     assert rows[0]["finished_at"] is not None
+
+
+def test_import_status_gives_unchanged_count(client_for, sdr, import_run):
+    row = client_for(sdr).get(f"/api/v1/imports/{import_run.pk}/").json()
+
+    assert row["updated"] == 1
+    assert row["unchanged"] == 1
 
 
 def test_import_run_summary_leaves_out_details(client_for, marketing, import_run):

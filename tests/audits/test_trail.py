@@ -510,7 +510,8 @@ def test_cancelled_import_row_counts_rows_not_reached(team):
     imported = next(e for e in entries() if e.model_label == "Import run")
 
     assert imported.note == (
-        "Cancelled: 5,602 created, 0 updated, 2,398 merged, 0 rejected, 8,737 not reached"
+        "Cancelled: 5,602 created, 0 updated, 0 unchanged, 2,398 merged, 0 rejected, "
+        "8,737 not reached"
     )
 
 

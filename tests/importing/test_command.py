@@ -33,7 +33,8 @@ def test_command_prints_counts_and_report(write_csv):
     run = ImportRun.objects.get()
     assert "layout csv, source trade-show, encoding utf-8, delimiter ," in output
     assert (
-        "read 3, created 1, updated 0, merged 0, rejected 1, skipped blank 1, flagged 0" in output
+        "read 3, created 1, updated 0, unchanged 0, merged 0, rejected 1, skipped blank 1, "
+        "flagged 0" in output
     )
     assert "ignored columns: Colour" in output
     assert f"rejected rows: {run.report_path}" in output
@@ -156,7 +157,7 @@ def test_command_some_rejected_exits_zero(write_csv):
 
     output, errors = run_command(str(path))
 
-    assert "created 1, updated 0, merged 0, rejected 1" in output
+    assert "created 1, updated 0, unchanged 0, merged 0, rejected 1" in output
     assert "no row was imported" not in errors
 
 

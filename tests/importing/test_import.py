@@ -556,7 +556,8 @@ def test_reimport_counts_no_flagged_rows(write_csv):
     second = accounts_import(path)
 
     assert first.flagged == 10
-    assert second.updated == 10
+    assert second.unchanged == 10
+    assert second.updated == 0
     assert second.flagged == 0
     assert all(len(account.review_flags) == 1 for account in Account.objects.all())
 
@@ -583,12 +584,59 @@ def test_reimport_creates_nothing(write_csv):
 
     assert (first.created, first.merged) == (2, 1)
     assert second.created == 0
-    assert second.updated == 2
+    assert second.updated == 0
+    assert second.unchanged == 2
     assert second.merged == 1
     assert Account.objects.count() == counts[0]
     assert Observation.objects.count() == counts[1]
     assert AccountIdentifier.objects.count() == counts[2]
     assert Lead.objects.count() == counts[3] == 2
+
+
+def test_reimport_counts_rows_unchanged(write_json):
+    records = [
+        {"name": f"Winter {number}", "website": f"winter{number}.example", "employees": 75}
+        for number in range(3)
+    ]
+    path = write_json(records, name="winter-2024.json")
+    first = accounts_import(path, source="winter")
+    observations = Observation.objects.count()
+
+    second = accounts_import(path, source="winter")
+
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    assert (second.created, second.updated, second.unchanged, second.merged) == (0, 0, 3, 0)
+    assert second.imported == 3
+    assert Observation.objects.count() == observations
+
+
+def test_reimport_changed_cell_counts_updated(write_json):
+    records = [
+        {"name": f"Winter {number}", "website": f"winter{number}.example", "employees": 75}
+        for number in range(3)
+    ]
+    accounts_import(write_json(records, name="winter-2024.json"), source="winter")
+    records[1]["employees"] = 120
+    changed_path = write_json(records, name="winter-2024-changed.json")
+
+    run = accounts_import(changed_path, source="winter")
+
+    account = Account.objects.get(domain="winter1.example")
+    assert (run.updated, run.unchanged) == (1, 2)
+    assert account.employee_count == 120
+
+
+def test_reimport_filling_field_counts_updated(write_csv):
+    path = write_csv(APOLLO, [apollo_row("Anvil Peak", "anvilpeak.com")])
+    accounts_import(path)
+    with_country = write_csv(
+        APOLLO, [apollo_row("Anvil Peak", "anvilpeak.com", country="US")], name="second.csv"
+    )
+
+    run = accounts_import(with_country)
+
+    assert (run.updated, run.unchanged) == (1, 0)
+    assert Account.objects.get().country == "US"
 
 
 def test_dry_run_writes_nothing(write_csv):

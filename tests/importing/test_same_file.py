@@ -43,7 +43,8 @@ def test_same_source_imports_again(write_text):
 
     assert first.status == ImportRun.Status.SUCCEEDED
     assert second.status == ImportRun.Status.SUCCEEDED
-    assert second.updated == 2
+    assert second.updated == 0
+    assert second.unchanged == 2
 
 
 def test_other_source_rejected(write_text, tmp_path):

@@ -225,7 +225,7 @@ def test_import_rerun_after_kill(workers, send_task, services_required, tmp_path
     assert rerun.status == ImportRun.Status.SUCCEEDED, rerun.error
     assert rerun.rows_read == IMPORT_ROWS
     assert rerun.created == IMPORT_ROWS - interrupted.created
-    assert rerun.updated + rerun.merged == interrupted.created
+    assert rerun.updated + rerun.unchanged + rerun.merged == interrupted.created
     assert rerun.rejected == 0
     assert Account.objects.count() == IMPORT_ROWS
     assert list(names) == []
@@ -252,7 +252,7 @@ def test_redelivered_import_resumed(workers, send_task, services_required, tmp_p
     assert run.status == ImportRun.Status.SUCCEEDED, run.error
     assert run.rows_read == IMPORT_ROWS
     assert run.created == IMPORT_ROWS - committed
-    assert run.updated + run.merged == committed
+    assert run.updated + run.unchanged + run.merged == committed
     assert f"stopped after {committed:,} rows" in run.error
     assert Account.objects.count() == IMPORT_ROWS
     assert list(names) == []

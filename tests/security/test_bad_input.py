@@ -189,10 +189,13 @@ def write_file(path: Path, header, rows, delimiter: str, encoding: str) -> None:
 
 
 def assert_counts_add_up(run: ImportRun) -> None:
-    accounted = run.created + run.updated + run.merged + run.rejected + run.skipped_blank
+    accounted = (
+        run.created + run.updated + run.unchanged + run.merged + run.rejected + run.skipped_blank
+    )
     assert run.rows_read == accounted, (
         f"rows_read {run.rows_read} != created {run.created} + updated {run.updated} + "
-        f"merged {run.merged} + rejected {run.rejected} + skipped_blank {run.skipped_blank}"
+        f"unchanged {run.unchanged} + merged {run.merged} + rejected {run.rejected} + "
+        f"skipped_blank {run.skipped_blank}"
     )
 
 

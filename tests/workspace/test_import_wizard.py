@@ -576,6 +576,22 @@ def test_status_links_to_flagged_accounts(ops, sales_ops):
     assert f"{reverse('accounts:account-list')}?flagged_by_import={run.pk}" in html
 
 
+def test_status_shows_unchanged_count(ops, sales_ops):
+    run = ImportRun.objects.create(
+        source="csv",
+        file_name="crm.csv",
+        status=ImportRun.Status.SUCCEEDED,
+        rows_read=10,
+        updated=3,
+        unchanged=7,
+        created_by=sales_ops,
+    )
+
+    html = ops.get(reverse("accounts:import-status", args=[run.pk])).content.decode()
+
+    assert 'data-testid="import-unchanged">7</dd>' in html
+
+
 def test_status_polls_while_running(ops, sales_ops):
     run = ImportRun.objects.create(
         source="csv",

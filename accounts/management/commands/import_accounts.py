@@ -152,8 +152,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"  read {run.rows_read}, created {run.created}, updated {run.updated}, "
-            f"merged {run.merged}, rejected {run.rejected}, skipped blank {run.skipped_blank}, "
-            f"flagged {run.flagged}"
+            f"unchanged {run.unchanged}, merged {run.merged}, rejected {run.rejected}, "
+            f"skipped blank {run.skipped_blank}, flagged {run.flagged}"
         )
         if mapping.get("ignored"):
             self.stdout.write(f"  ignored columns: {', '.join(mapping['ignored'])}")
@@ -186,8 +186,8 @@ class Command(BaseCommand):
         self.stderr.write(
             self.style.WARNING(
                 f"  cancelled after row {run.rows_read}{by}: {not_reached} not reached and not "
-                "imported. Import the file again to import them; rows imported before update "
-                "their accounts."
+                "imported. Import the file again to import them: rows imported before match "
+                "their accounts and count as unchanged."
             )
         )
 
