@@ -41,6 +41,17 @@ def test_command_prints_counts_and_report(write_csv):
     assert Account.objects.get().source == "trade-show"
 
 
+def test_command_reimport_prints_unchanged(write_csv):
+    path = write_csv(["Company", "Website"], [["Acme", "acme.com"], ["", "n0t a site"]])
+    run_command(str(path))
+
+    # A re-import whose rows all match unchanged, next to a rejected row, exits 0.
+    output, errors = run_command(str(path))
+
+    assert "created 0, updated 0, unchanged 1, merged 0, rejected 1" in output
+    assert "no row was imported" not in errors
+
+
 def test_command_source_case_is_one_source(write_csv):
     path = write_csv(["Company", "Website", "Country"], [["Acme", "acme.com", "DE"]])
 
