@@ -234,6 +234,31 @@ ZOOMINFO = _layout(
     ],
 )
 
+# ZoomInfo's company records, as its company API and its JSON exports write them. Like
+# the CSV layout's "Revenue (in 000s USD)", ``revenue`` is in thousands of US dollars
+# (enrichment/providers/zoominfo.py reads it the same way). The signatures are ZoomInfo's
+# key names.
+# NOTE: another system's JSON with a primaryIndustry key, or with employeeCount and
+# revenueRange, is read as ZoomInfo's too, so its revenue is multiplied by 1,000.
+ZOOMINFO_JSON = _layout(
+    "zoominfo",
+    [
+        ("name", "name"),
+        ("website", "website"),
+        ("employeeCount", "employees"),
+        ("employeeRange", "employee_range"),
+        ("revenue", "revenue", 1_000),
+        ("revenueRange", "revenue_range"),
+        ("primaryIndustry", "industry"),
+        ("industries", "tags"),
+        ("city", "city"),
+        ("state", "region"),
+        ("country", "country"),
+        ("id", "crm_id"),
+    ],
+    [{"employeecount", "revenuerange"}, {"primaryindustry"}, {"id", "domainlist"}],
+)
+
 SALES_NAVIGATOR = _layout(
     "sales_navigator",
     [
@@ -388,11 +413,13 @@ LAYOUTS: tuple[Layout, ...] = (
     YCOMBINATOR,
     APOLLO,
     ZOOMINFO,
+    ZOOMINFO_JSON,
     SALES_NAVIGATOR,
     HUBSPOT,
     SALESFORCE,
 )
-LAYOUT_NAMES = tuple(layout.name for layout in (*LAYOUTS, GENERIC))
+# The ZoomInfo layouts of CSV and JSON share their name, which is listed once.
+LAYOUT_NAMES = tuple(dict.fromkeys(layout.name for layout in (*LAYOUTS, GENERIC)))
 
 
 @dataclass(frozen=True)
