@@ -444,8 +444,8 @@ def _new_observations(
     """Return the batch's observations minus those its accounts already have from the source.
 
     Sets ``recorded_new`` on the outcomes whose rows add one. The observations of
-    ``pending`` count as stored: each was written by that batch or
-    left out because it was stored already.
+    ``pending`` count as stored: each was written by that batch or left out because it
+    was stored already.
     """
     existing_ids = [state.account.pk for state in states if not state.is_new]
     seen: set[tuple[int, str, str | None]] = set()
