@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0029_unverified_label'),
+        ('accounts', '0030_decode_character_references_in_values'),
     ]
 
     operations = [
