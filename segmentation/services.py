@@ -482,6 +482,13 @@ def segmentation_run_fail(run_id: int, error: BaseException, *, scope: str | Non
     message = f"{type(error).__name__}: {error}"
     with transaction.atomic():
         locked = SegmentationRun.objects.select_for_update().get(pk=run_id)
+        if locked.status == SegmentationRun.Status.SUCCEEDED:
+            # Every chunk of a succeeded run committed, so a late failure of a repeated
+            # chunk changes none of its results, and the run keeps its outcome.
+            logger.warning(
+                "Run %s succeeded before, so it was not marked failed: %s", run_id, message
+            )
+            return
         if scope is not None:
             chunks = locked.summary.setdefault("chunks", {})
             chunks.setdefault(scope, {"after_id": None, "done": False})["error"] = message
@@ -489,6 +496,12 @@ def segmentation_run_fail(run_id: int, error: BaseException, *, scope: str | Non
         locked.error = message
         locked.finished_at = timezone.now()
         locked.save(update_fields=["status", "error", "finished_at", "summary"])
+
+
+def _run_succeeded(run_id: int) -> bool:
+    return SegmentationRun.objects.filter(
+        pk=run_id, status=SegmentationRun.Status.SUCCEEDED
+    ).exists()
 
 
 # Scoring.
@@ -970,6 +983,11 @@ def accounts_segment(
         try:
             framework_check_live(framework)
         except FrameworkNotApprovedError as error:
+            if run is not None and _run_succeeded(run.pk):
+                # A chunk task that the broker hands out again after its run finished,
+                # such as one a killed worker held, when a newer version is approved.
+                logger.info("Skipped a chunk of run %s, which succeeded before: %s", run.pk, error)
+                return SegmentationSummary(dry_run=False, run_id=run.pk)
             logger.error("Rejected scoring with framework v%s: %s", framework.version, error)
             if run is not None:
                 segmentation_run_fail(run.pk, error)

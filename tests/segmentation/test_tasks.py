@@ -224,6 +224,39 @@ def test_quarterly_schedule_with_draft_kwargs(accounts, copy_of_active):
     assert ScoreRecord.objects.count() == 0
 
 
+def test_late_chunk_keeps_succeeded_run(accounts, default_framework, copy_of_active):
+    run, ranges = services.segmentation_run_plan(batch_size=5)
+    for first_id, last_id in ranges:
+        accounts_segment_task(run.pk, first_id, last_id)
+    run.refresh_from_db()
+    finished_at = run.finished_at
+    records = ScoreRecord.objects.count()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    # A newer version was approved before the broker handed a chunk out again.
+    Framework.objects.filter(pk=default_framework.pk).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.filter(pk=copy_of_active.pk).update(status=FrameworkStatus.APPROVED)
+
+    accounts_segment_task(run.pk, *ranges[0])
+
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.error == ""
+    assert run.finished_at == finished_at
+    assert ScoreRecord.objects.count() == records
+
+
+def test_failure_keeps_succeeded_run(accounts):
+    run, ranges = services.segmentation_run_plan(batch_size=5)
+    for first_id, last_id in ranges:
+        accounts_segment_task(run.pk, first_id, last_id)
+
+    services.segmentation_run_fail(run.pk, RuntimeError("late failure"))
+
+    run.refresh_from_db()
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert "late failure" not in run.error
+
+
 def test_chunk_of_retired_version_rejected(accounts, default_framework, copy_of_active):
     run, ranges = services.segmentation_run_plan(batch_size=5)
     # Another version was approved before the queued chunk ran.
