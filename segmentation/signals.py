@@ -3,7 +3,9 @@
 A snapshot of the scoring inputs is taken when an Account is loaded, and a save that
 changes one of them schedules ``account_resegment_task`` after the commit, with a
 countdown. A cache key per account coalesces a burst of saves into one run: only the save
-that adds the key queues the task, and the task deletes the key when it starts.
+that adds the key queues the task. The key expires when the task is due, and the task
+also deletes it when it starts, so a save after that queues a new run even when each
+process has its own cache.
 
 Bulk writes (``bulk_update``, ``QuerySet.update``, imports) send no post_save, and saves
 made while the change channel is "import" are skipped, because importers score the
@@ -108,10 +110,12 @@ def account_resegment_schedule(account_id: int) -> None:
 
         key = pending_key(account_id)
         delay = delay_seconds()
-        # The key outlives the countdown, so a lost task only blocks new ones for a while.
-        # Without the cache, every save queues its own run: more work, but none is lost.
+        # The key lives as long as the countdown. The task cannot start before then, so it
+        # reads every save that found the key. A per-process cache never sees the worker
+        # delete the key, and a longer timeout would skip later saves. Without the cache,
+        # every save queues its own run: more work, but none is lost.
         try:
-            if not cache.add(key, 1, timeout=delay + 600):
+            if not cache.add(key, 1, timeout=delay):
                 return
         except RedisError:
             logger.warning(

@@ -1,3 +1,4 @@
+import time
 from unittest import mock
 
 import pytest
@@ -89,6 +90,23 @@ def test_task_scores_once_and_reopens(account, queued, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         account.employee_count = 2000
         account.save()
+    assert queued.call_count == 2
+
+
+def test_save_after_countdown_queues_again(
+    account, queued, settings, django_capture_on_commit_callbacks
+):
+    """The task ran in a worker with its own cache, so the key here was never deleted."""
+    settings.ICP_RESEGMENT_DELAY_SECONDS = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        account.employee_count = 400
+        account.save()
+    time.sleep(1.2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account.employee_count = 3000
+        account.save()
+
     assert queued.call_count == 2
 
 
