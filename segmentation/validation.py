@@ -164,17 +164,36 @@ def other_space_error(value: str | None, value_name: str) -> str:
     )
 
 
+def repeated_space_error(value: str | None, value_name: str) -> str:
+    """Return why ``value`` is rejected for two or more spaces in a row, or "" without any.
+
+    A page shows a run of spaces as one, so "SaaS  –  SMB" looks like "SaaS – SMB" but is
+    another tag. The message gives the position of each run, counted in characters from 1.
+    """
+    text = value or ""
+    positions = [str(run.start() + 1) for run in re.finditer(" {2,}", text)]
+    if not positions:
+        return ""
+    where = f"character{'s' if len(positions) > 1 else ''} {', '.join(positions)}"
+    return (
+        f"{value_name} {_visible_repr(text)} contains two or more spaces in a row at {where}, "
+        "which a page shows as one space: type one space."
+    )
+
+
 def hidden_character_error(value: str | None, value_name: str) -> str:
     """Return why ``value`` is rejected for hidden characters, or "" without any.
 
-    Hidden characters are invisible ones (``is_invisible``) and spaces other than U+0020
-    (``is_other_space``). Either makes a value look like another that it does not match.
+    Hidden characters are invisible ones (``is_invisible``), spaces other than U+0020
+    (``is_other_space``) and runs of spaces. Each makes a value look like another that it
+    does not match.
     Every name of a framework and the taxonomy, and every value that ends up in a tag, a
     route or a criterion's match, goes through this check, so the rule lives in one place.
     """
     messages = [
         invisible_character_error(value, value_name),
         other_space_error(value, value_name),
+        repeated_space_error(value, value_name),
     ]
     return " ".join(message for message in messages if message)
 

@@ -16,6 +16,7 @@ from segmentation.validation import (
     is_other_space,
     name_key,
     other_space_error,
+    repeated_space_error,
     size_band_name_errors,
     tag_template_errors,
 )
@@ -470,3 +471,37 @@ def test_check_reports_saved_tag_template_space(draft):
     problems = " ".join(framework_check(draft))
     assert "The tag template" in problems
     assert "U+00A0 NO-BREAK SPACE at character 11" in problems
+
+
+def test_repeated_space_error_names_positions():
+    message = repeated_space_error("{industry}  –   {size_band}", "The tag template")
+
+    assert message.startswith("The tag template '{industry}  –   {size_band}'")
+    assert "at characters 11, 14," in message
+    assert message.endswith("type one space.")
+
+
+def test_single_spaces_pass():
+    assert repeated_space_error("{industry} – {size_band}", "The tag template") == ""
+
+
+def test_tag_template_with_double_space_rejected(ops_client, draft):
+    template = draft.tag_template
+    data = framework_post(draft, tag_template="{industry}  –  {size_band} – {geography}")
+
+    response = ops_client.post(change_url(draft), data)
+
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "two or more spaces in a row at characters 11, 14" in response.content.decode()
+    assert draft.tag_template == template
+
+
+def test_band_name_with_double_space_rejected(ops_client, draft):
+    data = framework_post(draft, **{"size_bands-1-name": "Mid  Market"})
+
+    response = ops_client.post(change_url(draft), data)
+
+    page = response.content.decode()
+    assert "&#x27;Mid  Market&#x27; contains two or more spaces in a row" in page
+    assert not draft.size_bands.filter(name="Mid  Market").exists()
