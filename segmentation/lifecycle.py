@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from accounts import permissions
 from accounts.normalizers.text import normalize_line_breaks
 from accounts.selectors import user_label
 
-from .authors import WORKFLOW_FIELDS, framework_contributions
+from .authors import WORKFLOW_FIELDS, framework_contributions, framework_edits
 from .engine import CompiledFramework, FrameworkError
 from .models import (
     UNAPPROVED_STATUSES,
@@ -292,30 +293,59 @@ def framework_open_copy(source: Framework) -> Framework | None:
     return copies.select_related("created_by", "submitted_by").order_by("-version").first()
 
 
+def _minute_text(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def open_copy_message(copy: Framework) -> str:
     """Return "Draft v2 is already open, by NAME, edited WHEN." for an open copy.
 
-    NAME is who saved the copy last, from its history, else who created it. A submitted
-    copy is named with its submitter and submission time instead.
+    NAME and WHEN are the copy's last edit (``authors.framework_edits``), else its
+    creation. A save that changes only lifecycle fields, such as a return to draft, is
+    not an edit, so the person who sent the draft back is not named as its editor. When
+    the draft was sent back to draft after its last edit, a second sentence names who
+    sent it back, when, and their reason. A submitted copy is named with its submitter
+    and submission time instead.
     """
     if copy.status == FrameworkStatus.SUBMITTED:
         author, when, state = copy.submitted_by, copy.submitted_at, "submitted"
         opening = f"Framework v{copy.version} is already submitted for approval"
     else:
-        latest = (
-            copy.history.select_related("history_user")
-            .order_by("-history_date", "-history_id")
-            .first()
-        )
-        author = latest.history_user if latest is not None else None
-        author = author or copy.created_by
-        when, state = copy.updated_at, "edited"
+        edits = framework_edits([copy.pk]).get(copy.pk, [])
+        author, when = copy.created_by, copy.created_at
+        if edits:
+            last_edit = edits[-1]
+            author = get_user_model().objects.filter(pk=last_edit.user_id).first()
+            when = last_edit.changed_at
+        state = "edited"
         opening = f"Draft v{copy.version} is already open"
     by = f", by {user_label(author)}" if author is not None else ""
-    at = ""
-    if when is not None:
-        at = f", {state} " + timezone.localtime(when).strftime("%Y-%m-%d %H:%M %Z")
-    return f"{opening}{by}{at}."
+    at = f", {state} {_minute_text(when)}" if when is not None else ""
+    message = f"{opening}{by}{at}."
+    if copy.status == FrameworkStatus.DRAFT:
+        message += _sent_back_text(copy, edited_at=when)
+    return message
+
+
+def _sent_back_text(draft: Framework, *, edited_at: datetime | None) -> str:
+    """Return " It was sent back to draft by NAME on WHEN: REASON." or "".
+
+    Only a return that is the draft's latest register entry and came after its last
+    edit is named, because an edit since then may already answer the reason.
+    """
+    latest = draft.revisions.select_related("author").order_by("-created_at", "-id").first()
+    if latest is None or latest.action != FrameworkRevision.Action.RETURNED:
+        return ""
+    if edited_at is not None and latest.created_at < edited_at:
+        return ""
+    by = f" by {user_label(latest.author)}" if latest.author is not None else ""
+    text = f" It was sent back to draft{by} on {_minute_text(latest.created_at)}"
+    if not latest.summary.startswith(RETURN_REASON_PREFIX):
+        # Sales Ops may return a version without a reason.
+        return f"{text}."
+    reason = latest.summary.removeprefix(RETURN_REASON_PREFIX)
+    ending = "" if reason.endswith((".", "!", "?")) else "."
+    return f"{text}: {reason}{ending}"
 
 
 @transaction.atomic

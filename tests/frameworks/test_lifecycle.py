@@ -356,6 +356,43 @@ def test_open_copy_names_last_editor(active_framework, draft, ops_user, make_use
     assert raised.value.open_copy == draft
 
 
+def test_open_copy_names_editor_after_send_back(active_framework, draft, ops_user, make_user):
+    editor = make_user(roles.SALES_OPS, username="editor", first_name="Ada", last_name="Byrne")
+    chief = make_user(
+        roles.SALES_LEADERSHIP, username="chief", first_name="Chris", last_name="Novak"
+    )
+    draft.high_tier_min_score = 72
+    draft._history_user = editor
+    draft.save()
+    edited = timezone.localtime(draft.updated_at).strftime("%Y-%m-%d %H:%M %Z")
+    framework_submit(framework=draft, user=ops_user, summary="Raise the High cut-off")
+    framework_return_to_draft(framework=draft, user=chief, reason="Keep the cut-off at 70")
+    returned_at = FrameworkRevision.objects.filter(framework=draft).latest("id").created_at
+    returned = timezone.localtime(returned_at).strftime("%Y-%m-%d %H:%M %Z")
+    with pytest.raises(FrameworkOpenCopyError) as raised:
+        framework_draft_create(source=active_framework, user=ops_user)
+    assert str(raised.value) == (
+        f"Draft v{draft.version} is already open, by Ada Byrne, edited {edited}. "
+        f"It was sent back to draft by Chris Novak on {returned}: Keep the cut-off at 70."
+    )
+
+
+def test_open_copy_edit_after_send_back(active_framework, draft, ops_user, leader, make_user):
+    editor = make_user(roles.SALES_OPS, username="editor", first_name="Ada", last_name="Byrne")
+    framework_submit(framework=draft, user=ops_user, summary="Raise the High cut-off")
+    framework_return_to_draft(framework=draft, user=leader, reason="Keep the cut-off at 70")
+    draft.refresh_from_db()
+    draft.high_tier_min_score = 75
+    draft._history_user = editor
+    draft.save()
+    edited = timezone.localtime(draft.updated_at).strftime("%Y-%m-%d %H:%M %Z")
+    with pytest.raises(FrameworkOpenCopyError) as raised:
+        framework_draft_create(source=active_framework, user=ops_user)
+    assert str(raised.value) == (
+        f"Draft v{draft.version} is already open, by Ada Byrne, edited {edited}."
+    )
+
+
 def test_submitted_copy_blocks_second(active_framework, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
     with pytest.raises(FrameworkOpenCopyError, match="already submitted for approval"):
