@@ -807,7 +807,7 @@ class SegmentationRunAdmin(ReadOnlyAdmin):
         "finished_at",
         "stalled",
     )
-    list_filter = ("status", "kind")
+    list_filter = ("framework", "status", "kind")
     list_select_related = ("framework",)
 
     @admin.display(boolean=True, description="stalled")
@@ -945,8 +945,8 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
             self.message_user(
                 request,
                 f"Queued {', '.join(queued)} for a Celery worker. A re-segmentation that "
-                "fails is recorded as a failed run: see Latest run on the framework list, "
-                "or Segmentation runs in the admin.",
+                "fails is recorded as a failed run: see the version's run link on the "
+                "framework list, or Segmentation runs in the admin.",
             )
 
     def _run_in_request(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:

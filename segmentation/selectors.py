@@ -59,15 +59,31 @@ def framework_active_at(moment: datetime) -> Framework:
     return framework
 
 
+# Run kinds that score every account with the version, as its approval does.
+FULL_RUN_KINDS = (
+    SegmentationRun.Kind.APPROVAL,
+    SegmentationRun.Kind.QUARTERLY,
+    SegmentationRun.Kind.FULL,
+)
+
+
 def framework_list() -> QuerySet[Framework]:
-    """Return every version, newest first, with people and the latest approval run's id."""
-    latest_run = SegmentationRun.objects.filter(framework=OuterRef("pk")).order_by(
-        "-created_at", "-id"
-    )
+    """Return every version, newest first, with people and the ids of its latest runs.
+
+    ``latest_run_id`` is the version's newest run of any kind, such as one over the
+    accounts that a research note changed. ``full_run_id`` and ``full_run_kind`` are those
+    of its newest run over every account (FULL_RUN_KINDS), such as its approval's run.
+    """
+    runs = SegmentationRun.objects.filter(framework=OuterRef("pk")).order_by("-created_at", "-id")
+    full_runs = runs.filter(kind__in=FULL_RUN_KINDS)
     return (
         Framework.objects.order_by("-version")
         .select_related("submitted_by", "approved_by", "created_by", "based_on")
-        .annotate(latest_run_id=Subquery(latest_run.values("id")[:1]))
+        .annotate(
+            latest_run_id=Subquery(runs.values("id")[:1]),
+            full_run_id=Subquery(full_runs.values("id")[:1]),
+            full_run_kind=Subquery(full_runs.values("kind")[:1]),
+        )
     )
 
 

@@ -149,8 +149,8 @@ def _record_rejected_run(
     """Record a failed run for arguments that no run can start with, so it shows in the portal.
 
     The run belongs to the framework that ``framework_id`` names, or else to the approved
-    version (or the newest one), so its page and "Latest run" on the version list show
-    the error. Without any version the error is only logged.
+    version (or the newest one), so its page and the version list's run link show the
+    error. Without any version the error is only logged.
     """
     framework = None
     if _whole_number(framework_id):

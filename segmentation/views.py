@@ -136,13 +136,17 @@ class FrameworkListView(RoleRequiredMixin, ListView):
                     framework.open_copy_message = open_copy_message(framework.open_copy)
             if framework.status == FrameworkStatus.RETIRED and active is not None:
                 framework.older_settings_hint = older_settings_hint(framework, active)
-        latest_runs = SegmentationRun.objects.in_bulk(
-            [framework.latest_run_id for framework in frameworks if framework.latest_run_id]
+        for framework in frameworks:
+            # The run that the list links: the newest run over every account, else the
+            # newest run of any kind.
+            framework.shown_run_id = framework.full_run_id or framework.latest_run_id
+        shown_runs = SegmentationRun.objects.in_bulk(
+            [framework.shown_run_id for framework in frameworks if framework.shown_run_id]
         )
         for framework in frameworks:
-            latest_run = latest_runs.get(framework.latest_run_id)
+            shown_run = shown_runs.get(framework.shown_run_id)
             framework.latest_run_stalled = (
-                latest_run is not None and segmentation_run_progress(latest_run).stalled
+                shown_run is not None and segmentation_run_progress(shown_run).stalled
             )
         return frameworks
 
@@ -153,6 +157,8 @@ class FrameworkListView(RoleRequiredMixin, ListView):
         context["can_approve"] = permissions.can_approve_framework(user)
         context["can_follow"] = can_follow_framework(user)
         context["can_manage_taxonomy"] = permissions.can_manage_taxonomy(user)
+        # The admin's list of segmentation runs, which only staff can open.
+        context["can_list_runs"] = context["can_follow"] and user.is_staff
         # Named in the approve confirmation, because approval retires it.
         context["active_framework"] = _active_framework_or_none()
         context["page_id"] = uuid.uuid4().hex
@@ -292,7 +298,7 @@ class FrameworkApproveView(RoleRequiredMixin, View):
             messages.success(
                 request,
                 f"{approved} Re-segmentation of every account is queued: "
-                "open Latest run to follow it.",
+                "open Approval run to follow it.",
             )
             return HttpResponseRedirect(reverse("segmentation:framework-list"))
         # An eager worker has already finished the run, so the message follows its status.
