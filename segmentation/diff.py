@@ -17,6 +17,7 @@ from django.db.models import Model
 
 from .lifecycle import FRAMEWORK_LIFECYCLE_FIELDS
 from .models import Criterion, Framework, GeographyMapping, SizeBand
+from .validation import value_match_key
 
 # Criterion fields compared, in the order the changes are listed.
 CRITERION_FIELDS = (
@@ -55,6 +56,18 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return str(value)
+
+
+def _comparable(item: Any, field_name: str) -> Any:
+    """Return a part's field as scoring compares it.
+
+    Criterion values match ignoring case (and, for technologies and buying signals, with
+    ``-`` and ``_`` read as spaces), so "fintech" and "FinTech" are one setting.
+    """
+    value = getattr(item, field_name)
+    if isinstance(item, Criterion) and field_name == "values" and isinstance(value, list):
+        return [value_match_key(str(entry), item.dimension) for entry in value]
+    return value
 
 
 def _label(model: type[Model], name: str) -> str:
@@ -160,7 +173,7 @@ def _renames(
             old_name
             for old_name in candidates
             if all(
-                getattr(old_items[old_name], field) == getattr(new_items[new_name], field)
+                _comparable(old_items[old_name], field) == _comparable(new_items[new_name], field)
                 for field in fields
             )
         ]
@@ -211,7 +224,7 @@ def _part_changes(
         for field_name in fields:
             before = getattr(old_item, field_name)
             after = getattr(new_item, field_name)
-            if before != after:
+            if _comparable(old_item, field_name) != _comparable(new_item, field_name):
                 item = f"{name}: {_label(model, field_name).lower()}"
                 changes.append(
                     SettingChange(

@@ -24,6 +24,7 @@ from .lifecycle import (
 from .models import Criterion, Framework, Industry, SizeBand
 from .validation import (
     MAX_SCORE,
+    canonical_criterion_values,
     compiled_context,
     criterion_errors,
     cutoff_errors,
@@ -436,12 +437,15 @@ class CriterionFormSet(FrameworkPartFormSet):
             geography=self._posted_geography(),
         )
         for form in remaining_forms:
-            for field, messages in criterion_errors(
-                form.instance, framework=framework, context=context
-            ).items():
+            errors = criterion_errors(form.instance, framework=framework, context=context)
+            for field, messages in errors.items():
                 target = {"__all__": None, "values": "values_text"}.get(field, field)
                 for message in messages:
                     add_error_once(form, target, message)
+            if not errors:
+                # Stored as the taxonomy, the bands or the map spell them, so the impact
+                # preview shows no change where only the case of a value differs.
+                form.instance.values = canonical_criterion_values(form.instance, context)
         errors = reachability_errors(
             [form.instance for form in remaining_forms],
             framework.high_tier_min_score,

@@ -656,22 +656,69 @@ def compiled_context(
     )
 
 
+def value_match_key(value: str, dimension: str) -> str:
+    """Return a criterion value as the engine compares it.
+
+    The engine compares values ignoring case, and technologies and buying signals also with
+    ``-`` and ``_`` read as spaces (engine.term_key).
+    """
+    if dimension in (Dimension.TECHNOLOGY, Dimension.BUYING_SIGNALS):
+        return term_key(value)
+    return value.strip().casefold()
+
+
+def canonical_criterion_values(criterion: Criterion, context: CompiledFramework) -> list[Any]:
+    """Return the criterion's values in the spelling that their source uses.
+
+    Industries take the taxonomy's name ("fintech" becomes FinTech) and size bands the
+    band's name. Geography values take the spelling of the geography map's label or
+    region, or of the unmapped label, and other two-letter values are country codes in
+    upper case. Technologies and buying signals have no canonical list and are returned
+    as typed. Call it only for a criterion that ``criterion_errors`` accepts, because an
+    unknown value raises FrameworkError.
+    """
+    values = criterion.values
+    if criterion.operator == criterion.Operator.RANGE or not isinstance(values, list):
+        return values
+    owner = f"Criterion {criterion.label!r}"
+    if criterion.dimension == Dimension.INDUSTRY:
+        return [
+            context.industry_names[context.industry_ids_for([str(value)], owner)[0]]
+            for value in values
+        ]
+    if criterion.dimension == Dimension.COMPANY_SIZE:
+        return context.band_names_for([str(value) for value in values], owner)
+    if criterion.dimension == Dimension.GEOGRAPHY:
+        return [_canonical_geography(str(value), context) for value in values]
+    return values
+
+
+def _canonical_geography(value: str, context: CompiledFramework) -> str:
+    expected = value.casefold()
+    places = [context.geography_of(country) for country in context.countries()]
+    for name in [label for label, _region in places] + [region for _label, region in places]:
+        if name.casefold() == expected:
+            return name
+    if expected == context.unmapped_label.casefold():
+        return context.unmapped_label
+    if len(value) == 2 and value.isalpha():
+        return value.upper()
+    return value
+
+
 def _repeated_values(values: Any, dimension: str) -> list[str]:
     """Return one message per value that repeats an earlier one as the engine compares them.
 
-    The engine compares values ignoring case, and technologies and buying signals also with
-    ``-`` and ``_`` read as spaces (engine.term_key), so a repeat adds nothing and usually
-    hides a typing slip.
+    A repeat (see ``value_match_key``) adds nothing and usually hides a typing slip.
     """
     if not isinstance(values, list):
         return []
-    terms = dimension in (Dimension.TECHNOLOGY, Dimension.BUYING_SIGNALS)
     first: dict[str, str] = {}
     messages = []
     for value in values:
         if not isinstance(value, str):
             continue
-        key = term_key(value) if terms else value.strip().casefold()
+        key = value_match_key(value, dimension)
         if key in first:
             messages.append(
                 f"The value {value!r} is the same as {first[key]!r} for matching: keep one."
