@@ -548,6 +548,26 @@ def framework_return_to_draft(
     return framework
 
 
+def unchanged_copy_message(framework: Framework) -> str:
+    """Return why a copy with the same settings as its source cannot be submitted, or "".
+
+    The comparison is the impact preview's list of changed settings
+    (``diff.framework_settings_diff``), so a new name or summary of changes alone is no
+    change. A version not copied from another is never rejected here.
+    """
+    from .diff import framework_settings_diff
+
+    source = framework.based_on
+    if source is None or framework_settings_diff(framework, source):
+        return ""
+    return (
+        f"Framework v{framework.version} cannot be submitted: nothing changed since it was "
+        f"copied from v{source.version}, so approving it would change nothing. Change "
+        "its settings, criteria, size bands or geography map in the admin first, or delete "
+        "the draft in the admin if it is no longer needed."
+    )
+
+
 @transaction.atomic
 def framework_submit(
     *,
@@ -558,7 +578,8 @@ def framework_submit(
     """Submit a draft for approval with its summary of changes.
 
     Raises PermissionDenied unless the user is Sales Ops, and FrameworkLifecycleError when
-    the version is not a draft, the summary is empty or the settings are invalid.
+    the version is not a draft, the summary is empty, the settings are invalid or they
+    equal those of the version it was copied from (``unchanged_copy_message``).
     """
     if not permissions.can_edit_framework(user):
         raise PermissionDenied("Only Sales Ops can submit a framework version.")
@@ -579,6 +600,9 @@ def framework_submit(
         raise FrameworkLifecycleError(
             f"Framework v{framework.version} cannot be submitted: " + " ".join(problems)
         )
+    unchanged = unchanged_copy_message(framework)
+    if unchanged:
+        raise FrameworkLifecycleError(unchanged)
     now = timezone.now()
     framework.status = FrameworkStatus.SUBMITTED
     framework.summary = summary

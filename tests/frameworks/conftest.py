@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 
 from accounts import roles
 from segmentation.lifecycle import framework_draft_create
-from segmentation.models import Framework
+from segmentation.models import Framework, GeographyMapping
 from tests.factories import AccountFactory
 
 
@@ -30,9 +30,23 @@ def second_leader(make_user):
 
 
 @pytest.fixture
-def draft(active_framework, ops_user) -> Framework:
-    """A draft copy of version 1."""
+def unchanged_draft(active_framework, ops_user) -> Framework:
+    """A draft copy of version 1 with its settings unchanged, so it cannot be submitted."""
     return framework_draft_create(source=active_framework, user=ops_user)
+
+
+@pytest.fixture
+def draft(unchanged_draft) -> Framework:
+    """A draft copy of version 1 that can be submitted.
+
+    A submitted version must change a setting, so the copy maps one more country,
+    Bouvet Island (BV), where no test account is. No account's score, tag or route
+    changes, and the row has no history user, so it is nobody's edit.
+    """
+    GeographyMapping.objects.create(
+        framework=unchanged_draft, country="BV", region="Antarctica", label="Antarctica"
+    )
+    return unchanged_draft
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from segmentation.lifecycle import (
 from segmentation.models import Criterion, Framework, FrameworkRevision, FrameworkStatus
 
 from .admin_posts import framework_post
+from .changes import raise_high_cutoff
 
 
 def change_url(framework: Framework) -> str:
@@ -651,6 +652,7 @@ def test_outdated_copy_explained_on_change_page(ops_client, active_framework, op
     leader = make_user(roles.SALES_LEADERSHIP, username="approver")
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     html = ops_client.get(change_url(second)).content.decode()

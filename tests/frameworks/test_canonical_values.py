@@ -45,7 +45,8 @@ def test_admin_rejects_unknown_industry(ops_client, draft):
     assert draft.criteria.get(dimension="industry").values == ["SaaS", "FinTech", "HealthTech"]
 
 
-def test_preview_ignores_case_only_change(draft, active_framework):
+def test_preview_ignores_case_only_change(unchanged_draft, active_framework):
+    draft = unchanged_draft
     draft.criteria.filter(dimension="industry").update(values=["saas", "fintech", "HEALTHTECH"])
     draft.criteria.filter(dimension="technology").update(
         values=[
@@ -55,7 +56,8 @@ def test_preview_ignores_case_only_change(draft, active_framework):
     assert framework_settings_diff(draft, active_framework) == []
 
 
-def test_preview_lists_real_value_change(draft, active_framework):
+def test_preview_lists_real_value_change(unchanged_draft, active_framework):
+    draft = unchanged_draft
     draft.criteria.filter(dimension="industry").update(
         values=["SaaS", "fintech", "HealthTech", "Financial Services"]
     )

@@ -1,9 +1,16 @@
 """The settings a version changes against the active one, as the impact preview lists them."""
 
+import pytest
 from django.urls import reverse
 
 from segmentation.diff import SettingChange, framework_settings_diff
 from segmentation.models import Criterion, Framework, GeographyMapping
+
+
+@pytest.fixture
+def draft(unchanged_draft) -> Framework:
+    """A copy of version 1 with its settings unchanged, which each test then changes."""
+    return unchanged_draft
 
 
 def test_copy_has_no_changes(draft, active_framework):

@@ -20,8 +20,11 @@ from segmentation.models import (
     SegmentationRun,
 )
 
+from .changes import raise_high_cutoff, shorten_tag_template
 
-def test_draft_copies_parts(active_framework, draft, ops_user):
+
+def test_draft_copies_parts(active_framework, unchanged_draft, ops_user):
+    draft = unchanged_draft
     assert draft.version == active_framework.version + 1
     assert draft.status == FrameworkStatus.DRAFT
     assert draft.based_on == active_framework
@@ -240,9 +243,11 @@ def test_approve_accepts_current_submission(draft, ops_user, leader):
 def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     second.refresh_from_db()
+    shorten_tag_template(second)
 
     reason = framework_outdated_reason(second)
     with pytest.raises(FrameworkLifecycleError, match="would undo the changes"):
@@ -254,6 +259,8 @@ def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, lea
 def test_submitted_copy_of_older_version_not_approved(active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
+    shorten_tag_template(second)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
@@ -286,6 +293,7 @@ def test_copy_of_draft_approved_later_is_outdated(active_framework, ops_user, le
 
 def test_copy_made_after_approval_is_current(active_framework, ops_user, leader):
     second = framework_draft_create(source=active_framework, user=ops_user)
+    raise_high_cutoff(second)
     framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
     framework_approve(framework=second, user=leader)
     later_copy = framework_draft_create(source=second, user=ops_user)
@@ -316,6 +324,7 @@ def test_copy_of_outdated_draft_suggests_active(active_framework, ops_user, lead
     outdated = Framework.objects.create(
         version=second.version + 1, name="Copy of a draft", based_on=second
     )
+    raise_high_cutoff(second)
     framework_submit(framework=second, user=ops_user, summary="Raise the High cut-off")
     framework_approve(framework=second, user=leader)
     outdated.refresh_from_db()
@@ -393,6 +402,39 @@ def test_open_copy_edit_after_send_back(active_framework, draft, ops_user, leade
     )
 
 
+def test_submit_unchanged_copy_rejected(active_framework, unchanged_draft, ops_user):
+    with pytest.raises(FrameworkLifecycleError) as raised:
+        framework_submit(framework=unchanged_draft, user=ops_user, summary="No changes at all")
+    unchanged_draft.refresh_from_db()
+    message = str(raised.value)
+    assert f"nothing changed since it was copied from v{active_framework.version}" in message
+    assert "in the admin first, or delete the draft" in message
+    assert unchanged_draft.status == FrameworkStatus.DRAFT
+    assert not FrameworkRevision.objects.filter(framework=unchanged_draft).exists()
+
+
+def test_submit_rename_only_rejected(unchanged_draft, ops_user):
+    Framework.objects.filter(pk=unchanged_draft.pk).update(name="Renamed", summary="Renamed")
+    unchanged_draft.refresh_from_db()
+    with pytest.raises(FrameworkLifecycleError, match="nothing changed since it was copied"):
+        framework_submit(framework=unchanged_draft, user=ops_user, summary="Renamed")
+
+
+def test_submit_case_only_change_rejected(unchanged_draft, ops_user):
+    unchanged_draft.criteria.filter(dimension="industry").update(
+        values=["saas", "fintech", "healthtech"]
+    )
+    with pytest.raises(FrameworkLifecycleError, match="nothing changed since it was copied"):
+        framework_submit(framework=unchanged_draft, user=ops_user, summary="Lower case")
+
+
+def test_submit_changed_copy_accepted(unchanged_draft, ops_user):
+    unchanged_draft.criteria.filter(dimension="industry").update(weight=0)
+    framework_submit(framework=unchanged_draft, user=ops_user, summary="Drop industry points")
+    unchanged_draft.refresh_from_db()
+    assert unchanged_draft.status == FrameworkStatus.SUBMITTED
+
+
 def test_submitted_copy_blocks_second(active_framework, draft, ops_user):
     framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
     with pytest.raises(FrameworkOpenCopyError, match="already submitted for approval"):
@@ -401,6 +443,7 @@ def test_submitted_copy_blocks_second(active_framework, draft, ops_user):
 
 def test_outdated_copy_does_not_block(active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
+    raise_high_cutoff(first)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     # A copy of v2 made while v2 was a draft is outdated once v2 is approved.

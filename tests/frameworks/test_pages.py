@@ -29,6 +29,8 @@ from segmentation.models import (
 )
 from segmentation.services import accounts_segment
 
+from .changes import raise_high_cutoff, shorten_tag_template
+
 
 def signed_in(client, user):
     client.force_login(user)
@@ -82,6 +84,15 @@ def test_submit_page_submits(client, draft, ops_user):
     assert response.status_code == 302
     assert draft.status == FrameworkStatus.SUBMITTED
     assert FrameworkRevision.objects.get().summary == "Drop FinTech"
+
+
+def test_submit_page_rejects_unchanged_copy(client, unchanged_draft, ops_user):
+    url = reverse("segmentation:framework-submit", args=[unchanged_draft.version])
+    response = signed_in(client, ops_user).post(url, {"summary": "No changes at all"})
+    unchanged_draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "nothing changed since it was copied from v1" in response.content.decode()
+    assert unchanged_draft.status == FrameworkStatus.DRAFT
 
 
 def test_submit_summary_stores_lf_breaks(client, draft, ops_user):
@@ -293,6 +304,8 @@ def test_preview_results_of_approved_not_found(client, ops_user, active_framewor
 def test_preview_warns_about_outdated_copy(client, active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
+    shorten_tag_template(second)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
@@ -307,6 +320,7 @@ def test_submit_page_names_active_version(client, active_framework, ops_user, le
     # The second copy was made from v1, which v2's approval retired.
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_approve(framework=first, user=leader)
     url = reverse("segmentation:framework-submit", args=[second.version])
@@ -764,6 +778,8 @@ def test_draft_button_denied_to_manager(client, make_user, active_framework):
 def test_list_hides_approve_of_outdated_copy(client, active_framework, ops_user, leader):
     first = framework_draft_create(source=active_framework, user=ops_user)
     second = framework_draft_create(source=active_framework, user=ops_user, allow_parallel=True)
+    raise_high_cutoff(first)
+    shorten_tag_template(second)
     framework_submit(framework=first, user=ops_user, summary="Raise cut-offs")
     framework_submit(framework=second, user=ops_user, summary="Change the tag")
     framework_approve(framework=first, user=leader)
@@ -864,9 +880,11 @@ def test_retired_row_names_own_author(client, active_framework, make_user, leade
     first_author = make_user(roles.SALES_OPS, username="first", first_name="Priya")
     second_author = make_user(roles.SALES_OPS, username="second", first_name="Olive")
     second = framework_draft_create(source=active_framework, user=first_author)
+    raise_high_cutoff(second, 72)
     framework_submit(framework=second, user=first_author, summary="Raise cut-offs")
     framework_approve(framework=second, user=leader)
     third = framework_draft_create(source=second, user=second_author)
+    raise_high_cutoff(third, 75)
     framework_submit(framework=third, user=second_author, summary="High at 75")
     framework_approve(framework=third, user=leader)
 

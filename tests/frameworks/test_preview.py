@@ -324,8 +324,9 @@ def test_explanation_pairs_match_criteria():
 
 
 @pytest.fixture
-def band_gap_no_gb(draft):
+def band_gap_no_gb(unchanged_draft):
     """The draft with SMB up to 100 employees (Mid-Market starts at 201) and no GB."""
+    draft = unchanged_draft
     draft.size_bands.filter(name="SMB").update(max_employees=100)
     draft.geography_mappings.filter(country="GB").delete()
     return draft

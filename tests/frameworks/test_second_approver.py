@@ -19,6 +19,7 @@ from segmentation.lifecycle import framework_approve, framework_return_to_draft,
 from segmentation.models import Framework, FrameworkStatus
 
 from .admin_posts import framework_post
+from .changes import raise_high_cutoff
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,7 +159,7 @@ def test_list_hides_author_approve_button(client, shaped_by_opslead, opslead):
 
 def test_editor_only_cannot_approve(two_approvers, active_framework, salesops, opslead, leader):
     draft = create_draft_by_api(salesops)
-    edit_in_admin(opslead, draft, name="Edited by opslead")
+    edit_in_admin(opslead, draft, name="Edited by opslead", high_tier_min_score=75)
     submit_on_page(salesops, draft)
     draft.refresh_from_db()
 
@@ -172,6 +173,7 @@ def test_editor_only_cannot_approve(two_approvers, active_framework, salesops, o
 
 def test_returning_to_draft_is_not_an_edit(two_approvers, active_framework, salesops, opslead):
     draft = create_draft_by_api(salesops)
+    raise_high_cutoff(draft)
     framework_submit(framework=draft, user=salesops, summary="First try")
     framework_return_to_draft(framework=draft, user=opslead)
     framework_submit(framework=draft, user=salesops, summary="Second try")
@@ -231,6 +233,7 @@ def resubmitted_by_salesops(two_approvers, opslead, salesops):
     The return to draft is the admin's "Return to draft" button, which clears submitted_by.
     """
     draft = create_draft_by_api(salesops)
+    raise_high_cutoff(draft)
     submit_on_page(opslead, draft)
     client = Client()
     client.force_login(salesops)
