@@ -227,8 +227,8 @@ def segmentation_run_resume(
             )
         if locked.status not in UNFINISHED_STATUSES:
             raise SegmentationRunNotResumable(
-                f"Segmentation run {run.pk} is {locked.get_status_display().lower()}, so "
-                "there is nothing to resume."
+                f"Segmentation run {run.pk} has finished with the status "
+                f"{locked.get_status_display().lower()}, so there is nothing to resume."
             )
         progress = segmentation_run_progress(locked, now)
         if not force and not progress.stalled:
@@ -262,9 +262,9 @@ def segmentation_run_resume(
             last_progress_at=progress.last_progress_at,
         )
     logger.info(
-        "Segmentation run %s resumed by user %s: %s unfinished chunks queued again",
+        "Segmentation run %s resumed by %s: %s unfinished chunks queued again",
         run.pk,
-        user_id,
+        f"user {user_id}" if user_id is not None else "a command",
         len(keys),
     )
     return locked, ranges

@@ -284,7 +284,10 @@ def test_resume_rejects_finished_run(accounts, django_capture_on_commit_callback
     run = SegmentationRun.objects.get(pk=run_id)
     assert run.status == SegmentationRun.Status.SUCCEEDED
 
-    with pytest.raises(SegmentationRunNotResumable, match="succeeded, so there is nothing"):
+    with pytest.raises(
+        SegmentationRunNotResumable,
+        match="has finished with the status succeeded, so there is nothing",
+    ):
         segmentation_run_resume(run, user_id=None, force=True)
 
 

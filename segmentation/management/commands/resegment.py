@@ -415,7 +415,8 @@ class Command(BaseCommand):
         if tier_routes:
             self.stdout.write("Accounts that change tier, by route after approval:")
         for row in tier_routes:
-            self.stdout.write(f"  To {row.tier_label}: {row.accounts:,} accounts")
+            noun = "account" if row.accounts == 1 else "accounts"
+            self.stdout.write(f"  To {row.tier_label}: {row.accounts:,} {noun}")
             for label, count in row.routes:
                 self.stdout.write(f"    {count:>9,}  {label}")
 
