@@ -272,6 +272,7 @@ class FrameworkApproveView(RoleRequiredMixin, View):
     """Approve a submitted version and open the re-segmentation run it started."""
 
     permission = staticmethod(permissions.can_approve_framework)
+    permission_denied_message = "Only Sales Leadership can approve a framework version."
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, version: int) -> HttpResponse:

@@ -201,8 +201,12 @@ def test_approve_page_denied_to_ops(client, draft, ops_user):
     url = reverse("segmentation:framework-approve", args=[draft.version])
     response = signed_in(client, ops_user).post(url)
     draft.refresh_from_db()
+    page = response.content.decode()
     assert response.status_code == 403
     assert draft.status == FrameworkStatus.SUBMITTED
+    assert "Only Sales Leadership can approve a framework version." in page
+    assert "ask a superuser or Sales Leadership" in page
+    assert "ask your manager or Sales Ops" not in page
 
 
 def test_approve_error_shown(client, draft, leader):
