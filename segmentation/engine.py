@@ -1182,6 +1182,18 @@ class CompiledFramework:
         tag = "" if missing else self._tag(industry_id, band, geography, country, tier)
         return tag, band or "", geography, bool(missing), missing
 
+    def tag_with_tier(self, row: Sequence[Any], evaluation: Evaluation, tier: str) -> str:
+        """Return the tag of ``row``'s ``evaluation`` for another tier, such as a person's.
+
+        The template's other parts stay the evaluation's, so only a ``{tier}`` part changes.
+        An account without a tag keeps none.
+        """
+        if not evaluation.tag:
+            return ""
+        return self._tag(
+            row[_INDUSTRY], evaluation.size_band, evaluation.geography, row[_COUNTRY], tier
+        )
+
     def take_new_items(self) -> dict[int, str]:
         """Return the explanation items made since the last call, by key, and forget them.
 

@@ -7,7 +7,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -604,6 +604,7 @@ def _override_item(kind: str, override_value: str, computed: str) -> str:
 
 def _with_overrides(
     compiled: CompiledFramework,
+    account: Sequence[Any],
     evaluation: Evaluation,
     tag_override: str,
     tier_override: str,
@@ -615,13 +616,16 @@ def _with_overrides(
     engine gives it none, so Marketing's Outbound and Nurture lists leave it out until the
     data is complete. The score stays the framework's, and the explanation gains one item
     per override naming the computed value. An override equal to the computed value, such
-    as the tag kept by a change of the tier alone, gets none.
+    as the tag kept by a change of the tier alone, gets none. Without a tag override, a
+    tier override also sets the tier part of the framework's tag, so the tag names the
+    tier in effect.
     """
     extra = list(evaluation.extra)
     tier, tag = evaluation.tier, evaluation.tag
     if tier_override:
         if tier_override != evaluation.tier:
             extra.append(_override_item("Tier", tier_override, evaluation.tier))
+            tag = compiled.tag_with_tier(account, evaluation, tier_override)
         tier = tier_override
     if tag_override:
         if tag_override != evaluation.tag:
@@ -694,7 +698,7 @@ def _score_batch(
             tag_override = tag_overrides.get(row[0], tag_override)
         if tag_override or row[_TIER_OVERRIDE_INDEX]:
             evaluation = _with_overrides(
-                compiled, evaluation, tag_override, row[_TIER_OVERRIDE_INDEX]
+                compiled, account, evaluation, tag_override, row[_TIER_OVERRIDE_INDEX]
             )
         current_missing = parse_json(row[_MISSING_INDEX])
         changed = evaluation[:7] != row[_RESULT_SLICE]

@@ -157,3 +157,38 @@ def test_override_equal_to_result_not_named(default_framework, industry_id):
     ]
     assert "Tier override kept" in labels
     assert "Tag override kept" not in labels
+
+
+def test_tier_override_sets_tag_tier_part(default_framework, industry_id):
+    default_framework.tag_template = "{industry} – {size_band} – {geography} – {tier}"
+    default_framework.save(update_fields=["tag_template"])
+    account = AccountFactory(
+        industry_id=industry_id("SaaS"), employee_count=300, country="SG", tier_override="low"
+    )
+
+    accounts_segment()
+
+    account.refresh_from_db()
+    record = ScoreRecord.objects.get(account=account)
+    assert account.tier == "low"
+    assert account.tag.endswith(" – Low")
+    assert record.tag == account.tag
+    labels = [item["label"] for item in record.explanation]
+    assert "Tag override kept" not in labels
+
+
+def test_tag_override_wins_over_tier_part(default_framework, industry_id):
+    default_framework.tag_template = "{industry} – {size_band} – {geography} – {tier}"
+    default_framework.save(update_fields=["tag_template"])
+    account = AccountFactory(
+        industry_id=industry_id("SaaS"),
+        employee_count=300,
+        country="SG",
+        tier_override="low",
+        tag_override="Hand Tag",
+    )
+
+    accounts_segment()
+
+    account.refresh_from_db()
+    assert account.tag == "Hand Tag"
