@@ -214,6 +214,11 @@ def test_accuracy_chart_draws_framework_corrections(
     page.locator("canvas[data-chart=accuracy]").focus()
     page.keyboard.press("ArrowRight")
     status = page.locator("[data-chart-status=accuracy]")
+    # The month's one decision corrected a framework tag, so its accuracy is 0%.
+    expect(status).to_have_text(
+        f"{today:%Y-%m} · Confirmed of reviewed (%): 0%. Press Enter to open the list."
+    )
+    page.keyboard.press("ArrowRight")
     expect(status).to_have_text(
         f"{today:%Y-%m} · Framework tags corrected: 1. Press Enter to open the list."
     )
