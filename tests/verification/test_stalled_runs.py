@@ -11,8 +11,10 @@ import base64
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
+import traceback
 from collections import Counter
 from datetime import timedelta
 
@@ -557,20 +559,28 @@ def run_in_killed_worker(task, message) -> None:
     task_id = message.headers["id"]
     # The child opens its own database connection instead of sharing this one.
     connections.close_all()
-    pid = os.fork()
-    if pid == 0:
-        try:
+    # The child writes why it ended without reaching the lookups, for the assert message.
+    with tempfile.TemporaryFile(mode="w+") as outcome:
+        pid = os.fork()
+        if pid == 0:
+            try:
 
-            def die(**_kwargs):
-                os.kill(os.getpid(), signal.SIGKILL)
+                def die(**_kwargs):
+                    os.kill(os.getpid(), signal.SIGKILL)
 
-            tasks.accounts_enrich = die
-            task.push_request(id=task_id, retries=0, is_eager=False)
-            task.run(*args, **kwargs)
-        finally:
-            os._exit(1)
-    _pid, status = os.waitpid(pid, 0)
-    assert os.WIFSIGNALED(status)
+                tasks.accounts_enrich = die
+                task.push_request(id=task_id, retries=0, is_eager=False)
+                result = task.run(*args, **kwargs)
+                outcome.write(f"the task returned {result!r}")
+            except BaseException:
+                outcome.write(traceback.format_exc())
+            finally:
+                outcome.flush()
+                os._exit(1)
+        _pid, status = os.waitpid(pid, 0)
+        outcome.seek(0)
+        ended = outcome.read()
+    assert os.WIFSIGNALED(status), ended
     assert os.WTERMSIG(status) == signal.SIGKILL
 
 
