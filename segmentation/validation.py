@@ -184,15 +184,26 @@ def repeated_space_error(value: str | None, value_name: str) -> str:
 def hidden_character_error(value: str | None, value_name: str) -> str:
     """Return why ``value`` is rejected for hidden characters, or "" without any.
 
-    Hidden characters are invisible ones (``is_invisible``), spaces other than U+0020
-    (``is_other_space``) and runs of spaces. Each makes a value look like another that it
-    does not match.
+    Hidden characters are invisible ones (``is_invisible``) and spaces other than U+0020
+    (``is_other_space``). Either makes a value look like another that it does not match.
     Every name of a framework and the taxonomy, and every value that ends up in a tag, a
     route or a criterion's match, goes through this check, so the rule lives in one place.
     """
     messages = [
         invisible_character_error(value, value_name),
         other_space_error(value, value_name),
+    ]
+    return " ".join(message for message in messages if message)
+
+
+def tag_text_error(value: str | None, value_name: str) -> str:
+    """Return why text that tags and routes show as typed is rejected, or "" when it is not.
+
+    Such text, a band name or a geography label, also rejects runs of spaces, which a page
+    shows as one. Names that are looked up by ``name_key`` collapse them instead.
+    """
+    messages = [
+        hidden_character_error(value, value_name),
         repeated_space_error(value, value_name),
     ]
     return " ".join(message for message in messages if message)
@@ -218,7 +229,7 @@ def route_errors(routes: dict[str, str | None]) -> dict[str, list[str]]:
     """Check route names, by field name, for hidden characters."""
     errors: dict[str, list[str]] = {}
     for field, route in routes.items():
-        message = hidden_character_error(route, "The route")
+        message = tag_text_error(route, "The route")
         if message:
             errors[field] = [message]
     return errors
@@ -239,7 +250,7 @@ def geography_row_errors(
             value_name = f"Line {line_number}: the {field_name}"
         else:
             value_name = f"The geography map's {field_name} for {country.strip()}"
-        message = hidden_character_error(value, value_name)
+        message = tag_text_error(value, value_name)
         if message:
             errors.append(message)
     return errors
@@ -278,6 +289,9 @@ def tag_template_errors(template: str) -> list[str]:
         return [
             "The tag template is empty: enter one such as {industry} – {size_band} – {geography}."
         ]
+    repeated = repeated_space_error(template, "The tag template")
+    if repeated:
+        return [repeated]
     errors = []
     names = []
     try:
@@ -412,7 +426,7 @@ def framework_errors(
     if template:
         errors["tag_template"] = template
     errors.update(route_errors(routes or {}))
-    unmapped = hidden_character_error(unmapped_geography_label, "The unmapped geography label")
+    unmapped = tag_text_error(unmapped_geography_label, "The unmapped geography label")
     if unmapped:
         errors["unmapped_geography_label"] = [unmapped]
     if criteria is not None and not errors:
@@ -425,7 +439,7 @@ def framework_errors(
 def size_band_range_errors(band: SizeBand) -> dict[str, list[str]]:
     """Check that a band has bounds, a visible name and no minimum above its maximum."""
     errors: dict[str, list[str]] = {}
-    hidden = hidden_character_error(band.name, "The size band name")
+    hidden = tag_text_error(band.name, "The size band name")
     if hidden:
         errors["name"] = [hidden]
     bounds = (band.min_employees, band.max_employees, band.min_revenue_usd, band.max_revenue_usd)
