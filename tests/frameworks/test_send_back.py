@@ -17,6 +17,8 @@ from segmentation.lifecycle import (
 )
 from segmentation.models import Framework, FrameworkRevision, FrameworkStatus
 
+from .changes import raise_high_cutoff
+
 REASON = "Keep FinTech in the target industries."
 
 
@@ -143,6 +145,8 @@ def test_draft_shows_return_reason(client, draft, ops_user, leader):
 def return_copy(source: Framework, ops_user, leader, number: int) -> None:
     """Copy ``source`` into a new draft, submit it and send it back with a numbered reason."""
     copy = framework_draft_create(source=source, user=ops_user, allow_parallel=True)
+    # A copy without a change cannot be submitted.
+    raise_high_cutoff(copy, score=71 + number)
     framework_submit(framework=copy, user=ops_user, summary=f"Change {number}")
     framework_return_to_draft(framework=copy, user=leader, reason=f"{REASON} ({number})")
 
