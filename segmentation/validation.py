@@ -509,14 +509,55 @@ def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
                 (second.min_revenue_usd, second.max_revenue_usd),
                 max_inclusive=False,
             )
-            for overlapping, measure in ((employees, "employee"), (revenue, "revenue")):
-                if overlapping:
-                    errors.append(
-                        f"Size bands {first.name!r} and {second.name!r} have overlapping "
-                        f"{measure} ranges: an account would fit both. Make one band end "
-                        "below where the other starts."
+            if employees:
+                errors.append(
+                    _overlap_message(
+                        first.name,
+                        _employee_range_text(first.min_employees, first.max_employees),
+                        second.name,
+                        _employee_range_text(second.min_employees, second.max_employees),
+                        "employee",
                     )
+                )
+            if revenue:
+                errors.append(
+                    _overlap_message(
+                        first.name,
+                        _revenue_range_text(first.min_revenue_usd, first.max_revenue_usd),
+                        second.name,
+                        _revenue_range_text(second.min_revenue_usd, second.max_revenue_usd),
+                        "revenue",
+                    )
+                )
     return errors
+
+
+def _employee_range_text(low: int | None, high: int | None) -> str:
+    """Describe an employee range whose maximum is inclusive, such as "201–1,500 employees"."""
+    if high is None:
+        return f"{low:,}+ employees"
+    if low is None:
+        return f"up to {high:,} employees"
+    return f"{low:,}–{high:,} employees"
+
+
+def _revenue_range_text(low: Decimal | None, high: Decimal | None) -> str:
+    """Describe a revenue range whose maximum is exclusive, such as "$10,000,000 to under …"."""
+    if high is None:
+        return f"${low:,.0f}+ revenue"
+    if low is None:
+        return f"under ${high:,.0f} revenue"
+    return f"${low:,.0f} to under ${high:,.0f} revenue"
+
+
+def _overlap_message(
+    first: str, first_range: str, second: str, second_range: str, measure: str
+) -> str:
+    return (
+        f"Size bands {first!r} ({first_range}) and {second!r} ({second_range}) have "
+        f"overlapping {measure} ranges: an account would fit both. Make one band end below "
+        "where the other starts."
+    )
 
 
 def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:

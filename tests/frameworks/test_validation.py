@@ -94,7 +94,17 @@ def test_shared_employee_bound_overlaps():
 
 def test_open_band_overlaps_later():
     errors = size_band_overlaps([band("Big", 1000), band("Huge", 5000, 9000)])
-    assert "'Big' and 'Huge'" in errors[0]
+    assert "'Big' (1,000+ employees) and 'Huge' (5,000–9,000 employees)" in errors[0]
+
+
+def test_revenue_overlap_names_ranges():
+    errors = size_band_overlaps(
+        [band("A", None, None, 0, 20_000_000), band("B", None, None, 10_000_000, None)]
+    )
+    assert len(errors) == 1
+    assert "'A' ($0 to under $20,000,000 revenue)" in errors[0]
+    assert "'B' ($10,000,000+ revenue)" in errors[0]
+    assert "overlapping revenue ranges" in errors[0]
 
 
 def test_shared_revenue_bound_passes():
