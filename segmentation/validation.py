@@ -497,39 +497,30 @@ def _overlap(
 def size_band_overlaps(bands: Sequence[SizeBand]) -> list[str]:
     """Return one message per pair of bands whose employee or revenue ranges overlap."""
     errors = []
+    measures = (
+        ("employee", _employee_bounds, _employee_range_text, True),
+        ("revenue", _revenue_bounds, _revenue_range_text, False),
+    )
     for index, first in enumerate(bands):
         for second in bands[index + 1 :]:
-            employees = _overlap(
-                (first.min_employees, first.max_employees),
-                (second.min_employees, second.max_employees),
-                max_inclusive=True,
-            )
-            revenue = _overlap(
-                (first.min_revenue_usd, first.max_revenue_usd),
-                (second.min_revenue_usd, second.max_revenue_usd),
-                max_inclusive=False,
-            )
-            if employees:
+            for measure, bounds, describe, max_inclusive in measures:
+                if not _overlap(bounds(first), bounds(second), max_inclusive=max_inclusive):
+                    continue
                 errors.append(
-                    _overlap_message(
-                        first.name,
-                        _employee_range_text(first.min_employees, first.max_employees),
-                        second.name,
-                        _employee_range_text(second.min_employees, second.max_employees),
-                        "employee",
-                    )
-                )
-            if revenue:
-                errors.append(
-                    _overlap_message(
-                        first.name,
-                        _revenue_range_text(first.min_revenue_usd, first.max_revenue_usd),
-                        second.name,
-                        _revenue_range_text(second.min_revenue_usd, second.max_revenue_usd),
-                        "revenue",
-                    )
+                    f"Size bands {first.name!r} ({describe(*bounds(first))}) and "
+                    f"{second.name!r} ({describe(*bounds(second))}) have overlapping "
+                    f"{measure} ranges: an account would fit both. Make one band end below "
+                    "where the other starts."
                 )
     return errors
+
+
+def _employee_bounds(band: SizeBand) -> tuple[int | None, int | None]:
+    return band.min_employees, band.max_employees
+
+
+def _revenue_bounds(band: SizeBand) -> tuple[Decimal | None, Decimal | None]:
+    return band.min_revenue_usd, band.max_revenue_usd
 
 
 def _employee_range_text(low: int | None, high: int | None) -> str:
@@ -548,16 +539,6 @@ def _revenue_range_text(low: Decimal | None, high: Decimal | None) -> str:
     if low is None:
         return f"under ${high:,.0f} revenue"
     return f"${low:,.0f} to under ${high:,.0f} revenue"
-
-
-def _overlap_message(
-    first: str, first_range: str, second: str, second_range: str, measure: str
-) -> str:
-    return (
-        f"Size bands {first!r} ({first_range}) and {second!r} ({second_range}) have "
-        f"overlapping {measure} ranges: an account would fit both. Make one band end below "
-        "where the other starts."
-    )
 
 
 def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:
