@@ -60,8 +60,8 @@ def broker_queued_messages(task_names: set[str]) -> list[QueuedMessage] | None:
     """Return the messages of ``task_names`` that wait in the broker's queues.
 
     Returns None when that is unknown: without a broker (tasks run eagerly), with a
-    broker other than Redis, when Redis cannot be reached, or when a queue holds more
-    than MAX_MESSAGES_READ messages. Messages that a worker has reserved are not
+    broker other than Redis, when Redis cannot be reached, or when a queue contains
+    more than MAX_MESSAGES_READ messages. Messages that a worker has reserved are not
     returned, because they no longer wait in a queue.
     """
     from icp_portal.celery import app
@@ -83,7 +83,7 @@ def broker_queued_messages(task_names: set[str]) -> list[QueuedMessage] | None:
             lengths = [channel.client.llen(key) for key in keys]
             if max(lengths, default=0) > MAX_MESSAGES_READ:
                 logger.info(
-                    "Broker queue holds more than %s messages, so it was not read",
+                    "A broker queue contains more than %s messages, so the queues were not read",
                     MAX_MESSAGES_READ,
                 )
                 return None
