@@ -95,10 +95,10 @@ def results_write(
     framework version, time scored or explanation is new. They keep their ``updated_at``,
     so API syncs by ``updated_since`` and forms opened before the run do not see a change.
     """
-    # NOTE: with every result changed, 1,000,000 accounts take 24 to 45 s on 2 cores (7x
-    # to 8x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it
-    # changes indexed columns, so every row gets a new entry in each index
-    # (docs/benchmarks.md).
+    # NOTE: with every result changed, 1,000,000 accounts take 24 to 46 s on 2 cores (6.5x
+    # to 8.4x the floor, by machine), above a 20 s goal. The account UPDATE dominates: it
+    # changes indexed columns, so every row gets a new entry in each index, which costs
+    # about 16 s of a 42 s run (docs/benchmarks.md).
     _items_write(items)
     if not results:
         return
