@@ -91,14 +91,33 @@ def invisible_characters(value: str) -> list[str]:
     return list(dict.fromkeys(char for char in value if is_invisible(char)))
 
 
-def _character_name(char: str) -> str:
-    """Return "U+3164 HANGUL FILLER", "U+0009 <control>" or "U+2065 <unassigned>".
+# Everyday names of common control characters (category Cc), which have no character
+# name in the Unicode character database.
+_CONTROL_CHARACTER_NAMES = {
+    "\x00": "a NUL character",
+    "\b": "a backspace",
+    "\t": "a tab character",
+    "\n": "a line break",
+    "\v": "a vertical tab",
+    "\f": "a form feed",
+    "\r": "a carriage return",
+    "\x1b": "an escape character",
+    "\x7f": "a delete character",
+    "\x85": "a next line character",
+}
 
-    Control characters have no name in the Unicode character database, which lists them as
-    "<control>".
+
+def _character_name(char: str) -> str:
+    """Return "U+3164 HANGUL FILLER", "a tab character (U+0009)" or "U+2065 <unassigned>".
+
+    Control characters get their everyday name (``_CONTROL_CHARACTER_NAMES``) or "a
+    control character (U+0001)", each with the code point.
     """
-    fallback = "<control>" if unicodedata.category(char) == "Cc" else "<unassigned>"
-    return f"U+{ord(char):04X} {unicodedata.name(char, fallback)}"
+    code_point = f"U+{ord(char):04X}"
+    if unicodedata.category(char) == "Cc":
+        name = _CONTROL_CHARACTER_NAMES.get(char, "a control character")
+        return f"{name} ({code_point})"
+    return f"{code_point} {unicodedata.name(char, '<unassigned>')}"
 
 
 def _visible_repr(value: str) -> str:

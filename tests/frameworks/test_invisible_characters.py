@@ -45,9 +45,13 @@ OTHER_SPACES = {
     "\u3000": "U+3000 IDEOGRAPHIC SPACE",
     "\u1680": "U+1680 OGHAM SPACE MARK",
     "\u2028": "U+2028 LINE SEPARATOR",
-    "\t": "U+0009 <control>",
-    "\n": "U+000A <control>",
-    "\x85": "U+0085 <control>",
+    "\t": "a tab character (U+0009)",
+    "\n": "a line break (U+000A)",
+    "\v": "a vertical tab (U+000B)",
+    "\f": "a form feed (U+000C)",
+    "\r": "a carriage return (U+000D)",
+    "\x1c": "a control character (U+001C)",
+    "\x85": "a next line character (U+0085)",
 }
 
 
@@ -431,7 +435,7 @@ def test_criterion_value_with_no_break_space_rejected(ops_client, draft):
 
 def test_route_with_tab_fails_model_clean(draft):
     draft.medium_tier_route = "Inside\tsales"
-    with pytest.raises(ValidationError, match="U\\+0009 <control> at character 7"):
+    with pytest.raises(ValidationError, match=r"a tab character \(U\+0009\) at character 7"):
         draft.full_clean()
 
 
