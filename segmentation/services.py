@@ -37,6 +37,7 @@ from audits.baseline import record_account_baselines
 
 from .bulk import results_write
 from .engine import ROW_FIELDS, CompiledFramework, Evaluation, FrameworkError
+from .lifecycle import framework_outdated_reason
 from .models import (
     Framework,
     FrameworkStatus,
@@ -207,9 +208,19 @@ def framework_not_approved_message(framework: Framework, status: str) -> str:
     """Return why a version with ``status`` cannot write results, with the next step.
 
     A retired version can never be approved again, so its next step names the active
-    version, from which a new draft is made.
+    version, from which a new draft is made. So does a draft or submitted copy that
+    ``framework_outdated_reason`` rejects, because approving it could undo the active
+    version's changes.
     """
     label = FrameworkStatus(status).label.lower()
+    opening = (
+        f"Framework v{framework.version} is {label}, not approved, so it cannot write "
+        "results to accounts"
+    )
+    preview = (
+        f"Its impact preview (manage.py resegment --framework {framework.version} "
+        "--dry-run) shows its results without writing them."
+    )
     if status == FrameworkStatus.RETIRED:
         active = Framework.objects.filter(status=FrameworkStatus.APPROVED).first()
         if active is None:
@@ -223,14 +234,11 @@ def framework_not_approved_message(framework: Framework, status: str) -> str:
                 f"To use its settings again, create a new draft from v{active.version} (the "
                 "draft copies the active version), give it those settings and have it approved"
             )
-    else:
-        next_step = _NOT_APPROVED_NEXT_STEP[status]
-    return (
-        f"Framework v{framework.version} is {label}, not approved, so it cannot write "
-        f"results to accounts: {next_step}. Its impact preview "
-        f"(manage.py resegment --framework {framework.version} --dry-run) shows its "
-        "results without writing them."
-    )
+        return f"{opening}: {next_step}. {preview}"
+    outdated = framework_outdated_reason(framework)
+    if outdated:
+        return f"{opening}, and it cannot be approved as it is. {outdated} {preview}"
+    return f"{opening}: {_NOT_APPROVED_NEXT_STEP[status]}. {preview}"
 
 
 def framework_check_live(framework: Framework) -> None:

@@ -1,4 +1,5 @@
 import importlib
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -84,6 +85,37 @@ def test_retired_framework_names_active(accounts, default_framework):
     assert "cannot be approved again" in message
     assert "v2 is the active version" in message
     assert "create a new draft from v2" in message
+
+
+@pytest.mark.parametrize("status", [FrameworkStatus.DRAFT, FrameworkStatus.SUBMITTED])
+def test_outdated_copy_not_told_to_approve(accounts, default_framework, status):
+    Framework.objects.filter(pk=default_framework.pk).update(status=FrameworkStatus.RETIRED)
+    Framework.objects.create(version=2, name="Active", status=FrameworkStatus.APPROVED)
+    Framework.objects.create(version=3, name="Copy", status=status, based_on=default_framework)
+    with pytest.raises(CommandError) as raised:
+        resegment("--framework", "3")
+    message = str(raised.value)
+    assert f"v3 is {status}, not approved" in message
+    assert "approve it first" not in message
+    assert "cannot be approved as it is" in message
+    assert "was copied from v1, but v2 is the active version now" in message
+    assert "Create a new draft from v2" in message
+    assert "resegment --framework 3 --dry-run" in message
+
+
+def test_early_copy_not_told_to_approve(accounts, default_framework):
+    copy = Framework.objects.create(
+        version=2, name="Copy", status=FrameworkStatus.DRAFT, based_on=default_framework
+    )
+    approved_at = copy.created_at + timedelta(minutes=5)
+    Framework.objects.filter(pk=default_framework.pk).update(approved_at=approved_at)
+    with pytest.raises(CommandError) as raised:
+        resegment("--framework", "2")
+    message = str(raised.value)
+    assert "approve it first" not in message
+    assert "cannot be approved as it is" in message
+    assert "copied from v1 before v1 was approved" in message
+    assert "Create a new draft from v1" in message
 
 
 def test_invalid_batch_size(accounts):
