@@ -322,6 +322,69 @@ def _or_list(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
+# Values that one error lists before it counts the rest, such as "and 12 more".
+LISTED_VALUES_MAX = 10
+
+
+def _and_list(items: list[str]) -> str:
+    """Join items as "a, b and c", listing at most LISTED_VALUES_MAX and counting the rest."""
+    if len(items) > LISTED_VALUES_MAX:
+        listed = ", ".join(items[:LISTED_VALUES_MAX])
+        return f"{listed} and {len(items) - LISTED_VALUES_MAX} more"
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _sorted_values(values: Iterable[str]) -> list[str]:
+    return sorted(values, key=lambda value: (value.casefold(), value))
+
+
+def _geography_values_message(owner: str, unknown: set[str], invalid_codes: dict[str, str]) -> str:
+    """Return one message naming every unknown geography and invalid country code, sorted."""
+    sentences = []
+    if unknown:
+        sentences.append(_unknown_geographies_sentence(owner, unknown))
+    if invalid_codes:
+        sentences.append(_invalid_codes_sentence(owner, invalid_codes))
+    return " ".join(sentences)
+
+
+def _unknown_geographies_sentence(owner: str, unknown: set[str]) -> str:
+    if len(unknown) == 1:
+        return (
+            f"{owner} names unknown geography {next(iter(unknown))!r}: use a region or label "
+            "of the framework's geography map, or a two-letter country code."
+        )
+    names = _and_list([repr(value) for value in _sorted_values(unknown)])
+    return (
+        f"{owner} names {len(unknown)} unknown geographies, {names}: use regions or "
+        "labels of the framework's geography map, or two-letter country codes."
+    )
+
+
+def _invalid_codes_sentence(owner: str, invalid_codes: dict[str, str]) -> str:
+    """Name each value with the fix of ``country_code_fix``, such as "use GB" for UK."""
+    if len(invalid_codes) == 1:
+        [(code, fix)] = invalid_codes.items()
+        return f"{owner} names {code!r}, which is not an ISO 3166-1 country code: {fix}."
+    codes = _sorted_values(invalid_codes)
+    # Fixes other than a suggested code say "check the code", which the sentence says once.
+    suggested = [code for code in codes if invalid_codes[code].startswith("use ")]
+    listed = _and_list(
+        [f"{code!r} ({invalid_codes[code]})" if code in suggested else repr(code) for code in codes]
+    )
+    if len(suggested) == len(codes):
+        fix = "Use the suggested codes."
+    elif suggested:
+        fix = "Use the suggested codes, and check the others, such as DE for Germany."
+    else:
+        fix = "Check each code, such as DE for Germany."
+    return (
+        f"{owner} names {len(codes)} values that are not ISO 3166-1 country codes, {listed}. {fix}"
+    )
+
+
 def _format_points(points: float) -> int | float:
     return int(points) if float(points).is_integer() else points
 
@@ -966,8 +1029,15 @@ class CompiledFramework:
         return ids
 
     def countries_for(self, values: list[str], owner: str) -> set[str]:
-        """Expand geography labels, regions and country codes to country codes."""
+        """Expand geography labels, regions and country codes to country codes.
+
+        Raises FrameworkError naming every unknown geography and every two-letter value
+        that is not an ISO 3166-1 code, so one save shows all of them.
+        """
         countries: set[str] = set()
+        unknown: set[str] = set()
+        # Each two-letter value that is not a country code, with its fix.
+        invalid_codes: dict[str, str] = {}
         for value in values:
             expected = value.casefold()
             matches = {
@@ -976,20 +1046,17 @@ class CompiledFramework:
                 if expected in (label.casefold(), region.casefold(), country.casefold())
             }
             if not matches and expected != self.unmapped_label.casefold():
-                if len(value) == 2 and value.isalpha():
-                    fix = country_code_fix(value) if self._check_country_codes else ""
-                    if fix:
-                        raise FrameworkError(
-                            f"{owner} names {value!r}, which is not an ISO 3166-1 country "
-                            f"code: {fix}."
-                        )
-                    matches = {value.upper()}
-                else:
-                    raise FrameworkError(
-                        f"{owner} names unknown geography {value!r}: use a region or label of "
-                        "the framework's geography map, or a two-letter country code."
-                    )
+                if not (len(value) == 2 and value.isalpha()):
+                    unknown.add(value)
+                    continue
+                fix = country_code_fix(value) if self._check_country_codes else ""
+                if fix:
+                    invalid_codes[value] = fix
+                    continue
+                matches = {value.upper()}
             countries |= matches
+        if unknown or invalid_codes:
+            raise FrameworkError(_geography_values_message(owner, unknown, invalid_codes))
         return countries
 
     def geography_labels(self) -> set[str]:

@@ -659,13 +659,14 @@ def test_outdated_copy_explained_on_change_page(ops_client, active_framework, op
     assert "would undo the changes" in html
 
 
-def test_geography_criterion_unknown_code_rejected(ops_client, draft):
+def test_geography_criterion_unknown_codes_rejected(ops_client, draft):
     index = criterion_index(draft, "geography")
     data = framework_post(draft, **{f"criteria-{index}-values_text": "APAC\nZZ\nUK"})
     response = ops_client.post(change_url(draft), data)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "&#x27;ZZ&#x27;, which is not an ISO 3166-1 country code" in html
+    assert "names 2 values that are not ISO 3166-1 country codes" in html
+    assert "&#x27;UK&#x27; (use GB) and &#x27;ZZ&#x27;" in html
 
 
 def test_retired_version_offers_no_copy(ops_client, active_framework, draft, ops_user, leader):

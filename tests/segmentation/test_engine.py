@@ -568,6 +568,42 @@ def test_invalid_criteria_rejected(make_framework, criterion, message):
         CompiledFramework.compile(framework)
 
 
+def test_unknown_geographies_named_together(make_framework):
+    values = ["Mordor", "EMEA", "uk", "Atlantis", "ZZ", "narnia", "DE", "XQ"]
+    framework = make_framework([{**GEOGRAPHY_IN, "values": values}])
+    with pytest.raises(FrameworkError) as raised:
+        CompiledFramework.compile(framework)
+    message = str(raised.value)
+    assert "names 3 unknown geographies, 'Atlantis', 'Mordor' and 'narnia': use " in message
+    assert "names 3 values that are not ISO 3166-1 country codes, " in message
+    assert "'uk' (use GB), 'XQ' and 'ZZ'. " in message
+    assert message.endswith(
+        "Use the suggested codes, and check the others, such as DE for Germany."
+    )
+    assert "'EMEA'" not in message
+    assert "'DE'" not in message
+
+
+def test_unknown_geographies_listed_up_to_cap(make_framework):
+    names = [f"Place {number:02d}" for number in range(25, 0, -1)]
+    framework = make_framework([{**GEOGRAPHY_IN, "values": names}])
+    with pytest.raises(FrameworkError) as raised:
+        CompiledFramework.compile(framework)
+    message = str(raised.value)
+    listed = ", ".join(repr(f"Place {number:02d}") for number in range(1, 11))
+    assert f"names 25 unknown geographies, {listed} and 15 more: use " in message
+    assert "'Place 11'" not in message
+
+
+def test_invalid_country_codes_named_together(make_framework):
+    framework = make_framework([{**GEOGRAPHY_IN, "values": ["ZZ", "XQ"]}])
+    with pytest.raises(FrameworkError) as raised:
+        CompiledFramework.compile(framework)
+    message = str(raised.value)
+    assert "names 2 values that are not ISO 3166-1 country codes, 'XQ' and 'ZZ'. " in message
+    assert message.endswith("Check each code, such as DE for Germany.")
+
+
 # Property tests check results, not speed, so a busy machine must not fail them.
 UNTIMED_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
