@@ -636,6 +636,33 @@ def framework_second_approver_reason(framework: Framework, user: AbstractBaseUse
     )
 
 
+def _submission_check(framework: Framework, submitted_at: str) -> None:
+    """Raise FrameworkLifecycleError unless ``submitted_at`` is the version's submission time.
+
+    ``submitted_at`` is the ISO 8601 text that the approver's page sent, or "" when the
+    page showed no submission. It is compared as an instant, so another UTC offset, a "Z"
+    or written-out zero microseconds are the same submission.
+    """
+    text = submitted_at.strip()
+    previewed_at = None
+    if text:
+        previewed_at = _parse_stamp(text)
+        if previewed_at is None or timezone.is_naive(previewed_at):
+            value = text if len(text) <= 60 else text[:59] + "…"
+            raise FrameworkLifecycleError(
+                f"The submission time {value!r} sent with this approval is invalid: it must "
+                "be an ISO 8601 date and time with a UTC offset, such as "
+                f"2026-03-01T09:30:00+00:00. Framework v{framework.version} was not "
+                "approved: reload its page and approve it again."
+            )
+    if previewed_at != framework.submitted_at:
+        raise FrameworkLifecycleError(
+            f"Framework v{framework.version} was returned to draft and submitted again after "
+            "you opened it, so its settings may differ from what you saw: open its impact "
+            "preview again before approving."
+        )
+
+
 @transaction.atomic
 def framework_approve(
     *,
@@ -648,7 +675,8 @@ def framework_approve(
     Both changes commit together, and re-segmentation of every account starts after the
     commit (a run of kind "approval"). ``submitted_at`` is the submission time (ISO 8601)
     that the approver's page showed. When it is given and the version was submitted again
-    since, the approval is rejected, because the approver saw other settings.
+    since, the approval is rejected, because the approver saw other settings, and so is
+    a value that is not a date and time with a UTC offset.
 
     When the tag template changes, people's tag overrides are rewritten in the new one
     (``segmentation.overrides``). The returned version's ``tag_override_plan`` lists
@@ -658,7 +686,8 @@ def framework_approve(
     ``ICP_FRAMEWORK_SECOND_APPROVER`` is on and the user created, edited or submitted the
     version, and
     FrameworkLifecycleError when the version is not submitted, was submitted again since
-    the page was opened, is invalid or would undo a newer approved version.
+    the page was opened, ``submitted_at`` is invalid, the version is invalid or it would
+    undo a newer approved version.
     """
     if not permissions.can_approve_framework(user):
         raise PermissionDenied("Only Sales Leadership can approve a framework version.")
@@ -668,12 +697,8 @@ def framework_approve(
     second_approver_reason = framework_second_approver_reason(framework, user)
     if second_approver_reason:
         raise PermissionDenied(second_approver_reason)
-    if submitted_at is not None and submitted_at != submission_stamp(framework):
-        raise FrameworkLifecycleError(
-            f"Framework v{framework.version} was returned to draft and submitted again after "
-            "you opened it, so its settings may differ from what you saw: open its impact "
-            "preview again before approving."
-        )
+    if submitted_at is not None:
+        _submission_check(framework, submitted_at)
     outdated = framework_outdated_reason(framework)
     if outdated:
         raise FrameworkLifecycleError(outdated)

@@ -1,3 +1,6 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -238,6 +241,66 @@ def test_approve_accepts_current_submission(draft, ops_user, leader):
     framework_approve(framework=draft, user=leader, submitted_at=submission_stamp(draft))
     draft.refresh_from_db()
     assert draft.status == FrameworkStatus.APPROVED
+
+
+def _same_instant_other_offset(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("America/New_York")).isoformat()
+
+
+def _same_instant_with_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _same_instant_with_microseconds(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [_same_instant_other_offset, _same_instant_with_z, _same_instant_with_microseconds],
+)
+def test_approve_compares_submission_instants(draft, ops_user, leader, written):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    # Zero microseconds, which isoformat() leaves out, so the written forms differ.
+    submitted_at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    Framework.objects.filter(pk=draft.pk).update(submitted_at=submitted_at)
+    draft.refresh_from_db()
+    previewed = written(draft.submitted_at)
+    assert previewed != submission_stamp(draft)
+
+    framework_approve(framework=draft, user=leader, submitted_at=previewed)
+
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.APPROVED
+
+
+def test_approve_rejects_other_microsecond(draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    submitted_at = datetime(2026, 3, 1, 9, 30, 0, 250000, tzinfo=UTC)
+    Framework.objects.filter(pk=draft.pk).update(submitted_at=submitted_at)
+    previewed = (submitted_at - timedelta(microseconds=1)).isoformat()
+
+    with pytest.raises(FrameworkLifecycleError, match="submitted again after you opened it"):
+        framework_approve(framework=draft, user=leader, submitted_at=previewed)
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    "previewed",
+    ["yesterday", "2026-03-01T09:30:00", "2026-02-30T09:30:00+00:00", "2026-03-01 25:00+00:00"],
+)
+def test_approve_rejects_invalid_submission_time(draft, ops_user, leader, previewed):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+
+    with pytest.raises(FrameworkLifecycleError) as raised:
+        framework_approve(framework=draft, user=leader, submitted_at=previewed)
+    message = str(raised.value)
+    assert f"The submission time {previewed!r} sent with this approval is invalid" in message
+    assert "with a UTC offset" in message
+    assert "reload its page and approve it again" in message
+    draft.refresh_from_db()
+    assert draft.status == FrameworkStatus.SUBMITTED
 
 
 def test_copy_of_older_version_cannot_undo_newer(active_framework, ops_user, leader):

@@ -350,6 +350,16 @@ def test_approve_from_stale_preview_rejected(client, draft, ops_user, leader):
     assert draft.status == FrameworkStatus.SUBMITTED
 
 
+def test_approve_with_invalid_submission_time(client, draft, ops_user, leader):
+    framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
+    url = reverse("segmentation:framework-approve", args=[draft.version])
+    response = signed_in(client, leader).post(url, {"submitted_at": "March 1"}, follow=True)
+    draft.refresh_from_db()
+    html = response.content.decode()
+    assert "The submission time &#x27;March 1&#x27; sent with this approval is invalid" in html
+    assert draft.status == FrameworkStatus.SUBMITTED
+
+
 def test_preview_approve_form_sends_submission(client, draft, ops_user, leader):
     framework_submit(framework=draft, user=ops_user, summary="Raise cut-offs")
     draft.refresh_from_db()
