@@ -149,11 +149,12 @@ def framework_edit_check(
     who saved the version last, and when, from its history; "You" when that was ``user``.
     """
     current = _locked(framework)
-    if loaded_at and loaded_at == edit_stamp(current):
-        return
     since = _parse_stamp(loaded_at)
-    if since is None:
+    if since is None or timezone.is_naive(since):
         raise FrameworkStaleEditError(EDIT_STAMP_MISSING_MESSAGE)
+    # Compared as instants, because the same time may be written with another UTC offset.
+    if since == current.updated_at:
+        return
     raise FrameworkStaleEditError(_stale_edit_message(current, since, user))
 
 

@@ -9,6 +9,7 @@ changed since the page was opened is named, even when the version's save time st
 
 import re
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -116,6 +117,27 @@ def test_second_tab_saves_after_reload(tabs, draft):
     assert saved.status_code == again.status_code == 302
     draft.refresh_from_db()
     assert draft.name == "Second"
+
+
+def test_edit_stamp_in_other_offset_accepted(tabs, draft):
+    first, _ = tabs
+    opened = Framework.objects.get(pk=draft.pk)
+    stamp = opened.updated_at.astimezone(ZoneInfo("Asia/Kolkata")).isoformat()
+    assert stamp != edit_stamp(opened)
+    response = first.post(change_url(draft), framework_post(opened, loaded_at=stamp, name="Same"))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.name == "Same"
+
+
+@pytest.mark.parametrize("stamp", ["March 1", "2026-03-01T09:30:00"])
+def test_save_with_invalid_edit_stamp_rejected(tabs, draft, stamp):
+    first, _ = tabs
+    response = first.post(change_url(draft), framework_post(draft, loaded_at=stamp, name="Blind"))
+    assert response.status_code == 200
+    assert form_errors(response) == [EDIT_STAMP_MISSING_MESSAGE]
+    draft.refresh_from_db()
+    assert draft.name != "Blind"
 
 
 def test_save_without_edit_stamp_rejected(tabs, draft):
