@@ -21,7 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
+from accounts.selectors import user_label
 from icp_portal.broker import broker_queued_messages
 
 from .models import SegmentationRun, SegmentationRunResume
@@ -37,7 +39,11 @@ CHUNK_TASK_NAME = "segmentation.tasks.accounts_segment_task"
 
 
 class SegmentationRunNotResumable(Exception):
-    """The run is finished, not stalled, or was resumed by someone else in the meantime."""
+    """The run's chunks cannot be queued again, such as those of a run over chosen accounts."""
+
+
+class SegmentationRunNotStalled(SegmentationRunNotResumable):
+    """The run needs no resume: it finished, makes progress, or was resumed meanwhile."""
 
 
 def segmentation_run_stalled_after() -> float:
@@ -89,9 +95,10 @@ class RunProgress:
 
 
 def _chunk_progress_at(run: SegmentationRun, chunk: dict) -> datetime | None:
-    text = chunk.get("progress_at")
-    if text:
-        return parse_datetime(text)
+    if "progress_at" in chunk:
+        # None after a resume queued the chunk again, until a worker starts it.
+        text = chunk["progress_at"]
+        return parse_datetime(text) if text else None
     # Runs recorded before chunks kept their progress time: a chunk with committed
     # batches was started, and the run's start is the best known time of its progress.
     if chunk.get("after_id") is not None:
@@ -190,6 +197,15 @@ def chunk_range(key: str) -> tuple[int, int]:
     return int(first), int(last)
 
 
+def segmentation_run_resume_text(resume: SegmentationRunResume) -> str:
+    """Return who resumed a run and when, such as "by Lee Leader at 6 Dec 2026, 09:15 UTC"."""
+    if resume.resumed_by_id is None:
+        actor = "with manage.py resegment --resume"
+    else:
+        actor = f"by {user_label(resume.resumed_by)}"
+    return f"{actor} at {date_format(timezone.localtime(resume.created_at), 'j M Y, H:i T')}"
+
+
 def segmentation_run_resume(
     run: SegmentationRun,
     *,
@@ -204,37 +220,41 @@ def segmentation_run_resume(
     ``generation`` is the run's resume count that the requester saw, and a request whose
     count is out of date is rejected. Without ``force`` only a stalled run is resumed.
     Every unfinished chunk is queued again, because a stopped worker may have reserved
-    waiting ones too. Stalled chunks lose their ``progress_at``, so they show as waiting
-    for a worker until a task starts them again.
+    waiting ones too. Stalled chunks get a ``progress_at`` of None, so they show as
+    waiting for a worker until a task starts them again.
 
     A worker of the run that is still alive cannot double anything: each batch commits
     only after the batch it follows (see ``_chunk_record_batch``), so of two tasks on
     one chunk the first to commit goes on and the other stops.
 
-    Raises SegmentationRunNotResumable with the reason when the run is not resumed. Only
-    runs over id ranges, as ``segmentation_run_plan`` makes, can be resumed.
+    Raises SegmentationRunNotStalled when the run finished, was resumed since
+    ``generation`` or is not stalled, and SegmentationRunNotResumable when its chunks
+    are not over id ranges, as ``segmentation_run_plan`` makes them. Each names the
+    reason.
     """
     now = timezone.now()
     with transaction.atomic():
         locked = SegmentationRun.objects.select_for_update().get(pk=run.pk)
         current = locked.summary.get("generation", 0)
+        status = locked.get_status_display().lower()
         if generation is not None and generation != current:
-            last = locked.resumes.order_by("-created_at", "-id").first()
-            when = f" at {timezone.localtime(last.created_at):%Y-%m-%d %H:%M %Z}" if last else ""
-            raise SegmentationRunNotResumable(
-                f"Segmentation run {run.pk} was already resumed{when}, so it was not "
-                "resumed again: reload its page to see its progress."
+            last = locked.resumes.select_related("resumed_by").first()
+            by_whom = f" {segmentation_run_resume_text(last)}" if last else ""
+            raise SegmentationRunNotStalled(
+                f"Segmentation run {run.pk} was already resumed{by_whom}, so nothing more "
+                f"was queued. Its status is {status}."
             )
         if locked.status not in UNFINISHED_STATUSES:
-            raise SegmentationRunNotResumable(
-                f"Segmentation run {run.pk} has finished with the status "
-                f"{locked.get_status_display().lower()}, so there is nothing to resume."
+            raise SegmentationRunNotStalled(
+                f"Segmentation run {run.pk} has finished with the status {status}, so "
+                "there is nothing to resume."
             )
         progress = segmentation_run_progress(locked, now)
         if not force and not progress.stalled:
-            raise SegmentationRunNotResumable(
-                f"Segmentation run {run.pk} is not stalled: a chunk can be resumed after "
-                f"{segmentation_run_stalled_after():g} s without progress."
+            raise SegmentationRunNotStalled(
+                f"Segmentation run {run.pk} is not stalled, so nothing was queued: a chunk "
+                f"can be resumed after {segmentation_run_stalled_after():g} s without "
+                f"progress. Its status is {status}."
             )
         keys = progress.unfinished_chunks
         try:
@@ -248,9 +268,10 @@ def segmentation_run_resume(
                 "cannot be resumed: run manage.py resegment to score every account."
             ) from None
         # Only stalled chunks lose their time. A working chunk keeps it, so it does not
-        # show as waiting while its worker goes on.
+        # show as waiting while its worker goes on. None, unlike a missing time, does
+        # not date the chunk's committed batches at the run's start.
         for key in progress.stalled_chunks:
-            locked.summary["chunks"][key].pop("progress_at", None)
+            locked.summary["chunks"][key]["progress_at"] = None
         locked.summary["generation"] = current + 1
         locked.summary["resumed_at"] = now.isoformat()
         locked.save(update_fields=["summary"])

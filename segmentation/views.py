@@ -65,9 +65,11 @@ from .preview import (
 )
 from .runs import (
     SegmentationRunNotResumable,
+    SegmentationRunNotStalled,
     chunk_range,
     segmentation_run_progress,
     segmentation_run_resume,
+    segmentation_run_resume_text,
     segmentation_run_stalled_after,
 )
 from .selectors import (
@@ -486,18 +488,20 @@ def _resumable_chunks(run: SegmentationRun) -> bool:
 
 
 def run_stall_context(run: SegmentationRun) -> dict[str, Any]:
-    """Return whether a run is stalled, with its chunks' state, for the run's page.
+    """Return whether a run is stalled, with its chunks' state and last resume, for its page.
 
     Resuming queues chunk tasks, so the page offers it only with a broker: without one
     the chunks would run in the page request, and the page names the command instead.
     """
     progress = segmentation_run_progress(run)
+    last_resume = run.resumes.select_related("resumed_by").first()
     return {
         "progress": progress,
         "stalled": progress.stalled,
         "stalled_after_seconds": segmentation_run_stalled_after(),
         "generation": run.summary.get("generation", 0),
         "resumable": _resumable_chunks(run),
+        "last_resume_text": segmentation_run_resume_text(last_resume) if last_resume else "",
         "has_broker": not celery_app.conf.task_always_eager,
     }
 
@@ -536,6 +540,10 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
             run, ranges = segmentation_run_resume(
                 run, user_id=request.user.pk, generation=generation
             )
+        except SegmentationRunNotStalled as error:
+            # A second tab's Resume ends here: nothing is queued, and the page shows the status.
+            messages.info(request, str(error))
+            return HttpResponseRedirect(target)
         except SegmentationRunNotResumable as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(target)

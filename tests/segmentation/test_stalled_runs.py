@@ -7,6 +7,7 @@ running and the chunk keeps its last progress time, which the tests then make ol
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -43,15 +44,19 @@ def accounts(default_framework, industry_id):
     return [AccountFactory(industry_id=saas, employee_count=300 + n) for n in range(ACCOUNTS)]
 
 
-@pytest.fixture
-def with_broker(monkeypatch):
-    """Make pages behave as with a Celery broker, with chunk tasks run in this process."""
+def broker_dispatch(monkeypatch, *, run_tasks: bool) -> Iterator[list[list[tuple[int, int]]]]:
+    """Make pages behave as with a Celery broker, and yield the id ranges each resume queues.
+
+    With ``run_tasks`` the chunk tasks run in this process at once. Otherwise they stay
+    queued, as while no worker has taken them yet.
+    """
     queued = []
 
     def dispatch(run, ranges):
         queued.append(list(ranges))
-        for first, last in ranges:
-            accounts_segment_task(run.pk, first, last)
+        if run_tasks:
+            for first, last in ranges:
+                accounts_segment_task(run.pk, first, last)
 
     monkeypatch.setattr(tasks, "segmentation_run_dispatch", dispatch)
     saved = celery_app.conf.task_always_eager
@@ -60,12 +65,31 @@ def with_broker(monkeypatch):
     celery_app.conf.task_always_eager = saved
 
 
+@pytest.fixture
+def with_broker(monkeypatch):
+    """Make pages behave as with a Celery broker, with chunk tasks run in this process."""
+    yield from broker_dispatch(monkeypatch, run_tasks=True)
+
+
+@pytest.fixture
+def with_idle_broker(monkeypatch):
+    """Make pages behave as with a Celery broker whose queued chunk tasks no worker runs."""
+    yield from broker_dispatch(monkeypatch, run_tasks=False)
+
+
 def age_chunk(run: SegmentationRun, key: str, seconds: float) -> None:
     """Date the chunk's last progress ``seconds`` ago."""
     run.refresh_from_db()
     stamp = timezone.now() - timedelta(seconds=seconds)
     run.summary["chunks"][key]["progress_at"] = stamp.isoformat()
     SegmentationRun.objects.filter(pk=run.pk).update(summary=run.summary)
+    run.refresh_from_db()
+
+
+def start_long_ago(run: SegmentationRun, seconds: float = 7200) -> None:
+    """Date the run's creation and start ``seconds`` ago, as for a run that ran a while."""
+    stamp = timezone.now() - timedelta(seconds=seconds)
+    SegmentationRun.objects.filter(pk=run.pk).update(created_at=stamp, started_at=stamp)
     run.refresh_from_db()
 
 
@@ -218,6 +242,70 @@ def test_resume_finishes_run_once(client, accounts, make_user, with_broker):
     assert resume.resumed_by == user
     assert resume.generation == 1
     assert resume.chunks == [chunk_key(*bounds) for bounds in ranges]
+
+
+def test_resumed_chunk_waits_for_worker(accounts, settings):
+    settings.SEGMENTATION_STALLED_AFTER_SECONDS = 600
+    run, ranges = killed_run()
+    first_key, second_key = (chunk_key(*bounds) for bounds in ranges)
+    start_long_ago(run)
+    age_chunk(run, first_key, 3600)
+
+    run, resumed_ranges = segmentation_run_resume(run, user_id=None, generation=0)
+    progress = segmentation_run_progress(run)
+
+    assert resumed_ranges == ranges
+    # The chunk committed batches before its worker died, and its task is queued again.
+    assert not progress.stalled
+    assert progress.stalled_chunks == []
+    assert progress.waiting_chunks == [first_key, second_key]
+
+
+def test_second_tab_resume_queues_nothing(client, accounts, make_user, with_idle_broker):
+    run, ranges = killed_run()
+    start_long_ago(run)
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(roles.SALES_OPS, first_name="Sam", last_name="Ops"))
+    url = reverse("segmentation:run-resume", args=[run.pk])
+
+    client.post(url, {"generation": "0"})
+    # The second tab shows the page from before the first resume.
+    second = client.post(url, {"generation": "0"}, follow=True).content.decode()
+    # A page loaded after the resume names the new generation.
+    third = client.post(url, {"generation": "1"}, follow=True).content.decode()
+
+    assert with_idle_broker == [ranges]
+    assert SegmentationRunResume.objects.count() == 1
+    assert f"Segmentation run {run.pk} was already resumed by Sam Ops at " in second
+    assert "so nothing more was queued. Its status is running." in second
+    assert 'class="alert alert-info' in second
+    assert 'data-testid="run-resumed">Last resumed by Sam Ops at ' in second
+    assert 'data-testid="run-stalled"' not in second
+    assert f'action="{url}"' not in second
+    assert "is not stalled, so nothing was queued" in third
+    assert f'action="{url}"' not in third
+
+
+def test_run_page_poll_drops_resume_button(client, accounts, make_user, with_idle_broker):
+    run, ranges = killed_run()
+    start_long_ago(run)
+    age_chunk(run, chunk_key(*ranges[0]), 3600)
+    client.force_login(make_user(roles.SALES_LEADERSHIP, first_name="Lee", last_name="Leader"))
+    page_url = reverse("segmentation:run-detail", args=[run.pk])
+    resume_url = reverse("segmentation:run-resume", args=[run.pk])
+
+    before = client.get(page_url, headers={"HX-Request": "true"}).content.decode()
+    client.post(resume_url, {"generation": "0"})
+    after = client.get(page_url, headers={"HX-Request": "true"}).content.decode()
+
+    assert f'action="{resume_url}"' in before
+    assert 'data-testid="run-resumed"' not in before
+    assert "<html" not in after
+    assert f'hx-get="{page_url}"' in after
+    assert f'action="{resume_url}"' not in after
+    assert 'data-testid="run-stalled-badge"' not in after
+    assert "2 waiting for a worker" in after
+    assert 'data-testid="run-resumed">Last resumed by Lee Leader at ' in after
 
 
 def test_resume_recorded_in_trail(client, accounts, make_user, with_broker):
