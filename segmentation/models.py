@@ -514,6 +514,38 @@ class SegmentationRun(models.Model):
         return f"Run {self.pk} of v{self.framework.version} ({self.status})"
 
 
+class SegmentationRunAccount(models.Model):
+    """An account chosen for a run over selected accounts, so that resuming it scores them all.
+
+    The run's page names only ``summary["account_ids"]``, the lowest ids, and reads no
+    row of this table. The account column has no foreign key constraint and rows stay
+    when their account is deleted, as accounts.ImportRunAccount does, so deleting
+    accounts scans no index of this table. Scoring skips ids that no account has.
+    """
+
+    run = models.ForeignKey(
+        SegmentationRun, on_delete=models.CASCADE, related_name="account_links", db_index=False
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    class Meta:
+        constraints = [
+            # Also the index that reads a run's accounts.
+            models.UniqueConstraint(
+                fields=["run", "account"], name="segmentationrunaccount_run_account_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Segmentation run {self.run_id} → account {self.account_id}"
+
+
 class SegmentationRunResume(models.Model):
     """A person's or an operator's resume of a stalled run, kept for the audit trail.
 

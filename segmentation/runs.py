@@ -26,7 +26,8 @@ from django.utils.formats import date_format
 from accounts.selectors import user_label
 from icp_portal.broker import broker_queued_messages
 
-from .models import SegmentationRun, SegmentationRunResume
+from .models import SegmentationRun, SegmentationRunAccount, SegmentationRunResume
+from .services import SELECTED_CHUNK
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ CHUNK_TASK_NAME = "segmentation.tasks.accounts_segment_task"
 
 
 class SegmentationRunNotResumable(Exception):
-    """The run's chunks cannot be queued again, such as those of a run over chosen accounts."""
+    """The run's chunks cannot be queued again, such as those of an import's scoring run."""
 
 
 class SegmentationRunNotStalled(SegmentationRunNotResumable):
@@ -141,7 +142,8 @@ def _find_lost_chunks(progress: RunProgress) -> None:
     Only a run without progress, resume or start since ``stalled_before`` is checked, so
     a chunk task that a live worker has just taken from the queue is not lost. Only
     chunks over id ranges are checked, because each has an accounts_segment_task. The
-    chunk of a run over chosen accounts is scored by other tasks, such as an import's.
+    chunk of a run over chosen accounts may be scored in a web request or by an import,
+    with no task in any queue.
     """
     run = progress.run
     candidates = [key for key in progress.waiting_chunks if _is_id_range(key)]
@@ -197,6 +199,44 @@ def chunk_range(key: str) -> tuple[int, int]:
     return int(first), int(last)
 
 
+def segmentation_run_resume_blocker(run: SegmentationRun) -> str:
+    """Return why the run's unfinished chunks cannot be queued again, or "" when they can.
+
+    Chunks over id ranges can, and so can the chunk of a run over selected accounts that
+    stores them all (SegmentationRunAccount). An import's scoring run is finished from
+    its import instead, because that verifies the accounts before scoring them.
+    """
+    keys = list(run.summary.get("chunks", {}))
+    if all(_is_id_range(key) for key in keys):
+        return ""
+    if keys != [SELECTED_CHUNK]:
+        return (
+            f"Segmentation run {run.pk} scored every account in one process, not in chunks "
+            "over id ranges, so it cannot be resumed: run manage.py resegment to score "
+            "every account."
+        )
+    if run.kind == SegmentationRun.Kind.IMPORT:
+        from accounts.models import ImportRun
+
+        import_run_id = (
+            ImportRun.objects.filter(segmentation_run=run).values_list("pk", flat=True).first()
+        )
+        if import_run_id is not None:
+            return (
+                f"Segmentation run {run.pk} scores the accounts of import run "
+                f"{import_run_id}, so it cannot be resumed here: use Finish scoring on the "
+                f"import's page, or run manage.py resegment --import-run {import_run_id}."
+            )
+    if run.total and not SegmentationRunAccount.objects.filter(run=run).exists():
+        # Runs created before every chosen id was stored keep only the lowest ids.
+        return (
+            f"Segmentation run {run.pk} stored only the lowest ids of its {run.total} "
+            "chosen accounts, so it cannot be resumed: run manage.py resegment to score "
+            "every account."
+        )
+    return ""
+
+
 def segmentation_run_resume_text(resume: SegmentationRunResume) -> str:
     """Return who resumed a run and when, such as "by Lee Leader at 6 Dec 2026, 09:15 UTC"."""
     if resume.resumed_by_id is None:
@@ -212,16 +252,17 @@ def segmentation_run_resume(
     user_id: int | None,
     generation: int | None = None,
     force: bool = False,
-) -> tuple[SegmentationRun, list[tuple[int, int]]]:
-    """Mark a stalled run resumed and return it with the id ranges of its unfinished chunks.
+) -> tuple[SegmentationRun, list[str]]:
+    """Mark a stalled run resumed and return it with the keys of its unfinished chunks.
 
-    The caller queues one chunk task per range. The check and the change happen under the
-    run's row lock, so of two requests that resume the same run only the first does.
-    ``generation`` is the run's resume count that the requester saw, and a request whose
-    count is out of date is rejected. Without ``force`` only a stalled run is resumed.
-    Every unfinished chunk is queued again, because a stopped worker may have reserved
-    waiting ones too. Stalled chunks get a ``progress_at`` of None, so they show as
-    waiting for a worker until a task starts them again.
+    The caller queues one task per chunk (``segmentation.tasks.segmentation_run_chunk_task``).
+    The check and the change happen under the run's row lock, so of two requests that
+    resume the same run only the first does. ``generation`` is the run's resume count
+    that the requester saw, and a request whose count is out of date is rejected.
+    Without ``force`` only a stalled run is resumed. Every unfinished chunk is queued
+    again, because a stopped worker may have reserved waiting ones too. Stalled chunks
+    get a ``progress_at`` of None, so they show as waiting for a worker until a task
+    starts them again.
 
     A worker of the run that is still alive cannot double anything: each batch commits
     only after the batch it follows (see ``_chunk_record_batch``), so of two tasks on
@@ -229,7 +270,7 @@ def segmentation_run_resume(
 
     Raises SegmentationRunNotStalled when the run finished, was resumed since
     ``generation`` or is not stalled, and SegmentationRunNotResumable when its chunks
-    are not over id ranges, as ``segmentation_run_plan`` makes them. Each names the
+    cannot be queued again (see ``segmentation_run_resume_blocker``). Each names the
     reason.
     """
     now = timezone.now()
@@ -256,17 +297,10 @@ def segmentation_run_resume(
                 f"can be resumed after {segmentation_run_stalled_after():g} s without "
                 f"progress. Its status is {status}."
             )
+        blocker = segmentation_run_resume_blocker(locked)
+        if blocker:
+            raise SegmentationRunNotResumable(blocker)
         keys = progress.unfinished_chunks
-        try:
-            ranges = [chunk_range(key) for key in keys]
-        except ValueError:
-            # NOTE: a run over chosen accounts stores only the RUN_ACCOUNT_IDS_SHOWN lowest
-            # of their ids (segmentation_run_create), so a larger run does not know the
-            # accounts it has not scored. No such run is resumed, not even a smaller one.
-            raise SegmentationRunNotResumable(
-                f"Segmentation run {run.pk} scores chosen accounts, not id ranges, so it "
-                "cannot be resumed: run manage.py resegment to score every account."
-            ) from None
         # Only stalled chunks lose their time. A working chunk keeps it, so it does not
         # show as waiting while its worker goes on. None, unlike a missing time, does
         # not date the chunk's committed batches at the run's start.
@@ -288,4 +322,4 @@ def segmentation_run_resume(
         f"user {user_id}" if user_id is not None else "a command",
         len(keys),
     )
-    return locked, ranges
+    return locked, keys

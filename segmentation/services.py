@@ -45,6 +45,7 @@ from .models import (
     IndustrySynonym,
     ScoreRecord,
     SegmentationRun,
+    SegmentationRunAccount,
 )
 from .selectors import NoActiveFrameworkError, framework_get_active
 
@@ -259,9 +260,14 @@ def framework_check_live(framework: Framework) -> None:
     raise FrameworkNotApprovedError(framework_not_approved_message(framework, status))
 
 
-# Account ids that a run over selected accounts stores for its page. An import can
-# select thousands of accounts, so the page names the lowest ids and counts the rest.
+# Account ids that a run over selected accounts stores in its summary for its page. An
+# import can select thousands of accounts, so the page names the lowest ids and counts
+# the rest. Every chosen id is stored in SegmentationRunAccount.
 RUN_ACCOUNT_IDS_SHOWN = 20
+# Rows of SegmentationRunAccount inserted per statement.
+RUN_ACCOUNT_INSERT_BATCH = 5000
+# The key of the one chunk of a run over selected accounts.
+SELECTED_CHUNK = "selected"
 
 
 def _scope_key(
@@ -272,7 +278,7 @@ def _scope_key(
     """Name the part of a run that one call scores, for resuming and completion."""
     if first_id is not None or last_id is not None:
         return f"{first_id or ''}-{last_id or ''}"
-    return "selected" if account_ids is not None else "all"
+    return SELECTED_CHUNK if account_ids is not None else "all"
 
 
 def segmentation_run_create(
@@ -287,9 +293,11 @@ def segmentation_run_create(
 ) -> SegmentationRun:
     """Create a pending run whose chunks (named parts) must all finish for it to succeed.
 
-    A run over selected ``account_ids`` stores the RUN_ACCOUNT_IDS_SHOWN lowest of them,
-    so its page can name the accounts.
+    A run over selected ``account_ids`` stores every one of them as a SegmentationRunAccount,
+    so that resuming it scores them all, and the RUN_ACCOUNT_IDS_SHOWN lowest in its
+    summary, so that its page can name them.
     """
+    ids = None if account_ids is None else sorted({int(pk) for pk in account_ids})
     summary: dict[str, Any] = {
         "chunks": {key: {"after_id": None, "done": False} for key in chunks},
         "recorded": 0,
@@ -298,14 +306,30 @@ def segmentation_run_create(
     }
     if batch_size:
         summary["batch_size"] = batch_size
-    if account_ids is not None:
-        summary["account_ids"] = sorted(set(account_ids))[:RUN_ACCOUNT_IDS_SHOWN]
-    return SegmentationRun.objects.create(
-        framework=framework,
-        kind=kind,
-        total=total,
-        summary=summary,
-        triggered_by_id=triggered_by_id,
+    if ids is not None:
+        summary["account_ids"] = ids[:RUN_ACCOUNT_IDS_SHOWN]
+    with transaction.atomic():
+        run = SegmentationRun.objects.create(
+            framework=framework,
+            kind=kind,
+            total=total,
+            summary=summary,
+            triggered_by_id=triggered_by_id,
+        )
+        for start in range(0, len(ids or ()), RUN_ACCOUNT_INSERT_BATCH):
+            SegmentationRunAccount.objects.bulk_create(
+                SegmentationRunAccount(run=run, account_id=account_id)
+                for account_id in ids[start : start + RUN_ACCOUNT_INSERT_BATCH]
+            )
+    return run
+
+
+def segmentation_run_account_ids(run_id: int) -> list[int]:
+    """Return the ids of every account chosen for a run over selected accounts, in order."""
+    return list(
+        SegmentationRunAccount.objects.filter(run_id=run_id)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
     )
 
 

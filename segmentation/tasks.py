@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import group, shared_task
+from celery import Signature, group, shared_task
 from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from .models import Framework, FrameworkStatus, SegmentationRun
+from .runs import chunk_range
 from .selectors import NoActiveFrameworkError
 from .services import (
+    SELECTED_CHUNK,
     accounts_segment,
+    segmentation_run_account_ids,
     segmentation_run_create,
     segmentation_run_fail,
     segmentation_run_plan,
@@ -52,9 +55,30 @@ def accounts_segment_task(run_id: int, first_id: int, last_id: int) -> dict[str,
 
 def segmentation_run_dispatch(run: SegmentationRun, ranges: list[tuple[int, int]]) -> None:
     """Queue one task per id range once the run's row is committed."""
-    if not ranges:
+    _tasks_dispatch(run, [accounts_segment_task.si(run.pk, first, last) for first, last in ranges])
+
+
+def segmentation_run_chunk_task(run_id: int, key: str) -> Signature:
+    """Return the task that scores the chunk ``key`` of a run, as a resume queues it.
+
+    The chunk of a run over selected accounts gets accounts_selected_segment_task, which
+    reads the run's accounts from the database.
+    """
+    if key == SELECTED_CHUNK:
+        return accounts_selected_segment_task.si(run_id)
+    first, last = chunk_range(key)
+    return accounts_segment_task.si(run_id, first, last)
+
+
+def segmentation_run_chunks_dispatch(run: SegmentationRun, keys: list[str]) -> None:
+    """Queue one task per chunk key, such as a resume returns, once the run is committed."""
+    _tasks_dispatch(run, [segmentation_run_chunk_task(run.pk, key) for key in keys])
+
+
+def _tasks_dispatch(run: SegmentationRun, signatures: list[Signature]) -> None:
+    if not signatures:
         return
-    tasks = group(accounts_segment_task.si(run.pk, first, last) for first, last in ranges)
+    tasks = group(signatures)
 
     def send() -> None:
         try:
@@ -230,12 +254,17 @@ def account_resegment_task(account_id: int) -> dict[str, Any] | None:
 
 
 @shared_task
-def accounts_selected_segment_task(run_id: int, account_ids: list[int]) -> dict[str, Any]:
+def accounts_selected_segment_task(
+    run_id: int, account_ids: list[int] | None = None
+) -> dict[str, Any]:
     """Score the chosen accounts in the run created for them, such as after an industry edit.
 
-    Safe to run again: a finished run is skipped and an interrupted one resumes after its
-    last committed batch.
+    Without ``account_ids`` the task scores every account stored for the run, as a resume
+    queues it. Safe to run again: a finished run is skipped and an interrupted one resumes
+    after its last committed batch.
     """
     run = SegmentationRun.objects.select_related("framework").get(pk=run_id)
+    if account_ids is None:
+        account_ids = segmentation_run_account_ids(run_id)
     summary = accounts_segment(account_ids=account_ids, run=run)
     return summary.as_dict()

@@ -66,9 +66,9 @@ from .preview import (
 from .runs import (
     SegmentationRunNotResumable,
     SegmentationRunNotStalled,
-    chunk_range,
     segmentation_run_progress,
     segmentation_run_resume,
+    segmentation_run_resume_blocker,
     segmentation_run_resume_text,
     segmentation_run_stalled_after,
 )
@@ -478,20 +478,12 @@ class SegmentationRunDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-def _resumable_chunks(run: SegmentationRun) -> bool:
-    try:
-        for key in run.summary.get("chunks", {}):
-            chunk_range(key)
-    except ValueError:
-        return False
-    return True
-
-
 def run_stall_context(run: SegmentationRun) -> dict[str, Any]:
     """Return whether a run is stalled, with its chunks' state and last resume, for its page.
 
     Resuming queues chunk tasks, so the page offers it only with a broker: without one
     the chunks would run in the page request, and the page names the command instead.
+    The page is polled, so it reads why a run cannot be resumed only while it is stalled.
     """
     progress = segmentation_run_progress(run)
     last_resume = run.resumes.select_related("resumed_by").first()
@@ -500,7 +492,7 @@ def run_stall_context(run: SegmentationRun) -> dict[str, Any]:
         "stalled": progress.stalled,
         "stalled_after_seconds": segmentation_run_stalled_after(),
         "generation": run.summary.get("generation", 0),
-        "resumable": _resumable_chunks(run),
+        "resume_blocker": segmentation_run_resume_blocker(run) if progress.stalled else "",
         "last_resume_text": segmentation_run_resume_text(last_resume) if last_resume else "",
         "has_broker": not celery_app.conf.task_always_eager,
     }
@@ -513,7 +505,7 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        from .tasks import segmentation_run_dispatch
+        from .tasks import segmentation_run_chunks_dispatch
 
         run = get_object_or_404(SegmentationRun, pk=pk)
         target = reverse("segmentation:run-detail", args=[run.pk])
@@ -537,9 +529,7 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
         progress = segmentation_run_progress(run)
         last_progress = progress.stalled_since or progress.lost_since
         try:
-            run, ranges = segmentation_run_resume(
-                run, user_id=request.user.pk, generation=generation
-            )
+            run, keys = segmentation_run_resume(run, user_id=request.user.pk, generation=generation)
         except SegmentationRunNotStalled as error:
             # A second tab's Resume ends here: nothing is queued, and the page shows the status.
             messages.info(request, str(error))
@@ -548,9 +538,9 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
             messages.error(request, str(error))
             return HttpResponseRedirect(target)
         try:
-            segmentation_run_dispatch(run, ranges)
+            segmentation_run_chunks_dispatch(run, keys)
         except OperationalError as error:
-            # segmentation_run_dispatch has marked the run failed with the error.
+            # segmentation_run_chunks_dispatch has marked the run failed with the error.
             messages.error(
                 request,
                 f"Segmentation run {run.pk} could not be resumed, because its chunks could "
@@ -564,8 +554,8 @@ class SegmentationRunResumeView(RoleRequiredMixin, View):
             since = f" after no progress since {stamp}"
         messages.success(
             request,
-            f"Segmentation run {run.pk} resumed{since}: {len(ranges)} unfinished "
-            f"chunk{pluralize(len(ranges))} queued again. Each continues after its last "
+            f"Segmentation run {run.pk} resumed{since}: {len(keys)} unfinished "
+            f"chunk{pluralize(len(keys))} queued again. Each continues after its last "
             "committed batch.",
         )
         return HttpResponseRedirect(target)

@@ -20,7 +20,7 @@ from django.db.models import Count
 from accounts.models import Account, ImportCancelRequest, ImportRun, ImportRunAccount
 from accounts.services import import_run_create
 from segmentation.models import Industry, ScoreRecord, SegmentationRun
-from segmentation.runs import segmentation_run_progress, segmentation_run_resume
+from segmentation.runs import chunk_range, segmentation_run_progress, segmentation_run_resume
 from segmentation.services import segmentation_run_plan
 
 from .conftest import WAIT_SECONDS, wait_until
@@ -141,10 +141,10 @@ def test_segmentation_stalled_then_resumed(workers, send_task, many_accounts, se
     assert progress.waiting_chunks == [third_key]
 
     fresh = workers.start()
-    run, ranges = segmentation_run_resume(run, user_id=None, generation=0)
-    assert [f"{first}-{last}" for first, last in ranges] == [second_key, third_key]
-    for first, last in ranges:
-        send_task(SEGMENT_TASK, run.pk, first, last)
+    run, keys = segmentation_run_resume(run, user_id=None, generation=0)
+    assert keys == [second_key, third_key]
+    for key in keys:
+        send_task(SEGMENT_TASK, run.pk, *chunk_range(key))
     wait_until(
         lambda: SegmentationRun.objects.get(pk=run.pk).status == SegmentationRun.Status.SUCCEEDED,
         f"segmentation run {run.pk} succeeded after its resume",

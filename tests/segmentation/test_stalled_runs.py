@@ -7,10 +7,12 @@ running and the chunk keeps its last progress time, which the tests then make ol
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -44,21 +46,21 @@ def accounts(default_framework, industry_id):
     return [AccountFactory(industry_id=saas, employee_count=300 + n) for n in range(ACCOUNTS)]
 
 
-def broker_dispatch(monkeypatch, *, run_tasks: bool) -> Iterator[list[list[tuple[int, int]]]]:
-    """Make pages behave as with a Celery broker, and yield the id ranges each resume queues.
+def broker_dispatch(monkeypatch, *, run_tasks: bool) -> Iterator[list[list[str]]]:
+    """Make pages behave as with a Celery broker, and yield the chunk keys each resume queues.
 
     With ``run_tasks`` the chunk tasks run in this process at once. Otherwise they stay
     queued, as while no worker has taken them yet.
     """
     queued = []
 
-    def dispatch(run, ranges):
-        queued.append(list(ranges))
+    def dispatch(run, keys):
+        queued.append(list(keys))
         if run_tasks:
-            for first, last in ranges:
-                accounts_segment_task(run.pk, first, last)
+            for key in keys:
+                tasks.segmentation_run_chunk_task(run.pk, key)()
 
-    monkeypatch.setattr(tasks, "segmentation_run_dispatch", dispatch)
+    monkeypatch.setattr(tasks, "segmentation_run_chunks_dispatch", dispatch)
     saved = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     yield queued
@@ -235,7 +237,7 @@ def test_resume_finishes_run_once(client, accounts, make_user, with_broker):
     assert run.processed == ACCOUNTS
     assert ScoreRecord.objects.filter(run=run).count() == ACCOUNTS
     assert ScoreRecord.objects.values("account").distinct().count() == ACCOUNTS
-    assert with_broker == [ranges]
+    assert with_broker == [[chunk_key(*bounds) for bounds in ranges]]
     assert "resumed after no progress since" in first.content.decode()
     assert "already resumed" in second.content.decode()
     resume = SegmentationRunResume.objects.get()
@@ -251,10 +253,10 @@ def test_resumed_chunk_waits_for_worker(accounts, settings):
     start_long_ago(run)
     age_chunk(run, first_key, 3600)
 
-    run, resumed_ranges = segmentation_run_resume(run, user_id=None, generation=0)
+    run, keys = segmentation_run_resume(run, user_id=None, generation=0)
     progress = segmentation_run_progress(run)
 
-    assert resumed_ranges == ranges
+    assert keys == [first_key, second_key]
     # The chunk committed batches before its worker died, and its task is queued again.
     assert not progress.stalled
     assert progress.stalled_chunks == []
@@ -274,7 +276,7 @@ def test_second_tab_resume_queues_nothing(client, accounts, make_user, with_idle
     # A page loaded after the resume names the new generation.
     third = client.post(url, {"generation": "1"}, follow=True).content.decode()
 
-    assert with_idle_broker == [ranges]
+    assert with_idle_broker == [[chunk_key(*bounds) for bounds in ranges]]
     assert SegmentationRunResume.objects.count() == 1
     assert f"Segmentation run {run.pk} was already resumed by Sam Ops at " in second
     assert "so nothing more was queued. Its status is running." in second
@@ -571,3 +573,170 @@ def test_chosen_accounts_chunk_not_lost(accounts, settings, broker_channel):
     assert not progress.stalled
     assert progress.waiting_chunks == ["selected"]
     assert progress.lost_chunks == []
+
+
+# Runs over chosen accounts -------------------------------------------------------------
+
+# More than RUN_ACCOUNT_IDS_SHOWN, and fewer than all accounts, so scoring others shows.
+CHOSEN = 23
+
+
+def killed_chosen_run(
+    chosen: list[int], kind: str = SegmentationRun.Kind.ACCOUNTS, batches: int = 3
+) -> SegmentationRun:
+    """Score chosen accounts in a run and kill the worker after ``batches`` committed batches."""
+    run = services.segmentation_run_create(
+        framework=services.framework_get_active(),
+        kind=kind,
+        total=len(chosen),
+        chunks=[services.SELECTED_CHUNK],
+        account_ids=chosen,
+    )
+
+    def die(summary):
+        if summary.total >= batches * BATCH_SIZE:
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        services.accounts_segment(account_ids=chosen, run=run, batch_size=BATCH_SIZE, on_batch=die)
+    run.refresh_from_db()
+    assert run.processed == batches * BATCH_SIZE
+    start_long_ago(run)
+    age_chunk(run, services.SELECTED_CHUNK, 3600)
+    return run
+
+
+def assert_chosen_scored_once(run: SegmentationRun, chosen: list[int]) -> None:
+    run.refresh_from_db()
+    records = ScoreRecord.objects.filter(run=run)
+    assert run.status == SegmentationRun.Status.SUCCEEDED
+    assert run.processed == len(chosen)
+    assert records.count() == len(chosen)
+    assert sorted(records.values_list("account_id", flat=True)) == sorted(chosen)
+
+
+def test_chosen_run_stores_every_id(accounts):
+    chosen = [account.pk for account in accounts]
+
+    run = services.segmentation_run_create(
+        framework=services.framework_get_active(),
+        kind=SegmentationRun.Kind.ACCOUNTS,
+        total=len(chosen),
+        chunks=[services.SELECTED_CHUNK],
+        account_ids=list(reversed(chosen)) + chosen[:3],
+    )
+
+    assert services.segmentation_run_account_ids(run.pk) == sorted(chosen)
+    assert run.summary["account_ids"] == sorted(chosen)[: services.RUN_ACCOUNT_IDS_SHOWN]
+
+
+def test_chosen_run_page_names_lowest(client, accounts, make_user):
+    chosen = sorted(account.pk for account in accounts)
+    run = services.segmentation_run_create(
+        framework=services.framework_get_active(),
+        kind=SegmentationRun.Kind.ACCOUNTS,
+        total=len(chosen),
+        chunks=[services.SELECTED_CHUNK],
+        account_ids=chosen,
+    )
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    shown_count = services.RUN_ACCOUNT_IDS_SHOWN
+    for account_id in chosen[:shown_count]:
+        assert reverse("accounts:account-detail", args=[account_id]) in page
+    for account_id in chosen[shown_count:]:
+        assert reverse("accounts:account-detail", args=[account_id]) not in page
+    assert f" and {len(chosen) - shown_count} more." in page
+
+
+def test_chosen_run_resume_scores_rest(client, accounts, make_user, with_broker):
+    chosen = [account.pk for account in accounts[:CHOSEN]]
+    run = killed_chosen_run(chosen)
+    client.force_login(make_user(roles.SALES_OPS))
+    page_url = reverse("segmentation:run-detail", args=[run.pk])
+    resume_url = reverse("segmentation:run-resume", args=[run.pk])
+
+    page = client.get(page_url).content.decode()
+    response = client.post(resume_url, {"generation": "0"}, follow=True)
+
+    assert 'data-testid="run-stalled"' in page
+    assert f'action="{resume_url}"' in page
+    assert "1 unfinished chunk queued again" in response.content.decode()
+    assert with_broker == [[services.SELECTED_CHUNK]]
+    assert_chosen_scored_once(run, chosen)
+
+
+def test_chosen_run_resumed_by_command(accounts):
+    chosen = [account.pk for account in accounts[-CHOSEN:]]
+    run = killed_chosen_run(chosen)
+
+    call_command("resegment", resume=run.pk)
+
+    assert_chosen_scored_once(run, chosen)
+
+
+def test_chosen_run_without_ids_not_resumable(client, accounts, make_user, with_broker):
+    chosen = [account.pk for account in accounts[:CHOSEN]]
+    run = killed_chosen_run(chosen)
+    # As a run created before every chosen id was stored.
+    run.account_links.all().delete()
+    client.force_login(make_user(roles.SALES_OPS))
+    resume_url = reverse("segmentation:run-resume", args=[run.pk])
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+    response = client.post(resume_url, {"generation": "0"}, follow=True).content.decode()
+
+    message = f"stored only the lowest ids of its {CHOSEN} chosen accounts"
+    assert message in page
+    assert f'action="{resume_url}"' not in page
+    assert message in response
+    assert with_broker == []
+    assert not SegmentationRunResume.objects.exists()
+
+
+def test_import_run_points_to_import(client, accounts, make_user, with_broker):
+    from accounts.models import ImportRun
+
+    chosen = [account.pk for account in accounts]
+    run = killed_chosen_run(chosen, kind=SegmentationRun.Kind.IMPORT)
+    import_run = ImportRun.objects.create(
+        source="csv", file_name="companies.csv", segmentation_run=run
+    )
+    client.force_login(make_user(roles.SALES_OPS))
+
+    page = client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
+
+    assert f"scores the accounts of import run {import_run.pk}" in page
+    assert f"manage.py resegment --import-run {import_run.pk}" in page
+    assert reverse("segmentation:run-resume", args=[run.pk]) not in page
+    with pytest.raises(SegmentationRunNotResumable, match="use Finish scoring"):
+        segmentation_run_resume(run, user_id=None, force=True)
+
+
+def test_migration_stores_listed_accounts(accounts):
+    migration = importlib.import_module("segmentation.migrations.0017_run_account")
+    ids = sorted(account.pk for account in accounts)
+
+    def legacy_run(listed, total, status=SegmentationRun.Status.RUNNING):
+        run = services.segmentation_run_create(
+            framework=services.framework_get_active(),
+            kind=SegmentationRun.Kind.ACCOUNTS,
+            total=total,
+            chunks=[services.SELECTED_CHUNK],
+            account_ids=listed,
+        )
+        run.account_links.all().delete()
+        SegmentationRun.objects.filter(pk=run.pk).update(status=status)
+        return run
+
+    complete = legacy_run(ids[:3], 3)
+    truncated = legacy_run(ids[: services.RUN_ACCOUNT_IDS_SHOWN], len(ids))
+    finished = legacy_run(ids[:3], 3, SegmentationRun.Status.SUCCEEDED)
+
+    migration.store_listed_accounts(django_apps, None)
+
+    assert services.segmentation_run_account_ids(complete.pk) == ids[:3]
+    assert services.segmentation_run_account_ids(truncated.pk) == []
+    assert services.segmentation_run_account_ids(finished.pk) == []

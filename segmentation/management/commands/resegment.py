@@ -215,7 +215,10 @@ class Command(BaseCommand):
         chunk, the first to commit a batch goes on and the other stops.
         """
         from segmentation.runs import SegmentationRunNotResumable, segmentation_run_resume
-        from segmentation.tasks import accounts_segment_task, segmentation_run_dispatch
+        from segmentation.tasks import (
+            segmentation_run_chunk_task,
+            segmentation_run_chunks_dispatch,
+        )
 
         run = SegmentationRun.objects.filter(pk=run_id).first()
         if run is None:
@@ -224,16 +227,16 @@ class Command(BaseCommand):
                 "Segmentation > Segmentation runs."
             )
         try:
-            run, ranges = segmentation_run_resume(run, user_id=None, force=True)
+            run, keys = segmentation_run_resume(run, user_id=None, force=True)
         except SegmentationRunNotResumable as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
-            f"Resuming run {run.pk}: {len(ranges)} unfinished chunks, {run.processed:,} of "
+            f"Resuming run {run.pk}: {len(keys)} unfinished chunks, {run.processed:,} of "
             f"{run.total:,} accounts already scored."
         )
         if settings.CELERY_BROKER_URL:
             try:
-                segmentation_run_dispatch(run, ranges)
+                segmentation_run_chunks_dispatch(run, keys)
             except OperationalError as error:
                 raise CommandError(
                     f"Could not queue the chunks of run {run.pk} ({error}): start the Celery "
@@ -241,8 +244,8 @@ class Command(BaseCommand):
                 ) from error
             summary = self._wait(run)
         else:
-            for first, last in ranges:
-                accounts_segment_task.apply(args=[run.pk, first, last], throw=True)
+            for key in keys:
+                segmentation_run_chunk_task(run.pk, key).apply(throw=True)
                 run.refresh_from_db()
                 self.stdout.write(f"  {run.processed:,} of {run.total:,} scored")
             summary = self._wait(run)
