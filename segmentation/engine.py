@@ -41,7 +41,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accounts.models import Tier, VerificationStatus
 from accounts.normalizers import country_code_fix, decode_character_references, industry_key
@@ -56,6 +56,9 @@ from .models import (
     Industry,
     IndustrySynonym,
 )
+
+if TYPE_CHECKING:
+    from .tags import TagChecker
 
 MATCH = "match"
 MISMATCH = "mismatch"
@@ -951,6 +954,7 @@ class CompiledFramework:
         }
         self._tag_template = framework.tag_template
         self._tag_cache: dict[tuple, str] = {}
+        self._tag_checker: TagChecker | None = None
         self._outcomes: dict[tuple[_Scoring, ...], _Outcome] = {}
         # Explanation items made since take_new_items() last ran, by key.
         self.new_items: dict[int, str] = {}
@@ -1260,6 +1264,22 @@ class CompiledFramework:
         return self._tag(
             row[_INDUSTRY], evaluation.size_band, evaluation.geography, row[_COUNTRY], tier
         )
+
+    def tag_override_with_tier(self, tag_override: str, tier: str) -> str:
+        """Return a person's tag with its ``{tier}`` part naming ``tier``, the tier in effect.
+
+        The person chose the tag's other parts, and the tag editor accepts only the tier
+        that the account gets, so the tier part follows the tier as the framework's tag
+        does. A tag that does not follow this version's template is returned unchanged.
+        """
+        if "{tier" not in self._tag_template:
+            return tag_override
+        if self._tag_checker is None:
+            # Imported here because segmentation.tags imports this module.
+            from .tags import TagChecker
+
+            self._tag_checker = TagChecker(self, self._tag_template)
+        return self._tag_checker.with_tier(tag_override, tier)
 
     def take_new_items(self) -> dict[int, str]:
         """Return the explanation items made since the last call, by key, and forget them.

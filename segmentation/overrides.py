@@ -92,8 +92,9 @@ def tag_override_rewrite_plan(source: Framework, target: Framework) -> OverrideR
 
     Returns None when the two versions have the same tag template. Each override is read
     under ``source``'s template and values, its parts are written in ``target``'s template,
-    and the result must be a tag that ``target`` accepts. A ``{tier}`` part that the old
-    tag lacks is the account's tier. Raises FrameworkError when a version cannot compile.
+    and the result must be a tag that ``target`` accepts. A ``{tier}`` part is the
+    account's tier in effect, and the approval's run writes the tier that ``target``
+    gives into the account's tag. Raises FrameworkError when a version cannot compile.
     """
     if source.tag_template == target.tag_template:
         return None
@@ -122,7 +123,9 @@ def _rewrite(
     parts = old_checker.parts(tag)
     if parts is None:
         return "", f"{tag!r} does not follow the old template {old_checker.template!r}"
-    if "tier" not in parts and tier in _TIER_LABELS:
+    # The tier part of a tag override names the tier in effect (see
+    # CompiledFramework.tag_override_with_tier), so it is the account's tier here too.
+    if tier in _TIER_LABELS:
         parts["tier"] = _TIER_LABELS[tier]
     try:
         candidate = new_checker.template.format_map(parts)

@@ -648,9 +648,9 @@ def _with_overrides(
     engine gives it none, so Marketing's Outbound and Nurture lists leave it out until the
     data is complete. The score stays the framework's, and the explanation gains one item
     per override naming the computed value. An override equal to the computed value, such
-    as the tag kept by a change of the tier alone, gets none. Without a tag override, a
-    tier override also sets the tier part of the framework's tag, so the tag names the
-    tier in effect.
+    as the tag kept by a change of the tier alone, gets none. The tier part of the tag names
+    the tier in effect, for the framework's tag and for a tag override that follows the
+    template (``CompiledFramework.tag_override_with_tier``).
     """
     extra = list(evaluation.extra)
     tier, tag = evaluation.tier, evaluation.tag
@@ -660,6 +660,7 @@ def _with_overrides(
             tag = compiled.tag_with_tier(account, evaluation, tier_override)
         tier = tier_override
     if tag_override:
+        tag_override = compiled.tag_override_with_tier(tag_override, tier)
         if tag_override != evaluation.tag:
             extra.append(_override_item("Tag", tag_override, evaluation.tag))
         tag = tag_override

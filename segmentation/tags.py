@@ -104,6 +104,19 @@ class TagChecker:
             raise ValidationError({"tag": ValidationError(message, code="tag_tier")})
         return self.template.format_map(found)
 
+    def with_tier(self, tag: str, tier: str) -> str:
+        """Return the tag with its ``{tier}`` part naming ``tier`` (high, medium, low).
+
+        A tag without that part, one that does not follow the template, or an unknown
+        ``tier`` is returned unchanged.
+        """
+        label = _TIER_LABELS.get(tier)
+        found = self.parts(tag)
+        if label is None or found is None or "tier" not in found or found["tier"] == label:
+            return tag
+        found["tier"] = label
+        return self.template.format_map(found)
+
     def spelling(self, tag: str) -> str:
         """Return the tag as the framework writes it, or stripped when it does not fit."""
         try:

@@ -12,7 +12,7 @@ from accounts.models import Account, SegmentOverride
 from accounts.research import account_segment_override, override_items
 from accounts.selectors import account_history, account_workspace_queryset
 from audits.history import Channel, change_channel
-from segmentation.lifecycle import framework_approve, framework_submit
+from segmentation.lifecycle import framework_approve, framework_draft_create, framework_submit
 from segmentation.models import Framework, ScoreRecord
 from segmentation.preview import framework_impact_preview, framework_preview_settings
 from segmentation.services import accounts_segment
@@ -255,6 +255,89 @@ def test_template_with_tier_takes_account_tier(overridden, draft, ops_user, lead
 
     assert [item.new_tag for item in plan.rewrites] == ["SaaS – Enterprise | High"]
     assert account.tier == "high"
+
+
+TIER_TEMPLATE = "{industry} – {size_band} | {tier}"
+
+
+@pytest.fixture
+def tier_template_draft(draft):
+    Framework.objects.filter(pk=draft.pk).update(tag_template=TIER_TEMPLATE)
+    draft.refresh_from_db()
+    return draft
+
+
+def test_rewritten_tier_follows_tier_override(overridden, tier_template_draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=tier_template_draft, user=ops_user, summary="Tier in tags")
+    framework_approve(framework=tier_template_draft, user=leader)
+    accounts_segment()
+    Account.objects.filter(pk=account.pk).update(tier_override="low")
+
+    accounts_segment()
+
+    account.refresh_from_db()
+    assert account.tag_override == "SaaS – Enterprise | High"
+    assert account.tier == "low"
+    assert account.tag == "SaaS – Enterprise | Low"
+
+
+def test_rewritten_tier_follows_computed_tier(overridden, tier_template_draft, ops_user, leader):
+    account, _free = overridden
+    Framework.objects.filter(pk=tier_template_draft.pk).update(high_tier_min_score=100)
+    tier_template_draft.refresh_from_db()
+    preview = framework_impact_preview(tier_template_draft).summary
+    framework_submit(framework=tier_template_draft, user=ops_user, summary="Tier in tags")
+    framework_approve(framework=tier_template_draft, user=leader)
+
+    run = accounts_segment()
+
+    account.refresh_from_db()
+    assert account.tier == "medium"
+    assert account.tag == "SaaS – Enterprise | Medium"
+    assert preview.tags_gained["SaaS – Enterprise | Medium"] == 1
+    assert run.tags_gained["SaaS – Enterprise | Medium"] == 1
+    assert "SaaS – Enterprise | High" not in run.tags_gained
+
+
+def test_tag_override_tier_part_follows_tier(overridden, tier_template_draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=tier_template_draft, user=ops_user, summary="Tier in tags")
+    framework_approve(framework=tier_template_draft, user=leader)
+    accounts_segment()
+    account_segment_override(
+        account=account,
+        user=ops_user,
+        kind=SegmentOverride.Kind.MANUAL_TAG,
+        reason="Fintech arm of the group",
+        tag="fintech - enterprise | high",
+    )
+    Account.objects.filter(pk=account.pk).update(tier_override="medium")
+
+    accounts_segment()
+
+    account.refresh_from_db()
+    assert account.tag_override == "FinTech – Enterprise | High"
+    assert account.tag == "FinTech – Enterprise | Medium"
+
+
+def test_rewrite_replaces_stale_tier_part(overridden, tier_template_draft, ops_user, leader):
+    account, _free = overridden
+    framework_submit(framework=tier_template_draft, user=ops_user, summary="Tier in tags")
+    framework_approve(framework=tier_template_draft, user=leader)
+    accounts_segment()
+    # The tier part names a tier that the account no longer has.
+    Account.objects.filter(pk=account.pk).update(
+        tag_override="SaaS – Enterprise | Low", tier_override="medium"
+    )
+    later = framework_draft_create(source=Framework.objects.get(version=2), user=ops_user)
+    Framework.objects.filter(pk=later.pk).update(tag_template="{tier}: {industry} / {size_band}")
+    later.refresh_from_db()
+
+    plan = framework_preview_settings(later).override_rewrites
+
+    assert account.pk not in [item.account_id for item in plan.not_rewritten]
+    assert [item.new_tag for item in plan.rewrites] == ["Medium: SaaS / Enterprise"]
 
 
 def test_preview_counts_override_rewrites(overridden, new_template_draft):

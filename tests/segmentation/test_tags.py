@@ -76,6 +76,25 @@ def test_tier_part_must_match_tier(default_framework):
     assert "write Low in the tag, or set the tier to High" in message
 
 
+@pytest.mark.parametrize(
+    ("tag", "tier", "expected"),
+    [
+        ("saas - high", "low", "SaaS – Low"),
+        ("SaaS – Medium", "medium", "SaaS – Medium"),
+        ("SaaS – High", "", "SaaS – High"),
+        ("Key account", "low", "Key account"),
+    ],
+)
+def test_with_tier_replaces_tier_part(default_framework, tag, tier, expected):
+    checker = TagChecker(CompiledFramework.compile(default_framework), "{industry} – {tier}")
+
+    assert checker.with_tier(tag, tier) == expected
+
+
+def test_with_tier_without_tier_part(checker):
+    assert checker.with_tier("saas - smb - us", "low") == "saas - smb - us"
+
+
 def test_tier_part_checked_against_kept_tier(default_framework, sales_ops):
     default_framework.tag_template = "{industry} – {size_band} – {geography} – {tier}"
     default_framework.save(update_fields=["tag_template"])
