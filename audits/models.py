@@ -63,7 +63,11 @@ class ReviewItem(AccountRecord):
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
-        help_text="Account owner when the sample was drawn; decisions count for this rep.",
+        help_text=(
+            "Account owner when the sample was drawn, credited with a decision only on a tag "
+            "this rep set or a confirmation of an account without a tag, since a "
+            "confirmation or correction counts for whoever set the tag."
+        ),
     )
     sampled_tag = models.CharField(max_length=200, blank=True, default="")
     sampled_tier = models.CharField(max_length=10, blank=True, default="")
@@ -218,7 +222,11 @@ class Violation(AccountRecord):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The account owner, or the user who set the tag.",
+        help_text=(
+            "User the finding counts against, as its rule defines: whoever set the tag or "
+            "the account owner, and for a review correction whoever set the corrected tag, "
+            "or nobody when the framework computed that tag."
+        ),
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     consequence = models.CharField(

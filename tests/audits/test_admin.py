@@ -1,12 +1,17 @@
 """Admin: history and governance records are append-only; Sales Ops edit severity rules."""
 
+import io
+from datetime import date
+
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Account, SegmentOverride
-from audits.models import SeverityRule, Violation
+from audits.models import AuditRun, ReviewItem, SeverityRule, Violation
 from audits.trail import trail_sources
 from tests.factories import AccountFactory, UserFactory
 
@@ -130,3 +135,34 @@ def test_severity_rule_not_deletable(ops_admin):
 def test_beat_schedule_in_admin(root):
     response = root.get(reverse("admin:django_celery_beat_periodictask_changelist"))
     assert "Monthly CRM audit" in response.content.decode()
+
+
+def test_violation_page_explains_responsible(root):
+    run = AuditRun.objects.create(
+        month=date(2026, 1, 1), status="succeeded", started_at=timezone.now()
+    )
+    violation = Violation.objects.create(
+        audit_run=run,
+        account=AccountFactory(),
+        kind="misclassification",
+        rule_code="misclassification.review_correction",
+        detail="Tag corrected in a review",
+        severity="moderate",
+    )
+
+    html = root.get(admin_url(Violation, "change", violation.pk)).content.decode()
+
+    assert "for a review correction whoever set the corrected tag" in html
+    assert "nobody when the framework computed that tag" in html
+
+
+def test_review_item_rep_help_names_setter():
+    help_text = ReviewItem._meta.get_field("rep").help_text
+
+    assert "counts for whoever set the tag" in help_text
+    assert "a tag this rep set" in help_text
+
+
+def test_audits_models_match_migrations(db):
+    # Raises SystemExit when a model change, such as a help text, has no migration.
+    call_command("makemigrations", "audits", "--check", "--dry-run", stdout=io.StringIO())
