@@ -84,6 +84,20 @@ def unknown_industry_message(label: str, user: AbstractBaseUser | None) -> str:
     return f"{message}ask Sales Ops to add it as a synonym of an industry."
 
 
+def unknown_industry_api_message(label: str) -> str:
+    """Return the API's error for an industry label that matches no industry or synonym.
+
+    It lists the industries, which the account page's industry input suggests, and names
+    ``allow_unmapped``, the API's counterpart of the page's "Save as unmapped anyway".
+    """
+    names = ", ".join(Industry.objects.order_by("name").values_list("name", flat=True))
+    return (
+        f"Industry {label!r} matches no industry or synonym. Send the name or a synonym of "
+        f"an industry ({names or 'none defined'}), or its industry_id. To keep {label!r} "
+        "without an industry until Sales Ops maps it, send allow_unmapped: true with it."
+    )
+
+
 def industry_label_resolve(label: str, *, user: AbstractBaseUser | None) -> int:
     """Return the id of the industry whose name or synonym a person typed as ``label``.
 

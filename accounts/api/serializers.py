@@ -487,6 +487,14 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
         },
         help_text="Id of the canonical industry (see the industry filter); null to unmap.",
     )
+    allow_unmapped = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="True keeps an industry_raw that matches no industry or synonym, without "
+        'an industry until Sales Ops maps it, as "Save as unmapped anyway" does on the '
+        "account page. Without it such a label gets 400. Not stored.",
+    )
     owner_id = serializers.PrimaryKeyRelatedField(
         source="owner",
         queryset=get_user_model().objects.filter(is_active=True),
@@ -557,6 +565,7 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
             "city",
             "industry_id",
             "industry_raw",
+            "allow_unmapped",
             "employee_count",
             "employee_min",
             "employee_max",
@@ -569,13 +578,18 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
             "owner_id",
         ]
         extra_kwargs = {
+            "industry_raw": {
+                "help_text": "The industry label, looked up among the industries and their "
+                "synonyms when sent without industry_id. A changed label that matches none "
+                "gets 400 naming it, unless allow_unmapped is true."
+            },
             "name": {
                 "required": True,
                 "error_messages": {
                     "blank": "The name is empty: enter the company's name.",
                     "required": "The name is missing: send the company's name.",
                 },
-            }
+            },
         }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -715,6 +729,8 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
             raise serializers.ValidationError(
                 {"employee_max": f"employee_max ({high}) is below employee_min ({low}): swap them."}
             )
+        # A confirmation for this request only, so it is not an Account field.
+        allow_unmapped = attrs.pop("allow_unmapped", False)
         if "name" in attrs:
             attrs["name_key"] = company_name_key(attrs["name"])
         # Related values follow a change, such as the range after a new head count.
@@ -724,6 +740,7 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
                 self.instance,
                 attrs,
                 domain_text=domain_text if isinstance(domain_text, str) else None,
+                allow_unmapped=allow_unmapped,
             )
         )
         count = current("employee_count")

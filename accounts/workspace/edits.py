@@ -59,7 +59,12 @@ from enrichment.verification import APPLIED_FIELDS, CONFLICTING, VERIFIED_FIELDS
 from segmentation.engine import term_key
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import TagChecker, active_tag_checker
-from segmentation.taxonomy import IndustryResolver, industry_label_resolve
+from segmentation.taxonomy import (
+    UNKNOWN_INDUSTRY,
+    IndustryResolver,
+    industry_label_resolve,
+    unknown_industry_api_message,
+)
 
 from .flags import cleared_flags_reason, flags_unresolved
 
@@ -1107,23 +1112,29 @@ def _observed_empty(name: str, values: dict[str, Any]) -> bool:
 
 
 def api_values_complete(
-    account: Account | None, attrs: dict[str, Any], *, domain_text: str | None = None
+    account: Account | None,
+    attrs: dict[str, Any],
+    *,
+    domain_text: str | None = None,
+    allow_unmapped: bool = False,
 ) -> dict[str, Any]:
     """Return the Account fields an API change implies beyond those the client sent.
 
     Only values that differ from the account's count as changed, and a related value the
     client sent, changed or not, is kept as sent. An industry id without a label takes
     the industry's name as the label, and a label without an id is looked up in the
-    taxonomy, as on the account page. A new country without a region or city clears the
-    old ones, as a country resolution does. A head count without a range sets the range
-    to that count, and a range without a count sets the count to its estimate. Revenue
-    in US dollars without an amount becomes the amount in USD, and an amount without US
-    dollars is converted, or leaves them empty when no rate is configured. So no value
-    stays from before the change that contradicts it. ``domain_text`` is the domain as
-    the client sent it, before cleaning.
+    taxonomy, as on the account page. A changed label that matches no industry is kept
+    without one only with ``allow_unmapped``, the page's "Save as unmapped anyway". A new
+    country without a region or city clears the old ones, as a country resolution does. A
+    head count without a range sets the range to that count, and a range without a count
+    sets the count to its estimate. Revenue in US dollars without an amount becomes the
+    amount in USD, and an amount without US dollars is converted, or leaves them empty
+    when no rate is configured. So no value stays from before the change that contradicts
+    it. ``domain_text`` is the domain as the client sent it, before cleaning.
 
-    Raises ValidationError, by input name, when the change would clear the website or a
-    value that verification reads (an entry cannot be empty, so the old one would
+    Raises ValidationError, by input name, for such a label without ``allow_unmapped``
+    (code UNKNOWN_INDUSTRY), when the change would clear the website or a value that
+    verification reads (an entry cannot be empty, so the old one would
     return), when the converted revenue is too large to store, or when the revenue values
     sent contradict each other.
     """
@@ -1145,7 +1156,11 @@ def api_values_complete(
         extra["industry_raw"] = industry.name if industry is not None else ""
     elif "industry_raw" in changed and "industry" not in attrs:
         label = clean_text(changed["industry_raw"] or "")
-        extra["industry_id"] = IndustryResolver.load().resolve_first([label])[0] if label else None
+        industry_id = IndustryResolver.load().resolve_first([label])[0] if label else None
+        if label and industry_id is None and not allow_unmapped:
+            message = unknown_industry_api_message(label)
+            raise ValidationError({"industry_raw": ValidationError(message, code=UNKNOWN_INDUSTRY)})
+        extra["industry_id"] = industry_id
     if changed.get("country") and not {"region", "city"} & attrs.keys():
         # A region and city of the old country would describe a place in neither.
         extra.update(region="", city="")

@@ -413,3 +413,64 @@ def test_industry_own_label_accepted(client_for, sdr, import_apollo, industry):
     )
 
     assert body["industry_raw"] == "Payments tech"
+
+
+def test_unknown_industry_label_rejected(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+    patch(client_for(sdr), account, {"industry_id": industry.pk})
+
+    response = client_for(sdr).patch(
+        f"{LIST_URL}{account.pk}/", {"industry_raw": "Underwater Robotics"}, format="json"
+    )
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["industry_raw"][0]
+    assert "Industry 'Underwater Robotics' matches no industry or synonym" in message
+    assert industry.name in message
+    assert "send allow_unmapped: true" in message
+    account.refresh_from_db()
+    assert account.industry_id == industry.pk
+    assert account.industry_raw == industry.name
+
+
+def test_unknown_industry_label_allowed(client_for, sdr, import_apollo, industry):
+    account = import_apollo("51-200", "$12.5M")
+    patch(client_for(sdr), account, {"industry_id": industry.pk})
+
+    body = patch(
+        client_for(sdr), account, {"industry_raw": "Underwater Robotics", "allow_unmapped": True}
+    )
+
+    account.refresh_from_db()
+    assert account.industry_id is None
+    assert account.industry_raw == "Underwater Robotics"
+    assert body["industry_id"] is None
+    assert "allow_unmapped" not in body
+    entries = Observation.objects.filter(account=account, field="industry", source="manual")
+    assert entries.latest("pk").value == {"industry_id": None, "label": "Underwater Robotics"}
+
+
+def test_unknown_industry_rejected_on_create(client_for, sales_ops):
+    data = {"name": "Kelp Works", "domain": "kelpworks.example", "industry_raw": "Kelp farming"}
+
+    rejected = client_for(sales_ops).post(LIST_URL, data, format="json")
+    created = client_for(sales_ops).post(LIST_URL, {**data, "allow_unmapped": True}, format="json")
+
+    assert rejected.status_code == 400
+    assert (
+        "'Kelp farming' matches no industry"
+        in (rejected.json()["error"]["fields"]["industry_raw"][0])
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["industry_raw"] == "Kelp farming"
+    assert created.json()["industry_id"] is None
+
+
+def test_unmapped_label_sent_back_accepted(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    Account.objects.filter(pk=account.pk).update(industry=None, industry_raw="Kelp farming")
+
+    body = patch(client_for(sdr), account, {"industry_raw": "Kelp farming", "city": "Berlin"})
+
+    assert body["industry_raw"] == "Kelp farming"
+    assert body["city"] == "Berlin"

@@ -147,3 +147,13 @@ def test_schema_lists_note_changes(signed_in_api):
     assert set(operations) - {"parameters"} == {"get", "patch", "delete"}
     response = operations["patch"]["responses"]["200"]["content"]["application/json"]
     assert response["schema"]["$ref"] == "#/components/schemas/ResearchNoteCreated"
+
+
+def test_schema_documents_allow_unmapped(signed_in_api):
+    schema = signed_in_api.get(SCHEMA_URL, {"format": "json"}).json()
+    properties = schema["components"]["schemas"]["AccountWriteRequest"]["properties"]
+
+    assert properties["allow_unmapped"]["type"] == "boolean"
+    assert properties["allow_unmapped"]["writeOnly"] is True
+    assert "Save as unmapped anyway" in properties["allow_unmapped"]["description"]
+    assert "gets 400 naming it" in properties["industry_raw"]["description"]
