@@ -280,6 +280,17 @@ class AccountScoreListView(AccountChildMixin, generics.ListAPIView):
         return ScoreRecord.objects.filter(account=self.get_account()).select_related("framework")
 
 
+class AccountNoteMixin(AccountChildMixin):
+    """Views of the research notes of the account that the URL names."""
+
+    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
+
+    def get_queryset(self) -> QuerySet[ResearchNote]:
+        if getattr(self, "swagger_fake_view", False):
+            return ResearchNote.objects.none()
+        return ResearchNote.objects.filter(account=self.get_account()).select_related("author")
+
+
 @extend_schema_view(
     get=extend_schema(summary="List an account's research notes, newest first"),
     post=extend_schema(
@@ -288,10 +299,9 @@ class AccountScoreListView(AccountChildMixin, generics.ListAPIView):
         responses={201: ResearchNoteCreatedSerializer},
     ),
 )
-class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
+class AccountNoteListView(AccountNoteMixin, generics.ListCreateAPIView):
     """Research notes of one account. Adding one needs edit rights on the account."""
 
-    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
     serializer_class = ResearchNoteSerializer
     pagination_class = IdCursorPagination
     filterset_class = ResearchNoteFilterSet
@@ -300,11 +310,6 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
         if self.request is not None and self.request.method == "POST":
             return ResearchNoteCreatedSerializer
         return ResearchNoteSerializer
-
-    def get_queryset(self) -> QuerySet[ResearchNote]:
-        if getattr(self, "swagger_fake_view", False):
-            return ResearchNote.objects.none()
-        return ResearchNote.objects.filter(account=self.get_account()).select_related("author")
 
     def perform_create(self, serializer: ResearchNoteSerializer) -> None:
         account = self.get_account()
@@ -344,10 +349,9 @@ class AccountNoteListView(AccountChildMixin, generics.ListCreateAPIView):
         "the deleted note's values with the user and the time.",
     ),
 )
-class AccountNoteDetailView(AccountChildMixin, generics.RetrieveUpdateDestroyAPIView):
+class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIView):
     """One research note of one account, changed or deleted as on the account page."""
 
-    permission_classes = [*BASE_PERMISSIONS, HasSalesRole]
     serializer_class = ResearchNoteSerializer
     # A note has four writable fields, so PATCH covers what PUT would.
     http_method_names = ["get", "patch", "delete", "head", "options"]
@@ -356,11 +360,6 @@ class AccountNoteDetailView(AccountChildMixin, generics.RetrieveUpdateDestroyAPI
         if self.request is not None and self.request.method == "PATCH":
             return ResearchNoteCreatedSerializer
         return ResearchNoteSerializer
-
-    def get_queryset(self) -> QuerySet[ResearchNote]:
-        if getattr(self, "swagger_fake_view", False):
-            return ResearchNote.objects.none()
-        return ResearchNote.objects.filter(account=self.get_account()).select_related("author")
 
     def get_object(self) -> ResearchNote:
         note = super().get_object()
