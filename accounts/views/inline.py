@@ -530,6 +530,32 @@ def notes_response(
     return response
 
 
+def notes_message_response(
+    request: HttpRequest,
+    account: Account,
+    *,
+    notice: str = "",
+    error: str = "",
+    warnings: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Return the notes section with a notice, an error or warnings.
+
+    A plain request is redirected to the account page, which shows them as messages.
+    """
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        if notice:
+            messages.success(request, notice)
+        for warning in warnings or []:
+            messages.warning(request, warning)
+        return redirect(account)
+    return notes_response(
+        request, account, status=status, error=error, notice=notice, warnings=warnings
+    )
+
+
 def note_notice(result: workspace.NoteResult | None) -> str:
     """Return the notice of the buying signal a saved note added, or "" when it added none."""
     if result is None or not result.signal:
@@ -539,9 +565,14 @@ def note_notice(result: workspace.NoteResult | None) -> str:
     )
 
 
+def note_saved_notice(saved: str, result: workspace.NoteResult) -> str:
+    """Return ``saved`` followed by the notice of the buying signal the note added."""
+    return " ".join(filter(None, [saved, note_notice(result)]))
+
+
 def note_messages(request: HttpRequest, result: workspace.NoteResult, saved: str) -> None:
     """Queue the messages of a saved note for the page a full request is sent back to."""
-    messages.success(request, " ".join(filter(None, [saved, note_notice(result)])))
+    messages.success(request, note_saved_notice(saved, result))
     for warning in result.warnings:
         messages.warning(request, warning)
 
@@ -582,11 +613,11 @@ class ResearchFeedsReadView(AccountObjectMixin, AccountViewerRequiredMixin, View
         form = FeedCheckForm(request.POST)
         if not form.is_valid():
             error = " ".join(form.errors["feed_url"])
-            return self._respond(request, account, error=error, status=422)
+            return notes_message_response(request, account, error=error, status=422)
         entered = form.cleaned_data["feed_url"]
         check = account_feeds_check(account=account, feed_urls=[entered] if entered else None)
         if not check.feed_urls:
-            return self._respond(
+            return notes_message_response(
                 request,
                 account,
                 error="No news feed is known for this account. Run a website enrichment to "
@@ -596,31 +627,9 @@ class ResearchFeedsReadView(AccountObjectMixin, AccountViewerRequiredMixin, View
         failures = [f"{url} could not be read: {message}" for url, message in check.failures]
         read = len(check.feed_urls) - len(check.failures)
         if not read:
-            return self._respond(request, account, error=" ".join(failures), status=422)
+            return notes_message_response(request, account, error=" ".join(failures), status=422)
         notice = feed_check_notice(read, len(check.proposed))
-        return self._respond(request, account, notice=notice, warnings=failures)
-
-    def _respond(
-        self,
-        request: HttpRequest,
-        account: Account,
-        *,
-        notice: str = "",
-        error: str = "",
-        warnings: list[str] | None = None,
-        status: int = 200,
-    ) -> HttpResponse:
-        if not is_htmx(request):
-            if error:
-                messages.error(request, error)
-            if notice:
-                messages.success(request, notice)
-            for warning in warnings or []:
-                messages.warning(request, warning)
-            return redirect(account)
-        return notes_response(
-            request, account, status=status, error=error, notice=notice, warnings=warnings
-        )
+        return notes_message_response(request, account, notice=notice, warnings=failures)
 
 
 def feed_check_notice(feeds_read: int, proposed: int) -> str:
@@ -649,10 +658,9 @@ class ResearchNoteReviewView(AccountObjectMixin, AccountViewerRequiredMixin, Vie
                 note=note, user=request.user, status=form.cleaned_data["status"]
             )
         except ValidationError as error:
-            if not is_htmx(request):
-                messages.error(request, " ".join(error.messages))
-                return redirect(account)
-            return notes_response(request, account, status=422, error=" ".join(error.messages))
+            return notes_message_response(
+                request, account, error=" ".join(error.messages), status=422
+            )
         if not is_htmx(request):
             if result.note.status == ResearchNote.Status.PUBLISHED:
                 note_messages(request, result, "Note published.")

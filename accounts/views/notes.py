@@ -22,7 +22,13 @@ from accounts.models import Account, ResearchNote
 from accounts.permissions import can_change_note, note_change_denied_message
 
 from .base import AccountObjectMixin, AccountViewerRequiredMixin, add_errors, is_htmx
-from .inline import note_messages, note_notice, notes_response, unchanged_message
+from .inline import (
+    note_messages,
+    note_saved_notice,
+    notes_message_response,
+    notes_response,
+    unchanged_message,
+)
 
 NOTE_STALE_MESSAGE = (
     "Someone changed this note after you opened the form, so your change was not saved. "
@@ -68,10 +74,7 @@ class ResearchNoteChangeMixin(AccountObjectMixin, AccountViewerRequiredMixin):
 
     def reject(self, account: Account, message: str) -> HttpResponse:
         """Return the account page with ``message`` for a note that cannot change."""
-        if not is_htmx(self.request):
-            messages.error(self.request, message)
-            return redirect(account)
-        return notes_response(self.request, account, status=422, error=message)
+        return notes_message_response(self.request, account, error=message, status=422)
 
     def render_notes(self, note: ResearchNote, status: int, **context: Any) -> HttpResponse:
         """Return the notes section with ``note`` replaced by its form (``context``)."""
@@ -149,8 +152,9 @@ class ResearchNoteEditView(ResearchNoteChangeMixin, View):
                 messages.info(request, unchanged_message("the note"))
             return redirect(account)
         saved = "Note saved." if result.changed else unchanged_message("the note")
-        notice = " ".join(filter(None, [saved, note_notice(result)]))
-        return notes_response(request, account, result=result, notice=notice)
+        return notes_response(
+            request, account, result=result, notice=note_saved_notice(saved, result)
+        )
 
 
 class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
@@ -202,9 +206,4 @@ class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
             stale_form.is_valid()
             return self.render_change(current, stale_form, status=409, stale=True)
 
-        if not is_htmx(request):
-            messages.success(request, "Note deleted.")
-            for warning in warnings:
-                messages.warning(request, warning)
-            return redirect(account)
-        return notes_response(request, account, notice="Note deleted.", warnings=warnings)
+        return notes_message_response(request, account, notice="Note deleted.", warnings=warnings)
