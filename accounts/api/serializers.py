@@ -914,6 +914,25 @@ class ResearchNoteCreatedSerializer(ResearchNoteSerializer):
         read_only_fields = [*ResearchNoteSerializer.Meta.read_only_fields, "buying_signal_added"]
 
 
+class ResearchNoteChangedSerializer(ResearchNoteCreatedSerializer):
+    """A research note just changed, with the buying signals it added and removed."""
+
+    buying_signal_removed = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Buying signal that the change took off the account, because the note no "
+        "longer gives it; null when it removed none, also when another published note or "
+        "another source still gives the signal.",
+    )
+
+    class Meta(ResearchNoteCreatedSerializer.Meta):
+        fields = [*ResearchNoteCreatedSerializer.Meta.fields, "buying_signal_removed"]
+        read_only_fields = [
+            *ResearchNoteCreatedSerializer.Meta.read_only_fields,
+            "buying_signal_removed",
+        ]
+
+
 class ScoreRecordSerializer(serializers.ModelSerializer):
     """One stored segmentation result of an account, with the points per criterion."""
 

@@ -51,6 +51,7 @@ from .serializers import (
     AccountDetailSerializer,
     AccountSerializer,
     AccountWriteSerializer,
+    ResearchNoteChangedSerializer,
     ResearchNoteCreatedSerializer,
     ResearchNoteSerializer,
     ScoreRecordSerializer,
@@ -339,14 +340,17 @@ class AccountNoteListView(AccountNoteMixin, generics.ListCreateAPIView):
         summary="Change a published research note's kind, text, source link or date",
         description="Only the note's author, their Sales Manager, the Sales Manager of the "
         "account's team, or Sales Ops may change it. A note proposed by enrichment is "
-        "published or dismissed on the account page instead, so changing it returns 400.",
+        "published or dismissed on the account page instead, so changing it returns 400. "
+        "A change that makes the note no longer give its buying signal takes the signal off "
+        "the account, unless another published note or another source gives it.",
         request=ResearchNoteSerializer,
-        responses={200: ResearchNoteCreatedSerializer},
+        responses={200: ResearchNoteChangedSerializer},
     ),
     delete=extend_schema(
         summary="Delete a published research note",
         description="The same people as for a change may delete it. The audit trail keeps "
-        "the deleted note's values with the user and the time.",
+        "the deleted note's values with the user and the time. The note's buying signal "
+        "leaves the account, unless another published note or another source gives it.",
     ),
 )
 class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIView):
@@ -358,7 +362,7 @@ class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIV
 
     def get_serializer_class(self) -> type[ResearchNoteSerializer]:
         if self.request is not None and self.request.method == "PATCH":
-            return ResearchNoteCreatedSerializer
+            return ResearchNoteChangedSerializer
         return ResearchNoteSerializer
 
     def get_object(self) -> ResearchNote:
@@ -381,6 +385,7 @@ class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIV
         )
         result = research_note_update(note=note, user=self.request.user, values=values)
         result.note.buying_signal_added = result.signal or None
+        result.note.buying_signal_removed = result.removed_signal or None
         serializer.instance = result.note
 
     def perform_destroy(self, instance: ResearchNote) -> None:

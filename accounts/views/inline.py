@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.views import View
 
 from accounts import selectors, workspace
@@ -504,7 +505,7 @@ def notes_response(
     """Render the notes section. ``change`` shows a note's edit form or the confirmation
     of its deletion in place of the note (see accounts.views.notes).
     """
-    if result is not None and result.signal:
+    if result is not None and result.signals_changed:
         account.refresh_from_db()
     timeline = notes_context(account, user=request.user)
     if change and change["changing_note"] not in timeline["notes"]:
@@ -524,7 +525,7 @@ def notes_response(
                 mark_invalid(value)
         context.update(change)
     response = render_fragment(request, NOTES, context, status=status, title=title)
-    if result is not None and result.signal:
+    if result is not None and result.signals_changed:
         # The signals, score and history sections read the account again.
         return changed(response, account)
     return response
@@ -557,16 +558,20 @@ def notes_message_response(
 
 
 def note_notice(result: workspace.NoteResult | None) -> str:
-    """Return the notice of the buying signal a saved note added, or "" when it added none."""
-    if result is None or not result.signal:
+    """Return the notice of the buying signals a note's change added and removed, or ""."""
+    if result is None or not result.signals_changed:
         return ""
-    return (
-        f"Buying signal \u201c{result.signal}\u201d added to the account, which was scored again."
-    )
+    changes = []
+    if result.signal:
+        changes.append(f"Buying signal \u201c{result.signal}\u201d added to the account")
+    if result.removed_signal:
+        removed = f"buying signal \u201c{result.removed_signal}\u201d removed from the account"
+        changes.append(removed if changes else capfirst(removed))
+    return f"{' and '.join(changes)}, which was scored again."
 
 
 def note_saved_notice(saved: str, result: workspace.NoteResult) -> str:
-    """Return ``saved`` followed by the notice of the buying signal the note added."""
+    """Return ``saved`` followed by the notice of the buying signals the change affected."""
     return " ".join(filter(None, [saved, note_notice(result)]))
 
 

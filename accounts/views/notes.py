@@ -166,14 +166,13 @@ class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
     def render_change(
         self, note: ResearchNote, form: NoteDeleteForm, *, status: int = 200, stale: bool = False
     ) -> HttpResponse:
-        before = workspace.note_signal(note)
         return self.render_notes(
             note,
             status,
             changing_note=note,
             note_delete_form=form,
             note_stale_message=NOTE_DELETE_STALE_MESSAGE if stale else "",
-            note_kept_signal=workspace.kept_signal_warning(before, note.account, None),
+            note_signal_notice=workspace.note_delete_signal_notice(note),
         )
 
     def get(self, request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
@@ -191,7 +190,7 @@ class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
         if not form.is_valid():
             return self.render_change(note, form, status=422)
         try:
-            warnings = workspace.research_note_delete(
+            result = workspace.research_note_delete(
                 note=note, user=request.user, version=form.cleaned_data["version"]
             )
         except ResearchNote.DoesNotExist:
@@ -206,4 +205,8 @@ class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
             stale_form.is_valid()
             return self.render_change(current, stale_form, status=409, stale=True)
 
-        return notes_message_response(request, account, notice="Note deleted.", warnings=warnings)
+        if not is_htmx(request):
+            note_messages(request, result, "Note deleted.")
+            return redirect(account)
+        notice = note_saved_notice("Note deleted.", result)
+        return notes_response(request, account, result=result, notice=notice)

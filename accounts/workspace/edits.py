@@ -953,8 +953,10 @@ NOTE_SOURCE_DETAIL = "research note"
 
 @dataclass
 class NoteResult:
-    """A saved research note, the buying signal it added ("" for none) and warnings.
+    """A saved or deleted research note, the buying signals it changed and warnings.
 
+    ``signal`` is the buying signal that the note added to its account, and
+    ``removed_signal`` the one that an edit or deletion took off it ("" for none).
     ``changed`` is False for an edit that changed nothing and so saved nothing.
     """
 
@@ -962,6 +964,12 @@ class NoteResult:
     signal: str = ""
     warnings: list[str] = field(default_factory=list)
     changed: bool = True
+    removed_signal: str = ""
+
+    @property
+    def signals_changed(self) -> bool:
+        """Whether the account's buying signals changed, so that it was scored again."""
+        return bool(self.signal or self.removed_signal)
 
 
 def note_signal(note: ResearchNote, today: date | None = None, *, from_feed: bool = False) -> str:

@@ -17,9 +17,19 @@ from django.db import transaction
 
 from accounts.models import Account, ResearchNote
 from accounts.permissions import can_change_note
+from enrichment.models import Observation
 from segmentation.engine import term_key
+from segmentation.signals import auto_resegmentation_paused
 
-from .edits import NOTE_SIGNALS, NoteResult, _note_signal_add, note_signal
+from .edits import (
+    MANUAL_SOURCE,
+    NOTE_SIGNALS,
+    NOTE_SOURCE_DETAIL,
+    NoteResult,
+    _note_signal_add,
+    _segment,
+    note_signal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,24 +109,131 @@ def _check_version(note: ResearchNote, version: datetime | None) -> None:
         raise NoteStaleError(note)
 
 
-def kept_signal_warning(before: str, account: Account, after: ResearchNote | None) -> str:
-    """Return a warning that the account keeps a signal a note may have added, or "".
+def _same_signals(signal: str) -> set[str]:
+    """Return the signal names that mean the same as ``signal``: "funding" for "recent funding"."""
+    return next((set(names) for names in NOTE_SIGNALS.values() if signal in names), {signal})
 
-    ``before`` is the signal the note gave before it changed (see ``note_signal``), and
-    ``after`` the note as saved, or None once deleted.
+
+def _reports_signal(value: object, names: set[str]) -> bool:
+    """Return whether an observed buying_signals value lists one of ``names``."""
+    if not isinstance(value, list):
+        return False
+    return any(isinstance(item, str) and term_key(item) in names for item in value)
+
+
+def _from_note(observation: Observation) -> bool:
+    return observation.source == MANUAL_SOURCE and observation.source_detail == NOTE_SOURCE_DETAIL
+
+
+def _listed(items: list[str]) -> str:
+    """Join ``items`` as in a sentence: "a", "a and b", "a, b and c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def signal_kept_reasons(account: Account, signal: str, note_pk: int) -> list[str] | None:
+    """Return why ``account`` keeps ``signal`` when note ``note_pk`` no longer gives it.
+
+    Returns None when the account does not have the signal or one that means the same.
+    The reasons are other published notes that give it, observations of sources other
+    than research notes that report it, and a signal that no research note added. An
+    empty list means that research notes added the signal and none still gives it, so
+    it can be taken off the account.
     """
-    if not before or (after is not None and note_signal(after) == before):
-        return ""
-    same = next((set(names) for names in NOTE_SIGNALS.values() if before in names), {before})
+    same = _same_signals(signal)
     recorded = account.buying_signals if isinstance(account.buying_signals, list) else []
-    if not any(term_key(item) in same for item in recorded if isinstance(item, str)):
-        return ""
-    # NOTE: a note's signal is stored on the account, as an observation with no link to
-    # the note, so an edit or a deletion leaves the signal and the score that counts it.
-    return (
-        f"The account keeps its buying signal \u201c{before}\u201d, and its score still "
-        "counts it: editing or deleting a note leaves the account's signals as they are."
+    keys = {term_key(item) for item in recorded if isinstance(item, str)}
+    if not keys & same:
+        return None
+    reasons = []
+    kinds = [kind for kind, names in NOTE_SIGNALS.items() if same & set(names)]
+    other_notes = (
+        ResearchNote.objects.filter(
+            account_id=account.pk, kind__in=kinds, status=ResearchNote.Status.PUBLISHED
+        )
+        .exclude(pk=note_pk)
+        .order_by("pk")
     )
+    giving = [str(other.pk) for other in other_notes if note_signal(other) in same]
+    if len(giving) == 1:
+        reasons.append(f"research note {giving[0]} still gives it")
+    elif giving:
+        reasons.append(f"research notes {_listed(giving)} still give it")
+    observations = list(Observation.objects.filter(account_id=account.pk, field="buying_signals"))
+    sources = sorted(
+        {
+            observation.source
+            for observation in observations
+            if not _from_note(observation) and _reports_signal(observation.value, same)
+        }
+    )
+    if sources:
+        verb = "reports" if len(sources) == 1 else "report"
+        reasons.append(f"the source {_listed(sources)} {verb} it")
+    if reasons:
+        return reasons
+    # NOTE: a signal that a note added and someone later set again through the admin or
+    # the API records no observation, so it counts as the note's and is removed.
+    added_by_note = term_key(signal) in keys and any(
+        _from_note(observation) and _reports_signal(observation.value, {term_key(signal)})
+        for observation in observations
+    )
+    return [] if added_by_note else ["no research note added it"]
+
+
+def kept_signal_message(signal: str, reasons: list[str]) -> str:
+    """Return the warning that the account keeps ``signal``, with the reasons."""
+    return f"The account keeps its buying signal \u201c{signal}\u201d, because {_listed(reasons)}."
+
+
+def note_delete_signal_notice(note: ResearchNote) -> str:
+    """Return what deleting ``note`` would do to the buying signal it gives, or "" for nothing."""
+    signal = note_signal(note)
+    if not signal:
+        return ""
+    reasons = signal_kept_reasons(note.account, signal, note.pk)
+    if reasons is None:
+        return ""
+    if reasons:
+        return kept_signal_message(signal, reasons)
+    return (
+        f"Deleting it also removes its buying signal \u201c{signal}\u201d from the account, "
+        "which is then scored again."
+    )
+
+
+def _note_signal_remove(
+    *, account_id: int, note_pk: int, signal: str, user: AbstractBaseUser, change: str
+) -> tuple[str, str]:
+    """Take the signal that note ``note_pk`` gave off its account, unless something keeps it.
+
+    Returns the removed signal ("" when the account keeps it) and the warning that
+    explains why the account keeps it ("" when it does not have the signal). ``change``
+    is the note's change, "edited" or "deleted", for the audit trail. The account is
+    locked before the other notes are read, so that two notes changed at once do not
+    both keep the signal because of each other. The caller scores the account again.
+    """
+    account = Account.objects.select_for_update().get(pk=account_id)
+    reasons = signal_kept_reasons(account, signal, note_pk)
+    if reasons is None:
+        return "", ""
+    if reasons:
+        return "", kept_signal_message(signal, reasons)
+    key = term_key(signal)
+    account.buying_signals = [
+        item
+        for item in account.buying_signals
+        if not (isinstance(item, str) and term_key(item) == key)
+    ]
+    account._history_user = user
+    account._change_reason = f"Research note {note_pk} {change}"
+    with auto_resegmentation_paused():
+        account.save(update_fields=["buying_signals", "updated_at"])
+    logger.info(
+        "account %s: note %s %s, buying signal %r removed", account.pk, note_pk, change, signal
+    )
+    return signal, ""
 
 
 def research_note_update(
@@ -133,7 +250,8 @@ def research_note_update(
     values or a note that is not published, and NoteStaleError when the note changed
     after ``version``. An edit that changes nothing saves nothing and returns
     ``changed`` False. A note that now has a recent funding, hire or expansion date adds
-    its buying signal as ``research_note_create`` does.
+    its buying signal as ``research_note_create`` does. A note that no longer gives its
+    signal takes it off the account, as ``research_note_delete`` does.
     """
     with transaction.atomic():
         locked = _locked_note(note, user, "edit")
@@ -152,21 +270,34 @@ def research_note_update(
         locked.full_clean()
         locked._history_user = user
         locked.save(update_fields=[*NOTE_EDIT_FIELDS, "updated_at"])
+        removed, kept_warning = "", ""
+        if before and note_signal(locked) != before:
+            removed, kept_warning = _note_signal_remove(
+                account_id=locked.account_id,
+                note_pk=locked.pk,
+                signal=before,
+                user=user,
+                change="edited",
+            )
     logger.info("account %s: user %s edited note %s", locked.account_id, user.pk, locked.pk)
     result = _note_signal_add(locked, user)
-    locked.account.refresh_from_db(fields=["buying_signals"])
-    warning = kept_signal_warning(before, locked.account, locked)
-    if warning:
-        result.warnings.append(warning)
+    result.removed_signal = removed
+    if removed and not result.signal:
+        # An added signal has scored the account already.
+        result.warnings.extend(_segment(locked.account))
+    if kept_warning:
+        result.warnings.append(kept_warning)
     return result
 
 
 def research_note_delete(
     *, note: ResearchNote, user: AbstractBaseUser, version: datetime | None = None
-) -> list[str]:
-    """Delete a published note and return warnings for the person.
+) -> NoteResult:
+    """Delete a published note and take the buying signal it gave off its account.
 
-    The deletion's history row keeps the note's values with the user, for the audit trail.
+    The account keeps the signal when another published note gives it, another source
+    reports it, or no research note added it, and a warning in the result gives the reason. The
+    deletion's history row keeps the note's values with the user, for the audit trail.
     Raises as ``research_note_update`` does.
     """
     with transaction.atomic():
@@ -178,6 +309,19 @@ def research_note_delete(
         # NOTE: the monthly audit reads the notes table, so an audit of a past month run
         # after this deletion no longer counts the note as research done in that month.
         locked.delete()
+        removed, kept_warning = "", ""
+        if before:
+            removed, kept_warning = _note_signal_remove(
+                account_id=locked.account_id,
+                note_pk=note_id,
+                signal=before,
+                user=user,
+                change="deleted",
+            )
     logger.info("account %s: user %s deleted note %s", locked.account_id, user.pk, note_id)
-    warning = kept_signal_warning(before, locked.account, None)
-    return [warning] if warning else []
+    result = NoteResult(note=locked, removed_signal=removed)
+    if removed:
+        result.warnings.extend(_segment(locked.account))
+    if kept_warning:
+        result.warnings.append(kept_warning)
+    return result

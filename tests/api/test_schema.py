@@ -146,7 +146,10 @@ def test_schema_lists_note_changes(signed_in_api):
     operations = schema["paths"]["/api/v1/accounts/{account_pk}/notes/{id}/"]
     assert set(operations) - {"parameters"} == {"get", "patch", "delete"}
     response = operations["patch"]["responses"]["200"]["content"]["application/json"]
-    assert response["schema"]["$ref"] == "#/components/schemas/ResearchNoteCreated"
+    assert response["schema"]["$ref"] == "#/components/schemas/ResearchNoteChanged"
+    fields = schema["components"]["schemas"]["ResearchNoteChanged"]["properties"]
+    assert "buying_signal_added" in fields
+    assert "buying_signal_removed" in fields
 
 
 def test_schema_documents_allow_unmapped(signed_in_api):

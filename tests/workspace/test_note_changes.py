@@ -312,14 +312,15 @@ def test_note_edit_adds_buying_signal(client, account, sdr, team):
     assert "Buying signal \u201chiring\u201d added" in response.content.decode()
 
 
-def test_note_edit_warns_signal_kept(client, note, sdr):
+def test_note_edit_removes_added_signal(client, note, sdr):
     workspace.edits._note_signal_add(note, sdr)
     client.force_login(sdr)
     response = client.post(edit_url(note), edit_data(note, kind="other"))
     note.account.refresh_from_db()
     assert response.status_code == 302
-    assert note.account.buying_signals == ["recent funding"]
-    assert "keeps its buying signal \u201crecent funding\u201d" in " ".join(page_messages(response))
+    assert note.account.buying_signals == []
+    expected = "Note saved. Buying signal \u201crecent funding\u201d removed from the account"
+    assert expected in " ".join(page_messages(response))
 
 
 # Deleting ------------------------------------------------------------------------------
@@ -382,13 +383,29 @@ def test_note_delete_stale_rejected(client, note, sdr, manager):
     assert ResearchNote.objects.filter(pk=note.pk).exists()
 
 
-def test_note_delete_warns_signal_kept(client, note, sdr):
+def test_note_delete_removes_added_signal(client, note, sdr):
     workspace.edits._note_signal_add(note, sdr)
     client.force_login(sdr)
     confirmation = client.get(delete_url(note)).content.decode()
     response = client.post(delete_url(note), {"version": workspace.note_version(note)})
-    assert "keeps its buying signal \u201crecent funding\u201d" in confirmation
-    assert "keeps its buying signal" in " ".join(page_messages(response))
+    note.account.refresh_from_db()
+    assert "also removes its buying signal \u201crecent funding\u201d" in confirmation
+    assert note.account.buying_signals == []
+    expected = "Note deleted. Buying signal \u201crecent funding\u201d removed from the account"
+    assert expected in " ".join(page_messages(response))
+
+
+def test_note_delete_warns_signal_kept(client, note, sdr):
+    """A signal that the account had before the note was added is not the note's."""
+    Account.objects.filter(pk=note.account_id).update(buying_signals=["Funding"])
+    client.force_login(sdr)
+    confirmation = client.get(delete_url(note)).content.decode()
+    response = client.post(delete_url(note), {"version": workspace.note_version(note)})
+    note.account.refresh_from_db()
+    kept = "keeps its buying signal \u201crecent funding\u201d, because no research note added it"
+    assert kept in confirmation
+    assert kept in " ".join(page_messages(response))
+    assert note.account.buying_signals == ["Funding"]
 
 
 def test_edit_of_deleted_note_not_found(client, note, sdr):
