@@ -332,10 +332,10 @@ sets the rows per page, 100 by default and at most 500.
 that an endpoint does not offer gets 406. `bom=1` starts the CSV with a UTF-8 byte order
 mark, which Excel needs to read accented names and en dashes.
 
-**ETags.** `GET /accounts/{id}/` and every change return an `ETag`. Send it back in
-`If-Match` with a change: if the account changed meanwhile, the API returns 412 and
-changes nothing. Send the ETag as it is: a weak `W/"…"` copy never matches, because
-`If-Match` compares ETags strongly.
+**ETags.** `GET /accounts/{id}/`, `GET /accounts/{id}/notes/{note_id}/` and every change
+of them return an `ETag`. Send it back in `If-Match` with a change: if the account or
+note changed meanwhile, the API returns 412 and changes nothing. Send the ETag as it is:
+a weak `W/"…"` copy never matches, because `If-Match` compares ETags strongly.
 
 **Errors.** Every error has the shape
 `{"error": {"code": "...", "message": "...", "fields": {...}}}`, where `fields` lists the

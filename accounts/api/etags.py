@@ -1,8 +1,8 @@
-"""ETags of accounts and the If-Match check that rejects updates based on a stale copy.
+"""ETags of accounts and research notes, and the If-Match check that rejects stale changes.
 
-The ETag is derived from the account's id, ``updated_at``, which every save changes, and
-``scored_at``, which changes when a re-segmentation records a new framework version without
-changing the result.
+The ETag is derived from the row's id, ``updated_at``, which every save changes, and for
+an account ``scored_at``, which changes when a re-segmentation records a new framework
+version without changing the result.
 If-Match is optional: a request without it overwrites whatever is current.
 """
 
@@ -37,11 +37,30 @@ def _listed_tags(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",") if tag.strip()]
 
 
+def precondition_failed(instance: Model) -> PreconditionFailed:
+    """Return the 412 error for a change based on a version of ``instance`` that is not current."""
+    current = etag_for(instance)
+    return PreconditionFailed(
+        f"The {instance._meta.verbose_name} changed since the version in If-Match was read "
+        f"(current ETag {current}): fetch it again, reapply your change and send the new ETag.",
+        etag=current,
+    )
+
+
+def if_match_version_given(request: Request) -> bool:
+    """Return whether If-Match names versions, so that a change must apply to one of them.
+
+    An absent If-Match and ``*`` accept whatever version is current.
+    """
+    header = request.META.get(IF_MATCH_HEADER)
+    return header is not None and "*" not in _listed_tags(header)
+
+
 def if_match_check(request: Request, instance: Model) -> None:
     """Raise PreconditionFailed (412) unless If-Match is absent, ``*`` or lists the current ETag.
 
     Weak ETags (``W/"…"``) never match, as RFC 9110 requires for If-Match. The 412 message
-    for the weak form of the current ETag states that the account has not changed.
+    for the weak form of the current ETag states that the row has not changed.
     """
     header = request.META.get(IF_MATCH_HEADER)
     if header is None:
@@ -63,19 +82,15 @@ def if_match_check(request: Request, instance: Model) -> None:
         )
     if f"W/{current}" in tags:
         # The API sends strong ETags, so a W/ copy comes from a proxy or client that
-        # weakened it. The account did not change, so the message gives the fix instead.
+        # weakened it. The row did not change, so the message gives the fix instead.
         raise PreconditionFailed(
             f"The If-Match ETag W/{current} is the weak form of the current ETag, and "
             "If-Match compares ETags strongly (RFC 9110, section 13.1.1), so it never "
-            f"matches. The account has not changed: send {current} without W/, exactly as "
-            "the ETag response header gives it.",
+            f"matches. The {instance._meta.verbose_name} has not changed: send {current} "
+            "without W/, exactly as the ETag response header gives it.",
             etag=current,
         )
-    raise PreconditionFailed(
-        f"The account changed since the version in If-Match was read (current ETag "
-        f"{current}): fetch it again, reapply your change and send the new ETag.",
-        etag=current,
-    )
+    raise precondition_failed(instance)
 
 
 def if_none_match_hit(request: Request, instance: Model) -> bool:

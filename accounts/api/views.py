@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -37,13 +38,24 @@ from accounts.workspace.edits import (
     research_note_create,
 )
 from accounts.workspace.flags import cleared_flags_reason, flags_unresolved
-from accounts.workspace.notes import NoteValues, research_note_delete, research_note_update
+from accounts.workspace.notes import (
+    NoteStaleError,
+    NoteValues,
+    research_note_delete,
+    research_note_update,
+)
 from segmentation.models import ScoreRecord
 from segmentation.signals import auto_resegmentation_paused
 from segmentation.tags import active_tag_checker
 
 from .base import BASE_PERMISSIONS, JsonErrorsMixin
-from .etags import etag_for, if_match_check, if_none_match_hit
+from .etags import (
+    etag_for,
+    if_match_check,
+    if_match_version_given,
+    if_none_match_hit,
+    precondition_failed,
+)
 from .filtersets import ResearchNoteFilterSet
 from .pagination import IdCursorPagination
 from .permissions import AccountPermission, HasSalesRole
@@ -99,8 +111,8 @@ def account_resegment(account_id: int) -> None:
         logger.exception("rescoring account %s after an API change failed", account_id)
 
 
-def with_etag(response: Response, account: Account) -> Response:
-    response["ETag"] = etag_for(account)
+def with_etag(response: Response, instance: Model) -> Response:
+    response["ETag"] = etag_for(instance)
     return response
 
 
@@ -335,9 +347,17 @@ class AccountNoteListView(AccountNoteMixin, generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Read a research note"),
+    get=extend_schema(
+        summary="Read a research note",
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={
+            200: ResearchNoteSerializer,
+            304: OpenApiResponse(description="Not modified: If-None-Match lists the current ETag."),
+        },
+    ),
     patch=extend_schema(
         summary="Change a published research note's kind, text, source link or date",
+        parameters=[IF_MATCH_PARAMETER],
         description="Only the note's author, their Sales Manager, the Sales Manager of the "
         "account's team, or Sales Ops may change it. A note proposed by enrichment is "
         "published or dismissed on the account page instead, so changing it returns 400. "
@@ -348,15 +368,22 @@ class AccountNoteListView(AccountNoteMixin, generics.ListCreateAPIView):
     ),
     delete=extend_schema(
         summary="Delete a published research note",
+        parameters=[IF_MATCH_PARAMETER],
         description="The same people as for a change may delete it. The audit trail keeps "
         "the deleted note's values with the user and the time. The note's buying signal "
         "leaves the account, unless another published note or another source gives it.",
     ),
 )
 class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIView):
-    """One research note of one account, changed or deleted as on the account page."""
+    """One research note of one account, changed or deleted as on the account page.
+
+    GET and PATCH return the note's ETag, and PATCH and DELETE take If-Match as the
+    account endpoints do.
+    """
 
     serializer_class = ResearchNoteSerializer
+    # The note that PATCH saved, for the response's ETag.
+    changed_note: ResearchNote
     # A note has four writable fields, so PATCH covers what PUT would.
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
@@ -366,13 +393,34 @@ class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIV
         return ResearchNoteSerializer
 
     def get_object(self) -> ResearchNote:
+        """Return the URL's note, checked against If-Match for a change."""
         note = super().get_object()
         note.account = self.get_account()
-        if self.request.method not in SAFE_METHODS and not rules.can_change_note(
-            self.request.user, note
-        ):
+        if self.request.method in SAFE_METHODS:
+            return note
+        if not rules.can_change_note(self.request.user, note):
             raise PermissionDenied(rules.note_change_denied_message(self.request.user, note))
+        if_match_check(self.request, note)
         return note
+
+    def if_match_version(self, note: ResearchNote) -> datetime | None:
+        """Return the version that If-Match named, for the service to check under its lock.
+
+        get_object compared If-Match with the note as read, before the service locked it,
+        so the service rejects a change made in between. None applies the change to
+        whatever is current.
+        """
+        return note.updated_at if if_match_version_given(self.request) else None
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        note = self.get_object()
+        if if_none_match_hit(request, note):
+            return with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), note)
+        return with_etag(Response(self.get_serializer(note).data), note)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().update(request, *args, **kwargs)
+        return with_etag(response, self.changed_note)
 
     def perform_update(self, serializer: ResearchNoteSerializer) -> None:
         note = serializer.instance
@@ -383,13 +431,26 @@ class AccountNoteDetailView(AccountNoteMixin, generics.RetrieveUpdateDestroyAPIV
             source_url=sent.get("source_url", note.source_url),
             happened_on=sent.get("happened_on", note.happened_on),
         )
-        result = research_note_update(note=note, user=self.request.user, values=values)
+        try:
+            result = research_note_update(
+                note=note,
+                user=self.request.user,
+                values=values,
+                version=self.if_match_version(note),
+            )
+        except NoteStaleError as error:
+            raise precondition_failed(error.note) from error
         result.note.buying_signal_added = result.signal or None
         result.note.buying_signal_removed = result.removed_signal or None
-        serializer.instance = result.note
+        serializer.instance = self.changed_note = result.note
 
     def perform_destroy(self, instance: ResearchNote) -> None:
-        research_note_delete(note=instance, user=self.request.user)
+        try:
+            research_note_delete(
+                note=instance, user=self.request.user, version=self.if_match_version(instance)
+            )
+        except NoteStaleError as error:
+            raise precondition_failed(error.note) from error
 
 
 def _may_change_segment(user: Any, account: Account, kind: str) -> bool:

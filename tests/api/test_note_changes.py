@@ -7,7 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from accounts.api import views
+from accounts.api.etags import etag_for
 from accounts.models import ResearchNote, UserProfile
+from accounts.workspace.notes import NoteValues, research_note_update
 from audits.trail import TrailFilter, trail_page
 from tests.factories import AccountFactory
 
@@ -164,3 +167,115 @@ def test_note_of_other_account_is_404(client_for, note, sdr):
     response = client_for(sdr).delete(f"/api/v1/accounts/{other.pk}/notes/{note.pk}/")
     assert response.status_code == 404
     assert ResearchNote.objects.filter(pk=note.pk).exists()
+
+
+# ETags and If-Match ------------------------------------------------------------------------
+
+
+def test_note_read_has_etag(client_for, note, marketing):
+    client = client_for(marketing)
+    response = client.get(note_url(note))
+    etag = response["ETag"]
+    not_modified = client.get(note_url(note), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert etag.startswith('"')
+    assert not_modified.status_code == 304
+    assert not_modified["ETag"] == etag
+
+
+def test_note_patch_with_current_if_match(client_for, note, sdr):
+    client = client_for(sdr)
+    etag = client.get(note_url(note))["ETag"]
+    response = client.patch(note_url(note), {"text": "Changed."}, format="json", HTTP_IF_MATCH=etag)
+    note.refresh_from_db()
+    assert response.status_code == 200, response.json()
+    assert note.text == "Changed."
+    assert response["ETag"] != etag
+    assert response["ETag"] == client.get(note_url(note))["ETag"]
+
+
+def test_note_patch_stale_if_match_is_412(client_for, note, sdr, manager):
+    sdr_client = client_for(sdr)
+    stale = sdr_client.get(note_url(note))["ETag"]
+    other = client_for(manager).patch(note_url(note), {"text": "Manager's."}, format="json")
+    current = other["ETag"]
+
+    response = sdr_client.patch(
+        note_url(note), {"text": "Author's."}, format="json", HTTP_IF_MATCH=stale
+    )
+
+    error = response.json()["error"]
+    note.refresh_from_db()
+    assert other.status_code == 200
+    assert response.status_code == 412
+    assert error["code"] == "precondition_failed"
+    assert "The research note changed since the version in If-Match" in error["message"]
+    assert current in error["message"]
+    assert response["ETag"] == current
+    assert note.text == "Manager's."
+
+
+def test_note_delete_stale_if_match_is_412(client_for, note, sdr):
+    response = client_for(sdr).delete(note_url(note), HTTP_IF_MATCH='"stale"')
+    assert response.status_code == 412
+    assert ResearchNote.objects.filter(pk=note.pk).exists()
+
+
+def test_note_delete_with_current_if_match(client_for, note, sdr):
+    client = client_for(sdr)
+    etag = client.get(note_url(note))["ETag"]
+    response = client.delete(note_url(note), HTTP_IF_MATCH=etag)
+    assert response.status_code == 204
+    assert not ResearchNote.objects.filter(pk=note.pk).exists()
+
+
+def test_note_weak_if_match_is_412(client_for, note, sdr):
+    client = client_for(sdr)
+    etag = client.get(note_url(note))["ETag"]
+    response = client.patch(
+        note_url(note), {"text": "Changed."}, format="json", HTTP_IF_MATCH=f"W/{etag}"
+    )
+    message = response.json()["error"]["message"]
+    note.refresh_from_db()
+    assert response.status_code == 412
+    assert "The research note has not changed" in message
+    assert note.text == NOTE_TEXT
+
+
+def test_note_malformed_if_match_is_400(client_for, note, sdr):
+    response = client_for(sdr).patch(
+        note_url(note), {"text": "Changed."}, format="json", HTTP_IF_MATCH="abc"
+    )
+    note.refresh_from_db()
+    assert response.status_code == 400
+    assert "If-Match" in response.json()["error"]["fields"]
+    assert note.text == NOTE_TEXT
+
+
+def test_note_if_match_star_applies(client_for, note, sdr):
+    response = client_for(sdr).patch(
+        note_url(note), {"text": "Changed."}, format="json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 200
+
+
+def test_note_changed_after_if_match_is_412(client_for, note, sdr, manager, monkeypatch):
+    """A change saved between the If-Match check and the service's lock is rejected too."""
+    client = client_for(sdr)
+    etag = client.get(note_url(note))["ETag"]
+    check = views.if_match_check
+
+    def check_then_change(request, instance):
+        check(request, instance)
+        research_note_update(
+            note=instance, user=manager, values=NoteValues(kind="other", text="Manager's.")
+        )
+
+    monkeypatch.setattr(views, "if_match_check", check_then_change)
+    response = client.patch(
+        note_url(note), {"text": "Author's."}, format="json", HTTP_IF_MATCH=etag
+    )
+    note.refresh_from_db()
+    assert response.status_code == 412
+    assert response["ETag"] == etag_for(note)
+    assert note.text == "Manager's."
