@@ -105,6 +105,22 @@ def unchanged_message(label: str) -> str:
     return f"Nothing changed: {label} is the same as before, so nothing was saved."
 
 
+def saved_messages(
+    request: HttpRequest, *, changed: bool, saved: str, label: str, warnings: list[str]
+) -> None:
+    """Queue the messages of a saved edit for the page a plain request is sent back to.
+
+    ``saved`` is the success message, and an edit that changed nothing gets the
+    unchanged notice of ``label`` instead.
+    """
+    if changed:
+        messages.success(request, saved)
+    else:
+        messages.info(request, unchanged_message(label))
+    for warning in warnings:
+        messages.warning(request, warning)
+
+
 def changed(response: HttpResponse, account: Account) -> HttpResponse:
     """Tell the page that the account changed, so that its sections load again.
 
@@ -210,12 +226,13 @@ class AccountFieldUpdateView(AccountFieldMixin, View):
             return self.render_form(stale_form, error.account, status=409, stale=error)
 
         if not is_htmx(request):
-            if result.changed:
-                messages.success(request, f"{spec.label} saved.")
-            else:
-                messages.info(request, unchanged_message(spec.label))
-            for warning in result.warnings:
-                messages.warning(request, warning)
+            saved_messages(
+                request,
+                changed=result.changed,
+                saved=f"{spec.label} saved.",
+                label=spec.label,
+                warnings=result.warnings,
+            )
             return redirect(result.account)
         account = get_object_or_404(
             selectors.account_workspace_queryset(user=request.user), pk=account.pk

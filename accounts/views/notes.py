@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
@@ -27,6 +26,7 @@ from .inline import (
     note_saved_notice,
     notes_message_response,
     notes_response,
+    saved_messages,
     unchanged_message,
 )
 
@@ -145,16 +145,18 @@ class ResearchNoteEditView(ResearchNoteChangeMixin, View):
             stale_form.is_valid()
             return self.render_change(current, stale_form, status=409, stale=True)
 
+        saved = note_saved_notice("Note saved.", result)
         if not is_htmx(request):
-            if result.changed:
-                note_messages(request, result, "Note saved.")
-            else:
-                messages.info(request, unchanged_message("the note"))
+            saved_messages(
+                request,
+                changed=result.changed,
+                saved=saved,
+                label="the note",
+                warnings=result.warnings,
+            )
             return redirect(account)
-        saved = "Note saved." if result.changed else unchanged_message("the note")
-        return notes_response(
-            request, account, result=result, notice=note_saved_notice(saved, result)
-        )
+        notice = saved if result.changed else unchanged_message("the note")
+        return notes_response(request, account, result=result, notice=notice)
 
 
 class ResearchNoteDeleteView(ResearchNoteChangeMixin, View):
