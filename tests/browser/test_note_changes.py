@@ -47,9 +47,13 @@ def test_note_edited_then_deleted(page, login, live_server, note):
     confirmation = item.locator("[data-testid=note-delete-confirm]")
     expect(confirmation).to_contain_text("Delete this hire note?")
     expect(confirmation).to_contain_text("Hiring a VP of Sales.")
+    expect(confirmation).to_contain_text("also removes its buying signal \u201chiring\u201d")
     assert ResearchNote.objects.filter(pk=note.pk).exists()
     confirmation.get_by_role("button", name="Delete note").click()
 
     expect(page.locator("#account-notes")).to_contain_text("Note deleted.")
+    expect(page.locator("#account-notes")).to_contain_text(
+        "Buying signal \u201chiring\u201d removed from the account"
+    )
     expect(page.locator(f"#note-{note.pk}")).to_have_count(0)
     assert not ResearchNote.objects.filter(pk=note.pk).exists()
