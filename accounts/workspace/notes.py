@@ -182,9 +182,20 @@ def signal_kept_reasons(account: Account, signal: str, note_pk: int) -> list[str
     return [] if added_by_note else ["no research note added it"]
 
 
-def kept_signal_message(signal: str, reasons: list[str]) -> str:
-    """Return the warning that the account keeps ``signal``, with the reasons."""
-    return f"The account keeps its buying signal \u201c{signal}\u201d, because {_listed(reasons)}."
+def kept_signal_message(account: Account, signal: str, reasons: list[str]) -> str:
+    """Return the warning that ``account`` keeps ``signal``, with the reasons.
+
+    The signal is named as the account records it, such as "Funding" for "recent funding".
+    """
+    same = _same_signals(signal)
+    recorded = account.buying_signals if isinstance(account.buying_signals, list) else []
+    recorded_name = next(
+        (item for item in recorded if isinstance(item, str) and term_key(item) in same), signal
+    )
+    return (
+        f"The account keeps its buying signal \u201c{recorded_name}\u201d, because "
+        f"{_listed(reasons)}."
+    )
 
 
 def note_delete_signal_notice(note: ResearchNote) -> str:
@@ -196,7 +207,7 @@ def note_delete_signal_notice(note: ResearchNote) -> str:
     if reasons is None:
         return ""
     if reasons:
-        return kept_signal_message(signal, reasons)
+        return kept_signal_message(note.account, signal, reasons)
     return (
         f"Deleting it also removes its buying signal \u201c{signal}\u201d from the account, "
         "which is then scored again."
@@ -219,7 +230,7 @@ def _note_signal_remove(
     if reasons is None:
         return "", ""
     if reasons:
-        return "", kept_signal_message(signal, reasons)
+        return "", kept_signal_message(account, signal, reasons)
     key = term_key(signal)
     account.buying_signals = [
         item

@@ -402,7 +402,7 @@ def test_note_delete_warns_signal_kept(client, note, sdr):
     confirmation = client.get(delete_url(note)).content.decode()
     response = client.post(delete_url(note), {"version": workspace.note_version(note)})
     note.account.refresh_from_db()
-    kept = "keeps its buying signal \u201crecent funding\u201d, because no research note added it"
+    kept = "keeps its buying signal \u201cFunding\u201d, because no research note added it"
     assert kept in confirmation
     assert kept in " ".join(page_messages(response))
     assert note.account.buying_signals == ["Funding"]
