@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Max, Window
 
 from accounts.models import Account, AccountIdentifier, Lead
 from enrichment.models import Observation
@@ -73,9 +74,10 @@ def prepare_batch(
 
     The writes use ``connection``, by default the current thread's connection for
     writing accounts. The account states of the result have primary keys once it has been
-    executed. Observations and leads that repeat a stored one, or one of ``pending``,
-    are left out, so importing a file twice adds nothing the second time. The rows that
-    then store nothing new on an existing account count as UNCHANGED (mark_unchanged).
+    executed. Observations that repeat the source's latest ones and leads that repeat
+    a stored one, or one of ``pending``, are left out, so importing a file twice adds
+    nothing the second time. The rows that then store nothing new on an existing account
+    count as UNCHANGED (mark_unchanged).
     """
     read_connection = connections[router.db_for_read(Account)]
     if connection is None:
@@ -441,47 +443,103 @@ def _new_observations(
     source: str,
     pending: PendingBatch | None = None,
 ) -> list[ObservationGroup]:
-    """Return the batch's observations minus those its accounts already have from the source.
+    """Return the batch's observations that change what the source reported last.
 
-    Sets ``recorded_new`` on the outcomes whose rows add one. The observations of
-    ``pending`` count as stored: each was written by that batch or left out because it
-    was stored already.
+    For each account and field, the batch's values are left out when the source's latest
+    observations (those of its newest observed_at) contain every one of them and the
+    newest of those observations has the batch's last value. Otherwise each value is
+    written once, from the row that gives it last, so verification reads the batch's last
+    value as the source's newest. Sets ``recorded_new`` on the outcomes whose rows add an
+    observation. The observations of ``pending`` count as stored.
     """
     existing_ids = [state.account.pk for state in states if not state.is_new]
-    seen: set[tuple[int, str, str | None]] = set()
-    if existing_ids:
-        for account_id, field_name, value in Observation.objects.filter(
-            account_id__in=existing_ids, source=source
-        ).values_list("account_id", "field", "value"):
-            seen.add((account_id, field_name, observation_json(value)))
-    for outcome in _pending_outcomes(pending, existing_ids):
-        account_id = outcome.state.account.pk
-        for field_name, value, _raw in outcome.row.observations:
-            seen.add((account_id, field_name, value))
+    latest = _latest_observations(existing_ids, source) if existing_ids else {}
+    pending_outcomes = list(_pending_outcomes(pending, existing_ids))
+    if pending_outcomes:
+        # The pending batch was prepared against the same stored observations, so
+        # replaying it gives the latest values once it is written.
+        _observations_to_write(pending_outcomes, latest)
+
+    # The only row of a new account has nothing stored or earlier in the batch to repeat,
+    # and a row observes each field once, so all its observations are written.
+    compared = [
+        outcome
+        for outcome in outcomes
+        if not (outcome.state.is_new and outcome.state.applied_rows == 1)
+    ]
+    written = dict(zip(map(id, compared), _observations_to_write(compared, latest), strict=True))
 
     groups: list[ObservationGroup] = []
-    # NOTE: a value that returns to one the source gave before (100, then 120, then 100
-    # employees) is not written again, so verification keeps 120 as the source's newest
-    # value, and the row counts as unchanged.
     for outcome in outcomes:
-        state = outcome.state
-        account_id = state.account.pk
-        if state.is_new and state.applied_rows == 1:
-            # The only row of a new account: nothing stored or earlier in the batch to repeat,
-            # and a row observes each field once.
+        account_id = outcome.state.account.pk
+        new = written.get(id(outcome))
+        if new is None:
             groups.append((account_id, outcome.row.observations))
-            continue
-        new = []
-        for field_name, value, raw in outcome.row.observations:
-            key = (account_id, field_name, value)
-            if key in seen:
-                continue
-            seen.add(key)
-            new.append((field_name, value, raw))
-        if new:
+        elif new:
             groups.append((account_id, new))
             outcome.recorded_new = True
     return groups
+
+
+# (account id, field) -> the values of the source's observations at its newest
+# observed_at, and the value of the newest of them (highest id).
+LatestValues = dict[tuple[int, str], tuple[set[str | None], str | None]]
+
+
+def _latest_observations(account_ids: list[int], source: str) -> LatestValues:
+    """Read the source's observations at the newest observed_at of each account and field.
+
+    Only those are read, not the whole history, so the query returns about one row per
+    account and field however often the source was imported.
+    """
+    newest = Window(Max("observed_at"), partition_by=[F("account_id"), F("field")])
+    rows = (
+        Observation.objects.filter(account_id__in=account_ids, source=source)
+        .annotate(newest_observed_at=newest)
+        .filter(observed_at=F("newest_observed_at"))
+        .order_by("id")
+        .values_list("account_id", "field", "value")
+    )
+    latest: LatestValues = {}
+    for account_id, field_name, value in rows:
+        text = observation_json(value)
+        values, _last = latest.get((account_id, field_name), (set(), None))
+        values.add(text)
+        # Rows come in id order, so the last one per key is the newest.
+        latest[(account_id, field_name)] = (values, text)
+    return latest
+
+
+def _observations_to_write(
+    outcomes: list[RowOutcome], latest: LatestValues
+) -> list[list[tuple[str, str | None, str]]]:
+    """Return the observations to write for each outcome and update ``latest`` with them.
+
+    The observations of one batch share their observed_at, so the values written for an
+    account and field become the source's latest values together.
+    NOTE: each batch has its own observed_at, so when rows of a file give one account two
+    values of a field in two batches, importing the file again writes both again.
+    """
+    # (account id, field) -> value -> (position of the row that gives it last, raw text),
+    # ordered by that position, so the last item is the batch's last value.
+    batch_values: dict[tuple[int, str], dict[str | None, tuple[int, str]]] = {}
+    for position, outcome in enumerate(outcomes):
+        account_id = outcome.state.account.pk
+        for field_name, value, raw in outcome.row.observations:
+            values = batch_values.setdefault((account_id, field_name), {})
+            values.pop(value, None)
+            values[value] = (position, raw)
+
+    written: list[list[tuple[str, str | None, str]]] = [[] for _outcome in outcomes]
+    for key, values in batch_values.items():
+        last_value = next(reversed(values))
+        stored = latest.get(key)
+        if stored is not None and stored[1] == last_value and stored[0].issuperset(values):
+            continue
+        for value, (position, raw) in values.items():
+            written[position].append((key[1], value, raw))
+        latest[key] = (set(values), last_value)
+    return written
 
 
 class _AccountCopyLayout:

@@ -1353,3 +1353,44 @@ def test_technology_references_merge_once(write_csv, stored, imported):
 
     existing.refresh_from_db()
     assert existing.technologies == ["AT&T", "Jira"]
+
+
+def test_value_given_again_becomes_latest(write_json):
+    def import_employees(count: int, name: str) -> ImportRun:
+        records = [{"name": "Winter Co", "website": "winter.example", "employees": count}]
+        return accounts_import(write_json(records, name=name), source="winter")
+
+    import_employees(100, "winter-january.json")
+    import_employees(120, "winter-february.json")
+
+    third = import_employees(100, "winter-march.json")
+    observations = Observation.objects.count()
+    again = import_employees(100, "winter-march.json")
+
+    account = Account.objects.get(domain="winter.example")
+    newest = Observation.objects.filter(account=account, field="employees").latest(
+        "observed_at", "id"
+    )
+    assert (third.updated, third.unchanged) == (1, 0)
+    assert newest.value["count"] == 100
+    assert account.employee_count == 100
+    assert account.field_status["company_size"]["values"] == {"winter": "100"}
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert Observation.objects.count() == observations
+
+
+def test_reimport_of_rows_naming_one_account_twice(write_csv):
+    path = write_csv(
+        ["Symbol", "Security", "CIK"],
+        [
+            ["GOOGL", "Alphabet Inc. (Class A)", "1652044"],
+            ["GOOG", "Alphabet Inc. (Class C)", "1652044"],
+        ],
+    )
+    accounts_import(path)
+    observations = Observation.objects.count()
+
+    again = accounts_import(path)
+
+    assert (again.updated, again.unchanged, again.merged) == (0, 1, 1)
+    assert Observation.objects.count() == observations

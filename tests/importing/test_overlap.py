@@ -1,7 +1,6 @@
 """Matching and preparing a batch on a second connection while the previous one is written."""
 
 import threading
-from collections import Counter
 
 import pytest
 from django.db import IntegrityError, connection
@@ -65,13 +64,19 @@ def writes_held(monkeypatch) -> None:
 
 
 def duplicate_observations() -> list[tuple]:
-    keys = Counter(
-        (account_id, field, repr(value), source)
-        for account_id, field, value, source in Observation.objects.values_list(
-            "account_id", "field", "value", "source"
-        )
+    """Return the observations that repeat the value before them of their account, field
+    and source, which an import leaves out. A value that returns after another is kept."""
+    duplicates = []
+    previous: dict[tuple, str] = {}
+    rows = Observation.objects.order_by("observed_at", "id").values_list(
+        "account_id", "field", "value", "source"
     )
-    return [key for key, count in keys.items() if count > 1]
+    for account_id, field, value, source in rows:
+        key = (account_id, field, source)
+        if previous.get(key) == repr(value):
+            duplicates.append((*key, repr(value)))
+        previous[key] = repr(value)
+    return duplicates
 
 
 @on_postgresql
@@ -175,6 +180,24 @@ def test_conflict_rematches_the_next_batch(
     assert (run.rows_read, run.created, run.merged) == (8, 7, 1)
     assert Account.objects.count() == 7
     assert duplicate_observations() == []
+
+
+@on_postgresql
+def test_value_again_in_next_batch_is_latest(
+    transactional_db, write_csv, overlapped_batches, writes_held
+):
+    header = ["Company", "Website", "# Employees"]
+    rows = [["Winter Co", "winter.example", count] for count in ("100", "120", "100")]
+
+    accounts_import(write_csv(header, rows), batch_size=1)
+
+    counts = list(
+        Observation.objects.filter(field="employees")
+        .order_by("observed_at", "id")
+        .values_list("value__count", flat=True)
+    )
+    assert overlapped_batches == [1, 1]
+    assert counts == [100, 120, 100]
 
 
 @pytest.mark.django_db
