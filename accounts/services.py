@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -227,6 +227,7 @@ def _import_locked(
         raise ImportFileError(message) from error
     except OperationalError as error:
         if not is_lock_timeout(error):
+            _owner_assign_after_error(import_run, importer.touched_ids)
             _fail_internal(import_run, error)
             raise
         _new_accounts_owner_assign(import_run, _run_account_ids(import_run, importer.touched_ids))
@@ -239,8 +240,7 @@ def _import_locked(
         )
         raise
     except Exception as error:
-        # NOTE: an unexpected error gives the run's new accounts no owner, because the
-        # database connection may be unusable here.
+        _owner_assign_after_error(import_run, importer.touched_ids)
         _fail_internal(import_run, error)
         raise
 
@@ -318,6 +318,25 @@ def _linked_account_ids(import_run: ImportRun) -> set[int]:
     return set(
         ImportRunAccount.objects.filter(import_run=import_run).values_list("account_id", flat=True)
     )
+
+
+def _owner_assign_after_error(import_run: ImportRun, touched_ids: Iterable[int]) -> None:
+    """Give the new accounts of a run that an unexpected error stopped to their owner.
+
+    The batches written before the error stay written. The error may have left the
+    database connection unusable, so a database error here is logged, and the caller
+    goes on to mark the run failed and raise the import's own error.
+    """
+    try:
+        # A savepoint inside an outer transaction, so a failure here leaves it usable.
+        with transaction.atomic():
+            _new_accounts_owner_assign(import_run, _run_account_ids(import_run, touched_ids))
+    except (DatabaseError, InterfaceError):
+        logger.exception(
+            "import run %s: giving its new accounts to user %s failed after an error",
+            import_run.pk,
+            import_run.new_accounts_owner_id,
+        )
 
 
 def _fail_internal(import_run: ImportRun, error: Exception) -> None:

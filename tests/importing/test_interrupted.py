@@ -11,10 +11,10 @@ import functools
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.urls import reverse
 
-from accounts import roles, tasks
+from accounts import roles, services, tasks
 from accounts.importing import runner
 from accounts.importing.batches import PreparedBatch
 from accounts.importing.errors import ImportFileError
@@ -274,6 +274,51 @@ def test_failed_restart_owns_first_worker_accounts(write_csv, monkeypatch, make_
     assert run.status == ImportRun.Status.FAILED
     assert Account.objects.count() == committed
     assert Account.objects.filter(owner=owner).count() == committed
+
+
+@pytest.mark.parametrize(
+    "write_in_background",
+    [
+        pytest.param(False, id="in-calling-thread"),
+        pytest.param(True, id="in-background", marks=on_postgresql),
+    ],
+)
+def test_unexpected_error_owns_created_accounts(
+    write_csv, monkeypatch, make_user, write_in_background
+):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", write_in_background)
+    owner = make_user(roles.SDR, username="owner")
+    run = import_run_create(write_csv(HEADER, export_rows()), new_accounts_owner=owner)
+    fail_on_call(monkeypatch, PreparedBatch, "execute", 3, RuntimeError("writer bug"))
+
+    with pytest.raises(RuntimeError, match="writer bug"):
+        accounts_import_task(run.pk)
+
+    run.refresh_from_db()
+    committed = 2 * BATCH_SIZE
+    assert run.status == ImportRun.Status.FAILED
+    assert "writer bug" in run.error
+    assert Account.objects.count() == committed
+    assert Account.objects.filter(owner=owner).count() == committed
+
+
+def test_owner_failure_after_error_logged(write_csv, monkeypatch, make_user, caplog):
+    monkeypatch.setattr(runner.FileImporter, "write_in_background", False)
+    owner = make_user(roles.SDR, username="owner")
+    run = import_run_create(write_csv(HEADER, export_rows()), new_accounts_owner=owner)
+    fail_on_call(monkeypatch, PreparedBatch, "execute", 3, RuntimeError("writer bug"))
+    fail_on_call(
+        monkeypatch, services, "_new_accounts_owner_assign", 1, DatabaseError("connection lost")
+    )
+
+    with pytest.raises(RuntimeError, match="writer bug"):
+        accounts_import_task(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert "writer bug" in run.error
+    assert f"import run {run.pk}: giving its new accounts to user {owner.pk} failed" in caplog.text
+    assert not Account.objects.filter(owner=owner).exists()
 
 
 def test_cancelled_restart_keeps_first_report(write_csv, monkeypatch, make_user):
