@@ -94,6 +94,19 @@ def prepare_batch(
     )
 
 
+def mark_unchanged_rows(outcomes: list[RowOutcome], *, source: str) -> None:
+    """Count the matched rows that would store nothing new as UNCHANGED, writing nothing.
+
+    It does the reads of prepare_batch for the rows of accounts from before the batch,
+    so the import preview counts rows as the import will.
+    """
+    existing = [outcome for outcome in outcomes if not outcome.state.is_new]
+    states = list({id(outcome.state): outcome.state for outcome in existing}.values())
+    _new_observations(existing, states, source=source)
+    _new_leads(existing, states, source=source)
+    mark_unchanged(existing)
+
+
 def copy_supported(connection: BaseDatabaseWrapper) -> bool:
     """Return True when the connection is PostgreSQL through psycopg2, which has copy_expert."""
     if connection.vendor != "postgresql":

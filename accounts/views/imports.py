@@ -376,8 +376,12 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
             messages.error(request, text)
             return redirect("accounts:import-mapping", token=token)
         counts = dict.fromkeys(("ok", "flagged", "rejected", "blank"), 0)
+        # The rows as the import will count them: created, updated, unchanged or merged.
+        outcomes = dict.fromkeys(("created", "updated", "unchanged", "merged"), 0)
         for row in rows:
             counts[row.status] += 1
+            if row.outcome:
+                outcomes[row.outcome] += 1
         same_file = workspace.same_file_conflict_for(path, context["inspection"], mapping)
         try:
             running_import_check()
@@ -389,6 +393,7 @@ class ImportRunPreviewView(ImportPermissionMixin, View):
             same_file="" if same_file is None else str(same_file),
             rows=rows,
             counts=counts,
+            outcomes=outcomes,
             mapping=mapping,
             mapped_columns=[(name, target) for name, target in mapping.columns.items() if target],
             shared_fields=mapping.shared_fields(),

@@ -26,6 +26,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts import roles
+from accounts.importing.batches import mark_unchanged_rows
 from accounts.importing.errors import ImportFileError, RowRejected
 from accounts.importing.fingerprints import (
     OVERRIDE_WIZARD,
@@ -41,7 +42,7 @@ from accounts.importing.layouts import (
     default_source,
     detect_layout,
 )
-from accounts.importing.matching import BatchMatcher
+from accounts.importing.matching import UNCHANGED, BatchMatcher
 from accounts.importing.reading import (
     UTF8_REPLACE_ENCODING,
     ObjectColumns,
@@ -487,8 +488,14 @@ class PreviewRow:
     status: str
     values: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    outcome: str = ""
+    """The import's count for the row: created, updated, unchanged or merged, or empty for a
+    rejected or blank row."""
     updates: str = ""
     """The name of the existing account that the row will update, or empty."""
+    unchanged: str = ""
+    """The name of the existing account that the row matches without storing anything
+    new on it, or empty."""
     merges_with: int | None = None
     """The line of the earlier row of the file whose account the row merges into, or None."""
 
@@ -498,11 +505,13 @@ def _parser(inspection: FileInspection, mapping: WizardMapping, table: Table) ->
     if mapping_file is None:
         layout = detect_layout(inspection.header)
         column_mapping = apply_layout(layout, inspection.header)
-        source = mapping.source or layout.name
     else:
         layout = mapping_file.as_layout()
         column_mapping = apply_layout(layout, inspection.header, currency=mapping.currency)
-        source = mapping.source or "csv"
+    # The source name that the import will store, whose observations show unchanged rows.
+    source = source_name_normalize(mapping.source) or default_source(
+        layout.name, inspection.kind, has_mapping=mapping_file is not None
+    )
     rates: dict[str, Decimal] = {**DEFAULT_RATES_TO_USD, **settings.ICP_CURRENCY_RATES_TO_USD}
     return RowParser(
         column_mapping,
@@ -547,6 +556,8 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
 
     A row that merges into the account of an earlier row names that row's line, and its
     values that disagree with the earlier row's are flagged, as the import flags them.
+    A row that matches an account and would store nothing new on it counts as unchanged,
+    as the import counts it, from the stored observations and leads of the source.
     """
     if not parsed_rows:
         return
@@ -556,15 +567,18 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
         touched_ids=set(),
         preview=True,
     )
-    for (preview, _parsed), outcome in zip(parsed_rows, matcher.run(), strict=True):
+    outcomes = matcher.run()
+    mark_unchanged_rows(outcomes, source=source)
+    for (preview, _parsed), outcome in zip(parsed_rows, outcomes, strict=True):
         state = outcome.state
+        preview.outcome = outcome.outcome
         if state.first_line is not None and state.first_line != outcome.row.line:
             preview.merges_with = state.first_line
         elif state.is_new:
             continue
-        # NOTE: a row that will store nothing new is shown as updating its account too,
-        # because the preview does not read the stored observations (see mark_unchanged).
-        if not state.is_new:
+        if outcome.outcome == UNCHANGED:
+            preview.unchanged = state.account.name
+        elif not state.is_new:
             preview.updates = state.account.name
         added = [flag for flag in outcome.row.added_flags if flag not in outcome.row.flags]
         if added:

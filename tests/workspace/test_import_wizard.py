@@ -798,6 +798,38 @@ def test_preview_same_source_no_warning(ops, django_capture_on_commit_callbacks)
     assert 'data-testid="same-file"' not in response.content.decode()
 
 
+def test_preview_of_reimport_counts_unchanged(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    start(ops, token, django_capture_on_commit_callbacks)
+
+    token, response = preview(ops, HUBSPOT_CSV)
+    again = start(ops, token, django_capture_on_commit_callbacks)
+
+    rows = response.context["rows"]
+    html = response.content.decode()
+    outcomes = response.context["outcomes"]
+    assert [row.outcome for row in rows] == ["unchanged", "", "unchanged", "unchanged"]
+    assert [row.updates for row in rows] == ["", "", "", ""]
+    assert rows[0].unchanged == "Acme"
+    assert "updates Acme" not in html
+    assert "matches Acme, nothing new" in html
+    assert outcomes == {"created": 0, "updated": 0, "unchanged": 3, "merged": 0}
+    assert (again.created, again.updated, again.unchanged, again.merged) == (0, 0, 3, 0)
+
+
+def test_preview_new_value_counts_updated(ops, django_capture_on_commit_callbacks):
+    token, _ = preview(ops, HUBSPOT_CSV)
+    start(ops, token, django_capture_on_commit_callbacks)
+    changed = HUBSPOT_CSV.replace("Acme;acme.example;250;", "Acme;acme.example;900;")
+
+    _token, response = preview(ops, changed)
+
+    rows = response.context["rows"]
+    assert [row.outcome for row in rows] == ["updated", "", "unchanged", "unchanged"]
+    assert rows[0].updates == "Acme"
+    assert response.context["outcomes"]["updated"] == 1
+
+
 DELTA_CSV = (
     "Company name,Website,Number of Employees,Country\n"
     "Totally Different Corp,https://www.deltashiftfinance.example,300,US\n"
