@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -270,8 +271,17 @@ class _Judgement(NamedTuple):
     key_text: str
 
 
+def caseless_key(value: str) -> str:
+    """Return ``value`` case-folded and in Unicode normalization form C, for comparing names.
+
+    Canonically equivalent spellings get the same key, so "Café" typed with U+00E9 matches
+    "Café" typed as "e" followed by U+0301 COMBINING ACUTE ACCENT, which prints alike.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", value).casefold())
+
+
 def term_key(value: str) -> str:
-    """Normalize a technology or buying-signal name: casefold, ``-``/``_`` as spaces.
+    """Normalize a technology or buying-signal name: ``caseless_key``, ``-``/``_`` as spaces.
 
     HTML character references are decoded, so a criterion ``AT&T`` matches an account
     whose list was stored as ``AT&amp;T``.
@@ -279,7 +289,7 @@ def term_key(value: str) -> str:
     A criterion value matches an item that contains the value's words in order as whole
     words, so ``hiring`` matches ``Hiring SDRs`` but ``data`` does not match ``Datadog``.
     """
-    text = decode_character_references(value).casefold()
+    text = caseless_key(decode_character_references(value))
     return " ".join(text.replace("_", " ").replace("-", " ").split())
 
 
@@ -625,7 +635,7 @@ class _CompiledCriterion:
                 self._classify = self._revenue_class
         # A geography criterion may name the unmapped label, such as "Rest of World".
         self.includes_unmapped = self.dimension == Dimension.GEOGRAPHY and any(
-            str(value).casefold() == framework.unmapped_label.casefold()
+            caseless_key(str(value)) == caseless_key(framework.unmapped_label)
             for value in criterion.values or []
         )
 
@@ -943,7 +953,7 @@ class CompiledFramework:
         # that name. A duplicate saved before names had to differ scores like the original.
         self._industry_ids: dict[str, list[int]] = {}
         for pk, name in industry_names.items():
-            self._industry_ids.setdefault(name.casefold(), []).append(pk)
+            self._industry_ids.setdefault(caseless_key(name), []).append(pk)
         self._cutoffs = (framework.high_tier_min_score, framework.medium_tier_min_score)
         # The highest score of an account that fails a must-have, just below the Medium cut-off.
         self.must_have_score_cap = max(framework.medium_tier_min_score - 1, 0)
@@ -1026,7 +1036,7 @@ class CompiledFramework:
     def industry_ids_for(self, names: list[str], owner: str) -> list[int]:
         ids = []
         for name in names:
-            industry_ids = self._industry_ids.get(name.casefold())
+            industry_ids = self._industry_ids.get(caseless_key(name))
             if industry_ids is None:
                 raise FrameworkError(_unknown_industry_message(name, owner))
             ids.extend(industry_ids)
@@ -1043,13 +1053,13 @@ class CompiledFramework:
         # Each two-letter value that is not a country code, with its fix.
         invalid_codes: dict[str, str] = {}
         for value in values:
-            expected = value.casefold()
+            expected = caseless_key(value)
             matches = {
                 country
                 for country, (label, region) in self._geography.items()
-                if expected in (label.casefold(), region.casefold(), country.casefold())
+                if expected in (caseless_key(label), caseless_key(region), country.casefold())
             }
-            if not matches and expected != self.unmapped_label.casefold():
+            if not matches and expected != caseless_key(self.unmapped_label):
                 if not (len(value) == 2 and value.isalpha()):
                     unknown.add(value)
                     continue
@@ -1075,15 +1085,15 @@ class CompiledFramework:
         return country in self._geography
 
     def band_names_for(self, names: list[str], owner: str) -> list[str]:
-        known = {band.name.casefold(): band.name for band in self.size_bands}
+        known = {caseless_key(band.name): band.name for band in self.size_bands}
         result = []
         for name in names:
-            if name.casefold() not in known:
+            if caseless_key(name) not in known:
                 raise FrameworkError(
                     f"{owner} names unknown size band {name!r}: use one of "
                     f"{', '.join(band.name for band in self.size_bands) or 'the framework bands'}."
                 )
-            result.append(known[name.casefold()])
+            result.append(known[caseless_key(name)])
         return result
 
     def geography_of(self, country: str) -> tuple[str, str]:

@@ -30,6 +30,7 @@ from .validation import (
     cutoff_errors,
     geography_row_errors,
     name_key,
+    normalization_note,
     reachability_errors,
     size_band_name_errors,
     size_band_overlaps,
@@ -468,7 +469,8 @@ class CriterionFormSet(FrameworkPartFormSet):
                     "label",
                     f"The label {label!r} is already used by another criterion of this version "
                     f"({first_label[key]!r}): give each criterion its own label, because "
-                    "explanations and the impact preview tell criteria apart by it.",
+                    "explanations and the impact preview tell criteria apart by it."
+                    + normalization_note(first_label[key], label),
                 )
             else:
                 first_label[key] = label

@@ -14,7 +14,14 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .engine import CompiledFramework, FrameworkError, _CompiledCriterion, _SizeBand, term_key
+from .engine import (
+    CompiledFramework,
+    FrameworkError,
+    _CompiledCriterion,
+    _SizeBand,
+    caseless_key,
+    term_key,
+)
 from .models import Dimension
 
 if TYPE_CHECKING:
@@ -229,15 +236,34 @@ def tag_text_error(value: str | None, value_name: str) -> str:
 
 
 def name_key(value: str) -> str:
-    """Return the key under which two names are the same: case-folded, spaces collapsed.
+    """Return the key under which two names are the same (``engine.caseless_key``).
 
-    Any run of whitespace, a no-break space (U+00A0) included, counts as one space, and
-    invisible characters (see ``is_invisible``) are dropped, so "Target industry" with a
-    no-break space repeats "Target industry". ``hidden_character_error`` rejects such
-    names on their own, but versions saved before that rule may still contain them.
+    Case and Unicode normalization are ignored, any run of whitespace, a no-break space
+    (U+00A0) included, counts as one space, and invisible characters (see
+    ``is_invisible``) are dropped. So "Target industry" with a no-break space repeats
+    "Target industry". ``hidden_character_error`` rejects such names on their own, but
+    versions saved before that rule may still contain them.
     """
     visible = "".join(char for char in value if not is_invisible(char))
-    return " ".join(visible.split()).casefold()
+    return caseless_key(" ".join(visible.split()))
+
+
+def normalization_note(first: str, second: str) -> str:
+    """Return a sentence saying how two spellings of one name differ in code points, or "".
+
+    "Café" typed with U+00E9 and "Café" typed as "e" followed by U+0301 print alike, so
+    a message that quotes both would otherwise show two identical values. Returns "" when
+    neither spelling changes under Unicode normalization form C.
+    """
+    if first == second:
+        return ""
+    if all(unicodedata.normalize("NFC", name) == name for name in (first, second)):
+        return ""
+    return (
+        f" They look alike but differ in Unicode normalization, written as {ascii(first)} "
+        f"and {ascii(second)}: one writes an accented letter as one character, the other as "
+        "a letter followed by a combining mark."
+    )
 
 
 # The framework fields that name a route.
@@ -563,9 +589,9 @@ def _revenue_range_text(low: Decimal | None, high: Decimal | None) -> str:
 def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:
     """Return one message per band whose name repeats an earlier band's, ignoring case.
 
-    Criteria and the tag editor look bands up ignoring case, so "SMB" and "smb" would be
-    one name to them and only one of the two bands would match. Spaces are compared as
-    ``name_key`` does.
+    Criteria and the tag editor look bands up ignoring case and Unicode normalization, so
+    "SMB" and "smb" would be one name to them and only one of the two bands would match.
+    Names are compared by ``name_key``.
     """
     errors = []
     first_names: dict[str, str] = {}
@@ -577,6 +603,7 @@ def size_band_name_errors(bands: Sequence[SizeBand]) -> list[str]:
             errors.append(
                 f"Size bands {first_names[key]!r} and {band.name!r} have the same name "
                 "ignoring case, and criteria and tags name bands ignoring case: rename one."
+                + normalization_note(first_names[key], band.name)
             )
         else:
             first_names[key] = band.name
@@ -719,7 +746,7 @@ def value_match_key(value: str, dimension: str) -> str:
     """
     if dimension in (Dimension.TECHNOLOGY, Dimension.BUYING_SIGNALS):
         return term_key(value)
-    return value.strip().casefold()
+    return caseless_key(value.strip())
 
 
 def canonical_criterion_values(criterion: Criterion, context: CompiledFramework) -> list[Any]:
@@ -749,12 +776,12 @@ def canonical_criterion_values(criterion: Criterion, context: CompiledFramework)
 
 
 def _canonical_geography(value: str, context: CompiledFramework) -> str:
-    expected = value.casefold()
+    expected = caseless_key(value)
     places = [context.geography_of(country) for country in context.countries()]
     for name in [label for label, _region in places] + [region for _label, region in places]:
-        if name.casefold() == expected:
+        if caseless_key(name) == expected:
             return name
-    if expected == context.unmapped_label.casefold():
+    if expected == caseless_key(context.unmapped_label):
         return context.unmapped_label
     if len(value) == 2 and value.isalpha():
         return value.upper()
@@ -777,6 +804,7 @@ def _repeated_values(values: Any, dimension: str) -> list[str]:
         if key in first:
             messages.append(
                 f"The value {value!r} is the same as {first[key]!r} for matching: keep one."
+                + normalization_note(first[key], value)
             )
         else:
             first[key] = value

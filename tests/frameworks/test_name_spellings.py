@@ -1,0 +1,88 @@
+"""Names that differ only in Unicode normalization, such as "Café" in two encodings."""
+
+import pytest
+
+from segmentation.engine import FrameworkError
+from segmentation.models import Criterion, SizeBand
+from segmentation.validation import (
+    canonical_criterion_values,
+    compiled_context,
+    criterion_errors,
+    name_key,
+    size_band_name_errors,
+)
+
+# "Café" with U+00E9, and with "e" followed by U+0301 COMBINING ACUTE ACCENT.
+COMPOSED = "Caf\u00e9"
+DECOMPOSED = "Cafe\u0301"
+
+
+def test_name_key_ignores_normal_form():
+    assert name_key(COMPOSED) == name_key(DECOMPOSED)
+    assert name_key("CAF\u00c9") == name_key(DECOMPOSED)
+
+
+def test_band_names_in_other_normal_form_rejected():
+    bands = [SizeBand(name=COMPOSED, min_employees=1), SizeBand(name=DECOMPOSED, max_employees=0)]
+
+    errors = size_band_name_errors(bands)
+
+    assert len(errors) == 1
+    assert "have the same name ignoring case" in errors[0]
+    assert "differ in Unicode normalization" in errors[0]
+
+
+def test_band_names_in_one_spelling_have_no_note():
+    bands = [SizeBand(name="SMB", min_employees=1), SizeBand(name="smb", max_employees=0)]
+
+    errors = size_band_name_errors(bands)
+
+    assert len(errors) == 1
+    assert "Unicode normalization" not in errors[0]
+
+
+def test_criterion_matches_band_in_other_normal_form(draft):
+    draft.size_bands.filter(name="SMB").update(name=COMPOSED)
+    criterion = Criterion(
+        framework=draft,
+        dimension="company_size",
+        operator="in",
+        label="Small companies",
+        values=[DECOMPOSED],
+        weight=10,
+    )
+    context = compiled_context(draft)
+
+    assert criterion_errors(criterion, framework=draft, context=context) == {}
+    assert canonical_criterion_values(criterion, context) == [COMPOSED]
+
+
+def test_criterion_matches_geography_in_other_normal_form(draft):
+    draft.geography_mappings.filter(country="SG").update(label=COMPOSED)
+    context = compiled_context(draft)
+
+    assert context.countries_for([DECOMPOSED.upper()], "Criterion 'Where'") == {"SG"}
+
+
+def test_unknown_geography_still_rejected(draft):
+    context = compiled_context(draft)
+
+    with pytest.raises(FrameworkError, match="unknown geography 'Atlantis'"):
+        context.countries_for(["Atlantis"], "Criterion 'Where'")
+
+
+def test_repeated_value_in_other_normal_form_noted(draft):
+    criterion = Criterion(
+        framework=draft,
+        dimension="technology",
+        operator="any_of",
+        label="Stack",
+        values=[COMPOSED, DECOMPOSED],
+        weight=10,
+    )
+
+    messages = criterion_errors(criterion, framework=draft, check_names=False)["values"]
+
+    assert len(messages) == 1
+    assert "is the same as" in messages[0]
+    assert "differ in Unicode normalization" in messages[0]
