@@ -28,6 +28,7 @@ from .validation import (
     compiled_context,
     criterion_errors,
     cutoff_errors,
+    geography_label_errors,
     geography_row_errors,
     name_key,
     normalization_note,
@@ -78,6 +79,7 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
     rows: list[tuple[str, str, str]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
+    labels: list[tuple[str, str]] = []
     # Text pasted from a file saved with a byte order mark starts with U+FEFF.
     text = (text or "").replace("\ufeff", "")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -119,6 +121,8 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
             continue
         seen[country] = number
         rows.append((country, region, label))
+        labels.append((label, f"line {number}"))
+    errors += geography_label_errors(labels)
     return rows, errors
 
 

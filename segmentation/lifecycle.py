@@ -42,6 +42,7 @@ from .overrides import tag_override_rewrite_plan, tag_overrides_rewrite
 from .validation import (
     ROUTE_FIELDS,
     framework_errors,
+    geography_label_errors,
     geography_row_errors,
     hidden_character_error,
     hidden_value_errors,
@@ -189,7 +190,7 @@ def framework_check(framework: Framework) -> list[str]:
         unmapped_geography_label=framework.unmapped_geography_label,
     )
     messages = [message for field_errors in errors.values() for message in field_errors]
-    messages += _hidden_text_errors(framework, criteria)
+    messages += _saved_text_errors(framework, criteria)
     bands = list(framework.size_bands.all())
     for band in bands:
         band_errors = size_band_range_errors(band).values()
@@ -206,8 +207,8 @@ def framework_check(framework: Framework) -> list[str]:
     return messages
 
 
-def _hidden_text_errors(framework: Framework, criteria: list[Criterion]) -> list[str]:
-    """Check the saved criteria and geography map for hidden characters.
+def _saved_text_errors(framework: Framework, criteria: list[Criterion]) -> list[str]:
+    """Check the saved criteria and geography map for hidden characters and label spellings.
 
     The admin form checks them before saving, so this catches rows that a script or an
     older version of the portal saved.
@@ -220,8 +221,12 @@ def _hidden_text_errors(framework: Framework, criteria: list[Criterion]) -> list
         for problem in hidden_value_errors(criterion.values):
             messages.append(f"Criterion {criterion.label!r}: {problem}")
     mappings = framework.geography_mappings.order_by("country")
-    for country, region, label in mappings.values_list("country", "region", "label"):
+    rows = list(mappings.values_list("country", "region", "label"))
+    for country, region, label in rows:
         messages += geography_row_errors(country, region, label)
+    messages += geography_label_errors(
+        (label, f"the geography map's row for {country}") for country, _region, label in rows
+    )
     return messages
 
 

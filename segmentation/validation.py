@@ -301,6 +301,34 @@ def geography_row_errors(
     return errors
 
 
+def geography_label_errors(labels: Iterable[tuple[str, str]]) -> list[str]:
+    """Return one message per geography label that repeats an earlier one in another spelling.
+
+    ``labels`` pairs each label with where it is, such as "line 3" of the admin's map text
+    or "the row for SG" of a saved map. Labels are compared by ``name_key``. Tags show a
+    label as stored, so "APAC" next to "apac" would make two tags for one geography,
+    while criteria and the tag editor, which ignore case, take them for one label.
+    """
+    errors = []
+    first_spellings: dict[str, tuple[str, str]] = {}
+    for label, where in labels:
+        key = name_key(label)
+        if key not in first_spellings:
+            first_spellings[key] = (label, where)
+            continue
+        first_label, first_where = first_spellings[key]
+        if label == first_label:
+            continue
+        errors.append(
+            f"{where[:1].upper()}{where[1:]} has the tag label {label!r}, but {first_where} "
+            f"spells it {first_label!r}, so their accounts would get tags in two spellings "
+            "that criteria and the tag editor take for one label: write "
+            f"{first_label!r} on both, or give them distinct labels."
+            + normalization_note(first_label, label)
+        )
+    return errors
+
+
 def cutoff_errors(high_tier_min_score: int | None, medium_tier_min_score: int | None) -> dict:
     """Check that 0 < Medium cut-off < High cut-off <= 100."""
     errors: dict[str, list[str]] = {}

@@ -1,8 +1,11 @@
-"""Names that differ only in Unicode normalization, such as "Café" in two encodings."""
+"""Names that differ only in case or Unicode normalization, such as "APAC" and "apac"."""
 
 import pytest
+from django.urls import reverse
 
 from segmentation.engine import FrameworkError
+from segmentation.forms import parse_geography
+from segmentation.lifecycle import framework_check
 from segmentation.models import Criterion, SizeBand
 from segmentation.validation import (
     canonical_criterion_values,
@@ -12,9 +15,59 @@ from segmentation.validation import (
     size_band_name_errors,
 )
 
+from .admin_posts import framework_post
+
 # "Café" with U+00E9, and with "e" followed by U+0301 COMBINING ACUTE ACCENT.
 COMPOSED = "Caf\u00e9"
 DECOMPOSED = "Cafe\u0301"
+
+
+def test_parse_geography_rejects_label_in_other_case():
+    rows, errors = parse_geography("JP, APAC, APAC\nSG, APAC, apac")
+
+    assert len(errors) == 1
+    assert "Line 2 has the tag label 'apac'" in errors[0]
+    assert "line 1 spells it 'APAC'" in errors[0]
+    assert "write 'APAC' on both" in errors[0]
+
+
+def test_parse_geography_accepts_repeated_label():
+    rows, errors = parse_geography("JP, APAC, APAC\nSG, APAC, APAC\nUS, North America, US")
+
+    assert errors == []
+    assert len(rows) == 3
+
+
+def test_parse_geography_rejects_label_in_other_normal_form():
+    _rows, errors = parse_geography(f"FR, EMEA, {COMPOSED}\nBE, EMEA, {DECOMPOSED}")
+
+    assert len(errors) == 1
+    assert "differ in Unicode normalization" in errors[0]
+    assert ascii(COMPOSED) in errors[0]
+    assert ascii(DECOMPOSED) in errors[0]
+
+
+def test_admin_rejects_label_in_other_case(client, ops_user, draft):
+    client.force_login(ops_user)
+    text = framework_post(draft)["geography_text"].replace("SG, APAC, APAC", "SG, APAC, apac")
+
+    response = client.post(
+        reverse("admin:segmentation_framework_change", args=[draft.pk]),
+        framework_post(draft, geography_text=text),
+    )
+
+    assert response.status_code == 200
+    assert "has the tag label &#x27;apac&#x27;" in response.content.decode()
+    assert draft.geography_mappings.get(country="SG").label == "APAC"
+
+
+def test_framework_check_rejects_saved_label_in_other_case(draft):
+    draft.geography_mappings.filter(country="SG").update(label="apac")
+
+    problems = " ".join(framework_check(draft))
+
+    assert "The geography map's row for SG has the tag label 'apac'" in problems
+    assert "spells it 'APAC'" in problems
 
 
 def test_name_key_ignores_normal_form():
