@@ -2,7 +2,8 @@
 
 A tag follows the template when each placeholder contains a value of the framework:
 an industry of the taxonomy, a size band, a geography label, a country code or a tier. Case,
-and the dash and spaces between the parts, may differ. The tag is then stored as the
+Unicode normalization, the dash and spaces between the parts and the dashes inside a value
+may differ. The tag is then stored as the
 framework would write it, so "saas - mid-market - apac" becomes "SaaS – Mid-Market – APAC"
 and a typo cannot start a tag of its own.
 """
@@ -11,16 +12,18 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
 from accounts.models import Tier
 
-from .engine import CompiledFramework
+from .engine import CompiledFramework, caseless_key
 from .selectors import NoActiveFrameworkError, framework_get_active
 
 # Dashes that people type between the parts of a tag: hyphen-minus, en dash, em dash.
 _DASHES = "-–—"
+_DASHES_AS_HYPHEN = str.maketrans(_DASHES, "-" * len(_DASHES))
 _TIER_LABELS = {value: str(label) for value, label in Tier.choices}
 
 
@@ -35,6 +38,11 @@ def _literal_pattern(text: str) -> str:
         else:
             parts.append(re.escape(character))
     return "".join(parts)
+
+
+def _value_pattern(name: str) -> str:
+    """Match a known value as typed, with any of ``_DASHES`` for each dash it contains."""
+    return "".join(f"[{_DASHES}]" if char in _DASHES else re.escape(char) for char in name)
 
 
 class TagChecker:
@@ -58,8 +66,12 @@ class TagChecker:
                 continue
             values = self._values.get(field_name, {})
             # Longer values first, so that "Mid-Market" is tried before a shorter prefix.
-            names = sorted(values.values(), key=len, reverse=True)
-            pattern.append("(" + "|".join(re.escape(name) for name in names) + ")")
+            names = sorted(
+                (unicodedata.normalize("NFC", name) for name in values.values()),
+                key=len,
+                reverse=True,
+            )
+            pattern.append("(" + "|".join(_value_pattern(name) for name in names) + ")")
             self._fields.append(field_name)
         self._pattern = re.compile("".join(pattern), re.IGNORECASE)
 
@@ -68,14 +80,14 @@ class TagChecker:
 
         Returns None when the tag does not follow the template.
         """
-        match = self._pattern.fullmatch(tag.strip())
+        match = self._pattern.fullmatch(unicodedata.normalize("NFC", tag.strip()))
         if match is None:
             return None
         found: dict[str, str] = {}
         for field_name, value in zip(self._fields, match.groups(), strict=True):
             # The pattern's IGNORECASE also matches letters whose casefold differs,
             # such as a dotless ı for I, so a match may name no known value.
-            spelled = self._values[field_name].get(value.casefold())
+            spelled = self._values[field_name].get(_value_key(value))
             # A placeholder used twice must contain the same value both times.
             if spelled is None or found.setdefault(field_name, spelled) != spelled:
                 return None
@@ -147,8 +159,13 @@ class TagChecker:
         return ", ".join(names) or "none defined"
 
 
+def _value_key(value: str) -> str:
+    """Return the key of a value in a tag: ``caseless_key``, with every dash a hyphen-minus."""
+    return caseless_key(value).translate(_DASHES_AS_HYPHEN)
+
+
 def _by_key(names) -> dict[str, str]:
-    return {name.casefold(): name for name in names if name}
+    return {_value_key(name): name for name in names if name}
 
 
 def active_tag_checker() -> TagChecker | None:

@@ -174,3 +174,40 @@ def test_override_keeps_unchanged_old_tag(default_framework, sales_ops):
     )
 
     assert override.new_tag == "Legacy segment"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "SaaS – Small - Medium – EMEA",
+        "SaaS – Small – Medium – EMEA",
+        "SaaS - Small — Medium - EMEA",
+    ],
+)
+def test_dash_inside_band_name_may_differ(default_framework, typed):
+    default_framework.size_bands.filter(name="SMB").update(name="Small - Medium")
+    checker = TagChecker(
+        CompiledFramework.compile(default_framework), "{industry} – {size_band} – {geography}"
+    )
+
+    assert checker.clean(typed) == "SaaS – Small - Medium – EMEA"
+
+
+def test_dash_inside_value_needs_its_spaces(default_framework):
+    checker = TagChecker(
+        CompiledFramework.compile(default_framework), "{industry} – {size_band} – {geography}"
+    )
+
+    with pytest.raises(ValidationError):
+        checker.clean("SaaS – Mid – Market – APAC")
+
+
+def test_tag_compared_in_normal_form(default_framework):
+    composed = "Caf\u00e9"
+    decomposed = "Cafe\u0301"
+    default_framework.size_bands.filter(name="SMB").update(name=composed)
+    checker = TagChecker(
+        CompiledFramework.compile(default_framework), "{industry} – {size_band} – {geography}"
+    )
+
+    assert checker.clean(f"SaaS – {decomposed} – EMEA") == f"SaaS – {composed} – EMEA"
