@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
+
+from icp_portal.history_admin import HistoryAdmin
 
 from .models import Account, AccountIdentifier, ImportRun, Lead
 
@@ -26,7 +27,7 @@ class AccountIdentifierInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(SimpleHistoryAdmin):
+class AccountAdmin(HistoryAdmin):
     list_display = (
         "name",
         "domain",
@@ -75,7 +76,7 @@ class AccountAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(SimpleHistoryAdmin):
+class LeadAdmin(HistoryAdmin):
     list_display = ("__str__", "title", "email", "account", "source", "updated_at")
     list_select_related = ("account",)
     list_filter = ("source",)

@@ -16,7 +16,6 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 from simple_history.exceptions import NotHistoricalModelError
 from simple_history.models import registered_models
 from simple_history.utils import get_history_model_for_model
@@ -25,6 +24,7 @@ from accounts.models import SegmentOverride
 from accounts.normalizers.text import character_count
 from accounts.permissions import can_view_all_audits, can_view_audits
 from accounts.text_limits import stored_length
+from icp_portal.history_admin import HistoryAdmin
 
 from .models import (
     TRAINED_ROLES,
@@ -119,7 +119,7 @@ if not admin.site.is_registered(SegmentOverride):
 
 
 @admin.register(SeverityRule)
-class SeverityRuleAdmin(RoleAdmin, SimpleHistoryAdmin):
+class SeverityRuleAdmin(RoleAdmin, HistoryAdmin):
     """Severity and default consequence per rule. Rule codes are fixed by the audit."""
 
     view_rule = staticmethod(can_view_audits)
@@ -240,7 +240,7 @@ class TrainingRecordForm(forms.ModelForm):
 
 
 @admin.register(TrainingRecord)
-class TrainingRecordAdmin(RoleAdmin, SimpleHistoryAdmin):
+class TrainingRecordAdmin(RoleAdmin, HistoryAdmin):
     view_rule = staticmethod(can_view_audits)
     edit_rule = staticmethod(can_manage_audit_rules)
     form = TrainingRecordForm
@@ -304,7 +304,7 @@ class AuditRunAdmin(RoleAdmin):
 
 
 @admin.register(Violation)
-class ViolationAdmin(RoleAdmin, SimpleHistoryAdmin):
+class ViolationAdmin(RoleAdmin, HistoryAdmin):
     """Findings are created by the audit. Sales Ops set their status and consequence."""
 
     edit_rule = staticmethod(can_manage_audit_rules)

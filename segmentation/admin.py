@@ -26,11 +26,11 @@ from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from kombu.exceptions import OperationalError
 from kombu.utils.json import loads
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import permissions
 from accounts.normalizers import industry_key
 from accounts.selectors import user_label
+from icp_portal.history_admin import HistoryAdmin
 
 from .authors import READ_ONLY_WORKFLOW_FIELDS
 from .forms import (
@@ -195,7 +195,7 @@ _EDIT_RESULT_ATTRIBUTE = "_industry_edit_result"
 
 
 @admin.register(Industry)
-class IndustryAdmin(TaxonomyPermissionMixin, SimpleHistoryAdmin):
+class IndustryAdmin(TaxonomyPermissionMixin, HistoryAdmin):
     form = IndustryAdminForm
     list_display = ("name", "slug", "description")
     search_fields = ("name", "slug", "synonyms__value")
@@ -444,7 +444,7 @@ def _locked_next_step(framework: Framework, action: str) -> str:
 
 
 @admin.register(Framework)
-class FrameworkAdmin(SimpleHistoryAdmin):
+class FrameworkAdmin(HistoryAdmin):
     form = FrameworkAdminForm
     change_form_template = "segmentation/admin/framework_change_form.html"
     list_display = ("version", "name", "status", "submitted_by", "approved_by", "approved_at")

@@ -1,5 +1,7 @@
 """The admin's history pages, which can save a past row of a version over the current one."""
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -126,3 +128,14 @@ def test_draft_revert_keeps_lifecycle(ops_client, draft, ops_user):
     assert draft.submitted_at is None
     assert draft.submitted_by is None
     assert FrameworkRevision.objects.count() == revisions_before
+
+
+def test_history_shows_empty_user_as_dash(ops_client, draft, ops_user):
+    framework_submit(framework=draft, user=ops_user, summary="Map Bouvet Island")
+
+    response = ops_client.get(reverse("admin:segmentation_framework_history", args=[draft.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "pk=None" not in page
+    assert re.search(r"Submitted by:</strong>\s*—\s*&nbsp;&rarr;&nbsp;&nbsp;ops\b", page)
