@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.management.commands.demo import AE_ACCOUNTS, DEMO_USERS
 from accounts.models import Account
@@ -61,3 +61,22 @@ def test_accounts_needing_enrichment_unrouted(demo):
     needing = Account.objects.filter(needs_enrichment=True)
     assert needing.exclude(tag_override="").exists()
     assert list(needing.exclude(route="").values_list("name", "route")) == []
+
+
+def test_zero_companies_creates_users_only(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+
+    call_command("demo", "--companies", "0", stdout=out)
+
+    users = get_user_model().objects.filter(username__in=[row[0] for row in DEMO_USERS])
+    assert users.count() == len(DEMO_USERS)
+    assert not Account.objects.filter(source="demo").exists()
+    assert out.getvalue().splitlines()[-1].startswith("No sample companies requested")
+
+
+def test_negative_companies_rejected(db):
+    with pytest.raises(CommandError, match="invalid count -5: enter 0 or more"):
+        call_command("demo", "--companies", "-5")
+
+    assert not get_user_model().objects.filter(username="sdr").exists()

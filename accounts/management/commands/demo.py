@@ -1,5 +1,7 @@
 """Load the demo: role groups, one user per role and a few thousand invented companies."""
 
+import argparse
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -27,6 +29,23 @@ DEMO_USERS = (
 )
 
 
+def company_count(text: str) -> int:
+    """Parse the ``--companies`` option: a whole number of 0 or more."""
+    # NOTE: a count so small that fewer than 10 imported accounts have an owner, industry,
+    # country and size still passes here, and planting the audit cases then raises ValueError.
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid count {text!r}: enter a whole number such as 3000"
+        ) from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid count {count}: enter 0 or more, where 0 creates the demo users only"
+        )
+    return count
+
+
 class Command(BaseCommand):
     help = (
         f"Create one demo user per sales role (password {DEMO_PASSWORD}) and import generated "
@@ -36,14 +55,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--companies",
-            type=int,
+            type=company_count,
             default=3000,
-            help="Number of sample companies to generate (default 3000).",
+            help=(
+                "Number of sample companies to generate (default 3000). 0 creates the demo "
+                "users only, with no accounts and no audit cases."
+            ),
         )
         parser.add_argument("--seed", type=int, default=2026, help="Generator seed.")
 
     def handle(self, *args, **options) -> None:
         users = self._create_users()
+        if options["companies"] == 0:
+            self.stdout.write(
+                "No sample companies requested (--companies 0): created the demo users only, "
+                "without accounts or audit cases."
+            )
+            return
         if Account.objects.filter(source="demo").exists():
             self.stdout.write("Demo companies are already loaded; nothing imported.")
             return
