@@ -55,6 +55,7 @@ class Industry(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        from .engine import caseless_key
         from .selectors import industry_criteria_locked, industry_locked_message
         from .taxonomy import industry_name_conflict
 
@@ -65,8 +66,9 @@ class Industry(models.Model):
         if self.pk is None:
             return
         old_name = Industry.objects.filter(pk=self.pk).values_list("name", flat=True).first()
-        # Criteria match industry names ignoring case, so a change of case alone is safe.
-        if old_name is None or old_name.casefold() == (self.name or "").casefold():
+        # Criteria match industry names ignoring case and Unicode normalization, so a
+        # change of either alone is safe.
+        if old_name is None or caseless_key(old_name) == caseless_key(self.name or ""):
             return
         criteria = industry_criteria_locked(old_name, industry_pk=self.pk)
         if criteria:

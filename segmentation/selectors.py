@@ -11,6 +11,7 @@ from accounts.models import Account
 from accounts.normalizers import industry_key
 
 from .authors import framework_edits, framework_submissions
+from .engine import caseless_key
 from .models import (
     Criterion,
     Dimension,
@@ -198,16 +199,17 @@ def revision_initial_approval() -> InitialApproval | None:
 def industry_criteria_locked(name: str, *, industry_pk: int | None = None) -> list[Criterion]:
     """Return the criteria of versions that are not drafts which name the industry ``name``.
 
-    Criteria store industries by name, matched ignoring case as the engine does, so
-    renaming or deleting such an industry would make those versions fail to compile.
+    Criteria store industries by name, which the engine matches ignoring case and Unicode
+    normalization (``engine.caseless_key``), so renaming or deleting such an industry
+    would make those versions fail to compile.
     When an industry other than ``industry_pk`` has the same name ignoring case (a
     duplicate saved before names had to differ), those criteria keep matching it, so
     none lock the industry ``industry_pk`` and the list is empty.
     """
-    expected = name.casefold()
+    expected = caseless_key(name)
     if industry_pk is not None:
         others = Industry.objects.exclude(pk=industry_pk).values_list("name", flat=True)
-        if any(other.casefold() == expected for other in others):
+        if any(caseless_key(other) == expected for other in others):
             return []
     criteria = (
         Criterion.objects.filter(dimension=Dimension.INDUSTRY)
@@ -219,7 +221,7 @@ def industry_criteria_locked(name: str, *, industry_pk: int | None = None) -> li
         criterion
         for criterion in criteria
         if isinstance(criterion.values, list)
-        and any(str(value).casefold() == expected for value in criterion.values)
+        and any(caseless_key(str(value)) == expected for value in criterion.values)
     ]
 
 

@@ -6,7 +6,8 @@ from django.urls import reverse
 from segmentation.engine import FrameworkError
 from segmentation.forms import parse_geography
 from segmentation.lifecycle import framework_check
-from segmentation.models import Criterion, SizeBand
+from segmentation.models import Criterion, Industry, SizeBand
+from segmentation.selectors import industry_criteria_locked
 from segmentation.validation import (
     canonical_criterion_values,
     compiled_context,
@@ -139,3 +140,13 @@ def test_repeated_value_in_other_normal_form_noted(draft):
     assert len(messages) == 1
     assert "is the same as" in messages[0]
     assert "differ in Unicode normalization" in messages[0]
+
+
+def test_industry_locked_by_criterion_in_other_normal_form(active_framework):
+    industry = Industry.objects.create(name=COMPOSED, slug="cafe")
+    criterion = active_framework.criteria.filter(dimension="industry").first()
+    Criterion.objects.filter(pk=criterion.pk).update(values=[DECOMPOSED])
+
+    locked = industry_criteria_locked(COMPOSED, industry_pk=industry.pk)
+
+    assert [row.pk for row in locked] == [criterion.pk]
