@@ -33,7 +33,6 @@ from django.core.validators import validate_email
 
 from accounts.models import Account, AccountIdentifier, Lead
 from accounts.normalizers import (
-    MAX_AMOUNT,
     EmployeeRange,
     Money,
     UnparsedValue,
@@ -45,6 +44,7 @@ from accounts.normalizers import (
     decode_character_references,
     employee_range_from_bounds,
     is_third_party_host,
+    is_too_large,
     normalize_technologies,
     parse_currency,
     parse_decimal,
@@ -843,12 +843,11 @@ class RowParser:
         )
         if money is None:
             raise _EmptyMoney
-        amount = money.amount.quantize(CENTS)
-        if abs(amount) >= MAX_AMOUNT:
+        if is_too_large(money.amount):
             raise UnparsedValue(
                 field_name, as_text(raw), "the amount is too large: check the unit and multiplier"
             )
-        return amount, money.currency
+        return money.amount.quantize(CENTS), money.currency
 
     def _revenue(
         self,

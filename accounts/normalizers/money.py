@@ -295,6 +295,16 @@ def parse_currency(
     return _resolve_currency(text, "", default_currency, raw, field)
 
 
+def is_too_large(amount: Decimal) -> bool:
+    """Return whether ``amount`` rounded to cents is MAX_AMOUNT or more, in either sign.
+
+    Checks before rounding as well, because Decimal.quantize raises InvalidOperation
+    when the result needs more digits than the context precision (28 by default), as
+    10^26 in cents does.
+    """
+    return abs(amount) >= MAX_AMOUNT or abs(amount.quantize(CENTS)) >= MAX_AMOUNT
+
+
 def round_converted_amount(amount: Decimal) -> Decimal:
     """Round a converted amount to cents and to at most MAX_EXACT_DIGITS significant digits.
 

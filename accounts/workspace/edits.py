@@ -37,6 +37,7 @@ from accounts.normalizers import (
     company_name_key,
     convert_to_usd,
     is_third_party_url,
+    is_too_large,
     normalize_country,
     normalize_domain,
     normalize_technologies,
@@ -401,11 +402,11 @@ def _parse_revenue(data: dict[str, str], account: Account) -> ParsedEdit:
         ) from None
     if money is None:
         raise ValidationError({"revenue": f"“{text}” is not an amount: enter one such as $12.5M."})
+    if is_too_large(money.amount):
+        raise ValidationError({"revenue": f"“{text}” is too large: check the unit."})
     amount = money.amount.quantize(CENTS)
     if amount < 0:
         raise ValidationError({"revenue": f"“{text}” is negative: revenue cannot be negative."})
-    if amount >= MAX_AMOUNT:
-        raise ValidationError({"revenue": f"“{text}” is too large: check the unit."})
     warnings = []
     try:
         usd: Decimal | None = convert_to_usd(Money(amount, money.currency), _currency_rates())

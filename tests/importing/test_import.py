@@ -816,6 +816,37 @@ def test_dot_thousands_revenue_flagged(write_text):
     assert "may be 2000, written with a period" in account.review_flags[0]["message"]
 
 
+@pytest.mark.parametrize(
+    "revenue",
+    [
+        "10000000000000000000000000",
+        "100000000000000000000000000",
+        "$9999999999999999999T",
+        "9" * 40,
+    ],
+)
+def test_huge_revenue_flagged_others_imported(write_csv, revenue):
+    path = write_csv(
+        APOLLO,
+        [
+            apollo_row("Anvil Peak", "anvilpeak.com", revenue="$12.5M"),
+            apollo_row("Huge Co", "huge.example", revenue=revenue),
+            apollo_row("Blue Harbor", "blueharbor.de", revenue="€3M"),
+        ],
+    )
+
+    run = accounts_import(path)
+
+    huge = Account.objects.get(name="Huge Co")
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.created == 3
+    assert run.flagged == 1
+    assert huge.revenue_amount is None
+    assert huge.revenue_raw == revenue
+    assert [flag["field"] for flag in huge.review_flags] == ["revenue"]
+    assert "too large: check the unit" in huge.review_flags[0]["message"]
+
+
 def test_utf16_file_imported(write_csv):
     path = write_csv(
         ["Company", "Website"], [["Zürich Re", "zurichre.ch"]], encoding="utf-16-le-bom"

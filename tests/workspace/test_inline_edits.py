@@ -139,6 +139,23 @@ def test_field_edit_empty_value_rejected(client_sdr, account):
     assert "Revenue is empty" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "revenue",
+    [
+        "10000000000000000000000000",
+        "100000000000000000000000000",
+        "$9999999999999999999T",
+        "9" * 40,
+    ],
+)
+def test_revenue_edit_too_large_rejected(client_sdr, account, revenue):
+    response = client_sdr.post(
+        edit_url(account, "revenue"), {"revenue": revenue, "version": version_of(account)}, **HTMX
+    )
+    assert response.status_code == 422
+    assert escape(f"“{revenue}” is too large: check the unit.") in response.content.decode()
+
+
 def test_revenue_edit_converts_to_usd(client_sdr, account):
     client_sdr.post(
         edit_url(account, "revenue"), {"revenue": "$12.5M", "version": version_of(account)}, **HTMX
