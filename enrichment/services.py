@@ -42,6 +42,7 @@ from accounts.normalizers import (
     UnparsedValue,
     convert_to_usd,
     is_third_party_url,
+    is_too_large,
     normalize_country,
     normalize_domain,
     parse_employee_count,
@@ -620,6 +621,8 @@ def _revenue_value(value: Any) -> dict[str, Any]:
             ) from error
         if money is None:
             raise ValidationError("Revenue is missing: enter an amount such as $12.5M.")
+    if is_too_large(money.amount):
+        raise ValidationError(f"Revenue {value!r} is too large: check the unit.")
     amount = money.amount.quantize(CENTS)
     try:
         usd: Decimal | None = convert_to_usd(money, _currency_rates()).quantize(CENTS)

@@ -19,6 +19,7 @@ from accounts.normalizers import (
     Money,
     UnparsedValue,
     clean_text,
+    is_too_large,
     parse_employee_count,
     parse_money,
     resolve_location,
@@ -90,12 +91,21 @@ def parse_amount(
     if value is None or value == "":
         return None
     try:
-        return parse_money(
+        money = parse_money(
             value, default_currency=default_currency, multiplier=multiplier, field=field
         )
     except UnparsedValue as error:
         flag(facts, error)
         return None
+    return _storable(facts, money, field=field, text=str(value))
+
+
+def _storable(facts: CompanyFacts, money: Money | None, *, field: str, text: str) -> Money | None:
+    """Return ``money``, or flag it and return None when it is too large to store."""
+    if money is not None and is_too_large(money.amount):
+        flag(facts, UnparsedValue(field, text, "the amount is too large: check the unit"))
+        return None
+    return money
 
 
 def parse_money_band(facts: CompanyFacts, text: str, *, field: str) -> Money | None:
@@ -121,7 +131,8 @@ def parse_money_band(facts: CompanyFacts, text: str, *, field: str) -> Money | N
     if low is None or high is None or low.currency != high.currency or high.amount < low.amount:
         flag(facts, UnparsedValue(field, text, "expected a band such as $10M-$50M"))
         return None
-    return Money((low.amount + high.amount) / Decimal(2), low.currency)
+    midpoint = Money((low.amount + high.amount) / Decimal(2), low.currency)
+    return _storable(facts, midpoint, field=field, text=text)
 
 
 def set_location(facts: CompanyFacts, *, city: Any, region: Any, country: Any) -> None:

@@ -87,6 +87,26 @@ def test_clearbit_open_revenue_band(clearbit, fake_server):
     assert facts.revenue == Money(Decimal("10000000000"), "USD")
 
 
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        {"annualRevenue": 10**26},
+        {"annualRevenue": "9" * 40},
+        {"estimatedAnnualRevenue": "$9999999999999999999T+"},
+        {"estimatedAnnualRevenue": "$1T-$9999999999999999999T"},
+    ],
+)
+def test_clearbit_huge_revenue_flagged(clearbit, fake_server, metrics):
+    company = {**CLEARBIT_COMPANY, "metrics": metrics}
+    fake_server.route("GET", PATH, FakeResponse(json=company))
+
+    facts = clearbit.lookup("brightwave.io")
+
+    assert facts.revenue is None
+    assert len(facts.review_flags) == 1
+    assert "too large: check the unit" in facts.review_flags[0]
+
+
 def test_clearbit_202_is_pending(clearbit, fake_server):
     fake_server.route("GET", PATH, FakeResponse(status=202, json={}))
 

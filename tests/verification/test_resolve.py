@@ -242,6 +242,9 @@ def test_resolve_unknown_industry_for_staff(conflicted, django_user_model):
     [
         ("revenue", "$1e400", "Revenue '$1e400' is invalid: expected one amount such as"),
         ("company_size", "lots", "Company size 'lots' is invalid: expected a count"),
+        ("revenue", "$9999999999999999999T", "Revenue '$9999999999999999999T' is too large"),
+        ("revenue", "1" + "0" * 26, f"Revenue '1{'0' * 26}' is too large: check the unit"),
+        ("revenue", "1" + "0" * 15, f"Revenue '1{'0' * 15}' is too large: check the unit"),
     ],
 )
 def test_resolve_invalid_value_message(conflicted, manager, field, value, message):
