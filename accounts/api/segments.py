@@ -99,6 +99,22 @@ def _segment_rows(request: Request, rows: list[tuple[str, int]], url_name: str) 
     ]
 
 
+def check_path_text(kwargs: Mapping[str, str], name: str) -> None:
+    """Raise ValidationError when the URL's ``name`` part contains a NUL character.
+
+    PostgreSQL text cannot contain NUL, so a query with one fails instead of matching nothing.
+    """
+    value = kwargs[name]
+    if "\x00" in value:
+        raise serializers.ValidationError(
+            {
+                name: [
+                    f"The {name} {value!r} contains a NUL character (%00): remove it from the URL."
+                ]
+            }
+        )
+
+
 def _counts(queryset: QuerySet[Account], field: str) -> dict[str, int]:
     rows = queryset.exclude(**{field: ""}).order_by().values(field).annotate(count=Count("id"))
     return {row[field]: row["count"] for row in rows}
@@ -167,6 +183,7 @@ class TagMembersView(AccountStreamMixin, generics.ListAPIView):
         return f"tag-{slugify(self.kwargs['tag']) or 'segment'}"
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        check_path_text(self.kwargs, "tag")
         if request.accepted_renderer.format == CSVRenderer.format:
             self.tag_resolve()
             return super().list(request, *args, **kwargs)
@@ -210,6 +227,7 @@ class RouteMembersView(AccountStreamMixin, generics.ListAPIView):
         return f"route-{slugify(self.kwargs['route']) or 'segment'}"
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        check_path_text(self.kwargs, "route")
         if request.accepted_renderer.format == CSVRenderer.format:
             self.route_resolve()
             return super().list(request, *args, **kwargs)

@@ -50,6 +50,24 @@ def test_unknown_tag_lists_none(signed_in_api):
     assert response.json()["results"] == []
 
 
+@pytest.mark.parametrize(
+    ("url", "field", "value"),
+    [
+        ("/api/v1/segments/tags/%00/members/", "tag", "'\\x00'"),
+        ("/api/v1/segments/tags/SaaS%00/members/?format=csv", "tag", "'SaaS\\x00'"),
+        ("/api/v1/segments/routes/%00/members/", "route", "'\\x00'"),
+        ("/api/v1/segments/routes/Out%00bound/members/?format=csv", "route", "'Out\\x00bound'"),
+    ],
+)
+def test_segment_path_nul_rejected(signed_in_api, url, field, value):
+    response = signed_in_api.get(url)
+    messages = response.json()["error"]["fields"][field]
+    assert response.status_code == 400
+    assert messages == [
+        f"The {field} {value} contains a NUL character (%00): remove it from the URL."
+    ]
+
+
 def test_routes_listed(client_for, marketing):
     AccountFactory.create_batch(3, route="Outbound")
     AccountFactory(route="Nurture")
