@@ -828,6 +828,22 @@ class SegmentChangeSerializer(DetailedFieldErrorsMixin, serializers.Serializer):
         "counts once).",
     )
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            self._check_fields_known(data)
+        return super().to_internal_value(data)
+
+    def _check_fields_known(self, data: Mapping[str, Any]) -> None:
+        """Raise ValidationError for unknown fields, which would be dropped without notice."""
+        known = list(self.fields)
+        errors = {
+            name: [unknown_field_message(name, known, "a segment change")]
+            for name in data
+            if name not in self.fields
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+
 
 # How to change each read-only field of a research note, for the error when a POST sends one.
 NOTE_READ_ONLY_FIELD_FIXES: dict[str, str] = {

@@ -403,6 +403,23 @@ def test_segment_reason_over_limit_rejected(client_for, sdr, framework, cluster)
     assert not SegmentOverride.objects.exists()
 
 
+@pytest.mark.parametrize(("name", "close"), [("tags", "tag"), ("teir", "tier")])
+def test_segment_unknown_field_rejected(client_for, sdr, framework, name, close):
+    account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
+
+    response = client_for(sdr).post(
+        segment_url(account), {name: "high", "reason": "Met the buyer"}, format="json"
+    )
+
+    messages = response.json()["error"]["fields"][name]
+    assert response.status_code == 400
+    assert messages[0].startswith(
+        f"{name} is not a field of a segment change: did you mean {close}?"
+    )
+    assert "kind, tag, tier, reason" in messages[0]
+    assert not SegmentOverride.objects.exists()
+
+
 def test_unchanged_manual_segment_rejected(client_for, sdr, framework):
     account = AccountFactory(owner=sdr, tag="Old", tier=Tier.LOW, framework=framework)
 
