@@ -34,9 +34,11 @@ from accounts.normalizers import (
     UnparsedValue,
     company_name_key,
     is_third_party_url,
+    long_technologies,
     normalize_country,
     normalize_domain,
     normalize_technologies,
+    technology_length_message,
     website_url,
 )
 from accounts.normalizers.text import normalize_line_breaks
@@ -547,9 +549,8 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
     )
     annual_revenue_usd = _amount_field()
     revenue_amount = _amount_field()
-    technologies = serializers.ListField(
-        child=StrictCharField(max_length=100), max_length=200, required=False
-    )
+    # validate_technologies limits each name to MAX_TECHNOLOGY_LENGTH, as the account page does.
+    technologies = serializers.ListField(child=StrictCharField(), max_length=200, required=False)
     buying_signals = serializers.ListField(
         child=StrictCharField(max_length=200), max_length=200, required=False
     )
@@ -786,6 +787,9 @@ class AccountWriteSerializer(DetailedFieldErrorsMixin, serializers.ModelSerializ
         )
 
     def validate_technologies(self, value: list[str]) -> list[str]:
+        long_names = long_technologies(value)
+        if long_names:
+            raise serializers.ValidationError(technology_length_message(long_names[0]))
         technologies = normalize_technologies(value)
         if not self._unchanged("technologies", technologies):
             problem = technology_problem(technologies)

@@ -45,6 +45,7 @@ from accounts.normalizers import (
     employee_range_from_bounds,
     is_third_party_host,
     is_too_large,
+    long_technologies,
     normalize_technologies,
     parse_currency,
     parse_decimal,
@@ -55,6 +56,7 @@ from accounts.normalizers import (
     resolve_location,
     sentence_end,
     sentence_start,
+    technology_length_message,
     website_url_and_host,
 )
 from accounts.normalizers.text import is_missing
@@ -986,10 +988,15 @@ class RowParser:
     ) -> None:
         raw_technologies = self._first(cells, "technologies")
         if raw_technologies is not None:
-            if isinstance(raw_technologies, list):
-                technologies = normalize_technologies(raw_technologies)
-            else:
-                technologies = normalize_technologies(as_text(raw_technologies))
+            if not isinstance(raw_technologies, list):
+                raw_technologies = as_text(raw_technologies)
+            technologies = normalize_technologies(raw_technologies)
+            # A name over the limit is stored cut, and the flag keeps it whole for review.
+            for name in long_technologies(raw_technologies):
+                message = technology_length_message(
+                    name, "it was stored cut, so check it on the account page"
+                )
+                flags.append(flag("technologies", name, message))
             if technologies:
                 values["technologies"] = technologies
                 observations.append(("technologies", technologies, as_text(raw_technologies)))

@@ -50,7 +50,14 @@ from .money import (
 )
 from .names import LEGAL_SUFFIXES, clean_company_name, company_name_key
 from .numbers import parse_decimal
-from .technologies import TECHNOLOGY_ALIASES, normalize_technologies, technology_key
+from .technologies import (
+    MAX_TECHNOLOGY_LENGTH,
+    TECHNOLOGY_ALIASES,
+    long_technologies,
+    normalize_technologies,
+    technology_key,
+    technology_length_message,
+)
 from .text import (
     MISSING_VALUE_TOKENS,
     clean_text,
@@ -75,6 +82,7 @@ __all__ = [
     "Location",
     "MAX_AMOUNT",
     "MAX_EXACT_DIGITS",
+    "MAX_TECHNOLOGY_LENGTH",
     "Money",
     "UnparsedValue",
     "bounds_text",
@@ -94,6 +102,7 @@ __all__ = [
     "country_code_fix",
     "normalize_country",
     "normalize_domain",
+    "long_technologies",
     "normalize_technologies",
     "parse_decimal",
     "parse_employee_count",
@@ -108,6 +117,7 @@ __all__ = [
     "sentence_start",
     "strip_footnotes",
     "technology_key",
+    "technology_length_message",
     "us_state_code",
     "website_url",
     "website_url_and_host",

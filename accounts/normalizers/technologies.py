@@ -15,7 +15,8 @@ Known aliases map to one display name (``k8s`` -> ``Kubernetes``). Other items k
 own spelling with whitespace collapsed. Placeholders such as ``n/a`` and ``-`` are dropped.
 The result has no empty items and no duplicates
 (compared case-insensitively, first spelling kept) and keeps the input order. Items longer
-than MAX_TECHNOLOGY_LENGTH characters are cut at a word boundary.
+than MAX_TECHNOLOGY_LENGTH characters are cut at a word boundary, and
+``long_technologies`` lists them, so that callers can reject or flag them.
 """
 
 from __future__ import annotations
@@ -187,6 +188,30 @@ def normalize_technologies(raw: str | Iterable[str | None] | None) -> list[str]:
     return technologies
 
 
+def long_technologies(raw: str | Iterable[str | None] | None) -> list[str]:
+    """Return the names that normalize_technologies would cut, uncut and in input order."""
+    if raw is None:
+        return []
+    values = [raw] if isinstance(raw, str) else [value for value in raw if value is not None]
+    long_names: list[str] = []
+    for value in values:
+        text = _MARKDOWN_LINK_RE.sub(r"\g<text>", clean_text(str(value)))
+        for item in _split_items(text):
+            name = _technology_name(item)
+            if len(name) > MAX_TECHNOLOGY_LENGTH and name not in long_names:
+                long_names.append(name)
+    return long_names
+
+
+def technology_length_message(name: str, fix: str = "shorten it") -> str:
+    """Return the error for a technology name over MAX_TECHNOLOGY_LENGTH characters."""
+    shown = name if len(name) <= 100 else name[:99] + "…"
+    return (
+        f"“{shown}” is {len(name)} characters long, over the limit of "
+        f"{MAX_TECHNOLOGY_LENGTH} for a technology name: {fix}."
+    )
+
+
 def _split_items(text: str) -> Iterator[str]:
     """Yield the parts of ``text`` between separators, keeping character references whole."""
     start = 0
@@ -221,6 +246,18 @@ def technology_key(name: str) -> str:
 @lru_cache(maxsize=16384)
 def _canonical_technology(item: str) -> str:
     """Return the display name of one list item, or "" when nothing is left to keep."""
+    text = _technology_name(item)
+    # NOTE: enrichment providers and profiles store such a name cut without a review flag.
+    if len(text) > MAX_TECHNOLOGY_LENGTH:
+        cut = text[: MAX_TECHNOLOGY_LENGTH + 1].rsplit(" ", 1)[0]
+        if len(cut) > MAX_TECHNOLOGY_LENGTH or not cut:
+            cut = text[:MAX_TECHNOLOGY_LENGTH]
+        text = cut.rstrip()
+    return text
+
+
+def _technology_name(item: str) -> str:
+    """Return the display name of one list item before any cut, or "" for none."""
     text = collapse_whitespace(decode_character_references(item))
     bullet = _BULLET_RE.match(text)
     if bullet is not None:
@@ -231,9 +268,4 @@ def _canonical_technology(item: str) -> str:
     alias = TECHNOLOGY_ALIASES.get(text.casefold())
     if alias is not None:
         return alias
-    if len(text) > MAX_TECHNOLOGY_LENGTH:
-        cut = text[: MAX_TECHNOLOGY_LENGTH + 1].rsplit(" ", 1)[0]
-        if len(cut) > MAX_TECHNOLOGY_LENGTH or not cut:
-            cut = text[:MAX_TECHNOLOGY_LENGTH]
-        text = cut.rstrip()
     return text

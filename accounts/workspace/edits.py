@@ -38,6 +38,7 @@ from accounts.normalizers import (
     convert_to_usd,
     is_third_party_url,
     is_too_large,
+    long_technologies,
     normalize_country,
     normalize_domain,
     normalize_technologies,
@@ -47,6 +48,7 @@ from accounts.normalizers import (
     round_converted_amount,
     sentence_end,
     sentence_start,
+    technology_length_message,
     website_url,
 )
 from accounts.permissions import (
@@ -560,6 +562,9 @@ def technology_problem(technologies: list[str]) -> str:
 
 def _parse_technologies(data: dict[str, str], account: Account) -> ParsedEdit:
     text = _required_text(data, "technologies", "Technologies", "Salesforce, Snowflake")
+    long_names = long_technologies(text)
+    if long_names:
+        raise ValidationError({"technologies": technology_length_message(long_names[0])})
     technologies = normalize_technologies(text)
     if not technologies:
         raise ValidationError(

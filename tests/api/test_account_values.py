@@ -336,6 +336,32 @@ def test_technology_emoji_rejected(client_for, sdr, import_apollo):
     assert "“🚀” is not a technology name" in message
 
 
+@pytest.mark.parametrize("length", [65, 100, 101])
+def test_technology_long_name_rejected(client_for, sdr, import_apollo, length):
+    account = import_apollo("51-200", "$12.5M")
+    name = ("Enterprise Data Platform " * 5)[: length - 1] + "X"
+
+    response = client_for(sdr).patch(
+        f"{LIST_URL}{account.pk}/", {"technologies": ["AWS", name]}, format="json"
+    )
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"]["technologies"][0]
+    assert f"“{name[:60]}" in message
+    assert f"is {length} characters long, over the limit of 64 for a technology name" in message
+    account.refresh_from_db()
+    assert account.technologies == []
+
+
+def test_technology_name_at_limit_kept(client_for, sdr, import_apollo):
+    account = import_apollo("51-200", "$12.5M")
+    name = "X" * 64
+
+    body = patch(client_for(sdr), account, {"technologies": [name]})
+
+    assert body["technologies"] == [name]
+
+
 @pytest.mark.parametrize("item", [1, 2.5, True])
 def test_technology_not_text_rejected(client_for, sdr, import_apollo, item):
     account = import_apollo("51-200", "$12.5M")

@@ -847,6 +847,29 @@ def test_huge_revenue_flagged_others_imported(write_csv, revenue):
     assert "too large: check the unit" in huge.review_flags[0]["message"]
 
 
+def test_long_technology_flagged_and_cut(write_csv):
+    long_name = "Enterprise Customer Data Platform For Marketing And Sales Operations Teams"
+    path = write_csv(
+        APOLLO, [apollo_row("Anvil Peak", "anvilpeak.com", technologies=f"Jira, {long_name}")]
+    )
+
+    run = accounts_import(path)
+
+    account = Account.objects.get()
+    assert run.flagged == 1
+    assert account.technologies == [
+        "Jira",
+        "Enterprise Customer Data Platform For Marketing And Sales",
+    ]
+    assert [flag["field"] for flag in account.review_flags] == ["technologies"]
+    assert account.review_flags[0]["value"] == long_name
+    assert (
+        f"is {len(long_name)} characters long, over the limit of 64"
+        in (account.review_flags[0]["message"])
+    )
+    assert "it was stored cut" in account.review_flags[0]["message"]
+
+
 def test_utf16_file_imported(write_csv):
     path = write_csv(
         ["Company", "Website"], [["Zürich Re", "zurichre.ch"]], encoding="utf-16-le-bom"

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts.normalizers import TECHNOLOGY_ALIASES, normalize_technologies, technology_key
+from accounts.normalizers import (
+    TECHNOLOGY_ALIASES,
+    long_technologies,
+    normalize_technologies,
+    technology_key,
+    technology_length_message,
+)
 from accounts.normalizers.technologies import MAX_TECHNOLOGY_LENGTH
 
 
@@ -124,6 +130,22 @@ def test_technologies_cut_long_items_at_word() -> None:
 def test_technologies_cut_long_single_word() -> None:
     result = normalize_technologies("x" * 100)
     assert result == ["x" * MAX_TECHNOLOGY_LENGTH]
+
+
+def test_long_technologies_lists_uncut_names() -> None:
+    long_name = "word " * 20
+    raw = f"k8s, {long_name}, {'x' * MAX_TECHNOLOGY_LENGTH}, {'y' * 65}"
+    assert long_technologies(raw) == [long_name.strip(), "y" * 65]
+    assert long_technologies(["Go", "z" * 70, None]) == ["z" * 70]
+    assert long_technologies(None) == []
+
+
+def test_technology_length_message_names_limit() -> None:
+    message = technology_length_message("y" * 65)
+    assert message == (
+        f"“{'y' * 65}” is 65 characters long, over the limit of 64 for a technology name: "
+        "shorten it."
+    )
 
 
 def test_technologies_keep_domain_like_names() -> None:

@@ -282,6 +282,23 @@ def test_technologies_edit_rejects_non_names(client_sdr, account, text, message)
     assert "Snowflake" not in account.technologies
 
 
+@pytest.mark.parametrize("length", [65, 101])
+def test_technologies_edit_rejects_long_name(client_sdr, account, length):
+    name = ("Enterprise Data Platform " * 5)[: length - 1] + "X"
+    response = client_sdr.post(
+        edit_url(account, "technologies"),
+        {"technologies": f"Snowflake, {name}", "version": version_of(account)},
+        **HTMX,
+    )
+
+    account.refresh_from_db()
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f"is {length} characters long, over the limit of 64" in html
+    assert escape(f"“{name[:60]}") in html
+    assert "Snowflake" not in account.technologies
+
+
 def test_technologies_edit_keeps_symbol_names(client_sdr, account):
     client_sdr.post(
         edit_url(account, "technologies"),
