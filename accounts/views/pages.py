@@ -190,6 +190,11 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         ordering = []
         if self.filterset.is_valid():
             ordering = self.filterset.form.cleaned_data.get("ordering") or []
+        misspelt = misspelt_filters(self.request.GET, self.filterset.filters, LIST_PARAMETERS)
+        # The API rejects a misspelt filter with 400, so the export link leaves it out.
+        export_query = self.list_query.copy()
+        for name in misspelt:
+            export_query.pop(name)
         context.update(
             filterset=self.filterset,
             filter_form=self.filterset.form,
@@ -197,9 +202,8 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
             headers=header_cells(ACCOUNT_COLUMNS, ordering),
             current_ordering=",".join(ordering),
             ordering_errors=self.ordering_errors,
-            misspelt_filters=misspelt_filters(
-                self.request.GET, self.filterset.filters, LIST_PARAMETERS
-            ),
+            misspelt_filters=misspelt,
+            export_query=export_query,
             default_ordering=DEFAULT_ORDERING,
             list_query=self.list_query,
             page_size=self.get_paginate_by(self.object_list),

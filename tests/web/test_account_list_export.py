@@ -34,6 +34,33 @@ def test_export_keeps_filters_and_drops_paging(client, sdr):
     assert sorted(row["name"] for row in rows) == ["Alpha Germany", "Beta Germany"]
 
 
+def test_export_drops_misspelt_filter(client, sdr):
+    AccountFactory(name="Alpha Germany", country="DE", tier="high")
+    AccountFactory(name="Beta Germany", country="DE", tier="low")
+    AccountFactory(name="Gamma France", country="FR", tier="high")
+    client.force_login(sdr)
+
+    html = client.get("/accounts/?country=DE&teir=high&cuntry=FR").content.decode()
+    link = export_link(client, "country=DE&teir=high&cuntry=FR")
+
+    assert "country=DE" in link
+    assert "teir" not in link
+    assert "cuntry" not in link
+    assert "(without “teir”, “cuntry”, which are not filters)" in html
+    response = client.get(link)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(body_of(response).decode("utf-8-sig"))))
+    assert sorted(row["name"] for row in rows) == ["Alpha Germany", "Beta Germany"]
+
+
+def test_export_note_absent_without_misspelling(client, sdr):
+    client.force_login(sdr)
+
+    html = client.get("/accounts/?country=DE").content.decode()
+
+    assert 'data-testid="export-drops"' not in html
+
+
 def body_of(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
