@@ -115,7 +115,44 @@ def _invalid(field: Any, label: str, value: Any) -> str | None:
         )
     if isinstance(field, serializers.IntegerField):
         return f"{label} {quoted(value)} is not a whole number: send one such as 12."
+    if isinstance(field, serializers.DateField):
+        return f"{label} {quoted(value)} is not a date: send one as YYYY-MM-DD, such as 2026-12-31."
     return None
+
+
+def _range_text(field: Any) -> str:
+    low = getattr(field, "min_value", None)
+    high = getattr(field, "max_value", None)
+    if low is not None and high is not None:
+        return f"from {low} to {high}"
+    if low is not None:
+        return f"of {low} or more"
+    return f"of {high} or less"
+
+
+def _max_value(field: Any, label: str, value: Any) -> str:
+    return (
+        f"{label} {quoted(value)} is more than the maximum of {field.max_value}: send a value "
+        f"{_range_text(field)}."
+    )
+
+
+def _min_value(field: Any, label: str, value: Any) -> str:
+    return (
+        f"{label} {quoted(value)} is less than the minimum of {field.min_value}: send a value "
+        f"{_range_text(field)}."
+    )
+
+
+def _not_a_dict(field: Any, label: str, value: Any) -> str:
+    return (
+        f"{label} is {json_kind(value)} ({json_text(value)}), not an object: send a JSON object "
+        "of names and values."
+    )
+
+
+def _not_a_list(field: Any, label: str, value: Any) -> str:
+    return f"{label} is {json_kind(value)} ({json_text(value)}), not a list: send a JSON array."
 
 
 def _invalid_choice(field: Any, label: str, value: Any) -> str | None:
@@ -138,6 +175,10 @@ REWRITES: dict[str, Callable[[Any, str, Any], str | None]] = {
     "max_length": _max_length,
     "invalid": _invalid,
     "invalid_choice": _invalid_choice,
+    "max_value": _max_value,
+    "min_value": _min_value,
+    "not_a_dict": _not_a_dict,
+    "not_a_list": _not_a_list,
     "required": _required,
     "null": _null,
 }

@@ -120,3 +120,53 @@ def test_custom_messages_kept(client_for, sdr):
         f"/api/v1/accounts/{account.pk}/notes/", {"text": ""}, format="json"
     )
     assert field_message(response, "text") == ["The note is empty: write what you found."]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "employee_count",
+            10**30,
+            f"employee_count {10**30} is more than the maximum of 10000000: send a value "
+            "from 1 to 10000000.",
+        ),
+        (
+            "employee_min",
+            -5,
+            "employee_min -5 is less than the minimum of 0: send a value from 0 to 10000000.",
+        ),
+        (
+            "technologies",
+            "AWS",
+            'technologies is text ("AWS"), not a list: send a JSON array.',
+        ),
+    ],
+)
+def test_account_value_out_of_range_named(client_for, sdr, field, value, message):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).patch(
+        f"/api/v1/accounts/{account.pk}/", {field: value}, format="json"
+    )
+    assert field_message(response, field) == [message]
+
+
+def test_saved_filters_not_object_named(signed_in_api):
+    body = {"name": "Not a dict", "filters": "notadict"}
+    response = signed_in_api.post(SAVED_URL, body, format="json")
+    assert field_message(response, "filters") == [
+        'filters is text ("notadict"), not an object: send a JSON object of names and values.'
+    ]
+    assert SavedSegment.objects.count() == 0
+
+
+def test_note_date_names_value(client_for, sdr):
+    account = AccountFactory(owner=sdr)
+    response = client_for(sdr).post(
+        f"/api/v1/accounts/{account.pk}/notes/",
+        {"text": "Raised a round", "happened_on": "31/12/2026"},
+        format="json",
+    )
+    assert field_message(response, "happened_on") == [
+        "happened_on “31/12/2026” is not a date: send one as YYYY-MM-DD, such as 2026-12-31."
+    ]
