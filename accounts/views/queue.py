@@ -30,6 +30,11 @@ class AccountQueueView(LoginRequiredMixin, UserPassesTestMixin, ListView):
         reason = self.request.GET.get("reason", "")
         return reason if reason in selectors.QUEUE_REASONS else ""
 
+    def unknown_reason(self) -> str:
+        """Return the requested reason when no queue reason has that key, or ""."""
+        reason = self.request.GET.get("reason", "")
+        return reason if reason and reason not in selectors.QUEUE_REASONS else ""
+
     def get_queryset(self) -> QuerySet[Account]:
         return selectors.queue_accounts(self.request.user, self.reason() or None)
 
@@ -53,6 +58,7 @@ class AccountQueueView(LoginRequiredMixin, UserPassesTestMixin, ListView):
                 *((key, label, counts[key]) for key, label in selectors.QUEUE_REASONS.items()),
             ],
             reason=self.reason(),
+            unknown_reason=self.unknown_reason(),
             reason_labels=selectors.QUEUE_REASONS,
             rows=selectors.queue_rows(context["page_obj"].object_list),
             is_team_queue=roles.SALES_MANAGER in roles.user_roles(user),

@@ -93,6 +93,22 @@ def test_queue_ignores_unknown_reason(client, sdr, queue):
     assert len(names(client.get(QUEUE_URL, {"reason": "everything"}))) == 4
 
 
+def test_queue_unknown_reason_named(client, sdr, queue):
+    client.force_login(sdr)
+    html = client.get(QUEUE_URL, {"reason": "bogus"}).content.decode()
+    assert 'data-testid="queue-unknown-reason"' in html
+    assert (
+        "“bogus” is not a queue reason, so the queue shows all reasons: use one of research, "
+        "enrichment, conflict, or pick a reason above."
+    ) in html
+
+
+def test_queue_known_reason_no_warning(client, sdr, queue):
+    client.force_login(sdr)
+    html = client.get(QUEUE_URL, {"reason": "research"}).content.decode()
+    assert 'data-testid="queue-unknown-reason"' not in html
+
+
 def test_queue_row_explains_reason(client, sdr, queue):
     client.force_login(sdr)
     html = client.get(QUEUE_URL, {"reason": "conflict"}).content.decode()
