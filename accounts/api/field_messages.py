@@ -25,10 +25,13 @@ MISSING = object()
 def default_template(field: serializers.Field, code: str) -> str | None:
     """Return DRF's message template of ``code`` for the field's class, or None.
 
-    None also when the field sets its own message for ``code`` through error_messages.
+    None also when the field sets its own message for ``code`` through error_messages or
+    through the default_error_messages of a subclass defined outside DRF.
     """
     for cls in type(field).__mro__:
         messages = cls.__dict__.get("default_error_messages")
+        if messages and code in messages and not cls.__module__.startswith("rest_framework"):
+            return None
         if messages and code in messages:
             template = str(messages[code])
             return template if str(field.error_messages.get(code)) == template else None
