@@ -89,12 +89,46 @@ class NamedDateField(forms.DateField):
         return parsed
 
 
+class NamedIntegerField(forms.IntegerField):
+    """A whole-number field whose errors name the value entered and the accepted range."""
+
+    def __init__(self, *, min_value: int, max_value: int, **kwargs) -> None:
+        range_text = f"enter a whole number from {min_value} to {max_value}"
+        messages = {
+            "min_value": f"%(value)s is below the minimum of %(limit_value)s: {range_text}.",
+            "max_value": f"%(value)s is above the maximum of %(limit_value)s: {range_text}.",
+            **kwargs.pop("error_messages", {}),
+        }
+        self.range_text = range_text
+        super().__init__(
+            min_value=min_value, max_value=max_value, error_messages=messages, **kwargs
+        )
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code != "invalid":
+                raise
+            raise forms.ValidationError(
+                f"“{value}” is not a whole number: {self.range_text}.", code="invalid"
+            ) from None
+
+
 class UserChoiceField(forms.ModelChoiceField):
+    default_error_messages = {
+        "invalid_choice": "“%(value)s” is not one of the listed people: choose one from the list."
+    }
+
     def label_from_instance(self, obj) -> str:
         return _user_label(obj)
 
 
 class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    default_error_messages = {
+        "invalid_choice": "“%(value)s” is not one of the listed people: tick people from the list."
+    }
+
     def label_from_instance(self, obj) -> str:
         return _user_label(obj)
 
@@ -139,7 +173,7 @@ class ReviewSessionForm(DateRangeMixin, forms.Form):
     )
     period_start = NamedDateField(label="Segmented from", widget=DATE_WIDGET)
     period_end = NamedDateField(label="Segmented until", widget=DATE_WIDGET)
-    sample_size = forms.IntegerField(
+    sample_size = NamedIntegerField(
         min_value=1,
         max_value=ReviewSession.MAX_SAMPLE_SIZE,
         initial=ReviewSession.DEFAULT_SAMPLE_SIZE,

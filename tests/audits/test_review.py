@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts import roles
 from accounts.models import SegmentOverride
@@ -482,6 +483,46 @@ def test_start_review_rejects_other_team_rep(client, segmented, team):
     assert not ReviewSession.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ("0", "0 is below the minimum of 1: enter a whole number from 1 to "),
+        ("-3", "-3 is below the minimum of 1: enter a whole number from 1 to "),
+        ("100000", "100000 is above the maximum of "),
+        ("ten", "“ten” is not a whole number: enter a whole number from 1 to "),
+    ],
+)
+def test_start_review_sample_size_named(client, segmented, team, size, message):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "reps": [team["rep_a"].pk],
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": TODAY.last_day.isoformat(),
+            "sample_size": size,
+        },
+    )
+    assert response.status_code == 400
+    assert escape(message) in response.content.decode()
+    assert not ReviewSession.objects.exists()
+
+
+def test_start_review_unknown_rep_named(client, segmented, team):
+    client.force_login(team["manager"])
+    response = client.post(
+        reverse("audits:review-session-create"),
+        {
+            "reps": ["999999"],
+            "period_start": TODAY.first_day.isoformat(),
+            "period_end": TODAY.last_day.isoformat(),
+            "sample_size": 3,
+        },
+    )
+    assert response.status_code == 400
+    assert escape("“999999” is not one of the listed people") in response.content.decode()
+
+
 def test_start_url_get_redirects_to_list(client, team):
     client.force_login(team["manager"])
     response = client.get(reverse("audits:review-session-create"))
@@ -738,6 +779,13 @@ def test_corrections_list_and_filter(client, segmented, team):
     assert f"Fix {items[0].pk}" in everything
     assert f"Fix {items[1].pk}" in everything
     assert f"Fix {items[1].pk}" not in one_rep or items[0].rep_id == items[1].rep_id
+
+
+@pytest.mark.parametrize("field", ["rep", "reviewer"])
+def test_corrections_unknown_user_named(client, segmented, team, field):
+    client.force_login(team["manager"])
+    html = client.get(reverse("audits:review-correction-list"), {field: "abc"}).content.decode()
+    assert escape("“abc” is not one of the listed people: choose one from the list.") in html
 
 
 def test_corrections_list_keeps_reason_lines(client, segmented, team):
