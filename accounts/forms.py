@@ -46,6 +46,19 @@ def too_long_message(name: str) -> str:
     )
 
 
+class NamedDateField(forms.DateField):
+    """A date field whose error for an invalid date names the value and the format."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(
+                f"“{value}” is not a date: enter one as YYYY-MM-DD, such as 2026-03-31.",
+                code="invalid",
+            ) from None
+
+
 class CountedBoundField(forms.BoundField):
     """Bound field of a CountedTextField, which names the element of its counter."""
 
@@ -392,11 +405,10 @@ class NoteForm(forms.Form):
         },
         widget=forms.URLInput(attrs={"class": INPUT, "placeholder": "https://"}),
     )
-    happened_on = forms.DateField(
+    happened_on = NamedDateField(
         label="Date",
         required=False,
         validators=[validate_not_before_1900, validate_not_in_future],
-        error_messages={"invalid": "Enter a date such as 2026-03-31."},
         widget=forms.DateInput(attrs={"type": "date", "class": INPUT}),
     )
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
+from accounts import forms as account_forms
 from accounts.forms import REASON_MAX_LENGTH, CountedTextField, too_long_message
 from accounts.models import Tier
 
@@ -67,17 +68,11 @@ FIRST_DATE = date(1900, 1, 1)
 LAST_DATE = date(9999, 12, 30)
 
 
-class NamedDateField(forms.DateField):
-    """A date field whose error for an invalid date names the value and the format."""
+class NamedDateField(account_forms.NamedDateField):
+    """A date field whose errors name the value, the format and the supported dates."""
 
     def to_python(self, value):
-        try:
-            parsed = super().to_python(value)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                f"“{value}” is not a date: enter one as YYYY-MM-DD, such as 2026-03-31.",
-                code="invalid",
-            ) from None
+        parsed = super().to_python(value)
         # A period ends at the start of the next day, and a day's start in the team's time
         # zone can fall on the day before in UTC, so the first and last dates are unusable.
         if parsed is not None and not FIRST_DATE <= parsed <= LAST_DATE:

@@ -879,6 +879,16 @@ def test_note_mistyped_year_rejected(client_sdr, account):
     assert not ResearchNote.objects.filter(account=account).exists()
 
 
+@pytest.mark.parametrize("value", ["31/12/2026", "yesterday"])
+def test_note_invalid_date_named(client_sdr, account, value):
+    data = {"kind": "funding", "text": "Raised a Series A.", "happened_on": value}
+    response = client_sdr.post(note_url(account), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert escape(f"“{value}” is not a date: enter one as YYYY-MM-DD") in html
+    assert not ResearchNote.objects.filter(account=account).exists()
+
+
 def test_note_too_long_rejected(client_sdr, account):
     response = client_sdr.post(note_url(account), {"kind": "other", "text": "x" * 501}, **HTMX)
     html = response.content.decode()

@@ -222,7 +222,7 @@ def test_note_edit_by_manager_keeps_author(client, note, manager, sdr):
         ({"text": "x" * 501}, "Note is 501 characters long, more than the 500 allowed"),
         ({"text": "  "}, "Note is empty: write what you found."),
         ({"happened_on": "0026-03-01"}, "0026-03-01 is before 1900: check the year"),
-        ({"happened_on": "2026-02-30"}, "Enter a date such as 2026-03-31."),
+        ({"happened_on": "2026-02-30"}, "“2026-02-30” is not a date: enter one as YYYY-MM-DD"),
         ({"source_url": "ftp://example.com/news"}, "Enter an http or https link"),
         ({"source_url": "javascript:alert(1)"}, "Enter an http or https link"),
         ({"kind": "rumour"}, "Select a valid choice."),
