@@ -377,6 +377,19 @@ def test_preview_shows_review_flags(ops):
     )
 
 
+def test_preview_flags_huge_revenue(ops):
+    content = (
+        "Company name;Company Domain Name;Annual Revenue\n"
+        "Acme;acme.example;12000000\n"
+        "Huge;huge.example;100000000000000000000000000\n"
+    )
+    _token, response = preview(ops, content)
+    rows = response.context["rows"]
+    assert response.status_code == 200
+    assert [row.status for row in rows] == ["ok", "flagged"]
+    assert any("too large: check the unit" in problem for problem in rows[1].problems)
+
+
 def test_preview_names_account_a_row_updates(ops):
     Account.objects.create(name="Amazon.com", name_key="amazon", domain="amazon.com", country="US")
     Account.objects.create(name="Globex", name_key="globex", domain="globex.example")
