@@ -405,8 +405,9 @@ def resolve_location(
     The country comes from the country column. When that column is empty and the region
     is a US state, the country is US. Conflicts add a flag and never change the country.
     Flagged conflicts are a US state with another country, an unknown region of a US,
-    CA, IN or AU location and a city from WELL_KNOWN_CITIES in another country. An
-    unknown country value is flagged too and leaves the country None.
+    CA, IN or AU location and a city from WELL_KNOWN_CITIES in another country. The city
+    check is skipped when the region is a valid region of the row's country. An unknown
+    country value is flagged too and leaves the country None.
     """
     city_text = _clean_part(city)
     region_text = _clean_part(region)
@@ -424,8 +425,10 @@ def resolve_location(
         country_code = "US"
 
     region_out = region_text
+    region_in_country = False
     if country_code is not None and region_text:
         code = region_code(region_text, country_code)
+        region_in_country = code is not None or _is_subdivision_of(region_text, country_code)
         if code is not None:
             region_out = code
         elif state is not None and not _is_subdivision_of(region_text, country_code):
@@ -439,7 +442,9 @@ def resolve_location(
                 f"territory of {country_code}."
             )
 
-    if city_text and country_code is not None:
+    # A valid region of the row's country names a place in that country, so a city name
+    # shared with a larger foreign city (Dublin, OH or Warsaw, IN) is not a conflict.
+    if city_text and country_code is not None and not region_in_country:
         usual_country = _well_known_city_country(city_text)
         if usual_country is not None and usual_country != country_code:
             flags.append(

@@ -297,12 +297,35 @@ def test_resolve_location_city_conflict_flags() -> None:
     assert "review" in location.flags[0]
 
 
-def test_resolve_location_dublin_ohio_flags_only() -> None:
-    location = resolve_location(city="Dublin", region="OH", country="US")
+@pytest.mark.parametrize(
+    ("city", "region", "expected_region"),
+    [
+        ("Dublin", "Ohio", "OH"),
+        ("Dublin", "Calif.", "CA"),
+        ("Melbourne", "Fla.", "FL"),
+        ("Warsaw", "Ind.", "IN"),
+        ("Paris", "TX", "TX"),
+    ],
+)
+def test_resolve_location_city_with_valid_region_no_flag(
+    city: str, region: str, expected_region: str
+) -> None:
+    location = resolve_location(city=city, region=region, country="US")
+    assert location == Location(city, expected_region, "US", ())
+
+
+@pytest.mark.parametrize("region", ["", "Leinster", "County Dublin"])
+def test_resolve_location_city_without_valid_region_flags(region: str) -> None:
+    location = resolve_location(city="Dublin", region=region, country="US")
     assert location.country == "US"
-    assert location.region == "OH"
-    assert len(location.flags) == 1
-    assert "IE" in location.flags[0]
+    assert location.region == region
+    assert any('city "Dublin" is usually in IE' in flag for flag in location.flags)
+
+
+def test_resolve_location_valid_region_of_other_country_flags() -> None:
+    location = resolve_location(city="Melbourne", region="VIC", country="US")
+    assert location.country == "US"
+    assert any('city "Melbourne" is usually in AU' in flag for flag in location.flags)
 
 
 def test_resolve_location_dublin_ireland_no_flag() -> None:
@@ -419,6 +442,9 @@ def test_location_text_reads_parts(text: str, city: str, region: str, country: s
         "Toronto, ON, Canada",
         "Tbilisi, Georgia",
         "Berlin, DE",
+        "Paris, TX",
+        "Dublin, Ohio",
+        "Downtown, Dublin, OH",
     ],
 )
 def test_location_text_consistent_has_no_flags(text: str) -> None:
@@ -430,20 +456,20 @@ def test_location_text_empty_has_no_country(text: str | None) -> None:
     assert parse_location_text(text) == Location("", "", None, ())
 
 
-def test_location_text_paris_texas_flags_city() -> None:
-    location = parse_location_text("Paris, TX")
+def test_location_text_city_and_country_flags_city() -> None:
+    location = parse_location_text("Paris, USA")
+    assert location.city == "Paris"
     assert location.country == "US"
-    assert location.region == "TX"
     assert len(location.flags) == 1
-    assert "Paris" in location.flags[0]
+    assert "FR" in location.flags[0]
 
 
 def test_location_text_flags_city_in_any_part() -> None:
-    location = parse_location_text("Downtown, Dublin, OH")
+    location = parse_location_text("Downtown, Dublin, Leinster, USA")
+    assert location.city == "Downtown, Dublin"
     assert location.country == "US"
-    assert location.region == "OH"
-    assert len(location.flags) == 1
-    assert "IE" in location.flags[0]
+    assert len(location.flags) == 2
+    assert any("IE" in flag for flag in location.flags)
 
 
 def test_location_text_unknown_last_part_flags() -> None:
