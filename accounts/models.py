@@ -191,6 +191,12 @@ class Account(models.Model):
         blank=True,
         help_text="Values that could not be interpreted and need a person's review.",
     )
+    reviewed_flags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Review flags that a person marked reviewed, each with reviewed_by (user "
+        "id) and reviewed_at. Imports do not raise a flag of the same field and value again.",
+    )
 
     # Cross-source verification of the mandatory fields, kept up to date by the enrichment
     # app from the account's observations.

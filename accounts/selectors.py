@@ -381,6 +381,7 @@ HISTORY_FIELDS = (
     "owner_id",
     "verification_status",
     "review_flags",
+    "reviewed_flags",
 )
 # Fields a concurrent change may have touched, shown when a stale edit is rejected.
 RESULT_CHANGE_FIELDS = ("tag", "tier", "score", "route")
@@ -398,6 +399,7 @@ HISTORY_LABELS = {
     "region": "Region",
     "buying_signals": "Buying signals",
     "review_flags": "Review flags",
+    "reviewed_flags": "Reviewed flags",
 }
 
 PROVENANCE_LABELS = {

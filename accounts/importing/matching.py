@@ -133,6 +133,7 @@ class AccountRecord:
     description: str = ""
     source: str = ""
     review_flags: list[dict[str, str]] = field(default_factory=list)
+    reviewed_flags: list[dict[str, Any]] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
         """Return the IMPORT_FIELDS by attribute name."""
@@ -889,7 +890,9 @@ def _merge_row(
     if additions:
         _set(state, "buying_signals", [*account.buying_signals, *additions])
 
-    review_flags, new_flags = _flags_merged(account.review_flags, flags, extra_flags, matcher)
+    review_flags, new_flags = _flags_merged(
+        account.review_flags, flags, extra_flags, matcher, account.reviewed_flags
+    )
     if review_flags != account.review_flags:
         _set(state, "review_flags", review_flags)
     row.added_flags = new_flags
@@ -900,20 +903,30 @@ def _flags_merged(
     flags: list[dict[str, Any]],
     extra_flags: Sequence[dict[str, str]],
     matcher: BatchMatcher,
+    reviewed: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return the account's flags with the row's merged in, and the flags the row raised.
 
     A flag is one per field and value, so a flag already on the account is not added
-    again. A matching flag (``extra_flags``, such as another company name) that an
-    earlier import raised and nobody has reviewed is raised again instead: it replaces
-    the earlier flag in place, records this import, and counts as the row's flag.
+    again, and a flag that a person marked reviewed (``reviewed``, the account's
+    reviewed_flags) is not raised again. A matching flag (``extra_flags``, such as
+    another company name) that an earlier import raised and nobody has reviewed is
+    raised again instead: it replaces the earlier flag in place, records this import,
+    and counts as the row's flag.
     """
     merged = list(current)
     position = {(flag.get("field"), flag.get("value")): index for index, flag in enumerate(merged)}
+    reviewed_keys = {
+        (record.get("field") or "", record.get("value") or "")
+        for record in reviewed
+        if isinstance(record, dict)
+    }
     raised_again = {(flag["field"], flag["value"]) for flag in extra_flags}
     new_flags = []
     for flag in flags:
         key = (flag["field"], flag["value"])
+        if key in reviewed_keys:
+            continue
         index = position.get(key)
         if index is None:
             position[key] = len(merged)

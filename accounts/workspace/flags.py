@@ -6,6 +6,10 @@ for a value it could not interpret. ``field`` names the import field, such as
 when a person saves a new value of one of those Account fields, or when a person who may
 edit the account marks it reviewed. Either change is a save of the account, so the
 account's history shows who cleared which flag and when.
+
+A flag marked reviewed moves to ``Account.reviewed_flags`` with the reviewer's id and
+the time, and imports do not raise a flag of the same field and value on that account
+again. A flag of the same field with another value is raised as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import REVIEW_FLAG_LINES_KEY, Account
 from accounts.permissions import can_research_account
@@ -79,15 +84,32 @@ def _flag_matches(flag: Any, field: str, value: str) -> bool:
     return not field and str(flag) == value
 
 
+def reviewed_flag_record(flag: Any, *, user: AbstractBaseUser, reviewed_at: str) -> dict[str, Any]:
+    """Build the Account.reviewed_flags entry of a flag that ``user`` reviewed.
+
+    A flag stored as plain text becomes a flag without a field whose value is its text,
+    which is how _flag_matches names it.
+    """
+    if isinstance(flag, dict):
+        record = dict(flag)
+    else:
+        record = {"field": "", "value": str(flag), "message": str(flag)}
+    record["reviewed_by"] = user.pk
+    record["reviewed_at"] = reviewed_at
+    return record
+
+
 def review_flag_mark_reviewed(
     *, account: Account, user: AbstractBaseUser, field: str, value: str
 ) -> Account:
-    """Remove the account's flag of ``field`` and ``value`` because a person reviewed it.
+    """Move the account's flag of ``field`` and ``value`` to its reviewed flags.
 
     The import adds at most one flag per field and value, so the pair names one flag.
-    The save is attributed to ``user`` with a reason, so the history shows who reviewed
-    which flag and when. Raises PermissionDenied for a user who may not edit the account
-    and ValidationError when the account has no such flag (someone cleared it already).
+    The reviewed flag stores ``user``'s id and the time, and imports do not raise it for
+    the same value again. The save is attributed to ``user`` with a reason, so the
+    history shows who reviewed which flag and when. Raises PermissionDenied for a user
+    who may not edit the account and ValidationError when the account has no such flag
+    (someone cleared it already).
     """
     if not can_research_account(user, account):
         raise PermissionDenied(f"{user} may not edit account {account.pk}.")
@@ -95,21 +117,30 @@ def review_flag_mark_reviewed(
         locked = Account.objects.select_for_update(of=("self",)).get(pk=account.pk)
         flags = list(locked.review_flags or [])
         remaining = [flag for flag in flags if not _flag_matches(flag, field, value)]
-        if len(remaining) == len(flags):
+        reviewed = [flag for flag in flags if _flag_matches(flag, field, value)]
+        if not reviewed:
             raise ValidationError(
                 f"Account {locked.pk} has no review flag of {field or 'no field'} with the "
                 f"value “{value}”: someone cleared it already. Reload the page."
             )
+        reviewed_at = timezone.now().isoformat()
+        records = [
+            reviewed_flag_record(flag, user=user, reviewed_at=reviewed_at) for flag in reviewed
+        ]
         locked.review_flags = remaining
+        locked.reviewed_flags = [
+            record
+            for record in locked.reviewed_flags or []
+            if not _flag_matches(record, field, value)
+        ] + records
         locked._history_user = user
         locked._change_reason = _shorten(f"Review flag of {field or 'no field'} marked reviewed")
         # Flags do not change the score, so the save queues no re-scoring.
         with auto_resegmentation_paused():
-            locked.save(update_fields=["review_flags", "updated_at"])
+            locked.save(update_fields=["review_flags", "reviewed_flags", "updated_at"])
     logger.info(
         "account %s: user %s marked the review flag of %s reviewed", locked.pk, user.pk, field
     )
-    reviewed = [flag for flag in flags if _flag_matches(flag, field, value)]
     if any(isinstance(flag, dict) and REVIEW_FLAG_LINES_KEY in flag for flag in reviewed):
         # A flag of two disagreeing rows of one file keeps its field conflicting, so the
         # field is verified again, and the account scored again if its status changed.

@@ -7,6 +7,9 @@ from django.utils import timezone
 from accounts import workspace
 from accounts.models import REVIEW_FLAG_LINES_KEY, Account
 from accounts.selectors import account_field_history, user_label
+from accounts.services import accounts_import
+from accounts.workspace.flags import review_flag_mark_reviewed
+from audits.trail import TrailFilter, trail_page
 from enrichment.models import Observation
 from enrichment.services import accounts_verify
 from tests.factories import AccountFactory
@@ -260,3 +263,79 @@ def test_flag_controls_shown_by_permission(client, sdr, sdr2, flagged):
     assert own.count(">Mark reviewed</button>") == 3
     assert "hx-confirm=" in own
     assert ">Mark reviewed</button>" not in other
+
+
+# A reviewed flag is kept, and an import does not raise it again ------------------------
+
+FLAGGED_CSV = "name,website,employees\nAcme,acme.example,{employees}\n"
+
+
+def employee_flags(account: Account) -> list[dict]:
+    account.refresh_from_db()
+    return [flag for flag in account.review_flags if flag["field"] == "employees"]
+
+
+def import_employees(tmp_path, employees: str) -> None:
+    path = tmp_path / f"acme-{employees}.csv"
+    path.write_text(FLAGGED_CSV.format(employees=employees), encoding="utf-8")
+    accounts_import(path, source="crm")
+
+
+def test_mark_reviewed_keeps_record(client_sdr, flagged, sdr):
+    before = timezone.now()
+    client_sdr.post(review_url(flagged), {"field": "domain", "value": "walmart.com"}, **HTMX)
+
+    flagged.refresh_from_db()
+    assert len(flagged.reviewed_flags) == 1
+    record = flagged.reviewed_flags[0]
+    assert record["field"] == "domain"
+    assert record["value"] == "walmart.com"
+    assert record["message"] == DOMAIN_FLAG["message"]
+    assert record["reviewed_by"] == sdr.pk
+    assert timezone.datetime.fromisoformat(record["reviewed_at"]) >= before
+
+
+def test_mark_reviewed_shown_in_history(client_sdr, flagged, sdr):
+    client_sdr.post(review_url(flagged), {"field": "domain", "value": "walmart.com"}, **HTMX)
+
+    latest = account_field_history(flagged)[0]
+    labels = [change.label for change in latest.changes]
+    assert latest.actor == user_label(sdr)
+    assert latest.reason == "Review flag of domain marked reviewed"
+    assert "Review flags" in labels
+    assert "Reviewed flags" in labels
+
+
+def test_mark_reviewed_shown_in_audit_trail(client_sdr, flagged, sdr):
+    client_sdr.post(review_url(flagged), {"field": "domain", "value": "walmart.com"}, **HTMX)
+
+    entries, _ = trail_page(TrailFilter(account_id=flagged.pk), page=1, page_size=10)
+    latest = entries[0]
+    changes = {change.field: change for change in latest.changes}
+    assert latest.username == sdr.username
+    assert latest.note == "Review flag of domain marked reviewed"
+    assert "reviewed flags" in changes
+    assert "walmart.com" in changes["reviewed flags"].new
+    assert "walmart.com" not in changes["review flags"].new
+
+
+def test_reviewed_flag_not_raised_again(tmp_path, sdr):
+    import_employees(tmp_path, "2.000")
+    account = Account.objects.get(domain="acme.example")
+    assert [flag["value"] for flag in employee_flags(account)] == ["2.000"]
+
+    review_flag_mark_reviewed(account=account, user=sdr, field="employees", value="2.000")
+    import_employees(tmp_path, "2.000")
+
+    assert employee_flags(account) == []
+    assert [record["value"] for record in account.reviewed_flags] == ["2.000"]
+
+
+def test_reviewed_flag_raised_for_new_value(tmp_path, sdr):
+    import_employees(tmp_path, "2.000")
+    account = Account.objects.get(domain="acme.example")
+    review_flag_mark_reviewed(account=account, user=sdr, field="employees", value="2.000")
+
+    import_employees(tmp_path, "3.000")
+
+    assert [flag["value"] for flag in employee_flags(account)] == ["3.000"]
