@@ -504,12 +504,27 @@ class ImportRun(models.Model):
             "scoring starts, so a scoring that stopped part-way stays visible."
         ),
     )
+    upload_token = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Token of the import wizard's upload that the run imports, empty for "
+        "imports started otherwise. One upload becomes at most one run.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two requests that start one upload at once would otherwise create two runs.
+            models.UniqueConstraint(
+                fields=["upload_token"],
+                condition=~models.Q(upload_token=""),
+                name="importrun_upload_token_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.file_name} ({self.status})"

@@ -426,6 +426,7 @@ class ImportRunStartView(ImportPermissionMixin, View):
                 user=request.user,
                 allow_same_file=request.POST.get("allow_same_file") == "1",
                 new_accounts_owner=owner,
+                upload_token=token,
             )
         except SameFileImported as error:
             # The preview shows the earlier import and the checkbox that overrides it.

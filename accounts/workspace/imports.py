@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts import roles
 from accounts.importing.batches import mark_unchanged_rows
@@ -679,15 +679,71 @@ def import_start(
     user: AbstractBaseUser,
     allow_same_file: bool = False,
     new_accounts_owner: AbstractBaseUser | None = None,
+    upload_token: str = "",
 ) -> ImportRun:
     """Create the ImportRun and queue accounts_import_task once the run is committed.
 
-    ``new_accounts_owner`` becomes the owner of the accounts that the run creates. Raises
-    SameFileImported, naming the wizard's checkbox, when an earlier import read the same
-    content under another source name and ``allow_same_file`` is False.
+    ``new_accounts_owner`` becomes the owner of the accounts that the run creates.
+    ``upload_token`` names the wizard upload, which becomes at most one run: when another
+    request started it already, even at the same moment, this returns that run and
+    creates and queues nothing. Raises SameFileImported, naming the wizard's checkbox,
+    when an earlier import read the same content under another source name and
+    ``allow_same_file`` is False.
     """
     mapping_check(mapping)
+    if upload_token:
+        earlier = ImportRun.objects.filter(upload_token=upload_token).first()
+        if earlier is not None:
+            logger.info(
+                "upload %s is import run %s already, so user %s started no second run",
+                upload_token,
+                earlier.pk,
+                user.pk,
+            )
+            return earlier
     mapping_file = mapping.mapping_file(inspection, f"import wizard mapping for {file_name}")
+    try:
+        return _import_run_create_and_queue(
+            path=path,
+            file_name=file_name,
+            inspection=inspection,
+            mapping=mapping,
+            mapping_file=mapping_file,
+            user=user,
+            allow_same_file=allow_same_file,
+            new_accounts_owner=new_accounts_owner,
+            upload_token=upload_token,
+        )
+    except IntegrityError:
+        # The unique constraint on upload_token makes a concurrent start of the same
+        # upload wait until the first one commits, and then fail here.
+        earlier = (
+            ImportRun.objects.filter(upload_token=upload_token).first() if upload_token else None
+        )
+        if earlier is None:
+            raise
+        logger.info(
+            "upload %s became import run %s in a concurrent request, so user %s started no "
+            "second run",
+            upload_token,
+            earlier.pk,
+            user.pk,
+        )
+        return earlier
+
+
+def _import_run_create_and_queue(
+    *,
+    path: Path,
+    file_name: str,
+    inspection: FileInspection,
+    mapping: WizardMapping,
+    mapping_file: MappingFile | None,
+    user: AbstractBaseUser,
+    allow_same_file: bool,
+    new_accounts_owner: AbstractBaseUser | None,
+    upload_token: str,
+) -> ImportRun:
     with transaction.atomic():
         try:
             run = import_run_create(
@@ -702,7 +758,8 @@ def import_start(
         except SameFileImported as error:
             raise error.for_override(OVERRIDE_WIZARD) from error
         run.file_name = file_name[: ImportRun._meta.get_field("file_name").max_length]
-        run.save(update_fields=["file_name"])
+        run.upload_token = upload_token
+        run.save(update_fields=["file_name", "upload_token"])
         # Logged before the commit, because without a broker the commit runs the whole
         # import, whose own log lines come after this one.
         logger.info(
