@@ -1,5 +1,6 @@
 """Reads of accounts for the pages and the API, each with the joins its callers need."""
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -652,7 +653,11 @@ def account_provenance(account: Account) -> dict[str, Provenance]:
 
 @dataclass(frozen=True)
 class ConflictOption:
-    """One source's latest observation of a conflicting field, to choose in a resolution."""
+    """One value of a conflicting field as one source reported it, to choose in a resolution.
+
+    ``is_newest`` is True for the source's newest observation, whose value field_status
+    shows. ``line`` and ``import_run_id`` are empty unless an import wrote the value.
+    """
 
     observation_id: int
     source_id: str
@@ -660,24 +665,85 @@ class ConflictOption:
     value: Any
     raw_value: str
     observed_at: datetime
+    display_text: str = ""
+    is_newest: bool = True
+    line: int | None = None
+    import_run_id: int | None = None
+
+
+# Values of no use in a resolution.
+_EMPTY_VALUES: tuple[Any, ...] = (None, "", [], {})
 
 
 def conflict_options(account: Account, observation_field: str) -> list[ConflictOption]:
-    """Return the newest observation of each source for the field, in three queries."""
+    """Return every distinct value of the field that the sources report now.
+
+    It takes four queries, and one more for industry names.
+
+    A source reports its newest observation's value. When an import wrote it, the other
+    values that rows of the same import gave the field count too, because two rows of one
+    file (a company and one merged into it) are one source that reports two values.
+    Observations written before imports stored their run count with the newest one when
+    they share its time, which rows of one batch do. Each value is listed once per
+    source, through its newest observation, sources in alphabetical order.
+    """
     summary = observation_summary(account, fields=[observation_field])
-    options = [
-        ConflictOption(
-            observation.pk,
-            observation.source,
-            source_label(observation.source),
-            observation.value,
-            observation.raw_value,
-            observation.observed_at,
-        )
+    latest = [
+        observation
         for group in summary
         for observation in group.latest
-        if observation.value not in (None, "", [], {})
+        if observation.value not in _EMPTY_VALUES
     ]
+    if not latest:
+        return []
+    same_file = Q()
+    for observation in latest:
+        if observation.import_run_id is not None:
+            same_file |= Q(source=observation.source, import_run_id=observation.import_run_id)
+        else:
+            same_file |= Q(
+                source=observation.source,
+                import_run__isnull=True,
+                observed_at=observation.observed_at,
+            )
+    latest_ids = {observation.pk for observation in latest}
+    others = list(
+        Observation.objects.filter(same_file, account_id=account.pk, field=observation_field)
+        .exclude(pk__in=latest_ids)
+        .order_by()
+    )
+    # NOTE: an import stores no observation for a value that the source gave before, so a
+    # later import whose rows repeat one old value and add one new value offers only the
+    # new one, and the old value stays on the observations page.
+    observation_texts_set(others, account)
+
+    options: list[ConflictOption] = []
+    seen: set[tuple[str, str]] = set()
+    newest_first = sorted(
+        [*latest, *others], key=lambda item: (item.observed_at, item.pk), reverse=True
+    )
+    for observation in newest_first:
+        if observation.value in _EMPTY_VALUES:
+            continue
+        key = (observation.source, json.dumps(observation.value, sort_keys=True, default=str))
+        if key in seen:
+            continue
+        seen.add(key)
+        options.append(
+            ConflictOption(
+                observation.pk,
+                observation.source,
+                source_label(observation.source),
+                observation.value,
+                observation.raw_value,
+                observation.observed_at,
+                display_text=getattr(observation, "display_text", ""),
+                is_newest=observation.pk in latest_ids,
+                line=observation.line,
+                import_run_id=observation.import_run_id,
+            )
+        )
+    # Sorting is stable, so one source's values stay newest first.
     return sorted(options, key=lambda option: option.source)
 
 

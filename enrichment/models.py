@@ -43,6 +43,23 @@ class Observation(models.Model):
         help_text="Set when a person entered or accepted the value.",
         db_index=False,
     )
+    # Without an index or a database constraint, for the reasons given for ``account``.
+    # Deleting a run leaves its id here, so read import_run_id rather than the run.
+    import_run = models.ForeignKey(
+        "accounts.ImportRun",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        help_text="Import that wrote the value; empty for other sources and older imports.",
+    )
+    line = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Line of the imported file's row that gave the value.",
+    )
 
     class Meta:
         ordering = ["account", "field", "-observed_at", "-id"]

@@ -50,11 +50,21 @@ from .rows import observation_json
 # further to stay under its limit on query parameters.
 WRITE_BATCH_SIZE = 500
 
-# Columns of enrichment.Observation that an import fills, in the order of ObservationGroup.
-OBSERVATION_FIELDS = ("account", "field", "value", "raw_value", "source", "source_detail")
+# Columns of enrichment.Observation that an import fills, in the order of the COPY rows.
+OBSERVATION_FIELDS = (
+    "account",
+    "line",
+    "field",
+    "value",
+    "raw_value",
+    "source",
+    "source_detail",
+    "import_run",
+)
 
-# An account id and its new observations, each (field, value as JSON text or None, raw text).
-ObservationGroup = tuple[int, Sequence[tuple[str, str | None, str]]]
+# An account id, the file line of the row, and the row's new observations, each (field,
+# value as JSON text or None, raw text).
+ObservationGroup = tuple[int, int, Sequence[tuple[str, str | None, str]]]
 
 # Lines of COPY text built per chunk that psycopg2 sends: about 70 KB of observations
 # or 170 KB of accounts.
@@ -69,6 +79,7 @@ def prepare_batch(
     now: datetime,
     connection: BaseDatabaseWrapper | None = None,
     pending: PendingBatch | None = None,
+    import_run_id: int | None = None,
 ) -> PreparedBatch:
     """Do the batch's reads and return its writes, ready to execute.
 
@@ -90,7 +101,12 @@ def prepare_batch(
             "they are read on: pass no connection, or use PostgreSQL with psycopg2."
         )
     return writer_class(connection, read_connection).prepare(
-        outcomes, source=source, source_detail=source_detail, now=now, pending=pending
+        outcomes,
+        source=source,
+        source_detail=source_detail,
+        now=now,
+        pending=pending,
+        import_run_id=import_run_id,
     )
 
 
@@ -156,6 +172,7 @@ class BatchWriter:
         source_detail: str,
         now: datetime,
         pending: PendingBatch | None = None,
+        import_run_id: int | None = None,
     ) -> PreparedBatch:
         """Read what the batch needs and build its writes, returned as a PreparedBatch."""
         states = list({id(outcome.state): outcome.state for outcome in outcomes}.values())
@@ -181,7 +198,11 @@ class BatchWriter:
         observations = _new_observations(outcomes, states, source=source, pending=pending)
         if observations:
             self.insert_observations(
-                observations, source=source, source_detail=source_detail, now=now
+                observations,
+                source=source,
+                source_detail=source_detail,
+                now=now,
+                import_run_id=import_run_id,
             )
         leads = _new_leads(outcomes, states, source=source, pending=pending)
         if leads:
@@ -234,6 +255,7 @@ class BatchWriter:
         source: str,
         source_detail: str,
         now: datetime,
+        import_run_id: int | None = None,
     ) -> None:
         """Insert observations with executemany, which skips building model instances."""
         table, columns = _table_and_columns(
@@ -241,8 +263,18 @@ class BatchWriter:
         )
         observed_at = self.connection.ops.adapt_datetimefield_value(now)
         rows = [
-            (account_id, field_name, value, raw, source, source_detail, observed_at)
-            for account_id, group in observations
+            (
+                account_id,
+                line,
+                field_name,
+                value,
+                raw,
+                source,
+                source_detail,
+                import_run_id,
+                observed_at,
+            )
+            for account_id, line, group in observations
             for field_name, value, raw in group
         ]
         placeholders = ", ".join(["%s"] * len(columns))
@@ -372,20 +404,24 @@ class CopyBatchWriter(BatchWriter):
         source: str,
         source_detail: str,
         now: datetime,
+        import_run_id: int | None = None,
     ) -> None:
         """Copy observations straight into their table."""
         table, columns = _table_and_columns(
             self.connection, Observation, [*OBSERVATION_FIELDS, "observed_at"]
         )
-        # Source, file and time are the same on every row of the batch.
-        tail = f"{_copy_text(source)}\t{_copy_text(source_detail)}\t{_copy_datetime(now)}"
+        # Source, file, import and time are the same on every row of the batch.
+        run_cell = "\\N" if import_run_id is None else str(import_run_id)
+        tail = (
+            f"{_copy_text(source)}\t{_copy_text(source_detail)}\t{run_cell}\t{_copy_datetime(now)}"
+        )
 
         def lines() -> Iterator[str]:
-            for account_id, group in observations:
+            for account_id, line, group in observations:
                 # Field names are the importer's own identifiers, which need no escaping.
                 for field_name, value, raw in group:
                     yield (
-                        f"{account_id}\t{field_name}\t{_copy_nullable(value)}\t"
+                        f"{account_id}\t{line}\t{field_name}\t{_copy_nullable(value)}\t"
                         f"{_copy_text(raw)}\t{tail}"
                     )
 
@@ -487,9 +523,9 @@ def _new_observations(
         account_id = outcome.state.account.pk
         new = written.get(id(outcome))
         if new is None:
-            groups.append((account_id, outcome.row.observations))
+            groups.append((account_id, outcome.row.line, outcome.row.observations))
         elif new:
-            groups.append((account_id, new))
+            groups.append((account_id, outcome.row.line, new))
             outcome.recorded_new = True
     return groups
 

@@ -552,6 +552,7 @@ class FileImporter:
             now=timezone.now(),
             connection=connection,
             pending=pending,
+            import_run_id=self.run.pk,
         )
 
     def _execute(self, prepared: PreparedBatch) -> None:

@@ -256,13 +256,31 @@ class AccountConflictResolveView(AccountFieldMixin, View):
         return spec.status_key
 
     def options(self, account: Account, status_key: str) -> list[tuple[str, str]]:
-        from enrichment.verification import VERIFIED_FIELDS
+        from enrichment.services import comparison_context
+        from enrichment.verification import VERIFIED_FIELDS, display_value
 
         values = ((account.field_status or {}).get(status_key) or {}).get("values") or {}
+        context = comparison_context()
         choices = []
         for option in selectors.conflict_options(account, VERIFIED_FIELDS[status_key]):
-            display = values.get(option.source_id) or option.raw_value or option.value
-            choices.append((str(option.observation_id), f"{option.source}: {display}"))
+            # field_status shows each source's newest value, and the others are written
+            # the same way, except industries, whose names it looked up.
+            if option.is_newest:
+                display = values.get(option.source_id)
+            elif status_key == "industry":
+                display = option.display_text
+            else:
+                display = display_value(status_key, option.value, context)
+            display = display or option.raw_value or option.value
+            label = f"{option.source}: {display}"
+            origin = []
+            if option.line is not None:
+                origin.append(f"line {option.line}")
+            if option.import_run_id is not None:
+                origin.append(f"import #{option.import_run_id}")
+            if origin:
+                label = f"{label} ({', '.join(origin)})"
+            choices.append((str(option.observation_id), label))
         return choices
 
     def load(self, request: HttpRequest) -> Account:

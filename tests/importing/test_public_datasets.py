@@ -9,6 +9,7 @@ import pytest
 
 from accounts.importing.reading import open_table
 from accounts.models import Account, AccountIdentifier, ImportRun
+from accounts.selectors import conflict_options
 from accounts.services import accounts_import
 from enrichment.models import Observation
 from tests.datasets import require_datasets_dir
@@ -155,6 +156,28 @@ def test_fortune500(datasets):
     assert apple.region == "CA"
     assert Observation.objects.get(account=walmart, field="rank").value == 1
     assert_rejections_have_reasons(run)
+
+
+def test_fortune500_merged_row_values_offered(datasets):
+    run = import_fortune(datasets)
+
+    disney = Account.objects.get(domain="thewaltdisneycompany.com")
+    options = conflict_options(disney, "employees")
+    offered = {option.value["count"]: option for option in options}
+    assert disney.field_status["company_size"]["status"] == "conflicting"
+    assert set(offered) == {201_000, 22_400}
+    assert all(option.import_run_id == run.pk for option in options)
+    assert offered[201_000].line < offered[22_400].line
+
+
+def test_fortune500_us_towns_not_flagged(datasets):
+    import_fortune(datasets)
+
+    for domain in ("cardinalhealth.com", "rossstores.com", "zimmerbiomet.com", "harris.com"):
+        account = Account.objects.get(domain=domain)
+        messages = [str(flag.get("message", "")) for flag in account.review_flags]
+        assert account.country == "US"
+        assert not [message for message in messages if "is usually in" in message], domain
 
 
 def test_ycombinator_batches(datasets):

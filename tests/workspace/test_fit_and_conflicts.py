@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts import roles, workspace
 from accounts.models import Account, SegmentOverride
+from accounts.services import accounts_import
 from enrichment.models import FieldResolution, Observation
 from tests.factories import AccountFactory
 
@@ -400,6 +401,47 @@ def test_resolve_form_lists_source_values(client, manager, team, conflicting):
     assert "Apollo: 410" in html
     assert "ZoomInfo: 5,000" in html
     assert "Another value" in html
+
+
+MERGED_ROWS_CSV = (
+    "name,website,employees\n"
+    "Walt Disney,disney.example,201000\n"
+    "Twenty-First Century Fox,disney.example,22400\n"
+)
+
+
+@pytest.fixture
+def merged_rows(tmp_path, sdr, approved_framework):
+    """An account that two rows of one file gave different head counts."""
+    path = tmp_path / "merged.csv"
+    path.write_text(MERGED_ROWS_CSV, encoding="utf-8")
+    run = accounts_import(path, source="crm")
+    account = Account.objects.get(domain="disney.example")
+    Account.objects.filter(pk=account.pk).update(owner=sdr)
+    account.refresh_from_db()
+    return run, account
+
+
+def test_resolve_form_lists_both_rows_of_file(client, manager, team, merged_rows):
+    run, account = merged_rows
+    client.force_login(manager)
+    html = client.get(resolve_url(account), **HTMX).content.decode()
+    assert account.field_status["company_size"]["status"] == "conflicting"
+    assert f"Crm: 201,000 (line 2, import #{run.pk})" in html
+    assert f"Crm: 22,400 (line 3, import #{run.pk})" in html
+
+
+def test_manager_resolves_with_earlier_row(client, manager, team, merged_rows):
+    _run, account = merged_rows
+    earlier = Observation.objects.get(account=account, field="employees", line=2)
+    client.force_login(manager)
+    response = client.post(
+        resolve_url(account), {"choice": str(earlier.pk), "reason": "Disney's own row"}, **HTMX
+    )
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert FieldResolution.objects.get(account=account).observation == earlier
+    assert account.employee_count == 201000
 
 
 def test_manager_resolves_by_choosing_source(client, manager, team, conflicting):
