@@ -712,9 +712,6 @@ def conflict_options(account: Account, observation_field: str) -> list[ConflictO
         .exclude(pk__in=latest_ids)
         .order_by()
     )
-    # NOTE: an import stores no observation for a value that the source gave before, so a
-    # later import whose rows repeat one old value and add one new value offers only the
-    # new one, and the old value stays on the observations page.
     observation_texts_set(others, account)
 
     options: list[ConflictOption] = []

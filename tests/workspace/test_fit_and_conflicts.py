@@ -431,6 +431,24 @@ def test_resolve_form_lists_both_rows_of_file(client, manager, team, merged_rows
     assert f"Crm: 22,400 (line 3, import #{run.pk})" in html
 
 
+def test_resolve_form_lists_repeated_old_value(client, manager, team, merged_rows, tmp_path):
+    """A later import whose rows repeat an old value and add a new one offers both."""
+    _run, account = merged_rows
+    path = tmp_path / "later.csv"
+    path.write_text(
+        "name,website,employees\n"
+        "Walt Disney,disney.example,201000\n"
+        "Twenty-First Century Fox,disney.example,35000\n",
+        encoding="utf-8",
+    )
+    later = accounts_import(path, source="crm")
+    client.force_login(manager)
+    html = client.get(resolve_url(account), **HTMX).content.decode()
+    assert f"Crm: 201,000 (line 2, import #{later.pk})" in html
+    assert f"Crm: 35,000 (line 3, import #{later.pk})" in html
+    assert "22,400" not in html
+
+
 def test_manager_resolves_with_earlier_row(client, manager, team, merged_rows):
     _run, account = merged_rows
     earlier = Observation.objects.get(account=account, field="employees", line=2)
