@@ -18,13 +18,27 @@ from accounts.models import SegmentOverride
 from audits.models import ReviewItem
 from audits.periods import Period, local_today
 from audits.services import review_item_confirm, review_session_create
+from tests.reliability.data import reload_migration_data
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("migration_data"),
+]
 
 # How long the lock holder waits for both confirmations to block on the item's row.
 LOCK_WAIT_SECONDS = 10.0
 # How long a thread waits for the others at the barrier, and the test for the threads.
 THREAD_TIMEOUT_SECONDS = 30.0
+
+
+@pytest.fixture
+def migration_data(transactional_db):
+    """Load the data-migration rows again when an earlier browser test emptied the tables.
+
+    Serialized rollback does not restore them after such a test, whose flush recreates
+    content types with other ids (tests/reliability/data.py).
+    """
+    reload_migration_data()
 
 
 @pytest.fixture
