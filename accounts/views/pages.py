@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views import View
@@ -191,10 +191,13 @@ class AccountListView(AccountViewerRequiredMixin, ListView):
         if self.filterset.is_valid():
             ordering = self.filterset.form.cleaned_data.get("ordering") or []
         misspelt = misspelt_filters(self.request.GET, self.filterset.filters, LIST_PARAMETERS)
-        # The API rejects a misspelt filter with 400, so the export link leaves it out.
-        export_query = self.list_query.copy()
-        for name in misspelt:
-            export_query.pop(name)
+        # The export link carries only the filters and the ordering, which the API reads too.
+        # The API rejects a misspelt filter or a page parameter such as offset or cursor with
+        # 400, and the export contains every matching row, so the link leaves those out.
+        export_query = QueryDict(mutable=True)
+        for name in self.filterset.filters:
+            if name in self.list_query:
+                export_query.setlist(name, self.list_query.getlist(name))
         context.update(
             filterset=self.filterset,
             filter_form=self.filterset.form,

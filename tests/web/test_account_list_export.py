@@ -98,3 +98,21 @@ def test_api_csv_invalid_bom_is_400(client, sdr):
         "'yes' is not a bom value: send bom=1 to start the CSV with a UTF-8 byte order mark, "
         "or leave bom out."
     ]
+
+
+def test_export_drops_page_parameters(client, sdr):
+    AccountFactory(name="Alpha High", tier="high")
+    AccountFactory(name="Beta High", tier="high")
+    AccountFactory(name="Gamma Low", tier="low")
+    client.force_login(sdr)
+
+    for parameter in ("offset=10", "limit=10", "per_page=10", "cursor=abc", "page_size=10"):
+        link = export_link(client, f"tier=high&{parameter}&ordering=-name")
+
+        assert parameter not in link, parameter
+        assert "tier=high" in link, parameter
+        assert "ordering=-name" in link, parameter
+        response = client.get(link)
+        assert response.status_code == 200, (parameter, response.content[:300])
+        rows = list(csv.DictReader(io.StringIO(body_of(response).decode("utf-8-sig"))))
+        assert [row["name"] for row in rows] == ["Beta High", "Alpha High"], parameter
