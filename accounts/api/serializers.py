@@ -13,7 +13,7 @@ from typing import Any
 import pycountry
 from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.dispatch import receiver
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -54,6 +54,7 @@ from accounts.workspace.edits import (
 from enrichment.verification import verified_mandatory_fields
 from segmentation.models import Industry, ScoreRecord
 
+from .base import shorten
 from .datetimes import datetime_formatter
 from .field_messages import DetailedFieldErrorsMixin
 
@@ -185,7 +186,9 @@ class AccountSerializer(serializers.HyperlinkedModelSerializer):
 
 
 # Columns that employee_range_label reads.
-TOO_LARGE = "The amount is too large: it must be below 1,000,000,000,000,000. Check the unit."
+TOO_LARGE = (
+    "The amount “{value}” is too large: it must be below 1,000,000,000,000,000. Check the unit."
+)
 EMPLOYEE_RANGE_LOOKUPS = ("employee_min", "employee_max", "employee_count", "employee_raw")
 # A primary key that no URL pattern contains, replaced by each row's id in the url field.
 _URL_ID_PLACEHOLDER = "9081726354"
@@ -433,13 +436,25 @@ class AmountField(serializers.DecimalField):
         "max_value": TOO_LARGE,
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # DRF's max_value validator formats its message with max_value only, so it cannot
+        # name the value sent. to_internal_value checks max_value in its place.
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, MaxValueValidator)
+        ]
+
     def to_internal_value(self, data: Any) -> Decimal:
         # Kept for fail(), whose messages name the value but which DRF calls without it.
-        self._sent_text = str(data).strip()[:100]
+        self._sent_text = shorten(str(data).strip())
         value = super().to_internal_value(data)
-        # Checked here, since min_value's validator would name the value rounded to cents.
+        # Checked here, since the validators would name the value rounded to cents.
         if value < 0:
             self.fail("negative")
+        if self.max_value is not None and value > self.max_value:
+            self.fail("max_value")
         return value
 
     def fail(self, key: str, **kwargs: Any) -> None:

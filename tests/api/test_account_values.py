@@ -500,3 +500,25 @@ def test_unmapped_label_sent_back_accepted(client_for, sdr, import_apollo):
 
     assert body["industry_raw"] == "Kelp farming"
     assert body["city"] == "Berlin"
+
+
+@pytest.mark.parametrize("field", ["annual_revenue_usd", "revenue_amount"])
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ("100000000000000000000000000", "“100000000000000000000000000”"),
+        ("1e27", "“1e27”"),
+        ("5000000000000000", "“5000000000000000”"),
+        ("9" * 60, f"“{'9' * 39}…”"),
+    ],
+)
+def test_too_large_amount_named(client_for, sdr, import_apollo, field, sent, named):
+    account = import_apollo("51-200", "$12.5M")
+
+    response = client_for(sdr).patch(f"{LIST_URL}{account.pk}/", {field: sent}, format="json")
+
+    assert response.status_code == 400
+    message = response.json()["error"]["fields"][field][0]
+    assert named in message
+    assert "too large" in message
+    assert "1,000,000,000,000,000" in message
