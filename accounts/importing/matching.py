@@ -898,6 +898,15 @@ def _merge_row(
     row.added_flags = new_flags
 
 
+def reviewed_flag_keys(reviewed: Sequence[Any]) -> set[tuple[str, str]]:
+    """Return the (field, value) pairs of an account's reviewed_flags, which imports skip."""
+    return {
+        (record.get("field") or "", record.get("value") or "")
+        for record in reviewed
+        if isinstance(record, dict)
+    }
+
+
 def _flags_merged(
     current: list[dict[str, Any]],
     flags: list[dict[str, Any]],
@@ -916,11 +925,7 @@ def _flags_merged(
     """
     merged = list(current)
     position = {(flag.get("field"), flag.get("value")): index for index, flag in enumerate(merged)}
-    reviewed_keys = {
-        (record.get("field") or "", record.get("value") or "")
-        for record in reviewed
-        if isinstance(record, dict)
-    }
+    reviewed_keys = reviewed_flag_keys(reviewed)
     raised_again = {(flag["field"], flag["value"]) for flag in extra_flags}
     new_flags = []
     for flag in flags:

@@ -42,7 +42,7 @@ from accounts.importing.layouts import (
     default_source,
     detect_layout,
 )
-from accounts.importing.matching import UNCHANGED, BatchMatcher
+from accounts.importing.matching import UNCHANGED, BatchMatcher, reviewed_flag_keys
 from accounts.importing.reading import (
     UTF8_REPLACE_ENCODING,
     ObjectColumns,
@@ -569,7 +569,7 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
     )
     outcomes = matcher.run()
     mark_unchanged_rows(outcomes, source=source)
-    for (preview, _parsed), outcome in zip(parsed_rows, outcomes, strict=True):
+    for (preview, parsed), outcome in zip(parsed_rows, outcomes, strict=True):
         state = outcome.state
         preview.outcome = outcome.outcome
         if state.first_line is not None and state.first_line != outcome.row.line:
@@ -580,10 +580,14 @@ def _preview_matches(parsed_rows: list[tuple[PreviewRow, ParsedRow]], *, source:
             preview.unchanged = state.account.name
         elif not state.is_new:
             preview.updates = state.account.name
+        # The import does not raise again a flag that a person marked reviewed on the
+        # account, so the preview leaves it out too.
+        reviewed = reviewed_flag_keys(state.account.reviewed_flags)
+        kept = [flag for flag in parsed.flags if (flag["field"], flag["value"]) not in reviewed]
         added = [flag for flag in outcome.row.added_flags if flag not in outcome.row.flags]
-        if added:
-            preview.status = "flagged"
-            preview.problems.extend(f"{item['field']}: {item['message']}" for item in added)
+        flags = [*kept, *added]
+        preview.status = "flagged" if flags else "ok"
+        preview.problems = [f"{item['field']}: {item['message']}" for item in flags]
 
 
 def _preview_row(parser: RowParser, record: Any) -> tuple[PreviewRow, ParsedRow | None]:

@@ -9,6 +9,7 @@ from accounts.models import REVIEW_FLAG_LINES_KEY, Account
 from accounts.selectors import account_field_history, user_label
 from accounts.services import accounts_import
 from accounts.workspace.flags import review_flag_mark_reviewed
+from accounts.workspace.imports import WizardMapping, file_inspect, import_preview
 from audits.trail import TrailFilter, trail_page
 from enrichment.models import Observation
 from enrichment.services import accounts_verify
@@ -339,3 +340,36 @@ def test_reviewed_flag_raised_for_new_value(tmp_path, sdr):
     import_employees(tmp_path, "3.000")
 
     assert [flag["value"] for flag in employee_flags(account)] == ["3.000"]
+
+
+def preview_employees(tmp_path, employees: str) -> list:
+    path = tmp_path / f"preview-{employees}.csv"
+    path.write_text(FLAGGED_CSV.format(employees=employees), encoding="utf-8")
+    inspection = file_inspect(path, file_name=path.name)
+    return import_preview(path, inspection, WizardMapping.detected(inspection))
+
+
+def test_preview_skips_reviewed_flag(tmp_path, sdr):
+    import_employees(tmp_path, "2.000")
+    account = Account.objects.get(domain="acme.example")
+    review_flag_mark_reviewed(account=account, user=sdr, field="employees", value="2.000")
+
+    [row] = preview_employees(tmp_path, "2.000")
+    path = tmp_path / "preview-2.000.csv"
+    run = accounts_import(path, dry_run=True, allow_same_file=True)
+
+    assert row.updates == "Acme"
+    assert row.status == "ok"
+    assert row.problems == []
+    assert run.flagged == 0
+
+
+def test_preview_flags_new_value_after_review(tmp_path, sdr):
+    import_employees(tmp_path, "2.000")
+    account = Account.objects.get(domain="acme.example")
+    review_flag_mark_reviewed(account=account, user=sdr, field="employees", value="2.000")
+
+    [row] = preview_employees(tmp_path, "3.000")
+
+    assert row.status == "flagged"
+    assert [problem.split(":")[0] for problem in row.problems] == ["employees"]
