@@ -74,8 +74,13 @@ def split_values(text: str) -> list[str]:
     return [value.strip() for value in _VALUE_SEPARATORS.split(text or "") if value.strip()]
 
 
-def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """Parse "country, region, label" lines into rows, and return them with the errors."""
+def parse_geography(
+    text: str, unmapped_label: str = ""
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Parse "country, region, label" lines into rows, and return them with the errors.
+
+    A label that differs from ``unmapped_label`` only in spelling is an error.
+    """
     rows: list[tuple[str, str, str]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -122,7 +127,7 @@ def parse_geography(text: str) -> tuple[list[tuple[str, str, str]], list[str]]:
         seen[country] = number
         rows.append((country, region, label))
         labels.append((label, f"line {number}"))
-    errors += geography_label_errors(labels)
+    errors += geography_label_errors(labels, unmapped_label)
     return rows, errors
 
 
@@ -203,7 +208,9 @@ class FrameworkAdminForm(forms.ModelForm):
 
     def clean_geography_text(self) -> str:
         text = self.cleaned_data.get("geography_text", "")
-        rows, errors = parse_geography(text)
+        # Django cleans fields in order, so the model field comes before this declared one.
+        unmapped_label = self.cleaned_data.get("unmapped_geography_label", "")
+        rows, errors = parse_geography(text, unmapped_label)
         if errors:
             raise ValidationError(errors)
         self.geography_rows = rows

@@ -225,7 +225,8 @@ def _saved_text_errors(framework: Framework, criteria: list[Criterion]) -> list[
     for country, region, label in rows:
         messages += geography_row_errors(country, region, label)
     messages += geography_label_errors(
-        (label, f"the geography map's row for {country}") for country, _region, label in rows
+        ((label, f"the geography map's row for {country}") for country, _region, label in rows),
+        framework.unmapped_geography_label,
     )
     return messages
 

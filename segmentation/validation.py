@@ -301,16 +301,25 @@ def geography_row_errors(
     return errors
 
 
-def geography_label_errors(labels: Iterable[tuple[str, str]]) -> list[str]:
+def geography_label_errors(
+    labels: Iterable[tuple[str, str]], unmapped_label: str = ""
+) -> list[str]:
     """Return one message per geography label that repeats an earlier one in another spelling.
 
     ``labels`` pairs each label with where it is, such as "line 3" of the admin's map text
     or "the row for SG" of a saved map. Labels are compared by ``name_key``. Tags show a
     label as stored, so "APAC" next to "apac" would make two tags for one geography,
     while criteria and the tag editor, which ignore case, take them for one label.
+    ``unmapped_label``, the framework's label for countries the map does not list, is
+    compared first, so a map label in another spelling of it is reported too.
     """
     errors = []
     first_spellings: dict[str, tuple[str, str]] = {}
+    if unmapped_label:
+        first_spellings[name_key(unmapped_label)] = (
+            unmapped_label,
+            "the unmapped geography label",
+        )
     for label, where in labels:
         key = name_key(label)
         if key not in first_spellings:

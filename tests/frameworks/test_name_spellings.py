@@ -150,3 +150,50 @@ def test_industry_locked_by_criterion_in_other_normal_form(active_framework):
     locked = industry_criteria_locked(COMPOSED, industry_pk=industry.pk)
 
     assert [row.pk for row in locked] == [criterion.pk]
+
+
+def test_parse_geography_rejects_unmapped_label_in_other_case():
+    rows, errors = parse_geography("AF, APAC, rest of world", unmapped_label="Rest of World")
+
+    assert len(errors) == 1
+    assert "Line 1 has the tag label 'rest of world'" in errors[0]
+    assert "the unmapped geography label spells it 'Rest of World'" in errors[0]
+    assert "write 'Rest of World' on both" in errors[0]
+
+
+def test_parse_geography_accepts_unmapped_label_spelled_alike():
+    rows, errors = parse_geography("AF, APAC, Rest of World", unmapped_label="Rest of World")
+
+    assert errors == []
+    assert rows == [("AF", "APAC", "Rest of World")]
+
+
+def test_admin_rejects_unmapped_label_in_other_case(client, ops_user, draft):
+    client.force_login(ops_user)
+    lines = framework_post(draft)["geography_text"].splitlines()
+    lines = [line for line in lines if not line.startswith("AF,")] + ["AF, APAC, rest of world"]
+    text = "\n".join(lines)
+
+    response = client.post(
+        reverse("admin:segmentation_framework_change", args=[draft.pk]),
+        framework_post(draft, geography_text=text, unmapped_geography_label="Rest of World"),
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "has the tag label &#x27;rest of world&#x27;" in html
+    assert "the unmapped geography label spells it &#x27;Rest of World&#x27;" in html
+    assert not draft.geography_mappings.filter(label="rest of world").exists()
+
+
+def test_framework_check_rejects_unmapped_label_in_other_case(draft):
+    draft.unmapped_geography_label = "Rest of World"
+    draft.save(update_fields=["unmapped_geography_label"])
+    draft.geography_mappings.update_or_create(
+        country="AF", defaults={"region": "APAC", "label": "rest of world"}
+    )
+
+    problems = " ".join(framework_check(draft))
+
+    assert "The geography map's row for AF has the tag label 'rest of world'" in problems
+    assert "the unmapped geography label spells it 'Rest of World'" in problems
