@@ -2,10 +2,10 @@
 
 A tag follows the template when each placeholder contains a value of the framework:
 an industry of the taxonomy, a size band, a geography label, a country code or a tier. Case,
-Unicode normalization, the dash and spaces between the parts and the dashes inside a value
-may differ. The tag is then stored as the
-framework would write it, so "saas - mid-market - apac" becomes "SaaS – Mid-Market – APAC"
-and a typo cannot start a tag of its own.
+Unicode normalization, the dash and spaces between the parts, and the dashes inside a value
+and the spaces around them may differ. The tag is then stored as the framework would write
+it, so "saas - mid-market - apac" becomes "SaaS – Mid-Market – APAC" and a typo
+cannot start a tag of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .selectors import NoActiveFrameworkError, framework_get_active
 # Dashes that people type between the parts of a tag: hyphen-minus, en dash, em dash.
 _DASHES = "-–—"
 _DASHES_AS_HYPHEN = str.maketrans(_DASHES, "-" * len(_DASHES))
+_SPACED_DASH = re.compile(rf"\s*([{_DASHES}])\s*")
 _TIER_LABELS = {value: str(label) for value, label in Tier.choices}
 
 
@@ -41,8 +42,14 @@ def _literal_pattern(text: str) -> str:
 
 
 def _value_pattern(name: str) -> str:
-    """Match a known value as typed, with any of ``_DASHES`` for each dash it contains."""
-    return "".join(f"[{_DASHES}]" if char in _DASHES else re.escape(char) for char in name)
+    """Match a known value as typed, with any dash and any spaces around each dash in it."""
+    parts = []
+    for character in _SPACED_DASH.sub(r"\1", name):
+        if character in _DASHES:
+            parts.append(rf"\s*[{_DASHES}]\s*")
+        else:
+            parts.append(re.escape(character))
+    return "".join(parts)
 
 
 class TagChecker:
@@ -160,8 +167,11 @@ class TagChecker:
 
 
 def _value_key(value: str) -> str:
-    """Return the key of a value in a tag: ``caseless_key``, with every dash a hyphen-minus."""
-    return caseless_key(value).translate(_DASHES_AS_HYPHEN)
+    """Return the key of a value in a tag: ``caseless_key``, with every dash a hyphen-minus.
+
+    Spaces around a dash are dropped, so "Small-Medium" and "Small - Medium" share a key.
+    """
+    return _SPACED_DASH.sub("-", caseless_key(value).translate(_DASHES_AS_HYPHEN))
 
 
 def _by_key(names) -> dict[str, str]:
