@@ -13,7 +13,7 @@ EMPTY_VALUE = "—"
 
 
 class EmptyValueContextHelper(HistoricalRecordContextHelper):
-    """Show an empty field of a change as an em dash.
+    """Show an empty field of a change, None or an empty string, as an em dash.
 
     django-simple-history 3.13 wraps a foreign key without a related row in DeletedObject,
     an empty one included, so a field set for the first time showed "Deleted user
@@ -21,13 +21,17 @@ class EmptyValueContextHelper(HistoricalRecordContextHelper):
     """
 
     def prepare_delta_change_value(self, change: ModelChange, value: Any) -> Any:
-        if value is None or isinstance(value, DeletedObject) and value.pk is None:
+        if value is None or value == "" or isinstance(value, DeletedObject) and value.pk is None:
             return EMPTY_VALUE
         return super().prepare_delta_change_value(change, value)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
-    """SimpleHistoryAdmin whose history page shows empty values as an em dash."""
+    """SimpleHistoryAdmin whose history page shows empty values as an em dash.
+
+    A missing or empty change reason shows as an em dash too, through the override of
+    templates/simple_history/object_history_list.html.
+    """
 
     def get_historical_record_context_helper(
         self, request, historical_record

@@ -139,3 +139,35 @@ def test_history_shows_empty_user_as_dash(ops_client, draft, ops_user):
     assert response.status_code == 200
     assert "pk=None" not in page
     assert re.search(r"Submitted by:</strong>\s*—\s*&nbsp;&rarr;&nbsp;&nbsp;ops\b", page)
+
+
+def test_history_shows_empty_string_as_dash(ops_client, draft, ops_user):
+    draft.medium_tier_route = ""
+    draft.save()
+    draft.medium_tier_route = "Sequence"
+    draft._history_user = ops_user
+    draft.save()
+
+    response = ops_client.get(reverse("admin:segmentation_framework_history", args=[draft.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r"Medium tier route:</strong>\s*—\s*&nbsp;&rarr;&nbsp;&nbsp;Sequence", page)
+
+
+def test_history_shows_missing_change_reason_as_dash(ops_client, draft, ops_user):
+    draft.medium_tier_route = "Sequence"
+    draft._history_user = ops_user
+    draft.save()
+
+    response = ops_client.get(reverse("admin:segmentation_framework_history", args=[draft.pk]))
+
+    page = response.content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.DOTALL)
+    latest_row = next(row for row in rows if "Sequence" in row)
+    # Object, Date/time, Comment, Changed by, Change reason, Changes.
+    cells = [cell.strip() for cell in re.findall(r"<td>(.*?)</td>", latest_row, re.DOTALL)]
+    assert response.status_code == 200
+    assert draft.history.latest().history_change_reason is None
+    assert len(cells) == 6
+    assert cells[4] == "—"
