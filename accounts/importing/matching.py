@@ -49,6 +49,7 @@ from accounts.models import (
     AccountIdentifier,
 )
 from accounts.normalizers import technology_key
+from accounts.normalizers.errors import visible_controls
 from enrichment import verification
 
 from .rows import ParsedRow
@@ -670,10 +671,11 @@ def file_conflict_flag(
     line, raw = later
     recorded = "will be recorded" if preview else "were recorded"
     message = (
-        f'line {line} gives {field_name} "{raw}", but line {earlier_line} of the same file '
-        f'gave "{earlier_raw}" for this account. Rows of one file count as one source, so '
-        f"the import cannot tell which is right, and both values {recorded} as its "
-        f"observations. Save the right value, or mark this flag reviewed."
+        f'line {line} gives {field_name} "{visible_controls(raw)}", but line {earlier_line} of '
+        f'the same file gave "{visible_controls(earlier_raw)}" for this account. Rows of one '
+        f"file count as one source, so the import cannot tell which is right, and both "
+        f"values {recorded} as its observations. Save the right value, or mark this flag "
+        "reviewed."
     )
     return {**review_flag(field_name, raw, message), REVIEW_FLAG_LINES_KEY: [earlier_line, line]}
 

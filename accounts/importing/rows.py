@@ -59,6 +59,7 @@ from accounts.normalizers import (
     technology_length_message,
     website_url_and_host,
 )
+from accounts.normalizers.errors import visible_controls
 from accounts.normalizers.text import is_missing
 from segmentation.taxonomy import IndustryResolver
 
@@ -401,9 +402,13 @@ class RowParser:
 
     def _unread_object_reason(self, item: dict[str, Any]) -> str:
         keys = [str(key) for key, value in item.items() if not is_empty_value(value)]
-        listed = ", ".join(f'"{key}"' for key in keys[:5]) + (" and more" if len(keys) > 5 else "")
+        listed = ", ".join(f'"{visible_controls(key)}"' for key in keys[:5])
+        if len(keys) > 5:
+            listed += " and more"
         read = ", ".join(
-            f'"{name}"' for index, name in enumerate(self.header) if index in self.read_indexes
+            f'"{visible_controls(name)}"'
+            for index, name in enumerate(self.header)
+            if index in self.read_indexes
         )
         return (
             f"the object's keys {listed} match no column that the import reads ({read}). "
@@ -604,7 +609,9 @@ class RowParser:
                 parsed = website_url_and_host(raw)
             except UnparsedValue as error:
                 flags.append(_unparsed_flag(field_name, error))
-                problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
+                problem = (
+                    problem or f'{field_name} "{visible_controls(raw)}" is invalid ({error.hint})'
+                )
                 website = website or raw
                 continue
             if parsed is None:
@@ -626,7 +633,9 @@ class RowParser:
                 domain = registrable_domain(host, value=url)
             except UnparsedValue as error:  # website_url accepted the host, so this is rare
                 flags.append(_unparsed_flag(field_name, error))
-                problem = problem or f'{field_name} "{raw}" is invalid ({error.hint})'
+                problem = (
+                    problem or f'{field_name} "{visible_controls(raw)}" is invalid ({error.hint})'
+                )
                 continue
             observations.append(("website", url, raw))
             observations.append(("domain", domain, raw))
@@ -1214,7 +1223,7 @@ def _key_conflict_reason(conflict: KeyConflict) -> str:
 
 def _check_length(label: str, value: str, max_length: int) -> None:
     if len(value) > max_length:
-        preview = value if len(value) <= 60 else value[:59] + "…"
+        preview = visible_controls(value if len(value) <= 60 else value[:59] + "…")
         raise RowRejected(
             f'{label} "{preview}" is {len(value)} characters after cleaning, more than the '
             f"{max_length} allowed: shorten it in the file."

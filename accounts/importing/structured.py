@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.normalizers.errors import visible_controls
+
 # Keys of an object whose text is the value that the object represents, in priority
 # order, such as {"name": "Software", "id": 42} for an industry.
 VALUE_KEYS = ("name", "value", "label", "text", "displayname", "title")
@@ -271,7 +273,7 @@ def number_parts(value: dict[str, Any], *, money: bool) -> NumberParts:
     keys = MONEY_KEYS if money else RANGE_KEYS
     unknown = [str(key) for key in value if object_key(key) not in keys]
     if unknown:
-        listed = ", ".join(f'"{key}"' for key in unknown)
+        listed = ", ".join(f'"{visible_controls(key)}"' for key in unknown)
         noun = "key" if len(unknown) == 1 else "keys"
         raise UnclearObject(f"it has the {noun} {listed}, which the import does not read")
     parts: dict[str, Any] = {}
@@ -287,7 +289,7 @@ def number_parts(value: dict[str, Any], *, money: bool) -> NumberParts:
             if object_key(key) in part_keys and not _is_blank(item)
         ]
         if len(found) > 1:
-            listed = " and ".join(f'"{key}"' for key, _item in found)
+            listed = " and ".join(f'"{visible_controls(str(key))}"' for key, _item in found)
             raise UnclearObject(f"it has two values for one {part}: {listed}")
         if found:
             parts[part] = found[0][1]

@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 # Longer values are shortened in the message. The full value stays on the exception.
 _MAX_DISPLAYED_VALUE_LENGTH = 120
+
+# Escapes of the control characters that Python writes with a letter.
+_CONTROL_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible_controls(text: str) -> str:
+    """Return ``text`` with each control character (category Cc) written as an escape.
+
+    A tab becomes ``\\t``, a line break ``\\n``, a carriage return ``\\r`` and another
+    control character ``\\x1b`` or ``\\x85``, as Python writes them. Messages quote values
+    and column names through it, so "Extra<tab>Column" reads "Extra\\tColumn" and not as
+    two words. A backslash in the text is kept as it is, so a literal ``\\t`` reads the same.
+    """
+    parts = []
+    for char in text:
+        if unicodedata.category(char) != "Cc":
+            parts.append(char)
+        elif char in _CONTROL_ESCAPES:
+            parts.append(_CONTROL_ESCAPES[char])
+        else:
+            # Every control character is below U+00A0, so two hex digits are enough.
+            parts.append(f"\\x{ord(char):02x}")
+    return "".join(parts)
 
 
 class UnparsedValue(ValueError):
@@ -20,7 +44,7 @@ class UnparsedValue(ValueError):
         self.field = field
         self.value = value
         self.hint = hint
-        displayed_value = value
+        displayed_value = visible_controls(value)
         if len(displayed_value) > _MAX_DISPLAYED_VALUE_LENGTH:
             displayed_value = displayed_value[: _MAX_DISPLAYED_VALUE_LENGTH - 1] + "…"
         super().__init__(f'{field} "{displayed_value}" could not be parsed: {hint}')

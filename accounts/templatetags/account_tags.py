@@ -18,6 +18,7 @@ from accounts.models import (
     SegmentOverride,
     Tier,
 )
+from accounts.normalizers.errors import visible_controls
 from accounts.normalizers.text import character_count
 from accounts.observation_text import buying_signal_label, observation_text
 from accounts.roles import ALL_ROLES
@@ -222,7 +223,8 @@ def review_flag_text(flag: Any) -> SafeString | str:
     field_label = capfirst(str(flag.get("field", "")).replace("_", " "))
     text = format_html("<strong>{}</strong>", field_label)
     if flag.get("value") not in (None, ""):
-        text = format_html("{} “{}”", text, flag["value"])
+        # The stored value keeps its tabs and line breaks, and the page shows them as escapes.
+        text = format_html("{} “{}”", text, visible_controls(str(flag["value"])))
     origin = []
     lines = flag.get(REVIEW_FLAG_LINES_KEY)
     if isinstance(lines, list) and lines:

@@ -41,6 +41,16 @@ def test_command_prints_counts_and_report(write_csv):
     assert Account.objects.get().source == "trade-show"
 
 
+def test_command_shows_tab_in_ignored_column(write_csv):
+    path = write_csv(["Company", "Website", "Extra\tColumn"], [["Acme", "acme.com", "red"]])
+
+    output, _errors = run_command(str(path))
+
+    run = ImportRun.objects.get()
+    assert "ignored columns: Extra\\tColumn\n" in output
+    assert run.column_mapping["ignored"] == ["Extra\tColumn"]
+
+
 def test_command_reimport_prints_unchanged(write_csv):
     path = write_csv(["Company", "Website"], [["Acme", "acme.com"], ["", "n0t a site"]])
     run_command(str(path))

@@ -302,6 +302,21 @@ def test_unparsed_values_flagged_not_rejected(write_csv):
     assert account.review_flags[0]["value"] == "a handful"
 
 
+def test_unparsed_value_message_shows_tab(write_csv):
+    path = write_csv(
+        APOLLO,
+        [apollo_row("Anvil Peak", "anvilpeak.com", employees="a\thandful")],
+    )
+
+    accounts_import(path)
+
+    flag = Account.objects.get().review_flags[0]
+    assert flag["field"] == "employees"
+    assert flag["value"] == "a\thandful"
+    assert '"a\\thandful"' in flag["message"]
+    assert "\t" not in flag["message"]
+
+
 def test_third_party_website_kept_without_domain(write_csv):
     path = write_csv(
         ["Company", "Website"], [["Storyline", "https://www.producthunt.com/posts/storyline-7"]]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.importing.matching import pack_file_values, unpack_file_values
+from accounts.importing.matching import file_conflict_flag, pack_file_values, unpack_file_values
 from accounts.models import REVIEW_FLAG_IMPORT_KEY, REVIEW_FLAG_LINES_KEY, Account
 from accounts.services import accounts_import
 from enrichment.services import accounts_verify
@@ -152,3 +152,11 @@ def test_file_values_pack_round_trip():
 
     assert first_line == 12
     assert unpacked == values
+
+
+def test_file_conflict_message_shows_tab() -> None:
+    flag = file_conflict_flag("employees", (2, "100"), (3, "90\t000"))
+
+    assert flag["value"] == "90\t000"
+    assert 'gives employees "90\\t000", but line 2' in flag["message"]
+    assert "\t" not in flag["message"]

@@ -12,6 +12,7 @@ from accounts.normalizers import (
     is_missing,
     strip_footnotes,
 )
+from accounts.normalizers.errors import visible_controls
 from accounts.normalizers.text import character_count
 
 
@@ -131,6 +132,26 @@ def test_unparsed_value_shortens_long_value_in_message() -> None:
     error = UnparsedValue("text", "x" * 500, "too long")
     assert len(str(error)) < 200
     assert error.value == "x" * 500
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Extra\tColumn", "Extra\\tColumn"),
+        ("one\r\ntwo", "one\\r\\ntwo"),
+        ("esc\x1bape", "esc\\x1bape"),
+        ("next\x85line", "next\\x85line"),
+        ("plain text", "plain text"),
+    ],
+)
+def test_visible_controls_escapes(raw: str, expected: str) -> None:
+    assert visible_controls(raw) == expected
+
+
+def test_unparsed_value_message_shows_tab() -> None:
+    error = UnparsedValue("employee count", "12\t000", "expected a count")
+    assert str(error) == 'employee count "12\\t000" could not be parsed: expected a count'
+    assert error.value == "12\t000"
 
 
 def test_unparsed_value_survives_pickle() -> None:

@@ -41,3 +41,10 @@ def test_flag_value_escaped():
 
     assert "<script>" not in text
     assert "&lt;script&gt;" in text
+
+
+def test_flag_value_shows_tab():
+    text = str(review_flag_text({"field": "employees", "value": "a\thandful", "message": "x"}))
+
+    assert "“a\\thandful”" in text
+    assert "\t" not in text

@@ -14,6 +14,7 @@ from accounts.importing.fingerprints import (
 from accounts.importing.layouts import LAYOUT_NAMES, load_mapping_file
 from accounts.importing.sources import source_name_normalize
 from accounts.models import ImportCancelRequest, ImportRun
+from accounts.normalizers.errors import visible_controls
 from accounts.selectors import user_label
 from accounts.services import accounts_import
 
@@ -156,9 +157,10 @@ class Command(BaseCommand):
             f"skipped blank {run.skipped_blank}, flagged {run.flagged}"
         )
         if mapping.get("ignored"):
-            self.stdout.write(f"  ignored columns: {', '.join(mapping['ignored'])}")
+            ignored = ", ".join(visible_controls(name) for name in mapping["ignored"])
+            self.stdout.write(f"  ignored columns: {ignored}")
         if mapping.get("missing"):
-            missing = ", ".join(mapping["missing"])
+            missing = ", ".join(visible_controls(name) for name in mapping["missing"])
             if mapping.get("layout") == "mapping":
                 self.stdout.write(f"  mapped columns not in the file: {missing}")
             else:
