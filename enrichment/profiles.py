@@ -33,6 +33,7 @@ import yaml
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.importing.rows import technology_length_flags
 from accounts.models import Account, AccountIdentifier
 from accounts.normalizers import (
     EmployeeRange,
@@ -47,11 +48,13 @@ from accounts.normalizers import (
     parse_employee_count,
     website_url,
 )
+from accounts.selectors import source_label
 
 from .services import (
     WRITE_BATCH_SIZE,
     NewObservation,
     VerificationResult,
+    account_review_flags_add,
     accounts_resegment,
     accounts_verify,
     observations_write,
@@ -241,6 +244,11 @@ def body_technologies(text: str) -> list[str]:
     sentences and are skipped, as are headings. Markdown passes HTML character references
     through to HTML, so they are decoded first: ``AT&amp;T`` reads as ``AT&T``.
     """
+    return normalize_technologies(_body_technology_items(text))
+
+
+def _body_technology_items(text: str) -> list[str]:
+    """Return the items of the technologies section before normalize_technologies."""
     items: list[str] = []
     for raw_line in _MARKDOWN_LINK_RE.sub(r"\g<text>", html.unescape(text)).splitlines():
         line = raw_line.strip()
@@ -254,13 +262,20 @@ def body_technologies(text: str) -> list[str]:
             item = part.strip(" *_`").rstrip(".").strip()
             if item and len(item.split()) <= MAX_TECHNOLOGY_WORDS:
                 items.append(item)
-    return normalize_technologies(items)
+    return items
 
 
 def profile_technologies(profile: Profile) -> list[str]:
     """Return the front-matter tags followed by the names in the technologies section."""
     return normalize_technologies(
         [*profile.technology_tags, *body_technologies(profile.technologies_text)]
+    )
+
+
+def profile_technology_flags(profile: Profile) -> list[dict[str, str]]:
+    """Build a review flag for each technology name of the profile that is stored cut."""
+    return technology_length_flags(
+        [*profile.technology_tags, *_body_technology_items(profile.technologies_text)]
     )
 
 
@@ -443,9 +458,11 @@ def _match_and_write(profiles: list[Profile]) -> ProfileImportSummary:
 
     identifiers = []
     observations = []
+    flags_by_account: dict[int, list[dict[str, str]]] = {}
     for profile, target in matched:
         account_id = target.pk if isinstance(target, Account) else target
         summary.account_ids.append(account_id)
+        flags_by_account.setdefault(account_id, []).extend(profile_technology_flags(profile))
         identifiers.append(
             AccountIdentifier(
                 account_id=account_id,
@@ -464,4 +481,7 @@ def _match_and_write(profiles: list[Profile]) -> ProfileImportSummary:
         identifiers, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True
     )
     summary.observations = observations_write(observations)
+    account_review_flags_add(
+        flags_by_account, change_reason=f"{source_label(PROFILE_SOURCE)} import"
+    )
     return summary

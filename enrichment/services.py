@@ -405,6 +405,59 @@ def _conflicting_mandatory(statuses: dict[str, Any]) -> frozenset[str]:
     )
 
 
+def account_review_flags_add(
+    flags_by_account: dict[int, list[dict[str, str]]], *, change_reason: str
+) -> int:
+    """Add review flags to accounts and return how many were added.
+
+    A flag is one per field and value, as imports raise them, so a flag already on the
+    account is not added again, and one that a person marked reviewed (in
+    reviewed_flags) is not raised again. The change is recorded in the account history.
+    """
+    account_ids = [account_id for account_id, flags in flags_by_account.items() if flags]
+    if not account_ids:
+        return 0
+    added = 0
+    with transaction.atomic():
+        accounts = list(
+            Account.objects.select_for_update(of=("self",))
+            .filter(pk__in=account_ids)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        changed: list[Account] = []
+        for account in accounts:
+            current = list(account.review_flags or [])
+            known = {
+                (record.get("field") or "", record.get("value") or "")
+                for record in [*current, *(account.reviewed_flags or [])]
+                if isinstance(record, dict)
+            }
+            for review_flag in flags_by_account[account.pk]:
+                key = (review_flag["field"], review_flag["value"])
+                if key in known:
+                    continue
+                known.add(key)
+                current.append(review_flag)
+                added += 1
+            if len(current) != len(account.review_flags or []):
+                account.review_flags = current
+                account.updated_at = now
+                changed.append(account)
+        if changed:
+            # As in _verify_chunk, a baseline first lets the trail compare with the stored values.
+            record_account_baselines(account.pk for account in changed)
+            bulk_update_with_history(
+                changed,
+                Account,
+                ["review_flags", "updated_at"],
+                batch_size=WRITE_BATCH_SIZE,
+                default_change_reason=change_reason,
+                custom_historical_attrs={"history_channel": current_channel()},
+            )
+    return added
+
+
 def _verify_chunk(
     account_ids: list[int],
     context: rules.VerificationContext,
@@ -1558,10 +1611,12 @@ def _enrich_write(
         EnrichmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
         written = observations_write(new)
         # The trail then names the run and its provider beside each change it made.
-        result = accounts_verify(
-            account_ids=found_facts,
-            change_reason=f"Enrichment run {run.pk} ({source_label(source)})",
+        change_reason = f"Enrichment run {run.pk} ({source_label(source)})"
+        account_review_flags_add(
+            {account_id: facts.account_flags for account_id, facts in found_facts.items()},
+            change_reason=change_reason,
         )
+        result = accounts_verify(account_ids=found_facts, change_reason=change_reason)
         changed = set(result.changed_ids)
         verified = set(result.verified_ids)
         conflicting = set(result.conflicting_ids)

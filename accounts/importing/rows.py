@@ -202,6 +202,22 @@ def flag(field_name: str, value: Any, message: str) -> dict[str, str]:
     return {"field": field_name, "value": text, "message": message}
 
 
+def technology_length_flags(raw: str | list[Any]) -> list[dict[str, str]]:
+    """Build a review flag for each technology name that normalize_technologies cuts.
+
+    The name is stored cut, and the flag keeps it whole (up to MAX_FLAG_VALUE_LENGTH)
+    with its length and the limit. Imports and enrichment both raise these flags.
+    """
+    return [
+        flag(
+            "technologies",
+            name,
+            technology_length_message(name, "it was stored cut, so check it on the account page"),
+        )
+        for name in long_technologies(raw)
+    ]
+
+
 def _unparsed_flag(field_name: str, error: UnparsedValue) -> dict[str, str]:
     return flag(field_name, error.value, str(error))
 
@@ -1000,12 +1016,7 @@ class RowParser:
             if not isinstance(raw_technologies, list):
                 raw_technologies = as_text(raw_technologies)
             technologies = normalize_technologies(raw_technologies)
-            # A name over the limit is stored cut, and the flag keeps it whole for review.
-            for name in long_technologies(raw_technologies):
-                message = technology_length_message(
-                    name, "it was stored cut, so check it on the account page"
-                )
-                flags.append(flag("technologies", name, message))
+            flags.extend(technology_length_flags(raw_technologies))
             if technologies:
                 values["technologies"] = technologies
                 observations.append(("technologies", technologies, as_text(raw_technologies)))

@@ -247,7 +247,6 @@ def technology_key(name: str) -> str:
 def _canonical_technology(item: str) -> str:
     """Return the display name of one list item, or "" when nothing is left to keep."""
     text = _technology_name(item)
-    # NOTE: enrichment providers and profiles store such a name cut without a review flag.
     if len(text) > MAX_TECHNOLOGY_LENGTH:
         cut = text[: MAX_TECHNOLOGY_LENGTH + 1].rsplit(" ", 1)[0]
         if len(cut) > MAX_TECHNOLOGY_LENGTH or not cut:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from accounts.normalizers import normalize_technologies
 from enrichment.providers.base import (
     CompanyFacts,
     CompanyNotFound,
@@ -31,6 +30,7 @@ from enrichment.providers.mapping import (
     read_date,
     set_employees,
     set_location,
+    set_technologies,
     set_website,
 )
 
@@ -119,7 +119,7 @@ def map_organization(organization: dict[str, Any], domain: str) -> CompanyFacts:
         region=organization.get("state"),
         country=organization.get("country"),
     )
-    facts.technologies = normalize_technologies(_technology_names(organization))
+    set_technologies(facts, _technology_names(organization))
     facts.description = as_text(organization.get("short_description"))
     facts.funding = _funding(facts, organization)
     for network in ("linkedin", "twitter", "facebook"):

@@ -104,8 +104,10 @@ class CompanyFacts:
     ``country`` is an ISO 3166-1 alpha-2 code. ``social_links`` maps a network
     (``linkedin``, ``twitter``, ``github``, ``facebook``) to a URL. ``raw`` is the payload
     the values were mapped from. A value that could not be normalized is left empty and
-    ``review_flags`` says why, naming the raw value. ``fetched_at`` is when the provider
-    responded, which is earlier than now when ``from_cache`` is true.
+    ``review_flags`` says why, naming the raw value. ``account_flags`` are review flags
+    that enrichment stores on the account as an import stores its flags, such as a
+    technology name stored cut. ``fetched_at`` is when the provider responded, which is
+    earlier than now when ``from_cache`` is true.
     """
 
     source: str
@@ -126,6 +128,7 @@ class CompanyFacts:
     social_links: dict[str, str] = field(default_factory=dict)
     raw: Any = None
     review_flags: list[str] = field(default_factory=list)
+    account_flags: list[dict[str, str]] = field(default_factory=list)
     fetched_at: datetime = field(default_factory=timezone.now)
     from_cache: bool = False
 

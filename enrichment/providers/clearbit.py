@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from accounts.normalizers import TECHNOLOGY_ALIASES, normalize_technologies
+from accounts.normalizers import TECHNOLOGY_ALIASES
 from enrichment.http import parse_retry_after
 from enrichment.providers.base import (
     CompanyFacts,
@@ -37,6 +37,7 @@ from enrichment.providers.mapping import (
     parse_money_band,
     set_employees,
     set_location,
+    set_technologies,
     set_website,
 )
 
@@ -132,8 +133,8 @@ def map_company(company: dict[str, Any], domain: str) -> CompanyFacts:
         region=geo.get("stateCode") or geo.get("state"),
         country=geo.get("countryCode") or geo.get("country"),
     )
-    facts.technologies = normalize_technologies(
-        [tag_display_name(str(tag)) for tag in company.get("tech") or [] if tag]
+    set_technologies(
+        facts, [tag_display_name(str(tag)) for tag in company.get("tech") or [] if tag]
     )
     facts.description = as_text(company.get("description"))
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accounts.importing.rows import technology_length_flags
 from accounts.normalizers import (
     Money,
     UnparsedValue,
     clean_text,
     is_too_large,
+    normalize_technologies,
     parse_employee_count,
     parse_money,
     resolve_location,
@@ -61,6 +63,16 @@ def flag(facts: CompanyFacts, error: UnparsedValue) -> None:
     """Record a value that could not be normalized."""
     logger.info("%s value for %s needs review: %s", facts.source, facts.domain, error)
     facts.review_flags.append(f"{facts.source}: {error}")
+
+
+def set_technologies(facts: CompanyFacts, names: list[str]) -> None:
+    """Set ``technologies`` from the provider's names, and flag each name stored cut."""
+    facts.technologies = normalize_technologies(names)
+    for review_flag in technology_length_flags(names):
+        logger.info(
+            "%s value for %s needs review: %s", facts.source, facts.domain, review_flag["message"]
+        )
+        facts.account_flags.append(review_flag)
 
 
 def set_employees(facts: CompanyFacts, *values: Any) -> None:

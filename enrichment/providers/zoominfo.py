@@ -24,7 +24,6 @@ from typing import Any
 
 from django.core.cache import cache
 
-from accounts.normalizers import normalize_technologies
 from enrichment.http import JsonResponse, ProviderConfig
 from enrichment.providers.base import (
     CompanyFacts,
@@ -45,6 +44,7 @@ from enrichment.providers.mapping import (
     read_date,
     set_employees,
     set_location,
+    set_technologies,
     set_website,
 )
 
@@ -371,12 +371,13 @@ def map_company(company: dict[str, Any], domain: str) -> CompanyFacts:
     set_location(
         facts, city=company.get("city"), region=company.get("state"), country=company.get("country")
     )
-    facts.technologies = normalize_technologies(
+    set_technologies(
+        facts,
         [
             as_text(item.get("product"))
             for item in company.get("techAttributes") or []
             if isinstance(item, dict)
-        ]
+        ],
     )
     facts.description = first_text(
         item.get("description")

@@ -79,6 +79,24 @@ def test_apollo_current_technologies_fallback(apollo, fake_server):
     assert facts.technologies == ["Salesforce", "HubSpot"]
 
 
+def test_apollo_flags_long_technology(apollo, fake_server):
+    long_name = "Northwind Customer Data Platform for Enterprise Analytics Teams Edition"
+    organization = {**APOLLO_ORGANIZATION, "technology_names": ["React", long_name]}
+    fake_server.route("GET", PATH, FakeResponse(json={"organization": organization}))
+
+    facts = apollo.lookup("northwind-analytics.com")
+
+    assert len(long_name) == 71
+    assert facts.technologies == [
+        "React",
+        "Northwind Customer Data Platform for Enterprise Analytics Teams",
+    ]
+    assert len(facts.account_flags) == 1
+    assert facts.account_flags[0]["field"] == "technologies"
+    assert facts.account_flags[0]["value"] == long_name
+    assert "is 71 characters long, over the limit of 64" in facts.account_flags[0]["message"]
+
+
 def test_apollo_flags_unknown_country(apollo, fake_server):
     organization = {**APOLLO_ORGANIZATION, "country": "Atlantis"}
     fake_server.route("GET", PATH, FakeResponse(json={"organization": organization}))

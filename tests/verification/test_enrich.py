@@ -89,6 +89,41 @@ def test_enrich_applies_provider_values(apollo):
     assert run.finished_at is not None
 
 
+def test_enrich_flags_long_technology_once(apollo):
+    long_name = "Northwind Customer Data Platform for Enterprise Analytics Teams Edition"
+    apollo["northwind.example"] = FakeResponse(
+        json={"organization": organization("northwind.example", technology_names=[long_name])}
+    )
+    account = blank_account(domain="northwind.example")
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run_for(account))
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run_for(account))
+
+    account.refresh_from_db()
+    assert account.technologies == [
+        "Northwind Customer Data Platform for Enterprise Analytics Teams"
+    ]
+    assert len(account.review_flags) == 1
+    assert account.review_flags[0]["field"] == "technologies"
+    assert account.review_flags[0]["value"] == long_name
+    assert "is 71 characters long, over the limit of 64" in account.review_flags[0]["message"]
+
+
+def test_enrich_skips_reviewed_technology_flag(apollo):
+    long_name = "Northwind Customer Data Platform for Enterprise Analytics Teams Edition"
+    apollo["northwind.example"] = FakeResponse(
+        json={"organization": organization("northwind.example", technology_names=[long_name])}
+    )
+    account = blank_account(domain="northwind.example")
+    account.reviewed_flags = [{"field": "technologies", "value": long_name}]
+    account.save(update_fields=["reviewed_flags"])
+
+    accounts_enrich(provider="apollo", account_ids=[account.pk], run=run_for(account))
+
+    account.refresh_from_db()
+    assert account.review_flags == []
+
+
 def test_history_names_run_and_provider(apollo):
     account = blank_account(domain="northwind.example")
     run = run_for(account)

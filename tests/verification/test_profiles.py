@@ -226,6 +226,26 @@ def test_import_without_technologies(profiles_dir):
 
 
 @pytest.mark.django_db
+def test_import_flags_long_technology(profiles_dir):
+    long_tag = "Quiet Corp Internal Deployment and Observability Platform Version Two"
+    profile = NO_TECH.replace(
+        "company_size: startup\n", f"company_size: startup\ntechnologies:\n  - {long_tag}\n"
+    )
+    (profiles_dir / "quiet.md").write_text(profile, encoding="utf-8")
+
+    profiles_import(profiles_dir)
+    profiles_import(profiles_dir)
+
+    quiet = Account.objects.get(domain="quiet.example")
+    assert len(long_tag) == 69
+    assert quiet.technologies == ["Quiet Corp Internal Deployment and Observability Platform"]
+    assert len(quiet.review_flags) == 1
+    assert quiet.review_flags[0]["field"] == "technologies"
+    assert quiet.review_flags[0]["value"] == long_tag
+    assert "is 69 characters long, over the limit of 64" in quiet.review_flags[0]["message"]
+
+
+@pytest.mark.django_db
 def test_import_twice_adds_nothing(profiles_dir):
     profiles_import(profiles_dir)
     counts = (Account.objects.count(), Observation.objects.count())
