@@ -46,6 +46,19 @@ def too_long_message(name: str) -> str:
     )
 
 
+def invalid_choice_message(noun: str, choices: Any) -> str:
+    """Return the invalid_choice message of a choice field: the value and the valid choices.
+
+    ``noun`` names what a valid value is, such as "a kind of note", and ``choices`` are the
+    field's (value, label) pairs, where an empty value (such as "Any kind") is not listed.
+    Django fills in ``%(value)s``, so a "%" of a label is escaped.
+    """
+    listed = [f"{label} ({value})".replace("%", "%%") for value, label in choices if value != ""]
+    if len(listed) > 1:
+        listed = [", ".join(listed[:-1]) + " or " + listed[-1]]
+    return f"“%(value)s” is not {noun}: choose {listed[0]}."
+
+
 class NamedDateField(forms.DateField):
     """A date field whose error for an invalid date names the value and the format."""
 
@@ -374,6 +387,9 @@ class NoteForm(forms.Form):
         choices=ResearchNote.Kind.choices,
         initial=ResearchNote.Kind.OTHER,
         help_text="Funding, hire and expansion notes of the last 12 months add a buying signal.",
+        error_messages={
+            "invalid_choice": invalid_choice_message("a kind of note", ResearchNote.Kind.choices)
+        },
         widget=forms.Select(attrs={"class": SELECT}),
     )
     text = CountedTextField(

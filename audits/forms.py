@@ -8,10 +8,23 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
 from accounts import forms as account_forms
-from accounts.forms import REASON_MAX_LENGTH, CountedTextField, too_long_message
+from accounts.forms import (
+    REASON_MAX_LENGTH,
+    CountedTextField,
+    invalid_choice_message,
+    too_long_message,
+)
 from accounts.models import Tier
 
-from .models import ReviewItem, ReviewSession, Severity, TrainingRecord, Violation, ViolationKind
+from .models import (
+    Consequence,
+    ReviewItem,
+    ReviewSession,
+    Severity,
+    TrainingRecord,
+    Violation,
+    ViolationKind,
+)
 from .periods import Period, local_today, parse_audit_month
 from .services import ShownDecision
 
@@ -288,6 +301,16 @@ class ViolationForm(forms.ModelForm):
             "status": forms.Select(attrs={"class": SELECT}),
             "consequence": forms.Select(attrs={"class": SELECT}),
         }
+        error_messages = {
+            "status": {
+                "invalid_choice": invalid_choice_message(
+                    "a finding status", Violation.Status.choices
+                )
+            },
+            "consequence": {
+                "invalid_choice": invalid_choice_message("a consequence", Consequence.choices)
+            },
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -313,16 +336,23 @@ class ReportFilterForm(ErrorLinesMixin, forms.Form):
     kind = forms.ChoiceField(
         required=False,
         choices=[("", "Any kind"), *ViolationKind.choices],
+        error_messages={
+            "invalid_choice": invalid_choice_message("a kind of finding", ViolationKind.choices)
+        },
         widget=forms.Select(attrs={"class": SELECT}),
     )
     severity = forms.ChoiceField(
         required=False,
         choices=[("", "Any severity"), *Severity.choices],
+        error_messages={"invalid_choice": invalid_choice_message("a severity", Severity.choices)},
         widget=forms.Select(attrs={"class": SELECT}),
     )
     status = forms.ChoiceField(
         required=False,
         choices=[("", "Any status"), *Violation.Status.choices],
+        error_messages={
+            "invalid_choice": invalid_choice_message("a finding status", Violation.Status.choices)
+        },
         widget=forms.Select(attrs={"class": SELECT}),
     )
     rep = _hidden_number(

@@ -82,7 +82,22 @@ def test_report_filters_by_kind(client, make_user, audited):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"kind": "nonsense"}, "Select a valid choice. nonsense is not one of the available"),
+        (
+            {"kind": "nonsense"},
+            "Kind: “nonsense” is not a kind of finding: choose Incomplete data "
+            "(incomplete_data), Unverified data (unverified_data), Misclassification "
+            "(misclassification) or Skipped step (skipped_step).",
+        ),
+        (
+            {"severity": "huge"},
+            "Severity: “huge” is not a severity: choose Minor (minor), Moderate (moderate) or "
+            "Severe (severe).",
+        ),
+        (
+            {"status": "closed"},
+            "Status: “closed” is not a finding status: choose Open (open), Acknowledged "
+            "(acknowledged) or Resolved (resolved).",
+        ),
         ({"rep": "99999999999999999999"}, "Rep: Rep id is too large to be a user"),
         ({"rep": "x"}, "Rep: Rep must be a user id"),
         ({"page": "abc"}, "Page: Page must be a whole number"),
@@ -195,7 +210,29 @@ def test_invalid_finding_update_without_htmx(client, audited, team):
     assert response.redirect_chain[0][1] == 302
     assert violation.status == "open"
     assert f"Finding on {violation.account.name} was not saved." in page
-    assert "Status: Select a valid choice. closed is not one of the available choices." in page
+    assert (
+        "Status: “closed” is not a finding status: choose Open (open), Acknowledged "
+        "(acknowledged) or Resolved (resolved)." in page
+    )
+
+
+def test_finding_unknown_consequence_lists_choices(client, audited, team):
+    violation = Violation.objects.filter(responsible=team["rep_a"]).first()
+    client.force_login(team["manager"])
+    prefix = f"v{violation.pk}"
+    response = client.post(
+        reverse("audits:violation-update", args=[violation.pk]),
+        {f"{prefix}-status": "open", f"{prefix}-consequence": "fine"},
+        follow=True,
+    )
+
+    violation.refresh_from_db()
+    assert violation.consequence != "fine"
+    assert (
+        "Consequence: “fine” is not a consequence: choose None (none), Retraining "
+        "(retraining), Coaching (coaching), Formal warning (formal_warning) or Escalation "
+        "(escalation)." in response.content.decode()
+    )
 
 
 def test_invalid_finding_update_is_422(client, audited, team):
@@ -210,7 +247,7 @@ def test_invalid_finding_update_is_422(client, audited, team):
     html = response.content.decode()
     assert response.status_code == 422
     assert html.lstrip().startswith(f'<tr id="violation-{violation.pk}"')
-    assert "closed is not one of the available choices" in html
+    assert "“closed” is not a finding status: choose Open (open)" in html
 
 
 def test_stale_form_keeps_other_resolution(client, make_user, audited, team):

@@ -225,7 +225,11 @@ def test_note_edit_by_manager_keeps_author(client, note, manager, sdr):
         ({"happened_on": "2026-02-30"}, "“2026-02-30” is not a date: enter one as YYYY-MM-DD"),
         ({"source_url": "ftp://example.com/news"}, "Enter an http or https link"),
         ({"source_url": "javascript:alert(1)"}, "Enter an http or https link"),
-        ({"kind": "rumour"}, "Select a valid choice."),
+        (
+            {"kind": "rumour"},
+            "“rumour” is not a kind of note: choose Funding (funding), Hire (hire), "
+            "Expansion (expansion) or Other (other).",
+        ),
     ],
 )
 def test_note_edit_invalid_values(client, note, sdr, values, message):

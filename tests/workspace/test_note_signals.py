@@ -87,6 +87,17 @@ def test_other_note_adds_no_signal(client_sdr, account):
     assert "Buying signal" not in response.content.decode()
 
 
+def test_note_unknown_kind_lists_kinds(client_sdr, account):
+    response = client_sdr.post(note_url(account), {"kind": "rumour", "text": "News."}, **HTMX)
+
+    assert response.status_code == 422
+    assert (
+        "“rumour” is not a kind of note: choose Funding (funding), Hire (hire), Expansion "
+        "(expansion) or Other (other)." in response.content.decode()
+    )
+    assert not account.notes.exists()
+
+
 def test_year_old_note_adds_no_signal(client_sdr, account):
     data = {"kind": "funding", "text": "Seed round.", "happened_on": days_ago(366)}
     client_sdr.post(note_url(account), data, **HTMX)
