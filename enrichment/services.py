@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.importing.matching import reviewed_flag_keys
 from accounts.importing.serial import (
     ENRICHMENT,
     SEGMENTATION,
@@ -428,11 +429,7 @@ def account_review_flags_add(
         changed: list[Account] = []
         for account in accounts:
             current = list(account.review_flags or [])
-            known = {
-                (record.get("field") or "", record.get("value") or "")
-                for record in [*current, *(account.reviewed_flags or [])]
-                if isinstance(record, dict)
-            }
+            known = reviewed_flag_keys([*current, *(account.reviewed_flags or [])])
             for review_flag in flags_by_account[account.pk]:
                 key = (review_flag["field"], review_flag["value"])
                 if key in known:
